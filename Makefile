@@ -1,0 +1,38 @@
+# The two commands: `make run` and `make test`. Both set themselves up from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test lint bench schema clean
+
+install: $(INSTALLED)
+
+# The virtualenv is made from uv.lock exactly (uv itself is pinned in the lock's dev group).
+$(INSTALLED): pyproject.toml uv.lock
+	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	@touch $@
+
+run: install
+	@$(VENV)/bin/editroom run --port $${EDITROOM_PORT:-8000}
+
+test: install lint
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	@$(VENV)/bin/ruff check service runner tests bench db
+	@$(VENV)/bin/ruff format --check service runner tests bench db
+	@$(VENV)/bin/mypy
+
+bench: install
+	@$(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+# Regenerate db/schema.expected after an intended schema change (review the diff).
+schema: install
+	@$(VENV)/bin/python -m tests.schema_expected > db/schema.expected
+
+clean:
+	rm -rf $(VENV) .editroom .mypy_cache .pytest_cache .ruff_cache

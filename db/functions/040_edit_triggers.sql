@@ -1,0 +1,133 @@
+-- Bookkeeping that must never be skipped, once per statement: status counters, the attempt
+-- log, and one wake-up for runners however many rows became claimable.
+CREATE OR REPLACE FUNCTION editroom.edits_after_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_claimable bigint;
+BEGIN
+    PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(d.n))
+       FROM (SELECT status, count(*) AS n FROM new_edits GROUP BY status) AS d;
+
+    SELECT count(*) INTO v_claimable
+      FROM new_edits WHERE status IN ('queued', 'error') AND run_after <= now();
+    IF v_claimable > 0 THEN
+        PERFORM pg_notify('editroom_queue', v_claimable::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.edits_after_insert() IS
+'Statement trigger on edits: counts new rows by status and NOTIFYs editroom_queue with how many '
+'are claimable now.';
+
+CREATE OR REPLACE FUNCTION editroom.edits_after_update()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_claimable bigint;
+BEGIN
+    PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(d.n))
+       FROM (SELECT status, sum(delta) AS n
+               FROM (SELECT status, 1 AS delta FROM new_edits
+                     UNION ALL
+                     SELECT status, -1 FROM old_edits) AS changes
+              GROUP BY status) AS d;
+
+    -- An attempt ends when its edit leaves processing, whatever moved it.
+    UPDATE editroom.edit_attempts a
+       SET finished_at = now(),
+           outcome = CASE WHEN n.status = 'queued' THEN 'released'
+                          ELSE n.status::text END::editroom.attempt_outcome,
+           error = n.error
+      FROM old_edits o
+      JOIN new_edits n ON n.id = o.id
+     WHERE o.status = 'processing' AND n.status <> 'processing'
+       AND a.edit_id = o.id AND a.trial = o.trial AND a.finished_at IS NULL;
+
+    -- A claim starts one.
+    INSERT INTO editroom.edit_attempts (edit_id, trial, worker, started_at)
+    SELECT n.id, n.trial, n.locked_by, n.started_at
+      FROM new_edits n
+      JOIN old_edits o ON o.id = n.id
+     WHERE n.status = 'processing' AND o.status <> 'processing';
+
+    SELECT count(*) INTO v_claimable
+      FROM new_edits n
+      JOIN old_edits o ON o.id = n.id
+     WHERE n.status IN ('queued', 'error') AND n.run_after <= now()
+       AND NOT (o.status IN ('queued', 'error') AND o.run_after <= now());
+    IF v_claimable > 0 THEN
+        PERFORM pg_notify('editroom_queue', v_claimable::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.edits_after_update() IS
+'Statement trigger on edits: moves the status counters, opens an edit_attempts row on each claim '
+'and closes it (outcome, error, duration) when the edit leaves processing, and NOTIFYs '
+'editroom_queue with how many rows became claimable.';
+
+CREATE OR REPLACE FUNCTION editroom.edits_after_delete()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(-d.n))
+       FROM (SELECT status, count(*) AS n FROM old_edits GROUP BY status) AS d;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.edits_after_delete() IS
+'Statement trigger on edits: takes deleted rows (pruning) off the status counters.';
+
+-- Clients follow one edit each, so its events go out per row; NOTIFY folds identical
+-- payloads within a transaction, and these differ only when something a client sees changed.
+CREATE OR REPLACE FUNCTION editroom.edits_notify_event()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM pg_notify(
+        'editroom_edit_events',
+        json_build_object(
+            'id', NEW.id, 'status', NEW.status, 'trial', NEW.trial, 'progress', NEW.progress
+        )::text
+    );
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.edits_notify_event() IS
+'Row trigger on edits: NOTIFY editroom_edit_events with {"id","status","trial","progress"} when '
+'an edit is created or its status or progress changes.';
+
+CREATE OR REPLACE TRIGGER edits_after_insert
+    AFTER INSERT ON editroom.edits
+    REFERENCING NEW TABLE AS new_edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edits_after_insert();
+
+CREATE OR REPLACE TRIGGER edits_after_update
+    AFTER UPDATE ON editroom.edits
+    REFERENCING OLD TABLE AS old_edits NEW TABLE AS new_edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edits_after_update();
+
+CREATE OR REPLACE TRIGGER edits_after_delete
+    AFTER DELETE ON editroom.edits
+    REFERENCING OLD TABLE AS old_edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edits_after_delete();
+
+CREATE OR REPLACE TRIGGER edits_event_on_insert
+    AFTER INSERT ON editroom.edits
+    FOR EACH ROW EXECUTE FUNCTION editroom.edits_notify_event();
+
+CREATE OR REPLACE TRIGGER edits_event_on_update
+    AFTER UPDATE ON editroom.edits
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.progress IS DISTINCT FROM NEW.progress)
+    EXECUTE FUNCTION editroom.edits_notify_event();

@@ -1,0 +1,42 @@
+CREATE OR REPLACE FUNCTION editroom.enqueue_edit(
+    p_media_id uuid,
+    p_ops jsonb,
+    p_session_id uuid DEFAULT NULL,
+    p_workflow_id uuid DEFAULT NULL,
+    p_max_trials integer DEFAULT 3,
+    p_priority integer DEFAULT 0,
+    p_run_after timestamptz DEFAULT now()
+)
+RETURNS editroom.edits
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_edit editroom.edits;
+BEGIN
+    IF p_ops IS NULL OR jsonb_typeof(p_ops) <> 'array' THEN
+        RAISE EXCEPTION 'p_ops must be a JSON array of operations, got %',
+            coalesce(jsonb_typeof(p_ops), 'null')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_max_trials IS NULL OR p_max_trials < 1 THEN
+        RAISE EXCEPTION 'p_max_trials must be at least 1, got %', p_max_trials
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM editroom.media WHERE id = p_media_id) THEN
+        RAISE EXCEPTION 'media % does not exist', p_media_id USING ERRCODE = 'no_data_found';
+    END IF;
+
+    INSERT INTO editroom.edits
+        (media_id, ops, session_id, workflow_id, max_trials, priority, run_after)
+    VALUES
+        (p_media_id, p_ops, p_session_id, p_workflow_id, p_max_trials,
+         coalesce(p_priority, 0), coalesce(p_run_after, now()))
+    RETURNING * INTO v_edit;
+    RETURN v_edit;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.enqueue_edit(uuid, jsonb, uuid, uuid, integer, integer, timestamptz) IS
+'Queues an edit of media p_media_id running the operations p_ops (a JSON array) and returns it. '
+'Higher p_priority is claimed first; p_run_after delays it; p_max_trials bounds the attempts. '
+'Runners are woken through NOTIFY editroom_queue.';

@@ -1,0 +1,49 @@
+CREATE OR REPLACE FUNCTION editroom.claim_edits(
+    p_worker text,
+    p_limit integer DEFAULT 1,
+    p_lease interval DEFAULT '5 minutes'
+)
+RETURNS SETOF editroom.edits
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF coalesce(p_worker, '') = '' THEN
+        RAISE EXCEPTION 'p_worker must name the worker claiming edits'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_limit IS NULL OR p_limit < 1 THEN
+        RAISE EXCEPTION 'p_limit must be at least 1, got %', p_limit
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_lease IS NULL OR p_lease <= interval '0' THEN
+        RAISE EXCEPTION 'p_lease must be positive, got %', p_lease
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The trial is counted here, at claim time: an edit that kills its worker still uses one.
+    RETURN QUERY
+    WITH claimable AS (
+        SELECT e.id
+          FROM editroom.edits e
+         WHERE e.status IN ('queued', 'error') AND e.run_after <= now()
+         ORDER BY e.priority DESC, e.created_at, e.id
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    )
+    UPDATE editroom.edits e
+       SET status = 'processing',
+           trial = e.trial + 1,
+           locked_by = p_worker,
+           lease_until = now() + p_lease,
+           started_at = now(),
+           progress = 0
+      FROM claimable c
+     WHERE e.id = c.id
+    RETURNING e.*;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.claim_edits(text, integer, interval) IS
+'Claims up to p_limit claimable edits (queued, or error past its back-off) for worker p_worker, '
+'highest priority then oldest first, skipping rows other claimers hold. Each becomes processing '
+'with trial + 1 and a lease of p_lease, which heartbeat_edit extends. Returns the claimed rows.';

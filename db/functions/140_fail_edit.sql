@@ -1,0 +1,34 @@
+CREATE OR REPLACE FUNCTION editroom.fail_edit(
+    p_id uuid,
+    p_worker text,
+    p_error text,
+    p_retryable boolean DEFAULT true
+)
+RETURNS editroom.edits
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_edit editroom.edits;
+    v_retry boolean;
+BEGIN
+    v_edit := editroom.lock_held_edit(p_id, p_worker);
+    v_retry := coalesce(p_retryable, true) AND v_edit.trial < v_edit.max_trials;
+
+    UPDATE editroom.edits
+       SET status = CASE WHEN v_retry THEN 'error' ELSE 'failed' END::editroom.edit_status,
+           run_after = CASE WHEN v_retry THEN now() + editroom.backoff_delay(v_edit.trial)
+                            ELSE run_after END,
+           finished_at = CASE WHEN v_retry THEN NULL ELSE now() END,
+           error = coalesce(nullif(p_error, ''), 'failed without a reason'),
+           locked_by = NULL,
+           lease_until = NULL
+     WHERE id = p_id
+    RETURNING * INTO v_edit;
+    RETURN v_edit;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.fail_edit(uuid, text, text, boolean) IS
+'Ends the attempt of p_worker on edit p_id with error p_error. Retryable and trials left: '
+'status error, claimable again after backoff_delay(trial). Otherwise (p_retryable false, or '
+'the last allowed trial): status failed. Raises when p_worker does not hold the edit.';

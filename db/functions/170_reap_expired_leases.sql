@@ -1,0 +1,33 @@
+CREATE OR REPLACE FUNCTION editroom.reap_expired_leases()
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_edit record;
+    v_reaped integer := 0;
+BEGIN
+    -- SKIP LOCKED: runners reap on a schedule and may do so at the same moment.
+    FOR v_edit IN
+        SELECT id, locked_by, lease_until
+          FROM editroom.edits
+         WHERE status = 'processing' AND lease_until < now()
+         ORDER BY lease_until
+           FOR UPDATE SKIP LOCKED
+    LOOP
+        PERFORM editroom.fail_edit(
+            v_edit.id,
+            v_edit.locked_by,
+            format('lease expired at %s: worker %s stopped heartbeating',
+                   v_edit.lease_until, v_edit.locked_by),
+            true
+        );
+        v_reaped := v_reaped + 1;
+    END LOOP;
+    RETURN v_reaped;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.reap_expired_leases() IS
+'Treats every processing edit whose lease has expired (its worker vanished) as a failed, '
+'retryable attempt: error with back-off while trials remain, failed after the last one. '
+'Returns how many it reaped. Runners call it on a schedule; calling it by hand is safe.';

@@ -1,0 +1,1 @@
+"""editroom's runner: claims edits from the PostgreSQL queue and carries them out."""

@@ -1,0 +1,209 @@
+"""The runner's loop: wake on NOTIFY or poll, claim what fits, work, heartbeat, complete.
+
+NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LISTEN does not
+work), or whose LISTEN connection dropped, still finds work by polling every
+poll_interval_seconds.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import timedelta
+from uuid import UUID
+
+from runner.completer import Completer
+from runner.execute import ClaimedEdit, Execute, PermanentFailure, execute_edit
+from service.db import Database
+from service.errors import Conflict, DatabaseUnavailable, EditroomError
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUE_CHANNEL = "editroom_queue"
+LISTEN_RETRY_SECONDS = 1.0
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: Settings,
+        concurrency: int | None = None,
+        execute: Execute = execute_edit,
+    ) -> None:
+        self.name = settings.runner_name or default_worker_name()
+        self._database = database
+        self._settings = settings
+        self._concurrency = concurrency or settings.runner_concurrency
+        self._lease = timedelta(seconds=settings.lease_seconds)
+        self._execute = execute
+        self._completer = Completer(database, self.name)
+        self._working: dict[UUID, asyncio.Task[None]] = {}
+        self._progress: dict[UUID, float] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Stop claiming; run() returns once the edits in flight are settled."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        log.info("runner started", extra={"worker": self.name, "concurrency": self._concurrency})
+        helpers = [
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._maintenance_loop()),
+        ]
+        try:
+            await self._claim_loop()
+            await self._drain()
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+        log.info("runner stopped", extra={"worker": self.name})
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            free = self._concurrency - len(self._working)
+            if free > 0 and await self._claim(free) == free:
+                continue  # a full batch: there may be more waiting
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
+            except TimeoutError:
+                pass
+
+    async def _claim(self, limit: int) -> int:
+        try:
+            rows = await self._database.fetch_all(
+                "claim_edits", worker=self.name, limit=limit, lease=self._lease
+            )
+        except DatabaseUnavailable as exc:
+            log.warning("cannot claim edits", extra={"worker": self.name, "error": str(exc)})
+            await asyncio.sleep(self._settings.poll_interval_seconds)
+            return 0
+        for row in rows:
+            self._start(ClaimedEdit.from_row(row))
+        return len(rows)
+
+    def _start(self, edit: ClaimedEdit) -> None:
+        task = asyncio.create_task(self._process(edit))
+        self._working[edit.id] = task
+        self._progress[edit.id] = 0.0
+
+        def finished(_task: asyncio.Task[None]) -> None:
+            self._working.pop(edit.id, None)
+            self._progress.pop(edit.id, None)
+            self._wake.set()
+
+        task.add_done_callback(finished)
+
+    async def _process(self, edit: ClaimedEdit) -> None:
+        def report(progress: float) -> None:
+            self._progress[edit.id] = min(max(progress, 0.0), 1.0)
+
+        try:
+            outputs = await self._execute(edit, report)
+        except PermanentFailure as exc:
+            await self._fail(edit, str(exc), retryable=False)
+        except Exception as exc:  # the edit's boundary: whatever went wrong, the runner lives on
+            log.exception("edit raised", extra={"edit_id": str(edit.id), "worker": self.name})
+            await self._fail(edit, f"{type(exc).__name__}: {exc}", retryable=True)
+        else:
+            self._progress.pop(edit.id, None)  # no more heartbeats: it is finishing
+            await self._complete(edit, outputs)
+
+    async def _complete(self, edit: ClaimedEdit, outputs: list[UUID]) -> None:
+        try:
+            await self._completer.complete(edit.id, outputs)
+        except EditroomError as exc:
+            log.warning(
+                "result discarded", extra={"edit_id": str(edit.id), "reason": str(exc)}
+            )
+            return
+        log.info("edit completed", extra={"edit_id": str(edit.id), "outcome": "completed"})
+
+    async def _fail(self, edit: ClaimedEdit, message: str, *, retryable: bool) -> None:
+        try:
+            row = await self._database.fetch_one(
+                "fail_edit", id=edit.id, worker=self.name, error=message, retryable=retryable
+            )
+        except EditroomError as exc:
+            log.warning("cannot record failure", extra={"edit_id": str(edit.id), "reason": str(exc)})
+            return
+        outcome = row["status"] if row else "unknown"
+        log.info("edit failed", extra={"edit_id": str(edit.id), "outcome": outcome, "error": message})
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._database.listen(QUEUE_CHANNEL) as notifications:
+                    self._wake.set()  # whatever was queued while we were not listening
+                    async for _notification in notifications:
+                        self._wake.set()
+            except DatabaseUnavailable as exc:
+                log.warning("LISTEN lost, polling meanwhile", extra={"error": str(exc)})
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_seconds)
+            try:
+                await self._heartbeat()
+            except DatabaseUnavailable as exc:
+                log.warning("heartbeat failed", extra={"worker": self.name, "error": str(exc)})
+
+    async def _heartbeat(self) -> None:
+        ids = list(self._progress)
+        if not ids:
+            return
+        rows = await self._database.fetch_all(
+            "heartbeat_edits",
+            worker=self.name,
+            ids=ids,
+            progress=[self._progress.get(edit_id) for edit_id in ids],
+            lease=self._lease,
+        )
+        for row in rows:
+            task = self._working.get(row["id"])
+            if not row["held"] and task is not None and row["id"] in self._progress:
+                log.info("lease lost, stopping", extra={"edit_id": str(row["id"])})
+                task.cancel()
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.reap_interval_seconds)
+            try:
+                await self._maintain()
+            except (DatabaseUnavailable, Conflict) as exc:
+                log.warning("maintenance failed", extra={"error": str(exc)})
+
+    async def _maintain(self) -> None:
+        row = await self._database.fetch_one("reap_expired_leases")
+        if row and row["reaped"]:
+            log.warning("reaped expired leases", extra={"count": row["reaped"]})
+        retention_days = self._settings.edit_retention_days
+        if retention_days > 0:
+            await self._database.fetch_one(
+                "prune_finished_edits", older_than=timedelta(days=retention_days)
+            )
+
+    async def _drain(self) -> None:
+        working = list(self._working.values())
+        if not working:
+            return
+        log.info("finishing edits in flight", extra={"count": len(working)})
+        _done, unfinished = await asyncio.wait(
+            working, timeout=self._settings.shutdown_grace_seconds
+        )
+        for task in unfinished:
+            task.cancel()  # its lease expires and another runner takes it
+        await asyncio.gather(*working, return_exceptions=True)

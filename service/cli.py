@@ -1,0 +1,89 @@
+"""The `editroom` command."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from service import migrations
+from service.errors import EditroomError
+from service.logs import configure_logging
+from service.settings import Settings
+
+
+def _parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="editroom", description="A media editor over HTTP.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="database (embedded unless DATABASE_URL), API, runner")
+    run.add_argument("--port", type=int, default=settings.port)
+
+    serve = commands.add_parser("serve", help="the HTTP API")
+    serve.add_argument("--host", default=settings.host)
+    serve.add_argument("--port", type=int, default=settings.port)
+
+    runner = commands.add_parser("runner", help="claim and carry out edits")
+    runner.add_argument("--concurrency", type=int, default=settings.runner_concurrency)
+
+    db = commands.add_parser("db", help="schema migrations").add_subparsers(
+        dest="db_command", required=True
+    )
+    upgrade = db.add_parser("upgrade", help="migrate to a revision (default head)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    downgrade = db.add_parser("downgrade", help="migrate down to a revision ('base': empty)")
+    downgrade.add_argument("revision")
+    db.add_parser("current", help="print the database's revision")
+    db.add_parser("schema", help="print the normalised schema (see db/schema.expected)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = Settings()
+    args = _parser(settings).parse_args(argv)
+    configure_logging(settings.log_level)
+    try:
+        return _dispatch(args, settings)
+    except EditroomError as exc:
+        print(f"editroom: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        from service.supervisor import run_everything
+
+        return run_everything(settings.model_copy(update={"port": args.port}))
+    if args.command == "serve":
+        return _serve(settings.model_copy(update={"host": args.host, "port": args.port}))
+    if args.command == "runner":
+        from runner.main import run_runner
+
+        asyncio.run(run_runner(settings, concurrency=args.concurrency))
+        return 0
+    return _db(args, settings.require_database_url())
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    return 0
+
+
+def _db(args: argparse.Namespace, url: str) -> int:
+    if args.db_command == "upgrade":
+        migrations.upgrade(url, args.revision)
+    elif args.db_command == "downgrade":
+        migrations.downgrade(url, args.revision)
+    elif args.db_command == "current":
+        print(migrations.current_revision(url) or "(empty database)")
+    else:
+        import psycopg
+
+        from service.schema_snapshot import snapshot
+
+        with psycopg.connect(url) as conn:
+            print(snapshot(conn), end="")
+    return 0

@@ -1,0 +1,42 @@
+"""The embedded PostgreSQL of `editroom run` and `make test`: the pgserver wheel, no install."""
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import psycopg
+from psycopg import sql
+
+DATABASE_NAME = "editroom"
+CleanupMode = Literal["stop", "delete"]
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path, *, cleanup: CleanupMode = "stop") -> Iterator[str]:
+    """Start (or join) the server whose files live in data_dir/pgdata; yield its server URL.
+
+    The server is stopped when the block exits ("delete" also removes its files). It listens
+    on a Unix socket inside its data directory only, never on a TCP port.
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset; nothing to act on.
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir.resolve() / "pgdata", cleanup_mode=cleanup)
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+def ensure_database(server_url: str, name: str = DATABASE_NAME) -> str:
+    """Create database `name` on the server if it is missing; return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return psycopg.conninfo.make_conninfo(server_url, dbname=name)

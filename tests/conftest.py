@@ -1,0 +1,100 @@
+"""Shared fixtures: one PostgreSQL server per test session (embedded unless DATABASE_URL is
+set), a template database migrated once, and a fresh database per test cloned from it."""
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
+
+from service import migrations
+from service.embedded import embedded_postgres
+
+REQUIRE_ALL = os.environ.get("EDITROOM_REQUIRE_ALL") == "1"
+
+# Durability buys nothing in a test server that is thrown away afterwards.
+FAST_UNSAFE_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def require_tool(name: str) -> str:
+    """The path of an executable a test needs; skips without it, or fails under REQUIRE_ALL."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (.ci/run installs it)"
+        if REQUIRE_ALL:
+            pytest.fail(message + "; EDITROOM_REQUIRE_ALL=1 forbids skipping")
+        pytest.skip(message)
+    return path
+
+
+def _admin(server_url: str) -> "psycopg.Connection[Any]":
+    return psycopg.connect(server_url, autocommit=True)
+
+
+def create_database(server_url: str, name: str, *, template: str | None = None) -> str:
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
+    with _admin(server_url) as conn:
+        conn.execute(statement)
+    return make_conninfo(server_url, dbname=name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with _admin(server_url) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    data_dir: Path = tmp_path_factory.mktemp("postgres")
+    with embedded_postgres(data_dir, cleanup="delete") as server_url:
+        with _admin(server_url) as conn:
+            for name, value in FAST_UNSAFE_SETTINGS.items():
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                    sql.Identifier(name), sql.Literal(value)))
+            conn.execute("SELECT pg_reload_conf()")
+        yield server_url
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_server_url: str) -> Iterator[str]:
+    name = f"editroom_template_{secrets.token_hex(4)}"
+    migrations.upgrade(create_database(postgres_server_url, name))
+    yield name
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def database_url(postgres_server_url: str, template_database: str) -> Iterator[str]:
+    """A freshly migrated database of this test's own."""
+    name = f"editroom_test_{secrets.token_hex(6)}"
+    url = create_database(postgres_server_url, name, template=template_database)
+    yield url
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def empty_database_url(postgres_server_url: str) -> Iterator[str]:
+    name = f"editroom_empty_{secrets.token_hex(6)}"
+    yield create_database(postgres_server_url, name)
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator["psycopg.Connection[dict[str, Any]]"]:
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as connection:
+        yield connection
