@@ -36,7 +36,9 @@ class Completer:
             await self._send(batch)
 
     async def _send(self, batch: _Pending) -> None:
-        results = {str(edit_id): [str(o) for o in outputs] for edit_id, (outputs, _) in batch.items()}
+        results = {
+            str(edit_id): [str(o) for o in outputs] for edit_id, (outputs, _) in batch.items()
+        }
         try:
             await self._database.fetch_all(
                 "complete_edits", worker=self._worker, results=json.dumps(results)

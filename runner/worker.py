@@ -6,6 +6,7 @@ poll_interval_seconds.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -76,10 +77,8 @@ class Runner:
             free = self._concurrency - len(self._working)
             if free > 0 and await self._claim(free) == free:
                 continue  # a full batch: there may be more waiting
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
-            except TimeoutError:
-                pass
 
     async def _claim(self, limit: int) -> int:
         try:
@@ -125,9 +124,7 @@ class Runner:
         try:
             await self._completer.complete(edit.id, outputs)
         except EditroomError as exc:
-            log.warning(
-                "result discarded", extra={"edit_id": str(edit.id), "reason": str(exc)}
-            )
+            log.warning("result discarded", extra={"edit_id": str(edit.id), "reason": str(exc)})
             return
         log.info("edit completed", extra={"edit_id": str(edit.id), "outcome": "completed"})
 
@@ -137,10 +134,14 @@ class Runner:
                 "fail_edit", id=edit.id, worker=self.name, error=message, retryable=retryable
             )
         except EditroomError as exc:
-            log.warning("cannot record failure", extra={"edit_id": str(edit.id), "reason": str(exc)})
+            log.warning(
+                "cannot record failure", extra={"edit_id": str(edit.id), "reason": str(exc)}
+            )
             return
         outcome = row["status"] if row else "unknown"
-        log.info("edit failed", extra={"edit_id": str(edit.id), "outcome": outcome, "error": message})
+        log.info(
+            "edit failed", extra={"edit_id": str(edit.id), "outcome": outcome, "error": message}
+        )
 
     async def _listen(self) -> None:
         while True:

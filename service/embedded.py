@@ -23,10 +23,10 @@ def embedded_postgres(data_dir: Path, *, cleanup: CleanupMode = "stop") -> Itera
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset; nothing to act on.
         warnings.simplefilter("ignore")
-        import pgserver
+        from pgserver.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir.resolve() / "pgdata", cleanup_mode=cleanup)
+    server = get_server(data_dir.resolve() / "pgdata", cleanup_mode=cleanup)
     try:
         yield server.get_uri()
     finally:

@@ -21,11 +21,12 @@ SNAPSHOT_QUERIES: dict[str, str] = {
           FROM pg_class c
          WHERE c.relnamespace = 'editroom'::regnamespace AND c.relkind = 'r'""",
     "column": """
-        SELECT format('%s.%s %s%s%s%s', c.relname, a.attname,
+        SELECT format('%s.%s %s%s%s', c.relname, a.attname,
                       format_type(a.atttypid, a.atttypmod),
                       CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END,
-                      CASE WHEN a.attgenerated = 's' THEN ' GENERATED ' ELSE ' DEFAULT ' END,
-                      coalesce(pg_get_expr(d.adbin, d.adrelid), '-'))
+                      CASE WHEN d.adbin IS NULL THEN ''
+                           WHEN a.attgenerated = 's' THEN ' GENERATED '
+                           ELSE ' DEFAULT ' END || coalesce(pg_get_expr(d.adbin, d.adrelid), ''))
           FROM pg_attribute a
           JOIN pg_class c ON c.oid = a.attrelid
           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum

@@ -9,7 +9,9 @@ from service.errors import ConfigurationError
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EDITROOM_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="EDITROOM_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     database_url: str | None = Field(
         default=None,

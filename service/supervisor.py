@@ -57,7 +57,9 @@ def _supervise(url: str, settings: Settings) -> int:
     env = {**os.environ, "DATABASE_URL": url, "EDITROOM_PORT": str(settings.port)}
     # Own sessions: a terminal's Ctrl-C reaches only us, and we stop each child exactly once.
     children = [
-        subprocess.Popen([sys.executable, "-m", "service", command], env=env, start_new_session=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "service", command], env=env, start_new_session=True
+        )
         for command in ("serve", "runner")
     ]
     log.info("editroom is up", extra={"url": f"http://{settings.host}:{settings.port}"})

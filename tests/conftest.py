@@ -64,8 +64,11 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     with embedded_postgres(data_dir, cleanup="delete") as server_url:
         with _admin(server_url) as conn:
             for name, value in FAST_UNSAFE_SETTINGS.items():
-                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
-                    sql.Identifier(name), sql.Literal(value)))
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                        sql.Identifier(name), sql.Literal(value)
+                    )
+                )
             conn.execute("SELECT pg_reload_conf()")
         yield server_url
 

@@ -23,7 +23,9 @@ def insert_media(conn: Conn) -> UUID:
     return UUID(str(row["id"]))
 
 
-def enqueue(conn: Conn, media_id: UUID, ops: list[Any] | None = None, **options: Any) -> dict[str, Any]:
+def enqueue(
+    conn: Conn, media_id: UUID, ops: list[Any] | None = None, **options: Any
+) -> dict[str, Any]:
     arguments = [sql.Placeholder("media"), sql.Placeholder("ops")] + [
         sql.SQL("{} => {}").format(sql.Identifier(f"p_{name}"), sql.Placeholder(name))
         for name in options
@@ -34,7 +36,9 @@ def enqueue(conn: Conn, media_id: UUID, ops: list[Any] | None = None, **options:
     return row
 
 
-def claim(conn: Conn, worker: str, limit: int = 1, lease: str = "5 minutes") -> list[dict[str, Any]]:
+def claim(
+    conn: Conn, worker: str, limit: int = 1, lease: str = "5 minutes"
+) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT * FROM editroom.claim_edits(%s, %s, %s::interval)", [worker, limit, lease]
     ).fetchall()
@@ -55,3 +59,13 @@ def attempts(conn: Conn, edit_id: UUID) -> list[dict[str, Any]]:
 def status_counts(conn: Conn) -> dict[str, int]:
     rows = conn.execute("SELECT status, count FROM editroom.status_counts()").fetchall()
     return {row["status"]: row["count"] for row in rows}
+
+
+def disable_backoff(conn: Conn) -> None:
+    """Retry at once, in this session and every later one on this database."""
+    conn.execute(
+        sql.SQL("ALTER DATABASE {} SET editroom.backoff_base_seconds = 0").format(
+            sql.Identifier(conn.info.dbname)
+        )
+    )
+    conn.execute("SET editroom.backoff_base_seconds = 0")

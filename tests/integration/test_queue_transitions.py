@@ -19,7 +19,9 @@ def media(conn: Conn) -> UUID:
     return insert_media(conn)
 
 
-def fail(conn: Conn, edit_id: Any, worker: str, error: str = "boom", retryable: bool = True) -> dict[str, Any]:
+def fail(
+    conn: Conn, edit_id: Any, worker: str, error: str = "boom", retryable: bool = True
+) -> dict[str, Any]:
     row = conn.execute(
         "SELECT * FROM editroom.fail_edit(%s, %s, %s, %s)", [edit_id, worker, error, retryable]
     ).fetchone()
@@ -27,7 +29,9 @@ def fail(conn: Conn, edit_id: Any, worker: str, error: str = "boom", retryable: 
     return row
 
 
-def complete(conn: Conn, edit_id: Any, worker: str, outputs: list[UUID] | None = None) -> dict[str, Any]:
+def complete(
+    conn: Conn, edit_id: Any, worker: str, outputs: list[UUID] | None = None
+) -> dict[str, Any]:
     row = conn.execute(
         "SELECT * FROM editroom.complete_edit(%s, %s, %s)", [edit_id, worker, outputs or []]
     ).fetchone()
@@ -77,14 +81,16 @@ def test_enqueue_returns_a_queued_edit(conn: Conn, media: UUID) -> None:
         ({"max_trials": 0}, "p_max_trials must be at least 1, got 0"),
     ],
 )
-def test_enqueue_refuses_bad_arguments(conn: Conn, media: UUID, options: dict[str, Any], message: str) -> None:
+def test_enqueue_refuses_bad_arguments(
+    conn: Conn, media: UUID, options: dict[str, Any], message: str
+) -> None:
     with pytest.raises(errors.InvalidParameterValue, match=message):
         enqueue(conn, media, **options)
 
 
 def test_enqueue_refuses_ops_that_are_not_an_array(conn: Conn, media: UUID) -> None:
     with pytest.raises(errors.InvalidParameterValue, match="p_ops must be a JSON array"):
-        conn.execute("SELECT editroom.enqueue_edit(%s, '{\"op\": \"noop\"}')", [media])
+        conn.execute('SELECT editroom.enqueue_edit(%s, \'{"op": "noop"}\')', [media])
 
 
 def test_enqueue_refuses_unknown_media(conn: Conn) -> None:
@@ -133,7 +139,9 @@ def test_claim_respects_the_limit_and_run_after(conn: Conn, media: UUID) -> None
         ("w", 1, "0 seconds", "p_lease must be positive"),
     ],
 )
-def test_claim_refuses_bad_arguments(conn: Conn, worker: str, limit: int, lease: str, message: str) -> None:
+def test_claim_refuses_bad_arguments(
+    conn: Conn, worker: str, limit: int, lease: str, message: str
+) -> None:
     with pytest.raises(errors.InvalidParameterValue, match=message):
         claim(conn, worker, limit, lease)
 
@@ -156,7 +164,9 @@ def test_complete_records_outputs_and_ends_the_attempt(conn: Conn, media: UUID) 
 def test_complete_by_another_worker_is_refused(conn: Conn, media: UUID) -> None:
     enqueue(conn, media)
     (row,) = claim(conn, "owner")
-    with pytest.raises(errors.ObjectNotInPrerequisiteState, match=f"edit {row['id']} is held by owner, not thief"):
+    with pytest.raises(
+        errors.ObjectNotInPrerequisiteState, match=f"edit {row['id']} is held by owner, not thief"
+    ):
         complete(conn, row["id"], "thief")
     assert edit(conn, row["id"])["status"] == "processing"
 
@@ -164,7 +174,9 @@ def test_complete_by_another_worker_is_refused(conn: Conn, media: UUID) -> None:
 @pytest.mark.parametrize("status", ["queued", "completed", "error", "failed", "cancelled"])
 def test_complete_outside_processing_names_the_status(conn: Conn, media: UUID, status: str) -> None:
     row = make_edit_in(conn, media, status)
-    with pytest.raises(errors.ObjectNotInPrerequisiteState, match=f"edit {row['id']} is {status}, not processing"):
+    with pytest.raises(
+        errors.ObjectNotInPrerequisiteState, match=f"edit {row['id']} is {status}, not processing"
+    ):
         complete(conn, row["id"], "maker")
 
 
@@ -180,9 +192,15 @@ def test_complete_edits_is_all_or_nothing(conn: Conn, media: UUID) -> None:
     held = claim(conn, "w", limit=3)
     call(conn, "cancel_edit", held[1]["id"])
     results = psycopg.types.json.Jsonb({str(row["id"]): [] for row in held})
-    with pytest.raises(errors.ObjectNotInPrerequisiteState, match=f"edit {held[1]['id']} is cancelled"):
+    with pytest.raises(
+        errors.ObjectNotInPrerequisiteState, match=f"edit {held[1]['id']} is cancelled"
+    ):
         conn.execute("SELECT * FROM editroom.complete_edits('w', %s)", [results])
-    assert [edit(conn, row["id"])["status"] for row in held] == ["processing", "cancelled", "processing"]
+    assert [edit(conn, row["id"])["status"] for row in held] == [
+        "processing",
+        "cancelled",
+        "processing",
+    ]
     ok = psycopg.types.json.Jsonb({str(held[0]["id"]): [], str(held[2]["id"]): []})
     done = conn.execute("SELECT id, status FROM editroom.complete_edits('w', %s)", [ok]).fetchall()
     assert {row["status"] for row in done} == {"completed"}
@@ -252,7 +270,10 @@ def test_fail_by_another_worker_is_refused(conn: Conn, media: UUID) -> None:
 def test_cancel_from_every_status(conn: Conn, media: UUID, status: str) -> None:
     row = make_edit_in(conn, media, status)
     if status in ("completed", "failed"):
-        with pytest.raises(errors.ObjectNotInPrerequisiteState, match=f"edit {row['id']} is {status}, it can no longer be cancelled"):
+        with pytest.raises(
+            errors.ObjectNotInPrerequisiteState,
+            match=f"edit {row['id']} is {status}, it can no longer be cancelled",
+        ):
             call(conn, "cancel_edit", row["id"])
         assert edit(conn, row["id"])["status"] == status
         return
@@ -266,7 +287,10 @@ def test_cancel_from_every_status(conn: Conn, media: UUID, status: str) -> None:
 def test_retry_from_every_status(conn: Conn, media: UUID, status: str) -> None:
     row = make_edit_in(conn, media, status)
     if status not in ("failed", "cancelled"):
-        with pytest.raises(errors.ObjectNotInPrerequisiteState, match=f"edit {row['id']} is {status}, not failed or cancelled"):
+        with pytest.raises(
+            errors.ObjectNotInPrerequisiteState,
+            match=f"edit {row['id']} is {status}, not failed or cancelled",
+        ):
             call(conn, "retry_edit", row["id"])
         assert edit(conn, row["id"])["status"] == status
         return
@@ -285,7 +309,9 @@ def test_cancel_and_retry_of_a_missing_edit(conn: Conn) -> None:
             call(conn, function, uuid4())
 
 
-def test_cancel_while_processing_closes_the_attempt_and_stops_the_worker(conn: Conn, media: UUID) -> None:
+def test_cancel_while_processing_closes_the_attempt_and_stops_the_worker(
+    conn: Conn, media: UUID
+) -> None:
     enqueue(conn, media)
     (row,) = claim(conn, "w")
     call(conn, "cancel_edit", row["id"])
@@ -313,7 +339,9 @@ def test_heartbeat_from_a_worker_that_lost_the_lease(conn: Conn, media: UUID) ->
     time.sleep(0.01)
     assert conn.execute("SELECT editroom.reap_expired_leases() AS n").fetchone() == {"n": 1}
     (again,) = claim(conn, "fast")
-    beat = conn.execute("SELECT editroom.heartbeat_edit(%s, 'slow', 0.5) AS held", [row["id"]]).fetchone()
+    beat = conn.execute(
+        "SELECT editroom.heartbeat_edit(%s, 'slow', 0.5) AS held", [row["id"]]
+    ).fetchone()
     assert beat == {"held": False}
     assert edit(conn, again["id"])["progress"] == 0, "the lost worker's progress was recorded"
     with pytest.raises(errors.ObjectNotInPrerequisiteState, match="held by fast, not slow"):
@@ -356,15 +384,29 @@ def test_status_counts_lists_all_six_with_zeros(conn: Conn, media: UUID) -> None
     for status in (*STATUSES[1:], "queued", "queued"):
         make_edit_in(conn, media, status)
     counts = status_counts(conn)
-    assert counts == {"queued": 2, "processing": 1, "completed": 1, "error": 1, "failed": 1, "cancelled": 1}
+    assert counts == {
+        "queued": 2,
+        "processing": 1,
+        "completed": 1,
+        "error": 1,
+        "failed": 1,
+        "cancelled": 1,
+    }
 
 
 def test_prune_removes_only_old_finished_edits(conn: Conn, media: UUID) -> None:
     done = make_edit_in(conn, media, "completed")
     live = make_edit_in(conn, media, "queued")
-    assert conn.execute("SELECT editroom.prune_finished_edits('1 hour') AS n").fetchone() == {"n": 0}
-    conn.execute("UPDATE editroom.edits SET finished_at = now() - interval '2 hours' WHERE id = %s", [done["id"]])
-    assert conn.execute("SELECT editroom.prune_finished_edits('1 hour') AS n").fetchone() == {"n": 1}
+    assert conn.execute("SELECT editroom.prune_finished_edits('1 hour') AS n").fetchone() == {
+        "n": 0
+    }
+    conn.execute(
+        "UPDATE editroom.edits SET finished_at = now() - interval '2 hours' WHERE id = %s",
+        [done["id"]],
+    )
+    assert conn.execute("SELECT editroom.prune_finished_edits('1 hour') AS n").fetchone() == {
+        "n": 1
+    }
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 1}
     assert edit(conn, live["id"])["status"] == "queued"
     assert status_counts(conn)["completed"] == 0

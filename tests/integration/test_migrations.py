@@ -1,0 +1,108 @@
+"""The schema as the migrations build it, and the rules the migrations keep."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from service import migrations
+from service.schema_snapshot import snapshot
+
+EXPECTED_SCHEMA = Path("db/schema.expected")
+DESIGN_FUNCTIONS = {
+    "enqueue_edit": "p_media_id uuid, p_ops jsonb, p_session_id uuid, p_workflow_id uuid, "
+    "p_max_trials integer, p_priority integer, p_run_after timestamp with time zone",
+    "claim_edits": "p_worker text, p_limit integer, p_lease interval",
+    "heartbeat_edit": "p_id uuid, p_worker text, p_progress real, p_lease interval",
+    "complete_edit": "p_id uuid, p_worker text, p_outputs uuid[]",
+    "fail_edit": "p_id uuid, p_worker text, p_error text, p_retryable boolean",
+    "cancel_edit": "p_id uuid",
+    "retry_edit": "p_id uuid",
+    "reap_expired_leases": "",
+    "status_counts": "",
+}
+
+
+def schema_of(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return snapshot(conn)
+
+
+def test_migrations_build_the_expected_schema(database_url: str) -> None:
+    actual = schema_of(database_url)
+    assert actual == EXPECTED_SCHEMA.read_text(), (
+        "the migrated schema differs from db/schema.expected; if the change is intended, "
+        "run `make schema` and review the diff"
+    )
+
+
+def test_design_functions_have_exactly_the_documented_parameters(conn: Any) -> None:
+    rows = conn.execute(
+        """SELECT p.proname AS name, pg_get_function_identity_arguments(p.oid) AS arguments,
+                  obj_description(p.oid, 'pg_proc') AS comment
+             FROM pg_proc p WHERE p.pronamespace = 'editroom'::regnamespace"""
+    ).fetchall()
+    found = {row["name"]: row["arguments"] for row in rows}
+    assert {name: found.get(name) for name in DESIGN_FUNCTIONS} == DESIGN_FUNCTIONS
+    undocumented = [row["name"] for row in rows if not row["comment"]]
+    assert undocumented == []
+
+
+def test_upgrade_again_is_a_no_op_that_reapplies_functions(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION editroom.status_counts() "
+            "RETURNS TABLE (status text, count bigint) LANGUAGE sql "
+            "AS $$ SELECT 'tampered', 0::bigint $$"
+        )
+    migrations.upgrade(database_url)
+    assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
+    with psycopg.connect(database_url) as conn:
+        statuses = [row[0] for row in conn.execute("SELECT status FROM editroom.status_counts()")]
+    assert "tampered" not in statuses and len(statuses) == 6
+
+
+def test_downgrade_to_base_and_up_again(database_url: str) -> None:
+    migrations.downgrade(database_url, "base")
+    assert migrations.current_revision(database_url) is None
+    leftovers = schema_of(database_url).splitlines()
+    assert all("alembic_version" in line for line in leftovers), leftovers
+    migrations.upgrade(database_url)
+    assert migrations.current_revision(database_url) == migrations.head_revision()
+    assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
+
+
+def test_concurrent_upgrades_of_an_empty_database_apply_once(empty_database_url: str) -> None:
+    # Processes, as when several containers start at once (Alembic's context is per process).
+    env = {**os.environ, "DATABASE_URL": empty_database_url}
+    upgrades = [
+        subprocess.Popen(
+            [sys.executable, "-m", "service", "db", "upgrade"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(4)
+    ]
+    outputs = [upgrade.communicate(timeout=120)[0].decode() for upgrade in upgrades]
+    assert [upgrade.returncode for upgrade in upgrades] == [0] * 4, outputs
+    assert schema_of(empty_database_url) == EXPECTED_SCHEMA.read_text()
+
+
+def test_function_files_can_be_applied_twice(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        migrations.apply_functions(conn)
+        migrations.apply_functions(conn)
+    assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
+
+
+@pytest.mark.parametrize("path", sorted(Path("db/migrations/versions").glob("*.py")), ids=str)
+def test_migrations_never_carry_function_bodies(path: Path) -> None:
+    text = path.read_text().upper()
+    assert "CREATE FUNCTION" not in text and "CREATE OR REPLACE FUNCTION" not in text, (
+        "function definitions belong in db/functions/, which every upgrade re-applies"
+    )

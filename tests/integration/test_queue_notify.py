@@ -1,0 +1,107 @@
+"""NOTIFY: runners are woken once per statement; clients see every status and progress change."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from tests.queue import Conn, claim, enqueue, insert_media
+
+QUIET_SECONDS = 0.3
+
+
+@pytest.fixture
+def listener(database_url: str) -> Iterator["psycopg.Connection[Any]"]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("LISTEN editroom_queue")
+        conn.execute("LISTEN editroom_edit_events")
+        yield conn
+
+
+def received(listener: "psycopg.Connection[Any]") -> list[tuple[str, str]]:
+    """Everything delivered until the channel has been quiet for a moment."""
+    return [(n.channel, n.payload) for n in listener.notifies(timeout=QUIET_SECONDS)]
+
+
+def events(notifications: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        json.loads(payload)
+        for channel, payload in notifications
+        if channel == "editroom_edit_events"
+    ]
+
+
+def wakeups(notifications: list[tuple[str, str]]) -> list[str]:
+    return [payload for channel, payload in notifications if channel == "editroom_queue"]
+
+
+def test_one_edit_life_is_reported_in_order(
+    conn: Conn, listener: "psycopg.Connection[Any]"
+) -> None:
+    conn.execute("SET editroom.backoff_base_seconds = '0'")
+    media = insert_media(conn)
+    edit_id = str(enqueue(conn, media)["id"])
+    claim(conn, "w")
+    conn.execute("SELECT editroom.heartbeat_edit(%s, 'w', 0.5)", [edit_id])
+    conn.execute("SELECT editroom.heartbeat_edit(%s, 'w', 0.5)", [edit_id])  # no change: no event
+    conn.execute("SELECT editroom.fail_edit(%s, 'w', 'flaky storage')", [edit_id])
+    claim(conn, "w")
+    conn.execute("SELECT editroom.heartbeat_edit(%s, 'w', 0.75)", [edit_id])
+    conn.execute("SELECT editroom.complete_edit(%s, 'w', '{}')", [edit_id])
+
+    assert events(received(listener)) == [
+        {"id": edit_id, "status": "queued", "trial": 0, "progress": None},
+        {"id": edit_id, "status": "processing", "trial": 1, "progress": 0},
+        {"id": edit_id, "status": "processing", "trial": 1, "progress": 0.5},
+        {"id": edit_id, "status": "error", "trial": 1, "progress": 0.5},
+        {"id": edit_id, "status": "processing", "trial": 2, "progress": 0},
+        {"id": edit_id, "status": "processing", "trial": 2, "progress": 0.75},
+        {"id": edit_id, "status": "completed", "trial": 2, "progress": 1},
+    ]
+
+
+def test_cancel_and_retry_are_reported(conn: Conn, listener: "psycopg.Connection[Any]") -> None:
+    edit_id = str(enqueue(conn, insert_media(conn))["id"])
+    conn.execute("SELECT editroom.cancel_edit(%s)", [edit_id])
+    conn.execute("SELECT editroom.retry_edit(%s)", [edit_id])
+    statuses = [event["status"] for event in events(received(listener))]
+    assert statuses == ["queued", "cancelled", "queued"]
+
+
+def test_runners_are_woken_once_per_statement_with_the_count(
+    conn: Conn, listener: "psycopg.Connection[Any]"
+) -> None:
+    media = insert_media(conn)
+    conn.execute(
+        "INSERT INTO editroom.edits (media_id, ops) SELECT %s, %s FROM generate_series(1, 50)",
+        [media, Jsonb([])],
+    )
+    notifications = received(listener)
+    assert wakeups(notifications) == ["50"]
+    assert len(events(notifications)) == 50
+
+
+def test_no_wakeup_for_work_that_is_not_claimable_yet(
+    conn: Conn, listener: "psycopg.Connection[Any]"
+) -> None:
+    media = insert_media(conn)
+    conn.execute(
+        "SELECT editroom.enqueue_edit(%s, '[]', p_run_after => now() + interval '1 hour')", [media]
+    )
+    enqueue(conn, media)
+    (row,) = claim(conn, "w")
+    conn.execute("SELECT editroom.fail_edit(%s, 'w', 'try later')", [row["id"]])  # backs off
+    assert wakeups(received(listener)) == ["1"]  # the plain enqueue only
+
+
+def test_retry_wakes_runners(conn: Conn, listener: "psycopg.Connection[Any]") -> None:
+    media = insert_media(conn)
+    edit_id: UUID = enqueue(conn, media)["id"]
+    conn.execute("SELECT editroom.cancel_edit(%s)", [edit_id])
+    received(listener)
+    conn.execute("SELECT editroom.retry_edit(%s)", [edit_id])
+    assert wakeups(received(listener)) == ["1"]

@@ -1,0 +1,63 @@
+"""A Runner on its own thread and event loop, so that sync tests can drive and watch it."""
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from runner.execute import Execute, execute_edit
+from runner.worker import Runner
+from service.db import Database
+from service.settings import Settings
+
+START_TIMEOUT_SECONDS = 10.0
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass
+class RunningRunner:
+    runner: Runner
+    loop: asyncio.AbstractEventLoop
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.runner.stop)
+
+
+@contextmanager
+def running_runner(
+    settings: Settings, *, execute: Execute = execute_edit, concurrency: int | None = None
+) -> Iterator[RunningRunner]:
+    started = threading.Event()
+    handle: list[RunningRunner] = []
+    failure: list[BaseException] = []
+
+    async def main() -> None:
+        async with Database.connect(settings.require_database_url()) as database:
+            runner = Runner(
+                database=database, settings=settings, execute=execute, concurrency=concurrency
+            )
+            handle.append(RunningRunner(runner, asyncio.get_running_loop()))
+            started.set()
+            await runner.run()
+
+    def thread_body() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            failure.append(exc)
+            started.set()
+
+    thread = threading.Thread(target=thread_body, name="runner", daemon=True)
+    thread.start()
+    started.wait(START_TIMEOUT_SECONDS)
+    if failure:
+        raise failure[0]
+    try:
+        yield handle[0]
+    finally:
+        handle[0].stop()
+        thread.join(STOP_TIMEOUT_SECONDS)
+        assert not thread.is_alive(), "the runner did not stop"
+        if failure:
+            raise failure[0]
