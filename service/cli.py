@@ -11,7 +11,7 @@ from service.logs import configure_logging
 from service.settings import Settings
 
 
-def _parser(settings: Settings) -> argparse.ArgumentParser:
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="editroom", description="A media editor over HTTP.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -39,7 +39,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
-    args = _parser(settings).parse_args(argv)
+    args = build_parser(settings).parse_args(argv)
     configure_logging(settings.log_level)
     try:
         return _dispatch(args, settings)

@@ -131,3 +131,22 @@ CREATE OR REPLACE TRIGGER edits_event_on_update
     FOR EACH ROW
     WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.progress IS DISTINCT FROM NEW.progress)
     EXECUTE FUNCTION editroom.edits_notify_event();
+
+-- TRUNCATE skips row and DELETE triggers; without this the counters would keep counting
+-- edits that no longer exist.
+CREATE OR REPLACE FUNCTION editroom.edits_after_truncate()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    DELETE FROM editroom.edit_status_counts;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.edits_after_truncate() IS
+'Statement trigger on edits: TRUNCATE empties the status counters too.';
+
+CREATE OR REPLACE TRIGGER edits_after_truncate
+    AFTER TRUNCATE ON editroom.edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edits_after_truncate();

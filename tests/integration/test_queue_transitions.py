@@ -410,3 +410,9 @@ def test_prune_removes_only_old_finished_edits(conn: Conn, media: UUID) -> None:
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 1}
     assert edit(conn, live["id"])["status"] == "queued"
     assert status_counts(conn)["completed"] == 0
+
+
+def test_truncate_resets_status_counts(conn: Conn, media: UUID) -> None:
+    make_edit_in(conn, media, "completed")
+    conn.execute("TRUNCATE editroom.edits CASCADE")
+    assert set(status_counts(conn).values()) == {0}

@@ -1,0 +1,129 @@
+"""What every benchmark needs: a PostgreSQL, processes to start and stop, and a report."""
+
+import os
+import platform
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from service import migrations
+from service.embedded import embedded_postgres
+
+PROCESS_STOP_TIMEOUT_SECONDS = 30.0
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    """A migrated database of its own, on DATABASE_URL's server or an embedded one."""
+    server_url = os.environ.get("DATABASE_URL")
+    if server_url:
+        yield from _fresh_database(server_url)
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="editroom-bench-") as data_dir,
+        embedded_postgres(Path(data_dir), cleanup="delete") as embedded_url,
+    ):
+        yield from _fresh_database(embedded_url)
+
+
+def _fresh_database(server_url: str) -> Iterator[str]:
+    name = f"editroom_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@contextmanager
+def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[None]:
+    """Run each command in its own session; SIGTERM (then SIGKILL) them all on the way out."""
+    started = [
+        subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for command in commands
+    ]
+    try:
+        yield
+    finally:
+        for process in started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(PROCESS_STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def percentile(values: list[float], percent: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def machine() -> str:
+    memory_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, "
+        f"{memory_kib / 1024 / 1024:.0f} GiB, Python {platform.python_version()}"
+    )
+
+
+@dataclass
+class Report:
+    title: str
+    peer: str
+    rows: list[tuple[str, float, float, str]] = field(default_factory=list)
+    goals: list[tuple[str, bool]] = field(default_factory=list)
+
+    def add(self, measure: str, ours: float, theirs: float, *, higher_is_better: bool) -> float:
+        ratio = ours / theirs if higher_is_better else theirs / ours
+        self.rows.append((measure, ours, theirs, f"{ratio:.2f}x"))
+        return ratio
+
+    def goal(self, description: str, met: bool) -> None:
+        self.goals.append((description, met))
+
+    def markdown(self) -> str:
+        lines = [
+            f"### {self.title}",
+            "",
+            f"| measure | editroom | {self.peer} | editroom's advantage |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {m} | {ours:,.1f} | {theirs:,.1f} | {ratio} |"
+                for m, ours, theirs, ratio in self.rows
+            ),
+            "",
+            *(f"- {'met' if met else 'NOT MET'}: {goal}" for goal, met in self.goals),
+        ]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,50 @@
+"""/healthz and /readyz against a real database."""
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from service.app import create_app
+from service.migrations import head_revision
+from service.settings import Settings
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=database_url))) as test_client:
+        yield test_client
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_schema_revision(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "schema": head_revision()}
+
+
+def test_readyz_refuses_an_unmigrated_database(empty_database_url: str) -> None:
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA editroom")
+        conn.execute("CREATE TABLE editroom.alembic_version (version_num text)")
+    with TestClient(create_app(Settings(database_url=empty_database_url))) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "run `editroom db upgrade`" in response.json()["schema"]
+
+
+def test_readyz_reports_a_database_that_went_away(
+    client: TestClient, database_url: str, postgres_server_url: str
+) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(str(name))))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert client.get("/healthz").status_code == 200

@@ -1,0 +1,35 @@
+"""The README's psql session runs as written, with psql, against a migrated database."""
+
+import re
+import subprocess
+from pathlib import Path
+
+from tests.conftest import pgserver_binary
+from tests.queue import Conn
+
+README = Path("README.md")
+
+
+def readme_psql_session() -> str:
+    section = README.read_text().split("### A psql session a DBA could paste", 1)[1]
+    match = re.search(r"```sql\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    return match.group(1)
+
+
+def test_the_dba_session_in_the_readme_runs(database_url: str, conn: Conn) -> None:
+    result = subprocess.run(
+        [str(pgserver_binary("psql")), "-X", "-v", "ON_ERROR_STOP=1", database_url],
+        input=readme_psql_session(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tried by hand" in result.stdout
+    row = conn.execute(
+        "SELECT e.status::text, a.outcome::text, a.error FROM editroom.edits e "
+        "JOIN editroom.edit_attempts a ON a.edit_id = e.id"
+    ).fetchone()
+    assert row == {"status": "cancelled", "outcome": "failed", "error": "tried by hand"}
