@@ -16,7 +16,7 @@ from uuid import UUID
 from runner.completer import Completer
 from runner.execute import ClaimedEdit, Execute, PermanentFailure, execute_edit
 from service.db import Database
-from service.errors import Conflict, DatabaseUnavailable, EditroomError
+from service.errors import DatabaseUnavailable, EditroomError
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class Runner:
             await asyncio.sleep(self._settings.heartbeat_seconds)
             try:
                 await self._heartbeat()
-            except DatabaseUnavailable as exc:
+            except EditroomError as exc:
                 log.warning("heartbeat failed", extra={"worker": self.name, "error": str(exc)})
 
     async def _heartbeat(self) -> None:
@@ -184,7 +184,7 @@ class Runner:
             await asyncio.sleep(self._settings.reap_interval_seconds)
             try:
                 await self._maintain()
-            except (DatabaseUnavailable, Conflict) as exc:
+            except EditroomError as exc:
                 log.warning("maintenance failed", extra={"error": str(exc)})
 
     async def _maintain(self) -> None:

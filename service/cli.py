@@ -5,10 +5,17 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+import psycopg
+import uvicorn
+
+from runner.main import run_runner
 from service import migrations
+from service.app import create_app
 from service.errors import EditroomError
 from service.logs import configure_logging
+from service.schema_snapshot import snapshot
 from service.settings import Settings
+from service.supervisor import run_everything
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -50,24 +57,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        from service.supervisor import run_everything
-
         return run_everything(settings.model_copy(update={"port": args.port}))
     if args.command == "serve":
         return _serve(settings.model_copy(update={"host": args.host, "port": args.port}))
     if args.command == "runner":
-        from runner.main import run_runner
-
         asyncio.run(run_runner(settings, concurrency=args.concurrency))
         return 0
     return _db(args, settings.require_database_url())
 
 
 def _serve(settings: Settings) -> int:
-    import uvicorn
-
-    from service.app import create_app
-
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
     return 0
 
@@ -80,10 +79,6 @@ def _db(args: argparse.Namespace, url: str) -> int:
     elif args.db_command == "current":
         print(migrations.current_revision(url) or "(empty database)")
     else:
-        import psycopg
-
-        from service.schema_snapshot import snapshot
-
         with psycopg.connect(url) as conn:
             print(snapshot(conn), end="")
     return 0

@@ -33,6 +33,15 @@ def embedded_postgres(data_dir: Path, *, cleanup: CleanupMode = "stop") -> Itera
         server.cleanup()
 
 
+def client_binary(name: str) -> Path:
+    """A PostgreSQL program shipped in the pgserver wheel: psql, pg_dump, pg_isready, ..."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as above
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH) / name
+
+
 def ensure_database(server_url: str, name: str = DATABASE_NAME) -> str:
     """Create database `name` on the server if it is missing; return its URL."""
     with psycopg.connect(server_url, autocommit=True) as conn:

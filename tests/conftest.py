@@ -34,13 +34,6 @@ def require_tool(name: str) -> str:
     return path
 
 
-def pgserver_binary(name: str) -> Path:
-    """A PostgreSQL client program from the pgserver wheel (psql, pg_dump, ...)."""
-    from pgserver._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH) / name
-
-
 def _admin(server_url: str) -> "psycopg.Connection[Any]":
     return psycopg.connect(server_url, autocommit=True)
 

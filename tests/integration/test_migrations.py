@@ -106,3 +106,38 @@ def test_migrations_never_carry_function_bodies(path: Path) -> None:
     assert "CREATE FUNCTION" not in text and "CREATE OR REPLACE FUNCTION" not in text, (
         "function definitions belong in db/functions/, which every upgrade re-applies"
     )
+
+
+def test_cli_reports_the_revision_and_the_schema(database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    current = subprocess.run(
+        [sys.executable, "-m", "service", "db", "current"], env=env, capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    assert current.stdout.strip() == migrations.head_revision()
+    schema = subprocess.run(
+        [sys.executable, "-m", "service", "db", "schema"], env=env, capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    assert schema.stdout == EXPECTED_SCHEMA.read_text()
+
+
+def test_cli_without_a_database_says_what_to_set() -> None:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "EDITROOM_DATABASE_URL")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "db", "upgrade"], env=env, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "DATABASE_URL is not set" in result.stderr
+
+
+def test_status_counts_never_reads_the_edits_table(conn: Any, database_url: str) -> None:
+    with psycopg.connect(database_url) as locker:
+        locker.execute("LOCK TABLE editroom.edits IN ACCESS EXCLUSIVE MODE")
+        conn.execute("SET lock_timeout = '200ms'")
+        assert len(conn.execute("SELECT * FROM editroom.status_counts()").fetchall()) == 6
+        with pytest.raises(psycopg.errors.LockNotAvailable):  # the probe works
+            conn.execute("SELECT count(*) FROM editroom.edits")

@@ -4,7 +4,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.conftest import pgserver_binary
+from service.embedded import client_binary
 from tests.queue import Conn
 
 README = Path("README.md")
@@ -19,7 +19,7 @@ def readme_psql_session() -> str:
 
 def test_the_dba_session_in_the_readme_runs(database_url: str, conn: Conn) -> None:
     result = subprocess.run(
-        [str(pgserver_binary("psql")), "-X", "-v", "ON_ERROR_STOP=1", database_url],
+        [str(client_binary("psql")), "-X", "-v", "ON_ERROR_STOP=1", database_url],
         input=readme_psql_session(),
         capture_output=True,
         text=True,

@@ -177,3 +177,18 @@ def test_polling_finds_work_without_notify(conn: Conn, media: UUID, settings: Se
     assert row is not None
     with running_runner(settings):
         eventually(lambda: status_of(conn, row["id"])() == "completed", what="the delayed edit")
+
+
+def test_the_runner_recovers_when_its_connections_are_killed(
+    conn: Conn, media: UUID, settings: Settings
+) -> None:
+    first = enqueue(conn, media)["id"]
+    with running_runner(settings):
+        eventually(lambda: status_of(conn, first)() == "completed", what="the first edit")
+        killed = conn.execute(
+            """SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid()"""
+        ).fetchone()
+        assert killed is not None and killed["n"] >= 2  # its pool and its LISTEN connection
+        second = enqueue(conn, media)["id"]
+        eventually(lambda: status_of(conn, second)() == "completed", what="work after the kill")
