@@ -4,6 +4,10 @@
 class EditroomError(Exception):
     """Something editroom refuses or cannot do, with a message a person can act on."""
 
+    def details(self) -> dict[str, str]:
+        """Fields for the error body beside the message (which parameter, what is accepted)."""
+        return {}
+
 
 class ConfigurationError(EditroomError):
     """A setting is missing or wrong."""
@@ -19,6 +23,19 @@ class Conflict(EditroomError):
 
 class InvalidInput(EditroomError):
     """A value was refused; the message names it and says what is accepted."""
+
+
+class InvalidParameter(InvalidInput):
+    """One named parameter's value was refused."""
+
+    def __init__(self, parameter: str, value: object, problem: str, *, accepted: str) -> None:
+        self.parameter = parameter
+        self.value = "" if value is None else str(value)
+        self.accepted = accepted
+        super().__init__(f"{parameter}={self.value!r}: {problem}; accepted: {accepted}")
+
+    def details(self) -> dict[str, str]:
+        return {"parameter": self.parameter, "value": self.value, "accepted": self.accepted}
 
 
 class DatabaseUnavailable(EditroomError):

@@ -30,7 +30,8 @@ def status_for(error: EditroomError) -> int:
 
 async def _editroom_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EditroomError)
-    return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_for(exc))
+    body = {"detail": str(exc), "error": type(exc).__name__, **exc.details()}
+    return JSONResponse(body, status_for(exc))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,176 @@
+"""The query-string and JSON forms of an edit, with made-up operations."""
+
+from collections.abc import Mapping
+from typing import ClassVar, Literal, Self
+
+import pytest
+
+from runner.ops import grammar
+from runner.ops.base import MediaKind, Operation
+from runner.ops.catalogue import Catalogue
+from runner.ops.language import parse_json, parse_query
+from service.errors import InvalidParameter
+
+
+Mode = Literal["fast", "good"]
+MODES: tuple[Mode, ...] = ("fast", "good")
+
+
+class Scale(Operation):
+    op: Literal["scale"] = "scale"
+    name: ClassVar[str] = "scale"
+    kind: ClassVar[MediaKind] = MediaKind.IMAGE
+    syntax: ClassVar[str] = "scale=FACTOR, with mode=fast|good"
+    modifiers: ClassVar[tuple[str, ...]] = ("mode",)
+    factor: float
+    mode: Mode = "good"
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        mode = grammar.choice("mode", modifiers.get("mode", "good"), MODES)
+        return cls(factor=grammar.number("scale", value, minimum=0.01, maximum=10), mode=mode)
+
+
+class Mirror(Operation):
+    op: Literal["mirror"] = "mirror"
+    name: ClassVar[str] = "mirror"
+    kind: ClassVar[MediaKind] = MediaKind.IMAGE
+    syntax: ClassVar[str] = "mirror"
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        return cls()
+
+
+class Cut(Operation):
+    op: Literal["cut"] = "cut"
+    name: ClassVar[str] = "cut"
+    kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    syntax: ClassVar[str] = "cut=SECONDS"
+    at: float
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        return cls(at=grammar.seconds("cut", value))
+
+
+CATALOGUE = Catalogue([Scale, Mirror, Cut])
+IMAGE = MediaKind.IMAGE
+
+
+def parse(query: list[tuple[str, str]], kind: MediaKind = IMAGE) -> list[Operation]:
+    return parse_query(CATALOGUE, kind, query, max_operations=5)
+
+
+def refused(query: list[tuple[str, str]], kind: MediaKind = IMAGE) -> InvalidParameter:
+    with pytest.raises(InvalidParameter) as caught:
+        parse(query, kind)
+    return caught.value
+
+
+def test_operations_keep_their_order() -> None:
+    ops = parse([("mirror", ""), ("scale", "2"), ("mirror", "")])
+    assert [op.name for op in ops] == ["mirror", "scale", "mirror"]
+
+
+def test_a_modifier_refines_the_nearest_operation_before_it() -> None:
+    ops = parse([("scale", "2"), ("scale", "3"), ("mode", "fast")])
+    assert [(op.factor, op.mode) for op in ops if isinstance(op, Scale)] == [
+        (2, "good"),
+        (3, "fast"),
+    ]
+
+
+def test_a_modifier_before_its_operation_refines_the_first_after_it() -> None:
+    (op,) = parse([("mode", "fast"), ("scale", "2")])
+    assert isinstance(op, Scale)
+    assert op.mode == "fast"
+
+
+def test_a_modifier_without_its_operation_is_refused() -> None:
+    error = refused([("mirror", ""), ("mode", "fast")])
+    assert error.parameter == "mode"
+    assert "refines scale, which is not in this edit" in str(error)
+
+
+def test_a_modifier_given_twice_for_one_operation_is_refused() -> None:
+    assert "given twice" in str(refused([("scale", "2"), ("mode", "fast"), ("mode", "good")]))
+
+
+def test_unknown_parameters_are_named_with_what_is_accepted() -> None:
+    error = refused([("sharpen", "3")])
+    assert (error.parameter, error.value) == ("sharpen", "3")
+    assert error.accepted == "mirror | scale"
+
+
+def test_an_operation_of_the_other_kind_says_so() -> None:
+    error = refused([("cut", "3")], IMAGE)
+    assert "applies to video media, and this media is image" in str(error)
+
+
+def test_bad_values_name_parameter_value_and_range() -> None:
+    error = refused([("scale", "99")])
+    assert error.details() == {
+        "parameter": "scale",
+        "value": "99",
+        "accepted": "a number from 0.01 to 10",
+    }
+
+
+def test_operation_count_is_bounded() -> None:
+    assert "no operation given" in str(refused([]))
+    assert "at most 5" in str(refused([("mirror", "")] * 6))
+
+
+def test_json_round_trips_through_the_same_models() -> None:
+    ops = parse([("scale", "1.5"), ("mode", "fast"), ("mirror", "")])
+    document = [op.as_json() for op in ops]
+    assert document == [{"op": "scale", "factor": 1.5, "mode": "fast"}, {"op": "mirror"}]
+    assert parse_json(CATALOGUE, IMAGE, document, max_operations=5) == ops
+
+
+@pytest.mark.parametrize(
+    ("document", "parameter"),
+    [
+        ({"op": "scale"}, "ops"),
+        ([{"op": "blur"}], "ops[0].op"),
+        ([{"op": "mirror"}, {"op": "scale", "factor": "big"}], "ops[1].factor"),
+        ([{"op": "mirror", "extra": 1}], "ops[0].extra"),
+    ],
+)
+def test_json_errors_name_the_place(document: object, parameter: str) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        parse_json(CATALOGUE, IMAGE, document, max_operations=5)
+    assert caught.value.parameter == parameter
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("12.5", 12.5), ("01:02", 62), ("1:00:01.250", 3601.25), ("0", 0)],
+)
+def test_times(text: str, expected: float) -> None:
+    assert grammar.seconds("t", text) == expected
+
+
+@pytest.mark.parametrize("text", ["-1", "1:60", "abc", "nan", "inf", ""])
+def test_bad_times(text: str) -> None:
+    with pytest.raises(InvalidParameter, match="accepted: seconds"):
+        grammar.seconds("t", text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("800x600", (800, 600)), ("800x", (800, None)), ("x600", (None, 600))]
+)
+def test_sizes(text: str, expected: tuple[int | None, int | None]) -> None:
+    assert grammar.size("resize", text, maximum=10000) == expected
+
+
+@pytest.mark.parametrize("text", ["x", "800", "0x10", "10x99999", "axb", "-5x5"])
+def test_bad_sizes(text: str) -> None:
+    with pytest.raises(InvalidParameter, match="WxH, Wx or xH"):
+        grammar.size("resize", text, maximum=10000)
+
+
+def test_catalogue_refuses_a_name_defined_twice() -> None:
+    with pytest.raises(ValueError, match="defined twice"):
+        Catalogue([Scale, Scale])
