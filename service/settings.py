@@ -49,6 +49,17 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="finished edits older than this are pruned; 0 keeps all"
     )
 
+    max_pixels: PositiveInt = Field(
+        default=50_000_000, description="pixels of any image or video frame (decompression bombs)"
+    )
+    max_output_side: PositiveInt = Field(
+        default=10_000, description="width or height of anything an edit produces, in pixels"
+    )
+    max_video_seconds: PositiveFloat = Field(
+        default=7200.0, description="duration of a source video or of a result"
+    )
+    max_operations: PositiveInt = Field(default=20, description="operations in one edit")
+
     def require_database_url(self) -> str:
         if not self.database_url:
             raise ConfigurationError(

@@ -5,8 +5,10 @@ Operations are listed here explicitly (no discovery, no dotted strings in settin
 from collections.abc import Iterable
 from functools import cache
 
+from runner.image.operations import IMAGE_OPERATIONS
 from runner.ops.base import MediaKind, Operation
 from runner.ops.noop import ImageNoop, VideoNoop
+from runner.video.operations import VIDEO_OPERATIONS
 
 OperationClass = type[Operation]
 
@@ -42,7 +44,7 @@ class Catalogue:
 
 
 def _all_operations() -> list[OperationClass]:
-    return [ImageNoop, VideoNoop]
+    return [ImageNoop, *IMAGE_OPERATIONS, VideoNoop, *VIDEO_OPERATIONS]
 
 
 @cache

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from runner.ops.base import MediaKind, Operation
+from runner.ops.base import Limits, MediaKind, Operation
 from runner.ops.catalogue import Catalogue
 from service.errors import InvalidParameter
 
@@ -19,7 +19,7 @@ QueryItems = Sequence[tuple[str, str]]
 
 
 def parse_query(
-    catalogue: Catalogue, kind: MediaKind, items: QueryItems, *, max_operations: int
+    catalogue: Catalogue, kind: MediaKind, items: QueryItems, *, limits: Limits
 ) -> list[Operation]:
     operations: list[tuple[str, str]] = []
     modifiers: list[tuple[int, str, str]] = []  # (position among operations, name, value)
@@ -30,23 +30,40 @@ def parse_query(
             modifiers.append((len(operations), name, value))
         else:
             raise _unknown(catalogue, kind, name, value)
-    _check_count(len(operations), max_operations)
+    _check_count(len(operations), limits.max_operations)
     attached = _attach(catalogue, kind, operations, modifiers)
-    return [
-        _from_query(catalogue, kind, name, value, attached[position])
-        for position, (name, value) in enumerate(operations)
-    ]
+    return checked(
+        [
+            _from_query(catalogue, kind, name, value, attached[position])
+            for position, (name, value) in enumerate(operations)
+        ],
+        limits,
+    )
 
 
 def parse_json(
-    catalogue: Catalogue, kind: MediaKind, document: Any, *, max_operations: int
+    catalogue: Catalogue, kind: MediaKind, document: Any, *, limits: Limits
 ) -> list[Operation]:
     if not isinstance(document, list):
         raise InvalidParameter(
             "ops", type(document).__name__, "must be a JSON array", accepted='[{"op": ...}, ...]'
         )
-    _check_count(len(document), max_operations)
-    return [_from_json(catalogue, kind, index, item) for index, item in enumerate(document)]
+    _check_count(len(document), limits.max_operations)
+    return checked(
+        [_from_json(catalogue, kind, index, item) for index, item in enumerate(document)], limits
+    )
+
+
+def checked(operations: list[Operation], limits: Limits) -> list[Operation]:
+    """Rules about the whole list: limits, and terminal operations last."""
+    for position, operation in enumerate(operations):
+        operation.check_limits(limits)
+        if operation.terminal and position != len(operations) - 1:
+            raise InvalidParameter(
+                operation.name, "", "must be the last operation: its results are new media",
+                accepted=f"{operation.name} at the end of the edit",
+            )  # fmt: skip
+    return operations
 
 
 def _from_query(

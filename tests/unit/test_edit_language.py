@@ -6,11 +6,10 @@ from typing import ClassVar, Literal, Self
 import pytest
 
 from runner.ops import grammar
-from runner.ops.base import MediaKind, Operation
+from runner.ops.base import Limits, MediaKind, Operation
 from runner.ops.catalogue import Catalogue
 from runner.ops.language import parse_json, parse_query
 from service.errors import InvalidParameter
-
 
 Mode = Literal["fast", "good"]
 MODES: tuple[Mode, ...] = ("fast", "good")
@@ -54,12 +53,29 @@ class Cut(Operation):
         return cls(at=grammar.seconds("cut", value))
 
 
-CATALOGUE = Catalogue([Scale, Mirror, Cut])
+class Snapshot(Operation):
+    op: Literal["snapshot"] = "snapshot"
+    name: ClassVar[str] = "snapshot"
+    kind: ClassVar[MediaKind] = MediaKind.IMAGE
+    syntax: ClassVar[str] = "snapshot"
+    terminal: ClassVar[bool] = True
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        return cls()
+
+    def check_limits(self, limits: Limits) -> None:
+        if limits.max_output_side < 100:
+            raise InvalidParameter("snapshot", "", "needs 100 px", accepted="a larger limit")
+
+
+CATALOGUE = Catalogue([Scale, Mirror, Cut, Snapshot])
 IMAGE = MediaKind.IMAGE
+LIMITS = Limits(max_pixels=10**6, max_output_side=1000, max_video_seconds=60, max_operations=5)
 
 
 def parse(query: list[tuple[str, str]], kind: MediaKind = IMAGE) -> list[Operation]:
-    return parse_query(CATALOGUE, kind, query, max_operations=5)
+    return parse_query(CATALOGUE, kind, query, limits=LIMITS)
 
 
 def refused(query: list[tuple[str, str]], kind: MediaKind = IMAGE) -> InvalidParameter:
@@ -100,7 +116,7 @@ def test_a_modifier_given_twice_for_one_operation_is_refused() -> None:
 def test_unknown_parameters_are_named_with_what_is_accepted() -> None:
     error = refused([("sharpen", "3")])
     assert (error.parameter, error.value) == ("sharpen", "3")
-    assert error.accepted == "mirror | scale"
+    assert error.accepted == "mirror | scale | snapshot"
 
 
 def test_an_operation_of_the_other_kind_says_so() -> None:
@@ -126,7 +142,7 @@ def test_json_round_trips_through_the_same_models() -> None:
     ops = parse([("scale", "1.5"), ("mode", "fast"), ("mirror", "")])
     document = [op.as_json() for op in ops]
     assert document == [{"op": "scale", "factor": 1.5, "mode": "fast"}, {"op": "mirror"}]
-    assert parse_json(CATALOGUE, IMAGE, document, max_operations=5) == ops
+    assert parse_json(CATALOGUE, IMAGE, document, limits=LIMITS) == ops
 
 
 @pytest.mark.parametrize(
@@ -140,7 +156,7 @@ def test_json_round_trips_through_the_same_models() -> None:
 )
 def test_json_errors_name_the_place(document: object, parameter: str) -> None:
     with pytest.raises(InvalidParameter) as caught:
-        parse_json(CATALOGUE, IMAGE, document, max_operations=5)
+        parse_json(CATALOGUE, IMAGE, document, limits=LIMITS)
     assert caught.value.parameter == parameter
 
 
@@ -174,3 +190,14 @@ def test_bad_sizes(text: str) -> None:
 def test_catalogue_refuses_a_name_defined_twice() -> None:
     with pytest.raises(ValueError, match="defined twice"):
         Catalogue([Scale, Scale])
+
+
+def test_a_terminal_operation_must_come_last() -> None:
+    assert [op.name for op in parse([("mirror", ""), ("snapshot", "")])] == ["mirror", "snapshot"]
+    assert "must be the last operation" in str(refused([("snapshot", ""), ("mirror", "")]))
+
+
+def test_operations_check_their_limits() -> None:
+    tight = Limits(max_pixels=1, max_output_side=10, max_video_seconds=1, max_operations=5)
+    with pytest.raises(InvalidParameter, match="needs 100 px"):
+        parse_query(CATALOGUE, IMAGE, [("snapshot", "")], limits=tight)

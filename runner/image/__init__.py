@@ -1,0 +1,1 @@
+"""Image editing with Pillow: the operations and the pipeline that runs them."""

@@ -1,0 +1,1 @@
+"""Video editing with PyAV: the operations and the pipeline that runs them."""
