@@ -38,5 +38,17 @@ class InvalidParameter(InvalidInput):
         return {"parameter": self.parameter, "value": self.value, "accepted": self.accepted}
 
 
+class UnsupportedMedia(EditroomError):
+    """The bytes are not an image or a video editroom can read."""
+
+
+class InvalidMedia(InvalidInput):
+    """An image or video, but broken or beyond a limit: truncated, corrupt, too many pixels."""
+
+
+class TooLarge(EditroomError):
+    """A request body over the size limit."""
+
+
 class DatabaseUnavailable(EditroomError):
     """PostgreSQL could not be reached or failed transiently; trying again may work."""

@@ -10,12 +10,16 @@ from service.errors import (
     EditroomError,
     InvalidInput,
     NotFound,
+    TooLarge,
+    UnsupportedMedia,
 )
 
 STATUS_BY_ERROR: dict[type[EditroomError], int] = {
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,
+    TooLarge: 413,
+    UnsupportedMedia: 415,
     DatabaseUnavailable: 503,
     ConfigurationError: 500,
 }

@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from service import migrations
 from service.embedded import embedded_postgres
+from tests.s3 import S3Endpoint, moto_s3
 
 REQUIRE_ALL = os.environ.get("EDITROOM_REQUIRE_ALL") == "1"
 
@@ -101,3 +102,10 @@ def empty_database_url(postgres_server_url: str) -> Iterator[str]:
 def conn(database_url: str) -> Iterator["psycopg.Connection[dict[str, Any]]"]:
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as connection:
         yield connection
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """moto's S3 server, shared by the session; each test makes its own bucket."""
+    with moto_s3() as endpoint:
+        yield endpoint

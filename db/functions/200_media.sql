@@ -1,0 +1,208 @@
+-- The media library's rules: one row per distinct content (SHA-256), pending presigned
+-- uploads, and when a media may be deleted. The service stores bytes; these keep the rows.
+
+CREATE OR REPLACE FUNCTION editroom.add_media(
+    p_kind editroom.media_kind,
+    p_content_type text,
+    p_size_bytes bigint,
+    p_sha256 text,
+    p_storage_key text,
+    p_original_name text DEFAULT NULL,
+    p_width integer DEFAULT NULL,
+    p_height integer DEFAULT NULL,
+    p_duration_seconds double precision DEFAULT NULL,
+    p_frame_rate double precision DEFAULT NULL,
+    p_video_codec text DEFAULT NULL,
+    p_audio_codec text DEFAULT NULL,
+    p_source_edit_id uuid DEFAULT NULL,
+    p_source_media_id uuid DEFAULT NULL
+)
+RETURNS TABLE (media editroom.media, created boolean)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- A concurrent upload of the same bytes makes ON CONFLICT wait for it, then yield.
+    INSERT INTO editroom.media AS m
+        (kind, content_type, size_bytes, sha256, storage_key, original_name, width, height,
+         duration_seconds, frame_rate, video_codec, audio_codec, source_edit_id,
+         source_media_id)
+    VALUES
+        (p_kind, p_content_type, p_size_bytes, p_sha256, p_storage_key, p_original_name,
+         p_width, p_height, p_duration_seconds, p_frame_rate, p_video_codec, p_audio_codec,
+         p_source_edit_id, p_source_media_id)
+    ON CONFLICT (sha256) DO NOTHING
+    RETURNING m.* INTO media;
+    created := FOUND;
+    IF NOT created THEN
+        SELECT m.* INTO media FROM editroom.media m WHERE m.sha256 = p_sha256;
+    END IF;
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.add_media(editroom.media_kind, text, bigint, text, text, text, integer, integer, double precision, double precision, text, text, uuid, uuid) IS
+'Records stored, probed media. Content already known (same SHA-256) returns the existing row '
+'with created = false, and the caller keeps no second copy.';
+
+CREATE OR REPLACE FUNCTION editroom.create_pending_media(
+    p_original_name text,
+    p_expected_size_bytes bigint,
+    p_expires_in interval
+)
+RETURNS editroom.media
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_media editroom.media;
+    v_id uuid := gen_random_uuid();
+BEGIN
+    INSERT INTO editroom.media
+        (id, status, storage_key, original_name, expected_size_bytes, expires_at)
+    VALUES
+        (v_id, 'pending', 'pending/' || v_id, p_original_name, p_expected_size_bytes,
+         now() + p_expires_in)
+    RETURNING * INTO v_media;
+    RETURN v_media;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.create_pending_media(text, bigint, interval) IS
+'A presigned upload: a pending media row whose bytes go to storage key pending/<id> and must '
+'be completed (complete_pending_media) before it expires.';
+
+CREATE OR REPLACE FUNCTION editroom.lock_pending_media(p_id uuid)
+RETURNS editroom.media
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_media editroom.media;
+BEGIN
+    SELECT * INTO v_media FROM editroom.media WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'upload % does not exist', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF v_media.status = 'pending' AND v_media.expires_at < now() THEN
+        RAISE EXCEPTION 'upload % expired at %; ask for a new presigned URL', p_id,
+            v_media.expires_at USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RETURN v_media;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.lock_pending_media(uuid) IS
+'Locks media p_id for completion; raises when it does not exist or its upload has expired.';
+
+CREATE OR REPLACE FUNCTION editroom.complete_pending_media(
+    p_id uuid,
+    p_kind editroom.media_kind,
+    p_content_type text,
+    p_size_bytes bigint,
+    p_sha256 text,
+    p_storage_key text,
+    p_width integer DEFAULT NULL,
+    p_height integer DEFAULT NULL,
+    p_duration_seconds double precision DEFAULT NULL,
+    p_frame_rate double precision DEFAULT NULL,
+    p_video_codec text DEFAULT NULL,
+    p_audio_codec text DEFAULT NULL
+)
+RETURNS TABLE (media editroom.media, created boolean)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_pending editroom.media;
+BEGIN
+    v_pending := editroom.lock_pending_media(p_id);
+    IF v_pending.status = 'ready' THEN
+        media := v_pending;
+        created := false;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    SELECT m.* INTO media FROM editroom.media m WHERE m.sha256 = p_sha256;
+    IF FOUND THEN
+        -- Known content: the pending row goes, the existing media answers.
+        DELETE FROM editroom.media WHERE id = p_id;
+        created := false;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    UPDATE editroom.media
+       SET status = 'ready', kind = p_kind, content_type = p_content_type,
+           size_bytes = p_size_bytes, sha256 = p_sha256, storage_key = p_storage_key,
+           width = p_width, height = p_height, duration_seconds = p_duration_seconds,
+           frame_rate = p_frame_rate, video_codec = p_video_codec, audio_codec = p_audio_codec,
+           expires_at = NULL, uploaded_at = now()
+     WHERE id = p_id
+    RETURNING * INTO media;
+    created := true;
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.complete_pending_media(uuid, editroom.media_kind, text, bigint, text, text, integer, integer, double precision, double precision, text, text) IS
+'Marks a verified presigned upload ready with what probing found. If the same content is '
+'already in the library, the pending row is removed and the existing media is returned with '
+'created = false. Completing a ready media returns it unchanged.';
+
+CREATE OR REPLACE FUNCTION editroom.delete_media(p_id uuid)
+RETURNS editroom.media
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_media editroom.media;
+    v_edit record;
+BEGIN
+    SELECT * INTO v_media FROM editroom.media WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'media % does not exist', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    -- Edits still to run read their source, and concat reads the media its ops name.
+    SELECT e.id, e.status INTO v_edit
+      FROM editroom.edits e
+     WHERE e.status IN ('queued', 'processing', 'error')
+       AND (e.media_id = p_id OR strpos(e.ops::text, p_id::text) > 0)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'media % is read by edit %, which is %; cancel it or let it finish first',
+            p_id, v_edit.id, v_edit.status USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    DELETE FROM editroom.media WHERE id = p_id;
+    RETURN v_media;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.delete_media(uuid) IS
+'Deletes media p_id and returns the row (the caller then deletes its stored object). Refuses '
+'while an edit that reads it is queued, processing or waiting to retry. Finished edits keep '
+'their history with media_id set to NULL.';
+
+CREATE OR REPLACE FUNCTION editroom.expired_pending_media(p_limit integer DEFAULT 1000)
+RETURNS SETOF editroom.media
+LANGUAGE sql
+AS $$
+    DELETE FROM editroom.media
+     WHERE id IN (SELECT id FROM editroom.media
+                   WHERE status = 'pending' AND expires_at < now()
+                   ORDER BY expires_at LIMIT p_limit
+                     FOR UPDATE SKIP LOCKED)
+    RETURNING *;
+$$;
+
+COMMENT ON FUNCTION editroom.expired_pending_media(integer) IS
+'Deletes up to p_limit presigned uploads that expired without being completed and returns '
+'them, so the caller can delete their stored objects.';
+
+CREATE OR REPLACE FUNCTION editroom.unreferenced_storage_keys(p_keys text[])
+RETURNS SETOF text
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT k.key FROM unnest(p_keys) AS k (key)
+     WHERE NOT EXISTS (SELECT 1 FROM editroom.media m WHERE m.storage_key = k.key);
+$$;
+
+COMMENT ON FUNCTION editroom.unreferenced_storage_keys(text[]) IS
+'Of the given storage keys, those no media row refers to: orphans the clean-up may delete.';

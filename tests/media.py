@@ -1,0 +1,136 @@
+"""Real media files made in the tests: images with Pillow, videos with PyAV."""
+
+import io
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+EXIF_ORIENTATION = 0x0112
+
+
+def gradient(width: int, height: int, mode: str = "RGB") -> Image.Image:
+    """A picture with structure (so encoders and comparisons have something to chew on)."""
+    x = np.linspace(0, 255, width, dtype=np.uint8)[None, :].repeat(height, 0)
+    y = np.linspace(0, 255, height, dtype=np.uint8)[:, None].repeat(width, 1)
+    rgb = np.stack([x, y, 255 - x], axis=2)
+    return Image.fromarray(rgb, "RGB").convert(mode)
+
+
+def image_bytes(
+    fmt: str, *, size: tuple[int, int] = (64, 48), mode: str = "RGB", **save: object
+) -> bytes:
+    buffer = io.BytesIO()
+    gradient(*size, mode=mode).save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def exif_rotated_jpeg(size: tuple[int, int] = (64, 48), orientation: int = 6) -> bytes:
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = orientation
+    return image_bytes("JPEG", size=size, exif=exif.tobytes())
+
+
+def animated(fmt: str, *, frames: int = 4, size: tuple[int, int] = (32, 24)) -> bytes:
+    pictures = [gradient(*size).rotate(90 * i) for i in range(frames)]
+    buffer = io.BytesIO()
+    pictures[0].save(
+        buffer, format=fmt, save_all=True, append_images=pictures[1:], duration=100, loop=0
+    )
+    return buffer.getvalue()
+
+
+def write_video(
+    path: Path,
+    *,
+    container: str = "mp4",
+    vcodec: str = "libx264",
+    acodec: str | None = "aac",
+    seconds: float = 1.0,
+    size: tuple[int, int] = (64, 48),
+    fps: int = 12,
+    pix_fmt: str = "yuv420p",
+) -> Path:
+    """A short video whose frames change over time, with a tone when acodec is given."""
+    with av.open(str(path), "w", format=container) as output:
+        video = output.add_stream(vcodec, rate=fps)
+        assert isinstance(video, av.VideoStream)
+        video.width, video.height = size
+        video.pix_fmt = pix_fmt
+        audio = output.add_stream(acodec, rate=48000) if acodec else None  # all streams first
+        assert audio is None or isinstance(audio, av.AudioStream)
+        frames = round(seconds * fps)
+        for index in range(frames):
+            picture = gradient(*size).rotate(index * 360 / max(frames, 1))
+            frame = av.VideoFrame.from_ndarray(np.asarray(picture), format="rgb24")
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+        if audio is not None:
+            _write_tone(output, audio, seconds)
+    return path
+
+
+def _write_tone(
+    output: av.container.OutputContainer, audio: av.AudioStream, seconds: float
+) -> None:
+    rate = 48000
+    samples_per_frame = audio.codec_context.frame_size or 1024
+    total = int(seconds * rate)
+    for start in range(0, total, samples_per_frame):
+        count = min(samples_per_frame, total - start)
+        t = (np.arange(start, start + count) / rate).astype(np.float32)
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+        layout = "mono"
+        frame = av.AudioFrame.from_ndarray(tone, format="flt", layout=layout)
+        frame.sample_rate = rate
+        frame.pts = start
+        frame.time_base = Fraction(1, rate)
+        for converted in _resampled(audio, frame):
+            output.mux(audio.encode(converted))
+    output.mux(audio.encode(None))
+
+
+def _resampled(audio: av.AudioStream, frame: av.AudioFrame) -> list[av.AudioFrame]:
+    resampler = av.AudioResampler(
+        format=audio.codec_context.format, layout=audio.codec_context.layout, rate=48000
+    )
+    return resampler.resample(frame)
+
+
+def png_claiming_size(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge picture: a decompression bomb's calling card."""
+    import struct
+    import zlib
+
+    data = bytearray(image_bytes("PNG", size=(1, 1)))
+    ihdr = 8 + 8  # signature, then the IHDR chunk's length and type
+    data[ihdr : ihdr + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13]))
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+def write_audio_only(path: Path, *, container: str = "ogg", codec: str = "libopus") -> Path:
+    with av.open(str(path), "w", format=container) as output:
+        audio = output.add_stream(codec, rate=48000)
+        assert isinstance(audio, av.AudioStream)
+        _write_tone(output, audio, 0.5)
+    return path
+
+
+def faststart(path: Path) -> Path:
+    """The same video remuxed with its index first."""
+    target = path.with_name(f"faststart-{path.name}")
+    with (
+        av.open(str(path)) as source,
+        av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as output,
+    ):
+        streams = {s.index: output.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            output.mux(packet)
+    return target

@@ -1,0 +1,115 @@
+"""Deciding what a file is from its bytes, and refusing what editroom cannot take."""
+
+from pathlib import Path
+
+import pytest
+
+from runner.ops.base import MediaKind
+from runner.probe import MediaFacts, probe
+from service.errors import InvalidMedia, UnsupportedMedia
+from tests import media
+
+MAX_PIXELS = 50_000_000
+MAX_SECONDS = 60.0
+
+
+def facts_of(path: Path, *, max_seconds: float = MAX_SECONDS) -> MediaFacts:
+    return probe(path, max_pixels=MAX_PIXELS, max_video_seconds=max_seconds)
+
+
+def saved(tmp_path: Path, name: str, content: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "size"),
+    [
+        (media.image_bytes("JPEG"), "image/jpeg", (64, 48)),
+        (media.image_bytes("JPEG", mode="CMYK"), "image/jpeg", (64, 48)),
+        (media.image_bytes("PNG", mode="RGBA"), "image/png", (64, 48)),
+        (media.image_bytes("WEBP"), "image/webp", (64, 48)),
+        (media.image_bytes("TIFF"), "image/tiff", (64, 48)),
+        (media.image_bytes("AVIF"), "image/avif", (64, 48)),
+        (media.animated("GIF"), "image/gif", (32, 24)),
+        (media.animated("WEBP"), "image/webp", (32, 24)),
+        (media.exif_rotated_jpeg((64, 48), orientation=6), "image/jpeg", (48, 64)),
+    ],
+)
+def test_images(tmp_path: Path, content: bytes, content_type: str, size: tuple[int, int]) -> None:
+    # Named .bin: the name says nothing, the bytes say everything.
+    facts = facts_of(saved(tmp_path, "upload.bin", content))
+    assert facts.kind is MediaKind.IMAGE
+    assert facts.content_type == content_type
+    assert (facts.width, facts.height) == size
+
+
+@pytest.mark.parametrize(
+    ("options", "content_type", "codecs"),
+    [
+        ({}, "video/mp4", ("h264", "aac")),
+        (
+            {"container": "webm", "vcodec": "libvpx-vp9", "acodec": "libopus"},
+            "video/webm",
+            ("vp9", "opus"),
+        ),
+        ({"container": "matroska"}, "video/x-matroska", ("h264", "aac")),
+        ({"container": "mov"}, "video/quicktime", ("h264", "aac")),
+        ({"acodec": None}, "video/mp4", ("h264", None)),
+    ],
+)
+def test_videos(
+    tmp_path: Path, options: dict[str, str], content_type: str, codecs: tuple[str, str | None]
+) -> None:
+    path = media.write_video(tmp_path / "upload.bin", seconds=1.0, fps=12, **options)  # type: ignore[arg-type]
+    facts = facts_of(path)
+    assert facts.kind is MediaKind.VIDEO
+    assert facts.content_type == content_type
+    assert (facts.width, facts.height) == (64, 48)
+    assert (facts.video_codec, facts.audio_codec) == codecs
+    assert facts.duration_seconds == pytest.approx(1.0, abs=0.1)
+    assert facts.frame_rate == pytest.approx(12)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"hello, this is text\n" * 50, b"%PDF-1.7\n" + b"0" * 500, media.image_bytes("BMP")],
+    ids=["text", "pdf", "bmp"],
+)
+def test_other_files_are_unsupported(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(UnsupportedMedia, match="accepted: images"):
+        facts_of(saved(tmp_path, "x.jpg", content))
+
+
+def test_audio_alone_is_unsupported(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedMedia, match="no video stream"):
+        facts_of(media.write_audio_only(tmp_path / "tone.ogg"))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_truncated_images_are_invalid(tmp_path: Path, fmt: str) -> None:
+    content = media.image_bytes(fmt, size=(256, 256))
+    with pytest.raises(InvalidMedia, match="truncated or corrupt"):
+        facts_of(saved(tmp_path, "cut", content[: len(content) * 2 // 3]))
+
+
+@pytest.mark.parametrize("faststart", [False, True])
+def test_truncated_videos_are_invalid(tmp_path: Path, faststart: bool) -> None:
+    path = media.write_video(tmp_path / "v.mp4", seconds=4.0, size=(128, 96), fps=25)
+    if faststart:
+        path = media.faststart(path)
+    content = path.read_bytes()
+    with pytest.raises(InvalidMedia, match=r"truncated|corrupt"):
+        facts_of(saved(tmp_path, "cut.mp4", content[: len(content) // 2]))
+
+
+def test_decompression_bombs_are_refused_before_decoding(tmp_path: Path) -> None:
+    with pytest.raises(InvalidMedia, match="the limit is 50,000,000"):
+        facts_of(saved(tmp_path, "bomb.png", media.png_claiming_size(100_000, 100_000)))
+
+
+def test_videos_over_the_duration_limit_are_refused(tmp_path: Path) -> None:
+    path = media.write_video(tmp_path / "long.mp4", seconds=2.0)
+    with pytest.raises(InvalidMedia, match="the limit is 1 s"):
+        facts_of(path, max_seconds=1.0)

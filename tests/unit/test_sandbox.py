@@ -1,0 +1,68 @@
+"""Children that answer, refuse, crash, hang, hog memory or get cancelled."""
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from runner.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from service.errors import InvalidMedia
+from tests import sandboxed
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.anyio
+MEMORY_LIMIT_BYTES = 2 * 1024**3
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+
+
+async def test_a_result_and_its_progress(sandbox: Sandbox) -> None:
+    seen: list[float] = []
+    result = await sandbox.run(sandboxed.add, 2, 3, timeout_seconds=30, on_progress=seen.append)
+    assert result == 5
+    assert seen == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+async def test_an_editroom_error_crosses_back_as_itself(sandbox: Sandbox) -> None:
+    with pytest.raises(InvalidMedia, match="upside down"):
+        await sandbox.run(sandboxed.refuse, timeout_seconds=30)
+
+
+async def test_a_crash_is_reported_not_shared(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxCrashed, match="SIGSEGV"):
+        await sandbox.run(sandboxed.crash, timeout_seconds=30)
+    assert await sandbox.run(sandboxed.add, 1, 1, timeout_seconds=30) == 2
+
+
+async def test_a_hang_is_stopped_at_the_time_limit(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxTimeout, match="time limit"):
+        await sandbox.run(sandboxed.hang, timeout_seconds=0.5)
+
+
+async def test_memory_is_limited(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxCrashed, match="memory"):
+        await sandbox.run(sandboxed.hog, timeout_seconds=30)
+
+
+async def test_cancelling_the_caller_kills_the_child(sandbox: Sandbox, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    task = asyncio.create_task(
+        sandbox.run(sandboxed.write_pid_and_hang, str(pid_file), timeout_seconds=60)
+    )
+    await asyncio.to_thread(eventually, pid_file.exists, what="the child to start")
+    await asyncio.sleep(0.05)
+    pid = int(pid_file.read_text())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
