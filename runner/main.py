@@ -6,12 +6,16 @@ import signal
 from runner.worker import Runner
 from service.db import Database
 from service.settings import Settings
+from service.storage.factory import open_storage
 
 
 async def run_runner(settings: Settings, *, concurrency: int | None = None) -> None:
     url = settings.require_database_url()
     async with Database.connect(url, max_size=settings.db_pool_size) as database:
-        runner = Runner(database=database, settings=settings, concurrency=concurrency)
+        storage = await open_storage(settings)
+        runner = Runner(
+            database=database, storage=storage, settings=settings, concurrency=concurrency
+        )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, runner.stop)

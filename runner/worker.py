@@ -15,9 +15,11 @@ from uuid import UUID
 
 from runner.completer import Completer
 from runner.execute import ClaimedEdit, Execute, PermanentFailure, execute_edit
+from service.cleanup import clean_up
 from service.db import Database
 from service.errors import DatabaseUnavailable, EditroomError
 from service.settings import Settings
+from service.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,14 @@ class Runner:
         self,
         *,
         database: Database,
+        storage: Storage,
         settings: Settings,
         concurrency: int | None = None,
         execute: Execute = execute_edit,
     ) -> None:
         self.name = settings.runner_name or default_worker_name()
         self._database = database
+        self._storage = storage
         self._settings = settings
         self._concurrency = concurrency or settings.runner_concurrency
         self._lease = timedelta(seconds=settings.lease_seconds)
@@ -61,6 +65,7 @@ class Runner:
             asyncio.create_task(self._listen()),
             asyncio.create_task(self._heartbeat_loop()),
             asyncio.create_task(self._maintenance_loop()),
+            asyncio.create_task(self._cleanup_loop()),
         ]
         try:
             await self._claim_loop()
@@ -196,6 +201,14 @@ class Runner:
             await self._database.fetch_one(
                 "prune_finished_edits", older_than=timedelta(days=retention_days)
             )
+
+    async def _cleanup_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.cleanup_interval_seconds)
+            try:
+                await clean_up(self._database, self._storage, self._settings)
+            except EditroomError as exc:
+                log.warning("clean-up failed", extra={"error": str(exc)})
 
     async def _drain(self) -> None:
         working = list(self._working.values())

@@ -5,10 +5,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from runner.sandbox import Sandbox
 from service.db import Database
 from service.http import install_error_handlers
-from service.routes import health
+from service.library import MediaLibrary
+from service.routes import content, health, media, presign
 from service.settings import Settings
+from service.signing import secret_key
+from service.storage.factory import open_storage
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,6 +23,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = settings.require_database_url()
         async with Database.connect(url, max_size=settings.db_pool_size) as database:
             app.state.database = database
+            app.state.library = MediaLibrary(
+                database=database,
+                storage=await open_storage(settings),
+                sandbox=Sandbox(memory_limit_bytes=settings.edit_memory_bytes),
+                settings=settings,
+            )
+            app.state.signing_key = secret_key(settings)
             yield
 
     app = FastAPI(
@@ -28,5 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(health.router)
+    for module in (health, media, content, presign):
+        app.include_router(module.router)
     return app

@@ -11,10 +11,13 @@ import uvicorn
 from runner.main import run_runner
 from service import migrations
 from service.app import create_app
+from service.cleanup import CleanupReport, clean_up
+from service.db import Database
 from service.errors import EditroomError
 from service.logs import configure_logging
 from service.schema_snapshot import snapshot
 from service.settings import Settings
+from service.storage.factory import open_storage
 from service.supervisor import run_everything
 
 
@@ -31,6 +34,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
     runner = commands.add_parser("runner", help="claim and carry out edits")
     runner.add_argument("--concurrency", type=int, default=settings.runner_concurrency)
+
+    commands.add_parser("cleanup", help="remove expired uploads and orphaned stored objects")
 
     db = commands.add_parser("db", help="schema migrations").add_subparsers(
         dest="db_command", required=True
@@ -63,7 +68,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "runner":
         asyncio.run(run_runner(settings, concurrency=args.concurrency))
         return 0
+    if args.command == "cleanup":
+        print(asyncio.run(_cleanup(settings)))
+        return 0
     return _db(args, settings.require_database_url())
+
+
+async def _cleanup(settings: Settings) -> CleanupReport:
+    async with Database.connect(settings.require_database_url(), max_size=2) as database:
+        return await clean_up(database, await open_storage(settings), settings)
 
 
 def _serve(settings: Settings) -> int:

@@ -1,10 +1,13 @@
 """FastAPI dependencies: what a route may ask for, built once in the app's lifespan."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from service.db import Database
+from service.errors import InvalidParameter
+from service.library import MediaLibrary
 from service.settings import Settings
 
 
@@ -18,5 +21,31 @@ def get_database(request: Request) -> Database:
     return database
 
 
+def get_library(request: Request) -> MediaLibrary:
+    library: MediaLibrary = request.app.state.library
+    return library
+
+
+def get_signing_key(request: Request) -> bytes:
+    key: bytes = request.app.state.signing_key
+    return key
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
+SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
+
+
+def only_parameters(*allowed: str) -> Callable[[Request], None]:
+    """A dependency that refuses query parameters the route does not know (a typo would
+    otherwise be silently ignored)."""
+
+    def check(request: Request) -> None:
+        for name, value in request.query_params.multi_items():
+            if name not in allowed:
+                raise InvalidParameter(
+                    name, value, "unknown parameter", accepted=" | ".join(allowed) or "none"
+                )
+
+    return check

@@ -38,6 +38,10 @@ class InvalidParameter(InvalidInput):
         return {"parameter": self.parameter, "value": self.value, "accepted": self.accepted}
 
 
+class Forbidden(EditroomError):
+    """The request is not allowed as made (a forged or expired signed URL)."""
+
+
 class UnsupportedMedia(EditroomError):
     """The bytes are not an image or a video editroom can read."""
 

@@ -23,3 +23,56 @@ SELECT editroom.reap_expired_leases() AS reaped;
 
 -- name: prune_finished_edits
 SELECT editroom.prune_finished_edits(%(older_than)s) AS pruned;
+
+-- name: media_by_id
+SELECT * FROM editroom.media WHERE id = %(id)s;
+
+-- name: ready_media_by_sha256
+SELECT * FROM editroom.media WHERE sha256 = %(sha256)s AND status = 'ready';
+
+-- name: add_media
+SELECT (a.media).*, a.created
+  FROM editroom.add_media(
+      p_kind => %(kind)s, p_content_type => %(content_type)s, p_size_bytes => %(size_bytes)s,
+      p_sha256 => %(sha256)s, p_storage_key => %(storage_key)s,
+      p_original_name => %(original_name)s, p_width => %(width)s, p_height => %(height)s,
+      p_duration_seconds => %(duration_seconds)s, p_frame_rate => %(frame_rate)s,
+      p_video_codec => %(video_codec)s, p_audio_codec => %(audio_codec)s,
+      p_source_edit_id => %(source_edit_id)s, p_source_media_id => %(source_media_id)s
+  ) AS a;
+
+-- name: create_pending_media
+SELECT * FROM editroom.create_pending_media(
+    %(original_name)s, %(expected_size_bytes)s, %(expires_in)s
+);
+
+-- name: complete_pending_media
+SELECT (c.media).*, c.created
+  FROM editroom.complete_pending_media(
+      p_id => %(id)s, p_kind => %(kind)s, p_content_type => %(content_type)s,
+      p_size_bytes => %(size_bytes)s, p_sha256 => %(sha256)s, p_storage_key => %(storage_key)s,
+      p_width => %(width)s, p_height => %(height)s,
+      p_duration_seconds => %(duration_seconds)s, p_frame_rate => %(frame_rate)s,
+      p_video_codec => %(video_codec)s, p_audio_codec => %(audio_codec)s
+  ) AS c;
+
+-- name: delete_media
+SELECT * FROM editroom.delete_media(%(id)s);
+
+-- name: list_media
+-- Newest first, keyset on (uploaded_at, id); every filter optional.
+SELECT * FROM editroom.media
+ WHERE status = 'ready'
+   AND (%(kind)s::editroom.media_kind IS NULL OR kind = %(kind)s::editroom.media_kind)
+   AND (%(since)s::timestamptz IS NULL OR uploaded_at >= %(since)s::timestamptz)
+   AND (%(before)s::timestamptz IS NULL OR uploaded_at < %(before)s::timestamptz)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (uploaded_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY uploaded_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: expired_pending_media
+SELECT * FROM editroom.expired_pending_media(%(limit)s);
+
+-- name: unreferenced_storage_keys
+SELECT key FROM editroom.unreferenced_storage_keys(%(keys)s) AS key;

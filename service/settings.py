@@ -49,6 +49,46 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="finished edits older than this are pruned; 0 keeps all"
     )
 
+    storage_dir: Path | None = Field(
+        default=None,
+        description="local bucket directory when S3 is not set; default DATA_DIR/bucket",
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="S3/MinIO URL, e.g. http://minio:9000; set: store media there"
+    )
+    s3_public_endpoint: str | None = Field(
+        default=None, description="S3 URL clients reach, for presigned URLs; default S3_ENDPOINT"
+    )
+    s3_access_key: str = Field(default="", description="S3 access key")
+    s3_secret_key: str = Field(default="", description="S3 secret key")
+    s3_bucket: str = Field(default="editroom", description="S3 bucket, made if missing")
+    s3_region: str = Field(default="us-east-1", description="S3 region")
+    upload_dir: Path | None = Field(
+        default=None, description="where uploads land while checked; default DATA_DIR/uploads"
+    )
+    max_upload_bytes: PositiveInt = Field(
+        default=4 * 1024**3, description="largest upload accepted, in bytes"
+    )
+    secret_key: str | None = Field(
+        default=None, description="signs local presigned URLs; default a key kept in DATA_DIR"
+    )
+    presign_expiry_seconds: PositiveInt = Field(
+        default=3600, description="how long a presigned upload URL stays valid"
+    )
+    cleanup_interval_seconds: PositiveFloat = Field(
+        default=3600.0, description="how often a runner removes expired uploads and orphans"
+    )
+    orphan_grace_seconds: float = Field(
+        ge=0,
+        default=3600.0,
+        description="stored objects younger than this are never treated as orphans",
+    )
+    probe_timeout_seconds: PositiveFloat = Field(
+        default=60.0, description="time allowed to check an upload, plus 10 s per GiB"
+    )
+    edit_memory_bytes: PositiveInt = Field(
+        default=4 * 1024**3, description="memory limit of the process checking or editing media"
+    )
     max_pixels: PositiveInt = Field(
         default=50_000_000, description="pixels of any image or video frame (decompression bombs)"
     )
@@ -59,6 +99,14 @@ class Settings(BaseSettings):
         default=7200.0, description="duration of a source video or of a result"
     )
     max_operations: PositiveInt = Field(default=20, description="operations in one edit")
+
+    @property
+    def bucket_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "bucket"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
 
     def require_database_url(self) -> str:
         if not self.database_url:

@@ -4,6 +4,7 @@ set), a template database migrated once, and a fresh database per test cloned fr
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,22 +57,26 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server_url() -> Iterator[str]:
     url = os.environ.get("DATABASE_URL")
     if url:
         yield url
         return
-    data_dir: Path = tmp_path_factory.mktemp("postgres")
-    with embedded_postgres(data_dir, cleanup="delete") as server_url:
-        with _admin(server_url) as conn:
-            for name, value in FAST_UNSAFE_SETTINGS.items():
-                conn.execute(
-                    sql.SQL("ALTER SYSTEM SET {} = {}").format(
-                        sql.Identifier(name), sql.Literal(value)
+    # A directory of its own, outside pytest's numbered ones that concurrent sessions prune.
+    data_dir = Path(tempfile.mkdtemp(prefix="editroom-test-pg-"))
+    try:
+        with embedded_postgres(data_dir, cleanup="delete") as server_url:
+            with _admin(server_url) as conn:
+                for name, value in FAST_UNSAFE_SETTINGS.items():
+                    conn.execute(
+                        sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                            sql.Identifier(name), sql.Literal(value)
+                        )
                     )
-                )
-            conn.execute("SELECT pg_reload_conf()")
-        yield server_url
+                conn.execute("SELECT pg_reload_conf()")
+            yield server_url
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

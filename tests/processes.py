@@ -2,20 +2,26 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 STOP_TIMEOUT_SECONDS = 30.0
+START_TIMEOUT_SECONDS = 60.0
 
 
-def editroom_env(database_url: str | None, **settings: str) -> dict[str, str]:
+def editroom_env(database_url: str | None, data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of an editroom process: this test's database and files, and settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDITROOM_")}
     env.pop("DATABASE_URL", None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
+    env["EDITROOM_DATA_DIR"] = str(data_dir)
     env.update({f"EDITROOM_{name.upper()}": value for name, value in settings.items()})
     return env
 
@@ -39,3 +45,31 @@ def editroom_process(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(STOP_TIMEOUT_SECONDS)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`editroom serve` on a free port; yields its base URL once /healthz answers."""
+    port = free_port()
+    with editroom_process("serve", "--port", str(port), env=env, log=log):
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not _answers(f"{base_url}/healthz"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"editroom serve did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield base_url
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -10,6 +10,7 @@ from runner.execute import Execute, execute_edit
 from runner.worker import Runner
 from service.db import Database
 from service.settings import Settings
+from service.storage.factory import open_storage
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -35,7 +36,11 @@ def running_runner(
     async def main() -> None:
         async with Database.connect(settings.require_database_url()) as database:
             runner = Runner(
-                database=database, settings=settings, execute=execute, concurrency=concurrency
+                database=database,
+                storage=await open_storage(settings),
+                settings=settings,
+                execute=execute,
+                concurrency=concurrency,
             )
             handle.append(RunningRunner(runner, asyncio.get_running_loop()))
             started.set()

@@ -13,18 +13,12 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.processes import STOP_TIMEOUT_SECONDS, editroom_env
+from tests.processes import STOP_TIMEOUT_SECONDS, editroom_env, free_port
 from tests.queue import Conn, edit, enqueue, insert_media
 from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def port_open(port: int) -> bool:
@@ -47,7 +41,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_run(data_dir: Path, tmp_path: Path) -> Iterator[tuple["subprocess.Popen[bytes]", int]]:
     port = free_port()
-    env = editroom_env(None, data_dir=str(data_dir), port=str(port))
+    env = editroom_env(None, data_dir, port=str(port))
     with (tmp_path / "make-run.log").open("wb") as log:
         process = subprocess.Popen(
             ["make", "-s", "run"],

@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 from service.embedded import client_binary
-from tests.queue import Conn
+from tests.queue import Conn, insert_media
 
 README = Path("README.md")
 
@@ -18,6 +18,7 @@ def readme_psql_session() -> str:
 
 
 def test_the_dba_session_in_the_readme_runs(database_url: str, conn: Conn) -> None:
+    insert_media(conn)  # what an upload would have made
     result = subprocess.run(
         [str(client_binary("psql")), "-X", "-v", "ON_ERROR_STOP=1", database_url],
         input=readme_psql_session(),

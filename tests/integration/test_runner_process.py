@@ -21,7 +21,7 @@ def listening(conn: Conn) -> bool:
 
 def test_an_idle_runner_is_woken_by_notify(conn: Conn, database_url: str, tmp_path: Path) -> None:
     media: UUID = insert_media(conn)
-    env = editroom_env(database_url, poll_interval_seconds=SLOW_POLL_SECONDS)
+    env = editroom_env(database_url, tmp_path, poll_interval_seconds=SLOW_POLL_SECONDS)
     with editroom_process("runner", env=env, log=tmp_path / "runner.log"):
         eventually(lambda: listening(conn), what="the runner to LISTEN")
         edit_id = enqueue(conn, media)["id"]
@@ -33,7 +33,7 @@ def test_an_idle_runner_is_woken_by_notify(conn: Conn, database_url: str, tmp_pa
 
 def test_sigterm_stops_the_runner_cleanly(conn: Conn, database_url: str, tmp_path: Path) -> None:
     log = tmp_path / "runner.log"
-    with editroom_process("runner", env=editroom_env(database_url), log=log) as runner:
+    with editroom_process("runner", env=editroom_env(database_url, tmp_path), log=log) as runner:
         eventually(lambda: listening(conn), what="the runner to LISTEN")
         runner.send_signal(signal.SIGTERM)
         assert runner.wait(timeout=15) == 0

@@ -62,7 +62,9 @@ def test_killed_worker_trial_counts_and_another_finishes(
     assert (reaped["status"], reaped["trial"]) == ("error", 1)
     assert "worker doomed stopped heartbeating" in reaped["error"]
 
-    with editroom_process("runner", env=editroom_env(database_url), log=tmp_path / "runner.log"):
+    with editroom_process(
+        "runner", env=editroom_env(database_url, tmp_path), log=tmp_path / "runner.log"
+    ):
         eventually(lambda: edit(conn, edit_id)["status"] == "completed", what="another worker")
     history = [(a["trial"], a["worker"], a["outcome"]) for a in attempts(conn, edit_id)]
     assert history[0] == (1, "doomed", "error")
@@ -71,7 +73,7 @@ def test_killed_worker_trial_counts_and_another_finishes(
 
 def test_killed_on_every_trial_the_edit_fails_with_the_reason(
     conn: Conn, database_url: str, media: UUID
-) -> None:
+) -> None:  # no runner here: the test reaps by hand
     edit_id = enqueue(conn, media, max_trials=2)["id"]
     for trial in (1, 2):
         assert kill_worker_mid_edit(database_url, f"doomed-{trial}") == edit_id
@@ -88,7 +90,9 @@ def test_a_running_runner_reaps_and_finishes_on_its_own(
     conn: Conn, database_url: str, media: UUID, tmp_path: Path
 ) -> None:
     enqueue(conn, media)
-    env = editroom_env(database_url, reap_interval_seconds="0.2", poll_interval_seconds="0.2")
+    env = editroom_env(
+        database_url, tmp_path, reap_interval_seconds="0.2", poll_interval_seconds="0.2"
+    )
     with editroom_process("runner", env=env, log=tmp_path / "runner.log"):
         edit_id = kill_worker_mid_edit(database_url, "doomed")
         eventually(lambda: edit(conn, edit_id)["status"] == "completed", what="reap and redo")

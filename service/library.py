@@ -1,0 +1,127 @@
+"""The media library: received files become media (probed in a sandbox, deduplicated by
+SHA-256, stored under their content's key), and media are found, listed and deleted.
+Uploads, presigned uploads and edit outputs all come in through `ingest`."""
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from runner.probe import MediaFacts, probe
+from runner.sandbox import Sandbox
+from service.db import Database, Row
+from service.errors import NotFound
+from service.receive import ReceivedFile
+from service.settings import Settings
+from service.storage.base import Storage, media_key
+
+PROBE_SECONDS_PER_GIB = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    media: Row
+    created: bool  # a new media row
+    duplicate: bool  # the same bytes were already in the library
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    facts: MediaFacts
+    storage_key: str
+    known: Row | None  # the media these bytes already are
+
+
+class MediaLibrary:
+    def __init__(
+        self, *, database: Database, storage: Storage, sandbox: Sandbox, settings: Settings
+    ) -> None:
+        self.database = database
+        self.storage = storage
+        self._sandbox = sandbox
+        self._settings = settings
+
+    async def check(self, path: Path, size_bytes: int) -> MediaFacts:
+        """What the file is (415/422 when it is nothing editroom takes), from a sandbox."""
+        timeout = (
+            self._settings.probe_timeout_seconds + PROBE_SECONDS_PER_GIB * size_bytes / 1024**3
+        )
+        return await self._sandbox.run(
+            probe_in_sandbox,
+            str(path),
+            self._settings.max_pixels,
+            self._settings.max_video_seconds,
+            timeout_seconds=timeout,
+        )
+
+    async def prepare(self, received: ReceivedFile) -> Prepared:
+        """Check the file and, unless its bytes are known, store them under their key."""
+        facts = await self.check(received.path, received.size_bytes)
+        key = media_key(received.sha256)
+        known = await self.database.fetch_one("ready_media_by_sha256", sha256=received.sha256)
+        if known is None:
+            await self.storage.put_file(key, received.path, content_type=facts.content_type)
+        return Prepared(facts, key, known)
+
+    async def ingest(
+        self,
+        received: ReceivedFile,
+        *,
+        source_edit_id: UUID | None = None,
+        source_media_id: UUID | None = None,
+    ) -> Ingested:
+        prepared = await self.prepare(received)
+        if prepared.known is not None:
+            return Ingested(prepared.known, created=False, duplicate=True)
+        row = await self.database.fetch_one(
+            "add_media",
+            **described(prepared, received),
+            original_name=clean_filename(received.filename),
+            source_edit_id=source_edit_id,
+            source_media_id=source_media_id,
+        )
+        assert row is not None
+        created = bool(row.pop("created"))
+        return Ingested(row, created=created, duplicate=not created)
+
+    async def get(self, media_id: UUID) -> Row:
+        row = await self.database.fetch_one("media_by_id", id=media_id)
+        if row is None or row["status"] != "ready":
+            raise NotFound(f"media {media_id} does not exist")
+        return row
+
+    async def delete(self, media_id: UUID) -> None:
+        row = await self.database.fetch_one("delete_media", id=media_id)
+        assert row is not None
+        # The row is gone; should this fail, the clean-up removes the orphaned object.
+        await self.storage.delete(row["storage_key"])
+
+
+def probe_in_sandbox(
+    path: str, max_pixels: int, max_video_seconds: float, *, progress: Any
+) -> MediaFacts:
+    return probe(Path(path), max_pixels=max_pixels, max_video_seconds=max_video_seconds)
+
+
+def described(prepared: Prepared, received: ReceivedFile) -> dict[str, Any]:
+    """The columns of a media row: what probing found, and what receiving measured."""
+    return {
+        **dataclasses.asdict(prepared.facts),
+        "kind": prepared.facts.kind.value,
+        "size_bytes": received.size_bytes,
+        "sha256": received.sha256,
+        "storage_key": prepared.storage_key,
+    }
+
+
+MAX_FILENAME_CHARS = 255
+
+
+def clean_filename(name: str | None) -> str | None:
+    """A client's file name is data: keep its last path component, drop control characters."""
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    printable = "".join(ch for ch in base if ch.isprintable()).strip()
+    return printable[:MAX_FILENAME_CHARS] or None

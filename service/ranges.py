@@ -1,0 +1,48 @@
+"""HTTP Range requests (RFC 9110 §14) for media content: one byte range, or the whole."""
+
+import re
+from dataclasses import dataclass
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class Unsatisfiable(Exception):
+    """The range lies wholly outside the content (answer 416)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+    def content_range(self, size: int) -> str:
+        return f"bytes {self.start}-{self.end}/{size}"
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """The one range asked for, or None for the whole content. Malformed or multi-range
+    headers are ignored (the whole content is a valid answer to them)."""
+    if header is None:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # the final N bytes
+        suffix = int(last)
+        if suffix == 0:
+            raise Unsatisfiable
+        return ByteRange(max(0, size - suffix), size - 1)
+    start = int(first)
+    if start >= size:
+        raise Unsatisfiable
+    end = min(int(last), size - 1) if last else size - 1
+    if end < start:
+        return None
+    return ByteRange(start, end)

@@ -1,0 +1,42 @@
+"""The editroom app in-process against a real database, with local or S3 storage."""
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.s3 import S3Endpoint
+
+
+@dataclass
+class Api:
+    client: TestClient
+    settings: Settings
+
+    def upload(self, content: bytes, *, filename: str = "upload.bin", **params: str) -> Any:
+        return self.client.post(
+            "/bucket/upload", files={"file": (filename, content, "application/octet-stream")},
+            params=params,
+        )  # fmt: skip
+
+
+def api_settings(
+    database_url: str, data_dir: Path, backend: str, s3: S3Endpoint | None, **overrides: Any
+) -> Settings:
+    options: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir, **overrides}
+    if backend == "s3":
+        assert s3 is not None
+        options |= s3.settings(f"api-{secrets.token_hex(6)}")
+    return Settings(**options)
+
+
+@contextmanager
+def running_api(settings: Settings) -> Iterator[Api]:
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, settings)

@@ -1,0 +1,106 @@
+"""Uploads against a real `editroom serve` process: a 1 GiB file in flat memory, and a client
+that goes away mid-upload leaving nothing behind."""
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from tests import media
+from tests.processes import editroom_env, serving
+from tests.queue import Conn
+from tests.waiting import eventually
+
+GIB = 1024**3
+PEAK_RSS_LIMIT_BYTES = 150 * 1024**2
+CHUNK_BYTES = 1024 * 1024
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    data_dir = tmp_path / "data"
+    with serving(editroom_env(database_url, data_dir), tmp_path / "serve.log") as base_url:
+        yield base_url, data_dir
+
+
+def peak_rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def server_pid(port: str) -> int:
+    """The pid listening on the port (the serve process itself)."""
+    inode = next(
+        line.split()[9]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if line.split()[1].endswith(f":{int(port):04X}") and line.split()[3] == "0A"
+    )
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(f"socket:[{inode}]" == str(fd.readlink()) for fd in (proc / "fd").iterdir()):
+                return int(proc.name)
+        except OSError:
+            continue
+    raise AssertionError("no process listens on the port")
+
+
+def repeated(segment: bytes, total: int) -> Iterator[bytes]:
+    """`total` bytes of a video: an MPEG-TS segment over and over (a valid stream)."""
+    sent = 0
+    while sent < total:
+        for start in range(0, len(segment), CHUNK_BYTES):
+            chunk = segment[start : start + CHUNK_BYTES]
+            sent += len(chunk)
+            yield chunk
+
+
+def test_a_one_gib_upload_streams_in_flat_memory(
+    server: tuple[str, Path], tmp_path: Path, conn: Conn
+) -> None:
+    base_url, data_dir = server
+    clip = media.write_video(
+        tmp_path / "seg.ts", container="mpegts", seconds=4.0, size=(320, 240), fps=25
+    )
+    segment = clip.read_bytes()
+    total = GIB + len(segment) - GIB % len(segment)
+    pid = server_pid(base_url.rsplit(":", 1)[1])
+    before = peak_rss_bytes(pid)
+
+    response = httpx.post(
+        f"{base_url}/bucket/upload", params={"filename": "big.ts"},
+        content=repeated(segment, total), timeout=300,
+    )  # fmt: skip
+
+    assert response.status_code == 201, response.text
+    assert response.json()["size_bytes"] >= GIB
+    assert response.json()["kind"] == "video"
+    peak = peak_rss_bytes(pid)
+    assert peak < PEAK_RSS_LIMIT_BYTES, (
+        f"peak RSS {peak / 2**20:.0f} MiB (was {before / 2**20:.0f})"
+    )
+    stored = list((data_dir / "bucket" / "media").rglob("*"))
+    assert sum(p.stat().st_size for p in stored if p.is_file()) == response.json()["size_bytes"]
+
+
+def test_a_client_that_disconnects_leaves_nothing(server: tuple[str, Path], conn: Conn) -> None:
+    base_url, data_dir = server
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as client:
+        client.sendall(
+            b"POST /bucket/upload HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/octet-stream\r\nContent-Length: 50000000\r\n\r\n"
+        )
+        client.sendall(b"\xff\xd8\xff" + b"\0" * 5_000_000)
+        time.sleep(0.3)
+    uploads = data_dir / "uploads"
+    eventually(lambda: not any(uploads.glob("upload-*")), what="the partial upload to go")
+    assert conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone() == {"n": 0}
+    assert not any(p.is_file() for p in (data_dir / "bucket").rglob("*"))
+    assert httpx.get(f"{base_url}/healthz").status_code == 200

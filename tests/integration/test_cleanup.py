@@ -1,0 +1,151 @@
+"""The clean-up removes expired presigned uploads and objects no row refers to, and nothing
+else: not media, not uploads in progress, not anything younger than the grace period."""
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.cleanup import CleanupReport, clean_up
+from service.db import Database
+from service.storage.base import Storage, media_key
+from service.storage.factory import open_storage
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.processes import editroom_env, editroom_process
+from tests.queue import Conn
+from tests.s3 import S3Endpoint
+from tests.waiting import eventually
+
+GRACE_SECONDS = 2.0
+
+
+@pytest.fixture(params=["local", "s3"])
+def api(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, s3_endpoint: S3Endpoint
+) -> Iterator[Api]:
+    settings = api_settings(
+        database_url, tmp_path / "data", request.param, s3_endpoint,
+        orphan_grace_seconds=GRACE_SECONDS,
+    )  # fmt: skip
+    with running_api(settings) as running:
+        yield running
+
+
+def keys(api: Api) -> set[str]:
+    async def listing() -> set[str]:
+        storage: Storage = await open_storage(api.settings)
+        return {o.key for prefix in ("media", "pending") async for o in storage.list(prefix)}
+
+    return asyncio.run(listing())
+
+
+def orphan(api: Api, tmp_path: Path) -> str:
+    """An object no row refers to, as a crash between storing and recording would leave."""
+    key = media_key(secrets.token_hex(32))
+    source = tmp_path / secrets.token_hex(4)
+    source.write_bytes(b"orphaned bytes")
+
+    async def store() -> None:
+        await (await open_storage(api.settings)).put_file(key, source, content_type="image/png")
+
+    asyncio.run(store())
+    return key
+
+
+def run_cleanup(api: Api) -> CleanupReport:
+    """The clean-up, in this process: it starts within milliseconds of the call."""
+
+    async def run() -> CleanupReport:
+        url = api.settings.require_database_url()
+        async with Database.connect(url, max_size=2) as database:
+            return await clean_up(database, await open_storage(api.settings), api.settings)
+
+    return asyncio.run(run())
+
+
+def stale_upload_file(api: Api, *, age_seconds: float) -> Path:
+    api.settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    path = api.settings.uploads_dir / f"upload-{secrets.token_hex(4)}"
+    path.write_bytes(b"half an upload")
+    then = time.time() - age_seconds
+    os.utime(path, (then, then))
+    return path
+
+
+def presign_and_put(api: Api, content: bytes) -> dict[str, Any]:
+    ticket: dict[str, Any] = api.client.post(
+        "/bucket/upload/presign", params={"size": len(content)}
+    ).json()
+    url = ticket["upload_url"]
+    if url.startswith("http://testserver"):
+        api.client.put(url, content=content)
+    else:
+        import httpx2
+
+        httpx2.put(url, content=content)
+    return ticket
+
+
+def test_only_orphans_and_expired_uploads_go(api: Api, conn: Conn, tmp_path: Path) -> None:
+    kept_media = api.upload(media.image_bytes("PNG")).json()
+    expired = presign_and_put(api, b"never completed")
+    live = presign_and_put(api, b"still uploading")
+    conn.execute("UPDATE editroom.media SET expires_at = now() - interval '1 second' WHERE id = %s",
+                 [expired["id"]])  # fmt: skip
+    old_orphan = orphan(api, tmp_path)
+    old_file = stale_upload_file(api, age_seconds=60)
+    time.sleep(GRACE_SECONDS + 0.2)
+    young_orphan = orphan(api, tmp_path)
+    young_file = stale_upload_file(api, age_seconds=0)
+    before = keys(api)
+
+    report = run_cleanup(api)
+
+    assert report == CleanupReport(expired_uploads=1, orphaned_objects=1, stale_upload_files=1)
+    assert keys(api) == before - {f"pending/{expired['id']}", old_orphan}
+    assert young_orphan in keys(api)
+    assert f"pending/{live['id']}" in keys(api)
+    remaining = {str(row["id"]) for row in conn.execute("SELECT id FROM editroom.media")}
+    assert remaining == {kept_media["id"], live["id"]}
+    assert not old_file.exists()
+    assert young_file.exists()
+    assert api.client.get(kept_media["content_url"]).status_code == 200
+
+
+def test_the_cli_cleans_up(database_url: str, tmp_path: Path) -> None:
+    settings = api_settings(database_url, tmp_path / "data", "local", None)
+    with running_api(settings) as api:
+        kept = api.upload(media.image_bytes("PNG")).json()
+        old, young = orphan(api, tmp_path), orphan(api, tmp_path)
+        two_hours_ago = time.time() - 7200  # the default grace is one hour
+        os.utime(settings.bucket_dir / old, (two_hours_ago, two_hours_ago))
+        result = subprocess.run(
+            [sys.executable, "-m", "service", "cleanup"],
+            env=editroom_env(database_url, settings.data_dir),
+            capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        assert "orphaned_objects=1" in result.stdout
+        assert keys(api) == {young, media_key(kept["sha256"])}
+
+
+def test_runners_clean_up_on_a_schedule(database_url: str, conn: Conn, tmp_path: Path) -> None:
+    settings = api_settings(database_url, tmp_path / "data", "local", None, orphan_grace_seconds=0)
+    with running_api(settings) as api:
+        expired = presign_and_put(api, b"abandoned")
+        conn.execute("UPDATE editroom.media SET expires_at = now() - interval '1 second'")
+        env = editroom_env(
+            database_url, settings.data_dir, orphan_grace_seconds="0",
+            cleanup_interval_seconds="0.2",
+        )  # fmt: skip
+        with editroom_process("runner", env=env, log=tmp_path / "runner.log"):
+            eventually(lambda: keys(api) == set(), what="the runner's clean-up")
+        assert conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone() == {"n": 0}
+        assert expired["id"]

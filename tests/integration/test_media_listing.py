@@ -1,0 +1,129 @@
+"""GET /bucket/upload: newest first, filters, keyset pages, and refusals that name the problem."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.queue import Conn
+
+# name, kind, uploaded_at (UTC)
+LIBRARY = [
+    ("a", "image", "2026-11-20T10:00:00+00:00"),
+    ("b", "video", "2026-11-21T23:59:59+00:00"),
+    ("c", "image", "2026-11-22T00:00:00+00:00"),
+    ("d", "image", "2026-11-22T12:30:00+00:00"),
+    ("e", "video", "2026-11-23T08:00:00+00:00"),
+]
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    with running_api(api_settings(database_url, tmp_path, "local", None)) as running:
+        yield running
+
+
+@pytest.fixture
+def library(conn: Conn) -> dict[str, str]:
+    """Media rows with known kinds and times (listing reads rows, not bytes)."""
+    ids: dict[str, str] = {}
+    for index, (name, kind, uploaded_at) in enumerate(LIBRARY):
+        digest = f"{index:064x}"
+        row = conn.execute(
+            """INSERT INTO editroom.media (kind, content_type, size_bytes, sha256, storage_key,
+                                           original_name, uploaded_at)
+               VALUES (%s, %s, 1, %s, %s, %s, %s) RETURNING id""",
+            [kind, f"{kind}/x", digest, f"media/{digest[:2]}/{digest}", name, uploaded_at],
+        ).fetchone()
+        assert row is not None
+        ids[name] = str(row["id"])
+    return ids
+
+
+def names(api: Api, **params: Any) -> list[str]:
+    response = api.client.get("/bucket/upload", params=params)
+    assert response.status_code == 200, response.text
+    return [item["original_name"] for item in response.json()["items"]]
+
+
+def test_newest_first(api: Api, library: dict[str, str]) -> None:
+    assert names(api) == ["e", "d", "c", "b", "a"]
+
+
+def test_by_type(api: Api, library: dict[str, str]) -> None:
+    assert names(api, type="image") == ["d", "c", "a"]
+    assert names(api, type="video") == ["e", "b"]
+
+
+@pytest.mark.parametrize(
+    ("uploaded_at", "expected"),
+    [
+        ("2026-11-22", ["d", "c"]),
+        ("2026-11-21..2026-11-22", ["d", "c", "b"]),
+        ("2026-11-22..", ["e", "d", "c"]),
+        ("..2026-11-21", ["b", "a"]),
+        ("2026-11-22T06:00:00..2026-11-23T08:00:00", ["e", "d"]),
+        # 23:00 UTC on the 21st to 12:00 UTC on the 22nd
+        ("2026-11-22T01:00:00+02:00..2026-11-22T13:00:00+01:00", ["c", "b"]),
+        ("2026-11-24", []),
+    ],
+)
+def test_by_upload_time(
+    api: Api, library: dict[str, str], uploaded_at: str, expected: list[str]
+) -> None:
+    assert names(api, uploadedAt=uploaded_at) == expected
+
+
+def test_filters_combine(api: Api, library: dict[str, str]) -> None:
+    assert names(api, type="video", uploadedAt="..2026-11-22") == ["b"]
+
+
+def test_keyset_pages_cover_everything_once(api: Api, library: dict[str, str]) -> None:
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        page = api.client.get("/bucket/upload", params=params).json()
+        seen += [item["original_name"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == ["e", "d", "c", "b", "a"]
+
+
+def test_pages_are_stable_when_newer_media_arrive(
+    api: Api, library: dict[str, str], conn: Conn
+) -> None:
+    first = api.client.get("/bucket/upload", params={"limit": 2}).json()
+    api.upload(media.image_bytes("PNG", size=(99, 9)), filename="late")
+    second = api.client.get(
+        "/bucket/upload", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    assert [item["original_name"] for item in second["items"]] == ["c", "b"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"type": "audio"}, "type"),
+        ({"uploadedAt": "yesterday"}, "uploadedAt"),
+        ({"uploadedAt": "2026-11-23..."}, "uploadedAt"),
+        ({"uploadedAt": ".."}, "uploadedAt"),
+        ({"uploadedAt": "2026-11-23..2026-11-01"}, "uploadedAt"),
+        ({"uploadedAt": "2026-13-01"}, "uploadedAt"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"sort": "oldest"}, "sort"),
+    ],
+)
+def test_bad_parameters_are_named(api: Api, params: dict[str, str], parameter: str) -> None:
+    response = api.client.get("/bucket/upload", params=params)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["parameter"] == parameter
+    assert body["value"] == next(iter(params.values()))
+    assert body["accepted"]

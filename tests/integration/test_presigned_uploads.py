@@ -1,0 +1,126 @@
+"""Presigned uploads: the client PUTs to a URL (S3's own, or a signed one of ours), then
+completes; completion checks the bytes exactly as a direct upload does."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.queue import Conn
+from tests.s3 import S3Endpoint
+
+
+@pytest.fixture(params=["local", "s3"])
+def api(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, s3_endpoint: S3Endpoint
+) -> Iterator[Api]:
+    with running_api(api_settings(database_url, tmp_path, request.param, s3_endpoint)) as running:
+        yield running
+
+
+def presign(api: Api, size: int, **params: Any) -> dict[str, Any]:
+    response = api.client.post("/bucket/upload/presign", params={"size": size, **params})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def put(api: Api, url: str, content: bytes) -> int:
+    """PUT as a client would: to S3 directly, or to our own signed URL."""
+    if url.startswith("http://testserver"):
+        return api.client.put(url, content=content).status_code
+    return httpx.put(url, content=content).status_code
+
+
+def statuses(conn: Conn) -> list[str]:
+    return [row["status"] for row in conn.execute("SELECT status::text FROM editroom.media")]
+
+
+def test_presign_put_complete(api: Api, conn: Conn) -> None:
+    content = media.image_bytes("WEBP", size=(50, 40))
+    ticket = presign(api, len(content), filename="direct.webp")
+    assert ticket["method"] == "PUT"
+    assert statuses(conn) == ["pending"]
+    assert put(api, ticket["upload_url"], content) in (200, 204)
+    done = api.client.post(ticket["complete_url"])
+    assert done.status_code == 201, done.text
+    body = done.json()
+    assert body["id"] == ticket["id"]
+    assert (body["kind"], body["content_type"], body["width"]) == ("image", "image/webp", 50)
+    assert body["original_name"] == "direct.webp"
+    assert api.client.get(body["content_url"]).content == content
+    assert api.client.post(ticket["complete_url"]).status_code == 200  # completing again is fine
+
+
+def test_presigned_bytes_already_in_the_bucket(api: Api, conn: Conn) -> None:
+    content = media.image_bytes("PNG")
+    existing = api.upload(content).json()
+    ticket = presign(api, len(content))
+    put(api, ticket["upload_url"], content)
+    done = api.client.post(ticket["complete_url"])
+    assert done.status_code == 200
+    assert done.json()["duplicate"] is True
+    assert done.json()["id"] == existing["id"]
+    assert statuses(conn) == ["ready"]
+
+
+def test_completing_before_uploading(api: Api) -> None:
+    ticket = presign(api, 100)
+    response = api.client.post(ticket["complete_url"])
+    assert response.status_code == 409
+    assert "PUT the file to its upload_url" in response.json()["detail"]
+
+
+def test_the_wrong_size(api: Api) -> None:
+    content = media.image_bytes("PNG")
+    ticket = presign(api, len(content) + 10)
+    put(api, ticket["upload_url"], content)
+    response = api.client.post(ticket["complete_url"])
+    assert response.status_code == 422
+    assert "was for" in response.json()["detail"]
+
+
+def test_bad_bytes_leave_nothing_behind(api: Api, conn: Conn) -> None:
+    content = b"not media at all " * 20
+    ticket = presign(api, len(content))
+    put(api, ticket["upload_url"], content)
+    response = api.client.post(ticket["complete_url"])
+    assert response.status_code == 415
+    assert statuses(conn) == []
+
+
+def test_presign_refuses_what_is_too_large(api: Api) -> None:
+    response = api.client.post("/bucket/upload/presign", params={"size": 10**15})
+    assert response.status_code == 413
+
+
+@pytest.fixture
+def local_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    settings = api_settings(database_url, tmp_path, "local", None, presign_expiry_seconds=2)
+    with running_api(settings) as running:
+        yield running
+
+
+def test_our_signed_urls_refuse_forgery_and_expiry(local_api: Api) -> None:
+    content = media.image_bytes("PNG")
+    ticket = presign(local_api, len(content))
+    forged = ticket["upload_url"].replace("signature=", "signature=0")
+    assert local_api.client.put(forged, content=content).status_code == 403
+    other = presign(local_api, len(content))
+    swapped = ticket["upload_url"].replace(ticket["id"], other["id"])
+    assert local_api.client.put(swapped, content=content).status_code == 403
+    time.sleep(2.1)
+    expired = local_api.client.put(ticket["upload_url"], content=content)
+    assert expired.status_code == 403
+    assert "expired" in expired.json()["detail"]
+
+
+def test_our_signed_urls_enforce_the_declared_size(local_api: Api) -> None:
+    ticket = presign(local_api, 100)
+    response = local_api.client.put(ticket["upload_url"], content=b"\0" * 1000)
+    assert response.status_code == 413
