@@ -1,5 +1,10 @@
 """Every image operation, in the order they are documented."""
 
+from runner.image.crop import Crop
+from runner.image.flip import Flip
+from runner.image.format import Format
+from runner.image.resize import Resize
+from runner.image.rotate import Rotate
 from runner.ops.base import Operation
 
-IMAGE_OPERATIONS: tuple[type[Operation], ...] = ()
+IMAGE_OPERATIONS: tuple[type[Operation], ...] = (Crop, Resize, Rotate, Flip, Format)
