@@ -5,11 +5,14 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from runner.image.color import Color, ColorStep
 from runner.image.crop import Crop
 from runner.image.flip import Flip
 from runner.image.format import Format
+from runner.image.opacity import Opacity
 from runner.image.resize import Resize
 from runner.image.rotate import Rotate
+from runner.image.text import Text
 from runner.ops.base import Limits, MediaKind, Operation
 from runner.ops.catalogue import catalogue
 from runner.ops.language import parse_json, parse_query
@@ -37,6 +40,27 @@ def refused(query: str, limits: Limits = LIMITS) -> InvalidParameter:
         ("fit=cover&resize=x600", Resize(height=600, fit="cover")),
         ("rotate=-12.5", Rotate(degrees=-12.5)),
         ("flip=H", Flip(axis="h")),
+        ("opacity=0.25", Opacity(opacity=0.25)),
+        (
+            "color=brightness:1.2, contrast:0.9,saturation:0,grayscale,sepia,invert",
+            Color(
+                steps=(
+                    ColorStep(effect="brightness", factor=1.2),
+                    ColorStep(effect="contrast", factor=0.9),
+                    ColorStep(effect="saturation", factor=0),
+                    ColorStep(effect="grayscale"),
+                    ColorStep(effect="sepia"),
+                    ColorStep(effect="invert"),
+                )
+            ),
+        ),
+        ("text=Hi+there", Text(text="Hi there")),
+        (
+            "text=x&text_size=40&text_color=%23f00&text_position=top-left",
+            Text(text="x", size_px=40, color="#ff0000ff", position="top-left"),
+        ),
+        ("text=x&text_color=ff000080", Text(text="x", color="#ff000080")),
+        ("text=x&text_color=RebeccaPurple", Text(text="x", color="#663399ff")),
         ("format=webp&quality=60", Format(format="webp", quality=60)),
         ("format=PNG", Format(format="png")),
     ],
@@ -46,7 +70,10 @@ def test_each_operation_reads_its_query_form(query: str, expected: Operation) ->
 
 
 def test_json_round_trips_every_operation() -> None:
-    query = "crop=0,0,10,10&resize=5x&fit=fill&rotate=90&flip=v&format=jpeg&quality=70"
+    query = (
+        "crop=0,0,10,10&resize=5x&fit=fill&rotate=90&flip=v&opacity=0.5&color=sepia,contrast:2"
+        "&text=Hi&text_color=navy&format=jpeg&quality=70"
+    )
     operations = parse(query)
     document = [operation.as_json() for operation in operations]
     assert parse_json(catalogue(), MediaKind.IMAGE, document, limits=LIMITS) == operations
@@ -64,11 +91,25 @@ def test_json_round_trips_every_operation() -> None:
         ("rotate=quarter", "rotate", "a number from -360 to 360"),
         ("rotate=720", "rotate", "a number from -360 to 360"),
         ("flip=diagonal", "flip", "h | v"),
+        ("opacity=1.5", "opacity", "a number from 0 to 1"),
+        ("color=", "color", "brightness:F"),
+        ("color=blur", "color", "brightness | contrast | saturation | grayscale | sepia"),
+        ("color=brightness", "color", "brightness:F"),
+        ("color=sepia:2", "color", "brightness:F"),
+        ("color=contrast:9", "color", "a number from 0 to 5"),
+        ("color=" + ",".join(["invert"] * 13), "color", "at most 12"),
+        ("text=", "text", "1 to 1000 characters"),
+        ("text=%20%20", "text", "1 to 1000 characters"),
+        ("text=" + "a" * 1001, "text", "1 to 1000 characters"),
+        ("text=x&text_size=2", "text_size", "an integer from 4 to 2000"),
+        ("text=x&text_color=%23ff000", "text_color", "#rgb, #rgba, #rrggbb, #rrggbbaa"),
+        ("text=x&text_color=blurple", "text_color", "CSS colour name"),
+        ("text=x&text_position=middle", "text_position", "top-left | top | top-right"),
         ("format=bmp", "format", "jpeg | png | webp | avif | gif | tiff"),
         ("format=jpeg&quality=0", "quality", "an integer from 1 to 100"),
         ("format=png&quality=80", "quality", "format=jpeg|webp|avif"),
         ("flip=h&quality=80", "quality", "format=..."),
-        ("sharpen=2", "sharpen", "crop | flip | format | noop | resize"),
+        ("sharpen=2", "sharpen", "color | crop | flip | format | noop"),
     ],
 )
 def test_a_bad_value_names_the_parameter_and_what_is_accepted(
@@ -83,6 +124,9 @@ def test_json_values_are_validated_like_query_values() -> None:
     bad = [
         {"op": "crop", "x": -1, "y": 0, "width": 5, "height": 5},
         {"op": "resize"},
+        {"op": "opacity", "opacity": 2},
+        {"op": "color", "steps": [{"effect": "sepia", "factor": 1}]},
+        {"op": "text", "text": "x", "color": "not-a-colour"},
         {"op": "format", "format": "gif", "quality": 50},
         {"op": "rotate", "degrees": float("nan")},
     ]

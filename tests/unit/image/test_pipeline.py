@@ -166,6 +166,13 @@ def test_the_icc_profile_is_kept(tmp_path: Path) -> None:
         assert icc_of(edit(source, query)) == profile, query
 
 
+def test_a_profile_that_no_longer_fits_the_pixels_is_dropped(tmp_path: Path) -> None:
+    source = save(quadrants(), tmp_path / "tagged.png", icc_profile=srgb_profile())
+    result = edit(source, "color=grayscale")
+    assert result.mode == "L"
+    assert icc_of(result) is None
+
+
 PALETTES = [QUADRANTS, (GREEN, WHITE, RED, BLUE), (WHITE, BLUE, GREEN, RED)]
 
 
@@ -184,7 +191,10 @@ def test_animations_keep_every_frame_through_every_operation(
         frames[0], tmp_path / name, save_all=True, append_images=frames[1:],
         duration=[100, 200, 300], loop=0, lossless=True,
     )  # fmt: skip
-    query = "resize=80x60&fit=fill&upscale=true&flip=h&rotate=180"
+    query = (
+        "resize=80x60&fit=fill&upscale=true&flip=h&rotate=180"
+        "&text=x&text_size=8&text_position=top-left"
+    )
     with Image.open(edit_path(source, query + into)) as result:
         assert result.info.get("loop") == 0
         assert getattr(result, "n_frames", 1) == 3
@@ -211,6 +221,12 @@ def test_a_camera_mpo_is_edited_as_its_main_picture(tmp_path: Path) -> None:
     result = edit(source, "resize=40x")
     assert (result.format, result.size, getattr(result, "n_frames", 1)) == ("JPEG", (40, 30), 1)
     assert shows(result, QUADRANTS)
+
+
+def test_transparency_in_gif_is_on_or_off(tmp_path: Path) -> None:
+    source = save(Image.new("RGB", (10, 10), RED), tmp_path / "red.png")
+    assert colour_at(edit(source, "opacity=0.6&format=gif"), 0.5, 0.5) == (*RED, 255)
+    assert colour_at(edit(source, "opacity=0.4&format=gif"), 0.5, 0.5)[3] == 0
 
 
 def test_operations_run_in_the_order_written(tmp_path: Path) -> None:
