@@ -4,6 +4,7 @@ from runner.image.color import Color
 from runner.image.crop import Crop
 from runner.image.flip import Flip
 from runner.image.format import Format
+from runner.image.headshot import Headshot
 from runner.image.opacity import Opacity
 from runner.image.resize import Resize
 from runner.image.rotate import Rotate
@@ -11,5 +12,5 @@ from runner.image.text import Text
 from runner.ops.base import Operation
 
 IMAGE_OPERATIONS: tuple[type[Operation], ...] = (
-    Crop, Resize, Rotate, Flip, Opacity, Color, Text, Format,
+    Crop, Resize, Rotate, Flip, Opacity, Color, Text, Headshot, Format,
 )  # fmt: skip

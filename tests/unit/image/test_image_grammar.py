@@ -9,6 +9,7 @@ from runner.image.color import Color, ColorStep
 from runner.image.crop import Crop
 from runner.image.flip import Flip
 from runner.image.format import Format
+from runner.image.headshot import Headshot
 from runner.image.opacity import Opacity
 from runner.image.resize import Resize
 from runner.image.rotate import Rotate
@@ -61,6 +62,8 @@ def refused(query: str, limits: Limits = LIMITS) -> InvalidParameter:
         ),
         ("text=x&text_color=ff000080", Text(text="x", color="#ff000080")),
         ("text=x&text_color=RebeccaPurple", Text(text="x", color="#663399ff")),
+        ("headshot", Headshot()),
+        ("headshot=0.1", Headshot(padding=0.1)),
         ("format=webp&quality=60", Format(format="webp", quality=60)),
         ("format=PNG", Format(format="png")),
     ],
@@ -72,7 +75,7 @@ def test_each_operation_reads_its_query_form(query: str, expected: Operation) ->
 def test_json_round_trips_every_operation() -> None:
     query = (
         "crop=0,0,10,10&resize=5x&fit=fill&rotate=90&flip=v&opacity=0.5&color=sepia,contrast:2"
-        "&text=Hi&text_color=navy&format=jpeg&quality=70"
+        "&text=Hi&text_color=navy&headshot=0.2&format=jpeg&quality=70"
     )
     operations = parse(query)
     document = [operation.as_json() for operation in operations]
@@ -105,11 +108,12 @@ def test_json_round_trips_every_operation() -> None:
         ("text=x&text_color=%23ff000", "text_color", "#rgb, #rgba, #rrggbb, #rrggbbaa"),
         ("text=x&text_color=blurple", "text_color", "CSS colour name"),
         ("text=x&text_position=middle", "text_position", "top-left | top | top-right"),
+        ("headshot=lots", "headshot", "a number from 0 to 3"),
         ("format=bmp", "format", "jpeg | png | webp | avif | gif | tiff"),
         ("format=jpeg&quality=0", "quality", "an integer from 1 to 100"),
         ("format=png&quality=80", "quality", "format=jpeg|webp|avif"),
         ("flip=h&quality=80", "quality", "format=..."),
-        ("sharpen=2", "sharpen", "color | crop | flip | format | noop"),
+        ("sharpen=2", "sharpen", "color | crop | flip | format | headshot"),
     ],
 )
 def test_a_bad_value_names_the_parameter_and_what_is_accepted(
