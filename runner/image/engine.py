@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from math import ceil
+from math import ceil, cos, floor, radians, sin
 from typing import Literal
 
 from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageFont, ImageOps
@@ -106,6 +106,24 @@ def rotate(frame: Frame, clockwise_degrees: float) -> Frame:
     turnable = with_alpha(frame)
     clear = (0,) * len(turnable.getbands())
     return turnable.rotate(-turn, Image.Resampling.BICUBIC, expand=True, fillcolor=clear)
+
+
+def turned_size(size: Size, clockwise_degrees: float) -> Size:
+    """The canvas rotate() makes, by Pillow's own arithmetic: the turned corners, rounded
+    outwards to whole pixels."""
+    turn = clockwise_degrees % 360
+    width, height = size
+    if turn in (0, 180):
+        return size
+    if turn in (90, 270):
+        return height, width
+    a, b = round(cos(radians(turn)), 15), round(sin(radians(turn)), 15)
+    c = a * -width / 2 + b * -height / 2 + width / 2
+    f = -b * -width / 2 + a * -height / 2 + height / 2
+    corners = ((0, 0), (width, 0), (width, height), (0, height))
+    xs = [a * x + b * y + c for x, y in corners]
+    ys = [-b * x + a * y + f for x, y in corners]
+    return ceil(max(xs)) - floor(min(xs)), ceil(max(ys)) - floor(min(ys))
 
 
 def flip(frame: Frame, axis: Axis) -> Frame:

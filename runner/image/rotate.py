@@ -3,7 +3,6 @@ exact; other angles widen the canvas to hold the whole image, and the uncovered 
 transparent, or white in formats without alpha (JPEG)."""
 
 from collections.abc import Mapping
-from math import ceil, cos, radians, sin
 from typing import ClassVar, Literal, Self
 
 from pydantic import Field
@@ -29,13 +28,7 @@ class Rotate(ImageOperation):
         )
 
     def output_size(self, size: Size) -> Size:
-        """The canvas that holds the turned image (Pillow's may be a pixel smaller)."""
-        turn = radians(self.degrees)
-        width, height = size
-        return (
-            ceil(abs(width * cos(turn)) + abs(height * sin(turn))),
-            ceil(abs(width * sin(turn)) + abs(height * cos(turn))),
-        )
+        return engine.turned_size(size, self.degrees)
 
     def apply(self, picture: Picture) -> Picture:
         return picture.map(lambda frame: engine.rotate(frame, self.degrees))

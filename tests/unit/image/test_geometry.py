@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from runner.image.engine import Picture
+from runner.image.rotate import Rotate
 from runner.ops.base import EditFailed
 from tests.unit.image.pictures import (
     BLUE,
@@ -99,6 +101,14 @@ def test_other_angles_widen_the_canvas_with_transparent_corners(source: Path) ->
     assert result.size[0] == pytest.approx((80 + 60) / 2**0.5, abs=2)
     assert colour_at(result, 0, 0)[3] == 0
     assert near(colour_at(result, 0.5, 0.5)[3:], (255,))
+
+
+@pytest.mark.parametrize("degrees", [0, 90, -90, 180, 270, 1, 30, -45, 89.5, 133.3, 359])
+@pytest.mark.parametrize("size", [(80, 60), (7, 13), (1, 1)])
+def test_rotate_knows_its_size_before_it_runs(degrees: float, size: tuple[int, int]) -> None:
+    rotate = Rotate(degrees=degrees)
+    picture = Picture(frames=(Image.new("RGB", size),), durations_ms=(0,))
+    assert rotate.apply(picture).size == rotate.output_size(size)
 
 
 def test_rotating_into_jpeg_fills_the_corners_with_white(tmp_path: Path) -> None:
