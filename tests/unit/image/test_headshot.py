@@ -1,0 +1,83 @@
+"""headshot: a square around the largest face, or a clear failure when there is none."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from runner.image.headshot import square_around
+from runner.ops.base import EditFailed
+from tests.unit.image import pictures
+from tests.unit.image.pictures import edit, noise, save
+
+# The astronaut's eyes, nose and mouth in skimage's 512x512 photograph (left, top, right,
+# bottom), measured by eye.
+FACE = (190, 85, 255, 155)
+
+
+@pytest.fixture(scope="module")
+def astronaut(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("faces") / "astronaut.png"
+    return save(pictures.astronaut(), path)
+
+
+def placed(result: Image.Image, source: Path) -> tuple[int, int, int, int]:
+    """Where the (lossless, unscaled) crop lies in the source."""
+    with Image.open(source) as whole:
+        scores = cv2.matchTemplate(np.asarray(whole), np.asarray(result), cv2.TM_SQDIFF)
+    best, _, (x, y), _ = cv2.minMaxLoc(scores)
+    assert best == 0
+    return x, y, x + result.width, y + result.height
+
+
+def contains(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and outer[2] >= inner[2]
+        and outer[3] >= inner[3]
+    )
+
+
+@pytest.mark.parametrize(
+    ("padding", "side"), [("", (150, 190)), ("0", (80, 110)), ("1", (240, 300))]
+)
+def test_headshot_is_a_square_around_the_astronauts_face(
+    astronaut: Path, padding: str, side: tuple[int, int]
+) -> None:
+    result = edit(astronaut, f"headshot={padding}")
+    assert result.mode == "RGB"
+    assert result.width == result.height
+    assert side[0] <= result.width <= side[1]
+    assert contains(placed(result, astronaut), FACE)
+
+
+def test_a_large_padding_stays_inside_the_image(astronaut: Path) -> None:
+    result = edit(astronaut, "headshot=3")
+    assert result.size == (512, 512)
+
+
+def test_an_image_without_a_face_fails_saying_so(tmp_path: Path) -> None:
+    source = save(noise((200, 150)), tmp_path / "noise.png")
+    with pytest.raises(EditFailed) as caught:
+        edit(source, "headshot")
+    assert str(caught.value) == "no face found in the image; headshot needs a visible frontal face"
+
+
+@pytest.mark.parametrize(
+    ("face", "padding", "within", "square"),
+    [
+        ((40, 40, 60, 60), 0.5, (100, 100), (30, 30, 70, 70)),
+        ((0, 0, 20, 20), 0.5, (100, 100), (0, 0, 40, 40)),  # moved right and down to fit
+        ((80, 10, 100, 30), 1.0, (100, 50), (50, 0, 100, 50)),  # shrunk to the shorter side
+    ],
+)
+def test_square_around_is_clamped_to_the_image(
+    face: tuple[int, int, int, int],
+    padding: float,
+    within: tuple[int, int],
+    square: tuple[int, int, int, int],
+) -> None:
+    assert square_around(face, padding=padding, within=within) == square

@@ -1,0 +1,220 @@
+"""What the pipeline refuses, and how it says so: too many pixels (before decoding), results
+too large, damaged files. And how a JPEG being reduced is decoded at a reduced scale."""
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import ExifTags, Image, ImageFile, JpegImagePlugin
+
+from runner.ops.base import EditFailed, Limits
+from tests.unit.image.pictures import (
+    LIMITS,
+    QUADRANTS,
+    colour_at,
+    edit,
+    mean_difference,
+    near,
+    noise,
+    quadrants,
+    save,
+    shows,
+)  # fmt: skip
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims a size and holds no pixels: all a decompression bomb needs."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(bytes(64))
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data)
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+@pytest.fixture
+def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+
+
+@pytest.mark.usefixtures("no_decoding")
+def test_too_many_pixels_are_refused_before_decoding(tmp_path: Path) -> None:
+    source = save(Image.new("RGB", (2100, 2000)), tmp_path / "large.png")
+    with pytest.raises(EditFailed) as caught:
+        edit(source, "flip=h")
+    assert str(caught.value).startswith("the image is 2100x2000 (4.2 MP), over the limit of 4 MP")
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        ((3000, 2000), r"the image is 3000x2000 \(6 MP\), over the limit of 4 MP"),
+        ((100_000, 100_000), r"far over the limit of 4 MP \(.*10000000000 pixels"),
+    ],
+)
+def test_a_bomb_is_refused_by_its_header(
+    tmp_path: Path, size: tuple[int, int], message: str
+) -> None:
+    source = tmp_path / "bomb.png"
+    source.write_bytes(png_header(*size))
+    with pytest.raises(EditFailed, match=message):
+        edit(source, "resize=10x")
+
+
+def test_an_animation_is_limited_by_all_its_frames(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (200, 200), (index, 0, 0)) for index in range(11)]
+    small = Limits(max_pixels=100_000, max_output_side=300, max_video_seconds=1, max_operations=5)
+    ten = save(frames[0], tmp_path / "ten.gif", save_all=True, append_images=frames[1:10])
+    assert edit(ten, "flip=h", limits=small).size == (200, 200)  # four times the limit at most
+    eleven = save(frames[0], tmp_path / "eleven.gif", save_all=True, append_images=frames[1:])
+    with pytest.raises(EditFailed) as caught:
+        edit(eleven, "flip=h", limits=small)
+    assert str(caught.value).startswith(
+        "the image has 11 frames of 200x200 (0.44 MP in all), over the limit of 0.4 MP"
+    )
+
+
+@pytest.mark.usefixtures("no_decoding")
+def test_a_result_too_large_is_refused_before_decoding(tmp_path: Path) -> None:
+    source = save(Image.new("RGB", (3100, 10)), tmp_path / "wide.jpg")
+    with pytest.raises(EditFailed, match=r"3100x10 and no side may be over 3000 px; add a resize"):
+        edit(source, "flip=h")
+
+
+def test_a_result_within_limits_after_a_large_source_is_fine(tmp_path: Path) -> None:
+    source = save(Image.new("RGB", (3100, 10)), tmp_path / "wide.png")
+    assert edit(source, "resize=1000x").size == (1000, 3)
+
+
+def test_an_operation_that_would_make_too_many_pixels_is_refused(tmp_path: Path) -> None:
+    source = save(Image.new("RGB", (1900, 1900)), tmp_path / "square.png")
+    roomy = Limits(
+        max_pixels=4_000_000, max_output_side=9000, max_video_seconds=1, max_operations=5
+    )
+    with pytest.raises(
+        EditFailed,
+        match=r"the result of rotate is 268\dx268\d \(7.2\d MP\), over the limit of 4 MP",
+    ):
+        edit(source, "rotate=45", limits=roomy)
+
+
+def test_a_crop_beyond_a_resized_image_is_refused_before_decoding(tmp_path: Path) -> None:
+    source = save(quadrants(), tmp_path / "q.png")
+    with pytest.raises(EditFailed, match=r"crop=0,0,50,50 reaches outside the 40x30 image"):
+        edit(source, "resize=40x&crop=0,0,50,50")
+
+
+def test_a_truncated_file_fails_saying_so(tmp_path: Path) -> None:
+    whole = save(noise((64, 64)), tmp_path / "whole.jpg")
+    source = tmp_path / "cut.jpg"
+    source.write_bytes(whole.read_bytes()[:600])
+    with pytest.raises(EditFailed, match=r"the file cut\.jpg is damaged or truncated"):
+        edit(source, "flip=h")
+
+
+def test_a_file_that_is_not_an_image_fails_saying_so(tmp_path: Path) -> None:
+    source = tmp_path / "notes.png"
+    source.write_text("not an image at all")
+    with pytest.raises(EditFailed, match=r"notes\.png is not an image editroom can read"):
+        edit(source, "flip=h")
+
+
+@pytest.mark.parametrize("name", ["picture.pcx", "picture.ppm", "picture.eps"])
+def test_formats_pillow_knows_but_editroom_does_not_read_are_refused(
+    tmp_path: Path, name: str
+) -> None:
+    source = save(quadrants(), tmp_path / name)
+    with pytest.raises(EditFailed, match="use JPEG, PNG, WebP, AVIF, GIF, TIFF or BMP"):
+        edit(source, "flip=h")
+
+
+def test_a_missing_file_is_not_blamed_on_the_image(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        edit(tmp_path / "gone.png", "flip=h")
+
+
+def test_a_failed_edit_leaves_no_file(tmp_path: Path) -> None:
+    source = save(quadrants(), tmp_path / "q.png")
+    with pytest.raises(EditFailed):
+        edit(source, "crop=70,0,20,10")
+    assert [path.name for path in tmp_path.iterdir()] == ["q.png"]
+
+
+@pytest.fixture
+def drafts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The sizes JPEG files were asked to decode at."""
+    asked: list[tuple[int, int]] = []
+    original = JpegImagePlugin.JpegImageFile.draft
+
+    def draft(
+        self: JpegImagePlugin.JpegImageFile, mode: str | None, size: tuple[int, int] | None
+    ) -> tuple[str, tuple[int, int, float, float]] | None:
+        assert size is not None
+        asked.append(size)
+        return original(self, mode, size)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", draft)
+    return asked
+
+
+def test_a_jpeg_being_reduced_is_decoded_at_a_reduced_scale(
+    tmp_path: Path, drafts: list[tuple[int, int]]
+) -> None:
+    photo = quadrants((1600, 1200))
+    source = save(photo, tmp_path / "photo.jpg", quality=95)
+    result = edit(source, "resize=200x")
+    assert drafts == [(200, 150)]
+    assert result.size == (200, 150)
+    assert mean_difference(result, photo.resize((200, 150), Image.Resampling.LANCZOS)) < 2
+
+
+def test_a_reduced_decode_gives_the_same_size_as_a_full_one(
+    tmp_path: Path, drafts: list[tuple[int, int]]
+) -> None:
+    """DCT scaling rounds sides up (4001 / 4 is 1001); sizes come from the full image."""
+    source = save(quadrants((4001, 3000)), tmp_path / "odd.jpg")
+    roomy = Limits(
+        max_pixels=13_000_000, max_output_side=3000, max_video_seconds=1, max_operations=5
+    )
+    assert edit(source, "resize=800x", limits=roomy).size == (800, 600)
+    assert edit(source, "resize=500x500&fit=cover", limits=roomy).size == (500, 500)
+    assert len(drafts) == 2
+
+
+def test_a_reduced_decode_respects_exif_orientation(
+    tmp_path: Path, drafts: list[tuple[int, int]]
+) -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # stored 1600x1200, shown 1200x1600
+    source = save(quadrants((1600, 1200)), tmp_path / "turned.jpg", exif=exif.tobytes())
+    result = edit(source, "resize=x400")
+    assert result.size == (300, 400)
+    assert drafts == [(400, 300)]
+    assert shows(result, (QUADRANTS[2], QUADRANTS[0], QUADRANTS[3], QUADRANTS[1]))
+
+
+@pytest.mark.parametrize(
+    "query", ["flip=h&resize=200x", "resize=2000x&upscale=true", "crop=0,0,800,600"]
+)
+def test_no_reduced_decode_when_the_first_operation_needs_every_pixel(
+    tmp_path: Path, drafts: list[tuple[int, int]], query: str
+) -> None:
+    source = save(quadrants((1600, 1200)), tmp_path / "photo.jpg")
+    edit(source, query, limits=LIMITS)
+    assert drafts == []
+
+
+def test_the_format_may_come_before_a_reducing_resize(
+    tmp_path: Path, drafts: list[tuple[int, int]]
+) -> None:
+    source = save(quadrants((1600, 1200)), tmp_path / "photo.jpg")
+    result = edit(source, "format=png&resize=100x")
+    assert (result.format, result.size) == ("PNG", (100, 75))
+    assert near(colour_at(result, 0.25, 0.25), (255, 0, 0, 255))
+    assert drafts == [(100, 75)]

@@ -1,0 +1,121 @@
+"""text: drawn where asked, in the colour asked, wrapped inside the image, any script."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from runner.image import engine
+from runner.ops.base import EditFailed
+from tests.unit.image.pictures import BLACK, colour_at, edit, mean_difference, near, save
+
+NOT_A_GLYPH = "\U0010fffd"  # private use: no font has it, so it draws as the missing-glyph box
+INK_FROM = 60  # a channel above this, on black, is text
+
+
+@pytest.fixture
+def black(tmp_path: Path) -> Path:
+    return save(Image.new("RGB", (240, 160), BLACK), tmp_path / "black.png")
+
+
+def ink_box(image: Image.Image) -> tuple[int, int, int, int]:
+    """left, top, right, bottom of whatever is not black."""
+    ink = np.asarray(image.convert("L")) > INK_FROM
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    assert rows.size, "no text was drawn"
+    return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1
+
+
+def ink_lines(image: Image.Image) -> int:
+    """How many bands of rows hold text, separated by rows without any."""
+    rows = np.asarray((np.asarray(image.convert("L")) > INK_FROM).any(axis=1))
+    return int(np.count_nonzero(rows[1:] & ~rows[:-1]) + rows[0])
+
+
+def test_text_is_drawn_at_the_bottom_by_default_in_white(black: Path) -> None:
+    result = edit(black, "text=Hello")
+    assert (result.size, result.mode) == ((240, 160), "RGB")
+    left, top, right, _ = ink_box(result)
+    assert top > 120
+    assert abs((left + right) / 2 - 120) <= 2  # centred
+    assert np.asarray(result).max(axis=(0, 1)).tolist() == [255, 255, 255]
+
+
+@pytest.mark.parametrize(
+    ("position", "x", "y"),
+    [("top-left", 0, 0), ("center", 0.5, 0.5), ("bottom-right", 1, 1), ("right", 1, 0.5)],
+)
+def test_text_position(black: Path, position: str, x: float, y: float) -> None:
+    left, top, right, bottom = ink_box(
+        edit(black, f"text=Hi&text_size=20&text_position={position}")
+    )
+    margin = round(160 * 0.03)
+    assert left - margin == pytest.approx(x * (240 - 2 * margin - (right - left)), abs=3)
+    assert top - margin == pytest.approx(y * (160 - 2 * margin - (bottom - top)), abs=6)
+
+
+def test_text_size_sets_the_height_of_the_letters(black: Path) -> None:
+    small = ink_box(edit(black, "text=H&text_size=12"))
+    large = ink_box(edit(black, "text=H&text_size=48"))
+    assert (large[3] - large[1]) == pytest.approx(4 * (small[3] - small[1]), rel=0.25)
+
+
+def test_text_colour_and_translucency(black: Path) -> None:
+    solid = edit(black, "text=I&text_size=80&text_color=red&text_position=center")
+    faint = edit(black, "text=I&text_size=80&text_color=%23ff000080&text_position=center")
+    assert near(colour_at(solid, 0.5, 0.5), (255, 0, 0, 255))
+    assert near(colour_at(faint, 0.5, 0.5), (128, 0, 0, 255), tolerance=3)
+
+
+def test_non_latin_text_is_drawn_with_real_glyphs(black: Path) -> None:
+    text = "Привет ✓"
+    drawn = edit(black, f"text={text}&text_size=24&text_position=center")
+    missing = edit(black, f"text={NOT_A_GLYPH * 6} {NOT_A_GLYPH}&text_size=24&text_position=center")
+    ink_box(drawn)
+    # Were a glyph missing from the font, both would be rows of the same empty boxes.
+    assert mean_difference(drawn, missing) > 1.0
+
+
+def test_long_text_wraps_inside_the_image(black: Path) -> None:
+    words = "the quick brown fox jumps over the lazy dog " * 3
+    result = edit(black, f"text={words}&text_size=16&text_position=top-left")
+    left, _, right, _ = ink_box(result)
+    margin = round(160 * 0.03)
+    assert left >= margin
+    assert right <= 240 - margin
+    assert ink_lines(result) >= 4
+
+
+def test_a_word_longer_than_the_line_is_broken(black: Path) -> None:
+    result = edit(black, f"text={'W' * 40}&text_size=16")
+    assert ink_box(result)[2] <= 240 - round(160 * 0.03)
+    assert ink_lines(result) >= 2
+
+
+def test_text_that_cannot_fit_fails_saying_what_to_change(black: Path) -> None:
+    with pytest.raises(EditFailed, match="use a smaller text_size or a shorter text"):
+        edit(black, "text=" + "lorem ipsum " * 80 + "&text_size=30")
+
+
+def test_coloured_text_on_a_grey_image_makes_it_colour(tmp_path: Path) -> None:
+    source = save(Image.new("L", (120, 80), 0), tmp_path / "grey.png")
+    result = edit(source, "text=I&text_size=60&text_color=lime&text_position=center")
+    assert result.mode == "RGB"
+    assert near(colour_at(result, 0.5, 0.5), (0, 255, 0, 255))
+
+
+def test_without_dejavu_pillows_own_font_is_used(
+    black: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "text=Hello&text_size=30&text_position=center"
+    dejavu = edit(black, query)
+    monkeypatch.setattr(engine, "TEXT_FONT_FILE", "no-such-font.ttf")
+    engine.font.cache_clear()
+    try:
+        fallback = edit(black, query)
+    finally:
+        engine.font.cache_clear()
+    _, top, _, bottom = ink_box(fallback)
+    assert bottom - top == pytest.approx(ink_box(dejavu)[3] - ink_box(dejavu)[1], rel=0.3)
+    assert mean_difference(dejavu, fallback) > 1.0
