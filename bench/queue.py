@@ -59,7 +59,7 @@ class Editroom:
         return python_module("service", "runner", "--concurrency", str(CONCURRENCY))
 
     async def listening(self, conn: Conn) -> int:
-        return int(await scalar(conn, LISTENERS, 'LISTEN "editroom_queue"'))
+        return int(await scalar(conn, LISTENERS_LIKE, 'LISTEN "editroom_queue"%'))
 
     async def reset(self, conn: Conn) -> None:
         await conn.execute("TRUNCATE editroom.edits CASCADE")
@@ -130,9 +130,6 @@ class Procrastinate:
         return [float(row["ms"]) for row in await cursor.fetchall()]
 
 
-LISTENERS = (
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = %s"
-)
 LISTENERS_LIKE = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE %s"
 )

@@ -1,33 +1,40 @@
-"""What a claimed edit does. For now the runner carries out no-op edits only; the operations
-of the edit engine arrive with it, and anything else fails, permanently, saying so."""
+"""What a claimed edit does: fetch its media, run the pipeline of its kind in a sandboxed child
+(time- and memory-limited, killed on cancel), store what it produced as new media that name
+the edit and the source, and return their ids."""
 
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from service.errors import EditroomError
-
-NOOP = "noop"
+from runner.jobs import ProducedFile, run_edit
+from runner.ops.base import EditFailed, Limits, MediaKind
+from runner.ops.catalogue import catalogue
+from runner.ops.language import parse_json
+from runner.ops.noop import ImageNoop
+from runner.sandbox import Sandbox, SandboxTimeout
+from service.db import Row
+from service.errors import NotFound
+from service.library import MediaLibrary, clean_filename
+from service.receive import ReceivedFile
+from service.settings import Settings
 
 ReportProgress = Callable[[float], None]
 Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[list[UUID]]]
 
 
-class PermanentFailure(EditroomError):
-    """The edit cannot succeed however often it is tried: fail it without retrying."""
-
-
 @dataclass(frozen=True, slots=True)
 class ClaimedEdit:
     id: UUID
-    media_id: UUID
+    media_id: UUID | None
     ops: list[dict[str, Any]]
     trial: int
     max_trials: int
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "ClaimedEdit":
+    def from_row(cls, row: Row) -> "ClaimedEdit":
         return cls(
             id=row["id"],
             media_id=row["media_id"],
@@ -37,14 +44,92 @@ class ClaimedEdit:
         )
 
 
-async def execute_edit(edit: ClaimedEdit, report_progress: ReportProgress) -> list[UUID]:
-    """Run the edit's operations; return the ids of the media it produced."""
-    for position, op in enumerate(edit.ops, start=1):
-        name = op.get("op") if isinstance(op, dict) else op
-        if name != NOOP:
-            raise PermanentFailure(
-                f"operation {position} ({name!r}) is not supported by this runner; "
-                f"it carries out {NOOP!r} operations only"
-            )
-    report_progress(1.0)
-    return []
+class EditExecutor:
+    def __init__(self, *, library: MediaLibrary, sandbox: Sandbox, settings: Settings) -> None:
+        self._library = library
+        self._sandbox = sandbox
+        self._settings = settings
+        self._limits = Limits.from_settings(settings)
+
+    async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        source = await self._source(edit)
+        kind = MediaKind(source["kind"])
+        # An empty list is a valid no-op edit in SQL (it exercises the queue); the API asks for more.
+        operations = (
+            parse_json(catalogue(), kind, edit.ops, limits=self._limits) if edit.ops else []
+        )
+        if all(op.name == ImageNoop.name for op in operations):
+            report(1.0)
+            return []
+        others = [
+            await self._media(ref, "concat") for op in operations for ref in op.media_references()
+        ]
+        self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="edit-") as work:
+            produced = await self._run(edit, source, others, Path(work), report)
+            names = _output_names(source, produced)
+            return [
+                await self._store(file, name, edit=edit, source=source)
+                for file, name in zip(produced, names, strict=True)
+            ]
+
+    async def _run(
+        self, edit: ClaimedEdit, source: Row, others: list[Row], work: Path, report: ReportProgress
+    ) -> list[ProducedFile]:
+        inputs = {str(row["id"]): str(await self._local(row, work)) for row in others}
+        timeout = self._time_limit(source, others)
+        try:
+            return await self._sandbox.run(
+                run_edit, source["kind"], str(await self._local(source, work)), edit.ops,
+                str(work / "out"), self._limits, inputs,
+                timeout_seconds=timeout, on_progress=report,
+            )  # fmt: skip
+        except SandboxTimeout:
+            raise EditFailed(
+                f"the edit ran past its time limit of {timeout:.0f} s (EDITROOM_EDIT_TIMEOUT_"
+                "SECONDS, plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND per second of video)"
+            ) from None
+
+    async def _source(self, edit: ClaimedEdit) -> Row:
+        if edit.media_id is None:
+            raise EditFailed("the edit's media was deleted; there is nothing to edit")
+        return await self._media(edit.media_id, "the source")
+
+    async def _media(self, media_id: UUID, role: str) -> Row:
+        try:
+            return await self._library.get(media_id)
+        except NotFound:
+            raise EditFailed(f"{role} media {media_id} no longer exists") from None
+
+    async def _local(self, media: Row, work: Path) -> Path:
+        """The media as a local file: read in place from a local bucket, else fetched."""
+        in_place = self._library.storage.local_path(media["storage_key"])
+        if in_place is not None:
+            return in_place
+        target = work / f"in-{media['id']}"
+        await self._library.storage.get_file(media["storage_key"], target)
+        return target
+
+    def _time_limit(self, source: Row, others: list[Row]) -> float:
+        seconds_of_video = sum(row["duration_seconds"] or 0.0 for row in (source, *others))
+        per_second = self._settings.edit_seconds_per_video_second
+        return self._settings.edit_timeout_seconds + per_second * seconds_of_video
+
+    async def _store(
+        self, file: ProducedFile, name: str | None, *, edit: ClaimedEdit, source: Row
+    ) -> UUID:
+        received = ReceivedFile(Path(file.path), file.size_bytes, file.sha256, name)
+        ingested = await self._library.ingest(
+            received, facts=file.facts, source_edit_id=edit.id, source_media_id=source["id"]
+        )
+        media_id: UUID = ingested.media["id"]
+        return media_id
+
+
+def _output_names(source: Row, produced: list[ProducedFile]) -> list[str | None]:
+    """holiday.jpg edited to WebP: holiday-edited.webp; several stills: holiday-01.jpg, ..."""
+    stem = Path(source["original_name"] or "media").stem
+    suffixes = [Path(file.path).suffix for file in produced]
+    if len(produced) == 1:
+        return [clean_filename(f"{stem}-edited{suffixes[0]}")]
+    return [clean_filename(f"{stem}-{i:02d}{suffix}") for i, suffix in enumerate(suffixes, 1)]

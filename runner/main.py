@@ -3,8 +3,11 @@
 import asyncio
 import signal
 
+from runner.execute import EditExecutor
+from runner.sandbox import Sandbox
 from runner.worker import Runner
 from service.db import Database
+from service.library import MediaLibrary
 from service.settings import Settings
 from service.storage.factory import open_storage
 
@@ -13,8 +16,19 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
     url = settings.require_database_url()
     async with Database.connect(url, max_size=settings.db_pool_size) as database:
         storage = await open_storage(settings)
+        library = MediaLibrary(
+            database=database,
+            storage=storage,
+            sandbox=Sandbox(memory_limit_bytes=settings.edit_memory_bytes),
+            settings=settings,
+        )
+        executor = EditExecutor(library=library, sandbox=library.sandbox, settings=settings)
         runner = Runner(
-            database=database, storage=storage, settings=settings, concurrency=concurrency
+            database=database,
+            storage=storage,
+            settings=settings,
+            execute=executor,
+            concurrency=concurrency,
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

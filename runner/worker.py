@@ -2,29 +2,35 @@
 
 NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LISTEN does not
 work), or whose LISTEN connection dropped, still finds work by polling every
-poll_interval_seconds.
+poll_interval_seconds, and still learns of cancellations from its heartbeats.
 """
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
+import time
 from datetime import timedelta
 from uuid import UUID
 
 from runner.completer import Completer
-from runner.execute import ClaimedEdit, Execute, PermanentFailure, execute_edit
+from runner.execute import ClaimedEdit, Execute
+from runner.ops.base import EditFailed
 from service.cleanup import clean_up
 from service.db import Database
-from service.errors import DatabaseUnavailable, EditroomError
+from service.errors import DatabaseUnavailable, EditroomError, InvalidInput, UnsupportedMedia
 from service.settings import Settings
 from service.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
 QUEUE_CHANNEL = "editroom_queue"
+EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 1.0
+# Failures no retry can mend: the media, or the edit as written, makes them certain.
+PERMANENT = (EditFailed, InvalidInput, UnsupportedMedia)
 
 
 def default_worker_name() -> str:
@@ -38,8 +44,8 @@ class Runner:
         database: Database,
         storage: Storage,
         settings: Settings,
+        execute: Execute,
         concurrency: int | None = None,
-        execute: Execute = execute_edit,
     ) -> None:
         self.name = settings.runner_name or default_worker_name()
         self._database = database
@@ -50,7 +56,7 @@ class Runner:
         self._execute = execute
         self._completer = Completer(database, self.name)
         self._working: dict[UUID, asyncio.Task[None]] = {}
-        self._progress: dict[UUID, float] = {}
+        self._progress: dict[UUID, float] = {}  # edits still executing (heartbeats go to these)
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -75,6 +81,8 @@ class Runner:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
         log.info("runner stopped", extra={"worker": self.name})
+
+    # Claiming
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
@@ -110,13 +118,17 @@ class Runner:
 
         task.add_done_callback(finished)
 
+    # Working
+
     async def _process(self, edit: ClaimedEdit) -> None:
         def report(progress: float) -> None:
-            self._progress[edit.id] = min(max(progress, 0.0), 1.0)
+            if edit.id in self._progress:
+                self._progress[edit.id] = min(max(progress, 0.0), 1.0)
 
+        log.info("edit started", extra={"edit_id": str(edit.id), "trial": edit.trial})
         try:
             outputs = await self._execute(edit, report)
-        except PermanentFailure as exc:
+        except PERMANENT as exc:
             await self._fail(edit, str(exc), retryable=False)
         except Exception as exc:  # the edit's boundary: whatever went wrong, the runner lives on
             log.exception("edit raised", extra={"edit_id": str(edit.id), "worker": self.name})
@@ -148,41 +160,71 @@ class Runner:
             "edit failed", extra={"edit_id": str(edit.id), "outcome": outcome, "error": message}
         )
 
+    def _stop_working_on(self, edit_id: UUID, reason: str) -> None:
+        task = self._working.get(edit_id)
+        if task is not None and edit_id in self._progress:
+            log.info("stopping edit", extra={"edit_id": str(edit_id), "reason": reason})
+            self._progress.pop(edit_id, None)
+            task.cancel()  # kills its sandboxed child
+
+    # Listening
+
     async def _listen(self) -> None:
         while True:
             try:
-                async with self._database.listen(QUEUE_CHANNEL) as notifications:
+                async with self._database.listen(QUEUE_CHANNEL, EVENTS_CHANNEL) as notifications:
                     self._wake.set()  # whatever was queued while we were not listening
-                    async for _notification in notifications:
-                        self._wake.set()
+                    async for notification in notifications:
+                        self._notified(notification.channel, notification.payload)
             except DatabaseUnavailable as exc:
                 log.warning("LISTEN lost, polling meanwhile", extra={"error": str(exc)})
             await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
+    def _notified(self, channel: str, payload: str) -> None:
+        if channel == QUEUE_CHANNEL:
+            self._wake.set()
+            return
+        event = json.loads(payload)
+        edit_id = UUID(event["id"])
+        if edit_id in self._progress and event["status"] != "processing":
+            self._stop_working_on(edit_id, f"it is {event['status']}")
+
+    # Heartbeats
+
     async def _heartbeat_loop(self) -> None:
+        reported: dict[UUID, float] = {}
+        last_full_beat = time.monotonic()
         while True:
-            await asyncio.sleep(self._settings.heartbeat_seconds)
+            await asyncio.sleep(self._settings.progress_interval_seconds)
+            full = time.monotonic() - last_full_beat >= self._settings.heartbeat_seconds
+            ids = [i for i, p in self._progress.items() if full or reported.get(i) != p]
+            if full:
+                last_full_beat = time.monotonic()
             try:
-                await self._heartbeat()
+                reported.update(await self._heartbeat(ids))
             except EditroomError as exc:
                 log.warning("heartbeat failed", extra={"worker": self.name, "error": str(exc)})
+            for gone in set(reported) - set(self._progress):
+                del reported[gone]
 
-    async def _heartbeat(self) -> None:
-        ids = list(self._progress)
+    async def _heartbeat(self, ids: list[UUID]) -> dict[UUID, float]:
+        """Extend the leases of these edits and record their progress; stop any we lost."""
         if not ids:
-            return
+            return {}
+        progress = {edit_id: self._progress.get(edit_id, 0.0) for edit_id in ids}
         rows = await self._database.fetch_all(
             "heartbeat_edits",
             worker=self.name,
             ids=ids,
-            progress=[self._progress.get(edit_id) for edit_id in ids],
+            progress=list(progress.values()),
             lease=self._lease,
         )
         for row in rows:
-            task = self._working.get(row["id"])
-            if not row["held"] and task is not None and row["id"] in self._progress:
-                log.info("lease lost, stopping", extra={"edit_id": str(row["id"])})
-                task.cancel()
+            if not row["held"]:
+                self._stop_working_on(row["id"], "its lease is gone (cancelled or reaped)")
+        return progress
+
+    # Housekeeping
 
     async def _maintenance_loop(self) -> None:
         while True:

@@ -106,8 +106,8 @@ class Database:
         with translated_errors():
             conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
         try:
-            for channel in channels:
-                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            statements = [sql.SQL("LISTEN {}").format(sql.Identifier(ch)) for ch in channels]
+            await conn.execute(sql.SQL("; ").join(statements))
             yield _translated(conn.notifies())
         finally:
             await conn.close()

@@ -39,7 +39,7 @@ class MediaLibrary:
     ) -> None:
         self.database = database
         self.storage = storage
-        self._sandbox = sandbox
+        self.sandbox = sandbox
         self._settings = settings
 
     async def check(self, path: Path, size_bytes: int) -> MediaFacts:
@@ -47,7 +47,7 @@ class MediaLibrary:
         timeout = (
             self._settings.probe_timeout_seconds + PROBE_SECONDS_PER_GIB * size_bytes / 1024**3
         )
-        return await self._sandbox.run(
+        return await self.sandbox.run(
             probe_in_sandbox,
             str(path),
             self._settings.max_pixels,
@@ -55,9 +55,11 @@ class MediaLibrary:
             timeout_seconds=timeout,
         )
 
-    async def prepare(self, received: ReceivedFile) -> Prepared:
-        """Check the file and, unless its bytes are known, store them under their key."""
-        facts = await self.check(received.path, received.size_bytes)
+    async def prepare(self, received: ReceivedFile, facts: MediaFacts | None = None) -> Prepared:
+        """Check the file (unless its facts are known already) and, unless its bytes are in the
+        library, store them under their key."""
+        if facts is None:
+            facts = await self.check(received.path, received.size_bytes)
         key = media_key(received.sha256)
         known = await self.database.fetch_one("ready_media_by_sha256", sha256=received.sha256)
         if known is None:
@@ -68,10 +70,11 @@ class MediaLibrary:
         self,
         received: ReceivedFile,
         *,
+        facts: MediaFacts | None = None,
         source_edit_id: UUID | None = None,
         source_media_id: UUID | None = None,
     ) -> Ingested:
-        prepared = await self.prepare(received)
+        prepared = await self.prepare(received, facts)
         if prepared.known is not None:
             return Ingested(prepared.known, created=False, duplicate=True)
         row = await self.database.fetch_one(

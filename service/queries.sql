@@ -76,3 +76,34 @@ SELECT * FROM editroom.expired_pending_media(%(limit)s);
 
 -- name: unreferenced_storage_keys
 SELECT key FROM editroom.unreferenced_storage_keys(%(keys)s) AS key;
+
+-- name: enqueue_edit
+SELECT * FROM editroom.enqueue_edit(
+    p_media_id => %(media_id)s,
+    p_ops => %(ops)s::jsonb,
+    p_max_trials => %(max_trials)s,
+    p_priority => %(priority)s
+);
+
+-- name: edit_by_id
+SELECT * FROM editroom.edits WHERE id = %(id)s;
+
+-- name: list_edits
+-- Newest first, keyset on (created_at, id); every filter optional.
+SELECT * FROM editroom.edits
+ WHERE (%(status)s::editroom.edit_status IS NULL OR status = %(status)s::editroom.edit_status)
+   AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
+   AND (%(session_id)s::uuid IS NULL OR session_id = %(session_id)s::uuid)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: cancel_edit
+SELECT * FROM editroom.cancel_edit(%(id)s);
+
+-- name: status_counts
+SELECT status, count FROM editroom.status_counts();
+
+-- name: media_kinds
+SELECT id, kind::text FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';

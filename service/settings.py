@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     reap_interval_seconds: PositiveFloat = Field(
         default=30.0, description="how often a runner reclaims edits whose lease expired"
     )
+    progress_interval_seconds: PositiveFloat = Field(
+        default=1.0, description="how often a runner reports changed progress (SSE sees it)"
+    )
+    edit_max_trials: PositiveInt = Field(
+        default=3, description="attempts an edit gets before it fails for good"
+    )
+    edit_timeout_seconds: PositiveFloat = Field(
+        default=300.0, description="time limit of one edit attempt, plus the per-video-second part"
+    )
+    edit_seconds_per_video_second: float = Field(
+        default=10.0, ge=0, description="added to an edit's time limit per second of video it reads"
+    )
+    work_dir: Path | None = Field(
+        default=None, description="scratch space of running edits; default DATA_DIR/work"
+    )
     shutdown_grace_seconds: PositiveFloat = Field(
         default=30.0, description="on SIGTERM, how long a runner waits for edits in flight"
     )
@@ -103,6 +118,10 @@ class Settings(BaseSettings):
     @property
     def bucket_dir(self) -> Path:
         return self.storage_dir or self.data_dir / "bucket"
+
+    @property
+    def edits_dir(self) -> Path:
+        return self.work_dir or self.data_dir / "work"
 
     @property
     def uploads_dir(self) -> Path:

@@ -6,14 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from runner.execute import Execute, execute_edit
+from runner.execute import EditExecutor, Execute
+from runner.sandbox import Sandbox
 from runner.worker import Runner
 from service.db import Database
+from service.library import MediaLibrary
 from service.settings import Settings
 from service.storage.factory import open_storage
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 30.0
+SANDBOX = Sandbox(memory_limit_bytes=4 * 1024**3)
 
 
 @dataclass
@@ -27,19 +30,25 @@ class RunningRunner:
 
 @contextmanager
 def running_runner(
-    settings: Settings, *, execute: Execute = execute_edit, concurrency: int | None = None
+    settings: Settings, *, execute: Execute | None = None, concurrency: int | None = None
 ) -> Iterator[RunningRunner]:
+    """A runner with the real executor, or with `execute` standing in for it."""
     started = threading.Event()
     handle: list[RunningRunner] = []
     failure: list[BaseException] = []
 
     async def main() -> None:
         async with Database.connect(settings.require_database_url()) as database:
+            storage = await open_storage(settings)
+            library = MediaLibrary(
+                database=database, storage=storage, sandbox=SANDBOX, settings=settings
+            )
             runner = Runner(
                 database=database,
-                storage=await open_storage(settings),
+                storage=storage,
                 settings=settings,
-                execute=execute,
+                execute=execute
+                or EditExecutor(library=library, sandbox=SANDBOX, settings=settings),
                 concurrency=concurrency,
             )
             handle.append(RunningRunner(runner, asyncio.get_running_loop()))

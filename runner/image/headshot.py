@@ -8,7 +8,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field
 
-from runner.image import engine, faces
+from runner.image import engine
 from runner.image.base import ImageOperation
 from runner.image.engine import Box, Picture, Size
 from runner.ops import grammar
@@ -37,6 +37,9 @@ class Headshot(ImageOperation):
         return None  # where the face is decides it; no larger than the image
 
     def apply(self, picture: Picture) -> Picture:
+        # OpenCV loads where edits run (the sandbox preloads it), not in the API process.
+        from runner.image import faces
+
         face = faces.largest_face(picture.first)
         if face is None:
             raise EditFailed("no face found in the image; headshot needs a visible frontal face")

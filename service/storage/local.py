@@ -24,6 +24,9 @@ class LocalStorage:
     def path(self, key: str) -> Path:
         return self.root / check_key(key)
 
+    def local_path(self, key: str) -> Path | None:
+        return self.path(key)
+
     async def put_file(self, key: str, source: Path, *, content_type: str) -> None:
         await asyncio.to_thread(self._put_file, key, source)
 

@@ -96,6 +96,9 @@ class S3Storage:
         while (item := await self._call(next, listing, None)) is not None:
             yield StoredObject(item.object_name, item.size, item.last_modified)
 
+    def local_path(self, key: str) -> Path | None:
+        return None
+
     async def presigned_put_url(self, key: str, *, expires: timedelta) -> str | None:
         url: str = await self._call(
             self._presigner.presigned_put_object, self.bucket, check_key(key), expires=expires

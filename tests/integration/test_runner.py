@@ -68,7 +68,7 @@ def test_unsupported_operation_fails_without_retry(
         eventually(lambda: status_of(conn, edit_id)() == "failed", what="the edit to fail")
     failed = edit(conn, edit_id)
     assert failed["trial"] == 1
-    assert "operation 2 ('sharpen') is not supported" in failed["error"]
+    assert "ops[1].op='sharpen': no such image operation" in failed["error"]
 
 
 def test_a_raising_edit_is_retried_and_the_runner_lives_on(

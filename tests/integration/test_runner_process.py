@@ -14,7 +14,7 @@ SLOW_POLL_SECONDS = "60"
 def listening(conn: Conn) -> bool:
     row = conn.execute(
         """SELECT count(*) AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND query = 'LISTEN "editroom_queue"'"""
+            WHERE datname = current_database() AND query LIKE 'LISTEN "editroom_queue"%'"""
     ).fetchone()
     return bool(row and row["n"])
 

@@ -1,0 +1,55 @@
+"""The work a sandboxed child does for one edit: run the pipeline of the media's kind, then
+describe each result (probe and SHA-256) so the runner stores it without opening it again."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from runner.image.pipeline import edit_image
+from runner.ops.base import Limits, MediaKind, Progress
+from runner.ops.catalogue import catalogue
+from runner.ops.language import parse_json
+from runner.probe import MediaFacts, probe
+from runner.video.pipeline import edit_video
+from service.receive import sha256_of
+
+
+@dataclass(frozen=True, slots=True)
+class ProducedFile:
+    path: str
+    facts: MediaFacts
+    size_bytes: int
+    sha256: str
+
+
+def run_edit(
+    kind: str,
+    source: str,
+    ops: list[dict[str, Any]],
+    out_dir: str,
+    limits: Limits,
+    others: Mapping[str, str],
+    *,
+    progress: Progress,
+) -> list[ProducedFile]:
+    media_kind = MediaKind(kind)
+    operations = parse_json(catalogue(), media_kind, ops, limits=limits)
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    if media_kind is MediaKind.IMAGE:
+        paths = edit_image(
+            Path(source), operations, out_dir=target, limits=limits, progress=progress
+        )
+    else:
+        paths = edit_video(
+            Path(source), operations, out_dir=target, limits=limits, progress=progress,
+            others={UUID(key): Path(value) for key, value in others.items()},
+        )  # fmt: skip
+    return [_described(path, limits) for path in paths]
+
+
+def _described(path: Path, limits: Limits) -> ProducedFile:
+    facts = probe(path, max_pixels=limits.max_pixels, max_video_seconds=limits.max_video_seconds)
+    return ProducedFile(str(path), facts, path.stat().st_size, sha256_of(path))
