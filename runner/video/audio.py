@@ -41,8 +41,8 @@ class AudioCopy:
             self.done = True
             return
         length = float((packet.duration or 0) * (packet.time_base or 0))
-        if at + length <= self._start + EPSILON_SECONDS:
-            return
+        if self._start > 0 and at + length <= self._start + EPSILON_SECONDS:
+            return  # before the cut; uncut, even priming packets before zero are kept
         packet.pts, packet.dts = packet.pts + self._shift, packet.dts + self._shift
         self._muxer.mux(packet)
 

@@ -71,13 +71,18 @@ class VideoCopy:
         self._lookahead: list[Held] = []
         self._floor: int | None = None  # pts of the first copied keyframe
         self._top: int | None = None  # the highest pts copied
+        self._last_dts: int | None = None
+        self._frame_ticks = max(1, round(1 / (stream.average_rate or 25) / self._tb))
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
         if packet.pts is None:
             packet.pts = packet.dts
-        if self.done or packet.pts is None or packet.dts is None:
+        if self.done or packet.pts is None:
             return
+        if packet.dts is None:
+            packet.dts = self._guess_dts(packet.pts)
+        self._last_dts = packet.dts
         if self._phase == "head":
             if not (packet.is_keyframe and packet.pts >= self._start - self._eps):
                 self._decode_head(packet)
@@ -87,6 +92,13 @@ class VideoCopy:
             self._copy(packet)
         elif self._phase == "tail":
             self._look(packet)
+
+    def _guess_dts(self, pts: int) -> int:
+        """Matroska may leave the first packets' dts out: count back from the reorder
+        depth, as FFmpeg does, keeping dts increasing and never after pts."""
+        if self._last_dts is None:
+            return pts - int(self._stream.codec_context.has_b_frames) * self._frame_ticks
+        return min(pts, self._last_dts + self._frame_ticks)
 
     def end(self) -> None:
         if self._phase == "head":
@@ -151,7 +163,9 @@ class VideoCopy:
         assert pts is not None
         assert dts is not None
         if first:  # after a spliced head the decoder needs the source's parameter sets again
-            data = in_band(self._stream.codec_context.name, self._extradata, bytes(packet))
+            data = in_band(
+                self._stream.codec_context.codec.canonical_name, self._extradata, bytes(packet)
+            )
             packet = rebuilt(data, pts=pts, dts=dts, keyframe=True, time_base=self._tb)
         packet.pts, packet.dts = pts + self._shift, dts + self._shift
         self.position = float((pts + self._shift) * self._tb)
@@ -206,7 +220,9 @@ class VideoCopy:
         for packet in packets:
             assert packet.pts is not None
             pts = packet.pts + self._shift
-            data = to_stored_form(self._stream.codec_context.name, bytes(packet), self._extradata)
+            data = to_stored_form(
+                self._stream.codec_context.codec.canonical_name, bytes(packet), self._extradata
+            )
             keyframe = packet.is_keyframe
             self._muxer.mux(
                 rebuilt(data, pts=pts, dts=pts - delay, keyframe=keyframe, time_base=self._tb)
@@ -226,9 +242,11 @@ class Piece:
         assert stream.time_base is not None
         self._time_base = stream.time_base
         self._encoder = splicer(
-            context.name, size=(context.width, context.height), time_base=self._time_base,
+            context.codec.canonical_name,
+            size=(context.width, context.height),
+            time_base=self._time_base,
             rate=stream.average_rate or Fraction(25),
-        )  # fmt: skip
+        )
         self._packets: list[Packet[Stream]] = []
 
     def add(self, frame: VideoFrame) -> None:

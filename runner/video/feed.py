@@ -87,8 +87,9 @@ def _start(container: Input, segment: Segment, *, keyframe_start: bool) -> float
 
 
 def _seek(container: Input, video: Stream, start: float) -> None:
+    """A fresh container reads from its start: seeking there could skip a first GOP whose
+    timestamps begin below zero."""
     if start <= 0 or video.time_base is None:
-        container.seek(0)
         return
     target = (video.start_time or 0) + round(start / video.time_base)
     container.seek(target, stream=video, backward=True)

@@ -146,6 +146,8 @@ def trimmed(segments: Sequence[Segment], start: float, end: float | None) -> lis
 def _decide(request: _Request, limits: Limits) -> Plan:
     size = output_size(request, limits)
     video_copy = _video_copies(request, size)
+    if not video_copy:  # encoders subsample chroma by two: an odd side grows by a pixel
+        size = (size[0] + size[0] % 2, size[1] + size[1] % 2)
     return Plan(
         segments=tuple(request.segments),
         container=request.container,

@@ -98,7 +98,7 @@ def _video_stream(container: Input, path: Path) -> VideoStream:
 def _video_track(stream: VideoStream) -> VideoTrack:
     context = stream.codec_context
     return VideoTrack(
-        codec=context.name,
+        codec=context.codec.canonical_name,
         width=context.width,
         height=context.height,
         rotation=_rotation(stream),
@@ -115,7 +115,7 @@ def _audio_track(container: Input) -> AudioTrack | None:
     stream = container.streams.audio[0]
     context = stream.codec_context
     return AudioTrack(
-        codec=context.name,
+        codec=context.codec.canonical_name,
         rate=context.sample_rate or 48_000,
         layout=context.layout.name,
         time_base=stream.time_base or Fraction(1, context.sample_rate or 48_000),
@@ -157,7 +157,11 @@ def _container_name(container: Input) -> Container | None:
         brand = container.metadata.get("major_brand", "")
         return "mov" if brand.strip() == "qt" else "mp4"
     if "matroska" in names:
-        codecs = {stream.codec_context.name for stream in container.streams if stream.codec_context}
+        codecs = {
+            stream.codec_context.codec.canonical_name
+            for stream in container.streams
+            if stream.codec_context
+        }
         return "webm" if codecs <= COPYABLE["webm"] else "mkv"
     return None
 

@@ -151,7 +151,7 @@ def facts(path: Path) -> Facts:
         first = next(container.decode(video))
         return Facts(
             format=container.format.name,
-            codecs={s.type: s.codec_context.name for s in container.streams},
+            codecs={s.type: s.codec_context.codec.canonical_name for s in container.streams},
             size=(video.codec_context.width, video.codec_context.height),
             rotation=first.rotation,
             duration=(container.duration or 0) / av.time_base,
