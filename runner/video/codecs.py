@@ -56,7 +56,7 @@ ENCODER: dict[VideoCodec, str] = {
 ENCODER_OPTIONS: dict[VideoCodec, dict[str, str]] = {
     "h264": {"preset": "veryfast", "crf": "21"},
     "hevc": {"preset": "veryfast", "crf": "25", "x265-params": "log-level=error:pools=2"},
-    "vp9": {"deadline": "good", "cpu-used": "5", "crf": "33", "b": "0", "row-mt": "1"},
+    "vp9": {"deadline": "realtime", "cpu-used": "8", "crf": "33", "b": "0", "row-mt": "1"},
     "av1": {"preset": "10", "crf": "35", "svtav1-params": "lp=2"},
 }
 AUDIO_ENCODER: dict[AudioCodec, str] = {"aac": "aac", "opus": "libopus"}

@@ -25,7 +25,7 @@ SPLICE_KEYINT_FRAMES = 100_000  # one keyframe per spliced piece, at its start
 # A spliced piece must decode in display order (no B-frames, no hidden frames) so its
 # timestamps can sit before the copied packets, and must carry its parameter sets in-band.
 SPLICE_OPTIONS: dict[VideoCodec, dict[str, str]] = {
-    "h264": {"bframes": "0", "crf": "18"},
+    "h264": {"preset": "ultrafast", "bframes": "0", "crf": "20"},
     "hevc": {"x265-params": "log-level=error:pools=2:bframes=0:repeat-headers=1", "crf": "20"},
     "vp9": {"auto-alt-ref": "0", "lag-in-frames": "0", "crf": "24"},
 }

@@ -105,3 +105,11 @@ def test_trim_after_concat_cuts_the_joined_timeline(make: Make, edit: Edit) -> N
     (result,) = edit(source, [("concat", str(other)), ("trim", "2.5,3.5")], others={other: source})
     got = numbers(result)
     assert got == [*range(60, 72), *range(12)]  # the end of one copy, the start of the next
+
+
+def test_hevc_smart_cut(make: Make, edit: Edit) -> None:
+    source = make(vcodec="libx265", seconds=2.0, options=(("x265-params", "log-level=error"),))
+    (result,) = edit(source, [("trim", "0.25,1.5")])
+    assert facts(result).codecs == {"video": "hevc", "audio": "aac"}
+    assert numbers(result) == list(range(6, 36))
+    assert packets(result)[-12:] == packets(source)[24:36]
