@@ -45,6 +45,7 @@ class AudioCopy:
             return  # before the cut; uncut, even priming packets before zero are kept
         packet.pts, packet.dts = packet.pts + self._shift, packet.dts + self._shift
         self._muxer.mux(packet)
+        self.position = self._muxer.end
 
     def end(self) -> None:
         """Nothing is held between packets."""
@@ -108,7 +109,7 @@ class AudioTranscode:
         drift = first - self._written
         if not self._aligned or abs(drift) > RESYNC_SECONDS * self._rate:
             self._aligned = True
-            self.silence_until(first / self._rate)  # a gap: silence
+            self.silence_until(min(first, last) / self._rate)  # a gap: silence
             samples = samples[:, max(0, self._written - first) :]  # an overlap: cut
         samples = samples[:, : max(0, last - self._written)]
         self._append(samples.astype(np.float32, copy=False))

@@ -49,14 +49,27 @@ class Format(Operation):
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         container = grammar.choice("format", value, CONTAINERS)
-        vcodec = _codec("vcodec", modifiers, VIDEO_CODECS, ENCODABLE_VIDEO[container], container)
-        acodec = _codec("acodec", modifiers, AUDIO_CODECS, ENCODABLE_AUDIO[container], container)
+        vcodec = _codec(
+            "vcodec",
+            modifiers,
+            known=VIDEO_CODECS,
+            held=ENCODABLE_VIDEO[container],
+            container=container,
+        )
+        acodec = _codec(
+            "acodec",
+            modifiers,
+            known=AUDIO_CODECS,
+            held=ENCODABLE_AUDIO[container],
+            container=container,
+        )
         return cls(container=container, vcodec=vcodec, acodec=acodec)
 
 
 def _codec(
     parameter: str,
     modifiers: Mapping[str, str],
+    *,
     known: tuple[T, ...],
     held: tuple[T, ...],
     container: Container,

@@ -11,7 +11,7 @@ from runner.ops.base import EditFailed, Limits, Operation, Progress
 from runner.video import encoders
 from runner.video.audio import AudioCopy, AudioTranscode
 from runner.video.copy import VideoCopy
-from runner.video.feed import feed
+from runner.video.feed import Feeder
 from runner.video.gif import PaletteUse, palette
 from runner.video.output import Muxer, Output, writing
 from runner.video.plan import Plan, make_plan
@@ -48,7 +48,8 @@ def _write(plan: Plan, target: Path, progress: Progress) -> Path:
     with writing(target, plan.container) as output:
         video, audio = _video_sink(output, plan), _audio_sink(output, plan)
         keyframe_start = plan.video.copy and not plan.accurate
-        feed(plan, video=video, audio=audio, progress=progress, keyframe_start=keyframe_start)
+        feeder = Feeder(plan, video=video, audio=audio, progress=progress)
+        feeder.feed(keyframe_start=keyframe_start)
         for sink in (video, audio):
             if sink is not None:
                 sink.finish()

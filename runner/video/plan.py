@@ -95,7 +95,7 @@ def make_plan(
 ) -> Plan:
     request = _Request([Segment(source, 0.0, source.duration)], source.container or "mp4")
     for operation in operations:
-        _apply(request, operation, others)
+        _apply(request, operation, others=others)
     if not request.segments:
         raise EditFailed("the trims leave nothing of the video")
     plan = _decide(request, limits)
@@ -107,9 +107,9 @@ def make_plan(
     return plan
 
 
-def _apply(request: _Request, operation: Operation, others: Mapping[UUID, Source]) -> None:
+def _apply(request: _Request, operation: Operation, *, others: Mapping[UUID, Source]) -> None:
     if isinstance(operation, Trim):
-        request.segments = trimmed(request.segments, operation.start, operation.end)
+        request.segments = trimmed(request.segments, start=operation.start, end=operation.end)
         request.accurate = bool(request.accurate) or operation.accurate
     elif isinstance(operation, Format):
         request.container = operation.container
@@ -130,7 +130,7 @@ def _whole(others: Mapping[UUID, Source], media: UUID) -> Segment:
     return Segment(others[media], 0.0, others[media].duration)
 
 
-def trimmed(segments: Sequence[Segment], start: float, end: float | None) -> list[Segment]:
+def trimmed(segments: Sequence[Segment], *, start: float, end: float | None) -> list[Segment]:
     """The part of the timeline from `start` to `end` (seconds on the whole timeline)."""
     kept: list[Segment] = []
     offset = 0.0

@@ -44,7 +44,9 @@ class TimelineReader:
         offset = 0.0
         for segment in self._plan.segments:
             if at < offset + segment.duration or segment is self._plan.segments[-1]:
-                return self._shown(segment, offset, segment.start + max(0.0, at - offset))
+                return self._shown(
+                    segment, offset=offset, local=segment.start + max(0.0, at - offset)
+                )
             offset += segment.duration
         raise EditFailed("the timeline is empty")
 
@@ -53,12 +55,12 @@ class TimelineReader:
         for segment in self._plan.segments:
             video = self._stream(segment)
             video.codec_context.skip_frame = "NONKEY"
-            yield from self._frames_between(segment, offset, video)
+            yield from self._keyframes_of(segment, offset=offset, video=video)
             video.codec_context.skip_frame = "DEFAULT"
             offset += segment.duration
 
-    def _frames_between(
-        self, segment: Segment, offset: float, video: VideoStream
+    def _keyframes_of(
+        self, segment: Segment, *, offset: float, video: VideoStream
     ) -> Iterator[Shot]:
         _seek(video, segment.start)
         for count, frame in enumerate(video.container.decode(video)):  # type: ignore[attr-defined]
@@ -69,7 +71,7 @@ class TimelineReader:
                 return
             yield Shot(offset + at - segment.start, self._conform(segment, frame))
 
-    def _shown(self, segment: Segment, offset: float, local: float) -> Shot:
+    def _shown(self, segment: Segment, *, offset: float, local: float) -> Shot:
         video = self._stream(segment)
         _seek(video, local)
         best: VideoFrame | None = None

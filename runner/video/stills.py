@@ -19,12 +19,12 @@ MAX_CANDIDATES = 200  # keyframes beyond this are thinned evenly
 def write_stills(plan: Plan, *, out_dir: Path, progress: Progress) -> list[Path]:
     with TimelineReader(plan) as reader:
         if isinstance(plan.still, Thumbnail):
-            return [_thumbnail(reader, plan, plan.still, out_dir)]
+            return [_thumbnail(reader, plan=plan, still=plan.still, out_dir=out_dir)]
         assert isinstance(plan.still, Frames)
-        return _best(reader, plan, plan.still.count, out_dir, progress)
+        return _best(reader, plan=plan, count=plan.still.count, out_dir=out_dir, progress=progress)
 
 
-def _thumbnail(reader: TimelineReader, plan: Plan, still: Thumbnail, out_dir: Path) -> Path:
+def _thumbnail(reader: TimelineReader, *, plan: Plan, still: Thumbnail, out_dir: Path) -> Path:
     if still.at > plan.duration:
         raise EditFailed(
             f"thumbnail={still.at:g} is past the end of the video, which lasts "
@@ -34,7 +34,7 @@ def _thumbnail(reader: TimelineReader, plan: Plan, still: Thumbnail, out_dir: Pa
 
 
 def _best(
-    reader: TimelineReader, plan: Plan, count: int, out_dir: Path, progress: Progress
+    reader: TimelineReader, *, plan: Plan, count: int, out_dir: Path, progress: Progress
 ) -> list[Path]:
     wanted = max(MIN_CANDIDATES, 3 * count)
     shots = {shot.at: shot for shot in _thin(list(reader.keyframes()), MAX_CANDIDATES)}

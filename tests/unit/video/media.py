@@ -70,9 +70,9 @@ def make_video(path: Path, spec: Spec = Spec()) -> Path:
         if spec.rotation:
             video.set_display_rotation(spec.rotation)
         audio = _audio_stream(output, spec)
-        _write_frames(output, video, spec)
+        _write_frames(output, video=video, spec=spec)
         if audio is not None:
-            _write_audio(output, audio, spec)
+            _write_audio(output, audio=audio, spec=spec)
     return path
 
 
@@ -106,7 +106,9 @@ def frame_times(spec: Spec) -> list[float]:
     return times
 
 
-def _write_frames(output: av.container.OutputContainer, video: av.VideoStream, spec: Spec) -> None:
+def _write_frames(
+    output: av.container.OutputContainer, *, video: av.VideoStream, spec: Spec
+) -> None:
     for number, at in enumerate(frame_times(spec)):
         frame = VideoFrame.from_ndarray(frame_image(number, spec.size), format="rgb24")
         frame.pts, frame.time_base = round(at * spec.rate * 2), Fraction(1, spec.rate * 2)
@@ -114,7 +116,9 @@ def _write_frames(output: av.container.OutputContainer, video: av.VideoStream, s
     output.mux(video.encode(None))
 
 
-def _write_audio(output: av.container.OutputContainer, audio: av.AudioStream, spec: Spec) -> None:
+def _write_audio(
+    output: av.container.OutputContainer, *, audio: av.AudioStream, spec: Spec
+) -> None:
     total = round(frame_times(spec)[-1] * spec.sample_rate + spec.sample_rate / spec.rate)
     samples = np.zeros((2, total), dtype=np.float32)
     burst = round(BURST_SECONDS * spec.sample_rate)
