@@ -63,23 +63,26 @@ def _video_sink(output: Output, plan: Plan) -> Sink:
             template = output.add_stream_from_template(open_streams(container)[0])
         muxer = Muxer(output, template, time_base=first.video.time_base)
         return VideoCopy(muxer, accurate=plan.accurate)
-    size, rate = plan.video.size, plan.video.rate or first.video.rate
+    if plan.video.codec is None:
+        return _gif_sink(output, plan)
+    rate = plan.video.rate or first.video.rate
     time_base = 1 / plan.video.rate if plan.video.rate else first.video.time_base
-    if plan.video.codec is None:  # gif
-        stream = encoders.add_gif(output, size=size, rate=rate)
-        finish = PaletteUse(palette(plan), size=size, time_base=time_base)
-        muxer = Muxer(output, stream, time_base=time_base)
-        return VideoTranscode(
-            muxer,
-            stream,
-            plan=plan.video,
-            first_shape=first.video.display_size,
-            finish=finish,
-            pix_fmt="rgb24",
-        )
-    stream = encoders.add_video(output, plan.video.codec, size=size, time_base=time_base, rate=rate)
+    stream = encoders.add_video(
+        output, plan.video.codec, size=plan.video.size, time_base=time_base, rate=rate
+    )
     muxer = Muxer(output, stream, time_base=time_base)
     return VideoTranscode(muxer, stream, plan=plan.video, first_shape=first.video.display_size)
+
+
+def _gif_sink(output: Output, plan: Plan) -> Sink:
+    rate = plan.video.rate or plan.segments[0].source.video.rate
+    stream = encoders.add_gif(output, size=plan.video.size, rate=rate)
+    return VideoTranscode(
+        Muxer(output, stream, time_base=1 / rate), stream, plan=plan.video,
+        first_shape=plan.segments[0].source.video.display_size,
+        finish=PaletteUse(palette(plan), size=plan.video.size, time_base=1 / rate),
+        pix_fmt="rgb24",
+    )  # fmt: skip
 
 
 def _audio_sink(output: Output, plan: Plan) -> Sink | None:

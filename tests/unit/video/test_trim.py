@@ -50,11 +50,11 @@ def test_copy_trim_starts_on_the_keyframe_before_and_copies_packets(make: Make, 
     assert_in_sync(result)
 
 
-@pytest.mark.parametrize("bframes", [0, 2])
+@pytest.mark.parametrize(("bframes", "container"), [(0, "mp4"), (2, "mp4"), (2, "mkv"), (3, "mov")])
 def test_accurate_trim_starts_and_ends_on_the_asked_frames(
-    make: Make, edit: Edit, bframes: int
+    make: Make, edit: Edit, bframes: int, container: str
 ) -> None:
-    source = make(bframes=bframes)
+    source = make(bframes=bframes, container=container)
     (result,) = edit(source, [("trim", "1.25,2.5")])  # 1.25 s is frame 30, mid-GOP
     assert numbers(result) == list(range(30, 60))
     result_facts = facts(result)
