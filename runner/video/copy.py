@@ -16,7 +16,7 @@ from av.video.frame import PictureType, VideoFrame
 from av.video.stream import VideoStream
 
 from runner.video.encoders import PIX_FMT, splicer
-from runner.video.nal import in_band, to_stored_form
+from runner.video.nal import disposable, in_band, to_stored_form
 from runner.video.output import Muxer
 from runner.video.plan import Segment
 from runner.video.sink import EPSILON_SECONDS
@@ -113,6 +113,12 @@ class VideoCopy:
     # The head: START to the next keyframe, re-encoded.
 
     def _decode_head(self, packet: Packet[Stream]) -> None:
+        if (
+            packet.pts is not None
+            and packet.pts < self._start - self._eps
+            and self._skippable(bytes(packet))
+        ):
+            return  # shown before the cut and no reference for anything: not decoded
         for frame in self._stream.decode(packet):
             if frame.pts is not None and frame.pts >= self._end - self._eps:
                 self._finish_head(None)
@@ -194,8 +200,9 @@ class VideoCopy:
             return
         frames: list[VideoFrame] = []
         for held in [*self._gop, *self._lookahead, None]:
-            packet = None if held is None else self._packet(held)
-            frames += self._stream.decode(packet)
+            if held is not None and held.pts <= ceiling and self._skippable(held.data):
+                continue  # copied already, and no reference for the frames wanted
+            frames += self._stream.decode(None if held is None else self._packet(held))
         self._stream.codec_context.flush_buffers()
         missing = [f for f in frames if f.pts is not None and ceiling < f.pts < self._end]
         self._splice(sorted(missing, key=lambda frame: frame.pts or 0), delay=0)
@@ -228,6 +235,10 @@ class VideoCopy:
                 rebuilt(data, pts=pts, dts=pts - delay, keyframe=keyframe, time_base=self._tb)
             )
             self.position = max(self.position, float(pts * self._tb))
+
+    def _skippable(self, data: bytes) -> bool:
+        codec = self._stream.codec_context.codec.canonical_name
+        return disposable(codec, data, self._extradata)
 
     @property
     def _extradata(self) -> bytes | None:

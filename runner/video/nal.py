@@ -79,3 +79,29 @@ def _take(buffer: bytes, at: int, units: list[bytes]) -> int:
     length = int.from_bytes(buffer[at : at + 2], "big")
     units.append(buffer[at + 2 : at + 2 + length])
     return at + 2 + length
+
+
+def disposable(codec: str, data: bytes, extradata: bytes | None) -> bool:
+    """Whether no other frame refers to this packet's picture, so a decoder that only needs
+    the pictures after it may skip it (H.264 nal_ref_idc 0, HEVC sub-layer non-reference
+    types). Unknown codecs and forms: False, always safe."""
+    size = length_size(codec, extradata)
+    units = annexb_units(data) if size is None else _length_units(data, size)
+    for unit in units:
+        if not unit:
+            continue
+        if codec == "h264" and 1 <= unit[0] & 0x1F <= 5:
+            return unit[0] >> 5 & 3 == 0
+        if codec == "hevc" and unit[0] >> 1 & 0x3F < 32:
+            kind = unit[0] >> 1 & 0x3F
+            return kind < 16 and kind % 2 == 0
+    return False
+
+
+def _length_units(data: bytes, size: int) -> list[bytes]:
+    units, at = [], 0
+    while at + size <= len(data):
+        length = int.from_bytes(data[at : at + size], "big")
+        units.append(data[at + size : at + size + length])
+        at += size + length
+    return units
