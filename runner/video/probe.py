@@ -126,6 +126,7 @@ def _audio_track(container: Input) -> AudioTrack | None:
 def _rotation(stream: VideoStream) -> int:
     """Only the display matrix of the first frame says it; decoding one frame is cheap."""
     container = stream.container
+    stream.codec_context.thread_count = THREADS
     try:
         for frame in container.decode(stream):  # type: ignore[attr-defined]
             return int(frame.rotation) % 360 // 90 * 90
