@@ -3,6 +3,7 @@ each segment's sound starts with its picture; silence fills what a source lacks.
 
 from __future__ import annotations
 
+import av
 import numpy as np
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
@@ -12,7 +13,7 @@ from av.stream import Stream
 
 from runner.video.output import Muxer
 from runner.video.plan import Segment
-from runner.video.sink import EPSILON_SECONDS, seconds
+from runner.video.sink import EPSILON_SECONDS, Damage, seconds
 
 CHANNELS = 2  # every re-encoded result is stereo
 RESYNC_SECONDS = 0.04  # drift beyond this between timestamps and samples is a gap or overlap
@@ -69,11 +70,17 @@ class AudioTranscode:
         self._stream, self._segment, self._start, self._offset = stream, segment, start, offset
         self._resampler = AudioResampler(format=PLANAR, layout="stereo", rate=self._rate)
         self._aligned = False
+        self._damage = Damage()
         self.silence_until(offset)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
-        for frame in self._stream.decode(packet):
+        try:
+            frames = self._stream.decode(packet)
+        except av.error.InvalidDataError as exc:
+            self._damage.skip(self._segment.source.path.name, exc)
+            return
+        for frame in frames:
             self._frame(frame)
 
     def end(self) -> None:

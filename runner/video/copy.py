@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+import av
 from av.packet import Packet
 from av.stream import Stream
 from av.video.frame import PictureType, VideoFrame
@@ -19,7 +20,7 @@ from runner.video.encoders import PIX_FMT, splicer
 from runner.video.nal import disposable, in_band, to_stored_form
 from runner.video.output import Muxer
 from runner.video.plan import Segment
-from runner.video.sink import EPSILON_SECONDS
+from runner.video.sink import EPSILON_SECONDS, Damage
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 Phase = Literal["head", "copy", "tail", "over"]
@@ -73,6 +74,7 @@ class VideoCopy:
         self._top: int | None = None  # the highest pts copied
         self._last_dts: int | None = None
         self._frame_ticks = max(1, round(1 / (stream.average_rate or 25) / self._tb))
+        self._damage, self._name = Damage(), segment.source.path.name
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -119,7 +121,12 @@ class VideoCopy:
             and self._skippable(bytes(packet))
         ):
             return  # shown before the cut and no reference for anything: not decoded
-        for frame in self._stream.decode(packet):
+        try:
+            frames = self._stream.decode(packet)
+        except av.error.InvalidDataError as exc:
+            self._damage.skip(self._name, exc)
+            return
+        for frame in frames:
             if frame.pts is not None and frame.pts >= self._end - self._eps:
                 self._finish_head(None)
                 return

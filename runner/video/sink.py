@@ -8,9 +8,11 @@ from typing import Protocol
 from av.packet import Packet
 from av.stream import Stream
 
+from runner.ops.base import EditFailed
 from runner.video.plan import Segment
 
 EPSILON_SECONDS = 0.001  # timestamps closer than this are the same instant
+MAX_DAMAGED_PACKETS = 25  # per stream and segment: past this a file is refused, not played
 
 
 class Sink(Protocol):
@@ -28,6 +30,18 @@ class Sink(Protocol):
 
     def finish(self) -> None:
         """No more segments: flush encoders."""
+
+
+class Damage:
+    """Packets a decoder refuses are skipped, as players do, up to a bound."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def skip(self, source: str, error: Exception) -> None:
+        self.count += 1
+        if self.count > MAX_DAMAGED_PACKETS:
+            raise EditFailed(f"{source} has too many damaged packets to decode: {error}")
 
 
 def seconds(stream: Stream, ticks: int | None) -> float | None:

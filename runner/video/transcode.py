@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
+import av
 from av.packet import Packet
 from av.stream import Stream
 from av.video.frame import VideoFrame
@@ -14,7 +15,7 @@ from av.video.stream import VideoStream
 from runner.video.conform import Conformer, ConstantRate, chain, same_shape
 from runner.video.output import Muxer
 from runner.video.plan import Segment, VideoPlan
-from runner.video.sink import EPSILON_SECONDS, seconds
+from runner.video.sink import EPSILON_SECONDS, Damage, seconds
 
 Finish = Callable[[VideoFrame | None], list[VideoFrame]]  # e.g. a GIF's palette step
 
@@ -54,10 +55,16 @@ class VideoTranscode:
             pix_fmt=self._pix_fmt,
         )  # fmt: skip
         self._conformer = Conformer(filters, time_base=self._time_base)
+        self._damage = Damage()
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
-        for frame in self._stream.decode(packet):
+        try:
+            frames = self._stream.decode(packet)
+        except av.error.InvalidDataError as exc:
+            self._damage.skip(self._segment.source.path.name, exc)
+            return
+        for frame in frames:
             self._frame(frame)
 
     def end(self) -> None:

@@ -1,6 +1,7 @@
 """Awkward sources: variable frame rate, rotation, odd sizes, no sound, a timestamp gap,
 truncated or corrupt files, limits; and progress reported along the way."""
 
+import random
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,20 @@ def test_copy_keeps_b_frame_packets(make: Make, edit: Edit) -> None:
     (result,) = edit(source, [("format", "mov")])
     assert packets(result) == packets(source)
     assert numbers(result) == list(range(72))
+
+
+def test_a_few_damaged_packets_are_skipped_when_re_encoding(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    data = bytearray(make(container="mkv").read_bytes())
+    noise = random.Random(1)
+    for _ in range(40):
+        at = noise.randrange(len(data) // 4, len(data))
+        data[at : at + 8] = noise.randbytes(8)
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    (result,) = edit(damaged, [("format", "webm")])
+    result_facts = facts(result)
+    assert result_facts.codecs == {"video": "vp9", "audio": "opus"}
+    assert abs(result_facts.duration - 3.0) < 0.2
+    assert len(numbers(result)) > 60
