@@ -75,17 +75,19 @@ class AudioTranscode:
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
+        for frame in self._decode(packet):
+            self._frame(frame)
+
+    def _decode(self, packet: Packet[Stream] | None) -> list[AudioFrame]:
         try:
-            frames = self._stream.decode(packet)
+            return self._stream.decode(packet)
         except av.error.InvalidDataError as exc:
             self._damage.skip(self._segment.source.path.name, exc)
-            return
-        for frame in frames:
-            self._frame(frame)
+            return []
 
     def end(self) -> None:
         if not self.done:
-            for frame in self._stream.decode(None):
+            for frame in self._decode(None):
                 self._frame(frame)
         self.silence_until(self._offset + self._segment.end - self._start)
 

@@ -121,12 +121,7 @@ class VideoCopy:
             and self._skippable(bytes(packet))
         ):
             return  # shown before the cut and no reference for anything: not decoded
-        try:
-            frames = self._stream.decode(packet)
-        except av.error.InvalidDataError as exc:
-            self._damage.skip(self._name, exc)
-            return
-        for frame in frames:
+        for frame in self._decode(packet):
             if frame.pts is not None and frame.pts >= self._end - self._eps:
                 self._finish_head(None)
                 return
@@ -134,7 +129,7 @@ class VideoCopy:
                 self._head_frame(frame)
 
     def _finish_head(self, keyframe: Packet[Stream] | None) -> None:
-        for frame in self._stream.decode(None):
+        for frame in self._decode(None):
             if frame.pts is not None and self._start - self._eps <= frame.pts < self._end:
                 self._head_frame(frame)
         self._stream.codec_context.flush_buffers()
@@ -209,7 +204,7 @@ class VideoCopy:
         for held in [*self._gop, *self._lookahead, None]:
             if held is not None and held.pts <= ceiling and self._skippable(held.data):
                 continue  # copied already, and no reference for the frames wanted
-            frames += self._stream.decode(None if held is None else self._packet(held))
+            frames += self._decode(None if held is None else self._packet(held))
         self._stream.codec_context.flush_buffers()
         missing = [f for f in frames if f.pts is not None and ceiling < f.pts < self._end]
         self._splice(sorted(missing, key=lambda frame: frame.pts or 0), delay=0)
@@ -242,6 +237,13 @@ class VideoCopy:
                 rebuilt(data, pts=pts, dts=pts - delay, keyframe=keyframe, time_base=self._tb)
             )
             self.position = max(self.position, float(pts * self._tb))
+
+    def _decode(self, packet: Packet[Stream] | None) -> list[VideoFrame]:
+        try:
+            return self._stream.decode(packet)
+        except av.error.InvalidDataError as exc:
+            self._damage.skip(self._name, exc)
+            return []
 
     def _skippable(self, data: bytes) -> bool:
         codec = self._stream.codec_context.codec.canonical_name

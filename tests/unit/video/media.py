@@ -16,6 +16,7 @@ from av.video.frame import VideoFrame
 
 BITS = 10  # frame numbers up to 1023
 BURST_SECONDS = 0.01
+AUDIO_FRAME_SECONDS = 1024 / 48_000  # how far copied sound may be off
 Pixels = npt.NDArray[np.uint8]
 
 
@@ -212,3 +213,14 @@ def packets(path: Path, kind: str = "video") -> list[bytes]:
 def moov_before_mdat(path: Path) -> bool:
     data = path.read_bytes()
     return 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+def assert_in_sync(path: Path, *, spec: Spec | None = None) -> None:
+    """Every burst sits where the source had it relative to the frames (±1 audio frame)."""
+    (at, number), *_ = shown(path)
+    offset = frame_times(spec or Spec())[number] - at  # source time minus result time
+    heard = bursts(path)
+    assert heard, "no burst in the result"
+    for burst in heard:
+        source_time = burst + offset
+        assert abs(source_time - round(source_time)) <= AUDIO_FRAME_SECONDS + 0.002, heard

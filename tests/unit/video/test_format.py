@@ -1,10 +1,13 @@
 """format: a remux when the container takes the codecs, re-encoding with the container's
 defaults when it does not, MP4 and MOV with their index first, GIF with a palette."""
 
+from pathlib import Path
+
 import pytest
 
+from runner.ops.base import EditFailed
 from tests.unit.video.conftest import Edit, Make
-from tests.unit.video.media import facts, moov_before_mdat, numbers, packets
+from tests.unit.video.media import assert_in_sync, facts, moov_before_mdat, numbers, packets
 
 
 def test_mkv_to_mp4_is_a_remux_with_the_index_first(make: Make, edit: Edit) -> None:
@@ -33,6 +36,7 @@ def test_webm_gets_vp9_and_opus_when_the_source_has_neither(make: Make, edit: Ed
     assert result_facts.size == (160, 96)
     assert abs(result_facts.duration - 3.0) < 0.1
     assert numbers(result) == list(range(72))
+    assert_in_sync(result)
 
 
 def test_webm_to_mp4_keeps_vp9_and_opus(make: Make, edit: Edit) -> None:
@@ -72,3 +76,14 @@ def test_gif_has_a_palette_and_no_sound(make: Make, edit: Edit) -> None:
     assert got[0] == 0
     assert got == sorted(got)
     assert 40 <= len(got) <= 46  # 15 frames per second of the 3 s
+
+
+def test_a_faststart_mp4_cut_short_fails_as_truncated(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    (whole,) = edit(make(), [("format", "mp4")])
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(EditFailed, match="truncated"):
+        edit(cut, [("resize", "80x")])

@@ -1,7 +1,6 @@
 """trim: copy-only cuts keep the source's packets, accurate cuts start and end on the asked
 frames by re-encoding only partial GOPs, and the sound stays with the picture."""
 
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -9,32 +8,18 @@ import pytest
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
     Spec,
-    bursts,
+    assert_in_sync,
     facts,
-    frame_times,
     numbers,
     packets,
-    shown,
 )
 
 RATE = 24
-AUDIO_FRAME_SECONDS = 1024 / 48_000
 
 
 def is_run_of(part: list[bytes], whole: list[bytes]) -> bool:
     start = whole.index(part[0])
     return part == whole[start : start + len(part)]
-
-
-def assert_in_sync(path: Path, *, spec: Spec | None = None) -> None:
-    """Every burst sits where the source had it relative to the frames (±1 audio frame)."""
-    (at, number), *_ = shown(path)
-    offset = frame_times(spec or Spec())[number] - at  # source time minus result time
-    heard = bursts(path)
-    assert heard, "no burst in the result"
-    for burst in heard:
-        source_time = burst + offset
-        assert abs(source_time - round(source_time)) <= AUDIO_FRAME_SECONDS + 0.002, heard
 
 
 def test_copy_trim_starts_on_the_keyframe_before_and_copies_packets(make: Make, edit: Edit) -> None:
