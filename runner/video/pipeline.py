@@ -60,7 +60,7 @@ def _video_sink(output: Output, plan: Plan) -> Sink:
     first = plan.segments[0].source
     if plan.video.copy:
         with reading(first.path) as container:
-            template = output.add_stream_from_template(open_streams(container)[0])
+            template = output.add_stream_from_template(open_streams(container)[0], opaque=True)
         muxer = Muxer(output, template, time_base=first.video.time_base)
         return VideoCopy(muxer, accurate=plan.accurate)
     if plan.video.codec is None:
@@ -94,7 +94,7 @@ def _audio_sink(output: Output, plan: Plan) -> Sink | None:
         with reading(first.path) as container:
             audio_stream = open_streams(container)[1]
             assert audio_stream is not None
-            template = output.add_stream_from_template(audio_stream)
+            template = output.add_stream_from_template(audio_stream, opaque=True)
         return AudioCopy(Muxer(output, template, time_base=first.audio.time_base))
     assert plan.audio.codec is not None
     stream = encoders.add_audio(output, plan.audio.codec, rate=plan.audio.rate)

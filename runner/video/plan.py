@@ -30,6 +30,7 @@ from runner.video.trim import Trim
 
 SMART_CUT_CODECS = frozenset({"h264", "hevc", "vp9"})  # whose partial GOPs we re-encode
 SMART_CUT_PIX_FMT = "yuv420p"
+CUT_TOLERANCE_SECONDS = 0.001  # an END this close to the source's end cuts nothing
 GIF_MAX_SIDE_PIXELS = 480  # unless resize asks otherwise: GIFs are large
 GIF_MAX_RATE = Fraction(15)  # frames per second
 Still = Thumbnail | Frames
@@ -208,11 +209,14 @@ def _video_copies(request: _Request, size: tuple[int, int]) -> bool:
 
 
 def _smart_cuts(request: _Request) -> bool:
-    """A cut between keyframes can be made by re-encoding its partial GOP."""
+    """A cut between keyframes can be made by re-encoding its partial GOPs."""
     video = request.segments[0].source.video
-    starts_late = any(segment.start > 0 for segment in request.segments)
     smart = video.codec in SMART_CUT_CODECS and video.pix_fmt == SMART_CUT_PIX_FMT
-    return smart or not starts_late
+    return smart or not any(_cut(segment) for segment in request.segments)
+
+
+def _cut(segment: Segment) -> bool:
+    return segment.start > 0 or segment.end < segment.source.duration - CUT_TOLERANCE_SECONDS
 
 
 def _video_codec(request: _Request) -> VideoCodec:

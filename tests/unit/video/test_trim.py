@@ -5,6 +5,7 @@ from uuid import uuid4
 
 import pytest
 
+from runner.ops.base import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
     Spec,
@@ -98,3 +99,17 @@ def test_hevc_smart_cut(make: Make, edit: Edit) -> None:
     assert facts(result).codecs == {"video": "hevc", "audio": "aac"}
     assert numbers(result) == list(range(6, 36))
     assert packets(result)[-12:] == packets(source)[24:36]
+
+
+def test_a_codec_without_smart_cut_is_re_encoded_when_cut(make: Make, edit: Edit) -> None:
+    source = make(vcodec="libsvtav1", container="mkv", seconds=1.5, options=(("preset", "12"),))
+    (result,) = edit(source, [("trim", "0,1")])
+    assert facts(result).codecs == {"video": "av1", "audio": "aac"}
+    assert numbers(result) == list(range(24))
+    (whole,) = edit(source, [("format", "mp4")])
+    assert packets(whole) == packets(source)
+
+
+def test_a_trim_past_the_end_fails(make: Make, edit: Edit) -> None:
+    with pytest.raises(EditFailed, match="leave nothing"):
+        edit(make(), [("trim", "5")])
