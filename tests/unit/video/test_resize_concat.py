@@ -96,3 +96,14 @@ def test_concat_letterboxes_a_differently_shaped_video(make: Make, edit: Edit) -
     assert last[:, :30].max() < 24  # black bars left and right of the square picture
     assert last[:, -30:].max() < 24
     assert last[:, 40:120].std() > 20
+
+
+def test_concat_after_a_silent_first_video_gives_it_silence(make: Make, edit: Edit) -> None:
+    silent, sounding = make(seconds=1.0, acodec=None), make(seconds=2.0)
+    other = uuid4()
+    (result,) = edit(silent, [("concat", str(other))], others={other: sounding})
+    result_facts = facts(result)
+    assert result_facts.codecs == {"video": "h264", "audio": "aac"}
+    assert abs(result_facts.duration - 3.0) < 0.1
+    assert [round(t, 2) for t in bursts(result)] == [1.0, 2.0]
+    assert numbers(result) == [*range(24), *range(48)]
