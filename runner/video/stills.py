@@ -1,0 +1,63 @@
+"""thumbnail and frames=best:N: stills of the planned timeline written as JPEG images."""
+
+from pathlib import Path
+
+from PIL import Image
+
+from runner.ops.base import EditFailed, Progress
+from runner.video.best import choose, measure
+from runner.video.frames import Frames
+from runner.video.plan import Plan
+from runner.video.reader import Shot, TimelineReader
+from runner.video.thumbnail import Thumbnail
+
+JPEG_QUALITY = 90
+MIN_CANDIDATES = 24  # judged for frames=best:N, at least, and 3 per still asked
+MAX_CANDIDATES = 200  # keyframes beyond this are thinned evenly
+
+
+def write_stills(plan: Plan, *, out_dir: Path, progress: Progress) -> list[Path]:
+    with TimelineReader(plan) as reader:
+        if isinstance(plan.still, Thumbnail):
+            return [_thumbnail(reader, plan=plan, still=plan.still, out_dir=out_dir)]
+        assert isinstance(plan.still, Frames)
+        return _best(reader, plan=plan, count=plan.still.count, out_dir=out_dir, progress=progress)
+
+
+def _thumbnail(reader: TimelineReader, *, plan: Plan, still: Thumbnail, out_dir: Path) -> Path:
+    if still.at > plan.duration:
+        raise EditFailed(
+            f"thumbnail={still.at:g} is past the end of the video, which lasts "
+            f"{plan.duration:.3f} s"
+        )
+    return _save(reader.at(still.at), out_dir / "thumbnail.jpg")
+
+
+def _best(
+    reader: TimelineReader, *, plan: Plan, count: int, out_dir: Path, progress: Progress
+) -> list[Path]:
+    wanted = max(MIN_CANDIDATES, 3 * count)
+    shots = {shot.at: shot for shot in _thin(list(reader.keyframes()), MAX_CANDIDATES)}
+    progress(0.5)
+    extra = max(0, wanted - len(shots))  # too few keyframes: frames evenly spread as well
+    for index in range(extra):
+        shot = reader.at(plan.duration * (index + 0.5) / extra)
+        shots.setdefault(shot.at, shot)
+    candidates = [measure(at, shot.image.to_ndarray()) for at, shot in shots.items()]
+    chosen = choose(candidates, count, duration=plan.duration)
+    if not chosen:
+        raise EditFailed("no frame of the video is sharp and well exposed enough to keep")
+    return [
+        _save(shots[candidate.at], out_dir / f"frame-{number:02d}.jpg")
+        for number, candidate in enumerate(chosen, start=1)
+    ]
+
+
+def _thin(shots: list[Shot], most: int) -> list[Shot]:
+    step = max(1, -(-len(shots) // most))
+    return shots[::step]
+
+
+def _save(shot: Shot, path: Path) -> Path:
+    Image.fromarray(shot.image.to_ndarray()).save(path, format="JPEG", quality=JPEG_QUALITY)
+    return path

@@ -1,0 +1,89 @@
+"""format: a remux when the container takes the codecs, re-encoding with the container's
+defaults when it does not, MP4 and MOV with their index first, GIF with a palette."""
+
+from pathlib import Path
+
+import pytest
+
+from runner.ops.base import EditFailed
+from tests.unit.video.conftest import Edit, Make
+from tests.unit.video.media import assert_in_sync, facts, moov_before_mdat, numbers, packets
+
+
+def test_mkv_to_mp4_is_a_remux_with_the_index_first(make: Make, edit: Edit) -> None:
+    source = make(container="mkv", bframes=2)
+    (result,) = edit(source, [("format", "mp4")])
+    assert result.suffix == ".mp4"
+    assert moov_before_mdat(result)
+    assert packets(result) == packets(source)
+    assert packets(result, "audio") == packets(source, "audio")
+    assert facts(result).codecs == {"video": "h264", "audio": "aac"}
+    assert numbers(result) == list(range(72))
+
+
+def test_mp4_to_mov_keeps_packets(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("format", "mov")])
+    assert "mov" in facts(result).format
+    assert moov_before_mdat(result)
+    assert packets(result) == packets(source)
+
+
+def test_webm_gets_vp9_and_opus_when_the_source_has_neither(make: Make, edit: Edit) -> None:
+    (result,) = edit(make(), [("format", "webm")])
+    result_facts = facts(result)
+    assert result_facts.codecs == {"video": "vp9", "audio": "opus"}
+    assert result_facts.size == (160, 96)
+    assert abs(result_facts.duration - 3.0) < 0.1
+    assert numbers(result) == list(range(72))
+    assert_in_sync(result)
+
+
+def test_webm_to_mp4_keeps_vp9_and_opus(make: Make, edit: Edit) -> None:
+    source = make(container="webm", vcodec="libvpx-vp9", acodec="libopus")
+    (result,) = edit(source, [("format", "mp4")])
+    assert facts(result).codecs == {"video": "vp9", "audio": "opus"}
+    assert packets(result) == packets(source)
+
+
+@pytest.mark.parametrize(
+    ("container", "vcodec", "acodec"),
+    [("mp4", "hevc", "aac"), ("mkv", "av1", "opus"), ("mp4", "h264", "opus")],
+)
+def test_asked_codecs_are_encoded(
+    make: Make, edit: Edit, container: str, vcodec: str, acodec: str
+) -> None:
+    query = [("format", container), ("vcodec", vcodec), ("acodec", acodec)]
+    (result,) = edit(make(seconds=1.0), query)
+    assert facts(result).codecs == {"video": vcodec, "audio": acodec}
+    assert numbers(result) == list(range(24))
+    if container == "mp4":
+        assert moov_before_mdat(result)
+
+
+def test_asking_for_the_source_codec_copies(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("format", "mkv"), ("vcodec", "h264")])
+    assert packets(result) == packets(source)
+
+
+def test_gif_has_a_palette_and_no_sound(make: Make, edit: Edit) -> None:
+    (result,) = edit(make(), [("format", "gif")])
+    result_facts = facts(result)
+    assert result_facts.codecs == {"video": "gif"}
+    assert result_facts.size == (160, 96)
+    got = numbers(result)
+    assert got[0] == 0
+    assert got == sorted(got)
+    assert 40 <= len(got) <= 46  # 15 frames per second of the 3 s
+
+
+def test_a_faststart_mp4_cut_short_fails_as_truncated(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    (whole,) = edit(make(), [("format", "mp4")])
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(EditFailed, match="truncated"):
+        edit(cut, [("resize", "80x")])

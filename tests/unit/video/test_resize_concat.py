@@ -1,0 +1,109 @@
+"""resize and concat: sizes, aspect, conforming what is appended to what comes first."""
+
+from uuid import uuid4
+
+import av
+import pytest
+
+from runner.ops.base import EditFailed, Limits
+from tests.unit.video.conftest import LIMITS, Edit, Make
+from tests.unit.video.media import bursts, facts, numbers, packets
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"), [("80x", (80, 48)), ("x48", (80, 48)), ("100x100", (100, 100))]
+)
+def test_resize_keeps_the_aspect_unless_both_sides_are_given(
+    make: Make, edit: Edit, size: str, expected: tuple[int, int]
+) -> None:
+    (result,) = edit(make(), [("resize", size)])
+    result_facts = facts(result)
+    assert result_facts.size == expected
+    assert result_facts.codecs == {"video": "h264", "audio": "aac"}
+    assert numbers(result) == list(range(72))
+
+
+def test_resize_to_the_same_size_copies(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("resize", "160x96")])
+    assert packets(result) == packets(source)
+
+
+def test_a_computed_side_beyond_the_limit_fails(make: Make, edit: Edit) -> None:
+    tight = Limits(max_pixels=10**7, max_output_side=300, max_video_seconds=60, max_operations=5)
+    with pytest.raises(EditFailed, match="sides of at most 300"):
+        edit(make(size=(200, 100)), [("resize", "x300")], limits=tight)
+
+
+def test_concat_of_alike_videos_copies(make: Make, edit: Edit) -> None:
+    source = make()
+    other = uuid4()
+    (result,) = edit(source, [("concat", str(other))], others={other: source})
+    assert packets(result) == packets(source) * 2
+    assert numbers(result) == [*range(72), *range(72)]
+    assert abs(facts(result).duration - 6.0) < 0.1
+
+
+def test_concat_conforms_size_rate_sample_rate_and_fills_silence(make: Make, edit: Edit) -> None:
+    first = make(seconds=2.0)
+    smaller = make(seconds=2.0, size=(80, 48), rate=12, sample_rate=44_100)
+    silent = make(seconds=1.0, acodec=None, container="webm", vcodec="libvpx-vp9")
+    ids = [uuid4(), uuid4()]
+    (result,) = edit(
+        first,
+        [("concat", ",".join(map(str, ids)))],
+        others=dict(zip(ids, [smaller, silent], strict=True)),
+    )
+    result_facts = facts(result)
+    assert result_facts.size == (160, 96)
+    assert result_facts.codecs == {"video": "h264", "audio": "aac"}
+    assert abs(result_facts.duration - 5.0) < 0.1
+    got = numbers(result)
+    assert len(got) == 5 * 24  # the 12 fps part repeats each frame to 24 fps
+    assert got[:48] == list(range(48))
+    assert got[48:96] == [n // 2 for n in range(48)]
+    assert got[96:] == list(range(24))
+    heard = bursts(result)  # at 0 and 1 s of each part that has sound, then silence
+    assert [round(t, 2) for t in heard] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_concat_of_a_missing_video_fails(make: Make, edit: Edit) -> None:
+    with pytest.raises(EditFailed, match="was not provided"):
+        edit(make(), [("concat", str(uuid4()))])
+
+
+def test_the_result_may_not_be_too_long(make: Make, edit: Edit) -> None:
+    source = make()
+    ids = [uuid4() for _ in range(3)]
+    short = Limits(max_pixels=10**7, max_output_side=900, max_video_seconds=10, max_operations=5)
+    with pytest.raises(EditFailed, match="at most 10 s"):
+        edit(
+            source,
+            [("concat", ",".join(map(str, ids)))],
+            others=dict.fromkeys(ids, source),
+            limits=short,
+        )
+    assert LIMITS.max_video_seconds > 12
+
+
+def test_concat_letterboxes_a_differently_shaped_video(make: Make, edit: Edit) -> None:
+    square = make(seconds=1.0, size=(96, 96))
+    other = uuid4()
+    (result,) = edit(make(seconds=1.0), [("concat", str(other))], others={other: square})
+    with av.open(str(result)) as container:
+        last = list(container.decode(video=0))[-1].to_ndarray(format="gray")
+    assert last.shape == (96, 160)
+    assert last[:, :30].max() < 24  # black bars left and right of the square picture
+    assert last[:, -30:].max() < 24
+    assert last[:, 40:120].std() > 20
+
+
+def test_concat_after_a_silent_first_video_gives_it_silence(make: Make, edit: Edit) -> None:
+    silent, sounding = make(seconds=1.0, acodec=None), make(seconds=2.0)
+    other = uuid4()
+    (result,) = edit(silent, [("concat", str(other))], others={other: sounding})
+    result_facts = facts(result)
+    assert result_facts.codecs == {"video": "h264", "audio": "aac"}
+    assert abs(result_facts.duration - 3.0) < 0.1
+    assert [round(t, 2) for t in bursts(result)] == [1.0, 2.0]
+    assert numbers(result) == [*range(24), *range(48)]

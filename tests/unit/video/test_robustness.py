@@ -1,0 +1,137 @@
+"""Awkward sources: variable frame rate, rotation, odd sizes, no sound, a timestamp gap,
+truncated or corrupt files, limits; and progress reported along the way."""
+
+import random
+from pathlib import Path
+
+import pytest
+
+from runner.ops.base import EditFailed, Limits
+from tests.unit.video.conftest import Edit, Make
+from tests.unit.video.media import Spec, facts, frame_times, numbers, packets, shown
+
+
+def test_variable_frame_rate_keeps_its_timestamps_when_re_encoded(make: Make, edit: Edit) -> None:
+    spec = Spec(vfr=True)
+    (result,) = edit(make(vfr=True), [("resize", "80x")])
+    times = frame_times(spec)
+    got = shown(result)
+    assert [number for _, number in got] == list(range(len(times)))
+    assert all(abs(at - times[number]) < 0.005 for at, number in got)
+
+
+def test_variable_frame_rate_smart_cut(make: Make, edit: Edit) -> None:
+    spec = Spec(vfr=True)
+    times = frame_times(spec)
+    (result,) = edit(make(vfr=True), [("trim", f"{times[29]:.4f},{times[60]:.4f}")])
+    assert numbers(result) == list(range(29, 60))
+
+
+def test_rotation_is_kept_when_copying_and_applied_when_re_encoding(make: Make, edit: Edit) -> None:
+    source = make(rotation=90)
+    (copied,) = edit(source, [("trim", "1,2")])
+    assert facts(copied).rotation == 90
+    assert facts(copied).size == (160, 96)
+    (turned,) = edit(source, [("resize", "48x")])
+    assert facts(turned).rotation == 0
+    assert facts(turned).size == (48, 80)  # upright: 96 wide, 160 high, halved
+
+
+def test_odd_dimensions_are_copied_as_they_are_and_evened_when_encoded(
+    make: Make, edit: Edit
+) -> None:
+    source = make(size=(161, 97), container="webm", vcodec="libvpx-vp9", acodec="libopus")
+    (copied,) = edit(source, [("format", "mkv")])
+    assert facts(copied).size == (161, 97)
+    assert packets(copied) == packets(source)
+    (encoded,) = edit(source, [("format", "mp4"), ("vcodec", "h264")])
+    assert facts(encoded).size == (162, 98)
+    assert numbers(encoded) == list(range(72))
+
+
+def test_a_video_without_sound(make: Make, edit: Edit) -> None:
+    source = make(acodec=None)
+    for query in ([("trim", "0.5,2")], [("format", "webm")], [("resize", "80x")]):
+        (result,) = edit(source, query)
+        assert "audio" not in facts(result).codecs
+        assert numbers(result)
+
+
+def test_a_timestamp_gap_is_kept(make: Make, edit: Edit) -> None:
+    spec = Spec(gap_after_seconds=1.0)
+    source = make(gap_after_seconds=1.0)
+    times = frame_times(spec)
+    for query in ([("format", "mkv")], [("resize", "80x")], [("trim", "0.5")]):
+        (result,) = edit(source, query)
+        got = shown(result)
+        first_at, first = got[0]
+        assert all(abs((at - first_at) - (times[n] - times[first])) < 0.01 for at, n in got), query
+
+
+def test_a_truncated_file_fails_clearly(make: Make, edit: Edit, tmp_path: Path) -> None:
+    whole = make(container="mkv").read_bytes()
+    truncated = tmp_path / "truncated.mkv"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(EditFailed, match="truncated"):
+        edit(truncated, [("format", "mp4")])
+    with pytest.raises(EditFailed, match="truncated"):
+        edit(truncated, [("resize", "80x")])
+
+
+def test_an_mp4_cut_short_fails_clearly(make: Make, edit: Edit, tmp_path: Path) -> None:
+    whole = make().read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[: len(whole) // 3])
+    with pytest.raises(EditFailed):
+        edit(cut, [("trim", "1")])
+
+
+def test_a_file_that_is_not_video_fails_clearly(edit: Edit, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    with pytest.raises(EditFailed, match=r"junk\.mp4"):
+        edit(junk, [("format", "webm")])
+
+
+def test_sources_over_the_limits_are_refused(make: Make, edit: Edit) -> None:
+    source = make()
+    short = Limits(max_pixels=10**6, max_output_side=900, max_video_seconds=2, max_operations=5)
+    with pytest.raises(EditFailed, match="at most 2 s"):
+        edit(source, [("format", "mkv")], limits=short)
+    small = Limits(max_pixels=10_000, max_output_side=900, max_video_seconds=60, max_operations=5)
+    with pytest.raises(EditFailed, match="at most 10000 pixels"):
+        edit(source, [("format", "mkv")], limits=small)
+
+
+@pytest.mark.parametrize("query", [[("trim", "0.5,2.5")], [("resize", "80x")]])
+def test_progress_rises_to_one(make: Make, edit: Edit, query: list[tuple[str, str]]) -> None:
+    seen: list[float] = []
+    edit(make(seconds=3.0), query, progress=seen.append)
+    assert len({fraction for fraction in seen if 0.0 < fraction < 1.0}) >= 3  # as it goes
+    assert seen[-1] == 1.0
+    assert seen == sorted(seen)
+    assert all(0.0 <= fraction <= 1.0 for fraction in seen)
+
+
+def test_copy_keeps_b_frame_packets(make: Make, edit: Edit) -> None:
+    source = make(bframes=3)
+    (result,) = edit(source, [("format", "mov")])
+    assert packets(result) == packets(source)
+    assert numbers(result) == list(range(72))
+
+
+def test_a_few_damaged_packets_are_skipped_when_re_encoding(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    data = bytearray(make(container="mkv").read_bytes())
+    noise = random.Random(1)
+    for _ in range(40):
+        at = noise.randrange(len(data) // 4, len(data))
+        data[at : at + 8] = noise.randbytes(8)
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    (result,) = edit(damaged, [("format", "webm")])
+    result_facts = facts(result)
+    assert result_facts.codecs == {"video": "vp9", "audio": "opus"}
+    assert abs(result_facts.duration - 3.0) < 0.2
+    assert len(numbers(result)) > 60

@@ -1,0 +1,115 @@
+"""trim: copy-only cuts keep the source's packets, accurate cuts start and end on the asked
+frames by re-encoding only partial GOPs, and the sound stays with the picture."""
+
+from uuid import uuid4
+
+import pytest
+
+from runner.ops.base import EditFailed
+from tests.unit.video.conftest import Edit, Make
+from tests.unit.video.media import (
+    Spec,
+    assert_in_sync,
+    facts,
+    numbers,
+    packets,
+)
+
+RATE = 24
+
+
+def is_run_of(part: list[bytes], whole: list[bytes]) -> bool:
+    start = whole.index(part[0])
+    return part == whole[start : start + len(part)]
+
+
+def test_copy_trim_starts_on_the_keyframe_before_and_copies_packets(make: Make, edit: Edit) -> None:
+    source = make(bframes=2)
+    (result,) = edit(source, [("trim", "1.2,2.5"), ("accurate", "false")])
+    got = numbers(result)
+    assert got[0] == 24  # keyframes every 12 frames: 1.0 s is the one before 1.2 s
+    assert got == list(range(24, 24 + len(got)))
+    assert got[-1] in (57, 58, 59)  # up to 2.5 s, less B-frames that need what follows
+    assert is_run_of(packets(result), packets(source))  # byte for byte: not re-encoded
+    assert is_run_of(packets(result, "audio"), packets(source, "audio"))
+    assert facts(result).codecs == {"video": "h264", "audio": "aac"}
+    assert_in_sync(result)
+
+
+@pytest.mark.parametrize(("bframes", "container"), [(0, "mp4"), (2, "mp4"), (2, "mkv"), (3, "mov")])
+def test_accurate_trim_starts_and_ends_on_the_asked_frames(
+    make: Make, edit: Edit, bframes: int, container: str
+) -> None:
+    source = make(bframes=bframes, container=container)
+    (result,) = edit(source, [("trim", "1.25,2.5")])  # 1.25 s is frame 30, mid-GOP
+    assert numbers(result) == list(range(30, 60))
+    result_facts = facts(result)
+    assert result_facts.codecs == {"video": "h264", "audio": "aac"}
+    assert abs(result_facts.duration - 1.25) < 0.05
+    assert abs(result_facts.video_start) < 0.01
+    assert_in_sync(result)
+
+
+def test_accurate_trim_copies_everything_after_the_first_keyframe(make: Make, edit: Edit) -> None:
+    source = make(bframes=2)
+    (result,) = edit(source, [("trim", "1.25")])  # to the end
+    copied, original = packets(result), packets(source)
+    # Frames 30-35 are re-encoded; frame 36 (1.5 s) is the next keyframe, and the 36th
+    # packet in decode order: from there on every packet is the source's, the keyframe
+    # with the source's parameter sets written in front of it.
+    assert copied[6].endswith(original[36])
+    assert copied[7:] == original[37:]
+    assert numbers(result) == list(range(30, 72))
+
+
+def test_trim_on_a_keyframe_needs_no_re_encoding(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("trim", "1.0,2.0")])
+    original = packets(source)
+    assert packets(result) == original[24:48]
+    assert numbers(result) == list(range(24, 48))
+
+
+def test_trim_inside_one_gop_is_re_encoded_whole(make: Make, edit: Edit) -> None:
+    (result,) = edit(make(bframes=2), [("trim", "0.25,0.4")])
+    assert numbers(result) == [6, 7, 8, 9]
+
+
+def test_vp9_webm_smart_cut(make: Make, edit: Edit) -> None:
+    spec = Spec(container="webm", vcodec="libvpx-vp9", acodec="libopus")
+    source = make(container="webm", vcodec="libvpx-vp9", acodec="libopus")
+    (result,) = edit(source, [("trim", "0.5,2")])
+    assert numbers(result) == list(range(12, 48))
+    assert facts(result).codecs == {"video": "vp9", "audio": "opus"}
+    assert packets(result)[-12:] == packets(source)[36:48]
+    assert_in_sync(result, spec=spec)
+
+
+def test_trim_after_concat_cuts_the_joined_timeline(make: Make, edit: Edit) -> None:
+    source = make()
+    other = uuid4()
+    (result,) = edit(source, [("concat", str(other)), ("trim", "2.5,3.5")], others={other: source})
+    got = numbers(result)
+    assert got == [*range(60, 72), *range(12)]  # the end of one copy, the start of the next
+
+
+def test_hevc_smart_cut(make: Make, edit: Edit) -> None:
+    source = make(vcodec="libx265", seconds=2.0, options=(("x265-params", "log-level=error"),))
+    (result,) = edit(source, [("trim", "0.25,1.5")])
+    assert facts(result).codecs == {"video": "hevc", "audio": "aac"}
+    assert numbers(result) == list(range(6, 36))
+    assert packets(result)[-12:] == packets(source)[24:36]
+
+
+def test_a_codec_without_smart_cut_is_re_encoded_when_cut(make: Make, edit: Edit) -> None:
+    source = make(vcodec="libsvtav1", container="mkv", seconds=1.5, options=(("preset", "12"),))
+    (result,) = edit(source, [("trim", "0,1")])
+    assert facts(result).codecs == {"video": "av1", "audio": "aac"}
+    assert numbers(result) == list(range(24))
+    (whole,) = edit(source, [("format", "mp4")])
+    assert packets(whole) == packets(source)
+
+
+def test_a_trim_past_the_end_fails(make: Make, edit: Edit) -> None:
+    with pytest.raises(EditFailed, match="leave nothing"):
+        edit(make(), [("trim", "5")])
