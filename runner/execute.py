@@ -54,7 +54,7 @@ class EditExecutor:
     async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
         source = await self._source(edit)
         kind = MediaKind(source["kind"])
-        # An empty list is a valid no-op edit in SQL (it exercises the queue); the API asks for more.
+        # [] is a valid no-op edit in SQL (it exercises the queue); the API asks for more.
         operations = (
             parse_json(catalogue(), kind, edit.ops, limits=self._limits) if edit.ops else []
         )

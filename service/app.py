@@ -7,9 +7,11 @@ from fastapi import FastAPI
 
 from runner.sandbox import Sandbox
 from service.db import Database
+from service.edits import Edits
+from service.events import EditEvents
 from service.http import install_error_handlers
 from service.library import MediaLibrary
-from service.routes import content, health, media, presign
+from service.routes import content, edits, health, media, presign
 from service.settings import Settings
 from service.signing import secret_key
 from service.storage.factory import open_storage
@@ -30,7 +32,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings=settings,
             )
             app.state.signing_key = secret_key(settings)
-            yield
+            events = EditEvents(database)
+            app.state.edits = Edits(database=database, events=events, settings=settings)
+            await events.start()
+            try:
+                yield
+            finally:
+                await events.stop()
 
     app = FastAPI(
         title="editroom",
@@ -39,6 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, media, content, presign):
+    for module in (health, media, content, presign, edits):
         app.include_router(module.router)
     return app

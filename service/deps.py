@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.db import Database
+from service.edits import Edits
 from service.errors import InvalidParameter
 from service.library import MediaLibrary
 from service.settings import Settings
@@ -26,6 +27,11 @@ def get_library(request: Request) -> MediaLibrary:
     return library
 
 
+def get_edits(request: Request) -> Edits:
+    edits: Edits = request.app.state.edits
+    return edits
+
+
 def get_signing_key(request: Request) -> bytes:
     key: bytes = request.app.state.signing_key
     return key
@@ -34,6 +40,7 @@ def get_signing_key(request: Request) -> bytes:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
+EditsDep = Annotated[Edits, Depends(get_edits)]
 SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
 
 

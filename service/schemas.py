@@ -63,3 +63,63 @@ class PresignOut(BaseModel):
     method: str
     expires_at: datetime
     complete_url: str
+
+
+class OutputOut(BaseModel):
+    id: UUID
+    url: str
+    content_url: str
+
+
+class EditOut(BaseModel):
+    id: UUID
+    media_id: UUID | None
+    session_id: UUID | None
+    workflow_id: UUID | None
+    status: str
+    ops: list[dict[str, Any]]
+    priority: int
+    trial: int
+    max_trials: int
+    progress: float | None
+    error: str | None
+    outputs: list[OutputOut]
+    created_at: datetime
+    run_after: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    url: str
+    events_url: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> "EditOut":
+        url = f"/edit/{row['id']}"
+        return cls(
+            **{name: row[name] for name in _EDIT_COLUMNS},
+            outputs=[
+                OutputOut(
+                    id=media_id,
+                    url=f"/bucket/upload/{media_id}",
+                    content_url=f"/bucket/upload/{media_id}/content",
+                )
+                for media_id in row["outputs"]
+            ],
+            url=url,
+            events_url=f"{url}/events",
+        )
+
+
+_EDIT_COLUMNS = (
+    "id", "media_id", "session_id", "workflow_id", "status", "ops", "priority", "trial",
+    "max_trials", "progress", "error", "created_at", "run_after", "started_at", "finished_at",
+)  # fmt: skip
+
+
+class EditPage(BaseModel):
+    items: list[EditOut]
+    next_cursor: str | None
+
+
+class StatusCount(BaseModel):
+    status: str
+    count: int

@@ -134,3 +134,17 @@ class Settings(BaseSettings):
                 "which starts an embedded database"
             )
         return self.database_url
+
+
+def markdown_table() -> str:
+    """The README's configuration table: `python -m service.settings`."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        variable = "DATABASE_URL" if name == "database_url" else f"EDITROOM_{name.upper()}"
+        default = "(unset)" if field.default is None else str(field.default)
+        rows.append(f"| `{variable}` | `{default}` | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

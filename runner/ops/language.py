@@ -30,8 +30,8 @@ def parse_query(
             modifiers.append((len(operations), name, value))
         else:
             raise _unknown(catalogue, kind, name, value)
+    attached = _attach(catalogue, kind, operations, modifiers)  # its errors say more
     _check_count(len(operations), limits.max_operations)
-    attached = _attach(catalogue, kind, operations, modifiers)
     return checked(
         [
             _from_query(catalogue, kind, name, value, attached[position])

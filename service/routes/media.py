@@ -1,22 +1,18 @@
 """/bucket/upload: put media in the bucket, list it, read it, delete it."""
 
-import base64
-from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from service.cursors import CURSOR_ACCEPTED, decode_cursor, encode_cursor
 from service.deps import LibraryDep, SettingsDep, only_parameters
-from service.errors import InvalidParameter
 from service.receive import check_declared_length, receive
 from service.schemas import MediaOut, MediaPage, UploadOut
 from service.timeranges import parse_uploaded_at
 
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
-
-CURSOR_ACCEPTED = "the next_cursor of a previous page"
 
 
 @router.post(
@@ -75,7 +71,7 @@ async def list_media(
         after_id=after_id, limit=limit + 1,
     )  # fmt: skip
     items = [MediaOut.from_row(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1], "uploaded_at") if len(rows) > limit else None
     return MediaPage(items=items, next_cursor=next_cursor)
 
 
@@ -90,21 +86,3 @@ async def delete_media(media_id: UUID, library: LibraryDep) -> Response:
     or processing."""
     await library.delete(media_id)
     return Response(status_code=204)
-
-
-def encode_cursor(row: dict[str, object]) -> str:
-    uploaded_at = row["uploaded_at"]
-    assert isinstance(uploaded_at, datetime)
-    raw = f"{uploaded_at.isoformat()}|{row['id']}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, media_id = raw.split("|")
-        return datetime.fromisoformat(moment), UUID(media_id)
-    except ValueError:
-        raise InvalidParameter(
-            "cursor", cursor, "not a cursor this API made", accepted=CURSOR_ACCEPTED
-        ) from None

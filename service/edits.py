@@ -1,0 +1,146 @@
+"""Edits as the API sees them: made from a query string (validated whole before anything is
+queued), read, listed, cancelled, waited for and followed."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
+
+from runner.ops.base import Limits, MediaKind, Operation
+from runner.ops.catalogue import catalogue
+from runner.ops.language import parse_query
+from service.db import Database, Row
+from service.errors import InvalidParameter, NotFound
+from service.events import EditEvents
+from service.ops_refs import check_references
+from service.settings import Settings
+
+FINISHED = frozenset({"completed", "failed", "cancelled"})
+MAX_WAIT_SECONDS = 60.0
+KEEPALIVE_SECONDS = 15.0
+CONTROL = ("media", "wait", "priority")
+MAX_PRIORITY = 1000
+
+
+class Edits:
+    def __init__(self, *, database: Database, events: EditEvents, settings: Settings) -> None:
+        self._database = database
+        self._events = events
+        self._settings = settings
+        self.limits = Limits.from_settings(settings)
+
+    async def create(self, items: Sequence[tuple[str, str]]) -> Row:
+        """POST /edit: every parameter checked, then one call of editroom.enqueue_edit."""
+        control = {name: value for name, value in items if name in CONTROL}
+        media_id = _uuid("media", control.get("media"))
+        media = await self._media(media_id)
+        operations = self.parse(MediaKind(media["kind"]), [i for i in items if i[0] not in CONTROL])
+        await check_references(self._database, operations)
+        row = await self._database.fetch_one(
+            "enqueue_edit",
+            media_id=media_id,
+            ops=json.dumps([operation.as_json() for operation in operations]),
+            max_trials=self._settings.edit_max_trials,
+            priority=_priority(control.get("priority")),
+        )
+        assert row is not None
+        return row
+
+    def parse(self, kind: MediaKind, items: Sequence[tuple[str, str]]) -> list[Operation]:
+        return parse_query(catalogue(), kind, items, limits=self.limits)
+
+    async def get(self, edit_id: UUID) -> Row:
+        row = await self._database.fetch_one("edit_by_id", id=edit_id)
+        if row is None:
+            raise NotFound(f"edit {edit_id} does not exist")
+        return row
+
+    async def cancel(self, edit_id: UUID) -> Row:
+        row = await self._database.fetch_one("cancel_edit", id=edit_id)
+        assert row is not None
+        return row
+
+    async def wait(self, edit_id: UUID, seconds: float) -> Row:
+        """The edit once it has finished, or as it is after `seconds`."""
+        deadline = time.monotonic() + seconds
+        async with self._events.subscribe(edit_id) as changed:
+            while True:
+                changed.clear()
+                row = await self.get(edit_id)
+                remaining = deadline - time.monotonic()
+                if row["status"] in FINISHED or remaining <= 0:
+                    return row
+                try:
+                    await asyncio.wait_for(changed.wait(), remaining)
+                except TimeoutError:
+                    return await self.get(edit_id)
+
+    async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
+        """The edit now, then each time it changes, until it has finished. None: nothing
+        changed for a while (a keep-alive is due)."""
+        async with self._events.subscribe(edit_id) as changed:
+            last = None
+            while True:
+                changed.clear()
+                row = await self.get(edit_id)
+                if row != last:
+                    yield row
+                    last = row
+                if row["status"] in FINISHED:
+                    return
+                try:
+                    await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield None
+
+    async def _media(self, media_id: UUID) -> Row:
+        row = await self._database.fetch_one("media_by_id", id=media_id)
+        if row is None or row["status"] != "ready":
+            raise InvalidParameter(
+                "media",
+                str(media_id),
+                "no such media",
+                accepted="the id of an uploaded image or video",
+            )
+        return row
+
+
+def parse_wait(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise InvalidParameter(
+            "wait", text, "not a number of seconds in range", accepted=f"0 to {MAX_WAIT_SECONDS:g}"
+        )
+    return seconds
+
+
+def _uuid(parameter: str, text: str | None) -> UUID:
+    if not text:
+        raise InvalidParameter(parameter, "", "is required", accepted="a media id")
+    try:
+        return UUID(text)
+    except ValueError:
+        raise InvalidParameter(parameter, text, "not an id", accepted="a media id (UUID)") from None
+
+
+def _priority(text: str | None) -> int:
+    if text is None:
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        value = MAX_PRIORITY + 1
+    if abs(value) > MAX_PRIORITY:
+        raise InvalidParameter(
+            "priority",
+            text,
+            "out of range",
+            accepted=f"an integer from -{MAX_PRIORITY} to {MAX_PRIORITY}",
+        )
+    return value

@@ -1,0 +1,215 @@
+"""/edit through the real app, database and a runner doing real image edits."""
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from service.settings import Settings
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.queue import Conn, disable_backoff
+from tests.runner_harness import running_runner
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return api_settings(
+        database_url, tmp_path, "local", None,
+        poll_interval_seconds=0.2, progress_interval_seconds=0.1,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    with running_api(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def runner(settings: Settings, conn: Conn) -> Iterator[None]:
+    disable_backoff(conn)
+    with running_runner(settings):
+        yield
+
+
+@pytest.fixture
+def picture(api: Api) -> dict[str, Any]:
+    body: dict[str, Any] = api.upload(
+        media.image_bytes("PNG", size=(64, 48)), filename="p.png"
+    ).json()
+    return body
+
+
+def edit(api: Api, **params: str) -> Any:
+    return api.client.post("/edit", params=params)
+
+
+def edits_made(conn: Conn) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def output_image(api: Api, body: dict[str, Any]) -> Image.Image:
+    (output,) = body["outputs"]
+    return Image.open(io.BytesIO(api.client.get(output["content_url"]).content))
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "fragment"),
+    [
+        ({}, "media", "is required"),
+        ({"media": "nope"}, "media", "not an id"),
+        ({"media": "00000000-0000-0000-0000-000000000000", "flip": "h"}, "media", "no such media"),
+        ({"flip": "h", "sharpen": "2"}, "sharpen", "unknown parameter"),
+        ({"trim": "1,2"}, "trim", "applies to video media"),
+        ({"crop": "1,2,three,4"}, "crop", "accepted"),
+        ({"resize": "100x", "fit": "stretchy"}, "fit", "accepted"),
+        ({"fit": "cover"}, "fit", "refines resize"),
+        ({"flip": "h", "wait": "600"}, "wait", "0 to 60"),
+        ({"flip": "h", "priority": "high"}, "priority", "-1000 to 1000"),
+    ],
+)
+def test_everything_is_checked_before_anything_is_queued(
+    api: Api, conn: Conn, picture: dict[str, Any], params: dict[str, str], parameter: str,
+    fragment: str,
+) -> None:  # fmt: skip
+    query = {"media": picture["id"], **params} if "media" not in params and params else params
+    response = edit(api, **query)
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == parameter
+    assert fragment in response.json()["detail"]
+    assert edits_made(conn) == 0
+
+
+def test_an_edit_is_queued_with_its_operations_in_order(api: Api, picture: dict[str, Any]) -> None:
+    response = api.client.post(
+        f"/edit?media={picture['id']}&rotate=90&flip=h&resize=20x&fit=cover&format=webp&quality=70"
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert response.headers["location"] == f"/edit/{body['id']}"
+    assert body["status"] == "queued"
+    assert [op["op"] for op in body["ops"]] == ["rotate", "flip", "resize", "format"]
+    assert body["ops"][2]["fit"] == "cover"
+    assert body["ops"][3]["quality"] == 70
+    assert api.client.get(body["url"]).json()["id"] == body["id"]
+
+
+def test_wait_answers_with_the_finished_edit_and_its_output(
+    api: Api, runner: None, picture: dict[str, Any], conn: Conn
+) -> None:
+    response = edit(api, media=picture["id"], resize="32x", format="jpeg", wait="30")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "completed"
+    assert body["progress"] == 1
+    result = output_image(api, body)
+    assert (result.format, result.size) == ("JPEG", (32, 24))
+    (output,) = body["outputs"]
+    produced = api.client.get(output["url"]).json()
+    assert produced["source_edit_id"] == body["id"]
+    assert produced["source_media_id"] == picture["id"]
+    assert produced["original_name"] == "p-edited.jpg"
+
+
+def test_the_order_of_operations_is_honoured(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    turned_then_cut = api.client.post(
+        f"/edit?media={picture['id']}&rotate=90&crop=0,0,10,40&wait=30"
+    ).json()
+    cut_then_turned = api.client.post(
+        f"/edit?media={picture['id']}&crop=0,0,10,40&rotate=90&wait=30"
+    ).json()
+    assert output_image(api, turned_then_cut).size == (10, 40)
+    assert output_image(api, cut_then_turned).size == (40, 10)
+
+
+def test_the_same_result_twice_is_one_media(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    first = edit(api, media=picture["id"], flip="v", wait="30").json()
+    second = edit(api, media=picture["id"], flip="v", wait="30").json()
+    assert first["id"] != second["id"]
+    assert first["outputs"][0]["id"] == second["outputs"][0]["id"]
+
+
+def test_an_impossible_edit_fails_once_with_a_reason(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    body = edit(api, media=picture["id"], headshot="", wait="30").json()
+    assert body["status"] == "failed"
+    assert body["trial"] == 1
+    assert body["error"] == "no face found in the image; headshot needs a visible frontal face"
+
+
+def test_list_filter_and_count(api: Api, conn: Conn, picture: dict[str, Any]) -> None:
+    made = [edit(api, media=picture["id"], flip="h").json()["id"] for _ in range(5)]
+    api.client.delete(f"/edit/{made[0]}")
+    page = api.client.get("/edit", params={"limit": 3}).json()
+    rest = api.client.get("/edit", params={"limit": 3, "cursor": page["next_cursor"]}).json()
+    assert [e["id"] for e in page["items"] + rest["items"]] == made[::-1]
+    assert rest["next_cursor"] is None
+    cancelled = api.client.get("/edit", params={"status": "cancelled"}).json()["items"]
+    assert [e["id"] for e in cancelled] == [made[0]]
+    assert len(api.client.get("/edit", params={"media": picture["id"]}).json()["items"]) == 5
+    stats = {row["status"]: row["count"] for row in api.client.get("/edit/stats").json()}
+    assert stats == {"queued": 4, "processing": 0, "completed": 0, "error": 0, "failed": 0,
+                     "cancelled": 1}  # fmt: skip
+    bad = api.client.get("/edit", params={"status": "done"})
+    assert (bad.status_code, bad.json()["parameter"]) == (422, "status")
+
+
+def test_cancel(api: Api, picture: dict[str, Any]) -> None:
+    made = edit(api, media=picture["id"], flip="h").json()
+    cancelled = api.client.delete(made["url"])
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert api.client.delete(made["url"]).status_code == 200  # already cancelled: fine
+    assert api.client.delete("/edit/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_a_finished_edit_cannot_be_cancelled(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    done = edit(api, media=picture["id"], flip="h", wait="30").json()
+    response = api.client.delete(done["url"])
+    assert response.status_code == 409
+    assert "it can no longer be cancelled" in response.json()["detail"]
+
+
+def sse_events(api: Api, url: str) -> list[tuple[str, dict[str, Any]]]:
+    events: list[tuple[str, dict[str, Any]]] = []
+    with api.client.stream("GET", url) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+def test_events_follow_an_edit_to_its_end(api: Api, runner: None, picture: dict[str, Any]) -> None:
+    made = edit(api, media=picture["id"], resize="16x", format="png").json()
+    events = sse_events(api, made["events_url"])
+    statuses = [name for name, _ in events]
+    assert statuses[-1] == "completed"
+    assert set(statuses) <= {"queued", "processing", "completed"}
+    assert events[-1][1]["outputs"]
+    progress = [body["progress"] for _, body in events if body["progress"] is not None]
+    assert progress == sorted(progress)
+
+
+def test_events_of_a_finished_edit_end_at_once(api: Api, picture: dict[str, Any]) -> None:
+    made = edit(api, media=picture["id"], flip="h").json()
+    api.client.delete(made["url"])
+    assert [name for name, _ in sse_events(api, made["events_url"])] == ["cancelled"]
+    assert api.client.get("/edit/00000000-0000-0000-0000-000000000000/events").status_code == 404
