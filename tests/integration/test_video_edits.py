@@ -1,0 +1,109 @@
+"""Video edits end to end: upload, /edit, a runner with the real PyAV pipeline, outputs probed."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.settings import Settings
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.queue import Conn, disable_backoff
+from tests.runner_harness import running_runner
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return api_settings(
+        database_url, tmp_path / "data", "local", None,
+        poll_interval_seconds=0.2, progress_interval_seconds=0.1,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def api(settings: Settings, conn: Conn) -> Iterator[Api]:
+    disable_backoff(conn)
+    with running_api(settings) as running, running_runner(settings):
+        yield running
+
+
+def upload_video(api: Api, tmp_path: Path, name: str, **options: Any) -> dict[str, Any]:
+    path = media.write_video(tmp_path / name, **options)
+    response = api.upload(path.read_bytes(), filename=name)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def run(api: Api, **params: str) -> dict[str, Any]:
+    response = api.client.post("/edit", params={**params, "wait": "60"})
+    body: dict[str, Any] = response.json()
+    assert body["status"] == "completed", body
+    return body
+
+
+def outputs(api: Api, edit: dict[str, Any]) -> list[dict[str, Any]]:
+    return [api.client.get(output["url"]).json() for output in edit["outputs"]]
+
+
+def test_trim_and_convert(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "clip.mp4", seconds=4.0, size=(128, 96), fps=25)
+    (result,) = outputs(api, run(api, media=clip["id"], trim="1,3", format="webm"))
+    assert result["content_type"] == "video/webm"
+    assert result["duration_seconds"] == pytest.approx(2.0, abs=0.15)
+    assert result["codecs"] == {"video": "vp9", "audio": "opus"}
+    assert result["original_name"] == "clip-edited.webm"
+
+
+def test_concat_appends_other_videos(api: Api, tmp_path: Path) -> None:
+    first = upload_video(api, tmp_path, "a.mp4", seconds=1.0, size=(128, 96))
+    second = upload_video(api, tmp_path, "b.mp4", seconds=2.0, size=(64, 48), acodec=None)
+    (result,) = outputs(api, run(api, media=first["id"], concat=second["id"]))
+    assert result["duration_seconds"] == pytest.approx(3.0, abs=0.2)
+    assert (result["width"], result["height"]) == (128, 96)
+    assert result["codecs"]["audio"] is not None
+
+
+def test_concat_of_media_that_is_not_a_video_is_refused(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "a.mp4")
+    picture = api.upload(media.image_bytes("PNG")).json()
+    response = api.client.post("/edit", params={"media": clip["id"], "concat": picture["id"]})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(f"concat='{picture['id']}': is image")
+
+
+def test_best_frames_become_image_media(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "clip.mp4", seconds=3.0, size=(128, 96), fps=12)
+    stills = outputs(api, run(api, media=clip["id"], frames="best:3"))
+    assert len(stills) == 3
+    assert {still["kind"] for still in stills} == {"image"}
+    assert [still["original_name"] for still in stills] == [
+        "clip-01.jpg",
+        "clip-02.jpg",
+        "clip-03.jpg",
+    ]
+
+
+def test_thumbnail(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "clip.mkv", container="matroska", seconds=2.0)
+    (still,) = outputs(api, run(api, media=clip["id"], thumbnail="1"))
+    assert (still["kind"], still["width"], still["height"]) == ("image", 64, 48)
+
+
+def test_an_edit_past_its_time_limit_fails_for_good(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    disable_backoff(conn)
+    tight = api_settings(
+        database_url, tmp_path / "data", "local", None, edit_timeout_seconds=0.05,
+        edit_seconds_per_video_second=0,
+    )  # fmt: skip
+    with running_api(tight) as api, running_runner(tight):
+        clip = upload_video(api, tmp_path, "clip.mp4", seconds=2.0, size=(320, 240))
+        body = api.client.post(
+            "/edit", params={"media": clip["id"], "format": "webm", "wait": "30"}
+        ).json()
+    assert body["status"] == "failed"
+    assert body["trial"] == 1
+    assert "ran past its time limit" in body["error"]
