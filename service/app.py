@@ -11,10 +11,12 @@ from service.edits import Edits
 from service.events import EditEvents
 from service.http import install_error_handlers
 from service.library import MediaLibrary
-from service.routes import content, edits, health, media, presign
+from service.routes import content, edits, health, media, presign, sessions, workflows
+from service.sessions import Sessions
 from service.settings import Settings
 from service.signing import secret_key
 from service.storage.factory import open_storage
+from service.workflows import Workflows
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,6 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.signing_key = secret_key(settings)
             events = EditEvents(database)
             app.state.edits = Edits(database=database, events=events, settings=settings)
+            app.state.sessions = Sessions(database)
+            app.state.workflows = Workflows(
+                database=database, edits=app.state.edits, settings=settings
+            )
             await events.start()
             try:
                 yield
@@ -47,6 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, media, content, presign, edits):
+    for module in (health, media, content, presign, edits, sessions, workflows):
         app.include_router(module.router)
     return app

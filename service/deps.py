@@ -9,7 +9,9 @@ from service.db import Database
 from service.edits import Edits
 from service.errors import InvalidParameter
 from service.library import MediaLibrary
+from service.sessions import Sessions
 from service.settings import Settings
+from service.workflows import Workflows
 
 
 def get_settings(request: Request) -> Settings:
@@ -32,6 +34,16 @@ def get_edits(request: Request) -> Edits:
     return edits
 
 
+def get_sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.sessions
+    return sessions
+
+
+def get_workflows(request: Request) -> Workflows:
+    workflows: Workflows = request.app.state.workflows
+    return workflows
+
+
 def get_signing_key(request: Request) -> bytes:
     key: bytes = request.app.state.signing_key
     return key
@@ -41,6 +53,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
 EditsDep = Annotated[Edits, Depends(get_edits)]
+SessionsDep = Annotated[Sessions, Depends(get_sessions)]
+WorkflowsDep = Annotated[Workflows, Depends(get_workflows)]
 SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
 
 

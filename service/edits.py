@@ -19,7 +19,7 @@ from service.settings import Settings
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 MAX_WAIT_SECONDS = 60.0
 KEEPALIVE_SECONDS = 15.0
-CONTROL = ("media", "wait", "priority")
+CONTROL = ("media", "session", "wait", "priority")
 MAX_PRIORITY = 1000
 
 
@@ -33,16 +33,44 @@ class Edits:
     async def create(self, items: Sequence[tuple[str, str]]) -> Row:
         """POST /edit: every parameter checked, then one call of editroom.enqueue_edit."""
         control = {name: value for name, value in items if name in CONTROL}
-        media_id = _uuid("media", control.get("media"))
+        rest = [item for item in items if item[0] not in CONTROL]
+        if "session" in control:
+            return await self._create_in_session(control, rest)
+        media_id = _uuid("media", control.get("media"), what="a media id")
         media = await self._media(media_id)
-        operations = self.parse(MediaKind(media["kind"]), [i for i in items if i[0] not in CONTROL])
+        operations = self.parse(MediaKind(media["kind"]), rest)
         await check_references(self._database, operations)
+        return await self._enqueue("enqueue_edit", operations, control, media_id=media_id)
+
+    async def _create_in_session(
+        self, control: dict[str, str], rest: Sequence[tuple[str, str]]
+    ) -> Row:
+        if "media" in control:
+            raise InvalidParameter(
+                "media", control["media"], "a session edit reads the session's head",
+                accepted="either media=ID or session=ID",
+            )  # fmt: skip
+        session_id = _uuid("session", control["session"], what="a session id")
+        state = await self._database.fetch_one("session_state", id=session_id)
+        if state is None:
+            raise InvalidParameter(
+                "session", str(session_id), "no such session", accepted="the id of an open session"
+            )
+        operations = self.parse(next_input_kind(state), rest)
+        await check_references(self._database, operations)
+        return await self._enqueue(
+            "enqueue_session_edit", operations, control, session_id=session_id
+        )
+
+    async def _enqueue(
+        self, query: str, operations: list[Operation], control: dict[str, str], **target: UUID
+    ) -> Row:
         row = await self._database.fetch_one(
-            "enqueue_edit",
-            media_id=media_id,
+            query,
             ops=json.dumps([operation.as_json() for operation in operations]),
             max_trials=self._settings.edit_max_trials,
             priority=_priority(control.get("priority")),
+            **target,
         )
         assert row is not None
         return row
@@ -120,13 +148,24 @@ def parse_wait(text: str | None) -> float | None:
     return seconds
 
 
-def _uuid(parameter: str, text: str | None) -> UUID:
+def _uuid(parameter: str, text: str | None, *, what: str) -> UUID:
     if not text:
-        raise InvalidParameter(parameter, "", "is required", accepted="a media id")
+        raise InvalidParameter(parameter, "", "is required", accepted=what)
     try:
         return UUID(text)
     except ValueError:
-        raise InvalidParameter(parameter, text, "not an id", accepted="a media id (UUID)") from None
+        raise InvalidParameter(parameter, text, "not an id", accepted=f"{what} (UUID)") from None
+
+
+def next_input_kind(state: Row) -> MediaKind:
+    """What a session's next step reads: its head's kind, unless a step still to run ends in
+    an operation whose results are stills (frames, thumbnail)."""
+    kind = MediaKind(state["head_kind"])
+    for ops in state["pending_ops"]:
+        last = catalogue().operation(kind, ops[-1]["op"]) if ops else None
+        if last is not None and last.terminal:
+            kind = MediaKind.IMAGE
+    return kind
 
 
 def _priority(text: str | None) -> int:

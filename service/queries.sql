@@ -107,3 +107,105 @@ SELECT status, count FROM editroom.status_counts();
 
 -- name: media_kinds
 SELECT id, kind::text FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
+
+-- name: enqueue_session_edit
+SELECT * FROM editroom.enqueue_edit(
+    p_media_id => NULL,
+    p_ops => %(ops)s::jsonb,
+    p_session_id => %(session_id)s,
+    p_max_trials => %(max_trials)s,
+    p_priority => %(priority)s
+);
+
+-- name: open_session
+SELECT * FROM editroom.open_session(%(media_id)s);
+
+-- name: session_state
+-- A session, its head and what undo/redo would do (nothing while steps are still to run).
+SELECT s.*,
+       editroom.session_head_media(s.id) AS head_media_id,
+       hm.kind::text AS head_kind,
+       busy.n > 0 AS busy,
+       s.head_edit_id IS NOT NULL AND busy.n = 0 AS can_undo,
+       busy.n = 0 AND EXISTS (
+           SELECT 1 FROM editroom.edits e
+            WHERE e.session_id = s.id AND e.status = 'completed'
+              AND e.parent_edit_id IS NOT DISTINCT FROM s.head_edit_id
+       ) AS can_redo,
+       coalesce((SELECT jsonb_agg(e.ops ORDER BY e.session_step)
+                   FROM editroom.edits e
+                  WHERE e.session_id = s.id AND e.status IN ('queued', 'processing', 'error')),
+                '[]') AS pending_ops
+  FROM editroom.sessions s
+  JOIN editroom.media hm ON hm.id = editroom.session_head_media(s.id)
+  CROSS JOIN LATERAL (
+      SELECT count(*) AS n FROM editroom.edits e
+       WHERE e.session_id = s.id AND e.status IN ('queued', 'processing', 'error')
+  ) AS busy
+ WHERE s.id = %(id)s;
+
+-- name: session_steps
+SELECT * FROM editroom.edits WHERE session_id = %(id)s ORDER BY session_step;
+
+-- name: list_sessions
+SELECT * FROM editroom.sessions
+ WHERE (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: undo_session
+SELECT * FROM editroom.undo_session(%(id)s);
+
+-- name: redo_session
+SELECT * FROM editroom.redo_session(%(id)s);
+
+-- name: delete_session
+SELECT * FROM editroom.delete_session(%(id)s);
+
+-- name: create_workflow
+SELECT * FROM editroom.create_workflow(%(name)s, %(ops)s::jsonb, %(kinds)s::editroom.media_kind[]);
+
+-- name: update_workflow
+SELECT * FROM editroom.update_workflow(
+    %(id)s, %(name)s, %(ops)s::jsonb, %(kinds)s::editroom.media_kind[]
+);
+
+-- name: delete_workflow
+SELECT * FROM editroom.delete_workflow(%(id)s);
+
+-- name: workflow_by_id
+SELECT w.*, v.ops, v.kinds::text[] AS kinds
+  FROM editroom.workflows w
+  JOIN editroom.workflow_versions v ON v.workflow_id = w.id AND v.version = w.version
+ WHERE w.id = %(id)s;
+
+-- name: workflow_version
+SELECT v.*, v.kinds::text[] AS kinds FROM editroom.workflow_versions v
+ WHERE v.workflow_id = %(id)s AND v.version = %(version)s;
+
+-- name: list_workflows
+SELECT w.*, v.ops, v.kinds::text[] AS kinds
+  FROM editroom.workflows w
+  JOIN editroom.workflow_versions v ON v.workflow_id = w.id AND v.version = w.version
+ WHERE w.deleted_at IS NULL
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (w.created_at, w.id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY w.created_at DESC, w.id DESC
+ LIMIT %(limit)s;
+
+-- name: run_workflow
+SELECT * FROM editroom.run_workflow(%(id)s, %(media_ids)s::uuid[], %(priority)s, %(max_trials)s);
+
+-- name: workflow_executions
+SELECT * FROM editroom.edits
+ WHERE workflow_id = %(id)s
+   AND (%(status)s::editroom.edit_status IS NULL OR status = %(status)s::editroom.edit_status)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: workflow_status_counts
+SELECT status, count FROM editroom.workflow_status_counts WHERE workflow_id = %(id)s;

@@ -9,7 +9,9 @@ T = TypeVar("T")
 POLL_SECONDS = 0.02
 
 
-def eventually(check: Callable[[], T], *, timeout: float = 10.0, what: str = "condition") -> T:
+def eventually(
+    check: Callable[[], T | None], *, timeout: float = 10.0, what: str = "condition"
+) -> T:
     """Call check() until it returns something truthy; return that, or fail after timeout."""
     deadline = time.monotonic() + timeout
     while True:

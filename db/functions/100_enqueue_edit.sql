@@ -12,6 +12,10 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     v_edit editroom.edits;
+    v_step integer;
+    v_input uuid;
+    v_parent uuid;
+    v_blocked_by uuid;
 BEGIN
     IF p_ops IS NULL OR jsonb_typeof(p_ops) <> 'array' THEN
         RAISE EXCEPTION 'p_ops must be a JSON array of operations, got %',
@@ -22,15 +26,25 @@ BEGIN
         RAISE EXCEPTION 'p_max_trials must be at least 1, got %', p_max_trials
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM editroom.media WHERE id = p_media_id) THEN
+    IF p_session_id IS NOT NULL THEN
+        IF p_media_id IS NOT NULL THEN
+            RAISE EXCEPTION 'a session edit reads its session''s head: give p_media_id NULL'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT s.step, s.media_id, s.parent_edit_id, s.blocked_by
+          INTO v_step, v_input, v_parent, v_blocked_by
+          FROM editroom.next_session_step(p_session_id) AS s;
+    ELSIF NOT EXISTS (SELECT 1 FROM editroom.media WHERE id = p_media_id AND status = 'ready') THEN
         RAISE EXCEPTION 'media % does not exist', p_media_id USING ERRCODE = 'no_data_found';
     END IF;
 
     INSERT INTO editroom.edits
-        (media_id, ops, session_id, workflow_id, max_trials, priority, run_after)
+        (media_id, ops, session_id, workflow_id, max_trials, priority, run_after,
+         session_step, parent_edit_id, blocked_by)
     VALUES
-        (p_media_id, p_ops, p_session_id, p_workflow_id, p_max_trials,
-         coalesce(p_priority, 0), coalesce(p_run_after, now()))
+        (coalesce(p_media_id, v_input), p_ops, p_session_id, p_workflow_id,
+         p_max_trials, coalesce(p_priority, 0), coalesce(p_run_after, now()),
+         v_step, v_parent, v_blocked_by)
     RETURNING * INTO v_edit;
     RETURN v_edit;
 END
@@ -38,5 +52,7 @@ $$;
 
 COMMENT ON FUNCTION editroom.enqueue_edit(uuid, jsonb, uuid, uuid, integer, integer, timestamptz) IS
 'Queues an edit of media p_media_id running the operations p_ops (a JSON array) and returns it. '
-'Higher p_priority is claimed first; p_run_after delays it; p_max_trials bounds the attempts. '
-'Runners are woken through NOTIFY editroom_queue.';
+'With p_session_id (and p_media_id NULL) it is the session''s next step: it reads the session''s '
+'head, or waits for the step before it to complete. Higher p_priority is claimed first; '
+'p_run_after delays it; p_max_trials bounds the attempts. Runners are woken through NOTIFY '
+'editroom_queue.';

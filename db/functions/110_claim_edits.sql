@@ -25,7 +25,8 @@ BEGIN
     WITH claimable AS (
         SELECT e.id
           FROM editroom.edits e
-         WHERE e.status IN ('queued', 'error') AND e.run_after <= now()
+         WHERE e.status IN ('queued', 'error') AND e.blocked_by IS NULL
+           AND e.run_after <= now()
          ORDER BY e.priority DESC, e.created_at, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
@@ -44,6 +45,7 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.claim_edits(text, integer, interval) IS
-'Claims up to p_limit claimable edits (queued, or error past its back-off) for worker p_worker, '
+'Claims up to p_limit claimable edits (queued, or error past its back-off, and not waiting for '
+'an earlier step of its session) for worker p_worker, '
 'highest priority then oldest first, skipping rows other claimers hold. Each becomes processing '
 'with trial + 1 and a lease of p_lease, which heartbeat_edit extends. Returns the claimed rows.';

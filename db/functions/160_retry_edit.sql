@@ -11,8 +11,17 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
+    -- A session step reads its parent's output: it can only run again after the parent.
+    IF EXISTS (SELECT 1 FROM editroom.edits p
+                WHERE p.id = v_edit.parent_edit_id AND p.status <> 'completed') THEN
+        RAISE EXCEPTION 'edit % follows edit % in its session, which has not completed; retry that one first',
+            p_id, v_edit.parent_edit_id USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
     UPDATE editroom.edits
        SET status = 'queued',
+           media_id = coalesce(media_id, (SELECT coalesce(p.outputs[1], p.media_id)
+                                            FROM editroom.edits p WHERE p.id = parent_edit_id)),
            max_trials = greatest(max_trials, trial + 1),
            run_after = now(),
            progress = NULL,

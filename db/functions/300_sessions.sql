@@ -1,0 +1,188 @@
+-- Editing sessions: a line of steps over one media, a head that completed steps move and
+-- undo/redo move back and forth without running anything again.
+
+CREATE OR REPLACE FUNCTION editroom.open_session(p_media_id uuid)
+RETURNS editroom.sessions
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_session editroom.sessions;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM editroom.media WHERE id = p_media_id AND status = 'ready') THEN
+        RAISE EXCEPTION 'media % does not exist', p_media_id USING ERRCODE = 'no_data_found';
+    END IF;
+    INSERT INTO editroom.sessions (media_id) VALUES (p_media_id) RETURNING * INTO v_session;
+    RETURN v_session;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.open_session(uuid) IS
+'Opens an editing session on media p_media_id; its head is the original until a step completes.';
+
+CREATE OR REPLACE FUNCTION editroom.lock_session(p_id uuid)
+RETURNS editroom.sessions
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_session editroom.sessions;
+BEGIN
+    SELECT * INTO v_session FROM editroom.sessions WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'session % does not exist', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN v_session;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.lock_session(uuid) IS
+'Locks session p_id (steps are numbered and the head moved one caller at a time); raises when it '
+'does not exist.';
+
+CREATE OR REPLACE FUNCTION editroom.session_head_media(p_id uuid)
+RETURNS uuid
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT coalesce(h.outputs[1], h.media_id, s.media_id)
+      FROM editroom.sessions s
+      LEFT JOIN editroom.edits h ON h.id = s.head_edit_id
+     WHERE s.id = p_id;
+$$;
+
+COMMENT ON FUNCTION editroom.session_head_media(uuid) IS
+'The media session p_id''s next edit reads: its head step''s (first) output, or the original.';
+
+CREATE OR REPLACE FUNCTION editroom.next_session_step(p_session_id uuid)
+RETURNS TABLE (step integer, media_id uuid, parent_edit_id uuid, blocked_by uuid)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_session editroom.sessions;
+    v_tip uuid;
+BEGIN
+    v_session := editroom.lock_session(p_session_id);
+    SELECT coalesce(max(e.session_step), 0) + 1 INTO step
+      FROM editroom.edits e WHERE e.session_id = p_session_id;
+    -- The newest step still to run: the new one waits for its output.
+    SELECT e.id INTO v_tip
+      FROM editroom.edits e
+     WHERE e.session_id = p_session_id AND e.status IN ('queued', 'processing', 'error')
+     ORDER BY e.session_step DESC
+     LIMIT 1;
+    IF v_tip IS NOT NULL THEN
+        parent_edit_id := v_tip;
+        blocked_by := v_tip;
+        media_id := NULL;  -- known once the tip completes
+    ELSE
+        parent_edit_id := v_session.head_edit_id;
+        blocked_by := NULL;
+        media_id := editroom.session_head_media(p_session_id);
+    END IF;
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.next_session_step(uuid) IS
+'Where session p_session_id''s next edit goes: its step number, the media it reads (NULL while '
+'it must wait), the step it follows and the step it waits for. Locks the session.';
+
+CREATE OR REPLACE FUNCTION editroom.lock_settled_session(p_id uuid)
+RETURNS editroom.sessions
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_session editroom.sessions;
+BEGIN
+    v_session := editroom.lock_session(p_id);
+    IF EXISTS (SELECT 1 FROM editroom.edits
+                WHERE session_id = p_id AND status IN ('queued', 'processing', 'error')) THEN
+        RAISE EXCEPTION 'session % has edits still to run; undo and redo once they have finished',
+            p_id USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RETURN v_session;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.lock_settled_session(uuid) IS
+'Locks session p_id for undo or redo; raises while any of its edits is still to run.';
+
+CREATE OR REPLACE FUNCTION editroom.undo_session(p_id uuid)
+RETURNS editroom.sessions
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_session editroom.sessions;
+BEGIN
+    v_session := editroom.lock_settled_session(p_id);
+    IF v_session.head_edit_id IS NULL THEN
+        RAISE EXCEPTION 'session % is at its original; there is nothing to undo', p_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- A completed step's parent is a completed step too (or the original).
+    UPDATE editroom.sessions s
+       SET head_edit_id = (SELECT e.parent_edit_id FROM editroom.edits e
+                            WHERE e.id = s.head_edit_id),
+           updated_at = now()
+     WHERE s.id = p_id
+    RETURNING * INTO v_session;
+    RETURN v_session;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.undo_session(uuid) IS
+'Moves session p_id''s head back one step, running nothing. Raises at the original, or while '
+'edits of the session are still to run.';
+
+CREATE OR REPLACE FUNCTION editroom.redo_session(p_id uuid)
+RETURNS editroom.sessions
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_session editroom.sessions;
+    v_next uuid;
+BEGIN
+    v_session := editroom.lock_settled_session(p_id);
+    -- The newest completed step that followed the head: what the last undo stepped back from,
+    -- or what was made after it.
+    SELECT e.id INTO v_next
+      FROM editroom.edits e
+     WHERE e.session_id = p_id AND e.status = 'completed'
+       AND e.parent_edit_id IS NOT DISTINCT FROM v_session.head_edit_id
+     ORDER BY e.session_step DESC
+     LIMIT 1;
+    IF v_next IS NULL THEN
+        RAISE EXCEPTION 'session % has nothing to redo', p_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE editroom.sessions SET head_edit_id = v_next, updated_at = now()
+     WHERE id = p_id
+    RETURNING * INTO v_session;
+    RETURN v_session;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.redo_session(uuid) IS
+'Moves session p_id''s head forward to the newest completed step after it, running nothing. '
+'Raises when there is none, or while edits of the session are still to run.';
+
+CREATE OR REPLACE FUNCTION editroom.delete_session(p_id uuid)
+RETURNS editroom.sessions
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_session editroom.sessions;
+BEGIN
+    v_session := editroom.lock_session(p_id);
+    -- Cancelling the first step still to run cancels the ones after it (the edits trigger).
+    PERFORM editroom.cancel_edit(e.id)
+       FROM editroom.edits e
+      WHERE e.session_id = p_id AND e.status IN ('queued', 'processing', 'error')
+        AND e.blocked_by IS NULL;
+    DELETE FROM editroom.sessions WHERE id = p_id;
+    RETURN v_session;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.delete_session(uuid) IS
+'Deletes session p_id, cancelling its edits still to run. Its finished edits stay, without a '
+'session.';

@@ -1,0 +1,147 @@
+-- Workflows: a named, versioned list of operations that runs on media as ordinary edits.
+-- The service checks the operations (the same code as /edit) and says which media kinds
+-- they fit; these functions keep the versions and make the edits.
+
+CREATE OR REPLACE FUNCTION editroom.create_workflow(
+    p_name text,
+    p_ops jsonb,
+    p_kinds editroom.media_kind[]
+)
+RETURNS editroom.workflows
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_workflow editroom.workflows;
+BEGIN
+    IF coalesce(btrim(p_name), '') = '' THEN
+        RAISE EXCEPTION 'a workflow needs a name' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO editroom.workflows (name, version) VALUES (btrim(p_name), 1)
+    RETURNING * INTO v_workflow;
+    INSERT INTO editroom.workflow_versions (workflow_id, version, ops, kinds)
+    VALUES (v_workflow.id, 1, p_ops, p_kinds);
+    RETURN v_workflow;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.create_workflow(text, jsonb, editroom.media_kind[]) IS
+'Saves a workflow: p_name, its operations p_ops (a JSON array, as edits hold them) and the media '
+'kinds they fit. Its first version is 1.';
+
+CREATE OR REPLACE FUNCTION editroom.lock_workflow(p_id uuid)
+RETURNS editroom.workflows
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_workflow editroom.workflows;
+BEGIN
+    SELECT * INTO v_workflow FROM editroom.workflows WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND OR v_workflow.deleted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'workflow % does not exist', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN v_workflow;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.lock_workflow(uuid) IS
+'Locks workflow p_id; raises when it does not exist or was deleted.';
+
+CREATE OR REPLACE FUNCTION editroom.update_workflow(
+    p_id uuid,
+    p_name text,
+    p_ops jsonb,
+    p_kinds editroom.media_kind[]
+)
+RETURNS editroom.workflows
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_workflow editroom.workflows;
+BEGIN
+    v_workflow := editroom.lock_workflow(p_id);
+    UPDATE editroom.workflows
+       SET version = version + 1,
+           name = coalesce(nullif(btrim(p_name), ''), name),
+           updated_at = now()
+     WHERE id = p_id
+    RETURNING * INTO v_workflow;
+    INSERT INTO editroom.workflow_versions (workflow_id, version, ops, kinds)
+    VALUES (p_id, v_workflow.version, p_ops, p_kinds);
+    RETURN v_workflow;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.update_workflow(uuid, text, jsonb, editroom.media_kind[]) IS
+'Saves a new version of workflow p_id (name unchanged when p_name is NULL). Executions keep '
+'the version they ran.';
+
+CREATE OR REPLACE FUNCTION editroom.delete_workflow(p_id uuid)
+RETURNS editroom.workflows
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_workflow editroom.workflows;
+BEGIN
+    v_workflow := editroom.lock_workflow(p_id);
+    UPDATE editroom.workflows SET deleted_at = now() WHERE id = p_id
+    RETURNING * INTO v_workflow;
+    RETURN v_workflow;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.delete_workflow(uuid) IS
+'Deletes workflow p_id softly: it can no longer run, and its versions and executions stay '
+'readable. Edits already queued still run.';
+
+CREATE OR REPLACE FUNCTION editroom.run_workflow(
+    p_id uuid,
+    p_media_ids uuid[],
+    p_priority integer DEFAULT 0,
+    p_max_trials integer DEFAULT 3
+)
+RETURNS SETOF editroom.edits
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_workflow editroom.workflows;
+    v_version editroom.workflow_versions;
+    v_misfit record;
+BEGIN
+    v_workflow := editroom.lock_workflow(p_id);
+    SELECT * INTO v_version FROM editroom.workflow_versions
+     WHERE workflow_id = p_id AND version = v_workflow.version;
+    IF coalesce(cardinality(p_media_ids), 0) = 0 THEN
+        RAISE EXCEPTION 'run_workflow needs at least one media id'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- All or nothing: one unknown or unfit media and no edit is made.
+    SELECT r.media_id, m.kind INTO v_misfit
+      FROM unnest(p_media_ids) AS r (media_id)
+      LEFT JOIN editroom.media m ON m.id = r.media_id AND m.status = 'ready'
+     WHERE m.kind IS NULL OR m.kind <> ALL (v_version.kinds)
+     LIMIT 1;
+    IF FOUND THEN
+        IF v_misfit.kind IS NULL THEN
+            RAISE EXCEPTION 'media % does not exist', v_misfit.media_id
+                USING ERRCODE = 'no_data_found';
+        END IF;
+        RAISE EXCEPTION 'media % is an %, and workflow % works on %', v_misfit.media_id,
+            v_misfit.kind, p_id, array_to_string(v_version.kinds, ' or ')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- One statement for the whole batch: one wake-up for the runners.
+    RETURN QUERY
+    INSERT INTO editroom.edits
+        (media_id, ops, workflow_id, workflow_version, priority, max_trials)
+    SELECT r.media_id, v_version.ops, p_id, v_version.version, coalesce(p_priority, 0),
+           p_max_trials
+      FROM unnest(p_media_ids) WITH ORDINALITY AS r (media_id, position)
+     ORDER BY r.position
+    RETURNING *;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.run_workflow(uuid, uuid[], integer, integer) IS
+'Runs the current version of workflow p_id on each of p_media_ids: one edit each, made in one '
+'statement, returned in order. Refuses them all if one media is missing or of a kind the '
+'workflow does not fit.';

@@ -1,0 +1,180 @@
+"""Editing sessions: steps run in order (enforced by SQL, even with runners racing), the head
+moves as they complete, undo and redo move it back and forth without running anything."""
+
+import io
+import itertools
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from service.settings import Settings
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.queue import Conn, attempts, disable_backoff, edit
+from tests.runner_harness import running_runner
+from tests.waiting import eventually
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return api_settings(
+        database_url, tmp_path / "data", "local", None,
+        poll_interval_seconds=0.2, progress_interval_seconds=0.1,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def api(settings: Settings, conn: Conn) -> Iterator[Api]:
+    disable_backoff(conn)
+    with running_api(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def runners(settings: Settings) -> Iterator[None]:
+    """Two runners racing for the same queue."""
+    with ExitStack() as stack:
+        for name in ("runner-a", "runner-b"):
+            stack.enter_context(running_runner(settings.model_copy(update={"runner_name": name})))
+        yield
+
+
+@pytest.fixture
+def session(api: Api) -> dict[str, Any]:
+    picture = api.upload(media.image_bytes("PNG", size=(64, 48)), filename="s.png").json()
+    response = api.client.post("/sessions", params={"media": picture["id"]})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    assert body["head"]["media_id"] == picture["id"]
+    return body
+
+
+def step(api: Api, session: dict[str, Any], **ops: str) -> dict[str, Any]:
+    response = api.client.post("/edit", params={"session": session["id"], **ops})
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def state(api: Api, session: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = api.client.get(session["url"]).json()
+    return body
+
+
+def settled(api: Api, session: dict[str, Any]) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        now = state(api, session)
+        return None if now["busy"] else now
+
+    return eventually(done, timeout=60, what="the session's steps to finish")
+
+
+def head_size(api: Api, session: dict[str, Any]) -> tuple[int, int]:
+    content = api.client.get(state(api, session)["head"]["content_url"]).content
+    with Image.open(io.BytesIO(content)) as picture:
+        return picture.size
+
+
+def test_steps_run_in_order_under_racing_runners(
+    api: Api, runners: None, session: dict[str, Any], conn: Conn
+) -> None:
+    widths = [60, 56, 52, 48, 44, 40, 36, 32]
+    for width in widths:
+        step(api, session, resize=f"{width}x", format="png")
+    steps = settled(api, session)["steps"]
+    assert [s["status"] for s in steps] == ["completed"] * len(widths)
+    for before, after in itertools.pairwise(steps):
+        assert after["input_media_id"] == before["output_media_ids"][0]
+        assert after["follows_edit_id"] == before["edit_id"]
+        started = attempts(conn, after["edit_id"])[0]["started_at"]
+        assert started >= edit(conn, before["edit_id"])["finished_at"]
+    assert head_size(api, session) == (32, 24)
+    assert state(api, session)["head"]["edit_id"] == steps[-1]["edit_id"]
+
+
+def test_a_failing_step_takes_the_later_ones_with_it(
+    api: Api, runners: None, session: dict[str, Any]
+) -> None:
+    first = step(api, session, flip="h")
+    failing = step(api, session, headshot="")
+    later = step(api, session, rotate="90")
+    steps = {s["edit_id"]: s for s in settled(api, session)["steps"]}
+    assert steps[first["id"]]["status"] == "completed"
+    assert steps[failing["id"]]["status"] == "failed"
+    assert "no face found" in steps[failing["id"]]["error"]
+    assert steps[later["id"]]["status"] == "failed"
+    assert steps[later["id"]]["error"].startswith(
+        f"step 2 of the session (edit {failing['id']}) failed: no face"
+    )
+    assert state(api, session)["head"]["edit_id"] == first["id"]
+    assert head_size(api, session) == (64, 48)
+
+
+def test_undo_and_redo_move_the_head_without_running_anything(
+    api: Api, runners: None, session: dict[str, Any], conn: Conn
+) -> None:
+    original = session["head"]["media_id"]
+    smaller = step(api, session, resize="32x", format="png")
+    turned = step(api, session, rotate="90")
+    settled(api, session)
+    edits_before = conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone()
+
+    undone = api.client.post(f"{session['url']}/undo").json()
+    assert undone["head"]["edit_id"] == smaller["id"]
+    assert (undone["can_undo"], undone["can_redo"]) == (True, True)
+    assert head_size(api, session) == (32, 24)
+    assert api.client.post(f"{session['url']}/redo").json()["head"]["edit_id"] == turned["id"]
+    assert head_size(api, session) == (24, 32)
+    api.client.post(f"{session['url']}/undo")
+    at_start = api.client.post(f"{session['url']}/undo").json()
+    assert at_start["head"] == {"edit_id": None, "media_id": original,
+                                "content_url": f"/bucket/upload/{original}/content"}  # fmt: skip
+    nothing = api.client.post(f"{session['url']}/undo")
+    assert nothing.status_code == 409
+    assert "nothing to undo" in nothing.json()["detail"]
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == edits_before
+
+    # A new step from the original replaces what redo would bring back.
+    flipped = step(api, session, flip="v")
+    assert settled(api, session)["head"]["edit_id"] == flipped["id"]
+    assert api.client.post(f"{session['url']}/undo").json()["head"]["edit_id"] is None
+    assert api.client.post(f"{session['url']}/redo").json()["head"]["edit_id"] == flipped["id"]
+
+
+def test_undo_waits_for_steps_still_to_run(api: Api, session: dict[str, Any]) -> None:
+    step(api, session, flip="h")
+    response = api.client.post(f"{session['url']}/undo")
+    assert response.status_code == 409
+    assert "still to run" in response.json()["detail"]
+
+
+def test_the_session_decides_the_input_kind_and_refuses_media(
+    api: Api, session: dict[str, Any]
+) -> None:
+    params = {"session": session["id"], "flip": "h"}
+    both = api.client.post("/edit", params={**params, "media": session["media_id"]})
+    assert both.status_code == 422
+    assert both.json()["parameter"] == "media"
+    video_op = api.client.post("/edit", params={"session": session["id"], "trim": "0,1"})
+    assert "applies to video media" in video_op.json()["detail"]
+    unknown = "00000000-0000-0000-0000-000000000000"
+    missing = api.client.post("/edit", params={**params, "session": unknown})
+    assert (missing.status_code, missing.json()["parameter"]) == (422, "session")
+
+
+def test_list_and_delete(api: Api, session: dict[str, Any], conn: Conn) -> None:
+    queued = step(api, session, flip="h")
+    waiting = step(api, session, flip="v")
+    listed = api.client.get("/sessions", params={"media": session["media_id"]}).json()["items"]
+    assert [s["id"] for s in listed] == [session["id"]]
+    assert api.client.delete(session["url"]).status_code == 204
+    assert api.client.get(session["url"]).status_code == 404
+    statuses = {
+        row["id"]: row["status"]
+        for row in conn.execute("SELECT id::text, status::text FROM editroom.edits")
+    }
+    assert statuses == {queued["id"]: "cancelled", waiting["id"]: "cancelled"}

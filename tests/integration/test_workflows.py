@@ -1,0 +1,174 @@
+"""Workflows: saved from the query grammar or JSON, exported and imported unchanged,
+versioned, run one at a time or in batches, deleted softly."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.settings import Settings
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.queue import Conn, disable_backoff
+from tests.runner_harness import running_runner
+from tests.waiting import eventually
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return api_settings(
+        database_url, tmp_path / "data", "local", None,
+        poll_interval_seconds=0.2, runner_concurrency=4,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def api(settings: Settings, conn: Conn) -> Iterator[Api]:
+    disable_backoff(conn)
+    with running_api(settings) as running:
+        yield running
+
+
+def save(api: Api, query: str) -> dict[str, Any]:
+    response = api.client.post(f"/workflows?{query}")
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def picture(api: Api, size: tuple[int, int] = (80, 60)) -> dict[str, Any]:
+    body: dict[str, Any] = api.upload(media.image_bytes("PNG", size=size)).json()
+    return body
+
+
+def test_saved_from_the_query_grammar(api: Api) -> None:
+    workflow = save(api, "name=web-thumb&resize=40x&format=webp&quality=80")
+    assert (workflow["name"], workflow["version"], workflow["kinds"]) == ("web-thumb", 1, ["image"])
+    assert [op["op"] for op in workflow["ops"]] == ["resize", "format"]
+    assert workflow["ops"][1] == {"op": "format", "format": "webp", "quality": 80}
+
+
+def test_export_imports_unchanged(api: Api) -> None:
+    original = save(api, "name=poster&crop=0,0,40,30&color=grayscale&text=Hello&text_size=12")
+    exported = api.client.get(original["url"]).json()
+    imported = api.client.post("/workflows", json=exported)
+    assert imported.status_code == 201, imported.text
+    again = api.client.get(imported.json()["url"]).json()
+    assert again["id"] != original["id"]
+    for field in ("name", "ops", "kinds", "version"):
+        assert again[field] == exported[field]
+
+
+def test_operations_that_fit_both_kinds(api: Api) -> None:
+    assert save(api, "name=nothing&noop=")["kinds"] == ["image", "video"]
+    assert save(api, "name=small-video&resize=320x&kind=video")["kinds"] == ["video"]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("resize=40x", "name"),
+        ("name=x&resize=huge", "resize"),
+        ("name=x&sharpen=1", "sharpen"),
+        ("name=x&resize=40x&kind=audio", "kind"),
+        ("name=x", "operations"),
+    ],
+)
+def test_a_workflow_that_saves_always_runs(api: Api, query: str, parameter: str) -> None:
+    response = api.client.post(f"/workflows?{query}")
+    assert response.status_code == 422
+    assert response.json()["parameter"] == parameter
+
+
+def test_json_is_checked_the_same_way(api: Api) -> None:
+    bad = api.client.post("/workflows", json={"name": "x", "ops": [{"op": "resize", "width": -1}]})
+    assert bad.status_code == 422
+    assert bad.json()["parameter"].startswith("ops[0].")
+    not_json = api.client.post(
+        "/workflows", content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 422
+
+
+def test_versions_and_runs(api: Api, settings: Settings) -> None:
+    workflow = save(api, "name=thumb&resize=40x")
+    with running_runner(settings):
+        first = api.client.post(
+            f"{workflow['url']}/run", params={"media": picture(api)["id"], "wait": "30"}
+        )
+        assert first.status_code == 200, first.text
+        updated = api.client.put(f"{workflow['url']}?name=thumb&resize=20x").json()
+        assert updated["version"] == 2
+        second = api.client.post(
+            f"{workflow['url']}/run", params={"media": picture(api)["id"], "wait": "30"}
+        )
+    assert first.json()["ops"][0]["width"] == 40
+    assert second.json()["ops"][0]["width"] == 20
+    executions = api.client.get(workflow["executions_url"]).json()
+    assert [e["id"] for e in executions["items"]] == [second.json()["id"], first.json()["id"]]
+    assert executions["counts"]["completed"] == 2
+    old = api.client.get(f"{workflow['url']}/versions/1").json()
+    assert old["ops"][0]["width"] == 40
+
+
+def test_a_batch_of_fifty(api: Api, settings: Settings, conn: Conn) -> None:
+    workflow = save(api, "name=batch&rotate=90&format=jpeg")
+    media_ids = [picture(api, (30 + i, 20))["id"] for i in range(50)]
+    response = api.client.post(f"{workflow['url']}/run", json={"media": media_ids})
+    assert response.status_code == 202, response.text
+    made = response.json()["edits"]
+    assert [edit["media_id"] for edit in made] == media_ids
+    with running_runner(settings):
+        eventually(
+            lambda: api.client.get(workflow["executions_url"]).json()["counts"]["completed"] == 50,
+            timeout=120, what="all 50 executions",
+        )  # fmt: skip
+    rows = conn.execute(
+        "SELECT DISTINCT workflow_version, trial FROM editroom.edits WHERE workflow_id = %s",
+        [workflow["id"]],
+    ).fetchall()
+    assert rows == [{"workflow_version": 1, "trial": 1}]
+
+
+def test_a_batch_is_all_or_nothing(api: Api, conn: Conn, tmp_path: Path) -> None:
+    workflow = save(api, "name=images-only&flip=h")
+    video = api.upload(media.write_video(tmp_path / "v.mp4").read_bytes()).json()
+    response = api.client.post(
+        f"{workflow['url']}/run", json={"media": [picture(api)["id"], video["id"]]}
+    )
+    assert response.status_code == 422
+    assert f"media {video['id']} is an video" in response.json()["detail"]
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+
+
+def test_deleting_with_executions_in_flight(api: Api, settings: Settings) -> None:
+    workflow = save(api, "name=doomed&flip=v")
+    media_ids = [picture(api, (20 + i, 20))["id"] for i in range(10)]
+    api.client.post(f"{workflow['url']}/run", json={"media": media_ids})
+    assert api.client.delete(workflow["url"]).status_code == 204
+    assert (
+        api.client.post(f"{workflow['url']}/run", params={"media": media_ids[0]}).status_code == 404
+    )
+    assert workflow["id"] not in [w["id"] for w in api.client.get("/workflows").json()["items"]]
+    assert api.client.get(workflow["url"]).json()["deleted_at"] is not None
+    with running_runner(settings):  # what was queued still runs
+        eventually(
+            lambda: api.client.get(workflow["executions_url"]).json()["counts"]["completed"] == 10,
+            timeout=60, what="the executions queued before the delete",
+        )  # fmt: skip
+
+
+def test_workflow_sql_for_a_dba(api: Api, conn: Conn) -> None:
+    workflow = save(api, "name=sql&flip=h")
+    made = conn.execute(
+        "SELECT id FROM editroom.run_workflow(%s, ARRAY[%s]::uuid[])",
+        [workflow["id"], picture(api)["id"]],
+    ).fetchall()
+    assert len(made) == 1
+    counts = conn.execute(
+        "SELECT status, count FROM editroom.workflow_status_counts WHERE workflow_id = %s",
+        [workflow["id"]],
+    ).fetchall()
+    assert {row["status"]: row["count"] for row in counts}["queued"] == 1
+    assert len(counts) == 6
