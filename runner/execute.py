@@ -7,21 +7,27 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
+from pydantic import ValidationError
+
+from runner.imports.download import import_url
+from runner.imports.guard import ImportPolicy
+from runner.imports.request import ImportRequest, is_import
 from runner.jobs import ProducedFile, run_edit
 from runner.ops.base import EditFailed, Limits, MediaKind
 from runner.ops.catalogue import catalogue
 from runner.ops.language import parse_json
 from runner.ops.noop import ImageNoop
-from runner.sandbox import Sandbox, SandboxTimeout
+from runner.sandbox import Report, Sandbox, SandboxTimeout
 from service.db import Row
 from service.errors import NotFound
 from service.library import MediaLibrary, clean_filename
 from service.receive import ReceivedFile
 from service.settings import Settings
 
-ReportProgress = Callable[[float], None]
+ReportProgress = Report
 Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[list[UUID]]]
 
 
@@ -50,8 +56,11 @@ class EditExecutor:
         self._sandbox = sandbox
         self._settings = settings
         self._limits = Limits.from_settings(settings)
+        self._policy = ImportPolicy.from_settings(settings)
 
     async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        if edit.media_id is None and is_import(edit.ops):
+            return await self._import(edit, report)
         source = await self._source(edit)
         kind = MediaKind(source["kind"])
         # [] is a valid no-op edit in SQL (it exercises the queue); the API asks for more.
@@ -90,6 +99,31 @@ class EditExecutor:
                 "SECONDS, plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND per second of video)"
             ) from None
 
+    async def _import(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        try:
+            request = ImportRequest.model_validate(edit.ops[0])
+        except ValidationError as exc:
+            raise EditFailed(f"the import is malformed: {exc}".splitlines()[0]) from None
+        options = {
+            "max_bytes": self._settings.import_max_bytes,
+            "socket_timeout": self._settings.import_socket_timeout_seconds,
+        }
+        timeout = self._settings.import_timeout_seconds
+        self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="import-") as work:
+            try:
+                (produced,) = await self._sandbox.run(
+                    import_url, request, str(Path(work) / "out"), self._policy, self._limits,
+                    options, timeout_seconds=timeout, on_progress=report,
+                )  # fmt: skip
+            except SandboxTimeout:
+                raise EditFailed(
+                    f"the import ran past its time limit of {timeout:.0f} s "
+                    "(EDITROOM_IMPORT_TIMEOUT_SECONDS)"
+                ) from None
+            name = _import_name(request.url, produced)
+            return [await self._store(produced, name, edit=edit, source=None)]
+
     async def _source(self, edit: ClaimedEdit) -> Row:
         if edit.media_id is None:
             raise EditFailed("the edit's media was deleted; there is nothing to edit")
@@ -116,11 +150,14 @@ class EditExecutor:
         return self._settings.edit_timeout_seconds + per_second * seconds_of_video
 
     async def _store(
-        self, file: ProducedFile, name: str | None, *, edit: ClaimedEdit, source: Row
+        self, file: ProducedFile, name: str | None, *, edit: ClaimedEdit, source: Row | None
     ) -> UUID:
         received = ReceivedFile(Path(file.path), file.size_bytes, file.sha256, name)
         ingested = await self._library.ingest(
-            received, facts=file.facts, source_edit_id=edit.id, source_media_id=source["id"]
+            received,
+            facts=file.facts,
+            source_edit_id=edit.id,
+            source_media_id=None if source is None else source["id"],
         )
         media_id: UUID = ingested.media["id"]
         return media_id
@@ -133,3 +170,9 @@ def _output_names(source: Row, produced: list[ProducedFile]) -> list[str | None]
     if len(produced) == 1:
         return [clean_filename(f"{stem}-edited{suffixes[0]}")]
     return [clean_filename(f"{stem}-{i:02d}{suffix}") for i, suffix in enumerate(suffixes, 1)]
+
+
+def _import_name(url: str, produced: ProducedFile) -> str | None:
+    """The last part of the URL's path, with the imported file's extension."""
+    stem = Path(urlsplit(url).path).stem or urlsplit(url).hostname or "import"
+    return clean_filename(f"{stem}{Path(produced.path).suffix}")

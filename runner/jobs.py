@@ -47,9 +47,10 @@ def run_edit(
             Path(source), operations, out_dir=target, limits=limits, progress=progress,
             others={UUID(key): Path(value) for key, value in others.items()},
         )  # fmt: skip
-    return [_described(path, limits) for path in paths]
+    return [describe(path, limits) for path in paths]
 
 
-def _described(path: Path, limits: Limits) -> ProducedFile:
+def describe(path: Path, limits: Limits) -> ProducedFile:
+    """What a produced file is (probed) and its SHA-256, so the runner stores it as is."""
     facts = probe(path, max_pixels=limits.max_pixels, max_video_seconds=limits.max_video_seconds)
     return ProducedFile(str(path), facts, path.stat().st_size, sha256_of(path))

@@ -12,15 +12,28 @@ import signal
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from service.errors import EditroomError
 
 T = TypeVar("T")
-Report = Callable[[float], None]
+Detail = dict[str, Any] | None
+
+
+class Report(Protocol):
+    """Progress: the fraction done (None when unknown), and what else there is to say about
+    it (bytes so far and in all, for an import)."""
+
+    def __call__(self, fraction: float | None, detail: Detail = None) -> None: ...
+
 
 # Modules every child needs, imported once by the forkserver.
-PRELOAD = ["runner.probe", "runner.image.pipeline", "runner.video.pipeline"]
+PRELOAD = [
+    "runner.probe",
+    "runner.image.pipeline",
+    "runner.video.pipeline",
+    "runner.imports.download",
+]
 PROGRESS_STEP = 0.01
 PROGRESS_INTERVAL_SECONDS = 0.25
 
@@ -77,9 +90,9 @@ async def _collect(receiver: Connection, child: Any, on_progress: Report | None)
             await asyncio.to_thread(child.join)
             raise SandboxCrashed(_death(child.exitcode)) from None
         match message:
-            case ("progress", fraction):
+            case ("progress", fraction, detail):
                 if on_progress is not None:
-                    on_progress(fraction)
+                    on_progress(fraction, detail)
             case ("result", value):
                 return value
             case ("error", error_class, text):
@@ -114,16 +127,14 @@ def _child_main(
         sender.close()
 
 
-def _reporter(sender: Connection) -> Report:
+def _reporter(sender: Connection) -> Callable[..., None]:
     last = {"fraction": -1.0, "at": 0.0}
 
-    def report(fraction: float) -> None:
+    def report(fraction: float | None, detail: Detail = None) -> None:
         now = time.monotonic()
-        if (
-            fraction - last["fraction"] >= PROGRESS_STEP
-            or now - last["at"] >= PROGRESS_INTERVAL_SECONDS
-        ):
-            last.update(fraction=fraction, at=now)
-            sender.send(("progress", fraction))
+        stepped = fraction is not None and fraction - last["fraction"] >= PROGRESS_STEP
+        if stepped or now - last["at"] >= PROGRESS_INTERVAL_SECONDS:
+            last.update(fraction=fraction if fraction is not None else last["fraction"], at=now)
+            sender.send(("progress", fraction, detail))
 
     return report

@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from runner.completer import Completer
@@ -30,7 +31,7 @@ QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 1.0
 # Failures no retry can mend: the media, or the edit as written, makes them certain.
-PERMANENT = (EditFailed, InvalidInput, UnsupportedMedia)
+PERMANENT = (EditFailed, InvalidInput, UnsupportedMedia)  # ImportRefused is an EditFailed
 
 
 def default_worker_name() -> str:
@@ -57,6 +58,7 @@ class Runner:
         self._completer = Completer(database, self.name)
         self._working: dict[UUID, asyncio.Task[None]] = {}
         self._progress: dict[UUID, float] = {}  # edits still executing (heartbeats go to these)
+        self._details: dict[UUID, dict[str, Any]] = {}  # what else their progress says
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -114,6 +116,7 @@ class Runner:
         def finished(_task: asyncio.Task[None]) -> None:
             self._working.pop(edit.id, None)
             self._progress.pop(edit.id, None)
+            self._details.pop(edit.id, None)
             self._wake.set()
 
         task.add_done_callback(finished)
@@ -121,9 +124,13 @@ class Runner:
     # Working
 
     async def _process(self, edit: ClaimedEdit) -> None:
-        def report(progress: float) -> None:
-            if edit.id in self._progress:
-                self._progress[edit.id] = min(max(progress, 0.0), 1.0)
+        def report(fraction: float | None, detail: dict[str, Any] | None = None) -> None:
+            if edit.id not in self._progress:
+                return
+            if fraction is not None:
+                self._progress[edit.id] = min(max(fraction, 0.0), 1.0)
+            if detail is not None:
+                self._details[edit.id] = detail
 
         log.info("edit started", extra={"edit_id": str(edit.id), "trial": edit.trial})
         try:
@@ -192,12 +199,12 @@ class Runner:
     # Heartbeats
 
     async def _heartbeat_loop(self) -> None:
-        reported: dict[UUID, float] = {}
+        reported: dict[UUID, tuple[float, Any]] = {}
         last_full_beat = time.monotonic()
         while True:
             await asyncio.sleep(self._settings.progress_interval_seconds)
             full = time.monotonic() - last_full_beat >= self._settings.heartbeat_seconds
-            ids = [i for i, p in self._progress.items() if full or reported.get(i) != p]
+            ids = [i for i in self._progress if full or reported.get(i) != self._state(i)]
             if full:
                 last_full_beat = time.monotonic()
             try:
@@ -207,22 +214,26 @@ class Runner:
             for gone in set(reported) - set(self._progress):
                 del reported[gone]
 
-    async def _heartbeat(self, ids: list[UUID]) -> dict[UUID, float]:
+    def _state(self, edit_id: UUID) -> tuple[float, Any]:
+        return self._progress.get(edit_id, 0.0), self._details.get(edit_id)
+
+    async def _heartbeat(self, ids: list[UUID]) -> dict[UUID, tuple[float, Any]]:
         """Extend the leases of these edits and record their progress; stop any we lost."""
         if not ids:
             return {}
-        progress = {edit_id: self._progress.get(edit_id, 0.0) for edit_id in ids}
+        states = {edit_id: self._state(edit_id) for edit_id in ids}
         rows = await self._database.fetch_all(
             "heartbeat_edits",
             worker=self.name,
             ids=ids,
-            progress=list(progress.values()),
+            progress=[progress for progress, _ in states.values()],
+            details=[None if d is None else json.dumps(d) for _, d in states.values()],
             lease=self._lease,
         )
         for row in rows:
             if not row["held"]:
                 self._stop_working_on(row["id"], "its lease is gone (cancelled or reaped)")
-        return progress
+        return states
 
     # Housekeeping
 

@@ -10,8 +10,18 @@ from service.db import Database
 from service.edits import Edits
 from service.events import EditEvents
 from service.http import install_error_handlers
+from service.imports import Imports
 from service.library import MediaLibrary
-from service.routes import content, edits, health, media, presign, sessions, workflows
+from service.routes import (
+    content,
+    edits,
+    health,
+    imports,
+    media,
+    presign,
+    sessions,
+    workflows,
+)
 from service.sessions import Sessions
 from service.settings import Settings
 from service.signing import secret_key
@@ -37,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events = EditEvents(database)
             app.state.edits = Edits(database=database, events=events, settings=settings)
             app.state.sessions = Sessions(database)
+            app.state.imports = Imports(database=database, settings=settings)
             app.state.workflows = Workflows(
                 database=database, edits=app.state.edits, settings=settings
             )
@@ -53,6 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, media, content, presign, edits, sessions, workflows):
+    for module in (health, media, content, presign, imports, edits, sessions, workflows):
         app.include_router(module.router)
     return app

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from service.db import Database
 from service.edits import Edits
 from service.errors import InvalidParameter
+from service.imports import Imports
 from service.library import MediaLibrary
 from service.sessions import Sessions
 from service.settings import Settings
@@ -44,6 +45,11 @@ def get_workflows(request: Request) -> Workflows:
     return workflows
 
 
+def get_imports(request: Request) -> Imports:
+    imports: Imports = request.app.state.imports
+    return imports
+
+
 def get_signing_key(request: Request) -> bytes:
     key: bytes = request.app.state.signing_key
     return key
@@ -55,6 +61,7 @@ LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
 EditsDep = Annotated[Edits, Depends(get_edits)]
 SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 WorkflowsDep = Annotated[Workflows, Depends(get_workflows)]
+ImportsDep = Annotated[Imports, Depends(get_imports)]
 SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
 
 

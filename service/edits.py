@@ -69,7 +69,7 @@ class Edits:
             query,
             ops=json.dumps([operation.as_json() for operation in operations]),
             max_trials=self._settings.edit_max_trials,
-            priority=_priority(control.get("priority")),
+            priority=parse_priority(control.get("priority")),
             **target,
         )
         assert row is not None
@@ -168,7 +168,7 @@ def next_input_kind(state: Row) -> MediaKind:
     return kind
 
 
-def _priority(text: str | None) -> int:
+def parse_priority(text: str | None) -> int:
     if text is None:
         return 0
     try:

@@ -9,8 +9,11 @@ SELECT * FROM editroom.claim_edits(%(worker)s, %(limit)s, %(lease)s);
 
 -- name: heartbeat_edits
 -- One round trip for every edit a runner holds; `held` false means stop working on it.
-SELECT h.id, editroom.heartbeat_edit(h.id, %(worker)s, h.progress, %(lease)s) AS held
-  FROM unnest(%(ids)s::uuid[], %(progress)s::real[]) AS h (id, progress);
+SELECT h.id,
+       editroom.heartbeat_edit(h.id, %(worker)s, h.progress, %(lease)s)
+       AND (h.detail IS NULL OR editroom.set_progress_detail(h.id, %(worker)s, h.detail)) AS held
+  FROM unnest(%(ids)s::uuid[], %(progress)s::real[], %(details)s::jsonb[])
+       AS h (id, progress, detail);
 
 -- name: complete_edits
 SELECT id FROM editroom.complete_edits(%(worker)s, %(results)s::jsonb);
@@ -209,3 +212,10 @@ SELECT * FROM editroom.edits
 
 -- name: workflow_status_counts
 SELECT status, count FROM editroom.workflow_status_counts WHERE workflow_id = %(id)s;
+
+-- name: enqueue_import
+SELECT * FROM editroom.enqueue_import(
+    p_request => %(request)s::jsonb,
+    p_max_trials => %(max_trials)s,
+    p_priority => %(priority)s
+);

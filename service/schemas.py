@@ -82,6 +82,7 @@ class EditOut(BaseModel):
     trial: int
     max_trials: int
     progress: float | None
+    progress_detail: dict[str, Any] | None
     error: str | None
     outputs: list[OutputOut]
     created_at: datetime
@@ -111,7 +112,8 @@ class EditOut(BaseModel):
 
 _EDIT_COLUMNS = (
     "id", "media_id", "session_id", "workflow_id", "status", "ops", "priority", "trial",
-    "max_trials", "progress", "error", "created_at", "run_after", "started_at", "finished_at",
+    "max_trials", "progress", "progress_detail", "error", "created_at", "run_after",
+    "started_at", "finished_at",
 )  # fmt: skip
 
 

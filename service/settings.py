@@ -104,6 +104,25 @@ class Settings(BaseSettings):
     edit_memory_bytes: PositiveInt = Field(
         default=4 * 1024**3, description="memory limit of the process checking or editing media"
     )
+    import_allow_private: bool = Field(
+        default=False, description="let imports reach loopback, private and link-local addresses"
+    )
+    import_allowed_domains: str = Field(
+        default="",
+        description="comma-separated domains imports may reach (and subdomains); empty: any",
+    )
+    import_allowed_networks: str = Field(
+        default="", description="comma-separated CIDRs imports may reach even when private"
+    )
+    import_max_bytes: PositiveInt = Field(
+        default=2 * 1024**3, description="largest import, counted on the bytes actually read"
+    )
+    import_timeout_seconds: PositiveFloat = Field(
+        default=1800.0, description="time limit of one import, download and checks included"
+    )
+    import_socket_timeout_seconds: PositiveFloat = Field(
+        default=30.0, description="an import's connection gives up after this long without data"
+    )
     max_pixels: PositiveInt = Field(
         default=50_000_000, description="pixels of any image or video frame (decompression bombs)"
     )

@@ -139,7 +139,7 @@ $$;
 
 COMMENT ON FUNCTION editroom.edits_notify_event() IS
 'Row trigger on edits: NOTIFY editroom_edit_events with {"id","status","trial","progress"} when '
-'an edit is created or its status or progress changes.';
+'an edit is created or its status or progress (or progress_detail) changes.';
 
 CREATE OR REPLACE TRIGGER edits_after_insert
     AFTER INSERT ON editroom.edits
@@ -163,7 +163,8 @@ CREATE OR REPLACE TRIGGER edits_event_on_insert
 CREATE OR REPLACE TRIGGER edits_event_on_update
     AFTER UPDATE ON editroom.edits
     FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.progress IS DISTINCT FROM NEW.progress)
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.progress IS DISTINCT FROM NEW.progress
+          OR OLD.progress_detail IS DISTINCT FROM NEW.progress_detail)
     EXECUTE FUNCTION editroom.edits_notify_event();
 
 -- TRUNCATE skips row and DELETE triggers; without this the counters would keep counting

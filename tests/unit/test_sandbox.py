@@ -26,8 +26,12 @@ def sandbox() -> Sandbox:
 
 
 async def test_a_result_and_its_progress(sandbox: Sandbox) -> None:
-    seen: list[float] = []
-    result = await sandbox.run(sandboxed.add, 2, 3, timeout_seconds=30, on_progress=seen.append)
+    seen: list[float | None] = []
+
+    def note(fraction: float | None, detail: dict[str, object] | None = None) -> None:
+        seen.append(fraction)
+
+    result = await sandbox.run(sandboxed.add, 2, 3, timeout_seconds=30, on_progress=note)
     assert result == 5
     assert seen == [0.0, 0.25, 0.5, 0.75, 1.0]
 

@@ -1,0 +1,173 @@
+"""The import itself: yt-dlp used as a library, in a sandboxed child, with every connection
+guarded, bytes counted as they arrive, and no helper programs (one file, no merging)."""
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yt_dlp
+from yt_dlp.utils import DownloadError
+
+from runner.imports.audio_video import audio_as_video
+from runner.imports.guard import ImportPolicy, ImportRefused, guarded
+from runner.imports.request import ImportRequest
+from runner.jobs import ProducedFile, describe
+from runner.ops.base import EditFailed, Limits
+from service.errors import EditroomError
+
+if TYPE_CHECKING:  # the options' type exists in the stubs only
+    from yt_dlp import _YoutubeDLOptions
+
+log = logging.getLogger(__name__)
+
+PARTIAL_SUFFIXES = (".part", ".ytdl", ".temp")
+
+
+class ImportUnavailable(EditroomError):
+    """The source did not answer as it should (network, server trouble): trying again may work."""
+
+
+class _Counter:
+    """yt-dlp's progress hook: reports bytes, and stops the download past the limit."""
+
+    def __init__(self, max_bytes: int, progress: Any) -> None:
+        self.max_bytes = max_bytes
+        self.exceeded: int | None = None
+        self._progress = progress
+
+    def hook(self, status: Mapping[str, Any]) -> None:
+        done = int(status.get("downloaded_bytes") or 0)
+        total = status.get("total_bytes") or status.get("total_bytes_estimate")
+        if done > self.max_bytes:
+            self.exceeded = done
+            raise EditFailed(self.message())
+        fraction = min(done / total, 1.0) if total else None
+        self._progress(fraction, {"bytes": done, "total_bytes": int(total) if total else None})
+
+    def message(self) -> str:
+        return (
+            f"the import was stopped at {self.max_bytes:,} bytes, its limit "
+            "(EDITROOM_IMPORT_MAX_BYTES), whatever the server said its size was"
+        )
+
+
+class _Quiet:
+    """yt-dlp's logger: its errors arrive as exceptions and the chatter is dropped, but what it
+    says is kept (some refusals, like a size over max_filesize, are only said)."""
+
+    def __init__(self, ydl: object = None) -> None:
+        self.ydl = ydl
+        self.said: list[str] = []
+
+    def debug(self, message: str) -> None:
+        self.said.append(message)
+        log.debug(message)
+
+    def info(self, message: str) -> None:
+        self.said.append(message)
+        log.debug(message)
+
+    def warning(self, message: str, *, once: bool = False, only_once: bool = False) -> None:
+        log.debug(message)
+
+    def error(self, message: str) -> None:
+        log.debug(message)
+
+    def stdout(self, message: str) -> None:
+        log.debug(message)
+
+    def stderr(self, message: str) -> None:
+        log.debug(message)
+
+
+def selector(request: ImportRequest) -> str:
+    """yt-dlp format selection: single files only (merging would need ffmpeg)."""
+    height = f"[height<={request.max_height}]" if request.max_height else ""
+    if request.format == "audio":
+        return "bestaudio/best"
+    if request.format == "mp4":
+        return f"best[ext=mp4]{height}/best{height}/bestvideo[ext=mp4]{height}/bestvideo{height}"
+    return f"best{height}/bestvideo{height}"
+
+
+def import_url(
+    request: ImportRequest,
+    out_dir: str,
+    policy: ImportPolicy,
+    limits: Limits,
+    options: dict[str, Any],
+    *,
+    progress: Any,
+) -> list[ProducedFile]:
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    counter = _Counter(int(options["max_bytes"]), progress)
+    refused: list[ImportRefused] = []
+    logger = _Quiet()
+    settings = _ydl_options(request, target, counter, float(options["socket_timeout"]), logger)
+    try:
+        with guarded(policy, refused=refused), yt_dlp.YoutubeDL(settings) as ydl:
+            ydl.download([request.url])
+    except DownloadError as exc:
+        raise _explained(exc, refused, counter) from None
+    if refused:
+        raise refused[0]
+    return [describe(_downloaded(request, target, counter, logger), limits)]
+
+
+def _downloaded(request: ImportRequest, target: Path, counter: _Counter, logger: _Quiet) -> Path:
+    """The file yt-dlp wrote (audio turned into a video), or why there is none."""
+    files = sorted(
+        p for p in target.iterdir() if p.is_file() and not p.name.endswith(PARTIAL_SUFFIXES)
+    )
+    if not files:
+        if any("larger than max-filesize" in message for message in logger.said):
+            raise EditFailed(counter.message())
+        raise EditFailed(f"nothing was downloaded from {request.url}")
+    return audio_as_video(files[0], target) if request.format == "audio" else files[0]
+
+
+def _ydl_options(
+    request: ImportRequest, target: Path, counter: _Counter, socket_timeout: float, logger: _Quiet
+) -> "_YoutubeDLOptions":
+    return {
+        "format": selector(request),
+        "outtmpl": {"default": str(target / "import.%(ext)s")},
+        "noplaylist": True,
+        "playlist_items": "1",
+        "max_filesize": counter.max_bytes,
+        "socket_timeout": max(1, round(socket_timeout)),
+        "progress_hooks": [counter.hook],
+        "proxy": "",  # never through a proxy from the environment
+        "hls_prefer_native": True,  # no ffmpeg child process
+        "cachedir": str(target / ".cache"),  # nothing kept between imports
+        "retries": 1,
+        "fragment_retries": 1,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "logger": logger,
+    }
+
+
+def _explained(
+    exc: DownloadError, refused: list[ImportRefused], counter: _Counter
+) -> EditroomError:
+    if refused:
+        return refused[0]
+    if counter.exceeded is not None:
+        return EditFailed(counter.message())
+    message = str(exc).removeprefix("ERROR: ")
+    lowered = message.lower()
+    if (
+        "unsupported url" in lowered
+        or "no video formats" in lowered
+        or "requested format" in lowered
+    ):
+        return EditFailed(f"no media found to import: {message}")
+    if "file is larger than max-filesize" in lowered:
+        return EditFailed(counter.message())
+    if "http error 4" in lowered:
+        return EditFailed(f"the server refused: {message}")
+    return ImportUnavailable(f"the import could not be fetched: {message}")

@@ -1,0 +1,184 @@
+"""POST /bucket/import against HTTP servers the tests run on loopback, and a real runner.
+
+Loopback is private, so these tests allow private addresses, except those that prove the
+refusal, which leave EDITROOM_IMPORT_ALLOW_PRIVATE unset."""
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.queue import Conn, disable_backoff
+from tests.runner_harness import running_runner
+from tests.web import lying_about_length, redirect_to, serve_bytes, trickling, web_server
+
+LIMIT_BYTES = 5 * 1024 * 1024
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> bytes:
+    return media.write_video(tmp_path / "clip.mp4", seconds=2.0, size=(160, 120)).read_bytes()
+
+
+@pytest.fixture
+def site(clip: bytes, tmp_path: Path) -> Iterator[str]:
+    stop = threading.Event()
+    audio = media.write_audio_only(tmp_path / "song.ogg").read_bytes()
+    page = b'<html><body><h1>Holiday</h1><video src="/media/clip.mp4"></video></body></html>'
+    with web_server({
+        "/media/clip.mp4": serve_bytes(clip, "video/mp4", pause_seconds=0.02),
+        "/watch": serve_bytes(page, "text/html"),
+        "/notes.txt": serve_bytes(b"just words\n" * 200, "text/plain"),
+        "/song.ogg": serve_bytes(audio, "audio/ogg"),
+        "/liar.mp4": lying_about_length(4 * LIMIT_BYTES),
+        "/slow.mp4": trickling(declared_bytes=10**6, seconds_per_byte=0.2, stop=stop),
+        "/too-big.mp4": serve_bytes(b"\0" * (LIMIT_BYTES + 1), "video/mp4"),
+    }) as base_url:  # fmt: skip
+        yield base_url
+        stop.set()
+
+
+def importing(database_url: str, data_dir: Path, conn: Conn, **settings: Any) -> Iterator[Api]:
+    disable_backoff(conn)
+    config = api_settings(
+        database_url, data_dir, "local", None, poll_interval_seconds=0.2,
+        progress_interval_seconds=0.1, import_max_bytes=LIMIT_BYTES, **settings,
+    )  # fmt: skip
+    with running_api(config) as api, running_runner(config):
+        yield api
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path, conn: Conn) -> Iterator[Api]:
+    yield from importing(
+        database_url, tmp_path / "data", conn, import_allow_private=True, import_timeout_seconds=8
+    )
+
+
+@pytest.fixture
+def strict_api(database_url: str, tmp_path: Path, conn: Conn) -> Iterator[Api]:
+    """EDITROOM_IMPORT_ALLOW_PRIVATE unset; only 127.0.0.1 named as an allowed network."""
+    yield from importing(
+        database_url, tmp_path / "data", conn, import_allowed_networks="127.0.0.1/32"
+    )
+
+
+def run_import(api: Api, url: str, **params: str) -> dict[str, Any]:
+    response = api.client.post("/bucket/import", params={"url": url, "wait": "30", **params})
+    assert response.status_code in (200, 202), response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] in ("completed", "failed"), body
+    return body
+
+
+def imported(api: Api, job: dict[str, Any]) -> dict[str, Any]:
+    (output,) = job["outputs"]
+    body: dict[str, Any] = api.client.get(output["url"]).json()
+    return body
+
+
+def test_a_direct_link(api: Api, site: str, clip: bytes) -> None:
+    job = run_import(api, f"{site}/media/clip.mp4")
+    assert job["status"] == "completed", job["error"]
+    assert job["media_id"] is None
+    assert job["ops"] == [{"op": "import", "url": f"{site}/media/clip.mp4", "format": "best",
+                           "max_height": None}]  # fmt: skip
+    media_row = imported(api, job)
+    assert (media_row["kind"], media_row["size_bytes"]) == ("video", len(clip))
+    assert media_row["original_name"] == "clip.mp4"
+    assert media_row["source_edit_id"] == job["id"]
+    assert job["progress_detail"] == {"bytes": len(clip), "total_bytes": len(clip)}
+
+
+def test_a_page_with_a_video(api: Api, site: str, clip: bytes) -> None:
+    job = run_import(api, f"{site}/watch")
+    assert job["status"] == "completed", job["error"]
+    assert imported(api, job)["size_bytes"] == len(clip)
+
+
+def test_the_same_bytes_again_are_the_same_media(api: Api, site: str, clip: bytes) -> None:
+    upload = api.upload(clip).json()
+    job = run_import(api, f"{site}/media/clip.mp4")
+    assert job["outputs"][0]["id"] == upload["id"]
+
+
+def test_audio_becomes_a_video_with_its_sound(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/song.ogg", format="audio")
+    assert job["status"] == "completed", job["error"]
+    row = imported(api, job)
+    assert (row["kind"], row["codecs"]) == ("video", {"video": "h264", "audio": "aac"})
+
+
+def test_progress_streams_bytes(api: Api, site: str, clip: bytes) -> None:
+    response = api.client.post("/bucket/import", params={"url": f"{site}/media/clip.mp4"})
+    details = []
+    with api.client.stream("GET", response.json()["events_url"]) as events:
+        for line in events.iter_lines():
+            if line.startswith("data: "):
+                details.append(json.loads(line.removeprefix("data: "))["progress_detail"])
+    seen = [detail["bytes"] for detail in details if detail]
+    assert seen == sorted(seen)
+    assert seen[-1] == len(clip)
+
+
+def test_a_non_media_file_fails_with_the_reason(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/notes.txt")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert "not an image or a video" in job["error"]
+
+
+def test_a_server_lying_about_its_size_is_stopped_at_the_limit(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/liar.mp4")
+    assert job["status"] == "failed"
+    assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
+
+
+def test_a_server_saying_it_is_too_big_is_not_read(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/too-big.mp4")
+    assert job["status"] == "failed"
+    assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
+
+
+def test_a_slow_server_runs_out_of_time(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/slow.mp4")
+    assert job["status"] == "failed"
+    assert "time limit of 8 s" in job["error"]
+
+
+def test_private_addresses_are_refused_before_queueing(strict_api: Api, conn: Conn) -> None:
+    response = strict_api.client.post("/bucket/import", params={"url": "http://127.0.0.5:9/x.mp4"})
+    assert response.status_code == 422
+    assert response.json()["parameter"] == "url"
+    assert "a loopback address" in response.json()["detail"]
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+
+
+def test_a_redirect_to_a_private_address_is_refused(strict_api: Api) -> None:
+    with web_server({"/go": redirect_to("http://127.0.0.2:9/secret.mp4")}) as base_url:
+        job = run_import(strict_api, f"{base_url}/go")
+    assert job["status"] == "failed"
+    assert "127.0.0.2 resolves to 127.0.0.2, a loopback address" in job["error"]
+    assert job["trial"] == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({}, "url"),
+        ({"url": "ftp://example.com/a.mp4"}, "url"),
+        ({"url": "https://nonexistent.invalid/a.mp4"}, "url"),
+        ({"url": "https://example.com/a", "format": "flac"}, "format"),
+        ({"url": "https://example.com/a", "max_height": "10"}, "max_height"),
+        ({"url": "https://example.com/a", "quality": "hd"}, "quality"),
+    ],
+)
+def test_bad_requests_are_named(strict_api: Api, params: dict[str, str], parameter: str) -> None:
+    response = strict_api.client.post("/bucket/import", params=params)
+    assert response.status_code == 422
+    assert response.json()["parameter"] == parameter

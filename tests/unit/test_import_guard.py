@@ -1,0 +1,73 @@
+"""Which URLs and addresses an import may reach."""
+
+import ipaddress
+import socket
+
+import pytest
+
+from runner.imports.guard import ImportPolicy, ImportRefused, guarded
+
+STRICT = ImportPolicy()
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.9", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "cloud metadata"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("240.0.0.1", "reserved"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("100.64.0.1", "non-global"),
+        ("fd00:ec2::254", "cloud metadata"),
+    ],
+)
+def test_private_addresses_are_refused(address: str, reason: str) -> None:
+    with pytest.raises(ImportRefused, match=f"a {reason} address"):
+        STRICT.check_address("example.com", address)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700:4700::1111", "151.101.1.69"])
+def test_public_addresses_pass(address: str) -> None:
+    STRICT.check_address("example.com", address)
+
+
+def test_allow_private_and_allowed_networks() -> None:
+    ImportPolicy(allow_private=True).check_address("h", "10.0.0.1")
+    internal = ImportPolicy(allowed_networks=(ipaddress.ip_network("10.9.0.0/16"),))
+    internal.check_address("cdn.internal", "10.9.3.4")
+    with pytest.raises(ImportRefused):
+        internal.check_address("other.internal", "10.8.3.4")
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/a.mp4", "file:///etc/passwd", "//x/y", "gopher://h/"]
+)
+def test_only_http_and_https(url: str) -> None:
+    with pytest.raises(ImportRefused, match="only http and https"):
+        STRICT.check_url(url)
+
+
+def test_domain_allow_list() -> None:
+    policy = ImportPolicy.from_text(
+        allow_private=False, domains="videos.example, cdn.test", networks=""
+    )
+    assert policy.check_url("https://videos.example/a") == "videos.example"
+    assert policy.check_url("https://media.cdn.test/a") == "media.cdn.test"
+    for url in ("https://evil.example/a", "https://notcdn.test/a", "http://1.2.3.4/a"):
+        with pytest.raises(ImportRefused):
+            policy.check_url(url)
+
+
+def test_every_lookup_in_the_process_is_checked() -> None:
+    refused: list[ImportRefused] = []
+    with guarded(STRICT, refused=refused), pytest.raises(OSError, match="loopback"):
+        socket.getaddrinfo("localhost", 80)
+    assert len(refused) == 1
+    assert socket.getaddrinfo("localhost", 80)  # restored afterwards

@@ -1,0 +1,97 @@
+"""Small HTTP servers the import tests start on loopback: well-behaved, lying, slow."""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+def serve_bytes(content: bytes, content_type: str, *, pause_seconds: float = 0.0) -> Route:
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(content)))
+        handler.end_headers()
+        for start in range(0, len(content), 64 * 1024):
+            handler.wfile.write(content[start : start + 64 * 1024])
+            time.sleep(pause_seconds)
+
+    return route
+
+
+def redirect_to(location: str) -> Route:
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    return route
+
+
+def lying_about_length(total_bytes: int) -> Route:
+    """Says 1000 bytes, then streams `total_bytes` (chunked, which takes precedence)."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", "1000")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        chunk = b"\0" * 65536
+        try:
+            for _ in range(total_bytes // len(chunk)):
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            handler.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: what the test wants
+
+    return route
+
+
+def trickling(*, declared_bytes: int, seconds_per_byte: float, stop: threading.Event) -> Route:
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(declared_bytes))
+        handler.end_headers()
+        try:
+            while not stop.is_set():
+                handler.wfile.write(b"\0")
+                handler.wfile.flush()
+                time.sleep(seconds_per_byte)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    return route
+
+
+@contextmanager
+def web_server(routes: dict[str, Route]) -> Iterator[str]:
+    """A threaded server on 127.0.0.1; yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            route = routes.get(self.path.split("?", 1)[0])
+            if route is None:
+                self.send_error(404)
+                return
+            route(self)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
