@@ -5,20 +5,12 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-import psycopg
-import uvicorn
-
-from runner.main import run_runner
-from service import migrations
-from service.app import create_app
-from service.cleanup import CleanupReport, clean_up
-from service.db import Database
 from service.errors import EditroomError
 from service.logs import configure_logging
-from service.schema_snapshot import snapshot
 from service.settings import Settings
-from service.storage.factory import open_storage
-from service.supervisor import run_everything
+
+# Each command imports what it needs when it runs: the API process then never loads the
+# runner's media stack (yt-dlp, the pipelines), which keeps its memory small.
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -62,10 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
+        from service.supervisor import run_everything
+
         return run_everything(settings.model_copy(update={"port": args.port}))
     if args.command == "serve":
         return _serve(settings.model_copy(update={"host": args.host, "port": args.port}))
     if args.command == "runner":
+        from runner.main import run_runner
+
         asyncio.run(run_runner(settings, concurrency=args.concurrency))
         return 0
     if args.command == "cleanup":
@@ -74,17 +70,30 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return _db(args, settings.require_database_url())
 
 
-async def _cleanup(settings: Settings) -> CleanupReport:
+async def _cleanup(settings: Settings) -> object:
+    from service.cleanup import clean_up
+    from service.db import Database
+    from service.storage.factory import open_storage
+
     async with Database.connect(settings.require_database_url(), max_size=2) as database:
         return await clean_up(database, await open_storage(settings), settings)
 
 
 def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
     return 0
 
 
 def _db(args: argparse.Namespace, url: str) -> int:
+    import psycopg
+
+    from service import migrations
+    from service.schema_snapshot import snapshot
+
     if args.db_command == "upgrade":
         migrations.upgrade(url, args.revision)
     elif args.db_command == "downgrade":

@@ -21,7 +21,14 @@ ALTER TABLE editroom.edits ADD COLUMN progress_detail jsonb
 """
 
 DOWNGRADE = """
+-- The event trigger (db/functions/040) watches the column: put back the one 0004 had.
+DROP TRIGGER edits_event_on_update ON editroom.edits;
 ALTER TABLE editroom.edits DROP COLUMN progress_detail;
+CREATE TRIGGER edits_event_on_update
+    AFTER UPDATE ON editroom.edits
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.progress IS DISTINCT FROM NEW.progress)
+    EXECUTE FUNCTION editroom.edits_notify_event();
 """
 
 
