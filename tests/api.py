@@ -36,6 +36,15 @@ def api_settings(
     return Settings(**options)
 
 
+# A runner in a test should notice work and report progress quickly.
+QUICK = {"poll_interval_seconds": 0.2, "progress_interval_seconds": 0.1}
+
+
+def quick_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Local storage and a quick runner: what most end-to-end tests want."""
+    return api_settings(database_url, data_dir, "local", None, **{**QUICK, **overrides})
+
+
 @contextmanager
 def running_api(settings: Settings) -> Iterator[Api]:
     with TestClient(create_app(settings)) as client:

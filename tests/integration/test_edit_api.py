@@ -11,17 +11,14 @@ from PIL import Image
 
 from service.settings import Settings
 from tests import media
-from tests.api import Api, api_settings, running_api
+from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return api_settings(
-        database_url, tmp_path, "local", None,
-        poll_interval_seconds=0.2, progress_interval_seconds=0.1,
-    )  # fmt: skip
+    return quick_settings(database_url, tmp_path)
 
 
 @pytest.fixture

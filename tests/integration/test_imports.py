@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests import media
-from tests.api import Api, api_settings, running_api
+from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
 from tests.web import lying_about_length, redirect_to, serve_bytes, trickling, web_server
@@ -45,10 +45,7 @@ def site(clip: bytes, tmp_path: Path) -> Iterator[str]:
 
 def importing(database_url: str, data_dir: Path, conn: Conn, **settings: Any) -> Iterator[Api]:
     disable_backoff(conn)
-    config = api_settings(
-        database_url, data_dir, "local", None, poll_interval_seconds=0.2,
-        progress_interval_seconds=0.1, import_max_bytes=LIMIT_BYTES, **settings,
-    )  # fmt: skip
+    config = quick_settings(database_url, data_dir, import_max_bytes=LIMIT_BYTES, **settings)
     with running_api(config) as api, running_runner(config):
         yield api
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from service.settings import Settings
 from tests import media
-from tests.api import Api, api_settings, running_api
+from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, attempts, disable_backoff, edit
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
@@ -21,10 +21,7 @@ from tests.waiting import eventually
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return api_settings(
-        database_url, tmp_path / "data", "local", None,
-        poll_interval_seconds=0.2, progress_interval_seconds=0.1,
-    )  # fmt: skip
+    return quick_settings(database_url, tmp_path / "data")
 
 
 @pytest.fixture

@@ -8,17 +8,14 @@ import pytest
 
 from service.settings import Settings
 from tests import media
-from tests.api import Api, api_settings, running_api
+from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return api_settings(
-        database_url, tmp_path / "data", "local", None,
-        poll_interval_seconds=0.2, progress_interval_seconds=0.1,
-    )  # fmt: skip
+    return quick_settings(database_url, tmp_path / "data")
 
 
 @pytest.fixture
@@ -95,10 +92,9 @@ def test_an_edit_past_its_time_limit_fails_for_good(
     database_url: str, tmp_path: Path, conn: Conn
 ) -> None:
     disable_backoff(conn)
-    tight = api_settings(
-        database_url, tmp_path / "data", "local", None, edit_timeout_seconds=0.05,
-        edit_seconds_per_video_second=0,
-    )  # fmt: skip
+    tight = quick_settings(
+        database_url, tmp_path / "data", edit_timeout_seconds=0.05, edit_seconds_per_video_second=0
+    )
     with running_api(tight) as api, running_runner(tight):
         clip = upload_video(api, tmp_path, "clip.mp4", seconds=2.0, size=(320, 240))
         body = api.client.post(

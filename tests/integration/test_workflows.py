@@ -9,7 +9,7 @@ import pytest
 
 from service.settings import Settings
 from tests import media
-from tests.api import Api, api_settings, running_api
+from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
@@ -17,10 +17,7 @@ from tests.waiting import eventually
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return api_settings(
-        database_url, tmp_path / "data", "local", None,
-        poll_interval_seconds=0.2, runner_concurrency=4,
-    )  # fmt: skip
+    return quick_settings(database_url, tmp_path / "data", runner_concurrency=4)
 
 
 @pytest.fixture
