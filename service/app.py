@@ -11,7 +11,8 @@ from service.edits import Edits
 from service.events import EditEvents
 from service.http import install_error_handlers
 from service.library import MediaLibrary
-from service.routes import content, edits, health, media, presign
+from service.metrics import HttpMetricsMiddleware, ServiceMetrics
+from service.routes import content, edits, health, media, metrics, presign
 from service.settings import Settings
 from service.signing import secret_key
 from service.storage.factory import open_storage
@@ -19,6 +20,7 @@ from service.storage.factory import open_storage
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    service_metrics = ServiceMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,7 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             app.state.signing_key = secret_key(settings)
             events = EditEvents(database)
-            app.state.edits = Edits(database=database, events=events, settings=settings)
+            app.state.edits = Edits(
+                database=database, events=events, settings=settings, metrics=service_metrics
+            )
             await events.start()
             try:
                 yield
@@ -46,7 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = service_metrics
+    app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
-    for module in (health, media, content, presign, edits):
+    for module in (health, metrics, media, content, presign, edits):
         app.include_router(module.router)
     return app

@@ -9,6 +9,7 @@ from service.db import Database
 from service.edits import Edits
 from service.errors import InvalidParameter
 from service.library import MediaLibrary
+from service.metrics import ServiceMetrics
 from service.settings import Settings
 
 
@@ -32,6 +33,11 @@ def get_edits(request: Request) -> Edits:
     return edits
 
 
+def get_metrics(request: Request) -> ServiceMetrics:
+    metrics: ServiceMetrics = request.app.state.metrics
+    return metrics
+
+
 def get_signing_key(request: Request) -> bytes:
     key: bytes = request.app.state.signing_key
     return key
@@ -42,6 +48,7 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
 EditsDep = Annotated[Edits, Depends(get_edits)]
 SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 
 
 def only_parameters(*allowed: str) -> Callable[[Request], None]:

@@ -13,6 +13,7 @@ from runner.ops.language import parse_query
 from service.db import Database, Row
 from service.errors import InvalidParameter, NotFound
 from service.events import EditEvents
+from service.metrics import ServiceMetrics
 from service.ops_refs import check_references
 from service.settings import Settings
 
@@ -24,10 +25,18 @@ MAX_PRIORITY = 1000
 
 
 class Edits:
-    def __init__(self, *, database: Database, events: EditEvents, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        events: EditEvents,
+        settings: Settings,
+        metrics: ServiceMetrics,
+    ) -> None:
         self._database = database
         self._events = events
         self._settings = settings
+        self._metrics = metrics
         self.limits = Limits.from_settings(settings)
 
     async def create(self, items: Sequence[tuple[str, str]]) -> Row:
@@ -37,13 +46,14 @@ class Edits:
         media = await self._media(media_id)
         operations = self.parse(MediaKind(media["kind"]), [i for i in items if i[0] not in CONTROL])
         await check_references(self._database, operations)
-        row = await self._database.fetch_one(
-            "enqueue_edit",
-            media_id=media_id,
-            ops=json.dumps([operation.as_json() for operation in operations]),
-            max_trials=self._settings.edit_max_trials,
-            priority=_priority(control.get("priority")),
-        )
+        with self._metrics.enqueueing(kind=media["kind"]):
+            row = await self._database.fetch_one(
+                "enqueue_edit",
+                media_id=media_id,
+                ops=json.dumps([operation.as_json() for operation in operations]),
+                max_trials=self._settings.edit_max_trials,
+                priority=_priority(control.get("priority")),
+            )
         assert row is not None
         return row
 
