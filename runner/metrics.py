@@ -77,9 +77,12 @@ class RunnerMetrics:
             ["state"],
             registry=self.registry,
         )
-        # Every kind and outcome from the start: ratios and rates are 0, never absent.
+        # Every kind and outcome from the start: rates count the first edit too (a series born
+        # with its first observation has no earlier sample to rise from), and are 0, not absent.
         for kind in MEDIA_KINDS:
+            self._queue_wait.labels(kind)
             for outcome in OUTCOMES:
+                self._processing.labels(kind, outcome)
                 self._processed.labels(kind, outcome)
 
     def track_slots(self, *, busy: Callable[[], int], concurrency: int) -> None:

@@ -81,7 +81,8 @@ class ServiceMetrics:
         self._enqueued = Counter(
             "editroom_edits_enqueued", "Edits queued.", ["kind"], registry=self.registry
         )
-        # Every kind and outcome from the start: a rate is 0 before the first upload, not absent.
+        # Every kind and outcome from the start: rates count the first upload too, and are 0
+        # rather than absent before it.
         for kind in MEDIA_KINDS:
             self._upload_bytes.labels(kind)
             self._enqueued.labels(kind)
