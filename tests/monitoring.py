@@ -96,7 +96,10 @@ def start_stack(
 
 def _every_target_up(prometheus: httpx.Client, tmp: Path, *, expected: int) -> None:
     def up() -> bool:
-        result = query(prometheus, "up == 1")
+        try:
+            result = query(prometheus, "up == 1")
+        except httpx.TransportError:  # Prometheus is not listening yet
+            return False
         return {s["metric"]["job"] for s in result} == set(JOBS) and len(result) == expected
 
     try:
