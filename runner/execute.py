@@ -16,6 +16,7 @@ from runner.imports.download import import_url
 from runner.imports.guard import ImportPolicy
 from runner.imports.request import ImportRequest, is_import
 from runner.jobs import ProducedFile, run_edit
+from runner.metrics import UNKNOWN_KIND
 from runner.ops.base import EditFailed, Limits, MediaKind
 from runner.ops.catalogue import catalogue
 from runner.ops.language import parse_json
@@ -38,6 +39,7 @@ class ClaimedEdit:
     ops: list[dict[str, Any]]
     trial: int
     max_trials: int
+    kind: str = UNKNOWN_KIND  # its media's, for logs and metrics
 
     @classmethod
     def from_row(cls, row: Row) -> "ClaimedEdit":
@@ -47,6 +49,7 @@ class ClaimedEdit:
             ops=row["ops"],
             trial=row["trial"],
             max_trials=row["max_trials"],
+            kind=row.get("kind") or UNKNOWN_KIND,
         )
 
 

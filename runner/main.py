@@ -4,6 +4,7 @@ import asyncio
 import signal
 
 from runner.execute import EditExecutor
+from runner.metrics import RunnerMetrics
 from runner.sandbox import Sandbox
 from runner.worker import Runner
 from service.db import Database
@@ -23,14 +24,17 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
             settings=settings,
         )
         executor = EditExecutor(library=library, sandbox=library.sandbox, settings=settings)
+        metrics = RunnerMetrics()
         runner = Runner(
             database=database,
             storage=storage,
             settings=settings,
             execute=executor,
             concurrency=concurrency,
+            metrics=metrics,
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, runner.stop)
-        await runner.run()
+        with metrics.serving(host=settings.runner_metrics_host, port=settings.runner_metrics_port):
+            await runner.run()

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from runner.completer import Completer
 from runner.execute import ClaimedEdit, Execute
+from runner.metrics import ABANDONED, CANCELLED, COMPLETED, LOST, RunnerMetrics
 from runner.ops.base import EditFailed
 from service.cleanup import clean_up
 from service.db import Database
@@ -47,6 +48,7 @@ class Runner:
         settings: Settings,
         execute: Execute,
         concurrency: int | None = None,
+        metrics: RunnerMetrics | None = None,
     ) -> None:
         self.name = settings.runner_name or default_worker_name()
         self._database = database
@@ -59,6 +61,9 @@ class Runner:
         self._working: dict[UUID, asyncio.Task[None]] = {}
         self._progress: dict[UUID, float] = {}  # edits still executing (heartbeats go to these)
         self._details: dict[UUID, dict[str, Any]] = {}  # what else their progress says
+        self._stopped: dict[UUID, str] = {}  # edits whose task we cancelled: the outcome
+        self.metrics = metrics or RunnerMetrics()
+        self.metrics.track_slots(busy=lambda: len(self._working), concurrency=self._concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -97,15 +102,23 @@ class Runner:
 
     async def _claim(self, limit: int) -> int:
         try:
-            rows = await self._database.fetch_all(
-                "claim_edits", worker=self.name, limit=limit, lease=self._lease
-            )
+            with self.metrics.claiming():
+                rows = await self._database.fetch_all(
+                    "claim_edits", worker=self.name, limit=limit, lease=self._lease
+                )
         except DatabaseUnavailable as exc:
             log.warning("cannot claim edits", extra={"worker": self.name, "error": str(exc)})
             await asyncio.sleep(self._settings.poll_interval_seconds)
             return 0
         for row in rows:
-            self._start(ClaimedEdit.from_row(row))
+            edit = ClaimedEdit.from_row(row)
+            self.metrics.claimed(
+                kind=edit.kind,
+                trial=edit.trial,
+                created_at=row["created_at"],
+                started_at=row["started_at"],
+            )
+            self._start(edit)
         return len(rows)
 
     def _start(self, edit: ClaimedEdit) -> None:
@@ -117,6 +130,7 @@ class Runner:
             self._working.pop(edit.id, None)
             self._progress.pop(edit.id, None)
             self._details.pop(edit.id, None)
+            self._stopped.pop(edit.id, None)
             self._wake.set()
 
         task.add_done_callback(finished)
@@ -124,6 +138,23 @@ class Runner:
     # Working
 
     async def _process(self, edit: ClaimedEdit) -> None:
+        log.info(
+            "edit started", extra={"edit_id": str(edit.id), "kind": edit.kind, "trial": edit.trial}
+        )
+        started = time.monotonic()
+        outcome = ABANDONED
+        try:
+            outcome = await self._attempt(edit)
+        except asyncio.CancelledError:
+            outcome = self._stopped.get(edit.id, ABANDONED)
+            raise
+        finally:
+            seconds = time.monotonic() - started
+            self.metrics.finished(kind=edit.kind, outcome=outcome, seconds=seconds)
+
+    async def _attempt(self, edit: ClaimedEdit) -> str:
+        """Execute the edit and record how it went; returns the outcome."""
+
         def report(fraction: float | None, detail: dict[str, Any] | None = None) -> None:
             if edit.id not in self._progress:
                 return
@@ -132,46 +163,59 @@ class Runner:
             if detail is not None:
                 self._details[edit.id] = detail
 
-        log.info("edit started", extra={"edit_id": str(edit.id), "trial": edit.trial})
         try:
             outputs = await self._execute(edit, report)
         except PERMANENT as exc:
-            await self._fail(edit, str(exc), retryable=False)
+            return await self._fail(edit, str(exc), retryable=False)
         except Exception as exc:  # the edit's boundary: whatever went wrong, the runner lives on
             log.exception("edit raised", extra={"edit_id": str(edit.id), "worker": self.name})
-            await self._fail(edit, f"{type(exc).__name__}: {exc}", retryable=True)
-        else:
-            self._progress.pop(edit.id, None)  # no more heartbeats: it is finishing
-            await self._complete(edit, outputs)
+            return await self._fail(edit, f"{type(exc).__name__}: {exc}", retryable=True)
+        return await self._complete(edit, outputs)
 
-    async def _complete(self, edit: ClaimedEdit, outputs: list[UUID]) -> None:
+    async def _complete(self, edit: ClaimedEdit, outputs: list[UUID]) -> str:
+        self._progress.pop(edit.id, None)  # no more heartbeats or stops: it is finishing
         try:
             await self._completer.complete(edit.id, outputs)
         except EditroomError as exc:
-            log.warning("result discarded", extra={"edit_id": str(edit.id), "reason": str(exc)})
-            return
-        log.info("edit completed", extra={"edit_id": str(edit.id), "outcome": "completed"})
+            outcome = await self._why_not_held(edit.id)
+            log.warning("result discarded", extra=_fields(edit, outcome, reason=str(exc)))
+            return outcome
+        log.info("edit completed", extra=_fields(edit, COMPLETED))
+        return COMPLETED
 
-    async def _fail(self, edit: ClaimedEdit, message: str, *, retryable: bool) -> None:
+    async def _fail(self, edit: ClaimedEdit, message: str, *, retryable: bool) -> str:
+        self._progress.pop(edit.id, None)  # its own failure event must not stop it
         try:
             row = await self._database.fetch_one(
                 "fail_edit", id=edit.id, worker=self.name, error=message, retryable=retryable
             )
         except EditroomError as exc:
-            log.warning(
-                "cannot record failure", extra={"edit_id": str(edit.id), "reason": str(exc)}
-            )
-            return
-        outcome = row["status"] if row else "unknown"
-        log.info(
-            "edit failed", extra={"edit_id": str(edit.id), "outcome": outcome, "error": message}
-        )
+            outcome = await self._why_not_held(edit.id)
+            log.warning("cannot record failure", extra=_fields(edit, outcome, reason=str(exc)))
+            return outcome
+        assert row is not None
+        outcome = str(row["status"])  # error (to be retried) or failed
+        log.info("edit failed", extra=_fields(edit, outcome, error=message))
+        return outcome
 
-    def _stop_working_on(self, edit_id: UUID, reason: str) -> None:
+    async def _why_not_held(self, edit_id: UUID) -> str:
+        """Why this runner could not finish an edit: CANCELLED, or LOST (reaped, gone, or the
+        database unreachable, in which case the lease runs out)."""
+        try:
+            row = await self._database.fetch_one("edit_by_id", id=edit_id)
+        except EditroomError:
+            return LOST
+        return CANCELLED if row is not None and row["status"] == "cancelled" else LOST
+
+    def _stop_working_on(self, edit_id: UUID, outcome: str, reason: str) -> None:
         task = self._working.get(edit_id)
         if task is not None and edit_id in self._progress:
-            log.info("stopping edit", extra={"edit_id": str(edit_id), "reason": reason})
+            log.info(
+                "stopping edit",
+                extra={"edit_id": str(edit_id), "outcome": outcome, "reason": reason},
+            )
             self._progress.pop(edit_id, None)
+            self._stopped[edit_id] = outcome
             task.cancel()  # kills its sandboxed child
 
     # Listening
@@ -194,7 +238,8 @@ class Runner:
         event = json.loads(payload)
         edit_id = UUID(event["id"])
         if edit_id in self._progress and event["status"] != "processing":
-            self._stop_working_on(edit_id, f"it is {event['status']}")
+            outcome = CANCELLED if event["status"] == "cancelled" else LOST
+            self._stop_working_on(edit_id, outcome, f"it is {event['status']}")
 
     # Heartbeats
 
@@ -231,8 +276,9 @@ class Runner:
             lease=self._lease,
         )
         for row in rows:
-            if not row["held"]:
-                self._stop_working_on(row["id"], "its lease is gone (cancelled or reaped)")
+            if not row["held"] and row["id"] in self._progress:
+                outcome = await self._why_not_held(row["id"])
+                self._stop_working_on(row["id"], outcome, "its lease is gone (cancelled or reaped)")
         return states
 
     # Housekeeping
@@ -274,3 +320,8 @@ class Runner:
         for task in unfinished:
             task.cancel()  # its lease expires and another runner takes it
         await asyncio.gather(*working, return_exceptions=True)
+
+
+def _fields(edit: ClaimedEdit, outcome: str, **more: str) -> dict[str, str]:
+    """A finished attempt's log keys: the same names as the metric labels."""
+    return {"edit_id": str(edit.id), "kind": edit.kind, "outcome": outcome, **more}

@@ -12,12 +12,14 @@ from service.events import EditEvents
 from service.http import install_error_handlers
 from service.imports import Imports
 from service.library import MediaLibrary
+from service.metrics import HttpMetricsMiddleware, ServiceMetrics
 from service.routes import (
     content,
     edits,
     health,
     imports,
     media,
+    metrics,
     presign,
     sessions,
     workflows,
@@ -31,6 +33,7 @@ from service.workflows import Workflows
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    service_metrics = ServiceMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             app.state.signing_key = secret_key(settings)
             events = EditEvents(database)
-            app.state.edits = Edits(database=database, events=events, settings=settings)
+            app.state.edits = Edits(
+                database=database, events=events, settings=settings, metrics=service_metrics
+            )
             app.state.sessions = Sessions(database)
             app.state.imports = Imports(database=database, settings=settings)
             app.state.workflows = Workflows(
@@ -63,7 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = service_metrics
+    app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
-    for module in (health, media, content, presign, imports, edits, sessions, workflows):
+    for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows):
         app.include_router(module.router)
     return app

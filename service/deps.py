@@ -10,6 +10,7 @@ from service.edits import Edits
 from service.errors import InvalidParameter
 from service.imports import Imports
 from service.library import MediaLibrary
+from service.metrics import ServiceMetrics
 from service.sessions import Sessions
 from service.settings import Settings
 from service.workflows import Workflows
@@ -50,6 +51,11 @@ def get_imports(request: Request) -> Imports:
     return imports
 
 
+def get_metrics(request: Request) -> ServiceMetrics:
+    metrics: ServiceMetrics = request.app.state.metrics
+    return metrics
+
+
 def get_signing_key(request: Request) -> bytes:
     key: bytes = request.app.state.signing_key
     return key
@@ -63,6 +69,7 @@ SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 WorkflowsDep = Annotated[Workflows, Depends(get_workflows)]
 ImportsDep = Annotated[Imports, Depends(get_imports)]
 SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 
 
 def only_parameters(*allowed: str) -> Callable[[Request], None]:

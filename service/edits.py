@@ -13,6 +13,7 @@ from runner.ops.language import parse_query
 from service.db import Database, Row
 from service.errors import InvalidParameter, NotFound
 from service.events import EditEvents
+from service.metrics import ServiceMetrics
 from service.ops_refs import check_references
 from service.settings import Settings
 
@@ -24,10 +25,18 @@ MAX_PRIORITY = 1000
 
 
 class Edits:
-    def __init__(self, *, database: Database, events: EditEvents, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        events: EditEvents,
+        settings: Settings,
+        metrics: ServiceMetrics,
+    ) -> None:
         self._database = database
         self._events = events
         self._settings = settings
+        self._metrics = metrics
         self.limits = Limits.from_settings(settings)
 
     async def create(self, items: Sequence[tuple[str, str]]) -> Row:
@@ -40,7 +49,8 @@ class Edits:
         media = await self._media(media_id)
         operations = self.parse(MediaKind(media["kind"]), rest)
         await check_references(self._database, operations)
-        return await self._enqueue("enqueue_edit", operations, control, media_id=media_id)
+        kind = MediaKind(media["kind"])
+        return await self._enqueue("enqueue_edit", kind, operations, control, media_id=media_id)
 
     async def _create_in_session(
         self, control: dict[str, str], rest: Sequence[tuple[str, str]]
@@ -56,22 +66,29 @@ class Edits:
             raise InvalidParameter(
                 "session", str(session_id), "no such session", accepted="the id of an open session"
             )
-        operations = self.parse(next_input_kind(state), rest)
+        kind = next_input_kind(state)
+        operations = self.parse(kind, rest)
         await check_references(self._database, operations)
         return await self._enqueue(
-            "enqueue_session_edit", operations, control, session_id=session_id
+            "enqueue_session_edit", kind, operations, control, session_id=session_id
         )
 
     async def _enqueue(
-        self, query: str, operations: list[Operation], control: dict[str, str], **target: UUID
+        self,
+        query: str,
+        kind: MediaKind,
+        operations: list[Operation],
+        control: dict[str, str],
+        **target: UUID,
     ) -> Row:
-        row = await self._database.fetch_one(
-            query,
-            ops=json.dumps([operation.as_json() for operation in operations]),
-            max_trials=self._settings.edit_max_trials,
-            priority=parse_priority(control.get("priority")),
-            **target,
-        )
+        with self._metrics.enqueueing(kind=kind.value):
+            row = await self._database.fetch_one(
+                query,
+                ops=json.dumps([operation.as_json() for operation in operations]),
+                max_trials=self._settings.edit_max_trials,
+                priority=parse_priority(control.get("priority")),
+                **target,
+            )
         assert row is not None
         return row
 

@@ -5,7 +5,12 @@
 SELECT version_num AS revision FROM editroom.alembic_version;
 
 -- name: claim_edits
-SELECT * FROM editroom.claim_edits(%(worker)s, %(limit)s, %(lease)s);
+-- With the media's kind, which logs and metrics label edits with: a primary-key lookup per
+-- claimed row, after the claim.
+SELECT e.*,
+       coalesce(m.kind::text, CASE WHEN e.ops -> 0 ->> 'op' = 'import' THEN 'import' END) AS kind
+  FROM editroom.claim_edits(%(worker)s, %(limit)s, %(lease)s) AS e
+  LEFT JOIN editroom.media AS m ON m.id = e.media_id;
 
 -- name: heartbeat_edits
 -- One round trip for every edit a runner holds; `held` false means stop working on it.

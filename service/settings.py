@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     edit_retention_days: float = Field(
         default=30.0, ge=0, description="finished edits older than this are pruned; 0 keeps all"
     )
+    runner_metrics_host: str = Field(
+        default="127.0.0.1", description="address a runner serves its /metrics on"
+    )
+    runner_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="port of a runner's /metrics; 0 picks a free one and logs it",
+    )
 
     storage_dir: Path | None = Field(
         default=None,

@@ -31,13 +31,18 @@ def editroom_process(
     *args: str, env: dict[str, str], log: Path
 ) -> Iterator["subprocess.Popen[bytes]"]:
     """`python -m service <args>` in its own session, its output in `log`."""
+    with background_process([sys.executable, "-m", "service", *args], env=env, log=log) as process:
+        yield process
+
+
+@contextmanager
+def background_process(
+    argv: list[str], *, env: dict[str, str], log: Path
+) -> Iterator["subprocess.Popen[bytes]"]:
+    """Any program in its own session, its output in `log`; killed if still running."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service", *args],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
         yield process

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from service.cursors import CURSOR_ACCEPTED, decode_cursor, encode_cursor
-from service.deps import LibraryDep, SettingsDep, only_parameters
+from service.deps import LibraryDep, MetricsDep, SettingsDep, only_parameters
 from service.receive import check_declared_length, receive
 from service.schemas import MediaOut, MediaPage, UploadOut
 from service.timeranges import parse_uploaded_at
@@ -28,7 +28,11 @@ router = APIRouter(prefix="/bucket/upload", tags=["media"])
     },
 )
 async def upload(
-    request: Request, library: LibraryDep, settings: SettingsDep, filename: str | None = None
+    request: Request,
+    library: LibraryDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    filename: str | None = None,
 ) -> JSONResponse:
     """Upload one image or video: multipart field `file`, or the raw bytes as the body (name it
     with `?filename=`). What it is comes from its bytes, not its name or Content-Type."""
@@ -44,6 +48,7 @@ async def upload(
         ingested = await library.ingest(received)
     finally:
         received.path.unlink(missing_ok=True)
+    metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
     body = UploadOut.from_row(ingested.media, duplicate=ingested.duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),

@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from service.deps import LibraryDep, SettingsDep, SigningKeyDep, only_parameters
+from service.deps import LibraryDep, MetricsDep, SettingsDep, SigningKeyDep, only_parameters
 from service.errors import TooLarge
 from service.presigned import PresignedUploads
 from service.receive import check_declared_length, receive, too_large_message
@@ -85,10 +85,11 @@ async def put_upload_data(
 
 
 @router.post("/{media_id}/complete", response_model=UploadOut, name="complete_upload")
-async def complete_upload(media_id: UUID, uploads: UploadsDep) -> JSONResponse:
+async def complete_upload(media_id: UUID, uploads: UploadsDep, metrics: MetricsDep) -> JSONResponse:
     """Verify the uploaded bytes (size, SHA-256, what they are) and make them media. The same
     bytes already in the bucket: that media answers (200, duplicate=true)."""
     ingested = await uploads.complete(media_id)
+    metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
     body = UploadOut.from_row(ingested.media, duplicate=ingested.duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),

@@ -1,8 +1,12 @@
-"""compose.yaml cannot be run here (no Docker engine), so it is checked against the code:
-every editroom command parses, every variable is a setting, the start order holds."""
+"""compose.yaml cannot be run here (no Docker engine), so it is checked against the code and
+the configuration it mounts: every editroom command parses, every variable is a setting,
+every port one side listens on is the one the other side calls, every mounted file exists,
+the start order holds, and no secret is written down."""
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -10,12 +14,65 @@ import yaml
 from service.cli import build_parser
 from service.settings import Settings
 
-COMPOSE = yaml.safe_load(Path("compose.yaml").read_text())
+COMPOSE_TEXT = Path("compose.yaml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 APP_SERVICES = [
     name for name, service in SERVICES.items() if service.get("image") == "editroom:latest"
 ]
 KNOWN_VARIABLES = {"DATABASE_URL"} | {f"EDITROOM_{name.upper()}" for name in Settings.model_fields}
+EXAMPLE_ENV = dict(
+    line.split("=", 1)
+    for line in Path(".env.example").read_text().splitlines()
+    if line and not line.startswith("#")
+)
+PROMETHEUS = yaml.safe_load(Path("observability/prometheus/prometheus.yml").read_text())
+SCRAPE_JOBS = {job["job_name"]: job for job in PROMETHEUS["scrape_configs"]}
+
+
+def interpolated(value: object) -> str:
+    """A value as compose makes it from ${VAR}, ${VAR:-default} and ${VAR:?error}, with the
+    variables of .env.example."""
+
+    def variable(found: re.Match[str]) -> str:
+        name, default = found.group(1), found.group(3) or ""
+        return EXAMPLE_ENV.get(name, default if found.group(2) == ":-" else "")
+
+    return re.sub(r"\$\{(\w+)(?:(:[-?])([^}]*))?\}", variable, str(value))
+
+
+def flag(service: str, name: str) -> str:
+    """The value of `--name=value` or `--name value` in a service's command."""
+    command = SERVICES[service]["command"]
+    for i, part in enumerate(command):
+        if part.startswith(f"{name}="):
+            return str(part.split("=", 1)[1])
+        if part == name:
+            return str(command[i + 1])
+    raise AssertionError(f"{service}'s command has no {name}")
+
+
+def port_of(address: str) -> int:
+    """The port of ':9090', '0.0.0.0:9090' or 'host:9090'."""
+    return int(address.rsplit(":", 1)[1])
+
+
+def repo_path(service: str, container_path: str) -> Path:
+    """The file of this repository a bind mount shows at container_path in the service."""
+    wanted = PurePosixPath(container_path)
+    for volume in SERVICES[service].get("volumes", []):
+        source, target, *_ = volume.split(":")
+        if source.startswith("./") and wanted.is_relative_to(target):
+            return Path(source) / wanted.relative_to(target)
+    raise AssertionError(f"{service} mounts nothing of the repository at {container_path}")
+
+
+def healthcheck_url(service: str) -> str:
+    (url,) = re.findall(r"https?://[^\s'\"]+", " ".join(SERVICES[service]["healthcheck"]["test"]))
+    return str(url)
+
+
+# The editroom services
 
 
 def test_the_app_runs_as_migrate_api_and_runner() -> None:
@@ -28,25 +85,153 @@ def test_each_command_is_one_the_cli_accepts(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_each_variable_is_a_setting(name: str) -> None:
-    assert set(SERVICES[name]["environment"]) <= KNOWN_VARIABLES
+def test_each_variable_is_a_setting_and_a_valid_one(name: str) -> None:
+    environment = SERVICES[name]["environment"]
+    assert set(environment) <= KNOWN_VARIABLES
+    values = {
+        variable.removeprefix("EDITROOM_").lower(): interpolated(value)
+        for variable, value in environment.items()
+    }
+    Settings.model_validate(values)  # e.g. a port that is not a number fails here
 
 
 def test_the_api_port_is_published_and_checked() -> None:
-    api = SERVICES["api"]
-    port = api["command"][api["command"].index("--port") + 1]
-    assert f"{port}:{port}" in api["ports"]
-    assert f"127.0.0.1:{port}/readyz" in " ".join(api["healthcheck"]["test"])
+    port = flag("api", "--port")
+    assert f"{port}:{port}" in SERVICES["api"]["ports"]
+    assert healthcheck_url("api") == f"http://127.0.0.1:{port}/readyz"
+
+
+def test_media_go_to_the_minio_service() -> None:
+    endpoint = urlsplit(SERVICES["api"]["environment"]["EDITROOM_S3_ENDPOINT"])
+    assert endpoint.hostname == "minio"
+    assert endpoint.port == port_of(flag("minio", "--address"))
+    assert f"{endpoint.port}:{endpoint.port}" in SERVICES["minio"]["ports"]  # presigned PUTs
+    setup = "\n".join(SERVICES["minio-setup"]["command"])
+    assert f"mc alias set local http://minio:{endpoint.port}" in setup
+    assert 'mc mb --ignore-existing "local/$$EDITROOM_S3_BUCKET"' in COMPOSE_TEXT
+
+
+# Runners: scalable, each scraped
+
+
+def test_runners_scale_without_clashing() -> None:
+    runner = SERVICES["runner"]
+    assert "container_name" not in runner and "ports" not in runner
+    assert runner["environment"]["EDITROOM_RUNNER_METRICS_HOST"] == "0.0.0.0"
+
+
+def test_prometheus_finds_every_runner_on_its_metrics_port() -> None:
+    port = int(SERVICES["runner"]["environment"]["EDITROOM_RUNNER_METRICS_PORT"])
+    (discovery,) = SCRAPE_JOBS["runner"]["dns_sd_configs"]
+    assert discovery["names"] == ["runner"] and discovery["type"] == "A"
+    assert discovery["port"] == port
+    assert healthcheck_url("runner") == f"http://127.0.0.1:{port}/metrics"
+
+
+# The monitoring services
+
+
+def test_prometheus_scrapes_the_api_and_the_exporter_where_they_listen() -> None:
+    targets = {
+        job: config["static_configs"][0]["targets"]
+        for job, config in SCRAPE_JOBS.items()
+        if "static_configs" in config
+    }
+    exporter_port = port_of(flag("postgres-exporter", "--web.listen-address"))
+    assert targets == {
+        "api": [f"api:{flag('api', '--port')}"],
+        "postgres": [f"postgres-exporter:{exporter_port}"],
+    }
+
+
+def test_prometheus_reads_this_repository_s_configuration() -> None:
+    config = repo_path("prometheus", flag("prometheus", "--config.file"))
+    assert config == Path("observability/prometheus/prometheus.yml")
+    for rule_file in PROMETHEUS["rule_files"]:
+        assert (config.parent / rule_file).is_file()
+    port = port_of(flag("prometheus", "--web.listen-address"))
+    assert healthcheck_url("prometheus") == f"http://127.0.0.1:{port}/-/ready"
+
+
+def test_the_exporter_runs_this_repository_s_queries_on_the_editroom_database() -> None:
+    queries = repo_path("postgres-exporter", flag("postgres-exporter", "--extend.query-path"))
+    assert queries == Path("observability/postgres_exporter/queries.yaml")
+    exporter = urlsplit(
+        interpolated(SERVICES["postgres-exporter"]["environment"]["DATA_SOURCE_NAME"])
+    )
+    app = urlsplit(interpolated(SERVICES["api"]["environment"]["DATABASE_URL"]))
+    same = ("hostname", "port", "path", "username", "password")
+    assert [getattr(exporter, part) for part in same] == [getattr(app, part) for part in same]
+    port = port_of(flag("postgres-exporter", "--web.listen-address"))
+    assert healthcheck_url("postgres-exporter") == f"http://127.0.0.1:{port}/metrics"
+
+
+def test_grafana_reads_prometheus_and_the_dashboard() -> None:
+    path = "observability/grafana/provisioning/datasources/prometheus.yml"
+    (datasource,) = yaml.safe_load(Path(path).read_text())["datasources"]
+    prometheus = urlsplit(datasource["url"])
+    assert prometheus.hostname == "prometheus"
+    assert prometheus.port == port_of(flag("prometheus", "--web.listen-address"))
+    assert repo_path("grafana", "/etc/grafana/provisioning/datasources/prometheus.yml").is_file()
+    home = SERVICES["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert repo_path("grafana", home) == Path(
+        "observability/grafana/dashboards/editroom-queue.json"
+    )
+
+
+# Order, data, secrets, image
 
 
 def test_start_order() -> None:
-    assert SERVICES["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    after = {name: service.get("depends_on", {}) for name, service in SERVICES.items()}
+    assert after["migrate"] == {"postgres": {"condition": "service_healthy"}}
+    assert after["minio-setup"] == {"minio": {"condition": "service_healthy"}}
+    done = {"condition": "service_completed_successfully"}
     for name in ("api", "runner"):
-        assert SERVICES[name]["depends_on"] == {
-            "migrate": {"condition": "service_completed_successfully"}
-        }
+        assert after[name] == {"migrate": done, "minio-setup": done}
+    assert after["postgres-exporter"] == {"migrate": done}
+    assert set(after["prometheus"]) == {"api", "postgres-exporter"}
+    assert set(after["grafana"]) == {"prometheus"}
+
+
+def test_every_condition_can_be_met() -> None:
+    for name, service in SERVICES.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in SERVICES[dependency], (name, dependency)
+            else:  # a one-shot: never restarted, or "completed" never comes
+                assert rule["condition"] == "service_completed_successfully"
+                assert SERVICES[dependency]["restart"] == "no", (name, dependency)
+
+
+def test_state_lives_in_named_volumes() -> None:
+    for service, path in [
+        ("postgres", "/var/lib/postgresql/data"), ("minio", "/data"),
+        ("prometheus", "/prometheus"), ("grafana", "/var/lib/grafana"),
+    ]:  # fmt: skip
+        (volume,) = [v for v in SERVICES[service]["volumes"] if v.endswith(f":{path}")]
+        assert volume.split(":")[0] in COMPOSE["volumes"]
 
 
 def test_no_secret_is_baked_in() -> None:
-    assert "${POSTGRES_PASSWORD:?" in Path("compose.yaml").read_text()
-    assert "POSTGRES_PASSWORD=" in Path(".env.example").read_text()
+    example = Path(".env.example").read_text()
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE_TEXT))
+    assert {"POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "EDITROOM_S3_SECRET_KEY",
+            "GRAFANA_ADMIN_PASSWORD"} <= required  # fmt: skip
+    for variable in set(re.findall(r"\$\{(\w+)", COMPOSE_TEXT)):
+        assert re.search(rf"^{variable}=", example, re.MULTILINE), f"{variable} not in .env.example"
+    for name, service in SERVICES.items():
+        for variable, value in (service.get("environment") or {}).items():
+            if re.search(r"PASSWORD|SECRET", variable):
+                assert str(value).startswith("${") and ":?" in str(value), (name, variable)
+
+
+def test_the_image_has_fonts_a_writable_data_dir_and_both_ports() -> None:
+    dockerfile = Path("Dockerfile").read_text()
+    assert "fonts-dejavu-core" in dockerfile
+    assert "EDITROOM_DATA_DIR=/var/lib/editroom" in dockerfile
+    assert "install -d -o editroom -g editroom /var/lib/editroom" in dockerfile
+    exposed = re.search(r"^EXPOSE (.+)$", dockerfile, re.MULTILINE)
+    assert exposed is not None
+    runner_port = SERVICES["runner"]["environment"]["EDITROOM_RUNNER_METRICS_PORT"]
+    assert set(exposed.group(1).split()) == {flag("api", "--port"), runner_port}

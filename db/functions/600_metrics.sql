@@ -1,0 +1,64 @@
+-- What monitoring reads (observability/postgres_exporter/queries.yaml), every scrape. Each
+-- stays off the finished history: live edits through the claimable index, recent attempts
+-- through edit_attempts_finished_idx, ready media by kind.
+
+CREATE OR REPLACE FUNCTION editroom.oldest_claimable_seconds()
+RETURNS double precision
+LANGUAGE sql
+STABLE
+AS $$
+    -- Waiting since it became claimable (run_after), not since it was made: a retry that sat
+    -- out its back-off has not been waiting for a runner meanwhile.
+    SELECT coalesce(extract(epoch FROM now() - min(e.run_after)), 0)::double precision
+      FROM editroom.edits e
+     WHERE e.status IN ('queued', 'error') AND e.run_after <= now();
+$$;
+
+COMMENT ON FUNCTION editroom.oldest_claimable_seconds() IS
+'Seconds the longest-waiting claimable edit (queued, or error past its back-off) has been '
+'claimable; 0 when none is. Growing steadily: no runner is claiming.';
+
+CREATE OR REPLACE FUNCTION editroom.attempt_duration_quantiles(
+    p_window interval DEFAULT '5 minutes'
+)
+RETURNS TABLE (kind text, outcome text, quantile double precision, seconds double precision)
+LANGUAGE sql
+STABLE
+AS $$
+    WITH recent AS (
+        SELECT coalesce(m.kind::text, 'unknown') AS kind, a.outcome::text AS outcome,
+               percentile_cont(ARRAY[0.5, 0.95, 0.99]::double precision[])
+                   WITHIN GROUP (ORDER BY extract(epoch FROM a.duration)) AS seconds
+          FROM editroom.edit_attempts a
+          JOIN editroom.edits e ON e.id = a.edit_id
+          LEFT JOIN editroom.media m ON m.id = e.media_id
+         WHERE a.finished_at > now() - p_window
+         GROUP BY 1, 2
+    )
+    SELECT r.kind, r.outcome, q.quantile, q.seconds
+      FROM recent r
+     CROSS JOIN unnest(ARRAY[0.5, 0.95, 0.99]::double precision[], r.seconds)
+           AS q (quantile, seconds)
+     ORDER BY 1, 2, 3;
+$$;
+
+COMMENT ON FUNCTION editroom.attempt_duration_quantiles(interval) IS
+'Median, 95th and 99th percentile of the duration of attempts that finished within p_window, '
+'by media kind and outcome (every runner''s, exact, from edit_attempts). No rows when none '
+'finished.';
+
+CREATE OR REPLACE FUNCTION editroom.media_totals()
+RETURNS TABLE (kind text, media bigint, bytes bigint)
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT k.kind::text, count(m.id), coalesce(sum(m.size_bytes), 0)::bigint
+      FROM unnest(enum_range(NULL::editroom.media_kind)) AS k (kind)
+      LEFT JOIN editroom.media m ON m.kind = k.kind AND m.status = 'ready'
+     GROUP BY k.kind
+     ORDER BY k.kind;
+$$;
+
+COMMENT ON FUNCTION editroom.media_totals() IS
+'How many media are stored and their bytes, one row per kind with zeros included (ready media '
+'only: pending presigned uploads are not stored media yet). Counts the media table.';

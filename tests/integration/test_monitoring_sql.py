@@ -1,0 +1,64 @@
+"""The SQL functions monitoring reads (postgres_exporter's queries.yaml), against real rows."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from tests.queue import Conn, claim, enqueue, insert_media
+
+
+@pytest.fixture
+def media(conn: Conn) -> UUID:
+    return insert_media(conn)
+
+
+def oldest_claimable(conn: Conn) -> float:
+    row = conn.execute("SELECT editroom.oldest_claimable_seconds() AS s").fetchone()
+    assert row is not None
+    return float(row["s"])
+
+
+def test_oldest_claimable_counts_only_what_a_runner_could_take_now(conn: Conn, media: UUID) -> None:
+    assert oldest_claimable(conn) == 0
+    now = datetime.now(UTC)
+    enqueue(conn, media, run_after=now + timedelta(hours=1))  # delayed: not claimable yet
+    assert oldest_claimable(conn) == 0
+    enqueue(conn, media, run_after=now - timedelta(minutes=10))
+    assert 600 <= oldest_claimable(conn) < 660
+    claim(conn, "w")  # it is processing now
+    assert oldest_claimable(conn) == 0
+
+
+def test_attempt_quantiles_cover_recent_attempts_by_kind_and_outcome(
+    conn: Conn, media: UUID
+) -> None:
+    for _ in range(3):
+        enqueue(conn, media)
+    claimed = [row["id"] for row in claim(conn, "w", limit=3)]
+    for edit_id in claimed[:2]:
+        conn.execute("SELECT editroom.complete_edit(%s, 'w', '{}')", [edit_id])
+    conn.execute("SELECT editroom.fail_edit(%s, 'w', 'broken', false)", [claimed[2]])
+    rows = conn.execute(
+        "SELECT kind, outcome, quantile, seconds FROM editroom.attempt_duration_quantiles()"
+    ).fetchall()
+    assert [(r["kind"], r["outcome"], r["quantile"]) for r in rows] == [
+        ("image", outcome, q) for outcome in ("completed", "failed") for q in (0.5, 0.95, 0.99)
+    ]
+    assert all(0 <= row["seconds"] < 60 for row in rows)
+    # Older than the window: nothing.
+    assert (
+        conn.execute(
+            "SELECT * FROM editroom.attempt_duration_quantiles(interval '0 seconds')"
+        ).fetchall()
+        == []
+    )
+
+
+def test_media_totals_list_every_kind_and_only_stored_media(conn: Conn, media: UUID) -> None:
+    conn.execute("SELECT editroom.create_pending_media('later.mp4', 1000, interval '1 hour')")
+    rows = conn.execute("SELECT kind, media, bytes FROM editroom.media_totals()").fetchall()
+    assert rows == [
+        {"kind": "image", "media": 1, "bytes": 1},  # tests.queue.insert_media's one byte
+        {"kind": "video", "media": 0, "bytes": 0},
+    ]

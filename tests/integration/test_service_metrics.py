@@ -1,0 +1,79 @@
+"""The API's /metrics, read the way Prometheus reads it, after real requests."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.metrics import Scrape
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    with running_api(api_settings(database_url, tmp_path, "local", None)) as running:
+        yield running
+
+
+def scrape(api: Api) -> Scrape:
+    response = api.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    return Scrape(response.text)
+
+
+def test_requests_are_counted_by_route_template_and_status(api: Api) -> None:
+    api.client.get(f"/edit/{uuid4()}")
+    api.client.get(f"/edit/{uuid4()}")
+    api.client.get("/no/such/page")
+    api.client.get("/healthz")
+    seen = scrape(api)
+    assert (
+        seen.value(
+            "editroom_http_requests_total", method="GET", route="/edit/{edit_id}", status="404"
+        )
+        == 2
+    )
+    assert (
+        seen.value("editroom_http_requests_total", method="GET", route="unmatched", status="404")
+        == 1
+    )
+    assert seen.value(
+        "editroom_http_request_duration_seconds_count",
+        method="GET", route="/healthz", status="200",
+    ) == 1  # fmt: skip
+    # Ids never become label values: one series per route, however many edits exist.
+    assert seen.label_values("editroom_http_requests_total", "route") == {
+        "/edit/{edit_id}", "unmatched", "/healthz",
+    }  # fmt: skip
+
+
+def test_uploads_count_media_and_bytes_by_kind(api: Api) -> None:
+    picture = media.image_bytes("PNG", size=(40, 30))
+    assert api.upload(picture, filename="a.png").status_code == 201
+    assert api.upload(picture, filename="again.png").status_code == 200
+    assert api.upload(b"not media at all", filename="x.txt").status_code == 415
+    seen = scrape(api)
+    assert seen.value("editroom_uploads_total", kind="image", outcome="created") == 1
+    assert seen.value("editroom_uploads_total", kind="image", outcome="duplicate") == 1
+    assert seen.value("editroom_upload_bytes_total", kind="image") == 2 * len(picture)
+    # Kinds nobody uploaded yet are there at 0, so an upload rate is 0 rather than missing.
+    assert "video" in seen.label_values("editroom_uploads_total", "kind")
+    assert (
+        seen.value(
+            "editroom_http_requests_total", method="POST", route="/bucket/upload", status="415"
+        )
+        == 1
+    )
+
+
+def test_enqueueing_is_timed_and_counted(api: Api) -> None:
+    picture = api.upload(media.image_bytes("PNG"), filename="p.png").json()
+    assert api.client.post("/edit", params={"media": picture["id"], "flip": "h"}).status_code == 202
+    assert api.client.post("/edit", params={"media": picture["id"], "flip": "x"}).status_code == 422
+    seen = scrape(api)
+    assert seen.value("editroom_edits_enqueued_total", kind="image") == 1
+    assert seen.value("editroom_enqueue_duration_seconds_count") == 1
+    assert 0 < seen.value("editroom_enqueue_duration_seconds_sum") < 5
