@@ -15,9 +15,9 @@ from tests.queue import Conn
 from tests.waiting import eventually
 
 GIB = 1024**3
-# The API idles near 145 MiB (Pillow, PyAV, OpenCV, NumPy, prometheus_client); a file held in
-# memory would add a GiB.
-PEAK_RSS_LIMIT_BYTES = 160 * 1024**2
+# The bound. The API idles near 120 MiB (it loads no runner media stack); a file held
+# in memory would add a GiB.
+PEAK_RSS_LIMIT_BYTES = 150 * 1024**2
 CHUNK_BYTES = 1024 * 1024
 
 
