@@ -4,7 +4,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bench import queue
+from bench import images, queue
 from bench.harness import bench_database, machine
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -15,6 +15,7 @@ def main() -> None:
                 "", f"Machine: {machine()}", ""]  # fmt: skip
     with bench_database() as url:
         sections.append(asyncio.run(queue.run(url)).markdown())
+        sections.extend(report.markdown() for report in images.run(url))
     text = "\n".join(sections)
     print(text)
     OUT.mkdir(exist_ok=True)

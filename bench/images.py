@@ -1,0 +1,243 @@
+"""Images end to end: a 4000x3000 JPEG (made here once, kept under bench/out/) resized to
+800 wide, through a real `editroom serve` and two `editroom runner` processes, beside thumbor
+doing the same over its HTTP endpoint (on the same machine, in the same run), and beside
+bare Pillow in a loop.
+
+An editroom edit's latency is from sending `POST /edit?...&wait=60` to receiving its answer,
+which the service gives once the edit's completion NOTIFY (the one that drives the SSE
+`completed` event) has arrived; thumbor's is that of its GET. Latency is measured one request
+at a time with the servers otherwise idle; throughput with CLIENTS requests in flight."""
+
+import io
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from PIL import Image
+
+from bench import thumbor_peer
+from bench.harness import (
+    Report,
+    editroom_env,
+    free_port,
+    percentile,
+    processes,
+    python_module,
+    wait_until_answers,
+)
+
+OUT = Path(__file__).resolve().parent / "out"
+PHOTO_SIZE = (4000, 3000)
+PHOTO_QUALITY = 90  # a camera's JPEG
+WIDTH = 800
+HEIGHT = PHOTO_SIZE[1] * WIDTH // PHOTO_SIZE[0]
+JPEG_QUALITY = 85  # editroom's default, given to thumbor and to the Pillow loop too
+RUNNERS = 2  # runner processes, each with its default concurrency
+WARM_UP = 6  # requests before measuring: forkservers, pools and caches filled
+LATENCY_SAMPLES = 40
+THROUGHPUT_REQUESTS = 80
+CLIENTS = 8
+PILLOW_SAMPLES = 20
+TIMEOUT_SECONDS = 120.0
+
+Job = Callable[[], None]
+
+
+def run(url: str) -> list[Report]:
+    photo = _photo()
+    pillow_ms = _pillow_loop(photo, draft=True)
+    naive_ms = _pillow_loop(photo, draft=False)
+    with tempfile.TemporaryDirectory(prefix="editroom-images-bench-") as folder:
+        work = Path(folder)
+        with _editroom(url, work) as edit:
+            ours = _measure(edit)
+        with thumbor_peer.thumbor(root=OUT, processes_count=RUNNERS, work=work) as base_url:
+            theirs = _measure(_thumbor_job(base_url, photo.name))
+    return [_beside_thumbor(ours, theirs), _beside_pillow(ours, pillow_ms, naive_ms)]
+
+
+class Measures:
+    def __init__(self, latencies_ms: list[float], per_second: float) -> None:
+        self.latencies_ms = latencies_ms
+        self.per_second = per_second
+
+    def p(self, percent: int) -> float:
+        return percentile(self.latencies_ms, percent)
+
+
+def _measure(job: Job) -> Measures:
+    for _ in range(WARM_UP):
+        job()
+    latencies = [_timed(job) * 1000 for _ in range(LATENCY_SAMPLES)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        for future in [pool.submit(job) for _ in range(THROUGHPUT_REQUESTS)]:
+            future.result()
+    return Measures(latencies, THROUGHPUT_REQUESTS / (time.perf_counter() - started))
+
+
+def _timed(job: Job) -> float:
+    started = time.perf_counter()
+    job()
+    return time.perf_counter() - started
+
+
+def _beside_thumbor(ours: Measures, theirs: Measures) -> Report:
+    report = Report(
+        f"Images: {_job_name()}, beside {thumbor_peer.version()}", "thumbor",
+    )  # fmt: skip
+    rate = report.add(
+        f"resizes/s, {CLIENTS} clients, {RUNNERS} processes each",
+        ours.per_second, theirs.per_second, higher_is_better=True,
+    )  # fmt: skip
+    for p in (50, 99):
+        ratio = report.add(
+            f"latency p{p}, one request at a time (ms)", ours.p(p), theirs.p(p),
+            higher_is_better=False,
+        )  # fmt: skip
+        if p == 50:
+            latency = ratio
+    report.goal(
+        f"ahead of thumbor (got {rate:.2f}x its rate, {latency:.2f}x its p50 latency)",
+        rate > 1 and latency > 1,
+    )
+    return report
+
+
+def _beside_pillow(ours: Measures, pillow_ms: list[float], naive_ms: list[float]) -> Report:
+    report = Report(f"Images: {_job_name()}, beside bare Pillow in a loop", "Pillow loop")
+    p50, pillow = ours.p(50), statistics.median(pillow_ms)
+    report.add("editroom p50 latency vs Pillow's median per-image time (ms)", p50, pillow,
+               higher_is_better=False)  # fmt: skip
+    report.add("the same, Pillow decoding at full size (no JPEG draft) (ms)", p50,
+               statistics.median(naive_ms), higher_is_better=False)  # fmt: skip
+    report.add("images/s: editroom's 2 runners vs one Pillow loop", ours.per_second,
+               1000 / pillow, higher_is_better=True)  # fmt: skip
+    report.goal(
+        f"p50 latency within 1.5x of bare Pillow's per-image time (got {p50 / pillow:.2f}x)",
+        p50 <= 1.5 * pillow,
+    )
+    return report
+
+
+def _job_name() -> str:
+    return f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG resized to {WIDTH} wide"
+
+
+# editroom
+
+
+@contextmanager
+def _editroom(url: str, work: Path) -> Iterator[Job]:
+    env = editroom_env(url, work / "editroom")
+    port = free_port()
+    serve = python_module("service", "serve", "--port", str(port))
+    runner = python_module("service", "runner")
+    with (
+        processes([serve, *[runner] * RUNNERS], env),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=TIMEOUT_SECONDS,
+                     limits=httpx.Limits(max_connections=CLIENTS)) as client,
+    ):  # fmt: skip
+        wait_until_answers(f"http://127.0.0.1:{port}/readyz")
+        media = _upload(client, _photo())
+        _check_result(client, _edit(client, media))
+
+        def job() -> None:
+            _edit(client, media)
+
+        yield job
+
+
+def _upload(client: httpx.Client, photo: Path) -> str:
+    response = client.post(
+        "/bucket/upload", params={"filename": photo.name}, content=photo.read_bytes()
+    )
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def _edit(client: httpx.Client, media: str) -> dict[str, Any]:
+    response = client.post(
+        "/edit", params={"media": media, "resize": f"{WIDTH}x", "wait": str(TIMEOUT_SECONDS / 2)}
+    )
+    response.raise_for_status()
+    edit: dict[str, Any] = response.json()
+    if edit["status"] != "completed":
+        raise RuntimeError(f"the edit did not complete: {edit}")
+    return edit
+
+
+def _check_result(client: httpx.Client, edit: dict[str, Any]) -> None:
+    (output,) = edit["outputs"]
+    _check_jpeg(client.get(output["content_url"]).content)
+
+
+def _check_jpeg(content: bytes) -> None:
+    with Image.open(io.BytesIO(content)) as result:
+        if (result.format, result.size) != ("JPEG", (WIDTH, HEIGHT)):
+            raise RuntimeError(
+                f"expected an {WIDTH}x{HEIGHT} JPEG, got {result.format} {result.size}"
+            )
+
+
+# thumbor
+
+
+def _thumbor_job(base_url: str, name: str) -> Job:
+    client = httpx.Client(
+        base_url=base_url, timeout=TIMEOUT_SECONDS, limits=httpx.Limits(max_connections=CLIENTS)
+    )
+    url = f"/unsafe/{WIDTH}x0/{name}"
+
+    def job() -> None:
+        response = client.get(url)
+        response.raise_for_status()
+
+    response = client.get(url)
+    response.raise_for_status()
+    _check_jpeg(response.content)
+    return job
+
+
+# bare Pillow
+
+
+def _pillow_loop(photo: Path, *, draft: bool) -> list[float]:
+    """Milliseconds per image: open, resize to 800 wide with Lanczos, save as JPEG. With
+    `draft`, the JPEG decoder scales by 1/2, 1/4 or 1/8 as it decodes when the result needs
+    no more pixels, as editroom and thumbor both ask it to."""
+    with tempfile.TemporaryDirectory(prefix="editroom-pillow-bench-") as folder:
+        target = Path(folder) / "small.jpg"
+
+        def job() -> None:
+            with Image.open(photo) as image:
+                if draft:
+                    image.draft("RGB", (WIDTH, HEIGHT))
+                image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS).save(
+                    target, "JPEG", quality=JPEG_QUALITY
+                )
+
+        job()
+        return [_timed(job) * 1000 for _ in range(PILLOW_SAMPLES)]
+
+
+def _photo() -> Path:
+    """A 4000x3000 camera-like JPEG: colour gradients, a fractal's edges and sensor grain."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"photo-{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}.jpg"
+    if path.exists():
+        return path
+    texture = Image.effect_mandelbrot(PHOTO_SIZE, (-2.2, -1.2, 1.0, 1.2), 100)
+    grain = Image.effect_noise(PHOTO_SIZE, 24)
+    horizontal = Image.linear_gradient("L").rotate(90).resize(PHOTO_SIZE)
+    channels = [Image.linear_gradient("L").resize(PHOTO_SIZE),
+                Image.radial_gradient("L").resize(PHOTO_SIZE), horizontal]  # fmt: skip
+    mixed = [Image.blend(Image.blend(c, texture, 0.35), grain, 0.25) for c in channels]
+    Image.merge("RGB", mixed).save(path, "JPEG", quality=PHOTO_QUALITY)
+    return path
