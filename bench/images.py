@@ -6,7 +6,12 @@ bare Pillow in a loop.
 An editroom edit's latency is from sending `POST /edit?...&wait=60` to receiving its answer,
 which the service gives once the edit's completion NOTIFY (the one that drives the SSE
 `completed` event) has arrived; thumbor's is that of its GET. Latency is measured one request
-at a time with the servers otherwise idle; throughput with CLIENTS requests in flight."""
+at a time with the servers otherwise idle; throughput with CLIENTS requests in flight.
+
+The machine may be shared, so the three are measured side by side rather than one after the
+other: both servers stay up for the whole run, latency samples take turns (editroom,
+thumbor, Pillow, editroom, ...), and throughput is measured in alternating rounds, so that
+whatever else the machine does weighs on all of them alike."""
 
 import io
 import statistics
@@ -38,12 +43,13 @@ PHOTO_QUALITY = 90  # a camera's JPEG
 WIDTH = 800
 HEIGHT = PHOTO_SIZE[1] * WIDTH // PHOTO_SIZE[0]
 JPEG_QUALITY = 85  # editroom's default, given to thumbor and to the Pillow loop too
-RUNNERS = 2  # runner processes, each with its default concurrency
+RUNNERS = 2  # runner processes, each with its default concurrency; thumbor gets as many
 WARM_UP = 6  # requests before measuring: forkservers, pools and caches filled
-LATENCY_SAMPLES = 40
-THROUGHPUT_REQUESTS = 80
+LATENCY_ROUNDS = 40  # one sample of each per round
+NAIVE_EVERY = 4  # rounds; Pillow decoding at full size is slow and only for reference
+THROUGHPUT_ROUNDS = 3  # of THROUGHPUT_REQUESTS each, editroom and thumbor in turn
+THROUGHPUT_REQUESTS = 40
 CLIENTS = 8
-PILLOW_SAMPLES = 20
 TIMEOUT_SECONDS = 120.0
 
 Job = Callable[[], None]
@@ -51,15 +57,24 @@ Job = Callable[[], None]
 
 def run(url: str) -> list[Report]:
     photo = _photo()
-    pillow_ms = _pillow_loop(photo, draft=True)
-    naive_ms = _pillow_loop(photo, draft=False)
-    with tempfile.TemporaryDirectory(prefix="editroom-images-bench-") as folder:
-        work = Path(folder)
-        with _editroom(url, work) as edit:
-            ours = _measure(edit)
-        with thumbor_peer.thumbor(root=OUT, processes_count=RUNNERS, work=work) as base_url:
-            theirs = _measure(_thumbor_job(base_url, photo.name))
-    return [_beside_thumbor(ours, theirs), _beside_pillow(ours, pillow_ms, naive_ms)]
+    with (
+        tempfile.TemporaryDirectory(prefix="editroom-images-bench-") as folder,
+        _editroom(url, Path(folder)) as ours,
+        thumbor_peer.thumbor(root=OUT, processes_count=RUNNERS, work=Path(folder)) as base_url,
+    ):
+        theirs = _thumbor_job(base_url, photo.name)
+        pillow, naive = _pillow_job(photo, draft=True), _pillow_job(photo, draft=False)
+        for job in (ours, theirs, pillow):
+            for _ in range(WARM_UP):
+                job()
+        latencies = _latencies(ours=ours, theirs=theirs, pillow=pillow, naive=naive)
+        rates = _rates(ours=ours, theirs=theirs)
+    ours_measured = Measures(latencies["ours"], rates["ours"])
+    theirs_measured = Measures(latencies["theirs"], rates["theirs"])
+    return [
+        _beside_thumbor(ours_measured, theirs_measured),
+        _beside_pillow(ours_measured, latencies["pillow"], latencies["naive"]),
+    ]
 
 
 class Measures:
@@ -71,15 +86,27 @@ class Measures:
         return percentile(self.latencies_ms, percent)
 
 
-def _measure(job: Job) -> Measures:
-    for _ in range(WARM_UP):
-        job()
-    latencies = [_timed(job) * 1000 for _ in range(LATENCY_SAMPLES)]
-    started = time.perf_counter()
+def _latencies(**jobs: Job) -> dict[str, list[float]]:
+    """Milliseconds, one job at a time, the jobs taking turns."""
+    samples: dict[str, list[float]] = {name: [] for name in jobs}
+    for round_ in range(LATENCY_ROUNDS):
+        for name, job in jobs.items():
+            if name != "naive" or round_ % NAIVE_EVERY == 0:
+                samples[name].append(_timed(job) * 1000)
+    return samples
+
+
+def _rates(**jobs: Job) -> dict[str, float]:
+    """Jobs per second with CLIENTS in flight: the median of rounds taken in turn."""
+    rates: dict[str, list[float]] = {name: [] for name in jobs}
     with ThreadPoolExecutor(CLIENTS) as pool:
-        for future in [pool.submit(job) for _ in range(THROUGHPUT_REQUESTS)]:
-            future.result()
-    return Measures(latencies, THROUGHPUT_REQUESTS / (time.perf_counter() - started))
+        for _ in range(THROUGHPUT_ROUNDS):
+            for name, job in jobs.items():
+                started = time.perf_counter()
+                for future in [pool.submit(job) for _ in range(THROUGHPUT_REQUESTS)]:
+                    future.result()
+                rates[name].append(THROUGHPUT_REQUESTS / (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def _timed(job: Job) -> float:
@@ -208,23 +235,23 @@ def _thumbor_job(base_url: str, name: str) -> Job:
 # bare Pillow
 
 
-def _pillow_loop(photo: Path, *, draft: bool) -> list[float]:
-    """Milliseconds per image: open, resize to 800 wide with Lanczos, save as JPEG. With
-    `draft`, the JPEG decoder scales by 1/2, 1/4 or 1/8 as it decodes when the result needs
-    no more pixels, as editroom and thumbor both ask it to."""
-    with tempfile.TemporaryDirectory(prefix="editroom-pillow-bench-") as folder:
-        target = Path(folder) / "small.jpg"
+def _pillow_job(photo: Path, *, draft: bool) -> Job:
+    """Open, resize to 800 wide with Lanczos, save as JPEG, in this process. With `draft`,
+    the JPEG decoder scales by 1/2, 1/4 or 1/8 as it decodes when the result needs no more
+    pixels, as editroom and thumbor both ask it to."""
+    target = OUT / f"pillow-{'draft' if draft else 'full'}.jpg"
 
-        def job() -> None:
-            with Image.open(photo) as image:
-                if draft:
-                    image.draft("RGB", (WIDTH, HEIGHT))
-                image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS).save(
-                    target, "JPEG", quality=JPEG_QUALITY
-                )
+    def job() -> None:
+        with Image.open(photo) as image:
+            if draft:
+                image.draft("RGB", (WIDTH, HEIGHT))
+            image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS).save(
+                target, "JPEG", quality=JPEG_QUALITY
+            )
 
-        job()
-        return [_timed(job) * 1000 for _ in range(PILLOW_SAMPLES)]
+    job()
+    _check_jpeg(target.read_bytes())
+    return job
 
 
 def _photo() -> Path:

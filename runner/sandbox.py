@@ -68,6 +68,7 @@ class Sandbox:
         self._context.set_forkserver_preload(PRELOAD)
         self._memory_limit_bytes = memory_limit_bytes
         self._spare: _Child | None = None
+        self._refilling: asyncio.Task[None] | None = None
 
     async def run(
         self,
@@ -94,14 +95,23 @@ class Sandbox:
                 asyncio.get_running_loop().run_in_executor(None, child.reap)
             else:
                 await child.stop()
-            # The next job's child, started once the caller has moved on.
-            asyncio.get_running_loop().call_soon(self._refill)
+            self._refill_soon()
 
-    def _refill(self) -> None:
+    def _refill_soon(self) -> None:
+        """Start the next job's child in a thread (starting one blocks for milliseconds)."""
+        if self._spare is None and (self._refilling is None or self._refilling.done()):
+            self._refilling = asyncio.get_running_loop().create_task(self._refill())
+
+    async def _refill(self) -> None:
+        child = await asyncio.to_thread(self._start_child)
         if self._spare is None:
-            self._spare = self._start_child()
+            self._spare = child
+        else:
+            await child.stop()
 
     async def _take_child(self) -> _Child:
+        if self._refilling is not None and not self._refilling.done():
+            await asyncio.shield(self._refilling)  # the spare is nearly there
         spare, self._spare = self._spare, None
         if spare is not None and spare.usable():
             return spare
