@@ -134,7 +134,8 @@ class Sandbox:
 async def _collect(receiver: Connection, child: Any, on_progress: Report | None) -> Any:
     while True:
         try:
-            message = await asyncio.to_thread(receiver.recv)
+            await _readable(receiver)
+            message = receiver.recv()  # written whole by the child: a short read
         except EOFError:
             await asyncio.to_thread(child.join)
             raise SandboxCrashed(_death(child.exitcode)) from None
@@ -148,6 +149,23 @@ async def _collect(receiver: Connection, child: Any, on_progress: Report | None)
                 error = error_class.__new__(error_class)
                 Exception.__init__(error, text)
                 raise error
+
+
+async def _readable(receiver: Connection) -> None:
+    """Wait on the event loop (no thread) until the child has written, or has gone."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    fd = receiver.fileno()
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
 
 
 def _death(exitcode: int | None) -> str:
