@@ -3,6 +3,11 @@
 doing the same over its HTTP endpoint (on the same machine, in the same run), and beside
 bare Pillow in a loop.
 
+Every request gives a result never made before, as real edits do: the job cycles through
+PHOTOS different photos and the JPEG qualities QUALITIES, the same sequence for all three.
+(The same edit repeated would give the same bytes, which editroom stores once: a repeated
+result would skip the storing and the media row that a new one costs.)
+
 An editroom edit's latency is from sending `POST /edit?...&wait=60` to receiving its answer,
 which the service gives once the edit's completion NOTIFY (the one that drives the SSE
 `completed` event) has arrived; thumbor's is that of its GET. Latency is measured one request
@@ -16,6 +21,7 @@ whatever else the machine does weighs on all of them alike."""
 import io
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +48,8 @@ PHOTO_SIZE = (4000, 3000)
 PHOTO_QUALITY = 90  # a camera's JPEG
 WIDTH = 800
 HEIGHT = PHOTO_SIZE[1] * WIDTH // PHOTO_SIZE[0]
-JPEG_QUALITY = 85  # editroom's default, given to thumbor and to the Pillow loop too
+PHOTOS = 8
+QUALITIES = range(70, 96)  # JPEG quality of the result; editroom's default, 85, among them
 RUNNERS = 2  # runner processes, each with its default concurrency; thumbor gets as many
 WARM_UP = 6  # requests before measuring: forkservers, pools and caches filled
 LATENCY_ROUNDS = 40  # one sample of each per round
@@ -53,17 +60,34 @@ CLIENTS = 8
 TIMEOUT_SECONDS = 120.0
 
 Job = Callable[[], None]
+Variant = tuple[Path, int]  # a photo and the quality of its resized JPEG
+
+
+class Variants:
+    """The same sequence of (photo, quality) for every system measured; thread-safe."""
+
+    def __init__(self, photos: list[Path]) -> None:
+        self._all = [(photo, quality) for quality in QUALITIES for photo in photos]
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Variant:
+        with self._lock:
+            variant = self._all[self._next % len(self._all)]
+            self._next += 1
+        return variant
 
 
 def run(url: str) -> list[Report]:
-    photo = _photo()
+    photos = _photos()
     with (
         tempfile.TemporaryDirectory(prefix="editroom-images-bench-") as folder,
-        _editroom(url, Path(folder)) as ours,
+        _editroom(url, Path(folder), photos) as ours,
         thumbor_peer.thumbor(root=OUT, processes_count=RUNNERS, work=Path(folder)) as base_url,
     ):
-        theirs = _thumbor_job(base_url, photo.name)
-        pillow, naive = _pillow_job(photo, draft=True), _pillow_job(photo, draft=False)
+        theirs = _thumbor_job(base_url, Variants(photos))
+        pillow = _pillow_job(Variants(photos), draft=True)
+        naive = _pillow_job(Variants(photos), draft=False)
         for job in (ours, theirs, pillow):
             for _ in range(WARM_UP):
                 job()
@@ -154,14 +178,17 @@ def _beside_pillow(ours: Measures, pillow_ms: list[float], naive_ms: list[float]
 
 
 def _job_name() -> str:
-    return f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG resized to {WIDTH} wide"
+    return (
+        f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEGs resized to {WIDTH} wide "
+        f"(JPEG quality {QUALITIES[0]}-{QUALITIES[-1]})"
+    )
 
 
 # editroom
 
 
 @contextmanager
-def _editroom(url: str, work: Path) -> Iterator[Job]:
+def _editroom(url: str, work: Path, photos: list[Path]) -> Iterator[Job]:
     env = editroom_env(url, work / "editroom")
     port = free_port()
     serve = python_module("service", "serve", "--port", str(port))
@@ -172,12 +199,15 @@ def _editroom(url: str, work: Path) -> Iterator[Job]:
                      limits=httpx.Limits(max_connections=CLIENTS)) as client,
     ):  # fmt: skip
         wait_until_answers(f"http://127.0.0.1:{port}/readyz")
-        media = _upload(client, _photo())
-        _check_result(client, _edit(client, media))
+        media = {photo: _upload(client, photo) for photo in photos}
+        variants = Variants(photos)
 
         def job() -> None:
-            _edit(client, media)
+            photo, quality = variants()
+            _edit(client, media[photo], quality)
 
+        photo, quality = photos[0], QUALITIES[-1]  # a variant the measured jobs make last
+        _check_result(client, _edit(client, media[photo], quality))
         yield job
 
 
@@ -189,10 +219,12 @@ def _upload(client: httpx.Client, photo: Path) -> str:
     return str(response.json()["id"])
 
 
-def _edit(client: httpx.Client, media: str) -> dict[str, Any]:
+def _edit(client: httpx.Client, media: str, quality: int) -> dict[str, Any]:
     response = client.post(
-        "/edit", params={"media": media, "resize": f"{WIDTH}x", "wait": str(TIMEOUT_SECONDS / 2)}
-    )
+        "/edit",
+        params={"media": media, "resize": f"{WIDTH}x", "format": "jpeg",
+                "quality": str(quality), "wait": str(TIMEOUT_SECONDS / 2)},
+    )  # fmt: skip
     response.raise_for_status()
     edit: dict[str, Any] = response.json()
     if edit["status"] != "completed":
@@ -216,55 +248,68 @@ def _check_jpeg(content: bytes) -> None:
 # thumbor
 
 
-def _thumbor_job(base_url: str, name: str) -> Job:
+def _thumbor_job(base_url: str, variants: Variants) -> Job:
     client = httpx.Client(
         base_url=base_url, timeout=TIMEOUT_SECONDS, limits=httpx.Limits(max_connections=CLIENTS)
     )
-    url = f"/unsafe/{WIDTH}x0/{name}"
+
+    def get(photo: Path, quality: int) -> bytes:
+        response = client.get(f"/unsafe/{WIDTH}x0/filters:quality({quality})/{photo.name}")
+        response.raise_for_status()
+        return response.content
 
     def job() -> None:
-        response = client.get(url)
-        response.raise_for_status()
+        get(*variants())
 
-    response = client.get(url)
-    response.raise_for_status()
-    _check_jpeg(response.content)
+    _check_jpeg(get(*Variants([_photo(0)])()))
     return job
 
 
 # bare Pillow
 
 
-def _pillow_job(photo: Path, *, draft: bool) -> Job:
+def _pillow_job(variants: Variants, *, draft: bool) -> Job:
     """Open, resize to 800 wide with Lanczos, save as JPEG, in this process. With `draft`,
     the JPEG decoder scales by 1/2, 1/4 or 1/8 as it decodes when the result needs no more
     pixels, as editroom and thumbor both ask it to."""
     target = OUT / f"pillow-{'draft' if draft else 'full'}.jpg"
 
-    def job() -> None:
+    def resize(photo: Path, quality: int) -> None:
         with Image.open(photo) as image:
             if draft:
                 image.draft("RGB", (WIDTH, HEIGHT))
             image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS).save(
-                target, "JPEG", quality=JPEG_QUALITY
+                target, "JPEG", quality=quality
             )
 
-    job()
+    def job() -> None:
+        resize(*variants())
+
+    resize(_photo(0), QUALITIES[0])
     _check_jpeg(target.read_bytes())
     return job
 
 
-def _photo() -> Path:
-    """A 4000x3000 camera-like JPEG: colour gradients, a fractal's edges and sensor grain."""
+def _photos() -> list[Path]:
+    return [_photo(index) for index in range(PHOTOS)]
+
+
+def _photo(index: int) -> Path:
+    """A 4000x3000 camera-like JPEG: colour gradients, a fractal's edges (a different part of
+    it for each index) and sensor grain."""
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"photo-{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}.jpg"
+    path = OUT / f"photo-{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}-{index}.jpg"
     if path.exists():
         return path
-    texture = Image.effect_mandelbrot(PHOTO_SIZE, (-2.2, -1.2, 1.0, 1.2), 100)
+    shift = index * 0.1
+    extent = (-2.2 + shift, -1.2 + shift / 2, 1.0 + shift, 1.2 + shift / 2)
+    texture = Image.effect_mandelbrot(PHOTO_SIZE, extent, 100)
     grain = Image.effect_noise(PHOTO_SIZE, 24)
     horizontal = Image.linear_gradient("L").rotate(90).resize(PHOTO_SIZE)
     channels = [Image.linear_gradient("L").resize(PHOTO_SIZE),
                 Image.radial_gradient("L").resize(PHOTO_SIZE), horizontal]  # fmt: skip
     mixed = [Image.blend(Image.blend(c, texture, 0.35), grain, 0.25) for c in channels]
-    Image.merge("RGB", mixed).save(path, "JPEG", quality=PHOTO_QUALITY)
+    partial = path.with_suffix(".partial")
+    Image.merge("RGB", mixed).save(partial, "JPEG", quality=PHOTO_QUALITY)
+    partial.replace(path)
     return path
