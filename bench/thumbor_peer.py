@@ -20,7 +20,8 @@ REQUIREMENTS = BENCH / "thumbor-requirements.txt"
 VENV = BENCH / "out" / "thumbor-venv"
 UV = BENCH.parent / ".venv" / "bin" / "uv"
 PYTHON_VERSION = "3.11"
-JPEG_QUALITY = 85  # editroom's default JPEG quality, so both encode the same way
+# editroom's default JPEG quality; the image bench's requests each name their own.
+JPEG_QUALITY = 85
 # thumbor's own defaults, except: images read from a folder, nothing cached between requests
 # (editroom reads its source and encodes anew for every edit too), unsigned URLs, and the
 # JPEG quality above.
