@@ -4,10 +4,13 @@ import os
 import platform
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from service import migrations
 from service.embedded import embedded_postgres
 
 PROCESS_STOP_TIMEOUT_SECONDS = 30.0
+START_TIMEOUT_SECONDS = 60.0
 
 
 @contextmanager
@@ -76,6 +80,36 @@ def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[None]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_answers(url: str, *, seconds: float = START_TIMEOUT_SECONDS) -> None:
+    """Block until `url` answers 200; a server the bench started has come up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
+        time.sleep(0.05)
+
+
+def editroom_env(database_url: str, data_dir: Path, **settings: str) -> dict[str, str]:
+    """An editroom process's environment: this database, these files, default settings
+    except those given (without the EDITROOM_ prefix)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDITROOM_")}
+    env.update(DATABASE_URL=database_url, EDITROOM_DATA_DIR=str(data_dir))
+    env.update({f"EDITROOM_{name.upper()}": value for name, value in settings.items()})
+    return env
 
 
 def percentile(values: list[float], percent: int) -> float:

@@ -62,13 +62,14 @@ class Editroom:
         return int(await scalar(conn, LISTENERS_LIKE, 'LISTEN "editroom_queue"%'))
 
     async def reset(self, conn: Conn) -> None:
+        # Media rows name the edit they came from, so the media go too: make one again.
         await conn.execute("TRUNCATE editroom.edits CASCADE")
-        if self._media is None:
-            self._media = await scalar(
-                conn,
-                "INSERT INTO editroom.media (kind, content_type, size_bytes, storage_key) "
-                "VALUES ('image', 'image/png', 0, 'bench') RETURNING id",
-            )
+        self._media = await scalar(
+            conn,
+            "INSERT INTO editroom.media (kind, content_type, size_bytes, sha256, storage_key) "
+            "VALUES ('image', 'image/png', 0, encode(sha256('bench'), 'hex'), 'bench') "
+            "RETURNING id",
+        )
 
     async def enqueue(self, conn: Conn, count: int) -> None:
         await conn.execute(

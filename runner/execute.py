@@ -62,14 +62,16 @@ class EditExecutor:
         self._policy = ImportPolicy.from_settings(settings)
 
     async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        # [] is a valid no-op edit in SQL (it exercises the queue; the API asks for more). It
+        # reads nothing, so it costs no look-up of its media: the queue's own pace shows.
+        if not edit.ops:
+            report(1.0)
+            return []
         if edit.media_id is None and is_import(edit.ops):
             return await self._import(edit, report)
         source = await self._source(edit)
         kind = MediaKind(source["kind"])
-        # [] is a valid no-op edit in SQL (it exercises the queue); the API asks for more.
-        operations = (
-            parse_json(catalogue(), kind, edit.ops, limits=self._limits) if edit.ops else []
-        )
+        operations = parse_json(catalogue(), kind, edit.ops, limits=self._limits)
         if all(op.name == ImageNoop.name for op in operations):
             report(1.0)
             return []

@@ -1,16 +1,21 @@
 """Untrusted media is handled in child processes: a decoder that crashes, hangs or eats memory
 takes down only its child, never the API or the runner.
 
-Children fork from a forkserver that has already imported Pillow, PyAV and OpenCV, so starting
-one costs milliseconds. Each child gets a memory limit; the parent kills it at its time limit
-or when the awaiting task is cancelled (an edit cancelled mid-run stops at once)."""
+Children fork from a forkserver that has already imported everything they run (runner.preload),
+so starting one costs milliseconds; and one spare child is kept started ahead, waiting for its
+job, so an edit does not wait even for those. Every child runs one job and exits: nothing one
+job leaves in memory reaches the next. Each child gets a memory limit; the parent kills it at
+its time limit or when the awaiting task is cancelled (an edit cancelled mid-run stops at
+once)."""
 
 import asyncio
+import contextlib
 import multiprocessing
 import resource
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol, TypeVar
 
@@ -27,13 +32,8 @@ class Report(Protocol):
     def __call__(self, fraction: float | None, detail: Detail = None) -> None: ...
 
 
-# Modules every child needs, imported once by the forkserver.
-PRELOAD = [
-    "runner.probe",
-    "runner.image.pipeline",
-    "runner.video.pipeline",
-    "runner.imports.download",
-]
+# Everything children need, imported once by the forkserver (see runner.preload).
+PRELOAD = ["runner.preload"]
 PROGRESS_STEP = 0.01
 PROGRESS_INTERVAL_SECONDS = 0.25
 
@@ -46,11 +46,37 @@ class SandboxCrashed(EditroomError):
     """The child died without an answer (a crash, or the memory limit)."""
 
 
+@dataclass(slots=True)
+class _Child:
+    """A started child waiting for its one job on `jobs`; it answers on `answers`."""
+
+    process: Any  # multiprocessing's forkserver Process
+    jobs: Connection
+    answers: Connection
+
+    def usable(self) -> bool:
+        return bool(self.process.is_alive())
+
+    async def stop(self) -> None:
+        """Kill it if it still runs; returns once it is gone."""
+        await asyncio.to_thread(self.reap)
+
+    def reap(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.jobs.close()
+        self.answers.close()
+        self.process.close()
+
+
 class Sandbox:
     def __init__(self, *, memory_limit_bytes: int | None) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
         self._memory_limit_bytes = memory_limit_bytes
+        self._spare: _Child | None = None
+        self._refilling: asyncio.Task[None] | None = None
 
     async def run(
         self,
@@ -60,32 +86,64 @@ class Sandbox:
         on_progress: Report | None = None,
     ) -> T:
         """function(*args, progress=...) in a child; its result, or its EditroomError."""
-        receiver, sender = self._context.Pipe(duplex=False)
-        child = self._context.Process(
-            target=_child_main,
-            args=(function, args, sender, self._memory_limit_bytes),
-            daemon=True,
-        )
-        child.start()
-        sender.close()
+        child = await self._take_child()
+        answered = False
         try:
             async with asyncio.timeout(timeout_seconds):
-                result: T = await _collect(receiver, child, on_progress)
+                with contextlib.suppress(BrokenPipeError):  # it died: _collect says how
+                    child.jobs.send((function, args))
+                result: T = await _collect(child.answers, child.process, on_progress)
+                answered = True
                 return result
         except TimeoutError:
             raise SandboxTimeout(f"stopped after {timeout_seconds:.0f} s, its time limit") from None
         finally:
-            if child.is_alive():
-                child.kill()
-            await asyncio.to_thread(child.join)
-            receiver.close()
-            child.close()
+            if answered:
+                # Its answer is in; the caller need not wait while its memory is torn down.
+                asyncio.get_running_loop().run_in_executor(None, child.reap)
+            else:
+                await child.stop()
+            self._refill_soon()
+
+    def _refill_soon(self) -> None:
+        """Start the next job's child in a thread (starting one blocks for milliseconds)."""
+        if self._spare is None and (self._refilling is None or self._refilling.done()):
+            self._refilling = asyncio.get_running_loop().create_task(self._refill())
+
+    async def _refill(self) -> None:
+        child = await asyncio.to_thread(self._start_child)
+        if self._spare is None:
+            self._spare = child
+        else:
+            await child.stop()
+
+    async def _take_child(self) -> _Child:
+        if self._refilling is not None and not self._refilling.done():
+            await asyncio.shield(self._refilling)  # the spare is nearly there
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.usable():
+            return spare
+        if spare is not None:
+            await spare.stop()
+        return self._start_child()
+
+    def _start_child(self) -> _Child:
+        answers, answer_end = self._context.Pipe(duplex=False)
+        job_end, jobs = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=_child_main, args=(job_end, answer_end, self._memory_limit_bytes), daemon=True
+        )
+        process.start()
+        answer_end.close()
+        job_end.close()
+        return _Child(process, jobs, answers)
 
 
 async def _collect(receiver: Connection, child: Any, on_progress: Report | None) -> Any:
     while True:
         try:
-            message = await asyncio.to_thread(receiver.recv)
+            await _readable(receiver)
+            message = receiver.recv()  # written whole by the child: a short read
         except EOFError:
             await asyncio.to_thread(child.join)
             raise SandboxCrashed(_death(child.exitcode)) from None
@@ -101,6 +159,23 @@ async def _collect(receiver: Connection, child: Any, on_progress: Report | None)
                 raise error
 
 
+async def _readable(receiver: Connection) -> None:
+    """Wait on the event loop (no thread) until the child has written, or has gone."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    fd = receiver.fileno()
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
 def _death(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
@@ -108,15 +183,14 @@ def _death(exitcode: int | None) -> str:
     return f"the worker process exited ({exitcode}) without an answer"
 
 
-def _child_main(
-    function: Callable[..., Any],
-    args: tuple[Any, ...],
-    sender: Connection,
-    memory_limit: int | None,
-) -> None:
+def _child_main(jobs: Connection, sender: Connection, memory_limit: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a child stops
     if memory_limit is not None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    try:
+        function, args = jobs.recv()
+    except EOFError:
+        return  # a spare the parent no longer needs
     try:
         sender.send(("result", function(*args, progress=_reporter(sender))))
     except EditroomError as exc:

@@ -61,6 +61,7 @@ class Runner:
         self._working: dict[UUID, asyncio.Task[None]] = {}
         self._progress: dict[UUID, float] = {}  # edits still executing (heartbeats go to these)
         self._details: dict[UUID, dict[str, Any]] = {}  # what else their progress says
+        self._reported: dict[UUID, tuple[float, Any]] = {}  # what the database last heard
         self._stopped: dict[UUID, str] = {}  # edits whose task we cancelled: the outcome
         self.metrics = metrics or RunnerMetrics()
         self.metrics.track_slots(busy=lambda: len(self._working), concurrency=self._concurrency)
@@ -173,6 +174,7 @@ class Runner:
         return await self._complete(edit, outputs)
 
     async def _complete(self, edit: ClaimedEdit, outputs: list[UUID]) -> str:
+        await self._report_last_detail(edit.id)
         self._progress.pop(edit.id, None)  # no more heartbeats or stops: it is finishing
         try:
             await self._completer.complete(edit.id, outputs)
@@ -243,8 +245,15 @@ class Runner:
 
     # Heartbeats
 
+    async def _report_last_detail(self, edit_id: UUID) -> None:
+        """A quick job can finish between two progress ticks: its last detail (an import's
+        byte count) is recorded before it completes, so the finished edit says it."""
+        if edit_id in self._details and self._reported.get(edit_id) != self._state(edit_id):
+            with contextlib.suppress(EditroomError):
+                self._reported.update(await self._heartbeat([edit_id]))
+
     async def _heartbeat_loop(self) -> None:
-        reported: dict[UUID, tuple[float, Any]] = {}
+        reported = self._reported
         last_full_beat = time.monotonic()
         while True:
             await asyncio.sleep(self._settings.progress_interval_seconds)

@@ -16,6 +16,10 @@ def add(a: int, b: int, *, progress: Report) -> int:
     return a + b
 
 
+def pid(*, progress: Report) -> int:
+    return os.getpid()
+
+
 def refuse(*, progress: Report) -> None:
     raise InvalidMedia("the picture is upside down")
 

@@ -201,13 +201,24 @@ class VideoCopy:
         if not any(ceiling < held.pts < self._end - self._eps for held in self._lookahead):
             return
         frames: list[VideoFrame] = []
-        for held in [*self._gop, *self._lookahead, None]:
+        for held in [*self._gop, *self._needed_lookahead(), None]:
             if held is not None and held.pts <= ceiling and self._skippable(held.data):
                 continue  # copied already, and no reference for the frames wanted
             frames += self._decode(None if held is None else self._packet(held))
         self._stream.codec_context.flush_buffers()
         missing = [f for f in frames if f.pts is not None and ceiling < f.pts < self._end]
         self._splice(sorted(missing, key=lambda frame: frame.pts or 0), delay=0)
+
+    def _needed_lookahead(self) -> list[Held]:
+        """The packets past the copy that the missing frames need: those up to the last one
+        shown before END (a reference is decoded before the frames that use it, so nothing
+        after that one is), less those neither shown before END nor a reference."""
+        last = max(i for i, held in enumerate(self._lookahead) if held.pts < self._end)
+        return [
+            held
+            for held in self._lookahead[: last + 1]
+            if held.pts < self._end or not self._skippable(held.data)
+        ]
 
     def _packet(self, held: Held) -> Packet[Stream]:
         return rebuilt(

@@ -36,6 +36,13 @@ async def test_a_result_and_its_progress(sandbox: Sandbox) -> None:
     assert seen == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
+async def test_every_job_gets_a_process_of_its_own(sandbox: Sandbox) -> None:
+    # A spare child waits for the next job, but no child ever runs a second one.
+    pids = [await sandbox.run(sandboxed.pid, timeout_seconds=30) for _ in range(3)]
+    assert len(set(pids)) == 3
+    assert os.getpid() not in pids
+
+
 async def test_an_editroom_error_crosses_back_as_itself(sandbox: Sandbox) -> None:
     with pytest.raises(InvalidMedia, match="upside down"):
         await sandbox.run(sandboxed.refuse, timeout_seconds=30)

@@ -1,0 +1,315 @@
+"""Images end to end: a 4000x3000 JPEG (made here once, kept under bench/out/) resized to
+800 wide, through a real `editroom serve` and two `editroom runner` processes, beside thumbor
+doing the same over its HTTP endpoint (on the same machine, in the same run), and beside
+bare Pillow in a loop.
+
+Every request gives a result never made before, as real edits do: the job cycles through
+PHOTOS different photos and the JPEG qualities QUALITIES, the same sequence for all three.
+(The same edit repeated would give the same bytes, which editroom stores once: a repeated
+result would skip the storing and the media row that a new one costs.)
+
+An editroom edit's latency is from sending `POST /edit?...&wait=60` to receiving its answer,
+which the service gives once the edit's completion NOTIFY (the one that drives the SSE
+`completed` event) has arrived; thumbor's is that of its GET. Latency is measured one request
+at a time with the servers otherwise idle; throughput with CLIENTS requests in flight.
+
+The machine may be shared, so the three are measured side by side rather than one after the
+other: both servers stay up for the whole run, latency samples take turns (editroom,
+thumbor, Pillow, editroom, ...), and throughput is measured in alternating rounds, so that
+whatever else the machine does weighs on all of them alike."""
+
+import io
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from PIL import Image
+
+from bench import thumbor_peer
+from bench.harness import (
+    Report,
+    editroom_env,
+    free_port,
+    percentile,
+    processes,
+    python_module,
+    wait_until_answers,
+)
+
+OUT = Path(__file__).resolve().parent / "out"
+PHOTO_SIZE = (4000, 3000)
+PHOTO_QUALITY = 90  # a camera's JPEG
+WIDTH = 800
+HEIGHT = PHOTO_SIZE[1] * WIDTH // PHOTO_SIZE[0]
+PHOTOS = 8
+QUALITIES = range(70, 96)  # JPEG quality of the result; editroom's default, 85, among them
+RUNNERS = 2  # runner processes, each with its default concurrency; thumbor gets as many
+WARM_UP = 6  # requests before measuring: forkservers, pools and caches filled
+LATENCY_ROUNDS = 40  # one sample of each per round
+NAIVE_EVERY = 4  # rounds; Pillow decoding at full size is slow and only for reference
+THROUGHPUT_ROUNDS = 3  # of THROUGHPUT_REQUESTS each, editroom and thumbor in turn
+THROUGHPUT_REQUESTS = 40
+CLIENTS = 8
+TIMEOUT_SECONDS = 120.0
+
+Job = Callable[[], None]
+Variant = tuple[Path, int]  # a photo and the quality of its resized JPEG
+
+
+class Variants:
+    """The same sequence of (photo, quality) for every system measured; thread-safe."""
+
+    def __init__(self, photos: list[Path]) -> None:
+        self._all = [(photo, quality) for quality in QUALITIES for photo in photos]
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Variant:
+        with self._lock:
+            variant = self._all[self._next % len(self._all)]
+            self._next += 1
+        return variant
+
+
+def run(url: str) -> list[Report]:
+    photos = _photos()
+    with (
+        tempfile.TemporaryDirectory(prefix="editroom-images-bench-") as folder,
+        _editroom(url, Path(folder), photos) as ours,
+        thumbor_peer.thumbor(root=OUT, processes_count=RUNNERS, work=Path(folder)) as base_url,
+    ):
+        theirs = _thumbor_job(base_url, Variants(photos))
+        pillow = _pillow_job(Variants(photos), draft=True)
+        naive = _pillow_job(Variants(photos), draft=False)
+        for job in (ours, theirs, pillow):
+            for _ in range(WARM_UP):
+                job()
+        latencies = _latencies(ours=ours, theirs=theirs, pillow=pillow, naive=naive)
+        rates = _rates(ours=ours, theirs=theirs)
+    ours_measured = Measures(latencies["ours"], rates["ours"])
+    theirs_measured = Measures(latencies["theirs"], rates["theirs"])
+    return [
+        _beside_thumbor(ours_measured, theirs_measured),
+        _beside_pillow(ours_measured, latencies["pillow"], latencies["naive"]),
+    ]
+
+
+class Measures:
+    def __init__(self, latencies_ms: list[float], per_second: float) -> None:
+        self.latencies_ms = latencies_ms
+        self.per_second = per_second
+
+    def p(self, percent: int) -> float:
+        return percentile(self.latencies_ms, percent)
+
+
+def _latencies(**jobs: Job) -> dict[str, list[float]]:
+    """Milliseconds, one job at a time, the jobs taking turns."""
+    samples: dict[str, list[float]] = {name: [] for name in jobs}
+    for round_ in range(LATENCY_ROUNDS):
+        for name, job in jobs.items():
+            if name != "naive" or round_ % NAIVE_EVERY == 0:
+                samples[name].append(_timed(job) * 1000)
+    return samples
+
+
+def _rates(**jobs: Job) -> dict[str, float]:
+    """Jobs per second with CLIENTS in flight: the median of rounds taken in turn."""
+    rates: dict[str, list[float]] = {name: [] for name in jobs}
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        for _ in range(THROUGHPUT_ROUNDS):
+            for name, job in jobs.items():
+                started = time.perf_counter()
+                for future in [pool.submit(job) for _ in range(THROUGHPUT_REQUESTS)]:
+                    future.result()
+                rates[name].append(THROUGHPUT_REQUESTS / (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def _timed(job: Job) -> float:
+    started = time.perf_counter()
+    job()
+    return time.perf_counter() - started
+
+
+def _beside_thumbor(ours: Measures, theirs: Measures) -> Report:
+    report = Report(
+        f"Images: {_job_name()}, beside {thumbor_peer.version()}", "thumbor",
+    )  # fmt: skip
+    rate = report.add(
+        f"resizes/s, {CLIENTS} clients, {RUNNERS} processes each",
+        ours.per_second, theirs.per_second, higher_is_better=True,
+    )  # fmt: skip
+    for p in (50, 99):
+        ratio = report.add(
+            f"latency p{p}, one request at a time (ms)", ours.p(p), theirs.p(p),
+            higher_is_better=False,
+        )  # fmt: skip
+        if p == 50:
+            latency = ratio
+    report.goal(
+        f"ahead of thumbor (got {rate:.2f}x its rate, {latency:.2f}x its p50 latency)",
+        rate > 1 and latency > 1,
+    )
+    return report
+
+
+def _beside_pillow(ours: Measures, pillow_ms: list[float], naive_ms: list[float]) -> Report:
+    report = Report(f"Images: {_job_name()}, beside bare Pillow in a loop", "Pillow loop")
+    p50, pillow = ours.p(50), statistics.median(pillow_ms)
+    report.add("editroom p50 latency vs Pillow's median per-image time (ms)", p50, pillow,
+               higher_is_better=False)  # fmt: skip
+    report.add("the same, Pillow decoding at full size (no JPEG draft) (ms)", p50,
+               statistics.median(naive_ms), higher_is_better=False)  # fmt: skip
+    report.add("images/s: editroom's 2 runners vs one Pillow loop", ours.per_second,
+               1000 / pillow, higher_is_better=True)  # fmt: skip
+    report.goal(
+        f"p50 latency within 1.5x of bare Pillow's per-image time (got {p50 / pillow:.2f}x)",
+        p50 <= 1.5 * pillow,
+    )
+    return report
+
+
+def _job_name() -> str:
+    return (
+        f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEGs resized to {WIDTH} wide "
+        f"(JPEG quality {QUALITIES[0]}-{QUALITIES[-1]})"
+    )
+
+
+# editroom
+
+
+@contextmanager
+def _editroom(url: str, work: Path, photos: list[Path]) -> Iterator[Job]:
+    env = editroom_env(url, work / "editroom")
+    port = free_port()
+    serve = python_module("service", "serve", "--port", str(port))
+    runner = python_module("service", "runner")
+    with (
+        processes([serve, *[runner] * RUNNERS], env),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=TIMEOUT_SECONDS,
+                     limits=httpx.Limits(max_connections=CLIENTS)) as client,
+    ):  # fmt: skip
+        wait_until_answers(f"http://127.0.0.1:{port}/readyz")
+        media = {photo: _upload(client, photo) for photo in photos}
+        variants = Variants(photos)
+
+        def job() -> None:
+            photo, quality = variants()
+            _edit(client, media[photo], quality)
+
+        photo, quality = photos[0], QUALITIES[-1]  # a variant the measured jobs make last
+        _check_result(client, _edit(client, media[photo], quality))
+        yield job
+
+
+def _upload(client: httpx.Client, photo: Path) -> str:
+    response = client.post(
+        "/bucket/upload", params={"filename": photo.name}, content=photo.read_bytes()
+    )
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def _edit(client: httpx.Client, media: str, quality: int) -> dict[str, Any]:
+    response = client.post(
+        "/edit",
+        params={"media": media, "resize": f"{WIDTH}x", "format": "jpeg",
+                "quality": str(quality), "wait": str(TIMEOUT_SECONDS / 2)},
+    )  # fmt: skip
+    response.raise_for_status()
+    edit: dict[str, Any] = response.json()
+    if edit["status"] != "completed":
+        raise RuntimeError(f"the edit did not complete: {edit}")
+    return edit
+
+
+def _check_result(client: httpx.Client, edit: dict[str, Any]) -> None:
+    (output,) = edit["outputs"]
+    _check_jpeg(client.get(output["content_url"]).content)
+
+
+def _check_jpeg(content: bytes) -> None:
+    with Image.open(io.BytesIO(content)) as result:
+        if (result.format, result.size) != ("JPEG", (WIDTH, HEIGHT)):
+            raise RuntimeError(
+                f"expected an {WIDTH}x{HEIGHT} JPEG, got {result.format} {result.size}"
+            )
+
+
+# thumbor
+
+
+def _thumbor_job(base_url: str, variants: Variants) -> Job:
+    client = httpx.Client(
+        base_url=base_url, timeout=TIMEOUT_SECONDS, limits=httpx.Limits(max_connections=CLIENTS)
+    )
+
+    def get(photo: Path, quality: int) -> bytes:
+        response = client.get(f"/unsafe/{WIDTH}x0/filters:quality({quality})/{photo.name}")
+        response.raise_for_status()
+        return response.content
+
+    def job() -> None:
+        get(*variants())
+
+    _check_jpeg(get(*Variants([_photo(0)])()))
+    return job
+
+
+# bare Pillow
+
+
+def _pillow_job(variants: Variants, *, draft: bool) -> Job:
+    """Open, resize to 800 wide with Lanczos, save as JPEG, in this process. With `draft`,
+    the JPEG decoder scales by 1/2, 1/4 or 1/8 as it decodes when the result needs no more
+    pixels, as editroom and thumbor both ask it to."""
+    target = OUT / f"pillow-{'draft' if draft else 'full'}.jpg"
+
+    def resize(photo: Path, quality: int) -> None:
+        with Image.open(photo) as image:
+            if draft:
+                image.draft("RGB", (WIDTH, HEIGHT))
+            image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS).save(
+                target, "JPEG", quality=quality
+            )
+
+    def job() -> None:
+        resize(*variants())
+
+    resize(_photo(0), QUALITIES[0])
+    _check_jpeg(target.read_bytes())
+    return job
+
+
+def _photos() -> list[Path]:
+    return [_photo(index) for index in range(PHOTOS)]
+
+
+def _photo(index: int) -> Path:
+    """A 4000x3000 camera-like JPEG: colour gradients, a fractal's edges (a different part of
+    it for each index) and sensor grain."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"photo-{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}-{index}.jpg"
+    if path.exists():
+        return path
+    shift = index * 0.1
+    extent = (-2.2 + shift, -1.2 + shift / 2, 1.0 + shift, 1.2 + shift / 2)
+    texture = Image.effect_mandelbrot(PHOTO_SIZE, extent, 100)
+    grain = Image.effect_noise(PHOTO_SIZE, 24)
+    horizontal = Image.linear_gradient("L").rotate(90).resize(PHOTO_SIZE)
+    channels = [Image.linear_gradient("L").resize(PHOTO_SIZE),
+                Image.radial_gradient("L").resize(PHOTO_SIZE), horizontal]  # fmt: skip
+    mixed = [Image.blend(Image.blend(c, texture, 0.35), grain, 0.25) for c in channels]
+    partial = path.with_suffix(".partial")
+    Image.merge("RGB", mixed).save(partial, "JPEG", quality=PHOTO_QUALITY)
+    partial.replace(path)
+    return path
