@@ -40,6 +40,7 @@ class ClaimedEdit:
     trial: int
     max_trials: int
     kind: str = UNKNOWN_KIND  # its media's, for logs and metrics
+    source: Row | None = None  # its media's row as claimed (JSON types), if it still existed
 
     @classmethod
     def from_row(cls, row: Row) -> "ClaimedEdit":
@@ -50,6 +51,7 @@ class ClaimedEdit:
             trial=row["trial"],
             max_trials=row["max_trials"],
             kind=row.get("kind") or UNKNOWN_KIND,
+            source=row.get("source"),
         )
 
 
@@ -132,6 +134,8 @@ class EditExecutor:
     async def _source(self, edit: ClaimedEdit) -> Row:
         if edit.media_id is None:
             raise EditFailed("the edit's media was deleted; there is nothing to edit")
+        if edit.source is not None:  # read with the claim: no second look-up
+            return {**edit.source, "id": edit.media_id}
         return await self._media(edit.media_id, "the source")
 
     async def _media(self, media_id: UUID, role: str) -> Row:

@@ -47,10 +47,16 @@ def run_edit(
             Path(source), operations, out_dir=target, limits=limits, progress=progress,
             others={UUID(key): Path(value) for key, value in others.items()},
         )  # fmt: skip
-    return [describe(path, limits) for path in paths]
+    return [describe(path, limits, verify=False) for path in paths]
 
 
-def describe(path: Path, limits: Limits) -> ProducedFile:
-    """What a produced file is (probed) and its SHA-256, so the runner stores it as is."""
-    facts = probe(path, max_pixels=limits.max_pixels, max_video_seconds=limits.max_video_seconds)
+def describe(path: Path, limits: Limits, *, verify: bool) -> ProducedFile:
+    """What a produced file is (probed) and its SHA-256, so the runner stores it as is.
+    verify=False for what editroom has just encoded itself; True for anything fetched."""
+    facts = probe(
+        path,
+        max_pixels=limits.max_pixels,
+        max_video_seconds=limits.max_video_seconds,
+        verify=verify,
+    )
     return ProducedFile(str(path), facts, path.stat().st_size, sha256_of(path))

@@ -15,7 +15,11 @@ from service.storage.factory import open_storage
 
 async def run_runner(settings: Settings, *, concurrency: int | None = None) -> None:
     url = settings.require_database_url()
-    async with Database.connect(url, max_size=settings.db_pool_size) as database:
+    # A claim, a heartbeat or an output's media row lost in a crash is simply redone;
+    # completions and failures make themselves durable (editroom.complete_edits, fail_edit).
+    async with Database.connect(
+        url, max_size=settings.db_pool_size, durable_commits=False
+    ) as database:
         storage = await open_storage(settings)
         library = MediaLibrary(
             database=database,

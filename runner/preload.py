@@ -6,6 +6,8 @@ milliseconds per child, and far more where no bytecode cache can be written
 
 Only the forkserver imports this module; its one side effect is that warming."""
 
+import gc
+
 from PIL import Image
 
 import runner.imports.download
@@ -17,3 +19,7 @@ __all__ = ["runner"]
 # Pillow imports its format plugins on the first open or save, in every process; here they
 # are imported once for all children.
 Image.init()
+
+# Move everything imported so far out of the collector's reach: a child's collections then
+# never walk (and so never copy, page by page) the memory it shares with the forkserver.
+gc.freeze()

@@ -75,13 +75,16 @@ class Database:
 
     @classmethod
     @asynccontextmanager
-    async def connect(cls, url: str, *, max_size: int = 10) -> AsyncIterator["Database"]:
+    async def connect(
+        cls, url: str, *, max_size: int = 10, durable_commits: bool = True
+    ) -> AsyncIterator["Database"]:
+        """durable_commits=False: commits return before the WAL is flushed (runners; see
+        docs/decisions.md). Completions and failures are durable whatever the session says."""
+        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row}
+        if not durable_commits:
+            kwargs["options"] = "-c synchronous_commit=off"
         pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=max_size,
-            open=False,
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            url, min_size=1, max_size=max_size, open=False, kwargs=kwargs
         )
         with translated_errors():
             await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_SECONDS)

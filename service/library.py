@@ -56,11 +56,17 @@ class MediaLibrary:
         )
 
     async def prepare(self, received: ReceivedFile, facts: MediaFacts | None = None) -> Prepared:
-        """Check the file (unless its facts are known already) and, unless its bytes are in the
-        library, store them under their key."""
-        if facts is None:
-            facts = await self.check(received.path, received.size_bytes)
+        """Check the file and, unless its bytes are in the library, store them under their key.
+
+        With `facts` (an edit's output, checked where it was made) the file is stored at once:
+        its key is its content's, so storing known bytes again changes nothing, and add_media
+        then answers with the media they already are. That saves the look-up on the path that
+        runs most often."""
         key = media_key(received.sha256)
+        if facts is not None:
+            await self.storage.put_file(key, received.path, content_type=facts.content_type)
+            return Prepared(facts, key, known=None)
+        facts = await self.check(received.path, received.size_bytes)
         known = await self.database.fetch_one("ready_media_by_sha256", sha256=received.sha256)
         if known is None:
             await self.storage.put_file(key, received.path, content_type=facts.content_type)

@@ -16,6 +16,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
+    -- Durable even in a session that commits asynchronously (runners do): the end of an
+    -- attempt must survive a crash; what came before it in the WAL is flushed with it.
+    PERFORM set_config('synchronous_commit', 'on', true);
     -- One statement for the whole batch: one trigger run, one round trip for the runner.
     FOR v_edit IN
         UPDATE editroom.edits e

@@ -11,6 +11,9 @@ DECLARE
     v_edit editroom.edits;
     v_retry boolean;
 BEGIN
+    -- Durable even in a session that commits asynchronously (runners do): the end of an
+    -- attempt must survive a crash; what came before it in the WAL is flushed with it.
+    PERFORM set_config('synchronous_commit', 'on', true);
     v_edit := editroom.lock_held_edit(p_id, p_worker);
     v_retry := coalesce(p_retryable, true) AND v_edit.trial < v_edit.max_trials;
 

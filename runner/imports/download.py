@@ -113,7 +113,7 @@ def import_url(
         raise _explained(exc, refused, counter) from None
     if refused:
         raise refused[0]
-    return [describe(_downloaded(request, target, counter, logger), limits)]
+    return [describe(_downloaded(request, target, counter, logger), limits, verify=True)]
 
 
 def _downloaded(request: ImportRequest, target: Path, counter: _Counter, logger: _Quiet) -> Path:
