@@ -73,6 +73,9 @@ class _Child:
 
 
 class Sandbox:
+    """Runs jobs in children, keeping one spare child ready. Its tasks and spare belong to the
+    event loop that first runs a job: use one Sandbox per loop."""
+
     def __init__(self, *, memory_limit_bytes: int | None) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)

@@ -97,6 +97,8 @@ def start_stack(
 def _every_target_up(prometheus: httpx.Client, tmp: Path, *, expected: int) -> None:
     def up() -> bool:
         try:
+            if prometheus.get("/-/ready").status_code != 200:
+                return False  # listening, but its storage is still starting: 503
             result = query(prometheus, "up == 1")
         except httpx.TransportError:  # Prometheus is not listening yet
             return False

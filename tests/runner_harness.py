@@ -16,7 +16,7 @@ from service.storage.factory import open_storage
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 30.0
-SANDBOX = Sandbox(memory_limit_bytes=4 * 1024**3)
+MEMORY_LIMIT_BYTES = 4 * 1024**3
 
 
 @dataclass
@@ -39,16 +39,17 @@ def running_runner(
 
     async def main() -> None:
         async with Database.connect(settings.require_database_url()) as database:
+            sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)  # one per event loop
             storage = await open_storage(settings)
             library = MediaLibrary(
-                database=database, storage=storage, sandbox=SANDBOX, settings=settings
+                database=database, storage=storage, sandbox=sandbox, settings=settings
             )
             runner = Runner(
                 database=database,
                 storage=storage,
                 settings=settings,
                 execute=execute
-                or EditExecutor(library=library, sandbox=SANDBOX, settings=settings),
+                or EditExecutor(library=library, sandbox=sandbox, settings=settings),
                 concurrency=concurrency,
             )
             handle.append(RunningRunner(runner, asyncio.get_running_loop()))
