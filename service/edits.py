@@ -92,8 +92,14 @@ class Edits:
         assert row is not None
         return row
 
-    def parse(self, kind: MediaKind, items: Sequence[tuple[str, str]]) -> list[Operation]:
-        return parse_query(catalogue(), kind, items, limits=self.limits)
+    def parse(
+        self,
+        kind: MediaKind,
+        items: Sequence[tuple[str, str]],
+        *,
+        controls: Sequence[str] = CONTROL,
+    ) -> list[Operation]:
+        return parse_query(catalogue(), kind, items, limits=self.limits, controls=controls)
 
     async def get(self, edit_id: UUID) -> Row:
         row = await self._database.fetch_one("edit_by_id", id=edit_id)

@@ -18,6 +18,7 @@ from service.settings import Settings
 
 MAX_BATCH = 1000
 NAME_ACCEPTED = "a name for the workflow, e.g. name=web-thumb"
+QUERY_CONTROL = ("name", "kind")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +37,11 @@ class Workflows:
     async def define_from_query(self, items: Sequence[tuple[str, str]]) -> Definition:
         params = dict(items)
         name = _name(params.get("name"))
-        rest = [item for item in items if item[0] not in ("name", "kind")]
+        rest = [item for item in items if item[0] not in QUERY_CONTROL]
         kinds = _kinds(params.get("kind"))
-        return await self._define(name, lambda kind: self._edits.parse(kind, rest), kinds)
+        return await self._define(
+            name, lambda kind: self._edits.parse(kind, rest, controls=QUERY_CONTROL), kinds
+        )
 
     async def define_from_json(self, name: str, ops: list[dict[str, Any]]) -> Definition:
         limits = self._edits.limits

@@ -19,8 +19,15 @@ QueryItems = Sequence[tuple[str, str]]
 
 
 def parse_query(
-    catalogue: Catalogue, kind: MediaKind, items: QueryItems, *, limits: Limits
+    catalogue: Catalogue,
+    kind: MediaKind,
+    items: QueryItems,
+    *,
+    limits: Limits,
+    controls: Sequence[str] = (),
 ) -> list[Operation]:
+    """`controls` are the route's other parameters (already taken out of `items`), named in
+    the refusal of an unknown parameter so that it lists everything the route accepts."""
     operations: list[tuple[str, str]] = []
     modifiers: list[tuple[int, str, str]] = []  # (position among operations, name, value)
     for name, value in items:
@@ -29,7 +36,7 @@ def parse_query(
         elif catalogue.owner(kind, name) is not None:
             modifiers.append((len(operations), name, value))
         else:
-            raise _unknown(catalogue, kind, name, value)
+            raise _unknown(catalogue, kind, name, value, controls)
     attached = _attach(catalogue, kind, operations, modifiers)  # its errors say more
     _check_count(len(operations), limits.max_operations)
     return checked(
@@ -124,13 +131,16 @@ def _check_count(count: int, maximum: int) -> None:
         )
 
 
-def _unknown(catalogue: Catalogue, kind: MediaKind, name: str, value: str) -> InvalidParameter:
+def _unknown(
+    catalogue: Catalogue, kind: MediaKind, name: str, value: str, controls: Sequence[str]
+) -> InvalidParameter:
     others = [other for other in MediaKind if other != kind and catalogue.knows(other, name)]
     if others:
         return InvalidParameter(
             name, value, f"applies to {others[0]} media, and this media is {kind}",
             accepted=" | ".join(catalogue.names(kind)),
         )  # fmt: skip
-    return InvalidParameter(
-        name, value, "unknown parameter", accepted=" | ".join(catalogue.names(kind))
-    )
+    accepted = " | ".join(catalogue.names(kind))
+    if controls:
+        accepted = f"an operation ({accepted}) or {' | '.join(controls)}"
+    return InvalidParameter(name, value, "unknown parameter", accepted=accepted)

@@ -119,6 +119,12 @@ def test_unknown_parameters_are_named_with_what_is_accepted() -> None:
     assert error.accepted == "mirror | scale | snapshot"
 
 
+def test_an_unknown_parameter_also_lists_the_routes_other_parameters() -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        parse_query(CATALOGUE, IMAGE, [("wiat", "5")], limits=LIMITS, controls=("media", "wait"))
+    assert caught.value.accepted == "an operation (mirror | scale | snapshot) or media | wait"
+
+
 def test_an_operation_of_the_other_kind_says_so() -> None:
     error = refused([("cut", "3")], IMAGE)
     assert "applies to video media, and this media is image" in str(error)
