@@ -4,7 +4,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from runner.ops.base import MediaKind
 
 from service.db import Row
 
@@ -209,6 +211,10 @@ class WorkflowIn(BaseModel):
 
     name: str
     ops: list[dict[str, Any]]
+    kinds: list[MediaKind] | None = Field(
+        default=None, min_length=1,
+        description="the media kinds it runs on; without it, every kind its operations fit",
+    )  # fmt: skip
 
 
 class WorkflowOut(BaseModel):

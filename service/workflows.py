@@ -43,16 +43,27 @@ class Workflows:
             name, lambda kind: self._edits.parse(kind, rest, controls=QUERY_CONTROL), kinds
         )
 
-    async def define_from_json(self, name: str, ops: list[dict[str, Any]]) -> Definition:
+    async def define_from_json(
+        self, name: str, ops: list[dict[str, Any]], kinds: list[MediaKind] | None = None
+    ) -> Definition:
+        """Without `kinds`, every kind the operations fit; with them (an export names its
+        own), exactly those, or a refusal saying which one they do not fit."""
         limits = self._edits.limits
 
         def parse(kind: MediaKind) -> list[Operation]:
             return parse_json(catalogue(), kind, ops, limits=limits)
 
-        return await self._define(_name(name), parse, list(MediaKind))
+        if kinds is None:
+            return await self._define(_name(name), parse, list(MediaKind))
+        return await self._define(_name(name), parse, list(dict.fromkeys(kinds)), every=True)
 
     async def _define(
-        self, name: str, parse: Callable[[MediaKind], list[Operation]], kinds: list[MediaKind]
+        self,
+        name: str,
+        parse: Callable[[MediaKind], list[Operation]],
+        kinds: list[MediaKind],
+        *,
+        every: bool = False,
     ) -> Definition:
         fits: dict[MediaKind, list[dict[str, Any]]] = {}
         refusals: dict[MediaKind, InvalidParameter] = {}
@@ -63,10 +74,16 @@ class Workflows:
                 fits[kind] = [operation.as_json() for operation in operations]
             except InvalidParameter as exc:
                 refusals[kind] = exc
-        if not fits:
+        if not fits or (every and refusals):
             raise _most_telling(refusals)
         first = next(iter(fits.values()))
-        return Definition(name, first, [kind for kind, ops in fits.items() if ops == first])
+        same = [kind for kind, ops in fits.items() if ops == first]
+        if every and len(same) < len(kinds):
+            raise InvalidParameter(
+                "kinds", ",".join(kinds), "the operations mean different things for these kinds",
+                accepted="one kind, or operations that every kind named reads the same way",
+            )  # fmt: skip
+        return Definition(name, first, same)
 
     async def create(self, definition: Definition) -> Row:
         row = await self._database.fetch_one("create_workflow", **_columns(definition))

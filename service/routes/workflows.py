@@ -49,9 +49,9 @@ async def definition(request: Request, workflows: Workflows) -> Definition:
     except (ValueError, ValidationError) as exc:
         raise InvalidParameter(
             "body", body[:80].decode(errors="replace"), f"not a workflow: {exc}".splitlines()[0],
-            accepted='{"name": "...", "ops": [{"op": ...}, ...]}',
+            accepted='{"name": "...", "ops": [{"op": ...}, ...], "kinds": ["image"]}',
         ) from None  # fmt: skip
-    return await workflows.define_from_json(document.name, document.ops)
+    return await workflows.define_from_json(document.name, document.ops, document.kinds)
 
 
 @router.post("", status_code=201, response_model=WorkflowOut)

@@ -46,15 +46,47 @@ def test_saved_from_the_query_grammar(api: Api) -> None:
     assert workflow["ops"][1] == {"op": "format", "format": "webp", "quality": 80}
 
 
-def test_export_imports_unchanged(api: Api) -> None:
-    original = save(api, "name=poster&crop=0,0,40,30&color=grayscale&text=Hello&text_size=12")
+@pytest.mark.parametrize(
+    "query",
+    [
+        "name=poster&crop=0,0,40,30&color=grayscale&text=Hello&text_size=12",
+        "name=small-video&resize=320x&kind=video",  # its JSON would fit an image resize too
+        "name=nothing-for-images&noop=&kind=image",
+        "name=nothing&noop=",
+    ],
+)
+def test_export_imports_unchanged(api: Api, query: str) -> None:
+    original = save(api, query)
     exported = api.client.get(original["url"]).json()
     imported = api.client.post("/workflows", json=exported)
     assert imported.status_code == 201, imported.text
     again = api.client.get(imported.json()["url"]).json()
     assert again["id"] != original["id"]
-    for field in ("name", "ops", "kinds", "version"):
+    for field in ("name", "ops", "kinds"):
         assert again[field] == exported[field]
+
+
+def test_a_later_version_exports_and_imports_unchanged(api: Api) -> None:
+    original = save(api, "name=clip&trim=1,2&kind=video")
+    put = api.client.put(original["url"] + "?name=clip&resize=320x&kind=video")
+    assert put.status_code == 200, put.text
+    exported = api.client.get(original["url"]).json()
+    assert exported["version"] == 2
+    imported = api.client.post("/workflows", json=exported).json()
+    assert (imported["ops"], imported["kinds"]) == (exported["ops"], ["video"])
+    assert imported["version"] == 1  # a new workflow; the export's history is not its own
+
+
+def test_imported_kinds_must_all_fit(api: Api) -> None:
+    resize = [{"op": "resize", "width": 320, "height": None}]
+    both = api.client.post("/workflows", json={"name": "x", "ops": resize,
+                                               "kinds": ["image", "video"]})  # fmt: skip
+    assert both.status_code == 422
+    assert both.json()["parameter"] == "kinds"
+    trim = [{"op": "trim", "start": 1.0, "end": 2.0}]
+    image = api.client.post("/workflows", json={"name": "x", "ops": trim, "kinds": ["image"]})
+    assert image.status_code == 422
+    assert image.json()["parameter"] == "ops[0].op"
 
 
 def test_operations_that_fit_both_kinds(api: Api) -> None:
