@@ -11,6 +11,17 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
+    -- A session runs one step at a time: a retried step waits until the others have finished.
+    IF v_edit.session_id IS NOT NULL THEN
+        PERFORM editroom.lock_session(v_edit.session_id);
+        IF EXISTS (SELECT 1 FROM editroom.edits
+                    WHERE session_id = v_edit.session_id AND id <> p_id
+                      AND status IN ('queued', 'processing', 'error')) THEN
+            RAISE EXCEPTION 'edit % is a step of session %, which has edits still to run; retry it once they have finished',
+                p_id, v_edit.session_id USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+    END IF;
+
     -- A session step reads its parent's output: it can only run again after the parent.
     IF EXISTS (SELECT 1 FROM editroom.edits p
                 WHERE p.id = v_edit.parent_edit_id AND p.status <> 'completed') THEN
@@ -35,4 +46,6 @@ $$;
 
 COMMENT ON FUNCTION editroom.retry_edit(uuid) IS
 'A DBA''s lever: puts a failed or cancelled edit p_id back in the queue now, allowing at least '
-'one more trial. Earlier attempts stay in edit_attempts.';
+'one more trial. Earlier attempts stay in edit_attempts. A session step is retried only when its '
+'parent has completed and no other step of its session is still to run; it becomes the head '
+'when it completes.';

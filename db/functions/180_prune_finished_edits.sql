@@ -14,6 +14,7 @@ BEGIN
           FROM editroom.edits
          WHERE status IN ('completed', 'failed', 'cancelled')
            AND finished_at < now() - p_older_than
+           AND session_id IS NULL  -- a session's steps are its history: they go with it
          ORDER BY finished_at
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
@@ -26,4 +27,6 @@ $$;
 
 COMMENT ON FUNCTION editroom.prune_finished_edits(interval, integer) IS
 'Deletes up to p_limit completed, failed or cancelled edits (and their attempts) that finished '
-'more than p_older_than ago. Returns how many; call again until it returns 0.';
+'more than p_older_than ago, except the steps of a session that still exists (its history and '
+'undo chain; they are pruned once the session is deleted). Returns how many; call again until '
+'it returns 0.';

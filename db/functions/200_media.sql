@@ -169,6 +169,16 @@ BEGIN
         RAISE EXCEPTION 'media % is read by edit %, which is %; cancel it or let it finish first',
             p_id, v_edit.id, v_edit.status USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- A session's steps are its history: undo and redo may make any of their outputs the head.
+    SELECT e.session_id, e.session_step INTO v_edit
+      FROM editroom.edits e
+     WHERE e.session_id IS NOT NULL AND p_id = ANY (e.outputs)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'media % is the output of step % of session %; delete the session first',
+            p_id, v_edit.session_step, v_edit.session_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
     DELETE FROM editroom.media WHERE id = p_id;
     RETURN v_media;
 END
@@ -176,8 +186,9 @@ $$;
 
 COMMENT ON FUNCTION editroom.delete_media(uuid) IS
 'Deletes media p_id and returns the row (the caller then deletes its stored object). Refuses '
-'while an edit that reads it is queued, processing or waiting to retry. Finished edits keep '
-'their history with media_id set to NULL.';
+'while an edit that reads it is queued, processing or waiting to retry, and while it is the '
+'output of a step of a session (delete the session first; deleting an original deletes its '
+'sessions). Finished edits keep their history with media_id set to NULL.';
 
 CREATE OR REPLACE FUNCTION editroom.expired_pending_media(p_limit integer DEFAULT 1000)
 RETURNS SETOF editroom.media

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from psycopg.errors import ObjectNotInPrerequisiteState
 
 from service.settings import Settings
 from tests import media
@@ -175,3 +176,50 @@ def test_list_and_delete(api: Api, session: dict[str, Any], conn: Conn) -> None:
         for row in conn.execute("SELECT id::text, status::text FROM editroom.edits")
     }
     assert statuses == {queued["id"]: "cancelled", waiting["id"]: "cancelled"}
+
+
+def test_a_step_output_is_deleted_only_with_its_session(
+    api: Api, runners: None, session: dict[str, Any]
+) -> None:
+    smaller = step(api, session, resize="32x", format="png")
+    head = settled(api, session)["head"]
+    assert head["edit_id"] == smaller["id"]
+    refused = api.client.delete(f"/bucket/upload/{head['media_id']}")
+    assert refused.status_code == 409
+    assert f"step 1 of session {session['id']}" in refused.json()["detail"]
+    assert api.client.get(session["url"]).status_code == 200
+    assert [s["id"] for s in api.client.get("/sessions").json()["items"]] == [session["id"]]
+    assert api.client.delete(session["url"]).status_code == 204
+    assert api.client.delete(f"/bucket/upload/{head['media_id']}").status_code == 204
+
+
+def test_pruning_keeps_a_sessions_history_until_it_is_deleted(
+    api: Api, runners: None, session: dict[str, Any], conn: Conn
+) -> None:
+    smaller = step(api, session, resize="32x", format="png")
+    turned = step(api, session, rotate="90")
+    settled(api, session)
+    conn.execute("UPDATE editroom.edits SET finished_at = now() - interval '90 days'")
+    assert conn.execute("SELECT editroom.prune_finished_edits('30 days') AS n").fetchone() == {
+        "n": 0
+    }
+    assert api.client.post(f"{session['url']}/undo").json()["head"]["edit_id"] == smaller["id"]
+    assert api.client.post(f"{session['url']}/redo").json()["head"]["edit_id"] == turned["id"]
+    assert api.client.delete(session["url"]).status_code == 204
+    assert conn.execute("SELECT editroom.prune_finished_edits('30 days') AS n").fetchone() == {
+        "n": 2
+    }
+
+
+def test_a_step_is_retried_only_when_its_session_has_nothing_else_to_run(
+    api: Api, settings: Settings, session: dict[str, Any], conn: Conn
+) -> None:
+    failing = step(api, session, headshot="")
+    with running_runner(settings):
+        eventually(lambda: edit(conn, failing["id"])["status"] == "failed", what="a failed step")
+    pending = step(api, session, flip="h")
+    with pytest.raises(ObjectNotInPrerequisiteState, match="has edits still to run"):
+        conn.execute("SELECT editroom.retry_edit(%s)", [failing["id"]])
+    conn.execute("SELECT editroom.cancel_edit(%s)", [pending["id"]])
+    retried = conn.execute("SELECT status::text FROM editroom.retry_edit(%s)", [failing["id"]])
+    assert retried.fetchone() == {"status": "queued"}

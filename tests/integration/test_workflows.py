@@ -172,20 +172,40 @@ def test_a_batch_is_all_or_nothing(api: Api, conn: Conn, tmp_path: Path) -> None
 
 
 def test_deleting_with_executions_in_flight(api: Api, settings: Settings) -> None:
-    workflow = save(api, "name=doomed&flip=v")
-    media_ids = [picture(api, (20 + i, 20))["id"] for i in range(10)]
-    api.client.post(f"{workflow['url']}/run", json={"media": media_ids})
-    assert api.client.delete(workflow["url"]).status_code == 204
-    assert (
-        api.client.post(f"{workflow['url']}/run", params={"media": media_ids[0]}).status_code == 404
-    )
-    assert workflow["id"] not in [w["id"] for w in api.client.get("/workflows").json()["items"]]
-    assert api.client.get(workflow["url"]).json()["deleted_at"] is not None
-    with running_runner(settings):  # what was queued still runs
-        eventually(
-            lambda: api.client.get(workflow["executions_url"]).json()["counts"]["completed"] == 10,
-            timeout=60, what="the executions queued before the delete",
-        )  # fmt: skip
+    workflow = save(api, "name=doomed&rotate=90&format=png")
+    media_ids = [picture(api, (1200 + i, 900))["id"] for i in range(12)]
+
+    def counts() -> dict[str, int]:
+        body: dict[str, int] = api.client.get(workflow["executions_url"]).json()["counts"]
+        return body
+
+    with running_runner(settings):
+        api.client.post(f"{workflow['url']}/run", json={"media": media_ids})
+        eventually(lambda: counts()["processing"] > 0, what="an execution being processed")
+        assert api.client.delete(workflow["url"]).status_code == 204
+        assert counts()["completed"] < 12  # some were still queued or processing
+        run_again = api.client.post(f"{workflow['url']}/run", params={"media": media_ids[0]})
+        assert run_again.status_code == 404
+        assert workflow["id"] not in [w["id"] for w in api.client.get("/workflows").json()["items"]]
+        assert api.client.get(workflow["url"]).json()["deleted_at"] is not None
+        # What was queued or running before the delete still finishes, and stays readable.
+        eventually(lambda: counts()["completed"] == 12, timeout=120,
+                   what="the executions in flight at the delete")  # fmt: skip
+    assert len(api.client.get(workflow["executions_url"]).json()["items"]) == 12
+
+
+def test_a_workflow_for_both_kinds_runs_on_both(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    workflow = save(api, "name=check&noop=")
+    assert workflow["kinds"] == ["image", "video"]
+    video = api.upload(media.write_video(tmp_path / "v.mp4").read_bytes()).json()
+    with running_runner(settings):
+        for media_id in (picture(api)["id"], video["id"]):
+            params = {"media": media_id, "wait": "30"}
+            run = api.client.post(f"{workflow['url']}/run", params=params)
+            assert run.status_code == 200, run.text
+            assert run.json()["status"] == "completed"
 
 
 def test_workflow_sql_for_a_dba(api: Api, conn: Conn) -> None:
