@@ -115,33 +115,42 @@ class Edits:
     async def wait(self, edit_id: UUID, seconds: float) -> Row:
         """The edit once it has finished, or as it is after `seconds`."""
         deadline = time.monotonic() + seconds
-        async with self._events.subscribe(edit_id) as changed:
+        async with self._events.subscribe(edit_id) as subscription:
             while True:
-                changed.clear()
+                subscription.changed.clear()
                 row = await self.get(edit_id)
                 remaining = deadline - time.monotonic()
                 if row["status"] in FINISHED or remaining <= 0:
                     return row
                 try:
-                    await asyncio.wait_for(changed.wait(), remaining)
+                    await asyncio.wait_for(subscription.changed.wait(), remaining)
                 except TimeoutError:
                     return await self.get(edit_id)
 
     async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
         """The edit now, then each time it changes, until it has finished. None: nothing
-        changed for a while (a keep-alive is due)."""
-        async with self._events.subscribe(edit_id) as changed:
-            last = None
+        changed for a while (a keep-alive is due).
+
+        A state the edit had already left when it was read (a fast edit's `processing`) is
+        told as its notification announced it: status, trial and progress over the edit as
+        last read. Only states later than the last one told are told, so none goes back."""
+        async with self._events.subscribe(edit_id) as subscription:
+            last: Row | None = None
             while True:
-                changed.clear()
+                announced = subscription.take()
                 row = await self.get(edit_id)
+                for state in announced if last is not None else ():
+                    assert last is not None
+                    if _order(state) > _order(last) and _order(state) < _order(row):
+                        last = {**last, **state}
+                        yield last
                 if row != last:
                     yield row
                     last = row
                 if row["status"] in FINISHED:
                     return
                 try:
-                    await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
+                    await asyncio.wait_for(subscription.changed.wait(), KEEPALIVE_SECONDS)
                 except TimeoutError:
                     yield None
 
@@ -155,6 +164,18 @@ class Edits:
                 accepted="the id of an uploaded image or video",
             )
         return row
+
+
+_STATUS_ORDER = {"queued": 0, "processing": 1, "error": 2}  # then the finished ones: 3
+
+
+def _order(state: Row) -> tuple[int, int, float]:
+    """Where a state lies in an edit's life: by trial, then status, then progress."""
+    return (
+        state["trial"] or 0,
+        _STATUS_ORDER.get(state["status"], 3),
+        state["progress"] if state["progress"] is not None else -1.0,
+    )
 
 
 def parse_wait(text: str | None) -> float | None:

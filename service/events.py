@@ -1,14 +1,18 @@
 """One LISTEN connection for the whole service. Every SSE stream and every `?wait=` request
 subscribes here, per edit, instead of holding a connection of its own.
 
-A notification only says "look again": subscribers re-read the edit, so bursts coalesce and a
-dropped connection loses nothing (on reconnect every subscriber looks again)."""
+A notification says "look again": subscribers re-read the edit, and a dropped connection loses
+nothing (on reconnect every subscriber looks again). It also says what the edit became
+(status, trial, progress), which a subscription keeps until it is taken, so that a follower can
+tell of a state the edit had already left when it was read (a fast edit's `processing`)."""
 
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 from uuid import UUID
 
 from service.db import Database
@@ -17,13 +21,37 @@ from service.errors import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 CHANNEL = "editroom_edit_events"
+STATE_FIELDS = ("status", "trial", "progress")
 RECONNECT_SECONDS = 1.0
+
+
+MAX_KEPT_STATES = 256  # per subscription, between two reads of the edit
+
+
+class Subscription:
+    """One subscriber's view of one edit: `changed` is set whenever the edit may have
+    changed; `take()` gives the states the notifications announced since the last take."""
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self._states: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT_STATES)
+
+    def take(self) -> list[dict[str, Any]]:
+        self.changed.clear()
+        states = list(self._states)
+        self._states.clear()
+        return states
+
+    def _notify(self, state: dict[str, Any] | None) -> None:
+        if state is not None:
+            self._states.append(state)
+        self.changed.set()
 
 
 class EditEvents:
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._subscribers: dict[UUID, set[asyncio.Event]] = {}
+        self._subscribers: dict[UUID, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
@@ -37,15 +65,15 @@ class EditEvents:
                 await self._task
 
     @asynccontextmanager
-    async def subscribe(self, edit_id: UUID) -> AsyncIterator[asyncio.Event]:
-        """An event set whenever the edit may have changed; clear it, then re-read the edit."""
-        changed = asyncio.Event()
-        self._subscribers.setdefault(edit_id, set()).add(changed)
+    async def subscribe(self, edit_id: UUID) -> AsyncIterator[Subscription]:
+        """Take (or clear `changed`), then re-read the edit; wait on `changed` for more."""
+        subscription = Subscription()
+        self._subscribers.setdefault(edit_id, set()).add(subscription)
         try:
-            yield changed
+            yield subscription
         finally:
             waiting = self._subscribers.get(edit_id, set())
-            waiting.discard(changed)
+            waiting.discard(subscription)
             if not waiting:
                 self._subscribers.pop(edit_id, None)
 
@@ -63,11 +91,12 @@ class EditEvents:
             await asyncio.sleep(RECONNECT_SECONDS)
 
     def _dispatch(self, payload: str) -> None:
-        edit_id = UUID(json.loads(payload)["id"])
-        for changed in self._subscribers.get(edit_id, ()):
-            changed.set()
+        event = json.loads(payload)
+        state = {name: event.get(name) for name in STATE_FIELDS}
+        for subscription in self._subscribers.get(UUID(event["id"]), ()):
+            subscription._notify(state)
 
     def _wake_everyone(self) -> None:
         for waiting in self._subscribers.values():
-            for changed in waiting:
-                changed.set()
+            for subscription in waiting:
+                subscription._notify(None)

@@ -1,0 +1,99 @@
+"""Following an edit: every state its notifications announced is told, in order, even one
+the edit had already left when it was read, and never one earlier than the last told."""
+
+import asyncio
+import json
+from typing import Any
+from uuid import UUID, uuid4
+
+from service.db import Row
+from service.edits import Edits
+from service.events import EditEvents
+from service.metrics import ServiceMetrics
+from service.settings import Settings
+
+
+class ScriptedDatabase:
+    """Answers `edit_by_id` with the next row of a script, and keeps the last one."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = rows
+
+    async def fetch_one(self, query: str, **params: Any) -> Row:
+        assert query == "edit_by_id"
+        return self.rows.pop(0) if len(self.rows) > 1 else self.rows[0]
+
+
+def row(edit_id: UUID, status: str, trial: int, progress: float | None, **more: Any) -> Row:
+    return {"id": edit_id, "status": status, "trial": trial, "progress": progress,
+            "outputs": [], **more}  # fmt: skip
+
+
+def announce(events: EditEvents, edit_id: UUID, status: str, trial: int, progress: Any) -> None:
+    payload = {"id": str(edit_id), "status": status, "trial": trial, "progress": progress}
+    events._dispatch(json.dumps(payload))
+
+
+def follow(rows: list[Row], announced: list[tuple[str, int, float | None]]) -> list[Row]:
+    """What a follower is told when `announced` arrive after the first read, and the
+    second read already finds the edit past all of them (`rows[1]`)."""
+    edit_id = rows[0]["id"]
+
+    async def run() -> list[Row]:
+        events = EditEvents(ScriptedDatabase(rows))  # type: ignore[arg-type]
+        edits = Edits(database=ScriptedDatabase(rows), events=events,  # type: ignore[arg-type]
+                      settings=Settings(), metrics=ServiceMetrics())  # fmt: skip
+        told: list[Row] = []
+        async for state in edits.follow(edit_id):
+            assert state is not None
+            told.append(state)
+            if len(told) == 1:
+                for status, trial, progress in announced:
+                    announce(events, edit_id, status, trial, progress)
+        return told
+
+    return asyncio.run(asyncio.wait_for(run(), 5))
+
+
+def states(told: list[Row]) -> list[tuple[str, int, float | None]]:
+    return [(state["status"], state["trial"], state["progress"]) for state in told]
+
+
+def test_a_state_left_before_the_read_is_still_told() -> None:
+    edit_id = uuid4()
+    done = row(edit_id, "completed", 1, 1.0, outputs=["out"])
+    told = follow(
+        [row(edit_id, "queued", 0, None), done],
+        [("processing", 1, 0.0), ("processing", 1, 0.5), ("completed", 1, 1.0)],
+    )
+    assert states(told) == [
+        ("queued", 0, None),
+        ("processing", 1, 0.0),
+        ("processing", 1, 0.5),
+        ("completed", 1, 1.0),
+    ]
+    assert told[1]["outputs"] == []  # told over the edit as last read, not the finished one
+    assert told[-1] == done
+
+
+def test_announcements_older_than_what_was_read_are_not_told() -> None:
+    edit_id = uuid4()
+    told = follow(
+        [row(edit_id, "processing", 2, 0.5), row(edit_id, "completed", 2, 1.0)],
+        [("error", 1, None), ("processing", 2, 0.2), ("processing", 2, 0.8)],
+    )
+    assert states(told) == [("processing", 2, 0.5), ("processing", 2, 0.8), ("completed", 2, 1.0)]
+
+
+def test_a_retry_after_an_error_is_told_in_order() -> None:
+    edit_id = uuid4()
+    told = follow(
+        [row(edit_id, "processing", 1, 0.0), row(edit_id, "completed", 2, 1.0)],
+        [("error", 1, None), ("processing", 2, 0.0), ("completed", 2, 1.0)],
+    )
+    assert states(told) == [
+        ("processing", 1, 0.0),
+        ("error", 1, None),
+        ("processing", 2, 0.0),
+        ("completed", 2, 1.0),
+    ]
