@@ -41,8 +41,7 @@ class Edits:
 
     async def create(self, items: Sequence[tuple[str, str]]) -> Row:
         """POST /edit: every parameter checked, then one call of editroom.enqueue_edit."""
-        control = {name: value for name, value in items if name in CONTROL}
-        rest = [item for item in items if item[0] not in CONTROL]
+        control, rest = split_controls(items, CONTROL)
         if "session" in control:
             return await self._create_in_session(control, rest)
         media_id = _uuid("media", control.get("media"), what="a media id")
@@ -164,6 +163,21 @@ class Edits:
                 accepted="the id of an uploaded image or video",
             )
         return row
+
+
+def split_controls(
+    items: Sequence[tuple[str, str]], names: Sequence[str]
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """A route's own parameters (each at most once) and the operations' parameters."""
+    control: dict[str, str] = {}
+    for name, value in items:
+        if name in names:
+            if name in control:
+                raise InvalidParameter(
+                    name, value, "given more than once", accepted=f"one {name} parameter"
+                )
+            control[name] = value
+    return control, [item for item in items if item[0] not in names]
 
 
 _STATUS_ORDER = {"queued": 0, "processing": 1, "error": 2}  # then the finished ones: 3

@@ -11,7 +11,7 @@ from runner.ops.base import MediaKind, Operation
 from runner.ops.catalogue import catalogue
 from runner.ops.language import parse_json
 from service.db import Database, Row
-from service.edits import Edits
+from service.edits import Edits, split_controls
 from service.errors import InvalidInput, InvalidParameter, NotFound
 from service.ops_refs import check_references
 from service.settings import Settings
@@ -35,9 +35,8 @@ class Workflows:
         self._settings = settings
 
     async def define_from_query(self, items: Sequence[tuple[str, str]]) -> Definition:
-        params = dict(items)
+        params, rest = split_controls(items, QUERY_CONTROL)
         name = _name(params.get("name"))
-        rest = [item for item in items if item[0] not in QUERY_CONTROL]
         kinds = _kinds(params.get("kind"))
         return await self._define(
             name, lambda kind: self._edits.parse(kind, rest, controls=QUERY_CONTROL), kinds

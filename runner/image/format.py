@@ -19,6 +19,7 @@ _DEFAULTS = ", ".join(f"{name} {quality}" for name, quality in DEFAULT_QUALITY.i
 class Format(ImageOperation):
     op: Literal["format"] = "format"
     name: ClassVar[str] = "format"
+    once: ClassVar[bool] = True
     syntax: ClassVar[str] = (
         f"format={'|'.join(FORMATS)}, with quality=1..100 for {', '.join(LOSSY_FORMATS)} "
         f"(default {_DEFAULTS})"

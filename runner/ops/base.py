@@ -58,6 +58,7 @@ class Operation(BaseModel):
     syntax: ClassVar[str]  # what the query-string value looks like, e.g. "x,y,w,h"
     modifiers: ClassVar[tuple[str, ...]] = ()  # parameters that refine it, e.g. ("fit",)
     terminal: ClassVar[bool] = False  # must come last (its results are no longer this kind)
+    once: ClassVar[bool] = False  # at most once per edit (the result has one format)
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:

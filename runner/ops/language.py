@@ -62,9 +62,15 @@ def parse_json(
 
 
 def checked(operations: list[Operation], limits: Limits) -> list[Operation]:
-    """Rules about the whole list: limits, and terminal operations last."""
+    """Rules about the whole list: limits, terminal operations last, some operations once."""
     for position, operation in enumerate(operations):
         operation.check_limits(limits)
+        earlier = operations[:position]
+        if operation.once and any(type(other) is type(operation) for other in earlier):
+            raise InvalidParameter(
+                operation.name, "", "given more than once: the result has one",
+                accepted=f"one {operation.name} per edit",
+            )  # fmt: skip
         if operation.terminal and position != len(operations) - 1:
             raise InvalidParameter(
                 operation.name, "", "must be the last operation: its results are new media",

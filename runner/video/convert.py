@@ -31,6 +31,7 @@ class Format(Operation):
 
     op: Literal["format"] = "format"
     name: ClassVar[str] = "format"
+    once: ClassVar[bool] = True
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = SYNTAX
     modifiers: ClassVar[tuple[str, ...]] = ("vcodec", "acodec")

@@ -65,6 +65,7 @@ def output_image(api: Api, body: dict[str, Any]) -> Image.Image:
         ({"media": "00000000-0000-0000-0000-000000000000", "flip": "h"}, "media", "no such media"),
         ({"flip": "h", "sharpen": "2"}, "sharpen", "unknown parameter"),
         ({"flip": "h", "wiat": "5"}, "wiat", "or media | session | wait | priority"),
+        ({"flip": "h", "wait": ["1", "2"]}, "wait", "given more than once"),
         ({"trim": "1,2"}, "trim", "applies to video media"),
         ({"crop": "1,2,three,4"}, "crop", "accepted"),
         ({"resize": "100x", "fit": "stretchy"}, "fit", "accepted"),

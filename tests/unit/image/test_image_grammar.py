@@ -147,3 +147,8 @@ def test_written_sizes_beyond_the_output_limit_are_refused(query: str, parameter
     error = refused(query)
     assert error.parameter == parameter
     assert "at most 3000" in error.accepted
+
+
+def test_format_is_given_once() -> None:
+    error = refused("format=png&flip=h&format=webp")
+    assert (error.parameter, error.accepted) == ("format", "one format per edit")

@@ -100,6 +100,11 @@ def test_stills_must_come_last() -> None:
     assert "must be the last operation" in str(refused([("frames", "best:2"), ("resize", "x2")]))
 
 
+def test_format_is_given_once() -> None:
+    error = refused([("format", "mkv"), ("trim", "1,2"), ("format", "webm")])
+    assert (error.parameter, error.accepted) == ("format", "one format per edit")
+
+
 def test_image_only_parameters_are_refused_for_video() -> None:
     error = refused([("quality", "80")])
     assert error.parameter == "quality"
