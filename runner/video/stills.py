@@ -14,6 +14,7 @@ from runner.video.thumbnail import Thumbnail
 JPEG_QUALITY = 90
 MIN_CANDIDATES = 24  # judged for frames=best:N, at least, and 3 per still asked
 MAX_CANDIDATES = 200  # keyframes beyond this are thinned evenly
+SCAN_SHARE = 0.6  # of frames=best's progress: the keyframe scan; then extra frames, judging
 
 
 def write_stills(plan: Plan, *, out_dir: Path, progress: Progress) -> list[Path]:
@@ -30,19 +31,24 @@ def _thumbnail(reader: TimelineReader, *, plan: Plan, still: Thumbnail, out_dir:
             f"thumbnail={still.at:g} is past the end of the video, which lasts "
             f"{plan.duration:.3f} s"
         )
-    return _save(reader.at(still.at), out_dir / "thumbnail.jpg")
+    return _save(reader.at(still.at), out_dir / "thumbnail.jpg")  # one seek: no progress to tell
 
 
 def _best(
     reader: TimelineReader, *, plan: Plan, count: int, out_dir: Path, progress: Progress
 ) -> list[Path]:
     wanted = max(MIN_CANDIDATES, 3 * count)
-    shots = {shot.at: shot for shot in _thin(list(reader.keyframes()), MAX_CANDIDATES)}
-    progress(0.5)
+    keyframes = []
+    for shot in reader.keyframes():  # the scan of the whole video: most of the time
+        keyframes.append(shot)
+        progress(SCAN_SHARE * min(1.0, shot.at / plan.duration) if plan.duration > 0 else 0.0)
+    shots = {shot.at: shot for shot in _thin(keyframes, MAX_CANDIDATES)}
+    progress(SCAN_SHARE)
     extra = max(0, wanted - len(shots))  # too few keyframes: frames evenly spread as well
     for index in range(extra):
         shot = reader.at(plan.duration * (index + 0.5) / extra)
         shots.setdefault(shot.at, shot)
+        progress(SCAN_SHARE + (1 - SCAN_SHARE) / 2 * (index + 1) / extra)
     candidates = [measure(at, shot.image.to_ndarray()) for at, shot in shots.items()]
     chosen = choose(candidates, count, duration=plan.duration)
     if not chosen:

@@ -103,7 +103,9 @@ def test_sources_over_the_limits_are_refused(make: Make, edit: Edit) -> None:
         edit(source, [("format", "mkv")], limits=small)
 
 
-@pytest.mark.parametrize("query", [[("trim", "0.5,2.5")], [("resize", "80x")]])
+@pytest.mark.parametrize(
+    "query", [[("trim", "0.5,2.5")], [("resize", "80x")], [("frames", "best:2")]]
+)
 def test_progress_rises_to_one(make: Make, edit: Edit, query: list[tuple[str, str]]) -> None:
     seen: list[float] = []
     edit(make(seconds=3.0), query, progress=seen.append)
