@@ -156,7 +156,17 @@ def test_stop_gives_up_after_the_grace_period(conn: Conn, media: UUID, settings:
         eventually(lambda: status_of(conn, edit_id)() == "processing", what="the claim")
         running.stop()
     assert gate.cancelled.is_set()
-    assert edit(conn, edit_id)["status"] == "processing"  # its lease expires; a runner reaps it
+    released = edit(conn, edit_id)
+    assert (released["status"], released["locked_by"]) == ("queued", None)  # not left to expire
+    assert [(a["worker"], a["outcome"]) for a in attempts(conn, edit_id)] == [
+        ("test-runner", "released")
+    ]
+    with running_runner(settings.model_copy(update={"runner_name": "next-runner"})):
+        eventually(lambda: status_of(conn, edit_id)() == "completed", what="completion elsewhere")
+    assert [(a["worker"], a["outcome"]) for a in attempts(conn, edit_id)] == [
+        ("test-runner", "released"),
+        ("next-runner", "completed"),
+    ]
 
 
 def test_the_runner_reaps_what_a_vanished_worker_held(
