@@ -20,6 +20,7 @@ from runner.completer import Completer
 from runner.execute import ClaimedEdit, Execute
 from runner.metrics import ABANDONED, CANCELLED, COMPLETED, LOST, RunnerMetrics
 from runner.ops.base import EditFailed
+from runner.sandbox import SandboxInternalError, SandboxOutOfMemory
 from service.cleanup import clean_up
 from service.db import Database
 from service.errors import DatabaseUnavailable, EditroomError, InvalidInput, UnsupportedMedia
@@ -31,8 +32,15 @@ log = logging.getLogger(__name__)
 QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 1.0
-# Failures no retry can mend: the media, or the edit as written, makes them certain.
-PERMANENT = (EditFailed, InvalidInput, UnsupportedMedia)  # ImportRefused is an EditFailed
+# Failures no retry can mend: the media, or the edit as written, makes them certain; so do
+# the memory limit and an unexpected exception of ours on this input (runner/sandbox.py).
+PERMANENT = (  # ImportRefused is an EditFailed
+    EditFailed,
+    InvalidInput,
+    UnsupportedMedia,
+    SandboxInternalError,
+    SandboxOutOfMemory,
+)
 
 
 def default_worker_name() -> str:

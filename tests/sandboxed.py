@@ -1,5 +1,6 @@
 """Functions the sandbox tests run in child processes (children import them by name)."""
 
+import errno
 import os
 import signal
 import time
@@ -22,6 +23,14 @@ def pid(*, progress: Report) -> int:
 
 def refuse(*, progress: Report) -> None:
     raise InvalidMedia("the picture is upside down")
+
+
+def blunder(*, progress: Report) -> None:
+    raise ValueError("the frame count is negative")
+
+
+def disk_full(*, progress: Report) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/work/out.mp4")
 
 
 def crash(*, progress: Report) -> None:
