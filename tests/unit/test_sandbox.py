@@ -17,6 +17,7 @@ from runner.sandbox import (
 from runner.worker import PERMANENT
 from service.errors import InvalidMedia
 from tests import sandboxed
+from tests.unit.video.media import Spec, make_video
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.anyio
@@ -70,6 +71,21 @@ async def test_a_disk_error_says_what_it_was_and_is_retried(sandbox: Sandbox) ->
         await sandbox.run(sandboxed.disk_full, timeout_seconds=30)
     assert str(raised.value) == (
         "I/O error in disk_full: OSError: [Errno 28] No space left on device: '/work/out.mp4'"
+    )
+    assert not isinstance(raised.value, PERMANENT)
+
+
+async def test_a_video_write_failing_on_the_disk_is_retried(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    source = make_video(tmp_path / "source.mp4", Spec())
+    with pytest.raises(SandboxIOError) as raised:
+        await sandbox.run(
+            sandboxed.edit_video_within_a_file_size_limit, str(source), str(tmp_path),
+            timeout_seconds=60,
+        )  # fmt: skip
+    assert str(raised.value).startswith(
+        "I/O error in edit_video_within_a_file_size_limit: OSError: [Errno 27] File too large"
     )
     assert not isinstance(raised.value, PERMANENT)
 
