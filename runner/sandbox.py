@@ -6,7 +6,13 @@ so starting one costs milliseconds; and one spare child is kept started ahead, w
 job, so an edit does not wait even for those. Every child runs one job and exits: nothing one
 job leaves in memory reaches the next. Each child gets a memory limit; the parent kills it at
 its time limit or when the awaiting task is cancelled (an edit cancelled mid-run stops at
-once)."""
+once).
+
+What a job raises is classified where it happens, in the child: an EditroomError crosses back
+as itself; the memory limit, and any other exception of ours on this input, would happen again
+on a retry, so they come back as final failures saying what they were; an OSError with an errno
+(a full disk, an I/O error) or a dropped connection comes from the environment and stays
+retryable."""
 
 import asyncio
 import contextlib
@@ -15,9 +21,11 @@ import multiprocessing
 import resource
 import signal
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from service.errors import EditroomError
@@ -38,6 +46,7 @@ PRELOAD = ["runner.preload"]
 REFILL_DELAY_SECONDS = 0.02
 PROGRESS_STEP = 0.01
 PROGRESS_INTERVAL_SECONDS = 0.25
+MAX_ERROR_CHARS = 500  # of an unexpected exception's text carried back to the edit's error
 
 
 class SandboxTimeout(EditroomError):
@@ -45,7 +54,22 @@ class SandboxTimeout(EditroomError):
 
 
 class SandboxCrashed(EditroomError):
-    """The child died without an answer (a crash, or the memory limit)."""
+    """The child died without an answer (a crash, or a signal); trying again may work."""
+
+
+class SandboxOutOfMemory(EditroomError):
+    """The job ran out of the memory its child may use. The same input under the same limit
+    would again: final, and only a higher limit helps."""
+
+
+class SandboxInternalError(EditroomError):
+    """The job raised an exception editroom did not expect. On the same input it would raise
+    it again: final; the message says which exception, with what text, and where."""
+
+
+class SandboxIOError(EditroomError):
+    """The job failed on something outside the media (a full disk, an I/O error, a dropped
+    connection): trying again may work."""
 
 
 @dataclass(slots=True)
@@ -222,9 +246,38 @@ def _child_main(jobs: Connection, sender: Connection, memory_limit: int | None) 
     except EditroomError as exc:
         sender.send(("error", type(exc), str(exc)))
     except MemoryError:
-        sender.send(("error", SandboxCrashed, "ran out of memory (EDITROOM_EDIT_MEMORY_BYTES)"))
+        sender.send(("error", SandboxOutOfMemory, _out_of_memory(memory_limit)))
+    except Exception as exc:  # the child's boundary: say what went wrong, not only that it did
+        sender.send(("error", *_unexpected(function, exc)))
     finally:
         sender.close()
+
+
+def _out_of_memory(memory_limit: int | None) -> str:
+    if memory_limit is None:
+        return "ran out of memory"
+    return (
+        f"ran out of memory: it needs more than the {memory_limit / 1024**3:.3g} GiB that "
+        "EDITROOM_EDIT_MEMORY_BYTES allows; raise that limit or use smaller media"
+    )
+
+
+def _unexpected(function: Callable[..., Any], exc: Exception) -> tuple[type[EditroomError], str]:
+    """The error class and message an exception we did not expect comes back as."""
+    name = getattr(function, "__name__", "the job")
+    what = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+    if _environmental(exc):
+        return SandboxIOError, f"I/O error in {name}: {what}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return SandboxInternalError, f"internal error in {name}: {what}{where}"
+
+
+def _environmental(exc: Exception) -> bool:
+    """Trouble from the disk or the network, not the media or our code."""
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    return isinstance(exc, OSError) and exc.errno is not None
 
 
 def _reporter(sender: Connection) -> Callable[..., None]:

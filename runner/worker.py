@@ -20,6 +20,7 @@ from runner.completer import Completer
 from runner.execute import ClaimedEdit, Execute
 from runner.metrics import ABANDONED, CANCELLED, COMPLETED, LOST, RunnerMetrics
 from runner.ops.base import EditFailed
+from runner.sandbox import SandboxInternalError, SandboxOutOfMemory
 from service.cleanup import clean_up
 from service.db import Database
 from service.errors import DatabaseUnavailable, EditroomError, InvalidInput, UnsupportedMedia
@@ -31,8 +32,15 @@ log = logging.getLogger(__name__)
 QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 1.0
-# Failures no retry can mend: the media, or the edit as written, makes them certain.
-PERMANENT = (EditFailed, InvalidInput, UnsupportedMedia)  # ImportRefused is an EditFailed
+# Failures no retry can mend: the media, or the edit as written, makes them certain; so do
+# the memory limit and an unexpected exception of ours on this input (runner/sandbox.py).
+PERMANENT = (  # ImportRefused is an EditFailed
+    EditFailed,
+    InvalidInput,
+    UnsupportedMedia,
+    SandboxInternalError,
+    SandboxOutOfMemory,
+)
 
 
 def default_worker_name() -> str:
@@ -319,16 +327,34 @@ class Runner:
                 log.warning("clean-up failed", extra={"error": str(exc)})
 
     async def _drain(self) -> None:
-        working = list(self._working.values())
+        working = dict(self._working)
         if not working:
             return
         log.info("finishing edits in flight", extra={"count": len(working)})
         _done, unfinished = await asyncio.wait(
-            working, timeout=self._settings.shutdown_grace_seconds
+            working.values(), timeout=self._settings.shutdown_grace_seconds
         )
-        for task in unfinished:
-            task.cancel()  # its lease expires and another runner takes it
-        await asyncio.gather(*working, return_exceptions=True)
+        given_up = [edit_id for edit_id, task in working.items() if task in unfinished]
+        for edit_id in given_up:
+            working[edit_id].cancel()  # kills its sandboxed child
+        await asyncio.gather(*working.values(), return_exceptions=True)
+        await self._release(given_up)
+
+    async def _release(self, edit_ids: list[UUID]) -> None:
+        """Hand back what the shutdown gave up on: queued at once, no trial lost. Should the
+        database be unreachable, the leases run out and the reaper takes them instead."""
+        if not edit_ids:
+            return
+        try:
+            rows = await self._database.fetch_all("release_edits", worker=self.name, ids=edit_ids)
+        except EditroomError as exc:
+            log.warning("cannot release edits", extra={"worker": self.name, "error": str(exc)})
+            return
+        for row in rows:
+            log.info(
+                "edit released" if row["released"] else "edit no longer held, not released",
+                extra={"edit_id": str(row["id"]), "outcome": ABANDONED, "worker": self.name},
+            )
 
 
 def _fields(edit: ClaimedEdit, outcome: str, **more: str) -> dict[str, str]:

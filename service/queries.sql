@@ -27,6 +27,12 @@ SELECT id FROM editroom.complete_edits(%(worker)s, %(results)s::jsonb);
 -- name: fail_edit
 SELECT id, status FROM editroom.fail_edit(%(id)s, %(worker)s, %(error)s, %(retryable)s);
 
+-- name: release_edits
+-- A runner shutting down hands back, in one round trip, what it could not finish; `released`
+-- false: it no longer held that one (finished, cancelled or reaped meanwhile).
+SELECT r.id, editroom.release_edit(r.id, %(worker)s) AS released
+  FROM unnest(%(ids)s::uuid[]) AS r (id);
+
 -- name: reap_expired_leases
 SELECT editroom.reap_expired_leases() AS reaped;
 

@@ -1,13 +1,22 @@
 """Functions the sandbox tests run in child processes (children import them by name)."""
 
+import errno
 import os
+import resource
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from runner.ops.base import Limits, MediaKind
+from runner.ops.catalogue import catalogue
+from runner.ops.language import parse_query
+from runner.video.pipeline import edit_video
 from service.errors import InvalidMedia
 
 Report = Callable[[float], None]
+FILE_SIZE_LIMIT_BYTES = 1024
+LIMITS = Limits(max_pixels=4_000_000, max_output_side=2000, max_video_seconds=60, max_operations=10)
 
 
 def add(a: int, b: int, *, progress: Report) -> int:
@@ -22,6 +31,26 @@ def pid(*, progress: Report) -> int:
 
 def refuse(*, progress: Report) -> None:
     raise InvalidMedia("the picture is upside down")
+
+
+def blunder(*, progress: Report) -> None:
+    raise ValueError("the frame count is negative")
+
+
+def disk_full(*, progress: Report) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/work/out.mp4")
+
+
+def edit_video_within_a_file_size_limit(source: str, out_dir: str, *, progress: Report) -> None:
+    """A real failing write: past RLIMIT_FSIZE, write() fails with EFBIG (with SIGXFSZ
+    ignored), as it fails with ENOSPC on a full disk."""
+    operations = parse_query(catalogue(), MediaKind.VIDEO, [("format", "mkv")], limits=LIMITS)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT_BYTES, FILE_SIZE_LIMIT_BYTES))
+    edit_video(
+        Path(source), operations, out_dir=Path(out_dir), limits=LIMITS, progress=progress,
+        others={},
+    )  # fmt: skip
 
 
 def crash(*, progress: Report) -> None:

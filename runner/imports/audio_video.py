@@ -8,6 +8,7 @@ import av
 import numpy as np
 
 from runner.ops.base import EditFailed
+from runner.video.probe import about_the_media
 
 PICTURE_SIZE = (640, 360)
 FRAMES_PER_SECOND = 1
@@ -26,6 +27,8 @@ def audio_as_video(source: Path, out_dir: Path) -> Path:
             seconds = _write_audio(audio_in, output)
             _write_picture(output, seconds)
     except av.FFmpegError as exc:
+        if not about_the_media(exc):
+            raise
         raise EditFailed(f"the imported audio could not be read: {exc}") from None
     return target
 

@@ -16,6 +16,7 @@ from av.stream import Stream
 
 from runner.ops.base import EditFailed
 from runner.video.codecs import FASTSTART, MUXER, Container
+from runner.video.probe import about_the_media
 
 Output = av.container.OutputContainer
 
@@ -29,6 +30,8 @@ def writing(path: Path, container: Container) -> Iterator[Output]:
             yield output
         partial.replace(path)
     except av.error.FFmpegError as exc:
+        if not about_the_media(exc):
+            raise  # a full disk is not the edit's fault: retried
         raise EditFailed(f"the {container} result could not be written: {exc}") from None
     finally:
         partial.unlink(missing_ok=True)

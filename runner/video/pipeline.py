@@ -15,7 +15,7 @@ from runner.video.feed import Feeder
 from runner.video.gif import PaletteUse, palette
 from runner.video.output import Muxer, Output, writing
 from runner.video.plan import Plan, make_plan
-from runner.video.probe import open_streams, probe, reading
+from runner.video.probe import about_the_media, open_streams, probe, reading
 from runner.video.sink import Sink
 from runner.video.stills import write_stills
 from runner.video.transcode import VideoTranscode
@@ -39,6 +39,8 @@ def edit_video(
         else:
             results = [_write(plan, out_dir / f"video.{plan.container}", progress)]
     except av.error.FFmpegError as exc:
+        if not about_the_media(exc):
+            raise
         raise EditFailed(f"the video could not be processed: {exc}") from None
     progress(1.0)
     return results

@@ -54,13 +54,26 @@ class Source:
     audio: AudioTrack | None
 
 
+def about_the_media(error: av.error.FFmpegError) -> bool:
+    """Whether an FFmpeg error says something about the media (InvalidDataError and the like,
+    final). One carrying an errno (ENOSPC, EIO, EACCES...) comes from the disk, and ENOMEM from
+    the child's memory limit: those pass through as they are, for the sandbox to report (the
+    disk's retried, the limit named), as the image side does."""
+    if isinstance(error, MemoryError):
+        return False
+    return not (isinstance(error, OSError) and error.errno is not None)
+
+
 @contextmanager
 def reading(path: Path) -> Iterator[Input]:
-    """Open a source; any FFmpeg error while it is open fails the edit, naming the file."""
+    """Open a source; an FFmpeg error about its data while it is open fails the edit, naming
+    the file."""
     try:
         with av.open(str(path), mode="r") as container:
             yield container
     except av.error.FFmpegError as exc:
+        if not about_the_media(exc):
+            raise
         raise EditFailed(f"{path.name} cannot be read as a video: {exc}") from None
 
 

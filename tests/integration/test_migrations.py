@@ -24,6 +24,9 @@ DESIGN_FUNCTIONS = {
     "retry_edit": "p_id uuid",
     "reap_expired_leases": "",
     "status_counts": "",
+    # Beyond the design's table, documented beside it in the README: a runner shutting down
+    # hands back what it could not finish.
+    "release_edit": "p_id uuid, p_worker text",
 }
 
 

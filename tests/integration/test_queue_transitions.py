@@ -266,6 +266,48 @@ def test_fail_by_another_worker_is_refused(conn: Conn, media: UUID) -> None:
         fail(conn, row["id"], "thief")
 
 
+def release(conn: Conn, edit_id: Any, worker: str) -> bool:
+    row = conn.execute(
+        "SELECT editroom.release_edit(%s, %s) AS released", [edit_id, worker]
+    ).fetchone()
+    assert row is not None
+    return bool(row["released"])
+
+
+def test_release_queues_the_edit_at_once_as_a_released_attempt(conn: Conn, media: UUID) -> None:
+    conn.execute("SET editroom.backoff_base_seconds = '60'")  # a failure would wait a minute
+    enqueue(conn, media, max_trials=1)
+    (row,) = claim(conn, "leaving")
+    assert release(conn, row["id"], "leaving")
+    released = edit(conn, row["id"])
+    assert (released["status"], released["locked_by"], released["lease_until"]) == (
+        "queued",
+        None,
+        None,
+    )
+    assert [(a["worker"], a["outcome"]) for a in attempts(conn, row["id"])] == [
+        ("leaving", "released")
+    ]
+    (again,) = claim(conn, "staying")
+    assert (again["id"], again["trial"]) == (row["id"], 2)
+    # The release used no failure: a one-trial edit still has its one failure to spend.
+    assert fail(conn, row["id"], "staying", "broke")["status"] == "failed"
+    assert [a["outcome"] for a in attempts(conn, row["id"])] == ["released", "failed"]
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_release_by_a_worker_not_holding_the_edit_changes_nothing(
+    conn: Conn, media: UUID, status: str
+) -> None:
+    row = make_edit_in(conn, media, status)
+    before = edit(conn, row["id"])
+    assert not release(conn, row["id"], "thief")
+    assert not release(conn, uuid4(), "maker")
+    if status != "processing":
+        assert not release(conn, row["id"], "maker")
+    assert edit(conn, row["id"]) == before
+
+
 @pytest.mark.parametrize("status", STATUSES)
 def test_cancel_from_every_status(conn: Conn, media: UUID, status: str) -> None:
     row = make_edit_in(conn, media, status)

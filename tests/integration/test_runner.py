@@ -10,6 +10,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from runner.execute import ClaimedEdit, ReportProgress
+from runner.sandbox import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
 from service.settings import Settings
 from tests.queue import (
     Conn,
@@ -92,6 +93,28 @@ def test_a_raising_edit_is_retried_and_the_runner_lives_on(
     ]
 
 
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (SandboxInternalError("internal error in run_edit: ValueError: negative"), False),
+        (SandboxOutOfMemory("ran out of memory: ... EDITROOM_EDIT_MEMORY_BYTES ..."), False),
+        (SandboxIOError("I/O error in run_edit: OSError: [Errno 5] Input/output error"), True),
+    ],
+)
+def test_what_a_sandboxed_child_raised_decides_the_retry(
+    conn: Conn, media: UUID, settings: Settings, error: Exception, retried: bool
+) -> None:
+    async def failing(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        raise error
+
+    edit_id = enqueue(conn, media, max_trials=2)["id"]
+    with running_runner(settings, execute=failing):
+        eventually(lambda: status_of(conn, edit_id)() == "failed", what="the edit to fail")
+    failed = edit(conn, edit_id)
+    assert failed["trial"] == (2 if retried else 1)
+    assert str(error) in failed["error"]
+
+
 class Gate:
     """An edit that reports progress, then waits until the test opens the gate."""
 
@@ -156,7 +179,17 @@ def test_stop_gives_up_after_the_grace_period(conn: Conn, media: UUID, settings:
         eventually(lambda: status_of(conn, edit_id)() == "processing", what="the claim")
         running.stop()
     assert gate.cancelled.is_set()
-    assert edit(conn, edit_id)["status"] == "processing"  # its lease expires; a runner reaps it
+    released = edit(conn, edit_id)
+    assert (released["status"], released["locked_by"]) == ("queued", None)  # not left to expire
+    assert [(a["worker"], a["outcome"]) for a in attempts(conn, edit_id)] == [
+        ("test-runner", "released")
+    ]
+    with running_runner(settings.model_copy(update={"runner_name": "next-runner"})):
+        eventually(lambda: status_of(conn, edit_id)() == "completed", what="completion elsewhere")
+    assert [(a["worker"], a["outcome"]) for a in attempts(conn, edit_id)] == [
+        ("test-runner", "released"),
+        ("next-runner", "completed"),
+    ]
 
 
 def test_the_runner_reaps_what_a_vanished_worker_held(

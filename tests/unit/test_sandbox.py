@@ -6,9 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from runner.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from runner.sandbox import (
+    Sandbox,
+    SandboxCrashed,
+    SandboxInternalError,
+    SandboxIOError,
+    SandboxOutOfMemory,
+    SandboxTimeout,
+)
+from runner.worker import PERMANENT
 from service.errors import InvalidMedia
 from tests import sandboxed
+from tests.unit.video.media import Spec, make_video
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.anyio
@@ -48,6 +57,39 @@ async def test_an_editroom_error_crosses_back_as_itself(sandbox: Sandbox) -> Non
         await sandbox.run(sandboxed.refuse, timeout_seconds=30)
 
 
+async def test_an_unexpected_exception_says_what_it_was_and_is_final(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxInternalError) as raised:
+        await sandbox.run(sandboxed.blunder, timeout_seconds=30)
+    assert str(raised.value).startswith(
+        "internal error in blunder: ValueError: the frame count is negative (at sandboxed.py:"
+    )
+    assert isinstance(raised.value, PERMANENT)  # it would raise again: not retried
+
+
+async def test_a_disk_error_says_what_it_was_and_is_retried(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxIOError) as raised:
+        await sandbox.run(sandboxed.disk_full, timeout_seconds=30)
+    assert str(raised.value) == (
+        "I/O error in disk_full: OSError: [Errno 28] No space left on device: '/work/out.mp4'"
+    )
+    assert not isinstance(raised.value, PERMANENT)
+
+
+async def test_a_video_write_failing_on_the_disk_is_retried(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    source = make_video(tmp_path / "source.mp4", Spec())
+    with pytest.raises(SandboxIOError) as raised:
+        await sandbox.run(
+            sandboxed.edit_video_within_a_file_size_limit, str(source), str(tmp_path),
+            timeout_seconds=60,
+        )  # fmt: skip
+    assert str(raised.value).startswith(
+        "I/O error in edit_video_within_a_file_size_limit: OSError: [Errno 27] File too large"
+    )
+    assert not isinstance(raised.value, PERMANENT)
+
+
 async def test_a_crash_is_reported_not_shared(sandbox: Sandbox) -> None:
     with pytest.raises(SandboxCrashed, match="SIGSEGV"):
         await sandbox.run(sandboxed.crash, timeout_seconds=30)
@@ -59,9 +101,14 @@ async def test_a_hang_is_stopped_at_the_time_limit(sandbox: Sandbox) -> None:
         await sandbox.run(sandboxed.hang, timeout_seconds=0.5)
 
 
-async def test_memory_is_limited(sandbox: Sandbox) -> None:
-    with pytest.raises(SandboxCrashed, match="memory"):
+async def test_memory_is_limited_and_hitting_the_limit_is_final(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxOutOfMemory) as raised:
         await sandbox.run(sandboxed.hog, timeout_seconds=30)
+    assert str(raised.value) == (
+        "ran out of memory: it needs more than the 2 GiB that EDITROOM_EDIT_MEMORY_BYTES "
+        "allows; raise that limit or use smaller media"
+    )
+    assert isinstance(raised.value, PERMANENT)  # the same input would hit it every time
 
 
 async def test_cancelling_the_caller_kills_the_child(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -1,0 +1,67 @@
+"""Trouble with the disk is not the video's fault: FFmpeg's errors carrying an errno pass
+through (the sandbox reports them as retryable), while errors about the data fail the edit."""
+
+import errno
+import os
+from typing import Any
+
+import av
+import pytest
+
+from runner.ops.base import EditFailed
+from runner.video.output import Muxer
+from tests.unit.video.conftest import Edit, Make
+
+INVALID_DATA = -1094995529  # FFmpeg's AVERROR_INVALIDDATA
+
+
+def ffmpeg_error(error_class: type[av.error.FFmpegError], code: int, path: str) -> Exception:
+    text = os.strerror(code) if code > 0 else "Invalid data found when processing input"
+    return error_class(code, text, path)
+
+
+def test_a_full_disk_while_writing_passes_through(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(muxer: Muxer, packet: Any) -> None:
+        raise ffmpeg_error(av.error.OSError, errno.ENOSPC, ".video.mkv.partial")
+
+    monkeypatch.setattr(Muxer, "mux", full)
+    with pytest.raises(av.error.OSError) as raised:
+        edit(make(), [("format", "mkv")])  # a remux: packets go straight to the muxer
+    assert raised.value.errno == errno.ENOSPC
+    assert not isinstance(raised.value, EditFailed)
+
+
+@pytest.mark.parametrize(
+    ("error_class", "code", "final"),
+    [
+        (av.error.OSError, errno.EIO, False),
+        (av.error.PermissionError, errno.EACCES, False),
+        (av.error.InvalidDataError, INVALID_DATA, True),
+    ],
+)
+def test_only_errors_about_the_data_blame_the_source(
+    make: Make,
+    edit: Edit,
+    monkeypatch: pytest.MonkeyPatch,
+    error_class: type[av.error.FFmpegError],
+    code: int,
+    final: bool,
+) -> None:
+    source = make()
+    real_open = av.open
+
+    def open_failing_on_the_source(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file) == str(source):
+            raise ffmpeg_error(error_class, code, str(source))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", open_failing_on_the_source)
+    expected: type[Exception] = EditFailed if final else error_class
+    with pytest.raises(expected) as raised:
+        edit(source, [("format", "mkv")])
+    if final:
+        assert str(raised.value).startswith(f"{source.name} cannot be read as a video")
+    else:
+        assert getattr(raised.value, "errno", None) == code
