@@ -19,6 +19,7 @@ def test_mkv_to_mp4_is_a_remux_with_the_index_first(make: Make, edit: Edit) -> N
     assert packets(result, "audio") == packets(source, "audio")
     assert facts(result).codecs == {"video": "h264", "audio": "aac"}
     assert numbers(result) == list(range(72))
+    assert_in_sync(result)
 
 
 def test_mp4_to_mov_keeps_packets(make: Make, edit: Edit) -> None:
@@ -27,6 +28,7 @@ def test_mp4_to_mov_keeps_packets(make: Make, edit: Edit) -> None:
     assert "mov" in facts(result).format
     assert moov_before_mdat(result)
     assert packets(result) == packets(source)
+    assert_in_sync(result)
 
 
 def test_webm_gets_vp9_and_opus_when_the_source_has_neither(make: Make, edit: Edit) -> None:
@@ -44,27 +46,31 @@ def test_webm_to_mp4_keeps_vp9_and_opus(make: Make, edit: Edit) -> None:
     (result,) = edit(source, [("format", "mp4")])
     assert facts(result).codecs == {"video": "vp9", "audio": "opus"}
     assert packets(result) == packets(source)
+    assert_in_sync(result)
 
 
 @pytest.mark.parametrize(
     ("container", "vcodec", "acodec"),
-    [("mp4", "hevc", "aac"), ("mkv", "av1", "opus"), ("mp4", "h264", "opus")],
-)
+    [("mp4", "hevc", "aac"), ("mkv", "av1", "opus"), ("mp4", "h264", "opus"),
+     ("webm", "av1", "opus"), ("mov", "hevc", "aac"), ("mkv", "vp9", "aac")],
+)  # fmt: skip
 def test_asked_codecs_are_encoded(
     make: Make, edit: Edit, container: str, vcodec: str, acodec: str
 ) -> None:
     query = [("format", container), ("vcodec", vcodec), ("acodec", acodec)]
-    (result,) = edit(make(seconds=1.0), query)
+    (result,) = edit(make(seconds=2.0), query)  # sound bursts at 0 and 1 s
     assert facts(result).codecs == {"video": vcodec, "audio": acodec}
-    assert numbers(result) == list(range(24))
-    if container == "mp4":
+    assert numbers(result) == list(range(48))
+    if container in ("mp4", "mov"):
         assert moov_before_mdat(result)
+    assert_in_sync(result)
 
 
 def test_asking_for_the_source_codec_copies(make: Make, edit: Edit) -> None:
     source = make()
     (result,) = edit(source, [("format", "mkv"), ("vcodec", "h264")])
     assert packets(result) == packets(source)
+    assert_in_sync(result)
 
 
 def test_gif_has_a_palette_and_no_sound(make: Make, edit: Edit) -> None:
