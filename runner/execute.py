@@ -3,7 +3,7 @@
 the edit and the source, and return their ids."""
 
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ class EditExecutor:
         self, edit: ClaimedEdit, source: Row, others: list[Row], work: Path, report: ReportProgress
     ) -> list[ProducedFile]:
         inputs = {str(row["id"]): str(await self._local(row, work)) for row in others}
-        timeout = self._time_limit(source, others)
+        timeout = edit_time_limit_seconds(self._settings, [source, *others])
         try:
             return await self._sandbox.run(
                 run_edit, source["kind"], str(await self._local(source, work)), edit.ops,
@@ -153,11 +153,6 @@ class EditExecutor:
         await self._library.storage.get_file(media["storage_key"], target)
         return target
 
-    def _time_limit(self, source: Row, others: list[Row]) -> float:
-        seconds_of_video = sum(row["duration_seconds"] or 0.0 for row in (source, *others))
-        per_second = self._settings.edit_seconds_per_video_second
-        return self._settings.edit_timeout_seconds + per_second * seconds_of_video
-
     async def _store(
         self, file: ProducedFile, name: str | None, *, edit: ClaimedEdit, source: Row | None
     ) -> UUID:
@@ -170,6 +165,14 @@ class EditExecutor:
         )
         media_id: UUID = ingested.media["id"]
         return media_id
+
+
+def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:
+    """An edit's time limit: the base limit, plus the per-second part for every second of
+    video it reads (its source and what it concatenates). Images (no duration) add nothing,
+    so the base is also the floor; there is no cap beyond max_video_seconds per video."""
+    seconds_of_video = sum(row["duration_seconds"] or 0.0 for row in media)
+    return settings.edit_timeout_seconds + settings.edit_seconds_per_video_second * seconds_of_video
 
 
 def _output_names(source: Row, produced: list[ProducedFile]) -> list[str | None]:

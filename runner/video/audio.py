@@ -21,17 +21,27 @@ PLANAR = "fltp"
 
 
 class AudioCopy:
-    """Packets that overlap [start, end) are kept: sync within one audio frame."""
+    """Packets that overlap [start, end) are kept: sync within one audio frame.
+
+    A decoder plays every packet whole and back to back, so where parts join, the last
+    frame of the part before (padded past its end) and the next part's priming would push
+    the next part's sound late, more at every join. A part after the first therefore starts
+    with its first packet that would be heard less than half a frame late."""
 
     def __init__(self, muxer: Muxer) -> None:
         self._muxer = muxer
+        self._heard_until: float | None = None  # seconds: where playing the packets so far ends
         self.done, self.position = False, 0.0
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
+        assert isinstance(stream, AudioStream)
         self._stream, self._segment, self._start = stream, segment, start
+        self._offset, self._joining = offset, self._heard_until is not None
         assert stream.time_base is not None
         origin = stream.start_time or 0
         self._shift = round(offset / stream.time_base) - origin - round(start / stream.time_base)
+        context = stream.codec_context
+        self._frame_seconds = (context.frame_size or 0) / (context.sample_rate or 1)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -44,9 +54,22 @@ class AudioCopy:
         length = float((packet.duration or 0) * (packet.time_base or 0))
         if self._start > 0 and at + length <= self._start + EPSILON_SECONDS:
             return  # before the cut; uncut, even priming packets before zero are kept
+        if not self._heard_in_time(self._offset + at - self._start, length):
+            return
         packet.pts, packet.dts = packet.pts + self._shift, packet.dts + self._shift
         self._muxer.mux(packet)
         self.position = self._muxer.end
+
+    def _heard_in_time(self, placed: float, length: float) -> bool:
+        """Counts the packet as played; False: it joins a part and would be heard too late."""
+        frame = self._frame_seconds or length
+        if self._heard_until is None:
+            self._heard_until = placed
+        elif self._joining and self._heard_until - placed > frame / 2:
+            return False
+        self._joining = False
+        self._heard_until += frame
+        return True
 
     def end(self) -> None:
         """Nothing is held between packets."""

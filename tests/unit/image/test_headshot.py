@@ -1,16 +1,17 @@
-"""headshot: a square around the largest face, or a clear failure when there is none."""
+"""headshot: a square around the largest face, or a clear failure when there is none; in an
+animation, the square around the face in its first frame, on every frame."""
 
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageSequence
 
 from runner.image.headshot import square_around
 from runner.ops.base import EditFailed
 from tests.unit.image import pictures
-from tests.unit.image.pictures import edit, noise, save
+from tests.unit.image.pictures import edit, edit_path, noise, save
 
 # The astronaut's eyes, nose and mouth in skimage's 512x512 photograph (left, top, right,
 # bottom), measured by eye.
@@ -81,3 +82,38 @@ def test_square_around_is_clamped_to_the_image(
     square: tuple[int, int, int, int],
 ) -> None:
     assert square_around(face, padding=padding, within=within) == square
+
+
+def shifted(image: Image.Image, right: int) -> Image.Image:
+    """The picture moved `right` pixels, wrapping round: its face is elsewhere."""
+    return Image.fromarray(np.roll(np.asarray(image), right, axis=1))
+
+
+def test_an_animation_is_cropped_where_its_first_frame_shows_the_face(tmp_path: Path) -> None:
+    photo = pictures.astronaut()
+    frames = [photo, shifted(photo, 150), Image.new("RGB", photo.size, (40, 80, 120))]
+    source = save(
+        frames[0], tmp_path / "faces.png", save_all=True, append_images=frames[1:],
+        duration=[100, 200, 300], loop=0,
+    )  # fmt: skip
+    with Image.open(edit_path(source, "headshot")) as result:
+        assert result.format == "PNG"
+        assert (getattr(result, "n_frames", 1), result.info.get("loop")) == (3, 0)
+        crops = []
+        for frame in ImageSequence.Iterator(result):
+            crops.append((frame.convert("RGB"), frame.info["duration"]))
+    first, _ = crops[0]
+    assert first.width == first.height
+    box = placed(first, save(photo, tmp_path / "still.png"))
+    assert contains(box, FACE)
+    assert [duration for _, duration in crops] == [100, 200, 300]
+    for (crop, _), frame in zip(crops, frames, strict=True):  # the same square of each frame
+        assert np.array_equal(np.asarray(crop), np.asarray(frame.crop(box)))
+
+
+def test_an_animation_whose_first_frame_shows_no_face_fails(tmp_path: Path) -> None:
+    photo = pictures.astronaut()
+    frames = [Image.new("RGB", photo.size, (40, 80, 120)), photo, photo]
+    source = save(frames[0], tmp_path / "late.png", save_all=True, append_images=frames[1:])
+    with pytest.raises(EditFailed, match="no face found"):
+        edit(source, "headshot")

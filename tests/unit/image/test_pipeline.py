@@ -1,6 +1,6 @@
 """edit_image end to end: formats, modes, orientation, colour profiles, metadata, order."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from tests.unit.image.pictures import (
     WHITE,
     astronaut,
     colour_at,
+    corners,
     edit,
     edit_path,
     icc_of,
@@ -174,6 +175,7 @@ def test_a_profile_that_no_longer_fits_the_pixels_is_dropped(tmp_path: Path) -> 
 
 
 PALETTES = [QUADRANTS, (GREEN, WHITE, RED, BLUE), (WHITE, BLUE, GREEN, RED)]
+Colours = Sequence[Sequence[int]]  # a frame's quarters, in QUADRANTS order
 
 
 @pytest.fixture
@@ -182,28 +184,85 @@ def frames() -> list[Image.Image]:
     return [quadrants((40, 30), colours) for colours in PALETTES]
 
 
-@pytest.mark.parametrize("name", ["anim.gif", "anim.webp"])
-@pytest.mark.parametrize("into", ["", "&format=gif", "&format=webp", "&format=png"])
+def opaque(colours: Colours) -> Colours:
+    return [(*colour, 255) for colour in colours]
+
+
+def grey(colour: Sequence[int]) -> tuple[int, int, int]:
+    red, green, blue = colour
+    luma = round((299 * red + 587 * green + 114 * blue) / 1000)  # ITU-R 601-2
+    return luma, luma, luma
+
+
+def sepia(colour: Sequence[int]) -> tuple[int, ...]:
+    matrix = ((0.393, 0.769, 0.189), (0.349, 0.686, 0.168), (0.272, 0.534, 0.131))
+    return tuple(
+        min(255, round(sum(k * c for k, c in zip(row, colour, strict=True)))) for row in matrix
+    )
+
+
+# Each: the query, the result's size, and what a frame whose quarters are `q` shows after it.
+ANIMATION_EDITS: dict[str, tuple[str, tuple[int, int], Callable[[Colours], Colours]]] = {
+    "geometry": (
+        "resize=80x60&fit=fill&upscale=true&flip=h&rotate=180&text=x&text_size=8"
+        "&text_position=top-left",
+        (80, 60),
+        lambda q: opaque((q[2], q[3], q[0], q[1])),  # flip=h then rotate=180 is flip=v
+    ),
+    "crop": ("crop=10,8,20,15", (20, 15), opaque),  # around the centre: every quarter
+    # In GIF, on or off, 0.6 is opaque (and 0.4 would make every frame the same, empty one).
+    "opacity": ("opacity=0.6", (40, 30), lambda q: [(*colour, 153) for colour in q]),
+    "grayscale": ("color=grayscale", (40, 30), lambda q: opaque([grey(c) for c in q])),
+    "sepia": ("color=sepia", (40, 30), lambda q: opaque([sepia(c) for c in q])),
+}
+
+
+def on_or_off(colours: Colours) -> Colours:
+    """As GIF shows them: at least half opaque is opaque, the rest transparent."""
+    return [(*colour[:3], 255 if colour[3] >= 128 else 0) for colour in colours]
+
+
+def visible(colour: Sequence[int]) -> Sequence[int]:
+    """A transparent pixel's colour is not seen."""
+    return colour if colour[3] else (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("name", ["anim.gif", "anim.webp", "anim.png", "anim.avif"])
+@pytest.mark.parametrize("into", ["", "&format=gif", "&format=webp", "&format=png", "&format=avif"])
+@pytest.mark.parametrize("operation", list(ANIMATION_EDITS))
 def test_animations_keep_every_frame_through_every_operation(
-    tmp_path: Path, frames: list[Image.Image], name: str, into: str
+    tmp_path: Path, frames: list[Image.Image], name: str, into: str, operation: str
 ) -> None:
     source = save(
         frames[0], tmp_path / name, save_all=True, append_images=frames[1:],
         duration=[100, 200, 300], loop=0, lossless=True,
     )  # fmt: skip
-    query = (
-        "resize=80x60&fit=fill&upscale=true&flip=h&rotate=180"
-        "&text=x&text_size=8&text_position=top-left"
-    )
+    query, size, after = ANIMATION_EDITS[operation]
     with Image.open(edit_path(source, query + into)) as result:
-        assert result.info.get("loop") == 0
+        if "AVIF" not in (source.suffix[1:].upper(), result.format):  # see the xfail below
+            assert result.info.get("loop") == 0
         assert getattr(result, "n_frames", 1) == 3
         for number, frame in enumerate(ImageSequence.Iterator(result)):
             frame.load()
             assert frame.info["duration"] == 100 * (number + 1)
-            assert frame.size == (80, 60)
-            a, b, c, d = PALETTES[number]
-            assert shows(frame, (c, d, a, b))  # flip=h then rotate=180 is flip=v
+            assert frame.size == size
+            expected = after(PALETTES[number])
+            if result.format == "GIF":
+                expected = on_or_off(expected)
+            seen = [visible(colour) for colour in corners(frame)]
+            wanted = [visible(colour) for colour in expected]
+            assert all(near(a, b) for a, b in zip(seen, wanted, strict=True)), (
+                number,
+                seen,
+                wanted,
+            )
+
+
+@pytest.mark.xfail(reason="Pillow neither reads nor writes an AVIF's loop count", strict=True)
+def test_an_avif_animation_keeps_its_loop_count(tmp_path: Path, frames: list[Image.Image]) -> None:
+    source = save(frames[0], tmp_path / "anim.avif", save_all=True, append_images=frames[1:])
+    with Image.open(edit_path(source, "flip=h&format=webp")) as result:
+        assert result.info.get("loop") == 0  # libavif's default: forever; we write play once
 
 
 def test_an_animation_written_as_jpeg_keeps_its_first_frame(

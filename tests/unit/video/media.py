@@ -5,6 +5,7 @@ frame it is looking at after any re-encode), over a moving texture (so encoders 
 to keep). The sound is silence with a short loud burst at every whole second of the
 source, so sync can be measured against the frame numbers."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -49,8 +50,10 @@ def frame_image(number: int, size: tuple[int, int]) -> Pixels:
     return image
 
 
-def read_number(frame: VideoFrame) -> int:
-    grey = frame.to_ndarray(format="gray")
+def read_number(frame: VideoFrame, *, turned: int = 0) -> int:
+    """The number a frame shows; `turned`: the degrees (anticlockwise) the source's rotation
+    metadata turned it by when the result was made upright."""
+    grey = np.rot90(frame.to_ndarray(format="gray"), k=-turned // 90)
     height, width = grey.shape
     block = width // BITS
     row = height // 8
@@ -172,15 +175,18 @@ def _start(stream: av.AudioStream | None) -> float | None:
     return float(stream.start_time * stream.time_base)
 
 
-def numbers(path: Path) -> list[int]:
+def numbers(path: Path, *, turned: int = 0) -> list[int]:
     """The frame number shown by every frame of the file, in display order."""
-    with av.open(str(path)) as container:
-        return [read_number(frame) for frame in container.decode(video=0)]
+    return [number for _, number in shown(path, turned=turned)]
 
 
-def shown(path: Path) -> list[tuple[float, int]]:
+def shown(path: Path, *, turned: int = 0) -> list[tuple[float, int]]:
+    """When each frame is shown, in seconds, and the number it shows."""
     with av.open(str(path)) as container:
-        return [(frame.time or 0.0, read_number(frame)) for frame in container.decode(video=0)]
+        return [
+            (frame.time or 0.0, read_number(frame, turned=turned))
+            for frame in container.decode(video=0)
+        ]
 
 
 def bursts(path: Path) -> list[float]:
@@ -215,12 +221,36 @@ def moov_before_mdat(path: Path) -> bool:
     return 0 <= data.find(b"moov") < data.find(b"mdat")
 
 
-def assert_in_sync(path: Path, *, spec: Spec | None = None) -> None:
-    """Every burst sits where the source had it relative to the frames (±1 audio frame)."""
-    (at, number), *_ = shown(path)
-    offset = frame_times(spec or Spec())[number] - at  # source time minus result time
+def assert_in_sync(path: Path, *, specs: Sequence[Spec] = (Spec(),), turned: int = 0) -> None:
+    """Every burst is heard with the picture its source showed it with (within one audio frame).
+
+    The frame on screen when a burst is heard names a source frame; the burst's time in that
+    source is the frame's time there plus how long the frame has been on screen, and the
+    source has its bursts on whole seconds. Concatenated parts each number their frames from
+    0 again: `specs` describes the parts in order. A frame repeated to fill a constant rate
+    counts from its first showing."""
+    starts = _source_starts(shown(path, turned=turned), specs)
     heard = bursts(path)
     assert heard, "no burst in the result"
     for burst in heard:
-        source_time = burst + offset
-        assert abs(source_time - round(source_time)) <= AUDIO_FRAME_SECONDS + 0.002, heard
+        at, source_at = next((s for s in reversed(starts) if s[0] <= burst), starts[0])
+        source_time = source_at + burst - at
+        assert abs(source_time - round(source_time)) <= AUDIO_FRAME_SECONDS + 0.002, (
+            f"burst at {burst:.3f} s is {source_time:.3f} s of its source; heard: {heard}"
+        )
+
+
+def _source_starts(
+    frames: list[tuple[float, int]], specs: Sequence[Spec]
+) -> list[tuple[float, float]]:
+    """(result time, source time) where each run of one source frame starts."""
+    starts: list[tuple[float, float]] = []
+    part, previous = 0, -1
+    for at, number in frames:
+        if number == previous:
+            continue
+        if number < previous:
+            part += 1
+        starts.append((at, frame_times(specs[part])[number]))
+        previous = number
+    return starts

@@ -7,7 +7,7 @@ import pytest
 
 from runner.ops.base import EditFailed, Limits
 from tests.unit.video.conftest import LIMITS, Edit, Make
-from tests.unit.video.media import bursts, facts, numbers, packets
+from tests.unit.video.media import Spec, assert_in_sync, bursts, facts, numbers, packets
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,7 @@ def test_resize_keeps_the_aspect_unless_both_sides_are_given(
     assert result_facts.size == expected
     assert result_facts.codecs == {"video": "h264", "audio": "aac"}
     assert numbers(result) == list(range(72))
+    assert_in_sync(result)
 
 
 def test_resize_to_the_same_size_copies(make: Make, edit: Edit) -> None:
@@ -35,19 +36,27 @@ def test_a_computed_side_beyond_the_limit_fails(make: Make, edit: Edit) -> None:
         edit(make(size=(200, 100)), [("resize", "x300")], limits=tight)
 
 
-def test_concat_of_alike_videos_copies(make: Make, edit: Edit) -> None:
+def test_concat_of_alike_videos_copies_and_keeps_every_part_in_sync(make: Make, edit: Edit) -> None:
     source = make()
-    other = uuid4()
-    (result,) = edit(source, [("concat", str(other))], others={other: source})
-    assert packets(result) == packets(source) * 2
-    assert numbers(result) == [*range(72), *range(72)]
-    assert abs(facts(result).duration - 6.0) < 0.1
+    others = [uuid4() for _ in range(3)]
+    (result,) = edit(
+        source, [("concat", ",".join(map(str, others)))], others=dict.fromkeys(others, source)
+    )
+    assert packets(result) == packets(source) * 4
+    assert numbers(result) == [*range(72)] * 4
+    assert abs(facts(result).duration - 12.0) < 0.1
+    heard = {round(t) for t in bursts(result)}
+    assert heard >= {second for second in range(12) if second % 3}  # a join may lose 1 frame
+    assert_in_sync(result, specs=[Spec()] * 4)  # no part's sound later than the first's
 
 
 def test_concat_conforms_size_rate_sample_rate_and_fills_silence(make: Make, edit: Edit) -> None:
-    first = make(seconds=2.0)
-    smaller = make(seconds=2.0, size=(80, 48), rate=12, sample_rate=44_100)
-    silent = make(seconds=1.0, acodec=None, container="webm", vcodec="libvpx-vp9")
+    specs = [
+        Spec(seconds=2.0),
+        Spec(seconds=2.0, size=(80, 48), rate=12, sample_rate=44_100),
+        Spec(seconds=1.0, acodec=None, container="webm", vcodec="libvpx-vp9"),
+    ]
+    first, smaller, silent = (make(**vars(spec)) for spec in specs)
     ids = [uuid4(), uuid4()]
     (result,) = edit(
         first,
@@ -65,6 +74,7 @@ def test_concat_conforms_size_rate_sample_rate_and_fills_silence(make: Make, edi
     assert got[96:] == list(range(24))
     heard = bursts(result)  # at 0 and 1 s of each part that has sound, then silence
     assert [round(t, 2) for t in heard] == [0.0, 1.0, 2.0, 3.0]
+    assert_in_sync(result, specs=specs)
 
 
 def test_concat_of_a_missing_video_fails(make: Make, edit: Edit) -> None:
@@ -99,7 +109,8 @@ def test_concat_letterboxes_a_differently_shaped_video(make: Make, edit: Edit) -
 
 
 def test_concat_after_a_silent_first_video_gives_it_silence(make: Make, edit: Edit) -> None:
-    silent, sounding = make(seconds=1.0, acodec=None), make(seconds=2.0)
+    specs = [Spec(seconds=1.0, acodec=None), Spec(seconds=2.0)]
+    silent, sounding = (make(**vars(spec)) for spec in specs)
     other = uuid4()
     (result,) = edit(silent, [("concat", str(other))], others={other: sounding})
     result_facts = facts(result)
@@ -107,3 +118,4 @@ def test_concat_after_a_silent_first_video_gives_it_silence(make: Make, edit: Ed
     assert abs(result_facts.duration - 3.0) < 0.1
     assert [round(t, 2) for t in bursts(result)] == [1.0, 2.0]
     assert numbers(result) == [*range(24), *range(48)]
+    assert_in_sync(result, specs=specs)

@@ -8,7 +8,15 @@ import pytest
 
 from runner.ops.base import EditFailed, Limits
 from tests.unit.video.conftest import Edit, Make
-from tests.unit.video.media import Spec, facts, frame_times, numbers, packets, shown
+from tests.unit.video.media import (
+    Spec,
+    assert_in_sync,
+    facts,
+    frame_times,
+    numbers,
+    packets,
+    shown,
+)
 
 
 def test_variable_frame_rate_keeps_its_timestamps_when_re_encoded(make: Make, edit: Edit) -> None:
@@ -18,6 +26,7 @@ def test_variable_frame_rate_keeps_its_timestamps_when_re_encoded(make: Make, ed
     got = shown(result)
     assert [number for _, number in got] == list(range(len(times)))
     assert all(abs(at - times[number]) < 0.005 for at, number in got)
+    assert_in_sync(result, specs=[spec])
 
 
 def test_variable_frame_rate_smart_cut(make: Make, edit: Edit) -> None:
@@ -25,6 +34,7 @@ def test_variable_frame_rate_smart_cut(make: Make, edit: Edit) -> None:
     times = frame_times(spec)
     (result,) = edit(make(vfr=True), [("trim", f"{times[29]:.4f},{times[60]:.4f}")])
     assert numbers(result) == list(range(29, 60))
+    assert_in_sync(result, specs=[spec])
 
 
 def test_rotation_is_kept_when_copying_and_applied_when_re_encoding(make: Make, edit: Edit) -> None:
@@ -32,9 +42,12 @@ def test_rotation_is_kept_when_copying_and_applied_when_re_encoding(make: Make, 
     (copied,) = edit(source, [("trim", "1,2")])
     assert facts(copied).rotation == 90
     assert facts(copied).size == (160, 96)
+    assert_in_sync(copied)
     (turned,) = edit(source, [("resize", "48x")])
     assert facts(turned).rotation == 0
     assert facts(turned).size == (48, 80)  # upright: 96 wide, 160 high, halved
+    assert numbers(turned, turned=90) == list(range(72))
+    assert_in_sync(turned, turned=90)
 
 
 def test_odd_dimensions_are_copied_as_they_are_and_evened_when_encoded(
@@ -47,6 +60,7 @@ def test_odd_dimensions_are_copied_as_they_are_and_evened_when_encoded(
     (encoded,) = edit(source, [("format", "mp4"), ("vcodec", "h264")])
     assert facts(encoded).size == (162, 98)
     assert numbers(encoded) == list(range(72))
+    assert_in_sync(encoded)
 
 
 def test_a_video_without_sound(make: Make, edit: Edit) -> None:
@@ -66,6 +80,7 @@ def test_a_timestamp_gap_is_kept(make: Make, edit: Edit) -> None:
         got = shown(result)
         first_at, first = got[0]
         assert all(abs((at - first_at) - (times[n] - times[first])) < 0.01 for at, n in got), query
+        assert_in_sync(result, specs=[spec])
 
 
 def test_a_truncated_file_fails_clearly(make: Make, edit: Edit, tmp_path: Path) -> None:

@@ -1,0 +1,50 @@
+"""An edit's time limit: EDITROOM_EDIT_TIMEOUT_SECONDS, plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND
+for every second of video the edit reads. No cap: max_video_seconds bounds each video."""
+
+import pytest
+
+from runner.execute import edit_time_limit_seconds
+from service.db import Row
+from service.settings import Settings
+
+SETTINGS = Settings(edit_timeout_seconds=60, edit_seconds_per_video_second=2)
+
+
+def limit(*durations: float | None, settings: Settings = SETTINGS) -> float:
+    """The limit of an edit reading media of these durations (None: an image)."""
+    media: list[Row] = [{"duration_seconds": seconds} for seconds in durations]
+    return edit_time_limit_seconds(settings, media)
+
+
+def test_an_image_gets_the_base_limit() -> None:
+    assert limit(None) == 60
+
+
+def test_a_video_too_short_to_count_gets_the_base_as_its_floor() -> None:
+    assert limit(0.0) == 60
+    assert 60 < limit(0.04) < 60.1
+
+
+@pytest.mark.parametrize(("seconds", "expected"), [(1, 62), (10, 80), (100, 260), (3600, 7260)])
+def test_a_longer_video_gets_proportionally_more_time(seconds: float, expected: float) -> None:
+    assert limit(seconds) == expected
+
+
+def test_concatenated_videos_count_with_the_source() -> None:
+    assert limit(30, 20, 10) == limit(60) == 180
+    assert limit(30, None) == limit(30)  # an image among them adds nothing
+
+
+def test_without_a_per_second_part_every_edit_gets_the_base() -> None:
+    flat = Settings(edit_timeout_seconds=0.05, edit_seconds_per_video_second=0)
+    assert limit(None, settings=flat) == limit(600, 600, settings=flat) == 0.05
+
+
+def test_the_defaults_give_a_minute_of_video_fifteen_minutes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("EDITROOM_EDIT_TIMEOUT_SECONDS", raising=False)
+    monkeypatch.delenv("EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND", raising=False)
+    defaults = Settings()
+    assert limit(None, settings=defaults) == 300
+    assert limit(60, settings=defaults) == 900
