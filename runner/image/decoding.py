@@ -66,12 +66,21 @@ def read(path: Path, *, max_pixels: int, plan: Planner) -> Source:
         frame_count = _frame_count(image)
         check_pixels(image.size, frames=frame_count, max_pixels=max_pixels, what="the image")
         orientation, written_as = _orientation(image), _WRITTEN_AS.get(image.format or "", "png")
-        loop, profile = image.info.get("loop"), image.info.get("icc_profile")
+        loop, profile = _loop(image, frame_count), image.info.get("icc_profile")
         wanted = plan(_upright_size(image.size, orientation))
         full_size = _draft(image, orientation, wanted) if wanted else None
         frames, durations = _decode(image, orientation, count=frame_count)
         picture = Picture(frames, durations, loop, profile, full_size)
         return Source(picture, written_as)
+
+
+def _loop(image: Image.Image, frame_count: int) -> int | None:
+    """How often the animation plays (0: forever; None: once). Pillow cannot read an AVIF's
+    count, and libavif's encoders write "forever" unless told otherwise: so is it taken."""
+    if image.format == "AVIF" and frame_count > 1:
+        return 0
+    loop: int | None = image.info.get("loop")
+    return loop
 
 
 def check_pixels(size: Size, *, frames: int, max_pixels: int, what: str) -> None:
