@@ -3,6 +3,7 @@ the configuration it mounts: every editroom command parses, every variable is a 
 every port one side listens on is the one the other side calls, every mounted file exists,
 the start order holds, and no secret is written down."""
 
+import argparse
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -67,6 +68,23 @@ def repo_path(service: str, container_path: str) -> Path:
     raise AssertionError(f"{service} mounts nothing of the repository at {container_path}")
 
 
+def provided(value: object) -> bool:
+    """Whether compose gives the variable a value: a literal or default that is not empty, or
+    ${VAR:?error}, which stops compose when VAR is unset or empty."""
+    return bool(interpolated(value)) or ":?" in str(value)
+
+
+def pg_isready_options(test: list[str]) -> argparse.Namespace:
+    """The options of a `pg_isready` health check, long or short, as pg_isready reads them."""
+    assert test[:2] == ["CMD", "pg_isready"], test
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    for short, long in [("-h", "--host"), ("-p", "--port"), ("-U", "--username"),
+                        ("-d", "--dbname"), ("-t", "--timeout")]:  # fmt: skip
+        parser.add_argument(short, long)
+    parser.add_argument("-q", "--quiet", action="store_true")
+    return parser.parse_args(test[2:])
+
+
 def healthcheck_url(service: str) -> str:
     (url,) = re.findall(r"https?://[^\s'\"]+", " ".join(SERVICES[service]["healthcheck"]["test"]))
     return str(url)
@@ -93,6 +111,54 @@ def test_each_variable_is_a_setting_and_a_valid_one(name: str) -> None:
         for variable, value in environment.items()
     }
     Settings.model_validate(values)  # e.g. a port that is not a number fails here
+
+
+# What each needs to work: the database, and one bucket shared by the API and the runners
+# (without S3 settings each container would keep media in a directory of its own).
+S3_SETTINGS = {"EDITROOM_S3_ENDPOINT", "EDITROOM_S3_ACCESS_KEY", "EDITROOM_S3_SECRET_KEY",
+               "EDITROOM_S3_BUCKET"}  # fmt: skip
+NEEDED = {
+    "migrate": {"DATABASE_URL"},
+    "api": {"DATABASE_URL", *S3_SETTINGS},
+    "runner": {"DATABASE_URL", *S3_SETTINGS, "EDITROOM_RUNNER_METRICS_HOST",
+               "EDITROOM_RUNNER_METRICS_PORT"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_each_app_service_gets_the_settings_it_needs(name: str) -> None:
+    environment = SERVICES[name]["environment"]
+    given = {variable for variable, value in environment.items() if provided(value)}
+    assert NEEDED[name] - given == set()
+
+
+def test_the_api_and_the_runners_share_the_database_and_the_bucket() -> None:
+    api, runner = SERVICES["api"]["environment"], SERVICES["runner"]["environment"]
+    for variable in ("DATABASE_URL", *S3_SETTINGS, "EDITROOM_S3_PUBLIC_ENDPOINT"):
+        assert api[variable] == runner[variable] == SERVICES["migrate"]["environment"][variable]
+    setup = SERVICES["minio-setup"]["environment"]  # the key and bucket it makes
+    for variable in ("EDITROOM_S3_ACCESS_KEY", "EDITROOM_S3_SECRET_KEY", "EDITROOM_S3_BUCKET"):
+        assert api[variable] == setup[variable]
+
+
+def test_the_database_url_is_the_postgres_service_s_account() -> None:
+    url = urlsplit(interpolated(SERVICES["migrate"]["environment"]["DATABASE_URL"]))
+    postgres = {name: interpolated(value) for name, value in
+                SERVICES["postgres"]["environment"].items()}  # fmt: skip
+    assert (url.hostname, url.port) == ("postgres", 5432)
+    assert url.username == postgres["POSTGRES_USER"]
+    assert url.password == postgres["POSTGRES_PASSWORD"] != ""
+    assert url.path == f"/{postgres['POSTGRES_DB']}"
+
+
+def test_postgres_is_healthy_only_once_it_accepts_tcp_connections() -> None:
+    # The image's init server (fresh volume) listens on its Unix socket only; a check over
+    # the socket passes then, and the one-shot migrate fails to connect over the network.
+    check = pg_isready_options(SERVICES["postgres"]["healthcheck"]["test"])
+    assert check.host in ("127.0.0.1", "localhost", "::1")
+    assert int(check.port or 5432) == 5432
+    postgres = SERVICES["postgres"]["environment"]
+    assert (check.username, check.dbname) == (postgres["POSTGRES_USER"], postgres["POSTGRES_DB"])
 
 
 def test_the_api_port_is_published_and_checked() -> None:
