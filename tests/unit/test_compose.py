@@ -4,7 +4,9 @@ every port one side listens on is the one the other side calls, every mounted fi
 the start order holds, and no secret is written down."""
 
 import argparse
+import os
 import re
+import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -175,6 +177,55 @@ def test_media_go_to_the_minio_service() -> None:
     setup = "\n".join(SERVICES["minio-setup"]["command"])
     assert f"mc alias set local http://minio:{endpoint.port}" in setup
     assert 'mc mb --ignore-existing "local/$$EDITROOM_S3_BUCKET"' in COMPOSE_TEXT
+
+
+FAKE_MC = """#!/bin/sh
+echo "mc $*" >> "$MC_CALLS"
+if [ "$1 $2 $3" = "admin policy attach" ]; then
+  echo "$MC_ATTACH_ANSWER"
+  exit "$MC_ATTACH_STATUS"
+fi
+"""
+
+
+def run_minio_setup(tmp_path: Path, *, attach_status: int, attach_answer: str) -> int:
+    """minio-setup's script, as compose hands it to sh, with a fake mc that answers the policy
+    attachment as told; returns the script's exit status."""
+    mc = tmp_path / "mc"
+    mc.write_text(FAKE_MC)
+    mc.chmod(0o755)
+    (script,) = SERVICES["minio-setup"]["command"]
+    environment = {
+        name: interpolated(value) for name, value in SERVICES["minio-setup"]["environment"].items()
+    }
+    setup = subprocess.run(
+        [*SERVICES["minio-setup"]["entrypoint"], script.replace("$$", "$")],
+        env={**environment, "PATH": f"{tmp_path}:{os.environ['PATH']}",
+             "MC_CALLS": str(tmp_path / "calls"), "MC_ATTACH_ANSWER": attach_answer,
+             "MC_ATTACH_STATUS": str(attach_status)},
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    calls = (tmp_path / "calls").read_text()
+    assert "mc admin policy attach local readwrite --user editroom" in calls
+    return setup.returncode
+
+
+def test_minio_setup_attaches_the_policy(tmp_path: Path) -> None:
+    answer = "Attached Policies: [readwrite]"
+    assert run_minio_setup(tmp_path, attach_status=0, attach_answer=answer) == 0
+
+
+def test_minio_setup_accepts_a_policy_already_attached(tmp_path: Path) -> None:
+    answer = (
+        "mc: <ERROR> Unable to make user/group policy association. The specified policy change "
+        "is already in effect. (Specified policy update has no net effect)."
+    )  # what mc before minio/mc#5058 says on a second `up`
+    assert run_minio_setup(tmp_path, attach_status=1, attach_answer=answer) == 0
+
+
+def test_minio_setup_fails_when_the_policy_cannot_be_attached(tmp_path: Path) -> None:
+    answer = "mc: <ERROR> Unable to make user/group policy association. Policy not found."
+    assert run_minio_setup(tmp_path, attach_status=1, attach_answer=answer) != 0
 
 
 # Runners: scalable, each scraped
