@@ -25,7 +25,12 @@ from service.metrics import (
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_KIND = "unknown"  # the edit's media was deleted before it ran
+# The `kind` label, as editroom.edit_kind() (db/functions/600_metrics.sql) names it in the
+# claim: the media's kind, "import" for an import from a URL (a job with no source media), or
+# "unknown" when the edit's media was deleted before it ran.
+IMPORT_KIND = "import"
+UNKNOWN_KIND = "unknown"
+KINDS = (*MEDIA_KINDS, IMPORT_KIND)  # every series starts with these; unknown when it happens
 
 # How an attempt ended, as this runner saw it.
 COMPLETED = "completed"  # its result is recorded
@@ -79,7 +84,7 @@ class RunnerMetrics:
         )
         # Every kind and outcome from the start: rates count the first edit too (a series born
         # with its first observation has no earlier sample to rise from), and are 0, not absent.
-        for kind in MEDIA_KINDS:
+        for kind in KINDS:
             self._queue_wait.labels(kind)
             for outcome in OUTCOMES:
                 self._processing.labels(kind, outcome)

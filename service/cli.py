@@ -12,6 +12,10 @@ from service.settings import Settings
 # Each command imports what it needs when it runs: the API process then never loads the
 # runner's media stack (yt-dlp, the pipelines), which keeps its memory small.
 
+# How long `editroom db upgrade` waits for PostgreSQL to accept connections: a container's
+# migration may start while the database is still initialising (`--wait` changes it).
+DATABASE_WAIT_SECONDS = 30.0
+
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="editroom", description="A media editor over HTTP.")
@@ -34,6 +38,13 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     upgrade = db.add_parser("upgrade", help="migrate to a revision (default head)")
     upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.add_argument(
+        "--wait",
+        type=float,
+        default=DATABASE_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="seconds to wait for PostgreSQL to accept connections (default %(default)g; 0: once)",
+    )
     downgrade = db.add_parser("downgrade", help="migrate down to a revision ('base': empty)")
     downgrade.add_argument("revision")
     db.add_parser("current", help="print the database's revision")
@@ -95,6 +106,7 @@ def _db(args: argparse.Namespace, url: str) -> int:
     from service.schema_snapshot import snapshot
 
     if args.db_command == "upgrade":
+        migrations.wait_for_database(url, timeout_seconds=args.wait)
         migrations.upgrade(url, args.revision)
     elif args.db_command == "downgrade":
         migrations.downgrade(url, args.revision)

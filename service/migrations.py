@@ -2,9 +2,12 @@
 
 Every upgrade runs in one transaction under an advisory lock, so concurrent `editroom db
 upgrade` calls (several containers starting) apply it once and the others wait, then no-op.
+`editroom db upgrade` first waits a while for a PostgreSQL that is still starting.
 """
 
+import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +18,14 @@ from alembic import command, op
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
+from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
+
+from service.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "editroom"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +33,11 @@ MIGRATIONS_DIR = PROJECT_ROOT / "db" / "migrations"
 FUNCTIONS_DIR = PROJECT_ROOT / "db" / "functions"
 # Any constant both sides agree on; hashtext keeps it readable.
 MIGRATION_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('editroom.migrations'))"
+PING_INTERVAL_SECONDS = 1.0
+PING_TIMEOUT_SECONDS = 5  # one attempt's connect_timeout (libpq counts whole seconds, >= 2)
+# Answers worth waiting out: nothing listens yet, or the server is starting up (or in
+# recovery). NO_ATTEMPT (a URL libpq cannot use) never improves, and OK is the end.
+NOT_YET = (pq.Ping.NO_RESPONSE, pq.Ping.REJECT)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -51,6 +65,50 @@ def _connection(database_url: str) -> Iterator[Connection]:
             yield connection
     finally:
         engine.dispose()
+
+
+def wait_for_database(database_url: str, *, timeout_seconds: float) -> None:
+    """Return once PostgreSQL accepts connections, asking every second for up to
+    timeout_seconds (0: ask once); raise DatabaseUnavailable when it never does.
+
+    A container's migration may start while the database is still initialising. The
+    question is libpq's ping (pg_isready's), which needs no credentials: a wrong password or
+    database name is not waited out but reported by the connection that follows.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while (answer := _ping(database_url)) in NOT_YET:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DatabaseUnavailable(
+                f"PostgreSQL at {_where(database_url)} did not accept connections within "
+                f"{timeout_seconds:g} s ({_describe(answer)}); is it running? "
+                "`editroom db upgrade --wait SECONDS` waits longer"
+            )
+        log.info("waiting for PostgreSQL", extra={"database": _where(database_url)})
+        time.sleep(min(PING_INTERVAL_SECONDS, remaining))
+
+
+def _ping(database_url: str) -> pq.Ping:
+    try:
+        conninfo = make_conninfo(database_url, connect_timeout=PING_TIMEOUT_SECONDS)
+    except psycopg.ProgrammingError:
+        return pq.Ping.NO_ATTEMPT  # unparseable: the connection itself will say why
+    return pq.Ping(pq.PGconn.ping(conninfo.encode()))
+
+
+def _where(database_url: str) -> str:
+    """host:port, never the password."""
+    try:
+        parts = conninfo_to_dict(database_url)
+    except psycopg.ProgrammingError:
+        return "DATABASE_URL"
+    return f"{parts.get('host') or 'the default socket'}:{parts.get('port') or 5432}"
+
+
+def _describe(answer: pq.Ping) -> str:
+    if answer == pq.Ping.REJECT:
+        return "it answers but refuses connections: starting up, shutting down or recovering"
+    return "no answer"
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -6,9 +6,9 @@ SELECT version_num AS revision FROM editroom.alembic_version;
 
 -- name: claim_edits
 -- With the source media's row (the runner reads it, and logs and metrics label edits with
--- its kind): a primary-key lookup per claimed row, after the claim.
+-- editroom.edit_kind): a primary-key lookup per claimed row, after the claim.
 SELECT e.*,
-       coalesce(m.kind::text, CASE WHEN e.ops -> 0 ->> 'op' = 'import' THEN 'import' END) AS kind,
+       editroom.edit_kind(m.kind, e.ops) AS kind,
        CASE WHEN m.status = 'ready' THEN to_jsonb(m) END AS source
   FROM editroom.claim_edits(%(worker)s, %(limit)s, %(lease)s) AS e
   LEFT JOIN editroom.media AS m ON m.id = e.media_id;

@@ -48,6 +48,18 @@ def prometheus_config(tmp: Path, targets: dict[str, list[str]], *, interval_seco
     return path
 
 
+def exporter_queries(tmp: Path, *, interval_seconds: int) -> Path:
+    """observability/postgres_exporter/queries.yaml with every cache as short as the scrape
+    interval: a total cached for a minute before the work would hide the work for a minute."""
+    queries = yaml.safe_load((OBSERVABILITY / "postgres_exporter/queries.yaml").read_text())
+    for config in queries.values():
+        if "cache_seconds" in config:
+            config["cache_seconds"] = interval_seconds
+    path = tmp / "queries.yaml"
+    path.write_text(yaml.safe_dump(queries))
+    return path
+
+
 def start_stack(
     processes: ExitStack,
     database_url: str,
@@ -72,7 +84,8 @@ def start_stack(
     ]  # fmt: skip
     exporter = f"127.0.0.1:{free_port()}"
     processes.enter_context(background_process(
-        [exporter_bin, f"--extend.query-path={OBSERVABILITY}/postgres_exporter/queries.yaml",
+        [exporter_bin,
+         f"--extend.query-path={exporter_queries(tmp, interval_seconds=interval_seconds)}",
          f"--web.listen-address={exporter}"],
         env={"DATA_SOURCE_NAME": database_url}, log=tmp / "exporter.log",
     ))  # fmt: skip

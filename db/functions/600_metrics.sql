@@ -2,6 +2,26 @@
 -- stays off the finished history: live edits through the claimable index, recent attempts
 -- through edit_attempts_finished_idx, ready media by kind.
 
+CREATE OR REPLACE FUNCTION editroom.edit_kind(p_media_kind editroom.media_kind, p_ops jsonb)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    -- The `kind` label of runner metrics, logs and attempt_duration_quantiles alike. An
+    -- import has no source media (500_imports.sql); an edit's media_id is NULL otherwise only
+    -- once its media was deleted.
+    SELECT CASE
+               WHEN p_media_kind IS NOT NULL THEN p_media_kind::text
+               WHEN p_ops -> 0 ->> 'op' = 'import' THEN 'import'
+               ELSE 'unknown'
+           END;
+$$;
+
+COMMENT ON FUNCTION editroom.edit_kind(editroom.media_kind, jsonb) IS
+'The kind an edit is labelled with in metrics and logs, from its source media''s kind and its '
+'operations: image or video; import for an import from a URL (no source media); unknown when '
+'its media was deleted.';
+
 CREATE OR REPLACE FUNCTION editroom.oldest_claimable_seconds()
 RETURNS double precision
 LANGUAGE sql
@@ -26,7 +46,7 @@ LANGUAGE sql
 STABLE
 AS $$
     WITH recent AS (
-        SELECT coalesce(m.kind::text, 'unknown') AS kind, a.outcome::text AS outcome,
+        SELECT editroom.edit_kind(m.kind, e.ops) AS kind, a.outcome::text AS outcome,
                percentile_cont(ARRAY[0.5, 0.95, 0.99]::double precision[])
                    WITHIN GROUP (ORDER BY extract(epoch FROM a.duration)) AS seconds
           FROM editroom.edit_attempts a
@@ -44,8 +64,8 @@ $$;
 
 COMMENT ON FUNCTION editroom.attempt_duration_quantiles(interval) IS
 'Median, 95th and 99th percentile of the duration of attempts that finished within p_window, '
-'by media kind and outcome (every runner''s, exact, from edit_attempts). No rows when none '
-'finished.';
+'by kind (editroom.edit_kind: image, video, import, unknown) and outcome (every runner''s, '
+'exact, from edit_attempts). No rows when none finished.';
 
 CREATE OR REPLACE FUNCTION editroom.media_totals()
 RETURNS TABLE (kind text, media bigint, bytes bigint)

@@ -89,7 +89,8 @@ async def complete_upload(media_id: UUID, uploads: UploadsDep, metrics: MetricsD
     """Verify the uploaded bytes (size, SHA-256, what they are) and make them media. The same
     bytes already in the bucket: that media answers (200, duplicate=true)."""
     ingested = await uploads.complete(media_id)
-    metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
+    if ingested.created or ingested.duplicate:  # not a completion repeated (a client's retry)
+        metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
     body = UploadOut.from_row(ingested.media, duplicate=ingested.duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),

@@ -31,26 +31,36 @@ TIMEOUT_SECONDS = 60.0
 
 
 @dataclass
-class Stack(MonitoredStack):
+class Work:
     completed: int  # edits that completed
     uploaded: int  # new media uploaded
+    stored: dict[str, int]  # bytes of each image stored: the uploads and the edits' outputs
 
 
-def do_real_work(api: httpx.Client) -> tuple[int, int]:
-    """Uploads and edits, as a user makes them; returns (edits completed, media uploaded)."""
+@dataclass
+class Stack(MonitoredStack):
+    work: Work
+
+
+def do_real_work(api: httpx.Client) -> Work:
+    """Uploads and edits, as a user makes them."""
     pictures = [media.image_bytes("PNG", size=(120 + i, 90)) for i in range(2)]
-    ids = []
+    stored = {}
     for picture in pictures:
         response = api.post("/bucket/upload", params={"filename": "p.png"}, content=picture)
         assert response.status_code == 201, response.text
-        ids.append(response.json()["id"])
+        stored[response.json()["id"]] = len(picture)
+    ids = list(stored)
     assert api.post("/bucket/upload", content=pictures[0]).json()["duplicate"] is True
     completed = 0
     for i in range(EDITS):
         params = {"media": ids[i % 2], "resize": f"{40 + i}x", "format": "webp", "wait": "30"}
-        completed += api.post("/edit", params=params).json()["status"] == "completed"
+        edit = api.post("/edit", params=params).json()
+        completed += edit["status"] == "completed"
+        for output in edit["outputs"]:
+            stored[output["id"]] = len(api.get(output["content_url"]).content)
     assert completed == EDITS
-    return completed, len(ids)
+    return Work(completed, len(ids), stored)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +77,8 @@ def stack(
                 poll_interval_seconds="0.5",
             )  # fmt: skip
             prometheus = started.prometheus
-            completed, uploaded = do_real_work(started.api)
+            work = do_real_work(started.api)
+            completed = work.completed
             # Prometheus has scraped the work once the database's and the runner's counts show it.
             eventually(
                 lambda: scalar(prometheus, 'sum(editroom_edits{status="completed"})') == completed
@@ -75,7 +86,7 @@ def stack(
                 timeout=TIMEOUT_SECONDS, what="the edits in Prometheus",
             )  # fmt: skip
             time.sleep(3 * SCRAPE_SECONDS)  # a few more samples, so every rate has two
-            yield Stack(prometheus, started.api, started.runners, completed, uploaded)
+            yield Stack(prometheus, started.api, started.runners, work)
     finally:
         drop_database(postgres_server_url, name)
 
@@ -92,19 +103,37 @@ def test_every_panel_query_returns_a_number(stack: Stack) -> None:
     assert empty == [], "panel queries without a finite series:\n" + "\n".join(empty)
 
 
+def media_totals(prometheus: httpx.Client) -> dict[tuple[str, str], float]:
+    result = query(prometheus, '{__name__=~"editroom_media_(count|bytes)"}')
+    return {(s["metric"]["__name__"], s["metric"]["kind"]): float(s["value"][1]) for s in result}
+
+
 def test_the_numbers_are_the_work_done(stack: Stack) -> None:
-    prometheus = stack.prometheus
-    assert scalar(prometheus, 'sum(editroom_edits{status="completed"})') == stack.completed
+    prometheus, work = stack.prometheus, stack.work
+    assert scalar(prometheus, 'sum(editroom_edits{status="completed"})') == work.completed
     assert scalar(prometheus, 'sum(editroom_edits{status=~"queued|processing"})') == 0
     assert scalar(prometheus, 'sum(editroom_edits_processed_total{outcome="completed"})') == (
-        stack.completed
+        work.completed
     )
-    assert scalar(prometheus, 'sum(editroom_uploads_total{outcome="created"})') == stack.uploaded
+    assert scalar(prometheus, 'sum(editroom_uploads_total{outcome="created"})') == work.uploaded
     assert scalar(prometheus, 'sum(editroom_uploads_total{outcome="duplicate"})') == 1
-    assert scalar(prometheus, "sum(editroom_edits_enqueued_total)") == stack.completed
+    assert scalar(prometheus, "sum(editroom_edits_enqueued_total)") == work.completed
     assert scalar(prometheus, 'editroom_runner_slots{state="busy"}') == 0
     assert (
         scalar(prometheus, 'count(editroom_attempt_duration_5m_seconds{outcome="completed"})') == 3
+    )
+    # Stored media, from the media table through the real exporter: every upload and every
+    # edit's output, no video. The exporter caches these (for one scrape interval here).
+    expected = {
+        ("editroom_media_count", "image"): len(work.stored),
+        ("editroom_media_bytes", "image"): sum(work.stored.values()),
+        ("editroom_media_count", "video"): 0,
+        ("editroom_media_bytes", "video"): 0,
+    }
+    eventually(
+        lambda: media_totals(prometheus) == expected,
+        timeout=TIMEOUT_SECONDS,
+        what=f"media totals {expected}, not {media_totals(prometheus)}",
     )
 
 

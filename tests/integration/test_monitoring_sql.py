@@ -4,7 +4,10 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
+from psycopg.types.json import Jsonb
 
+from runner.metrics import KINDS, UNKNOWN_KIND
+from service.db import QUERIES
 from tests.queue import Conn, claim, enqueue, insert_media
 
 
@@ -53,6 +56,31 @@ def test_attempt_quantiles_cover_recent_attempts_by_kind_and_outcome(
         ).fetchall()
         == []
     )
+
+
+def test_imports_and_edits_of_deleted_media_are_labelled_as_the_runner_labels_them(
+    conn: Conn, media: UUID
+) -> None:
+    doomed = insert_media(conn)
+    conn.execute(
+        "SELECT editroom.enqueue_import(%s)",
+        [Jsonb({"op": "import", "url": "https://example.com/clip.mp4"})],
+    )
+    enqueue(conn, media)
+    enqueue(conn, doomed)
+    # The runner's own claim (service/queries.sql), whose kind labels its metrics and logs.
+    claimed = conn.execute(
+        QUERIES["claim_edits"], {"worker": "w", "limit": 3, "lease": timedelta(minutes=5)}
+    ).fetchall()
+    assert sorted(row["kind"] for row in claimed) == ["image", "image", "import"]
+    for row in claimed:
+        conn.execute("SELECT editroom.complete_edit(%s, 'w', '{}')", [row["id"]])
+    conn.execute("SELECT editroom.delete_media(%s)", [doomed])
+    kinds = conn.execute(
+        "SELECT DISTINCT kind FROM editroom.attempt_duration_quantiles() ORDER BY kind"
+    ).fetchall()
+    assert [row["kind"] for row in kinds] == ["image", "import", "unknown"]
+    assert {row["kind"] for row in kinds} <= {*KINDS, UNKNOWN_KIND}  # the runner's labels
 
 
 def test_media_totals_list_every_kind_and_only_stored_media(conn: Conn, media: UUID) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from tests import media
 from tests.api import Api, api_settings, running_api
+from tests.metrics import Scrape
 from tests.queue import Conn
 from tests.s3 import S3Endpoint
 
@@ -37,6 +38,16 @@ def put(api: Api, url: str, content: bytes) -> int:
     return httpx.put(url, content=content).status_code
 
 
+def uploads_counted(api: Api) -> tuple[float, float, float]:
+    """editroom_uploads_total of images created and duplicate, and their bytes, from /metrics."""
+    seen = Scrape(api.client.get("/metrics").text)
+    return (
+        seen.value("editroom_uploads_total", kind="image", outcome="created"),
+        seen.value("editroom_uploads_total", kind="image", outcome="duplicate"),
+        seen.value("editroom_upload_bytes_total", kind="image"),
+    )
+
+
 def statuses(conn: Conn) -> list[str]:
     return [row["status"] for row in conn.execute("SELECT status::text FROM editroom.media")]
 
@@ -54,7 +65,9 @@ def test_presign_put_complete(api: Api, conn: Conn) -> None:
     assert (body["kind"], body["content_type"], body["width"]) == ("image", "image/webp", 50)
     assert body["original_name"] == "direct.webp"
     assert api.client.get(body["content_url"]).content == content
+    assert uploads_counted(api) == (1, 0, len(content))  # counted as a direct upload is
     assert api.client.post(ticket["complete_url"]).status_code == 200  # completing again is fine
+    assert uploads_counted(api) == (1, 0, len(content))  # and is not another upload
 
 
 def test_presigned_bytes_already_in_the_bucket(api: Api, conn: Conn) -> None:
@@ -67,6 +80,7 @@ def test_presigned_bytes_already_in_the_bucket(api: Api, conn: Conn) -> None:
     assert done.json()["duplicate"] is True
     assert done.json()["id"] == existing["id"]
     assert statuses(conn) == ["ready"]
+    assert uploads_counted(api) == (1, 1, 2 * len(content))
 
 
 def test_completing_before_uploading(api: Api) -> None:

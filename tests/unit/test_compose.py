@@ -3,7 +3,10 @@ the configuration it mounts: every editroom command parses, every variable is a 
 every port one side listens on is the one the other side calls, every mounted file exists,
 the start order holds, and no secret is written down."""
 
+import argparse
+import os
 import re
+import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,6 +70,23 @@ def repo_path(service: str, container_path: str) -> Path:
     raise AssertionError(f"{service} mounts nothing of the repository at {container_path}")
 
 
+def provided(value: object) -> bool:
+    """Whether compose gives the variable a value: a literal or default that is not empty, or
+    ${VAR:?error}, which stops compose when VAR is unset or empty."""
+    return bool(interpolated(value)) or ":?" in str(value)
+
+
+def pg_isready_options(test: list[str]) -> argparse.Namespace:
+    """The options of a `pg_isready` health check, long or short, as pg_isready reads them."""
+    assert test[:2] == ["CMD", "pg_isready"], test
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    for short, long in [("-h", "--host"), ("-p", "--port"), ("-U", "--username"),
+                        ("-d", "--dbname"), ("-t", "--timeout")]:  # fmt: skip
+        parser.add_argument(short, long)
+    parser.add_argument("-q", "--quiet", action="store_true")
+    return parser.parse_args(test[2:])
+
+
 def healthcheck_url(service: str) -> str:
     (url,) = re.findall(r"https?://[^\s'\"]+", " ".join(SERVICES[service]["healthcheck"]["test"]))
     return str(url)
@@ -95,6 +115,54 @@ def test_each_variable_is_a_setting_and_a_valid_one(name: str) -> None:
     Settings.model_validate(values)  # e.g. a port that is not a number fails here
 
 
+# What each needs to work: the database, and one bucket shared by the API and the runners
+# (without S3 settings each container would keep media in a directory of its own).
+S3_SETTINGS = {"EDITROOM_S3_ENDPOINT", "EDITROOM_S3_ACCESS_KEY", "EDITROOM_S3_SECRET_KEY",
+               "EDITROOM_S3_BUCKET"}  # fmt: skip
+NEEDED = {
+    "migrate": {"DATABASE_URL"},
+    "api": {"DATABASE_URL", *S3_SETTINGS},
+    "runner": {"DATABASE_URL", *S3_SETTINGS, "EDITROOM_RUNNER_METRICS_HOST",
+               "EDITROOM_RUNNER_METRICS_PORT"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_each_app_service_gets_the_settings_it_needs(name: str) -> None:
+    environment = SERVICES[name]["environment"]
+    given = {variable for variable, value in environment.items() if provided(value)}
+    assert NEEDED[name] - given == set()
+
+
+def test_the_api_and_the_runners_share_the_database_and_the_bucket() -> None:
+    api, runner = SERVICES["api"]["environment"], SERVICES["runner"]["environment"]
+    for variable in ("DATABASE_URL", *S3_SETTINGS, "EDITROOM_S3_PUBLIC_ENDPOINT"):
+        assert api[variable] == runner[variable] == SERVICES["migrate"]["environment"][variable]
+    setup = SERVICES["minio-setup"]["environment"]  # the key and bucket it makes
+    for variable in ("EDITROOM_S3_ACCESS_KEY", "EDITROOM_S3_SECRET_KEY", "EDITROOM_S3_BUCKET"):
+        assert api[variable] == setup[variable]
+
+
+def test_the_database_url_is_the_postgres_service_s_account() -> None:
+    url = urlsplit(interpolated(SERVICES["migrate"]["environment"]["DATABASE_URL"]))
+    postgres = {name: interpolated(value) for name, value in
+                SERVICES["postgres"]["environment"].items()}  # fmt: skip
+    assert (url.hostname, url.port) == ("postgres", 5432)
+    assert url.username == postgres["POSTGRES_USER"]
+    assert url.password == postgres["POSTGRES_PASSWORD"] != ""
+    assert url.path == f"/{postgres['POSTGRES_DB']}"
+
+
+def test_postgres_is_healthy_only_once_it_accepts_tcp_connections() -> None:
+    # The image's init server (fresh volume) listens on its Unix socket only; a check over
+    # the socket passes then, and the one-shot migrate fails to connect over the network.
+    check = pg_isready_options(SERVICES["postgres"]["healthcheck"]["test"])
+    assert check.host in ("127.0.0.1", "localhost", "::1")
+    assert int(check.port or 5432) == 5432
+    postgres = SERVICES["postgres"]["environment"]
+    assert (check.username, check.dbname) == (postgres["POSTGRES_USER"], postgres["POSTGRES_DB"])
+
+
 def test_the_api_port_is_published_and_checked() -> None:
     port = flag("api", "--port")
     assert f"{port}:{port}" in SERVICES["api"]["ports"]
@@ -109,6 +177,55 @@ def test_media_go_to_the_minio_service() -> None:
     setup = "\n".join(SERVICES["minio-setup"]["command"])
     assert f"mc alias set local http://minio:{endpoint.port}" in setup
     assert 'mc mb --ignore-existing "local/$$EDITROOM_S3_BUCKET"' in COMPOSE_TEXT
+
+
+FAKE_MC = """#!/bin/sh
+echo "mc $*" >> "$MC_CALLS"
+if [ "$1 $2 $3" = "admin policy attach" ]; then
+  echo "$MC_ATTACH_ANSWER"
+  exit "$MC_ATTACH_STATUS"
+fi
+"""
+
+
+def run_minio_setup(tmp_path: Path, *, attach_status: int, attach_answer: str) -> int:
+    """minio-setup's script, as compose hands it to sh, with a fake mc that answers the policy
+    attachment as told; returns the script's exit status."""
+    mc = tmp_path / "mc"
+    mc.write_text(FAKE_MC)
+    mc.chmod(0o755)
+    (script,) = SERVICES["minio-setup"]["command"]
+    environment = {
+        name: interpolated(value) for name, value in SERVICES["minio-setup"]["environment"].items()
+    }
+    setup = subprocess.run(
+        [*SERVICES["minio-setup"]["entrypoint"], script.replace("$$", "$")],
+        env={**environment, "PATH": f"{tmp_path}:{os.environ['PATH']}",
+             "MC_CALLS": str(tmp_path / "calls"), "MC_ATTACH_ANSWER": attach_answer,
+             "MC_ATTACH_STATUS": str(attach_status)},
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    calls = (tmp_path / "calls").read_text()
+    assert "mc admin policy attach local readwrite --user editroom" in calls
+    return setup.returncode
+
+
+def test_minio_setup_attaches_the_policy(tmp_path: Path) -> None:
+    answer = "Attached Policies: [readwrite]"
+    assert run_minio_setup(tmp_path, attach_status=0, attach_answer=answer) == 0
+
+
+def test_minio_setup_accepts_a_policy_already_attached(tmp_path: Path) -> None:
+    answer = (
+        "mc: <ERROR> Unable to make user/group policy association. The specified policy change "
+        "is already in effect. (Specified policy update has no net effect)."
+    )  # what mc before minio/mc#5058 says on a second `up`
+    assert run_minio_setup(tmp_path, attach_status=1, attach_answer=answer) == 0
+
+
+def test_minio_setup_fails_when_the_policy_cannot_be_attached(tmp_path: Path) -> None:
+    answer = "mc: <ERROR> Unable to make user/group policy association. Policy not found."
+    assert run_minio_setup(tmp_path, attach_status=1, attach_answer=answer) != 0
 
 
 # Runners: scalable, each scraped

@@ -1,0 +1,66 @@
+"""The shape of the API's and the runners' metrics, as Prometheus sees it: histogram buckets
+that fit what they time, and kind-labelled series that exist before the first event."""
+
+from collections import defaultdict
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from runner.metrics import RunnerMetrics
+from service.metrics import ServiceMetrics
+from tests.metrics import Scrape
+
+# Media work: a thumbnail takes milliseconds, a long video transcode tens of minutes.
+MEDIA_WORK = {
+    "editroom_http_request_duration_seconds",
+    "editroom_processing_duration_seconds",
+    "editroom_queue_wait_seconds",
+}
+# One call to PostgreSQL: under a millisecond when idle, seconds when in trouble.
+DATABASE_CALLS = {"editroom_claim_duration_seconds", "editroom_enqueue_duration_seconds"}
+
+
+def bucket_bounds(registry: CollectorRegistry) -> dict[str, list[float]]:
+    """Each histogram's finite bucket upper bounds, in seconds, ascending."""
+    bounds: dict[str, set[float]] = defaultdict(set)
+    for family in registry.collect():
+        for sample in family.samples if family.type == "histogram" else []:
+            if sample.name.endswith("_bucket") and sample.labels["le"] != "+Inf":
+                bounds[family.name].add(float(sample.labels["le"]))
+    return {name: sorted(found) for name, found in bounds.items()}
+
+
+def all_bucket_bounds() -> dict[str, list[float]]:
+    service = ServiceMetrics()
+    # A labelled histogram shows its buckets once a series exists: one request makes one.
+    service.request(method="GET", route="/healthz", status=200, seconds=0.001)
+    return bucket_bounds(service.registry) | bucket_bounds(RunnerMetrics().registry)
+
+
+BOUNDS = all_bucket_bounds()
+
+
+def test_every_histogram_times_media_work_or_one_database_call() -> None:
+    assert set(BOUNDS) == MEDIA_WORK | DATABASE_CALLS
+
+
+@pytest.mark.parametrize("name", sorted(MEDIA_WORK))
+def test_media_work_buckets_span_milliseconds_to_tens_of_minutes(name: str) -> None:
+    assert BOUNDS[name][0] <= 0.01
+    assert BOUNDS[name][-1] >= 1200
+
+
+@pytest.mark.parametrize("name", sorted(DATABASE_CALLS))
+def test_database_call_buckets_span_a_millisecond_to_seconds(name: str) -> None:
+    assert BOUNDS[name][0] <= 0.001
+    assert BOUNDS[name][-1] >= 5
+
+
+@pytest.mark.parametrize(
+    "name", ["editroom_edits_processed_total", "editroom_processing_duration_seconds_count",
+             "editroom_queue_wait_seconds_count"],
+)  # fmt: skip
+def test_runner_series_exist_at_zero_for_every_kind_of_work(name: str) -> None:
+    scrape = Scrape.of(RunnerMetrics().registry)
+    assert scrape.label_values(name, "kind") == {"image", "video", "import"}
+    assert {sample.value for sample in scrape.samples if sample.name == name} == {0}
