@@ -7,7 +7,6 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from runner.ops.base import MediaKind
-
 from service.db import Row
 
 
