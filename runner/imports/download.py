@@ -1,5 +1,6 @@
 """The import itself: yt-dlp used as a library, in a sandboxed child, with every connection
-guarded, bytes counted as they arrive, and no helper programs (one file, no merging)."""
+guarded, every byte received counted against the limit, and no helper programs (one file, no
+merging)."""
 
 import logging
 from collections.abc import Mapping
@@ -10,7 +11,7 @@ import yt_dlp
 from yt_dlp.utils import DownloadError
 
 from runner.imports.audio_video import audio_as_video
-from runner.imports.guard import ImportPolicy, ImportRefused, guarded
+from runner.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
 from runner.imports.request import ImportRequest
 from runner.jobs import ProducedFile, describe
 from runner.ops.base import EditFailed, Limits
@@ -28,28 +29,18 @@ class ImportUnavailable(EditroomError):
     """The source did not answer as it should (network, server trouble): trying again may work."""
 
 
-class _Counter:
-    """yt-dlp's progress hook: reports bytes, and stops the download past the limit."""
+class _Progress:
+    """yt-dlp's progress hook: reports the media's bytes so far and in all. The limit is not
+    kept here but in the guard's ByteBudget, which sees every byte the process receives."""
 
-    def __init__(self, max_bytes: int, progress: Any) -> None:
-        self.max_bytes = max_bytes
-        self.exceeded: int | None = None
+    def __init__(self, progress: Any) -> None:
         self._progress = progress
 
     def hook(self, status: Mapping[str, Any]) -> None:
         done = int(status.get("downloaded_bytes") or 0)
         total = status.get("total_bytes") or status.get("total_bytes_estimate")
-        if done > self.max_bytes:
-            self.exceeded = done
-            raise EditFailed(self.message())
         fraction = min(done / total, 1.0) if total else None
         self._progress(fraction, {"bytes": done, "total_bytes": int(total) if total else None})
-
-    def message(self) -> str:
-        return (
-            f"the import was stopped at {self.max_bytes:,} bytes, its limit "
-            "(EDITROOM_IMPORT_MAX_BYTES), whatever the server said its size was"
-        )
 
 
 class _Quiet:
@@ -102,43 +93,52 @@ def import_url(
 ) -> list[ProducedFile]:
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
-    counter = _Counter(int(options["max_bytes"]), progress)
+    budget = ByteBudget(int(options["max_bytes"]))
     refused: list[ImportRefused] = []
     logger = _Quiet()
-    settings = _ydl_options(request, target, counter, float(options["socket_timeout"]), logger)
+    settings = _ydl_options(
+        request, target, _Progress(progress), budget, float(options["socket_timeout"]), logger
+    )
     try:
-        with guarded(policy, refused=refused), yt_dlp.YoutubeDL(settings) as ydl:
+        with guarded(policy, refused=refused, budget=budget), yt_dlp.YoutubeDL(settings) as ydl:
             ydl.download([request.url])
     except DownloadError as exc:
-        raise _explained(exc, refused, counter) from None
+        raise _explained(exc, refused, budget) from None
+    if budget.exceeded:  # whatever yt-dlp made of the failed read
+        raise EditFailed(budget.message())
     if refused:
         raise refused[0]
-    return [describe(_downloaded(request, target, counter, logger), limits, verify=True)]
+    return [describe(_downloaded(request, target, budget, logger), limits, verify=True)]
 
 
-def _downloaded(request: ImportRequest, target: Path, counter: _Counter, logger: _Quiet) -> Path:
+def _downloaded(request: ImportRequest, target: Path, budget: ByteBudget, logger: _Quiet) -> Path:
     """The file yt-dlp wrote (audio turned into a video), or why there is none."""
     files = sorted(
         p for p in target.iterdir() if p.is_file() and not p.name.endswith(PARTIAL_SUFFIXES)
     )
     if not files:
         if any("larger than max-filesize" in message for message in logger.said):
-            raise EditFailed(counter.message())
+            raise EditFailed(budget.message())
         raise EditFailed(f"nothing was downloaded from {request.url}")
     return audio_as_video(files[0], target) if request.format == "audio" else files[0]
 
 
 def _ydl_options(
-    request: ImportRequest, target: Path, counter: _Counter, socket_timeout: float, logger: _Quiet
+    request: ImportRequest,
+    target: Path,
+    progress: _Progress,
+    budget: ByteBudget,
+    socket_timeout: float,
+    logger: _Quiet,
 ) -> "_YoutubeDLOptions":
     return {
         "format": selector(request),
         "outtmpl": {"default": str(target / "import.%(ext)s")},
         "noplaylist": True,
         "playlist_items": "1",
-        "max_filesize": counter.max_bytes,
+        "max_filesize": budget.max_bytes,  # a declared size over it: not even started
         "socket_timeout": max(1, round(socket_timeout)),
-        "progress_hooks": [counter.hook],
+        "progress_hooks": [progress.hook],
         "proxy": "",  # never through a proxy from the environment
         "hls_prefer_native": True,  # no ffmpeg child process
         "cachedir": str(target / ".cache"),  # nothing kept between imports
@@ -152,12 +152,12 @@ def _ydl_options(
 
 
 def _explained(
-    exc: DownloadError, refused: list[ImportRefused], counter: _Counter
+    exc: DownloadError, refused: list[ImportRefused], budget: ByteBudget
 ) -> EditroomError:
+    if budget.exceeded:
+        return EditFailed(budget.message())
     if refused:
         return refused[0]
-    if counter.exceeded is not None:
-        return EditFailed(counter.message())
     message = str(exc).removeprefix("ERROR: ")
     lowered = message.lower()
     if (
@@ -167,7 +167,7 @@ def _explained(
     ):
         return EditFailed(f"no media found to import: {message}")
     if "file is larger than max-filesize" in lowered:
-        return EditFailed(counter.message())
+        return EditFailed(budget.message())
     if "http error 4" in lowered:
         return EditFailed(f"the server refused: {message}")
     return ImportUnavailable(f"the import could not be fetched: {message}")

@@ -15,7 +15,14 @@ from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
-from tests.web import lying_about_length, redirect_to, serve_bytes, trickling, web_server
+from tests.web import (
+    huge_page,
+    lying_about_length,
+    redirect_to,
+    serve_bytes,
+    trickling,
+    web_server,
+)
 
 LIMIT_BYTES = 5 * 1024 * 1024
 
@@ -140,6 +147,20 @@ def test_a_server_saying_it_is_too_big_is_not_read(api: Api, site: str) -> None:
     job = run_import(api, f"{site}/too-big.mp4")
     assert job["status"] == "failed"
     assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
+
+
+def test_a_huge_page_is_stopped_at_the_limit(api: Api) -> None:
+    """The limit counts every byte received, not only the media's: yt-dlp reads a page whole
+    to look for media in it."""
+    page_bytes = 20 * LIMIT_BYTES
+    sent: list[int] = []
+    with web_server({"/huge": huge_page(page_bytes, sent=sent)}) as base_url:
+        job = run_import(api, f"{base_url}/huge")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1  # not retried
+    assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
+    assert sent
+    assert sent[0] < page_bytes
 
 
 def test_a_slow_server_runs_out_of_time(api: Api, site: str) -> None:

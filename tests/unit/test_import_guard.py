@@ -2,10 +2,12 @@
 
 import ipaddress
 import socket
+import urllib.request
 
 import pytest
 
-from runner.imports.guard import ImportPolicy, ImportRefused, guarded
+from runner.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
+from tests.web import huge_page, serve_bytes, web_server
 
 STRICT = ImportPolicy()
 
@@ -71,3 +73,26 @@ def test_every_lookup_in_the_process_is_checked() -> None:
         socket.getaddrinfo("localhost", 80)
     assert len(refused) == 1
     assert socket.getaddrinfo("localhost", 80)  # restored afterwards
+
+
+LOOPBACK_ONLY = ImportPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),))
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        data: bytes = response.read()
+    return data
+
+
+def test_every_byte_received_counts_against_the_budget() -> None:
+    sent: list[int] = []
+    routes = {"/small": serve_bytes(b"x" * 600, "text/plain"), "/huge": huge_page(10**8, sent=sent)}
+    budget = ByteBudget(4000)
+    with web_server(routes) as base_url, guarded(LOOPBACK_ONLY, refused=[], budget=budget):
+        assert len(fetch(f"{base_url}/small")) == 600  # headers and body both count
+        with pytest.raises(OSError, match="stopped at 4,000 bytes"):
+            fetch(f"{base_url}/huge")
+        with pytest.raises(OSError, match="EDITROOM_IMPORT_MAX_BYTES"):
+            fetch(f"{base_url}/small")  # nothing more once past the limit
+    assert budget.exceeded
+    assert budget.received == budget.max_bytes + 1  # reads are cut short at the limit
