@@ -1,9 +1,11 @@
 """The import itself: yt-dlp used as a library, in a sandboxed child, with every connection
-guarded, every byte received counted against the limit, and no helper programs (one file, no
-merging)."""
+guarded, every byte received counted against the limit, and no helper programs: one file,
+no merging, fetched over http(s) by yt-dlp itself (see formats.py)."""
 
 import logging
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +13,7 @@ import yt_dlp
 from yt_dlp.utils import DownloadError
 
 from runner.imports.audio_video import audio_as_video
+from runner.imports.formats import FormatCheck, no_format_message, selector
 from runner.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
 from runner.imports.request import ImportRequest
 from runner.jobs import ProducedFile, describe
@@ -23,6 +26,7 @@ if TYPE_CHECKING:  # the options' type exists in the stubs only
 log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIXES = (".part", ".ytdl", ".temp")
+LIST_FORMATS_HINT = "Use --list-formats for a list of available formats"  # the CLI's advice
 
 
 class ImportUnavailable(EditroomError):
@@ -72,16 +76,6 @@ class _Quiet:
         log.debug(message)
 
 
-def selector(request: ImportRequest) -> str:
-    """yt-dlp format selection: single files only (merging would need ffmpeg)."""
-    height = f"[height<={request.max_height}]" if request.max_height else ""
-    if request.format == "audio":
-        return "bestaudio/best"
-    if request.format == "mp4":
-        return f"best[ext=mp4]{height}/best{height}/bestvideo[ext=mp4]{height}/bestvideo{height}"
-    return f"best{height}/bestvideo{height}"
-
-
 def import_url(
     request: ImportRequest,
     out_dir: str,
@@ -100,10 +94,15 @@ def import_url(
         request, target, _Progress(progress), budget, float(options["socket_timeout"]), logger
     )
     try:
-        with guarded(policy, refused=refused, budget=budget), yt_dlp.YoutubeDL(settings) as ydl:
+        with (
+            guarded(policy, refused=refused, budget=budget),
+            no_helper_programs(),
+            yt_dlp.YoutubeDL(settings) as ydl,
+        ):
+            ydl.add_post_processor(FormatCheck(), when="before_dl")
             ydl.download([request.url])
     except DownloadError as exc:
-        raise _explained(exc, refused, budget) from None
+        raise _explained(exc, request, refused, budget) from None
     if budget.exceeded:  # whatever yt-dlp made of the failed read
         raise EditFailed(budget.message())
     if refused:
@@ -140,7 +139,12 @@ def _ydl_options(
         "socket_timeout": max(1, round(socket_timeout)),
         "progress_hooks": [progress.hook],
         "proxy": "",  # never through a proxy from the environment
-        "hls_prefer_native": True,  # no ffmpeg child process
+        # No helper programs: none can be found, and no downloader but yt-dlp's own is chosen.
+        "ffmpeg_location": str(_empty_directory(target / ".no-programs")),
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
+        "js_runtimes": {},  # no JavaScript runtime (deno, node) for sites' challenges
+        "fixup": "never",  # fixing a file up would need ffmpeg
         "cachedir": str(target / ".cache"),  # nothing kept between imports
         "retries": 1,
         "fragment_retries": 1,
@@ -151,21 +155,43 @@ def _ydl_options(
     }
 
 
+def _empty_directory(path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@contextmanager
+def no_helper_programs() -> Iterator[None]:
+    """No child process starts meanwhile (yt-dlp's ffmpeg, rtmpdump, phantomjs...): a helper
+    program would resolve names and connect on its own, out of the guard's reach. yt-dlp
+    takes the refusal as the program missing."""
+    original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise PermissionError("imports run no helper programs")
+
+    subprocess.Popen._execute_child = refused  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = original  # type: ignore[attr-defined]
+
+
 def _explained(
-    exc: DownloadError, refused: list[ImportRefused], budget: ByteBudget
+    exc: DownloadError, request: ImportRequest, refused: list[ImportRefused], budget: ByteBudget
 ) -> EditroomError:
     if budget.exceeded:
         return EditFailed(budget.message())
     if refused:
         return refused[0]
-    message = str(exc).removeprefix("ERROR: ")
+    message = str(exc).removeprefix("ERROR: ").replace(LIST_FORMATS_HINT, "").strip()
     lowered = message.lower()
     if (
         "unsupported url" in lowered
         or "no video formats" in lowered
         or "requested format" in lowered
     ):
-        return EditFailed(f"no media found to import: {message}")
+        return EditFailed(no_format_message(request, message))
     if "file is larger than max-filesize" in lowered:
         return EditFailed(budget.message())
     if "http error 4" in lowered:

@@ -25,6 +25,19 @@ from tests.web import (
 )
 
 LIMIT_BYTES = 5 * 1024 * 1024
+# A live DASH stream (type="dynamic") whose one representation is a plain file: yt-dlp would
+# fetch it over http, but a live stream is refused (live HLS and DASH need ffmpeg).
+LIVE_DASH = b"""<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" minimumUpdatePeriod="PT2S"
+     availabilityStartTime="2026-01-01T00:00:00Z" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period id="1" start="PT0S"><AdaptationSet mimeType="video/mp4">
+    <Representation id="v" bandwidth="200000" width="160" height="120" codecs="avc1.64000c">
+      <BaseURL>clip.mp4</BaseURL>
+    </Representation>
+  </AdaptationSet></Period>
+</MPD>"""
+# A finished HLS stream: fetched by HLS's rules, not as one file over http(s), so refused.
+HLS_PLAYLIST = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nclip.ts\n#EXT-X-ENDLIST\n"
 
 
 @pytest.fixture
@@ -37,8 +50,12 @@ def site(clip: bytes, tmp_path: Path) -> Iterator[str]:
     stop = threading.Event()
     audio = media.write_audio_only(tmp_path / "song.ogg").read_bytes()
     page = b'<html><body><h1>Holiday</h1><video src="/media/clip.mp4"></video></body></html>'
+    segment = media.write_video(tmp_path / "clip.ts", container="mpegts", seconds=2.0).read_bytes()
     with web_server({
         "/media/clip.mp4": serve_bytes(clip, "video/mp4", pause_seconds=0.02),
+        "/media/clip.ts": serve_bytes(segment, "video/mp2t"),
+        "/media/live.mpd": serve_bytes(LIVE_DASH, "application/dash+xml"),
+        "/media/hls.m3u8": serve_bytes(HLS_PLAYLIST, "application/vnd.apple.mpegurl"),
         "/watch": serve_bytes(page, "text/html"),
         "/notes.txt": serve_bytes(b"just words\n" * 200, "text/plain"),
         "/song.ogg": serve_bytes(audio, "audio/ogg"),
@@ -161,6 +178,21 @@ def test_a_huge_page_is_stopped_at_the_limit(api: Api) -> None:
     assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
     assert sent
     assert sent[0] < page_bytes
+
+
+def test_a_live_stream_is_refused(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/media/live.mpd")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert "is a live stream, which is not imported" in job["error"]
+    assert "accepted: recorded media downloaded over http(s) as one file" in job["error"]
+
+
+def test_a_stream_not_fetched_as_one_file_over_http_is_refused(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/media/hls.m3u8")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert "accepted: recorded media downloaded over http(s) as one file" in job["error"]
 
 
 def test_a_slow_server_runs_out_of_time(api: Api, site: str) -> None:
