@@ -46,6 +46,11 @@ def local_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
         yield running
 
 
+MULTIPART_ONLY = "multipart/form-data"
+MULTIPART = {"content-type": f"{MULTIPART_ONLY}; boundary=xyz"}
+PART_HEADER = b'--xyz\r\ncontent-disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
+
+
 def media_rows(conn: Conn) -> int:
     row = conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone()
     assert row is not None
@@ -158,8 +163,25 @@ def test_too_large_is_refused_as_soon_as_the_limit_is_crossed(
         ({"files": {"other": ("a.png", b"x")}}, "no field named 'file'"),
         ({"files": [("file", ("a", b"1")), ("file", ("b", b"2"))]}, "one file per upload"),
         ({"content": b"x", "params": {"name": "x"}}, "name='x': unknown parameter"),
+        (
+            {"content": b"no boundary in sight " * 50, "headers": MULTIPART},
+            "the multipart body is malformed",
+        ),
+        (
+            {"content": PART_HEADER + b"\x89PNG" + b"\0" * 500, "headers": MULTIPART},
+            "the multipart body ends before its closing boundary",
+        ),
+        ({"content": b"x", "headers": {"content-type": MULTIPART_ONLY}}, "without a boundary"),
     ],
-    ids=["empty", "no-file-field", "two-files", "unknown-parameter"],
+    ids=[
+        "empty",
+        "no-file-field",
+        "two-files",
+        "unknown-parameter",
+        "not-multipart",
+        "truncated-multipart",
+        "no-boundary",
+    ],
 )
 def test_malformed_uploads_say_what_is_wrong(
     local_api: Api, send: dict[str, Any], message: str
@@ -167,6 +189,7 @@ def test_malformed_uploads_say_what_is_wrong(
     response = local_api.client.post("/bucket/upload", **send)
     assert response.status_code == 422
     assert message in response.json()["detail"]
+    assert "accepted: " in response.json()["detail"]
     assert left_behind(local_api) == []
 
 
