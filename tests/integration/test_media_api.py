@@ -141,6 +141,32 @@ def test_bad_uploads_are_refused_and_leave_nothing(
     assert left_behind(api) == []
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"probe_timeout_seconds": 1e-6}, "took longer than"),
+        ({"edit_memory_bytes": 1024**2}, "checking the file failed"),
+    ],
+    ids=["timeout", "crash"],
+)
+def test_a_check_that_times_out_or_dies_is_refused_and_leaves_nothing(
+    database_url: str, tmp_path: Path, conn: Conn, setting: dict[str, float], message: str
+) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", seconds=1.0).read_bytes()
+    (name,) = setting
+    with running_api(
+        api_settings(database_url, tmp_path / "data", "local", None, **setting)
+    ) as api:
+        response = api.upload(clip)
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert message in detail
+        assert f"EDITROOM_{name.upper()}" in detail
+        assert "accepted: images" in detail
+        assert media_rows(conn) == 0
+        assert left_behind(api) == []
+
+
 def test_too_large_is_refused_as_soon_as_the_limit_is_crossed(
     database_url: str, tmp_path: Path, conn: Conn
 ) -> None:
