@@ -1,6 +1,7 @@
 """Receiving an upload: the body (raw, or the `file` field of a multipart form) is streamed to
 a temporary file while its SHA-256 is computed, and refused the moment it crosses the size
-limit. Memory stays flat however large the file; on any failure the file is removed."""
+limit (every byte of the body counts, a form's other fields too). Memory stays flat however
+large the file; on any failure the file is removed."""
 
 import asyncio
 import hashlib
@@ -98,7 +99,9 @@ async def receive(
     try:
         kind, options = parse_options_header(content_type)
         if kind == b"multipart/form-data":
-            filename = await _receive_multipart(chunks, sink, options.get(b"boundary"))
+            filename = await _receive_multipart(
+                _counted(chunks, max_bytes=max_bytes), sink, options.get(b"boundary")
+            )
         else:
             async for chunk in chunks:
                 await sink.add(chunk)
@@ -108,6 +111,17 @@ async def receive(
     except BaseException:
         sink.discard()
         raise
+
+
+async def _counted(chunks: AsyncIterator[bytes], *, max_bytes: int) -> AsyncIterator[bytes]:
+    """Every byte of the body counts against the limit, not only the file's: a form's other
+    fields, headers and boundaries are bytes received too."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > max_bytes:
+            raise TooLarge(too_large_message(max_bytes))
+        yield chunk
 
 
 async def _receive_multipart(

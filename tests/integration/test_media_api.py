@@ -182,6 +182,23 @@ def test_too_large_is_refused_as_soon_as_the_limit_is_crossed(
         assert left_behind(small) == []
 
 
+def test_every_byte_of_a_form_counts_toward_the_limit(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    """A small file beside a huge other field: the form, sent without a length, is too large."""
+    note = b'--xyz\r\ncontent-disposition: form-data; name="note"\r\n\r\n'
+    parts = [note, *[b"n" * 5000] * 10, b"\r\n", PART_HEADER, media.image_bytes("PNG")]
+    settings = api_settings(database_url, tmp_path, "local", None, max_upload_bytes=10_000)
+    with running_api(settings) as small:
+        response = small.client.post(
+            "/bucket/upload", content=iter([*parts, b"\r\n--xyz--\r\n"]), headers=MULTIPART
+        )
+        assert response.status_code == 413
+        assert "larger than 10,000 bytes (EDITROOM_MAX_UPLOAD_BYTES)" in response.json()["detail"]
+        assert media_rows(conn) == 0
+        assert left_behind(small) == []
+
+
 @pytest.mark.parametrize(
     ("send", "message"),
     [
