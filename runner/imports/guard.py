@@ -19,9 +19,11 @@ from service.settings import Settings
 SCHEMES = ("http", "https")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-# Cloud metadata services answer on these even where they are not link-local.
+# Cloud metadata services answer on these even where they are not link-local: AWS and most
+# (169.254.169.254, fd00:ec2::254), Alibaba (100.100.100.200), Oracle (192.0.0.192).
 METADATA = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fd00:ec2::/32"),
-            ipaddress.ip_network("100.100.100.200/32"))  # fmt: skip
+            ipaddress.ip_network("100.100.100.200/32"),
+            ipaddress.ip_network("192.0.0.192/32"))  # fmt: skip
 
 
 class ImportRefused(EditFailed):
@@ -81,17 +83,26 @@ class ImportPolicy:
             )
 
     def check_address(self, host: str, address: str) -> None:
+        """An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo) is judged by that
+        IPv4 address too: a relay would deliver it there."""
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
-        if any(ip in network for network in self.allowed_networks):
+        embedded = _embedded_ipv4(ip)
+        judged = [ip] if embedded is None else [embedded, ip]
+        if self.allow_private or any(
+            candidate in network for candidate in judged for network in self.allowed_networks
+        ):
             return
-        reason = _why_private(ip)
-        if reason and not self.allow_private:
-            raise ImportRefused(
-                f"{host} resolves to {ip}, a {reason} address; such addresses are refused unless "
-                "EDITROOM_IMPORT_ALLOW_PRIVATE=1 (or EDITROOM_IMPORT_ALLOWED_NETWORKS names it)"
-            )
+        for candidate in judged:
+            reason = _why_private(candidate)
+            if reason:
+                carrying = "," if candidate == ip else f", which carries {candidate},"
+                raise ImportRefused(
+                    f"{host} resolves to {ip}{carrying} a {reason} address; such addresses are "
+                    "refused unless EDITROOM_IMPORT_ALLOW_PRIVATE=1 (or "
+                    "EDITROOM_IMPORT_ALLOWED_NETWORKS names it)"
+                )
 
 
 def _listed(text: str) -> list[str]:
@@ -104,6 +115,15 @@ def _is_ip(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a 6to4 (2002::/16) or Teredo (2001::/32, its client) address carries."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    return ip.teredo[1] if ip.teredo is not None else None
 
 
 def _why_private(ip: Address) -> str | None:
@@ -128,7 +148,8 @@ class ImportTooLarge(ConnectionAbortedError):
 class ByteBudget:
     """Every byte any socket of the process receives while guarded, pages, manifests,
     redirects and retries included, counted against one limit. Reads are shortened so that
-    no more than one byte past the limit is ever taken from the network."""
+    each takes at most one byte past the limit from the network (reads in flight at once, in
+    several threads, may each do so)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes

@@ -28,6 +28,12 @@ STRICT = ImportPolicy()
         ("::ffff:127.0.0.1", "loopback"),
         ("100.64.0.1", "non-global"),
         ("fd00:ec2::254", "cloud metadata"),
+        ("192.0.0.192", "cloud metadata"),  # Oracle Cloud
+        ("2002:7f00:1::", "loopback"),  # 6to4, carrying 127.0.0.1
+        ("2002:a9fe:a9fe::1", "cloud metadata"),  # 6to4, carrying 169.254.169.254
+        ("2002:c0a8:101::", "private"),  # 6to4, carrying 192.168.1.1
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", "private"),  # Teredo, client 8.8.8.8
     ],
 )
 def test_private_addresses_are_refused(address: str, reason: str) -> None:
@@ -35,9 +41,18 @@ def test_private_addresses_are_refused(address: str, reason: str) -> None:
         STRICT.check_address("example.com", address)
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700:4700::1111", "151.101.1.69"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "2606:4700:4700::1111", "151.101.1.69", "2002:808:808::1"]
+)
 def test_public_addresses_pass(address: str) -> None:
     STRICT.check_address("example.com", address)
+
+
+def test_an_embedded_address_is_named() -> None:
+    with pytest.raises(
+        ImportRefused, match=r"2002:7f00:1::, which carries 127\.0\.0\.1, a loopback"
+    ):
+        STRICT.check_address("sixtofour.example", "2002:7f00:1::")
 
 
 def test_allow_private_and_allowed_networks() -> None:
