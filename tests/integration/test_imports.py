@@ -67,6 +67,36 @@ def site(clip: bytes, tmp_path: Path) -> Iterator[str]:
         stop.set()
 
 
+# One <video>, three sources: what the import gets depends on format and max_height.
+CHOICES_PAGE = b"""<html><body><video controls>
+<source src="/media/tall.webm" type="video/webm" width="320" height="240">
+<source src="/media/mid.mp4" type="video/mp4" width="240" height="180">
+<source src="/media/short.webm" type="video/webm" width="160" height="120">
+</video></body></html>"""
+
+
+def webm(path: Path, *, size: tuple[int, int]) -> Path:
+    return media.write_video(
+        path, container="webm", vcodec="libvpx-vp9", acodec="libopus", size=size
+    )
+
+
+@pytest.fixture
+def choices(tmp_path: Path) -> Iterator[str]:
+    """A page offering one video in three formats; yields its URL."""
+    videos = {
+        "tall.webm": webm(tmp_path / "tall.webm", size=(320, 240)),
+        "mid.mp4": media.write_video(tmp_path / "mid.mp4", size=(240, 180)),
+        "short.webm": webm(tmp_path / "short.webm", size=(160, 120)),
+    }
+    routes = {
+        f"/media/{name}": serve_bytes(path.read_bytes(), f"video/{name.rsplit('.', 1)[1]}")
+        for name, path in videos.items()
+    }
+    with web_server({**routes, "/choices": serve_bytes(CHOICES_PAGE, "text/html")}) as base_url:
+        yield f"{base_url}/choices"
+
+
 def importing(database_url: str, data_dir: Path, conn: Conn, **settings: Any) -> Iterator[Api]:
     disable_backoff(conn)
     config = quick_settings(database_url, data_dir, import_max_bytes=LIMIT_BYTES, **settings)
@@ -120,6 +150,25 @@ def test_a_page_with_a_video(api: Api, site: str, clip: bytes) -> None:
     job = run_import(api, f"{site}/watch")
     assert job["status"] == "completed", job["error"]
     assert imported(api, job)["size_bytes"] == len(clip)
+
+
+@pytest.mark.parametrize(
+    ("params", "content_type", "size"),
+    [
+        ({}, "video/webm", (320, 240)),
+        ({"format": "mp4"}, "video/mp4", (240, 180)),
+        ({"max_height": "144"}, "video/webm", (160, 120)),
+        ({"format": "mp4", "max_height": "144"}, "video/webm", (160, 120)),  # no MP4 that small
+    ],
+    ids=["best", "mp4", "max-height", "mp4-max-height"],
+)
+def test_format_and_max_height_choose_among_a_pages_formats(
+    api: Api, choices: str, params: dict[str, str], content_type: str, size: tuple[int, int]
+) -> None:
+    job = run_import(api, choices, **params)
+    assert job["status"] == "completed", job["error"]
+    row = imported(api, job)
+    assert (row["content_type"], row["width"], row["height"]) == (content_type, *size)
 
 
 def test_the_same_bytes_again_are_the_same_media(api: Api, site: str, clip: bytes) -> None:
@@ -214,6 +263,40 @@ def test_a_redirect_to_a_private_address_is_refused(strict_api: Api) -> None:
         job = run_import(strict_api, f"{base_url}/go")
     assert job["status"] == "failed"
     assert "127.0.0.2 resolves to 127.0.0.2, a loopback address" in job["error"]
+    assert job["trial"] == 1
+
+
+@pytest.fixture
+def listed_api(database_url: str, tmp_path: Path, conn: Conn) -> Iterator[Api]:
+    """Only `localhost` (and its subdomains) on the domain allow-list."""
+    yield from importing(
+        database_url, tmp_path / "data", conn, import_allow_private=True,
+        import_allowed_domains="localhost",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("http://elsewhere.example:{port}/media/clip.mp4",
+         "elsewhere.example is not on the import allow-list (EDITROOM_IMPORT_ALLOWED_DOMAINS: "
+         "localhost)"),
+        ("http://127.0.0.1:{port}/media/clip.mp4",
+         "127.0.0.1: addresses are refused while an allow-list of domains is set"),
+    ],
+    ids=["other-domain", "address"],
+)  # fmt: skip
+def test_the_domain_allow_list_holds_for_redirects(
+    listed_api: Api, site: str, target: str, message: str
+) -> None:
+    port = site.rsplit(":", 1)[1]
+    allowed = site.replace("127.0.0.1", "localhost")
+    direct = run_import(listed_api, f"{allowed}/media/clip.mp4")
+    assert direct["status"] == "completed", direct["error"]  # the allow-list lets localhost in
+    with web_server({"/go": redirect_to(target.format(port=port))}) as base_url:
+        job = run_import(listed_api, f"{base_url.replace('127.0.0.1', 'localhost')}/go")
+    assert job["status"] == "failed"
+    assert message in job["error"]
     assert job["trial"] == 1
 
 

@@ -3,6 +3,7 @@
 import ipaddress
 import socket
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -94,7 +95,8 @@ LOOPBACK_ONLY = ImportPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/3
 
 
 def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as response:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from the env
+    with opener.open(url, timeout=5) as response:
         data: bytes = response.read()
     return data
 
@@ -110,4 +112,58 @@ def test_every_byte_received_counts_against_the_budget() -> None:
         with pytest.raises(OSError, match="EDITROOM_IMPORT_MAX_BYTES"):
             fetch(f"{base_url}/small")  # nothing more once past the limit
     assert budget.exceeded
-    assert budget.received == budget.max_bytes + 1  # reads are cut short at the limit
+    # Reads are cut short at the limit (this test's server, in the same process, reads too).
+    assert budget.received < budget.max_bytes + 1024
+
+
+def test_connections_go_only_to_the_address_a_checked_lookup_returned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: a name that resolves first to an allowed address, then to a refused one.
+    The second connection is refused, and nothing ever reaches the refused address."""
+    answers = iter(["127.0.0.1", "127.0.0.2"])
+    real_lookup = socket.getaddrinfo
+
+    def rebinding(host: str, port: int, *args: object, **kwargs: object) -> object:
+        return real_lookup(next(answers) if host == "rebind.test" else host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    refused: list[ImportRefused] = []
+    with web_server({"/a": serve_bytes(b"fine", "text/plain")}) as base_url:
+        port = urlsplit(base_url).port
+        assert port is not None
+        with (
+            socket.create_server(("127.0.0.2", port)) as elsewhere,
+            guarded(LOOPBACK_ONLY, refused=refused),
+        ):
+            assert fetch(f"http://rebind.test:{port}/a") == b"fine"
+            with pytest.raises(OSError, match=r"resolves to 127\.0\.0\.2, a loopback address"):
+                fetch(f"http://rebind.test:{port}/a")
+            elsewhere.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                elsewhere.accept()  # no connection ever came
+    assert len(refused) == 1
+
+
+@pytest.mark.parametrize(
+    ("policy", "host", "message"),
+    [
+        (STRICT, "127.0.0.1", "a loopback address"),
+        (ImportPolicy(allow_private=True, allowed_domains=("example.com",)), "127.0.0.1",
+         "addresses are refused while an allow-list of domains is set"),
+        (ImportPolicy(allow_private=True), "localhost", "by name is refused"),
+    ],
+)  # fmt: skip
+def test_connections_that_skip_the_lookup_are_checked(
+    policy: ImportPolicy, host: str, message: str
+) -> None:
+    """A socket connected directly (no lookup through Python, or one the C library would make
+    unchecked) is checked against the address it really goes to."""
+    refused: list[ImportRefused] = []
+    with web_server({}) as base_url, guarded(policy, refused=refused):
+        port = urlsplit(base_url).port
+        with socket.socket() as sock, pytest.raises(OSError, match=message):
+            sock.connect((host, port))
+    assert len(refused) == 1
+    with web_server({}) as base_url, socket.socket() as sock:
+        sock.connect(("127.0.0.1", urlsplit(base_url).port))  # restored afterwards
