@@ -1,7 +1,10 @@
-"""Where an import may connect. Only http(s); every host name resolved once and every address
-it resolves to checked (loopback, private, link-local, multicast, reserved and cloud-metadata
-ranges refused unless allowed); the domain allow-list checked for every host, redirects
-included, because every connection in the importing process goes through `guarded()`."""
+"""Where an import may connect, and how much it may read. Only http(s); every host name
+resolved once and every address it resolves to checked (loopback, private, link-local,
+multicast, reserved and cloud-metadata ranges refused unless allowed, IPv4 addresses carried
+in IPv6 ones included); the domain allow-list checked for every host, redirects included;
+every connection checked again against the address it goes to; and every byte received
+counted against the import's limit: all because every lookup, connection and read in the
+importing process goes through `guarded()`."""
 
 import ipaddress
 import socket
