@@ -27,6 +27,7 @@ VIDEO_CONTAINERS = {
 ACCEPTED = (
     "images (JPEG, PNG, WebP, GIF, TIFF, AVIF) and videos (MP4, MOV, WebM, MKV, MPEG-TS, AVI, Ogg)"
 )
+INTACT = f"accepted: complete, undamaged {ACCEPTED}"
 MAX_ANIMATION_FRAMES = 2000
 EXIF_ORIENTATION = 0x0112
 SWAPS_SIDES = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter
@@ -83,7 +84,7 @@ def probe_image(path: Path, *, max_pixels: int, verify: bool = True) -> MediaFac
         except UnidentifiedImageError:
             raise
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise InvalidMedia(f"the image is truncated or corrupt: {exc}") from None
+            raise InvalidMedia(f"the image is truncated or corrupt: {exc}; {INTACT}") from None
 
 
 @contextmanager
@@ -103,7 +104,9 @@ def _image_facts(image: Image.Image, *, max_pixels: int, verify: bool) -> MediaF
     _check_pixels(width, height, max_pixels)
     frames = getattr(image, "n_frames", 1)
     if frames > MAX_ANIMATION_FRAMES:
-        raise InvalidMedia(f"the animation has {frames} frames; at most {MAX_ANIMATION_FRAMES}")
+        raise InvalidMedia(
+            f"the animation has {frames} frames; accepted: at most {MAX_ANIMATION_FRAMES}"
+        )
     for frame in range(frames) if verify else ():  # decoding every frame finds truncation
         image.seek(frame)
         image.load()
@@ -123,7 +126,7 @@ def probe_video(path: Path, *, max_pixels: int, max_video_seconds: float) -> Med
         container = av.open(str(path))
     except av.FFmpegError as exc:
         if _starts_like_media(path):
-            raise InvalidMedia(f"the file is truncated or corrupt: {exc}") from None
+            raise InvalidMedia(f"the file is truncated or corrupt: {exc}; {INTACT}") from None
         raise UnsupportedMedia(
             f"not an image or a video editroom can read; accepted: {ACCEPTED}"
         ) from None
@@ -147,7 +150,8 @@ def _video_facts(
     duration = _duration_seconds(container, video)
     if duration is not None and duration > max_video_seconds:
         raise InvalidMedia(
-            f"the video lasts {duration:.0f} s; the limit is {max_video_seconds:.0f} s"
+            f"the video lasts {duration:.0f} s; the limit is {max_video_seconds:.0f} s "
+            "(EDITROOM_MAX_VIDEO_SECONDS)"
         )
     rotation = _check_integrity(container, video, duration)
     if rotation % 180 == 90:
@@ -178,14 +182,15 @@ def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
             if first_frame is None:
                 first_frame = next(iter(packet.decode()), None)
     except av.FFmpegError as exc:
-        raise InvalidMedia(f"the video is corrupt: {exc}") from None
+        raise InvalidMedia(f"the video is corrupt: {exc}; {INTACT}") from None
     if first_frame is None:
-        raise InvalidMedia("the video has no decodable frame")
+        raise InvalidMedia(f"the video has no decodable frame; {INTACT}")
     start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
     tolerance = max(TRUNCATION_TOLERANCE_SECONDS, (duration or 0) * 0.05)
     if duration is not None and reached - start < duration - tolerance:
         raise InvalidMedia(
-            f"the video is truncated: its data ends at {reached - start:.1f} s of {duration:.1f} s"
+            f"the video is truncated: its data ends at {reached - start:.1f} s of "
+            f"{duration:.1f} s; {INTACT}"
         )
     rotation: float = first_frame.rotation or 0.0
     return round(rotation) % 360
@@ -199,7 +204,7 @@ def _starts_like_media(path: Path) -> bool:
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
-        raise InvalidMedia(f"the picture has no size ({width}x{height})")
+        raise InvalidMedia(f"the picture has no size ({width}x{height}); {INTACT}")
     if width * height > max_pixels:
         raise InvalidMedia(
             f"{width}x{height} is {width * height:,} pixels; the limit is {max_pixels:,} "

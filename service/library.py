@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from runner.probe import MediaFacts, probe
-from runner.sandbox import Sandbox
+from runner.probe import ACCEPTED, MediaFacts, probe
+from runner.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 from service.db import Database, Row
-from service.errors import NotFound
+from service.errors import InvalidMedia, NotFound
 from service.receive import ReceivedFile
 from service.settings import Settings
 from service.storage.base import Storage, media_key
@@ -43,17 +43,32 @@ class MediaLibrary:
         self._settings = settings
 
     async def check(self, path: Path, size_bytes: int) -> MediaFacts:
-        """What the file is (415/422 when it is nothing editroom takes), from a sandbox."""
+        """What the file is (415/422 when it is nothing editroom takes), from a sandbox. A
+        check that runs out of time or dies (a decoder's crash, the memory limit) is a 422
+        too: hostile bytes can do both."""
         timeout = (
             self._settings.probe_timeout_seconds + PROBE_SECONDS_PER_GIB * size_bytes / 1024**3
         )
-        return await self.sandbox.run(
-            probe_in_sandbox,
-            str(path),
-            self._settings.max_pixels,
-            self._settings.max_video_seconds,
-            timeout_seconds=timeout,
-        )
+        try:
+            return await self.sandbox.run(
+                probe_in_sandbox,
+                str(path),
+                self._settings.max_pixels,
+                self._settings.max_video_seconds,
+                timeout_seconds=timeout,
+            )
+        except SandboxTimeout:
+            raise InvalidMedia(
+                f"checking the file took longer than {timeout:.3g} s, its limit "
+                f"(EDITROOM_PROBE_TIMEOUT_SECONDS, {self._settings.probe_timeout_seconds:g} s, "
+                f"plus {PROBE_SECONDS_PER_GIB:g} s per GiB); accepted: {ACCEPTED}"
+            ) from None
+        except SandboxCrashed as exc:
+            raise InvalidMedia(
+                f"checking the file failed: {exc}; the check may use "
+                f"{self._settings.edit_memory_bytes:,} bytes of memory "
+                f"(EDITROOM_EDIT_MEMORY_BYTES); accepted: {ACCEPTED}"
+            ) from None
 
     async def prepare(self, received: ReceivedFile, facts: MediaFacts | None = None) -> Prepared:
         """Check the file and, unless its bytes are in the library, store them under their key.

@@ -1,14 +1,22 @@
 """Presigned uploads: a pending media row, a URL for the bytes, then completion, which checks
-the bytes exactly as a direct upload would (size, SHA-256, probe, dedup)."""
+the bytes exactly as a direct upload would (size, SHA-256, probe, dedup). An object larger
+than its declared size or EDITROOM_MAX_UPLOAD_BYTES is refused (413) from its size alone,
+and deleted, never downloaded."""
 
-import asyncio
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from service.db import Row
-from service.errors import Conflict, InvalidMedia, NotFound, UnsupportedMedia
+from service.errors import (
+    Conflict,
+    EditroomError,
+    InvalidMedia,
+    NotFound,
+    TooLarge,
+    UnsupportedMedia,
+)
 from service.library import Ingested, MediaLibrary, clean_filename, described
-from service.receive import ReceivedFile, sha256_of
+from service.receive import ReceivedFile, receive
 from service.settings import Settings
 from service.signing import sign
 from service.storage.base import ObjectMissing, pending_key
@@ -56,30 +64,68 @@ class PresignedUploads:
         if row is not None and row["status"] == "ready":
             return Ingested(row, created=False, duplicate=False)
         pending = await self.pending(media_id)
-        received = await self._fetch(pending)
+        try:
+            received = await self._fetch(pending)
+        except TooLarge:
+            await self.library.storage.delete(pending["storage_key"])  # never read in full
+            raise
         try:
             return await self._verify_and_record(pending, received)
         finally:
             received.path.unlink(missing_ok=True)
 
     async def _fetch(self, pending: Row) -> ReceivedFile:
-        path = self._settings.uploads_dir / f"upload-{uuid4()}"
-        self._settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        """The uploaded object as a local file, hashed on the way. Its size is checked before a
+        byte is read, and the read stops past the limit all the same: the object may be
+        replaced meanwhile (a presigned S3 URL stays usable until it expires)."""
+        key, limit = pending["storage_key"], self._limit(pending)
+        stored = await self.library.storage.stat(key)
+        if stored is None:
+            raise self._not_uploaded(pending)
+        self._check_size(pending, f"{stored.size_bytes:,}", stored.size_bytes)
         try:
-            await self.library.storage.get_file(pending["storage_key"], path)
+            received = await receive(
+                self.library.storage.read(key, end=limit),
+                content_type="application/octet-stream",
+                directory=self._settings.uploads_dir,
+                max_bytes=limit,
+                filename=pending["original_name"],
+            )
         except ObjectMissing:
-            raise Conflict(
-                f"nothing was uploaded for {pending['id']} yet: PUT the file to its upload_url"
-            ) from None
-        size = path.stat().st_size
+            raise self._not_uploaded(pending) from None
+        except TooLarge:
+            raise self._too_large(pending, f"more than {limit:,}") from None
+        try:
+            self._check_size(pending, f"{received.size_bytes:,}", received.size_bytes)
+        except EditroomError:
+            received.path.unlink(missing_ok=True)
+            raise
+        return received
+
+    def _limit(self, pending: Row) -> int:
+        return min(int(pending["expected_size_bytes"]), self._settings.max_upload_bytes)
+
+    def _check_size(self, pending: Row, size_text: str, size: int) -> None:
+        if size > self._limit(pending):
+            raise self._too_large(pending, size_text)
         if size != pending["expected_size_bytes"]:
-            path.unlink(missing_ok=True)
             raise InvalidMedia(
-                f"{size:,} bytes arrived; the presigned upload was for "
+                f"{size_text} bytes arrived; the presigned upload was for "
                 f"{pending['expected_size_bytes']:,}: PUT the whole file again"
             )
-        sha256 = await asyncio.to_thread(sha256_of, path)
-        return ReceivedFile(path, size, sha256, pending["original_name"])
+
+    def _too_large(self, pending: Row, size_text: str) -> TooLarge:
+        return TooLarge(
+            f"{size_text} bytes were uploaded; this upload takes at most "
+            f"{self._limit(pending):,} bytes, the smaller of its declared size "
+            f"({pending['expected_size_bytes']:,}) and EDITROOM_MAX_UPLOAD_BYTES "
+            f"({self._settings.max_upload_bytes:,}). The object was deleted: PUT the file again"
+        )
+
+    def _not_uploaded(self, pending: Row) -> Conflict:
+        return Conflict(
+            f"nothing was uploaded for {pending['id']} yet: PUT the file to its upload_url"
+        )
 
     async def _verify_and_record(self, pending: Row, received: ReceivedFile) -> Ingested:
         try:

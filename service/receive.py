@@ -1,6 +1,7 @@
 """Receiving an upload: the body (raw, or the `file` field of a multipart form) is streamed to
 a temporary file while its SHA-256 is computed, and refused the moment it crosses the size
-limit. Memory stays flat however large the file; on any failure the file is removed."""
+limit (every byte of the body counts, a form's other fields too). Memory stays flat however
+large the file; on any failure the file is removed."""
 
 import asyncio
 import hashlib
@@ -10,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from service.errors import InvalidInput, TooLarge
 
@@ -19,6 +21,10 @@ if TYPE_CHECKING:  # the library defines its callback types for type checkers on
 
 WRITE_BATCH_BYTES = 1024 * 1024
 FILE_FIELD = "file"
+ACCEPTED_BODY = (
+    f"a multipart/form-data body with the file in a field named {FILE_FIELD!r}, "
+    "or the file's raw bytes as the body"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,34 +99,58 @@ async def receive(
     try:
         kind, options = parse_options_header(content_type)
         if kind == b"multipart/form-data":
-            filename = await _receive_multipart(chunks, sink, options.get(b"boundary"))
+            filename = await _receive_multipart(
+                _counted(chunks, max_bytes=max_bytes), sink, options.get(b"boundary")
+            )
         else:
             async for chunk in chunks:
                 await sink.add(chunk)
         if sink.size_bytes == 0:
-            raise InvalidInput("the upload is empty; send the file's bytes")
+            raise InvalidInput(f"the upload is empty; accepted: {ACCEPTED_BODY}")
         return await sink.finish(filename)
     except BaseException:
         sink.discard()
         raise
 
 
+async def _counted(chunks: AsyncIterator[bytes], *, max_bytes: int) -> AsyncIterator[bytes]:
+    """Every byte of the body counts against the limit, not only the file's: a form's other
+    fields, headers and boundaries are bytes received too."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > max_bytes:
+            raise TooLarge(too_large_message(max_bytes))
+        yield chunk
+
+
 async def _receive_multipart(
     chunks: AsyncIterator[bytes], sink: _Sink, boundary: bytes | None
 ) -> str | None:
     if not boundary:
-        raise InvalidInput("multipart/form-data without a boundary")
+        raise InvalidInput(f"multipart/form-data without a boundary; accepted: {ACCEPTED_BODY}")
     form = _FormReader()
-    parser = MultipartParser(boundary, form.callbacks())
-    async for chunk in chunks:
-        parser.write(chunk)
-        for data in form.take_file_data():
-            await sink.add(data)
-    parser.finalize()
+    try:
+        parser = MultipartParser(boundary, form.callbacks())
+        async for chunk in chunks:
+            parser.write(chunk)
+            for data in form.take_file_data():
+                await sink.add(data)
+        parser.finalize()
+    except FormParserError as exc:
+        raise InvalidInput(
+            f"the multipart body is malformed ({exc}); accepted: {ACCEPTED_BODY}"
+        ) from None
     for data in form.take_file_data():
         await sink.add(data)
+    if parser.state != MultipartState.END:
+        raise InvalidInput(
+            f"the multipart body ends before its closing boundary; accepted: {ACCEPTED_BODY}"
+        )
     if form.files == 0:
-        raise InvalidInput(f"the multipart form has no field named {FILE_FIELD!r}")
+        raise InvalidInput(
+            f"the multipart form has no field named {FILE_FIELD!r}; accepted: {ACCEPTED_BODY}"
+        )
     return form.filename
 
 
@@ -163,7 +193,9 @@ class _FormReader:
             return
         self.files += 1
         if self.files > 1:
-            raise InvalidInput(f"one file per upload; the form has several {FILE_FIELD!r} fields")
+            raise InvalidInput(
+                f"the form has several {FILE_FIELD!r} fields; accepted: one file per upload"
+            )
         self._in_file = True
         raw_name = options.get(b"filename")
         self.filename = raw_name.decode("utf-8", "replace") if raw_name else None

@@ -52,6 +52,30 @@ def lying_about_length(total_bytes: int) -> Route:
     return route
 
 
+def huge_page(total_bytes: int, *, sent: list[int]) -> Route:
+    """An honest but enormous HTML page, made as it is sent (never whole in memory); what was
+    written before the client hung up is added to `sent`."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(total_bytes))
+        handler.end_headers()
+        chunk = b"<p>" + b"words " * 10_000 + b"</p>\n"
+        written = 0
+        try:
+            while written < total_bytes:
+                piece = chunk[: total_bytes - written]
+                handler.wfile.write(piece)
+                written += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: what the test wants
+        finally:
+            sent.append(written)
+
+    return route
+
+
 def trickling(*, declared_bytes: int, seconds_per_byte: float, stop: threading.Event) -> Route:
     def route(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)

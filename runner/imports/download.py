@@ -1,8 +1,11 @@
 """The import itself: yt-dlp used as a library, in a sandboxed child, with every connection
-guarded, bytes counted as they arrive, and no helper programs (one file, no merging)."""
+guarded, every byte received counted against the limit, and no helper programs: one file,
+no merging, fetched over http(s) by yt-dlp itself (see formats.py)."""
 
 import logging
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +13,8 @@ import yt_dlp
 from yt_dlp.utils import DownloadError
 
 from runner.imports.audio_video import audio_as_video
-from runner.imports.guard import ImportPolicy, ImportRefused, guarded
+from runner.imports.formats import FormatCheck, no_format_message, selector
+from runner.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
 from runner.imports.request import ImportRequest
 from runner.jobs import ProducedFile, describe
 from runner.ops.base import EditFailed, Limits
@@ -22,34 +26,25 @@ if TYPE_CHECKING:  # the options' type exists in the stubs only
 log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIXES = (".part", ".ytdl", ".temp")
+LIST_FORMATS_HINT = "Use --list-formats for a list of available formats"  # the CLI's advice
 
 
 class ImportUnavailable(EditroomError):
     """The source did not answer as it should (network, server trouble): trying again may work."""
 
 
-class _Counter:
-    """yt-dlp's progress hook: reports bytes, and stops the download past the limit."""
+class _Progress:
+    """yt-dlp's progress hook: reports the media's bytes so far and in all. The limit is not
+    kept here but in the guard's ByteBudget, which sees every byte the process receives."""
 
-    def __init__(self, max_bytes: int, progress: Any) -> None:
-        self.max_bytes = max_bytes
-        self.exceeded: int | None = None
+    def __init__(self, progress: Any) -> None:
         self._progress = progress
 
     def hook(self, status: Mapping[str, Any]) -> None:
         done = int(status.get("downloaded_bytes") or 0)
         total = status.get("total_bytes") or status.get("total_bytes_estimate")
-        if done > self.max_bytes:
-            self.exceeded = done
-            raise EditFailed(self.message())
         fraction = min(done / total, 1.0) if total else None
         self._progress(fraction, {"bytes": done, "total_bytes": int(total) if total else None})
-
-    def message(self) -> str:
-        return (
-            f"the import was stopped at {self.max_bytes:,} bytes, its limit "
-            "(EDITROOM_IMPORT_MAX_BYTES), whatever the server said its size was"
-        )
 
 
 class _Quiet:
@@ -81,16 +76,6 @@ class _Quiet:
         log.debug(message)
 
 
-def selector(request: ImportRequest) -> str:
-    """yt-dlp format selection: single files only (merging would need ffmpeg)."""
-    height = f"[height<={request.max_height}]" if request.max_height else ""
-    if request.format == "audio":
-        return "bestaudio/best"
-    if request.format == "mp4":
-        return f"best[ext=mp4]{height}/best{height}/bestvideo[ext=mp4]{height}/bestvideo{height}"
-    return f"best{height}/bestvideo{height}"
-
-
 def import_url(
     request: ImportRequest,
     out_dir: str,
@@ -102,45 +87,64 @@ def import_url(
 ) -> list[ProducedFile]:
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
-    counter = _Counter(int(options["max_bytes"]), progress)
+    budget = ByteBudget(int(options["max_bytes"]))
     refused: list[ImportRefused] = []
     logger = _Quiet()
-    settings = _ydl_options(request, target, counter, float(options["socket_timeout"]), logger)
+    settings = _ydl_options(
+        request, target, _Progress(progress), budget, float(options["socket_timeout"]), logger
+    )
     try:
-        with guarded(policy, refused=refused), yt_dlp.YoutubeDL(settings) as ydl:
+        with (
+            guarded(policy, refused=refused, budget=budget),
+            no_helper_programs(),
+            yt_dlp.YoutubeDL(settings) as ydl,
+        ):
+            ydl.add_post_processor(FormatCheck(), when="before_dl")
             ydl.download([request.url])
     except DownloadError as exc:
-        raise _explained(exc, refused, counter) from None
+        raise _explained(exc, request, refused, budget) from None
+    if budget.exceeded:  # whatever yt-dlp made of the failed read
+        raise EditFailed(budget.message())
     if refused:
         raise refused[0]
-    return [describe(_downloaded(request, target, counter, logger), limits, verify=True)]
+    return [describe(_downloaded(request, target, budget, logger), limits, verify=True)]
 
 
-def _downloaded(request: ImportRequest, target: Path, counter: _Counter, logger: _Quiet) -> Path:
+def _downloaded(request: ImportRequest, target: Path, budget: ByteBudget, logger: _Quiet) -> Path:
     """The file yt-dlp wrote (audio turned into a video), or why there is none."""
     files = sorted(
         p for p in target.iterdir() if p.is_file() and not p.name.endswith(PARTIAL_SUFFIXES)
     )
     if not files:
         if any("larger than max-filesize" in message for message in logger.said):
-            raise EditFailed(counter.message())
+            raise EditFailed(budget.message())
         raise EditFailed(f"nothing was downloaded from {request.url}")
     return audio_as_video(files[0], target) if request.format == "audio" else files[0]
 
 
 def _ydl_options(
-    request: ImportRequest, target: Path, counter: _Counter, socket_timeout: float, logger: _Quiet
+    request: ImportRequest,
+    target: Path,
+    progress: _Progress,
+    budget: ByteBudget,
+    socket_timeout: float,
+    logger: _Quiet,
 ) -> "_YoutubeDLOptions":
     return {
         "format": selector(request),
         "outtmpl": {"default": str(target / "import.%(ext)s")},
         "noplaylist": True,
         "playlist_items": "1",
-        "max_filesize": counter.max_bytes,
+        "max_filesize": budget.max_bytes,  # a declared size over it: not even started
         "socket_timeout": max(1, round(socket_timeout)),
-        "progress_hooks": [counter.hook],
+        "progress_hooks": [progress.hook],
         "proxy": "",  # never through a proxy from the environment
-        "hls_prefer_native": True,  # no ffmpeg child process
+        # No helper programs: none can be found, and no downloader but yt-dlp's own is chosen.
+        "ffmpeg_location": str(_empty_directory(target / ".no-programs")),
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
+        "js_runtimes": {},  # no JavaScript runtime (deno, node) for sites' challenges
+        "fixup": "never",  # fixing a file up would need ffmpeg
         "cachedir": str(target / ".cache"),  # nothing kept between imports
         "retries": 1,
         "fragment_retries": 1,
@@ -151,23 +155,45 @@ def _ydl_options(
     }
 
 
+def _empty_directory(path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@contextmanager
+def no_helper_programs() -> Iterator[None]:
+    """No child process starts meanwhile (yt-dlp's ffmpeg, rtmpdump, phantomjs...): a helper
+    program would resolve names and connect on its own, out of the guard's reach. yt-dlp
+    takes the refusal as the program missing."""
+    original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise PermissionError("imports run no helper programs")
+
+    subprocess.Popen._execute_child = refused  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = original  # type: ignore[attr-defined]
+
+
 def _explained(
-    exc: DownloadError, refused: list[ImportRefused], counter: _Counter
+    exc: DownloadError, request: ImportRequest, refused: list[ImportRefused], budget: ByteBudget
 ) -> EditroomError:
+    if budget.exceeded:
+        return EditFailed(budget.message())
     if refused:
         return refused[0]
-    if counter.exceeded is not None:
-        return EditFailed(counter.message())
-    message = str(exc).removeprefix("ERROR: ")
+    message = str(exc).removeprefix("ERROR: ").replace(LIST_FORMATS_HINT, "").strip()
     lowered = message.lower()
     if (
         "unsupported url" in lowered
         or "no video formats" in lowered
         or "requested format" in lowered
     ):
-        return EditFailed(f"no media found to import: {message}")
+        return EditFailed(no_format_message(request, message))
     if "file is larger than max-filesize" in lowered:
-        return EditFailed(counter.message())
+        return EditFailed(budget.message())
     if "http error 4" in lowered:
         return EditFailed(f"the server refused: {message}")
     return ImportUnavailable(f"the import could not be fetched: {message}")

@@ -84,10 +84,21 @@ async def put_upload_data(
     return Response(status_code=204)
 
 
-@router.post("/{media_id}/complete", response_model=UploadOut, name="complete_upload")
+@router.post(
+    "/{media_id}/complete",
+    response_model=UploadOut,
+    name="complete_upload",
+    responses={
+        409: {"description": "nothing uploaded yet, or the upload expired"},
+        413: {"description": "larger than its declared size or EDITROOM_MAX_UPLOAD_BYTES"},
+        415: {"description": "not an image or a video"},
+        422: {"description": "smaller than declared, truncated, corrupt, or over a limit"},
+    },
+)
 async def complete_upload(media_id: UUID, uploads: UploadsDep, metrics: MetricsDep) -> JSONResponse:
     """Verify the uploaded bytes (size, SHA-256, what they are) and make them media. The same
-    bytes already in the bucket: that media answers (200, duplicate=true)."""
+    bytes already in the bucket: that media answers (200, duplicate=true). An object larger
+    than declared is deleted unread (413): PUT the file again."""
     ingested = await uploads.complete(media_id)
     if ingested.created or ingested.duplicate:  # not a completion repeated (a client's retry)
         metrics.uploaded(ingested.media, duplicate=ingested.duplicate)

@@ -15,9 +15,29 @@ from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
-from tests.web import lying_about_length, redirect_to, serve_bytes, trickling, web_server
+from tests.web import (
+    huge_page,
+    lying_about_length,
+    redirect_to,
+    serve_bytes,
+    trickling,
+    web_server,
+)
 
 LIMIT_BYTES = 5 * 1024 * 1024
+# A live DASH stream (type="dynamic") whose one representation is a plain file: yt-dlp would
+# fetch it over http, but a live stream is refused (live HLS and DASH need ffmpeg).
+LIVE_DASH = b"""<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" minimumUpdatePeriod="PT2S"
+     availabilityStartTime="2026-01-01T00:00:00Z" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period id="1" start="PT0S"><AdaptationSet mimeType="video/mp4">
+    <Representation id="v" bandwidth="200000" width="160" height="120" codecs="avc1.64000c">
+      <BaseURL>clip.mp4</BaseURL>
+    </Representation>
+  </AdaptationSet></Period>
+</MPD>"""
+# A finished HLS stream: fetched by HLS's rules, not as one file over http(s), so refused.
+HLS_PLAYLIST = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nclip.ts\n#EXT-X-ENDLIST\n"
 
 
 @pytest.fixture
@@ -30,8 +50,12 @@ def site(clip: bytes, tmp_path: Path) -> Iterator[str]:
     stop = threading.Event()
     audio = media.write_audio_only(tmp_path / "song.ogg").read_bytes()
     page = b'<html><body><h1>Holiday</h1><video src="/media/clip.mp4"></video></body></html>'
+    segment = media.write_video(tmp_path / "clip.ts", container="mpegts", seconds=2.0).read_bytes()
     with web_server({
         "/media/clip.mp4": serve_bytes(clip, "video/mp4", pause_seconds=0.02),
+        "/media/clip.ts": serve_bytes(segment, "video/mp2t"),
+        "/media/live.mpd": serve_bytes(LIVE_DASH, "application/dash+xml"),
+        "/media/hls.m3u8": serve_bytes(HLS_PLAYLIST, "application/vnd.apple.mpegurl"),
         "/watch": serve_bytes(page, "text/html"),
         "/notes.txt": serve_bytes(b"just words\n" * 200, "text/plain"),
         "/song.ogg": serve_bytes(audio, "audio/ogg"),
@@ -41,6 +65,36 @@ def site(clip: bytes, tmp_path: Path) -> Iterator[str]:
     }) as base_url:  # fmt: skip
         yield base_url
         stop.set()
+
+
+# One <video>, three sources: what the import gets depends on format and max_height.
+CHOICES_PAGE = b"""<html><body><video controls>
+<source src="/media/tall.webm" type="video/webm" width="320" height="240">
+<source src="/media/mid.mp4" type="video/mp4" width="240" height="180">
+<source src="/media/short.webm" type="video/webm" width="160" height="120">
+</video></body></html>"""
+
+
+def webm(path: Path, *, size: tuple[int, int]) -> Path:
+    return media.write_video(
+        path, container="webm", vcodec="libvpx-vp9", acodec="libopus", size=size
+    )
+
+
+@pytest.fixture
+def choices(tmp_path: Path) -> Iterator[str]:
+    """A page offering one video in three formats; yields its URL."""
+    videos = {
+        "tall.webm": webm(tmp_path / "tall.webm", size=(320, 240)),
+        "mid.mp4": media.write_video(tmp_path / "mid.mp4", size=(240, 180)),
+        "short.webm": webm(tmp_path / "short.webm", size=(160, 120)),
+    }
+    routes = {
+        f"/media/{name}": serve_bytes(path.read_bytes(), f"video/{name.rsplit('.', 1)[1]}")
+        for name, path in videos.items()
+    }
+    with web_server({**routes, "/choices": serve_bytes(CHOICES_PAGE, "text/html")}) as base_url:
+        yield f"{base_url}/choices"
 
 
 def importing(database_url: str, data_dir: Path, conn: Conn, **settings: Any) -> Iterator[Api]:
@@ -98,6 +152,25 @@ def test_a_page_with_a_video(api: Api, site: str, clip: bytes) -> None:
     assert imported(api, job)["size_bytes"] == len(clip)
 
 
+@pytest.mark.parametrize(
+    ("params", "content_type", "size"),
+    [
+        ({}, "video/webm", (320, 240)),
+        ({"format": "mp4"}, "video/mp4", (240, 180)),
+        ({"max_height": "144"}, "video/webm", (160, 120)),
+        ({"format": "mp4", "max_height": "144"}, "video/webm", (160, 120)),  # no MP4 that small
+    ],
+    ids=["best", "mp4", "max-height", "mp4-max-height"],
+)
+def test_format_and_max_height_choose_among_a_pages_formats(
+    api: Api, choices: str, params: dict[str, str], content_type: str, size: tuple[int, int]
+) -> None:
+    job = run_import(api, choices, **params)
+    assert job["status"] == "completed", job["error"]
+    row = imported(api, job)
+    assert (row["content_type"], row["width"], row["height"]) == (content_type, *size)
+
+
 def test_the_same_bytes_again_are_the_same_media(api: Api, site: str, clip: bytes) -> None:
     upload = api.upload(clip).json()
     job = run_import(api, f"{site}/media/clip.mp4")
@@ -142,6 +215,35 @@ def test_a_server_saying_it_is_too_big_is_not_read(api: Api, site: str) -> None:
     assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
 
 
+def test_a_huge_page_is_stopped_at_the_limit(api: Api) -> None:
+    """The limit counts every byte received, not only the media's: yt-dlp reads a page whole
+    to look for media in it."""
+    page_bytes = 20 * LIMIT_BYTES
+    sent: list[int] = []
+    with web_server({"/huge": huge_page(page_bytes, sent=sent)}) as base_url:
+        job = run_import(api, f"{base_url}/huge")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1  # not retried
+    assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
+    assert sent
+    assert sent[0] < page_bytes
+
+
+def test_a_live_stream_is_refused(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/media/live.mpd")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert "is a live stream, which is not imported" in job["error"]
+    assert "accepted: recorded media downloaded over http(s) as one file" in job["error"]
+
+
+def test_a_stream_not_fetched_as_one_file_over_http_is_refused(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/media/hls.m3u8")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert "accepted: recorded media downloaded over http(s) as one file" in job["error"]
+
+
 def test_a_slow_server_runs_out_of_time(api: Api, site: str) -> None:
     job = run_import(api, f"{site}/slow.mp4")
     assert job["status"] == "failed"
@@ -161,6 +263,40 @@ def test_a_redirect_to_a_private_address_is_refused(strict_api: Api) -> None:
         job = run_import(strict_api, f"{base_url}/go")
     assert job["status"] == "failed"
     assert "127.0.0.2 resolves to 127.0.0.2, a loopback address" in job["error"]
+    assert job["trial"] == 1
+
+
+@pytest.fixture
+def listed_api(database_url: str, tmp_path: Path, conn: Conn) -> Iterator[Api]:
+    """Only `localhost` (and its subdomains) on the domain allow-list."""
+    yield from importing(
+        database_url, tmp_path / "data", conn, import_allow_private=True,
+        import_allowed_domains="localhost",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("http://elsewhere.example:{port}/media/clip.mp4",
+         "elsewhere.example is not on the import allow-list (EDITROOM_IMPORT_ALLOWED_DOMAINS: "
+         "localhost)"),
+        ("http://127.0.0.1:{port}/media/clip.mp4",
+         "127.0.0.1: addresses are refused while an allow-list of domains is set"),
+    ],
+    ids=["other-domain", "address"],
+)  # fmt: skip
+def test_the_domain_allow_list_holds_for_redirects(
+    listed_api: Api, site: str, target: str, message: str
+) -> None:
+    port = site.rsplit(":", 1)[1]
+    allowed = site.replace("127.0.0.1", "localhost")
+    direct = run_import(listed_api, f"{allowed}/media/clip.mp4")
+    assert direct["status"] == "completed", direct["error"]  # the allow-list lets localhost in
+    with web_server({"/go": redirect_to(target.format(port=port))}) as base_url:
+        job = run_import(listed_api, f"{base_url.replace('127.0.0.1', 'localhost')}/go")
+    assert job["status"] == "failed"
+    assert message in job["error"]
     assert job["trial"] == 1
 
 

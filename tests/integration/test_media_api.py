@@ -29,6 +29,13 @@ VIDEOS: dict[str, dict[str, Any]] = {
     "mov": {"container": "mov"},
     "mp4-no-audio": {"acodec": None},
 }
+CODECS = {
+    "mp4-h264-aac": {"video": "h264", "audio": "aac"},
+    "webm-vp9-opus": {"video": "vp9", "audio": "opus"},
+    "mkv": {"video": "h264", "audio": "aac"},
+    "mov": {"video": "h264", "audio": "aac"},
+    "mp4-no-audio": {"video": "h264", "audio": None},
+}
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -44,6 +51,11 @@ def api(
 def local_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
     with running_api(api_settings(database_url, tmp_path / "data", "local", None)) as running:
         yield running
+
+
+MULTIPART_ONLY = "multipart/form-data"
+MULTIPART = {"content-type": f"{MULTIPART_ONLY}; boundary=xyz"}
+PART_HEADER = b'--xyz\r\ncontent-disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
 
 
 def media_rows(conn: Conn) -> int:
@@ -83,8 +95,7 @@ def test_videos_upload_with_their_facts(api: Api, name: str, tmp_path: Path) -> 
     assert body["duration_seconds"] == pytest.approx(1.0, abs=0.1)
     assert body["frame_rate"] == pytest.approx(12)
     assert (body["width"], body["height"]) == (64, 48)
-    expected_audio = None if VIDEOS[name].get("acodec", "aac") is None else body["codecs"]["audio"]
-    assert body["codecs"]["audio"] == expected_audio
+    assert body["codecs"] == CODECS[name]
 
 
 def test_a_raw_body_with_a_filename(api: Api) -> None:
@@ -136,6 +147,32 @@ def test_bad_uploads_are_refused_and_leave_nothing(
     assert left_behind(api) == []
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"probe_timeout_seconds": 1e-6}, "took longer than"),
+        ({"edit_memory_bytes": 1024**2}, "checking the file failed"),
+    ],
+    ids=["timeout", "crash"],
+)
+def test_a_check_that_times_out_or_dies_is_refused_and_leaves_nothing(
+    database_url: str, tmp_path: Path, conn: Conn, setting: dict[str, float], message: str
+) -> None:
+    clip = media.write_video(tmp_path / "clip.mp4", seconds=1.0).read_bytes()
+    (name,) = setting
+    with running_api(
+        api_settings(database_url, tmp_path / "data", "local", None, **setting)
+    ) as api:
+        response = api.upload(clip)
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert message in detail
+        assert f"EDITROOM_{name.upper()}" in detail
+        assert "accepted: images" in detail
+        assert media_rows(conn) == 0
+        assert left_behind(api) == []
+
+
 def test_too_large_is_refused_as_soon_as_the_limit_is_crossed(
     database_url: str, tmp_path: Path, conn: Conn
 ) -> None:
@@ -151,6 +188,23 @@ def test_too_large_is_refused_as_soon_as_the_limit_is_crossed(
         assert left_behind(small) == []
 
 
+def test_every_byte_of_a_form_counts_toward_the_limit(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    """A small file beside a huge other field: the form, sent without a length, is too large."""
+    note = b'--xyz\r\ncontent-disposition: form-data; name="note"\r\n\r\n'
+    parts = [note, *[b"n" * 5000] * 10, b"\r\n", PART_HEADER, media.image_bytes("PNG")]
+    settings = api_settings(database_url, tmp_path, "local", None, max_upload_bytes=10_000)
+    with running_api(settings) as small:
+        response = small.client.post(
+            "/bucket/upload", content=iter([*parts, b"\r\n--xyz--\r\n"]), headers=MULTIPART
+        )
+        assert response.status_code == 413
+        assert "larger than 10,000 bytes (EDITROOM_MAX_UPLOAD_BYTES)" in response.json()["detail"]
+        assert media_rows(conn) == 0
+        assert left_behind(small) == []
+
+
 @pytest.mark.parametrize(
     ("send", "message"),
     [
@@ -158,8 +212,25 @@ def test_too_large_is_refused_as_soon_as_the_limit_is_crossed(
         ({"files": {"other": ("a.png", b"x")}}, "no field named 'file'"),
         ({"files": [("file", ("a", b"1")), ("file", ("b", b"2"))]}, "one file per upload"),
         ({"content": b"x", "params": {"name": "x"}}, "name='x': unknown parameter"),
+        (
+            {"content": b"no boundary in sight " * 50, "headers": MULTIPART},
+            "the multipart body is malformed",
+        ),
+        (
+            {"content": PART_HEADER + b"\x89PNG" + b"\0" * 500, "headers": MULTIPART},
+            "the multipart body ends before its closing boundary",
+        ),
+        ({"content": b"x", "headers": {"content-type": MULTIPART_ONLY}}, "without a boundary"),
     ],
-    ids=["empty", "no-file-field", "two-files", "unknown-parameter"],
+    ids=[
+        "empty",
+        "no-file-field",
+        "two-files",
+        "unknown-parameter",
+        "not-multipart",
+        "truncated-multipart",
+        "no-boundary",
+    ],
 )
 def test_malformed_uploads_say_what_is_wrong(
     local_api: Api, send: dict[str, Any], message: str
@@ -167,6 +238,7 @@ def test_malformed_uploads_say_what_is_wrong(
     response = local_api.client.post("/bucket/upload", **send)
     assert response.status_code == 422
     assert message in response.json()["detail"]
+    assert "accepted: " in response.json()["detail"]
     assert left_behind(local_api) == []
 
 

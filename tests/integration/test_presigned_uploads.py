@@ -9,6 +9,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
+from service.storage.base import pending_key
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.metrics import Scrape
@@ -97,6 +98,47 @@ def test_the_wrong_size(api: Api) -> None:
     response = api.client.post(ticket["complete_url"])
     assert response.status_code == 422
     assert "was for" in response.json()["detail"]
+
+
+def put_unchecked(api: Api, ticket: dict[str, Any], content: bytes) -> None:
+    """PUT bytes S3 takes whatever their size. Our own URL refuses more than the declared size
+    (test_our_signed_urls_enforce_the_declared_size), so on the local bucket they are written
+    straight into it, as a misbehaving store would."""
+    if ticket["upload_url"].startswith("http://testserver"):
+        path = api.settings.bucket_dir / pending_key(ticket["id"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    else:
+        assert put(api, ticket["upload_url"], content) in (200, 204)
+
+
+def test_more_than_declared_is_refused_unread_and_deleted(api: Api, conn: Conn) -> None:
+    content = media.image_bytes("PNG")
+    ticket = presign(api, len(content))
+    put_unchecked(api, ticket, content + b"\0" * 100_000)
+    response = api.client.post(ticket["complete_url"])
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert f"{len(content) + 100_000:,} bytes were uploaded" in detail
+    assert f"takes at most {len(content):,} bytes" in detail
+    again = api.client.post(ticket["complete_url"])  # the object is gone
+    assert again.status_code == 409
+    assert "PUT the file to its upload_url" in again.json()["detail"]
+    assert statuses(conn) == ["pending"]  # the client may PUT the right file yet
+
+
+def test_more_than_the_upload_limit_is_refused_unread(api: Api, conn: Conn) -> None:
+    """The limit may have been lowered since the URL was handed out."""
+    content = media.image_bytes("PNG")
+    ticket = presign(api, len(content))
+    put(api, ticket["upload_url"], content)
+    smaller = api.settings.model_copy(update={"max_upload_bytes": 100})
+    with running_api(smaller) as strict:
+        response = strict.client.post(ticket["complete_url"])
+    assert response.status_code == 413
+    assert "EDITROOM_MAX_UPLOAD_BYTES (100)" in response.json()["detail"]
+    assert statuses(conn) == ["pending"]
+    assert api.client.post(ticket["complete_url"]).status_code == 409  # deleted
 
 
 def test_bad_bytes_leave_nothing_behind(api: Api, conn: Conn) -> None:

@@ -2,10 +2,13 @@
 
 import ipaddress
 import socket
+import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 
-from runner.imports.guard import ImportPolicy, ImportRefused, guarded
+from runner.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
+from tests.web import huge_page, serve_bytes, web_server
 
 STRICT = ImportPolicy()
 
@@ -26,6 +29,12 @@ STRICT = ImportPolicy()
         ("::ffff:127.0.0.1", "loopback"),
         ("100.64.0.1", "non-global"),
         ("fd00:ec2::254", "cloud metadata"),
+        ("192.0.0.192", "cloud metadata"),  # Oracle Cloud
+        ("2002:7f00:1::", "loopback"),  # 6to4, carrying 127.0.0.1
+        ("2002:a9fe:a9fe::1", "cloud metadata"),  # 6to4, carrying 169.254.169.254
+        ("2002:c0a8:101::", "private"),  # 6to4, carrying 192.168.1.1
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", "private"),  # Teredo, client 8.8.8.8
     ],
 )
 def test_private_addresses_are_refused(address: str, reason: str) -> None:
@@ -33,9 +42,18 @@ def test_private_addresses_are_refused(address: str, reason: str) -> None:
         STRICT.check_address("example.com", address)
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700:4700::1111", "151.101.1.69"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "2606:4700:4700::1111", "151.101.1.69", "2002:808:808::1"]
+)
 def test_public_addresses_pass(address: str) -> None:
     STRICT.check_address("example.com", address)
+
+
+def test_an_embedded_address_is_named() -> None:
+    with pytest.raises(
+        ImportRefused, match=r"2002:7f00:1::, which carries 127\.0\.0\.1, a loopback"
+    ):
+        STRICT.check_address("sixtofour.example", "2002:7f00:1::")
 
 
 def test_allow_private_and_allowed_networks() -> None:
@@ -71,3 +89,81 @@ def test_every_lookup_in_the_process_is_checked() -> None:
         socket.getaddrinfo("localhost", 80)
     assert len(refused) == 1
     assert socket.getaddrinfo("localhost", 80)  # restored afterwards
+
+
+LOOPBACK_ONLY = ImportPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),))
+
+
+def fetch(url: str) -> bytes:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from the env
+    with opener.open(url, timeout=5) as response:
+        data: bytes = response.read()
+    return data
+
+
+def test_every_byte_received_counts_against_the_budget() -> None:
+    sent: list[int] = []
+    routes = {"/small": serve_bytes(b"x" * 600, "text/plain"), "/huge": huge_page(10**8, sent=sent)}
+    budget = ByteBudget(4000)
+    with web_server(routes) as base_url, guarded(LOOPBACK_ONLY, refused=[], budget=budget):
+        assert len(fetch(f"{base_url}/small")) == 600  # headers and body both count
+        with pytest.raises(OSError, match="stopped at 4,000 bytes"):
+            fetch(f"{base_url}/huge")
+        with pytest.raises(OSError, match="EDITROOM_IMPORT_MAX_BYTES"):
+            fetch(f"{base_url}/small")  # nothing more once past the limit
+    assert budget.exceeded
+    # Reads are cut short at the limit (this test's server, in the same process, reads too).
+    assert budget.received < budget.max_bytes + 1024
+
+
+def test_connections_go_only_to_the_address_a_checked_lookup_returned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: a name that resolves first to an allowed address, then to a refused one.
+    The second connection is refused, and nothing ever reaches the refused address."""
+    answers = iter(["127.0.0.1", "127.0.0.2"])
+    real_lookup = socket.getaddrinfo
+
+    def rebinding(host: str, port: int, *args: object, **kwargs: object) -> object:
+        return real_lookup(next(answers) if host == "rebind.test" else host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    refused: list[ImportRefused] = []
+    with web_server({"/a": serve_bytes(b"fine", "text/plain")}) as base_url:
+        port = urlsplit(base_url).port
+        assert port is not None
+        with (
+            socket.create_server(("127.0.0.2", port)) as elsewhere,
+            guarded(LOOPBACK_ONLY, refused=refused),
+        ):
+            assert fetch(f"http://rebind.test:{port}/a") == b"fine"
+            with pytest.raises(OSError, match=r"resolves to 127\.0\.0\.2, a loopback address"):
+                fetch(f"http://rebind.test:{port}/a")
+            elsewhere.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                elsewhere.accept()  # no connection ever came
+    assert len(refused) == 1
+
+
+@pytest.mark.parametrize(
+    ("policy", "host", "message"),
+    [
+        (STRICT, "127.0.0.1", "a loopback address"),
+        (ImportPolicy(allow_private=True, allowed_domains=("example.com",)), "127.0.0.1",
+         "addresses are refused while an allow-list of domains is set"),
+        (ImportPolicy(allow_private=True), "localhost", "by name is refused"),
+    ],
+)  # fmt: skip
+def test_connections_that_skip_the_lookup_are_checked(
+    policy: ImportPolicy, host: str, message: str
+) -> None:
+    """A socket connected directly (no lookup through Python, or one the C library would make
+    unchecked) is checked against the address it really goes to."""
+    refused: list[ImportRefused] = []
+    with web_server({}) as base_url, guarded(policy, refused=refused):
+        port = urlsplit(base_url).port
+        with socket.socket() as sock, pytest.raises(OSError, match=message):
+            sock.connect((host, port))
+    assert len(refused) == 1
+    with web_server({}) as base_url, socket.socket() as sock:
+        sock.connect(("127.0.0.1", urlsplit(base_url).port))  # restored afterwards

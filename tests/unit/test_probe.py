@@ -1,11 +1,12 @@
 """Deciding what a file is from its bytes, and refusing what editroom cannot take."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from runner.ops.base import MediaKind
-from runner.probe import MediaFacts, probe
+from runner.probe import INTACT, MediaFacts, probe
 from service.errors import InvalidMedia, UnsupportedMedia
 from tests import media
 
@@ -90,7 +91,7 @@ def test_audio_alone_is_unsupported(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
 def test_truncated_images_are_invalid(tmp_path: Path, fmt: str) -> None:
     content = media.image_bytes(fmt, size=(256, 256))
-    with pytest.raises(InvalidMedia, match="truncated or corrupt"):
+    with pytest.raises(InvalidMedia, match=f"truncated or corrupt: .*; {re.escape(INTACT)}$"):
         facts_of(saved(tmp_path, "cut", content[: len(content) * 2 // 3]))
 
 
@@ -100,8 +101,19 @@ def test_truncated_videos_are_invalid(tmp_path: Path, faststart: bool) -> None:
     if faststart:
         path = media.faststart(path)
     content = path.read_bytes()
-    with pytest.raises(InvalidMedia, match=r"truncated|corrupt"):
+    with pytest.raises(InvalidMedia, match=r"truncated|corrupt") as refused:
         facts_of(saved(tmp_path, "cut.mp4", content[: len(content) // 2]))
+    assert str(refused.value).endswith(f"; {INTACT}")
+
+
+def test_undecodable_videos_are_invalid(tmp_path: Path) -> None:
+    content = bytearray(media.write_video(tmp_path / "v.mp4", acodec=None).read_bytes())
+    start = content.find(b"mdat") + 4  # the frames' data, zeroed
+    end = start - 8 + int.from_bytes(content[start - 8 : start - 4], "big")
+    content[start:end] = bytes(end - start)
+    with pytest.raises(InvalidMedia, match="the video is corrupt") as refused:
+        facts_of(saved(tmp_path, "zeroed.mp4", bytes(content)))
+    assert str(refused.value).endswith(f"; {INTACT}")
 
 
 def test_decompression_bombs_are_refused_before_decoding(tmp_path: Path) -> None:
@@ -111,5 +123,5 @@ def test_decompression_bombs_are_refused_before_decoding(tmp_path: Path) -> None
 
 def test_videos_over_the_duration_limit_are_refused(tmp_path: Path) -> None:
     path = media.write_video(tmp_path / "long.mp4", seconds=2.0)
-    with pytest.raises(InvalidMedia, match="the limit is 1 s"):
+    with pytest.raises(InvalidMedia, match=r"the limit is 1 s \(EDITROOM_MAX_VIDEO_SECONDS\)"):
         facts_of(path, max_seconds=1.0)
