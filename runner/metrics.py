@@ -18,7 +18,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from service.errors import ConfigurationError
 from service.metrics import (
     DATABASE_SECONDS_BUCKETS,
-    MEDIA_KINDS,
+    EDIT_KINDS,
     MEDIA_SECONDS_BUCKETS,
     new_registry,
 )
@@ -28,9 +28,8 @@ log = logging.getLogger(__name__)
 # The `kind` label, as editroom.edit_kind() (db/functions/600_metrics.sql) names it in the
 # claim: the media's kind, "import" for an import from a URL (a job with no source media), or
 # "unknown" when the edit's media was deleted before it ran.
-IMPORT_KIND = "import"
 UNKNOWN_KIND = "unknown"
-KINDS = (*MEDIA_KINDS, IMPORT_KIND)  # every series starts with these; unknown when it happens
+KINDS = EDIT_KINDS  # every series starts with these; unknown when it happens
 
 # How an attempt ended, as this runner saw it.
 COMPLETED = "completed"  # its result is recorded

@@ -52,10 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 database=database, events=events, settings=settings, metrics=service_metrics
             )
             app.state.sessions = Sessions(database)
-            app.state.imports = Imports(database=database, settings=settings)
-            app.state.workflows = Workflows(
-                database=database, edits=app.state.edits, settings=settings
+            app.state.imports = Imports(
+                database=database, settings=settings, metrics=service_metrics
             )
+            app.state.workflows = Workflows(
+                database=database, edits=app.state.edits, settings=settings,
+                metrics=service_metrics,
+            )  # fmt: skip
             await events.start()
             try:
                 yield

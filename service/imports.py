@@ -11,6 +11,7 @@ from runner.imports.request import ImportRequest
 from service.db import Database, Row
 from service.edits import parse_priority
 from service.errors import InvalidParameter
+from service.metrics import IMPORT_KIND, ServiceMetrics
 from service.settings import Settings
 
 URL_ACCEPTED = "a public http(s) URL of a web page or a media file"
@@ -18,9 +19,10 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class Imports:
-    def __init__(self, *, database: Database, settings: Settings) -> None:
+    def __init__(self, *, database: Database, settings: Settings, metrics: ServiceMetrics) -> None:
         self._database = database
         self._settings = settings
+        self._metrics = metrics
         self._policy = ImportPolicy.from_settings(settings)
 
     async def create(self, params: Mapping[str, str]) -> Row:
@@ -33,6 +35,7 @@ class Imports:
             priority=parse_priority(params.get("priority")),
         )
         assert row is not None
+        self._metrics.enqueued(IMPORT_KIND)
         return row
 
     async def _check(self, url: str) -> None:

@@ -31,6 +31,8 @@ DATABASE_SECONDS_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 )  # fmt: skip
 MEDIA_KINDS = ("image", "video")
+IMPORT_KIND = "import"  # an import from a URL: a job with no source media
+EDIT_KINDS = (*MEDIA_KINDS, IMPORT_KIND)
 UPLOAD_OUTCOMES = ("created", "duplicate")
 UNMATCHED_ROUTE = "unmatched"  # 404s: one series, whatever paths clients try
 
@@ -83,9 +85,10 @@ class ServiceMetrics:
         )
         # Every kind and outcome from the start: rates count the first upload too, and are 0
         # rather than absent before it.
+        for kind in EDIT_KINDS:
+            self._enqueued.labels(kind)
         for kind in MEDIA_KINDS:
             self._upload_bytes.labels(kind)
-            self._enqueued.labels(kind)
             for outcome in UPLOAD_OUTCOMES:
                 self._uploads.labels(kind, outcome)
 
@@ -101,11 +104,15 @@ class ServiceMetrics:
 
     @contextmanager
     def enqueueing(self, *, kind: str) -> Iterator[None]:
-        """Times the enqueue; counts it when it succeeded."""
+        """Times an editroom.enqueue_edit call; counts the edit when it was queued."""
         started = time.perf_counter()
         yield
         self._enqueue_seconds.observe(time.perf_counter() - started)
-        self._enqueued.labels(kind).inc()
+        self.enqueued(kind)
+
+    def enqueued(self, kind: str, count: int = 1) -> None:
+        """Edits queued otherwise: a workflow's batch, an import."""
+        self._enqueued.labels(kind).inc(count)
 
 
 def route_template(scope: Scope) -> str:

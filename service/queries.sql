@@ -42,6 +42,13 @@ SELECT editroom.prune_finished_edits(%(older_than)s) AS pruned;
 -- name: media_by_id
 SELECT * FROM editroom.media WHERE id = %(id)s;
 
+-- name: media_kind_counts
+-- How many of these ids (each as often as it is named) are of each kind.
+SELECT m.kind::text AS kind, count(*) AS count
+  FROM unnest(%(ids)s::uuid[]) AS r (id)
+  JOIN editroom.media m ON m.id = r.id
+ GROUP BY m.kind;
+
 -- name: ready_media_by_sha256
 SELECT * FROM editroom.media WHERE sha256 = %(sha256)s AND status = 'ready';
 

@@ -13,6 +13,7 @@ from runner.ops.language import parse_json
 from service.db import Database, Row
 from service.edits import Edits, split_controls
 from service.errors import InvalidInput, InvalidParameter, NotFound
+from service.metrics import ServiceMetrics
 from service.ops_refs import check_references
 from service.settings import Settings
 
@@ -29,10 +30,13 @@ class Definition:
 
 
 class Workflows:
-    def __init__(self, *, database: Database, edits: Edits, settings: Settings) -> None:
+    def __init__(
+        self, *, database: Database, edits: Edits, settings: Settings, metrics: ServiceMetrics
+    ) -> None:
         self._database = database
         self._edits = edits
         self._settings = settings
+        self._metrics = metrics
 
     async def define_from_query(self, items: Sequence[tuple[str, str]]) -> Definition:
         params, rest = split_controls(items, QUERY_CONTROL)
@@ -118,7 +122,7 @@ class Workflows:
                 accepted=f"1 to {MAX_BATCH} media ids",
             )  # fmt: skip
         try:
-            return await self._database.fetch_all(
+            edits = await self._database.fetch_all(
                 "run_workflow", id=workflow_id, media_ids=media_ids, priority=priority,
                 max_trials=self._settings.edit_max_trials,
             )  # fmt: skip
@@ -126,6 +130,9 @@ class Workflows:
             raise InvalidParameter(
                 "media", "", str(exc), accepted="ids of uploaded media the workflow fits"
             ) from None
+        for row in await self._database.fetch_all("media_kind_counts", ids=media_ids):
+            self._metrics.enqueued(row["kind"], row["count"])
+        return edits
 
 
 def _columns(definition: Definition) -> dict[str, Any]:

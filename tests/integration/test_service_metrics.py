@@ -77,3 +77,23 @@ def test_enqueueing_is_timed_and_counted(api: Api) -> None:
     assert seen.value("editroom_edits_enqueued_total", kind="image") == 1
     assert seen.value("editroom_enqueue_duration_seconds_count") == 1
     assert 0 < seen.value("editroom_enqueue_duration_seconds_sum") < 5
+
+
+def test_workflow_batches_and_imports_are_counted_as_enqueued(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = api_settings(
+        database_url, tmp_path, "local", None, import_allowed_networks="127.0.0.1/32"
+    )
+    with running_api(settings) as api:
+        picture = api.upload(media.image_bytes("PNG"), filename="p.png").json()
+        other = api.upload(media.image_bytes("PNG", size=(30, 20)), filename="q.png").json()
+        workflow = api.client.post("/workflows?name=w&flip=h").json()
+        batch = {"media": [picture["id"], other["id"], picture["id"]]}
+        assert api.client.post(f"{workflow['url']}/run", json=batch).status_code == 202
+        url = "http://127.0.0.1:9/clip.mp4"
+        assert api.client.post("/bucket/import", params={"url": url}).status_code == 202
+        seen = scrape(api)
+    assert seen.value("editroom_edits_enqueued_total", kind="image") == 3
+    assert seen.value("editroom_edits_enqueued_total", kind="import") == 1
+    assert seen.value("editroom_edits_enqueued_total", kind="video") == 0
