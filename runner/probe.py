@@ -84,7 +84,15 @@ def probe_image(path: Path, *, max_pixels: int, verify: bool = True) -> MediaFac
         except UnidentifiedImageError:
             raise
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            if _from_the_disk(exc):
+                raise
             raise InvalidMedia(f"the image is truncated or corrupt: {exc}; {INTACT}") from None
+
+
+def _from_the_disk(error: BaseException) -> bool:
+    """An OSError with an errno (EIO, ENOSPC, EACCES...) is the disk's trouble, not the file's:
+    it passes through (the sandbox reports it as retryable I/O trouble), as in the runner."""
+    return isinstance(error, OSError) and error.errno is not None
 
 
 @contextmanager
@@ -125,6 +133,8 @@ def probe_video(path: Path, *, max_pixels: int, max_video_seconds: float) -> Med
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
+        if _from_the_disk(exc):
+            raise
         if _starts_like_media(path):
             raise InvalidMedia(f"the file is truncated or corrupt: {exc}; {INTACT}") from None
         raise UnsupportedMedia(
@@ -145,6 +155,13 @@ def _video_facts(
     video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
     if video is None:
         raise UnsupportedMedia(f"the file has no video stream; accepted: {ACCEPTED}")
+    audio = next(iter(container.streams.audio), None)
+    for stream in (video, audio):
+        if stream is not None and stream.codec_context is None:  # no decoder, or no codec
+            raise InvalidMedia(
+                f"the {stream.type} stream cannot be decoded: its codec is unknown, or the file "
+                f"is truncated or corrupt; {INTACT}"
+            )
     width, height = video.codec_context.width, video.codec_context.height
     _check_pixels(width, height, max_pixels)
     duration = _duration_seconds(container, video)
@@ -156,7 +173,6 @@ def _video_facts(
     rotation = _check_integrity(container, video, duration)
     if rotation % 180 == 90:
         width, height = height, width
-    audio = next(iter(container.streams.audio), None)
     return MediaFacts(
         kind=MediaKind.VIDEO,
         content_type=_refined_content_type(content_type, container, path),
@@ -182,6 +198,8 @@ def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
             if first_frame is None:
                 first_frame = next(iter(packet.decode()), None)
     except av.FFmpegError as exc:
+        if _from_the_disk(exc):
+            raise
         raise InvalidMedia(f"the video is corrupt: {exc}; {INTACT}") from None
     if first_frame is None:
         raise InvalidMedia(f"the video has no decodable frame; {INTACT}")

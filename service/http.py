@@ -18,6 +18,7 @@ from service.errors import (
     TooLarge,
     UnsupportedMedia,
 )
+from service.storage.base import ObjectMissing, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ STATUS_BY_ERROR: dict[type[EditroomError], int] = {
     TooLarge: 413,
     UnsupportedMedia: 415,
     DatabaseUnavailable: 503,
+    StorageError: 503,  # the bucket or the disk: try again
+    ObjectMissing: 500,  # a stored object is gone: nothing a retry mends
     ConfigurationError: 500,
 }
 

@@ -3,18 +3,28 @@ SHA-256, stored under their content's key), and media are found, listed and dele
 Uploads, presigned uploads and edit outputs all come in through `ingest`."""
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from runner.probe import ACCEPTED, MediaFacts, probe
-from runner.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from runner.sandbox import (
+    Sandbox,
+    SandboxCrashed,
+    SandboxInternalError,
+    SandboxIOError,
+    SandboxOutOfMemory,
+    SandboxTimeout,
+)
 from service.db import Database, Row
 from service.errors import InvalidMedia, NotFound
 from service.receive import ReceivedFile
 from service.settings import Settings
-from service.storage.base import Storage, media_key
+from service.storage.base import Storage, StorageError, media_key
+
+log = logging.getLogger(__name__)
 
 PROBE_SECONDS_PER_GIB = 10.0
 
@@ -63,12 +73,17 @@ class MediaLibrary:
                 f"(EDITROOM_PROBE_TIMEOUT_SECONDS, {self._settings.probe_timeout_seconds:g} s, "
                 f"plus {PROBE_SECONDS_PER_GIB:g} s per GiB); accepted: {ACCEPTED}"
             ) from None
-        except SandboxCrashed as exc:
+        except (SandboxCrashed, SandboxOutOfMemory) as exc:
             raise InvalidMedia(
                 f"checking the file failed: {exc}; the check may use "
                 f"{self._settings.edit_memory_bytes:,} bytes of memory "
                 f"(EDITROOM_EDIT_MEMORY_BYTES); accepted: {ACCEPTED}"
             ) from None
+        except SandboxInternalError as exc:  # a bug of ours that these bytes set off
+            log.warning("probe failed unexpectedly", extra={"error": str(exc)})
+            raise InvalidMedia(f"checking the file failed: {exc}; accepted: {ACCEPTED}") from None
+        except SandboxIOError as exc:  # the disk, not the file: nothing the client did
+            raise StorageError(f"checking the file failed: {exc}; try again") from None
 
     async def prepare(self, received: ReceivedFile, facts: MediaFacts | None = None) -> Prepared:
         """Check the file and, unless its bytes are in the library, store them under their key.

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from runner.sandbox import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.queue import Conn, enqueue
@@ -272,3 +273,28 @@ def test_delete_is_refused_while_an_edit_reads_the_media(local_api: Api, conn: C
         assert f"is read by edit {edit['id']}, which is queued" in response.json()["detail"]
     conn.execute("SELECT editroom.cancel_edit(%s)", [edit["id"]])
     assert local_api.client.delete(f"/bucket/upload/{source['id']}").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "message"),
+    [
+        (SandboxOutOfMemory("ran out of memory"), 422, "EDITROOM_EDIT_MEMORY_BYTES"),
+        (SandboxInternalError("internal error in probe: KeyError: 'x'"), 422, "accepted: images"),
+        (SandboxIOError("I/O error in probe: OSError: [Errno 5] EIO"), 503, "try again"),
+    ],
+    ids=["out-of-memory", "our-bug", "disk-trouble"],
+)
+def test_how_a_failed_check_is_answered(
+    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch, failure: Exception, status: int,
+    message: str,
+) -> None:  # fmt: skip
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise failure
+
+    library = api.client.app.state.library  # type: ignore[attr-defined]
+    monkeypatch.setattr(library.sandbox, "run", failing)
+    response = api.upload(media.image_bytes("PNG"))
+    assert response.status_code == status
+    assert message in response.json()["detail"]
+    assert media_rows(conn) == 0
+    assert left_behind(api) == []

@@ -106,6 +106,28 @@ def test_truncated_videos_are_invalid(tmp_path: Path, faststart: bool) -> None:
     assert str(refused.value).endswith(f"; {INTACT}")
 
 
+@pytest.mark.parametrize("container", ["mp4", "webm", "mkv", "mov"])
+def test_a_video_cut_anywhere_is_refused_or_read_never_an_error_of_ours(
+    tmp_path: Path, container: str
+) -> None:
+    """A cut late in the file can leave an audio stream whose codec is never described."""
+    vcodec = "libvpx-vp9" if container == "webm" else "libx264"
+    acodec = "libopus" if container == "webm" else "aac"
+    path = media.write_video(tmp_path / f"v.{container}", vcodec=vcodec, acodec=acodec)
+    content = path.read_bytes()
+    for percent in (5, 20, 40, 60, 80, 90, 95, 97, 99):
+        cut = saved(
+            tmp_path, f"cut-{percent}.{container}", content[: len(content) * percent // 100]
+        )
+        try:
+            facts_of(cut)
+        except (InvalidMedia, UnsupportedMedia) as refused:
+            message = str(refused)
+        else:
+            continue  # the cut left a readable video
+        assert "accepted: " in message, (percent, message)
+
+
 def test_undecodable_videos_are_invalid(tmp_path: Path) -> None:
     content = bytearray(media.write_video(tmp_path / "v.mp4", acodec=None).read_bytes())
     start = content.find(b"mdat") + 4  # the frames' data, zeroed
