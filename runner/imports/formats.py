@@ -1,8 +1,9 @@
-"""Which of a page's formats an import may download: one file, fetched by yt-dlp itself over
-http(s), never a live stream. Anything else would hand the download to a helper program
-(ffmpeg for live HLS and DASH, rtmpdump, mpv...), which resolves names and connects on its
-own, out of the guard's reach. The selector asks for such formats only; `FormatCheck` checks
-what was chosen, just before the download, in case an extractor labelled a format oddly."""
+"""Which of a page's formats an import may download: fetched by yt-dlp itself over http(s),
+as one file or as a recorded HLS stream's segments (yt-dlp's own HLS downloader, in Python),
+never a live stream. Anything else would hand the download to a helper program (ffmpeg for
+live HLS and DASH, rtmpdump, mpv...), which resolves names and connects on its own, out of the
+guard's reach. The selector asks for such formats only; `FormatCheck` checks what was chosen,
+just before the download, in case an extractor labelled a format oddly."""
 
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -14,15 +15,18 @@ from runner.imports.guard import SCHEMES
 from runner.imports.request import ImportRequest
 from runner.ops.base import EditFailed
 
-# yt-dlp's protocols that start so are fetched natively over http(s) (plain files, and DASH
-# segments); HLS (m3u8), RTMP, RTSP, MMS, F4M, ISM and websockets are not.
-HTTP_ONLY = "[protocol^=http]"
+# yt-dlp's protocols it fetches itself over http(s): those that start with "http" (plain
+# files, and DASH segments) and "m3u8_native" (HLS, segment by segment). Plain "m3u8" (HLS
+# through ffmpeg), RTMP, RTSP, MMS, F4M, ISM and websockets are not.
+FETCHED_NATIVELY = ("[protocol^=http]", "[protocol=m3u8_native]")
+NATIVE_HLS = "m3u8_native"
 LIVE_STATUSES = ("is_live", "is_upcoming", "post_live")
-ACCEPTED = "recorded media downloaded over http(s) as one file"
+ACCEPTED = "recorded media downloaded over http(s), as one file or as an HLS stream"
 
 
 def selector(request: ImportRequest) -> str:
-    """yt-dlp format selection: single files only (merging would need ffmpeg), over http(s)."""
+    """yt-dlp format selection: no merging (it would need ffmpeg), fetched natively; for each
+    choice a plain file first, then a recorded HLS stream."""
     height = f"[height<={request.max_height}]" if request.max_height else ""
     if request.format == "audio":
         choices = ["bestaudio", "best"]
@@ -31,7 +35,7 @@ def selector(request: ImportRequest) -> str:
         choices += [f"bestvideo[ext=mp4]{height}", f"bestvideo{height}"]
     else:
         choices = [f"best{height}", f"bestvideo{height}"]
-    return "/".join(f"{choice}{HTTP_ONLY}" for choice in choices)
+    return "/".join(f"{choice}{protocol}" for choice in choices for protocol in FETCHED_NATIVELY)
 
 
 def check_chosen(info: Mapping[str, Any]) -> None:
@@ -41,7 +45,7 @@ def check_chosen(info: Mapping[str, Any]) -> None:
         raise EditFailed(f"{page} is a live stream, which is not imported; accepted: {ACCEPTED}")
     for chosen in info.get("requested_formats") or [info]:
         protocol = str(chosen.get("protocol") or "")
-        if not protocol.startswith("http"):
+        if not (protocol.startswith("http") or protocol == NATIVE_HLS):
             raise EditFailed(
                 f"the media of {page} is streamed over {protocol or 'an unknown protocol'}, "
                 f"which is not imported; accepted: {ACCEPTED}"

@@ -36,7 +36,8 @@ LIVE_DASH = b"""<?xml version="1.0"?>
     </Representation>
   </AdaptationSet></Period>
 </MPD>"""
-# A finished HLS stream: fetched by HLS's rules, not as one file over http(s), so refused.
+# A finished HLS stream, one segment: fetched by yt-dlp's own HLS downloader.
+RTMP_PAGE = b'<html><body><video src="rtmp://127.0.0.1:1935/vod/clip"></video></body></html>'
 HLS_PLAYLIST = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nclip.ts\n#EXT-X-ENDLIST\n"
 
 
@@ -57,6 +58,7 @@ def site(clip: bytes, tmp_path: Path) -> Iterator[str]:
         "/media/live.mpd": serve_bytes(LIVE_DASH, "application/dash+xml"),
         "/media/hls.m3u8": serve_bytes(HLS_PLAYLIST, "application/vnd.apple.mpegurl"),
         "/watch": serve_bytes(page, "text/html"),
+        "/rtmp": serve_bytes(RTMP_PAGE, "text/html"),
         "/notes.txt": serve_bytes(b"just words\n" * 200, "text/plain"),
         "/song.ogg": serve_bytes(audio, "audio/ogg"),
         "/liar.mp4": lying_about_length(4 * LIMIT_BYTES),
@@ -234,14 +236,23 @@ def test_a_live_stream_is_refused(api: Api, site: str) -> None:
     assert job["status"] == "failed"
     assert job["trial"] == 1
     assert "is a live stream, which is not imported" in job["error"]
-    assert "accepted: recorded media downloaded over http(s) as one file" in job["error"]
+    assert "accepted: recorded media downloaded over http(s)" in job["error"]
 
 
-def test_a_stream_not_fetched_as_one_file_over_http_is_refused(api: Api, site: str) -> None:
+def test_a_recorded_hls_stream_is_imported(api: Api, site: str) -> None:
     job = run_import(api, f"{site}/media/hls.m3u8")
+    assert job["status"] == "completed", job["error"]
+    (output,) = job["outputs"]
+    imported = api.client.get(output["url"]).json()
+    assert (imported["kind"], imported["content_type"]) == ("video", "video/mp2t")  # joined
+    assert imported["duration_seconds"] == pytest.approx(2.0, abs=0.2)
+
+
+def test_a_stream_a_helper_program_would_fetch_is_refused(api: Api, site: str) -> None:
+    job = run_import(api, f"{site}/rtmp")
     assert job["status"] == "failed"
     assert job["trial"] == 1
-    assert "accepted: recorded media downloaded over http(s) as one file" in job["error"]
+    assert "accepted: recorded media downloaded over http(s)" in job["error"]
 
 
 def test_a_slow_server_runs_out_of_time(api: Api, site: str) -> None:

@@ -26,9 +26,12 @@ def chosen(**fields: Any) -> dict[str, Any]:
     "request_fields",
     [{}, {"format": "mp4"}, {"format": "mp4", "max_height": 720}, {"format": "audio"}],
 )
-def test_every_choice_of_the_selector_is_over_http(request_fields: dict[str, Any]) -> None:
+def test_every_choice_of_the_selector_is_fetched_natively(request_fields: dict[str, Any]) -> None:
     choices = selector(ImportRequest(url=PAGE, **request_fields)).split("/")
-    assert all(choice.endswith("[protocol^=http]") for choice in choices)
+    assert all(
+        choice.endswith(("[protocol^=http]", "[protocol=m3u8_native]")) for choice in choices
+    )
+    assert choices[0].endswith("[protocol^=http]")  # a plain file before an HLS stream
 
 
 @pytest.mark.parametrize(
@@ -42,6 +45,7 @@ def test_every_choice_of_the_selector_is_over_http(request_fields: dict[str, Any
             fragments=[{"path": "seg-1.m4s"}, {"url": "https://cdn.example/dash/seg-2.m4s"}],
         ),
         chosen(live_status="was_live"),
+        chosen(protocol="m3u8_native", url="https://cdn.example/a.m3u8"),
     ],
 )
 def test_recorded_media_over_http_passes(info: dict[str, Any]) -> None:
@@ -53,7 +57,8 @@ def test_recorded_media_over_http_passes(info: dict[str, Any]) -> None:
     [
         (chosen(is_live=True), "is a live stream"),
         (chosen(live_status="is_upcoming"), "is a live stream"),
-        (chosen(protocol="m3u8_native", url="https://cdn.example/a.m3u8"), "over m3u8_native"),
+        (chosen(protocol="m3u8", url="https://cdn.example/a.m3u8"), "over m3u8"),  # ffmpeg's
+        (chosen(protocol="m3u8_native", is_live=True), "is a live stream"),
         (chosen(protocol="rtmp", url="rtmp://cdn.example/live"), "over rtmp"),
         (chosen(protocol=None), "over an unknown protocol"),
         (chosen(url="file:///etc/passwd"), "which is not http(s)"),
