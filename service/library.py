@@ -133,8 +133,11 @@ class MediaLibrary:
     async def delete(self, media_id: UUID) -> None:
         row = await self.database.fetch_one("delete_media", id=media_id)
         assert row is not None
-        # The row is gone; should this fail, the clean-up removes the orphaned object.
-        await self.storage.delete(row["storage_key"])
+        # The row is gone; should deleting the object fail, the clean-up removes the orphan.
+        # The same bytes uploaded again meanwhile are a new row with the same key: kept.
+        key = row["storage_key"]
+        if await self.database.fetch_all("unreferenced_storage_keys", keys=[key]):
+            await self.storage.delete(key)
 
 
 def probe_in_sandbox(

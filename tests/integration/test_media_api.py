@@ -4,6 +4,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -298,3 +299,28 @@ def test_how_a_failed_check_is_answered(
     assert message in response.json()["detail"]
     assert media_rows(conn) == 0
     assert left_behind(api) == []
+
+
+def test_a_delete_keeps_the_bytes_when_they_were_uploaded_again_meanwhile(
+    local_api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = local_api.upload(media.image_bytes("PNG")).json()
+    row = conn.execute("SELECT * FROM editroom.media WHERE id = %s", [first["id"]]).fetchone()
+    assert row is not None
+    again = {**row, "id": uuid4()}
+    library = local_api.client.app.state.library  # type: ignore[attr-defined]
+    delete_row = library.database.fetch_one
+
+    async def deleted_then_uploaded_again(query: str, **params: Any) -> Any:
+        deleted = await delete_row(query, **params)
+        if query == "delete_media":  # the same bytes arrive as the row goes
+            columns = ", ".join(again)
+            values = ", ".join(f"%({name})s" for name in again)
+            conn.execute(f"INSERT INTO editroom.media ({columns}) VALUES ({values})", again)
+        return deleted
+
+    monkeypatch.setattr(library.database, "fetch_one", deleted_then_uploaded_again)
+    assert local_api.client.delete(f"/bucket/upload/{first['id']}").status_code == 204
+    content = local_api.client.get(f"/bucket/upload/{again['id']}/content")
+    assert content.status_code == 200
+    assert content.content == media.image_bytes("PNG")
