@@ -42,7 +42,9 @@ class Subscription:
         self._states.clear()
         return states
 
-    def _notify(self, state: dict[str, Any] | None) -> None:
+    def notify(self, state: dict[str, Any] | None) -> None:
+        """The edit may have changed; to `state` when the notification said (None: a missed
+        notification is possible, as after a lost LISTEN connection)."""
         if state is not None:
             self._states.append(state)
         self.changed.set()
@@ -94,9 +96,9 @@ class EditEvents:
         event = json.loads(payload)
         state = {name: event.get(name) for name in STATE_FIELDS}
         for subscription in self._subscribers.get(UUID(event["id"]), ()):
-            subscription._notify(state)
+            subscription.notify(state)
 
     def _wake_everyone(self) -> None:
         for waiting in self._subscribers.values():
             for subscription in waiting:
-                subscription._notify(None)
+                subscription.notify(None)
