@@ -14,7 +14,7 @@ import av
 from PIL import Image, UnidentifiedImageError
 
 from runner.ops.base import MediaKind
-from service.errors import InvalidMedia, UnsupportedMedia
+from service.errors import InvalidMedia, UnsupportedMedia, from_the_disk
 
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "AVIF")
 VIDEO_CONTAINERS = {
@@ -84,15 +84,9 @@ def probe_image(path: Path, *, max_pixels: int, verify: bool = True) -> MediaFac
         except UnidentifiedImageError:
             raise
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            if _from_the_disk(exc):
+            if from_the_disk(exc):
                 raise
             raise InvalidMedia(f"the image is truncated or corrupt: {exc}; {INTACT}") from None
-
-
-def _from_the_disk(error: BaseException) -> bool:
-    """An OSError with an errno (EIO, ENOSPC, EACCES...) is the disk's trouble, not the file's:
-    it passes through (the sandbox reports it as retryable I/O trouble), as in the runner."""
-    return isinstance(error, OSError) and error.errno is not None
 
 
 @contextmanager
@@ -133,7 +127,7 @@ def probe_video(path: Path, *, max_pixels: int, max_video_seconds: float) -> Med
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
-        if _from_the_disk(exc):
+        if from_the_disk(exc):
             raise
         if _starts_like_media(path):
             raise InvalidMedia(f"the file is truncated or corrupt: {exc}; {INTACT}") from None
@@ -198,7 +192,7 @@ def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
             if first_frame is None:
                 first_frame = next(iter(packet.decode()), None)
     except av.FFmpegError as exc:
-        if _from_the_disk(exc):
+        if from_the_disk(exc):
             raise
         raise InvalidMedia(f"the video is corrupt: {exc}; {INTACT}") from None
     if first_frame is None:

@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from service.errors import EditroomError
+from service.errors import EditroomError, from_the_disk
 
 T = TypeVar("T")
 Detail = dict[str, Any] | None
@@ -277,7 +277,7 @@ def _environmental(exc: Exception) -> bool:
     """Trouble from the disk or the network, not the media or our code."""
     if isinstance(exc, ConnectionError | TimeoutError):
         return True
-    return isinstance(exc, OSError) and exc.errno is not None
+    return from_the_disk(exc)
 
 
 def _reporter(sender: Connection) -> Callable[..., None]:

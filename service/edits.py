@@ -116,7 +116,7 @@ class Edits:
         deadline = time.monotonic() + seconds
         async with self._events.subscribe(edit_id) as subscription:
             while True:
-                subscription.changed.clear()
+                subscription.take()  # what it announced: the row read next says it all
                 row = await self.get(edit_id)
                 remaining = deadline - time.monotonic()
                 if row["status"] in FINISHED or remaining <= 0:
@@ -138,9 +138,8 @@ class Edits:
             while True:
                 announced = subscription.take()
                 row = await self.get(edit_id)
-                for state in announced if last is not None else ():
-                    assert last is not None
-                    if _order(state) > _order(last) and _order(state) < _order(row):
+                for state in announced:
+                    if last is not None and _order(last) < _order(state) < _order(row):
                         last = {**last, **state}
                         yield last
                 if row != last:

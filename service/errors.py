@@ -1,6 +1,13 @@
 """One base exception, a subclass per kind of failure. service/http.py maps them to statuses."""
 
 
+def from_the_disk(error: BaseException) -> bool:
+    """Whether an error is the disk's (or the system's) trouble rather than the data's: an
+    OSError carrying an errno (EIO, ENOSPC, EACCES...). Decoders raise OSErrors without one for
+    damaged data. Such errors pass through as they are, to be retried."""
+    return isinstance(error, OSError) and error.errno is not None
+
+
 class EditroomError(Exception):
     """Something editroom refuses or cannot do, with a message a person can act on."""
 

@@ -42,13 +42,6 @@ SELECT editroom.prune_finished_edits(%(older_than)s) AS pruned;
 -- name: media_by_id
 SELECT * FROM editroom.media WHERE id = %(id)s;
 
--- name: media_kind_counts
--- How many of these ids (each as often as it is named) are of each kind.
-SELECT m.kind::text AS kind, count(*) AS count
-  FROM unnest(%(ids)s::uuid[]) AS r (id)
-  JOIN editroom.media m ON m.id = r.id
- GROUP BY m.kind;
-
 -- name: ready_media_by_sha256
 SELECT * FROM editroom.media WHERE sha256 = %(sha256)s AND status = 'ready';
 
@@ -218,7 +211,12 @@ SELECT w.*, v.ops, v.kinds::text[] AS kinds
  LIMIT %(limit)s;
 
 -- name: run_workflow
-SELECT * FROM editroom.run_workflow(%(id)s, %(media_ids)s::uuid[], %(priority)s, %(max_trials)s);
+-- The edits made, in order, each with its media's kind (for the enqueued-edits counter).
+SELECT e.*, m.kind::text AS kind
+  FROM editroom.run_workflow(%(id)s, %(media_ids)s::uuid[], %(priority)s, %(max_trials)s)
+       WITH ORDINALITY AS e
+  JOIN editroom.media m ON m.id = e.media_id
+ ORDER BY e.ordinality;
 
 -- name: workflow_executions
 SELECT * FROM editroom.edits

@@ -2,6 +2,7 @@
 for each media kind (so a workflow that saves always runs), versioned, run as ordinary edits."""
 
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,8 +131,8 @@ class Workflows:
             raise InvalidParameter(
                 "media", "", str(exc), accepted="ids of uploaded media the workflow fits"
             ) from None
-        for row in await self._database.fetch_all("media_kind_counts", ids=media_ids):
-            self._metrics.enqueued(row["kind"], row["count"])
+        for kind, count in Counter(edit["kind"] for edit in edits).items():
+            self._metrics.enqueued(kind, count)
         return edits
 
 

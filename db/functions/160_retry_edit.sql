@@ -13,13 +13,7 @@ BEGIN
 
     -- A session runs one step at a time: a retried step waits until the others have finished.
     IF v_edit.session_id IS NOT NULL THEN
-        PERFORM editroom.lock_session(v_edit.session_id);
-        IF EXISTS (SELECT 1 FROM editroom.edits
-                    WHERE session_id = v_edit.session_id AND id <> p_id
-                      AND status IN ('queued', 'processing', 'error')) THEN
-            RAISE EXCEPTION 'edit % is a step of session %, which has edits still to run; retry it once they have finished',
-                p_id, v_edit.session_id USING ERRCODE = 'object_not_in_prerequisite_state';
-        END IF;
+        PERFORM editroom.lock_settled_session(v_edit.session_id);  -- this one is not to run
     END IF;
 
     -- A session step reads its parent's output: it can only run again after the parent.

@@ -96,7 +96,7 @@ BEGIN
     v_session := editroom.lock_session(p_id);
     IF EXISTS (SELECT 1 FROM editroom.edits
                 WHERE session_id = p_id AND status IN ('queued', 'processing', 'error')) THEN
-        RAISE EXCEPTION 'session % has edits still to run; undo and redo once they have finished',
+        RAISE EXCEPTION 'session % has edits still to run; try again once they have finished',
             p_id USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     RETURN v_session;
@@ -104,7 +104,8 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.lock_settled_session(uuid) IS
-'Locks session p_id for undo or redo; raises while any of its edits is still to run.';
+'Locks session p_id for undo, redo or retrying a step; raises while any of its edits is still '
+'to run.';
 
 CREATE OR REPLACE FUNCTION editroom.undo_session(p_id uuid)
 RETURNS editroom.sessions

@@ -17,6 +17,7 @@ from runner.image import profiles
 from runner.image.encoding import ImageFormat
 from runner.image.engine import Frame, Picture, Size
 from runner.ops.base import EditFailed
+from service.errors import from_the_disk
 
 # Called with the upright size before any pixel is decoded: may refuse (raise), and may ask
 # for a smaller decode by returning the size the edit needs at least.
@@ -132,7 +133,7 @@ def _explained(what: str, *, max_pixels: int) -> Iterator[None]:
             f"{what} is far over the limit of {_mega(max_pixels)} ({exc}); use a smaller image"
         ) from None
     except _DAMAGED as exc:
-        if isinstance(exc, OSError) and exc.errno is not None:
+        if from_the_disk(exc):
             raise
         raise EditFailed(
             f"{what} is damaged or truncated ({exc}); upload the original again or re-export it"

@@ -14,6 +14,7 @@ from av.video.stream import VideoStream
 
 from runner.ops.base import EditFailed, Limits
 from runner.video.codecs import COPYABLE, THREADS, Container
+from service.errors import from_the_disk
 
 Input = av.container.InputContainer
 
@@ -59,9 +60,7 @@ def about_the_media(error: av.error.FFmpegError) -> bool:
     final). One carrying an errno (ENOSPC, EIO, EACCES...) comes from the disk, and ENOMEM from
     the child's memory limit: those pass through as they are, for the sandbox to report (the
     disk's retried, the limit named), as the image side does."""
-    if isinstance(error, MemoryError):
-        return False
-    return not (isinstance(error, OSError) and error.errno is not None)
+    return not (isinstance(error, MemoryError) or from_the_disk(error))
 
 
 @contextmanager
