@@ -19,8 +19,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from service import migrations
-from service.embedded import embedded_postgres
+from service.kernel import migrations
+from service.kernel.embedded import embedded_postgres
 
 PROCESS_STOP_TIMEOUT_SECONDS = 30.0
 START_TIMEOUT_SECONDS = 60.0

@@ -28,7 +28,7 @@ from bench.harness import (
     python_module,
     wait_until_answers,
 )
-from service.storage.s3 import MULTIPART_PART_BYTES, minio_client
+from service.kernel.storage.s3 import MULTIPART_PART_BYTES, minio_client
 
 OUT = Path(__file__).resolve().parent / "out"
 GIB = 1024**3

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.harness import Report
-from runner.ops.base import Limits, MediaKind
-from runner.ops.catalogue import catalogue
-from runner.ops.language import parse_query
-from runner.video.codecs import AUDIO_BIT_RATE, ENCODER_OPTIONS, THREADS
-from runner.video.pipeline import edit_video
+from runner.engine.ops.base import Limits, MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
+from runner.engine.video.codecs import AUDIO_BIT_RATE, ENCODER_OPTIONS, THREADS
+from runner.engine.video.pipeline import edit_video
 
 OUT = Path(__file__).parent / "out"
 CLIP_SECONDS = 60

@@ -5,9 +5,9 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from service.errors import EditroomError
-from service.logs import configure_logging
-from service.settings import Settings
+from service.kernel.errors import EditroomError
+from service.kernel.logs import configure_logging
+from service.kernel.settings import Settings
 
 # Each command imports what it needs when it runs: the API process then never loads the
 # runner's media stack (yt-dlp, the pipelines), which keeps its memory small.
@@ -71,7 +71,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return _serve(settings.model_copy(update={"host": args.host, "port": args.port}))
     if args.command == "runner":
-        from runner.main import run_runner
+        from runner.process.main import run_runner
 
         asyncio.run(run_runner(settings, concurrency=args.concurrency))
         return 0
@@ -82,9 +82,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _cleanup(settings: Settings) -> object:
-    from service.cleanup import clean_up
-    from service.db import Database
-    from service.storage.factory import open_storage
+    from service.domain.cleanup import clean_up
+    from service.kernel.db import Database
+    from service.kernel.storage.factory import open_storage
 
     async with Database.connect(settings.require_database_url(), max_size=2) as database:
         return await clean_up(database, await open_storage(settings), settings)
@@ -93,7 +93,7 @@ async def _cleanup(settings: Settings) -> object:
 def _serve(settings: Settings) -> int:
     import uvicorn
 
-    from service.app import create_app
+    from service.http.app import create_app
 
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
     return 0
@@ -102,8 +102,8 @@ def _serve(settings: Settings) -> int:
 def _db(args: argparse.Namespace, url: str) -> int:
     import psycopg
 
-    from service import migrations
-    from service.schema_snapshot import snapshot
+    from service.kernel import migrations
+    from service.kernel.schema_snapshot import snapshot
 
     if args.db_command == "upgrade":
         migrations.wait_for_database(url, timeout_seconds=args.wait)

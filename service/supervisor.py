@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from service import migrations
-from service.embedded import embedded_postgres, ensure_database
-from service.settings import Settings
+from service.kernel import migrations
+from service.kernel.embedded import embedded_postgres, ensure_database
+from service.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.settings import Settings
+from service.http.app import create_app
+from service.kernel.settings import Settings
 from tests.s3 import S3Endpoint
 
 

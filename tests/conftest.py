@@ -15,8 +15,8 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
-from service import migrations
-from service.embedded import embedded_postgres
+from service.kernel import migrations
+from service.kernel.embedded import embedded_postgres
 from tests.s3 import S3Endpoint, moto_s3
 
 REQUIRE_ALL = os.environ.get("EDITROOM_REQUIRE_ALL") == "1"

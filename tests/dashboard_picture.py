@@ -20,8 +20,8 @@ from typing import Any
 import httpx2 as httpx
 from PIL import Image, ImageDraw, ImageFont
 
-from service import migrations
-from service.embedded import embedded_postgres, ensure_database
+from service.kernel import migrations
+from service.kernel.embedded import embedded_postgres, ensure_database
 from tests import media
 from tests.monitoring import dashboard, start_stack
 

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from runner.execute import EditExecutor, Execute
-from runner.sandbox import Sandbox
-from runner.worker import Runner
-from service.db import Database
-from service.library import MediaLibrary
-from service.settings import Settings
-from service.storage.factory import open_storage
+from runner.engine.sandbox import Sandbox
+from runner.process.execute import EditExecutor, Execute
+from runner.process.worker import Runner
+from service.domain.library import MediaLibrary
+from service.kernel.db import Database
+from service.kernel.settings import Settings
+from service.kernel.storage.factory import open_storage
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 30.0

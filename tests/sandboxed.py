@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from runner.ops.base import Limits, MediaKind
-from runner.ops.catalogue import catalogue
-from runner.ops.language import parse_query
-from runner.video.pipeline import edit_video
-from service.errors import InvalidMedia
+from runner.engine.ops.base import Limits, MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
+from runner.engine.video.pipeline import edit_video
+from service.kernel.errors import InvalidMedia
 
 Report = Callable[[float], None]
 FILE_SIZE_LIMIT_BYTES = 1024

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import psycopg
 
-from service import migrations
-from service.embedded import embedded_postgres, ensure_database
-from service.schema_snapshot import snapshot
+from service.kernel import migrations
+from service.kernel.embedded import embedded_postgres, ensure_database
+from service.kernel.schema_snapshot import snapshot
 
 
 def fresh_snapshot() -> str:

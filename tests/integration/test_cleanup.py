@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from service.cleanup import CleanupReport, clean_up
-from service.db import Database
-from service.storage.base import Storage, media_key
-from service.storage.factory import open_storage
+from service.domain.cleanup import CleanupReport, clean_up
+from service.kernel.db import Database
+from service.kernel.storage.base import Storage, media_key
+from service.kernel.storage.factory import open_storage
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.processes import editroom_env, editroom_process

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from service import migrations
-from service.errors import DatabaseUnavailable
+from service.kernel import migrations
+from service.kernel.errors import DatabaseUnavailable
 
 
 def upstream_socket(database_url: str) -> socket.socket:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from service.settings import Settings
+from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, disable_backoff

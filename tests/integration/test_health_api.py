@@ -7,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from service.app import create_app
-from service.migrations import head_revision
-from service.settings import Settings
+from service.http.app import create_app
+from service.kernel.migrations import head_revision
+from service.kernel.settings import Settings
 
 
 @pytest.fixture

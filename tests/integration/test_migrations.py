@@ -9,8 +9,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from service import migrations
-from service.schema_snapshot import snapshot
+from service.kernel import migrations
+from service.kernel.schema_snapshot import snapshot
 
 EXPECTED_SCHEMA = Path("db/schema.expected")
 DESIGN_FUNCTIONS = {

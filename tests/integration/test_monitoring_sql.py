@@ -6,8 +6,8 @@ from uuid import UUID
 import pytest
 from psycopg.types.json import Jsonb
 
-from runner.metrics import KINDS, UNKNOWN_KIND
-from service.db import QUERIES
+from runner.process.metrics import KINDS, UNKNOWN_KIND
+from service.kernel.db import QUERIES
 from tests.queue import Conn, claim, enqueue, insert_media
 
 
@@ -68,7 +68,7 @@ def test_imports_and_edits_of_deleted_media_are_labelled_as_the_runner_labels_th
     )
     enqueue(conn, media)
     enqueue(conn, doomed)
-    # The runner's own claim (service/queries.sql), whose kind labels its metrics and logs.
+    # The runner's own claim (service/kernel/queries.sql), whose kind labels its metrics and logs.
     claimed = conn.execute(
         QUERIES["claim_edits"], {"worker": "w", "limit": 3, "lease": timedelta(minutes=5)}
     ).fetchall()

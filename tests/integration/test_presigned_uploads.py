@@ -9,7 +9,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from service.storage.base import pending_key
+from service.kernel.storage.base import pending_key
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.metrics import Scrape

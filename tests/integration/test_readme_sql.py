@@ -4,7 +4,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from service.embedded import client_binary
+from service.kernel.embedded import client_binary
 from tests.queue import Conn, insert_media
 
 README = Path("README.md")

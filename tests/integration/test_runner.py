@@ -9,9 +9,9 @@ from uuid import UUID
 import pytest
 from psycopg.types.json import Jsonb
 
-from runner.execute import ClaimedEdit, ReportProgress
-from runner.sandbox import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
-from service.settings import Settings
+from runner.engine.sandbox import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
+from runner.process.execute import ClaimedEdit, ReportProgress
+from service.kernel.settings import Settings
 from tests.queue import (
     Conn,
     attempts,

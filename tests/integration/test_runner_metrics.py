@@ -8,9 +8,9 @@ from uuid import UUID
 
 import pytest
 
-from runner.execute import ClaimedEdit, ReportProgress
-from runner.ops.base import EditFailed
-from service.settings import Settings
+from runner.engine.ops.base import EditFailed
+from runner.process.execute import ClaimedEdit, ReportProgress
+from service.kernel.settings import Settings
 from tests.metrics import Scrape
 from tests.queue import Conn, disable_backoff, edit, enqueue, insert_media
 from tests.runner_harness import RunningRunner, running_runner

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from psycopg.errors import ObjectNotInPrerequisiteState
 
-from service.settings import Settings
+from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, attempts, disable_backoff, edit

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from service.settings import Settings
+from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.queue import Conn, disable_backoff

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from service.cli import build_parser
-from service.settings import Settings
+from service.kernel.settings import Settings
 
 COMPOSE_TEXT = Path("compose.yaml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)

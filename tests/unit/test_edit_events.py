@@ -6,11 +6,11 @@ import json
 from typing import Any
 from uuid import UUID, uuid4
 
-from service.db import Row
-from service.edits import Edits
-from service.events import EditEvents
-from service.metrics import ServiceMetrics
-from service.settings import Settings
+from service.domain.edits import Edits
+from service.domain.events import EditEvents
+from service.kernel.db import Row
+from service.kernel.metrics import ServiceMetrics
+from service.kernel.settings import Settings
 
 
 class ScriptedDatabase:

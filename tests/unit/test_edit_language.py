@@ -5,11 +5,11 @@ from typing import ClassVar, Literal, Self
 
 import pytest
 
-from runner.ops import grammar
-from runner.ops.base import Limits, MediaKind, Operation
-from runner.ops.catalogue import Catalogue
-from runner.ops.language import parse_json, parse_query
-from service.errors import InvalidParameter
+from runner.engine.ops import grammar
+from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.catalogue import Catalogue
+from runner.engine.ops.language import parse_json, parse_query
+from service.kernel.errors import InvalidParameter
 
 Mode = Literal["fast", "good"]
 MODES: tuple[Mode, ...] = ("fast", "good")

@@ -3,9 +3,9 @@ for every second of video the edit reads. No cap: max_video_seconds bounds each 
 
 import pytest
 
-from runner.execute import edit_time_limit_seconds
-from service.db import Row
-from service.settings import Settings
+from runner.process.execute import edit_time_limit_seconds
+from service.kernel.db import Row
+from service.kernel.settings import Settings
 
 SETTINGS = Settings(edit_timeout_seconds=60, edit_seconds_per_video_second=2)
 

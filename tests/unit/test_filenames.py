@@ -1,6 +1,6 @@
 import pytest
 
-from service.library import clean_filename
+from service.domain.library import clean_filename
 
 
 @pytest.mark.parametrize(

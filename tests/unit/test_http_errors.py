@@ -1,6 +1,7 @@
 import pytest
 
-from service.errors import (
+from service.http.errors import status_for
+from service.kernel.errors import (
     ConfigurationError,
     Conflict,
     DatabaseUnavailable,
@@ -8,7 +9,6 @@ from service.errors import (
     InvalidInput,
     NotFound,
 )
-from service.http import status_for
 
 
 class MissingMedia(NotFound):

@@ -9,11 +9,11 @@ import pytest
 import yt_dlp
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor  # type: ignore[import-not-found]
 
-from runner.imports.download import _Progress, _Quiet, _ydl_options, no_helper_programs
-from runner.imports.formats import check_chosen, selector
-from runner.imports.guard import ByteBudget
-from runner.imports.request import ImportRequest
-from runner.ops.base import EditFailed
+from runner.engine.imports.download import _Progress, _Quiet, _ydl_options, no_helper_programs
+from runner.engine.imports.formats import check_chosen, selector
+from runner.engine.imports.guard import ByteBudget
+from runner.engine.imports.request import ImportRequest
+from runner.engine.ops.base import EditFailed
 
 PAGE = "https://videos.example/watch/1"
 

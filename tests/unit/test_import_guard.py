@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from runner.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
+from runner.engine.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
 from tests.web import huge_page, serve_bytes, web_server
 
 STRICT = ImportPolicy()

@@ -1,6 +1,6 @@
 import logging
 
-from service.logs import LogfmtFormatter
+from service.kernel.logs import LogfmtFormatter
 
 
 def format_record(message: str, **extra: object) -> str:

@@ -6,8 +6,8 @@ from collections import defaultdict
 import pytest
 from prometheus_client import CollectorRegistry
 
-from runner.metrics import RunnerMetrics
-from service.metrics import ServiceMetrics
+from runner.process.metrics import RunnerMetrics
+from service.kernel.metrics import ServiceMetrics
 from tests.metrics import Scrape
 
 # Media work: a thumbnail takes milliseconds, a long video transcode tens of minutes.

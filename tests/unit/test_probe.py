@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.ops.base import MediaKind
-from runner.probe import INTACT, MediaFacts, probe
-from service.errors import InvalidMedia, UnsupportedMedia
+from runner.engine.ops.base import MediaKind
+from runner.engine.probe import INTACT, MediaFacts, probe
+from service.kernel.errors import InvalidMedia, UnsupportedMedia
 from tests import media
 
 MAX_PIXELS = 50_000_000

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from service.db import QUERIES, QUERIES_FILE, load_queries
+from service.kernel.db import QUERIES, QUERIES_FILE, load_queries
 
 CALL = re.compile(r"""\.fetch_(?:all|one)\(\s*["'](\w+)["']""")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.sandbox import (
+from runner.engine.sandbox import (
     Sandbox,
     SandboxCrashed,
     SandboxInternalError,
@@ -14,8 +14,8 @@ from runner.sandbox import (
     SandboxOutOfMemory,
     SandboxTimeout,
 )
-from runner.worker import PERMANENT
-from service.errors import InvalidMedia
+from runner.process.worker import PERMANENT
+from service.kernel.errors import InvalidMedia
 from tests import sandboxed
 from tests.unit.video.media import Spec, make_video
 from tests.waiting import eventually

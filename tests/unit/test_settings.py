@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.errors import ConfigurationError
-from service.settings import Settings
+from service.kernel.errors import ConfigurationError
+from service.kernel.settings import Settings
 
 README = Path("README.md")
 

@@ -7,7 +7,7 @@ Create Date: 2026-11-25
 
 from collections.abc import Sequence
 
-from service.migrations import execute_sql
+from service.kernel.migrations import execute_sql
 
 revision: str = "0002"
 down_revision: str | None = "0001"

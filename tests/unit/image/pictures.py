@@ -11,10 +11,10 @@ import numpy as np
 import skimage.data
 from PIL import Image, ImageCms
 
-from runner.image.pipeline import edit_image
-from runner.ops.base import Limits, MediaKind
-from runner.ops.catalogue import catalogue
-from runner.ops.language import parse_query
+from runner.engine.image.pipeline import edit_image
+from runner.engine.ops.base import Limits, MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
 
 RGB = tuple[int, int, int]
 RED: RGB = (255, 0, 0)

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from runner.image.engine import Picture
-from runner.image.rotate import Rotate
-from runner.ops.base import EditFailed
+from runner.engine.image.engine import Picture
+from runner.engine.image.rotate import Rotate
+from runner.engine.ops.base import EditFailed
 from tests.unit.image.pictures import (
     BLUE,
     GREEN,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from runner.image.headshot import square_around
-from runner.ops.base import EditFailed
+from runner.engine.image.headshot import square_around
+from runner.engine.ops.base import EditFailed
 from tests.unit.image import pictures
 from tests.unit.image.pictures import edit, edit_path, noise, save
 

@@ -5,19 +5,19 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from runner.image.color import Color, ColorStep
-from runner.image.crop import Crop
-from runner.image.flip import Flip
-from runner.image.format import Format
-from runner.image.headshot import Headshot
-from runner.image.opacity import Opacity
-from runner.image.resize import Resize
-from runner.image.rotate import Rotate
-from runner.image.text import Text
-from runner.ops.base import Limits, MediaKind, Operation
-from runner.ops.catalogue import catalogue
-from runner.ops.language import parse_json, parse_query
-from service.errors import InvalidParameter
+from runner.engine.image.color import Color, ColorStep
+from runner.engine.image.crop import Crop
+from runner.engine.image.flip import Flip
+from runner.engine.image.format import Format
+from runner.engine.image.headshot import Headshot
+from runner.engine.image.opacity import Opacity
+from runner.engine.image.resize import Resize
+from runner.engine.image.rotate import Rotate
+from runner.engine.image.text import Text
+from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_json, parse_query
+from service.kernel.errors import InvalidParameter
 from tests.unit.image.pictures import LIMITS
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageFile, JpegImagePlugin
 
-from runner.ops.base import EditFailed, Limits
+from runner.engine.ops.base import EditFailed, Limits
 from tests.unit.image.pictures import (
     LIMITS,
     QUADRANTS,

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageSequence
 
-from runner.image.flip import Flip
-from runner.image.format import Format
-from runner.image.pipeline import edit_image
-from runner.ops.base import EditFailed, Operation
-from runner.ops.noop import ImageNoop
+from runner.engine.image.flip import Flip
+from runner.engine.image.format import Format
+from runner.engine.image.pipeline import edit_image
+from runner.engine.ops.base import EditFailed, Operation
+from runner.engine.ops.noop import ImageNoop
 from tests.unit.image.pictures import (
     BLUE,
     GREEN,

@@ -6,10 +6,10 @@ from uuid import UUID
 
 import pytest
 
-from runner.ops.base import Limits, MediaKind
-from runner.ops.catalogue import catalogue
-from runner.ops.language import parse_query
-from runner.video.pipeline import edit_video
+from runner.engine.ops.base import Limits, MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
+from runner.engine.video.pipeline import edit_video
 from tests.unit.video.media import Spec, make_video
 
 LIMITS = Limits(max_pixels=4_000_000, max_output_side=2000, max_video_seconds=60, max_operations=10)

@@ -5,17 +5,17 @@ from uuid import uuid4
 
 import pytest
 
-from runner.ops.base import Limits, MediaKind
-from runner.ops.catalogue import catalogue
-from runner.ops.language import parse_json, parse_query
-from runner.video.concat import Concat
-from runner.video.convert import Format
-from runner.video.frames import Frames
-from runner.video.operations import VIDEO_OPERATIONS
-from runner.video.resize import Resize
-from runner.video.thumbnail import Thumbnail
-from runner.video.trim import Trim
-from service.errors import InvalidParameter
+from runner.engine.ops.base import Limits, MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_json, parse_query
+from runner.engine.video.concat import Concat
+from runner.engine.video.convert import Format
+from runner.engine.video.frames import Frames
+from runner.engine.video.operations import VIDEO_OPERATIONS
+from runner.engine.video.resize import Resize
+from runner.engine.video.thumbnail import Thumbnail
+from runner.engine.video.trim import Trim
+from service.kernel.errors import InvalidParameter
 
 LIMITS = Limits(max_pixels=10**7, max_output_side=1920, max_video_seconds=600, max_operations=8)
 VIDEO = MediaKind.VIDEO

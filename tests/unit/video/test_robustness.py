@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.ops.base import EditFailed, Limits
+from runner.engine.ops.base import EditFailed, Limits
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
     Spec,

@@ -8,8 +8,8 @@ from typing import Any
 import av
 import pytest
 
-from runner.ops.base import EditFailed
-from runner.video.output import Muxer
+from runner.engine.ops.base import EditFailed
+from runner.engine.video.output import Muxer
 from tests.unit.video.conftest import Edit, Make
 
 INVALID_DATA = -1094995529  # FFmpeg's AVERROR_INVALIDDATA

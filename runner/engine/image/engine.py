@@ -1,0 +1,279 @@
+"""The Pillow calls image operations make, named for what they do, so an operation reads as its
+intent. Every function takes a frame in one of the working modes (L, LA, RGB, RGBA: the codec
+decodes into them) and returns a new frame; none changes its argument."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from math import ceil, cos, floor, radians, sin
+from typing import Literal
+
+from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageFont, ImageOps
+
+from runner.engine.ops.base import EditFailed
+
+Size = tuple[int, int]
+Box = tuple[int, int, int, int]  # left, top, right, bottom, in pixels
+Region = tuple[float, float, float, float]  # left, top, right, bottom, as fractions of a side
+Axis = Literal["h", "v"]
+Frame = Image.Image
+Colour = tuple[int, int, int, int]  # RGBA, 0-255
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+WHOLE: Region = (0.0, 0.0, 1.0, 1.0)
+# Shrinking by whole factors with reduce() before resampling looks the same once the image is
+# within 3x of its target, and is several times faster for large reductions.
+REDUCING_GAP = 3.0
+_CLOCKWISE_TURNS = {
+    90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_90,
+}
+_FLIPS = {"h": Image.Transpose.FLIP_LEFT_RIGHT, "v": Image.Transpose.FLIP_TOP_BOTTOM}
+# The classic sepia tone (Microsoft's published coefficients), as an RGB -> RGB matrix.
+_SEPIA = (0.393, 0.769, 0.189, 0, 0.349, 0.686, 0.168, 0, 0.272, 0.534, 0.131, 0)
+# Pillow looks the bare file name up in the system font directories (fonts-dejavu-core puts it
+# in /usr/share/fonts/truetype/dejavu); without it, Pillow's bundled Aileron (Latin only).
+TEXT_FONT_FILE = "DejaVuSans.ttf"
+TEXT_OUTLINE_PER_SIZE = 1 / 16  # outline width as a share of the text size: legible, not bold
+TEXT_LINE_SPACING_PER_SIZE = 0.2  # extra space between lines, as a share of the text size
+_ALIGN = {0.0: "left", 0.5: "center", 1.0: "right"}
+_HEX_COLOUR = re.compile(r"#?([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})")
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """An image as frames of one size and mode: one frame for stills, every frame (with its
+    duration) for animations, so each operation changes them all alike."""
+
+    frames: tuple[Frame, ...]
+    durations_ms: tuple[int, ...]
+    loop: int | None = None  # as the source said: 0 = forever, None = play once
+    icc_profile: bytes | None = None
+    # When JPEG decoding was scaled down (draft), the size the frames stand for: the first
+    # operation computes its geometry from it, so results do not depend on the scaling.
+    full_size: Size | None = None
+
+    @property
+    def size(self) -> Size:
+        return self.frames[0].size
+
+    @property
+    def nominal_size(self) -> Size:
+        return self.full_size or self.size
+
+    @property
+    def first(self) -> Frame:
+        return self.frames[0]
+
+    def map(self, change: Callable[[Frame], Frame]) -> "Picture":
+        return replace(self, frames=tuple(change(frame) for frame in self.frames), full_size=None)
+
+
+def has_alpha(frame: Frame) -> bool:
+    return frame.mode in ("LA", "RGBA")
+
+
+def with_alpha(frame: Frame) -> Frame:
+    return frame if has_alpha(frame) else frame.convert(frame.mode + "A")
+
+
+def crop(frame: Frame, box: Box) -> Frame:
+    return frame.crop(box)
+
+
+def resize(frame: Frame, size: Size, *, region: Region = WHOLE) -> Frame:
+    """`region` of the frame (fractions, so a frame decoded at reduced scale gives the same
+    result) resampled to `size` with Lanczos; alpha is premultiplied by Pillow."""
+    if size == frame.size and region == WHOLE:
+        return frame
+    width, height = frame.size
+    box = (region[0] * width, region[1] * height, region[2] * width, region[3] * height)
+    shrinking = size[0] < box[2] - box[0] and size[1] < box[3] - box[1]
+    gap = REDUCING_GAP if shrinking else None
+    return frame.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=gap)
+
+
+def rotate(frame: Frame, clockwise_degrees: float) -> Frame:
+    """Quarter turns are exact; other angles widen the canvas to hold the whole image and
+    leave the corners transparent (the codec flattens them for formats without alpha)."""
+    turn = clockwise_degrees % 360
+    if turn == 0:
+        return frame
+    if turn in _CLOCKWISE_TURNS:
+        return frame.transpose(_CLOCKWISE_TURNS[int(turn)])
+    turnable = with_alpha(frame)
+    clear = (0,) * len(turnable.getbands())
+    return turnable.rotate(-turn, Image.Resampling.BICUBIC, expand=True, fillcolor=clear)
+
+
+def turned_size(size: Size, clockwise_degrees: float) -> Size:
+    """The canvas rotate() makes, by Pillow's own arithmetic: the turned corners, rounded
+    outwards to whole pixels."""
+    turn = clockwise_degrees % 360
+    width, height = size
+    if turn in (0, 180):
+        return size
+    if turn in (90, 270):
+        return height, width
+    a, b = round(cos(radians(turn)), 15), round(sin(radians(turn)), 15)
+    c = a * -width / 2 + b * -height / 2 + width / 2
+    f = -b * -width / 2 + a * -height / 2 + height / 2
+    corners = ((0, 0), (width, 0), (width, height), (0, height))
+    xs = [a * x + b * y + c for x, y in corners]
+    ys = [-b * x + a * y + f for x, y in corners]
+    return ceil(max(xs)) - floor(min(xs)), ceil(max(ys)) - floor(min(ys))
+
+
+def flip(frame: Frame, axis: Axis) -> Frame:
+    return frame.transpose(_FLIPS[axis])
+
+
+def fade(frame: Frame, opacity: float) -> Frame:
+    """Scale the alpha channel (opaque if there was none) by `opacity`."""
+    faded = with_alpha(frame)
+    *colour, alpha = faded.split()
+    lookup = [round(value * opacity) for value in range(256)]
+    return Image.merge(faded.mode, (*colour, alpha.point(lookup)))
+
+
+def brightness(frame: Frame, factor: float) -> Frame:
+    return _colour_only(frame, lambda opaque: ImageEnhance.Brightness(opaque).enhance(factor))
+
+
+def contrast(frame: Frame, factor: float) -> Frame:
+    return _colour_only(frame, lambda opaque: ImageEnhance.Contrast(opaque).enhance(factor))
+
+
+def saturation(frame: Frame, factor: float) -> Frame:
+    return _colour_only(frame, lambda opaque: ImageEnhance.Color(opaque).enhance(factor))
+
+
+def grayscale(frame: Frame) -> Frame:
+    """To L (or LA): luma by ITU-R 601-2, as Pillow converts."""
+    return _colour_only(frame, lambda opaque: opaque.convert("L"))
+
+
+def sepia(frame: Frame) -> Frame:
+    return _colour_only(frame, lambda opaque: opaque.convert("RGB").convert("RGB", _SEPIA))
+
+
+def invert(frame: Frame) -> Frame:
+    return _colour_only(frame, ImageOps.invert)
+
+
+def _colour_only(frame: Frame, change: Callable[[Frame], Frame]) -> Frame:
+    """Apply a colour change to the colour bands and keep the alpha band as it was: Pillow's
+    enhancers would otherwise blend alpha too."""
+    if not has_alpha(frame):
+        return change(frame)
+    changed = change(frame.convert(frame.mode[:-1]))
+    changed.putalpha(frame.getchannel("A"))
+    return changed
+
+
+def colour(text: str) -> Colour | None:
+    """#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out: it must be escaped in a URL) or
+    a CSS colour name, as RGBA; None for anything else."""
+    value = text.strip().lower()
+    if match := _HEX_COLOUR.fullmatch(value):
+        value = "#" + match.group(1)
+    elif value not in ImageColor.colormap:
+        return None
+    rgb = ImageColor.getrgb(value)
+    return rgb[0], rgb[1], rgb[2], rgb[3] if len(rgb) == 4 else 255
+
+
+def draw_text(
+    frame: Frame,
+    text: str,
+    *,
+    size_px: int,
+    colour: Colour,
+    at: tuple[float, float],
+    margin_px: int,
+) -> Frame:
+    """Write `text` wrapped to the frame's width inside `margin_px`, placed at `at` (fractions:
+    (0, 0) top-left, (0.5, 0.5) centre, (1, 1) bottom-right), aligned to that side, with an
+    outline in black or white (whichever contrasts with the colour) so it reads anywhere."""
+    face = font(size_px)
+    outline_px = max(1, round(size_px * TEXT_OUTLINE_PER_SIZE))
+    room = (frame.width - 2 * margin_px, frame.height - 2 * margin_px)
+    block = "\n".join(wrap(text, face, width_px=room[0] - 2 * outline_px))
+    layer = Image.new("RGBA", frame.size)
+    pen = ImageDraw.Draw(layer)
+    align, spacing = _ALIGN[at[0]], round(size_px * TEXT_LINE_SPACING_PER_SIZE)
+    left, top, right, bottom = pen.multiline_textbbox(
+        (0, 0), block, face, spacing=spacing, align=align, stroke_width=outline_px
+    )
+    _check_text_fits((ceil(right - left), ceil(bottom - top)), room, size_px=size_px)
+    x = margin_px + at[0] * (room[0] - (right - left)) - left
+    y = margin_px + at[1] * (room[1] - (bottom - top)) - top
+    pen.multiline_text(
+        (x, y), block, (*colour[:3], 255), face, spacing=spacing, align=align,
+        stroke_width=outline_px, stroke_fill=_contrasting(colour),
+    )  # fmt: skip
+    # Drawn opaque, then faded as a whole, so the outline and the fill do not double up.
+    return _overlay(frame, fade(layer, colour[3] / 255))
+
+
+@lru_cache(maxsize=8)  # every frame of an animation uses the same font
+def font(size_px: int) -> Font:
+    try:
+        return ImageFont.truetype(TEXT_FONT_FILE, size_px)
+    except OSError:
+        return ImageFont.load_default(size=size_px)
+
+
+def wrap(text: str, face: Font, *, width_px: int) -> list[str]:
+    """Lines no wider than `width_px`: words move to the next line, and a word wider than a
+    whole line is broken between characters. Line breaks in the text are kept."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(_wrap_paragraph(paragraph, face, width_px))
+    return lines
+
+
+def _wrap_paragraph(paragraph: str, face: Font, width_px: int) -> list[str]:
+    lines: list[str] = []
+    for word in paragraph.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and face.getlength(joined) <= width_px:
+            lines[-1] = joined
+        else:
+            lines.extend(_break_word(word, face, width_px))
+    return lines or [""]
+
+
+def _break_word(word: str, face: Font, width_px: int) -> list[str]:
+    pieces = [""]
+    for character in word:
+        if pieces[-1] and face.getlength(pieces[-1] + character) > width_px:
+            pieces.append(character)
+        else:
+            pieces[-1] += character
+    return pieces
+
+
+def _check_text_fits(needed: Size, room: Size, *, size_px: int) -> None:
+    if needed[0] <= room[0] and needed[1] <= room[1]:
+        return
+    raise EditFailed(
+        f"the text does not fit: at text_size={size_px} it needs {needed[0]}x{needed[1]} px and "
+        f"the image has {max(room[0], 0)}x{max(room[1], 0)} px inside its margins; "
+        "use a smaller text_size or a shorter text"
+    )
+
+
+def _contrasting(colour: Colour) -> Colour:
+    red, green, blue = colour[:3]
+    light = 0.299 * red + 0.587 * green + 0.114 * blue > 127
+    return (0, 0, 0, 255) if light else (255, 255, 255, 255)
+
+
+def _overlay(frame: Frame, layer: Frame) -> Frame:
+    """`layer` composited over `frame`; coloured text makes a grey frame RGB."""
+    base = frame.convert("RGBA")
+    base.alpha_composite(layer)
+    return base if has_alpha(frame) else base.convert("RGB")

@@ -1,0 +1,109 @@
+"""resize=WxH (either side may be empty), with fit=contain|cover|fill and upscale=true|false.
+
+contain fits the image inside the box, keeping its proportions; cover fills the box and crops
+what overflows, keeping the centre; fill stretches to the box. With one side given, the other
+follows the proportions. Unless upscale=true, nothing is enlarged: a box that would need
+enlarging is shrunk, keeping its proportions, until it does not."""
+
+from collections.abc import Mapping
+from math import ceil
+from typing import ClassVar, Literal, Self
+
+from pydantic import Field, model_validator
+
+from runner.engine.image import engine
+from runner.engine.image.base import ImageOperation
+from runner.engine.image.engine import WHOLE, Picture, Region, Size
+from runner.engine.ops import grammar
+from runner.engine.ops.base import Limits
+from service.kernel.errors import InvalidParameter
+
+Fit = Literal["contain", "cover", "fill"]
+FITS: tuple[Fit, ...] = ("contain", "cover", "fill")
+MAX_SIDE_PX = 1_000_000  # what the grammar reads; the configured output limit is checked after
+
+
+class Resize(ImageOperation):
+    op: Literal["resize"] = "resize"
+    name: ClassVar[str] = "resize"
+    syntax: ClassVar[str] = "resize=WxH, Wx or xH (pixels), with fit=contain|cover|fill, upscale"
+    modifiers: ClassVar[tuple[str, ...]] = ("fit", "upscale")
+    width: int | None = Field(default=None, ge=1)
+    height: int | None = Field(default=None, ge=1)
+    fit: Fit = "contain"
+    upscale: bool = False
+
+    @model_validator(mode="after")
+    def _a_side_is_given(self) -> Self:
+        if self.width is None and self.height is None:
+            raise ValueError("give a width, a height or both")
+        return self
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        width, height = grammar.size("resize", value, maximum=MAX_SIDE_PX)
+        fit = grammar.choice("fit", modifiers.get("fit", "contain"), FITS)
+        upscale = grammar.boolean("upscale", modifiers.get("upscale", "false"))
+        return cls(width=width, height=height, fit=fit, upscale=upscale)
+
+    def check_limits(self, limits: Limits) -> None:
+        if max(self.width or 0, self.height or 0) > limits.max_output_side:
+            written = f"{self.width or ''}x{self.height or ''}"
+            raise InvalidParameter(
+                "resize", written, "larger than any result may be",
+                accepted=f"WxH, Wx or xH with sides of at most {limits.max_output_side}",
+            )  # fmt: skip
+
+    def output_size(self, size: Size) -> Size:
+        return self._plan(size)[0]
+
+    def draft_size(self, size: Size) -> Size | None:
+        """A source size whose region still holds every pixel of the result."""
+        (width, height), (left, top, right, bottom) = self._plan(size)
+        needed = (ceil(width / (right - left)), ceil(height / (bottom - top)))
+        return needed if needed[0] < size[0] and needed[1] < size[1] else None
+
+    def apply(self, picture: Picture) -> Picture:
+        size, region = self._plan(picture.nominal_size)
+        return picture.map(lambda frame: engine.resize(frame, size, region=region))
+
+    def _plan(self, size: Size) -> tuple[Size, Region]:
+        """The result's size, and the region of the source that goes into it."""
+        if self.width is None or self.height is None or self.fit == "contain":
+            return _scaled(size, self._contain_scale(size)), WHOLE
+        box = self._box(size)
+        if self.fit == "fill":
+            return box, WHOLE
+        return box, _centred_region(size, box)
+
+    def _contain_scale(self, size: Size) -> float:
+        scales = [
+            wanted / side for wanted, side in zip((self.width, self.height), size, strict=True)
+            if wanted is not None
+        ]  # fmt: skip
+        scale = min(scales)
+        return scale if self.upscale else min(scale, 1.0)
+
+    def _box(self, size: Size) -> Size:
+        """The width x height box, shrunk (keeping its proportions) so that covering it
+        enlarges nothing, unless upscale."""
+        width, height = self.width or size[0], self.height or size[1]
+        enlargement = max(width / size[0], height / size[1])
+        shrink = 1.0 if self.upscale else max(enlargement, 1.0)
+        return _at_least_one(width / shrink, height / shrink)
+
+
+def _scaled(size: Size, scale: float) -> Size:
+    return _at_least_one(size[0] * scale, size[1] * scale)
+
+
+def _at_least_one(width: float, height: float) -> Size:
+    return max(1, round(width)), max(1, round(height))
+
+
+def _centred_region(size: Size, box: Size) -> Region:
+    """The centre of the source with the box's proportions, as fractions of its sides."""
+    scale = max(box[0] / size[0], box[1] / size[1])
+    share = (box[0] / scale / size[0], box[1] / scale / size[1])
+    left, top = (1 - share[0]) / 2, (1 - share[1]) / 2
+    return (left, top, left + share[0], top + share[1])

@@ -1,0 +1,321 @@
+"""Where an import may connect, and how much it may read. Only http(s); every host name
+resolved once and every address it resolves to checked (loopback, private, link-local,
+multicast, reserved and cloud-metadata ranges refused unless allowed, IPv4 addresses carried
+in IPv6 ones included); the domain allow-list checked for every host, redirects included;
+every connection checked again against the address it goes to; and every byte received
+counted against the import's limit: all because every lookup, connection and read in the
+importing process goes through `guarded()`."""
+
+import ipaddress
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from runner.engine.ops.base import EditFailed
+from service.kernel.settings import Settings
+
+SCHEMES = ("http", "https")
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Cloud metadata services answer on these even where they are not link-local: AWS and most
+# (169.254.169.254, fd00:ec2::254), Alibaba (100.100.100.200), Oracle (192.0.0.192).
+METADATA = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fd00:ec2::/32"),
+            ipaddress.ip_network("100.100.100.200/32"),
+            ipaddress.ip_network("192.0.0.192/32"))  # fmt: skip
+
+
+class ImportRefused(EditFailed):
+    """The URL, a redirect or an address it resolves to is not allowed."""
+
+
+@dataclass(frozen=True)
+class ImportPolicy:
+    allow_private: bool = False
+    allowed_domains: tuple[str, ...] = ()  # empty: any domain
+    allowed_networks: tuple[Network, ...] = field(default=())  # allowed even when private
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ImportPolicy":
+        return cls.from_text(
+            allow_private=settings.import_allow_private,
+            domains=settings.import_allowed_domains,
+            networks=settings.import_allowed_networks,
+        )
+
+    @classmethod
+    def from_text(cls, *, allow_private: bool, domains: str, networks: str) -> "ImportPolicy":
+        return cls(
+            allow_private=allow_private,
+            allowed_domains=tuple(d.lower().strip(".") for d in _listed(domains)),
+            allowed_networks=tuple(ipaddress.ip_network(n) for n in _listed(networks)),
+        )
+
+    def check_url(self, url: str) -> str:
+        """The URL's host, once its scheme and domain are acceptable."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in SCHEMES:
+            raise ImportRefused(
+                f"only http and https URLs can be imported, not {parts.scheme or 'none'!r}"
+            )
+        if not parts.hostname:
+            raise ImportRefused("the URL has no host")
+        self.check_host(parts.hostname)
+        return parts.hostname
+
+    def check_host(self, host: str) -> None:
+        name = host.lower().strip(".")
+        if (
+            self.allowed_domains
+            and not _is_ip(name)
+            and not any(
+                name == domain or name.endswith(f".{domain}") for domain in self.allowed_domains
+            )
+        ):
+            raise ImportRefused(
+                f"{host} is not on the import allow-list (EDITROOM_IMPORT_ALLOWED_DOMAINS: "
+                f"{', '.join(self.allowed_domains)})"
+            )
+        if self.allowed_domains and _is_ip(name):
+            raise ImportRefused(
+                f"{host}: addresses are refused while an allow-list of domains is set"
+            )
+
+    def check_address(self, host: str, address: str) -> None:
+        """An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo) is judged by that
+        IPv4 address too: a relay would deliver it there."""
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        embedded = _embedded_ipv4(ip)
+        judged = [ip] if embedded is None else [embedded, ip]
+        if self.allow_private or any(
+            candidate in network for candidate in judged for network in self.allowed_networks
+        ):
+            return
+        for candidate in judged:
+            reason = _why_private(candidate)
+            if reason:
+                carrying = "," if candidate == ip else f", which carries {candidate},"
+                raise ImportRefused(
+                    f"{host} resolves to {ip}{carrying} a {reason} address; such addresses are "
+                    "refused unless EDITROOM_IMPORT_ALLOW_PRIVATE=1 (or "
+                    "EDITROOM_IMPORT_ALLOWED_NETWORKS names it)"
+                )
+
+
+def _listed(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a 6to4 (2002::/16) or Teredo (2001::/32, its client) address carries."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    return ip.teredo[1] if ip.teredo is not None else None
+
+
+def _why_private(ip: Address) -> str | None:
+    checks: Sequence[tuple[str, bool]] = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("cloud metadata", any(ip in network for network in METADATA)),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
+        ("non-global", not ip.is_global),
+    )
+    return next((reason for reason, hit in checks if hit), None)
+
+
+class ImportTooLarge(ConnectionAbortedError):
+    """Raised by a socket read past the import's byte limit (an OSError, as libraries expect
+    of sockets); `ByteBudget.exceeded` is what the import checks afterwards."""
+
+
+class ByteBudget:
+    """Every byte any socket of the process receives while guarded, pages, manifests,
+    redirects and retries included, counted against one limit. Reads are shortened so that
+    each takes at most one byte past the limit from the network (reads in flight at once, in
+    several threads, may each do so)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.received = 0
+        self._lock = threading.Lock()  # fragment downloads may read from several threads
+
+    @property
+    def exceeded(self) -> bool:
+        return self.received > self.max_bytes
+
+    def allowance(self, wanted: int) -> int:
+        """How many of `wanted` bytes the next read may take; refuses once past the limit."""
+        if self.exceeded:
+            raise ImportTooLarge(self.message())
+        return min(wanted, self.max_bytes - self.received + 1)
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self.received += count
+        if self.exceeded:
+            raise ImportTooLarge(self.message())
+
+    def message(self) -> str:
+        return (
+            f"the import was stopped at {self.max_bytes:,} bytes, its limit "
+            "(EDITROOM_IMPORT_MAX_BYTES), counting every byte received (web pages and "
+            "manifests included), whatever the server said its size was"
+        )
+
+
+@dataclass
+class _Checker:
+    """The checks the patched socket functions make, and what they found."""
+
+    policy: ImportPolicy
+    refused: list[ImportRefused]
+    resolved: dict[str, str] = field(default_factory=dict)  # address -> the name it came from
+
+    def refuse(self, refusal: ImportRefused) -> OSError:
+        self.refused.append(refusal)
+        return OSError(str(refusal))
+
+    def peer(self, sock: socket.socket, address: Any) -> None:
+        """A connection goes only to an address a checked lookup returned, or to a literal
+        address allowed as it is: never to a name the C library would resolve unchecked."""
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            raise self.refuse(ImportRefused(f"{sock.family.name} connections are refused"))
+        host = str(address[0])
+        try:
+            if not _is_ip(host):
+                raise ImportRefused(
+                    f"a connection to {host} by name is refused: names go through the checked "
+                    "lookup only"
+                )
+            name = self.resolved.get(host.split("%", 1)[0])
+            if name is None:
+                self.policy.check_host(host)
+            self.policy.check_address(name or host, host)
+        except ImportRefused as refusal:
+            raise self.refuse(refusal) from refusal
+
+
+@contextmanager
+def guarded(
+    policy: ImportPolicy, *, refused: list[ImportRefused], budget: ByteBudget | None = None
+) -> Iterator[None]:
+    """While it lasts, every name resolved in this process is checked, and so is every address
+    it resolves to; every connection is checked again against the address it really goes to
+    (so it is pinned to what a checked lookup returned); and with a `budget`, every byte
+    received is counted. Refusals are also appended to `refused`: libraries report them as
+    mere connection failures."""
+    checker = _Checker(policy, refused)
+    original_lookup: Callable[..., Any] = socket.getaddrinfo
+
+    def checked_lookup(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        try:
+            policy.check_host(name)
+            results = original_lookup(host, port, *args, **kwargs)
+            for result in results:
+                address = str(result[4][0]).split("%", 1)[0]
+                policy.check_address(name, address)
+                checker.resolved[address] = name
+        except ImportRefused as refusal:
+            raise checker.refuse(refusal) from refusal
+        return results
+
+    patches = [(socket, "getaddrinfo", checked_lookup), *_connect_patches(checker)]
+    if budget is not None:
+        patches += _read_patches(budget)
+    with _patched(patches):
+        yield
+
+
+Patch = tuple[Any, str, Callable[..., Any]]
+
+
+def _connect_patches(checker: _Checker) -> list[Patch]:
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def checked_connect(sock: socket.socket, address: Any) -> None:
+        checker.peer(sock, address)
+        connect(sock, address)
+
+    def checked_connect_ex(sock: socket.socket, address: Any) -> int:
+        checker.peer(sock, address)
+        return connect_ex(sock, address)
+
+    return [
+        (socket.socket, "connect", checked_connect),
+        (socket.socket, "connect_ex", checked_connect_ex),
+    ]
+
+
+def _read_patches(budget: ByteBudget) -> list[Patch]:
+    """Plain sockets' reads, and TLS sockets' (whose reads do not go through the former)."""
+    recv, recv_into = socket.socket.recv, socket.socket.recv_into
+    recvfrom, recvfrom_into = socket.socket.recvfrom, socket.socket.recvfrom_into
+    tls_read = ssl.SSLSocket.read
+
+    def counted(data: Any) -> Any:
+        budget.add(data if isinstance(data, int) else len(data))
+        return data
+
+    def counted_recv(sock: socket.socket, size: int, *args: Any) -> bytes:
+        return counted(recv(sock, budget.allowance(size), *args))  # type: ignore[no-any-return]
+
+    def counted_recv_into(sock: socket.socket, buffer: Any, size: int = 0, *args: Any) -> int:
+        wanted = size or memoryview(buffer).nbytes
+        return counted(recv_into(sock, buffer, budget.allowance(wanted), *args))  # type: ignore[no-any-return]
+
+    def counted_recvfrom(sock: socket.socket, size: int, *args: Any) -> Any:
+        data, peer = recvfrom(sock, budget.allowance(size), *args)
+        return counted(data), peer
+
+    def counted_recvfrom_into(sock: socket.socket, buffer: Any, size: int = 0, *args: Any) -> Any:
+        wanted = size or memoryview(buffer).nbytes
+        count, peer = recvfrom_into(sock, buffer, budget.allowance(wanted), *args)
+        return counted(count), peer
+
+    def counted_tls_read(sock: ssl.SSLSocket, size: int = 1024, buffer: Any = None) -> Any:
+        return counted(tls_read(sock, budget.allowance(size), buffer))
+
+    return [
+        (socket.socket, "recv", counted_recv),
+        (socket.socket, "recv_into", counted_recv_into),
+        (socket.socket, "recvfrom", counted_recvfrom),
+        (socket.socket, "recvfrom_into", counted_recvfrom_into),
+        (ssl.SSLSocket, "read", counted_tls_read),
+    ]
+
+
+@contextmanager
+def _patched(patches: list[Patch]) -> Iterator[None]:
+    """Each attribute replaced, then restored as it was (or removed, when it was inherited)."""
+    saved = [(owner, name, owner.__dict__.get(name)) for owner, name, _ in patches]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(saved):
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)

@@ -1,0 +1,62 @@
+"""The work a sandboxed child does for one edit: run the pipeline of the media's kind, then
+describe each result (probe and SHA-256) so the runner stores it without opening it again."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from runner.engine.image.pipeline import edit_image
+from runner.engine.ops.base import Limits, MediaKind, Progress
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_json
+from runner.engine.probe import MediaFacts, probe
+from runner.engine.video.pipeline import edit_video
+from service.kernel.receive import sha256_of
+
+
+@dataclass(frozen=True, slots=True)
+class ProducedFile:
+    path: str
+    facts: MediaFacts
+    size_bytes: int
+    sha256: str
+
+
+def run_edit(
+    kind: str,
+    source: str,
+    ops: list[dict[str, Any]],
+    out_dir: str,
+    limits: Limits,
+    others: Mapping[str, str],
+    *,
+    progress: Progress,
+) -> list[ProducedFile]:
+    media_kind = MediaKind(kind)
+    operations = parse_json(catalogue(), media_kind, ops, limits=limits)
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    if media_kind is MediaKind.IMAGE:
+        paths = edit_image(
+            Path(source), operations, out_dir=target, limits=limits, progress=progress
+        )
+    else:
+        paths = edit_video(
+            Path(source), operations, out_dir=target, limits=limits, progress=progress,
+            others={UUID(key): Path(value) for key, value in others.items()},
+        )  # fmt: skip
+    return [describe(path, limits, verify=False) for path in paths]
+
+
+def describe(path: Path, limits: Limits, *, verify: bool) -> ProducedFile:
+    """What a produced file is (probed) and its SHA-256, so the runner stores it as is.
+    verify=False for what editroom has just encoded itself; True for anything fetched."""
+    facts = probe(
+        path,
+        max_pixels=limits.max_pixels,
+        max_video_seconds=limits.max_video_seconds,
+        verify=verify,
+    )
+    return ProducedFile(str(path), facts, path.stat().st_size, sha256_of(path))

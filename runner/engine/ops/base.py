@@ -1,0 +1,81 @@
+"""What every operation is: a frozen pydantic model with its parameter name, the media kind it
+applies to, the modifiers that refine it, and how to read it from a query-string value."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from service.kernel.errors import EditroomError
+from service.kernel.settings import Settings
+
+Progress = Callable[[float], None]
+"""Called by pipelines with the fraction done, 0.0 to 1.0."""
+
+
+class EditFailed(EditroomError):
+    """The edit cannot succeed as asked, however often it is tried: bad or unsupported media,
+    parameters the media makes impossible (a crop outside the image, no face found). The
+    message says what to change. The runner fails the edit without retrying."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one edit may cost; every operation and pipeline respects them."""
+
+    max_pixels: int  # of any decoded image or video frame: decompression bombs stop here
+    max_output_side: int  # width or height of anything an edit produces, in pixels
+    max_video_seconds: float  # duration of a source video or of a result
+    max_operations: int  # per edit
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Limits":
+        return cls(
+            max_pixels=settings.max_pixels,
+            max_output_side=settings.max_output_side,
+            max_video_seconds=settings.max_video_seconds,
+            max_operations=settings.max_operations,
+        )
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class Operation(BaseModel):
+    """One step of an edit. Subclasses set the class variables and `op: Literal[name]`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: str
+
+    name: ClassVar[str]
+    kind: ClassVar[MediaKind]
+    syntax: ClassVar[str]  # what the query-string value looks like, e.g. "x,y,w,h"
+    modifiers: ClassVar[tuple[str, ...]] = ()  # parameters that refine it, e.g. ("fit",)
+    terminal: ClassVar[bool] = False  # must come last (its results are no longer this kind)
+    once: ClassVar[bool] = False  # at most once per edit (the result has one format)
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        """Read the operation from its query parameter's value and its modifiers' values.
+
+        Raise service.kernel.errors.InvalidParameter naming the parameter, the value and what is
+        accepted; the helpers of runner.engine.ops.grammar do.
+        """
+        raise NotImplementedError
+
+    def check_limits(self, limits: Limits) -> None:
+        """Raise InvalidParameter when the operation as written exceeds a limit (a resize
+        beyond max_output_side). What depends on the media is checked while running."""
+
+    def media_references(self) -> tuple[UUID, ...]:
+        """Other media this operation reads (concat); the runner fetches them first."""
+        return ()
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

@@ -1,0 +1,252 @@
+"""What an uploaded or produced file is, decided from its bytes: Pillow for images, PyAV for
+videos. Refuses anything else (415) and anything broken or over a limit (422), with a reason.
+
+Untrusted bytes: this runs in a sandboxed child process (runner.engine.sandbox), never in
+the API."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+from PIL import Image, UnidentifiedImageError
+
+from runner.engine.ops.base import MediaKind
+from service.kernel.errors import InvalidMedia, UnsupportedMedia, from_the_disk
+
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "AVIF")
+VIDEO_CONTAINERS = {
+    "mov,mp4,m4a,3gp,3g2,mj2": "video/mp4",
+    "matroska,webm": "video/x-matroska",
+    "mpegts": "video/mp2t",
+    "avi": "video/x-msvideo",
+    "ogg": "video/ogg",
+}
+ACCEPTED = (
+    "images (JPEG, PNG, WebP, GIF, TIFF, AVIF) and videos (MP4, MOV, WebM, MKV, MPEG-TS, AVI, Ogg)"
+)
+INTACT = f"accepted: complete, undamaged {ACCEPTED}"
+MAX_ANIMATION_FRAMES = 2000
+EXIF_ORIENTATION = 0x0112
+SWAPS_SIDES = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter
+TRUNCATION_TOLERANCE_SECONDS = 1.0
+# The first bytes of the formats above: a file that starts like one but cannot be read is a
+# broken image or video (422), not some other kind of file (415).
+SIGNATURES = (
+    (0, b"\xff\xd8\xff"),  # JPEG
+    (0, b"\x89PNG"),
+    (0, b"GIF8"),
+    (8, b"WEBP"),
+    (0, b"II*\x00"),  # TIFF, little-endian
+    (0, b"MM\x00*"),  # TIFF, big-endian
+    (4, b"ftyp"),  # MP4, MOV, AVIF
+    (0, b"\x1a\x45\xdf\xa3"),  # Matroska, WebM
+    (0, b"\x47"),  # MPEG-TS sync byte
+    (8, b"AVI "),
+    (0, b"OggS"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFacts:
+    kind: MediaKind
+    content_type: str
+    width: int
+    height: int
+    duration_seconds: float | None = None
+    frame_rate: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def probe(
+    path: Path, *, max_pixels: int, max_video_seconds: float, verify: bool = True
+) -> MediaFacts:
+    """What the file is. verify=False skips decoding every frame of an image: for a file
+    editroom has just encoded itself, the header says all there is to know."""
+    try:
+        return probe_image(path, max_pixels=max_pixels, verify=verify)
+    except UnidentifiedImageError:
+        pass
+    return probe_video(path, max_pixels=max_pixels, max_video_seconds=max_video_seconds)
+
+
+def probe_image(path: Path, *, max_pixels: int, verify: bool = True) -> MediaFacts:
+    with _own_pixel_limit():
+        try:
+            with Image.open(path, formats=IMAGE_FORMATS) as image:
+                return _image_facts(image, max_pixels=max_pixels, verify=verify)
+        except UnidentifiedImageError:
+            raise
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            if from_the_disk(exc):
+                raise
+            raise InvalidMedia(f"the image is truncated or corrupt: {exc}; {INTACT}") from None
+
+
+@contextmanager
+def _own_pixel_limit() -> Iterator[None]:
+    """Pillow's fixed bomb check would refuse before we could say the size and our limit;
+    ours (_check_pixels) runs on the header, before any decoding."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _image_facts(image: Image.Image, *, max_pixels: int, verify: bool) -> MediaFacts:
+    width, height = image.size
+    _check_pixels(width, height, max_pixels)
+    frames = getattr(image, "n_frames", 1)
+    if frames > MAX_ANIMATION_FRAMES:
+        raise InvalidMedia(
+            f"the animation has {frames} frames; accepted: at most {MAX_ANIMATION_FRAMES}"
+        )
+    for frame in range(frames) if verify else ():  # decoding every frame finds truncation
+        image.seek(frame)
+        image.load()
+    if image.getexif().get(EXIF_ORIENTATION) in SWAPS_SIDES:
+        width, height = height, width
+    assert image.format is not None
+    return MediaFacts(
+        kind=MediaKind.IMAGE,
+        content_type=Image.MIME[image.format],
+        width=width,
+        height=height,
+    )
+
+
+def probe_video(path: Path, *, max_pixels: int, max_video_seconds: float) -> MediaFacts:
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as exc:
+        if from_the_disk(exc):
+            raise
+        if _starts_like_media(path):
+            raise InvalidMedia(f"the file is truncated or corrupt: {exc}; {INTACT}") from None
+        raise UnsupportedMedia(
+            f"not an image or a video editroom can read; accepted: {ACCEPTED}"
+        ) from None
+    with container:
+        content_type = VIDEO_CONTAINERS.get(container.format.name)
+        if content_type is None:
+            raise UnsupportedMedia(
+                f"the {container.format.long_name} format is not supported; accepted: {ACCEPTED}"
+            )
+        return _video_facts(container, path, content_type, max_pixels, max_video_seconds)
+
+
+def _video_facts(
+    container: Any, path: Path, content_type: str, max_pixels: int, max_video_seconds: float
+) -> MediaFacts:
+    video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
+    if video is None:
+        raise UnsupportedMedia(f"the file has no video stream; accepted: {ACCEPTED}")
+    audio = next(iter(container.streams.audio), None)
+    for stream in (video, audio):
+        if stream is not None and stream.codec_context is None:  # no decoder, or no codec
+            raise InvalidMedia(
+                f"the {stream.type} stream cannot be decoded: its codec is unknown, or the file "
+                f"is truncated or corrupt; {INTACT}"
+            )
+    width, height = video.codec_context.width, video.codec_context.height
+    _check_pixels(width, height, max_pixels)
+    duration = _duration_seconds(container, video)
+    if duration is not None and duration > max_video_seconds:
+        raise InvalidMedia(
+            f"the video lasts {duration:.0f} s; the limit is {max_video_seconds:.0f} s "
+            "(EDITROOM_MAX_VIDEO_SECONDS)"
+        )
+    rotation = _check_integrity(container, video, duration)
+    if rotation % 180 == 90:
+        width, height = height, width
+    return MediaFacts(
+        kind=MediaKind.VIDEO,
+        content_type=_refined_content_type(content_type, container, path),
+        width=width,
+        height=height,
+        duration_seconds=duration,
+        frame_rate=_frame_rate(video),
+        video_codec=video.codec_context.name,
+        audio_codec=audio.codec_context.name if audio is not None else None,
+    )
+
+
+def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
+    """Read every packet (decoding only until the first frame); return that frame's rotation
+    in degrees (phone videos carry it as a display matrix)."""
+    first_frame = None
+    reached = 0.0
+    try:
+        for packet in container.demux(video):
+            if packet.pts is not None and packet.time_base is not None:
+                end = (packet.pts + (packet.duration or 0)) * packet.time_base
+                reached = max(reached, float(end))
+            if first_frame is None:
+                first_frame = next(iter(packet.decode()), None)
+    except av.FFmpegError as exc:
+        if from_the_disk(exc):
+            raise
+        raise InvalidMedia(f"the video is corrupt: {exc}; {INTACT}") from None
+    if first_frame is None:
+        raise InvalidMedia(f"the video has no decodable frame; {INTACT}")
+    start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+    tolerance = max(TRUNCATION_TOLERANCE_SECONDS, (duration or 0) * 0.05)
+    if duration is not None and reached - start < duration - tolerance:
+        raise InvalidMedia(
+            f"the video is truncated: its data ends at {reached - start:.1f} s of "
+            f"{duration:.1f} s; {INTACT}"
+        )
+    rotation: float = first_frame.rotation or 0.0
+    return round(rotation) % 360
+
+
+def _starts_like_media(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    return any(head[offset : offset + len(magic)] == magic for offset, magic in SIGNATURES)
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise InvalidMedia(f"the picture has no size ({width}x{height}); {INTACT}")
+    if width * height > max_pixels:
+        raise InvalidMedia(
+            f"{width}x{height} is {width * height:,} pixels; the limit is {max_pixels:,} "
+            "(EDITROOM_MAX_PIXELS)"
+        )
+
+
+def _is_cover_art(stream: Any) -> bool:
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _duration_seconds(container: Any, video: Any) -> float | None:
+    if video.duration is not None and video.time_base is not None:
+        return float(video.duration * video.time_base)
+    if container.duration is not None:
+        return float(Fraction(container.duration, av.time_base))
+    return None
+
+
+def _frame_rate(video: Any) -> float | None:
+    rate = video.average_rate or video.guessed_rate
+    return float(rate) if rate else None
+
+
+def _refined_content_type(content_type: str, container: Any, path: Path) -> str:
+    if content_type == "video/mp4" and container.metadata.get("major_brand", "").strip() == "qt":
+        return "video/quicktime"
+    if content_type == "video/x-matroska":
+        with path.open("rb") as handle:
+            if b"webm" in handle.read(64):
+                return "video/webm"
+    return content_type

@@ -1,0 +1,169 @@
+"""Audio: copied packet by packet, or decoded, resampled and re-encoded sample-exactly, so
+each segment's sound starts with its picture; silence fills what a source lacks."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+from av.audio.frame import AudioFrame
+from av.audio.resampler import AudioResampler
+from av.audio.stream import AudioStream
+from av.packet import Packet
+from av.stream import Stream
+
+from runner.engine.video.output import Muxer
+from runner.engine.video.plan import Segment
+from runner.engine.video.sink import EPSILON_SECONDS, Damage, seconds
+
+CHANNELS = 2  # every re-encoded result is stereo
+RESYNC_SECONDS = 0.04  # drift beyond this between timestamps and samples is a gap or overlap
+PLANAR = "fltp"
+
+
+class AudioCopy:
+    """Packets that overlap [start, end) are kept: sync within one audio frame.
+
+    A decoder plays every packet whole and back to back, so where parts join, the last
+    frame of the part before (padded past its end) and the next part's priming would push
+    the next part's sound late, more at every join. A part after the first therefore starts
+    with its first packet that would be heard less than half a frame late."""
+
+    def __init__(self, muxer: Muxer) -> None:
+        self._muxer = muxer
+        self._heard_until: float | None = None  # seconds: where playing the packets so far ends
+        self.done, self.position = False, 0.0
+
+    def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
+        assert isinstance(stream, AudioStream)
+        self._stream, self._segment, self._start = stream, segment, start
+        self._offset, self._joining = offset, self._heard_until is not None
+        assert stream.time_base is not None
+        origin = stream.start_time or 0
+        self._shift = round(offset / stream.time_base) - origin - round(start / stream.time_base)
+        context = stream.codec_context
+        self._frame_seconds = (context.frame_size or 0) / (context.sample_rate or 1)
+        self.done = False
+
+    def push(self, packet: Packet[Stream]) -> None:
+        at = seconds(self._stream, packet.pts)
+        if at is None or packet.dts is None or packet.pts is None:
+            return
+        if at >= self._segment.end - EPSILON_SECONDS:
+            self.done = True
+            return
+        length = float((packet.duration or 0) * (packet.time_base or 0))
+        if self._start > 0 and at + length <= self._start + EPSILON_SECONDS:
+            return  # before the cut; uncut, even priming packets before zero are kept
+        if not self._heard_in_time(self._offset + at - self._start, length):
+            return
+        packet.pts, packet.dts = packet.pts + self._shift, packet.dts + self._shift
+        self._muxer.mux(packet)
+        self.position = self._muxer.end
+
+    def _heard_in_time(self, placed: float, length: float) -> bool:
+        """Counts the packet as played; False: it joins a part and would be heard too late."""
+        frame = self._frame_seconds or length
+        if self._heard_until is None:
+            self._heard_until = placed
+        elif self._joining and self._heard_until - placed > frame / 2:
+            return False
+        self._joining = False
+        self._heard_until += frame
+        return True
+
+    def end(self) -> None:
+        """Nothing is held between packets."""
+
+    def finish(self) -> None:
+        """Nothing to flush."""
+
+
+class AudioTranscode:
+    def __init__(self, muxer: Muxer, encoder: AudioStream) -> None:
+        self._muxer, self._encoder = muxer, encoder
+        self._rate = encoder.codec_context.sample_rate
+        self._frame_size = encoder.codec_context.frame_size or 1024
+        self._planar = encoder.codec_context.format.is_planar
+        self._pending = np.zeros((CHANNELS, 0), dtype=np.float32)
+        self._written = 0  # samples handed to the encoder or pending, from the result's start
+        self.done, self.position = False, 0.0
+
+    def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
+        assert isinstance(stream, AudioStream)
+        self._stream, self._segment, self._start, self._offset = stream, segment, start, offset
+        self._resampler = AudioResampler(format=PLANAR, layout="stereo", rate=self._rate)
+        self._aligned = False
+        self._damage = Damage()
+        self.silence_until(offset)
+        self.done = False
+
+    def push(self, packet: Packet[Stream]) -> None:
+        for frame in self._decode(packet):
+            self._frame(frame)
+
+    def _decode(self, packet: Packet[Stream] | None) -> list[AudioFrame]:
+        try:
+            return self._stream.decode(packet)
+        except av.error.InvalidDataError as exc:
+            self._damage.skip(self._segment.source.path.name, exc)
+            return []
+
+    def end(self) -> None:
+        if not self.done:
+            for frame in self._decode(None):
+                self._frame(frame)
+        self.silence_until(self._offset + self._segment.end - self._start)
+
+    def silence_until(self, seconds_: float) -> None:
+        missing = round(seconds_ * self._rate) - self._written
+        if missing > 0:
+            self._append(np.zeros((CHANNELS, missing), dtype=np.float32))
+
+    def finish(self) -> None:
+        self._emit(final=True)
+        for packet in self._encoder.encode(None):
+            self._muxer.mux(packet)
+
+    def _frame(self, frame: AudioFrame) -> None:
+        at = seconds(self._stream, frame.pts)
+        if self.done or at is None:
+            return
+        if at >= self._segment.end - EPSILON_SECONDS:
+            self.done = True
+            return
+        for resampled in self._resampler.resample(frame):
+            self._place(resampled.to_ndarray(), at)
+            at += resampled.samples / self._rate
+
+    def _place(self, samples: np.ndarray, at: float) -> None:
+        first = round((self._offset + at - self._start) * self._rate)
+        last = round((self._offset + self._segment.end - self._start) * self._rate)
+        drift = first - self._written
+        if not self._aligned or abs(drift) > RESYNC_SECONDS * self._rate:
+            self._aligned = True
+            self.silence_until(min(first, last) / self._rate)  # a gap: silence
+            samples = samples[:, max(0, self._written - first) :]  # an overlap: cut
+        samples = samples[:, : max(0, last - self._written)]
+        self._append(samples.astype(np.float32, copy=False))
+        self.position = self._written / self._rate
+
+    def _append(self, samples: np.ndarray) -> None:
+        self._pending = np.concatenate([self._pending, samples], axis=1)
+        self._written += samples.shape[1]
+        self._emit()
+
+    def _emit(self, *, final: bool = False) -> None:
+        size = self._frame_size
+        while self._pending.shape[1] >= size or (final and self._pending.shape[1]):
+            chunk, self._pending = self._pending[:, :size], self._pending[:, size:]
+            start = self._written - self._pending.shape[1] - chunk.shape[1]
+            for packet in self._encoder.encode(self._audio_frame(chunk, start)):
+                self._muxer.mux(packet)
+
+    def _audio_frame(self, chunk: np.ndarray, start: int) -> AudioFrame:
+        data = chunk if self._planar else chunk.T.reshape(1, -1)
+        frame = AudioFrame.from_ndarray(
+            np.ascontiguousarray(data), format=PLANAR if self._planar else "flt", layout="stereo"
+        )
+        frame.sample_rate, frame.pts = self._rate, start
+        return frame

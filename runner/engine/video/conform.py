@@ -1,0 +1,95 @@
+"""Decoded frames made into frames of the result: upright (rotation metadata applied),
+at the result's size (stretched to it, or letterboxed when the aspect differs, as for a
+concatenated video shaped unlike the first), in the encoder's pixel format."""
+
+from fractions import Fraction
+
+import av
+from av.filter import Graph
+from av.video.frame import VideoFrame
+
+from runner.engine.video.codecs import THREADS
+
+ASPECT_TOLERANCE = 0.01  # relative: closer than this is the same shape, stretched not padded
+_TURN = {90: ["transpose=cclock"], 180: ["hflip", "vflip"], 270: ["transpose=clock"]}
+
+
+def same_shape(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return abs(a[0] / a[1] - b[0] / b[1]) <= ASPECT_TOLERANCE * (b[0] / b[1])
+
+
+def chain(*, rotation: int, size: tuple[int, int], letterbox: bool, pix_fmt: str) -> list[str]:
+    """The FFmpeg filters, in order, for one source's frames."""
+    width, height = size
+    if letterbox:
+        fit = f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2"
+        box = [fit, f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:black"]
+    else:
+        box = [f"scale={width}:{height}"]
+    return [*_TURN.get(rotation, []), *box, "setsar=1", f"format={pix_fmt}"]
+
+
+class Conformer:
+    """One filter graph per source, built on its first frame (whose format it takes)."""
+
+    def __init__(self, filters: list[str], *, time_base: Fraction) -> None:
+        self._filters = filters
+        self._time_base = time_base
+        self._graph: Graph | None = None
+
+    def push(self, frame: VideoFrame | None) -> list[VideoFrame]:
+        if self._graph is None:
+            if frame is None:
+                return []
+            self._graph = self._build(frame)
+        self._graph.vpush(frame)
+        return _drain(self._graph)
+
+    def _build(self, frame: VideoFrame) -> Graph:
+        graph = Graph()
+        graph.threads = THREADS
+        nodes = [
+            graph.add_buffer(
+                width=frame.width, height=frame.height, format=frame.format,
+                time_base=self._time_base,
+            ),
+            *(graph.add(*_split(text)) for text in self._filters),
+            graph.add("buffersink"),
+        ]  # fmt: skip
+        graph.link_nodes(*nodes).configure()
+        return graph
+
+
+def _split(text: str) -> tuple[str, str | None]:
+    name, _, args = text.partition("=")
+    return name, args or None
+
+
+def _drain(graph: Graph) -> list[VideoFrame]:
+    frames: list[VideoFrame] = []
+    while True:
+        try:
+            frames.append(graph.vpull())
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return frames
+
+
+class ConstantRate:
+    """Places frames on a constant-rate grid: a frame late for its slot is dropped, and a
+    gap is filled by repeating the frame before it (bounded, so a broken timestamp cannot
+    make millions of frames)."""
+
+    MAX_REPEAT_SECONDS = 10.0
+
+    def __init__(self, rate: Fraction) -> None:
+        self.rate = rate
+        self.next_slot = 0
+
+    def slots(self, seconds: float) -> range:
+        """The slots this frame fills, the first ones repeating the frame before it."""
+        slot = round(seconds * self.rate)
+        if slot < self.next_slot:
+            return range(0)
+        first = max(self.next_slot, slot - int(self.MAX_REPEAT_SECONDS * self.rate))
+        self.next_slot = slot + 1
+        return range(first, slot + 1)

@@ -1,0 +1,103 @@
+"""Feeding the planned segments, one file after the other, to the sinks of the result's
+streams: seek once to where a segment starts, demux, stop when the sinks have enough. One
+pass over each file, whatever is copied and whatever is re-encoded."""
+
+from av.stream import Stream
+
+from runner.engine.ops.base import EditFailed, Progress
+from runner.engine.video.audio import AudioTranscode
+from runner.engine.video.plan import Plan, Segment
+from runner.engine.video.probe import Input, open_streams, reading
+from runner.engine.video.sink import Sink, seconds
+
+PROGRESS_EVERY_PACKETS = 32
+TRUNCATED_SECONDS = 0.5  # a source ending this much before its header said is truncated
+
+
+class Feeder:
+    def __init__(self, plan: Plan, *, video: Sink, audio: Sink | None, progress: Progress) -> None:
+        self._plan, self._video, self._audio = plan, video, audio
+        self._progress = progress
+
+    def feed(self, *, keyframe_start: bool) -> None:
+        """`keyframe_start`: a segment starting between keyframes starts on the one before."""
+        offset = 0.0
+        for segment in self._plan.segments:
+            with reading(segment.source.path) as container:
+                start = _start(container, segment, keyframe_start=keyframe_start)
+                self._feed_one(container, segment, start=start, offset=offset)
+            offset += segment.end - start
+            self._report(offset)
+
+    def _feed_one(self, container: Input, segment: Segment, *, start: float, offset: float) -> None:
+        routes = self._begin(container, segment, start=start, offset=offset)
+        _seek(container, video=routes[0][0], start=start)
+        complete = self._demux(container, dict((stream.index, sink) for stream, sink in routes))
+        for _, sink in routes:
+            sink.end()
+        end = offset + segment.end - start
+        if isinstance(self._audio, AudioTranscode):  # a source without sound, or too little
+            self._audio.silence_until(end)
+        if not complete:
+            self._check_whole(segment, expected=end)
+
+    def _begin(
+        self, container: Input, segment: Segment, *, start: float, offset: float
+    ) -> list[tuple[Stream, Sink]]:
+        video_stream, audio_stream = open_streams(container)
+        routes: list[tuple[Stream, Sink]] = [(video_stream, self._video)]
+        if self._audio is not None and audio_stream is not None:
+            routes.append((audio_stream, self._audio))
+        for stream, sink in routes:
+            sink.begin(stream, segment, start=start, offset=offset)
+        return routes
+
+    def _demux(self, container: Input, routes: dict[int, Sink]) -> bool:
+        """True when every sink had what it needed before the file ended."""
+        streams = [stream for stream in container.streams if stream.index in routes]
+        for count, packet in enumerate(container.demux(streams)):
+            if packet.size and packet.stream.index in routes:  # empty ones mark the end
+                routes[packet.stream.index].push(packet)
+            if all(sink.done for sink in routes.values()):
+                return True
+            if count % PROGRESS_EVERY_PACKETS == 0:
+                self._report(self._position())
+        return False
+
+    def _position(self) -> float:
+        return max(sink.position for sink in (self._video, self._audio) if sink is not None)
+
+    def _report(self, done_seconds: float) -> None:
+        duration = self._plan.duration
+        self._progress(min(1.0, max(0.0, done_seconds / duration)) if duration > 0 else 1.0)
+
+    def _check_whole(self, segment: Segment, *, expected: float) -> None:
+        reached = self._position()
+        frame_seconds = float(1 / segment.source.video.rate)
+        if reached < expected - TRUNCATED_SECONDS - 2 * frame_seconds:
+            raise EditFailed(
+                f"{segment.source.path.name} ends {expected - reached:.2f} s before the "
+                f"{segment.duration:.2f} s asked for: the file is truncated or damaged"
+            )
+
+
+def _start(container: Input, segment: Segment, *, keyframe_start: bool) -> float:
+    """Where the segment really starts: the keyframe at or before its start, if asked."""
+    if not keyframe_start or segment.start <= 0:
+        return segment.start
+    video, _ = open_streams(container)
+    _seek(container, video=video, start=segment.start)
+    for packet in container.demux(video):
+        at = seconds(video, packet.pts)
+        if packet.is_keyframe and at is not None:
+            return min(at, segment.start)
+    return segment.start
+
+
+def _seek(container: Input, *, video: Stream, start: float) -> None:
+    """A fresh container reads from its start: seeking there could skip a first GOP whose
+    timestamps begin below zero."""
+    if start <= 0 or video.time_base is None:
+        return
+    target = (video.start_time or 0) + round(start / video.time_base)
+    container.seek(target, stream=video, backward=True)

@@ -1,0 +1,74 @@
+"""Writing a result: to a temporary file beside it, renamed when complete, MP4 and MOV with
+their index first (faststart) so they play while downloading. The muxer also keeps each
+stream's decode timestamps strictly increasing, which joined pieces need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.container
+from av.packet import Packet
+from av.stream import Stream
+
+from runner.engine.ops.base import EditFailed
+from runner.engine.video.codecs import FASTSTART, MUXER, Container
+from runner.engine.video.probe import about_the_media
+
+Output = av.container.OutputContainer
+
+
+@contextmanager
+def writing(path: Path, container: Container) -> Iterator[Output]:
+    partial = path.with_name(f".{path.name}.partial")
+    options = {"movflags": "+faststart"} if container in FASTSTART else {}
+    try:
+        with av.open(str(partial), mode="w", format=MUXER[container], options=options) as output:
+            yield output
+        partial.replace(path)
+    except av.error.FFmpegError as exc:
+        if not about_the_media(exc):
+            raise  # a full disk is not the edit's fault: retried
+        raise EditFailed(f"the {container} result could not be written: {exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+class Muxer:
+    """Muxes packets into one output stream, their timestamps counted in `time_base`."""
+
+    def __init__(self, output: Output, stream: Stream, *, time_base: Fraction) -> None:
+        self._output = output
+        self.stream = stream
+        self.time_base = time_base
+        self._last_dts: int | None = None
+        self.end = 0.0  # seconds: where the last packet muxed ends
+
+    def mux(self, packet: Packet[Stream]) -> None:
+        if packet.dts is None or packet.pts is None:
+            return  # nothing a muxer can place; decoders skip them as well
+        _rebase(packet, self.time_base)
+        assert packet.pts is not None
+        assert packet.dts is not None
+        if self._last_dts is not None and packet.dts <= self._last_dts:
+            packet.dts = self._last_dts + 1
+            packet.pts = max(packet.pts, packet.dts)
+        self._last_dts = packet.dts
+        self.end = max(self.end, float((packet.pts + (packet.duration or 0)) * self.time_base))
+        packet.stream = self.stream
+        self._output.mux_one(packet)
+
+
+def _rebase(packet: Packet[Stream], time_base: Fraction) -> None:
+    old = packet.time_base
+    if old is None or old == time_base:
+        packet.time_base = time_base
+        return
+    scale = old / time_base
+    packet.pts = round(packet.pts * scale) if packet.pts is not None else None
+    packet.dts = round(packet.dts * scale) if packet.dts is not None else None
+    packet.duration = round(packet.duration * scale) if packet.duration else packet.duration
+    packet.time_base = time_base

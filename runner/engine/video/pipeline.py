@@ -1,0 +1,103 @@
+"""Editing a video: probe the sources, plan the whole edit, then do it in one pass. Runs in
+a child process the runner manages; plain synchronous code."""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from uuid import UUID
+
+import av
+
+from runner.engine.ops.base import EditFailed, Limits, Operation, Progress
+from runner.engine.video import encoders
+from runner.engine.video.audio import AudioCopy, AudioTranscode
+from runner.engine.video.copy import VideoCopy
+from runner.engine.video.feed import Feeder
+from runner.engine.video.gif import PaletteUse, palette
+from runner.engine.video.output import Muxer, Output, writing
+from runner.engine.video.plan import Plan, make_plan
+from runner.engine.video.probe import about_the_media, open_streams, probe, reading
+from runner.engine.video.sink import Sink
+from runner.engine.video.stills import write_stills
+from runner.engine.video.transcode import VideoTranscode
+
+
+def edit_video(
+    source: Path,
+    operations: Sequence[Operation],
+    *,
+    out_dir: Path,
+    limits: Limits,
+    progress: Progress,
+    others: Mapping[UUID, Path],
+) -> list[Path]:
+    try:
+        main = probe(source, limits=limits)
+        probed = {media: probe(path, limits=limits) for media, path in others.items()}
+        plan = make_plan(main, operations, others=probed, limits=limits)
+        if plan.still is not None:
+            results = write_stills(plan, out_dir=out_dir, progress=progress)
+        else:
+            results = [_write(plan, out_dir / f"video.{plan.container}", progress)]
+    except av.error.FFmpegError as exc:
+        if not about_the_media(exc):
+            raise
+        raise EditFailed(f"the video could not be processed: {exc}") from None
+    progress(1.0)
+    return results
+
+
+def _write(plan: Plan, target: Path, progress: Progress) -> Path:
+    with writing(target, plan.container) as output:
+        video, audio = _video_sink(output, plan), _audio_sink(output, plan)
+        keyframe_start = plan.video.copy and not plan.accurate
+        feeder = Feeder(plan, video=video, audio=audio, progress=progress)
+        feeder.feed(keyframe_start=keyframe_start)
+        for sink in (video, audio):
+            if sink is not None:
+                sink.finish()
+    return target
+
+
+def _video_sink(output: Output, plan: Plan) -> Sink:
+    first = plan.segments[0].source
+    if plan.video.copy:
+        with reading(first.path) as container:
+            template = output.add_stream_from_template(open_streams(container)[0], opaque=True)
+        muxer = Muxer(output, template, time_base=first.video.time_base)
+        return VideoCopy(muxer, accurate=plan.accurate)
+    if plan.video.codec is None:
+        return _gif_sink(output, plan)
+    rate = plan.video.rate or first.video.rate
+    time_base = 1 / plan.video.rate if plan.video.rate else first.video.time_base
+    stream = encoders.add_video(
+        output, plan.video.codec, size=plan.video.size, time_base=time_base, rate=rate
+    )
+    muxer = Muxer(output, stream, time_base=time_base)
+    return VideoTranscode(muxer, stream, plan=plan.video, first_shape=first.video.display_size)
+
+
+def _gif_sink(output: Output, plan: Plan) -> Sink:
+    rate = plan.video.rate or plan.segments[0].source.video.rate
+    stream = encoders.add_gif(output, size=plan.video.size, rate=rate)
+    return VideoTranscode(
+        Muxer(output, stream, time_base=1 / rate), stream, plan=plan.video,
+        first_shape=plan.segments[0].source.video.display_size,
+        finish=PaletteUse(palette(plan), size=plan.video.size, time_base=1 / rate),
+        pix_fmt="rgb24",
+    )  # fmt: skip
+
+
+def _audio_sink(output: Output, plan: Plan) -> Sink | None:
+    if plan.audio.mode == "none":
+        return None
+    if plan.audio.mode == "copy":
+        first = next(s.source for s in plan.segments if s.source.audio is not None)
+        assert first.audio is not None
+        with reading(first.path) as container:
+            audio_stream = open_streams(container)[1]
+            assert audio_stream is not None
+            template = output.add_stream_from_template(audio_stream, opaque=True)
+        return AudioCopy(Muxer(output, template, time_base=first.audio.time_base))
+    assert plan.audio.codec is not None
+    stream = encoders.add_audio(output, plan.audio.codec, rate=plan.audio.rate)
+    return AudioTranscode(Muxer(output, stream, time_base=stream.codec_context.time_base), stream)

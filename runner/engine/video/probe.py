@@ -1,0 +1,194 @@
+"""What a source video holds, read once from its header before any packet is touched, and
+the one place where FFmpeg's errors about a file become EditFailed."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.container
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
+
+from runner.engine.ops.base import EditFailed, Limits
+from runner.engine.video.codecs import COPYABLE, THREADS, Container
+from service.kernel.errors import from_the_disk
+
+Input = av.container.InputContainer
+
+
+@dataclass(frozen=True, slots=True)
+class VideoTrack:
+    codec: str
+    width: int  # as stored, before rotation
+    height: int
+    rotation: int  # degrees counterclockwise a player turns the picture: 0, 90, 180, 270
+    rate: Fraction  # average frames per second
+    time_base: Fraction
+    pix_fmt: str | None
+    extradata: bytes | None
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        turned = self.rotation in (90, 270)
+        return (self.height, self.width) if turned else (self.width, self.height)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioTrack:
+    codec: str
+    rate: int  # samples per second
+    layout: str
+    time_base: Fraction
+    extradata: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    path: Path
+    container: Container | None  # None: a container we read but do not write
+    origin: float  # seconds: the stream time of the first frame; trims count from here
+    duration: float  # seconds
+    video: VideoTrack
+    audio: AudioTrack | None
+
+
+def about_the_media(error: av.error.FFmpegError) -> bool:
+    """Whether an FFmpeg error says something about the media (InvalidDataError and the like,
+    final). One carrying an errno (ENOSPC, EIO, EACCES...) comes from the disk, and ENOMEM from
+    the child's memory limit: those pass through as they are, for the sandbox to report (the
+    disk's retried, the limit named), as the image side does."""
+    return not (isinstance(error, MemoryError) or from_the_disk(error))
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[Input]:
+    """Open a source; an FFmpeg error about its data while it is open fails the edit, naming
+    the file."""
+    try:
+        with av.open(str(path), mode="r") as container:
+            yield container
+    except av.error.FFmpegError as exc:
+        if not about_the_media(exc):
+            raise
+        raise EditFailed(f"{path.name} cannot be read as a video: {exc}") from None
+
+
+def probe(path: Path, *, limits: Limits) -> Source:
+    with reading(path) as container:
+        video = _video_stream(container, path)
+        source = Source(
+            path=path,
+            container=_container_name(container),
+            origin=_origin(video),
+            duration=_duration(container, video, path),
+            video=_video_track(video),
+            audio=_audio_track(container),
+        )
+    _check(source, limits)
+    return source
+
+
+def open_streams(container: Input) -> tuple[VideoStream, AudioStream | None]:
+    """The streams editroom reads, with their decoders bounded to THREADS."""
+    video = container.streams.video[0]
+    if not video.codec_context.is_open:
+        video.codec_context.thread_count = THREADS
+        video.codec_context.thread_type = "AUTO"
+    audio = container.streams.audio[0] if container.streams.audio else None
+    return video, audio
+
+
+def _video_stream(container: Input, path: Path) -> VideoStream:
+    if not container.streams.video:
+        raise EditFailed(f"{path.name} has no video stream")
+    return container.streams.video[0]
+
+
+def _video_track(stream: VideoStream) -> VideoTrack:
+    context = stream.codec_context
+    return VideoTrack(
+        codec=context.codec.canonical_name,
+        width=context.width,
+        height=context.height,
+        rotation=_rotation(stream),
+        rate=stream.average_rate or stream.guessed_rate or Fraction(25),
+        time_base=stream.time_base or Fraction(1, 90_000),
+        pix_fmt=context.pix_fmt,
+        extradata=context.extradata,
+    )
+
+
+def _audio_track(container: Input) -> AudioTrack | None:
+    if not container.streams.audio:
+        return None
+    stream = container.streams.audio[0]
+    context = stream.codec_context
+    return AudioTrack(
+        codec=context.codec.canonical_name,
+        rate=context.sample_rate or 48_000,
+        layout=context.layout.name,
+        time_base=stream.time_base or Fraction(1, context.sample_rate or 48_000),
+        extradata=context.extradata,
+    )
+
+
+def _rotation(stream: VideoStream) -> int:
+    """Only the display matrix of the first frame says it; decoding one frame is cheap."""
+    container = stream.container
+    stream.codec_context.thread_count = THREADS
+    try:
+        for frame in container.decode(stream):  # type: ignore[attr-defined]
+            return int(frame.rotation) % 360 // 90 * 90
+    except av.error.FFmpegError:
+        return 0
+    finally:
+        container.seek(0)  # type: ignore[attr-defined]
+    return 0
+
+
+def _origin(stream: VideoStream) -> float:
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)
+
+
+def _duration(container: Input, stream: VideoStream, path: Path) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    raise EditFailed(f"{path.name} does not say how long it is; it may be truncated")
+
+
+def _container_name(container: Input) -> Container | None:
+    """The container a source's own edits are written back to when no format is asked."""
+    names = container.format.name.split(",")
+    if "mp4" in names:
+        brand = container.metadata.get("major_brand", "")
+        return "mov" if brand.strip() == "qt" else "mp4"
+    if "matroska" in names:
+        codecs = {
+            stream.codec_context.codec.canonical_name
+            for stream in container.streams
+            if stream.codec_context
+        }
+        return "webm" if codecs <= COPYABLE["webm"] else "mkv"
+    return None
+
+
+def _check(source: Source, limits: Limits) -> None:
+    name = source.path.name
+    if source.duration > limits.max_video_seconds:
+        raise EditFailed(
+            f"{name} lasts {source.duration:.1f} s; videos of at most "
+            f"{limits.max_video_seconds:g} s are accepted"
+        )
+    pixels = source.video.width * source.video.height
+    if pixels > limits.max_pixels:
+        raise EditFailed(
+            f"{name} has frames of {source.video.width}x{source.video.height} "
+            f"({pixels} pixels); at most {limits.max_pixels} pixels are accepted"
+        )

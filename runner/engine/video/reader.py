@@ -1,0 +1,115 @@
+"""Frames of the planned timeline, upright and at the result's size, for stills and GIF
+palettes: the frame shown at a time, or every keyframe (a cheap pass that lands on scene
+changes, where encoders put keyframes)."""
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from fractions import Fraction
+
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from runner.engine.ops.base import EditFailed
+from runner.engine.video.conform import Conformer, chain, same_shape
+from runner.engine.video.plan import Plan, Segment
+from runner.engine.video.probe import Input, open_streams, reading
+from runner.engine.video.sink import EPSILON_SECONDS, seconds
+
+_DEFAULT_TIME_BASE = Fraction(1, 90_000)
+MAX_FRAMES_SCANNED = 100_000  # a bound on any decoding loop here, whatever the file says
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    at: float  # seconds on the timeline
+    image: VideoFrame  # upright, at the result's size
+
+
+class TimelineReader:
+    def __init__(self, plan: Plan, *, pix_fmt: str = "rgb24") -> None:
+        self._plan, self._pix_fmt = plan, pix_fmt
+        self._stack = ExitStack()
+        self._open: dict[str, Input] = {}
+
+    def __enter__(self) -> "TimelineReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def at(self, at: float) -> Shot:
+        """The frame shown at `at` seconds on the timeline (the last one when `at` is past
+        the end of a segment's frames)."""
+        offset = 0.0
+        for segment in self._plan.segments:
+            if at < offset + segment.duration or segment is self._plan.segments[-1]:
+                return self._shown(
+                    segment, offset=offset, local=segment.start + max(0.0, at - offset)
+                )
+            offset += segment.duration
+        raise EditFailed("the timeline is empty")
+
+    def keyframes(self) -> Iterator[Shot]:
+        offset = 0.0
+        for segment in self._plan.segments:
+            video = self._stream(segment)
+            video.codec_context.skip_frame = "NONKEY"
+            yield from self._keyframes_of(segment, offset=offset, video=video)
+            video.codec_context.skip_frame = "DEFAULT"
+            offset += segment.duration
+
+    def _keyframes_of(
+        self, segment: Segment, *, offset: float, video: VideoStream
+    ) -> Iterator[Shot]:
+        _seek(video, segment.start)
+        for count, frame in enumerate(video.container.decode(video)):  # type: ignore[attr-defined]
+            at = seconds(video, frame.pts)
+            if at is None or at < segment.start - EPSILON_SECONDS:
+                continue
+            if at >= segment.end or count > MAX_FRAMES_SCANNED:
+                return
+            yield Shot(offset + at - segment.start, self._conform(segment, frame))
+
+    def _shown(self, segment: Segment, *, offset: float, local: float) -> Shot:
+        video = self._stream(segment)
+        _seek(video, local)
+        best: VideoFrame | None = None
+        for count, frame in enumerate(video.container.decode(video)):  # type: ignore[attr-defined]
+            at = seconds(video, frame.pts)
+            if at is not None and at > local + EPSILON_SECONDS and best is not None:
+                break
+            best = frame
+            if count > MAX_FRAMES_SCANNED:
+                break
+        if best is None:
+            raise EditFailed(f"{segment.source.path.name} has no frame to show at {local:.3f} s")
+        shown = seconds(video, best.pts) or local
+        return Shot(offset + shown - segment.start, self._conform(segment, best))
+
+    def _stream(self, segment: Segment) -> VideoStream:
+        key = str(segment.source.path)
+        if key not in self._open:
+            self._open[key] = self._stack.enter_context(reading(segment.source.path))
+        video, _ = open_streams(self._open[key])
+        return video
+
+    def _conform(self, segment: Segment, frame: VideoFrame) -> VideoFrame:
+        video = segment.source.video
+        first = self._plan.segments[0].source.video.display_size
+        filters = chain(
+            rotation=video.rotation, size=self._plan.video.size,
+            letterbox=not same_shape(video.display_size, first), pix_fmt=self._pix_fmt,
+        )  # fmt: skip
+        frame.pts = None
+        conformer = Conformer(filters, time_base=frame.time_base or _DEFAULT_TIME_BASE)
+        (image,) = conformer.push(frame)
+        return image
+
+
+def _seek(video: VideoStream, at: float) -> None:
+    assert video.time_base is not None
+    origin = video.start_time or 0
+    target = origin + round(at / video.time_base)
+    video.container.seek(target, stream=video, backward=True)  # type: ignore[attr-defined]
+    video.codec_context.flush_buffers()

@@ -1,0 +1,117 @@
+"""Video re-encoding: decode, conform (rotation, size, letterbox), place on the result's
+timeline (keeping the source's timestamps, or on a constant-rate grid), encode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+
+import av
+from av.packet import Packet
+from av.stream import Stream
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from runner.engine.video.conform import Conformer, ConstantRate, chain, same_shape
+from runner.engine.video.output import Muxer
+from runner.engine.video.plan import Segment, VideoPlan
+from runner.engine.video.sink import EPSILON_SECONDS, Damage, seconds
+
+Finish = Callable[[VideoFrame | None], list[VideoFrame]]  # e.g. a GIF's palette step
+
+
+def _unchanged(frame: VideoFrame | None) -> list[VideoFrame]:
+    return [] if frame is None else [frame]
+
+
+class VideoTranscode:
+    def __init__(
+        self,
+        muxer: Muxer,
+        encoder: VideoStream,
+        *,
+        plan: VideoPlan,
+        first_shape: tuple[int, int],
+        finish: Finish = _unchanged,
+        pix_fmt: str | None = None,
+    ) -> None:
+        self._muxer, self._encoder, self._plan = muxer, encoder, plan
+        self._first_shape = first_shape
+        self._finish_frame = finish
+        self._pix_fmt = pix_fmt or encoder.codec_context.pix_fmt or "yuv420p"
+        self._time_base: Fraction = encoder.codec_context.time_base or Fraction(1, 90_000)
+        self._grid = ConstantRate(plan.rate) if plan.rate else None
+        self._last_pts = -1
+        self._previous: VideoFrame | None = None
+        self.done, self.position = False, 0.0
+
+    def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
+        assert isinstance(stream, VideoStream)
+        self._stream, self._segment, self._start, self._offset = stream, segment, start, offset
+        video = segment.source.video
+        letterbox = not same_shape(video.display_size, self._first_shape)
+        filters = chain(
+            rotation=video.rotation, size=self._plan.size, letterbox=letterbox,
+            pix_fmt=self._pix_fmt,
+        )  # fmt: skip
+        self._conformer = Conformer(filters, time_base=self._time_base)
+        self._damage = Damage()
+        self.done = False
+
+    def push(self, packet: Packet[Stream]) -> None:
+        for frame in self._decode(packet):
+            self._frame(frame)
+
+    def _decode(self, packet: Packet[Stream] | None) -> list[VideoFrame]:
+        try:
+            return self._stream.decode(packet)
+        except av.error.InvalidDataError as exc:
+            self._damage.skip(self._segment.source.path.name, exc)
+            return []
+
+    def end(self) -> None:
+        if not self.done:
+            for frame in self._decode(None):
+                self._frame(frame)
+        self._encode_all(self._conformer.push(None))
+
+    def finish(self) -> None:
+        self._encode_all(self._finish_frame(None), finished=True)
+        for packet in self._encoder.encode(None):
+            self._muxer.mux(packet)
+
+    def _frame(self, frame: VideoFrame) -> None:
+        at = seconds(self._stream, frame.pts)
+        if self.done or at is None or at < self._start - EPSILON_SECONDS:
+            return
+        if at >= self._segment.end - EPSILON_SECONDS:
+            self.done = True
+            return
+        self.position = self._offset + at - self._start
+        frame.pts = round(self.position / self._time_base)
+        frame.time_base = self._time_base
+        self._encode_all(self._conformer.push(frame))
+
+    def _encode_all(self, frames: list[VideoFrame], *, finished: bool = False) -> None:
+        for frame in frames if finished else [g for f in frames for g in self._finish_frame(f)]:
+            self._place(frame)
+
+    def _place(self, frame: VideoFrame) -> None:
+        assert frame.pts is not None
+        if self._grid is None:
+            if frame.pts > self._last_pts:  # encoders need increasing timestamps
+                self._last_pts = frame.pts
+                self._send(frame)
+            return
+        slots = self._grid.slots(float(frame.pts * self._time_base))
+        for slot in slots:  # the first ones repeat the frame before (a gap filled)
+            shown = frame if slot == slots[-1] else (self._previous or frame)
+            shown.pts = slot
+            self._send(shown)
+        if slots:
+            self._previous = frame
+
+    def _send(self, frame: VideoFrame) -> None:
+        """Encoders take their own reference, so a frame may be sent again with a new pts."""
+        for packet in self._encoder.encode(frame):
+            self._muxer.mux(packet)

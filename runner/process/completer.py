@@ -1,0 +1,68 @@
+"""Completions go to PostgreSQL in batches: whatever finished while the last batch was in
+flight leaves in the next one, so a busy runner pays one round trip per batch, not per edit,
+and an idle one adds no delay."""
+
+import asyncio
+import json
+import logging
+from uuid import UUID
+
+from service.kernel.db import Database
+from service.kernel.errors import Conflict, EditroomError
+
+log = logging.getLogger(__name__)
+
+_Pending = dict[UUID, tuple[list[UUID], "asyncio.Future[None]"]]
+
+
+class Completer:
+    def __init__(self, database: Database, worker: str) -> None:
+        self._database = database
+        self._worker = worker
+        self._pending: _Pending = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def complete(self, edit_id: UUID, outputs: list[UUID]) -> None:
+        """Mark the edit completed; raises Conflict when this worker no longer holds it."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending[edit_id] = (outputs, future)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, {}
+            await self._send(batch)
+
+    async def _send(self, batch: _Pending) -> None:
+        results = {
+            str(edit_id): [str(o) for o in outputs] for edit_id, (outputs, _) in batch.items()
+        }
+        try:
+            await self._database.fetch_all(
+                "complete_edits", worker=self._worker, results=json.dumps(results)
+            )
+        except Conflict as exc:
+            if len(batch) == 1:
+                _settle(batch, exc)
+                return
+            # One of them was cancelled or reaped meanwhile; the batch was all or nothing,
+            # so settle each on its own.
+            for edit_id, item in batch.items():
+                await self._send({edit_id: item})
+            return
+        except EditroomError as exc:
+            _settle(batch, exc)
+            return
+        _settle(batch, None)
+
+
+def _settle(batch: _Pending, error: Exception | None) -> None:
+    for _, future in batch.values():
+        if future.done():  # its edit task was cancelled while waiting
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)

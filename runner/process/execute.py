@@ -1,0 +1,190 @@
+"""What a claimed edit does: fetch its media, run the pipeline of its kind in a sandboxed child
+(time- and memory-limited, killed on cancel), store what it produced as new media that name
+the edit and the source, and return their ids."""
+
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from runner.engine.imports.download import import_url
+from runner.engine.imports.guard import ImportPolicy
+from runner.engine.imports.request import ImportRequest, is_import
+from runner.engine.jobs import ProducedFile, run_edit
+from runner.engine.ops.base import EditFailed, Limits, MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_json
+from runner.engine.ops.noop import ImageNoop
+from runner.engine.sandbox import Report, Sandbox, SandboxTimeout
+from runner.process.metrics import UNKNOWN_KIND
+from service.domain.library import MediaLibrary, clean_filename
+from service.kernel.db import Row
+from service.kernel.errors import NotFound
+from service.kernel.receive import ReceivedFile
+from service.kernel.settings import Settings
+
+ReportProgress = Report
+Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[list[UUID]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEdit:
+    id: UUID
+    media_id: UUID | None
+    ops: list[dict[str, Any]]
+    trial: int
+    max_trials: int
+    kind: str = UNKNOWN_KIND  # its media's, for logs and metrics
+    source: Row | None = None  # its media's row as claimed (JSON types), if it still existed
+
+    @classmethod
+    def from_row(cls, row: Row) -> "ClaimedEdit":
+        return cls(
+            id=row["id"],
+            media_id=row["media_id"],
+            ops=row["ops"],
+            trial=row["trial"],
+            max_trials=row["max_trials"],
+            kind=row.get("kind") or UNKNOWN_KIND,
+            source=row.get("source"),
+        )
+
+
+class EditExecutor:
+    def __init__(self, *, library: MediaLibrary, sandbox: Sandbox, settings: Settings) -> None:
+        self._library = library
+        self._sandbox = sandbox
+        self._settings = settings
+        self._limits = Limits.from_settings(settings)
+        self._policy = ImportPolicy.from_settings(settings)
+
+    async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        # [] is a valid no-op edit in SQL (it exercises the queue; the API asks for more). It
+        # reads nothing, so it costs no look-up of its media: the queue's own pace shows.
+        if not edit.ops:
+            report(1.0)
+            return []
+        if edit.media_id is None and is_import(edit.ops):
+            return await self._import(edit, report)
+        source = await self._source(edit)
+        kind = MediaKind(source["kind"])
+        operations = parse_json(catalogue(), kind, edit.ops, limits=self._limits)
+        if all(op.name == ImageNoop.name for op in operations):
+            report(1.0)
+            return []
+        others = [
+            await self._media(ref, "concat") for op in operations for ref in op.media_references()
+        ]
+        self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="edit-") as work:
+            produced = await self._run(edit, source, others, Path(work), report)
+            names = _output_names(source, produced)
+            return [
+                await self._store(file, name, edit=edit, source=source)
+                for file, name in zip(produced, names, strict=True)
+            ]
+
+    async def _run(
+        self, edit: ClaimedEdit, source: Row, others: list[Row], work: Path, report: ReportProgress
+    ) -> list[ProducedFile]:
+        inputs = {str(row["id"]): str(await self._local(row, work)) for row in others}
+        timeout = edit_time_limit_seconds(self._settings, [source, *others])
+        try:
+            return await self._sandbox.run(
+                run_edit, source["kind"], str(await self._local(source, work)), edit.ops,
+                str(work / "out"), self._limits, inputs,
+                timeout_seconds=timeout, on_progress=report,
+            )  # fmt: skip
+        except SandboxTimeout:
+            raise EditFailed(
+                f"the edit ran past its time limit of {timeout:.0f} s (EDITROOM_EDIT_TIMEOUT_"
+                "SECONDS, plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND per second of video)"
+            ) from None
+
+    async def _import(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        try:
+            request = ImportRequest.model_validate(edit.ops[0])
+        except ValidationError as exc:
+            raise EditFailed(f"the import is malformed: {exc}".splitlines()[0]) from None
+        options = {
+            "max_bytes": self._settings.import_max_bytes,
+            "socket_timeout": self._settings.import_socket_timeout_seconds,
+        }
+        timeout = self._settings.import_timeout_seconds
+        self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="import-") as work:
+            try:
+                (produced,) = await self._sandbox.run(
+                    import_url, request, str(Path(work) / "out"), self._policy, self._limits,
+                    options, timeout_seconds=timeout, on_progress=report,
+                )  # fmt: skip
+            except SandboxTimeout:
+                raise EditFailed(
+                    f"the import ran past its time limit of {timeout:.0f} s "
+                    "(EDITROOM_IMPORT_TIMEOUT_SECONDS)"
+                ) from None
+            name = _import_name(request.url, produced)
+            return [await self._store(produced, name, edit=edit, source=None)]
+
+    async def _source(self, edit: ClaimedEdit) -> Row:
+        if edit.media_id is None:
+            raise EditFailed("the edit's media was deleted; there is nothing to edit")
+        if edit.source is not None:  # read with the claim: no second look-up
+            return {**edit.source, "id": edit.media_id}
+        return await self._media(edit.media_id, "the source")
+
+    async def _media(self, media_id: UUID, role: str) -> Row:
+        try:
+            return await self._library.get(media_id)
+        except NotFound:
+            raise EditFailed(f"{role} media {media_id} no longer exists") from None
+
+    async def _local(self, media: Row, work: Path) -> Path:
+        """The media as a local file: read in place from a local bucket, else fetched."""
+        in_place = self._library.storage.local_path(media["storage_key"])
+        if in_place is not None:
+            return in_place
+        target = work / f"in-{media['id']}"
+        await self._library.storage.get_file(media["storage_key"], target)
+        return target
+
+    async def _store(
+        self, file: ProducedFile, name: str | None, *, edit: ClaimedEdit, source: Row | None
+    ) -> UUID:
+        received = ReceivedFile(Path(file.path), file.size_bytes, file.sha256, name)
+        ingested = await self._library.ingest(
+            received,
+            facts=file.facts,
+            source_edit_id=edit.id,
+            source_media_id=None if source is None else source["id"],
+        )
+        media_id: UUID = ingested.media["id"]
+        return media_id
+
+
+def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:
+    """An edit's time limit: the base limit, plus the per-second part for every second of
+    video it reads (its source and what it concatenates). Images (no duration) add nothing,
+    so the base is also the floor; there is no cap beyond max_video_seconds per video."""
+    seconds_of_video = sum(row["duration_seconds"] or 0.0 for row in media)
+    return settings.edit_timeout_seconds + settings.edit_seconds_per_video_second * seconds_of_video
+
+
+def _output_names(source: Row, produced: list[ProducedFile]) -> list[str | None]:
+    """holiday.jpg edited to WebP: holiday-edited.webp; several stills: holiday-01.jpg, ..."""
+    stem = Path(source["original_name"] or "media").stem
+    suffixes = [Path(file.path).suffix for file in produced]
+    if len(produced) == 1:
+        return [clean_filename(f"{stem}-edited{suffixes[0]}")]
+    return [clean_filename(f"{stem}-{i:02d}{suffix}") for i, suffix in enumerate(suffixes, 1)]
+
+
+def _import_name(url: str, produced: ProducedFile) -> str | None:
+    """The last part of the URL's path, with the imported file's extension."""
+    stem = Path(urlsplit(url).path).stem or urlsplit(url).hostname or "import"
+    return clean_filename(f"{stem}{Path(produced.path).suffix}")

@@ -1,0 +1,44 @@
+"""`editroom runner`: one runner process until SIGTERM or SIGINT."""
+
+import asyncio
+import signal
+
+from runner.engine.sandbox import Sandbox
+from runner.process.execute import EditExecutor
+from runner.process.metrics import RunnerMetrics
+from runner.process.worker import Runner
+from service.domain.library import MediaLibrary
+from service.kernel.db import Database
+from service.kernel.settings import Settings
+from service.kernel.storage.factory import open_storage
+
+
+async def run_runner(settings: Settings, *, concurrency: int | None = None) -> None:
+    url = settings.require_database_url()
+    # A claim, a heartbeat or an output's media row lost in a crash is simply redone;
+    # completions and failures make themselves durable (editroom.complete_edits, fail_edit).
+    async with Database.connect(
+        url, max_size=settings.db_pool_size, durable_commits=False
+    ) as database:
+        storage = await open_storage(settings)
+        library = MediaLibrary(
+            database=database,
+            storage=storage,
+            sandbox=Sandbox(memory_limit_bytes=settings.edit_memory_bytes),
+            settings=settings,
+        )
+        executor = EditExecutor(library=library, sandbox=library.sandbox, settings=settings)
+        metrics = RunnerMetrics()
+        runner = Runner(
+            database=database,
+            storage=storage,
+            settings=settings,
+            execute=executor,
+            concurrency=concurrency,
+            metrics=metrics,
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, runner.stop)
+        with metrics.serving(host=settings.runner_metrics_host, port=settings.runner_metrics_port):
+            await runner.run()

@@ -1,0 +1,362 @@
+"""The runner's loop: wake on NOTIFY or poll, claim what fits, work, heartbeat, complete.
+
+NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LISTEN does not
+work), or whose LISTEN connection dropped, still finds work by polling every
+poll_interval_seconds, and still learns of cancellations from its heartbeats.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from runner.engine.ops.base import EditFailed
+from runner.engine.sandbox import SandboxInternalError, SandboxOutOfMemory
+from runner.process.completer import Completer
+from runner.process.execute import ClaimedEdit, Execute
+from runner.process.metrics import ABANDONED, CANCELLED, COMPLETED, LOST, RunnerMetrics
+from service.domain.cleanup import clean_up
+from service.kernel.db import Database
+from service.kernel.errors import DatabaseUnavailable, EditroomError, InvalidInput, UnsupportedMedia
+from service.kernel.settings import Settings
+from service.kernel.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+QUEUE_CHANNEL = "editroom_queue"
+EVENTS_CHANNEL = "editroom_edit_events"
+LISTEN_RETRY_SECONDS = 1.0
+# Failures no retry can mend: the media, or the edit as written, makes them certain; so do
+# the memory limit and an unexpected exception of ours on this input (runner/engine/sandbox.py).
+PERMANENT = (  # ImportRefused is an EditFailed
+    EditFailed,
+    InvalidInput,
+    UnsupportedMedia,
+    SandboxInternalError,
+    SandboxOutOfMemory,
+)
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        storage: Storage,
+        settings: Settings,
+        execute: Execute,
+        concurrency: int | None = None,
+        metrics: RunnerMetrics | None = None,
+    ) -> None:
+        self.name = settings.runner_name or default_worker_name()
+        self._database = database
+        self._storage = storage
+        self._settings = settings
+        self._concurrency = concurrency or settings.runner_concurrency
+        self._lease = timedelta(seconds=settings.lease_seconds)
+        self._execute = execute
+        self._completer = Completer(database, self.name)
+        self._working: dict[UUID, asyncio.Task[None]] = {}
+        self._progress: dict[UUID, float] = {}  # edits still executing (heartbeats go to these)
+        self._details: dict[UUID, dict[str, Any]] = {}  # what else their progress says
+        self._reported: dict[UUID, tuple[float, Any]] = {}  # what the database last heard
+        self._stopped: dict[UUID, str] = {}  # edits whose task we cancelled: the outcome
+        self.metrics = metrics or RunnerMetrics()
+        self.metrics.track_slots(busy=lambda: len(self._working), concurrency=self._concurrency)
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Stop claiming; run() returns once the edits in flight are settled."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        log.info("runner started", extra={"worker": self.name, "concurrency": self._concurrency})
+        helpers = [
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._maintenance_loop()),
+            asyncio.create_task(self._cleanup_loop()),
+        ]
+        try:
+            await self._claim_loop()
+            await self._drain()
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+        log.info("runner stopped", extra={"worker": self.name})
+
+    # Claiming
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            free = self._concurrency - len(self._working)
+            if free > 0 and await self._claim(free) == free:
+                continue  # a full batch: there may be more waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
+
+    async def _claim(self, limit: int) -> int:
+        try:
+            with self.metrics.claiming():
+                rows = await self._database.fetch_all(
+                    "claim_edits", worker=self.name, limit=limit, lease=self._lease
+                )
+        except DatabaseUnavailable as exc:
+            log.warning("cannot claim edits", extra={"worker": self.name, "error": str(exc)})
+            await asyncio.sleep(self._settings.poll_interval_seconds)
+            return 0
+        for row in rows:
+            edit = ClaimedEdit.from_row(row)
+            self.metrics.claimed(
+                kind=edit.kind,
+                trial=edit.trial,
+                created_at=row["created_at"],
+                started_at=row["started_at"],
+            )
+            self._start(edit)
+        return len(rows)
+
+    def _start(self, edit: ClaimedEdit) -> None:
+        task = asyncio.create_task(self._process(edit))
+        self._working[edit.id] = task
+        self._progress[edit.id] = 0.0
+
+        def finished(_task: asyncio.Task[None]) -> None:
+            self._working.pop(edit.id, None)
+            self._progress.pop(edit.id, None)
+            self._details.pop(edit.id, None)
+            self._stopped.pop(edit.id, None)
+            self._wake.set()
+
+        task.add_done_callback(finished)
+
+    # Working
+
+    async def _process(self, edit: ClaimedEdit) -> None:
+        log.info(
+            "edit started", extra={"edit_id": str(edit.id), "kind": edit.kind, "trial": edit.trial}
+        )
+        started = time.monotonic()
+        outcome = ABANDONED
+        try:
+            outcome = await self._attempt(edit)
+        except asyncio.CancelledError:
+            outcome = self._stopped.get(edit.id, ABANDONED)
+            raise
+        finally:
+            seconds = time.monotonic() - started
+            self.metrics.finished(kind=edit.kind, outcome=outcome, seconds=seconds)
+
+    async def _attempt(self, edit: ClaimedEdit) -> str:
+        """Execute the edit and record how it went; returns the outcome."""
+
+        def report(fraction: float | None, detail: dict[str, Any] | None = None) -> None:
+            if edit.id not in self._progress:
+                return
+            if fraction is not None:
+                self._progress[edit.id] = min(max(fraction, 0.0), 1.0)
+            if detail is not None:
+                self._details[edit.id] = detail
+
+        try:
+            outputs = await self._execute(edit, report)
+        except PERMANENT as exc:
+            return await self._fail(edit, str(exc), retryable=False)
+        except Exception as exc:  # the edit's boundary: whatever went wrong, the runner lives on
+            log.exception("edit raised", extra={"edit_id": str(edit.id), "worker": self.name})
+            return await self._fail(edit, f"{type(exc).__name__}: {exc}", retryable=True)
+        return await self._complete(edit, outputs)
+
+    async def _complete(self, edit: ClaimedEdit, outputs: list[UUID]) -> str:
+        await self._report_last_detail(edit.id)
+        self._progress.pop(edit.id, None)  # no more heartbeats or stops: it is finishing
+        try:
+            await self._completer.complete(edit.id, outputs)
+        except EditroomError as exc:
+            outcome = await self._why_not_held(edit.id)
+            log.warning("result discarded", extra=_fields(edit, outcome, reason=str(exc)))
+            return outcome
+        log.info("edit completed", extra=_fields(edit, COMPLETED))
+        return COMPLETED
+
+    async def _fail(self, edit: ClaimedEdit, message: str, *, retryable: bool) -> str:
+        self._progress.pop(edit.id, None)  # its own failure event must not stop it
+        try:
+            row = await self._database.fetch_one(
+                "fail_edit", id=edit.id, worker=self.name, error=message, retryable=retryable
+            )
+        except EditroomError as exc:
+            outcome = await self._why_not_held(edit.id)
+            log.warning("cannot record failure", extra=_fields(edit, outcome, reason=str(exc)))
+            return outcome
+        assert row is not None
+        outcome = str(row["status"])  # error (to be retried) or failed
+        log.info("edit failed", extra=_fields(edit, outcome, error=message))
+        return outcome
+
+    async def _why_not_held(self, edit_id: UUID) -> str:
+        """Why this runner could not finish an edit: CANCELLED, or LOST (reaped, gone, or the
+        database unreachable, in which case the lease runs out)."""
+        try:
+            row = await self._database.fetch_one("edit_by_id", id=edit_id)
+        except EditroomError:
+            return LOST
+        return CANCELLED if row is not None and row["status"] == "cancelled" else LOST
+
+    def _stop_working_on(self, edit_id: UUID, outcome: str, reason: str) -> None:
+        task = self._working.get(edit_id)
+        if task is not None and edit_id in self._progress:
+            log.info(
+                "stopping edit",
+                extra={"edit_id": str(edit_id), "outcome": outcome, "reason": reason},
+            )
+            self._progress.pop(edit_id, None)
+            self._stopped[edit_id] = outcome
+            task.cancel()  # kills its sandboxed child
+
+    # Listening
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._database.listen(QUEUE_CHANNEL, EVENTS_CHANNEL) as notifications:
+                    self._wake.set()  # whatever was queued while we were not listening
+                    async for notification in notifications:
+                        self._notified(notification.channel, notification.payload)
+            except DatabaseUnavailable as exc:
+                log.warning("LISTEN lost, polling meanwhile", extra={"error": str(exc)})
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    def _notified(self, channel: str, payload: str) -> None:
+        if channel == QUEUE_CHANNEL:
+            self._wake.set()
+            return
+        event = json.loads(payload)
+        edit_id = UUID(event["id"])
+        if edit_id in self._progress and event["status"] != "processing":
+            outcome = CANCELLED if event["status"] == "cancelled" else LOST
+            self._stop_working_on(edit_id, outcome, f"it is {event['status']}")
+
+    # Heartbeats
+
+    async def _report_last_detail(self, edit_id: UUID) -> None:
+        """A quick job can finish between two progress ticks: its last detail (an import's
+        byte count) is recorded before it completes, so the finished edit says it."""
+        if edit_id in self._details and self._reported.get(edit_id) != self._state(edit_id):
+            with contextlib.suppress(EditroomError):
+                self._reported.update(await self._heartbeat([edit_id]))
+
+    async def _heartbeat_loop(self) -> None:
+        reported = self._reported
+        last_full_beat = time.monotonic()
+        while True:
+            await asyncio.sleep(self._settings.progress_interval_seconds)
+            full = time.monotonic() - last_full_beat >= self._settings.heartbeat_seconds
+            ids = [i for i in self._progress if full or reported.get(i) != self._state(i)]
+            if full:
+                last_full_beat = time.monotonic()
+            try:
+                reported.update(await self._heartbeat(ids))
+            except EditroomError as exc:
+                log.warning("heartbeat failed", extra={"worker": self.name, "error": str(exc)})
+            for gone in set(reported) - set(self._progress):
+                del reported[gone]
+
+    def _state(self, edit_id: UUID) -> tuple[float, Any]:
+        return self._progress.get(edit_id, 0.0), self._details.get(edit_id)
+
+    async def _heartbeat(self, ids: list[UUID]) -> dict[UUID, tuple[float, Any]]:
+        """Extend the leases of these edits and record their progress; stop any we lost."""
+        if not ids:
+            return {}
+        states = {edit_id: self._state(edit_id) for edit_id in ids}
+        rows = await self._database.fetch_all(
+            "heartbeat_edits",
+            worker=self.name,
+            ids=ids,
+            progress=[progress for progress, _ in states.values()],
+            details=[None if d is None else json.dumps(d) for _, d in states.values()],
+            lease=self._lease,
+        )
+        for row in rows:
+            if not row["held"] and row["id"] in self._progress:
+                outcome = await self._why_not_held(row["id"])
+                self._stop_working_on(row["id"], outcome, "its lease is gone (cancelled or reaped)")
+        return states
+
+    # Housekeeping
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.reap_interval_seconds)
+            try:
+                await self._maintain()
+            except EditroomError as exc:
+                log.warning("maintenance failed", extra={"error": str(exc)})
+
+    async def _maintain(self) -> None:
+        row = await self._database.fetch_one("reap_expired_leases")
+        if row and row["reaped"]:
+            log.warning("reaped expired leases", extra={"count": row["reaped"]})
+        retention_days = self._settings.edit_retention_days
+        if retention_days > 0:
+            await self._database.fetch_one(
+                "prune_finished_edits", older_than=timedelta(days=retention_days)
+            )
+
+    async def _cleanup_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.cleanup_interval_seconds)
+            try:
+                await clean_up(self._database, self._storage, self._settings)
+            except EditroomError as exc:
+                log.warning("clean-up failed", extra={"error": str(exc)})
+
+    async def _drain(self) -> None:
+        working = dict(self._working)
+        if not working:
+            return
+        log.info("finishing edits in flight", extra={"count": len(working)})
+        _done, unfinished = await asyncio.wait(
+            working.values(), timeout=self._settings.shutdown_grace_seconds
+        )
+        given_up = [edit_id for edit_id, task in working.items() if task in unfinished]
+        for edit_id in given_up:
+            working[edit_id].cancel()  # kills its sandboxed child
+        await asyncio.gather(*working.values(), return_exceptions=True)
+        await self._release(given_up)
+
+    async def _release(self, edit_ids: list[UUID]) -> None:
+        """Hand back what the shutdown gave up on: queued at once, no trial lost. Should the
+        database be unreachable, the leases run out and the reaper takes them instead."""
+        if not edit_ids:
+            return
+        try:
+            rows = await self._database.fetch_all("release_edits", worker=self.name, ids=edit_ids)
+        except EditroomError as exc:
+            log.warning("cannot release edits", extra={"worker": self.name, "error": str(exc)})
+            return
+        for row in rows:
+            log.info(
+                "edit released" if row["released"] else "edit no longer held, not released",
+                extra={"edit_id": str(row["id"]), "outcome": ABANDONED, "worker": self.name},
+            )
+
+
+def _fields(edit: ClaimedEdit, outcome: str, **more: str) -> dict[str, str]:
+    """A finished attempt's log keys: the same names as the metric labels."""
+    return {"edit_id": str(edit.id), "kind": edit.kind, "outcome": outcome, **more}

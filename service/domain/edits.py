@@ -1,0 +1,242 @@
+"""Edits as the API sees them: made from a query string (validated whole before anything is
+queued), read, listed, cancelled, waited for and followed."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
+
+from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
+from service.domain.events import EditEvents
+from service.domain.ops_refs import check_references
+from service.kernel.db import Database, Row
+from service.kernel.errors import InvalidParameter, NotFound
+from service.kernel.metrics import ServiceMetrics
+from service.kernel.settings import Settings
+
+FINISHED = frozenset({"completed", "failed", "cancelled"})
+MAX_WAIT_SECONDS = 60.0
+KEEPALIVE_SECONDS = 15.0
+CONTROL = ("media", "session", "wait", "priority")
+MAX_PRIORITY = 1000
+
+
+class Edits:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        events: EditEvents,
+        settings: Settings,
+        metrics: ServiceMetrics,
+    ) -> None:
+        self._database = database
+        self._events = events
+        self._settings = settings
+        self._metrics = metrics
+        self.limits = Limits.from_settings(settings)
+
+    async def create(self, items: Sequence[tuple[str, str]]) -> Row:
+        """POST /edit: every parameter checked, then one call of editroom.enqueue_edit."""
+        control, rest = split_controls(items, CONTROL)
+        if "session" in control:
+            return await self._create_in_session(control, rest)
+        media_id = _uuid("media", control.get("media"), what="a media id")
+        media = await self._media(media_id)
+        operations = self.parse(MediaKind(media["kind"]), rest)
+        await check_references(self._database, operations)
+        kind = MediaKind(media["kind"])
+        return await self._enqueue("enqueue_edit", kind, operations, control, media_id=media_id)
+
+    async def _create_in_session(
+        self, control: dict[str, str], rest: Sequence[tuple[str, str]]
+    ) -> Row:
+        if "media" in control:
+            raise InvalidParameter(
+                "media", control["media"], "a session edit reads the session's head",
+                accepted="either media=ID or session=ID",
+            )  # fmt: skip
+        session_id = _uuid("session", control["session"], what="a session id")
+        state = await self._database.fetch_one("session_state", id=session_id)
+        if state is None:
+            raise InvalidParameter(
+                "session", str(session_id), "no such session", accepted="the id of an open session"
+            )
+        kind = next_input_kind(state)
+        operations = self.parse(kind, rest)
+        await check_references(self._database, operations)
+        return await self._enqueue(
+            "enqueue_session_edit", kind, operations, control, session_id=session_id
+        )
+
+    async def _enqueue(
+        self,
+        query: str,
+        kind: MediaKind,
+        operations: list[Operation],
+        control: dict[str, str],
+        **target: UUID,
+    ) -> Row:
+        with self._metrics.enqueueing(kind=kind.value):
+            row = await self._database.fetch_one(
+                query,
+                ops=json.dumps([operation.as_json() for operation in operations]),
+                max_trials=self._settings.edit_max_trials,
+                priority=parse_priority(control.get("priority")),
+                **target,
+            )
+        assert row is not None
+        return row
+
+    def parse(
+        self,
+        kind: MediaKind,
+        items: Sequence[tuple[str, str]],
+        *,
+        controls: Sequence[str] = CONTROL,
+    ) -> list[Operation]:
+        return parse_query(catalogue(), kind, items, limits=self.limits, controls=controls)
+
+    async def get(self, edit_id: UUID) -> Row:
+        row = await self._database.fetch_one("edit_by_id", id=edit_id)
+        if row is None:
+            raise NotFound(f"edit {edit_id} does not exist")
+        return row
+
+    async def cancel(self, edit_id: UUID) -> Row:
+        row = await self._database.fetch_one("cancel_edit", id=edit_id)
+        assert row is not None
+        return row
+
+    async def wait(self, edit_id: UUID, seconds: float) -> Row:
+        """The edit once it has finished, or as it is after `seconds`."""
+        deadline = time.monotonic() + seconds
+        async with self._events.subscribe(edit_id) as subscription:
+            while True:
+                subscription.take()  # what it announced: the row read next says it all
+                row = await self.get(edit_id)
+                remaining = deadline - time.monotonic()
+                if row["status"] in FINISHED or remaining <= 0:
+                    return row
+                try:
+                    await asyncio.wait_for(subscription.changed.wait(), remaining)
+                except TimeoutError:
+                    return await self.get(edit_id)
+
+    async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
+        """The edit now, then each time it changes, until it has finished. None: nothing
+        changed for a while (a keep-alive is due).
+
+        A state the edit had already left when it was read (a fast edit's `processing`) is
+        told as its notification announced it: status, trial and progress over the edit as
+        last read. Only states later than the last one told are told, so none goes back."""
+        async with self._events.subscribe(edit_id) as subscription:
+            last: Row | None = None
+            while True:
+                announced = subscription.take()
+                row = await self.get(edit_id)
+                for state in announced:
+                    if last is not None and _order(last) < _order(state) < _order(row):
+                        last = {**last, **state}
+                        yield last
+                if row != last:
+                    yield row
+                    last = row
+                if row["status"] in FINISHED:
+                    return
+                try:
+                    await asyncio.wait_for(subscription.changed.wait(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield None
+
+    async def _media(self, media_id: UUID) -> Row:
+        row = await self._database.fetch_one("media_by_id", id=media_id)
+        if row is None or row["status"] != "ready":
+            raise InvalidParameter(
+                "media",
+                str(media_id),
+                "no such media",
+                accepted="the id of an uploaded image or video",
+            )
+        return row
+
+
+def split_controls(
+    items: Sequence[tuple[str, str]], names: Sequence[str]
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """A route's own parameters (each at most once) and the operations' parameters."""
+    control: dict[str, str] = {}
+    for name, value in items:
+        if name in names:
+            if name in control:
+                raise InvalidParameter(
+                    name, value, "given more than once", accepted=f"one {name} parameter"
+                )
+            control[name] = value
+    return control, [item for item in items if item[0] not in names]
+
+
+_STATUS_ORDER = {"queued": 0, "processing": 1, "error": 2}  # then the finished ones: 3
+
+
+def _order(state: Row) -> tuple[int, int, float]:
+    """Where a state lies in an edit's life: by trial, then status, then progress."""
+    return (
+        state["trial"] or 0,
+        _STATUS_ORDER.get(state["status"], 3),
+        state["progress"] if state["progress"] is not None else -1.0,
+    )
+
+
+def parse_wait(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise InvalidParameter(
+            "wait", text, "not a number of seconds in range", accepted=f"0 to {MAX_WAIT_SECONDS:g}"
+        )
+    return seconds
+
+
+def _uuid(parameter: str, text: str | None, *, what: str) -> UUID:
+    if not text:
+        raise InvalidParameter(parameter, "", "is required", accepted=what)
+    try:
+        return UUID(text)
+    except ValueError:
+        raise InvalidParameter(parameter, text, "not an id", accepted=f"{what} (UUID)") from None
+
+
+def next_input_kind(state: Row) -> MediaKind:
+    """What a session's next step reads: its head's kind, unless a step still to run ends in
+    an operation whose results are stills (frames, thumbnail)."""
+    kind = MediaKind(state["head_kind"])
+    for ops in state["pending_ops"]:
+        last = catalogue().operation(kind, ops[-1]["op"]) if ops else None
+        if last is not None and last.terminal:
+            kind = MediaKind.IMAGE
+    return kind
+
+
+def parse_priority(text: str | None) -> int:
+    if text is None:
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        value = MAX_PRIORITY + 1
+    if abs(value) > MAX_PRIORITY:
+        raise InvalidParameter(
+            "priority",
+            text,
+            "out of range",
+            accepted=f"an integer from -{MAX_PRIORITY} to {MAX_PRIORITY}",
+        )
+    return value

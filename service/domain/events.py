@@ -1,0 +1,104 @@
+"""One LISTEN connection for the whole service. Every SSE stream and every `?wait=` request
+subscribes here, per edit, instead of holding a connection of its own.
+
+A notification says "look again": subscribers re-read the edit, and a dropped connection loses
+nothing (on reconnect every subscriber looks again). It also says what the edit became
+(status, trial, progress), which a subscription keeps until it is taken, so that a follower can
+tell of a state the edit had already left when it was read (a fast edit's `processing`)."""
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+from uuid import UUID
+
+from service.kernel.db import Database
+from service.kernel.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "editroom_edit_events"
+STATE_FIELDS = ("status", "trial", "progress")
+RECONNECT_SECONDS = 1.0
+
+
+MAX_KEPT_STATES = 256  # per subscription, between two reads of the edit
+
+
+class Subscription:
+    """One subscriber's view of one edit: `changed` is set whenever the edit may have
+    changed; `take()` gives the states the notifications announced since the last take."""
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self._states: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT_STATES)
+
+    def take(self) -> list[dict[str, Any]]:
+        self.changed.clear()
+        states = list(self._states)
+        self._states.clear()
+        return states
+
+    def notify(self, state: dict[str, Any] | None) -> None:
+        """The edit may have changed; to `state` when the notification said (None: a missed
+        notification is possible, as after a lost LISTEN connection)."""
+        if state is not None:
+            self._states.append(state)
+        self.changed.set()
+
+
+class EditEvents:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._subscribers: dict[UUID, set[Subscription]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+    @asynccontextmanager
+    async def subscribe(self, edit_id: UUID) -> AsyncIterator[Subscription]:
+        """Take (or clear `changed`), then re-read the edit; wait on `changed` for more."""
+        subscription = Subscription()
+        self._subscribers.setdefault(edit_id, set()).add(subscription)
+        try:
+            yield subscription
+        finally:
+            waiting = self._subscribers.get(edit_id, set())
+            waiting.discard(subscription)
+            if not waiting:
+                self._subscribers.pop(edit_id, None)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._database.listen(CHANNEL) as notifications:
+                    self.connected.set()
+                    self._wake_everyone()  # anything missed while disconnected
+                    async for notification in notifications:
+                        self._dispatch(notification.payload)
+            except DatabaseUnavailable as exc:
+                log.warning("edit events LISTEN lost; reconnecting", extra={"error": str(exc)})
+            self.connected.clear()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _dispatch(self, payload: str) -> None:
+        event = json.loads(payload)
+        state = {name: event.get(name) for name in STATE_FIELDS}
+        for subscription in self._subscribers.get(UUID(event["id"]), ()):
+            subscription.notify(state)
+
+    def _wake_everyone(self) -> None:
+        for waiting in self._subscribers.values():
+            for subscription in waiting:
+                subscription.notify(None)

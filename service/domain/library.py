@@ -1,0 +1,169 @@
+"""The media library: received files become media (probed in a sandbox, deduplicated by
+SHA-256, stored under their content's key), and media are found, listed and deleted.
+Uploads, presigned uploads and edit outputs all come in through `ingest`."""
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from runner.engine.probe import ACCEPTED, MediaFacts, probe
+from runner.engine.sandbox import (
+    Sandbox,
+    SandboxCrashed,
+    SandboxInternalError,
+    SandboxIOError,
+    SandboxOutOfMemory,
+    SandboxTimeout,
+)
+from service.kernel.db import Database, Row
+from service.kernel.errors import InvalidMedia, NotFound
+from service.kernel.receive import ReceivedFile
+from service.kernel.settings import Settings
+from service.kernel.storage.base import Storage, StorageError, media_key
+
+log = logging.getLogger(__name__)
+
+PROBE_SECONDS_PER_GIB = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    media: Row
+    created: bool  # a new media row
+    duplicate: bool  # the same bytes were already in the library
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    facts: MediaFacts
+    storage_key: str
+    known: Row | None  # the media these bytes already are
+
+
+class MediaLibrary:
+    def __init__(
+        self, *, database: Database, storage: Storage, sandbox: Sandbox, settings: Settings
+    ) -> None:
+        self.database = database
+        self.storage = storage
+        self.sandbox = sandbox
+        self._settings = settings
+
+    async def check(self, path: Path, size_bytes: int) -> MediaFacts:
+        """What the file is (415/422 when it is nothing editroom takes), from a sandbox. A
+        check that runs out of time or dies (a decoder's crash, the memory limit) is a 422
+        too: hostile bytes can do both."""
+        timeout = (
+            self._settings.probe_timeout_seconds + PROBE_SECONDS_PER_GIB * size_bytes / 1024**3
+        )
+        try:
+            return await self.sandbox.run(
+                probe_in_sandbox,
+                str(path),
+                self._settings.max_pixels,
+                self._settings.max_video_seconds,
+                timeout_seconds=timeout,
+            )
+        except SandboxTimeout:
+            raise InvalidMedia(
+                f"checking the file took longer than {timeout:.3g} s, its limit "
+                f"(EDITROOM_PROBE_TIMEOUT_SECONDS, {self._settings.probe_timeout_seconds:g} s, "
+                f"plus {PROBE_SECONDS_PER_GIB:g} s per GiB); accepted: {ACCEPTED}"
+            ) from None
+        except (SandboxCrashed, SandboxOutOfMemory) as exc:
+            raise InvalidMedia(
+                f"checking the file failed: {exc}; the check may use "
+                f"{self._settings.edit_memory_bytes:,} bytes of memory "
+                f"(EDITROOM_EDIT_MEMORY_BYTES); accepted: {ACCEPTED}"
+            ) from None
+        except SandboxInternalError as exc:  # a bug of ours that these bytes set off
+            log.warning("probe failed unexpectedly", extra={"error": str(exc)})
+            raise InvalidMedia(f"checking the file failed: {exc}; accepted: {ACCEPTED}") from None
+        except SandboxIOError as exc:  # the disk, not the file: nothing the client did
+            raise StorageError(f"checking the file failed: {exc}; try again") from None
+
+    async def prepare(self, received: ReceivedFile, facts: MediaFacts | None = None) -> Prepared:
+        """Check the file and, unless its bytes are in the library, store them under their key.
+
+        With `facts` (an edit's output, checked where it was made) the file is stored at once:
+        its key is its content's, so storing known bytes again changes nothing, and add_media
+        then answers with the media they already are. That saves the look-up on the path that
+        runs most often."""
+        key = media_key(received.sha256)
+        if facts is not None:
+            await self.storage.put_file(key, received.path, content_type=facts.content_type)
+            return Prepared(facts, key, known=None)
+        facts = await self.check(received.path, received.size_bytes)
+        known = await self.database.fetch_one("ready_media_by_sha256", sha256=received.sha256)
+        if known is None:
+            await self.storage.put_file(key, received.path, content_type=facts.content_type)
+        return Prepared(facts, key, known)
+
+    async def ingest(
+        self,
+        received: ReceivedFile,
+        *,
+        facts: MediaFacts | None = None,
+        source_edit_id: UUID | None = None,
+        source_media_id: UUID | None = None,
+    ) -> Ingested:
+        prepared = await self.prepare(received, facts)
+        if prepared.known is not None:
+            return Ingested(prepared.known, created=False, duplicate=True)
+        row = await self.database.fetch_one(
+            "add_media",
+            **described(prepared, received),
+            original_name=clean_filename(received.filename),
+            source_edit_id=source_edit_id,
+            source_media_id=source_media_id,
+        )
+        assert row is not None
+        created = bool(row.pop("created"))
+        return Ingested(row, created=created, duplicate=not created)
+
+    async def get(self, media_id: UUID) -> Row:
+        row = await self.database.fetch_one("media_by_id", id=media_id)
+        if row is None or row["status"] != "ready":
+            raise NotFound(f"media {media_id} does not exist")
+        return row
+
+    async def delete(self, media_id: UUID) -> None:
+        row = await self.database.fetch_one("delete_media", id=media_id)
+        assert row is not None
+        # The row is gone; should deleting the object fail, the clean-up removes the orphan.
+        # The same bytes uploaded again meanwhile are a new row with the same key: kept.
+        key = row["storage_key"]
+        if await self.database.fetch_all("unreferenced_storage_keys", keys=[key]):
+            await self.storage.delete(key)
+
+
+def probe_in_sandbox(
+    path: str, max_pixels: int, max_video_seconds: float, *, progress: Any
+) -> MediaFacts:
+    return probe(Path(path), max_pixels=max_pixels, max_video_seconds=max_video_seconds)
+
+
+def described(prepared: Prepared, received: ReceivedFile) -> dict[str, Any]:
+    """The columns of a media row: what probing found, and what receiving measured."""
+    return {
+        **dataclasses.asdict(prepared.facts),
+        "kind": prepared.facts.kind.value,
+        "size_bytes": received.size_bytes,
+        "sha256": received.sha256,
+        "storage_key": prepared.storage_key,
+    }
+
+
+MAX_FILENAME_CHARS = 255
+
+
+def clean_filename(name: str | None) -> str | None:
+    """A client's file name is data: keep its last path component, drop control characters."""
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    printable = "".join(ch for ch in base if ch.isprintable()).strip()
+    return printable[:MAX_FILENAME_CHARS] or None

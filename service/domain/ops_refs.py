@@ -1,0 +1,23 @@
+"""Operations that read other media (concat) must name media that exist and fit."""
+
+from collections.abc import Sequence
+
+from runner.engine.ops.base import Operation
+from service.kernel.db import Database
+from service.kernel.errors import InvalidParameter
+
+
+async def check_references(database: Database, operations: Sequence[Operation]) -> None:
+    for operation in operations:
+        wanted = operation.media_references()
+        if not wanted:
+            continue
+        rows = await database.fetch_all("media_kinds", ids=list(wanted))
+        kinds = {row["id"]: row["kind"] for row in rows}
+        for media_id in wanted:
+            if kinds.get(media_id) != operation.kind.value:
+                problem = "no such media" if media_id not in kinds else f"is {kinds[media_id]}"
+                raise InvalidParameter(
+                    operation.name, str(media_id), problem,
+                    accepted=f"ids of uploaded {operation.kind.value}s",
+                )  # fmt: skip

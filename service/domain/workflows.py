@@ -1,0 +1,167 @@
+"""Workflows as the API sees them: a name and operations, checked by the same code as /edit
+for each media kind (so a workflow that saves always runs), versioned, run as ordinary edits."""
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from runner.engine.ops.base import MediaKind, Operation
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_json
+from service.domain.edits import Edits, split_controls
+from service.domain.ops_refs import check_references
+from service.kernel.db import Database, Row
+from service.kernel.errors import InvalidInput, InvalidParameter, NotFound
+from service.kernel.metrics import ServiceMetrics
+from service.kernel.settings import Settings
+
+MAX_BATCH = 1000
+NAME_ACCEPTED = "a name for the workflow, e.g. name=web-thumb"
+QUERY_CONTROL = ("name", "kind")
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    name: str
+    ops: list[dict[str, Any]]
+    kinds: list[MediaKind]
+
+
+class Workflows:
+    def __init__(
+        self, *, database: Database, edits: Edits, settings: Settings, metrics: ServiceMetrics
+    ) -> None:
+        self._database = database
+        self._edits = edits
+        self._settings = settings
+        self._metrics = metrics
+
+    async def define_from_query(self, items: Sequence[tuple[str, str]]) -> Definition:
+        params, rest = split_controls(items, QUERY_CONTROL)
+        name = _name(params.get("name"))
+        kinds = _kinds(params.get("kind"))
+        return await self._define(
+            name, lambda kind: self._edits.parse(kind, rest, controls=QUERY_CONTROL), kinds
+        )
+
+    async def define_from_json(
+        self, name: str, ops: list[dict[str, Any]], kinds: list[MediaKind] | None = None
+    ) -> Definition:
+        """Without `kinds`, every kind the operations fit; with them (an export names its
+        own), exactly those, or a refusal saying which one they do not fit."""
+        limits = self._edits.limits
+
+        def parse(kind: MediaKind) -> list[Operation]:
+            return parse_json(catalogue(), kind, ops, limits=limits)
+
+        if kinds is None:
+            return await self._define(_name(name), parse, list(MediaKind))
+        return await self._define(_name(name), parse, list(dict.fromkeys(kinds)), every=True)
+
+    async def _define(
+        self,
+        name: str,
+        parse: Callable[[MediaKind], list[Operation]],
+        kinds: list[MediaKind],
+        *,
+        every: bool = False,
+    ) -> Definition:
+        fits: dict[MediaKind, list[dict[str, Any]]] = {}
+        refusals: dict[MediaKind, InvalidParameter] = {}
+        for kind in kinds:
+            try:
+                operations = parse(kind)
+                await check_references(self._database, operations)
+                fits[kind] = [operation.as_json() for operation in operations]
+            except InvalidParameter as exc:
+                refusals[kind] = exc
+        if not fits or (every and refusals):
+            raise _most_telling(refusals)
+        first = next(iter(fits.values()))
+        same = [kind for kind, ops in fits.items() if ops == first]
+        if every and len(same) < len(kinds):
+            raise InvalidParameter(
+                "kinds", ",".join(kinds), "the operations mean different things for these kinds",
+                accepted="one kind, or operations that every kind named reads the same way",
+            )  # fmt: skip
+        return Definition(name, first, same)
+
+    async def create(self, definition: Definition) -> Row:
+        row = await self._database.fetch_one("create_workflow", **_columns(definition))
+        assert row is not None
+        return await self.get(row["id"])
+
+    async def update(self, workflow_id: UUID, definition: Definition) -> Row:
+        await self._database.fetch_one("update_workflow", id=workflow_id, **_columns(definition))
+        return await self.get(workflow_id)
+
+    async def get(self, workflow_id: UUID) -> Row:
+        row = await self._database.fetch_one("workflow_by_id", id=workflow_id)
+        if row is None:
+            raise NotFound(f"workflow {workflow_id} does not exist")
+        return row
+
+    async def version(self, workflow_id: UUID, version: int) -> Row:
+        current = await self.get(workflow_id)
+        row = await self._database.fetch_one("workflow_version", id=workflow_id, version=version)
+        if row is None:
+            raise NotFound(f"workflow {workflow_id} has no version {version}")
+        return {**current, **row}
+
+    async def delete(self, workflow_id: UUID) -> None:
+        await self._database.fetch_one("delete_workflow", id=workflow_id)
+
+    async def run(self, workflow_id: UUID, media_ids: list[UUID], *, priority: int) -> list[Row]:
+        if (await self.get(workflow_id))["deleted_at"] is not None:
+            raise NotFound(f"workflow {workflow_id} was deleted; it can no longer run")
+        if not 1 <= len(media_ids) <= MAX_BATCH:
+            raise InvalidParameter(
+                "media", str(len(media_ids)), "wrong number of media",
+                accepted=f"1 to {MAX_BATCH} media ids",
+            )  # fmt: skip
+        try:
+            edits = await self._database.fetch_all(
+                "run_workflow", id=workflow_id, media_ids=media_ids, priority=priority,
+                max_trials=self._settings.edit_max_trials,
+            )  # fmt: skip
+        except (NotFound, InvalidInput) as exc:  # a media the batch names
+            raise InvalidParameter(
+                "media", "", str(exc), accepted="ids of uploaded media the workflow fits"
+            ) from None
+        for kind, count in Counter(edit["kind"] for edit in edits).items():
+            self._metrics.enqueued(kind, count)
+        return edits
+
+
+def _columns(definition: Definition) -> dict[str, Any]:
+    return {
+        "name": definition.name,
+        "ops": json.dumps(definition.ops),
+        "kinds": [kind.value for kind in definition.kinds],
+    }
+
+
+def _name(text: str | None) -> str:
+    if text is None or not text.strip():
+        raise InvalidParameter("name", text or "", "is required", accepted=NAME_ACCEPTED)
+    return text.strip()
+
+
+def _kinds(text: str | None) -> list[MediaKind]:
+    if text is None:
+        return list(MediaKind)
+    try:
+        return [MediaKind(text)]
+    except ValueError:
+        raise InvalidParameter("kind", text, "not a media kind", accepted="image | video") from None
+
+
+def _most_telling(refusals: dict[MediaKind, InvalidParameter]) -> InvalidParameter:
+    """Of each kind's refusal, the one about a value rather than about which kind fits."""
+    for refusal in refusals.values():
+        if not any(hint in str(refusal) for hint in ("applies to", "unknown parameter", "no such")):
+            return refusal
+    return next(iter(refusals.values()))

@@ -1,0 +1,79 @@
+"""The FastAPI application factory. Nothing here runs at import time."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from runner.engine.sandbox import Sandbox
+from service.domain.edits import Edits
+from service.domain.events import EditEvents
+from service.domain.imports import Imports
+from service.domain.library import MediaLibrary
+from service.domain.sessions import Sessions
+from service.domain.workflows import Workflows
+from service.http.errors import install_error_handlers
+from service.http.routes import (
+    content,
+    edits,
+    health,
+    imports,
+    media,
+    metrics,
+    presign,
+    sessions,
+    workflows,
+)
+from service.kernel.db import Database
+from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
+from service.kernel.settings import Settings
+from service.kernel.signing import secret_key
+from service.kernel.storage.factory import open_storage
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    service_metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.require_database_url()
+        async with Database.connect(url, max_size=settings.db_pool_size) as database:
+            app.state.database = database
+            app.state.library = MediaLibrary(
+                database=database,
+                storage=await open_storage(settings),
+                sandbox=Sandbox(memory_limit_bytes=settings.edit_memory_bytes),
+                settings=settings,
+            )
+            app.state.signing_key = secret_key(settings)
+            events = EditEvents(database)
+            app.state.edits = Edits(
+                database=database, events=events, settings=settings, metrics=service_metrics
+            )
+            app.state.sessions = Sessions(database)
+            app.state.imports = Imports(
+                database=database, settings=settings, metrics=service_metrics
+            )
+            app.state.workflows = Workflows(
+                database=database, edits=app.state.edits, settings=settings,
+                metrics=service_metrics,
+            )  # fmt: skip
+            await events.start()
+            try:
+                yield
+            finally:
+                await events.stop()
+
+    app = FastAPI(
+        title="editroom",
+        summary="A media editor driven over HTTP, with PostgreSQL as its queue.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = service_metrics
+    app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
+    install_error_handlers(app)
+    for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows):
+        app.include_router(module.router)
+    return app

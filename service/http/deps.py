@@ -1,0 +1,86 @@
+"""FastAPI dependencies: what a route may ask for, built once in the app's lifespan."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.domain.edits import Edits
+from service.domain.imports import Imports
+from service.domain.library import MediaLibrary
+from service.domain.sessions import Sessions
+from service.domain.workflows import Workflows
+from service.kernel.db import Database
+from service.kernel.errors import InvalidParameter
+from service.kernel.metrics import ServiceMetrics
+from service.kernel.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_library(request: Request) -> MediaLibrary:
+    library: MediaLibrary = request.app.state.library
+    return library
+
+
+def get_edits(request: Request) -> Edits:
+    edits: Edits = request.app.state.edits
+    return edits
+
+
+def get_sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.sessions
+    return sessions
+
+
+def get_workflows(request: Request) -> Workflows:
+    workflows: Workflows = request.app.state.workflows
+    return workflows
+
+
+def get_imports(request: Request) -> Imports:
+    imports: Imports = request.app.state.imports
+    return imports
+
+
+def get_metrics(request: Request) -> ServiceMetrics:
+    metrics: ServiceMetrics = request.app.state.metrics
+    return metrics
+
+
+def get_signing_key(request: Request) -> bytes:
+    key: bytes = request.app.state.signing_key
+    return key
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
+EditsDep = Annotated[Edits, Depends(get_edits)]
+SessionsDep = Annotated[Sessions, Depends(get_sessions)]
+WorkflowsDep = Annotated[Workflows, Depends(get_workflows)]
+ImportsDep = Annotated[Imports, Depends(get_imports)]
+SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+
+
+def only_parameters(*allowed: str) -> Callable[[Request], None]:
+    """A dependency that refuses query parameters the route does not know (a typo would
+    otherwise be silently ignored)."""
+
+    def check(request: Request) -> None:
+        for name, value in request.query_params.multi_items():
+            if name not in allowed:
+                raise InvalidParameter(
+                    name, value, "unknown parameter", accepted=" | ".join(allowed) or "none"
+                )
+
+    return check

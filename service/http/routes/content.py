@@ -1,0 +1,56 @@
+"""GET /bucket/upload/{id}/content: the bytes, with Range support so a <video> can seek."""
+
+from typing import Annotated
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response, StreamingResponse
+
+from service.http.deps import LibraryDep
+from service.http.ranges import Unsatisfiable, parse_range
+
+router = APIRouter(prefix="/bucket/upload", tags=["media"])
+
+
+@router.api_route("/{media_id}/content", methods=["GET", "HEAD"], response_class=Response)
+async def content(
+    media_id: UUID,
+    request: Request,
+    library: LibraryDep,
+    range_header: Annotated[str | None, Header(alias="range")] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    media = await library.get(media_id)
+    size: int = media["size_bytes"]
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{media["sha256"]}"',
+        # The bytes behind an id never change.
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Content-Disposition": _disposition(media["original_name"]),
+    }
+    if if_none_match is not None and headers["ETag"] in if_none_match:
+        return Response(status_code=304, headers=headers)
+    try:
+        wanted = parse_range(range_header, size)
+    except Unsatisfiable:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    start, end = (0, size - 1) if wanted is None else (wanted.start, wanted.end)
+    headers["Content-Length"] = str(end - start + 1)
+    if wanted is not None:
+        headers["Content-Range"] = wanted.content_range(size)
+    status = 200 if wanted is None else 206
+    if request.method == "HEAD" or size == 0:
+        return Response(status_code=status, headers=headers, media_type=media["content_type"])
+    body = library.storage.read(media["storage_key"], start=start, end=end)
+    return StreamingResponse(
+        body, status_code=status, headers=headers, media_type=media["content_type"]
+    )
+
+
+def _disposition(name: str | None) -> str:
+    if not name:
+        return "inline"
+    ascii_name = "".join(ch if ch.isascii() and ch not in '"\\' else "_" for ch in name)
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

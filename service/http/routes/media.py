@@ -1,0 +1,93 @@
+"""/bucket/upload: put media in the bucket, list it, read it, delete it."""
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from service.domain.cursors import CURSOR_ACCEPTED, decode_cursor, encode_cursor
+from service.http.deps import LibraryDep, MetricsDep, SettingsDep, only_parameters
+from service.http.schemas import MediaOut, MediaPage, UploadOut
+from service.http.timeranges import parse_uploaded_at
+from service.kernel.receive import check_declared_length, receive
+
+router = APIRouter(prefix="/bucket/upload", tags=["media"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadOut,
+    dependencies=[Depends(only_parameters("filename"))],
+    responses={
+        200: {"description": "the same bytes were uploaded before: that media, duplicate=true"},
+        413: {"description": "larger than EDITROOM_MAX_UPLOAD_BYTES"},
+        415: {"description": "not an image or a video"},
+        422: {"description": "truncated, corrupt, or over a limit"},
+    },
+)
+async def upload(
+    request: Request,
+    library: LibraryDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    filename: str | None = None,
+) -> JSONResponse:
+    """Upload one image or video: multipart field `file`, or the raw bytes as the body (name it
+    with `?filename=`). What it is comes from its bytes, not its name or Content-Type."""
+    check_declared_length(request.headers, max_bytes=settings.max_upload_bytes)
+    received = await receive(
+        request.stream(),
+        content_type=request.headers.get("content-type", ""),
+        directory=settings.uploads_dir,
+        max_bytes=settings.max_upload_bytes,
+        filename=filename,
+    )
+    try:
+        ingested = await library.ingest(received)
+    finally:
+        received.path.unlink(missing_ok=True)
+    metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
+    body = UploadOut.from_row(ingested.media, duplicate=ingested.duplicate)
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=201 if ingested.created else 200,
+        headers={"Location": body.content_url.removesuffix("/content")},
+    )
+
+
+@router.get("", response_model=MediaPage, dependencies=[Depends(only_parameters(
+    "type", "uploadedAt", "limit", "cursor"))])  # fmt: skip
+async def list_media(
+    library: LibraryDep,
+    kind: Annotated[Literal["image", "video"] | None, Query(alias="type")] = None,
+    uploaded_at: Annotated[
+        str | None, Query(alias="uploadedAt", description="2026-11-23, or FROM..TO")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
+) -> MediaPage:
+    """Newest first. Pages are keyset: pass `next_cursor` back as `cursor`."""
+    since, before = parse_uploaded_at(uploaded_at) if uploaded_at is not None else (None, None)
+    after_at, after_id = decode_cursor(cursor) if cursor is not None else (None, None)
+    rows = await library.database.fetch_all(
+        "list_media", kind=kind, since=since, before=before, after_at=after_at,
+        after_id=after_id, limit=limit + 1,
+    )  # fmt: skip
+    items = [MediaOut.from_row(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(rows[limit - 1], "uploaded_at") if len(rows) > limit else None
+    return MediaPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{media_id}", response_model=MediaOut)
+async def get_media(media_id: UUID, library: LibraryDep) -> MediaOut:
+    return MediaOut.from_row(await library.get(media_id))
+
+
+@router.delete("/{media_id}", status_code=204, responses={409: {"description": "in use"}})
+async def delete_media(media_id: UUID, library: LibraryDep) -> Response:
+    """Delete the media and its bytes; refused (409) while an edit that reads it is queued
+    or processing."""
+    await library.delete(media_id)
+    return Response(status_code=204)

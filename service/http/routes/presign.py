@@ -1,0 +1,110 @@
+"""Presigned uploads: the client PUTs the bytes straight to storage (S3), or to a signed,
+expiring URL of this service (local bucket), then asks us to complete the upload."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from service.domain.presigned import PresignedUploads
+from service.http.deps import LibraryDep, MetricsDep, SettingsDep, SigningKeyDep, only_parameters
+from service.http.schemas import PresignOut, UploadOut
+from service.kernel.errors import TooLarge
+from service.kernel.receive import check_declared_length, receive, too_large_message
+from service.kernel.signing import verify
+from service.kernel.storage.base import pending_key
+
+router = APIRouter(prefix="/bucket/upload", tags=["media"])
+
+
+def presigned_uploads(library: LibraryDep, settings: SettingsDep) -> PresignedUploads:
+    return PresignedUploads(library=library, settings=settings)
+
+
+UploadsDep = Annotated[PresignedUploads, Depends(presigned_uploads)]
+
+
+@router.post(
+    "/presign",
+    status_code=201,
+    response_model=PresignOut,
+    dependencies=[Depends(only_parameters("filename", "size"))],
+)
+async def presign(
+    request: Request,
+    uploads: UploadsDep,
+    settings: SettingsDep,
+    key: SigningKeyDep,
+    size: Annotated[int, Query(ge=1, description="the file's size in bytes")],
+    filename: str | None = None,
+) -> PresignOut:
+    """A URL to PUT the file to, and a pending media id to complete afterwards."""
+    if size > settings.max_upload_bytes:
+        raise TooLarge(too_large_message(settings.max_upload_bytes))
+    pending = await uploads.start(filename=filename, size_bytes=size)
+    url = await uploads.storage_url(pending)
+    if url is None:
+        target = str(request.url_for("put_upload_data", media_id=pending["id"]))
+        url = uploads.signed_service_url(target, pending, key)
+    return PresignOut(
+        id=pending["id"],
+        upload_url=url,
+        method="PUT",
+        expires_at=pending["expires_at"],
+        complete_url=str(request.url_for("complete_upload", media_id=pending["id"])),
+    )
+
+
+@router.put("/{media_id}/data", status_code=204, name="put_upload_data")
+async def put_upload_data(
+    media_id: UUID,
+    request: Request,
+    uploads: UploadsDep,
+    settings: SettingsDep,
+    key: SigningKeyDep,
+    expires: int,
+    signature: str,
+) -> Response:
+    """The local bucket's presigned upload target (what S3 is for the S3 bucket)."""
+    verify(key, str(media_id), expires, signature)
+    pending = await uploads.pending(media_id)
+    limit = min(pending["expected_size_bytes"], settings.max_upload_bytes)
+    check_declared_length(request.headers, max_bytes=limit)
+    received = await receive(
+        request.stream(), content_type="application/octet-stream",
+        directory=settings.uploads_dir, max_bytes=limit,
+    )  # fmt: skip
+    try:
+        await uploads.library.storage.put_file(
+            pending_key(str(media_id)), received.path, content_type="application/octet-stream"
+        )
+    finally:
+        received.path.unlink(missing_ok=True)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{media_id}/complete",
+    response_model=UploadOut,
+    name="complete_upload",
+    responses={
+        409: {"description": "nothing uploaded yet, or the upload expired"},
+        413: {"description": "larger than its declared size or EDITROOM_MAX_UPLOAD_BYTES"},
+        415: {"description": "not an image or a video"},
+        422: {"description": "smaller than declared, truncated, corrupt, or over a limit"},
+    },
+)
+async def complete_upload(media_id: UUID, uploads: UploadsDep, metrics: MetricsDep) -> JSONResponse:
+    """Verify the uploaded bytes (size, SHA-256, what they are) and make them media. The same
+    bytes already in the bucket: that media answers (200, duplicate=true). An object larger
+    than declared is deleted unread (413): PUT the file again."""
+    ingested = await uploads.complete(media_id)
+    if ingested.created or ingested.duplicate:  # not a completion repeated (a client's retry)
+        metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
+    body = UploadOut.from_row(ingested.media, duplicate=ingested.duplicate)
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=201 if ingested.created else 200,
+        headers={"Location": f"/bucket/upload/{body.id}"},
+    )

@@ -1,0 +1,68 @@
+"""`uploadedAt`: a day (`2026-11-23`), or `FROM..TO` where either side may be empty and each is
+a date or an ISO datetime (UTC unless it carries an offset). Both ends are inclusive: a date
+TO covers its whole day. The result is a half-open range [since, before)."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from service.kernel.errors import InvalidParameter
+
+PARAMETER = "uploadedAt"
+ACCEPTED = "a day (2026-11-23) or FROM..TO, each side a date or ISO datetime, either may be empty"
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+TimeRange = tuple[datetime | None, datetime | None]
+
+
+def parse_uploaded_at(text: str) -> TimeRange:
+    if ".." not in text:
+        day = _date(text)
+        return _midnight(day), _midnight(day + timedelta(days=1))
+    left, right = (side.strip() for side in text.split("..", 1))
+    if not left and not right:
+        raise InvalidParameter(
+            PARAMETER, text, "a range needs at least one side", accepted=ACCEPTED
+        )
+    since = _start(left, text) if left else None
+    before = _end(right, text) if right else None
+    if since is not None and before is not None and since >= before:
+        raise InvalidParameter(
+            PARAMETER, text, "the range ends before it starts", accepted=ACCEPTED
+        )
+    return since, before
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidParameter(PARAMETER, text, "not a day", accepted=ACCEPTED) from None
+
+
+def _start(side: str, whole: str) -> datetime:
+    moment = _moment(side, whole)
+    if isinstance(moment, datetime):  # first: a datetime is also a date
+        return moment
+    return _midnight(moment)
+
+
+def _end(side: str, whole: str) -> datetime:
+    moment = _moment(side, whole)
+    if isinstance(moment, datetime):
+        return moment + ONE_MICROSECOND
+    return _midnight(moment + timedelta(days=1))
+
+
+def _moment(side: str, whole: str) -> date | datetime:
+    try:
+        if "T" not in side and " " not in side and len(side) <= 10:
+            return date.fromisoformat(side)
+        moment = datetime.fromisoformat(side)
+    except ValueError:
+        raise InvalidParameter(
+            PARAMETER, whole, f"{side!r} is not a date or datetime", accepted=ACCEPTED
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -1,0 +1,122 @@
+"""The one database boundary: a psycopg pool, named queries, LISTEN, and error translation.
+
+The service and the runner both go through here. Queries live in queries.sql under
+`-- name: ...` headers; nothing builds SQL from strings.
+"""
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from service.kernel.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    EditroomError,
+    InvalidInput,
+    NotFound,
+)
+
+Row = dict[str, Any]
+
+QUERIES_FILE = Path(__file__).with_name("queries.sql")
+POOL_OPEN_TIMEOUT_SECONDS = 10.0
+
+# Most specific first: the first match wins.
+_TRANSLATIONS: tuple[tuple[type[Exception], type[EditroomError]], ...] = (
+    (pg_errors.NoDataFound, NotFound),
+    (pg_errors.ObjectNotInPrerequisiteState, Conflict),
+    (pg_errors.IntegrityError, Conflict),
+    (pg_errors.DataError, InvalidInput),
+    (psycopg.OperationalError, DatabaseUnavailable),
+)
+
+
+def load_queries(path: Path) -> dict[str, str]:
+    """Split a file of `-- name: x` sections into {name: statement}."""
+    queries: dict[str, str] = {}
+    for section in re.split(r"^-- name: ", path.read_text(), flags=re.MULTILINE)[1:]:
+        name, _, body = section.partition("\n")
+        queries[name.strip()] = body.strip()
+    return queries
+
+
+QUERIES = load_queries(QUERIES_FILE)
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Re-raise psycopg errors as editroom's own, keeping PostgreSQL's message."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        for pg_class, domain_class in _TRANSLATIONS:
+            if isinstance(exc, pg_class):
+                message = exc.diag.message_primary or str(exc)
+                raise domain_class(message) from exc
+        raise
+
+
+async def _translated(
+    notifications: AsyncIterator[psycopg.Notify],
+) -> AsyncIterator[psycopg.Notify]:
+    with translated_errors():
+        async for notification in notifications:
+            yield notification
+
+
+class Database:
+    """A connection pool plus the named queries of queries.sql."""
+
+    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]], url: str) -> None:
+        self._pool = pool
+        self._url = url
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls, url: str, *, max_size: int = 10, durable_commits: bool = True
+    ) -> AsyncIterator["Database"]:
+        """durable_commits=False: commits return before the WAL is flushed (runners; see
+        docs/decisions.md). Completions and failures are durable whatever the session says."""
+        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row}
+        if not durable_commits:
+            kwargs["options"] = "-c synchronous_commit=off"
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
+            url, min_size=1, max_size=max_size, open=False, kwargs=kwargs
+        )
+        with translated_errors():
+            await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_SECONDS)
+        try:
+            yield cls(pool, url)
+        finally:
+            await pool.close()
+
+    async def fetch_all(self, query: str, **params: Any) -> list[Row]:
+        with translated_errors():
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(QUERIES[query], params)
+                return await cursor.fetchall()
+
+    async def fetch_one(self, query: str, **params: Any) -> Row | None:
+        rows = await self.fetch_all(query, **params)
+        return rows[0] if rows else None
+
+    @asynccontextmanager
+    async def listen(self, *channels: str) -> AsyncIterator[AsyncIterator[psycopg.Notify]]:
+        """LISTEN on its own session connection (a pooled one may be handed to others)."""
+        with translated_errors():
+            conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        try:
+            statements = [sql.SQL("LISTEN {}").format(sql.Identifier(ch)) for ch in channels]
+            await conn.execute(sql.SQL("; ").join(statements))
+            yield _translated(conn.notifies())
+        finally:
+            await conn.close()

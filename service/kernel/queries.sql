@@ -1,0 +1,238 @@
+-- Every statement the service and the runner send. Each calls the editroom.* SQL API; the
+-- rules live there. Loaded by service/kernel/db.py; parameters are %(name)s placeholders.
+
+-- name: schema_revision
+SELECT version_num AS revision FROM editroom.alembic_version;
+
+-- name: claim_edits
+-- With the source media's row (the runner reads it, and logs and metrics label edits with
+-- editroom.edit_kind): a primary-key lookup per claimed row, after the claim.
+SELECT e.*,
+       editroom.edit_kind(m.kind, e.ops) AS kind,
+       CASE WHEN m.status = 'ready' THEN to_jsonb(m) END AS source
+  FROM editroom.claim_edits(%(worker)s, %(limit)s, %(lease)s) AS e
+  LEFT JOIN editroom.media AS m ON m.id = e.media_id;
+
+-- name: heartbeat_edits
+-- One round trip for every edit a runner holds; `held` false means stop working on it.
+SELECT h.id,
+       editroom.heartbeat_edit(h.id, %(worker)s, h.progress, %(lease)s)
+       AND (h.detail IS NULL OR editroom.set_progress_detail(h.id, %(worker)s, h.detail)) AS held
+  FROM unnest(%(ids)s::uuid[], %(progress)s::real[], %(details)s::jsonb[])
+       AS h (id, progress, detail);
+
+-- name: complete_edits
+SELECT id FROM editroom.complete_edits(%(worker)s, %(results)s::jsonb);
+
+-- name: fail_edit
+SELECT id, status FROM editroom.fail_edit(%(id)s, %(worker)s, %(error)s, %(retryable)s);
+
+-- name: release_edits
+-- A runner shutting down hands back, in one round trip, what it could not finish; `released`
+-- false: it no longer held that one (finished, cancelled or reaped meanwhile).
+SELECT r.id, editroom.release_edit(r.id, %(worker)s) AS released
+  FROM unnest(%(ids)s::uuid[]) AS r (id);
+
+-- name: reap_expired_leases
+SELECT editroom.reap_expired_leases() AS reaped;
+
+-- name: prune_finished_edits
+SELECT editroom.prune_finished_edits(%(older_than)s) AS pruned;
+
+-- name: media_by_id
+SELECT * FROM editroom.media WHERE id = %(id)s;
+
+-- name: ready_media_by_sha256
+SELECT * FROM editroom.media WHERE sha256 = %(sha256)s AND status = 'ready';
+
+-- name: add_media
+SELECT (a.media).*, a.created
+  FROM editroom.add_media(
+      p_kind => %(kind)s, p_content_type => %(content_type)s, p_size_bytes => %(size_bytes)s,
+      p_sha256 => %(sha256)s, p_storage_key => %(storage_key)s,
+      p_original_name => %(original_name)s, p_width => %(width)s, p_height => %(height)s,
+      p_duration_seconds => %(duration_seconds)s, p_frame_rate => %(frame_rate)s,
+      p_video_codec => %(video_codec)s, p_audio_codec => %(audio_codec)s,
+      p_source_edit_id => %(source_edit_id)s, p_source_media_id => %(source_media_id)s
+  ) AS a;
+
+-- name: create_pending_media
+SELECT * FROM editroom.create_pending_media(
+    %(original_name)s, %(expected_size_bytes)s, %(expires_in)s
+);
+
+-- name: complete_pending_media
+SELECT (c.media).*, c.created
+  FROM editroom.complete_pending_media(
+      p_id => %(id)s, p_kind => %(kind)s, p_content_type => %(content_type)s,
+      p_size_bytes => %(size_bytes)s, p_sha256 => %(sha256)s, p_storage_key => %(storage_key)s,
+      p_width => %(width)s, p_height => %(height)s,
+      p_duration_seconds => %(duration_seconds)s, p_frame_rate => %(frame_rate)s,
+      p_video_codec => %(video_codec)s, p_audio_codec => %(audio_codec)s
+  ) AS c;
+
+-- name: delete_media
+SELECT * FROM editroom.delete_media(%(id)s);
+
+-- name: list_media
+-- Newest first, keyset on (uploaded_at, id); every filter optional.
+SELECT * FROM editroom.media
+ WHERE status = 'ready'
+   AND (%(kind)s::editroom.media_kind IS NULL OR kind = %(kind)s::editroom.media_kind)
+   AND (%(since)s::timestamptz IS NULL OR uploaded_at >= %(since)s::timestamptz)
+   AND (%(before)s::timestamptz IS NULL OR uploaded_at < %(before)s::timestamptz)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (uploaded_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY uploaded_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: expired_pending_media
+SELECT * FROM editroom.expired_pending_media(%(limit)s);
+
+-- name: unreferenced_storage_keys
+SELECT key FROM editroom.unreferenced_storage_keys(%(keys)s) AS key;
+
+-- name: enqueue_edit
+SELECT * FROM editroom.enqueue_edit(
+    p_media_id => %(media_id)s,
+    p_ops => %(ops)s::jsonb,
+    p_max_trials => %(max_trials)s,
+    p_priority => %(priority)s
+);
+
+-- name: edit_by_id
+SELECT * FROM editroom.edits WHERE id = %(id)s;
+
+-- name: list_edits
+-- Newest first, keyset on (created_at, id); every filter optional.
+SELECT * FROM editroom.edits
+ WHERE (%(status)s::editroom.edit_status IS NULL OR status = %(status)s::editroom.edit_status)
+   AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
+   AND (%(session_id)s::uuid IS NULL OR session_id = %(session_id)s::uuid)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: cancel_edit
+SELECT * FROM editroom.cancel_edit(%(id)s);
+
+-- name: status_counts
+SELECT status, count FROM editroom.status_counts();
+
+-- name: media_kinds
+SELECT id, kind::text FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
+
+-- name: enqueue_session_edit
+SELECT * FROM editroom.enqueue_edit(
+    p_media_id => NULL,
+    p_ops => %(ops)s::jsonb,
+    p_session_id => %(session_id)s,
+    p_max_trials => %(max_trials)s,
+    p_priority => %(priority)s
+);
+
+-- name: open_session
+SELECT * FROM editroom.open_session(%(media_id)s);
+
+-- name: session_state
+-- A session, its head and what undo/redo would do (nothing while steps are still to run).
+SELECT s.*,
+       editroom.session_head_media(s.id) AS head_media_id,
+       hm.kind::text AS head_kind,
+       busy.n > 0 AS busy,
+       s.head_edit_id IS NOT NULL AND busy.n = 0 AS can_undo,
+       busy.n = 0 AND EXISTS (
+           SELECT 1 FROM editroom.edits e
+            WHERE e.session_id = s.id AND e.status = 'completed'
+              AND e.parent_edit_id IS NOT DISTINCT FROM s.head_edit_id
+       ) AS can_redo,
+       coalesce((SELECT jsonb_agg(e.ops ORDER BY e.session_step)
+                   FROM editroom.edits e
+                  WHERE e.session_id = s.id AND e.status IN ('queued', 'processing', 'error')),
+                '[]') AS pending_ops
+  FROM editroom.sessions s
+  JOIN editroom.media hm ON hm.id = editroom.session_head_media(s.id)
+  CROSS JOIN LATERAL (
+      SELECT count(*) AS n FROM editroom.edits e
+       WHERE e.session_id = s.id AND e.status IN ('queued', 'processing', 'error')
+  ) AS busy
+ WHERE s.id = %(id)s;
+
+-- name: session_steps
+SELECT * FROM editroom.edits WHERE session_id = %(id)s ORDER BY session_step;
+
+-- name: list_sessions
+SELECT * FROM editroom.sessions
+ WHERE (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: undo_session
+SELECT * FROM editroom.undo_session(%(id)s);
+
+-- name: redo_session
+SELECT * FROM editroom.redo_session(%(id)s);
+
+-- name: delete_session
+SELECT * FROM editroom.delete_session(%(id)s);
+
+-- name: create_workflow
+SELECT * FROM editroom.create_workflow(%(name)s, %(ops)s::jsonb, %(kinds)s::editroom.media_kind[]);
+
+-- name: update_workflow
+SELECT * FROM editroom.update_workflow(
+    %(id)s, %(name)s, %(ops)s::jsonb, %(kinds)s::editroom.media_kind[]
+);
+
+-- name: delete_workflow
+SELECT * FROM editroom.delete_workflow(%(id)s);
+
+-- name: workflow_by_id
+SELECT w.*, v.ops, v.kinds::text[] AS kinds
+  FROM editroom.workflows w
+  JOIN editroom.workflow_versions v ON v.workflow_id = w.id AND v.version = w.version
+ WHERE w.id = %(id)s;
+
+-- name: workflow_version
+SELECT v.*, v.kinds::text[] AS kinds FROM editroom.workflow_versions v
+ WHERE v.workflow_id = %(id)s AND v.version = %(version)s;
+
+-- name: list_workflows
+SELECT w.*, v.ops, v.kinds::text[] AS kinds
+  FROM editroom.workflows w
+  JOIN editroom.workflow_versions v ON v.workflow_id = w.id AND v.version = w.version
+ WHERE w.deleted_at IS NULL
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (w.created_at, w.id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY w.created_at DESC, w.id DESC
+ LIMIT %(limit)s;
+
+-- name: run_workflow
+-- The edits made, in order, each with its media's kind (for the enqueued-edits counter).
+SELECT e.*, m.kind::text AS kind
+  FROM editroom.run_workflow(%(id)s, %(media_ids)s::uuid[], %(priority)s, %(max_trials)s)
+       WITH ORDINALITY AS e
+  JOIN editroom.media m ON m.id = e.media_id
+ ORDER BY e.ordinality;
+
+-- name: workflow_executions
+SELECT * FROM editroom.edits
+ WHERE workflow_id = %(id)s
+   AND (%(status)s::editroom.edit_status IS NULL OR status = %(status)s::editroom.edit_status)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: workflow_status_counts
+SELECT status, count FROM editroom.workflow_status_counts WHERE workflow_id = %(id)s;
+
+-- name: enqueue_import
+SELECT * FROM editroom.enqueue_import(
+    p_request => %(request)s::jsonb,
+    p_max_trials => %(max_trials)s,
+    p_priority => %(priority)s
+);

@@ -1,0 +1,224 @@
+"""Receiving an upload: the body (raw, or the `file` field of a multipart form) is streamed to
+a temporary file while its SHA-256 is computed, and refused the moment it crosses the size
+limit (every byte of the body counts, a form's other fields too). Memory stays flat however
+large the file; on any failure the file is removed."""
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+
+from service.kernel.errors import InvalidInput, TooLarge
+
+if TYPE_CHECKING:  # the library defines its callback types for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
+
+WRITE_BATCH_BYTES = 1024 * 1024
+FILE_FIELD = "file"
+ACCEPTED_BODY = (
+    f"a multipart/form-data body with the file in a field named {FILE_FIELD!r}, "
+    "or the file's raw bytes as the body"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedFile:
+    path: Path
+    size_bytes: int
+    sha256: str
+    filename: str | None
+
+
+class _Sink:
+    """A temporary file that hashes and counts what it is given."""
+
+    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"upload-{uuid4()}"
+        self._file = self.path.open("wb")
+        self._hash = hashlib.sha256()
+        self._pending = bytearray()
+        self._max_bytes = max_bytes
+        self.size_bytes = 0
+
+    async def add(self, data: bytes) -> None:
+        self.size_bytes += len(data)
+        if self.size_bytes > self._max_bytes:
+            raise TooLarge(too_large_message(self._max_bytes))
+        self._pending += data
+        if len(self._pending) >= WRITE_BATCH_BYTES:
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._pending = bytes(self._pending), bytearray()
+        if batch:
+            # hashlib and file writes release the GIL: a thread keeps the loop free.
+            await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: bytes) -> None:
+        self._hash.update(batch)
+        self._file.write(batch)
+
+    async def finish(self, filename: str | None) -> ReceivedFile:
+        await self.flush()
+        self._file.close()
+        return ReceivedFile(self.path, self.size_bytes, self._hash.hexdigest(), filename)
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def too_large_message(max_bytes: int) -> str:
+    return f"the upload is larger than {max_bytes:,} bytes (EDITROOM_MAX_UPLOAD_BYTES)"
+
+
+def check_declared_length(headers: Any, *, max_bytes: int) -> None:
+    """Refuse before reading a byte when the client says the body is too large."""
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise TooLarge(too_large_message(max_bytes))
+
+
+async def receive(
+    chunks: AsyncIterator[bytes],
+    *,
+    content_type: str,
+    directory: Path,
+    max_bytes: int,
+    filename: str | None = None,
+) -> ReceivedFile:
+    """Stream the body into a file under `directory`; raw, or multipart's `file` field."""
+    sink = _Sink(directory, max_bytes=max_bytes)
+    try:
+        kind, options = parse_options_header(content_type)
+        if kind == b"multipart/form-data":
+            filename = await _receive_multipart(
+                _counted(chunks, max_bytes=max_bytes), sink, options.get(b"boundary")
+            )
+        else:
+            async for chunk in chunks:
+                await sink.add(chunk)
+        if sink.size_bytes == 0:
+            raise InvalidInput(f"the upload is empty; accepted: {ACCEPTED_BODY}")
+        return await sink.finish(filename)
+    except BaseException:
+        sink.discard()
+        raise
+
+
+async def _counted(chunks: AsyncIterator[bytes], *, max_bytes: int) -> AsyncIterator[bytes]:
+    """Every byte of the body counts against the limit, not only the file's: a form's other
+    fields, headers and boundaries are bytes received too."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > max_bytes:
+            raise TooLarge(too_large_message(max_bytes))
+        yield chunk
+
+
+async def _receive_multipart(
+    chunks: AsyncIterator[bytes], sink: _Sink, boundary: bytes | None
+) -> str | None:
+    if not boundary:
+        raise InvalidInput(f"multipart/form-data without a boundary; accepted: {ACCEPTED_BODY}")
+    form = _FormReader()
+    try:
+        parser = MultipartParser(boundary, form.callbacks())
+        async for chunk in chunks:
+            parser.write(chunk)
+            for data in form.take_file_data():
+                await sink.add(data)
+        parser.finalize()
+    except FormParserError as exc:
+        raise InvalidInput(
+            f"the multipart body is malformed ({exc}); accepted: {ACCEPTED_BODY}"
+        ) from None
+    for data in form.take_file_data():
+        await sink.add(data)
+    if parser.state != MultipartState.END:
+        raise InvalidInput(
+            f"the multipart body ends before its closing boundary; accepted: {ACCEPTED_BODY}"
+        )
+    if form.files == 0:
+        raise InvalidInput(
+            f"the multipart form has no field named {FILE_FIELD!r}; accepted: {ACCEPTED_BODY}"
+        )
+    return form.filename
+
+
+class _FormReader:
+    """Follows the parser's callbacks; keeps the `file` field's bytes, ignores other fields."""
+
+    def __init__(self) -> None:
+        self._headers: dict[bytes, bytes] = {}
+        self._field = b""
+        self._in_file = False
+        self._data: list[bytes] = []
+        self.files = 0
+        self.filename: str | None = None
+
+    def callbacks(self) -> "MultipartCallbacks":
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": lambda data, start, end: self._header_field(data[start:end]),
+            "on_header_value": lambda data, start, end: self._header_value(data[start:end]),
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": lambda data, start, end: self._part_data(data[start:end]),
+        }
+
+    def take_file_data(self) -> list[bytes]:
+        data, self._data = self._data, []
+        return data
+
+    def _part_begin(self) -> None:
+        self._headers, self._field, self._in_file = {}, b"", False
+
+    def _header_field(self, data: bytes) -> None:
+        self._field = data.lower()
+
+    def _header_value(self, data: bytes) -> None:
+        self._headers[self._field] = self._headers.get(self._field, b"") + data
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        if options.get(b"name") != FILE_FIELD.encode():
+            return
+        self.files += 1
+        if self.files > 1:
+            raise InvalidInput(
+                f"the form has several {FILE_FIELD!r} fields; accepted: one file per upload"
+            )
+        self._in_file = True
+        raw_name = options.get(b"filename")
+        self.filename = raw_name.decode("utf-8", "replace") if raw_name else None
+
+    def _part_data(self, data: bytes) -> None:
+        if self._in_file:
+            self._data.append(bytes(data))
+
+
+def remove_stale_files(directory: Path, *, older_than_seconds: float, now: float) -> int:
+    """Temporary files a crash left behind."""
+    removed = 0
+    for path in directory.glob("upload-*") if directory.is_dir() else ():
+        if now - path.stat().st_mtime > older_than_seconds:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file already on disk, read in chunks (run it in a thread)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(WRITE_BATCH_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

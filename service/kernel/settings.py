@@ -1,0 +1,178 @@
+"""Every setting, read from EDITROOM_* variables (and DATABASE_URL). The README lists them."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.kernel.errors import ConfigurationError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="EDITROOM_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "EDITROOM_DATABASE_URL"),
+        description="PostgreSQL connection URL; unset: `editroom run` starts an embedded one",
+    )
+    data_dir: Path = Field(
+        default=Path(".editroom"), description="embedded database and local files"
+    )
+    host: str = Field(default="127.0.0.1", description="address the API listens on")
+    port: int = Field(default=8000, ge=1, le=65535, description="port the API listens on")
+    log_level: str = Field(default="info", description="debug, info, warning or error")
+    db_pool_size: PositiveInt = Field(default=10, description="connections per process, at most")
+
+    runner_name: str | None = Field(
+        default=None, description="worker name recorded on claims; default host:pid"
+    )
+    runner_concurrency: PositiveInt = Field(default=2, description="edits one runner holds at once")
+    lease_seconds: PositiveInt = Field(
+        default=300, description="a claim's lease; a runner silent this long is presumed dead"
+    )
+    heartbeat_seconds: PositiveFloat = Field(
+        default=10.0, description="how often a runner extends its leases and reports progress"
+    )
+    poll_interval_seconds: PositiveFloat = Field(
+        default=2.0, description="how often an idle runner looks for work without a NOTIFY"
+    )
+    reap_interval_seconds: PositiveFloat = Field(
+        default=30.0, description="how often a runner reclaims edits whose lease expired"
+    )
+    progress_interval_seconds: PositiveFloat = Field(
+        default=1.0, description="how often a runner reports changed progress (SSE sees it)"
+    )
+    edit_max_trials: PositiveInt = Field(
+        default=3, description="attempts an edit gets before it fails for good"
+    )
+    edit_timeout_seconds: PositiveFloat = Field(
+        default=300.0, description="time limit of one edit attempt, plus the per-video-second part"
+    )
+    edit_seconds_per_video_second: float = Field(
+        default=10.0, ge=0, description="added to an edit's time limit per second of video it reads"
+    )
+    work_dir: Path | None = Field(
+        default=None, description="scratch space of running edits; default DATA_DIR/work"
+    )
+    shutdown_grace_seconds: PositiveFloat = Field(
+        default=30.0, description="on SIGTERM, how long a runner waits for edits in flight"
+    )
+    edit_retention_days: float = Field(
+        default=30.0, ge=0, description="finished edits older than this are pruned; 0 keeps all"
+    )
+    runner_metrics_host: str = Field(
+        default="127.0.0.1", description="address a runner serves its /metrics on"
+    )
+    runner_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="port of a runner's /metrics; 0 picks a free one and logs it",
+    )
+
+    storage_dir: Path | None = Field(
+        default=None,
+        description="local bucket directory when S3 is not set; default DATA_DIR/bucket",
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="S3/MinIO URL, e.g. http://minio:9000; set: store media there"
+    )
+    s3_public_endpoint: str | None = Field(
+        default=None, description="S3 URL clients reach, for presigned URLs; default S3_ENDPOINT"
+    )
+    s3_access_key: str = Field(default="", description="S3 access key")
+    s3_secret_key: str = Field(default="", description="S3 secret key")
+    s3_bucket: str = Field(default="editroom", description="S3 bucket, made if missing")
+    s3_region: str = Field(default="us-east-1", description="S3 region")
+    upload_dir: Path | None = Field(
+        default=None, description="where uploads land while checked; default DATA_DIR/uploads"
+    )
+    max_upload_bytes: PositiveInt = Field(
+        default=4 * 1024**3, description="largest upload accepted, in bytes"
+    )
+    secret_key: str | None = Field(
+        default=None, description="signs local presigned URLs; default a key kept in DATA_DIR"
+    )
+    presign_expiry_seconds: PositiveInt = Field(
+        default=3600, description="how long a presigned upload URL stays valid"
+    )
+    cleanup_interval_seconds: PositiveFloat = Field(
+        default=3600.0, description="how often a runner removes expired uploads and orphans"
+    )
+    orphan_grace_seconds: float = Field(
+        ge=0,
+        default=3600.0,
+        description="stored objects younger than this are never treated as orphans",
+    )
+    probe_timeout_seconds: PositiveFloat = Field(
+        default=60.0, description="time allowed to check an upload, plus 10 s per GiB"
+    )
+    edit_memory_bytes: PositiveInt = Field(
+        default=4 * 1024**3, description="memory limit of the process checking or editing media"
+    )
+    import_allow_private: bool = Field(
+        default=False, description="let imports reach loopback, private and link-local addresses"
+    )
+    import_allowed_domains: str = Field(
+        default="",
+        description="comma-separated domains imports may reach (and subdomains); empty: any",
+    )
+    import_allowed_networks: str = Field(
+        default="", description="comma-separated CIDRs imports may reach even when private"
+    )
+    import_max_bytes: PositiveInt = Field(
+        default=2 * 1024**3, description="largest import, counted on the bytes actually read"
+    )
+    import_timeout_seconds: PositiveFloat = Field(
+        default=1800.0, description="time limit of one import, download and checks included"
+    )
+    import_socket_timeout_seconds: PositiveFloat = Field(
+        default=30.0, description="an import's connection gives up after this long without data"
+    )
+    max_pixels: PositiveInt = Field(
+        default=50_000_000, description="pixels of any image or video frame (decompression bombs)"
+    )
+    max_output_side: PositiveInt = Field(
+        default=10_000, description="width or height of anything an edit produces, in pixels"
+    )
+    max_video_seconds: PositiveFloat = Field(
+        default=7200.0, description="duration of a source video or of a result"
+    )
+    max_operations: PositiveInt = Field(default=20, description="operations in one edit")
+
+    @property
+    def bucket_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "bucket"
+
+    @property
+    def edits_dir(self) -> Path:
+        return self.work_dir or self.data_dir / "work"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise ConfigurationError(
+                "DATABASE_URL is not set: point it at PostgreSQL, or use `editroom run`, "
+                "which starts an embedded database"
+            )
+        return self.database_url
+
+
+def markdown_table() -> str:
+    """The README's configuration table: `python -m service.kernel.settings`."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        variable = "DATABASE_URL" if name == "database_url" else f"EDITROOM_{name.upper()}"
+        default = "(unset)" if field.default is None else str(field.default)
+        rows.append(f"| `{variable}` | `{default}` | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,43 @@
+"""Signed, expiring URLs for presigned uploads to the local bucket (S3 signs its own)."""
+
+import hashlib
+import hmac
+import secrets
+import time
+from pathlib import Path
+
+from service.kernel.errors import Forbidden
+from service.kernel.settings import Settings
+
+SECRET_FILE = "secret-key"
+
+
+class BadSignature(Forbidden):
+    """A signed URL that is forged, altered or expired."""
+
+
+def secret_key(settings: Settings) -> bytes:
+    """EDITROOM_SECRET_KEY, or a key made once and kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / SECRET_FILE
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(path, secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(text)
+
+
+def sign(key: bytes, subject: str, expires_at: int) -> str:
+    return hmac.new(key, f"{subject}:{expires_at}".encode(), hashlib.sha256).hexdigest()
+
+
+def verify(key: bytes, subject: str, expires_at: int, signature: str) -> None:
+    if not hmac.compare_digest(sign(key, subject, expires_at), signature):
+        raise BadSignature("the upload URL's signature does not match; ask for a new URL")
+    if expires_at < time.time():
+        raise BadSignature("the upload URL has expired; ask for a new one")

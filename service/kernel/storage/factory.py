@@ -1,0 +1,21 @@
+"""The storage the settings ask for: S3 when EDITROOM_S3_ENDPOINT is set, else a directory."""
+
+from service.kernel.settings import Settings
+from service.kernel.storage.base import Storage
+from service.kernel.storage.local import LocalStorage
+from service.kernel.storage.s3 import S3Storage, minio_client
+
+
+async def open_storage(settings: Settings) -> Storage:
+    if not settings.s3_endpoint:
+        return LocalStorage(settings.bucket_dir)
+    credentials = {
+        "access_key": settings.s3_access_key,
+        "secret_key": settings.s3_secret_key,
+        "region": settings.s3_region,
+    }
+    client = minio_client(settings.s3_endpoint, **credentials)
+    presigner = minio_client(settings.s3_public_endpoint or settings.s3_endpoint, **credentials)
+    storage = S3Storage(client, settings.s3_bucket, presigner=presigner)
+    await storage.ensure_bucket()
+    return storage

@@ -1,0 +1,93 @@
+"""Storage in a local directory: the embedded default. Writes land under a temporary name and
+are renamed into place, so a reader never sees half an object."""
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import anyio
+
+from service.kernel.storage.base import CHUNK_BYTES, ObjectMissing, StoredObject, check_key
+
+PARTIAL_PREFIX = "partial"
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def local_path(self, key: str) -> Path | None:
+        return self.path(key)
+
+    async def put_file(self, key: str, source: Path, *, content_type: str) -> None:
+        await asyncio.to_thread(self._put_file, key, source)
+
+    def _put_file(self, key: str, source: Path) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Partial objects have keys too (partial/<id>), so the clean-up finds any a crash left.
+        partial = self.path(f"{PARTIAL_PREFIX}/{uuid4()}")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            try:
+                os.link(source, partial)  # same disk: no copy
+            except OSError:
+                shutil.copyfile(source, partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    async def get_file(self, key: str, target: Path) -> None:
+        source = self.path(key)
+        if not source.is_file():
+            raise ObjectMissing(f"no stored object {key}")
+        await asyncio.to_thread(shutil.copyfile, source, target)
+
+    async def read(
+        self, key: str, *, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        path = self.path(key)
+        try:
+            handle = await anyio.open_file(path, "rb")
+        except FileNotFoundError:
+            raise ObjectMissing(f"no stored object {key}") from None
+        async with handle:
+            await handle.seek(start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                size = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
+                chunk = await handle.read(size)
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    async def stat(self, key: str) -> StoredObject | None:
+        try:
+            info = await asyncio.to_thread(self.path(key).stat)
+        except FileNotFoundError:
+            return None
+        return StoredObject(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+    async def list(self, prefix: str) -> AsyncIterator[StoredObject]:
+        base = self.root / prefix
+        paths = await asyncio.to_thread(lambda: sorted(p for p in base.rglob("*") if p.is_file()))
+        for path in paths:
+            info = path.stat()
+            key = path.relative_to(self.root).as_posix()
+            yield StoredObject(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
+
+    async def presigned_put_url(self, key: str, *, expires: timedelta) -> str | None:
+        return None
