@@ -1,10 +1,13 @@
 """`editroom run`: the whole thing on one machine. Starts the embedded PostgreSQL unless
 DATABASE_URL is set, migrates, then runs the API and one runner as child processes until
-Ctrl-C or SIGTERM, and stops everything it started, the database last."""
+Ctrl-C or SIGTERM. It says the API is up once the API listens, and stops in the order the
+README promises: the runner first (it finishes or hands back what it holds), then the API,
+then the database."""
 
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +23,8 @@ log = logging.getLogger(__name__)
 
 CHILD_POLL_SECONDS = 0.2
 CHILD_STOP_MARGIN_SECONDS = 10.0
+API_STOP_SECONDS = 10.0  # the API holds no work; open streams are cut
+API_START_SECONDS = 120.0  # a first start compiles bytecode and warms the sandbox
 
 
 class _StopRequested(Exception):
@@ -56,35 +61,51 @@ def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
 def _supervise(url: str, settings: Settings) -> int:
     env = {**os.environ, "DATABASE_URL": url, "EDITROOM_PORT": str(settings.port)}
     # Own sessions: a terminal's Ctrl-C reaches only us, and we stop each child exactly once.
-    children = [
+    api, runner = (
         subprocess.Popen(
             [sys.executable, "-m", "service", command], env=env, start_new_session=True
         )
         for command in ("serve", "runner")
-    ]
-    log.info("editroom is up", extra={"url": f"http://{settings.host}:{settings.port}"})
+    )
     try:
-        while all(child.poll() is None for child in children):
+        if _wait_until_listening(settings, children=(api, runner)):
+            log.info("editroom is up", extra={"url": f"http://{settings.host}:{settings.port}"})
+        while api.poll() is None and runner.poll() is None:
             time.sleep(CHILD_POLL_SECONDS)
-        return next(child.returncode for child in children if child.returncode is not None) or 1
+        return (api.poll() if api.poll() is not None else runner.returncode) or 1
     except _StopRequested:
         log.info("stopping")
         return 0
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _stop_children(children, settings.shutdown_grace_seconds + CHILD_STOP_MARGIN_SECONDS)
+        _stop(runner, settings.shutdown_grace_seconds + CHILD_STOP_MARGIN_SECONDS)
+        _stop(api, API_STOP_SECONDS)
 
 
-def _stop_children(children: list["subprocess.Popen[bytes]"], timeout_seconds: float) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + timeout_seconds
-    for child in children:
+def _wait_until_listening(
+    settings: Settings, *, children: "tuple[subprocess.Popen[bytes], ...]"
+) -> bool:
+    """True once the API accepts connections; False if a child died first."""
+    deadline = time.monotonic() + API_START_SECONDS
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
         try:
-            child.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("child did not stop in time, killing it", extra={"pid": child.pid})
-            child.kill()
-            child.wait()
+            with socket.create_connection((settings.host, settings.port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(CHILD_POLL_SECONDS)
+    log.warning("the API is not listening yet", extra={"port": settings.port})
+    return False
+
+
+def _stop(child: "subprocess.Popen[bytes]", timeout_seconds: float) -> None:
+    if child.poll() is None:
+        child.terminate()
+    try:
+        child.wait(timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        log.warning("child did not stop in time, killing it", extra={"pid": child.pid})
+        child.kill()
+        child.wait()

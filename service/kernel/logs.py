@@ -4,6 +4,7 @@ Pass fields with `extra={...}`; use the same keys as the metric labels (edit_id,
 """
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -14,7 +15,10 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, 
     "color_message",  # uvicorn's ANSI-coloured copy of msg
 }
 # Libraries whose info-level chatter says nothing an operator needs.
-_QUIET_LOGGERS = ("pgserver",)
+_QUIET_LOGGERS = ("pgserver", "alembic.runtime.plugins")
+# SVT-AV1 prints banners ("Svt[info]: ...") straight to stderr unless told its level:
+# 1 keeps its errors only. Children inherit the environment, so the sandbox's too.
+_LIBRARY_LOG_ENVIRONMENT = {"SVT_LOG": "1"}
 
 
 def _quoted(value: Any) -> str:
@@ -47,5 +51,7 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(LogfmtFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    for name, value in _LIBRARY_LOG_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -1,6 +1,12 @@
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from service.kernel.logs import LogfmtFormatter
+import pytest
+
+from service.kernel.logs import LogfmtFormatter, configure_logging
 
 
 def format_record(message: str, **extra: object) -> str:
@@ -20,3 +26,36 @@ def test_fields_follow_the_message_and_values_are_quoted_when_needed() -> None:
 
 def test_newlines_stay_on_one_line() -> None:
     assert "\n" not in format_record("two\nlines")
+
+
+AV1_ENCODE = """
+import av, numpy
+from service.kernel.logs import configure_logging
+configure_logging("info")
+out = av.open(__import__("sys").argv[1], "w")
+stream = out.add_stream("libsvtav1", rate=24)
+stream.width = stream.height = 64
+stream.pix_fmt = "yuv420p"
+frame = av.VideoFrame.from_ndarray(numpy.zeros((64, 64, 3), numpy.uint8), format="rgb24")
+for packet in [*stream.encode(frame), *stream.encode()]:
+    out.mux(packet)
+out.close()
+"""
+
+
+def test_encoder_banners_stay_out_of_the_log(tmp_path: Path) -> None:
+    """SVT-AV1 writes `Svt[info]: ...` lines to stderr on every encoder it opens."""
+    env = {k: v for k, v in os.environ.items() if k != "SVT_LOG"}
+    result = subprocess.run(
+        [sys.executable, "-c", AV1_ENCODE, str(tmp_path / "out.mkv")],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert "Svt[" not in result.stderr
+    assert (tmp_path / "out.mkv").stat().st_size > 0
+
+
+def test_library_plugin_chatter_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logging.root, "handlers", logging.root.handlers[:])
+    configure_logging("info")
+    assert not logging.getLogger("alembic.runtime.plugins").isEnabledFor(logging.INFO)
+    assert logging.getLogger("alembic.runtime.migration").isEnabledFor(logging.INFO)
