@@ -26,7 +26,7 @@ lint: install
 	@$(VENV)/bin/ruff check service runner tests bench db
 	@$(VENV)/bin/ruff format --check service runner tests bench db
 	@$(VENV)/bin/mypy
-	@$(VENV)/bin/lint-imports --no-cache --quiet
+	@$(VENV)/bin/lint-imports --no-cache
 
 bench: install
 	@$(VENV)/bin/python -m bench $(BENCH_ARGS)
