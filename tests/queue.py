@@ -24,7 +24,7 @@ def insert_media(conn: Conn) -> UUID:
 
 
 def enqueue(
-    conn: Conn, media_id: UUID, ops: list[Any] | None = None, **options: Any
+    conn: Conn, media_id: UUID | None, ops: list[Any] | None = None, **options: Any
 ) -> dict[str, Any]:
     arguments = [sql.Placeholder("media"), sql.Placeholder("ops")] + [
         sql.SQL("{} => {}").format(sql.Identifier(f"p_{name}"), sql.Placeholder(name))

@@ -1,5 +1,6 @@
 -- Bookkeeping that must never be skipped, once per statement: status counters, the attempt
--- log, and one wake-up for runners however many rows became claimable.
+-- log, and one wake-up for runners however many rows became claimable. Sessions keep their
+-- steps in a trigger of their own (300_sessions.sql).
 CREATE OR REPLACE FUNCTION editroom.edits_after_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -12,7 +13,7 @@ BEGIN
 
     SELECT count(*) INTO v_claimable
       FROM new_edits
-     WHERE status IN ('queued', 'error') AND run_after <= now() AND blocked_by IS NULL;
+     WHERE editroom.edit_claimable(status, blocked_by, run_after);
     IF v_claimable > 0 THEN
         PERFORM pg_notify('editroom_queue', v_claimable::text);
     END IF;
@@ -56,43 +57,11 @@ BEGIN
       JOIN old_edits o ON o.id = n.id
      WHERE n.status = 'processing' AND o.status <> 'processing';
 
-    -- Session steps: a completed step becomes its session's head and hands its output to the
-    -- step waiting for it; a failed or cancelled step takes the steps after it down too (the
-    -- update below fires this trigger again, one generation further each time). Only when a
-    -- session step finished: statement triggers fire even for updates of no rows.
-    IF EXISTS (SELECT 1 FROM new_edits n JOIN old_edits o ON o.id = n.id
-                WHERE n.session_id IS NOT NULL AND n.status <> o.status
-                  AND n.status IN ('completed', 'failed', 'cancelled')) THEN
-        UPDATE editroom.sessions s
-           SET head_edit_id = n.id, updated_at = now()
-          FROM new_edits n
-          JOIN old_edits o ON o.id = n.id
-         WHERE s.id = n.session_id AND n.status = 'completed' AND o.status <> 'completed';
-
-        UPDATE editroom.edits c
-           SET blocked_by = NULL,
-               media_id = coalesce(n.outputs[1], n.media_id)
-          FROM new_edits n
-          JOIN old_edits o ON o.id = n.id
-         WHERE c.blocked_by = n.id AND n.status = 'completed' AND o.status <> 'completed';
-
-        UPDATE editroom.edits c
-           SET status = n.status,
-               blocked_by = NULL,
-               finished_at = now(),
-               error = format('step %s of the session (edit %s) %s%s', n.session_step, n.id,
-                              n.status, coalesce(': ' || n.error, ''))
-          FROM new_edits n
-          JOIN old_edits o ON o.id = n.id
-         WHERE c.blocked_by = n.id AND n.status IN ('failed', 'cancelled') AND o.status <> n.status;
-    END IF;
-
     SELECT count(*) INTO v_claimable
       FROM new_edits n
       JOIN old_edits o ON o.id = n.id
-     WHERE n.status IN ('queued', 'error') AND n.run_after <= now() AND n.blocked_by IS NULL
-       AND NOT (o.status IN ('queued', 'error') AND o.run_after <= now()
-                AND o.blocked_by IS NULL);
+     WHERE editroom.edit_claimable(n.status, n.blocked_by, n.run_after)
+       AND NOT editroom.edit_claimable(o.status, o.blocked_by, o.run_after);
     IF v_claimable > 0 THEN
         PERFORM pg_notify('editroom_queue', v_claimable::text);
     END IF;
@@ -102,9 +71,9 @@ $$;
 
 COMMENT ON FUNCTION editroom.edits_after_update() IS
 'Statement trigger on edits: moves the status counters; opens an edit_attempts row on each claim '
-'and closes it (outcome, error, duration) when the edit leaves processing; moves a session''s '
-'head to a completed step and unblocks the next, or fails/cancels the steps after a failed or '
-'cancelled one; NOTIFYs editroom_queue with how many rows became claimable.';
+'and closes it (outcome, error, duration) when the edit leaves processing; NOTIFYs '
+'editroom_queue with how many rows became claimable. A session''s steps are kept by their own '
+'trigger, edits_after_update_sessions (300_sessions.sql).';
 
 CREATE OR REPLACE FUNCTION editroom.edits_after_delete()
 RETURNS trigger

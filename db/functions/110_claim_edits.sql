@@ -25,8 +25,7 @@ BEGIN
     WITH claimable AS (
         SELECT e.id
           FROM editroom.edits e
-         WHERE e.status IN ('queued', 'error') AND e.blocked_by IS NULL
-           AND e.run_after <= now()
+         WHERE editroom.edit_claimable(e.status, e.blocked_by, e.run_after)
          ORDER BY e.priority DESC, e.created_at, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED

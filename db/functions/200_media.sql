@@ -162,7 +162,7 @@ BEGIN
     -- Edits still to run read their source, and concat reads the media its ops name.
     SELECT e.id, e.status INTO v_edit
       FROM editroom.edits e
-     WHERE e.status IN ('queued', 'processing', 'error')
+     WHERE editroom.edit_still_to_run(e.status)
        AND (e.media_id = p_id OR strpos(e.ops::text, p_id::text) > 0)
      LIMIT 1;
     IF FOUND THEN

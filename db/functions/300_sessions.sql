@@ -66,7 +66,7 @@ BEGIN
     -- The newest step still to run: the new one waits for its output.
     SELECT e.id INTO v_tip
       FROM editroom.edits e
-     WHERE e.session_id = p_session_id AND e.status IN ('queued', 'processing', 'error')
+     WHERE e.session_id = p_session_id AND editroom.edit_still_to_run(e.status)
      ORDER BY e.session_step DESC
      LIMIT 1;
     IF v_tip IS NOT NULL THEN
@@ -95,7 +95,7 @@ DECLARE
 BEGIN
     v_session := editroom.lock_session(p_id);
     IF EXISTS (SELECT 1 FROM editroom.edits
-                WHERE session_id = p_id AND status IN ('queued', 'processing', 'error')) THEN
+                WHERE session_id = p_id AND editroom.edit_still_to_run(status)) THEN
         RAISE EXCEPTION 'session % has edits still to run; try again once they have finished',
             p_id USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
@@ -174,10 +174,11 @@ DECLARE
     v_session editroom.sessions;
 BEGIN
     v_session := editroom.lock_session(p_id);
-    -- Cancelling the first step still to run cancels the ones after it (the edits trigger).
+    -- Cancelling the first step still to run cancels the ones after it
+    -- (edits_after_update_sessions, below).
     PERFORM editroom.cancel_edit(e.id)
        FROM editroom.edits e
-      WHERE e.session_id = p_id AND e.status IN ('queued', 'processing', 'error')
+      WHERE e.session_id = p_id AND editroom.edit_still_to_run(e.status)
         AND e.blocked_by IS NULL;
     DELETE FROM editroom.sessions WHERE id = p_id;
     RETURN v_session;
@@ -187,3 +188,56 @@ $$;
 COMMENT ON FUNCTION editroom.delete_session(uuid) IS
 'Deletes session p_id, cancelling its edits still to run. Its finished edits stay, without a '
 'session.';
+
+-- A session's steps, whatever finished one (a runner, cancel_edit, the reaper, a DBA's UPDATE):
+-- a completed step becomes its session's head and hands its output to the step waiting for it;
+-- a failed or cancelled step takes the steps after it down too (the update below fires this
+-- trigger again, one generation further each time). It fires after edits_after_update
+-- (triggers of one event fire in name order); neither reads what the other writes.
+CREATE OR REPLACE FUNCTION editroom.edits_after_update_sessions()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- Statement triggers fire for every update, heartbeats and updates of no rows included.
+    IF NOT EXISTS (SELECT 1 FROM new_edits n JOIN old_edits o ON o.id = n.id
+                    WHERE n.session_id IS NOT NULL AND n.status <> o.status
+                      AND NOT editroom.edit_still_to_run(n.status)) THEN
+        RETURN NULL;
+    END IF;
+
+    UPDATE editroom.sessions s
+       SET head_edit_id = n.id, updated_at = now()
+      FROM new_edits n
+      JOIN old_edits o ON o.id = n.id
+     WHERE s.id = n.session_id AND n.status = 'completed' AND o.status <> 'completed';
+
+    UPDATE editroom.edits c
+       SET blocked_by = NULL,
+           media_id = coalesce(n.outputs[1], n.media_id)
+      FROM new_edits n
+      JOIN old_edits o ON o.id = n.id
+     WHERE c.blocked_by = n.id AND n.status = 'completed' AND o.status <> 'completed';
+
+    UPDATE editroom.edits c
+       SET status = n.status,
+           blocked_by = NULL,
+           finished_at = now(),
+           error = format('step %s of the session (edit %s) %s%s', n.session_step, n.id,
+                          n.status, coalesce(': ' || n.error, ''))
+      FROM new_edits n
+      JOIN old_edits o ON o.id = n.id
+     WHERE c.blocked_by = n.id AND n.status IN ('failed', 'cancelled') AND o.status <> n.status;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.edits_after_update_sessions() IS
+'Statement trigger on edits, for sessions: when a step completes, moves its session''s head to '
+'it and unblocks the next step with its output to read; when a step fails or is cancelled, '
+'fails or cancels the steps after it, naming the step and the reason.';
+
+CREATE OR REPLACE TRIGGER edits_after_update_sessions
+    AFTER UPDATE ON editroom.edits
+    REFERENCING OLD TABLE AS old_edits NEW TABLE AS new_edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edits_after_update_sessions();

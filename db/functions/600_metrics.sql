@@ -31,12 +31,13 @@ AS $$
     -- out its back-off has not been waiting for a runner meanwhile.
     SELECT coalesce(extract(epoch FROM now() - min(e.run_after)), 0)::double precision
       FROM editroom.edits e
-     WHERE e.status IN ('queued', 'error') AND e.run_after <= now();
+     WHERE editroom.edit_claimable(e.status, e.blocked_by, e.run_after);
 $$;
 
 COMMENT ON FUNCTION editroom.oldest_claimable_seconds() IS
-'Seconds the longest-waiting claimable edit (queued, or error past its back-off) has been '
-'claimable; 0 when none is. Growing steadily: no runner is claiming.';
+'Seconds the longest-waiting claimable edit (editroom.edit_claimable: queued, or error past its '
+'back-off, and not waiting for an earlier step of its session) has been claimable; 0 when none '
+'is. Growing steadily: no runner is claiming.';
 
 CREATE OR REPLACE FUNCTION editroom.attempt_duration_quantiles(
     p_window interval DEFAULT '5 minutes'

@@ -149,13 +149,13 @@ SELECT s.*,
        ) AS can_redo,
        coalesce((SELECT jsonb_agg(e.ops ORDER BY e.session_step)
                    FROM editroom.edits e
-                  WHERE e.session_id = s.id AND e.status IN ('queued', 'processing', 'error')),
+                  WHERE e.session_id = s.id AND editroom.edit_still_to_run(e.status)),
                 '[]') AS pending_ops
   FROM editroom.sessions s
   JOIN editroom.media hm ON hm.id = editroom.session_head_media(s.id)
   CROSS JOIN LATERAL (
       SELECT count(*) AS n FROM editroom.edits e
-       WHERE e.session_id = s.id AND e.status IN ('queued', 'processing', 'error')
+       WHERE e.session_id = s.id AND editroom.edit_still_to_run(e.status)
   ) AS busy
  WHERE s.id = %(id)s;
 

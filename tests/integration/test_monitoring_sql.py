@@ -90,3 +90,24 @@ def test_media_totals_list_every_kind_and_only_stored_media(conn: Conn, media: U
         {"kind": "image", "media": 1, "bytes": 1},  # tests.queue.insert_media's one byte
         {"kind": "video", "media": 0, "bytes": 0},
     ]
+
+
+def test_a_session_step_waiting_for_an_earlier_one_is_not_waiting_for_a_runner(
+    conn: Conn, media: UUID
+) -> None:
+    session = conn.execute("SELECT id FROM editroom.open_session(%s)", [media]).fetchone()
+    assert session is not None
+    first = enqueue(conn, None, [{"op": "trim"}], session_id=session["id"])
+    second = enqueue(conn, None, [{"op": "format"}], session_id=session["id"])
+    assert [row["id"] for row in claim(conn, "w")] == [first["id"]]
+    # The first step is a long video: the second has sat behind it for 20 minutes.
+    conn.execute(
+        "UPDATE editroom.edits SET created_at = created_at - interval '20 minutes',"
+        " run_after = run_after - interval '20 minutes' WHERE id = ANY(%s)",
+        [[first["id"], second["id"]]],
+    )
+    assert claim(conn, "other") == []
+    assert oldest_claimable(conn) == 0  # a healthy queue: EditroomOldestQueuedTooOld stays quiet
+    conn.execute("SELECT editroom.complete_edit(%s, 'w', '{}')", [first["id"]])
+    assert oldest_claimable(conn) > 0  # now a runner could take it
+    assert [row["id"] for row in claim(conn, "other")] == [second["id"]]

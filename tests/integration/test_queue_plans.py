@@ -1,0 +1,84 @@
+"""The claim and the oldest-claimable age stay on the claimable index however long the finished
+history grows: the shared predicate editroom.edit_claimable is inlined, so the planner still
+proves the partial index's condition."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from tests.queue import Conn, claim, insert_media
+
+FINISHED = 10_000
+QUEUED = 20
+CLAIMABLE_INDEX = "edits_claimable_idx"
+
+# The statement claim_edits runs (db/functions/110_claim_edits.sql), for EXPLAIN to show.
+CLAIM_SHAPE = """
+SELECT e.id
+  FROM editroom.edits e
+ WHERE editroom.edit_claimable(e.status, e.blocked_by, e.run_after)
+ ORDER BY e.priority DESC, e.created_at, e.id
+ LIMIT 5
+   FOR UPDATE SKIP LOCKED
+"""
+
+
+@pytest.fixture
+def long_history(conn: Conn) -> Conn:
+    media = insert_media(conn)
+    conn.execute(
+        """INSERT INTO editroom.edits (media_id, ops, status, trial, finished_at)
+           SELECT %s, %s, 'completed', 1, now() FROM generate_series(1, %s)""",
+        [media, Jsonb([]), FINISHED],
+    )
+    conn.execute(
+        "INSERT INTO editroom.edits (media_id, ops) SELECT %s, %s FROM generate_series(1, %s)",
+        [media, Jsonb([]), QUEUED],
+    )
+    conn.execute("ANALYZE editroom.edits")
+    return conn
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def scans_of_edits(conn: Conn) -> dict[str, int]:
+    """Scans of editroom.edits in the current transaction, sequential and by the claimable index."""
+    row = conn.execute(
+        """SELECT pg_stat_get_xact_numscans('editroom.edits'::regclass) AS seq_scan,
+                  pg_stat_get_xact_numscans(%s::regclass) AS idx_scan""",
+        [f"editroom.{CLAIMABLE_INDEX}"],
+    ).fetchone()
+    assert row is not None
+    return {"seq": row["seq_scan"], "claimable_index": row["idx_scan"]}
+
+
+def test_the_claim_plan_walks_the_claimable_index(long_history: Conn) -> None:
+    row = long_history.execute(f"EXPLAIN (FORMAT JSON) {CLAIM_SHAPE}").fetchone()
+    assert row is not None
+    nodes = list(plan_nodes(row["QUERY PLAN"][0]["Plan"]))
+    assert CLAIMABLE_INDEX in {node.get("Index Name") for node in nodes}, nodes
+    assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], nodes
+    assert "edit_claimable" not in str(nodes)  # inlined, not called row by row
+
+
+def test_claim_edits_reads_no_finished_edit(long_history: Conn) -> None:
+    # The function itself, not a copy of its statement: this transaction's scan counters.
+    with long_history.transaction():
+        assert len(claim(long_history, "w", limit=5)) == 5
+        scans = scans_of_edits(long_history)
+    assert scans["seq"] == 0
+    assert scans["claimable_index"] >= 1
+
+
+def test_the_oldest_claimable_age_reads_no_finished_edit(long_history: Conn) -> None:
+    with long_history.transaction():
+        long_history.execute("SELECT editroom.oldest_claimable_seconds()")
+        scans = scans_of_edits(long_history)
+    assert scans["seq"] == 0
+    assert scans["claimable_index"] >= 1
