@@ -30,22 +30,22 @@ async def keyset_page(
 ) -> Page:
     """One page of a named query that orders by (`time_column`, id) descending and takes
     `after_at`, `after_id` and `limit`: one row more than asked for says another page follows."""
-    after_at, after_id = decode_cursor(cursor) if cursor is not None else (None, None)
+    after_at, after_id = _decode_cursor(cursor) if cursor is not None else (None, None)
     rows = await database.fetch_all(
         query, after_at=after_at, after_id=after_id, limit=limit + 1, **filters
     )
-    next_cursor = encode_cursor(rows[limit - 1], time_column) if len(rows) > limit else None
+    next_cursor = _encode_cursor(rows[limit - 1], time_column) if len(rows) > limit else None
     return Page(rows[:limit], next_cursor)
 
 
-def encode_cursor(row: Row, time_column: str) -> str:
+def _encode_cursor(row: Row, time_column: str) -> str:
     moment = row[time_column]
     assert isinstance(moment, datetime)
     raw = f"{moment.isoformat()}|{row['id']}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, row_id = raw.split("|")
