@@ -10,8 +10,10 @@ from uuid import UUID
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
+from service.domain.cursors import Page, keyset_page
 from service.domain.events import EditEvents
 from service.domain.ops_refs import check_references
+from service.domain.sessions import session_state
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidParameter, NotFound
 from service.kernel.metrics import ServiceMetrics
@@ -60,7 +62,7 @@ class Edits:
                 accepted="either media=ID or session=ID",
             )  # fmt: skip
         session_id = _uuid("session", control["session"], what="a session id")
-        state = await self._database.fetch_one("session_state", id=session_id)
+        state = await session_state(self._database, session_id)
         if state is None:
             raise InvalidParameter(
                 "session", str(session_id), "no such session", accepted="the id of an open session"
@@ -105,6 +107,25 @@ class Edits:
         if row is None:
             raise NotFound(f"edit {edit_id} does not exist")
         return row
+
+    async def page(
+        self,
+        *,
+        status: str | None,
+        media_id: UUID | None,
+        session_id: UUID | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """Newest first; every filter optional."""
+        return await keyset_page(
+            self._database, "list_edits", limit=limit, cursor=cursor,
+            status=status, media_id=media_id, session_id=session_id,
+        )  # fmt: skip
+
+    async def status_counts(self) -> list[Row]:
+        """How many edits are in each status, zeros included (editroom.status_counts())."""
+        return await self._database.fetch_all("status_counts")
 
     async def cancel(self, edit_id: UUID) -> Row:
         row = await self._database.fetch_one("cancel_edit", id=edit_id)

@@ -4,7 +4,9 @@ Uploads, presigned uploads and edit outputs all come in through `ingest`."""
 
 import dataclasses
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -18,6 +20,7 @@ from runner.engine.sandbox import (
     SandboxOutOfMemory,
     SandboxTimeout,
 )
+from service.domain.cursors import Page, keyset_page
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidMedia, NotFound
 from service.kernel.receive import ReceivedFile
@@ -129,6 +132,25 @@ class MediaLibrary:
         if row is None or row["status"] != "ready":
             raise NotFound(f"media {media_id} does not exist")
         return row
+
+    def read(self, media: Row, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The media's bytes from start up to and including end, in chunks."""
+        return self.storage.read(media["storage_key"], start=start, end=end)
+
+    async def page(
+        self,
+        *,
+        kind: str | None,
+        since: datetime | None,
+        before: datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """Ready media, newest upload first; every filter optional."""
+        return await keyset_page(
+            self.database, "list_media", limit=limit, cursor=cursor, time_column="uploaded_at",
+            kind=kind, since=since, before=before,
+        )  # fmt: skip
 
     async def delete(self, media_id: UUID) -> None:
         row = await self.database.fetch_one("delete_media", id=media_id)

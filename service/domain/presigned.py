@@ -4,6 +4,7 @@ than its declared size or EDITROOM_MAX_UPLOAD_BYTES is refused (413) from its si
 and deleted, never downloaded."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 from service.domain.library import Ingested, MediaLibrary, clean_filename, described
@@ -58,6 +59,13 @@ class PresignedUploads:
         if row["expires_at"] < datetime.now(UTC):
             raise Conflict(f"upload {media_id} expired at {row['expires_at']}; ask for a new URL")
         return row
+
+    async def store(self, media_id: UUID, path: Path) -> None:
+        """The bytes of a pending upload, PUT to this service (the local bucket's presigned
+        upload target)."""
+        await self.library.storage.put_file(
+            pending_key(str(media_id)), path, content_type="application/octet-stream"
+        )
 
     async def complete(self, media_id: UUID) -> Ingested:
         row = await self.library.database.fetch_one("media_by_id", id=media_id)

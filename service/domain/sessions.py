@@ -3,6 +3,7 @@ undo and redo move without running anything."""
 
 from uuid import UUID
 
+from service.domain.cursors import Page, keyset_page
 from service.kernel.db import Database, Row
 from service.kernel.errors import NotFound
 
@@ -17,10 +18,17 @@ class Sessions:
         return await self.state(row["id"])
 
     async def state(self, session_id: UUID) -> Row:
-        row = await self._database.fetch_one("session_state", id=session_id)
+        row = await session_state(self._database, session_id)
         if row is None:
             raise NotFound(f"session {session_id} does not exist")
         return row
+
+    async def page(self, *, media_id: UUID | None, limit: int, cursor: str | None) -> Page:
+        """Newest first, each with its state (head, busy, undo, redo), in one query."""
+        return await keyset_page(
+            self._database, "session_states", limit=limit, cursor=cursor, id=None,
+            media_id=media_id,
+        )  # fmt: skip
 
     async def steps(self, session_id: UUID) -> list[Row]:
         return await self._database.fetch_all("session_steps", id=session_id)
@@ -35,3 +43,10 @@ class Sessions:
 
     async def delete(self, session_id: UUID) -> None:
         await self._database.fetch_one("delete_session", id=session_id)
+
+
+async def session_state(database: Database, session_id: UUID) -> Row | None:
+    """One session's state: the listing's query, narrowed to its id."""
+    return await database.fetch_one(
+        "session_states", id=session_id, media_id=None, after_at=None, after_id=None, limit=1
+    )

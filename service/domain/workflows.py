@@ -11,6 +11,7 @@ from uuid import UUID
 from runner.engine.ops.base import MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
+from service.domain.cursors import Page, keyset_page
 from service.domain.edits import Edits, split_controls
 from service.domain.ops_refs import check_references
 from service.kernel.db import Database, Row
@@ -21,6 +22,12 @@ from service.kernel.settings import Settings
 MAX_BATCH = 1000
 NAME_ACCEPTED = "a name for the workflow, e.g. name=web-thumb"
 QUERY_CONTROL = ("name", "kind")
+
+
+@dataclass(frozen=True, slots=True)
+class Executions:
+    page: Page  # the workflow's edits, newest first
+    counts: dict[str, int]  # how many of all its edits are in each status
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,21 @@ class Workflows:
         if row is None:
             raise NotFound(f"workflow {workflow_id} does not exist")
         return row
+
+    async def page(self, *, limit: int, cursor: str | None) -> Page:
+        """The workflows not deleted, newest first."""
+        return await keyset_page(self._database, "list_workflows", limit=limit, cursor=cursor)
+
+    async def executions(
+        self, workflow_id: UUID, *, status: str | None, limit: int, cursor: str | None
+    ) -> Executions:
+        await self.get(workflow_id)
+        page = await keyset_page(
+            self._database, "workflow_executions", limit=limit, cursor=cursor, id=workflow_id,
+            status=status,
+        )  # fmt: skip
+        counts = await self._database.fetch_all("workflow_status_counts", id=workflow_id)
+        return Executions(page, {row["status"]: row["count"] for row in counts})
 
     async def version(self, workflow_id: UUID, version: int) -> Row:
         current = await self.get(workflow_id)

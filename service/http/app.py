@@ -8,11 +8,13 @@ from fastapi import FastAPI
 from runner.engine.sandbox import Sandbox
 from service.domain.edits import Edits
 from service.domain.events import EditEvents
+from service.domain.health import Health
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.errors import install_error_handlers
+from service.http.links import Links
 from service.http.routes import (
     content,
     edits,
@@ -39,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.require_database_url()
         async with Database.connect(url, max_size=settings.db_pool_size) as database:
-            app.state.database = database
+            app.state.health = Health(database)
             app.state.library = MediaLibrary(
                 database=database,
                 storage=await open_storage(settings),
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = service_metrics
+    app.state.links = Links(app)
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
     for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows):

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: what a route may ask for, built once in the app's lifespan."""
+"""FastAPI dependencies: what a route may ask for, built once in the app's lifespan. The
+database is not among them: routes reach it only through the domain's objects."""
 
 from collections.abc import Callable
 from typing import Annotated
@@ -6,11 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.domain.edits import Edits
+from service.domain.health import Health
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
-from service.kernel.db import Database
+from service.http.links import Links
 from service.kernel.errors import InvalidParameter
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
@@ -21,9 +23,14 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+def get_health(request: Request) -> Health:
+    health: Health = request.app.state.health
+    return health
+
+
+def get_links(request: Request) -> Links:
+    links: Links = request.app.state.links
+    return links
 
 
 def get_library(request: Request) -> MediaLibrary:
@@ -62,7 +69,8 @@ def get_signing_key(request: Request) -> bytes:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
+HealthDep = Annotated[Health, Depends(get_health)]
+LinksDep = Annotated[Links, Depends(get_links)]
 LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
 EditsDep = Annotated[Edits, Depends(get_edits)]
 SessionsDep = Annotated[Sessions, Depends(get_sessions)]

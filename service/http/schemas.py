@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from runner.engine.ops.base import MediaKind
+from service.http.links import Links
 from service.kernel.db import Row
 
 
@@ -33,11 +34,11 @@ class MediaOut(BaseModel):
     content_url: str
 
     @classmethod
-    def from_row(cls, row: Row, **extra: Any) -> "MediaOut":
+    def from_row(cls, row: Row, links: Links, **extra: Any) -> "MediaOut":
         return cls(
             **{name: row[name] for name in _MEDIA_COLUMNS},
             codecs=Codecs(video=row["video_codec"], audio=row["audio_codec"]),
-            content_url=f"/bucket/upload/{row['id']}/content",
+            content_url=links.content(row["id"]),
             **extra,
         )
 
@@ -94,20 +95,17 @@ class EditOut(BaseModel):
     events_url: str
 
     @classmethod
-    def from_row(cls, row: Row) -> "EditOut":
-        url = f"/edit/{row['id']}"
+    def from_row(cls, row: Row, links: Links) -> "EditOut":
         return cls(
             **{name: row[name] for name in _EDIT_COLUMNS},
             outputs=[
                 OutputOut(
-                    id=media_id,
-                    url=f"/bucket/upload/{media_id}",
-                    content_url=f"/bucket/upload/{media_id}/content",
+                    id=media_id, url=links.media(media_id), content_url=links.content(media_id)
                 )
                 for media_id in row["outputs"]
             ],
-            url=url,
-            events_url=f"{url}/events",
+            url=links.edit(row["id"]),
+            events_url=links.edit_events(row["id"]),
         )
 
 
@@ -177,7 +175,7 @@ class SessionOut(BaseModel):
     steps: list[StepOut] | None = None
 
     @classmethod
-    def from_row(cls, row: Row, steps: list[Row] | None = None) -> "SessionOut":
+    def from_row(cls, row: Row, links: Links, steps: list[Row] | None = None) -> "SessionOut":
         head = row["head_media_id"]
         return cls(
             id=row["id"],
@@ -185,14 +183,14 @@ class SessionOut(BaseModel):
             head=HeadOut(
                 edit_id=row["head_edit_id"],
                 media_id=head,
-                content_url=f"/bucket/upload/{head}/content",
+                content_url=links.content(head),
             ),
             busy=row["busy"],
             can_undo=row["can_undo"],
             can_redo=row["can_redo"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
-            url=f"/sessions/{row['id']}",
+            url=links.session(row["id"]),
             steps=None
             if steps is None
             else [StepOut.from_row(step, row["head_edit_id"]) for step in steps],
@@ -229,12 +227,11 @@ class WorkflowOut(BaseModel):
     executions_url: str
 
     @classmethod
-    def from_row(cls, row: Row) -> "WorkflowOut":
-        url = f"/workflows/{row['id']}"
+    def from_row(cls, row: Row, links: Links) -> "WorkflowOut":
         return cls(
             **{name: row[name] for name in _WORKFLOW_COLUMNS},
-            url=url,
-            executions_url=f"{url}/executions",
+            url=links.workflow(row["id"]),
+            executions_url=links.executions(row["id"]),
         )
 
 

@@ -135,8 +135,10 @@ SELECT * FROM editroom.enqueue_edit(
 -- name: open_session
 SELECT * FROM editroom.open_session(%(media_id)s);
 
--- name: session_state
--- A session, its head and what undo/redo would do (nothing while steps are still to run).
+-- name: session_states
+-- Sessions with their heads and what undo/redo would do (nothing while steps are still to
+-- run): one by id, or a page of them, newest first, keyset on (created_at, id). The page is
+-- chosen first, so each state is worked out for the sessions listed only.
 SELECT s.*,
        editroom.session_head_media(s.id) AS head_media_id,
        hm.kind::text AS head_kind,
@@ -151,24 +153,22 @@ SELECT s.*,
                    FROM editroom.edits e
                   WHERE e.session_id = s.id AND editroom.edit_still_to_run(e.status)),
                 '[]') AS pending_ops
-  FROM editroom.sessions s
+  FROM (SELECT * FROM editroom.sessions
+         WHERE (%(id)s::uuid IS NULL OR id = %(id)s::uuid)
+           AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
+           AND (%(after_at)s::timestamptz IS NULL
+                OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+         ORDER BY created_at DESC, id DESC
+         LIMIT %(limit)s) AS s
   JOIN editroom.media hm ON hm.id = editroom.session_head_media(s.id)
   CROSS JOIN LATERAL (
       SELECT count(*) AS n FROM editroom.edits e
        WHERE e.session_id = s.id AND editroom.edit_still_to_run(e.status)
   ) AS busy
- WHERE s.id = %(id)s;
+ ORDER BY s.created_at DESC, s.id DESC;
 
 -- name: session_steps
 SELECT * FROM editroom.edits WHERE session_id = %(id)s ORDER BY session_step;
-
--- name: list_sessions
-SELECT * FROM editroom.sessions
- WHERE (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
-   AND (%(after_at)s::timestamptz IS NULL
-        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
- ORDER BY created_at DESC, id DESC
- LIMIT %(limit)s;
 
 -- name: undo_session
 SELECT * FROM editroom.undo_session(%(id)s);

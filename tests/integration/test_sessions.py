@@ -12,9 +12,11 @@ import pytest
 from PIL import Image
 from psycopg.errors import ObjectNotInPrerequisiteState
 
+from service.kernel.db import Database
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
+from tests.paging import every_page, ids
 from tests.queue import Conn, attempts, disable_backoff, edit
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
@@ -176,6 +178,45 @@ def test_list_and_delete(api: Api, session: dict[str, Any], conn: Conn) -> None:
         for row in conn.execute("SELECT id::text, status::text FROM editroom.edits")
     }
     assert statuses == {queued["id"]: "cancelled", waiting["id"]: "cancelled"}
+
+
+def test_a_page_of_sessions_is_one_query(
+    api: Api, session: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = api.upload(media.image_bytes("PNG", size=(30, 20)), filename="o.png").json()
+    opened, on_other = [session["id"]], []
+    for number in range(11):
+        target = other["id"] if number % 2 else session["media_id"]
+        opened.append(api.client.post("/sessions", params={"media": target}).json()["id"])
+        on_other += opened[-1:] if number % 2 else []
+    step(api, {"id": opened[3]}, flip="h")
+    queries = counting_queries(monkeypatch)
+
+    pages = every_page(api.client, "/sessions", limit=5)
+
+    assert queries == ["session_states"] * 3
+    assert [len(page["items"]) for page in pages] == [5, 5, 2]
+    assert ids(pages) == opened[::-1]
+    monkeypatch.undo()
+    listed = [item for page in pages for item in page["items"]]
+    assert [item["busy"] for item in listed] == [item["id"] == opened[3] for item in listed]
+    for item in listed:
+        assert item == {**api.client.get(item["url"]).json(), "steps": None}
+    only_other = every_page(api.client, "/sessions", media=other["id"], limit=2)
+    assert ids(only_other) == on_other[::-1]
+
+
+def counting_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The named queries the service runs from now on, in order."""
+    queries: list[str] = []
+    fetch_all = Database.fetch_all
+
+    async def counted(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+        queries.append(query)
+        return await fetch_all(database, query, **params)
+
+    monkeypatch.setattr(Database, "fetch_all", counted)
+    return queries
 
 
 def test_a_step_output_is_deleted_only_with_its_session(

@@ -10,6 +10,7 @@ import pytest
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
+from tests.paging import every_page, ids
 from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
@@ -158,6 +159,23 @@ def test_a_batch_of_fifty(api: Api, settings: Settings, conn: Conn) -> None:
         [workflow["id"]],
     ).fetchall()
     assert rows == [{"workflow_version": 1, "trial": 1}]
+
+
+def test_workflows_and_executions_page_through_everything_once(api: Api) -> None:
+    saved = [save(api, f"name=w{number}&flip=h")["id"] for number in range(5)]
+    pages = every_page(api.client, "/workflows", limit=2)
+    assert [len(page["items"]) for page in pages] == [2, 2, 1]
+    assert ids(pages) == saved[::-1]
+
+    pictures = [picture(api, size=(20 + number, 20))["id"] for number in range(5)]
+    run = api.client.post(f"/workflows/{saved[0]}/run", json={"media": pictures})
+    assert run.status_code == 202, run.text
+    url = api.client.get("/workflows", params={"limit": 500}).json()["items"][-1]["executions_url"]
+    pages = every_page(api.client, url, limit=2)
+    assert [len(page["items"]) for page in pages] == [2, 2, 1]
+    assert sorted(ids(pages)) == sorted(edit["id"] for edit in run.json()["edits"])
+    assert ids(pages) == ids(every_page(api.client, url, limit=500))  # newest first, ties by id
+    assert [page["counts"]["queued"] for page in pages] == [5, 5, 5]
 
 
 def test_a_batch_is_all_or_nothing(api: Api, conn: Conn, tmp_path: Path) -> None:

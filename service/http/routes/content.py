@@ -13,7 +13,8 @@ from service.http.ranges import Unsatisfiable, parse_range
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
 
 
-@router.api_route("/{media_id}/content", methods=["GET", "HEAD"], response_class=Response)
+@router.api_route("/{media_id}/content", methods=["GET", "HEAD"], response_class=Response,
+                  name="content")  # fmt: skip
 async def content(
     media_id: UUID,
     request: Request,
@@ -43,7 +44,7 @@ async def content(
     status = 200 if wanted is None else 206
     if request.method == "HEAD" or size == 0:
         return Response(status_code=status, headers=headers, media_type=media["content_type"])
-    body = library.storage.read(media["storage_key"], start=start, end=end)
+    body = library.read(media, start=start, end=end)
     return StreamingResponse(
         body, status_code=status, headers=headers, media_type=media["content_type"]
     )

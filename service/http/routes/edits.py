@@ -7,9 +7,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from service.domain.cursors import CURSOR_ACCEPTED, decode_cursor, encode_cursor
-from service.domain.edits import FINISHED, parse_wait
-from service.http.deps import DatabaseDep, EditsDep, only_parameters
+from service.domain.cursors import CURSOR_ACCEPTED
+from service.domain.edits import parse_wait
+from service.http.answers import queued_edit
+from service.http.deps import EditsDep, LinksDep, only_parameters
 from service.http.schemas import EditOut, EditPage, StatusCount
 
 router = APIRouter(prefix="/edit", tags=["edits"])
@@ -26,17 +27,12 @@ Status = Literal["queued", "processing", "completed", "error", "failed", "cancel
         422: {"description": "a parameter is unknown or wrong; the body names it"},
     },
 )
-async def create_edit(request: Request, edits: EditsDep) -> JSONResponse:
+async def create_edit(request: Request, edits: EditsDep, links: LinksDep) -> JSONResponse:
     """`POST /edit?media=ID&crop=0,0,100,100&resize=50x&format=webp`: the operations run in
     the order written. `wait=S` (up to 60) answers when the edit has finished, or after S."""
-    items = request.query_params.multi_items()
     wait = parse_wait(request.query_params.get("wait"))
-    row = await edits.create(items)
-    if wait:
-        row = await edits.wait(row["id"], wait)
-    body = EditOut.from_row(row)
-    status = 200 if row["status"] in FINISHED else 202
-    return JSONResponse(body.model_dump(mode="json"), status, headers={"Location": body.url})
+    row = await edits.create(request.query_params.multi_items())
+    return await queued_edit(row, wait=wait, edits=edits, links=links)
 
 
 @router.get(
@@ -45,7 +41,8 @@ async def create_edit(request: Request, edits: EditsDep) -> JSONResponse:
     dependencies=[Depends(only_parameters("status", "media", "session", "limit", "cursor"))],
 )
 async def list_edits(
-    database: DatabaseDep,
+    edits: EditsDep,
+    links: LinksDep,
     status: Status | None = None,
     media: UUID | None = None,
     session: UUID | None = None,
@@ -53,35 +50,33 @@ async def list_edits(
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
 ) -> EditPage:
     """Newest first, filtered by status, media or session; keyset pages via `cursor`."""
-    after_at, after_id = decode_cursor(cursor) if cursor is not None else (None, None)
-    rows = await database.fetch_all(
-        "list_edits", status=status, media_id=media, session_id=session, after_at=after_at,
-        after_id=after_id, limit=limit + 1,
-    )  # fmt: skip
-    next_cursor = encode_cursor(rows[limit - 1], "created_at") if len(rows) > limit else None
-    return EditPage(items=[EditOut.from_row(row) for row in rows[:limit]], next_cursor=next_cursor)
+    page = await edits.page(
+        status=status, media_id=media, session_id=session, limit=limit, cursor=cursor
+    )
+    items = [EditOut.from_row(row, links) for row in page.rows]
+    return EditPage(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/stats", response_model=list[StatusCount])
-async def edit_stats(database: DatabaseDep) -> list[StatusCount]:
+async def edit_stats(edits: EditsDep) -> list[StatusCount]:
     """How many edits are in each status (editroom.status_counts())."""
-    rows = await database.fetch_all("status_counts")
+    rows = await edits.status_counts()
     return [StatusCount(status=row["status"], count=row["count"]) for row in rows]
 
 
-@router.get("/{edit_id}", response_model=EditOut)
-async def get_edit(edit_id: UUID, edits: EditsDep) -> EditOut:
-    return EditOut.from_row(await edits.get(edit_id))
+@router.get("/{edit_id}", response_model=EditOut, name="get_edit")
+async def get_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut:
+    return EditOut.from_row(await edits.get(edit_id), links)
 
 
 @router.delete("/{edit_id}", response_model=EditOut, responses={409: {"description": "finished"}})
-async def cancel_edit(edit_id: UUID, edits: EditsDep) -> EditOut:
+async def cancel_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut:
     """Cancel: a queued edit will not run; a running one stops at once."""
-    return EditOut.from_row(await edits.cancel(edit_id))
+    return EditOut.from_row(await edits.cancel(edit_id), links)
 
 
-@router.get("/{edit_id}/events", response_class=StreamingResponse)
-async def edit_events(edit_id: UUID, edits: EditsDep) -> StreamingResponse:
+@router.get("/{edit_id}/events", response_class=StreamingResponse, name="edit_events")
+async def edit_events(edit_id: UUID, edits: EditsDep, links: LinksDep) -> StreamingResponse:
     """Server-Sent Events: the edit now, then at every status or progress change; the
     stream ends when the edit has finished."""
     await edits.get(edit_id)  # 404 before the stream starts
@@ -91,7 +86,7 @@ async def edit_events(edit_id: UUID, edits: EditsDep) -> StreamingResponse:
             if row is None:
                 yield ": keep-alive\n\n"
                 continue
-            body = EditOut.from_row(row).model_dump_json()
+            body = EditOut.from_row(row, links).model_dump_json()
             yield f"event: {row['status']}\ndata: {body}\n\n"
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -3,9 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service.http.deps import DatabaseDep
-from service.kernel.errors import DatabaseUnavailable
-from service.kernel.migrations import head_revision
+from service.http.deps import HealthDep
 
 router = APIRouter(tags=["health"])
 
@@ -17,15 +15,9 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=None)
-async def readyz(database: DatabaseDep) -> JSONResponse | dict[str, str]:
+async def readyz(health: HealthDep) -> JSONResponse | dict[str, str]:
     """PostgreSQL answers and its schema is at the revision this code expects."""
-    expected = head_revision()
-    try:
-        row = await database.fetch_one("schema_revision")
-    except DatabaseUnavailable as exc:
-        return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
-    found = None if row is None else row["revision"]
-    if found != expected:
-        detail = f"schema is at {found}, expected {expected}: run `editroom db upgrade`"
-        return JSONResponse({"status": "unavailable", "schema": detail}, status_code=503)
-    return {"status": "ready", "schema": expected}
+    readiness = await health.readiness()
+    if readiness.problem is not None:
+        return JSONResponse({"status": "unavailable", **readiness.problem}, status_code=503)
+    return {"status": "ready", "schema": readiness.schema}

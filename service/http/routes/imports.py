@@ -3,8 +3,9 @@
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from service.domain.edits import FINISHED, parse_wait
-from service.http.deps import EditsDep, ImportsDep, only_parameters
+from service.domain.edits import parse_wait
+from service.http.answers import queued_edit
+from service.http.deps import EditsDep, ImportsDep, LinksDep, only_parameters
 from service.http.schemas import EditOut
 
 router = APIRouter(prefix="/bucket/import", tags=["media"])
@@ -22,15 +23,13 @@ router = APIRouter(prefix="/bucket/import", tags=["media"])
         }
     },
 )
-async def import_media(request: Request, imports: ImportsDep, edits: EditsDep) -> JSONResponse:
+async def import_media(
+    request: Request, imports: ImportsDep, edits: EditsDep, links: LinksDep
+) -> JSONResponse:
     """`?url=https://...&format=best|mp4|audio&max_height=1080`: a web page with a video, or a
     direct link to an image or video. The answer is the job: follow it at its `events_url`
     (progress says bytes so far and in all); its output is the imported media."""
     params = dict(request.query_params)
     wait = parse_wait(params.get("wait"))
     row = await imports.create(params)
-    if wait:
-        row = await edits.wait(row["id"], wait)
-    body = EditOut.from_row(row)
-    status = 200 if row["status"] in FINISHED else 202
-    return JSONResponse(body.model_dump(mode="json"), status, headers={"Location": body.url})
+    return await queued_edit(row, wait=wait, edits=edits, links=links)

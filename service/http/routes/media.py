@@ -6,8 +6,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from service.domain.cursors import CURSOR_ACCEPTED, decode_cursor, encode_cursor
-from service.http.deps import LibraryDep, MetricsDep, SettingsDep, only_parameters
+from service.domain.cursors import CURSOR_ACCEPTED
+from service.http.deps import LibraryDep, LinksDep, MetricsDep, SettingsDep, only_parameters
 from service.http.schemas import MediaOut, MediaPage, UploadOut
 from service.http.timeranges import parse_uploaded_at
 from service.kernel.receive import check_declared_length, receive
@@ -32,6 +32,7 @@ async def upload(
     library: LibraryDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    links: LinksDep,
     filename: str | None = None,
 ) -> JSONResponse:
     """Upload one image or video: multipart field `file`, or the raw bytes as the body (name it
@@ -49,11 +50,11 @@ async def upload(
     finally:
         received.path.unlink(missing_ok=True)
     metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
-    body = UploadOut.from_row(ingested.media, duplicate=ingested.duplicate)
+    body = UploadOut.from_row(ingested.media, links, duplicate=ingested.duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=201 if ingested.created else 200,
-        headers={"Location": body.content_url.removesuffix("/content")},
+        headers={"Location": links.media(body.id)},
     )
 
 
@@ -61,6 +62,7 @@ async def upload(
     "type", "uploadedAt", "limit", "cursor"))])  # fmt: skip
 async def list_media(
     library: LibraryDep,
+    links: LinksDep,
     kind: Annotated[Literal["image", "video"] | None, Query(alias="type")] = None,
     uploaded_at: Annotated[
         str | None, Query(alias="uploadedAt", description="2026-11-23, or FROM..TO")
@@ -70,19 +72,14 @@ async def list_media(
 ) -> MediaPage:
     """Newest first. Pages are keyset: pass `next_cursor` back as `cursor`."""
     since, before = parse_uploaded_at(uploaded_at) if uploaded_at is not None else (None, None)
-    after_at, after_id = decode_cursor(cursor) if cursor is not None else (None, None)
-    rows = await library.database.fetch_all(
-        "list_media", kind=kind, since=since, before=before, after_at=after_at,
-        after_id=after_id, limit=limit + 1,
-    )  # fmt: skip
-    items = [MediaOut.from_row(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1], "uploaded_at") if len(rows) > limit else None
-    return MediaPage(items=items, next_cursor=next_cursor)
+    page = await library.page(kind=kind, since=since, before=before, limit=limit, cursor=cursor)
+    items = [MediaOut.from_row(row, links) for row in page.rows]
+    return MediaPage(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/{media_id}", response_model=MediaOut)
-async def get_media(media_id: UUID, library: LibraryDep) -> MediaOut:
-    return MediaOut.from_row(await library.get(media_id))
+@router.get("/{media_id}", response_model=MediaOut, name="get_media")
+async def get_media(media_id: UUID, library: LibraryDep, links: LinksDep) -> MediaOut:
+    return MediaOut.from_row(await library.get(media_id), links)
 
 
 @router.delete("/{media_id}", status_code=204, responses={409: {"description": "in use"}})

@@ -8,12 +8,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from service.domain.presigned import PresignedUploads
-from service.http.deps import LibraryDep, MetricsDep, SettingsDep, SigningKeyDep, only_parameters
+from service.http.deps import (
+    LibraryDep,
+    LinksDep,
+    MetricsDep,
+    SettingsDep,
+    SigningKeyDep,
+    only_parameters,
+)
 from service.http.schemas import PresignOut, UploadOut
 from service.kernel.errors import TooLarge
 from service.kernel.receive import check_declared_length, receive, too_large_message
 from service.kernel.signing import verify
-from service.kernel.storage.base import pending_key
 
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
 
@@ -76,9 +82,7 @@ async def put_upload_data(
         directory=settings.uploads_dir, max_bytes=limit,
     )  # fmt: skip
     try:
-        await uploads.library.storage.put_file(
-            pending_key(str(media_id)), received.path, content_type="application/octet-stream"
-        )
+        await uploads.store(media_id, received.path)
     finally:
         received.path.unlink(missing_ok=True)
     return Response(status_code=204)
@@ -95,16 +99,18 @@ async def put_upload_data(
         422: {"description": "smaller than declared, truncated, corrupt, or over a limit"},
     },
 )
-async def complete_upload(media_id: UUID, uploads: UploadsDep, metrics: MetricsDep) -> JSONResponse:
+async def complete_upload(
+    media_id: UUID, uploads: UploadsDep, metrics: MetricsDep, links: LinksDep
+) -> JSONResponse:
     """Verify the uploaded bytes (size, SHA-256, what they are) and make them media. The same
     bytes already in the bucket: that media answers (200, duplicate=true). An object larger
     than declared is deleted unread (413): PUT the file again."""
     ingested = await uploads.complete(media_id)
     if ingested.created or ingested.duplicate:  # not a completion repeated (a client's retry)
         metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
-    body = UploadOut.from_row(ingested.media, duplicate=ingested.duplicate)
+    body = UploadOut.from_row(ingested.media, links, duplicate=ingested.duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=201 if ingested.created else 200,
-        headers={"Location": f"/bucket/upload/{body.id}"},
+        headers={"Location": links.media(body.id)},
     )

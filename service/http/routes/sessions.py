@@ -3,11 +3,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
-from service.domain.cursors import CURSOR_ACCEPTED, decode_cursor, encode_cursor
-from service.http.deps import DatabaseDep, SessionsDep, only_parameters
+from service.domain.cursors import CURSOR_ACCEPTED
+from service.http.deps import LinksDep, SessionsDep, only_parameters
 from service.http.schemas import SessionOut, SessionPage
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -19,50 +19,46 @@ UNSETTLED: dict[int | str, dict[str, str]] = {
 
 @router.post("", status_code=201, response_model=SessionOut,
              dependencies=[Depends(only_parameters("media"))])  # fmt: skip
-async def open_session(media: UUID, sessions: SessionsDep, request: Request) -> JSONResponse:
+async def open_session(media: UUID, sessions: SessionsDep, links: LinksDep) -> JSONResponse:
     """Open a session on a media. Then `POST /edit?session=ID&...` edits its head."""
     state = await sessions.open(media)
-    body = SessionOut.from_row(state, steps=[])
+    body = SessionOut.from_row(state, links, steps=[])
     return JSONResponse(body.model_dump(mode="json"), 201, headers={"Location": body.url})
 
 
 @router.get("", response_model=SessionPage,
             dependencies=[Depends(only_parameters("media", "limit", "cursor"))])  # fmt: skip
 async def list_sessions(
-    database: DatabaseDep,
     sessions: SessionsDep,
+    links: LinksDep,
     media: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
 ) -> SessionPage:
-    after_at, after_id = decode_cursor(cursor) if cursor is not None else (None, None)
-    rows = await database.fetch_all(
-        "list_sessions", media_id=media, after_at=after_at, after_id=after_id, limit=limit + 1
-    )
-    items = [SessionOut.from_row(await sessions.state(row["id"])) for row in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1], "created_at") if len(rows) > limit else None
-    return SessionPage(items=items, next_cursor=next_cursor)
+    page = await sessions.page(media_id=media, limit=limit, cursor=cursor)
+    items = [SessionOut.from_row(state, links) for state in page.rows]
+    return SessionPage(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/{session_id}", response_model=SessionOut)
-async def get_session(session_id: UUID, sessions: SessionsDep) -> SessionOut:
+@router.get("/{session_id}", response_model=SessionOut, name="get_session")
+async def get_session(session_id: UUID, sessions: SessionsDep, links: LinksDep) -> SessionOut:
     """The session, its head, and every step: operations, status, input and output."""
     state = await sessions.state(session_id)
-    return SessionOut.from_row(state, await sessions.steps(session_id))
+    return SessionOut.from_row(state, links, await sessions.steps(session_id))
 
 
 @router.post("/{session_id}/undo", response_model=SessionOut, responses=UNSETTLED)
-async def undo(session_id: UUID, sessions: SessionsDep) -> SessionOut:
+async def undo(session_id: UUID, sessions: SessionsDep, links: LinksDep) -> SessionOut:
     """Move the head back one step; nothing runs again."""
     state = await sessions.undo(session_id)
-    return SessionOut.from_row(state, await sessions.steps(session_id))
+    return SessionOut.from_row(state, links, await sessions.steps(session_id))
 
 
 @router.post("/{session_id}/redo", response_model=SessionOut, responses=UNSETTLED)
-async def redo(session_id: UUID, sessions: SessionsDep) -> SessionOut:
+async def redo(session_id: UUID, sessions: SessionsDep, links: LinksDep) -> SessionOut:
     """Move the head forward again; nothing runs again."""
     state = await sessions.redo(session_id)
-    return SessionOut.from_row(state, await sessions.steps(session_id))
+    return SessionOut.from_row(state, links, await sessions.steps(session_id))
 
 
 @router.delete("/{session_id}", status_code=204)

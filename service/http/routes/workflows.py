@@ -9,10 +9,11 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from service.domain.cursors import CURSOR_ACCEPTED, decode_cursor, encode_cursor
-from service.domain.edits import FINISHED, parse_wait
+from service.domain.cursors import CURSOR_ACCEPTED
+from service.domain.edits import parse_wait
 from service.domain.workflows import Definition, Workflows
-from service.http.deps import DatabaseDep, EditsDep, WorkflowsDep, only_parameters
+from service.http.answers import queued_edit
+from service.http.deps import EditsDep, LinksDep, WorkflowsDep, only_parameters
 from service.http.schemas import (
     BatchOut,
     EditOut,
@@ -56,43 +57,42 @@ async def definition(request: Request, workflows: Workflows) -> Definition:
 
 @router.post("", status_code=201, response_model=WorkflowOut)
 async def create_workflow(
-    request: Request, workflows: WorkflowsDep, document: WorkflowIn | None = DEFINITION_BODY
+    request: Request,
+    workflows: WorkflowsDep,
+    links: LinksDep,
+    document: WorkflowIn | None = DEFINITION_BODY,
 ) -> JSONResponse:
     """Save a workflow from JSON, or from the query grammar of /edit plus `name` (and `kind`
     to choose image or video when the operations fit both)."""
     row = await workflows.create(await definition(request, workflows))
-    body = WorkflowOut.from_row(row)
+    body = WorkflowOut.from_row(row, links)
     return JSONResponse(body.model_dump(mode="json"), 201, headers={"Location": body.url})
 
 
 @router.get("", response_model=WorkflowPage,
             dependencies=[Depends(only_parameters("limit", "cursor"))])  # fmt: skip
 async def list_workflows(
-    database: DatabaseDep,
+    workflows: WorkflowsDep,
+    links: LinksDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
 ) -> WorkflowPage:
-    after_at, after_id = decode_cursor(cursor) if cursor is not None else (None, None)
-    rows = await database.fetch_all(
-        "list_workflows", after_at=after_at, after_id=after_id, limit=limit + 1
-    )
-    next_cursor = encode_cursor(rows[limit - 1], "created_at") if len(rows) > limit else None
-    return WorkflowPage(
-        items=[WorkflowOut.from_row(row) for row in rows[:limit]], next_cursor=next_cursor
-    )
+    page = await workflows.page(limit=limit, cursor=cursor)
+    items = [WorkflowOut.from_row(row, links) for row in page.rows]
+    return WorkflowPage(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/{workflow_id}", response_model=WorkflowOut)
-async def get_workflow(workflow_id: UUID, workflows: WorkflowsDep) -> WorkflowOut:
+@router.get("/{workflow_id}", response_model=WorkflowOut, name="get_workflow")
+async def get_workflow(workflow_id: UUID, workflows: WorkflowsDep, links: LinksDep) -> WorkflowOut:
     """The workflow as JSON: POST it to /workflows to import it again."""
-    return WorkflowOut.from_row(await workflows.get(workflow_id))
+    return WorkflowOut.from_row(await workflows.get(workflow_id), links)
 
 
 @router.get("/{workflow_id}/versions/{version}", response_model=WorkflowOut)
 async def get_workflow_version(
-    workflow_id: UUID, version: int, workflows: WorkflowsDep
+    workflow_id: UUID, version: int, workflows: WorkflowsDep, links: LinksDep
 ) -> WorkflowOut:
-    return WorkflowOut.from_row(await workflows.version(workflow_id, version))
+    return WorkflowOut.from_row(await workflows.version(workflow_id, version), links)
 
 
 @router.put("/{workflow_id}", response_model=WorkflowOut)
@@ -100,11 +100,12 @@ async def update_workflow(
     workflow_id: UUID,
     request: Request,
     workflows: WorkflowsDep,
+    links: LinksDep,
     document: WorkflowIn | None = DEFINITION_BODY,
 ) -> WorkflowOut:
     """Save a new version; executions keep the version they ran."""
     row = await workflows.update(workflow_id, await definition(request, workflows))
-    return WorkflowOut.from_row(row)
+    return WorkflowOut.from_row(row, links)
 
 
 @router.delete("/{workflow_id}", status_code=204)
@@ -120,6 +121,7 @@ async def run_workflow(
     workflow_id: UUID,
     workflows: WorkflowsDep,
     edits: EditsDep,
+    links: LinksDep,
     media: UUID | None = None,
     wait: str | None = None,
     priority: Annotated[int, Query(ge=-1000, le=1000)] = 0,
@@ -135,38 +137,27 @@ async def run_workflow(
     seconds = parse_wait(wait)
     if batch is not None:
         rows = await workflows.run(workflow_id, batch.media, priority=priority)
-        body = BatchOut(edits=[EditOut.from_row(row) for row in rows])
+        body = BatchOut(edits=[EditOut.from_row(row, links) for row in rows])
         return JSONResponse(body.model_dump(mode="json"), 202)
     assert media is not None
     (row,) = await workflows.run(workflow_id, [media], priority=priority)
-    if seconds:
-        row = await edits.wait(row["id"], seconds)
-    out = EditOut.from_row(row)
-    status = 200 if row["status"] in FINISHED else 202
-    return JSONResponse(out.model_dump(mode="json"), status, headers={"Location": out.url})
+    return await queued_edit(row, wait=seconds, edits=edits, links=links)
 
 
-@router.get("/{workflow_id}/executions", response_model=ExecutionsPage,
+@router.get("/{workflow_id}/executions", response_model=ExecutionsPage, name="executions",
             dependencies=[Depends(only_parameters("status", "limit", "cursor"))])  # fmt: skip
 async def executions(
     workflow_id: UUID,
-    database: DatabaseDep,
     workflows: WorkflowsDep,
+    links: LinksDep,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
 ) -> ExecutionsPage:
     """The edits the workflow made, newest first, with how many are in each status."""
-    await workflows.get(workflow_id)
-    after_at, after_id = decode_cursor(cursor) if cursor is not None else (None, None)
-    rows = await database.fetch_all(
-        "workflow_executions", id=workflow_id, status=status, after_at=after_at,
-        after_id=after_id, limit=limit + 1,
-    )  # fmt: skip
-    counts = await database.fetch_all("workflow_status_counts", id=workflow_id)
-    next_cursor = encode_cursor(rows[limit - 1], "created_at") if len(rows) > limit else None
+    found = await workflows.executions(workflow_id, status=status, limit=limit, cursor=cursor)
     return ExecutionsPage(
-        items=[EditOut.from_row(row) for row in rows[:limit]],
-        next_cursor=next_cursor,
-        counts={row["status"]: row["count"] for row in counts},
+        items=[EditOut.from_row(row, links) for row in found.page.rows],
+        next_cursor=found.page.next_cursor,
+        counts=found.counts,
     )

@@ -1,0 +1,18 @@
+"""Answers several routes give alike."""
+
+from fastapi.responses import JSONResponse
+
+from service.domain.edits import FINISHED, Edits
+from service.http.links import Links
+from service.http.schemas import EditOut
+from service.kernel.db import Row
+
+
+async def queued_edit(row: Row, *, wait: float | None, edits: Edits, links: Links) -> JSONResponse:
+    """An edit (or import) just queued: with `wait` seconds, held until it has finished (200)
+    or the time is up (202, as without); its address in Location."""
+    if wait:
+        row = await edits.wait(row["id"], wait)
+    body = EditOut.from_row(row, links)
+    status = 200 if row["status"] in FINISHED else 202
+    return JSONResponse(body.model_dump(mode="json"), status, headers={"Location": body.url})
