@@ -14,6 +14,7 @@ from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.errors import install_error_handlers
 from service.http.routes import (
+    auth,
     content,
     edits,
     health,
@@ -24,6 +25,7 @@ from service.http.routes import (
     sessions,
     workflows,
 )
+from service.http.security import BrowserSafety
 from service.kernel.db import Database
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
 from service.kernel.settings import Settings
@@ -72,8 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = service_metrics
+    app.add_middleware(BrowserSafety, settings=settings)  # inside: refusals are counted
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
-    for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows):
+    for module in (health, metrics, auth, media, content, presign, imports, edits, sessions,
+                   workflows):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from runner.engine.ops.base import MediaKind
+from service.http.urls import absolute
 from service.kernel.db import Row
 
 
@@ -37,7 +38,7 @@ class MediaOut(BaseModel):
         return cls(
             **{name: row[name] for name in _MEDIA_COLUMNS},
             codecs=Codecs(video=row["video_codec"], audio=row["audio_codec"]),
-            content_url=f"/bucket/upload/{row['id']}/content",
+            content_url=absolute(f"/bucket/upload/{row['id']}/content"),
             **extra,
         )
 
@@ -102,7 +103,7 @@ class EditOut(BaseModel):
                 OutputOut(
                     id=media_id,
                     url=f"/bucket/upload/{media_id}",
-                    content_url=f"/bucket/upload/{media_id}/content",
+                    content_url=absolute(f"/bucket/upload/{media_id}/content"),
                 )
                 for media_id in row["outputs"]
             ],
@@ -185,7 +186,7 @@ class SessionOut(BaseModel):
             head=HeadOut(
                 edit_id=row["head_edit_id"],
                 media_id=head,
-                content_url=f"/bucket/upload/{head}/content",
+                content_url=absolute(f"/bucket/upload/{head}/content"),
             ),
             busy=row["busy"],
             can_undo=row["can_undo"],

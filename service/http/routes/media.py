@@ -53,7 +53,7 @@ async def upload(
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=201 if ingested.created else 200,
-        headers={"Location": body.content_url.removesuffix("/content")},
+        headers={"Location": f"/bucket/upload/{body.id}"},
     )
 
 

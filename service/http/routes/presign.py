@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from service.domain.presigned import PresignedUploads
 from service.http.deps import LibraryDep, MetricsDep, SettingsDep, SigningKeyDep, only_parameters
 from service.http.schemas import PresignOut, UploadOut
+from service.http.urls import absolute
 from service.kernel.errors import TooLarge
 from service.kernel.receive import check_declared_length, receive, too_large_message
 from service.kernel.signing import verify
@@ -45,14 +46,14 @@ async def presign(
     pending = await uploads.start(filename=filename, size_bytes=size)
     url = await uploads.storage_url(pending)
     if url is None:
-        target = str(request.url_for("put_upload_data", media_id=pending["id"]))
+        target = absolute(request.app.url_path_for("put_upload_data", media_id=pending["id"]))
         url = uploads.signed_service_url(target, pending, key)
     return PresignOut(
         id=pending["id"],
         upload_url=url,
         method="PUT",
         expires_at=pending["expires_at"],
-        complete_url=str(request.url_for("complete_upload", media_id=pending["id"])),
+        complete_url=absolute(request.app.url_path_for("complete_upload", media_id=pending["id"])),
     )
 
 
