@@ -243,7 +243,9 @@ class _Secured:
             content_type = headers.get("content-type", "")
             headers["content-security-policy"] = content_security_policy(self._path, content_type)
             self._rebase_location(headers)
-            if content_type.startswith("text/html") and self._path in INLINE_SCRIPTS_HASHED:
+            if content_type.startswith("text/html") and self._path.startswith(
+                INLINE_SCRIPTS_HASHED
+            ):
                 self._held.append(message)
                 return
         if self._held:
