@@ -47,5 +47,6 @@ def quick_settings(database_url: str, data_dir: Path, **overrides: Any) -> Setti
 
 @contextmanager
 def running_api(settings: Settings) -> Iterator[Api]:
-    with TestClient(create_app(settings)) as client:
+    # Like any client: at the public URL, so the Host is one the service answers.
+    with TestClient(create_app(settings), base_url=settings.base_url) as client:
         yield Api(client, settings)

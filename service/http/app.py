@@ -16,6 +16,7 @@ from service.domain.workflows import Workflows
 from service.http.errors import install_error_handlers
 from service.http.links import Links
 from service.http.routes import (
+    auth,
     content,
     edits,
     health,
@@ -26,6 +27,7 @@ from service.http.routes import (
     sessions,
     workflows,
 )
+from service.http.security import BrowserSafety
 from service.kernel.db import Database
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
 from service.kernel.settings import Settings
@@ -74,9 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = service_metrics
-    app.state.links = Links(app)
+    app.state.links = Links(app, base_url=settings.base_url)
+    app.add_middleware(BrowserSafety, settings=settings)  # inside: refusals are counted
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
-    for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows):
+    for module in (health, metrics, auth, media, content, presign, imports, edits, sessions,
+                   workflows):  # fmt: skip
         app.include_router(module.router)
     return app

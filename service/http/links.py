@@ -7,17 +7,29 @@ from starlette.applications import Starlette
 
 
 class Links:
-    """Paths (no scheme or host, as the answers have always carried them) of named routes."""
+    """Paths of named routes. Addresses a client may fetch from elsewhere (content, presigned
+    uploads) are absolute, on EDITROOM_PUBLIC_URL, never on the Host a request came with: a
+    Host is the client's to choose, and copied into URLs it points uploads elsewhere."""
 
-    def __init__(self, app: Starlette) -> None:
+    def __init__(self, app: Starlette, *, base_url: str) -> None:
         self._app = app
+        self._base_url = base_url
         self._templates: dict[str, str] = {}
+
+    def absolute(self, path: str) -> str:
+        return f"{self._base_url}{path}"
 
     def media(self, media_id: UUID) -> str:
         return self._path("get_media", media_id=media_id)
 
     def content(self, media_id: UUID) -> str:
-        return self._path("content", media_id=media_id)
+        return self.absolute(self._path("content", media_id=media_id))
+
+    def upload_data(self, media_id: UUID) -> str:
+        return self.absolute(self._path("put_upload_data", media_id=media_id))
+
+    def complete_upload(self, media_id: UUID) -> str:
+        return self.absolute(self._path("complete_upload", media_id=media_id))
 
     def edit(self, edit_id: UUID) -> str:
         return self._path("get_edit", edit_id=edit_id)

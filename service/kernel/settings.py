@@ -1,8 +1,9 @@
 """Every setting, read from EDITROOM_* variables (and DATABASE_URL). The README lists them."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.kernel.errors import ConfigurationError
@@ -25,6 +26,27 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="port the API listens on")
     log_level: str = Field(default="info", description="debug, info, warning or error")
     db_pool_size: PositiveInt = Field(default=10, description="connections per process, at most")
+
+    public_url: str | None = Field(
+        default=None,
+        description="the URL clients reach the API at, the base of content and presigned URLs; "
+        "default http://HOST:PORT (localhost when HOST is 0.0.0.0 or ::)",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="comma-separated Host names the API answers (a port is optional), plus "
+        "PUBLIC_URL's; default localhost, 127.0.0.1, [::1] and HOST; `*` any (unsafe)",
+    )
+    allowed_origins: str = Field(
+        default="",
+        description="comma-separated origins besides the API's own whose pages may POST, PUT, "
+        "PATCH or DELETE, e.g. https://ui.example",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="set: every route but /healthz, /readyz and /metrics needs "
+        "`Authorization: Bearer <token>` (or the cookie POST /auth sets)",
+    )
 
     runner_name: str | None = Field(
         default=None, description="worker name recorded on claims; default host:pid"
@@ -142,6 +164,30 @@ class Settings(BaseSettings):
         default=7200.0, description="duration of a source video or of a result"
     )
     max_operations: PositiveInt = Field(default=20, description="operations in one edit")
+
+    @field_validator("public_url")
+    @classmethod
+    def _a_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError(f"{value!r} is not an http(s) URL like https://editroom.example")
+        return value.rstrip("/")
+
+    @field_validator("api_token")
+    @classmethod
+    def _no_empty_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value and value.get_secret_value() else None  # empty: unset
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the API, without a trailing slash: every absolute URL it hands
+        out starts with this, never with the Host a request came with."""
+        if self.public_url:
+            return self.public_url
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def bucket_dir(self) -> Path:

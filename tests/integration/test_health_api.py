@@ -14,7 +14,8 @@ from service.kernel.settings import Settings
 
 @pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(database_url=database_url))) as test_client:
+    settings = Settings(database_url=database_url)
+    with TestClient(create_app(settings), base_url=settings.base_url) as test_client:
         yield test_client
 
 
@@ -32,7 +33,8 @@ def test_readyz_refuses_an_unmigrated_database(empty_database_url: str) -> None:
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA editroom")
         conn.execute("CREATE TABLE editroom.alembic_version (version_num text)")
-    with TestClient(create_app(Settings(database_url=empty_database_url))) as client:
+    settings = Settings(database_url=empty_database_url)
+    with TestClient(create_app(settings), base_url=settings.base_url) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert "run `editroom db upgrade`" in response.json()["schema"]

@@ -34,7 +34,7 @@ def presign(api: Api, size: int, **params: Any) -> dict[str, Any]:
 
 def put(api: Api, url: str, content: bytes) -> int:
     """PUT as a client would: to S3 directly, or to our own signed URL."""
-    if url.startswith("http://testserver"):
+    if url.startswith(f"{api.settings.base_url}/"):
         return api.client.put(url, content=content).status_code
     return httpx.put(url, content=content).status_code
 
@@ -104,7 +104,7 @@ def put_unchecked(api: Api, ticket: dict[str, Any], content: bytes) -> None:
     """PUT bytes S3 takes whatever their size. Our own URL refuses more than the declared size
     (test_our_signed_urls_enforce_the_declared_size), so on the local bucket they are written
     straight into it, as a misbehaving store would."""
-    if ticket["upload_url"].startswith("http://testserver"):
+    if ticket["upload_url"].startswith(f"{api.settings.base_url}/"):
         path = api.settings.bucket_dir / pending_key(ticket["id"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)

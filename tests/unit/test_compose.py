@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from service.cli import build_parser
+from service.http.security import allowed_host_names, host_allowed
 from service.kernel.settings import Settings
 
 COMPOSE_TEXT = Path("compose.yaml").read_text()
@@ -167,6 +168,28 @@ def test_the_api_port_is_published_and_checked() -> None:
     port = flag("api", "--port")
     assert f"{port}:{port}" in SERVICES["api"]["ports"]
     assert healthcheck_url("api") == f"http://127.0.0.1:{port}/readyz"
+
+
+def api_settings() -> Settings:
+    environment = SERVICES["api"]["environment"]
+    values = {name.removeprefix("EDITROOM_").lower(): interpolated(value)
+              for name, value in environment.items()}  # fmt: skip
+    return Settings.model_validate({**values, "host": flag("api", "--host"),
+                                    "port": flag("api", "--port")})  # fmt: skip
+
+
+def test_the_api_answers_every_name_it_is_called_by() -> None:
+    allowed = allowed_host_names(api_settings())
+    (scraped,) = SCRAPE_JOBS["api"]["static_configs"][0]["targets"]
+    for host in (urlsplit(healthcheck_url("api")).netloc, scraped, "localhost:8000"):
+        assert host_allowed(host, allowed), host
+    assert not host_allowed("evil.example:8000", allowed)
+
+
+def test_the_api_hands_out_urls_of_its_published_port() -> None:
+    public = urlsplit(api_settings().base_url)
+    assert f"{public.port}:{flag('api', '--port')}" in SERVICES["api"]["ports"]
+    assert api_settings().api_token is None  # .env.example leaves it empty: no token
 
 
 def test_media_go_to_the_minio_service() -> None:

@@ -48,3 +48,31 @@ def test_missing_database_url_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("EDITROOM_DATABASE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="editroom run"):
         Settings().require_database_url()
+
+
+@pytest.mark.parametrize(
+    ("options", "base_url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"host": "0.0.0.0", "port": 9000}, "http://localhost:9000"),
+        ({"host": "::1"}, "http://[::1]:8000"),
+        ({"public_url": "https://editroom.example/"}, "https://editroom.example"),
+    ],
+)
+def test_urls_handed_out_start_with_the_public_url(
+    options: dict[str, object], base_url: str
+) -> None:
+    assert Settings.model_validate(options).base_url == base_url
+
+
+@pytest.mark.parametrize("url", ["editroom.example", "ftp://editroom.example", "http://x/?a=1"])
+def test_a_public_url_must_be_an_http_base(url: str) -> None:
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings(public_url=url)
+
+
+def test_an_empty_api_token_is_no_token() -> None:
+    assert Settings.model_validate({"api_token": ""}).api_token is None
+    settings = Settings.model_validate({"api_token": "s3cret"})
+    assert settings.api_token is not None and settings.api_token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)

@@ -38,8 +38,8 @@ UploadsDep = Annotated[PresignedUploads, Depends(presigned_uploads)]
     dependencies=[Depends(only_parameters("filename", "size"))],
 )
 async def presign(
-    request: Request,
     uploads: UploadsDep,
+    links: LinksDep,
     settings: SettingsDep,
     key: SigningKeyDep,
     size: Annotated[int, Query(ge=1, description="the file's size in bytes")],
@@ -51,14 +51,13 @@ async def presign(
     pending = await uploads.start(filename=filename, size_bytes=size)
     url = await uploads.storage_url(pending)
     if url is None:
-        target = str(request.url_for("put_upload_data", media_id=pending["id"]))
-        url = uploads.signed_service_url(target, pending, key)
+        url = uploads.signed_service_url(links.upload_data(pending["id"]), pending, key)
     return PresignOut(
         id=pending["id"],
         upload_url=url,
         method="PUT",
         expires_at=pending["expires_at"],
-        complete_url=str(request.url_for("complete_upload", media_id=pending["id"])),
+        complete_url=links.complete_upload(pending["id"]),
     )
 
 
