@@ -20,6 +20,7 @@ from service.http.routes import (
     imports,
     media,
     metrics,
+    operations,
     presign,
     sessions,
     workflows,
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = service_metrics
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
-    for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows):
+    for module in (
+        health, metrics, media, content, presign, imports, edits, operations, sessions, workflows,
+    ):  # fmt: skip
         app.include_router(module.router)
     return app
