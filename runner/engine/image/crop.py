@@ -11,15 +11,20 @@ from runner.engine.ops.base import EditFailed, Group, Limits
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
-_X, _Y, _WIDTH, _HEIGHT = (
-    Param(name=name, type="integer", minimum=minimum, limit=limit, description=text, example=ex)
-    for name, minimum, limit, text, ex in (
-        ("x", 0, None, "Left edge of the rectangle, in pixels from the left.", "10"),
-        ("y", 0, None, "Top edge of the rectangle, in pixels from the top.", "20"),
-        ("width", 1, "max_output_side", "Width of the rectangle, in pixels.", "300"),
-        ("height", 1, "max_output_side", "Height of the rectangle, in pixels.", "200"),
+_X, _Y = (
+    Param(name=name, type="integer", minimum=0, description=text, example=example)
+    for name, text, example in (
+        ("x", "Left edge of the rectangle, in pixels from the left.", "10"),
+        ("y", "Top edge of the rectangle, in pixels from the top.", "20"),
     )
 )
+_WIDTH, _HEIGHT = (
+    Param(
+        name=name, type="integer", minimum=1, limit="max_output_side", example=example,
+        description=f"{name.capitalize()} of the rectangle, in pixels.",
+    )
+    for name, example in (("width", "300"), ("height", "200"))
+)  # fmt: skip
 CROP = Param(
     name="crop", type="box", parts=(_X, _Y, _WIDTH, _HEIGHT), example="10,20,300,200",
     description="The rectangle to keep: x,y,w,h in pixels (left, top, width, height).",

@@ -73,7 +73,7 @@ class Format(Operation):
 def _codec(
     parameter: Param, modifiers: Mapping[str, str], *, held: tuple[T, ...], container: Container
 ) -> T | None:
-    codec = parameter.modifier(modifiers)
+    codec: T | None = parameter.modifier(modifiers)
     if codec is None:
         return None
     if codec not in held:
