@@ -22,7 +22,7 @@ from service.kernel.settings import Settings
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 KEEPALIVE_SECONDS = 15.0
 MEDIA = Param(
-    name="media", type="uuid", example="0f8fad5b-d9cb-469f-a165-70867728950e",
+    name="media", type="uuid", default=None, example="0f8fad5b-d9cb-469f-a165-70867728950e",
     description="The id of the uploaded image or video to edit (or give session).",
 )  # fmt: skip
 SESSION = Param(
@@ -121,12 +121,7 @@ class Edits:
         return parse_query(catalogue(), kind, items, limits=self.limits, controls=controls)
 
     def language(self) -> dict[str, Any]:
-        """The edit language as data (GET /operations): every operation with its parameters,
-        bounded by this service's limits, and POST /edit's own parameters."""
-        return {
-            "operations": catalogue().described(self.limits),
-            "controls": [control.described(self.limits) for control in CONTROLS],
-        }
+        return describe_language(self.limits)
 
     async def get(self, edit_id: UUID) -> Row:
         row = await self._database.fetch_one("edit_by_id", id=edit_id)
@@ -190,6 +185,15 @@ class Edits:
                 accepted="the id of an uploaded image or video",
             )
         return row
+
+
+def describe_language(limits: Limits) -> dict[str, Any]:
+    """The edit language as data (GET /operations): every operation with its parameters,
+    bounded by these limits, and POST /edit's own parameters."""
+    return {
+        "operations": catalogue().described(limits),
+        "controls": [control.described(limits) for control in CONTROLS],
+    }
 
 
 def split_controls(

@@ -4,7 +4,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from runner.engine.ops.base import Limits
 from runner.engine.sandbox import Sandbox
 from service.domain.edits import Edits
 from service.domain.events import EditEvents
@@ -13,6 +18,7 @@ from service.domain.library import MediaLibrary
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.errors import install_error_handlers
+from service.http.openapi import openapi
 from service.http.routes import (
     content,
     edits,
@@ -70,7 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="editroom",
         summary="A media editor driven over HTTP, with PostgreSQL as its queue.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the bundled Swagger UI: /docs works offline
+        redoc_url=None,
     )
+    app.openapi_version = "3.0.3"  # Swagger UI 4 (the pinned swagger-ui-bundle) reads 3.0 only
+    app.openapi = openapi(app, Limits.from_settings(settings))  # type: ignore[method-assign]
+    _serve_docs(app)
     app.state.settings = settings
     app.state.metrics = service_metrics
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
@@ -80,3 +91,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):  # fmt: skip
         app.include_router(module.router)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the swagger-ui-bundle package, no CDN."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title}: API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )

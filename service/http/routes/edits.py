@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from service.domain.cursors import CURSOR_ACCEPTED, decode_cursor, encode_cursor
 from service.domain.edits import FINISHED, parse_wait
 from service.http.deps import DatabaseDep, EditsDep, only_parameters
+from service.http.openapi import EDIT_QUERY
 from service.http.schemas import EditOut, EditPage, StatusCount
 
 router = APIRouter(prefix="/edit", tags=["edits"])
@@ -25,6 +26,7 @@ Status = Literal["queued", "processing", "completed", "error", "failed", "cancel
         200: {"description": "with wait: the edit finished within it"},
         422: {"description": "a parameter is unknown or wrong; the body names it"},
     },
+    openapi_extra=EDIT_QUERY,
 )
 async def create_edit(request: Request, edits: EditsDep) -> JSONResponse:
     """`POST /edit?media=ID&crop=0,0,100,100&resize=50x&format=webp`: the operations run in
