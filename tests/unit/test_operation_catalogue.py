@@ -56,7 +56,7 @@ def test_the_shown_bounds_are_the_configured_ones() -> None:
     }  # fmt: skip
     assert resize[1]["choices"] == ["contain", "cover", "fill"]
     assert resize[1]["default"] == "contain"
-    assert "resize=3001x" not in [op.as_json() for op in parse(MediaKind.IMAGE, "resize=3000x")]
+    assert parse(MediaKind.IMAGE, "resize=3000x")[0].as_json()["width"] == 3000
     with pytest.raises(InvalidParameter, match="at most 3000"):
         parse(MediaKind.IMAGE, "resize=3001x")
 
