@@ -11,6 +11,7 @@ from uuid import UUID
 from runner.engine.ops.base import MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
+from runner.engine.ops.params import Param
 from service.domain.cursors import Page, keyset_page
 from service.domain.edits import Edits, split_controls
 from service.domain.ops_refs import check_references
@@ -21,7 +22,18 @@ from service.kernel.settings import Settings
 
 MAX_BATCH = 1000
 NAME_ACCEPTED = "a name for the workflow, e.g. name=web-thumb"
-QUERY_CONTROL = ("name", "kind")
+NAME = Param(
+    name="name", type="text", example="web-thumb",
+    description="The workflow's name (required when the operations come as query parameters).",
+)  # fmt: skip
+KIND = Param(
+    name="kind", type="choice", choices=tuple(MediaKind), default=None, example="image",
+    description="The media kind it runs on, when its operations fit both; without it, every "
+    "kind they fit.",
+)  # fmt: skip
+CONTROLS = (NAME, KIND)
+"""POST and PUT /workflows' own query parameters, beside the operations'."""
+QUERY_CONTROL = tuple(control.name for control in CONTROLS)
 
 
 @dataclass(frozen=True, slots=True)

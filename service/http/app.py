@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from runner.engine.ops.base import Limits
 from runner.engine.sandbox import Sandbox
 from service.domain.edits import Edits
 from service.domain.events import EditEvents
@@ -13,8 +14,10 @@ from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
+from service.http.docs import install_docs
 from service.http.errors import install_error_handlers
 from service.http.links import Links
+from service.http.openapi import openapi
 from service.http.routes import (
     auth,
     content,
@@ -23,6 +26,7 @@ from service.http.routes import (
     imports,
     media,
     metrics,
+    operations,
     presign,
     sessions,
     workflows,
@@ -73,14 +77,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="editroom",
         summary="A media editor driven over HTTP, with PostgreSQL as its queue.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the bundled Swagger UI: /docs works offline
+        redoc_url=None,
     )
+    app.openapi_version = "3.0.3"  # Swagger UI 4 (the pinned swagger-ui-bundle) reads 3.0 only
+    app.openapi = openapi(app, Limits.from_settings(settings))  # type: ignore[method-assign]
+    install_docs(app)
     app.state.settings = settings
     app.state.metrics = service_metrics
     app.state.links = Links(app, base_url=settings.base_url)
     app.add_middleware(BrowserSafety, settings=settings)  # inside: refusals are counted
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
-    for module in (health, metrics, auth, media, content, presign, imports, edits, sessions,
-                   workflows):  # fmt: skip
+    for module in (
+        health, metrics, auth, media, content, presign, imports, edits, operations, sessions,
+        workflows,
+    ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -12,26 +12,30 @@ from service.kernel.db import Row
 
 
 class Codecs(BaseModel):
-    video: str | None
-    audio: str | None
+    video: str | None = Field(description="The video stream's codec (FFmpeg name), or null")
+    audio: str | None = Field(description="The audio stream's codec (FFmpeg name), or null")
 
 
 class MediaOut(BaseModel):
-    id: UUID
-    kind: str
-    content_type: str
-    size_bytes: int
-    sha256: str
-    width: int | None
-    height: int | None
-    duration_seconds: float | None
-    frame_rate: float | None
-    codecs: Codecs
-    original_name: str | None
-    uploaded_at: datetime
-    source_edit_id: UUID | None
-    source_media_id: UUID | None
-    content_url: str
+    id: UUID = Field(description="The media's id")
+    kind: str = Field(description="image or video, decided by its content")
+    content_type: str = Field(description="Its MIME type, from its content")
+    size_bytes: int = Field(description="Its size in bytes")
+    sha256: str = Field(description="The SHA-256 of its bytes, hex")
+    width: int | None = Field(description="Width in pixels")
+    height: int | None = Field(description="Height in pixels")
+    duration_seconds: float | None = Field(
+        description="A video's duration in seconds; null for images"
+    )
+    frame_rate: float | None = Field(description="A video's frames per second; null for images")
+    codecs: Codecs = Field(description="A video's codecs")
+    original_name: str | None = Field(
+        description="The file name it was uploaded (or produced) with"
+    )
+    uploaded_at: datetime = Field(description="When it was stored")
+    source_edit_id: UUID | None = Field(description="The edit that produced it, if an edit did")
+    source_media_id: UUID | None = Field(description="The media that edit read")
+    content_url: str = Field(description="Where its bytes are (Range requests work)")
 
     @classmethod
     def from_row(cls, row: Row, links: Links, **extra: Any) -> "MediaOut":
@@ -51,48 +55,60 @@ _MEDIA_COLUMNS = (
 
 
 class UploadOut(MediaOut):
-    duplicate: bool
+    duplicate: bool = Field(
+        description="true when the same bytes were uploaded before and this is that media"
+    )
 
 
 class MediaPage(BaseModel):
-    items: list[MediaOut]
-    next_cursor: str | None
+    items: list[MediaOut] = Field(description="Newest first")
+    next_cursor: str | None = Field(
+        description="Pass as cursor= for the next page; null on the last"
+    )
 
 
 class PresignOut(BaseModel):
-    id: UUID
-    upload_url: str
-    method: str
-    expires_at: datetime
-    complete_url: str
+    id: UUID = Field(description="The pending media's id")
+    upload_url: str = Field(description="Where to send the bytes")
+    method: str = Field(description="The HTTP method to send them with (PUT)")
+    expires_at: datetime = Field(description="When upload_url stops working")
+    complete_url: str = Field(description="POST here once the bytes are sent")
 
 
 class OutputOut(BaseModel):
-    id: UUID
-    url: str
-    content_url: str
+    id: UUID = Field(description="The produced media's id")
+    url: str = Field(description="The produced media")
+    content_url: str = Field(description="Its bytes")
 
 
 class EditOut(BaseModel):
-    id: UUID
-    media_id: UUID | None
-    session_id: UUID | None
-    workflow_id: UUID | None
-    status: str
-    ops: list[dict[str, Any]]
-    priority: int
-    trial: int
-    max_trials: int
-    progress: float | None
-    progress_detail: dict[str, Any] | None
-    error: str | None
-    outputs: list[OutputOut]
-    created_at: datetime
-    run_after: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    url: str
-    events_url: str
+    id: UUID = Field(description="The edit's id")
+    media_id: UUID | None = Field(
+        description="The media it reads; null for an import or once that media is deleted"
+    )
+    session_id: UUID | None = Field(description="The session it belongs to, if any")
+    workflow_id: UUID | None = Field(description="The workflow it runs, if any")
+    status: str = Field(
+        description="queued, processing, completed, error (will retry), failed or cancelled"
+    )
+    ops: list[dict[str, Any]] = Field(
+        description="Its operations, in order, as JSON (GET /operations describes them)"
+    )
+    priority: int = Field(description="Higher runs sooner")
+    trial: int = Field(description="How many times it has been claimed")
+    max_trials: int = Field(description="How many claims it may have before it fails")
+    progress: float | None = Field(description="The fraction done, 0 to 1, while processing")
+    progress_detail: dict[str, Any] | None = Field(
+        description="More about the progress (bytes so far and in all, for an import)"
+    )
+    error: str | None = Field(description="Why its last attempt failed")
+    outputs: list[OutputOut] = Field(description="What it produced, once completed")
+    created_at: datetime = Field(description="When it was asked for")
+    run_after: datetime = Field(description="It is not claimed before this (a retry's back-off)")
+    started_at: datetime | None = Field(description="When its current or last attempt started")
+    finished_at: datetime | None = Field(description="When it completed, failed or was cancelled")
+    url: str = Field(description="The edit")
+    events_url: str = Field(description="Its Server-Sent Events stream")
 
     @classmethod
     def from_row(cls, row: Row, links: Links) -> "EditOut":
@@ -117,33 +133,37 @@ _EDIT_COLUMNS = (
 
 
 class EditPage(BaseModel):
-    items: list[EditOut]
-    next_cursor: str | None
+    items: list[EditOut] = Field(description="Newest first")
+    next_cursor: str | None = Field(
+        description="Pass as cursor= for the next page; null on the last"
+    )
 
 
 class StatusCount(BaseModel):
-    status: str
-    count: int
+    status: str = Field(description="An edit status")
+    count: int = Field(description="How many edits have it")
 
 
 class HeadOut(BaseModel):
-    edit_id: UUID | None
-    media_id: UUID
-    content_url: str
+    edit_id: UUID | None = Field(
+        description="The edit that made the head; null at the session's start"
+    )
+    media_id: UUID = Field(description="The media the next edit reads")
+    content_url: str = Field(description="Its bytes")
 
 
 class StepOut(BaseModel):
-    step: int
-    edit_id: UUID
-    ops: list[dict[str, Any]]
-    status: str
-    input_media_id: UUID | None
-    output_media_ids: list[UUID]
-    follows_edit_id: UUID | None
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    is_head: bool
+    step: int = Field(description="Its number in the session, from 1")
+    edit_id: UUID = Field(description="The step's edit")
+    ops: list[dict[str, Any]] = Field(description="Its operations, as JSON")
+    status: str = Field(description="Its edit's status")
+    input_media_id: UUID | None = Field(description="The media it read")
+    output_media_ids: list[UUID] = Field(description="What it produced")
+    follows_edit_id: UUID | None = Field(description="The step it was made on; null for the first")
+    error: str | None = Field(description="Why it failed")
+    created_at: datetime = Field(description="When it was asked for")
+    finished_at: datetime | None = Field(description="When it finished")
+    is_head: bool = Field(description="true for the step the head is at")
 
     @classmethod
     def from_row(cls, row: Row, head_edit_id: UUID | None) -> "StepOut":
@@ -163,16 +183,18 @@ class StepOut(BaseModel):
 
 
 class SessionOut(BaseModel):
-    id: UUID
-    media_id: UUID
-    head: HeadOut
-    busy: bool
-    can_undo: bool
-    can_redo: bool
-    created_at: datetime
-    updated_at: datetime
-    url: str
-    steps: list[StepOut] | None = None
+    id: UUID = Field(description="The session's id")
+    media_id: UUID = Field(description="The media it was opened on")
+    head: HeadOut = Field(description="What the next edit reads")
+    busy: bool = Field(description="true while a step is queued or processing")
+    can_undo: bool = Field(description="Whether undo has a step to go back to")
+    can_redo: bool = Field(description="Whether redo has a step to go forward to")
+    created_at: datetime = Field(description="When it was opened")
+    updated_at: datetime = Field(description="When its head last moved")
+    url: str = Field(description="The session")
+    steps: list[StepOut] | None = Field(
+        default=None, description="Every step, oldest first (on GET /sessions/{id} and its actions)"
+    )
 
     @classmethod
     def from_row(cls, row: Row, links: Links, steps: list[Row] | None = None) -> "SessionOut":
@@ -198,16 +220,20 @@ class SessionOut(BaseModel):
 
 
 class SessionPage(BaseModel):
-    items: list[SessionOut]
-    next_cursor: str | None
+    items: list[SessionOut] = Field(description="Newest first")
+    next_cursor: str | None = Field(
+        description="Pass as cursor= for the next page; null on the last"
+    )
 
 
 class WorkflowIn(BaseModel):
     """A workflow as exported; read-only fields of an export are accepted and ignored, so an
     export imports as it is."""
 
-    name: str
-    ops: list[dict[str, Any]]
+    name: str = Field(description="The workflow's name")
+    ops: list[dict[str, Any]] = Field(
+        description='Its operations, as JSON: [{"op": "resize", "width": 800}, ...]'
+    )
     kinds: list[MediaKind] | None = Field(
         default=None, min_length=1,
         description="the media kinds it runs on; without it, every kind its operations fit",
@@ -215,16 +241,16 @@ class WorkflowIn(BaseModel):
 
 
 class WorkflowOut(BaseModel):
-    id: UUID
-    name: str
-    version: int
-    kinds: list[str]
-    ops: list[dict[str, Any]]
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None
-    url: str
-    executions_url: str
+    id: UUID = Field(description="The workflow's id")
+    name: str = Field(description="Its name")
+    version: int = Field(description="Its version, from 1; each save adds one")
+    kinds: list[str] = Field(description="The media kinds it runs on")
+    ops: list[dict[str, Any]] = Field(description="Its operations, as JSON")
+    created_at: datetime = Field(description="When it was first saved")
+    updated_at: datetime = Field(description="When this version was saved")
+    deleted_at: datetime | None = Field(description="When it was deleted; null while it can run")
+    url: str = Field(description="The workflow")
+    executions_url: str = Field(description="The edits it ran")
 
     @classmethod
     def from_row(cls, row: Row, links: Links) -> "WorkflowOut":
@@ -241,19 +267,39 @@ _WORKFLOW_COLUMNS = (
 
 
 class WorkflowPage(BaseModel):
-    items: list[WorkflowOut]
-    next_cursor: str | None
+    items: list[WorkflowOut] = Field(description="Newest first")
+    next_cursor: str | None = Field(
+        description="Pass as cursor= for the next page; null on the last"
+    )
 
 
 class RunBatchIn(BaseModel):
-    media: list[UUID]
+    media: list[UUID] = Field(description="The media to run it on, one edit each, all or none")
 
 
 class BatchOut(BaseModel):
-    edits: list[EditOut]
+    edits: list[EditOut] = Field(description="One edit per media, in the order given")
+
+
+class ErrorBody(BaseModel):
+    """What every 4xx and 5xx answer says: what went wrong and, for a bad parameter, which
+    one, the value given and what would be accepted."""
+
+    detail: str = Field(description="What went wrong and what to do, in a sentence")
+    error: str = Field(description="The kind of error, e.g. InvalidParameter, NotFound")
+    parameter: str | None = Field(
+        default=None, description="The parameter (or file, or body field) that was refused"
+    )
+    value: str | None = Field(default=None, description="The value it was given")
+    accepted: str | None = Field(default=None, description="What that parameter accepts")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Every problem FastAPI's own validation found (422 only)"
+    )
 
 
 class ExecutionsPage(BaseModel):
-    items: list[EditOut]
-    next_cursor: str | None
-    counts: dict[str, int]
+    items: list[EditOut] = Field(description="Newest first")
+    next_cursor: str | None = Field(
+        description="Pass as cursor= for the next page; null on the last"
+    )
+    counts: dict[str, int] = Field(description="How many of its edits are in each status")

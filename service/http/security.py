@@ -10,13 +10,11 @@ route, that
 - with EDITROOM_API_TOKEN set, asks every route but OPEN_PATHS for the token, as a bearer
   header or as the HttpOnly cookie `POST /auth` sets (EventSource cannot send headers);
 - adds the security headers to every answer, the Content-Security-Policy chosen in one place
-  (PAGE_POLICIES) for HTML pages;
+  (PAGE_POLICY for HTML pages, /docs included: it has no inline script);
 - makes the public URL the base of a redirect the framework builds from the request (a
   trailing slash); the absolute URLs in answers are on it too (service/http/links.py).
 """
 
-import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -41,17 +39,6 @@ PAGE_POLICY = (
     "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI: its inline start-up script is allowed by its hash (computed from the page as
-# served, see INLINE_SCRIPTS_HASHED). The CDN is FastAPI's default for its assets; drop it
-# once they are served from here.
-DOCS_CDN = "https://cdn.jsdelivr.net"
-DOCS_POLICY = PAGE_POLICY.replace("script-src 'self'", f"script-src 'self' {DOCS_CDN}").replace(
-    "style-src 'self'", f"style-src 'self' {DOCS_CDN}"
-)
-# Content-Security-Policy of HTML pages by path prefix, the longest that matches; any other
-# HTML page gets PAGE_POLICY.
-PAGE_POLICIES: dict[str, str] = {"/docs": DOCS_POLICY}
-INLINE_SCRIPTS_HASHED = ("/docs",)
 # Anything that is not HTML (JSON, media, metrics): nothing runs, nothing frames it.
 RESOURCE_POLICY = "default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'none'"
 HEADERS = {
@@ -188,18 +175,8 @@ def _error(status: int, error: str, detail: str, headers: dict[str, str] | None 
     return JSONResponse({"detail": detail, "error": error}, status, headers=headers)
 
 
-def content_security_policy(path: str, content_type: str) -> str:
-    if not content_type.startswith("text/html"):
-        return RESOURCE_POLICY
-    prefixes = [prefix for prefix in PAGE_POLICIES if path.startswith(prefix)]
-    return PAGE_POLICIES[max(prefixes, key=len)] if prefixes else PAGE_POLICY
-
-
-def script_hashes(html: bytes) -> list[str]:
-    """CSP sources for each inline <script> of a page, by the SHA-256 of its text."""
-    scripts = re.findall(rb"<script>(.*?)</script>", html, re.DOTALL)
-    digests = (base64.b64encode(hashlib.sha256(script).digest()).decode() for script in scripts)
-    return [f"'sha256-{digest}'" for digest in digests]
+def content_security_policy(content_type: str) -> str:
+    return PAGE_POLICY if content_type.startswith("text/html") else RESOURCE_POLICY
 
 
 class BrowserSafety:
@@ -228,10 +205,8 @@ class _Secured:
 
     def __init__(self, send: Send, *, scope: Scope, request_host: str, base_url: str) -> None:
         self._send = send
-        self._path: str = scope["path"]
         self._own = f"{scope['scheme']}://{request_host}"
         self._base_url = base_url
-        self._held: list[Message] = []  # a page whose inline scripts get hashed
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -239,35 +214,11 @@ class _Secured:
             for name, value in HEADERS.items():
                 headers.setdefault(name, value)
             content_type = headers.get("content-type", "")
-            headers["content-security-policy"] = content_security_policy(self._path, content_type)
+            headers["content-security-policy"] = content_security_policy(content_type)
             self._rebase_location(headers)
-            if content_type.startswith("text/html") and self._path.startswith(
-                INLINE_SCRIPTS_HASHED
-            ):
-                self._held.append(message)
-                return
-        if self._held:
-            await self._hold(message)
-            return
         await self._send(message)
 
     def _rebase_location(self, headers: MutableHeaders) -> None:
         location = headers.get("location")
         if location is not None and location.startswith(f"{self._own}/"):
             headers["location"] = self._base_url + location.removeprefix(self._own)
-
-    async def _hold(self, message: Message) -> None:
-        """Keeps a hashed page until its last byte, then sends it with its scripts allowed."""
-        self._held.append(message)
-        if message["type"] == "http.response.body" and message.get("more_body", False):
-            return
-        start, *body = self._held
-        page = b"".join(part.get("body", b"") for part in body)
-        headers = MutableHeaders(scope=start)
-        policy = headers["content-security-policy"]
-        sources = " ".join(["script-src", *script_hashes(page)])
-        headers["content-security-policy"] = policy.replace("script-src", sources, 1)
-        self._held = []
-        await self._send(start)
-        for part in body:
-            await self._send(part)

@@ -11,6 +11,7 @@ from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edits import parse_wait
 from service.http.answers import queued_edit
 from service.http.deps import EditsDep, LinksDep, only_parameters
+from service.http.openapi import EDIT_QUERY
 from service.http.schemas import EditOut, EditPage, StatusCount
 
 router = APIRouter(prefix="/edit", tags=["edits"])
@@ -26,6 +27,7 @@ Status = Literal["queued", "processing", "completed", "error", "failed", "cancel
         200: {"description": "with wait: the edit finished within it"},
         422: {"description": "a parameter is unknown or wrong; the body names it"},
     },
+    openapi_extra=EDIT_QUERY,
 )
 async def create_edit(request: Request, edits: EditsDep, links: LinksDep) -> JSONResponse:
     """`POST /edit?media=ID&crop=0,0,100,100&resize=50x&format=webp`: the operations run in

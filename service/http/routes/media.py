@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.http.deps import LibraryDep, LinksDep, MetricsDep, SettingsDep, only_parameters
+from service.http.openapi import UPLOAD_BODY
 from service.http.schemas import MediaOut, MediaPage, UploadOut
 from service.http.timeranges import parse_uploaded_at
 from service.kernel.receive import check_declared_length, receive
@@ -26,6 +27,7 @@ router = APIRouter(prefix="/bucket/upload", tags=["media"])
         415: {"description": "not an image or a video"},
         422: {"description": "truncated, corrupt, or over a limit"},
     },
+    openapi_extra=UPLOAD_BODY,
 )
 async def upload(
     request: Request,

@@ -16,6 +16,7 @@ from service.http.deps import (
     SigningKeyDep,
     only_parameters,
 )
+from service.http.openapi import RAW_BODY
 from service.http.schemas import PresignOut, UploadOut
 from service.kernel.errors import TooLarge
 from service.kernel.receive import check_declared_length, receive, too_large_message
@@ -61,7 +62,7 @@ async def presign(
     )
 
 
-@router.put("/{media_id}/data", status_code=204, name="put_upload_data")
+@router.put("/{media_id}/data", status_code=204, name="put_upload_data", openapi_extra=RAW_BODY)
 async def put_upload_data(
     media_id: UUID,
     request: Request,

@@ -14,6 +14,7 @@ from service.domain.edits import parse_wait
 from service.domain.workflows import Definition, Workflows
 from service.http.answers import queued_edit
 from service.http.deps import EditsDep, LinksDep, WorkflowsDep, only_parameters
+from service.http.openapi import RUN_QUERY, WORKFLOW_QUERY
 from service.http.schemas import (
     BatchOut,
     EditOut,
@@ -55,7 +56,7 @@ async def definition(request: Request, workflows: Workflows) -> Definition:
     return await workflows.define_from_json(document.name, document.ops, document.kinds)
 
 
-@router.post("", status_code=201, response_model=WorkflowOut)
+@router.post("", status_code=201, response_model=WorkflowOut, openapi_extra=WORKFLOW_QUERY)
 async def create_workflow(
     request: Request,
     workflows: WorkflowsDep,
@@ -95,7 +96,7 @@ async def get_workflow_version(
     return WorkflowOut.from_row(await workflows.version(workflow_id, version), links)
 
 
-@router.put("/{workflow_id}", response_model=WorkflowOut)
+@router.put("/{workflow_id}", response_model=WorkflowOut, openapi_extra=WORKFLOW_QUERY)
 async def update_workflow(
     workflow_id: UUID,
     request: Request,
@@ -116,7 +117,8 @@ async def delete_workflow(workflow_id: UUID, workflows: WorkflowsDep) -> Respons
 
 
 @router.post("/{workflow_id}/run", status_code=202, response_model=EditOut | BatchOut,
-             dependencies=[Depends(only_parameters("media", "wait", "priority"))])  # fmt: skip
+             dependencies=[Depends(only_parameters("media", "wait", "priority"))],
+             openapi_extra=RUN_QUERY)  # fmt: skip
 async def run_workflow(
     workflow_id: UUID,
     workflows: WorkflowsDep,

@@ -152,3 +152,8 @@ def test_written_sizes_beyond_the_output_limit_are_refused(query: str, parameter
 def test_format_is_given_once() -> None:
     error = refused("format=png&flip=h&format=webp")
     assert (error.parameter, error.accepted) == ("format", "one format per edit")
+
+
+def test_format_is_given_once_an_edit() -> None:
+    error = refused("format=png&flip=h&format=gif")
+    assert (error.parameter, error.accepted) == ("format", "one format per edit")

@@ -1,0 +1,159 @@
+"""The catalogue as data: every operation's declared examples parse, the bounds shown are the
+ones the parser applies, and the OpenAPI document and /docs are built from it, offline."""
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from fastapi.testclient import TestClient
+
+from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_json, parse_query
+from service.domain.edits import describe_language
+from service.http.app import create_app
+from service.kernel.errors import InvalidParameter
+from service.kernel.settings import Settings
+
+SETTINGS = Settings(max_output_side=3000)
+LIMITS = Limits.from_settings(SETTINGS)
+OPERATIONS = [op for kind in MediaKind for op in catalogue().operations(kind)]
+
+
+def parse(kind: MediaKind, query: str) -> list[Operation]:
+    items = parse_qsl(query, keep_blank_values=True)
+    return parse_query(catalogue(), kind, items, limits=LIMITS)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.kind}-{op.name}")
+def test_every_operations_example_parses(operation: type[Operation]) -> None:
+    (parsed,) = parse(operation.kind, operation.example)
+    assert isinstance(parsed, operation)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.kind}-{op.name}")
+def test_every_parameters_example_parses(operation: type[Operation]) -> None:
+    own, *modifiers = operation.parameters
+    assert own.name == operation.name
+    parse(operation.kind, f"{operation.name}={own.example}")
+    for modifier in modifiers:
+        value = "webp" if modifier.name == "quality" else own.example  # quality: lossy only
+        parse(operation.kind, f"{operation.name}={value}&{modifier.name}={modifier.example}")
+
+
+def described(kind: str, name: str) -> dict[str, Any]:
+    operations = describe_language(LIMITS)["operations"]
+    return next(op for op in operations if (op["kind"], op["name"]) == (kind, name))
+
+
+def test_the_shown_bounds_are_the_configured_ones() -> None:
+    resize = described("image", "resize")["parameters"]
+    assert [p["name"] for p in resize] == ["resize", "fit", "upscale"]
+    assert resize[0] | {"description": ""} == {
+        "name": "resize", "type": "size", "required": True, "minimum": 1, "maximum": 3000,
+        "description": "", "example": "800x600",
+    }  # fmt: skip
+    assert resize[1]["choices"] == ["contain", "cover", "fill"]
+    assert resize[1]["default"] == "contain"
+    assert parse(MediaKind.IMAGE, "resize=3000x")[0].as_json()["width"] == 3000
+    with pytest.raises(InvalidParameter, match="at most 3000"):
+        parse(MediaKind.IMAGE, "resize=3001x")
+
+
+def test_a_bound_declared_once_holds_for_query_and_json() -> None:
+    (size,) = [p for p in described("image", "text")["parameters"] if p["name"] == "text_size"]
+    assert (size["minimum"], size["maximum"]) == (4, 2000)
+    with pytest.raises(InvalidParameter, match="an integer from 4 to 2000"):
+        parse(MediaKind.IMAGE, "text=hi&text_size=3")
+    with pytest.raises(InvalidParameter) as caught:
+        parse_json(catalogue(), MediaKind.IMAGE, [{"op": "text", "text": "hi", "size_px": 3}],
+                   limits=LIMITS)  # fmt: skip
+    assert caught.value.parameter == "ops[0].size_px"
+
+
+def test_a_list_describes_its_items() -> None:
+    (color,) = described("image", "color")["parameters"]
+    assert color["type"] == "list"
+    effect, factor = color["items"]
+    assert "sepia" in effect["choices"]
+    assert (factor["minimum"], factor["maximum"]) == (0, 5)
+
+
+def test_the_controls_are_described() -> None:
+    controls = {c["name"]: c for c in describe_language(LIMITS)["controls"]}
+    assert list(controls) == ["media", "session", "wait", "priority"]
+    assert (controls["wait"]["minimum"], controls["wait"]["maximum"]) == (0, 60)
+    assert controls["priority"]["type"] == "integer"
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app(SETTINGS))  # no lifespan: nothing here needs the database
+
+
+@pytest.fixture(scope="module")
+def document(client: TestClient) -> dict[str, Any]:
+    body: dict[str, Any] = client.get("/openapi.json").json()
+    return body
+
+
+def test_post_edit_documents_every_operation_and_modifier(document: dict[str, Any]) -> None:
+    parameters = {p["name"]: p for p in document["paths"]["/edit"]["post"]["parameters"]}
+    for operation in OPERATIONS:
+        for parameter in operation.parameters:
+            shown = parameters[parameter.name]
+            assert shown["in"] == "query"
+            assert parameter.description in shown["description"]
+            assert shown["example"] is not None
+    for control in ("media", "session", "wait", "priority"):
+        assert parameters[control]["description"]
+    assert parameters["fit"]["schema"]["enum"] == ["contain", "cover", "fill"]
+
+
+def test_workflow_routes_document_their_grammar(document: dict[str, Any]) -> None:
+    create = {p["name"] for p in document["paths"]["/workflows"]["post"]["parameters"]}
+    assert {"name", "kind", "resize", "trim", "quality"} <= create
+    run = document["paths"]["/workflows/{workflow_id}/run"]["post"]["parameters"]
+    assert all(p.get("description") for p in run if p["in"] == "query")
+    assert {p["name"] for p in run if p["in"] == "query"} == {"media", "wait", "priority"}
+
+
+def test_errors_are_documented_as_editrooms_error_body(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert {"detail", "error", "parameter", "value", "accepted"} <= set(
+        schemas["ErrorBody"]["properties"]
+    )
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    for path in document["paths"].values():
+        for operation in path.values():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert response["content"]["application/json"]["schema"] == error_ref
+
+
+def test_uploads_declare_their_bodies(document: dict[str, Any]) -> None:
+    upload = document["paths"]["/bucket/upload"]["post"]["requestBody"]["content"]
+    field = upload["multipart/form-data"]["schema"]["properties"]["file"]
+    assert field["format"] == "binary"
+    assert "application/octet-stream" in upload
+    put = document["paths"]["/bucket/upload/{media_id}/data"]["put"]["requestBody"]
+    assert "application/octet-stream" in put["content"]
+
+
+def test_every_response_field_is_described(document: dict[str, Any]) -> None:
+    for name, schema in document["components"]["schemas"].items():
+        for field, spec in schema.get("properties", {}).items():
+            assert spec.get("description"), f"{name}.{field}"
+
+
+def test_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page.text)
+    assets = re.findall(r'(?:href|src)="([^"]+)"', page.text)
+    assert len(assets) >= 2
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert "/openapi.json" in page.text
