@@ -24,7 +24,9 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     },
 )
 async def sign_in(
-    request: Request, settings: SettingsDep, token: Annotated[str, Form(min_length=1)]
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str, Form(min_length=1, description="the API token (EDITROOM_API_TOKEN)")],
 ) -> Response:
     """Sign this browser in with the API token (a form field `token`): it is kept in an
     HttpOnly, SameSite=Strict cookie until the browser closes."""
