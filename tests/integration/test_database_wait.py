@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import psycopg
 import pytest
@@ -77,6 +78,16 @@ def forwarder(database_url: str) -> Iterator[Forwarder]:
         server.server_close()
 
 
+def _read_until(stream: IO[str], text: str) -> str:
+    """The lines a process printed up to and including the first that holds `text`."""
+    lines = []
+    for line in stream:
+        lines.append(line)
+        if text in line:
+            return "".join(lines)
+    raise AssertionError(f"the process ended without saying {text!r}:\n{''.join(lines)}")
+
+
 def test_upgrade_waits_for_the_database_to_open(empty_database_url: str) -> None:
     with forwarder(empty_database_url) as server:
         upgrade = subprocess.Popen(
@@ -86,12 +97,12 @@ def test_upgrade_waits_for_the_database_to_open(empty_database_url: str) -> None
             stderr=subprocess.STDOUT,
             text=True,
         )
-        time.sleep(2)
-        assert upgrade.poll() is None, upgrade.communicate()[0]  # still waiting, not failed
+        assert upgrade.stdout is not None
+        said = _read_until(upgrade.stdout, "waiting for PostgreSQL")  # waits, does not fail
+        assert upgrade.poll() is None, said + upgrade.communicate()[0]
         server.open()
-        output = upgrade.communicate(timeout=60)[0]
+        output = said + upgrade.communicate(timeout=60)[0]
     assert upgrade.returncode == 0, output
-    assert "waiting for PostgreSQL" in output
     assert migrations.current_revision(empty_database_url) == migrations.head_revision()
     with psycopg.connect(empty_database_url) as conn:
         assert conn.execute("SELECT count(*) FROM editroom.status_counts()").fetchone() == (6,)
