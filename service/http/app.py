@@ -10,18 +10,21 @@ from service.domain.edits import Edits
 from service.domain.events import EditEvents
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
+from service.domain.live import LiveEdits
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.errors import install_error_handlers
 from service.http.routes import (
     content,
     edits,
+    events as live_events,
     health,
     imports,
     media,
     metrics,
     presign,
     sessions,
+    ui,
     workflows,
 )
 from service.kernel.db import Database
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.edits = Edits(
                 database=database, events=events, settings=settings, metrics=service_metrics
             )
+            app.state.live = LiveEdits(database, events)
             app.state.sessions = Sessions(database)
             app.state.imports = Imports(
                 database=database, settings=settings, metrics=service_metrics
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = service_metrics
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
-    for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows):
+    for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows,
+                   live_events, ui):  # fmt: skip
         app.include_router(module.router)
     return app

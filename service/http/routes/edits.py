@@ -80,6 +80,17 @@ async def cancel_edit(edit_id: UUID, edits: EditsDep) -> EditOut:
     return EditOut.from_row(await edits.cancel(edit_id))
 
 
+@router.post(
+    "/{edit_id}/retry",
+    response_model=EditOut,
+    responses={409: {"description": "not failed or cancelled, or its session is busy"}},
+)
+async def retry_edit(edit_id: UUID, edits: EditsDep) -> EditOut:
+    """Queue a failed or cancelled edit again, with one more trial; a session's step only
+    once the step before it has completed and nothing else in the session is to run."""
+    return EditOut.from_row(await edits.retry(edit_id))
+
+
 @router.get("/{edit_id}/events", response_class=StreamingResponse)
 async def edit_events(edit_id: UUID, edits: EditsDep) -> StreamingResponse:
     """Server-Sent Events: the edit now, then at every status or progress change; the

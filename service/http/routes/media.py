@@ -58,12 +58,16 @@ async def upload(
 
 
 @router.get("", response_model=MediaPage, dependencies=[Depends(only_parameters(
-    "type", "uploadedAt", "limit", "cursor"))])  # fmt: skip
+    "type", "origin", "uploadedAt", "limit", "cursor"))])  # fmt: skip
 async def list_media(
     library: LibraryDep,
     kind: Annotated[Literal["image", "video"] | None, Query(alias="type")] = None,
     uploaded_at: Annotated[
         str | None, Query(alias="uploadedAt", description="2026-11-23, or FROM..TO")
+    ] = None,
+    origin: Annotated[
+        Literal["upload", "edit"] | None,
+        Query(description="upload: originals only; edit: edit outputs only; none: both"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
@@ -72,7 +76,7 @@ async def list_media(
     since, before = parse_uploaded_at(uploaded_at) if uploaded_at is not None else (None, None)
     after_at, after_id = decode_cursor(cursor) if cursor is not None else (None, None)
     rows = await library.database.fetch_all(
-        "list_media", kind=kind, since=since, before=before, after_at=after_at,
+        "list_media", kind=kind, origin=origin, since=since, before=before, after_at=after_at,
         after_id=after_id, limit=limit + 1,
     )  # fmt: skip
     items = [MediaOut.from_row(row) for row in rows[:limit]]
