@@ -17,7 +17,6 @@ from service.http.errors import install_error_handlers
 from service.http.routes import (
     content,
     edits,
-    events as live_events,
     health,
     imports,
     media,
@@ -26,6 +25,9 @@ from service.http.routes import (
     sessions,
     ui,
     workflows,
+)
+from service.http.routes import (
+    events as live_events,
 )
 from service.kernel.db import Database
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
