@@ -1,16 +1,13 @@
 """The work a sandboxed child does for one edit: run the pipeline of the media's kind, then
 describe each result (probe and SHA-256) so the runner stores it without opening it again."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from runner.engine.image.pipeline import edit_image
-from runner.engine.ops.base import Limits, MediaKind, Progress
-from runner.engine.ops.catalogue import catalogue
-from runner.engine.ops.language import parse_json
+from runner.engine.ops.base import Limits, MediaKind, Operation, Progress
 from runner.engine.probe import MediaFacts, probe
 from runner.engine.video.pipeline import edit_video
 from service.kernel.receive import sha256_of
@@ -27,15 +24,16 @@ class ProducedFile:
 def run_edit(
     kind: str,
     source: str,
-    ops: list[dict[str, Any]],
+    operations: Sequence[Operation],
     out_dir: str,
     limits: Limits,
     others: Mapping[str, str],
     *,
     progress: Progress,
 ) -> list[ProducedFile]:
+    """`operations` as the runner parsed them (they cross to the child pickled): the child
+    does not read the edit language again."""
     media_kind = MediaKind(kind)
-    operations = parse_json(catalogue(), media_kind, ops, limits=limits)
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     if media_kind is MediaKind.IMAGE:

@@ -16,7 +16,7 @@ from runner.engine.imports.download import import_url
 from runner.engine.imports.guard import ImportPolicy
 from runner.engine.imports.request import ImportRequest, is_import
 from runner.engine.jobs import ProducedFile, run_edit
-from runner.engine.ops.base import EditFailed, Limits, MediaKind
+from runner.engine.ops.base import EditFailed, Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
 from runner.engine.ops.noop import ImageNoop
@@ -82,7 +82,7 @@ class EditExecutor:
         ]
         self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="edit-") as work:
-            produced = await self._run(edit, source, others, Path(work), report)
+            produced = await self._run(edit, operations, source, others, Path(work), report)
             names = _output_names(source, produced)
             return [
                 await self._store(file, name, edit=edit, source=source)
@@ -90,13 +90,19 @@ class EditExecutor:
             ]
 
     async def _run(
-        self, edit: ClaimedEdit, source: Row, others: list[Row], work: Path, report: ReportProgress
+        self,
+        edit: ClaimedEdit,
+        operations: list[Operation],
+        source: Row,
+        others: list[Row],
+        work: Path,
+        report: ReportProgress,
     ) -> list[ProducedFile]:
         inputs = {str(row["id"]): str(await self._local(row, work)) for row in others}
         timeout = edit_time_limit_seconds(self._settings, [source, *others])
         try:
             return await self._sandbox.run(
-                run_edit, source["kind"], str(await self._local(source, work)), edit.ops,
+                run_edit, source["kind"], str(await self._local(source, work)), operations,
                 str(work / "out"), self._limits, inputs,
                 timeout_seconds=timeout, on_progress=report,
             )  # fmt: skip

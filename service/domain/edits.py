@@ -5,11 +5,13 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 from uuid import UUID
 
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
+from runner.engine.ops.params import Param
 from service.domain.events import EditEvents
 from service.domain.ops_refs import check_references
 from service.kernel.db import Database, Row
@@ -18,10 +20,28 @@ from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
-MAX_WAIT_SECONDS = 60.0
 KEEPALIVE_SECONDS = 15.0
-CONTROL = ("media", "session", "wait", "priority")
-MAX_PRIORITY = 1000
+MEDIA = Param(
+    name="media", type="uuid", example="0f8fad5b-d9cb-469f-a165-70867728950e",
+    description="The id of the uploaded image or video to edit (or give session).",
+)  # fmt: skip
+SESSION = Param(
+    name="session", type="uuid", default=None, example="7c9e6679-7425-40de-944b-e07fc1f90ae7",
+    description="Edit a session's current head instead of a media; the edit joins its history.",
+)  # fmt: skip
+WAIT = Param(
+    name="wait", type="number", default=None, minimum=0, maximum=60.0, example="10",
+    description="Hold the answer up to this many seconds, until the edit has finished.",
+)  # fmt: skip
+PRIORITY = Param(
+    name="priority", type="integer", default=0, minimum=-1000, maximum=1000, example="10",
+    description="Higher runs sooner; equal priorities run in the order they were asked.",
+)  # fmt: skip
+CONTROLS = (MEDIA, SESSION, WAIT, PRIORITY)
+"""POST /edit's own parameters, beside the operations'."""
+CONTROL = tuple(control.name for control in CONTROLS)
+MAX_WAIT_SECONDS = WAIT.maximum or 0.0
+MAX_PRIORITY = int(PRIORITY.maximum or 0)
 
 
 class Edits:
@@ -99,6 +119,14 @@ class Edits:
         controls: Sequence[str] = CONTROL,
     ) -> list[Operation]:
         return parse_query(catalogue(), kind, items, limits=self.limits, controls=controls)
+
+    def language(self) -> dict[str, Any]:
+        """The edit language as data (GET /operations): every operation with its parameters,
+        bounded by this service's limits, and POST /edit's own parameters."""
+        return {
+            "operations": catalogue().described(self.limits),
+            "controls": [control.described(self.limits) for control in CONTROLS],
+        }
 
     async def get(self, edit_id: UUID) -> Row:
         row = await self._database.fetch_one("edit_by_id", id=edit_id)

@@ -21,6 +21,7 @@ from service.http.routes import (
     imports,
     media,
     metrics,
+    operations,
     presign,
     sessions,
     ui,
@@ -80,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = service_metrics
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
-    for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows,
-                   live_events, ui):  # fmt: skip
+    for module in (
+        health, metrics, media, content, presign, imports, edits, operations, sessions, workflows,
+        live_events, ui,
+    ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -9,10 +9,17 @@ from runner.engine.ops import grammar
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import Catalogue
 from runner.engine.ops.language import parse_json, parse_query
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
 Mode = Literal["fast", "good"]
-MODES: tuple[Mode, ...] = ("fast", "good")
+FACTOR = Param(
+    name="scale", type="number", minimum=0.01, maximum=10, description="factor", example="2"
+)
+MODE = Param(
+    name="mode", type="choice", choices=("fast", "good"), default="good", description="how",
+    example="fast",
+)  # fmt: skip
 
 
 class Scale(Operation):
@@ -20,14 +27,13 @@ class Scale(Operation):
     name: ClassVar[str] = "scale"
     kind: ClassVar[MediaKind] = MediaKind.IMAGE
     syntax: ClassVar[str] = "scale=FACTOR, with mode=fast|good"
-    modifiers: ClassVar[tuple[str, ...]] = ("mode",)
-    factor: float
-    mode: Mode = "good"
+    parameters: ClassVar[tuple[Param, ...]] = (FACTOR, MODE)
+    factor: float = FACTOR.field()
+    mode: Mode = MODE.field()
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        mode = grammar.choice("mode", modifiers.get("mode", "good"), MODES)
-        return cls(factor=grammar.number("scale", value, minimum=0.01, maximum=10), mode=mode)
+        return cls(factor=FACTOR.read(value), mode=MODE.modifier(modifiers))
 
 
 class Mirror(Operation):

@@ -10,12 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Frame, Picture
-from runner.engine.ops import grammar
+from runner.engine.ops.base import Group
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
 Effect = Literal["brightness", "contrast", "saturation", "grayscale", "sepia", "invert"]
-MAX_FACTOR = 5.0
-MAX_STEPS = 12  # more says nothing a shorter list cannot
 _ADJUSTMENTS: dict[str, Callable[[Frame, float], Frame]] = {
     "brightness": engine.brightness,
     "contrast": engine.contrast,
@@ -34,17 +33,31 @@ EFFECTS: tuple[Effect, ...] = (
     "sepia",
     "invert",
 )
+EFFECT = Param(
+    name="effect", type="choice", choices=EFFECTS, example="brightness",
+    description="brightness, contrast and saturation take a factor; the others none.",
+)  # fmt: skip
+FACTOR = Param(
+    name="factor", type="number", default=None, minimum=0, maximum=5.0, example="1.2",
+    description="After a colon: 1 leaves the image as it was, 0 is black, flat grey or grey.",
+)  # fmt: skip
+MAX_STEPS = 12  # more says nothing a shorter list cannot
 SYNTAX = (
     "a comma-separated list of brightness:F, contrast:F, saturation:F (F from 0 to "
-    f"{MAX_FACTOR:g}, 1 = unchanged), grayscale, sepia, invert; at most {MAX_STEPS}"
+    f"{FACTOR.maximum:g}, 1 = unchanged), grayscale, sepia, invert; at most {MAX_STEPS}"
 )
+COLOR = Param(
+    name="color", type="list", max_length=MAX_STEPS, parts=(EFFECT, FACTOR),
+    example="brightness:1.2,contrast:0.9,grayscale",
+    description="Colour effects, applied in the order written: EFFECT or EFFECT:FACTOR.",
+)  # fmt: skip
 
 
 class ColorStep(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    effect: Effect
-    factor: float | None = Field(default=None, ge=0, le=MAX_FACTOR, allow_inf_nan=False)
+    effect: Effect = EFFECT.field()
+    factor: float | None = FACTOR.field()
 
     @model_validator(mode="after")
     def _factor_where_it_belongs(self) -> Self:
@@ -62,6 +75,10 @@ class Color(ImageOperation):
     op: Literal["color"] = "color"
     name: ClassVar[str] = "color"
     syntax: ClassVar[str] = f"color={SYNTAX}"
+    description: ClassVar[str] = "Adjust brightness, contrast and saturation, or apply filters."
+    example: ClassVar[str] = "color=brightness:1.2,contrast:0.9,grayscale"
+    group: ClassVar[Group] = "colour"
+    parameters: ClassVar[tuple[Param, ...]] = (COLOR,)
     steps: tuple[ColorStep, ...] = Field(min_length=1, max_length=MAX_STEPS)
 
     @classmethod
@@ -82,13 +99,11 @@ class Color(ImageOperation):
 
 def _step(item: str) -> ColorStep:
     name, colon, factor = item.partition(":")
-    effect = grammar.choice("color", name, EFFECTS)
+    effect: Effect = EFFECT.read(name, parameter="color")
     takes_factor = effect in _ADJUSTMENTS
     if takes_factor != bool(colon):
         problem = f"{effect} needs a factor" if takes_factor else f"{effect} takes no factor"
         raise InvalidParameter("color", item, problem, accepted=SYNTAX)
     if not takes_factor:
         return ColorStep(effect=effect)
-    return ColorStep(
-        effect=effect, factor=grammar.number("color", factor, minimum=0, maximum=MAX_FACTOR)
-    )
+    return ColorStep(effect=effect, factor=FACTOR.read(factor, parameter="color"))

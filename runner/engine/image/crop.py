@@ -3,33 +3,55 @@
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field
-
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture, Size
 from runner.engine.ops import grammar
-from runner.engine.ops.base import EditFailed, Limits
+from runner.engine.ops.base import EditFailed, Group, Limits
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
+
+_X, _Y = (
+    Param(name=name, type="integer", minimum=0, description=text, example=example)
+    for name, text, example in (
+        ("x", "Left edge of the rectangle, in pixels from the left.", "10"),
+        ("y", "Top edge of the rectangle, in pixels from the top.", "20"),
+    )
+)
+_WIDTH, _HEIGHT = (
+    Param(
+        name=name, type="integer", minimum=1, limit="max_output_side", example=example,
+        description=f"{name.capitalize()} of the rectangle, in pixels.",
+    )
+    for name, example in (("width", "300"), ("height", "200"))
+)  # fmt: skip
+CROP = Param(
+    name="crop", type="box", parts=(_X, _Y, _WIDTH, _HEIGHT), example="10,20,300,200",
+    description="The rectangle to keep: x,y,w,h in pixels (left, top, width, height).",
+)  # fmt: skip
 
 
 class Crop(ImageOperation):
     op: Literal["crop"] = "crop"
     name: ClassVar[str] = "crop"
     syntax: ClassVar[str] = "crop=x,y,w,h (pixels: left, top, width, height)"
-    x: int = Field(ge=0)
-    y: int = Field(ge=0)
-    width: int = Field(ge=1)
-    height: int = Field(ge=1)
+    description: ClassVar[str] = "Keep one rectangle of the image."
+    example: ClassVar[str] = "crop=10,20,300,200"
+    group: ClassVar[Group] = "geometry"
+    parameters: ClassVar[tuple[Param, ...]] = (CROP,)
+    x: int = _X.field()
+    y: int = _Y.field()
+    width: int = _WIDTH.field()
+    height: int = _HEIGHT.field()
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         x, y, w, h = grammar.parts("crop", value, 4, syntax=cls.syntax)
         return cls(
-            x=grammar.integer("crop", x, minimum=0),
-            y=grammar.integer("crop", y, minimum=0),
-            width=grammar.integer("crop", w, minimum=1),
-            height=grammar.integer("crop", h, minimum=1),
+            x=_X.read(x, parameter="crop"),
+            y=_Y.read(y, parameter="crop"),
+            width=_WIDTH.read(w, parameter="crop"),
+            height=_HEIGHT.read(h, parameter="crop"),
         )
 
     def check_limits(self, limits: Limits) -> None:

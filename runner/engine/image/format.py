@@ -5,7 +5,7 @@ of these). It changes no pixel, so where it stands in the edit does not matter."
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator
 
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.encoding import (
@@ -16,10 +16,19 @@ from runner.engine.image.encoding import (
     ImageFormat,
 )
 from runner.engine.image.engine import Picture
-from runner.engine.ops import grammar
+from runner.engine.ops.base import Group
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
 _DEFAULTS = ", ".join(f"{name} {quality}" for name, quality in DEFAULT_QUALITY.items())
+FORMAT = Param(
+    name="format", type="choice", choices=FORMATS, example="webp",
+    description="The file format of the result; without it, the source's (PNG if none of these).",
+)  # fmt: skip
+QUALITY = Param(
+    name="quality", type="integer", default=None, minimum=1, maximum=100, example="80",
+    description=f"Encoder quality for {', '.join(LOSSY_FORMATS)} (default {_DEFAULTS}).",
+)  # fmt: skip
 
 
 class Format(ImageOperation):
@@ -30,9 +39,12 @@ class Format(ImageOperation):
         f"format={'|'.join(FORMATS)}, with quality=1..100 for {', '.join(LOSSY_FORMATS)} "
         f"(default {_DEFAULTS})"
     )
-    modifiers: ClassVar[tuple[str, ...]] = ("quality",)
-    format: ImageFormat
-    quality: int | None = Field(default=None, ge=1, le=100)
+    description: ClassVar[str] = "How the result is written: its format and quality."
+    example: ClassVar[str] = "format=webp&quality=80"
+    group: ClassVar[Group] = "format"
+    parameters: ClassVar[tuple[Param, ...]] = (FORMAT, QUALITY)
+    format: ImageFormat = FORMAT.field()
+    quality: int | None = QUALITY.field()
 
     @field_validator("quality")
     @classmethod
@@ -43,7 +55,7 @@ class Format(ImageOperation):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        format = grammar.choice("format", value, FORMATS)
+        format = FORMAT.read(value)
         quality = modifiers.get("quality")
         if quality is None:
             return cls(format=format)
@@ -52,9 +64,7 @@ class Format(ImageOperation):
                 "quality", quality, f"{format} is lossless: it has no quality",
                 accepted=f"quality with format={'|'.join(LOSSY_FORMATS)}",
             )  # fmt: skip
-        return cls(
-            format=format, quality=grammar.integer("quality", quality, minimum=1, maximum=100)
-        )
+        return cls(format=format, quality=QUALITY.read(quality))
 
     @property
     def encoding(self) -> Encoding:

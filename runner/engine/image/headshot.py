@@ -6,32 +6,39 @@ An animation is cropped where the face is in its first frame."""
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field
-
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Box, Picture, Size
-from runner.engine.ops import grammar
-from runner.engine.ops.base import EditFailed
+from runner.engine.ops.base import EditFailed, Group
+from runner.engine.ops.params import Param
 
-DEFAULT_PADDING = 0.4
-MAX_PADDING = 3.0
+HEADSHOT = Param(
+    name="headshot", type="number", default=0.4, minimum=0, maximum=3.0, example="0.4",
+    description=(
+        "Optional: the room kept on each side of the face, in face sizes. headshot alone "
+        "uses the default."
+    ),
+)  # fmt: skip
 
 
 class Headshot(ImageOperation):
     op: Literal["headshot"] = "headshot"
     name: ClassVar[str] = "headshot"
     syntax: ClassVar[str] = (
-        f"headshot, or headshot=PADDING from 0 to {MAX_PADDING:g} "
-        f"(room around the face, in face sizes; default {DEFAULT_PADDING:g})"
+        f"headshot, or headshot=PADDING from 0 to {HEADSHOT.maximum:g} "
+        f"(room around the face, in face sizes; default {HEADSHOT.default:g})"
     )
-    padding: float = Field(default=DEFAULT_PADDING, ge=0, le=MAX_PADDING, allow_inf_nan=False)
+    description: ClassVar[str] = "A square crop centred on the largest frontal face."
+    example: ClassVar[str] = "headshot"
+    group: ClassVar[Group] = "geometry"
+    parameters: ClassVar[tuple[Param, ...]] = (HEADSHOT,)
+    padding: float = HEADSHOT.field()
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         if not value.strip():
             return cls()
-        return cls(padding=grammar.number("headshot", value, minimum=0, maximum=MAX_PADDING))
+        return cls(padding=HEADSHOT.read(value))
 
     def output_size(self, size: Size) -> None:
         return None  # where the face is decides it; no larger than the image

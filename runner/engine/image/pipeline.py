@@ -11,7 +11,6 @@ from runner.engine.image.decoding import Planner
 from runner.engine.image.engine import Picture, Size
 from runner.engine.image.format import Format
 from runner.engine.ops.base import EditFailed, Limits, Operation, Progress
-from runner.engine.ops.noop import ImageNoop
 
 DECODED_PROGRESS = 0.2  # once the source is decoded; the operations share the next 0.7
 OPERATIONS_PROGRESS = 0.7
@@ -25,7 +24,7 @@ def edit_image(
     limits: Limits,
     progress: Progress,
 ) -> list[Path]:
-    steps = image_steps(operations, limits=limits)
+    steps = image_steps(operations)
     with decoding.pixel_limit(limits.max_pixels):
         decoded = decoding.read(source, max_pixels=limits.max_pixels, plan=_planner(steps, limits))
         progress(DECODED_PROGRESS)
@@ -41,22 +40,11 @@ def edit_image(
     return [target]
 
 
-def image_steps(operations: Sequence[Operation], *, limits: Limits) -> list[ImageOperation]:
-    """The operations that change the image, checked as a whole (noop changes nothing)."""
-    if len(operations) > limits.max_operations:
-        raise EditFailed(
-            f"the edit has {len(operations)} operations; at most {limits.max_operations} "
-            "are allowed, so split it into several edits"
-        )
-    steps: list[ImageOperation] = []
-    for operation in operations:
-        if not isinstance(operation, ImageOperation | ImageNoop):
-            raise EditFailed(f"{operation.name} is not an image operation")
-        if isinstance(operation, ImageOperation):
-            steps.append(operation)
-    if sum(isinstance(step, Format) for step in steps) > 1:
-        raise EditFailed("format is given more than once; give it once, as the result has one")
-    return steps
+def image_steps(operations: Sequence[Operation]) -> list[ImageOperation]:
+    """The operations that change the image (noop changes nothing). The edit language has
+    checked the list as a whole (runner.engine.ops.language.checked): image operations only,
+    within the count, format once."""
+    return [operation for operation in operations if isinstance(operation, ImageOperation)]
 
 
 def check_output(size: Size, limits: Limits) -> None:

@@ -9,29 +9,48 @@ from collections.abc import Mapping
 from math import ceil
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import WHOLE, Picture, Region, Size
-from runner.engine.ops import grammar
-from runner.engine.ops.base import Limits
+from runner.engine.ops.base import Group, Limits
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
 Fit = Literal["contain", "cover", "fill"]
-FITS: tuple[Fit, ...] = ("contain", "cover", "fill")
 MAX_SIDE_PX = 1_000_000  # what the grammar reads; the configured output limit is checked after
+RESIZE = Param(
+    name="resize", type="size", minimum=1, maximum=MAX_SIDE_PX, limit="max_output_side",
+    example="800x600",
+    description="The box to scale to, in pixels: WxH, or Wx or xH to keep the proportions.",
+)  # fmt: skip
+FIT = Param(
+    name="fit", type="choice", choices=("contain", "cover", "fill"), default="contain",
+    example="cover",
+    description=(
+        "contain fits inside the box, cover fills it and crops the overflow around the "
+        "centre, fill stretches to it."
+    ),
+)  # fmt: skip
+UPSCALE = Param(
+    name="upscale", type="boolean", default=False, example="true",
+    description="Allow enlarging; without it, a box that would enlarge shrinks until it does not.",
+)  # fmt: skip
 
 
 class Resize(ImageOperation):
     op: Literal["resize"] = "resize"
     name: ClassVar[str] = "resize"
     syntax: ClassVar[str] = "resize=WxH, Wx or xH (pixels), with fit=contain|cover|fill, upscale"
-    modifiers: ClassVar[tuple[str, ...]] = ("fit", "upscale")
-    width: int | None = Field(default=None, ge=1)
-    height: int | None = Field(default=None, ge=1)
-    fit: Fit = "contain"
-    upscale: bool = False
+    description: ClassVar[str] = "Scale to a box, keeping the proportions unless fit=fill."
+    example: ClassVar[str] = "resize=800x&fit=cover"
+    group: ClassVar[Group] = "geometry"
+    parameters: ClassVar[tuple[Param, ...]] = (RESIZE, FIT, UPSCALE)
+    width: int | None = RESIZE.field(optional=True)
+    height: int | None = RESIZE.field(optional=True)
+    fit: Fit = FIT.field()
+    upscale: bool = UPSCALE.field()
 
     @model_validator(mode="after")
     def _a_side_is_given(self) -> Self:
@@ -41,9 +60,8 @@ class Resize(ImageOperation):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        width, height = grammar.size("resize", value, maximum=MAX_SIDE_PX)
-        fit = grammar.choice("fit", modifiers.get("fit", "contain"), FITS)
-        upscale = grammar.boolean("upscale", modifiers.get("upscale", "false"))
+        width, height = RESIZE.read(value)
+        fit, upscale = FIT.modifier(modifiers), UPSCALE.modifier(modifiers)
         return cls(width=width, height=height, fit=fit, upscale=upscale)
 
     def check_limits(self, limits: Limits) -> None:

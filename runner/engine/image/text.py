@@ -8,12 +8,13 @@ contrasts with its colour, so it reads on any background."""
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture
-from runner.engine.ops import grammar
+from runner.engine.ops.base import Group
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
 Position = Literal[
@@ -27,27 +28,44 @@ _PLACES: dict[Position, tuple[float, float]] = {
     "bottom-left": (0.0, 1.0), "bottom": (0.5, 1.0), "bottom-right": (1.0, 1.0),
 }  # fmt: skip
 POSITIONS: tuple[Position, ...] = tuple(_PLACES)
-MAX_TEXT_CHARS = 1000
-MIN_SIZE_PX, MAX_SIZE_PX = 4, 2000
 DEFAULT_SIZE_PER_SIDE = 1 / 20  # of the image's shorter side, when text_size is not given
 MIN_DEFAULT_SIZE_PX = 10
 MARGIN_PER_SIDE = 0.03  # of the image's shorter side, kept clear all round
 MIN_MARGIN_PX = 2
 COLOUR_SYNTAX = "#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS colour name"
+TEXT = Param(
+    name="text", type="text", max_length=1000, example="Hello",
+    description="The text to write, wrapped to the image's width.",
+)  # fmt: skip
+TEXT_SIZE = Param(
+    name="text_size", type="integer", default=None, minimum=4, maximum=2000, example="48",
+    description="Font size in pixels; by default a twentieth of the image's shorter side.",
+)  # fmt: skip
+TEXT_COLOR = Param(
+    name="text_color", type="colour", default="white", example="#ffcc00",
+    description=f"The text's colour: {COLOUR_SYNTAX}.",
+)  # fmt: skip
+TEXT_POSITION = Param(
+    name="text_position", type="choice", choices=POSITIONS, default="bottom", example="top-left",
+    description="Where the text goes; centred across at top, center and bottom.",
+)  # fmt: skip
 
 
 class Text(ImageOperation):
     op: Literal["text"] = "text"
     name: ClassVar[str] = "text"
     syntax: ClassVar[str] = (
-        f"text=TEXT (1 to {MAX_TEXT_CHARS} characters), with text_size=PX, "
+        f"text=TEXT (1 to {TEXT.max_length} characters), with text_size=PX, "
         f"text_color=COLOUR, text_position={'|'.join(POSITIONS)}"
     )
-    modifiers: ClassVar[tuple[str, ...]] = ("text_size", "text_color", "text_position")
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    size_px: int | None = Field(default=None, ge=MIN_SIZE_PX, le=MAX_SIZE_PX)
-    color: str = "#ffffffff"  # as #rrggbbaa
-    position: Position = "bottom"
+    description: ClassVar[str] = "Write text on the image, outlined so it reads on any background."
+    example: ClassVar[str] = "text=Hello&text_size=48&text_color=%23ffcc00&text_position=top"
+    group: ClassVar[Group] = "text"
+    parameters: ClassVar[tuple[Param, ...]] = (TEXT, TEXT_SIZE, TEXT_COLOR, TEXT_POSITION)
+    text: str = TEXT.field()
+    size_px: int | None = TEXT_SIZE.field()
+    color: str = TEXT_COLOR.field(validate_default=True)  # kept as #rrggbbaa
+    position: Position = TEXT_POSITION.field()
 
     @field_validator("text")
     @classmethod
@@ -66,15 +84,14 @@ class Text(ImageOperation):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        if not value.strip() or len(value) > MAX_TEXT_CHARS:
-            accepted = f"1 to {MAX_TEXT_CHARS} characters, not only spaces"
+        if not value.strip() or len(value) > (TEXT.max_length or 0):
+            accepted = f"1 to {TEXT.max_length} characters, not only spaces"
             raise InvalidParameter("text", value[:40], "empty or too long", accepted=accepted)
-        position = modifiers.get("text_position", "bottom")
         return cls(
             text=value,
-            size_px=_size(modifiers.get("text_size")),
-            color=_colour(modifiers.get("text_color", "white")),
-            position=grammar.choice("text_position", position, POSITIONS),
+            size_px=TEXT_SIZE.modifier(modifiers),
+            color=_colour(modifiers.get("text_color", TEXT_COLOR.default)),
+            position=TEXT_POSITION.modifier(modifiers),
         )
 
     def apply(self, picture: Picture) -> Picture:
@@ -95,9 +112,3 @@ def _colour(text: str) -> str:
     if engine.colour(text) is None:
         raise InvalidParameter("text_color", text, "not a colour", accepted=COLOUR_SYNTAX)
     return text
-
-
-def _size(text: str | None) -> int | None:
-    if text is None:
-        return None
-    return grammar.integer("text_size", text, minimum=MIN_SIZE_PX, maximum=MAX_SIZE_PX)

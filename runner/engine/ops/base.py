@@ -4,11 +4,12 @@ applies to, the modifiers that refine it, and how to read it from a query-string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from runner.engine.ops.params import Param
 from service.kernel.errors import EditroomError
 from service.kernel.settings import Settings
 
@@ -46,6 +47,9 @@ class MediaKind(StrEnum):
     VIDEO = "video"
 
 
+Group = Literal["geometry", "colour", "text", "format", "cut", "convert", "stills", "other"]
+
+
 class Operation(BaseModel):
     """One step of an edit. Subclasses set the class variables and `op: Literal[name]`."""
 
@@ -56,9 +60,28 @@ class Operation(BaseModel):
     name: ClassVar[str]
     kind: ClassVar[MediaKind]
     syntax: ClassVar[str]  # what the query-string value looks like, e.g. "x,y,w,h"
-    modifiers: ClassVar[tuple[str, ...]] = ()  # parameters that refine it, e.g. ("fit",)
+    description: ClassVar[str]  # what it does, for people reading GET /operations
+    example: ClassVar[str]  # a whole query string using it, e.g. "resize=800x&fit=cover"
+    group: ClassVar[Group] = "other"
+    # Its own value first, then the modifiers that refine it (fit, upscale for resize).
+    parameters: ClassVar[tuple[Param, ...]] = ()
     terminal: ClassVar[bool] = False  # must come last (its results are no longer this kind)
     once: ClassVar[bool] = False  # at most once per edit (the result has one format)
+
+    @classmethod
+    def modifiers(cls) -> tuple[str, ...]:
+        """The parameters that refine it, e.g. ("fit", "upscale") for resize."""
+        return tuple(parameter.name for parameter in cls.parameters[1:])
+
+    @classmethod
+    def described(cls, limits: Limits) -> dict[str, Any]:
+        """The operation as GET /operations shows it."""
+        return {
+            "name": cls.name, "kind": cls.kind.value, "group": cls.group,
+            "description": cls.description, "syntax": cls.syntax, "example": cls.example,
+            "terminal": cls.terminal, "once": cls.once,
+            "parameters": [parameter.described(limits) for parameter in cls.parameters],
+        }  # fmt: skip
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:

@@ -4,9 +4,10 @@ Operations are listed here explicitly (no discovery, no dotted strings in settin
 
 from collections.abc import Iterable
 from functools import cache
+from typing import Any
 
 from runner.engine.image.operations import IMAGE_OPERATIONS
-from runner.engine.ops.base import MediaKind, Operation
+from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.noop import ImageNoop, VideoNoop
 from runner.engine.video.operations import VIDEO_OPERATIONS
 
@@ -23,11 +24,11 @@ class Catalogue:
     def _add(self, operation: OperationClass) -> None:
         names = self._operations[operation.kind]
         owners = self._owners[operation.kind]
-        for name in (operation.name, *operation.modifiers):
+        for name in (operation.name, *operation.modifiers()):
             if name in names or name in owners:
                 raise ValueError(f"{name!r} is defined twice for {operation.kind} media")
         names[operation.name] = operation
-        owners.update((modifier, operation.name) for modifier in operation.modifiers)
+        owners.update((modifier, operation.name) for modifier in operation.modifiers())
 
     def operation(self, kind: MediaKind, name: str) -> OperationClass | None:
         return self._operations[kind].get(name)
@@ -38,6 +39,14 @@ class Catalogue:
 
     def names(self, kind: MediaKind) -> list[str]:
         return sorted(self._operations[kind])
+
+    def operations(self, kind: MediaKind) -> list[OperationClass]:
+        """In the order they were listed (the order of the documentation)."""
+        return list(self._operations[kind].values())
+
+    def described(self, limits: Limits) -> list[dict[str, Any]]:
+        """Every operation of every kind as GET /operations shows it."""
+        return [op.described(limits) for kind in MediaKind for op in self.operations(kind)]
 
     def knows(self, kind: MediaKind, name: str) -> bool:
         return name in self._operations[kind] or name in self._owners[kind]

@@ -5,8 +5,8 @@ from typing import ClassVar, Literal, Self, TypeVar
 
 from pydantic import model_validator
 
-from runner.engine.ops import grammar
-from runner.engine.ops.base import MediaKind, Operation
+from runner.engine.ops.base import Group, MediaKind, Operation
+from runner.engine.ops.params import Param
 from runner.engine.video.codecs import (
     AUDIO_CODECS,
     CONTAINERS,
@@ -23,6 +23,18 @@ from service.kernel.errors import InvalidParameter
 T = TypeVar("T", bound=str)
 
 SYNTAX = "format=mp4|webm|mkv|mov|gif, with vcodec=h264|hevc|vp9|av1 and acodec=aac|opus"
+FORMAT = Param(
+    name="format", type="choice", choices=CONTAINERS, example="webm",
+    description="The container of the result; streams it takes are copied, not re-encoded.",
+)  # fmt: skip
+VCODEC = Param(
+    name="vcodec", type="choice", choices=VIDEO_CODECS, default=None, example="vp9",
+    description="Re-encode the video with this codec (one the container holds).",
+)  # fmt: skip
+ACODEC = Param(
+    name="acodec", type="choice", choices=AUDIO_CODECS, default=None, example="opus",
+    description="Re-encode the audio with this codec (one the container holds).",
+)  # fmt: skip
 
 
 class Format(Operation):
@@ -34,10 +46,13 @@ class Format(Operation):
     once: ClassVar[bool] = True
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = SYNTAX
-    modifiers: ClassVar[tuple[str, ...]] = ("vcodec", "acodec")
-    container: Container
-    vcodec: VideoCodec | None = None
-    acodec: AudioCodec | None = None
+    description: ClassVar[str] = "Change the container and, if asked, the codecs."
+    example: ClassVar[str] = "format=webm&vcodec=vp9&acodec=opus"
+    group: ClassVar[Group] = "convert"
+    parameters: ClassVar[tuple[Param, ...]] = (FORMAT, VCODEC, ACODEC)
+    container: Container = FORMAT.field()
+    vcodec: VideoCodec | None = VCODEC.field()
+    acodec: AudioCodec | None = ACODEC.field()
 
     @model_validator(mode="after")
     def _container_holds_codecs(self) -> Self:
@@ -49,39 +64,22 @@ class Format(Operation):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        container = grammar.choice("format", value, CONTAINERS)
-        vcodec = _codec(
-            "vcodec",
-            modifiers,
-            known=VIDEO_CODECS,
-            held=ENCODABLE_VIDEO[container],
-            container=container,
-        )
-        acodec = _codec(
-            "acodec",
-            modifiers,
-            known=AUDIO_CODECS,
-            held=ENCODABLE_AUDIO[container],
-            container=container,
-        )
+        container: Container = FORMAT.read(value)
+        vcodec = _codec(VCODEC, modifiers, held=ENCODABLE_VIDEO[container], container=container)
+        acodec = _codec(ACODEC, modifiers, held=ENCODABLE_AUDIO[container], container=container)
         return cls(container=container, vcodec=vcodec, acodec=acodec)
 
 
 def _codec(
-    parameter: str,
-    modifiers: Mapping[str, str],
-    *,
-    known: tuple[T, ...],
-    held: tuple[T, ...],
-    container: Container,
+    parameter: Param, modifiers: Mapping[str, str], *, held: tuple[T, ...], container: Container
 ) -> T | None:
-    text = modifiers.get(parameter)
-    if text is None:
+    codec: T | None = parameter.modifier(modifiers)
+    if codec is None:
         return None
-    codec = grammar.choice(parameter, text, known)
     if codec not in held:
-        accepted = " | ".join(held) if held else f"no {parameter} with format={container}"
+        text = modifiers[parameter.name]
+        accepted = " | ".join(held) if held else f"no {parameter.name} with format={container}"
         raise InvalidParameter(
-            parameter, text, f"format={container} cannot hold {codec}", accepted=accepted
+            parameter.name, text, f"format={container} cannot hold {codec}", accepted=accepted
         )
     return codec

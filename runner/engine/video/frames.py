@@ -3,14 +3,19 @@
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field
-
-from runner.engine.ops import grammar
-from runner.engine.ops.base import MediaKind, Operation
+from runner.engine.ops.base import Group, MediaKind, Operation
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
-MAX_STILLS = 50
-SYNTAX = f"frames=best:N (N from 1 to {MAX_STILLS})"
+_COUNT = Param(
+    name="count", type="integer", minimum=1, maximum=50, example="5",
+    description="How many stills, at most.",
+)  # fmt: skip
+SYNTAX = f"frames=best:N (N from 1 to {_COUNT.maximum:g})"
+FRAMES = Param(
+    name="frames", type="text", parts=(_COUNT,), example="best:5",
+    description="best:N, the N best stills (sharp, well exposed, spread across scenes).",
+)  # fmt: skip
 
 
 class Frames(Operation):
@@ -21,12 +26,16 @@ class Frames(Operation):
     name: ClassVar[str] = "frames"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = SYNTAX
+    description: ClassVar[str] = "The best stills of the video, as JPEG images, in time order."
+    example: ClassVar[str] = "frames=best:5"
+    group: ClassVar[Group] = "stills"
     terminal: ClassVar[bool] = True
-    count: int = Field(ge=1, le=MAX_STILLS)
+    parameters: ClassVar[tuple[Param, ...]] = (FRAMES,)
+    count: int = _COUNT.field()
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         how, _, count = value.partition(":")
         if how.strip().lower() != "best" or not count:
             raise InvalidParameter("frames", value, "not best:N", accepted=SYNTAX)
-        return cls(count=grammar.integer("frames", count, minimum=1, maximum=MAX_STILLS))
+        return cls(count=_COUNT.read(count, parameter="frames"))

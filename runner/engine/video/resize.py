@@ -3,14 +3,19 @@
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from runner.engine.ops import grammar
-from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.base import Group, Limits, MediaKind, Operation
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
-SIDE_MAX_PIXELS = 16384  # the largest side any of our encoders takes
 SYNTAX = "resize=WxH, Wx or xH in even pixels"
+RESIZE = Param(
+    # 16384: the largest side any of our encoders takes
+    name="resize", type="size", minimum=2, maximum=16384, multiple_of=2,
+    limit="max_output_side", example="1280x720",
+    description="The new size in even pixels: WxH, or Wx or xH to keep the aspect.",
+)  # fmt: skip
 
 
 class Resize(Operation):
@@ -21,8 +26,14 @@ class Resize(Operation):
     name: ClassVar[str] = "resize"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = SYNTAX
-    width: int | None = Field(default=None, ge=2, le=SIDE_MAX_PIXELS, multiple_of=2)
-    height: int | None = Field(default=None, ge=2, le=SIDE_MAX_PIXELS, multiple_of=2)
+    description: ClassVar[str] = (
+        "Scale the picture; the aspect is kept unless both sides are given."
+    )
+    example: ClassVar[str] = "resize=1280x"
+    group: ClassVar[Group] = "geometry"
+    parameters: ClassVar[tuple[Param, ...]] = (RESIZE,)
+    width: int | None = RESIZE.field(optional=True)
+    height: int | None = RESIZE.field(optional=True)
 
     @model_validator(mode="after")
     def _one_side_at_least(self) -> Self:
@@ -32,7 +43,7 @@ class Resize(Operation):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        width, height = grammar.size("resize", value, maximum=SIDE_MAX_PIXELS)
+        width, height = RESIZE.read(value)
         if any(side is not None and side % 2 for side in (width, height)):
             raise InvalidParameter("resize", value, "a side is odd", accepted=SYNTAX)
         return cls(width=width, height=height)

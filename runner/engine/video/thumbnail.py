@@ -3,11 +3,14 @@
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field
-
-from runner.engine.ops import grammar
-from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.base import Group, Limits, MediaKind, Operation
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
+
+THUMBNAIL = Param(
+    name="thumbnail", type="time", default=0.0, minimum=0, limit="max_video_seconds",
+    example="2.5", description="When the still is taken: seconds (12.5) or [hh:]mm:ss[.fff].",
+)  # fmt: skip
 
 
 class Thumbnail(Operation):
@@ -15,12 +18,16 @@ class Thumbnail(Operation):
     name: ClassVar[str] = "thumbnail"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = "thumbnail=T (seconds or [hh:]mm:ss.fff)"
+    description: ClassVar[str] = "One still, the frame shown at a time, as a JPEG image."
+    example: ClassVar[str] = "thumbnail=2.5"
+    group: ClassVar[Group] = "stills"
     terminal: ClassVar[bool] = True
-    at: float = Field(ge=0)
+    parameters: ClassVar[tuple[Param, ...]] = (THUMBNAIL,)
+    at: float = THUMBNAIL.field()
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        return cls(at=grammar.seconds("thumbnail", value or "0"))
+        return cls(at=THUMBNAIL.read(value or "0"))
 
     def check_limits(self, limits: Limits) -> None:
         if self.at >= limits.max_video_seconds:

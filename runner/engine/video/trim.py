@@ -5,11 +5,30 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import model_validator
 
-from runner.engine.ops import grammar
-from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.base import Group, Limits, MediaKind, Operation
+from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
 SYNTAX = "trim=START,END or trim=START (seconds or [hh:]mm:ss.fff), with accurate=true|false"
+_START = Param(
+    name="start", type="time", minimum=0, limit="max_video_seconds", example="1.5",
+    description="Where the kept part starts.",
+)  # fmt: skip
+_END = Param(
+    name="end", type="time", default=None, minimum=0, example="00:00:04.000",
+    description="Where it ends, after START; left out, the end of the video.",
+)  # fmt: skip
+TRIM = Param(
+    name="trim", type="times", parts=(_START, _END), example="1.5,4",
+    description="START,END or START: seconds (12.5) or [hh:]mm:ss[.fff].",
+)  # fmt: skip
+ACCURATE = Param(
+    name="accurate", type="boolean", default=True, example="false",
+    description=(
+        "true cuts on the exact frames (re-encoding only the first partial group of pictures); "
+        "false starts on the keyframe at or before START and copies every packet."
+    ),
+)  # fmt: skip
 
 
 class Trim(Operation):
@@ -21,26 +40,28 @@ class Trim(Operation):
     name: ClassVar[str] = "trim"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = SYNTAX
-    modifiers: ClassVar[tuple[str, ...]] = ("accurate",)
-    start: float
-    end: float | None = None
-    accurate: bool = True
+    description: ClassVar[str] = "Keep one part of the video."
+    example: ClassVar[str] = "trim=1.5,4&accurate=true"
+    group: ClassVar[Group] = "cut"
+    parameters: ClassVar[tuple[Param, ...]] = (TRIM, ACCURATE)
+    start: float = _START.field()
+    end: float | None = _END.field()
+    accurate: bool = ACCURATE.field()
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.start < 0 or (self.end is not None and self.end <= self.start):
-            raise ValueError("END must come after START, and START must not be negative")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("END must come after START")
         return self
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         start_text, _, end_text = value.partition(",")
-        start = grammar.seconds("trim", start_text)
-        end = grammar.seconds("trim", end_text) if end_text.strip() else None
+        start = _START.read(start_text, parameter="trim")
+        end = _END.read(end_text, parameter="trim") if end_text.strip() else None
         if end is not None and end <= start:
             raise InvalidParameter("trim", value, "END must come after START", accepted=SYNTAX)
-        accurate = grammar.boolean("accurate", modifiers.get("accurate", "true"))
-        return cls(start=start, end=end, accurate=accurate)
+        return cls(start=start, end=end, accurate=ACCURATE.modifier(modifiers))
 
     def check_limits(self, limits: Limits) -> None:
         if self.start >= limits.max_video_seconds:

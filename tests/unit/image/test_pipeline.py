@@ -7,9 +7,8 @@ import pytest
 from PIL import ExifTags, Image, ImageSequence
 
 from runner.engine.image.flip import Flip
-from runner.engine.image.format import Format
 from runner.engine.image.pipeline import edit_image
-from runner.engine.ops.base import EditFailed, Operation
+from runner.engine.ops.base import Operation
 from runner.engine.ops.noop import ImageNoop
 from tests.unit.image.pictures import (
     BLUE,
@@ -310,15 +309,3 @@ def test_progress_rises_to_one(tmp_path: Path) -> None:
 def test_noop_changes_nothing(tmp_path: Path) -> None:
     with Image.open(run(save(quadrants(), tmp_path / "q.png"), [ImageNoop()])) as result:
         assert shows(result, QUADRANTS)
-
-
-def test_format_given_twice_is_refused(tmp_path: Path) -> None:
-    twice = [Format(format="png"), Format(format="gif")]
-    with pytest.raises(EditFailed, match="format is given more than once"):
-        run(save(quadrants(), tmp_path / "q.png"), twice)
-
-
-def test_too_many_operations_are_refused(tmp_path: Path) -> None:
-    many = [Flip(axis="h")] * (LIMITS.max_operations + 1)
-    with pytest.raises(EditFailed, match="at most 20 are allowed"):
-        run(save(quadrants(), tmp_path / "q.png"), many)

@@ -1,0 +1,126 @@
+"""An operation's parameters, each declared once: its query name, type, bounds, default,
+description and example. From that one declaration come the pydantic field (the bounds JSON
+edits are checked against), the query-string reader (the same bounds, refused with the same
+words), and the parameter as GET /operations and the OpenAPI document show it."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from runner.engine.ops import grammar
+
+if TYPE_CHECKING:
+    from runner.engine.ops.base import Limits
+
+ParamType = Literal[
+    "integer", "number", "boolean", "choice", "text", "colour", "size", "box", "time", "times",
+    "media", "flag", "list", "uuid",
+]  # fmt: skip
+LimitName = Literal["max_output_side", "max_video_seconds"]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+"""The default of a parameter that has none: it must be given."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Param:
+    name: str  # as written in a query string
+    type: ParamType
+    description: str
+    example: str  # a value as written in a query string
+    default: Any = REQUIRED
+    minimum: float | None = None  # of the value, or of each number in a composite value
+    maximum: float | None = None
+    limit: LimitName | None = None  # a configured limit that also bounds it from above
+    multiple_of: int | None = None
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None  # characters of text; items of a list
+    parts: tuple["Param", ...] = ()  # what a composite value (box, times, list) is made of
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def field(self, *, optional: bool = False, **extra: Any) -> Any:
+        """The pydantic field holding the value (or one side, one part of it), with the same
+        bounds and default; optional: None when not given (one side of a size)."""
+        numeric = self.type in ("integer", "number", "time", "size")
+        default = None if optional else ... if self.required else self.default
+        return Field(
+            default=default,
+            ge=self.minimum if numeric else None,
+            le=self.maximum if numeric else None,
+            multiple_of=self.multiple_of,
+            min_length=1 if self.type == "text" else None,
+            max_length=self.max_length if self.type == "text" else None,
+            allow_inf_nan=False if self.type in ("number", "time") else None,
+            description=self.description,
+            **extra,
+        )
+
+    def read(self, text: str, *, parameter: str | None = None) -> Any:
+        """The value of a simple parameter read from its query-string text; a part of a
+        composite value is read under its whole parameter's name."""
+        name = parameter or self.name
+        if self.type == "integer":
+            minimum, maximum = _whole(self.minimum), _whole(self.maximum)
+            return grammar.integer(name, text, minimum=minimum, maximum=maximum)
+        if self.type == "number":
+            return grammar.number(name, text, minimum=self.minimum, maximum=self.maximum)
+        if self.type == "boolean":
+            return grammar.boolean(name, text)
+        if self.type == "choice":
+            return grammar.choice(name, text, self.choices)
+        if self.type == "time":
+            return grammar.seconds(name, text)
+        if self.type == "size":
+            return grammar.size(name, text, maximum=_whole(self.maximum) or 0)
+        raise TypeError(f"{self.name} is a {self.type}: its operation reads it")
+
+    def modifier(self, modifiers: Mapping[str, str]) -> Any:
+        """The value of this modifier as given, or its default."""
+        text = modifiers.get(self.name)
+        return self.default if text is None else self.read(text)
+
+    def described(self, limits: "Limits") -> dict[str, Any]:
+        """The parameter as GET /operations shows it: the bounds the parser really applies."""
+        shown: dict[str, Any] = {"name": self.name, "type": self.type}
+        if self.required:
+            shown["required"] = True
+        else:
+            shown["default"] = self.default
+        for key, value in self._bounds(limits).items():
+            shown[key] = value
+        shown["description"] = self.description
+        shown["example"] = self.example
+        if self.parts:
+            shown["items" if self.type == "list" else "parts"] = [
+                part.described(limits) for part in self.parts
+            ]
+        return shown
+
+    def _bounds(self, limits: "Limits") -> dict[str, Any]:
+        maximum = self.maximum
+        if self.limit is not None:
+            configured = getattr(limits, self.limit)
+            maximum = configured if maximum is None else min(maximum, configured)
+        bounds: dict[str, Any] = {
+            "minimum": self.minimum,
+            "maximum": maximum,
+            "multipleOf": self.multiple_of,
+            "choices": list(self.choices) or None,
+            "maxLength": self.max_length,
+        }
+        return {key: value for key, value in bounds.items() if value is not None}
+
+
+def _whole(bound: float | None) -> int | None:
+    return None if bound is None else int(bound)
