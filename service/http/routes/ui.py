@@ -17,8 +17,18 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-# Revalidated on every load (answered 304 when unchanged), so a new release is seen at once.
-HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+# The UI's own promise: nothing inline, nothing from another origin (styles set from scripts
+# through the CSSOM are allowed). Revalidated on every load (answered 304 when unchanged), so a
+# new release is seen at once.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "media-src 'self' blob:; connect-src 'self'"
+)
+HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+}
 
 
 @router.get("/")

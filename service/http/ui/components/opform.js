@@ -58,7 +58,7 @@ export function opForm(op, { onApply, extra = null }) {
 }
 
 export function grouped(operations, kind) {
-  const mine = operations.filter((op) => op.kind === kind);
+  const mine = operations.filter((op) => op.kind === kind && op.name !== "noop");
   return GROUPS.map((group) => [group, mine.filter((op) => (op.group || "other") === group)])
     .filter(([, ops]) => ops.length);
 }

@@ -70,7 +70,11 @@ export async function render(main, { id }) {
     const video = h("video", { src: head.content_url, controls: true, preload: "metadata", class: "head", "aria-label": `The current result: ${head.original_name || head.id}` });
     const line = timeline(video, {
       duration: head.duration_seconds || 1, fps: head.frame_rate,
-      onChange: (start, end) => { if (forms.trim) forms.trim.fields.trim.value = `${start.toFixed(3)},${end.toFixed(3)}`; },
+      onChange: (start, end) => {
+        if (!forms.trim) return;
+        forms.trim.fields.trim.value = `${start.toFixed(3)},${end.toFixed(3)}`;
+        forms.trim.form.closest("details").open = true; // the numbers and Apply, in view
+      },
     });
     stage.replaceChildren(h("div", { class: "picture" }, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps`));
     return { video, line };

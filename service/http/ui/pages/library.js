@@ -73,7 +73,6 @@ function startUpload(file, list, done) {
   const row = h("li", { class: "upload" }, h("span", { class: "name" }, file.name), bar, outcome);
   list.prepend(row);
   upload(file, (fraction) => { bar.value = fraction; }).then((media) => {
-    bar.value = 1;
     row.classList.add(media.duplicate ? "duplicate" : "new");
     outcome.replaceChildren(media.duplicate ? "duplicate of " : "new: ",
       h("a", { href: `#/media/${media.id}` }, media.original_name || media.id));
