@@ -16,14 +16,18 @@ export async function render(main, { params }) {
   const error = errorBox();
   const uploads = h("ul", { class: "uploads", "aria-label": "Uploads", "aria-live": "polite" });
   let cursor = null;
+  let generation = 0; // only the latest load shows: uploads finishing together each reload
 
   async function load(reset) {
-    if (reset) { cursor = null; grid.replaceChildren(); }
+    const mine = ++generation;
+    if (reset) cursor = null;
     try {
       const page = await get("/bucket/upload", {
         type: filters.type || undefined, uploadedAt: filters.uploadedAt || undefined,
         origin: filters.outputs ? undefined : "upload", limit: PAGE_SIZE, cursor: cursor || undefined,
       });
+      if (mine !== generation) return;
+      if (reset) grid.replaceChildren();
       grid.append(...page.items.map((media) => card(media, error)));
       cursor = page.next_cursor;
       more.hidden = !cursor;
