@@ -155,6 +155,12 @@ class Edits:
         assert row is not None
         return row
 
+    async def retry(self, edit_id: UUID) -> Row:
+        """A failed or cancelled edit queued again with one more trial (Conflict otherwise)."""
+        row = await self._database.fetch_one("retry_edit", id=edit_id)
+        assert row is not None
+        return row
+
     async def wait(self, edit_id: UUID, seconds: float) -> Row:
         """The edit once it has finished, or as it is after `seconds`."""
         deadline = time.monotonic() + seconds

@@ -50,10 +50,41 @@ class Subscription:
         self.changed.set()
 
 
+MAX_PENDING_IDS = 10_000  # per feed, between two reads; past it the reader re-reads everything
+
+
+class Feed:
+    """One subscriber's view of every edit: the ids of the edits that may have changed since
+    the last take. A feed that is not read keeps at most MAX_PENDING_IDS, then says "missed"
+    instead, so a slow reader costs bounded memory and loses only detail, never the fact."""
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self._ids: dict[UUID, None] = {}  # insertion-ordered set
+        self._missed = False
+
+    def take(self) -> tuple[list[UUID], bool]:
+        """The ids announced since the last take, and whether some may have gone unannounced."""
+        self.changed.clear()
+        ids, missed = list(self._ids), self._missed
+        self._ids.clear()
+        self._missed = False
+        return ids, missed
+
+    def notify(self, edit_id: UUID | None) -> None:
+        if edit_id is None or len(self._ids) >= MAX_PENDING_IDS:
+            self._missed = True
+            self._ids.clear()
+        else:
+            self._ids[edit_id] = None
+        self.changed.set()
+
+
 class EditEvents:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._subscribers: dict[UUID, set[Subscription]] = {}
+        self._feeds: set[Feed] = set()
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
@@ -79,6 +110,16 @@ class EditEvents:
             if not waiting:
                 self._subscribers.pop(edit_id, None)
 
+    @asynccontextmanager
+    async def subscribe_all(self) -> AsyncIterator[Feed]:
+        """Every edit's changes, as ids: take them, then re-read those edits."""
+        feed = Feed()
+        self._feeds.add(feed)
+        try:
+            yield feed
+        finally:
+            self._feeds.discard(feed)
+
     async def _listen(self) -> None:
         while True:
             try:
@@ -95,10 +136,15 @@ class EditEvents:
     def _dispatch(self, payload: str) -> None:
         event = json.loads(payload)
         state = {name: event.get(name) for name in STATE_FIELDS}
-        for subscription in self._subscribers.get(UUID(event["id"]), ()):
+        edit_id = UUID(event["id"])
+        for subscription in self._subscribers.get(edit_id, ()):
             subscription.notify(state)
+        for feed in self._feeds:
+            feed.notify(edit_id)
 
     def _wake_everyone(self) -> None:
         for waiting in self._subscribers.values():
             for subscription in waiting:
                 subscription.notify(None)
+        for feed in self._feeds:
+            feed.notify(None)

@@ -141,15 +141,16 @@ class MediaLibrary:
         self,
         *,
         kind: str | None,
+        origin: str | None,
         since: datetime | None,
         before: datetime | None,
         limit: int,
         cursor: str | None,
     ) -> Page:
-        """Ready media, newest upload first; every filter optional."""
+        """Ready media, newest upload first; every filter optional (origin: upload or edit)."""
         return await keyset_page(
             self.database, "list_media", limit=limit, cursor=cursor, time_column="uploaded_at",
-            kind=kind, since=since, before=before,
+            kind=kind, origin=origin, since=since, before=before,
         )  # fmt: skip
 
     async def delete(self, media_id: UUID) -> None:

@@ -12,6 +12,7 @@ from service.domain.events import EditEvents
 from service.domain.health import Health
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
+from service.domain.live import LiveEdits
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.docs import install_docs
@@ -29,8 +30,10 @@ from service.http.routes import (
     operations,
     presign,
     sessions,
+    ui,
     workflows,
 )
+from service.http.routes import events as live_events
 from service.http.security import BrowserSafety
 from service.kernel.db import Database
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.edits = Edits(
                 database=database, events=events, settings=settings, metrics=service_metrics
             )
+            app.state.live = LiveEdits(database, events)
             app.state.sessions = Sessions(database)
             app.state.imports = Imports(
                 database=database, settings=settings, metrics=service_metrics
@@ -91,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (
         health, metrics, auth, media, content, presign, imports, edits, operations, sessions,
-        workflows,
+        workflows, live_events, ui,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

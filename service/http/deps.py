@@ -10,6 +10,7 @@ from service.domain.edits import Edits
 from service.domain.health import Health
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
+from service.domain.live import LiveEdits
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
@@ -58,6 +59,11 @@ def get_imports(request: Request) -> Imports:
     return imports
 
 
+def get_live(request: Request) -> LiveEdits:
+    live: LiveEdits = request.app.state.live
+    return live
+
+
 def get_metrics(request: Request) -> ServiceMetrics:
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
@@ -77,6 +83,7 @@ SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 WorkflowsDep = Annotated[Workflows, Depends(get_workflows)]
 ImportsDep = Annotated[Imports, Depends(get_imports)]
 SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
+LiveDep = Annotated[LiveEdits, Depends(get_live)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 
 

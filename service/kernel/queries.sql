@@ -79,6 +79,7 @@ SELECT * FROM editroom.delete_media(%(id)s);
 SELECT * FROM editroom.media
  WHERE status = 'ready'
    AND (%(kind)s::editroom.media_kind IS NULL OR kind = %(kind)s::editroom.media_kind)
+   AND (%(origin)s::text IS NULL OR (source_edit_id IS NULL) = (%(origin)s::text = 'upload'))
    AND (%(since)s::timestamptz IS NULL OR uploaded_at >= %(since)s::timestamptz)
    AND (%(before)s::timestamptz IS NULL OR uploaded_at < %(before)s::timestamptz)
    AND (%(after_at)s::timestamptz IS NULL
@@ -116,6 +117,18 @@ SELECT * FROM editroom.edits
 
 -- name: cancel_edit
 SELECT * FROM editroom.cancel_edit(%(id)s);
+
+-- name: retry_edit
+SELECT * FROM editroom.retry_edit(%(id)s);
+
+-- name: edits_changed
+-- The edits a live stream was told of, those of its session, workflow or media only.
+SELECT * FROM editroom.edits
+ WHERE id = ANY(%(ids)s::uuid[])
+   AND (%(session_id)s::uuid IS NULL OR session_id = %(session_id)s::uuid)
+   AND (%(workflow_id)s::uuid IS NULL OR workflow_id = %(workflow_id)s::uuid)
+   AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
+ ORDER BY created_at, id;
 
 -- name: status_counts
 SELECT status, count FROM editroom.status_counts();

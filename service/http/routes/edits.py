@@ -77,6 +77,17 @@ async def cancel_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOu
     return EditOut.from_row(await edits.cancel(edit_id), links)
 
 
+@router.post(
+    "/{edit_id}/retry",
+    response_model=EditOut,
+    responses={409: {"description": "not failed or cancelled, or its session is busy"}},
+)
+async def retry_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut:
+    """Queue a failed or cancelled edit again, with one more trial; a session's step only
+    once the step before it has completed and nothing else in the session is to run."""
+    return EditOut.from_row(await edits.retry(edit_id), links)
+
+
 @router.get("/{edit_id}/events", response_class=StreamingResponse, name="edit_events")
 async def edit_events(edit_id: UUID, edits: EditsDep, links: LinksDep) -> StreamingResponse:
     """Server-Sent Events: the edit now, then at every status or progress change; the

@@ -61,7 +61,7 @@ async def upload(
 
 
 @router.get("", response_model=MediaPage, dependencies=[Depends(only_parameters(
-    "type", "uploadedAt", "limit", "cursor"))])  # fmt: skip
+    "type", "origin", "uploadedAt", "limit", "cursor"))])  # fmt: skip
 async def list_media(
     library: LibraryDep,
     links: LinksDep,
@@ -69,12 +69,18 @@ async def list_media(
     uploaded_at: Annotated[
         str | None, Query(alias="uploadedAt", description="2026-11-23, or FROM..TO")
     ] = None,
+    origin: Annotated[
+        Literal["upload", "edit"] | None,
+        Query(description="upload: originals only; edit: edit outputs only; none: both"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
 ) -> MediaPage:
     """Newest first. Pages are keyset: pass `next_cursor` back as `cursor`."""
     since, before = parse_uploaded_at(uploaded_at) if uploaded_at is not None else (None, None)
-    page = await library.page(kind=kind, since=since, before=before, limit=limit, cursor=cursor)
+    page = await library.page(
+        kind=kind, origin=origin, since=since, before=before, limit=limit, cursor=cursor
+    )
     items = [MediaOut.from_row(row, links) for row in page.rows]
     return MediaPage(items=items, next_cursor=page.next_cursor)
 

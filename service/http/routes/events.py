@@ -1,0 +1,64 @@
+"""/events: one Server-Sent Events stream for a page that shows many edits at once."""
+
+import json
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from service.domain.live import LiveEvent, Scope
+from service.http.deps import LinksDep, LiveDep, only_parameters
+from service.http.links import Links
+from service.http.schemas import EditOut
+from service.kernel.errors import InvalidParameter
+
+router = APIRouter(tags=["edits"])
+
+RECONNECT_MILLISECONDS = 2000
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    dependencies=[Depends(only_parameters("session", "workflow", "media"))],
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def live_events(
+    live: LiveDep,
+    links: LinksDep,
+    session: UUID | None = None,
+    workflow: UUID | None = None,
+    media: UUID | None = None,
+) -> StreamingResponse:
+    """Server-Sent Events for many edits at once: `event: edit` (the edit as `GET /edit/{id}`
+    answers) at every status or progress change of an edit of this `session`, `workflow` or
+    `media` (at most one of them; none: every edit), and `event: stats` (counts per status)
+    at once and then at most every second when they change. `event: reset` says changes may
+    have been missed: read the state again (as after a reconnect). Comments keep it alive."""
+    given = [(name, value) for name, value in
+             (("session", session), ("workflow", workflow), ("media", media)) if value]  # fmt: skip
+    if len(given) > 1:
+        raise InvalidParameter(
+            given[1][0], str(given[1][1]), "a stream follows one scope",
+            accepted="one of session, workflow or media, or none for every edit",
+        )  # fmt: skip
+    scope = Scope(session_id=session, workflow_id=workflow, media_id=media)
+
+    async def stream() -> AsyncIterator[str]:
+        yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
+        async for event in live.watch(scope):
+            yield _frame(event, links)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+def _frame(event: LiveEvent, links: Links) -> str:
+    if event.kind == "keep-alive":
+        return ": keep-alive\n\n"
+    if event.edit is not None:
+        data = EditOut.from_row(event.edit, links).model_dump_json()
+    else:
+        data = json.dumps(event.counts or {})
+    return f"event: {event.kind}\ndata: {data}\n\n"

@@ -1,0 +1,80 @@
+// The public HTTP API, as the UI uses it. Every refusal becomes an ApiError carrying the
+// API's own words (`detail`), to be shown where it happened.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && body.detail ? String(body.detail) : `the service answered ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Array.isArray(params) ? params : Object.entries(params || {})) {
+    if (value !== undefined && value !== null) search.append(name, value);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+export async function request(method, path, { params, json, body } = {}) {
+  const init = { method, headers: {} };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers["content-type"] = "application/json";
+  } else if (body !== undefined) {
+    init.body = body;
+    init.headers["content-type"] = "application/json";
+  }
+  let response;
+  try {
+    response = await fetch(path + query(params), init);
+  } catch (error) {
+    throw new ApiError(0, { detail: `editroom did not answer (${error.message}); try again` });
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+export const get = (path, params) => request("GET", path, { params });
+
+// An upload with real progress: fetch cannot report upload progress, XMLHttpRequest can.
+export function upload(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/bucket/upload${query({ filename: file.name })}`);
+    xhr.responseType = "json";
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status === 200 || xhr.status === 201) resolve(xhr.response);
+      else reject(new ApiError(xhr.status, xhr.response));
+    });
+    xhr.addEventListener("error", () =>
+      reject(new ApiError(0, { detail: "the upload was interrupted; try again" })));
+    xhr.setRequestHeader("content-type", "application/octet-stream");
+    xhr.send(file);
+  });
+}
+
+// One Server-Sent Events stream of many edits (GET /events). `onOpen` runs on every
+// (re)connection and on `reset`: the page reads its state again, so nothing is missed.
+export function live(params, { onEdit, onStats, onOpen, onState } = {}) {
+  const source = new EventSource(`/events${query(params)}`);
+  source.addEventListener("open", () => { onState?.(true); onOpen?.(); });
+  source.addEventListener("error", () => onState?.(false));
+  source.addEventListener("reset", () => onOpen?.());
+  source.addEventListener("edit", (event) => onEdit?.(JSON.parse(event.data)));
+  source.addEventListener("stats", (event) => onStats?.(JSON.parse(event.data)));
+  return () => source.close();
+}
+
+let catalogue = null;
+export function operations() {
+  catalogue ??= get("/operations").catch((error) => { catalogue = null; throw error; });
+  return catalogue;
+}

@@ -1,0 +1,56 @@
+// The router and the top bar. The hash is the address of what is shown, so it can be
+// bookmarked: #/library?type=video, #/media/ID, #/workflows/ID/executions, #/queue.
+import { live } from "./api.js";
+import { bus, parseHash } from "./state.js";
+import * as library from "./pages/library.js";
+import * as editor from "./pages/editor.js";
+import * as workflows from "./pages/workflows.js";
+import * as queue from "./pages/queue.js";
+
+const routes = [
+  [/^\/library$/, library, () => ({})],
+  [/^\/media\/([\w-]+)$/, editor, (m) => ({ id: m[1] })],
+  [/^\/workflows$/, workflows, () => ({})],
+  [/^\/workflows\/([\w-]+)(?:\/(steps|runs|executions))?$/, workflows, (m) => ({ id: m[1], tab: m[2] || "steps" })],
+  [/^\/queue$/, queue, () => ({})],
+];
+
+let cleanup = null;
+
+async function show() {
+  const { path, params } = parseHash();
+  const match = routes.map(([pattern, page, args]) => {
+    const found = path.match(pattern);
+    return found && { page, args: args(found) };
+  }).find(Boolean);
+  cleanup?.();
+  cleanup = null;
+  const main = document.getElementById("page");
+  main.replaceChildren();
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    const current = path.startsWith(`/${link.dataset.nav}`) || (link.dataset.nav === "library" && path.startsWith("/media"));
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  if (!match) {
+    main.append(Object.assign(document.createElement("h1"), { textContent: "Nothing here" }));
+    return;
+  }
+  cleanup = (await match.page.render(main, { ...match.args, params })) || null;
+}
+
+function showCounts(counts) {
+  document.getElementById("count-running").textContent = counts.processing ?? 0;
+  document.getElementById("count-waiting").textContent = (counts.queued ?? 0) + (counts.error ?? 0);
+  bus.dispatchEvent(new CustomEvent("stats", { detail: counts }));
+}
+
+live({}, {
+  onStats: showCounts,
+  onEdit: (edit) => bus.dispatchEvent(new CustomEvent("edit", { detail: edit })),
+  onOpen: () => bus.dispatchEvent(new Event("resync")),
+  onState: (up) => { document.getElementById("stream-state").hidden = up; },
+});
+
+window.addEventListener("hashchange", show);
+show();

@@ -1,0 +1,44 @@
+// Colour as sliders and switches, previewed at once with CSS filters on the picture, then
+// applied as one `color=` operation.
+import { h, uid } from "./dom.js";
+
+const FACTORS = [["brightness", "brightness"], ["contrast", "contrast"], ["saturation", "saturate"]];
+const FILTERS = [["grayscale", "grayscale(1)"], ["sepia", "sepia(1)"], ["invert", "invert(1)"]];
+
+export function colourControls(picture) {
+  const inputs = {};
+  const rows = FACTORS.map(([name]) => {
+    const id = uid(name);
+    const output = h("output", { for: id }, "1.00");
+    inputs[name] = h("input", { id, type: "range", min: 0, max: 2, step: 0.05, value: 1, oninput: (e) => { output.textContent = Number(e.target.value).toFixed(2); } });
+    return h("div", { class: "field slider" }, h("label", { for: id }, name), inputs[name], output);
+  });
+  const switches = FILTERS.map(([name]) => {
+    const id = uid(name);
+    inputs[name] = h("input", { id, type: "checkbox" });
+    return h("span", { class: "check" }, inputs[name], h("label", { for: id }, name));
+  });
+  const element = h("div", { class: "colour" }, rows, h("div", { class: "switches" }, switches));
+
+  function value() {
+    const steps = FACTORS.filter(([name]) => Number(inputs[name].value) !== 1).map(([name]) => `${name}:${Number(inputs[name].value)}`);
+    return [...steps, ...FILTERS.filter(([name]) => inputs[name].checked).map(([name]) => name)].join(",");
+  }
+  function preview() {
+    const image = picture();
+    if (!image) return;
+    image.style.filter = [
+      ...FACTORS.map(([name, css]) => `${css}(${inputs[name].value})`),
+      ...FILTERS.filter(([name]) => inputs[name].checked).map(([, css]) => css),
+    ].join(" ");
+  }
+  element.addEventListener("input", preview);
+  return {
+    element,
+    bind(form) {
+      const sync = () => { form.dataset.value = value(); };
+      element.addEventListener("input", sync);
+      sync();
+    },
+  };
+}

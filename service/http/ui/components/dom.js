@@ -1,0 +1,76 @@
+// Small helpers to build the page with the DOM itself (no inline styles, no innerHTML).
+
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "class") element.className = value;
+    else if (name in element && !name.includes("-") && name !== "list") element[name] = value;
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
+
+let unique = 0;
+export const uid = (prefix) => `${prefix}-${++unique}`;
+
+export function bytes(size) {
+  const units = ["B", "KB", "MB", "GB"];
+  let value = size;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
+  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}
+
+export function seconds(total) {
+  if (total === null || total === undefined) return "";
+  const minutes = Math.floor(total / 60);
+  const rest = total - minutes * 60;
+  return `${minutes}:${rest.toFixed(1).padStart(4, "0")}`;
+}
+
+export function when(iso) {
+  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
+}
+
+export function took(edit) {
+  if (!edit.started_at) return "";
+  const end = edit.finished_at ? new Date(edit.finished_at) : new Date();
+  return `${((end - new Date(edit.started_at)) / 1000).toFixed(1)} s`;
+}
+
+// The operations of an edit as a person would write them: crop=10,10,50,50 · format=png
+export function opsText(ops) {
+  return ops.map(({ op, ...rest }) => {
+    const values = Object.entries(rest).map(([name, value]) =>
+      `${name}=${typeof value === "object" ? JSON.stringify(value) : value}`);
+    return values.length ? `${op}(${values.join(", ")})` : op;
+  }).join(" · ");
+}
+
+export function errorBox() {
+  return h("p", { class: "error", role: "alert", hidden: true });
+}
+
+export function showError(box, error) {
+  box.textContent = error ? (error.message || String(error)) : "";
+  box.hidden = !error;
+}
+
+// The confirmation dialog of index.html: resolves true when the person confirms.
+export function confirmDialog({ title, text, action = "Delete" }) {
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-title").textContent = title;
+  document.getElementById("confirm-text").textContent = text;
+  document.getElementById("confirm-ok").textContent = action;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}

@@ -1,0 +1,64 @@
+// A small form for one operation, generated from its entry in GET /operations.
+import { h, uid } from "./dom.js";
+
+export const GROUPS = ["geometry", "colour", "text", "format", "cut", "convert", "stills", "other"];
+
+function control(param, id, hintId) {
+  const common = { id, name: param.name, "aria-describedby": hintId };
+  if (param.type === "flag") return h("input", { ...common, type: "checkbox" });
+  if (param.type === "boolean" || param.type === "choice") {
+    const choices = param.type === "boolean" ? ["true", "false"] : param.choices;
+    const first = param.required ? [] : [h("option", { value: "" }, param.default == null ? "(not set)" : `default: ${param.default}`)];
+    return h("select", common, first, choices.map((choice) => h("option", { value: choice }, choice)));
+  }
+  if (param.type === "integer" || param.type === "number") {
+    return h("input", {
+      ...common, type: "number", inputMode: param.type === "integer" ? "numeric" : "decimal",
+      min: param.minimum ?? undefined, max: param.maximum ?? undefined,
+      step: param.type === "integer" ? 1 : "any", placeholder: param.example, required: param.required,
+    });
+  }
+  return h("input", { ...common, type: "text", placeholder: param.example, required: param.required && param.type !== "flag", autocomplete: "off", spellcheck: false });
+}
+
+function read(input) {
+  if (input.type === "checkbox") return input.checked ? "" : null;
+  return input.value.trim() === "" ? null : input.value.trim();
+}
+
+// `fields` lets a caller reach an input by parameter name (crop's box, trim's times).
+export function opForm(op, { onApply, extra = null }) {
+  const fields = {};
+  const error = h("p", { class: "error", role: "alert", hidden: true });
+  const rows = op.parameters.map((param) => {
+    const id = uid(`${op.name}-${param.name}`);
+    const hintId = `${id}-hint`;
+    const input = control(param, id, hintId);
+    fields[param.name] = input;
+    return h("div", { class: "field" },
+      h("label", { for: id }, param.name === op.name ? op.name : param.name, param.required ? "" : h("span", { class: "optional" }, " (optional)")),
+      input,
+      h("small", { id: hintId, class: "hint" }, param.description));
+  });
+  const form = h("form", { class: "op-form", "aria-label": `${op.name} parameters` },
+    extra, extra ? null : rows, error,
+    h("button", { type: "submit", class: "primary" }, `Apply ${op.name}`));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const items = [];
+    for (const param of op.parameters) {
+      const value = extra && param.name === op.name ? form.dataset.value ?? null : read(fields[param.name]);
+      if (param.name === op.name) items.push([param.name, value ?? ""]);
+      else if (value !== null) items.push([param.name, value]);
+    }
+    error.hidden = true;
+    try { await onApply(items); } catch (failure) { error.textContent = failure.message; error.hidden = false; }
+  });
+  return { form, fields, error };
+}
+
+export function grouped(operations, kind) {
+  const mine = operations.filter((op) => op.kind === kind && op.name !== "noop");
+  return GROUPS.map((group) => [group, mine.filter((op) => (op.group || "other") === group)])
+    .filter(([, ops]) => ops.length);
+}

@@ -1,0 +1,187 @@
+// The editor: one media, one editing session. Operations on the left (from GET /operations),
+// the head in the centre, the session's steps on the right, live over /events?session=.
+import { get, live, operations, request } from "../api.js";
+import { cropBox } from "../components/crop.js";
+import { errorBox, h, opsText, showError, uid, when } from "../components/dom.js";
+import { grouped, opForm } from "../components/opform.js";
+import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
+import { timeline } from "../components/timeline.js";
+import { colourControls } from "../components/colour.js";
+
+export async function render(main, { id }) {
+  const error = errorBox();
+  main.append(error);
+  let media; let session; let catalogue = [];
+  try {
+    media = await get(`/bucket/upload/${id}`);
+    const open = await get("/sessions", { media: id, limit: 1 });
+    session = open.items[0] || await request("POST", "/sessions", { params: { media: id } });
+  } catch (failure) { showError(error, failure); return null; }
+  try { catalogue = (await operations()).operations; } catch (failure) { showError(error, new Error(`The operations could not be read: ${failure.message}`)); }
+
+  const overlay = new Map(); // edit id → the edit as its last event told
+  const stage = h("div", { class: "stage" });
+  const opsPanel = h("aside", { class: "panel ops-panel", "aria-label": "Operations" });
+  const steps = h("ol", { class: "steps", "aria-live": "polite", "aria-label": "Steps, newest first" });
+  const undo = h("button", { type: "button", "aria-keyshortcuts": "Control+Z" }, "Undo");
+  const redo = h("button", { type: "button", "aria-keyshortcuts": "Control+Shift+Z" }, "Redo");
+  const download = h("a", { class: "button", download: "" }, "Download");
+  const historyError = errorBox();
+  const saved = h("p", { class: "saved", "aria-live": "polite" });
+  const nameId = uid("workflow-name");
+  const saveForm = h("form", { class: "save-form" },
+    h("label", { for: nameId }, "Save the steps as a workflow"),
+    h("input", { id: nameId, name: "name", required: true, placeholder: "web-thumb", autocomplete: "off" }),
+    h("button", { type: "submit" }, "Save as workflow"), saved);
+  const history = h("aside", { class: "panel history", "aria-label": "History" },
+    h("div", { class: "history-actions" }, undo, redo, download), historyError,
+    h("h2", {}, "Steps"), steps, saveForm);
+  main.append(h("h1", {}, media.original_name || media.id), h("div", { class: "editor" }, opsPanel, stage, history));
+
+  let headId = null; let headKind = null; let tools = null;
+
+  async function apply(items) {
+    await request("POST", "/edit", { params: [["session", session.id], ...items] });
+    await refresh();
+  }
+
+  async function showHead() {
+    if (session.head.media_id === headId) return;
+    headId = session.head.media_id;
+    const head = await get(`/bucket/upload/${headId}`);
+    download.href = session.head.content_url;
+    download.setAttribute("download", head.original_name || "editroom-result");
+    tools?.dispose?.();
+    tools = head.kind === "video" ? videoStage(head) : imageStage(head);
+    if (head.kind !== headKind) { headKind = head.kind; buildOps(); }
+  }
+
+  function imageStage(head) {
+    const image = h("img", { src: head.content_url, alt: `The current result: ${head.original_name || head.id}`, class: "head" });
+    const crop = cropBox(image, (r) => { if (forms.crop) forms.crop.fields.crop.value = `${r.x},${r.y},${r.width},${r.height}`; });
+    const quick = h("div", { class: "quick-tools", role: "toolbar", "aria-label": "Rotate and flip" },
+      quickButton("Rotate left", [["rotate", "-90"]]), quickButton("Rotate right", [["rotate", "90"]]),
+      quickButton("Flip horizontally", [["flip", "h"]]), quickButton("Flip vertically", [["flip", "v"]]));
+    stage.replaceChildren(h("div", { class: "picture" }, image, crop.layer), quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.content_type}`));
+    return { image, crop, dispose: crop.dispose };
+  }
+
+  function videoStage(head) {
+    const video = h("video", { src: head.content_url, controls: true, preload: "metadata", class: "head", "aria-label": `The current result: ${head.original_name || head.id}` });
+    const line = timeline(video, {
+      duration: head.duration_seconds || 1, fps: head.frame_rate,
+      onChange: (start, end) => {
+        if (!forms.trim) return;
+        forms.trim.fields.trim.value = `${start.toFixed(3)},${end.toFixed(3)}`;
+        forms.trim.form.closest("details").open = true; // the numbers and Apply, in view
+      },
+    });
+    stage.replaceChildren(h("div", { class: "picture" }, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps`));
+    return { video, line };
+  }
+
+  function quickButton(label, items) {
+    const button = h("button", { type: "button" }, label);
+    button.addEventListener("click", () => apply(items).catch((failure) => showError(historyError, failure)));
+    return button;
+  }
+
+  const forms = {};
+  function buildOps() {
+    for (const key of Object.keys(forms)) delete forms[key];
+    opsPanel.replaceChildren(h("h2", {}, `Operations for ${headKind}s`));
+    for (const [group, ops] of grouped(catalogue, headKind)) {
+      opsPanel.append(h("h3", { class: "group" }, group));
+      for (const op of ops) {
+        const colour = op.name === "color" ? colourControls(() => tools?.image) : null;
+        const made = opForm(op, { onApply: apply, extra: colour?.element });
+        if (colour) colour.bind(made.form);
+        forms[op.name] = made;
+        const details = h("details", { class: "op", "data-op": op.name }, h("summary", {}, op.name, h("span", { class: "op-description" }, op.description)), made.form);
+        if (op.name === "crop") {
+          details.addEventListener("toggle", () => tools?.crop?.show(details.open));
+          made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(e.target.value));
+        }
+        if (op.name === "trim") made.fields.trim.addEventListener("input", (e) => tools?.line?.set(e.target.value));
+        opsPanel.append(details);
+      }
+    }
+  }
+
+  function stepItem(step) {
+    const edit = { ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) };
+    const actions = [];
+    if (LIVE.has(edit.status)) actions.push(editButton("Cancel", "DELETE", `/edit/${edit.id}`));
+    if (CAN_RETRY.has(edit.status)) actions.push(editButton("Retry", "POST", `/edit/${edit.id}/retry`));
+    return h("li", { class: `step status-${edit.status}${step.is_head ? " is-head" : ""}`, "data-edit": edit.id, "data-status": edit.status },
+      h("div", { class: "step-line" }, chip(edit.status), h("span", { class: "step-number" }, `#${step.step}`),
+        step.is_head ? h("span", { class: "head-mark" }, "head") : null),
+      h("p", { class: "step-ops" }, opsText(step.ops)),
+      progressBar(edit), statusDetail(edit), h("p", { class: "facts" }, when(step.created_at)),
+      actions.length ? h("div", { class: "step-actions" }, actions) : null);
+  }
+
+  function editButton(label, method, path) {
+    return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) }, label);
+  }
+
+  function drawSteps() {
+    undo.disabled = !session.can_undo;
+    redo.disabled = !session.can_redo;
+    const items = [...(session.steps || [])].reverse().map(stepItem);
+    steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet: apply an operation.")]));
+  }
+
+  let refreshing = null;
+  async function refresh() {
+    refreshing ??= (async () => {
+      try {
+        session = await get(`/sessions/${session.id}`);
+        for (const step of session.steps) {
+          if (!LIVE.has(step.status)) overlay.delete(step.edit_id);
+        }
+        drawSteps();
+        await showHead();
+      } catch (failure) { showError(historyError, failure); } finally { refreshing = null; }
+    })();
+    return refreshing;
+  }
+
+  const move = (way) => request("POST", `/sessions/${session.id}/${way}`)
+    .then(() => { showError(historyError, null); return refresh(); })
+    .catch((failure) => showError(historyError, failure));
+  undo.addEventListener("click", () => move("undo"));
+  redo.addEventListener("click", () => move("redo"));
+  const onKey = (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.target.closest("input, textarea, select")) return;
+    const key = event.key.toLowerCase();
+    if (key === "z" && !event.shiftKey) { event.preventDefault(); move("undo"); }
+    if ((key === "z" && event.shiftKey) || key === "y") { event.preventDefault(); move("redo"); }
+  };
+  document.addEventListener("keydown", onKey);
+
+  saveForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const head = session.steps.find((step) => step.is_head);
+    const ops = session.steps.filter((step) => head && step.step <= head.step && step.status === "completed").flatMap((step) => step.ops);
+    try {
+      if (!ops.length) throw new Error("There is nothing to save yet: the head is the original. Apply an operation first.");
+      const workflow = await request("POST", "/workflows", { json: { name: saveForm.elements.name.value, ops } });
+      saved.replaceChildren("Saved: ", h("a", { href: `#/workflows/${workflow.id}` }, `${workflow.name} (version ${workflow.version})`));
+      showError(historyError, null);
+    } catch (failure) { showError(historyError, failure); }
+  });
+
+  const stop = live({ session: session.id }, {
+    onOpen: refresh,
+    onEdit: (edit) => {
+      overlay.set(edit.id, edit);
+      drawSteps();
+      if (!LIVE.has(edit.status)) refresh();
+    },
+  });
+  // An edit waiting to retry counts down its back-off.
+  const ticker = setInterval(() => { if ([...overlay.values()].some((e) => e.status === "error")) drawSteps(); }, 1000);
+  await refresh();
+  return () => { stop(); clearInterval(ticker); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
+}

@@ -1,0 +1,126 @@
+// The library: originals as a grid of cards, filters in the address, uploads with progress.
+import { get, request, upload } from "../api.js";
+import { bytes, confirmDialog, errorBox, h, seconds, showError, uid, when } from "../components/dom.js";
+import { selection, setParams } from "../state.js";
+
+const PAGE_SIZE = 24;
+
+export async function render(main, { params }) {
+  const filters = {
+    type: params.get("type") || "",
+    uploadedAt: params.get("uploadedAt") || "",
+    outputs: params.get("outputs") === "1",
+  };
+  const grid = h("ul", { class: "grid", "aria-label": "Media" });
+  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const error = errorBox();
+  const uploads = h("ul", { class: "uploads", "aria-label": "Uploads", "aria-live": "polite" });
+  let cursor = null;
+  let generation = 0; // only the latest load shows: uploads finishing together each reload
+
+  async function load(reset) {
+    const mine = ++generation;
+    if (reset) cursor = null;
+    try {
+      const page = await get("/bucket/upload", {
+        type: filters.type || undefined, uploadedAt: filters.uploadedAt || undefined,
+        origin: filters.outputs ? undefined : "upload", limit: PAGE_SIZE, cursor: cursor || undefined,
+      });
+      if (mine !== generation) return;
+      if (reset) grid.replaceChildren();
+      grid.append(...page.items.map((media) => card(media, error)));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      showError(error, null);
+      if (!grid.children.length) grid.append(h("li", { class: "empty" }, "Nothing here yet: drop images or videos on the page, or choose files."));
+    } catch (failure) { showError(error, failure); }
+  }
+  more.addEventListener("click", () => load(false));
+
+  const typeId = uid("type"); const dateId = uid("date"); const outId = uid("outputs"); const fileId = uid("files");
+  const picker = h("input", { id: fileId, type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden", tabIndex: -1, "aria-label": "Files to upload" });
+  const onFiles = (files) => { for (const file of files) startUpload(file, uploads, () => load(true)); };
+  picker.addEventListener("change", () => { onFiles(picker.files); picker.value = ""; });
+
+  const changed = () => { setParams({ type: filters.type, uploadedAt: filters.uploadedAt, outputs: filters.outputs ? "1" : "" }); load(true); };
+  const toolbar = h("form", { class: "toolbar", onsubmit: (e) => e.preventDefault(), "aria-label": "Filters" },
+    h("label", { for: typeId }, "Type"),
+    h("select", { id: typeId, onchange: (e) => { filters.type = e.target.value; changed(); } },
+      ["", "image", "video"].map((value) => h("option", { value, selected: value === filters.type }, value || "all"))),
+    h("label", { for: dateId }, "Uploaded on"),
+    h("input", { id: dateId, type: "date", value: filters.uploadedAt, onchange: (e) => { filters.uploadedAt = e.target.value; changed(); } }),
+    h("span", { class: "check" },
+      h("input", { id: outId, type: "checkbox", checked: filters.outputs, onchange: (e) => { filters.outputs = e.target.checked; changed(); } }),
+      h("label", { for: outId }, "Show edit outputs too")),
+    h("button", { type: "button", class: "primary", onclick: () => picker.click() }, "Upload files…"),
+    picker);
+
+  const drop = h("div", { class: "dropzone", hidden: true, "aria-hidden": "true" }, "Drop images or videos to upload them");
+  let depth = 0;
+  const dragging = (event) => event.dataTransfer && [...event.dataTransfer.types].includes("Files");
+  const listeners = {
+    dragenter: (e) => { if (dragging(e)) { depth += 1; drop.hidden = false; } },
+    dragleave: () => { depth = Math.max(0, depth - 1); if (!depth) drop.hidden = true; },
+    dragover: (e) => { if (dragging(e)) e.preventDefault(); },
+    drop: (e) => { if (!dragging(e)) return; e.preventDefault(); depth = 0; drop.hidden = true; onFiles(e.dataTransfer.files); },
+  };
+  for (const [name, listener] of Object.entries(listeners)) document.addEventListener(name, listener);
+
+  main.append(h("h1", {}, "Library"), toolbar, uploads, error, grid, h("div", { class: "pager" }, more), drop);
+  await load(true);
+  return () => { for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener); };
+}
+
+function startUpload(file, list, done) {
+  const bar = h("progress", { max: 1, value: 0, "aria-label": `upload of ${file.name}` });
+  const outcome = h("span", { class: "outcome" }, "uploading…");
+  const row = h("li", { class: "upload" }, h("span", { class: "name" }, file.name), bar, outcome);
+  list.prepend(row);
+  upload(file, (fraction) => { bar.value = fraction; }).then((media) => {
+    row.classList.add(media.duplicate ? "duplicate" : "new");
+    outcome.replaceChildren(media.duplicate ? "duplicate of " : "new: ",
+      h("a", { href: `#/media/${media.id}` }, media.original_name || media.id));
+    done();
+  }, (error) => {
+    row.classList.add("refused");
+    outcome.textContent = `refused: ${error.message}`;
+  });
+}
+
+function thumbnail(media) {
+  if (media.kind === "video") {
+    // The first frame as a poster: preload only metadata and seek a little into it.
+    return h("video", { src: `${media.content_url}#t=0.1`, preload: "metadata", muted: true, playsInline: true, "aria-hidden": "true", tabIndex: -1 });
+  }
+  return h("img", { src: media.content_url, alt: "", loading: "lazy", decoding: "async" });
+}
+
+function card(media, error) {
+  const name = media.original_name || media.id;
+  const selectId = uid("select");
+  const facts = [media.kind, media.width && `${media.width}×${media.height}`, bytes(media.size_bytes)];
+  const remove = h("button", { type: "button", class: "quiet", "aria-label": `Delete ${name}` }, "Delete");
+  const item = h("li", { class: "card" },
+    h("a", { class: "thumb", href: `#/media/${media.id}`, "aria-label": `Edit ${name}` }, thumbnail(media),
+      media.kind === "video" ? h("span", { class: "duration" }, seconds(media.duration_seconds)) : null),
+    h("div", { class: "card-body" },
+      h("a", { class: "card-title", href: `#/media/${media.id}` }, name),
+      h("p", { class: "facts" }, facts.filter(Boolean).join(" · ")),
+      h("p", { class: "facts" }, when(media.uploaded_at), media.source_edit_id ? " · edit output" : ""),
+      h("div", { class: "card-actions" },
+        h("span", { class: "check" },
+          h("input", { id: selectId, type: "checkbox", checked: selection.has(media.id), onchange: (e) => selection.toggle(media.id, e.target.checked) }),
+          h("label", { for: selectId }, "Select")),
+        remove)));
+  remove.addEventListener("click", async () => {
+    const sure = await confirmDialog({ title: `Delete ${name}?`, text: "Its bytes are removed from the bucket. Edits already made from it stay." });
+    if (!sure) return;
+    try {
+      await request("DELETE", `/bucket/upload/${media.id}`);
+      selection.toggle(media.id, false);
+      item.remove();
+      showError(error, null);
+    } catch (failure) { showError(error, new Error(`${name} was not deleted: ${failure.message}`)); }
+  });
+  return item;
+}

@@ -1,0 +1,121 @@
+// Workflows: the list with import; one workflow's Steps (JSON), Runs and Executions tabs.
+import { get, live, request } from "../api.js";
+import { confirmDialog, errorBox, h, opsText, showError, took, uid, when } from "../components/dom.js";
+import { chip, progressBar, STATUSES } from "../components/status.js";
+import { selection } from "../state.js";
+
+export async function render(main, { id, tab }) {
+  return id ? detail(main, id, tab) : list(main);
+}
+
+async function list(main) {
+  const error = errorBox();
+  const rows = h("tbody");
+  const fileId = uid("import");
+  const picker = h("input", { id: fileId, type: "file", accept: "application/json,.json" });
+  picker.addEventListener("change", async () => {
+    const [file] = picker.files;
+    if (!file) return;
+    try {
+      const workflow = await request("POST", "/workflows", { body: await file.text() });
+      location.hash = `#/workflows/${workflow.id}`;
+    } catch (failure) { showError(error, new Error(`${file.name} was not imported: ${failure.message}`)); }
+    picker.value = "";
+  });
+  main.append(h("h1", {}, "Workflows"),
+    h("div", { class: "toolbar" }, h("label", { for: fileId }, "Import a workflow (JSON)"), picker), error,
+    h("table", { class: "table" }, h("caption", { class: "visually-hidden" }, "Saved workflows"),
+      h("thead", {}, h("tr", {}, ["Name", "Version", "Kinds", "Operations", "Updated"].map((t) => h("th", { scope: "col" }, t)))), rows));
+  try {
+    const page = await get("/workflows", { limit: 200 });
+    rows.append(...page.items.map((w) => h("tr", {},
+      h("td", {}, h("a", { href: `#/workflows/${w.id}` }, w.name)), h("td", {}, w.version),
+      h("td", {}, w.kinds.join(", ")), h("td", { class: "ops-cell" }, opsText(w.ops)), h("td", {}, when(w.updated_at)))));
+    if (!page.items.length) rows.append(h("tr", {}, h("td", { colSpan: 5, class: "empty" }, "No workflows yet: save an editing session's steps, or import a JSON file.")));
+  } catch (failure) { showError(error, failure); }
+  return null;
+}
+
+async function detail(main, id, tab) {
+  const error = errorBox();
+  let workflow;
+  try { workflow = await get(`/workflows/${id}`); } catch (failure) { main.append(error); showError(error, failure); return null; }
+  const tabs = ["steps", "runs", "executions"].map((name) => h("a", {
+    href: `#/workflows/${id}/${name}`, role: "tab", "aria-selected": String(name === tab), class: "tab",
+  }, name[0].toUpperCase() + name.slice(1)));
+  const remove = h("button", { type: "button", class: "danger", disabled: Boolean(workflow.deleted_at) }, "Delete workflow");
+  remove.addEventListener("click", async () => {
+    if (!await confirmDialog({ title: `Delete ${workflow.name}?`, text: "It can no longer run. Its versions and executions stay readable." })) return;
+    try { await request("DELETE", `/workflows/${id}`); location.hash = "#/workflows"; } catch (failure) { showError(error, failure); }
+  });
+  const panel = h("section", { role: "tabpanel", class: "tabpanel", "aria-label": tab });
+  main.append(h("p", { class: "crumbs" }, h("a", { href: "#/workflows" }, "Workflows"), " / "),
+    h("h1", {}, workflow.name, h("span", { class: "version" }, ` version ${workflow.version}`), workflow.deleted_at ? h("span", { class: "chip chip-cancelled" }, "deleted") : null),
+    h("div", { class: "tabs-row" }, h("nav", { role: "tablist", "aria-label": "Workflow" }, tabs), remove), error, panel);
+  if (tab === "steps") return steps(panel, workflow, error);
+  if (tab === "runs") return runs(panel, workflow, error);
+  return executions(panel, workflow, error);
+}
+
+function steps(panel, workflow, error) {
+  const { id, name, kinds, ops, version } = workflow;
+  const text = JSON.stringify({ name, kinds, ops, version }, null, 2);
+  const copied = h("span", { "aria-live": "polite", class: "saved" });
+  const copy = h("button", { type: "button" }, "Copy JSON");
+  copy.addEventListener("click", () => navigator.clipboard.writeText(text)
+    .then(() => { copied.textContent = "Copied."; }, (failure) => showError(error, new Error(`The browser refused the clipboard (${failure.message}); select the text instead.`))));
+  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  panel.append(h("div", { class: "toolbar" }, copy, h("a", { class: "button", href: url, download: `${name}.json` }, "Download JSON"), copied),
+    h("pre", { class: "json", tabindex: 0, "aria-label": `${name} as JSON` }, text),
+    h("p", { class: "facts" }, `Import it again with POST /workflows, or on the Workflows page. Id ${id}.`));
+  return () => URL.revokeObjectURL(url);
+}
+
+async function runs(panel, workflow, error) {
+  const selectId = uid("media");
+  const select = h("select", { id: selectId, required: true });
+  const result = h("p", { class: "saved", "aria-live": "polite" });
+  const run = async (json, params) => {
+    try {
+      const made = await request("POST", `/workflows/${workflow.id}/run`, { json, params });
+      const count = made.edits ? made.edits.length : 1;
+      result.replaceChildren(`${count} edit${count === 1 ? "" : "s"} queued. `, h("a", { href: `#/workflows/${workflow.id}/executions` }, "See the executions"));
+      showError(error, null);
+    } catch (failure) { showError(error, failure); }
+  };
+  const one = h("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); run(undefined, { media: select.value }); } },
+    h("label", { for: selectId }, "Run on"), select, h("button", { type: "submit", class: "primary" }, "Run"));
+  const chosen = selection.ids();
+  const many = h("button", { type: "button", disabled: !chosen.length, onclick: () => run({ media: chosen }) },
+    `Run on the ${chosen.length} selected in the library`);
+  panel.append(one, h("div", { class: "toolbar" }, many, chosen.length ? null : h("span", { class: "facts" }, "Select media in the Library to run on several at once.")), result);
+  try {
+    const pages = await Promise.all(workflow.kinds.map((kind) => get("/bucket/upload", { type: kind, limit: 200 })));
+    const items = pages.flatMap((page) => page.items);
+    select.append(...items.map((m) => h("option", { value: m.id }, `${m.original_name || m.id} (${m.kind})`)));
+  } catch (failure) { showError(error, failure); }
+  return null;
+}
+
+async function executions(panel, workflow, error) {
+  const counts = h("dl", { class: "counts small" });
+  const rows = h("tbody");
+  panel.append(counts, h("table", { class: "table" }, h("caption", { class: "visually-hidden" }, "Executions, newest first"),
+    h("thead", {}, h("tr", {}, ["Media", "Status", "Operations", "Took", "Queued"].map((t) => h("th", { scope: "col" }, t)))), rows));
+  let timer = null;
+  async function load() {
+    try {
+      const page = await get(`/workflows/${workflow.id}/executions`, { limit: 100 });
+      counts.replaceChildren(...STATUSES.flatMap((s) => [h("dt", {}, s), h("dd", { "data-status": s }, page.counts[s] ?? 0)]));
+      rows.replaceChildren(...page.items.map((e) => h("tr", { "data-edit": e.id, "data-status": e.status },
+        h("td", {}, h("a", { href: `#/media/${e.media_id}` }, String(e.media_id).slice(0, 8))),
+        h("td", {}, chip(e.status), progressBar(e), e.error ? h("span", { class: "detail" }, ` ${e.error}`) : null),
+        h("td", {}, opsText(e.ops).length > 60 ? `${opsText(e.ops).slice(0, 60)}…` : opsText(e.ops)), h("td", {}, took(e)), h("td", {}, when(e.created_at)))));
+      if (!page.items.length) rows.append(h("tr", {}, h("td", { colSpan: 5, class: "empty" }, "Not run yet: see the Runs tab.")));
+    } catch (failure) { showError(error, failure); }
+  }
+  const soon = () => { clearTimeout(timer); timer = setTimeout(load, 200); };
+  const stop = live({ workflow: workflow.id }, { onOpen: soon, onEdit: soon });
+  await load();
+  return () => { stop(); clearTimeout(timer); };
+}

@@ -1,0 +1,252 @@
+"""The UI in a real browser (Debian's chromium through Playwright) against real `editroom
+serve` and `editroom runner` processes: what a person does and sees, page by page, at desktop
+and phone width, with an accessibility check (axe-core) on every page."""
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+
+from tests import media
+from tests.conftest import require_tool
+from tests.processes import editroom_env, editroom_process, serving
+from tests.queue import Conn, disable_backoff
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+DESKTOP = ViewportSize(width=1280, height=800)
+PHONE = ViewportSize(width=390, height=844)
+LIVE_TIMEOUT_MS = 20_000  # an edit on tiny media, seen through the event stream
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path, conn: Conn) -> Iterator[str]:
+    disable_backoff(conn)
+    env = editroom_env(
+        database_url, tmp_path / "data", poll_interval_seconds="0.5",
+        progress_interval_seconds="0.2",
+    )  # fmt: skip
+    with ExitStack() as stack:
+        base_url = stack.enter_context(serving(env, tmp_path / "serve.log"))
+        stack.enter_context(editroom_process("runner", env=env, log=tmp_path / "runner.log"))
+        yield base_url
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    chromium = require_tool("chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Watch:
+    """What must never happen on a page: a console error, or a request to another host."""
+
+    def __init__(self, page: Page, base_url: str) -> None:
+        self.problems: list[str] = []
+        self.expected: list[str] = []  # console messages a test provokes on purpose
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("request", lambda r: self._request(r.url, base_url))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and not any(e in message.text for e in self.expected):
+            self.problems.append(f"console: {message.text}")
+
+    def _request(self, url: str, base_url: str) -> None:
+        if not url.startswith((base_url, "blob:", "data:")):
+            self.problems.append(f"request to another host: {url}")
+
+
+@pytest.fixture
+def page(browser: Browser, service: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=service, viewport=DESKTOP)
+    opened = context.new_page()
+    opened.set_default_timeout(LIVE_TIMEOUT_MS)
+    expect.set_options(timeout=LIVE_TIMEOUT_MS)
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def watch(page: Page, service: str) -> Iterator[Watch]:
+    watching = Watch(page, service)
+    yield watching
+    assert watching.problems == []
+
+
+def check_page(page: Page, name: str) -> None:
+    """No serious or critical accessibility violation; a screenshot at both widths."""
+    page.wait_for_load_state("networkidle")
+    results = Axe().run(page)
+    serious = [
+        (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], name
+    ARTIFACTS.mkdir(exist_ok=True)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def files(tmp_path: Path) -> list[Path]:
+    beach = tmp_path / "beach.png"
+    beach.write_bytes(media.image_bytes("PNG", size=(320, 240)))
+    forest = tmp_path / "forest.png"
+    forest.write_bytes(media.image_bytes("PNG", size=(240, 180)))
+    clip = media.write_video(
+        tmp_path / "clip.webm", container="webm", vcodec="libvpx-vp9", acodec=None,
+        seconds=2.0, size=(160, 120), fps=10,
+    )  # fmt: skip
+    return [beach, forest, clip]
+
+
+def natural_width(page: Page) -> int:
+    return int(page.locator("img.head").evaluate("image => image.naturalWidth"))
+
+
+def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    page.goto("/#/library")
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    page.locator("input[type=file]").set_input_files(files(tmp_path))
+    uploads = page.locator(".upload")
+    expect(uploads.filter(has_text="new:")).to_have_count(3)
+    # Only upload progress events move a bar: all three were seen through to the end.
+    values = uploads.locator("progress").evaluate_all("bars => bars.map(bar => bar.value)")
+    assert values == [1, 1, 1]
+    expect(page.locator(".card")).to_have_count(3)
+    check_page(page, "library")
+
+    page.get_by_role("link", name="Edit beach.png").click()
+    expect(page.get_by_role("heading", name="beach.png")).to_be_visible()
+    expect(page.locator("img.head")).to_be_visible()
+    page.locator("details[data-op=crop] summary").click()
+    box = page.locator(".picture").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75, steps=5)
+    page.mouse.up()
+    crop = page.get_by_label("crop", exact=True)
+    x, y, width, height = (int(n) for n in crop.input_value().split(","))
+    assert (x, y) == (80, 60) and abs(width - 160) <= 2 and abs(height - 120) <= 2
+    page.get_by_role("button", name="Apply crop").click()
+    step = page.locator(".step").first
+    expect(step).to_have_attribute("data-status", "completed")
+    expect(step.locator(".head-mark")).to_be_visible()
+    page.wait_for_function("() => document.querySelector('img.head')?.naturalWidth < 320")
+    assert natural_width(page) == width
+    check_page(page, "editor")
+
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator(".head-mark")).to_have_count(0)
+    page.wait_for_function("() => document.querySelector('img.head')?.naturalWidth === 320")
+    page.keyboard.press("Control+Shift+Z")  # redo, from the keyboard
+    expect(step.locator(".head-mark")).to_be_visible()
+    page.get_by_label("Save the steps as a workflow").fill("centre-crop")
+    page.get_by_role("button", name="Save as workflow").click()
+    page.get_by_role("link", name="centre-crop (version 1)").click()
+
+    expect(page.locator("pre.json")).to_contain_text('"op": "crop"')
+    check_page(page, "workflow-steps")
+    page.get_by_role("tab", name="Runs").click()
+    page.get_by_label("Run on").select_option(label="forest.png (image)")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_role("link", name="See the executions").click()
+    expect(page.locator("tr[data-status=completed]")).to_have_count(1)
+    expect(page.locator(".counts dd[data-status=completed]")).to_have_text("1")
+    check_page(page, "workflow-executions")
+    page.get_by_role("button", name="Delete workflow").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
+    expect(page.get_by_role("link", name="centre-crop")).to_have_count(0)
+    check_page(page, "workflows")
+
+    page.goto("/#/library?type=video")
+    expect(page.locator(".card")).to_have_count(1)
+    page.get_by_role("link", name="Edit clip.webm").click()
+    video = page.locator("video.head")
+    expect(video).to_be_visible()
+    page.wait_for_function("() => document.querySelector('video.head').readyState >= 1")
+    handle = page.get_by_role("slider", name="Trim end")
+    track = page.locator(".timeline-track").bounding_box()
+    handle_box = handle.bounding_box()
+    assert track is not None and handle_box is not None
+    page.mouse.move(handle_box["x"] + handle_box["width"] / 2, handle_box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] * 0.5, handle_box["y"] + 5, steps=5)
+    page.mouse.up()
+    start, end = (float(n) for n in page.get_by_label("trim", exact=True).input_value().split(","))
+    assert start == 0 and end == pytest.approx(1.0, abs=0.1)
+    assert round(end * 10, 6) == round(end * 10)  # on a frame (10 fps)
+    assert video.evaluate("v => v.currentTime") == pytest.approx(end, abs=0.11)
+    page.get_by_role("button", name="Apply trim").click()
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video.head');"
+        " return v.readyState >= 1 && v.duration < 1.5; }"
+    )
+    check_page(page, "editor-video")
+
+    page.goto("/#/queue")
+    completed = page.locator(".counts dd[data-status=completed]")
+    expect(completed).to_have_text("3")
+    check_page(page, "queue")
+    with httpx.Client(base_url=service) as api:
+        picture = api.get("/bucket/upload", params={"type": "image", "origin": "upload"})
+        forest = next(m for m in picture.json()["items"] if m["original_name"] == "forest.png")
+        api.post("/edit", params={"media": forest["id"], "flip": "h"}).raise_for_status()
+    expect(completed).to_have_text("4")  # without a reload
+    expect(page.locator("tr[data-status=completed]")).to_have_count(4)
+    expect(page.locator("#count-running")).to_have_text("0")
+
+
+def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path: Path) -> None:
+    watch.expected.append("status of 415")  # the browser's own note of the refused upload
+    page.goto("/#/library")
+    not_media = tmp_path / "notes.png"
+    not_media.write_text("these are not the pixels you are looking for")
+    page.locator("input[type=file]").set_input_files([not_media])
+    expect(page.locator(".upload.refused")).to_contain_text("refused:")
+    picture = tmp_path / "p.png"
+    picture.write_bytes(media.image_bytes("PNG", size=(64, 48)))
+    page.locator("input[type=file]").set_input_files([picture])
+    expect(page.locator(".upload.new")).to_have_count(1)
+    page.locator("input[type=file]").set_input_files([picture])
+    expect(page.locator(".upload.duplicate")).to_contain_text("duplicate of p.png")
+    page.get_by_role("link", name="Edit p.png").click()
+    page.locator("details[data-op=crop] summary").click()
+    page.get_by_label("crop", exact=True).fill("0,0,500,500")
+    page.get_by_role("button", name="Apply crop").click()
+    failed = page.locator(".step").first
+    expect(failed).to_have_attribute("data-status", "failed")
+    expect(failed).to_contain_text("failed:")
+    expect(failed.get_by_role("button", name="Retry")).to_be_visible()
+    page.get_by_role("link", name="Library").click()
+    page.get_by_role("button", name="Delete p.png").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.locator(".card")).to_have_count(0)

@@ -1,0 +1,168 @@
+"""GET /events: one stream for a page of many edits; POST /edit/{id}/retry; the library's
+originals apart from edit outputs."""
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.kernel.settings import Settings
+from tests import media
+from tests.api import Api, quick_settings, running_api
+from tests.queue import Conn, disable_backoff
+from tests.runner_harness import running_runner
+
+Event = tuple[str, dict[str, Any]]
+WAIT_SECONDS = 15.0
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return quick_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    with running_api(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def streams(api: Api) -> Iterator[list["Stream"]]:
+    opened: list[Stream] = []
+    yield opened
+    for stream in opened:
+        stream.close()
+
+
+def upload(api: Api, width: int = 64) -> str:
+    content = media.image_bytes("PNG", size=(width, 48))
+    response = api.upload(content, filename=f"{width}.png")
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+class Stream:
+    """A live /events stream read in a thread; `next` waits for the next matching event."""
+
+    def __init__(self, api: Api, params: dict[str, str], streams: list["Stream"]) -> None:
+        streams.append(self)
+        self.events: queue.Queue[Event] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(api, params), daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _read(self, api: Api, params: dict[str, str]) -> None:
+        try:
+            self._follow(api, params)
+        except Exception:
+            if not self._stop.is_set():  # the app going away at the end of a test is fine
+                raise
+
+    def _follow(self, api: Api, params: dict[str, str]) -> None:
+        with api.client.stream("GET", "/events", params=params) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            name = ""
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    name = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    self.events.put((name, json.loads(line.removeprefix("data: "))))
+                if self._stop.is_set():
+                    return
+
+    def next(self, kind: str, where: Any = lambda body: True) -> dict[str, Any]:
+        while True:
+            name, body = self.events.get(timeout=WAIT_SECONDS)
+            if name == kind and where(body):
+                return body
+
+    def kinds_seen(self) -> list[Event]:
+        seen = []
+        while not self.events.empty():
+            seen.append(self.events.get_nowait())
+        return seen
+
+
+def test_a_session_stream_tells_its_edits_and_the_counts(api: Api, streams: list[Stream]) -> None:
+    picture, other = upload(api, 64), upload(api, 65)
+    session = api.client.post("/sessions", params={"media": picture}).json()
+    stream = Stream(api, {"session": session["id"]}, streams)
+    first = stream.next("stats")
+    assert first["queued"] == 0
+    outside = api.client.post("/edit", params={"media": other, "flip": "h"}).json()
+    made = api.client.post("/edit", params={"session": session["id"], "rotate": "90"}).json()
+    queued = stream.next("edit")
+    assert (queued["id"], queued["status"], queued["session_id"]) == (
+        made["id"], "queued", session["id"],
+    )  # fmt: skip
+    assert queued["url"] == f"/edit/{made['id']}"
+    counts = stream.next("stats", lambda body: body["queued"] == 2)
+    assert counts["cancelled"] == 0
+    api.client.delete(made["url"])
+    assert stream.next("edit")["status"] == "cancelled"
+    assert stream.next("stats", lambda body: body["cancelled"] == 1)["queued"] == 1
+    told = [body["id"] for name, body in stream.kinds_seen() if name == "edit"]
+    assert outside["id"] not in told
+
+
+def test_the_whole_queue_and_a_workflow_stream(api: Api, streams: list[Stream]) -> None:
+    picture = upload(api)
+    workflow = api.client.post("/workflows", params={"name": "flip", "flip": "h"}).json()
+    everything = Stream(api, {}, streams)
+    of_workflow = Stream(api, {"workflow": workflow["id"]}, streams)
+    everything.next("stats")
+    of_workflow.next("stats")
+    plain = api.client.post("/edit", params={"media": picture, "flip": "v"}).json()
+    assert everything.next("edit")["id"] == plain["id"]
+    run = api.client.post(f"{workflow['url']}/run", params={"media": picture}).json()
+    assert of_workflow.next("edit")["id"] == run["id"]
+    assert everything.next("edit")["workflow_id"] == workflow["id"]
+
+
+def test_one_scope_per_stream(api: Api) -> None:
+    picture = upload(api)
+    both = api.client.get("/events", params={"media": picture, "session": picture})
+    assert both.status_code == 422
+    assert "one scope" in both.json()["detail"]
+    assert api.client.get("/events", params={"edit": picture}).json()["parameter"] == "edit"
+
+
+def test_retry_queues_a_cancelled_edit_again(api: Api) -> None:
+    made = api.client.post("/edit", params={"media": upload(api), "flip": "h"}).json()
+    not_yet = api.client.post(f"{made['url']}/retry")
+    assert not_yet.status_code == 409
+    assert "is queued, not failed or cancelled" in not_yet.json()["detail"]
+    api.client.delete(made["url"])
+    retried = api.client.post(f"{made['url']}/retry")
+    assert retried.status_code == 200
+    assert (retried.json()["status"], retried.json()["max_trials"]) == ("queued", 3)
+    missing = api.client.post("/edit/00000000-0000-0000-0000-000000000000/retry")
+    assert missing.status_code == 404
+
+
+def test_the_library_lists_originals_apart_from_edit_outputs(
+    api: Api, settings: Settings, conn: Conn
+) -> None:
+    disable_backoff(conn)
+    picture = upload(api)
+    with running_runner(settings):
+        done = api.client.post("/edit", params={"media": picture, "flip": "h", "wait": "30"})
+    (output,) = done.json()["outputs"]
+
+    def listed(**params: str) -> list[str]:
+        items = api.client.get("/bucket/upload", params=params).json()["items"]
+        return [item["id"] for item in items]
+
+    assert listed(origin="upload") == [picture]
+    assert listed(origin="edit") == [output["id"]]
+    assert listed() == [output["id"], picture]
+    bad = api.client.get("/bucket/upload", params={"origin": "mine"})
+    assert (bad.status_code, bad.json()["parameter"]) == (422, "origin")
