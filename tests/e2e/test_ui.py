@@ -250,3 +250,14 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     page.get_by_role("button", name="Delete p.png").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.locator(".card")).to_have_count(0)
+
+
+def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
+    """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
+    fails), under the same Content-Security-Policy as the UI (a violation is a console error),
+    and POST /edit shows the operations as its parameters."""
+    page.goto("/docs")
+    operation = page.locator("#operations-edits-create_edit_edit_post")
+    operation.locator(".opblock-summary").click()
+    expect(operation.locator("tr[data-param-name='crop']")).to_be_visible()
+    expect(operation.locator("tr[data-param-name='wait']")).to_be_visible()
