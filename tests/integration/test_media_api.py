@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from runner.engine.sandbox import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
+from service.kernel.errors import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.queue import Conn, enqueue

@@ -9,8 +9,8 @@ from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture, Size
 from runner.engine.ops import grammar
-from runner.engine.ops.base import EditFailed, Limits
-from service.kernel.errors import InvalidParameter
+from runner.engine.ops.base import Limits
+from service.kernel.errors import EditFailed, InvalidParameter
 
 
 class Crop(ImageOperation):

@@ -12,7 +12,7 @@ from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Box, Picture, Size
 from runner.engine.ops import grammar
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 
 DEFAULT_PADDING = 0.4
 MAX_PADDING = 3.0

@@ -9,8 +9,9 @@ from PIL import ExifTags, Image, ImageSequence
 from runner.engine.image.flip import Flip
 from runner.engine.image.format import Format
 from runner.engine.image.pipeline import edit_image
-from runner.engine.ops.base import EditFailed, Operation
+from runner.engine.ops.base import Operation
 from runner.engine.ops.noop import ImageNoop
+from service.kernel.errors import EditFailed
 from tests.unit.image.pictures import (
     BLUE,
     GREEN,
