@@ -2,12 +2,14 @@
 
 import errno
 import os
+import re
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.http.errors import install_error_handlers
+from service.kernel import errors
 from service.kernel.errors import (
     BadSignature,
     ConfigurationError,
@@ -86,3 +88,20 @@ def test_other_os_errors_are_ours_to_fix_and_say_nothing(code: int) -> None:
     response = answering(OSError(code, os.strerror(code), SERVER_PATH)).get("/")
     assert response.status_code == 500
     assert "/srv" not in response.text
+
+
+def every_class(root: type[EditroomError]) -> list[type[EditroomError]]:
+    return [root, *(cls for sub in root.__subclasses__() for cls in every_class(sub))]
+
+
+def test_the_tree_drawn_in_the_docstring_is_the_tree() -> None:
+    drawn = {
+        name: (int(status), kind)
+        for name, status, kind in re.findall(r"(\w+) +(\d{3}) +(final|retried)", errors.__doc__)
+    }
+    actual = {
+        cls.__name__: (cls.status, "retried" if cls.retryable else "final")
+        for cls in every_class(EditroomError)
+        if cls.__module__ == errors.__name__
+    }
+    assert drawn == actual
