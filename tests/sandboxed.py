@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import av
+
 from runner.engine.ops.base import Limits, MediaKind
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
@@ -39,6 +41,25 @@ def blunder(*, progress: Report) -> None:
 
 def disk_full(*, progress: Report) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/work/out.mp4")
+
+
+def raise_os_error(kind: str, *, progress: Report) -> None:
+    """OSErrors as FFmpeg, the disk or a connection raise them, each naming a server path."""
+    path = "/srv/editroom/edits/in-1234"
+    match kind:
+        case "ffmpeg-refused-a-file-the-media-names":  # an ffconcat script's /etc/passwd
+            raise av.error.PermissionError(errno.EPERM, os.strerror(errno.EPERM), path)
+        case "ffmpeg-connection-the-media-asked-for":  # an HLS playlist's segment
+            code = errno.ECONNREFUSED
+            raise av.error.ConnectionRefusedError(code, os.strerror(code), path)
+        case "ffmpeg-on-a-full-disk":
+            raise av.error.OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        case "permission-on-our-path":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        case "our-connection-refused":
+            raise ConnectionRefusedError(errno.ECONNREFUSED, os.strerror(errno.ECONNREFUSED))
+        case "read-only-disk":
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
 
 
 def edit_video_within_a_file_size_limit(source: str, out_dir: str, *, progress: Report) -> None:

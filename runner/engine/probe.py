@@ -15,7 +15,13 @@ import av
 from PIL import Image, UnidentifiedImageError
 
 from runner.engine.ops.base import MediaKind
-from service.kernel.errors import InvalidMedia, UnsupportedMedia, from_the_disk
+from service.kernel.errors import (
+    InvalidMedia,
+    UnsupportedMedia,
+    from_the_system,
+    io_trouble,
+    reason,
+)
 
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "AVIF")
 VIDEO_CONTAINERS = {
@@ -85,9 +91,11 @@ def probe_image(path: Path, *, max_pixels: int, verify: bool = True) -> MediaFac
         except UnidentifiedImageError:
             raise
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            if from_the_disk(exc):
+            if from_the_system(exc):
                 raise
-            raise InvalidMedia(f"the image is truncated or corrupt: {exc}; {INTACT}") from None
+            raise InvalidMedia(
+                f"the image is truncated or corrupt: {reason(exc)}; {INTACT}"
+            ) from None
 
 
 @contextmanager
@@ -128,10 +136,12 @@ def probe_video(path: Path, *, max_pixels: int, max_video_seconds: float) -> Med
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
-        if from_the_disk(exc):
+        if io_trouble(exc):
             raise
         if _starts_like_media(path):
-            raise InvalidMedia(f"the file is truncated or corrupt: {exc}; {INTACT}") from None
+            raise InvalidMedia(
+                f"the file is truncated or corrupt: {reason(exc)}; {INTACT}"
+            ) from None
         raise UnsupportedMedia(
             f"not an image or a video editroom can read; accepted: {ACCEPTED}"
         ) from None
@@ -193,9 +203,9 @@ def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
             if first_frame is None:
                 first_frame = next(iter(packet.decode()), None)
     except av.FFmpegError as exc:
-        if from_the_disk(exc):
+        if io_trouble(exc):
             raise
-        raise InvalidMedia(f"the video is corrupt: {exc}; {INTACT}") from None
+        raise InvalidMedia(f"the video is corrupt: {reason(exc)}; {INTACT}") from None
     if first_frame is None:
         raise InvalidMedia(f"the video has no decodable frame; {INTACT}")
     start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0

@@ -8,11 +8,15 @@ one job and exits: nothing one job leaves in memory reaches the next. Each child
 limit; the parent kills it at its time limit or when the awaiting task is cancelled (an edit
 cancelled mid-run stops at once).
 
-What a job raises is classified where it happens, in the child: an EditroomError crosses back
-as itself; the memory limit, and any other exception of ours on this input, would happen again
-on a retry, so they come back as final failures saying what they were; an OSError with an errno
-(a full disk, an I/O error) or a dropped connection comes from the environment and stays
-retryable."""
+What a job raises is classified where it happens, in the child, into the error tree
+(service/kernel/errors.py), whose classes say whether a retry may help: an EditroomError
+crosses back as itself; the memory limit and any other exception of ours on this input would
+happen again, so they come back as final failures saying what they were. Only our own
+environment's trouble stays retryable: an OSError whose errno is I/O trouble (a full disk, an
+I/O error: io_trouble), or a dropped connection of our own (an import's). What FFmpeg says,
+whatever its errno, is about the file: a protocol or a file it refuses to open on the file's
+behalf (an ffconcat script naming /etc/passwd) is the file's doing, never the disk's. No
+message carries a server path."""
 
 import asyncio
 import contextlib
@@ -28,7 +32,18 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from service.kernel.errors import EditroomError, from_the_disk
+import av
+
+from service.kernel.errors import (
+    EditroomError,
+    SandboxCrashed,
+    SandboxInternalError,
+    SandboxIOError,
+    SandboxOutOfMemory,
+    SandboxTimeout,
+    described,
+    io_trouble,
+)
 
 T = TypeVar("T")
 Detail = dict[str, Any] | None
@@ -47,29 +62,6 @@ REFILL_DELAY_SECONDS = 0.02
 PROGRESS_STEP = 0.01
 PROGRESS_INTERVAL_SECONDS = 0.25
 MAX_ERROR_CHARS = 500  # of an unexpected exception's text carried back to the edit's error
-
-
-class SandboxTimeout(EditroomError):
-    """The child ran past its time limit and was stopped."""
-
-
-class SandboxCrashed(EditroomError):
-    """The child died without an answer (a crash, or a signal); trying again may work."""
-
-
-class SandboxOutOfMemory(EditroomError):
-    """The job ran out of the memory its child may use. The same input under the same limit
-    would again: final, and only a higher limit helps."""
-
-
-class SandboxInternalError(EditroomError):
-    """The job raised an exception editroom did not expect. On the same input it would raise
-    it again: final; the message says which exception, with what text, and where."""
-
-
-class SandboxIOError(EditroomError):
-    """The job failed on something outside the media (a full disk, an I/O error, a dropped
-    connection): trying again may work."""
 
 
 @dataclass(slots=True)
@@ -112,9 +104,11 @@ class Sandbox:
         function: Callable[..., T],
         *args: Any,
         timeout_seconds: float,
+        timed_out: str | None = None,
         on_progress: Report | None = None,
     ) -> T:
-        """function(*args, progress=...) in a child; its result, or its EditroomError."""
+        """function(*args, progress=...) in a child; its result, or its EditroomError.
+        `timed_out` is what the SandboxTimeout says when it runs past timeout_seconds."""
         child = await self._take_child()
         answered = False
         try:
@@ -125,7 +119,8 @@ class Sandbox:
                 answered = True
                 return result
         except TimeoutError:
-            raise SandboxTimeout(f"stopped after {timeout_seconds:.0f} s, its time limit") from None
+            message = timed_out or f"stopped after {timeout_seconds:.0f} s, its time limit"
+            raise SandboxTimeout(message) from None
         finally:
             if answered:
                 # Its answer is in; the caller need not wait while its memory is torn down.
@@ -265,7 +260,7 @@ def _out_of_memory(memory_limit: int | None) -> str:
 def _unexpected(function: Callable[..., Any], exc: Exception) -> tuple[type[EditroomError], str]:
     """The error class and message an exception we did not expect comes back as."""
     name = getattr(function, "__name__", "the job")
-    what = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+    what = described(exc)[:MAX_ERROR_CHARS]
     if _environmental(exc):
         return SandboxIOError, f"I/O error in {name}: {what}"
     frames = traceback.extract_tb(exc.__traceback__)
@@ -274,10 +269,12 @@ def _unexpected(function: Callable[..., Any], exc: Exception) -> tuple[type[Edit
 
 
 def _environmental(exc: Exception) -> bool:
-    """Trouble from the disk or the network, not the media or our code."""
-    if isinstance(exc, ConnectionError | TimeoutError):
-        return True
-    return from_the_disk(exc)
+    """Trouble from our disk or our own connections, not the media or our code. FFmpeg's
+    errors are the file's, whatever their errno (a connection an HLS or ffconcat file asked
+    for included), unless they are real I/O trouble."""
+    if isinstance(exc, av.FFmpegError):
+        return io_trouble(exc)
+    return io_trouble(exc) or isinstance(exc, ConnectionError | TimeoutError)
 
 
 def _reporter(sender: Connection) -> Callable[..., None]:

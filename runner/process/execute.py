@@ -16,15 +16,15 @@ from runner.engine.imports.download import import_url
 from runner.engine.imports.guard import ImportPolicy
 from runner.engine.imports.request import ImportRequest, is_import
 from runner.engine.jobs import ProducedFile, run_edit
-from runner.engine.ops.base import EditFailed, Limits, MediaKind, Operation
+from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
 from runner.engine.ops.noop import ImageNoop
-from runner.engine.sandbox import Report, Sandbox, SandboxTimeout
+from runner.engine.sandbox import Report, Sandbox
 from runner.process.metrics import UNKNOWN_KIND
 from service.domain.library import MediaLibrary, clean_filename
 from service.kernel.db import Row
-from service.kernel.errors import NotFound
+from service.kernel.errors import EditFailed, NotFound
 from service.kernel.receive import ReceivedFile
 from service.kernel.settings import Settings
 
@@ -100,17 +100,15 @@ class EditExecutor:
     ) -> list[ProducedFile]:
         inputs = {str(row["id"]): str(await self._local(row, work)) for row in others}
         timeout = edit_time_limit_seconds(self._settings, [source, *others])
-        try:
-            return await self._sandbox.run(
-                run_edit, source["kind"], str(await self._local(source, work)), operations,
-                str(work / "out"), self._limits, inputs,
-                timeout_seconds=timeout, on_progress=report,
-            )  # fmt: skip
-        except SandboxTimeout:
-            raise EditFailed(
-                f"the edit ran past its time limit of {timeout:.0f} s (EDITROOM_EDIT_TIMEOUT_"
-                "SECONDS, plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND per second of video)"
-            ) from None
+        timed_out = (
+            f"the edit ran past its time limit of {timeout:.0f} s (EDITROOM_EDIT_TIMEOUT_SECONDS, "
+            "plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND per second of video)"
+        )
+        return await self._sandbox.run(
+            run_edit, source["kind"], str(await self._local(source, work)), operations,
+            str(work / "out"), self._limits, inputs,
+            timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
+        )  # fmt: skip
 
     async def _import(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
         try:
@@ -122,18 +120,16 @@ class EditExecutor:
             "socket_timeout": self._settings.import_socket_timeout_seconds,
         }
         timeout = self._settings.import_timeout_seconds
+        timed_out = (
+            f"the import ran past its time limit of {timeout:.0f} s "
+            "(EDITROOM_IMPORT_TIMEOUT_SECONDS)"
+        )
         self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="import-") as work:
-            try:
-                (produced,) = await self._sandbox.run(
-                    import_url, request, str(Path(work) / "out"), self._policy, self._limits,
-                    options, timeout_seconds=timeout, on_progress=report,
-                )  # fmt: skip
-            except SandboxTimeout:
-                raise EditFailed(
-                    f"the import ran past its time limit of {timeout:.0f} s "
-                    "(EDITROOM_IMPORT_TIMEOUT_SECONDS)"
-                ) from None
+            (produced,) = await self._sandbox.run(
+                import_url, request, str(Path(work) / "out"), self._policy, self._limits,
+                options, timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
+            )  # fmt: skip
             name = _import_name(request.url, produced)
             return [await self._store(produced, name, edit=edit, source=None)]
 

@@ -16,14 +16,12 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from runner.engine.ops.base import EditFailed
-from runner.engine.sandbox import SandboxInternalError, SandboxOutOfMemory
 from runner.process.completer import Completer
 from runner.process.execute import ClaimedEdit, Execute
 from runner.process.metrics import ABANDONED, CANCELLED, COMPLETED, LOST, RunnerMetrics
 from service.domain.cleanup import clean_up
 from service.kernel.db import Database
-from service.kernel.errors import DatabaseUnavailable, EditroomError, InvalidInput, UnsupportedMedia
+from service.kernel.errors import DatabaseUnavailable, EditroomError, described
 from service.kernel.settings import Settings
 from service.kernel.storage.base import Storage
 
@@ -32,15 +30,6 @@ log = logging.getLogger(__name__)
 QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 1.0
-# Failures no retry can mend: the media, or the edit as written, makes them certain; so do
-# the memory limit and an unexpected exception of ours on this input (runner/engine/sandbox.py).
-PERMANENT = (  # ImportRefused is an EditFailed
-    EditFailed,
-    InvalidInput,
-    UnsupportedMedia,
-    SandboxInternalError,
-    SandboxOutOfMemory,
-)
 
 
 def default_worker_name() -> str:
@@ -174,11 +163,13 @@ class Runner:
 
         try:
             outputs = await self._execute(edit, report)
-        except PERMANENT as exc:
-            return await self._fail(edit, str(exc), retryable=False)
+        except EditroomError as exc:  # each class says whether a retry may mend it
+            return await self._fail(edit, str(exc), retryable=exc.retryable)
         except Exception as exc:  # the edit's boundary: whatever went wrong, the runner lives on
+            # Not the media's doing (that is judged in the sandboxed child): our disk, a
+            # connection, a bug. Worth another trial; the message names no server path.
             log.exception("edit raised", extra={"edit_id": str(edit.id), "worker": self.name})
-            return await self._fail(edit, f"{type(exc).__name__}: {exc}", retryable=True)
+            return await self._fail(edit, described(exc), retryable=True)
         return await self._complete(edit, outputs)
 
     async def _complete(self, edit: ClaimedEdit, outputs: list[UUID]) -> str:

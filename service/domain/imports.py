@@ -6,11 +6,11 @@ import socket
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from runner.engine.imports.guard import ImportPolicy, ImportRefused
+from runner.engine.imports.guard import ImportPolicy
 from runner.engine.imports.request import ImportRequest
 from service.domain.edits import parse_priority
 from service.kernel.db import Database, Row
-from service.kernel.errors import InvalidParameter
+from service.kernel.errors import ImportRefused, InvalidParameter
 from service.kernel.metrics import IMPORT_KIND, ServiceMetrics
 from service.kernel.settings import Settings
 

@@ -12,20 +12,21 @@ from typing import Any
 from uuid import UUID
 
 from runner.engine.probe import ACCEPTED, MediaFacts, probe
-from runner.engine.sandbox import (
-    Sandbox,
+from runner.engine.sandbox import Sandbox
+from service.domain.cursors import Page, keyset_page
+from service.kernel.db import Database, Row
+from service.kernel.errors import (
+    InvalidMedia,
+    NotFound,
     SandboxCrashed,
     SandboxInternalError,
     SandboxIOError,
     SandboxOutOfMemory,
     SandboxTimeout,
 )
-from service.domain.cursors import Page, keyset_page
-from service.kernel.db import Database, Row
-from service.kernel.errors import InvalidMedia, NotFound
 from service.kernel.receive import ReceivedFile
 from service.kernel.settings import Settings
-from service.kernel.storage.base import Storage, StorageError, media_key
+from service.kernel.storage.base import Storage, media_key
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ class MediaLibrary:
 
     async def check(self, path: Path, size_bytes: int) -> MediaFacts:
         """What the file is (415/422 when it is nothing editroom takes), from a sandbox. A
-        check that runs out of time or dies (a decoder's crash, the memory limit) is a 422
-        too: hostile bytes can do both."""
+        check that runs out of time or dies (a decoder's crash, the memory limit, an exception
+        of ours these bytes set off) is the file's doing too: hostile bytes can do all of that.
+        Only our own I/O trouble (SandboxIOError, 503) is not."""
         timeout = (
             self._settings.probe_timeout_seconds + PROBE_SECONDS_PER_GIB * size_bytes / 1024**3
         )
@@ -85,8 +87,8 @@ class MediaLibrary:
         except SandboxInternalError as exc:  # a bug of ours that these bytes set off
             log.warning("probe failed unexpectedly", extra={"error": str(exc)})
             raise InvalidMedia(f"checking the file failed: {exc}; accepted: {ACCEPTED}") from None
-        except SandboxIOError as exc:  # the disk, not the file: nothing the client did
-            raise StorageError(f"checking the file failed: {exc}; try again") from None
+        except SandboxIOError as exc:  # the disk, not the file: the same error, for a client
+            raise SandboxIOError(f"checking the file failed: {exc}; try again") from None
 
     async def prepare(self, received: ReceivedFile, facts: MediaFacts | None = None) -> Prepared:
         """Check the file and, unless its bytes are in the library, store them under their key.

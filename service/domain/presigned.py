@@ -14,13 +14,14 @@ from service.kernel.errors import (
     EditroomError,
     InvalidMedia,
     NotFound,
+    ObjectMissing,
     TooLarge,
     UnsupportedMedia,
 )
 from service.kernel.receive import ReceivedFile, receive
 from service.kernel.settings import Settings
 from service.kernel.signing import sign
-from service.kernel.storage.base import ObjectMissing, pending_key
+from service.kernel.storage.base import pending_key
 
 
 class PresignedUploads:

@@ -16,7 +16,7 @@ from service.domain.cursors import Page, keyset_page
 from service.domain.edits import Edits, split_controls
 from service.domain.ops_refs import check_references
 from service.kernel.db import Database, Row
-from service.kernel.errors import InvalidInput, InvalidParameter, NotFound
+from service.kernel.errors import InvalidInput, InvalidParameter, NotFound, UnknownParameter
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -194,8 +194,7 @@ def _kinds(text: str | None) -> list[MediaKind]:
 
 
 def _most_telling(refusals: dict[MediaKind, InvalidParameter]) -> InvalidParameter:
-    """Of each kind's refusal, the one about a value rather than about which kind fits."""
-    for refusal in refusals.values():
-        if not any(hint in str(refusal) for hint in ("applies to", "unknown parameter", "no such")):
-            return refusal
-    return next(iter(refusals.values()))
+    """Of each kind's refusal, the one about a value rather than about which kind fits (an
+    UnknownParameter: an operation the kind does not have)."""
+    about_a_value = (r for r in refusals.values() if not isinstance(r, UnknownParameter))
+    return next(about_a_value, next(iter(refusals.values())))

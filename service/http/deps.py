@@ -14,7 +14,7 @@ from service.domain.live import LiveEdits
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
-from service.kernel.errors import InvalidParameter
+from service.kernel.errors import UnknownParameter
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -94,7 +94,7 @@ def only_parameters(*allowed: str) -> Callable[[Request], None]:
     def check(request: Request) -> None:
         for name, value in request.query_params.multi_items():
             if name not in allowed:
-                raise InvalidParameter(
+                raise UnknownParameter(
                     name, value, "unknown parameter", accepted=" | ".join(allowed) or "none"
                 )
 

@@ -1,4 +1,5 @@
-"""The one place editroom's exceptions become HTTP statuses and error bodies."""
+"""The one place editroom's exceptions become HTTP responses: each EditroomError carries its
+status (service/kernel/errors.py); its body says what was wrong, never with a server path."""
 
 import logging
 
@@ -7,46 +8,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
-from service.kernel.errors import (
-    ConfigurationError,
-    Conflict,
-    DatabaseUnavailable,
-    EditroomError,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    TooLarge,
-    UnsupportedMedia,
-)
-from service.kernel.storage.base import ObjectMissing, StorageError
+from service.kernel.errors import EditroomError, described, io_trouble
 
 log = logging.getLogger(__name__)
-
-STATUS_BY_ERROR: dict[type[EditroomError], int] = {
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    InvalidInput: 422,
-    TooLarge: 413,
-    UnsupportedMedia: 415,
-    DatabaseUnavailable: 503,
-    StorageError: 503,  # the bucket or the disk: try again
-    ObjectMissing: 500,  # a stored object is gone: nothing a retry mends
-    ConfigurationError: 500,
-}
-
-
-def status_for(error: EditroomError) -> int:
-    for error_class in type(error).__mro__:
-        if error_class in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[error_class]
-    return 500
 
 
 async def _editroom_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EditroomError)
     body = {"detail": str(exc), "error": type(exc).__name__, **exc.details()}
-    return JSONResponse(body, status_for(exc))
+    return JSONResponse(body, exc.status)
+
+
+async def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    """An OSError that reached a route: our disk's trouble (io_trouble: a full disk, an I/O
+    error) is a 503 to try again, without the file's name (a server path). Anything else is a
+    bug: on to the server's 500."""
+    assert isinstance(exc, OSError)
+    if not io_trouble(exc):
+        raise exc
+    log.warning("I/O trouble", extra={"path": request.url.path, "error": described(exc)})
+    detail = f"the server's storage failed ({described(exc)}); try again"
+    return JSONResponse({"detail": detail, "error": "Unavailable"}, 503)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
@@ -80,5 +62,6 @@ async def _client_went_away(request: Request, _exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EditroomError, _editroom_error)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(ClientDisconnect, _client_went_away)

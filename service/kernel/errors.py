@@ -1,16 +1,101 @@
-"""One base exception, a subclass per kind of failure. service/http/errors.py maps them to
-statuses."""
+"""editroom's one error tree. Every failure editroom names is a class below, and each class
+says two things about itself: `status`, what the HTTP API answers (service/http/errors.py
+reads it), and `retryable`, whether trying the same work again may succeed (the runner's
+fail_edit reads it; the sandboxed child's errors cross back as these classes).
+
+    EditroomError                  500  final    (abstract: raise a subclass)
+    ├── ConfigurationError         500  retried  a setting of this process; another may be right
+    ├── Forbidden                  403  final
+    │   └── BadSignature           403  final    a signed URL forged, altered or expired
+    ├── NotFound                   404  final
+    ├── Conflict                   409  retried  a state that may change (a race, a busy row)
+    ├── TooLarge                   413  final
+    ├── UnsupportedMedia           415  final    not an image or video we read
+    ├── InvalidInput               422  final
+    │   ├── InvalidParameter       422  final    one named parameter's value
+    │   │   └── UnknownParameter   422  final    a parameter (operation) this kind or route lacks
+    │   └── InvalidMedia           422  final    broken, hostile, or over a limit
+    ├── EditFailed                 422  final    the edit cannot succeed as asked
+    │   └── ImportRefused          422  final    a URL, redirect or address not allowed
+    ├── SandboxTimeout             422  final    the same input would run as long again
+    ├── SandboxOutOfMemory         422  final    ... and need as much memory again
+    ├── SandboxInternalError       500  final    an exception of ours these bytes set off
+    ├── ObjectMissing              500  final    a stored object is gone
+    └── Unavailable                503  retried  our environment's trouble: try again
+        ├── DatabaseUnavailable    503  retried
+        ├── StorageError           503  retried  the bucket or the disk
+        ├── ImportUnavailable      502  retried  the source did not answer as it should
+        ├── SandboxCrashed         503  retried  the child died without an answer
+        └── SandboxIOError         503  retried  our disk or network failed the job
+
+Outside the tree, on purpose: service/http/ranges.py's Unsatisfiable (a Range header's
+control flow, answered 416 where it is caught), the supervisor's _StopRequested, and
+runner/engine/imports/guard.py's ImportTooLarge (an OSError, as libraries expect of sockets).
+
+Which OSErrors are ours: see `io_trouble`. Messages never carry a server path: an OSError's
+text names its file, so `reason` and `described` say what one was without it.
+"""
+
+import errno
+from typing import ClassVar
+
+# Real trouble of our own environment, on our paths: the disk failed, filled, refused a file
+# that large, went read-only or stale (NFS), or the process ran out of memory or descriptors.
+# A file's bytes cannot cause these, and they pass: retried. Not here: EACCES/EPERM and
+# ENOENT (a file naming another file, or a protocol FFmpeg refuses on its behalf, gets these:
+# the file's fault; on our own paths, a misconfiguration no retry mends) and EAGAIN (FFmpeg's
+# "more input needed"; our own I/O blocks). Network trouble is ConnectionError/TimeoutError,
+# counted as ours only for our own connections (runner/engine/sandbox.py).
+IO_TROUBLE_ERRNOS = frozenset(
+    {
+        errno.EIO,
+        errno.ENOSPC,
+        errno.EFBIG,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.ESTALE,
+        errno.ENOMEM,
+        errno.EMFILE,
+        errno.ENFILE,
+    }
+)
 
 
-def from_the_disk(error: BaseException) -> bool:
-    """Whether an error is the disk's (or the system's) trouble rather than the data's: an
-    OSError carrying an errno (EIO, ENOSPC, EACCES...). Decoders raise OSErrors without one for
-    damaged data. Such errors pass through as they are, to be retried."""
+def io_trouble(error: BaseException) -> bool:
+    """Whether an error is real I/O trouble of our own (an OSError whose errno is one of
+    IO_TROUBLE_ERRNOS), to be retried, rather than anything a file's bytes could cause.
+    A MemoryError is never: the child's memory limit is final (SandboxOutOfMemory)."""
+    if isinstance(error, MemoryError):
+        return False
+    return isinstance(error, OSError) and error.errno in IO_TROUBLE_ERRNOS
+
+
+def from_the_system(error: BaseException) -> bool:
+    """Whether an OSError comes from the operating system (it carries an errno) rather than
+    from a decoder about the data: Pillow raises errno-less OSErrors for damaged bytes, and
+    opens no file but the one we give it. Such an error is not the image's; it passes through
+    for the sandbox to classify (io_trouble: retried; anything else: final, not blamed on the
+    image). FFmpeg's errors all carry an errno: see io_trouble instead."""
     return isinstance(error, OSError) and error.errno is not None
+
+
+def reason(error: BaseException) -> str:
+    """What an exception says, for a message a client may read: for an OSError or FFmpeg's
+    error, its strerror, without the file name it carries (a server path)."""
+    strerror = getattr(error, "strerror", None)
+    return strerror if isinstance(strerror, str) and strerror else str(error)
+
+
+def described(error: BaseException) -> str:
+    """Which exception, and its reason: "OSError: No space left on device"."""
+    return f"{type(error).__name__}: {reason(error)}"
 
 
 class EditroomError(Exception):
     """Something editroom refuses or cannot do, with a message a person can act on."""
+
+    status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = False
 
     def details(self) -> dict[str, str]:
         """Fields for the error body beside the message (which parameter, what is accepted)."""
@@ -18,19 +103,50 @@ class EditroomError(Exception):
 
 
 class ConfigurationError(EditroomError):
-    """A setting is missing or wrong."""
+    """A setting is missing or wrong. Another process (runner) may have it right."""
+
+    retryable = True
+
+
+class Forbidden(EditroomError):
+    """The request is not allowed as made (a forged or expired signed URL)."""
+
+    status = 403
+
+
+class BadSignature(Forbidden):
+    """A signed URL that is forged, altered or expired."""
 
 
 class NotFound(EditroomError):
     """The thing named does not exist."""
 
+    status = 404
+
 
 class Conflict(EditroomError):
-    """The thing exists but is in a state that forbids the request."""
+    """The thing exists but is in a state that forbids the request; the state may change."""
+
+    status = 409
+    retryable = True
+
+
+class TooLarge(EditroomError):
+    """A request body over the size limit."""
+
+    status = 413
+
+
+class UnsupportedMedia(EditroomError):
+    """The bytes are not an image or a video editroom can read."""
+
+    status = 415
 
 
 class InvalidInput(EditroomError):
     """A value was refused; the message names it and says what is accepted."""
+
+    status = 422
 
 
 class InvalidParameter(InvalidInput):
@@ -46,21 +162,74 @@ class InvalidParameter(InvalidInput):
         return {"parameter": self.parameter, "value": self.value, "accepted": self.accepted}
 
 
-class Forbidden(EditroomError):
-    """The request is not allowed as made (a forged or expired signed URL)."""
-
-
-class UnsupportedMedia(EditroomError):
-    """The bytes are not an image or a video editroom can read."""
+class UnknownParameter(InvalidParameter):
+    """A parameter or operation this media kind (or this route) does not have: a refusal
+    about where the value was given, not about the value."""
 
 
 class InvalidMedia(InvalidInput):
     """An image or video, but broken or beyond a limit: truncated, corrupt, too many pixels."""
 
 
-class TooLarge(EditroomError):
-    """A request body over the size limit."""
+class EditFailed(EditroomError):
+    """The edit cannot succeed as asked, however often it is tried: bad or unsupported media,
+    parameters the media makes impossible (a crop outside the image, no face found). The
+    message says what to change."""
+
+    status = 422
 
 
-class DatabaseUnavailable(EditroomError):
-    """PostgreSQL could not be reached or failed transiently; trying again may work."""
+class ImportRefused(EditFailed):
+    """The URL, a redirect or an address it resolves to is not allowed."""
+
+
+class SandboxTimeout(EditroomError):
+    """The job ran past its time limit and was stopped; the same input would again."""
+
+    status = 422
+
+
+class SandboxOutOfMemory(EditroomError):
+    """The job ran out of the memory its child may use. The same input under the same limit
+    would again: only a higher limit helps."""
+
+    status = 422
+
+
+class SandboxInternalError(EditroomError):
+    """The job raised an exception editroom did not expect. On the same input it would raise
+    it again; the message says which exception, with what text, and where."""
+
+
+class ObjectMissing(EditroomError):
+    """No stored object under that key: nothing a retry mends."""
+
+
+class Unavailable(EditroomError):
+    """Our environment's trouble, not the request's: trying again may work."""
+
+    status = 503
+    retryable = True
+
+
+class DatabaseUnavailable(Unavailable):
+    """PostgreSQL could not be reached or failed transiently."""
+
+
+class StorageError(Unavailable):
+    """The storage backend (the bucket, the disk) failed."""
+
+
+class ImportUnavailable(Unavailable):
+    """The source did not answer as it should (network, server trouble)."""
+
+    status = 502
+
+
+class SandboxCrashed(Unavailable):
+    """The child died without an answer (a crash, or a signal)."""
+
+
+class SandboxIOError(Unavailable):
+    """The job failed on something outside the media: our disk (io_trouble) or our own
+    connection dropped."""

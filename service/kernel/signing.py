@@ -6,14 +6,10 @@ import secrets
 import time
 from pathlib import Path
 
-from service.kernel.errors import Forbidden
+from service.kernel.errors import BadSignature
 from service.kernel.settings import Settings
 
 SECRET_FILE = "secret-key"
-
-
-class BadSignature(Forbidden):
-    """A signed URL that is forged, altered or expired."""
 
 
 def secret_key(settings: Settings) -> bytes:

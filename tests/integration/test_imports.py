@@ -38,6 +38,8 @@ LIVE_DASH = b"""<?xml version="1.0"?>
 </MPD>"""
 # A finished HLS stream, one segment: fetched by yt-dlp's own HLS downloader.
 RTMP_PAGE = b'<html><body><video src="rtmp://127.0.0.1:1935/vod/clip"></video></body></html>'
+# A script FFmpeg's concat demuxer reads; it refuses to open the file it names (EPERM).
+FFCONCAT = b"ffconcat version 1.0\nfile /etc/passwd\n"
 HLS_PLAYLIST = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nclip.ts\n#EXT-X-ENDLIST\n"
 
 
@@ -60,6 +62,7 @@ def site(clip: bytes, tmp_path: Path) -> Iterator[str]:
         "/watch": serve_bytes(page, "text/html"),
         "/rtmp": serve_bytes(RTMP_PAGE, "text/html"),
         "/notes.txt": serve_bytes(b"just words\n" * 200, "text/plain"),
+        "/list.ffconcat": serve_bytes(FFCONCAT, "application/octet-stream"),
         "/song.ogg": serve_bytes(audio, "audio/ogg"),
         "/liar.mp4": lying_about_length(4 * LIMIT_BYTES),
         "/slow.mp4": trickling(declared_bytes=10**6, seconds_per_byte=0.2, stop=stop),
@@ -203,6 +206,15 @@ def test_a_non_media_file_fails_with_the_reason(api: Api, site: str) -> None:
     assert job["status"] == "failed"
     assert job["trial"] == 1
     assert "not an image or a video" in job["error"]
+
+
+def test_an_ffconcat_script_fails_once_as_the_files_fault(api: Api, site: str) -> None:
+    """FFmpeg refusing what the script names is not our disk's trouble: no retry."""
+    job = run_import(api, f"{site}/list.ffconcat")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert "not an image or a video" in job["error"]
+    assert str(api.settings.data_dir) not in job["error"]
 
 
 def test_a_server_lying_about_its_size_is_stopped_at_the_limit(api: Api, site: str) -> None:

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from runner.engine.sandbox import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
+from service.kernel.errors import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.queue import Conn, enqueue
@@ -55,6 +55,9 @@ def local_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
         yield running
 
 
+# Scripts FFmpeg's concat demuxer reads: it refuses (EPERM, ENOENT) to open what they name.
+FFCONCAT_ABSOLUTE = b"ffconcat version 1.0\nfile /etc/passwd\n"
+FFCONCAT_RELATIVE = b"ffconcat version 1.0\nfile passwd\n"
 MULTIPART_ONLY = "multipart/form-data"
 MULTIPART = {"content-type": f"{MULTIPART_ONLY}; boundary=xyz"}
 PART_HEADER = b'--xyz\r\ncontent-disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
@@ -136,8 +139,10 @@ def test_file_names_are_data_not_paths(local_api: Api) -> None:
         (b"just some text\n" * 100, 415, "accepted: images"),
         (media.image_bytes("JPEG", size=(300, 300))[:2000], 422, "truncated or corrupt"),
         (media.png_claiming_size(50_000, 50_000), 422, "EDITROOM_MAX_PIXELS"),
+        (FFCONCAT_ABSOLUTE, 415, "accepted: images"),
+        (FFCONCAT_RELATIVE, 415, "accepted: images"),
     ],
-    ids=["text", "truncated-jpeg", "decompression-bomb"],
+    ids=["text", "truncated-jpeg", "decompression-bomb", "ffconcat", "ffconcat-relative"],
 )
 def test_bad_uploads_are_refused_and_leave_nothing(
     api: Api, conn: Conn, content: bytes, status: int, message: str
@@ -147,6 +152,20 @@ def test_bad_uploads_are_refused_and_leave_nothing(
     assert message in response.json()["detail"]
     assert media_rows(conn) == 0
     assert left_behind(api) == []
+
+
+@pytest.mark.parametrize("content", [FFCONCAT_ABSOLUTE, FFCONCAT_RELATIVE, b"truncated-mp4"])
+def test_a_refusal_names_no_path_of_the_server(
+    local_api: Api, tmp_path: Path, content: bytes
+) -> None:
+    """FFmpeg's errors name the file it read: a server path, never shown to the client."""
+    if content == b"truncated-mp4":
+        whole = media.write_video(tmp_path / "v.mp4", seconds=2.0).read_bytes()
+        content = whole[: len(whole) // 2]
+    response = local_api.upload(content)
+    assert response.status_code in (415, 422)
+    assert str(local_api.settings.data_dir) not in response.text
+    assert "/" not in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

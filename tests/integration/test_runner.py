@@ -9,8 +9,8 @@ from uuid import UUID
 import pytest
 from psycopg.types.json import Jsonb
 
-from runner.engine.sandbox import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
 from runner.process.execute import ClaimedEdit, ReportProgress
+from service.kernel.errors import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
 from service.kernel.settings import Settings
 from tests.queue import (
     Conn,

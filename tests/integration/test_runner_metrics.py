@@ -8,8 +8,8 @@ from uuid import UUID
 
 import pytest
 
-from runner.engine.ops.base import EditFailed
 from runner.process.execute import ClaimedEdit, ReportProgress
+from service.kernel.errors import EditFailed
 from service.kernel.settings import Settings
 from tests.metrics import Scrape
 from tests.queue import Conn, disable_backoff, edit, enqueue, insert_media

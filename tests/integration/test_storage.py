@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from service.kernel.storage.base import ObjectMissing, Storage, media_key
+from service.kernel.errors import ObjectMissing
+from service.kernel.storage.base import Storage, media_key
 from service.kernel.storage.local import LocalStorage
 from service.kernel.storage.s3 import S3Storage, minio_client
 from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Endpoint

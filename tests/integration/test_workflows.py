@@ -4,6 +4,7 @@ versioned, run one at a time or in batches, deleted softly."""
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -109,6 +110,22 @@ def test_a_workflow_that_saves_always_runs(api: Api, query: str, parameter: str)
     response = api.client.post(f"/workflows?{query}")
     assert response.status_code == 422
     assert response.json()["parameter"] == parameter
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("name=x&trim=1,soon", "not a time"),  # images have no trim: the video's refusal
+        (f"name=x&concat={uuid4()}", "no such media"),  # images have no concat
+    ],
+)
+def test_the_refusal_told_is_about_the_value_not_the_kind(
+    api: Api, query: str, problem: str
+) -> None:
+    response = api.client.post(f"/workflows?{query}")
+    assert response.status_code == 422
+    assert problem in response.json()["detail"]
+    assert "applies to" not in response.json()["detail"]
 
 
 def test_json_is_checked_the_same_way(api: Api) -> None:

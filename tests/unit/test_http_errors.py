@@ -1,31 +1,107 @@
-import pytest
+"""Each error of the tree answers with its own status and a body that names no server path."""
 
-from service.http.errors import status_for
+import errno
+import os
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from service.http.errors import install_error_handlers
+from service.kernel import errors
 from service.kernel.errors import (
+    BadSignature,
     ConfigurationError,
     Conflict,
     DatabaseUnavailable,
+    EditFailed,
     EditroomError,
-    InvalidInput,
+    ImportUnavailable,
+    InvalidMedia,
     NotFound,
+    ObjectMissing,
+    SandboxIOError,
+    StorageError,
+    TooLarge,
+    UnknownParameter,
+    UnsupportedMedia,
 )
+
+SERVER_PATH = "/srv/editroom/.editroom/uploads/upload-1234"
 
 
 class MissingMedia(NotFound):
     pass
 
 
+def answering(raised: BaseException) -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/")
+    async def fail() -> None:
+        raise raised
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
 @pytest.mark.parametrize(
     ("error", "status"),
     [
+        (BadSignature("x"), 403),
         (NotFound("x"), 404),
         (MissingMedia("x"), 404),
         (Conflict("x"), 409),
-        (InvalidInput("x"), 422),
-        (DatabaseUnavailable("x"), 503),
+        (TooLarge("x"), 413),
+        (UnsupportedMedia("x"), 415),
+        (InvalidMedia("x"), 422),
+        (UnknownParameter("crop", "1", "unknown parameter", accepted="resize"), 422),
+        (EditFailed("x"), 422),
         (ConfigurationError("x"), 500),
+        (ObjectMissing("x"), 500),
         (EditroomError("x"), 500),
+        (ImportUnavailable("x"), 502),
+        (DatabaseUnavailable("x"), 503),
+        (StorageError("x"), 503),
+        (SandboxIOError("x"), 503),
     ],
 )
-def test_each_error_has_its_status(error: EditroomError, status: int) -> None:
-    assert status_for(error) == status
+def test_each_error_answers_with_its_own_status(error: EditroomError, status: int) -> None:
+    response = answering(error).get("/")
+    assert response.status_code == status == error.status
+    assert response.json()["error"] == type(error).__name__
+    assert response.json()["detail"] == "x" or "crop" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS])
+def test_our_disk_trouble_is_a_503_without_the_path(code: int) -> None:
+    response = answering(OSError(code, os.strerror(code), SERVER_PATH)).get("/")
+    assert response.status_code == 503
+    assert os.strerror(code) in response.json()["detail"]
+    assert "try again" in response.json()["detail"]
+    assert "/srv" not in response.text
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.ENOENT, errno.EPERM])
+def test_other_os_errors_are_ours_to_fix_and_say_nothing(code: int) -> None:
+    response = answering(OSError(code, os.strerror(code), SERVER_PATH)).get("/")
+    assert response.status_code == 500
+    assert "/srv" not in response.text
+
+
+def every_class(root: type[EditroomError]) -> list[type[EditroomError]]:
+    return [root, *(cls for sub in root.__subclasses__() for cls in every_class(sub))]
+
+
+def test_the_tree_drawn_in_the_docstring_is_the_tree() -> None:
+    drawn = {
+        name: (int(status), kind)
+        for name, status, kind in re.findall(r"(\w+) +(\d{3}) +(final|retried)", errors.__doc__)
+    }
+    actual = {
+        cls.__name__: (cls.status, "retried" if cls.retryable else "final")
+        for cls in every_class(EditroomError)
+        if cls.__module__ == errors.__name__
+    }
+    assert drawn == actual

@@ -13,7 +13,7 @@ from runner.engine.imports.download import _Progress, _Quiet, _ydl_options, no_h
 from runner.engine.imports.formats import check_chosen, selector
 from runner.engine.imports.guard import ByteBudget
 from runner.engine.imports.request import ImportRequest
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 
 PAGE = "https://videos.example/watch/1"
 

@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from runner.engine.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
+from runner.engine.imports.guard import ByteBudget, ImportPolicy, guarded
+from service.kernel.errors import ImportRefused
 from tests.web import huge_page, serve_bytes, web_server
 
 STRICT = ImportPolicy()

@@ -83,6 +83,22 @@ def test_other_files_are_unsupported(tmp_path: Path, content: bytes) -> None:
         facts_of(saved(tmp_path, "x.jpg", content))
 
 
+@pytest.mark.parametrize(
+    "script",
+    ["file /etc/passwd\n", "file passwd\n", "file http://127.0.0.1:9/v.mp4\n"],
+    ids=["absolute-path", "relative-path", "url"],
+)
+def test_a_script_naming_other_files_is_unsupported_not_our_trouble(
+    tmp_path: Path, script: str
+) -> None:
+    """FFmpeg refuses (EPERM, ENOENT) to open what an ffconcat script names: the file's
+    doing, so a final 415 that names no path of ours, never an OSError to retry."""
+    path = saved(tmp_path, "upload-1234", f"ffconcat version 1.0\n{script}".encode())
+    with pytest.raises(UnsupportedMedia, match="accepted: images") as refused:
+        facts_of(path)
+    assert str(tmp_path) not in str(refused.value)
+
+
 def test_audio_alone_is_unsupported(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedMedia, match="no video stream"):
         facts_of(media.write_audio_only(tmp_path / "tone.ogg"))
@@ -104,6 +120,7 @@ def test_truncated_videos_are_invalid(tmp_path: Path, faststart: bool) -> None:
     with pytest.raises(InvalidMedia, match=r"truncated|corrupt") as refused:
         facts_of(saved(tmp_path, "cut.mp4", content[: len(content) // 2]))
     assert str(refused.value).endswith(f"; {INTACT}")
+    assert str(tmp_path) not in str(refused.value)
 
 
 @pytest.mark.parametrize("container", ["mp4", "webm", "mkv", "mov"])

@@ -7,9 +7,9 @@ from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture, Size
 from runner.engine.ops import grammar
-from runner.engine.ops.base import EditFailed, Group, Limits
+from runner.engine.ops.base import Group, Limits
 from runner.engine.ops.params import Param
-from service.kernel.errors import InvalidParameter
+from service.kernel.errors import EditFailed, InvalidParameter
 
 _X, _Y = (
     Param(name=name, type="integer", minimum=0, description=text, example=example)

@@ -16,8 +16,7 @@ from PIL import ExifTags, Image, ImageFile, TiffImagePlugin, UnidentifiedImageEr
 from runner.engine.image import profiles
 from runner.engine.image.encoding import ImageFormat
 from runner.engine.image.engine import Frame, Picture, Size
-from runner.engine.ops.base import EditFailed
-from service.kernel.errors import from_the_disk
+from service.kernel.errors import EditFailed, from_the_system, reason
 
 # Called with the upright size before any pixel is decoded: may refuse (raise), and may ask
 # for a smaller decode by returning the size the edit needs at least.
@@ -117,7 +116,7 @@ def pixel_limit(max_pixels: int) -> Iterator[None]:
 @contextmanager
 def _explained(what: str, *, max_pixels: int) -> Iterator[None]:
     """Turn Pillow's errors about the data into EditFailed saying what went wrong with `what`.
-    OSErrors with an errno come from the disk, not the data, and pass through."""
+    OSErrors from the system (from_the_system) are not the data's and pass through."""
     try:
         with warnings.catch_warnings():
             # Our own pixel check has already decided; Pillow's warning adds nothing.
@@ -133,10 +132,11 @@ def _explained(what: str, *, max_pixels: int) -> Iterator[None]:
             f"{what} is far over the limit of {_mega(max_pixels)} ({exc}); use a smaller image"
         ) from None
     except _DAMAGED as exc:
-        if from_the_disk(exc):
+        if from_the_system(exc):
             raise
         raise EditFailed(
-            f"{what} is damaged or truncated ({exc}); upload the original again or re-export it"
+            f"{what} is damaged or truncated ({reason(exc)}); "
+            "upload the original again or re-export it"
         ) from None
 
 

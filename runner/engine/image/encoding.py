@@ -11,7 +11,7 @@ from PIL import Image
 
 from runner.engine.image import profiles
 from runner.engine.image.engine import Frame, Picture, has_alpha
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed, from_the_system, reason
 
 ImageFormat = Literal["jpeg", "png", "webp", "avif", "gif", "tiff"]
 FORMATS: tuple[ImageFormat, ...] = ("jpeg", "png", "webp", "avif", "gif", "tiff")
@@ -47,9 +47,11 @@ def write(picture: Picture, target: Path, encoding: Encoding) -> None:
         )
         partial.replace(target)
     except (OSError, ValueError) as exc:
-        if isinstance(exc, OSError) and exc.errno is not None:
-            raise  # the disk, not the picture: worth retrying
-        raise EditFailed(f"the result could not be written as {encoding.format}: {exc}") from None
+        if from_the_system(exc):
+            raise  # the system's, not the picture's: the sandbox says whether to retry
+        raise EditFailed(
+            f"the result could not be written as {encoding.format}: {reason(exc)}"
+        ) from None
     finally:
         partial.unlink(missing_ok=True)
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 
 Size = tuple[int, int]
 Box = tuple[int, int, int, int]  # left, top, right, bottom, in pixels

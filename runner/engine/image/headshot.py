@@ -9,8 +9,9 @@ from typing import ClassVar, Literal, Self
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Box, Picture, Size
-from runner.engine.ops.base import EditFailed, Group
+from runner.engine.ops.base import Group
 from runner.engine.ops.params import Param
+from service.kernel.errors import EditFailed
 
 HEADSHOT = Param(
     name="headshot", type="number", default=0.4, minimum=0, maximum=3.0, example="0.4",

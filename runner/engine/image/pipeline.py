@@ -10,7 +10,8 @@ from runner.engine.image.base import ImageOperation
 from runner.engine.image.decoding import Planner
 from runner.engine.image.engine import Picture, Size
 from runner.engine.image.format import Format
-from runner.engine.ops.base import EditFailed, Limits, Operation, Progress
+from runner.engine.ops.base import Limits, Operation, Progress
+from service.kernel.errors import EditFailed
 
 DECODED_PROGRESS = 0.2  # once the source is decoded; the operations share the next 0.7
 OPERATIONS_PROGRESS = 0.7

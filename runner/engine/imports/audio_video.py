@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from runner.engine.ops.base import EditFailed
 from runner.engine.video.probe import about_the_media
+from service.kernel.errors import EditFailed, reason
 
 PICTURE_SIZE = (640, 360)
 FRAMES_PER_SECOND = 1
@@ -29,7 +29,7 @@ def audio_as_video(source: Path, out_dir: Path) -> Path:
     except av.FFmpegError as exc:
         if not about_the_media(exc):
             raise
-        raise EditFailed(f"the imported audio could not be read: {exc}") from None
+        raise EditFailed(f"the imported audio could not be read: {reason(exc)}") from None
     return target
 
 

@@ -14,11 +14,11 @@ from yt_dlp.utils import DownloadError
 
 from runner.engine.imports.audio_video import audio_as_video
 from runner.engine.imports.formats import FormatCheck, no_format_message, selector
-from runner.engine.imports.guard import ByteBudget, ImportPolicy, ImportRefused, guarded
+from runner.engine.imports.guard import ByteBudget, ImportPolicy, guarded
 from runner.engine.imports.request import ImportRequest
 from runner.engine.jobs import ProducedFile, describe
-from runner.engine.ops.base import EditFailed, Limits
-from service.kernel.errors import EditroomError
+from runner.engine.ops.base import Limits
+from service.kernel.errors import EditFailed, EditroomError, ImportRefused, ImportUnavailable
 
 if TYPE_CHECKING:  # the options' type exists in the stubs only
     from yt_dlp import _YoutubeDLOptions
@@ -27,10 +27,6 @@ log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIXES = (".part", ".ytdl", ".temp")
 LIST_FORMATS_HINT = "Use --list-formats for a list of available formats"  # the CLI's advice
-
-
-class ImportUnavailable(EditroomError):
-    """The source did not answer as it should (network, server trouble): trying again may work."""
 
 
 class _Progress:

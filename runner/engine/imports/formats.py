@@ -13,7 +13,7 @@ from yt_dlp.postprocessor.common import PostProcessor
 
 from runner.engine.imports.guard import SCHEMES
 from runner.engine.imports.request import ImportRequest
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 
 # yt-dlp's protocols it fetches itself over http(s): those that start with "http" (plain
 # files, and DASH segments) and "m3u8_native" (HLS, segment by segment). Plain "m3u8" (HLS

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import ImportRefused
 from service.kernel.settings import Settings
 
 SCHEMES = ("http", "https")
@@ -27,10 +27,6 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 METADATA = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fd00:ec2::/32"),
             ipaddress.ip_network("100.100.100.200/32"),
             ipaddress.ip_network("192.0.0.192/32"))  # fmt: skip
-
-
-class ImportRefused(EditFailed):
-    """The URL, a redirect or an address it resolves to is not allowed."""
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from runner.engine.ops.params import Param
-from service.kernel.errors import EditroomError
 from service.kernel.settings import Settings
 
 Progress = Callable[[float], None]
 """Called by pipelines with the fraction done, 0.0 to 1.0."""
-
-
-class EditFailed(EditroomError):
-    """The edit cannot succeed as asked, however often it is tried: bad or unsupported media,
-    parameters the media makes impossible (a crop outside the image, no face found). The
-    message says what to change. The runner fails the edit without retrying."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import Catalogue
-from service.kernel.errors import InvalidParameter
+from service.kernel.errors import InvalidParameter, UnknownParameter
 
 QueryItems = Sequence[tuple[str, str]]
 
@@ -93,7 +93,7 @@ def _from_json(catalogue: Catalogue, kind: MediaKind, index: int, item: Any) -> 
     operation = catalogue.operation(kind, name) if isinstance(name, str) else None
     if operation is None:
         accepted = " | ".join(catalogue.names(kind))
-        raise InvalidParameter(f"{where}.op", name, f"no such {kind} operation", accepted=accepted)
+        raise UnknownParameter(f"{where}.op", name, f"no such {kind} operation", accepted=accepted)
     try:
         return operation.model_validate(item)
     except ValidationError as exc:
@@ -142,11 +142,11 @@ def _unknown(
 ) -> InvalidParameter:
     others = [other for other in MediaKind if other != kind and catalogue.knows(other, name)]
     if others:
-        return InvalidParameter(
+        return UnknownParameter(
             name, value, f"applies to {others[0]} media, and this media is {kind}",
             accepted=" | ".join(catalogue.names(kind)),
         )  # fmt: skip
     accepted = " | ".join(catalogue.names(kind))
     if controls:
         accepted = f"an operation ({accepted}) or {' | '.join(controls)}"
-    return InvalidParameter(name, value, "unknown parameter", accepted=accepted)
+    return UnknownParameter(name, value, "unknown parameter", accepted=accepted)

@@ -4,11 +4,12 @@ pass over each file, whatever is copied and whatever is re-encoded."""
 
 from av.stream import Stream
 
-from runner.engine.ops.base import EditFailed, Progress
+from runner.engine.ops.base import Progress
 from runner.engine.video.audio import AudioTranscode
 from runner.engine.video.plan import Plan, Segment
 from runner.engine.video.probe import Input, open_streams, reading
 from runner.engine.video.sink import Sink, seconds
+from service.kernel.errors import EditFailed
 
 PROGRESS_EVERY_PACKETS = 32
 TRUNCATED_SECONDS = 0.5  # a source ending this much before its header said is truncated

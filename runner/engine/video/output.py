@@ -14,9 +14,9 @@ import av.container
 from av.packet import Packet
 from av.stream import Stream
 
-from runner.engine.ops.base import EditFailed
 from runner.engine.video.codecs import FASTSTART, MUXER, Container
 from runner.engine.video.probe import about_the_media
+from service.kernel.errors import EditFailed, reason
 
 Output = av.container.OutputContainer
 
@@ -32,7 +32,7 @@ def writing(path: Path, container: Container) -> Iterator[Output]:
     except av.error.FFmpegError as exc:
         if not about_the_media(exc):
             raise  # a full disk is not the edit's fault: retried
-        raise EditFailed(f"the {container} result could not be written: {exc}") from None
+        raise EditFailed(f"the {container} result could not be written: {reason(exc)}") from None
     finally:
         partial.unlink(missing_ok=True)
 

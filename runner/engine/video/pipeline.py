@@ -7,7 +7,7 @@ from uuid import UUID
 
 import av
 
-from runner.engine.ops.base import EditFailed, Limits, Operation, Progress
+from runner.engine.ops.base import Limits, Operation, Progress
 from runner.engine.video import encoders
 from runner.engine.video.audio import AudioCopy, AudioTranscode
 from runner.engine.video.copy import VideoCopy
@@ -19,6 +19,7 @@ from runner.engine.video.probe import about_the_media, open_streams, probe, read
 from runner.engine.video.sink import Sink
 from runner.engine.video.stills import write_stills
 from runner.engine.video.transcode import VideoTranscode
+from service.kernel.errors import EditFailed, reason
 
 
 def edit_video(
@@ -41,7 +42,7 @@ def edit_video(
     except av.error.FFmpegError as exc:
         if not about_the_media(exc):
             raise
-        raise EditFailed(f"the video could not be processed: {exc}") from None
+        raise EditFailed(f"the video could not be processed: {reason(exc)}") from None
     progress(1.0)
     return results
 

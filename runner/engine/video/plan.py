@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Literal
 from uuid import UUID
 
-from runner.engine.ops.base import EditFailed, Limits, Operation
+from runner.engine.ops.base import Limits, Operation
 from runner.engine.video.codecs import (
     COPYABLE,
     DEFAULT_AUDIO,
@@ -27,6 +27,7 @@ from runner.engine.video.probe import Source
 from runner.engine.video.resize import Resize
 from runner.engine.video.thumbnail import Thumbnail
 from runner.engine.video.trim import Trim
+from service.kernel.errors import EditFailed
 
 SMART_CUT_CODECS = frozenset({"h264", "hevc", "vp9"})  # whose partial GOPs we re-encode
 SMART_CUT_PIX_FMT = "yuv420p"

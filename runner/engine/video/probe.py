@@ -12,9 +12,9 @@ import av.container
 from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
-from runner.engine.ops.base import EditFailed, Limits
+from runner.engine.ops.base import Limits
 from runner.engine.video.codecs import COPYABLE, THREADS, Container
-from service.kernel.errors import from_the_disk
+from service.kernel.errors import EditFailed, io_trouble, reason
 
 Input = av.container.InputContainer
 
@@ -56,11 +56,12 @@ class Source:
 
 
 def about_the_media(error: av.error.FFmpegError) -> bool:
-    """Whether an FFmpeg error says something about the media (InvalidDataError and the like,
-    final). One carrying an errno (ENOSPC, EIO, EACCES...) comes from the disk, and ENOMEM from
-    the child's memory limit: those pass through as they are, for the sandbox to report (the
-    disk's retried, the limit named), as the image side does."""
-    return not (isinstance(error, MemoryError) or from_the_disk(error))
+    """Whether an FFmpeg error is about the media (final): every one is, a file or protocol it
+    refuses to open on the media's behalf (EPERM, EACCES, ENOENT) included, except real I/O
+    trouble of ours (io_trouble: ENOSPC, EIO...) and ENOMEM from the child's memory limit.
+    Those pass through as they are, for the sandbox to report (the disk's retried, the limit
+    named), as the image side does."""
+    return not (isinstance(error, MemoryError) or io_trouble(error))
 
 
 @contextmanager
@@ -73,7 +74,7 @@ def reading(path: Path) -> Iterator[Input]:
     except av.error.FFmpegError as exc:
         if not about_the_media(exc):
             raise
-        raise EditFailed(f"{path.name} cannot be read as a video: {exc}") from None
+        raise EditFailed(f"{path.name} cannot be read as a video: {reason(exc)}") from None
 
 
 def probe(path: Path, *, limits: Limits) -> Source:

@@ -10,11 +10,11 @@ from fractions import Fraction
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from runner.engine.ops.base import EditFailed
 from runner.engine.video.conform import Conformer, chain, same_shape
 from runner.engine.video.plan import Plan, Segment
 from runner.engine.video.probe import Input, open_streams, reading
 from runner.engine.video.sink import EPSILON_SECONDS, seconds
+from service.kernel.errors import EditFailed
 
 _DEFAULT_TIME_BASE = Fraction(1, 90_000)
 MAX_FRAMES_SCANNED = 100_000  # a bound on any decoding loop here, whatever the file says

@@ -8,8 +8,8 @@ from typing import Protocol
 from av.packet import Packet
 from av.stream import Stream
 
-from runner.engine.ops.base import EditFailed
 from runner.engine.video.plan import Segment
+from service.kernel.errors import EditFailed, reason
 
 EPSILON_SECONDS = 0.001  # timestamps closer than this are the same instant
 MAX_DAMAGED_PACKETS = 25  # per stream and segment: past this a file is refused, not played
@@ -41,7 +41,7 @@ class Damage:
     def skip(self, source: str, error: Exception) -> None:
         self.count += 1
         if self.count > MAX_DAMAGED_PACKETS:
-            raise EditFailed(f"{source} has too many damaged packets to decode: {error}")
+            raise EditFailed(f"{source} has too many damaged packets to decode: {reason(error)}")
 
 
 def seconds(stream: Stream, ticks: int | None) -> float | None:

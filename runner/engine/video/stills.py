@@ -4,12 +4,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from runner.engine.ops.base import EditFailed, Progress
+from runner.engine.ops.base import Progress
 from runner.engine.video.best import choose, measure
 from runner.engine.video.frames import Frames
 from runner.engine.video.plan import Plan
 from runner.engine.video.reader import Shot, TimelineReader
 from runner.engine.video.thumbnail import Thumbnail
+from service.kernel.errors import EditFailed
 
 JPEG_QUALITY = 90
 MIN_CANDIDATES = 24  # judged for frames=best:N, at least, and 3 per still asked

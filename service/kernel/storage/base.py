@@ -8,18 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from service.kernel.errors import EditroomError
-
 CHUNK_BYTES = 1024 * 1024
 _KEY = re.compile(r"^[a-z]+(/[0-9a-z-]+)+$")
-
-
-class StorageError(EditroomError):
-    """The storage backend failed; trying again may work."""
-
-
-class ObjectMissing(StorageError):
-    """No object under that key."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ from uuid import uuid4
 
 import anyio
 
-from service.kernel.storage.base import CHUNK_BYTES, ObjectMissing, StoredObject, check_key
+from service.kernel.errors import ObjectMissing
+from service.kernel.storage.base import CHUNK_BYTES, StoredObject, check_key
 
 PARTIAL_PREFIX = "partial"
 

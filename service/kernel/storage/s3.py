@@ -13,13 +13,8 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from service.kernel.storage.base import (
-    CHUNK_BYTES,
-    ObjectMissing,
-    StorageError,
-    StoredObject,
-    check_key,
-)
+from service.kernel.errors import ObjectMissing, StorageError, reason
+from service.kernel.storage.base import CHUNK_BYTES, StoredObject, check_key
 
 T = TypeVar("T")
 MULTIPART_PART_BYTES = 16 * 1024 * 1024
@@ -113,4 +108,4 @@ class S3Storage:
                 raise ObjectMissing(f"no stored object ({exc.code})") from exc
             raise StorageError(f"S3 refused the request: {exc.code}: {exc.message}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise StorageError(f"S3 could not be reached: {exc}") from exc
+            raise StorageError(f"S3 could not be reached: {reason(exc)}") from exc

@@ -7,7 +7,7 @@ from PIL import Image
 
 from runner.engine.image.engine import Picture
 from runner.engine.image.rotate import Rotate
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 from tests.unit.image.pictures import (
     BLUE,
     GREEN,

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from runner.engine.image.headshot import square_around
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 from tests.unit.image import pictures
 from tests.unit.image.pictures import edit, edit_path, noise, save
 

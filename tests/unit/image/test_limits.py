@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageFile, JpegImagePlugin
 
-from runner.engine.ops.base import EditFailed, Limits
+from runner.engine.ops.base import Limits
+from service.kernel.errors import EditFailed
 from tests.unit.image.pictures import (
     LIMITS,
     QUADRANTS,

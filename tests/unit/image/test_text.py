@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from runner.engine.image import engine
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 from tests.unit.image.pictures import BLACK, colour_at, edit, mean_difference, near, save
 
 NOT_A_GLYPH = "\U0010fffd"  # private use: no font has it, so it draws as the missing-glyph box

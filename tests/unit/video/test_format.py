@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image, ImageSequence
 
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
     assert_in_sync,

@@ -5,7 +5,8 @@ from uuid import uuid4
 import av
 import pytest
 
-from runner.engine.ops.base import EditFailed, Limits
+from runner.engine.ops.base import Limits
+from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import Spec, assert_in_sync, bursts, facts, numbers, packets
 

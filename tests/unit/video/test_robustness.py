@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine.ops.base import EditFailed, Limits
+from runner.engine.ops.base import Limits
+from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
     Spec,

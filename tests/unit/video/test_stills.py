@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import frame_image, read_number
 

@@ -1,5 +1,6 @@
-"""Trouble with the disk is not the video's fault: FFmpeg's errors carrying an errno pass
-through (the sandbox reports them as retryable), while errors about the data fail the edit."""
+"""Trouble with our disk is not the video's fault: FFmpeg's errors with an errno of real I/O
+trouble (ENOSPC, EIO) pass through (the sandbox reports them as retryable), while everything
+else FFmpeg says, a file it refuses to open (EACCES, EPERM) included, fails the edit."""
 
 import errno
 import os
@@ -8,8 +9,8 @@ from typing import Any
 import av
 import pytest
 
-from runner.engine.ops.base import EditFailed
 from runner.engine.video.output import Muxer
+from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 
 INVALID_DATA = -1094995529  # FFmpeg's AVERROR_INVALIDDATA
@@ -37,7 +38,8 @@ def test_a_full_disk_while_writing_passes_through(
     ("error_class", "code", "final"),
     [
         (av.error.OSError, errno.EIO, False),
-        (av.error.PermissionError, errno.EACCES, False),
+        (av.error.PermissionError, errno.EACCES, True),
+        (av.error.PermissionError, errno.EPERM, True),
         (av.error.InvalidDataError, INVALID_DATA, True),
     ],
 )
@@ -63,5 +65,6 @@ def test_only_errors_about_the_data_blame_the_source(
         edit(source, [("format", "mkv")])
     if final:
         assert str(raised.value).startswith(f"{source.name} cannot be read as a video")
+        assert str(source.parent) not in str(raised.value)  # a server path
     else:
         assert getattr(raised.value, "errno", None) == code

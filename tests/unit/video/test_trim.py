@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import pytest
 
-from runner.engine.ops.base import EditFailed
+from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
     Spec,
