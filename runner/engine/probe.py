@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 from PIL import Image, UnidentifiedImageError
@@ -66,22 +66,35 @@ class MediaFacts:
 
 
 def probe(
-    path: Path, *, max_pixels: int, max_video_seconds: float, verify: bool = True
+    path: Path,
+    *,
+    max_pixels: int,
+    max_video_seconds: float,
+    verify: bool = True,
+    max_frame_pixels: int | None = None,
 ) -> MediaFacts:
     """What the file is. verify=False skips decoding every frame of an image: for a file
-    editroom has just encoded itself, the header says all there is to know."""
+    editroom has just encoded itself, the header says all there is to know. max_frame_pixels
+    bounds what verifying an animation may decode: its canvas's pixels times its frames."""
     try:
-        return probe_image(path, max_pixels=max_pixels, verify=verify)
+        return probe_image(
+            path, max_pixels=max_pixels, verify=verify, max_frame_pixels=max_frame_pixels
+        )
     except UnidentifiedImageError:
         pass
     return probe_video(path, max_pixels=max_pixels, max_video_seconds=max_video_seconds)
 
 
-def probe_image(path: Path, *, max_pixels: int, verify: bool = True) -> MediaFacts:
+def probe_image(
+    path: Path, *, max_pixels: int, verify: bool = True, max_frame_pixels: int | None = None
+) -> MediaFacts:
     with _own_pixel_limit():
         try:
             with Image.open(path, formats=IMAGE_FORMATS) as image:
-                return _image_facts(image, max_pixels=max_pixels, verify=verify)
+                return _image_facts(
+                    image, path, max_pixels=max_pixels, verify=verify,
+                    max_frame_pixels=max_frame_pixels,
+                )  # fmt: skip
         except UnidentifiedImageError:
             raise
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -102,17 +115,29 @@ def _own_pixel_limit() -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _image_facts(image: Image.Image, *, max_pixels: int, verify: bool) -> MediaFacts:
+def _image_facts(
+    image: Image.Image,
+    path: Path,
+    *,
+    max_pixels: int,
+    verify: bool,
+    max_frame_pixels: int | None,
+) -> MediaFacts:
     width, height = image.size
     _check_pixels(width, height, max_pixels)
-    frames = getattr(image, "n_frames", 1)
+    frames = animation_frames(path) if image.format == "GIF" else getattr(image, "n_frames", 1)
     if frames > MAX_ANIMATION_FRAMES:
         raise InvalidMedia(
-            f"the animation has {frames} frames; accepted: at most {MAX_ANIMATION_FRAMES}"
+            f"the animation has {frames:,} frames or more; accepted: at most "
+            f"{MAX_ANIMATION_FRAMES:,}"
         )
+    if verify and max_frame_pixels is not None:
+        _check_frame_pixels(width, height, frames, max_frame_pixels)
     for frame in range(frames) if verify else ():  # decoding every frame finds truncation
         image.seek(frame)
         image.load()
+    if verify and image.format == "JPEG":
+        _check_jpeg_data(path, width, height)
     if image.getexif().get(EXIF_ORIENTATION) in SWAPS_SIDES:
         width, height = height, width
     assert image.format is not None
@@ -213,6 +238,73 @@ def _starts_like_media(path: Path) -> bool:
     with path.open("rb") as handle:
         head = handle.read(16)
     return any(head[offset : offset + len(magic)] == magic for offset, magic in SIGNATURES)
+
+
+def _check_frame_pixels(width: int, height: int, frames: int, max_frame_pixels: int) -> None:
+    """Decoding an animation costs its canvas for every frame, however small the frames
+    themselves: 2,000 frames of one pixel on a 7000x7000 canvas is a minute of work."""
+    total = width * height * frames
+    if total > max_frame_pixels:
+        raise InvalidMedia(
+            f"the animation declares {frames:,} frames on a {width}x{height} canvas, "
+            f"{total:,} pixels to decode; the limit is {max_frame_pixels:,} "
+            "(EDITROOM_MAX_FRAME_PIXELS); refused before decoding any frame"
+        )
+
+
+def animation_frames(path: Path, *, stop_after: int = MAX_ANIMATION_FRAMES) -> int:
+    """A GIF's frames, counted by walking its blocks without decoding any, and counted no
+    further than one past `stop_after` (Pillow's count reads to the end, however far)."""
+    with path.open("rb") as handle:
+        screen = handle.read(13)  # signature, canvas size, flags, background, aspect
+        if len(screen) < 13:
+            return 0
+        _skip_colour_table(handle, screen[10])
+        frames = 0
+        while frames <= stop_after:
+            introducer = handle.read(1)
+            if introducer == b"\x2c":  # an image descriptor: a frame
+                descriptor = handle.read(9)
+                if len(descriptor) < 9:
+                    break
+                _skip_colour_table(handle, descriptor[8])
+                handle.read(1)  # the LZW code size
+                frames += 1
+            elif introducer == b"\x21":  # an extension: its label, then its sub-blocks
+                handle.read(1)
+            else:  # the trailer, or the end of the data
+                break
+            _skip_sub_blocks(handle)
+    return frames
+
+
+def _skip_colour_table(handle: BinaryIO, flags: int) -> None:
+    if flags & 0x80:
+        handle.seek(3 * 2 ** ((flags & 0x07) + 1), 1)
+
+
+def _skip_sub_blocks(handle: BinaryIO) -> None:
+    while (length := handle.read(1)) and length[0]:
+        handle.seek(length[0], 1)
+
+
+def _check_jpeg_data(path: Path, width: int, height: int) -> None:
+    """libjpeg (Pillow) fills a picture whose data ends early with grey, and says nothing,
+    even of data that could not fill a tenth of the size the header declares. FFmpeg's
+    decoder, told to stop at any error, refuses it."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.codec_context.options = {"err_detect": "explode"}
+            for packet in container.demux(stream):
+                packet.decode()
+    except av.FFmpegError as exc:
+        if from_the_disk(exc):
+            raise
+        raise InvalidMedia(
+            f"the image is truncated or corrupt: its data does not fill the {width}x{height} "
+            f"picture its header declares; {INTACT}"
+        ) from None
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:

@@ -12,6 +12,7 @@ from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
+from service.http.body_limit import BodyLimit
 from service.http.errors import install_error_handlers
 from service.http.routes import (
     content,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = service_metrics
+    app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes)
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
     for module in (health, metrics, media, content, presign, imports, edits, sessions, workflows):

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
+from service.domain.library import ChecksBusy
 from service.kernel.errors import (
     ConfigurationError,
     Conflict,
@@ -18,6 +19,7 @@ from service.kernel.errors import (
     TooLarge,
     UnsupportedMedia,
 )
+from service.kernel.excerpt import excerpt
 from service.kernel.storage.base import ObjectMissing, StorageError
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ STATUS_BY_ERROR: dict[type[EditroomError], int] = {
     TooLarge: 413,
     UnsupportedMedia: 415,
     DatabaseUnavailable: 503,
+    ChecksBusy: 503,  # every upload check slot busy: try again after Retry-After
     StorageError: 503,  # the bucket or the disk: try again
     ObjectMissing: 500,  # a stored object is gone: nothing a retry mends
     ConfigurationError: 500,
@@ -46,7 +49,8 @@ def status_for(error: EditroomError) -> int:
 async def _editroom_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EditroomError)
     body = {"detail": str(exc), "error": type(exc).__name__, **exc.details()}
-    return JSONResponse(body, status_for(exc))
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, ChecksBusy) else None
+    return JSONResponse(body, status_for(exc), headers=headers)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
@@ -54,12 +58,12 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
     parameter = str(first["loc"][-1]) if first["loc"] else "request"
-    value = first.get("input")
+    value = excerpt(first.get("input"))
     body = {
         "detail": f"{parameter}={value!r}: {first['msg']}",
         "error": "InvalidParameter",
         "parameter": parameter,
-        "value": "" if value is None else str(value),
+        "value": value,
         "accepted": first["msg"],
         "errors": jsonable_errors(exc),
     }

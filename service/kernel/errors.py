@@ -1,6 +1,8 @@
 """One base exception, a subclass per kind of failure. service/http/errors.py maps them to
 statuses."""
 
+from service.kernel.excerpt import excerpt
+
 
 def from_the_disk(error: BaseException) -> bool:
     """Whether an error is the disk's (or the system's) trouble rather than the data's: an
@@ -38,7 +40,7 @@ class InvalidParameter(InvalidInput):
 
     def __init__(self, parameter: str, value: object, problem: str, *, accepted: str) -> None:
         self.parameter = parameter
-        self.value = "" if value is None else str(value)
+        self.value = excerpt(value)
         self.accepted = accepted
         super().__init__(f"{parameter}={self.value!r}: {problem}; accepted: {accepted}")
 
