@@ -1,0 +1,35 @@
+"""Files made to cost more than they look: what the hostile-input tests upload."""
+
+import io
+import struct
+
+import numpy as np
+from PIL import Image
+
+# A frame of one black pixel at (0, 0): graphic control (no delay), image descriptor with a
+# two-colour local table, then LZW data (code size 2, one sub-block, its end).
+_ONE_PIXEL_FRAME = (
+    b"\x21\xf9\x04\x00\x00\x00\x00\x00"
+    + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0x80)
+    + b"\x00\x00\x00\xff\xff\xff"
+    + b"\x02\x02\x44\x01\x00"
+)  # fmt: skip
+
+
+def frame_bomb_gif(*, frames: int = 1999, side: int = 7000) -> bytes:
+    """`frames` one-pixel frames on a side x side canvas: a few dozen kilobytes that cost the
+    whole canvas to decode for every frame (a minute of CPU for the defaults)."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", side, side, 0, 0, 0)
+    return screen + _ONE_PIXEL_FRAME * frames + b"\x3b"
+
+
+def filler_jpeg(*, declared: tuple[int, int] = (7000, 7000)) -> bytes:
+    """A 320x240 JPEG of noise whose header says `declared`: it ends with a proper end marker,
+    and libjpeg fills what its data does not cover with grey without a word."""
+    noise = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "JPEG", quality=90)
+    data = bytearray(buffer.getvalue())
+    frame_header = data.index(b"\xff\xc0")  # baseline: height and width 5 bytes in
+    data[frame_header + 5 : frame_header + 9] = struct.pack(">HH", declared[1], declared[0])
+    return bytes(data)
