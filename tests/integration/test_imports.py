@@ -320,6 +320,8 @@ def test_the_domain_allow_list_holds_for_redirects(
         ({}, "url"),
         ({"url": "ftp://example.com/a.mp4"}, "url"),
         ({"url": "https://nonexistent.invalid/a.mp4"}, "url"),
+        ({"url": "http://[::1/a.mp4"}, "url"),  # malformed: was an internal error
+        ({"url": "http://example.com:99999/a.mp4"}, "url"),  # a port out of range: likewise
         ({"url": "https://example.com/a", "format": "flac"}, "format"),
         ({"url": "https://example.com/a", "max_height": "10"}, "max_height"),
         ({"url": "https://example.com/a", "quality": "hd"}, "quality"),
