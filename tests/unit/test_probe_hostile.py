@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from runner.engine.probe import MAX_ANIMATION_FRAMES, MediaFacts, animation_frames, probe
+from runner.engine.probe import MAX_ANIMATION_FRAMES, MediaFacts, gif_layout, probe
 from service.kernel.errors import InvalidMedia
 from tests import media
 from tests.hostile import filler_jpeg, frame_bomb_gif
@@ -21,9 +21,18 @@ def probed(path: Path) -> MediaFacts:
     )
 
 
-def test_a_frame_bomb_is_refused_from_its_header(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        frame_bomb_gif(),
+        frame_bomb_gif(screen_side=1),  # the frames grow the canvas as they are decoded
+        frame_bomb_gif(between=b"junk"),  # Pillow skips what starts no block, and so do we
+    ],
+    ids=["declared", "grown", "junk-between"],
+)
+def test_a_frame_bomb_is_refused_before_decoding(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bomb.gif"
-    path.write_bytes(frame_bomb_gif())
+    path.write_bytes(content)
     with pytest.raises(InvalidMedia) as refused:
         probed(path)
     message = str(refused.value)
@@ -46,13 +55,25 @@ def test_gif_frames_are_counted_as_pillow_counts_them(tmp_path: Path, frames: in
     content = media.animated("GIF", frames=frames) if frames > 1 else media.image_bytes("GIF")
     path.write_bytes(content)
     with Image.open(path) as image:
-        assert animation_frames(path) == getattr(image, "n_frames", 1) == frames
+        assert gif_layout(path) == (getattr(image, "n_frames", 1), image.size)
+        assert image.size == ((64, 48) if frames == 1 else (32, 24))
+    assert gif_layout(path)[0] == frames
+
+
+def test_the_canvas_is_what_decoding_every_frame_makes_it(tmp_path: Path) -> None:
+    path = tmp_path / "grown.gif"
+    path.write_bytes(frame_bomb_gif(frames=3, side=40, screen_side=10))
+    with Image.open(path) as image:
+        for frame in range(getattr(image, "n_frames", 1)):
+            image.seek(frame)
+            image.load()
+        assert gif_layout(path) == (3, image.size) == (3, (40, 40))
 
 
 def test_counting_stops_past_the_frame_limit(tmp_path: Path) -> None:
     path = tmp_path / "many.gif"
     path.write_bytes(frame_bomb_gif(frames=50_000, side=1))
-    assert animation_frames(path) == MAX_ANIMATION_FRAMES + 1
+    assert gif_layout(path) == (MAX_ANIMATION_FRAMES + 1, (1, 1))
     with pytest.raises(InvalidMedia, match=r"2,001 frames or more; accepted: at most 2,000"):
         probed(path)
 
