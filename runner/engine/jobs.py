@@ -48,7 +48,9 @@ def run_edit(
     return [describe(path, limits, verify=False) for path in paths]
 
 
-def describe(path: Path, limits: Limits, *, verify: bool) -> ProducedFile:
+def describe(
+    path: Path, limits: Limits, *, verify: bool, max_frame_pixels: int | None = None
+) -> ProducedFile:
     """What a produced file is (probed) and its SHA-256, so the runner stores it as is.
     verify=False for what editroom has just encoded itself; True for anything fetched."""
     facts = probe(
@@ -56,5 +58,6 @@ def describe(path: Path, limits: Limits, *, verify: bool) -> ProducedFile:
         max_pixels=limits.max_pixels,
         max_video_seconds=limits.max_video_seconds,
         verify=verify,
+        max_frame_pixels=max_frame_pixels,
     )
     return ProducedFile(str(path), facts, path.stat().st_size, sha256_of(path))

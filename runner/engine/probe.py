@@ -4,12 +4,13 @@ videos. Refuses anything else (415) and anything broken or over a limit (422), w
 Untrusted bytes: this runs in a sandboxed child process (runner.engine.sandbox), never in
 the API."""
 
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 from PIL import Image, UnidentifiedImageError
@@ -36,6 +37,8 @@ ACCEPTED = (
 )
 INTACT = f"accepted: complete, undamaged {ACCEPTED}"
 MAX_ANIMATION_FRAMES = 2000
+GIF_SCAN_BYTES = 64 * 1024  # read at once while looking for a GIF's next block
+Size = tuple[int, int]
 EXIF_ORIENTATION = 0x0112
 SWAPS_SIDES = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter
 TRUNCATION_TOLERANCE_SECONDS = 1.0
@@ -72,22 +75,35 @@ class MediaFacts:
 
 
 def probe(
-    path: Path, *, max_pixels: int, max_video_seconds: float, verify: bool = True
+    path: Path,
+    *,
+    max_pixels: int,
+    max_video_seconds: float,
+    verify: bool = True,
+    max_frame_pixels: int | None = None,
 ) -> MediaFacts:
     """What the file is. verify=False skips decoding every frame of an image: for a file
-    editroom has just encoded itself, the header says all there is to know."""
+    editroom has just encoded itself, the header says all there is to know. max_frame_pixels
+    bounds what verifying an animation may decode: its canvas's pixels times its frames."""
     try:
-        return probe_image(path, max_pixels=max_pixels, verify=verify)
+        return probe_image(
+            path, max_pixels=max_pixels, verify=verify, max_frame_pixels=max_frame_pixels
+        )
     except UnidentifiedImageError:
         pass
     return probe_video(path, max_pixels=max_pixels, max_video_seconds=max_video_seconds)
 
 
-def probe_image(path: Path, *, max_pixels: int, verify: bool = True) -> MediaFacts:
+def probe_image(
+    path: Path, *, max_pixels: int, verify: bool = True, max_frame_pixels: int | None = None
+) -> MediaFacts:
     with _own_pixel_limit():
         try:
             with Image.open(path, formats=IMAGE_FORMATS) as image:
-                return _image_facts(image, max_pixels=max_pixels, verify=verify)
+                return _image_facts(
+                    image, path, max_pixels=max_pixels, verify=verify,
+                    max_frame_pixels=max_frame_pixels,
+                )  # fmt: skip
         except UnidentifiedImageError:
             raise
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -110,17 +126,33 @@ def _own_pixel_limit() -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _image_facts(image: Image.Image, *, max_pixels: int, verify: bool) -> MediaFacts:
+def _image_facts(
+    image: Image.Image,
+    path: Path,
+    *,
+    max_pixels: int,
+    verify: bool,
+    max_frame_pixels: int | None,
+) -> MediaFacts:
     width, height = image.size
+    if image.format == "GIF":  # its frames may grow the canvas, and Pillow counts them all
+        frames, canvas = gif_layout(path)
+        width, height = max(width, canvas[0]), max(height, canvas[1])
+    else:
+        frames = getattr(image, "n_frames", 1)
     _check_pixels(width, height, max_pixels)
-    frames = getattr(image, "n_frames", 1)
     if frames > MAX_ANIMATION_FRAMES:
         raise InvalidMedia(
-            f"the animation has {frames} frames; accepted: at most {MAX_ANIMATION_FRAMES}"
+            f"the animation has {frames:,} frames or more; accepted: at most "
+            f"{MAX_ANIMATION_FRAMES:,}"
         )
+    if verify and max_frame_pixels is not None:
+        _check_frame_pixels(width, height, frames, max_frame_pixels)
     for frame in range(frames) if verify else ():  # decoding every frame finds truncation
         image.seek(frame)
         image.load()
+    if verify and image.format == "JPEG":
+        _check_jpeg_data(path, width, height)
     if image.getexif().get(EXIF_ORIENTATION) in SWAPS_SIDES:
         width, height = height, width
     assert image.format is not None
@@ -223,6 +255,88 @@ def _starts_like_media(path: Path) -> bool:
     with path.open("rb") as handle:
         head = handle.read(16)
     return any(head[offset : offset + len(magic)] == magic for offset, magic in SIGNATURES)
+
+
+def _check_frame_pixels(width: int, height: int, frames: int, max_frame_pixels: int) -> None:
+    """Decoding an animation costs its canvas for every frame, however small the frames
+    themselves: 2,000 frames of one pixel on a 7000x7000 canvas is a minute of work."""
+    total = width * height * frames
+    if total > max_frame_pixels:
+        raise InvalidMedia(
+            f"the animation declares {frames:,} frames on a {width}x{height} canvas, "
+            f"{total:,} pixels to decode; the limit is {max_frame_pixels:,} "
+            "(EDITROOM_MAX_FRAME_PIXELS); refused before decoding any frame"
+        )
+
+
+def gif_layout(path: Path, *, stop_after: int = MAX_ANIMATION_FRAMES) -> tuple[int, Size]:
+    """A GIF's frames and the canvas decoding them ends up with, read by walking its blocks as
+    Pillow does (bytes that start no block are skipped) without decoding any. The canvas is
+    the logical screen grown to every frame's extent: Pillow grows it for a frame that reaches
+    past it. Frames are counted no further than one past `stop_after` (Pillow's own count reads
+    to the end, however far)."""
+    with path.open("rb") as handle:
+        screen = handle.read(13)  # signature, canvas size, flags, background, aspect
+        if len(screen) < 13:
+            return 0, (0, 0)
+        width, height = struct.unpack("<HH", screen[6:10])
+        _skip_colour_table(handle, screen[10])
+        frames = 0
+        while frames <= stop_after and (introducer := handle.read(1)) not in (b"", b";"):
+            if introducer == b",":  # an image descriptor: a frame
+                descriptor = handle.read(9)
+                if len(descriptor) < 9:
+                    break
+                left, top, frame_width, frame_height = struct.unpack("<HHHH", descriptor[:8])
+                width, height = max(width, left + frame_width), max(height, top + frame_height)
+                _skip_colour_table(handle, descriptor[8])
+                handle.read(1)  # the LZW code size
+                _skip_sub_blocks(handle)
+                frames += 1
+            elif introducer == b"!":  # an extension: its label, then its sub-blocks
+                handle.read(1)
+                _skip_sub_blocks(handle)
+            else:
+                _skip_to_block(handle)
+    return frames, (width, height)
+
+
+def _skip_colour_table(handle: BinaryIO, flags: int) -> None:
+    if flags & 0x80:
+        handle.seek(3 * 2 ** ((flags & 0x07) + 1), 1)
+
+
+def _skip_sub_blocks(handle: BinaryIO) -> None:
+    while (length := handle.read(1)) and length[0]:
+        handle.seek(length[0], 1)
+
+
+def _skip_to_block(handle: BinaryIO) -> None:
+    """To the next byte that starts a block, an image or the end, as Pillow skips the rest."""
+    while chunk := handle.read(GIF_SCAN_BYTES):
+        found = [at for at in map(chunk.find, (b"!", b",", b";")) if at >= 0]
+        if found:
+            handle.seek(min(found) - len(chunk), 1)
+            return
+
+
+def _check_jpeg_data(path: Path, width: int, height: int) -> None:
+    """libjpeg (Pillow) fills a picture whose data ends early with grey, and says nothing,
+    even of data that could not fill a tenth of the size the header declares. FFmpeg's
+    decoder, told to stop at any error, refuses it."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.codec_context.options = {"err_detect": "explode"}
+            for packet in container.demux(stream):
+                packet.decode()
+    except av.FFmpegError as exc:
+        if io_trouble(exc):
+            raise
+        raise InvalidMedia(
+            f"the image is truncated or corrupt: its data does not fill the {width}x{height} "
+            f"picture its header declares; {INTACT}"
+        ) from None
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:

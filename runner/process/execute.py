@@ -118,6 +118,9 @@ class EditExecutor:
         options = {
             "max_bytes": self._settings.import_max_bytes,
             "socket_timeout": self._settings.import_socket_timeout_seconds,
+            "min_bytes_per_second": self._settings.import_min_bytes_per_second,
+            "rate_window_seconds": self._settings.import_rate_window_seconds,
+            "max_frame_pixels": self._settings.max_frame_pixels,
         }
         timeout = self._settings.import_timeout_seconds
         timed_out = (

@@ -287,15 +287,11 @@ def next_input_kind(state: Row) -> MediaKind:
 def parse_priority(text: str | None) -> int:
     if text is None:
         return 0
+    accepted = f"an integer from -{MAX_PRIORITY} to {MAX_PRIORITY}"
     try:
         value = int(text)
     except ValueError:
-        value = MAX_PRIORITY + 1
+        raise InvalidParameter("priority", text, "not an integer", accepted=accepted) from None
     if abs(value) > MAX_PRIORITY:
-        raise InvalidParameter(
-            "priority",
-            text,
-            "out of range",
-            accepted=f"an integer from -{MAX_PRIORITY} to {MAX_PRIORITY}",
-        )
+        raise InvalidParameter("priority", text, "out of range", accepted=accepted)
     return value

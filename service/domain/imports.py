@@ -11,6 +11,7 @@ from runner.engine.imports.request import ImportRequest
 from service.domain.edits import parse_priority
 from service.kernel.db import Database, Row
 from service.kernel.errors import ImportRefused, InvalidParameter
+from service.kernel.excerpt import without_credentials
 from service.kernel.metrics import IMPORT_KIND, ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -45,7 +46,9 @@ class Imports:
             for address in await _resolve(url, host):
                 self._policy.check_address(host, address)
         except ImportRefused as exc:
-            raise InvalidParameter("url", url, str(exc), accepted=URL_ACCEPTED) from None
+            raise InvalidParameter(
+                "url", without_credentials(url), str(exc), accepted=URL_ACCEPTED
+            ) from None
 
 
 async def _resolve(url: str, host: str) -> list[str]:

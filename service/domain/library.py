@@ -2,11 +2,14 @@
 SHA-256, stored under their content's key), and media are found, listed and deleted.
 Uploads, presigned uploads and edit outputs all come in through `ingest`."""
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from math import ceil
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -16,6 +19,7 @@ from runner.engine.sandbox import Sandbox
 from service.domain.cursors import Page, keyset_page
 from service.kernel.db import Database, Row
 from service.kernel.errors import (
+    ChecksBusy,
     InvalidMedia,
     NotFound,
     SandboxCrashed,
@@ -55,6 +59,28 @@ class MediaLibrary:
         self.storage = storage
         self.sandbox = sandbox
         self._settings = settings
+        self._check_slots = asyncio.Semaphore(settings.check_concurrency)
+
+    @asynccontextmanager
+    async def _check_slot(self) -> AsyncIterator[None]:
+        """One of EDITROOM_CHECK_CONCURRENCY slots, waited for at most
+        EDITROOM_CHECK_WAIT_SECONDS: checks are CPU work in children, and a burst of uploads
+        must not start a child each."""
+        wait = self._settings.check_wait_seconds
+        try:
+            async with asyncio.timeout(wait):
+                await self._check_slots.acquire()
+        except TimeoutError:
+            raise ChecksBusy(
+                f"all {self._settings.check_concurrency} upload checks "
+                f"(EDITROOM_CHECK_CONCURRENCY) stayed busy for {wait:g} s "
+                "(EDITROOM_CHECK_WAIT_SECONDS); try again shortly",
+                retry_after_seconds=max(1, ceil(wait)),
+            ) from None
+        try:
+            yield
+        finally:
+            self._check_slots.release()
 
     async def check(self, path: Path, size_bytes: int) -> MediaFacts:
         """What the file is (415/422 when it is nothing editroom takes), from a sandbox. A
@@ -65,13 +91,15 @@ class MediaLibrary:
             self._settings.probe_timeout_seconds + PROBE_SECONDS_PER_GIB * size_bytes / 1024**3
         )
         try:
-            return await self.sandbox.run(
-                probe_in_sandbox,
-                str(path),
-                self._settings.max_pixels,
-                self._settings.max_video_seconds,
-                timeout_seconds=timeout,
-            )
+            async with self._check_slot():
+                return await self.sandbox.run(
+                    probe_in_sandbox,
+                    str(path),
+                    self._settings.max_pixels,
+                    self._settings.max_video_seconds,
+                    self._settings.max_frame_pixels,
+                    timeout_seconds=timeout,
+                )
         except SandboxTimeout:
             raise InvalidMedia(
                 f"checking the file took longer than {timeout:.3g} s, its limit "
@@ -166,9 +194,12 @@ class MediaLibrary:
 
 
 def probe_in_sandbox(
-    path: str, max_pixels: int, max_video_seconds: float, *, progress: Any
+    path: str, max_pixels: int, max_video_seconds: float, max_frame_pixels: int, *, progress: Any
 ) -> MediaFacts:
-    return probe(Path(path), max_pixels=max_pixels, max_video_seconds=max_video_seconds)
+    return probe(
+        Path(path), max_pixels=max_pixels, max_video_seconds=max_video_seconds,
+        max_frame_pixels=max_frame_pixels,
+    )  # fmt: skip
 
 
 def described(prepared: Prepared, received: ReceivedFile) -> dict[str, Any]:

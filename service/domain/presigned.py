@@ -114,6 +114,12 @@ class PresignedUploads:
     def _limit(self, pending: Row) -> int:
         return min(int(pending["expected_size_bytes"]), self._settings.max_upload_bytes)
 
+    def put_limit(self, pending: Row) -> tuple[int, str]:
+        """The most a PUT of this upload may send, and what sets it, for its 413."""
+        if pending["expected_size_bytes"] < self._settings.max_upload_bytes:
+            return int(pending["expected_size_bytes"]), "the size declared when it was presigned"
+        return self._settings.max_upload_bytes, "EDITROOM_MAX_UPLOAD_BYTES"
+
     def _check_size(self, pending: Row, size_text: str, size: int) -> None:
         if size > self._limit(pending):
             raise self._too_large(pending, size_text)

@@ -21,9 +21,10 @@ from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
 MAX_BATCH = 1000
-NAME_ACCEPTED = "a name for the workflow, e.g. name=web-thumb"
+MAX_NAME_CHARS = 200
+NAME_ACCEPTED = f"a name for the workflow of at most {MAX_NAME_CHARS} characters, e.g. web-thumb"
 NAME = Param(
-    name="name", type="text", example="web-thumb",
+    name="name", type="text", max_length=MAX_NAME_CHARS, example="web-thumb",
     description="The workflow's name (required when the operations come as query parameters).",
 )  # fmt: skip
 KIND = Param(
@@ -181,7 +182,12 @@ def _columns(definition: Definition) -> dict[str, Any]:
 def _name(text: str | None) -> str:
     if text is None or not text.strip():
         raise InvalidParameter("name", text or "", "is required", accepted=NAME_ACCEPTED)
-    return text.strip()
+    name = text.strip()
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidParameter(
+            "name", name, f"is {len(name):,} characters long", accepted=NAME_ACCEPTED
+        )
+    return name
 
 
 def _kinds(text: str | None) -> list[MediaKind]:

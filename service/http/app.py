@@ -15,6 +15,7 @@ from service.domain.library import MediaLibrary
 from service.domain.live import LiveEdits
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
+from service.http.body_limit import BodyLimit
 from service.http.docs import install_docs
 from service.http.errors import install_error_handlers
 from service.http.links import Links
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = service_metrics
     app.state.links = Links(app, base_url=settings.base_url)
     app.add_middleware(BrowserSafety, settings=settings)  # inside: refusals are counted
+    app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes)
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
     for module in (

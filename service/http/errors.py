@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
 from service.kernel.errors import EditroomError, described, io_trouble
+from service.kernel.excerpt import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,8 @@ log = logging.getLogger(__name__)
 async def _editroom_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EditroomError)
     body = {"detail": str(exc), "error": type(exc).__name__, **exc.details()}
-    return JSONResponse(body, exc.status)
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if exc.retry_after_seconds else None
+    return JSONResponse(body, exc.status, headers=headers)
 
 
 async def _os_error(request: Request, exc: Exception) -> JSONResponse:
@@ -36,12 +38,12 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
     parameter = str(first["loc"][-1]) if first["loc"] else "request"
-    value = first.get("input")
+    value = excerpt(first.get("input"))
     body = {
         "detail": f"{parameter}={value!r}: {first['msg']}",
         "error": "InvalidParameter",
         "parameter": parameter,
-        "value": "" if value is None else str(value),
+        "value": value,
         "accepted": first["msg"],
         "errors": jsonable_errors(exc),
     }

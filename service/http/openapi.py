@@ -2,7 +2,6 @@
 the query grammar of /edit list every operation and modifier as a described query parameter,
 and every error response is the body editroom really answers with (ErrorBody)."""
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -61,13 +60,6 @@ def openapi(app: FastAPI, limits: Limits) -> Callable[[], Schema]:
 
 
 def _generated(app: FastAPI) -> Schema:
-    # A GET and HEAD route shares one operation id; _finished tells them apart.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
-        return _get_openapi(app)
-
-
-def _get_openapi(app: FastAPI) -> Schema:
     return get_openapi(
         title=app.title, version=app.version, openapi_version=app.openapi_version,
         summary=app.summary, description=app.description, routes=app.routes,

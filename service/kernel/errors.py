@@ -23,6 +23,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes).
     ├── ObjectMissing              500  final    a stored object is gone
     └── Unavailable                503  retried  our environment's trouble: try again
         ├── DatabaseUnavailable    503  retried
+        ├── ChecksBusy             503  retried  every upload check slot stayed taken
         ├── StorageError           503  retried  the bucket or the disk
         ├── ImportUnavailable      502  retried  the source did not answer as it should
         ├── SandboxCrashed         503  retried  the child died without an answer
@@ -38,6 +39,8 @@ text names its file, so `reason` and `described` say what one was without it.
 
 import errno
 from typing import ClassVar
+
+from service.kernel.excerpt import excerpt
 
 # Real trouble of our own environment, on our paths: the disk failed, filled, refused a file
 # that large, went read-only or stale (NFS), or the process ran out of memory or descriptors.
@@ -96,6 +99,7 @@ class EditroomError(Exception):
 
     status: ClassVar[int] = 500
     retryable: ClassVar[bool] = False
+    retry_after_seconds: int | None = None  # set: the HTTP answer says when to try again
 
     def details(self) -> dict[str, str]:
         """Fields for the error body beside the message (which parameter, what is accepted)."""
@@ -154,7 +158,7 @@ class InvalidParameter(InvalidInput):
 
     def __init__(self, parameter: str, value: object, problem: str, *, accepted: str) -> None:
         self.parameter = parameter
-        self.value = "" if value is None else str(value)
+        self.value = excerpt(value)
         self.accepted = accepted
         super().__init__(f"{parameter}={self.value!r}: {problem}; accepted: {accepted}")
 
@@ -214,6 +218,14 @@ class Unavailable(EditroomError):
 
 class DatabaseUnavailable(Unavailable):
     """PostgreSQL could not be reached or failed transiently."""
+
+
+class ChecksBusy(Unavailable):
+    """Every upload check slot stayed taken while an upload waited its turn."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class StorageError(Unavailable):

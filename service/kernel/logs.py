@@ -8,6 +8,8 @@ import os
 import time
 from typing import Any
 
+from service.kernel.excerpt import without_credentials
+
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
@@ -44,7 +46,8 @@ class LogfmtFormatter(logging.Formatter):
         )
         if record.exc_info:
             fields["error"] = self.formatException(record.exc_info)
-        return " ".join(f"{key}={_quoted(value)}" for key, value in fields.items())
+        line = " ".join(f"{key}={_quoted(value)}" for key, value in fields.items())
+        return without_credentials(line)  # e.g. an import's URL in the access log's path
 
 
 def configure_logging(level: str) -> None:

@@ -38,19 +38,20 @@ class ReceivedFile:
 class _Sink:
     """A temporary file that hashes and counts what it is given."""
 
-    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+    def __init__(self, directory: Path, *, max_bytes: int, limit_name: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"upload-{uuid4()}"
         self._file = self.path.open("wb")
         self._hash = hashlib.sha256()
         self._pending = bytearray()
         self._max_bytes = max_bytes
+        self._limit_name = limit_name
         self.size_bytes = 0
 
     async def add(self, data: bytes) -> None:
         self.size_bytes += len(data)
         if self.size_bytes > self._max_bytes:
-            raise TooLarge(too_large_message(self._max_bytes))
+            raise TooLarge(too_large_message(self._max_bytes, self._limit_name))
         self._pending += data
         if len(self._pending) >= WRITE_BATCH_BYTES:
             await self.flush()
@@ -75,15 +76,20 @@ class _Sink:
         self.path.unlink(missing_ok=True)
 
 
-def too_large_message(max_bytes: int) -> str:
-    return f"the upload is larger than {max_bytes:,} bytes (EDITROOM_MAX_UPLOAD_BYTES)"
+UPLOAD_LIMIT = "EDITROOM_MAX_UPLOAD_BYTES"
 
 
-def check_declared_length(headers: Any, *, max_bytes: int) -> None:
+def too_large_message(max_bytes: int, limit_name: str = UPLOAD_LIMIT) -> str:
+    """`limit_name` says where the limit comes from: the setting, or a presigned upload's
+    declared size."""
+    return f"the upload is larger than {max_bytes:,} bytes ({limit_name})"
+
+
+def check_declared_length(headers: Any, *, max_bytes: int, limit_name: str = UPLOAD_LIMIT) -> None:
     """Refuse before reading a byte when the client says the body is too large."""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise TooLarge(too_large_message(max_bytes))
+        raise TooLarge(too_large_message(max_bytes, limit_name))
 
 
 async def receive(
@@ -93,9 +99,10 @@ async def receive(
     directory: Path,
     max_bytes: int,
     filename: str | None = None,
+    limit_name: str = UPLOAD_LIMIT,
 ) -> ReceivedFile:
     """Stream the body into a file under `directory`; raw, or multipart's `file` field."""
-    sink = _Sink(directory, max_bytes=max_bytes)
+    sink = _Sink(directory, max_bytes=max_bytes, limit_name=limit_name)
     try:
         kind, options = parse_options_header(content_type)
         if kind == b"multipart/form-data":

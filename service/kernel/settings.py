@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     max_upload_bytes: PositiveInt = Field(
         default=4 * 1024**3, description="largest upload accepted, in bytes"
     )
+    max_json_bytes: PositiveInt = Field(
+        default=1024**2, description="largest request body of any route but the two uploads"
+    )
     secret_key: str | None = Field(
         default=None, description="signs local presigned URLs; default a key kept in DATA_DIR"
     )
@@ -131,6 +134,14 @@ class Settings(BaseSettings):
     )
     probe_timeout_seconds: PositiveFloat = Field(
         default=60.0, description="time allowed to check an upload, plus 10 s per GiB"
+    )
+    check_concurrency: PositiveInt = Field(
+        default=4, description="uploads the API checks at once; the others wait their turn"
+    )
+    check_wait_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="how long an upload waits for a check; then 503 with Retry-After",
     )
     edit_memory_bytes: PositiveInt = Field(
         default=4 * 1024**3, description="memory limit of the process checking or editing media"
@@ -154,8 +165,20 @@ class Settings(BaseSettings):
     import_socket_timeout_seconds: PositiveFloat = Field(
         default=30.0, description="an import's connection gives up after this long without data"
     )
+    import_min_bytes_per_second: int = Field(
+        default=1024,
+        ge=0,
+        description="an import slower than this on average over a window is stopped; 0: no floor",
+    )
+    import_rate_window_seconds: PositiveFloat = Field(
+        default=30.0, description="the window over which an import's transfer rate is measured"
+    )
     max_pixels: PositiveInt = Field(
         default=50_000_000, description="pixels of any image or video frame (decompression bombs)"
+    )
+    max_frame_pixels: PositiveInt = Field(
+        default=500_000_000,
+        description="an animated image's canvas pixels times its frames (animation bombs)",
     )
     max_output_side: PositiveInt = Field(
         default=10_000, description="width or height of anything an edit produces, in pixels"

@@ -33,7 +33,9 @@ def sign(key: bytes, subject: str, expires_at: int) -> str:
 
 
 def verify(key: bytes, subject: str, expires_at: int, signature: str) -> None:
-    if not hmac.compare_digest(sign(key, subject, expires_at), signature):
+    """Compared as bytes: a signature of any characters is a mismatch, never an error."""
+    expected = sign(key, subject, expires_at).encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
         raise BadSignature("the upload URL's signature does not match; ask for a new URL")
     if expires_at < time.time():
         raise BadSignature("the upload URL has expired; ask for a new one")

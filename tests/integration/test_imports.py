@@ -226,7 +226,10 @@ def test_a_server_lying_about_its_size_is_stopped_at_the_limit(api: Api, site: s
 def test_a_server_saying_it_is_too_big_is_not_read(api: Api, site: str) -> None:
     job = run_import(api, f"{site}/too-big.mp4")
     assert job["status"] == "failed"
-    assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
+    assert job["error"] == (
+        f"the server declared {LIMIT_BYTES + 1:,} bytes, more than the import's limit of "
+        f"{LIMIT_BYTES:,} bytes (EDITROOM_IMPORT_MAX_BYTES); nothing was downloaded"
+    )
 
 
 def test_a_huge_page_is_stopped_at_the_limit(api: Api) -> None:
@@ -329,6 +332,8 @@ def test_the_domain_allow_list_holds_for_redirects(
         ({}, "url"),
         ({"url": "ftp://example.com/a.mp4"}, "url"),
         ({"url": "https://nonexistent.invalid/a.mp4"}, "url"),
+        ({"url": "http://[::1/a.mp4"}, "url"),  # malformed: was an internal error
+        ({"url": "http://example.com:99999/a.mp4"}, "url"),  # a port out of range: likewise
         ({"url": "https://example.com/a", "format": "flac"}, "format"),
         ({"url": "https://example.com/a", "max_height": "10"}, "max_height"),
         ({"url": "https://example.com/a", "quality": "hd"}, "quality"),
@@ -338,3 +343,46 @@ def test_bad_requests_are_named(strict_api: Api, params: dict[str, str], paramet
     response = strict_api.client.post("/bucket/import", params=params)
     assert response.status_code == 422
     assert response.json()["parameter"] == parameter
+
+
+@pytest.fixture
+def impatient_api(database_url: str, tmp_path: Path, conn: Conn) -> Iterator[Api]:
+    """At least 1,000 bytes a second over every 2 s; a generous time limit and socket timeout,
+    so that only the transfer floor can stop a trickle."""
+    yield from importing(
+        database_url, tmp_path / "data", conn, import_allow_private=True,
+        import_min_bytes_per_second=1000, import_rate_window_seconds=2,
+        import_timeout_seconds=120, import_socket_timeout_seconds=30,
+    )  # fmt: skip
+
+
+def test_a_trickling_server_is_stopped_by_the_transfer_floor(
+    impatient_api: Api, conn: Conn
+) -> None:
+    """A byte every 2 s never trips the 30 s socket timeout; the floor stops it in seconds."""
+    stop = threading.Event()
+    route = trickling(declared_bytes=10**6, seconds_per_byte=2.0, stop=stop)
+    try:
+        with web_server({"/trickle.mp4": route}) as base_url:
+            job = run_import(impatient_api, f"{base_url}/trickle.mp4")
+    finally:
+        stop.set()
+    assert job["status"] == "failed"
+    assert job["trial"] == 1  # not retried: a slow peer gets one slot, once
+    error = job["error"]
+    assert "below the minimum of 1,000 bytes per second over 2 s" in error
+    assert "(EDITROOM_IMPORT_MIN_BYTES_PER_SECOND, EDITROOM_IMPORT_RATE_WINDOW_SECONDS)" in error
+    assert conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone() == {"n": 0}
+    work = impatient_api.settings.edits_dir
+    assert not work.exists() or list(work.iterdir()) == []
+
+
+def test_a_redirect_to_a_file_url_is_refused_saying_so(api: Api) -> None:
+    with web_server({"/go": redirect_to("file:///etc/passwd")}) as base_url:
+        job = run_import(api, f"{base_url}/go")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert job["error"] == (
+        "the server redirected to a file: URL; only http and https URLs can be imported, "
+        "redirects included"
+    )

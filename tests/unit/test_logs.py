@@ -28,6 +28,25 @@ def test_newlines_stay_on_one_line() -> None:
     assert "\n" not in format_record("two\nlines")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/bucket/import?url=http%3A%2F%2Fuser%3Asecret%40example.com%2Fa.mp4",  # as sent
+        "/bucket/import?url=http://user:secret@example.com/a.mp4",  # unencoded
+    ],
+)
+def test_the_access_log_never_shows_a_urls_password(path: str) -> None:
+    """uvicorn's access line, as uvicorn.logging.AccessFormatter's record carries it."""
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", path, "1.1", 422), None,
+    )  # fmt: skip
+    line = LogfmtFormatter().format(record)
+    assert "secret" not in line
+    assert "user" not in line
+    assert "example.com" in line
+
+
 AV1_ENCODE = """
 import av, numpy
 from service.kernel.logs import configure_logging

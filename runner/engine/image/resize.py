@@ -120,8 +120,10 @@ def _at_least_one(width: float, height: float) -> Size:
 
 
 def _centred_region(size: Size, box: Size) -> Region:
-    """The centre of the source with the box's proportions, as fractions of its sides."""
-    scale = max(box[0] / size[0], box[1] / size[1])
-    share = (box[0] / scale / size[0], box[1] / scale / size[1])
-    left, top = (1 - share[0]) / 2, (1 - share[1]) / 2
-    return (left, top, left + share[0], top + share[1])
+    """The centre of the source with the box's proportions, as fractions of its sides. Each
+    share is a ratio of whole numbers capped at 1, and the region is symmetric by
+    construction, so rounding never puts an edge outside the source."""
+    width_share = min(box[0] * size[1] / (box[1] * size[0]), 1.0)
+    height_share = min(box[1] * size[0] / (box[0] * size[1]), 1.0)
+    left, top = (1 - width_share) / 2, (1 - height_share) / 2
+    return (left, top, 1 - left, 1 - top)

@@ -3,6 +3,7 @@ guarded, every byte received counted against the limit, and no helper programs: 
 no merging, fetched over http(s) by yt-dlp itself (see formats.py)."""
 
 import logging
+import re
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -10,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yt_dlp
+from yt_dlp.networking.exceptions import RequestError
 from yt_dlp.utils import DownloadError
 
 from runner.engine.imports.audio_video import audio_as_video
 from runner.engine.imports.formats import FormatCheck, no_format_message, selector
-from runner.engine.imports.guard import ByteBudget, ImportPolicy, guarded
+from runner.engine.imports.guard import ByteBudget, ImportPolicy, TransferFloor, guarded
 from runner.engine.imports.request import ImportRequest
 from runner.engine.jobs import ProducedFile, describe
 from runner.engine.ops.base import Limits
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIXES = (".part", ".ytdl", ".temp")
 LIST_FORMATS_HINT = "Use --list-formats for a list of available formats"  # the CLI's advice
+# yt-dlp's words when a server declares a size over max_filesize: nothing is read then.
+DECLARED_TOO_LARGE = re.compile(r"larger than max-filesize \((\d+) bytes > (\d+) bytes\)")
+# requests' words for a URL no adapter fetches: a redirect to file:, ftp:, data:...
+NO_ADAPTER = re.compile(r"No connection adapters were found for '([^']*)'")
 
 
 class _Progress:
@@ -84,6 +90,9 @@ def import_url(
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     budget = ByteBudget(int(options["max_bytes"]))
+    floor = TransferFloor(
+        int(options["min_bytes_per_second"]), float(options["rate_window_seconds"])
+    )
     refused: list[ImportRefused] = []
     logger = _Quiet()
     settings = _ydl_options(
@@ -91,19 +100,53 @@ def import_url(
     )
     try:
         with (
-            guarded(policy, refused=refused, budget=budget),
+            guarded(policy, refused=refused, budget=budget, floor=floor),
             no_helper_programs(),
             yt_dlp.YoutubeDL(settings) as ydl,
         ):
             ydl.add_post_processor(FormatCheck(), when="before_dl")
             ydl.download([request.url])
     except DownloadError as exc:
-        raise _explained(exc, request, refused, budget) from None
-    if budget.exceeded:  # whatever yt-dlp made of the failed read
-        raise EditFailed(budget.message())
+        raise _explained(exc, request, refused, budget, floor) from None
+    except RequestError as exc:  # raised as it is for a redirect no adapter follows
+        raise _unfetchable(exc) from None
+    if stopped := _stopped(budget, floor):  # whatever yt-dlp made of the failed read
+        raise stopped
     if refused:
         raise refused[0]
-    return [describe(_downloaded(request, target, budget, logger), limits, verify=True)]
+    downloaded = _downloaded(request, target, budget, logger)
+    frame_pixels = int(options["max_frame_pixels"])
+    return [describe(downloaded, limits, verify=True, max_frame_pixels=frame_pixels)]
+
+
+def _stopped(budget: ByteBudget, floor: TransferFloor) -> EditFailed | None:
+    if budget.exceeded:
+        return EditFailed(budget.message())
+    if floor.shortfall is not None:
+        return EditFailed(floor.message())
+    return None
+
+
+def _declared_too_large(text: str, budget: ByteBudget) -> EditFailed | None:
+    """The server said, before sending anything, that the file is over the limit."""
+    found = DECLARED_TOO_LARGE.search(text)
+    if found is None:
+        return None
+    return EditFailed(
+        f"the server declared {int(found[1]):,} bytes, more than the import's limit of "
+        f"{budget.max_bytes:,} bytes (EDITROOM_IMPORT_MAX_BYTES); nothing was downloaded"
+    )
+
+
+def _unfetchable(exc: RequestError) -> EditroomError:
+    found = NO_ADAPTER.search(str(exc))
+    if found is None:
+        return ImportUnavailable(f"the import could not be fetched: {exc}")
+    scheme = found[1].split(":", 1)[0] if ":" in found[1] else "none"
+    return ImportRefused(
+        f"the server redirected to a {scheme}: URL; only http and https URLs can be imported, "
+        "redirects included"
+    )
 
 
 def _downloaded(request: ImportRequest, target: Path, budget: ByteBudget, logger: _Quiet) -> Path:
@@ -112,8 +155,9 @@ def _downloaded(request: ImportRequest, target: Path, budget: ByteBudget, logger
         p for p in target.iterdir() if p.is_file() and not p.name.endswith(PARTIAL_SUFFIXES)
     )
     if not files:
-        if any("larger than max-filesize" in message for message in logger.said):
-            raise EditFailed(budget.message())
+        for message in logger.said:
+            if declared := _declared_too_large(message, budget):
+                raise declared
         raise EditFailed(f"nothing was downloaded from {request.url}")
     return audio_as_video(files[0], target) if request.format == "audio" else files[0]
 
@@ -174,10 +218,14 @@ def no_helper_programs() -> Iterator[None]:
 
 
 def _explained(
-    exc: DownloadError, request: ImportRequest, refused: list[ImportRefused], budget: ByteBudget
+    exc: DownloadError,
+    request: ImportRequest,
+    refused: list[ImportRefused],
+    budget: ByteBudget,
+    floor: TransferFloor,
 ) -> EditroomError:
-    if budget.exceeded:
-        return EditFailed(budget.message())
+    if stopped := _stopped(budget, floor):
+        return stopped
     if refused:
         return refused[0]
     message = str(exc).removeprefix("ERROR: ").replace(LIST_FORMATS_HINT, "").strip()
@@ -188,7 +236,9 @@ def _explained(
         or "requested format" in lowered
     ):
         return EditFailed(no_format_message(request, message))
-    if "file is larger than max-filesize" in lowered:
+    if declared := _declared_too_large(message, budget):
+        return declared
+    if "larger than max-filesize" in lowered:
         return EditFailed(budget.message())
     if "http error 4" in lowered:
         return EditFailed(f"the server refused: {message}")

@@ -3,13 +3,14 @@ resolved once and every address it resolves to checked (loopback, private, link-
 multicast, reserved and cloud-metadata ranges refused unless allowed, IPv4 addresses carried
 in IPv6 ones included); the domain allow-list checked for every host, redirects included;
 every connection checked again against the address it goes to; and every byte received
-counted against the import's limit: all because every lookup, connection and read in the
-importing process goes through `guarded()`."""
+counted against the import's limit and its minimum transfer rate: all because every lookup,
+connection and read in the importing process goes through `guarded()`."""
 
 import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,11 +53,20 @@ class ImportPolicy:
         )
 
     def check_url(self, url: str) -> str:
-        """The URL's host, once its scheme and domain are acceptable."""
-        parts = urlsplit(url)
+        """The URL's host, once its form, scheme and domain are acceptable."""
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # a port out of range raises here, not when connecting
+        except ValueError as exc:
+            raise ImportRefused(f"the URL is malformed ({exc})") from None
         if parts.scheme.lower() not in SCHEMES:
             raise ImportRefused(
                 f"only http and https URLs can be imported, not {parts.scheme or 'none'!r}"
+            )
+        if "@" in parts.netloc:
+            raise ImportRefused(
+                "the URL carries a user name or password, which an import would keep in its "
+                "operations for anyone to read: import a URL that needs none, or upload the file"
             )
         if not parts.hostname:
             raise ImportRefused("the URL has no host")
@@ -179,6 +189,47 @@ class ByteBudget:
         )
 
 
+class ImportTooSlow(ConnectionAbortedError):
+    """Raised by a socket read once the import has fallen below its minimum transfer rate;
+    `TransferFloor.shortfall` is what the import checks afterwards."""
+
+
+class TransferFloor:
+    """At least `min_bytes_per_second`, on average, over every window of `window_seconds`:
+    a server that trickles a byte now and then never trips a socket's timeout, yet would hold
+    a runner's slot for the import's whole time limit. A window closes at the first read past
+    its end; one that brought too little stops the import, and every read after it fails."""
+
+    def __init__(self, min_bytes_per_second: int, window_seconds: float) -> None:
+        self.min_bytes_per_second = min_bytes_per_second
+        self.window_seconds = window_seconds
+        self.shortfall: tuple[int, float] | None = None  # bytes, seconds of the slow window
+        self._window_start = time.monotonic()
+        self._window_bytes = 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._window_bytes += count
+            elapsed = now - self._window_start
+            if self.shortfall is None and elapsed >= self.window_seconds:
+                if self._window_bytes < self.min_bytes_per_second * elapsed:
+                    self.shortfall = (self._window_bytes, elapsed)
+                self._window_start, self._window_bytes = now, 0
+        if self.shortfall is not None:
+            raise ImportTooSlow(self.message())
+
+    def message(self) -> str:
+        received, seconds = self.shortfall or (0, 0.0)
+        return (
+            f"the import was stopped: the server sent {received:,} bytes in {seconds:.1f} s, "
+            f"below the minimum of {self.min_bytes_per_second:,} bytes per second over "
+            f"{self.window_seconds:g} s (EDITROOM_IMPORT_MIN_BYTES_PER_SECOND, "
+            "EDITROOM_IMPORT_RATE_WINDOW_SECONDS)"
+        )
+
+
 @dataclass
 class _Checker:
     """The checks the patched socket functions make, and what they found."""
@@ -213,13 +264,17 @@ class _Checker:
 
 @contextmanager
 def guarded(
-    policy: ImportPolicy, *, refused: list[ImportRefused], budget: ByteBudget | None = None
+    policy: ImportPolicy,
+    *,
+    refused: list[ImportRefused],
+    budget: ByteBudget | None = None,
+    floor: TransferFloor | None = None,
 ) -> Iterator[None]:
     """While it lasts, every name resolved in this process is checked, and so is every address
     it resolves to; every connection is checked again against the address it really goes to
     (so it is pinned to what a checked lookup returned); and with a `budget`, every byte
-    received is counted. Refusals are also appended to `refused`: libraries report them as
-    mere connection failures."""
+    received is counted (and held to the `floor`'s rate, with one). Refusals are also appended
+    to `refused`: libraries report them as mere connection failures."""
     checker = _Checker(policy, refused)
     original_lookup: Callable[..., Any] = socket.getaddrinfo
 
@@ -238,7 +293,7 @@ def guarded(
 
     patches = [(socket, "getaddrinfo", checked_lookup), *_connect_patches(checker)]
     if budget is not None:
-        patches += _read_patches(budget)
+        patches += _read_patches(budget, floor)
     with _patched(patches):
         yield
 
@@ -263,14 +318,17 @@ def _connect_patches(checker: _Checker) -> list[Patch]:
     ]
 
 
-def _read_patches(budget: ByteBudget) -> list[Patch]:
+def _read_patches(budget: ByteBudget, floor: TransferFloor | None) -> list[Patch]:
     """Plain sockets' reads, and TLS sockets' (whose reads do not go through the former)."""
     recv, recv_into = socket.socket.recv, socket.socket.recv_into
     recvfrom, recvfrom_into = socket.socket.recvfrom, socket.socket.recvfrom_into
     tls_read = ssl.SSLSocket.read
 
     def counted(data: Any) -> Any:
-        budget.add(data if isinstance(data, int) else len(data))
+        count = data if isinstance(data, int) else len(data)
+        budget.add(count)
+        if floor is not None:
+            floor.add(count)
         return data
 
     def counted_recv(sock: socket.socket, size: int, *args: Any) -> bytes:

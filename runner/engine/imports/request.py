@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.engine.ops import grammar
 from service.kernel.errors import InvalidParameter
+from service.kernel.excerpt import without_credentials
 
 ImportFormat = Literal["best", "mp4", "audio"]
 FORMATS: tuple[ImportFormat, ...] = ("best", "mp4", "audio")
@@ -29,7 +30,11 @@ class ImportRequest(BaseModel):
         url = params.get("url", "").strip()
         if not url or len(url) > MAX_URL_CHARS:
             raise InvalidParameter(
-                "url", url[:200], "is required", accepted="an http(s) URL of a page or a media file"
+                "url",
+                without_credentials(url),
+                "is required" if not url else "is too long",
+                accepted=f"an http(s) URL of a page or a media file, of at most {MAX_URL_CHARS} "
+                "characters",
             )
         height = params.get("max_height")
         return cls(

@@ -13,8 +13,9 @@ from service.http.ranges import Unsatisfiable, parse_range
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
 
 
-@router.api_route("/{media_id}/content", methods=["GET", "HEAD"], response_class=Response,
-                  name="content")  # fmt: skip
+# Two routes, not one with both methods: each gets its own OpenAPI operation id.
+@router.get("/{media_id}/content", response_class=Response, name="content")
+@router.head("/{media_id}/content", response_class=Response, name="content_head")
 async def content(
     media_id: UUID,
     request: Request,

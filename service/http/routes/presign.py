@@ -75,11 +75,11 @@ async def put_upload_data(
     """The local bucket's presigned upload target (what S3 is for the S3 bucket)."""
     verify(key, str(media_id), expires, signature)
     pending = await uploads.pending(media_id)
-    limit = min(pending["expected_size_bytes"], settings.max_upload_bytes)
-    check_declared_length(request.headers, max_bytes=limit)
+    limit, limit_name = uploads.put_limit(pending)
+    check_declared_length(request.headers, max_bytes=limit, limit_name=limit_name)
     received = await receive(
         request.stream(), content_type="application/octet-stream",
-        directory=settings.uploads_dir, max_bytes=limit,
+        directory=settings.uploads_dir, max_bytes=limit, limit_name=limit_name,
     )  # fmt: skip
     try:
         await uploads.store(media_id, received.path)

@@ -1,0 +1,43 @@
+"""Files made to cost more than they look: what the hostile-input tests upload."""
+
+import io
+import struct
+
+import numpy as np
+from PIL import Image
+
+
+def one_pixel_frame(at: tuple[int, int] = (0, 0)) -> bytes:
+    """A frame of one black pixel: graphic control (no delay), an image descriptor with a
+    two-colour local table, then LZW data (code size 2, one sub-block, its end)."""
+    return (
+        b"\x21\xf9\x04\x00\x00\x00\x00\x00"
+        + b"\x2c" + struct.pack("<HHHHB", *at, 1, 1, 0x80)
+        + b"\x00\x00\x00\xff\xff\xff"
+        + b"\x02\x02\x44\x01\x00"
+    )  # fmt: skip
+
+
+def frame_bomb_gif(
+    *, frames: int = 1999, side: int = 7000, screen_side: int | None = None, between: bytes = b""
+) -> bytes:
+    """`frames` one-pixel frames on a side x side canvas: a few dozen kilobytes that cost the
+    whole canvas to decode for every frame (a minute of CPU for the defaults). With a smaller
+    `screen_side`, the header declares that and the frames sit at the far corner, which grows
+    the canvas as they are decoded; `between` goes between frames (bytes Pillow skips)."""
+    declared = side if screen_side is None else screen_side
+    screen = b"GIF89a" + struct.pack("<HHBBB", declared, declared, 0, 0, 0)
+    frame = one_pixel_frame((side - 1, side - 1) if screen_side is not None else (0, 0))
+    return screen + (frame + between) * frames + b"\x3b"
+
+
+def filler_jpeg(*, declared: tuple[int, int] = (7000, 7000)) -> bytes:
+    """A 320x240 JPEG of noise whose header says `declared`: it ends with a proper end marker,
+    and libjpeg fills what its data does not cover with grey without a word."""
+    noise = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "JPEG", quality=90)
+    data = bytearray(buffer.getvalue())
+    frame_header = data.index(b"\xff\xc0")  # baseline: height and width 5 bytes in
+    data[frame_header + 5 : frame_header + 9] = struct.pack(">HH", declared[1], declared[0])
+    return bytes(data)

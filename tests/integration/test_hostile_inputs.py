@@ -1,0 +1,215 @@
+"""Hostile clients and inputs against the real app, database, sandbox and local storage: each is
+a clear 4xx (or a 503 that says when to come back), and leaves nothing behind."""
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.hostile import filler_jpeg, frame_bomb_gif
+from tests.queue import Conn
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    settings = api_settings(database_url, tmp_path / "data", "local", None, max_json_bytes=4096)
+    with running_api(settings) as running:
+        yield running
+
+
+def count(conn: Conn, table: str) -> int:
+    row = conn.execute(f"SELECT count(*) AS n FROM editroom.{table}").fetchone()  # a constant
+    assert row is not None
+    return int(row["n"])
+
+
+def left_behind(api: Api) -> list[Path]:
+    """Files in the local bucket and the uploads directory."""
+    roots = [api.settings.bucket_dir, api.settings.uploads_dir]
+    return [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
+
+
+def assert_nothing_stored(api: Api, conn: Conn) -> None:
+    assert count(conn, "media") == 0
+    assert left_behind(api) == []
+
+
+def test_a_frame_bomb_gif_is_refused_before_decoding(api: Api, conn: Conn) -> None:
+    response = api.upload(frame_bomb_gif(), filename="bomb.gif")
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "1,999 frames on a 7000x7000 canvas" in detail
+    assert "the limit is 500,000,000 (EDITROOM_MAX_FRAME_PIXELS)" in detail
+    assert "refused before decoding any frame" in detail
+    assert_nothing_stored(api, conn)
+
+
+def test_a_jpeg_claiming_more_than_its_data_holds_is_refused(api: Api, conn: Conn) -> None:
+    response = api.upload(filler_jpeg(declared=(7000, 7000)), filename="filler.jpg")
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "truncated or corrupt" in detail
+    assert "does not fill the 7000x7000 picture its header declares" in detail
+    assert_nothing_stored(api, conn)
+
+
+@pytest.fixture
+def one_check_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    settings = api_settings(
+        database_url, tmp_path / "data", "local", None, check_concurrency=1,
+        check_wait_seconds=0.5,
+    )  # fmt: skip
+    with running_api(settings) as running:
+        yield running
+
+
+def test_checks_beyond_the_concurrency_limit_wait_then_get_503(
+    one_check_api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slot, held by a first upload whose check does not finish until released: a second
+    upload waits its half second, then is told to come back."""
+    library = one_check_api.client.app.state.library  # type: ignore[attr-defined]
+    check, started, release = library.sandbox.run, threading.Event(), threading.Event()
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        await asyncio.to_thread(release.wait, 30)
+        return await check(*args, **kwargs)
+
+    monkeypatch.setattr(library.sandbox, "run", held)
+    first: dict[str, Any] = {}
+    uploading = threading.Thread(
+        target=lambda: first.update(response=one_check_api.upload(media.image_bytes("PNG")))
+    )
+    uploading.start()
+    try:
+        assert started.wait(30)
+        second = one_check_api.upload(media.image_bytes("JPEG"))
+    finally:
+        release.set()
+        uploading.join(30)
+    assert second.status_code == 503
+    assert second.headers["retry-after"] == "1"
+    assert (
+        "all 1 upload checks (EDITROOM_CHECK_CONCURRENCY) stayed busy for 0.5 s"
+        in (second.json()["detail"])
+    )
+    assert first["response"].status_code == 201
+    assert count(conn, "media") == 1  # the first only
+    (stored,) = left_behind(one_check_api)  # the first's object; no upload's temporary file
+    assert stored.is_relative_to(one_check_api.settings.bucket_dir)
+
+
+def presign(api: Api, size: int) -> dict[str, Any]:
+    response = api.client.post("/bucket/upload/presign", params={"size": size})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def with_signature(url: str, signature: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query)) | {"signature": signature}
+    return parts._replace(query=urlencode(query)).geturl()
+
+
+def test_a_non_ascii_signature_is_a_forgery_not_an_error(api: Api, conn: Conn) -> None:
+    content = media.image_bytes("PNG")
+    ticket = presign(api, len(content))
+    response = api.client.put(with_signature(ticket["upload_url"], "é" * 64), content=content)
+    assert response.status_code == 403
+    assert "signature does not match" in response.json()["detail"]
+    assert api.client.post(ticket["complete_url"]).status_code == 409  # nothing arrived
+    assert left_behind(api) == []
+
+
+def test_a_put_over_its_declared_size_names_the_declared_size(api: Api) -> None:
+    ticket = presign(api, 100)
+    response = api.client.put(ticket["upload_url"], content=b"\0" * 1000)
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert detail == (
+        "the upload is larger than 100 bytes (the size declared when it was presigned)"
+    )
+    assert left_behind(api) == []
+
+
+def workflow(name: str, ops: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"name": name, "ops": ops or [{"op": "resize", "width": 100}]}
+
+
+def test_a_json_body_over_the_limit_is_refused_naming_it(api: Api, conn: Conn) -> None:
+    filler = [{"op": "resize", "width": 100}] * 1000  # about 30 KB, past the 4 KiB set here
+    declared = api.client.post("/workflows", json=workflow("big", filler))
+    streamed = api.client.post(
+        "/workflows",
+        content=iter([json.dumps(workflow("big", filler)).encode()]),  # no Content-Length
+        headers={"content-type": "application/json"},
+    )
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.json()["detail"] == (
+            "the request body is larger than 4,096 bytes (EDITROOM_MAX_JSON_BYTES); uploads "
+            "go to POST /bucket/upload"
+        )
+    assert count(conn, "workflows") == 0
+    assert api.client.post("/workflows", json=workflow("small")).status_code == 201
+
+
+@pytest.mark.parametrize("how", ["json", "query"])
+def test_a_workflow_name_over_200_characters_is_refused(api: Api, conn: Conn, how: str) -> None:
+    name = "n" * 1000
+    if how == "json":
+        response = api.client.post("/workflows", json=workflow(name))
+    else:
+        response = api.client.post("/workflows", params={"name": name, "resize": "100x"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["parameter"] == "name"
+    assert "is 1,000 characters long" in body["detail"]
+    assert "at most 200 characters" in body["accepted"]
+    assert count(conn, "workflows") == 0
+
+
+def test_refusals_show_a_short_excerpt_of_a_huge_value(api: Api) -> None:
+    huge = "9" * 20_000
+    ours = api.client.post("/edit", params={"media": huge})  # refused by editroom's checks
+    fastapi = api.client.get("/bucket/upload", params={"limit": huge})  # by FastAPI's
+    for response in (ours, fastapi):
+        assert response.status_code == 422
+        body = response.json()
+        assert body["value"] == "9" * 200 + "…"
+        assert len(response.content) < 2000
+
+
+def test_a_priority_that_is_not_a_number_says_so(api: Api, conn: Conn) -> None:
+    source = api.upload(media.image_bytes("PNG")).json()
+    response = api.client.post(
+        "/edit", params={"media": source["id"], "priority": "NaN", "flip": "h"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "priority='NaN': not an integer; accepted: an integer from -1000 to 1000"
+    )
+    assert count(conn, "edits") == 0
+
+
+def test_an_import_url_with_credentials_is_refused_and_not_kept(api: Api, conn: Conn) -> None:
+    response = api.client.post(
+        "/bucket/import", params={"url": "http://user:secret@example.com/clip.mp4"}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["parameter"] == "url"
+    assert "carries a user name or password" in body["detail"]
+    assert body["value"] == "http://***@example.com/clip.mp4"
+    assert "secret" not in response.text
+    assert count(conn, "edits") == 0
+    assert "secret" not in api.client.get("/edit").text
