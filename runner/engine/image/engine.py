@@ -9,7 +9,7 @@ from functools import lru_cache
 from math import ceil, cos, floor, radians, sin
 from typing import Literal
 
-from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from service.kernel.errors import EditFailed
 
@@ -93,6 +93,39 @@ def resize(frame: Frame, size: Size, *, region: Region = WHOLE) -> Frame:
     shrinking = size[0] < box[2] - box[0] and size[1] < box[3] - box[1]
     gap = REDUCING_GAP if shrinking else None
     return frame.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=gap)
+
+
+def on_canvas(frame: Frame, size: Size, *, at: tuple[int, int], background: Colour) -> Frame:
+    """`frame` placed with its top-left corner at `at` on a canvas of `size` filled with
+    `background`; the canvas has alpha when either has, and colour unless both are grey."""
+    grey = frame.mode in ("L", "LA") and background[0] == background[1] == background[2]
+    alpha = has_alpha(frame) or background[3] < 255
+    mode = ("L" if grey else "RGB") + ("A" if alpha else "")
+    fill = (background[0], background[3]) if grey else background
+    canvas = Image.new(mode, size, fill[: len(mode)])
+    placed = frame.convert(mode)
+    canvas.paste(placed, at, placed if alpha else None)
+    return canvas
+
+
+def blur(frame: Frame, sigma: float) -> Frame:
+    """Gaussian blur of standard deviation `sigma` pixels (alpha premultiplied, so transparent
+    pixels do not bleed their colour)."""
+    return _premultiplied(frame, lambda f: f.filter(ImageFilter.GaussianBlur(sigma)))
+
+
+def sharpen(frame: Frame, sigma: float, *, percent: int, threshold: int) -> Frame:
+    """Unsharp mask: the difference from a Gaussian blur of `sigma` pixels added back."""
+    mask = ImageFilter.UnsharpMask(radius=sigma, percent=percent, threshold=threshold)
+    return _colour_only(frame, lambda opaque: opaque.filter(mask))
+
+
+def _premultiplied(frame: Frame, change: Callable[[Frame], Frame]) -> Frame:
+    if not has_alpha(frame):
+        return change(frame)
+    mode = frame.mode
+    premultiplied = frame.convert("RGBa" if mode == "RGBA" else "La")
+    return change(premultiplied).convert(mode)
 
 
 def rotate(frame: Frame, clockwise_degrees: float) -> Frame:

@@ -2,6 +2,7 @@
 
 from runner.engine.image.color import Color
 from runner.engine.image.crop import Crop
+from runner.engine.image.filters import Blur, Sharpen
 from runner.engine.image.flip import Flip
 from runner.engine.image.format import Format
 from runner.engine.image.headshot import Headshot
@@ -12,5 +13,5 @@ from runner.engine.image.text import Text
 from runner.engine.ops.base import Operation
 
 IMAGE_OPERATIONS: tuple[type[Operation], ...] = (
-    Crop, Resize, Rotate, Flip, Opacity, Color, Text, Headshot, Format,
+    Crop, Resize, Rotate, Flip, Opacity, Color, Blur, Sharpen, Text, Headshot, Format,
 )  # fmt: skip
