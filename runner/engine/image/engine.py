@@ -108,6 +108,16 @@ def on_canvas(frame: Frame, size: Size, *, at: tuple[int, int], background: Colo
     return canvas
 
 
+def stamp(frame: Frame, mark: Frame, *, at: list[tuple[int, int]]) -> Frame:
+    """`mark` composited over `frame` with its top-left corner at each of `at` (they may reach
+    past the edges: what falls outside is cut off)."""
+    layer = Image.new("RGBA", frame.size)
+    rgba = mark.convert("RGBA")
+    for corner in at:
+        layer.paste(rgba, corner)
+    return _overlay(frame, layer)
+
+
 def blur(frame: Frame, sigma: float) -> Frame:
     """Gaussian blur of standard deviation `sigma` pixels (alpha premultiplied, so transparent
     pixels do not bleed their colour)."""

@@ -25,35 +25,39 @@ COMPASS: dict[str, Focus] = {
 }  # fmt: skip
 DETECTED = ("face", "smart")
 SYNTAX = f"{'|'.join((*COMPASS, *DETECTED))} or x:y (fractions 0..1 of the width and height)"
+PLACE_SYNTAX = f"{'|'.join(COMPASS)} or x:y (fractions 0..1 of the width and height)"
 SMART_SIDE_PX = 256  # the detail search runs on a copy this small: fast, and shapes survive
 SMART_POSITIONS = 33  # candidate windows along each free direction
 _POINT = re.compile(r"^\s*([0-9.]+)\s*:\s*([0-9.]+)\s*$")
 
 
-def gravity_param(name: str, *, default: str, description: str) -> Param:
+def gravity_param(name: str, *, default: str, description: str, detected: bool = True) -> Param:
     return Param(
-        name=name, type="text", default=default, max_length=24, example="face",
-        description=f"{description}: {SYNTAX}.",
+        name=name, type="text", default=default, max_length=24,
+        example="face" if detected else "se",
+        description=f"{description}: {SYNTAX if detected else PLACE_SYNTAX}.",
     )  # fmt: skip
 
 
-def read(parameter: str, text: str) -> str:
-    """The gravity as written canonically (`0.25:0.5` for a point), or a 422 naming it."""
+def read(parameter: str, text: str, *, detected: bool = True) -> str:
+    """The gravity as written canonically (`0.25:0.5` for a point), or a 422 naming it.
+    detected=False: only places (compass points and x:y), not face or smart."""
     value = text.strip().lower()
-    if value in COMPASS or value in DETECTED:
+    if value in COMPASS or (detected and value in DETECTED):
         return value
     point = _point(value)
     if point is None:
-        raise InvalidParameter(parameter, text, "not a gravity", accepted=SYNTAX)
+        accepted = SYNTAX if detected else PLACE_SYNTAX
+        raise InvalidParameter(parameter, text, "not a gravity", accepted=accepted)
     return f"{point[0]:g}:{point[1]:g}"
 
 
-def check(value: str) -> str:
+def check(value: str, *, detected: bool = True) -> str:
     """For pydantic validators (JSON edits): the same rule as read, as a ValueError."""
     try:
-        return read("gravity", value)
-    except InvalidParameter:
-        raise ValueError(f"not a gravity; accepted: {SYNTAX}") from None
+        return read("gravity", value, detected=detected)
+    except InvalidParameter as exc:
+        raise ValueError(f"not a gravity; accepted: {exc.accepted}") from None
 
 
 def focus(gravity: str, frame: Frame, share: Share) -> Focus:
