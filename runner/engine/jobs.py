@@ -38,8 +38,9 @@ def run_edit(
     target.mkdir(parents=True, exist_ok=True)
     if media_kind is MediaKind.IMAGE:
         paths = edit_image(
-            Path(source), operations, out_dir=target, limits=limits, progress=progress
-        )
+            Path(source), operations, out_dir=target, limits=limits, progress=progress,
+            others={UUID(key): Path(value) for key, value in others.items()},
+        )  # fmt: skip
     else:
         paths = edit_video(
             Path(source), operations, out_dir=target, limits=limits, progress=progress,

@@ -78,7 +78,7 @@ class EditExecutor:
             report(1.0)
             return []
         others = [
-            await self._media(ref, "concat") for op in operations for ref in op.media_references()
+            await self._media(ref, op.name) for op in operations for ref in op.media_references()
         ]
         self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="edit-") as work:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from uuid import UUID
 
+from runner.engine.image.format import Format
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
@@ -46,6 +47,12 @@ MAX_WAIT_SECONDS = WAIT.maximum or 0.0
 MAX_PRIORITY = int(PRIORITY.maximum or 0)
 
 
+def resolve_auto(operations: list[Operation], accept: str) -> list[Operation]:
+    """format=auto made concrete from the request's Accept header, so the edit records the
+    format it will have (with auto: true), and the same request is the same edit."""
+    return [op.resolved(accept) if isinstance(op, Format) else op for op in operations]
+
+
 class Edits:
     def __init__(
         self,
@@ -61,20 +68,21 @@ class Edits:
         self._metrics = metrics
         self.limits = Limits.from_settings(settings)
 
-    async def create(self, items: Sequence[tuple[str, str]]) -> Row:
-        """POST /edit: every parameter checked, then one call of editroom.enqueue_edit."""
+    async def create(self, items: Sequence[tuple[str, str]], *, accept: str = "") -> Row:
+        """POST /edit: every parameter checked, then one call of editroom.enqueue_edit.
+        `accept`: the request's Accept header, which format=auto is resolved from."""
         control, rest = split_controls(items, CONTROL)
         if "session" in control:
-            return await self._create_in_session(control, rest)
+            return await self._create_in_session(control, rest, accept=accept)
         media_id = _uuid("media", control.get("media"), what="a media id")
         media = await self._media(media_id)
-        operations = self.parse(MediaKind(media["kind"]), rest)
+        operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
         await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
         return await self._enqueue("enqueue_edit", kind, operations, control, media_id=media_id)
 
     async def _create_in_session(
-        self, control: dict[str, str], rest: Sequence[tuple[str, str]]
+        self, control: dict[str, str], rest: Sequence[tuple[str, str]], *, accept: str
     ) -> Row:
         if "media" in control:
             raise InvalidParameter(
@@ -88,7 +96,7 @@ class Edits:
                 "session", str(session_id), "no such session", accepted="the id of an open session"
             )
         kind = next_input_kind(state)
-        operations = self.parse(kind, rest)
+        operations = resolve_auto(self.parse(kind, rest), accept)
         await check_references(self._database, operations)
         return await self._enqueue(
             "enqueue_session_edit", kind, operations, control, session_id=session_id

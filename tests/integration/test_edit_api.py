@@ -63,7 +63,7 @@ def output_image(api: Api, body: dict[str, Any]) -> Image.Image:
         ({}, "media", "is required"),
         ({"media": "nope"}, "media", "not an id"),
         ({"media": "00000000-0000-0000-0000-000000000000", "flip": "h"}, "media", "no such media"),
-        ({"flip": "h", "sharpen": "2"}, "sharpen", "unknown parameter"),
+        ({"flip": "h", "vignette": "2"}, "vignette", "unknown parameter"),
         ({"flip": "h", "wiat": "5"}, "wiat", "or media | session | wait | priority"),
         ({"flip": "h", "wait": ["1", "2"]}, "wait", "given more than once"),
         ({"trim": "1,2"}, "trim", "applies to video media"),
@@ -212,3 +212,61 @@ def test_events_of_a_finished_edit_end_at_once(api: Api, picture: dict[str, Any]
     api.client.delete(made["url"])
     assert [name for name, _ in sse_events(api, made["events_url"])] == ["cancelled"]
     assert api.client.get("/edit/00000000-0000-0000-0000-000000000000/events").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("accept", "format"),
+    [("image/avif,image/webp,*/*", "avif"), ("image/webp,image/*;q=0.8", "webp"),
+     ("image/avif;q=0,image/webp", "webp"), ("*/*", "jpeg"), (None, "jpeg")],
+)  # fmt: skip
+def test_format_auto_is_chosen_from_accept_and_recorded(
+    api: Api, picture: dict[str, Any], accept: str | None, format: str
+) -> None:
+    headers = {"Accept": accept or ""}
+    response = api.client.post(
+        "/edit", params={"media": picture["id"], "format": "auto"}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    (recorded,) = response.json()["ops"]
+    assert (recorded["format"], recorded["auto"]) == (format, True)
+
+
+def test_format_auto_writes_what_the_browser_accepts(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    response = api.client.post(
+        "/edit", params={"media": picture["id"], "format": "auto", "quality": "auto", "wait": "30"},
+        headers={"Accept": "image/avif,image/webp,*/*"},
+    )  # fmt: skip
+    body = response.json()
+    assert body["status"] == "completed", body
+    assert output_image(api, body).format == "AVIF"
+
+
+def test_overlay_reads_another_image_of_the_library(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    blue = io.BytesIO()
+    Image.new("RGB", (16, 12), (0, 0, 255)).save(blue, "PNG")
+    logo = api.upload(blue.getvalue(), filename="logo.png").json()
+    response = edit(api, media=picture["id"], overlay=logo["id"], overlay_gravity="nw",
+                    format="png", wait="30")  # fmt: skip
+    body = response.json()
+    assert body["status"] == "completed", body
+    result = output_image(api, body).convert("RGB")
+    assert result.size == (64, 48)
+    assert result.getpixel((2, 2)) == (0, 0, 255)
+
+
+@pytest.mark.parametrize("which", ["missing", "video"])
+def test_an_overlay_must_name_an_uploaded_image(
+    api: Api, picture: dict[str, Any], tmp_path: Path, which: str
+) -> None:
+    if which == "video":
+        video = media.write_video(tmp_path / "v.mp4")
+        other = api.upload(video.read_bytes(), filename="v.mp4").json()["id"]
+    else:
+        other = "00000000-0000-0000-0000-000000000000"
+    response = edit(api, media=picture["id"], overlay=other)
+    assert response.status_code == 422
+    assert response.json()["parameter"] == "overlay"

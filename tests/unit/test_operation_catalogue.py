@@ -49,12 +49,14 @@ def described(kind: str, name: str) -> dict[str, Any]:
 
 def test_the_shown_bounds_are_the_configured_ones() -> None:
     resize = described("image", "resize")["parameters"]
-    assert [p["name"] for p in resize] == ["resize", "fit", "upscale"]
+    assert [p["name"] for p in resize] == [
+        "resize", "fit", "upscale", "gravity", "background", "dpr",
+    ]  # fmt: skip
     assert resize[0] | {"description": ""} == {
         "name": "resize", "type": "size", "required": True, "minimum": 1, "maximum": 3000,
         "description": "", "example": "800x600",
     }  # fmt: skip
-    assert resize[1]["choices"] == ["contain", "cover", "fill"]
+    assert resize[1]["choices"] == ["contain", "cover", "fill", "pad"]
     assert resize[1]["default"] == "contain"
     assert parse(MediaKind.IMAGE, "resize=3000x")[0].as_json()["width"] == 3000
     with pytest.raises(InvalidParameter, match="at most 3000"):
@@ -110,7 +112,7 @@ def test_post_edit_documents_every_operation_and_modifier(document: dict[str, An
             assert shown["example"] is not None
     for control in ("media", "session", "wait", "priority"):
         assert parameters[control]["description"]
-    assert parameters["fit"]["schema"]["enum"] == ["contain", "cover", "fill"]
+    assert parameters["fit"]["schema"]["enum"] == ["contain", "cover", "fill", "pad"]
 
 
 def test_workflow_routes_document_their_grammar(document: dict[str, Any]) -> None:

@@ -1,10 +1,31 @@
 """What an image operation adds to an Operation: how it changes a picture, and what the pipeline
 may know about that before any pixel is decoded."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
+from uuid import UUID
 
-from runner.engine.image.engine import Picture, Size
+from runner.engine.image import decoding
+from runner.engine.image.engine import Frame, Picture, Size
 from runner.engine.ops.base import MediaKind, Operation
+from service.kernel.errors import EditFailed
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """The other media an edit reads (overlay), as local files the runner fetched."""
+
+    paths: Mapping[UUID, Path] = field(default_factory=dict)
+    max_pixels: int = 0
+
+    def first_frame(self, media_id: UUID) -> Frame:
+        path = self.paths.get(media_id)
+        if path is None:
+            raise EditFailed(f"the image {media_id} this edit reads was not provided")
+        source = decoding.read(path, max_pixels=self.max_pixels, plan=lambda size: None)
+        return source.picture.first
 
 
 class ImageOperation(Operation):
@@ -13,6 +34,10 @@ class ImageOperation(Operation):
     def apply(self, picture: Picture) -> Picture:
         """The picture after this operation: every frame changed the same way."""
         raise NotImplementedError
+
+    def apply_with(self, picture: Picture, inputs: Inputs) -> Picture:
+        """apply, for operations that also read other media (overlay)."""
+        return self.apply(picture)
 
     def output_size(self, size: Size) -> Size | None:
         """The size apply will make from a picture of `size`, worked out without pixels, so the

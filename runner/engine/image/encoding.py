@@ -1,12 +1,21 @@
 """Writing a Picture in one of the output formats: each gets the modes it can hold (alpha
 flattened onto white for JPEG, on-or-off transparency for GIF), animations keep their frames,
 durations and loop wherever the format can animate, and the ICC profile is written when it
-still describes the pixels. No other metadata is written."""
+still describes the pixels. No other metadata is written.
 
-from dataclasses import dataclass
+quality=auto searches the encoder's quality by bisection, at most AUTO_QUALITY_ENCODES encodes
+of the first frame between AUTO_QUALITY_RANGE, for the lowest quality whose decoded result keeps
+a mean SSIM of at least SSIM_TARGET against the picture. SSIM (Wang et al. 2004, the usual
+constants) is computed with numpy on the luma plane scaled to at most SSIM_SIDE_PX a side, in
+SSIM_WINDOW_PX square windows; that scale is about what a viewer sees of a whole picture. A still
+image is written with the bytes of the chosen encode; an animation is then encoded whole."""
+
+import io
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from PIL import Image
 
 from runner.engine.image import profiles
@@ -26,13 +35,19 @@ TIFF_COMPRESSION = "tiff_adobe_deflate"  # lossless, and read by every TIFF read
 _PILLOW_NAMES: dict[ImageFormat, str] = {
     "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF", "tiff": "TIFF",
 }  # fmt: skip
+SSIM_TARGET = 0.98  # mean SSIM of the result's luma against the picture's, at SSIM_SIDE_PX
+SSIM_SIDE_PX = 512
+SSIM_WINDOW_PX = 8
+AUTO_QUALITY_RANGE = (30, 95)  # lowest and highest quality quality=auto tries
+AUTO_QUALITY_ENCODES = 6  # bisection steps: 2**6 > 95 - 30, so the range is searched whole
+_SSIM_C1, _SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 _GIF_RESTORE_BACKGROUND = 2  # disposal: clear each frame, so transparency never shows the last
 
 
 @dataclass(frozen=True, slots=True)
 class Encoding:
     format: ImageFormat
-    quality: int | None = None  # lossy formats only; None means DEFAULT_QUALITY
+    quality: int | Literal["auto"] | None = None  # lossy only; None means DEFAULT_QUALITY
 
 
 def write(picture: Picture, target: Path, encoding: Encoding) -> None:
@@ -42,9 +57,15 @@ def write(picture: Picture, target: Path, encoding: Encoding) -> None:
     frames = [_storable(frame, encoding.format) for frame in kept]
     partial = target.with_name(f".{target.name}.partial")
     try:
-        frames[0].save(
-            partial, _PILLOW_NAMES[encoding.format], **_options(picture, frames, encoding)
-        )
+        encoded: bytes | None = None
+        if encoding.quality == "auto":
+            encoding, encoded = _auto_quality(picture, frames, encoding)
+        if encoded is not None and len(frames) == 1:
+            partial.write_bytes(encoded)
+        else:
+            frames[0].save(
+                partial, _PILLOW_NAMES[encoding.format], **_options(picture, frames, encoding)
+            )
         partial.replace(target)
     except (OSError, ValueError) as exc:
         if from_the_system(exc):
@@ -54,6 +75,61 @@ def write(picture: Picture, target: Path, encoding: Encoding) -> None:
         ) from None
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _auto_quality(
+    picture: Picture, frames: list[Frame], encoding: Encoding
+) -> tuple[Encoding, bytes | None]:
+    """The lowest quality keeping SSIM_TARGET, and the first frame encoded at it."""
+    if encoding.format not in LOSSY_FORMATS:
+        return replace(encoding, quality=None), None
+    reference = luma(frames[0])
+    low, high = AUTO_QUALITY_RANGE
+    best: tuple[int, bytes] | None = None
+    for _ in range(AUTO_QUALITY_ENCODES):
+        if low > high:
+            break
+        quality = (low + high) // 2
+        encoded = _encoded(picture, frames[0], replace(encoding, quality=quality))
+        if ssim(reference, luma(Image.open(io.BytesIO(encoded)))) >= SSIM_TARGET:
+            best, high = (quality, encoded), quality - 1
+        else:
+            low = quality + 1
+    if best is None:  # even the highest tried was not enough: the best the range allows
+        highest = replace(encoding, quality=AUTO_QUALITY_RANGE[1])
+        return highest, _encoded(picture, frames[0], highest)
+    return replace(encoding, quality=best[0]), best[1]
+
+
+def _encoded(picture: Picture, frame: Frame, encoding: Encoding) -> bytes:
+    buffer = io.BytesIO()
+    frame.save(buffer, _PILLOW_NAMES[encoding.format], **_options(picture, [frame], encoding))
+    return buffer.getvalue()
+
+
+def luma(frame: Image.Image) -> np.ndarray:
+    grey = frame.convert("L")
+    grey.thumbnail((SSIM_SIDE_PX, SSIM_SIDE_PX), Image.Resampling.BOX)
+    return np.asarray(grey, dtype=np.float64)
+
+
+def ssim(first: np.ndarray, second: np.ndarray) -> float:
+    """Mean structural similarity of two luma planes of one size, 0-255, over square windows."""
+    mean_a, mean_b = _window_mean(first), _window_mean(second)
+    var_a = _window_mean(first * first) - mean_a**2
+    var_b = _window_mean(second * second) - mean_b**2
+    covariance = _window_mean(first * second) - mean_a * mean_b
+    numerator = (2 * mean_a * mean_b + _SSIM_C1) * (2 * covariance + _SSIM_C2)
+    denominator = (mean_a**2 + mean_b**2 + _SSIM_C1) * (var_a + var_b + _SSIM_C2)
+    return float((numerator / denominator).mean())
+
+
+def _window_mean(plane: np.ndarray) -> np.ndarray:
+    """The mean of every SSIM_WINDOW_PX square window that fits (a summed-area table)."""
+    size = min(SSIM_WINDOW_PX, *plane.shape)
+    sums = np.pad(plane.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    total = sums[size:, size:] - sums[:-size, size:] - sums[size:, :-size] + sums[:-size, :-size]
+    return total / (size * size)  # type: ignore[no-any-return]
 
 
 def _storable(frame: Frame, format: ImageFormat) -> Frame:

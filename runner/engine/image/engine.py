@@ -9,7 +9,7 @@ from functools import lru_cache
 from math import ceil, cos, floor, radians, sin
 from typing import Literal
 
-from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from service.kernel.errors import EditFailed
 
@@ -36,6 +36,9 @@ _SEPIA = (0.393, 0.769, 0.189, 0, 0.349, 0.686, 0.168, 0, 0.272, 0.534, 0.131, 0
 # Pillow looks the bare file name up in the system font directories (fonts-dejavu-core puts it
 # in /usr/share/fonts/truetype/dejavu); without it, Pillow's bundled Aileron (Latin only).
 TEXT_FONT_FILE = "DejaVuSans.ttf"
+TEXT_FONT_FILES = {"sans": TEXT_FONT_FILE, "serif": "DejaVuSerif.ttf", "mono": "DejaVuSansMono.ttf"}
+_NOTDEF_PROBE = "\U0010fffd"  # a private-use code point no font draws: shows the .notdef box
+_COVERAGE_SIZE_PX = 32
 TEXT_OUTLINE_PER_SIZE = 1 / 16  # outline width as a share of the text size: legible, not bold
 TEXT_LINE_SPACING_PER_SIZE = 0.2  # extra space between lines, as a share of the text size
 _ALIGN = {0.0: "left", 0.5: "center", 1.0: "right"}
@@ -93,6 +96,49 @@ def resize(frame: Frame, size: Size, *, region: Region = WHOLE) -> Frame:
     shrinking = size[0] < box[2] - box[0] and size[1] < box[3] - box[1]
     gap = REDUCING_GAP if shrinking else None
     return frame.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=gap)
+
+
+def on_canvas(frame: Frame, size: Size, *, at: tuple[int, int], background: Colour) -> Frame:
+    """`frame` placed with its top-left corner at `at` on a canvas of `size` filled with
+    `background`; the canvas has alpha when either has, and colour unless both are grey."""
+    grey = frame.mode in ("L", "LA") and background[0] == background[1] == background[2]
+    alpha = has_alpha(frame) or background[3] < 255
+    mode = ("L" if grey else "RGB") + ("A" if alpha else "")
+    fill = (background[0], background[3]) if grey else background
+    canvas = Image.new(mode, size, fill[: len(mode)])
+    placed = frame.convert(mode)
+    canvas.paste(placed, at, placed if alpha else None)
+    return canvas
+
+
+def stamp(frame: Frame, mark: Frame, *, at: list[tuple[int, int]]) -> Frame:
+    """`mark` composited over `frame` with its top-left corner at each of `at` (they may reach
+    past the edges: what falls outside is cut off)."""
+    layer = Image.new("RGBA", frame.size)
+    rgba = mark.convert("RGBA")
+    for corner in at:
+        layer.paste(rgba, corner)
+    return _overlay(frame, layer)
+
+
+def blur(frame: Frame, sigma: float) -> Frame:
+    """Gaussian blur of standard deviation `sigma` pixels (alpha premultiplied, so transparent
+    pixels do not bleed their colour)."""
+    return _premultiplied(frame, lambda f: f.filter(ImageFilter.GaussianBlur(sigma)))
+
+
+def sharpen(frame: Frame, sigma: float, *, percent: int, threshold: int) -> Frame:
+    """Unsharp mask: the difference from a Gaussian blur of `sigma` pixels added back."""
+    mask = ImageFilter.UnsharpMask(radius=sigma, percent=percent, threshold=threshold)
+    return _colour_only(frame, lambda opaque: opaque.filter(mask))
+
+
+def _premultiplied(frame: Frame, change: Callable[[Frame], Frame]) -> Frame:
+    if not has_alpha(frame):
+        return change(frame)
+    mode = frame.mode
+    premultiplied = frame.convert("RGBa" if mode == "RGBA" else "La")
+    return change(premultiplied).convert(mode)
 
 
 def rotate(frame: Frame, clockwise_degrees: float) -> Frame:
@@ -193,11 +239,12 @@ def draw_text(
     colour: Colour,
     at: tuple[float, float],
     margin_px: int,
+    family: str = "sans",
 ) -> Frame:
     """Write `text` wrapped to the frame's width inside `margin_px`, placed at `at` (fractions:
     (0, 0) top-left, (0.5, 0.5) centre, (1, 1) bottom-right), aligned to that side, with an
     outline in black or white (whichever contrasts with the colour) so it reads anywhere."""
-    face = font(size_px)
+    face = font(size_px, family)
     outline_px = max(1, round(size_px * TEXT_OUTLINE_PER_SIZE))
     room = (frame.width - 2 * margin_px, frame.height - 2 * margin_px)
     block = "\n".join(wrap(text, face, width_px=room[0] - 2 * outline_px))
@@ -219,11 +266,28 @@ def draw_text(
 
 
 @lru_cache(maxsize=8)  # every frame of an animation uses the same font
-def font(size_px: int) -> Font:
+def font(size_px: int, family: str = "sans") -> Font:
+    """The family's DejaVu font (found in the system font directories), or Pillow's bundled
+    font when it is not installed."""
     try:
-        return ImageFont.truetype(TEXT_FONT_FILE, size_px)
+        return ImageFont.truetype(TEXT_FONT_FILES[family], size_px)
     except OSError:
         return ImageFont.load_default(size=size_px)
+
+
+def undrawable(text: str, family: str = "sans") -> list[str]:
+    """The characters of `text` the family's font has no glyph for, in order, once each: what
+    it would draw for them is its .notdef box (an empty rectangle)."""
+    face = font(_COVERAGE_SIZE_PX, family)
+    notdef = face.getmask(_NOTDEF_PROBE)
+    missing: list[str] = []
+    for character in dict.fromkeys(text):
+        if character.isspace() or not character.isprintable() or character in missing:
+            continue
+        mask = face.getmask(character)
+        if mask.size == notdef.size and bytes(mask) == bytes(notdef):
+            missing.append(character)
+    return missing
 
 
 def wrap(text: str, face: Font, *, width_px: int) -> list[str]:

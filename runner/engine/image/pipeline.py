@@ -2,11 +2,12 @@
 on every frame, within the limits, in a child process the runner manages (so it is plain
 synchronous code), and reports its progress as it goes."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from uuid import UUID
 
 from runner.engine.image import decoding, encoding
-from runner.engine.image.base import ImageOperation
+from runner.engine.image.base import ImageOperation, Inputs
 from runner.engine.image.decoding import Planner
 from runner.engine.image.engine import Picture, Size
 from runner.engine.image.format import Format
@@ -24,17 +25,20 @@ def edit_image(
     out_dir: Path,
     limits: Limits,
     progress: Progress,
+    others: Mapping[UUID, Path] | None = None,
 ) -> list[Path]:
+    """`others`: the local files of the media the operations read (overlay), by id."""
     steps = image_steps(operations)
+    inputs = Inputs(others or {}, max_pixels=limits.max_pixels)
     with decoding.pixel_limit(limits.max_pixels):
         decoded = decoding.read(source, max_pixels=limits.max_pixels, plan=_planner(steps, limits))
         progress(DECODED_PROGRESS)
         picture = decoded.picture
         for done, step in enumerate(steps, start=1):
-            picture = _run(step, picture, limits)
+            picture = _run(step, picture, limits, inputs)
             progress(DECODED_PROGRESS + OPERATIONS_PROGRESS * done / len(steps))
         check_output(picture.size, limits)
-        how = _encoding(steps, default=decoded.format)
+        how = _encoding(steps, picture, default=decoded.format)
         target = out_dir / f"{source.stem}-edited.{encoding.EXTENSIONS[how.format]}"
         encoding.write(picture, target, how)
     progress(1.0)
@@ -80,11 +84,11 @@ def _check_sizes(steps: list[ImageOperation], size: Size, limits: Limits) -> Non
     check_output(size, limits)
 
 
-def _run(step: ImageOperation, picture: Picture, limits: Limits) -> Picture:
+def _run(step: ImageOperation, picture: Picture, limits: Limits, inputs: Inputs) -> Picture:
     planned = step.output_size(picture.nominal_size)
     if planned is not None:
         _check_pixels(step, planned, frames=len(picture.frames), limits=limits)
-    return step.apply(picture)
+    return step.apply_with(picture, inputs)
 
 
 def _check_pixels(step: ImageOperation, size: Size, *, frames: int, limits: Limits) -> None:
@@ -92,6 +96,8 @@ def _check_pixels(step: ImageOperation, size: Size, *, frames: int, limits: Limi
     decoding.check_pixels(size, frames=frames, max_pixels=limits.max_pixels, what=what)
 
 
-def _encoding(steps: list[ImageOperation], *, default: encoding.ImageFormat) -> encoding.Encoding:
+def _encoding(
+    steps: list[ImageOperation], picture: Picture, *, default: encoding.ImageFormat
+) -> encoding.Encoding:
     formats = [step for step in steps if isinstance(step, Format)]
-    return formats[0].encoding if formats else encoding.Encoding(default)
+    return formats[0].encoding_for(picture) if formats else encoding.Encoding(default)

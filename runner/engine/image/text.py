@@ -8,7 +8,7 @@ contrasts with its colour, so it reads on any background."""
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
@@ -45,6 +45,11 @@ TEXT_COLOR = Param(
     name="text_color", type="colour", default="white", example="#ffcc00",
     description=f"The text's colour: {COLOUR_SYNTAX}.",
 )  # fmt: skip
+FAMILIES = tuple(engine.TEXT_FONT_FILES)
+TEXT_FONT = Param(
+    name="text_font", type="choice", choices=FAMILIES, default="sans", example="serif",
+    description="The font: sans (DejaVu Sans), serif (DejaVu Serif) or mono (DejaVu Sans Mono).",
+)  # fmt: skip
 TEXT_POSITION = Param(
     name="text_position", type="choice", choices=POSITIONS, default="bottom", example="top-left",
     description="Where the text goes; centred across at top, center and bottom.",
@@ -56,16 +61,26 @@ class Text(ImageOperation):
     name: ClassVar[str] = "text"
     syntax: ClassVar[str] = (
         f"text=TEXT (1 to {TEXT.max_length} characters), with text_size=PX, "
-        f"text_color=COLOUR, text_position={'|'.join(POSITIONS)}"
+        f"text_color=COLOUR, text_position={'|'.join(POSITIONS)}, text_font={'|'.join(FAMILIES)}"
     )
     description: ClassVar[str] = "Write text on the image, outlined so it reads on any background."
     example: ClassVar[str] = "text=Hello&text_size=48&text_color=%23ffcc00&text_position=top"
     group: ClassVar[Group] = "text"
-    parameters: ClassVar[tuple[Param, ...]] = (TEXT, TEXT_SIZE, TEXT_COLOR, TEXT_POSITION)
+    parameters: ClassVar[tuple[Param, ...]] = (
+        TEXT, TEXT_SIZE, TEXT_COLOR, TEXT_POSITION, TEXT_FONT,
+    )  # fmt: skip
     text: str = TEXT.field()
     size_px: int | None = TEXT_SIZE.field()
     color: str = TEXT_COLOR.field(validate_default=True)  # kept as #rrggbbaa
     position: Position = TEXT_POSITION.field()
+    font: Literal["sans", "serif", "mono"] = TEXT_FONT.field()
+
+    @model_validator(mode="after")
+    def _every_character_drawable(self) -> Self:
+        missing = engine.undrawable(self.text, self.font)
+        if missing:
+            raise ValueError(_missing_text(missing, self.font))
+        return self
 
     @field_validator("text")
     @classmethod
@@ -87,11 +102,20 @@ class Text(ImageOperation):
         if not value.strip() or len(value) > (TEXT.max_length or 0):
             accepted = f"1 to {TEXT.max_length} characters, not only spaces"
             raise InvalidParameter("text", value[:40], "empty or too long", accepted=accepted)
+        family = TEXT_FONT.modifier(modifiers)
+        missing = engine.undrawable(value, family)
+        if missing:
+            raise InvalidParameter(
+                "text", value[:40], _missing_text(missing, family),
+                accepted="characters the font draws (DejaVu: Latin, Greek, Cyrillic, Arabic, "
+                "Hebrew, many symbols)",
+            )  # fmt: skip
         return cls(
             text=value,
             size_px=TEXT_SIZE.modifier(modifiers),
             color=_colour(modifiers.get("text_color", TEXT_COLOR.default)),
             position=TEXT_POSITION.modifier(modifiers),
+            font=family,
         )
 
     def apply(self, picture: Picture) -> Picture:
@@ -103,9 +127,14 @@ class Text(ImageOperation):
         return picture.map(
             lambda frame: engine.draw_text(
                 frame, self.text, size_px=size, colour=rgba, at=_PLACES[self.position],
-                margin_px=margin,
+                margin_px=margin, family=self.font,
             )
         )  # fmt: skip
+
+
+def _missing_text(missing: list[str], family: str) -> str:
+    named = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing[:10])
+    return f"no available font draws {named} (text_font={family})"
 
 
 def _colour(text: str) -> str:

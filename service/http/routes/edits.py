@@ -31,9 +31,11 @@ Status = Literal["queued", "processing", "completed", "error", "failed", "cancel
 )
 async def create_edit(request: Request, edits: EditsDep, links: LinksDep) -> JSONResponse:
     """`POST /edit?media=ID&crop=0,0,100,100&resize=50x&format=webp`: the operations run in
-    the order written. `wait=S` (up to 60) answers when the edit has finished, or after S."""
+    the order written. `wait=S` (up to 60) answers when the edit has finished, or after S.
+    `format=auto` is chosen from the Accept header (AVIF, WebP, else JPEG) and recorded."""
     wait = parse_wait(request.query_params.get("wait"))
-    row = await edits.create(request.query_params.multi_items())
+    accept = request.headers.get("accept", "")  # format=auto chooses from it
+    row = await edits.create(request.query_params.multi_items(), accept=accept)
     return await queued_edit(row, wait=wait, edits=edits, links=links)
 
 

@@ -2,10 +2,11 @@
 tolerance, never by bytes."""
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+from uuid import UUID
 
 import numpy as np
 import skimage.data
@@ -61,24 +62,39 @@ def astronaut() -> Image.Image:
 
 
 def edit(
-    source: Path, query: str, *, out_dir: Path | None = None, limits: Limits = LIMITS
+    source: Path,
+    query: str,
+    *,
+    out_dir: Path | None = None,
+    limits: Limits = LIMITS,
+    others: Mapping[UUID, Path] | None = None,
 ) -> Image.Image:
     """Run the edit written as a query string (`crop=0,0,10,10&resize=5x`) on `source` and
-    return the result, loaded."""
-    path = edit_path(source, query, out_dir=out_dir, limits=limits)
+    return the result, loaded. `others`: the files of the media it reads (overlay)."""
+    path = edit_path(source, query, out_dir=out_dir, limits=limits, others=others)
     with Image.open(path) as result:
         result.load()
         return result
 
 
 def edit_path(
-    source: Path, query: str, *, out_dir: Path | None = None, limits: Limits = LIMITS
+    source: Path,
+    query: str,
+    *,
+    out_dir: Path | None = None,
+    limits: Limits = LIMITS,
+    others: Mapping[UUID, Path] | None = None,
 ) -> Path:
     operations = parse_query(
         catalogue(), MediaKind.IMAGE, parse_qsl(query, keep_blank_values=True), limits=limits
     )
     (path,) = edit_image(
-        source, operations, out_dir=out_dir or source.parent, limits=limits, progress=_ignore
+        source,
+        operations,
+        out_dir=out_dir or source.parent,
+        limits=limits,
+        progress=_ignore,
+        others=others,
     )
     return path
 

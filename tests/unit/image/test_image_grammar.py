@@ -113,7 +113,7 @@ def test_json_round_trips_every_operation() -> None:
         ("format=jpeg&quality=0", "quality", "an integer from 1 to 100"),
         ("format=png&quality=80", "quality", "format=jpeg|webp|avif"),
         ("flip=h&quality=80", "quality", "format=..."),
-        ("sharpen=2", "sharpen", "color | crop | flip | format | headshot"),
+        ("vignette=2", "vignette", "blur | color | crop | flip | format | headshot"),
     ],
 )
 def test_a_bad_value_names_the_parameter_and_what_is_accepted(

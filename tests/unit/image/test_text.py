@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from runner.engine.image import engine
-from service.kernel.errors import EditFailed
+from service.kernel.errors import EditFailed, InvalidParameter
 from tests.unit.image.pictures import BLACK, colour_at, edit, mean_difference, near, save
 
 NOT_A_GLYPH = "\U0010fffd"  # private use: no font has it, so it draws as the missing-glyph box
@@ -110,7 +110,7 @@ def test_without_dejavu_pillows_own_font_is_used(
 ) -> None:
     query = "text=Hello&text_size=30&text_position=center"
     dejavu = edit(black, query)
-    monkeypatch.setattr(engine, "TEXT_FONT_FILE", "no-such-font.ttf")
+    monkeypatch.setitem(engine.TEXT_FONT_FILES, "sans", "no-such-font.ttf")
     engine.font.cache_clear()
     try:
         fallback = edit(black, query)
@@ -119,3 +119,21 @@ def test_without_dejavu_pillows_own_font_is_used(
     _, top, _, bottom = ink_box(fallback)
     assert bottom - top == pytest.approx(ink_box(dejavu)[3] - ink_box(dejavu)[1], rel=0.3)
     assert mean_difference(dejavu, fallback) > 1.0
+
+
+def test_the_font_family_changes_the_letters(tmp_path: Path) -> None:
+    blank = save(Image.new("RGB", (200, 60), (0, 0, 0)), tmp_path / "blank.png")
+    query = "text=Wide iiii&text_size=24&text_position=center"
+    sans, serif, mono = (edit(blank, f"{query}&text_font={f}") for f in ("sans", "serif", "mono"))
+    assert mean_difference(sans, serif) > 1
+    assert mean_difference(sans, mono) > 1
+
+
+def test_characters_no_font_draws_are_named(tmp_path: Path) -> None:
+    blank = save(Image.new("RGB", (200, 60)), tmp_path / "blank.png")
+    named = r"text=.*no available font draws.*U\+1F44D.*U\+1F3FD"
+    with pytest.raises(InvalidParameter, match=named):
+        edit(blank, "text=ok 👍🏽")
+    with pytest.raises(InvalidParameter, match=r"U\+4E2D"):
+        edit(blank, "text=中&text_font=mono")
+    edit(blank, "text=Привет ✓")  # drawn: no error

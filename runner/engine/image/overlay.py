@@ -1,0 +1,121 @@
+"""overlay=MEDIA_ID, with overlay_gravity, overlay_scale, overlay_opacity and overlay_tile: lay
+another image of the library over this one (a logo, a watermark).
+
+The overlay's first frame is used (on every frame of an animation). overlay_scale is its width
+as a fraction of the base image's width (its proportions kept); without it the overlay keeps
+its own size, shrunk if need be to fit inside the base image. overlay_gravity places it (a
+compass point or x:y, as resize's gravity; default se, the bottom-right corner).
+overlay_opacity multiplies its alpha. overlay_tile=true repeats it edge to edge over the whole
+image, one copy at the gravity's place, for watermarks."""
+
+from collections.abc import Mapping
+from typing import ClassVar, Literal, Self
+from uuid import UUID
+
+from pydantic import field_validator
+
+from runner.engine.image import engine, gravity
+from runner.engine.image.base import ImageOperation, Inputs
+from runner.engine.image.engine import Picture, Size
+from runner.engine.ops.base import Group
+from runner.engine.ops.params import Param
+from service.kernel.errors import InvalidParameter
+
+OVERLAY = Param(
+    name="overlay", type="media", example="0f8fad5b-d9cb-469f-a165-70867728950e",
+    description="The id of the image (of this library) to lay over this one.",
+)  # fmt: skip
+OVERLAY_GRAVITY = gravity.gravity_param(
+    "overlay_gravity", default="se", detected=False, description="Where the overlay goes"
+)
+OVERLAY_SCALE = Param(
+    name="overlay_scale", type="number", default=None, minimum=0.01, maximum=1, example="0.2",
+    description=(
+        "The overlay's width as a fraction of the image's width; by default its own size "
+        "(shrunk to fit)."
+    ),
+)  # fmt: skip
+OVERLAY_OPACITY = Param(
+    name="overlay_opacity", type="number", default=1.0, minimum=0, maximum=1, example="0.5",
+    description="Multiplies the overlay's alpha: 0 invisible, 1 as it is.",
+)  # fmt: skip
+OVERLAY_TILE = Param(
+    name="overlay_tile", type="boolean", default=False, example="true",
+    description="Repeat the overlay over the whole image (a watermark).",
+)  # fmt: skip
+SYNTAX = (
+    "overlay=MEDIA_ID (an image), with overlay_gravity, overlay_scale=0.01..1, "
+    "overlay_opacity=0..1, overlay_tile=true|false"
+)
+
+
+class Overlay(ImageOperation):
+    op: Literal["overlay"] = "overlay"
+    name: ClassVar[str] = "overlay"
+    syntax: ClassVar[str] = SYNTAX
+    description: ClassVar[str] = "Lay another image over this one: a logo, or a tiled watermark."
+    example: ClassVar[str] = (
+        "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=se&overlay_scale=0.2"
+        "&overlay_opacity=0.6"
+    )
+    group: ClassVar[Group] = "colour"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        OVERLAY, OVERLAY_GRAVITY, OVERLAY_SCALE, OVERLAY_OPACITY, OVERLAY_TILE,
+    )  # fmt: skip
+    media: UUID
+    gravity: str = OVERLAY_GRAVITY.field()
+    scale: float | None = OVERLAY_SCALE.field()
+    opacity: float = OVERLAY_OPACITY.field()
+    tile: bool = OVERLAY_TILE.field()
+
+    @field_validator("gravity")
+    @classmethod
+    def _a_place(cls, value: str) -> str:
+        return gravity.check(value, detected=False)
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        try:
+            media = UUID(value.strip())
+        except ValueError:
+            raise InvalidParameter("overlay", value, "not a media id", accepted=SYNTAX) from None
+        where = modifiers.get("overlay_gravity", OVERLAY_GRAVITY.default)
+        return cls(
+            media=media,
+            gravity=gravity.read("overlay_gravity", where, detected=False),
+            scale=OVERLAY_SCALE.modifier(modifiers),
+            opacity=OVERLAY_OPACITY.modifier(modifiers),
+            tile=OVERLAY_TILE.modifier(modifiers),
+        )
+
+    def media_references(self) -> tuple[UUID, ...]:
+        return (self.media,)
+
+    def apply(self, picture: Picture) -> Picture:
+        raise NotImplementedError("overlay reads another image: the pipeline calls apply_with")
+
+    def apply_with(self, picture: Picture, inputs: Inputs) -> Picture:
+        mark = inputs.first_frame(self.media)
+        size = self._mark_size(mark.size, picture.size)
+        mark = engine.fade(engine.resize(mark, size), self.opacity)
+        at = self._corners(size, picture.size)
+        return picture.map(lambda frame: engine.stamp(frame, mark, at=at))
+
+    def _mark_size(self, mark: Size, base: Size) -> Size:
+        scale = self.scale * base[0] / mark[0] if self.scale else 1.0
+        fits = min(scale, base[0] / mark[0], base[1] / mark[1])
+        return max(1, round(mark[0] * fits)), max(1, round(mark[1] * fits))
+
+    def _corners(self, mark: Size, base: Size) -> list[tuple[int, int]]:
+        focus = gravity.fixed_focus(self.gravity)
+        assert focus is not None  # places only
+        x, y = (gravity.placed(base[i] - mark[i], focus[i]) for i in (0, 1))
+        if not self.tile:
+            return [(x, y)]
+        # The copy at (x, y) and its neighbours in every direction, edge to edge.
+        first_x, first_y = (x % mark[0]) - mark[0], (y % mark[1]) - mark[1]
+        return [
+            (left, top)
+            for top in range(first_y, base[1], mark[1])
+            for left in range(first_x, base[0], mark[0])
+        ]

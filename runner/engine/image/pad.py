@@ -1,0 +1,87 @@
+"""pad=ALL, pad=VERTICAL,HORIZONTAL or pad=TOP,RIGHT,BOTTOM,LEFT (pixels, in CSS's order), with
+pad_color: a border added around the image in one colour (white by default; 0000 is
+transparent). For letterboxing into a fixed box, resize with fit=pad."""
+
+from collections.abc import Mapping
+from typing import ClassVar, Literal, Self
+
+from pydantic import field_validator
+
+from runner.engine.image import engine
+from runner.engine.image.base import ImageOperation
+from runner.engine.image.engine import Picture, Size
+from runner.engine.ops.base import Group, Limits
+from runner.engine.ops.params import Param
+from service.kernel.errors import InvalidParameter
+
+SYNTAX = "pad=ALL, pad=VERTICAL,HORIZONTAL or pad=TOP,RIGHT,BOTTOM,LEFT (pixels)"
+COLOUR_SYNTAX = "#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS colour name"
+_SIDE = Param(
+    name="side", type="integer", minimum=0, limit="max_output_side", example="10",
+    description="The border's width on that side, in pixels.",
+)  # fmt: skip
+PAD = Param(
+    name="pad", type="list", parts=(_SIDE,), max_length=4, example="10,20",
+    description=(
+        "The border in pixels: one value for every side, two for top and bottom then left "
+        "and right, or four for top, right, bottom, left."
+    ),
+)  # fmt: skip
+PAD_COLOR = Param(
+    name="pad_color", type="colour", default="white", example="%23000000",
+    description=f"The border's colour: {COLOUR_SYNTAX}; 0000 is transparent.",
+)  # fmt: skip
+
+
+class Pad(ImageOperation):
+    op: Literal["pad"] = "pad"
+    name: ClassVar[str] = "pad"
+    syntax: ClassVar[str] = f"{SYNTAX}, with pad_color=COLOUR"
+    description: ClassVar[str] = "Add a border of one colour around the image."
+    example: ClassVar[str] = "pad=10&pad_color=%23000000"
+    group: ClassVar[Group] = "geometry"
+    parameters: ClassVar[tuple[Param, ...]] = (PAD, PAD_COLOR)
+    top: int = _SIDE.field()
+    right: int = _SIDE.field()
+    bottom: int = _SIDE.field()
+    left: int = _SIDE.field()
+    color: str = PAD_COLOR.field(validate_default=True)  # kept as #rrggbbaa
+
+    @field_validator("color")
+    @classmethod
+    def _a_colour(cls, text: str) -> str:
+        rgba = engine.colour(text)
+        if rgba is None:
+            raise ValueError(f"not a colour; accepted: {COLOUR_SYNTAX}")
+        return "#" + bytes(rgba).hex()
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        pieces = [piece.strip() for piece in value.split(",")]
+        if len(pieces) not in (1, 2, 4) or not all(pieces):
+            raise InvalidParameter("pad", value, "needs 1, 2 or 4 values", accepted=SYNTAX)
+        sides = [_SIDE.read(piece, parameter="pad") for piece in pieces]
+        top, right, bottom, left = (sides * 2)[:4] if len(sides) == 2 else (sides * 4)[:4]
+        colour = modifiers.get("pad_color", PAD_COLOR.default)
+        if engine.colour(colour) is None:
+            raise InvalidParameter("pad_color", colour, "not a colour", accepted=COLOUR_SYNTAX)
+        return cls(top=top, right=right, bottom=bottom, left=left, color=colour)
+
+    def check_limits(self, limits: Limits) -> None:
+        if max(self.left + self.right, self.top + self.bottom) > limits.max_output_side:
+            raise InvalidParameter(
+                "pad", f"{self.top},{self.right},{self.bottom},{self.left}",
+                "a border wider than any result may be",
+                accepted=f"borders adding up to at most {limits.max_output_side} px a direction",
+            )  # fmt: skip
+
+    def output_size(self, size: Size) -> Size:
+        return size[0] + self.left + self.right, size[1] + self.top + self.bottom
+
+    def apply(self, picture: Picture) -> Picture:
+        size = self.output_size(picture.size)
+        rgba = engine.colour(self.color)
+        assert rgba is not None  # validated
+        return picture.map(
+            lambda frame: engine.on_canvas(frame, size, at=(self.left, self.top), background=rgba)
+        )
