@@ -48,7 +48,7 @@ class Crf(_Quality):
     name: ClassVar[str] = "crf"
     syntax: ClassVar[str] = "crf=N: 0 to 51 (h264, hevc) or 0 to 63 (vp9, av1), lower is better"
     description: ClassVar[str] = "Re-encode the video at this constant quality."
-    example: ClassVar[str] = "crf=28&preset=slow"
+    example: ClassVar[str] = "crf=28"
     parameters: ClassVar[tuple[Param, ...]] = (CRF,)
     crf: int = CRF.field()
 
