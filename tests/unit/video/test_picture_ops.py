@@ -13,7 +13,7 @@ from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import assert_in_sync, facts, numbers
 
-Pixels = npt.NDArray[np.int16]
+Pixels = npt.NDArray[np.int16] | npt.NDArray[np.float64]
 TOLERANCE = 12  # mean absolute difference per channel after a re-encode
 
 
