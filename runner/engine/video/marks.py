@@ -167,6 +167,7 @@ class Overlay(_Mark):
         "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=top-right&overlay_opacity=0.7"
     )
     group: ClassVar[Group] = "text"
+    references: ClassVar[MediaKind | None] = MediaKind.IMAGE
     parameters: ClassVar[tuple[Param, ...]] = (
         OVERLAY, OVERLAY_FROM, OVERLAY_TO, OVERLAY_GRAVITY, OVERLAY_OPACITY,
     )  # fmt: skip
