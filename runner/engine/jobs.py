@@ -46,19 +46,26 @@ def run_edit(
             Path(source), operations, out_dir=target, limits=limits, progress=progress,
             others={UUID(key): Path(value) for key, value in others.items()},
         )  # fmt: skip
-    return [describe(path, limits, verify=False) for path in paths]
+    return [describe(path, limits, verify=False, sound_alone=True) for path in paths]
 
 
 def describe(
-    path: Path, limits: Limits, *, verify: bool, max_frame_pixels: int | None = None
+    path: Path,
+    limits: Limits,
+    *,
+    verify: bool,
+    max_frame_pixels: int | None = None,
+    sound_alone: bool = False,
 ) -> ProducedFile:
     """What a produced file is (probed) and its SHA-256, so the runner stores it as is.
-    verify=False for what editroom has just encoded itself; True for anything fetched."""
+    verify=False for what editroom has just encoded itself; True for anything fetched.
+    sound_alone: an audio file an edit made (audio=extract) is accepted."""
     facts = probe(
         path,
         max_pixels=limits.max_pixels,
         max_video_seconds=limits.max_video_seconds,
         verify=verify,
         max_frame_pixels=max_frame_pixels,
+        sound_alone=sound_alone,
     )
     return ProducedFile(str(path), facts, path.stat().st_size, sha256_of(path))

@@ -32,6 +32,8 @@ VIDEO_CONTAINERS = {
     "avi": "video/x-msvideo",
     "ogg": "video/ogg",
 }
+# What audio=extract writes (runner.engine.video.codecs.EXTRACT_MUXER), as FFmpeg reads it.
+AUDIO_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
 ACCEPTED = (
     "images (JPEG, PNG, WebP, GIF, TIFF, AVIF) and videos (MP4, MOV, WebM, MKV, MPEG-TS, AVI, Ogg)"
 )
@@ -63,8 +65,8 @@ SIGNATURES = (
 class MediaFacts:
     kind: MediaKind
     content_type: str
-    width: int
-    height: int
+    width: int | None  # None: an audio file (audio=extract)
+    height: int | None
     duration_seconds: float | None = None
     frame_rate: float | None = None
     video_codec: str | None = None
@@ -81,17 +83,22 @@ def probe(
     max_video_seconds: float,
     verify: bool = True,
     max_frame_pixels: int | None = None,
+    sound_alone: bool = False,
 ) -> MediaFacts:
     """What the file is. verify=False skips decoding every frame of an image: for a file
     editroom has just encoded itself, the header says all there is to know. max_frame_pixels
-    bounds what verifying an animation may decode: its canvas's pixels times its frames."""
+    bounds what verifying an animation may decode: its canvas's pixels times its frames.
+    sound_alone: an audio file is accepted (audio=extract makes them; uploads are refused), as
+    media of kind video with no picture (no width, height or video codec)."""
     try:
         return probe_image(
             path, max_pixels=max_pixels, verify=verify, max_frame_pixels=max_frame_pixels
         )
     except UnidentifiedImageError:
         pass
-    return probe_video(path, max_pixels=max_pixels, max_video_seconds=max_video_seconds)
+    return probe_video(
+        path, max_pixels=max_pixels, max_video_seconds=max_video_seconds, sound_alone=sound_alone
+    )
 
 
 def probe_image(
@@ -164,7 +171,9 @@ def _image_facts(
     )
 
 
-def probe_video(path: Path, *, max_pixels: int, max_video_seconds: float) -> MediaFacts:
+def probe_video(
+    path: Path, *, max_pixels: int, max_video_seconds: float, sound_alone: bool = False
+) -> MediaFacts:
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
@@ -179,6 +188,8 @@ def probe_video(path: Path, *, max_pixels: int, max_video_seconds: float) -> Med
         ) from None
     with container:
         content_type = VIDEO_CONTAINERS.get(container.format.name)
+        if sound_alone and not container.streams.video and container.streams.audio:
+            return _audio_facts(container)
         if content_type is None:
             raise UnsupportedMedia(
                 f"the {container.format.long_name} format is not supported; accepted: {ACCEPTED}"
@@ -219,6 +230,24 @@ def _video_facts(
         frame_rate=_frame_rate(video),
         video_codec=video.codec_context.name,
         audio_codec=audio.codec_context.name if audio is not None else None,
+    )
+
+
+def _audio_facts(container: Any) -> MediaFacts:
+    """An audio file editroom wrote itself (audio=extract)."""
+    audio = container.streams.audio[0]
+    duration = None
+    if audio.duration is not None and audio.time_base is not None:
+        duration = float(audio.duration * audio.time_base)
+    elif container.duration is not None:
+        duration = float(Fraction(container.duration, av.time_base))
+    return MediaFacts(
+        kind=MediaKind.VIDEO,
+        content_type=AUDIO_CONTAINERS[container.format.name],
+        width=None,
+        height=None,
+        duration_seconds=duration,
+        audio_codec=audio.codec_context.name,
     )
 
 

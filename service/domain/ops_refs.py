@@ -1,4 +1,5 @@
-"""Operations that read other media (concat) must name media that exist and fit."""
+"""Operations that read other media (concat: videos, a video overlay: an image) must name
+media that exist and are of the kind they read."""
 
 from collections.abc import Sequence
 
@@ -14,10 +15,10 @@ async def check_references(database: Database, operations: Sequence[Operation]) 
             continue
         rows = await database.fetch_all("media_kinds", ids=list(wanted))
         kinds = {row["id"]: row["kind"] for row in rows}
+        expected = (operation.references or operation.kind).value
         for media_id in wanted:
-            if kinds.get(media_id) != operation.kind.value:
+            if kinds.get(media_id) != expected:
                 problem = "no such media" if media_id not in kinds else f"is {kinds[media_id]}"
                 raise InvalidParameter(
-                    operation.name, str(media_id), problem,
-                    accepted=f"ids of uploaded {operation.kind.value}s",
-                )  # fmt: skip
+                    operation.name, str(media_id), problem, accepted=f"ids of uploaded {expected}s"
+                )

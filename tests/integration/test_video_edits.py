@@ -103,3 +103,26 @@ def test_an_edit_past_its_time_limit_fails_for_good(
     assert body["status"] == "failed"
     assert body["trial"] == 1
     assert "ran past its time limit" in body["error"]
+
+
+def test_audio_extract_is_stored_as_media_without_a_picture(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "talk.mp4", seconds=2.0, size=(64, 48))
+    (result,) = outputs(api, run(api, media=clip["id"], audio="extract"))
+    assert result["kind"] == "video"
+    assert result["content_type"] == "audio/mp4"
+    assert (result["width"], result["height"]) == (None, None)
+    assert result["codecs"] == {"video": None, "audio": "aac"}
+    assert result["duration_seconds"] == pytest.approx(2.0, abs=0.1)
+    assert result["original_name"] == "talk-edited.m4a"
+
+
+def test_overlay_reads_an_image_media(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "clip.mp4", seconds=1.0, size=(128, 96))
+    logo = api.upload(media.image_bytes("PNG", size=(16, 16)), filename="logo.png").json()
+    edit = run(api, media=clip["id"], overlay=logo["id"], overlay_gravity="top-left", mute="")
+    (result,) = outputs(api, edit)
+    assert (result["width"], result["height"]) == (128, 96)
+    assert result["codecs"] == {"video": "h264", "audio": None}
+    refused = api.client.post("/edit", params={"media": clip["id"], "overlay": clip["id"]})
+    assert refused.status_code == 422
+    assert "ids of uploaded images" in refused.text

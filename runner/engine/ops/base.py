@@ -60,6 +60,7 @@ class Operation(BaseModel):
     parameters: ClassVar[tuple[Param, ...]] = ()
     terminal: ClassVar[bool] = False  # must come last (its results are no longer this kind)
     once: ClassVar[bool] = False  # at most once per edit (the result has one format)
+    references: ClassVar[MediaKind | None] = None  # the kind media_references are; None: its own
 
     @classmethod
     def modifiers(cls) -> tuple[str, ...]:

@@ -3,11 +3,14 @@ each segment's sound starts with its picture; silence fills what a source lacks.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
+from av.filter import Graph
 from av.packet import Packet
 from av.stream import Stream
 
@@ -78,9 +81,53 @@ class AudioCopy:
         """Nothing to flush."""
 
 
+class Tempo:
+    """Sound played `speed` times as fast with its pitch kept: FFmpeg's atempo, chained, as
+    one atempo takes factors from 0.5 to 2 only."""
+
+    def __init__(self, speed: float, *, rate: int) -> None:
+        self._graph = Graph()
+        nodes = [
+            self._graph.add_abuffer(
+                sample_rate=rate, format=PLANAR, layout="stereo", time_base=Fraction(1, rate)
+            ),
+            *(self._graph.add("atempo", f"{factor:.6f}") for factor in tempo_factors(speed)),
+            self._graph.add("aformat", f"sample_fmts={PLANAR}:channel_layouts=stereo"),
+            self._graph.add("abuffersink"),
+        ]
+        self._graph.link_nodes(*nodes).configure()
+
+    def push(self, frame: AudioFrame | None) -> list[np.ndarray]:
+        self._graph.push(frame)
+        pulled: list[np.ndarray] = []
+        while True:
+            try:
+                out = self._graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return pulled
+            assert isinstance(out, AudioFrame)
+            pulled.append(out.to_ndarray())
+
+
+def tempo_factors(speed: float) -> list[float]:
+    """Factors within atempo's 0.5 to 2 whose product is `speed`."""
+    factors: list[float] = []
+    while speed > 2 or speed < 0.5:
+        step = 2.0 if speed > 2 else 0.5
+        factors.append(step)
+        speed /= step
+    return [*factors, speed]
+
+
 class AudioTranscode:
-    def __init__(self, muxer: Muxer, encoder: AudioStream) -> None:
+    """`gain` scales the amplitude; `speed` plays the sound faster (see Tempo): a sample at
+    source time t is placed at (t - START) / speed on the segment's stretch of the result."""
+
+    def __init__(
+        self, muxer: Muxer, encoder: AudioStream, *, gain: float = 1.0, speed: float = 1.0
+    ) -> None:
         self._muxer, self._encoder = muxer, encoder
+        self._gain, self._speed = gain, speed
         self._rate = encoder.codec_context.sample_rate
         self._frame_size = encoder.codec_context.frame_size or 1024
         self._planar = encoder.codec_context.format.is_planar
@@ -92,6 +139,9 @@ class AudioTranscode:
         assert isinstance(stream, AudioStream)
         self._stream, self._segment, self._start, self._offset = stream, segment, start, offset
         self._resampler = AudioResampler(format=PLANAR, layout="stereo", rate=self._rate)
+        self._tempo = Tempo(self._speed, rate=self._rate) if self._speed != 1.0 else None
+        self._tempo_from: float | None = None  # source seconds of the first sample it took
+        self._tempo_out = 0  # samples it gave
         self._aligned = False
         self._damage = Damage()
         self.silence_until(offset)
@@ -112,7 +162,9 @@ class AudioTranscode:
         if not self.done:
             for frame in self._decode(None):
                 self._frame(frame)
-        self.silence_until(self._offset + self._segment.end - self._start)
+        if self._tempo is not None:
+            self._tempo_place(self._tempo.push(None))
+        self.silence_until(self._offset + (self._segment.end - self._start) / self._speed)
 
     def silence_until(self, seconds_: float) -> None:
         missing = round(seconds_ * self._rate) - self._written
@@ -132,18 +184,34 @@ class AudioTranscode:
             self.done = True
             return
         for resampled in self._resampler.resample(frame):
-            self._place(resampled.to_ndarray(), at)
+            if self._tempo is not None:
+                self._tempo_from = at if self._tempo_from is None else self._tempo_from
+                self._tempo_place(self._tempo.push(resampled))
+            else:
+                self._place(resampled.to_ndarray(), at)
             at += resampled.samples / self._rate
 
+    def _tempo_place(self, chunks: list[np.ndarray]) -> None:
+        """Sound out of atempo: its n-th sample stands for the source at n * speed / rate."""
+        if self._tempo_from is None:
+            return
+        for samples in chunks:
+            self._place(samples, self._tempo_from + self._tempo_out * self._speed / self._rate)
+            self._tempo_out += samples.shape[1]
+
     def _place(self, samples: np.ndarray, at: float) -> None:
-        first = round((self._offset + at - self._start) * self._rate)
-        last = round((self._offset + self._segment.end - self._start) * self._rate)
+        """`at`: source seconds of the first sample."""
+        speed = self._speed
+        first = round((self._offset + (at - self._start) / speed) * self._rate)
+        last = round((self._offset + (self._segment.end - self._start) / speed) * self._rate)
         drift = first - self._written
         if not self._aligned or abs(drift) > RESYNC_SECONDS * self._rate:
             self._aligned = True
             self.silence_until(min(first, last) / self._rate)  # a gap: silence
             samples = samples[:, max(0, self._written - first) :]  # an overlap: cut
         samples = samples[:, : max(0, last - self._written)]
+        if self._gain != 1.0:
+            samples = np.clip(samples * self._gain, -1.0, 1.0)
         self._append(samples.astype(np.float32, copy=False))
         self.position = self._written / self._rate
 

@@ -6,11 +6,11 @@ from typing import Literal
 
 Container = Literal["mp4", "webm", "mkv", "mov", "gif"]
 VideoCodec = Literal["h264", "hevc", "vp9", "av1"]
-AudioCodec = Literal["aac", "opus"]
+AudioCodec = Literal["aac", "opus", "mp3"]  # mp3 only for audio=extract
 
 CONTAINERS: tuple[Container, ...] = ("mp4", "webm", "mkv", "mov", "gif")
 VIDEO_CODECS: tuple[VideoCodec, ...] = ("h264", "hevc", "vp9", "av1")
-AUDIO_CODECS: tuple[AudioCodec, ...] = ("aac", "opus")
+AUDIO_CODECS: tuple[AudioCodec, ...] = ("aac", "opus")  # what acodec= may name
 
 # What may be asked for with vcodec/acodec, per container.
 ENCODABLE_VIDEO: dict[Container, tuple[VideoCodec, ...]] = {
@@ -59,8 +59,22 @@ ENCODER_OPTIONS: dict[VideoCodec, dict[str, str]] = {
     "vp9": {"deadline": "realtime", "cpu-used": "8", "crf": "33", "b": "0", "row-mt": "1"},
     "av1": {"preset": "10", "crf": "35", "svtav1-params": "lp=2"},
 }
-AUDIO_ENCODER: dict[AudioCodec, str] = {"aac": "aac", "opus": "libopus"}
-AUDIO_BIT_RATE: dict[AudioCodec, int] = {"aac": 128_000, "opus": 96_000}  # bits per second
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+)  # fmt: skip
+SVTAV1_PRESETS = tuple(str(n) for n in range(14))  # 0 slowest and smallest, 13 fastest
+ALL_PRESETS = (*X264_PRESETS, *SVTAV1_PRESETS)
+# What crf=, bitrate= and preset= may ask of each encoder: the highest crf, and its presets.
+MAX_CRF: dict[VideoCodec, int] = {"h264": 51, "hevc": 51, "vp9": 63, "av1": 63}
+PRESETS: dict[VideoCodec, tuple[str, ...]] = {
+    "h264": X264_PRESETS, "hevc": X264_PRESETS, "vp9": (), "av1": SVTAV1_PRESETS,
+}  # fmt: skip
+AUDIO_ENCODER: dict[AudioCodec, str] = {"aac": "aac", "opus": "libopus", "mp3": "libmp3lame"}
+# bits per second
+AUDIO_BIT_RATE: dict[AudioCodec, int] = {"aac": 128_000, "opus": 96_000, "mp3": 192_000}
+# audio=extract: each audio format's codec (a source in it is copied), muxer and extension.
+EXTRACT_CODEC: dict[str, AudioCodec] = {"m4a": "aac", "opus": "opus", "mp3": "mp3"}
+EXTRACT_MUXER: dict[str, str] = {"m4a": "ipod", "opus": "ogg", "mp3": "mp3"}
 OPUS_RATE_HZ = 48_000  # the only rate libopus encodes at that every player takes
 
 

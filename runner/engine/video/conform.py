@@ -2,6 +2,7 @@
 at the result's size (stretched to it, or letterboxed when the aspect differs, as for a
 concatenated video shaped unlike the first), in the encoder's pixel format."""
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import av
@@ -18,8 +19,26 @@ def same_shape(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return abs(a[0] / a[1] - b[0] / b[1]) <= ASPECT_TOLERANCE * (b[0] / b[1])
 
 
-def chain(*, rotation: int, size: tuple[int, int], letterbox: bool, pix_fmt: str) -> list[str]:
-    """The FFmpeg filters, in order, for one source's frames."""
+def chain(
+    *,
+    rotation: int,
+    size: tuple[int, int],
+    letterbox: bool,
+    pix_fmt: str,
+    base: tuple[int, int] | None = None,
+    geometry: Sequence[str] = (),
+) -> list[str]:
+    """The FFmpeg filters, in order, for one source's frames. `geometry` (crop, rotate,
+    flip) works on the picture at `base`, the first source's upright shape; the result is
+    then scaled to `size`."""
+    if not geometry:
+        return _boxed(rotation, size, letterbox, pix_fmt)
+    assert base is not None
+    shaped = _boxed(rotation, base, letterbox, pix_fmt)[:-2]
+    return [*shaped, *geometry, f"scale={size[0]}:{size[1]}", "setsar=1", f"format={pix_fmt}"]
+
+
+def _boxed(rotation: int, size: tuple[int, int], letterbox: bool, pix_fmt: str) -> list[str]:
     width, height = size
     if letterbox:
         fit = f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2"

@@ -6,6 +6,7 @@ from fractions import Fraction
 import av
 from av.audio.stream import AudioStream
 from av.codec.context import CodecContext
+from av.stream import Stream
 from av.video.codeccontext import VideoCodecContext
 from av.video.stream import VideoStream
 
@@ -19,7 +20,9 @@ from runner.engine.video.codecs import (
     VideoCodec,
 )
 from runner.engine.video.output import Output
+from runner.engine.video.plan import Encoding
 
+DEFAULTS = Encoding()  # editroom's own settings, codecs.ENCODER_OPTIONS
 PIX_FMT = "yuv420p"  # what every player decodes
 SPLICE_KEYINT_FRAMES = 100_000  # one keyframe per spliced piece, at its start
 # A spliced piece must decode in display order (no B-frames, no hidden frames) so its
@@ -38,12 +41,38 @@ def add_video(
     size: tuple[int, int],
     time_base: Fraction,
     rate: Fraction,
+    encoding: Encoding = DEFAULTS,
 ) -> VideoStream:
     stream = output.add_stream(ENCODER[codec], rate=rate)
     assert isinstance(stream, VideoStream)
     _configure(stream.codec_context, size=size, time_base=time_base)
-    stream.codec_context.options = dict(ENCODER_OPTIONS[codec])
+    stream.codec_context.options = options(codec, encoding)
+    if encoding.bit_rate is not None:
+        stream.codec_context.bit_rate = encoding.bit_rate
+    tag_hvc1(output, stream)
     return stream
+
+
+def options(codec: VideoCodec, encoding: Encoding) -> dict[str, str]:
+    """The encoder's options: editroom's defaults (codecs.ENCODER_OPTIONS) with what crf=,
+    bitrate= and preset= asked. A bit rate replaces the constant quality."""
+    chosen = dict(ENCODER_OPTIONS[codec])
+    if encoding.bit_rate is not None:
+        chosen.pop("crf", None)
+        chosen.pop("b", None)  # vp9's b=0 asks for constant quality
+    if encoding.crf is not None:
+        chosen["crf"] = str(encoding.crf)
+    if encoding.preset is not None:
+        chosen["preset"] = encoding.preset
+    return chosen
+
+
+def tag_hvc1(output: Output, stream: Stream) -> None:
+    """HEVC in MP4 and MOV is tagged hvc1, which Apple's players require (FFmpeg's default,
+    hev1, they refuse)."""
+    context = stream.codec_context
+    if output.format.name in ("mp4", "mov") and context.codec.canonical_name == "hevc":
+        context.codec_tag = "hvc1"
 
 
 def splicer(
@@ -74,7 +103,7 @@ def add_audio(output: Output, codec: AudioCodec, *, rate: int) -> AudioStream:
     assert isinstance(stream, AudioStream)
     context = stream.codec_context
     context.layout = "stereo"
-    context.format = av.AudioFormat("fltp" if codec == "aac" else "flt")
+    context.format = av.AudioFormat("flt" if codec == "opus" else "fltp")
     context.bit_rate = AUDIO_BIT_RATE[codec]
     context.time_base = Fraction(1, rate)
     context.thread_count = THREADS

@@ -16,7 +16,9 @@ TRUNCATED_SECONDS = 0.5  # a source ending this much before its header said is t
 
 
 class Feeder:
-    def __init__(self, plan: Plan, *, video: Sink, audio: Sink | None, progress: Progress) -> None:
+    def __init__(
+        self, plan: Plan, *, video: Sink | None, audio: Sink | None, progress: Progress
+    ) -> None:
         self._plan, self._video, self._audio = plan, video, audio
         self._progress = progress
 
@@ -27,16 +29,16 @@ class Feeder:
             with reading(segment.source.path) as container:
                 start = _start(container, segment, keyframe_start=keyframe_start)
                 self._feed_one(container, segment, start=start, offset=offset)
-            offset += segment.end - start
+            offset += (segment.end - start) / self._plan.speed
             self._report(offset)
 
     def _feed_one(self, container: Input, segment: Segment, *, start: float, offset: float) -> None:
         routes = self._begin(container, segment, start=start, offset=offset)
-        _seek(container, video=routes[0][0], start=start)
+        _seek(container, video=open_streams(container)[0], start=start)
         complete = self._demux(container, dict((stream.index, sink) for stream, sink in routes))
         for _, sink in routes:
             sink.end()
-        end = offset + segment.end - start
+        end = offset + (segment.end - start) / self._plan.speed
         if isinstance(self._audio, AudioTranscode):  # a source without sound, or too little
             self._audio.silence_until(end)
         if not complete:
@@ -46,7 +48,9 @@ class Feeder:
         self, container: Input, segment: Segment, *, start: float, offset: float
     ) -> list[tuple[Stream, Sink]]:
         video_stream, audio_stream = open_streams(container)
-        routes: list[tuple[Stream, Sink]] = [(video_stream, self._video)]
+        routes: list[tuple[Stream, Sink]] = []
+        if self._video is not None:
+            routes.append((video_stream, self._video))
         if self._audio is not None and audio_stream is not None:
             routes.append((audio_stream, self._audio))
         for stream, sink in routes:

@@ -14,7 +14,7 @@ import av.container
 from av.packet import Packet
 from av.stream import Stream
 
-from runner.engine.video.codecs import FASTSTART, MUXER, Container
+from runner.engine.video.codecs import FASTSTART, MUXER
 from runner.engine.video.probe import about_the_media
 from service.kernel.errors import EditFailed, reason
 
@@ -22,11 +22,13 @@ Output = av.container.OutputContainer
 
 
 @contextmanager
-def writing(path: Path, container: Container) -> Iterator[Output]:
+def writing(path: Path, container: str, *, muxer: str | None = None) -> Iterator[Output]:
+    """`container`: one of codecs.CONTAINERS, or an audio format with its `muxer`."""
     partial = path.with_name(f".{path.name}.partial")
-    options = {"movflags": "+faststart"} if container in FASTSTART else {}
+    options = {"movflags": "+faststart"} if container in FASTSTART | {"m4a"} else {}
+    name = muxer or MUXER[container]  # type: ignore[index]
     try:
-        with av.open(str(partial), mode="w", format=MUXER[container], options=options) as output:
+        with av.open(str(partial), mode="w", format=name, options=options) as output:
             yield output
         partial.replace(path)
     except av.error.FFmpegError as exc:

@@ -2,6 +2,7 @@
 a child process the runner manages; plain synchronous code."""
 
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from pathlib import Path
 from uuid import UUID
 
@@ -10,6 +11,9 @@ import av
 from runner.engine.ops.base import Limits, Operation, Progress
 from runner.engine.video import encoders
 from runner.engine.video.audio import AudioCopy, AudioTranscode
+from runner.engine.video.burn import Burn
+from runner.engine.video.codecs import EXTRACT_MUXER
+from runner.engine.video.concat import Concat
 from runner.engine.video.copy import VideoCopy
 from runner.engine.video.feed import Feeder
 from runner.engine.video.gif import PaletteUse, palette
@@ -33,12 +37,16 @@ def edit_video(
 ) -> list[Path]:
     try:
         main = probe(source, limits=limits)
-        probed = {media: probe(path, limits=limits) for media, path in others.items()}
+        videos = {ref for op in operations if isinstance(op, Concat) for ref in op.media}
+        probed = {media: probe(others[media], limits=limits) for media in videos if media in others}
         plan = make_plan(main, operations, others=probed, limits=limits)
         if plan.still is not None:
             results = write_stills(plan, out_dir=out_dir, progress=progress)
+        elif plan.extract is not None:
+            results = [_extract(plan, out_dir / f"audio.{plan.extract}", progress)]
         else:
-            results = [_write(plan, out_dir / f"video.{plan.container}", progress)]
+            burns = _burns(plan, others)
+            results = [_write(plan, out_dir / f"video.{plan.container}", progress, burns)]
     except av.error.FFmpegError as exc:
         if not about_the_media(exc):
             raise
@@ -47,9 +55,30 @@ def edit_video(
     return results
 
 
-def _write(plan: Plan, target: Path, progress: Progress) -> Path:
+def _burns(plan: Plan, images: Mapping[UUID, Path]) -> list[Burn]:
+    size = plan.video.size
+    return [
+        Burn.of(mark.layer(size, images), start=mark.start, end=mark.end)
+        for mark in plan.video.marks
+    ]
+
+
+def _extract(plan: Plan, target: Path, progress: Progress) -> Path:
+    """The sound alone, in an audio container."""
+    if plan.audio.mode == "none":
+        raise EditFailed("audio=extract: the video has no sound to extract")
+    assert plan.extract is not None
+    with writing(target, plan.extract, muxer=EXTRACT_MUXER[plan.extract]) as output:
+        audio = _audio_sink(output, plan)
+        Feeder(plan, video=None, audio=audio, progress=progress).feed(keyframe_start=False)
+        assert audio is not None
+        audio.finish()
+    return target
+
+
+def _write(plan: Plan, target: Path, progress: Progress, burns: Sequence[Burn]) -> Path:
     with writing(target, plan.container) as output:
-        video, audio = _video_sink(output, plan), _audio_sink(output, plan)
+        video, audio = _video_sink(output, plan, burns), _audio_sink(output, plan)
         keyframe_start = plan.video.copy and not plan.accurate
         feeder = Feeder(plan, video=video, audio=audio, progress=progress)
         feeder.feed(keyframe_start=keyframe_start)
@@ -59,32 +88,40 @@ def _write(plan: Plan, target: Path, progress: Progress) -> Path:
     return target
 
 
-def _video_sink(output: Output, plan: Plan) -> Sink:
+def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
     first = plan.segments[0].source
     if plan.video.copy:
         with reading(first.path) as container:
             template = output.add_stream_from_template(open_streams(container)[0], opaque=True)
+        encoders.tag_hvc1(output, template)
         muxer = Muxer(output, template, time_base=first.video.time_base)
         return VideoCopy(muxer, accurate=plan.accurate)
     if plan.video.codec is None:
-        return _gif_sink(output, plan)
-    rate = plan.video.rate or first.video.rate
+        return _gif_sink(output, plan, burns)
+    rate = plan.video.rate or _sped(first.video.rate, plan.speed)
     time_base = 1 / plan.video.rate if plan.video.rate else first.video.time_base
     stream = encoders.add_video(
-        output, plan.video.codec, size=plan.video.size, time_base=time_base, rate=rate
-    )
+        output, plan.video.codec, size=plan.video.size, time_base=time_base, rate=rate,
+        encoding=plan.video.encoding,
+    )  # fmt: skip
     muxer = Muxer(output, stream, time_base=time_base)
-    return VideoTranscode(muxer, stream, plan=plan.video, first_shape=first.video.display_size)
+    return VideoTranscode(
+        muxer, stream, plan=plan.video, first_shape=first.video.display_size, burns=burns
+    )
 
 
-def _gif_sink(output: Output, plan: Plan) -> Sink:
+def _sped(rate: Fraction, speed: float) -> Fraction:
+    return (rate * Fraction(speed)).limit_denominator(1001)
+
+
+def _gif_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
     rate = plan.video.rate or plan.segments[0].source.video.rate
     stream = encoders.add_gif(output, size=plan.video.size, rate=rate)
     return VideoTranscode(
         Muxer(output, stream, time_base=1 / rate), stream, plan=plan.video,
         first_shape=plan.segments[0].source.video.display_size,
         finish=PaletteUse(palette(plan), size=plan.video.size, time_base=1 / rate),
-        pix_fmt="rgb24",
+        pix_fmt="rgb24", burns=burns,
     )  # fmt: skip
 
 
@@ -101,4 +138,5 @@ def _audio_sink(output: Output, plan: Plan) -> Sink | None:
         return AudioCopy(Muxer(output, template, time_base=first.audio.time_base))
     assert plan.audio.codec is not None
     stream = encoders.add_audio(output, plan.audio.codec, rate=plan.audio.rate)
-    return AudioTranscode(Muxer(output, stream, time_base=stream.codec_context.time_base), stream)
+    muxer = Muxer(output, stream, time_base=stream.codec_context.time_base)
+    return AudioTranscode(muxer, stream, gain=plan.audio.gain, speed=plan.audio.speed)

@@ -3,7 +3,7 @@ result (a timeline of segments), what it is written as, and for each stream whet
 packets are copied or re-encoded. The pipeline then does it all in one pass."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Literal
 from uuid import UUID
@@ -15,7 +15,10 @@ from runner.engine.video.codecs import (
     DEFAULT_VIDEO,
     ENCODABLE_AUDIO,
     ENCODABLE_VIDEO,
+    EXTRACT_CODEC,
+    MAX_CRF,
     OPUS_RATE_HZ,
+    PRESETS,
     AudioCodec,
     Container,
     VideoCodec,
@@ -23,9 +26,14 @@ from runner.engine.video.codecs import (
 from runner.engine.video.concat import Concat
 from runner.engine.video.convert import Format
 from runner.engine.video.frames import Frames
-from runner.engine.video.probe import Source
+from runner.engine.video.geometry import Geometry, Shape
+from runner.engine.video.marks import Mark, Overlay, Text
+from runner.engine.video.probe import AudioTrack, Source
+from runner.engine.video.quality import Bitrate, Crf, Preset
 from runner.engine.video.resize import Resize
+from runner.engine.video.sound import Audio, AudioFormat, Mute, Volume
 from runner.engine.video.thumbnail import Thumbnail
+from runner.engine.video.timing import Fps, Speed
 from runner.engine.video.trim import Trim
 from service.kernel.errors import EditFailed
 
@@ -49,11 +57,25 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
+class Encoding:
+    """What crf=, bitrate= and preset= asked of the video encoder (None: its default)."""
+
+    crf: int | None = None
+    bit_rate: int | None = None  # bits per second
+    preset: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VideoPlan:
     copy: bool  # packets copied (with a smart cut where a segment starts between keyframes)
     codec: VideoCodec | None  # the encoder's, when not copied (None: gif)
     size: tuple[int, int]  # width, height of the result as displayed
     rate: Fraction | None  # constant frame rate to conform to; None keeps the timestamps
+    base: Shape = (0, 0)  # the upright picture crop, rotate and flip start from
+    filters: tuple[str, ...] = ()  # FFmpeg filters of crop, rotate and flip, in order
+    marks: tuple[Mark, ...] = ()  # text and images burned in, on the result's timeline
+    encoding: Encoding = Encoding()
+    speed: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +83,8 @@ class AudioPlan:
     mode: Literal["copy", "encode", "none"]
     codec: AudioCodec | None = None  # the encoder's, when encoded
     rate: int = 0  # samples per second of the result, when encoded
+    gain: float = 1.0  # times the amplitude
+    speed: float = 1.0  # tempo, the pitch kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +95,13 @@ class Plan:
     video: VideoPlan
     audio: AudioPlan
     still: Still | None
+    speed: float = 1.0
+    extract: AudioFormat | None = None  # the result is this audio file, without picture
 
     @property
     def duration(self) -> float:
-        return sum(segment.duration for segment in self.segments)
+        """Seconds of the result."""
+        return sum(segment.duration for segment in self.segments) / self.speed
 
 
 @dataclass
@@ -86,6 +113,20 @@ class _Request:
     size: tuple[int | None, int | None] | None = None
     accurate: bool | None = None
     still: Still | None = None
+    geometry: list[Geometry] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    encoding: Encoding = Encoding()
+    speed: float = 1.0
+    fps: Fraction | None = None
+    mute: bool = False
+    gain: float = 1.0
+    extract: AudioFormat | None = None
+
+    @property
+    def reencode(self) -> bool:
+        """Something only a re-encoded video can show."""
+        changed = self.speed != 1.0 or self.fps is not None or self.encoding != Encoding()
+        return changed or bool(self.geometry or self.marks)
 
 
 def make_plan(
@@ -122,8 +163,39 @@ def _apply(request: _Request, operation: Operation, *, others: Mapping[UUID, Sou
         request.segments += [_whole(others, media) for media in operation.media]
     elif isinstance(operation, Thumbnail | Frames):
         request.still = operation
+    elif isinstance(operation, Geometry):
+        request.geometry.append(operation)
+    elif isinstance(operation, Text | Overlay):
+        request.marks.append(operation)
+    else:
+        _apply_other(request, operation)
+
+
+def _apply_other(request: _Request, operation: Operation) -> None:
+    if isinstance(operation, Crf | Bitrate | Preset):
+        request.encoding = _encoding(request.encoding, operation)
+    elif isinstance(operation, Speed):
+        request.speed = operation.factor
+    elif isinstance(operation, Fps):
+        request.fps = operation.fraction
+    elif isinstance(operation, Mute):
+        request.mute = True
+    elif isinstance(operation, Volume):
+        request.gain = operation.gain
+    elif isinstance(operation, Audio):
+        request.extract = operation.audio_format
     elif operation.name != "noop":
         raise EditFailed(f"{operation.name} is not a video operation")
+
+
+def _encoding(encoding: Encoding, operation: Crf | Bitrate | Preset) -> Encoding:
+    if isinstance(operation, Preset):
+        return replace(encoding, preset=operation.preset)
+    if isinstance(operation, Crf) and encoding.bit_rate is None:
+        return replace(encoding, crf=operation.crf)
+    if isinstance(operation, Bitrate) and encoding.crf is None:
+        return replace(encoding, bit_rate=operation.bits_per_second)
+    raise EditFailed("crf and bitrate cannot both be given: use one of them")
 
 
 def _whole(others: Mapping[UUID, Source], media: UUID) -> Segment:
@@ -146,27 +218,54 @@ def trimmed(segments: Sequence[Segment], *, start: float, end: float | None) -> 
 
 
 def _decide(request: _Request, limits: Limits) -> Plan:
-    size = output_size(request, limits)
+    base = request.segments[0].source.video.display_size
+    filters, shape = _geometry(request.geometry, base)
+    size = output_size(request, shape, limits)
     video_copy = _video_copies(request, size)
     if not video_copy:  # encoders subsample chroma by two: an odd side grows by a pixel
         size = (size[0] + size[0] % 2, size[1] + size[1] % 2)
+    codec = None if request.container == "gif" else _video_codec(request)
     return Plan(
         segments=tuple(request.segments),
         container=request.container,
         accurate=request.accurate is not False,
         video=VideoPlan(
-            copy=video_copy,
-            codec=None if request.container == "gif" else _video_codec(request),
-            size=size,
-            rate=_constant_rate(request),
+            copy=video_copy, codec=codec, size=size, rate=_constant_rate(request),
+            base=base, filters=tuple(filters), marks=tuple(request.marks),
+            encoding=_checked_encoding(request.encoding, codec), speed=request.speed,
         ),
         audio=_audio_plan(request),
         still=request.still,
-    )
+        speed=request.speed,
+        extract=request.extract,
+    )  # fmt: skip
 
 
-def output_size(request: _Request, limits: Limits) -> tuple[int, int]:
-    width, height = request.segments[0].source.video.display_size
+def _geometry(operations: Sequence[Geometry], shape: Shape) -> tuple[list[str], Shape]:
+    filters: list[str] = []
+    for operation in operations:
+        more, shape = operation.filters(shape)
+        filters += more
+    return filters, shape
+
+
+def _checked_encoding(encoding: Encoding, codec: VideoCodec | None) -> Encoding:
+    if encoding == Encoding():
+        return encoding
+    if codec is None:
+        raise EditFailed("crf, bitrate and preset apply to video codecs; a GIF has none")
+    if encoding.crf is not None and encoding.crf > MAX_CRF[codec]:
+        raise EditFailed(
+            f"crf={encoding.crf} is beyond {codec}'s scale; accepted: 0 to {MAX_CRF[codec]}"
+        )
+    if encoding.preset is not None and encoding.preset not in PRESETS[codec]:
+        accepted = " | ".join(PRESETS[codec]) or f"no preset: {codec} takes none"
+        raise EditFailed(f"preset={encoding.preset} is not a {codec} preset; accepted: {accepted}")
+    return encoding
+
+
+def output_size(request: _Request, shape: Shape, limits: Limits) -> tuple[int, int]:
+    width, height = shape
     wanted = request.size
     if wanted is None and request.container == "gif" and max(width, height) > GIF_MAX_SIDE_PIXELS:
         wanted = (GIF_MAX_SIDE_PIXELS, None) if width >= height else (None, GIF_MAX_SIDE_PIXELS)
@@ -200,6 +299,7 @@ def _video_copies(request: _Request, size: tuple[int, int]) -> bool:
     same = len({(t.codec, t.width, t.height, t.pix_fmt, t.extradata, t.rotation) for t in tracks})
     return (
         request.still is None
+        and not request.reencode
         and request.container != "gif"
         and same == 1
         and size == first.display_size
@@ -232,6 +332,8 @@ def _video_codec(request: _Request) -> VideoCodec:
 
 
 def _constant_rate(request: _Request) -> Fraction | None:
+    if request.fps is not None:
+        return request.fps
     rate = request.segments[0].source.video.rate
     if request.container == "gif":
         return min(rate, GIF_MAX_RATE)
@@ -243,8 +345,10 @@ def _constant_rate(request: _Request) -> Fraction | None:
 def _audio_plan(request: _Request) -> AudioPlan:
     tracks = [segment.source.audio for segment in request.segments]
     present = [track for track in tracks if track is not None]
-    if not present or request.still is not None or request.container == "gif":
+    if not present or request.mute or request.still is not None or request.container == "gif":
         return AudioPlan("none")
+    if request.extract is not None:
+        return _extracted(request, present[0])
     source = present[0].codec
     alike = {(t.codec, t.rate, t.layout, t.extradata) for t in present}
     if (
@@ -252,10 +356,29 @@ def _audio_plan(request: _Request) -> AudioPlan:
         and len(alike) == 1
         and request.acodec in (None, source)
         and source in COPYABLE[request.container]
+        and request.speed == 1.0
+        and request.gain == 1.0
     ):
         return AudioPlan("copy")
     codec = request.acodec or _audio_codec(request.container, source)
-    return AudioPlan("encode", codec, OPUS_RATE_HZ if codec == "opus" else present[0].rate)
+    return _encoded(request, codec, present[0].rate)
+
+
+def _encoded(request: _Request, codec: AudioCodec, rate: int) -> AudioPlan:
+    rate = OPUS_RATE_HZ if codec == "opus" else rate
+    return AudioPlan("encode", codec, rate, gain=request.gain, speed=request.speed)
+
+
+def _extracted(request: _Request, track: AudioTrack) -> AudioPlan:
+    """The sound alone: copied when one source's codec is the format's and nothing changes
+    it, else encoded with the format's codec."""
+    assert request.extract is not None
+    codec = EXTRACT_CODEC[request.extract]
+    sources = {segment.source.path for segment in request.segments}
+    unchanged = request.speed == 1.0 and request.gain == 1.0 and len(sources) == 1
+    if unchanged and track.codec == codec:
+        return AudioPlan("copy")
+    return _encoded(request, codec, track.rate)
 
 
 def _audio_codec(container: Container, source: str) -> AudioCodec:

@@ -41,6 +41,7 @@ class TimelineReader:
     def at(self, at: float) -> Shot:
         """The frame shown at `at` seconds on the timeline (the last one when `at` is past
         the end of a segment's frames)."""
+        at *= self._plan.speed  # seconds of the result to seconds of the joined segments
         offset = 0.0
         for segment in self._plan.segments:
             if at < offset + segment.duration or segment is self._plan.segments[-1]:
@@ -100,6 +101,7 @@ class TimelineReader:
         filters = chain(
             rotation=video.rotation, size=self._plan.video.size,
             letterbox=not same_shape(video.display_size, first), pix_fmt=self._pix_fmt,
+            base=self._plan.video.base, geometry=self._plan.video.filters,
         )  # fmt: skip
         frame.pts = None
         conformer = Conformer(filters, time_base=frame.time_base or _DEFAULT_TIME_BASE)

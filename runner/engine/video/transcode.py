@@ -3,7 +3,7 @@ timeline (keeping the source's timestamps, or on a constant-rate grid), encode."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 import av
@@ -12,6 +12,7 @@ from av.stream import Stream
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
+from runner.engine.video.burn import Burn, burned
 from runner.engine.video.conform import Conformer, ConstantRate, chain, same_shape
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
@@ -34,8 +35,10 @@ class VideoTranscode:
         first_shape: tuple[int, int],
         finish: Finish = _unchanged,
         pix_fmt: str | None = None,
+        burns: Sequence[Burn] = (),
     ) -> None:
         self._muxer, self._encoder, self._plan = muxer, encoder, plan
+        self._burns = burns
         self._first_shape = first_shape
         self._finish_frame = finish
         self._pix_fmt = pix_fmt or encoder.codec_context.pix_fmt or "yuv420p"
@@ -52,7 +55,7 @@ class VideoTranscode:
         letterbox = not same_shape(video.display_size, self._first_shape)
         filters = chain(
             rotation=video.rotation, size=self._plan.size, letterbox=letterbox,
-            pix_fmt=self._pix_fmt,
+            pix_fmt=self._pix_fmt, base=self._plan.base, geometry=self._plan.filters,
         )  # fmt: skip
         self._conformer = Conformer(filters, time_base=self._time_base)
         self._damage = Damage()
@@ -87,14 +90,20 @@ class VideoTranscode:
         if at >= self._segment.end - EPSILON_SECONDS:
             self.done = True
             return
-        self.position = self._offset + at - self._start
+        self.position = self._offset + (at - self._start) / self._plan.speed
         frame.pts = round(self.position / self._time_base)
         frame.time_base = self._time_base
         self._encode_all(self._conformer.push(frame))
 
     def _encode_all(self, frames: list[VideoFrame], *, finished: bool = False) -> None:
+        frames = [self._burned(frame) for frame in frames] if not finished else frames
         for frame in frames if finished else [g for f in frames for g in self._finish_frame(f)]:
             self._place(frame)
+
+    def _burned(self, frame: VideoFrame) -> VideoFrame:
+        if not self._burns or frame.pts is None:
+            return frame
+        return burned(frame, self._burns, seconds=float(frame.pts * self._time_base))
 
     def _place(self, frame: VideoFrame) -> None:
         assert frame.pts is not None

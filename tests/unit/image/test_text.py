@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from runner.engine import draw
 from runner.engine.image import engine
 from service.kernel.errors import EditFailed, InvalidParameter
 from tests.unit.image.pictures import BLACK, colour_at, edit, mean_difference, near, save
@@ -110,7 +111,7 @@ def test_without_dejavu_pillows_own_font_is_used(
 ) -> None:
     query = "text=Hello&text_size=30&text_position=center"
     dejavu = edit(black, query)
-    monkeypatch.setitem(engine.TEXT_FONT_FILES, "sans", "no-such-font.ttf")
+    monkeypatch.setitem(draw.TEXT_FONT_FILES, "sans", "no-such-font.ttf")
     engine.font.cache_clear()
     try:
         fallback = edit(black, query)

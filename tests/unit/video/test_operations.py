@@ -33,7 +33,8 @@ def refused(query: list[tuple[str, str]]) -> InvalidParameter:
 
 def test_every_operation_is_a_video_operation_in_the_catalogue() -> None:
     assert {op.name for op in VIDEO_OPERATIONS} == {
-        "trim", "format", "resize", "concat", "thumbnail", "frames",
+        "trim", "format", "resize", "concat", "thumbnail", "frames", "crf", "bitrate", "preset",
+        "crop", "rotate", "flip", "text", "overlay", "speed", "fps", "mute", "volume", "audio",
     }  # fmt: skip
     assert set(catalogue().names(VIDEO)) >= {op.name for op in VIDEO_OPERATIONS}
     assert all(op.kind is VIDEO for op in VIDEO_OPERATIONS)

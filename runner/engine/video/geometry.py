@@ -1,0 +1,125 @@
+"""crop=x,y,w,h, rotate=90|180|270 and flip=h|v: change the picture's frames. Each works on
+the upright picture as the operations before it left it, and forces the video to be
+re-encoded (the result is upright: no rotation metadata is written)."""
+
+from collections.abc import Mapping
+from typing import ClassVar, Literal, Self
+
+from runner.engine.ops import grammar
+from runner.engine.ops.base import Group, Limits, MediaKind, Operation
+from runner.engine.ops.params import Param
+from service.kernel.errors import EditFailed, InvalidParameter
+
+Shape = tuple[int, int]  # width, height in pixels
+_X, _Y = (
+    Param(name=name, type="integer", minimum=0, description=text, example=example)
+    for name, text, example in (
+        ("x", "Left edge of the rectangle, in pixels from the left.", "16"),
+        ("y", "Top edge of the rectangle, in pixels from the top.", "8"),
+    )
+)
+_WIDTH, _HEIGHT = (
+    Param(
+        name=name, type="integer", minimum=2, limit="max_output_side", example=example,
+        description=f"{name.capitalize()} of the rectangle, in pixels.",
+    )
+    for name, example in (("width", "640"), ("height", "360"))
+)  # fmt: skip
+CROP = Param(
+    name="crop", type="box", parts=(_X, _Y, _WIDTH, _HEIGHT), example="16,8,640,360",
+    description="The rectangle of the picture to keep: x,y,w,h in pixels.",
+)  # fmt: skip
+ROTATE = Param(
+    name="rotate", type="choice", choices=("90", "180", "270"), example="90",
+    description="Quarter turns clockwise.",
+)  # fmt: skip
+FLIP = Param(
+    name="flip", type="choice", choices=("h", "v"), example="h",
+    description="h mirrors left to right, v top to bottom.",
+)  # fmt: skip
+_QUARTERS: dict[str, Literal[90, 180, 270]] = {"90": 90, "180": 180, "270": 270}
+_TURNS = {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
+
+
+class _Geometry(Operation):
+    kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    group: ClassVar[Group] = "geometry"
+
+    def filters(self, shape: Shape) -> tuple[list[str], Shape]:
+        """The FFmpeg filters for frames of `shape`, and the shape they make."""
+        raise NotImplementedError
+
+
+class Crop(_Geometry):
+    op: Literal["crop"] = "crop"
+    name: ClassVar[str] = "crop"
+    syntax: ClassVar[str] = "crop=x,y,w,h (pixels: left, top, width, height)"
+    description: ClassVar[str] = "Keep one rectangle of the picture."
+    example: ClassVar[str] = "crop=16,8,640,360"
+    parameters: ClassVar[tuple[Param, ...]] = (CROP,)
+    x: int = _X.field()
+    y: int = _Y.field()
+    width: int = _WIDTH.field()
+    height: int = _HEIGHT.field()
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        x, y, w, h = grammar.parts("crop", value, 4, syntax=cls.syntax)
+        return cls(
+            x=_X.read(x, parameter="crop"), y=_Y.read(y, parameter="crop"),
+            width=_WIDTH.read(w, parameter="crop"), height=_HEIGHT.read(h, parameter="crop"),
+        )  # fmt: skip
+
+    def check_limits(self, limits: Limits) -> None:
+        if max(self.width, self.height) > limits.max_output_side:
+            raise InvalidParameter(
+                "crop", f"{self.x},{self.y},{self.width},{self.height}", "larger than allowed",
+                accepted=f"sides of at most {limits.max_output_side} pixels",
+            )  # fmt: skip
+
+    def filters(self, shape: Shape) -> tuple[list[str], Shape]:
+        if self.x + self.width > shape[0] or self.y + self.height > shape[1]:
+            raise EditFailed(
+                f"crop={self.x},{self.y},{self.width},{self.height} reaches outside the "
+                f"{shape[0]}x{shape[1]} picture; keep x+w <= {shape[0]} and y+h <= {shape[1]}"
+            )
+        return [f"crop={self.width}:{self.height}:{self.x}:{self.y}"], (self.width, self.height)
+
+
+class Rotate(_Geometry):
+    op: Literal["rotate"] = "rotate"
+    name: ClassVar[str] = "rotate"
+    syntax: ClassVar[str] = "rotate=90|180|270 (degrees clockwise)"
+    description: ClassVar[str] = "Turn the picture by quarter turns clockwise."
+    example: ClassVar[str] = "rotate=90"
+    parameters: ClassVar[tuple[Param, ...]] = (ROTATE,)
+    degrees: Literal[90, 180, 270] = ROTATE.field()
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        return cls(degrees=_QUARTERS[ROTATE.read(value)])
+
+    def filters(self, shape: Shape) -> tuple[list[str], Shape]:
+        turned = (shape[1], shape[0]) if self.degrees != 180 else shape
+        return list(_TURNS[self.degrees]), turned
+
+
+class Flip(_Geometry):
+    op: Literal["flip"] = "flip"
+    name: ClassVar[str] = "flip"
+    syntax: ClassVar[str] = "flip=h|v (h: left to right, v: top to bottom)"
+    description: ClassVar[str] = "Mirror the picture."
+    example: ClassVar[str] = "flip=h"
+    parameters: ClassVar[tuple[Param, ...]] = (FLIP,)
+    axis: Literal["h", "v"] = FLIP.field()
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        return cls(axis=FLIP.read(value))
+
+    def filters(self, shape: Shape) -> tuple[list[str], Shape]:
+        return ["hflip" if self.axis == "h" else "vflip"], shape
+
+
+GEOMETRY: tuple[type[_Geometry], ...] = (Crop, Rotate, Flip)
+Geometry = _Geometry

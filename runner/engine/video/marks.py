@@ -1,0 +1,223 @@
+"""text=... and overlay=MEDIA_ID: text or an image burned into the picture, from one time to
+another on the result's timeline (the whole video by default). Text is drawn as the image
+operation draws it (runner.engine.draw); an image is shown at its own size (shrunk to fit
+inside the margins), at a gravity, with an opacity. Both force the video to be re-encoded."""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar, Literal, Self
+from uuid import UUID
+
+from PIL import Image, UnidentifiedImageError
+from pydantic import field_validator, model_validator
+
+from runner.engine import draw
+from runner.engine.draw import COLOUR_SYNTAX, PLACES, POSITIONS, Position, Size
+from runner.engine.ops.base import Group, MediaKind, Operation
+from runner.engine.ops.params import Param
+from service.kernel.errors import EditFailed, InvalidParameter
+
+DEFAULT_SIZE_PER_SIDE = 1 / 20  # of the picture's shorter side, when text_size is not given
+MIN_DEFAULT_SIZE_PX = 10
+MARGIN_PER_SIDE = 0.03  # of the picture's shorter side, kept clear all round
+MIN_MARGIN_PX = 2
+TEXT = Param(
+    name="text", type="text", max_length=1000, example="Hello",
+    description="The text to burn in, wrapped to the picture's width.",
+)  # fmt: skip
+TEXT_SIZE = Param(
+    name="text_size", type="integer", default=None, minimum=4, maximum=2000, example="48",
+    description="Font size in pixels; by default a twentieth of the picture's shorter side.",
+)  # fmt: skip
+TEXT_COLOR = Param(
+    name="text_color", type="colour", default="white", example="#ffcc00",
+    description=f"The text's colour: {COLOUR_SYNTAX}.",
+)  # fmt: skip
+TEXT_POSITION = Param(
+    name="text_position", type="choice", choices=POSITIONS, default="bottom", example="top-left",
+    description="Where the text goes; centred across at top, center and bottom.",
+)  # fmt: skip
+OVERLAY = Param(
+    name="overlay", type="uuid", example="0f8fad5b-d9cb-469f-a165-70867728950e",
+    description="The id of an image media to show over the picture (PNG with alpha works).",
+)  # fmt: skip
+OVERLAY_GRAVITY = Param(
+    name="overlay_gravity", type="choice", choices=POSITIONS, default="bottom-right",
+    example="top-left", description="Where the image goes, inside a margin.",
+)  # fmt: skip
+OVERLAY_OPACITY = Param(
+    name="overlay_opacity", type="number", default=1.0, minimum=0, maximum=1, example="0.5",
+    description="0 invisible to 1 as the image is.",
+)  # fmt: skip
+
+
+def _times(prefix: str) -> tuple[Param, Param]:
+    return (
+        Param(
+            name=f"{prefix}_from", type="time", default=0.0, minimum=0, example="1.5",
+            description="When it appears, in seconds of the result.",
+        ),
+        Param(
+            name=f"{prefix}_to", type="time", default=None, minimum=0, example="4",
+            description="When it goes, after the _from time; left out, at the end.",
+        ),
+    )  # fmt: skip
+
+
+TEXT_FROM, TEXT_TO = _times("text")
+OVERLAY_FROM, OVERLAY_TO = _times("overlay")
+
+
+class _Mark(Operation):
+    kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    start: float
+    end: float | None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("the _to time must come after the _from time")
+        return self
+
+    def layer(self, size: Size, images: Mapping[UUID, Path]) -> Image.Image:
+        """A transparent RGBA layer of `size` to composite over frames."""
+        raise NotImplementedError
+
+
+def _read_times(fields: tuple[Param, Param], m: Mapping[str, str]) -> tuple[float, float | None]:
+    start, end = (param.modifier(m) for param in fields)
+    if end is not None and end <= start:
+        raise InvalidParameter(
+            fields[1].name, m[fields[1].name], f"must come after {fields[0].name}",
+            accepted=f"a time after {start:g} s",
+        )  # fmt: skip
+    return start, end
+
+
+class Text(_Mark):
+    op: Literal["text"] = "text"
+    name: ClassVar[str] = "text"
+    syntax: ClassVar[str] = (
+        f"text=TEXT (1 to {TEXT.max_length} characters), with text_from=S, text_to=S, "
+        f"text_size=PX, text_color=COLOUR, text_position={'|'.join(POSITIONS)}"
+    )
+    description: ClassVar[str] = "Burn text into the picture, for the whole video or a time range."
+    example: ClassVar[str] = "text=Hello&text_from=1&text_to=3&text_position=top"
+    group: ClassVar[Group] = "text"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        TEXT, TEXT_FROM, TEXT_TO, TEXT_SIZE, TEXT_COLOR, TEXT_POSITION,
+    )  # fmt: skip
+    text: str = TEXT.field()
+    start: float = TEXT_FROM.field()
+    end: float | None = TEXT_TO.field()
+    size_px: int | None = TEXT_SIZE.field()
+    color: str = TEXT_COLOR.field(validate_default=True)  # kept as #rrggbbaa
+    position: Position = TEXT_POSITION.field()
+
+    @field_validator("text")
+    @classmethod
+    def _something_to_write(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the text is only spaces")
+        return text
+
+    @field_validator("color")
+    @classmethod
+    def _a_colour(cls, text: str) -> str:
+        rgba = draw.colour(text)
+        if rgba is None:
+            raise ValueError(f"not a colour; accepted: {COLOUR_SYNTAX}")
+        return "#" + bytes(rgba).hex()
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        if not value.strip() or len(value) > (TEXT.max_length or 0):
+            accepted = f"1 to {TEXT.max_length} characters, not only spaces"
+            raise InvalidParameter("text", value[:40], "empty or too long", accepted=accepted)
+        colour = modifiers.get("text_color", TEXT_COLOR.default)
+        if draw.colour(colour) is None:
+            raise InvalidParameter("text_color", colour, "not a colour", accepted=COLOUR_SYNTAX)
+        start, end = _read_times((TEXT_FROM, TEXT_TO), modifiers)
+        return cls(
+            text=value, start=start, end=end,
+            size_px=TEXT_SIZE.modifier(modifiers), color=colour,
+            position=TEXT_POSITION.modifier(modifiers),
+        )  # fmt: skip
+
+    def layer(self, size: Size, images: Mapping[UUID, Path]) -> Image.Image:
+        shorter = min(size)
+        size_px = self.size_px or max(MIN_DEFAULT_SIZE_PX, round(shorter * DEFAULT_SIZE_PER_SIDE))
+        rgba = draw.colour(self.color)
+        assert rgba is not None  # validated
+        return draw.text_layer(
+            size, self.text, size_px=size_px, colour=rgba, at=PLACES[self.position],
+            margin_px=_margin(size),
+        )  # fmt: skip
+
+
+class Overlay(_Mark):
+    op: Literal["overlay"] = "overlay"
+    name: ClassVar[str] = "overlay"
+    syntax: ClassVar[str] = (
+        f"overlay=MEDIA_ID (an image), with overlay_from=S, overlay_to=S, "
+        f"overlay_gravity={'|'.join(POSITIONS)}, overlay_opacity=0..1"
+    )
+    description: ClassVar[str] = "Show an image (a logo) over the picture, for a time range."
+    example: ClassVar[str] = (
+        "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=top-right&overlay_opacity=0.7"
+    )
+    group: ClassVar[Group] = "text"
+    references: ClassVar[MediaKind | None] = MediaKind.IMAGE
+    parameters: ClassVar[tuple[Param, ...]] = (
+        OVERLAY, OVERLAY_FROM, OVERLAY_TO, OVERLAY_GRAVITY, OVERLAY_OPACITY,
+    )  # fmt: skip
+    media: UUID = OVERLAY.field()
+    start: float = OVERLAY_FROM.field()
+    end: float | None = OVERLAY_TO.field()
+    gravity: Position = OVERLAY_GRAVITY.field()
+    opacity: float = OVERLAY_OPACITY.field()
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        try:
+            media = UUID(value.strip())
+        except ValueError:
+            problem = "not a media id"
+            raise InvalidParameter("overlay", value, problem, accepted=cls.syntax) from None
+        start, end = _read_times((OVERLAY_FROM, OVERLAY_TO), modifiers)
+        return cls(
+            media=media, start=start, end=end,
+            gravity=OVERLAY_GRAVITY.modifier(modifiers),
+            opacity=OVERLAY_OPACITY.modifier(modifiers),
+        )  # fmt: skip
+
+    def media_references(self) -> tuple[UUID, ...]:
+        return (self.media,)
+
+    def layer(self, size: Size, images: Mapping[UUID, Path]) -> Image.Image:
+        if self.media not in images:
+            raise EditFailed(f"overlay: image {self.media} was not provided")
+        picture = _image(images[self.media])
+        margin = _margin(size)
+        room = (size[0] - 2 * margin, size[1] - 2 * margin)
+        picture.thumbnail(room)  # shrunk to fit, never enlarged
+        layer = Image.new("RGBA", size)
+        corner = draw.placed(picture.size, size, at=PLACES[self.gravity], margin_px=margin)
+        layer.paste(picture, corner)
+        return draw.faded(layer, self.opacity)
+
+
+def _image(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            image.seek(0)
+            return image.convert("RGBA")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise EditFailed(f"overlay: {path.name} is not an image ({exc})") from None
+
+
+def _margin(size: Size) -> int:
+    return max(MIN_MARGIN_PX, round(min(size) * MARGIN_PER_SIDE))
+
+
+Mark = Text | Overlay

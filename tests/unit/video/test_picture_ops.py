@@ -1,0 +1,104 @@
+"""crop, rotate, flip, text and overlay: what the picture shows afterwards."""
+
+from pathlib import Path
+from uuid import uuid4
+
+import av
+import numpy as np
+import numpy.typing as npt
+import pytest
+from PIL import Image
+
+from service.kernel.errors import EditFailed
+from tests.unit.video.conftest import Edit, Make
+from tests.unit.video.media import assert_in_sync, facts, numbers
+
+Pixels = npt.NDArray[np.int16] | npt.NDArray[np.float64]
+TOLERANCE = 12  # mean absolute difference per channel after a re-encode
+
+
+def frame_at(path: Path, seconds: float) -> Pixels:
+    with av.open(str(path)) as container:
+        shown = None
+        for frame in container.decode(video=0):
+            if (frame.time or 0.0) > seconds + 1e-3:
+                break
+            shown = frame
+        assert shown is not None
+        return shown.to_ndarray(format="rgb24").astype(np.int16)
+
+
+def difference(a: Pixels, b: Pixels) -> float:
+    return float(np.abs(a - b).mean())
+
+
+def test_crop_keeps_that_rectangle(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("crop", "20,30,100,60")])
+    assert facts(result).size == (100, 60)
+    expected = frame_at(source, 1.0)[30:90, 20:120]
+    assert difference(frame_at(result, 1.0), expected) < TOLERANCE
+
+
+def test_crop_outside_the_picture_fails(make: Make, edit: Edit) -> None:
+    with pytest.raises(EditFailed, match="reaches outside the 160x96 picture"):
+        edit(make(), [("crop", "100,0,100,50")])
+
+
+def test_rotate_turns_the_picture_clockwise(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("rotate", "90")])
+    assert facts(result).size == (96, 160)
+    assert facts(result).rotation == 0  # turned in the pixels, not in metadata
+    assert numbers(result, turned=270) == list(range(72))
+    expected = np.rot90(frame_at(source, 1.0), k=-1)
+    assert difference(frame_at(result, 1.0), expected) < TOLERANCE
+
+
+def test_flip_mirrors_and_a_crop_after_it_sees_the_mirrored_picture(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("flip", "h"), ("crop", "0,0,80,96")])
+    assert facts(result).size == (80, 96)
+    expected = frame_at(source, 1.0)[:, ::-1][:, :80]
+    assert difference(frame_at(result, 1.0), expected) < TOLERANCE
+
+
+def test_text_is_burned_in_only_for_its_time_range(make: Make, edit: Edit) -> None:
+    source = make()
+    query = [("text", "HELLO"), ("text_from", "1"), ("text_to", "2"), ("text_size", "30"),
+             ("text_color", "red"), ("text_position", "center")]  # fmt: skip
+    (result,) = edit(source, query)
+    middle = (slice(30, 70), slice(40, 120))
+    for seconds, shown in ((0.5, False), (1.5, True), (2.5, False)):
+        before, after = frame_at(source, seconds)[middle], frame_at(result, seconds)[middle]
+        assert (difference(before, after) > 20) is shown, seconds
+    red = frame_at(result, 1.5)[middle]
+    assert ((red[:, :, 0] > 180) & (red[:, :, 1] < 80)).sum() > 50  # red ink
+    assert_in_sync(result)
+
+
+def test_an_image_overlay_goes_where_its_gravity_says_with_its_opacity(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    logo = tmp_path / "logo.png"
+    Image.new("RGBA", (30, 20), (0, 0, 255, 255)).save(logo)
+    media = uuid4()
+    query = [("overlay", str(media)), ("overlay_gravity", "top-left"), ("overlay_opacity", "0.5"),
+             ("overlay_to", "2")]  # fmt: skip
+    source = make()
+    (result,) = edit(source, query, others={media: logo})
+    margin = 3  # 3 % of the shorter side, 96
+    box = (slice(margin + 4, margin + 16), slice(margin + 4, margin + 26))
+    under = frame_at(source, 1.0)[box]
+    seen = frame_at(result, 1.0)[box]
+    half_blue = under / 2 + np.array([0, 0, 255]) / 2
+    assert difference(seen, half_blue) < TOLERANCE
+    assert difference(frame_at(result, 2.5)[box], frame_at(source, 2.5)[box]) < TOLERANCE
+
+
+def test_an_overlay_that_is_not_an_image_fails(make: Make, edit: Edit, tmp_path: Path) -> None:
+    media = uuid4()
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not an image")
+    with pytest.raises(EditFailed, match="is not an image"):
+        edit(make(), [("overlay", str(media))], others={media: junk})

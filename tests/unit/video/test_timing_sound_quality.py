@@ -1,0 +1,163 @@
+"""speed, fps, mute, volume, audio=extract, crf/bitrate/preset and the hvc1 tag: stream facts
+a player shows."""
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from runner.engine.ops.base import MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
+from runner.engine.video.audio import tempo_factors
+from service.kernel.errors import EditFailed, InvalidParameter
+from tests.unit.video.conftest import LIMITS, Edit, Make
+from tests.unit.video.media import AUDIO_FRAME_SECONDS, bursts, facts, numbers, packets, shown
+
+FRAME_SECONDS = 1 / 24  # of the test sources
+
+
+def average_rate(path: Path) -> float:
+    with av.open(str(path)) as container:
+        rate = container.streams.video[0].average_rate
+        assert rate is not None
+        return float(rate)
+
+
+def peak(path: Path) -> float:
+    with av.open(str(path)) as container:
+        return max(float(np.abs(frame.to_ndarray()).max()) for frame in container.decode(audio=0))
+
+
+def tag(path: Path) -> str:
+    with av.open(str(path)) as container:
+        return container.streams.video[0].codec_tag
+
+
+@pytest.mark.parametrize("speed", [2.0, 0.5, 4.0])
+def test_speed_scales_the_duration_and_keeps_sound_with_picture(
+    make: Make, edit: Edit, speed: float
+) -> None:
+    (result,) = edit(make(), [("speed", str(speed))])
+    assert facts(result).duration == pytest.approx(3.0 / speed, abs=0.1)
+    assert numbers(result) == list(range(72))  # every frame, shown faster or slower
+    frames = shown(result)
+    heard = [b for i, b in enumerate(bursts(result)) if i == 0 or b - bursts(result)[i - 1] > 0.1]
+    assert len(heard) == 3  # the bursts made with frames 0, 24 and 48 (0, 1 and 2 s)
+    for burst, number in zip(heard, (0, 24, 48), strict=True):
+        on_screen = frames[number][0]  # when its frame is shown
+        assert burst == pytest.approx(
+            on_screen, abs=max(FRAME_SECONDS / speed, AUDIO_FRAME_SECONDS)
+        )
+
+
+def test_atempo_factors_stay_within_its_range() -> None:
+    assert tempo_factors(4.0) == [2.0, 2.0]
+    assert tempo_factors(0.25) == [0.5, 0.5]
+    assert tempo_factors(3.0) == [2.0, 1.5]
+
+
+def test_fps_changes_the_frame_rate_not_the_duration(make: Make, edit: Edit) -> None:
+    (result,) = edit(make(), [("fps", "10")])
+    assert average_rate(result) == pytest.approx(10.0)
+    assert facts(result).duration == pytest.approx(3.0, abs=0.15)
+
+
+def test_mute_drops_the_sound_and_copies_the_video(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("mute", "")])
+    assert facts(result).codecs == {"video": "h264"}
+    assert packets(result) == packets(source)
+
+
+@pytest.mark.parametrize(("volume", "ratio"), [("0.5", 0.5), ("-6dB", 0.501), ("1.2", 1.2)])
+def test_volume_scales_the_sound(make: Make, edit: Edit, volume: str, ratio: float) -> None:
+    source = make()
+    (result,) = edit(source, [("volume", volume)])
+    assert peak(result) / peak(source) == pytest.approx(ratio, rel=0.1)
+    assert packets(result) == packets(source)  # the video is still copied
+
+
+def test_audio_extract_copies_aac_into_m4a(make: Make, edit: Edit) -> None:
+    source = make()
+    (result,) = edit(source, [("audio", "extract")])
+    assert result.suffix == ".m4a"
+    with av.open(str(result)) as container:
+        assert not container.streams.video
+        assert container.streams.audio[0].codec_context.name == "aac"
+    assert packets(result, "audio") == packets(source, "audio")
+
+
+@pytest.mark.parametrize(("form", "codec"), [("opus", "opus"), ("mp3", "mp3")])
+def test_audio_extract_encodes_other_formats(make: Make, edit: Edit, form: str, codec: str) -> None:
+    (result,) = edit(make(), [("trim", "1,2"), ("audio", "extract"), ("audio_format", form)])
+    with av.open(str(result)) as container:
+        assert not container.streams.video
+        assert container.streams.audio[0].codec_context.codec.canonical_name == codec
+        assert (container.duration or 0) / av.time_base == pytest.approx(1.0, abs=0.1)
+
+
+def test_audio_extract_of_a_silent_video_fails(make: Make, edit: Edit) -> None:
+    with pytest.raises(EditFailed, match="no sound to extract"):
+        edit(make(acodec=None), [("audio", "extract")])
+
+
+def test_hevc_in_mp4_is_tagged_hvc1_whether_encoded_or_copied(make: Make, edit: Edit) -> None:
+    (encoded,) = edit(make(), [("format", "mp4"), ("vcodec", "hevc")])
+    assert tag(encoded) == "hvc1"
+    (copied,) = edit(encoded, [("trim", "0,2"), ("accurate", "false")])
+    assert tag(copied) == "hvc1"
+    assert facts(copied).codecs["video"] == "hevc"
+
+
+def test_crf_sets_the_quality_and_forces_a_re_encode(make: Make, edit: Edit) -> None:
+    source = make()
+    (fine,) = edit(source, [("crf", "5"), ("preset", "ultrafast")])
+    (coarse,) = edit(source, [("crf", "45")])
+    assert packets(fine) != packets(source)
+    assert coarse.stat().st_size * 2 < fine.stat().st_size
+
+
+@pytest.mark.parametrize("form", ["mp4", "webm"])
+def test_a_lower_bitrate_makes_a_smaller_video(make: Make, edit: Edit, form: str) -> None:
+    (low,) = edit(make(), [("format", form), ("bitrate", "60k")])
+    (high,) = edit(make(), [("format", form), ("bitrate", "2M")])
+    assert sum(map(len, packets(low))) * 3 < sum(map(len, packets(high)))
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ([("crf", "60")], "beyond h264's scale; accepted: 0 to 51"),
+        ([("format", "webm"), ("preset", "slow")], "accepted: no preset: vp9 takes none"),
+        ([("format", "mp4"), ("vcodec", "av1"), ("preset", "slow")], "accepted: 0 | 1"),
+        ([("crf", "20"), ("bitrate", "1M")], "crf and bitrate cannot both be given"),
+    ],
+)
+def test_quality_is_checked_against_the_encoder(
+    make: Make, edit: Edit, query: list[tuple[str, str]], message: str
+) -> None:
+    with pytest.raises(EditFailed, match=message):
+        edit(make(), query)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ([("crf", "64")], "an integer from 0 to 63"),
+        ([("bitrate", "fast")], "not a bit rate"),
+        ([("preset", "placebo")], "not one of the choices"),
+        ([("speed", "5")], "from 0.25 to 4"),
+        ([("volume", "+20dB")], "-60dB to \\+12dB"),
+        ([("rotate", "45")], "90 \\| 180 \\| 270"),
+        ([("text", "hi"), ("text_from", "3"), ("text_to", "2")], "must come after text_from"),
+        ([("audio", "extract"), ("audio_format", "wav")], "m4a \\| opus \\| mp3"),
+        ([("audio", "extract"), ("resize", "80x")], "must be the last operation"),
+    ],
+)
+def test_refusals_name_the_parameter_and_what_is_accepted(
+    query: list[tuple[str, str]], message: str
+) -> None:
+    with pytest.raises(InvalidParameter, match=message):
+        parse_query(catalogue(), MediaKind.VIDEO, query, limits=LIMITS)
