@@ -12,6 +12,7 @@ from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
 from runner.engine.ops.params import Param
+from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.events import EditEvents
 from service.domain.ops_refs import check_references
@@ -102,6 +103,7 @@ class Edits:
         control: dict[str, str],
         **target: UUID,
     ) -> Row:
+        await admit(self._database, max_queued=self._settings.max_queued)
         with self._metrics.enqueueing(kind=kind.value):
             row = await self._database.fetch_one(
                 query,
