@@ -63,7 +63,9 @@ class Edits:
         self.limits = Limits.from_settings(settings)
 
     async def create(self, items: Sequence[tuple[str, str]]) -> Row:
-        """POST /edit: every parameter checked, then one call of editroom.enqueue_edit."""
+        """POST /edit: every parameter checked, then one call of editroom.enqueue_edit. A full
+        queue is refused first (429), the cheapest answer when a flood is on."""
+        await admit(self._database, max_queued=self._settings.max_queued)
         control, rest = split_controls(items, CONTROL)
         if "session" in control:
             return await self._create_in_session(control, rest)
@@ -103,7 +105,6 @@ class Edits:
         control: dict[str, str],
         **target: UUID,
     ) -> Row:
-        await admit(self._database, max_queued=self._settings.max_queued)
         with self._metrics.enqueueing(kind=kind.value):
             row = await self._database.fetch_one(
                 query,
