@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from tests.conftest import REQUIRE_ALL
 from tests.processes import free_port
@@ -68,7 +69,7 @@ class OwnPostgres:
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # a fixed, test-chosen name
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import httpx2 as httpx
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from service.kernel import migrations
@@ -329,7 +330,11 @@ def small_filesystem(path: Path, size: str) -> Iterator[Path]:
 def test_work_disk_full_mid_video_edit_is_retried_cleanly(
     conn: Conn, database_url: str, tmp_path: Path
 ) -> None:
-    conn.execute(f"ALTER DATABASE {conn.info.dbname} SET editroom.backoff_base_seconds = 1")
+    conn.execute(
+        sql.SQL("ALTER DATABASE {} SET editroom.backoff_base_seconds = 1").format(
+            sql.Identifier(conn.info.dbname)
+        )
+    )
     clip = small_video(tmp_path, size=(320, 240), seconds=3.0, fps=24)
     with small_filesystem(tmp_path / "work", "64k") as work:
         env = editroom_env(database_url, tmp_path / "data", **QUICK, work_dir=str(work))
