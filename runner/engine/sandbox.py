@@ -151,7 +151,9 @@ class Sandbox:
             return spare
         if spare is not None:
             await spare.stop()
-        return self._start_child()
+        # Off the event loop: the first start also starts the forkserver, which imports every
+        # engine (seconds); heartbeats and requests must not wait behind it.
+        return await asyncio.to_thread(self._start_child)
 
     def _start_child(self) -> _Child:
         answers, answer_end = self._context.Pipe(duplex=False)

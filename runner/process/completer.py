@@ -1,12 +1,15 @@
 """Completions go to PostgreSQL in batches: whatever finished while the last batch was in
 flight leaves in the next one, so a busy runner pays one round trip per batch, not per edit,
-and an idle one adds no delay."""
+and an idle one adds no delay. A batch that meets a dropped connection or a database that is
+restarting is sent again (runner/process/outage.py), for up to the lease: the result is kept,
+not redone. Sending twice is safe: a completion already recorded answers Conflict."""
 
 import asyncio
 import json
 import logging
 from uuid import UUID
 
+from runner.process.outage import persistently
 from service.kernel.db import Database
 from service.kernel.errors import Conflict, EditroomError
 
@@ -16,9 +19,10 @@ _Pending = dict[UUID, tuple[list[UUID], "asyncio.Future[None]"]]
 
 
 class Completer:
-    def __init__(self, database: Database, worker: str) -> None:
+    def __init__(self, database: Database, worker: str, *, patience_seconds: float) -> None:
         self._database = database
         self._worker = worker
+        self._patience_seconds = patience_seconds
         self._pending: _Pending = {}
         self._flusher: asyncio.Task[None] | None = None
 
@@ -40,8 +44,11 @@ class Completer:
             str(edit_id): [str(o) for o in outputs] for edit_id, (outputs, _) in batch.items()
         }
         try:
-            await self._database.fetch_all(
-                "complete_edits", worker=self._worker, results=json.dumps(results)
+            await persistently(
+                lambda: self._database.fetch_all(
+                    "complete_edits", worker=self._worker, results=json.dumps(results)
+                ),
+                patience_seconds=self._patience_seconds,
             )
         except Conflict as exc:
             if len(batch) == 1:

@@ -18,7 +18,10 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
     # A claim, a heartbeat or an output's media row lost in a crash is simply redone;
     # completions and failures make themselves durable (editroom.complete_edits, fail_edit).
     async with Database.connect(
-        url, max_size=settings.db_pool_size, durable_commits=False
+        url,
+        max_size=settings.db_pool_size,
+        durable_commits=False,
+        getconn_timeout=settings.db_pool_timeout_seconds,
     ) as database:
         storage = await open_storage(settings)
         library = MediaLibrary(

@@ -38,7 +38,8 @@ FAILED = "failed"  # failed for good (not retryable, or its last trial)
 CANCELLED = "cancelled"  # someone cancelled it while it ran
 LOST = "lost"  # the runner no longer held it (lease expired and reaped): a lease loss
 ABANDONED = "abandoned"  # still running when the shutdown grace ran out
-OUTCOMES = (COMPLETED, ERROR, FAILED, CANCELLED, LOST, ABANDONED)
+RELEASED = "released"  # handed back, no trial spent: the database or the store was down
+OUTCOMES = (COMPLETED, ERROR, FAILED, CANCELLED, LOST, ABANDONED, RELEASED)
 
 
 class RunnerMetrics:

@@ -3,6 +3,9 @@
 NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LISTEN does not
 work), or whose LISTEN connection dropped, still finds work by polling every
 poll_interval_seconds, and still learns of cancellations from its heartbeats.
+
+An outage of the database or the store pauses claiming and hands back the attempts it broke
+without costing them a trial (runner/process/outage.py).
 """
 
 import asyncio
@@ -18,10 +21,18 @@ from uuid import UUID
 
 from runner.process.completer import Completer
 from runner.process.execute import ClaimedEdit, Execute
-from runner.process.metrics import ABANDONED, CANCELLED, COMPLETED, LOST, RunnerMetrics
+from runner.process.metrics import (
+    ABANDONED,
+    CANCELLED,
+    COMPLETED,
+    LOST,
+    RELEASED,
+    RunnerMetrics,
+)
+from runner.process.outage import OUTAGE_ERRORS, Outage, persistently
 from service.domain.cleanup import clean_up
 from service.kernel.db import Database
-from service.kernel.errors import DatabaseUnavailable, EditroomError, described
+from service.kernel.errors import DatabaseUnavailable, EditroomError, Unavailable, described
 from service.kernel.settings import Settings
 from service.kernel.storage.base import Storage
 
@@ -29,7 +40,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
-LISTEN_RETRY_SECONDS = 1.0
+LISTEN_RETRY_SECONDS = 0.25  # after PostgreSQL restarts, idle runners wake on NOTIFY again soon
 
 
 def default_worker_name() -> str:
@@ -54,7 +65,8 @@ class Runner:
         self._concurrency = concurrency or settings.runner_concurrency
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._execute = execute
-        self._completer = Completer(database, self.name)
+        self._completer = Completer(database, self.name, patience_seconds=settings.lease_seconds)
+        self._outage = Outage(database=database, storage=storage)
         self._working: dict[UUID, asyncio.Task[None]] = {}
         self._progress: dict[UUID, float] = {}  # edits still executing (heartbeats go to these)
         self._details: dict[UUID, dict[str, Any]] = {}  # what else their progress says
@@ -91,6 +103,9 @@ class Runner:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
+            if self._outage.active:
+                await self._outage.wait_over()
+                continue
             self._wake.clear()
             free = self._concurrency - len(self._working)
             if free > 0 and await self._claim(free) == free:
@@ -106,7 +121,7 @@ class Runner:
                 )
         except DatabaseUnavailable as exc:
             log.warning("cannot claim edits", extra={"worker": self.name, "error": str(exc)})
-            await asyncio.sleep(self._settings.poll_interval_seconds)
+            self._outage.begin(exc)
             return 0
         for row in rows:
             edit = ClaimedEdit.from_row(row)
@@ -163,6 +178,8 @@ class Runner:
 
         try:
             outputs = await self._execute(edit, report)
+        except OUTAGE_ERRORS as exc:  # not the edit's doing: no trial of its is spent on it
+            return await self._hand_back(edit, exc)
         except EditroomError as exc:  # each class says whether a retry may mend it
             return await self._fail(edit, str(exc), retryable=exc.retryable)
         except Exception as exc:  # the edit's boundary: whatever went wrong, the runner lives on
@@ -178,18 +195,46 @@ class Runner:
         try:
             await self._completer.complete(edit.id, outputs)
         except EditroomError as exc:
-            outcome = await self._why_not_held(edit.id)
+            outcome = await self._why_not_held(edit.id, outputs)
+            if outcome == COMPLETED:
+                log.info("edit completed", extra=_fields(edit, COMPLETED))
+                return COMPLETED
             log.warning("result discarded", extra=_fields(edit, outcome, reason=str(exc)))
             return outcome
         log.info("edit completed", extra=_fields(edit, COMPLETED))
         return COMPLETED
 
+    async def _hand_back(self, edit: ClaimedEdit, error: Unavailable) -> str:
+        """The database or the store failed this attempt: pause claiming, and queue the edit
+        again at once with its trial given back (release_edit), once the database answers."""
+        self._outage.begin(error)
+        self._progress.pop(edit.id, None)  # its own release event must not stop it
+        try:
+            rows = await self._persistently("release_edits", worker=self.name, ids=[edit.id])
+        except EditroomError as exc:
+            outcome = await self._why_not_held(edit.id)
+            log.warning("cannot hand back", extra=_fields(edit, outcome, reason=str(exc)))
+            return outcome
+        if not rows or not rows[0]["released"]:
+            return await self._why_not_held(edit.id)
+        log.info("edit handed back", extra=_fields(edit, RELEASED, error=str(error)))
+        return RELEASED
+
+    async def _persistently(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        """A query that ends an attempt: retried while the database is unavailable, for up to
+        the lease (after that, the reaper has the edit anyway)."""
+        return await persistently(
+            lambda: self._database.fetch_all(query, **params),
+            patience_seconds=self._settings.lease_seconds,
+        )
+
     async def _fail(self, edit: ClaimedEdit, message: str, *, retryable: bool) -> str:
         self._progress.pop(edit.id, None)  # its own failure event must not stop it
         try:
-            row = await self._database.fetch_one(
+            rows = await self._persistently(
                 "fail_edit", id=edit.id, worker=self.name, error=message, retryable=retryable
             )
+            row = rows[0] if rows else None
         except EditroomError as exc:
             outcome = await self._why_not_held(edit.id)
             log.warning("cannot record failure", extra=_fields(edit, outcome, reason=str(exc)))
@@ -199,14 +244,19 @@ class Runner:
         log.info("edit failed", extra=_fields(edit, outcome, error=message))
         return outcome
 
-    async def _why_not_held(self, edit_id: UUID) -> str:
-        """Why this runner could not finish an edit: CANCELLED, or LOST (reaped, gone, or the
-        database unreachable, in which case the lease runs out)."""
+    async def _why_not_held(self, edit_id: UUID, outputs: list[UUID] | None = None) -> str:
+        """Why this runner could not finish an edit: CANCELLED, COMPLETED (with these outputs:
+        an earlier try of the completion got through, its answer lost with the connection),
+        or LOST (reaped, gone, or the database unreachable: the lease runs out)."""
         try:
             row = await self._database.fetch_one("edit_by_id", id=edit_id)
         except EditroomError:
             return LOST
-        return CANCELLED if row is not None and row["status"] == "cancelled" else LOST
+        if row is None:
+            return LOST
+        if row["status"] == "completed" and outputs is not None:
+            return COMPLETED if list(row["outputs"] or []) == outputs else LOST
+        return CANCELLED if row["status"] == "cancelled" else LOST
 
     def _stop_working_on(self, edit_id: UUID, outcome: str, reason: str) -> None:
         task = self._working.get(edit_id)

@@ -13,6 +13,7 @@ from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
 from runner.engine.ops.params import Param
+from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.events import EditEvents
 from service.domain.ops_refs import check_references
@@ -70,7 +71,9 @@ class Edits:
 
     async def create(self, items: Sequence[tuple[str, str]], *, accept: str = "") -> Row:
         """POST /edit: every parameter checked, then one call of editroom.enqueue_edit.
-        `accept`: the request's Accept header, which format=auto is resolved from."""
+        `accept`: the request's Accept header, which format=auto is resolved from. A full
+        queue is refused first (429), the cheapest answer when a flood is on."""
+        await admit(self._database, max_queued=self._settings.max_queued)
         control, rest = split_controls(items, CONTROL)
         if "session" in control:
             return await self._create_in_session(control, rest, accept=accept)

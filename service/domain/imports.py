@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from runner.engine.imports.guard import ImportPolicy
 from runner.engine.imports.request import ImportRequest
+from service.domain.admission import admit
 from service.domain.edits import parse_priority
 from service.kernel.db import Database, Row
 from service.kernel.errors import ImportRefused, InvalidParameter
@@ -29,6 +30,7 @@ class Imports:
     async def create(self, params: Mapping[str, str]) -> Row:
         request = ImportRequest.from_query(params)
         await self._check(request.url)
+        await admit(self._database, max_queued=self._settings.max_queued)
         row = await self._database.fetch_one(
             "enqueue_import",
             request=request.model_dump_json(),

@@ -163,9 +163,18 @@ class MediaLibrary:
             raise NotFound(f"media {media_id} does not exist")
         return row
 
-    def read(self, media: Row, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        """The media's bytes from start up to and including end, in chunks."""
-        return self.storage.read(media["storage_key"], start=start, end=end)
+    async def read(
+        self, media: Row, *, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The media's bytes from start up to and including end, in chunks. The store is
+        opened and the first chunk read before this returns: a store that fails now raises
+        here (StorageError: a 503 before any header is sent), not in the middle of a body."""
+        chunks = self.storage.read(media["storage_key"], start=start, end=end)
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            first = b""
+        return _after(first, chunks)
 
     async def page(
         self,
@@ -191,6 +200,13 @@ class MediaLibrary:
         key = row["storage_key"]
         if await self.database.fetch_all("unreferenced_storage_keys", keys=[key]):
             await self.storage.delete(key)
+
+
+async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def probe_in_sandbox(

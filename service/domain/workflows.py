@@ -12,6 +12,7 @@ from runner.engine.ops.base import MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
 from runner.engine.ops.params import Param
+from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.edits import Edits, split_controls
 from service.domain.ops_refs import check_references
@@ -157,6 +158,7 @@ class Workflows:
                 "media", str(len(media_ids)), "wrong number of media",
                 accepted=f"1 to {MAX_BATCH} media ids",
             )  # fmt: skip
+        await admit(self._database, max_queued=self._settings.max_queued, adding=len(media_ids))
         try:
             edits = await self._database.fetch_all(
                 "run_workflow", id=workflow_id, media_ids=media_ids, priority=priority,

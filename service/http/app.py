@@ -50,7 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.require_database_url()
-        async with Database.connect(url, max_size=settings.db_pool_size) as database:
+        async with Database.connect(
+            url, max_size=settings.db_pool_size, getconn_timeout=settings.db_pool_timeout_seconds
+        ) as database:
             app.state.health = Health(database)
             app.state.library = MediaLibrary(
                 database=database,

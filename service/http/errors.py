@@ -8,17 +8,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
-from service.kernel.errors import EditroomError, described, io_trouble
+from service.kernel.errors import EditroomError, Unavailable, described, io_trouble
 from service.kernel.excerpt import excerpt
 
 log = logging.getLogger(__name__)
 
 
+# How soon to try again after our own trouble (a 503 without a class of its own to say).
+RETRY_AFTER_SECONDS = Unavailable.retry_after_seconds
+
+
 async def _editroom_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EditroomError)
     body = {"detail": str(exc), "error": type(exc).__name__, **exc.details()}
-    headers = {"Retry-After": str(exc.retry_after_seconds)} if exc.retry_after_seconds else None
-    return JSONResponse(body, exc.status, headers=headers)
+    return JSONResponse(body, exc.status, headers=retry_after(exc.retry_after_seconds))
+
+
+def retry_after(seconds: int | None) -> dict[str, str] | None:
+    """The Retry-After header of an answer that asks to come back later (a 429 or 503)."""
+    return None if seconds is None else {"Retry-After": str(seconds)}
 
 
 async def _os_error(request: Request, exc: Exception) -> JSONResponse:
@@ -30,7 +38,8 @@ async def _os_error(request: Request, exc: Exception) -> JSONResponse:
         raise exc
     log.warning("I/O trouble", extra={"path": request.url.path, "error": described(exc)})
     detail = f"the server's storage failed ({described(exc)}); try again"
-    return JSONResponse({"detail": detail, "error": "Unavailable"}, 503)
+    body = {"detail": detail, "error": "Unavailable"}
+    return JSONResponse(body, 503, headers=retry_after(RETRY_AFTER_SECONDS))
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 
 from service.kernel.errors import (
     Conflict,
@@ -28,6 +29,10 @@ Row = dict[str, Any]
 
 QUERIES_FILE = Path(__file__).with_name("queries.sql")
 POOL_OPEN_TIMEOUT_SECONDS = 10.0
+# How long a query waits for a pooled connection: while PostgreSQL is down a request fails
+# fast (a 503 with Retry-After) instead of hanging for psycopg_pool's default 30 s.
+GETCONN_TIMEOUT_SECONDS = 2.0
+RECONNECT_MAX_DELAY_SECONDS = 0.5  # between reconnection attempts, so recovery is prompt
 
 # Most specific first: the first match wins.
 _TRANSLATIONS: tuple[tuple[type[Exception], type[EditroomError]], ...] = (
@@ -72,25 +77,63 @@ async def _translated(
             yield notification
 
 
-class Database:
-    """A connection pool plus the named queries of queries.sql."""
+class _PromptBackoff(AttemptWithBackoff):
+    """psycopg_pool's reconnection back-off doubles from 1 s without bound: PostgreSQL back
+    after a minute's outage would wait up to half a minute more for the pool to notice. This
+    one starts at a tenth of a second and never waits more than RECONNECT_MAX_DELAY_SECONDS."""
 
-    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]], url: str) -> None:
+    INITIAL_DELAY = 0.1
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_MAX_DELAY_SECONDS)
+
+
+class _Pool(AsyncConnectionPool[psycopg.AsyncConnection[Row]]):
+    async def _add_connection(
+        self, attempt: AttemptWithBackoff | None, growing: bool = False
+    ) -> None:
+        # psycopg_pool makes its default back-off here when a reconnection starts.
+        attempt = attempt or _PromptBackoff(timeout=self.reconnect_timeout)
+        await super()._add_connection(attempt, growing)
+
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[Row]]
+
+
+class Database:
+    """A connection pool plus the named queries of queries.sql. Every connection is checked
+    as it is handed out (one empty round trip): after PostgreSQL restarts, a stale one is
+    replaced, never given to a query that would fail on it."""
+
+    def __init__(self, pool: Pool, url: str) -> None:
         self._pool = pool
         self._url = url
 
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, url: str, *, max_size: int = 10, durable_commits: bool = True
+        cls,
+        url: str,
+        *,
+        max_size: int = 10,
+        durable_commits: bool = True,
+        getconn_timeout: float = GETCONN_TIMEOUT_SECONDS,
     ) -> AsyncIterator["Database"]:
         """durable_commits=False: commits return before the WAL is flushed (runners; see
-        docs/decisions.md). Completions and failures are durable whatever the session says."""
+        docs/decisions.md). Completions and failures are durable whatever the session says.
+        `getconn_timeout`: how long a query waits for a connection before DatabaseUnavailable."""
         kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row}
         if not durable_commits:
             kwargs["options"] = "-c synchronous_commit=off"
-        pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
-            url, min_size=1, max_size=max_size, open=False, kwargs=kwargs
+        pool = _Pool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            kwargs=kwargs,
+            timeout=getconn_timeout,
+            check=AsyncConnectionPool.check_connection,
         )
         with translated_errors():
             await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_SECONDS)

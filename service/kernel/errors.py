@@ -1,7 +1,8 @@
 """editroom's one error tree. Every failure editroom names is a class below, and each class
 says two things about itself: `status`, what the HTTP API answers (service/http/errors.py
 reads it), and `retryable`, whether trying the same work again may succeed (the runner's
-fail_edit reads it; the sandboxed child's errors cross back as these classes).
+fail_edit reads it; the sandboxed child's errors cross back as these classes). The 429 and
+503s also say when to come back: `retry_after_seconds`, sent as a Retry-After header.
 
     EditroomError                  500  final    (abstract: raise a subclass)
     ├── ConfigurationError         500  retried  a setting of this process; another may be right
@@ -10,6 +11,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes).
     ├── NotFound                   404  final
     ├── Conflict                   409  retried  a state that may change (a race, a busy row)
     ├── TooLarge                   413  final
+    ├── TooManyQueued              429  retried  the queue is full: back-pressure, try later
     ├── UnsupportedMedia           415  final    not an image or video we read
     ├── InvalidInput               422  final
     │   ├── InvalidParameter       422  final    one named parameter's value
@@ -141,6 +143,15 @@ class TooLarge(EditroomError):
     status = 413
 
 
+class TooManyQueued(EditroomError):
+    """More edits wait to run than EDITROOM_MAX_QUEUED allows: come back once runners have
+    caught up. Back-pressure, so a flood cannot grow the queue without bound."""
+
+    status = 429
+    retryable = True
+    retry_after_seconds = 5
+
+
 class UnsupportedMedia(EditroomError):
     """The bytes are not an image or a video editroom can read."""
 
@@ -214,6 +225,7 @@ class Unavailable(EditroomError):
 
     status = 503
     retryable = True
+    retry_after_seconds = 2
 
 
 class DatabaseUnavailable(Unavailable):

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="port the API listens on")
     log_level: str = Field(default="info", description="debug, info, warning or error")
     db_pool_size: PositiveInt = Field(default=10, description="connections per process, at most")
+    db_pool_timeout_seconds: PositiveFloat = Field(
+        default=2.0,
+        description="how long a request waits for a database connection before a 503",
+    )
 
     public_url: str | None = Field(
         default=None,
@@ -69,6 +73,10 @@ class Settings(BaseSettings):
     )
     edit_max_trials: PositiveInt = Field(
         default=3, description="attempts an edit gets before it fails for good"
+    )
+    max_queued: PositiveInt = Field(
+        default=10_000,
+        description="edits waiting to run (queued or to retry) beyond which new ones get a 429",
     )
     edit_timeout_seconds: PositiveFloat = Field(
         default=300.0, description="time limit of one edit attempt, plus the per-video-second part"

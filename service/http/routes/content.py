@@ -45,7 +45,7 @@ async def content(
     status = 200 if wanted is None else 206
     if request.method == "HEAD" or size == 0:
         return Response(status_code=status, headers=headers, media_type=media["content_type"])
-    body = library.read(media, start=start, end=end)
+    body = await library.read(media, start=start, end=end)  # fails here, before headers
     return StreamingResponse(
         body, status_code=status, headers=headers, media_type=media["content_type"]
     )

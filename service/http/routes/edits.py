@@ -26,6 +26,7 @@ Status = Literal["queued", "processing", "completed", "error", "failed", "cancel
     responses={
         200: {"description": "with wait: the edit finished within it"},
         422: {"description": "a parameter is unknown or wrong; the body names it"},
+        429: {"description": "EDITROOM_MAX_QUEUED edits wait already; see Retry-After"},
     },
     openapi_extra=EDIT_QUERY,
 )

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from service.http.deps import HealthDep
+from service.http.errors import RETRY_AFTER_SECONDS, retry_after
 
 router = APIRouter(tags=["health"])
 
@@ -19,5 +20,6 @@ async def readyz(health: HealthDep) -> JSONResponse | dict[str, str]:
     """PostgreSQL answers and its schema is at the revision this code expects."""
     readiness = await health.readiness()
     if readiness.problem is not None:
-        return JSONResponse({"status": "unavailable", **readiness.problem}, status_code=503)
+        body = {"status": "unavailable", **readiness.problem}
+        return JSONResponse(body, status_code=503, headers=retry_after(RETRY_AFTER_SECONDS))
     return {"status": "ready", "schema": readiness.schema}

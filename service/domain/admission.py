@@ -1,0 +1,20 @@
+"""Back-pressure: beyond EDITROOM_MAX_QUEUED edits waiting to run, new ones are refused with a
+429 and Retry-After, so a flood of requests cannot grow the queue without bound. The count
+comes from editroom.status_counts() (counters the triggers keep, never a count of the table),
+so asking costs one small query per enqueue."""
+
+from service.kernel.db import Database
+from service.kernel.errors import TooManyQueued
+
+WAITING = frozenset({"queued", "error"})  # claimable now, or after a retry's back-off
+
+
+async def admit(database: Database, *, max_queued: int, adding: int = 1) -> None:
+    """Raise TooManyQueued when `adding` more edits would take the queue past max_queued."""
+    rows = await database.fetch_all("status_counts")
+    waiting = sum(int(row["count"]) for row in rows if row["status"] in WAITING)
+    if waiting + adding > max_queued:
+        raise TooManyQueued(
+            f"{waiting} edits are waiting to run, and this server accepts at most {max_queued} "
+            "(EDITROOM_MAX_QUEUED); try again once runners have caught up"
+        )
