@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 TOP_LEVEL = ("db", "docs", "service", "runner", "observability", "tests", "bench")
-GENERATED = ("bench/out/",)  # made by `make bench`, never committed
+GENERATED = ("bench/out/", "tests/e2e/artifacts/")  # made by `make bench` and the e2e tests
 MENTION = re.compile(rf"`((?:{'|'.join(TOP_LEVEL)})/[\w./-]+)`")
 
 
