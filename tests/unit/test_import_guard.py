@@ -1,15 +1,17 @@
 """Which URLs and addresses an import may reach."""
 
+import importlib
 import ipaddress
 import socket
 import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from runner.engine.imports.guard import ByteBudget, ImportPolicy, guarded
 from service.kernel.errors import ImportRefused
-from tests.web import huge_page, serve_bytes, web_server
+from tests.web import huge_page, redirect_to, serve_bytes, web_server
 
 STRICT = ImportPolicy()
 
@@ -168,3 +170,41 @@ def test_connections_that_skip_the_lookup_are_checked(
     assert len(refused) == 1
     with web_server({}) as base_url, socket.socket() as sock:
         sock.connect(("127.0.0.1", urlsplit(base_url).port))  # restored afterwards
+
+
+REDIRECTED_TO_FILE = (
+    "the server redirected to a file: URL; only http and https URLs can be imported, "
+    "redirects included"
+)
+
+
+def test_requests_does_not_follow_a_redirect_off_http() -> None:
+    """requests (yt-dlp's first choice when installed) is told there is nothing to follow:
+    the 302 is the answer, and the refusal is recorded."""
+    requests: Any = importlib.import_module("requests")  # installed with the dev tools
+    refused: list[ImportRefused] = []
+    with (
+        web_server({"/go": redirect_to("file:///etc/passwd")}) as base_url,
+        guarded(LOOPBACK_ONLY, refused=refused),
+    ):
+        response = requests.get(f"{base_url}/go", proxies={"http": ""}, timeout=5)
+    assert response.status_code == 302
+    assert [str(refusal) for refusal in refused] == [REDIRECTED_TO_FILE]
+    with (
+        web_server({"/go": redirect_to("file:///etc/passwd")}) as base_url,
+        pytest.raises(requests.exceptions.InvalidSchema),  # followed, unguarded
+    ):
+        requests.get(f"{base_url}/go", proxies={"http": ""}, timeout=5)
+
+
+def test_urllib_opens_no_redirect_off_http() -> None:
+    """urllib (yt-dlp's choice without requests) follows a redirect to ftp: by itself."""
+    refused: list[ImportRefused] = []
+    with (
+        web_server({"/go": redirect_to("ftp://127.0.0.1:9/clip.mp4")}) as base_url,
+        guarded(LOOPBACK_ONLY, refused=refused),
+        pytest.raises(OSError, match="redirected to a ftp: URL"),
+    ):
+        fetch(f"{base_url}/go")
+    assert len(refused) == 1
+    assert str(refused[0]).startswith("the server redirected to a ftp: URL; only http and https")

@@ -3,20 +3,26 @@ guarded, every byte received counted against the limit, and no helper programs: 
 no merging, fetched over http(s) by yt-dlp itself (see formats.py)."""
 
 import logging
-import re
 import subprocess
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yt_dlp
-from yt_dlp.networking.exceptions import RequestError
-from yt_dlp.utils import DownloadError
+from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
+from yt_dlp.utils import DownloadError, ExtractorError
 
 from runner.engine.imports.audio_video import audio_as_video
 from runner.engine.imports.formats import FormatCheck, no_format_message, selector
-from runner.engine.imports.guard import ByteBudget, ImportPolicy, TransferFloor, guarded
+from runner.engine.imports.guard import (
+    ByteBudget,
+    ImportPolicy,
+    TransferFloor,
+    guarded,
+    redirect_refusal,
+)
 from runner.engine.imports.request import ImportRequest
 from runner.engine.jobs import ProducedFile, describe
 from runner.engine.ops.base import Limits
@@ -24,15 +30,15 @@ from service.kernel.errors import EditFailed, EditroomError, ImportRefused, Impo
 
 if TYPE_CHECKING:  # the options' type exists in the stubs only
     from yt_dlp import _YoutubeDLOptions
+    from yt_dlp.extractor.common import _InfoDict
+    from yt_dlp.networking.common import Response
 
 log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIXES = (".part", ".ytdl", ".temp")
 LIST_FORMATS_HINT = "Use --list-formats for a list of available formats"  # the CLI's advice
-# yt-dlp's words when a server declares a size over max_filesize: nothing is read then.
-DECLARED_TOO_LARGE = re.compile(r"larger than max-filesize \((\d+) bytes > (\d+) bytes\)")
-# requests' words for a URL no adapter fetches: a redirect to file:, ftp:, data:...
-NO_ADAPTER = re.compile(r"No connection adapters were found for '([^']*)'")
+# Refusals by HTTP status: a client error is final, but for these two, which say "later".
+RETRIED_STATUSES = frozenset({408, 429})
 
 
 class _Progress:
@@ -50,19 +56,15 @@ class _Progress:
 
 
 class _Quiet:
-    """yt-dlp's logger: its errors arrive as exceptions and the chatter is dropped, but what it
-    says is kept (some refusals, like a size over max_filesize, are only said)."""
+    """yt-dlp's logger: its errors arrive as exceptions, and the chatter is dropped."""
 
     def __init__(self, ydl: object = None) -> None:
         self.ydl = ydl
-        self.said: list[str] = []
 
     def debug(self, message: str) -> None:
-        self.said.append(message)
         log.debug(message)
 
     def info(self, message: str) -> None:
-        self.said.append(message)
         log.debug(message)
 
     def warning(self, message: str, *, once: bool = False, only_once: bool = False) -> None:
@@ -76,6 +78,43 @@ class _Quiet:
 
     def stderr(self, message: str) -> None:
         log.debug(message)
+
+
+class _Importer(yt_dlp.YoutubeDL):
+    """yt-dlp, refusing the media's download as soon as its server declares a size over the
+    limit (Content-Length), before a byte of it is read. Pages and manifests are not held to
+    this: they are read whole, and the guard's ByteBudget stops them at the limit."""
+
+    def __init__(self, params: "_YoutubeDLOptions", max_bytes: int) -> None:
+        super().__init__(params)
+        self.max_bytes = max_bytes
+        self.fetching_media = False
+
+    def dl(self, name: str, info: "_InfoDict", subtitle: bool = False, test: bool = False) -> bool:
+        self.fetching_media = True
+        try:
+            return super().dl(name, info, subtitle=subtitle, test=test)
+        finally:
+            self.fetching_media = False
+
+    def urlopen(self, req: urllib.request.Request | str) -> "Response":
+        response = super().urlopen(req)
+        head = str(getattr(req, "method", None) or "GET").upper() == "HEAD"  # yt-dlp's or urllib's
+        if self.fetching_media and not head:
+            declared = declared_size(response)
+            if declared is not None and declared > self.max_bytes:
+                response.close()
+                raise EditFailed(
+                    f"the server declared {declared:,} bytes, more than the import's limit of "
+                    f"{self.max_bytes:,} bytes (EDITROOM_IMPORT_MAX_BYTES); nothing was downloaded"
+                )
+        return response
+
+
+def declared_size(response: "Response") -> int | None:
+    """The body's size a response declares (Content-Length), if it declares one."""
+    length = str(response.headers.get("Content-Length") or "").strip()
+    return int(length) if length.isdigit() else None
 
 
 def import_url(
@@ -94,27 +133,24 @@ def import_url(
         int(options["min_bytes_per_second"]), float(options["rate_window_seconds"])
     )
     refused: list[ImportRefused] = []
-    logger = _Quiet()
     settings = _ydl_options(
-        request, target, _Progress(progress), budget, float(options["socket_timeout"]), logger
+        request, target, _Progress(progress), budget, float(options["socket_timeout"]), _Quiet()
     )
     try:
         with (
             guarded(policy, refused=refused, budget=budget, floor=floor),
             no_helper_programs(),
-            yt_dlp.YoutubeDL(settings) as ydl,
+            _Importer(settings, budget.max_bytes) as ydl,
         ):
             ydl.add_post_processor(FormatCheck(), when="before_dl")
             ydl.download([request.url])
-    except DownloadError as exc:
-        raise _explained(exc, request, refused, budget, floor) from None
-    except RequestError as exc:  # raised as it is for a redirect no adapter follows
-        raise _unfetchable(exc) from None
+    except (DownloadError, RequestError) as exc:  # RequestError: raised as it is, at times
+        raise _stopped(budget, floor) or _first(refused) or explained(exc, request) from None
     if stopped := _stopped(budget, floor):  # whatever yt-dlp made of the failed read
         raise stopped
     if refused:
         raise refused[0]
-    downloaded = _downloaded(request, target, budget, logger)
+    downloaded = _downloaded(request, target)
     frame_pixels = int(options["max_frame_pixels"])
     return [describe(downloaded, limits, verify=True, max_frame_pixels=frame_pixels)]
 
@@ -127,37 +163,66 @@ def _stopped(budget: ByteBudget, floor: TransferFloor) -> EditFailed | None:
     return None
 
 
-def _declared_too_large(text: str, budget: ByteBudget) -> EditFailed | None:
-    """The server said, before sending anything, that the file is over the limit."""
-    found = DECLARED_TOO_LARGE.search(text)
-    if found is None:
-        return None
-    return EditFailed(
-        f"the server declared {int(found[1]):,} bytes, more than the import's limit of "
-        f"{budget.max_bytes:,} bytes (EDITROOM_IMPORT_MAX_BYTES); nothing was downloaded"
-    )
+def _first(refused: list[ImportRefused]) -> ImportRefused | None:
+    return refused[0] if refused else None
 
 
-def _unfetchable(exc: RequestError) -> EditroomError:
-    found = NO_ADAPTER.search(str(exc))
-    if found is None:
-        return ImportUnavailable(f"the import could not be fetched: {exc}")
-    scheme = found[1].split(":", 1)[0] if ":" in found[1] else "none"
-    return ImportRefused(
-        f"the server redirected to a {scheme}: URL; only http and https URLs can be imported, "
-        "redirects included"
-    )
+def explained(exc: BaseException, request: ImportRequest) -> EditroomError:
+    """What a failure of yt-dlp's is for editroom, decided by the exceptions it carries (a
+    DownloadError's exc_info, an ExtractorError's, a RequestError's cause), never by its text:
+    an HTTP answer by its status and Location; a network failure is retried; an error the
+    extractor expected (an unsupported page, no format, or none as asked) is final; anything
+    else, a yt-dlp bug or a site it no longer understands, is retried."""
+    message = _said(exc)
+    causes = list(_causes(exc))
+    answer = next((cause for cause in causes if isinstance(cause, HTTPError)), None)
+    if answer is not None:
+        return _answered(answer, message)
+    if any(isinstance(cause, (TransportError, ConnectionError, TimeoutError)) for cause in causes):
+        return ImportUnavailable(f"the import could not be fetched: {message}")
+    if any(isinstance(cause, ExtractorError) and cause.expected for cause in causes):
+        return EditFailed(no_format_message(request, message))
+    return ImportUnavailable(f"the import could not be fetched: {message}")
 
 
-def _downloaded(request: ImportRequest, target: Path, budget: ByteBudget, logger: _Quiet) -> Path:
+def _answered(answer: HTTPError, message: str) -> EditroomError:
+    location = answer.response.headers.get("Location")
+    redirected = 300 <= answer.status < 400 and location
+    if redirected and (refusal := redirect_refusal(answer.response.url, str(location))):
+        return refusal
+    if answer.status >= 500 or answer.status in RETRIED_STATUSES:
+        return ImportUnavailable(f"the import could not be fetched: {message}")
+    return EditFailed(f"the server refused: {message}")
+
+
+def _said(exc: BaseException) -> str:
+    """yt-dlp's message, for a person: without its "ERROR: " and the command line's advice."""
+    return str(exc).removeprefix("ERROR: ").replace(LIST_FORMATS_HINT, "").strip()
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then every exception it carries, each once."""
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop(0)
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        yield error
+        carried = [error.__cause__, error.__context__]
+        if isinstance(error, (DownloadError, ExtractorError)) and error.exc_info:
+            carried.insert(0, error.exc_info[1])
+        if isinstance(error, (ExtractorError, RequestError)):
+            carried.insert(0, error.cause if isinstance(error.cause, BaseException) else None)
+        pending += [found for found in carried if found is not None]
+
+
+def _downloaded(request: ImportRequest, target: Path) -> Path:
     """The file yt-dlp wrote (audio turned into a video), or why there is none."""
     files = sorted(
         p for p in target.iterdir() if p.is_file() and not p.name.endswith(PARTIAL_SUFFIXES)
     )
     if not files:
-        for message in logger.said:
-            if declared := _declared_too_large(message, budget):
-                raise declared
         raise EditFailed(f"nothing was downloaded from {request.url}")
     return audio_as_video(files[0], target) if request.format == "audio" else files[0]
 
@@ -175,7 +240,8 @@ def _ydl_options(
         "outtmpl": {"default": str(target / "import.%(ext)s")},
         "noplaylist": True,
         "playlist_items": "1",
-        "max_filesize": budget.max_bytes,  # a declared size over it: not even started
+        # yt-dlp's own check of a declared size, after _Importer's (which says why it stops).
+        "max_filesize": budget.max_bytes,
         "socket_timeout": max(1, round(socket_timeout)),
         "progress_hooks": [progress.hook],
         "proxy": "",  # never through a proxy from the environment
@@ -215,31 +281,3 @@ def no_helper_programs() -> Iterator[None]:
         yield
     finally:
         subprocess.Popen._execute_child = original  # type: ignore[attr-defined]
-
-
-def _explained(
-    exc: DownloadError,
-    request: ImportRequest,
-    refused: list[ImportRefused],
-    budget: ByteBudget,
-    floor: TransferFloor,
-) -> EditroomError:
-    if stopped := _stopped(budget, floor):
-        return stopped
-    if refused:
-        return refused[0]
-    message = str(exc).removeprefix("ERROR: ").replace(LIST_FORMATS_HINT, "").strip()
-    lowered = message.lower()
-    if (
-        "unsupported url" in lowered
-        or "no video formats" in lowered
-        or "requested format" in lowered
-    ):
-        return EditFailed(no_format_message(request, message))
-    if declared := _declared_too_large(message, budget):
-        return declared
-    if "larger than max-filesize" in lowered:
-        return EditFailed(budget.message())
-    if "http error 4" in lowered:
-        return EditFailed(f"the server refused: {message}")
-    return ImportUnavailable(f"the import could not be fetched: {message}")

@@ -2,20 +2,24 @@
 resolved once and every address it resolves to checked (loopback, private, link-local,
 multicast, reserved and cloud-metadata ranges refused unless allowed, IPv4 addresses carried
 in IPv6 ones included); the domain allow-list checked for every host, redirects included;
-every connection checked again against the address it goes to; and every byte received
-counted against the import's limit and its minimum transfer rate: all because every lookup,
-connection and read in the importing process goes through `guarded()`."""
+every connection checked again against the address it goes to; every redirect's target checked
+to be http(s) before it is followed; and every byte received counted against the import's
+limit and its minimum transfer rate: all because every lookup, connection, redirect and read in
+the importing process goes through `guarded()`."""
 
+import importlib
 import ipaddress
 import socket
 import ssl
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from service.kernel.errors import ImportRefused
 from service.kernel.settings import Settings
@@ -60,9 +64,7 @@ class ImportPolicy:
         except ValueError as exc:
             raise ImportRefused(f"the URL is malformed ({exc})") from None
         if parts.scheme.lower() not in SCHEMES:
-            raise ImportRefused(
-                f"only http and https URLs can be imported, not {parts.scheme or 'none'!r}"
-            )
+            raise scheme_refusal(parts.scheme, redirected=False)
         if "@" in parts.netloc:
             raise ImportRefused(
                 "the URL carries a user name or password, which an import would keep in its "
@@ -112,6 +114,22 @@ class ImportPolicy:
                     "refused unless EDITROOM_IMPORT_ALLOW_PRIVATE=1 (or "
                     "EDITROOM_IMPORT_ALLOWED_NETWORKS names it)"
                 )
+
+
+def redirect_refusal(url: str, location: str) -> ImportRefused | None:
+    """The refusal of a redirect from `url` to `location` (as a Location header gives it,
+    perhaps relative), or None when it goes to http(s)."""
+    scheme = urlsplit(urljoin(url, location.strip())).scheme.lower()
+    return None if scheme in SCHEMES else scheme_refusal(scheme, redirected=True)
+
+
+def scheme_refusal(scheme: str, *, redirected: bool) -> ImportRefused:
+    if redirected:
+        return ImportRefused(
+            f"the server redirected to a {scheme or 'none'}: URL; only http and https URLs can "
+            "be imported, redirects included"
+        )
+    return ImportRefused(f"only http and https URLs can be imported, not {scheme or 'none'!r}")
 
 
 def _listed(text: str) -> list[str]:
@@ -292,6 +310,7 @@ def guarded(
         return results
 
     patches = [(socket, "getaddrinfo", checked_lookup), *_connect_patches(checker)]
+    patches += _redirect_patches(checker)
     if budget is not None:
         patches += _read_patches(budget, floor)
     with _patched(patches):
@@ -316,6 +335,43 @@ def _connect_patches(checker: _Checker) -> list[Patch]:
         (socket.socket, "connect", checked_connect),
         (socket.socket, "connect_ex", checked_connect_ex),
     ]
+
+
+def _redirect_patches(checker: _Checker) -> list[Patch]:
+    """Redirects, in both of yt-dlp's HTTP libraries: requests (when installed) is told there
+    is no redirect to follow when its target is not http(s), so the 3xx response is the answer;
+    urllib, which follows a redirect to ftp: itself (and refuses file: and data: on its own,
+    answering the 3xx), opens no URL but an http(s) one."""
+    patches: list[Patch] = []
+    try:
+        sessions: Any = importlib.import_module("requests.sessions")
+    except ModuleNotFoundError:  # yt-dlp uses urllib alone then
+        pass
+    else:
+        target = sessions.Session.get_redirect_target
+
+        def checked_target(session: Any, response: Any) -> str | None:
+            location: str | None = target(session, response)
+            if location is not None and (refusal := redirect_refusal(response.url, location)):
+                checker.refused.append(refusal)
+                return None
+            return location
+
+        patches.append((sessions.Session, "get_redirect_target", checked_target))
+    opener_open = urllib.request.OpenerDirector.open
+
+    def checked_open(opener: urllib.request.OpenerDirector, url: Any, *args: Any, **kw: Any) -> Any:
+        full_url = url.full_url if isinstance(url, urllib.request.Request) else str(url)
+        scheme = urlsplit(full_url).scheme.lower()
+        if scheme not in SCHEMES:  # a redirect's request is one the user did not make
+            redirected = isinstance(url, urllib.request.Request) and url.unverifiable
+            refusal = scheme_refusal(scheme, redirected=redirected)
+            checker.refused.append(refusal)
+            raise urllib.error.URLError(str(refusal))
+        return opener_open(opener, url, *args, **kw)
+
+    patches.append((urllib.request.OpenerDirector, "open", checked_open))
+    return patches
 
 
 def _read_patches(budget: ByteBudget, floor: TransferFloor | None) -> list[Patch]:
