@@ -77,10 +77,10 @@ class Text(ImageOperation):
     @field_validator("color")
     @classmethod
     def _a_colour(cls, text: str) -> str:
-        rgba = engine.colour(text)
-        if rgba is None:
+        kept = _kept(text)
+        if kept is None:
             raise ValueError(f"not a colour; accepted: {COLOUR_SYNTAX}")
-        return "#" + bytes(rgba).hex()
+        return kept
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
@@ -94,6 +94,11 @@ class Text(ImageOperation):
             position=TEXT_POSITION.modifier(modifiers),
         )
 
+    def query_items(self) -> list[tuple[str, str]]:
+        # The colour is kept as #rrggbbaa, the default as a name: compare them as kept.
+        default = (TEXT_COLOR.name, TEXT_COLOR.write([_kept(TEXT_COLOR.default)]))
+        return [item for item in super().query_items() if item != default]
+
     def apply(self, picture: Picture) -> Picture:
         shorter = min(picture.size)
         size = self.size_px or max(MIN_DEFAULT_SIZE_PX, round(shorter * DEFAULT_SIZE_PER_SIDE))
@@ -106,6 +111,11 @@ class Text(ImageOperation):
                 margin_px=margin,
             )
         )  # fmt: skip
+
+
+def _kept(text: str) -> str | None:
+    rgba = engine.colour(text)
+    return None if rgba is None else "#" + bytes(rgba).hex()
 
 
 def _colour(text: str) -> str:
