@@ -151,6 +151,10 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     page.get_by_role("link", name="Edit beach.png").click()
     expect(page.get_by_role("heading", name="beach.png")).to_be_visible()
     expect(page.locator("img.head")).to_be_visible()
+    page.locator("details[data-op=color] summary").click()
+    brightness = page.get_by_label("brightness")
+    brightness.fill("1.5")  # previewed at once, not applied
+    page.locator("details[data-op=color] summary").click()
     page.locator("details[data-op=crop] summary").click()
     box = page.locator(".picture").bounding_box()
     assert box is not None
@@ -172,6 +176,7 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     page.wait_for_function("() => document.querySelector('img.head')?.naturalWidth < 320")
     assert natural_width(page) == width
     expect(crop).to_have_value("")  # the old box does not fit the new head
+    expect(brightness).to_have_value("1")  # the new head starts from neutral colours
     shown = page.locator(".picture").bounding_box()
     assert shown is not None and shown["width"] == pytest.approx(box["width"], abs=1)
     check_page(page, "editor")
