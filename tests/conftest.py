@@ -96,6 +96,16 @@ def database_url(postgres_server_url: str, template_database: str) -> Iterator[s
     drop_database(postgres_server_url, name)
 
 
+@pytest.fixture(scope="module")
+def module_database_url(postgres_server_url: str, template_database: str) -> Iterator[str]:
+    """A freshly migrated database shared by the tests of one module (real processes that
+    are slow to start serve them all)."""
+    name = f"editroom_module_{secrets.token_hex(6)}"
+    url = create_database(postgres_server_url, name, template=template_database)
+    yield url
+    drop_database(postgres_server_url, name)
+
+
 @pytest.fixture
 def empty_database_url(postgres_server_url: str) -> Iterator[str]:
     name = f"editroom_empty_{secrets.token_hex(6)}"

@@ -7,8 +7,15 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from runner.engine.ops.base import MediaKind
+from runner.engine.ops.written import stored_query
 from service.http.links import Links
 from service.kernel.db import Row
+
+QUERY_DESCRIPTION = (
+    "Its operations in the edit language's query form, e.g. "
+    '"crop=80,60,160,120&resize=800x" (modifiers at their default left out); null for an '
+    "import, whose request is no operation of the language"
+)
 
 
 class Codecs(BaseModel):
@@ -94,6 +101,7 @@ class EditOut(BaseModel):
     ops: list[dict[str, Any]] = Field(
         description="Its operations, in order, as JSON (GET /operations describes them)"
     )
+    query: str | None = Field(description=QUERY_DESCRIPTION)
     priority: int = Field(description="Higher runs sooner")
     trial: int = Field(description="How many times it has been claimed")
     max_trials: int = Field(description="How many claims it may have before it fails")
@@ -102,6 +110,9 @@ class EditOut(BaseModel):
         description="More about the progress (bytes so far and in all, for an import)"
     )
     error: str | None = Field(description="Why its last attempt failed")
+    worker: str | None = Field(
+        description="The runner holding it while processing (host:pid); null otherwise"
+    )
     outputs: list[OutputOut] = Field(description="What it produced, once completed")
     created_at: datetime = Field(description="When it was asked for")
     run_after: datetime = Field(description="It is not claimed before this (a retry's back-off)")
@@ -114,6 +125,8 @@ class EditOut(BaseModel):
     def from_row(cls, row: Row, links: Links) -> "EditOut":
         return cls(
             **{name: row[name] for name in _EDIT_COLUMNS},
+            query=stored_query(row["ops"]),
+            worker=row["locked_by"],
             outputs=[
                 OutputOut(
                     id=media_id, url=links.media(media_id), content_url=links.content(media_id)
@@ -156,6 +169,7 @@ class StepOut(BaseModel):
     step: int = Field(description="Its number in the session, from 1")
     edit_id: UUID = Field(description="The step's edit")
     ops: list[dict[str, Any]] = Field(description="Its operations, as JSON")
+    query: str | None = Field(description=QUERY_DESCRIPTION)
     status: str = Field(description="Its edit's status")
     input_media_id: UUID | None = Field(description="The media it read")
     output_media_ids: list[UUID] = Field(description="What it produced")
@@ -171,6 +185,7 @@ class StepOut(BaseModel):
             step=row["session_step"],
             edit_id=row["id"],
             ops=row["ops"],
+            query=stored_query(row["ops"]),
             status=row["status"],
             input_media_id=row["media_id"],
             output_media_ids=row["outputs"],
@@ -246,6 +261,7 @@ class WorkflowOut(BaseModel):
     version: int = Field(description="Its version, from 1; each save adds one")
     kinds: list[str] = Field(description="The media kinds it runs on")
     ops: list[dict[str, Any]] = Field(description="Its operations, as JSON")
+    query: str | None = Field(description=QUERY_DESCRIPTION)
     created_at: datetime = Field(description="When it was first saved")
     updated_at: datetime = Field(description="When this version was saved")
     deleted_at: datetime | None = Field(description="When it was deleted; null while it can run")
@@ -256,6 +272,7 @@ class WorkflowOut(BaseModel):
     def from_row(cls, row: Row, links: Links) -> "WorkflowOut":
         return cls(
             **{name: row[name] for name in _WORKFLOW_COLUMNS},
+            query=stored_query(row["ops"], [MediaKind(kind) for kind in row["kinds"]]),
             url=links.workflow(row["id"]),
             executions_url=links.executions(row["id"]),
         )

@@ -1,12 +1,17 @@
 """The UI in a real browser (Debian's chromium through Playwright) against real `editroom
 serve` and `editroom runner` processes: what a person does and sees, page by page, at desktop
-and phone width, with an accessibility check (axe-core) on every page."""
+and phone width, with an accessibility check (axe-core) on every page. One service, runner and
+browser serve every test of the module (each test its own browser context), so tests assert on
+what they made themselves, never on the whole library being theirs."""
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx2 as httpx
+import psycopg
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import (
@@ -17,11 +22,12 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from psycopg.rows import dict_row
 
 from tests import media
 from tests.conftest import require_tool
 from tests.processes import editroom_env, editroom_process, serving
-from tests.queue import Conn, disable_backoff
+from tests.queue import disable_backoff
 
 pytestmark = pytest.mark.e2e
 
@@ -35,20 +41,22 @@ PHONE = ViewportSize(width=390, height=844)
 LIVE_TIMEOUT_MS = 20_000  # an edit on tiny media, seen through the event stream
 
 
-@pytest.fixture
-def service(database_url: str, tmp_path: Path, conn: Conn) -> Iterator[str]:
-    disable_backoff(conn)
+@pytest.fixture(scope="module")
+def service(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with psycopg.connect(module_database_url, autocommit=True, row_factory=dict_row) as conn:
+        disable_backoff(conn)
+    logs = tmp_path_factory.mktemp("ui-service")
     env = editroom_env(
-        database_url, tmp_path / "data", poll_interval_seconds="0.5",
+        module_database_url, logs / "data", poll_interval_seconds="0.5",
         progress_interval_seconds="0.2",
     )  # fmt: skip
     with ExitStack() as stack:
-        base_url = stack.enter_context(serving(env, tmp_path / "serve.log"))
-        stack.enter_context(editroom_process("runner", env=env, log=tmp_path / "runner.log"))
+        base_url = stack.enter_context(serving(env, logs / "serve.log"))
+        stack.enter_context(editroom_process("runner", env=env, log=logs / "runner.log"))
         yield base_url
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     chromium = require_tool("chromium")
     with sync_playwright() as playwright:
@@ -143,9 +151,15 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     page.get_by_role("link", name="Edit beach.png").click()
     expect(page.get_by_role("heading", name="beach.png")).to_be_visible()
     expect(page.locator("img.head")).to_be_visible()
+    page.locator("details[data-op=color] summary").click()
+    brightness = page.get_by_label("brightness")
+    brightness.fill("1.5")  # previewed at once, not applied
+    page.locator("details[data-op=color] summary").click()
     page.locator("details[data-op=crop] summary").click()
     box = page.locator(".picture").bounding_box()
     assert box is not None
+    # The 320x240 picture fills the centre column: larger than it is, in its proportions.
+    assert box["width"] > 480 and box["width"] / box["height"] == pytest.approx(4 / 3, abs=0.01)
     page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5, steps=5)
@@ -158,8 +172,13 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     step = page.locator(".step").first
     expect(step).to_have_attribute("data-status", "completed")
     expect(step.locator(".head-mark")).to_be_visible()
+    expect(step.locator(".step-ops")).to_have_text(f"crop=80,60,{width},{height}")
     page.wait_for_function("() => document.querySelector('img.head')?.naturalWidth < 320")
     assert natural_width(page) == width
+    expect(crop).to_have_value("")  # the old box does not fit the new head
+    expect(brightness).to_have_value("1")  # the new head starts from neutral colours
+    shown = page.locator(".picture").bounding_box()
+    assert shown is not None and shown["width"] == pytest.approx(box["width"], abs=1)
     check_page(page, "editor")
 
     page.get_by_role("button", name="Undo").click()
@@ -184,6 +203,13 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
     expect(page.get_by_role("link", name="centre-crop")).to_have_count(0)
+    exported = tmp_path / "small.json"
+    exported.write_text(json.dumps({"name": "small", "ops": [{"op": "resize", "width": 64}]}))
+    page.get_by_label("Import a workflow (JSON)").set_input_files(exported)
+    expect(page.locator("pre.json")).to_contain_text('"width": 64')
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Workflows").click()
+    imported = page.get_by_role("row").filter(has=page.get_by_role("link", name="small"))
+    expect(imported).to_contain_text("resize=64x")  # as written in the edit language
     check_page(page, "workflows")
 
     page.goto("/#/library?type=video")
@@ -192,6 +218,10 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     video = page.locator("video.head")
     expect(video).to_be_visible()
     page.wait_for_function("() => document.querySelector('video.head').readyState >= 1")
+    start_handle = page.get_by_role("slider", name="Trim start")
+    start_handle.focus()
+    page.keyboard.press("ArrowRight")  # one frame at a time (10 fps)
+    page.keyboard.press("ArrowRight")
     handle = page.get_by_role("slider", name="Trim end")
     track = page.locator(".timeline-track").bounding_box()
     handle_box = handle.bounding_box()
@@ -200,16 +230,22 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     page.mouse.down()
     page.mouse.move(track["x"] + track["width"] * 0.5, handle_box["y"] + 5, steps=5)
     page.mouse.up()
-    start, end = (float(n) for n in page.get_by_label("trim", exact=True).input_value().split(","))
-    assert start == 0 and end == pytest.approx(1.0, abs=0.1)
+    trim = page.get_by_label("trim", exact=True)
+    start, end = (float(n) for n in trim.input_value().split(","))
+    assert start == pytest.approx(0.2) and end == pytest.approx(1.0, abs=0.1)
     assert round(end * 10, 6) == round(end * 10)  # on a frame (10 fps)
     assert video.evaluate("v => v.currentTime") == pytest.approx(end, abs=0.11)
     page.get_by_role("button", name="Apply trim").click()
     expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    expect(page.locator(".step-ops").first).to_have_text(f"trim={start:g},{end:g}")
     page.wait_for_function(
         "() => { const v = document.querySelector('video.head');"
-        " return v.readyState >= 1 && v.duration < 1.5; }"
+        " return v.readyState >= 1 && v.duration < 0.95; }"
     )
+    # The new head is the whole of what the handles and the numbers now span.
+    expect(trim).to_have_value(re.compile(r"^0,0\.[6-9]\d\d$"))
+    expect(start_handle).to_have_attribute("aria-valuenow", "0.000")
+    expect(handle).to_have_attribute("aria-valuenow", trim.input_value().split(",")[1])
     check_page(page, "editor-video")
 
     page.goto("/#/queue")
@@ -222,6 +258,10 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
         api.post("/edit", params={"media": forest["id"], "flip": "h"}).raise_for_status()
     expect(completed).to_have_text("4")  # without a reload
     expect(page.locator("tr[data-status=completed]")).to_have_count(4)
+    newest = page.locator("tr[data-status=completed]").first
+    expect(newest).to_contain_text("flip=h")
+    expect(newest).to_contain_text("forest.png")  # the media by its name, with its picture
+    expect(newest.locator(".mini-thumb img")).to_be_visible()
     expect(page.locator("#count-running")).to_have_text("0")
 
 
@@ -249,7 +289,7 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     page.get_by_role("link", name="Library").click()
     page.get_by_role("button", name="Delete p.png").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
-    expect(page.locator(".card")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit p.png")).to_have_count(0)
 
 
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
-from tests.queue import Conn, disable_backoff
+from tests.queue import Conn, claim, disable_backoff
 from tests.runner_harness import running_runner
 
 
@@ -98,6 +98,19 @@ def test_an_edit_is_queued_with_its_operations_in_order(api: Api, picture: dict[
     assert body["ops"][2]["fit"] == "cover"
     assert body["ops"][3]["quality"] == 70
     assert api.client.get(body["url"]).json()["id"] == body["id"]
+
+
+def test_an_edit_shows_its_operations_as_written_and_the_runner_holding_it(
+    api: Api, conn: Conn, picture: dict[str, Any]
+) -> None:
+    made = edit(api, media=picture["id"], crop="0,0,32,24", fit="cover", resize="16x").json()
+    assert made["query"] == "crop=0,0,32,24&resize=16x&fit=cover"
+    assert made["worker"] is None
+    claim(conn, "studio-3:4242")
+    held = api.client.get(made["url"]).json()
+    assert (held["status"], held["worker"]) == ("processing", "studio-3:4242")
+    (listed,) = api.client.get("/edit").json()["items"]
+    assert (listed["query"], listed["worker"]) == (made["query"], "studio-3:4242")
 
 
 def test_wait_answers_with_the_finished_edit_and_its_output(

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json, parse_query
+from runner.engine.ops.written import query_string, stored_query
 from service.domain.edits import describe_language
 from service.http.app import create_app
 from service.kernel.errors import InvalidParameter
@@ -161,3 +162,51 @@ def test_docs_work_offline(client: TestClient) -> None:
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
     assert "/openapi.json" in client.get("/docs/start.js").text
+
+
+def round_trip(kind: MediaKind, query: str) -> str:
+    """The query parsed, written back, and that parsed again: the same operations."""
+    operations = parse(kind, query)
+    written = query_string(operations)
+    assert parse(kind, written) == operations, written
+    return written
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.kind}-{op.name}")
+def test_every_operation_is_written_back_as_it_reads(operation: type[Operation]) -> None:
+    round_trip(operation.kind, operation.example)
+    own, *modifiers = operation.parameters
+    for modifier in modifiers:  # each modifier away from its default, written and read back
+        value = "webp" if modifier.name == "quality" else own.example
+        query = f"{operation.name}={value}&{modifier.name}={modifier.example}"
+        assert f"{modifier.name}=" in round_trip(operation.kind, query)
+
+
+@pytest.mark.parametrize(
+    ("kind", "query", "written"),
+    [
+        (MediaKind.IMAGE, "crop=80,60,160,120", "crop=80,60,160,120"),
+        (MediaKind.VIDEO, "trim=0,1&accurate=true", "trim=0,1"),
+        (MediaKind.VIDEO, "trim=00:01:02.5", "trim=62.5"),
+        (MediaKind.IMAGE, "resize=800x&fit=contain&upscale=false", "resize=800x"),
+        (MediaKind.IMAGE, "resize=x6&upscale=true&rotate=-12.50",
+         "resize=x6&upscale=true&rotate=-12.5"),
+        (MediaKind.IMAGE, "headshot=0.4&headshot=1.5", "headshot&headshot=1.5"),
+        (MediaKind.IMAGE, "color=brightness:1.20,sepia", "color=brightness:1.2,sepia"),
+        (MediaKind.IMAGE, "text=a+%26+b%231&text_color=white", "text=a%20%26%20b%231"),
+        (MediaKind.IMAGE, "text=Hi&text_color=%23ffcc00", "text=Hi&text_color=ffcc00"),
+        (MediaKind.IMAGE, "fit=cover&resize=8x6&format=png", "resize=8x6&fit=cover&format=png"),
+    ],
+)  # fmt: skip
+def test_operations_are_written_in_the_edit_language(
+    kind: MediaKind, query: str, written: str
+) -> None:
+    assert round_trip(kind, query) == written
+
+
+def test_kept_operations_are_written_as_the_kind_that_reads_them() -> None:
+    video = [op.as_json() for op in parse(MediaKind.VIDEO, "format=webm&vcodec=vp9")]
+    assert stored_query(video) == "format=webm&vcodec=vp9"
+    image = [op.as_json() for op in parse(MediaKind.IMAGE, "format=jpeg&quality=70")]
+    assert stored_query(image) == "format=jpeg&quality=70"
+    assert stored_query([{"op": "import", "url": "https://example.org/v"}]) is None

@@ -65,6 +65,12 @@ class ColorStep(BaseModel):
             raise ValueError(f"{', '.join(_ADJUSTMENTS)} take a factor; the others take none")
         return self
 
+    def written(self) -> str:
+        """EFFECT or EFFECT:FACTOR, as the query string has it."""
+        if self.factor is None:
+            return self.effect
+        return f"{self.effect}:{FACTOR.write((self.factor,))}"
+
     def __call__(self, frame: Frame) -> Frame:
         if self.factor is None:
             return _FILTERS[self.effect](frame)
@@ -87,6 +93,9 @@ class Color(ImageOperation):
         if not all(items) or len(items) > MAX_STEPS:
             raise InvalidParameter("color", value, "not a list of effects", accepted=SYNTAX)
         return cls(steps=tuple(_step(item) for item in items))
+
+    def query_items(self) -> list[tuple[str, str]]:
+        return [(COLOR.name, ",".join(step.written() for step in self.steps))]
 
     def apply(self, picture: Picture) -> Picture:
         return picture.map(self._change)

@@ -92,10 +92,10 @@ class Text(ImageOperation):
     @field_validator("color")
     @classmethod
     def _a_colour(cls, text: str) -> str:
-        rgba = engine.colour(text)
-        if rgba is None:
+        kept = _kept(text)
+        if kept is None:
             raise ValueError(f"not a colour; accepted: {COLOUR_SYNTAX}")
-        return "#" + bytes(rgba).hex()
+        return kept
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
@@ -118,6 +118,11 @@ class Text(ImageOperation):
             font=family,
         )
 
+    def query_items(self) -> list[tuple[str, str]]:
+        # The colour is kept as #rrggbbaa, the default as a name: compare them as kept.
+        default = (TEXT_COLOR.name, TEXT_COLOR.write([_kept(TEXT_COLOR.default)]))
+        return [item for item in super().query_items() if item != default]
+
     def apply(self, picture: Picture) -> Picture:
         shorter = min(picture.size)
         size = self.size_px or max(MIN_DEFAULT_SIZE_PX, round(shorter * DEFAULT_SIZE_PER_SIDE))
@@ -135,6 +140,11 @@ class Text(ImageOperation):
 def _missing_text(missing: list[str], family: str) -> str:
     named = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing[:10])
     return f"no available font draws {named} (text_font={family})"
+
+
+def _kept(text: str) -> str | None:
+    rgba = engine.colour(text)
+    return None if rgba is None else "#" + bytes(rgba).hex()
 
 
 def _colour(text: str) -> str:

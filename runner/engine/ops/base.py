@@ -5,12 +5,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Literal, Self
+from urllib.parse import quote
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from runner.engine.ops.params import Param
 from service.kernel.settings import Settings
+
+# Left as they are in a written value: the language's own separators read better bare.
+SAFE_IN_VALUE = ",:/"
 
 Progress = Callable[[float], None]
 """Called by pipelines with the fraction done, 0.0 to 1.0."""
@@ -85,6 +89,33 @@ class Operation(BaseModel):
         accepted; the helpers of runner.engine.ops.grammar do.
         """
         raise NotImplementedError
+
+    def to_query(self) -> str:
+        """The operation as written in a query string, the inverse of from_query:
+        `crop=80,60,160,120`, `resize=800x&fit=cover`, `headshot`. Values are escaped as a URL
+        needs, except for the language's own separators."""
+        return "&".join(
+            name if value == "" else f"{name}={quote(value, safe=SAFE_IN_VALUE)}"
+            for name, value in self.query_items()
+        )
+
+    def query_items(self) -> list[tuple[str, str]]:
+        """The operation as query-string items, its own first, the inverse of from_query:
+        [("resize", "800x"), ("fit", "cover")]; modifiers at their default are left out, and
+        an optional value at its default is written as the name alone (headshot).
+
+        Each parameter's value is read from the model's fields in the order the parameters
+        are declared, as many fields as Param.held_in says; an operation whose fields differ
+        (a list, a value of its own syntax) overrides this."""
+        fields = iter(name for name in type(self).model_fields if name != "op")
+        items: list[tuple[str, str]] = []
+        for position, parameter in enumerate(self.parameters):
+            values = [getattr(self, next(fields)) for _ in range(parameter.held_in)]
+            if not parameter.is_default(values):
+                items.append((parameter.name, parameter.write(values)))
+            elif position == 0:
+                items.append((parameter.name, ""))
+        return items
 
     def check_limits(self, limits: Limits) -> None:
         """Raise InvalidParameter when the operation as written exceeds a limit (a resize

@@ -3,7 +3,7 @@ description and example. From that one declaration come the pydantic field (the 
 edits are checked against), the query-string reader (the same bounds, refused with the same
 words), and the parameter as GET /operations and the OpenAPI document show it."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -85,6 +85,34 @@ class Param:
             return grammar.size(name, text, maximum=_whole(self.maximum) or 0)
         raise TypeError(f"{self.name} is a {self.type}: its operation reads it")
 
+    @property
+    def held_in(self) -> int:
+        """How many of its operation's fields hold its value: none for a flag, width and
+        height for a size, one per part for a box or times, otherwise one."""
+        if self.type == "flag":
+            return 0
+        if self.type == "size":
+            return 2
+        return len(self.parts) if self.type in ("box", "times") else 1
+
+    def is_default(self, values: Sequence[Any]) -> bool:
+        return not self.required and tuple(values) == ((self.default,) if self.held_in else ())
+
+    def write(self, values: Sequence[Any]) -> str:
+        """The query-string text of the value held in `values` (`held_in` of them): the
+        inverse of read, and of how its operation reads a box or times."""
+        if self.type == "flag":
+            return ""
+        if self.type == "size":
+            return "x".join("" if side is None else str(side) for side in values)
+        if self.type in ("box", "times"):
+            pairs = zip(self.parts, values, strict=True)
+            return ",".join(part.write((value,)) for part, value in pairs if value is not None)
+        if self.parts:
+            raise TypeError(f"{self.name} is a {self.type} of parts: its operation writes it")
+        (value,) = values
+        return _written(self.type, value)
+
     def modifier(self, modifiers: Mapping[str, str]) -> Any:
         """The value of this modifier as given, or its default."""
         text = modifiers.get(self.name)
@@ -120,6 +148,20 @@ class Param:
             "maxLength": self.max_length,
         }
         return {key: value for key, value in bounds.items() if value is not None}
+
+
+def _written(type: ParamType, value: Any) -> str:
+    if type == "boolean":
+        return "true" if value else "false"
+    if type in ("number", "time"):
+        text = repr(float(value))  # the shortest text that reads back as the same float
+        return text.removesuffix(".0")
+    if type == "media":
+        return ",".join(str(media_id) for media_id in value)
+    if type == "colour":  # hex without its # (the grammar takes it), opaque without alpha
+        text = str(value).removeprefix("#")
+        return text[:6] if len(text) == 8 and text.endswith("ff") else text
+    return str(value)
 
 
 def _whole(bound: float | None) -> int | None:

@@ -39,3 +39,6 @@ class Frames(Operation):
         if how.strip().lower() != "best" or not count:
             raise InvalidParameter("frames", value, "not best:N", accepted=SYNTAX)
         return cls(count=_COUNT.read(count, parameter="frames"))
+
+    def query_items(self) -> list[tuple[str, str]]:
+        return [(FRAMES.name, f"best:{self.count}")]

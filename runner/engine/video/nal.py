@@ -19,8 +19,9 @@ def length_size(codec: str, extradata: bytes | None) -> int | None:
 
 def annexb_units(data: bytes) -> list[bytes]:
     """The NAL units of an Annex B buffer, without start codes or trailing zeros."""
-    starts = [match.end() for match in _START_CODE.finditer(data)]
-    ends = [*[match.start() for match in _START_CODE.finditer(data)][1:], len(data)]
+    matches = list(_START_CODE.finditer(data))
+    starts = [match.end() for match in matches]
+    ends = [*(match.start() for match in matches[1:]), len(data)] if matches else []
     return [data[start:end].rstrip(b"\x00") for start, end in zip(starts, ends, strict=True)]
 
 
@@ -85,6 +86,8 @@ def disposable(codec: str, data: bytes, extradata: bytes | None) -> bool:
     """Whether no other frame refers to this packet's picture, so a decoder that only needs
     the pictures after it may skip it (H.264 nal_ref_idc 0, HEVC sub-layer non-reference
     types). Unknown codecs and forms: False, always safe."""
+    if codec not in PARAMETER_SET_CODECS:  # VP9, AV1...: not NAL units at all
+        return False
     size = length_size(codec, extradata)
     units = annexb_units(data) if size is None else _length_units(data, size)
     for unit in units:

@@ -40,5 +40,11 @@ export function colourControls(picture) {
       element.addEventListener("input", sync);
       sync();
     },
+    // A new head has the last colour change in its pixels: start again from neutral.
+    reset() {
+      for (const [name] of FACTORS) inputs[name].value = 1;
+      for (const [name] of FILTERS) inputs[name].checked = false;
+      for (const input of Object.values(inputs)) input.dispatchEvent(new Event("input", { bubbles: true }));
+    },
   };
 }

@@ -1,29 +1,34 @@
-// Crop by dragging a box over the picture. The box is kept in the picture's own pixels; the
-// numbers follow the drag, and typing the numbers moves the box.
+// Crop by dragging a box over the picture. The picture may be shown larger or smaller than it
+// is; the box and the numbers are always in its natural pixels (`size`, the media's width and
+// height), converted to and from the displayed pixels under the pointer. The numbers follow
+// the drag, and typing the numbers moves the box.
 import { h } from "./dom.js";
 
-export function cropBox(image, onChange) {
+export function cropBox(image, size, onChange) {
   const box = h("div", { class: "crop-box" }, h("span", { class: "crop-handle", "aria-hidden": "true" }));
   const layer = h("div", { class: "crop-layer", hidden: true }, box);
-  let rect = null; // {x, y, width, height} in picture pixels
-  const scale = () => image.naturalWidth / image.getBoundingClientRect().width || 1;
+  let rect = null; // {x, y, width, height} in natural pixels
+  const W = size.width || 1; const H = size.height || 1;
+  function scale() { // natural pixels per displayed pixel, across and down
+    const bounds = image.getBoundingClientRect();
+    return { bounds, x: W / (bounds.width || W), y: H / (bounds.height || H) };
+  }
 
   function draw() {
     box.hidden = !rect;
     if (!rect) return;
     const s = scale();
     Object.assign(box.style, {
-      left: `${rect.x / s}px`, top: `${rect.y / s}px`,
-      width: `${rect.width / s}px`, height: `${rect.height / s}px`,
+      left: `${rect.x / s.x}px`, top: `${rect.y / s.y}px`,
+      width: `${rect.width / s.x}px`, height: `${rect.height / s.y}px`,
     });
   }
 
   function point(event) {
-    const bounds = image.getBoundingClientRect();
-    const s = scale();
+    const { bounds, x, y } = scale();
     return {
-      x: Math.round(Math.min(Math.max(event.clientX - bounds.left, 0), bounds.width) * s),
-      y: Math.round(Math.min(Math.max(event.clientY - bounds.top, 0), bounds.height) * s),
+      x: Math.min(Math.round(Math.max(event.clientX - bounds.left, 0) * x), W),
+      y: Math.min(Math.round(Math.max(event.clientY - bounds.top, 0) * y), H),
     };
   }
 
@@ -40,7 +45,6 @@ export function cropBox(image, onChange) {
     if (!drag) return;
     const at = point(event);
     const { from, start } = drag;
-    const W = image.naturalWidth; const H = image.naturalHeight;
     if (drag.mode === "draw") {
       rect = { x: Math.min(from.x, at.x), y: Math.min(from.y, at.y), width: Math.abs(at.x - from.x), height: Math.abs(at.y - from.y) };
     } else if (drag.mode === "move") {
@@ -48,7 +52,7 @@ export function cropBox(image, onChange) {
       const y = Math.min(Math.max(start.y + at.y - from.y, 0), H - start.height);
       rect = { ...start, x, y };
     } else {
-      rect = { ...start, width: Math.max(1, at.x - start.x), height: Math.max(1, at.y - start.y) };
+      rect = { ...start, width: Math.min(Math.max(1, at.x - start.x), W - start.x), height: Math.min(Math.max(1, at.y - start.y), H - start.y) };
     }
     draw();
     if (rect.width >= 1 && rect.height >= 1) onChange(rect);
@@ -56,7 +60,8 @@ export function cropBox(image, onChange) {
   const end = () => { drag = null; };
   layer.addEventListener("pointerup", end);
   layer.addEventListener("pointercancel", end);
-  window.addEventListener("resize", draw);
+  const resized = new ResizeObserver(draw); // the picture follows the column's width
+  resized.observe(image);
 
   return {
     layer,
@@ -65,9 +70,9 @@ export function cropBox(image, onChange) {
       const parts = text.split(",").map(Number);
       if (parts.length === 4 && parts.every((n) => Number.isFinite(n) && n >= 0)) {
         rect = { x: parts[0], y: parts[1], width: parts[2], height: parts[3] };
-        draw();
-      }
+      } else rect = null;
+      draw();
     },
-    dispose() { window.removeEventListener("resize", draw); },
+    dispose() { resized.disconnect(); },
   };
 }

@@ -41,16 +41,27 @@ export function when(iso) {
 export function took(edit) {
   if (!edit.started_at) return "";
   const end = edit.finished_at ? new Date(edit.finished_at) : new Date();
-  return `${((end - new Date(edit.started_at)) / 1000).toFixed(1)} s`;
+  const ms = end - new Date(edit.started_at);
+  return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-// The operations of an edit as a person would write them: crop=10,10,50,50 · format=png
-export function opsText(ops) {
-  return ops.map(({ op, ...rest }) => {
-    const values = Object.entries(rest).map(([name, value]) =>
-      `${name}=${typeof value === "object" ? JSON.stringify(value) : value}`);
-    return values.length ? `${op}(${values.join(", ")})` : op;
-  }).join(" · ");
+// Operations as written in the edit language, from the API's `query` (an edit's, a step's, a
+// workflow's): crop=80,60,160,120 & resize=800x, each item unescaped to be read. An import,
+// which is no operation of the language, names its address.
+export function written(item) {
+  if (item.query === null || item.query === undefined) {
+    const [first = {}] = item.ops || [];
+    return h("code", { class: "written" }, first.op === "import" ? `import ${first.url}` : first.op || "");
+  }
+  const parts = item.query.split("&").map((part, index) => [
+    index ? h("span", { class: "written-and" }, " & ") : null,
+    h("span", { class: "written-item" }, unescaped(part)),
+  ]);
+  return h("code", { class: "written", title: item.query }, parts.flat());
+}
+
+function unescaped(part) {
+  try { return decodeURIComponent(part); } catch { return part; }
 }
 
 export function errorBox() {

@@ -15,10 +15,10 @@ function control(param, id, hintId) {
     return h("input", {
       ...common, type: "number", inputMode: param.type === "integer" ? "numeric" : "decimal",
       min: param.minimum ?? undefined, max: param.maximum ?? undefined,
-      step: param.type === "integer" ? 1 : "any", placeholder: param.example, required: param.required,
+      step: param.type === "integer" ? 1 : "any", placeholder: `e.g. ${param.example}`, required: param.required,
     });
   }
-  return h("input", { ...common, type: "text", placeholder: param.example, required: param.required && param.type !== "flag", autocomplete: "off", spellcheck: false });
+  return h("input", { ...common, type: "text", placeholder: param.example ? `e.g. ${param.example}` : "", required: param.required && param.type !== "flag", autocomplete: "off", spellcheck: false });
 }
 
 function read(input) {

@@ -2,7 +2,7 @@
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
 import { cropBox } from "../components/crop.js";
-import { errorBox, h, opsText, showError, uid, when } from "../components/dom.js";
+import { errorBox, h, showError, uid, when, written } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
 import { timeline } from "../components/timeline.js";
@@ -54,15 +54,36 @@ export async function render(main, { id }) {
     tools?.dispose?.();
     tools = head.kind === "video" ? videoStage(head) : imageStage(head);
     if (head.kind !== headKind) { headKind = head.kind; buildOps(); }
+    fitForms(head);
+  }
+
+  // What was set for the previous head does not fit the new one: the crop box is cleared, the
+  // trim spans the new head's whole duration (as its handles do), the colours are neutral.
+  function fitForms(head) {
+    if (forms.crop) {
+      forms.crop.fields.crop.value = "";
+      tools.crop?.show(forms.crop.form.closest("details").open);
+    }
+    if (forms.trim) forms.trim.fields.trim.value = `0,${(head.duration_seconds || 0).toFixed(3)}`;
+    forms.color?.reset();
+  }
+
+  // The head fills the centre column, up or down, keeping its proportions.
+  function picture(head, element) {
+    const frame = h("div", { class: "picture" }, element);
+    if (head.width && head.height) frame.style.setProperty("--ratio", String(head.width / head.height));
+    return frame;
   }
 
   function imageStage(head) {
     const image = h("img", { src: head.content_url, alt: `The current result: ${head.original_name || head.id}`, class: "head" });
-    const crop = cropBox(image, (r) => { if (forms.crop) forms.crop.fields.crop.value = `${r.x},${r.y},${r.width},${r.height}`; });
+    const crop = cropBox(image, head, (r) => { if (forms.crop) forms.crop.fields.crop.value = `${r.x},${r.y},${r.width},${r.height}`; });
     const quick = h("div", { class: "quick-tools", role: "toolbar", "aria-label": "Rotate and flip" },
       quickButton("Rotate left", [["rotate", "-90"]]), quickButton("Rotate right", [["rotate", "90"]]),
       quickButton("Flip horizontally", [["flip", "h"]]), quickButton("Flip vertically", [["flip", "v"]]));
-    stage.replaceChildren(h("div", { class: "picture" }, image, crop.layer), quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.content_type}`));
+    const frame = picture(head, image);
+    frame.append(crop.layer);
+    stage.replaceChildren(frame, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.content_type}`));
     return { image, crop, dispose: crop.dispose };
   }
 
@@ -76,7 +97,7 @@ export async function render(main, { id }) {
         forms.trim.form.closest("details").open = true; // the numbers and Apply, in view
       },
     });
-    stage.replaceChildren(h("div", { class: "picture" }, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps`));
+    stage.replaceChildren(picture(head, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps`));
     return { video, line };
   }
 
@@ -95,7 +116,7 @@ export async function render(main, { id }) {
       for (const op of ops) {
         const colour = op.name === "color" ? colourControls(() => tools?.image) : null;
         const made = opForm(op, { onApply: apply, extra: colour?.element });
-        if (colour) colour.bind(made.form);
+        if (colour) { colour.bind(made.form); made.reset = colour.reset; }
         forms[op.name] = made;
         const details = h("details", { class: "op", "data-op": op.name }, h("summary", {}, op.name, h("span", { class: "op-description" }, op.description)), made.form);
         if (op.name === "crop") {
@@ -116,7 +137,7 @@ export async function render(main, { id }) {
     return h("li", { class: `step status-${edit.status}${step.is_head ? " is-head" : ""}`, "data-edit": edit.id, "data-status": edit.status },
       h("div", { class: "step-line" }, chip(edit.status), h("span", { class: "step-number" }, `#${step.step}`),
         step.is_head ? h("span", { class: "head-mark" }, "head") : null),
-      h("p", { class: "step-ops" }, opsText(step.ops)),
+      h("p", { class: "step-ops" }, written(step)),
       progressBar(edit), statusDetail(edit), h("p", { class: "facts" }, when(step.created_at)),
       actions.length ? h("div", { class: "step-actions" }, actions) : null);
   }
@@ -129,7 +150,7 @@ export async function render(main, { id }) {
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
     const items = [...(session.steps || [])].reverse().map(stepItem);
-    steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet: apply an operation.")]));
+    steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.")]));
   }
 
   let refreshing = null;

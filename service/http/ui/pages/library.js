@@ -1,6 +1,7 @@
 // The library: originals as a grid of cards, filters in the address, uploads with progress.
 import { get, request, upload } from "../api.js";
 import { bytes, confirmDialog, errorBox, h, seconds, showError, uid, when } from "../components/dom.js";
+import { thumbnail } from "../components/media.js";
 import { selection, setParams } from "../state.js";
 
 const PAGE_SIZE = 24;
@@ -32,7 +33,7 @@ export async function render(main, { params }) {
       cursor = page.next_cursor;
       more.hidden = !cursor;
       showError(error, null);
-      if (!grid.children.length) grid.append(h("li", { class: "empty" }, "Nothing here yet: drop images or videos on the page, or choose files."));
+      if (!grid.children.length) grid.append(h("li", { class: "empty" }, emptyText(filters)));
     } catch (failure) { showError(error, failure); }
   }
   more.addEventListener("click", () => load(false));
@@ -44,11 +45,11 @@ export async function render(main, { params }) {
 
   const changed = () => { setParams({ type: filters.type, uploadedAt: filters.uploadedAt, outputs: filters.outputs ? "1" : "" }); load(true); };
   const toolbar = h("form", { class: "toolbar", onsubmit: (e) => e.preventDefault(), "aria-label": "Filters" },
-    h("label", { for: typeId }, "Type"),
-    h("select", { id: typeId, onchange: (e) => { filters.type = e.target.value; changed(); } },
-      ["", "image", "video"].map((value) => h("option", { value, selected: value === filters.type }, value || "all"))),
-    h("label", { for: dateId }, "Uploaded on"),
-    h("input", { id: dateId, type: "date", value: filters.uploadedAt, onchange: (e) => { filters.uploadedAt = e.target.value; changed(); } }),
+    h("span", { class: "pair" }, h("label", { for: typeId }, "Type"),
+      h("select", { id: typeId, onchange: (e) => { filters.type = e.target.value; changed(); } },
+        ["", "image", "video"].map((value) => h("option", { value, selected: value === filters.type }, value || "all")))),
+    h("span", { class: "pair" }, h("label", { for: dateId }, "Uploaded on"),
+      h("input", { id: dateId, type: "date", value: filters.uploadedAt, onchange: (e) => { filters.uploadedAt = e.target.value; changed(); } })),
     h("span", { class: "check" },
       h("input", { id: outId, type: "checkbox", checked: filters.outputs, onchange: (e) => { filters.outputs = e.target.checked; changed(); } }),
       h("label", { for: outId }, "Show edit outputs too")),
@@ -87,12 +88,11 @@ function startUpload(file, list, done) {
   });
 }
 
-function thumbnail(media) {
-  if (media.kind === "video") {
-    // The first frame as a poster: preload only metadata and seek a little into it.
-    return h("video", { src: `${media.content_url}#t=0.1`, preload: "metadata", muted: true, playsInline: true, "aria-hidden": "true", tabIndex: -1 });
-  }
-  return h("img", { src: media.content_url, alt: "", loading: "lazy", decoding: "async" });
+function emptyText(filters) {
+  if (!filters.type && !filters.uploadedAt) return "Nothing here yet: drop images or videos on the page, or choose Upload files.";
+  const what = filters.type ? `${filters.type}s` : "media";
+  const when = filters.uploadedAt ? ` uploaded on ${filters.uploadedAt}` : "";
+  return `No ${what}${when}. Change the filters above to see more.`;
 }
 
 function card(media, error) {

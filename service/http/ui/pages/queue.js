@@ -1,8 +1,12 @@
 // The queue: counts per status, live; the recent edits with filters, cancel and retry.
 import { get, request } from "../api.js";
-import { errorBox, h, opsText, showError, took, uid, when } from "../components/dom.js";
+import { errorBox, h, showError, took, uid, when, written } from "../components/dom.js";
+import { mediaCell } from "../components/media.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail, STATUSES } from "../components/status.js";
 import { bus, setParams } from "../state.js";
+
+const SHOWN = 50; // recent edits listed; the newest arrive live on top
+const COLUMNS = ["Media", "Operations", "Status", "Worker", "Took", "Queued", "Actions"];
 
 export async function render(main, { params }) {
   const error = errorBox();
@@ -14,24 +18,33 @@ export async function render(main, { params }) {
     ["", ...STATUSES].map((s) => h("option", { value: s, selected: s === status }, s || "every status")));
   main.append(h("h1", {}, "Queue"), counts,
     h("div", { class: "toolbar" }, h("label", { for: filterId }, "Show"), filter), error,
-    h("table", { class: "table" }, h("caption", { class: "visually-hidden" }, "Recent edits, newest first"),
-      h("thead", {}, h("tr", {}, ["Media", "Operations", "Status", "Took", "Queued", ""].map((t) => h("th", { scope: "col" }, t)))), rows));
+    h("table", { class: "table stack" }, h("caption", { class: "visually-hidden" }, "Recent edits, newest first"),
+      h("thead", {}, h("tr", {}, COLUMNS.map((t) => h("th", { scope: "col" }, t === "Actions" ? h("span", { class: "visually-hidden" }, t) : t)))), rows));
 
   function showCounts(values) {
     counts.replaceChildren(...STATUSES.map((s) => h("div", { class: `count count-${s}` }, h("dt", {}, s), h("dd", { "data-status": s }, values[s] ?? 0))));
+  }
+  function cell(label, ...content) {
+    return h("td", { "data-label": label }, ...content);
   }
   function row(edit) {
     const actions = [];
     if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`));
     if (CAN_RETRY.has(edit.status)) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
     return h("tr", { "data-edit": edit.id, "data-status": edit.status },
-      h("td", {}, edit.media_id ? h("a", { href: `#/media/${edit.media_id}` }, String(edit.media_id).slice(0, 8)) : "—"),
-      h("td", { class: "ops-cell" }, opsText(edit.ops)),
-      h("td", {}, chip(edit.status), progressBar(edit), statusDetail(edit)),
-      h("td", {}, took(edit)), h("td", {}, when(edit.created_at)), h("td", {}, actions));
+      cell("Media", mediaCell(edit)),
+      cell("Operations", written(edit)),
+      cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit)),
+      cell("Worker", edit.worker ? h("span", { class: "worker" }, edit.worker) : ""),
+      cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions));
   }
   function act(label, method, path) {
     return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then((edit) => { update(edit); showError(error, null); }).catch((f) => showError(error, f)) }, label);
+  }
+  function empty() {
+    const text = status ? `No ${status} edits among the recent ones. Choose "every status" to see them all.`
+      : "No edits yet. Open a picture or a video from the Library and apply an operation; it shows here while it runs.";
+    return h("tr", { class: "empty-row" }, h("td", { colSpan: COLUMNS.length, class: "empty" }, text));
   }
   function update(edit) {
     const old = rows.querySelector(`[data-edit="${edit.id}"]`);
@@ -39,11 +52,14 @@ export async function render(main, { params }) {
     if (old && fits) old.replaceWith(row(edit));
     else if (old) old.remove();
     else if (fits) rows.prepend(row(edit));
+    rows.querySelector(".empty-row")?.remove();
+    while (rows.children.length > SHOWN) rows.lastElementChild.remove();
+    if (!rows.children.length) rows.append(empty());
   }
   async function load() {
     try {
-      const [page, stats] = await Promise.all([get("/edit", { status: status || undefined, limit: 50 }), get("/edit/stats")]);
-      rows.replaceChildren(...page.items.map(row));
+      const [page, stats] = await Promise.all([get("/edit", { status: status || undefined, limit: SHOWN }), get("/edit/stats")]);
+      rows.replaceChildren(...(page.items.length ? page.items.map(row) : [empty()]));
       showCounts(Object.fromEntries(stats.map((s) => [s.status, s.count])));
       showError(error, null);
     } catch (failure) { showError(error, failure); }

@@ -1,6 +1,7 @@
 // Workflows: the list with import; one workflow's Steps (JSON), Runs and Executions tabs.
 import { get, live, request } from "../api.js";
-import { confirmDialog, errorBox, h, opsText, showError, took, uid, when } from "../components/dom.js";
+import { confirmDialog, errorBox, h, showError, took, uid, when, written } from "../components/dom.js";
+import { mediaCell } from "../components/media.js";
 import { chip, progressBar, STATUSES } from "../components/status.js";
 import { selection } from "../state.js";
 
@@ -12,7 +13,7 @@ async function list(main) {
   const error = errorBox();
   const rows = h("tbody");
   const fileId = uid("import");
-  const picker = h("input", { id: fileId, type: "file", accept: "application/json,.json" });
+  const picker = h("input", { id: fileId, type: "file", accept: "application/json,.json", class: "visually-hidden", tabIndex: -1, "aria-label": "Import a workflow (JSON)" });
   picker.addEventListener("change", async () => {
     const [file] = picker.files;
     if (!file) return;
@@ -23,15 +24,18 @@ async function list(main) {
     picker.value = "";
   });
   main.append(h("h1", {}, "Workflows"),
-    h("div", { class: "toolbar" }, h("label", { for: fileId }, "Import a workflow (JSON)"), picker), error,
-    h("table", { class: "table" }, h("caption", { class: "visually-hidden" }, "Saved workflows"),
+    h("div", { class: "toolbar" },
+      h("button", { type: "button", onclick: () => picker.click() }, "Import a workflow (JSON)…"), picker,
+      h("span", { class: "facts" }, "A file saved with Download JSON, here or from another editroom.")), error,
+    h("table", { class: "table stack" }, h("caption", { class: "visually-hidden" }, "Saved workflows"),
       h("thead", {}, h("tr", {}, ["Name", "Version", "Kinds", "Operations", "Updated"].map((t) => h("th", { scope: "col" }, t)))), rows));
   try {
     const page = await get("/workflows", { limit: 200 });
     rows.append(...page.items.map((w) => h("tr", {},
-      h("td", {}, h("a", { href: `#/workflows/${w.id}` }, w.name)), h("td", {}, w.version),
-      h("td", {}, w.kinds.join(", ")), h("td", { class: "ops-cell" }, opsText(w.ops)), h("td", {}, when(w.updated_at)))));
-    if (!page.items.length) rows.append(h("tr", {}, h("td", { colSpan: 5, class: "empty" }, "No workflows yet: save an editing session's steps, or import a JSON file.")));
+      h("td", { "data-label": "Name" }, h("a", { href: `#/workflows/${w.id}` }, w.name)), h("td", { "data-label": "Version" }, w.version),
+      h("td", { "data-label": "Kinds" }, w.kinds.join(", ")), h("td", { "data-label": "Operations" }, written(w)),
+      h("td", { "data-label": "Updated" }, when(w.updated_at)))));
+    if (!page.items.length) rows.append(h("tr", {}, h("td", { colSpan: 5, class: "empty" }, "No workflows yet. In the editor, apply some operations and choose Save as workflow; or import a JSON file.")));
   } catch (failure) { showError(error, failure); }
   return null;
 }
@@ -100,7 +104,7 @@ async function runs(panel, workflow, error) {
 async function executions(panel, workflow, error) {
   const counts = h("dl", { class: "counts small" });
   const rows = h("tbody");
-  panel.append(counts, h("table", { class: "table" }, h("caption", { class: "visually-hidden" }, "Executions, newest first"),
+  panel.append(counts, h("table", { class: "table stack" }, h("caption", { class: "visually-hidden" }, "Executions, newest first"),
     h("thead", {}, h("tr", {}, ["Media", "Status", "Operations", "Took", "Queued"].map((t) => h("th", { scope: "col" }, t)))), rows));
   let timer = null;
   async function load() {
@@ -108,9 +112,10 @@ async function executions(panel, workflow, error) {
       const page = await get(`/workflows/${workflow.id}/executions`, { limit: 100 });
       counts.replaceChildren(...STATUSES.flatMap((s) => [h("dt", {}, s), h("dd", { "data-status": s }, page.counts[s] ?? 0)]));
       rows.replaceChildren(...page.items.map((e) => h("tr", { "data-edit": e.id, "data-status": e.status },
-        h("td", {}, h("a", { href: `#/media/${e.media_id}` }, String(e.media_id).slice(0, 8))),
-        h("td", {}, chip(e.status), progressBar(e), e.error ? h("span", { class: "detail" }, ` ${e.error}`) : null),
-        h("td", {}, opsText(e.ops).length > 60 ? `${opsText(e.ops).slice(0, 60)}…` : opsText(e.ops)), h("td", {}, took(e)), h("td", {}, when(e.created_at)))));
+        h("td", { "data-label": "Media" }, mediaCell(e)),
+        h("td", { "data-label": "Status" }, chip(e.status), progressBar(e), e.error ? h("p", { class: "detail" }, e.error) : null),
+        h("td", { "data-label": "Operations" }, written(e)), h("td", { "data-label": "Took" }, took(e)),
+        h("td", { "data-label": "Queued" }, when(e.created_at)))));
       if (!page.items.length) rows.append(h("tr", {}, h("td", { colSpan: 5, class: "empty" }, "Not run yet: see the Runs tab.")));
     } catch (failure) { showError(error, failure); }
   }
