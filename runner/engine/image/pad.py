@@ -67,6 +67,18 @@ class Pad(ImageOperation):
             raise InvalidParameter("pad_color", colour, "not a colour", accepted=COLOUR_SYNTAX)
         return cls(top=top, right=right, bottom=bottom, left=left, color=colour)
 
+    def query_items(self) -> list[tuple[str, str]]:
+        """The fewest values that read back as these sides (4, 2 or 1), and the colour unless
+        it is the default."""
+        sides = [self.top, self.right, self.bottom, self.left]
+        written = (
+            sides[:1] if len(set(sides)) == 1 else sides[:2] if sides == sides[:2] * 2 else sides
+        )
+        items = [(PAD.name, ",".join(map(str, written)))]
+        if self.color != "#" + bytes(engine.colour(PAD_COLOR.default) or ()).hex():
+            items.append((PAD_COLOR.name, self.color))
+        return items
+
     def check_limits(self, limits: Limits) -> None:
         if max(self.left + self.right, self.top + self.bottom) > limits.max_output_side:
             raise InvalidParameter(
