@@ -20,6 +20,7 @@ from runner.process.completer import Completer
 from runner.process.execute import ClaimedEdit, Execute
 from runner.process.metrics import ABANDONED, CANCELLED, COMPLETED, LOST, RunnerMetrics
 from service.domain.cleanup import clean_up
+from service.domain.scratch import remove_dead_scratch_at_start
 from service.kernel.db import Database
 from service.kernel.errors import DatabaseUnavailable, EditroomError, described
 from service.kernel.settings import Settings
@@ -72,6 +73,7 @@ class Runner:
 
     async def run(self) -> None:
         log.info("runner started", extra={"worker": self.name, "concurrency": self._concurrency})
+        await remove_dead_scratch_at_start(self._database, self._settings.edits_dir)
         helpers = [
             asyncio.create_task(self._listen()),
             asyncio.create_task(self._heartbeat_loop()),
