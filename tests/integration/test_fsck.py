@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -171,22 +172,22 @@ def test_orphans_go_missing_media_is_forgotten_only_when_asked_corruption_stays(
 def test_lost_media_that_work_depends_on_is_not_forgotten(
     api: Api, conn: Conn, broken: dict[str, str]
 ) -> None:
-    waiting = enqueue(conn, broken["lost_id"])  # queued, no runner: still to run
-    report, findings = run_fsck(api.settings, repair_missing=True)
+    waiting = enqueue(conn, UUID(broken["lost_id"]))  # queued, no runner: still to run
+    _, findings = run_fsck(api.settings, repair_missing=True)
     (missing,) = [f for f in findings if f.problem == "missing"]
     assert missing.outcome == "left"
     assert f"is read by edit {waiting['id']}, which is queued" in missing.detail
     conn.execute("SELECT editroom.cancel_edit(%s)", [waiting["id"]])
 
     session = api.client.post("/sessions", params={"media": broken["lost_id"]}).json()
-    report, findings = run_fsck(api.settings, repair_missing=True)
+    _, findings = run_fsck(api.settings, repair_missing=True)
     (missing,) = [f for f in findings if f.problem == "missing"]
     assert missing.outcome == "left"
     assert f"is the original of session {session['id']}" in missing.detail
     assert api.client.get(f"/bucket/upload/{broken['lost_id']}").status_code == 200
 
     assert api.client.delete(f"/sessions/{session['id']}").status_code == 204
-    report, findings = run_fsck(api.settings, repair_missing=True)
+    _, findings = run_fsck(api.settings, repair_missing=True)
     assert ("missing", broken["lost"], "repaired") in summary(findings)
 
 
