@@ -84,7 +84,7 @@ async def remove_dead_scratch_at_start(database: Database, work_dir: Path) -> No
     """For a runner starting: what its killed predecessor left. Never stops the start."""
     try:
         await remove_dead_scratch(database, work_dir)
-    except EditroomError as exc:
+    except (EditroomError, OSError) as exc:
         log.warning("cannot remove dead scratch folders", extra={"error": str(exc)})
 
 
@@ -107,6 +107,8 @@ def _lock_held(folder: Path) -> bool | None:
         descriptor = os.open(folder / LOCK_NAME, os.O_RDONLY)
     except FileNotFoundError:
         return None
+    except PermissionError:
+        return True  # another user's: not ours to remove
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
