@@ -2,12 +2,17 @@
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from service.kernel.errors import EditroomError
 from service.kernel.logs import configure_logging
 from service.kernel.settings import Settings
+
+if TYPE_CHECKING:
+    from service.domain.fsck import Finding, FsckReport
 
 # Each command imports what it needs when it runs: the API process then never loads the
 # runner's media stack (yt-dlp, the pipelines), which keeps its memory small.
@@ -31,7 +36,18 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     runner = commands.add_parser("runner", help="claim and carry out edits")
     runner.add_argument("--concurrency", type=int, default=settings.runner_concurrency)
 
-    commands.add_parser("cleanup", help="remove expired uploads and orphaned stored objects")
+    commands.add_parser(
+        "cleanup", help="remove expired uploads, orphaned stored objects, dead scratch folders"
+    )
+    fsck = commands.add_parser(
+        "fsck", help="check that stored objects and media rows agree; repair what is safe"
+    )
+    fsck.add_argument("--verify", action="store_true", help="also compare every SHA-256")
+    fsck.add_argument(
+        "--repair-missing", action="store_true", help="forget media whose object is gone"
+    )
+    fsck.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    fsck.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
     db = commands.add_parser("db", help="schema migrations").add_subparsers(
         dest="db_command", required=True
@@ -78,6 +94,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "cleanup":
         print(asyncio.run(_cleanup(settings)))
         return 0
+    if args.command == "fsck":
+        return asyncio.run(_fsck(args, settings))
     return _db(args, settings.require_database_url())
 
 
@@ -88,6 +106,47 @@ async def _cleanup(settings: Settings) -> object:
 
     async with Database.connect(settings.require_database_url(), max_size=2) as database:
         return await clean_up(database, await open_storage(settings), settings)
+
+
+async def _fsck(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0: clean, or everything found was repaired; 1: something is left."""
+    from service.domain.fsck import FsckOptions, fsck
+    from service.kernel.db import Database
+    from service.kernel.storage.factory import open_storage
+
+    options = FsckOptions(
+        verify=args.verify, repair_missing=args.repair_missing, dry_run=args.dry_run
+    )
+    output = _JsonFindings() if args.json else _TextFindings()
+    async with Database.connect(settings.require_database_url(), max_size=2) as database:
+        storage = await open_storage(settings)
+        report = await fsck(database, storage, settings, options=options, on_finding=output.add)
+    output.end(report)
+    return 0 if report.clean else 1
+
+
+class _TextFindings:
+    def add(self, finding: "Finding") -> None:
+        print(finding.line(), flush=True)
+
+    def end(self, report: "FsckReport") -> None:
+        print(report.summary())
+
+
+class _JsonFindings:
+    """One document, {"findings": [...], "summary": {...}}, written as findings come: a run
+    cut short leaves no valid JSON, so nothing mistakes it for a result."""
+
+    def __init__(self) -> None:
+        self._separator = "\n  "
+        print('{"findings": [', end="")
+
+    def add(self, finding: "Finding") -> None:
+        print(self._separator + json.dumps(finding.as_json()), end="", flush=True)
+        self._separator = ",\n  "
+
+    def end(self, report: "FsckReport") -> None:
+        print(f'\n], "summary": {json.dumps(report.as_json())}}}')
 
 
 def _serve(settings: Settings) -> int:

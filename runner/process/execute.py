@@ -2,8 +2,8 @@
 (time- and memory-limited, killed on cancel), store what it produced as new media that name
 the edit and the source, and return their ids."""
 
-import tempfile
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from runner.engine.ops.noop import ImageNoop
 from runner.engine.sandbox import Report, Sandbox
 from runner.process.metrics import UNKNOWN_KIND
 from service.domain.library import MediaLibrary, clean_filename
+from service.domain.scratch import scratch_folder
 from service.kernel.db import Row
 from service.kernel.errors import EditFailed, NotFound
 from service.kernel.receive import ReceivedFile
@@ -80,9 +81,8 @@ class EditExecutor:
         others = [
             await self._media(ref, op.name) for op in operations for ref in op.media_references()
         ]
-        self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="edit-") as work:
-            produced = await self._run(edit, operations, source, others, Path(work), report)
+        with self._scratch("edit", edit) as work:
+            produced = await self._run(edit, operations, source, others, work, report)
             names = _output_names(source, produced)
             return [
                 await self._store(file, name, edit=edit, source=source)
@@ -127,14 +127,19 @@ class EditExecutor:
             f"the import ran past its time limit of {timeout:.0f} s "
             "(EDITROOM_IMPORT_TIMEOUT_SECONDS)"
         )
-        self._settings.edits_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self._settings.edits_dir, prefix="import-") as work:
+        with self._scratch("import", edit) as work:
             (produced,) = await self._sandbox.run(
-                import_url, request, str(Path(work) / "out"), self._policy, self._limits,
+                import_url, request, str(work / "out"), self._policy, self._limits,
                 options, timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
             )  # fmt: skip
             name = _import_name(request.url, produced)
             return [await self._store(produced, name, edit=edit, source=None)]
+
+    def _scratch(self, prefix: str, edit: ClaimedEdit) -> AbstractContextManager[Path]:
+        """Named after the attempt, so that the one left by a killed runner can be told."""
+        return scratch_folder(
+            self._settings.edits_dir, prefix=prefix, edit_id=edit.id, trial=edit.trial
+        )
 
     async def _source(self, edit: ClaimedEdit) -> Row:
         if edit.media_id is None:

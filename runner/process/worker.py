@@ -31,6 +31,7 @@ from runner.process.metrics import (
 )
 from runner.process.outage import OUTAGE_ERRORS, Outage, persistently
 from service.domain.cleanup import clean_up
+from service.domain.scratch import remove_dead_scratch_at_start
 from service.kernel.db import Database
 from service.kernel.errors import DatabaseUnavailable, EditroomError, Unavailable, described
 from service.kernel.settings import Settings
@@ -84,6 +85,7 @@ class Runner:
 
     async def run(self) -> None:
         log.info("runner started", extra={"worker": self.name, "concurrency": self._concurrency})
+        await remove_dead_scratch_at_start(self._database, self._settings.edits_dir)
         helpers = [
             asyncio.create_task(self._listen()),
             asyncio.create_task(self._heartbeat_loop()),

@@ -1,5 +1,6 @@
 """Removing what nothing refers to: presigned uploads never completed, stored objects no media
-row points to, and temporary upload files a crash left behind. Runners do it on a schedule;
+row points to, temporary upload files a crash left behind, and the scratch folders of edit
+attempts whose runner died (service/domain/scratch.py). Runners do it on a schedule;
 `editroom cleanup` does it once.
 
 Young objects are never touched (EDITROOM_ORPHAN_GRACE_SECONDS): an upload stores its object
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from service.domain.scratch import remove_dead_scratch
 from service.kernel.db import Database
 from service.kernel.receive import remove_stale_files
 from service.kernel.settings import Settings
@@ -29,6 +31,7 @@ class CleanupReport:
     expired_uploads: int
     orphaned_objects: int
     stale_upload_files: int
+    dead_scratch_folders: int
 
 
 async def clean_up(database: Database, storage: Storage, settings: Settings) -> CleanupReport:
@@ -42,6 +45,7 @@ async def clean_up(database: Database, storage: Storage, settings: Settings) -> 
             older_than_seconds=grace.total_seconds(),
             now=time.time(),
         ),
+        dead_scratch_folders=await remove_dead_scratch(database, settings.edits_dir),
     )
     log.info("clean-up done", extra=dataclasses.asdict(report))
     return report

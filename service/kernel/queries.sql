@@ -93,6 +93,16 @@ SELECT * FROM editroom.expired_pending_media(%(limit)s);
 -- name: unreferenced_storage_keys
 SELECT key FROM editroom.unreferenced_storage_keys(%(keys)s) AS key;
 
+-- name: ready_media_page
+-- editroom fsck walks every ready media in id order (the primary key), a page at a time.
+SELECT id, storage_key, size_bytes, sha256 FROM editroom.media
+ WHERE status = 'ready' AND id > %(after)s
+ ORDER BY id
+ LIMIT %(limit)s;
+
+-- name: forget_lost_media
+SELECT * FROM editroom.forget_lost_media(%(id)s);
+
 -- name: enqueue_edit
 SELECT * FROM editroom.enqueue_edit(
     p_media_id => %(media_id)s,

@@ -1,15 +1,20 @@
-"""The clean-up removes expired presigned uploads and objects no row refers to, and nothing
-else: not media, not uploads in progress, not anything younger than the grace period."""
+"""The clean-up removes expired presigned uploads, objects no row refers to and the scratch
+folders of dead edit attempts, and nothing else: not media, not uploads in progress, not
+anything younger than the grace period, not the folder of an attempt still at work."""
 
 import asyncio
+import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -20,7 +25,7 @@ from service.kernel.storage.factory import open_storage
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.processes import editroom_env, editroom_process
-from tests.queue import Conn
+from tests.queue import Conn, enqueue, insert_media
 from tests.s3 import S3Endpoint
 from tests.waiting import eventually
 
@@ -109,7 +114,9 @@ def test_only_orphans_and_expired_uploads_go(api: Api, conn: Conn, tmp_path: Pat
 
     report = run_cleanup(api)
 
-    assert report == CleanupReport(expired_uploads=1, orphaned_objects=1, stale_upload_files=1)
+    assert report == CleanupReport(
+        expired_uploads=1, orphaned_objects=1, stale_upload_files=1, dead_scratch_folders=0
+    )
     assert keys(api) == before - {f"pending/{expired['id']}", old_orphan}
     assert young_orphan in keys(api)
     assert f"pending/{live['id']}" in keys(api)
@@ -149,3 +156,122 @@ def test_runners_clean_up_on_a_schedule(database_url: str, conn: Conn, tmp_path:
             eventually(lambda: keys(api) == set(), what="the runner's clean-up")
         assert conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone() == {"n": 0}
         assert expired["id"]
+
+
+# An attempt as a runner makes it (the runner's own scratch_folder), with a downloaded source,
+# in a process of its own: the test kills it, or lets it live.
+ATTEMPT = """
+import sys, time, psycopg
+from pathlib import Path
+from service.domain.scratch import scratch_folder
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    edit_id, trial = conn.execute(
+        "SELECT id, trial FROM editroom.claim_edits(%s, 1, %s::interval)", sys.argv[3:5]
+    ).fetchone()
+with scratch_folder(Path(sys.argv[2]), prefix="edit", edit_id=edit_id, trial=trial) as work:
+    (work / f"in-{edit_id}").write_bytes(bytes(1024 * 1024))
+    print(work, flush=True)
+    time.sleep(600)
+"""
+
+
+@dataclass
+class Attempts:
+    killed_and_reaped: Path
+    killed_lease_running: Path  # the runner died a moment ago: the queue does not know yet
+    alive: Path
+    unlocked_running: Path  # died between making its folder and locking it; lease running
+    unlocked_over: Path  # the same, its edit since failed
+
+
+@pytest.fixture
+def attempts(conn: Conn, database_url: str, tmp_path: Path) -> Iterator[Attempts]:
+    work_dir = tmp_path / "data" / "work"
+    media_id = insert_media(conn)
+    with contextlib.ExitStack() as alive:
+
+        def attempt(worker: str, lease: str, *, kill: bool) -> Path:
+            enqueue(conn, media_id, max_trials=1)
+            process = subprocess.Popen(
+                [sys.executable, "-c", ATTEMPT, database_url, str(work_dir), worker, lease],
+                stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            alive.callback(process.wait)
+            alive.callback(process.kill)
+            assert process.stdout is not None
+            with process.stdout:
+                folder = Path(process.stdout.readline().strip())
+            if kill:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+            return folder
+
+        reaped = attempt("doomed", "1 second", kill=True)
+        eventually(lambda: reap(conn), what="its lease to run out")
+        running = attempt("doomed-just-now", "5 minutes", kill=True)
+        live = attempt("alive", "5 minutes", kill=False)
+        yield Attempts(
+            killed_and_reaped=reaped,
+            killed_lease_running=running,
+            alive=live,
+            unlocked_running=unlocked_folder(conn, work_dir, media_id, status="processing"),
+            unlocked_over=unlocked_folder(conn, work_dir, media_id, status="failed"),
+        )
+
+
+def reap(conn: Conn) -> int:
+    row = conn.execute("SELECT editroom.reap_expired_leases() AS n").fetchone()
+    return int(row["n"]) if row else 0
+
+
+def unlocked_folder(conn: Conn, work_dir: Path, media_id: UUID, *, status: str) -> Path:
+    edit = enqueue(conn, media_id)
+    claimed = conn.execute(
+        "SELECT id, trial FROM editroom.claim_edits('gone', 1, '5 minutes')"
+    ).fetchone()
+    assert claimed is not None and claimed["id"] == edit["id"]
+    if status == "failed":
+        conn.execute("SELECT editroom.fail_edit(%s, 'gone', 'disk on fire', false)", [edit["id"]])
+    folder = work_dir / f"edit-{edit['id']}-{claimed['trial']}-{secrets.token_hex(4)}"
+    folder.mkdir()
+    (folder / "in-source").write_bytes(b"a source")
+    return folder
+
+
+def listening(conn: Conn) -> bool:
+    """The runner has started: it clears dead scratch before it begins to LISTEN."""
+    row = conn.execute(
+        """SELECT count(*) AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND query LIKE 'LISTEN "editroom_queue"%'"""
+    ).fetchone()
+    return bool(row and row["n"])
+
+
+def scratch_left(attempts: Attempts) -> set[str]:
+    return {name for name, path in vars(attempts).items() if path.exists()}
+
+
+STILL_AT_WORK = {"alive", "unlocked_running"}
+
+
+def test_a_new_runner_removes_dead_attempts_scratch_at_start(
+    database_url: str, conn: Conn, attempts: Attempts, tmp_path: Path
+) -> None:
+    assert scratch_left(attempts) == set(vars(attempts))
+    env = editroom_env(database_url, tmp_path / "data")  # the clean-up's interval: an hour
+    with editroom_process("runner", env=env, log=tmp_path / "runner.log"):
+        eventually(lambda: listening(conn), timeout=30, what="the runner to start and LISTEN")
+        assert scratch_left(attempts) == STILL_AT_WORK
+    assert (attempts.alive / ".lock").exists()
+
+
+def test_the_cli_cleanup_removes_dead_attempts_scratch(
+    database_url: str, attempts: Attempts, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "cleanup"],
+        env=editroom_env(database_url, tmp_path / "data"),
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert "dead_scratch_folders=3" in result.stdout
+    assert scratch_left(attempts) == STILL_AT_WORK

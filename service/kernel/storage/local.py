@@ -2,9 +2,10 @@
 are renamed into place, so a reader never sees half an object."""
 
 import asyncio
+import itertools
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -15,6 +16,7 @@ from service.kernel.errors import ObjectMissing
 from service.kernel.storage.base import CHUNK_BYTES, StoredObject, check_key
 
 PARTIAL_PREFIX = "partial"
+LIST_PAGE = 1000  # objects listed per trip to a thread
 
 
 class LocalStorage:
@@ -83,11 +85,26 @@ class LocalStorage:
         await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
 
     async def list(self, prefix: str) -> AsyncIterator[StoredObject]:
-        base = self.root / prefix
-        paths = await asyncio.to_thread(lambda: sorted(p for p in base.rglob("*") if p.is_file()))
-        for path in paths:
-            info = path.stat()
-            key = path.relative_to(self.root).as_posix()
+        """In key order, a page at a time: a bucket of millions never sits in memory."""
+        walk = self._walk(self.root / prefix)
+        while page := await asyncio.to_thread(lambda: list(itertools.islice(walk, LIST_PAGE))):
+            for stored in page:
+                yield stored
+
+    def _walk(self, folder: Path) -> Iterator[StoredObject]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from self._walk(Path(entry.path))
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # deleted since the folder was read
+            key = Path(entry.path).relative_to(self.root).as_posix()
             yield StoredObject(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
 
     async def presigned_put_url(self, key: str, *, expires: timedelta) -> str | None:

@@ -1,0 +1,32 @@
+-- What `editroom fsck --repair-missing` may do to a ready media whose stored object is gone.
+-- The bytes cannot come back, so the row only misleads (listed, yet every read and edit of it
+-- fails); forgetting it is the one repair, and only where no one's work depends on it.
+
+CREATE OR REPLACE FUNCTION editroom.forget_lost_media(p_id uuid)
+RETURNS editroom.media
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_session uuid;
+BEGIN
+    -- Locked first: a session opened meanwhile waits for us, then finds no media.
+    PERFORM 1 FROM editroom.media WHERE id = p_id AND status = 'ready' FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'media % does not exist', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    -- Deleting an original deletes its sessions and their history: a person's choice.
+    SELECT s.id INTO v_session FROM editroom.sessions s WHERE s.media_id = p_id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'media % is the original of session %; delete the session or the media '
+            'yourself', p_id, v_session USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- delete_media refuses while an edit still to run reads it, or a session step made it.
+    RETURN editroom.delete_media(p_id);
+END
+$$;
+
+COMMENT ON FUNCTION editroom.forget_lost_media(uuid) IS
+'Deletes ready media p_id whose stored object is lost (editroom fsck --repair-missing) and '
+'returns the row. Refuses, as delete_media does, while an edit still to run reads it or a '
+'session step produced it, and also while a session starts from it (that would delete the '
+'session''s history).';

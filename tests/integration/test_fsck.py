@@ -1,0 +1,231 @@
+"""`editroom fsck`, with storage and rows broken both ways on purpose: an object with no row,
+a row with no object, an object of the wrong size, and one with changed bytes of the right
+size. What is safe is repaired, the rest reported, and the exit code says which."""
+
+import asyncio
+import json
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from service.domain.fsck import Finding, FsckOptions, FsckReport, fsck
+from service.kernel.db import Database
+from service.kernel.settings import Settings
+from service.kernel.storage.base import media_key
+from service.kernel.storage.factory import open_storage
+from tests import media
+from tests.api import Api, api_settings, running_api
+from tests.processes import editroom_env
+from tests.queue import Conn, enqueue
+from tests.s3 import S3Endpoint
+
+GRACE_SECONDS = 2.0
+# S3 keeps modification times to the second: the orphan is made a whole second past the grace.
+ORPHAN_AGE_SECONDS = GRACE_SECONDS + 1.1
+
+
+@pytest.fixture(params=["local", "s3"])
+def api(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, s3_endpoint: S3Endpoint
+) -> Iterator[Api]:
+    settings = api_settings(
+        database_url, tmp_path / "data", request.param, s3_endpoint,
+        orphan_grace_seconds=GRACE_SECONDS,
+    )  # fmt: skip
+    with running_api(settings) as running:
+        yield running
+
+
+def run_fsck(settings: Settings, **options: bool) -> tuple[FsckReport, list[Finding]]:
+    findings: list[Finding] = []
+
+    async def run() -> FsckReport:
+        url = settings.require_database_url()
+        async with Database.connect(url, max_size=2) as database:
+            storage = await open_storage(settings)
+            return await fsck(
+                database, storage, settings,
+                options=FsckOptions(**options), on_finding=findings.append,
+            )  # fmt: skip
+
+    return asyncio.run(run()), findings
+
+
+def store(settings: Settings, key: str, content: bytes, tmp_path: Path) -> None:
+    source = tmp_path / secrets.token_hex(4)
+    source.write_bytes(content)
+
+    async def put() -> None:
+        await (await open_storage(settings)).put_file(key, source, content_type="image/png")
+
+    asyncio.run(put())
+
+
+def remove(settings: Settings, key: str) -> None:
+    async def delete() -> None:
+        await (await open_storage(settings)).delete(key)
+
+    asyncio.run(delete())
+
+
+def keys(settings: Settings) -> set[str]:
+    async def listing() -> set[str]:
+        storage = await open_storage(settings)
+        return {o.key async for o in storage.list("media")}
+
+    return asyncio.run(listing())
+
+
+def upload(api: Api, width: int) -> dict[str, Any]:
+    response = api.upload(media.image_bytes("PNG", size=(width, 48)))
+    assert response.status_code == 201
+    uploaded: dict[str, Any] = response.json()
+    return uploaded
+
+
+def storage_key(conn: Conn, media_id: str) -> str:
+    row = conn.execute("SELECT storage_key FROM editroom.media WHERE id = %s", [media_id])
+    found = row.fetchone()
+    assert found is not None
+    return str(found["storage_key"])
+
+
+def summary(findings: list[Finding]) -> set[tuple[str, str, str]]:
+    return {(f.problem, f.key, f.outcome) for f in findings}
+
+
+@pytest.fixture
+def broken(api: Api, conn: Conn, tmp_path: Path) -> dict[str, str]:
+    """Storage and rows that disagree in every way fsck knows; the storage keys by role."""
+    uploaded = {role: upload(api, 40 + i) for i, role in enumerate(("kept", "lost", "cut", "bad"))}
+    key = {role: storage_key(conn, row["id"]) for role, row in uploaded.items()}
+    remove(api.settings, key["lost"])
+    store(api.settings, key["cut"], b"truncated", tmp_path)
+    bad = bytearray(media.image_bytes("PNG", size=(43, 48)))
+    bad[-20] ^= 0xFF  # changed bytes, same size
+    store(api.settings, key["bad"], bytes(bad), tmp_path)
+    key["orphan"] = media_key(secrets.token_hex(32))
+    store(api.settings, key["orphan"], b"no row refers to me", tmp_path)
+    time.sleep(ORPHAN_AGE_SECONDS)
+    key["young"] = media_key(secrets.token_hex(32))  # an upload in flight, as far as we know
+    store(api.settings, key["young"], b"my row is on its way", tmp_path)
+    return key | {f"{role}_id": row["id"] for role, row in uploaded.items()}
+
+
+def test_a_dry_run_reports_everything_and_changes_nothing(api: Api, broken: dict[str, str]) -> None:
+    before = keys(api.settings)
+    report, findings = run_fsck(api.settings, verify=True, repair_missing=True, dry_run=True)
+    assert summary(findings) == {
+        ("orphan", broken["orphan"], "would_repair"),
+        ("missing", broken["lost"], "would_repair"),
+        ("size_mismatch", broken["cut"], "left"),
+        ("hash_mismatch", broken["bad"], "left"),
+    }
+    assert (report.objects_checked, report.media_checked) == (5, 4)
+    assert (report.objects_hashed, report.young_unreferenced) == (2, 1)  # kept and bad
+    assert not report.clean
+    assert keys(api.settings) == before
+    assert api.client.get(f"/bucket/upload/{broken['lost_id']}").status_code == 200
+
+
+def test_orphans_go_missing_media_is_forgotten_only_when_asked_corruption_stays(
+    api: Api, broken: dict[str, str]
+) -> None:
+    report, findings = run_fsck(api.settings)  # no --verify: same-size changes pass unseen
+    assert summary(findings) == {
+        ("orphan", broken["orphan"], "repaired"),
+        ("missing", broken["lost"], "left"),
+        ("size_mismatch", broken["cut"], "left"),
+    }
+    assert broken["orphan"] not in keys(api.settings)
+    assert broken["young"] in keys(api.settings)
+    assert api.client.get(f"/bucket/upload/{broken['lost_id']}").status_code == 200
+    assert not report.clean
+
+    report, findings = run_fsck(api.settings, verify=True, repair_missing=True)
+    assert summary(findings) == {
+        ("missing", broken["lost"], "repaired"),
+        ("size_mismatch", broken["cut"], "left"),
+        ("hash_mismatch", broken["bad"], "left"),
+    }
+    assert api.client.get(f"/bucket/upload/{broken['lost_id']}").status_code == 404
+    # Never "fixed" by rewriting the row: the media still says what the upload was.
+    for role in ("cut", "bad"):
+        row = api.client.get(f"/bucket/upload/{broken[f'{role}_id']}").json()
+        assert media_key(row["sha256"]) == broken[role]
+    assert not report.clean
+
+    for role in ("cut", "bad"):  # what a person does: delete the media (and upload it again)
+        assert api.client.delete(f"/bucket/upload/{broken[f'{role}_id']}").status_code == 204
+    report, findings = run_fsck(api.settings, verify=True, repair_missing=True)
+    assert findings == [] and report.clean
+    assert api.client.get(f"/bucket/upload/{broken['kept_id']}/content").status_code == 200
+
+
+def test_lost_media_that_work_depends_on_is_not_forgotten(
+    api: Api, conn: Conn, broken: dict[str, str]
+) -> None:
+    waiting = enqueue(conn, UUID(broken["lost_id"]))  # queued, no runner: still to run
+    _, findings = run_fsck(api.settings, repair_missing=True)
+    (missing,) = [f for f in findings if f.problem == "missing"]
+    assert missing.outcome == "left"
+    assert f"is read by edit {waiting['id']}, which is queued" in missing.detail
+    conn.execute("SELECT editroom.cancel_edit(%s)", [waiting["id"]])
+
+    session = api.client.post("/sessions", params={"media": broken["lost_id"]}).json()
+    _, findings = run_fsck(api.settings, repair_missing=True)
+    (missing,) = [f for f in findings if f.problem == "missing"]
+    assert missing.outcome == "left"
+    assert f"is the original of session {session['id']}" in missing.detail
+    assert api.client.get(f"/bucket/upload/{broken['lost_id']}").status_code == 200
+
+    assert api.client.delete(f"/sessions/{session['id']}").status_code == 204
+    _, findings = run_fsck(api.settings, repair_missing=True)
+    assert ("missing", broken["lost"], "repaired") in summary(findings)
+
+
+def cli(api: Api, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    s3 = {}
+    if api.settings.s3_endpoint:
+        s3 = {
+            "s3_endpoint": api.settings.s3_endpoint,
+            "s3_access_key": api.settings.s3_access_key,
+            "s3_secret_key": api.settings.s3_secret_key,
+            "s3_bucket": api.settings.s3_bucket,
+        }
+    env = editroom_env(database_url, api.settings.data_dir, orphan_grace_seconds="1", **s3)
+    return subprocess.run(
+        [sys.executable, "-m", "service", "fsck", *args],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_cli_says_what_it_found_and_exits_1_until_it_is_all_repaired(
+    api: Api, database_url: str, conn: Conn, tmp_path: Path
+) -> None:
+    lost = upload(api, 50)
+    remove(api.settings, storage_key(conn, lost["id"]))
+
+    left = cli(api, database_url, "--json")
+    assert left.returncode == 1, left.stderr
+    document = json.loads(left.stdout)
+    assert [(f["problem"], f["media_id"], f["outcome"]) for f in document["findings"]] == [
+        ("missing", lost["id"], "left")
+    ]
+    assert document["summary"]["left"] == 1 and document["summary"]["clean"] is False
+
+    repaired = cli(api, database_url, "--repair-missing")
+    assert repaired.returncode == 0, repaired.stderr
+    assert f"missing: {media_key(lost['sha256'])} (media {lost['id']})" in repaired.stdout
+    assert "the media was forgotten [repaired]" in repaired.stdout
+
+    clean = cli(api, database_url, "--verify")
+    assert clean.returncode == 0, clean.stderr
+    assert clean.stdout.splitlines()[-1] == "clean"
