@@ -21,12 +21,16 @@ BEGIN
     END IF;
 
     -- The trial is counted here, at claim time: an edit that kills its worker still uses one.
+    -- It is also the attempt's fence: heartbeat, complete, fail and release take it back.
+    -- Oldest claimable first: run_after is when it was queued or when its back-off ended, so
+    -- edits still in back-off sort after every due edit of their priority and the scan of
+    -- edits_claimable_idx stops at the LIMIT before it reaches them.
     RETURN QUERY
     WITH claimable AS (
         SELECT e.id
           FROM editroom.edits e
          WHERE editroom.edit_claimable(e.status, e.blocked_by, e.run_after)
-         ORDER BY e.priority DESC, e.created_at, e.id
+         ORDER BY e.priority DESC, e.run_after, e.id
          LIMIT p_limit
            FOR UPDATE SKIP LOCKED
     )
@@ -46,5 +50,7 @@ $$;
 COMMENT ON FUNCTION editroom.claim_edits(text, integer, interval) IS
 'Claims up to p_limit claimable edits (queued, or error past its back-off, and not waiting for '
 'an earlier step of its session) for worker p_worker, '
-'highest priority then oldest first, skipping rows other claimers hold. Each becomes processing '
-'with trial + 1 and a lease of p_lease, which heartbeat_edit extends. Returns the claimed rows.';
+'highest priority first, then the one claimable longest (run_after: queued, or its back-off '
+'over), skipping rows other claimers hold. Each becomes processing with trial + 1 and a lease '
+'of p_lease, which heartbeat_edit extends. Returns the claimed rows; their trial fences the '
+'attempt (pass it to heartbeat_edit, complete_edit, fail_edit, release_edit).';

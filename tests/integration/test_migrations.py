@@ -17,16 +17,19 @@ DESIGN_FUNCTIONS = {
     "enqueue_edit": "p_media_id uuid, p_ops jsonb, p_session_id uuid, p_workflow_id uuid, "
     "p_max_trials integer, p_priority integer, p_run_after timestamp with time zone",
     "claim_edits": "p_worker text, p_limit integer, p_lease interval",
-    "heartbeat_edit": "p_id uuid, p_worker text, p_progress real, p_lease interval",
-    "complete_edit": "p_id uuid, p_worker text, p_outputs uuid[]",
-    "fail_edit": "p_id uuid, p_worker text, p_error text, p_retryable boolean",
+    # The design's parameters, and the claimed trial that fences the attempt (issue 15):
+    # optional, so the design's calls still work; runners pass it.
+    "heartbeat_edit": "p_id uuid, p_worker text, p_progress real, p_lease interval, "
+    "p_trial integer",
+    "complete_edit": "p_id uuid, p_worker text, p_outputs uuid[], p_trial integer",
+    "fail_edit": "p_id uuid, p_worker text, p_error text, p_retryable boolean, p_trial integer",
     "cancel_edit": "p_id uuid",
     "retry_edit": "p_id uuid",
     "reap_expired_leases": "",
     "status_counts": "",
     # Beyond the design's table, documented beside it in the README: a runner shutting down
     # hands back what it could not finish.
-    "release_edit": "p_id uuid, p_worker text",
+    "release_edit": "p_id uuid, p_worker text, p_trial integer",
 }
 
 
