@@ -54,3 +54,42 @@ COMMENT ON FUNCTION editroom.claim_edits(text, integer, interval) IS
 'over), skipping rows other claimers hold. Each becomes processing with trial + 1 and a lease '
 'of p_lease, which heartbeat_edit extends. Returns the claimed rows; their trial fences the '
 'attempt (pass it to heartbeat_edit, complete_edit, fail_edit, release_edit).';
+
+CREATE OR REPLACE FUNCTION editroom.claim_edit(
+    p_id uuid,
+    p_worker text,
+    p_lease interval DEFAULT '5 minutes'
+)
+RETURNS SETOF editroom.edits
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF coalesce(p_worker, '') = '' THEN
+        RAISE EXCEPTION 'p_worker must name the worker claiming the edit'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_lease IS NULL OR p_lease <= interval '0' THEN
+        RAISE EXCEPTION 'p_lease must be positive, got %', p_lease
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- A DBA working one edit by hand must get that edit, never whatever else is queued.
+    RETURN QUERY
+    UPDATE editroom.edits e
+       SET status = 'processing',
+           trial = e.trial + 1,
+           locked_by = p_worker,
+           lease_until = now() + p_lease,
+           started_at = now(),
+           progress = 0
+     WHERE e.id = (SELECT c.id FROM editroom.edits c
+                    WHERE c.id = p_id
+                      AND editroom.edit_claimable(c.status, c.blocked_by, c.run_after)
+                      FOR UPDATE SKIP LOCKED)
+    RETURNING e.*;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.claim_edit(uuid, text, interval) IS
+'Claims edit p_id, and only it, for worker p_worker when it is claimable now (as claim_edits '
+'would, trial + 1, lease p_lease); no row when it is not (a runner took it first, it waits '
+'for its back-off or an earlier session step, or it is finished). For working an edit by hand.';
