@@ -1,13 +1,42 @@
--- Only the worker that claimed an edit may finish it. These helpers say precisely why not.
-CREATE OR REPLACE FUNCTION editroom.raise_not_held(p_id uuid, p_worker text)
+-- Only the attempt that claimed an edit may finish it: the worker, and the trial its claim
+-- returned. A worker name alone is not enough: a runner whose attempt was reaped may claim the
+-- same edit again, and its stale attempt must not heartbeat or complete the new one.
+CREATE OR REPLACE FUNCTION editroom.edit_held(
+    p_status editroom.edit_status,
+    p_locked_by text,
+    p_trial integer,
+    p_worker text,
+    p_claimed_trial integer
+)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT p_status = 'processing' AND p_locked_by = p_worker
+           AND (p_claimed_trial IS NULL OR p_trial = p_claimed_trial);
+$$;
+
+COMMENT ON FUNCTION editroom.edit_held(editroom.edit_status, text, integer, text, integer) IS
+'Whether an edit with these columns (status, locked_by, trial) is held by worker p_worker in '
+'the attempt it claimed as trial p_claimed_trial (NULL: any trial, the pre-fencing form). '
+'Call it with the row''s columns: edit_held(e.status, e.locked_by, e.trial, worker, trial).';
+
+CREATE OR REPLACE FUNCTION editroom.raise_not_held(
+    p_id uuid,
+    p_worker text,
+    p_trial integer DEFAULT NULL
+)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
     v_status editroom.edit_status;
     v_locked_by text;
+    v_trial integer;
 BEGIN
-    SELECT status, locked_by INTO v_status, v_locked_by FROM editroom.edits WHERE id = p_id;
+    SELECT status, locked_by, trial INTO v_status, v_locked_by, v_trial
+      FROM editroom.edits WHERE id = p_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'edit % does not exist', p_id USING ERRCODE = 'no_data_found';
     END IF;
@@ -15,16 +44,25 @@ BEGIN
         RAISE EXCEPTION 'edit % is %, not processing', p_id, v_status
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    RAISE EXCEPTION 'edit % is held by %, not %', p_id, v_locked_by, p_worker
+    IF v_locked_by IS DISTINCT FROM p_worker THEN
+        RAISE EXCEPTION 'edit % is held by %, not %', p_id, v_locked_by, p_worker
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RAISE EXCEPTION 'edit % is in trial %, not %: that attempt is over', p_id, v_trial, p_trial
         USING ERRCODE = 'object_not_in_prerequisite_state';
 END
 $$;
 
-COMMENT ON FUNCTION editroom.raise_not_held(uuid, text) IS
-'Raises the reason p_worker does not hold edit p_id: it does not exist, it is not processing, '
-'or another worker holds it. Used by the functions that finish an attempt.';
+COMMENT ON FUNCTION editroom.raise_not_held(uuid, text, integer) IS
+'Raises the reason p_worker does not hold edit p_id in trial p_trial: it does not exist, it is '
+'not processing, another worker holds it, or it is in another trial (the attempt was reaped '
+'and the edit claimed again). Used by the functions that finish an attempt.';
 
-CREATE OR REPLACE FUNCTION editroom.lock_held_edit(p_id uuid, p_worker text)
+CREATE OR REPLACE FUNCTION editroom.lock_held_edit(
+    p_id uuid,
+    p_worker text,
+    p_trial integer DEFAULT NULL
+)
 RETURNS editroom.edits
 LANGUAGE plpgsql
 AS $$
@@ -32,15 +70,16 @@ DECLARE
     v_edit editroom.edits;
 BEGIN
     SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND OR v_edit.status <> 'processing' OR v_edit.locked_by IS DISTINCT FROM p_worker THEN
-        PERFORM editroom.raise_not_held(p_id, p_worker);
+    IF NOT FOUND OR NOT editroom.edit_held(v_edit.status, v_edit.locked_by, v_edit.trial,
+                                           p_worker, p_trial) THEN
+        PERFORM editroom.raise_not_held(p_id, p_worker, p_trial);
     END IF;
     RETURN v_edit;
 END
 $$;
 
-COMMENT ON FUNCTION editroom.lock_held_edit(uuid, text) IS
-'Locks edit p_id and returns it when p_worker holds it (processing, claimed by p_worker); '
+COMMENT ON FUNCTION editroom.lock_held_edit(uuid, text, integer) IS
+'Locks edit p_id and returns it when p_worker holds it in trial p_trial (any trial when NULL); '
 'raises the reason otherwise.';
 
 CREATE OR REPLACE FUNCTION editroom.lock_edit(p_id uuid)

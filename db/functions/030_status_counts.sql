@@ -5,18 +5,55 @@ CREATE OR REPLACE FUNCTION editroom.bump_status_counts(
 RETURNS void
 LANGUAGE sql
 AS $$
-    -- One shard per backend: concurrent statements seldom update the same counter row, and
-    -- rows are taken in status order so two statements never wait on each other in a cycle.
+    -- The rows of this backend only (shard = its pid): no other transaction ever updates
+    -- them, so however a trigger cascade orders its statuses, no two transactions can wait on
+    -- each other here. (Rows shared by several backends deadlocked: a failed session step
+    -- takes processing then queued, a claim queued then processing.)
     INSERT INTO editroom.edit_status_counts AS c (status, shard, n)
-    SELECT d.status, (pg_backend_pid() % 16)::smallint, d.delta
+    SELECT d.status, pg_backend_pid(), d.delta
       FROM unnest(p_statuses, p_deltas) AS d (status, delta)
      WHERE d.delta <> 0
-     ORDER BY d.status
     ON CONFLICT (status, shard) DO UPDATE SET n = c.n + excluded.n;
 $$;
 
 COMMENT ON FUNCTION editroom.bump_status_counts(editroom.edit_status[], bigint[]) IS
-'Adds per-status deltas to the counters behind status_counts(). Called by the edits triggers.';
+'Adds per-status deltas to this backend''s counters behind status_counts(). Called by the '
+'edits triggers.';
+
+CREATE OR REPLACE FUNCTION editroom.compact_status_counts()
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_statuses editroom.edit_status[];
+    v_deltas bigint[];
+    v_folded integer;
+BEGIN
+    -- Folds the rows of backends that have exited into this one's. SKIP LOCKED: it never
+    -- waits, so it cannot take part in a cycle; a row in use now is left for next time.
+    WITH gone AS (
+        DELETE FROM editroom.edit_status_counts c
+         WHERE (c.status, c.shard) IN (
+                   SELECT o.status, o.shard FROM editroom.edit_status_counts o
+                    WHERE o.shard <> pg_backend_pid()
+                      AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = o.shard)
+                      FOR UPDATE SKIP LOCKED)
+        RETURNING c.status, c.n
+    )
+    SELECT array_agg(g.status), array_agg(g.n), coalesce(sum(g.rows), 0)
+      INTO v_statuses, v_deltas, v_folded
+      FROM (SELECT status, sum(n)::bigint AS n, count(*) AS rows FROM gone GROUP BY status) g;
+    IF v_folded > 0 THEN
+        PERFORM editroom.bump_status_counts(v_statuses, v_deltas);
+    END IF;
+    RETURN v_folded;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.compact_status_counts() IS
+'Folds the status counters of backends that have exited into this backend''s, so '
+'status_counts() reads a few rows per live connection. Never waits on a lock. Returns how many '
+'rows it folded. The runners'' maintenance calls it (through reap_expired_leases).';
 
 CREATE OR REPLACE FUNCTION editroom.status_counts()
 RETURNS TABLE (status text, count bigint)
@@ -32,7 +69,7 @@ $$;
 
 COMMENT ON FUNCTION editroom.status_counts() IS
 'How many edits are in each status, one row per status with zeros included. Reads the counters '
-'the triggers keep (16 rows per status), never the edits table, so it stays fast however many '
+'the triggers keep (a row per status and connection), never the edits table, so it stays fast however many '
 'finished edits are kept.';
 
 CREATE OR REPLACE FUNCTION editroom.recount_status_counts()

@@ -31,7 +31,19 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     v_claimable bigint;
+    v_lowered record;
 BEGIN
+    -- Attempts are numbered by the trial (edit_attempts' key) and fenced by it: a trial that
+    -- went down would make the next claim of that edit collide with an earlier attempt.
+    SELECT n.id, o.trial AS was, n.trial AS now INTO v_lowered
+      FROM new_edits n JOIN old_edits o ON o.id = n.id
+     WHERE n.trial < o.trial
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'edit %: trial cannot go down (from % to %); raise max_trials instead',
+            v_lowered.id, v_lowered.was, v_lowered.now USING ERRCODE = 'check_violation';
+    END IF;
+
     PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(d.n))
        FROM (SELECT status, sum(delta) AS n
                FROM (SELECT status, 1 AS delta FROM new_edits
@@ -70,7 +82,7 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_after_update() IS
-'Statement trigger on edits: moves the status counters; opens an edit_attempts row on each claim '
+'Statement trigger on edits: refuses a trial that goes down; moves the status counters; opens an edit_attempts row on each claim '
 'and closes it (outcome, error, duration) when the edit leaves processing; NOTIFYs '
 'editroom_queue with how many rows became claimable. A session''s steps are kept by their own '
 'trigger, edits_after_update_sessions (300_sessions.sql).';
@@ -89,26 +101,46 @@ $$;
 COMMENT ON FUNCTION editroom.edits_after_delete() IS
 'Statement trigger on edits: takes deleted rows (pruning) off the status counters.';
 
--- Clients follow one edit each, so its events go out per row; NOTIFY folds identical
--- payloads within a transaction, and these differ only when something a client sees changed.
+-- One notification per statement, not per row: PostgreSQL serialises every notifying commit
+-- on one cluster-wide lock, so a claim of ten edits or a runner's heartbeat of all it holds
+-- sends one. A payload holds at most EVENTS_PER_NOTIFICATION events (NOTIFY's limit is 8000
+-- bytes; an event is about 110).
 CREATE OR REPLACE FUNCTION editroom.edits_notify_event()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    PERFORM pg_notify(
-        'editroom_edit_events',
-        json_build_object(
-            'id', NEW.id, 'status', NEW.status, 'trial', NEW.trial, 'progress', NEW.progress
-        )::text
-    );
+    IF TG_OP = 'INSERT' THEN
+        PERFORM pg_notify('editroom_edit_events', c.events)
+           FROM (SELECT json_agg(json_build_object('id', n.id, 'status', n.status,
+                                                  'trial', n.trial, 'progress', n.progress)
+                                 ORDER BY n.position)::text
+                        AS events
+                   FROM (SELECT n.*, row_number() OVER () AS position FROM new_edits n) n
+                  GROUP BY (n.position - 1) / 50
+                  ORDER BY (n.position - 1) / 50) c;
+    ELSE
+        PERFORM pg_notify('editroom_edit_events', c.events)
+           FROM (SELECT json_agg(json_build_object('id', n.id, 'status', n.status,
+                                                  'trial', n.trial, 'progress', n.progress)
+                                 ORDER BY n.position)::text
+                        AS events
+                   FROM (SELECT n.*, row_number() OVER () AS position
+                           FROM new_edits n JOIN old_edits o ON o.id = n.id
+                          WHERE o.status IS DISTINCT FROM n.status
+                             OR o.progress IS DISTINCT FROM n.progress
+                             OR o.progress_detail IS DISTINCT FROM n.progress_detail) n
+                  GROUP BY (n.position - 1) / 50
+                  ORDER BY (n.position - 1) / 50) c;
+    END IF;
     RETURN NULL;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_notify_event() IS
-'Row trigger on edits: NOTIFY editroom_edit_events with {"id","status","trial","progress"} when '
-'an edit is created or its status or progress (or progress_detail) changes.';
+'Statement trigger on edits: NOTIFY editroom_edit_events with a JSON array of '
+'{"id","status","trial","progress"}, one element per edit created or whose status or progress '
+'(or progress_detail) changed, at most 50 per notification: one notification per statement.';
 
 CREATE OR REPLACE TRIGGER edits_after_insert
     AFTER INSERT ON editroom.edits
@@ -127,14 +159,13 @@ CREATE OR REPLACE TRIGGER edits_after_delete
 
 CREATE OR REPLACE TRIGGER edits_event_on_insert
     AFTER INSERT ON editroom.edits
-    FOR EACH ROW EXECUTE FUNCTION editroom.edits_notify_event();
+    REFERENCING NEW TABLE AS new_edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edits_notify_event();
 
 CREATE OR REPLACE TRIGGER edits_event_on_update
     AFTER UPDATE ON editroom.edits
-    FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.progress IS DISTINCT FROM NEW.progress
-          OR OLD.progress_detail IS DISTINCT FROM NEW.progress_detail)
-    EXECUTE FUNCTION editroom.edits_notify_event();
+    REFERENCING OLD TABLE AS old_edits NEW TABLE AS new_edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edits_notify_event();
 
 -- TRUNCATE skips row and DELETE triggers; without this the counters would keep counting
 -- edits that no longer exist.

@@ -2,7 +2,8 @@ CREATE OR REPLACE FUNCTION editroom.fail_edit(
     p_id uuid,
     p_worker text,
     p_error text,
-    p_retryable boolean DEFAULT true
+    p_retryable boolean DEFAULT true,
+    p_trial integer DEFAULT NULL
 )
 RETURNS editroom.edits
 LANGUAGE plpgsql
@@ -14,7 +15,7 @@ BEGIN
     -- Durable even in a session that commits asynchronously (runners do): the end of an
     -- attempt must survive a crash; what came before it in the WAL is flushed with it.
     PERFORM set_config('synchronous_commit', 'on', true);
-    v_edit := editroom.lock_held_edit(p_id, p_worker);
+    v_edit := editroom.lock_held_edit(p_id, p_worker, p_trial);
     v_retry := coalesce(p_retryable, true) AND v_edit.trial < v_edit.max_trials;
 
     UPDATE editroom.edits
@@ -31,7 +32,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION editroom.fail_edit(uuid, text, text, boolean) IS
-'Ends the attempt of p_worker on edit p_id with error p_error. Retryable and trials left: '
+COMMENT ON FUNCTION editroom.fail_edit(uuid, text, text, boolean, integer) IS
+'Ends the attempt of p_worker on edit p_id (trial p_trial, as claimed; any when NULL) with error '
+'p_error. Retryable and trials left: '
 'status error, claimable again after backoff_delay(trial). Otherwise (p_retryable false, or '
-'the last allowed trial): status failed. Raises when p_worker does not hold the edit.';
+'the last allowed trial): status failed. Raises when that attempt does not hold the edit.';

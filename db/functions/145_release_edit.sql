@@ -1,4 +1,8 @@
-CREATE OR REPLACE FUNCTION editroom.release_edit(p_id uuid, p_worker text)
+CREATE OR REPLACE FUNCTION editroom.release_edit(
+    p_id uuid,
+    p_worker text,
+    p_trial integer DEFAULT NULL
+)
 RETURNS boolean
 LANGUAGE plpgsql
 AS $$
@@ -18,14 +22,14 @@ BEGIN
            error = NULL,
            locked_by = NULL,
            lease_until = NULL
-     WHERE id = p_id AND status = 'processing' AND locked_by = p_worker;
+     WHERE id = p_id AND editroom.edit_held(status, locked_by, trial, p_worker, p_trial);
     RETURN FOUND;
 END
 $$;
 
-COMMENT ON FUNCTION editroom.release_edit(uuid, text) IS
-'Hands edit p_id, held by p_worker, back unfinished (a runner shutting down): it is queued and '
+COMMENT ON FUNCTION editroom.release_edit(uuid, text, integer) IS
+'Hands edit p_id, held by p_worker in trial p_trial (any when NULL), back unfinished (a runner shutting down): it is queued and '
 'claimable at once, with no back-off, and its attempt is recorded as released. The claim stays '
 'counted in trial (attempts are numbered by it) but max_trials grows by one, so a release is '
 'never charged as a failed trial. Returns false, changing nothing, when p_worker no longer '
-'holds the edit (completed, cancelled, reaped, or claimed elsewhere).';
+'holds the edit in that trial (completed, cancelled, reaped, or claimed again).';

@@ -8,7 +8,7 @@ DECLARE
 BEGIN
     -- SKIP LOCKED: runners reap on a schedule and may do so at the same moment.
     FOR v_edit IN
-        SELECT id, locked_by, lease_until
+        SELECT id, locked_by, lease_until, trial
           FROM editroom.edits
          WHERE status = 'processing' AND lease_until < now()
          ORDER BY lease_until
@@ -19,10 +19,13 @@ BEGIN
             v_edit.locked_by,
             format('lease expired at %s: worker %s stopped heartbeating',
                    v_edit.lease_until, v_edit.locked_by),
-            true
+            true,
+            v_edit.trial
         );
         v_reaped := v_reaped + 1;
     END LOOP;
+    -- Housekeeping on the same schedule: the counters of connections that have closed.
+    PERFORM editroom.compact_status_counts();
     RETURN v_reaped;
 END
 $$;
@@ -30,4 +33,5 @@ $$;
 COMMENT ON FUNCTION editroom.reap_expired_leases() IS
 'Treats every processing edit whose lease has expired (its worker vanished) as a failed, '
 'retryable attempt: error with back-off while trials remain, failed after the last one. '
-'Returns how many it reaped. Runners call it on a schedule; calling it by hand is safe.';
+'Returns how many it reaped. Runners call it on a schedule; calling it by hand is safe. Also folds the status counters of '
+'closed connections (compact_status_counts).';

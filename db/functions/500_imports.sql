@@ -32,7 +32,8 @@ COMMENT ON FUNCTION editroom.enqueue_import(jsonb, integer, integer) IS
 CREATE OR REPLACE FUNCTION editroom.set_progress_detail(
     p_id uuid,
     p_worker text,
-    p_detail jsonb
+    p_detail jsonb,
+    p_trial integer DEFAULT NULL
 )
 RETURNS boolean
 LANGUAGE plpgsql
@@ -40,13 +41,14 @@ AS $$
 BEGIN
     UPDATE editroom.edits
        SET progress_detail = p_detail
-     WHERE id = p_id AND status = 'processing' AND locked_by = p_worker
+     WHERE id = p_id AND editroom.edit_held(status, locked_by, trial, p_worker, p_trial)
        AND progress_detail IS DISTINCT FROM p_detail;
-    RETURN FOUND OR EXISTS (SELECT 1 FROM editroom.edits
-                             WHERE id = p_id AND status = 'processing' AND locked_by = p_worker);
+    RETURN FOUND OR EXISTS (
+        SELECT 1 FROM editroom.edits e
+         WHERE e.id = p_id AND editroom.edit_held(e.status, e.locked_by, e.trial, p_worker, p_trial));
 END
 $$;
 
-COMMENT ON FUNCTION editroom.set_progress_detail(uuid, text, jsonb) IS
-'Records what else the progress of edit p_id, held by p_worker, says (an import: bytes so far '
+COMMENT ON FUNCTION editroom.set_progress_detail(uuid, text, jsonb, integer) IS
+'Records what else the progress of edit p_id, held by p_worker in trial p_trial (any when NULL), says (an import: bytes so far '
 'and in all). Returns false when the worker no longer holds it.';

@@ -83,3 +83,25 @@ $$;
 COMMENT ON FUNCTION editroom.media_totals() IS
 'How many media are stored and their bytes, one row per kind with zeros included (ready media '
 'only: pending presigned uploads are not stored media yet). Counts the media table.';
+
+CREATE OR REPLACE FUNCTION editroom.database_health()
+RETURNS TABLE (notification_queue_usage double precision, oldest_transaction_seconds double precision)
+LANGUAGE sql
+STABLE
+AS $$
+    -- Every event and wake-up is a NOTIFY. A listener that stops reading (a stalled client's
+    -- connection, a psql left open after LISTEN) keeps the notification queue from draining;
+    -- when it is full, every transaction that notifies fails. An old open transaction holds
+    -- back vacuum and the locks a deploy needs.
+    SELECT pg_notification_queue_usage(),
+           coalesce(extract(epoch FROM now() - min(a.xact_start)), 0)::double precision
+      FROM pg_stat_activity a
+     WHERE a.xact_start IS NOT NULL AND a.pid <> pg_backend_pid()
+       AND a.backend_type = 'client backend';
+$$;
+
+COMMENT ON FUNCTION editroom.database_health() IS
+'What can stall the whole queue from outside it: the fraction of the NOTIFY queue in use '
+'(pg_notification_queue_usage(); 1 means every notifying transaction fails: find the listener '
+'that stopped reading in pg_stat_activity) and the age in seconds of the oldest open '
+'transaction of any other client (0 when none).';

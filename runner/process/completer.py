@@ -15,7 +15,7 @@ from service.kernel.errors import Conflict, EditroomError
 
 log = logging.getLogger(__name__)
 
-_Pending = dict[UUID, tuple[list[UUID], "asyncio.Future[None]"]]
+_Pending = dict[UUID, tuple[list[UUID], int, "asyncio.Future[None]"]]
 
 
 class Completer:
@@ -26,10 +26,11 @@ class Completer:
         self._pending: _Pending = {}
         self._flusher: asyncio.Task[None] | None = None
 
-    async def complete(self, edit_id: UUID, outputs: list[UUID]) -> None:
-        """Mark the edit completed; raises Conflict when this worker no longer holds it."""
+    async def complete(self, edit_id: UUID, outputs: list[UUID], *, trial: int) -> None:
+        """Mark the edit completed; raises Conflict when this worker no longer holds it in
+        the trial it claimed it in."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending[edit_id] = (outputs, future)
+        self._pending[edit_id] = (outputs, trial, future)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         await future
@@ -41,12 +42,16 @@ class Completer:
 
     async def _send(self, batch: _Pending) -> None:
         results = {
-            str(edit_id): [str(o) for o in outputs] for edit_id, (outputs, _) in batch.items()
+            str(edit_id): [str(o) for o in outputs] for edit_id, (outputs, _, _) in batch.items()
         }
+        trials = {str(edit_id): trial for edit_id, (_, trial, _) in batch.items()}
         try:
             await persistently(
                 lambda: self._database.fetch_all(
-                    "complete_edits", worker=self._worker, results=json.dumps(results)
+                    "complete_edits",
+                    worker=self._worker,
+                    results=json.dumps(results),
+                    trials=json.dumps(trials),
                 ),
                 patience_seconds=self._patience_seconds,
             )
@@ -66,7 +71,7 @@ class Completer:
 
 
 def _settle(batch: _Pending, error: Exception | None) -> None:
-    for _, future in batch.values():
+    for _, _, future in batch.values():
         if future.done():  # its edit task was cancelled while waiting
             continue
         if error is None:

@@ -70,6 +70,7 @@ class Runner:
         self._outage = Outage(database=database, storage=storage)
         self._working: dict[UUID, asyncio.Task[None]] = {}
         self._progress: dict[UUID, float] = {}  # edits still executing (heartbeats go to these)
+        self._trials: dict[UUID, int] = {}  # the trial each was claimed in: its attempt's fence
         self._details: dict[UUID, dict[str, Any]] = {}  # what else their progress says
         self._reported: dict[UUID, tuple[float, Any]] = {}  # what the database last heard
         self._stopped: dict[UUID, str] = {}  # edits whose task we cancelled: the outcome
@@ -139,10 +140,12 @@ class Runner:
     def _start(self, edit: ClaimedEdit) -> None:
         task = asyncio.create_task(self._process(edit))
         self._working[edit.id] = task
+        self._trials[edit.id] = edit.trial
         self._progress[edit.id] = 0.0
 
         def finished(_task: asyncio.Task[None]) -> None:
             self._working.pop(edit.id, None)
+            self._trials.pop(edit.id, None)
             self._progress.pop(edit.id, None)
             self._details.pop(edit.id, None)
             self._stopped.pop(edit.id, None)
@@ -195,7 +198,7 @@ class Runner:
         await self._report_last_detail(edit.id)
         self._progress.pop(edit.id, None)  # no more heartbeats or stops: it is finishing
         try:
-            await self._completer.complete(edit.id, outputs)
+            await self._completer.complete(edit.id, outputs, trial=edit.trial)
         except EditroomError as exc:
             outcome = await self._why_not_held(edit.id, outputs)
             if outcome == COMPLETED:
@@ -212,7 +215,9 @@ class Runner:
         self._outage.begin(error)
         self._progress.pop(edit.id, None)  # its own release event must not stop it
         try:
-            rows = await self._persistently("release_edits", worker=self.name, ids=[edit.id])
+            rows = await self._persistently(
+                "release_edits", worker=self.name, ids=[edit.id], trials=[edit.trial]
+            )
         except EditroomError as exc:
             outcome = await self._why_not_held(edit.id)
             log.warning("cannot hand back", extra=_fields(edit, outcome, reason=str(exc)))
@@ -234,7 +239,12 @@ class Runner:
         self._progress.pop(edit.id, None)  # its own failure event must not stop it
         try:
             rows = await self._persistently(
-                "fail_edit", id=edit.id, worker=self.name, error=message, retryable=retryable
+                "fail_edit",
+                id=edit.id,
+                worker=self.name,
+                error=message,
+                retryable=retryable,
+                trial=edit.trial,
             )
             row = rows[0] if rows else None
         except EditroomError as exc:
@@ -288,11 +298,11 @@ class Runner:
         if channel == QUEUE_CHANNEL:
             self._wake.set()
             return
-        event = json.loads(payload)
-        edit_id = UUID(event["id"])
-        if edit_id in self._progress and event["status"] != "processing":
-            outcome = CANCELLED if event["status"] == "cancelled" else LOST
-            self._stop_working_on(edit_id, outcome, f"it is {event['status']}")
+        for event in json.loads(payload):  # a statement's events, one notification
+            edit_id = UUID(event["id"])
+            if edit_id in self._progress and event["status"] != "processing":
+                outcome = CANCELLED if event["status"] == "cancelled" else LOST
+                self._stop_working_on(edit_id, outcome, f"it is {event['status']}")
 
     # Heartbeats
 
@@ -331,6 +341,7 @@ class Runner:
             "heartbeat_edits",
             worker=self.name,
             ids=ids,
+            trials=[self._trials.get(edit_id) for edit_id in ids],
             progress=[progress for progress, _ in states.values()],
             details=[None if d is None else json.dumps(d) for _, d in states.values()],
             lease=self._lease,
@@ -377,19 +388,24 @@ class Runner:
         _done, unfinished = await asyncio.wait(
             working.values(), timeout=self._settings.shutdown_grace_seconds
         )
-        given_up = [edit_id for edit_id, task in working.items() if task in unfinished]
+        given_up = {i: self._trials[i] for i, task in working.items() if task in unfinished}
         for edit_id in given_up:
             working[edit_id].cancel()  # kills its sandboxed child
         await asyncio.gather(*working.values(), return_exceptions=True)
         await self._release(given_up)
 
-    async def _release(self, edit_ids: list[UUID]) -> None:
+    async def _release(self, edit_ids: dict[UUID, int]) -> None:
         """Hand back what the shutdown gave up on: queued at once, no trial lost. Should the
         database be unreachable, the leases run out and the reaper takes them instead."""
         if not edit_ids:
             return
         try:
-            rows = await self._database.fetch_all("release_edits", worker=self.name, ids=edit_ids)
+            rows = await self._database.fetch_all(
+                "release_edits",
+                worker=self.name,
+                ids=list(edit_ids),
+                trials=list(edit_ids.values()),
+            )
         except EditroomError as exc:
             log.warning("cannot release edits", extra={"worker": self.name, "error": str(exc)})
             return

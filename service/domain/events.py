@@ -134,13 +134,13 @@ class EditEvents:
             await asyncio.sleep(RECONNECT_SECONDS)
 
     def _dispatch(self, payload: str) -> None:
-        event = json.loads(payload)
-        state = {name: event.get(name) for name in STATE_FIELDS}
-        edit_id = UUID(event["id"])
-        for subscription in self._subscribers.get(edit_id, ()):
-            subscription.notify(state)
-        for feed in self._feeds:
-            feed.notify(edit_id)
+        for event in json.loads(payload):  # one statement's events (db/functions/040)
+            state = {name: event.get(name) for name in STATE_FIELDS}
+            edit_id = UUID(event["id"])
+            for subscription in self._subscribers.get(edit_id, ()):
+                subscription.notify(state)
+            for feed in self._feeds:
+                feed.notify(edit_id)
 
     def _wake_everyone(self) -> None:
         for waiting in self._subscribers.values():

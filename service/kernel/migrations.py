@@ -3,8 +3,15 @@
 Every upgrade runs in one transaction under an advisory lock, so concurrent `editroom db
 upgrade` calls (several containers starting) apply it once and the others wait, then no-op.
 `editroom db upgrade` first waits a while for a PostgreSQL that is still starting.
+
+A deploy must not stall the queue: re-creating a trigger on edits takes a lock that waits
+behind any open transaction on edits, and every enqueue then waits behind it. So the upgrade
+re-creates functions and triggers only when the files or the definitions in the database
+changed (editroom.applied_functions), and waits at most LOCK_TIMEOUT for a lock, then gives up,
+rolls back and tries again, up to LOCK_ATTEMPTS times.
 """
 
+import hashlib
 import logging
 import os
 import time
@@ -38,6 +45,20 @@ PING_TIMEOUT_SECONDS = 5  # one attempt's connect_timeout (libpq counts whole se
 # Answers worth waiting out: nothing listens yet, or the server is starting up (or in
 # recovery). NO_ATTEMPT (a URL libpq cannot use) never improves, and OK is the end.
 NOT_YET = (pq.Ping.NO_RESPONSE, pq.Ping.REJECT)
+LOCK_TIMEOUT = "2s"  # per lock the upgrade waits for; enqueues queue up behind it meanwhile
+LOCK_ATTEMPTS = 10
+LOCK_RETRY_SECONDS = 1.0
+# What the function files make, as the database holds it: a change by hand shows here.
+DEFINITIONS_SQL = """
+SELECT md5(coalesce(string_agg(d.definition, E'\n' ORDER BY d.definition), ''))
+  FROM (SELECT pg_get_functiondef(p.oid) || coalesce(obj_description(p.oid, 'pg_proc'), '')
+               AS definition
+          FROM pg_proc p WHERE p.pronamespace = 'editroom'::regnamespace
+        UNION ALL
+        SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
+          JOIN pg_class c ON c.oid = t.tgrelid
+         WHERE c.relnamespace = 'editroom'::regnamespace AND NOT t.tgisinternal) d
+"""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -112,8 +133,19 @@ def _describe(answer: pq.Ping) -> str:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    with _connection(database_url) as connection:
-        command.upgrade(alembic_config(connection), revision)
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
+        try:
+            with _connection(database_url) as connection:
+                command.upgrade(alembic_config(connection), revision)
+            return
+        except psycopg.errors.LockNotAvailable as exc:
+            if attempt == LOCK_ATTEMPTS:
+                raise
+            log.warning(
+                "upgrade waited too long for a lock; rolled back, trying again",
+                extra={"attempt": attempt, "error": str(exc).splitlines()[0]},
+            )
+            time.sleep(LOCK_RETRY_SECONDS)
 
 
 def downgrade(database_url: str, revision: str) -> None:
@@ -147,6 +179,40 @@ def apply_functions(conn: "psycopg.Connection[Any]") -> None:
         conn.execute(path.read_bytes())
 
 
+def _files_sha256() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(FUNCTIONS_DIR.glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _definitions_md5(conn: "psycopg.Connection[Any]") -> str:
+    row = conn.execute(DEFINITIONS_SQL).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def apply_changed_functions(conn: "psycopg.Connection[Any]", *, migrated: bool) -> bool:
+    """Apply db/functions/ unless nothing was migrated and both the files and the database's
+    definitions are what the last upgrade left; returns whether it applied them."""
+    files = _files_sha256()
+    row = conn.execute(
+        "SELECT files_sha256, definitions_md5 FROM editroom.applied_functions"
+    ).fetchone()
+    if not migrated and row is not None and tuple(row) == (files, _definitions_md5(conn)):
+        return False
+    apply_functions(conn)
+    conn.execute(
+        """INSERT INTO editroom.applied_functions (files_sha256, definitions_md5)
+           VALUES (%s, %s)
+           ON CONFLICT (only_row) DO UPDATE
+              SET files_sha256 = excluded.files_sha256,
+                  definitions_md5 = excluded.definitions_md5, applied_at = now()""",
+        [files, _definitions_md5(conn)],
+    )
+    return True
+
+
 def run_in_transaction(context: EnvironmentContext) -> None:
     """The body of db/migrations/env.py."""
     if context.is_offline_mode():
@@ -165,7 +231,11 @@ def _migrate(context: EnvironmentContext, connection: Connection) -> None:
     with context.begin_transaction():
         driver = _driver(connection)
         driver.execute(MIGRATION_LOCK_SQL)
+        # After the advisory lock: a concurrent upgrade is waited out, not timed out.
+        driver.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
         driver.execute("CREATE SCHEMA IF NOT EXISTS editroom")
+        before = set(context.get_context().get_current_heads())
         context.run_migrations()
-        if set(context.get_context().get_current_heads()) == set(context.script.get_heads()):
-            apply_functions(driver)
+        after = set(context.get_context().get_current_heads())
+        if after == set(context.script.get_heads()):
+            apply_changed_functions(driver, migrated=before != after)

@@ -14,24 +14,24 @@ SELECT e.*,
   LEFT JOIN editroom.media AS m ON m.id = e.media_id;
 
 -- name: heartbeat_edits
--- One round trip for every edit a runner holds; `held` false means stop working on it.
-SELECT h.id,
-       editroom.heartbeat_edit(h.id, %(worker)s, h.progress, %(lease)s)
-       AND (h.detail IS NULL OR editroom.set_progress_detail(h.id, %(worker)s, h.detail)) AS held
-  FROM unnest(%(ids)s::uuid[], %(progress)s::real[], %(details)s::jsonb[])
-       AS h (id, progress, detail);
+-- One statement for every edit a runner holds, each fenced by the trial it was claimed in;
+-- `held` false means stop working on it.
+SELECT h.id, h.held
+  FROM editroom.heartbeat_edits(%(worker)s, %(ids)s::uuid[], %(trials)s::integer[],
+                                %(progress)s::real[], %(details)s::jsonb[], %(lease)s) AS h;
 
 -- name: complete_edits
-SELECT id FROM editroom.complete_edits(%(worker)s, %(results)s::jsonb);
+SELECT id FROM editroom.complete_edits(%(worker)s, %(results)s::jsonb, %(trials)s::jsonb);
 
 -- name: fail_edit
-SELECT id, status FROM editroom.fail_edit(%(id)s, %(worker)s, %(error)s, %(retryable)s);
+SELECT id, status
+  FROM editroom.fail_edit(%(id)s, %(worker)s, %(error)s, %(retryable)s, %(trial)s);
 
 -- name: release_edits
 -- A runner shutting down hands back, in one round trip, what it could not finish; `released`
 -- false: it no longer held that one (finished, cancelled or reaped meanwhile).
-SELECT r.id, editroom.release_edit(r.id, %(worker)s) AS released
-  FROM unnest(%(ids)s::uuid[]) AS r (id);
+SELECT r.id, editroom.release_edit(r.id, %(worker)s, r.trial) AS released
+  FROM unnest(%(ids)s::uuid[], %(trials)s::integer[]) AS r (id, trial);
 
 -- name: reap_expired_leases
 SELECT editroom.reap_expired_leases() AS reaped;

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,19 @@ DESIGN_FUNCTIONS = {
     "enqueue_edit": "p_media_id uuid, p_ops jsonb, p_session_id uuid, p_workflow_id uuid, "
     "p_max_trials integer, p_priority integer, p_run_after timestamp with time zone",
     "claim_edits": "p_worker text, p_limit integer, p_lease interval",
-    "heartbeat_edit": "p_id uuid, p_worker text, p_progress real, p_lease interval",
-    "complete_edit": "p_id uuid, p_worker text, p_outputs uuid[]",
-    "fail_edit": "p_id uuid, p_worker text, p_error text, p_retryable boolean",
+    # The design's parameters, and the claimed trial that fences the attempt (issue 15):
+    # optional, so the design's calls still work; runners pass it.
+    "heartbeat_edit": "p_id uuid, p_worker text, p_progress real, p_lease interval, "
+    "p_trial integer",
+    "complete_edit": "p_id uuid, p_worker text, p_outputs uuid[], p_trial integer",
+    "fail_edit": "p_id uuid, p_worker text, p_error text, p_retryable boolean, p_trial integer",
     "cancel_edit": "p_id uuid",
     "retry_edit": "p_id uuid",
     "reap_expired_leases": "",
     "status_counts": "",
     # Beyond the design's table, documented beside it in the README: a runner shutting down
     # hands back what it could not finish.
-    "release_edit": "p_id uuid, p_worker text",
+    "release_edit": "p_id uuid, p_worker text, p_trial integer",
 }
 
 
@@ -144,3 +148,52 @@ def test_status_counts_never_reads_the_edits_table(conn: Any, database_url: str)
         assert len(conn.execute("SELECT * FROM editroom.status_counts()").fetchall()) == 6
         with pytest.raises(psycopg.errors.LockNotAvailable):  # the probe works
             conn.execute("SELECT count(*) FROM editroom.edits")
+
+
+def hold_edits_open(database_url: str) -> "psycopg.Connection[Any]":
+    """A transaction left open after touching edits (a psql session, a slow request)."""
+    holder = psycopg.connect(database_url)
+    holder.execute("SELECT count(*) FROM editroom.edits")  # ACCESS SHARE until it ends
+    holder.execute("LOCK TABLE editroom.edits IN ROW EXCLUSIVE MODE")
+    return holder
+
+
+def upgrade_in_background(database_url: str) -> threading.Thread:
+    failures: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            migrations.upgrade(database_url)
+        except BaseException as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=body)
+    thread.failures = failures  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def test_an_upgrade_with_nothing_to_do_takes_no_lock_on_edits(database_url: str) -> None:
+    holder = hold_edits_open(database_url)
+    try:
+        upgrade = upgrade_in_background(database_url)
+        upgrade.join(timeout=30)
+        assert not upgrade.is_alive(), "the upgrade waited behind an open transaction on edits"
+        assert upgrade.failures == []  # type: ignore[attr-defined]
+    finally:
+        holder.close()
+
+
+def test_an_upgrade_that_must_wait_gives_way_and_retries(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:  # a definition to restore
+        conn.execute("COMMENT ON FUNCTION editroom.status_counts() IS 'tampered'")
+    holder = hold_edits_open(database_url)
+    threading.Timer(3.0, holder.close).start()  # the open transaction ends after a while
+    with caplog.at_level("WARNING"):
+        migrations.upgrade(database_url)
+    assert "trying again" in caplog.text
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT obj_description('editroom.status_counts'::regproc)").fetchone()
+    assert row is not None and row[0] != "tampered"

@@ -1,8 +1,10 @@
 """The SQL functions monitoring reads (postgres_exporter's queries.yaml), against real rows."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
@@ -111,3 +113,24 @@ def test_a_session_step_waiting_for_an_earlier_one_is_not_waiting_for_a_runner(
     conn.execute("SELECT editroom.complete_edit(%s, 'w', '{}')", [first["id"]])
     assert oldest_claimable(conn) > 0  # now a runner could take it
     assert [row["id"] for row in claim(conn, "other")] == [second["id"]]
+
+
+def test_a_listener_that_stops_reading_shows_in_the_notification_queue_usage(
+    conn: Conn, database_url: str
+) -> None:
+    def health() -> dict[str, float]:
+        row = conn.execute("SELECT * FROM editroom.database_health()").fetchone()
+        assert row is not None
+        return dict(row)
+
+    with psycopg.connect(database_url, autocommit=True) as stalled:
+        stalled.execute("LISTEN editroom_edit_events")  # and never reads again
+        with psycopg.connect(database_url) as sender:
+            for _ in range(200):
+                sender.execute("SELECT pg_notify('editroom_edit_events', repeat('x', 7000))")
+                sender.commit()
+            sender.execute("SELECT 1")  # a transaction left open
+            time.sleep(1.1)
+            now = health()
+    assert now["notification_queue_usage"] > 0
+    assert now["oldest_transaction_seconds"] >= 1

@@ -28,10 +28,12 @@ def received(listener: "psycopg.Connection[Any]") -> list[tuple[str, str]]:
 
 
 def events(notifications: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Every edit's event, in order: a notification carries one statement's events."""
     return [
-        json.loads(payload)
+        event
         for channel, payload in notifications
         if channel == "editroom_edit_events"
+        for event in json.loads(payload)
     ]
 
 
@@ -83,6 +85,39 @@ def test_runners_are_woken_once_per_statement_with_the_count(
     notifications = received(listener)
     assert wakeups(notifications) == ["50"]
     assert len(events(notifications)) == 50
+
+
+def event_notifications(notifications: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
+    return [json.loads(p) for channel, p in notifications if channel == "editroom_edit_events"]
+
+
+def test_a_statement_sends_its_events_in_one_notification(
+    conn: Conn, listener: "psycopg.Connection[Any]"
+) -> None:
+    # PostgreSQL serialises notifying commits cluster-wide: a claim of many edits, or a
+    # heartbeat of all a runner holds, must not send one notification per edit.
+    media = insert_media(conn)
+    conn.execute(
+        "INSERT INTO editroom.edits (media_id, ops) SELECT %s, %s FROM generate_series(1, 120)",
+        [media, Jsonb([])],
+    )
+    assert [len(batch) for batch in event_notifications(received(listener))] == [50, 50, 20]
+
+    claimed = [row["id"] for row in claim(conn, "w", limit=10)]
+    assert [len(batch) for batch in event_notifications(received(listener))] == [10]
+
+    conn.execute(
+        "SELECT * FROM editroom.heartbeat_edits('w', %s, %s::int[], %s::real[], %s::jsonb[])",
+        [claimed, [1] * 10, [0.5] * 10, [None] * 10],
+    )
+    (batch,) = event_notifications(received(listener))
+    assert {event["progress"] for event in batch} == {0.5} and len(batch) == 10
+
+    conn.execute(
+        "SELECT * FROM editroom.heartbeat_edits('w', %s, %s::int[], %s::real[], %s::jsonb[])",
+        [claimed, [1] * 10, [0.5] * 10, [None] * 10],
+    )
+    assert event_notifications(received(listener)) == []  # only the leases moved
 
 
 def test_no_wakeup_for_work_that_is_not_claimable_yet(

@@ -31,6 +31,7 @@ def test_every_alert_has_a_test_in_which_it_fires() -> None:
     assert alert_names() == {
         "EditroomQueueGrowing", "EditroomOldestQueuedTooOld",
         "EditroomFailureRatioHigh", "EditroomNoRunnerUp",
+        "EditroomNotificationQueueFilling", "EditroomLongTransaction",
     }  # fmt: skip
 
 

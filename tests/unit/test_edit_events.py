@@ -31,7 +31,7 @@ def row(edit_id: UUID, status: str, trial: int, progress: float | None, **more: 
 
 def announce(events: EditEvents, edit_id: UUID, status: str, trial: int, progress: Any) -> None:
     payload = {"id": str(edit_id), "status": status, "trial": trial, "progress": progress}
-    events._dispatch(json.dumps(payload))
+    events._dispatch(json.dumps([payload]))
 
 
 def follow(rows: list[Row], announced: list[tuple[str, int, float | None]]) -> list[Row]:
