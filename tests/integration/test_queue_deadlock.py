@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests.queue import Conn, insert_media, status_counts
+from tests.waiting import eventually
 
 RACE_SECONDS = 3.0
 OLD_SHARDS = 16  # how counters were shared before: pg_backend_pid() % 16
@@ -126,9 +127,15 @@ def test_counters_of_closed_connections_are_folded_and_stay_exact(
     conn: Conn, database_url: str
 ) -> None:
     media = insert_media(conn)
-    for _ in range(5):
-        with psycopg.connect(database_url, autocommit=True) as other:
-            other.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+    # Five connections open at once: five backends, so five shards (a closed backend's pid may
+    # be reused by the next one).
+    others = [psycopg.connect(database_url, autocommit=True) for _ in range(5)]
+    pids = [other.info.backend_pid for other in others]
+    for other in others:
+        other.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+        other.close()
+    gone = "SELECT count(*) = 0 AS gone FROM pg_stat_activity WHERE pid = ANY(%s)"
+    eventually(lambda: conn.execute(gone, [pids]).fetchone() == {"gone": True}, what="exits")
     rows_before = conn.execute("SELECT count(*) AS n FROM editroom.edit_status_counts").fetchone()
     assert rows_before is not None and rows_before["n"] >= 5  # one per connection that wrote
 

@@ -64,12 +64,12 @@ def test_noop_edits_are_completed_in_batches(conn: Conn, media: UUID, settings: 
 def test_unsupported_operation_fails_without_retry(
     conn: Conn, media: UUID, settings: Settings
 ) -> None:
-    edit_id = enqueue(conn, media, [{"op": "noop"}, {"op": "sharpen"}], max_trials=3)["id"]
+    edit_id = enqueue(conn, media, [{"op": "noop"}, {"op": "vignette"}], max_trials=3)["id"]
     with running_runner(settings):
         eventually(lambda: status_of(conn, edit_id)() == "failed", what="the edit to fail")
     failed = edit(conn, edit_id)
     assert failed["trial"] == 1
-    assert "ops[1].op='sharpen': no such image operation" in failed["error"]
+    assert "ops[1].op='vignette': no such image operation" in failed["error"]
 
 
 def test_a_raising_edit_is_retried_and_the_runner_lives_on(
