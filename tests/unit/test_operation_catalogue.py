@@ -196,6 +196,11 @@ def test_every_operation_is_written_back_as_it_reads(operation: type[Operation])
         (MediaKind.IMAGE, "text=a+%26+b%231&text_color=white", "text=a%20%26%20b%231"),
         (MediaKind.IMAGE, "text=Hi&text_color=%23ffcc00", "text=Hi&text_color=ffcc00"),
         (MediaKind.IMAGE, "fit=cover&resize=8x6&format=png", "resize=8x6&fit=cover&format=png"),
+        (MediaKind.IMAGE, "resize=8x6&fit=pad&background=%23FFF", "resize=8x6&fit=pad"),
+        (MediaKind.IMAGE, "pad=4&pad_color=%23000", "pad=4&pad_color=000000"),
+        (MediaKind.VIDEO, "text_from=1&text=Hi&text_color=WHITE", "text=Hi&text_from=1"),
+        (MediaKind.VIDEO, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_to=2",
+         "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_to=2"),
     ],
 )  # fmt: skip
 def test_operations_are_written_in_the_edit_language(

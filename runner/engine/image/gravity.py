@@ -34,7 +34,7 @@ _POINT = re.compile(r"^\s*([0-9.]+)\s*:\s*([0-9.]+)\s*$")
 def gravity_param(name: str, *, default: str, description: str, detected: bool = True) -> Param:
     return Param(
         name=name, type="text", default=default, max_length=24,
-        example="face" if detected else "se",
+        example="face" if detected else "nw",
         description=f"{description}: {SYNTAX if detected else PLACE_SYNTAX}.",
     )  # fmt: skip
 

@@ -22,7 +22,7 @@ from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
 OVERLAY = Param(
-    name="overlay", type="media", example="0f8fad5b-d9cb-469f-a165-70867728950e",
+    name="overlay", type="uuid", example="0f8fad5b-d9cb-469f-a165-70867728950e",
     description="The id of the image (of this library) to lay over this one.",
 )  # fmt: skip
 OVERLAY_GRAVITY = gravity.gravity_param(

@@ -75,8 +75,8 @@ class Pad(ImageOperation):
             sides[:1] if len(set(sides)) == 1 else sides[:2] if sides == sides[:2] * 2 else sides
         )
         items = [(PAD.name, ",".join(map(str, written)))]
-        if self.color != "#" + bytes(engine.colour(PAD_COLOR.default) or ()).hex():
-            items.append((PAD_COLOR.name, self.color))
+        if not PAD_COLOR.is_default([self.color]):
+            items.append((PAD_COLOR.name, PAD_COLOR.write([self.color])))
         return items
 
     def check_limits(self, limits: Limits) -> None:

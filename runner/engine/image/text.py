@@ -118,11 +118,6 @@ class Text(ImageOperation):
             font=family,
         )
 
-    def query_items(self) -> list[tuple[str, str]]:
-        # The colour is kept as #rrggbbaa, the default as a name: compare them as kept.
-        default = (TEXT_COLOR.name, TEXT_COLOR.write([_kept(TEXT_COLOR.default)]))
-        return [item for item in super().query_items() if item != default]
-
     def apply(self, picture: Picture) -> Picture:
         shorter = min(picture.size)
         size = self.size_px or max(MIN_DEFAULT_SIZE_PX, round(shorter * DEFAULT_SIZE_PER_SIDE))

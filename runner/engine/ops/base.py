@@ -1,6 +1,7 @@
 """What every operation is: a frozen pydantic model with its parameter name, the media kind it
 applies to, the modifiers that refine it, and how to read it from a query-string value."""
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -105,9 +106,10 @@ class Operation(BaseModel):
         an optional value at its default is written as the name alone (headshot).
 
         Each parameter's value is read from the model's fields in the order the parameters
-        are declared, as many fields as Param.held_in says; an operation whose fields differ
-        (a list, a value of its own syntax) overrides this."""
-        fields = iter(name for name in type(self).model_fields if name != "op")
+        are declared, as many fields as Param.held_in says, the fields taken in the order the
+        operation's class declares them; an operation whose fields differ (a list, a value of
+        its own syntax) overrides this."""
+        fields = iter(_declared_fields(type(self)))
         items: list[tuple[str, str]] = []
         for position, parameter in enumerate(self.parameters):
             values = [getattr(self, next(fields)) for _ in range(parameter.held_in)]
@@ -127,3 +129,11 @@ class Operation(BaseModel):
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def _declared_fields(operation: type[Operation]) -> list[str]:
+    """The operation's fields (but op) in the order its own class declares them, then any it
+    only inherits: pydantic keeps a redeclared field where the base class first put it."""
+    own = [name for name in inspect.get_annotations(operation) if name in operation.model_fields]
+    inherited = [name for name in operation.model_fields if name not in own]
+    return [name for name in own + inherited if name != "op"]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from runner.engine import draw
 from runner.engine.ops import grammar
 
 if TYPE_CHECKING:
@@ -96,7 +97,14 @@ class Param:
         return len(self.parts) if self.type in ("box", "times") else 1
 
     def is_default(self, values: Sequence[Any]) -> bool:
-        return not self.required and tuple(values) == ((self.default,) if self.held_in else ())
+        """Whether `values` hold the default; a colour is compared as a colour, since its
+        default is written as a name (white) and an operation keeps it as #rrggbbaa."""
+        if self.required:
+            return False
+        if self.type == "colour":
+            (value,) = values
+            return draw.colour(str(value)) == draw.colour(str(self.default))
+        return tuple(values) == ((self.default,) if self.held_in else ())
 
     def write(self, values: Sequence[Any]) -> str:
         """The query-string text of the value held in `values` (`held_in` of them): the
