@@ -53,7 +53,8 @@ SELECT (a.media).*, a.created
       p_original_name => %(original_name)s, p_width => %(width)s, p_height => %(height)s,
       p_duration_seconds => %(duration_seconds)s, p_frame_rate => %(frame_rate)s,
       p_video_codec => %(video_codec)s, p_audio_codec => %(audio_codec)s,
-      p_source_edit_id => %(source_edit_id)s, p_source_media_id => %(source_media_id)s
+      p_source_edit_id => %(source_edit_id)s, p_source_media_id => %(source_media_id)s,
+      p_source_seconds => %(source_seconds)s
   ) AS a;
 
 -- name: create_pending_media

@@ -24,7 +24,10 @@ def edit_image(
     out_dir: Path,
     limits: Limits,
     progress: Progress,
+    default: encoding.Encoding | None = None,
 ) -> list[Path]:
+    """`default`: how the result is written when no format operation says; without it, as
+    the source is."""
     steps = image_steps(operations)
     with decoding.pixel_limit(limits.max_pixels):
         decoded = decoding.read(source, max_pixels=limits.max_pixels, plan=_planner(steps, limits))
@@ -34,7 +37,7 @@ def edit_image(
             picture = _run(step, picture, limits)
             progress(DECODED_PROGRESS + OPERATIONS_PROGRESS * done / len(steps))
         check_output(picture.size, limits)
-        how = _encoding(steps, default=decoded.format)
+        how = _encoding(steps, default=default or encoding.Encoding(decoded.format))
         target = out_dir / f"{source.stem}-edited.{encoding.EXTENSIONS[how.format]}"
         encoding.write(picture, target, how)
     progress(1.0)
@@ -92,6 +95,6 @@ def _check_pixels(step: ImageOperation, size: Size, *, frames: int, limits: Limi
     decoding.check_pixels(size, frames=frames, max_pixels=limits.max_pixels, what=what)
 
 
-def _encoding(steps: list[ImageOperation], *, default: encoding.ImageFormat) -> encoding.Encoding:
+def _encoding(steps: list[ImageOperation], *, default: encoding.Encoding) -> encoding.Encoding:
     formats = [step for step in steps if isinstance(step, Format)]
-    return formats[0].encoding if formats else encoding.Encoding(default)
+    return formats[0].encoding if formats else default

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from runner.engine.ops.base import Limits, Operation
 from runner.engine.video.codecs import (
+    CONTAINERS,
     COPYABLE,
     DEFAULT_AUDIO,
     DEFAULT_VIDEO,
@@ -19,6 +20,7 @@ from runner.engine.video.codecs import (
     AudioCodec,
     Container,
     VideoCodec,
+    refusal,
 )
 from runner.engine.video.concat import Concat
 from runner.engine.video.convert import Format
@@ -114,7 +116,7 @@ def _apply(request: _Request, operation: Operation, *, others: Mapping[UUID, Sou
         request.segments = trimmed(request.segments, start=operation.start, end=operation.end)
         request.accurate = bool(request.accurate) or operation.accurate
     elif isinstance(operation, Format):
-        request.container = operation.container
+        request.container = operation.container or _holding(request.container, operation)
         request.vcodec, request.acodec = operation.vcodec, operation.acodec
     elif isinstance(operation, Resize):
         request.size = (operation.width, operation.height)
@@ -124,6 +126,18 @@ def _apply(request: _Request, operation: Operation, *, others: Mapping[UUID, Sou
         request.still = operation
     elif operation.name != "noop":
         raise EditFailed(f"{operation.name} is not a video operation")
+
+
+def _holding(container: Container, operation: Format) -> Container:
+    """The source's container, kept by vcodec or acodec without format, if it holds them."""
+    for name, codec in (("vcodec", operation.vcodec), ("acodec", operation.acodec)):
+        if codec is not None and refusal(container, codec) is not None:
+            holders = [c for c in CONTAINERS if refusal(c, codec) is None]
+            raise EditFailed(
+                f"{name}={codec} keeps the source's container, {container}, which cannot hold "
+                f"{codec}; add format={'|'.join(holders)} to the edit"
+            )
+    return container
 
 
 def _whole(others: Mapping[UUID, Source], media: UUID) -> Segment:
