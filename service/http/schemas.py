@@ -235,7 +235,11 @@ class WorkflowIn(BaseModel):
     """A workflow as exported; read-only fields of an export are accepted and ignored, so an
     export imports as it is."""
 
-    name: str = Field(description="The workflow's name")
+    name: str | None = Field(
+        default=None,
+        description="The workflow's name: required to create one; a new version (PUT) "
+        "without it keeps the name it has",
+    )
     ops: list[dict[str, Any]] = Field(
         description='Its operations, as JSON: [{"op": "resize", "width": 800}, ...]'
     )

@@ -194,7 +194,8 @@ SELECT * FROM editroom.redo_session(%(id)s);
 SELECT * FROM editroom.delete_session(%(id)s);
 
 -- name: create_workflow
-SELECT * FROM editroom.create_workflow(%(name)s, %(ops)s::jsonb, %(kinds)s::editroom.media_kind[]);
+SELECT (c.workflow).*, c.created
+  FROM editroom.create_workflow(%(name)s, %(ops)s::jsonb, %(kinds)s::editroom.media_kind[]) AS c;
 
 -- name: update_workflow
 SELECT * FROM editroom.update_workflow(

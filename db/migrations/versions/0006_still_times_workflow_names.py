@@ -1,4 +1,5 @@
-"""Stills record the time of the video they show: media.source_seconds.
+"""Stills record the time of the video they show (media.source_seconds); a workflow's name is
+one live workflow (create_workflow answers the existing one).
 
 Revision ID: 0006
 Revises: 0005
@@ -14,20 +15,23 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# add_media gains p_source_seconds (db/functions/200_media.sql, re-applied at head): the old
-# signature goes, or a call with named arguments would find two candidates.
+# db/functions/ is re-applied at head. add_media gains p_source_seconds: the old signature
+# goes, or a call with named arguments would find two candidates. create_workflow now also
+# says whether it created the workflow: a new return type, so the old one goes.
 UPGRADE = """
 -- For a still of a video (thumbnail, frames): the second of its source video it shows.
 ALTER TABLE editroom.media ADD COLUMN source_seconds double precision
     CHECK (source_seconds >= 0);
 DROP FUNCTION IF EXISTS editroom.add_media(editroom.media_kind, text, bigint, text, text, text,
     integer, integer, double precision, double precision, text, text, uuid, uuid);
+DROP FUNCTION IF EXISTS editroom.create_workflow(text, jsonb, editroom.media_kind[]);
 """
 
 DOWNGRADE = """
 DROP FUNCTION IF EXISTS editroom.add_media(editroom.media_kind, text, bigint, text, text, text,
     integer, integer, double precision, double precision, text, text, uuid, uuid,
     double precision);
+DROP FUNCTION IF EXISTS editroom.create_workflow(text, jsonb, editroom.media_kind[]);
 ALTER TABLE editroom.media DROP COLUMN source_seconds;
 """
 
