@@ -10,7 +10,6 @@ from uuid import UUID
 
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
-from runner.engine.ops.grammar import given
 from runner.engine.ops.language import parse_query, result_kind
 from runner.engine.ops.params import Param
 from service.domain.cursors import Page, keyset_page
@@ -267,7 +266,7 @@ def parse_wait(text: str | None) -> float | None:
 
 def _uuid(parameter: str, text: str | None, *, what: str) -> UUID:
     if not text:
-        raise InvalidParameter(parameter, given(text), "is required", accepted=what)
+        raise InvalidParameter(parameter, text, "is required", accepted=what)
     try:
         return UUID(text)
     except ValueError:

@@ -10,7 +10,6 @@ from uuid import UUID
 
 from runner.engine.ops.base import MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
-from runner.engine.ops.grammar import given
 from runner.engine.ops.language import parse_json
 from runner.engine.ops.params import Param
 from service.domain.cursors import Page, keyset_page
@@ -206,7 +205,6 @@ class Workflows:
             self._metrics.enqueued(kind, count)
         return edits
 
-
     async def _misfit(self, workflow_id: UUID, media_ids: list[UUID]) -> str:
         """The first media of a refused batch that is missing or of a kind the workflow
         does not fit: the value the refusal names."""
@@ -229,7 +227,7 @@ def _name(text: str | None, *, required: bool) -> str | None:
     if text is None and not required:
         return None
     if text is None or not text.strip():
-        raise InvalidParameter("name", given(text), "is required", accepted=NAME_ACCEPTED)
+        raise InvalidParameter("name", text, "is required", accepted=NAME_ACCEPTED)
     return text.strip()
 
 

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
-from service.kernel.errors import EditroomError, described, io_trouble
+from service.kernel.errors import EditroomError, described, io_trouble, shown
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
         "detail": f"{parameter}={value!r}: {first['msg']}",
         "error": "InvalidParameter",
         "parameter": parameter,
-        "value": "" if value is None else str(value),
+        "value": shown(value),
         "accepted": first["msg"],
         "errors": jsonable_errors(exc),
     }

@@ -14,13 +14,6 @@ _TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 _SIZE = re.compile(r"^(\d*)x(\d*)$")
 
 
-def given(text: str | None) -> str:
-    """A value as a refusal shows it, never empty: as written, or that nothing was."""
-    if text is None:
-        return "(not given)"
-    return text or "(empty)"
-
-
 def integer(
     parameter: str, text: str, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:

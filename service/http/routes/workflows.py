@@ -24,7 +24,6 @@ from service.http.schemas import (
     WorkflowOut,
     WorkflowPage,
 )
-from runner.engine.ops.grammar import given
 from service.kernel.errors import InvalidParameter
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -149,7 +148,7 @@ async def run_workflow(
     batch, one edit each, all or none."""
     if (media is None) == (batch is None):
         raise InvalidParameter(
-            "media", given(None if media is None else str(media)),
+            "media", media,
             "give one media, or a batch in the body",
             accepted='?media=ID, or the body {"media": [ID, ...]}',
         )  # fmt: skip
