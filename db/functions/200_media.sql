@@ -15,7 +15,8 @@ CREATE OR REPLACE FUNCTION editroom.add_media(
     p_video_codec text DEFAULT NULL,
     p_audio_codec text DEFAULT NULL,
     p_source_edit_id uuid DEFAULT NULL,
-    p_source_media_id uuid DEFAULT NULL
+    p_source_media_id uuid DEFAULT NULL,
+    p_source_seconds double precision DEFAULT NULL
 )
 RETURNS TABLE (media editroom.media, created boolean)
 LANGUAGE plpgsql
@@ -25,11 +26,11 @@ BEGIN
     INSERT INTO editroom.media AS m
         (kind, content_type, size_bytes, sha256, storage_key, original_name, width, height,
          duration_seconds, frame_rate, video_codec, audio_codec, source_edit_id,
-         source_media_id)
+         source_media_id, source_seconds)
     VALUES
         (p_kind, p_content_type, p_size_bytes, p_sha256, p_storage_key, p_original_name,
          p_width, p_height, p_duration_seconds, p_frame_rate, p_video_codec, p_audio_codec,
-         p_source_edit_id, p_source_media_id)
+         p_source_edit_id, p_source_media_id, p_source_seconds)
     ON CONFLICT (sha256) DO NOTHING
     RETURNING m.* INTO media;
     created := FOUND;
@@ -40,9 +41,10 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION editroom.add_media(editroom.media_kind, text, bigint, text, text, text, integer, integer, double precision, double precision, text, text, uuid, uuid) IS
+COMMENT ON FUNCTION editroom.add_media(editroom.media_kind, text, bigint, text, text, text, integer, integer, double precision, double precision, text, text, uuid, uuid, double precision) IS
 'Records stored, probed media. Content already known (same SHA-256) returns the existing row '
-'with created = false, and the caller keeps no second copy.';
+'with created = false, and the caller keeps no second copy. An edit''s output names the edit '
+'and its source media, and a still (thumbnail, frames) the second of that video it shows.';
 
 CREATE OR REPLACE FUNCTION editroom.create_pending_media(
     p_original_name text,

@@ -7,26 +7,76 @@ CREATE OR REPLACE FUNCTION editroom.create_workflow(
     p_ops jsonb,
     p_kinds editroom.media_kind[]
 )
-RETURNS editroom.workflows
+RETURNS TABLE (workflow editroom.workflows, created boolean)
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_workflow editroom.workflows;
+    v_name text := btrim(p_name);
 BEGIN
-    IF coalesce(btrim(p_name), '') = '' THEN
+    IF coalesce(v_name, '') = '' THEN
         RAISE EXCEPTION 'a workflow needs a name' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO editroom.workflows (name, version) VALUES (btrim(p_name), 1)
-    RETURNING * INTO v_workflow;
+    -- A name is one live workflow: importing an export twice must not make a twin. Two
+    -- imports at once wait for each other here instead of both finding no workflow.
+    PERFORM pg_advisory_xact_lock(hashtext('editroom.workflow_name'), hashtext(v_name));
+    workflow := editroom.live_workflow_named(v_name);
+    IF workflow.id IS NOT NULL THEN
+        IF NOT editroom.workflow_version_is(workflow, p_ops, p_kinds) THEN
+            RAISE EXCEPTION 'workflow % is already named "%", with other operations or kinds; '
+                'PUT /workflows/% to save them as its new version, or choose another name',
+                workflow.id, v_name, workflow.id
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        created := false;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    INSERT INTO editroom.workflows (name, version) VALUES (v_name, 1)
+    RETURNING * INTO workflow;
     INSERT INTO editroom.workflow_versions (workflow_id, version, ops, kinds)
-    VALUES (v_workflow.id, 1, p_ops, p_kinds);
-    RETURN v_workflow;
+    VALUES (workflow.id, 1, p_ops, p_kinds);
+    created := true;
+    RETURN NEXT;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.create_workflow(text, jsonb, editroom.media_kind[]) IS
 'Saves a workflow: p_name, its operations p_ops (a JSON array, as edits hold them) and the media '
-'kinds they fit. Its first version is 1.';
+'kinds they fit. Its first version is 1. A name is one live workflow: when one has it with the '
+'same operations and kinds, that one is returned (created = false); with others, it raises.';
+
+CREATE OR REPLACE FUNCTION editroom.live_workflow_named(p_name text)
+RETURNS editroom.workflows
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT * FROM editroom.workflows
+     WHERE name = p_name AND deleted_at IS NULL
+     ORDER BY created_at DESC, id
+     LIMIT 1;
+$$;
+
+COMMENT ON FUNCTION editroom.live_workflow_named(text) IS
+'The workflow not deleted that is named p_name (the newest, should an older database hold two).';
+
+CREATE OR REPLACE FUNCTION editroom.workflow_version_is(
+    p_workflow editroom.workflows,
+    p_ops jsonb,
+    p_kinds editroom.media_kind[]
+)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT EXISTS (
+        SELECT FROM editroom.workflow_versions v
+         WHERE v.workflow_id = p_workflow.id AND v.version = p_workflow.version
+           AND v.ops = p_ops AND v.kinds @> p_kinds AND v.kinds <@ p_kinds
+    );
+$$;
+
+COMMENT ON FUNCTION editroom.workflow_version_is(editroom.workflows, jsonb, editroom.media_kind[]) IS
+'Whether the current version of p_workflow has exactly these operations and kinds.';
 
 CREATE OR REPLACE FUNCTION editroom.lock_workflow(p_id uuid)
 RETURNS editroom.workflows
@@ -57,8 +107,17 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     v_workflow editroom.workflows;
+    v_namesake editroom.workflows;
 BEGIN
     v_workflow := editroom.lock_workflow(p_id);
+    IF nullif(btrim(p_name), '') IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtext('editroom.workflow_name'), hashtext(btrim(p_name)));
+        v_namesake := editroom.live_workflow_named(btrim(p_name));
+        IF v_namesake.id IS NOT NULL AND v_namesake.id <> p_id THEN
+            RAISE EXCEPTION 'workflow % is already named "%"; choose another name',
+                v_namesake.id, btrim(p_name) USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+    END IF;
     UPDATE editroom.workflows
        SET version = version + 1,
            name = coalesce(nullif(btrim(p_name), ''), name),
@@ -72,8 +131,8 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.update_workflow(uuid, text, jsonb, editroom.media_kind[]) IS
-'Saves a new version of workflow p_id (name unchanged when p_name is NULL). Executions keep '
-'the version they ran.';
+'Saves a new version of workflow p_id (name unchanged when p_name is NULL; raises when another '
+'live workflow has that name). Executions keep the version they ran.';
 
 CREATE OR REPLACE FUNCTION editroom.delete_workflow(p_id uuid)
 RETURNS editroom.workflows
@@ -125,8 +184,9 @@ BEGIN
             RAISE EXCEPTION 'media % does not exist', v_misfit.media_id
                 USING ERRCODE = 'no_data_found';
         END IF;
-        RAISE EXCEPTION 'media % is an %, and workflow % works on %', v_misfit.media_id,
-            v_misfit.kind, p_id, array_to_string(v_version.kinds, ' or ')
+        RAISE EXCEPTION 'media % is %, and workflow % works on %', v_misfit.media_id,
+            CASE WHEN v_misfit.kind::text ~ '^[aeiou]' THEN 'an ' ELSE 'a ' END || v_misfit.kind,
+            p_id, array_to_string(v_version.kinds, 's or ') || 's'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- One statement for the whole batch: one wake-up for the runners.

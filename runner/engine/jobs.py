@@ -1,16 +1,24 @@
 """The work a sandboxed child does for one edit: run the pipeline of the media's kind, then
-describe each result (probe and SHA-256) so the runner stores it without opening it again."""
+describe each result (probe and SHA-256) so the runner stores it without opening it again.
+
+An edit of a video whose operations go on after stills (`thumbnail=2&resize=320x&format=webp`)
+is two pipelines: the video's makes the stills, then the image's runs the rest on each."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
+from runner.engine.image.encoding import Encoding
 from runner.engine.image.pipeline import edit_image
-from runner.engine.ops.base import Limits, MediaKind, Operation, Progress
+from runner.engine.ops.base import Limits, MediaKind, Operation, Product, Progress
 from runner.engine.probe import MediaFacts, probe
 from runner.engine.video.pipeline import edit_video
+from runner.engine.video.stills import JPEG_QUALITY
 from service.kernel.receive import sha256_of
+
+STILLS_SHARE = 0.8  # of the progress, when image operations run on the stills after
+STILL_ENCODING = Encoding("jpeg", JPEG_QUALITY)  # a still's, unless its operations say
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +27,7 @@ class ProducedFile:
     facts: MediaFacts
     size_bytes: int
     sha256: str
+    source_seconds: float | None = None  # a still's time in the source video
 
 
 def run_edit(
@@ -33,20 +42,84 @@ def run_edit(
 ) -> list[ProducedFile]:
     """`operations` as the runner parsed them (they cross to the child pickled): the child
     does not read the edit language again."""
-    media_kind = MediaKind(kind)
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
-    if media_kind is MediaKind.IMAGE:
+    if MediaKind(kind) is MediaKind.IMAGE:
         paths = edit_image(
             Path(source), operations, out_dir=target, limits=limits, progress=progress,
             others={UUID(key): Path(value) for key, value in others.items()},
         )  # fmt: skip
+        products = [Product(path) for path in paths]
     else:
-        paths = edit_video(
+        inputs = {UUID(key): Path(value) for key, value in others.items()}
+        products = _edit_video(
             Path(source), operations, out_dir=target, limits=limits, progress=progress,
-            others={UUID(key): Path(value) for key, value in others.items()},
+            others=inputs,
         )  # fmt: skip
-    return [describe(path, limits, verify=False, sound_alone=True) for path in paths]
+    return [
+        describe(
+            product.path,
+            limits,
+            verify=False,
+            sound_alone=True,
+            source_seconds=product.source_seconds,
+        )
+        for product in products
+    ]
+
+
+def _edit_video(
+    source: Path,
+    operations: Sequence[Operation],
+    *,
+    out_dir: Path,
+    limits: Limits,
+    progress: Progress,
+    others: Mapping[UUID, Path],
+) -> list[Product]:
+    video, images = _split(operations)
+    if not images:
+        return edit_video(
+            source, video, out_dir=out_dir, limits=limits, progress=progress, others=others
+        )
+    (stills_dir := out_dir / "stills").mkdir()
+    stills = edit_video(
+        source, video, out_dir=stills_dir, limits=limits, others=others, lossless_stills=True,
+        progress=_scaled(progress, start=0.0, share=STILLS_SHARE),
+    )  # fmt: skip
+    share = (1 - STILLS_SHARE) / len(stills)
+    progresses = [
+        _scaled(progress, start=STILLS_SHARE + share * i, share=share) for i in range(len(stills))
+    ]
+    return [
+        _edit_still(still, images, out_dir=out_dir, limits=limits, progress=told, others=others)
+        for still, told in zip(stills, progresses, strict=True)
+    ]
+
+
+def _split(operations: Sequence[Operation]) -> tuple[list[Operation], list[Operation]]:
+    """The video's operations, up to the one whose results are images, and the rest."""
+    for position, operation in enumerate(operations):
+        if operation.produces is MediaKind.IMAGE:
+            return list(operations[: position + 1]), list(operations[position + 1 :])
+    return list(operations), []
+
+
+def _edit_still(
+    still: Product, operations: list[Operation], *, out_dir: Path, limits: Limits,
+    progress: Progress, others: Mapping[UUID, Path],
+) -> Product:  # fmt: skip
+    (path,) = edit_image(
+        still.path, operations, out_dir=out_dir, limits=limits, progress=progress,
+        others=others, default=STILL_ENCODING,
+    )  # fmt: skip
+    still.path.unlink()
+    return Product(path, source_seconds=still.source_seconds)
+
+
+def _scaled(progress: Progress, *, start: float, share: float) -> Progress:
+    """Progress of one part of the work, told as the whole's."""
+    return lambda fraction: progress(start + share * fraction)
 
 
 def describe(
@@ -56,6 +129,7 @@ def describe(
     verify: bool,
     max_frame_pixels: int | None = None,
     sound_alone: bool = False,
+    source_seconds: float | None = None,
 ) -> ProducedFile:
     """What a produced file is (probed) and its SHA-256, so the runner stores it as is.
     verify=False for what editroom has just encoded itself; True for anything fetched.
@@ -68,4 +142,5 @@ def describe(
         max_frame_pixels=max_frame_pixels,
         sound_alone=sound_alone,
     )
-    return ProducedFile(str(path), facts, path.stat().st_size, sha256_of(path))
+    size = path.stat().st_size
+    return ProducedFile(str(path), facts, size, sha256_of(path), source_seconds)

@@ -172,6 +172,7 @@ class EditExecutor:
             facts=file.facts,
             source_edit_id=edit.id,
             source_media_id=None if source is None else source["id"],
+            source_seconds=file.source_seconds,
         )
         media_id: UUID = ingested.media["id"]
         return media_id

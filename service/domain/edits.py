@@ -11,7 +11,7 @@ from uuid import UUID
 from runner.engine.image.format import Format
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
-from runner.engine.ops.language import parse_query
+from runner.engine.ops.language import parse_query, result_kind
 from runner.engine.ops.params import Param
 from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
@@ -277,7 +277,7 @@ def parse_wait(text: str | None) -> float | None:
 
 def _uuid(parameter: str, text: str | None, *, what: str) -> UUID:
     if not text:
-        raise InvalidParameter(parameter, "", "is required", accepted=what)
+        raise InvalidParameter(parameter, text, "is required", accepted=what)
     try:
         return UUID(text)
     except ValueError:
@@ -285,13 +285,11 @@ def _uuid(parameter: str, text: str | None, *, what: str) -> UUID:
 
 
 def next_input_kind(state: Row) -> MediaKind:
-    """What a session's next step reads: its head's kind, unless a step still to run ends in
-    an operation whose results are stills (frames, thumbnail)."""
+    """What a session's next step reads: its head's kind, unless a step still to run has an
+    operation whose results are another kind (frames, thumbnail: images)."""
     kind = MediaKind(state["head_kind"])
     for ops in state["pending_ops"]:
-        last = catalogue().operation(kind, ops[-1]["op"]) if ops else None
-        if last is not None and last.terminal:
-            kind = MediaKind.IMAGE
+        kind = result_kind(catalogue(), kind, [op["op"] for op in ops])
     return kind
 
 

@@ -142,7 +142,9 @@ class MediaLibrary:
         facts: MediaFacts | None = None,
         source_edit_id: UUID | None = None,
         source_media_id: UUID | None = None,
+        source_seconds: float | None = None,
     ) -> Ingested:
+        """source_seconds: for a still of a video, the second of its source it shows."""
         prepared = await self.prepare(received, facts)
         if prepared.known is not None:
             return Ingested(prepared.known, created=False, duplicate=True)
@@ -152,6 +154,7 @@ class MediaLibrary:
             original_name=clean_filename(received.filename),
             source_edit_id=source_edit_id,
             source_media_id=source_media_id,
+            source_seconds=source_seconds,
         )
         assert row is not None
         created = bool(row.pop("created"))

@@ -46,9 +46,18 @@ class Executions:
 
 @dataclass(frozen=True, slots=True)
 class Definition:
-    name: str
+    name: str | None  # None: a new version keeps the name it has
     ops: list[dict[str, Any]]
     kinds: list[MediaKind]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    workflow: Row
+    created: bool  # False: a workflow with this name and content was there already
+
+
+Parse = Callable[[MediaKind], list[Operation]]
 
 
 class Workflows:
@@ -60,16 +69,24 @@ class Workflows:
         self._settings = settings
         self._metrics = metrics
 
-    async def define_from_query(self, items: Sequence[tuple[str, str]]) -> Definition:
+    async def define_from_query(
+        self, items: Sequence[tuple[str, str]], *, named: bool = True
+    ) -> Definition:
+        """named=False (a new version): without name=, the workflow keeps its own."""
         params, rest = split_controls(items, QUERY_CONTROL)
-        name = _name(params.get("name"))
+        name = _name(params.get("name"), required=named)
         kinds = _kinds(params.get("kind"))
         return await self._define(
             name, lambda kind: self._edits.parse(kind, rest, controls=QUERY_CONTROL), kinds
         )
 
     async def define_from_json(
-        self, name: str, ops: list[dict[str, Any]], kinds: list[MediaKind] | None = None
+        self,
+        name: str | None,
+        ops: list[dict[str, Any]],
+        kinds: list[MediaKind] | None = None,
+        *,
+        named: bool = True,
     ) -> Definition:
         """Without `kinds`, every kind the operations fit; with them (an export names its
         own), exactly those, or a refusal saying which one they do not fit."""
@@ -78,42 +95,60 @@ class Workflows:
         def parse(kind: MediaKind) -> list[Operation]:
             return parse_json(catalogue(), kind, ops, limits=limits)
 
+        name = _name(name, required=named)
         if kinds is None:
-            return await self._define(_name(name), parse, list(MediaKind))
-        return await self._define(_name(name), parse, list(dict.fromkeys(kinds)), every=True)
+            return await self._define(name, parse, list(MediaKind))
+        return await self._define(name, parse, list(dict.fromkeys(kinds)), every=True)
 
     async def _define(
-        self,
-        name: str,
-        parse: Callable[[MediaKind], list[Operation]],
-        kinds: list[MediaKind],
-        *,
-        every: bool = False,
+        self, name: str | None, parse: Parse, kinds: list[MediaKind], *, every: bool = False
     ) -> Definition:
-        fits: dict[MediaKind, list[dict[str, Any]]] = {}
+        fits: dict[MediaKind, list[Operation]] = {}
         refusals: dict[MediaKind, InvalidParameter] = {}
         for kind in kinds:
             try:
                 operations = parse(kind)
                 await check_references(self._database, operations)
-                fits[kind] = [operation.as_json() for operation in operations]
+                fits[kind] = operations
             except InvalidParameter as exc:
                 refusals[kind] = exc
         if not fits or (every and refusals):
             raise _most_telling(refusals)
-        first = next(iter(fits.values()))
-        same = [kind for kind, ops in fits.items() if ops == first]
-        if every and len(same) < len(kinds):
+        ops, readers = self._common(fits)
+        if every and len(readers) < len(kinds):
             raise InvalidParameter(
                 "kinds", ",".join(kinds), "the operations mean different things for these kinds",
                 accepted="one kind, or operations that every kind named reads the same way",
             )  # fmt: skip
-        return Definition(name, first, same)
+        return Definition(name, ops, readers)
 
-    async def create(self, definition: Definition) -> Row:
+    def _common(
+        self, fits: dict[MediaKind, list[Operation]]
+    ) -> tuple[list[dict[str, Any]], list[MediaKind]]:
+        """One JSON list for the kinds the operations fit (a workflow keeps one): of each
+        kind's reading, the one the most kinds read as they read the operations themselves.
+        `resize=800x` is a video's `{"op": "resize", "width": 800, "height": null}`, which an
+        image reads as its own resize=800x too: the workflow fits both."""
+        best: tuple[list[dict[str, Any]], list[MediaKind]] = ([], [])
+        for operations in fits.values():
+            ops = [operation.as_json() for operation in operations]
+            readers = [kind for kind, own in fits.items() if self._reads(kind, ops, own)]
+            if len(readers) > len(best[1]):
+                best = (ops, readers)
+        return best
+
+    def _reads(self, kind: MediaKind, ops: list[dict[str, Any]], own: list[Operation]) -> bool:
+        try:
+            return parse_json(catalogue(), kind, ops, limits=self._edits.limits) == own
+        except InvalidParameter:
+            return False
+
+    async def create(self, definition: Definition) -> Saved:
+        """A new workflow, or the one with this name when its operations and kinds are these
+        (importing an export twice); Conflict when they are not (PUT a new version)."""
         row = await self._database.fetch_one("create_workflow", **_columns(definition))
         assert row is not None
-        return await self.get(row["id"])
+        return Saved(await self.get(row["id"]), created=bool(row["created"]))
 
     async def update(self, workflow_id: UUID, definition: Definition) -> Row:
         await self._database.fetch_one("update_workflow", id=workflow_id, **_columns(definition))
@@ -166,11 +201,21 @@ class Workflows:
             )  # fmt: skip
         except (NotFound, InvalidInput) as exc:  # a media the batch names
             raise InvalidParameter(
-                "media", "", str(exc), accepted="ids of uploaded media the workflow fits"
-            ) from None
+                "media", await self._misfit(workflow_id, media_ids), str(exc),
+                accepted="ids of uploaded media the workflow fits",
+            ) from None  # fmt: skip
         for kind, count in Counter(edit["kind"] for edit in edits).items():
             self._metrics.enqueued(kind, count)
         return edits
+
+    async def _misfit(self, workflow_id: UUID, media_ids: list[UUID]) -> str:
+        """The first media of a refused batch that is missing or of a kind the workflow
+        does not fit: the value the refusal names."""
+        kinds = (await self.get(workflow_id))["kinds"]
+        rows = await self._database.fetch_all("media_kinds", ids=media_ids)
+        found = {row["id"]: row["kind"] for row in rows}
+        misfits = (media for media in media_ids if found.get(media) not in kinds)
+        return str(next(misfits, media_ids[0]))
 
 
 def _columns(definition: Definition) -> dict[str, Any]:
@@ -181,9 +226,11 @@ def _columns(definition: Definition) -> dict[str, Any]:
     }
 
 
-def _name(text: str | None) -> str:
+def _name(text: str | None, *, required: bool) -> str | None:
+    if text is None and not required:
+        return None
     if text is None or not text.strip():
-        raise InvalidParameter("name", text or "", "is required", accepted=NAME_ACCEPTED)
+        raise InvalidParameter("name", text, "is required", accepted=NAME_ACCEPTED)
     name = text.strip()
     if len(name) > MAX_NAME_CHARS:
         raise InvalidParameter(

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
-from service.kernel.errors import EditroomError, Unavailable, described, io_trouble
+from service.kernel.errors import EditroomError, Unavailable, described, io_trouble, shown
 from service.kernel.excerpt import excerpt
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
     parameter = str(first["loc"][-1]) if first["loc"] else "request"
-    value = excerpt(first.get("input"))
+    value = excerpt(shown(first.get("input")))
     body = {
         "detail": f"{parameter}={value!r}: {first['msg']}",
         "error": "InvalidParameter",

@@ -107,6 +107,11 @@ def _operations(operations: list[Schema]) -> list[Schema]:
             )
             if position == 0:
                 text += f" Syntax: `{operation['syntax']}`. Example: `{operation['example']}`."
+                if operation["produces"]:
+                    text += (
+                        f" Its results are {operation['produces']}s: the parameters after it "
+                        f"are {operation['produces']} operations, run on each."
+                    )
             seen = merged.get(parameter["name"])
             if seen is None:
                 merged[parameter["name"]] = {**parameter, "required": False, "description": text}

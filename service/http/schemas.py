@@ -42,6 +42,11 @@ class MediaOut(BaseModel):
     uploaded_at: datetime = Field(description="When it was stored")
     source_edit_id: UUID | None = Field(description="The edit that produced it, if an edit did")
     source_media_id: UUID | None = Field(description="The media that edit read")
+    source_seconds: float | None = Field(
+        description="For a still of a video (thumbnail, frames): the time it shows, in seconds "
+        "of the video that edit read (source_media_id); null for anything else, and for a "
+        "still of a video the edit appended with concat"
+    )
     content_url: str = Field(description="Where its bytes are (Range requests work)")
 
     @classmethod
@@ -57,7 +62,7 @@ class MediaOut(BaseModel):
 _MEDIA_COLUMNS = (
     "id", "kind", "content_type", "size_bytes", "sha256", "width", "height",
     "duration_seconds", "frame_rate", "original_name", "uploaded_at", "source_edit_id",
-    "source_media_id",
+    "source_media_id", "source_seconds",
 )  # fmt: skip
 
 
@@ -245,7 +250,11 @@ class WorkflowIn(BaseModel):
     """A workflow as exported; read-only fields of an export are accepted and ignored, so an
     export imports as it is."""
 
-    name: str = Field(description="The workflow's name")
+    name: str | None = Field(
+        default=None,
+        description="The workflow's name: required to create one; a new version (PUT) "
+        "without it keeps the name it has",
+    )
     ops: list[dict[str, Any]] = Field(
         description='Its operations, as JSON: [{"op": "resize", "width": 800}, ...]'
     )

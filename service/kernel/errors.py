@@ -96,6 +96,13 @@ def described(error: BaseException) -> str:
     return f"{type(error).__name__}: {reason(error)}"
 
 
+def shown(value: object) -> str:
+    """A refused value as an error body shows it, never empty: as given, or that none was."""
+    if value is None:
+        return "(not given)"
+    return str(value) or "(empty)"
+
+
 class EditroomError(Exception):
     """Something editroom refuses or cannot do, with a message a person can act on."""
 
@@ -169,7 +176,7 @@ class InvalidParameter(InvalidInput):
 
     def __init__(self, parameter: str, value: object, problem: str, *, accepted: str) -> None:
         self.parameter = parameter
-        self.value = excerpt(value)
+        self.value = excerpt(shown(value))
         self.accepted = accepted
         super().__init__(f"{parameter}={self.value!r}: {problem}; accepted: {accepted}")
 

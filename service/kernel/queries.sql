@@ -53,7 +53,8 @@ SELECT (a.media).*, a.created
       p_original_name => %(original_name)s, p_width => %(width)s, p_height => %(height)s,
       p_duration_seconds => %(duration_seconds)s, p_frame_rate => %(frame_rate)s,
       p_video_codec => %(video_codec)s, p_audio_codec => %(audio_codec)s,
-      p_source_edit_id => %(source_edit_id)s, p_source_media_id => %(source_media_id)s
+      p_source_edit_id => %(source_edit_id)s, p_source_media_id => %(source_media_id)s,
+      p_source_seconds => %(source_seconds)s
   ) AS a;
 
 -- name: create_pending_media
@@ -203,7 +204,8 @@ SELECT * FROM editroom.redo_session(%(id)s);
 SELECT * FROM editroom.delete_session(%(id)s);
 
 -- name: create_workflow
-SELECT * FROM editroom.create_workflow(%(name)s, %(ops)s::jsonb, %(kinds)s::editroom.media_kind[]);
+SELECT (c.workflow).*, c.created
+  FROM editroom.create_workflow(%(name)s, %(ops)s::jsonb, %(kinds)s::editroom.media_kind[]) AS c;
 
 -- name: update_workflow
 SELECT * FROM editroom.update_workflow(

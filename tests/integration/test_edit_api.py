@@ -72,6 +72,10 @@ def output_image(api: Api, body: dict[str, Any]) -> Image.Image:
         ({"fit": "cover"}, "fit", "refines resize"),
         ({"flip": "h", "wait": "600"}, "wait", "0 to 60"),
         ({"flip": "h", "priority": "high"}, "priority", "-1000 to 1000"),
+        ({"media": "", "flip": "h"}, "media", "is required"),
+        ({"flip": "h", "format": ["png", "jpeg"]}, "format", "given more than once"),
+        ({"flip": "h", "sharpen": ""}, "sharpen", "unknown parameter"),
+        ({"rotate": ""}, "rotate", "accepted"),
     ],
 )
 def test_everything_is_checked_before_anything_is_queued(
@@ -83,7 +87,25 @@ def test_everything_is_checked_before_anything_is_queued(
     assert response.status_code == 422, response.text
     assert response.json()["parameter"] == parameter
     assert fragment in response.json()["detail"]
+    assert response.json()["value"] not in ("", None)  # says what was refused
     assert edits_made(conn) == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "value"),
+    [({}, "(not given)"), ({"media": "", "flip": "h"}, "(empty)"), ({"session": ""}, "(empty)")],
+)
+def test_a_missing_id_is_told_as_missing(api: Api, params: dict[str, str], value: str) -> None:
+    response = edit(api, **params)
+    assert response.status_code == 422, response.text
+    assert response.json()["value"] == value
+
+
+def test_a_format_given_twice_names_the_second(api: Api, picture: dict[str, Any]) -> None:
+    params = [("media", picture["id"]), ("format", "png"), ("format", "jpeg")]
+    response = api.client.post("/edit", params=params)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("format='jpeg': given more than once")
 
 
 def test_an_edit_is_queued_with_its_operations_in_order(api: Api, picture: dict[str, Any]) -> None:

@@ -28,6 +28,8 @@ def test_operations_lists_the_language_with_configured_limits(api: Api) -> None:
     assert resize["group"] == "geometry"
     assert resize["parameters"][0]["maximum"] == 2000
     assert [c["name"] for c in body["controls"]] == ["media", "session", "wait", "priority"]
+    frames = next(op for op in body["operations"] if op["name"] == "frames")
+    assert (frames["produces"], resize["produces"]) == ("image", None)
 
 
 def test_every_example_is_accepted_as_an_edit(api: Api, tmp_path: Path) -> None:

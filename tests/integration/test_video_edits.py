@@ -86,6 +86,39 @@ def test_thumbnail(api: Api, tmp_path: Path) -> None:
     clip = upload_video(api, tmp_path, "clip.mkv", container="matroska", seconds=2.0)
     (still,) = outputs(api, run(api, media=clip["id"], thumbnail="1"))
     assert (still["kind"], still["width"], still["height"]) == ("image", 64, 48)
+    assert still["source_seconds"] == pytest.approx(1.0, abs=0.05)
+    assert still["source_media_id"] == clip["id"]
+
+
+def test_image_operations_after_stills_run_on_each(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "clip.mp4", seconds=3.0, size=(128, 96), fps=12)
+    edit = run(api, media=clip["id"], frames="best:2", resize="32x", format="webp", quality="80")
+    assert edit["ops"][1:] == [
+        {"op": "resize", "width": 32, "height": None, "fit": "contain", "upscale": False},
+        {"op": "format", "format": "webp", "quality": 80},
+    ]
+    stills = outputs(api, edit)
+    assert [(s["content_type"], s["width"], s["height"]) for s in stills] == [
+        ("image/webp", 32, 24), ("image/webp", 32, 24),
+    ]  # fmt: skip
+    assert [still["original_name"] for still in stills] == ["clip-01.webp", "clip-02.webp"]
+    times = [still["source_seconds"] for still in stills]
+    assert all(0 <= time < 3 for time in times) and times == sorted(times), times
+
+
+def test_thumbnail_takes_a_format_and_a_quality(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "clip.mp4", seconds=2.0, size=(128, 96))
+    (still,) = outputs(api, run(api, media=clip["id"], thumbnail="0.5", format="png"))
+    assert (still["content_type"], still["width"]) == ("image/png", 128)
+    assert still["original_name"] == "clip-edited.png"
+
+
+def test_vcodec_without_format_keeps_the_sources_container(api: Api, tmp_path: Path) -> None:
+    clip = upload_video(api, tmp_path, "clip.mkv", container="matroska", seconds=1.0)
+    (result,) = outputs(api, run(api, media=clip["id"], vcodec="vp9"))
+    assert (result["content_type"], result["codecs"]["video"]) == ("video/x-matroska", "vp9")
+    assert result["original_name"] == "clip-edited.mkv"
+    assert result["source_seconds"] is None
 
 
 def test_an_edit_past_its_time_limit_fails_for_good(

@@ -8,7 +8,7 @@ import pytest
 from runner.engine.ops import grammar
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import Catalogue
-from runner.engine.ops.language import parse_json, parse_query
+from runner.engine.ops.language import parse_json, parse_query, result_kind
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
@@ -75,7 +75,53 @@ class Snapshot(Operation):
             raise InvalidParameter("snapshot", "", "needs 100 px", accepted="a larger limit")
 
 
-CATALOGUE = Catalogue([Scale, Mirror, Cut, Snapshot])
+class Still(Operation):
+    """A video operation whose result is an image."""
+
+    op: Literal["still"] = "still"
+    name: ClassVar[str] = "still"
+    kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    syntax: ClassVar[str] = "still"
+    produces: ClassVar[MediaKind | None] = MediaKind.IMAGE
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        return cls()
+
+
+WRAPPER = Param(
+    name="wrap", type="choice", choices=("box", "bag"), default=None, description="w",
+    example="box",
+)  # fmt: skip
+CODEC = Param(
+    name="codec", type="choice", choices=("a", "b"), default=None, description="c", example="a"
+)
+
+
+class Wrap(Operation):
+    """A video operation its modifier alone may bring in (as vcodec brings in format)."""
+
+    op: Literal["wrap"] = "wrap"
+    name: ClassVar[str] = "wrap"
+    kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    syntax: ClassVar[str] = "wrap=box|bag, with codec=a|b"
+    once: ClassVar[bool] = True
+    implied: ClassVar[bool] = True
+    parameters: ClassVar[tuple[Param, ...]] = (WRAPPER, CODEC)
+    wrapper: str | None = WRAPPER.field()
+    codec: str | None = CODEC.field()
+
+    @classmethod
+    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
+        return cls(wrapper=WRAPPER.read(value), codec=CODEC.modifier(modifiers))
+
+    @classmethod
+    def from_modifiers(cls, modifiers: Mapping[str, str]) -> Self:
+        return cls(codec=CODEC.modifier(modifiers))
+
+
+CATALOGUE = Catalogue([Scale, Mirror, Cut, Snapshot, Still, Wrap])
+VIDEO = MediaKind.VIDEO
 IMAGE = MediaKind.IMAGE
 LIMITS = Limits(max_pixels=10**6, max_output_side=1000, max_video_seconds=60, max_operations=5)
 
@@ -213,3 +259,70 @@ def test_operations_check_their_limits() -> None:
     tight = Limits(max_pixels=1, max_output_side=10, max_video_seconds=1, max_operations=5)
     with pytest.raises(InvalidParameter, match="needs 100 px"):
         parse_query(CATALOGUE, IMAGE, [("snapshot", "")], limits=tight)
+
+
+def test_after_an_operation_whose_results_are_images_come_image_operations() -> None:
+    query = [("cut", "1"), ("still", ""), ("mode", "fast"), ("scale", "2"), ("mirror", "")]
+    ops = parse(query, VIDEO)
+    assert [(op.name, op.kind) for op in ops] == [
+        ("cut", VIDEO), ("still", VIDEO), ("scale", IMAGE), ("mirror", IMAGE),
+    ]  # fmt: skip
+    assert isinstance(ops[2], Scale) and ops[2].mode == "fast"
+    document = [op.as_json() for op in ops]
+    assert parse_json(CATALOGUE, VIDEO, document, limits=LIMITS) == ops
+
+
+def test_only_operations_of_the_produced_kind_may_follow() -> None:
+    error = refused([("still", ""), ("cut", "2")], VIDEO)
+    assert (error.parameter, error.value) == ("cut", "2")
+    assert "comes after still, whose results are images" in str(error)
+    with pytest.raises(InvalidParameter) as caught:
+        parse_json(CATALOGUE, VIDEO, [{"op": "still"}, {"op": "cut", "at": 1}], limits=LIMITS)
+    assert caught.value.parameter == "ops[1].op"
+
+
+def test_what_an_edit_makes() -> None:
+    assert result_kind(CATALOGUE, VIDEO, ["cut"]) is VIDEO
+    assert result_kind(CATALOGUE, VIDEO, ["cut", "still", "scale"]) is IMAGE
+    assert result_kind(CATALOGUE, IMAGE, ["mirror"]) is IMAGE
+
+
+def test_a_modifier_alone_brings_in_an_implied_operation_where_it_stands() -> None:
+    assert parse([("cut", "1"), ("codec", "b")], VIDEO) == [
+        Cut(at=1), Wrap(wrapper=None, codec="b"),
+    ]  # fmt: skip
+    assert parse([("codec", "a"), ("cut", "1")], VIDEO) == [Wrap(codec="a"), Cut(at=1)]
+    assert "given twice" in str(refused([("codec", "a"), ("cut", "1"), ("codec", "b")], VIDEO))
+    assert parse([("wrap", "bag"), ("cut", "1"), ("codec", "b")], VIDEO)[0] == Wrap(
+        wrapper="bag", codec="b"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [
+        ([], IMAGE),
+        ([("blur", "")], IMAGE),
+        ([("scale", "")], IMAGE),
+        ([("mirror", ""), ("mode", "")], IMAGE),
+        ([("snapshot", ""), ("mirror", "")], IMAGE),
+        ([("wrap", "box"), ("wrap", "")], VIDEO),
+        ([("wrap", "box"), ("cut", "1"), ("wrap", "bag")], VIDEO),
+        ([("still", ""), ("cut", "")], VIDEO),
+        ([("cut", "")], IMAGE),
+    ],
+)
+def test_a_refusal_always_says_what_it_refused(
+    query: list[tuple[str, str]], kind: MediaKind
+) -> None:
+    error = refused(query, kind)
+    assert error.value != "" and f"{error.parameter}=''" not in str(error)
+
+
+def test_an_operation_given_twice_is_named_as_written() -> None:
+    error = refused([("wrap", "box"), ("cut", "1"), ("wrap", "bag")], VIDEO)
+    assert (error.parameter, error.value) == ("wrap", "bag")
+    assert refused([("snapshot", ""), ("mirror", "")]).value == "snapshot"
+    with pytest.raises(InvalidParameter) as caught:
+        parse_json(CATALOGUE, VIDEO, [{"op": "wrap", "wrapper": "box"}] * 2, limits=LIMITS)
+    assert caught.value.value == "wrapper:box"

@@ -48,6 +48,34 @@ def described(kind: str, name: str) -> dict[str, Any]:
     return next(op for op in operations if (op["kind"], op["name"]) == (kind, name))
 
 
+def test_stills_say_that_image_operations_follow_them(document: dict[str, Any]) -> None:
+    for name in ("thumbnail", "frames"):
+        assert (described("video", name)["produces"], described("video", name)["terminal"]) == (
+            "image", False,
+        )  # fmt: skip
+    assert described("video", "trim")["produces"] is None
+    parameters = {p["name"]: p for p in document["paths"]["/edit"]["post"]["parameters"]}
+    assert "the parameters after it are image operations" in parameters["thumbnail"]["description"]
+    (still, resize) = parse(MediaKind.VIDEO, "frames=best:3&resize=200x")
+    assert (still.kind, resize.kind) == (MediaKind.VIDEO, MediaKind.IMAGE)
+
+
+def test_a_video_format_may_be_left_to_its_codecs() -> None:
+    assert described("video", "format")["parameters"][0]["default"] is None
+    (operation,) = parse(MediaKind.VIDEO, "vcodec=vp9")
+    assert operation.as_json() == {
+        "op": "format",
+        "container": None,
+        "vcodec": "vp9",
+        "acodec": None,
+    }
+    assert parse_json(catalogue(), MediaKind.VIDEO, [operation.as_json()], limits=LIMITS) == [
+        operation
+    ]
+    with pytest.raises(InvalidParameter):
+        parse_json(catalogue(), MediaKind.VIDEO, [{"op": "format"}], limits=LIMITS)
+
+
 def test_the_shown_bounds_are_the_configured_ones() -> None:
     resize = described("image", "resize")["parameters"]
     assert [p["name"] for p in resize] == [

@@ -26,8 +26,11 @@ def edit_image(
     limits: Limits,
     progress: Progress,
     others: Mapping[UUID, Path] | None = None,
+    default: encoding.Encoding | None = None,
 ) -> list[Path]:
-    """`others`: the local files of the media the operations read (overlay), by id."""
+    """`others`: the local files of the media the operations read (overlay), by id.
+    `default`: how the result is written when no format operation says; without it, as the
+    source is."""
     steps = image_steps(operations)
     inputs = Inputs(others or {}, max_pixels=limits.max_pixels)
     with decoding.pixel_limit(limits.max_pixels):
@@ -38,7 +41,7 @@ def edit_image(
             picture = _run(step, picture, limits, inputs)
             progress(DECODED_PROGRESS + OPERATIONS_PROGRESS * done / len(steps))
         check_output(picture.size, limits)
-        how = _encoding(steps, picture, default=decoded.format)
+        how = _encoding(steps, picture, default=default or encoding.Encoding(decoded.format))
         target = out_dir / f"{source.stem}-edited.{encoding.EXTENSIONS[how.format]}"
         encoding.write(picture, target, how)
     progress(1.0)
@@ -97,7 +100,7 @@ def _check_pixels(step: ImageOperation, size: Size, *, frames: int, limits: Limi
 
 
 def _encoding(
-    steps: list[ImageOperation], picture: Picture, *, default: encoding.ImageFormat
+    steps: list[ImageOperation], picture: Picture, *, default: encoding.Encoding
 ) -> encoding.Encoding:
     formats = [step for step in steps if isinstance(step, Format)]
-    return formats[0].encoding_for(picture) if formats else encoding.Encoding(default)
+    return formats[0].encoding_for(picture) if formats else default

@@ -5,6 +5,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 from urllib.parse import quote
 from uuid import UUID
@@ -19,6 +20,14 @@ SAFE_IN_VALUE = ",:/"
 
 Progress = Callable[[float], None]
 """Called by pipelines with the fraction done, 0.0 to 1.0."""
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A file an edit made."""
+
+    path: Path
+    source_seconds: float | None = None  # a still's time in the source video
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +72,12 @@ class Operation(BaseModel):
     group: ClassVar[Group] = "other"
     # Its own value first, then the modifiers that refine it (fit, upscale for resize).
     parameters: ClassVar[tuple[Param, ...]] = ()
-    terminal: ClassVar[bool] = False  # must come last (its results are no longer this kind)
+    terminal: ClassVar[bool] = False  # must come last
+    # Its results are media of another kind (thumbnail: images); the operations after it are
+    # of that kind and run on each result.
+    produces: ClassVar[MediaKind | None] = None
+    # Its modifiers alone bring it in, its own value left out (vcodec without format).
+    implied: ClassVar[bool] = False
     once: ClassVar[bool] = False  # at most once per edit (the result has one format)
     references: ClassVar[MediaKind | None] = None  # the kind media_references are; None: its own
 
@@ -79,6 +93,7 @@ class Operation(BaseModel):
             "name": cls.name, "kind": cls.kind.value, "group": cls.group,
             "description": cls.description, "syntax": cls.syntax, "example": cls.example,
             "terminal": cls.terminal, "once": cls.once,
+            "produces": None if cls.produces is None else cls.produces.value,
             "parameters": [parameter.described(limits) for parameter in cls.parameters],
         }  # fmt: skip
 
@@ -89,6 +104,11 @@ class Operation(BaseModel):
         Raise service.kernel.errors.InvalidParameter naming the parameter, the value and what is
         accepted; the helpers of runner.engine.ops.grammar do.
         """
+        raise NotImplementedError
+
+    @classmethod
+    def from_modifiers(cls, modifiers: Mapping[str, str]) -> Self:
+        """Read an `implied` operation from its modifiers alone."""
         raise NotImplementedError
 
     def to_query(self) -> str:

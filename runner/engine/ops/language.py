@@ -3,10 +3,14 @@
 parameter, the value and what would be accepted. /edit and workflows both come through here.
 
 Operations run in the order they appear. A modifier (fit, quality, text_size, ...) refines the
-nearest operation it belongs to before it, or, if there is none before it, the first after it.
+nearest operation it belongs to before it, or, if there is none before it, the first after it;
+some operations (a video's format) may be left out when a modifier says enough (vcodec).
+After an operation whose results are another kind of media (thumbnail, frames: images), the
+rest of the edit is that kind's operations, run on each result.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +20,24 @@ from runner.engine.ops.catalogue import Catalogue
 from service.kernel.errors import InvalidParameter, UnknownParameter
 
 QueryItems = Sequence[tuple[str, str]]
+
+
+@dataclass
+class _Part:
+    """The run of parameters read as one media kind: the edit's own, then, after an operation
+    whose results are another kind (thumbnail: images), that kind's."""
+
+    kind: MediaKind
+    after: str | None  # the operation whose results it runs on
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    kind: MediaKind
+    name: str
+    value: str | None  # None: implied by its modifiers
+    modifiers: dict[str, str]
 
 
 def parse_query(
@@ -28,24 +50,14 @@ def parse_query(
 ) -> list[Operation]:
     """`controls` are the route's other parameters (already taken out of `items`), named in
     the refusal of an unknown parameter so that it lists everything the route accepts."""
-    operations: list[tuple[str, str]] = []
-    modifiers: list[tuple[int, str, str]] = []  # (position among operations, name, value)
-    for name, value in items:
-        if catalogue.operation(kind, name) is not None:
-            operations.append((name, value))
-        elif catalogue.owner(kind, name) is not None:
-            modifiers.append((len(operations), name, value))
-        else:
-            raise _unknown(catalogue, kind, name, value, controls)
-    attached = _attach(catalogue, kind, operations, modifiers)  # its errors say more
-    _check_count(len(operations), limits.max_operations)
-    return checked(
-        [
-            _from_query(catalogue, kind, name, value, attached[position])
-            for position, (name, value) in enumerate(operations)
-        ],
-        limits,
-    )
+    written = [
+        operation
+        for part in _parts(catalogue, kind, items)
+        for operation in _written(catalogue, part, controls)  # its errors say more
+    ]
+    _check_count(len(written), limits.max_operations)
+    operations = [_from_query(catalogue, operation) for operation in written]
+    return checked(operations, limits, written=[operation.value for operation in written])
 
 
 def parse_json(
@@ -56,35 +68,107 @@ def parse_json(
             "ops", type(document).__name__, "must be a JSON array", accepted='[{"op": ...}, ...]'
         )
     _check_count(len(document), limits.max_operations)
-    return checked(
-        [_from_json(catalogue, kind, index, item) for index, item in enumerate(document)], limits
-    )
+    operations: list[Operation] = []
+    for index, item in enumerate(document):
+        operations.append(_from_json(catalogue, kind, index, item))
+        kind = operations[-1].produces or kind
+    return checked(operations, limits)
 
 
-def checked(operations: list[Operation], limits: Limits) -> list[Operation]:
-    """Rules about the whole list: limits, terminal operations last, some operations once."""
+def result_kind(catalogue: Catalogue, kind: MediaKind, names: Sequence[str]) -> MediaKind:
+    """What an edit of `kind` media whose operations are `names` makes: media of its own kind,
+    or of the kind an operation produces (thumbnail, frames: images)."""
+    for name in names:
+        operation = catalogue.operation(kind, name)
+        if operation is not None and operation.produces is not None:
+            kind = operation.produces
+    return kind
+
+
+def checked(
+    operations: list[Operation], limits: Limits, *, written: Sequence[str | None] = ()
+) -> list[Operation]:
+    """Rules about the whole list: limits, terminal operations last, some operations once.
+    `written`: each operation's value as the query string gave it, for the refusals."""
     for position, operation in enumerate(operations):
         operation.check_limits(limits)
         earlier = operations[:position]
+        value = _value(operation, written[position] if written else None)
         if operation.once and any(type(other) is type(operation) for other in earlier):
             raise InvalidParameter(
-                operation.name, "", "given more than once: the result has one",
+                operation.name, value, "given more than once: the result has one",
                 accepted=f"one {operation.name} per edit",
             )  # fmt: skip
         if operation.terminal and position != len(operations) - 1:
             raise InvalidParameter(
-                operation.name, "", "must be the last operation: its results are new media",
+                operation.name, value, "must be the last operation",
                 accepted=f"{operation.name} at the end of the edit",
             )  # fmt: skip
     return operations
 
 
-def _from_query(
-    catalogue: Catalogue, kind: MediaKind, name: str, value: str, modifiers: dict[str, str]
-) -> Operation:
-    operation = catalogue.operation(kind, name)
+def _value(operation: Operation, written: str | None) -> str:
+    """What an error about the whole operation shows as its `value`: as written, else its
+    values as JSON gives them (`container:mp4`), else its name; never empty."""
+    if written:
+        return written
+    values = {k: v for k, v in operation.as_json().items() if k != "op" and v is not None}
+    return ",".join(f"{key}:{value}" for key, value in values.items()) or operation.name
+
+
+def _parts(catalogue: Catalogue, kind: MediaKind, items: QueryItems) -> list[_Part]:
+    parts = [_Part(kind, after=None)]
+    for name, value in items:
+        part = parts[-1]
+        part.items.append((name, value))
+        operation = catalogue.operation(part.kind, name)
+        if operation is not None and operation.produces not in (None, part.kind):
+            parts.append(_Part(operation.produces, after=name))
+    return parts
+
+
+def _written(catalogue: Catalogue, part: _Part, controls: Sequence[str]) -> list[_Written]:
+    operations: list[tuple[str, str | None]] = []
+    modifiers: list[tuple[int, str, str]] = []  # (position among operations, name, value)
+    for name, value in part.items:
+        if catalogue.operation(part.kind, name) is not None:
+            operations.append((name, value))
+        elif catalogue.owner(part.kind, name) is not None:
+            modifiers.append((len(operations), name, value))
+        else:
+            raise _unknown(catalogue, part, name, value, controls)
+    modifiers = _imply(catalogue, part.kind, operations, modifiers)
+    attached = _attach(catalogue, part.kind, operations, modifiers)
+    return [
+        _Written(part.kind, name, value, attached[position])
+        for position, (name, value) in enumerate(operations)
+    ]
+
+
+def _imply(
+    catalogue: Catalogue,
+    kind: MediaKind,
+    operations: list[tuple[str, str | None]],
+    modifiers: list[tuple[int, str, str]],
+) -> list[tuple[int, str, str]]:
+    """An `implied` operation only its modifiers name (vcodec without format) comes in where
+    the first of them stands; the modifiers after it move along."""
+    for position, name, _ in list(modifiers):
+        owner = catalogue.owner(kind, name)
+        operation = catalogue.operation(kind, owner) if owner else None
+        if operation is None or not operation.implied or any(o == owner for o, _ in operations):
+            continue
+        operations.insert(position, (operation.name, None))
+        modifiers = [(p + 1 if p > position else p, n, v) for p, n, v in modifiers]
+    return modifiers
+
+
+def _from_query(catalogue: Catalogue, written: _Written) -> Operation:
+    operation = catalogue.operation(written.kind, written.name)
     assert operation is not None
-    return operation.from_query(value, modifiers)
+    if written.value is None:
+        return operation.from_modifiers(written.modifiers)
+    return operation.from_query(written.value, written.modifiers)
 
 
 def _from_json(catalogue: Catalogue, kind: MediaKind, index: int, item: Any) -> Operation:
@@ -107,7 +191,7 @@ def _from_json(catalogue: Catalogue, kind: MediaKind, index: int, item: Any) -> 
 def _attach(
     catalogue: Catalogue,
     kind: MediaKind,
-    operations: list[tuple[str, str]],
+    operations: list[tuple[str, str | None]],
     modifiers: list[tuple[int, str, str]],
 ) -> list[dict[str, str]]:
     attached: list[dict[str, str]] = [{} for _ in operations]
@@ -130,7 +214,7 @@ def _attach(
 
 def _check_count(count: int, maximum: int) -> None:
     if count == 0:
-        raise InvalidParameter("operations", "", "no operation given", accepted="at least one")
+        raise InvalidParameter("operations", "0", "no operation given", accepted="at least one")
     if count > maximum:
         raise InvalidParameter(
             "operations", str(count), "too many operations", accepted=f"at most {maximum}"
@@ -138,9 +222,15 @@ def _check_count(count: int, maximum: int) -> None:
 
 
 def _unknown(
-    catalogue: Catalogue, kind: MediaKind, name: str, value: str, controls: Sequence[str]
+    catalogue: Catalogue, part: _Part, name: str, value: str, controls: Sequence[str]
 ) -> InvalidParameter:
+    kind = part.kind
     others = [other for other in MediaKind if other != kind and catalogue.knows(other, name)]
+    if others and part.after is not None:
+        return UnknownParameter(
+            name, value, f"comes after {part.after}, whose results are {kind}s: only {kind} "
+            "operations may follow it", accepted=" | ".join(catalogue.names(kind)),
+        )  # fmt: skip
     if others:
         return UnknownParameter(
             name, value, f"applies to {others[0]} media, and this media is {kind}",

@@ -24,8 +24,9 @@ T = TypeVar("T", bound=str)
 
 SYNTAX = "format=mp4|webm|mkv|mov|gif, with vcodec=h264|hevc|vp9|av1 and acodec=aac|opus"
 FORMAT = Param(
-    name="format", type="choice", choices=CONTAINERS, example="webm",
-    description="The container of the result; streams it takes are copied, not re-encoded.",
+    name="format", type="choice", choices=CONTAINERS, default=None, example="webm",
+    description="The container of the result; streams it takes are copied, not re-encoded. "
+    "Without it (vcodec or acodec alone), the source's container.",
 )  # fmt: skip
 VCODEC = Param(
     name="vcodec", type="choice", choices=VIDEO_CODECS, default=None, example="vp9",
@@ -39,23 +40,30 @@ ACODEC = Param(
 
 class Format(Operation):
     """Change the container and, if asked, the codecs. Streams whose codec the container
-    takes are copied (a remux); the others are re-encoded with the container's defaults."""
+    takes are copied (a remux); the others are re-encoded with the container's defaults.
+    vcodec or acodec without format keeps the source's container (container None): whether
+    it holds the codec is known once the source is read."""
 
     op: Literal["format"] = "format"
     name: ClassVar[str] = "format"
     once: ClassVar[bool] = True
+    implied: ClassVar[bool] = True
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = SYNTAX
     description: ClassVar[str] = "Change the container and, if asked, the codecs."
     example: ClassVar[str] = "format=webm&vcodec=vp9&acodec=opus"
     group: ClassVar[Group] = "convert"
     parameters: ClassVar[tuple[Param, ...]] = (FORMAT, VCODEC, ACODEC)
-    container: Container = FORMAT.field()
+    container: Container | None = FORMAT.field()
     vcodec: VideoCodec | None = VCODEC.field()
     acodec: AudioCodec | None = ACODEC.field()
 
     @model_validator(mode="after")
     def _container_holds_codecs(self) -> Self:
+        if self.container is None:
+            if self.vcodec is None and self.acodec is None:
+                raise ValueError("give the container, or a codec to re-encode with")
+            return self
         for codec in (self.vcodec, self.acodec):
             problem = refusal(self.container, codec) if codec else None
             if problem:
@@ -68,6 +76,10 @@ class Format(Operation):
         vcodec = _codec(VCODEC, modifiers, held=ENCODABLE_VIDEO[container], container=container)
         acodec = _codec(ACODEC, modifiers, held=ENCODABLE_AUDIO[container], container=container)
         return cls(container=container, vcodec=vcodec, acodec=acodec)
+
+    @classmethod
+    def from_modifiers(cls, modifiers: Mapping[str, str]) -> Self:
+        return cls(vcodec=VCODEC.modifier(modifiers), acodec=ACODEC.modifier(modifiers))
 
 
 def _codec(

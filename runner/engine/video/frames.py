@@ -1,4 +1,5 @@
-"""frames=best:N: the N best stills of the video, as JPEG images, in time order."""
+"""frames=best:N: the N best stills of the video, as JPEG images, in time order; the image
+operations after it run on each (`frames=best:3&resize=200x`)."""
 
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
@@ -26,10 +27,13 @@ class Frames(Operation):
     name: ClassVar[str] = "frames"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = SYNTAX
-    description: ClassVar[str] = "The best stills of the video, as JPEG images, in time order."
+    description: ClassVar[str] = (
+        "The best stills of the video, as JPEG images, in time order; image operations after "
+        "it (resize, format, ...) run on each."
+    )
     example: ClassVar[str] = "frames=best:5"
     group: ClassVar[Group] = "stills"
-    terminal: ClassVar[bool] = True
+    produces: ClassVar[MediaKind | None] = MediaKind.IMAGE
     parameters: ClassVar[tuple[Param, ...]] = (FRAMES,)
     count: int = _COUNT.field()
 

@@ -1,5 +1,6 @@
 """Editing a video: probe the sources, plan the whole edit, then do it in one pass. Runs in
-a child process the runner manages; plain synchronous code."""
+a child process the runner manages; plain synchronous code. The result is the video, or the
+stills thumbnail or frames asked for."""
 
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -8,7 +9,7 @@ from uuid import UUID
 
 import av
 
-from runner.engine.ops.base import Limits, Operation, Progress
+from runner.engine.ops.base import Limits, Operation, Product, Progress
 from runner.engine.video import encoders
 from runner.engine.video.audio import AudioCopy, AudioTranscode
 from runner.engine.video.burn import Burn
@@ -34,19 +35,24 @@ def edit_video(
     limits: Limits,
     progress: Progress,
     others: Mapping[UUID, Path],
-) -> list[Path]:
+    lossless_stills: bool = False,
+) -> list[Product]:
+    """lossless_stills: stills as PNG, for image operations to run on (else JPEG)."""
     try:
         main = probe(source, limits=limits)
         videos = {ref for op in operations if isinstance(op, Concat) for ref in op.media}
         probed = {media: probe(others[media], limits=limits) for media in videos if media in others}
         plan = make_plan(main, operations, others=probed, limits=limits)
         if plan.still is not None:
-            results = write_stills(plan, out_dir=out_dir, progress=progress)
+            results = write_stills(
+                plan, source=main.path, out_dir=out_dir, progress=progress,
+                lossless=lossless_stills,
+            )  # fmt: skip
         elif plan.extract is not None:
-            results = [_extract(plan, out_dir / f"audio.{plan.extract}", progress)]
+            results = [Product(_extract(plan, out_dir / f"audio.{plan.extract}", progress))]
         else:
             burns = _burns(plan, others)
-            results = [_write(plan, out_dir / f"video.{plan.container}", progress, burns)]
+            results = [Product(_write(plan, out_dir / f"video.{plan.container}", progress, burns))]
     except av.error.FFmpegError as exc:
         if not about_the_media(exc):
             raise

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from runner.engine.ops.base import Limits, Operation
 from runner.engine.video.codecs import (
+    CONTAINERS,
     COPYABLE,
     DEFAULT_AUDIO,
     DEFAULT_VIDEO,
@@ -22,6 +23,7 @@ from runner.engine.video.codecs import (
     AudioCodec,
     Container,
     VideoCodec,
+    refusal,
 )
 from runner.engine.video.concat import Concat
 from runner.engine.video.convert import Format
@@ -155,7 +157,7 @@ def _apply(request: _Request, operation: Operation, *, others: Mapping[UUID, Sou
         request.segments = trimmed(request.segments, start=operation.start, end=operation.end)
         request.accurate = bool(request.accurate) or operation.accurate
     elif isinstance(operation, Format):
-        request.container = operation.container
+        request.container = operation.container or _holding(request.container, operation)
         request.vcodec, request.acodec = operation.vcodec, operation.acodec
     elif isinstance(operation, Resize):
         request.size = (operation.width, operation.height)
@@ -196,6 +198,18 @@ def _encoding(encoding: Encoding, operation: Crf | Bitrate | Preset) -> Encoding
     if isinstance(operation, Bitrate) and encoding.crf is None:
         return replace(encoding, bit_rate=operation.bits_per_second)
     raise EditFailed("crf and bitrate cannot both be given: use one of them")
+
+
+def _holding(container: Container, operation: Format) -> Container:
+    """The source's container, kept by vcodec or acodec without format, if it holds them."""
+    for name, codec in (("vcodec", operation.vcodec), ("acodec", operation.acodec)):
+        if codec is not None and refusal(container, codec) is not None:
+            holders = [c for c in CONTAINERS if refusal(c, codec) is None]
+            raise EditFailed(
+                f"{name}={codec} keeps the source's container, {container}, which cannot hold "
+                f"{codec}; add format={'|'.join(holders)} to the edit"
+            )
+    return container
 
 
 def _whole(others: Mapping[UUID, Source], media: UUID) -> Segment:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
@@ -24,6 +25,8 @@ MAX_FRAMES_SCANNED = 100_000  # a bound on any decoding loop here, whatever the 
 class Shot:
     at: float  # seconds on the timeline
     image: VideoFrame  # upright, at the result's size
+    source: Path  # the file it comes from
+    source_at: float  # seconds after that file's origin
 
 
 class TimelineReader:
@@ -70,7 +73,8 @@ class TimelineReader:
                 continue
             if at >= segment.end or count > MAX_FRAMES_SCANNED:
                 return
-            yield Shot(offset + at - segment.start, self._conform(segment, frame))
+            image = self._conform(segment, frame)
+            yield Shot(offset + at - segment.start, image, segment.source.path, at)
 
     def _shown(self, segment: Segment, *, offset: float, local: float) -> Shot:
         video = self._stream(segment)
@@ -86,7 +90,8 @@ class TimelineReader:
         if best is None:
             raise EditFailed(f"{segment.source.path.name} has no frame to show at {local:.3f} s")
         shown = seconds(video, best.pts) or local
-        return Shot(offset + shown - segment.start, self._conform(segment, best))
+        image = self._conform(segment, best)
+        return Shot(offset + shown - segment.start, image, segment.source.path, shown)
 
     def _stream(self, segment: Segment) -> VideoStream:
         key = str(segment.source.path)

@@ -1,10 +1,11 @@
-"""thumbnail and frames=best:N: stills of the planned timeline written as JPEG images."""
+"""thumbnail and frames=best:N: stills of the planned timeline written as JPEG images (or as
+PNG, losslessly, for image operations to run on), each with the time of the source it shows."""
 
 from pathlib import Path
 
 from PIL import Image
 
-from runner.engine.ops.base import Progress
+from runner.engine.ops.base import Product, Progress
 from runner.engine.video.best import choose, measure
 from runner.engine.video.frames import Frames
 from runner.engine.video.plan import Plan
@@ -13,31 +14,47 @@ from runner.engine.video.thumbnail import Thumbnail
 from service.kernel.errors import EditFailed
 
 JPEG_QUALITY = 90
+PNG_COMPRESS_LEVEL = 1  # of zlib's 0-9
 MIN_CANDIDATES = 24  # judged for frames=best:N, at least, and 3 per still asked
 MAX_CANDIDATES = 200  # keyframes beyond this are thinned evenly
 SCAN_SHARE = 0.6  # of frames=best's progress: the keyframe scan; then extra frames, judging
 
 
-def write_stills(plan: Plan, *, out_dir: Path, progress: Progress) -> list[Path]:
+def write_stills(
+    plan: Plan, *, source: Path, out_dir: Path, progress: Progress, lossless: bool = False
+) -> list[Product]:
+    """Each still records its time in `source`, the edit's own video (none for a still of a
+    video concat appended). `lossless`: PNG, for image operations to run on."""
     with TimelineReader(plan) as reader:
         if isinstance(plan.still, Thumbnail):
-            return [_thumbnail(reader, plan=plan, still=plan.still, out_dir=out_dir)]
-        assert isinstance(plan.still, Frames)
-        return _best(reader, plan=plan, count=plan.still.count, out_dir=out_dir, progress=progress)
+            shots = [_thumbnail(reader, plan=plan, still=plan.still)]
+        else:
+            assert isinstance(plan.still, Frames)
+            shots = _best(reader, plan=plan, count=plan.still.count, progress=progress)
+    suffix = "png" if lossless else "jpg"
+    return [
+        Product(
+            _save(shot, out_dir / f"{_name(plan, number)}.{suffix}"),
+            source_seconds=round(shot.source_at, 6) if shot.source == source else None,
+        )
+        for number, shot in enumerate(shots, start=1)
+    ]
 
 
-def _thumbnail(reader: TimelineReader, *, plan: Plan, still: Thumbnail, out_dir: Path) -> Path:
+def _name(plan: Plan, number: int) -> str:
+    return "thumbnail" if isinstance(plan.still, Thumbnail) else f"frame-{number:02d}"
+
+
+def _thumbnail(reader: TimelineReader, *, plan: Plan, still: Thumbnail) -> Shot:
     if still.at > plan.duration:
         raise EditFailed(
             f"thumbnail={still.at:g} is past the end of the video, which lasts "
             f"{plan.duration:.3f} s"
         )
-    return _save(reader.at(still.at), out_dir / "thumbnail.jpg")  # one seek: no progress to tell
+    return reader.at(still.at)  # one seek: no progress to tell
 
 
-def _best(
-    reader: TimelineReader, *, plan: Plan, count: int, out_dir: Path, progress: Progress
-) -> list[Path]:
+def _best(reader: TimelineReader, *, plan: Plan, count: int, progress: Progress) -> list[Shot]:
     wanted = max(MIN_CANDIDATES, 3 * count)
     keyframes = []
     for shot in reader.keyframes():  # the scan of the whole video: most of the time
@@ -54,10 +71,7 @@ def _best(
     chosen = choose(candidates, count, duration=plan.duration)
     if not chosen:
         raise EditFailed("no frame of the video is sharp and well exposed enough to keep")
-    return [
-        _save(shots[candidate.at], out_dir / f"frame-{number:02d}.jpg")
-        for number, candidate in enumerate(chosen, start=1)
-    ]
+    return [shots[candidate.at] for candidate in chosen]
 
 
 def _thin(shots: list[Shot], most: int) -> list[Shot]:
@@ -66,5 +80,9 @@ def _thin(shots: list[Shot], most: int) -> list[Shot]:
 
 
 def _save(shot: Shot, path: Path) -> Path:
-    Image.fromarray(shot.image.to_ndarray()).save(path, format="JPEG", quality=JPEG_QUALITY)
+    image = Image.fromarray(shot.image.to_ndarray())
+    if path.suffix == ".png":  # read again at once: fast beats small
+        image.save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    else:
+        image.save(path, format="JPEG", quality=JPEG_QUALITY)
     return path

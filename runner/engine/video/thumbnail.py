@@ -1,4 +1,5 @@
-"""thumbnail=T: one still, the frame shown at time T, as a JPEG image."""
+"""thumbnail=T: one still, the frame shown at time T, as a JPEG image unless the image
+operations after it say otherwise (`thumbnail=2&resize=320x&format=webp`)."""
 
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
@@ -18,10 +19,13 @@ class Thumbnail(Operation):
     name: ClassVar[str] = "thumbnail"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
     syntax: ClassVar[str] = "thumbnail=T (seconds or [hh:]mm:ss.fff)"
-    description: ClassVar[str] = "One still, the frame shown at a time, as a JPEG image."
+    description: ClassVar[str] = (
+        "One still, the frame shown at a time, as a JPEG image; image operations after it "
+        "(resize, format, ...) run on it."
+    )
     example: ClassVar[str] = "thumbnail=2.5"
     group: ClassVar[Group] = "stills"
-    terminal: ClassVar[bool] = True
+    produces: ClassVar[MediaKind | None] = MediaKind.IMAGE
     parameters: ClassVar[tuple[Param, ...]] = (THUMBNAIL,)
     at: float = THUMBNAIL.field()
 

@@ -36,11 +36,12 @@ DEFINITION_BODY = Body(
 )
 
 
-async def definition(request: Request, workflows: Workflows) -> Definition:
+async def definition(request: Request, workflows: Workflows, *, named: bool) -> Definition:
+    """named=False (PUT): without a name, the workflow keeps its own."""
     body = await request.body()
     query = [item for item in request.query_params.multi_items()]
     if not body.strip():
-        return await workflows.define_from_query(query)
+        return await workflows.define_from_query(query, named=named)
     if [name for name, _ in query]:
         raise InvalidParameter(
             query[0][0], query[0][1], "give the workflow as JSON or as query parameters, not both",
@@ -53,10 +54,20 @@ async def definition(request: Request, workflows: Workflows) -> Definition:
             "body", body[:80].decode(errors="replace"), f"not a workflow: {exc}".splitlines()[0],
             accepted='{"name": "...", "ops": [{"op": ...}, ...], "kinds": ["image"]}',
         ) from None  # fmt: skip
-    return await workflows.define_from_json(document.name, document.ops, document.kinds)
+    return await workflows.define_from_json(
+        document.name, document.ops, document.kinds, named=named
+    )
 
 
-@router.post("", status_code=201, response_model=WorkflowOut, openapi_extra=WORKFLOW_QUERY)
+@router.post(
+    "", status_code=201, response_model=WorkflowOut, openapi_extra=WORKFLOW_QUERY,
+    responses={
+        200: {"model": WorkflowOut, "description": "A workflow with this name, operations and "
+              "kinds exists already (an export imported twice): that one"},
+        409: {"description": "A workflow with this name but other operations or kinds exists: "
+              "PUT /workflows/{id} to save them as its new version, or choose another name"},
+    },
+)  # fmt: skip
 async def create_workflow(
     request: Request,
     workflows: WorkflowsDep,
@@ -64,10 +75,13 @@ async def create_workflow(
     document: WorkflowIn | None = DEFINITION_BODY,
 ) -> JSONResponse:
     """Save a workflow from JSON, or from the query grammar of /edit plus `name` (and `kind`
-    to choose image or video when the operations fit both)."""
-    row = await workflows.create(await definition(request, workflows))
-    body = WorkflowOut.from_row(row, links)
-    return JSONResponse(body.model_dump(mode="json"), 201, headers={"Location": body.url})
+    to choose image or video when the operations fit both). A name is one workflow: the same
+    name, operations and kinds again answer the existing one (200); other operations or kinds
+    under that name are a 409."""
+    saved = await workflows.create(await definition(request, workflows, named=True))
+    body = WorkflowOut.from_row(saved.workflow, links)
+    status = 201 if saved.created else 200
+    return JSONResponse(body.model_dump(mode="json"), status, headers={"Location": body.url})
 
 
 @router.get("", response_model=WorkflowPage,
@@ -104,8 +118,9 @@ async def update_workflow(
     links: LinksDep,
     document: WorkflowIn | None = DEFINITION_BODY,
 ) -> WorkflowOut:
-    """Save a new version; executions keep the version they ran."""
-    row = await workflows.update(workflow_id, await definition(request, workflows))
+    """Save a new version; executions keep the version they ran. Without a name (no `name=`,
+    or JSON without "name"), the workflow keeps its own."""
+    row = await workflows.update(workflow_id, await definition(request, workflows, named=False))
     return WorkflowOut.from_row(row, links)
 
 
@@ -133,7 +148,8 @@ async def run_workflow(
     batch, one edit each, all or none."""
     if (media is None) == (batch is None):
         raise InvalidParameter(
-            "media", str(media or ""), "give one media, or a batch in the body",
+            "media", media,
+            "give one media, or a batch in the body",
             accepted='?media=ID, or the body {"media": [ID, ...]}',
         )  # fmt: skip
     seconds = parse_wait(wait)

@@ -50,9 +50,10 @@ def edit(tmp_path: Path) -> Edit:
         operations = parse_query(catalogue(), MediaKind.VIDEO, query, limits=limits)
         out = tmp_path / f"out-{next(count)}"
         out.mkdir()
-        return edit_video(
+        products = edit_video(
             source, operations, out_dir=out, limits=limits,
             progress=progress or (lambda fraction: None), others=others or {},
         )  # fmt: skip
+        return [product.path for product in products]
 
     return _edit

@@ -126,3 +126,22 @@ def test_a_faststart_mp4_cut_short_fails_as_truncated(
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(EditFailed, match="truncated"):
         edit(cut, [("resize", "80x")])
+
+
+def test_a_codec_without_a_format_keeps_the_sources_container(make: Make, edit: Edit) -> None:
+    source = make(container="mkv")
+    (result,) = edit(source, [("vcodec", "vp9")])
+    assert result.suffix == ".mkv"
+    assert "matroska" in facts(result).format
+    assert facts(result).codecs == {"video": "vp9", "audio": "aac"}  # the sound copied
+    assert packets(result, "audio") == packets(source, "audio")
+    (remux,) = edit(source, [("trim", "1"), ("acodec", "opus")])
+    assert (remux.suffix, facts(remux).codecs) == (".mkv", {"video": "h264", "audio": "opus"})
+
+
+def test_a_codec_the_sources_container_cannot_hold_says_which_format_can(
+    make: Make, edit: Edit
+) -> None:
+    holders = r"format=mp4\|webm\|mkv"
+    with pytest.raises(EditFailed, match=rf"keeps the source.s container, mov.*{holders}"):
+        edit(make(container="mov"), [("vcodec", "vp9")])

@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from runner.engine.jobs import ProducedFile, run_edit
+from runner.engine.ops.base import MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
 from service.kernel.errors import EditFailed
-from tests.unit.video.conftest import Edit, Make
+from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import frame_image, read_number
 
 RATE = 12
@@ -101,3 +105,49 @@ def _pixels(path: Path) -> np.ndarray:
 
 def _number(image: np.ndarray) -> int:
     return read_number(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24"))
+
+
+def _run(source: Path, query: list[tuple[str, str]], out: Path) -> list[ProducedFile]:
+    """The edit as the runner's child runs it: the video's pipeline, then the image's."""
+    operations = parse_query(catalogue(), MediaKind.VIDEO, query, limits=LIMITS)
+    done: list[float] = []
+    produced = run_edit(
+        "video", str(source), operations, str(out), LIMITS, {}, progress=done.append
+    )
+    assert done == sorted(done) and done[-1] == 1.0
+    return produced
+
+
+def test_a_thumbnail_records_the_time_it_shows(make: Make, tmp_path: Path) -> None:
+    (still,) = _run(make(), [("thumbnail", "1.5")], tmp_path / "out")
+    assert still.facts.content_type == "image/jpeg"
+    assert still.source_seconds == pytest.approx(1.5, abs=1 / 24)
+
+
+def test_a_thumbnail_after_a_trim_records_the_sources_time(make: Make, tmp_path: Path) -> None:
+    (still,) = _run(make(), [("trim", "1,3"), ("thumbnail", "0.5")], tmp_path / "out")
+    assert still.source_seconds == pytest.approx(1.5, abs=1 / 24)
+
+
+def test_image_operations_after_a_thumbnail_run_on_the_still(make: Make, tmp_path: Path) -> None:
+    query = [("thumbnail", "1.5"), ("resize", "80x"), ("format", "webp"), ("quality", "80")]
+    (still,) = _run(make(), query, tmp_path / "out")
+    assert (still.facts.content_type, still.facts.width, still.facts.height) == (
+        "image/webp", 80, 48,
+    )  # fmt: skip
+    assert Path(still.path).suffix == ".webp"
+    assert still.source_seconds == pytest.approx(1.5, abs=1 / 24)
+    with Image.open(still.path) as image:
+        upscaled = image.convert("RGB").resize((160, 96))
+    assert _number(np.asarray(upscaled)) == 36  # the frame at 1.5 s, through the resize
+
+
+def test_image_operations_run_on_every_best_frame(tmp_path: Path) -> None:
+    query = [("frames", "best:2"), ("resize", "80x"), ("flip", "h")]
+    warm, cool = _run(_scenes(tmp_path / "scenes.mp4"), query, tmp_path / "out")
+    for still in (warm, cool):  # JPEG as the stills are, unless a format says otherwise
+        assert (still.facts.content_type, still.facts.width, still.facts.height) == (
+            "image/jpeg", 80, 48,
+        )  # fmt: skip
+    assert warm.source_seconds is not None and cool.source_seconds is not None
+    assert 1 <= warm.source_seconds < 2 and 3 <= cool.source_seconds < 4  # the sharp scenes
