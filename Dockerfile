@@ -1,9 +1,12 @@
 # The editroom image: one image for the API, the runner and the one-shot migration.
 FROM python:3.11-slim
 
-# DejaVu: the text operation draws non-Latin scripts with it (Pillow's own font is Latin only).
+# DejaVu: the text operation draws non-Latin scripts with it (Pillow's own font is Latin only);
+# Noto Color Emoji: emoji in colour; libfribidi0 lets Pillow's bundled libraqm shape text (Arabic,
+# skin tones and joined emoji).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-noto-color-emoji \
+        libfribidi0 \
     && rm -rf /var/lib/apt/lists/*
 
 ENV UV_PROJECT_ENVIRONMENT=/app/.venv \

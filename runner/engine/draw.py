@@ -3,17 +3,24 @@ as written in a query string, where a position puts something, and text as a tra
 layer to composite over a picture or a video's frames."""
 
 import re
-from functools import lru_cache
 from math import ceil
 from typing import Literal
 
-from PIL import Image, ImageColor, ImageDraw, ImageFont
+from PIL import Image, ImageColor
 
+from runner.engine import lettering as _lettering
+from runner.engine.lettering import Ink, Lettering, clusters, lettering
 from service.kernel.errors import EditFailed
 
 Size = tuple[int, int]
 Colour = tuple[int, int, int, int]  # RGBA, 0-255
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+# The fonts, named here too: the image and video engines read their drawing from this module.
+Font = _lettering.Font
+TEXT_FONT_FILES = _lettering.TEXT_FONT_FILES
+font = _lettering.font
+emoji_font = _lettering.emoji_font
+undrawable = _lettering.undrawable
+undrawable_reason = _lettering.undrawable_reason
 Position = Literal[
     "top-left", "top", "top-right", "left", "center", "right", "bottom-left", "bottom",
     "bottom-right",
@@ -26,15 +33,8 @@ PLACES: dict[Position, tuple[float, float]] = {
 }  # fmt: skip
 POSITIONS: tuple[Position, ...] = tuple(PLACES)
 COLOUR_SYNTAX = "#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS colour name"
-# Pillow looks the bare file name up in the system font directories (fonts-dejavu-core puts it
-# in /usr/share/fonts/truetype/dejavu); without it, Pillow's bundled Aileron (Latin only).
-TEXT_FONT_FILE = "DejaVuSans.ttf"
-TEXT_FONT_FILES = {"sans": TEXT_FONT_FILE, "serif": "DejaVuSerif.ttf", "mono": "DejaVuSansMono.ttf"}
-_NOTDEF_PROBE = "\U0010fffd"  # a private-use code point no font draws: shows the .notdef box
-_COVERAGE_SIZE_PX = 32
 TEXT_OUTLINE_PER_SIZE = 1 / 16  # outline width as a share of the text size: legible, not bold
 TEXT_LINE_SPACING_PER_SIZE = 0.2  # extra space between lines, as a share of the text size
-_ALIGN = {0.0: "left", 0.5: "center", 1.0: "right"}
 _HEX_COLOUR = re.compile(r"#?([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})")
 
 
@@ -70,26 +70,45 @@ def text_layer(
     """A transparent RGBA layer of `size` with `text` wrapped to its width inside
     `margin_px`, placed at `at` (fractions: (0, 0) top-left, (0.5, 0.5) centre, (1, 1)
     bottom-right), aligned to that side, with an outline in black or white (whichever
-    contrasts with the colour) so it reads anywhere."""
-    face = font(size_px, family)
-    outline_px = max(1, round(size_px * TEXT_OUTLINE_PER_SIZE))
-    room = (size[0] - 2 * margin_px, size[1] - 2 * margin_px)
-    block = "\n".join(wrap(text, face, width_px=room[0] - 2 * outline_px))
-    layer = Image.new("RGBA", size)
-    pen = ImageDraw.Draw(layer)
-    align, spacing = _ALIGN[at[0]], round(size_px * TEXT_LINE_SPACING_PER_SIZE)
-    left, top, right, bottom = pen.multiline_textbbox(
-        (0, 0), block, face, spacing=spacing, align=align, stroke_width=outline_px
+    contrasts with the colour) so it reads anywhere. Emoji are drawn in colour
+    (runner.engine.lettering)."""
+    letters = lettering(size_px, family)
+    ink = Ink(
+        (*colour[:3], 255), _contrasting(colour), max(1, round(size_px * TEXT_OUTLINE_PER_SIZE))
     )
-    _check_text_fits((ceil(right - left), ceil(bottom - top)), room, size_px=size_px)
-    x = margin_px + at[0] * (room[0] - (right - left)) - left
-    y = margin_px + at[1] * (room[1] - (bottom - top)) - top
-    pen.multiline_text(
-        (x, y), block, (*colour[:3], 255), face, spacing=spacing, align=align,
-        stroke_width=outline_px, stroke_fill=_contrasting(colour),
-    )  # fmt: skip
+    room = (size[0] - 2 * margin_px, size[1] - 2 * margin_px)
+    lines = wrap(text, letters, width_px=room[0] - 2 * ink.outline_px)
+    block = _block(lines, letters, ink=ink, align=at[0], room=room)
+    layer = Image.new("RGBA", size)
+    layer.alpha_composite(block, placed(block.size, size, at=at, margin_px=margin_px))
     # Drawn opaque, then faded as a whole, so the outline and the fill do not double up.
     return faded(layer, colour[3] / 255)
+
+
+def _block(
+    lines: list[str], letters: Lettering, *, ink: Ink, align: float, room: Size
+) -> Image.Image:
+    """The lines drawn one under another, each aligned across (0 left, 1 right), cropped to
+    what was drawn; refused when they cannot fit in `room`."""
+    lengths = [letters.length(line) for line in lines]
+    pitch = (
+        letters.ascent_px + letters.descent_px + round(letters.size_px * TEXT_LINE_SPACING_PER_SIZE)
+    )
+    width = ceil(max(lengths)) + 2 * ink.outline_px
+    height = len(lines) * pitch - (pitch - letters.ascent_px - letters.descent_px)
+    # The lines' boxes hold room for ascenders and descenders the text may not have: refused
+    # now only when they are too large by more than a line, measured again once drawn.
+    slack = (room[0] + pitch, room[1] + pitch)
+    _check_text_fits((width, height + 2 * ink.outline_px), slack, size_px=letters.size_px)
+    block = Image.new("RGBA", (width, height + 2 * ink.outline_px))
+    for number, (line, length) in enumerate(zip(lines, lengths, strict=True)):
+        x = ink.outline_px + align * (width - 2 * ink.outline_px - length)
+        baseline = ink.outline_px + number * pitch + letters.ascent_px
+        letters.draw_line(block, line, x=x, baseline=baseline, style=ink)
+    drawn = block.getbbox()
+    block = block.crop(drawn) if drawn else block
+    _check_text_fits(block.size, room, size_px=letters.size_px)
+    return block
 
 
 def faded(layer: Image.Image, opacity: float) -> Image.Image:
@@ -102,58 +121,33 @@ def faded(layer: Image.Image, opacity: float) -> Image.Image:
     return result
 
 
-@lru_cache(maxsize=8)  # every frame of an animation uses the same font
-def font(size_px: int, family: str = "sans") -> Font:
-    """The family's DejaVu font (found in the system font directories), or Pillow's bundled
-    font when it is not installed."""
-    try:
-        return ImageFont.truetype(TEXT_FONT_FILES[family], size_px)
-    except OSError:
-        return ImageFont.load_default(size=size_px)
-
-
-def undrawable(text: str, family: str = "sans") -> list[str]:
-    """The characters of `text` the family's font has no glyph for, in order, once each: what
-    it would draw for them is its .notdef box (an empty rectangle)."""
-    face = font(_COVERAGE_SIZE_PX, family)
-    notdef = face.getmask(_NOTDEF_PROBE)
-    missing: list[str] = []
-    for character in dict.fromkeys(text):
-        if character.isspace() or not character.isprintable() or character in missing:
-            continue
-        mask = face.getmask(character)
-        if mask.size == notdef.size and bytes(mask) == bytes(notdef):
-            missing.append(character)
-    return missing
-
-
-def wrap(text: str, face: Font, *, width_px: int) -> list[str]:
+def wrap(text: str, letters: Lettering, *, width_px: int) -> list[str]:
     """Lines no wider than `width_px`: words move to the next line, and a word wider than a
     whole line is broken between characters. Line breaks in the text are kept."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
-        lines.extend(_wrap_paragraph(paragraph, face, width_px))
+        lines.extend(_wrap_paragraph(paragraph, letters, width_px))
     return lines
 
 
-def _wrap_paragraph(paragraph: str, face: Font, width_px: int) -> list[str]:
+def _wrap_paragraph(paragraph: str, letters: Lettering, width_px: int) -> list[str]:
     lines: list[str] = []
     for word in paragraph.split():
         joined = f"{lines[-1]} {word}" if lines else word
-        if lines and face.getlength(joined) <= width_px:
+        if lines and letters.length(joined) <= width_px:
             lines[-1] = joined
         else:
-            lines.extend(_break_word(word, face, width_px))
+            lines.extend(_break_word(word, letters, width_px))
     return lines or [""]
 
 
-def _break_word(word: str, face: Font, width_px: int) -> list[str]:
+def _break_word(word: str, letters: Lettering, width_px: int) -> list[str]:
     pieces = [""]
-    for character in word:
-        if pieces[-1] and face.getlength(pieces[-1] + character) > width_px:
-            pieces.append(character)
+    for cluster in clusters(word):  # never between an emoji and its skin tone, say
+        if pieces[-1] and letters.length(pieces[-1] + cluster) > width_px:
+            pieces.append(cluster)
         else:
-            pieces[-1] += character
+            pieces[-1] += cluster
     return pieces
 
 

@@ -19,6 +19,7 @@ colour = draw.colour
 font = draw.font
 wrap = draw.wrap
 undrawable = draw.undrawable
+undrawable_reason = draw.undrawable_reason
 TEXT_FONT_FILES = draw.TEXT_FONT_FILES
 Box = tuple[int, int, int, int]  # left, top, right, bottom, in pixels
 Region = tuple[float, float, float, float]  # left, top, right, bottom, as fractions of a side

@@ -1,5 +1,6 @@
 """text=... with text_size (px), text_color and text_position: write the text on the image,
-wrapped to its width inside a margin, in DejaVu Sans (or Pillow's bundled font without it).
+wrapped to its width inside a margin, in DejaVu Sans, Serif or Sans Mono (or Pillow's bundled
+font without them), with emoji in colour from Noto Color Emoji.
 
 The default size is a twentieth of the image's shorter side, the default colour white, the
 default position bottom (centred). The text has a thin outline in black or white, whichever
@@ -79,7 +80,7 @@ class Text(ImageOperation):
     def _every_character_drawable(self) -> Self:
         missing = engine.undrawable(self.text, self.font)
         if missing:
-            raise ValueError(_missing_text(missing, self.font))
+            raise ValueError(engine.undrawable_reason(missing, self.font))
         return self
 
     @field_validator("text")
@@ -106,9 +107,9 @@ class Text(ImageOperation):
         missing = engine.undrawable(value, family)
         if missing:
             raise InvalidParameter(
-                "text", value[:40], _missing_text(missing, family),
-                accepted="characters the font draws (DejaVu: Latin, Greek, Cyrillic, Arabic, "
-                "Hebrew, many symbols)",
+                "text", value[:40], engine.undrawable_reason(missing, family),
+                accepted="characters the fonts draw (DejaVu: Latin, Greek, Cyrillic, Arabic, "
+                "Hebrew, many symbols; Noto Color Emoji: emoji)",
             )  # fmt: skip
         return cls(
             text=value,
@@ -130,11 +131,6 @@ class Text(ImageOperation):
                 margin_px=margin, family=self.font,
             )
         )  # fmt: skip
-
-
-def _missing_text(missing: list[str], family: str) -> str:
-    named = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing[:10])
-    return f"no available font draws {named} (text_font={family})"
 
 
 def _kept(text: str) -> str | None:

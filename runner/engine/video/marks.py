@@ -1,7 +1,8 @@
 """text=... and overlay=MEDIA_ID: text or an image burned into the picture, from one time to
 another on the result's timeline (the whole video by default). Text is drawn as the image
-operation draws it (runner.engine.draw); an image is shown at its own size (shrunk to fit
-inside the margins), at a gravity, with an opacity. Both force the video to be re-encoded."""
+operation draws it (runner.engine.draw); an image is shown at its own size or at
+overlay_scale times the picture's width (shrunk to fit inside the margins either way), at a
+gravity, with an opacity. Both force the video to be re-encoded."""
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,13 @@ OVERLAY = Param(
 OVERLAY_GRAVITY = Param(
     name="overlay_gravity", type="choice", choices=POSITIONS, default="bottom-right",
     example="top-left", description="Where the image goes, inside a margin.",
+)  # fmt: skip
+OVERLAY_SCALE = Param(
+    name="overlay_scale", type="number", default=None, minimum=0.01, maximum=1, example="0.2",
+    description=(
+        "The image's width as a fraction of the picture's width; by default its own size "
+        "(shrunk to fit)."
+    ),
 )  # fmt: skip
 OVERLAY_OPACITY = Param(
     name="overlay_opacity", type="number", default=1.0, minimum=0, maximum=1, example="0.5",
@@ -160,21 +168,23 @@ class Overlay(_Mark):
     name: ClassVar[str] = "overlay"
     syntax: ClassVar[str] = (
         f"overlay=MEDIA_ID (an image), with overlay_from=S, overlay_to=S, "
-        f"overlay_gravity={'|'.join(POSITIONS)}, overlay_opacity=0..1"
+        f"overlay_gravity={'|'.join(POSITIONS)}, overlay_scale=0.01..1, overlay_opacity=0..1"
     )
     description: ClassVar[str] = "Show an image (a logo) over the picture, for a time range."
     example: ClassVar[str] = (
-        "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=top-right&overlay_opacity=0.7"
+        "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=top-right"
+        "&overlay_scale=0.2&overlay_opacity=0.7"
     )
     group: ClassVar[Group] = "text"
     references: ClassVar[MediaKind | None] = MediaKind.IMAGE
     parameters: ClassVar[tuple[Param, ...]] = (
-        OVERLAY, OVERLAY_FROM, OVERLAY_TO, OVERLAY_GRAVITY, OVERLAY_OPACITY,
+        OVERLAY, OVERLAY_FROM, OVERLAY_TO, OVERLAY_GRAVITY, OVERLAY_SCALE, OVERLAY_OPACITY,
     )  # fmt: skip
     media: UUID = OVERLAY.field()
     start: float = OVERLAY_FROM.field()
     end: float | None = OVERLAY_TO.field()
     gravity: Position = OVERLAY_GRAVITY.field()
+    scale: float | None = OVERLAY_SCALE.field()
     opacity: float = OVERLAY_OPACITY.field()
 
     @classmethod
@@ -188,6 +198,7 @@ class Overlay(_Mark):
         return cls(
             media=media, start=start, end=end,
             gravity=OVERLAY_GRAVITY.modifier(modifiers),
+            scale=OVERLAY_SCALE.modifier(modifiers),
             opacity=OVERLAY_OPACITY.modifier(modifiers),
         )  # fmt: skip
 
@@ -200,7 +211,11 @@ class Overlay(_Mark):
         picture = _image(images[self.media])
         margin = _margin(size)
         room = (size[0] - 2 * margin, size[1] - 2 * margin)
-        picture.thumbnail(room)  # shrunk to fit, never enlarged
+        if self.scale is not None:
+            width = max(1, round(size[0] * self.scale))
+            height = max(1, round(picture.height * width / picture.width))
+            picture = picture.resize((width, height), Image.Resampling.LANCZOS)
+        picture.thumbnail(room)  # shrunk to fit inside the margins
         layer = Image.new("RGBA", size)
         corner = draw.placed(picture.size, size, at=PLACES[self.gravity], margin_px=margin)
         layer.paste(picture, corner)

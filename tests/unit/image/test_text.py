@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from runner.engine import draw
+from runner.engine import draw, lettering
 from runner.engine.image import engine
 from service.kernel.errors import EditFailed, InvalidParameter
 from tests.unit.image.pictures import BLACK, colour_at, edit, mean_difference, near, save
 
 NOT_A_GLYPH = "\U0010fffd"  # private use: no font has it, so it draws as the missing-glyph box
 INK_FROM = 60  # a channel above this, on black, is text
+COLOURFUL_FROM = 50  # channels further apart than this are a colour, not a grey
 
 
 @pytest.fixture
@@ -72,7 +73,12 @@ def test_text_colour_and_translucency(black: Path) -> None:
 def test_non_latin_text_is_drawn_with_real_glyphs(black: Path) -> None:
     text = "Привет ✓"
     drawn = edit(black, f"text={text}&text_size=24&text_position=center")
-    missing = edit(black, f"text={NOT_A_GLYPH * 6} {NOT_A_GLYPH}&text_size=24&text_position=center")
+    boxes = f"{NOT_A_GLYPH * 6} {NOT_A_GLYPH}"  # refused by text=, drawn here as .notdef boxes
+    with Image.open(black) as image:
+        missing = engine.draw_text(
+            image.convert("RGB"), boxes, size_px=24, colour=(255, 255, 255, 255), at=(0.5, 0.5),
+            margin_px=round(160 * 0.03),
+        )  # fmt: skip
     ink_box(drawn)
     # Were a glyph missing from the font, both would be rows of the same empty boxes.
     assert mean_difference(drawn, missing) > 1.0
@@ -132,9 +138,65 @@ def test_the_font_family_changes_the_letters(tmp_path: Path) -> None:
 
 def test_characters_no_font_draws_are_named(tmp_path: Path) -> None:
     blank = save(Image.new("RGB", (200, 60)), tmp_path / "blank.png")
-    named = r"text=.*no available font draws.*U\+1F44D.*U\+1F3FD"
-    with pytest.raises(InvalidParameter, match=named):
-        edit(blank, "text=ok 👍🏽")
+    with pytest.raises(InvalidParameter, match=r"text=.*no available font draws.*U\+10FFFD") as e:
+        edit(blank, f"text=ok 👍🏽 {NOT_A_GLYPH}")
+    assert "1F44D" not in str(e.value)  # the emoji font draws that one
     with pytest.raises(InvalidParameter, match=r"U\+4E2D"):
         edit(blank, "text=中&text_font=mono")
     edit(blank, "text=Привет ✓")  # drawn: no error
+
+
+def colourful(image: Image.Image) -> np.ndarray:
+    """Where pixels are far from any grey: not white text, its black outline or the black."""
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    return np.asarray((pixels.max(axis=2) - pixels.min(axis=2)) > COLOURFUL_FROM)
+
+
+def test_emoji_are_drawn_in_colour_beside_the_text(black: Path) -> None:
+    result = edit(black, "text=👍🏽 ok&text_size=40&text_position=center")
+    left, _, right, _ = ink_box(result)
+    columns = np.flatnonzero(colourful(result).any(axis=0))
+    assert columns.size > 20  # a brown thumb, not a white box
+    assert left - 2 <= columns[0] and columns[-1] < (left + right) / 2  # where the emoji is
+    monochrome = edit(black, "text=ok ok&text_size=40&text_position=center")
+    assert not colourful(monochrome).any()
+
+
+def test_emoji_alone_are_drawn_at_the_text_size(black: Path) -> None:
+    small = edit(black, "text=👍&text_size=20&text_position=center")
+    large = edit(black, "text=👍&text_size=40&text_position=center")
+    assert colourful(large).sum() > 200
+    box, large_box = ink_box(small), ink_box(large)
+    assert large_box[3] - large_box[1] == pytest.approx(2 * (box[3] - box[1]), rel=0.15)
+    assert large_box[3] - large_box[1] == pytest.approx(40, rel=0.25)
+    assert colourful(edit(black, "text=👨‍👩‍👧 🇫🇷&text_size=30")).any()
+
+
+def test_a_variation_selector_asks_for_the_colour_emoji(black: Path) -> None:
+    text_heart = edit(black, "text=\u2764&text_size=40&text_position=center")
+    red_heart = edit(black, "text=\u2764\ufe0f&text_size=40&text_position=center")
+    assert not colourful(text_heart).any()  # DejaVu's heart, in the text's white
+    assert colourful(red_heart).sum() > 200
+
+
+def test_text_with_emoji_wraps_inside_the_image(black: Path) -> None:
+    result = edit(black, "text=" + "👍🏽 ok " * 12 + "&text_size=16&text_position=top-left")
+    left, _, right, _ = ink_box(result)
+    margin = round(160 * 0.03)
+    assert left >= margin and right <= 240 - margin
+    assert ink_lines(result) >= 3
+    broken = edit(black, "text=" + "👍" * 30 + "&text_size=16")
+    assert ink_box(broken)[2] <= 240 - margin
+    assert ink_lines(broken) >= 2
+
+
+def test_without_the_emoji_font_emoji_are_refused_saying_what_would_draw_them(
+    black: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lettering, "EMOJI_FONT_FILE", "no-such-font.ttf")
+    lettering.emoji_font.cache_clear()
+    try:
+        with pytest.raises(InvalidParameter, match=r"U\+1F44D.*U\+1F3FD.*fonts-noto-color-emoji"):
+            edit(black, "text=ok 👍🏽")
+    finally:
+        lettering.emoji_font.cache_clear()

@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from service.kernel.errors import EditFailed
+from service.kernel.errors import EditFailed, InvalidParameter
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import assert_in_sync, facts, numbers
 
@@ -94,6 +94,26 @@ def test_an_image_overlay_goes_where_its_gravity_says_with_its_opacity(
     half_blue = under / 2 + np.array([0, 0, 255]) / 2
     assert difference(seen, half_blue) < TOLERANCE
     assert difference(frame_at(result, 2.5)[box], frame_at(source, 2.5)[box]) < TOLERANCE
+
+
+def test_overlay_scale_sizes_the_image_as_a_share_of_the_video_width(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    logo = tmp_path / "logo.png"
+    Image.new("RGBA", (30, 20), (0, 0, 255, 255)).save(logo)
+    media = uuid4()
+    source = make()
+    query = [("overlay", str(media)), ("overlay_gravity", "top-left"), ("overlay_scale", "0.5")]
+    (result,) = edit(source, query, others={media: logo})
+    blue = frame_at(result, 1.0)
+    is_blue = (blue[:, :, 2] > 180) & (blue[:, :, 0] < 80) & (blue[:, :, 1] < 80)
+    columns, rows = np.flatnonzero(is_blue.any(axis=0)), np.flatnonzero(is_blue.any(axis=1))
+    margin = 3  # 3 % of the shorter side, 96
+    # 160 px wide: half is 80 px, its proportions kept (20/30 of it high), from the margin.
+    assert (columns[0], rows[0]) == pytest.approx((margin, margin), abs=2)
+    assert (columns[-1] + 1 - columns[0], rows[-1] + 1 - rows[0]) == pytest.approx((80, 53), abs=3)
+    with pytest.raises(InvalidParameter, match="overlay_scale"):
+        edit(source, [("overlay", str(media)), ("overlay_scale", "2")], others={media: logo})
 
 
 def test_an_overlay_that_is_not_an_image_fails(make: Make, edit: Edit, tmp_path: Path) -> None:
