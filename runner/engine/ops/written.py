@@ -32,6 +32,8 @@ def stored_query(
 
 
 def _read(kind: MediaKind, ops: Sequence[Mapping[str, Any]]) -> list[Operation] | None:
+    """Read as `kind`, switching to the kind an operation produces (thumbnail, frames: the
+    operations after them are image operations), as the edit language reads them."""
     read: list[Operation] = []
     for item in ops:
         operation = catalogue().operation(kind, str(item.get("op")))
@@ -41,4 +43,5 @@ def _read(kind: MediaKind, ops: Sequence[Mapping[str, Any]]) -> list[Operation] 
             read.append(operation.model_validate(item))
         except ValidationError:
             return None
+        kind = operation.produces or kind
     return read
