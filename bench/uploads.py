@@ -16,9 +16,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx2 as httpx
+import numpy as np
+from PIL import Image
 
 from bench.harness import (
     Report,
@@ -40,6 +43,8 @@ S3_SECRET_KEY = "editroom-bench-secret"
 S3_REGION = "us-east-1"
 BUCKET = "editroom-bench"
 TIMEOUT_SECONDS = 600.0
+SMALL_UPLOADS = 21
+SMALL_GOAL_MS = 30
 
 Job = Callable[[], None]
 
@@ -47,11 +52,15 @@ Job = Callable[[], None]
 def run(url: str) -> Report:
     big = _big_video()
     size = big.stat().st_size
-    report = Report(f"Uploads: a {size / GIB:.2f} GiB MPEG-TS video, MB/s", "plain copy")
+    report = Report(
+        f"Uploads: a {size / GIB:.2f} GiB MPEG-TS video in MB/s; small images in ms",
+        "plain copy",
+    )
     with tempfile.TemporaryDirectory(prefix="editroom-uploads-bench-") as folder:
         work = Path(folder)
         with _editroom(url, work / "local") as client:
             bucket = work / "local" / "bucket"
+            _small_images(report, client, bucket, work)
             ours = _median(lambda: _upload(client, big))
             theirs = _median(lambda: _copy_into(bucket, big))
         report.add("local bucket", size / ours / 1e6, size / theirs / 1e6, higher_is_better=True)
@@ -61,6 +70,32 @@ def run(url: str) -> Report:
         report.add("S3 (moto server)", size / ours / 1e6, size / theirs / 1e6,
                    higher_is_better=True)  # fmt: skip
     return report
+
+
+def _small_images(report: Report, client: httpx.Client, bucket: Path, work: Path) -> None:
+    """A 640x480 JPEG upload's p50 (each different: no duplicate), and the first upload after
+    the service started, beside a plain copy of the same bytes into the bucket."""
+    photos = [_small_jpeg(work / f"small-{index}.jpg", index) for index in range(SMALL_UPLOADS)]
+    first = _timed(lambda: _upload(client, photos[0])) * 1000
+    ours = statistics.median(_timed(partial(_upload, client, photo)) for photo in photos[1:])
+    theirs = statistics.median(_timed(partial(_copy_into, bucket, photo)) for photo in photos)
+    p50 = ours * 1000
+    report.add("640x480 JPEG upload p50, ms", p50, theirs * 1000, higher_is_better=False)
+    report.add("first upload after start, ms", first, theirs * 1000, higher_is_better=False)
+    report.goal(f"a small image uploads in at most {SMALL_GOAL_MS} ms at p50", p50 <= SMALL_GOAL_MS)
+    report.goal("the first upload takes at most 3x the p50", first <= 3 * p50)
+
+
+def _small_jpeg(path: Path, seed: int) -> Path:
+    pixels = np.random.default_rng(seed).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, "JPEG", quality=85)
+    return path
+
+
+def _timed(job: Job) -> float:
+    started = time.perf_counter()
+    job()
+    return time.perf_counter() - started
 
 
 def _median(job: Job) -> float:
@@ -94,7 +129,8 @@ def _upload(client: httpx.Client, path: Path) -> None:
     if response.status_code != 201:
         raise RuntimeError(f"upload refused: {response.status_code} {response.text}")
     media = response.json()
-    if media["size_bytes"] != path.stat().st_size or media["kind"] != "video":
+    kind = "image" if path.suffix == ".jpg" else "video"
+    if media["size_bytes"] != path.stat().st_size or media["kind"] != kind:
         raise RuntimeError(f"upload stored wrongly: {media}")
     client.delete(f"/bucket/upload/{media['id']}").raise_for_status()
 

@@ -92,3 +92,23 @@ def write_pid_and_hang(path: str, *, progress: Report) -> None:
     with open(path, "w") as handle:
         handle.write(str(os.getpid()))
     hang(progress=progress)
+
+
+def exit_quietly(*, progress: Report) -> None:
+    os._exit(0)
+
+
+def use_memory(megabytes: int, *, progress: Report) -> int:
+    """Touches that much memory (every page), drops it, and says which process did."""
+    block = bytearray(megabytes * 1024 * 1024)
+    del block
+    return os.getpid()
+
+
+KEPT: list[object] = []
+
+
+def leave_open(path: str, *, progress: Report) -> int:
+    """Keeps a file open after it returns (a leak the next job must not inherit)."""
+    KEPT.append(open(path, "w"))  # noqa: SIM115
+    return os.getpid()

@@ -2,9 +2,16 @@
 takes down only its child, never the API or the runner.
 
 Children fork from a forkserver that has already imported everything they run
-(runner.engine.preload), so starting one costs milliseconds; and one spare child is kept
-started ahead, waiting for its job, so an edit does not wait even for those. Every child runs
-one job and exits: nothing one job leaves in memory reaches the next. Each child gets a memory
+(runner.engine.preload), and a child serves job after job, so an edit or an upload check pays
+for no process of its own. A child is replaced (it exits, a new one is started off the event
+loop) after any job that fails in any way (any exception, a crash, its time limit), once its
+peak memory (max RSS) has passed EDITROOM_SANDBOX_CHILD_MAX_RSS_BYTES, after
+EDITROOM_SANDBOX_JOBS_PER_CHILD jobs, and after a job that left anything behind that could
+reach the next: a file descriptor still open, a thread still running, another working
+directory or other resource limits. What a job leaves in Python memory (a module global it
+set, a cache it filled) does reach the next job the same child serves: jobs are pure
+functions of their arguments, reading and writing only the paths they are given (the caller
+removes those), so nothing they keep changes another job's result. Each child gets a memory
 limit; the parent kills it at its time limit or when the awaiting task is cancelled (an edit
 cancelled mid-run stops at once).
 
@@ -21,9 +28,12 @@ message carries a server path."""
 import asyncio
 import contextlib
 import ctypes
+import gc
 import multiprocessing
+import os
 import resource
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -44,6 +54,7 @@ from service.kernel.errors import (
     described,
     io_trouble,
 )
+from service.kernel.settings import Settings
 
 T = TypeVar("T")
 Detail = dict[str, Any] | None
@@ -62,11 +73,22 @@ REFILL_DELAY_SECONDS = 0.02
 PROGRESS_STEP = 0.01
 PROGRESS_INTERVAL_SECONDS = 0.25
 MAX_ERROR_CHARS = 500  # of an unexpected exception's text carried back to the edit's error
+MAX_IDLE_CHILDREN = 4  # waiting between jobs; more at once are started, then retired
+JOBS_PER_CHILD = 50
+CHILD_MAX_RSS_BYTES = 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """When a child is replaced by a fresh one, besides after any failure."""
+
+    jobs_per_child: int = JOBS_PER_CHILD
+    max_rss_bytes: int = CHILD_MAX_RSS_BYTES
 
 
 @dataclass(slots=True)
 class _Child:
-    """A started child waiting for its one job on `jobs`; it answers on `answers`."""
+    """A started child waiting for jobs on `jobs`; it answers on `answers`."""
 
     process: Any  # multiprocessing's forkserver Process
     jobs: Connection
@@ -89,15 +111,42 @@ class _Child:
 
 
 class Sandbox:
-    """Runs jobs in children, keeping one spare child ready. Its tasks and spare belong to the
-    event loop that first runs a job: use one Sandbox per loop."""
+    """Runs jobs in children that serve many jobs each (see the module's docstring), keeping
+    one child ready. Its tasks and children belong to the event loop that first runs a job:
+    use one Sandbox per loop."""
 
-    def __init__(self, *, memory_limit_bytes: int | None) -> None:
+    def __init__(self, *, memory_limit_bytes: int | None, renewal: Renewal = Renewal()) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
         self._memory_limit_bytes = memory_limit_bytes
-        self._spare: _Child | None = None
+        self._renewal = renewal
+        self._idle: list[_Child] = []
         self._refilling: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Sandbox":
+        renewal = Renewal(
+            jobs_per_child=settings.sandbox_jobs_per_child,
+            max_rss_bytes=settings.sandbox_child_max_rss_bytes,
+        )
+        return cls(memory_limit_bytes=settings.edit_memory_bytes, renewal=renewal)
+
+    async def warm(self) -> None:
+        """Start the forkserver and a first child now (in a thread: the forkserver imports
+        every engine, seconds), so the first job does not wait for them."""
+        self._refill_soon(delay=0.0)
+        if self._refilling is not None:
+            await asyncio.shield(self._refilling)
+
+    async def close(self) -> None:
+        """Stop the children waiting for jobs."""
+        if self._refilling is not None:
+            self._refilling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refilling
+        idle, self._idle = self._idle, []
+        for child in idle:
+            await child.stop()
 
     async def run(
         self,
@@ -110,47 +159,49 @@ class Sandbox:
         """function(*args, progress=...) in a child; its result, or its EditroomError.
         `timed_out` is what the SandboxTimeout says when it runs past timeout_seconds."""
         child = await self._take_child()
-        answered = False
+        answer: _Answer | None = None
         try:
             async with asyncio.timeout(timeout_seconds):
                 with contextlib.suppress(BrokenPipeError):  # it died: _collect says how
                     child.jobs.send((function, args))
-                result: T = await _collect(child.answers, child.process, on_progress)
-                answered = True
-                return result
+                answer = await _collect(child.answers, child.process, on_progress)
         except TimeoutError:
             message = timed_out or f"stopped after {timeout_seconds:.0f} s, its time limit"
             raise SandboxTimeout(message) from None
         finally:
-            if answered:
-                # Its answer is in; the caller need not wait while its memory is torn down.
+            if answer is not None and answer.keep and len(self._idle) < MAX_IDLE_CHILDREN:
+                self._idle.append(child)
+            elif answer is not None:
+                # It answered and exits; the caller need not wait while its memory is torn down.
                 asyncio.get_running_loop().run_in_executor(None, child.reap)
             else:
                 await child.stop()
             self._refill_soon()
+        result: T = answer.value()
+        return result
 
-    def _refill_soon(self) -> None:
-        """Start the next job's child in a thread (starting one blocks for milliseconds)."""
-        if self._spare is None and (self._refilling is None or self._refilling.done()):
-            self._refilling = asyncio.get_running_loop().create_task(self._refill())
+    def _refill_soon(self, delay: float = REFILL_DELAY_SECONDS) -> None:
+        """Start a child in a thread (starting one blocks for milliseconds) unless one waits."""
+        if not self._idle and (self._refilling is None or self._refilling.done()):
+            self._refilling = asyncio.get_running_loop().create_task(self._refill(delay))
 
-    async def _refill(self) -> None:
+    async def _refill(self, delay: float) -> None:
         # Let the caller finish its edit (store, complete) before a fork competes for the CPU.
-        await asyncio.sleep(REFILL_DELAY_SECONDS)
+        await asyncio.sleep(delay)
         child = await asyncio.to_thread(self._start_child)
-        if self._spare is None:
-            self._spare = child
+        if len(self._idle) < MAX_IDLE_CHILDREN:
+            self._idle.append(child)
         else:
             await child.stop()
 
     async def _take_child(self) -> _Child:
-        if self._refilling is not None and not self._refilling.done():
-            await asyncio.shield(self._refilling)  # the spare is nearly there
-        spare, self._spare = self._spare, None
-        if spare is not None and spare.usable():
-            return spare
-        if spare is not None:
-            await spare.stop()
+        if not self._idle and self._refilling is not None and not self._refilling.done():
+            await asyncio.shield(self._refilling)  # the next child is nearly there
+        while self._idle:
+            child = self._idle.pop()
+            if child.usable():
+                return child
+            await child.stop()
         # Off the event loop: the first start also starts the forkserver, which imports every
         # engine (seconds); heartbeats and requests must not wait behind it.
         return await asyncio.to_thread(self._start_child)
@@ -159,7 +210,9 @@ class Sandbox:
         answers, answer_end = self._context.Pipe(duplex=False)
         job_end, jobs = self._context.Pipe(duplex=False)
         process = self._context.Process(
-            target=_child_main, args=(job_end, answer_end, self._memory_limit_bytes), daemon=True
+            target=_child_main,
+            args=(job_end, answer_end, self._memory_limit_bytes, self._renewal),
+            daemon=True,
         )
         process.start()
         answer_end.close()
@@ -167,7 +220,21 @@ class Sandbox:
         return _Child(process, jobs, answers)
 
 
-async def _collect(receiver: Connection, child: Any, on_progress: Report | None) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A job's result, or the error it raised; `keep`: the child serves another job."""
+
+    result: Any = None
+    error: EditroomError | None = None
+    keep: bool = False
+
+    def value(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+async def _collect(receiver: Connection, child: Any, on_progress: Report | None) -> _Answer:
     while True:
         try:
             await _readable(receiver)
@@ -179,12 +246,12 @@ async def _collect(receiver: Connection, child: Any, on_progress: Report | None)
             case ("progress", fraction, detail):
                 if on_progress is not None:
                     on_progress(fraction, detail)
-            case ("result", value):
-                return value
+            case ("result", value, keep):
+                return _Answer(result=value, keep=keep)
             case ("error", error_class, text):
                 error = error_class.__new__(error_class)
                 Exception.__init__(error, text)
-                raise error
+                return _Answer(error=error)
 
 
 async def _readable(receiver: Connection) -> None:
@@ -229,25 +296,82 @@ def _warm_heap() -> None:
     del warm
 
 
-def _child_main(jobs: Connection, sender: Connection, memory_limit: int | None) -> None:
+def _child_main(
+    jobs: Connection, sender: Connection, memory_limit: int | None, renewal: Renewal
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a child stops
     if memory_limit is not None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     _warm_heap()
+    gc.collect()
+    gc.freeze()  # what the forkserver imported is never garbage: collections skip it
+    start = _State.now()
+
+    def fit() -> bool:
+        return _fit(start, renewal)
+
+    for served in range(1, renewal.jobs_per_child + 1):
+        try:
+            function, args = jobs.recv()
+        except EOFError:
+            return  # the parent no longer needs it
+        last = served == renewal.jobs_per_child
+        if not _serve(function, args, sender, memory_limit, last=last, fit=fit):
+            break
+    sender.close()
+
+
+def _serve(
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    sender: Connection,
+    memory_limit: int | None,
+    *,
+    last: bool,
+    fit: Callable[[], bool],
+) -> bool:
+    """Runs one job and answers; whether this child may serve another."""
     try:
-        function, args = jobs.recv()
-    except EOFError:
-        return  # a spare the parent no longer needs
-    try:
-        sender.send(("result", function(*args, progress=_reporter(sender))))
+        value = function(*args, progress=_reporter(sender))
+        kept = not last and fit()
+        sender.send(("result", value, kept))
+        return kept
     except EditroomError as exc:
         sender.send(("error", type(exc), str(exc)))
     except MemoryError:
         sender.send(("error", SandboxOutOfMemory, _out_of_memory(memory_limit)))
     except Exception as exc:  # the child's boundary: say what went wrong, not only that it did
         sender.send(("error", *_unexpected(function, exc)))
-    finally:
-        sender.close()
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What a job could leave behind for the next one outside Python's memory."""
+
+    descriptors: frozenset[str]
+    threads: int
+    directory: str
+    limits: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def now(cls) -> "_State":
+        return cls(
+            descriptors=frozenset(os.listdir("/proc/self/fd")),
+            threads=threading.active_count(),
+            directory=os.getcwd(),
+            limits=tuple(resource.getrlimit(limit) for limit in _LIMITS),
+        )
+
+
+_LIMITS = (resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_CPU)
+
+
+def _fit(start: _State, renewal: Renewal) -> bool:
+    """Whether this child may serve another job: nothing left behind, memory under the mark."""
+    gc.collect()  # a container or file the job dropped is closed now, not in the next job
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return peak <= renewal.max_rss_bytes and _State.now() == start
 
 
 def _out_of_memory(memory_limit: int | None) -> str:

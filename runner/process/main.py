@@ -27,7 +27,7 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
         library = MediaLibrary(
             database=database,
             storage=storage,
-            sandbox=Sandbox(memory_limit_bytes=settings.edit_memory_bytes),
+            sandbox=Sandbox.from_settings(settings),
             settings=settings,
         )
         executor = EditExecutor(library=library, sandbox=library.sandbox, settings=settings)
@@ -43,5 +43,12 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, runner.stop)
-        with metrics.serving(host=settings.runner_metrics_host, port=settings.runner_metrics_port):
-            await runner.run()
+        warming = asyncio.create_task(library.sandbox.warm())  # while the first claim waits
+        try:
+            with metrics.serving(
+                host=settings.runner_metrics_host, port=settings.runner_metrics_port
+            ):
+                await runner.run()
+        finally:
+            warming.cancel()
+            await library.sandbox.close()

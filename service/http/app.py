@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.library = MediaLibrary(
                 database=database,
                 storage=await open_storage(settings),
-                sandbox=Sandbox(memory_limit_bytes=settings.edit_memory_bytes),
+                sandbox=Sandbox.from_settings(settings),
                 settings=settings,
             )
             app.state.signing_key = secret_key(settings)
@@ -75,9 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 metrics=service_metrics,
             )  # fmt: skip
             await events.start()
+            # The first upload's check must not wait for the forkserver's imports (seconds):
+            # they run now, in a thread (the event loop stays free), before the service is up.
+            await app.state.library.sandbox.warm()
             try:
                 yield
             finally:
+                await app.state.library.sandbox.close()
                 await events.stop()
 
     app = FastAPI(

@@ -154,6 +154,13 @@ class Settings(BaseSettings):
     edit_memory_bytes: PositiveInt = Field(
         default=4 * 1024**3, description="memory limit of the process checking or editing media"
     )
+    sandbox_jobs_per_child: PositiveInt = Field(
+        default=50, description="jobs (edits, upload checks) one sandbox child serves, at most"
+    )
+    sandbox_child_max_rss_bytes: PositiveInt = Field(
+        default=1024**3,
+        description="a sandbox child whose peak memory passed this is replaced after its job",
+    )
     import_allow_private: bool = Field(
         default=False, description="let imports reach loopback, private and link-local addresses"
     )

@@ -1,12 +1,14 @@
 """Children that answer, refuse, crash, hang, hog memory or get cancelled."""
 
 import asyncio
+import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from runner.engine.sandbox import Sandbox
+from runner.engine.sandbox import Renewal, Sandbox
 from service.kernel.errors import (
     InvalidMedia,
     SandboxCrashed,
@@ -44,11 +46,87 @@ async def test_a_result_and_its_progress(sandbox: Sandbox) -> None:
     assert seen == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
-async def test_every_job_gets_a_process_of_its_own(sandbox: Sandbox) -> None:
-    # A spare child waits for the next job, but no child ever runs a second one.
-    pids = [await sandbox.run(sandboxed.pid, timeout_seconds=30) for _ in range(3)]
-    assert len(set(pids)) == 3
-    assert os.getpid() not in pids
+async def test_a_child_serves_job_after_job() -> None:
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    try:
+        pids = [await sandbox.run(sandboxed.pid, timeout_seconds=30) for _ in range(4)]
+        assert len(set(pids)) == 1  # no process started per job
+        assert os.getpid() not in pids
+    finally:
+        await sandbox.close()
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+async def pid_after(sandbox: Sandbox, job: Callable[..., object], *args: object) -> int:
+    """The pid serving the job after `job` (which fails) in a sandbox that just served one."""
+    with contextlib.suppress(Exception):
+        await sandbox.run(job, *args, timeout_seconds=30)
+    return await sandbox.run(sandboxed.pid, timeout_seconds=30)
+
+
+@pytest.mark.parametrize(
+    "job", [sandboxed.refuse, sandboxed.blunder, sandboxed.crash, sandboxed.exit_quietly]
+)
+async def test_a_child_is_replaced_after_any_failure(job: Callable[..., object]) -> None:
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    try:
+        before = await sandbox.run(sandboxed.pid, timeout_seconds=30)
+        after = await pid_after(sandbox, job)
+        assert after != before
+        await asyncio.to_thread(eventually, lambda: gone(before), what="the failed child to go")
+    finally:
+        await sandbox.close()
+
+
+async def test_a_child_is_replaced_after_its_number_of_jobs() -> None:
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES, renewal=Renewal(jobs_per_child=2))
+    try:
+        pids = [await sandbox.run(sandboxed.pid, timeout_seconds=30) for _ in range(5)]
+        assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+    finally:
+        await sandbox.close()
+
+
+async def test_a_child_is_replaced_once_its_memory_passed_the_mark() -> None:
+    mark = 300 * 1024**2
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES, renewal=Renewal(max_rss_bytes=mark))
+    try:
+        small = [await sandbox.run(sandboxed.use_memory, 20, timeout_seconds=30) for _ in range(2)]
+        assert small[0] == small[1]  # well under the mark: kept
+        big = await sandbox.run(sandboxed.use_memory, 400, timeout_seconds=30)
+        assert big == small[1]  # the job that passed the mark ran, and answered
+        assert await sandbox.run(sandboxed.pid, timeout_seconds=30) != big
+    finally:
+        await sandbox.close()
+
+
+async def test_a_child_that_left_a_file_open_is_replaced(tmp_path: Path) -> None:
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    try:
+        leaker = await sandbox.run(sandboxed.leave_open, str(tmp_path / "f"), timeout_seconds=30)
+        assert await sandbox.run(sandboxed.pid, timeout_seconds=30) != leaker
+    finally:
+        await sandbox.close()
+
+
+async def test_a_timeout_kills_the_child(tmp_path: Path) -> None:
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    pid_file = tmp_path / "pid"
+    try:
+        with pytest.raises(SandboxTimeout):
+            await sandbox.run(sandboxed.write_pid_and_hang, str(pid_file), timeout_seconds=1)
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)
+        assert await sandbox.run(sandboxed.add, 1, 1, timeout_seconds=30) == 2
+    finally:
+        await sandbox.close()
 
 
 async def test_an_editroom_error_crosses_back_as_itself(sandbox: Sandbox) -> None:

@@ -43,10 +43,13 @@ class Held:
 
 
 def rebuilt(
-    data: bytes, *, pts: int, dts: int, keyframe: bool, time_base: Fraction
+    data: bytes, *, pts: int, dts: int, keyframe: bool, time_base: Fraction, duration: int = 0
 ) -> Packet[Stream]:
+    """A packet of these bytes; `duration` (ticks) matters to the last one: Matroska's
+    length is the last packet's pts plus its duration (without it a cut is a frame short)."""
     packet = Packet(data)
     packet.pts, packet.dts, packet.time_base = pts, dts, time_base
+    packet.duration = duration
     packet.is_keyframe = keyframe
     return packet
 
@@ -174,7 +177,10 @@ class VideoCopy:
             data = in_band(
                 self._stream.codec_context.codec.canonical_name, self._extradata, bytes(packet)
             )
-            packet = rebuilt(data, pts=pts, dts=dts, keyframe=True, time_base=self._tb)
+            packet = rebuilt(
+                data, pts=pts, dts=dts, keyframe=True, time_base=self._tb,
+                duration=packet.duration or self._frame_ticks,
+            )  # fmt: skip
         packet.pts, packet.dts = pts + self._shift, dts + self._shift
         self.position = float((pts + self._shift) * self._tb)
         self._muxer.mux(packet)
@@ -243,10 +249,16 @@ class VideoCopy:
             data = to_stored_form(
                 self._stream.codec_context.codec.canonical_name, bytes(packet), self._extradata
             )
-            keyframe = packet.is_keyframe
-            self._muxer.mux(
-                rebuilt(data, pts=pts, dts=pts - delay, keyframe=keyframe, time_base=self._tb)
+            ticks = packet.duration or self._frame_ticks
+            piece = rebuilt(
+                data,
+                pts=pts,
+                dts=pts - delay,
+                keyframe=packet.is_keyframe,
+                time_base=self._tb,
+                duration=ticks,
             )
+            self._muxer.mux(piece)
             self.position = max(self.position, float(pts * self._tb))
 
     def _decode(self, packet: Packet[Stream] | None) -> list[VideoFrame]:

@@ -119,3 +119,20 @@ def test_a_codec_without_smart_cut_is_re_encoded_when_cut(make: Make, edit: Edit
 def test_a_trim_past_the_end_fails(make: Make, edit: Edit) -> None:
     with pytest.raises(EditFailed, match="leave nothing"):
         edit(make(), [("trim", "5")])
+
+
+@pytest.mark.parametrize(
+    ("container", "vcodec"), [("webm", "libvpx-vp9"), ("mp4", "libx264"), ("mkv", "libx264")]
+)
+@pytest.mark.parametrize(("start", "end"), [(0.2, 1.0), (0.3, 1.5), (1.0, 1.8), (0.5, 2.0)])
+def test_accurate_trim_lasts_what_was_asked_at_10_fps(
+    make: Make, edit: Edit, container: str, vcodec: str, start: float, end: float
+) -> None:
+    """A cut from 0.2 to 1.0 s of a 10 fps clip is 8 frames lasting 0.8 s (Matroska measures
+    the last frame too: a re-encoded piece must say how long its frames last)."""
+    source = make(rate=10, container=container, vcodec=vcodec, acodec=None, seconds=2.0)
+    (result,) = edit(source, [("trim", f"{start:g},{end:g}")])
+    wanted = round((end - start) * 10)
+    assert numbers(result) == list(range(round(start * 10), round(end * 10)))
+    assert len(numbers(result)) == wanted
+    assert facts(result).duration == pytest.approx(end - start, abs=0.01)
