@@ -74,7 +74,7 @@ def output_image(api: Api, body: dict[str, Any]) -> Image.Image:
         ({"flip": "h", "priority": "high"}, "priority", "-1000 to 1000"),
         ({"media": "", "flip": "h"}, "media", "is required"),
         ({"flip": "h", "format": ["png", "jpeg"]}, "format", "given more than once"),
-        ({"flip": "h", "sharpen": ""}, "sharpen", "unknown parameter"),
+        ({"flip": "h", "vignette": ""}, "vignette", "unknown parameter"),
         ({"rotate": ""}, "rotate", "accepted"),
     ],
 )

@@ -157,7 +157,7 @@ def test_operations_that_fit_both_kinds(api: Api) -> None:
     [
         ("resize=40x", "name"),
         ("name=x&resize=huge", "resize"),
-        ("name=x&sharpen=1", "sharpen"),
+        ("name=x&vignette=1", "vignette"),
         ("name=x&resize=40x&kind=audio", "kind"),
         ("name=x", "operations"),
     ],
