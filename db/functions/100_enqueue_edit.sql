@@ -5,8 +5,7 @@ CREATE OR REPLACE FUNCTION editroom.enqueue_edit(
     p_workflow_id uuid DEFAULT NULL,
     p_max_trials integer DEFAULT 3,
     p_priority integer DEFAULT 0,
-    p_run_after timestamptz DEFAULT now(),
-    p_edit_key text DEFAULT NULL
+    p_run_after timestamptz DEFAULT now()
 )
 RETURNS editroom.edits
 LANGUAGE plpgsql
@@ -41,20 +40,19 @@ BEGIN
 
     INSERT INTO editroom.edits
         (media_id, ops, session_id, workflow_id, max_trials, priority, run_after,
-         session_step, parent_edit_id, blocked_by, edit_key)
+         session_step, parent_edit_id, blocked_by)
     VALUES
         (coalesce(p_media_id, v_input), p_ops, p_session_id, p_workflow_id,
          p_max_trials, coalesce(p_priority, 0), coalesce(p_run_after, now()),
-         v_step, v_parent, v_blocked_by, p_edit_key)
+         v_step, v_parent, v_blocked_by)
     RETURNING * INTO v_edit;
     RETURN v_edit;
 END
 $$;
 
-COMMENT ON FUNCTION editroom.enqueue_edit(uuid, jsonb, uuid, uuid, integer, integer, timestamptz, text) IS
+COMMENT ON FUNCTION editroom.enqueue_edit(uuid, jsonb, uuid, uuid, integer, integer, timestamptz) IS
 'Queues an edit of media p_media_id running the operations p_ops (a JSON array) and returns it. '
 'With p_session_id (and p_media_id NULL) it is the session''s next step: it reads the session''s '
 'head, or waits for the step before it to complete. Higher p_priority is claimed first; '
-'p_run_after delays it; p_max_trials bounds the attempts; p_edit_key is recorded for '
-'enqueue_edit_once, which finds identical edits by it. Runners are woken through NOTIFY '
+'p_run_after delays it; p_max_trials bounds the attempts. Runners are woken through NOTIFY '
 'editroom_queue.';

@@ -40,7 +40,9 @@ BEGIN
         RETURN;
     END IF;
     edit := editroom.enqueue_edit(p_media_id => p_media_id, p_ops => p_ops,
-        p_max_trials => p_max_trials, p_priority => p_priority, p_edit_key => p_edit_key);
+        p_max_trials => p_max_trials, p_priority => p_priority);
+    -- enqueue_edit keeps the signature the design documents; the key is set on its row.
+    UPDATE editroom.edits SET edit_key = p_edit_key WHERE id = edit.id RETURNING * INTO edit;
     reused := false;
 END
 $$;

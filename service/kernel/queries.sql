@@ -104,14 +104,6 @@ SELECT id, storage_key, size_bytes, sha256 FROM editroom.media
 -- name: forget_lost_media
 SELECT * FROM editroom.forget_lost_media(%(id)s);
 
--- name: enqueue_edit
-SELECT * FROM editroom.enqueue_edit(
-    p_media_id => %(media_id)s,
-    p_ops => %(ops)s::jsonb,
-    p_max_trials => %(max_trials)s,
-    p_priority => %(priority)s
-);
-
 -- name: enqueue_edit_once
 SELECT (o.edit).*, o.reused
   FROM editroom.enqueue_edit_once(

@@ -99,7 +99,7 @@ def test_identical_requests_at_once_make_one_edit(
     """Two connections: the second call waits for the first's transaction, then joins it."""
     call = (
         "SELECT (o.edit).id, o.reused FROM editroom.enqueue_edit_once("
-        "p_media_id => %s, p_ops => '[{\"op\": \"noop\"}]', p_edit_key => %s) AS o"
+        'p_media_id => %s, p_ops => \'[{"op": "noop"}]\', p_edit_key => %s) AS o'
     )
     key = hashlib.sha256(b"race").hexdigest()
     answers: list[dict[str, Any]] = []

@@ -23,16 +23,10 @@ ALTER TABLE editroom.edits ADD COLUMN edit_key text
 -- enqueue_edit_once looks an edit up by key, the newest first.
 CREATE INDEX edits_key_idx ON editroom.edits (edit_key, created_at DESC)
     WHERE edit_key IS NOT NULL;
--- enqueue_edit gains p_edit_key: the old signature goes, or a call with named arguments
--- would find two candidates.
-DROP FUNCTION IF EXISTS editroom.enqueue_edit(uuid, jsonb, uuid, uuid, integer, integer,
-    timestamptz);
 """
 
 DOWNGRADE = """
 DROP FUNCTION IF EXISTS editroom.enqueue_edit_once(uuid, jsonb, text, boolean, integer, integer);
-DROP FUNCTION IF EXISTS editroom.enqueue_edit(uuid, jsonb, uuid, uuid, integer, integer,
-    timestamptz, text);
 DROP INDEX editroom.edits_key_idx;
 ALTER TABLE editroom.edits DROP COLUMN edit_key;
 """
