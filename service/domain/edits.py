@@ -2,6 +2,7 @@
 queued), read, listed, cancelled, waited for and followed."""
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -41,7 +42,12 @@ PRIORITY = Param(
     name="priority", type="integer", default=0, minimum=-1000, maximum=1000, example="10",
     description="Higher runs sooner; equal priorities run in the order they were asked.",
 )  # fmt: skip
-CONTROLS = (MEDIA, SESSION, WAIT, PRIORITY)
+FRESH = Param(
+    name="fresh", type="boolean", default=False, example="true",
+    description="Run it again even if an identical edit (same source bytes, same operations) "
+    "has completed; without it, that edit is answered at once (reused: true).",
+)  # fmt: skip
+CONTROLS = (MEDIA, SESSION, WAIT, PRIORITY, FRESH)
 """POST /edit's own parameters, beside the operations'."""
 CONTROL = tuple(control.name for control in CONTROLS)
 MAX_WAIT_SECONDS = WAIT.maximum or 0.0
@@ -80,13 +86,37 @@ class Edits:
         media_id = _uuid("media", control.get("media"), what="a media id")
         media = await self._media(media_id)
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
-        await check_references(self._database, operations)
+        return await self.create_once(
+            media, operations, fresh=parse_fresh(control.get("fresh")),
+            priority=parse_priority(control.get("priority")),
+        )  # fmt: skip
+
+    async def create_once(
+        self, media: Row, operations: list[Operation], *, fresh: bool = False, priority: int = 0
+    ) -> Row:
+        """The edit of `media` by `operations`, made once: an identical one still to run is
+        joined, a completed one reused (unless `fresh`); the row says which (`reused`)."""
+        inputs = await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
-        return await self._enqueue("enqueue_edit", kind, operations, control, media_id=media_id)
+        key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,
+                       inputs=inputs)  # fmt: skip
+        with self._metrics.enqueueing(kind=kind.value):
+            row = await self._database.fetch_one(
+                "enqueue_edit_once", media_id=media["id"], edit_key=key, fresh=fresh,
+                ops=json.dumps([operation.as_json() for operation in operations]),
+                max_trials=self._settings.edit_max_trials, priority=priority,
+            )  # fmt: skip
+        assert row is not None
+        return row
 
     async def _create_in_session(
         self, control: dict[str, str], rest: Sequence[tuple[str, str]], *, accept: str
     ) -> Row:
+        if "fresh" in control:
+            raise InvalidParameter(
+                "fresh", control["fresh"], "a session's steps always run",
+                accepted="fresh only with media=ID",
+            )  # fmt: skip
         if "media" in control:
             raise InvalidParameter(
                 "media", control["media"], "a session edit reads the session's head",
@@ -291,6 +321,33 @@ def next_input_kind(state: Row) -> MediaKind:
     for ops in state["pending_ops"]:
         kind = result_kind(catalogue(), kind, [op["op"] for op in ops])
     return kind
+
+
+def edit_key(
+    *,
+    kind: MediaKind,
+    source_sha256: str,
+    operations: Sequence[Operation],
+    inputs: Sequence[str] = (),
+) -> str:
+    """What makes two edits the same edit: the bytes they read (the source's SHA-256, and
+    those of the media operations such as concat or overlay read: `inputs`), the kind they
+    are read as, and the operations in canonical form (parsed, defaults filled, format=auto
+    resolved), hashed with SHA-256."""
+    canonical = json.dumps(
+        {"kind": kind.value, "source": source_sha256, "inputs": list(inputs),
+         "ops": [operation.as_json() for operation in operations]},
+        sort_keys=True, separators=(",", ":"),
+    )  # fmt: skip
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_fresh(text: str | None) -> bool:
+    if text is None or text in ("true", "1", ""):
+        return text is not None
+    if text in ("false", "0"):
+        return False
+    raise InvalidParameter("fresh", text, "not a boolean", accepted="true or false")
 
 
 def parse_priority(text: str | None) -> int:

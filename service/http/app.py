@@ -13,6 +13,7 @@ from service.domain.health import Health
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.live import LiveEdits
+from service.domain.results import Results
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.body_limit import BodyLimit
@@ -30,6 +31,7 @@ from service.http.routes import (
     metrics,
     operations,
     presign,
+    results,
     sessions,
     ui,
     workflows,
@@ -65,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.edits = Edits(
                 database=database, events=events, settings=settings, metrics=service_metrics
             )
+            app.state.results = Results(
+                edits=app.state.edits, library=app.state.library,
+                wait_seconds=settings.result_wait_seconds,
+            )  # fmt: skip
             app.state.live = LiveEdits(database, events)
             app.state.sessions = Sessions(database)
             app.state.imports = Imports(
@@ -96,14 +102,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.state.settings = settings
     app.state.metrics = service_metrics
-    app.state.links = Links(app, base_url=settings.base_url)
+    signing = settings.url_signing_key
+    app.state.links = Links(
+        app, base_url=settings.base_url,
+        url_signing_key=None if signing is None else signing.get_secret_value().encode(),
+    )  # fmt: skip
     app.add_middleware(BrowserSafety, settings=settings)  # inside: refusals are counted
     app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes)
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
     for module in (
         health, metrics, auth, media, content, presign, imports, edits, operations, sessions,
-        workflows, live_events, ui,
+        workflows, live_events, results, ui,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

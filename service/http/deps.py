@@ -11,6 +11,7 @@ from service.domain.health import Health
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.live import LiveEdits
+from service.domain.results import Results
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
@@ -42,6 +43,18 @@ def get_library(request: Request) -> MediaLibrary:
 def get_edits(request: Request) -> Edits:
     edits: Edits = request.app.state.edits
     return edits
+
+
+def get_results(request: Request) -> Results:
+    results: Results = request.app.state.results
+    return results
+
+
+def get_url_signing_key(request: Request) -> bytes | None:
+    """EDITROOM_URL_SIGNING_KEY's bytes; None: result addresses are not signed."""
+    settings: Settings = request.app.state.settings
+    key = settings.url_signing_key
+    return None if key is None else key.get_secret_value().encode()
 
 
 def get_sessions(request: Request) -> Sessions:
@@ -79,6 +92,8 @@ HealthDep = Annotated[Health, Depends(get_health)]
 LinksDep = Annotated[Links, Depends(get_links)]
 LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
 EditsDep = Annotated[Edits, Depends(get_edits)]
+ResultsDep = Annotated[Results, Depends(get_results)]
+UrlSigningKeyDep = Annotated[bytes | None, Depends(get_url_signing_key)]
 SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 WorkflowsDep = Annotated[Workflows, Depends(get_workflows)]
 ImportsDep = Annotated[Imports, Depends(get_imports)]

@@ -5,15 +5,20 @@ from uuid import UUID
 
 from starlette.applications import Starlette
 
+from service.kernel.signing import sign_path
+
 
 class Links:
     """Paths of named routes. Addresses a client may fetch from elsewhere (content, presigned
     uploads) are absolute, on EDITROOM_PUBLIC_URL, never on the Host a request came with: a
     Host is the client's to choose, and copied into URLs it points uploads elsewhere."""
 
-    def __init__(self, app: Starlette, *, base_url: str) -> None:
+    def __init__(
+        self, app: Starlette, *, base_url: str, url_signing_key: bytes | None = None
+    ) -> None:
         self._app = app
         self._base_url = base_url
+        self._url_signing_key = url_signing_key
         self._templates: dict[str, str] = {}
 
     def absolute(self, path: str) -> str:
@@ -30,6 +35,21 @@ class Links:
 
     def complete_upload(self, media_id: UUID) -> str:
         return self.absolute(self._path("complete_upload", media_id=media_id))
+
+    def result(self, media_id: UUID | None, query: str | None) -> str | None:
+        """The GET address of an edit's result, `/media/{id}/{operations as written}`,
+        signed when EDITROOM_URL_SIGNING_KEY is set; None for what no address reads (an
+        import, an edit whose media is gone)."""
+        if media_id is None or not query:
+            return None
+        template = self._templates.get("result")
+        if template is None:
+            template = self._app.url_path_for("result", media_id="{0}", operations="{1}")
+            self._templates["result"] = template
+        path = template.format(media_id, query)
+        if self._url_signing_key is not None:
+            path += f"?signature={sign_path(self._url_signing_key, path)}"
+        return self.absolute(path)
 
     def edit(self, edit_id: UUID) -> str:
         return self._path("get_edit", edit_id=edit_id)

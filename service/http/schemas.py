@@ -125,12 +125,24 @@ class EditOut(BaseModel):
     finished_at: datetime | None = Field(description="When it completed, failed or was cancelled")
     url: str = Field(description="The edit")
     events_url: str = Field(description="Its Server-Sent Events stream")
+    result_url: str | None = Field(
+        description="Its result's GET address, GET /media/{media}/{operations as written}: the "
+        "bytes, cacheable forever, for <img src> or a CDN; signed when the service signs "
+        "addresses (EDITROOM_URL_SIGNING_KEY). Null for an import"
+    )
+    reused: bool = Field(
+        default=False,
+        description="True when POST /edit answered an identical edit (same source bytes, same "
+        "operations) already completed or still under way, instead of making a new one; false "
+        "on every other answer",
+    )
 
     @classmethod
     def from_row(cls, row: Row, links: Links) -> "EditOut":
+        query = stored_query(row["ops"])
         return cls(
             **{name: row[name] for name in _EDIT_COLUMNS},
-            query=stored_query(row["ops"]),
+            query=query,
             worker=row["locked_by"],
             outputs=[
                 OutputOut(
@@ -140,6 +152,8 @@ class EditOut(BaseModel):
             ],
             url=links.edit(row["id"]),
             events_url=links.edit_events(row["id"]),
+            result_url=links.result(row["media_id"], query),
+            reused=bool(row.get("reused")),
         )
 
 

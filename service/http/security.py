@@ -33,6 +33,10 @@ TOKEN_COOKIE = "editroom_token"
 # Open without the token: probes, Prometheus (it scrapes counts, no media and no ids), the
 # sign-in itself, and a presigned upload's target, whose signature is its credential.
 OPEN_PATHS = re.compile(r"/healthz|/readyz|/metrics|/auth|/bucket/upload/[^/]+/data")
+# With EDITROOM_URL_SIGNING_KEY set, result addresses too: each must carry a signature (the
+# route checks it), which is its credential, as an imgproxy URL's is; pages anywhere may
+# then show them in <img src>.
+SIGNED_PATHS = re.compile(r"/media/[^/]+/.+")
 
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
@@ -98,6 +102,7 @@ class Guard:
     origins: frozenset[str]
     base_url: str
     token: bytes | None
+    signed_results: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Guard":
@@ -109,6 +114,7 @@ class Guard:
             origins=frozenset(origin for origin in (*listed, public) if origin),
             base_url=settings.base_url,
             token=None if token is None else token.get_secret_value().encode(),
+            signed_results=settings.url_signing_key is not None,
         )
 
     def refusal(self, scope: Scope, headers: Headers) -> Response | None:
@@ -122,9 +128,14 @@ class Guard:
             )  # fmt: skip
         if scope["method"] not in SAFE_METHODS and (why := self._cross_site(scope, headers)):
             return _error(403, "CrossSiteRequest", why)
-        if self.token is not None and not OPEN_PATHS.fullmatch(scope["path"]):
+        if self.token is not None and not self._open(scope["path"]):
             return self._unless_token(scope, headers)
         return None
+
+    def _open(self, path: str) -> bool:
+        return bool(
+            OPEN_PATHS.fullmatch(path) or (self.signed_results and SIGNED_PATHS.fullmatch(path))
+        )
 
     def _cross_site(self, scope: Scope, headers: Headers) -> str | None:
         origin, site = headers.get("origin"), headers.get("sec-fetch-site")

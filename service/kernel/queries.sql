@@ -104,13 +104,16 @@ SELECT id, storage_key, size_bytes, sha256 FROM editroom.media
 -- name: forget_lost_media
 SELECT * FROM editroom.forget_lost_media(%(id)s);
 
--- name: enqueue_edit
-SELECT * FROM editroom.enqueue_edit(
-    p_media_id => %(media_id)s,
-    p_ops => %(ops)s::jsonb,
-    p_max_trials => %(max_trials)s,
-    p_priority => %(priority)s
-);
+-- name: enqueue_edit_once
+SELECT (o.edit).*, o.reused
+  FROM editroom.enqueue_edit_once(
+      p_media_id => %(media_id)s,
+      p_ops => %(ops)s::jsonb,
+      p_edit_key => %(edit_key)s,
+      p_fresh => %(fresh)s,
+      p_max_trials => %(max_trials)s,
+      p_priority => %(priority)s
+  ) AS o;
 
 -- name: edit_by_id
 SELECT * FROM editroom.edits WHERE id = %(id)s;
@@ -145,7 +148,7 @@ SELECT * FROM editroom.edits
 SELECT status, count FROM editroom.status_counts();
 
 -- name: media_kinds
-SELECT id, kind::text FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
+SELECT id, kind::text, sha256 FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
 
 -- name: enqueue_session_edit
 SELECT * FROM editroom.enqueue_edit(

@@ -129,6 +129,19 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="signs local presigned URLs; default a key kept in DATA_DIR"
     )
+    url_signing_key: SecretStr | None = Field(
+        default=None,
+        description="set: result addresses (GET /media/{id}/{operations}) must carry "
+        "?signature=, the base64url HMAC-SHA256 of their path with this key; they are then "
+        "open without the API token",
+    )
+    result_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=60,
+        description="how long GET /media/{id}/{operations} waits for an edit still to finish "
+        "before it answers 202",
+    )
     presign_expiry_seconds: PositiveInt = Field(
         default=3600, description="how long a presigned upload URL stays valid"
     )

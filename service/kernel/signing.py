@@ -1,5 +1,7 @@
-"""Signed, expiring URLs for presigned uploads to the local bucket (S3 signs its own)."""
+"""Signed, expiring URLs for presigned uploads to the local bucket (S3 signs its own), and
+signed result addresses (EDITROOM_URL_SIGNING_KEY), as imgproxy signs its URLs."""
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -39,3 +41,18 @@ def verify(key: bytes, subject: str, expires_at: int, signature: str) -> None:
         raise BadSignature("the upload URL's signature does not match; ask for a new URL")
     if expires_at < time.time():
         raise BadSignature("the upload URL has expired; ask for a new one")
+
+
+def sign_path(key: bytes, path: str) -> str:
+    """A result address's signature: HMAC-SHA256 of its path (as sent, escapes and all),
+    base64url without padding."""
+    digest = hmac.new(key, path.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def verify_path(key: bytes, path: str, signature: str | None) -> None:
+    if signature is None:
+        raise BadSignature("this address needs its signature (?signature=); ask for a signed one")
+    expected = sign_path(key, path).encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
+        raise BadSignature("the address's signature does not match its path")

@@ -169,7 +169,7 @@ def test_the_same_result_twice_is_one_media(
     api: Api, runner: None, picture: dict[str, Any]
 ) -> None:
     first = edit(api, media=picture["id"], flip="v", wait="30").json()
-    second = edit(api, media=picture["id"], flip="v", wait="30").json()
+    second = edit(api, media=picture["id"], flip="v", fresh="true", wait="30").json()
     assert first["id"] != second["id"]
     assert first["outputs"][0]["id"] == second["outputs"][0]["id"]
 
@@ -184,7 +184,7 @@ def test_an_impossible_edit_fails_once_with_a_reason(
 
 
 def test_list_filter_and_count(api: Api, conn: Conn, picture: dict[str, Any]) -> None:
-    made = [edit(api, media=picture["id"], flip="h").json()["id"] for _ in range(5)]
+    made = [edit(api, media=picture["id"], rotate=str(turn)).json()["id"] for turn in range(5)]
     api.client.delete(f"/edit/{made[0]}")
     page = api.client.get("/edit", params={"limit": 3}).json()
     rest = api.client.get("/edit", params={"limit": 3, "cursor": page["next_cursor"]}).json()

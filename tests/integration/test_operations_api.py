@@ -27,7 +27,13 @@ def test_operations_lists_the_language_with_configured_limits(api: Api) -> None:
     )
     assert resize["group"] == "geometry"
     assert resize["parameters"][0]["maximum"] == 2000
-    assert [c["name"] for c in body["controls"]] == ["media", "session", "wait", "priority"]
+    assert [c["name"] for c in body["controls"]] == [
+        "media",
+        "session",
+        "wait",
+        "priority",
+        "fresh",
+    ]
     frames = next(op for op in body["operations"] if op["name"] == "frames")
     assert (frames["produces"], resize["produces"]) == ("image", None)
 

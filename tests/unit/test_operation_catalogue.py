@@ -113,7 +113,7 @@ def test_a_list_describes_its_items() -> None:
 
 def test_the_controls_are_described() -> None:
     controls = {c["name"]: c for c in describe_language(LIMITS)["controls"]}
-    assert list(controls) == ["media", "session", "wait", "priority"]
+    assert list(controls) == ["media", "session", "wait", "priority", "fresh"]
     assert (controls["wait"]["minimum"], controls["wait"]["maximum"]) == (0, 60)
     assert controls["priority"]["type"] == "integer"
 

@@ -10,12 +10,20 @@ export function media(id) {
   return rows.get(id);
 }
 
-// An image itself, or a video's first frame as its poster (only its metadata is read).
+// The result address of a small WebP of an image (GET /media/{id}/{operations}): made once,
+// then cached by the browser for good.
+export const THUMBNAIL_OPERATIONS = "resize=320x&format=webp";
+
+// A small copy of an image, or a video's first frame as its poster (only its metadata is
+// read). While the small copy is still being made (202), or where addresses must be signed
+// (403), the image itself is shown instead.
 export function thumbnail(item) {
   if (item.kind === "video") {
     return h("video", { src: `${item.content_url}#t=0.1`, preload: "metadata", muted: true, playsInline: true, "aria-hidden": "true", tabIndex: -1 });
   }
-  return h("img", { src: item.content_url, alt: "", loading: "lazy", decoding: "async" });
+  const img = h("img", { src: `/media/${item.id}/${THUMBNAIL_OPERATIONS}`, alt: "", loading: "lazy", decoding: "async" });
+  img.addEventListener("error", () => { img.src = item.content_url; }, { once: true });
+  return img;
 }
 
 // The media an edit read, as a link to its editor; an import or a deleted media says so.

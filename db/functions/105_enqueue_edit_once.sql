@@ -1,0 +1,54 @@
+CREATE OR REPLACE FUNCTION editroom.enqueue_edit_once(
+    p_media_id uuid,
+    p_ops jsonb,
+    p_edit_key text,
+    p_fresh boolean DEFAULT false,
+    p_max_trials integer DEFAULT 3,
+    p_priority integer DEFAULT 0,
+    OUT edit editroom.edits,
+    OUT reused boolean
+)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF p_edit_key IS NULL OR p_edit_key !~ '^[0-9a-f]{64}$' THEN
+        RAISE EXCEPTION 'p_edit_key must be a SHA-256 in hex, got %', p_edit_key
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Two identical requests at once must make one edit: the second waits here until the
+    -- first commits, and (read committed: each statement sees what committed before it)
+    -- then finds the edit the first made. A transaction-level lock, so it is never leaked.
+    PERFORM pg_advisory_xact_lock(hashtextextended('editroom.edit_key:' || p_edit_key, 0));
+    -- One still to run (or running) is joined, fresh or not: it is a new run already.
+    SELECT * INTO edit FROM editroom.edits e
+     WHERE e.edit_key = p_edit_key AND e.status IN ('queued', 'processing', 'error')
+     ORDER BY e.created_at DESC
+     LIMIT 1;
+    IF NOT FOUND AND NOT coalesce(p_fresh, false) THEN
+        -- A completed one is reused while every result it made is still in the library.
+        SELECT * INTO edit FROM editroom.edits e
+         WHERE e.edit_key = p_edit_key AND e.status = 'completed'
+           AND NOT EXISTS (
+               SELECT 1 FROM unnest(e.outputs) AS o (id)
+                 LEFT JOIN editroom.media m ON m.id = o.id AND m.status = 'ready'
+                WHERE m.id IS NULL)
+         ORDER BY e.created_at DESC
+         LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        reused := true;
+        RETURN;
+    END IF;
+    edit := editroom.enqueue_edit(p_media_id => p_media_id, p_ops => p_ops,
+        p_max_trials => p_max_trials, p_priority => p_priority);
+    -- enqueue_edit keeps the signature the design documents; the key is set on its row.
+    UPDATE editroom.edits SET edit_key = p_edit_key WHERE id = edit.id RETURNING * INTO edit;
+    reused := false;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.enqueue_edit_once(uuid, jsonb, text, boolean, integer, integer) IS
+'Queues the edit p_edit_key names (its source''s SHA-256, media kind and canonical operations, '
+'hashed) unless an identical one exists: one still queued, running or to retry is joined; a '
+'completed one whose results are all still there is reused (not with p_fresh). Returns the '
+'edit and whether it was an existing one. Identical calls at once make one edit.';

@@ -1,0 +1,77 @@
+"""Results by address: `GET /media/{id}/{operations}` names an edit by what it is (a media and
+operations as written), so the address can be worked out from the parameters, put in an
+<img src> and cached by a CDN. The edit behind it is made once (Edits.create_once): asked for
+again, its result is answered, or the edit still under way is joined and waited for."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+from uuid import UUID
+
+from runner.engine.image.format import Format
+from runner.engine.ops.base import MediaKind
+from service.domain.edits import Edits, resolve_auto
+from service.domain.library import MediaLibrary
+from service.kernel.db import Row
+from service.kernel.errors import Conflict, EditFailed, InvalidParameter, NotFound
+
+FIRST_OUTPUT = 1
+
+
+@dataclass(frozen=True)
+class Result:
+    """An edit asked for by address: `output` is the result's media once it has completed,
+    None while it is still to finish. `varies_by_accept`: format=auto chose from Accept."""
+
+    edit: Row
+    output: Row | None
+    varies_by_accept: bool
+
+
+class Results:
+    def __init__(self, *, edits: Edits, library: MediaLibrary, wait_seconds: float) -> None:
+        self._edits = edits
+        self._library = library
+        self._wait_seconds = wait_seconds
+
+    async def result(
+        self, media_id: UUID, written: str, *, accept: str = "", output: str | None = None
+    ) -> Result:
+        """The edit of `media_id` by the operations `written` (query grammar, escapes as
+        sent), done or joined, waited for up to EDITROOM_RESULT_WAIT_SECONDS; its `output`-th
+        result (from 1) once completed."""
+        index = _output_index(output)
+        media = await self._library.get(media_id)
+        items = parse_qsl(written, keep_blank_values=True)
+        parsed = self._edits.parse(MediaKind(media["kind"]), items, controls=())
+        operations = resolve_auto(parsed, accept)
+        edit = await self._edits.create_once(media, operations)
+        if edit["status"] != "completed":
+            edit = await self._edits.wait(edit["id"], self._wait_seconds)
+        auto = any(isinstance(op, Format) and op.auto for op in operations)
+        return Result(edit, await self._output(edit, index), varies_by_accept=auto)
+
+    async def _output(self, edit: Row, index: int) -> Row | None:
+        if edit["status"] == "failed":
+            raise EditFailed(f"edit {edit['id']} failed: {edit['error']}")
+        if edit["status"] == "cancelled":
+            raise Conflict(f"edit {edit['id']} was cancelled; ask again to run it")
+        if edit["status"] != "completed":
+            return None
+        outputs: list[UUID] = edit["outputs"]
+        if index > len(outputs):
+            raise NotFound(f"edit {edit['id']} made {len(outputs)} results, not {index}")
+        return await self._library.get(outputs[index - 1])
+
+    async def read(self, media: Row) -> AsyncIterator[bytes]:
+        return await self._library.read(media)
+
+
+def _output_index(text: str | None) -> int:
+    if text is None:
+        return FIRST_OUTPUT
+    if not text.isdecimal() or int(text) < 1:
+        raise InvalidParameter(
+            "output", text, "not a result's number", accepted="1 for the first result, 2, ..."
+        )
+    return int(text)

@@ -1,0 +1,75 @@
+"""GET /media/{id}/{operations}: an edit's result by address, as imgproxy and thumbor serve
+them: one GET per result, for <img src> and a CDN; the same address is never worked twice."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from service.domain.results import Result
+from service.http.deps import LinksDep, ResultsDep, UrlSigningKeyDep, only_parameters
+from service.http.links import Links
+from service.http.schemas import EditOut
+from service.kernel.signing import verify_path
+
+router = APIRouter(prefix="/media", tags=["results"])
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+_ONLY = Depends(only_parameters("output", "signature"))
+
+
+@router.get(
+    "/{media_id}/{operations:path}",
+    name="result",
+    response_class=Response,
+    dependencies=[_ONLY],
+    responses={
+        200: {"description": "the result's bytes; ETag: its SHA-256; cacheable forever"},
+        202: {"model": EditOut, "description": "still running after the wait; see Location"},
+        304: {"description": "If-None-Match named this result"},
+        403: {"description": "EDITROOM_URL_SIGNING_KEY is set and the signature is not right"},
+        404: {"description": "no such media, or no such output"},
+        422: {"description": "an operation is unknown or wrong (as POST /edit), or it failed"},
+    },
+)
+async def result(
+    media_id: UUID,
+    operations: str,
+    request: Request,
+    results: ResultsDep,
+    links: LinksDep,
+    signing_key: UrlSigningKeyDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """`GET /media/ID/resize=800x&format=webp`: the operations written as in POST /edit, in
+    the path. The edit is made once: done, its bytes at once; under way (or new), joined
+    and waited for up to EDITROOM_RESULT_WAIT_SECONDS, then 202 with the edit's Location.
+    `output=N` picks the N-th result of an edit with several (frames=best:N); default the
+    first. With EDITROOM_URL_SIGNING_KEY set, `signature=` must sign the path."""
+    raw_path = request.scope["raw_path"].decode("latin-1")
+    if signing_key is not None:
+        verify_path(signing_key, raw_path, request.query_params.get("signature"))
+    written = raw_path.split("/", 3)[3]  # as sent: an escaped & stays a value's
+    found = await results.result(
+        media_id, written, accept=request.headers.get("accept", ""),
+        output=request.query_params.get("output"),
+    )  # fmt: skip
+    if found.output is None:
+        return _under_way(found, links)
+    headers = {"ETag": f'"{found.output["sha256"]}"', "Cache-Control": IMMUTABLE}
+    if signing_key is not None:  # a signed address is meant to be shown by pages anywhere
+        headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    if found.varies_by_accept:
+        headers["Vary"] = "Accept"
+    if if_none_match is not None and headers["ETag"] in if_none_match:
+        return Response(status_code=304, headers=headers)
+    headers["Content-Length"] = str(found.output["size_bytes"])
+    body = await results.read(found.output)
+    return StreamingResponse(body, headers=headers, media_type=found.output["content_type"])
+
+
+def _under_way(found: Result, links: Links) -> JSONResponse:
+    body = EditOut.from_row(found.edit, links)
+    headers = {"Location": body.url, "Cache-Control": "no-store", "Retry-After": "1"}
+    return JSONResponse(body.model_dump(mode="json"), 202, headers=headers)

@@ -1,0 +1,238 @@
+"""Identical edits done once, and results by address: GET /media/{id}/{operations}."""
+
+import hashlib
+import io
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from PIL import Image
+from psycopg.rows import dict_row
+
+from service.kernel.settings import Settings
+from service.kernel.signing import sign_path
+from tests import media
+from tests.api import Api, quick_settings, running_api
+from tests.queue import Conn, disable_backoff
+from tests.runner_harness import running_runner
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return quick_settings(database_url, tmp_path, result_wait_seconds=0.3)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    with running_api(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def runner(settings: Settings, conn: Conn) -> Iterator[None]:
+    disable_backoff(conn)
+    with running_runner(settings):
+        yield
+
+
+@pytest.fixture
+def picture(api: Api) -> dict[str, Any]:
+    body: dict[str, Any] = api.upload(media.image_bytes("PNG", size=(64, 48))).json()
+    return body
+
+
+def edits_made(conn: Conn) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_an_identical_completed_edit_is_answered_at_once_and_fresh_runs_it_again(
+    api: Api, conn: Conn, runner: None, picture: dict[str, Any]
+) -> None:
+    params = {"media": picture["id"], "resize": "32x", "format": "webp"}
+    first = api.client.post("/edit", params={**params, "wait": "30"})
+    again = api.client.post("/edit", params=params)  # the order of parameters is its own
+    assert (first.json()["reused"], again.status_code, again.json()["reused"]) == (
+        False, 200, True,
+    )  # fmt: skip
+    assert again.json()["id"] == first.json()["id"]
+    assert edits_made(conn) == 1
+    fresh = api.client.post("/edit", params={**params, "fresh": "true", "wait": "30"}).json()
+    assert (fresh["id"] != first.json()["id"], fresh["reused"], edits_made(conn)) == (
+        True, False, 2,
+    )  # fmt: skip
+
+
+def test_an_identical_edit_still_queued_is_joined(
+    api: Api, conn: Conn, picture: dict[str, Any]
+) -> None:
+    first = api.client.post("/edit", params={"media": picture["id"], "flip": "h"}).json()
+    joined = api.client.post("/edit", params={"media": picture["id"], "flip": "h", "fresh": "1"})
+    other = api.client.post("/edit", params={"media": picture["id"], "flip": "v"}).json()
+    assert (joined.status_code, joined.json()["id"], joined.json()["reused"]) == (
+        202, first["id"], True,
+    )  # fmt: skip
+    assert other["id"] != first["id"]
+    assert edits_made(conn) == 2
+
+
+def test_the_same_operations_on_other_bytes_are_another_edit(
+    api: Api, conn: Conn, picture: dict[str, Any]
+) -> None:
+    other = api.upload(media.image_bytes("PNG", size=(30, 20))).json()
+    ids = {
+        api.client.post("/edit", params={"media": m["id"], "rotate": "90"}).json()["id"]
+        for m in (picture, other)
+    }
+    assert len(ids) == 2
+
+
+def test_identical_requests_at_once_make_one_edit(
+    api: Api, conn: Conn, database_url: str, picture: dict[str, Any]
+) -> None:
+    """Two connections: the second call waits for the first's transaction, then joins it."""
+    call = (
+        "SELECT (o.edit).id, o.reused FROM editroom.enqueue_edit_once("
+        'p_media_id => %s, p_ops => \'[{"op": "noop"}]\', p_edit_key => %s) AS o'
+    )
+    key = hashlib.sha256(b"race").hexdigest()
+    answers: list[dict[str, Any]] = []
+    with psycopg.connect(database_url, row_factory=dict_row) as first:
+        made = first.execute(call, (picture["id"], key)).fetchone()
+
+        def second() -> None:
+            with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as c:
+                answers.append(c.execute(call, (picture["id"], key)).fetchone() or {})
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # held until the first commits
+        first.commit()
+    thread.join(10)
+    assert made is not None and made["reused"] is False
+    assert answers == [{"id": made["id"], "reused": True}]
+    assert edits_made(conn) == 1
+
+
+def test_identical_posts_at_once_make_one_edit(
+    api: Api, conn: Conn, picture: dict[str, Any]
+) -> None:
+    start = threading.Barrier(6)
+    ids: list[str] = []
+
+    def post() -> None:
+        start.wait()
+        answer = api.client.post("/edit", params={"media": picture["id"], "rotate": "180"})
+        ids.append(answer.json()["id"])
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(ids) == 6 and len(set(ids)) == 1
+    assert edits_made(conn) == 1
+
+
+def test_a_result_address_answers_the_bytes_cacheable_forever(
+    api: Api, conn: Conn, runner: None, picture: dict[str, Any]
+) -> None:
+    edit = api.client.post(
+        "/edit", params={"media": picture["id"], "resize": "32x", "wait": "30"}
+    ).json()
+    assert edit["result_url"] == f"{api.settings.base_url}/media/{picture['id']}/resize=32x"
+    got = api.client.get(edit["result_url"])
+    output = api.client.get(edit["outputs"][0]["url"]).json()
+    assert got.status_code == 200
+    assert Image.open(io.BytesIO(got.content)).size == (32, 24)
+    assert got.headers["etag"] == f'"{output["sha256"]}"'
+    assert got.headers["cache-control"] == IMMUTABLE
+    again = api.client.get(edit["result_url"], headers={"If-None-Match": got.headers["etag"]})
+    assert (again.status_code, again.content) == (304, b"")
+    assert edits_made(conn) == 1
+
+
+def test_a_result_address_runs_the_edit_and_waits_for_it(
+    api: Api, conn: Conn, runner: None, picture: dict[str, Any]
+) -> None:
+    got = api.client.get(f"/media/{picture['id']}/crop=0,0,10,20&format=webp")
+    while got.status_code == 202:
+        got = api.client.get(f"/media/{picture['id']}/crop=0,0,10,20&format=webp")
+    assert got.status_code == 200 and got.headers["content-type"] == "image/webp"
+    assert Image.open(io.BytesIO(got.content)).size == (10, 20)
+    assert edits_made(conn) == 1
+
+
+def test_a_result_still_running_past_the_wait_is_a_202_naming_the_edit(
+    api: Api, conn: Conn, picture: dict[str, Any]
+) -> None:
+    address = f"/media/{picture['id']}/flip=h&format=png"
+    got = api.client.get(address)
+    assert got.status_code == 202
+    assert got.headers["location"] == got.json()["url"]
+    assert got.headers["cache-control"] == "no-store"
+    assert api.client.get(address).json()["id"] == got.json()["id"]  # joined
+    assert edits_made(conn) == 1
+
+
+@pytest.mark.parametrize(
+    ("operations", "parameter"),
+    [("resize=abc", "resize"), ("vignette=2", "vignette"), ("flip=h&wait=5", "wait"),
+     ("trim=1,2", "trim")],
+)  # fmt: skip
+def test_a_result_address_is_checked_as_post_edit_checks(
+    api: Api, picture: dict[str, Any], operations: str, parameter: str
+) -> None:
+    got = api.client.get(f"/media/{picture['id']}/{operations}")
+    assert (got.status_code, got.json()["parameter"]) == (422, parameter)
+    missing = api.client.get("/media/00000000-0000-0000-0000-000000000000/flip=h")
+    assert missing.status_code == 404
+
+
+def test_output_picks_one_of_several_results(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    done = api.client.post(
+        "/edit", params={"media": picture["id"], "rotate": "90", "wait": "30"}
+    ).json()
+    assert api.client.get(done["result_url"], params={"output": "1"}).status_code == 200
+    assert api.client.get(done["result_url"], params={"output": "2"}).status_code == 404
+    bad = api.client.get(done["result_url"], params={"output": "0"})
+    assert (bad.status_code, bad.json()["parameter"]) == (422, "output")
+
+
+@pytest.fixture
+def signed_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    settings = quick_settings(
+        database_url, tmp_path, url_signing_key="k3y", api_token="t0ken", result_wait_seconds=0
+    )
+    with running_api(settings) as running:
+        yield running
+
+
+def test_signed_addresses_are_the_credential_and_unsigned_ones_refused(
+    signed_api: Api,
+) -> None:
+    token = {"Authorization": "Bearer t0ken"}
+    picture = signed_api.client.post(
+        "/bucket/upload", files={"file": ("p.png", media.image_bytes("PNG"))}, headers=token
+    ).json()
+    edit = signed_api.client.post(
+        "/edit", params={"media": picture["id"], "flip": "h"}, headers=token
+    ).json()
+    path = f"/media/{picture['id']}/flip=h"
+    assert edit["result_url"] == (
+        f"{signed_api.settings.base_url}{path}?signature={sign_path(b'k3y', path)}"
+    )
+    assert signed_api.client.get(edit["result_url"]).status_code == 202  # no token needed
+    unsigned = signed_api.client.get(path, headers=token)
+    tampered = signed_api.client.get(edit["result_url"].replace("flip=h", "flip=v"))
+    assert (unsigned.status_code, tampered.status_code) == (403, 403)
+    assert "signature" in tampered.json()["detail"]
