@@ -50,16 +50,18 @@ class Subscription:
         self.changed.set()
 
 
-MAX_PENDING_IDS = 10_000  # per feed, between two reads; past it the reader re-reads everything
+MAX_PENDING_IDS = 10_000  # per feed, between two reads; past it the reader is dropped
 
 
 class Feed:
     """One subscriber's view of every edit: the ids of the edits that may have changed since
-    the last take. A feed that is not read keeps at most MAX_PENDING_IDS, then says "missed"
-    instead, so a slow reader costs bounded memory and loses only detail, never the fact."""
+    the last take. A feed that is not read keeps at most MAX_PENDING_IDS, then is `overflowed`
+    and keeps nothing more: its reader has fallen too far behind and should start again, so a
+    slow reader costs bounded memory and never slows the LISTEN connection."""
 
     def __init__(self) -> None:
         self.changed = asyncio.Event()
+        self.overflowed = False
         self._ids: dict[UUID, None] = {}  # insertion-ordered set
         self._missed = False
 
@@ -72,8 +74,13 @@ class Feed:
         return ids, missed
 
     def notify(self, edit_id: UUID | None) -> None:
-        if edit_id is None or len(self._ids) >= MAX_PENDING_IDS:
+        if self.overflowed:
+            return
+        if edit_id is None:
             self._missed = True
+            self._ids.clear()
+        elif len(self._ids) >= MAX_PENDING_IDS:
+            self.overflowed = True
             self._ids.clear()
         else:
             self._ids[edit_id] = None

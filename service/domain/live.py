@@ -4,8 +4,9 @@ a media's edits or the whole queue: every change of a matching edit, and the sta
 It rides on the service's one LISTEN connection (events.py): a notification names an edit,
 the stream re-reads the edits it was told of (one query for all of them) and passes on those
 in its scope. Counts go out at most once per STATS_INTERVAL_SECONDS, and only when they
-changed. When notifications may have been missed (a lost LISTEN connection, a reader too slow
-to keep up), the stream says `reset` and the client reads everything again."""
+changed. When notifications may have been missed (a lost LISTEN connection), the stream says
+`reset` and the client reads everything again; a reader that fell MAX_PENDING_IDS edits
+behind is not followed further (the stream ends, and the client reconnects)."""
 
 import asyncio
 import time
@@ -50,12 +51,13 @@ class LiveEdits:
 
     async def watch(self, scope: Scope) -> AsyncIterator[LiveEvent]:
         """The counts now, then each change in scope, counts when they change, and a
-        keep-alive after KEEPALIVE_SECONDS of quiet. Never ends by itself."""
+        keep-alive after KEEPALIVE_SECONDS of quiet. Ends only when its reader fell too far
+        behind."""
         async with self._events.subscribe_all() as feed:
             last_counts = await self.counts()
             yield LiveEvent("stats", counts=last_counts)
             counted_at, stats_due = time.monotonic(), False
-            while True:
+            while not feed.overflowed:
                 ids, missed = feed.take()
                 if missed:
                     yield LiveEvent("reset")

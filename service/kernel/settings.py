@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     progress_interval_seconds: PositiveFloat = Field(
         default=1.0, description="how often a runner reports changed progress (SSE sees it)"
     )
+    sse_stall_seconds: PositiveFloat = Field(
+        default=30.0,
+        description="an event stream whose client takes no frame for this long is closed",
+    )
     edit_max_trials: PositiveInt = Field(
         default=3, description="attempts an edit gets before it fails for good"
     )

@@ -1,18 +1,19 @@
 """/edit: one endpoint for every edit; read, list, cancel, count, and follow them live."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edits import parse_wait
 from service.http.answers import queued_edit
-from service.http.deps import EditsDep, LinksDep, only_parameters
+from service.http.deps import EditsDep, LinksDep, SettingsDep, only_parameters
 from service.http.openapi import EDIT_QUERY
 from service.http.schemas import EditOut, EditPage, StatusCount
+from service.http.sse import EventStream
 
 router = APIRouter(prefix="/edit", tags=["edits"])
 
@@ -91,13 +92,16 @@ async def retry_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut
     return EditOut.from_row(await edits.retry(edit_id), links)
 
 
-@router.get("/{edit_id}/events", response_class=StreamingResponse, name="edit_events")
-async def edit_events(edit_id: UUID, edits: EditsDep, links: LinksDep) -> StreamingResponse:
+@router.get("/{edit_id}/events", response_class=EventStream, name="edit_events")
+async def edit_events(
+    edit_id: UUID, edits: EditsDep, links: LinksDep, settings: SettingsDep
+) -> EventStream:
     """Server-Sent Events: the edit now, then at every status or progress change; the
-    stream ends when the edit has finished."""
+    stream ends when the edit has finished, or when its client has taken nothing for
+    `EDITROOM_SSE_STALL_SECONDS` (reconnect and read the edit again)."""
     await edits.get(edit_id)  # 404 before the stream starts
 
-    async def stream() -> AsyncIterator[str]:
+    async def stream() -> AsyncGenerator[str, None]:
         async for row in edits.follow(edit_id):
             if row is None:
                 yield ": keep-alive\n\n"
@@ -105,5 +109,4 @@ async def edit_events(edit_id: UUID, edits: EditsDep, links: LinksDep) -> Stream
             body = EditOut.from_row(row, links).model_dump_json()
             yield f"event: {row['status']}\ndata: {body}\n\n"
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+    return EventStream(stream(), stall_seconds=settings.sse_stall_seconds)

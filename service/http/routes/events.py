@@ -1,16 +1,16 @@
 """/events: one Server-Sent Events stream for a page that shows many edits at once."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 
 from service.domain.live import LiveEvent, Scope
-from service.http.deps import LinksDep, LiveDep, only_parameters
+from service.http.deps import LinksDep, LiveDep, SettingsDep, only_parameters
 from service.http.links import Links
 from service.http.schemas import EditOut
+from service.http.sse import EventStream
 from service.kernel.errors import InvalidParameter
 
 router = APIRouter(tags=["edits"])
@@ -20,22 +20,25 @@ RECONNECT_MILLISECONDS = 2000
 
 @router.get(
     "/events",
-    response_class=StreamingResponse,
+    response_class=EventStream,
     dependencies=[Depends(only_parameters("session", "workflow", "media"))],
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def live_events(
     live: LiveDep,
     links: LinksDep,
+    settings: SettingsDep,
     session: UUID | None = None,
     workflow: UUID | None = None,
     media: UUID | None = None,
-) -> StreamingResponse:
+) -> EventStream:
     """Server-Sent Events for many edits at once: `event: edit` (the edit as `GET /edit/{id}`
     answers) at every status or progress change of an edit of this `session`, `workflow` or
     `media` (at most one of them; none: every edit), and `event: stats` (counts per status)
     at once and then at most every second when they change. `event: reset` says changes may
-    have been missed: read the state again (as after a reconnect). Comments keep it alive."""
+    have been missed: read the state again (as after a reconnect). Comments keep it alive. A
+    client that takes nothing for `EDITROOM_SSE_STALL_SECONDS`, or falls 10,000 edits behind,
+    is dropped: reconnect and read the state again."""
     given = [(name, value) for name, value in
              (("session", session), ("workflow", workflow), ("media", media)) if value]  # fmt: skip
     if len(given) > 1:
@@ -45,13 +48,12 @@ async def live_events(
         )  # fmt: skip
     scope = Scope(session_id=session, workflow_id=workflow, media_id=media)
 
-    async def stream() -> AsyncIterator[str]:
+    async def stream() -> AsyncGenerator[str, None]:
         yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
         async for event in live.watch(scope):
             yield _frame(event, links)
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+    return EventStream(stream(), stall_seconds=settings.sse_stall_seconds)
 
 
 def _frame(event: LiveEvent, links: Links) -> str:

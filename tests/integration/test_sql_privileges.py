@@ -1,0 +1,71 @@
+"""The SQL API a DBA sees: every function's search_path pinned (but the inlined expressions'),
+and PUBLIC may execute exactly the functions the README's SQL section documents."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.queue import Conn
+
+README = Path(__file__).parents[2] / "README.md"
+INLINED = {"edit_claimable", "edit_still_to_run", "edit_held", "edit_kind"}
+PINNED = "search_path=editroom, pg_catalog, pg_temp"
+
+
+def functions(conn: Conn) -> list[dict[str, Any]]:
+    return conn.execute(
+        """SELECT p.proname AS name, p.oid::regprocedure::text AS signature, p.proconfig,
+                  has_function_privilege('public', p.oid, 'EXECUTE') AS public
+             FROM pg_proc p WHERE p.pronamespace = 'editroom'::regnamespace"""
+    ).fetchall()
+
+
+def documented(names: set[str]) -> set[str]:
+    """Functions the README's SQL section names, up to where it turns to the helpers."""
+    text = README.read_text()
+    section = text.split("## The queue, in SQL", 1)[1].split("These are the API", 1)[0]
+    return {name for name in re.findall(r"`([a-z_]+)", section) if name in names}
+
+
+def test_every_function_resolves_names_in_editroom_first(conn: Conn) -> None:
+    found = functions(conn)
+    assert len(found) > 40
+    for function in found:
+        if function["name"] in INLINED:
+            assert function["proconfig"] is None, function["signature"]  # a SET stops inlining
+        else:
+            assert function["proconfig"] == [PINNED], function["signature"]
+
+
+def test_public_may_execute_what_the_readme_documents_and_nothing_else(conn: Conn) -> None:
+    found = functions(conn)
+    public = {function["name"] for function in found if function["public"]}
+    assert public == documented({function["name"] for function in found})
+    internal = {function["name"] for function in found if not function["public"]}
+    assert {"lock_edit", "lock_held_edit", "bump_status_counts", "compact_status_counts",
+            "edits_after_insert", "edits_notify_event", "raise_not_held"} <= internal  # fmt: skip
+
+
+@pytest.fixture
+def outsider(conn: Conn) -> str:
+    role = f"outsider_{conn.info.dbname[-12:]}"
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA editroom TO {}").format(sql.Identifier(role)))
+    return role
+
+
+def test_another_role_calls_the_api_but_not_the_helpers(conn: Conn, outsider: str) -> None:
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(outsider)))
+    try:
+        row = conn.execute("SELECT editroom.backoff_delay(1) AS delay").fetchone()
+        assert row is not None and row["delay"].total_seconds() > 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="lock_edit"):
+            conn.execute("SELECT editroom.lock_edit(gen_random_uuid())")
+    finally:
+        conn.execute("RESET ROLE")
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(outsider)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(outsider)))

@@ -1,0 +1,131 @@
+"""A client that stops reading an event stream is dropped; everyone else keeps receiving.
+
+The service runs under uvicorn on a real socket whose send buffer is tiny, and the stalled
+client's receive buffer is small, so a few hundred edits fill both and the server's own
+write buffer: from then on the stalled stream's frames cannot be handed over."""
+
+import json
+import queue
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import httpx2 as httpx
+import pytest
+import uvicorn
+
+from service.domain.events import MAX_PENDING_IDS, Feed
+from service.http.app import create_app
+from service.kernel.settings import Settings
+from tests.api import quick_settings
+from tests.queue import Conn, enqueue, insert_media
+
+STALL_SECONDS = 1.0
+EDITS = 400  # well over the buffers between the server and the stalled client
+WAIT_SECONDS = 20.0
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return quick_settings(database_url, tmp_path, sse_stall_seconds=STALL_SECONDS)
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[tuple[int, str]]:
+    listening = socket.socket()
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # accepted ones inherit it
+    listening.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(create_app(settings), log_config=None, lifespan="on")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running.started
+    yield listening.getsockname()[1], urlsplit(settings.base_url).netloc
+    running.should_exit = True
+    thread.join(WAIT_SECONDS)
+    listening.close()
+
+
+def stalled_client(port: int, host: str) -> socket.socket:
+    """Asks for the whole queue's stream, then never reads a byte."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    client.connect(("127.0.0.1", port))
+    client.sendall(f"GET /events HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    return client
+
+
+def read_until_closed(client: socket.socket, seconds: float) -> bool:
+    """True when the server closed the connection within `seconds` (what it had written
+    before arrives first)."""
+    client.settimeout(seconds)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if not client.recv(65536):
+                return True
+    except (TimeoutError, ConnectionResetError) as exc:
+        return isinstance(exc, ConnectionResetError)
+    return False
+
+
+def follow(port: int, host: str, edits: "queue.Queue[str]", stop: threading.Event) -> None:
+    url = f"http://127.0.0.1:{port}/events"
+    with (
+        httpx.Client(headers={"Host": host}, timeout=WAIT_SECONDS) as client,
+        client.stream("GET", url) as response,
+    ):
+        name = ""
+        for line in response.iter_lines():
+            if stop.is_set():
+                return
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: ") and name == "edit":
+                edits.put(json.loads(line.removeprefix("data: "))["id"])
+
+
+def wait_for(edits: "queue.Queue[str]", edit_id: UUID) -> None:
+    while edits.get(timeout=WAIT_SECONDS) != str(edit_id):
+        pass
+
+
+def test_a_stalled_client_is_dropped_while_others_keep_receiving(
+    server: tuple[int, str], conn: Conn
+) -> None:
+    port, host = server
+    seen: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+    reader = threading.Thread(target=follow, args=(port, host, seen, stop), daemon=True)
+    reader.start()
+    stalled = stalled_client(port, host)
+    try:
+        media = insert_media(conn)
+        time.sleep(0.5)  # both streams are subscribed
+        made = [enqueue(conn, media)["id"] for _ in range(EDITS)]
+        wait_for(seen, made[-1])
+        time.sleep(STALL_SECONDS * 3)  # the stalled client still reads nothing
+        assert read_until_closed(stalled, STALL_SECONDS + WAIT_SECONDS)
+        later = enqueue(conn, media)["id"]
+        wait_for(seen, later)  # the reader was never held up, nor dropped
+    finally:
+        stop.set()
+        stalled.close()
+
+
+def test_a_feed_too_far_behind_overflows_and_keeps_nothing() -> None:
+    feed = Feed()
+    for _ in range(MAX_PENDING_IDS + 1):
+        feed.notify(UUID(int=len(feed.take()[0]) + 1))  # taken: never behind
+    assert not feed.overflowed
+    for number in range(MAX_PENDING_IDS + 1):
+        feed.notify(UUID(int=number + 1))
+    assert feed.overflowed
+    assert feed.take() == ([], False)
