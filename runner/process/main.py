@@ -1,6 +1,7 @@
 """`editroom runner`: one runner process until SIGTERM or SIGINT."""
 
 import asyncio
+import logging
 import signal
 
 from runner.engine.sandbox import Sandbox
@@ -9,8 +10,15 @@ from runner.process.metrics import RunnerMetrics
 from runner.process.worker import Runner
 from service.domain.library import MediaLibrary
 from service.kernel.db import Database
+from service.kernel.errors import StorageError
 from service.kernel.settings import Settings
+from service.kernel.storage.base import Storage
 from service.kernel.storage.factory import open_storage
+
+log = logging.getLogger(__name__)
+
+STORAGE_WAIT_FIRST_SECONDS = 0.25
+STORAGE_WAIT_MAX_SECONDS = 5.0
 
 
 async def run_runner(settings: Settings, *, concurrency: int | None = None) -> None:
@@ -23,7 +31,7 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
         durable_commits=False,
         getconn_timeout=settings.db_pool_timeout_seconds,
     ) as database:
-        storage = await open_storage(settings)
+        storage = await _reachable_storage(settings)
         library = MediaLibrary(
             database=database,
             storage=storage,
@@ -52,3 +60,16 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
         finally:
             warming.cancel()
             await library.sandbox.close()
+
+
+async def _reachable_storage(settings: Settings) -> Storage:
+    """The storage, once it answers: a runner started during a storage outage waits it out
+    (as it rides one out later) instead of exiting. SIGTERM still stops it meanwhile."""
+    delay = STORAGE_WAIT_FIRST_SECONDS
+    while True:
+        try:
+            return await open_storage(settings)
+        except StorageError as exc:
+            log.warning("waiting for storage", extra={"error": str(exc), "retry_in": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, STORAGE_WAIT_MAX_SECONDS)

@@ -72,6 +72,9 @@ def test_make_run_serves_edits_and_ctrl_c_stops_everything(
     process, port = make_run
     base_url = f"http://127.0.0.1:{port}"
     eventually(lambda: ready(base_url), timeout=START_TIMEOUT_SECONDS, what="/readyz")
+    # What a person waits for: the line saying it is up, once it listens.
+    said_up = 'msg="editroom is up"'
+    eventually(lambda: said_up in (tmp_path / "make-run.log").read_text(), what="it says it is up")
     assert httpx.get(f"{base_url}/healthz").json() == {"status": "ok"}
 
     with embedded_conn(data_dir) as conn:
