@@ -92,7 +92,7 @@ async def retry_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut
     return EditOut.from_row(await edits.retry(edit_id), links)
 
 
-@router.get("/{edit_id}/events", response_class=EventStream, name="edit_events")
+@router.get("/{edit_id}/events", response_class=EventStream, status_code=200, name="edit_events")
 async def edit_events(
     edit_id: UUID, edits: EditsDep, links: LinksDep, settings: SettingsDep
 ) -> EventStream:

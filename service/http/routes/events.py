@@ -21,6 +21,7 @@ RECONNECT_MILLISECONDS = 2000
 @router.get(
     "/events",
     response_class=EventStream,
+    status_code=200,  # EventStream takes no status: OpenAPI needs it said
     dependencies=[Depends(only_parameters("session", "workflow", "media"))],
     responses={200: {"content": {"text/event-stream": {}}}},
 )
