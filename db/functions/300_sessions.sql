@@ -60,6 +60,15 @@ DECLARE
     v_session editroom.sessions;
     v_tip uuid;
 BEGIN
+    -- Lock order: the step still to run, then its session. Completing a step holds the step
+    -- when its trigger moves the session's head; the new step's row must reference (lock) it
+    -- too, so taking the session first would let the two wait on each other.
+    PERFORM 1
+       FROM editroom.edits e
+      WHERE e.session_id = p_session_id AND editroom.edit_still_to_run(e.status)
+      ORDER BY e.session_step DESC
+      LIMIT 1
+        FOR KEY SHARE;
     v_session := editroom.lock_session(p_session_id);
     SELECT coalesce(max(e.session_step), 0) + 1 INTO step
       FROM editroom.edits e WHERE e.session_id = p_session_id;
