@@ -5,6 +5,8 @@ The service and the runner both go through here. Queries live in queries.sql und
 """
 
 import re
+import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -99,12 +101,28 @@ class _Pool(AsyncConnectionPool[psycopg.AsyncConnection[Row]]):
 
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Row]]
+IDLE_CHECK_SECONDS = 1.0  # a pooled connection idle longer is pinged before it is used
+_RETURNED_AT: "weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _returned(conn: psycopg.AsyncConnection[Any]) -> None:
+    _RETURNED_AT[conn] = time.monotonic()
+
+
+async def _checked_when_idle(conn: psycopg.AsyncConnection[Any]) -> None:
+    returned = _RETURNED_AT.get(conn)
+    if returned is None or time.monotonic() - returned > IDLE_CHECK_SECONDS:
+        await AsyncConnectionPool.check_connection(conn)
 
 
 class Database:
-    """A connection pool plus the named queries of queries.sql. Every connection is checked
-    as it is handed out (one empty round trip): after PostgreSQL restarts, a stale one is
-    replaced, never given to a query that would fail on it."""
+    """A connection pool plus the named queries of queries.sql. A connection that sat in the
+    pool longer than IDLE_CHECK_SECONDS is checked as it is handed out (one empty round
+    trip): after PostgreSQL restarts, a stale one is replaced, never given to a query that
+    would fail on it. A busy pool's connections were just used and skip the check, which
+    would otherwise double the round trips of every short query."""
 
     def __init__(self, pool: Pool, url: str) -> None:
         self._pool = pool
@@ -133,7 +151,8 @@ class Database:
             open=False,
             kwargs=kwargs,
             timeout=getconn_timeout,
-            check=AsyncConnectionPool.check_connection,
+            check=_checked_when_idle,
+            reset=_returned,
         )
         with translated_errors():
             await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_SECONDS)
