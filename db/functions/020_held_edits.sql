@@ -91,6 +91,11 @@ DECLARE
 BEGIN
     SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR UPDATE;
     IF NOT FOUND THEN
+        -- An archived edit is finished for good unless retry_edit brings it back: its state
+        -- is what a caller checks, and nothing changes it meanwhile.
+        SELECT * INTO v_edit FROM editroom.edit_history WHERE id = p_id;
+    END IF;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'edit % does not exist', p_id USING ERRCODE = 'no_data_found';
     END IF;
     RETURN v_edit;
@@ -98,4 +103,5 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.lock_edit(uuid) IS
-'Locks edit p_id for a state change and returns it; raises no_data_found when it does not exist.';
+'Locks edit p_id for a state change and returns it (an archived one, finished, unlocked, from '
+'edit_history); raises no_data_found when it does not exist.';

@@ -78,14 +78,19 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
     -- Blocks writers for the length of one count(*): a repair lever, not a routine call.
-    LOCK TABLE editroom.edits IN SHARE MODE;
+    -- Archived edits count too, and each day of them is recounted for retention.
+    LOCK TABLE editroom.edits, editroom.edit_history IN SHARE MODE;
     DELETE FROM editroom.edit_status_counts;
     INSERT INTO editroom.edit_status_counts (status, shard, n)
-    SELECT e.status, 0, count(*) FROM editroom.edits e GROUP BY e.status;
+    SELECT a.status, 0, count(*) FROM editroom.all_edits a GROUP BY a.status;
+    DELETE FROM editroom.edit_history_counts;
+    INSERT INTO editroom.edit_history_counts (day, status, shard, n)
+    SELECT (h.finished_at AT TIME ZONE 'UTC')::date, h.status, 0, count(*)
+      FROM editroom.edit_history h GROUP BY 1, 2;
     RETURN QUERY SELECT * FROM editroom.edit_status_counts ORDER BY status, shard;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.recount_status_counts() IS
-'Rebuilds the status counters from a full count of editroom.edits (e.g. after someone ran '
-'with triggers disabled). Takes a SHARE lock on edits while it counts.';
+'Rebuilds the status counters from a full count of editroom.edits and edit_history (e.g. after '
+'someone ran with triggers disabled). Takes a SHARE lock on both while it counts.';

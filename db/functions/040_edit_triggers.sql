@@ -62,11 +62,13 @@ BEGIN
      WHERE o.status = 'processing' AND n.status <> 'processing'
        AND a.edit_id = o.id AND a.trial = o.trial AND a.finished_at IS NULL;
 
-    -- A claim starts one.
-    INSERT INTO editroom.edit_attempts (edit_id, trial, worker, started_at)
-    SELECT n.id, n.trial, n.locked_by, n.started_at
+    -- A claim starts one, labelled with the edit's kind, so that monitoring reads attempts
+    -- alone (attempt_duration_quantiles), even once their edit is archived.
+    INSERT INTO editroom.edit_attempts (edit_id, trial, worker, started_at, kind)
+    SELECT n.id, n.trial, n.locked_by, n.started_at, editroom.edit_kind(m.kind, n.ops)
       FROM new_edits n
       JOIN old_edits o ON o.id = n.id
+      LEFT JOIN editroom.media m ON m.id = n.media_id
      WHERE n.status = 'processing' AND o.status <> 'processing';
 
     SELECT count(*) INTO v_claimable
@@ -82,7 +84,7 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_after_update() IS
-'Statement trigger on edits: refuses a trial that goes down; moves the status counters; opens an edit_attempts row on each claim '
+'Statement trigger on edits: refuses a trial that goes down; moves the status counters; opens an edit_attempts row (with the edit''s kind) on each claim '
 'and closes it (outcome, error, duration) when the edit leaves processing; NOTIFYs '
 'editroom_queue with how many rows became claimable. A session''s steps are kept by their own '
 'trigger, edits_after_update_sessions (300_sessions.sql).';
@@ -99,7 +101,8 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_after_delete() IS
-'Statement trigger on edits: takes deleted rows (pruning) off the status counters.';
+'Statement trigger on edits: takes deleted rows (archived, or deleted by hand) off the status '
+'counters.';
 
 -- One notification per statement, not per row: PostgreSQL serialises every notifying commit
 -- on one cluster-wide lock, so a claim of ten edits or a runner's heartbeat of all it holds
@@ -168,19 +171,23 @@ CREATE OR REPLACE TRIGGER edits_event_on_update
     FOR EACH STATEMENT EXECUTE FUNCTION editroom.edits_notify_event();
 
 -- TRUNCATE skips row and DELETE triggers; without this the counters would keep counting
--- edits that no longer exist.
+-- edits that no longer exist. Archived edits (edit_history) are not truncated with edits:
+-- they stay counted.
 CREATE OR REPLACE FUNCTION editroom.edits_after_truncate()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
     DELETE FROM editroom.edit_status_counts;
+    INSERT INTO editroom.edit_status_counts (status, shard, n)
+    SELECT h.status, 0, sum(h.n) FROM editroom.edit_history_counts h GROUP BY h.status;
     RETURN NULL;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_after_truncate() IS
-'Statement trigger on edits: TRUNCATE empties the status counters too.';
+'Statement trigger on edits: TRUNCATE takes the truncated edits off the status counters (archived '
+'ones stay counted).';
 
 CREATE OR REPLACE TRIGGER edits_after_truncate
     AFTER TRUNCATE ON editroom.edits

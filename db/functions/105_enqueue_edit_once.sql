@@ -34,6 +34,17 @@ BEGIN
                 WHERE m.id IS NULL)
          ORDER BY e.created_at DESC
          LIMIT 1;
+        -- Or one archived since (the newest first there too).
+        IF NOT FOUND THEN
+            SELECT * INTO edit FROM editroom.edit_history e
+             WHERE e.edit_key = p_edit_key AND e.status = 'completed'
+               AND NOT EXISTS (
+                   SELECT 1 FROM unnest(e.outputs) AS o (id)
+                     LEFT JOIN editroom.media m ON m.id = o.id AND m.status = 'ready'
+                    WHERE m.id IS NULL)
+             ORDER BY e.created_at DESC
+             LIMIT 1;
+        END IF;
     END IF;
     IF FOUND THEN
         reused := true;
@@ -50,5 +61,6 @@ $$;
 COMMENT ON FUNCTION editroom.enqueue_edit_once(uuid, jsonb, text, boolean, integer, integer) IS
 'Queues the edit p_edit_key names (its source''s SHA-256, media kind and canonical operations, '
 'hashed) unless an identical one exists: one still queued, running or to retry is joined; a '
-'completed one whose results are all still there is reused (not with p_fresh). Returns the '
+'completed one (in edits or archived) whose results are all still there is reused (not with '
+'p_fresh). Returns the '
 'edit and whether it was an existing one. Identical calls at once make one edit.';

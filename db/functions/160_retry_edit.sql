@@ -5,6 +5,14 @@ AS $$
 DECLARE
     v_edit editroom.edits;
 BEGIN
+    -- An archived edit comes back to edits to run again. One being archived now: its row lock
+    -- is waited for, the row is gone, and it is brought back from history then.
+    IF NOT editroom.restore_archived_edit(p_id) THEN
+        PERFORM 1 FROM editroom.edits WHERE id = p_id FOR UPDATE;
+        IF NOT FOUND THEN
+            PERFORM editroom.restore_archived_edit(p_id);
+        END IF;
+    END IF;
     v_edit := editroom.lock_edit(p_id);
     IF v_edit.status NOT IN ('failed', 'cancelled') THEN
         RAISE EXCEPTION 'edit % is %, not failed or cancelled', p_id, v_edit.status
@@ -40,6 +48,7 @@ $$;
 
 COMMENT ON FUNCTION editroom.retry_edit(uuid) IS
 'A DBA''s lever: puts a failed or cancelled edit p_id back in the queue now, allowing at least '
-'one more trial. Earlier attempts stay in edit_attempts. A session step is retried only when its '
+'one more trial; an archived one (edit_history) is moved back first. Earlier attempts stay in '
+'edit_attempts. A session step is retried only when its '
 'parent has completed and no other step of its session is still to run; it becomes the head '
 'when it completes.';

@@ -1,6 +1,7 @@
 -- What monitoring reads (observability/postgres_exporter/queries.yaml), every scrape. Each
 -- stays off the finished history: live edits through the claimable index, recent attempts
--- through edit_attempts_finished_idx, ready media by kind.
+-- through the finished_at indexes of edit_attempts and of the newest day of
+-- edit_attempt_history (never edits), ready media by kind.
 
 CREATE OR REPLACE FUNCTION editroom.edit_kind(p_media_kind editroom.media_kind, p_ops jsonb)
 RETURNS text
@@ -46,14 +47,22 @@ RETURNS TABLE (kind text, outcome text, quantile double precision, seconds doubl
 LANGUAGE sql
 STABLE
 AS $$
-    WITH recent AS (
-        SELECT editroom.edit_kind(m.kind, e.ops) AS kind, a.outcome::text AS outcome,
-               percentile_cont(ARRAY[0.5, 0.95, 0.99]::double precision[])
-                   WITHIN GROUP (ORDER BY extract(epoch FROM a.duration)) AS seconds
+    -- Each attempt carries its edit's kind (set at claim), so this reads attempts only; the
+    -- window's bound on finished_at leaves out every older day of archived attempts.
+    WITH attempts AS (
+        SELECT a.kind, a.outcome, a.started_at, a.finished_at
           FROM editroom.edit_attempts a
-          JOIN editroom.edits e ON e.id = a.edit_id
-          LEFT JOIN editroom.media m ON m.id = e.media_id
          WHERE a.finished_at > now() - p_window
+        UNION ALL
+        SELECT h.kind, h.outcome, h.started_at, h.finished_at
+          FROM editroom.edit_attempt_history h
+         WHERE h.finished_at > now() - p_window
+    ), recent AS (
+        SELECT coalesce(a.kind, 'unknown') AS kind, a.outcome::text AS outcome,
+               percentile_cont(ARRAY[0.5, 0.95, 0.99]::double precision[])
+                   WITHIN GROUP (ORDER BY extract(epoch FROM a.finished_at - a.started_at))
+                   AS seconds
+          FROM attempts a
          GROUP BY 1, 2
     )
     SELECT r.kind, r.outcome, q.quantile, q.seconds
@@ -65,8 +74,9 @@ $$;
 
 COMMENT ON FUNCTION editroom.attempt_duration_quantiles(interval) IS
 'Median, 95th and 99th percentile of the duration of attempts that finished within p_window, '
-'by kind (editroom.edit_kind: image, video, import, unknown) and outcome (every runner''s, '
-'exact, from edit_attempts). No rows when none finished.';
+'by kind (editroom.edit_kind: image, video, import, unknown; recorded on each attempt when it '
+'started) and outcome (every runner''s, exact, from edit_attempts and edit_attempt_history, '
+'never reading edits). No rows when none finished.';
 
 CREATE OR REPLACE FUNCTION editroom.media_totals()
 RETURNS TABLE (kind text, media bigint, bytes bigint)

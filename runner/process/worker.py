@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 0.25  # after PostgreSQL restarts, idle runners wake on NOTIFY again soon
+ARCHIVE_BATCHES_PER_ROUND = 10  # a maintenance round moves at most this many batches
 
 
 def default_worker_name() -> str:
@@ -366,11 +367,24 @@ class Runner:
         row = await self._database.fetch_one("reap_expired_leases")
         if row and row["reaped"]:
             log.warning("reaped expired leases", extra={"count": row["reaped"]})
+        await self._archive()
         retention_days = self._settings.edit_retention_days
         if retention_days > 0:
             await self._database.fetch_one(
                 "prune_finished_edits", older_than=timedelta(days=retention_days)
             )
+
+    async def _archive(self) -> None:
+        """Move finished edits out of the queue table, a bounded batch per statement, until a
+        batch comes back short or ARCHIVE_BATCHES_PER_ROUND were moved (the rest: next round)."""
+        for _ in range(ARCHIVE_BATCHES_PER_ROUND):
+            row = await self._database.fetch_one(
+                "archive_finished_edits",
+                older_than=timedelta(seconds=self._settings.edit_archive_after_seconds),
+                limit=self._settings.edit_archive_batch,
+            )
+            if row is None or row["archived"] < self._settings.edit_archive_batch:
+                return
 
     async def _cleanup_loop(self) -> None:
         while True:

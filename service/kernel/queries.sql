@@ -36,6 +36,9 @@ SELECT r.id, editroom.release_edit(r.id, %(worker)s, r.trial) AS released
 -- name: reap_expired_leases
 SELECT editroom.reap_expired_leases() AS reaped;
 
+-- name: archive_finished_edits
+SELECT editroom.archive_finished_edits(%(older_than)s, %(limit)s) AS archived;
+
 -- name: prune_finished_edits
 SELECT editroom.prune_finished_edits(%(older_than)s) AS pruned;
 
@@ -116,11 +119,13 @@ SELECT (o.edit).*, o.reused
   ) AS o;
 
 -- name: edit_by_id
-SELECT * FROM editroom.edits WHERE id = %(id)s;
+-- all_edits: an edit still in edits, or archived to edit_history.
+SELECT * FROM editroom.all_edits WHERE id = %(id)s;
 
 -- name: list_edits
--- Newest first, keyset on (created_at, id); every filter optional.
-SELECT * FROM editroom.edits
+-- Newest first, keyset on (created_at, id); every filter optional. Live and archived edits
+-- are merged in that order from each table's (and each day's) index.
+SELECT * FROM editroom.all_edits
  WHERE (%(status)s::editroom.edit_status IS NULL OR status = %(status)s::editroom.edit_status)
    AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
    AND (%(session_id)s::uuid IS NULL OR session_id = %(session_id)s::uuid)
@@ -247,7 +252,7 @@ SELECT e.*, m.kind::text AS kind
  ORDER BY e.ordinality;
 
 -- name: workflow_executions
-SELECT * FROM editroom.edits
+SELECT * FROM editroom.all_edits
  WHERE workflow_id = %(id)s
    AND (%(status)s::editroom.edit_status IS NULL OR status = %(status)s::editroom.edit_status)
    AND (%(after_at)s::timestamptz IS NULL

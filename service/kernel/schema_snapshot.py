@@ -2,7 +2,8 @@
 
 `editroom db schema` prints it; tests compare it with db/schema.expected so that a migration
 or function change that alters the schema shows up in review. Function bodies are left out
-(db/functions/ is their source); their signatures, results and comments are in.
+(db/functions/ is their source); their signatures, results and comments are in. Partitions
+(a day of edit_history each) are data, not schema: their parents stand for them.
 """
 
 from typing import Any
@@ -19,7 +20,8 @@ SNAPSHOT_QUERIES: dict[str, str] = {
     "table": """
         SELECT format('%s %s', c.relname, coalesce(array_to_string(c.reloptions, ', '), ''))
           FROM pg_class c
-         WHERE c.relnamespace = 'editroom'::regnamespace AND c.relkind = 'r'""",
+         WHERE c.relnamespace = 'editroom'::regnamespace AND c.relkind IN ('r', 'p')
+           AND NOT c.relispartition""",
     "column": """
         SELECT format('%s.%s %s%s%s', c.relname, a.attname,
                       format_type(a.atttypid, a.atttypmod),
@@ -30,16 +32,16 @@ SNAPSHOT_QUERIES: dict[str, str] = {
           FROM pg_attribute a
           JOIN pg_class c ON c.oid = a.attrelid
           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-         WHERE c.relnamespace = 'editroom'::regnamespace AND c.relkind IN ('r', 'v')
-           AND a.attnum > 0 AND NOT a.attisdropped""",
+         WHERE c.relnamespace = 'editroom'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+           AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped""",
     "constraint": """
         SELECT format('%s %s: %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
           FROM pg_constraint c
-         WHERE c.connamespace = 'editroom'::regnamespace""",
+         WHERE c.connamespace = 'editroom'::regnamespace AND c.conparentid = 0""",
     "index": """
         SELECT pg_get_indexdef(i.indexrelid)
           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-         WHERE c.relnamespace = 'editroom'::regnamespace""",
+         WHERE c.relnamespace = 'editroom'::regnamespace AND NOT c.relispartition""",
     "function": """
         SELECT format('%s(%s) -> %s [%s, %s]%s', p.proname,
                       pg_get_function_arguments(p.oid), pg_get_function_result(p.oid),
@@ -53,7 +55,8 @@ SNAPSHOT_QUERIES: dict[str, str] = {
     "trigger": """
         SELECT pg_get_triggerdef(t.oid)
           FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-         WHERE c.relnamespace = 'editroom'::regnamespace AND NOT t.tgisinternal""",
+         WHERE c.relnamespace = 'editroom'::regnamespace AND NOT t.tgisinternal
+           AND t.tgparentid = 0""",
     "view": """
         SELECT c.relname
           FROM pg_class c

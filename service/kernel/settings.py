@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     edit_retention_days: float = Field(
         default=30.0, ge=0, description="finished edits older than this are pruned; 0 keeps all"
     )
+    edit_archive_after_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="finished edits (not session steps) older than this leave the queue table "
+        "for edit_history",
+    )
+    edit_archive_batch: int = Field(
+        default=1000, ge=1, le=100_000, description="edits one archiving statement moves at most"
+    )
     runner_metrics_host: str = Field(
         default="127.0.0.1", description="address a runner serves its /metrics on"
     )

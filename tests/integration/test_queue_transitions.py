@@ -439,17 +439,18 @@ def test_status_counts_lists_all_six_with_zeros(conn: Conn, media: UUID) -> None
 def test_prune_removes_only_old_finished_edits(conn: Conn, media: UUID) -> None:
     done = make_edit_in(conn, media, "completed")
     live = make_edit_in(conn, media, "queued")
-    assert conn.execute("SELECT editroom.prune_finished_edits('1 hour') AS n").fetchone() == {
+    assert conn.execute("SELECT editroom.archive_finished_edits('1 hour') AS n").fetchone() == {
         "n": 0
     }
     conn.execute(
-        "UPDATE editroom.edits SET finished_at = now() - interval '2 hours' WHERE id = %s",
+        "UPDATE editroom.edits SET finished_at = now() - interval '3 days' WHERE id = %s",
         [done["id"]],
     )
-    assert conn.execute("SELECT editroom.prune_finished_edits('1 hour') AS n").fetchone() == {
+    assert conn.execute("SELECT editroom.archive_finished_edits('1 hour') AS n").fetchone() == {
         "n": 1
     }
-    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 1}
+    assert conn.execute("SELECT editroom.prune_finished_edits('1 day') AS n").fetchone() == {"n": 1}
+    assert conn.execute("SELECT count(*) AS n FROM editroom.all_edits").fetchone() == {"n": 1}
     assert edit(conn, live["id"])["status"] == "queued"
     assert status_counts(conn)["completed"] == 0
 

@@ -241,12 +241,15 @@ def test_pruning_keeps_a_sessions_history_until_it_is_deleted(
     turned = step(api, session, rotate="90")
     settled(api, session)
     conn.execute("UPDATE editroom.edits SET finished_at = now() - interval '90 days'")
-    assert conn.execute("SELECT editroom.prune_finished_edits('30 days') AS n").fetchone() == {
-        "n": 0
-    }
+    archive_and_prune = """SELECT editroom.archive_finished_edits('1 hour')
+                                  + editroom.prune_finished_edits('30 days') AS n"""
+    assert conn.execute(archive_and_prune).fetchone() == {"n": 0}
     assert api.client.post(f"{session['url']}/undo").json()["head"]["edit_id"] == smaller["id"]
     assert api.client.post(f"{session['url']}/redo").json()["head"]["edit_id"] == turned["id"]
     assert api.client.delete(session["url"]).status_code == 204
+    assert conn.execute("SELECT editroom.archive_finished_edits('1 hour') AS n").fetchone() == {
+        "n": 2
+    }
     assert conn.execute("SELECT editroom.prune_finished_edits('30 days') AS n").fetchone() == {
         "n": 2
     }

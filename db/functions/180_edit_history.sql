@@ -1,0 +1,255 @@
+-- Finished history off the hot table. editroom.edits holds what is still to run, a session's
+-- steps (its undo chain, kept while the session is), and edits finished recently. The runners'
+-- maintenance moves older finished edits, with their attempts, in bounded batches into
+-- edit_history and edit_attempt_history, partitioned by the day (UTC) they finished; retention
+-- then drops whole days, never deleting row by row. editroom.all_edits reads both tables.
+
+-- Archiving (shared) and retention (exclusive) take this advisory lock, so a day is never
+-- dropped while an archiver is writing into it. Neither waits for it: each tries, and leaves
+-- the work for its next round when the other holds it.
+CREATE OR REPLACE FUNCTION editroom.history_lock_key()
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT hashtextextended('editroom.edit_history', 0);
+$$;
+
+COMMENT ON FUNCTION editroom.history_lock_key() IS
+'The advisory lock archive_finished_edits holds shared and prune_finished_edits exclusive.';
+
+CREATE OR REPLACE FUNCTION editroom.add_history_partition(p_day date)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_suffix text := to_char(p_day, 'YYYYMMDD');
+    v_from timestamptz := p_day::timestamp AT TIME ZONE 'UTC';
+    v_to timestamptz := (p_day + 1)::timestamp AT TIME ZONE 'UTC';
+BEGIN
+    IF to_regclass('editroom.edit_history_p' || v_suffix) IS NOT NULL
+       AND to_regclass('editroom.edit_attempt_history_p' || v_suffix) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    -- Two archivers needing the same new day: the second waits here, then finds it made.
+    PERFORM pg_advisory_xact_lock(hashtextextended('editroom.edit_history_partition', 0));
+    EXECUTE format('CREATE TABLE IF NOT EXISTS editroom.%I PARTITION OF editroom.edit_history '
+                   'FOR VALUES FROM (%L) TO (%L)', 'edit_history_p' || v_suffix, v_from, v_to);
+    EXECUTE format('CREATE TABLE IF NOT EXISTS editroom.%I PARTITION OF '
+                   'editroom.edit_attempt_history FOR VALUES FROM (%L) TO (%L)',
+                   'edit_attempt_history_p' || v_suffix, v_from, v_to);
+    RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.add_history_partition(date) IS
+'Creates the partitions of edit_history and edit_attempt_history for day p_day (UTC), named '
+'edit_history_pYYYYMMDD and edit_attempt_history_pYYYYMMDD, unless they exist; returns whether '
+'it made them. archive_finished_edits calls it for each day it needs; a DBA may make days '
+'ahead. Creating a partition takes a brief ACCESS EXCLUSIVE lock on the parent table.';
+
+-- The counters of archived edits move with them: status_counts() keeps counting every edit
+-- that exists (edit_status_counts), and edit_history_counts says how many of each day's
+-- partition are in each status, so dropping a day takes exactly those off.
+CREATE OR REPLACE FUNCTION editroom.edit_history_after_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(d.n))
+       FROM (SELECT status, count(*) AS n FROM new_edits GROUP BY status) AS d;
+    INSERT INTO editroom.edit_history_counts AS c (day, status, shard, n)
+    SELECT (n.finished_at AT TIME ZONE 'UTC')::date, n.status, pg_backend_pid(), count(*)
+      FROM new_edits n
+     GROUP BY 1, 2
+     ORDER BY 1, 2
+    ON CONFLICT (day, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.edit_history_after_insert() IS
+'Statement trigger on edit_history: counts archived rows by status (status_counts()) and by day '
+'and status (edit_history_counts, which retention subtracts when it drops a day).';
+
+CREATE OR REPLACE FUNCTION editroom.edit_history_after_delete()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(-d.n))
+       FROM (SELECT status, count(*) AS n FROM old_edits GROUP BY status) AS d;
+    INSERT INTO editroom.edit_history_counts AS c (day, status, shard, n)
+    SELECT (o.finished_at AT TIME ZONE 'UTC')::date, o.status, pg_backend_pid(), -count(*)
+      FROM old_edits o
+     GROUP BY 1, 2
+     ORDER BY 1, 2
+    ON CONFLICT (day, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.edit_history_after_delete() IS
+'Statement trigger on edit_history: takes rows moved back to edits (retry_edit) off the '
+'counters.';
+
+CREATE OR REPLACE TRIGGER edit_history_after_insert
+    AFTER INSERT ON editroom.edit_history
+    REFERENCING NEW TABLE AS new_edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edit_history_after_insert();
+
+CREATE OR REPLACE TRIGGER edit_history_after_delete
+    AFTER DELETE ON editroom.edit_history
+    REFERENCING OLD TABLE AS old_edits
+    FOR EACH STATEMENT EXECUTE FUNCTION editroom.edit_history_after_delete();
+
+CREATE OR REPLACE FUNCTION editroom.archive_finished_edits(
+    p_older_than interval DEFAULT '10 minutes',
+    p_limit integer DEFAULT 1000
+)
+RETURNS integer
+LANGUAGE plpgsql
+SET lock_timeout = '200ms'  -- making a day's partition: give up rather than stall readers
+AS $$
+DECLARE
+    v_ids uuid[];
+    v_day date;
+    v_moved integer;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock_shared(editroom.history_lock_key()) THEN
+        RETURN 0;  -- retention is dropping days; next round
+    END IF;
+    -- The archiver's partial index holds finished edits that are not session steps, oldest
+    -- first: a batch reads its own rows, never the steps sessions keep. SKIP LOCKED: an edit
+    -- being retried or read for update stays for the next round.
+    SELECT array_agg(f.id) INTO v_ids
+      FROM (SELECT e.id FROM editroom.edits e
+             WHERE e.status IN ('completed', 'failed', 'cancelled') AND e.session_id IS NULL
+               AND e.finished_at < now() - p_older_than
+             ORDER BY e.finished_at
+             LIMIT p_limit
+               FOR UPDATE SKIP LOCKED) f;
+    IF v_ids IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    FOR v_day IN
+        SELECT DISTINCT (d.finished_at AT TIME ZONE 'UTC')::date
+          FROM (SELECT e.finished_at FROM editroom.edits e WHERE e.id = ANY (v_ids)
+                UNION ALL
+                SELECT coalesce(a.finished_at, e.finished_at)
+                  FROM editroom.edit_attempts a JOIN editroom.edits e ON e.id = a.edit_id
+                 WHERE a.edit_id = ANY (v_ids)) d
+    LOOP
+        PERFORM editroom.add_history_partition(v_day);
+    END LOOP;
+
+    -- Attempts first, while their edits are still here to say when they finished (an attempt
+    -- is closed when its edit leaves processing; the edit's finish is only a safety net).
+    WITH moved AS (
+        DELETE FROM editroom.edit_attempts a
+         USING editroom.edits e
+         WHERE a.edit_id = ANY (v_ids) AND e.id = a.edit_id
+        RETURNING a.edit_id, a.trial, a.worker, a.started_at,
+                  coalesce(a.finished_at, e.finished_at) AS finished_at, a.outcome, a.error,
+                  a.kind
+    )
+    INSERT INTO editroom.edit_attempt_history (edit_id, trial, worker, started_at, finished_at,
+                                               outcome, error, kind)
+    SELECT * FROM moved;
+
+    WITH moved AS (
+        DELETE FROM editroom.edits e WHERE e.id = ANY (v_ids) RETURNING e.*
+    )
+    INSERT INTO editroom.edit_history SELECT * FROM moved;
+    GET DIAGNOSTICS v_moved = ROW_COUNT;
+    RETURN v_moved;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.archive_finished_edits(interval, integer) IS
+'Moves up to p_limit edits that finished (completed, failed, cancelled) more than p_older_than '
+'ago, and their attempts, from edits and edit_attempts into edit_history and '
+'edit_attempt_history, oldest first. A session''s steps stay in edits while the session exists. '
+'Reads only the rows it moves (edits_archivable_idx). Returns how many; call again until it '
+'returns less than p_limit. Archived edits are still read by every API path (all_edits).';
+
+CREATE OR REPLACE FUNCTION editroom.restore_archived_edit(p_id uuid)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- Two at once: the second waits for the first's delete, then finds nothing to move.
+    WITH moved AS (
+        DELETE FROM editroom.edit_history h WHERE h.id = p_id RETURNING h.*
+    )
+    INSERT INTO editroom.edits SELECT * FROM moved;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    WITH moved AS (
+        DELETE FROM editroom.edit_attempt_history a WHERE a.edit_id = p_id RETURNING a.*
+    )
+    INSERT INTO editroom.edit_attempts (edit_id, trial, worker, started_at, finished_at, outcome,
+                                        error, kind)
+    SELECT m.edit_id, m.trial, m.worker, m.started_at, m.finished_at, m.outcome, m.error, m.kind
+      FROM moved m;
+    RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.restore_archived_edit(uuid) IS
+'Moves archived edit p_id and its attempts back into edits and edit_attempts (retry_edit calls '
+'it); returns false when it is not archived.';
+
+CREATE OR REPLACE FUNCTION editroom.prune_finished_edits(p_older_than interval DEFAULT '30 days')
+RETURNS bigint
+LANGUAGE plpgsql
+SET lock_timeout = '200ms'  -- dropping a partition: give up rather than stall readers
+AS $$
+DECLARE
+    v_day date;
+    v_statuses editroom.edit_status[];
+    v_counts bigint[];
+    v_dropped bigint;
+    v_pruned bigint := 0;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(editroom.history_lock_key()) THEN
+        RETURN 0;  -- an archiver is writing; next round
+    END IF;
+    FOR v_day IN
+        SELECT p.day
+          FROM (SELECT to_date(right(c.relname, 8), 'YYYYMMDD') AS day
+                  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent IN ('editroom.edit_history'::regclass,
+                                       'editroom.edit_attempt_history'::regclass)) p
+         WHERE (p.day + 1)::timestamp AT TIME ZONE 'UTC' <= now() - p_older_than
+         GROUP BY p.day
+         ORDER BY p.day
+    LOOP
+        BEGIN
+            EXECUTE format('DROP TABLE IF EXISTS editroom.%I, editroom.%I',
+                           'edit_history_p' || to_char(v_day, 'YYYYMMDD'),
+                           'edit_attempt_history_p' || to_char(v_day, 'YYYYMMDD'));
+        EXCEPTION WHEN lock_not_available THEN
+            EXIT;  -- a long reader of history holds it: this day and later ones next round
+        END;
+        -- Its edits, off the counters: what the day's inserts and deletes added up to.
+        SELECT array_agg(d.status), array_agg(-d.n), coalesce(sum(d.n), 0)
+          INTO v_statuses, v_counts, v_dropped
+          FROM (SELECT c.status, sum(c.n)::bigint AS n FROM editroom.edit_history_counts c
+                 WHERE c.day = v_day GROUP BY c.status) d;
+        PERFORM editroom.bump_status_counts(v_statuses, v_counts);
+        v_pruned := v_pruned + v_dropped;
+        DELETE FROM editroom.edit_history_counts WHERE day = v_day;
+    END LOOP;
+    RETURN v_pruned;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.prune_finished_edits(interval) IS
+'Retention: drops each day of archived edits and attempts (edit_history, edit_attempt_history) '
+'that ended more than p_older_than ago, whole partitions at a time, and takes their edits off '
+'status_counts(). Costs a few catalog changes per day, whatever a day holds; reads no edit. '
+'Edits still in edits (recent, or a session''s steps) are not touched: archive_finished_edits '
+'moves them first. Returns how many edits it dropped.';
