@@ -47,6 +47,17 @@ CREATE VIEW editroom.all_edits AS
     SELECT * FROM editroom.edits
     UNION ALL
     SELECT * FROM editroom.edit_history;
+COMMENT ON VIEW editroom.all_edits IS
+'Every edit: those in editroom.edits (still to run, a session''s steps, recently finished) and '
+'those archived to editroom.edit_history. Filter it as you would edits; each table''s indexes '
+'(and each day''s) are used.';
+-- A workflow's executions are counted wherever they are.
+CREATE OR REPLACE VIEW editroom.workflow_status_counts AS
+SELECT w.id AS workflow_id, s.status::text AS status, count(e.id) AS count
+  FROM editroom.workflows w
+ CROSS JOIN unnest(enum_range(NULL::editroom.edit_status)) AS s (status)
+  LEFT JOIN editroom.all_edits e ON e.workflow_id = w.id AND e.status = s.status
+ GROUP BY w.id, s.status;
 
 -- Attempts of archived edits, by the day each finished: monitoring's recent window reads the
 -- newest partition or two, and retention drops old days with their edits.
@@ -115,6 +126,12 @@ DROP FUNCTION IF EXISTS editroom.archive_finished_edits(interval, integer);
 DROP FUNCTION IF EXISTS editroom.prune_finished_edits(interval);
 DROP FUNCTION IF EXISTS editroom.add_history_partition(date);
 DROP FUNCTION IF EXISTS editroom.restore_archived_edit(uuid);
+CREATE OR REPLACE VIEW editroom.workflow_status_counts AS
+SELECT w.id AS workflow_id, s.status::text AS status, count(e.id) AS count
+  FROM editroom.workflows w
+ CROSS JOIN unnest(enum_range(NULL::editroom.edit_status)) AS s (status)
+  LEFT JOIN editroom.edits e ON e.workflow_id = w.id AND e.status = s.status
+ GROUP BY w.id, s.status;
 DROP VIEW editroom.all_edits;
 DROP TABLE editroom.edit_history, editroom.edit_attempt_history, editroom.edit_history_counts;
 DROP FUNCTION IF EXISTS editroom.edit_history_after_insert();

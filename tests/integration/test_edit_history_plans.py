@@ -1,0 +1,141 @@
+"""History at scale: archiving reads the rows it moves, never the session steps kept in edits;
+retention costs the same whatever a day holds; monitoring's quantiles never read edits."""
+
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from tests.queue import Conn, insert_media
+
+KEPT_STEPS = 50_000
+OLD_EDITS = 2_000
+BATCH = 100
+
+
+def buffers(conn: Conn, statement: str) -> int:
+    """Shared buffers (hit or read) a statement touched, its functions' statements included."""
+    row = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}").fetchone()
+    assert row is not None
+    plan = row["QUERY PLAN"][0]
+    return int(plan["Plan"]["Shared Hit Blocks"]) + int(plan["Plan"]["Shared Read Blocks"])
+
+
+@pytest.fixture
+def kept_steps(conn: Conn) -> Conn:
+    """A session keeping KEPT_STEPS finished steps (its undo chain), finished long ago."""
+    source = insert_media(conn)
+    session = conn.execute("SELECT id FROM editroom.open_session(%s)", [source]).fetchone()
+    assert session is not None
+    conn.execute(
+        """INSERT INTO editroom.edits (media_id, ops, status, trial, finished_at, session_id,
+                                       session_step, outputs)
+           SELECT %s, %s, 'completed', 1, now() - interval '40 days', %s, g, ARRAY[%s]::uuid[]
+             FROM generate_series(1, %s) g""",
+        [source, Jsonb([]), session["id"], source, KEPT_STEPS],
+    )
+    conn.execute("VACUUM ANALYZE editroom.edits")
+    return conn
+
+
+def old_edits(conn: Conn, count: int, age: str) -> None:
+    source = insert_media(conn)
+    conn.execute(
+        """INSERT INTO editroom.edits (media_id, ops, status, trial, finished_at)
+           SELECT %s, %s, 'completed', 1, now() - %s::interval FROM generate_series(1, %s)""",
+        [source, Jsonb([]), age, count],
+    )
+    conn.execute("VACUUM ANALYZE editroom.edits")
+
+
+def test_archiving_reads_no_kept_session_step(kept_steps: Conn) -> None:
+    conn = kept_steps
+    conn.execute("SELECT editroom.archive_finished_edits('1 hour', 100)")  # compiles it
+    nothing = buffers(conn, "SELECT editroom.archive_finished_edits('1 hour', 100)")
+    old_edits(conn, OLD_EDITS, "40 days")
+    conn.execute("SELECT editroom.archive_finished_edits('1 hour', 1)")  # makes the day
+    batch = buffers(conn, f"SELECT editroom.archive_finished_edits('1 hour', {BATCH})")
+    print(f"archive: nothing to do {nothing} buffers; a batch of {BATCH}: {batch}")
+    # The row-by-row prune read a buffer per kept step (50,000) on every call.
+    assert nothing < 50
+    assert batch < BATCH * 40
+    plan = conn.execute(
+        """EXPLAIN (FORMAT JSON)
+           SELECT e.id FROM editroom.edits e
+            WHERE e.status IN ('completed', 'failed', 'cancelled') AND e.session_id IS NULL
+              AND e.finished_at < now() - interval '1 hour'
+            ORDER BY e.finished_at LIMIT 100 FOR UPDATE SKIP LOCKED"""
+    ).fetchone()
+    assert plan is not None
+    assert "edits_archivable_idx" in str(plan["QUERY PLAN"])
+    assert "Seq Scan" not in str(plan["QUERY PLAN"])
+
+
+def test_retention_costs_the_same_for_a_day_of_ten_or_of_thousands(conn: Conn) -> None:
+    old_edits(conn, 10, "40 days")
+    old_edits(conn, OLD_EDITS * 2, "35 days")
+    while conn.execute(
+        "SELECT editroom.archive_finished_edits('1 hour', 1000) AS n"
+    ).fetchone() != {"n": 0}:
+        pass
+    conn.execute("SELECT editroom.prune_finished_edits('60 days')")  # warm the catalogs
+    small = buffers(conn, "SELECT editroom.prune_finished_edits('38 days')")
+    large = buffers(conn, "SELECT editroom.prune_finished_edits('30 days')")
+    print(f"prune: a day of 10 edits {small} buffers; a day of {OLD_EDITS * 2}: {large}")
+    assert large < small + 300
+    total = conn.execute("SELECT count(*) AS n FROM editroom.all_edits").fetchone()
+    assert total == {"n": 0}
+    counts = conn.execute("SELECT sum(count) AS n FROM editroom.status_counts()").fetchone()
+    assert counts == {"n": 0}
+
+
+def scans(conn: Conn, relation: str) -> int:
+    row = conn.execute("SELECT pg_stat_get_xact_numscans(%s::regclass) AS n", [relation]).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_quantiles_read_recent_attempts_only(conn: Conn, database_url: str) -> None:
+    old_edits(conn, 20, "10 days")
+    conn.execute("SELECT editroom.archive_finished_edits('1 hour')")
+    conn.execute(
+        """SELECT editroom.add_history_partition(
+                      ((now() - interval '1 minute') AT TIME ZONE 'UTC')::date)"""
+    )
+    conn.execute(
+        """INSERT INTO editroom.edit_attempt_history (edit_id, trial, worker, started_at,
+                                                      finished_at, outcome, kind)
+           SELECT gen_random_uuid(), 1, 'w', now() - interval '10 days 1 second',
+                  now() - interval '10 days', 'completed', 'image' FROM generate_series(1, 20000)"""
+    )
+    conn.execute(
+        """INSERT INTO editroom.edit_attempt_history (edit_id, trial, worker, started_at,
+                                                      finished_at, outcome, kind)
+           SELECT gen_random_uuid(), 1, 'w', now() - interval '62 seconds',
+                  now() - interval '60 seconds', 'completed', 'video'
+             FROM generate_series(1, 3)"""
+    )
+    conn.execute("ANALYZE editroom.edit_attempt_history")
+    old_day = conn.execute(
+        """SELECT 'editroom.edit_attempt_history_p'
+                  || to_char(((now() - interval '10 days') AT TIME ZONE 'UTC')::date, 'YYYYMMDD')
+                  AS name"""
+    ).fetchone()
+    assert old_day is not None
+    # A connection of its own: a backend's scan counters include its earlier transactions'
+    # until they are flushed.
+    with psycopg.connect(database_url, row_factory=dict_row) as monitor:
+        rows: list[dict[str, Any]] = monitor.execute(
+            "SELECT * FROM editroom.attempt_duration_quantiles('5 minutes')"
+        ).fetchall()
+        assert scans(monitor, "editroom.edits") == 0
+        assert scans(monitor, old_day["name"]) == 0
+        assert scans(monitor, "editroom.edit_attempts") >= 1  # it did read attempts
+    assert {(r["kind"], r["outcome"]) for r in rows} == {("video", "completed")}
+    assert rows[0]["seconds"] == pytest.approx(2.0, abs=0.1)
+    conn.execute("SELECT * FROM editroom.attempt_duration_quantiles('5 minutes')")  # warm
+    cost = buffers(conn, "SELECT * FROM editroom.attempt_duration_quantiles('5 minutes')")
+    print(f"quantiles over 20,003 archived attempts, 3 recent: {cost} buffers")
+    assert cost < 100
