@@ -103,6 +103,19 @@ CREATE OR REPLACE TRIGGER edit_history_after_delete
     REFERENCING OLD TABLE AS old_edits
     FOR EACH STATEMENT EXECUTE FUNCTION editroom.edit_history_after_delete();
 
+CREATE OR REPLACE FUNCTION editroom.history_day_exists(p_at timestamptz)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT to_regclass('editroom.edit_history_p' || d) IS NOT NULL
+       AND to_regclass('editroom.edit_attempt_history_p' || d) IS NOT NULL
+      FROM (SELECT to_char((p_at AT TIME ZONE 'UTC')::date, 'YYYYMMDD') AS d) day;
+$$;
+
+COMMENT ON FUNCTION editroom.history_day_exists(timestamptz) IS
+'Whether the day (UTC) of p_at has its partitions of edit_history and edit_attempt_history.';
+
 CREATE OR REPLACE FUNCTION editroom.archive_finished_edits(
     p_older_than interval DEFAULT '10 minutes',
     p_limit integer DEFAULT 1000
@@ -119,30 +132,49 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock_shared(editroom.history_lock_key()) THEN
         RETURN 0;  -- retention is dropping days; next round
     END IF;
+    -- The days this batch needs, made before any row is locked: making one waits for the
+    -- readers of history, and none of them may be waiting for a row this batch holds (a
+    -- retry_edit reads history, then waits for its edit's row). Readers still busy after
+    -- lock_timeout: the batch is left for the next round.
+    FOR v_day IN
+        SELECT DISTINCT (d.at AT TIME ZONE 'UTC')::date
+          FROM (SELECT e.id, e.finished_at FROM editroom.edits e
+                 WHERE e.status IN ('completed', 'failed', 'cancelled') AND e.session_id IS NULL
+                   AND e.finished_at < now() - p_older_than
+                 ORDER BY e.finished_at
+                 LIMIT p_limit) p
+         CROSS JOIN LATERAL (SELECT p.finished_at
+                             UNION ALL
+                             SELECT a.finished_at FROM editroom.edit_attempts a
+                              WHERE a.edit_id = p.id AND a.finished_at IS NOT NULL) d (at)
+         WHERE NOT editroom.history_day_exists(d.at)
+    LOOP
+        BEGIN
+            PERFORM editroom.add_history_partition(v_day);
+        EXCEPTION WHEN lock_not_available THEN
+            RETURN 0;
+        END;
+    END LOOP;
+
     -- The archiver's partial index holds finished edits that are not session steps, oldest
     -- first: a batch reads its own rows, never the steps sessions keep. SKIP LOCKED: an edit
-    -- being retried or read for update stays for the next round.
+    -- being retried or read for update stays for the next round, and so does one whose day
+    -- has no partition yet (it came into the batch after the look above).
     SELECT array_agg(f.id) INTO v_ids
-      FROM (SELECT e.id FROM editroom.edits e
+      FROM (SELECT e.id, e.finished_at FROM editroom.edits e
              WHERE e.status IN ('completed', 'failed', 'cancelled') AND e.session_id IS NULL
                AND e.finished_at < now() - p_older_than
              ORDER BY e.finished_at
              LIMIT p_limit
-               FOR UPDATE SKIP LOCKED) f;
+               FOR UPDATE SKIP LOCKED) f
+     WHERE editroom.history_day_exists(f.finished_at)
+       AND NOT EXISTS (SELECT 1 FROM editroom.edit_attempts a
+                        WHERE a.edit_id = f.id
+                          AND NOT editroom.history_day_exists(coalesce(a.finished_at,
+                                                                       f.finished_at)));
     IF v_ids IS NULL THEN
         RETURN 0;
     END IF;
-
-    FOR v_day IN
-        SELECT DISTINCT (d.finished_at AT TIME ZONE 'UTC')::date
-          FROM (SELECT e.finished_at FROM editroom.edits e WHERE e.id = ANY (v_ids)
-                UNION ALL
-                SELECT coalesce(a.finished_at, e.finished_at)
-                  FROM editroom.edit_attempts a JOIN editroom.edits e ON e.id = a.edit_id
-                 WHERE a.edit_id = ANY (v_ids)) d
-    LOOP
-        PERFORM editroom.add_history_partition(v_day);
-    END LOOP;
 
     -- Attempts first, while their edits are still here to say when they finished (an attempt
     -- is closed when its edit leaves processing; the edit's finish is only a safety net).
