@@ -10,7 +10,8 @@
 --
 -- PUBLIC may execute the functions the README documents (its SQL section lists them); the
 -- helpers they are built of (lock_*, the counters' bump and compact, trigger functions,
--- raise_not_held, next_session_step, forget_lost_media) only the owner, which the service,
+-- raise_not_held, next_session_step, forget_lost_media, restore_archived_edit,
+-- history_day_exists, history_lock_key) only the owner, which the service,
 -- the runners and postgres_exporter connect as. A function new here is internal until
 -- added below and to the README; tests/integration/test_sql_privileges.py checks both.
 DO $$
@@ -32,7 +33,8 @@ BEGIN
             'enqueue_edit', 'enqueue_edit_once', 'claim_edits', 'claim_edit', 'heartbeat_edit', 'heartbeat_edits',
             'complete_edit', 'complete_edits', 'fail_edit', 'release_edit', 'cancel_edit',
             'retry_edit', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
-            'recount_status_counts', 'backoff_delay',
+            'recount_status_counts', 'backoff_delay', 'archive_finished_edits',
+            'add_history_partition',
             -- predicates for a DBA's own queries
             'edit_claimable', 'edit_still_to_run', 'edit_held', 'edit_kind',
             -- media, sessions, workflows, imports

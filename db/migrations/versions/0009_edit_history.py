@@ -97,6 +97,19 @@ UPDATE editroom.edit_attempts a
  WHERE e.id = a.edit_id
    AND (a.finished_at IS NULL OR a.finished_at > now() - interval '1 hour');
 
+-- Every attempt, of live or archived edits: what a DBA's queries and the alerts' hints read.
+CREATE VIEW editroom.all_edit_attempts AS
+    SELECT a.edit_id, a.trial, a.worker, a.started_at, a.finished_at, a.outcome, a.error,
+           a.kind, a.duration
+      FROM editroom.edit_attempts a
+    UNION ALL
+    SELECT h.edit_id, h.trial, h.worker, h.started_at, h.finished_at, h.outcome, h.error,
+           h.kind, h.finished_at - h.started_at
+      FROM editroom.edit_attempt_history h;
+COMMENT ON VIEW editroom.all_edit_attempts IS
+'Every attempt: those of edits in editroom.edits (edit_attempts) and of archived edits '
+'(edit_attempt_history). A bound on finished_at reads only the days it covers.';
+
 -- The archiver's index: finished edits that are not a session's steps, oldest first. Kept
 -- steps are not in it, so however many a session keeps, archiving never reads them.
 DROP INDEX editroom.edits_finished_idx;
@@ -132,7 +145,7 @@ SELECT w.id AS workflow_id, s.status::text AS status, count(e.id) AS count
  CROSS JOIN unnest(enum_range(NULL::editroom.edit_status)) AS s (status)
   LEFT JOIN editroom.edits e ON e.workflow_id = w.id AND e.status = s.status
  GROUP BY w.id, s.status;
-DROP VIEW editroom.all_edits;
+DROP VIEW editroom.all_edits, editroom.all_edit_attempts;
 DROP TABLE editroom.edit_history, editroom.edit_attempt_history, editroom.edit_history_counts;
 DROP FUNCTION IF EXISTS editroom.edit_history_after_insert();
 DROP FUNCTION IF EXISTS editroom.edit_history_after_delete();
