@@ -15,6 +15,7 @@ from tests.api import Api, quick_settings, running_api
 from tests.paging import every_page, ids
 from tests.queue import Conn, claim, disable_backoff, enqueue, insert_media, status_counts
 from tests.runner_harness import running_runner
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -140,6 +141,30 @@ def test_an_archived_edit_is_read_by_every_api_path(
     ).fetchall()
     assert back == [{"trial": 1, "outcome": "failed"}]
     assert status_counts(conn) == counted(conn)
+
+
+def test_the_runners_housekeeping_archives_and_prunes(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    source = insert_media(conn)
+    made = [enqueue(conn, source)["id"] for _ in range(5)]
+    for edit_id in made:
+        conn.execute("SELECT editroom.cancel_edit(%s)", [edit_id])
+    conn.execute(
+        "UPDATE editroom.edits SET finished_at = now() - interval '40 days' WHERE id = %s",
+        [made[0]],
+    )
+    settings = quick_settings(
+        database_url, tmp_path, reap_interval_seconds=0.2, edit_archive_after_seconds=0.0,
+        edit_archive_batch=2, edit_retention_days=30.0,
+    )  # fmt: skip
+    with running_runner(settings):
+        eventually(
+            lambda: [where(conn, e) for e in made] == [[]] + [["history"]] * 4,
+            what="four edits archived in batches of two, the 40-day-old one archived and pruned",
+        )
+    assert status_counts(conn) == counted(conn)
+    assert counted(conn)["cancelled"] == 4
 
 
 def test_retention_drops_whole_days_and_keeps_the_counts_true(conn: Conn) -> None:
