@@ -234,6 +234,26 @@ COMMENT ON FUNCTION editroom.restore_archived_edit(uuid) IS
 'Moves archived edit p_id and its attempts back into edits and edit_attempts (retry_edit calls '
 'it); returns false when it is not archived.';
 
+CREATE OR REPLACE FUNCTION editroom.find_edit(p_id uuid)
+RETURNS SETOF editroom.edits
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- Most lookups are of edits still in edits: one primary-key probe, and history (an index
+    -- per day kept, and planning over every day) only when that finds nothing. STABLE: both
+    -- statements see the caller's snapshot, so an edit moving meanwhile is found once.
+    RETURN QUERY SELECT * FROM editroom.edits WHERE id = p_id;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT * FROM editroom.edit_history WHERE id = p_id;
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.find_edit(uuid) IS
+'Edit p_id wherever it is: in edits, or else archived in edit_history; no row when neither has '
+'it. What GET /edit/{id} reads.';
+
 CREATE OR REPLACE FUNCTION editroom.prune_finished_edits(p_older_than interval DEFAULT '30 days')
 RETURNS bigint
 LANGUAGE plpgsql

@@ -119,8 +119,8 @@ SELECT (o.edit).*, o.reused
   ) AS o;
 
 -- name: edit_by_id
--- all_edits: an edit still in edits, or archived to edit_history.
-SELECT * FROM editroom.all_edits WHERE id = %(id)s;
+-- In edits, or else archived (editroom.find_edit).
+SELECT * FROM editroom.find_edit(%(id)s);
 
 -- name: list_edits
 -- Newest first, keyset on (created_at, id); every filter optional. Live and archived edits

@@ -139,3 +139,24 @@ def test_quantiles_read_recent_attempts_only(conn: Conn, database_url: str) -> N
     cost = buffers(conn, "SELECT * FROM editroom.attempt_duration_quantiles('5 minutes')")
     print(f"quantiles over 20,003 archived attempts, 3 recent: {cost} buffers")
     assert cost < 100
+
+
+def test_finding_a_live_edit_reads_no_history(conn: Conn) -> None:
+    for age in range(1, 31):
+        old_edits(conn, 20, f"{age} days")
+    while conn.execute("SELECT editroom.archive_finished_edits('1 hour') AS n").fetchone() != {
+        "n": 0
+    }:
+        pass
+    source = insert_media(conn)
+    live = conn.execute("SELECT id FROM editroom.enqueue_edit(%s, '[]')", [source]).fetchone()
+    archived = conn.execute("SELECT id FROM editroom.edit_history LIMIT 1").fetchone()
+    assert live is not None and archived is not None
+    costs = {}
+    for name, row in (("live", live), ("archived", archived)):
+        statement = f"SELECT * FROM editroom.find_edit('{row['id']}')"
+        assert conn.execute(statement).fetchone()["id"] == row["id"]  # type: ignore[index]
+        costs[name] = buffers(conn, statement)
+    print(f"find_edit beside 30 days of history: {costs}")
+    assert costs["live"] < 20  # the primary key of edits, never a day of history
+    assert costs["archived"] < 5 * 31  # an index probe per day kept
