@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 0.25  # after PostgreSQL restarts, idle runners wake on NOTIFY again soon
-ARCHIVE_BATCHES_PER_ROUND = 10  # a maintenance round moves at most this many batches
+ARCHIVE_SHARE_OF_ROUND = 0.5  # of the reap interval: how long a round may go on archiving
 
 
 def default_worker_name() -> str:
@@ -375,15 +375,20 @@ class Runner:
             )
 
     async def _archive(self) -> None:
-        """Move finished edits out of the queue table, a bounded batch per statement, until a
-        batch comes back short or ARCHIVE_BATCHES_PER_ROUND were moved (the rest: next round)."""
-        for _ in range(ARCHIVE_BATCHES_PER_ROUND):
+        """Move finished edits out of the queue table, a bounded batch per statement (one
+        transaction each), while batches come back full: a backlog is worked off at once, but
+        for ARCHIVE_SHARE_OF_ROUND of the reap interval at most (the rest: next round)."""
+        settings = self._settings
+        deadline = time.monotonic() + settings.reap_interval_seconds * ARCHIVE_SHARE_OF_ROUND
+        while True:
             row = await self._database.fetch_one(
                 "archive_finished_edits",
-                older_than=timedelta(seconds=self._settings.edit_archive_after_seconds),
-                limit=self._settings.edit_archive_batch,
+                older_than=timedelta(seconds=settings.edit_archive_after_seconds),
+                limit=settings.edit_archive_batch,
             )
-            if row is None or row["archived"] < self._settings.edit_archive_batch:
+            if row is None or row["archived"] < settings.edit_archive_batch:
+                return
+            if time.monotonic() >= deadline:
                 return
 
     async def _cleanup_loop(self) -> None:
