@@ -94,6 +94,9 @@ BEGIN
         -- An archived edit is finished for good unless retry_edit brings it back: its state
         -- is what a caller checks, and nothing changes it meanwhile.
         SELECT * INTO v_edit FROM editroom.edit_history WHERE id = p_id;
+        IF NOT FOUND THEN  -- moved back to edits (retry_edit) since the first look
+            SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR UPDATE;
+        END IF;
     END IF;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'edit % does not exist', p_id USING ERRCODE = 'no_data_found';
