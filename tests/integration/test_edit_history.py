@@ -102,6 +102,9 @@ def test_an_archived_edit_is_read_by_every_api_path(
     assert (got.status_code, got.json()["status"], got.json()["outputs"]) == (
         200, "completed", done["outputs"],
     )  # fmt: skip
+    # Its result still says where it came from (a foreign key would have set it to NULL).
+    result_media = api.client.get(done["outputs"][0]["url"]).json()
+    assert result_media["source_edit_id"] == done["id"]
     newest_first = [queued["id"], run.json()["id"], failed["id"], done["id"]]
     assert ids(every_page(api.client, "/edit", limit=1)) == newest_first
     assert ids(every_page(api.client, "/edit", media=picture["id"], limit=3)) == newest_first
