@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import images, queue, uploads, video
+from bench import images, lifecycle, queue, uploads, video
 from bench.harness import Report, bench_database, machine
 
 OUT = Path(__file__).resolve().parent / "out"
 # Each takes the URL of a migrated database of its own.
 BENCHMARKS: dict[str, Callable[[str], list[Report]]] = {
-    "queue": lambda url: [asyncio.run(queue.run(url))],
+    "queue": lambda url: [asyncio.run(queue.run(url)), lifecycle.run(url)],
     "images": images.run,
     "uploads": lambda url: [uploads.run(url)],
     "video": lambda url: [video.run()],

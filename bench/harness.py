@@ -138,6 +138,7 @@ class Report:
     peer: str
     rows: list[tuple[str, float, float, str]] = field(default_factory=list)
     goals: list[tuple[str, bool]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a reader needs beside the numbers
 
     def add(self, measure: str, ours: float, theirs: float, *, higher_is_better: bool) -> float:
         ratio = ours / theirs if higher_is_better else theirs / ours
@@ -159,5 +160,6 @@ class Report:
             ),
             "",
             *(f"- {'met' if met else 'NOT MET'}: {goal}" for goal, met in self.goals),
+            *(["", *(f"- {note}" for note in self.notes)] if self.notes else []),
         ]
         return "\n".join(lines) + "\n"

@@ -25,6 +25,8 @@ START_TIMEOUT_SECONDS = 60.0
 DRAIN_TIMEOUT_SECONDS = 600.0
 IDLE_GAP_SECONDS = (0.02, 0.05)  # between latency samples, so the runner is idle again
 POLL_SECONDS = 0.005
+GOAL_EDITS_PER_SECOND = 5000  # with 4 runners
+GOAL_WAKE_P99_MS = 2.0
 
 Conn = psycopg.AsyncConnection[dict[str, Any]]
 REPO = Path(__file__).resolve().parent.parent
@@ -192,15 +194,41 @@ async def run(url: str) -> Report:
             report.goal(
                 f"4 runners at least 2x procrastinate's rate (got {ratio:.2f}x)", ratio >= 2
             )
+            report.goal(
+                f"at least {GOAL_EDITS_PER_SECOND:,} edits/s with 4 runners (got {mine:,.0f})",
+                mine >= GOAL_EDITS_PER_SECOND,
+            )
             mine_ms, theirs_ms = (
                 await wake_latencies(ours, conn, env),
                 await wake_latencies(peer, conn, env),
             )
+            commit_ms = await durable_commits_ms(conn)
     for p in (50, 99):
         report.add(
             f"enqueue to start, idle runner, p{p} (ms)",
             percentile(mine_ms, p), percentile(theirs_ms, p), higher_is_better=False,
         )  # fmt: skip
     p99 = percentile(mine_ms, 99)
-    report.goal(f"idle runner starts an edit within 10 ms at p99 (got {p99:.1f} ms)", p99 <= 10)
+    report.goal(
+        f"idle runner starts an edit within {GOAL_WAKE_P99_MS:g} ms at p99 (got {p99:.1f} ms)",
+        p99 < GOAL_WAKE_P99_MS,
+    )
+    report.notes.append(
+        f"a durable one-row commit took {percentile(commit_ms, 50):.1f} ms at p50, "
+        f"{percentile(commit_ms, 99):.1f} ms at p99 in this run: enqueue to start includes "
+        "the enqueue's own commit (created_at is stamped at its start; NOTIFY is delivered "
+        "once its WAL is flushed), so no queue on this server can do better than that"
+    )
     return report
+
+
+async def durable_commits_ms(conn: Conn) -> list[float]:
+    """Milliseconds per durable commit of a one-row INSERT, one at a time, as a floor."""
+    await conn.execute("CREATE TABLE IF NOT EXISTS bench_commits (client integer)")
+    took = []
+    for _ in range(LATENCY_SAMPLES):
+        started = time.perf_counter()
+        await conn.execute("INSERT INTO bench_commits VALUES (0)")
+        took.append((time.perf_counter() - started) * 1000)
+    await conn.execute("TRUNCATE bench_commits")
+    return took

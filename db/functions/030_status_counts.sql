@@ -3,8 +3,12 @@ CREATE OR REPLACE FUNCTION editroom.bump_status_counts(
     p_deltas bigint[]
 )
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: every statement on edits calls this from its trigger, and a SQL
+    -- function holding an INSERT is planned afresh at each call, where PL/pgSQL keeps the
+    -- plan for the session (an enqueue took twice as long).
     -- The rows of this backend only (shard = its pid): no other transaction ever updates
     -- them, so however a trigger cascade orders its statuses, no two transactions can wait on
     -- each other here. (Rows shared by several backends deadlocked: a failed session step
@@ -14,6 +18,7 @@ AS $$
       FROM unnest(p_statuses, p_deltas) AS d (status, delta)
      WHERE d.delta <> 0
     ON CONFLICT (status, shard) DO UPDATE SET n = c.n + excluded.n;
+END
 $$;
 
 COMMENT ON FUNCTION editroom.bump_status_counts(editroom.edit_status[], bigint[]) IS
