@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from psycopg import errors
 
 from service.kernel.settings import Settings
 from tests import media
@@ -268,3 +269,21 @@ def test_an_edit_made_by_hand_finished_without_a_time_stays(conn: Conn, media_id
 @pytest.fixture
 def media_id(conn: Conn) -> UUID:
     return insert_media(conn)
+
+
+def test_a_runner_finishing_an_archived_edit_is_told_it_is_finished(
+    conn: Conn, media_id: UUID
+) -> None:
+    edit_id = enqueue(conn, media_id)["id"]
+    (claimed,) = claim(conn, "w")
+    conn.execute("SELECT editroom.cancel_edit(%s)", [edit_id])
+    assert archive(conn) == 1
+    with pytest.raises(errors.ObjectNotInPrerequisiteState, match="is cancelled, not processing"):
+        conn.execute(
+            "SELECT editroom.complete_edit(%s, 'w', '{}', %s)", [edit_id, claimed["trial"]]
+        )
+    held = conn.execute(
+        "SELECT editroom.heartbeat_edit(%s, 'w', p_trial => %s) AS held",
+        [edit_id, claimed["trial"]],
+    ).fetchone()
+    assert held == {"held": False}
