@@ -204,7 +204,9 @@ COMMENT ON FUNCTION editroom.archive_finished_edits(interval, integer) IS
 'ago, and their attempts, from edits and edit_attempts into edit_history and '
 'edit_attempt_history, oldest first. A session''s steps stay in edits while the session exists. '
 'Reads only the rows it moves (edits_archivable_idx). Returns how many; call again until it '
-'returns less than p_limit. Archived edits are still read by every API path (all_edits).';
+'returns less than p_limit. Returns 0 without waiting while retention runs or, when it must '
+'make a day''s partitions, while readers of history hold them past its 200 ms lock_timeout. '
+'Archived edits are still read by every API path (find_edit, list_edits, all_edits).';
 
 CREATE OR REPLACE FUNCTION editroom.restore_archived_edit(p_id uuid)
 RETURNS boolean
