@@ -37,6 +37,10 @@ DECLARE
 BEGIN
     SELECT status, locked_by, trial INTO v_status, v_locked_by, v_trial
       FROM editroom.edits WHERE id = p_id;
+    IF NOT FOUND THEN  -- archived since: finished, so not held (said as for any finished edit)
+        SELECT status, locked_by, trial INTO v_status, v_locked_by, v_trial
+          FROM editroom.edit_history WHERE id = p_id;
+    END IF;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'edit % does not exist', p_id USING ERRCODE = 'no_data_found';
     END IF;

@@ -204,7 +204,9 @@ COMMENT ON FUNCTION editroom.archive_finished_edits(interval, integer) IS
 'ago, and their attempts, from edits and edit_attempts into edit_history and '
 'edit_attempt_history, oldest first. A session''s steps stay in edits while the session exists. '
 'Reads only the rows it moves (edits_archivable_idx). Returns how many; call again until it '
-'returns less than p_limit. Archived edits are still read by every API path (all_edits).';
+'returns less than p_limit. Returns 0 without waiting while retention runs or, when it must '
+'make a day''s partitions, while readers of history hold them past its 200 ms lock_timeout. '
+'Archived edits are still read by every API path (find_edit, list_edits, all_edits).';
 
 CREATE OR REPLACE FUNCTION editroom.restore_archived_edit(p_id uuid)
 RETURNS boolean
@@ -253,6 +255,46 @@ $$;
 COMMENT ON FUNCTION editroom.find_edit(uuid) IS
 'Edit p_id wherever it is: in edits, or else archived in edit_history; no row when neither has '
 'it. What GET /edit/{id} reads.';
+
+CREATE OR REPLACE FUNCTION editroom.list_edits(
+    p_status editroom.edit_status DEFAULT NULL,
+    p_media_id uuid DEFAULT NULL,
+    p_session_id uuid DEFAULT NULL,
+    p_workflow_id uuid DEFAULT NULL,
+    p_after_at timestamptz DEFAULT NULL,
+    p_after_id uuid DEFAULT NULL,
+    p_limit integer DEFAULT 50
+)
+RETURNS SETOF editroom.edits
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- Only the filters given are written into the statement. An optional filter written
+    -- `$1 IS NULL OR status = $1` is not simplified inside the UNION ALL of all_edits, and the
+    -- planner, unsure how many rows it keeps, then sorts every edit and every day instead of
+    -- merging each one's index in (created_at, id) order. Archived edits belong to no
+    -- session (a session's steps are archived once it is deleted): a session's listing reads
+    -- edits alone.
+    RETURN QUERY EXECUTE format(
+        'SELECT * FROM editroom.%s WHERE %s ORDER BY created_at DESC, id DESC LIMIT $7',
+        CASE WHEN p_session_id IS NULL THEN 'all_edits' ELSE 'edits' END,
+        concat_ws(' AND ', 'true',
+                  CASE WHEN p_status IS NOT NULL THEN 'status = $1' END,
+                  CASE WHEN p_media_id IS NOT NULL THEN 'media_id = $2' END,
+                  CASE WHEN p_session_id IS NOT NULL THEN 'session_id = $3' END,
+                  CASE WHEN p_workflow_id IS NOT NULL THEN 'workflow_id = $4' END,
+                  CASE WHEN p_after_at IS NOT NULL THEN '(created_at, id) < ($5, $6)' END))
+    USING p_status, p_media_id, p_session_id, p_workflow_id, p_after_at, p_after_id, p_limit;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.list_edits(editroom.edit_status, uuid, uuid, uuid, timestamptz, uuid, integer) IS
+'Edits newest first, live and archived (all_edits), each filter optional: status, media, '
+'session, workflow; keyset pages after (p_after_at, p_after_id), the last row of the page '
+'before. Merges the indexes of edits and of each day of history in that order, so a page '
+'reads about a page of rows per table and day. What GET /edit and a workflow''s executions '
+'read.';
 
 CREATE OR REPLACE FUNCTION editroom.prune_finished_edits(p_older_than interval DEFAULT '30 days')
 RETURNS bigint

@@ -34,7 +34,7 @@ BEGIN
             'complete_edit', 'complete_edits', 'fail_edit', 'release_edit', 'cancel_edit',
             'retry_edit', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
             'recount_status_counts', 'backoff_delay', 'archive_finished_edits',
-            'add_history_partition', 'find_edit',
+            'add_history_partition', 'find_edit', 'list_edits',
             -- predicates for a DBA's own queries
             'edit_claimable', 'edit_still_to_run', 'edit_held', 'edit_kind',
             -- media, sessions, workflows, imports

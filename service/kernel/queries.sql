@@ -123,16 +123,12 @@ SELECT (o.edit).*, o.reused
 SELECT * FROM editroom.find_edit(%(id)s);
 
 -- name: list_edits
--- Newest first, keyset on (created_at, id); every filter optional. Live and archived edits
--- are merged in that order from each table's (and each day's) index.
-SELECT * FROM editroom.all_edits
- WHERE (%(status)s::editroom.edit_status IS NULL OR status = %(status)s::editroom.edit_status)
-   AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
-   AND (%(session_id)s::uuid IS NULL OR session_id = %(session_id)s::uuid)
-   AND (%(after_at)s::timestamptz IS NULL
-        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
- ORDER BY created_at DESC, id DESC
- LIMIT %(limit)s;
+-- Newest first, keyset on (created_at, id); every filter optional; live and archived edits.
+SELECT * FROM editroom.list_edits(
+    p_status => %(status)s::editroom.edit_status, p_media_id => %(media_id)s::uuid,
+    p_session_id => %(session_id)s::uuid, p_after_at => %(after_at)s::timestamptz,
+    p_after_id => %(after_id)s::uuid, p_limit => %(limit)s
+);
 
 -- name: cancel_edit
 SELECT * FROM editroom.cancel_edit(%(id)s);
@@ -252,13 +248,11 @@ SELECT e.*, m.kind::text AS kind
  ORDER BY e.ordinality;
 
 -- name: workflow_executions
-SELECT * FROM editroom.all_edits
- WHERE workflow_id = %(id)s
-   AND (%(status)s::editroom.edit_status IS NULL OR status = %(status)s::editroom.edit_status)
-   AND (%(after_at)s::timestamptz IS NULL
-        OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
- ORDER BY created_at DESC, id DESC
- LIMIT %(limit)s;
+SELECT * FROM editroom.list_edits(
+    p_status => %(status)s::editroom.edit_status, p_workflow_id => %(id)s::uuid,
+    p_after_at => %(after_at)s::timestamptz, p_after_id => %(after_id)s::uuid,
+    p_limit => %(limit)s
+);
 
 -- name: workflow_status_counts
 SELECT status, count FROM editroom.workflow_status_counts WHERE workflow_id = %(id)s;

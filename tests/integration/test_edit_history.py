@@ -2,12 +2,15 @@
 their attempts; every API path still reads them, retry brings one back, and retention drops
 whole days. The scale side (buffers read, plans) is in test_edit_history_plans.py."""
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
+from psycopg import errors
 
 from service.kernel.settings import Settings
 from tests import media
@@ -268,3 +271,46 @@ def test_an_edit_made_by_hand_finished_without_a_time_stays(conn: Conn, media_id
 @pytest.fixture
 def media_id(conn: Conn) -> UUID:
     return insert_media(conn)
+
+
+def test_a_runner_finishing_an_archived_edit_is_told_it_is_finished(
+    conn: Conn, media_id: UUID
+) -> None:
+    edit_id = enqueue(conn, media_id)["id"]
+    (claimed,) = claim(conn, "w")
+    conn.execute("SELECT editroom.cancel_edit(%s)", [edit_id])
+    assert archive(conn) == 1
+    with pytest.raises(errors.ObjectNotInPrerequisiteState, match="is cancelled, not processing"):
+        conn.execute(
+            "SELECT editroom.complete_edit(%s, 'w', '{}', %s)", [edit_id, claimed["trial"]]
+        )
+    held = conn.execute(
+        "SELECT editroom.heartbeat_edit(%s, 'w', p_trial => %s) AS held",
+        [edit_id, claimed["trial"]],
+    ).fetchone()
+    assert held == {"held": False}
+
+
+def test_a_reader_of_history_delays_partitions_a_round_but_is_never_stalled(
+    conn: Conn, media_id: UUID, database_url: str
+) -> None:
+    edit_id = enqueue(conn, media_id)["id"]
+    conn.execute("SELECT editroom.cancel_edit(%s)", [edit_id])
+    conn.execute(
+        "UPDATE editroom.edits SET finished_at = now() - interval '40 days' WHERE id = %s",
+        [edit_id],
+    )
+    with psycopg.connect(database_url) as reader:
+        reader.execute("SELECT count(*) FROM editroom.all_edits")  # a transaction left open
+        started = time.monotonic()
+        assert archive(conn) == 0  # the day's partition waits for the next round
+        assert time.monotonic() - started < 2
+        assert where(conn, edit_id) == ["edits"]
+    assert archive(conn) == 1
+    with psycopg.connect(database_url) as reader:
+        reader.execute("SELECT count(*) FROM editroom.all_edits")
+        started = time.monotonic()
+        assert prune(conn, "30 days") == 0  # dropping the day waits for the next round
+        assert time.monotonic() - started < 2
+    assert prune(conn, "30 days") == 1
+    assert status_counts(conn) == counted(conn)
