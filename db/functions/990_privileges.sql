@@ -32,7 +32,8 @@ BEGIN
             'enqueue_edit', 'enqueue_edit_once', 'claim_edits', 'claim_edit', 'heartbeat_edit', 'heartbeat_edits',
             'complete_edit', 'complete_edits', 'fail_edit', 'release_edit', 'cancel_edit',
             'retry_edit', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
-            'recount_status_counts', 'backoff_delay',
+            'recount_status_counts', 'backoff_delay', 'take_idempotency_key',
+            'keep_idempotency_key', 'forget_expired_idempotency_keys',
             -- predicates for a DBA's own queries
             'edit_claimable', 'edit_still_to_run', 'edit_held', 'edit_kind',
             -- media, sessions, workflows, imports

@@ -366,6 +366,7 @@ class Runner:
         row = await self._database.fetch_one("reap_expired_leases")
         if row and row["reaped"]:
             log.warning("reaped expired leases", extra={"count": row["reaped"]})
+        await self._database.fetch_one("forget_expired_idempotency_keys")
         retention_days = self._settings.edit_retention_days
         if retention_days > 0:
             await self._database.fetch_one(

@@ -115,6 +115,22 @@ SELECT (o.edit).*, o.reused
       p_priority => %(priority)s
   ) AS o;
 
+-- name: take_idempotency_key
+-- In the transaction that makes the edits: NULL, the key is ours; else the edits it made.
+SELECT editroom.take_idempotency_key(%(key)s, %(fingerprint)s, %(window)s) AS edit_ids;
+
+-- name: keep_idempotency_key
+SELECT editroom.keep_idempotency_key(%(key)s, %(edit_ids)s::uuid[]);
+
+-- name: forget_expired_idempotency_keys
+SELECT editroom.forget_expired_idempotency_keys() AS forgotten;
+
+-- name: edits_by_ids
+-- The edits an idempotency key made, in the order they were made.
+SELECT e.* FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS i (id, n)
+  JOIN editroom.edits e ON e.id = i.id
+ ORDER BY i.n;
+
 -- name: edit_by_id
 SELECT * FROM editroom.edits WHERE id = %(id)s;
 

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         default=10_000,
         description="edits waiting to run (queued or to retry) beyond which new ones get a 429",
     )
+    idempotency_window_seconds: PositiveFloat = Field(
+        default=86_400.0,
+        description="how long an Idempotency-Key is remembered: a retry within it answers the "
+        "edits the first request made",
+    )
     edit_timeout_seconds: PositiveFloat = Field(
         default=300.0, description="time limit of one edit attempt, plus the per-video-second part"
     )
