@@ -1,0 +1,48 @@
+"""Named lanes: an edit carries its kind (image, video or import), set when it is queued, so a
+runner claims per kind with a slot limit of each, and a claim of one kind walks an index of
+that kind's claimable edits only (no join to media per candidate).
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+from service.kernel.migrations import execute_sql
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+UPGRADE = """
+-- NULL for a session step whose input is not known yet (set when the step before it
+-- completes) and for edits finished before lanes existed.
+ALTER TABLE editroom.edits ADD COLUMN kind text
+    CHECK (kind IN ('image', 'video', 'import'));
+-- Edits still to run get theirs now (finished ones are history: no rewrite of every row).
+UPDATE editroom.edits e SET kind = m.kind::text
+  FROM editroom.media m
+ WHERE m.id = e.media_id AND e.status IN ('queued', 'processing', 'error');
+UPDATE editroom.edits SET kind = 'import'
+ WHERE media_id IS NULL AND ops -> 0 ->> 'op' = 'import'
+   AND status IN ('queued', 'processing', 'error');
+-- claim_edits_in_lanes: per kind, the same order as edits_claimable_idx.
+CREATE INDEX edits_lane_claimable_idx ON editroom.edits (kind, priority DESC, run_after, id)
+    WHERE status IN ('queued', 'error') AND blocked_by IS NULL;
+"""
+
+DOWNGRADE = """
+DROP FUNCTION IF EXISTS editroom.claim_edits_in_lanes(text, text[], integer[], interval);
+DROP INDEX editroom.edits_lane_claimable_idx;
+ALTER TABLE editroom.edits DROP COLUMN kind;
+"""
+
+
+def upgrade() -> None:
+    execute_sql(UPGRADE)
+
+
+def downgrade() -> None:
+    execute_sql(DOWNGRADE)
