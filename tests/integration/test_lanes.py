@@ -20,7 +20,7 @@ from tests.waiting import eventually
 from tests.web import trickling, web_server
 
 IMAGE_EDIT_BOUND_SECONDS = 20.0  # a 64x48 flip; generous for a loaded 2-core machine
-LANE_INDEX = "edits_lane_claimable_idx"
+LANE_INDEXES = {kind: f"edits_{kind}_claimable_idx" for kind in ("image", "video", "import")}
 
 
 def lanes_claim(conn: Conn, kinds: list[str], limits: list[int]) -> list[dict[str, Any]]:
@@ -110,7 +110,7 @@ def test_a_full_lane_does_not_stop_the_others(conn: Conn) -> None:
 @pytest.mark.parametrize(
     ("kinds", "limits", "problem"),
     [(["image"], [1, 2], "one length"), (["image"], [-1], "at least 0"),
-     (["image"], None, "one length")],
+     (["image"], None, "one length"), (["audio"], [1], "image, video or import")],
 )  # fmt: skip
 def test_lane_limits_are_checked(
     conn: Conn, kinds: list[str], limits: list[int] | None, problem: str
@@ -200,36 +200,46 @@ def crowded(conn: Conn) -> Conn:
 
 
 def test_a_lane_claim_reads_what_it_claims(crowded: Conn) -> None:
-    """EXPLAIN of the statement claim_edits_in_lanes runs (db/functions/112): ten images
-    claimed past 10,000 due imports, 10,000 images in back-off and 50,000 finished edits."""
-    shape = """
-        SELECT c.id FROM unnest(ARRAY['image', 'import'], ARRAY[10, 0]) AS l (kind, n)
-         CROSS JOIN LATERAL (
-             SELECT e.id FROM editroom.edits e
-              WHERE e.kind = l.kind
-                AND editroom.edit_claimable(e.status, e.blocked_by, e.run_after)
-              ORDER BY e.priority DESC, e.run_after, e.id
-              LIMIT l.n
-                FOR UPDATE SKIP LOCKED) AS c
-         WHERE l.n > 0"""
+    """EXPLAIN of the lanes' walks as claim_edits_in_lanes writes them (db/functions/112): ten
+    images and an empty video lane, past 10,000 due imports queued before them, 10,000 images
+    in back-off and 50,000 finished edits."""
+    branch = """SELECT w.id FROM editroom.edits w
+                 WHERE w.kind = '{kind}'
+                   AND editroom.edit_claimable(w.status, w.blocked_by, w.run_after)
+                 ORDER BY w.priority DESC, w.run_after, w.id
+                 LIMIT {limit} FOR UPDATE SKIP LOCKED"""
+    shape = " UNION ALL ".join(
+        f"SELECT * FROM ({branch.format(kind=kind, limit=limit)}) AS {kind}"
+        for kind, limit in (("image", 10), ("video", 1), ("import", 0))
+    )
     with crowded.transaction(force_rollback=True):
         row = crowded.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {shape}").fetchone()
     assert row is not None
     plan = row["QUERY PLAN"][0]["Plan"]
     assert plan["Actual Rows"] == 10
-    assert LANE_INDEX in str(plan)
-    assert "Seq Scan" not in str(plan)
+    assert LANE_INDEXES["image"] in str(plan) and LANE_INDEXES["video"] in str(plan)
+    assert "edits_claimable_idx" not in str(plan) and "Seq Scan" not in str(plan)
     assert plan["Shared Hit Blocks"] + plan["Shared Read Blocks"] <= BUFFERS_PER_CLAIM_OF_10, plan
 
 
-def test_claim_edits_in_lanes_scans_only_the_lane_index(crowded: Conn) -> None:
+def test_claim_edits_in_lanes_walks_only_the_lane_indexes(crowded: Conn) -> None:
+    """The function itself: this transaction's scan counters, and the blocks of each lane's
+    index it fetched (planning's few included) against the image index's size."""
+    counters = """SELECT pg_stat_get_xact_numscans('editroom.edits'::regclass) AS seq,
+                         pg_stat_get_xact_numscans('editroom.edits_claimable_idx'::regclass)
+                             AS shared,
+                         pg_stat_get_xact_blocks_fetched(%(image)s::regclass) AS image,
+                         pg_stat_get_xact_blocks_fetched(%(video)s::regclass) AS video,
+                         pg_relation_size(%(image)s::regclass) / 8192 AS image_pages"""
+    indexes = {kind: f"editroom.{LANE_INDEXES[kind]}" for kind in ("image", "video")}
     with crowded.transaction(force_rollback=True):
-        claimed = lanes_claim(crowded, ["image", "import"], [10, 0])
-        scans = crowded.execute(
-            """SELECT pg_stat_get_xact_numscans('editroom.edits'::regclass) AS seq,
-                      pg_stat_get_xact_numscans(%s::regclass) AS lane""",
-            [f"editroom.{LANE_INDEX}"],
-        ).fetchone()
+        before = crowded.execute(counters, indexes).fetchone()
+        claimed = lanes_claim(crowded, ["image", "video", "import"], [10, 1, 0])
+        after = crowded.execute(counters, indexes).fetchone()
     assert [row["trial"] for row in claimed] == [1] * 10  # due images, none in back-off
     assert {row["kind"] for row in claimed} == {"image"}
-    assert scans is not None and scans["seq"] == 0 and scans["lane"] >= 1
+    assert before is not None and after is not None
+    assert (after["seq"] - before["seq"], after["shared"] - before["shared"]) == (0, 0)
+    assert after["image_pages"] > 50  # the back-off images it must not read
+    assert after["image"] - before["image"] <= 10, (before, after)
+    assert after["video"] - before["video"] <= 12, (before, after)

@@ -28,14 +28,22 @@ UPDATE editroom.edits e SET kind = m.kind::text
 UPDATE editroom.edits SET kind = 'import'
  WHERE media_id IS NULL AND ops -> 0 ->> 'op' = 'import'
    AND status IN ('queued', 'processing', 'error');
--- claim_edits_in_lanes: per kind, the same order as edits_claimable_idx.
-CREATE INDEX edits_lane_claimable_idx ON editroom.edits (kind, priority DESC, run_after, id)
-    WHERE status IN ('queued', 'error') AND blocked_by IS NULL;
+-- claim_edits_in_lanes walks one per lane, in claim_edits' order. One partial index per kind
+-- (not one led by kind): a query naming its kind as a constant matches only its own, and the
+-- planner can never prefer edits_claimable_idx filtered by kind, which reads every claimable
+-- edit of the other kinds before an empty lane's claim gives up. An edit is in one of them.
+CREATE INDEX edits_image_claimable_idx ON editroom.edits (priority DESC, run_after, id)
+    WHERE status IN ('queued', 'error') AND blocked_by IS NULL AND kind = 'image';
+CREATE INDEX edits_video_claimable_idx ON editroom.edits (priority DESC, run_after, id)
+    WHERE status IN ('queued', 'error') AND blocked_by IS NULL AND kind = 'video';
+CREATE INDEX edits_import_claimable_idx ON editroom.edits (priority DESC, run_after, id)
+    WHERE status IN ('queued', 'error') AND blocked_by IS NULL AND kind = 'import';
 """
 
 DOWNGRADE = """
 DROP FUNCTION IF EXISTS editroom.claim_edits_in_lanes(text, text[], integer[], interval);
-DROP INDEX editroom.edits_lane_claimable_idx;
+DROP INDEX editroom.edits_image_claimable_idx, editroom.edits_video_claimable_idx,
+    editroom.edits_import_claimable_idx;
 ALTER TABLE editroom.edits DROP COLUMN kind;
 """
 
