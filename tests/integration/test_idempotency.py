@@ -284,3 +284,16 @@ def test_the_openapi_document_has_the_header_and_the_replay(api: Api) -> None:
         assert "EDITROOM_IDEMPOTENCY_WINDOW_SECONDS" in header["description"]
         assert REPLAYED in operation["responses"]["202"]["headers"]
         assert "400" in operation["responses"]
+
+
+def test_a_replay_of_pruned_edits_says_they_are_gone(api: Api, conn: Conn) -> None:
+    picture = upload(api)
+    first = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "old"})
+    api.client.delete(first.json()["url"])  # cancelled: finished, so retention may prune it
+    conn.execute("SELECT editroom.prune_finished_edits(interval '0 seconds')")
+
+    gone = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "old"})
+
+    assert gone.status_code == 404
+    assert "no longer exist" in gone.json()["detail"]
+    assert edits_made(conn) == 0
