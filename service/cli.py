@@ -34,7 +34,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=settings.port)
 
     runner = commands.add_parser("runner", help="claim and carry out edits")
-    runner.add_argument("--concurrency", type=int, default=settings.runner_concurrency)
+    runner.add_argument(
+        "--concurrency", type=int, default=settings.runner_image_slots,
+        help="image edits at once (the image lane's slots; videos and imports have their own)",
+    )  # fmt: skip
 
     commands.add_parser(
         "cleanup", help="remove expired uploads, orphaned stored objects, dead scratch folders"

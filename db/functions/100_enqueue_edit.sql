@@ -16,6 +16,7 @@ DECLARE
     v_input uuid;
     v_parent uuid;
     v_blocked_by uuid;
+    v_kind text;  -- its lane: known at enqueue, so a claim per kind needs no join
 BEGIN
     IF p_ops IS NULL OR jsonb_typeof(p_ops) <> 'array' THEN
         RAISE EXCEPTION 'p_ops must be a JSON array of operations, got %',
@@ -34,17 +35,24 @@ BEGIN
         SELECT s.step, s.media_id, s.parent_edit_id, s.blocked_by
           INTO v_step, v_input, v_parent, v_blocked_by
           FROM editroom.next_session_step(p_session_id) AS s;
-    ELSIF NOT EXISTS (SELECT 1 FROM editroom.media WHERE id = p_media_id AND status = 'ready') THEN
-        RAISE EXCEPTION 'media % does not exist', p_media_id USING ERRCODE = 'no_data_found';
+        -- A step waiting for the one before it gets its kind with its input, from the trigger
+        -- that unblocks it (300_sessions.sql).
+        SELECT m.kind::text INTO v_kind FROM editroom.media m WHERE m.id = v_input;
+    ELSE
+        SELECT m.kind::text INTO v_kind
+          FROM editroom.media m WHERE m.id = p_media_id AND m.status = 'ready';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'media % does not exist', p_media_id USING ERRCODE = 'no_data_found';
+        END IF;
     END IF;
 
     INSERT INTO editroom.edits
         (media_id, ops, session_id, workflow_id, max_trials, priority, run_after,
-         session_step, parent_edit_id, blocked_by)
+         session_step, parent_edit_id, blocked_by, kind)
     VALUES
         (coalesce(p_media_id, v_input), p_ops, p_session_id, p_workflow_id,
          p_max_trials, coalesce(p_priority, 0), coalesce(p_run_after, now()),
-         v_step, v_parent, v_blocked_by)
+         v_step, v_parent, v_blocked_by, v_kind)
     RETURNING * INTO v_edit;
     RETURN v_edit;
 END

@@ -42,6 +42,15 @@ BEGIN
            finished_at = NULL
      WHERE id = p_id
     RETURNING * INTO v_edit;
+    IF v_edit.kind IS NULL THEN
+        -- Finished before lanes existed, or a step that never got its input: its lane now.
+        UPDATE editroom.edits e
+           SET kind = coalesce((SELECT m.kind::text FROM editroom.media m
+                                 WHERE m.id = e.media_id),
+                               CASE WHEN e.ops -> 0 ->> 'op' = 'import' THEN 'import' END)
+         WHERE e.id = p_id
+        RETURNING * INTO v_edit;
+    END IF;
     RETURN v_edit;
 END
 $$;

@@ -223,7 +223,9 @@ BEGIN
 
     UPDATE editroom.edits c
        SET blocked_by = NULL,
-           media_id = coalesce(n.outputs[1], n.media_id)
+           media_id = coalesce(n.outputs[1], n.media_id),
+           kind = (SELECT m.kind::text FROM editroom.media m
+                    WHERE m.id = coalesce(n.outputs[1], n.media_id))
       FROM new_edits n
       JOIN old_edits o ON o.id = n.id
      WHERE c.blocked_by = n.id AND n.status = 'completed' AND o.status <> 'completed';

@@ -192,10 +192,11 @@ BEGIN
     -- One statement for the whole batch: one wake-up for the runners.
     RETURN QUERY
     INSERT INTO editroom.edits
-        (media_id, ops, workflow_id, workflow_version, priority, max_trials)
+        (media_id, ops, workflow_id, workflow_version, priority, max_trials, kind)
     SELECT r.media_id, v_version.ops, p_id, v_version.version, coalesce(p_priority, 0),
-           p_max_trials
+           p_max_trials, m.kind::text
       FROM unnest(p_media_ids) WITH ORDINALITY AS r (media_id, position)
+      JOIN editroom.media m ON m.id = r.media_id
      ORDER BY r.position
     RETURNING *;
 END

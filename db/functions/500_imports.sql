@@ -17,8 +17,8 @@ BEGIN
         RAISE EXCEPTION 'p_request must be {"op": "import", "url": "http(s)://..."}, got %',
             p_request USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO editroom.edits (media_id, ops, max_trials, priority)
-    VALUES (NULL, jsonb_build_array(p_request), p_max_trials, coalesce(p_priority, 0))
+    INSERT INTO editroom.edits (media_id, ops, max_trials, priority, kind)
+    VALUES (NULL, jsonb_build_array(p_request), p_max_trials, coalesce(p_priority, 0), 'import')
     RETURNING * INTO v_edit;
     RETURN v_edit;
 END

@@ -30,11 +30,12 @@ BEGIN
         END IF;
         IF v_name IN (
             -- the queue
-            'enqueue_edit', 'enqueue_edit_once', 'claim_edits', 'claim_edit', 'heartbeat_edit', 'heartbeat_edits',
+            'enqueue_edit', 'enqueue_edit_once', 'claim_edits', 'claim_edit', 'claim_edits_in_lanes', 'heartbeat_edit', 'heartbeat_edits',
             'complete_edit', 'complete_edits', 'fail_edit', 'release_edit', 'cancel_edit',
             'retry_edit', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
             'recount_status_counts', 'backoff_delay', 'archive_finished_edits',
-            'add_history_partition', 'find_edit', 'list_edits',
+            'add_history_partition', 'find_edit', 'list_edits', 'take_idempotency_key',
+            'keep_idempotency_key', 'forget_expired_idempotency_keys',
             -- predicates for a DBA's own queries
             'edit_claimable', 'edit_still_to_run', 'edit_held', 'edit_kind',
             -- media, sessions, workflows, imports

@@ -7,7 +7,7 @@ docs/metrics.md lists every metric with its labels; `kind` and `outcome` are the
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from threading import Thread
@@ -78,8 +78,14 @@ class RunnerMetrics:
         )
         self._slots = Gauge(
             "editroom_runner_slots",
-            "This runner's edit slots (its concurrency), busy or idle.",
+            "This runner's edit slots (all its lanes), busy or idle.",
             ["state"],
+            registry=self.registry,
+        )
+        self._lane_slots = Gauge(
+            "editroom_runner_lane_slots",
+            "This runner's slots of each lane (image, video, import), busy or idle.",
+            ["kind", "state"],
             registry=self.registry,
         )
         # Every kind and outcome from the start: rates count the first edit too (a series born
@@ -94,6 +100,19 @@ class RunnerMetrics:
         """Slots are read when scraped, so claiming and finishing pay nothing for them."""
         self._slots.labels("busy").set_function(busy)
         self._slots.labels("idle").set_function(lambda: concurrency - busy())
+
+    def track_lanes(self, *, slots: Mapping[str, int], busy: Mapping[str, int]) -> None:
+        """Each lane's slots, read from `busy` (the runner's live count) when scraped."""
+
+        def taken(kind: str) -> Callable[[], float]:
+            return lambda: busy.get(kind, 0)
+
+        def free(kind: str, total: int) -> Callable[[], float]:
+            return lambda: total - busy.get(kind, 0)
+
+        for kind, total in slots.items():
+            self._lane_slots.labels(kind, "busy").set_function(taken(kind))
+            self._lane_slots.labels(kind, "idle").set_function(free(kind, total))
 
     @contextmanager
     def claiming(self) -> Iterator[None]:

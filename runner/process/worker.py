@@ -1,5 +1,9 @@
 """The runner's loop: wake on NOTIFY or poll, claim what fits, work, heartbeat, complete.
 
+Slots come in lanes, one per kind (image, video, import), each with its own limit: a claim
+asks for the free slots of every lane at once, so slow imports or videos filling their own
+lane never stop image edits from being claimed.
+
 NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LISTEN does not
 work), or whose LISTEN connection dropped, still finds work by polling every
 poll_interval_seconds, and still learns of cancellations from its heartbeats.
@@ -15,6 +19,7 @@ import logging
 import os
 import socket
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -43,6 +48,7 @@ QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 0.25  # after PostgreSQL restarts, idle runners wake on NOTIFY again soon
 ARCHIVE_SHARE_OF_ROUND = 0.5  # of the reap interval: how long a round may go on archiving
+LANES = ("image", "video", "import")  # edits.kind: each kind has slots of its own
 
 
 def default_worker_name() -> str:
@@ -64,7 +70,9 @@ class Runner:
         self._database = database
         self._storage = storage
         self._settings = settings
-        self._concurrency = concurrency or settings.runner_concurrency
+        # `concurrency`: the image lane's slots (editroom runner --concurrency), else settings.
+        self._slots = dict(zip(LANES, lane_slots(settings, image=concurrency), strict=True))
+        self._busy: Counter[str] = Counter()  # slots taken, per lane
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._execute = execute
         self._completer = Completer(database, self.name, patience_seconds=settings.lease_seconds)
@@ -76,7 +84,10 @@ class Runner:
         self._reported: dict[UUID, tuple[float, Any]] = {}  # what the database last heard
         self._stopped: dict[UUID, str] = {}  # edits whose task we cancelled: the outcome
         self.metrics = metrics or RunnerMetrics()
-        self.metrics.track_slots(busy=lambda: len(self._working), concurrency=self._concurrency)
+        self.metrics.track_slots(
+            busy=lambda: len(self._working), concurrency=sum(self._slots.values())
+        )
+        self.metrics.track_lanes(slots=self._slots, busy=self._busy)
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -86,7 +97,7 @@ class Runner:
         self._wake.set()
 
     async def run(self) -> None:
-        log.info("runner started", extra={"worker": self.name, "concurrency": self._concurrency})
+        log.info("runner started", extra={"worker": self.name, "slots": self._slots})
         await remove_dead_scratch_at_start(self._database, self._settings.edits_dir)
         helpers = [
             asyncio.create_task(self._listen()),
@@ -111,22 +122,25 @@ class Runner:
                 await self._outage.wait_over()
                 continue
             self._wake.clear()
-            free = self._concurrency - len(self._working)
-            if free > 0 and await self._claim(free) == free:
-                continue  # a full batch: there may be more waiting
+            free = {lane: n - self._busy[lane] for lane, n in self._slots.items()}
+            free = {lane: n for lane, n in free.items() if n > 0}
+            if free and await self._claim(free):
+                continue  # a lane got all it asked for: there may be more waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
 
-    async def _claim(self, limit: int) -> int:
+    async def _claim(self, free: dict[str, int]) -> bool:
+        """Claim up to `free` edits of each lane; whether a lane got all it asked for."""
         try:
             with self.metrics.claiming():
                 rows = await self._database.fetch_all(
-                    "claim_edits", worker=self.name, limit=limit, lease=self._lease
-                )
+                    "claim_edits", worker=self.name, kinds=list(free), limits=list(free.values()),
+                    lease=self._lease,
+                )  # fmt: skip
         except DatabaseUnavailable as exc:
             log.warning("cannot claim edits", extra={"worker": self.name, "error": str(exc)})
             self._outage.begin(exc)
-            return 0
+            return False
         for row in rows:
             edit = ClaimedEdit.from_row(row)
             self.metrics.claimed(
@@ -136,15 +150,18 @@ class Runner:
                 started_at=row["started_at"],
             )
             self._start(edit)
-        return len(rows)
+        claimed = Counter(str(row["kind"]) for row in rows)
+        return any(claimed[lane] == n for lane, n in free.items())
 
     def _start(self, edit: ClaimedEdit) -> None:
         task = asyncio.create_task(self._process(edit))
         self._working[edit.id] = task
         self._trials[edit.id] = edit.trial
         self._progress[edit.id] = 0.0
+        self._busy[edit.kind] += 1
 
         def finished(_task: asyncio.Task[None]) -> None:
+            self._busy[edit.kind] -= 1
             self._working.pop(edit.id, None)
             self._trials.pop(edit.id, None)
             self._progress.pop(edit.id, None)
@@ -368,6 +385,7 @@ class Runner:
         if row and row["reaped"]:
             log.warning("reaped expired leases", extra={"count": row["reaped"]})
         await self._archive()
+        await self._database.fetch_one("forget_expired_idempotency_keys")
         retention_days = self._settings.edit_retention_days
         if retention_days > 0:
             await self._database.fetch_one(
@@ -438,3 +456,12 @@ class Runner:
 def _fields(edit: ClaimedEdit, outcome: str, **more: str) -> dict[str, str]:
     """A finished attempt's log keys: the same names as the metric labels."""
     return {"edit_id": str(edit.id), "kind": edit.kind, "outcome": outcome, **more}
+
+
+def lane_slots(settings: Settings, *, image: int | None = None) -> tuple[int, int, int]:
+    """The slots of each lane, in LANES order; `image` overrides the image lane's."""
+    return (
+        image or settings.runner_image_slots,
+        settings.runner_video_slots,
+        settings.runner_import_slots,
+    )

@@ -5,7 +5,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from runner.engine.ops.params import Param
 from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.events import EditEvents
+from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
 from service.domain.sessions import session_state
 from service.kernel.db import Database, Row
@@ -75,21 +76,50 @@ class Edits:
         self._metrics = metrics
         self.limits = Limits.from_settings(settings)
 
-    async def create(self, items: Sequence[tuple[str, str]], *, accept: str = "") -> Row:
-        """POST /edit: every parameter checked, then one call of editroom.enqueue_edit.
+    async def create(
+        self,
+        items: Sequence[tuple[str, str]],
+        *,
+        accept: str = "",
+        idempotency_key: str | None = None,
+    ) -> Made:
+        """POST /edit: every parameter checked, then one edit enqueued (or joined, or reused).
         `accept`: the request's Accept header, which format=auto is resolved from. A full
-        queue is refused first (429), the cheapest answer when a flood is on."""
-        await admit(self._database, max_queued=self._settings.max_queued)
+        queue is refused first (429), the cheapest answer when a flood is on; with an
+        `idempotency_key`, once the key is known to be new (a replay is never refused)."""
+        if idempotency_key is None:
+            await self._admit()
         control, rest = split_controls(items, CONTROL)
-        if "session" in control:
-            return await self._create_in_session(control, rest, accept=accept)
+        plan = self._planned_in_session if "session" in control else self._planned
+        request, enqueue = await plan(control, rest, accept=accept)
+
+        async def make() -> list[Row]:
+            if idempotency_key is not None:
+                await self._admit()
+            return [await enqueue()]
+
+        return await made_once(
+            self._database, key=idempotency_key, request=request, make=make,
+            window_seconds=self._settings.idempotency_window_seconds,
+        )  # fmt: skip
+
+    async def _admit(self) -> None:
+        await admit(self._database, max_queued=self._settings.max_queued)
+
+    async def _planned(
+        self, control: dict[str, str], rest: Sequence[tuple[str, str]], *, accept: str
+    ) -> tuple[str, Callable[[], Awaitable[Row]]]:
+        """The request's fingerprint, and how to enqueue its edit of a media."""
         media_id = _uuid("media", control.get("media"), what="a media id")
         media = await self._media(media_id)
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
-        return await self.create_once(
-            media, operations, fresh=parse_fresh(control.get("fresh")),
-            priority=parse_priority(control.get("priority")),
+        fresh = parse_fresh(control.get("fresh"))
+        priority = parse_priority(control.get("priority"))
+        request = fingerprint(
+            "POST /edit", media=media_id, ops=[op.as_json() for op in operations],
+            fresh=fresh, priority=priority,
         )  # fmt: skip
+        return request, lambda: self.create_once(media, operations, fresh=fresh, priority=priority)
 
     async def create_once(
         self, media: Row, operations: list[Operation], *, fresh: bool = False, priority: int = 0
@@ -109,9 +139,10 @@ class Edits:
         assert row is not None
         return row
 
-    async def _create_in_session(
+    async def _planned_in_session(
         self, control: dict[str, str], rest: Sequence[tuple[str, str]], *, accept: str
-    ) -> Row:
+    ) -> tuple[str, Callable[[], Awaitable[Row]]]:
+        """The request's fingerprint, and how to enqueue it as a session's next step."""
         if "fresh" in control:
             raise InvalidParameter(
                 "fresh", control["fresh"], "a session's steps always run",
@@ -130,10 +161,18 @@ class Edits:
             )
         kind = next_input_kind(state)
         operations = resolve_auto(self.parse(kind, rest), accept)
-        await check_references(self._database, operations)
-        return await self._enqueue(
-            "enqueue_session_edit", kind, operations, control, session_id=session_id
-        )
+        request = fingerprint(
+            "POST /edit", session=session_id, ops=[op.as_json() for op in operations],
+            priority=parse_priority(control.get("priority")),
+        )  # fmt: skip
+
+        async def enqueue() -> Row:
+            await check_references(self._database, operations)
+            return await self._enqueue(
+                "enqueue_session_edit", kind, operations, control, session_id=session_id
+            )
+
+        return request, enqueue
 
     async def _enqueue(
         self,

@@ -15,6 +15,7 @@ from runner.engine.ops.params import Param
 from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.edits import Edits, split_controls
+from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidInput, InvalidParameter, NotFound, UnknownParameter
@@ -185,7 +186,17 @@ class Workflows:
     async def delete(self, workflow_id: UUID) -> None:
         await self._database.fetch_one("delete_workflow", id=workflow_id)
 
-    async def run(self, workflow_id: UUID, media_ids: list[UUID], *, priority: int) -> list[Row]:
+    async def run(
+        self,
+        workflow_id: UUID,
+        media_ids: list[UUID],
+        *,
+        priority: int,
+        batch: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Made:
+        """One edit per media, all or none. With an `idempotency_key`, a retry of the same
+        request (workflow, media in order, priority, batch or not) answers the same edits."""
         if (await self.get(workflow_id))["deleted_at"] is not None:
             raise NotFound(f"workflow {workflow_id} was deleted; it can no longer run")
         if not 1 <= len(media_ids) <= MAX_BATCH:
@@ -193,6 +204,17 @@ class Workflows:
                 "media", str(len(media_ids)), "wrong number of media",
                 accepted=f"1 to {MAX_BATCH} media ids",
             )  # fmt: skip
+        request = fingerprint(
+            "POST /workflows/{id}/run", workflow=workflow_id, media=media_ids,
+            priority=priority, batch=batch,
+        )  # fmt: skip
+        return await made_once(
+            self._database, key=idempotency_key, request=request,
+            window_seconds=self._settings.idempotency_window_seconds,
+            make=lambda: self._run(workflow_id, media_ids, priority=priority),
+        )  # fmt: skip
+
+    async def _run(self, workflow_id: UUID, media_ids: list[UUID], *, priority: int) -> list[Row]:
         await admit(self._database, max_queued=self._settings.max_queued, adding=len(media_ids))
         try:
             edits = await self._database.fetch_all(

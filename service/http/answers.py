@@ -3,16 +3,26 @@
 from fastapi.responses import JSONResponse
 
 from service.domain.edits import FINISHED, Edits
+from service.domain.idempotency import REPLAYED_HEADER
 from service.http.links import Links
 from service.http.schemas import EditOut
 from service.kernel.db import Row
 
 
-async def queued_edit(row: Row, *, wait: float | None, edits: Edits, links: Links) -> JSONResponse:
+async def queued_edit(
+    row: Row, *, wait: float | None, edits: Edits, links: Links, replayed: bool = False
+) -> JSONResponse:
     """An edit (or import) just queued: with `wait` seconds, held until it has finished (200)
-    or the time is up (202, as without); its address in Location."""
+    or the time is up (202, as without); its address in Location. `replayed`: an earlier
+    request with the same Idempotency-Key made it; the edit is answered as it is now."""
     if wait:
         row = await edits.wait(row["id"], wait)
     body = EditOut.from_row(row, links)
     status = 200 if row["status"] in FINISHED else 202
-    return JSONResponse(body.model_dump(mode="json"), status, headers={"Location": body.url})
+    headers = {"Location": body.url, **replay_header(replayed)}
+    return JSONResponse(body.model_dump(mode="json"), status, headers=headers)
+
+
+def replay_header(replayed: bool) -> dict[str, str]:
+    """`Idempotent-Replayed: true` on the answer to a retried request; nothing otherwise."""
+    return {REPLAYED_HEADER: "true"} if replayed else {}

@@ -4,10 +4,11 @@ database is not among them: routes reach it only through the domain's objects.""
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from service.domain.edits import Edits
 from service.domain.health import Health
+from service.domain.idempotency import KEY_DESCRIPTION, KEY_HEADER
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.live import LiveEdits
@@ -114,3 +115,7 @@ def only_parameters(*allowed: str) -> Callable[[Request], None]:
                 )
 
     return check
+
+
+# The header as written; service.domain.idempotency.parse_key checks it (a 400 when malformed).
+IdempotencyKey = Annotated[str | None, Header(alias=KEY_HEADER, description=KEY_DESCRIPTION)]

@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from runner.engine.ops.base import Limits
 from service.domain import workflows
 from service.domain.edits import describe_language
+from service.domain.idempotency import REPLAYED_HEADER
 from service.http.schemas import ErrorBody
 
 GRAMMAR = "x-editroom-query"  # a route's openapi_extra names which query grammar it reads
@@ -18,6 +19,14 @@ EDIT_QUERY = {GRAMMAR: "edit"}  # POST /edit: media or session, wait, priority, 
 WORKFLOW_QUERY = {GRAMMAR: "workflow"}  # POST/PUT /workflows: name, kind, operations
 RUN_QUERY = {GRAMMAR: "run"}  # POST /workflows/{id}/run: media, wait, priority
 _RUN_CONTROLS = ("media", "wait", "priority")
+# The answer header of a retried request (service/domain/idempotency.py).
+REPLAYED_HEADER_DOC = {
+    REPLAYED_HEADER: {
+        "description": "true: an earlier request with this Idempotency-Key made this edit "
+        "(or these edits); the answer is the edit as it is now. Absent otherwise.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 _BYTES = {"type": "string", "format": "binary"}
 RAW_BODY = {
     "requestBody": {

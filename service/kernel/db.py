@@ -9,6 +9,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,12 @@ async def _checked_when_idle(conn: psycopg.AsyncConnection[Any]) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
+# The transaction a task is in (Database.transaction), with the database it belongs to.
+_TRANSACTION: ContextVar[tuple["Database", psycopg.AsyncConnection[Row]] | None] = ContextVar(
+    "editroom_transaction", default=None
+)
+
+
 class Database:
     """A connection pool plus the named queries of queries.sql. A connection that sat in the
     pool longer than IDLE_CHECK_SECONDS is checked as it is handed out (one empty round
@@ -163,9 +170,29 @@ class Database:
 
     async def fetch_all(self, query: str, **params: Any) -> list[Row]:
         with translated_errors():
+            held = _TRANSACTION.get()
+            if held is not None and held[0] is self:
+                cursor = await held[1].execute(QUERIES[query], params)
+                return await cursor.fetchall()
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(QUERIES[query], params)
                 return await cursor.fetchall()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Every query this task makes inside the block runs in one transaction on one
+        connection: committed when the block ends, rolled back when it raises. For work whose
+        steps must commit together (an idempotency key and the edits it made); everything
+        else runs each query on its own (autocommit)."""
+        if _TRANSACTION.get() is not None:
+            raise RuntimeError("a transaction is open in this task already")
+        with translated_errors():
+            async with self._pool.connection() as conn, conn.transaction():
+                token = _TRANSACTION.set((self, conn))
+                try:
+                    yield
+                finally:
+                    _TRANSACTION.reset(token)
 
     async def fetch_one(self, query: str, **params: Any) -> Row | None:
         rows = await self.fetch_all(query, **params)

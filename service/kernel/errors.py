@@ -15,7 +15,8 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
     ├── UnsupportedMedia           415  final    not an image or video we read
     ├── InvalidInput               422  final
     │   ├── InvalidParameter       422  final    one named parameter's value
-    │   │   └── UnknownParameter   422  final    a parameter (operation) this kind or route lacks
+    │   │   ├── UnknownParameter   422  final    a parameter (operation) this kind or route lacks
+    │   │   └── InvalidHeader      400  final    a request header's value (Idempotency-Key)
     │   └── InvalidMedia           422  final    broken, hostile, or over a limit
     ├── EditFailed                 422  final    the edit cannot succeed as asked
     │   └── ImportRefused          422  final    a URL, redirect or address not allowed
@@ -187,6 +188,12 @@ class InvalidParameter(InvalidInput):
 class UnknownParameter(InvalidParameter):
     """A parameter or operation this media kind (or this route) does not have: a refusal
     about where the value was given, not about the value."""
+
+
+class InvalidHeader(InvalidParameter):
+    """A request header's value was refused: a malformed request (400), whatever it asked."""
+
+    status = 400
 
 
 class InvalidMedia(InvalidInput):

@@ -5,12 +5,13 @@
 SELECT version_num AS revision FROM editroom.alembic_version;
 
 -- name: claim_edits
--- With the source media's row (the runner reads it, and logs and metrics label edits with
--- editroom.edit_kind): a primary-key lookup per claimed row, after the claim.
+-- Up to limits[i] edits of kind kinds[i] (a runner's free slots per lane), with the source
+-- media's row (the runner reads it): a primary-key lookup per claimed row, after the claim.
+-- The edit's kind column (its lane) labels its logs and metrics.
 SELECT e.*,
-       editroom.edit_kind(m.kind, e.ops) AS kind,
        CASE WHEN m.status = 'ready' THEN to_jsonb(m) END AS source
-  FROM editroom.claim_edits(%(worker)s, %(limit)s, %(lease)s) AS e
+  FROM editroom.claim_edits_in_lanes(%(worker)s, %(kinds)s::text[], %(limits)s::integer[],
+                                     %(lease)s) AS e
   LEFT JOIN editroom.media AS m ON m.id = e.media_id;
 
 -- name: heartbeat_edits
@@ -117,6 +118,22 @@ SELECT (o.edit).*, o.reused
       p_max_trials => %(max_trials)s,
       p_priority => %(priority)s
   ) AS o;
+
+-- name: take_idempotency_key
+-- In the transaction that makes the edits: NULL, the key is ours; else the edits it made.
+SELECT editroom.take_idempotency_key(%(key)s, %(fingerprint)s, %(window)s) AS edit_ids;
+
+-- name: keep_idempotency_key
+SELECT editroom.keep_idempotency_key(%(key)s, %(edit_ids)s::uuid[]);
+
+-- name: forget_expired_idempotency_keys
+SELECT editroom.forget_expired_idempotency_keys() AS forgotten;
+
+-- name: edits_by_ids
+-- The edits an idempotency key made, in the order they were made, live or archived.
+SELECT e.* FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS i (id, n)
+ CROSS JOIN LATERAL editroom.find_edit(i.id) AS e
+ ORDER BY i.n;
 
 -- name: edit_by_id
 -- In edits, or else archived (editroom.find_edit).
@@ -241,10 +258,9 @@ SELECT w.*, v.ops, v.kinds::text[] AS kinds
 
 -- name: run_workflow
 -- The edits made, in order, each with its media's kind (for the enqueued-edits counter).
-SELECT e.*, m.kind::text AS kind
+SELECT e.*
   FROM editroom.run_workflow(%(id)s, %(media_ids)s::uuid[], %(priority)s, %(max_trials)s)
        WITH ORDINALITY AS e
-  JOIN editroom.media m ON m.id = e.media_id
  ORDER BY e.ordinality;
 
 -- name: workflow_executions

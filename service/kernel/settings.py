@@ -55,7 +55,24 @@ class Settings(BaseSettings):
     runner_name: str | None = Field(
         default=None, description="worker name recorded on claims; default host:pid"
     )
-    runner_concurrency: PositiveInt = Field(default=2, description="edits one runner holds at once")
+    # A lane per kind, so that slow imports or videos never hold the slots image edits need.
+    runner_image_slots: PositiveInt = Field(
+        default=2,
+        validation_alias=AliasChoices(
+            "EDITROOM_RUNNER_IMAGE_SLOTS", "EDITROOM_RUNNER_CONCURRENCY", "runner_image_slots"
+        ),
+        description="image edits one runner runs at once (CPU-bound: about one per core); "
+        "EDITROOM_RUNNER_CONCURRENCY, its former name, still sets it",
+    )
+    runner_video_slots: PositiveInt = Field(
+        default=1,
+        description="video edits one runner runs at once, beside its image and import slots",
+    )
+    runner_import_slots: PositiveInt = Field(
+        default=2,
+        description="imports from a URL one runner runs at once, beside its image and video "
+        "slots (mostly waiting on the network)",
+    )
     lease_seconds: PositiveInt = Field(
         default=300, description="a claim's lease; a runner silent this long is presumed dead"
     )
@@ -81,6 +98,11 @@ class Settings(BaseSettings):
     max_queued: PositiveInt = Field(
         default=10_000,
         description="edits waiting to run (queued or to retry) beyond which new ones get a 429",
+    )
+    idempotency_window_seconds: PositiveFloat = Field(
+        default=86_400.0,
+        description="how long an Idempotency-Key is remembered: a retry within it answers the "
+        "edits the first request made",
     )
     edit_timeout_seconds: PositiveFloat = Field(
         default=300.0, description="time limit of one edit attempt, plus the per-video-second part"

@@ -72,7 +72,13 @@ def test_imports_and_edits_of_deleted_media_are_labelled_as_the_runner_labels_th
     enqueue(conn, doomed)
     # The runner's own claim (service/kernel/queries.sql), whose kind labels its metrics and logs.
     claimed = conn.execute(
-        QUERIES["claim_edits"], {"worker": "w", "limit": 3, "lease": timedelta(minutes=5)}
+        QUERIES["claim_edits"],
+        {
+            "worker": "w",
+            "kinds": ["image", "import"],
+            "limits": [2, 1],
+            "lease": timedelta(minutes=5),
+        },
     ).fetchall()
     assert sorted(row["kind"] for row in claimed) == ["image", "image", "import"]
     for row in claimed:

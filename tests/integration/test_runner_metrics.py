@@ -89,8 +89,12 @@ def test_slots_cancellations_and_lease_losses(conn: Conn, media: UUID, settings:
         for edit_id in (cancelled, lost):
             eventually(lambda e=edit_id: edit(conn, e)["progress"] == 0.5, what="both to start")  # type: ignore[misc]
         seen = scrape(running)
+        # Three image slots (concurrency=3), beside the default lanes of videos (1) and imports (2).
         assert seen.value("editroom_runner_slots", state="busy") == 2
-        assert seen.value("editroom_runner_slots", state="idle") == 1
+        assert seen.value("editroom_runner_slots", state="idle") == 4
+        assert seen.value("editroom_runner_lane_slots", kind="image", state="busy") == 2
+        assert seen.value("editroom_runner_lane_slots", kind="image", state="idle") == 1
+        assert seen.value("editroom_runner_lane_slots", kind="import", state="idle") == 2
         conn.execute("SELECT editroom.cancel_edit(%s)", [cancelled])
         # What reaping does to a runner that went quiet: its attempt fails under it.
         conn.execute("SELECT editroom.fail_edit(%s, 'test-runner', 'lease expired')", [lost])
@@ -106,4 +110,5 @@ def test_slots_cancellations_and_lease_losses(conn: Conn, media: UUID, settings:
     assert seen.value(count, kind="image", outcome="cancelled") == 1
     assert seen.value(count, kind="image", outcome="lost") == 1
     assert seen.value(count, kind="image", outcome="completed") == 1
-    assert seen.value("editroom_runner_slots", state="idle") == 3
+    assert seen.value("editroom_runner_slots", state="idle") == 6
+    assert seen.value("editroom_runner_lane_slots", kind="image", state="idle") == 3

@@ -66,7 +66,8 @@ def test_runners_on_one_host_each_serve_metrics_on_a_port_of_their_own(
         assert urls[0] != urls[1]
         for url in urls:
             with urllib.request.urlopen(url, timeout=5) as response:
-                assert b'editroom_runner_slots{state="idle"} 2.0' in response.read()
+                # The default lanes: two image slots, one video, two imports.
+                assert b'editroom_runner_slots{state="idle"} 5.0' in response.read()
 
 
 def test_a_metrics_port_in_use_stops_the_runner_with_the_setting_named(

@@ -19,7 +19,7 @@ from tests.waiting import eventually
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return quick_settings(database_url, tmp_path / "data", runner_concurrency=4)
+    return quick_settings(database_url, tmp_path / "data", runner_image_slots=4)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDITROOM_POLL_INTERVAL_SECONDS", "0.5")
     settings = Settings()
     assert settings.require_database_url() == "postgresql://db/editroom"
-    assert settings.runner_concurrency == 7
+    assert settings.runner_image_slots == 7  # the former name still sets the image lane
     assert settings.poll_interval_seconds == 0.5
 
 

@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edits import parse_wait
+from service.domain.idempotency import parse_key
 from service.http.answers import queued_edit
-from service.http.deps import EditsDep, LinksDep, SettingsDep, only_parameters
-from service.http.openapi import EDIT_QUERY
+from service.http.deps import EditsDep, IdempotencyKey, LinksDep, SettingsDep, only_parameters
+from service.http.openapi import EDIT_QUERY, REPLAYED_HEADER_DOC
 from service.http.schemas import EditOut, EditPage, StatusCount
 from service.http.sse import EventStream
 
@@ -26,19 +27,29 @@ Status = Literal["queued", "processing", "completed", "error", "failed", "cancel
     response_model=EditOut,
     responses={
         200: {"description": "with wait: the edit finished within it"},
-        422: {"description": "a parameter is unknown or wrong; the body names it"},
+        202: {"description": "queued (or joined, or reused)", "headers": REPLAYED_HEADER_DOC},
+        400: {"description": "the Idempotency-Key header is malformed"},
+        422: {"description": "a parameter is unknown or wrong, or the Idempotency-Key was "
+              "used for another request; the body names it"},
         429: {"description": "EDITROOM_MAX_QUEUED edits wait already; see Retry-After"},
     },
     openapi_extra=EDIT_QUERY,
-)
-async def create_edit(request: Request, edits: EditsDep, links: LinksDep) -> JSONResponse:
+)  # fmt: skip
+async def create_edit(
+    request: Request, edits: EditsDep, links: LinksDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """`POST /edit?media=ID&crop=0,0,100,100&resize=50x&format=webp`: the operations run in
     the order written. `wait=S` (up to 60) answers when the edit has finished, or after S.
-    `format=auto` is chosen from the Accept header (AVIF, WebP, else JPEG) and recorded."""
+    `format=auto` is chosen from the Accept header (AVIF, WebP, else JPEG) and recorded.
+    With an `Idempotency-Key` header, a retry of the same request answers the same edit."""
     wait = parse_wait(request.query_params.get("wait"))
     accept = request.headers.get("accept", "")  # format=auto chooses from it
-    row = await edits.create(request.query_params.multi_items(), accept=accept)
-    return await queued_edit(row, wait=wait, edits=edits, links=links)
+    made = await edits.create(
+        request.query_params.multi_items(), accept=accept,
+        idempotency_key=parse_key(idempotency_key),
+    )  # fmt: skip
+    (row,) = made.rows
+    return await queued_edit(row, wait=wait, edits=edits, links=links, replayed=made.replayed)
 
 
 @router.get(

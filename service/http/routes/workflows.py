@@ -11,10 +11,11 @@ from pydantic import ValidationError
 
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edits import parse_wait
+from service.domain.idempotency import parse_key
 from service.domain.workflows import Definition, Workflows
-from service.http.answers import queued_edit
-from service.http.deps import EditsDep, LinksDep, WorkflowsDep, only_parameters
-from service.http.openapi import RUN_QUERY, WORKFLOW_QUERY
+from service.http.answers import queued_edit, replay_header
+from service.http.deps import EditsDep, IdempotencyKey, LinksDep, WorkflowsDep, only_parameters
+from service.http.openapi import REPLAYED_HEADER_DOC, RUN_QUERY, WORKFLOW_QUERY
 from service.http.schemas import (
     BatchOut,
     EditOut,
@@ -133,6 +134,12 @@ async def delete_workflow(workflow_id: UUID, workflows: WorkflowsDep) -> Respons
 
 @router.post("/{workflow_id}/run", status_code=202, response_model=EditOut | BatchOut,
              dependencies=[Depends(only_parameters("media", "wait", "priority"))],
+             responses={
+                 202: {"description": "queued", "headers": REPLAYED_HEADER_DOC},
+                 400: {"description": "the Idempotency-Key header is malformed"},
+                 422: {"description": "a parameter is wrong, or the Idempotency-Key was used "
+                       "for another request; the body names it"},
+             },
              openapi_extra=RUN_QUERY)  # fmt: skip
 async def run_workflow(
     workflow_id: UUID,
@@ -143,9 +150,11 @@ async def run_workflow(
     wait: str | None = None,
     priority: Annotated[int, Query(ge=-1000, le=1000)] = 0,
     batch: RunBatchIn | None = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """`?media=ID`: one edit (with `wait=S` like /edit). A JSON body `{"media": [ids]}`: a
-    batch, one edit each, all or none."""
+    batch, one edit each, all or none. With an `Idempotency-Key` header, a retry of the same
+    request answers the edits the first made."""
     if (media is None) == (batch is None):
         raise InvalidParameter(
             "media", media,
@@ -153,13 +162,17 @@ async def run_workflow(
             accepted='?media=ID, or the body {"media": [ID, ...]}',
         )  # fmt: skip
     seconds = parse_wait(wait)
+    key = parse_key(idempotency_key)
     if batch is not None:
-        rows = await workflows.run(workflow_id, batch.media, priority=priority)
-        body = BatchOut(edits=[EditOut.from_row(row, links) for row in rows])
-        return JSONResponse(body.model_dump(mode="json"), 202)
+        made = await workflows.run(
+            workflow_id, batch.media, priority=priority, batch=True, idempotency_key=key
+        )
+        body = BatchOut(edits=[EditOut.from_row(row, links) for row in made.rows])
+        return JSONResponse(body.model_dump(mode="json"), 202, headers=replay_header(made.replayed))
     assert media is not None
-    (row,) = await workflows.run(workflow_id, [media], priority=priority)
-    return await queued_edit(row, wait=seconds, edits=edits, links=links)
+    made = await workflows.run(workflow_id, [media], priority=priority, idempotency_key=key)
+    (row,) = made.rows
+    return await queued_edit(row, wait=seconds, edits=edits, links=links, replayed=made.replayed)
 
 
 @router.get("/{workflow_id}/executions", response_model=ExecutionsPage, name="executions",

@@ -1,0 +1,110 @@
+"""Idempotency-Key: a client that retries a request (after a timeout, a dropped connection)
+with the same key gets the edits the first try made, never a second set, as Stripe and the
+IETF httpapi idempotency-key draft do it.
+
+The key is remembered in PostgreSQL (editroom.take_idempotency_key) with a fingerprint of the
+request (its route, what it edits, its operations in canonical form, its other parameters)
+for EDITROOM_IDEMPOTENCY_WINDOW_SECONDS. The same key with the same request is a replay; with
+another request, a 422; two at once make one set of edits (the second waits for the first).
+The key and the edits commit together, in one transaction."""
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from service.kernel.db import Database, Row
+from service.kernel.errors import InvalidHeader, InvalidInput, InvalidParameter, NotFound
+
+KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"  # "true" on an answer that replays an earlier request
+MAX_KEY_CHARS = 255
+KEY_ACCEPTED = f"1 to {MAX_KEY_CHARS} printable ASCII characters, unique per request, e.g. a UUID"
+KEY_DESCRIPTION = (
+    "Makes the request safe to retry: the same key with the same request, within "
+    "EDITROOM_IDEMPOTENCY_WINDOW_SECONDS (a day by default), answers the edits the first made "
+    f"(header `{REPLAYED_HEADER}: true`) instead of making new ones; with another request, a "
+    f"422. {KEY_ACCEPTED}."
+)
+_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_CHARS}}}")
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    rows: list[Row]  # the edits, in the order they were made
+    replayed: bool  # True: an earlier request with this key made them
+
+
+def parse_key(text: str | None) -> str | None:
+    """The Idempotency-Key header's value, or None without one; a malformed one is a 400."""
+    if text is None:
+        return None
+    if not _KEY.fullmatch(text):
+        problem = "is empty" if not text else "has a character that is not printable ASCII"
+        if len(text) > MAX_KEY_CHARS:
+            problem = f"is {len(text):,} characters long"
+        raise InvalidHeader(KEY_HEADER, text, problem, accepted=KEY_ACCEPTED)
+    return text
+
+
+def fingerprint(route: str, **request: Any) -> str:
+    """What makes two requests the same request: the route and its parameters (operations in
+    canonical form), as canonical JSON hashed with SHA-256."""
+    canonical = json.dumps(
+        {"route": route, **request}, sort_keys=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def made_once(
+    database: Database,
+    *,
+    key: str | None,
+    request: str,
+    window_seconds: float,
+    make: Callable[[], Awaitable[list[Row]]],
+) -> Made:
+    """The edits `make` makes, unless a request with this `key` made them already: then
+    those (replayed). Without a key, `make` simply runs. `request`: its fingerprint."""
+    if key is None:
+        return Made(await make(), replayed=False)
+    async with database.transaction():
+        edit_ids = await _take(database, key, request, window_seconds)
+        if edit_ids is not None:
+            return Made(await _made_before(database, key, edit_ids), replayed=True)
+        rows = await make()
+        await database.fetch_all(
+            "keep_idempotency_key", key=key, edit_ids=[row["id"] for row in rows]
+        )
+    return Made(rows, replayed=False)
+
+
+async def _made_before(database: Database, key: str, edit_ids: list[UUID]) -> list[Row]:
+    rows = await database.fetch_all("edits_by_ids", ids=edit_ids)
+    if len(rows) < len(edit_ids):  # pruned, or their media deleted, within the window
+        raise NotFound(
+            f"the edits Idempotency-Key {key!r} made no longer exist; a new request needs a new key"
+        )
+    return rows
+
+
+async def _take(
+    database: Database, key: str, request: str, window_seconds: float
+) -> list[UUID] | None:
+    try:
+        row = await database.fetch_one(
+            "take_idempotency_key", key=key, fingerprint=request,
+            window=timedelta(seconds=window_seconds),
+        )  # fmt: skip
+    except InvalidInput as exc:  # the key is well formed: it was used for another request
+        raise InvalidParameter(
+            KEY_HEADER, key, f"{exc}: another route, media, operations or parameters",
+            accepted="the same request again with this key, or a new key for a new request",
+        ) from None  # fmt: skip
+    assert row is not None
+    edit_ids: list[UUID] | None = row["edit_ids"]
+    return edit_ids

@@ -1,0 +1,299 @@
+"""Idempotency-Key on POST /edit and workflow runs: a retried request gets the edits the first
+made, never new ones, whatever else it says; a key reused for another request is refused."""
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from service.kernel.settings import Settings
+from tests import media
+from tests.api import Api, quick_settings, running_api
+from tests.processes import editroom_env, serving
+from tests.queue import Conn
+from tests.runner_harness import running_runner
+from tests.waiting import eventually
+
+KEY = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return quick_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    with running_api(settings) as running:
+        yield running
+
+
+def upload(api: Api, size: tuple[int, int] = (64, 48)) -> str:
+    body = api.upload(media.image_bytes("PNG", size=size), filename="p.png").json()
+    return str(body["id"])
+
+
+def edits_made(conn: Conn) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def complete_by_hand(conn: Conn, edit_id: str) -> None:
+    (claimed,) = conn.execute(
+        "SELECT * FROM editroom.claim_edit(%s, 'hand', '1 minute')", [edit_id]
+    ).fetchall()
+    conn.execute("SELECT editroom.complete_edit(%s, 'hand', '{}', %s)", [edit_id, claimed["trial"]])
+
+
+def test_a_retry_with_the_key_answers_the_same_edit_even_with_fresh(api: Api, conn: Conn) -> None:
+    picture = upload(api)
+    params = {"media": picture, "flip": "h", "fresh": "true"}
+    first = api.client.post("/edit", params=params, headers={KEY: "order-1"})
+    assert first.status_code == 202
+    assert REPLAYED not in first.headers
+    complete_by_hand(conn, first.json()["id"])  # now fresh=true alone would make a new one
+
+    retry = api.client.post("/edit", params=params, headers={KEY: "order-1"})
+
+    assert retry.headers[REPLAYED] == "true"
+    assert retry.json()["id"] == first.json()["id"]
+    assert retry.json()["status"] == "completed"  # the edit as it is now
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert edits_made(conn) == 1
+    unkeyed = api.client.post("/edit", params=params)
+    assert unkeyed.json()["id"] != first.json()["id"]  # what fresh=true does without a key
+
+
+def test_the_request_is_compared_in_canonical_form(api: Api, conn: Conn) -> None:
+    picture = upload(api)
+    first = api.client.post("/edit", params={"media": picture, "resize": "20x"}, headers={KEY: "k"})
+    # The same operations written out in full, in another parameter order, with a wait.
+    same = api.client.post(
+        "/edit",
+        params=[("wait", "0"), ("resize", "20x"), ("fit", "contain"), ("media", picture)],
+        headers={KEY: "k"},
+    )
+    assert same.headers.get(REPLAYED) == "true"
+    assert same.json()["id"] == first.json()["id"]
+    assert edits_made(conn) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"flip": "v"}, {"flip": "h", "priority": "5"}, {"flip": "h", "fresh": "true"}, "media"],
+)
+def test_the_key_with_another_request_is_a_422(
+    api: Api, conn: Conn, change: dict[str, str] | str
+) -> None:
+    picture = upload(api)
+    api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "used"})
+    if change == "media":
+        params = {"media": upload(api, size=(30, 20)), "flip": "h"}
+    else:
+        assert isinstance(change, dict)
+        params = {"media": picture, **change}
+
+    refused = api.client.post("/edit", params=params, headers={KEY: "used"})
+
+    assert refused.status_code == 422
+    body = refused.json()
+    assert (body["parameter"], body["value"]) == (KEY, "used")
+    assert "another request" in body["detail"]
+    assert edits_made(conn) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [("", "is empty"), ("x" * 256, "256 characters"), ("tab\there", "printable ASCII"),
+     ("caf\u00e9", "printable ASCII")],
+)  # fmt: skip
+def test_a_malformed_key_is_a_400(api: Api, conn: Conn, key: str, problem: str) -> None:
+    picture = upload(api)
+    refused = api.client.post(
+        "/edit",
+        params={"media": picture, "flip": "h"},
+        headers={KEY.encode(): key.encode("latin-1")},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["parameter"] == KEY
+    assert problem in refused.json()["detail"]
+    assert edits_made(conn) == 0
+
+
+def test_the_longest_key_is_accepted(api: Api) -> None:
+    picture = upload(api)
+    key = "~ " + "k" * 253
+    first = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: key})
+    again = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: key})
+    assert first.status_code == 202
+    assert again.headers[REPLAYED] == "true"
+
+
+def test_a_replay_is_not_refused_by_a_full_queue(database_url: str, tmp_path: Path) -> None:
+    settings = quick_settings(database_url, tmp_path, max_queued=1)
+    with running_api(settings) as api:
+        picture = upload(api)
+        first = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "a"})
+        other = api.client.post("/edit", params={"media": picture, "flip": "v"}, headers={KEY: "b"})
+        again = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "a"})
+    assert other.status_code == 429
+    assert again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+
+
+def test_a_workflow_run_and_a_batch_are_answered_again(api: Api, conn: Conn) -> None:
+    workflow = api.client.post("/workflows?name=thumb&resize=20x").json()
+    pictures = [upload(api, size=(40 + i, 30)) for i in range(3)]
+    run = f"{workflow['url']}/run"
+
+    one = api.client.post(run, params={"media": pictures[0]}, headers={KEY: "run-1"})
+    one_again = api.client.post(run, params={"media": pictures[0]}, headers={KEY: "run-1"})
+    batch = api.client.post(run, json={"media": pictures}, headers={KEY: "batch-1"})
+    batch_again = api.client.post(run, json={"media": pictures}, headers={KEY: "batch-1"})
+
+    assert one_again.headers[REPLAYED] == "true"
+    assert one_again.json()["id"] == one.json()["id"]
+    assert REPLAYED not in batch.headers
+    assert batch_again.headers[REPLAYED] == "true"
+    ids = [edit["id"] for edit in batch.json()["edits"]]
+    assert [edit["id"] for edit in batch_again.json()["edits"]] == ids
+    assert [edit["media_id"] for edit in batch_again.json()["edits"]] == pictures
+    assert edits_made(conn) == 4
+    reordered = api.client.post(run, json={"media": pictures[::-1]}, headers={KEY: "batch-1"})
+    assert reordered.status_code == 422
+    elsewhere = api.client.post(
+        "/edit", params={"media": pictures[0], "resize": "20x"}, headers={KEY: "run-1"}
+    )
+    assert elsewhere.status_code == 422
+    assert edits_made(conn) == 4
+
+
+def test_a_key_waits_for_the_transaction_that_took_it(database_url: str, conn: Conn) -> None:
+    """SQL: the second taker waits until the first commits, then gets the first's edits."""
+    fingerprint = "a" * 64
+    edit_id = "00000000-0000-0000-0000-0000000000e1"
+    with psycopg.connect(database_url) as first:
+        taken = first.execute(
+            "SELECT editroom.take_idempotency_key('k', %s)", [fingerprint]
+        ).fetchone()
+        assert taken == (None,)
+        answers: list[Any] = []
+        second = threading.Thread(
+            target=lambda: answers.append(
+                conn.execute(
+                    "SELECT editroom.take_idempotency_key('k', %s) AS ids", [fingerprint]
+                ).fetchone()
+            )
+        )
+        second.start()
+        time.sleep(0.3)
+        assert not answers  # waiting on the first's row
+        first.execute("SELECT editroom.keep_idempotency_key('k', ARRAY[%s::uuid])", [edit_id])
+        first.commit()
+        second.join(10)
+    assert answers == [{"ids": [UUID(edit_id)]}]
+
+
+def test_a_rolled_back_key_is_free_and_an_expired_one_forgotten(conn: Conn) -> None:
+    fingerprint, other = "a" * 64, "b" * 64
+    conn.execute("BEGIN")
+    conn.execute("SELECT editroom.take_idempotency_key('k', %s)", [fingerprint])
+    conn.execute("ROLLBACK")
+    taken = conn.execute("SELECT editroom.take_idempotency_key('k', %s) AS ids", [other])
+    assert taken.fetchone() == {"ids": None}
+    conn.execute("SELECT editroom.keep_idempotency_key('k', '{}')")
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="another request"):
+        conn.execute("SELECT editroom.take_idempotency_key('k', %s)", [fingerprint])
+    conn.execute("UPDATE editroom.idempotency_keys SET expires_at = now() - interval '1 s'")
+    forgotten = conn.execute("SELECT editroom.forget_expired_idempotency_keys() AS n")
+    assert forgotten.fetchone() == {"n": 1}
+    taken = conn.execute("SELECT editroom.take_idempotency_key('k', %s) AS ids", [fingerprint])
+    assert taken.fetchone() == {"ids": None}  # a new request now
+
+
+def test_the_runners_housekeeping_forgets_expired_keys(database_url: str, tmp_path: Path,
+                                                       conn: Conn) -> None:  # fmt: skip
+    conn.execute(
+        """INSERT INTO editroom.idempotency_keys (key, fingerprint, edit_ids, expires_at)
+           VALUES ('old', repeat('a', 64), '{}', now() - interval '1 s'),
+                  ('new', repeat('a', 64), '{}', now() + interval '1 hour')"""
+    )
+    settings = quick_settings(database_url, tmp_path, reap_interval_seconds=0.1)
+    with running_runner(settings):
+        eventually(
+            lambda: (
+                [r["key"] for r in conn.execute("SELECT key FROM editroom.idempotency_keys")]
+                == ["new"]
+            ),
+            timeout=10,
+        )
+
+
+def test_requests_with_one_key_at_once_make_one_edit(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    """Real concurrent connections to a real server, each running a workflow (which, unlike
+    an identical POST /edit, makes a new edit every time): one edit, every answer names it,
+    all but one say they are replays."""
+    env = editroom_env(database_url, tmp_path / "data")
+    with serving(env, tmp_path / "serve.log") as base_url:
+        content = media.image_bytes("PNG", size=(64, 48))
+        picture = post_json(f"{base_url}/bucket/upload?filename=p.png", data=content)[0]["id"]
+        workflow = post_json(f"{base_url}/workflows?name=turn&rotate=90")[0]
+        start = threading.Barrier(8)
+
+        def run(_: int) -> tuple[str, str | None]:
+            start.wait()
+            body, replayed = post_json(
+                f"{base_url}{workflow['url']}/run?media={picture}", headers={KEY: "same-time"}
+            )
+            return body["id"], replayed
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(run, range(8)))
+    assert len({edit_id for edit_id, _ in answers}) == 1
+    assert sorted(str(replayed) for _, replayed in answers) == ["None"] + ["true"] * 7
+    assert edits_made(conn) == 1
+
+
+def post_json(
+    url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[Any, str | None]:
+    """POST on a connection of its own: the answer's JSON, and its Idempotent-Replayed."""
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer), answer.headers.get(REPLAYED)
+
+
+def test_the_openapi_document_has_the_header_and_the_replay(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path in ("/edit", "/workflows/{workflow_id}/run"):
+        operation = paths[path]["post"]
+        (header,) = [p for p in operation["parameters"] if p["in"] == "header"]
+        assert header["name"] == KEY
+        assert "EDITROOM_IDEMPOTENCY_WINDOW_SECONDS" in header["description"]
+        assert REPLAYED in operation["responses"]["202"]["headers"]
+        assert "400" in operation["responses"]
+
+
+def test_a_replay_of_pruned_edits_says_they_are_gone(api: Api, conn: Conn) -> None:
+    picture = upload(api)
+    first = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "old"})
+    api.client.delete(first.json()["url"])  # cancelled: finished, so retention may prune it
+    conn.execute("SELECT editroom.prune_finished_edits(interval '0 seconds')")
+
+    gone = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "old"})
+
+    assert gone.status_code == 404
+    assert "no longer exist" in gone.json()["detail"]
+    assert edits_made(conn) == 0
