@@ -290,7 +290,12 @@ def test_a_replay_of_pruned_edits_says_they_are_gone(api: Api, conn: Conn) -> No
     picture = upload(api)
     first = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "old"})
     api.client.delete(first.json()["url"])  # cancelled: finished, so retention may prune it
-    conn.execute("SELECT editroom.prune_finished_edits(interval '0 seconds')")
+    conn.execute(  # finished long ago, archived, then its day dropped by retention
+        "UPDATE editroom.edits SET finished_at = now() - interval '40 days' WHERE id = %s",
+        [first.json()["id"]],
+    )
+    conn.execute("SELECT editroom.archive_finished_edits(interval '0 seconds', 1000)")
+    conn.execute("SELECT editroom.prune_finished_edits(interval '30 days')")
 
     gone = api.client.post("/edit", params={"media": picture, "flip": "h"}, headers={KEY: "old"})
 
