@@ -292,3 +292,18 @@ async def test_a_late_ready_is_passed_over() -> None:
     sender.send(("result", 5, True))
     answer = await _collect(receiver, None, None)
     assert answer.value() == 5
+
+
+async def test_an_accurate_trim_leaves_no_thread_behind(tmp_path: Path) -> None:
+    """The head's thread has ended when the job answers: the child serves the next job."""
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    source = make_video(tmp_path / "source.mp4", Spec(bframes=2))
+    try:
+        pids = []
+        for turn in range(2):
+            (out := tmp_path / f"out-{turn}").mkdir()
+            job = sandboxed.trim_accurately
+            pids.append(await sandbox.run(job, str(source), str(out), timeout_seconds=60))
+        assert pids[0] == pids[1]
+    finally:
+        await sandbox.close()
