@@ -105,6 +105,7 @@ class VideoCopy:
         assert isinstance(stream, VideoStream)
         assert stream.time_base is not None
         self._stream, self._tb, self._offset = stream, stream.time_base, offset
+        self._seconds_per_tick = float(self._tb)
         origin = stream.start_time or 0
         self._start = origin + round(start / self._tb)
         self._end = origin + round(segment.end / self._tb)
@@ -265,7 +266,7 @@ class VideoCopy:
                 duration=packet.duration or self._frame_ticks,
             )  # fmt: skip
         packet.pts, packet.dts = pts + self._shift, dts + self._shift
-        self.position = float((pts + self._shift) * self._tb)
+        self.position = (pts + self._shift) * self._seconds_per_tick
         self._emit(packet)
 
     def _end_copy(self, held: Held | None) -> None:
