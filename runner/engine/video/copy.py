@@ -35,6 +35,7 @@ from runner.engine.video.sink import EPSILON_SECONDS, Damage
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits
+MAX_FRAMES_TO_ENCODE = 8  # decoded head frames waiting for the encoder's thread (MB each)
 Phase = Literal["head", "copy", "tail", "over"]
 
 
@@ -113,7 +114,8 @@ class VideoCopy:
         self._shift = round(offset / self._tb) - self._start
         self._phase: Phase = "head" if self._accurate else "copy"
         self._coding = Coding.of(stream)
-        self._head: Piece | None = None  # built and fed on the head's thread
+        self._head: Piece | None = None  # built and fed on the head's encoding thread
+        self._head_encoding: Background[list[Packet[Stream]]] | None = None
         self._head_decoder: VideoCodecContext | None = None
         self._head_work: Background[list[Packet[Stream]]] | None = None
         self._head_full = False  # the head's thread decoded a frame at or past END
@@ -201,7 +203,10 @@ class VideoCopy:
         for frame in self._decode(None, self._head_decoder):
             if frame.pts is not None and self._start - self._eps <= frame.pts < self._end:
                 self._head_frame(frame)
-        return [] if self._head is None else self._head.close()
+        if self._head_encoding is None:
+            return []
+        self._head_encoding.finish(lambda: [] if self._head is None else self._head.close())
+        return self._head_encoding.result()
 
     def _finish_head(self, keyframe: Packet[Stream] | None) -> None:
         self._head_delay = 0 if keyframe is None else (keyframe.pts or 0) - (keyframe.dts or 0)
@@ -211,8 +216,14 @@ class VideoCopy:
         self.done = keyframe is None
 
     def _head_frame(self, frame: VideoFrame) -> None:
-        """Head frames are encoded as they come (a GOP of decoded 1080p frames is large);
-        their packets wait for the keyframe that says how far to shift their dts."""
+        """Head frames are encoded as they come, on a thread of their own while the next
+        are decoded (a GOP of decoded 1080p frames is large: few wait); their packets wait
+        for the keyframe that says how far to shift their dts."""
+        if self._head_encoding is None:
+            self._head_encoding = Background("editroom-encode", max_waiting=MAX_FRAMES_TO_ENCODE)
+        self._head_encoding.submit(partial(self._encode_head, frame))
+
+    def _encode_head(self, frame: VideoFrame) -> None:
         if self._head is None:
             self._head = Piece(self._coding)
         self._head.add(frame)

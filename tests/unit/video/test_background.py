@@ -1,6 +1,7 @@
 """Background: steps run in order on one thread of their own; the first error comes back."""
 
 import threading
+import time
 from functools import partial
 
 import pytest
@@ -44,3 +45,22 @@ def test_its_thread_is_gone_once_the_result_is_taken() -> None:
     work.finish(lambda: None)
     work.result()
     assert threading.active_count() == before
+
+
+def test_submit_waits_while_max_waiting_steps_are_outstanding() -> None:
+    """Decoded frames wait for the encoder's thread a few at a time, not a GOP at once."""
+    counts = {"submitted": 0, "finished": 0, "most": 0}
+
+    def step() -> None:
+        counts["most"] = max(counts["most"], counts["submitted"] - counts["finished"])
+        time.sleep(0.002)
+        counts["finished"] += 1
+
+    work: Background[None] = Background("test", max_waiting=2)
+    for _ in range(20):
+        work.submit(step)
+        counts["submitted"] += 1
+    work.finish(lambda: None)
+    work.result()
+    assert counts["finished"] == 20
+    assert counts["most"] <= 2
