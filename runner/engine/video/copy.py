@@ -18,55 +18,23 @@ from functools import partial
 from typing import Literal
 
 import av
-from av.codec.context import CodecContext
 from av.packet import Packet
 from av.stream import Stream
 from av.video.codeccontext import VideoCodecContext
-from av.video.frame import PictureType, VideoFrame
+from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from runner.engine.video.background import Background
-from runner.engine.video.codecs import THREADS
-from runner.engine.video.encoders import PIX_FMT, splicer
 from runner.engine.video.nal import disposable, in_band, to_stored_form
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
+from runner.engine.video.recode import Coding, Piece
 from runner.engine.video.sink import EPSILON_SECONDS, Damage
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits
 MAX_FRAMES_TO_ENCODE = 8  # decoded head frames waiting for the encoder's thread (MB each)
 Phase = Literal["head", "copy", "tail", "over"]
-
-
-@dataclass(frozen=True, slots=True)
-class Coding:
-    """What decoding and re-encoding a cut takes of the source's video stream, read once in
-    the demuxing thread: the head's thread never touches the container."""
-
-    codec: str
-    extradata: bytes | None
-    size: tuple[int, int]
-    time_base: Fraction
-    rate: Fraction
-
-    @classmethod
-    def of(cls, stream: VideoStream) -> Coding:
-        context = stream.codec_context
-        assert stream.time_base is not None
-        return cls(
-            codec=context.codec.canonical_name, extradata=context.extradata,
-            size=(context.width, context.height), time_base=stream.time_base,
-            rate=stream.average_rate or Fraction(25),
-        )  # fmt: skip
-
-    def decoder(self) -> VideoCodecContext:
-        context = CodecContext.create(self.codec, "r")
-        assert isinstance(context, VideoCodecContext)
-        context.extradata = self.extradata
-        context.thread_count = THREADS
-        context.thread_type = "AUTO"
-        return context
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,29 +340,3 @@ class VideoCopy:
     @property
     def _extradata(self) -> bytes | None:
         return self._coding.extradata
-
-
-class Piece:
-    """Frames re-encoded in the source's codec, size and time base as one closed GOP."""
-
-    def __init__(self, coding: Coding) -> None:
-        self._time_base = coding.time_base
-        self._encoder = splicer(
-            coding.codec, size=coding.size, time_base=coding.time_base, rate=coding.rate
-        )
-        self._packets: list[Packet[Stream]] = []
-
-    def add(self, frame: VideoFrame) -> None:
-        self._packets += self._encoder.encode(_plain(frame, self._time_base))
-
-    def close(self) -> list[Packet[Stream]]:
-        self._packets += self._encoder.encode(None)
-        return self._packets
-
-
-def _plain(frame: VideoFrame, time_base: Fraction) -> VideoFrame:
-    """A decoded frame as an encoder wants it: its pixel format, no forced picture type."""
-    plain = frame if frame.format.name == PIX_FMT else frame.reformat(format=PIX_FMT)
-    plain.pts, plain.time_base = frame.pts, time_base
-    plain.pict_type = PictureType.NONE
-    return plain

@@ -10,7 +10,7 @@ import pytest
 from av.packet import Packet
 from av.stream import Stream
 
-from runner.engine.video import copy
+from runner.engine.video import copy, recode
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
@@ -180,9 +180,9 @@ def test_a_head_that_fails_fails_the_edit(
 ) -> None:
     """An error on the head's thread is raised again in the edit's."""
 
-    def broken(self: copy.Piece, frame: object) -> None:
+    def broken(self: recode.Piece, frame: object) -> None:
         raise EditFailed("the encoder refused a frame")
 
-    monkeypatch.setattr(copy.Piece, "add", broken)
+    monkeypatch.setattr(recode.Piece, "add", broken)
     with pytest.raises(EditFailed, match="the encoder refused a frame"):
         edit(make(bframes=2), [("trim", "1.25,2.5")])
