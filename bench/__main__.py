@@ -18,7 +18,7 @@ BENCHMARKS: dict[str, Callable[[str], list[Report]]] = {
     "queue": lambda url: [asyncio.run(queue.run(url)), lifecycle.run(url)],
     "images": images.run,
     "uploads": lambda url: [uploads.run(url)],
-    "video": lambda url: [video.run()],
+    "video": lambda url: video.run(),
 }
 
 

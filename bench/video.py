@@ -1,6 +1,8 @@
 """Video operations against the ffmpeg command line doing the same job on the same file:
 a 60 s 1080p h264/aac clip (made here once, kept under bench/out/), cut, remuxed and
-transcoded by `edit_video` and by ffmpeg in the same run, with the same encoder settings."""
+transcoded by `edit_video` and by ffmpeg in the same run, with the same encoder settings.
+Then the accurate trim against its floor (bench/video_floor.py: the decoding and encoding
+no accurate trim can skip, in a bare PyAV loop), the two timed turn about in the same run."""
 
 import shutil
 import statistics
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.harness import Report
+from bench.video_floor import floor
 from runner.engine.ops.base import Limits, MediaKind
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
@@ -23,6 +26,8 @@ GOP_FRAMES = 60  # a keyframe every 2 s at 30 fps, as streaming encoders make th
 CUT_START_SECONDS = 25  # mid-GOP: the accurate cut re-encodes 1 s, the copy starts at 24 s
 CUT_END_SECONDS = 35
 REPEATS = 3  # the fast jobs; the median counts
+FLOOR_REPEATS = 7  # the accurate trim and its floor, in turn
+FLOOR_GOAL = 1.1  # times the floor's wall time, at most
 LIMITS = Limits(
     max_pixels=50_000_000, max_output_side=8192, max_video_seconds=3600, max_operations=20
 )
@@ -30,8 +35,12 @@ FFMPEG = ["ffmpeg", "-v", "error", "-y", "-threads", str(THREADS)]
 FASTSTART = ["-movflags", "+faststart"]
 
 
-def run() -> Report:
+def run() -> list[Report]:
     mp4, mkv = _clips()
+    return [_against_ffmpeg(mp4, mkv), _against_floor(mp4)]
+
+
+def _against_ffmpeg(mp4: Path, mkv: Path) -> Report:
     report = Report(title="Video operations on a 60 s 1080p clip, milliseconds", peer="ffmpeg CLI")
     with tempfile.TemporaryDirectory(prefix="editroom-video-bench-") as folder:
         work = Path(folder)
@@ -56,6 +65,34 @@ def run() -> Report:
     report.goal(f"accurate trim under 3x our copy trim (got {smart:.1f}x)", smart < 3)
     _goal(report, "transcode within 1.1x of ffmpeg's wall time", transcode, 1.1)
     return report
+
+
+def _against_floor(mp4: Path) -> Report:
+    report = Report(
+        title="The accurate trim (10 s, both cuts mid-GOP) against its floor, milliseconds",
+        peer="floor: bare PyAV decode and encode at both cuts",
+    )
+    query = [("trim", f"{CUT_START_SECONDS},{CUT_END_SECONDS}")]
+    ours: list[float] = []
+    bare: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="editroom-video-bench-") as folder:
+        for _ in range(FLOOR_REPEATS):  # in turn: both see the machine as it is
+            ours.append(_timed(lambda: _ours(mp4, query, Path(folder))))
+            bare.append(_timed(lambda: _floor(mp4)))
+    times = (statistics.median(ours), statistics.median(bare))
+    report.add("trim 10 s, accurate", times[0] * 1000, times[1] * 1000, higher_is_better=False)
+    _goal(report, f"accurate trim within {FLOOR_GOAL}x of its floor", times, FLOOR_GOAL)
+    return report
+
+
+def _floor(source: Path) -> None:
+    floor(source, start_seconds=CUT_START_SECONDS, end_seconds=CUT_END_SECONDS)
+
+
+def _timed(job: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    job()
+    return time.perf_counter() - started
 
 
 def _goal(report: Report, text: str, times: tuple[float, float], most: float) -> None:
@@ -96,12 +133,7 @@ def _ffmpeg(args: list[str], target: Path) -> None:
 
 
 def _median(repeats: int, job: Callable[[], None]) -> float:
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        job()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+    return statistics.median(_timed(job) for _ in range(repeats))
 
 
 def _x264_args() -> list[str]:

@@ -112,3 +112,13 @@ def leave_open(path: str, *, progress: Report) -> int:
     """Keeps a file open after it returns (a leak the next job must not inherit)."""
     KEPT.append(open(path, "w"))  # noqa: SIM115
     return os.getpid()
+
+
+def trim_accurately(source: str, out_dir: str, *, progress: Report) -> int:
+    """An accurate trim (its head re-encoded on a thread of its own); the serving pid."""
+    operations = parse_query(catalogue(), MediaKind.VIDEO, [("trim", "1.25,2.5")], limits=LIMITS)
+    edit_video(
+        Path(source), operations, out_dir=Path(out_dir), limits=LIMITS, progress=progress,
+        others={},
+    )  # fmt: skip
+    return os.getpid()

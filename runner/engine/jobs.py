@@ -1,5 +1,11 @@
-"""The work a sandboxed child does for one edit: run the pipeline of the media's kind, then
-describe each result (probe and SHA-256) so the runner stores it without opening it again.
+"""The work a sandboxed child does: for one edit, run the pipeline of the media's kind, then
+describe each result (probe and SHA-256) so the runner stores it without opening it again;
+for one upload, check what the file is (check_file).
+
+Every job a child runs lives in a module the forkserver preloads (runner.engine.preload): a
+child unpickles its job by reference, so a job defined elsewhere would be imported by each
+new child on its first job (a third of a second for the service's domain modules), and an
+upload check's "first after start" would pay it.
 
 An edit of a video whose operations go on after stills (`thumbnail=2&resize=320x&format=webp`)
 is two pipelines: the video's makes the stills, then the image's runs the rest on each."""
@@ -66,6 +72,17 @@ def run_edit(
         )
         for product in products
     ]
+
+
+def check_file(
+    path: str, max_pixels: int, max_video_seconds: float, max_frame_pixels: int, *,
+    progress: Progress,
+) -> MediaFacts:  # fmt: skip
+    """An upload's check: what the file is, or why editroom does not take it."""
+    return probe(
+        Path(path), max_pixels=max_pixels, max_video_seconds=max_video_seconds,
+        max_frame_pixels=max_frame_pixels,
+    )  # fmt: skip
 
 
 def _edit_video(

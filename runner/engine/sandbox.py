@@ -76,6 +76,7 @@ MAX_ERROR_CHARS = 500  # of an unexpected exception's text carried back to the e
 MAX_IDLE_CHILDREN = 4  # waiting between jobs; more at once are started, then retired
 JOBS_PER_CHILD = 50
 CHILD_MAX_RSS_BYTES = 1024**3
+CHILD_READY_SECONDS = 30.0  # a child's start waits this long, at most, for its "ready"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,19 @@ class Sandbox:
         process.start()
         answer_end.close()
         job_end.close()
+        _await_ready(answers)
         return _Child(process, jobs, answers)
+
+
+def _await_ready(answers: Connection) -> None:
+    """Block (in the starting thread) until the child says it is ready: a started process
+    still imports its parent's main module and warms its heap, and a child counted idle
+    before that would make the first job (the first upload after start) wait for it. One
+    that dies first is found unusable when taken; one late past the bound is used anyway
+    (its late "ready" is skipped by _collect)."""
+    with contextlib.suppress(EOFError, OSError):
+        if answers.poll(CHILD_READY_SECONDS):
+            answers.recv()
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +318,7 @@ def _child_main(
     _warm_heap()
     gc.collect()
     gc.freeze()  # what the forkserver imported is never garbage: collections skip it
+    sender.send(("ready",))
     start = _State.now()
 
     def fit() -> bool:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from runner.engine.probe import ACCEPTED, MediaFacts, probe
+from runner.engine.jobs import check_file
+from runner.engine.probe import ACCEPTED, MediaFacts
 from runner.engine.sandbox import Sandbox
 from service.domain.cursors import Page, keyset_page
 from service.kernel.db import Database, Row
@@ -93,7 +94,7 @@ class MediaLibrary:
         try:
             async with self._check_slot():
                 return await self.sandbox.run(
-                    probe_in_sandbox,
+                    check_file,
                     str(path),
                     self._settings.max_pixels,
                     self._settings.max_video_seconds,
@@ -210,15 +211,6 @@ async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[byte
         yield first
     async for chunk in rest:
         yield chunk
-
-
-def probe_in_sandbox(
-    path: str, max_pixels: int, max_video_seconds: float, max_frame_pixels: int, *, progress: Any
-) -> MediaFacts:
-    return probe(
-        Path(path), max_pixels=max_pixels, max_video_seconds=max_video_seconds,
-        max_frame_pixels=max_frame_pixels,
-    )  # fmt: skip
 
 
 def described(prepared: Prepared, received: ReceivedFile) -> dict[str, Any]:

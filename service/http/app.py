@@ -84,6 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # The first upload's check must not wait for the forkserver's imports (seconds):
             # they run now, in a thread (the event loop stays free), before the service is up.
             await app.state.library.sandbox.warm()
+            # FastAPI builds a route's handler (its dependencies, its body and response
+            # models) on the route's first request; the document builds them all now, with
+            # the document /docs asks for.
+            app.openapi()
             try:
                 yield
             finally:

@@ -50,3 +50,13 @@ def test_readyz_reports_a_database_that_went_away(
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_first_request_finds_every_route_built(database_url: str) -> None:
+    """FastAPI builds a route's handler on its first request; the service builds them all
+    (with the OpenAPI document) before it answers, so the first upload does not pay it."""
+    settings = Settings(database_url=database_url)
+    app = create_app(settings)
+    assert app.openapi_schema is None
+    with TestClient(app, base_url=settings.base_url):
+        assert app.openapi_schema is not None

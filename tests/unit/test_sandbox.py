@@ -2,13 +2,18 @@
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import pytest
+from PIL import Image
 
-from runner.engine.sandbox import Renewal, Sandbox
+from runner.engine.sandbox import Renewal, Sandbox, _collect
+from service.domain.library import MediaLibrary
+from service.kernel.db import Database
 from service.kernel.errors import (
     InvalidMedia,
     SandboxCrashed,
@@ -17,11 +22,14 @@ from service.kernel.errors import (
     SandboxOutOfMemory,
     SandboxTimeout,
 )
-from tests import sandboxed
+from service.kernel.settings import Settings
+from service.kernel.storage.base import Storage
+from tests import child_modules, sandboxed
 from tests.unit.video.media import Spec, make_video
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.anyio
+T = TypeVar("T")
 MEMORY_LIMIT_BYTES = 2 * 1024**3
 
 
@@ -219,3 +227,83 @@ async def test_cancelling_the_caller_kills_the_child(sandbox: Sandbox, tmp_path:
         await task
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+async def test_a_warmed_child_has_the_upload_check_loaded_before_its_first_job(
+    tmp_path: Path,
+) -> None:
+    """What the first upload after start needs is paid at start: the child warm() started has
+    imported the check the library sends it (a child imports a job it lacks on its first
+    job: a third of a second for the service's domain modules) and the formats' first decode
+    was rehearsed in the forkserver it was forked from."""
+    sandbox = RecordingSandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    library = MediaLibrary(
+        database=cast(Database, None), storage=cast(Storage, None), sandbox=sandbox,
+        settings=Settings(),
+    )  # fmt: skip
+    try:
+        await sandbox.warm()
+        before = await sandbox.run(child_modules.imported, timeout_seconds=30)
+        assert "JPEG" in await sandbox.run(child_modules.rehearsed, timeout_seconds=30)
+        photo = tmp_path / "photo.jpg"
+        Image.new("RGB", (64, 48), "teal").save(photo, "JPEG")
+        facts = await library.check(photo, photo.stat().st_size)
+        assert (facts.width, facts.height) == (64, 48)
+        (check,) = [job for job in sandbox.jobs if job.__module__ != child_modules.__name__]
+        assert check.__module__ in before
+    finally:
+        await sandbox.close()
+
+
+class RecordingSandbox(Sandbox):
+    def __init__(self, *, memory_limit_bytes: int) -> None:
+        super().__init__(memory_limit_bytes=memory_limit_bytes)
+        self.jobs: list[Callable[..., object]] = []
+
+    async def run(self, function: Callable[..., T], *args: Any, **options: Any) -> T:
+        self.jobs.append(function)
+        return await super().run(function, *args, **options)
+
+
+async def test_a_child_says_it_is_ready_before_it_counts_as_started() -> None:
+    """A started child is counted once it has imported its parent's main module and warmed
+    its heap (its "ready"), so the first job never waits for that; a "ready" that comes late
+    is passed over by the job that reads it."""
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    child = await asyncio.to_thread(sandbox._start_child)
+    try:
+        assert child.usable()
+        assert not child.answers.poll(0)  # its "ready" was read at start
+        child.jobs.send((sandboxed.add, (2, 3)))
+        assert await sandbox_collect(child) == 5
+    finally:
+        await child.stop()
+        await sandbox.close()
+
+
+async def sandbox_collect(child: Any) -> object:
+    answer = await _collect(child.answers, child.process, None)
+    return answer.value()
+
+
+async def test_a_late_ready_is_passed_over() -> None:
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    sender.send(("ready",))
+    sender.send(("result", 5, True))
+    answer = await _collect(receiver, None, None)
+    assert answer.value() == 5
+
+
+async def test_an_accurate_trim_leaves_no_thread_behind(tmp_path: Path) -> None:
+    """The head's thread has ended when the job answers: the child serves the next job."""
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    source = make_video(tmp_path / "source.mp4", Spec(bframes=2))
+    try:
+        pids = []
+        for turn in range(2):
+            (out := tmp_path / f"out-{turn}").mkdir()
+            job = sandboxed.trim_accurately
+            pids.append(await sandbox.run(job, str(source), str(out), timeout_seconds=60))
+        assert pids[0] == pids[1]
+    finally:
+        await sandbox.close()

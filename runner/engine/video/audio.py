@@ -43,18 +43,19 @@ class AudioCopy:
         assert stream.time_base is not None
         origin = stream.start_time or 0
         self._shift = round(offset / stream.time_base) - origin - round(start / stream.time_base)
+        self._origin, self._seconds_per_tick = origin, float(stream.time_base)
         context = stream.codec_context
         self._frame_seconds = (context.frame_size or 0) / (context.sample_rate or 1)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
-        at = seconds(self._stream, packet.pts)
-        if at is None or packet.dts is None or packet.pts is None:
+        if packet.dts is None or packet.pts is None:
             return
+        at = (packet.pts - self._origin) * self._seconds_per_tick  # seconds(), without Fractions
         if at >= self._segment.end - EPSILON_SECONDS:
             self.done = True
             return
-        length = float((packet.duration or 0) * (packet.time_base or 0))
+        length = (packet.duration or 0) * self._seconds_per_tick
         if self._start > 0 and at + length <= self._start + EPSILON_SECONDS:
             return  # before the cut; uncut, even priming packets before zero are kept
         if not self._heard_in_time(self._offset + at - self._start, length):

@@ -2,27 +2,38 @@
 cut: the frames from START to the next keyframe are decoded and re-encoded in the source's
 codec (the head), everything from that keyframe on is copied, and the few frames before END
 that a copied prefix cannot show (B-frames whose references lie past END) are re-encoded
-too (the tail). Without `accurate` the result starts on the keyframe at or before START."""
+too (the tail). Without `accurate` the result starts on the keyframe at or before START.
+
+The head is decoded and re-encoded on a thread of its own (background.py) while the packets
+after it are copied and the tail is re-encoded: the copied packets wait in memory (at most
+MAX_PENDING_PACKETS) until the head is muxed before them. Each cut has a decoder of its own,
+made from the stream's parameters, so no decoder is shared between threads and none belongs
+to the container being read."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from typing import Literal
 
 import av
 from av.packet import Packet
 from av.stream import Stream
-from av.video.frame import PictureType, VideoFrame
+from av.video.codeccontext import VideoCodecContext
+from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from runner.engine.video.encoders import PIX_FMT, splicer
+from runner.engine.video.background import Background
 from runner.engine.video.nal import disposable, in_band, to_stored_form
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
+from runner.engine.video.recode import Coding, Piece
 from runner.engine.video.sink import EPSILON_SECONDS, Damage
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
+MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits
+MAX_FRAMES_TO_ENCODE = 8  # decoded head frames waiting for the encoder's thread (MB each)
 Phase = Literal["head", "copy", "tail", "over"]
 
 
@@ -63,13 +74,21 @@ class VideoCopy:
         assert isinstance(stream, VideoStream)
         assert stream.time_base is not None
         self._stream, self._tb, self._offset = stream, stream.time_base, offset
+        self._seconds_per_tick = float(self._tb)
         origin = stream.start_time or 0
         self._start = origin + round(start / self._tb)
         self._end = origin + round(segment.end / self._tb)
         self._eps = max(1, round(EPSILON_SECONDS / self._tb))
         self._shift = round(offset / self._tb) - self._start
         self._phase: Phase = "head" if self._accurate else "copy"
-        self._head: Piece | None = None
+        self._coding = Coding.of(stream)
+        self._head: Piece | None = None  # built and fed on the head's encoding thread
+        self._head_encoding: Background[list[Packet[Stream]]] | None = None
+        self._head_decoder: VideoCodecContext | None = None
+        self._head_work: Background[list[Packet[Stream]]] | None = None
+        self._head_full = False  # the head's thread decoded a frame at or past END
+        self._head_delay = 0
+        self._pending: list[Packet[Stream]] = []  # copied, waiting for the head to be muxed
         self._spliced = False
         self._gop: list[Held] = []
         self._lookahead: list[Held] = []
@@ -89,8 +108,11 @@ class VideoCopy:
             packet.dts = self._guess_dts(packet.pts)
         self._last_dts = packet.dts
         if self._phase == "head":
+            if self._head_full:  # the whole cut lies before the next keyframe
+                self._finish_head(None)
+                return
             if not (packet.is_keyframe and packet.pts >= self._start - self._eps):
-                self._decode_head(packet)
+                self._to_head(packet)
                 return
             self._finish_head(packet)
         if self._phase == "copy":
@@ -110,45 +132,88 @@ class VideoCopy:
             self._finish_head(None)
         elif self._phase == "tail":
             self._resolve_tail()
+        self._settle()
         self.done = True
 
     def finish(self) -> None:
         """Every piece is flushed at the end of its segment."""
 
-    # The head: START to the next keyframe, re-encoded.
+    # The head: START to the next keyframe, re-encoded on its own thread.
+
+    def _to_head(self, packet: Packet[Stream]) -> None:
+        if self._head_work is None:
+            self._head_work = Background("editroom-head")
+            self._head_decoder = self._coding.decoder()
+            self._spliced = True  # the first copied keyframe carries the parameter sets
+        self._head_work.submit(partial(self._decode_head, packet))
 
     def _decode_head(self, packet: Packet[Stream]) -> None:
+        """On the head's thread."""
+        if self._head_full:
+            return
         if (
             packet.pts is not None
             and packet.pts < self._start - self._eps
             and self._skippable(bytes(packet))
         ):
             return  # shown before the cut and no reference for anything: not decoded
-        for frame in self._decode(packet):
+        assert self._head_decoder is not None
+        for frame in self._decode(packet, self._head_decoder):
             if frame.pts is not None and frame.pts >= self._end - self._eps:
-                self._finish_head(None)
+                self._head_full = True
                 return
             if frame.pts is not None and frame.pts >= self._start - self._eps:
                 self._head_frame(frame)
 
-    def _finish_head(self, keyframe: Packet[Stream] | None) -> None:
-        for frame in self._decode(None):
+    def _close_head(self) -> list[Packet[Stream]]:
+        """On the head's thread: the frames the decoder still holds, then the piece."""
+        assert self._head_decoder is not None
+        for frame in self._decode(None, self._head_decoder):
             if frame.pts is not None and self._start - self._eps <= frame.pts < self._end:
                 self._head_frame(frame)
-        self._stream.codec_context.flush_buffers()
-        delay = 0 if keyframe is None else (keyframe.pts or 0) - (keyframe.dts or 0)
-        if self._head is not None:
-            self._mux_piece(self._head.close(), delay=delay)
-            self._spliced = True
+        if self._head_encoding is None:
+            return []
+        self._head_encoding.finish(lambda: [] if self._head is None else self._head.close())
+        return self._head_encoding.result()
+
+    def _finish_head(self, keyframe: Packet[Stream] | None) -> None:
+        self._head_delay = 0 if keyframe is None else (keyframe.pts or 0) - (keyframe.dts or 0)
+        if self._head_work is not None:
+            self._head_work.finish(self._close_head)
         self._phase = "copy"
         self.done = keyframe is None
 
     def _head_frame(self, frame: VideoFrame) -> None:
-        """Head frames are encoded as they come (a GOP of decoded 1080p frames is large);
-        their packets wait for the keyframe that says how far to shift their dts."""
+        """Head frames are encoded as they come, on a thread of their own while the next
+        are decoded (a GOP of decoded 1080p frames is large: few wait); their packets wait
+        for the keyframe that says how far to shift their dts."""
+        if self._head_encoding is None:
+            self._head_encoding = Background("editroom-encode", max_waiting=MAX_FRAMES_TO_ENCODE)
+        self._head_encoding.submit(partial(self._encode_head, frame))
+
+    def _encode_head(self, frame: VideoFrame) -> None:
         if self._head is None:
-            self._head = Piece(self._stream)
+            self._head = Piece(self._coding)
         self._head.add(frame)
+
+    def _settle(self) -> None:
+        """The head muxed (waiting for its thread), then the packets copied meanwhile."""
+        work, self._head_work = self._head_work, None
+        if work is None:
+            return
+        self._mux_piece(work.result(), delay=self._head_delay)
+        pending, self._pending = self._pending, []
+        for packet in pending:
+            self._muxer.mux(packet)
+
+    def _emit(self, packet: Packet[Stream]) -> None:
+        """A copied packet, muxed once the head before it is."""
+        if self._head_work is not None:
+            if not self._head_work.done() and len(self._pending) < MAX_PENDING_PACKETS:
+                self._pending.append(packet)
+                return
+            self._settle()
+        self._muxer.mux(packet)
 
     # The copy: keyframe to END.
 
@@ -174,16 +239,14 @@ class VideoCopy:
         assert pts is not None
         assert dts is not None
         if first:  # after a spliced head the decoder needs the source's parameter sets again
-            data = in_band(
-                self._stream.codec_context.codec.canonical_name, self._extradata, bytes(packet)
-            )
+            data = in_band(self._coding.codec, self._extradata, bytes(packet))
             packet = rebuilt(
                 data, pts=pts, dts=dts, keyframe=True, time_base=self._tb,
                 duration=packet.duration or self._frame_ticks,
             )  # fmt: skip
         packet.pts, packet.dts = pts + self._shift, dts + self._shift
-        self.position = float((pts + self._shift) * self._tb)
-        self._muxer.mux(packet)
+        self.position = (pts + self._shift) * self._seconds_per_tick
+        self._emit(packet)
 
     def _end_copy(self, held: Held | None) -> None:
         if held is None:
@@ -207,13 +270,15 @@ class VideoCopy:
         if not any(ceiling < held.pts < self._end - self._eps for held in self._lookahead):
             return
         frames: list[VideoFrame] = []
+        decoder = self._coding.decoder()  # the head's thread may still be using its own
         for held in [*self._gop, *self._needed_lookahead(), None]:
             if held is not None and held.pts <= ceiling and self._skippable(held.data):
                 continue  # copied already, and no reference for the frames wanted
-            frames += self._decode(None if held is None else self._packet(held))
-        self._stream.codec_context.flush_buffers()
+            frames += self._decode(None if held is None else self._packet(held), decoder)
         missing = [f for f in frames if f.pts is not None and ceiling < f.pts < self._end]
-        self._splice(sorted(missing, key=lambda frame: frame.pts or 0), delay=0)
+        tail = self._encoded(sorted(missing, key=lambda frame: frame.pts or 0))
+        self._settle()
+        self._mux_piece(tail, delay=0)
 
     def _needed_lookahead(self) -> list[Held]:
         """The packets past the copy that the missing frames need: those up to the last one
@@ -233,12 +298,13 @@ class VideoCopy:
 
     # Re-encoded pieces.
 
-    def _splice(self, frames: list[VideoFrame], *, delay: int) -> None:
-        if frames:
-            piece = Piece(self._stream)
-            for frame in frames:
-                piece.add(frame)
-            self._mux_piece(piece.close(), delay=delay)
+    def _encoded(self, frames: list[VideoFrame]) -> list[Packet[Stream]]:
+        if not frames:
+            return []
+        piece = Piece(self._coding)
+        for frame in frames:
+            piece.add(frame)
+        return piece.close()
 
     def _mux_piece(self, packets: list[Packet[Stream]], *, delay: int) -> None:
         """Mux a re-encoded piece; its decode timestamps sit `delay` ticks before its
@@ -246,9 +312,7 @@ class VideoCopy:
         for packet in packets:
             assert packet.pts is not None
             pts = packet.pts + self._shift
-            data = to_stored_form(
-                self._stream.codec_context.codec.canonical_name, bytes(packet), self._extradata
-            )
+            data = to_stored_form(self._coding.codec, bytes(packet), self._extradata)
             ticks = packet.duration or self._frame_ticks
             piece = rebuilt(
                 data,
@@ -261,48 +325,18 @@ class VideoCopy:
             self._muxer.mux(piece)
             self.position = max(self.position, float(pts * self._tb))
 
-    def _decode(self, packet: Packet[Stream] | None) -> list[VideoFrame]:
+    def _decode(
+        self, packet: Packet[Stream] | None, decoder: VideoCodecContext
+    ) -> list[VideoFrame]:
         try:
-            return self._stream.decode(packet)
+            return decoder.decode(packet)
         except av.error.InvalidDataError as exc:
             self._damage.skip(self._name, exc)
             return []
 
     def _skippable(self, data: bytes) -> bool:
-        codec = self._stream.codec_context.codec.canonical_name
-        return disposable(codec, data, self._extradata)
+        return disposable(self._coding.codec, data, self._extradata)
 
     @property
     def _extradata(self) -> bytes | None:
-        return self._stream.codec_context.extradata
-
-
-class Piece:
-    """Frames re-encoded in the source's codec, size and time base as one closed GOP."""
-
-    def __init__(self, stream: VideoStream) -> None:
-        context = stream.codec_context
-        assert stream.time_base is not None
-        self._time_base = stream.time_base
-        self._encoder = splicer(
-            context.codec.canonical_name,
-            size=(context.width, context.height),
-            time_base=self._time_base,
-            rate=stream.average_rate or Fraction(25),
-        )
-        self._packets: list[Packet[Stream]] = []
-
-    def add(self, frame: VideoFrame) -> None:
-        self._packets += self._encoder.encode(_plain(frame, self._time_base))
-
-    def close(self) -> list[Packet[Stream]]:
-        self._packets += self._encoder.encode(None)
-        return self._packets
-
-
-def _plain(frame: VideoFrame, time_base: Fraction) -> VideoFrame:
-    """A decoded frame as an encoder wants it: its pixel format, no forced picture type."""
-    plain = frame if frame.format.name == PIX_FMT else frame.reformat(format=PIX_FMT)
-    plain.pts, plain.time_base = frame.pts, time_base
-    plain.pict_type = PictureType.NONE
-    return plain
+        return self._coding.extradata

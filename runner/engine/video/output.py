@@ -46,6 +46,7 @@ class Muxer:
         self._output = output
         self.stream = stream
         self.time_base = time_base
+        self._seconds_per_tick = float(time_base)  # per packet, a Fraction costs microseconds
         self._last_dts: int | None = None
         self.end = 0.0  # seconds: where the last packet muxed ends
 
@@ -59,7 +60,7 @@ class Muxer:
             packet.dts = self._last_dts + 1
             packet.pts = max(packet.pts, packet.dts)
         self._last_dts = packet.dts
-        self.end = max(self.end, float((packet.pts + (packet.duration or 0)) * self.time_base))
+        self.end = max(self.end, (packet.pts + (packet.duration or 0)) * self._seconds_per_tick)
         packet.stream = self.stream
         self._output.mux_one(packet)
 

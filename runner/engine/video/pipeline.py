@@ -3,6 +3,7 @@ a child process the runner manages; plain synchronous code. The result is the vi
 stills thumbnail or frames asked for."""
 
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
 from uuid import UUID
@@ -20,7 +21,7 @@ from runner.engine.video.feed import Feeder
 from runner.engine.video.gif import PaletteUse, palette
 from runner.engine.video.output import Muxer, Output, writing
 from runner.engine.video.plan import Plan, make_plan
-from runner.engine.video.probe import about_the_media, open_streams, probe, reading
+from runner.engine.video.probe import Input, about_the_media, open_streams, probe, reading
 from runner.engine.video.sink import Sink
 from runner.engine.video.stills import write_stills
 from runner.engine.video.transcode import VideoTranscode
@@ -84,7 +85,8 @@ def _extract(plan: Plan, target: Path, progress: Progress) -> Path:
 
 def _write(plan: Plan, target: Path, progress: Progress, burns: Sequence[Burn]) -> Path:
     with writing(target, plan.container) as output:
-        video, audio = _video_sink(output, plan, burns), _audio_sink(output, plan)
+        with reading(plan.segments[0].source.path) as first:  # opened once for both templates
+            video, audio = _video_sink(output, plan, burns, first), _audio_sink(output, plan, first)
         keyframe_start = plan.video.copy and not plan.accurate
         feeder = Feeder(plan, video=video, audio=audio, progress=progress)
         feeder.feed(keyframe_start=keyframe_start)
@@ -94,11 +96,11 @@ def _write(plan: Plan, target: Path, progress: Progress, burns: Sequence[Burn]) 
     return target
 
 
-def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
+def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: Input) -> Sink:
+    """`container`: the first segment's source, open."""
     first = plan.segments[0].source
     if plan.video.copy:
-        with reading(first.path) as container:
-            template = output.add_stream_from_template(open_streams(container)[0], opaque=True)
+        template = output.add_stream_from_template(open_streams(container)[0], opaque=True)
         encoders.tag_hvc1(output, template)
         muxer = Muxer(output, template, time_base=first.video.time_base)
         return VideoCopy(muxer, accurate=plan.accurate)
@@ -131,13 +133,17 @@ def _gif_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
     )  # fmt: skip
 
 
-def _audio_sink(output: Output, plan: Plan) -> Sink | None:
+def _audio_sink(output: Output, plan: Plan, opened: Input | None = None) -> Sink | None:
+    """`opened`: the first segment's source, when it is open already."""
     if plan.audio.mode == "none":
         return None
     if plan.audio.mode == "copy":
         first = next(s.source for s in plan.segments if s.source.audio is not None)
         assert first.audio is not None
-        with reading(first.path) as container:
+        with ExitStack() as stack:
+            container = opened if first is plan.segments[0].source else None
+            if container is None:
+                container = stack.enter_context(reading(first.path))
             audio_stream = open_streams(container)[1]
             assert audio_stream is not None
             template = output.add_stream_from_template(audio_stream, opaque=True)

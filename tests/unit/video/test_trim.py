@@ -1,10 +1,16 @@
 """trim: copy-only cuts keep the source's packets, accurate cuts start and end on the asked
 frames by re-encoding only partial GOPs, and the sound stays with the picture."""
 
+from __future__ import annotations
+
+import threading
 from uuid import uuid4
 
 import pytest
+from av.packet import Packet
+from av.stream import Stream
 
+from runner.engine.video import copy, recode
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
@@ -136,3 +142,47 @@ def test_accurate_trim_lasts_what_was_asked_at_10_fps(
     assert numbers(result) == list(range(round(start * 10), round(end * 10)))
     assert len(numbers(result)) == wanted
     assert facts(result).duration == pytest.approx(end - start, abs=0.01)
+
+
+def test_the_head_is_re_encoded_on_a_thread_of_its_own(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the head of an accurate cut is decoded and re-encoded, the demuxing thread goes
+    on copying (the copied packets wait to be muxed after the head)."""
+    threads: set[int] = set()
+    decode_head = copy.VideoCopy._decode_head
+
+    def noting(self: copy.VideoCopy, packet: Packet[Stream]) -> None:
+        threads.add(threading.get_ident())
+        decode_head(self, packet)
+
+    monkeypatch.setattr(copy.VideoCopy, "_decode_head", noting)
+    (result,) = edit(make(bframes=2), [("trim", "1.25,2.5")])
+    assert numbers(result) == list(range(30, 60))
+    assert threads and threading.get_ident() not in threads
+
+
+@pytest.mark.parametrize("pending", [0, 1, 3])
+def test_copied_packets_held_for_the_head_are_bounded_and_kept_in_order(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch, pending: int
+) -> None:
+    """Past MAX_PENDING_PACKETS the copy waits for the head instead of holding more; the
+    result is the same frames in the same order either way."""
+    monkeypatch.setattr(copy, "MAX_PENDING_PACKETS", pending)
+    source = make(bframes=2, container="mkv")
+    (result,) = edit(source, [("trim", "1.25,2.9")])
+    assert numbers(result) == list(range(30, 70))
+    assert_in_sync(result)
+
+
+def test_a_head_that_fails_fails_the_edit(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error on the head's thread is raised again in the edit's."""
+
+    def broken(self: recode.Piece, frame: object) -> None:
+        raise EditFailed("the encoder refused a frame")
+
+    monkeypatch.setattr(recode.Piece, "add", broken)
+    with pytest.raises(EditFailed, match="the encoder refused a frame"):
+        edit(make(bframes=2), [("trim", "1.25,2.5")])
