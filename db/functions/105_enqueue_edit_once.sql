@@ -1,3 +1,25 @@
+CREATE OR REPLACE FUNCTION editroom.identical_edit(p_edit_key text, p_fresh boolean DEFAULT false)
+RETURNS editroom.edits
+LANGUAGE sql
+STABLE
+AS $$
+    -- One still to run (or running) comes first, fresh or not: it is a new run already. A
+    -- completed one counts while every result it made is still in the library.
+    SELECT e.* FROM editroom.edits e
+     WHERE e.edit_key = p_edit_key
+       AND (e.status IN ('queued', 'processing', 'error')
+            OR (e.status = 'completed' AND NOT coalesce(p_fresh, false) AND NOT EXISTS (
+                SELECT 1 FROM unnest(e.outputs) AS o (id)
+                  LEFT JOIN editroom.media m ON m.id = o.id AND m.status = 'ready'
+                 WHERE m.id IS NULL)))
+     ORDER BY e.status = 'completed', e.created_at DESC
+     LIMIT 1;
+$$;
+
+COMMENT ON FUNCTION editroom.identical_edit(text, boolean) IS
+'The edit p_edit_key names that a new request joins (one still queued, running or to retry) or, '
+'unless p_fresh, reuses (a completed one whose results are all still there); NULL when none.';
+
 CREATE OR REPLACE FUNCTION editroom.enqueue_edit_once(
     p_media_id uuid,
     p_ops jsonb,
@@ -19,23 +41,8 @@ BEGIN
     -- first commits, and (read committed: each statement sees what committed before it)
     -- then finds the edit the first made. A transaction-level lock, so it is never leaked.
     PERFORM pg_advisory_xact_lock(hashtextextended('editroom.edit_key:' || p_edit_key, 0));
-    -- One still to run (or running) is joined, fresh or not: it is a new run already.
-    SELECT * INTO edit FROM editroom.edits e
-     WHERE e.edit_key = p_edit_key AND e.status IN ('queued', 'processing', 'error')
-     ORDER BY e.created_at DESC
-     LIMIT 1;
-    IF NOT FOUND AND NOT coalesce(p_fresh, false) THEN
-        -- A completed one is reused while every result it made is still in the library.
-        SELECT * INTO edit FROM editroom.edits e
-         WHERE e.edit_key = p_edit_key AND e.status = 'completed'
-           AND NOT EXISTS (
-               SELECT 1 FROM unnest(e.outputs) AS o (id)
-                 LEFT JOIN editroom.media m ON m.id = o.id AND m.status = 'ready'
-                WHERE m.id IS NULL)
-         ORDER BY e.created_at DESC
-         LIMIT 1;
-    END IF;
-    IF FOUND THEN
+    edit := editroom.identical_edit(p_edit_key, p_fresh);
+    IF edit.id IS NOT NULL THEN
         reused := true;
         RETURN;
     END IF;

@@ -11,8 +11,8 @@ from service.kernel.db import Row
 async def queued_edit(row: Row, *, wait: float | None, edits: Edits, links: Links) -> JSONResponse:
     """An edit (or import) just queued: with `wait` seconds, held until it has finished (200)
     or the time is up (202, as without); its address in Location."""
-    if wait:
-        row = await edits.wait(row["id"], wait)
+    if wait:  # the edit as it is then, still saying whether it was joined or reused
+        row = {**await edits.wait(row["id"], wait), "reused": row.get("reused", False)}
     body = EditOut.from_row(row, links)
     status = 200 if row["status"] in FINISHED else 202
     return JSONResponse(body.model_dump(mode="json"), status, headers={"Location": body.url})

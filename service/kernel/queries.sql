@@ -238,13 +238,17 @@ SELECT w.*, v.ops, v.kinds::text[] AS kinds
  ORDER BY w.created_at DESC, w.id DESC
  LIMIT %(limit)s;
 
--- name: run_workflow
--- The edits made, in order, each with its media's kind (for the enqueued-edits counter).
-SELECT e.*, m.kind::text AS kind
-  FROM editroom.run_workflow(%(id)s, %(media_ids)s::uuid[], %(priority)s, %(max_trials)s)
-       WITH ORDINALITY AS e
-  JOIN editroom.media m ON m.id = e.media_id
- ORDER BY e.ordinality;
+-- name: run_workflow_once
+-- The edits, in order, each with whether it was an identical one already made, and its
+-- media's kind (for the enqueued-edits counter).
+SELECT (o.edit).*, o.reused, m.kind::text AS kind
+  FROM editroom.run_workflow_once(
+      p_id => %(id)s, p_version => %(version)s, p_media_ids => %(media_ids)s::uuid[],
+      p_edit_keys => %(edit_keys)s::text[], p_fresh => %(fresh)s, p_priority => %(priority)s,
+      p_max_trials => %(max_trials)s
+  ) WITH ORDINALITY AS o
+  JOIN editroom.media m ON m.id = (o.edit).media_id
+ ORDER BY o.ordinality;
 
 -- name: workflow_executions
 SELECT * FROM editroom.edits

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from service.domain.cursors import CURSOR_ACCEPTED
-from service.domain.edits import parse_wait
+from service.domain.edits import parse_fresh, parse_wait
 from service.domain.workflows import Definition, Workflows
 from service.http.answers import queued_edit
 from service.http.deps import EditsDep, LinksDep, WorkflowsDep, only_parameters
@@ -132,7 +132,7 @@ async def delete_workflow(workflow_id: UUID, workflows: WorkflowsDep) -> Respons
 
 
 @router.post("/{workflow_id}/run", status_code=202, response_model=EditOut | BatchOut,
-             dependencies=[Depends(only_parameters("media", "wait", "priority"))],
+             dependencies=[Depends(only_parameters("media", "wait", "priority", "fresh"))],
              openapi_extra=RUN_QUERY)  # fmt: skip
 async def run_workflow(
     workflow_id: UUID,
@@ -142,23 +142,24 @@ async def run_workflow(
     media: UUID | None = None,
     wait: str | None = None,
     priority: Annotated[int, Query(ge=-1000, le=1000)] = 0,
+    fresh: str | None = None,
     batch: RunBatchIn | None = None,
 ) -> JSONResponse:
     """`?media=ID`: one edit (with `wait=S` like /edit). A JSON body `{"media": [ids]}`: a
-    batch, one edit each, all or none."""
+    batch, one edit each, all or none. Identical edits are made once, as by /edit."""
     if (media is None) == (batch is None):
         raise InvalidParameter(
             "media", media,
             "give one media, or a batch in the body",
             accepted='?media=ID, or the body {"media": [ID, ...]}',
         )  # fmt: skip
-    seconds = parse_wait(wait)
+    seconds, again = parse_wait(wait), parse_fresh(fresh)
     if batch is not None:
-        rows = await workflows.run(workflow_id, batch.media, priority=priority)
+        rows = await workflows.run(workflow_id, batch.media, priority=priority, fresh=again)
         body = BatchOut(edits=[EditOut.from_row(row, links) for row in rows])
         return JSONResponse(body.model_dump(mode="json"), 202)
     assert media is not None
-    (row,) = await workflows.run(workflow_id, [media], priority=priority)
+    (row,) = await workflows.run(workflow_id, [media], priority=priority, fresh=again)
     return await queued_edit(row, wait=seconds, edits=edits, links=links)
 
 
