@@ -14,7 +14,7 @@ from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query, result_kind
 from runner.engine.ops.params import Param
-from service.domain.admission import admit
+from service.domain.admission import admit, refuse_when_full
 from service.domain.cursors import Page, keyset_page
 from service.domain.events import EditEvents
 from service.domain.ops_refs import check_references
@@ -78,13 +78,14 @@ class Edits:
     async def create(self, items: Sequence[tuple[str, str]], *, accept: str = "") -> Row:
         """POST /edit: every parameter checked, then one call of editroom.enqueue_edit.
         `accept`: the request's Accept header, which format=auto is resolved from. A full
-        queue is refused first (429), the cheapest answer when a flood is on."""
-        await admit(self._database, max_queued=self._settings.max_queued)
+        queue is refused (429) before any operation is parsed, with the media's look-up, the
+        cheapest answer when a flood is on."""
         control, rest = split_controls(items, CONTROL)
         if "session" in control:
+            await admit(self._database, max_queued=self._settings.max_queued)
             return await self._create_in_session(control, rest, accept=accept)
         media_id = _uuid("media", control.get("media"), what="a media id")
-        media = await self._media(media_id)
+        media = await self._admitted_media(media_id)
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
         return await self.create_once(
             media, operations, fresh=parse_fresh(control.get("fresh")),
@@ -203,19 +204,24 @@ class Edits:
         return row
 
     async def wait(self, edit_id: UUID, seconds: float) -> Row:
-        """The edit once it has finished, or as it is after `seconds`."""
+        """The edit once it has finished, or as it is after `seconds`. It is read again only
+        when a notification may have finished it: one saying it is processing (or retrying)
+        costs no query."""
         deadline = time.monotonic() + seconds
         async with self._events.subscribe(edit_id) as subscription:
-            while True:
-                subscription.take()  # what it announced: the row read next says it all
-                row = await self.get(edit_id)
+            row = await self.get(edit_id)
+            while row["status"] not in FINISHED:
                 remaining = deadline - time.monotonic()
-                if row["status"] in FINISHED or remaining <= 0:
+                if remaining <= 0:
                     return row
                 try:
                     await asyncio.wait_for(subscription.changed.wait(), remaining)
                 except TimeoutError:
                     return await self.get(edit_id)
+                announced = subscription.take()  # empty: one may have been missed
+                if not announced or any(s["status"] in FINISHED for s in announced):
+                    row = await self.get(edit_id)
+            return row
 
     async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
         """The edit now, then each time it changes, until it has finished. None: nothing
@@ -243,9 +249,13 @@ class Edits:
                 except TimeoutError:
                     yield None
 
-    async def _media(self, media_id: UUID) -> Row:
-        row = await self._database.fetch_one("media_by_id", id=media_id)
-        if row is None or row["status"] != "ready":
+    async def _admitted_media(self, media_id: UUID) -> Row:
+        """The media to edit, once admission has passed: one round trip reads both, and a
+        full queue is refused first."""
+        row = await self._database.fetch_one("media_to_edit", id=media_id)
+        assert row is not None  # one row, the media's columns NULL when there is none
+        refuse_when_full(row.pop("waiting"), max_queued=self._settings.max_queued)
+        if row["id"] is None or row["status"] != "ready":
             raise InvalidParameter(
                 "media",
                 str(media_id),

@@ -42,6 +42,14 @@ SELECT editroom.prune_finished_edits(%(older_than)s) AS pruned;
 -- name: media_by_id
 SELECT * FROM editroom.media WHERE id = %(id)s;
 
+-- name: media_to_edit
+-- POST /edit's one look-up: how many edits wait to run (admission, as status_counts says),
+-- and the media (NULL columns when there is none).
+SELECT w.waiting, m.*
+  FROM (SELECT coalesce(sum(c.count), 0)::bigint AS waiting FROM editroom.status_counts() c
+         WHERE c.status IN ('queued', 'error')) AS w
+  LEFT JOIN editroom.media m ON m.id = %(id)s;
+
 -- name: ready_media_by_sha256
 SELECT * FROM editroom.media WHERE sha256 = %(sha256)s AND status = 'ready';
 

@@ -305,3 +305,22 @@ def test_an_overlay_must_name_an_uploaded_image(
     response = edit(api, media=picture["id"], overlay=other)
     assert response.status_code == 422
     assert response.json()["parameter"] == "overlay"
+
+
+def test_a_full_queue_is_refused_first_and_a_queue_with_room_admits(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    """The queue's length is read with the media, in one query: its answer still comes first."""
+    settings = quick_settings(database_url, tmp_path / "full", max_queued=2)
+    with running_api(settings) as api:
+        photo = api.upload(media.image_bytes("PNG", size=(40, 30))).json()["id"]
+        admitted = [edit(api, media=photo, rotate=str(degrees)) for degrees in (90, 180)]
+        full = edit(api, media=photo, rotate="270")
+        unknown = edit(api, media="0f8fad5b-d9cb-469f-a165-70867728950e", rotate="90")
+        conn.execute("UPDATE editroom.edits SET status = 'cancelled'")
+        room_again = edit(api, media=photo, rotate="270")
+    assert [response.status_code for response in admitted] == [202, 202]
+    assert (full.status_code, unknown.status_code) == (429, 429)
+    assert "2 edits are waiting to run" in full.json()["detail"]
+    assert room_again.status_code == 202, room_again.text
+    assert edits_made(conn) == 3
