@@ -75,7 +75,9 @@ class Edits:
         self._metrics = metrics
         self.limits = Limits.from_settings(settings)
 
-    async def create(self, items: Sequence[tuple[str, str]], *, accept: str = "") -> Row:
+    async def create(
+        self, items: Sequence[tuple[str, str]], *, accept: str = "", durable: bool = True
+    ) -> Row:
         """POST /edit: every parameter checked, then one call of editroom.enqueue_edit.
         `accept`: the request's Accept header, which format=auto is resolved from. A full
         queue is refused (429) before any operation is parsed, with the media's look-up, the
@@ -89,14 +91,26 @@ class Edits:
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
         return await self.create_once(
             media, operations, fresh=parse_fresh(control.get("fresh")),
-            priority=parse_priority(control.get("priority")),
+            priority=parse_priority(control.get("priority")), durable=durable,
         )  # fmt: skip
 
     async def create_once(
-        self, media: Row, operations: list[Operation], *, fresh: bool = False, priority: int = 0
+        self,
+        media: Row,
+        operations: list[Operation],
+        *,
+        fresh: bool = False,
+        priority: int = 0,
+        durable: bool = True,
     ) -> Row:
         """The edit of `media` by `operations`, made once: an identical one still to run is
-        joined, a completed one reused (unless `fresh`); the row says which (`reused`)."""
+        joined, a completed one reused (unless `fresh`); the row says which (`reused`).
+
+        durable=False, for a caller that waits for the edit (wait()) before it answers: the
+        new edit's commit does not wait for the disk, which saves a flush on the way to the
+        runner. Whatever wait() answers is durable by then: a finished edit's last commit
+        (synchronous: complete_edits, fail_edit, cancel) flushed the log up to it, and an
+        unfinished one is flushed before it is answered."""
         inputs = await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
         key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,
@@ -105,7 +119,7 @@ class Edits:
             row = await self._database.fetch_one(
                 "enqueue_edit_once", media_id=media["id"], edit_key=key, fresh=fresh,
                 ops=json.dumps([operation.as_json() for operation in operations]),
-                max_trials=self._settings.edit_max_trials, priority=priority,
+                max_trials=self._settings.edit_max_trials, priority=priority, durable=durable,
             )  # fmt: skip
         assert row is not None
         return row
@@ -204,9 +218,15 @@ class Edits:
         return row
 
     async def wait(self, edit_id: UUID, seconds: float) -> Row:
-        """The edit once it has finished, or as it is after `seconds`. It is read again only
-        when a notification may have finished it: one saying it is processing (or retrying)
-        costs no query."""
+        """The edit once it has finished, or as it is after `seconds` (then durable: see
+        create_once). It is read again only when a notification may have finished it: one
+        saying it is processing (or retrying) costs no query."""
+        row = await self._wait(edit_id, seconds)
+        if row["status"] not in FINISHED:  # made by create_once(durable=False), perhaps
+            await self._database.fetch_one("flush_commits")
+        return row
+
+    async def _wait(self, edit_id: UUID, seconds: float) -> Row:
         deadline = time.monotonic() + seconds
         async with self._events.subscribe(edit_id) as subscription:
             row = await self.get(edit_id)

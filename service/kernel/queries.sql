@@ -113,8 +113,11 @@ SELECT id, storage_key, size_bytes, sha256 FROM editroom.media
 SELECT * FROM editroom.forget_lost_media(%(id)s);
 
 -- name: enqueue_edit_once
+-- durable = false: the commit does not wait for the disk (see Edits.create_once).
 SELECT (o.edit).*, o.reused
-  FROM editroom.enqueue_edit_once(
+  FROM (SELECT set_config('synchronous_commit',
+                          CASE WHEN %(durable)s THEN 'on' ELSE 'off' END, true)) AS c,
+       editroom.enqueue_edit_once(
       p_media_id => %(media_id)s,
       p_ops => %(ops)s::jsonb,
       p_edit_key => %(edit_key)s,
@@ -122,6 +125,11 @@ SELECT (o.edit).*, o.reused
       p_max_trials => %(max_trials)s,
       p_priority => %(priority)s
   ) AS o;
+
+-- name: flush_commits
+-- A transaction with an id commits with a record, and a synchronous commit waits for the disk
+-- to hold the log up to it: every commit before it is durable once this answers.
+SELECT pg_current_xact_id() IS NOT NULL AS flushed;
 
 -- name: edit_by_id
 SELECT * FROM editroom.edits WHERE id = %(id)s;

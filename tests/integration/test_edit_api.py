@@ -324,3 +324,29 @@ def test_a_full_queue_is_refused_first_and_a_queue_with_room_admits(
     assert "2 edits are waiting to run" in full.json()["detail"]
     assert room_again.status_code == 202, room_again.text
     assert edits_made(conn) == 3
+
+
+def test_a_waited_edit_is_queued_without_waiting_for_the_disk_and_answered_durable(
+    api: Api, picture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With wait=, the new edit's commit skips the flush (the runner gets it sooner); the
+    answer still waits for it: a finished edit's own commit flushed the log, and one still
+    queued when the time is up is flushed (flush_commits) before the 202."""
+    database = api.client.app.state.edits._database  # type: ignore[attr-defined]
+    calls: list[tuple[str, dict[str, Any]]] = []
+    fetch_one = database.fetch_one
+
+    async def spy(query: str, **params: Any) -> Any:
+        calls.append((query, params))
+        return await fetch_one(query, **params)
+
+    monkeypatch.setattr(database, "fetch_one", spy)
+    waited = edit(api, media=picture["id"], flip="h", wait="0.2")
+    queued = edit(api, media=picture["id"], flip="v")
+    enqueued = [params["durable"] for query, params in calls if query == "enqueue_edit_once"]
+    assert (waited.status_code, queued.status_code, enqueued) == (202, 202, [False, True])
+    names = [query for query, _ in calls]
+    first, second = (i for i, name in enumerate(names) if name == "enqueue_edit_once")
+    assert [i for i, name in enumerate(names) if name == "flush_commits"] == [
+        next(i for i in range(first, second) if names[i] == "flush_commits")
+    ]  # once, for the waited edit, before the next request

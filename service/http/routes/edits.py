@@ -37,7 +37,8 @@ async def create_edit(request: Request, edits: EditsDep, links: LinksDep) -> JSO
     `format=auto` is chosen from the Accept header (AVIF, WebP, else JPEG) and recorded."""
     wait = parse_wait(request.query_params.get("wait"))
     accept = request.headers.get("accept", "")  # format=auto chooses from it
-    row = await edits.create(request.query_params.multi_items(), accept=accept)
+    # With wait, the answer comes from wait(), which answers only what is durable.
+    row = await edits.create(request.query_params.multi_items(), accept=accept, durable=not wait)
     return await queued_edit(row, wait=wait, edits=edits, links=links)
 
 
