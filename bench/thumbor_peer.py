@@ -33,6 +33,13 @@ RESULT_STORAGE = None
 ALLOW_UNSAFE_URL = True
 QUALITY = {quality}
 """
+# With result storage (the peer of editroom's results by address): each result kept as a file
+# and served from it when asked again; thumbor keeps results of unsigned URLs only when told.
+WITH_RESULT_STORAGE = """\
+RESULT_STORAGE = "thumbor.result_storages.file_storage"
+RESULT_STORAGE_FILE_STORAGE_ROOT_PATH = {results!r}
+RESULT_STORAGE_STORES_UNSAFE = True
+"""
 
 
 def version() -> str:
@@ -43,11 +50,17 @@ def version() -> str:
 
 
 @contextmanager
-def thumbor(*, root: Path, processes_count: int, work: Path) -> Iterator[str]:
+def thumbor(
+    *, root: Path, processes_count: int, work: Path, results: Path | None = None
+) -> Iterator[str]:
     """thumbor serving the images under `root` with `processes_count` processes; yields its
-    base URL once it answers."""
-    config = work / "thumbor.conf"
-    config.write_text(CONFIG.format(root=str(root), quality=JPEG_QUALITY))
+    base URL once it answers. With `results`, its file result storage keeps results there."""
+    config = work / ("thumbor.conf" if results is None else "thumbor-result-storage.conf")
+    text = CONFIG.format(root=str(root), quality=JPEG_QUALITY)
+    if results is not None:
+        stored = WITH_RESULT_STORAGE.format(results=str(results))
+        text = text.replace("RESULT_STORAGE = None\n", stored)
+    config.write_text(text)
     port = free_port()
     command = [
         str(_installed() / "bin" / "thumbor"), "--ip", "127.0.0.1", "--port", str(port),

@@ -1,3 +1,49 @@
+CREATE OR REPLACE FUNCTION editroom.identical_edit(p_edit_key text, p_fresh boolean DEFAULT false)
+RETURNS editroom.edits
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    v_edit editroom.edits;
+BEGIN
+    -- One still to run (or running) comes first, fresh or not: it is a new run already. A
+    -- completed one counts while every result it made is still in the library.
+    SELECT e.* INTO v_edit FROM editroom.edits e
+     WHERE e.edit_key = p_edit_key
+       AND (e.status IN ('queued', 'processing', 'error')
+            OR (e.status = 'completed' AND NOT coalesce(p_fresh, false) AND NOT EXISTS (
+                SELECT 1 FROM unnest(e.outputs) AS o (id)
+                  LEFT JOIN editroom.media m ON m.id = o.id AND m.status = 'ready'
+                 WHERE m.id IS NULL)))
+     ORDER BY e.status = 'completed', e.created_at DESC
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN v_edit;
+    END IF;
+    IF coalesce(p_fresh, false) THEN
+        RETURN NULL;
+    END IF;
+    -- Or a completed one archived since (edit_history holds finished edits only).
+    SELECT h.* INTO v_edit FROM editroom.edit_history h
+     WHERE h.edit_key = p_edit_key AND h.status = 'completed'
+       AND NOT EXISTS (
+           SELECT 1 FROM unnest(h.outputs) AS o (id)
+             LEFT JOIN editroom.media m ON m.id = o.id AND m.status = 'ready'
+            WHERE m.id IS NULL)
+     ORDER BY h.created_at DESC
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN v_edit;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.identical_edit(text, boolean) IS
+'The edit p_edit_key names that a new request joins (one still queued, running or to retry) or, '
+'unless p_fresh, reuses (a completed one whose results are all still there, live or archived); '
+'NULL when none.';
+
 CREATE OR REPLACE FUNCTION editroom.enqueue_edit_once(
     p_media_id uuid,
     p_ops jsonb,
@@ -19,34 +65,8 @@ BEGIN
     -- first commits, and (read committed: each statement sees what committed before it)
     -- then finds the edit the first made. A transaction-level lock, so it is never leaked.
     PERFORM pg_advisory_xact_lock(hashtextextended('editroom.edit_key:' || p_edit_key, 0));
-    -- One still to run (or running) is joined, fresh or not: it is a new run already.
-    SELECT * INTO edit FROM editroom.edits e
-     WHERE e.edit_key = p_edit_key AND e.status IN ('queued', 'processing', 'error')
-     ORDER BY e.created_at DESC
-     LIMIT 1;
-    IF NOT FOUND AND NOT coalesce(p_fresh, false) THEN
-        -- A completed one is reused while every result it made is still in the library.
-        SELECT * INTO edit FROM editroom.edits e
-         WHERE e.edit_key = p_edit_key AND e.status = 'completed'
-           AND NOT EXISTS (
-               SELECT 1 FROM unnest(e.outputs) AS o (id)
-                 LEFT JOIN editroom.media m ON m.id = o.id AND m.status = 'ready'
-                WHERE m.id IS NULL)
-         ORDER BY e.created_at DESC
-         LIMIT 1;
-        -- Or one archived since (the newest first there too).
-        IF NOT FOUND THEN
-            SELECT * INTO edit FROM editroom.edit_history e
-             WHERE e.edit_key = p_edit_key AND e.status = 'completed'
-               AND NOT EXISTS (
-                   SELECT 1 FROM unnest(e.outputs) AS o (id)
-                     LEFT JOIN editroom.media m ON m.id = o.id AND m.status = 'ready'
-                    WHERE m.id IS NULL)
-             ORDER BY e.created_at DESC
-             LIMIT 1;
-        END IF;
-    END IF;
-    IF FOUND THEN
+    edit := editroom.identical_edit(p_edit_key, p_fresh);
+    IF edit.id IS NOT NULL THEN
         reused := true;
         RETURN;
     END IF;

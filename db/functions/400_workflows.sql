@@ -152,13 +152,10 @@ COMMENT ON FUNCTION editroom.delete_workflow(uuid) IS
 'Deletes workflow p_id softly: it can no longer run, and its versions and executions stay '
 'readable. Edits already queued still run.';
 
-CREATE OR REPLACE FUNCTION editroom.run_workflow(
-    p_id uuid,
-    p_media_ids uuid[],
-    p_priority integer DEFAULT 0,
-    p_max_trials integer DEFAULT 3
-)
-RETURNS SETOF editroom.edits
+-- Returns the version's number, not its row: a signature naming workflow_versions would tie the
+-- function to that table, which a downgrade below 0004 drops.
+CREATE OR REPLACE FUNCTION editroom.workflow_version_to_run(p_id uuid, p_media_ids uuid[])
+RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -189,6 +186,30 @@ BEGIN
             p_id, array_to_string(v_version.kinds, 's or ') || 's'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    RETURN v_version.version;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.workflow_version_to_run(uuid, uuid[]) IS
+'Locks workflow p_id and returns its current version number, once every one of p_media_ids '
+'is a ready media of a kind it fits; raises naming the first that is not.';
+
+CREATE OR REPLACE FUNCTION editroom.run_workflow(
+    p_id uuid,
+    p_media_ids uuid[],
+    p_priority integer DEFAULT 0,
+    p_max_trials integer DEFAULT 3
+)
+RETURNS SETOF editroom.edits
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_number integer;
+    v_version editroom.workflow_versions;
+BEGIN
+    v_number := editroom.workflow_version_to_run(p_id, p_media_ids);
+    SELECT * INTO v_version FROM editroom.workflow_versions
+     WHERE workflow_id = p_id AND version = v_number;
     -- One statement for the whole batch: one wake-up for the runners.
     RETURN QUERY
     INSERT INTO editroom.edits
@@ -206,3 +227,74 @@ COMMENT ON FUNCTION editroom.run_workflow(uuid, uuid[], integer, integer) IS
 'Runs the current version of workflow p_id on each of p_media_ids: one edit each, made in one '
 'statement, returned in order. Refuses them all if one media is missing or of a kind the '
 'workflow does not fit.';
+
+CREATE OR REPLACE FUNCTION editroom.run_workflow_once(
+    p_id uuid,
+    p_version integer,
+    p_media_ids uuid[],
+    p_edit_keys text[],
+    p_fresh boolean DEFAULT false,
+    p_priority integer DEFAULT 0,
+    p_max_trials integer DEFAULT 3
+)
+RETURNS TABLE (edit editroom.edits, reused boolean)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_number integer;
+    v_version editroom.workflow_versions;
+BEGIN
+    v_number := editroom.workflow_version_to_run(p_id, p_media_ids);
+    SELECT * INTO v_version FROM editroom.workflow_versions
+     WHERE workflow_id = p_id AND version = v_number;
+    -- The keys were worked out from this version's operations: another version would run
+    -- operations they do not name.
+    IF v_version.version IS DISTINCT FROM p_version THEN
+        RAISE EXCEPTION 'workflow % is at version %, not %; run it again',
+            p_id, v_version.version, p_version USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF cardinality(p_edit_keys) IS DISTINCT FROM cardinality(p_media_ids) OR EXISTS (
+        SELECT FROM unnest(p_edit_keys) AS k (key) WHERE k.key IS NULL OR k.key !~ '^[0-9a-f]{64}$'
+    ) THEN
+        RAISE EXCEPTION 'p_edit_keys must hold one SHA-256 in hex per media id'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- enqueue_edit_once's lock on each key, so identical edits at once make one edit whoever
+    -- asks; taken in one order, so that two batches never wait for each other in a circle.
+    PERFORM pg_advisory_xact_lock(hashtextextended('editroom.edit_key:' || k.key, 0))
+       FROM (SELECT DISTINCT u.key FROM unnest(p_edit_keys) AS u (key) ORDER BY u.key) AS k;
+    -- This statement starts after the locks: it sees every identical edit made before them.
+    RETURN QUERY
+    WITH wanted AS (
+        SELECT r.media_id, r.edit_key, r.position,
+               (editroom.identical_edit(r.edit_key, p_fresh)).id AS found_id
+          FROM unnest(p_media_ids, p_edit_keys) WITH ORDINALITY AS r (media_id, edit_key, position)
+    ), made AS (
+        -- One statement for all the new edits: one wake-up for the runners. A media the
+        -- batch names twice is one edit.
+        INSERT INTO editroom.edits
+            (media_id, ops, workflow_id, workflow_version, priority, max_trials, edit_key, kind)
+        SELECT DISTINCT ON (w.edit_key) w.media_id, v_version.ops, p_id, v_version.version,
+               coalesce(p_priority, 0), p_max_trials, w.edit_key, m.kind::text
+          FROM wanted w
+          JOIN editroom.media m ON m.id = w.media_id
+         WHERE w.found_id IS NULL
+         ORDER BY w.edit_key, w.position
+        RETURNING *
+    )
+    SELECT coalesce(f, m::editroom.edits),
+           w.found_id IS NOT NULL OR w.position > (
+               SELECT min(o.position) FROM wanted o WHERE o.edit_key = w.edit_key)
+      FROM wanted w
+      LEFT JOIN LATERAL editroom.find_edit(w.found_id) AS f ON true  -- live or archived
+      LEFT JOIN made m ON w.found_id IS NULL AND m.edit_key = w.edit_key
+     ORDER BY w.position;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.run_workflow_once(uuid, integer, uuid[], text[], boolean, integer, integer) IS
+'Runs version p_version (the current one, else it raises) of workflow p_id on each of '
+'p_media_ids like run_workflow, but each edit made once, as enqueue_edit_once does: '
+'p_edit_keys holds the key of each media''s edit; an identical edit still to run is joined, a '
+'completed one reused (not with p_fresh), whoever made it. Returns (edit, reused) in order; '
+'the new edits are made in one statement.';

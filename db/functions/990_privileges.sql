@@ -43,7 +43,8 @@ BEGIN
             'expired_pending_media', 'unreferenced_storage_keys', 'open_session',
             'undo_session', 'redo_session', 'delete_session', 'session_head_media',
             'create_workflow', 'live_workflow_named', 'workflow_version_is', 'update_workflow',
-            'delete_workflow', 'run_workflow', 'enqueue_import', 'set_progress_detail',
+            'delete_workflow', 'run_workflow', 'run_workflow_once', 'enqueue_import',
+            'set_progress_detail',
             -- monitoring
             'database_health', 'oldest_claimable_seconds', 'attempt_duration_quantiles',
             'media_totals'

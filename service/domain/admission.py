@@ -13,6 +13,11 @@ async def admit(database: Database, *, max_queued: int, adding: int = 1) -> None
     """Raise TooManyQueued when `adding` more edits would take the queue past max_queued."""
     rows = await database.fetch_all("status_counts")
     waiting = sum(int(row["count"]) for row in rows if row["status"] in WAITING)
+    refuse_when_full(waiting, max_queued=max_queued, adding=adding)
+
+
+def refuse_when_full(waiting: int, *, max_queued: int, adding: int = 1) -> None:
+    """The same check, for a caller that read how many wait with a query of its own."""
     if waiting + adding > max_queued:
         raise TooManyQueued(
             f"{waiting} edits are waiting to run, and this server accepts at most {max_queued} "

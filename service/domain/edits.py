@@ -14,7 +14,7 @@ from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query, result_kind
 from runner.engine.ops.params import Param
-from service.domain.admission import admit
+from service.domain.admission import admit, refuse_when_full
 from service.domain.cursors import Page, keyset_page
 from service.domain.events import EditEvents
 from service.domain.idempotency import Made, fingerprint, made_once
@@ -82,19 +82,26 @@ class Edits:
         *,
         accept: str = "",
         idempotency_key: str | None = None,
+        durable: bool = True,
     ) -> Made:
         """POST /edit: every parameter checked, then one edit enqueued (or joined, or reused).
         `accept`: the request's Accept header, which format=auto is resolved from. A full
         queue is refused first (429), the cheapest answer when a flood is on; with an
-        `idempotency_key`, once the key is known to be new (a replay is never refused)."""
-        if idempotency_key is None:
-            await self._admit()
+        `idempotency_key`, once the key is known to be new (a replay is never refused).
+        `durable`: see create_once."""
+        admit_first = idempotency_key is None
         control, rest = split_controls(items, CONTROL)
-        plan = self._planned_in_session if "session" in control else self._planned
-        request, enqueue = await plan(control, rest, accept=accept)
+        if "session" in control:
+            if admit_first:
+                await self._admit()
+            request, enqueue = await self._planned_in_session(control, rest, accept=accept)
+        else:
+            request, enqueue = await self._planned(
+                control, rest, accept=accept, admit_here=admit_first, durable=durable
+            )
 
         async def make() -> list[Row]:
-            if idempotency_key is not None:
+            if not admit_first:
                 await self._admit()
             return [await enqueue()]
 
@@ -107,11 +114,18 @@ class Edits:
         await admit(self._database, max_queued=self._settings.max_queued)
 
     async def _planned(
-        self, control: dict[str, str], rest: Sequence[tuple[str, str]], *, accept: str
+        self,
+        control: dict[str, str],
+        rest: Sequence[tuple[str, str]],
+        *,
+        accept: str,
+        admit_here: bool,
+        durable: bool,
     ) -> tuple[str, Callable[[], Awaitable[Row]]]:
-        """The request's fingerprint, and how to enqueue its edit of a media."""
+        """The request's fingerprint, and how to enqueue its edit of a media. `admit_here`:
+        refuse a full queue in the media's look-up (one round trip for both)."""
         media_id = _uuid("media", control.get("media"), what="a media id")
-        media = await self._media(media_id)
+        media = await (self._admitted_media(media_id) if admit_here else self._media(media_id))
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
         fresh = parse_fresh(control.get("fresh"))
         priority = parse_priority(control.get("priority"))
@@ -119,13 +133,27 @@ class Edits:
             "POST /edit", media=media_id, ops=[op.as_json() for op in operations],
             fresh=fresh, priority=priority,
         )  # fmt: skip
-        return request, lambda: self.create_once(media, operations, fresh=fresh, priority=priority)
+        return request, lambda: self.create_once(
+            media, operations, fresh=fresh, priority=priority, durable=durable
+        )
 
     async def create_once(
-        self, media: Row, operations: list[Operation], *, fresh: bool = False, priority: int = 0
+        self,
+        media: Row,
+        operations: list[Operation],
+        *,
+        fresh: bool = False,
+        priority: int = 0,
+        durable: bool = True,
     ) -> Row:
         """The edit of `media` by `operations`, made once: an identical one still to run is
-        joined, a completed one reused (unless `fresh`); the row says which (`reused`)."""
+        joined, a completed one reused (unless `fresh`); the row says which (`reused`).
+
+        durable=False, for a caller that waits for the edit (wait()) before it answers: the
+        new edit's commit does not wait for the disk, which saves a flush on the way to the
+        runner. Whatever wait() answers is durable by then: a finished edit's last commit
+        (synchronous: complete_edits, fail_edit, cancel) flushed the log up to it, and an
+        unfinished one is flushed before it is answered."""
         inputs = await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
         key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,
@@ -134,7 +162,7 @@ class Edits:
             row = await self._database.fetch_one(
                 "enqueue_edit_once", media_id=media["id"], edit_key=key, fresh=fresh,
                 ops=json.dumps([operation.as_json() for operation in operations]),
-                max_trials=self._settings.edit_max_trials, priority=priority,
+                max_trials=self._settings.edit_max_trials, priority=priority, durable=durable,
             )  # fmt: skip
         assert row is not None
         return row
@@ -242,19 +270,30 @@ class Edits:
         return row
 
     async def wait(self, edit_id: UUID, seconds: float) -> Row:
-        """The edit once it has finished, or as it is after `seconds`."""
+        """The edit once it has finished, or as it is after `seconds` (then durable: see
+        create_once). It is read again only when a notification may have finished it: one
+        saying it is processing (or retrying) costs no query."""
+        row = await self._wait(edit_id, seconds)
+        if row["status"] not in FINISHED:  # made by create_once(durable=False), perhaps
+            await self._database.fetch_one("flush_commits")
+        return row
+
+    async def _wait(self, edit_id: UUID, seconds: float) -> Row:
         deadline = time.monotonic() + seconds
         async with self._events.subscribe(edit_id) as subscription:
-            while True:
-                subscription.take()  # what it announced: the row read next says it all
-                row = await self.get(edit_id)
+            row = await self.get(edit_id)
+            while row["status"] not in FINISHED:
                 remaining = deadline - time.monotonic()
-                if row["status"] in FINISHED or remaining <= 0:
+                if remaining <= 0:
                     return row
                 try:
                     await asyncio.wait_for(subscription.changed.wait(), remaining)
                 except TimeoutError:
                     return await self.get(edit_id)
+                announced = subscription.take()  # empty: one may have been missed
+                if not announced or any(s["status"] in FINISHED for s in announced):
+                    row = await self.get(edit_id)
+            return row
 
     async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
         """The edit now, then each time it changes, until it has finished. None: nothing
@@ -285,13 +324,24 @@ class Edits:
     async def _media(self, media_id: UUID) -> Row:
         row = await self._database.fetch_one("media_by_id", id=media_id)
         if row is None or row["status"] != "ready":
-            raise InvalidParameter(
-                "media",
-                str(media_id),
-                "no such media",
-                accepted="the id of an uploaded image or video",
-            )
+            raise _no_such_media(media_id)
         return row
+
+    async def _admitted_media(self, media_id: UUID) -> Row:
+        """The media to edit, once admission has passed: one round trip reads both, and a
+        full queue is refused first."""
+        row = await self._database.fetch_one("media_to_edit", id=media_id)
+        assert row is not None  # one row, the media's columns NULL when there is none
+        refuse_when_full(row.pop("waiting"), max_queued=self._settings.max_queued)
+        if row["id"] is None or row["status"] != "ready":
+            raise _no_such_media(media_id)
+        return row
+
+
+def _no_such_media(media_id: UUID) -> InvalidParameter:
+    return InvalidParameter(
+        "media", str(media_id), "no such media", accepted="the id of an uploaded image or video"
+    )
 
 
 def describe_language(limits: Limits) -> dict[str, Any]:

@@ -45,7 +45,8 @@ class Results:
         items = parse_qsl(written, keep_blank_values=True)
         parsed = self._edits.parse(MediaKind(media["kind"]), items, controls=())
         operations = resolve_auto(parsed, accept)
-        edit = await self._edits.create_once(media, operations)
+        # Always waited for below, unless completed already: durability as wait() gives it.
+        edit = await self._edits.create_once(media, operations, durable=False)
         if edit["status"] != "completed":
             edit = await self._edits.wait(edit["id"], self._wait_seconds)
         auto = any(isinstance(op, Format) and op.auto for op in operations)

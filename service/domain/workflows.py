@@ -14,7 +14,7 @@ from runner.engine.ops.language import parse_json
 from runner.engine.ops.params import Param
 from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
-from service.domain.edits import Edits, split_controls
+from service.domain.edits import Edits, edit_key, split_controls
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
 from service.kernel.db import Database, Row
@@ -192,12 +192,16 @@ class Workflows:
         media_ids: list[UUID],
         *,
         priority: int,
+        fresh: bool = False,
         batch: bool = False,
         idempotency_key: str | None = None,
     ) -> Made:
-        """One edit per media, all or none. With an `idempotency_key`, a retry of the same
-        request (workflow, media in order, priority, batch or not) answers the same edits."""
-        if (await self.get(workflow_id))["deleted_at"] is not None:
+        """An edit per media, all or none, each made once as POST /edit makes it: an
+        identical one still to run is joined, a completed one reused (unless `fresh`); each
+        row says which. With an `idempotency_key`, a retry of the same request (workflow,
+        media in order, priority, fresh, batch or not) answers the same edits."""
+        workflow = await self.get(workflow_id)
+        if workflow["deleted_at"] is not None:
             raise NotFound(f"workflow {workflow_id} was deleted; it can no longer run")
         if not 1 <= len(media_ids) <= MAX_BATCH:
             raise InvalidParameter(
@@ -206,29 +210,55 @@ class Workflows:
             )  # fmt: skip
         request = fingerprint(
             "POST /workflows/{id}/run", workflow=workflow_id, media=media_ids,
-            priority=priority, batch=batch,
+            priority=priority, fresh=fresh, batch=batch,
         )  # fmt: skip
         return await made_once(
             self._database, key=idempotency_key, request=request,
             window_seconds=self._settings.idempotency_window_seconds,
-            make=lambda: self._run(workflow_id, media_ids, priority=priority),
+            make=lambda: self._run(workflow, media_ids, priority=priority, fresh=fresh),
         )  # fmt: skip
 
-    async def _run(self, workflow_id: UUID, media_ids: list[UUID], *, priority: int) -> list[Row]:
+    async def _run(
+        self, workflow: Row, media_ids: list[UUID], *, priority: int, fresh: bool
+    ) -> list[Row]:
         await admit(self._database, max_queued=self._settings.max_queued, adding=len(media_ids))
         try:
             edits = await self._database.fetch_all(
-                "run_workflow", id=workflow_id, media_ids=media_ids, priority=priority,
-                max_trials=self._settings.edit_max_trials,
+                "run_workflow_once", id=workflow["id"], version=workflow["version"],
+                media_ids=media_ids, edit_keys=await self._keys(workflow, media_ids),
+                fresh=fresh, priority=priority, max_trials=self._settings.edit_max_trials,
             )  # fmt: skip
         except (NotFound, InvalidInput) as exc:  # a media the batch names
             raise InvalidParameter(
-                "media", await self._misfit(workflow_id, media_ids), str(exc),
+                "media", await self._misfit(workflow["id"], media_ids), str(exc),
                 accepted="ids of uploaded media the workflow fits",
             ) from None  # fmt: skip
-        for kind, count in Counter(edit["kind"] for edit in edits).items():
+        made = Counter(edit["kind"] for edit in edits if not edit["reused"])
+        for kind, count in made.items():
             self._metrics.enqueued(kind, count)
         return edits
+
+    async def _keys(self, workflow: Row, media_ids: list[UUID]) -> list[str | None]:
+        """The key of each media's edit by this version of the workflow (edits.edit_key);
+        None for a media that is missing or of a kind it does not fit, which the run refuses."""
+        rows = await self._database.fetch_all("media_kinds", ids=media_ids)
+        found = {row["id"]: row for row in rows}
+        fitting = {MediaKind(row["kind"]) for row in rows} & set(map(MediaKind, workflow["kinds"]))
+        keys = {kind: await self._keying(kind, workflow["ops"]) for kind in fitting}
+        return [
+            keys[MediaKind(row["kind"])](row["sha256"])
+            if (row := found.get(media_id)) is not None and MediaKind(row["kind"]) in keys
+            else None
+            for media_id in media_ids
+        ]
+
+    async def _keying(self, kind: MediaKind, ops: list[dict[str, Any]]) -> Callable[[str], str]:
+        """The edit key of these operations on a source of this kind, given its SHA-256."""
+        operations = parse_json(catalogue(), kind, ops, limits=self._edits.limits)
+        inputs = await check_references(self._database, operations)
+        return lambda sha256: edit_key(
+            kind=kind, source_sha256=sha256, operations=operations, inputs=inputs
+        )
 
     async def _misfit(self, workflow_id: UUID, media_ids: list[UUID]) -> str:
         """The first media of a refused batch that is missing or of a kind the workflow

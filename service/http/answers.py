@@ -15,8 +15,8 @@ async def queued_edit(
     """An edit (or import) just queued: with `wait` seconds, held until it has finished (200)
     or the time is up (202, as without); its address in Location. `replayed`: an earlier
     request with the same Idempotency-Key made it; the edit is answered as it is now."""
-    if wait:
-        row = await edits.wait(row["id"], wait)
+    if wait:  # the edit as it is then, still saying whether it was joined or reused
+        row = {**await edits.wait(row["id"], wait), "reused": row.get("reused", False)}
     body = EditOut.from_row(row, links)
     status = 200 if row["status"] in FINISHED else 202
     headers = {"Location": body.url, **replay_header(replayed)}

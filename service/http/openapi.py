@@ -17,8 +17,8 @@ from service.http.schemas import ErrorBody
 GRAMMAR = "x-editroom-query"  # a route's openapi_extra names which query grammar it reads
 EDIT_QUERY = {GRAMMAR: "edit"}  # POST /edit: media or session, wait, priority, operations
 WORKFLOW_QUERY = {GRAMMAR: "workflow"}  # POST/PUT /workflows: name, kind, operations
-RUN_QUERY = {GRAMMAR: "run"}  # POST /workflows/{id}/run: media, wait, priority
-_RUN_CONTROLS = ("media", "wait", "priority")
+RUN_QUERY = {GRAMMAR: "run"}  # POST /workflows/{id}/run: media, wait, priority, fresh
+_RUN_CONTROLS = ("media", "wait", "priority", "fresh")
 # The answer header of a retried request (service/domain/idempotency.py).
 REPLAYED_HEADER_DOC = {
     REPLAYED_HEADER: {

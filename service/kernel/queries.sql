@@ -46,6 +46,14 @@ SELECT editroom.prune_finished_edits(%(older_than)s) AS pruned;
 -- name: media_by_id
 SELECT * FROM editroom.media WHERE id = %(id)s;
 
+-- name: media_to_edit
+-- POST /edit's one look-up: how many edits wait to run (admission, as status_counts says),
+-- and the media (NULL columns when there is none).
+SELECT w.waiting, m.*
+  FROM (SELECT coalesce(sum(c.count), 0)::bigint AS waiting FROM editroom.status_counts() c
+         WHERE c.status IN ('queued', 'error')) AS w
+  LEFT JOIN editroom.media m ON m.id = %(id)s;
+
 -- name: ready_media_by_sha256
 SELECT * FROM editroom.media WHERE sha256 = %(sha256)s AND status = 'ready';
 
@@ -109,8 +117,11 @@ SELECT id, storage_key, size_bytes, sha256 FROM editroom.media
 SELECT * FROM editroom.forget_lost_media(%(id)s);
 
 -- name: enqueue_edit_once
+-- durable = false: the commit does not wait for the disk (see Edits.create_once).
 SELECT (o.edit).*, o.reused
-  FROM editroom.enqueue_edit_once(
+  FROM (SELECT set_config('synchronous_commit',
+                          CASE WHEN %(durable)s THEN 'on' ELSE 'off' END, true)) AS c,
+       editroom.enqueue_edit_once(
       p_media_id => %(media_id)s,
       p_ops => %(ops)s::jsonb,
       p_edit_key => %(edit_key)s,
@@ -134,6 +145,11 @@ SELECT editroom.forget_expired_idempotency_keys() AS forgotten;
 SELECT e.* FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS i (id, n)
  CROSS JOIN LATERAL editroom.find_edit(i.id) AS e
  ORDER BY i.n;
+
+-- name: flush_commits
+-- A transaction with an id commits with a record, and a synchronous commit waits for the disk
+-- to hold the log up to it: every commit before it is durable once this answers.
+SELECT pg_current_xact_id() IS NOT NULL AS flushed;
 
 -- name: edit_by_id
 -- In edits, or else archived (editroom.find_edit).
@@ -256,12 +272,16 @@ SELECT w.*, v.ops, v.kinds::text[] AS kinds
  ORDER BY w.created_at DESC, w.id DESC
  LIMIT %(limit)s;
 
--- name: run_workflow
--- The edits made, in order, each with its media's kind (for the enqueued-edits counter).
-SELECT e.*
-  FROM editroom.run_workflow(%(id)s, %(media_ids)s::uuid[], %(priority)s, %(max_trials)s)
-       WITH ORDINALITY AS e
- ORDER BY e.ordinality;
+-- name: run_workflow_once
+-- The edits, in order, each with whether it was an identical one already made (each edit
+-- carries its kind, for the enqueued-edits counter).
+SELECT (o.edit).*, o.reused
+  FROM editroom.run_workflow_once(
+      p_id => %(id)s, p_version => %(version)s, p_media_ids => %(media_ids)s::uuid[],
+      p_edit_keys => %(edit_keys)s::text[], p_fresh => %(fresh)s, p_priority => %(priority)s,
+      p_max_trials => %(max_trials)s
+  ) WITH ORDINALITY AS o
+ ORDER BY o.ordinality;
 
 -- name: workflow_executions
 SELECT * FROM editroom.list_edits(

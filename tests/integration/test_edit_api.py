@@ -305,3 +305,48 @@ def test_an_overlay_must_name_an_uploaded_image(
     response = edit(api, media=picture["id"], overlay=other)
     assert response.status_code == 422
     assert response.json()["parameter"] == "overlay"
+
+
+def test_a_full_queue_is_refused_first_and_a_queue_with_room_admits(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    """The queue's length is read with the media, in one query: its answer still comes first."""
+    settings = quick_settings(database_url, tmp_path / "full", max_queued=2)
+    with running_api(settings) as api:
+        photo = api.upload(media.image_bytes("PNG", size=(40, 30))).json()["id"]
+        admitted = [edit(api, media=photo, rotate=str(degrees)) for degrees in (90, 180)]
+        full = edit(api, media=photo, rotate="270")
+        unknown = edit(api, media="0f8fad5b-d9cb-469f-a165-70867728950e", rotate="90")
+        conn.execute("UPDATE editroom.edits SET status = 'cancelled'")
+        room_again = edit(api, media=photo, rotate="270")
+    assert [response.status_code for response in admitted] == [202, 202]
+    assert (full.status_code, unknown.status_code) == (429, 429)
+    assert "2 edits are waiting to run" in full.json()["detail"]
+    assert room_again.status_code == 202, room_again.text
+    assert edits_made(conn) == 3
+
+
+def test_a_waited_edit_is_queued_without_waiting_for_the_disk_and_answered_durable(
+    api: Api, picture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With wait=, the new edit's commit skips the flush (the runner gets it sooner); the
+    answer still waits for it: a finished edit's own commit flushed the log, and one still
+    queued when the time is up is flushed (flush_commits) before the 202."""
+    database = api.client.app.state.edits._database  # type: ignore[attr-defined]
+    calls: list[tuple[str, dict[str, Any]]] = []
+    fetch_one = database.fetch_one
+
+    async def spy(query: str, **params: Any) -> Any:
+        calls.append((query, params))
+        return await fetch_one(query, **params)
+
+    monkeypatch.setattr(database, "fetch_one", spy)
+    waited = edit(api, media=picture["id"], flip="h", wait="0.2")
+    queued = edit(api, media=picture["id"], flip="v")
+    enqueued = [params["durable"] for query, params in calls if query == "enqueue_edit_once"]
+    assert (waited.status_code, queued.status_code, enqueued) == (202, 202, [False, True])
+    names = [query for query, _ in calls]
+    first, second = (i for i, name in enumerate(names) if name == "enqueue_edit_once")
+    assert [i for i, name in enumerate(names) if name == "flush_commits"] == [
+        next(i for i in range(first, second) if names[i] == "flush_commits")
+    ]  # once, for the waited edit, before the next request

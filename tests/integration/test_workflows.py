@@ -1,12 +1,16 @@
 """Workflows: saved from the query grammar or JSON, exported and imported unchanged,
 versioned, run one at a time or in batches, deleted softly."""
 
+import hashlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from service.kernel.settings import Settings
 from tests import media
@@ -316,3 +320,115 @@ def test_workflow_sql_for_a_dba(api: Api, conn: Conn) -> None:
     ).fetchall()
     assert {row["status"]: row["count"] for row in counts}["queued"] == 1
     assert len(counts) == 6
+
+
+def edits_made(conn: Conn) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def run(api: Api, workflow: dict[str, Any], media_id: str, **params: str) -> dict[str, Any]:
+    response = api.client.post(f"{workflow['url']}/run", params={"media": media_id, **params})
+    assert response.status_code in (200, 202), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_run_made_before_is_reused_and_fresh_runs_it_again(
+    api: Api, settings: Settings, conn: Conn
+) -> None:
+    workflow = save(api, "name=again&resize=32x&format=webp")
+    photo = picture(api)["id"]
+    with running_runner(settings):
+        first = run(api, workflow, photo, wait="30")
+        again = api.client.post(f"{workflow['url']}/run", params={"media": photo})
+        fresh = run(api, workflow, photo, fresh="true", wait="30")
+    assert (first["status"], first["reused"]) == ("completed", False)
+    assert (again.status_code, again.json()["id"], again.json()["reused"]) == (
+        200, first["id"], True,
+    )  # fmt: skip
+    assert (fresh["status"], fresh["reused"], fresh["id"] != first["id"]) == (
+        "completed", False, True,
+    )  # fmt: skip
+    assert edits_made(conn) == 2
+    executions = api.client.get(workflow["executions_url"]).json()
+    assert [e["id"] for e in executions["items"]] == [fresh["id"], first["id"]]
+
+
+def test_a_run_and_post_edit_reuse_each_others_results(api: Api, settings: Settings) -> None:
+    workflow = save(api, "name=shared&resize=24x&format=webp")
+    mine, theirs = picture(api, (80, 60))["id"], picture(api, (90, 60))["id"]
+    edit = {"resize": "24x", "format": "webp", "wait": "30"}
+    with running_runner(settings):
+        posted = api.client.post("/edit", params={"media": mine, **edit}).json()
+        ran = run(api, workflow, theirs, wait="30")
+    by_workflow = run(api, workflow, mine)
+    by_post = api.client.post("/edit", params={"media": theirs, **edit}).json()
+    assert (by_workflow["id"], by_workflow["reused"]) == (posted["id"], True)
+    assert (by_post["id"], by_post["reused"]) == (ran["id"], True)
+    assert by_post["workflow_id"] == workflow["id"]
+
+
+def test_a_run_joins_an_identical_edit_still_queued(api: Api, conn: Conn) -> None:
+    photo = picture(api)["id"]
+    posted = api.client.post("/edit", params={"media": photo, "flip": "h"}).json()
+    workflow = save(api, "name=mirror&flip=h")
+    joined = run(api, workflow, photo, fresh="true")  # fresh still joins one under way
+    assert (joined["id"], joined["reused"], joined["status"]) == (posted["id"], True, "queued")
+    other = save(api, "name=upside-down&flip=v")
+    assert run(api, other, photo)["id"] != posted["id"]
+    assert edits_made(conn) == 2
+
+
+def test_a_batch_naming_a_media_twice_makes_one_edit(api: Api, conn: Conn) -> None:
+    workflow = save(api, "name=twice&rotate=90&format=png")
+    first, second = picture(api, (40, 30))["id"], picture(api, (50, 30))["id"]
+    response = api.client.post(f"{workflow['url']}/run", json={"media": [first, second, first]})
+    assert response.status_code == 202, response.text
+    made = response.json()["edits"]
+    assert [edit["media_id"] for edit in made] == [first, second, first]
+    assert [edit["reused"] for edit in made] == [False, False, True]
+    assert made[2]["id"] == made[0]["id"]
+    assert edits_made(conn) == 2
+
+
+def test_identical_runs_at_once_make_one_edit(api: Api, conn: Conn, database_url: str) -> None:
+    """Two connections: the second run waits for the first's transaction, then joins its
+    edits; the keys of a batch are locked in one order, so crossed batches cannot deadlock."""
+    workflow = save(api, "name=race&flip=h")
+    media_ids = [picture(api, (20 + i, 20))["id"] for i in range(2)]
+    keys = [hashlib.sha256(f"race {i}".encode()).hexdigest() for i in range(2)]
+    call = (
+        "SELECT (o.edit).id, o.reused FROM editroom.run_workflow_once("
+        "%s, 1, %s::uuid[], %s::text[]) AS o"
+    )
+    answers: list[list[dict[str, Any]]] = []
+    with psycopg.connect(database_url, row_factory=dict_row) as first:
+        made = first.execute(call, (workflow["id"], media_ids, keys)).fetchall()
+
+        def second() -> None:
+            with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as c:
+                crossed = (workflow["id"], media_ids[::-1], keys[::-1])
+                answers.append(c.execute(call, crossed).fetchall())
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # held until the first commits
+        first.commit()
+    thread.join(10)
+    assert [row["reused"] for row in made] == [False, False]
+    assert answers == [[{"id": row["id"], "reused": True} for row in made[::-1]]]
+    assert edits_made(conn) == 2
+
+
+def test_a_run_of_a_version_no_longer_current_is_refused(api: Api, conn: Conn) -> None:
+    workflow = save(api, "name=moving&flip=h")
+    api.client.put(f"{workflow['url']}?flip=v")
+    key = hashlib.sha256(b"old").hexdigest()
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="is at version 2"):
+        conn.execute(
+            "SELECT * FROM editroom.run_workflow_once(%s, 1, ARRAY[%s]::uuid[], ARRAY[%s])",
+            [workflow["id"], picture(api)["id"], key],
+        )

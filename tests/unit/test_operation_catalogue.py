@@ -149,7 +149,7 @@ def test_workflow_routes_document_their_grammar(document: dict[str, Any]) -> Non
     assert {"name", "kind", "resize", "trim", "quality"} <= create
     run = document["paths"]["/workflows/{workflow_id}/run"]["post"]["parameters"]
     assert all(p.get("description") for p in run if p["in"] == "query")
-    assert {p["name"] for p in run if p["in"] == "query"} == {"media", "wait", "priority"}
+    assert {p["name"] for p in run if p["in"] == "query"} == {"media", "wait", "priority", "fresh"}
 
 
 def test_errors_are_documented_as_editrooms_error_body(document: dict[str, Any]) -> None:

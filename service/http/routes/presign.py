@@ -25,7 +25,7 @@ from service.kernel.signing import verify
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
 
 
-def presigned_uploads(library: LibraryDep, settings: SettingsDep) -> PresignedUploads:
+async def presigned_uploads(library: LibraryDep, settings: SettingsDep) -> PresignedUploads:
     return PresignedUploads(library=library, settings=settings)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from service.domain.cursors import CURSOR_ACCEPTED
-from service.domain.edits import parse_wait
+from service.domain.edits import parse_fresh, parse_wait
 from service.domain.idempotency import parse_key
 from service.domain.workflows import Definition, Workflows
 from service.http.answers import queued_edit, replay_header
@@ -133,7 +133,7 @@ async def delete_workflow(workflow_id: UUID, workflows: WorkflowsDep) -> Respons
 
 
 @router.post("/{workflow_id}/run", status_code=202, response_model=EditOut | BatchOut,
-             dependencies=[Depends(only_parameters("media", "wait", "priority"))],
+             dependencies=[Depends(only_parameters("media", "wait", "priority", "fresh"))],
              responses={
                  202: {"description": "queued", "headers": REPLAYED_HEADER_DOC},
                  400: {"description": "the Idempotency-Key header is malformed"},
@@ -149,28 +149,32 @@ async def run_workflow(
     media: UUID | None = None,
     wait: str | None = None,
     priority: Annotated[int, Query(ge=-1000, le=1000)] = 0,
+    fresh: str | None = None,
     batch: RunBatchIn | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """`?media=ID`: one edit (with `wait=S` like /edit). A JSON body `{"media": [ids]}`: a
-    batch, one edit each, all or none. With an `Idempotency-Key` header, a retry of the same
-    request answers the edits the first made."""
+    batch, one edit each, all or none. Identical edits are made once, as by /edit. With an
+    `Idempotency-Key` header, a retry of the same request answers the edits the first made."""
     if (media is None) == (batch is None):
         raise InvalidParameter(
             "media", media,
             "give one media, or a batch in the body",
             accepted='?media=ID, or the body {"media": [ID, ...]}',
         )  # fmt: skip
-    seconds = parse_wait(wait)
+    seconds, again = parse_wait(wait), parse_fresh(fresh)
     key = parse_key(idempotency_key)
     if batch is not None:
         made = await workflows.run(
-            workflow_id, batch.media, priority=priority, batch=True, idempotency_key=key
-        )
+            workflow_id, batch.media, priority=priority, fresh=again, batch=True,
+            idempotency_key=key,
+        )  # fmt: skip
         body = BatchOut(edits=[EditOut.from_row(row, links) for row in made.rows])
         return JSONResponse(body.model_dump(mode="json"), 202, headers=replay_header(made.replayed))
     assert media is not None
-    made = await workflows.run(workflow_id, [media], priority=priority, idempotency_key=key)
+    made = await workflows.run(
+        workflow_id, [media], priority=priority, fresh=again, idempotency_key=key
+    )
     (row,) = made.rows
     return await queued_edit(row, wait=seconds, edits=edits, links=links, replayed=made.replayed)
 

@@ -8,15 +8,24 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 from uuid import uuid4
-
-import anyio
 
 from service.kernel.errors import ObjectMissing
 from service.kernel.storage.base import CHUNK_BYTES, StoredObject, check_key
 
 PARTIAL_PREFIX = "partial"
 LIST_PAGE = 1000  # objects listed per trip to a thread
+
+
+def _open_and_read(path: Path, start: int, size: int) -> tuple[BinaryIO, bytes]:
+    handle = path.open("rb")
+    try:
+        handle.seek(start)
+        return handle, handle.read(size)
+    except BaseException:
+        handle.close()
+        raise
 
 
 class LocalStorage:
@@ -57,22 +66,28 @@ class LocalStorage:
     async def read(
         self, key: str, *, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
+        """One trip to a thread per chunk, the opening included: an object smaller than a
+        chunk (an image result) is read in one."""
         path = self.path(key)
+        remaining = None if end is None else end - start + 1
+        size = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
         try:
-            handle = await anyio.open_file(path, "rb")
+            handle, chunk = await asyncio.to_thread(_open_and_read, path, start, size)
         except FileNotFoundError:
             raise ObjectMissing(f"no stored object {key}") from None
-        async with handle:
-            await handle.seek(start)
-            remaining = None if end is None else end - start + 1
-            while remaining is None or remaining > 0:
-                size = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
-                chunk = await handle.read(size)
-                if not chunk:
-                    return
+        try:
+            while chunk:
+                yield chunk
+                if len(chunk) < size:
+                    return  # a short read of a file: its end
                 if remaining is not None:
                     remaining -= len(chunk)
-                yield chunk
+                    if remaining <= 0:
+                        return
+                size = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
+                chunk = await asyncio.to_thread(handle.read, size)
+        finally:
+            handle.close()  # opened for reading: closing it waits for no disk
 
     async def stat(self, key: str) -> StoredObject | None:
         try:
