@@ -30,6 +30,7 @@ import contextlib
 import ctypes
 import gc
 import multiprocessing
+import multiprocessing.connection
 import os
 import resource
 import signal
@@ -78,6 +79,15 @@ JOBS_PER_CHILD = 50
 CHILD_MAX_RSS_BYTES = 1024**3
 CHILD_READY_SECONDS = 30.0  # a child's start waits this long, at most, for its "ready"
 
+# multiprocessing's bookkeeping of children is not thread-safe: Process.start() first polls
+# every child started before (its _cleanup), reading an exited one's exit code from its
+# sentinel, while a reap in another thread reads the same code and closes the sentinel. A
+# start that saw the sentinel readable then read from whatever took the descriptor's number
+# next: a new child's pipe, where it hung (the edit waiting for that child sat at progress 0
+# for good) or ate 4 bytes of the child's messages. Children are started, polled, joined and
+# closed under this lock, in whichever thread.
+_PROCESSES = threading.Lock()
+
 
 @dataclass(frozen=True, slots=True)
 class Renewal:
@@ -96,19 +106,22 @@ class _Child:
     answers: Connection
 
     def usable(self) -> bool:
-        return bool(self.process.is_alive())
+        """Alive: its sentinel (readable once it has exited) is only looked at, not read, so
+        the event loop never waits for _PROCESSES."""
+        return not multiprocessing.connection.wait([self.process.sentinel], 0)
 
     async def stop(self) -> None:
         """Kill it if it still runs; returns once it is gone."""
         await asyncio.to_thread(self.reap)
 
     def reap(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
+        with _PROCESSES:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+            self.process.close()
         self.jobs.close()
         self.answers.close()
-        self.process.close()
 
 
 class Sandbox:
@@ -215,7 +228,8 @@ class Sandbox:
             args=(job_end, answer_end, self._memory_limit_bytes, self._renewal),
             daemon=True,
         )
-        process.start()
+        with _PROCESSES:
+            process.start()
         answer_end.close()
         job_end.close()
         _await_ready(answers)
@@ -253,8 +267,7 @@ async def _collect(receiver: Connection, child: Any, on_progress: Report | None)
             await _readable(receiver)
             message = receiver.recv()  # written whole by the child: a short read
         except EOFError:
-            await asyncio.to_thread(child.join)
-            raise SandboxCrashed(_death(child.exitcode)) from None
+            raise SandboxCrashed(_death(await asyncio.to_thread(_exit_code, child))) from None
         match message:
             case ("progress", fraction, detail):
                 if on_progress is not None:
@@ -265,6 +278,12 @@ async def _collect(receiver: Connection, child: Any, on_progress: Report | None)
                 error = error_class.__new__(error_class)
                 Exception.__init__(error, text)
                 return _Answer(error=error)
+
+
+def _exit_code(process: Any) -> int | None:
+    with _PROCESSES:
+        process.join()
+        return process.exitcode  # type: ignore[no-any-return]
 
 
 async def _readable(receiver: Connection) -> None:

@@ -3,7 +3,9 @@
 import asyncio
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -307,3 +309,58 @@ async def test_an_accurate_trim_leaves_no_thread_behind(tmp_path: Path) -> None:
         assert pids[0] == pids[1]
     finally:
         await sandbox.close()
+
+
+def test_a_child_started_while_another_is_reaped_does_not_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Process.start() first polls every child started before (multiprocessing's _cleanup):
+    it sees an exited child's sentinel readable, then reads the exit code from it. Should a
+    reap in another thread read that code and close the sentinel in between, and a new pipe
+    take the descriptor, the start read from that pipe: it hung (no data), or ate 4 bytes
+    of a child's messages. The window is widened here; without one lock around every
+    start, poll, join and close of children the start hangs."""
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    exited = sandbox._start_child()
+    sentinel = exited.process.sentinel
+    exited.process.kill()
+    multiprocessing.connection.wait([sentinel])  # it has exited: the exit code is readable
+    real_wait = multiprocessing.connection.wait
+    in_window, reaped = threading.Event(), threading.Event()
+
+    def wait_widened(objects: Any, timeout: float | None = None) -> list[Any]:
+        ready = real_wait(objects, timeout)
+        if sentinel in ready and threading.current_thread().name == "starter":
+            in_window.set()
+            reaped.wait(2.0)  # a reap may close the sentinel now, if nothing stops it
+        return ready
+
+    monkeypatch.setattr(multiprocessing.connection, "wait", wait_widened)
+    started: list[Any] = []
+    starter = threading.Thread(
+        target=lambda: started.append(sandbox._start_child()), name="starter", daemon=True
+    )
+    starter.start()
+    assert in_window.wait(30)
+    reaper = threading.Thread(target=exited.reap, daemon=True)
+    reaper.start()
+    reaper.join(0.5)  # blocked by the start, as it must be; else it closed the sentinel
+    taker, feeder = os.pipe()
+    try:
+        os.fstat(sentinel)
+    except OSError:  # the reap closed it: a new pipe (a new child's, a file) takes its number
+        os.dup2(taker, sentinel)
+    reaped.set()
+    starter.join(10)
+    try:
+        assert not starter.is_alive(), "the start read another descriptor and hung"
+        reaper.join(10)
+        assert not reaper.is_alive()
+        (child,) = started
+        assert child.usable()
+        child.reap()
+    finally:
+        os.write(feeder, b"\0" * 4)  # frees a start that hung on it
+        starter.join(10)
+        for descriptor in (taker, feeder):
+            os.close(descriptor)
