@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -122,3 +123,14 @@ def trim_accurately(source: str, out_dir: str, *, progress: Report) -> int:
         others={},
     )  # fmt: skip
     return os.getpid()
+
+
+def silent_child(*args: object) -> None:
+    """A sandbox child's main that never says it is ready."""
+    time.sleep(3600)
+
+
+def ready_then_stuck_child(jobs: object, sender: Any, *args: object) -> None:
+    """One that says ready, then never reads a job."""
+    sender.send(("ready",))
+    time.sleep(3600)

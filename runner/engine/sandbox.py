@@ -51,6 +51,7 @@ from service.kernel.errors import (
     SandboxInternalError,
     SandboxIOError,
     SandboxOutOfMemory,
+    SandboxStuck,
     SandboxTimeout,
     described,
     io_trouble,
@@ -78,6 +79,7 @@ MAX_IDLE_CHILDREN = 4  # waiting between jobs; more at once are started, then re
 JOBS_PER_CHILD = 50
 CHILD_MAX_RSS_BYTES = 1024**3
 CHILD_READY_SECONDS = 30.0  # a child's start waits this long, at most, for its "ready"
+CHILD_TAKE_SECONDS = 30.0  # and a child handed a job this long, at most, for its "started"
 
 # multiprocessing's bookkeeping of children is not thread-safe: Process.start() first polls
 # every child started before (its _cleanup), reading an exited one's exit code from its
@@ -172,18 +174,29 @@ class Sandbox:
     ) -> T:
         """function(*args, progress=...) in a child; its result, or its EditroomError.
         `timed_out` is what the SandboxTimeout says when it runs past timeout_seconds."""
-        child = await self._take_child()
+        child: _Child | None = None
         answer: _Answer | None = None
         try:
+            # The time limit covers the wait for a child too: nothing before the job's
+            # answer is outside it.
             async with asyncio.timeout(timeout_seconds):
+                child = await self._take_child()
                 with contextlib.suppress(BrokenPipeError):  # it died: _collect says how
                     child.jobs.send((function, args))
-                answer = await _collect(child.answers, child.process, on_progress)
+                answer = await _collect(
+                    child.answers, child.process, on_progress, take_seconds=CHILD_TAKE_SECONDS
+                )
         except TimeoutError:
+            if child is None:
+                raise SandboxStuck(
+                    f"no worker process was ready within {timeout_seconds:g} s"
+                ) from None
             message = timed_out or f"stopped after {timeout_seconds:.0f} s, its time limit"
             raise SandboxTimeout(message) from None
         finally:
-            if answer is not None and answer.keep and len(self._idle) < MAX_IDLE_CHILDREN:
+            if child is None:
+                pass
+            elif answer is not None and answer.keep and len(self._idle) < MAX_IDLE_CHILDREN:
                 self._idle.append(child)
             elif answer is not None:
                 # It answered and exits; the caller need not wait while its memory is torn down.
@@ -202,7 +215,10 @@ class Sandbox:
     async def _refill(self, delay: float) -> None:
         # Let the caller finish its edit (store, complete) before a fork competes for the CPU.
         await asyncio.sleep(delay)
-        child = await asyncio.to_thread(self._start_child)
+        try:
+            child = await asyncio.to_thread(self._start_child)
+        except SandboxStuck:
+            return  # killed; a job waiting for it starts a child of its own, and says so
         if len(self._idle) < MAX_IDLE_CHILDREN:
             self._idle.append(child)
         else:
@@ -218,7 +234,21 @@ class Sandbox:
             await child.stop()
         # Off the event loop: the first start also starts the forkserver, which imports every
         # engine (seconds); heartbeats and requests must not wait behind it.
-        return await asyncio.to_thread(self._start_child)
+        starting = asyncio.ensure_future(asyncio.to_thread(self._start_child))
+        try:
+            return await asyncio.shield(starting)
+        except asyncio.CancelledError:  # its time limit: the child, once started, waits idle
+            starting.add_done_callback(self._adopt)
+            raise
+
+    def _adopt(self, starting: "asyncio.Future[_Child]") -> None:
+        if starting.cancelled() or starting.exception() is not None:
+            return
+        child = starting.result()
+        if len(self._idle) < MAX_IDLE_CHILDREN:
+            self._idle.append(child)
+        else:
+            asyncio.get_running_loop().run_in_executor(None, child.reap)
 
     def _start_child(self) -> _Child:
         answers, answer_end = self._context.Pipe(duplex=False)
@@ -232,19 +262,26 @@ class Sandbox:
             process.start()
         answer_end.close()
         job_end.close()
-        _await_ready(answers)
-        return _Child(process, jobs, answers)
+        child = _Child(process, jobs, answers)
+        if not _await_ready(answers):
+            child.reap()
+            raise SandboxStuck(f"a worker process did not start within {CHILD_READY_SECONDS:g} s")
+        return child
 
 
-def _await_ready(answers: Connection) -> None:
+def _await_ready(answers: Connection) -> bool:
     """Block (in the starting thread) until the child says it is ready: a started process
     still imports its parent's main module and warms its heap, and a child counted idle
     before that would make the first job (the first upload after start) wait for it. One
-    that dies first is found unusable when taken; one late past the bound is used anyway
-    (its late "ready" is skipped by _collect)."""
-    with contextlib.suppress(EOFError, OSError):
-        if answers.poll(CHILD_READY_SECONDS):
-            answers.recv()
+    that dies first is found unusable when taken (True: not stuck); one silent past the
+    bound is stuck (False), and is never handed a job."""
+    try:
+        if not answers.poll(CHILD_READY_SECONDS):
+            return False
+        answers.recv()
+    except (EOFError, OSError):
+        pass
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,14 +298,29 @@ class _Answer:
         return self.result
 
 
-async def _collect(receiver: Connection, child: Any, on_progress: Report | None) -> _Answer:
+async def _collect(
+    receiver: Connection, child: Any, on_progress: Report | None, *, take_seconds: float | None
+) -> _Answer:
+    """The job's answer. A child says "started" once it has read the job: one that has not
+    within take_seconds is stuck (it never read it) and raises SandboxStuck, whatever the
+    job's own time limit; the job never ran, so another child may run it at once."""
+    loop = asyncio.get_running_loop()
+    taken_by = None if take_seconds is None else loop.time() + take_seconds
     while True:
         try:
-            await _readable(receiver)
+            async with asyncio.timeout_at(taken_by):
+                await _readable(receiver)
+        except TimeoutError:
+            raise SandboxStuck(
+                f"the worker process did not take its job within {take_seconds:g} s"
+            ) from None
+        try:
             message = receiver.recv()  # written whole by the child: a short read
         except EOFError:
             raise SandboxCrashed(_death(await asyncio.to_thread(_exit_code, child))) from None
         match message:
+            case ("started",):
+                taken_by = None
             case ("progress", fraction, detail):
                 if on_progress is not None:
                     on_progress(fraction, detail)
@@ -348,6 +400,7 @@ def _child_main(
             function, args = jobs.recv()
         except EOFError:
             return  # the parent no longer needs it
+        sender.send(("started",))
         last = served == renewal.jobs_per_child
         if not _serve(function, args, sender, memory_limit, last=last, fit=fit):
             break

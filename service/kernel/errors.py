@@ -30,6 +30,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
         ├── StorageError           503  retried  the bucket or the disk
         ├── ImportUnavailable      502  retried  the source did not answer as it should
         ├── SandboxCrashed         503  retried  the child died without an answer
+        ├── SandboxStuck           503  retried  no child started, or took the job, in time
         └── SandboxIOError         503  retried  our disk or network failed the job
 
 Outside the tree, on purpose: service/http/ranges.py's Unsatisfiable (a Range header's
@@ -266,6 +267,11 @@ class ImportUnavailable(Unavailable):
 
 class SandboxCrashed(Unavailable):
     """The child died without an answer (a crash, or a signal)."""
+
+
+class SandboxStuck(Unavailable):
+    """No child was ready for the job, or the child handed it did not take it, in time: it
+    was killed (a child's fault, never the media's; the job had not started)."""
 
 
 class SandboxIOError(Unavailable):

@@ -13,7 +13,8 @@ from typing import Any, TypeVar, cast
 import pytest
 from PIL import Image
 
-from runner.engine.sandbox import Renewal, Sandbox, _collect
+from runner.engine import sandbox as sandbox_module
+from runner.engine.sandbox import Renewal, Sandbox, _Child, _collect
 from service.domain.library import MediaLibrary
 from service.kernel.db import Database
 from service.kernel.errors import (
@@ -22,6 +23,7 @@ from service.kernel.errors import (
     SandboxInternalError,
     SandboxIOError,
     SandboxOutOfMemory,
+    SandboxStuck,
     SandboxTimeout,
 )
 from service.kernel.settings import Settings
@@ -284,7 +286,7 @@ async def test_a_child_says_it_is_ready_before_it_counts_as_started() -> None:
 
 
 async def sandbox_collect(child: Any) -> object:
-    answer = await _collect(child.answers, child.process, None)
+    answer = await _collect(child.answers, child.process, None, take_seconds=None)
     return answer.value()
 
 
@@ -292,7 +294,7 @@ async def test_a_late_ready_is_passed_over() -> None:
     receiver, sender = multiprocessing.Pipe(duplex=False)
     sender.send(("ready",))
     sender.send(("result", 5, True))
-    answer = await _collect(receiver, None, None)
+    answer = await _collect(receiver, None, None, take_seconds=None)
     assert answer.value() == 5
 
 
@@ -364,3 +366,69 @@ def test_a_child_started_while_another_is_reaped_does_not_hang(
         starter.join(10)
         for descriptor in (taker, feeder):
             os.close(descriptor)
+
+
+def reaped_pids(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the children reaped from now on (killed, or exiting after their job)."""
+    pids: list[int] = []
+    reap = _Child.reap
+
+    def noting(child: _Child) -> None:
+        pids.append(child.process.pid)
+        reap(child)
+
+    monkeypatch.setattr(_Child, "reap", noting)
+    return pids
+
+
+async def test_the_time_limit_covers_the_wait_for_a_child() -> None:
+    """A job whose child never comes is stopped at its time limit, retryable: the wait for a
+    child was outside the limit, and a start that hung held its edit for good."""
+
+    class NoChildComes(Sandbox):
+        async def _take_child(self) -> _Child:
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+    sandbox = NoChildComes(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    with pytest.raises(SandboxStuck, match=r"no worker process was ready within 0\.5 s"):
+        await asyncio.wait_for(sandbox.run(sandboxed.add, 2, 3, timeout_seconds=0.5), 10)
+    assert SandboxStuck.retryable
+
+
+async def test_a_child_that_never_says_ready_is_killed_not_handed_a_job(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sandbox_module, "_child_main", sandboxed.silent_child)
+    monkeypatch.setattr(sandbox_module, "CHILD_READY_SECONDS", 1.0)
+    reaped = reaped_pids(monkeypatch)
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    try:
+        with pytest.raises(SandboxStuck, match="did not start within 1 s"):
+            await asyncio.wait_for(sandbox.run(sandboxed.add, 2, 3, timeout_seconds=60), 30)
+        assert len(reaped) == 1
+        eventually(lambda: gone(reaped[0]))
+    finally:
+        await sandbox.close()
+
+
+async def test_a_child_that_does_not_take_its_job_is_killed_well_before_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Said ready, then never read its job: replaced after CHILD_TAKE_SECONDS, not the
+    job's time limit, and the next job gets a child that works."""
+    monkeypatch.setattr(sandbox_module, "_child_main", sandboxed.ready_then_stuck_child)
+    monkeypatch.setattr(sandbox_module, "CHILD_TAKE_SECONDS", 1.0)
+    reaped = reaped_pids(monkeypatch)
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(SandboxStuck, match="did not take its job within 1 s"):
+            await sandbox.run(sandboxed.add, 2, 3, timeout_seconds=300)
+        assert asyncio.get_running_loop().time() - started < 30
+        assert len(reaped) == 1
+        eventually(lambda: gone(reaped[0]))
+        monkeypatch.undo()
+        assert await sandbox.run(sandboxed.add, 2, 3, timeout_seconds=60) == 5
+    finally:
+        await sandbox.close()
