@@ -9,9 +9,16 @@ from uuid import UUID
 import pytest
 from psycopg.types.json import Jsonb
 
+from runner.engine import sandbox as sandbox_module
 from runner.process.execute import ClaimedEdit, ReportProgress
-from service.kernel.errors import SandboxInternalError, SandboxIOError, SandboxOutOfMemory
+from service.kernel.errors import (
+    SandboxInternalError,
+    SandboxIOError,
+    SandboxOutOfMemory,
+    SandboxStuck,
+)
 from service.kernel.settings import Settings
+from tests import sandboxed
 from tests.queue import (
     Conn,
     attempts,
@@ -99,6 +106,7 @@ def test_a_raising_edit_is_retried_and_the_runner_lives_on(
         (SandboxInternalError("internal error in run_edit: ValueError: negative"), False),
         (SandboxOutOfMemory("ran out of memory: ... EDITROOM_EDIT_MEMORY_BYTES ..."), False),
         (SandboxIOError("I/O error in run_edit: OSError: [Errno 5] Input/output error"), True),
+        (SandboxStuck("the worker process did not take its job within 30 s"), True),
     ],
 )
 def test_what_a_sandboxed_child_raised_decides_the_retry(
@@ -113,6 +121,25 @@ def test_what_a_sandboxed_child_raised_decides_the_retry(
     failed = edit(conn, edit_id)
     assert failed["trial"] == (2 if retried else 1)
     assert str(error) in failed["error"]
+
+
+def test_an_edit_whose_child_is_stuck_is_retried_within_seconds(
+    conn: Conn, media: UUID, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real executor and sandbox, every child stuck (ready, then never reading its job):
+    each attempt is stopped after CHILD_TAKE_SECONDS, not the edit's time limit (300 s), and
+    retried; the edit never sits at progress 0 for good."""
+    monkeypatch.setattr(sandbox_module, "_child_main", sandboxed.ready_then_stuck_child)
+    monkeypatch.setattr(sandbox_module, "CHILD_TAKE_SECONDS", 0.5)
+    ops = [{"op": "resize", "width": 100}]
+    edit_id = enqueue(conn, media, ops, max_trials=2)["id"]
+    with running_runner(settings):
+        eventually(
+            lambda: status_of(conn, edit_id)() == "failed", timeout=30, what="the edit to fail"
+        )
+    failed = edit(conn, edit_id)
+    assert failed["trial"] == 2
+    assert "did not take its job within 0.5 s" in failed["error"]
 
 
 class Gate:
