@@ -117,10 +117,10 @@ class _Child:
         await asyncio.to_thread(self.reap)
 
     def reap(self) -> None:
+        if self.usable():
+            self.process.kill()
+        _join(self.process)
         with _PROCESSES:
-            if self.process.is_alive():
-                self.process.kill()
-            self.process.join()
             self.process.close()
         self.jobs.close()
         self.answers.close()
@@ -333,9 +333,16 @@ async def _collect(
 
 
 def _exit_code(process: Any) -> int | None:
+    _join(process)
+    return process.exitcode  # type: ignore[no-any-return]
+
+
+def _join(process: Any) -> None:
+    """Wait until it has exited (looking at its sentinel, which reads nothing: the lock is
+    not held meanwhile), then join it under _PROCESSES, which returns at once."""
+    multiprocessing.connection.wait([process.sentinel])
     with _PROCESSES:
         process.join()
-        return process.exitcode  # type: ignore[no-any-return]
 
 
 async def _readable(receiver: Connection) -> None:
