@@ -1,6 +1,6 @@
 """The work a sandboxed child does: for one edit, run the pipeline of the media's kind, then
-describe each result (probe and SHA-256) so the runner stores it without opening it again;
-for one upload, check what the file is (check_file).
+describe each result (probe and SHA-256) so the runner stores it without opening it again.
+An upload's check is runner.engine.checks.check_file.
 
 Every job a child runs lives in a module the forkserver preloads (runner.engine.preload): a
 child unpickles its job by reference, so a job defined elsewhere would be imported by each
@@ -72,17 +72,6 @@ def run_edit(
         )
         for product in products
     ]
-
-
-def check_file(
-    path: str, max_pixels: int, max_video_seconds: float, max_frame_pixels: int, *,
-    progress: Progress,
-) -> MediaFacts:  # fmt: skip
-    """An upload's check: what the file is, or why editroom does not take it."""
-    return probe(
-        Path(path), max_pixels=max_pixels, max_video_seconds=max_video_seconds,
-        max_frame_pixels=max_frame_pixels,
-    )  # fmt: skip
 
 
 def _edit_video(

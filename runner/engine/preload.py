@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
+import runner.engine.checks
 import runner.engine.imports.download
 import runner.engine.jobs
 import runner.engine.probe
@@ -37,7 +38,7 @@ def _rehearse() -> tuple[str, ...]:
             path = Path(folder) / f"rehearsal.{name.lower()}"
             try:
                 Image.new("RGB", (REHEARSAL_SIDE_PX, REHEARSAL_SIDE_PX), "gray").save(path, name)
-                runner.engine.jobs.check_file(
+                runner.engine.checks.check_file(
                     str(path), REHEARSAL_LIMIT_PIXELS, 1.0, REHEARSAL_LIMIT_PIXELS,
                     progress=lambda fraction: None,
                 )  # fmt: skip

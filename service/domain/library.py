@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from runner.engine.jobs import check_file
+from runner.engine.checks import check_file
 from runner.engine.probe import ACCEPTED, MediaFacts
 from runner.engine.sandbox import Sandbox
 from service.domain.cursors import Page, keyset_page
