@@ -171,6 +171,10 @@ class Database:
         rows = await self.fetch_all(query, **params)
         return rows[0] if rows else None
 
+    def wake_slots(self, channel: str) -> "WakeSlots":
+        """A session of its own that can hold `channel`'s wake slots (see WakeSlots)."""
+        return WakeSlots(self._url, channel)
+
     @asynccontextmanager
     async def listen(self, *channels: str) -> AsyncIterator[AsyncIterator[psycopg.Notify]]:
         """LISTEN on its own session connection (a pooled one may be handed to others)."""
@@ -182,3 +186,54 @@ class Database:
             yield _translated(conn.notifies())
         finally:
             await conn.close()
+
+
+class WakeSlots:
+    """A watcher's hold on a channel's wake slots (db/functions/040_edit_triggers.sql):
+    while `held`, statements NOTIFY the channel; otherwise they skip the NOTIFY whenever no
+    one else watches. LISTEN first, then `watch()`, then read: nothing is missed.
+
+    The locks live on a session of their own (the LISTEN connection is busy waiting for
+    notifications). Should that session die, the locks go with it and statements stop
+    notifying: `check()` finds out, and a watcher then watches again and re-reads."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self._url = url
+        self._channel = channel
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self.held = False
+
+    async def watch(self) -> None:
+        await self._run("watch_channel")
+        self.held = True
+
+    async def unwatch(self) -> None:
+        if self.held:
+            self.held = False
+            await self._run("unwatch_channel")
+
+    async def check(self) -> bool:
+        """Whether the slots are still held (False: the session was lost, and them with it)."""
+        if not self.held:
+            return False
+        try:
+            await self._run("still_connected")
+        except DatabaseUnavailable:
+            return False
+        return True
+
+    async def close(self) -> None:
+        self.held = False
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    async def _run(self, query: str) -> None:
+        with translated_errors():
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+                await self._conn.execute(QUERIES[query], {"channel": self._channel})
+            except psycopg.OperationalError:
+                await self.close()  # the locks went with the session
+                raise
