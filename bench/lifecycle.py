@@ -182,7 +182,7 @@ def ours(batch: int, variables: dict[str, str]) -> Script:
     return Script(
         "editroom", editroom_script(batch),
         finished="SELECT count FROM editroom.status_counts() WHERE status = 'completed'",
-        reset=f"TRUNCATE editroom.edits CASCADE; {MEDIA}", variables={"media": variables["media"]},
+        reset=f"TRUNCATE editroom.edits, editroom.media CASCADE; {MEDIA}", variables={"media": variables["media"]},
     )  # fmt: skip
 
 
