@@ -8,9 +8,10 @@ durably, the claim does not (runners claim in sessions with synchronous_commit o
 lost in a crash is reaped by its lease). Each lifecycle thus costs two WAL flushes, so the
 run also measures the server's ceiling for them: durable one-row INSERT commits per second
 at the same connection counts (and with a NOTIFY each, the ceiling editroom stays under by
-notifying only while someone waits: no runner and no subscriber watches here). While each run goes, pg_stat_activity is sampled and the
-wait events of the active connections are printed, so a DBA sees where the time goes (CPU
-means active and waiting on nothing: running, or waiting for a core)."""
+notifying only while someone waits: no runner and no subscriber watches here). While each run
+goes, pg_stat_activity is sampled and the wait events of the active connections are printed,
+so a DBA sees where the time goes (CPU means active and waiting on nothing: running, or
+waiting for a core)."""
 
 import os
 import shutil
