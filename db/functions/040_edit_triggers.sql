@@ -14,7 +14,10 @@
 --     is the same modulo the slot count). NOTIFY as before; every watcher holding locks is
 --     already listening, so it is told at commit.
 -- So no wake-up is lost however the two interleave; a transaction that tries again in a
--- later statement re-decides on the same footing. What this does not cover: a watcher whose
+-- later statement re-decides on the same footing. Writers never wait (they only try);
+-- watchers wait for writers, never the reverse: no deadlock. A writer's transaction left open
+-- would hold a watcher back, so watchers take the slots under a short lock_timeout and poll
+-- while they cannot (service/kernel/db.py, WakeSlots). What this does not cover: a watcher whose
 -- LISTEN connection dropped (it re-reads everything when it reconnects, as before), a
 -- watcher's lock session dying while its LISTEN lives (runners still poll every
 -- EDITROOM_POLL_INTERVAL_SECONDS; the service checks its lock session on a short tick and

@@ -12,7 +12,9 @@ subscriber until UNWATCH_AFTER_SECONDS after its last. A subscription is made, t
 are held (on a LISTEN already connected), then the subscriber reads the edit: whatever changes
 after that read is notified, whatever committed before it is read. The watch's session is
 checked every WATCH_CHECK_SECONDS; should it have died (its locks with it), it is taken again
-and every subscriber looks again, as after a lost LISTEN."""
+and every subscriber looks again, as after a lost LISTEN. While the slots cannot be taken (a
+writer's transaction left open holds one, or the database is away), every subscriber looks
+again every WATCH_CHECK_SECONDS: a poll, until the watch is back."""
 
 import asyncio
 import json
@@ -153,7 +155,10 @@ class EditEvents:
         self._idle_since = None  # before the lock: an unwatch under way finishes, then we watch
         async with self._watching:
             if not self._slots.held:
-                await self._slots.watch()  # DatabaseUnavailable: the request fails
+                try:
+                    await self._slots.watch()
+                except DatabaseUnavailable as exc:  # _tend wakes everyone until it can watch
+                    log.warning("cannot watch edit events yet", extra={"error": str(exc)})
 
     def _left(self) -> None:
         if not self._subscribers and not self._feeds:

@@ -35,6 +35,9 @@ POOL_OPEN_TIMEOUT_SECONDS = 10.0
 # fast (a 503 with Retry-After) instead of hanging for psycopg_pool's default 30 s.
 GETCONN_TIMEOUT_SECONDS = 2.0
 RECONNECT_MAX_DELAY_SECONDS = 0.5  # between reconnection attempts, so recovery is prompt
+# How long taking the wake slots waits for a writer's transaction that holds one (it skipped
+# its NOTIFY): a transaction left open must not stall a watcher, which polls meanwhile.
+WATCH_LOCK_TIMEOUT_MS = 200
 
 # Most specific first: the first match wins.
 _TRANSLATIONS: tuple[tuple[type[Exception], type[EditroomError]], ...] = (
@@ -195,7 +198,10 @@ class WakeSlots:
 
     The locks live on a session of their own (the LISTEN connection is busy waiting for
     notifications). Should that session die, the locks go with it and statements stop
-    notifying: `check()` finds out, and a watcher then watches again and re-reads."""
+    notifying: `check()` finds out, and a watcher then watches again and re-reads. Taking the
+    slots waits at most WATCH_LOCK_TIMEOUT_MS for a writer's open transaction; then the
+    session is closed (what it had taken goes with it) and `watch()` raises
+    DatabaseUnavailable: the watcher polls and tries again."""
 
     def __init__(self, url: str, channel: str) -> None:
         self._url = url
@@ -232,7 +238,11 @@ class WakeSlots:
         with translated_errors():
             try:
                 if self._conn is None or self._conn.closed:
-                    self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self._url,
+                        autocommit=True,
+                        options=f"-c lock_timeout={WATCH_LOCK_TIMEOUT_MS}",
+                    )
                 await self._conn.execute(QUERIES[query], {"channel": self._channel})
             except psycopg.OperationalError:
                 await self.close()  # the locks went with the session

@@ -5,6 +5,7 @@ import asyncio
 import random
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -232,3 +233,62 @@ def test_the_service_watches_events_only_while_someone_subscribes(
             await events.stop()
 
     asyncio.run(run())
+
+
+@pytest.fixture
+def open_writer(conn: Conn, database_url: str) -> Iterator["psycopg.Connection[Any]"]:
+    """A transaction that changed edits while no one watched, left open: it holds its wake
+    slot (of both channels) until it ends."""
+    media = insert_media(conn)
+    with psycopg.connect(database_url) as writer:
+        writer.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+        yield writer
+        writer.rollback()
+
+
+def test_a_transaction_left_open_does_not_stall_an_idle_runner(
+    conn: Conn, database_url: str, tmp_path: Path, open_writer: "psycopg.Connection[Any]"
+) -> None:
+    # The runner cannot take every slot while the writer holds one: it polls meanwhile.
+    disable_backoff(conn)
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
+        poll_interval_seconds=0.3, lease_seconds=30,
+    )  # fmt: skip
+
+    async def done(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        return []
+
+    with running_runner(settings, execute=done, concurrency=1):
+        time.sleep(0.5)
+        conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [insert_media(conn)])
+        eventually(
+            lambda: status_counts(conn)["completed"] == 1, timeout=3, what="the edit, by a poll"
+        )
+
+
+def test_a_transaction_left_open_does_not_stall_a_waiter(
+    conn: Conn, database_url: str, open_writer: "psycopg.Connection[Any]"
+) -> None:
+    media = insert_media(conn)
+
+    async def run() -> dict[str, Any]:
+        async with (
+            Database.connect(database_url) as database,
+            await psycopg.AsyncConnection.connect(
+                database_url, autocommit=True, row_factory=dict_row
+            ) as writer,
+        ):
+            events = EditEvents(database)
+            edits = Edits(database=database, events=events, settings=Settings(),
+                          metrics=ServiceMetrics())  # fmt: skip
+            await events.start()
+            await asyncio.wait_for(events.connected.wait(), 10)
+            edit_id = await claimed_edit(writer, media)
+            completing = asyncio.create_task(complete_soon(writer, edit_id, 0.3))
+            row = await asyncio.wait_for(edits.wait(edit_id, SLOW_POLL_SECONDS), 3)
+            await completing
+            await events.stop()
+            return row
+
+    assert asyncio.run(run())["status"] == "completed"
