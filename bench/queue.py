@@ -64,8 +64,9 @@ class Editroom:
         return int(await scalar(conn, LISTENERS_LIKE, 'LISTEN "editroom_queue"%'))
 
     async def reset(self, conn: Conn) -> None:
-        # Media rows name the edit they came from, so the media go too: make one again.
-        await conn.execute("TRUNCATE editroom.edits CASCADE")
+        # The media go too (a media row names the edit it came from, a plain id since edit
+        # history): make one again.
+        await conn.execute("TRUNCATE editroom.edits, editroom.media CASCADE")
         self._media = await scalar(
             conn,
             "INSERT INTO editroom.media (kind, content_type, size_bytes, sha256, storage_key) "

@@ -1,3 +1,139 @@
+-- Wake slots: NOTIFY only when someone may be waiting for it. PostgreSQL serialises every
+-- committing transaction that has sent a NOTIFY through one cluster-wide lock held across its
+-- WAL flush, so notifying commits cannot share a group commit (bench/lifecycle.py measures
+-- it). A watcher of a channel (an idle runner for editroom_queue; the service's listener while
+-- it has a subscriber, or a DBA's psql, for editroom_edit_events) LISTENs first, then holds
+-- all wake_slot_count() slots of the channel SHARED at session level (watch_channel), then
+-- reads the state it cares about, then waits for notifications. A statement with something
+-- to announce tries its backend's slot EXCLUSIVE for its transaction (watched):
+--   * taken: no watcher held that slot, so none held all slots. A watcher that takes its
+--     locks later blocks on this slot until the transaction ends; locks are released after
+--     the commit is visible, so the watcher's read (after its locks) sees this statement's
+--     work. One that was mid-way through its slots is the same case. Nothing to NOTIFY.
+--   * not taken: a watcher holds it (or, rarely, another transaction of a backend whose pid
+--     is the same modulo the slot count). NOTIFY as before; every watcher holding locks is
+--     already listening, so it is told at commit.
+-- So no wake-up is lost however the two interleave; a transaction that tries again in a
+-- later statement re-decides on the same footing. Writers never wait (they only try);
+-- watchers wait for writers, never the reverse: no deadlock. A writer's transaction left open
+-- would hold a watcher back, so watchers take the slots under a short lock_timeout and poll
+-- while they cannot (service/kernel/db.py, WakeSlots). What this does not cover: a watcher whose
+-- LISTEN connection dropped (it re-reads everything when it reconnects, as before), a
+-- watcher's lock session dying while its LISTEN lives (runners still poll every
+-- EDITROOM_POLL_INTERVAL_SECONDS; the service checks its lock session on a short tick and
+-- re-reads when it had to take the locks again), and a session that both watches and writes:
+-- its own locks never conflict with themselves, so it is told of its own statements only
+-- when another watcher is about. Only advisory keys (wake_key(channel), 0..63) are used.
+CREATE OR REPLACE FUNCTION editroom.wake_slot_count()
+RETURNS int
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT 64 $$;
+
+COMMENT ON FUNCTION editroom.wake_slot_count() IS
+'How many wake slots each notified channel has: a watcher holds them all shared, a notifying '
+'statement tries its backend''s one exclusive (040_edit_triggers.sql).';
+
+CREATE OR REPLACE FUNCTION editroom.wake_key(p_channel text)
+RETURNS int
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT hashtext('editroom.wake:' || p_channel) & 2147483647 $$;
+
+COMMENT ON FUNCTION editroom.wake_key(text) IS
+'The first advisory lock key of a channel''s wake slots (the second is the slot number).';
+
+CREATE OR REPLACE FUNCTION editroom.watched(p_channel text)
+RETURNS boolean
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT NOT pg_try_advisory_xact_lock(editroom.wake_key(p_channel),
+                                         pg_backend_pid() % editroom.wake_slot_count())
+$$;
+
+COMMENT ON FUNCTION editroom.watched(text) IS
+'Whether a statement must NOTIFY p_channel: false when it could take its backend''s wake slot '
+'(held, exclusive, to the end of the transaction: no watcher now, and a later one waits for the '
+'commit, then reads). Called only by a statement that has something to announce.';
+
+CREATE OR REPLACE FUNCTION editroom.held_wake_slots(p_channel text)
+RETURNS SETOF int
+LANGUAGE sql STABLE
+AS $$
+    SELECT l.objid::int FROM pg_locks l
+     WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.objsubid = 2
+       AND l.classid = editroom.wake_key(p_channel)::oid AND l.mode = 'ShareLock' AND l.granted
+$$;
+
+COMMENT ON FUNCTION editroom.held_wake_slots(text) IS
+'The wake slots of p_channel this session holds shared.';
+
+CREATE OR REPLACE FUNCTION editroom.watch_channel(p_channel text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- Only the slots not held yet, each once: a watch cut short (a timeout) is completed by
+    -- the next, and one unwatch always lets go.
+    PERFORM pg_advisory_lock_shared(editroom.wake_key(p_channel), s.slot)
+       FROM generate_series(0, editroom.wake_slot_count() - 1) AS s(slot)
+      WHERE s.slot NOT IN (SELECT editroom.held_wake_slots(p_channel))
+      ORDER BY s.slot;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.watch_channel(text) IS
+'Hold p_channel''s wake slots shared for this session (LISTEN first, read after): statements '
+'then NOTIFY p_channel. Waits for transactions that skipped the NOTIFY to end.';
+
+CREATE OR REPLACE FUNCTION editroom.unwatch_channel(p_channel text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM pg_advisory_unlock_shared(editroom.wake_key(p_channel), s.slot)
+       FROM editroom.held_wake_slots(p_channel) AS s(slot);
+END
+$$;
+
+COMMENT ON FUNCTION editroom.unwatch_channel(text) IS
+'Let go of p_channel''s wake slots: statements stop sending it NOTIFYs unless someone else watches.';
+
+CREATE OR REPLACE FUNCTION editroom.watch_events()
+RETURNS void
+LANGUAGE sql
+AS $$ SELECT editroom.watch_channel('editroom_edit_events') $$;
+
+COMMENT ON FUNCTION editroom.watch_events() IS
+'For a session that LISTENs editroom_edit_events (a DBA''s psql): without it, status events are '
+'sent only while the service has a subscriber. LISTEN first, then call this; it lasts until '
+'unwatch_events() or the session ends. Events of this session''s own statements come only when '
+'someone else watches too.';
+
+CREATE OR REPLACE FUNCTION editroom.unwatch_events()
+RETURNS void
+LANGUAGE sql
+AS $$ SELECT editroom.unwatch_channel('editroom_edit_events') $$;
+
+COMMENT ON FUNCTION editroom.unwatch_events() IS
+'Undoes watch_events() for this session.';
+
+CREATE OR REPLACE FUNCTION editroom.watch_queue()
+RETURNS void
+LANGUAGE sql
+AS $$ SELECT editroom.watch_channel('editroom_queue') $$;
+
+COMMENT ON FUNCTION editroom.watch_queue() IS
+'What an idle runner calls, on a session of its own, after LISTEN editroom_queue and before '
+'claiming once more: from then on whatever becomes claimable sends it a NOTIFY. A session that '
+'only LISTENs is not woken.';
+
+CREATE OR REPLACE FUNCTION editroom.unwatch_queue()
+RETURNS void
+LANGUAGE sql
+AS $$ SELECT editroom.unwatch_channel('editroom_queue') $$;
+
+COMMENT ON FUNCTION editroom.unwatch_queue() IS
+'Undoes watch_queue() for this session (a runner that has work again).';
+
 -- Bookkeeping that must never be skipped, once per statement: status counters, the attempt
 -- log, and one wake-up for runners however many rows became claimable. Sessions keep their
 -- steps in a trigger of their own (300_sessions.sql).
@@ -15,7 +151,9 @@ BEGIN
       FROM new_edits
      WHERE editroom.edit_claimable(status, blocked_by, run_after);
     IF v_claimable > 0 THEN
-        PERFORM pg_notify('editroom_queue', v_claimable::text);
+        IF editroom.watched('editroom_queue') THEN  -- an idle runner (see wake slots above)
+            PERFORM pg_notify('editroom_queue', v_claimable::text);
+        END IF;
     END IF;
     RETURN NULL;
 END
@@ -23,7 +161,7 @@ $$;
 
 COMMENT ON FUNCTION editroom.edits_after_insert() IS
 'Statement trigger on edits: counts new rows by status and NOTIFYs editroom_queue with how many '
-'are claimable now.';
+'are claimable now, when a runner watches the queue (watch_queue).';
 
 CREATE OR REPLACE FUNCTION editroom.edits_after_update()
 RETURNS trigger
@@ -77,7 +215,9 @@ BEGIN
      WHERE editroom.edit_claimable(n.status, n.blocked_by, n.run_after)
        AND NOT editroom.edit_claimable(o.status, o.blocked_by, o.run_after);
     IF v_claimable > 0 THEN
-        PERFORM pg_notify('editroom_queue', v_claimable::text);
+        IF editroom.watched('editroom_queue') THEN
+            PERFORM pg_notify('editroom_queue', v_claimable::text);
+        END IF;
     END IF;
     RETURN NULL;
 END
@@ -86,7 +226,7 @@ $$;
 COMMENT ON FUNCTION editroom.edits_after_update() IS
 'Statement trigger on edits: refuses a trial that goes down; moves the status counters; opens an edit_attempts row (with the edit''s kind) on each claim '
 'and closes it (outcome, error, duration) when the edit leaves processing; NOTIFYs '
-'editroom_queue with how many rows became claimable. A session''s steps are kept by their own '
+'editroom_queue with how many rows became claimable (when a runner watches). A session''s steps are kept by their own '
 'trigger, edits_after_update_sessions (300_sessions.sql).';
 
 CREATE OR REPLACE FUNCTION editroom.edits_after_delete()
@@ -107,12 +247,34 @@ COMMENT ON FUNCTION editroom.edits_after_delete() IS
 -- One notification per statement, not per row: PostgreSQL serialises every notifying commit
 -- on one cluster-wide lock, so a claim of ten edits or a runner's heartbeat of all it holds
 -- sends one. A payload holds at most EVENTS_PER_NOTIFICATION events (NOTIFY's limit is 8000
--- bytes; an event is about 110).
+-- bytes; an event is about 110). And only when someone watches (wake slots, above), but for
+-- the cancellation of an edit being processed: its runner stops at once on it (runners do not
+-- watch events; a rare, human-paced statement).
 CREATE OR REPLACE FUNCTION editroom.edits_notify_event()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    v_changed bigint;
+    v_stopped bigint := 0;
 BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT count(*) INTO v_changed FROM new_edits;
+    ELSE
+        SELECT count(*),
+               count(*) FILTER (WHERE o.status = 'processing' AND n.status = 'cancelled')
+          INTO v_changed, v_stopped
+          FROM new_edits n JOIN old_edits o ON o.id = n.id
+         WHERE o.status IS DISTINCT FROM n.status
+            OR o.progress IS DISTINCT FROM n.progress
+            OR o.progress_detail IS DISTINCT FROM n.progress_detail;
+    END IF;
+    IF v_changed = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF v_stopped = 0 AND NOT editroom.watched('editroom_edit_events') THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         PERFORM pg_notify('editroom_edit_events', c.events)
            FROM (SELECT json_agg(json_build_object('id', n.id, 'status', n.status,
@@ -143,7 +305,8 @@ $$;
 COMMENT ON FUNCTION editroom.edits_notify_event() IS
 'Statement trigger on edits: NOTIFY editroom_edit_events with a JSON array of '
 '{"id","status","trial","progress"}, one element per edit created or whose status or progress '
-'(or progress_detail) changed, at most 50 per notification: one notification per statement.';
+'(or progress_detail) changed, at most 50 per notification: one notification per statement; '
+'only when someone watches (watch_events), or a processing edit was cancelled.';
 
 CREATE OR REPLACE TRIGGER edits_after_insert
     AFTER INSERT ON editroom.edits

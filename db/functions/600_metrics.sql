@@ -99,10 +99,11 @@ RETURNS TABLE (notification_queue_usage double precision, oldest_transaction_sec
 LANGUAGE sql
 STABLE
 AS $$
-    -- Every event and wake-up is a NOTIFY. A listener that stops reading (a stalled client's
-    -- connection, a psql left open after LISTEN) keeps the notification queue from draining;
-    -- when it is full, every transaction that notifies fails. An old open transaction holds
-    -- back vacuum and the locks a deploy needs.
+    -- Events and wake-ups are NOTIFYs (while someone watches: 040_edit_triggers.sql). A
+    -- listener that stops reading (a stalled client's connection, a psql left open after
+    -- LISTEN) keeps the notification queue from draining; when it is full, every transaction
+    -- that notifies fails. An old open transaction holds back vacuum and the locks a deploy
+    -- needs.
     SELECT pg_notification_queue_usage(),
            coalesce(extract(epoch FROM now() - min(a.xact_start)), 0)::double precision
       FROM pg_stat_activity a

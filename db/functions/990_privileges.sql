@@ -11,7 +11,8 @@
 -- PUBLIC may execute the functions the README documents (its SQL section lists them); the
 -- helpers they are built of (lock_*, the counters' bump and compact, trigger functions,
 -- raise_not_held, next_session_step, forget_lost_media, restore_archived_edit,
--- history_day_exists, history_lock_key) only the owner, which the service,
+-- history_day_exists, history_lock_key, the wake slots' watched, watch_channel
+-- and the rest) only the owner, which the service,
 -- the runners and postgres_exporter connect as. A function new here is internal until
 -- added below and to the README; tests/integration/test_sql_privileges.py checks both.
 DO $$
@@ -35,7 +36,8 @@ BEGIN
             'retry_edit', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
             'recount_status_counts', 'backoff_delay', 'archive_finished_edits',
             'add_history_partition', 'find_edit', 'list_edits', 'take_idempotency_key',
-            'keep_idempotency_key', 'forget_expired_idempotency_keys',
+            'keep_idempotency_key', 'forget_expired_idempotency_keys', 'watch_queue',
+            'unwatch_queue', 'watch_events', 'unwatch_events',
             -- predicates for a DBA's own queries
             'edit_claimable', 'edit_still_to_run', 'edit_held', 'edit_kind',
             -- media, sessions, workflows, imports

@@ -8,6 +8,13 @@ NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LIST
 work), or whose LISTEN connection dropped, still finds work by polling every
 poll_interval_seconds, and still learns of cancellations from its heartbeats.
 
+Enqueues notify only while some runner watches the queue (db/functions/040_edit_triggers.sql,
+wake slots): a runner about to wait with free slots holds the queue's wake slots (a session of
+its own, after its LISTEN), then claims once more before it waits, and lets go once its slots
+are all busy. Cancellations of edits being processed are always notified; other events only
+while the service (or a DBA) watches them, so a runner's edit reaped or changed by hand is found
+by its next heartbeat.
+
 An outage of the database or the store pauses claiming and hands back the attempts it broke
 without costing them a trial (runner/process/outage.py).
 """
@@ -89,6 +96,7 @@ class Runner:
         )
         self.metrics.track_lanes(slots=self._slots, busy=self._busy)
         self._wake = asyncio.Event()
+        self._queue_watch = database.wake_slots(QUEUE_CHANNEL)
         self._stopping = False
 
     def stop(self) -> None:
@@ -112,6 +120,7 @@ class Runner:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            await self._queue_watch.close()
         log.info("runner stopped", extra={"worker": self.name})
 
     # Claiming
@@ -126,8 +135,39 @@ class Runner:
             free = {lane: n for lane, n in free.items() if n > 0}
             if free and await self._claim(free):
                 continue  # a lane got all it asked for: there may be more waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
+            if not free:
+                await self._unwatch_queue()  # every lane busy: a wake-up could not be acted on
+            elif not self._queue_watch.held and await self._watch_queue():
+                continue  # claim once more: from now on an enqueue wakes us, see _watch_queue
+            await self._wait()
+
+    async def _wait(self) -> None:
+        """Until woken or the poll is due; a poll also checks the queue watch's session (should
+        it have died, its locks went with it: the next round takes them again)."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
+        except TimeoutError:
+            if self._queue_watch.held:
+                await self._queue_watch.check()
+
+    async def _watch_queue(self) -> bool:
+        """Hold the queue's wake slots before waiting with free slots: an enqueue that skipped
+        its NOTIFY held one of them until it committed, so the claim that follows this sees
+        its edit; any later enqueue finds them held and notifies (our LISTEN came first:
+        _listen sets the wake event when it (re)connects, and the loop claims then). False
+        when the database cannot be reached: the poll finds the work instead."""
+        try:
+            await self._queue_watch.watch()
+        except EditroomError as exc:
+            log.warning("cannot watch the queue", extra={"worker": self.name, "error": str(exc)})
+            return False
+        return True
+
+    async def _unwatch_queue(self) -> None:
+        try:
+            await self._queue_watch.unwatch()
+        except EditroomError as exc:  # the session is gone, and its locks with it
+            log.warning("cannot unwatch the queue", extra={"worker": self.name, "error": str(exc)})
 
     async def _claim(self, free: dict[str, int]) -> bool:
         """Claim up to `free` edits of each lane; whether a lane got all it asked for."""

@@ -4,11 +4,22 @@ subscribes here, per edit, instead of holding a connection of its own.
 A notification says "look again": subscribers re-read the edit, and a dropped connection loses
 nothing (on reconnect every subscriber looks again). It also says what the edit became
 (status, trial, progress), which a subscription keeps until it is taken, so that a follower can
-tell of a state the edit had already left when it was read (a fast edit's `processing`)."""
+tell of a state the edit had already left when it was read (a fast edit's `processing`).
+
+Statements send these notifications only while someone watches (db/functions/040, wake
+slots): the service holds the channel's wake slots on a session of its own from its first
+subscriber until UNWATCH_AFTER_SECONDS after its last. A subscription is made, then the slots
+are held (on a LISTEN already connected), then the subscriber reads the edit: whatever changes
+after that read is notified, whatever committed before it is read. The watch's session is
+checked every WATCH_CHECK_SECONDS; should it have died (its locks with it), it is taken again
+and every subscriber looks again, as after a lost LISTEN. While the slots cannot be taken (a
+writer's transaction left open holds one, or the database is away), every subscriber looks
+again every WATCH_CHECK_SECONDS: a poll, until the watch is back."""
 
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -23,6 +34,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "editroom_edit_events"
 STATE_FIELDS = ("status", "trial", "progress")
 RECONNECT_SECONDS = 1.0
+WATCH_CHECK_SECONDS = 0.5
+UNWATCH_AFTER_SECONDS = 1.0  # a lull between two `?wait=` requests keeps the watch
 
 
 MAX_KEPT_STATES = 256  # per subscription, between two reads of the edit
@@ -92,17 +105,22 @@ class EditEvents:
         self._database = database
         self._subscribers: dict[UUID, set[Subscription]] = {}
         self._feeds: set[Feed] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._slots = database.wake_slots(CHANNEL)
+        self._watching = asyncio.Lock()  # one watch or unwatch at a time
+        self._idle_since: float | None = None  # no subscriber since (monotonic)
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._listen())
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._tend())]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        await self._slots.close()
 
     @asynccontextmanager
     async def subscribe(self, edit_id: UUID) -> AsyncIterator[Subscription]:
@@ -110,12 +128,14 @@ class EditEvents:
         subscription = Subscription()
         self._subscribers.setdefault(edit_id, set()).add(subscription)
         try:
+            await self._watch()
             yield subscription
         finally:
             waiting = self._subscribers.get(edit_id, set())
             waiting.discard(subscription)
             if not waiting:
                 self._subscribers.pop(edit_id, None)
+            self._left()
 
     @asynccontextmanager
     async def subscribe_all(self) -> AsyncIterator[Feed]:
@@ -123,9 +143,49 @@ class EditEvents:
         feed = Feed()
         self._feeds.add(feed)
         try:
+            await self._watch()
             yield feed
         finally:
             self._feeds.discard(feed)
+            self._left()
+
+    # Watching: statements notify only while the slots are held (see the module's docstring)
+
+    async def _watch(self) -> None:
+        self._idle_since = None  # before the lock: an unwatch under way finishes, then we watch
+        async with self._watching:
+            if not self._slots.held:
+                try:
+                    await self._slots.watch()
+                except DatabaseUnavailable as exc:  # _tend wakes everyone until it can watch
+                    log.warning("cannot watch edit events yet", extra={"error": str(exc)})
+
+    def _left(self) -> None:
+        if not self._subscribers and not self._feeds:
+            self._idle_since = time.monotonic()
+
+    async def _tend(self) -> None:
+        """Let go of the slots once no one has subscribed for UNWATCH_AFTER_SECONDS; find a
+        lost watch session, take the slots again and have everyone look again."""
+        while True:
+            await asyncio.sleep(WATCH_CHECK_SECONDS)
+            try:
+                async with self._watching:
+                    await self._tend_slots()
+            except DatabaseUnavailable as exc:
+                log.warning("edit events watch lost; retrying", extra={"error": str(exc)})
+                self._wake_everyone()
+
+    async def _tend_slots(self) -> None:
+        idle_since = self._idle_since
+        if idle_since is not None and time.monotonic() - idle_since >= UNWATCH_AFTER_SECONDS:
+            await self._slots.unwatch()
+        elif self._slots.held and not await self._slots.check():
+            await self._slots.watch()
+            self._wake_everyone()
+        elif not self._slots.held and (self._subscribers or self._feeds):
+            await self._slots.watch()  # a watch that failed before
+            self._wake_everyone()
 
     async def _listen(self) -> None:
         while True:

@@ -36,6 +36,9 @@ POOL_OPEN_TIMEOUT_SECONDS = 10.0
 # fast (a 503 with Retry-After) instead of hanging for psycopg_pool's default 30 s.
 GETCONN_TIMEOUT_SECONDS = 2.0
 RECONNECT_MAX_DELAY_SECONDS = 0.5  # between reconnection attempts, so recovery is prompt
+# How long taking the wake slots waits for a writer's transaction that holds one (it skipped
+# its NOTIFY): a transaction left open must not stall a watcher, which polls meanwhile.
+WATCH_LOCK_TIMEOUT_MS = 200
 
 # Most specific first: the first match wins.
 _TRANSLATIONS: tuple[tuple[type[Exception], type[EditroomError]], ...] = (
@@ -198,6 +201,10 @@ class Database:
         rows = await self.fetch_all(query, **params)
         return rows[0] if rows else None
 
+    def wake_slots(self, channel: str) -> "WakeSlots":
+        """A session of its own that can hold `channel`'s wake slots (see WakeSlots)."""
+        return WakeSlots(self._url, channel)
+
     @asynccontextmanager
     async def listen(self, *channels: str) -> AsyncIterator[AsyncIterator[psycopg.Notify]]:
         """LISTEN on its own session connection (a pooled one may be handed to others)."""
@@ -209,3 +216,61 @@ class Database:
             yield _translated(conn.notifies())
         finally:
             await conn.close()
+
+
+class WakeSlots:
+    """A watcher's hold on a channel's wake slots (db/functions/040_edit_triggers.sql):
+    while `held`, statements NOTIFY the channel; otherwise they skip the NOTIFY whenever no
+    one else watches. LISTEN first, then `watch()`, then read: nothing is missed.
+
+    The locks live on a session of their own (the LISTEN connection is busy waiting for
+    notifications). Should that session die, the locks go with it and statements stop
+    notifying: `check()` finds out, and a watcher then watches again and re-reads. Taking the
+    slots waits at most WATCH_LOCK_TIMEOUT_MS for a writer's open transaction; then the
+    session is closed (what it had taken goes with it) and `watch()` raises
+    DatabaseUnavailable: the watcher polls and tries again."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self._url = url
+        self._channel = channel
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self.held = False
+
+    async def watch(self) -> None:
+        await self._run("watch_channel")
+        self.held = True
+
+    async def unwatch(self) -> None:
+        if self.held:
+            self.held = False
+            await self._run("unwatch_channel")
+
+    async def check(self) -> bool:
+        """Whether the slots are still held (False: the session was lost, and them with it)."""
+        if not self.held:
+            return False
+        try:
+            await self._run("still_connected")
+        except DatabaseUnavailable:
+            return False
+        return True
+
+    async def close(self) -> None:
+        self.held = False
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    async def _run(self, query: str) -> None:
+        with translated_errors():
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self._url,
+                        autocommit=True,
+                        options=f"-c lock_timeout={WATCH_LOCK_TIMEOUT_MS}",
+                    )
+                await self._conn.execute(QUERIES[query], {"channel": self._channel})
+            except psycopg.OperationalError:
+                await self.close()  # the locks went with the session
+                raise

@@ -299,3 +299,13 @@ SELECT * FROM editroom.enqueue_import(
     p_max_trials => %(max_trials)s,
     p_priority => %(priority)s
 );
+
+-- name: watch_channel
+-- On the watcher's own session (kernel/db.py WakeSlots): session-level advisory locks.
+SELECT editroom.watch_channel(%(channel)s);
+
+-- name: unwatch_channel
+SELECT editroom.unwatch_channel(%(channel)s);
+
+-- name: still_connected
+SELECT 1 AS alive;

@@ -1,6 +1,7 @@
 """NOTIFY: runners are woken once per statement; clients see every status and progress change."""
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,17 @@ QUIET_SECONDS = 0.3
 
 @pytest.fixture
 def listener(database_url: str) -> Iterator["psycopg.Connection[Any]"]:
+    """A watcher of both channels, as an idle runner and a service with subscribers are."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("LISTEN editroom_queue")
+        conn.execute("LISTEN editroom_edit_events")
+        conn.execute("SELECT editroom.watch_queue(), editroom.watch_events()")
+        yield conn
+
+
+@pytest.fixture
+def bystander(database_url: str) -> Iterator["psycopg.Connection[Any]"]:
+    """A session that LISTENs but does not watch: no one it stands for is waiting."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("LISTEN editroom_queue")
         conn.execute("LISTEN editroom_edit_events")
@@ -140,3 +152,72 @@ def test_retry_wakes_runners(conn: Conn, listener: "psycopg.Connection[Any]") ->
     received(listener)
     conn.execute("SELECT editroom.retry_edit(%s)", [edit_id])
     assert wakeups(received(listener)) == ["1"]
+
+
+def test_nothing_is_notified_while_no_one_watches(
+    conn: Conn, bystander: "psycopg.Connection[Any]"
+) -> None:
+    # Every NOTIFY serialises its commit cluster-wide: with no idle runner and no subscriber,
+    # enqueue, claim, progress and completion send none.
+    media = insert_media(conn)
+    edit_id = enqueue(conn, media)["id"]
+    claim(conn, "w")
+    conn.execute("SELECT editroom.heartbeat_edit(%s, 'w', 0.5)", [edit_id])
+    conn.execute("SELECT editroom.complete_edit(%s, 'w', '{}')", [edit_id])
+    other = enqueue(conn, media)["id"]
+    conn.execute("SELECT editroom.cancel_edit(%s)", [other])
+    conn.execute("SELECT editroom.retry_edit(%s)", [other])
+    assert received(bystander) == []
+
+
+def test_a_watcher_that_leaves_stops_the_notifications(
+    conn: Conn, listener: "psycopg.Connection[Any]", bystander: "psycopg.Connection[Any]"
+) -> None:
+    media = insert_media(conn)
+    enqueue(conn, media)
+    assert len(received(bystander)) == 2  # a wake-up and an event, while the listener watches
+    listener.execute("SELECT editroom.unwatch_queue()")
+    enqueue(conn, media)
+    assert [channel for channel, _ in received(bystander)] == ["editroom_edit_events"]
+    listener.execute("SELECT editroom.unwatch_events()")
+    enqueue(conn, media)
+    assert received(bystander) == []
+    listener.execute("SELECT editroom.watch_events(), editroom.watch_events()")  # idempotent
+    listener.execute("SELECT editroom.unwatch_events()")
+    enqueue(conn, media)
+    assert received(bystander) == []
+
+
+def test_a_running_edit_cancelled_is_always_notified(
+    conn: Conn, bystander: "psycopg.Connection[Any]"
+) -> None:
+    # Its runner stops working on it at once (runners do not watch events).
+    edit_id = str(enqueue(conn, insert_media(conn))["id"])
+    claim(conn, "w")
+    received(bystander)
+    conn.execute("SELECT editroom.cancel_edit(%s)", [edit_id])
+    assert [e["status"] for e in events(received(bystander))] == ["cancelled"]
+
+
+def test_a_watcher_arriving_mid_transaction_waits_for_it_and_then_sees_its_edit(
+    conn: Conn, database_url: str, bystander: "psycopg.Connection[Any]"
+) -> None:
+    media = insert_media(conn)
+    with psycopg.connect(database_url) as writer:  # a transaction left open
+        writer.execute(
+            "SELECT editroom.enqueue_edit(%s, '[]')", [media]
+        )  # no one watches: it takes its wake slot and skips the NOTIFY
+        watched = threading.Event()
+
+        def watch() -> None:
+            bystander.execute("SELECT editroom.watch_queue()")
+            watched.set()
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        assert not watched.wait(0.3)  # held back by the open transaction
+        writer.commit()
+        watcher.join(5)
+    assert watched.is_set()
+    assert len(claim(conn, "w")) == 1  # the watcher's claim, after its watch, finds the edit
+    assert wakeups(received(bystander)) == []

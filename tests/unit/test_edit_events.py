@@ -13,11 +13,30 @@ from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
 
+class HeldSlots:
+    """Wake slots that are held as soon as asked (the SQL side is tested in integration)."""
+
+    held = False
+
+    async def watch(self) -> None:
+        self.held = True
+
+    async def unwatch(self) -> None:
+        self.held = False
+
+    async def close(self) -> None:
+        self.held = False
+
+
 class ScriptedDatabase:
     """Answers `edit_by_id` with the next row of a script, and keeps the last one."""
 
     def __init__(self, rows: list[Row]) -> None:
         self.rows = rows
+        self.slots = HeldSlots()
+
+    def wake_slots(self, channel: str) -> HeldSlots:
+        return self.slots
 
     async def fetch_one(self, query: str, **params: Any) -> Row:
         assert query == "edit_by_id"

@@ -1,0 +1,294 @@
+"""Wake slots on real connections: statements notify only while someone watches, and a watcher
+arriving at any moment misses nothing (db/functions/040_edit_triggers.sql says why)."""
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from runner.process.execute import ClaimedEdit, ReportProgress
+from service.domain import events as events_module
+from service.domain.edits import Edits
+from service.domain.events import EditEvents
+from service.kernel.db import Database
+from service.kernel.metrics import ServiceMetrics
+from service.kernel.settings import Settings
+from tests.queue import Conn, disable_backoff, insert_media, status_counts
+from tests.runner_harness import running_runner
+from tests.waiting import eventually
+
+SLOW_POLL_SECONDS = 30.0  # a lost wake-up would cost this long: far past every bound below
+PROMPT_SECONDS = 1.0  # from enqueue to claim, or from completion to a waiter's answer
+ENQUEUERS = 3
+EDITS_EACH = 40
+EDITS = 150
+
+
+def test_enqueues_racing_a_runner_going_idle_each_wake_it_at_once(
+    conn: Conn, database_url: str, tmp_path: Path
+) -> None:
+    # Each edit is enqueued 0-4 ms after the runner finished the one before: while it
+    # completes it, makes its empty claim, takes the wake slots, claims once more, or waits.
+    # Whichever: it must be claimed at once, not at the next poll.
+    disable_backoff(conn)
+    media = insert_media(conn)
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
+        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
+    )  # fmt: skip
+    finished = threading.Event()
+
+    async def done(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        finished.set()
+        return []
+
+    pause = random.Random(15)
+    with running_runner(settings, execute=done, concurrency=1):
+        time.sleep(0.2)  # idle, watching
+        for _ in range(EDITS):
+            finished.clear()
+            conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+            assert finished.wait(PROMPT_SECONDS), "an idle runner was not woken"
+            time.sleep(pause.uniform(0, 0.004))
+        eventually(lambda: status_counts(conn)["completed"] == EDITS, what="every edit")
+    row = conn.execute(
+        "SELECT max(started_at - created_at) AS slowest FROM editroom.edits"
+    ).fetchone()
+    assert row is not None and row["slowest"].total_seconds() < PROMPT_SECONDS
+
+
+def test_enqueues_from_many_sessions_racing_a_runner_lose_no_wake_up(
+    conn: Conn, database_url: str, tmp_path: Path
+) -> None:
+    disable_backoff(conn)
+    media = insert_media(conn)
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
+        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
+    )  # fmt: skip
+
+    async def done(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        return []
+
+    with running_runner(settings, execute=done, concurrency=2):
+        threads = [
+            threading.Thread(target=enqueue_in_bursts, args=(database_url, media, seed))
+            for seed in range(ENQUEUERS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        eventually(
+            lambda: status_counts(conn)["completed"] == ENQUEUERS * EDITS_EACH,
+            timeout=SLOW_POLL_SECONDS / 3, what="every edit completed without a poll",
+        )  # fmt: skip
+
+
+def enqueue_in_bursts(database_url: str, media: UUID, seed: int) -> None:
+    """EDITS_EACH enqueues, each a transaction, 0-15 ms apart."""
+    pause = random.Random(seed)
+    with psycopg.connect(database_url, autocommit=True) as writer:
+        for _ in range(EDITS_EACH):
+            writer.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+            time.sleep(pause.uniform(0, 0.015))
+
+
+def test_a_runner_watches_the_queue_only_while_it_waits_for_work(
+    conn: Conn, database_url: str, tmp_path: Path
+) -> None:
+    disable_backoff(conn)
+    media = insert_media(conn)
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
+        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
+    )  # fmt: skip
+    release = threading.Event()
+
+    async def held(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+        return []
+
+    with (
+        psycopg.connect(database_url, autocommit=True) as bystander,
+        running_runner(settings, execute=held, concurrency=1),
+    ):
+        bystander.execute("LISTEN editroom_queue")
+        eventually(lambda: watchers(conn) == 1, what="the idle runner to watch")
+        conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+        assert [n.channel for n in bystander.notifies(timeout=0.5)] == ["editroom_queue"]
+        eventually(lambda: watchers(conn) == 0, what="the busy runner to stop watching")
+        conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])  # no one to wake
+        assert list(bystander.notifies(timeout=0.5)) == []
+        release.set()
+        eventually(lambda: status_counts(conn)["completed"] == 2, what="both edits")
+        eventually(lambda: watchers(conn) == 1, what="the idle runner to watch again")
+
+
+def watchers(conn: Conn, channel: str = "editroom_queue") -> int:
+    """Sessions holding every wake slot of the channel."""
+    row = conn.execute(
+        """SELECT count(*) AS n FROM (
+               SELECT pid FROM pg_locks
+                WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted
+                  AND classid = editroom.wake_key(%s)::oid AND objsubid = 2
+                GROUP BY pid HAVING count(*) = editroom.wake_slot_count()) AS w""",
+        [channel],
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+@pytest.fixture
+def quick_unwatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service lets go of its watch as soon as a waiter leaves, so that each waiter below
+    arrives to a service that is not watching."""
+    monkeypatch.setattr(events_module, "UNWATCH_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(events_module, "WATCH_CHECK_SECONDS", 0.005)
+
+
+async def complete_soon(
+    writer: "psycopg.AsyncConnection[Any]", edit_id: UUID, delay: float
+) -> None:
+    await asyncio.sleep(delay)
+    await writer.execute("SELECT editroom.complete_edit(%s, 'w', '{}')", [edit_id])
+
+
+async def claimed_edit(writer: "psycopg.AsyncConnection[Any]", media: UUID) -> UUID:
+    await writer.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+    cursor = await writer.execute("SELECT id FROM editroom.claim_edits('w', 1)")
+    row = await cursor.fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def test_waiters_and_followers_arriving_as_edits_complete_miss_nothing(
+    conn: Conn, database_url: str, quick_unwatch: None
+) -> None:
+    media = insert_media(conn)
+
+    async def run() -> list[float]:
+        async with (
+            Database.connect(database_url) as database,
+            await psycopg.AsyncConnection.connect(
+                database_url, autocommit=True, row_factory=dict_row
+            ) as writer,
+        ):
+            events = EditEvents(database)
+            edits = Edits(database=database, events=events, settings=Settings(),
+                          metrics=ServiceMetrics())  # fmt: skip
+            await events.start()
+            await asyncio.wait_for(events.connected.wait(), 10)
+            pause = random.Random(7)
+            answered: list[float] = []
+            last: dict[str, Any] = {}
+            for round_ in range(40):
+                await asyncio.sleep(0.02)  # the last waiter's watch is let go meanwhile
+                edit_id = await claimed_edit(writer, media)
+                completing = asyncio.create_task(
+                    complete_soon(writer, edit_id, pause.uniform(0, 0.01))
+                )
+                started = time.monotonic()
+                if round_ % 2:
+                    last = await edits.wait(edit_id, SLOW_POLL_SECONDS)
+                else:
+                    async for told in edits.follow(edit_id):
+                        assert told is not None  # no keep-alive: it finished at once
+                        last = told
+                assert last["status"] == "completed"
+                answered.append(time.monotonic() - started)
+                await completing
+            await events.stop()
+            return answered
+
+    answered = asyncio.run(run())
+    assert max(answered) < PROMPT_SECONDS
+
+
+def test_the_service_watches_events_only_while_someone_subscribes(
+    conn: Conn, database_url: str, quick_unwatch: None
+) -> None:
+    media = insert_media(conn)
+
+    async def run() -> None:
+        async with Database.connect(database_url) as database:
+            events = EditEvents(database)
+            await events.start()
+            await asyncio.wait_for(events.connected.wait(), 10)
+            assert watchers(conn, "editroom_edit_events") == 0
+            async with events.subscribe_all():
+                assert watchers(conn, "editroom_edit_events") == 1
+                conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+            await asyncio.sleep(0.2)
+            assert watchers(conn, "editroom_edit_events") == 0
+            await events.stop()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def open_writer(conn: Conn, database_url: str) -> Iterator["psycopg.Connection[Any]"]:
+    """A transaction that changed edits while no one watched, left open: it holds its wake
+    slot (of both channels) until it ends."""
+    media = insert_media(conn)
+    with psycopg.connect(database_url) as writer:
+        writer.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+        yield writer
+        writer.rollback()
+
+
+def test_a_transaction_left_open_does_not_stall_an_idle_runner(
+    conn: Conn, database_url: str, tmp_path: Path, open_writer: "psycopg.Connection[Any]"
+) -> None:
+    # The runner cannot take every slot while the writer holds one: it polls meanwhile.
+    disable_backoff(conn)
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
+        poll_interval_seconds=0.3, lease_seconds=30,
+    )  # fmt: skip
+
+    async def done(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        return []
+
+    with running_runner(settings, execute=done, concurrency=1):
+        time.sleep(0.5)
+        conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [insert_media(conn)])
+        eventually(
+            lambda: status_counts(conn)["completed"] == 1, timeout=3, what="the edit, by a poll"
+        )
+
+
+def test_a_transaction_left_open_does_not_stall_a_waiter(
+    conn: Conn, database_url: str, open_writer: "psycopg.Connection[Any]"
+) -> None:
+    media = insert_media(conn)
+
+    async def run() -> dict[str, Any]:
+        async with (
+            Database.connect(database_url) as database,
+            await psycopg.AsyncConnection.connect(
+                database_url, autocommit=True, row_factory=dict_row
+            ) as writer,
+        ):
+            events = EditEvents(database)
+            edits = Edits(database=database, events=events, settings=Settings(),
+                          metrics=ServiceMetrics())  # fmt: skip
+            await events.start()
+            await asyncio.wait_for(events.connected.wait(), 10)
+            edit_id = await claimed_edit(writer, media)
+            completing = asyncio.create_task(complete_soon(writer, edit_id, 0.3))
+            row = await asyncio.wait_for(edits.wait(edit_id, SLOW_POLL_SECONDS), 3)
+            await completing
+            await events.stop()
+            return row
+
+    assert asyncio.run(run())["status"] == "completed"
