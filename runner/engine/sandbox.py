@@ -177,20 +177,22 @@ class Sandbox:
         child: _Child | None = None
         answer: _Answer | None = None
         try:
-            # The time limit covers the wait for a child too: nothing before the job's
-            # answer is outside it.
+            # Nothing before the job's answer is unbounded: the wait for a child has its own
+            # bound (a start that hung used to hold its edit for good), and the job's time
+            # limit counts its work, not the start of a forkserver on a loaded machine.
+            waiting = 2 * CHILD_READY_SECONDS  # a start's own bound, and the forkserver's
+            try:
+                async with asyncio.timeout(waiting):
+                    child = await self._take_child()
+            except TimeoutError:
+                raise SandboxStuck(f"no worker process was ready within {waiting:g} s") from None
             async with asyncio.timeout(timeout_seconds):
-                child = await self._take_child()
                 with contextlib.suppress(BrokenPipeError):  # it died: _collect says how
                     child.jobs.send((function, args))
                 answer = await _collect(
                     child.answers, child.process, on_progress, take_seconds=CHILD_TAKE_SECONDS
                 )
         except TimeoutError:
-            if child is None:
-                raise SandboxStuck(
-                    f"no worker process was ready within {timeout_seconds:g} s"
-                ) from None
             message = timed_out or f"stopped after {timeout_seconds:.0f} s, its time limit"
             raise SandboxTimeout(message) from None
         finally:

@@ -3,7 +3,15 @@
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.kernel.errors import ConfigurationError
@@ -64,14 +72,15 @@ class Settings(BaseSettings):
         description="image edits one runner runs at once (CPU-bound: about one per core); "
         "EDITROOM_RUNNER_CONCURRENCY, its former name, still sets it",
     )
-    runner_video_slots: PositiveInt = Field(
+    runner_video_slots: NonNegativeInt = Field(
         default=1,
-        description="video edits one runner runs at once, beside its image and import slots",
+        description="video edits one runner runs at once, beside its image and import slots; "
+        "0: this runner takes no video edits (others do)",
     )
-    runner_import_slots: PositiveInt = Field(
+    runner_import_slots: NonNegativeInt = Field(
         default=2,
         description="imports from a URL one runner runs at once, beside its image and video "
-        "slots (mostly waiting on the network)",
+        "slots (mostly waiting on the network); 0: this runner takes no imports",
     )
     lease_seconds: PositiveInt = Field(
         default=300, description="a claim's lease; a runner silent this long is presumed dead"

@@ -110,6 +110,7 @@ def test_a_runner_watches_the_queue_only_while_it_waits_for_work(
     settings = Settings(
         database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
         poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
+        runner_video_slots=0, runner_import_slots=0,  # one slot in all: busy with one edit
     )  # fmt: skip
     release = threading.Event()
 
