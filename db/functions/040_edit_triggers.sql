@@ -248,8 +248,9 @@ COMMENT ON FUNCTION editroom.edits_after_delete() IS
 -- on one cluster-wide lock, so a claim of ten edits or a runner's heartbeat of all it holds
 -- sends one. A payload holds at most EVENTS_PER_NOTIFICATION events (NOTIFY's limit is 8000
 -- bytes; an event is about 110). And only when someone watches (wake slots, above), but for
--- the cancellation of an edit being processed: its runner stops at once on it (runners do not
--- watch events; a rare, human-paced statement).
+-- an edit taken out of processing other than by its completion (cancelled, failed or reaped
+-- under its runner, released): its runner stops at once on it (runners do not watch events).
+-- Those are rare; the hot path's completions notify only when watched.
 CREATE OR REPLACE FUNCTION editroom.edits_notify_event()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -262,7 +263,8 @@ BEGIN
         SELECT count(*) INTO v_changed FROM new_edits;
     ELSE
         SELECT count(*),
-               count(*) FILTER (WHERE o.status = 'processing' AND n.status = 'cancelled')
+               count(*) FILTER (WHERE o.status = 'processing'
+                                  AND n.status NOT IN ('processing', 'completed'))
           INTO v_changed, v_stopped
           FROM new_edits n JOIN old_edits o ON o.id = n.id
          WHERE o.status IS DISTINCT FROM n.status
@@ -306,7 +308,8 @@ COMMENT ON FUNCTION editroom.edits_notify_event() IS
 'Statement trigger on edits: NOTIFY editroom_edit_events with a JSON array of '
 '{"id","status","trial","progress"}, one element per edit created or whose status or progress '
 '(or progress_detail) changed, at most 50 per notification: one notification per statement; '
-'only when someone watches (watch_events), or a processing edit was cancelled.';
+'only when someone watches (watch_events), or an edit left processing other than by '
+'completing (cancelled, failed, reaped, released: its runner stops at once).';
 
 CREATE OR REPLACE TRIGGER edits_after_insert
     AFTER INSERT ON editroom.edits

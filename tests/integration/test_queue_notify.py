@@ -188,15 +188,34 @@ def test_a_watcher_that_leaves_stops_the_notifications(
     assert received(bystander) == []
 
 
-def test_a_running_edit_cancelled_is_always_notified(
-    conn: Conn, bystander: "psycopg.Connection[Any]"
+@pytest.mark.parametrize(
+    ("statement", "status"),
+    [
+        ("SELECT editroom.cancel_edit(%s)", "cancelled"),
+        ("SELECT editroom.fail_edit(%s, 'w', 'lease expired')", "error"),
+        ("SELECT editroom.fail_edit(%s, 'w', 'broken', false)", "failed"),
+        ("SELECT editroom.release_edit(%s, 'w')", "queued"),
+    ],
+)
+def test_a_running_edit_taken_from_its_runner_is_always_notified(
+    conn: Conn, bystander: "psycopg.Connection[Any]", statement: str, status: str
 ) -> None:
     # Its runner stops working on it at once (runners do not watch events).
     edit_id = str(enqueue(conn, insert_media(conn))["id"])
     claim(conn, "w")
     received(bystander)
-    conn.execute("SELECT editroom.cancel_edit(%s)", [edit_id])
-    assert [e["status"] for e in events(received(bystander))] == ["cancelled"]
+    conn.execute(statement, [edit_id])
+    assert [e["status"] for e in events(received(bystander))] == [status]
+
+
+def test_a_completion_is_not_notified_while_no_one_watches(
+    conn: Conn, bystander: "psycopg.Connection[Any]"
+) -> None:
+    edit_id = str(enqueue(conn, insert_media(conn))["id"])
+    claim(conn, "w")
+    received(bystander)
+    conn.execute("SELECT editroom.complete_edit(%s, 'w', '{}')", [edit_id])
+    assert received(bystander) == []
 
 
 def test_a_watcher_arriving_mid_transaction_waits_for_it_and_then_sees_its_edit(
