@@ -11,9 +11,12 @@ poll_interval_seconds, and still learns of cancellations from its heartbeats.
 Enqueues notify only while some runner watches the queue (db/functions/040_edit_triggers.sql,
 wake slots): a runner about to wait with free slots holds the queue's wake slots (a session of
 its own, after its LISTEN), then claims once more before it waits, and lets go once its slots
-are all busy. Cancellations of edits being processed are always notified; other events only
-while the service (or a DBA) watches them, so a runner's edit reaped or changed by hand is found
-by its next heartbeat.
+are all busy. An edit taken out of processing other than by its completion (cancelled, failed
+or reaped under its runner, released) is always notified; other events only while the service
+(or a DBA) watches them.
+
+Housekeeping (reaping, archiving, retention, clean-up) runs beside the loop:
+runner/process/housekeeping.py.
 
 An outage of the database or the store pauses claiming and hands back the attempts it broke
 without costing them a trial (runner/process/outage.py).
@@ -33,6 +36,7 @@ from uuid import UUID
 
 from runner.process.completer import Completer
 from runner.process.execute import ClaimedEdit, Execute
+from runner.process.housekeeping import cleanup_loop, maintenance_loop
 from runner.process.metrics import (
     ABANDONED,
     CANCELLED,
@@ -42,7 +46,6 @@ from runner.process.metrics import (
     RunnerMetrics,
 )
 from runner.process.outage import OUTAGE_ERRORS, Outage, persistently
-from service.domain.cleanup import clean_up
 from service.domain.scratch import remove_dead_scratch_at_start
 from service.kernel.db import Database
 from service.kernel.errors import DatabaseUnavailable, EditroomError, Unavailable, described
@@ -54,7 +57,6 @@ log = logging.getLogger(__name__)
 QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 0.25  # after PostgreSQL restarts, idle runners wake on NOTIFY again soon
-ARCHIVE_SHARE_OF_ROUND = 0.5  # of the reap interval: how long a round may go on archiving
 LANES = ("image", "video", "import")  # edits.kind: each kind has slots of its own
 
 
@@ -110,8 +112,8 @@ class Runner:
         helpers = [
             asyncio.create_task(self._listen()),
             asyncio.create_task(self._heartbeat_loop()),
-            asyncio.create_task(self._maintenance_loop()),
-            asyncio.create_task(self._cleanup_loop()),
+            asyncio.create_task(maintenance_loop(self._database, self._settings)),
+            asyncio.create_task(cleanup_loop(self._database, self._storage, self._settings)),
         ]
         try:
             await self._claim_loop()
@@ -411,51 +413,6 @@ class Runner:
         return states
 
     # Housekeeping
-
-    async def _maintenance_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.reap_interval_seconds)
-            try:
-                await self._maintain()
-            except EditroomError as exc:
-                log.warning("maintenance failed", extra={"error": str(exc)})
-
-    async def _maintain(self) -> None:
-        row = await self._database.fetch_one("reap_expired_leases")
-        if row and row["reaped"]:
-            log.warning("reaped expired leases", extra={"count": row["reaped"]})
-        await self._archive()
-        await self._database.fetch_one("forget_expired_idempotency_keys")
-        retention_days = self._settings.edit_retention_days
-        if retention_days > 0:
-            await self._database.fetch_one(
-                "prune_finished_edits", older_than=timedelta(days=retention_days)
-            )
-
-    async def _archive(self) -> None:
-        """Move finished edits out of the queue table, a bounded batch per statement (one
-        transaction each), while batches come back full: a backlog is worked off at once, but
-        for ARCHIVE_SHARE_OF_ROUND of the reap interval at most (the rest: next round)."""
-        settings = self._settings
-        deadline = time.monotonic() + settings.reap_interval_seconds * ARCHIVE_SHARE_OF_ROUND
-        while True:
-            row = await self._database.fetch_one(
-                "archive_finished_edits",
-                older_than=timedelta(seconds=settings.edit_archive_after_seconds),
-                limit=settings.edit_archive_batch,
-            )
-            if row is None or row["archived"] < settings.edit_archive_batch:
-                return
-            if time.monotonic() >= deadline:
-                return
-
-    async def _cleanup_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.cleanup_interval_seconds)
-            try:
-                await clean_up(self._database, self._storage, self._settings)
-            except EditroomError as exc:
-                log.warning("clean-up failed", extra={"error": str(exc)})
 
     async def _drain(self) -> None:
         working = dict(self._working)
