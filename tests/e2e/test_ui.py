@@ -5,6 +5,7 @@ browser serve every test of the module (each test its own browser context), so t
 what they made themselves, never on the whole library being theirs."""
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,6 +19,7 @@ from playwright.sync_api import (
     Browser,
     ConsoleMessage,
     Page,
+    Route,
     ViewportSize,
     expect,
     sync_playwright,
@@ -268,6 +270,47 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(newest).to_contain_text("forest.png")  # the media by its name, with its picture
     expect(newest.locator(".mini-thumb img")).to_be_visible()
     expect(page.locator("#count-running")).to_have_text("0")
+
+
+def test_the_head_follows_an_edit_that_finishes_while_the_session_is_read(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """Each read of the session is held back here until its edits have finished on the server
+    and a second more (for the event to reach the page), so the read made after "Apply",
+    answered while the blur of a large picture runs, lands after the completion's event. The
+    editor must read once more: the step becomes the head."""
+    with httpx.Client(base_url=service) as api:
+        uploaded = api.post(
+            "/bucket/upload", params={"filename": "slow-read.png"},
+            content=media.image_bytes("PNG", size=(2400, 1600)),
+        )  # fmt: skip
+        uploaded.raise_for_status()
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    expect(page.locator("img.head")).to_be_visible()
+    answered: list[list[str]] = []  # the steps' statuses, as each held read answered them
+
+    def held_back(route: Route) -> None:
+        answer = route.fetch()
+        answered.append([step["status"] for step in answer.json()["steps"]])
+        with httpx.Client(base_url=service) as api:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                steps = api.get(route.request.url).json()["steps"]
+                if steps and all(step["status"] == "completed" for step in steps):
+                    break
+                time.sleep(0.05)
+        time.sleep(1.0)
+        route.fulfill(response=answer)
+
+    page.route(re.compile(r"/sessions/[0-9a-f-]{36}$"), held_back)
+    page.locator("details[data-op=blur] summary").click()
+    page.get_by_label("blur", exact=True).fill("30")
+    page.get_by_role("button", name="Apply blur").click()
+    step = page.locator(".step").first
+    expect(step).to_have_attribute("data-status", "completed")
+    expect(step.locator(".head-mark")).to_be_visible()
+    assert answered[0] != ["completed"]  # the race was run: the first read was stale
+    assert answered[-1] == ["completed"]
 
 
 def settled_completed(api: httpx.Client) -> int:

@@ -153,17 +153,25 @@ export async function render(main, { id }) {
     steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.")]));
   }
 
-  let refreshing = null;
-  async function refresh() {
-    refreshing ??= (async () => {
-      try {
-        session = await get(`/sessions/${session.id}`);
-        for (const step of session.steps) {
-          if (!LIVE.has(step.status)) overlay.delete(step.edit_id);
-        }
-        drawSteps();
-        await showHead();
-      } catch (failure) { showError(historyError, failure); } finally { refreshing = null; }
+  // One read of the session at a time. A refresh asked for while one is on its way (an edit
+  // finished after that read was answered) reads once more when it lands, so the page always
+  // ends on a read made after the last change it was told of.
+  let refreshing = null; let readAgain = false;
+  function refresh() {
+    if (refreshing) { readAgain = true; return refreshing; }
+    refreshing = (async () => {
+      do {
+        readAgain = false;
+        try {
+          session = await get(`/sessions/${session.id}`);
+          for (const step of session.steps) {
+            if (!LIVE.has(step.status)) overlay.delete(step.edit_id);
+          }
+          drawSteps();
+          await showHead();
+        } catch (failure) { showError(historyError, failure); }
+      } while (readAgain);
+      refreshing = null;
     })();
     return refreshing;
   }
