@@ -24,6 +24,8 @@ from service.kernel.embedded import embedded_postgres
 
 PROCESS_STOP_TIMEOUT_SECONDS = 30.0
 START_TIMEOUT_SECONDS = 60.0
+SETTLE_WINDOW_SECONDS = 0.5
+SETTLED_CPU_SHARE = 0.05  # of one core, for all the processes started together
 
 
 @contextmanager
@@ -56,8 +58,9 @@ def _fresh_database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[None]:
-    """Run each command in its own session; SIGTERM (then SIGKILL) them all on the way out."""
+def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[list[int]]:
+    """Run each command in its own session; SIGTERM (then SIGKILL) them all on the way out.
+    Yields their pids, which are also their sessions' ids (see wait_until_settled)."""
     started = [
         subprocess.Popen(
             command,
@@ -69,7 +72,7 @@ def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[None]:
         for command in commands
     ]
     try:
-        yield
+        yield [process.pid for process in started]
     finally:
         for process in started:
             if process.poll() is None:
@@ -80,6 +83,36 @@ def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[None]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def wait_until_settled(sessions: list[int], *, seconds: float = START_TIMEOUT_SECONDS) -> None:
+    """Block until the processes of these sessions (a process the bench started, and every
+    one it started: a runner's forkserver and sandbox children) use less than
+    SETTLED_CPU_SHARE of a core over SETTLE_WINDOW_SECONDS: started and idle, so what is
+    measured next is their work, not the end of their start (a runner's forkserver imports
+    every engine and rehearses each format, seconds of CPU after it listens)."""
+    deadline = time.monotonic() + seconds
+    used = _session_cpu_seconds(sessions)
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_WINDOW_SECONDS)
+        now = _session_cpu_seconds(sessions)
+        if now - used < SETTLED_CPU_SHARE * SETTLE_WINDOW_SECONDS:
+            return
+        used = now
+    raise RuntimeError(f"the processes started were still busy after {seconds:.0f} s")
+
+
+def _session_cpu_seconds(sessions: list[int]) -> float:
+    wanted = set(sessions)
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[3]) in wanted:  # the session id; then utime and stime
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:

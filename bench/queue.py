@@ -1,6 +1,11 @@
 """The queue, end to end: no-op edits per second with 1, 2 and 4 runner processes, and how
 soon an idle runner woken by NOTIFY starts an edit; beside procrastinate doing the same on
-the same PostgreSQL server in the same run."""
+the same PostgreSQL server in the same run.
+
+Edits are enqueued in batches of ENQUEUE_BATCH, one statement each (editroom.enqueue_edits;
+procrastinate's batch_defer_async), and timing starts once the runners are started and idle
+(harness.wait_until_settled: a runner's forkserver spends seconds of CPU importing and
+rehearsing after the runner first listens)."""
 
 import asyncio
 import os
@@ -14,7 +19,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.harness import Report, percentile, processes, python_module
+from bench.harness import Report, percentile, processes, python_module, wait_until_settled
 
 EDITS = 4000
 ENQUEUE_BATCH = 100
@@ -75,8 +80,9 @@ class Editroom:
         )
 
     async def enqueue(self, conn: Conn, count: int) -> None:
+        # One statement per batch, as procrastinate's batch_defer_async sends one.
         await conn.execute(
-            "SELECT editroom.enqueue_edit(%s, '[]') FROM generate_series(1, %s)",
+            "SELECT 1 FROM editroom.enqueue_edits(array_fill(%s::uuid, ARRAY[%s]), '[]')",
             [self._media, count],
         )
 
@@ -148,8 +154,9 @@ async def wait_for(check: Callable[[], Awaitable[bool]], seconds: float) -> None
 async def rate(queue: Queue, conn: Conn, env: dict[str, str], runners: int) -> float:
     """No-op edits per second, enqueue of the first to completion of the last."""
     await queue.reset(conn)
-    with processes([queue.runner()] * runners, env):
+    with processes([queue.runner()] * runners, env) as sessions:
         await wait_for(lambda: _at_least(queue.listening(conn), runners), START_TIMEOUT_SECONDS)
+        await asyncio.to_thread(wait_until_settled, sessions)
         started = time.perf_counter()
         for _ in range(EDITS // ENQUEUE_BATCH):
             await queue.enqueue(conn, ENQUEUE_BATCH)
@@ -160,8 +167,9 @@ async def rate(queue: Queue, conn: Conn, env: dict[str, str], runners: int) -> f
 async def wake_latencies(queue: Queue, conn: Conn, env: dict[str, str]) -> list[float]:
     """Milliseconds from enqueue to start, one idle runner, one edit at a time."""
     await queue.reset(conn)
-    with processes([queue.runner()], env):
+    with processes([queue.runner()], env) as sessions:
         await wait_for(lambda: _at_least(queue.listening(conn), 1), START_TIMEOUT_SECONDS)
+        await asyncio.to_thread(wait_until_settled, sessions)
         for done in range(1, LATENCY_SAMPLES + 1):
             await asyncio.sleep(random.uniform(*IDLE_GAP_SECONDS))
             await queue.enqueue(conn, 1)

@@ -64,3 +64,56 @@ COMMENT ON FUNCTION editroom.enqueue_edit(uuid, jsonb, uuid, uuid, integer, inte
 'head, or waits for the step before it to complete. Higher p_priority is claimed first; '
 'p_run_after delays it; p_max_trials bounds the attempts. Runners are woken through NOTIFY '
 'editroom_queue.';
+
+CREATE OR REPLACE FUNCTION editroom.enqueue_edits(
+    p_media_ids uuid[],
+    p_ops jsonb,
+    p_max_trials integer DEFAULT 3,
+    p_priority integer DEFAULT 0,
+    p_run_after timestamptz DEFAULT now()
+)
+RETURNS SETOF editroom.edits
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_missing uuid;
+BEGIN
+    IF p_ops IS NULL OR jsonb_typeof(p_ops) <> 'array' THEN
+        RAISE EXCEPTION 'p_ops must be a JSON array of operations, got %',
+            coalesce(jsonb_typeof(p_ops), 'null')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_max_trials IS NULL OR p_max_trials < 1 THEN
+        RAISE EXCEPTION 'p_max_trials must be at least 1, got %', p_max_trials
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_media_ids IS NULL THEN
+        RAISE EXCEPTION 'p_media_ids must be an array of media ids'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT r.media_id INTO v_missing
+      FROM unnest(p_media_ids) WITH ORDINALITY AS r (media_id, position)
+     WHERE NOT EXISTS (SELECT FROM editroom.media m
+                        WHERE m.id = r.media_id AND m.status = 'ready')
+     ORDER BY r.position
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'media % does not exist', v_missing USING ERRCODE = 'no_data_found';
+    END IF;
+    -- One statement for the whole batch: its triggers run once (one count, one wake-up).
+    RETURN QUERY
+    INSERT INTO editroom.edits (media_id, ops, max_trials, priority, run_after, kind)
+    SELECT r.media_id, p_ops, p_max_trials, coalesce(p_priority, 0),
+           coalesce(p_run_after, now()), m.kind::text
+      FROM unnest(p_media_ids) WITH ORDINALITY AS r (media_id, position)
+      JOIN editroom.media m ON m.id = r.media_id
+     ORDER BY r.position
+    RETURNING *;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.enqueue_edits(uuid[], jsonb, integer, integer, timestamptz) IS
+'Queues one edit running p_ops on each of p_media_ids (a media named twice gets two), in one '
+'statement, and returns them in order: what enqueue_edit does for one media, for many at the '
+'cost of one (one trigger run, one NOTIFY editroom_queue). Refuses them all, naming the first, '
+'if one media is missing.';

@@ -99,6 +99,18 @@ def test_runners_are_woken_once_per_statement_with_the_count(
     assert len(events(notifications)) == 50
 
 
+def test_a_batch_enqueued_in_one_call_wakes_runners_once(
+    conn: Conn, listener: "psycopg.Connection[Any]"
+) -> None:
+    media = insert_media(conn)
+    conn.execute(
+        "SELECT 1 FROM editroom.enqueue_edits(array_fill(%s::uuid, '{30}'), '[]')", [media]
+    )
+    notifications = received(listener)
+    assert wakeups(notifications) == ["30"]
+    assert len(events(notifications)) == 30
+
+
 def event_notifications(notifications: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
     return [json.loads(p) for channel, p in notifications if channel == "editroom_edit_events"]
 

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 from psycopg import errors
+from psycopg.types.json import Jsonb
 
 from tests.queue import Conn, attempts, claim, edit, enqueue, insert_media, status_counts
 
@@ -97,6 +98,45 @@ def test_enqueue_refuses_unknown_media(conn: Conn) -> None:
     missing = uuid4()
     with pytest.raises(errors.NoDataFound, match=f"media {missing} does not exist"):
         enqueue(conn, missing)
+
+
+def test_enqueue_edits_queues_one_edit_per_media_in_order(conn: Conn, media: UUID) -> None:
+    other = insert_media(conn)
+    rows = conn.execute(
+        "SELECT * FROM editroom.enqueue_edits(%s, %s, p_priority => 2, p_max_trials => 5)",
+        [[other, media, other], Jsonb([{"op": "noop"}])],
+    ).fetchall()
+    assert [row["media_id"] for row in rows] == [other, media, other]  # named twice: two
+    assert {(r["status"], r["kind"], r["priority"], r["max_trials"]) for r in rows} == {
+        ("queued", "image", 2, 5)
+    }
+    assert status_counts(conn)["queued"] == 3
+
+
+def test_enqueue_edits_refuses_them_all_naming_the_first_missing_media(
+    conn: Conn, media: UUID
+) -> None:
+    first, second = uuid4(), uuid4()
+    with pytest.raises(errors.NoDataFound, match=f"media {first} does not exist"):
+        conn.execute("SELECT * FROM editroom.enqueue_edits(%s, '[]')", [[media, first, second]])
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+
+
+@pytest.mark.parametrize(
+    ("ops", "trials", "message"),
+    [
+        ({"op": "noop"}, 3, "p_ops must be a JSON array"),
+        ([], 0, "p_max_trials must be at least 1, got 0"),
+    ],
+)
+def test_enqueue_edits_refuses_bad_arguments(
+    conn: Conn, media: UUID, ops: Any, trials: int, message: str
+) -> None:
+    with pytest.raises(errors.InvalidParameterValue, match=message):
+        conn.execute(
+            "SELECT * FROM editroom.enqueue_edits(%s, %s, p_max_trials => %s)",
+            [[media], Jsonb(ops), trials],
+        )
 
 
 def test_claim_takes_highest_priority_then_oldest(conn: Conn, media: UUID) -> None:
