@@ -216,7 +216,9 @@ class Runner:
     # Working
 
     async def _process(self, edit: ClaimedEdit) -> None:
-        log.info(
+        # Debug: every attempt's end is logged at info with its outcome and trial (_fields),
+        # and a runner's no-op edits are a few hundred microseconds each, logs included.
+        log.debug(
             "edit started", extra={"edit_id": str(edit.id), "kind": edit.kind, "trial": edit.trial}
         )
         started = time.monotonic()
@@ -451,8 +453,14 @@ class Runner:
 
 
 def _fields(edit: ClaimedEdit, outcome: str, **more: str) -> dict[str, str]:
-    """A finished attempt's log keys: the same names as the metric labels."""
-    return {"edit_id": str(edit.id), "kind": edit.kind, "outcome": outcome, **more}
+    """A finished attempt's log keys: the same names as the metric labels, and its trial."""
+    return {
+        "edit_id": str(edit.id),
+        "kind": edit.kind,
+        "trial": str(edit.trial),
+        "outcome": outcome,
+        **more,
+    }
 
 
 def lane_slots(settings: Settings, *, image: int | None = None) -> tuple[int, int, int]:

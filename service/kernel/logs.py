@@ -5,6 +5,7 @@ Pass fields with `extra={...}`; use the same keys as the metric labels (edit_id,
 
 import logging
 import os
+import re
 import time
 from typing import Any
 
@@ -23,9 +24,15 @@ _QUIET_LOGGERS = ("pgserver", "alembic.runtime.plugins")
 _LIBRARY_LOG_ENVIRONMENT = {"SVT_LOG": "1"}
 
 
+# A URL's user information ends in @ (%40 percent-encoded): a line without either has none
+# to hide (e.g. an import's URL in the access log's path).
+_MAY_HOLD_CREDENTIALS = re.compile(r"@|%40", re.IGNORECASE)
+_NEEDS_QUOTES = re.compile(r'[ "=\n\t]')
+
+
 def _quoted(value: Any) -> str:
     text = str(value)
-    if text and not any(ch in text for ch in ' "=\n\t'):
+    if text and _NEEDS_QUOTES.search(text) is None:
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -47,7 +54,7 @@ class LogfmtFormatter(logging.Formatter):
         if record.exc_info:
             fields["error"] = self.formatException(record.exc_info)
         line = " ".join(f"{key}={_quoted(value)}" for key, value in fields.items())
-        return without_credentials(line)  # e.g. an import's URL in the access log's path
+        return without_credentials(line) if _MAY_HOLD_CREDENTIALS.search(line) else line
 
 
 def configure_logging(level: str) -> None:

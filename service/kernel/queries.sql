@@ -7,8 +7,9 @@ SELECT version_num AS revision FROM editroom.alembic_version;
 -- name: claim_edits
 -- Up to limits[i] edits of kind kinds[i] (a runner's free slots per lane), with the source
 -- media's row (the runner reads it): a primary-key lookup per claimed row, after the claim.
--- The edit's kind column (its lane) labels its logs and metrics.
-SELECT e.*,
+-- The edit's kind column (its lane) labels its logs and metrics. Only the columns a runner
+-- reads (runner/process/execute.py ClaimedEdit, and the queue wait): it parses every one.
+SELECT e.id, e.media_id, e.ops, e.trial, e.max_trials, e.kind, e.created_at, e.started_at,
        CASE WHEN m.status = 'ready' THEN to_jsonb(m) END AS source
   FROM editroom.claim_edits_in_lanes(%(worker)s, %(kinds)s::text[], %(limits)s::integer[],
                                      %(lease)s) AS e
