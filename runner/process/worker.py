@@ -98,6 +98,12 @@ class Runner:
         )
         self.metrics.track_lanes(slots=self._slots, busy=self._busy)
         self._wake = asyncio.Event()
+        # A lane whose claim came back short is dry until the queue may have changed: a
+        # NOTIFY, LISTEN (re)connecting, a poll, or the watch (re)taken each start a new
+        # news count. A free slot of a dry lane is not worth a claim (image slots freeing
+        # one by one would each send a claim for the empty video and import lanes too).
+        self._news = 0
+        self._dry: dict[str, int] = {}  # lane -> the news count its claim came back short at
         self._queue_watch = database.wake_slots(QUEUE_CHANNEL)
         self._stopping = False
 
@@ -131,15 +137,18 @@ class Runner:
         while not self._stopping:
             if self._outage.active:
                 await self._outage.wait_over()
+                self._news += 1  # what the outage handed back, unannounced to us
                 continue
             self._wake.clear()
             free = {lane: n - self._busy[lane] for lane, n in self._slots.items()}
             free = {lane: n for lane, n in free.items() if n > 0}
-            if free and await self._claim(free):
+            wanted = {lane: n for lane, n in free.items() if self._dry.get(lane) != self._news}
+            if wanted and await self._claim(wanted):
                 continue  # a lane got all it asked for: there may be more waiting
             if not free:
                 await self._unwatch_queue()  # every lane busy: a wake-up could not be acted on
             elif not self._queue_watch.held and await self._watch_queue():
+                self._news += 1  # unwatched, enqueues did not notify: every lane may have work
                 continue  # claim once more: from now on an enqueue wakes us, see _watch_queue
             await self._wait()
 
@@ -149,6 +158,7 @@ class Runner:
         try:
             await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
         except TimeoutError:
+            self._news += 1  # what became claimable unannounced (a back-off ran out)
             if self._queue_watch.held:
                 await self._queue_watch.check()
 
@@ -172,7 +182,10 @@ class Runner:
             log.warning("cannot unwatch the queue", extra={"worker": self.name, "error": str(exc)})
 
     async def _claim(self, free: dict[str, int]) -> bool:
-        """Claim up to `free` edits of each lane; whether a lane got all it asked for."""
+        """Claim up to `free` edits of each lane; whether a lane got all it asked for. A lane
+        that got less is dry until news arrives (news during the claim keeps it wet: the
+        claim may have read the queue before that news's edits were committed)."""
+        news = self._news
         try:
             with self.metrics.claiming():
                 rows = await self._database.fetch_all(
@@ -193,6 +206,9 @@ class Runner:
             )
             self._start(edit)
         claimed = Counter(str(row["kind"]) for row in rows)
+        for lane, n in free.items():
+            if claimed[lane] < n:
+                self._dry[lane] = news
         return any(claimed[lane] == n for lane, n in free.items())
 
     def _start(self, edit: ClaimedEdit) -> None:
@@ -349,7 +365,8 @@ class Runner:
         while True:
             try:
                 async with self._database.listen(QUEUE_CHANNEL, EVENTS_CHANNEL) as notifications:
-                    self._wake.set()  # whatever was queued while we were not listening
+                    self._news += 1  # whatever was queued while we were not listening
+                    self._wake.set()
                     async for notification in notifications:
                         self._notified(notification.channel, notification.payload)
             except DatabaseUnavailable as exc:
@@ -358,6 +375,7 @@ class Runner:
 
     def _notified(self, channel: str, payload: str) -> None:
         if channel == QUEUE_CHANNEL:
+            self._news += 1
             self._wake.set()
             return
         for event in json.loads(payload):  # a statement's events, one notification

@@ -6,11 +6,14 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from runner.process.execute import ClaimedEdit, ReportProgress
+from service.kernel.db import Database
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import quick_settings, running_api
@@ -105,6 +108,43 @@ def test_a_full_lane_does_not_stop_the_others(conn: Conn) -> None:
     assert {row["id"] for row in claimed} <= set(images) | set(videos)
     assert statuses(conn, imports) == ["queued", "queued"]
     assert [row["kind"] for row in lanes_claim(conn, ["import"], [5])] == ["import"] * 2
+
+
+def test_a_lane_that_came_back_empty_is_not_asked_again_until_news(
+    settings: Settings, conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One image slot, four image edits queued in one statement (one NOTIFY), none of the
+    other kinds: each freed image slot claims images alone, not the empty video and import
+    lanes again (which cost a claim each time an image slot freed)."""
+    claims: list[tuple[list[str], list[str]]] = []  # (lanes asked for, kinds claimed)
+    fetch_all = Database.fetch_all
+
+    async def spying(self: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+        rows = await fetch_all(self, query, **params)
+        if query == "claim_edits":
+            claims.append((list(params["kinds"]), [str(row["kind"]) for row in rows]))
+        return rows
+
+    async def at_once(edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        return []
+
+    monkeypatch.setattr(Database, "fetch_all", spying)
+    quiet = settings.model_copy(update={"poll_interval_seconds": 60.0})  # news only by NOTIFY
+    image = insert_media(conn)
+    with running_runner(quiet, execute=at_once):
+        eventually(lambda: len(claims) >= 2, timeout=10, what="the runner's first claims")
+        conn.execute("SELECT 1 FROM editroom.enqueue_edits(%s, '[]')", [[image] * 4])
+        eventually(
+            lambda: conn.execute(
+                "SELECT count(*) AS n FROM editroom.edits WHERE status = 'completed'"
+            ).fetchone() == {"n": 4},
+            timeout=20, what="the four edits to complete",
+        )  # fmt: skip
+    first = next(i for i, (_, got) in enumerate(claims) if got)
+    assert claims[first][1] == ["image"]
+    later = [asked for asked, _ in claims[first + 1 :]]
+    assert later == [["image"]] * len(later)  # the other lanes came back empty before
+    assert 3 <= len(later) <= 4  # three more edits, and at most one claim that finds none
 
 
 @pytest.mark.parametrize(
