@@ -11,6 +11,7 @@ from runner.process.worker import Runner
 from service.domain.library import MediaLibrary
 from service.kernel.db import Database
 from service.kernel.errors import StorageError
+from service.kernel.heap import settle_heap
 from service.kernel.settings import Settings
 from service.kernel.storage.base import Storage
 from service.kernel.storage.factory import open_storage
@@ -52,6 +53,7 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, runner.stop)
         warming = asyncio.create_task(library.sandbox.warm())  # while the first claim waits
+        settle_heap()  # start-up's objects out of the garbage collector's walks
         try:
             with metrics.serving(
                 host=settings.runner_metrics_host, port=settings.runner_metrics_port

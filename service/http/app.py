@@ -39,6 +39,7 @@ from service.http.routes import (
 from service.http.routes import events as live_events
 from service.http.security import BrowserSafety
 from service.kernel.db import Database
+from service.kernel.heap import settle_heap
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
 from service.kernel.settings import Settings
 from service.kernel.signing import secret_key
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # models) on the route's first request; the document builds them all now, with
             # the document /docs asks for.
             app.openapi()
+            settle_heap()  # start-up's objects out of the garbage collector's walks
             try:
                 yield
             finally:
