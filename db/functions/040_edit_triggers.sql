@@ -256,50 +256,38 @@ RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_changed bigint;
+    v_ids uuid[];  -- the edits to announce, in the order the statement wrote them
     v_stopped bigint := 0;
 BEGIN
+    -- Only the choice of rows differs (an UPDATE trigger alone has old_edits); ids, not
+    -- events, so that the statement nobody watches builds no JSON.
     IF TG_OP = 'INSERT' THEN
-        SELECT count(*) INTO v_changed FROM new_edits;
+        SELECT array_agg(n.id) INTO v_ids FROM new_edits n;
     ELSE
-        SELECT count(*),
+        SELECT array_agg(n.id),
                count(*) FILTER (WHERE o.status = 'processing'
                                   AND n.status NOT IN ('processing', 'completed'))
-          INTO v_changed, v_stopped
+          INTO v_ids, v_stopped
           FROM new_edits n JOIN old_edits o ON o.id = n.id
          WHERE o.status IS DISTINCT FROM n.status
             OR o.progress IS DISTINCT FROM n.progress
             OR o.progress_detail IS DISTINCT FROM n.progress_detail;
     END IF;
-    IF v_changed = 0 THEN
+    IF v_ids IS NULL THEN  -- no row
         RETURN NULL;
     END IF;
     IF v_stopped = 0 AND NOT editroom.watched('editroom_edit_events') THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        PERFORM pg_notify('editroom_edit_events', c.events)
-           FROM (SELECT json_agg(json_build_object('id', n.id, 'status', n.status,
-                                                  'trial', n.trial, 'progress', n.progress)
-                                 ORDER BY n.position)::text
-                        AS events
-                   FROM (SELECT n.*, row_number() OVER () AS position FROM new_edits n) n
-                  GROUP BY (n.position - 1) / 50
-                  ORDER BY (n.position - 1) / 50) c;
-    ELSE
-        PERFORM pg_notify('editroom_edit_events', c.events)
-           FROM (SELECT json_agg(json_build_object('id', n.id, 'status', n.status,
-                                                  'trial', n.trial, 'progress', n.progress)
-                                 ORDER BY n.position)::text
-                        AS events
-                   FROM (SELECT n.*, row_number() OVER () AS position
-                           FROM new_edits n JOIN old_edits o ON o.id = n.id
-                          WHERE o.status IS DISTINCT FROM n.status
-                             OR o.progress IS DISTINCT FROM n.progress
-                             OR o.progress_detail IS DISTINCT FROM n.progress_detail) n
-                  GROUP BY (n.position - 1) / 50
-                  ORDER BY (n.position - 1) / 50) c;
-    END IF;
+    PERFORM pg_notify('editroom_edit_events', c.events)
+       FROM (SELECT json_agg(json_build_object('id', n.id, 'status', n.status,
+                                              'trial', n.trial, 'progress', n.progress)
+                             ORDER BY a.position)::text
+                    AS events
+               FROM unnest(v_ids) WITH ORDINALITY AS a (id, position)
+               JOIN new_edits n ON n.id = a.id
+              GROUP BY (a.position - 1) / 50
+              ORDER BY (a.position - 1) / 50) c;
     RETURN NULL;
 END
 $$;

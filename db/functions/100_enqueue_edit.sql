@@ -1,3 +1,25 @@
+-- What every way of queueing edits refuses, in one place so that they answer alike.
+CREATE OR REPLACE FUNCTION editroom.check_edit_arguments(p_ops jsonb, p_max_trials integer)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF p_ops IS NULL OR jsonb_typeof(p_ops) <> 'array' THEN
+        RAISE EXCEPTION 'p_ops must be a JSON array of operations, got %',
+            coalesce(jsonb_typeof(p_ops), 'null')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_max_trials IS NULL OR p_max_trials < 1 THEN
+        RAISE EXCEPTION 'p_max_trials must be at least 1, got %', p_max_trials
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.check_edit_arguments(jsonb, integer) IS
+'Raises invalid_parameter_value unless p_ops is a JSON array and p_max_trials at least 1: the '
+'checks enqueue_edit and enqueue_edits share.';
+
 CREATE OR REPLACE FUNCTION editroom.enqueue_edit(
     p_media_id uuid,
     p_ops jsonb,
@@ -18,15 +40,7 @@ DECLARE
     v_blocked_by uuid;
     v_kind text;  -- its lane: known at enqueue, so a claim per kind needs no join
 BEGIN
-    IF p_ops IS NULL OR jsonb_typeof(p_ops) <> 'array' THEN
-        RAISE EXCEPTION 'p_ops must be a JSON array of operations, got %',
-            coalesce(jsonb_typeof(p_ops), 'null')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_max_trials IS NULL OR p_max_trials < 1 THEN
-        RAISE EXCEPTION 'p_max_trials must be at least 1, got %', p_max_trials
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM editroom.check_edit_arguments(p_ops, p_max_trials);
     IF p_session_id IS NOT NULL THEN
         IF p_media_id IS NOT NULL THEN
             RAISE EXCEPTION 'a session edit reads its session''s head: give p_media_id NULL'
@@ -78,15 +92,7 @@ AS $$
 DECLARE
     v_missing uuid;
 BEGIN
-    IF p_ops IS NULL OR jsonb_typeof(p_ops) <> 'array' THEN
-        RAISE EXCEPTION 'p_ops must be a JSON array of operations, got %',
-            coalesce(jsonb_typeof(p_ops), 'null')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_max_trials IS NULL OR p_max_trials < 1 THEN
-        RAISE EXCEPTION 'p_max_trials must be at least 1, got %', p_max_trials
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM editroom.check_edit_arguments(p_ops, p_max_trials);
     IF p_media_ids IS NULL THEN
         RAISE EXCEPTION 'p_media_ids must be an array of media ids'
             USING ERRCODE = 'invalid_parameter_value';
