@@ -1,7 +1,8 @@
 -- Wake slots: NOTIFY only when someone may be waiting for it. PostgreSQL serialises every
 -- committing transaction that has sent a NOTIFY through one cluster-wide lock held across its
 -- WAL flush, so notifying commits cannot share a group commit (bench/lifecycle.py measures
--- it). A watcher of a channel (an idle runner for editroom_queue; the service's listener while
+-- it). A watcher of a channel (a runner with free slots for a lane of editroom_queue, see
+-- lane_channel below; the service's listener while
 -- it has a subscriber, or a DBA's psql, for editroom_edit_events) LISTENs first, then holds
 -- all wake_slot_count() slots of the channel SHARED at session level (watch_channel), then
 -- reads the state it cares about, then waits for notifications. A statement with something
@@ -116,23 +117,69 @@ AS $$ SELECT editroom.unwatch_channel('editroom_edit_events') $$;
 COMMENT ON FUNCTION editroom.unwatch_events() IS
 'Undoes watch_events() for this session.';
 
+-- The queue is watched lane by lane: a runner whose image slots are all busy lets go of the
+-- image lane's slots while it keeps watching video and imports, so image edits queued
+-- meanwhile send no NOTIFY (a runner's video and import slots are nearly always free: were the
+-- queue watched whole, nearly every enqueue would notify). The NOTIFY still goes to the one
+-- channel editroom_queue that runners LISTEN to.
+CREATE OR REPLACE FUNCTION editroom.lane_channel(p_kind text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT 'editroom_queue:' || coalesce(p_kind, 'image') $$;
+
+COMMENT ON FUNCTION editroom.lane_channel(text) IS
+'The wake slots of the lane of edits of kind p_kind (image, video, import; an edit from before '
+'lanes, of no kind, counts as an image): while a watcher holds them, edits of that kind that '
+'become claimable NOTIFY editroom_queue.';
+
 CREATE OR REPLACE FUNCTION editroom.watch_queue()
 RETURNS void
 LANGUAGE sql
-AS $$ SELECT editroom.watch_channel('editroom_queue') $$;
+AS $$
+    SELECT editroom.watch_channel(editroom.lane_channel(k.kind))
+      FROM unnest(ARRAY['image', 'video', 'import']) AS k (kind)
+$$;
 
 COMMENT ON FUNCTION editroom.watch_queue() IS
-'What an idle runner calls, on a session of its own, after LISTEN editroom_queue and before '
-'claiming once more: from then on whatever becomes claimable sends it a NOTIFY. A session that '
-'only LISTENs is not woken.';
+'What an idle runner does, on a session of its own, after LISTEN editroom_queue and before '
+'claiming once more, for every lane (runners take each lane''s slots apart, '
+'watch_channel(lane_channel(kind))): from then on whatever becomes claimable sends it a '
+'NOTIFY. A session that only LISTENs is not woken.';
 
 CREATE OR REPLACE FUNCTION editroom.unwatch_queue()
 RETURNS void
 LANGUAGE sql
-AS $$ SELECT editroom.unwatch_channel('editroom_queue') $$;
+AS $$
+    SELECT editroom.unwatch_channel(editroom.lane_channel(k.kind))
+      FROM unnest(ARRAY['image', 'video', 'import']) AS k (kind)
+$$;
 
 COMMENT ON FUNCTION editroom.unwatch_queue() IS
 'Undoes watch_queue() for this session (a runner that has work again).';
+
+CREATE OR REPLACE FUNCTION editroom.wake_runners(p_kinds text[])
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_claimable bigint;
+BEGIN
+    -- One wake-up however many edits became claimable, counting those whose lane a runner
+    -- watches; each lane's slot is tried once (see wake slots above).
+    SELECT coalesce(sum(k.n), 0) INTO v_claimable
+      FROM (SELECT editroom.lane_channel(c.kind) AS channel, count(*) AS n
+              FROM unnest(p_kinds) AS c (kind)
+             GROUP BY 1) AS k
+     WHERE editroom.watched(k.channel);
+    IF v_claimable > 0 THEN
+        PERFORM pg_notify('editroom_queue', v_claimable::text);
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.wake_runners(text[]) IS
+'Called by the edits triggers with the kind of every edit a statement made claimable: NOTIFY '
+'editroom_queue once, with how many are in lanes some runner watches, if any is.';
 
 -- Bookkeeping that must never be skipped, once per statement: status counters, the attempt
 -- log, and one wake-up for runners however many rows became claimable. Sessions keep their
@@ -142,18 +189,16 @@ RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_claimable bigint;
+    v_claimable text[];  -- the kinds of the edits made claimable
 BEGIN
     PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(d.n))
        FROM (SELECT status, count(*) AS n FROM new_edits GROUP BY status) AS d;
 
-    SELECT count(*) INTO v_claimable
+    SELECT array_agg(kind) INTO v_claimable
       FROM new_edits
      WHERE editroom.edit_claimable(status, blocked_by, run_after);
-    IF v_claimable > 0 THEN
-        IF editroom.watched('editroom_queue') THEN  -- an idle runner (see wake slots above)
-            PERFORM pg_notify('editroom_queue', v_claimable::text);
-        END IF;
+    IF v_claimable IS NOT NULL THEN
+        PERFORM editroom.wake_runners(v_claimable);  -- idle runners (see wake slots above)
     END IF;
     RETURN NULL;
 END
@@ -168,7 +213,7 @@ RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_claimable bigint;
+    v_claimable text[];  -- the kinds of the edits made claimable
     v_lowered record;
 BEGIN
     -- Attempts are numbered by the trial (edit_attempts' key) and fenced by it: a trial that
@@ -209,15 +254,13 @@ BEGIN
       LEFT JOIN editroom.media m ON m.id = n.media_id
      WHERE n.status = 'processing' AND o.status <> 'processing';
 
-    SELECT count(*) INTO v_claimable
+    SELECT array_agg(n.kind) INTO v_claimable
       FROM new_edits n
       JOIN old_edits o ON o.id = n.id
      WHERE editroom.edit_claimable(n.status, n.blocked_by, n.run_after)
        AND NOT editroom.edit_claimable(o.status, o.blocked_by, o.run_after);
-    IF v_claimable > 0 THEN
-        IF editroom.watched('editroom_queue') THEN
-            PERFORM pg_notify('editroom_queue', v_claimable::text);
-        END IF;
+    IF v_claimable IS NOT NULL THEN
+        PERFORM editroom.wake_runners(v_claimable);
     END IF;
     RETURN NULL;
 END

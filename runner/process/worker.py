@@ -8,12 +8,13 @@ NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LIST
 work), or whose LISTEN connection dropped, still finds work by polling every
 poll_interval_seconds, and still learns of cancellations from its heartbeats.
 
-Enqueues notify only while some runner watches the queue (db/functions/040_edit_triggers.sql,
-wake slots): a runner about to wait with free slots holds the queue's wake slots (a session of
-its own, after its LISTEN), then claims once more before it waits, and lets go once its slots
-are all busy. An edit taken out of processing other than by its completion (cancelled, failed
-or reaped under its runner, released) is always notified; other events only while the service
-(or a DBA) watches them.
+Enqueues notify only while some runner watches their lane (db/functions/040_edit_triggers.sql,
+wake slots): a runner about to wait with free slots in a lane holds that lane's wake slots (a
+session of its own, after its LISTEN), then claims once more before it waits, and lets go once
+the lane's slots are all busy: image edits queued while every image slot is busy send no
+NOTIFY, however many video and import slots are free. An edit taken out of processing other
+than by its completion (cancelled, failed or reaped under its runner, released) is always
+notified; other events only while the service (or a DBA) watches them.
 
 Housekeeping (reaping, archiving, retention, clean-up) runs beside the loop:
 runner/process/housekeeping.py.
@@ -98,13 +99,13 @@ class Runner:
         )
         self.metrics.track_lanes(slots=self._slots, busy=self._busy)
         self._wake = asyncio.Event()
-        # A lane whose claim came back short is dry until the queue may have changed: a
-        # NOTIFY, LISTEN (re)connecting, a poll, or the watch (re)taken each start a new
-        # news count. A free slot of a dry lane is not worth a claim (image slots freeing
+        # A lane whose claim came back short is dry until the queue may have changed for it:
+        # a NOTIFY, LISTEN (re)connecting, a poll (news for every lane), or its watch
+        # (re)taken. A free slot of a dry lane is not worth a claim (image slots freeing
         # one by one would each send a claim for the empty video and import lanes too).
-        self._news = 0
-        self._dry: dict[str, int] = {}  # lane -> the news count its claim came back short at
-        self._queue_watch = database.wake_slots(QUEUE_CHANNEL)
+        self._news: Counter[str] = Counter()  # lane -> how much news it has had
+        self._dry: dict[str, int] = {}  # lane -> its news count when its claim came back short
+        self._queue_watch = database.wake_slots()  # per lane: lane_channel(lane)
         self._stopping = False
 
     def stop(self) -> None:
@@ -137,19 +138,24 @@ class Runner:
         while not self._stopping:
             if self._outage.active:
                 await self._outage.wait_over()
-                self._news += 1  # what the outage handed back, unannounced to us
+                self._hear_news()  # what the outage handed back, unannounced to us
                 continue
             self._wake.clear()
             free = {lane: n - self._busy[lane] for lane, n in self._slots.items()}
             free = {lane: n for lane, n in free.items() if n > 0}
-            wanted = {lane: n for lane, n in free.items() if self._dry.get(lane) != self._news}
+            wanted = {
+                lane: n for lane, n in free.items() if self._dry.get(lane) != self._news[lane]
+            }
             if wanted and await self._claim(wanted):
                 continue  # a lane got all it asked for: there may be more waiting
-            if not free:
-                await self._unwatch_queue()  # every lane busy: a wake-up could not be acted on
-            elif not self._queue_watch.held and await self._watch_queue():
-                self._news += 1  # unwatched, enqueues did not notify: every lane may have work
-                continue  # claim once more: from now on an enqueue wakes us, see _watch_queue
+            watching = {
+                lane for lane in self._slots if lane_channel(lane) in self._queue_watch.watching
+            }
+            # A busy lane's wake-ups could not be acted on: enqueues of its kind stop notifying.
+            await self._unwatch_lanes(watching - free.keys())
+            if free.keys() - watching and await self._watch_lanes(free.keys() - watching):
+                self._hear_news(*(free.keys() - watching))  # unwatched, they did not notify
+                continue  # claim once more: from now on its enqueues wake us, see _watch_lanes
             await self._wait()
 
     async def _wait(self) -> None:
@@ -158,26 +164,32 @@ class Runner:
         try:
             await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
         except TimeoutError:
-            self._news += 1  # what became claimable unannounced (a back-off ran out)
+            self._hear_news()  # what became claimable unannounced (a back-off ran out)
             if self._queue_watch.held:
                 await self._queue_watch.check()
 
-    async def _watch_queue(self) -> bool:
-        """Hold the queue's wake slots before waiting with free slots: an enqueue that skipped
-        its NOTIFY held one of them until it committed, so the claim that follows this sees
-        its edit; any later enqueue finds them held and notifies (our LISTEN came first:
-        _listen sets the wake event when it (re)connects, and the loop claims then). False
-        when the database cannot be reached: the poll finds the work instead."""
+    def _hear_news(self, *lanes: str) -> None:
+        """The queue may have changed for these lanes (all, without any): none of them is dry."""
+        self._news.update(lanes or self._slots.keys())
+
+    async def _watch_lanes(self, lanes: set[str]) -> bool:
+        """Hold these lanes' wake slots before waiting with free slots in them: an enqueue of
+        their kind that skipped its NOTIFY held one of them until it committed, so the claim
+        that follows this sees its edit; any later one finds them held and notifies (our LISTEN
+        came first: _listen sets the wake event when it (re)connects, and the loop claims
+        then). False when the database cannot be reached: the poll finds the work instead."""
         try:
-            await self._queue_watch.watch()
+            await self._queue_watch.watch(*sorted(lane_channel(lane) for lane in lanes))
         except EditroomError as exc:
             log.warning("cannot watch the queue", extra={"worker": self.name, "error": str(exc)})
             return False
         return True
 
-    async def _unwatch_queue(self) -> None:
+    async def _unwatch_lanes(self, lanes: set[str]) -> None:
+        if not lanes:
+            return
         try:
-            await self._queue_watch.unwatch()
+            await self._queue_watch.unwatch(*sorted(lane_channel(lane) for lane in lanes))
         except EditroomError as exc:  # the session is gone, and its locks with it
             log.warning("cannot unwatch the queue", extra={"worker": self.name, "error": str(exc)})
 
@@ -185,7 +197,7 @@ class Runner:
         """Claim up to `free` edits of each lane; whether a lane got all it asked for. A lane
         that got less is dry until news arrives (news during the claim keeps it wet: the
         claim may have read the queue before that news's edits were committed)."""
-        news = self._news
+        news = dict(self._news)
         try:
             with self.metrics.claiming():
                 rows = await self._database.fetch_all(
@@ -208,7 +220,7 @@ class Runner:
         claimed = Counter(str(row["kind"]) for row in rows)
         for lane, n in free.items():
             if claimed[lane] < n:
-                self._dry[lane] = news
+                self._dry[lane] = news.get(lane, 0)
         return any(claimed[lane] == n for lane, n in free.items())
 
     def _start(self, edit: ClaimedEdit) -> None:
@@ -365,7 +377,7 @@ class Runner:
         while True:
             try:
                 async with self._database.listen(QUEUE_CHANNEL, EVENTS_CHANNEL) as notifications:
-                    self._news += 1  # whatever was queued while we were not listening
+                    self._hear_news()  # whatever was queued while we were not listening
                     self._wake.set()
                     async for notification in notifications:
                         self._notified(notification.channel, notification.payload)
@@ -375,7 +387,7 @@ class Runner:
 
     def _notified(self, channel: str, payload: str) -> None:
         if channel == QUEUE_CHANNEL:
-            self._news += 1
+            self._hear_news()
             self._wake.set()
             return
         for event in json.loads(payload):  # a statement's events, one notification
@@ -479,6 +491,12 @@ def _fields(edit: ClaimedEdit, outcome: str, **more: str) -> dict[str, str]:
         "outcome": outcome,
         **more,
     }
+
+
+def lane_channel(lane: str) -> str:
+    """The wake slots of a lane: enqueues of its kind notify QUEUE_CHANNEL while they are held
+    (db/functions/040_edit_triggers.sql)."""
+    return f"{QUEUE_CHANNEL}:{lane}"
 
 
 def lane_slots(settings: Settings, *, image: int | None = None) -> tuple[int, int, int]:

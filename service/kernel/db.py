@@ -201,9 +201,9 @@ class Database:
         rows = await self.fetch_all(query, **params)
         return rows[0] if rows else None
 
-    def wake_slots(self, channel: str) -> "WakeSlots":
-        """A session of its own that can hold `channel`'s wake slots (see WakeSlots)."""
-        return WakeSlots(self._url, channel)
+    def wake_slots(self, *channels: str) -> "WakeSlots":
+        """A session of its own that can hold these channels' wake slots (see WakeSlots)."""
+        return WakeSlots(self._url, *channels)
 
     @asynccontextmanager
     async def listen(self, *channels: str) -> AsyncIterator[AsyncIterator[psycopg.Notify]]:
@@ -219,9 +219,11 @@ class Database:
 
 
 class WakeSlots:
-    """A watcher's hold on a channel's wake slots (db/functions/040_edit_triggers.sql):
-    while `held`, statements NOTIFY the channel; otherwise they skip the NOTIFY whenever no
-    one else watches. LISTEN first, then `watch()`, then read: nothing is missed.
+    """A watcher's hold on channels' wake slots (db/functions/040_edit_triggers.sql): while a
+    channel is held, statements NOTIFY it; otherwise they skip the NOTIFY whenever no one else
+    watches. LISTEN first, then `watch()`, then read: nothing is missed. A runner watches the
+    queue one lane at a time (`editroom_queue:image`, ...: `watch("editroom_queue:video")`);
+    `watch()` and `unwatch()` without arguments take every channel it was made with.
 
     The locks live on a session of their own (the LISTEN connection is busy waiting for
     notifications). Should that session die, the locks go with it and statements stop
@@ -230,20 +232,28 @@ class WakeSlots:
     session is closed (what it had taken goes with it) and `watch()` raises
     DatabaseUnavailable: the watcher polls and tries again."""
 
-    def __init__(self, url: str, channel: str) -> None:
+    def __init__(self, url: str, *channels: str) -> None:
         self._url = url
-        self._channel = channel
+        self._channels = channels
         self._conn: psycopg.AsyncConnection[Any] | None = None
-        self.held = False
+        self.watching: set[str] = set()
 
-    async def watch(self) -> None:
-        await self._run("watch_channel")
-        self.held = True
+    @property
+    def held(self) -> bool:
+        """Whether any channel is watched."""
+        return bool(self.watching)
 
-    async def unwatch(self) -> None:
-        if self.held:
-            self.held = False
-            await self._run("unwatch_channel")
+    async def watch(self, *channels: str) -> None:
+        wanted = [ch for ch in channels or self._channels if ch not in self.watching]
+        if wanted:
+            await self._run("watch_channels", channels=wanted)
+            self.watching.update(wanted)
+
+    async def unwatch(self, *channels: str) -> None:
+        held = [ch for ch in channels or self._channels if ch in self.watching]
+        if held:
+            self.watching.difference_update(held)
+            await self._run("unwatch_channels", channels=held)
 
     async def check(self) -> bool:
         """Whether the slots are still held (False: the session was lost, and them with it)."""
@@ -256,12 +266,12 @@ class WakeSlots:
         return True
 
     async def close(self) -> None:
-        self.held = False
+        self.watching.clear()
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()
 
-    async def _run(self, query: str) -> None:
+    async def _run(self, query: str, **params: Any) -> None:
         with translated_errors():
             try:
                 if self._conn is None or self._conn.closed:
@@ -270,7 +280,7 @@ class WakeSlots:
                         autocommit=True,
                         options=f"-c lock_timeout={WATCH_LOCK_TIMEOUT_MS}",
                     )
-                await self._conn.execute(QUERIES[query], {"channel": self._channel})
+                await self._conn.execute(QUERIES[query], params)
             except psycopg.OperationalError:
                 await self.close()  # the locks went with the session
                 raise

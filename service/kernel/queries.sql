@@ -301,12 +301,12 @@ SELECT * FROM editroom.enqueue_import(
     p_priority => %(priority)s
 );
 
--- name: watch_channel
+-- name: watch_channels
 -- On the watcher's own session (kernel/db.py WakeSlots): session-level advisory locks.
-SELECT editroom.watch_channel(%(channel)s);
+SELECT editroom.watch_channel(c.channel) FROM unnest(%(channels)s::text[]) AS c (channel);
 
--- name: unwatch_channel
-SELECT editroom.unwatch_channel(%(channel)s);
+-- name: unwatch_channels
+SELECT editroom.unwatch_channel(c.channel) FROM unnest(%(channels)s::text[]) AS c (channel);
 
 -- name: still_connected
 SELECT 1 AS alive;

@@ -144,7 +144,9 @@ def test_a_lane_that_came_back_empty_is_not_asked_again_until_news(
     assert claims[first][1] == ["image"]
     later = [asked for asked, _ in claims[first + 1 :]]
     assert later == [["image"]] * len(later)  # the other lanes came back empty before
-    assert 3 <= len(later) <= 4  # three more edits, and at most one claim that finds none
+    # Three more edits; then a claim that finds none, and one more once the image lane is
+    # watched again (it was let go of while its one slot was busy).
+    assert 3 <= len(later) <= 5
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from uuid import UUID
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from runner.process.execute import ClaimedEdit, ReportProgress
 from service.domain import events as events_module
@@ -135,8 +136,47 @@ def test_a_runner_watches_the_queue_only_while_it_waits_for_work(
         eventually(lambda: watchers(conn) == 1, what="the idle runner to watch again")
 
 
-def watchers(conn: Conn, channel: str = "editroom_queue") -> int:
-    """Sessions holding every wake slot of the channel."""
+def test_a_busy_lane_stops_its_kind_notifying_while_the_other_lanes_watch(
+    conn: Conn, database_url: str, tmp_path: Path
+) -> None:
+    """One image slot, busy; two import slots, free: image edits queued meanwhile send no
+    NOTIFY (no one could act on it), an import does (nearly every enqueue notified while a
+    runner watched the queue whole, its video and import slots nearly always free)."""
+    disable_backoff(conn)
+    media = insert_media(conn)
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, runner_name="image-busy-runner",
+        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30, runner_video_slots=0,
+    )  # fmt: skip
+    release = threading.Event()
+
+    async def held(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+        return []
+
+    with (
+        psycopg.connect(database_url, autocommit=True) as bystander,
+        running_runner(settings, execute=held, concurrency=1),
+    ):
+        bystander.execute("LISTEN editroom_queue")
+        eventually(lambda: watchers(conn) == 1, what="the idle runner to watch images")
+        conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+        eventually(lambda: watchers(conn) == 0, what="the image lane, full, to be let go")
+        assert watchers(conn, "editroom_queue:import") == 1
+        list(bystander.notifies(timeout=0.3))  # the first edit's wake-up
+        conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+        assert list(bystander.notifies(timeout=0.5)) == []
+        conn.execute(
+            "SELECT editroom.enqueue_import(%s)",
+            [Jsonb({"op": "import", "url": "https://example.com/a.mp4"})],
+        )
+        assert [n.payload for n in bystander.notifies(timeout=0.5)] == ["1"]
+        release.set()
+
+
+def watchers(conn: Conn, channel: str = "editroom_queue:image") -> int:
+    """Sessions holding every wake slot of the channel (by default, the image lane's)."""
     row = conn.execute(
         """SELECT count(*) AS n FROM (
                SELECT pid FROM pg_locks
