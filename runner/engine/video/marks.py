@@ -14,6 +14,7 @@ from pydantic import field_validator, model_validator
 
 from runner.engine import draw
 from runner.engine.draw import COLOUR_SYNTAX, PLACES, POSITIONS, Position, Size
+from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, MediaKind, Operation
 from runner.engine.ops.params import Param
 from service.kernel.errors import EditFailed, InvalidParameter
@@ -22,22 +23,9 @@ DEFAULT_SIZE_PER_SIDE = 1 / 20  # of the picture's shorter side, when text_size 
 MIN_DEFAULT_SIZE_PX = 10
 MARGIN_PER_SIDE = 0.03  # of the picture's shorter side, kept clear all round
 MIN_MARGIN_PX = 2
-TEXT = Param(
-    name="text", type="text", max_length=1000, example="Hello",
-    description="The text to burn in, wrapped to the picture's width.",
-)  # fmt: skip
-TEXT_SIZE = Param(
-    name="text_size", type="integer", default=None, minimum=4, maximum=2000, example="48",
-    description="Font size in pixels; by default a twentieth of the picture's shorter side.",
-)  # fmt: skip
-TEXT_COLOR = Param(
-    name="text_color", type="colour", default="white", example="#ffcc00",
-    description=f"The text's colour: {COLOUR_SYNTAX}.",
-)  # fmt: skip
-TEXT_POSITION = Param(
-    name="text_position", type="choice", choices=POSITIONS, default="bottom", example="top-left",
-    description="Where the text goes; centred across at top, center and bottom.",
-)  # fmt: skip
+TEXT = shared_params.text(doing="burn in", surface="picture")
+TEXT_SIZE = shared_params.text_size(surface="picture")
+TEXT_COLOR, TEXT_POSITION = shared_params.TEXT_COLOR, shared_params.TEXT_POSITION
 OVERLAY = Param(
     name="overlay", type="uuid", example="0f8fad5b-d9cb-469f-a165-70867728950e",
     description="The id of an image media to show over the picture (PNG with alpha works).",
