@@ -11,6 +11,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import field_validator, model_validator
 
+from runner.engine import draw
 from runner.engine.draw import COLOUR_SYNTAX, PLACES, POSITIONS, Position
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
@@ -20,10 +21,6 @@ from runner.engine.ops.base import Group
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
-DEFAULT_SIZE_PER_SIDE = 1 / 20  # of the image's shorter side, when text_size is not given
-MIN_DEFAULT_SIZE_PX = 10
-MARGIN_PER_SIDE = 0.03  # of the image's shorter side, kept clear all round
-MIN_MARGIN_PX = 2
 TEXT = shared_params.text(doing="write", surface="image")
 TEXT_SIZE = shared_params.text_size(surface="image")
 TEXT_COLOR, TEXT_POSITION = shared_params.TEXT_COLOR, shared_params.TEXT_POSITION
@@ -97,9 +94,8 @@ class Text(ImageOperation):
         )
 
     def apply(self, picture: Picture) -> Picture:
-        shorter = min(picture.size)
-        size = self.size_px or max(MIN_DEFAULT_SIZE_PX, round(shorter * DEFAULT_SIZE_PER_SIDE))
-        margin = max(MIN_MARGIN_PX, round(shorter * MARGIN_PER_SIDE))
+        size = self.size_px or draw.default_text_size_px(picture.size)
+        margin = draw.margin_px(picture.size)
         rgba = engine.colour(self.color)
         assert rgba is not None  # validated
         return picture.map(
