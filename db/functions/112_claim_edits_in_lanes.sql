@@ -12,6 +12,9 @@ DECLARE
     v_video integer;
     v_import integer;
 BEGIN
+    -- The checks claim_edits and heartbeat_edits make too are written out here, not shared
+    -- through helpers: on the runners' path each call of one (its search_path set and reset)
+    -- costs about 2 us, and the two took a claim that finds nothing from 41 to 45 us.
     IF coalesce(p_worker, '') = '' THEN
         RAISE EXCEPTION 'p_worker must name the worker claiming edits'
             USING ERRCODE = 'invalid_parameter_value';
@@ -42,9 +45,13 @@ BEGIN
     -- index (edits_<kind>_claimable_idx: the kind is a column set at enqueue, so no candidate
     -- costs a look-up of its media) in claim_edits' order and stops at its limit; the kind
     -- is written as a constant in each branch so that the planner matches that index, and
-    -- an empty lane reads nothing of the others. As in claim_edits, the trial is counted
-    -- here and fences the attempt. The ids come as one array, so the UPDATE finds each by
-    -- its primary key.
+    -- an empty lane reads nothing of the others. So the three branches stay three: written
+    -- once over the lanes (a LATERAL sub-select per row of VALUES (kind, limit)), the kind
+    -- is a value known only at run time, no partial index's predicate can be proved, and
+    -- each lane walks edits_claimable_idx filtered by kind, reading every claimable edit of
+    -- the other kinds when its own is empty; dynamic SQL would plan each claim anew. As in
+    -- claim_edits, the trial is counted here and fences the attempt. The ids come as one
+    -- array, so the UPDATE finds each by its primary key.
     RETURN QUERY
     UPDATE editroom.edits e
        SET status = 'processing',

@@ -35,7 +35,21 @@ POSITIONS: tuple[Position, ...] = tuple(PLACES)
 COLOUR_SYNTAX = "#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS colour name"
 TEXT_OUTLINE_PER_SIZE = 1 / 16  # outline width as a share of the text size: legible, not bold
 TEXT_LINE_SPACING_PER_SIZE = 0.2  # extra space between lines, as a share of the text size
+DEFAULT_TEXT_SIZE_PER_SIDE = 1 / 20  # of the picture's shorter side, when text_size is not given
+MIN_DEFAULT_TEXT_SIZE_PX = 10
+MARGIN_PER_SIDE = 0.03  # of the picture's shorter side, kept clear all round
+MIN_MARGIN_PX = 2
 _HEX_COLOUR = re.compile(r"#?([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})")
+
+
+def default_text_size_px(picture: Size) -> int:
+    """The text's size on `picture` when text_size is not given."""
+    return max(MIN_DEFAULT_TEXT_SIZE_PX, round(min(picture) * DEFAULT_TEXT_SIZE_PER_SIDE))
+
+
+def margin_px(picture: Size) -> int:
+    """What is kept clear all round `picture` when text or an image is put on it."""
+    return max(MIN_MARGIN_PX, round(min(picture) * MARGIN_PER_SIDE))
 
 
 def placed(thing: Size, room: Size, *, at: tuple[float, float], margin_px: int) -> tuple[int, int]:

@@ -6,29 +6,17 @@ from typing import ClassVar, Literal, Self
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture, Size
-from runner.engine.ops import grammar
+from runner.engine.ops import grammar, shared_params
 from runner.engine.ops.base import Group, Limits
 from runner.engine.ops.params import Param
 from service.kernel.errors import EditFailed, InvalidParameter
 
-_X, _Y = (
-    Param(name=name, type="integer", minimum=0, description=text, example=example)
-    for name, text, example in (
-        ("x", "Left edge of the rectangle, in pixels from the left.", "10"),
-        ("y", "Top edge of the rectangle, in pixels from the top.", "20"),
-    )
-)
-_WIDTH, _HEIGHT = (
-    Param(
-        name=name, type="integer", minimum=1, limit="max_output_side", example=example,
-        description=f"{name.capitalize()} of the rectangle, in pixels.",
-    )
-    for name, example in (("width", "300"), ("height", "200"))
-)  # fmt: skip
-CROP = Param(
-    name="crop", type="box", parts=(_X, _Y, _WIDTH, _HEIGHT), example="10,20,300,200",
+_RECTANGLE = shared_params.rectangle(
+    example=(10, 20, 300, 200), min_side=1,
     description="The rectangle to keep: x,y,w,h in pixels (left, top, width, height).",
 )  # fmt: skip
+CROP = _RECTANGLE.whole
+_X, _Y, _WIDTH, _HEIGHT = _RECTANGLE.x, _RECTANGLE.y, _RECTANGLE.width, _RECTANGLE.height
 
 
 class Crop(ImageOperation):

@@ -11,49 +11,23 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import field_validator, model_validator
 
+from runner.engine import draw
+from runner.engine.draw import COLOUR_SYNTAX, PLACES, POSITIONS, Position
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture
+from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
-Position = Literal[
-    "top-left", "top", "top-right", "left", "center", "right", "bottom-left", "bottom",
-    "bottom-right",
-]  # fmt: skip
-# Where each position puts the text, as fractions of the room across and down.
-_PLACES: dict[Position, tuple[float, float]] = {
-    "top-left": (0.0, 0.0), "top": (0.5, 0.0), "top-right": (1.0, 0.0),
-    "left": (0.0, 0.5), "center": (0.5, 0.5), "right": (1.0, 0.5),
-    "bottom-left": (0.0, 1.0), "bottom": (0.5, 1.0), "bottom-right": (1.0, 1.0),
-}  # fmt: skip
-POSITIONS: tuple[Position, ...] = tuple(_PLACES)
-DEFAULT_SIZE_PER_SIDE = 1 / 20  # of the image's shorter side, when text_size is not given
-MIN_DEFAULT_SIZE_PX = 10
-MARGIN_PER_SIDE = 0.03  # of the image's shorter side, kept clear all round
-MIN_MARGIN_PX = 2
-COLOUR_SYNTAX = "#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS colour name"
-TEXT = Param(
-    name="text", type="text", max_length=1000, example="Hello",
-    description="The text to write, wrapped to the image's width.",
-)  # fmt: skip
-TEXT_SIZE = Param(
-    name="text_size", type="integer", default=None, minimum=4, maximum=2000, example="48",
-    description="Font size in pixels; by default a twentieth of the image's shorter side.",
-)  # fmt: skip
-TEXT_COLOR = Param(
-    name="text_color", type="colour", default="white", example="#ffcc00",
-    description=f"The text's colour: {COLOUR_SYNTAX}.",
-)  # fmt: skip
+TEXT = shared_params.text(doing="write", surface="image")
+TEXT_SIZE = shared_params.text_size(surface="image")
+TEXT_COLOR, TEXT_POSITION = shared_params.TEXT_COLOR, shared_params.TEXT_POSITION
 FAMILIES = tuple(engine.TEXT_FONT_FILES)
 TEXT_FONT = Param(
     name="text_font", type="choice", choices=FAMILIES, default="sans", example="serif",
     description="The font: sans (DejaVu Sans), serif (DejaVu Serif) or mono (DejaVu Sans Mono).",
-)  # fmt: skip
-TEXT_POSITION = Param(
-    name="text_position", type="choice", choices=POSITIONS, default="bottom", example="top-left",
-    description="Where the text goes; centred across at top, center and bottom.",
 )  # fmt: skip
 
 
@@ -120,14 +94,13 @@ class Text(ImageOperation):
         )
 
     def apply(self, picture: Picture) -> Picture:
-        shorter = min(picture.size)
-        size = self.size_px or max(MIN_DEFAULT_SIZE_PX, round(shorter * DEFAULT_SIZE_PER_SIDE))
-        margin = max(MIN_MARGIN_PX, round(shorter * MARGIN_PER_SIDE))
+        size = self.size_px or draw.default_text_size_px(picture.size)
+        margin = draw.margin_px(picture.size)
         rgba = engine.colour(self.color)
         assert rgba is not None  # validated
         return picture.map(
             lambda frame: engine.draw_text(
-                frame, self.text, size_px=size, colour=rgba, at=_PLACES[self.position],
+                frame, self.text, size_px=size, colour=rgba, at=PLACES[self.position],
                 margin_px=margin, family=self.font,
             )
         )  # fmt: skip

@@ -5,30 +5,18 @@ re-encoded (the result is upright: no rotation metadata is written)."""
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from runner.engine.ops import grammar
+from runner.engine.ops import grammar, shared_params
 from runner.engine.ops.base import Group, Limits, MediaKind, Operation
 from runner.engine.ops.params import Param
 from service.kernel.errors import EditFailed, InvalidParameter
 
 Shape = tuple[int, int]  # width, height in pixels
-_X, _Y = (
-    Param(name=name, type="integer", minimum=0, description=text, example=example)
-    for name, text, example in (
-        ("x", "Left edge of the rectangle, in pixels from the left.", "16"),
-        ("y", "Top edge of the rectangle, in pixels from the top.", "8"),
-    )
-)
-_WIDTH, _HEIGHT = (
-    Param(
-        name=name, type="integer", minimum=2, limit="max_output_side", example=example,
-        description=f"{name.capitalize()} of the rectangle, in pixels.",
-    )
-    for name, example in (("width", "640"), ("height", "360"))
-)  # fmt: skip
-CROP = Param(
-    name="crop", type="box", parts=(_X, _Y, _WIDTH, _HEIGHT), example="16,8,640,360",
+_RECTANGLE = shared_params.rectangle(
+    example=(16, 8, 640, 360), min_side=2,
     description="The rectangle of the picture to keep: x,y,w,h in pixels.",
 )  # fmt: skip
+CROP = _RECTANGLE.whole
+_X, _Y, _WIDTH, _HEIGHT = _RECTANGLE.x, _RECTANGLE.y, _RECTANGLE.width, _RECTANGLE.height
 ROTATE = Param(
     name="rotate", type="choice", choices=("90", "180", "270"), example="90",
     description="Quarter turns clockwise.",

@@ -14,30 +14,14 @@ from pydantic import field_validator, model_validator
 
 from runner.engine import draw
 from runner.engine.draw import COLOUR_SYNTAX, PLACES, POSITIONS, Position, Size
+from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, MediaKind, Operation
 from runner.engine.ops.params import Param
 from service.kernel.errors import EditFailed, InvalidParameter
 
-DEFAULT_SIZE_PER_SIDE = 1 / 20  # of the picture's shorter side, when text_size is not given
-MIN_DEFAULT_SIZE_PX = 10
-MARGIN_PER_SIDE = 0.03  # of the picture's shorter side, kept clear all round
-MIN_MARGIN_PX = 2
-TEXT = Param(
-    name="text", type="text", max_length=1000, example="Hello",
-    description="The text to burn in, wrapped to the picture's width.",
-)  # fmt: skip
-TEXT_SIZE = Param(
-    name="text_size", type="integer", default=None, minimum=4, maximum=2000, example="48",
-    description="Font size in pixels; by default a twentieth of the picture's shorter side.",
-)  # fmt: skip
-TEXT_COLOR = Param(
-    name="text_color", type="colour", default="white", example="#ffcc00",
-    description=f"The text's colour: {COLOUR_SYNTAX}.",
-)  # fmt: skip
-TEXT_POSITION = Param(
-    name="text_position", type="choice", choices=POSITIONS, default="bottom", example="top-left",
-    description="Where the text goes; centred across at top, center and bottom.",
-)  # fmt: skip
+TEXT = shared_params.text(doing="burn in", surface="picture")
+TEXT_SIZE = shared_params.text_size(surface="picture")
+TEXT_COLOR, TEXT_POSITION = shared_params.TEXT_COLOR, shared_params.TEXT_POSITION
 OVERLAY = Param(
     name="overlay", type="uuid", example="0f8fad5b-d9cb-469f-a165-70867728950e",
     description="The id of an image media to show over the picture (PNG with alpha works).",
@@ -153,13 +137,12 @@ class Text(_Mark):
         )  # fmt: skip
 
     def layer(self, size: Size, images: Mapping[UUID, Path]) -> Image.Image:
-        shorter = min(size)
-        size_px = self.size_px or max(MIN_DEFAULT_SIZE_PX, round(shorter * DEFAULT_SIZE_PER_SIDE))
+        size_px = self.size_px or draw.default_text_size_px(size)
         rgba = draw.colour(self.color)
         assert rgba is not None  # validated
         return draw.text_layer(
             size, self.text, size_px=size_px, colour=rgba, at=PLACES[self.position],
-            margin_px=_margin(size),
+            margin_px=draw.margin_px(size),
         )  # fmt: skip
 
 
@@ -209,7 +192,7 @@ class Overlay(_Mark):
         if self.media not in images:
             raise EditFailed(f"overlay: image {self.media} was not provided")
         picture = _image(images[self.media])
-        margin = _margin(size)
+        margin = draw.margin_px(size)
         room = (size[0] - 2 * margin, size[1] - 2 * margin)
         if self.scale is not None:
             width = max(1, round(size[0] * self.scale))
@@ -229,10 +212,6 @@ def _image(path: Path) -> Image.Image:
             return image.convert("RGBA")
     except (UnidentifiedImageError, OSError) as exc:
         raise EditFailed(f"overlay: {path.name} is not an image ({exc})") from None
-
-
-def _margin(size: Size) -> int:
-    return max(MIN_MARGIN_PX, round(min(size) * MARGIN_PER_SIDE))
 
 
 Mark = Text | Overlay
