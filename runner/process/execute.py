@@ -23,13 +23,14 @@ from runner.engine.ops.noop import ImageNoop
 from runner.engine.sandbox import Report, Sandbox
 from runner.process.metrics import UNKNOWN_KIND
 from service.domain.library import MediaLibrary, clean_filename
-from service.domain.scratch import scratch_folder
+from service.domain.scratch import ScratchFolders
 from service.kernel.db import Row
 from service.kernel.errors import EditFailed, NotFound
 from service.kernel.receive import ReceivedFile
 from service.kernel.settings import Settings
 
 ReportProgress = Report
+OUT = "out"  # the attempt's results, in its scratch folder
 Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[list[UUID]]]
 
 
@@ -63,6 +64,11 @@ class EditExecutor:
         self._settings = settings
         self._limits = Limits.from_settings(settings)
         self._policy = ImportPolicy.from_settings(settings)
+        self._folders = ScratchFolders(settings.edits_dir, keep=(OUT,))
+
+    def close(self) -> None:
+        """Remove the scratch folders kept for later attempts."""
+        self._folders.close()
 
     async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
         # [] is a valid no-op edit in SQL (it exercises the queue; the API asks for more). It
@@ -106,7 +112,7 @@ class EditExecutor:
         )
         return await self._sandbox.run(
             run_edit, source["kind"], str(await self._local(source, work)), operations,
-            str(work / "out"), self._limits, inputs,
+            str(work / OUT), self._limits, inputs,
             timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
         )  # fmt: skip
 
@@ -129,7 +135,7 @@ class EditExecutor:
         )
         with self._scratch("import", edit) as work:
             (produced,) = await self._sandbox.run(
-                import_url, request, str(work / "out"), self._policy, self._limits,
+                import_url, request, str(work / OUT), self._policy, self._limits,
                 options, timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
             )  # fmt: skip
             name = _import_name(request.url, produced)
@@ -137,9 +143,7 @@ class EditExecutor:
 
     def _scratch(self, prefix: str, edit: ClaimedEdit) -> AbstractContextManager[Path]:
         """Named after the attempt, so that the one left by a killed runner can be told."""
-        return scratch_folder(
-            self._settings.edits_dir, prefix=prefix, edit_id=edit.id, trial=edit.trial
-        )
+        return self._folders.attempt(prefix=prefix, edit_id=edit.id, trial=edit.trial)
 
     async def _source(self, edit: ClaimedEdit) -> Row:
         if edit.media_id is None:
