@@ -1,8 +1,8 @@
 """What a claimed edit does: fetch its media, run the pipeline of its kind in a sandboxed child
-(time- and memory-limited, killed on cancel), store what it produced as new media that name
-the edit and the source, and return their ids."""
+(time- and memory-limited, killed on cancel), store what it produced, and return it as new
+media that name the edit and the source: their rows are added with the edit's completion."""
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,7 @@ from runner.engine.ops.language import parse_json
 from runner.engine.ops.noop import ImageNoop
 from runner.engine.sandbox import Report, Sandbox
 from runner.process.metrics import UNKNOWN_KIND
-from service.domain.library import MediaLibrary, clean_filename
+from service.domain.library import MediaLibrary, NewMedia, clean_filename
 from service.domain.scratch import ScratchFolders
 from service.kernel.db import Row
 from service.kernel.errors import EditFailed, NotFound
@@ -31,7 +31,10 @@ from service.kernel.settings import Settings
 
 ReportProgress = Report
 OUT = "out"  # the attempt's results, in its scratch folder
-Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[list[UUID]]]
+# An edit's results: media already in the library, or stored ones whose rows come with the
+# edit's completion (runner/process/completer.py).
+Outputs = Sequence[UUID | NewMedia]
+Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[Outputs]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,7 @@ class EditExecutor:
         """Remove the scratch folders kept for later attempts."""
         self._folders.close()
 
-    async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+    async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[NewMedia]:
         # [] is a valid no-op edit in SQL (it exercises the queue; the API asks for more). It
         # reads nothing, so it costs no look-up of its media: the queue's own pace shows.
         if not edit.ops:
@@ -116,7 +119,7 @@ class EditExecutor:
             timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
         )  # fmt: skip
 
-    async def _import(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+    async def _import(self, edit: ClaimedEdit, report: ReportProgress) -> list[NewMedia]:
         try:
             request = ImportRequest.model_validate(edit.ops[0])
         except ValidationError as exc:
@@ -169,17 +172,15 @@ class EditExecutor:
 
     async def _store(
         self, file: ProducedFile, name: str | None, *, edit: ClaimedEdit, source: Row | None
-    ) -> UUID:
+    ) -> NewMedia:
         received = ReceivedFile(Path(file.path), file.size_bytes, file.sha256, name)
-        ingested = await self._library.ingest(
+        return await self._library.store_result(
             received,
             facts=file.facts,
             source_edit_id=edit.id,
             source_media_id=None if source is None else source["id"],
             source_seconds=file.source_seconds,
         )
-        media_id: UUID = ingested.media["id"]
-        return media_id
 
 
 def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:
