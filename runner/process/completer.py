@@ -1,21 +1,28 @@
 """Completions go to PostgreSQL in batches: whatever finished while the last batch was in
 flight leaves in the next one, so a busy runner pays one round trip per batch, not per edit,
-and an idle one adds no delay. A batch that meets a dropped connection or a database that is
-restarting is sent again (runner/process/outage.py), for up to the lease: the result is kept,
-not redone. Sending twice is safe: a completion already recorded answers Conflict."""
+and an idle one adds no delay. The media rows of the results go in the same statement (the
+`complete_edits` query): one round trip and one commit for an edit's results and its end.
+A batch that meets a dropped connection or a database that is restarting is sent again
+(runner/process/outage.py), for up to the lease: the result is kept, not redone. Sending twice
+is safe: a completion already recorded answers Conflict, and undoes the media rows it would
+have added again (the same bytes find the rows the first one added)."""
 
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from runner.process.outage import persistently
+from service.domain.library import NewMedia
 from service.kernel.db import Database
 from service.kernel.errors import Conflict, EditroomError
 
 log = logging.getLogger(__name__)
 
-_Pending = dict[UUID, tuple[list[UUID], int, "asyncio.Future[None]"]]
+Outputs = Sequence[UUID | NewMedia]
+_Pending = dict[UUID, tuple[Outputs, int, "asyncio.Future[list[UUID]]"]]
 
 
 class Completer:
@@ -26,14 +33,15 @@ class Completer:
         self._pending: _Pending = {}
         self._flusher: asyncio.Task[None] | None = None
 
-    async def complete(self, edit_id: UUID, outputs: list[UUID], *, trial: int) -> None:
-        """Mark the edit completed; raises Conflict when this worker no longer holds it in
-        the trial it claimed it in."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def complete(self, edit_id: UUID, outputs: Outputs, *, trial: int) -> list[UUID]:
+        """Mark the edit completed with these outputs (the new ones added to the library);
+        returns their media ids. Raises Conflict when this worker no longer holds it in the
+        trial it claimed it in."""
+        future: asyncio.Future[list[UUID]] = asyncio.get_running_loop().create_future()
         self._pending[edit_id] = (outputs, trial, future)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        await future
+        return await future
 
     async def _flush(self) -> None:
         while self._pending:
@@ -41,16 +49,18 @@ class Completer:
             await self._send(batch)
 
     async def _send(self, batch: _Pending) -> None:
-        results = {
-            str(edit_id): [str(o) for o in outputs] for edit_id, (outputs, _, _) in batch.items()
-        }
+        listed = [
+            _listed(edit_id, position, output)
+            for edit_id, (outputs, _, _) in batch.items()
+            for position, output in enumerate(outputs)
+        ]
         trials = {str(edit_id): trial for edit_id, (_, trial, _) in batch.items()}
         try:
-            await persistently(
+            rows = await persistently(
                 lambda: self._database.fetch_all(
                     "complete_edits",
                     worker=self._worker,
-                    results=json.dumps(results),
+                    outputs=json.dumps(listed),
                     trials=json.dumps(trials),
                 ),
                 patience_seconds=self._patience_seconds,
@@ -67,14 +77,23 @@ class Completer:
         except EditroomError as exc:
             _settle(batch, exc)
             return
-        _settle(batch, None)
+        _settle(batch, None, {row["id"]: list(row["outputs"]) for row in rows})
 
 
-def _settle(batch: _Pending, error: Exception | None) -> None:
-    for _, _, future in batch.values():
+def _listed(edit_id: UUID, position: int, output: UUID | NewMedia) -> dict[str, Any]:
+    where = {"edit_id": str(edit_id), "position": position}
+    if isinstance(output, NewMedia):
+        return {**output.columns, **where}
+    return {"id": str(output), **where}
+
+
+def _settle(
+    batch: _Pending, error: Exception | None, outputs: dict[UUID, list[UUID]] | None = None
+) -> None:
+    for edit_id, (_, _, future) in batch.items():
         if future.done():  # its edit task was cancelled while waiting
             continue
         if error is None:
-            future.set_result(None)
+            future.set_result((outputs or {}).get(edit_id, []))
         else:
             future.set_exception(error)

@@ -1,8 +1,8 @@
 """What a claimed edit does: fetch its media, run the pipeline of its kind in a sandboxed child
-(time- and memory-limited, killed on cancel), store what it produced as new media that name
-the edit and the source, and return their ids."""
+(time- and memory-limited, killed on cancel), store what it produced, and return it as new
+media that name the edit and the source: their rows are added with the edit's completion."""
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +22,19 @@ from runner.engine.ops.language import parse_json
 from runner.engine.ops.noop import ImageNoop
 from runner.engine.sandbox import Report, Sandbox
 from runner.process.metrics import UNKNOWN_KIND
-from service.domain.library import MediaLibrary, clean_filename
-from service.domain.scratch import scratch_folder
+from service.domain.library import MediaLibrary, NewMedia, clean_filename
+from service.domain.scratch import ScratchFolders
 from service.kernel.db import Row
 from service.kernel.errors import EditFailed, NotFound
 from service.kernel.receive import ReceivedFile
 from service.kernel.settings import Settings
 
 ReportProgress = Report
-Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[list[UUID]]]
+OUT = "out"  # the attempt's results, in its scratch folder
+# An edit's results: media already in the library, or stored ones whose rows come with the
+# edit's completion (runner/process/completer.py).
+Outputs = Sequence[UUID | NewMedia]
+Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[Outputs]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +67,13 @@ class EditExecutor:
         self._settings = settings
         self._limits = Limits.from_settings(settings)
         self._policy = ImportPolicy.from_settings(settings)
+        self._folders = ScratchFolders(settings.edits_dir, keep=(OUT,))
 
-    async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+    def close(self) -> None:
+        """Remove the scratch folders kept for later attempts."""
+        self._folders.close()
+
+    async def __call__(self, edit: ClaimedEdit, report: ReportProgress) -> list[NewMedia]:
         # [] is a valid no-op edit in SQL (it exercises the queue; the API asks for more). It
         # reads nothing, so it costs no look-up of its media: the queue's own pace shows.
         if not edit.ops:
@@ -106,11 +115,11 @@ class EditExecutor:
         )
         return await self._sandbox.run(
             run_edit, source["kind"], str(await self._local(source, work)), operations,
-            str(work / "out"), self._limits, inputs,
+            str(work / OUT), self._limits, inputs,
             timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
         )  # fmt: skip
 
-    async def _import(self, edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
+    async def _import(self, edit: ClaimedEdit, report: ReportProgress) -> list[NewMedia]:
         try:
             request = ImportRequest.model_validate(edit.ops[0])
         except ValidationError as exc:
@@ -129,7 +138,7 @@ class EditExecutor:
         )
         with self._scratch("import", edit) as work:
             (produced,) = await self._sandbox.run(
-                import_url, request, str(work / "out"), self._policy, self._limits,
+                import_url, request, str(work / OUT), self._policy, self._limits,
                 options, timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
             )  # fmt: skip
             name = _import_name(request.url, produced)
@@ -137,9 +146,7 @@ class EditExecutor:
 
     def _scratch(self, prefix: str, edit: ClaimedEdit) -> AbstractContextManager[Path]:
         """Named after the attempt, so that the one left by a killed runner can be told."""
-        return scratch_folder(
-            self._settings.edits_dir, prefix=prefix, edit_id=edit.id, trial=edit.trial
-        )
+        return self._folders.attempt(prefix=prefix, edit_id=edit.id, trial=edit.trial)
 
     async def _source(self, edit: ClaimedEdit) -> Row:
         if edit.media_id is None:
@@ -165,17 +172,15 @@ class EditExecutor:
 
     async def _store(
         self, file: ProducedFile, name: str | None, *, edit: ClaimedEdit, source: Row | None
-    ) -> UUID:
+    ) -> NewMedia:
         received = ReceivedFile(Path(file.path), file.size_bytes, file.sha256, name)
-        ingested = await self._library.ingest(
+        return await self._library.store_result(
             received,
             facts=file.facts,
             source_edit_id=edit.id,
             source_media_id=None if source is None else source["id"],
             source_seconds=file.source_seconds,
         )
-        media_id: UUID = ingested.media["id"]
-        return media_id
 
 
 def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:

@@ -62,6 +62,7 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
         finally:
             warming.cancel()
             await library.sandbox.close()
+            executor.close()
 
 
 async def _reachable_storage(settings: Settings) -> Storage:

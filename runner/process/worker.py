@@ -36,7 +36,7 @@ from typing import Any
 from uuid import UUID
 
 from runner.process.completer import Completer
-from runner.process.execute import ClaimedEdit, Execute
+from runner.process.execute import ClaimedEdit, Execute, Outputs
 from runner.process.housekeeping import cleanup_loop, maintenance_loop
 from runner.process.metrics import (
     ABANDONED,
@@ -284,13 +284,13 @@ class Runner:
             return await self._fail(edit, described(exc), retryable=True)
         return await self._complete(edit, outputs)
 
-    async def _complete(self, edit: ClaimedEdit, outputs: list[UUID]) -> str:
+    async def _complete(self, edit: ClaimedEdit, outputs: Outputs) -> str:
         await self._report_last_detail(edit.id)
         self._progress.pop(edit.id, None)  # no more heartbeats or stops: it is finishing
         try:
             await self._completer.complete(edit.id, outputs, trial=edit.trial)
         except EditroomError as exc:
-            outcome = await self._why_not_held(edit.id, outputs)
+            outcome = await self._why_not_held(edit.id, trial=edit.trial)
             if outcome == COMPLETED:
                 log.info("edit completed", extra=_fields(edit, COMPLETED))
                 return COMPLETED
@@ -346,18 +346,19 @@ class Runner:
         log.info("edit failed", extra=_fields(edit, outcome, error=message))
         return outcome
 
-    async def _why_not_held(self, edit_id: UUID, outputs: list[UUID] | None = None) -> str:
-        """Why this runner could not finish an edit: CANCELLED, COMPLETED (with these outputs:
-        an earlier try of the completion got through, its answer lost with the connection),
-        or LOST (reaped, gone, or the database unreachable: the lease runs out)."""
+    async def _why_not_held(self, edit_id: UUID, *, trial: int | None = None) -> str:
+        """Why this runner could not finish an edit: CANCELLED, COMPLETED (given the `trial`
+        it completed it in: completed in that trial, only this runner could have: an earlier
+        try of the completion got through, its answer lost with the connection), or LOST
+        (reaped, gone, or the database unreachable: the lease runs out)."""
         try:
             row = await self._database.fetch_one("edit_by_id", id=edit_id)
         except EditroomError:
             return LOST
         if row is None:
             return LOST
-        if row["status"] == "completed" and outputs is not None:
-            return COMPLETED if list(row["outputs"] or []) == outputs else LOST
+        if row["status"] == "completed" and trial is not None:
+            return COMPLETED if row["trial"] == trial else LOST
         return CANCELLED if row["status"] == "cancelled" else LOST
 
     def _stop_working_on(self, edit_id: UUID, outcome: str, reason: str) -> None:

@@ -1,6 +1,7 @@
 """The media library: received files become media (probed in a sandbox, deduplicated by
 SHA-256, stored under their content's key), and media are found, listed and deleted.
-Uploads, presigned uploads and edit outputs all come in through `ingest`."""
+Uploads and presigned uploads come in through `ingest`; edit outputs through `store_result`,
+their rows added with their edit's completion (runner/process/completer.py)."""
 
 import asyncio
 import dataclasses
@@ -43,6 +44,14 @@ class Ingested:
     media: Row
     created: bool  # a new media row
     duplicate: bool  # the same bytes were already in the library
+
+
+@dataclass(frozen=True, slots=True)
+class NewMedia:
+    """An edit's result, stored, whose media row is still to be added: with its edit's
+    completion, in the same statement (runner/process/completer.py)."""
+
+    columns: dict[str, Any]  # add_media's parameters, as JSON types
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,15 +160,32 @@ class MediaLibrary:
             return Ingested(prepared.known, created=False, duplicate=True)
         row = await self.database.fetch_one(
             "add_media",
-            **described(prepared, received),
-            original_name=clean_filename(received.filename),
-            source_edit_id=source_edit_id,
-            source_media_id=source_media_id,
-            source_seconds=source_seconds,
-        )
+            **_columns(
+                prepared, received, source_edit_id=source_edit_id,
+                source_media_id=source_media_id, source_seconds=source_seconds,
+            ),
+        )  # fmt: skip
         assert row is not None
         created = bool(row.pop("created"))
         return Ingested(row, created=created, duplicate=not created)
+
+    async def store_result(
+        self,
+        received: ReceivedFile,
+        *,
+        facts: MediaFacts,
+        source_edit_id: UUID,
+        source_media_id: UUID | None,
+        source_seconds: float | None = None,
+    ) -> NewMedia:
+        """An edit's result (`facts`: checked where it was made) stored; its media row is
+        added with the edit's completion."""
+        prepared = await self.prepare(received, facts)
+        columns = _columns(
+            prepared, received, source_edit_id=source_edit_id,
+            source_media_id=source_media_id, source_seconds=source_seconds,
+        )  # fmt: skip
+        return NewMedia({name: _json(value) for name, value in columns.items()})
 
     async def get(self, media_id: UUID) -> Row:
         row = await self.database.fetch_one("media_by_id", id=media_id)
@@ -222,6 +248,28 @@ def described(prepared: Prepared, received: ReceivedFile) -> dict[str, Any]:
         "sha256": received.sha256,
         "storage_key": prepared.storage_key,
     }
+
+
+def _columns(
+    prepared: Prepared,
+    received: ReceivedFile,
+    *,
+    source_edit_id: UUID | None,
+    source_media_id: UUID | None,
+    source_seconds: float | None,
+) -> dict[str, Any]:
+    """add_media's parameters."""
+    return {
+        **described(prepared, received),
+        "original_name": clean_filename(received.filename),
+        "source_edit_id": source_edit_id,
+        "source_media_id": source_media_id,
+        "source_seconds": source_seconds,
+    }
+
+
+def _json(value: Any) -> Any:
+    return str(value) if isinstance(value, UUID) else value
 
 
 MAX_FILENAME_CHARS = 255

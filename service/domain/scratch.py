@@ -10,6 +10,12 @@ when the process dies, however it dies. A folder whose lock anyone can take is d
 before the queue has noticed (the lease runs on). A folder without a lock file (its runner
 died between making it and locking it) is judged by the queue: alive while its edit is
 processing with the trial the name carries. Folders not named this way are not ours to judge.
+
+A runner keeps the folders of its finished attempts, emptied, for its next ones (ScratchFolders):
+on some disks each new folder or file costs a millisecond of the kernel's time, and an attempt
+would otherwise make three (its folder, its lock file, its `out` folder). A kept folder waits
+as `spare-<random>`, still locked; it only ever gets that name locked, so a spare whose lock
+anyone can take, or that has no lock file, is dead.
 """
 
 import asyncio
@@ -31,39 +37,116 @@ from service.kernel.errors import EditroomError
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".lock"
+SPARE_PREFIX = "spare-"
+MAX_SPARES = 8  # a runner's kept folders; more attempts at once make (and remove) their own
 _NAME = re.compile(r"^(edit|import)-([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})-(\d+)-")
 
 
 @dataclass(frozen=True, slots=True)
 class ScratchFolder:
     path: Path
-    edit_id: UUID
+    edit_id: UUID | None  # None: a spare, judged by its lock alone
     trial: int
 
 
-@contextlib.contextmanager
-def scratch_folder(parent: Path, *, prefix: str, edit_id: UUID, trial: int) -> Iterator[Path]:
-    """A folder of this attempt's own, locked while it works and removed when it ends."""
-    parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=parent, prefix=f"{prefix}-{edit_id}-{trial}-"))
-    try:
-        with _locked(folder):
+@dataclass(slots=True)
+class _Spare:
+    """A locked folder between attempts: its name's random tail, and its lock's descriptor."""
+
+    tail: str
+    lock: int
+
+
+class ScratchFolders:
+    """One runner's attempts' folders: each locked while it works, emptied when it ends and
+    kept (up to MAX_SPARES, the subfolders named in `keep` left in place, empty) for the next
+    attempt, which only renames it. Used from one event loop (not thread-safe)."""
+
+    def __init__(self, parent: Path, *, keep: tuple[str, ...] = ()) -> None:
+        self._parent = parent
+        self._keep = keep
+        self._spares: list[_Spare] = []
+
+    @contextlib.contextmanager
+    def attempt(self, *, prefix: str, edit_id: UUID, trial: int) -> Iterator[Path]:
+        """A folder of this attempt's own, locked while it works, empty when it starts."""
+        name = f"{prefix}-{edit_id}-{trial}-"
+        spare = self._take(name)
+        folder = self._parent / f"{name}{spare.tail}"
+        try:
             yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            self._put_back(folder, spare)
+
+    def close(self) -> None:
+        """Remove the spares."""
+        spares, self._spares = self._spares, []
+        for spare in spares:
+            _remove(self._spare_path(spare), spare.lock)
+
+    def _take(self, name: str) -> _Spare:
+        while self._spares:
+            spare = self._spares.pop()
+            try:
+                os.rename(self._spare_path(spare), self._parent / f"{name}{spare.tail}")
+                return spare
+            except OSError:  # removed under us (by hand): its lock is of no use either
+                os.close(spare.lock)
+        self._parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=self._parent, prefix=name))
+        try:
+            return _Spare(folder.name.removeprefix(name), _lock(folder))
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _spare_path(self, spare: _Spare) -> Path:
+        return self._parent / f"{SPARE_PREFIX}{spare.tail}"
+
+    def _put_back(self, folder: Path, spare: _Spare) -> None:
+        if len(self._spares) >= MAX_SPARES:
+            _remove(folder, spare.lock)
+            return
+        try:
+            _empty(folder, keep=self._keep)
+            os.rename(folder, self._spare_path(spare))
+        except OSError:
+            _remove(folder, spare.lock)
+            return
+        self._spares.append(spare)
 
 
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    # Locked under another name, then renamed: whoever sees .lock finds it already held.
+def _lock(folder: Path) -> int:
+    """Lock the folder for as long as the returned descriptor is open. Locked under another
+    name, then renamed: whoever sees .lock finds it already held."""
     unlocked = folder / f"{LOCK_NAME}-new"
     descriptor = os.open(unlocked, os.O_CREAT | os.O_WRONLY, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         unlocked.rename(folder / LOCK_NAME)
-        yield
-    finally:
+    except BaseException:
         os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _empty(folder: Path, *, keep: tuple[str, ...]) -> None:
+    """Everything in the folder removed but its lock; the folders in `keep` are emptied."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name == LOCK_NAME:
+                continue
+            if entry.name in keep and entry.is_dir(follow_symlinks=False):
+                _empty(Path(entry.path), keep=())
+            elif entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)  # a link (to a folder too) is removed, never followed
+
+
+def _remove(folder: Path, lock: int) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    os.close(lock)
 
 
 async def remove_dead_scratch(database: Database, work_dir: Path) -> int:
@@ -71,7 +154,7 @@ async def remove_dead_scratch(database: Database, work_dir: Path) -> int:
     removed = 0
     for folder in await asyncio.to_thread(_scratch_folders, work_dir):
         held = await asyncio.to_thread(_lock_held, folder.path)
-        if held is None:
+        if held is None and folder.edit_id is not None:
             held = await _attempt_running(database, folder)
         if not held:
             await asyncio.to_thread(shutil.rmtree, folder.path, ignore_errors=True)
@@ -95,9 +178,12 @@ def _scratch_folders(work_dir: Path) -> list[ScratchFolder]:
         return []
     folders = []
     for entry in entries:
-        named = _NAME.match(entry.name)
-        if named and entry.is_dir(follow_symlinks=False):
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        if named := _NAME.match(entry.name):
             folders.append(ScratchFolder(Path(entry.path), UUID(named[2]), int(named[3])))
+        elif entry.name.startswith(SPARE_PREFIX):
+            folders.append(ScratchFolder(Path(entry.path), None, 0))
     return folders
 
 

@@ -23,7 +23,46 @@ SELECT h.id, h.held
                                 %(progress)s::real[], %(details)s::jsonb[], %(lease)s) AS h;
 
 -- name: complete_edits
-SELECT id FROM editroom.complete_edits(%(worker)s, %(results)s::jsonb, %(trials)s::jsonb);
+-- A batch of completions and the media rows of the results they made, in one statement: one
+-- round trip and one commit. `outputs` lists every result of every edit in `trials` (edit id
+-- -> trial), with its position among its edit's: a known media (`id`), or a new one's
+-- add_media parameters. An edit no longer held undoes the whole statement, so no media row is
+-- left for a result whose edit did not complete (its stored object is an orphan the clean-up
+-- removes).
+WITH listed AS (
+    SELECT *
+      FROM jsonb_to_recordset(%(outputs)s::jsonb) AS o (
+               edit_id text, position integer, id uuid, kind editroom.media_kind,
+               content_type text, size_bytes bigint, sha256 text, storage_key text,
+               original_name text, width integer, height integer,
+               duration_seconds double precision, frame_rate double precision,
+               video_codec text, audio_codec text, source_edit_id uuid, source_media_id uuid,
+               source_seconds double precision)
+), added AS (
+    SELECT n.edit_id, n.position, (a.media).id
+      FROM (SELECT * FROM listed WHERE id IS NULL) AS n
+     CROSS JOIN LATERAL editroom.add_media(
+           p_kind => n.kind, p_content_type => n.content_type, p_size_bytes => n.size_bytes,
+           p_sha256 => n.sha256, p_storage_key => n.storage_key,
+           p_original_name => n.original_name, p_width => n.width, p_height => n.height,
+           p_duration_seconds => n.duration_seconds, p_frame_rate => n.frame_rate,
+           p_video_codec => n.video_codec, p_audio_codec => n.audio_codec,
+           p_source_edit_id => n.source_edit_id, p_source_media_id => n.source_media_id,
+           p_source_seconds => n.source_seconds) AS a
+), outputs AS (
+    SELECT edit_id, position, id FROM listed WHERE id IS NOT NULL
+    UNION ALL
+    SELECT edit_id, position, id FROM added
+)
+SELECT c.id, c.outputs
+  FROM editroom.complete_edits(
+      %(worker)s,
+      (SELECT jsonb_object_agg(t.key, coalesce(
+                  (SELECT jsonb_agg(o.id ORDER BY o.position) FROM outputs o
+                    WHERE o.edit_id = t.key),
+                  '[]'::jsonb))
+         FROM jsonb_object_keys(%(trials)s::jsonb) AS t (key)),
+      %(trials)s::jsonb) AS c;
 
 -- name: fail_edit
 SELECT id, status

@@ -29,6 +29,7 @@ from tests.faults import cuttable_proxy, own_postgres, record
 from tests.processes import background_process, editroom_env, serving
 from tests.queue import Conn, disable_backoff
 from tests.s3 import S3Endpoint, moto_s3
+from tests.scratch import left_behind as attempts_left
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -354,7 +355,7 @@ def test_work_disk_full_mid_video_edit_is_retried_cleanly(
                 ).fetchone(),
                 timeout=30, what="the first attempt to end",
             )  # fmt: skip
-            left_behind = list(work.iterdir())
+            left_behind = attempts_left(work)
             small = api.post("/edit", params={"media": picture, "flip": "h", "wait": "20"})
             subprocess.run(["mount", "-o", "remount,size=64m", str(work)], check=True)
             freed = time.monotonic()
@@ -364,7 +365,7 @@ def test_work_disk_full_mid_video_edit_is_retried_cleanly(
                 timeout=30, what="the retry",
             )  # fmt: skip
             retried_after = time.monotonic() - freed
-            after = list(work.iterdir())
+            after = attempts_left(work)
     record(
         "work_disk_full",
         {

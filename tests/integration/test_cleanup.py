@@ -158,19 +158,24 @@ def test_runners_clean_up_on_a_schedule(database_url: str, conn: Conn, tmp_path:
         assert expired["id"]
 
 
-# An attempt as a runner makes it (the runner's own scratch_folder), with a downloaded source,
-# in a process of its own: the test kills it, or lets it live.
+# An attempt as a runner makes it (the runner's own ScratchFolders), with a downloaded source,
+# in a process of its own: the test kills it, or lets it live. An attempt that ended before
+# left its folder as a spare, kept locked for the next.
 ATTEMPT = """
-import sys, time, psycopg
+import sys, time, uuid, psycopg
 from pathlib import Path
-from service.domain.scratch import scratch_folder
+from service.domain.scratch import ScratchFolders
 with psycopg.connect(sys.argv[1], autocommit=True) as conn:
     edit_id, trial = conn.execute(
         "SELECT id, trial FROM editroom.claim_edits(%s, 1, %s::interval)", sys.argv[3:5]
     ).fetchone()
-with scratch_folder(Path(sys.argv[2]), prefix="edit", edit_id=edit_id, trial=trial) as work:
+folders = ScratchFolders(Path(sys.argv[2]))
+with folders.attempt(prefix="edit", edit_id=edit_id, trial=trial) as work:
+    with folders.attempt(prefix="edit", edit_id=uuid.uuid4(), trial=1) as ended:
+        pass
     (work / f"in-{edit_id}").write_bytes(bytes(1024 * 1024))
     print(work, flush=True)
+    print(ended.parent / ("spare-" + ended.name.rsplit("-", 1)[1]), flush=True)
     time.sleep(600)
 """
 
@@ -182,6 +187,10 @@ class Attempts:
     alive: Path
     unlocked_running: Path  # died between making its folder and locking it; lease running
     unlocked_over: Path  # the same, its edit since failed
+    spare_of_killed_and_reaped: Path  # a killed runner's folder kept for its next attempt
+    spare_of_killed_lease_running: Path
+    spare_alive: Path
+    spare_unlocked: Path  # never left so by a runner, which renames only locked folders
 
 
 @pytest.fixture
@@ -190,7 +199,7 @@ def attempts(conn: Conn, database_url: str, tmp_path: Path) -> Iterator[Attempts
     media_id = insert_media(conn)
     with contextlib.ExitStack() as alive:
 
-        def attempt(worker: str, lease: str, *, kill: bool) -> Path:
+        def attempt(worker: str, lease: str, *, kill: bool) -> tuple[Path, Path]:
             enqueue(conn, media_id, max_trials=1)
             process = subprocess.Popen(
                 [sys.executable, "-c", ATTEMPT, database_url, str(work_dir), worker, lease],
@@ -201,21 +210,29 @@ def attempts(conn: Conn, database_url: str, tmp_path: Path) -> Iterator[Attempts
             assert process.stdout is not None
             with process.stdout:
                 folder = Path(process.stdout.readline().strip())
+                spare = Path(process.stdout.readline().strip())
+            assert spare.is_dir()
             if kill:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
-            return folder
+            return folder, spare
 
-        reaped = attempt("doomed", "1 second", kill=True)
+        reaped, reaped_spare = attempt("doomed", "1 second", kill=True)
         eventually(lambda: reap(conn), what="its lease to run out")
-        running = attempt("doomed-just-now", "5 minutes", kill=True)
-        live = attempt("alive", "5 minutes", kill=False)
+        running, running_spare = attempt("doomed-just-now", "5 minutes", kill=True)
+        live, live_spare = attempt("alive", "5 minutes", kill=False)
+        unlocked_spare = work_dir / f"spare-{secrets.token_hex(4)}"
+        unlocked_spare.mkdir()
         yield Attempts(
             killed_and_reaped=reaped,
             killed_lease_running=running,
             alive=live,
             unlocked_running=unlocked_folder(conn, work_dir, media_id, status="processing"),
             unlocked_over=unlocked_folder(conn, work_dir, media_id, status="failed"),
+            spare_of_killed_and_reaped=reaped_spare,
+            spare_of_killed_lease_running=running_spare,
+            spare_alive=live_spare,
+            spare_unlocked=unlocked_spare,
         )
 
 
@@ -251,7 +268,7 @@ def scratch_left(attempts: Attempts) -> set[str]:
     return {name for name, path in vars(attempts).items() if path.exists()}
 
 
-STILL_AT_WORK = {"alive", "unlocked_running"}
+STILL_AT_WORK = {"alive", "unlocked_running", "spare_alive"}
 
 
 def test_a_new_runner_removes_dead_attempts_scratch_at_start(
@@ -273,5 +290,5 @@ def test_the_cli_cleanup_removes_dead_attempts_scratch(
         env=editroom_env(database_url, tmp_path / "data"),
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    assert "dead_scratch_folders=3" in result.stdout
+    assert "dead_scratch_folders=6" in result.stdout
     assert scratch_left(attempts) == STILL_AT_WORK
