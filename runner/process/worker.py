@@ -1,20 +1,18 @@
 """The runner's loop: wake on NOTIFY or poll, claim what fits, work, heartbeat, complete.
 
 Slots come in lanes, one per kind (image, video, import), each with its own limit: a claim
-asks for the free slots of every lane at once, so slow imports or videos filling their own
-lane never stop image edits from being claimed.
+asks for the free slots of every lane worth asking at once, and each lane with free slots is
+watched for wake-ups (runner/process/lanes.py).
 
 NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LISTEN does not
 work), or whose LISTEN connection dropped, still finds work by polling every
 poll_interval_seconds, and still learns of cancellations from its heartbeats.
 
 Enqueues notify only while some runner watches their lane (db/functions/040_edit_triggers.sql,
-wake slots): a runner about to wait with free slots in a lane holds that lane's wake slots (a
-session of its own, after its LISTEN), then claims once more before it waits, and lets go once
-the lane's slots are all busy: image edits queued while every image slot is busy send no
-NOTIFY, however many video and import slots are free. An edit taken out of processing other
-than by its completion (cancelled, failed or reaped under its runner, released) is always
-notified; other events only while the service (or a DBA) watches them.
+wake slots): before it waits, a runner holds the wake slots of its lanes with free slots (a
+session of its own, after its LISTEN) and claims once more if it took new ones. An edit taken
+out of processing other than by its completion (cancelled, failed or reaped under its runner,
+released) is always notified; other events only while the service (or a DBA) watches them.
 
 Housekeeping (reaping, archiving, retention, clean-up) runs beside the loop:
 runner/process/housekeeping.py.
@@ -38,6 +36,7 @@ from uuid import UUID
 from runner.process.completer import Completer
 from runner.process.execute import ClaimedEdit, Execute, Outputs
 from runner.process.housekeeping import cleanup_loop, maintenance_loop
+from runner.process.lanes import QUEUE_CHANNEL, Lanes, lane_slots
 from runner.process.metrics import (
     ABANDONED,
     CANCELLED,
@@ -55,10 +54,8 @@ from service.kernel.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
-QUEUE_CHANNEL = "editroom_queue"
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 0.25  # after PostgreSQL restarts, idle runners wake on NOTIFY again soon
-LANES = ("image", "video", "import")  # edits.kind: each kind has slots of its own
 
 
 def default_worker_name() -> str:
@@ -80,9 +77,11 @@ class Runner:
         self._database = database
         self._storage = storage
         self._settings = settings
-        # `concurrency`: the image lane's slots (editroom runner --concurrency), else settings.
-        self._slots = dict(zip(LANES, lane_slots(settings, image=concurrency), strict=True))
-        self._busy: Counter[str] = Counter()  # slots taken, per lane
+        self._lanes = Lanes(
+            slots=lane_slots(settings, image=concurrency),
+            watch=database.wake_slots(),  # a lane at a time: lane_channel(lane)
+            worker=self.name,
+        )
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._execute = execute
         self._completer = Completer(database, self.name, patience_seconds=settings.lease_seconds)
@@ -95,17 +94,10 @@ class Runner:
         self._stopped: dict[UUID, str] = {}  # edits whose task we cancelled: the outcome
         self.metrics = metrics or RunnerMetrics()
         self.metrics.track_slots(
-            busy=lambda: len(self._working), concurrency=sum(self._slots.values())
+            busy=lambda: len(self._working), concurrency=sum(self._lanes.slots.values())
         )
-        self.metrics.track_lanes(slots=self._slots, busy=self._busy)
+        self.metrics.track_lanes(slots=self._lanes.slots, busy=self._lanes.busy)
         self._wake = asyncio.Event()
-        # A lane whose claim came back short is dry until the queue may have changed for it:
-        # a NOTIFY, LISTEN (re)connecting, a poll (news for every lane), or its watch
-        # (re)taken. A free slot of a dry lane is not worth a claim (image slots freeing
-        # one by one would each send a claim for the empty video and import lanes too).
-        self._news: Counter[str] = Counter()  # lane -> how much news it has had
-        self._dry: dict[str, int] = {}  # lane -> its news count when its claim came back short
-        self._queue_watch = database.wake_slots()  # per lane: lane_channel(lane)
         self._stopping = False
 
     def stop(self) -> None:
@@ -114,7 +106,7 @@ class Runner:
         self._wake.set()
 
     async def run(self) -> None:
-        log.info("runner started", extra={"worker": self.name, "slots": self._slots})
+        log.info("runner started", extra={"worker": self.name, "slots": self._lanes.slots})
         await remove_dead_scratch_at_start(self._database, self._settings.edits_dir)
         helpers = [
             asyncio.create_task(self._listen()),
@@ -129,75 +121,38 @@ class Runner:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
-            await self._queue_watch.close()
+            await self._lanes.close()
         log.info("runner stopped", extra={"worker": self.name})
 
     # Claiming
 
     async def _claim_loop(self) -> None:
+        lanes = self._lanes
         while not self._stopping:
             if self._outage.active:
                 await self._outage.wait_over()
-                self._hear_news()  # what the outage handed back, unannounced to us
+                lanes.hear_news()  # what the outage handed back, unannounced to us
                 continue
             self._wake.clear()
-            free = {lane: n - self._busy[lane] for lane, n in self._slots.items()}
-            free = {lane: n for lane, n in free.items() if n > 0}
-            wanted = {
-                lane: n for lane, n in free.items() if self._dry.get(lane) != self._news[lane]
-            }
+            free = lanes.free()
+            wanted = lanes.worth_claiming(free)
             if wanted and await self._claim(wanted):
                 continue  # a lane got all it asked for: there may be more waiting
-            watching = {
-                lane for lane in self._slots if lane_channel(lane) in self._queue_watch.watching
-            }
-            # A busy lane's wake-ups could not be acted on: enqueues of its kind stop notifying.
-            await self._unwatch_lanes(watching - free.keys())
-            if free.keys() - watching and await self._watch_lanes(free.keys() - watching):
-                self._hear_news(*(free.keys() - watching))  # unwatched, they did not notify
-                continue  # claim once more: from now on its enqueues wake us, see _watch_lanes
+            if await lanes.watch(free):
+                continue  # claim once more: from now on its enqueues wake us
             await self._wait()
 
     async def _wait(self) -> None:
-        """Until woken or the poll is due; a poll also checks the queue watch's session (should
-        it have died, its locks went with it: the next round takes them again)."""
+        """Until woken or the poll is due; a poll also checks the queue watch's session."""
         try:
             await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
         except TimeoutError:
-            self._hear_news()  # what became claimable unannounced (a back-off ran out)
-            if self._queue_watch.held:
-                await self._queue_watch.check()
-
-    def _hear_news(self, *lanes: str) -> None:
-        """The queue may have changed for these lanes (all, without any): none of them is dry."""
-        self._news.update(lanes or self._slots.keys())
-
-    async def _watch_lanes(self, lanes: set[str]) -> bool:
-        """Hold these lanes' wake slots before waiting with free slots in them: an enqueue of
-        their kind that skipped its NOTIFY held one of them until it committed, so the claim
-        that follows this sees its edit; any later one finds them held and notifies (our LISTEN
-        came first: _listen sets the wake event when it (re)connects, and the loop claims
-        then). False when the database cannot be reached: the poll finds the work instead."""
-        try:
-            await self._queue_watch.watch(*sorted(lane_channel(lane) for lane in lanes))
-        except EditroomError as exc:
-            log.warning("cannot watch the queue", extra={"worker": self.name, "error": str(exc)})
-            return False
-        return True
-
-    async def _unwatch_lanes(self, lanes: set[str]) -> None:
-        if not lanes:
-            return
-        try:
-            await self._queue_watch.unwatch(*sorted(lane_channel(lane) for lane in lanes))
-        except EditroomError as exc:  # the session is gone, and its locks with it
-            log.warning("cannot unwatch the queue", extra={"worker": self.name, "error": str(exc)})
+            self._lanes.hear_news()  # what became claimable unannounced (a back-off ran out)
+            await self._lanes.check()
 
     async def _claim(self, free: dict[str, int]) -> bool:
-        """Claim up to `free` edits of each lane; whether a lane got all it asked for. A lane
-        that got less is dry until news arrives (news during the claim keeps it wet: the
-        claim may have read the queue before that news's edits were committed)."""
-        news = dict(self._news)
+        """Claim up to `free` edits of each lane; whether a lane got all it asked for."""
+        news = self._lanes.news()
         try:
             with self.metrics.claiming():
                 rows = await self._database.fetch_all(
@@ -217,21 +172,17 @@ class Runner:
                 started_at=row["started_at"],
             )
             self._start(edit)
-        claimed = Counter(str(row["kind"]) for row in rows)
-        for lane, n in free.items():
-            if claimed[lane] < n:
-                self._dry[lane] = news.get(lane, 0)
-        return any(claimed[lane] == n for lane, n in free.items())
+        return self._lanes.came_back(free, Counter(str(row["kind"]) for row in rows), news)
 
     def _start(self, edit: ClaimedEdit) -> None:
         task = asyncio.create_task(self._process(edit))
         self._working[edit.id] = task
         self._trials[edit.id] = edit.trial
         self._progress[edit.id] = 0.0
-        self._busy[edit.kind] += 1
+        self._lanes.busy[edit.kind] += 1
 
         def finished(_task: asyncio.Task[None]) -> None:
-            self._busy[edit.kind] -= 1
+            self._lanes.busy[edit.kind] -= 1
             self._working.pop(edit.id, None)
             self._trials.pop(edit.id, None)
             self._progress.pop(edit.id, None)
@@ -378,7 +329,7 @@ class Runner:
         while True:
             try:
                 async with self._database.listen(QUEUE_CHANNEL, EVENTS_CHANNEL) as notifications:
-                    self._hear_news()  # whatever was queued while we were not listening
+                    self._lanes.hear_news()  # whatever was queued while we were not listening
                     self._wake.set()
                     async for notification in notifications:
                         self._notified(notification.channel, notification.payload)
@@ -388,7 +339,7 @@ class Runner:
 
     def _notified(self, channel: str, payload: str) -> None:
         if channel == QUEUE_CHANNEL:
-            self._hear_news()
+            self._lanes.hear_news()
             self._wake.set()
             return
         for event in json.loads(payload):  # a statement's events, one notification
@@ -492,18 +443,3 @@ def _fields(edit: ClaimedEdit, outcome: str, **more: str) -> dict[str, str]:
         "outcome": outcome,
         **more,
     }
-
-
-def lane_channel(lane: str) -> str:
-    """The wake slots of a lane: enqueues of its kind notify QUEUE_CHANNEL while they are held
-    (db/functions/040_edit_triggers.sql)."""
-    return f"{QUEUE_CHANNEL}:{lane}"
-
-
-def lane_slots(settings: Settings, *, image: int | None = None) -> tuple[int, int, int]:
-    """The slots of each lane, in LANES order; `image` overrides the image lane's."""
-    return (
-        image or settings.runner_image_slots,
-        settings.runner_video_slots,
-        settings.runner_import_slots,
-    )
