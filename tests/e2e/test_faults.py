@@ -110,6 +110,11 @@ def integrity(conn: Conn, bucket: Path) -> dict[str, int]:
     }
 
 
+KILLED_IMAGE_EDITS = 300
+KILLED_VIDEO_EDITS = 60
+KILLED_EDITS = KILLED_IMAGE_EDITS + KILLED_VIDEO_EDITS
+
+
 def test_runners_killed_at_random_moments_lose_and_repeat_nothing(
     conn: Conn, database_url: str, tmp_path: Path
 ) -> None:
@@ -123,34 +128,39 @@ def test_runners_killed_at_random_moments_lose_and_repeat_nothing(
         serving(env, tmp_path / "serve.log") as base_url,
         httpx.Client(base_url=base_url, timeout=30) as api,
     ):
-        picture = upload(api, "p.png", media.image_bytes("PNG", size=(96, 64)))
+        # Enough work that the runners are still at it after several kills and restarts (each
+        # restart warms a forkserver for a second or two while the other runner works on).
+        picture = upload(api, "p.png", media.image_bytes("PNG", size=(640, 480)))
         clip = upload(api, "c.mp4", small_video(tmp_path))
         made = [
-            api.post("/edit", params={"media": picture, "resize": f"{20 + i}x", "rotate": "90"})
-            for i in range(150)
+            api.post("/edit", params={"media": picture, "resize": f"{200 + i}x", "rotate": "90"})
+            for i in range(KILLED_IMAGE_EDITS)
         ] + [
             api.post("/edit", params={"media": clip, "trim": f"0,{0.3 + i / 100:.2f}"})
-            for i in range(50)
+            for i in range(KILLED_VIDEO_EDITS)
         ]
-        assert [response.status_code for response in made] == [202] * 200
+        assert [response.status_code for response in made] == [202] * KILLED_EDITS
         with ExitStack() as stack:
             runners = [
                 stack.enter_context(runner(env, tmp_path / f"runner-{n}.log")) for n in range(2)
             ]
             deadline = time.monotonic() + 120
-            while not all_finished(conn, 200) and time.monotonic() < deadline:
+            while not all_finished(conn, KILLED_EDITS) and time.monotonic() < deadline:
                 victim = chance.randrange(len(runners))
                 if kills >= 8 or not holding(conn, runners[victim].pid):
+                    time.sleep(0.01)
                     continue
                 time.sleep(chance.uniform(0.0, 0.3))  # a random moment of its work
-                if not all_finished(conn, 200):
+                if not all_finished(conn, KILLED_EDITS):
                     os.killpg(runners[victim].pid, signal.SIGKILL)  # it and its children
                     runners[victim].wait()
                     kills += 1
                     runners[victim] = stack.enter_context(
                         runner(env, tmp_path / f"runner-{victim}-{kills}.log")
                     )
-            eventually(lambda: all_finished(conn, 200), timeout=60, what="every edit to end")
+            eventually(
+                lambda: all_finished(conn, KILLED_EDITS), timeout=60, what="every edit to end"
+            )
     counts = statuses(conn)
     failed = conn.execute(
         "SELECT error FROM editroom.edits WHERE status <> 'completed' LIMIT 5"
@@ -163,17 +173,17 @@ def test_runners_killed_at_random_moments_lose_and_repeat_nothing(
     record(
         "runner_kills",
         {
-            "edits": 200,
+            "edits": KILLED_EDITS,
             "kills": kills,
             "completed": counts.get("completed", 0),
-            "lost": 200 - sum(counts.get(status, 0) for status in FINISHED),
+            "lost": KILLED_EDITS - sum(counts.get(status, 0) for status in FINISHED),
             "attempts": {row["o"]: row["n"] for row in outcomes},
             "seconds": round(time.monotonic() - started, 1),
             **checks,
         },
     )
     assert kills >= 3, "the runners finished before the test could kill them: more edits"
-    assert counts == {"completed": 200}, failed
+    assert counts == {"completed": KILLED_EDITS}, failed
     assert checks == {"duplicated": 0, "outputs_without_edit": 0, "objects_without_row": 0}
 
 
