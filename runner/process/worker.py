@@ -22,7 +22,6 @@ without costing them a trial (runner/process/outage.py).
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from uuid import UUID
 
 from runner.process.completer import Completer
 from runner.process.execute import ClaimedEdit, Execute, Outputs
+from runner.process.heartbeats import Heartbeats
 from runner.process.housekeeping import cleanup_loop, maintenance_loop
 from runner.process.lanes import QUEUE_CHANNEL, Lanes, lane_slots
 from runner.process.metrics import (
@@ -87,10 +87,9 @@ class Runner:
         self._completer = Completer(database, self.name, patience_seconds=settings.lease_seconds)
         self._outage = Outage(database=database, storage=storage)
         self._working: dict[UUID, asyncio.Task[None]] = {}
-        self._progress: dict[UUID, float] = {}  # edits still executing (heartbeats go to these)
-        self._trials: dict[UUID, int] = {}  # the trial each was claimed in: its attempt's fence
-        self._details: dict[UUID, dict[str, Any]] = {}  # what else their progress says
-        self._reported: dict[UUID, tuple[float, Any]] = {}  # what the database last heard
+        self._beats = Heartbeats(
+            database=database, worker=self.name, settings=settings, lost=self._lost
+        )
         self._stopped: dict[UUID, str] = {}  # edits whose task we cancelled: the outcome
         self.metrics = metrics or RunnerMetrics()
         self.metrics.track_slots(
@@ -110,7 +109,7 @@ class Runner:
         await remove_dead_scratch_at_start(self._database, self._settings.edits_dir)
         helpers = [
             asyncio.create_task(self._listen()),
-            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._beats.loop()),
             asyncio.create_task(maintenance_loop(self._database, self._settings)),
             asyncio.create_task(cleanup_loop(self._database, self._storage, self._settings)),
         ]
@@ -177,16 +176,13 @@ class Runner:
     def _start(self, edit: ClaimedEdit) -> None:
         task = asyncio.create_task(self._process(edit))
         self._working[edit.id] = task
-        self._trials[edit.id] = edit.trial
-        self._progress[edit.id] = 0.0
+        self._beats.begin(edit.id, edit.trial)
         self._lanes.busy[edit.kind] += 1
 
         def finished(_task: asyncio.Task[None]) -> None:
             self._lanes.busy[edit.kind] -= 1
             self._working.pop(edit.id, None)
-            self._trials.pop(edit.id, None)
-            self._progress.pop(edit.id, None)
-            self._details.pop(edit.id, None)
+            self._beats.end(edit.id)
             self._stopped.pop(edit.id, None)
             self._wake.set()
 
@@ -213,17 +209,8 @@ class Runner:
 
     async def _attempt(self, edit: ClaimedEdit) -> str:
         """Execute the edit and record how it went; returns the outcome."""
-
-        def report(fraction: float | None, detail: dict[str, Any] | None = None) -> None:
-            if edit.id not in self._progress:
-                return
-            if fraction is not None:
-                self._progress[edit.id] = min(max(fraction, 0.0), 1.0)
-            if detail is not None:
-                self._details[edit.id] = detail
-
         try:
-            outputs = await self._execute(edit, report)
+            outputs = await self._execute(edit, self._beats.reporter(edit.id))
         except OUTAGE_ERRORS as exc:  # not the edit's doing: no trial of its is spent on it
             return await self._hand_back(edit, exc)
         except EditroomError as exc:  # each class says whether a retry may mend it
@@ -236,8 +223,8 @@ class Runner:
         return await self._complete(edit, outputs)
 
     async def _complete(self, edit: ClaimedEdit, outputs: Outputs) -> str:
-        await self._report_last_detail(edit.id)
-        self._progress.pop(edit.id, None)  # no more heartbeats or stops: it is finishing
+        await self._beats.report_last_detail(edit.id)
+        self._beats.finishing(edit.id)  # no more heartbeats or stops
         try:
             await self._completer.complete(edit.id, outputs, trial=edit.trial)
         except EditroomError as exc:
@@ -254,7 +241,7 @@ class Runner:
         """The database or the store failed this attempt: pause claiming, and queue the edit
         again at once with its trial given back (release_edit), once the database answers."""
         self._outage.begin(error)
-        self._progress.pop(edit.id, None)  # its own release event must not stop it
+        self._beats.finishing(edit.id)  # its own release event must not stop it
         try:
             rows = await self._persistently(
                 "release_edits", worker=self.name, ids=[edit.id], trials=[edit.trial]
@@ -277,7 +264,7 @@ class Runner:
         )
 
     async def _fail(self, edit: ClaimedEdit, message: str, *, retryable: bool) -> str:
-        self._progress.pop(edit.id, None)  # its own failure event must not stop it
+        self._beats.finishing(edit.id)  # its own failure event must not stop it
         try:
             rows = await self._persistently(
                 "fail_edit",
@@ -312,14 +299,19 @@ class Runner:
             return COMPLETED if row["trial"] == trial else LOST
         return CANCELLED if row["status"] == "cancelled" else LOST
 
+    async def _lost(self, edit_id: UUID) -> None:
+        """A heartbeat found the edit no longer this runner's: stop it."""
+        outcome = await self._why_not_held(edit_id)
+        self._stop_working_on(edit_id, outcome, "its lease is gone (cancelled or reaped)")
+
     def _stop_working_on(self, edit_id: UUID, outcome: str, reason: str) -> None:
         task = self._working.get(edit_id)
-        if task is not None and edit_id in self._progress:
+        if task is not None and self._beats.executing(edit_id):
             log.info(
                 "stopping edit",
                 extra={"edit_id": str(edit_id), "outcome": outcome, "reason": reason},
             )
-            self._progress.pop(edit_id, None)
+            self._beats.finishing(edit_id)
             self._stopped[edit_id] = outcome
             task.cancel()  # kills its sandboxed child
 
@@ -344,57 +336,9 @@ class Runner:
             return
         for event in json.loads(payload):  # a statement's events, one notification
             edit_id = UUID(event["id"])
-            if edit_id in self._progress and event["status"] != "processing":
+            if self._beats.executing(edit_id) and event["status"] != "processing":
                 outcome = CANCELLED if event["status"] == "cancelled" else LOST
                 self._stop_working_on(edit_id, outcome, f"it is {event['status']}")
-
-    # Heartbeats
-
-    async def _report_last_detail(self, edit_id: UUID) -> None:
-        """A quick job can finish between two progress ticks: its last detail (an import's
-        byte count) is recorded before it completes, so the finished edit says it."""
-        if edit_id in self._details and self._reported.get(edit_id) != self._state(edit_id):
-            with contextlib.suppress(EditroomError):
-                self._reported.update(await self._heartbeat([edit_id]))
-
-    async def _heartbeat_loop(self) -> None:
-        reported = self._reported
-        last_full_beat = time.monotonic()
-        while True:
-            await asyncio.sleep(self._settings.progress_interval_seconds)
-            full = time.monotonic() - last_full_beat >= self._settings.heartbeat_seconds
-            ids = [i for i in self._progress if full or reported.get(i) != self._state(i)]
-            if full:
-                last_full_beat = time.monotonic()
-            try:
-                reported.update(await self._heartbeat(ids))
-            except EditroomError as exc:
-                log.warning("heartbeat failed", extra={"worker": self.name, "error": str(exc)})
-            for gone in set(reported) - set(self._progress):
-                del reported[gone]
-
-    def _state(self, edit_id: UUID) -> tuple[float, Any]:
-        return self._progress.get(edit_id, 0.0), self._details.get(edit_id)
-
-    async def _heartbeat(self, ids: list[UUID]) -> dict[UUID, tuple[float, Any]]:
-        """Extend the leases of these edits and record their progress; stop any we lost."""
-        if not ids:
-            return {}
-        states = {edit_id: self._state(edit_id) for edit_id in ids}
-        rows = await self._database.fetch_all(
-            "heartbeat_edits",
-            worker=self.name,
-            ids=ids,
-            trials=[self._trials.get(edit_id) for edit_id in ids],
-            progress=[progress for progress, _ in states.values()],
-            details=[None if d is None else json.dumps(d) for _, d in states.values()],
-            lease=self._lease,
-        )
-        for row in rows:
-            if not row["held"] and row["id"] in self._progress:
-                outcome = await self._why_not_held(row["id"])
-                self._stop_working_on(row["id"], outcome, "its lease is gone (cancelled or reaped)")
-        return states
 
     # Housekeeping
 
@@ -406,7 +350,7 @@ class Runner:
         _done, unfinished = await asyncio.wait(
             working.values(), timeout=self._settings.shutdown_grace_seconds
         )
-        given_up = {i: self._trials[i] for i, task in working.items() if task in unfinished}
+        given_up = {i: self._beats.trial(i) for i, task in working.items() if task in unfinished}
         for edit_id in given_up:
             working[edit_id].cancel()  # kills its sandboxed child
         await asyncio.gather(*working.values(), return_exceptions=True)
