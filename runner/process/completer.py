@@ -5,7 +5,9 @@ and an idle one adds no delay. The media rows of the results go in the same stat
 A batch that meets a dropped connection or a database that is restarting is sent again
 (runner/process/outage.py), for up to the lease: the result is kept, not redone. Sending twice
 is safe: a completion already recorded answers Conflict, and undoes the media rows it would
-have added again (the same bytes find the rows the first one added)."""
+have added again (the same bytes find the rows the first one added). A batch refused for one
+edit (no longer held, or a result row the database will not take) is sent again edit by edit,
+so the others complete."""
 
 import asyncio
 import json
@@ -17,11 +19,11 @@ from uuid import UUID
 from runner.process.outage import persistently
 from service.domain.library import NewMedia
 from service.kernel.db import Database
-from service.kernel.errors import Conflict, EditroomError
+from service.kernel.errors import EditroomError, Unavailable
 
 log = logging.getLogger(__name__)
 
-Outputs = Sequence[UUID | NewMedia]
+Outputs = Sequence[UUID | NewMedia]  # an edit's results: media it names, or new ones to add
 _Pending = dict[UUID, tuple[Outputs, int, "asyncio.Future[list[UUID]]"]]
 
 
@@ -49,11 +51,17 @@ class Completer:
             await self._send(batch)
 
     async def _send(self, batch: _Pending) -> None:
-        listed = [
-            _listed(edit_id, position, output)
-            for edit_id, (outputs, _, _) in batch.items()
-            for position, output in enumerate(outputs)
-        ]
+        # New rows in the order of their bytes' hash: two batches adding the same results
+        # take their rows' locks in one order, so they cannot deadlock (positions say the
+        # order within an edit).
+        listed = sorted(
+            (
+                _listed(edit_id, position, output)
+                for edit_id, (outputs, _, _) in batch.items()
+                for position, output in enumerate(outputs)
+            ),
+            key=lambda row: row.get("sha256") or "",
+        )
         trials = {str(edit_id): trial for edit_id, (_, trial, _) in batch.items()}
         try:
             rows = await persistently(
@@ -65,17 +73,17 @@ class Completer:
                 ),
                 patience_seconds=self._patience_seconds,
             )
-        except Conflict as exc:
+        except Unavailable as exc:  # past the lease: the reaper has them anyway
+            _settle(batch, exc)
+            return
+        except EditroomError as exc:
             if len(batch) == 1:
                 _settle(batch, exc)
                 return
-            # One of them was cancelled or reaped meanwhile; the batch was all or nothing,
-            # so settle each on its own.
+            # One of them was cancelled or reaped meanwhile, or one result's row was refused;
+            # the batch was all or nothing, so settle each on its own.
             for edit_id, item in batch.items():
                 await self._send({edit_id: item})
-            return
-        except EditroomError as exc:
-            _settle(batch, exc)
             return
         _settle(batch, None, {row["id"]: list(row["outputs"]) for row in rows})
 

@@ -2,7 +2,7 @@
 (time- and memory-limited, killed on cancel), store what it produced, and return it as new
 media that name the edit and the source: their rows are added with the edit's completion."""
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
 from runner.engine.ops.noop import ImageNoop
 from runner.engine.sandbox import Report, Sandbox
+from runner.process.completer import Outputs
 from runner.process.metrics import UNKNOWN_KIND
 from service.domain.library import MediaLibrary, NewMedia, clean_filename
 from service.domain.scratch import ScratchFolders
@@ -33,7 +34,6 @@ ReportProgress = Report
 OUT = "out"  # the attempt's results, in its scratch folder
 # An edit's results: media already in the library, or stored ones whose rows come with the
 # edit's completion (runner/process/completer.py).
-Outputs = Sequence[UUID | NewMedia]
 Execute = Callable[["ClaimedEdit", ReportProgress], Awaitable[Outputs]]
 
 

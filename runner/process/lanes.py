@@ -22,7 +22,6 @@ from service.kernel.settings import Settings
 log = logging.getLogger(__name__)
 
 QUEUE_CHANNEL = "editroom_queue"
-LANES = ("image", "video", "import")  # edits.kind: each kind has slots of its own
 
 News = dict[str, int]  # lane -> how much news of the queue it has had
 

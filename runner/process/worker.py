@@ -32,8 +32,8 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from runner.process.completer import Completer
-from runner.process.execute import ClaimedEdit, Execute, Outputs
+from runner.process.completer import Completer, Outputs
+from runner.process.execute import ClaimedEdit, Execute
 from runner.process.heartbeats import Heartbeats
 from runner.process.housekeeping import cleanup_loop, maintenance_loop
 from runner.process.lanes import QUEUE_CHANNEL, Lanes, lane_slots
@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 
 EVENTS_CHANNEL = "editroom_edit_events"
 LISTEN_RETRY_SECONDS = 0.25  # after PostgreSQL restarts, idle runners wake on NOTIFY again soon
+
+
+HELD = "held"  # _why_not_held: still this runner's (never an outcome of its own)
 
 
 def default_worker_name() -> str:
@@ -232,6 +235,8 @@ class Runner:
             if outcome == COMPLETED:
                 log.info("edit completed", extra=_fields(edit, COMPLETED))
                 return COMPLETED
+            if outcome == HELD:  # still ours: the database refused the result itself
+                return await self._fail(edit, str(exc), retryable=exc.retryable)
             log.warning("result discarded", extra=_fields(edit, outcome, reason=str(exc)))
             return outcome
         log.info("edit completed", extra=_fields(edit, COMPLETED))
@@ -287,16 +292,20 @@ class Runner:
     async def _why_not_held(self, edit_id: UUID, *, trial: int | None = None) -> str:
         """Why this runner could not finish an edit: CANCELLED, COMPLETED (given the `trial`
         it completed it in: completed in that trial, only this runner could have: an earlier
-        try of the completion got through, its answer lost with the connection), or LOST
-        (reaped, gone, or the database unreachable: the lease runs out)."""
+        try of the completion got through, its answer lost with the connection), HELD (given
+        the trial: it is still this runner's, in that trial: what was refused was not the
+        hold), or LOST (reaped, gone, or the database unreachable: the lease runs out)."""
         try:
             row = await self._database.fetch_one("edit_by_id", id=edit_id)
         except EditroomError:
             return LOST
         if row is None:
             return LOST
-        if row["status"] == "completed" and trial is not None:
-            return COMPLETED if row["trial"] == trial else LOST
+        if trial is not None and row["trial"] == trial:
+            if row["status"] == "completed":
+                return COMPLETED
+            if row["status"] == "processing" and row["locked_by"] == self.name:
+                return HELD
         return CANCELLED if row["status"] == "cancelled" else LOST
 
     async def _lost(self, edit_id: UUID) -> None:

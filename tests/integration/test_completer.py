@@ -5,16 +5,21 @@ longer holds."""
 import asyncio
 import hashlib
 import secrets
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from runner.process.completer import Completer, Outputs
+from runner.process.execute import ClaimedEdit, ReportProgress
 from service.domain.library import NewMedia
 from service.kernel.db import Database
-from service.kernel.errors import Conflict
+from service.kernel.errors import Conflict, EditroomError
+from tests.api import quick_settings
 from tests.queue import Conn, claim, edit, enqueue, insert_media
+from tests.runner_harness import running_runner
+from tests.waiting import eventually
 
 WORKER = "completer-test"
 
@@ -121,3 +126,38 @@ def test_a_batch_with_one_edit_no_longer_held_completes_the_others(
     row = media_with(conn, results[kept].columns["sha256"])
     assert row is not None and answers[kept] == [row["id"]]
     assert edit(conn, edits[kept]["id"])["status"] == "completed"
+
+
+def test_a_result_the_database_refuses_fails_only_its_own_edit(
+    conn: Conn, database_url: str
+) -> None:
+    source = insert_media(conn)
+    good, bad = claimed(conn, source), claimed(conn, source)
+    refused = NewMedia({**result(bad["id"], source).columns, "height": 0})  # CHECK height > 0
+    kept = result(good["id"], source)
+    answers = complete(
+        database_url, (good["id"], [kept], good["trial"]), (bad["id"], [refused], bad["trial"])
+    )
+    row = media_with(conn, kept.columns["sha256"])
+    assert row is not None and answers[0] == [row["id"]]
+    assert isinstance(answers[1], EditroomError)
+    assert edit(conn, bad["id"])["status"] == "processing"  # the runner decides what follows
+
+
+def test_a_runner_fails_an_edit_whose_result_the_database_refuses(
+    conn: Conn, database_url: str, tmp_path: Path
+) -> None:
+    """Not left in processing until its lease runs out: failed at once, with the reason."""
+    source = insert_media(conn)
+    made = enqueue(conn, source, max_trials=1)
+
+    async def refused_result(claimed: ClaimedEdit, report: ReportProgress) -> Outputs:
+        return [NewMedia({**result(claimed.id, source).columns, "width": 0})]
+
+    settings = quick_settings(database_url, tmp_path / "data", lease_seconds=300)
+    with running_runner(settings, execute=refused_result):
+        eventually(
+            lambda: edit(conn, made["id"])["status"] == "failed",
+            timeout=20, what="the edit to fail",
+        )  # fmt: skip
+    assert "width" in edit(conn, made["id"])["error"]
