@@ -84,7 +84,7 @@ class Lanes:
 
     async def check(self) -> None:
         """Whether the watch's session lives (if not, its locks went with it: the next round
-        watches again)."""
+        watches again). On each poll, and when LISTEN reconnects or an outage ends."""
         if self._watch.held:
             await self._watch.check()
 

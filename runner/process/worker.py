@@ -134,6 +134,7 @@ class Runner:
             if self._outage.active:
                 await self._outage.wait_over()
                 lanes.hear_news()  # what the outage handed back, unannounced to us
+                await lanes.check()  # a restart took the watch's session and its locks
                 continue
             self._wake.clear()
             free = lanes.free()
@@ -331,6 +332,7 @@ class Runner:
             try:
                 async with self._database.listen(QUEUE_CHANNEL, EVENTS_CHANNEL) as notifications:
                     self._lanes.hear_news()  # whatever was queued while we were not listening
+                    await self._lanes.check()  # lost with the LISTEN, the watch is taken again
                     self._wake.set()
                     async for notification in notifications:
                         self._notified(notification.channel, notification.payload)

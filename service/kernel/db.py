@@ -4,6 +4,7 @@ The service and the runner both go through here. Queries live in queries.sql und
 `-- name: ...` headers; nothing builds SQL from strings.
 """
 
+import contextlib
 import re
 import time
 import weakref
@@ -228,9 +229,9 @@ class WakeSlots:
     The locks live on a session of their own (the LISTEN connection is busy waiting for
     notifications). Should that session die, the locks go with it and statements stop
     notifying: `check()` finds out, and a watcher then watches again and re-reads. Taking the
-    slots waits at most WATCH_LOCK_TIMEOUT_MS for a writer's open transaction; then the
-    session is closed (what it had taken goes with it) and `watch()` raises
-    DatabaseUnavailable: the watcher polls and tries again."""
+    slots waits at most WATCH_LOCK_TIMEOUT_MS for a writer's open transaction; then `watch()`
+    lets go of what it took of those channels and raises DatabaseUnavailable (the channels
+    it already watched stay watched): the watcher polls and tries again."""
 
     def __init__(self, url: str, *channels: str) -> None:
         self._url = url
@@ -245,9 +246,16 @@ class WakeSlots:
 
     async def watch(self, *channels: str) -> None:
         wanted = [ch for ch in channels or self._channels if ch not in self.watching]
-        if wanted:
+        if not wanted:
+            return
+        try:
             await self._run("watch_channels", channels=wanted)
-            self.watching.update(wanted)
+        except DatabaseUnavailable:
+            if self._conn is not None:  # the session lives: a writer's open transaction
+                with contextlib.suppress(DatabaseUnavailable):  # let go of what was taken
+                    await self._run("unwatch_channels", channels=wanted)
+            raise
+        self.watching.update(wanted)
 
     async def unwatch(self, *channels: str) -> None:
         held = [ch for ch in channels or self._channels if ch in self.watching]
@@ -281,6 +289,8 @@ class WakeSlots:
                         options=f"-c lock_timeout={WATCH_LOCK_TIMEOUT_MS}",
                     )
                 await self._conn.execute(QUERIES[query], params)
+            except psycopg.errors.LockNotAvailable:
+                raise  # a writer's open transaction; the session and its other watches live
             except psycopg.OperationalError:
                 await self.close()  # the locks went with the session
                 raise

@@ -19,7 +19,8 @@ from runner.process.execute import ClaimedEdit, ReportProgress
 from service.domain import events as events_module
 from service.domain.edits import Edits
 from service.domain.events import EditEvents
-from service.kernel.db import Database
+from service.kernel.db import Database, WakeSlots
+from service.kernel.errors import DatabaseUnavailable
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 from tests.queue import Conn, disable_backoff, insert_media, status_counts
@@ -173,6 +174,50 @@ def test_a_busy_lane_stops_its_kind_notifying_while_the_other_lanes_watch(
         )
         assert [n.payload for n in bystander.notifies(timeout=0.5)] == ["1"]
         release.set()
+
+
+def test_a_lane_held_up_by_an_open_transaction_leaves_the_other_watches_standing(
+    conn: Conn, database_url: str
+) -> None:
+    """A writer's transaction left open holds its slot of the image lane: watching that lane
+    gives up after WATCH_LOCK_TIMEOUT_MS, lets go of what it took, and the video lane,
+    watched already on the same session, stays watched. Once the writer commits, the image
+    lane is watched too."""
+    media = insert_media(conn)
+
+    async def run() -> tuple[set[str], int, int, set[str]]:
+        slots = WakeSlots(database_url)
+        try:
+            await slots.watch("editroom_queue:video")
+            with psycopg.connect(database_url) as writer:  # a transaction, left open
+                writer.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
+                with pytest.raises(DatabaseUnavailable):
+                    await slots.watch("editroom_queue:image")
+                after_timeout = set(slots.watching)
+                video, image = watchers(conn, "editroom_queue:video"), held_slots(conn)
+                writer.commit()
+            await slots.watch("editroom_queue:image")
+            return after_timeout, video, image, set(slots.watching)
+        finally:
+            await slots.close()
+
+    after_timeout, video, image, at_last = asyncio.run(run())
+    assert after_timeout == {"editroom_queue:video"}
+    assert video == 1  # the session and its other watch live
+    assert image == 0  # what the cut-short watch had taken was let go
+    assert at_last == {"editroom_queue:video", "editroom_queue:image"}
+
+
+def held_slots(conn: Conn, channel: str = "editroom_queue:image") -> int:
+    """Slots of the channel held shared by anyone."""
+    row = conn.execute(
+        """SELECT count(*) AS n FROM pg_locks
+            WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted
+              AND classid = editroom.wake_key(%s)::oid AND objsubid = 2""",
+        [channel],
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
 
 
 def watchers(conn: Conn, channel: str = "editroom_queue:image") -> int:
