@@ -26,6 +26,7 @@ PROCESS_STOP_TIMEOUT_SECONDS = 30.0
 START_TIMEOUT_SECONDS = 60.0
 SETTLE_WINDOW_SECONDS = 0.5
 SETTLED_CPU_SHARE = 0.05  # of one core, for all the processes started together
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -90,29 +91,33 @@ def wait_until_settled(sessions: list[int], *, seconds: float = START_TIMEOUT_SE
     one it started: a runner's forkserver and sandbox children) use less than
     SETTLED_CPU_SHARE of a core over SETTLE_WINDOW_SECONDS: started and idle, so what is
     measured next is their work, not the end of their start (a runner's forkserver imports
-    every engine and rehearses each format, seconds of CPU after it listens)."""
+    every engine and rehearses each format, seconds of CPU after it listens). A process that
+    ends within a window counts what it used until it was last seen."""
     deadline = time.monotonic() + seconds
     used = _session_cpu_seconds(sessions)
     while time.monotonic() < deadline:
         time.sleep(SETTLE_WINDOW_SECONDS)
         now = _session_cpu_seconds(sessions)
-        if now - used < SETTLED_CPU_SHARE * SETTLE_WINDOW_SECONDS:
+        spent = sum(max(0.0, now.get(pid, 0.0) - before) for pid, before in used.items())
+        spent += sum(cpu for pid, cpu in now.items() if pid not in used)
+        if spent < SETTLED_CPU_SHARE * SETTLE_WINDOW_SECONDS:
             return
         used = now
     raise RuntimeError(f"the processes started were still busy after {seconds:.0f} s")
 
 
-def _session_cpu_seconds(sessions: list[int]) -> float:
+def _session_cpu_seconds(sessions: list[int]) -> dict[int, float]:
+    """CPU seconds used so far by each process of these sessions, by pid."""
     wanted = set(sessions)
-    ticks = 0
+    used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
         except OSError:  # it ended meanwhile
             continue
         if int(fields[3]) in wanted:  # the session id; then utime and stime
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            used[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return used
 
 
 def free_port() -> int:

@@ -141,10 +141,10 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION editroom.watch_queue() IS
-'What an idle runner does, on a session of its own, after LISTEN editroom_queue and before '
-'claiming once more, for every lane (runners take each lane''s slots apart, '
-'watch_channel(lane_channel(kind))): from then on whatever becomes claimable sends it a '
-'NOTIFY. A session that only LISTENs is not woken.';
+'For a session that LISTENs editroom_queue (a DBA''s psql, a tool that claims): watches every '
+'lane, so from then on whatever becomes claimable sends it a NOTIFY (runners watch each lane '
+'apart, watch_channel(lane_channel(kind)), while it has free slots). A session that only '
+'LISTENs is not woken.';
 
 CREATE OR REPLACE FUNCTION editroom.unwatch_queue()
 RETURNS void
@@ -155,7 +155,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION editroom.unwatch_queue() IS
-'Undoes watch_queue() for this session (a runner that has work again).';
+'Undoes watch_queue() for this session.';
 
 CREATE OR REPLACE FUNCTION editroom.wake_runners(p_kinds text[])
 RETURNS void
@@ -206,7 +206,7 @@ $$;
 
 COMMENT ON FUNCTION editroom.edits_after_insert() IS
 'Statement trigger on edits: counts new rows by status and NOTIFYs editroom_queue with how many '
-'are claimable now, when a runner watches the queue (watch_queue).';
+'are claimable now, when a runner watches the lane of one of them (wake_runners).';
 
 CREATE OR REPLACE FUNCTION editroom.edits_after_update()
 RETURNS trigger
@@ -269,7 +269,7 @@ $$;
 COMMENT ON FUNCTION editroom.edits_after_update() IS
 'Statement trigger on edits: refuses a trial that goes down; moves the status counters; opens an edit_attempts row (with the edit''s kind) on each claim '
 'and closes it (outcome, error, duration) when the edit leaves processing; NOTIFYs '
-'editroom_queue with how many rows became claimable (when a runner watches). A session''s steps are kept by their own '
+'editroom_queue with how many rows became claimable (when a runner watches their lane). A session''s steps are kept by their own '
 'trigger, edits_after_update_sessions (300_sessions.sql).';
 
 CREATE OR REPLACE FUNCTION editroom.edits_after_delete()

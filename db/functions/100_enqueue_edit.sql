@@ -90,6 +90,7 @@ RETURNS SETOF editroom.edits
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_made bigint;
     v_missing uuid;
 BEGIN
     PERFORM editroom.check_edit_arguments(p_ops, p_max_trials);
@@ -97,24 +98,27 @@ BEGIN
         RAISE EXCEPTION 'p_media_ids must be an array of media ids'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT r.media_id INTO v_missing
-      FROM unnest(p_media_ids) WITH ORDINALITY AS r (media_id, position)
-     WHERE NOT EXISTS (SELECT FROM editroom.media m
-                        WHERE m.id = r.media_id AND m.status = 'ready')
-     ORDER BY r.position
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'media % does not exist', v_missing USING ERRCODE = 'no_data_found';
-    END IF;
-    -- One statement for the whole batch: its triggers run once (one count, one wake-up).
+    -- One statement for the whole batch: its triggers run once (one count, one wake-up). It
+    -- reads each media once, ready or not, so one deleted meanwhile cannot slip through.
     RETURN QUERY
     INSERT INTO editroom.edits (media_id, ops, max_trials, priority, run_after, kind)
     SELECT r.media_id, p_ops, p_max_trials, coalesce(p_priority, 0),
            coalesce(p_run_after, now()), m.kind::text
       FROM unnest(p_media_ids) WITH ORDINALITY AS r (media_id, position)
-      JOIN editroom.media m ON m.id = r.media_id
+      JOIN editroom.media m ON m.id = r.media_id AND m.status = 'ready'
      ORDER BY r.position
     RETURNING *;
+    GET DIAGNOSTICS v_made = ROW_COUNT;
+    IF v_made < cardinality(p_media_ids) THEN
+        -- All or nothing: raising undoes the edits made above.
+        SELECT r.media_id INTO v_missing
+          FROM unnest(p_media_ids) WITH ORDINALITY AS r (media_id, position)
+         WHERE NOT EXISTS (SELECT FROM editroom.media m
+                            WHERE m.id = r.media_id AND m.status = 'ready')
+         ORDER BY r.position
+         LIMIT 1;
+        RAISE EXCEPTION 'media % does not exist', v_missing USING ERRCODE = 'no_data_found';
+    END IF;
 END
 $$;
 

@@ -9,12 +9,10 @@
 -- literals and built-ins, which pg_catalog resolves first anyway.
 --
 -- PUBLIC may execute the functions the README documents (its SQL section lists them); the
--- helpers they are built of (lock_*, the counters' bump and compact, trigger functions,
--- the argument checks check_*, raise_not_held, next_session_step, forget_lost_media,
--- restore_archived_edit,
--- history_day_exists, history_lock_key, the wake slots' watched, watch_channel,
--- lane_channel, wake_runners
--- and the rest) only the owner, which the service,
+-- helpers they are built of (lock_*, the counters' bump and compact, trigger functions, the
+-- argument checks check_*, raise_not_held, next_session_step, forget_lost_media,
+-- restore_archived_edit, history_day_exists, history_lock_key, the wake slots' watched,
+-- watch_channel, lane_channel, wake_runners and the rest) only the owner, which the service,
 -- the runners and postgres_exporter connect as. A function new here is internal until
 -- added below and to the README; tests/integration/test_sql_privileges.py checks both.
 DO $$

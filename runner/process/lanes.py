@@ -8,6 +8,9 @@ claim, and which the runner watches for wake-ups.
   taken again: that lane). Otherwise image slots freeing one by one would each send a claim
   for the empty video and import lanes too. News that arrives while a claim is in flight keeps
   the lane wet: the claim may have read the queue before that news's edits were committed.
+  "Short" is not always "empty": a claim skips edits another transaction has locked (SKIP
+  LOCKED), and one that then leaves them claimable (a claim rolled back, a DBA's open
+  transaction) sends no news: those wait for the next poll (EDITROOM_POLL_INTERVAL_SECONDS).
 - Watches: a lane with free slots holds its wake slots, so enqueues of its kind NOTIFY; a full
   lane lets go, so they do not (db/functions/040_edit_triggers.sql): image edits queued while
   every image slot is busy send no NOTIFY, however many video or import slots are free."""

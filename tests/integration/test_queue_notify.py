@@ -111,6 +111,32 @@ def test_a_batch_enqueued_in_one_call_wakes_runners_once(
     assert len(events(notifications)) == 30
 
 
+def test_a_wake_up_counts_the_edits_of_the_lanes_watched(conn: Conn, database_url: str) -> None:
+    """One statement makes 3 images and 2 imports claimable; the runner listening watches only
+    the import lane (its image slots are busy): one wake-up, for the 2 imports. Watching no
+    lane of them, nothing."""
+    media = insert_media(conn)
+    imports = [Jsonb([{"op": "import", "url": "https://example.com/a.mp4"}])] * 2
+
+    def enqueue_both() -> None:
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO editroom.edits (media_id, ops, kind)"
+                " SELECT %s, '[]', 'image' FROM generate_series(1, 3)"
+                " UNION ALL SELECT NULL, o, 'import' FROM unnest(%s::jsonb[]) AS o",
+                [media, imports],
+            )
+
+    with psycopg.connect(database_url, autocommit=True) as runner:
+        runner.execute("LISTEN editroom_queue")
+        runner.execute("SELECT editroom.watch_channel(editroom.lane_channel('import'))")
+        enqueue_both()
+        assert wakeups(received(runner)) == ["2"]
+        runner.execute("SELECT editroom.unwatch_channel(editroom.lane_channel('import'))")
+        enqueue_both()
+        assert wakeups(received(runner)) == []
+
+
 def event_notifications(notifications: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
     return [json.loads(p) for channel, p in notifications if channel == "editroom_edit_events"]
 
