@@ -15,7 +15,9 @@ A runner keeps the folders of its finished attempts, emptied, for its next ones 
 on some disks each new folder or file costs a millisecond of the kernel's time, and an attempt
 would otherwise make three (its folder, its lock file, its `out` folder). A kept folder waits
 as `spare-<random>`, still locked; it only ever gets that name locked, so a spare whose lock
-anyone can take, or that has no lock file, is dead.
+anyone can take, or that has no lock file, is dead. Folders are removed holding their lock,
+and a lockless spare under a name of its own first (`dead-<random>`): a live spare renamed
+away and back as the clean-up looked is never taken for a dead one.
 """
 
 import asyncio
@@ -24,6 +26,7 @@ import fcntl
 import logging
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".lock"
 SPARE_PREFIX = "spare-"
+DEAD_PREFIX = "dead-"  # a lockless spare on its way out (scratch of no attempt, like a spare)
 MAX_SPARES = 8  # a runner's kept folders; more attempts at once make (and remove) their own
 _NAME = re.compile(r"^(edit|import)-([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})-(\d+)-")
 
@@ -150,14 +154,20 @@ def _remove(folder: Path, lock: int) -> None:
 
 
 async def remove_dead_scratch(database: Database, work_dir: Path) -> int:
-    """Remove the scratch folders of attempts no process works on any more; returns how many."""
+    """Remove the scratch folders of attempts no process works on any more; returns how many.
+    A folder is removed holding its lock: a runner only renames or writes folders whose locks
+    it holds, so none can reuse one while it goes (a spare is renamed back and forth by its
+    runner: read a moment later, it may be another folder under the same name)."""
     removed = 0
     for folder in await asyncio.to_thread(_scratch_folders, work_dir):
-        held = await asyncio.to_thread(_lock_held, folder.path)
-        if held is None and folder.edit_id is not None:
-            held = await _attempt_running(database, folder)
-        if not held:
-            await asyncio.to_thread(shutil.rmtree, folder.path, ignore_errors=True)
+        gone = await asyncio.to_thread(_remove_unless_held, folder.path)
+        if gone is None and folder.edit_id is not None:  # no lock file: the queue judges
+            gone = not await _attempt_running(database, folder)
+            if gone:
+                await asyncio.to_thread(shutil.rmtree, folder.path, ignore_errors=True)
+        elif gone is None:
+            gone = await asyncio.to_thread(_remove_lockless_spare, folder.path)
+        if gone:
             log.info("removed a dead attempt's scratch folder", extra={"path": str(folder.path)})
             removed += 1
     return removed
@@ -182,26 +192,48 @@ def _scratch_folders(work_dir: Path) -> list[ScratchFolder]:
             continue
         if named := _NAME.match(entry.name):
             folders.append(ScratchFolder(Path(entry.path), UUID(named[2]), int(named[3])))
-        elif entry.name.startswith(SPARE_PREFIX):
+        elif entry.name.startswith((SPARE_PREFIX, DEAD_PREFIX)):
             folders.append(ScratchFolder(Path(entry.path), None, 0))
     return folders
 
 
-def _lock_held(folder: Path) -> bool | None:
-    """True while a process holds the folder's lock, False when none does, None: no lock."""
+def _remove_unless_held(folder: Path) -> bool | None:
+    """Removes the folder, holding its lock, when no process holds it: True. False while one
+    does; None when it has no lock file."""
     try:
         descriptor = os.open(folder / LOCK_NAME, os.O_RDONLY)
     except FileNotFoundError:
         return None
     except PermissionError:
-        return True  # another user's: not ours to remove
+        return False  # another user's: not ours to remove
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return True
+        return False
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
     finally:
         os.close(descriptor)
-    return False
+    return True
+
+
+def _remove_lockless_spare(spare: Path) -> bool:
+    """A spare without a lock file is a dead runner's, or the name of a live spare renamed
+    away as the clean-up looked, and maybe back since. It is removed under a name of its own
+    (a rename: it fails if the spare is away), which is put back if it turns out locked."""
+    tombstone = spare.with_name(f"{DEAD_PREFIX}{secrets.token_hex(8)}")
+    try:
+        spare.rename(tombstone)
+    except FileNotFoundError:
+        return False
+    gone = _remove_unless_held(tombstone)
+    if gone is None:
+        shutil.rmtree(tombstone, ignore_errors=True)
+        return True
+    if not gone:  # a live spare, renamed back just before: its runner's again
+        with contextlib.suppress(OSError):
+            tombstone.rename(spare)
+    return gone
 
 
 async def _attempt_running(database: Database, folder: ScratchFolder) -> bool:

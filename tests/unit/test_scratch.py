@@ -7,7 +7,12 @@ import os
 from pathlib import Path
 from uuid import uuid4
 
-from service.domain.scratch import LOCK_NAME, ScratchFolders
+from service.domain.scratch import (
+    LOCK_NAME,
+    ScratchFolders,
+    _remove_lockless_spare,
+    _remove_unless_held,
+)
 
 
 def locked(folder: Path) -> bool:
@@ -67,3 +72,29 @@ def test_a_spare_removed_by_hand_is_replaced(tmp_path: Path) -> None:
     with folders.attempt(prefix="edit", edit_id=uuid4(), trial=1) as work:
         assert work.is_dir() and locked(work)
     folders.close()
+
+
+def test_the_clean_up_leaves_a_live_spare_that_had_no_lock_file_when_it_looked(
+    tmp_path: Path,
+) -> None:
+    """The clean-up saw `spare-x` without a lock file: its runner had renamed it away for an
+    attempt, then back. Under that name now is a live spare, locked: it must survive. A spare
+    that truly has no lock file goes."""
+    live = tmp_path / "spare-live"
+    live.mkdir()
+    (live / LOCK_NAME).touch()
+    lock = os.open(live / LOCK_NAME, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # its runner's lock
+        (live / "kept").write_bytes(b"the runner's")
+        assert _remove_lockless_spare(live) is False
+        assert _remove_unless_held(live) is False
+        assert (live / "kept").read_bytes() == b"the runner's"
+    finally:
+        os.close(lock)
+    lockless = tmp_path / "spare-dead"
+    (lockless / "out").mkdir(parents=True)
+    assert _remove_lockless_spare(lockless) is True
+    assert not lockless.exists()
+    assert _remove_unless_held(live) is True  # its runner gone: removed, lock held meanwhile
+    assert list(tmp_path.iterdir()) == []
