@@ -148,7 +148,8 @@ class Runner:
     async def _wait(self) -> None:
         """Until woken or the poll is due; a poll also checks the queue watch's session."""
         try:
-            await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_seconds)
+            async with asyncio.timeout(self._settings.poll_interval_seconds):
+                await self._wake.wait()  # in this task: no task of its own to hop through
         except TimeoutError:
             self._lanes.hear_news()  # what became claimable unannounced (a back-off ran out)
             await self._lanes.check()
