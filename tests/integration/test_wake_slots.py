@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -104,17 +105,17 @@ def enqueue_in_bursts(database_url: str, media: UUID, seed: int) -> None:
             time.sleep(pause.uniform(0, 0.015))
 
 
-def test_a_runner_watches_the_queue_only_while_it_waits_for_work(
-    conn: Conn, database_url: str, tmp_path: Path
-) -> None:
-    disable_backoff(conn)
-    media = insert_media(conn)
+@contextmanager
+def holding_runner(
+    database_url: str, tmp_path: Path, release: threading.Event, *, video: int, imports: int
+) -> Iterator["psycopg.Connection[Any]"]:
+    """A runner with one image slot whose edits run until `release` is set (polling only
+    every SLOW_POLL_SECONDS), and a session LISTENing to editroom_queue beside it."""
     settings = Settings(
-        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
+        database_url=database_url, data_dir=tmp_path, runner_name="holding-runner",
         poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
-        runner_video_slots=0, runner_import_slots=0,  # one slot in all: busy with one edit
+        runner_video_slots=video, runner_import_slots=imports,
     )  # fmt: skip
-    release = threading.Event()
 
     async def held(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
         while not release.is_set():
@@ -126,6 +127,17 @@ def test_a_runner_watches_the_queue_only_while_it_waits_for_work(
         running_runner(settings, execute=held, concurrency=1),
     ):
         bystander.execute("LISTEN editroom_queue")
+        yield bystander
+
+
+def test_a_runner_watches_the_queue_only_while_it_waits_for_work(
+    conn: Conn, database_url: str, tmp_path: Path
+) -> None:
+    disable_backoff(conn)
+    media = insert_media(conn)
+    release = threading.Event()
+    # One slot in all: busy with one edit.
+    with holding_runner(database_url, tmp_path, release, video=0, imports=0) as bystander:
         eventually(lambda: watchers(conn) == 1, what="the idle runner to watch")
         conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
         assert [n.channel for n in bystander.notifies(timeout=0.5)] == ["editroom_queue"]
@@ -145,22 +157,8 @@ def test_a_busy_lane_stops_its_kind_notifying_while_the_other_lanes_watch(
     runner watched the queue whole, its video and import slots nearly always free)."""
     disable_backoff(conn)
     media = insert_media(conn)
-    settings = Settings(
-        database_url=database_url, data_dir=tmp_path, runner_name="image-busy-runner",
-        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30, runner_video_slots=0,
-    )  # fmt: skip
     release = threading.Event()
-
-    async def held(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
-        while not release.is_set():
-            await asyncio.sleep(0.01)
-        return []
-
-    with (
-        psycopg.connect(database_url, autocommit=True) as bystander,
-        running_runner(settings, execute=held, concurrency=1),
-    ):
-        bystander.execute("LISTEN editroom_queue")
+    with holding_runner(database_url, tmp_path, release, video=0, imports=2) as bystander:
         eventually(lambda: watchers(conn) == 1, what="the idle runner to watch images")
         conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
         eventually(lambda: watchers(conn) == 0, what="the image lane, full, to be let go")
