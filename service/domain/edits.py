@@ -1,5 +1,6 @@
 """Edits as the API sees them: made from a query string (validated whole before anything is
-queued), read, listed, cancelled, waited for and followed."""
+queued), read, listed, cancelled, waited for and followed. The request's own parameters beside
+its operations (media, session, wait, priority, fresh) are read by edit_controls.py."""
 
 import asyncio
 import hashlib
@@ -13,9 +14,16 @@ from runner.engine.image.format import Format
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query, result_kind
-from runner.engine.ops.params import Param
 from service.domain.admission import admit, refuse_when_full
 from service.domain.cursors import Page, keyset_page
+from service.domain.edit_controls import (
+    CONTROL,
+    describe_language,
+    parse_fresh,
+    parse_priority,
+    parse_uuid,
+    split_controls,
+)
 from service.domain.events import EditEvents
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
@@ -27,32 +35,6 @@ from service.kernel.settings import Settings
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 KEEPALIVE_SECONDS = 15.0
-MEDIA = Param(
-    name="media", type="uuid", default=None, example="0f8fad5b-d9cb-469f-a165-70867728950e",
-    description="The id of the uploaded image or video to edit (or give session).",
-)  # fmt: skip
-SESSION = Param(
-    name="session", type="uuid", default=None, example="7c9e6679-7425-40de-944b-e07fc1f90ae7",
-    description="Edit a session's current head instead of a media; the edit joins its history.",
-)  # fmt: skip
-WAIT = Param(
-    name="wait", type="number", default=None, minimum=0, maximum=60.0, example="10",
-    description="Hold the answer up to this many seconds, until the edit has finished.",
-)  # fmt: skip
-PRIORITY = Param(
-    name="priority", type="integer", default=0, minimum=-1000, maximum=1000, example="10",
-    description="Higher runs sooner; equal priorities run in the order they were asked.",
-)  # fmt: skip
-FRESH = Param(
-    name="fresh", type="boolean", default=False, example="true",
-    description="Run it again even if an identical edit (same source bytes, same operations) "
-    "has completed; without it, that edit is answered at once (reused: true).",
-)  # fmt: skip
-CONTROLS = (MEDIA, SESSION, WAIT, PRIORITY, FRESH)
-"""POST /edit's own parameters, beside the operations'."""
-CONTROL = tuple(control.name for control in CONTROLS)
-MAX_WAIT_SECONDS = WAIT.maximum or 0.0
-MAX_PRIORITY = int(PRIORITY.maximum or 0)
 
 
 def resolve_auto(operations: list[Operation], accept: str) -> list[Operation]:
@@ -124,7 +106,7 @@ class Edits:
     ) -> tuple[str, Callable[[], Awaitable[Row]]]:
         """The request's fingerprint, and how to enqueue its edit of a media. `admit_here`:
         refuse a full queue in the media's look-up (one round trip for both)."""
-        media_id = _uuid("media", control.get("media"), what="a media id")
+        media_id = parse_uuid("media", control.get("media"), what="a media id")
         media = await (self._admitted_media(media_id) if admit_here else self._media(media_id))
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
         fresh = parse_fresh(control.get("fresh"))
@@ -181,7 +163,7 @@ class Edits:
                 "media", control["media"], "a session edit reads the session's head",
                 accepted="either media=ID or session=ID",
             )  # fmt: skip
-        session_id = _uuid("session", control["session"], what="a session id")
+        session_id = parse_uuid("session", control["session"], what="a session id")
         state = await session_state(self._database, session_id)
         if state is None:
             raise InvalidParameter(
@@ -344,30 +326,6 @@ def _no_such_media(media_id: UUID) -> InvalidParameter:
     )
 
 
-def describe_language(limits: Limits) -> dict[str, Any]:
-    """The edit language as data (GET /operations): every operation with its parameters,
-    bounded by these limits, and POST /edit's own parameters."""
-    return {
-        "operations": catalogue().described(limits),
-        "controls": [control.described(limits) for control in CONTROLS],
-    }
-
-
-def split_controls(
-    items: Sequence[tuple[str, str]], names: Sequence[str]
-) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """A route's own parameters (each at most once) and the operations' parameters."""
-    control: dict[str, str] = {}
-    for name, value in items:
-        if name in names:
-            if name in control:
-                raise InvalidParameter(
-                    name, value, "given more than once", accepted=f"one {name} parameter"
-                )
-            control[name] = value
-    return control, [item for item in items if item[0] not in names]
-
-
 _STATUS_ORDER = {"queued": 0, "processing": 1, "error": 2}  # then the finished ones: 3
 
 
@@ -378,29 +336,6 @@ def _order(state: Row) -> tuple[int, int, float]:
         _STATUS_ORDER.get(state["status"], 3),
         state["progress"] if state["progress"] is not None else -1.0,
     )
-
-
-def parse_wait(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= MAX_WAIT_SECONDS:
-        raise InvalidParameter(
-            "wait", text, "not a number of seconds in range", accepted=f"0 to {MAX_WAIT_SECONDS:g}"
-        )
-    return seconds
-
-
-def _uuid(parameter: str, text: str | None, *, what: str) -> UUID:
-    if not text:
-        raise InvalidParameter(parameter, text, "is required", accepted=what)
-    try:
-        return UUID(text)
-    except ValueError:
-        raise InvalidParameter(parameter, text, "not an id", accepted=f"{what} (UUID)") from None
 
 
 def next_input_kind(state: Row) -> MediaKind:
@@ -429,24 +364,3 @@ def edit_key(
         sort_keys=True, separators=(",", ":"),
     )  # fmt: skip
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def parse_fresh(text: str | None) -> bool:
-    if text is None or text in ("true", "1", ""):
-        return text is not None
-    if text in ("false", "0"):
-        return False
-    raise InvalidParameter("fresh", text, "not a boolean", accepted="true or false")
-
-
-def parse_priority(text: str | None) -> int:
-    if text is None:
-        return 0
-    accepted = f"an integer from -{MAX_PRIORITY} to {MAX_PRIORITY}"
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidParameter("priority", text, "not an integer", accepted=accepted) from None
-    if abs(value) > MAX_PRIORITY:
-        raise InvalidParameter("priority", text, "out of range", accepted=accepted)
-    return value

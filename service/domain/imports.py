@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from runner.engine.imports.guard import ImportPolicy
 from runner.engine.imports.request import ImportRequest
 from service.domain.admission import admit
-from service.domain.edits import parse_priority
+from service.domain.edit_controls import parse_priority
 from service.kernel.db import Database, Row
 from service.kernel.errors import ImportRefused, InvalidParameter
 from service.kernel.excerpt import without_credentials

@@ -14,7 +14,8 @@ from runner.engine.ops.language import parse_json
 from runner.engine.ops.params import Param
 from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
-from service.domain.edits import Edits, edit_key, split_controls
+from service.domain.edit_controls import split_controls
+from service.domain.edits import Edits, edit_key
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
 from service.kernel.db import Database, Row

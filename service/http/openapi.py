@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from runner.engine.ops.base import Limits
 from service.domain import workflows
-from service.domain.edits import describe_language
+from service.domain.edit_controls import describe_language
 from service.domain.idempotency import REPLAYED_HEADER
 from service.http.schemas import ErrorBody
 

@@ -12,7 +12,7 @@ from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json, parse_query
 from runner.engine.ops.written import query_string, stored_query
-from service.domain.edits import describe_language
+from service.domain.edit_controls import describe_language
 from service.http.app import create_app
 from service.kernel.errors import InvalidParameter
 from service.kernel.settings import Settings

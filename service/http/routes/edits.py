@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from service.domain.cursors import CURSOR_ACCEPTED
-from service.domain.edits import parse_wait
+from service.domain.edit_controls import parse_wait
 from service.domain.idempotency import parse_key
 from service.http.answers import queued_edit
 from service.http.deps import EditsDep, IdempotencyKey, LinksDep, SettingsDep, only_parameters

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from service.domain.edits import parse_wait
+from service.domain.edit_controls import parse_wait
 from service.http.answers import queued_edit
 from service.http.deps import EditsDep, ImportsDep, LinksDep, only_parameters
 from service.http.schemas import EditOut

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from service.domain.cursors import CURSOR_ACCEPTED
-from service.domain.edits import parse_fresh, parse_wait
+from service.domain.edit_controls import parse_fresh, parse_wait
 from service.domain.idempotency import parse_key
 from service.domain.workflows import Definition, Workflows
 from service.http.answers import queued_edit, replay_header
