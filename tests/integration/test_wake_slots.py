@@ -35,6 +35,17 @@ EDITS_EACH = 40
 EDITS = 150
 
 
+def slow_polling(
+    database_url: str, tmp_path: Path, *, video: int = 1, imports: int = 2
+) -> Settings:
+    """A runner's settings where a lost wake-up would cost SLOW_POLL_SECONDS."""
+    return Settings(
+        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
+        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
+        runner_video_slots=video, runner_import_slots=imports,
+    )  # fmt: skip
+
+
 def test_enqueues_racing_a_runner_going_idle_each_wake_it_at_once(
     conn: Conn, database_url: str, tmp_path: Path
 ) -> None:
@@ -43,10 +54,7 @@ def test_enqueues_racing_a_runner_going_idle_each_wake_it_at_once(
     # Whichever: it must be claimed at once, not at the next poll.
     disable_backoff(conn)
     media = insert_media(conn)
-    settings = Settings(
-        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
-        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
-    )  # fmt: skip
+    settings = slow_polling(database_url, tmp_path)
     finished = threading.Event()
 
     async def done(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
@@ -73,10 +81,7 @@ def test_enqueues_from_many_sessions_racing_a_runner_lose_no_wake_up(
 ) -> None:
     disable_backoff(conn)
     media = insert_media(conn)
-    settings = Settings(
-        database_url=database_url, data_dir=tmp_path, runner_name="idle-runner",
-        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
-    )  # fmt: skip
+    settings = slow_polling(database_url, tmp_path)
 
     async def done(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
         return []
@@ -111,11 +116,7 @@ def holding_runner(
 ) -> Iterator["psycopg.Connection[Any]"]:
     """A runner with one image slot whose edits run until `release` is set (polling only
     every SLOW_POLL_SECONDS), and a session LISTENing to editroom_queue beside it."""
-    settings = Settings(
-        database_url=database_url, data_dir=tmp_path, runner_name="holding-runner",
-        poll_interval_seconds=SLOW_POLL_SECONDS, lease_seconds=30,
-        runner_video_slots=video, runner_import_slots=imports,
-    )  # fmt: skip
+    settings = slow_polling(database_url, tmp_path, video=video, imports=imports)
 
     async def held(claimed: ClaimedEdit, report: ReportProgress) -> list[UUID]:
         while not release.is_set():
