@@ -29,7 +29,9 @@ def placed(result: Image.Image, source: Path) -> tuple[int, int, int, int]:
     with Image.open(source) as whole:
         scores = cv2.matchTemplate(np.asarray(whole), np.asarray(result), cv2.TM_SQDIFF)
     best, _, (x, y), _ = cv2.minMaxLoc(scores)
-    assert best == 0
+    # A pixel that differs adds at least 1 to the sum of squares; OpenCV sums in floats (on
+    # some CPUs by FFT), so an exact match can come out as a rounding error above 0.
+    assert best < 0.5
     return x, y, x + result.width, y + result.height
 
 
