@@ -70,10 +70,18 @@ BEGIN
         reused := true;
         RETURN;
     END IF;
-    edit := editroom.enqueue_edit(p_media_id => p_media_id, p_ops => p_ops,
-        p_max_trials => p_max_trials, p_priority => p_priority);
-    -- enqueue_edit keeps the signature the design documents; the key is set on its row.
-    UPDATE editroom.edits SET edit_key = p_edit_key WHERE id = edit.id RETURNING * INTO edit;
+    -- Inserted with its key in one statement, as run_workflow_once does (and refused as
+    -- enqueue_edit refuses): setting the key by an UPDATE after enqueue_edit ran every
+    -- trigger on edits a second time, a third of a fresh edit's enqueue.
+    PERFORM editroom.check_edit_arguments(p_ops, p_max_trials);
+    INSERT INTO editroom.edits (media_id, ops, max_trials, priority, edit_key, kind)
+    SELECT m.id, p_ops, p_max_trials, coalesce(p_priority, 0), p_edit_key, m.kind::text
+      FROM editroom.media m
+     WHERE m.id = p_media_id AND m.status = 'ready'
+    RETURNING * INTO edit;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'media % does not exist', p_media_id USING ERRCODE = 'no_data_found';
+    END IF;
     reused := false;
 END
 $$;

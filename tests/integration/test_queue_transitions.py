@@ -100,6 +100,37 @@ def test_enqueue_refuses_unknown_media(conn: Conn) -> None:
         enqueue(conn, missing)
 
 
+def enqueue_once(conn: Conn, media: UUID | None, key: str) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT (o.edit).*, o.reused FROM editroom.enqueue_edit_once(%s, %s, %s, "
+        "p_max_trials => 4, p_priority => 3) AS o",
+        [media, Jsonb([{"op": "noop"}]), key],
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_enqueue_once_writes_a_new_edit_once_with_its_key(conn: Conn, media: UUID) -> None:
+    """One INSERT, the key in it: no UPDATE after it (every trigger on edits ran twice)."""
+    key = "ab" * 32
+    with conn.transaction():
+        row = enqueue_once(conn, media, key)
+        written = conn.execute(
+            "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables "
+            "WHERE relid = 'editroom.edits'::regclass"
+        ).fetchone()
+    made = (row["status"], row["edit_key"], row["kind"], row["max_trials"], row["priority"])
+    assert (made, row["reused"]) == (("queued", key, "image", 4, 3), False)
+    assert written == {"n_tup_ins": 1, "n_tup_upd": 0}
+    assert status_counts(conn)["queued"] == 1
+
+
+def test_enqueue_once_refuses_unknown_media(conn: Conn) -> None:
+    missing = uuid4()
+    with pytest.raises(errors.NoDataFound, match=f"media {missing} does not exist"):
+        enqueue_once(conn, missing, "cd" * 32)
+
+
 def test_enqueue_edits_queues_one_edit_per_media_in_order(conn: Conn, media: UUID) -> None:
     other = insert_media(conn)
     rows = conn.execute(
