@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from service.domain.edit_controls import (
     parse_uuid,
     split_controls,
 )
-from service.domain.events import EditEvents
+from service.domain.events import EditEvents, Subscription
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
 from service.domain.sessions import session_state
@@ -34,6 +35,7 @@ from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
+Answer = Callable[[Row], Awaitable[Row]]  # Edits.waiting()
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -255,27 +257,48 @@ class Edits:
         """The edit once it has finished, or as it is after `seconds` (then durable: see
         create_once). It is read again only when a notification may have finished it: one
         saying it is processing (or retrying) costs no query."""
-        row = await self._wait(edit_id, seconds)
+        async with self._events.subscribe(edit_id) as subscription:
+            return await self._waited(await self.get(edit_id), subscription, seconds)
+
+    @asynccontextmanager
+    async def waiting(self, seconds: float | None) -> AsyncIterator[Answer]:
+        """Around the making of an edit to be waited for up to `seconds` (None or 0: not
+        waited for); yields how to answer with it: `await answer(row)`, the row its making
+        returned, is the edit once it has finished, or as it is after `seconds` (then
+        durable: see create_once). Subscribed before the edit is made, so that row is where
+        the wait starts: it is read again only once a notification may have finished it,
+        one round trip fewer than wait()."""
+        if not seconds:
+            yield _as_it_is
+            return
+        async with self._events.subscribe() as subscription:
+
+            async def answer(row: Row) -> Row:
+                self._events.bind(subscription, row["id"])
+                return await self._waited(row, subscription, seconds)
+
+            yield answer
+
+    async def _waited(self, row: Row, subscription: Subscription, seconds: float) -> Row:
+        row = await self._wait(row, subscription, seconds)
         if row["status"] not in FINISHED:  # made by create_once(durable=False), perhaps
             await self._database.fetch_one("flush_commits")
         return row
 
-    async def _wait(self, edit_id: UUID, seconds: float) -> Row:
+    async def _wait(self, row: Row, subscription: Subscription, seconds: float) -> Row:
         deadline = time.monotonic() + seconds
-        async with self._events.subscribe(edit_id) as subscription:
-            row = await self.get(edit_id)
-            while row["status"] not in FINISHED:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return row
-                try:
-                    await asyncio.wait_for(subscription.changed.wait(), remaining)
-                except TimeoutError:
-                    return await self.get(edit_id)
-                announced = subscription.take()  # empty: one may have been missed
-                if not announced or any(s["status"] in FINISHED for s in announced):
-                    row = await self.get(edit_id)
-            return row
+        while row["status"] not in FINISHED:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return row
+            try:
+                await asyncio.wait_for(subscription.changed.wait(), remaining)
+            except TimeoutError:
+                return await self.get(row["id"])
+            announced = subscription.take()  # empty: one may have been missed
+            if not announced or any(s["status"] in FINISHED for s in announced):
+                row = await self.get(row["id"])
+        return row
 
     async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
         """The edit now, then each time it changes, until it has finished. None: nothing
@@ -318,6 +341,10 @@ class Edits:
         if row["id"] is None or row["status"] != "ready":
             raise _no_such_media(media_id)
         return row
+
+
+async def _as_it_is(row: Row) -> Row:
+    return row
 
 
 def _no_such_media(media_id: UUID) -> InvalidParameter:

@@ -326,6 +326,26 @@ def test_a_full_queue_is_refused_first_and_a_queue_with_room_admits(
     assert edits_made(conn) == 3
 
 
+def test_a_waited_edit_is_read_once_it_has_finished_and_not_before(
+    api: Api, runner: None, picture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait is subscribed before the edit is made: the row the making returns is where
+    it starts, and the edit is read once, when its completion is announced."""
+    database = api.client.app.state.edits._database  # type: ignore[attr-defined]
+    reads: list[Any] = []
+    fetch_one = database.fetch_one
+
+    async def spy(query: str, **params: Any) -> Any:
+        if query == "edit_by_id":
+            reads.append(params["id"])
+        return await fetch_one(query, **params)
+
+    monkeypatch.setattr(database, "fetch_one", spy)
+    response = edit(api, media=picture["id"], rotate="90", wait="30")
+    assert (response.status_code, response.json()["status"]) == (200, "completed")
+    assert [str(read) for read in reads] == [response.json()["id"]]
+
+
 def test_a_waited_edit_is_queued_without_waiting_for_the_disk_and_answered_durable(
     api: Api, picture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
