@@ -15,7 +15,7 @@ from runner.engine.image.format import Format
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query, result_kind
-from service.domain.admission import admit, refuse_when_full
+from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.edit_controls import (
     CONTROL,
@@ -27,6 +27,7 @@ from service.domain.edit_controls import (
 )
 from service.domain.events import EditEvents, Subscription
 from service.domain.idempotency import Made, fingerprint, made_once
+from service.domain.media_to_edit import MediaToEdit
 from service.domain.ops_refs import check_references
 from service.domain.sessions import session_state
 from service.kernel.db import Database, Row
@@ -59,6 +60,7 @@ class Edits:
         self._settings = settings
         self._metrics = metrics
         self.limits = Limits.from_settings(settings)
+        self._sources = MediaToEdit(database, max_queued=settings.max_queued)
 
     async def create(
         self,
@@ -107,9 +109,16 @@ class Edits:
         durable: bool,
     ) -> tuple[str, Callable[[], Awaitable[Row]]]:
         """The request's fingerprint, and how to enqueue its edit of a media. `admit_here`:
-        refuse a full queue in the media's look-up (one round trip for both)."""
+        refuse a full queue in the media's look-up (one round trip for both), or, for a
+        media the service knows, in the statement that makes the edit (no look-up)."""
         media_id = parse_uuid("media", control.get("media"), what="a media id")
-        media = await (self._admitted_media(media_id) if admit_here else self._media(media_id))
+        known = self._sources.known(media_id) if admit_here else None
+        if known is not None:
+            media = known
+        elif admit_here:
+            media = await self._sources.admitted(media_id)
+        else:
+            media = await self._sources.ready(media_id)
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
         fresh = parse_fresh(control.get("fresh"))
         priority = parse_priority(control.get("priority"))
@@ -118,8 +127,9 @@ class Edits:
             fresh=fresh, priority=priority,
         )  # fmt: skip
         return request, lambda: self.create_once(
-            media, operations, fresh=fresh, priority=priority, durable=durable
-        )
+            media, operations, fresh=fresh, priority=priority, durable=durable,
+            admit=known is not None,
+        )  # fmt: skip
 
     async def create_once(
         self,
@@ -129,9 +139,11 @@ class Edits:
         fresh: bool = False,
         priority: int = 0,
         durable: bool = True,
+        admit: bool = False,
     ) -> Row:
         """The edit of `media` by `operations`, made once: an identical one still to run is
         joined, a completed one reused (unless `fresh`); the row says which (`reused`).
+        `admit`: refuse a full queue, and a media no longer there, in the same statement.
 
         durable=False, for a caller that waits for the edit (wait()) before it answers: the
         new edit's commit does not wait for the disk, which saves a flush on the way to the
@@ -142,12 +154,15 @@ class Edits:
         kind = MediaKind(media["kind"])
         key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,
                        inputs=inputs)  # fmt: skip
+        enqueue = {
+            "media_id": media["id"], "edit_key": key, "fresh": fresh, "priority": priority,
+            "ops": json.dumps([operation.as_json() for operation in operations]),
+            "max_trials": self._settings.edit_max_trials, "durable": durable,
+        }  # fmt: skip
         with self._metrics.enqueueing(kind=kind.value):
-            row = await self._database.fetch_one(
-                "enqueue_edit_once", media_id=media["id"], edit_key=key, fresh=fresh,
-                ops=json.dumps([operation.as_json() for operation in operations]),
-                max_trials=self._settings.edit_max_trials, priority=priority, durable=durable,
-            )  # fmt: skip
+            if admit:
+                return await self._sources.enqueue_admitted(**enqueue)
+            row = await self._database.fetch_one("enqueue_edit_once", **enqueue)
         assert row is not None
         return row
 
@@ -326,31 +341,9 @@ class Edits:
                 except TimeoutError:
                     yield None
 
-    async def _media(self, media_id: UUID) -> Row:
-        row = await self._database.fetch_one("media_by_id", id=media_id)
-        if row is None or row["status"] != "ready":
-            raise _no_such_media(media_id)
-        return row
-
-    async def _admitted_media(self, media_id: UUID) -> Row:
-        """The media to edit, once admission has passed: one round trip reads both, and a
-        full queue is refused first."""
-        row = await self._database.fetch_one("media_to_edit", id=media_id)
-        assert row is not None  # one row, the media's columns NULL when there is none
-        refuse_when_full(row.pop("waiting"), max_queued=self._settings.max_queued)
-        if row["id"] is None or row["status"] != "ready":
-            raise _no_such_media(media_id)
-        return row
-
 
 async def _as_it_is(row: Row) -> Row:
     return row
-
-
-def _no_such_media(media_id: UUID) -> InvalidParameter:
-    return InvalidParameter(
-        "media", str(media_id), "no such media", accepted="the id of an uploaded image or video"
-    )
 
 
 _STATUS_ORDER = {"queued": 0, "processing": 1, "error": 2}  # then the finished ones: 3

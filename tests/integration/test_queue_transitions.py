@@ -131,6 +131,40 @@ def test_enqueue_once_refuses_unknown_media(conn: Conn) -> None:
         enqueue_once(conn, missing, "cd" * 32)
 
 
+def enqueue_admitted(conn: Conn, media: UUID, key: str, max_queued: int) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT a.waiting, (a.edit).id, a.reused "
+        "FROM editroom.enqueue_edit_once_admitted(%s, %s, '[]', %s) AS a",
+        [max_queued, media, key],
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_enqueue_once_admitted_refuses_a_full_queue_and_makes_nothing(
+    conn: Conn, media: UUID
+) -> None:
+    first = enqueue_admitted(conn, media, "01" * 32, max_queued=2)
+    second = enqueue_admitted(conn, media, "02" * 32, max_queued=2)
+    refused = enqueue_admitted(conn, media, "03" * 32, max_queued=2)
+    assert (first["waiting"], second["waiting"]) == (0, 1)
+    assert None not in (first["id"], second["id"])
+    assert refused == {"waiting": 2, "id": None, "reused": None}
+    assert status_counts(conn)["queued"] == 2
+
+
+def test_enqueue_once_admitted_refuses_a_media_gone_even_for_an_identical_edit(
+    conn: Conn, media: UUID
+) -> None:
+    key = "04" * 32
+    made = enqueue_admitted(conn, media, key, max_queued=10)
+    joined = enqueue_admitted(conn, media, key, max_queued=10)
+    assert (joined["id"], joined["reused"]) == (made["id"], True)
+    conn.execute("DELETE FROM editroom.media WHERE id = %s", [media])
+    with pytest.raises(errors.NoDataFound, match=f"media {media} does not exist"):
+        enqueue_admitted(conn, media, key, max_queued=10)
+
+
 def test_enqueue_edits_queues_one_edit_per_media_in_order(conn: Conn, media: UUID) -> None:
     other = insert_media(conn)
     rows = conn.execute(
