@@ -9,12 +9,12 @@ tell of a state the edit had already left when it was read (a fast edit's `proce
 Statements send these notifications only while someone watches (db/functions/040, wake
 slots): the service holds the channel's wake slots on a session of its own from its first
 subscriber until UNWATCH_AFTER_SECONDS after its last. A subscription is made, then the slots
-are held (on a LISTEN already connected), then the subscriber reads the edit: whatever changes
-after that read is notified, whatever committed before it is read. The watch's session is
-checked every WATCH_CHECK_SECONDS; should it have died (its locks with it), it is taken again
-and every subscriber looks again, as after a lost LISTEN. While the slots cannot be taken (a
-writer's transaction left open holds one, or the database is away), every subscriber looks
-again every WATCH_CHECK_SECONDS: a poll, until the watch is back."""
+are held (on a LISTEN already connected), then the subscriber reads the edit (or makes it):
+whatever changes after that is notified, whatever committed before it is read. The watch's
+session is checked every WATCH_CHECK_SECONDS; should it have died (its locks with it), it is
+taken again and every subscriber looks again, as after a lost LISTEN. While the slots cannot
+be taken (a writer's transaction left open holds one, or the database is away), every
+subscriber looks again every WATCH_CHECK_SECONDS: a poll, until the watch is back."""
 
 import asyncio
 import json
