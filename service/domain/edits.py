@@ -113,12 +113,7 @@ class Edits:
         media the service knows, in the statement that makes the edit (no look-up)."""
         media_id = parse_uuid("media", control.get("media"), what="a media id")
         known = self._sources.known(media_id) if admit_here else None
-        if known is not None:
-            media = known
-        elif admit_here:
-            media = await self._sources.admitted(media_id)
-        else:
-            media = await self._sources.ready(media_id)
+        media = known or await self._sources.look_up(media_id, admit=admit_here)
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
         fresh = parse_fresh(control.get("fresh"))
         priority = parse_priority(control.get("priority"))
@@ -145,9 +140,9 @@ class Edits:
         joined, a completed one reused (unless `fresh`); the row says which (`reused`).
         `admit`: refuse a full queue, and a media no longer there, in the same statement.
 
-        durable=False, for a caller that waits for the edit (wait()) before it answers: the
-        new edit's commit does not wait for the disk, which saves a flush on the way to the
-        runner. Whatever wait() answers is durable by then: a finished edit's last commit
+        durable=False, for a caller that waits for the edit (waiting(), wait()) before it
+        answers: the new edit's commit does not wait for the disk, which saves a flush on the
+        way to the runner. Whatever a wait answers is durable by then: a finished edit's last commit
         (synchronous: complete_edits, fail_edit, cancel) flushed the log up to it, and an
         unfinished one is flushed before it is answered."""
         inputs = await check_references(self._database, operations)

@@ -29,17 +29,15 @@ class MediaToEdit:
             self._known.move_to_end(media_id)
         return facts
 
-    async def admitted(self, media_id: UUID) -> Row:
-        """The media to edit, once admission has passed: one round trip reads both, and a
-        full queue is refused first."""
+    async def look_up(self, media_id: UUID, *, admit: bool) -> Row:
+        """The media to edit, read (and its facts kept). `admit`: once admission has passed,
+        one round trip reading both, a full queue refused first."""
+        if not admit:
+            return self._ready(media_id, await self._database.fetch_one("media_by_id", id=media_id))
         row = await self._database.fetch_one("media_to_edit", id=media_id)
         assert row is not None  # one row, the media's columns NULL when there is none
         refuse_when_full(row.pop("waiting"), max_queued=self._max_queued)
         return self._ready(media_id, row)
-
-    async def ready(self, media_id: UUID) -> Row:
-        """The media to edit, admission aside."""
-        return self._ready(media_id, await self._database.fetch_one("media_by_id", id=media_id))
 
     async def enqueue_admitted(self, **enqueue: Any) -> Row:
         """editroom.enqueue_edit_once_admitted for a known media: the edit (as the query
