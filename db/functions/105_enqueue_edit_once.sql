@@ -70,10 +70,18 @@ BEGIN
         reused := true;
         RETURN;
     END IF;
-    edit := editroom.enqueue_edit(p_media_id => p_media_id, p_ops => p_ops,
-        p_max_trials => p_max_trials, p_priority => p_priority);
-    -- enqueue_edit keeps the signature the design documents; the key is set on its row.
-    UPDATE editroom.edits SET edit_key = p_edit_key WHERE id = edit.id RETURNING * INTO edit;
+    -- Inserted with its key in one statement, as run_workflow_once does (and refused as
+    -- enqueue_edit refuses): setting the key by an UPDATE after enqueue_edit ran every
+    -- trigger on edits a second time, a third of a fresh edit's enqueue.
+    PERFORM editroom.check_edit_arguments(p_ops, p_max_trials);
+    INSERT INTO editroom.edits (media_id, ops, max_trials, priority, edit_key, kind)
+    SELECT m.id, p_ops, p_max_trials, coalesce(p_priority, 0), p_edit_key, m.kind::text
+      FROM editroom.media m
+     WHERE m.id = p_media_id AND m.status = 'ready'
+    RETURNING * INTO edit;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'media % does not exist', p_media_id USING ERRCODE = 'no_data_found';
+    END IF;
     reused := false;
 END
 $$;
@@ -84,3 +92,48 @@ COMMENT ON FUNCTION editroom.enqueue_edit_once(uuid, jsonb, text, boolean, integ
 'completed one (in edits or archived) whose results are all still there is reused (not with '
 'p_fresh). Returns the '
 'edit and whether it was an existing one. Identical calls at once make one edit.';
+
+CREATE OR REPLACE FUNCTION editroom.enqueue_edit_once_admitted(
+    p_max_queued bigint,
+    p_media_id uuid,
+    p_ops jsonb,
+    p_edit_key text,
+    p_fresh boolean DEFAULT false,
+    p_max_trials integer DEFAULT 3,
+    p_priority integer DEFAULT 0,
+    OUT waiting bigint,
+    OUT edit editroom.edits,
+    OUT reused boolean
+)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_made record;
+BEGIN
+    -- Admission first, as the API answers it: a full queue is refused before anything else
+    -- is looked at, with nothing made (edit NULL).
+    SELECT coalesce(sum(c.count), 0)::bigint INTO waiting
+      FROM editroom.status_counts() c
+     WHERE c.status IN ('queued', 'error');
+    IF waiting >= p_max_queued THEN
+        RETURN;
+    END IF;
+    -- The caller worked the key out from facts of the media it read before (its bytes never
+    -- change); whether it is still there is checked now, even when an edit is joined.
+    PERFORM FROM editroom.media m WHERE m.id = p_media_id AND m.status = 'ready';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'media % does not exist', p_media_id USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT * INTO v_made
+      FROM editroom.enqueue_edit_once(p_media_id, p_ops, p_edit_key, p_fresh, p_max_trials,
+                                      p_priority);
+    edit := v_made.edit;
+    reused := v_made.reused;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.enqueue_edit_once_admitted(bigint, uuid, jsonb, text, boolean, integer, integer) IS
+'enqueue_edit_once behind admission, in one call: returns how many edits wait to run (queued or '
+'to retry) and, unless p_max_queued wait already (then edit is NULL and nothing is made), the '
+'edit made once and whether it was an existing one. Raises when media p_media_id is not ready, '
+'even for an identical edit. What POST /edit calls once the service knows the media.';

@@ -31,7 +31,7 @@ BEGIN
         END IF;
         IF v_name IN (
             -- the queue
-            'enqueue_edit', 'enqueue_edits', 'enqueue_edit_once', 'claim_edits', 'claim_edit', 'claim_edits_in_lanes', 'heartbeat_edit', 'heartbeat_edits',
+            'enqueue_edit', 'enqueue_edits', 'enqueue_edit_once', 'enqueue_edit_once_admitted', 'claim_edits', 'claim_edit', 'claim_edits_in_lanes', 'heartbeat_edit', 'heartbeat_edits',
             'complete_edit', 'complete_edits', 'fail_edit', 'release_edit', 'cancel_edit',
             'retry_edit', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
             'recount_status_counts', 'backoff_delay', 'archive_finished_edits',

@@ -348,7 +348,11 @@ class Runner:
             return
         for event in json.loads(payload):  # a statement's events, one notification
             edit_id = UUID(event["id"])
-            if self._beats.executing(edit_id) and event["status"] != "processing":
+            if not self._beats.executing(edit_id) or event["status"] == "processing":
+                continue
+            # Of an earlier trial, it is news from before our claim: the enqueue's `queued`
+            # can arrive after an edit claimed at once (another wake-up) is ours.
+            if (event["trial"] or 0) >= self._beats.trial(edit_id):
                 outcome = CANCELLED if event["status"] == "cancelled" else LOST
                 self._stop_working_on(edit_id, outcome, f"it is {event['status']}")
 

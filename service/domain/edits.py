@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,7 @@ from runner.engine.image.format import Format
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query, result_kind
-from service.domain.admission import admit, refuse_when_full
+from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.edit_controls import (
     CONTROL,
@@ -24,8 +25,9 @@ from service.domain.edit_controls import (
     parse_uuid,
     split_controls,
 )
-from service.domain.events import EditEvents
+from service.domain.events import EditEvents, Subscription
 from service.domain.idempotency import Made, fingerprint, made_once
+from service.domain.media_to_edit import MediaToEdit
 from service.domain.ops_refs import check_references
 from service.domain.sessions import session_state
 from service.kernel.db import Database, Row
@@ -34,6 +36,7 @@ from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
+Answer = Callable[[Row], Awaitable[Row]]  # Edits.waiting()
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -57,6 +60,7 @@ class Edits:
         self._settings = settings
         self._metrics = metrics
         self.limits = Limits.from_settings(settings)
+        self._sources = MediaToEdit(database, max_queued=settings.max_queued)
 
     async def create(
         self,
@@ -105,9 +109,11 @@ class Edits:
         durable: bool,
     ) -> tuple[str, Callable[[], Awaitable[Row]]]:
         """The request's fingerprint, and how to enqueue its edit of a media. `admit_here`:
-        refuse a full queue in the media's look-up (one round trip for both)."""
+        refuse a full queue in the media's look-up (one round trip for both), or, for a
+        media the service knows, in the statement that makes the edit (no look-up)."""
         media_id = parse_uuid("media", control.get("media"), what="a media id")
-        media = await (self._admitted_media(media_id) if admit_here else self._media(media_id))
+        known = self._sources.known(media_id) if admit_here else None
+        media = known or await self._sources.look_up(media_id, admit=admit_here)
         operations = resolve_auto(self.parse(MediaKind(media["kind"]), rest), accept)
         fresh = parse_fresh(control.get("fresh"))
         priority = parse_priority(control.get("priority"))
@@ -116,8 +122,9 @@ class Edits:
             fresh=fresh, priority=priority,
         )  # fmt: skip
         return request, lambda: self.create_once(
-            media, operations, fresh=fresh, priority=priority, durable=durable
-        )
+            media, operations, fresh=fresh, priority=priority, durable=durable,
+            admit=known is not None,
+        )  # fmt: skip
 
     async def create_once(
         self,
@@ -127,25 +134,30 @@ class Edits:
         fresh: bool = False,
         priority: int = 0,
         durable: bool = True,
+        admit: bool = False,
     ) -> Row:
         """The edit of `media` by `operations`, made once: an identical one still to run is
         joined, a completed one reused (unless `fresh`); the row says which (`reused`).
+        `admit`: refuse a full queue, and a media no longer there, in the same statement.
 
-        durable=False, for a caller that waits for the edit (wait()) before it answers: the
-        new edit's commit does not wait for the disk, which saves a flush on the way to the
-        runner. Whatever wait() answers is durable by then: a finished edit's last commit
+        durable=False, for a caller that waits for the edit (waiting(), wait()) before it
+        answers: the new edit's commit does not wait for the disk, which saves a flush on the
+        way to the runner. Whatever a wait answers is durable by then: a finished edit's last commit
         (synchronous: complete_edits, fail_edit, cancel) flushed the log up to it, and an
         unfinished one is flushed before it is answered."""
         inputs = await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
         key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,
                        inputs=inputs)  # fmt: skip
+        enqueue = {
+            "media_id": media["id"], "edit_key": key, "fresh": fresh, "priority": priority,
+            "ops": json.dumps([operation.as_json() for operation in operations]),
+            "max_trials": self._settings.edit_max_trials, "durable": durable,
+        }  # fmt: skip
         with self._metrics.enqueueing(kind=kind.value):
-            row = await self._database.fetch_one(
-                "enqueue_edit_once", media_id=media["id"], edit_key=key, fresh=fresh,
-                ops=json.dumps([operation.as_json() for operation in operations]),
-                max_trials=self._settings.edit_max_trials, priority=priority, durable=durable,
-            )  # fmt: skip
+            if admit:
+                return await self._sources.enqueue_admitted(**enqueue)
+            row = await self._database.fetch_one("enqueue_edit_once", **enqueue)
         assert row is not None
         return row
 
@@ -255,27 +267,48 @@ class Edits:
         """The edit once it has finished, or as it is after `seconds` (then durable: see
         create_once). It is read again only when a notification may have finished it: one
         saying it is processing (or retrying) costs no query."""
-        row = await self._wait(edit_id, seconds)
+        async with self._events.subscribe(edit_id) as subscription:
+            return await self._waited(await self.get(edit_id), subscription, seconds)
+
+    @asynccontextmanager
+    async def waiting(self, seconds: float | None) -> AsyncIterator[Answer]:
+        """Around the making of an edit to be waited for up to `seconds` (None or 0: not
+        waited for); yields how to answer with it: `await answer(row)`, the row its making
+        returned, is the edit once it has finished, or as it is after `seconds` (then
+        durable: see create_once). Subscribed before the edit is made, so that row is where
+        the wait starts: it is read again only once a notification may have finished it,
+        one round trip fewer than wait()."""
+        if not seconds:
+            yield _as_it_is
+            return
+        async with self._events.subscribe() as subscription:
+
+            async def answer(row: Row) -> Row:
+                self._events.bind(subscription, row["id"])
+                return await self._waited(row, subscription, seconds)
+
+            yield answer
+
+    async def _waited(self, row: Row, subscription: Subscription, seconds: float) -> Row:
+        row = await self._wait(row, subscription, seconds)
         if row["status"] not in FINISHED:  # made by create_once(durable=False), perhaps
             await self._database.fetch_one("flush_commits")
         return row
 
-    async def _wait(self, edit_id: UUID, seconds: float) -> Row:
+    async def _wait(self, row: Row, subscription: Subscription, seconds: float) -> Row:
         deadline = time.monotonic() + seconds
-        async with self._events.subscribe(edit_id) as subscription:
-            row = await self.get(edit_id)
-            while row["status"] not in FINISHED:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return row
-                try:
-                    await asyncio.wait_for(subscription.changed.wait(), remaining)
-                except TimeoutError:
-                    return await self.get(edit_id)
-                announced = subscription.take()  # empty: one may have been missed
-                if not announced or any(s["status"] in FINISHED for s in announced):
-                    row = await self.get(edit_id)
-            return row
+        while row["status"] not in FINISHED:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return row
+            try:
+                await asyncio.wait_for(subscription.changed.wait(), remaining)
+            except TimeoutError:
+                return await self.get(row["id"])
+            announced = subscription.take()  # empty: one may have been missed
+            if not announced or any(s["status"] in FINISHED for s in announced):
+                row = await self.get(row["id"])
+        return row
 
     async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
         """The edit now, then each time it changes, until it has finished. None: nothing
@@ -303,27 +336,9 @@ class Edits:
                 except TimeoutError:
                     yield None
 
-    async def _media(self, media_id: UUID) -> Row:
-        row = await self._database.fetch_one("media_by_id", id=media_id)
-        if row is None or row["status"] != "ready":
-            raise _no_such_media(media_id)
-        return row
 
-    async def _admitted_media(self, media_id: UUID) -> Row:
-        """The media to edit, once admission has passed: one round trip reads both, and a
-        full queue is refused first."""
-        row = await self._database.fetch_one("media_to_edit", id=media_id)
-        assert row is not None  # one row, the media's columns NULL when there is none
-        refuse_when_full(row.pop("waiting"), max_queued=self._settings.max_queued)
-        if row["id"] is None or row["status"] != "ready":
-            raise _no_such_media(media_id)
-        return row
-
-
-def _no_such_media(media_id: UUID) -> InvalidParameter:
-    return InvalidParameter(
-        "media", str(media_id), "no such media", accepted="the id of an uploaded image or video"
-    )
+async def _as_it_is(row: Row) -> Row:
+    return row
 
 
 _STATUS_ORDER = {"queued": 0, "processing": 1, "error": 2}  # then the finished ones: 3

@@ -9,12 +9,12 @@ tell of a state the edit had already left when it was read (a fast edit's `proce
 Statements send these notifications only while someone watches (db/functions/040, wake
 slots): the service holds the channel's wake slots on a session of its own from its first
 subscriber until UNWATCH_AFTER_SECONDS after its last. A subscription is made, then the slots
-are held (on a LISTEN already connected), then the subscriber reads the edit: whatever changes
-after that read is notified, whatever committed before it is read. The watch's session is
-checked every WATCH_CHECK_SECONDS; should it have died (its locks with it), it is taken again
-and every subscriber looks again, as after a lost LISTEN. While the slots cannot be taken (a
-writer's transaction left open holds one, or the database is away), every subscriber looks
-again every WATCH_CHECK_SECONDS: a poll, until the watch is back."""
+are held (on a LISTEN already connected), then the subscriber reads the edit (or makes it):
+whatever changes after that is notified, whatever committed before it is read. The watch's
+session is checked every WATCH_CHECK_SECONDS; should it have died (its locks with it), it is
+taken again and every subscriber looks again, as after a lost LISTEN. While the slots cannot
+be taken (a writer's transaction left open holds one, or the database is away), every
+subscriber looks again every WATCH_CHECK_SECONDS: a poll, until the watch is back."""
 
 import asyncio
 import json
@@ -43,24 +43,51 @@ MAX_KEPT_STATES = 256  # per subscription, between two reads of the edit
 
 class Subscription:
     """One subscriber's view of one edit: `changed` is set whenever the edit may have
-    changed; `take()` gives the states the notifications announced since the last take."""
+    changed; `take()` gives the states the notifications announced since the last take.
 
-    def __init__(self) -> None:
+    One made before its edit (no id yet: the edit is about to be made) keeps every edit's
+    announced states until it is bound to its edit's id (EditEvents.bind)."""
+
+    def __init__(self, edit_id: UUID | None = None) -> None:
+        self.edit_id = edit_id
         self.changed = asyncio.Event()
         self._states: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT_STATES)
+        self._unbound: deque[tuple[UUID, dict[str, Any]]] = deque(maxlen=MAX_KEPT_STATES)
+        self._missed = False
 
     def take(self) -> list[dict[str, Any]]:
+        """The states announced since the last take; empty when one may have been missed
+        (look again)."""
         self.changed.clear()
-        states = list(self._states)
+        states = [] if self._missed else list(self._states)
         self._states.clear()
+        self._missed = False
         return states
 
     def notify(self, state: dict[str, Any] | None) -> None:
         """The edit may have changed; to `state` when the notification said (None: a missed
         notification is possible, as after a lost LISTEN connection)."""
-        if state is not None:
+        if state is None:
+            self._missed = True
+        else:
             self._states.append(state)
         self.changed.set()
+
+    def keep(self, edit_id: UUID, state: dict[str, Any]) -> None:
+        """Before it is bound: a state of some edit, perhaps the one about to be made."""
+        if len(self._unbound) == self._unbound.maxlen:
+            self._missed = True  # the oldest is dropped: it may have been ours
+        self._unbound.append((edit_id, state))
+
+    def bind(self, edit_id: UUID) -> None:
+        """Its edit is `edit_id`: what was announced of it so far is announced now."""
+        self.edit_id = edit_id
+        kept, self._unbound = self._unbound, deque()
+        for announced, state in kept:
+            if announced == edit_id:
+                self.notify(state)
+        if self._missed:
+            self.changed.set()
 
 
 MAX_PENDING_IDS = 10_000  # per feed, between two reads; past it the reader is dropped
@@ -104,6 +131,7 @@ class EditEvents:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._subscribers: dict[UUID, set[Subscription]] = {}
+        self._unbound: set[Subscription] = set()  # made before their edit (bind)
         self._feeds: set[Feed] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._slots = database.wake_slots(CHANNEL)
@@ -123,19 +151,34 @@ class EditEvents:
         await self._slots.close()
 
     @asynccontextmanager
-    async def subscribe(self, edit_id: UUID) -> AsyncIterator[Subscription]:
-        """Take (or clear `changed`), then re-read the edit; wait on `changed` for more."""
-        subscription = Subscription()
-        self._subscribers.setdefault(edit_id, set()).add(subscription)
+    async def subscribe(self, edit_id: UUID | None = None) -> AsyncIterator[Subscription]:
+        """Take (or clear `changed`), then re-read the edit; wait on `changed` for more.
+
+        With no `edit_id`: for an edit about to be made. Whatever changes after its making
+        is announced (the watch is held before it), so the row the making returns stands for
+        the read; `bind` the subscription to its id then."""
+        subscription = Subscription(edit_id)
+        if edit_id is None:
+            self._unbound.add(subscription)
+        else:
+            self._subscribers.setdefault(edit_id, set()).add(subscription)
         try:
             await self._watch()
             yield subscription
         finally:
-            waiting = self._subscribers.get(edit_id, set())
-            waiting.discard(subscription)
-            if not waiting:
-                self._subscribers.pop(edit_id, None)
+            self._unbound.discard(subscription)
+            if subscription.edit_id is not None:
+                waiting = self._subscribers.get(subscription.edit_id, set())
+                waiting.discard(subscription)
+                if not waiting:
+                    self._subscribers.pop(subscription.edit_id, None)
             self._left()
+
+    def bind(self, subscription: Subscription, edit_id: UUID) -> None:
+        """The edit a subscription made before it (subscribe()) is `edit_id`."""
+        self._unbound.discard(subscription)
+        subscription.bind(edit_id)
+        self._subscribers.setdefault(edit_id, set()).add(subscription)
 
     @asynccontextmanager
     async def subscribe_all(self) -> AsyncIterator[Feed]:
@@ -160,8 +203,11 @@ class EditEvents:
                 except DatabaseUnavailable as exc:  # _tend wakes everyone until it can watch
                     log.warning("cannot watch edit events yet", extra={"error": str(exc)})
 
+    def _watched(self) -> bool:
+        return bool(self._subscribers or self._unbound or self._feeds)
+
     def _left(self) -> None:
-        if not self._subscribers and not self._feeds:
+        if not self._watched():
             self._idle_since = time.monotonic()
 
     async def _tend(self) -> None:
@@ -183,7 +229,7 @@ class EditEvents:
         elif self._slots.held and not await self._slots.check():
             await self._slots.watch()
             self._wake_everyone()
-        elif not self._slots.held and (self._subscribers or self._feeds):
+        elif not self._slots.held and self._watched():
             await self._slots.watch()  # a watch that failed before
             self._wake_everyone()
 
@@ -206,11 +252,13 @@ class EditEvents:
             edit_id = UUID(event["id"])
             for subscription in self._subscribers.get(edit_id, ()):
                 subscription.notify(state)
+            for subscription in self._unbound:
+                subscription.keep(edit_id, state)
             for feed in self._feeds:
                 feed.notify(edit_id)
 
     def _wake_everyone(self) -> None:
-        for waiting in self._subscribers.values():
+        for waiting in [*self._subscribers.values(), self._unbound]:
             for subscription in waiting:
                 subscription.notify(None)
         for feed in self._feeds:

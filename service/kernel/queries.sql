@@ -170,6 +170,22 @@ SELECT (o.edit).*, o.reused
       p_priority => %(priority)s
   ) AS o;
 
+-- name: enqueue_edit_once_admitted
+-- POST /edit's one round trip once the service knows its media (service/domain/media_to_edit.py):
+-- admission, the media still ready, the edit made once. durable as enqueue_edit_once's.
+SELECT a.waiting, (a.edit).*, a.reused
+  FROM (SELECT set_config('synchronous_commit',
+                          CASE WHEN %(durable)s THEN 'on' ELSE 'off' END, true)) AS c,
+       editroom.enqueue_edit_once_admitted(
+      p_max_queued => %(max_queued)s,
+      p_media_id => %(media_id)s,
+      p_ops => %(ops)s::jsonb,
+      p_edit_key => %(edit_key)s,
+      p_fresh => %(fresh)s,
+      p_max_trials => %(max_trials)s,
+      p_priority => %(priority)s
+  ) AS a;
+
 -- name: take_idempotency_key
 -- In the transaction that makes the edits: NULL, the key is ours; else the edits it made.
 SELECT editroom.take_idempotency_key(%(key)s, %(fingerprint)s, %(window)s) AS edit_ids;

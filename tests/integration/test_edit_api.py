@@ -46,6 +46,9 @@ def edit(api: Api, **params: str) -> Any:
     return api.client.post("/edit", params=params)
 
 
+ENQUEUES = ("enqueue_edit_once", "enqueue_edit_once_admitted")  # an unknown media, a known one
+
+
 def edits_made(conn: Conn) -> int:
     row = conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone()
     assert row is not None
@@ -326,6 +329,57 @@ def test_a_full_queue_is_refused_first_and_a_queue_with_room_admits(
     assert edits_made(conn) == 3
 
 
+def test_a_waited_edit_is_read_once_it_has_finished_and_not_before(
+    api: Api, runner: None, picture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait is subscribed before the edit is made: the row the making returns is where
+    it starts, and the edit is read once, when its completion is announced."""
+    database = api.client.app.state.edits._database  # type: ignore[attr-defined]
+    reads: list[Any] = []
+    fetch_one = database.fetch_one
+
+    async def spy(query: str, **params: Any) -> Any:
+        if query == "edit_by_id":
+            reads.append(params["id"])
+        return await fetch_one(query, **params)
+
+    monkeypatch.setattr(database, "fetch_one", spy)
+    response = edit(api, media=picture["id"], rotate="90", wait="30")
+    assert (response.status_code, response.json()["status"]) == (200, "completed")
+    assert [str(read) for read in reads] == [response.json()["id"]]
+
+
+def test_an_edit_of_a_media_the_service_knows_is_made_in_one_round_trip(
+    api: Api, picture: dict[str, Any], conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A media's kind and bytes never change: the second edit of it skips the look-up, and
+    the statement that makes it checks admission and that the media is still there."""
+    database = api.client.app.state.edits._database  # type: ignore[attr-defined]
+    queries: list[str] = []
+    fetch_all = database.fetch_all
+
+    async def spy(query: str, **params: Any) -> Any:  # fetch_one calls it too
+        queries.append(query)
+        return await fetch_all(query, **params)
+
+    monkeypatch.setattr(database, "fetch_all", spy)
+    first = edit(api, media=picture["id"], flip="h")
+    looked_up = list(queries)
+    queries.clear()
+    second = edit(api, media=picture["id"], flip="v")
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert (looked_up, queries) == (
+        ["media_to_edit", "enqueue_edit_once"],
+        ["enqueue_edit_once_admitted"],
+    )
+    assert (second.json()["status"], second.json()["reused"]) == ("queued", False)
+    conn.execute("DELETE FROM editroom.media WHERE id = %s", [picture["id"]])
+    gone = edit(api, media=picture["id"], flip="v")  # identical to a queued edit: refused
+    assert (gone.status_code, gone.json()["parameter"]) == (422, "media")
+    assert "no such media" in gone.json()["detail"]
+    assert edits_made(conn) == 2
+
+
 def test_a_waited_edit_is_queued_without_waiting_for_the_disk_and_answered_durable(
     api: Api, picture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -343,10 +397,10 @@ def test_a_waited_edit_is_queued_without_waiting_for_the_disk_and_answered_durab
     monkeypatch.setattr(database, "fetch_one", spy)
     waited = edit(api, media=picture["id"], flip="h", wait="0.2")
     queued = edit(api, media=picture["id"], flip="v")
-    enqueued = [params["durable"] for query, params in calls if query == "enqueue_edit_once"]
+    enqueued = [params["durable"] for query, params in calls if query in ENQUEUES]
     assert (waited.status_code, queued.status_code, enqueued) == (202, 202, [False, True])
     names = [query for query, _ in calls]
-    first, second = (i for i, name in enumerate(names) if name == "enqueue_edit_once")
+    first, second = (i for i, name in enumerate(names) if name in ENQUEUES)
     assert [i for i, name in enumerate(names) if name == "flush_commits"] == [
         next(i for i in range(first, second) if names[i] == "flush_commits")
     ]  # once, for the waited edit, before the next request

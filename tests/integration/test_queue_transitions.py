@@ -100,6 +100,71 @@ def test_enqueue_refuses_unknown_media(conn: Conn) -> None:
         enqueue(conn, missing)
 
 
+def enqueue_once(conn: Conn, media: UUID | None, key: str) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT (o.edit).*, o.reused FROM editroom.enqueue_edit_once(%s, %s, %s, "
+        "p_max_trials => 4, p_priority => 3) AS o",
+        [media, Jsonb([{"op": "noop"}]), key],
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_enqueue_once_writes_a_new_edit_once_with_its_key(conn: Conn, media: UUID) -> None:
+    """One INSERT, the key in it: no UPDATE after it (every trigger on edits ran twice)."""
+    key = "ab" * 32
+    with conn.transaction():
+        row = enqueue_once(conn, media, key)
+        written = conn.execute(
+            "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables "
+            "WHERE relid = 'editroom.edits'::regclass"
+        ).fetchone()
+    made = (row["status"], row["edit_key"], row["kind"], row["max_trials"], row["priority"])
+    assert (made, row["reused"]) == (("queued", key, "image", 4, 3), False)
+    assert written == {"n_tup_ins": 1, "n_tup_upd": 0}
+    assert status_counts(conn)["queued"] == 1
+
+
+def test_enqueue_once_refuses_unknown_media(conn: Conn) -> None:
+    missing = uuid4()
+    with pytest.raises(errors.NoDataFound, match=f"media {missing} does not exist"):
+        enqueue_once(conn, missing, "cd" * 32)
+
+
+def enqueue_admitted(conn: Conn, media: UUID, key: str, max_queued: int) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT a.waiting, (a.edit).id, a.reused "
+        "FROM editroom.enqueue_edit_once_admitted(%s, %s, '[]', %s) AS a",
+        [max_queued, media, key],
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_enqueue_once_admitted_refuses_a_full_queue_and_makes_nothing(
+    conn: Conn, media: UUID
+) -> None:
+    first = enqueue_admitted(conn, media, "01" * 32, max_queued=2)
+    second = enqueue_admitted(conn, media, "02" * 32, max_queued=2)
+    refused = enqueue_admitted(conn, media, "03" * 32, max_queued=2)
+    assert (first["waiting"], second["waiting"]) == (0, 1)
+    assert None not in (first["id"], second["id"])
+    assert refused == {"waiting": 2, "id": None, "reused": None}
+    assert status_counts(conn)["queued"] == 2
+
+
+def test_enqueue_once_admitted_refuses_a_media_gone_even_for_an_identical_edit(
+    conn: Conn, media: UUID
+) -> None:
+    key = "04" * 32
+    made = enqueue_admitted(conn, media, key, max_queued=10)
+    joined = enqueue_admitted(conn, media, key, max_queued=10)
+    assert (joined["id"], joined["reused"]) == (made["id"], True)
+    conn.execute("DELETE FROM editroom.media WHERE id = %s", [media])
+    with pytest.raises(errors.NoDataFound, match=f"media {media} does not exist"):
+        enqueue_admitted(conn, media, key, max_queued=10)
+
+
 def test_enqueue_edits_queues_one_edit_per_media_in_order(conn: Conn, media: UUID) -> None:
     other = insert_media(conn)
     rows = conn.execute(

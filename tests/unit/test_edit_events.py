@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from service.domain.edits import Edits
-from service.domain.events import EditEvents
+from service.domain.events import EditEvents, Subscription
 from service.kernel.db import Row
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
@@ -116,3 +116,90 @@ def test_a_retry_after_an_error_is_told_in_order() -> None:
         ("processing", 2, 0.0),
         ("completed", 2, 1.0),
     ]
+
+
+class CountingDatabase(ScriptedDatabase):
+    """Counts the reads of the edit."""
+
+    reads = 0
+
+    async def fetch_one(self, query: str, **params: Any) -> Row:
+        self.reads += 1
+        return await super().fetch_one(query, **params)
+
+
+def answer_after_making(made: Row, finished: Row, *, during: Any, after: Any) -> tuple[Row, int]:
+    """Edits.waiting() around a making that returns `made`, while `during(events)` runs;
+    then `after(events)` once the answer waits. The answer and how many reads it took."""
+
+    async def run() -> tuple[Row, int]:
+        database = CountingDatabase([finished])
+        events = EditEvents(database)  # type: ignore[arg-type]
+        edits = Edits(database=database, events=events,  # type: ignore[arg-type]
+                      settings=Settings(), metrics=ServiceMetrics())  # fmt: skip
+        async with edits.waiting(30) as answer:
+            during(events)
+            answering = asyncio.ensure_future(answer(made))
+            await asyncio.sleep(0.01)
+            after(events)
+            return await answering, database.reads
+
+    return asyncio.run(asyncio.wait_for(run(), 5))
+
+
+def test_an_edit_waited_for_from_its_making_is_read_only_once_it_may_have_finished() -> None:
+    """Subscribed before the edit is made: the row the making returned is where the wait
+    starts; states announced meanwhile (its own, another edit's) are kept until its id is
+    known, and only the announced completion costs a read."""
+    edit_id, other = uuid4(), uuid4()
+    done = row(edit_id, "completed", 1, 1.0, outputs=["out"])
+
+    def during(events: EditEvents) -> None:
+        announce(events, other, "completed", 1, 1.0)
+        announce(events, edit_id, "queued", 0, None)
+
+    def after(events: EditEvents) -> None:
+        announce(events, edit_id, "processing", 1, 0.0)
+        announce(events, edit_id, "completed", 1, 1.0)
+
+    answered, reads = answer_after_making(
+        row(edit_id, "queued", 0, None), done, during=during, after=after
+    )
+    assert (answered, reads) == (done, 1)
+
+
+def test_a_completion_announced_while_the_edit_was_made_is_answered() -> None:
+    edit_id = uuid4()
+    done = row(edit_id, "completed", 1, 1.0)
+
+    def during(events: EditEvents) -> None:
+        announce(events, edit_id, "completed", 1, 1.0)
+
+    answered, reads = answer_after_making(
+        row(edit_id, "queued", 0, None), done, during=during, after=lambda events: None
+    )
+    assert (answered, reads) == (done, 1)
+
+
+def test_a_notification_perhaps_missed_while_the_edit_was_made_reads_it_again() -> None:
+    """As after a lost LISTEN: the edit is read again, even with states announced besides."""
+    edit_id = uuid4()
+    done = row(edit_id, "completed", 1, 1.0)
+
+    def during(events: EditEvents) -> None:
+        announce(events, edit_id, "processing", 1, 0.0)
+        events._wake_everyone()
+
+    answered, reads = answer_after_making(
+        row(edit_id, "queued", 0, None), done, during=during, after=lambda events: None
+    )
+    assert (answered, reads) == (done, 1)
+
+
+def test_a_missed_notification_is_not_hidden_by_states_announced_besides() -> None:
+    subscription = Subscription(uuid4())
+    subscription.notify({"status": "processing", "trial": 1, "progress": 0.0})
+    subscription.notify(None)
+    assert subscription.take() == []  # look again
+    subscription.notify({"status": "completed", "trial": 1, "progress": 1.0})
+    assert subscription.take() == [{"status": "completed", "trial": 1, "progress": 1.0}]

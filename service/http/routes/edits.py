@@ -44,13 +44,14 @@ async def create_edit(
     With an `Idempotency-Key` header, a retry of the same request answers the same edit."""
     wait = parse_wait(request.query_params.get("wait"))
     accept = request.headers.get("accept", "")  # format=auto chooses from it
-    # With wait, the answer comes from wait(), which answers only what is durable.
-    made = await edits.create(
-        request.query_params.multi_items(), accept=accept,
-        idempotency_key=parse_key(idempotency_key), durable=not wait,
-    )  # fmt: skip
-    (row,) = made.rows
-    return await queued_edit(row, wait=wait, edits=edits, links=links, replayed=made.replayed)
+    # With wait, the answer comes from waiting(), which answers only what is durable.
+    async with edits.waiting(wait) as answer:
+        made = await edits.create(
+            request.query_params.multi_items(), accept=accept,
+            idempotency_key=parse_key(idempotency_key), durable=not wait,
+        )  # fmt: skip
+        (row,) = made.rows
+        return await queued_edit(row, answer=answer, links=links, replayed=made.replayed)
 
 
 @router.get(

@@ -31,5 +31,6 @@ async def import_media(
     (progress says bytes so far and in all); its output is the imported media."""
     params = dict(request.query_params)
     wait = parse_wait(params.get("wait"))
-    row = await imports.create(params)
-    return await queued_edit(row, wait=wait, edits=edits, links=links)
+    async with edits.waiting(wait) as answer:
+        row = await imports.create(params)
+        return await queued_edit(row, answer=answer, links=links)

@@ -172,11 +172,12 @@ async def run_workflow(
         body = BatchOut(edits=[EditOut.from_row(row, links) for row in made.rows])
         return JSONResponse(body.model_dump(mode="json"), 202, headers=replay_header(made.replayed))
     assert media is not None
-    made = await workflows.run(
-        workflow_id, [media], priority=priority, fresh=again, idempotency_key=key
-    )
-    (row,) = made.rows
-    return await queued_edit(row, wait=seconds, edits=edits, links=links, replayed=made.replayed)
+    async with edits.waiting(seconds) as answer:
+        made = await workflows.run(
+            workflow_id, [media], priority=priority, fresh=again, idempotency_key=key
+        )
+        (row,) = made.rows
+        return await queued_edit(row, answer=answer, links=links, replayed=made.replayed)
 
 
 @router.get("/{workflow_id}/executions", response_model=ExecutionsPage, name="executions",
