@@ -82,6 +82,8 @@ def _reduced(frame: Frame, size: Size, box: Box, *, gap: float | None) -> tuple[
 
 
 def _two_passes(frame: Frame, size: Size, box: Box) -> Frame:
+    """The width first, of only the rows the height's pass reads; then the height. A side
+    left as it is, is not resampled (as Pillow skips it)."""
     width, height = size
     columns, rows = (box[0], box[2]), (box[1], box[3])
     if _resamples(columns, width, frame.width):
