@@ -382,7 +382,7 @@ def _warm_heap() -> None:
     job's decoders allocate from memory already mapped instead of faulting page by page. And
     one heap for all threads: a thread a job starts (a resize's bands, FFmpeg's) would
     otherwise reserve an arena of 64 MiB of address space, which RLIMIT_AS counts against the
-    job (a banded 8000x6000 resize needed 80 MiB more of the limit than one thread; 17 MiB
+    job (a banded 8000x6000 resize needed 80 MiB more of the limit than one thread; 16 MiB
     with one arena)."""
     try:
         libc = ctypes.CDLL("libc.so.6")
