@@ -52,7 +52,8 @@ def photo(mode: str, size: Size) -> Frame:
 def resized(
     monkeypatch: pytest.MonkeyPatch, frame: Frame, size: Size, region: Region, *, bands: str
 ) -> Frame:
-    """engine.resize with every pass in one band, or cut in about seven."""
+    """engine.resize with every pass in one band, or in many (each at most a seventh of the
+    result's pixels)."""
     fine = max(1, size[0] * size[1] // 7)
     monkeypatch.setattr(resample, "MIN_BANDED_TAPS", ONE_BAND if bands == "one" else 1)
     monkeypatch.setattr(resample, "MAX_BAND_PIXELS", ONE_BAND if bands == "one" else fine)
