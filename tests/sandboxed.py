@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import av
+from PIL import Image
 
+from runner.engine.image import engine
 from runner.engine.ops.base import Limits, MediaKind
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
@@ -134,3 +136,18 @@ def ready_then_stuck_child(jobs: object, sender: Any, *args: object) -> None:
     """One that says ready, then never reads a job."""
     sender.send(("ready",))
     time.sleep(3600)
+
+
+def resize_in_bands(*, progress: Report) -> tuple[int, int]:
+    """A resize large enough for two threads; the serving pid, and the address space (which
+    the memory limit counts) the child holds more after it than before."""
+    frame = Image.effect_noise((1000, 750), 64).convert("RGB")
+    before = _address_space_bytes()
+    engine.resize(frame, (800, 600))
+    return os.getpid(), _address_space_bytes() - before
+
+
+def _address_space_bytes() -> int:
+    with open("/proc/self/status") as status:
+        sizes = dict(line.split(":", 1) for line in status)
+    return int(sizes["VmSize"].split()[0]) * 1024

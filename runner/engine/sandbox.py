@@ -373,16 +373,22 @@ def _death(exitcode: int | None) -> str:
 
 M_TRIM_THRESHOLD = -1  # glibc mallopt parameters
 M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
 WARM_HEAP_BYTES = 16 * 1024 * 1024
 
 
 def _warm_heap() -> None:
     """While the spare child waits for its job: fault in heap pages now, and keep them, so the
-    job's decoders allocate from memory already mapped instead of faulting page by page."""
+    job's decoders allocate from memory already mapped instead of faulting page by page. And
+    one heap for all threads: a thread a job starts (a resize's bands, FFmpeg's) would
+    otherwise reserve an arena of 64 MiB of address space, which RLIMIT_AS counts against the
+    job (a banded 8000x6000 resize needed 80 MiB more of the limit than one thread; 16 MiB
+    with one arena)."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return  # not glibc: nothing to tune
+    libc.mallopt(M_ARENA_MAX, 1)
     libc.mallopt(M_MMAP_THRESHOLD, 2 * WARM_HEAP_BYTES)
     libc.mallopt(M_TRIM_THRESHOLD, 4 * WARM_HEAP_BYTES)
     warm = bytearray(WARM_HEAP_BYTES)  # zero-filled: every page touched

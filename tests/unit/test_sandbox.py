@@ -313,6 +313,20 @@ async def test_an_accurate_trim_leaves_no_thread_behind(tmp_path: Path) -> None:
         await sandbox.close()
 
 
+async def test_a_resize_on_two_threads_keeps_its_child_and_adds_no_arena() -> None:
+    """The resize's second thread has ended when the job answers, so the child serves the next
+    job; and it allocated from the one malloc arena, not from one of its own that reserves
+    64 MiB of the address space the memory limit counts."""
+    sandbox = Sandbox(memory_limit_bytes=MEMORY_LIMIT_BYTES)
+    try:
+        first_pid, grown_bytes = await sandbox.run(sandboxed.resize_in_bands, timeout_seconds=60)
+        second_pid, _ = await sandbox.run(sandboxed.resize_in_bands, timeout_seconds=60)
+    finally:
+        await sandbox.close()
+    assert first_pid == second_pid
+    assert grown_bytes < 16 * 1024**2
+
+
 def test_a_child_started_while_another_is_reaped_does_not_hang(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

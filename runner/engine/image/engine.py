@@ -11,6 +11,7 @@ from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from runner.engine import draw
 from runner.engine.draw import Colour, text_layer
+from runner.engine.image import resample
 
 Size = tuple[int, int]
 # The text drawing the video engine shares lives in runner.engine.draw; named here too, so an
@@ -83,14 +84,15 @@ def crop(frame: Frame, box: Box) -> Frame:
 
 def resize(frame: Frame, size: Size, *, region: Region = WHOLE) -> Frame:
     """`region` of the frame (fractions, so a frame decoded at reduced scale gives the same
-    result) resampled to `size` with Lanczos; alpha is premultiplied by Pillow."""
+    result) resampled to `size` with Lanczos, alpha premultiplied; large ones on both cores,
+    the same bytes whatever the threads (runner.engine.image.resample)."""
     if size == frame.size and region == WHOLE:
         return frame
     width, height = frame.size
     box = (region[0] * width, region[1] * height, region[2] * width, region[3] * height)
     shrinking = size[0] < box[2] - box[0] and size[1] < box[3] - box[1]
     gap = REDUCING_GAP if shrinking else None
-    return frame.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=gap)
+    return resample.lanczos(frame, size, box=box, reducing_gap=gap)
 
 
 def on_canvas(frame: Frame, size: Size, *, at: tuple[int, int], background: Colour) -> Frame:
