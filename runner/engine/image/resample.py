@@ -17,11 +17,13 @@ the width; where the orders agree, the result is its single call's (exactly for 
 image), and where they do not, within the few levels that rounding the intermediate image to
 8 bits costs either order."""
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import pairwise
 from math import ceil
+from pathlib import Path
 from queue import Empty, SimpleQueue
 
 from PIL import Image
@@ -46,6 +48,8 @@ MIN_BANDED_TAPS = 1_000_000
 # Pixels a band makes, at most: large passes are cut finer than THREADS, so the bands in
 # flight, and the copies they are cut from, stay small beside the image.
 MAX_BAND_PIXELS = 2_000_000
+# Its fourth field counts the threads runnable at this moment, over all that exist.
+LOADAVG = Path("/proc/loadavg")
 
 
 def lanczos(frame: Frame, size: Size, *, box: Box, reducing_gap: float | None) -> Frame:
@@ -148,15 +152,26 @@ def _taps(span: Span, count: int) -> int:
 
 def _cuts(extent: Cut, *, across: int, taps: int) -> list[Cut]:
     """`extent` cut into bands of nearly equal size, as many as the work asks for: the pass
-    makes `across` pixels for each of the extent's, each reading `taps` source pixels. From
-    the work's size alone, never the machine's load: the bytes do not depend on it anyway."""
+    makes `across` pixels for each of the extent's, each reading `taps` source pixels. Cut
+    only while a core is idle: when every core is busy (other edits), a second thread takes
+    no time back and the cutting costs CPU. The bytes are the same either way."""
     start, end = extent
     pixels = (end - start) * across
-    banded = pixels * taps >= MIN_BANDED_TAPS
+    banded = pixels * taps >= MIN_BANDED_TAPS and a_core_is_idle()
     count = max(THREADS, ceil(pixels / MAX_BAND_PIXELS)) if banded else 1
     count = min(count, end - start)
     edges = [start + (end - start) * number // count for number in range(count + 1)]
     return list(pairwise(edges))
+
+
+def a_core_is_idle(loadavg: Path = LOADAVG) -> bool:
+    """Whether fewer threads are running on the machine at this moment than it has cores for
+    this process (the kernel's count of runnable threads, this one among them)."""
+    try:
+        running = int(loadavg.read_text().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        return False  # not Linux, or no /proc: one band, as on a busy machine
+    return running < len(os.sched_getaffinity(0))
 
 
 def _cropped(frame: Frame, box: tuple[int, int, int, int]) -> Frame:

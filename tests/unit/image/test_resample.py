@@ -2,7 +2,9 @@
 (results are content-addressed), within a level of Pillow's single resize where it orders its
 passes as ours, and no thread left behind or error lost."""
 
+import os
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,6 +35,13 @@ GEOMETRIES: tuple[tuple[Size, Size, Region], ...] = (
 # much more than the width).
 ORDERED_AS_PILLOW = (GEOMETRIES[0], GEOMETRIES[1], GEOMETRIES[2], GEOMETRIES[5], GEOMETRIES[8])
 ONE_BAND = 10**12  # a pass of this much work, or a band of this many pixels: never reached
+a_core_is_idle = resample.a_core_is_idle  # the real one: the fixture below stands in for it
+
+
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passes are cut only while a core is idle; here, whatever else the machine runs."""
+    monkeypatch.setattr(resample, "a_core_is_idle", lambda: True)
 
 
 def photo(mode: str, size: Size) -> Frame:
@@ -185,3 +194,40 @@ def test_a_small_resize_stays_on_the_calling_thread(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(threading.Thread, "start", no_thread)
     assert engine.resize(photo("RGBA", (320, 240)), (160, 120)).size == (160, 120)
+
+
+def test_a_busy_machine_resizes_in_one_band_on_the_calling_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every core busy with other edits: a second thread would take no time back."""
+    frame = photo("RGB", (1000, 750))
+    cut = engine.resize(frame, (800, 600)).tobytes()
+    monkeypatch.setattr(resample, "a_core_is_idle", lambda: False)
+
+    def no_thread(thread: threading.Thread) -> None:
+        raise AssertionError("a thread was started")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    assert engine.resize(frame, (800, 600)).tobytes() == cut
+
+
+@pytest.mark.parametrize(
+    ("loadavg", "idle"),
+    [
+        ("0.52 0.31 0.20 1/165 7110\n", True),  # only this thread runs
+        ("1.90 1.70 1.20 2/170 7111\n", False),  # another runs beside it on the other core
+        ("3.10 2.00 1.50 5/170 7112\n", False),
+        ("garbled\n", False),
+    ],
+)
+def test_a_core_is_idle_while_fewer_threads_run_than_there_are_cores(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, loadavg: str, idle: bool
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    path = tmp_path / "loadavg"
+    path.write_text(loadavg)
+    assert a_core_is_idle(path) is idle
+
+
+def test_without_proc_no_core_counts_as_idle(tmp_path: Path) -> None:
+    assert a_core_is_idle(tmp_path / "missing") is False
