@@ -6,8 +6,7 @@ The service and the runner both go through here. Queries live in queries.sql und
 
 import contextlib
 import re
-import time
-import weakref
+import select
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -106,20 +105,24 @@ class _Pool(AsyncConnectionPool[psycopg.AsyncConnection[Row]]):
 
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Row]]
-IDLE_CHECK_SECONDS = 1.0  # a pooled connection idle longer is pinged before it is used
-_RETURNED_AT: "weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float]" = (
-    weakref.WeakKeyDictionary()
-)
 
 
-async def _returned(conn: psycopg.AsyncConnection[Any]) -> None:
-    _RETURNED_AT[conn] = time.monotonic()
-
-
-async def _checked_when_idle(conn: psycopg.AsyncConnection[Any]) -> None:
-    returned = _RETURNED_AT.get(conn)
-    if returned is None or time.monotonic() - returned > IDLE_CHECK_SECONDS:
+async def _checked_if_it_spoke(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Ping a pooled connection before it is handed out only if the server sent it something
+    while it sat idle: a server that restarts or ends the session (pg_terminate_backend,
+    idle_session_timeout) writes its FATAL and closes the socket, which the idle connection
+    never read. Otherwise nothing was said (no query was running, and pooled sessions do not
+    LISTEN), and the session is as usable as when it was returned: the check is one poll of
+    the socket, not a round trip."""
+    if conn.closed or _spoke(conn.fileno()):
         await AsyncConnectionPool.check_connection(conn)
+
+
+def _spoke(fd: int) -> bool:
+    """Whether anything waits to be read on this socket (data, end of file, an error), now."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 # The transaction a task is in (Database.transaction), with the database it belongs to.
@@ -129,11 +132,11 @@ _TRANSACTION: ContextVar[tuple["Database", psycopg.AsyncConnection[Row]] | None]
 
 
 class Database:
-    """A connection pool plus the named queries of queries.sql. A connection that sat in the
-    pool longer than IDLE_CHECK_SECONDS is checked as it is handed out (one empty round
-    trip): after PostgreSQL restarts, a stale one is replaced, never given to a query that
-    would fail on it. A busy pool's connections were just used and skip the check, which
-    would otherwise double the round trips of every short query."""
+    """A connection pool plus the named queries of queries.sql. A connection the server spoke
+    to while it sat in the pool is checked as it is handed out (one empty round trip): after
+    PostgreSQL restarts, a stale one is replaced, never given to a query that would fail on
+    it. The others skip the round trip, which would double an idle runner's wake-up (its
+    claim's connection was always idle) and the round trips of every short query."""
 
     def __init__(self, pool: Pool, url: str) -> None:
         self._pool = pool
@@ -162,8 +165,7 @@ class Database:
             open=False,
             kwargs=kwargs,
             timeout=getconn_timeout,
-            check=_checked_when_idle,
-            reset=_returned,
+            check=_checked_if_it_spoke,
         )
         with translated_errors():
             await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_SECONDS)
