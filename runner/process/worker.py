@@ -85,6 +85,7 @@ class Runner:
             watch=database.wake_slots(),  # a lane at a time: lane_channel(lane)
             worker=self.name,
         )
+        self._claims = database.own_connection()  # a wake-up's claim waits for no pool
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._execute = execute
         self._completer = Completer(database, self.name, patience_seconds=settings.lease_seconds)
@@ -124,6 +125,7 @@ class Runner:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._lanes.close()
+            await self._claims.close()
         log.info("runner stopped", extra={"worker": self.name})
 
     # Claiming
@@ -159,7 +161,7 @@ class Runner:
         news = self._lanes.news()
         try:
             with self.metrics.claiming():
-                rows = await self._database.fetch_all(
+                rows = await self._claims.fetch_all(
                     "claim_edits", worker=self.name, kinds=list(free), limits=list(free.values()),
                     lease=self._lease,
                 )  # fmt: skip
