@@ -339,6 +339,9 @@ class Runner:
                     self._wake.set()
                     async for notification in notifications:
                         self._notified(notification.channel, notification.payload)
+                        # What it woke (the claim loop) runs first: it sends its claim before
+                        # this task sets up its wait for the next notification (~50 us).
+                        await asyncio.sleep(0)
             except DatabaseUnavailable as exc:
                 log.warning("LISTEN lost, polling meanwhile", extra={"error": str(exc)})
             await asyncio.sleep(LISTEN_RETRY_SECONDS)
