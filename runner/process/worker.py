@@ -2,7 +2,8 @@
 
 Slots come in lanes, one per kind (image, video, import), each with its own limit: a claim
 asks for the free slots of every lane worth asking at once, and each lane with free slots is
-watched for wake-ups (runner/process/lanes.py).
+watched for wake-ups (runner/process/lanes.py). Claims go out on a connection of their own
+(Database.own_connection): the claim a NOTIFY sets off waits for no hand-out from the pool.
 
 NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LISTEN does not
 work), or whose LISTEN connection dropped, still finds work by polling every
