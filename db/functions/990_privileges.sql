@@ -4,9 +4,11 @@
 -- caller's search_path, so a table or function someone puts in another schema (or a
 -- temporary one) can never stand in for ours. The exception are the expressions written to
 -- be inlined into their callers' queries (edit_claimable, edit_still_to_run, edit_held,
--- edit_kind): a SET on a function stops the planner inlining it, and with it the partial
--- indexes' use. Their bodies name no table and no function of ours, only parameters,
--- literals and built-ins, which pg_catalog resolves first anyway.
+-- edit_kind; the wake slots' wake_slot_count, wake_key, lane_channel and watched): a SET on
+-- a function stops the planner inlining it, and with it the partial indexes' use, and makes
+-- each call a SQL function run of its own (about 55 us for watched, which every enqueue
+-- calls twice, against 2 us inlined). Their bodies name no table, only parameters, literals,
+-- built-ins (which pg_catalog resolves first anyway) and, schema-qualified, each other.
 --
 -- PUBLIC may execute the functions the README documents (its SQL section lists them); the
 -- helpers they are built of (lock_*, the counters' bump and compact, trigger functions, the
@@ -25,7 +27,8 @@ BEGIN
           FROM pg_proc p
          WHERE p.pronamespace = 'editroom'::regnamespace
     LOOP
-        IF v_name NOT IN ('edit_claimable', 'edit_still_to_run', 'edit_held', 'edit_kind') THEN
+        IF v_name NOT IN ('edit_claimable', 'edit_still_to_run', 'edit_held', 'edit_kind',
+                          'wake_slot_count', 'wake_key', 'lane_channel', 'watched') THEN
             EXECUTE format('ALTER FUNCTION %s SET search_path = editroom, pg_catalog, pg_temp',
                            v_function);
         END IF;

@@ -2,7 +2,8 @@
 
 Slots come in lanes, one per kind (image, video, import), each with its own limit: a claim
 asks for the free slots of every lane worth asking at once, and each lane with free slots is
-watched for wake-ups (runner/process/lanes.py).
+watched for wake-ups (runner/process/lanes.py). Claims go out on a connection of their own
+(Database.own_connection): the claim a NOTIFY sets off waits for no hand-out from the pool.
 
 NOTIFY is only a hint. A runner behind PgBouncer in transaction mode (where LISTEN does not
 work), or whose LISTEN connection dropped, still finds work by polling every
@@ -85,6 +86,7 @@ class Runner:
             watch=database.wake_slots(),  # a lane at a time: lane_channel(lane)
             worker=self.name,
         )
+        self._claims = database.own_connection()  # a wake-up's claim waits for no pool
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._execute = execute
         self._completer = Completer(database, self.name, patience_seconds=settings.lease_seconds)
@@ -124,6 +126,7 @@ class Runner:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._lanes.close()
+            await self._claims.close()
         log.info("runner stopped", extra={"worker": self.name})
 
     # Claiming
@@ -159,7 +162,7 @@ class Runner:
         news = self._lanes.news()
         try:
             with self.metrics.claiming():
-                rows = await self._database.fetch_all(
+                rows = await self._claims.fetch_all(
                     "claim_edits", worker=self.name, kinds=list(free), limits=list(free.values()),
                     lease=self._lease,
                 )  # fmt: skip
@@ -337,6 +340,9 @@ class Runner:
                     self._wake.set()
                     async for notification in notifications:
                         self._notified(notification.channel, notification.payload)
+                        # What it woke (the claim loop) runs first: it sends its claim before
+                        # this task sets up its wait for the next notification (~50 us).
+                        await asyncio.sleep(0)
             except DatabaseUnavailable as exc:
                 log.warning("LISTEN lost, polling meanwhile", extra={"error": str(exc)})
             await asyncio.sleep(LISTEN_RETRY_SECONDS)

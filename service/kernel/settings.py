@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="address the API listens on")
     port: int = Field(default=8000, ge=1, le=65535, description="port the API listens on")
     log_level: str = Field(default="info", description="debug, info, warning or error")
-    db_pool_size: PositiveInt = Field(default=10, description="connections per process, at most")
+    db_pool_size: PositiveInt = Field(
+        default=10, description="pooled connections per process, at most"
+    )
     db_pool_timeout_seconds: PositiveFloat = Field(
         default=2.0,
         description="how long a request waits for a database connection before a 503",

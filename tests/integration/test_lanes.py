@@ -13,7 +13,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from runner.process.execute import ClaimedEdit, ReportProgress
-from service.kernel.db import Database
+from service.kernel.db import OwnConnection
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import quick_settings, running_api
@@ -117,9 +117,9 @@ def test_a_lane_that_came_back_empty_is_not_asked_again_until_news(
     other kinds: each freed image slot claims images alone, not the empty video and import
     lanes again (which cost a claim each time an image slot freed)."""
     claims: list[tuple[list[str], list[str]]] = []  # (lanes asked for, kinds claimed)
-    fetch_all = Database.fetch_all
+    fetch_all = OwnConnection.fetch_all  # the runner's claims go out on one of their own
 
-    async def spying(self: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+    async def spying(self: OwnConnection, query: str, **params: Any) -> list[dict[str, Any]]:
         rows = await fetch_all(self, query, **params)
         if query == "claim_edits":
             claims.append((list(params["kinds"]), [str(row["kind"]) for row in rows]))
@@ -128,7 +128,7 @@ def test_a_lane_that_came_back_empty_is_not_asked_again_until_news(
     async def at_once(edit: ClaimedEdit, report: ReportProgress) -> list[UUID]:
         return []
 
-    monkeypatch.setattr(Database, "fetch_all", spying)
+    monkeypatch.setattr(OwnConnection, "fetch_all", spying)
     quiet = settings.model_copy(update={"poll_interval_seconds": 60.0})  # news only by NOTIFY
     image = insert_media(conn)
     with running_runner(quiet, execute=at_once):

@@ -241,6 +241,31 @@ def test_polling_finds_work_without_notify(conn: Conn, media: UUID, settings: Se
         eventually(lambda: status_of(conn, row["id"])() == "completed", what="the delayed edit")
 
 
+def claiming_backends(conn: Conn) -> set[int]:
+    """The backends of this database whose last statement was a claim."""
+    rows = conn.execute(
+        """SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND query LIKE '%%claim_edits_in_lanes(%%'"""
+    ).fetchall()
+    return {row["pid"] for row in rows}
+
+
+def test_claims_go_out_on_a_connection_of_their_own(
+    conn: Conn, media: UUID, settings: Settings
+) -> None:
+    """A claim is the first thing a runner woken by NOTIFY sends: it waits for no hand-out
+    from the pool, and its connection carries nothing else."""
+    seen = []
+    with running_runner(settings):
+        for _ in range(5):
+            edit_id = enqueue(conn, media)["id"]
+            eventually(lambda i=edit_id: status_of(conn, i)() == "completed", what="the edit")  # type: ignore[misc]
+            seen.append(claiming_backends(conn))
+    assert [len(pids) for pids in seen] == [1] * 5
+    assert len(set.union(*seen)) == 1
+
+
 def test_the_runner_recovers_when_its_connections_are_killed(
     conn: Conn, media: UUID, settings: Settings
 ) -> None:
@@ -251,6 +276,6 @@ def test_the_runner_recovers_when_its_connections_are_killed(
             """SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
                 WHERE datname = current_database() AND pid <> pg_backend_pid()"""
         ).fetchone()
-        assert killed is not None and killed["n"] >= 2  # its pool and its LISTEN connection
+        assert killed is not None and killed["n"] >= 3  # its pool, its claims', its LISTEN
         second = enqueue(conn, media)["id"]
         eventually(lambda: status_of(conn, second)() == "completed", what="work after the kill")

@@ -12,7 +12,10 @@ from psycopg import sql
 from tests.queue import Conn
 
 README = Path(__file__).parents[2] / "README.md"
-INLINED = {"edit_claimable", "edit_still_to_run", "edit_held", "edit_kind"}
+INLINED = {
+    "edit_claimable", "edit_still_to_run", "edit_held", "edit_kind",
+    "wake_slot_count", "wake_key", "lane_channel", "watched",
+}  # fmt: skip
 PINNED = "search_path=editroom, pg_catalog, pg_temp"
 
 

@@ -28,6 +28,9 @@ class OneEdit:
     def wake_slots(self, *channels: str) -> object:
         return object()
 
+    def own_connection(self) -> object:
+        return object()
+
 
 def verdict(row: dict[str, Any] | None, *, trial: int | None) -> str:
     runner = Runner(
