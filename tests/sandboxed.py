@@ -152,7 +152,7 @@ def resize_in_bands(*, progress: Report) -> tuple[int, int]:
     return os.getpid(), _address_space_bytes() - before
 
 
-def _idle(loadavg: Path = resample.LOADAVG) -> bool:
+def _idle(loadavg: Path = resample.LOADAVG, cpu_max: Path = resample.CPU_MAX) -> bool:
     return True
 
 

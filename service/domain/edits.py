@@ -72,8 +72,10 @@ class Edits:
     ) -> Made:
         """POST /edit: every parameter checked, then one edit enqueued (or joined, or reused).
         `accept`: the request's Accept header, which format=auto is resolved from. A full
-        queue is refused first (429), the cheapest answer when a flood is on; with an
-        `idempotency_key`, once the key is known to be new (a replay is never refused).
+        queue is refused (429) before the media is read, the cheapest answer when a flood is
+        on; for a media the service remembers (MediaToEdit), in the statement that makes the
+        edit, after the operations are checked. With an `idempotency_key`, once the key is
+        known to be new (a replay is never refused).
         `durable`: see create_once."""
         admit_first = idempotency_key is None
         control, rest = split_controls(items, CONTROL)

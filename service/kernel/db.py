@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
@@ -125,6 +126,29 @@ def _spoke(fd: int) -> bool:
     return bool(poller.poll(0))
 
 
+# How every connection of ours is made, unless DATABASE_URL says otherwise. Keepalives make a
+# silent peer speak: a host that died, or a load balancer or NAT that forgot an idle flow,
+# leaves an error on the socket within about a minute, which _spoke then finds (and the
+# probes keep an idle flow alive). A connection attempt gives up after CONNECT_TIMEOUT_SECONDS
+# (libpq's minimum is 2), so a claim or a LISTEN never waits minutes on an unreachable host.
+CONNECT_TIMEOUT_SECONDS = 5
+_CONNECTION_DEFAULTS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms: data written but not acknowledged for this long fails
+}
+
+
+def connection_settings(url: str, **settings: Any) -> dict[str, Any]:
+    """`settings`, plus each of our defaults that `url` does not set itself."""
+    given = conninfo_to_dict(url)
+    defaults = {key: value for key, value in _CONNECTION_DEFAULTS.items() if key not in given}
+    return {**defaults, **settings}
+
+
 # The transaction a task is in (Database.transaction), with the database it belongs to.
 _TRANSACTION: ContextVar[tuple["Database", psycopg.AsyncConnection[Row]] | None] = ContextVar(
     "editroom_transaction", default=None
@@ -136,7 +160,9 @@ class Database:
     to while it sat in the pool is checked as it is handed out (one empty round trip): after
     PostgreSQL restarts, a stale one is replaced, never given to a query that would fail on
     it. The others skip the round trip, which would double an idle runner's wake-up (its
-    claim's connection was always idle) and the round trips of every short query."""
+    claim's connection was always idle) and the round trips of every short query. A peer that
+    went silent (a dead host, a forgotten flow) is made to speak by TCP keepalives
+    (connection_settings), so its connection too is found and replaced before it is used."""
 
     def __init__(self, pool: Pool, url: str, kwargs: dict[str, Any]) -> None:
         self._pool = pool
@@ -156,7 +182,7 @@ class Database:
         """durable_commits=False: commits return before the WAL is flushed (runners; see
         docs/decisions.md). Completions and failures are durable whatever the session says.
         `getconn_timeout`: how long a query waits for a connection before DatabaseUnavailable."""
-        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row}
+        kwargs = connection_settings(url, autocommit=True, row_factory=dict_row)
         if not durable_commits:
             kwargs["options"] = "-c synchronous_commit=off"
         pool = _Pool(
@@ -217,7 +243,9 @@ class Database:
     async def listen(self, *channels: str) -> AsyncIterator[AsyncIterator[psycopg.Notify]]:
         """LISTEN on its own session connection (a pooled one may be handed to others)."""
         with translated_errors():
-            conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            conn = await psycopg.AsyncConnection.connect(
+                self._url, **connection_settings(self._url, autocommit=True)
+            )
         try:
             statements = [sql.SQL("LISTEN {}").format(sql.Identifier(ch)) for ch in channels]
             await conn.execute(sql.SQL("; ").join(statements))
@@ -325,8 +353,11 @@ class WakeSlots:
                 if self._conn is None or self._conn.closed:
                     self._conn = await psycopg.AsyncConnection.connect(
                         self._url,
-                        autocommit=True,
-                        options=f"-c lock_timeout={WATCH_LOCK_TIMEOUT_MS}",
+                        **connection_settings(
+                            self._url,
+                            autocommit=True,
+                            options=f"-c lock_timeout={WATCH_LOCK_TIMEOUT_MS}",
+                        ),
                     )
                 await self._conn.execute(QUERIES[query], params)
             except psycopg.errors.LockNotAvailable:

@@ -50,6 +50,7 @@ MIN_BANDED_TAPS = 1_000_000
 MAX_BAND_PIXELS = 2_000_000
 # Its fourth field counts the threads runnable at this moment, over all that exist.
 LOADAVG = Path("/proc/loadavg")
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # this process's cgroup's quota, in a container too
 
 
 def lanczos(frame: Frame, size: Size, *, box: Box, reducing_gap: float | None) -> Frame:
@@ -164,14 +165,25 @@ def _cuts(extent: Cut, *, across: int, taps: int) -> list[Cut]:
     return list(pairwise(edges))
 
 
-def a_core_is_idle(loadavg: Path = LOADAVG) -> bool:
-    """Whether fewer threads are running on the machine at this moment than it has cores for
-    this process (the kernel's count of runnable threads, this one among them)."""
+def a_core_is_idle(loadavg: Path = LOADAVG, cpu_max: Path = CPU_MAX) -> bool:
+    """Whether fewer threads are running at this moment than this process has cores: the
+    kernel's count of runnable threads (this one among them; in a container, the host's, so
+    a busy host cuts less) against the cores it may run on and its cgroup's CPU quota."""
     try:
         running = int(loadavg.read_text().split()[3].split("/")[0])
     except (OSError, IndexError, ValueError):
         return False  # not Linux, or no /proc: one band, as on a busy machine
-    return running < len(os.sched_getaffinity(0))
+    return running < min(len(os.sched_getaffinity(0)), _quota_cores(cpu_max))
+
+
+def _quota_cores(cpu_max: Path) -> float:
+    """The whole cores a cgroup v2 quota allows ("250000 100000": 2; a part of a core is
+    throttled away as soon as a second thread runs), or infinity without one."""
+    try:
+        quota, period = cpu_max.read_text().split()
+        return max(1, int(quota) // int(period))
+    except (OSError, ValueError):  # no cgroup v2 here, or "max": no quota
+        return float("inf")
 
 
 def _cropped(frame: Frame, box: tuple[int, int, int, int]) -> Frame:
@@ -186,7 +198,7 @@ def _banded(band: Callable[[Cut], Placed], cuts: list[Cut], *, mode: str, size: 
 
     def place(cut: Cut) -> None:
         pixels, at = band(cut)
-        result.paste(pixels, at)  # Pillow pastes holding the GIL: one band at a time
+        result.paste(pixels, at)  # bands never overlap: pastes may run at once
 
     _shared([partial(place, cut) for cut in cuts])
     return result

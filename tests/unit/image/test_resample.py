@@ -226,8 +226,23 @@ def test_a_core_is_idle_while_fewer_threads_run_than_there_are_cores(
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
     path = tmp_path / "loadavg"
     path.write_text(loadavg)
-    assert a_core_is_idle(path) is idle
+    assert a_core_is_idle(path, tmp_path / "no-cgroup") is idle
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "idle"),
+    [("max 100000\n", True), ("400000 100000\n", True), ("150000 100000\n", False)],
+)
+def test_a_cgroup_quota_under_two_cores_leaves_no_core_idle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cpu_max: str, idle: bool
+) -> None:
+    """A container allowed 1.5 cores on a big host: its one running thread already uses the
+    share a second would need."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(64)))
+    (tmp_path / "loadavg").write_text("0.52 0.31 0.20 1/165 7110\n")
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    assert a_core_is_idle(tmp_path / "loadavg", tmp_path / "cpu.max") is idle
 
 
 def test_without_proc_no_core_counts_as_idle(tmp_path: Path) -> None:
-    assert a_core_is_idle(tmp_path / "missing") is False
+    assert a_core_is_idle(tmp_path / "missing", tmp_path / "no-cgroup") is False
