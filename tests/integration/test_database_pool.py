@@ -74,3 +74,36 @@ def test_a_session_the_server_ended_is_replaced_before_a_query_uses_it(
     first, then = asyncio.run(run())
     assert then != first
     assert len(pings) == 1
+
+
+def test_connections_keep_alive_and_give_up_connecting_unless_the_url_says_otherwise(
+    database_url: str,
+) -> None:
+    """Keepalives make a silent peer (a dead host, a forgotten flow) leave an error on the
+    socket, which the hand-out's poll finds; a connection attempt gives up in seconds."""
+
+    async def run() -> tuple[dict[str, str], dict[str, str]]:
+        async with Database.connect(database_url, max_size=1) as database:
+            async with database._pool.connection() as pooled:
+                pool_settings = pooled.info.get_parameters()
+            own = database.own_connection()
+            try:
+                await own.fetch_all("backend_pid")
+                assert own._conn is not None
+                return pool_settings, own._conn.info.get_parameters()
+            finally:
+                await own.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(db.QUERIES, "backend_pid", "SELECT pg_backend_pid() AS pid")
+        for parameters in asyncio.run(run()):
+            assert parameters["keepalives"] == "1"
+            assert parameters["keepalives_idle"] == "30"
+            assert parameters["connect_timeout"] == str(db.CONNECT_TIMEOUT_SECONDS)
+
+
+def test_the_database_url_s_own_connection_settings_win() -> None:
+    url = "postgresql://editroom@db.example/editroom?keepalives_idle=5&connect_timeout=20"
+    settings = db.connection_settings(url, autocommit=True)
+    assert "keepalives_idle" not in settings and "connect_timeout" not in settings
+    assert settings["keepalives"] == 1 and settings["autocommit"] is True
