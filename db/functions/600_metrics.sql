@@ -6,7 +6,7 @@
 CREATE OR REPLACE FUNCTION editroom.edit_kind(p_media_kind editroom.media_kind, p_ops jsonb)
 RETURNS text
 LANGUAGE sql
-IMMUTABLE
+STABLE  -- as its body is (an enum's text is): declared IMMUTABLE, it was never inlined
 AS $$
     -- The `kind` label of runner metrics, logs and attempt_duration_quantiles alike. An
     -- import has no source media (500_imports.sql); an edit's media_id is NULL otherwise only

@@ -48,6 +48,35 @@ def test_every_function_resolves_names_in_editroom_first(conn: Conn) -> None:
             ), function["signature"]
 
 
+def test_the_expressions_left_unpinned_are_inlined_into_their_callers(conn: Conn) -> None:
+    """Left without a SET so that the planner writes them into the calling query (and
+    matches the partial indexes their predicates name). One the planner refuses to inline
+    runs as a SQL function call of its own for every row: edit_kind, declared IMMUTABLE
+    around a STABLE enum-to-text cast, was a call per claimed edit (1.2 us against 0.1
+    inlined), and the partial indexes cannot be matched through a call."""
+    for name in sorted(INLINED):
+        types = conn.execute(
+            """SELECT array_agg(format_type(t.type, NULL) ORDER BY t.position) AS types
+                 FROM pg_proc p, unnest(p.proargtypes) WITH ORDINALITY AS t (type, position)
+                WHERE p.pronamespace = 'editroom'::regnamespace AND p.proname = %s""",
+            [name],
+        ).fetchone()
+        assert types is not None
+        columns = [f"a{number} {type_}" for number, type_ in enumerate(types["types"] or [])]
+        # Arguments read from a table's columns: constants would let the planner fold even
+        # a call it does not inline.
+        conn.execute(f"CREATE TEMP TABLE arguments ({', '.join(columns) or 'nothing int'})")
+        try:
+            call = f"editroom.{name}({', '.join(f'a{n}' for n in range(len(columns)))})"
+            row = conn.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) SELECT {call} FROM arguments")
+            plan = row.fetchone()
+            assert plan is not None
+            output = plan["QUERY PLAN"][0]["Plan"]["Output"][0]
+            assert f"{name}(" not in output, f"{name} is called, not inlined: {output}"
+        finally:
+            conn.execute("DROP TABLE arguments")
+
+
 def test_public_may_execute_what_the_readme_documents_and_nothing_else(conn: Conn) -> None:
     found = functions(conn)
     public = {function["name"] for function in found if function["public"]}
