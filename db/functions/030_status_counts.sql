@@ -62,14 +62,20 @@ COMMENT ON FUNCTION editroom.compact_status_counts() IS
 
 CREATE OR REPLACE FUNCTION editroom.status_counts()
 RETURNS TABLE (status text, count bigint)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
+    -- PL/pgSQL keeps the query's plan for the session. As a SQL function (its search_path
+    -- pinned, so never inlined) it was planned anew at every call: 0.17 ms a call against
+    -- 0.06, paid by every POST /edit's admission.
+    RETURN QUERY
     SELECT s.status::text, coalesce(sum(c.n), 0)::bigint
       FROM unnest(enum_range(NULL::editroom.edit_status)) AS s (status)
       LEFT JOIN editroom.edit_status_counts c ON c.status = s.status
      GROUP BY s.status
      ORDER BY s.status;
+END
 $$;
 
 COMMENT ON FUNCTION editroom.status_counts() IS
