@@ -55,15 +55,19 @@ def test_the_expressions_left_unpinned_are_inlined_into_their_callers(conn: Conn
     around a STABLE enum-to-text cast, was set up by every claim statement (14 us) and
     called for each edit it claimed (1.2 us against 0.1 inlined); and no partial index can
     be matched through a call."""
-    for name in sorted(INLINED):
-        types = conn.execute(
-            """SELECT array_agg(format_type(t.type, NULL) ORDER BY t.position) AS types
-                 FROM pg_proc p, unnest(p.proargtypes) WITH ORDINALITY AS t (type, position)
-                WHERE p.pronamespace = 'editroom'::regnamespace AND p.proname = %s""",
-            [name],
-        ).fetchone()
-        assert types is not None
-        columns = [f"a{number} {type_}" for number, type_ in enumerate(types["types"] or [])]
+    found = conn.execute(
+        """SELECT p.proname AS name,
+                  ARRAY(SELECT format_type(t.type, NULL)
+                          FROM unnest(p.proargtypes) WITH ORDINALITY AS t (type, position)
+                         ORDER BY t.position) AS types
+             FROM pg_proc p
+            WHERE p.pronamespace = 'editroom'::regnamespace AND p.proname = ANY (%s)""",
+        [sorted(INLINED)],
+    ).fetchall()
+    assert {function["name"] for function in found} == INLINED
+    for function in found:  # each overload, if one is ever added
+        name = function["name"]
+        columns = [f"a{number} {type_}" for number, type_ in enumerate(function["types"])]
         # Arguments read from a table's columns: constants would let the planner fold even
         # a call it does not inline.
         conn.execute(f"CREATE TEMP TABLE arguments ({', '.join(columns) or 'nothing int'})")
