@@ -40,9 +40,14 @@ _EMOJI_MARKS = {"\ufe0f", "\u20e3", ZWJ}  # emoji presentation, keycap, zero-wid
 _SKIN_TONES = range(0x1F3FB, 0x1F400)
 _TAGS = range(0xE0020, 0xE0080)  # subdivision flags: 🏴 then tag letters
 _REGIONAL = range(0x1F1E6, 0x1F200)  # two make a country's flag
-# Control, format (joiners, tags) and surrogate code points: nothing to draw. Private-use and
-# unassigned ones are checked: a font may have them, else they would show its .notdef box.
-_INVISIBLE = ("Cc", "Cf", "Cs")
+# Where str.splitlines breaks a text (the drawing's paragraphs): each starts a line, none is drawn.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# Format code points (joiners, tags, direction marks) shape the text and draw nothing themselves.
+_SHAPING = "Cf"
+# Control code points other than line breaks (NUL, tab, escape, ...) and lone surrogates: no
+# font draws them, and FreeType would show its .notdef box. Private-use and unassigned code
+# points are checked in the fonts: one may have them.
+_NEVER_DRAWN = ("Cc", "Cs")
 _NOTDEF_PROBE = "\U0010fffd"  # a private-use code point no font draws: shows the .notdef box
 _COVERAGE_SIZE_PX = 32
 
@@ -158,13 +163,19 @@ def clusters(text: str) -> list[str]:
 
 
 def undrawable(text: str, family: str = "sans") -> list[str]:
-    """The characters of `text` neither the family's font nor the emoji font has a glyph for,
-    in order, once each."""
+    """The characters of `text` that would not be drawn, in order, once each: those neither the
+    family's font nor the emoji font has a glyph for, and control characters other than line
+    breaks (NUL, tab, escape, ...)."""
     missing: list[str] = []
     for character in dict.fromkeys(text):
-        if character.isspace() or unicodedata.category(character) in _INVISIBLE:
+        category = unicodedata.category(character)
+        if character in _LINE_BREAKS or category == _SHAPING:
             continue
-        if not _in_font(character, family) and not _in_emoji_font(character):
+        if category in _NEVER_DRAWN:
+            missing.append(character)
+        elif character.isspace():
+            continue
+        elif not _in_font(character, family) and not _in_emoji_font(character):
             missing.append(character)
     return missing
 

@@ -2,6 +2,7 @@
 for each media kind (so a workflow that saves always runs), versioned, run as ordinary edits."""
 
 import json
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -289,6 +290,12 @@ def _name(text: str | None, *, required: bool) -> str | None:
         raise InvalidParameter(
             "name", name, f"is {len(name):,} characters long", accepted=NAME_ACCEPTED
         )
+    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise InvalidParameter(
+            "name", name, f"holds a control character (U+{ord(control):04X})",
+            accepted=NAME_ACCEPTED,
+        )  # fmt: skip
     return name
 
 

@@ -164,6 +164,10 @@ def test_operations_that_fit_both_kinds(api: Api) -> None:
         ("name=x&vignette=1", "vignette"),
         ("name=x&resize=40x&kind=audio", "kind"),
         ("name=x", "operations"),
+        ("name=a%00b&resize=40x", "name"),  # PostgreSQL's text cannot hold a NUL
+        ("name=a%1Bb&resize=40x", "name"),
+        ("name=x&text=a%00b", "text"),  # nor its jsonb a \u0000
+        ("name=x&text=a%09b", "text"),  # a tab: no font draws it
     ],
 )
 def test_a_workflow_that_saves_always_runs(api: Api, query: str, parameter: str) -> None:
@@ -196,6 +200,10 @@ def test_json_is_checked_the_same_way(api: Api) -> None:
         "/workflows", content=b"{nope", headers={"content-type": "application/json"}
     )
     assert not_json.status_code == 422
+    nul = api.client.post("/workflows", json={"name": "x", "ops": [{"op": "text", "text": "a\0"}]})
+    assert nul.status_code == 422
+    assert nul.json()["parameter"].startswith("ops[0].")
+    assert "U+0000" in nul.json()["detail"]
 
 
 def test_versions_and_runs(api: Api, settings: Settings) -> None:

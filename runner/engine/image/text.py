@@ -52,9 +52,9 @@ class Text(ImageOperation):
 
     @model_validator(mode="after")
     def _every_character_drawable(self) -> Self:
-        missing = engine.undrawable(self.text, self.font)
-        if missing:
-            raise ValueError(engine.undrawable_reason(missing, self.font))
+        reason = shared_params.undrawn(self.text, self.font)
+        if reason is not None:
+            raise ValueError(reason)
         return self
 
     @field_validator("text")
@@ -74,17 +74,8 @@ class Text(ImageOperation):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        if not value.strip() or len(value) > (TEXT.max_length or 0):
-            accepted = f"1 to {TEXT.max_length} characters, not only spaces"
-            raise InvalidParameter("text", value[:40], "empty or too long", accepted=accepted)
         family = TEXT_FONT.modifier(modifiers)
-        missing = engine.undrawable(value, family)
-        if missing:
-            raise InvalidParameter(
-                "text", value[:40], engine.undrawable_reason(missing, family),
-                accepted="characters the fonts draw (DejaVu: Latin, Greek, Cyrillic, Arabic, "
-                "Hebrew, many symbols; Noto Color Emoji: emoji)",
-            )  # fmt: skip
+        shared_params.check_text(TEXT, value, family)
         return cls(
             text=value,
             size_px=TEXT_SIZE.modifier(modifiers),

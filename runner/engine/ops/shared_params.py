@@ -5,8 +5,14 @@ passed in."""
 
 from dataclasses import dataclass
 
-from runner.engine.draw import COLOUR_SYNTAX, POSITIONS
+from runner.engine.draw import COLOUR_SYNTAX, POSITIONS, undrawable, undrawable_reason
 from runner.engine.ops.params import Param
+from service.kernel.errors import InvalidParameter
+
+DRAWN_CHARACTERS = (
+    "characters the fonts draw (DejaVu: Latin, Greek, Cyrillic, Arabic, Hebrew, many symbols; "
+    "Noto Color Emoji: emoji) and line breaks, no other control characters"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +55,23 @@ def text(*, doing: str, surface: str) -> Param:
         name="text", type="text", max_length=1000, example="Hello",
         description=f"The text to {doing}, wrapped to the {surface}'s width.",
     )  # fmt: skip
+
+
+def check_text(text: Param, value: str, family: str = "sans") -> None:
+    """text=VALUE as a query writes it: 1 to text.max_length characters, not only spaces, each
+    one drawn in `family` or the emoji font. Raises InvalidParameter naming what is not."""
+    if not value.strip() or len(value) > (text.max_length or 0):
+        accepted = f"1 to {text.max_length} characters, not only spaces"
+        raise InvalidParameter("text", value[:40], "empty or too long", accepted=accepted)
+    reason = undrawn(value, family)
+    if reason is not None:
+        raise InvalidParameter("text", value[:40], reason, accepted=DRAWN_CHARACTERS)
+
+
+def undrawn(value: str, family: str = "sans") -> str | None:
+    """Which characters of `value` would not be drawn, said for an error; None when all are."""
+    missing = undrawable(value, family)
+    return undrawable_reason(missing, family) if missing else None
 
 
 def text_size(*, surface: str) -> Param:

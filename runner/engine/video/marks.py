@@ -111,6 +111,9 @@ class Text(_Mark):
     def _something_to_write(cls, text: str) -> str:
         if not text.strip():
             raise ValueError("the text is only spaces")
+        reason = shared_params.undrawn(text)
+        if reason is not None:
+            raise ValueError(reason)
         return text
 
     @field_validator("color")
@@ -123,9 +126,7 @@ class Text(_Mark):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        if not value.strip() or len(value) > (TEXT.max_length or 0):
-            accepted = f"1 to {TEXT.max_length} characters, not only spaces"
-            raise InvalidParameter("text", value[:40], "empty or too long", accepted=accepted)
+        shared_params.check_text(TEXT, value)
         colour = modifiers.get("text_color", TEXT_COLOR.default)
         if draw.colour(colour) is None:
             raise InvalidParameter("text_color", colour, "not a colour", accepted=COLOUR_SYNTAX)

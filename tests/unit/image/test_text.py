@@ -146,6 +146,22 @@ def test_characters_no_font_draws_are_named(tmp_path: Path) -> None:
     edit(blank, "text=Привет ✓")  # drawn: no error
 
 
+@pytest.mark.parametrize("control", ["\x00", "\x01", "\t", "\x1b", "\x1f", "\x7f", "\ud800"])
+def test_control_characters_are_refused_named(tmp_path: Path, control: str) -> None:
+    """No font draws them (FreeType shows its box), and PostgreSQL cannot keep a NUL."""
+    blank = save(Image.new("RGB", (200, 60)), tmp_path / "blank.png")
+    with pytest.raises(InvalidParameter, match=rf"text=.*U\+{ord(control):04X}"):
+        edit(blank, f"text=a{control}b")
+
+
+def test_line_breaks_start_lines_and_are_not_refused(tmp_path: Path) -> None:
+    blank = save(Image.new("RGB", (200, 120)), tmp_path / "blank.png")
+    one_line = ink_box(edit(blank, "text=ab&text_size=20&text_position=center"))
+    for brk in ("\n", "\r\n", "\x0b", "\x85", "\u2028"):
+        two = ink_box(edit(blank, f"text=a{brk}b&text_size=20&text_position=center"))
+        assert two[3] - two[1] > 1.5 * (one_line[3] - one_line[1])  # two lines, no box
+
+
 def colourful(image: Image.Image) -> np.ndarray:
     """Where pixels are far from any grey: not white text, its black outline or the black."""
     pixels = np.asarray(image.convert("RGB")).astype(int)

@@ -9,6 +9,9 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from runner.engine.ops.base import Limits, MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_json, parse_query
 from service.kernel.errors import EditFailed, InvalidParameter
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import assert_in_sync, facts, numbers
@@ -122,3 +125,15 @@ def test_an_overlay_that_is_not_an_image_fails(make: Make, edit: Edit, tmp_path:
     junk.write_bytes(b"not an image")
     with pytest.raises(EditFailed, match="is not an image"):
         edit(make(), [("overlay", str(media))], others={media: junk})
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\tb", "\U0010fffd"])
+def test_text_no_font_draws_is_refused_named_before_any_work(text: str) -> None:
+    """As on images: a NUL (which PostgreSQL's jsonb could not keep either), a tab, a character
+    without a glyph; from the query and from JSON alike."""
+    limits = Limits(max_pixels=10**7, max_output_side=4000, max_video_seconds=60, max_operations=5)
+    code = f"U\\+{ord(text.strip('ab')):04X}"
+    with pytest.raises(InvalidParameter, match=rf"text=.*no available font draws.*{code}"):
+        parse_query(catalogue(), MediaKind.VIDEO, [("text", text)], limits=limits)
+    with pytest.raises(InvalidParameter, match=code):
+        parse_json(catalogue(), MediaKind.VIDEO, [{"op": "text", "text": text}], limits=limits)
