@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import psycopg
@@ -124,7 +125,7 @@ def files(tmp_path: Path) -> list[Path]:
     beach = tmp_path / "beach.png"
     beach.write_bytes(media.image_bytes("PNG", size=(320, 240)))
     forest = tmp_path / "forest.png"
-    forest.write_bytes(media.image_bytes("PNG", size=(240, 180)))
+    forest.write_bytes(media.image_bytes("PNG", size=(640, 480)))  # gets a small copy made
     clip = media.write_video(
         tmp_path / "clip.webm", container="webm", vcodec="libvpx-vp9", acodec=None,
         seconds=2.0, size=(160, 120), fps=10,
@@ -195,7 +196,13 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(page.locator("pre.json")).to_contain_text('"op": "crop"')
     check_page(page, "workflow-steps")
     page.get_by_role("tab", name="Runs").click()
-    page.get_by_label("Run on").select_option(label="forest.png (image)")
+    run_on = page.get_by_label("Run on")
+    expect(run_on.locator("option")).not_to_have_count(0)
+    expect(run_on).to_have_value("")  # nothing chosen for the person
+    offered = run_on.locator("option").all_inner_texts()
+    assert "forest.png (image)" in offered
+    assert not [o for o in offered if "-edited" in o]  # uploads, not the crop or small copies
+    run_on.select_option(label="forest.png (image)")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("link", name="See the executions").click()
     expect(page.locator("tr[data-status=completed]")).to_have_count(1)
@@ -256,7 +263,7 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     with httpx.Client(base_url=service) as api:
         done = settled_completed(api)
         thumbnails = api.get("/edit", params={"status": "completed", "limit": 500}).json()
-        made = [e for e in thumbnails["items"] if e["query"] == "resize=320x&format=webp"]
+        made = [e for e in thumbnails["items"] if e["query"] == THUMBNAIL_QUERY]
         assert made and done == 3 + len(made)
         expect(completed).to_have_text(str(done))
         check_page(page, "queue")
@@ -311,6 +318,47 @@ def test_the_head_follows_an_edit_that_finishes_while_the_session_is_read(
     expect(step.locator(".head-mark")).to_be_visible()
     assert answered[0] != ["completed"]  # the race was run: the first read was stale
     assert answered[-1] == ["completed"]
+
+
+THUMBNAIL_QUERY = "resize=320x&format=webp"
+
+
+def test_viewing_the_edit_outputs_makes_no_copies_of_copies(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The small copy the library shows is an edit's output, listed among the outputs; shown
+    there as it is (as is an image no wider than a copy), it gets no copy of its own, however
+    often the library is viewed."""
+    with httpx.Client(base_url=service) as api:
+        made_before = {e["id"] for e in thumbnail_edits(api)}
+        wide, narrow = (
+            api.post("/bucket/upload", params={"filename": name}, content=picture).json()["id"]
+            for name, picture in (
+                ("wide.png", media.image_bytes("PNG", size=(960, 640))),
+                ("narrow.png", media.image_bytes("PNG", size=(200, 150))),
+            )
+        )
+        for _ in range(3):
+            page.goto("/#/library?outputs=1")
+            expect(page.get_by_role("link", name="Edit wide.png")).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            settled_completed(api)
+        made = [e for e in thumbnail_edits(api) if e["id"] not in made_before]
+        # Copies of this test's pictures, or of their copies (others' outputs get their first).
+        ours = {wide, narrow}
+        copied = [
+            e["media_id"] for e in made
+            if e["media_id"] in ours
+            or api.get(f"/bucket/upload/{e['media_id']}").json()["source_media_id"] in ours
+        ]  # fmt: skip
+    assert copied == [wide]
+    narrow_picture = page.get_by_role("link", name="Edit narrow.png").locator("img")
+    expect(narrow_picture).to_have_attribute("src", re.compile(f"/bucket/upload/{narrow}/content$"))
+
+
+def thumbnail_edits(api: httpx.Client) -> list[dict[str, Any]]:
+    items = api.get("/edit", params={"limit": 500}).json()["items"]
+    return [e for e in items if e["query"] == THUMBNAIL_QUERY]
 
 
 def settled_completed(api: httpx.Client) -> int:

@@ -12,16 +12,23 @@ export function media(id) {
 
 // The result address of a small WebP of an image (GET /media/{id}/{operations}): made once,
 // then cached by the browser for good.
-export const THUMBNAIL_OPERATIONS = "resize=320x&format=webp";
+export const THUMBNAIL_WIDTH = 320;
+export const THUMBNAIL_OPERATIONS = `resize=${THUMBNAIL_WIDTH}x&format=webp`;
+// What every browser shows as it is: an image this small needs no copy made.
+const SHOWN_AS_IS = new Set(["image/jpeg", "image/png", "image/webp", "image/gif"]);
 
 // A small copy of an image, or a video's first frame as its poster (only its metadata is
-// read). While the small copy is still being made (202), or where addresses must be signed
-// (403), the image itself is shown instead.
+// read). An image no wider than the copy, in a format browsers show, is its own thumbnail:
+// no edit is made for it, so the small copies themselves (listed with the edit outputs) never
+// get copies of their own. While the small copy is still being made (202), or where addresses
+// must be signed (403), the image itself is shown instead.
 export function thumbnail(item) {
   if (item.kind === "video") {
     return h("video", { src: `${item.content_url}#t=0.1`, preload: "metadata", muted: true, playsInline: true, "aria-hidden": "true", tabIndex: -1 });
   }
-  const img = h("img", { src: `/media/${item.id}/${THUMBNAIL_OPERATIONS}`, alt: "", loading: "lazy", decoding: "async" });
+  const small = item.width && item.width <= THUMBNAIL_WIDTH && SHOWN_AS_IS.has(item.content_type);
+  const src = small ? item.content_url : `/media/${item.id}/${THUMBNAIL_OPERATIONS}`;
+  const img = h("img", { src, alt: "", loading: "lazy", decoding: "async" });
   img.addEventListener("error", () => { img.src = item.content_url; }, { once: true });
   return img;
 }

@@ -94,9 +94,12 @@ async function runs(panel, workflow, error) {
     `Run on the ${chosen.length} selected in the library`);
   panel.append(one, h("div", { class: "toolbar" }, many, chosen.length ? null : h("span", { class: "facts" }, "Select media in the Library to run on several at once.")), result);
   try {
-    const pages = await Promise.all(workflow.kinds.map((kind) => get("/bucket/upload", { type: kind, limit: 200 })));
+    // The originals, as the library shows them (edit outputs and small copies are not what a
+    // person runs a workflow on); none chosen until the person chooses.
+    const pages = await Promise.all(workflow.kinds.map((kind) => get("/bucket/upload", { type: kind, origin: "upload", limit: 200 })));
     const items = pages.flatMap((page) => page.items);
-    select.append(...items.map((m) => h("option", { value: m.id }, `${m.original_name || m.id} (${m.kind})`)));
+    select.append(h("option", { value: "" }, "Choose an upload…"),
+      ...items.map((m) => h("option", { value: m.id }, `${m.original_name || m.id} (${m.kind})`)));
   } catch (failure) { showError(error, failure); }
   return null;
 }
