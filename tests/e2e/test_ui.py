@@ -323,6 +323,30 @@ def test_the_head_follows_an_edit_that_finishes_while_the_session_is_read(
 THUMBNAIL_QUERY = "resize=320x&format=webp"
 
 
+def test_a_saved_workflow_holds_the_steps_that_made_the_head(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """Flip, rotate, undo, then grey: the rotation was undone and replaced, so the head is a
+    grey flip, and that is what the workflow saves."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(64, 48))
+        uploaded = api.post("/bucket/upload", params={"filename": "branch.png"}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        for step in ("flip=h", "rotate=90", "undo", "color=grayscale"):
+            if step == "undo":
+                api.post(f"/sessions/{session}/undo").raise_for_status()
+                continue
+            query = f"session={session}&{step}&wait=30"
+            assert api.post(f"/edit?{query}").json()["status"] == "completed"
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    expect(page.locator(".step")).to_have_count(3)
+    page.get_by_label("Save the steps as a workflow").fill("flip-grey")
+    page.get_by_role("button", name="Save as workflow").click()
+    page.get_by_role("link", name="flip-grey (version 1)").click()
+    saved = json.loads(page.locator("pre.json").inner_text())
+    assert [op["op"] for op in saved["ops"]] == ["flip", "color"]
+
+
 def test_viewing_the_edit_outputs_makes_no_copies_of_copies(
     page: Page, watch: Watch, service: str
 ) -> None:

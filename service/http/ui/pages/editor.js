@@ -191,8 +191,7 @@ export async function render(main, { id }) {
 
   saveForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const head = session.steps.find((step) => step.is_head);
-    const ops = session.steps.filter((step) => head && step.step <= head.step && step.status === "completed").flatMap((step) => step.ops);
+    const ops = headChain(session.steps).flatMap((step) => step.ops);
     try {
       if (!ops.length) throw new Error("There is nothing to save yet: the head is the original. Apply an operation first.");
       const workflow = await request("POST", "/workflows", { json: { name: saveForm.elements.name.value, ops } });
@@ -213,4 +212,13 @@ export async function render(main, { id }) {
   const ticker = setInterval(() => { if ([...overlay.values()].some((e) => e.status === "error")) drawSteps(); }, 1000);
   await refresh();
   return () => { stop(); clearInterval(ticker); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
+}
+
+// The steps that made the head, first to last: from the head back along the step each was made
+// on. A step undone and then replaced by another is on no such path, and is not saved with it.
+function headChain(steps) {
+  const byEdit = new Map(steps.map((step) => [step.edit_id, step]));
+  const chain = [];
+  for (let step = steps.find((s) => s.is_head); step; step = byEdit.get(step.follows_edit_id)) chain.unshift(step);
+  return chain;
 }
