@@ -323,13 +323,53 @@ def test_the_head_follows_an_edit_that_finishes_while_the_session_is_read(
 THUMBNAIL_QUERY = "resize=320x&format=webp"
 
 
+def test_the_keyboard_keeps_its_place_while_steps_change(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """While a slow first step runs (seconds of AVIF), the second's Cancel has the focus and a
+    third step is asked for: its event draws the list again (as every event does, progress
+    too). The focus stays, Enter cancels, and a screen reader is told of the changes of
+    status, not read the whole list again."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(3000, 2000))
+        uploaded = api.post("/bucket/upload", params={"filename": "slow.png"}, content=picture)
+        media_id = uploaded.json()["id"]
+        session = api.post("/sessions", params={"media": media_id}).json()["id"]
+
+        def step(query: str) -> str:
+            return str(api.post(f"/edit?session={session}&{query}").json()["id"])
+
+        first, second = step("rotate=33&format=avif&quality=auto"), step("flip=h")  # seconds
+        page.goto(f"/#/media/{media_id}")  # the page reads both steps
+        cancel = page.locator(f"li[data-edit='{second}'] button", has_text="Cancel")
+        cancel.focus()
+        page.evaluate(
+            "() => { window.redraws = 0; new MutationObserver(() => window.redraws++)"
+            ".observe(document.querySelector('.steps'), { childList: true });"
+            " window.told = []; const live = document.querySelector('.history [aria-live]');"
+            " new MutationObserver(() => window.told.push(live.textContent))"
+            ".observe(live, { childList: true, characterData: true, subtree: true }); }"
+        )
+        third = step("flip=v")  # its event draws the list again
+        page.wait_for_function("() => window.redraws > 0")
+        expect(cancel).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator(f"li[data-edit='{second}']")).to_have_attribute(
+            "data-status", "cancelled"
+        )
+        expect(page.locator(".steps")).not_to_have_attribute("aria-live", re.compile("."))
+        page.wait_for_function("() => window.told.some((t) => t.includes('Step #2 cancelled.'))")
+        for running in (first, third):
+            api.delete(f"/edit/{running}")
+
+
 def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page: Page, watch: Watch, service: str
 ) -> None:
     """Flip, rotate, undo, then grey: the rotation was undone and replaced, so the head is a
     grey flip, and that is what the workflow saves."""
     with httpx.Client(base_url=service, timeout=60) as api:
-        picture = media.image_bytes("PNG", size=(64, 48))
+        picture = media.image_bytes("PNG", size=(72, 54))  # bytes of its own: no duplicate
         uploaded = api.post("/bucket/upload", params={"filename": "branch.png"}, content=picture)
         session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
         for step in ("flip=h", "rotate=90", "undo", "color=grayscale"):

@@ -22,7 +22,11 @@ export async function render(main, { id }) {
   const overlay = new Map(); // edit id → the edit as its last event told
   const stage = h("div", { class: "stage" });
   const opsPanel = h("aside", { class: "panel ops-panel", "aria-label": "Operations" });
-  const steps = h("ol", { class: "steps", "aria-live": "polite", "aria-label": "Steps, newest first" });
+  // The list is drawn again on every event (progress too); a screen reader hears only when a
+  // step's status changes, told in `announcer`.
+  const steps = h("ol", { class: "steps", "aria-label": "Steps, newest first" });
+  const announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
+  const told = new Map(); // edit id → the status last announced
   const undo = h("button", { type: "button", "aria-keyshortcuts": "Control+Z" }, "Undo");
   const redo = h("button", { type: "button", "aria-keyshortcuts": "Control+Shift+Z" }, "Redo");
   const download = h("a", { class: "button", download: "" }, "Download");
@@ -35,7 +39,7 @@ export async function render(main, { id }) {
     h("button", { type: "submit" }, "Save as workflow"), saved);
   const history = h("aside", { class: "panel history", "aria-label": "History" },
     h("div", { class: "history-actions" }, undo, redo, download), historyError,
-    h("h2", {}, "Steps"), steps, saveForm);
+    h("h2", {}, "Steps"), announcer, steps, saveForm);
   main.append(h("h1", {}, media.original_name || media.id), h("div", { class: "editor" }, opsPanel, stage, history));
 
   let headId = null; let headKind = null; let tools = null;
@@ -146,11 +150,31 @@ export async function render(main, { id }) {
     return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) }, label);
   }
 
+  // The list drawn anew, keeping the keyboard where it was: a step's button that had the focus
+  // has it again in the step's new drawing (if the step still offers it).
   function drawSteps() {
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
+    const focused = steps.contains(document.activeElement) ? document.activeElement : null;
+    const focusedStep = focused?.closest("li[data-edit]")?.dataset.edit;
     const items = [...(session.steps || [])].reverse().map(stepItem);
     steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.")]));
+    if (focusedStep) {
+      const again = [...steps.querySelectorAll(`li[data-edit="${focusedStep}"] button`)].find((b) => b.textContent === focused.textContent);
+      again?.focus();
+    }
+    announceChanges(items);
+  }
+
+  function announceChanges(items) {
+    const news = [];
+    for (const item of items) {
+      if (!item.dataset?.edit) continue;
+      const { edit, status } = item.dataset;
+      if (told.has(edit) && told.get(edit) !== status) news.push(`Step ${item.querySelector(".step-number").textContent} ${status}.`);
+      told.set(edit, status);
+    }
+    if (news.length) announcer.textContent = news.join(" ");
   }
 
   // One read of the session at a time. A refresh asked for while one is on its way (an edit
