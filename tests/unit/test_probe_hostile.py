@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from runner.engine.probe import MAX_ANIMATION_FRAMES, MediaFacts, gif_layout, probe
+from runner.engine.frames import MAX_ANIMATION_FRAMES, gif_layout
+from runner.engine.probe import MediaFacts, probe
 from service.kernel.errors import InvalidMedia
 from tests import media
 from tests.hostile import filler_jpeg, frame_bomb_gif
