@@ -41,3 +41,22 @@ def filler_jpeg(*, declared: tuple[int, int] = (7000, 7000)) -> bytes:
     frame_header = data.index(b"\xff\xc0")  # baseline: height and width 5 bytes in
     data[frame_header + 5 : frame_header + 9] = struct.pack(">HH", declared[1], declared[0])
     return bytes(data)
+
+
+def paged_tiff(*sizes: tuple[int, int]) -> bytes:
+    """A TIFF with one blank page of each size, deflate-compressed: a page that costs
+    hundreds of megabytes decoded is a few hundred kilobytes on disk."""
+    pages = [Image.new("L", size, number) for number, size in enumerate(sizes)]
+    buffer = io.BytesIO()
+    pages[0].save(
+        buffer, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_adobe_deflate"
+    )
+    return buffer.getvalue()
+
+
+def camera_mpo(*sizes: tuple[int, int]) -> bytes:
+    """An MPO (a camera's JPEG with more pictures after the first) of one picture per size."""
+    pictures = [Image.new("RGB", size, (number * 40, 0, 0)) for number, size in enumerate(sizes)]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, "MPO", save_all=True, append_images=pictures[1:])
+    return buffer.getvalue()

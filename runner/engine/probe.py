@@ -14,7 +14,7 @@ from typing import Any
 import av
 from PIL import Image, UnidentifiedImageError
 
-from runner.engine.frames import MAX_ANIMATION_FRAMES, gif_layout
+from runner.engine.frames import EDITED_TOGETHER, MAX_ANIMATION_FRAMES, Frames, read_frames
 from runner.engine.ops.base import MediaKind
 from service.kernel.errors import (
     InvalidMedia,
@@ -138,23 +138,16 @@ def _image_facts(
     verify: bool,
     max_frame_pixels: int | None,
 ) -> MediaFacts:
-    width, height = image.size
-    if image.format == "GIF":  # its frames may grow the canvas, and Pillow counts them all
-        frames, canvas = gif_layout(path)
-        width, height = max(width, canvas[0]), max(height, canvas[1])
-    else:
-        frames = getattr(image, "n_frames", 1)
-    _check_pixels(width, height, max_pixels)
-    if frames > MAX_ANIMATION_FRAMES:
-        raise InvalidMedia(
-            f"the animation has {frames:,} frames or more; accepted: at most "
-            f"{MAX_ANIMATION_FRAMES:,}"
-        )
+    frames = read_frames(image, path)
+    _check_frames(frames, max_pixels=max_pixels)
     if verify and max_frame_pixels is not None:
-        _check_frame_pixels(width, height, frames, max_frame_pixels)
-    for frame in range(frames) if verify else ():  # decoding every frame finds truncation
+        _check_frame_pixels(frames, max_frame_pixels)
+    if image.format in EDITED_TOGETHER and (unlike := frames.unlike_sizes()) is not None:
+        raise InvalidMedia(unlike)  # edits need one size; an MPO's other pictures are not edited
+    for frame in range(frames.count) if verify else ():  # decoding every frame finds truncation
         image.seek(frame)
         image.load()
+    width, height = frames.sizes[0]
     if verify and image.format == "JPEG":
         _check_jpeg_data(path, width, height)
     if image.getexif().get(EXIF_ORIENTATION) in SWAPS_SIDES:
@@ -283,15 +276,28 @@ def _starts_like_media(path: Path) -> bool:
     return any(head[offset : offset + len(magic)] == magic for offset, magic in SIGNATURES)
 
 
-def _check_frame_pixels(width: int, height: int, frames: int, max_frame_pixels: int) -> None:
-    """Decoding an animation costs its canvas for every frame, however small the frames
-    themselves: 2,000 frames of one pixel on a 7000x7000 canvas is a minute of work."""
-    total = width * height * frames
-    if total > max_frame_pixels:
+def _check_frames(frames: Frames, *, max_pixels: int) -> None:
+    """At most so many frames, each within the pixel limit: every page of a TIFF and every
+    picture of an MPO, not only the first."""
+    if frames.count > MAX_ANIMATION_FRAMES:
         raise InvalidMedia(
-            f"the animation declares {frames:,} frames on a {width}x{height} canvas, "
-            f"{total:,} pixels to decode; the limit is {max_frame_pixels:,} "
-            "(EDITROOM_MAX_FRAME_PIXELS); refused before decoding any frame"
+            f"the image has {frames.count:,} {frames.noun}s or more; accepted: at most "
+            f"{MAX_ANIMATION_FRAMES:,}"
+        )
+    for index, (width, height) in enumerate(frames.sizes):
+        which = frames.named(index) if frames.count > 1 else None
+        _check_pixels(width, height, max_pixels, which=which)
+
+
+def _check_frame_pixels(frames: Frames, max_frame_pixels: int) -> None:
+    """Decoding an animation costs its canvas for every frame, however small the frames
+    themselves: 2,000 frames of one pixel on a 7000x7000 canvas is a minute of work. A TIFF's
+    pages, or an MPO's pictures, cost each their own size."""
+    if frames.pixels > max_frame_pixels:
+        raise InvalidMedia(
+            f"the image declares {frames.declared()}, {frames.pixels:,} pixels to decode; the "
+            f"limit is {max_frame_pixels:,} (EDITROOM_MAX_FRAME_PIXELS); refused before "
+            f"decoding any {frames.noun}"
         )
 
 
@@ -314,13 +320,15 @@ def _check_jpeg_data(path: Path, width: int, height: int) -> None:
         ) from None
 
 
-def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+def _check_pixels(width: int, height: int, max_pixels: int, *, which: str | None = None) -> None:
+    """`which`: the frame of several this is, named first in a refusal ("page 2 of 13")."""
+    named = f"{which}: " if which else ""
     if width <= 0 or height <= 0:
-        raise InvalidMedia(f"the picture has no size ({width}x{height}); {INTACT}")
+        raise InvalidMedia(f"{named}the picture has no size ({width}x{height}); {INTACT}")
     if width * height > max_pixels:
         raise InvalidMedia(
-            f"{width}x{height} is {width * height:,} pixels; the limit is {max_pixels:,} "
-            "(EDITROOM_MAX_PIXELS)"
+            f"{named}{width}x{height} is {width * height:,} pixels; the limit is "
+            f"{max_pixels:,} (EDITROOM_MAX_PIXELS)"
         )
 
 
