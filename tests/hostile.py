@@ -31,6 +31,15 @@ def frame_bomb_gif(
     return screen + (frame + between) * frames + b"\x3b"
 
 
+def growing_gif(*, side: int, screen_side: int = 10) -> bytes:
+    """Three one-pixel frames on a small screen, the second at the far corner of a side x side
+    square: Pillow decodes the first at the screen's size, then grows the canvas for the
+    second, so the frames come out of two sizes."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", screen_side, screen_side, 0, 0, 0)
+    far = one_pixel_frame((side - 1, side - 1))
+    return screen + one_pixel_frame() + far + one_pixel_frame() + b"\x3b"
+
+
 def filler_jpeg(*, declared: tuple[int, int] = (7000, 7000)) -> bytes:
     """A 320x240 JPEG of noise whose header says `declared`: it ends with a proper end marker,
     and libjpeg fills what its data does not cover with grey without a word."""
