@@ -17,7 +17,7 @@ from PIL import ExifTags, Image, ImageFile, TiffImagePlugin, UnidentifiedImageEr
 from runner.engine.frames import EDITED_TOGETHER, Frames, read_frames
 from runner.engine.image import profiles
 from runner.engine.image.encoding import ImageFormat
-from runner.engine.image.engine import Frame, Picture, Size
+from runner.engine.image.engine import Frame, Picture, Size, with_alpha
 from service.kernel.errors import EditFailed, from_the_system, reason
 
 # Called with the upright size before any pixel is decoded: may refuse (raise), and may ask
@@ -191,7 +191,7 @@ def _decode(
         if count > 1 and working is image:
             working = image.copy()  # the next frame is decoded into the same object
         frames.append(_plain(_upright(working, orientation)))
-    return _one_mode(frames), tuple(durations)
+    return _one_mode(_one_size(frames)), tuple(durations)
 
 
 def _working(frame: Frame, profile: bytes | None) -> Frame:
@@ -219,6 +219,21 @@ def _plain(frame: Frame) -> Frame:
         frame = frame.copy()
     frame.info = {}
     return frame
+
+
+def _one_size(frames: list[Frame]) -> list[Frame]:
+    """Pillow grows a GIF's canvas when a frame reaches past it, so the frames before come out
+    smaller: each is set at the top left of the grown canvas (where Pillow grows it from),
+    transparent around it. Operations and writers need frames of one size."""
+    size = (max(frame.width for frame in frames), max(frame.height for frame in frames))
+    return [frame if frame.size == size else _on_canvas(frame, size) for frame in frames]
+
+
+def _on_canvas(frame: Frame, size: Size) -> Frame:
+    framed = with_alpha(frame)
+    canvas = Image.new(framed.mode, size)  # zero: transparent
+    canvas.paste(framed, (0, 0))
+    return canvas
 
 
 def _one_mode(frames: list[Frame]) -> tuple[Frame, ...]:
