@@ -4,17 +4,17 @@ videos. Refuses anything else (415) and anything broken or over a limit (422), w
 Untrusted bytes: this runs in a sandboxed child process (runner.engine.sandbox), never in
 the API."""
 
-import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import av
 from PIL import Image, UnidentifiedImageError
 
+from runner.engine.frames import EDITED_TOGETHER, MAX_ANIMATION_FRAMES, Frames, read_frames
 from runner.engine.ops.base import MediaKind
 from service.kernel.errors import (
     InvalidMedia,
@@ -38,9 +38,6 @@ ACCEPTED = (
     "images (JPEG, PNG, WebP, GIF, TIFF, AVIF) and videos (MP4, MOV, WebM, MKV, MPEG-TS, AVI, Ogg)"
 )
 INTACT = f"accepted: complete, undamaged {ACCEPTED}"
-MAX_ANIMATION_FRAMES = 2000
-GIF_SCAN_BYTES = 64 * 1024  # read at once while looking for a GIF's next block
-Size = tuple[int, int]
 EXIF_ORIENTATION = 0x0112
 SWAPS_SIDES = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter
 TRUNCATION_TOLERANCE_SECONDS = 1.0
@@ -141,23 +138,16 @@ def _image_facts(
     verify: bool,
     max_frame_pixels: int | None,
 ) -> MediaFacts:
-    width, height = image.size
-    if image.format == "GIF":  # its frames may grow the canvas, and Pillow counts them all
-        frames, canvas = gif_layout(path)
-        width, height = max(width, canvas[0]), max(height, canvas[1])
-    else:
-        frames = getattr(image, "n_frames", 1)
-    _check_pixels(width, height, max_pixels)
-    if frames > MAX_ANIMATION_FRAMES:
-        raise InvalidMedia(
-            f"the animation has {frames:,} frames or more; accepted: at most "
-            f"{MAX_ANIMATION_FRAMES:,}"
-        )
+    frames = read_frames(image, path)
+    _check_frames(frames, max_pixels=max_pixels)
     if verify and max_frame_pixels is not None:
-        _check_frame_pixels(width, height, frames, max_frame_pixels)
-    for frame in range(frames) if verify else ():  # decoding every frame finds truncation
+        _check_frame_pixels(frames, max_frame_pixels)
+    if image.format in EDITED_TOGETHER and (unlike := frames.unlike_sizes()) is not None:
+        raise InvalidMedia(unlike)  # edits need one size; an MPO's other pictures are not edited
+    for frame in range(frames.count) if verify else ():  # decoding every frame finds truncation
         image.seek(frame)
         image.load()
+    width, height = frames.sizes[0]
     if verify and image.format == "JPEG":
         _check_jpeg_data(path, width, height)
     if image.getexif().get(EXIF_ORIENTATION) in SWAPS_SIDES:
@@ -286,67 +276,29 @@ def _starts_like_media(path: Path) -> bool:
     return any(head[offset : offset + len(magic)] == magic for offset, magic in SIGNATURES)
 
 
-def _check_frame_pixels(width: int, height: int, frames: int, max_frame_pixels: int) -> None:
-    """Decoding an animation costs its canvas for every frame, however small the frames
-    themselves: 2,000 frames of one pixel on a 7000x7000 canvas is a minute of work."""
-    total = width * height * frames
-    if total > max_frame_pixels:
+def _check_frames(frames: Frames, *, max_pixels: int) -> None:
+    """At most so many frames, each within the pixel limit: every page of a TIFF and every
+    picture of an MPO, not only the first."""
+    if frames.count > MAX_ANIMATION_FRAMES:
         raise InvalidMedia(
-            f"the animation declares {frames:,} frames on a {width}x{height} canvas, "
-            f"{total:,} pixels to decode; the limit is {max_frame_pixels:,} "
-            "(EDITROOM_MAX_FRAME_PIXELS); refused before decoding any frame"
+            f"the image has {frames.count:,} {frames.noun}s or more; accepted: at most "
+            f"{MAX_ANIMATION_FRAMES:,}"
         )
+    for index, (width, height) in enumerate(frames.sizes):
+        which = frames.named(index) if frames.count > 1 else None
+        _check_pixels(width, height, max_pixels, which=which)
 
 
-def gif_layout(path: Path, *, stop_after: int = MAX_ANIMATION_FRAMES) -> tuple[int, Size]:
-    """A GIF's frames and the canvas decoding them ends up with, read by walking its blocks as
-    Pillow does (bytes that start no block are skipped) without decoding any. The canvas is
-    the logical screen grown to every frame's extent: Pillow grows it for a frame that reaches
-    past it. Frames are counted no further than one past `stop_after` (Pillow's own count reads
-    to the end, however far)."""
-    with path.open("rb") as handle:
-        screen = handle.read(13)  # signature, canvas size, flags, background, aspect
-        if len(screen) < 13:
-            return 0, (0, 0)
-        width, height = struct.unpack("<HH", screen[6:10])
-        _skip_colour_table(handle, screen[10])
-        frames = 0
-        while frames <= stop_after and (introducer := handle.read(1)) not in (b"", b";"):
-            if introducer == b",":  # an image descriptor: a frame
-                descriptor = handle.read(9)
-                if len(descriptor) < 9:
-                    break
-                left, top, frame_width, frame_height = struct.unpack("<HHHH", descriptor[:8])
-                width, height = max(width, left + frame_width), max(height, top + frame_height)
-                _skip_colour_table(handle, descriptor[8])
-                handle.read(1)  # the LZW code size
-                _skip_sub_blocks(handle)
-                frames += 1
-            elif introducer == b"!":  # an extension: its label, then its sub-blocks
-                handle.read(1)
-                _skip_sub_blocks(handle)
-            else:
-                _skip_to_block(handle)
-    return frames, (width, height)
-
-
-def _skip_colour_table(handle: BinaryIO, flags: int) -> None:
-    if flags & 0x80:
-        handle.seek(3 * 2 ** ((flags & 0x07) + 1), 1)
-
-
-def _skip_sub_blocks(handle: BinaryIO) -> None:
-    while (length := handle.read(1)) and length[0]:
-        handle.seek(length[0], 1)
-
-
-def _skip_to_block(handle: BinaryIO) -> None:
-    """To the next byte that starts a block, an image or the end, as Pillow skips the rest."""
-    while chunk := handle.read(GIF_SCAN_BYTES):
-        found = [at for at in map(chunk.find, (b"!", b",", b";")) if at >= 0]
-        if found:
-            handle.seek(min(found) - len(chunk), 1)
-            return
+def _check_frame_pixels(frames: Frames, max_frame_pixels: int) -> None:
+    """Decoding an animation costs its canvas for every frame, however small the frames
+    themselves: 2,000 frames of one pixel on a 7000x7000 canvas is a minute of work. A TIFF's
+    pages, or an MPO's pictures, cost each their own size."""
+    if frames.pixels > max_frame_pixels:
+        raise InvalidMedia(
+            f"the image declares {frames.declared()}, {frames.pixels:,} pixels to decode; the "
+            f"limit is {max_frame_pixels:,} (EDITROOM_MAX_FRAME_PIXELS); refused before "
+            f"decoding any {frames.noun}"
+        )
 
 
 def _check_jpeg_data(path: Path, width: int, height: int) -> None:
@@ -368,13 +320,15 @@ def _check_jpeg_data(path: Path, width: int, height: int) -> None:
         ) from None
 
 
-def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+def _check_pixels(width: int, height: int, max_pixels: int, *, which: str | None = None) -> None:
+    """`which`: the frame of several this is, named first in a refusal ("page 2 of 13")."""
+    named = f"{which}: " if which else ""
     if width <= 0 or height <= 0:
-        raise InvalidMedia(f"the picture has no size ({width}x{height}); {INTACT}")
+        raise InvalidMedia(f"{named}the picture has no size ({width}x{height}); {INTACT}")
     if width * height > max_pixels:
         raise InvalidMedia(
-            f"{width}x{height} is {width * height:,} pixels; the limit is {max_pixels:,} "
-            "(EDITROOM_MAX_PIXELS)"
+            f"{named}{width}x{height} is {width * height:,} pixels; the limit is "
+            f"{max_pixels:,} (EDITROOM_MAX_PIXELS)"
         )
 
 

@@ -248,11 +248,13 @@ class Settings(BaseSettings):
         default=30.0, description="the window over which an import's transfer rate is measured"
     )
     max_pixels: PositiveInt = Field(
-        default=50_000_000, description="pixels of any image or video frame (decompression bombs)"
+        default=50_000_000,
+        description="pixels of any image, page or video frame (decompression bombs)",
     )
     max_frame_pixels: PositiveInt = Field(
         default=500_000_000,
-        description="an animated image's canvas pixels times its frames (animation bombs)",
+        description="an image's pixels over all its frames or pages: an animation's canvas times "
+        "its frames, a TIFF's pages added up (animation and multi-page bombs)",
     )
     max_output_side: PositiveInt = Field(
         default=10_000, description="width or height of anything an edit produces, in pixels"

@@ -13,7 +13,7 @@ import pytest
 
 from tests import media
 from tests.api import Api, api_settings, running_api
-from tests.hostile import filler_jpeg, frame_bomb_gif
+from tests.hostile import filler_jpeg, frame_bomb_gif, paged_tiff
 from tests.queue import Conn
 
 
@@ -58,6 +58,43 @@ def test_a_jpeg_claiming_more_than_its_data_holds_is_refused(api: Api, conn: Con
     assert "truncated or corrupt" in detail
     assert "does not fill the 7000x7000 picture its header declares" in detail
     assert_nothing_stored(api, conn)
+
+
+@pytest.fixture
+def small_limits_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """Pages of 100x100 at most, ten of them in all: the limits' defaults, scaled down so the
+    files that break them stay small."""
+    settings = api_settings(
+        database_url, tmp_path / "data", "local", None, max_pixels=10_000,
+        max_frame_pixels=100_000,
+    )  # fmt: skip
+    with running_api(settings) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (
+            paged_tiff((10, 10), (200, 200)),
+            "page 2 of 2: 200x200 is 40,000 pixels; the limit is 10,000 (EDITROOM_MAX_PIXELS)",
+        ),
+        (
+            paged_tiff((10, 10), *[(100, 100)] * 12),
+            "the image declares 13 pages of up to 100x100, 120,100 pixels to decode; the limit "
+            "is 100,000 (EDITROOM_MAX_FRAME_PIXELS); refused before decoding any page",
+        ),
+        (paged_tiff((40, 30), (20, 15)), "page 2 is 20x15 but page 1 is 40x30; "),
+    ],
+    ids=["a-page-over-the-limit", "all-pages-over-the-limit", "pages-of-two-sizes"],
+)
+def test_a_tiff_is_judged_by_every_page_not_its_first(
+    small_limits_api: Api, conn: Conn, content: bytes, said: str
+) -> None:
+    response = small_limits_api.upload(content, filename="pages.tiff")
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(said)
+    assert_nothing_stored(small_limits_api, conn)
 
 
 @pytest.fixture

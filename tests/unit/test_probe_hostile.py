@@ -1,24 +1,49 @@
 """Files that cost more than they look are refused from their headers, before decoding, and
-a JPEG whose data cannot fill its declared picture is refused as truncated."""
+a JPEG whose data cannot fill its declared picture is refused as truncated. Every page of a
+TIFF and every picture of an MPO counts, not only the first."""
 
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile, TiffImagePlugin
 
-from runner.engine.probe import MAX_ANIMATION_FRAMES, MediaFacts, gif_layout, probe
+from runner.engine.frames import MAX_ANIMATION_FRAMES, gif_layout
+from runner.engine.probe import MediaFacts, probe
 from service.kernel.errors import InvalidMedia
 from tests import media
-from tests.hostile import filler_jpeg, frame_bomb_gif
+from tests.hostile import camera_mpo, filler_jpeg, frame_bomb_gif, paged_tiff
 
 MAX_PIXELS = 50_000_000
 MAX_FRAME_PIXELS = 500_000_000
 
 
-def probed(path: Path) -> MediaFacts:
+# Limits small enough that the files probing them stay tiny: a page of 100x100 at most, and
+# ten of them in all.
+SMALL_PIXELS = 10_000
+SMALL_FRAME_PIXELS = 100_000
+
+
+def probed(
+    path: Path, *, max_pixels: int = MAX_PIXELS, max_frame_pixels: int = MAX_FRAME_PIXELS
+) -> MediaFacts:
     return probe(
-        path, max_pixels=MAX_PIXELS, max_video_seconds=60.0, max_frame_pixels=MAX_FRAME_PIXELS
+        path, max_pixels=max_pixels, max_video_seconds=60.0, max_frame_pixels=max_frame_pixels
     )
+
+
+def saved(tmp_path: Path, name: str, content: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+@pytest.fixture
+def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "load", refuse)  # libtiff's own path
 
 
 @pytest.mark.parametrize(
@@ -95,3 +120,68 @@ def test_the_same_jpeg_with_its_true_size_is_accepted(tmp_path: Path) -> None:
     path.write_bytes(filler_jpeg(declared=(320, 240)))
     facts = probed(path)
     assert (facts.width, facts.height) == (320, 240)
+
+
+@pytest.mark.usefixtures("no_decoding")
+@pytest.mark.parametrize(
+    ("name", "content", "named"),
+    [
+        ("pages.tiff", paged_tiff((10, 10), (200, 200)), "page 2 of 2"),
+        ("pages.tiff", paged_tiff((10, 10), (10, 10), (10, 10), (200, 200)), "page 4 of 4"),
+        ("camera.mpo", camera_mpo((40, 30), (200, 200)), "picture 2 of 2"),
+    ],
+    ids=["tiff", "tiff-last-page", "mpo"],
+)
+def test_every_page_is_held_to_the_pixel_limit_before_decoding(
+    tmp_path: Path, name: str, content: bytes, named: str
+) -> None:
+    """A small first page hid a 400 MP second one (EDITROOM_MAX_PIXELS's 50 MP, scaled)."""
+    with pytest.raises(InvalidMedia) as refused:
+        probed(saved(tmp_path, name, content), max_pixels=SMALL_PIXELS)
+    assert str(refused.value) == (
+        f"{named}: 200x200 is 40,000 pixels; the limit is 10,000 (EDITROOM_MAX_PIXELS)"
+    )
+
+
+@pytest.mark.usefixtures("no_decoding")
+def test_all_pages_together_are_held_to_the_frame_pixel_limit_before_decoding(
+    tmp_path: Path,
+) -> None:
+    """Twelve pages each within the limit behind a small first page: 588 MP at full scale."""
+    path = saved(tmp_path, "pages.tiff", paged_tiff((10, 10), *[(100, 100)] * 12))
+    with pytest.raises(InvalidMedia) as refused:
+        probed(path, max_pixels=SMALL_PIXELS, max_frame_pixels=SMALL_FRAME_PIXELS)
+    assert str(refused.value) == (
+        "the image declares 13 pages of up to 100x100, 120,100 pixels to decode; the limit is "
+        "100,000 (EDITROOM_MAX_FRAME_PIXELS); refused before decoding any page"
+    )
+
+
+@pytest.mark.usefixtures("no_decoding")
+def test_a_tiff_whose_pages_differ_in_size_is_refused_before_decoding(tmp_path: Path) -> None:
+    """Edits change every page alike: pages of other sizes have no result they could share."""
+    path = saved(tmp_path, "mixed.tiff", paged_tiff((40, 30), (40, 30), (20, 15)))
+    with pytest.raises(InvalidMedia) as refused:
+        probed(path)
+    message = str(refused.value)
+    assert message.startswith("page 3 is 20x15 but page 1 is 40x30; ")
+    assert "editroom edits all the pages of an image together, so they must be of one size" in (
+        message
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("pages.tiff", paged_tiff((40, 30), (40, 30), (40, 30))),
+        ("camera.mpo", camera_mpo((40, 30), (20, 15))),  # only the first picture is edited
+    ],
+    ids=["tiff-of-one-size", "mpo-with-a-preview"],
+)
+def test_pages_within_the_limits_are_accepted(tmp_path: Path, name: str, content: bytes) -> None:
+    facts = probed(
+        saved(tmp_path, name, content),
+        max_pixels=SMALL_PIXELS,
+        max_frame_pixels=SMALL_FRAME_PIXELS,
+    )
+    assert (facts.width, facts.height) == (40, 30)

@@ -1,7 +1,8 @@
 """Reading an image file into a Picture: refused before decoding when too large, upright (EXIF
-orientation), in a working mode (L, LA, RGB or RGBA), every frame of an animation, the ICC
-profile kept and every other piece of metadata left behind. Whatever Pillow raises about
-damaged or hostile data becomes an EditFailed that says what to do."""
+orientation), in a working mode (L, LA, RGB or RGBA), every frame of an animation or page of a
+TIFF (all of one size), the ICC profile kept and every other piece of metadata left behind.
+Whatever Pillow raises about damaged or hostile data becomes an EditFailed that says what to
+do."""
 
 import struct
 import warnings
@@ -13,9 +14,10 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
+from runner.engine.frames import EDITED_TOGETHER, Frames, read_frames
 from runner.engine.image import profiles
 from runner.engine.image.encoding import ImageFormat
-from runner.engine.image.engine import Frame, Picture, Size
+from runner.engine.image.engine import Frame, Picture, Size, with_alpha
 from service.kernel.errors import EditFailed, from_the_system, reason
 
 # Called with the upright size before any pixel is decoded: may refuse (raise), and may ask
@@ -46,9 +48,6 @@ _UPRIGHT = {
 _QUARTER_TURNS = (5, 6, 7, 8)  # orientations that swap width and height
 _SIXTEEN_BITS_TO_EIGHT = 1 / 256
 _OTHER_MODES = {"1": "L", "F": "L", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB"}
-# Formats whose frames are an animation (or TIFF's pages); an MPO's other pictures are
-# previews and depth maps, so only its first, the photograph, is read.
-_MULTI_FRAME_FORMATS = ("GIF", "WEBP", "PNG", "AVIF", "TIFF")
 _DRAFTABLE_FORMATS = ("JPEG", "MPO")
 
 
@@ -63,11 +62,12 @@ def read(path: Path, *, max_pixels: int, plan: Planner) -> Source:
     `plan` refuses its size. JPEG decodes at the smaller size `plan` may ask for."""
     what = f"the file {path.name}"
     with _explained(what, max_pixels=max_pixels), Image.open(path, formats=READABLE) as image:
-        frame_count = _frame_count(image)
-        check_pixels(image.size, frames=frame_count, max_pixels=max_pixels, what="the image")
+        layout = _frames(image, path, what=what)
+        size, frame_count = layout.sizes[0], layout.count  # a GIF's canvas as its frames grow it
+        check_pixels(size, frames=frame_count, max_pixels=max_pixels, what="the image")
         orientation, written_as = _orientation(image), _WRITTEN_AS.get(image.format or "", "png")
         loop, profile = _loop(image, frame_count), image.info.get("icc_profile")
-        wanted = plan(_upright_size(image.size, orientation))
+        wanted = plan(_upright_size(size, orientation))
         full_size = _draft(image, orientation, wanted) if wanted else None
         frames, durations = _decode(image, orientation, count=frame_count)
         picture = Picture(frames, durations, loop, profile, full_size)
@@ -165,10 +165,16 @@ def _upright_size(size: Size, orientation: int) -> Size:
     return (size[1], size[0]) if orientation in _QUARTER_TURNS else size
 
 
-def _frame_count(image: ImageFile.ImageFile) -> int:
-    if image.format not in _MULTI_FRAME_FORMATS:
-        return 1
-    return int(getattr(image, "n_frames", 1))
+def _frames(image: ImageFile.ImageFile, path: Path, *, what: str) -> Frames:
+    """The frames an edit reads, from their headers: every frame of an animation or page of a
+    TIFF, which must be of one size (operations change them all alike), or an MPO's first
+    picture alone (the others are previews and depth maps)."""
+    if image.format not in EDITED_TOGETHER:
+        return Frames((image.size,))
+    frames = read_frames(image, path, stop_after=None)
+    if (unlike := frames.unlike_sizes()) is not None:
+        raise EditFailed(f"{what} cannot be edited: {unlike}")
+    return frames
 
 
 def _decode(
@@ -185,7 +191,7 @@ def _decode(
         if count > 1 and working is image:
             working = image.copy()  # the next frame is decoded into the same object
         frames.append(_plain(_upright(working, orientation)))
-    return _one_mode(frames), tuple(durations)
+    return _one_mode(_one_size(frames)), tuple(durations)
 
 
 def _working(frame: Frame, profile: bytes | None) -> Frame:
@@ -213,6 +219,21 @@ def _plain(frame: Frame) -> Frame:
         frame = frame.copy()
     frame.info = {}
     return frame
+
+
+def _one_size(frames: list[Frame]) -> list[Frame]:
+    """Pillow grows a GIF's canvas when a frame reaches past it, so the frames before come out
+    smaller: each is set at the top left of the grown canvas (where Pillow grows it from),
+    transparent around it. Operations and writers need frames of one size."""
+    size = (max(frame.width for frame in frames), max(frame.height for frame in frames))
+    return [frame if frame.size == size else _on_canvas(frame, size) for frame in frames]
+
+
+def _on_canvas(frame: Frame, size: Size) -> Frame:
+    framed = with_alpha(frame)
+    canvas = Image.new(framed.mode, size)  # zero: transparent
+    canvas.paste(framed, (0, 0))
+    return canvas
 
 
 def _one_mode(frames: list[Frame]) -> tuple[Frame, ...]:

@@ -7,16 +7,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import ExifTags, Image, ImageFile, JpegImagePlugin
+from PIL import ExifTags, Image, ImageFile, JpegImagePlugin, TiffImagePlugin
 
 from runner.engine.image.encoding import luma, ssim
 from runner.engine.ops.base import Limits
 from service.kernel.errors import EditFailed
+from tests.hostile import growing_gif, paged_tiff
 from tests.unit.image.pictures import (
+    BLUE,
+    GREEN,
     LIMITS,
     QUADRANTS,
+    RED,
+    WHITE,
     colour_at,
     edit,
+    edit_path,
     mean_difference,
     near,
     noise,
@@ -44,6 +50,7 @@ def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("pixels were decoded")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "load", refuse)  # libtiff's own path
 
 
 @pytest.mark.usefixtures("no_decoding")
@@ -81,6 +88,41 @@ def test_an_animation_is_limited_by_all_its_frames(tmp_path: Path) -> None:
     assert str(caught.value).startswith(
         "the image has 11 frames of 200x200 (0.44 MP in all), over the limit of 0.4 MP"
     )
+
+
+@pytest.mark.usefixtures("no_decoding")
+@pytest.mark.parametrize("query", ["flip=h", "rotate=33", "format=webp", "format=gif"])
+def test_a_tiff_whose_pages_differ_in_size_is_refused_before_decoding(
+    tmp_path: Path, query: str
+) -> None:
+    """Stored before uploads were checked page by page: its small first page hid the others,
+    whose decoding ran out of memory, and WebP's writer failed with its own words."""
+    source = tmp_path / "pages.tiff"
+    source.write_bytes(paged_tiff((10, 10), (2100, 2000)))
+    with pytest.raises(EditFailed) as caught:
+        edit(source, query)
+    message = str(caught.value)
+    assert message.startswith(
+        "the file pages.tiff cannot be edited: page 2 is 2100x2000 but page 1 is 10x10; "
+    )
+    assert message.endswith("save pages of other sizes as images of their own")
+
+
+def test_a_tiff_whose_pages_share_a_size_keeps_them_all(tmp_path: Path) -> None:
+    pages = [quadrants(), quadrants(colours=(WHITE, BLUE, GREEN, RED))]
+    source = save(pages[0], tmp_path / "pages.tiff", save_all=True, append_images=pages[1:])
+    with Image.open(edit_path(source, "flip=h&format=webp")) as result:
+        assert (result.size, getattr(result, "n_frames", 1)) == ((80, 60), 2)
+
+
+@pytest.mark.usefixtures("no_decoding")
+def test_a_gif_is_judged_by_the_canvas_its_frames_grow(tmp_path: Path) -> None:
+    """Its screen says 10x10; its second frame, at the far corner, makes it 2100x2100."""
+    source = tmp_path / "grown.gif"
+    source.write_bytes(growing_gif(side=2100))
+    with pytest.raises(EditFailed) as caught:
+        edit(source, "flip=h")
+    assert str(caught.value).startswith("the image is 2100x2100 (4.41 MP), over the limit of 4 MP")
 
 
 @pytest.mark.usefixtures("no_decoding")

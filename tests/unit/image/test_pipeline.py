@@ -10,6 +10,7 @@ from runner.engine.image.flip import Flip
 from runner.engine.image.pipeline import edit_image
 from runner.engine.ops.base import Operation
 from runner.engine.ops.noop import ImageNoop
+from tests.hostile import growing_gif
 from tests.unit.image.pictures import (
     BLUE,
     GREEN,
@@ -281,6 +282,19 @@ def test_a_camera_mpo_is_edited_as_its_main_picture(tmp_path: Path) -> None:
     result = edit(source, "resize=40x")
     assert (result.format, result.size, getattr(result, "n_frames", 1)) == ("JPEG", (40, 30), 1)
     assert shows(result, QUADRANTS)
+
+
+@pytest.mark.parametrize("into", ["format=gif", "format=webp", "format=png", "format=tiff"])
+def test_a_gif_whose_frames_grow_its_canvas_has_frames_of_one_size(
+    tmp_path: Path, into: str
+) -> None:
+    """Pillow decodes the first frame at the 10x10 screen and the next on the canvas the second
+    grows to 40x40: the first is set on that canvas, so every writer takes the frames."""
+    source = tmp_path / "grown.gif"
+    source.write_bytes(growing_gif(side=40))
+    with Image.open(edit_path(source, f"flip=h&{into}")) as result:
+        sizes = {frame.size for frame in ImageSequence.Iterator(result)}
+        assert sizes == {(40, 40)}
 
 
 def test_transparency_in_gif_is_on_or_off(tmp_path: Path) -> None:
