@@ -112,9 +112,9 @@ def _block(
     height = len(lines) * pitch - (pitch - letters.ascent_px - letters.descent_px)
     # The lines' boxes hold room for ascenders and descenders the text may not have: refused
     # now only when they are too large by more than a line, measured again once drawn.
-    slack = (room[0] + pitch, room[1] + pitch)
-    _check_text_fits((width, height + 2 * ink.outline_px), slack, size_px=letters.size_px)
-    block = Image.new("RGBA", (width, height + 2 * ink.outline_px))
+    needed = (width, height + 2 * ink.outline_px)
+    _check_text_fits(needed, room, size_px=letters.size_px, slack_px=pitch)
+    block = Image.new("RGBA", needed)
     for number, (line, length) in enumerate(zip(lines, lengths, strict=True)):
         x = ink.outline_px + align * (width - 2 * ink.outline_px - length)
         baseline = ink.outline_px + number * pitch + letters.ascent_px
@@ -165,8 +165,10 @@ def _break_word(word: str, letters: Lettering, width_px: int) -> list[str]:
     return pieces
 
 
-def _check_text_fits(needed: Size, room: Size, *, size_px: int) -> None:
-    if needed[0] <= room[0] and needed[1] <= room[1]:
+def _check_text_fits(needed: Size, room: Size, *, size_px: int, slack_px: int = 0) -> None:
+    """Refused when `needed` exceeds `room` by more than `slack_px` either way; the refusal
+    states the room itself, not the slack it was allowed."""
+    if needed[0] <= room[0] + slack_px and needed[1] <= room[1] + slack_px:
         return
     raise EditFailed(
         f"the text does not fit: at text_size={size_px} it needs {needed[0]}x{needed[1]} px and "

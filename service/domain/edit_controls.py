@@ -36,7 +36,6 @@ CONTROLS = (MEDIA, SESSION, WAIT, PRIORITY, FRESH)
 """POST /edit's own parameters, beside the operations'."""
 CONTROL = tuple(control.name for control in CONTROLS)
 MAX_WAIT_SECONDS = WAIT.maximum or 0.0
-MAX_PRIORITY = int(PRIORITY.maximum or 0)
 
 
 def describe_language(limits: Limits) -> dict[str, Any]:
@@ -88,14 +87,8 @@ def parse_fresh(text: str | None) -> bool:
 def parse_priority(text: str | None) -> int:
     if text is None:
         return 0
-    accepted = f"an integer from -{MAX_PRIORITY} to {MAX_PRIORITY}"
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidParameter("priority", text, "not an integer", accepted=accepted) from None
-    if abs(value) > MAX_PRIORITY:
-        raise InvalidParameter("priority", text, "out of range", accepted=accepted)
-    return value
+    priority: int = PRIORITY.read(text)
+    return priority
 
 
 def parse_uuid(parameter: str, text: str | None, *, what: str) -> UUID:

@@ -9,11 +9,12 @@ from urllib.parse import parse_qsl
 from uuid import UUID
 
 from runner.engine.image.format import Format
+from runner.engine.ops import grammar
 from runner.engine.ops.base import MediaKind
 from service.domain.edits import Edits, resolve_auto
 from service.domain.library import MediaLibrary
 from service.kernel.db import Row
-from service.kernel.errors import Conflict, EditFailed, InvalidParameter, NotFound
+from service.kernel.errors import Conflict, EditFailed, NotFound
 
 FIRST_OUTPUT = 1
 
@@ -71,8 +72,4 @@ class Results:
 def _output_index(text: str | None) -> int:
     if text is None:
         return FIRST_OUTPUT
-    if not text.isdecimal() or int(text) < 1:
-        raise InvalidParameter(
-            "output", text, "not a result's number", accepted="1 for the first result, 2, ..."
-        )
-    return int(text)
+    return grammar.integer("output", text, minimum=FIRST_OUTPUT)

@@ -4,6 +4,10 @@ import re
 from dataclasses import dataclass
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Digits of a byte position, leading zeros aside, beyond which it lies past the end of any
+# content: a longer one is read as PAST_ANY_END (int() would raise past 4300 digits).
+MAX_POSITION_DIGITS = 19
+PAST_ANY_END = 10**MAX_POSITION_DIGITS
 
 
 class Unsatisfiable(Exception):
@@ -35,14 +39,19 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if not first and not last:
         return None
     if not first:  # the final N bytes
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0:
             raise Unsatisfiable
         return ByteRange(max(0, size - suffix), size - 1)
-    start = int(first)
+    start = _position(first)
     if start >= size:
         raise Unsatisfiable
-    end = min(int(last), size - 1) if last else size - 1
+    end = min(_position(last), size - 1) if last else size - 1
     if end < start:
         return None
     return ByteRange(start, end)
+
+
+def _position(digits: str) -> int:
+    """A byte position as written; one too long for any content is PAST_ANY_END."""
+    return int(digits) if len(digits.lstrip("0")) <= MAX_POSITION_DIGITS else PAST_ANY_END

@@ -1,6 +1,7 @@
 """`uploadedAt`: a day (`2026-11-23`), or `FROM..TO` where either side may be empty and each is
 a date or an ISO datetime (UTC unless it carries an offset). Both ends are inclusive: a date
-TO covers its whole day. The result is a half-open range [since, before)."""
+TO covers its whole day. The result is a half-open range [since, before); a TO at the last
+moment a datetime holds (9999-12-31) leaves `before` open, since nothing comes after it."""
 
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -9,14 +10,15 @@ from service.kernel.errors import InvalidParameter
 PARAMETER = "uploadedAt"
 ACCEPTED = "a day (2026-11-23) or FROM..TO, each side a date or ISO datetime, either may be empty"
 ONE_MICROSECOND = timedelta(microseconds=1)
+ONE_DAY = timedelta(days=1)
 
 TimeRange = tuple[datetime | None, datetime | None]
 
 
 def parse_uploaded_at(text: str) -> TimeRange:
     if ".." not in text:
-        day = _date(text)
-        return _midnight(day), _midnight(day + timedelta(days=1))
+        day_starts = _midnight(_date(text))
+        return day_starts, _after(day_starts, ONE_DAY)
     left, right = (side.strip() for side in text.split("..", 1))
     if not left and not right:
         raise InvalidParameter(
@@ -45,11 +47,20 @@ def _start(side: str, whole: str) -> datetime:
     return _midnight(moment)
 
 
-def _end(side: str, whole: str) -> datetime:
+def _end(side: str, whole: str) -> datetime | None:
     moment = _moment(side, whole)
     if isinstance(moment, datetime):
-        return moment + ONE_MICROSECOND
-    return _midnight(moment + timedelta(days=1))
+        return _after(moment, ONE_MICROSECOND)
+    return _after(_midnight(moment), ONE_DAY)
+
+
+def _after(moment: datetime, step: timedelta) -> datetime | None:
+    """The exclusive end just past an inclusive one; None (no end) when that lies beyond the
+    last moment a datetime holds: everything uploaded is before it."""
+    try:
+        return moment + step
+    except OverflowError:
+        return None
 
 
 def _moment(side: str, whole: str) -> date | datetime:

@@ -250,3 +250,67 @@ def test_an_import_url_with_credentials_is_refused_and_not_kept(api: Api, conn: 
     assert "secret" not in response.text
     assert count(conn, "edits") == 0
     assert "secret" not in api.client.get("/edit").text
+
+
+# One more digit than Python's int() converts (a ValueError, not a number out of range).
+TOO_MANY_DIGITS = "9" * 4301
+
+
+@pytest.fixture
+def picture_and_clip(api: Api, tmp_path: Path) -> dict[str, str]:
+    clip = media.write_video(tmp_path / "clip.mp4", acodec=None).read_bytes()
+    return {
+        "image": api.upload(media.image_bytes("PNG")).json()["id"],
+        "video": api.upload(clip, filename="clip.mp4").json()["id"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "parameter", "value"),
+    [
+        ("image", "resize", f"{TOO_MANY_DIGITS}x"),
+        ("image", "resize", f"x{TOO_MANY_DIGITS}"),
+        ("image", "resize", f"{TOO_MANY_DIGITS}x{TOO_MANY_DIGITS}"),
+        ("video", "resize", f"{TOO_MANY_DIGITS}x"),
+        ("video", "trim", f"{TOO_MANY_DIGITS}:00:00,{TOO_MANY_DIGITS}:00:01"),
+        ("video", "trim", f"{'9' * 400}:00:00,{'9' * 400}:00:01"),  # too big for a float
+        ("video", "bitrate", f"{'9' * 310}k"),  # a float's infinity
+        ("video", "bitrate", f"{TOO_MANY_DIGITS}k"),
+        ("image", "priority", TOO_MANY_DIGITS),
+    ],
+)
+def test_a_number_too_long_to_read_is_out_of_range(
+    api: Api, conn: Conn, picture_and_clip: dict[str, str], kind: str, parameter: str, value: str
+) -> None:
+    params = {"media": picture_and_clip[kind], parameter: value}
+    if parameter == "priority":
+        params["flip"] = "h"
+    response = api.client.post("/edit", params=params)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert (body["parameter"], body["value"]) == (parameter, value[:200] + "…")
+    assert "out of range" in body["detail"]
+    assert count(conn, "edits") == 0
+
+
+def test_workflows_refuse_a_number_too_long_to_read(api: Api, conn: Conn) -> None:
+    created = api.client.post("/workflows", params={"name": "z", "resize": f"{TOO_MANY_DIGITS}x"})
+    workflow = api.client.post("/workflows", params={"name": "z", "resize": "20x"}).json()
+    changed = api.client.put(workflow["url"], params={"resize": f"x{TOO_MANY_DIGITS}"})
+    for response in (created, changed):
+        assert response.status_code == 422, response.text
+        assert response.json()["parameter"] == "resize"
+        assert "out of range" in response.json()["detail"]
+    assert count(conn, "workflows") == 1
+
+
+def test_media_addresses_refuse_a_number_too_long_to_read(
+    api: Api, picture_and_clip: dict[str, str]
+) -> None:
+    image = picture_and_clip["image"]
+    resized = api.client.get(f"/media/{image}/resize={TOO_MANY_DIGITS}x")
+    output = api.client.get(f"/media/{image}/noop", params={"output": TOO_MANY_DIGITS})
+    for response, parameter in ((resized, "resize"), (output, "output")):
+        assert response.status_code == 422, response.text
+        assert response.json()["parameter"] == parameter
+        assert "out of range" in response.json()["detail"]

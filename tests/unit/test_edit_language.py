@@ -1,6 +1,6 @@
 """The query-string and JSON forms of an edit, with made-up operations."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar, Literal, Self
 
 import pytest
@@ -243,6 +243,37 @@ def test_sizes(text: str, expected: tuple[int | None, int | None]) -> None:
 def test_bad_sizes(text: str) -> None:
     with pytest.raises(InvalidParameter, match="WxH, Wx or xH"):
         grammar.size("resize", text, maximum=10000)
+
+
+TOO_MANY_DIGITS = "9" * 4301  # one more than Python's int() converts
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda: grammar.integer("n", TOO_MANY_DIGITS, minimum=0, maximum=10),
+        lambda: grammar.integer("n", "-" + TOO_MANY_DIGITS),
+        lambda: grammar.size("n", f"{TOO_MANY_DIGITS}x", maximum=10000),
+        lambda: grammar.size("n", f"x{TOO_MANY_DIGITS}", maximum=10000),
+        lambda: grammar.seconds("n", f"{TOO_MANY_DIGITS}:00:00"),
+        lambda: grammar.seconds("n", f"{'9' * 400}:00:00"),  # hours too many for a float
+    ],
+)
+def test_a_number_with_too_many_digits_is_out_of_range(read: Callable[[], object]) -> None:
+    with pytest.raises(InvalidParameter, match="out of range: more than 18 digits") as caught:
+        read()
+    assert caught.value.parameter == "n"
+    assert caught.value.value.endswith("…")  # the value, cut short
+
+
+def test_leading_zeros_do_not_count_as_digits() -> None:
+    assert grammar.integer("n", "0" * 5000 + "7") == 7
+    assert grammar.size("n", "0" * 5000 + "8x", maximum=10) == (8, None)
+
+
+def test_a_long_text_that_is_no_number_is_not_an_integer() -> None:
+    with pytest.raises(InvalidParameter, match="not an integer"):
+        grammar.integer("n", "a" * 5000)
 
 
 def test_catalogue_refuses_a_name_defined_twice() -> None:

@@ -10,6 +10,10 @@ from service.kernel.errors import InvalidParameter
 
 T = TypeVar("T", bound=str)
 
+# Digits an integer may have, leading zeros aside: more than any bound here needs, far fewer
+# than the 4300 past which Python's int() raises. A longer integer is refused as out of range.
+MAX_DIGITS = 18
+_INTEGER = re.compile(r"[+-]?\d+")
 _TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 _SIZE = re.compile(r"^(\d*)x(\d*)$")
 
@@ -18,10 +22,9 @@ def integer(
     parameter: str, text: str, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:
     accepted = _range_text("an integer", minimum, maximum)
-    try:
-        number = int(text.strip())
-    except ValueError:
-        raise InvalidParameter(parameter, text, "not an integer", accepted=accepted) from None
+    if _INTEGER.fullmatch(text.strip()) is None:
+        raise InvalidParameter(parameter, text, "not an integer", accepted=accepted)
+    number = _int_of_digits(parameter, text, text.strip(), accepted=accepted)
     _check_range(parameter, text, number, minimum, maximum, accepted)
     return number
 
@@ -72,7 +75,10 @@ def size(parameter: str, text: str, *, maximum: int) -> tuple[int | None, int | 
     match = _SIZE.match(text.strip().lower())
     if match is None or not (match.group(1) or match.group(2)):
         raise InvalidParameter(parameter, text, "not a size", accepted=accepted)
-    width, height = (int(g) if g else None for g in match.groups())
+    width, height = (
+        _int_of_digits(parameter, text, digits, accepted=accepted) if digits else None
+        for digits in match.groups()
+    )
     for side in (width, height):
         if side is not None and not 1 <= side <= maximum:
             raise InvalidParameter(parameter, text, "a side is out of range", accepted=accepted)
@@ -90,7 +96,8 @@ def seconds(parameter: str, text: str) -> float:
             raise InvalidParameter(
                 parameter, text, "minutes and seconds run 0-59", accepted=accepted
             )
-        return int(hours or 0) * 3600 + int(minutes) * 60 + float(secs)
+        whole_hours = _int_of_digits(parameter, text, hours or "0", accepted=accepted)
+        return whole_hours * 3600 + int(minutes) * 60 + float(secs)
     try:
         result = float(value)
     except ValueError:
@@ -98,6 +105,16 @@ def seconds(parameter: str, text: str) -> float:
     if not math.isfinite(result) or result < 0:
         raise InvalidParameter(parameter, text, "not a time", accepted=accepted)
     return result
+
+
+def _int_of_digits(parameter: str, text: str, digits: str, *, accepted: str) -> int:
+    """`digits`, a sign and decimal digits written in `text`, as an integer; with more than
+    MAX_DIGITS digits it is out of range, whatever the range (int() would raise)."""
+    significant = digits.lstrip("+-").lstrip("0") or "0"  # int() counts leading zeros too
+    if len(significant) > MAX_DIGITS:
+        problem = f"out of range: more than {MAX_DIGITS} digits"
+        raise InvalidParameter(parameter, text, problem, accepted=accepted)
+    return -int(significant) if digits.startswith("-") else int(significant)
 
 
 def _range_text(what: str, minimum: float | None, maximum: float | None) -> str:

@@ -69,10 +69,12 @@ class Bitrate(_Quality):
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         match = _RATE.fullmatch(value.strip().lower())
-        rate = round(float(match.group(1)) * _UNIT[match.group(2)]) if match else 0
-        if not MIN_BIT_RATE <= rate <= MAX_BIT_RATE:
+        if match is None:
             raise InvalidParameter("bitrate", value, "not a bit rate", accepted=BITRATE_SYNTAX)
-        return cls(bits_per_second=rate)
+        rate = float(match.group(1)) * _UNIT[match.group(2)]  # too many digits: infinity
+        if not MIN_BIT_RATE <= rate <= MAX_BIT_RATE:
+            raise InvalidParameter("bitrate", value, "out of range", accepted=BITRATE_SYNTAX)
+        return cls(bits_per_second=round(rate))
 
 
 class Preset(_Quality):

@@ -105,6 +105,19 @@ def test_text_that_cannot_fit_fails_saying_what_to_change(black: Path) -> None:
         edit(black, "text=" + "lorem ipsum " * 80 + "&text_size=30")
 
 
+@pytest.mark.parametrize(
+    ("size", "query"), [((10, 10), "text=Hi"), ((64, 48), "text=Hi&text_size=60")]
+)
+def test_text_that_cannot_fit_states_the_room_inside_the_margins(
+    tmp_path: Path, size: tuple[int, int], query: str
+) -> None:
+    source = save(Image.new("RGB", size, BLACK), tmp_path / "small.png")
+    margin = draw.margin_px(size)
+    room = f"{max(size[0] - 2 * margin, 0)}x{max(size[1] - 2 * margin, 0)} px inside its margins"
+    with pytest.raises(EditFailed, match=f"the image has {room}"):
+        edit(source, query)
+
+
 def test_coloured_text_on_a_grey_image_makes_it_colour(tmp_path: Path) -> None:
     source = save(Image.new("L", (120, 80), 0), tmp_path / "grey.png")
     result = edit(source, "text=I&text_size=60&text_color=lime&text_position=center")

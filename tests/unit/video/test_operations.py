@@ -85,6 +85,9 @@ def test_concat_reads_ids_and_names_them_as_references() -> None:
         ([("frames", "worst:3")], "frames", "best:N"),
         ([("frames", "best:51")], "frames", "from 1 to 50"),
         ([("thumbnail", "-1")], "thumbnail", "not a time"),
+        ([("bitrate", "fast")], "bitrate", "not a bit rate"),
+        ([("bitrate", "10k")], "bitrate", "out of range"),
+        ([("bitrate", "9" * 310 + "k")], "bitrate", "out of range"),  # a float's infinity
         ([("trim", "1"), ("vcodec", "h265")], "vcodec", "not one of the choices"),
     ],
 )
