@@ -291,6 +291,11 @@ def output_size(request: _Request, shape: Shape, limits: Limits) -> tuple[int, i
             f"resize would make {result[0]}x{result[1]}; "
             f"sides of at most {limits.max_output_side} pixels are allowed"
         )
+    if result[0] * result[1] > limits.max_pixels:
+        raise EditFailed(
+            f"resize would make {result[0]}x{result[1]} frames, {result[0] * result[1]:,} "
+            f"pixels each; the limit is {limits.max_pixels:,} (EDITROOM_MAX_PIXELS)"
+        )
     return result
 
 

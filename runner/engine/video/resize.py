@@ -49,9 +49,17 @@ class Resize(Operation):
         return cls(width=width, height=height)
 
     def check_limits(self, limits: Limits) -> None:
+        written = f"{self.width or ''}x{self.height or ''}"
         largest = max(self.width or 0, self.height or 0)
         if largest > limits.max_output_side:
             raise InvalidParameter(
-                "resize", f"{self.width or ''}x{self.height or ''}", "larger than allowed",
+                "resize", written, "larger than allowed",
                 accepted=f"sides of at most {limits.max_output_side} pixels",
+            )  # fmt: skip
+        if self.width and self.height and self.width * self.height > limits.max_pixels:
+            raise InvalidParameter(
+                "resize", written,
+                f"frames of {self.width * self.height:,} pixels, over the limit of "
+                f"{limits.max_pixels:,} (EDITROOM_MAX_PIXELS)",
+                accepted=f"a size of at most {limits.max_pixels:,} pixels a frame",
             )  # fmt: skip

@@ -6,7 +6,7 @@ import av
 import pytest
 
 from runner.engine.ops.base import Limits
-from service.kernel.errors import EditFailed
+from service.kernel.errors import EditFailed, InvalidParameter
 from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import Spec, assert_in_sync, bursts, facts, numbers, packets
 
@@ -35,6 +35,20 @@ def test_a_computed_side_beyond_the_limit_fails(make: Make, edit: Edit) -> None:
     tight = Limits(max_pixels=10**7, max_output_side=300, max_video_seconds=60, max_operations=5)
     with pytest.raises(EditFailed, match="sides of at most 300"):
         edit(make(size=(200, 100)), [("resize", "x300")], limits=tight)
+
+
+def test_frames_over_the_pixel_limit_are_refused_before_any_work(make: Make, edit: Edit) -> None:
+    """Sides within max_output_side may still make frames over max_pixels (a decompression
+    bomb of our own making): refused as written when both sides are given, else once the
+    source's shape gives the other side."""
+    tight = Limits(max_pixels=30_000, max_output_side=1000, max_video_seconds=60, max_operations=5)
+    source = make(size=(200, 100))
+    with pytest.raises(InvalidParameter, match=r"'200x200': frames of 40,000 pixels.*30,000"):
+        edit(source, [("resize", "200x200")], limits=tight)
+    with pytest.raises(
+        EditFailed, match=r"400x200 frames, 80,000 pixels each; the limit is 30,000"
+    ):
+        edit(source, [("resize", "400x")], limits=tight)
 
 
 def test_concat_of_alike_videos_copies_and_keeps_every_part_in_sync(make: Make, edit: Edit) -> None:
