@@ -6,6 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from service.kernel.errors import EditroomError, Unavailable, described, io_trouble, shown
@@ -66,6 +67,26 @@ def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
     ]
 
 
+# Starlette's and FastAPI's own refusals (no such route, a method the route does not take, a
+# body its JSON parser gave up on), named as ours are.
+_HTTP_ERRORS = {400: "InvalidInput", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
+# FastAPI's words when the JSON parser raised something other than a decoding error: JSON
+# nested deeper than Python recurses, a number of more digits than int() reads, bytes not UTF-8.
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail
+    if exc.status_code == 400 and detail == _UNPARSED_BODY:
+        detail = (
+            "the request body could not be read as JSON: it is not UTF-8, or nests too deep, "
+            "or holds a number of too many digits"
+        )
+    body = {"detail": detail, "error": _HTTP_ERRORS.get(exc.status_code, "HTTPError")}
+    return JSONResponse(body, exc.status_code, headers=exc.headers)
+
+
 async def _client_went_away(request: Request, _exc: Exception) -> Response:
     log.info("client disconnected mid-request", extra={"path": request.url.path})
     return Response(status_code=400)
@@ -75,4 +96,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EditroomError, _editroom_error)
     app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ClientDisconnect, _client_went_away)

@@ -105,3 +105,26 @@ def test_the_tree_drawn_in_the_docstring_is_the_tree() -> None:
         if cls.__module__ == errors.__name__
     }
     assert drawn == actual
+
+
+def test_the_frameworks_own_refusals_have_our_shape() -> None:
+    """No such route, a method the route does not take, a JSON body the parser gave up on:
+    each says what was wrong with an error class, as every other refusal does."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/things")
+    async def things(body: dict[str, object]) -> dict[str, object]:
+        return body
+
+    client = TestClient(app)
+    missing = client.get("/nowhere")
+    assert (missing.status_code, missing.json()["error"]) == (404, "NotFound")
+    wrong_method = client.get("/things")
+    assert (wrong_method.status_code, wrong_method.json()["error"]) == (405, "MethodNotAllowed")
+    assert wrong_method.headers["allow"] == "POST"
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"n": ' + b"9" * 5000 + b"}", b'{"\xff": 1}'):
+        refused = client.post("/things", content=body, headers={"content-type": "application/json"})
+        assert refused.status_code == 400, body[:20]
+        assert refused.json()["error"] == "InvalidInput"
+        assert "could not be read as JSON" in refused.json()["detail"]
