@@ -1,4 +1,6 @@
-"""HTTP Range requests (RFC 9110 §14) for media content: one byte range, or the whole."""
+"""HTTP Range requests (RFC 9110 §14) for media content: one byte range, or the whole; and
+the conditions that go with them (§13): If-None-Match, If-Range. Content is named by a strong
+ETag (its SHA-256) and sent with no Last-Modified."""
 
 import re
 from dataclasses import dataclass
@@ -55,3 +57,24 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
 def _position(digits: str) -> int:
     """A byte position as written; one too long for any content is PAST_ANY_END."""
     return int(digits) if len(digits.lstrip("0")) <= MAX_POSITION_DIGITS else PAST_ANY_END
+
+
+def none_match(header: str | None, etag: str) -> bool:
+    """Whether If-None-Match says the client holds this content (answer 304): `*`, or `etag`
+    among the entity tags it lists (weak comparison, as §13.1.2 asks for GET)."""
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(_opaque(tag) == _opaque(etag) for tag in header.split(","))
+
+
+def range_applies(if_range: str | None, etag: str) -> bool:
+    """Whether a Range header is to be honoured: without If-Range, yes; with one, only when it
+    names this content's strong ETag exactly (§13.1.5). A date cannot match: no Last-Modified
+    is sent. Otherwise the whole content is the answer."""
+    return if_range is None or if_range.strip() == etag
+
+
+def _opaque(tag: str) -> str:
+    return tag.strip().removeprefix("W/")

@@ -92,3 +92,20 @@ def test_head_and_conditional_get(api: Api, video: tuple[str, bytes]) -> None:
     cached = api.client.get(url, headers={"If-None-Match": etag})
     assert cached.status_code == 304
     assert cached.content == b""
+    for held in ("*", f'"other", W/{etag}'):  # any version, or this one among others
+        assert api.client.get(url, headers={"If-None-Match": held}).status_code == 304
+    assert api.client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_a_range_if_the_content_is_the_one_the_client_has(
+    api: Api, video: tuple[str, bytes]
+) -> None:
+    """If-Range with this content's ETag: the range. Anything else (another ETag, a date,
+    which cannot match without Last-Modified): the whole content, 200."""
+    url, content = video
+    etag = api.client.head(url).headers["etag"]
+    ranged = api.client.get(url, headers={"Range": "bytes=0-5", "If-Range": etag})
+    assert (ranged.status_code, ranged.content) == (206, content[:6])
+    for other in ('"nope"', "Sun, 06 Dec 2026 10:00:00 GMT", f"W/{etag}"):
+        whole = api.client.get(url, headers={"Range": "bytes=0-5", "If-Range": other})
+        assert (whole.status_code, whole.content) == (200, content), other

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response, StreamingResponse
 
 from service.http.deps import LibraryDep
-from service.http.ranges import Unsatisfiable, parse_range
+from service.http.ranges import Unsatisfiable, none_match, parse_range, range_applies
 
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
 
@@ -22,6 +22,7 @@ async def content(
     library: LibraryDep,
     range_header: Annotated[str | None, Header(alias="range")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
+    if_range: Annotated[str | None, Header()] = None,
 ) -> Response:
     media = await library.get(media_id)
     size: int = media["size_bytes"]
@@ -32,8 +33,10 @@ async def content(
         "Cache-Control": "public, max-age=31536000, immutable",
         "Content-Disposition": _disposition(media["original_name"]),
     }
-    if if_none_match is not None and headers["ETag"] in if_none_match:
+    if none_match(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
+    if not range_applies(if_range, headers["ETag"]):
+        range_header = None  # the content changed, as far as the client can tell: all of it
     try:
         wanted = parse_range(range_header, size)
     except Unsatisfiable:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from service.domain.results import Result
 from service.http.deps import LinksDep, ResultsDep, UrlSigningKeyDep, only_parameters
 from service.http.links import Links
+from service.http.ranges import none_match
 from service.http.schemas import EditOut
 from service.kernel.signing import verify_path
 
@@ -62,7 +63,7 @@ async def result(
         headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     if found.varies_by_accept:
         headers["Vary"] = "Accept"
-    if if_none_match is not None and headers["ETag"] in if_none_match:
+    if none_match(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     headers["Content-Length"] = str(found.output["size_bytes"])
     body = await results.read(found.output)
