@@ -462,6 +462,25 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     expect(page.get_by_role("link", name="Edit p.png")).to_have_count(0)
 
 
+def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, service: str) -> None:
+    """A session step's output cannot go while its session lives (409): the refusal is shown
+    on the card whose Delete was pressed, wherever the page has scrolled to."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(88, 66))
+        uploaded = api.post("/bucket/upload", params={"filename": "kept.png"}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        step = api.post(f"/edit?session={session}&flip=h&wait=30").json()
+        assert step["status"] == "completed"
+    page.goto("/#/library?outputs=1")
+    page.get_by_role("button", name="Delete kept-edited.png").click()
+    expect(page.get_by_role("dialog")).to_contain_text("its editing sessions")  # what goes too
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    card = page.locator(".card", has=page.get_by_role("link", name="Edit kept-edited.png"))
+    expect(card.get_by_role("alert")).to_contain_text("kept-edited.png was not deleted")
+    expect(card.get_by_role("alert")).to_be_in_viewport()
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

@@ -100,6 +100,7 @@ function card(media, error) {
   const selectId = uid("select");
   const facts = [media.kind, media.width && `${media.width}×${media.height}`, bytes(media.size_bytes)];
   const remove = h("button", { type: "button", class: "quiet", "aria-label": `Delete ${name}` }, "Delete");
+  const refused = errorBox(); // on the card: the page's own box may be a screen away
   const item = h("li", { class: "card" },
     h("a", { class: "thumb", href: `#/media/${media.id}`, "aria-label": `Edit ${name}` }, thumbnail(media),
       media.kind === "video" ? h("span", { class: "duration" }, seconds(media.duration_seconds)) : null),
@@ -111,16 +112,23 @@ function card(media, error) {
         h("span", { class: "check" },
           h("input", { id: selectId, type: "checkbox", checked: selection.has(media.id), onchange: (e) => selection.toggle(media.id, e.target.checked) }),
           h("label", { for: selectId }, "Select")),
-        remove)));
+        remove),
+      refused));
   remove.addEventListener("click", async () => {
-    const sure = await confirmDialog({ title: `Delete ${name}?`, text: "Its bytes are removed from the bucket. Edits already made from it stay." });
+    const text = "Its bytes are removed from the bucket, and its editing sessions with their undo history. "
+      + "Results already made from it stay, each a media of its own.";
+    const sure = await confirmDialog({ title: `Delete ${name}?`, text });
     if (!sure) return;
     try {
       await request("DELETE", `/bucket/upload/${media.id}`);
       selection.toggle(media.id, false);
       item.remove();
       showError(error, null);
-    } catch (failure) { showError(error, new Error(`${name} was not deleted: ${failure.message}`)); }
+    } catch (failure) {
+      showError(refused, new Error(`${name} was not deleted: ${failure.message}`));
+      refused.scrollIntoView({ block: "nearest" });
+      remove.focus();
+    }
   });
   return item;
 }
