@@ -5,7 +5,7 @@ TIFF and every picture of an MPO counts, not only the first."""
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFile, TiffImagePlugin
+from PIL import Image
 
 from runner.engine.frames import MAX_ANIMATION_FRAMES, gif_layout
 from runner.engine.probe import MediaFacts, probe
@@ -35,15 +35,6 @@ def saved(tmp_path: Path, name: str, content: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(content)
     return path
-
-
-@pytest.fixture
-def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(self: ImageFile.ImageFile) -> None:
-        raise AssertionError("pixels were decoded")
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
-    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "load", refuse)  # libtiff's own path
 
 
 @pytest.mark.parametrize(
