@@ -2,6 +2,7 @@
 status (service/kernel/errors.py); its body says what was wrong, never with a server path."""
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -47,6 +48,8 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's own validation, in the same shape as ours: the first problem named."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
+    if first["type"] == "json_invalid":  # its loc is the body and the character it stopped at
+        return _not_json(first)
     parameter = str(first["loc"][-1]) if first["loc"] else "request"
     value = excerpt(shown(first.get("input")))
     body = {
@@ -56,6 +59,18 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
         "value": value,
         "accepted": first["msg"],
         "errors": jsonable_errors(exc),
+    }
+    return JSONResponse(body, 422)
+
+
+def _not_json(error: dict[str, Any]) -> JSONResponse:
+    where = error["loc"][-1] if error["loc"] else 0
+    why = error.get("ctx", {}).get("error", error["msg"])
+    body = {
+        "detail": f"the request body is not JSON: {why} at character {where}",
+        "error": "InvalidParameter",
+        "parameter": "body",
+        "accepted": "a JSON document",
     }
     return JSONResponse(body, 422)
 

@@ -200,10 +200,17 @@ def test_json_is_checked_the_same_way(api: Api) -> None:
         "/workflows", content=b"{nope", headers={"content-type": "application/json"}
     )
     assert not_json.status_code == 422
+    assert not_json.json()["parameter"] == "body"
+    assert not_json.json()["detail"].startswith("the request body is not JSON: ")
+    assert "at character 1" in not_json.json()["detail"]
     nul = api.client.post("/workflows", json={"name": "x", "ops": [{"op": "text", "text": "a\0"}]})
     assert nul.status_code == 422
-    assert nul.json()["parameter"].startswith("ops[0].")
+    assert nul.json()["parameter"] == "ops[0]"  # the text and its font, checked together
     assert "U+0000" in nul.json()["detail"]
+    no_side = api.client.post("/workflows", json={"name": "x", "ops": [{"op": "resize"}]})
+    assert no_side.json()["parameter"] == "ops[0]"
+    assert "give a width, a height or both" in no_side.json()["detail"]
+    assert "Value error" not in no_side.json()["detail"]
 
 
 def test_versions_and_runs(api: Api, settings: Settings) -> None:

@@ -183,8 +183,14 @@ def _from_json(catalogue: Catalogue, kind: MediaKind, index: int, item: Any) -> 
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"])
+        # A check of the whole operation (no field of its own) names the operation; a check of
+        # ours says its own words, without pydantic's "Value error, " before them.
+        problem = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
         raise InvalidParameter(
-            f"{where}.{field}", error.get("input"), error["msg"], accepted=operation.syntax
+            f"{where}.{field}" if field else where,
+            error.get("input"),
+            problem,
+            accepted=operation.syntax,
         ) from None
 
 
