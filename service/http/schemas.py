@@ -128,7 +128,8 @@ class EditOut(BaseModel):
     result_url: str | None = Field(
         description="Its result's GET address, GET /media/{media}/{operations as written}: the "
         "bytes, cacheable forever, for <img src> or a CDN; signed when the service signs "
-        "addresses (EDITROOM_URL_SIGNING_KEY). Null for an import"
+        "addresses (EDITROOM_URL_SIGNING_KEY). Null for an import, and for an edit that "
+        "completed without a result (noop)"
     )
     reused: bool = Field(
         default=False,
@@ -152,7 +153,11 @@ class EditOut(BaseModel):
             ],
             url=links.edit(row["id"]),
             events_url=links.edit_events(row["id"]),
-            result_url=links.result(row["media_id"], query),
+            result_url=(
+                None  # nothing to address: it made no result (noop)
+                if row["status"] == "completed" and not row["outputs"]
+                else links.result(row["media_id"], query)
+            ),
             reused=bool(row.get("reused")),
         )
 

@@ -159,6 +159,15 @@ def test_a_result_address_answers_the_bytes_cacheable_forever(
     assert edits_made(conn) == 1
 
 
+def test_an_edit_that_made_no_result_offers_no_address(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    done = api.client.post("/edit", params={"media": picture["id"], "noop": "", "wait": "30"})
+    edit = done.json()
+    assert (edit["status"], edit["outputs"], edit["result_url"]) == ("completed", [], None)
+    assert api.client.get(edit["url"]).json()["result_url"] is None
+
+
 def test_a_result_address_runs_the_edit_and_waits_for_it(
     api: Api, conn: Conn, runner: None, picture: dict[str, Any]
 ) -> None:
