@@ -216,13 +216,32 @@ export async function render(main, { id }) {
   saveForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const ops = headChain(session.steps).flatMap((step) => step.ops);
+    const name = saveForm.elements.name.value.trim();
     try {
       if (!ops.length) throw new Error("There is nothing to save yet: the head is the original. Apply an operation first.");
-      const workflow = await request("POST", "/workflows", { json: { name: saveForm.elements.name.value, ops } });
-      saved.replaceChildren("Saved: ", h("a", { href: `#/workflows/${workflow.id}` }, `${workflow.name} (version ${workflow.version})`));
-      showError(historyError, null);
-    } catch (failure) { showError(historyError, failure); }
+      savedAs(await request("POST", "/workflows", { json: { name, ops } }));
+    } catch (failure) {
+      if (failure.status !== 409 || !await offerNewVersion(name, ops)) showError(historyError, failure);
+    }
   });
+
+  function savedAs(workflow) {
+    saved.replaceChildren("Saved: ", h("a", { href: `#/workflows/${workflow.id}` }, `${workflow.name} (version ${workflow.version})`));
+    showError(historyError, null);
+  }
+
+  // The name is another workflow's, with other steps: offer to save these as its next version.
+  async function offerNewVersion(name, ops) {
+    const named = (await get("/workflows", { limit: 500 }).catch(() => ({ items: [] }))).items.find((w) => w.name === name);
+    if (!named) return false;
+    const next = h("button", { type: "button" }, `Save as version ${named.version + 1} of ${name}`);
+    next.addEventListener("click", () => request("PUT", `/workflows/${named.id}`, { json: { ops } })
+      .then(savedAs).catch((failure) => showError(historyError, failure)));
+    saved.replaceChildren(`A workflow is already named “${name}”, with other steps. `, next, " Or choose another name.");
+    showError(historyError, null);
+    next.focus();
+    return true;
+  }
 
   const stop = live({ session: session.id }, {
     onOpen: refresh,
