@@ -202,6 +202,7 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     offered = run_on.locator("option").all_inner_texts()
     assert "forest.png (image)" in offered
     assert not [o for o in offered if "-edited" in o]  # uploads, not the crop or small copies
+    check_page(page, "workflow-runs")
     run_on.select_option(label="forest.png (image)")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("link", name="See the executions").click()
@@ -388,6 +389,7 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page.get_by_role("button", name="Save as workflow").click()
     expect(page.locator(".save-form")).to_contain_text("already named “flip-grey”")
     expect(page.locator(".save-form")).not_to_contain_text("PUT")
+    check_page(page, "editor-name-taken")
     page.get_by_role("button", name="Save as version 2 of flip-grey").click()
     page.get_by_role("link", name="flip-grey (version 2)").click()
     saved = json.loads(page.locator("pre.json").inner_text())
@@ -486,6 +488,7 @@ def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, servic
     card = page.locator(".card", has=page.get_by_role("link", name="Edit kept-edited.png"))
     expect(card.get_by_role("alert")).to_contain_text("kept-edited.png was not deleted")
     expect(card.get_by_role("alert")).to_be_in_viewport()
+    check_page(page, "library-refused-deletion")
 
 
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:

@@ -226,6 +226,7 @@ export async function render(main, { id }) {
   });
 
   function savedAs(workflow) {
+    saved.classList.remove("offer");
     saved.replaceChildren("Saved: ", h("a", { href: `#/workflows/${workflow.id}` }, `${workflow.name} (version ${workflow.version})`));
     showError(historyError, null);
   }
@@ -238,6 +239,7 @@ export async function render(main, { id }) {
     next.addEventListener("click", () => request("PUT", `/workflows/${named.id}`, { json: { ops } })
       .then(savedAs).catch((failure) => showError(historyError, failure)));
     saved.replaceChildren(`A workflow is already named “${name}”, with other steps. `, next, " Or choose another name.");
+    saved.classList.add("offer");
     showError(historyError, null);
     next.focus();
     return true;
