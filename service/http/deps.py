@@ -5,14 +5,14 @@ Every one is a coroutine function, though none awaits anything: FastAPI runs a p
 dependency in its thread pool, and a hop to a thread and back for each (four or five a
 request) cost more than the rest of a GET of a result."""
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.routing import APIRoute
 
 from service.domain.edits import Edits
 from service.domain.health import Health
-from service.domain.idempotency import KEY_DESCRIPTION, KEY_HEADER
+from service.domain.idempotency import KEY_DESCRIPTION, KEY_HEADER, parse_key
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.live import LiveEdits
@@ -20,7 +20,8 @@ from service.domain.results import Results
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
-from service.kernel.errors import UnknownParameter
+from service.http.openapi import GRAMMAR, SELF_CHECKED
+from service.kernel.errors import InvalidHeader, InvalidParameter, UnknownParameter
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -107,19 +108,61 @@ LiveDep = Annotated[LiveEdits, Depends(get_live)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 
 
-def only_parameters(*allowed: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency that refuses query parameters the route does not know (a typo would
-    otherwise be silently ignored)."""
+async def check_query(request: Request) -> None:
+    """Every API route's query string: a parameter the route does not take, or one given more
+    than once, is refused by name (a typo would otherwise be ignored in silence, and of two
+    values one would win unseen). The routes that read the edit language (POST /edit, a
+    workflow's definition) check theirs in the language, where operations may repeat."""
+    route: APIRoute = request.scope["route"]
+    key = (route.path, frozenset(route.methods or ()))
+    if key not in _ACCEPTED:
+        _ACCEPTED[key] = accepted_parameters(route)
+    accepted = _ACCEPTED[key]
+    if accepted is None:
+        return
+    seen: set[str] = set()
+    for name, value in request.query_params.multi_items():
+        if name not in accepted:
+            raise UnknownParameter(
+                name, value, "unknown parameter", accepted=" | ".join(accepted) or "none"
+            )
+        if name in seen:
+            raise InvalidParameter(
+                name, value, "given more than once", accepted=f"one {name} parameter"
+            )
+        seen.add(name)
 
-    async def check(request: Request) -> None:
-        for name, value in request.query_params.multi_items():
-            if name not in allowed:
-                raise UnknownParameter(
-                    name, value, "unknown parameter", accepted=" | ".join(allowed) or "none"
-                )
 
-    return check
+_ACCEPTED: dict[tuple[str, frozenset[str]], tuple[str, ...] | None] = {}  # by path and methods
 
 
-# The header as written; service.domain.idempotency.parse_key checks it (a 400 when malformed).
-IdempotencyKey = Annotated[str | None, Header(alias=KEY_HEADER, description=KEY_DESCRIPTION)]
+def accepted_parameters(route: APIRoute) -> tuple[str, ...] | None:
+    """The query parameters the route declares, its dependencies' included; None for a route
+    whose own grammar checks them (service.http.openapi.SELF_CHECKED), and for the UI's pages,
+    which take none but must not refuse a link's tracking parameters."""
+    if not route.include_in_schema or (route.openapi_extra or {}).get(GRAMMAR) in SELF_CHECKED:
+        return None
+    names: list[str] = []
+    dependants = [route.dependant]
+    while dependants:
+        dependant = dependants.pop()
+        names.extend(field.alias for field in dependant.query_params if field.alias not in names)
+        dependants.extend(dependant.dependencies)
+    return tuple(names)
+
+
+async def idempotency_key(
+    request: Request,
+    key: Annotated[str | None, Header(alias=KEY_HEADER, description=KEY_DESCRIPTION)] = None,
+) -> str | None:
+    """The request's Idempotency-Key, checked (service.domain.idempotency.parse_key): a 400
+    when malformed or given more than once (which of two keys would the retry be?)."""
+    given = request.headers.getlist(KEY_HEADER)
+    if len(given) > 1:
+        raise InvalidHeader(
+            KEY_HEADER, ", ".join(given), f"given {len(given)} times", accepted="one key"
+        )
+    return parse_key(key)
+
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]

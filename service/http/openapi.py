@@ -18,6 +18,9 @@ GRAMMAR = "x-editroom-query"  # a route's openapi_extra names which query gramma
 EDIT_QUERY = {GRAMMAR: "edit"}  # POST /edit: media or session, wait, priority, operations
 WORKFLOW_QUERY = {GRAMMAR: "workflow"}  # POST/PUT /workflows: name, kind, operations
 RUN_QUERY = {GRAMMAR: "run"}  # POST /workflows/{id}/run: media, wait, priority, fresh
+# The grammars whose parser refuses unknown and repeated parameters itself (operations may
+# repeat); every other route's query is checked against what it declares (deps.check_query).
+SELF_CHECKED = frozenset({"edit", "workflow"})
 _RUN_CONTROLS = ("media", "wait", "priority", "fresh")
 # The answer header of a retried request (service/domain/idempotency.py).
 REPLAYED_HEADER_DOC = {

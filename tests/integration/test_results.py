@@ -156,6 +156,10 @@ def test_a_result_address_answers_the_bytes_cacheable_forever(
     assert got.headers["cache-control"] == IMMUTABLE
     again = api.client.get(edit["result_url"], headers={"If-None-Match": got.headers["etag"]})
     assert (again.status_code, again.content) == (304, b"")
+    asked = api.client.head(edit["result_url"])  # a CDN's or a link checker's question
+    assert (asked.status_code, asked.content) == (200, b"")
+    shown = ("etag", "cache-control", "content-type", "content-length")
+    assert {name: asked.headers[name] for name in shown} == {n: got.headers[n] for n in shown}
     assert edits_made(conn) == 1
 
 

@@ -4,14 +4,13 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edit_controls import parse_wait
-from service.domain.idempotency import parse_key
 from service.http.answers import queued_edit
-from service.http.deps import EditsDep, IdempotencyKey, LinksDep, SettingsDep, only_parameters
+from service.http.deps import EditsDep, IdempotencyKey, LinksDep, SettingsDep
 from service.http.openapi import EDIT_QUERY, REPLAYED_HEADER_DOC
 from service.http.schemas import EditOut, EditPage, StatusCount
 from service.http.sse import EventStream
@@ -48,7 +47,7 @@ async def create_edit(
     async with edits.waiting(wait) as answer:
         made = await edits.create(
             request.query_params.multi_items(), accept=accept,
-            idempotency_key=parse_key(idempotency_key), durable=not wait,
+            idempotency_key=idempotency_key, durable=not wait,
         )  # fmt: skip
         (row,) = made.rows
         return await queued_edit(row, answer=answer, links=links, replayed=made.replayed)
@@ -57,7 +56,6 @@ async def create_edit(
 @router.get(
     "",
     response_model=EditPage,
-    dependencies=[Depends(only_parameters("status", "media", "session", "limit", "cursor"))],
 )
 async def list_edits(
     edits: EditsDep,

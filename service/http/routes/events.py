@@ -4,10 +4,17 @@ import json
 from collections.abc import AsyncGenerator
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from service.domain.live import LiveEvent, Scope
-from service.http.deps import LinksDep, LiveDep, SettingsDep, only_parameters
+from service.http.deps import (
+    LibraryDep,
+    LinksDep,
+    LiveDep,
+    SessionsDep,
+    SettingsDep,
+    WorkflowsDep,
+)
 from service.http.links import Links
 from service.http.schemas import EditOut
 from service.http.sse import EventStream
@@ -22,13 +29,15 @@ RECONNECT_MILLISECONDS = 2000
     "/events",
     response_class=EventStream,
     status_code=200,  # EventStream takes no status: OpenAPI needs it said
-    dependencies=[Depends(only_parameters("session", "workflow", "media"))],
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def live_events(
     live: LiveDep,
     links: LinksDep,
     settings: SettingsDep,
+    sessions: SessionsDep,
+    workflows: WorkflowsDep,
+    library: LibraryDep,
     session: UUID | None = None,
     workflow: UUID | None = None,
     media: UUID | None = None,
@@ -47,6 +56,13 @@ async def live_events(
             given[1][0], str(given[1][1]), "a stream follows one scope",
             accepted="one of session, workflow or media, or none for every edit",
         )  # fmt: skip
+    # 404 before the stream starts: a stream of what does not exist would stay silent.
+    if session is not None:
+        await sessions.state(session)
+    elif workflow is not None:
+        await workflows.get(workflow)
+    elif media is not None:
+        await library.get(media)
     scope = Scope(session_id=session, workflow_id=workflow, media_id=media)
 
     async def stream() -> AsyncGenerator[str, None]:

@@ -14,7 +14,6 @@ from service.http.deps import (
     MetricsDep,
     SettingsDep,
     SigningKeyDep,
-    only_parameters,
 )
 from service.http.openapi import RAW_BODY
 from service.http.schemas import PresignOut, UploadOut
@@ -36,7 +35,6 @@ UploadsDep = Annotated[PresignedUploads, Depends(presigned_uploads)]
     "/presign",
     status_code=201,
     response_model=PresignOut,
-    dependencies=[Depends(only_parameters("filename", "size"))],
 )
 async def presign(
     uploads: UploadsDep,

@@ -1,14 +1,14 @@
 """GET /media/{id}/{operations}: an edit's result by address, as imgproxy and thumbor serve
 them: one GET per result, for <img src> and a CDN; the same address is never worked twice."""
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from service.domain.results import Result
-from service.http.deps import LinksDep, ResultsDep, UrlSigningKeyDep, only_parameters
+from service.http.deps import LinksDep, ResultsDep, UrlSigningKeyDep
 from service.http.links import Links
 from service.http.ranges import none_match
 from service.http.schemas import EditOut
@@ -17,14 +17,8 @@ from service.kernel.signing import verify_path
 router = APIRouter(prefix="/media", tags=["results"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-_ONLY = Depends(only_parameters("output", "signature"))
-
-
-@router.get(
-    "/{media_id}/{operations:path}",
-    name="result",
+_ROUTE: dict[str, Any] = dict(
     response_class=Response,
-    dependencies=[_ONLY],
     responses={
         200: {"description": "the result's bytes; ETag: its SHA-256; cacheable forever"},
         202: {"model": EditOut, "description": "still running after the wait; see Location"},
@@ -34,6 +28,12 @@ _ONLY = Depends(only_parameters("output", "signature"))
         422: {"description": "an operation is unknown or wrong (as POST /edit), or it failed"},
     },
 )
+
+
+# Two routes, not one with both methods: each gets its own OpenAPI operation id. HEAD answers
+# as GET would, without the bytes (a CDN's or a link checker's question), making the edit too.
+@router.get("/{media_id}/{operations:path}", name="result", **_ROUTE)
+@router.head("/{media_id}/{operations:path}", name="result_head", **_ROUTE)
 async def result(
     media_id: UUID,
     operations: str,
@@ -42,6 +42,8 @@ async def result(
     links: LinksDep,
     signing_key: UrlSigningKeyDep,
     if_none_match: Annotated[str | None, Header()] = None,
+    output: Annotated[str | None, Query(description="the N-th result, from 1")] = None,
+    signature: Annotated[str | None, Query(description="the address's signature")] = None,
 ) -> Response:
     """`GET /media/ID/resize=800x&format=webp`: the operations written as in POST /edit, in
     the path. The edit is made once: done, its bytes at once; under way (or new), joined
@@ -50,11 +52,11 @@ async def result(
     first. With EDITROOM_URL_SIGNING_KEY set, `signature=` must sign the path."""
     raw_path = request.scope["raw_path"].decode("latin-1")
     if signing_key is not None:
-        verify_path(signing_key, raw_path, request.query_params.get("signature"))
+        verify_path(signing_key, raw_path, signature)
     written = raw_path.split("/", 3)[3]  # as sent: an escaped & stays a value's
     found = await results.result(
         media_id, written, accept=request.headers.get("accept", ""),
-        output=request.query_params.get("output"),
+        output=output,
     )  # fmt: skip
     if found.output is None:
         return _under_way(found, links)
@@ -66,6 +68,8 @@ async def result(
     if none_match(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     headers["Content-Length"] = str(found.output["size_bytes"])
+    if request.method == "HEAD":
+        return Response(headers=headers, media_type=found.output["content_type"])
     body = await results.read(found.output)
     return StreamingResponse(body, headers=headers, media_type=found.output["content_type"])
 

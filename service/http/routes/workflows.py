@@ -5,16 +5,15 @@ import json
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edit_controls import parse_fresh, parse_wait
-from service.domain.idempotency import parse_key
 from service.domain.workflows import Definition, Workflows
 from service.http.answers import queued_edit, replay_header
-from service.http.deps import EditsDep, IdempotencyKey, LinksDep, WorkflowsDep, only_parameters
+from service.http.deps import EditsDep, IdempotencyKey, LinksDep, WorkflowsDep
 from service.http.openapi import REPLAYED_HEADER_DOC, RUN_QUERY, WORKFLOW_QUERY
 from service.http.schemas import (
     BatchOut,
@@ -85,8 +84,7 @@ async def create_workflow(
     return JSONResponse(body.model_dump(mode="json"), status, headers={"Location": body.url})
 
 
-@router.get("", response_model=WorkflowPage,
-            dependencies=[Depends(only_parameters("limit", "cursor"))])  # fmt: skip
+@router.get("", response_model=WorkflowPage)
 async def list_workflows(
     workflows: WorkflowsDep,
     links: LinksDep,
@@ -133,7 +131,6 @@ async def delete_workflow(workflow_id: UUID, workflows: WorkflowsDep) -> Respons
 
 
 @router.post("/{workflow_id}/run", status_code=202, response_model=EditOut | BatchOut,
-             dependencies=[Depends(only_parameters("media", "wait", "priority", "fresh"))],
              responses={
                  202: {"description": "queued", "headers": REPLAYED_HEADER_DOC},
                  400: {"description": "the Idempotency-Key header is malformed"},
@@ -163,25 +160,23 @@ async def run_workflow(
             accepted='?media=ID, or the body {"media": [ID, ...]}',
         )  # fmt: skip
     seconds, again = parse_wait(wait), parse_fresh(fresh)
-    key = parse_key(idempotency_key)
     if batch is not None:
         made = await workflows.run(
             workflow_id, batch.media, priority=priority, fresh=again, batch=True,
-            idempotency_key=key,
+            idempotency_key=idempotency_key,
         )  # fmt: skip
         body = BatchOut(edits=[EditOut.from_row(row, links) for row in made.rows])
         return JSONResponse(body.model_dump(mode="json"), 202, headers=replay_header(made.replayed))
     assert media is not None
     async with edits.waiting(seconds) as answer:
         made = await workflows.run(
-            workflow_id, [media], priority=priority, fresh=again, idempotency_key=key
+            workflow_id, [media], priority=priority, fresh=again, idempotency_key=idempotency_key
         )
         (row,) = made.rows
         return await queued_edit(row, answer=answer, links=links, replayed=made.replayed)
 
 
-@router.get("/{workflow_id}/executions", response_model=ExecutionsPage, name="executions",
-            dependencies=[Depends(only_parameters("status", "limit", "cursor"))])  # fmt: skip
+@router.get("/{workflow_id}/executions", response_model=ExecutionsPage, name="executions")
 async def executions(
     workflow_id: UUID,
     workflows: WorkflowsDep,

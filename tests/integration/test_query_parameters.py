@@ -1,0 +1,106 @@
+"""Every route of the API takes the query parameters it declares, each once: a typo or a
+repeat is a 422 naming it, never ignored in silence. Walked over the app's own routes, so a
+route added later is held to it too."""
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.http.app import create_app
+from tests.api import Api, api_settings, running_api
+
+
+@pytest.fixture(scope="module")
+def api(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    data = tmp_path_factory.mktemp("query") / "data"
+    with running_api(api_settings(module_database_url, data, "local", None)) as running:
+        yield running
+
+
+# The routes that read the edit language check their parameters in it (operations may repeat):
+# tests/integration/test_edit_api.py and test_workflows.py hold them to it.
+OWN_GRAMMAR = {("post", "/edit"), ("post", "/workflows"), ("put", "/workflows/{workflow_id}")}
+
+
+def _operations() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(method, path with its placeholders filled, the query parameters its document lists)
+    for each operation the API documents, but those of OWN_GRAMMAR."""
+    settings = api_settings("postgresql://unused", Path("unused"), "local", None)
+    document = create_app(settings).openapi()
+    found = []
+    for template, operations in document["paths"].items():
+        path = template.replace("{operations}", "resize=10x")
+        path = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+        for method, operation in operations.items():
+            if (method, template) in OWN_GRAMMAR:
+                continue
+            parameters = operation.get("parameters", [])
+            names = tuple(p["name"] for p in parameters if p["in"] == "query")
+            found.append((method.upper(), path, names))
+    return found
+
+
+CHECKED = _operations()
+
+
+def test_the_walk_covers_the_api() -> None:
+    assert len(CHECKED) >= 30  # every operation of the document, not a few
+    assert any(names for _, _, names in CHECKED)
+
+
+@pytest.mark.parametrize(("method", "path", "accepted"), CHECKED, ids=lambda v: str(v)[:40])
+def test_an_unknown_parameter_is_refused_by_name(
+    api: Api, method: str, path: str, accepted: tuple[str, ...]
+) -> None:
+    response = api.client.request(method, path, params={"colour": "red"})
+    assert response.status_code == 422, response.text
+    if method == "HEAD":
+        return  # the same answer, without its body
+    detail = response.json()["detail"]
+    start = "colour='red': unknown parameter; accepted: "
+    assert detail.startswith(start)
+    listed = detail.removeprefix(start)
+    # What the route takes is what its document says it takes.
+    assert set(listed.split(" | ")) == (set(accepted) or {"none"})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "accepted"),
+    [route for route in CHECKED if route[2]],
+    ids=lambda v: str(v)[:40],
+)
+def test_a_parameter_given_twice_is_refused_by_name(
+    api: Api, method: str, path: str, accepted: tuple[str, ...]
+) -> None:
+    name = accepted[-1]
+    response = api.client.request(method, f"{path}?{name}=1&{name}=2")
+    assert response.status_code == 422, response.text
+    if method != "HEAD":
+        assert response.json()["detail"] == (
+            f"{name}='2': given more than once; accepted: one {name} parameter"
+        )
+
+
+def test_a_page_of_the_ui_takes_any_parameter(api: Api) -> None:
+    """A link to the editor may carry a campaign's or a tracker's parameters."""
+    assert api.client.get("/", params={"utm_source": "mail"}).status_code == 200
+
+
+@pytest.mark.parametrize("scope", ["session", "workflow", "media"])
+def test_events_of_a_scope_that_does_not_exist_are_a_404(api: Api, scope: str) -> None:
+    missing = uuid.uuid4()
+    response = api.client.get("/events", params={scope: str(missing)})
+    assert response.status_code == 404
+    assert str(missing) in response.json()["detail"]
+
+
+def test_two_idempotency_keys_are_a_400(api: Api) -> None:
+    response = api.client.post(
+        f"/edit?media={uuid.uuid4()}&flip=h",
+        headers=[("Idempotency-Key", "a"), ("Idempotency-Key", "b")],
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == ("Idempotency-Key='a, b': given 2 times; accepted: one key")
