@@ -92,7 +92,9 @@ class EditExecutor:
         ]
         with self._scratch("edit", edit) as work:
             produced = await self._run(edit, operations, source, others, work, report)
-            names = _output_names(source, produced)
+            names = output_names(
+                source["original_name"], [Path(file.path).suffix for file in produced]
+            )
             return [
                 await self._store(file, name, edit=edit, source=source)
                 for file, name in zip(produced, names, strict=True)
@@ -191,11 +193,12 @@ def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:
     return settings.edit_timeout_seconds + settings.edit_seconds_per_video_second * seconds_of_video
 
 
-def _output_names(source: Row, produced: list[ProducedFile]) -> list[str | None]:
-    """holiday.jpg edited to WebP: holiday-edited.webp; several stills: holiday-01.jpg, ..."""
-    stem = Path(source["original_name"] or "media").stem
-    suffixes = [Path(file.path).suffix for file in produced]
-    if len(produced) == 1:
+def output_names(source_name: str | None, suffixes: list[str]) -> list[str | None]:
+    """holiday.jpg edited to WebP: holiday-edited.webp; several stills: holiday-01.jpg, ...
+    An edit of an edit's output is named from the same stem: holiday-edited.webp edited
+    again is holiday-edited.png, not holiday-edited-edited.png (a session's tenth step)."""
+    stem = Path(source_name or "media").stem.removesuffix("-edited") or "media"
+    if len(suffixes) == 1:
         return [clean_filename(f"{stem}-edited{suffixes[0]}")]
     return [clean_filename(f"{stem}-{i:02d}{suffix}") for i, suffix in enumerate(suffixes, 1)]
 
