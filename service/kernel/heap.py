@@ -8,9 +8,8 @@ the collector's way (gc.freeze); what is allocated later is collected as before.
 import gc
 
 
-def settle_heap() -> int:
-    """Collect start-up's garbage, then freeze what is left; returns how many objects were
-    frozen. Call once, when the process is ready to serve."""
+def settle_heap() -> None:
+    """Collect start-up's garbage, then freeze what is left. Call once, when the process is
+    ready to serve. (gc.get_freeze_count() says how many objects are frozen; it walks them.)"""
     gc.collect()
     gc.freeze()
-    return gc.get_freeze_count()
