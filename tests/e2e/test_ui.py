@@ -396,6 +396,42 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     assert [op["op"] for op in saved["ops"]] == ["flip", "color"]
 
 
+def test_overlay_and_concat_choose_their_media_from_the_library(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """overlay names an image, concat videos: the editor lists the library's media of that kind
+    by picture and name, chosen from the keyboard, and the choice fills the parameter."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        ids = {
+            name: api.post("/bucket/upload", params={"filename": name}, content=body).json()["id"]
+            for name, body in (
+                ("base.png", media.image_bytes("PNG", size=(96, 72))),
+                ("logo.png", media.image_bytes("PNG", size=(40, 30))),
+                ("intro.mp4", media.write_video(tmp_path / "i.mp4", size=(80, 64)).read_bytes()),
+            )
+        }
+    page.goto(f"/#/media/{ids['base.png']}")
+    page.locator("details[data-op=overlay] summary").click()
+    choices = page.get_by_role("group", name="Choose the image")
+    logo = choices.get_by_role("radio", name="logo.png")
+    expect(choices.get_by_role("radio", name="intro.mp4")).to_have_count(0)
+    logo.focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_label("overlay", exact=True)).to_have_value(ids["logo.png"])
+    expect(logo.locator("xpath=..").locator("img")).to_be_visible()  # its picture beside it
+    check_page(page, "editor-overlay-picker")
+    page.get_by_role("button", name="Apply overlay").click()
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    expect(page.locator(".step-ops").first).to_contain_text(f"overlay={ids['logo.png']}")
+
+    page.goto(f"/#/media/{ids['intro.mp4']}")
+    page.locator("details[data-op=concat] summary").click()
+    videos = page.get_by_role("group", name="Choose the videos to append, in order")
+    videos.get_by_role("checkbox", name="intro.mp4").check()
+    expect(videos.get_by_role("checkbox", name="logo.png")).to_have_count(0)
+    expect(page.get_by_label("concat", exact=True)).to_have_value(ids["intro.mp4"])
+
+
 def test_viewing_the_edit_outputs_makes_no_copies_of_copies(
     page: Page, watch: Watch, service: str
 ) -> None:

@@ -7,6 +7,7 @@ import { grouped, opForm } from "../components/opform.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
 import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
+import { mediaPicker } from "../components/picker.js";
 
 export async function render(main, { id }) {
   const error = errorBox();
@@ -128,9 +129,18 @@ export async function render(main, { id }) {
           made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(e.target.value));
         }
         if (op.name === "trim") made.fields.trim.addEventListener("input", (e) => tools?.line?.set(e.target.value));
+        if (op.reads) offerMedia(op, made, details);
         opsPanel.append(details);
       }
     }
+  }
+
+  // overlay and concat name other media: the library's media of that kind, to choose from.
+  function offerMedia(op, made, details) {
+    const field = made.fields[op.name];
+    const picker = mediaPicker(op, field);
+    field.closest(".field").before(picker.element);
+    details.addEventListener("toggle", () => { if (details.open) picker.show(); });
   }
 
   function stepItem(step) {
