@@ -482,6 +482,7 @@ def settled_completed(api: httpx.Client) -> int:
 
 def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path: Path) -> None:
     watch.expected.append("status of 415")  # the browser's own note of the refused upload
+    watch.expected.append("status of 422")  # of the refused text
     page.goto("/#/library")
     not_media = tmp_path / "notes.png"
     not_media.write_text("these are not the pixels you are looking for")
@@ -494,9 +495,24 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     page.locator("input[type=file]").set_input_files([picture])
     expect(page.locator(".upload.duplicate")).to_contain_text("duplicate of p.png")
     page.get_by_role("link", name="Edit p.png").click()
+    # A box past the 64x48 picture is told beside its field, before anything is sent.
     page.locator("details[data-op=crop] summary").click()
-    page.get_by_label("crop", exact=True).fill("0,0,500,500")
+    crop = page.get_by_label("crop", exact=True)
+    crop.fill("0,0,500,500")
     page.get_by_role("button", name="Apply crop").click()
+    expect(crop).to_be_focused()
+    expect(crop).to_have_attribute("aria-invalid", "true")
+    expect(crop).to_have_accessible_description(re.compile("past the 64.48 picture"))
+    check_page(page, "editor-crop-refused")
+    expect(page.locator(".step")).to_have_count(0)
+    # What only the API knows is still told where it happened, in its words.
+    page.locator("details[data-op=text] summary").click()
+    page.get_by_label("text", exact=True).fill("tab\there")
+    page.get_by_role("button", name="Apply text").click()
+    expect(page.locator("details[data-op=text]").get_by_role("alert")).to_contain_text("text=")
+    # An edit the runner cannot do fails as a step, with its reason (no face to find).
+    page.locator("details[data-op=headshot] summary").click()
+    page.get_by_role("button", name="Apply headshot").click()
     failed = page.locator(".step").first
     expect(failed).to_have_attribute("data-status", "failed")
     expect(failed).to_contain_text("failed:")

@@ -1,7 +1,7 @@
 // The editor: one media, one editing session. Operations on the left (from GET /operations),
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
-import { cropBox } from "../components/crop.js";
+import { boxProblem, cropBox } from "../components/crop.js";
 import { errorBox, h, showError, uid, when, written } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
@@ -43,7 +43,7 @@ export async function render(main, { id }) {
     h("h2", {}, "Steps"), announcer, steps, saveForm);
   main.append(h("h1", {}, media.original_name || media.id), h("div", { class: "editor" }, opsPanel, stage, history));
 
-  let headId = null; let headKind = null; let tools = null;
+  let headId = null; let headKind = null; let headSize = null; let tools = null;
 
   async function apply(items) {
     await request("POST", "/edit", { params: [["session", session.id], ...items] });
@@ -54,6 +54,7 @@ export async function render(main, { id }) {
     if (session.head.media_id === headId) return;
     headId = session.head.media_id;
     const head = await get(`/bucket/upload/${headId}`);
+    headSize = { width: head.width, height: head.height };
     download.href = session.head.content_url;
     download.setAttribute("download", head.original_name || "editroom-result");
     tools?.dispose?.();
@@ -127,6 +128,7 @@ export async function render(main, { id }) {
         if (op.name === "crop") {
           details.addEventListener("toggle", () => tools?.crop?.show(details.open));
           made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(e.target.value));
+          made.checks.crop = (value) => boxProblem(value, op.parameters[0], headSize);
         }
         if (op.name === "trim") made.fields.trim.addEventListener("input", (e) => tools?.line?.set(e.target.value));
         if (op.reads) offerMedia(op, made, details);
