@@ -396,11 +396,12 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     assert [op["op"] for op in saved["ops"]] == ["flip", "color"]
 
 
-def test_overlay_and_concat_choose_their_media_from_the_library(
+def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
     page: Page, watch: Watch, service: str, tmp_path: Path
 ) -> None:
     """overlay names an image, concat videos: the editor lists the library's media of that kind
-    by picture and name, chosen from the keyboard, and the choice fills the parameter."""
+    by picture and name, chosen from the keyboard, and the choice fills the parameter. The
+    video's sound alone (audio=extract) is offered no video operation."""
     with httpx.Client(base_url=service, timeout=60) as api:
         ids = {
             name: api.post("/bucket/upload", params={"filename": name}, content=body).json()["id"]
@@ -430,6 +431,15 @@ def test_overlay_and_concat_choose_their_media_from_the_library(
     videos.get_by_role("checkbox", name="intro.mp4").check()
     expect(videos.get_by_role("checkbox", name="logo.png")).to_have_count(0)
     expect(page.get_by_label("concat", exact=True)).to_have_value(ids["intro.mp4"])
+    # Its sound alone has no picture, which every video operation works on: none is offered.
+    page.locator("details[data-op=audio] summary").click()
+    page.get_by_label("audio_format").select_option("m4a")
+    page.get_by_role("button", name="Apply audio").click()
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    expect(page.locator("audio")).to_be_visible()
+    expect(page.get_by_role("heading", name="No operations for sound alone")).to_be_visible()
+    expect(page.locator("details.op")).to_have_count(0)
+    check_page(page, "editor-sound-only")
 
 
 def test_viewing_the_edit_outputs_makes_no_copies_of_copies(

@@ -58,8 +58,9 @@ export async function render(main, { id }) {
     download.href = session.head.content_url;
     download.setAttribute("download", head.original_name || "editroom-result");
     tools?.dispose?.();
-    tools = head.kind === "video" ? videoStage(head) : imageStage(head);
-    if (head.kind !== headKind) { headKind = head.kind; buildOps(); }
+    const kind = soundOnly(head) ? "sound" : head.kind;
+    tools = { image: imageStage, video: videoStage, sound: soundStage }[kind](head);
+    if (kind !== headKind) { headKind = kind; buildOps(); }
     fitForms(head);
   }
 
@@ -107,6 +108,13 @@ export async function render(main, { id }) {
     return { video, line };
   }
 
+  // A video without a picture (audio=extract's m4a, opus or mp3): listened to, not watched.
+  function soundStage(head) {
+    const audio = h("audio", { src: head.content_url, controls: true, preload: "metadata", "aria-label": `The current result: ${head.original_name || head.id}` });
+    stage.replaceChildren(audio, h("p", { class: "facts" }, `sound only · ${head.duration_seconds?.toFixed(2)} s · ${head.codecs.audio ?? "?"} · ${head.content_type}`));
+    return { audio };
+  }
+
   function quickButton(label, items) {
     const button = h("button", { type: "button" }, label);
     button.addEventListener("click", () => apply(items).catch((failure) => showError(historyError, failure)));
@@ -116,6 +124,7 @@ export async function render(main, { id }) {
   const forms = {};
   function buildOps() {
     for (const key of Object.keys(forms)) delete forms[key];
+    if (headKind === "sound") { opsPanel.replaceChildren(...noOperationsForSound()); return; }
     opsPanel.replaceChildren(h("h2", {}, `Operations for ${headKind}s`));
     for (const [group, ops] of grouped(catalogue, headKind)) {
       opsPanel.append(h("h3", { class: "group" }, group));
@@ -143,6 +152,14 @@ export async function render(main, { id }) {
     const picker = mediaPicker(op, field);
     field.closest(".field").before(picker.element);
     details.addEventListener("toggle", () => { if (details.open) picker.show(); });
+  }
+
+  // Every video operation reads the picture (the runner refuses a file without one), so none is
+  // offered for sound alone.
+  function noOperationsForSound() {
+    return [h("h2", {}, "No operations for sound alone"),
+      h("p", { class: "facts" }, "The head is sound only, without a picture, and every video operation works on the picture. "
+        + "Download the sound, or undo to edit the video again.")];
   }
 
   function stepItem(step) {
@@ -278,4 +295,9 @@ function headChain(steps) {
   const chain = [];
   for (let step = steps.find((s) => s.is_head); step; step = byEdit.get(step.follows_edit_id)) chain.unshift(step);
   return chain;
+}
+
+// A video media without a picture: the sound audio=extract kept (no video codec, no size).
+function soundOnly(media) {
+  return media.kind === "video" && !media.codecs?.video;
 }
