@@ -493,7 +493,13 @@ def settled_completed(api: httpx.Client) -> int:
 def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path: Path) -> None:
     watch.expected.append("status of 415")  # the browser's own note of the refused upload
     watch.expected.append("status of 422")  # of the refused text
-    page.goto("/#/library")
+    watch.expected.append("status of 404")  # of the media no longer there
+    for address in ("/#/media/not-a-uuid", "/#/media/0f8fad5b-d9cb-469f-a165-70867728950e"):
+        page.goto(address)  # mistyped, or deleted: said in the app's words, with the way back
+        expect(page.get_by_role("heading", name="No media at this address")).to_be_visible()
+        expect(page.locator("main")).not_to_contain_text(re.compile("uuid|does not exist", re.I))
+    check_page(page, "editor-no-media")
+    page.get_by_role("link", name="Back to the library").click()
     not_media = tmp_path / "notes.png"
     not_media.write_text("these are not the pixels you are looking for")
     page.locator("input[type=file]").set_input_files([not_media])

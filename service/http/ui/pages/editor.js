@@ -2,7 +2,7 @@
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
-import { errorBox, h, showError, uid, when, written } from "../components/dom.js";
+import { errorBox, h, looksLikeId, nothingAt, showError, uid, when, written } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
 import { timeline } from "../components/timeline.js";
@@ -10,11 +10,18 @@ import { colourControls } from "../components/colour.js";
 import { mediaPicker } from "../components/picker.js";
 
 export async function render(main, { id }) {
+  const gone = () => nothingAt(main, { what: "media", back: "#/library", backLabel: "Back to the library" });
+  if (!looksLikeId(id)) { gone(); return null; }
   const error = errorBox();
   main.append(error);
   let media; let session; let catalogue = [];
   try {
     media = await get(`/bucket/upload/${id}`);
+  } catch (failure) {
+    if (failure.status === 404) gone(); else showError(error, failure);
+    return null;
+  }
+  try {
     const open = await get("/sessions", { media: id, limit: 1 });
     session = open.items[0] || await request("POST", "/sessions", { params: { media: id } });
   } catch (failure) { showError(error, failure); return null; }

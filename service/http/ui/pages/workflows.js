@@ -1,6 +1,6 @@
 // Workflows: the list with import; one workflow's Steps (JSON), Runs and Executions tabs.
 import { get, live, request } from "../api.js";
-import { confirmDialog, errorBox, h, showError, took, uid, when, written } from "../components/dom.js";
+import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when, written } from "../components/dom.js";
 import { mediaCell } from "../components/media.js";
 import { chip, progressBar, STATUSES } from "../components/status.js";
 import { selection } from "../state.js";
@@ -42,8 +42,13 @@ async function list(main) {
 
 async function detail(main, id, tab) {
   const error = errorBox();
+  const gone = () => nothingAt(main, { what: "workflow", back: "#/workflows", backLabel: "Back to the workflows" });
+  if (!looksLikeId(id)) { gone(); return null; }
   let workflow;
-  try { workflow = await get(`/workflows/${id}`); } catch (failure) { main.append(error); showError(error, failure); return null; }
+  try { workflow = await get(`/workflows/${id}`); } catch (failure) {
+    if (failure.status === 404) gone(); else { main.append(error); showError(error, failure); }
+    return null;
+  }
   const tabs = ["steps", "runs", "executions"].map((name) => h("a", {
     href: `#/workflows/${id}/${name}`, role: "tab", "aria-selected": String(name === tab), class: "tab",
   }, name[0].toUpperCase() + name.slice(1)));
