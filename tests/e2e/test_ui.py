@@ -368,9 +368,9 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page: Page, watch: Watch, service: str
 ) -> None:
     """Flip, rotate, undo, then grey: the rotation was undone and replaced, so the head is a
-    grey flip, and that is what the workflow saves. Its name is another workflow's, with other
-    operations (409): the editor offers to save the steps as that one's next version, rather
-    than quoting the API's way to do it."""
+    grey flip, and that is what the workflow saves; the rotation is marked abandoned. Its name
+    is another workflow's, with other operations (409): the editor offers to save the steps as
+    that one's next version, rather than quoting the API's way to do it."""
     watch.expected.append("status of 409")
     with httpx.Client(base_url=service, timeout=60) as api:
         api.post("/workflows", params={"name": "flip-grey", "rotate": "90"}).raise_for_status()
@@ -385,6 +385,10 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
             assert api.post(f"/edit?{query}").json()["status"] == "completed"
     page.goto(f"/#/media/{uploaded.json()['id']}")
     expect(page.locator(".step")).to_have_count(3)
+    # The rotation is told apart: undone and replaced, no part of the head.
+    expect(page.locator(".step.abandoned")).to_have_count(1)
+    expect(page.locator(".step.abandoned")).to_contain_text("rotate=90")
+    expect(page.locator(".step.abandoned")).to_contain_text("abandoned")
     page.get_by_label("Save the steps as a workflow").fill("flip-grey")
     page.get_by_role("button", name="Save as workflow").click()
     expect(page.locator(".save-form")).to_contain_text("already named “flip-grey”")

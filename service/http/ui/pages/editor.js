@@ -169,15 +169,17 @@ export async function render(main, { id }) {
         + "Download the sound, or undo to edit the video again.")];
   }
 
-  function stepItem(step) {
+  function stepItem(step, abandoned) {
     const edit = { ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) };
     const actions = [];
     if (LIVE.has(edit.status)) actions.push(editButton("Cancel", "DELETE", `/edit/${edit.id}`));
     if (CAN_RETRY.has(edit.status)) actions.push(editButton("Retry", "POST", `/edit/${edit.id}/retry`));
-    return h("li", { class: `step status-${edit.status}${step.is_head ? " is-head" : ""}`, "data-edit": edit.id, "data-status": edit.status },
+    return h("li", { class: `step status-${edit.status}${step.is_head ? " is-head" : ""}${abandoned ? " abandoned" : ""}`, "data-edit": edit.id, "data-status": edit.status },
       h("div", { class: "step-line" }, chip(edit.status), h("span", { class: "step-number" }, `#${step.step}`),
-        step.is_head ? h("span", { class: "head-mark" }, "head") : null),
+        step.is_head ? h("span", { class: "head-mark" }, "head") : null,
+        abandoned ? h("span", { class: "abandoned-mark" }, "abandoned") : null),
       h("p", { class: "step-ops" }, written(step)),
+      abandoned ? h("p", { class: "detail" }, "Undone, then replaced by another step: not part of the head, and redo will not bring it back.") : null,
       progressBar(edit), statusDetail(edit), h("p", { class: "facts" }, when(step.created_at)),
       actions.length ? h("div", { class: "step-actions" }, actions) : null);
   }
@@ -193,7 +195,8 @@ export async function render(main, { id }) {
     redo.disabled = !session.can_redo;
     const focused = steps.contains(document.activeElement) ? document.activeElement : null;
     const focusedStep = focused?.closest("li[data-edit]")?.dataset.edit;
-    const items = [...(session.steps || [])].reverse().map(stepItem);
+    const abandoned = abandonedSteps(session.steps || []);
+    const items = [...(session.steps || [])].reverse().map((step) => stepItem(step, abandoned.has(step.edit_id)));
     steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.")]));
     if (focusedStep) {
       const again = [...steps.querySelectorAll(`li[data-edit="${focusedStep}"] button`)].find((b) => b.textContent === focused.textContent);
@@ -303,6 +306,24 @@ function headChain(steps) {
   for (let step = steps.find((s) => s.is_head); step; step = byEdit.get(step.follows_edit_id)) chain.unshift(step);
   return chain;
 }
+
+// The steps undone and then replaced: off the line of the head's chain and what redo would
+// bring back (the newest completed step after the head, again and again), made on a step of
+// that line that a newer step of the line also follows, or on an abandoned step. A step still
+// to run, failed or cancelled after the head is not abandoned: it is the next one tried.
+function abandonedSteps(steps) {
+  const parent = (step) => step.follows_edit_id ?? ORIGINAL;
+  const line = new Set([ORIGINAL, ...headChain(steps).map((step) => step.edit_id)]);
+  for (let at = steps.find((s) => s.is_head)?.edit_id ?? ORIGINAL; ;) {
+    const next = steps.filter((s) => s.status === "completed" && parent(s) === at).at(-1);
+    if (!next) break;
+    line.add(next.edit_id);
+    at = next.edit_id;
+  }
+  const replaced = (step) => steps.some((other) => line.has(other.edit_id) && parent(other) === parent(step) && other.step > step.step);
+  return new Set(steps.filter((step) => !line.has(step.edit_id) && (!line.has(parent(step)) || replaced(step))).map((step) => step.edit_id));
+}
+const ORIGINAL = "original"; // the parent of a first step
 
 // A video media without a picture: the sound audio=extract kept (no video codec, no size).
 function soundOnly(media) {
