@@ -156,6 +156,7 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(page.locator("img.head")).to_be_visible()
     page.locator("details[data-op=color] summary").click()
     brightness = page.get_by_label("brightness")
+    expect(brightness).to_have_attribute("max", "5")  # the factor's bound in GET /operations
     brightness.fill("1.5")  # previewed at once, not applied
     page.locator("details[data-op=color] summary").click()
     page.locator("details[data-op=crop] summary").click()

@@ -136,7 +136,7 @@ export async function render(main, { id }) {
     for (const [group, ops] of grouped(catalogue, headKind)) {
       opsPanel.append(h("h3", { class: "group" }, group));
       for (const op of ops) {
-        const colour = op.name === "color" ? colourControls(() => tools?.image) : null;
+        const colour = op.name === "color" ? colourControls(() => tools?.image, op) : null;
         const made = opForm(op, { onApply: apply, extra: colour?.element });
         if (colour) { colour.bind(made.form); made.reset = colour.reset; }
         forms[op.name] = made;
