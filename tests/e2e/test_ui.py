@@ -206,6 +206,10 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     check_page(page, "workflow-runs")
     run_on.select_option(label="forest.png (image)")
     page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator(".tabpanel .saved")).to_contain_text("1 edit queued.")
+    page.get_by_role("button", name="Run", exact=True).click()  # the same again: reused
+    expect(page.locator(".tabpanel .saved")).to_contain_text("1 identical edit was already made")
+    expect(page.locator(".tabpanel .saved")).not_to_contain_text("queued")
     page.get_by_role("link", name="See the executions").click()
     expect(page.locator("tr[data-status=completed]")).to_have_count(1)
     expect(page.locator(".counts dd[data-status=completed]")).to_have_text("1")

@@ -87,8 +87,7 @@ async function runs(panel, workflow, error) {
   const run = async (json, params) => {
     try {
       const made = await request("POST", `/workflows/${workflow.id}/run`, { json, params });
-      const count = made.edits ? made.edits.length : 1;
-      result.replaceChildren(`${count} edit${count === 1 ? "" : "s"} queued. `, h("a", { href: `#/workflows/${workflow.id}/executions` }, "See the executions"));
+      result.replaceChildren(`${ranTold(made.edits || [made])} `, h("a", { href: `#/workflows/${workflow.id}/executions` }, "See the executions"));
       showError(error, null);
     } catch (failure) { showError(error, failure); }
   };
@@ -107,6 +106,17 @@ async function runs(panel, workflow, error) {
       ...items.map((m) => h("option", { value: m.id }, `${m.original_name || m.id} (${m.kind})`)));
   } catch (failure) { showError(error, failure); }
   return null;
+}
+
+// What a run made: edits queued, and identical ones already done or under way that it answered
+// instead (`reused`, listed among the executions of whoever made them).
+function ranTold(edits) {
+  const reused = edits.filter((edit) => edit.reused).length;
+  const queued = edits.length - reused;
+  const told = [];
+  if (queued) told.push(`${queued} edit${queued === 1 ? "" : "s"} queued.`);
+  if (reused) told.push(`${reused} identical edit${reused === 1 ? " was" : "s were"} already made or under way, and reused.`);
+  return told.join(" ");
 }
 
 async function executions(panel, workflow, error) {
