@@ -156,6 +156,7 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(page.locator("img.head")).to_be_visible()
     page.locator("details[data-op=color] summary").click()
     brightness = page.get_by_label("brightness")
+    expect(brightness).to_have_attribute("max", "5")  # the factor's bound in GET /operations
     brightness.fill("1.5")  # previewed at once, not applied
     page.locator("details[data-op=color] summary").click()
     page.locator("details[data-op=crop] summary").click()
@@ -205,6 +206,10 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     check_page(page, "workflow-runs")
     run_on.select_option(label="forest.png (image)")
     page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator(".tabpanel .saved")).to_contain_text("1 edit queued.")
+    page.get_by_role("button", name="Run", exact=True).click()  # the same again: reused
+    expect(page.locator(".tabpanel .saved")).to_contain_text("1 identical edit was already made")
+    expect(page.locator(".tabpanel .saved")).not_to_contain_text("queued")
     page.get_by_role("link", name="See the executions").click()
     expect(page.locator("tr[data-status=completed]")).to_have_count(1)
     expect(page.locator(".counts dd[data-status=completed]")).to_have_text("1")
@@ -368,9 +373,9 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page: Page, watch: Watch, service: str
 ) -> None:
     """Flip, rotate, undo, then grey: the rotation was undone and replaced, so the head is a
-    grey flip, and that is what the workflow saves. Its name is another workflow's, with other
-    operations (409): the editor offers to save the steps as that one's next version, rather
-    than quoting the API's way to do it."""
+    grey flip, and that is what the workflow saves; the rotation is marked abandoned. Its name
+    is another workflow's, with other operations (409): the editor offers to save the steps as
+    that one's next version, rather than quoting the API's way to do it."""
     watch.expected.append("status of 409")
     with httpx.Client(base_url=service, timeout=60) as api:
         api.post("/workflows", params={"name": "flip-grey", "rotate": "90"}).raise_for_status()
@@ -385,6 +390,10 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
             assert api.post(f"/edit?{query}").json()["status"] == "completed"
     page.goto(f"/#/media/{uploaded.json()['id']}")
     expect(page.locator(".step")).to_have_count(3)
+    # The rotation is told apart: undone and replaced, no part of the head.
+    expect(page.locator(".step.abandoned")).to_have_count(1)
+    expect(page.locator(".step.abandoned")).to_contain_text("rotate=90")
+    expect(page.locator(".step.abandoned")).to_contain_text("abandoned")
     page.get_by_label("Save the steps as a workflow").fill("flip-grey")
     page.get_by_role("button", name="Save as workflow").click()
     expect(page.locator(".save-form")).to_contain_text("already named “flip-grey”")
@@ -394,6 +403,52 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page.get_by_role("link", name="flip-grey (version 2)").click()
     saved = json.loads(page.locator("pre.json").inner_text())
     assert [op["op"] for op in saved["ops"]] == ["flip", "color"]
+
+
+def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """overlay names an image, concat videos: the editor lists the library's media of that kind
+    by picture and name, chosen from the keyboard, and the choice fills the parameter. The
+    video's sound alone (audio=extract) is offered no video operation."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        ids = {
+            name: api.post("/bucket/upload", params={"filename": name}, content=body).json()["id"]
+            for name, body in (
+                ("base.png", media.image_bytes("PNG", size=(96, 72))),
+                ("logo.png", media.image_bytes("PNG", size=(40, 30))),
+                ("intro.mp4", media.write_video(tmp_path / "i.mp4", size=(80, 64)).read_bytes()),
+            )
+        }
+    page.goto(f"/#/media/{ids['base.png']}")
+    page.locator("details[data-op=overlay] summary").click()
+    choices = page.get_by_role("group", name="Choose the image")
+    logo = choices.get_by_role("radio", name="logo.png")
+    expect(choices.get_by_role("radio", name="intro.mp4")).to_have_count(0)
+    logo.focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_label("overlay", exact=True)).to_have_value(ids["logo.png"])
+    expect(logo.locator("xpath=..").locator("img")).to_be_visible()  # its picture beside it
+    check_page(page, "editor-overlay-picker")
+    page.get_by_role("button", name="Apply overlay").click()
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    expect(page.locator(".step-ops").first).to_contain_text(f"overlay={ids['logo.png']}")
+
+    page.goto(f"/#/media/{ids['intro.mp4']}")
+    page.locator("details[data-op=concat] summary").click()
+    videos = page.get_by_role("group", name="Choose the videos to append, in order")
+    videos.get_by_role("checkbox", name="intro.mp4").check()
+    expect(videos.get_by_role("checkbox", name="logo.png")).to_have_count(0)
+    expect(page.get_by_label("concat", exact=True)).to_have_value(ids["intro.mp4"])
+    # Its sound alone has no picture, which every video operation works on: none is offered.
+    page.locator("details[data-op=audio] summary").click()
+    page.get_by_label("audio_format").select_option("m4a")
+    page.get_by_role("button", name="Apply audio").click()
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    expect(page.locator("audio")).to_be_visible()
+    expect(page.get_by_role("heading", name="No operations for sound alone")).to_be_visible()
+    expect(page.locator("details.op")).to_have_count(0)
+    check_page(page, "editor-sound-only")
 
 
 def test_viewing_the_edit_outputs_makes_no_copies_of_copies(
@@ -446,7 +501,14 @@ def settled_completed(api: httpx.Client) -> int:
 
 def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path: Path) -> None:
     watch.expected.append("status of 415")  # the browser's own note of the refused upload
-    page.goto("/#/library")
+    watch.expected.append("status of 422")  # of the refused text
+    watch.expected.append("status of 404")  # of the media no longer there
+    for address in ("/#/media/not-a-uuid", "/#/media/0f8fad5b-d9cb-469f-a165-70867728950e"):
+        page.goto(address)  # mistyped, or deleted: said in the app's words, with the way back
+        expect(page.get_by_role("heading", name="No media at this address")).to_be_visible()
+        expect(page.locator("main")).not_to_contain_text(re.compile("uuid|does not exist", re.I))
+    check_page(page, "editor-no-media")
+    page.get_by_role("link", name="Back to the library").click()
     not_media = tmp_path / "notes.png"
     not_media.write_text("these are not the pixels you are looking for")
     page.locator("input[type=file]").set_input_files([not_media])
@@ -458,9 +520,24 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     page.locator("input[type=file]").set_input_files([picture])
     expect(page.locator(".upload.duplicate")).to_contain_text("duplicate of p.png")
     page.get_by_role("link", name="Edit p.png").click()
+    # A box past the 64x48 picture is told beside its field, before anything is sent.
     page.locator("details[data-op=crop] summary").click()
-    page.get_by_label("crop", exact=True).fill("0,0,500,500")
+    crop = page.get_by_label("crop", exact=True)
+    crop.fill("0,0,500,500")
     page.get_by_role("button", name="Apply crop").click()
+    expect(crop).to_be_focused()
+    expect(crop).to_have_attribute("aria-invalid", "true")
+    expect(crop).to_have_accessible_description(re.compile("past the 64.48 picture"))
+    check_page(page, "editor-crop-refused")
+    expect(page.locator(".step")).to_have_count(0)
+    # What only the API knows is still told where it happened, in its words.
+    page.locator("details[data-op=text] summary").click()
+    page.get_by_label("text", exact=True).fill("tab\there")
+    page.get_by_role("button", name="Apply text").click()
+    expect(page.locator("details[data-op=text]").get_by_role("alert")).to_contain_text("text=")
+    # An edit the runner cannot do fails as a step, with its reason (no face to find).
+    page.locator("details[data-op=headshot] summary").click()
+    page.get_by_role("button", name="Apply headshot").click()
     failed = page.locator(".step").first
     expect(failed).to_have_attribute("data-status", "failed")
     expect(failed).to_contain_text("failed:")

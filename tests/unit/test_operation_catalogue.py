@@ -243,3 +243,11 @@ def test_kept_operations_are_written_as_the_kind_that_reads_them() -> None:
     image = [op.as_json() for op in parse(MediaKind.IMAGE, "format=jpeg&quality=70")]
     assert stored_query(image) == "format=jpeg&quality=70"
     assert stored_query([{"op": "import", "url": "https://example.org/v"}]) is None
+
+
+def test_operations_that_name_other_media_say_of_which_kind() -> None:
+    """A client offers the right media to choose from: images to lay over, videos to append."""
+    assert described("image", "overlay")["reads"] == "image"
+    assert described("video", "overlay")["reads"] == "image"
+    assert described("video", "concat")["reads"] == "video"
+    assert described("image", "crop")["reads"] is None

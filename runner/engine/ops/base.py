@@ -89,11 +89,13 @@ class Operation(BaseModel):
     @classmethod
     def described(cls, limits: Limits) -> dict[str, Any]:
         """The operation as GET /operations shows it."""
+        reads = cls.reads()
         return {
             "name": cls.name, "kind": cls.kind.value, "group": cls.group,
             "description": cls.description, "syntax": cls.syntax, "example": cls.example,
             "terminal": cls.terminal, "once": cls.once,
             "produces": None if cls.produces is None else cls.produces.value,
+            "reads": None if reads is None else reads.value,
             "parameters": [parameter.described(limits) for parameter in cls.parameters],
         }  # fmt: skip
 
@@ -142,6 +144,13 @@ class Operation(BaseModel):
     def check_limits(self, limits: Limits) -> None:
         """Raise InvalidParameter when the operation as written exceeds a limit (a resize
         beyond max_output_side). What depends on the media is checked while running."""
+
+    @classmethod
+    def reads(cls) -> MediaKind | None:
+        """The kind of the other media its value names (overlay: an image, concat: videos);
+        None when it names none."""
+        names_media = any(parameter.type in ("uuid", "media") for parameter in cls.parameters)
+        return (cls.references or cls.kind) if names_media else None
 
     def media_references(self) -> tuple[UUID, ...]:
         """Other media this operation reads (concat); the runner fetches them first."""

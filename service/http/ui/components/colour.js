@@ -5,12 +5,14 @@ import { h, uid } from "./dom.js";
 const FACTORS = [["brightness", "brightness"], ["contrast", "contrast"], ["saturation", "saturate"]];
 const FILTERS = [["grayscale", "grayscale(1)"], ["sepia", "sepia(1)"], ["invert", "invert(1)"]];
 
-export function colourControls(picture) {
+// `op`: color in GET /operations, whose factor's bounds are the sliders' ends.
+export function colourControls(picture, op) {
+  const factor = op.parameters[0].items.find((item) => item.name === "factor");
   const inputs = {};
   const rows = FACTORS.map(([name]) => {
     const id = uid(name);
     const output = h("output", { for: id }, "1.00");
-    inputs[name] = h("input", { id, type: "range", min: 0, max: 2, step: 0.05, value: 1, oninput: (e) => { output.textContent = Number(e.target.value).toFixed(2); } });
+    inputs[name] = h("input", { id, type: "range", min: factor.minimum ?? 0, max: factor.maximum ?? 2, step: 0.05, value: 1, oninput: (e) => { output.textContent = Number(e.target.value).toFixed(2); } });
     return h("div", { class: "field slider" }, h("label", { for: id }, name), inputs[name], output);
   });
   const switches = FILTERS.map(([name]) => {

@@ -76,3 +76,22 @@ export function cropBox(image, size, onChange) {
     dispose() { resized.disconnect(); },
   };
 }
+
+// What is wrong with a crop box as typed (`param`: crop in GET /operations, whose parts give
+// each number's bounds), or whether it reaches past the picture's `size`; null when it fits.
+export function boxProblem(text, param, size) {
+  const values = text.split(",").map((value) => value.trim());
+  const names = param.parts.map((part) => part.name);
+  if (values.length !== names.length) return `Give ${names.join(", ")}: ${names.length} whole numbers, e.g. ${param.example}.`;
+  for (const [index, part] of param.parts.entries()) {
+    const number = values[index] === "" ? NaN : Number(values[index]);
+    if (!Number.isInteger(number)) return `${part.name} is “${values[index]}”: give a whole number of pixels.`;
+    if (part.minimum !== undefined && number < part.minimum) return `${part.name} is ${number}: it must be at least ${part.minimum}.`;
+    if (part.maximum !== undefined && number > part.maximum) return `${part.name} is ${number}: it may be at most ${part.maximum}.`;
+  }
+  const [x, y, width, height] = values.map(Number);
+  if (x + width > size.width || y + height > size.height) {
+    return `The box reaches past the ${size.width}×${size.height} picture: keep x + width ≤ ${size.width} and y + height ≤ ${size.height}.`;
+  }
+  return null;
+}

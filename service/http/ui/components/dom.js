@@ -64,6 +64,16 @@ function unescaped(part) {
   try { return decodeURIComponent(part); } catch { return part; }
 }
 
+// An address that names nothing (a mistyped or deleted id): said plainly, with the way back.
+export function nothingAt(main, { what, back, backLabel }) {
+  main.append(h("h1", {}, `No ${what} at this address`),
+    h("p", {}, "It may have been deleted, or the address mistyped."),
+    h("p", {}, h("a", { href: back }, backLabel)));
+}
+
+// An id as the API writes them; anything else names nothing, and is not worth asking about.
+export const looksLikeId = (text) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
+
 export function errorBox() {
   return h("p", { class: "error", role: "alert", hidden: true });
 }

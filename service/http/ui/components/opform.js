@@ -26,25 +26,53 @@ function read(input) {
   return input.value.trim() === "" ? null : input.value.trim();
 }
 
-// `fields` lets a caller reach an input by parameter name (crop's box, trim's times).
+// What a value does not fit, told next to its field before anything is sent; the field named
+// as invalid until it is changed.
+function fieldProblem(input, hintId) {
+  const message = h("p", { id: `${input.id}-problem`, class: "field-problem", hidden: true });
+  const show = (text) => {
+    message.textContent = text || "";
+    message.hidden = !text;
+    input.setAttribute("aria-describedby", text ? `${message.id} ${hintId}` : hintId);
+    if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+  };
+  input.addEventListener("input", () => show(null));
+  return { message, show };
+}
+
+// `fields` lets a caller reach an input by parameter name (crop's box, trim's times); `checks`
+// lets it add a check of a value by parameter name, a function answering what is wrong or null.
 export function opForm(op, { onApply, extra = null }) {
   const fields = {};
+  const checks = {};
+  const problems = {};
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const rows = op.parameters.map((param) => {
     const id = uid(`${op.name}-${param.name}`);
     const hintId = `${id}-hint`;
     const input = control(param, id, hintId);
     fields[param.name] = input;
+    problems[param.name] = fieldProblem(input, hintId);
     return h("div", { class: "field" },
       h("label", { for: id }, param.name === op.name ? op.name : param.name, param.required ? "" : h("span", { class: "optional" }, " (optional)")),
-      input,
+      input, problems[param.name].message,
       h("small", { id: hintId, class: "hint" }, param.description));
   });
+  // The first value a check refuses is told and focused; true when every check passed.
+  function checked() {
+    for (const [name, check] of Object.entries(checks)) {
+      const problem = check(fields[name].value.trim());
+      problems[name].show(problem);
+      if (problem) { fields[name].focus(); return false; }
+    }
+    return true;
+  }
   const form = h("form", { class: "op-form", "aria-label": `${op.name} parameters` },
     extra, extra ? null : rows, error,
     h("button", { type: "submit", class: "primary" }, `Apply ${op.name}`));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (!checked()) return;
     const items = [];
     for (const param of op.parameters) {
       const value = extra && param.name === op.name ? form.dataset.value ?? null : read(fields[param.name]);
@@ -54,7 +82,7 @@ export function opForm(op, { onApply, extra = null }) {
     error.hidden = true;
     try { await onApply(items); } catch (failure) { error.textContent = failure.message; error.hidden = false; }
   });
-  return { form, fields, error };
+  return { form, fields, checks, error };
 }
 
 export function grouped(operations, kind) {

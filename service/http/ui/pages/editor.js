@@ -1,19 +1,27 @@
 // The editor: one media, one editing session. Operations on the left (from GET /operations),
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
-import { cropBox } from "../components/crop.js";
-import { errorBox, h, showError, uid, when, written } from "../components/dom.js";
+import { boxProblem, cropBox } from "../components/crop.js";
+import { errorBox, h, looksLikeId, nothingAt, showError, uid, when, written } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
 import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
+import { mediaPicker } from "../components/picker.js";
 
 export async function render(main, { id }) {
+  const gone = () => nothingAt(main, { what: "media", back: "#/library", backLabel: "Back to the library" });
+  if (!looksLikeId(id)) { gone(); return null; }
   const error = errorBox();
   main.append(error);
   let media; let session; let catalogue = [];
   try {
     media = await get(`/bucket/upload/${id}`);
+  } catch (failure) {
+    if (failure.status === 404) gone(); else showError(error, failure);
+    return null;
+  }
+  try {
     const open = await get("/sessions", { media: id, limit: 1 });
     session = open.items[0] || await request("POST", "/sessions", { params: { media: id } });
   } catch (failure) { showError(error, failure); return null; }
@@ -42,7 +50,7 @@ export async function render(main, { id }) {
     h("h2", {}, "Steps"), announcer, steps, saveForm);
   main.append(h("h1", {}, media.original_name || media.id), h("div", { class: "editor" }, opsPanel, stage, history));
 
-  let headId = null; let headKind = null; let tools = null;
+  let headId = null; let headKind = null; let headSize = null; let tools = null;
 
   async function apply(items) {
     await request("POST", "/edit", { params: [["session", session.id], ...items] });
@@ -53,11 +61,13 @@ export async function render(main, { id }) {
     if (session.head.media_id === headId) return;
     headId = session.head.media_id;
     const head = await get(`/bucket/upload/${headId}`);
+    headSize = { width: head.width, height: head.height };
     download.href = session.head.content_url;
     download.setAttribute("download", head.original_name || "editroom-result");
     tools?.dispose?.();
-    tools = head.kind === "video" ? videoStage(head) : imageStage(head);
-    if (head.kind !== headKind) { headKind = head.kind; buildOps(); }
+    const kind = soundOnly(head) ? "sound" : head.kind;
+    tools = { image: imageStage, video: videoStage, sound: soundStage }[kind](head);
+    if (kind !== headKind) { headKind = kind; buildOps(); }
     fitForms(head);
   }
 
@@ -105,6 +115,13 @@ export async function render(main, { id }) {
     return { video, line };
   }
 
+  // A video without a picture (audio=extract's m4a, opus or mp3): listened to, not watched.
+  function soundStage(head) {
+    const audio = h("audio", { src: head.content_url, controls: true, preload: "metadata", "aria-label": `The current result: ${head.original_name || head.id}` });
+    stage.replaceChildren(audio, h("p", { class: "facts" }, `sound only · ${head.duration_seconds?.toFixed(2)} s · ${head.codecs.audio ?? "?"} · ${head.content_type}`));
+    return { audio };
+  }
+
   function quickButton(label, items) {
     const button = h("button", { type: "button" }, label);
     button.addEventListener("click", () => apply(items).catch((failure) => showError(historyError, failure)));
@@ -114,11 +131,12 @@ export async function render(main, { id }) {
   const forms = {};
   function buildOps() {
     for (const key of Object.keys(forms)) delete forms[key];
+    if (headKind === "sound") { opsPanel.replaceChildren(...noOperationsForSound()); return; }
     opsPanel.replaceChildren(h("h2", {}, `Operations for ${headKind}s`));
     for (const [group, ops] of grouped(catalogue, headKind)) {
       opsPanel.append(h("h3", { class: "group" }, group));
       for (const op of ops) {
-        const colour = op.name === "color" ? colourControls(() => tools?.image) : null;
+        const colour = op.name === "color" ? colourControls(() => tools?.image, op) : null;
         const made = opForm(op, { onApply: apply, extra: colour?.element });
         if (colour) { colour.bind(made.form); made.reset = colour.reset; }
         forms[op.name] = made;
@@ -126,22 +144,42 @@ export async function render(main, { id }) {
         if (op.name === "crop") {
           details.addEventListener("toggle", () => tools?.crop?.show(details.open));
           made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(e.target.value));
+          made.checks.crop = (value) => boxProblem(value, op.parameters[0], headSize);
         }
         if (op.name === "trim") made.fields.trim.addEventListener("input", (e) => tools?.line?.set(e.target.value));
+        if (op.reads) offerMedia(op, made, details);
         opsPanel.append(details);
       }
     }
   }
 
-  function stepItem(step) {
+  // overlay and concat name other media: the library's media of that kind, to choose from.
+  function offerMedia(op, made, details) {
+    const field = made.fields[op.name];
+    const picker = mediaPicker(op, field);
+    field.closest(".field").before(picker.element);
+    details.addEventListener("toggle", () => { if (details.open) picker.show(); });
+  }
+
+  // Every video operation reads the picture (the runner refuses a file without one), so none is
+  // offered for sound alone.
+  function noOperationsForSound() {
+    return [h("h2", {}, "No operations for sound alone"),
+      h("p", { class: "facts" }, "The head is sound only, without a picture, and every video operation works on the picture. "
+        + "Download the sound, or undo to edit the video again.")];
+  }
+
+  function stepItem(step, abandoned) {
     const edit = { ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) };
     const actions = [];
     if (LIVE.has(edit.status)) actions.push(editButton("Cancel", "DELETE", `/edit/${edit.id}`));
     if (CAN_RETRY.has(edit.status)) actions.push(editButton("Retry", "POST", `/edit/${edit.id}/retry`));
-    return h("li", { class: `step status-${edit.status}${step.is_head ? " is-head" : ""}`, "data-edit": edit.id, "data-status": edit.status },
+    return h("li", { class: `step status-${edit.status}${step.is_head ? " is-head" : ""}${abandoned ? " abandoned" : ""}`, "data-edit": edit.id, "data-status": edit.status },
       h("div", { class: "step-line" }, chip(edit.status), h("span", { class: "step-number" }, `#${step.step}`),
-        step.is_head ? h("span", { class: "head-mark" }, "head") : null),
+        step.is_head ? h("span", { class: "head-mark" }, "head") : null,
+        abandoned ? h("span", { class: "abandoned-mark" }, "abandoned") : null),
       h("p", { class: "step-ops" }, written(step)),
+      abandoned ? h("p", { class: "detail" }, "Undone, then replaced by another step: not part of the head, and redo will not bring it back.") : null,
       progressBar(edit), statusDetail(edit), h("p", { class: "facts" }, when(step.created_at)),
       actions.length ? h("div", { class: "step-actions" }, actions) : null);
   }
@@ -157,7 +195,8 @@ export async function render(main, { id }) {
     redo.disabled = !session.can_redo;
     const focused = steps.contains(document.activeElement) ? document.activeElement : null;
     const focusedStep = focused?.closest("li[data-edit]")?.dataset.edit;
-    const items = [...(session.steps || [])].reverse().map(stepItem);
+    const abandoned = abandonedSteps(session.steps || []);
+    const items = [...(session.steps || [])].reverse().map((step) => stepItem(step, abandoned.has(step.edit_id)));
     steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.")]));
     if (focusedStep) {
       const again = [...steps.querySelectorAll(`li[data-edit="${focusedStep}"] button`)].find((b) => b.textContent === focused.textContent);
@@ -266,4 +305,27 @@ function headChain(steps) {
   const chain = [];
   for (let step = steps.find((s) => s.is_head); step; step = byEdit.get(step.follows_edit_id)) chain.unshift(step);
   return chain;
+}
+
+// The steps undone and then replaced: off the line of the head's chain and what redo would
+// bring back (the newest completed step after the head, again and again), made on a step of
+// that line that a newer step of the line also follows, or on an abandoned step. A step still
+// to run, failed or cancelled after the head is not abandoned: it is the next one tried.
+function abandonedSteps(steps) {
+  const parent = (step) => step.follows_edit_id ?? ORIGINAL;
+  const line = new Set([ORIGINAL, ...headChain(steps).map((step) => step.edit_id)]);
+  for (let at = steps.find((s) => s.is_head)?.edit_id ?? ORIGINAL; ;) {
+    const next = steps.filter((s) => s.status === "completed" && parent(s) === at).at(-1);
+    if (!next) break;
+    line.add(next.edit_id);
+    at = next.edit_id;
+  }
+  const replaced = (step) => steps.some((other) => line.has(other.edit_id) && parent(other) === parent(step) && other.step > step.step);
+  return new Set(steps.filter((step) => !line.has(step.edit_id) && (!line.has(parent(step)) || replaced(step))).map((step) => step.edit_id));
+}
+const ORIGINAL = "original"; // the parent of a first step
+
+// A video media without a picture: the sound audio=extract kept (no video codec, no size).
+function soundOnly(media) {
+  return media.kind === "video" && !media.codecs?.video;
 }

@@ -1,6 +1,6 @@
 // Workflows: the list with import; one workflow's Steps (JSON), Runs and Executions tabs.
 import { get, live, request } from "../api.js";
-import { confirmDialog, errorBox, h, showError, took, uid, when, written } from "../components/dom.js";
+import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when, written } from "../components/dom.js";
 import { mediaCell } from "../components/media.js";
 import { chip, progressBar, STATUSES } from "../components/status.js";
 import { selection } from "../state.js";
@@ -42,8 +42,13 @@ async function list(main) {
 
 async function detail(main, id, tab) {
   const error = errorBox();
+  const gone = () => nothingAt(main, { what: "workflow", back: "#/workflows", backLabel: "Back to the workflows" });
+  if (!looksLikeId(id)) { gone(); return null; }
   let workflow;
-  try { workflow = await get(`/workflows/${id}`); } catch (failure) { main.append(error); showError(error, failure); return null; }
+  try { workflow = await get(`/workflows/${id}`); } catch (failure) {
+    if (failure.status === 404) gone(); else { main.append(error); showError(error, failure); }
+    return null;
+  }
   const tabs = ["steps", "runs", "executions"].map((name) => h("a", {
     href: `#/workflows/${id}/${name}`, role: "tab", "aria-selected": String(name === tab), class: "tab",
   }, name[0].toUpperCase() + name.slice(1)));
@@ -82,8 +87,7 @@ async function runs(panel, workflow, error) {
   const run = async (json, params) => {
     try {
       const made = await request("POST", `/workflows/${workflow.id}/run`, { json, params });
-      const count = made.edits ? made.edits.length : 1;
-      result.replaceChildren(`${count} edit${count === 1 ? "" : "s"} queued. `, h("a", { href: `#/workflows/${workflow.id}/executions` }, "See the executions"));
+      result.replaceChildren(`${ranTold(made.edits || [made])} `, h("a", { href: `#/workflows/${workflow.id}/executions` }, "See the executions"));
       showError(error, null);
     } catch (failure) { showError(error, failure); }
   };
@@ -102,6 +106,17 @@ async function runs(panel, workflow, error) {
       ...items.map((m) => h("option", { value: m.id }, `${m.original_name || m.id} (${m.kind})`)));
   } catch (failure) { showError(error, failure); }
   return null;
+}
+
+// What a run made: edits queued, and identical ones already done or under way that it answered
+// instead (`reused`, listed among the executions of whoever made them).
+function ranTold(edits) {
+  const reused = edits.filter((edit) => edit.reused).length;
+  const queued = edits.length - reused;
+  const told = [];
+  if (queued) told.push(`${queued} edit${queued === 1 ? "" : "s"} queued.`);
+  if (reused) told.push(`${reused} identical edit${reused === 1 ? " was" : "s were"} already made or under way, and reused.`);
+  return told.join(" ");
 }
 
 async function executions(panel, workflow, error) {
