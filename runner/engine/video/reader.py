@@ -2,6 +2,7 @@
 palettes: the frame shown at a time, or every keyframe (a cheap pass that lands on scene
 changes, where encoders put keyframes)."""
 
+import itertools
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from av.video.stream import VideoStream
 
 from runner.engine.video.conform import Conformer, chain, same_shape
 from runner.engine.video.plan import Plan, Segment
-from runner.engine.video.probe import Input, open_streams, reading
+from runner.engine.video.probe import Input, Source, check_frame, open_streams, reading
 from runner.engine.video.sink import EPSILON_SECONDS, seconds
 from service.kernel.errors import EditFailed
 
@@ -67,11 +68,11 @@ class TimelineReader:
         self, segment: Segment, *, offset: float, video: VideoStream
     ) -> Iterator[Shot]:
         _seek(video, segment.start)
-        for count, frame in enumerate(video.container.decode(video)):  # type: ignore[attr-defined]
+        for frame in _decoded(video, segment.source):
             at = seconds(video, frame.pts)
             if at is None or at < segment.start - EPSILON_SECONDS:
                 continue
-            if at >= segment.end or count > MAX_FRAMES_SCANNED:
+            if at >= segment.end:
                 return
             image = self._conform(segment, frame)
             yield Shot(offset + at - segment.start, image, segment.source.path, at)
@@ -80,13 +81,11 @@ class TimelineReader:
         video = self._stream(segment)
         _seek(video, local)
         best: VideoFrame | None = None
-        for count, frame in enumerate(video.container.decode(video)):  # type: ignore[attr-defined]
+        for frame in _decoded(video, segment.source):
             at = seconds(video, frame.pts)
             if at is not None and at > local + EPSILON_SECONDS and best is not None:
                 break
             best = frame
-            if count > MAX_FRAMES_SCANNED:
-                break
         if best is None:
             raise EditFailed(f"{segment.source.path.name} has no frame to show at {local:.3f} s")
         shown = seconds(video, best.pts) or local
@@ -112,6 +111,15 @@ class TimelineReader:
         conformer = Conformer(filters, time_base=frame.time_base or _DEFAULT_TIME_BASE)
         (image,) = conformer.push(frame)
         return image
+
+
+def _decoded(video: VideoStream, source: Source) -> Iterator[VideoFrame]:
+    """The frames from where the stream was sought, at most MAX_FRAMES_SCANNED of them, each
+    within the source's pixel limit."""
+    frames = video.container.decode(video)  # type: ignore[attr-defined]
+    for frame in itertools.islice(frames, MAX_FRAMES_SCANNED + 1):
+        check_frame(frame, source)
+        yield frame
 
 
 def _seek(video: VideoStream, at: float) -> None:

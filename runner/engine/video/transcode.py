@@ -16,6 +16,7 @@ from runner.engine.video.burn import Burn, burned
 from runner.engine.video.conform import Conformer, ConstantRate, chain, same_shape
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
+from runner.engine.video.probe import check_frame
 from runner.engine.video.sink import EPSILON_SECONDS, Damage, seconds
 
 Finish = Callable[[VideoFrame | None], list[VideoFrame]]  # e.g. a GIF's palette step
@@ -67,10 +68,13 @@ class VideoTranscode:
 
     def _decode(self, packet: Packet[Stream] | None) -> list[VideoFrame]:
         try:
-            return self._stream.decode(packet)
+            frames = self._stream.decode(packet)
         except av.error.InvalidDataError as exc:
             self._damage.skip(self._segment.source.path.name, exc)
             return []
+        for frame in frames:
+            check_frame(frame, self._segment.source)
+        return frames
 
     def end(self) -> None:
         if not self.done:
