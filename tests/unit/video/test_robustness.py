@@ -179,3 +179,13 @@ def test_a_few_damaged_packets_are_skipped_when_re_encoding(
     assert result_facts.codecs == {"video": "vp9", "audio": "opus"}
     assert abs(result_facts.duration - 3.0) < 0.2
     assert len(numbers(result)) > 60
+
+
+def test_an_encoder_refusing_the_result_names_the_result_not_the_source(
+    make: Make, edit: Edit
+) -> None:
+    """x265 refuses pictures this small: the source was read well, the result cannot be
+    made as asked."""
+    with pytest.raises(EditFailed) as refused:
+        edit(make(), [("resize", "8x"), ("format", "mkv"), ("vcodec", "hevc")])
+    assert str(refused.value) == "the result cannot be encoded as hevc at 8x4: Invalid argument"

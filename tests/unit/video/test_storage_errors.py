@@ -4,6 +4,8 @@ else FFmpeg says, a file it refuses to open (EACCES, EPERM) included, fails the 
 
 import errno
 import os
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import av
@@ -68,3 +70,27 @@ def test_only_errors_about_the_data_blame_the_source(
         assert str(source.parent) not in str(raised.value)  # a server path
     else:
         assert getattr(raised.value, "errno", None) == code
+
+
+class RefusingOutput:
+    """An output whose muxer refuses every packet, as FFmpeg's do a timestamp or codec they
+    cannot store."""
+
+    def __init__(self, stream: Any) -> None:
+        self.format = stream.container.format
+
+    def mux_one(self, packet: Any) -> None:
+        raise ffmpeg_error(av.error.InvalidDataError, INVALID_DATA, "video.mkv")
+
+
+def test_a_muxer_refusing_a_packet_names_the_result_not_the_source(tmp_path: Path) -> None:
+    with av.open(str(tmp_path / "video.mkv"), "w") as output:
+        stream = output.add_stream("libx264", rate=24)
+        muxer = Muxer(RefusingOutput(stream), stream, time_base=Fraction(1, 24))  # type: ignore[arg-type]
+        packet = av.Packet(b"\0\0\0\1")
+        packet.pts = packet.dts = 0
+        with pytest.raises(EditFailed) as refused:
+            muxer.mux(packet)
+    assert str(refused.value) == (
+        "the matroska result could not be written: Invalid data found when processing input"
+    )
