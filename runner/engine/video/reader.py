@@ -43,9 +43,13 @@ class TimelineReader:
         self._stack.close()
 
     def at(self, at: float) -> Shot:
-        """The frame shown at `at` seconds on the timeline (the last one when `at` is past
+        """The frame shown at `at` seconds of the result (the last one when `at` is past
         the end of a segment's frames)."""
-        at *= self._plan.speed  # seconds of the result to seconds of the joined segments
+        return self.on_timeline(at * self._plan.speed)
+
+    def on_timeline(self, at: float) -> Shot:
+        """The frame shown at `at` seconds of the joined segments, as a Shot's `at` counts:
+        a Shot read before, read again."""
         offset = 0.0
         for segment in self._plan.segments:
             if at < offset + segment.duration or segment is self._plan.segments[-1]:
@@ -56,6 +60,8 @@ class TimelineReader:
         raise EditFailed("the timeline is empty")
 
     def keyframes(self) -> Iterator[Shot]:
+        """Asked to skip the other frames, a decoder may not (FFmpeg's VP9 decoder ignores
+        skip_frame): they are dropped here, before they are conformed."""
         offset = 0.0
         for segment in self._plan.segments:
             video = self._stream(segment)
@@ -74,6 +80,8 @@ class TimelineReader:
                 continue
             if at >= segment.end:
                 return
+            if not frame.key_frame:
+                continue
             image = self._conform(segment, frame)
             yield Shot(offset + at - segment.start, image, segment.source.path, at)
 
