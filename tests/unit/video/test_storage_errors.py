@@ -11,6 +11,7 @@ from typing import Any
 import av
 import pytest
 
+from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
@@ -94,3 +95,36 @@ def test_a_muxer_refusing_a_packet_names_the_result_not_the_source(tmp_path: Pat
     assert str(refused.value) == (
         "the matroska result could not be written: Invalid data found when processing input"
     )
+
+
+class FailingEncoder:
+    """A codec context whose encoding fails with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    def open(self) -> None:
+        """Opens."""
+
+    def encode(self, frame: Any) -> list[Any]:
+        raise self._error
+
+
+@pytest.mark.parametrize(
+    ("error", "final"),
+    [
+        (ffmpeg_error(av.error.OSError, errno.ENOSPC, "video.mp4"), False),
+        (ffmpeg_error(av.error.OSError, errno.ENOMEM, "video.mp4"), False),
+        (ffmpeg_error(av.error.InvalidDataError, INVALID_DATA, "video.mp4"), True),
+    ],
+)
+def test_only_an_encoders_errors_about_the_result_fail_the_edit(
+    error: Exception, final: bool
+) -> None:
+    encoder = Encoder(FailingEncoder(error), what="h264 at 64x48")  # type: ignore[arg-type]
+    with pytest.raises(EditFailed if final else type(error)) as raised:
+        encoder.encode(None)
+    if final:
+        assert str(raised.value).startswith("the result cannot be encoded as h264 at 64x48: ")
+    else:
+        assert raised.value is error
