@@ -2,8 +2,11 @@
 
 import io
 import struct
+from fractions import Fraction
 
+import av
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 
@@ -69,3 +72,59 @@ def camera_mpo(*sizes: tuple[int, int]) -> bytes:
     buffer = io.BytesIO()
     pictures[0].save(buffer, "MPO", save_all=True, append_images=pictures[1:])
     return buffer.getvalue()
+
+
+def growing_video(
+    *sizes: tuple[int, int],
+    seconds_each: float = 1.0,
+    rate: int = 24,
+    bframes: int = 0,
+    container: str = "mpegts",
+) -> bytes:
+    """An H.264 video whose header declares its first size: MPEG-TS segments, one per size,
+    byte-concatenated, each starting after the one before (B-frames' delay left between
+    them, so decode timestamps keep rising); with another `container`, remuxed into it
+    (Matroska seeks to keyframes, MPEG-TS only near them). Decoders follow each new
+    sequence header, so frames come out at every size; readers of the header see the first."""
+    count = round(seconds_each * rate)
+    joined = b"".join(
+        _ts_segment(size, first=index * (count + bframes), count=count, rate=rate, bframes=bframes)
+        for index, size in enumerate(sizes)
+    )
+    return joined if container == "mpegts" else _remuxed(joined, container)
+
+
+def _remuxed(data: bytes, container: str) -> bytes:
+    buffer = io.BytesIO()
+    with av.open(io.BytesIO(data), "r") as source, av.open(buffer, "w", format=container) as output:
+        video = source.streams.video[0]
+        copied = output.add_stream_from_template(video)
+        for packet in source.demux(video):
+            if packet.dts is not None:
+                packet.stream = copied
+                output.mux(packet)
+    return buffer.getvalue()
+
+
+def _ts_segment(size: tuple[int, int], *, first: int, count: int, rate: int, bframes: int) -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mpegts") as output:
+        video = output.add_stream("libx264", rate=rate)
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p"
+        video.codec_context.gop_size = rate // 2
+        video.codec_context.max_b_frames = bframes
+        video.codec_context.options = {"preset": "ultrafast", "bf": str(bframes)}
+        for number in range(first, first + count):
+            frame = av.VideoFrame.from_ndarray(_moving(size, number), format="rgb24")
+            frame.pts, frame.time_base = number, Fraction(1, rate)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+    return buffer.getvalue()
+
+
+def _moving(size: tuple[int, int], number: int) -> npt.NDArray[np.uint8]:
+    """Stripes that move a little every frame: cheap to encode, never still."""
+    width, height = size
+    stripes = (np.arange(width, dtype=np.uint8)[None, :] * 8 + number * 4).repeat(height, 0)
+    return np.stack([stripes, 255 - stripes, stripes // 2], axis=2)

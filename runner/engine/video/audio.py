@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from av.audio.codeccontext import AudioCodecContext
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
@@ -14,6 +15,7 @@ from av.filter import Graph
 from av.packet import Packet
 from av.stream import Stream
 
+from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.sink import EPSILON_SECONDS, Damage, seconds
@@ -125,13 +127,15 @@ class AudioTranscode:
     source time t is placed at (t - START) / speed on the segment's stretch of the result."""
 
     def __init__(
-        self, muxer: Muxer, encoder: AudioStream, *, gain: float = 1.0, speed: float = 1.0
+        self, muxer: Muxer, encoder: Encoder, *, gain: float = 1.0, speed: float = 1.0
     ) -> None:
         self._muxer, self._encoder = muxer, encoder
         self._gain, self._speed = gain, speed
-        self._rate = encoder.codec_context.sample_rate
-        self._frame_size = encoder.codec_context.frame_size or 1024
-        self._planar = encoder.codec_context.format.is_planar
+        context = encoder.context
+        assert isinstance(context, AudioCodecContext)
+        self._rate = context.sample_rate
+        self._frame_size = context.frame_size or 1024
+        self._planar = context.format.is_planar
         self._pending = np.zeros((CHANNELS, 0), dtype=np.float32)
         self._written = 0  # samples handed to the encoder or pending, from the result's start
         self.done, self.position = False, 0.0

@@ -28,6 +28,7 @@ from runner.engine.video.background import Background
 from runner.engine.video.nal import disposable, in_band, to_stored_form
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
+from runner.engine.video.probe import check_frame
 from runner.engine.video.recode import Coding, Piece
 from runner.engine.video.sink import EPSILON_SECONDS, Damage
 
@@ -96,7 +97,7 @@ class VideoCopy:
         self._top: int | None = None  # the highest pts copied
         self._last_dts: int | None = None
         self._frame_ticks = max(1, round(1 / (stream.average_rate or 25) / self._tb))
-        self._damage, self._name = Damage(), segment.source.path.name
+        self._damage, self._source = Damage(), segment.source
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -329,10 +330,13 @@ class VideoCopy:
         self, packet: Packet[Stream] | None, decoder: VideoCodecContext
     ) -> list[VideoFrame]:
         try:
-            return decoder.decode(packet)
+            frames = decoder.decode(packet)
         except av.error.InvalidDataError as exc:
-            self._damage.skip(self._name, exc)
+            self._damage.skip(self._source.path.name, exc)
             return []
+        for frame in frames:
+            check_frame(frame, self._source)
+        return frames
 
     def _skippable(self, data: bytes) -> bool:
         return disposable(self._coding.codec, data, self._extradata)

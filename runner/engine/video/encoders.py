@@ -1,13 +1,22 @@
 """Every encoder editroom opens, set up in one place: codec, size, time base, bounded
-threads and the quality settings of codecs.py."""
+threads and the quality settings of codecs.py. Each is opened here, at once, and its errors
+(opening or encoding) are the result's: they name the codec and size asked, not the source
+being read meanwhile."""
+
+from __future__ import annotations
 
 from fractions import Fraction
+from typing import NoReturn
 
 import av
+from av.audio.codeccontext import AudioCodecContext
+from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 from av.codec.context import CodecContext
+from av.packet import Packet
 from av.stream import Stream
 from av.video.codeccontext import VideoCodecContext
+from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from runner.engine.video.codecs import (
@@ -21,7 +30,10 @@ from runner.engine.video.codecs import (
 )
 from runner.engine.video.output import Output
 from runner.engine.video.plan import Encoding
+from runner.engine.video.probe import about_the_media
+from service.kernel.errors import EditFailed, reason
 
+Context = VideoCodecContext | AudioCodecContext
 DEFAULTS = Encoding()  # editroom's own settings, codecs.ENCODER_OPTIONS
 PIX_FMT = "yuv420p"  # what every player decodes
 SPLICE_KEYINT_FRAMES = 100_000  # one keyframe per spliced piece, at its start
@@ -34,6 +46,38 @@ SPLICE_OPTIONS: dict[VideoCodec, dict[str, str]] = {
 }
 
 
+class Encoder:
+    """An open encoder of the result: FFmpeg's errors from it fail the edit naming `what` it
+    was asked to make ("hevc at 8x4"); real I/O trouble and running out of memory pass, as
+    everywhere (probe.about_the_media)."""
+
+    def __init__(self, context: Context, *, what: str, stream: Stream | None = None) -> None:
+        self.context, self._stream, self._what = context, stream, what
+        try:
+            context.open()
+        except av.error.FFmpegError as exc:
+            self._refuse(exc)
+
+    @property
+    def stream(self) -> Stream:
+        """The output stream its packets go to (a smart cut's pieces have none: they are
+        spliced into the copied stream)."""
+        assert self._stream is not None
+        return self._stream
+
+    def encode(self, frame: VideoFrame | AudioFrame | None) -> list[Packet[Stream]]:
+        """`frame` None: flush what the encoder holds."""
+        try:
+            return self.context.encode(frame)  # type: ignore[arg-type]  # its own kind's
+        except av.error.FFmpegError as exc:
+            self._refuse(exc)
+
+    def _refuse(self, error: av.error.FFmpegError) -> NoReturn:
+        if not about_the_media(error):
+            raise error
+        raise EditFailed(f"the result cannot be encoded as {self._what}: {reason(error)}") from None
+
+
 def add_video(
     output: Output,
     codec: VideoCodec,
@@ -42,7 +86,7 @@ def add_video(
     time_base: Fraction,
     rate: Fraction,
     encoding: Encoding = DEFAULTS,
-) -> VideoStream:
+) -> Encoder:
     stream = output.add_stream(ENCODER[codec], rate=rate)
     assert isinstance(stream, VideoStream)
     _configure(stream.codec_context, size=size, time_base=time_base)
@@ -50,7 +94,7 @@ def add_video(
     if encoding.bit_rate is not None:
         stream.codec_context.bit_rate = encoding.bit_rate
     tag_hvc1(output, stream)
-    return stream
+    return Encoder(stream.codec_context, what=_sized(codec, size), stream=stream)
 
 
 def options(codec: VideoCodec, encoding: Encoding) -> dict[str, str]:
@@ -75,9 +119,7 @@ def tag_hvc1(output: Output, stream: Stream) -> None:
         context.codec_tag = "hvc1"
 
 
-def splicer(
-    codec: str, *, size: tuple[int, int], time_base: Fraction, rate: Fraction
-) -> VideoCodecContext:
+def splicer(codec: str, *, size: tuple[int, int], time_base: Fraction, rate: Fraction) -> Encoder:
     """A standalone encoder for the partial GOP of a smart cut, in the source's codec."""
     assert codec in SPLICE_OPTIONS, codec
     known: VideoCodec = codec
@@ -87,18 +129,18 @@ def splicer(
     _configure(context, size=size, time_base=time_base)
     context.gop_size = SPLICE_KEYINT_FRAMES
     context.options = {**ENCODER_OPTIONS[known], **SPLICE_OPTIONS[known]}
-    return context
+    return Encoder(context, what=_sized(known, size))
 
 
-def add_gif(output: Output, *, size: tuple[int, int], rate: Fraction) -> VideoStream:
+def add_gif(output: Output, *, size: tuple[int, int], rate: Fraction) -> Encoder:
     stream = output.add_stream("gif", rate=rate)
     assert isinstance(stream, VideoStream)
     _configure(stream.codec_context, size=size, time_base=1 / rate)
     stream.codec_context.pix_fmt = "pal8"
-    return stream
+    return Encoder(stream.codec_context, what=_sized("gif", size), stream=stream)
 
 
-def add_audio(output: Output, codec: AudioCodec, *, rate: int) -> AudioStream:
+def add_audio(output: Output, codec: AudioCodec, *, rate: int) -> Encoder:
     stream = output.add_stream(AUDIO_ENCODER[codec], rate=rate)
     assert isinstance(stream, AudioStream)
     context = stream.codec_context
@@ -107,7 +149,11 @@ def add_audio(output: Output, codec: AudioCodec, *, rate: int) -> AudioStream:
     context.bit_rate = AUDIO_BIT_RATE[codec]
     context.time_base = Fraction(1, rate)
     context.thread_count = THREADS
-    return stream
+    return Encoder(context, what=f"{codec} at {rate} Hz", stream=stream)
+
+
+def _sized(codec: str, size: tuple[int, int]) -> str:
+    return f"{codec} at {size[0]}x{size[1]}"
 
 
 def _configure(context: VideoCodecContext, *, size: tuple[int, int], time_base: Fraction) -> None:

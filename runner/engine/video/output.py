@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
+from typing import NoReturn
 
 import av
 import av.container
@@ -32,11 +33,17 @@ def writing(path: Path, container: str, *, muxer: str | None = None) -> Iterator
             yield output
         partial.replace(path)
     except av.error.FFmpegError as exc:
-        if not about_the_media(exc):
-            raise  # a full disk is not the edit's fault: retried
-        raise EditFailed(f"the {container} result could not be written: {reason(exc)}") from None
+        _unwritable(container, exc)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _unwritable(container: str, error: av.error.FFmpegError) -> NoReturn:
+    """An error writing the result is the result's, never the source's (muxing happens while
+    a source is open for reading); a full disk is not the edit's fault: it passes, retried."""
+    if not about_the_media(error):
+        raise error
+    raise EditFailed(f"the {container} result could not be written: {reason(error)}") from None
 
 
 class Muxer:
@@ -62,7 +69,10 @@ class Muxer:
         self._last_dts = packet.dts
         self.end = max(self.end, (packet.pts + (packet.duration or 0)) * self._seconds_per_tick)
         packet.stream = self.stream
-        self._output.mux_one(packet)
+        try:
+            self._output.mux_one(packet)
+        except av.error.FFmpegError as exc:
+            _unwritable(self._output.format.name, exc)
 
 
 def _rebase(packet: Packet[Stream], time_base: Fraction) -> None:

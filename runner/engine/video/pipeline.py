@@ -108,13 +108,13 @@ def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: In
         return _gif_sink(output, plan, burns)
     rate = plan.video.rate or _sped(first.video.rate, plan.speed)
     time_base = 1 / plan.video.rate if plan.video.rate else first.video.time_base
-    stream = encoders.add_video(
+    encoder = encoders.add_video(
         output, plan.video.codec, size=plan.video.size, time_base=time_base, rate=rate,
         encoding=plan.video.encoding,
     )  # fmt: skip
-    muxer = Muxer(output, stream, time_base=time_base)
+    muxer = Muxer(output, encoder.stream, time_base=time_base)
     return VideoTranscode(
-        muxer, stream, plan=plan.video, first_shape=first.video.display_size, burns=burns
+        muxer, encoder, plan=plan.video, first_shape=first.video.display_size, burns=burns
     )
 
 
@@ -124,9 +124,9 @@ def _sped(rate: Fraction, speed: float) -> Fraction:
 
 def _gif_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
     rate = plan.video.rate or plan.segments[0].source.video.rate
-    stream = encoders.add_gif(output, size=plan.video.size, rate=rate)
+    encoder = encoders.add_gif(output, size=plan.video.size, rate=rate)
     return VideoTranscode(
-        Muxer(output, stream, time_base=1 / rate), stream, plan=plan.video,
+        Muxer(output, encoder.stream, time_base=1 / rate), encoder, plan=plan.video,
         first_shape=plan.segments[0].source.video.display_size,
         finish=PaletteUse(palette(plan), size=plan.video.size, time_base=1 / rate),
         pix_fmt="rgb24", burns=burns,
@@ -149,6 +149,6 @@ def _audio_sink(output: Output, plan: Plan, opened: Input | None = None) -> Sink
             template = output.add_stream_from_template(audio_stream, opaque=True)
         return AudioCopy(Muxer(output, template, time_base=first.audio.time_base))
     assert plan.audio.codec is not None
-    stream = encoders.add_audio(output, plan.audio.codec, rate=plan.audio.rate)
-    muxer = Muxer(output, stream, time_base=stream.codec_context.time_base)
-    return AudioTranscode(muxer, stream, gain=plan.audio.gain, speed=plan.audio.speed)
+    encoder = encoders.add_audio(output, plan.audio.codec, rate=plan.audio.rate)
+    muxer = Muxer(output, encoder.stream, time_base=encoder.context.time_base)
+    return AudioTranscode(muxer, encoder, gain=plan.audio.gain, speed=plan.audio.speed)

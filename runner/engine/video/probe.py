@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import av.container
 from av.audio.stream import AudioStream
+from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from runner.engine.ops.base import Limits
@@ -53,6 +54,7 @@ class Source:
     duration: float  # seconds
     video: VideoTrack
     audio: AudioTrack | None
+    max_pixels: int  # of any frame decoded from it (EDITROOM_MAX_PIXELS)
 
 
 def about_the_media(error: av.error.FFmpegError) -> bool:
@@ -80,16 +82,31 @@ def reading(path: Path) -> Iterator[Input]:
 def probe(path: Path, *, limits: Limits) -> Source:
     with reading(path) as container:
         video = _video_stream(container, path)
+        first = _first_frame(video)
         source = Source(
             path=path,
             container=_container_name(container),
             origin=_origin(video),
             duration=_duration(container, video, path),
-            video=_video_track(video),
+            video=_video_track(video, first),
             audio=_audio_track(container),
+            max_pixels=limits.max_pixels,
         )
     _check(source, limits)
+    if first is not None:
+        check_frame(first, source)
     return source
+
+
+def check_frame(frame: VideoFrame, source: Source) -> None:
+    """Every frame decoded from a source passes here: a stream may grow past the size its
+    header declares (a new H.264 sequence header mid-stream, which decoders follow), and
+    the header is all probe and the upload checked. One comparison per frame."""
+    if frame.width * frame.height > source.max_pixels:
+        size = (frame.width, frame.height)
+        declared = (source.video.width, source.video.height)
+        unlike = None if size == declared else declared
+        raise EditFailed(_too_many_pixels(source, size, declared=unlike))
 
 
 def open_streams(container: Input) -> tuple[VideoStream, AudioStream | None]:
@@ -108,13 +125,13 @@ def _video_stream(container: Input, path: Path) -> VideoStream:
     return container.streams.video[0]
 
 
-def _video_track(stream: VideoStream) -> VideoTrack:
+def _video_track(stream: VideoStream, first: VideoFrame | None) -> VideoTrack:
     context = stream.codec_context
     return VideoTrack(
         codec=context.codec.canonical_name,
         width=context.width,
         height=context.height,
-        rotation=_rotation(stream),
+        rotation=0 if first is None else int(first.rotation) % 360 // 90 * 90,
         rate=stream.average_rate or stream.guessed_rate or Fraction(25),
         time_base=stream.time_base or Fraction(1, 90_000),
         pix_fmt=context.pix_fmt,
@@ -136,18 +153,17 @@ def _audio_track(container: Input) -> AudioTrack | None:
     )
 
 
-def _rotation(stream: VideoStream) -> int:
-    """Only the display matrix of the first frame says it; decoding one frame is cheap."""
+def _first_frame(stream: VideoStream) -> VideoFrame | None:
+    """Only the display matrix of the first frame says the rotation; decoding one frame is
+    cheap. None: the stream has no frame to decode (the rotation is then 0)."""
     container = stream.container
     stream.codec_context.thread_count = THREADS
     try:
-        for frame in container.decode(stream):  # type: ignore[attr-defined]
-            return int(frame.rotation) % 360 // 90 * 90
+        return next(iter(container.decode(stream)), None)  # type: ignore[attr-defined]
     except av.error.FFmpegError:
-        return 0
+        return None
     finally:
         container.seek(0)  # type: ignore[attr-defined]
-    return 0
 
 
 def _origin(stream: VideoStream) -> float:
@@ -187,9 +203,21 @@ def _check(source: Source, limits: Limits) -> None:
             f"{name} lasts {source.duration:.1f} s; videos of at most "
             f"{limits.max_video_seconds:g} s are accepted"
         )
-    pixels = source.video.width * source.video.height
-    if pixels > limits.max_pixels:
-        raise EditFailed(
-            f"{name} has frames of {source.video.width}x{source.video.height} "
-            f"({pixels} pixels); at most {limits.max_pixels} pixels are accepted"
-        )
+    size = (source.video.width, source.video.height)
+    if size[0] * size[1] > limits.max_pixels:
+        raise EditFailed(_too_many_pixels(source, size))
+
+
+def _too_many_pixels(
+    source: Source, size: tuple[int, int], *, declared: tuple[int, int] | None = None
+) -> str:
+    """`declared`: the size the header declares, when a frame decoded is not of that size."""
+    width, height = size
+    pixels = f"{width}x{height}, {width * height:,} pixels"
+    if declared is None:
+        said = f"frames of {pixels} each"
+    else:
+        said = f"a frame of {pixels}, though its header declares {declared[0]}x{declared[1]}"
+    return (
+        f"{source.path.name} has {said}; the limit is {source.max_pixels:,} (EDITROOM_MAX_PIXELS)"
+    )

@@ -2,6 +2,7 @@
 palettes: the frame shown at a time, or every keyframe (a cheap pass that lands on scene
 changes, where encoders put keyframes)."""
 
+import itertools
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from av.video.stream import VideoStream
 
 from runner.engine.video.conform import Conformer, chain, same_shape
 from runner.engine.video.plan import Plan, Segment
-from runner.engine.video.probe import Input, open_streams, reading
+from runner.engine.video.probe import Input, Source, check_frame, open_streams, reading
 from runner.engine.video.sink import EPSILON_SECONDS, seconds
 from service.kernel.errors import EditFailed
 
@@ -42,9 +43,13 @@ class TimelineReader:
         self._stack.close()
 
     def at(self, at: float) -> Shot:
-        """The frame shown at `at` seconds on the timeline (the last one when `at` is past
+        """The frame shown at `at` seconds of the result (the last one when `at` is past
         the end of a segment's frames)."""
-        at *= self._plan.speed  # seconds of the result to seconds of the joined segments
+        return self.on_timeline(at * self._plan.speed)
+
+    def on_timeline(self, at: float) -> Shot:
+        """The frame shown at `at` seconds of the joined segments, as a Shot's `at` counts:
+        a Shot read before, read again."""
         offset = 0.0
         for segment in self._plan.segments:
             if at < offset + segment.duration or segment is self._plan.segments[-1]:
@@ -55,6 +60,8 @@ class TimelineReader:
         raise EditFailed("the timeline is empty")
 
     def keyframes(self) -> Iterator[Shot]:
+        """Asked to skip the other frames, a decoder may not (FFmpeg's VP9 decoder ignores
+        skip_frame): they are dropped here, before they are conformed."""
         offset = 0.0
         for segment in self._plan.segments:
             video = self._stream(segment)
@@ -67,12 +74,14 @@ class TimelineReader:
         self, segment: Segment, *, offset: float, video: VideoStream
     ) -> Iterator[Shot]:
         _seek(video, segment.start)
-        for count, frame in enumerate(video.container.decode(video)):  # type: ignore[attr-defined]
+        for frame in _decoded(video, segment.source):
             at = seconds(video, frame.pts)
             if at is None or at < segment.start - EPSILON_SECONDS:
                 continue
-            if at >= segment.end or count > MAX_FRAMES_SCANNED:
+            if at >= segment.end:
                 return
+            if not frame.key_frame:
+                continue
             image = self._conform(segment, frame)
             yield Shot(offset + at - segment.start, image, segment.source.path, at)
 
@@ -80,13 +89,11 @@ class TimelineReader:
         video = self._stream(segment)
         _seek(video, local)
         best: VideoFrame | None = None
-        for count, frame in enumerate(video.container.decode(video)):  # type: ignore[attr-defined]
+        for frame in _decoded(video, segment.source):
             at = seconds(video, frame.pts)
             if at is not None and at > local + EPSILON_SECONDS and best is not None:
                 break
             best = frame
-            if count > MAX_FRAMES_SCANNED:
-                break
         if best is None:
             raise EditFailed(f"{segment.source.path.name} has no frame to show at {local:.3f} s")
         shown = seconds(video, best.pts) or local
@@ -112,6 +119,15 @@ class TimelineReader:
         conformer = Conformer(filters, time_base=frame.time_base or _DEFAULT_TIME_BASE)
         (image,) = conformer.push(frame)
         return image
+
+
+def _decoded(video: VideoStream, source: Source) -> Iterator[VideoFrame]:
+    """The frames from where the stream was sought, at most MAX_FRAMES_SCANNED of them, each
+    within the source's pixel limit."""
+    frames = video.container.decode(video)  # type: ignore[attr-defined]
+    for frame in itertools.islice(frames, MAX_FRAMES_SCANNED + 1):
+        check_frame(frame, source)
+        yield frame
 
 
 def _seek(video: VideoStream, at: float) -> None:

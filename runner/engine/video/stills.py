@@ -6,7 +6,7 @@ from pathlib import Path
 from PIL import Image
 
 from runner.engine.ops.base import Product, Progress
-from runner.engine.video.best import choose, measure
+from runner.engine.video.best import Candidate, choose, measure
 from runner.engine.video.frames import Frames
 from runner.engine.video.plan import Plan
 from runner.engine.video.reader import Shot, TimelineReader
@@ -55,28 +55,34 @@ def _thumbnail(reader: TimelineReader, *, plan: Plan, still: Thumbnail) -> Shot:
 
 
 def _best(reader: TimelineReader, *, plan: Plan, count: int, progress: Progress) -> list[Shot]:
+    """Each candidate is judged as it is read and its picture let go (a 720p one is 2.7 MB,
+    and every frame of an all-intra video is a keyframe); the chosen are read again."""
     wanted = max(MIN_CANDIDATES, 3 * count)
     keyframes = []
     for shot in reader.keyframes():  # the scan of the whole video: most of the time
-        keyframes.append(shot)
+        keyframes.append(_judged(shot))
         progress(SCAN_SHARE * min(1.0, shot.at / plan.duration) if plan.duration > 0 else 0.0)
-    shots = {shot.at: shot for shot in _thin(keyframes, MAX_CANDIDATES)}
+    candidates = {candidate.at: candidate for candidate in _thin(keyframes, MAX_CANDIDATES)}
     progress(SCAN_SHARE)
-    extra = max(0, wanted - len(shots))  # too few keyframes: frames evenly spread as well
+    extra = max(0, wanted - len(candidates))  # too few keyframes: frames evenly spread as well
     for index in range(extra):
         shot = reader.at(plan.duration * (index + 0.5) / extra)
-        shots.setdefault(shot.at, shot)
+        if shot.at not in candidates:
+            candidates[shot.at] = _judged(shot)
         progress(SCAN_SHARE + (1 - SCAN_SHARE) / 2 * (index + 1) / extra)
-    candidates = [measure(at, shot.image.to_ndarray()) for at, shot in shots.items()]
-    chosen = choose(candidates, count, duration=plan.duration)
+    chosen = choose(list(candidates.values()), count, duration=plan.duration)
     if not chosen:
         raise EditFailed("no frame of the video is sharp and well exposed enough to keep")
-    return [shots[candidate.at] for candidate in chosen]
+    return [reader.on_timeline(candidate.at) for candidate in chosen]
 
 
-def _thin(shots: list[Shot], most: int) -> list[Shot]:
-    step = max(1, -(-len(shots) // most))
-    return shots[::step]
+def _judged(shot: Shot) -> Candidate:
+    return measure(shot.at, shot.image.to_ndarray())
+
+
+def _thin(candidates: list[Candidate], most: int) -> list[Candidate]:
+    step = max(1, -(-len(candidates) // most))
+    return candidates[::step]
 
 
 def _save(shot: Shot, path: Path) -> Path:

@@ -9,13 +9,16 @@ from fractions import Fraction
 import av
 from av.packet import Packet
 from av.stream import Stream
+from av.video.codeccontext import VideoCodecContext
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from runner.engine.video.burn import Burn, burned
 from runner.engine.video.conform import Conformer, ConstantRate, chain, same_shape
+from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
+from runner.engine.video.probe import check_frame
 from runner.engine.video.sink import EPSILON_SECONDS, Damage, seconds
 
 Finish = Callable[[VideoFrame | None], list[VideoFrame]]  # e.g. a GIF's palette step
@@ -29,7 +32,7 @@ class VideoTranscode:
     def __init__(
         self,
         muxer: Muxer,
-        encoder: VideoStream,
+        encoder: Encoder,
         *,
         plan: VideoPlan,
         first_shape: tuple[int, int],
@@ -41,8 +44,10 @@ class VideoTranscode:
         self._burns = burns
         self._first_shape = first_shape
         self._finish_frame = finish
-        self._pix_fmt = pix_fmt or encoder.codec_context.pix_fmt or "yuv420p"
-        self._time_base: Fraction = encoder.codec_context.time_base or Fraction(1, 90_000)
+        context = encoder.context
+        assert isinstance(context, VideoCodecContext)
+        self._pix_fmt = pix_fmt or context.pix_fmt or "yuv420p"
+        self._time_base: Fraction = context.time_base or Fraction(1, 90_000)
         self._grid = ConstantRate(plan.rate) if plan.rate else None
         self._last_pts = -1
         self._previous: VideoFrame | None = None
@@ -67,10 +72,13 @@ class VideoTranscode:
 
     def _decode(self, packet: Packet[Stream] | None) -> list[VideoFrame]:
         try:
-            return self._stream.decode(packet)
+            frames = self._stream.decode(packet)
         except av.error.InvalidDataError as exc:
             self._damage.skip(self._segment.source.path.name, exc)
             return []
+        for frame in frames:
+            check_frame(frame, self._segment.source)
+        return frames
 
     def end(self) -> None:
         if not self.done:

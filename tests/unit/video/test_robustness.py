@@ -8,6 +8,7 @@ import pytest
 
 from runner.engine.ops.base import Limits
 from service.kernel.errors import EditFailed
+from tests.hostile import growing_video
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
     Spec,
@@ -115,8 +116,33 @@ def test_sources_over_the_limits_are_refused(make: Make, edit: Edit) -> None:
     with pytest.raises(EditFailed, match="at most 2 s"):
         edit(source, [("format", "mkv")], limits=short)
     small = Limits(max_pixels=10_000, max_output_side=900, max_video_seconds=60, max_operations=5)
-    with pytest.raises(EditFailed, match="at most 10000 pixels"):
+    with pytest.raises(EditFailed, match=r"the limit is 10,000 \(EDITROOM_MAX_PIXELS\)"):
         edit(source, [("format", "mkv")], limits=small)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        [("resize", "32x")],  # re-encoded
+        [("trim", "1.3,1.8")],  # a smart cut: its head, decoded and re-encoded
+        [("trim", "0.5,1.3")],  # ... its tail, frames a copied prefix cannot show
+        [("thumbnail", "1.6")],
+        [("frames", "best:2")],
+    ],
+)
+def test_frames_growing_past_the_pixel_limit_mid_stream_are_refused(
+    edit: Edit, tmp_path: Path, query: list[tuple[str, str]]
+) -> None:
+    """The header declares 64x48; from 1 s on, the decoder follows a new sequence header."""
+    source = tmp_path / "growing.mkv"
+    source.write_bytes(growing_video((64, 48), (160, 120), bframes=2, container="matroska"))
+    small = Limits(max_pixels=10_000, max_output_side=900, max_video_seconds=60, max_operations=5)
+    with pytest.raises(EditFailed) as refused:
+        edit(source, query, limits=small)
+    assert str(refused.value) == (
+        "growing.mkv has a frame of 160x120, 19,200 pixels, though its header declares 64x48; "
+        "the limit is 10,000 (EDITROOM_MAX_PIXELS)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,3 +179,13 @@ def test_a_few_damaged_packets_are_skipped_when_re_encoding(
     assert result_facts.codecs == {"video": "vp9", "audio": "opus"}
     assert abs(result_facts.duration - 3.0) < 0.2
     assert len(numbers(result)) > 60
+
+
+def test_an_encoder_refusing_the_result_names_the_result_not_the_source(
+    make: Make, edit: Edit
+) -> None:
+    """x265 refuses pictures this small: the source was read well, the result cannot be
+    made as asked."""
+    with pytest.raises(EditFailed) as refused:
+        edit(make(), [("resize", "8x"), ("format", "mkv"), ("vcodec", "hevc")])
+    assert str(refused.value) == "the result cannot be encoded as hevc at 8x4: Invalid argument"

@@ -1,5 +1,7 @@
 """thumbnail and frames=best:N: stills at the result's size, upright, the right frames."""
 
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -12,6 +14,9 @@ from runner.engine.jobs import ProducedFile, run_edit
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
+from runner.engine.video import stills
+from runner.engine.video.best import Candidate, measure
+from runner.engine.video.reader import Shot, TimelineReader
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import frame_image, read_number
@@ -96,6 +101,57 @@ def test_best_frames_of_a_black_video_fail(edit: Edit, tmp_path: Path) -> None:
         output.mux(stream.encode(None))
     with pytest.raises(EditFailed, match="sharp and well exposed"):
         edit(path, [("frames", "best:3")])
+
+
+def test_the_keyframe_scan_keeps_only_keyframes_whatever_the_decoder_skips(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FFmpeg's VP9 decoder ignores skip_frame: asked for keyframes, it gives every frame."""
+    source = make(container="webm", vcodec="libvpx-vp9", acodec=None, gop=24)
+    scanned = _scanned(monkeypatch)
+    edit(source, [("frames", "best:1")])
+    assert scanned == [0.0, 1.0, 2.0]
+
+
+def test_best_frames_hold_few_decoded_pictures_however_many_keyframes(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every frame of this video is a keyframe (as in an all-intra one): each candidate is
+    judged as it is read and its picture let go, the chosen read again at the end."""
+    source = make(gop=1)
+    judged: list[float] = []
+    held: list[int] = []  # decoded pictures alive, every 24th judgement (counting is slow)
+
+    def counting(at: float, rgb: np.ndarray) -> Candidate:
+        if len(judged) % 24 == 23:
+            held.append(_alive_pictures())
+        judged.append(at)
+        return measure(at, rgb)
+
+    monkeypatch.setattr(stills, "measure", counting)
+    before = _alive_pictures()  # other tests' leftovers
+    assert len(edit(source, [("frames", "best:3")])) == 3
+    assert len(judged) >= 72  # every keyframe
+    assert held and max(held) - before <= 4
+
+
+def _alive_pictures() -> int:
+    gc.collect()
+    return sum(isinstance(thing, av.VideoFrame) for thing in gc.get_objects())
+
+
+def _scanned(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The times of the frames the keyframe scan yields, as they are yielded."""
+    seen: list[float] = []
+    keyframes = TimelineReader.keyframes
+
+    def recording(reader: TimelineReader) -> Iterator[Shot]:
+        for shot in keyframes(reader):
+            seen.append(round(shot.at, 3))
+            yield shot
+
+    monkeypatch.setattr(TimelineReader, "keyframes", recording)
+    return seen
 
 
 def _pixels(path: Path) -> np.ndarray:

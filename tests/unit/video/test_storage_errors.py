@@ -4,11 +4,14 @@ else FFmpeg says, a file it refuses to open (EACCES, EPERM) included, fails the 
 
 import errno
 import os
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import av
 import pytest
 
+from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
@@ -68,3 +71,60 @@ def test_only_errors_about_the_data_blame_the_source(
         assert str(source.parent) not in str(raised.value)  # a server path
     else:
         assert getattr(raised.value, "errno", None) == code
+
+
+class RefusingOutput:
+    """An output whose muxer refuses every packet, as FFmpeg's do a timestamp or codec they
+    cannot store."""
+
+    def __init__(self, stream: Any) -> None:
+        self.format = stream.container.format
+
+    def mux_one(self, packet: Any) -> None:
+        raise ffmpeg_error(av.error.InvalidDataError, INVALID_DATA, "video.mkv")
+
+
+def test_a_muxer_refusing_a_packet_names_the_result_not_the_source(tmp_path: Path) -> None:
+    with av.open(str(tmp_path / "video.mkv"), "w") as output:
+        stream = output.add_stream("libx264", rate=24)
+        muxer = Muxer(RefusingOutput(stream), stream, time_base=Fraction(1, 24))  # type: ignore[arg-type]
+        packet = av.Packet(b"\0\0\0\1")
+        packet.pts = packet.dts = 0
+        with pytest.raises(EditFailed) as refused:
+            muxer.mux(packet)
+    assert str(refused.value) == (
+        "the matroska result could not be written: Invalid data found when processing input"
+    )
+
+
+class FailingEncoder:
+    """A codec context whose encoding fails with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    def open(self) -> None:
+        """Opens."""
+
+    def encode(self, frame: Any) -> list[Any]:
+        raise self._error
+
+
+@pytest.mark.parametrize(
+    ("error", "final"),
+    [
+        (ffmpeg_error(av.error.OSError, errno.ENOSPC, "video.mp4"), False),
+        (ffmpeg_error(av.error.OSError, errno.ENOMEM, "video.mp4"), False),
+        (ffmpeg_error(av.error.InvalidDataError, INVALID_DATA, "video.mp4"), True),
+    ],
+)
+def test_only_an_encoders_errors_about_the_result_fail_the_edit(
+    error: Exception, final: bool
+) -> None:
+    encoder = Encoder(FailingEncoder(error), what="h264 at 64x48")  # type: ignore[arg-type]
+    with pytest.raises(EditFailed if final else type(error)) as raised:
+        encoder.encode(None)
+    if final:
+        assert str(raised.value).startswith("the result cannot be encoded as h264 at 64x48: ")
+    else:
+        assert raised.value is error
