@@ -3,12 +3,13 @@ streams: seek once to where a segment starts, demux, stop when the sinks have en
 pass over each file, whatever is copied and whatever is re-encoded."""
 
 from av.stream import Stream
+from av.video.stream import VideoStream
 
 from runner.engine.ops.base import Progress
 from runner.engine.video.audio import AudioTranscode
 from runner.engine.video.plan import Plan, Segment
-from runner.engine.video.probe import Input, open_streams, reading
-from runner.engine.video.sink import Sink, seconds
+from runner.engine.video.probe import Input, open_streams, reading, seek_before
+from runner.engine.video.sink import EPSILON_SECONDS, Sink, seconds
 from service.kernel.errors import EditFailed
 
 PROGRESS_EVERY_PACKETS = 32
@@ -34,7 +35,7 @@ class Feeder:
 
     def _feed_one(self, container: Input, segment: Segment, *, start: float, offset: float) -> None:
         routes = self._begin(container, segment, start=start, offset=offset)
-        _seek(container, video=open_streams(container)[0], start=start)
+        _seek(open_streams(container)[0], start=start)
         complete = self._demux(container, dict((stream.index, sink) for stream, sink in routes))
         for _, sink in routes:
             sink.end()
@@ -87,22 +88,24 @@ class Feeder:
 
 
 def _start(container: Input, segment: Segment, *, keyframe_start: bool) -> float:
-    """Where the segment really starts: the keyframe at or before its start, if asked."""
+    """Where the segment really starts: the last keyframe at or before its start, if asked
+    (a seek may land on an earlier one: the packets up to the next keyframe are looked at)."""
     if not keyframe_start or segment.start <= 0:
         return segment.start
     video, _ = open_streams(container)
-    _seek(container, video=video, start=segment.start)
+    _seek(video, start=segment.start)
+    last: float | None = None
     for packet in container.demux(video):
         at = seconds(video, packet.pts)
         if packet.is_keyframe and at is not None:
-            return min(at, segment.start)
-    return segment.start
+            if at > segment.start + EPSILON_SECONDS:
+                break
+            last = at
+    return segment.start if last is None else min(last, segment.start)
 
 
-def _seek(container: Input, *, video: Stream, start: float) -> None:
+def _seek(video: VideoStream, *, start: float) -> None:
     """A fresh container reads from its start: seeking there could skip a first GOP whose
     timestamps begin below zero."""
-    if start <= 0 or video.time_base is None:
-        return
-    target = (video.start_time or 0) + round(start / video.time_base)
-    container.seek(target, stream=video, backward=True)
+    if start > 0 and video.time_base is not None:
+        seek_before(video, start)

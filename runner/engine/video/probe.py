@@ -18,6 +18,10 @@ from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
 
 Input = av.container.InputContainer
+SEEK_STEP_SECONDS = 1.0  # how much further back a seek that landed too late tries first
+MAX_SEEKS = 8  # then from the file's start (the last try is 64 s back)
+SEEK_TOLERANCE_SECONDS = 0.001  # timestamps closer than this are the same instant
+MAX_PACKETS_TO_A_KEYFRAME = 2000  # looked at after a seek; none by then: it landed too late
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,40 @@ def open_streams(container: Input) -> tuple[VideoStream, AudioStream | None]:
         video.codec_context.thread_type = "AUTO"
     audio = container.streams.audio[0] if container.streams.audio else None
     return video, audio
+
+
+def seek_before(video: VideoStream, at: float) -> None:
+    """Seek so that what is demuxed next starts with a keyframe at or before `at` (seconds
+    after the stream's origin). A file without an index (MPEG-TS) is sought by timestamps
+    alone, and may land past the keyframe that `at` needs: the frames from `at` to the next
+    keyframe would be lost to a trim, and a still at `at` would find none. Such a landing is
+    tried again from further back, each time twice as far, at last from the file's start."""
+    container = video.container
+    assert isinstance(container, Input)
+    assert video.time_base is not None
+    origin = video.start_time or 0
+    back = 0.0
+    for _ in range(MAX_SEEKS):
+        if at - back <= 0:
+            break
+        target = origin + round((at - back) / video.time_base)
+        container.seek(target, stream=video, backward=True)
+        if _first_keyframe_at_or_before(container, video, at):
+            container.seek(target, stream=video, backward=True)
+            return
+        back = max(SEEK_STEP_SECONDS, 2 * back)
+    container.seek(0)
+
+
+def _first_keyframe_at_or_before(container: Input, video: VideoStream, at: float) -> bool:
+    assert video.time_base is not None
+    origin = video.start_time or 0
+    for count, packet in enumerate(container.demux(video)):
+        if packet.is_keyframe and packet.pts is not None:
+            return float((packet.pts - origin) * video.time_base) <= at + SEEK_TOLERANCE_SECONDS
+        if count >= MAX_PACKETS_TO_A_KEYFRAME:
+            break
+    return False
 
 
 def _video_stream(container: Input, path: Path) -> VideoStream:

@@ -14,7 +14,14 @@ from av.video.stream import VideoStream
 
 from runner.engine.video.conform import Conformer, chain, same_shape
 from runner.engine.video.plan import Plan, Segment
-from runner.engine.video.probe import Input, Source, check_frame, open_streams, reading
+from runner.engine.video.probe import (
+    Input,
+    Source,
+    check_frame,
+    open_streams,
+    reading,
+    seek_before,
+)
 from runner.engine.video.sink import EPSILON_SECONDS, seconds
 from service.kernel.errors import EditFailed
 
@@ -131,8 +138,5 @@ def _decoded(video: VideoStream, source: Source) -> Iterator[VideoFrame]:
 
 
 def _seek(video: VideoStream, at: float) -> None:
-    assert video.time_base is not None
-    origin = video.start_time or 0
-    target = origin + round(at / video.time_base)
-    video.container.seek(target, stream=video, backward=True)  # type: ignore[attr-defined]
+    seek_before(video, at)
     video.codec_context.flush_buffers()

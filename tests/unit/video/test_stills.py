@@ -24,12 +24,18 @@ from tests.unit.video.media import frame_image, read_number
 RATE = 12
 
 
-def test_thumbnail_is_the_frame_shown_at_that_time(make: Make, edit: Edit) -> None:
-    (still,) = edit(make(), [("thumbnail", "1.5")])
+@pytest.mark.parametrize(
+    ("container", "at", "frame"),
+    [("mp4", "1.5", 36), ("ts", "1.25", 30)],  # MPEG-TS: sought without an index, mid-GOP
+)
+def test_thumbnail_is_the_frame_shown_at_that_time(
+    make: Make, edit: Edit, container: str, at: str, frame: int
+) -> None:
+    (still,) = edit(make(container=container), [("thumbnail", at)])
     assert still.suffix == ".jpg"
     image = _pixels(still)
     assert image.shape == (96, 160, 3)
-    assert _number(image) == 36
+    assert _number(image) == frame
 
 
 def test_thumbnail_after_trim_and_resize_is_upright_and_sized(make: Make, edit: Edit) -> None:

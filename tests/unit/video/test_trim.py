@@ -42,7 +42,17 @@ def test_copy_trim_starts_on_the_keyframe_before_and_copies_packets(make: Make, 
     assert_in_sync(result)
 
 
-@pytest.mark.parametrize(("bframes", "container"), [(0, "mp4"), (2, "mp4"), (2, "mkv"), (3, "mov")])
+def test_a_copy_trim_of_mpeg_ts_starts_on_the_last_keyframe_before(make: Make, edit: Edit) -> None:
+    """MPEG-TS has no index: a seek by time may land a GOP early, or one too late."""
+    (result,) = edit(make(bframes=2, container="ts"), [("trim", "1.2,2.5"), ("accurate", "false")])
+    got = numbers(result)
+    assert got[0] == 24
+    assert got == list(range(24, 24 + len(got)))
+
+
+@pytest.mark.parametrize(
+    ("bframes", "container"), [(0, "mp4"), (2, "mp4"), (2, "mkv"), (3, "mov"), (0, "ts"), (2, "ts")]
+)
 def test_accurate_trim_starts_and_ends_on_the_asked_frames(
     make: Make, edit: Edit, bframes: int, container: str
 ) -> None:
