@@ -30,6 +30,7 @@ from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.media_to_edit import MediaToEdit
 from service.domain.ops_refs import check_references
 from service.domain.sessions import session_state
+from service.domain.sound_alone import refuse_sound_alone
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidParameter, NotFound
 from service.kernel.metrics import ServiceMetrics
@@ -141,12 +142,14 @@ class Edits:
         """The edit of `media` by `operations`, made once: an identical one still to run is
         joined, a completed one reused (unless `fresh`); the row says which (`reused`).
         `admit`: refuse a full queue, and a media no longer there, in the same statement.
+        A media without a picture (sound alone) is refused first.
 
         durable=False, for a caller that waits for the edit (waiting(), wait()) before it
         answers: the new edit's commit does not wait for the disk, which saves a flush on the
         way to the runner. Whatever a wait answers is durable by then: a finished edit's last commit
         (synchronous: complete_edits, fail_edit, cancel) flushed the log up to it, and an
         unfinished one is flushed before it is answered."""
+        refuse_sound_alone(media)
         inputs = await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
         key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,

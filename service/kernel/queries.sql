@@ -238,7 +238,9 @@ SELECT * FROM editroom.edits
 SELECT status, count FROM editroom.status_counts();
 
 -- name: media_kinds
-SELECT id, kind::text, sha256 FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
+-- What an edit reads of each media: its kind, its bytes, whether it has a picture (video_codec).
+SELECT id, kind::text, sha256, video_codec
+  FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
 
 -- name: enqueue_session_edit
 SELECT * FROM editroom.enqueue_edit(
