@@ -4,6 +4,8 @@ read one, as its source or as media an operation names (concat), cannot succeed:
 making edits asks here, and refuses it before anything is queued, rather than let the edit
 fail when it runs."""
 
+from uuid import UUID
+
 from runner.engine.ops.base import MediaKind
 from service.kernel.db import Row
 from service.kernel.errors import InvalidParameter
@@ -21,3 +23,14 @@ def refuse_sound_alone(media: Row, *, parameter: str = "media") -> None:
     """Raise InvalidParameter naming `parameter` and the media's id if it has no picture."""
     if not has_picture(media):
         raise InvalidParameter(parameter, str(media["id"]), PROBLEM, accepted=ACCEPTED)
+
+
+def refuse_sound_alone_head(session_id: UUID, *, picture: bool) -> None:
+    """Raise InvalidParameter naming the session if its next step would read sound alone (its
+    head, or the result of a step still to run: `picture` False)."""
+    if not picture:
+        raise InvalidParameter(
+            "session", str(session_id), f"its head {PROBLEM}",
+            accepted="a session whose head has a picture: undo the step that kept the sound "
+            "alone once it has run",
+        )  # fmt: skip

@@ -261,6 +261,7 @@ SELECT * FROM editroom.open_session(%(media_id)s);
 SELECT s.*,
        editroom.session_head_media(s.id) AS head_media_id,
        hm.kind::text AS head_kind,
+       hm.video_codec AS head_video_codec,
        busy.n > 0 AS busy,
        s.head_edit_id IS NOT NULL AND busy.n = 0 AS can_undo,
        busy.n = 0 AND EXISTS (
