@@ -2,12 +2,16 @@
 
 import hashlib
 import secrets
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
+
+from runner.engine.probe import probe
+from tests import media
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -19,6 +23,28 @@ def insert_media(conn: Conn) -> UUID:
            VALUES ('image', 'image/png', 1, %s, %s) RETURNING id""",
         [digest, f"test/{digest}"],
     ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def insert_sound_alone(conn: Conn, folder: Path) -> UUID:
+    """A video media without a picture, recorded as the runner records an audio=extract
+    result (its own probe of an m4a file), its bytes left unstored: what an edit of it is
+    refused for never reads them."""
+    path = media.write_audio_only(folder / "sound.m4a", container="ipod", codec="aac")
+    facts = probe(path, max_pixels=10**6, max_video_seconds=60, sound_alone=True)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    row = conn.execute(
+        """SELECT (a.media).id FROM editroom.add_media(
+               p_kind => %(kind)s, p_content_type => %(content_type)s,
+               p_size_bytes => %(size_bytes)s, p_sha256 => %(sha256)s,
+               p_storage_key => %(storage_key)s,
+               p_original_name => 'sound.m4a', p_width => %(width)s, p_height => %(height)s,
+               p_duration_seconds => %(duration_seconds)s, p_frame_rate => %(frame_rate)s,
+               p_video_codec => %(video_codec)s, p_audio_codec => %(audio_codec)s) AS a""",
+        {**facts.as_dict(), "kind": facts.kind.value, "sha256": digest,
+         "storage_key": f"test/{digest}", "size_bytes": path.stat().st_size},
+    ).fetchone()  # fmt: skip
     assert row is not None
     return UUID(str(row["id"]))
 

@@ -14,7 +14,7 @@ from uuid import UUID
 from runner.engine.image.format import Format
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
-from runner.engine.ops.language import parse_query, result_kind
+from runner.engine.ops.language import makes_sound_alone, parse_query, result_kind
 from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.edit_controls import (
@@ -30,6 +30,7 @@ from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.media_to_edit import MediaToEdit
 from service.domain.ops_refs import check_references
 from service.domain.sessions import session_state
+from service.domain.sound_alone import has_picture, refuse_sound_alone, refuse_sound_alone_head
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidParameter, NotFound
 from service.kernel.metrics import ServiceMetrics
@@ -141,12 +142,14 @@ class Edits:
         """The edit of `media` by `operations`, made once: an identical one still to run is
         joined, a completed one reused (unless `fresh`); the row says which (`reused`).
         `admit`: refuse a full queue, and a media no longer there, in the same statement.
+        A media without a picture (sound alone) is refused first.
 
         durable=False, for a caller that waits for the edit (waiting(), wait()) before it
         answers: the new edit's commit does not wait for the disk, which saves a flush on the
         way to the runner. Whatever a wait answers is durable by then: a finished edit's last commit
         (synchronous: complete_edits, fail_edit, cancel) flushed the log up to it, and an
         unfinished one is flushed before it is answered."""
+        refuse_sound_alone(media)
         inputs = await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
         key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,
@@ -183,7 +186,8 @@ class Edits:
             raise InvalidParameter(
                 "session", str(session_id), "no such session", accepted="the id of an open session"
             )
-        kind = next_input_kind(state)
+        kind, picture = next_input(state)
+        refuse_sound_alone_head(session_id, picture=picture)
         operations = resolve_auto(self.parse(kind, rest), accept)
         request = fingerprint(
             "POST /edit", session=session_id, ops=[op.as_json() for op in operations],
@@ -355,13 +359,17 @@ def _order(state: Row) -> tuple[int, int, float]:
     )
 
 
-def next_input_kind(state: Row) -> MediaKind:
-    """What a session's next step reads: its head's kind, unless a step still to run has an
-    operation whose results are another kind (frames, thumbnail: images)."""
+def next_input(state: Row) -> tuple[MediaKind, bool]:
+    """What a session's next step reads: its kind, and whether it has a picture. Its head's,
+    unless a step still to run has an operation whose results are another kind (frames,
+    thumbnail: images) or sound alone (audio=extract)."""
     kind = MediaKind(state["head_kind"])
+    picture = has_picture({"kind": kind, "video_codec": state["head_video_codec"]})
     for ops in state["pending_ops"]:
-        kind = result_kind(catalogue(), kind, [op["op"] for op in ops])
-    return kind
+        names = [op["op"] for op in ops]
+        picture = picture and not makes_sound_alone(catalogue(), kind, names)
+        kind = result_kind(catalogue(), kind, names)
+    return kind, picture
 
 
 def edit_key(

@@ -1,8 +1,9 @@
 """The media a POST /edit names, looked up with the queue's admission in one round trip, and
-remembered: what an edit is worked out from (the media's kind and the SHA-256 of its bytes)
-never changes for a media id, so the next edit of a media the service has seen skips the
-look-up and is made behind admission in one statement (editroom.enqueue_edit_once_admitted),
-which checks that the media is still there. A media found gone then is forgotten."""
+remembered: what an edit is worked out from (the media's kind and the SHA-256 of its bytes),
+and whether it can be edited at all (whether it has a picture), never change for a media id,
+so the next edit of a media the service has seen skips the look-up and is made behind
+admission in one statement (editroom.enqueue_edit_once_admitted), which checks that the media
+is still there. A media found gone then is forgotten."""
 
 from collections import OrderedDict
 from typing import Any
@@ -13,7 +14,8 @@ from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidParameter, NotFound
 
 REMEMBERED_MEDIA = 4096  # ids; the least recently edited are forgotten first
-FACTS = ("id", "kind", "sha256")  # all an edit is worked out from; fixed for an id
+# All an edit is worked out from and checked by (video_codec: sound_alone.py); fixed for an id.
+FACTS = ("id", "kind", "sha256", "video_codec")
 
 
 class MediaToEdit:

@@ -19,6 +19,7 @@ from service.domain.edit_controls import split_controls
 from service.domain.edits import Edits, edit_key
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
+from service.domain.sound_alone import refuse_sound_alone
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidInput, InvalidParameter, NotFound, UnknownParameter
 from service.kernel.metrics import ServiceMetrics
@@ -224,10 +225,11 @@ class Workflows:
         self, workflow: Row, media_ids: list[UUID], *, priority: int, fresh: bool
     ) -> list[Row]:
         await admit(self._database, max_queued=self._settings.max_queued, adding=len(media_ids))
+        keys = await self._keys(workflow, media_ids)
         try:
             edits = await self._database.fetch_all(
                 "run_workflow_once", id=workflow["id"], version=workflow["version"],
-                media_ids=media_ids, edit_keys=await self._keys(workflow, media_ids),
+                media_ids=media_ids, edit_keys=keys,
                 fresh=fresh, priority=priority, max_trials=self._settings.edit_max_trials,
             )  # fmt: skip
         except (NotFound, InvalidInput) as exc:  # a media the batch names
@@ -242,9 +244,13 @@ class Workflows:
 
     async def _keys(self, workflow: Row, media_ids: list[UUID]) -> list[str | None]:
         """The key of each media's edit by this version of the workflow (edits.edit_key);
-        None for a media that is missing or of a kind it does not fit, which the run refuses."""
+        None for a media that is missing or of a kind it does not fit, which the run refuses.
+        A media without a picture (sound alone) is refused here."""
         rows = await self._database.fetch_all("media_kinds", ids=media_ids)
         found = {row["id"]: row for row in rows}
+        for media_id in media_ids:  # the first the batch names
+            if media_id in found:
+                refuse_sound_alone(found[media_id])
         fitting = {MediaKind(row["kind"]) for row in rows} & set(map(MediaKind, workflow["kinds"]))
         keys = {kind: await self._keying(kind, workflow["ops"]) for kind in fitting}
         return [

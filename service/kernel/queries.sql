@@ -238,7 +238,9 @@ SELECT * FROM editroom.edits
 SELECT status, count FROM editroom.status_counts();
 
 -- name: media_kinds
-SELECT id, kind::text, sha256 FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
+-- What an edit reads of each media: its kind, its bytes, whether it has a picture (video_codec).
+SELECT id, kind::text, sha256, video_codec
+  FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
 
 -- name: enqueue_session_edit
 SELECT * FROM editroom.enqueue_edit(
@@ -259,6 +261,7 @@ SELECT * FROM editroom.open_session(%(media_id)s);
 SELECT s.*,
        editroom.session_head_media(s.id) AS head_media_id,
        hm.kind::text AS head_kind,
+       hm.video_codec AS head_video_codec,
        busy.n > 0 AS busy,
        s.head_edit_id IS NOT NULL AND busy.n = 0 AS can_undo,
        busy.n = 0 AND EXISTS (

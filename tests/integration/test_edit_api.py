@@ -12,7 +12,7 @@ from PIL import Image
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
-from tests.queue import Conn, claim, disable_backoff
+from tests.queue import Conn, claim, disable_backoff, insert_sound_alone
 from tests.runner_harness import running_runner
 
 
@@ -40,6 +40,15 @@ def picture(api: Api) -> dict[str, Any]:
         media.image_bytes("PNG", size=(64, 48)), filename="p.png"
     ).json()
     return body
+
+
+@pytest.fixture
+def sound(conn: Conn, tmp_path: Path) -> str:
+    """What audio=extract makes: a video media without a picture."""
+    return str(insert_sound_alone(conn, tmp_path))
+
+
+SOUND_ALONE = "is sound alone (no picture); video operations need a picture"
 
 
 def edit(api: Api, **params: str) -> Any:
@@ -404,3 +413,27 @@ def test_a_waited_edit_is_queued_without_waiting_for_the_disk_and_answered_durab
     assert [i for i, name in enumerate(names) if name == "flush_commits"] == [
         next(i for i in range(first, second) if names[i] == "flush_commits")
     ]  # once, for the waited edit, before the next request
+
+
+def test_an_edit_of_sound_alone_is_refused_at_once(api: Api, conn: Conn, sound: str) -> None:
+    """Every video operation works on the picture: an edit of the sound audio=extract kept
+    is a 422 naming it, never an edit that fails when it runs; the second time from the facts
+    the service remembers of the media, without looking it up."""
+    for _ in range(2):
+        response = edit(api, media=sound, volume="0.5")
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert (body["parameter"], body["value"]) == ("media", sound)
+        assert SOUND_ALONE in body["detail"]
+    assert edits_made(conn) == 0
+
+
+def test_a_concat_of_sound_alone_is_refused(
+    api: Api, conn: Conn, sound: str, tmp_path: Path
+) -> None:
+    clip = api.upload(media.write_video(tmp_path / "c.mp4").read_bytes(), filename="c.mp4")
+    response = edit(api, media=clip.json()["id"], concat=sound)
+    assert response.status_code == 422, response.text
+    assert (response.json()["parameter"], response.json()["value"]) == ("concat", sound)
+    assert SOUND_ALONE in response.json()["detail"]
+    assert edits_made(conn) == 0

@@ -16,7 +16,7 @@ from service.kernel.settings import Settings
 from service.kernel.signing import sign_path
 from tests import media
 from tests.api import Api, quick_settings, running_api
-from tests.queue import Conn, disable_backoff
+from tests.queue import Conn, disable_backoff, insert_sound_alone
 from tests.runner_harness import running_runner
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -207,6 +207,15 @@ def test_a_result_address_is_checked_as_post_edit_checks(
     assert (got.status_code, got.json()["parameter"]) == (422, parameter)
     missing = api.client.get("/media/00000000-0000-0000-0000-000000000000/flip=h")
     assert missing.status_code == 404
+
+
+def test_a_result_address_of_sound_alone_is_refused(api: Api, conn: Conn, tmp_path: Path) -> None:
+    sound = insert_sound_alone(conn, tmp_path)
+    response = api.client.get(f"/media/{sound}/volume=0.5")
+    assert response.status_code == 422, response.text
+    assert (response.json()["parameter"], response.json()["value"]) == ("media", str(sound))
+    assert "is sound alone (no picture)" in response.json()["detail"]
+    assert edits_made(conn) == 0
 
 
 def test_output_picks_one_of_several_results(

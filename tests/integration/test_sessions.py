@@ -17,7 +17,7 @@ from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.paging import every_page, ids
-from tests.queue import Conn, attempts, disable_backoff, edit
+from tests.queue import Conn, attempts, disable_backoff, edit, insert_sound_alone
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
 
@@ -164,6 +164,25 @@ def test_the_session_decides_the_input_kind_and_refuses_media(
     unknown = "00000000-0000-0000-0000-000000000000"
     missing = api.client.post("/edit", params={**params, "session": unknown})
     assert (missing.status_code, missing.json()["parameter"]) == (422, "session")
+
+
+def test_a_step_that_would_read_sound_alone_is_refused(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """A head without a picture (the sound audio=extract kept) takes no video operation, nor
+    does the head a step still to run will leave: each is a 422 naming the session."""
+    sound = str(insert_sound_alone(conn, tmp_path))
+    on_sound = api.client.post("/sessions", params={"media": sound}).json()
+    clip = api.upload(media.write_video(tmp_path / "c.mp4").read_bytes(), filename="c.mp4")
+    on_clip = api.client.post("/sessions", params={"media": clip.json()["id"]}).json()
+    step(api, on_clip, audio="extract")  # still to run: no runner here
+    for session in (on_sound, on_clip):
+        response = api.client.post("/edit", params={"session": session["id"], "volume": "0.5"})
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert (body["parameter"], body["value"]) == ("session", session["id"])
+        assert "its head is sound alone (no picture)" in body["detail"]
+    assert [s["status"] for s in api.client.get(on_clip["url"]).json()["steps"]] == ["queued"]
 
 
 def test_list_and_delete(api: Api, session: dict[str, Any], conn: Conn) -> None:

@@ -16,7 +16,7 @@ from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.paging import every_page, ids
-from tests.queue import Conn, disable_backoff
+from tests.queue import Conn, disable_backoff, insert_sound_alone
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
 
@@ -280,6 +280,18 @@ def test_a_batch_is_all_or_nothing(api: Api, conn: Conn, tmp_path: Path) -> None
     assert f"media {video['id']} is a video, and workflow" in response.json()["detail"]
     assert "works on images;" in response.json()["detail"]
     assert response.json()["value"] == video["id"]
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+
+
+def test_a_run_on_sound_alone_is_refused_naming_it(api: Api, conn: Conn, tmp_path: Path) -> None:
+    workflow = save(api, "name=quieter&volume=0.5")
+    clip = api.upload(media.write_video(tmp_path / "v.mp4").read_bytes()).json()
+    sound = str(insert_sound_alone(conn, tmp_path))
+    for request in ({"params": {"media": sound}}, {"json": {"media": [clip["id"], sound]}}):
+        response = api.client.post(f"{workflow['url']}/run", **request)
+        assert response.status_code == 422, response.text
+        assert (response.json()["parameter"], response.json()["value"]) == ("media", sound)
+        assert "is sound alone (no picture)" in response.json()["detail"]
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
 
 

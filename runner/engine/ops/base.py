@@ -76,6 +76,8 @@ class Operation(BaseModel):
     # Its results are media of another kind (thumbnail: images); the operations after it are
     # of that kind and run on each result.
     produces: ClassVar[MediaKind | None] = None
+    # Its results are sound alone, without a picture (audio=extract): no operation reads them.
+    sound_alone: ClassVar[bool] = False
     # Its modifiers alone bring it in, its own value left out (vcodec without format).
     implied: ClassVar[bool] = False
     once: ClassVar[bool] = False  # at most once per edit (the result has one format)

@@ -85,6 +85,15 @@ def result_kind(catalogue: Catalogue, kind: MediaKind, names: Sequence[str]) -> 
     return kind
 
 
+def makes_sound_alone(catalogue: Catalogue, kind: MediaKind, names: Sequence[str]) -> bool:
+    """Whether an edit of `kind` media whose operations are `names` keeps only the sound
+    (audio=extract): its result has no picture."""
+    return any(
+        (operation := catalogue.operation(kind, name)) is not None and operation.sound_alone
+        for name in names
+    )
+
+
 def checked(
     operations: list[Operation], limits: Limits, *, written: Sequence[str | None] = ()
 ) -> list[Operation]:

@@ -82,7 +82,7 @@ class Volume(Operation):
 
 
 class Audio(Operation):
-    """The result is an audio file, stored as media of kind audio (it has no picture)."""
+    """The result is an audio file, stored as video media without a picture."""
 
     op: Literal["audio"] = "audio"
     name: ClassVar[str] = "audio"
@@ -93,6 +93,7 @@ class Audio(Operation):
     group: ClassVar[Group] = "convert"
     once: ClassVar[bool] = True
     terminal: ClassVar[bool] = True
+    sound_alone: ClassVar[bool] = True
     parameters: ClassVar[tuple[Param, ...]] = (AUDIO, AUDIO_FORMAT)
     action: Literal["extract"] = AUDIO.field()
     audio_format: AudioFormat = AUDIO_FORMAT.field()
