@@ -519,6 +519,19 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     expect(page.locator(".upload.new")).to_have_count(1)
     page.locator("input[type=file]").set_input_files([picture])
     expect(page.locator(".upload.duplicate")).to_contain_text("duplicate of p.png")
+    # Finished rows are dismissed, from the keyboard too; a row still uploading stays.
+    page.route(re.compile(r"/bucket/upload\?filename=held\.png"), lambda route: None)  # held
+    held = tmp_path / "held.png"
+    held.write_bytes(media.image_bytes("PNG", size=(30, 20)))
+    page.locator("input[type=file]").set_input_files([held])
+    expect(page.locator(".upload").first).to_contain_text("uploading")
+    page.get_by_role("button", name="Dismiss the upload of notes.png").press("Enter")
+    expect(page.locator(".upload.refused")).to_have_count(0)
+    expect(page.locator(".upload.new button")).to_be_focused()  # the next row's Dismiss
+    page.get_by_role("button", name="Clear finished uploads").press("Enter")
+    expect(page.locator(".upload")).to_have_count(1)
+    expect(page.locator(".upload")).to_contain_text("held.png")
+    expect(page.get_by_role("button", name="Upload files…")).to_be_focused()
     page.get_by_role("link", name="Edit p.png").click()
     # A box past the 64x48 picture is told beside its field, before anything is sent.
     page.locator("details[data-op=crop] summary").click()
