@@ -536,7 +536,12 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     # A box past the 64x48 picture is told beside its field, before anything is sent.
     page.locator("details[data-op=crop] summary").click()
     crop = page.get_by_label("crop", exact=True)
-    crop.fill("0,0,500,500")
+    crop.fill("8,6,32,24")
+    expect(page.locator(".crop-box")).to_be_visible()
+    crop.fill("0,0,500,500")  # not drawn clipped at the picture's edge: said beside the field
+    expect(page.locator(".crop-box")).to_be_hidden()
+    crop.press("Tab")
+    expect(crop).to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Apply crop").click()
     expect(crop).to_be_focused()
     expect(crop).to_have_attribute("aria-invalid", "true")

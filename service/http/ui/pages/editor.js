@@ -143,8 +143,10 @@ export async function render(main, { id }) {
         const details = h("details", { class: "op", "data-op": op.name }, h("summary", {}, op.name, h("span", { class: "op-description" }, op.description)), made.form);
         if (op.name === "crop") {
           details.addEventListener("toggle", () => tools?.crop?.show(details.open));
-          made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(e.target.value));
           made.checks.crop = (value) => boxProblem(value, op.parameters[0], headSize);
+          // A box is drawn only when it fits: one the field would refuse is not shown clipped.
+          made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(made.checks.crop(e.target.value.trim()) ? "" : e.target.value));
+          made.fields.crop.addEventListener("change", () => made.check("crop"));
         }
         if (op.name === "trim") made.fields.trim.addEventListener("input", (e) => tools?.line?.set(e.target.value));
         if (op.reads) offerMedia(op, made, details);
