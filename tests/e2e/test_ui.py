@@ -553,6 +553,14 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     page.get_by_label("text", exact=True).fill("tab\there")
     page.get_by_role("button", name="Apply text").click()
     expect(page.locator("details[data-op=text]").get_by_role("alert")).to_contain_text("text=")
+    # A value's "&" is told from the one between parameters: one operation a line, each
+    # parameter its own chip.
+    page.get_by_label("text", exact=True).fill("Tom & Jerry")
+    page.get_by_label("text_position").select_option("top")
+    page.get_by_role("button", name="Apply text").click()
+    written = page.locator(".step").first.locator(".written-op")
+    expect(written).to_have_count(1)
+    expect(written.locator(".written-item")).to_have_text(["text=Tom & Jerry", "text_position=top"])
     # An edit the runner cannot do fails as a step, with its reason (no face to find).
     page.locator("details[data-op=headshot] summary").click()
     page.get_by_role("button", name="Apply headshot").click()
