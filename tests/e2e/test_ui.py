@@ -421,14 +421,21 @@ def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
             )
         }
     page.goto(f"/#/media/{ids['base.png']}")
-    page.locator("details[data-op=overlay] summary").click()
+    # Opened at the foot of the operations panel (which scrolls on its own), it is scrolled
+    # into view within the panel.
+    overlay = page.locator("details[data-op=overlay] summary")
+    overlay.evaluate("summary => summary.scrollIntoView({ block: 'end' })")
+    overlay.click()
     choices = page.get_by_role("group", name="Choose the image")
     logo = choices.get_by_role("radio", name="logo.png")
     expect(choices.get_by_role("radio", name="intro.mp4")).to_have_count(0)
+    expect(choices).to_be_in_viewport(ratio=1)
     logo.focus()
     page.keyboard.press("Space")
     expect(page.get_by_label("overlay", exact=True)).to_have_value(ids["logo.png"])
     expect(logo.locator("xpath=..").locator("img")).to_be_visible()  # its picture beside it
+    # At desktop width the editor fits the window, so its screenshot is the panel as scrolled.
+    assert page.evaluate("document.documentElement.scrollHeight") <= DESKTOP["height"]
     check_page(page, "editor-overlay-picker")
     page.get_by_role("button", name="Apply overlay").click()
     expect(page.locator(".step").first).to_have_attribute("data-status", "completed")

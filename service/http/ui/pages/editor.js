@@ -149,6 +149,7 @@ export async function render(main, { id }) {
           made.fields.crop.addEventListener("change", () => made.check("crop"));
         }
         if (op.name === "trim") made.fields.trim.addEventListener("input", (e) => tools?.line?.set(e.target.value));
+        details.addEventListener("toggle", () => { if (details.open) reveal(details); });
         if (op.reads) offerMedia(op, made, details);
         opsPanel.append(details);
       }
@@ -160,7 +161,16 @@ export async function render(main, { id }) {
     const field = made.fields[op.name];
     const picker = mediaPicker(op, field);
     field.closest(".field").before(picker.element);
-    details.addEventListener("toggle", () => { if (details.open) picker.show(); });
+    details.addEventListener("toggle", () => { if (details.open) picker.show().then(() => { if (details.open) reveal(details); }); });
+  }
+
+  // An operation opened below the panel's fold is scrolled into view within the panel (which
+  // scrolls on its own beside the head), its top kept in view; the page itself stays put.
+  function reveal(details) {
+    const panel = opsPanel.getBoundingClientRect();
+    const shown = details.getBoundingClientRect();
+    if (shown.bottom > panel.bottom) opsPanel.scrollTop += Math.min(shown.bottom - panel.bottom, shown.top - panel.top);
+    else if (shown.top < panel.top) opsPanel.scrollTop += shown.top - panel.top;
   }
 
   // Every video operation reads the picture (the runner refuses a file without one), so none is
