@@ -421,14 +421,21 @@ def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
             )
         }
     page.goto(f"/#/media/{ids['base.png']}")
-    page.locator("details[data-op=overlay] summary").click()
+    # Opened at the foot of the operations panel (which scrolls on its own), it is scrolled
+    # into view within the panel.
+    overlay = page.locator("details[data-op=overlay] summary")
+    overlay.evaluate("summary => summary.scrollIntoView({ block: 'end' })")
+    overlay.click()
     choices = page.get_by_role("group", name="Choose the image")
     logo = choices.get_by_role("radio", name="logo.png")
     expect(choices.get_by_role("radio", name="intro.mp4")).to_have_count(0)
+    expect(choices).to_be_in_viewport(ratio=1)
     logo.focus()
     page.keyboard.press("Space")
     expect(page.get_by_label("overlay", exact=True)).to_have_value(ids["logo.png"])
     expect(logo.locator("xpath=..").locator("img")).to_be_visible()  # its picture beside it
+    # At desktop width the editor fits the window, so its screenshot is the panel as scrolled.
+    assert page.evaluate("document.documentElement.scrollHeight") <= DESKTOP["height"]
     check_page(page, "editor-overlay-picker")
     page.get_by_role("button", name="Apply overlay").click()
     expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
@@ -519,11 +526,29 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     expect(page.locator(".upload.new")).to_have_count(1)
     page.locator("input[type=file]").set_input_files([picture])
     expect(page.locator(".upload.duplicate")).to_contain_text("duplicate of p.png")
+    # Finished rows are dismissed, from the keyboard too; a row still uploading stays.
+    page.route(re.compile(r"/bucket/upload\?filename=held\.png"), lambda route: None)  # held
+    held = tmp_path / "held.png"
+    held.write_bytes(media.image_bytes("PNG", size=(30, 20)))
+    page.locator("input[type=file]").set_input_files([held])
+    expect(page.locator(".upload").first).to_contain_text("uploading")
+    page.get_by_role("button", name="Dismiss the upload of notes.png").press("Enter")
+    expect(page.locator(".upload.refused")).to_have_count(0)
+    expect(page.locator(".upload.new button")).to_be_focused()  # the next row's Dismiss
+    page.get_by_role("button", name="Clear finished uploads").press("Enter")
+    expect(page.locator(".upload")).to_have_count(1)
+    expect(page.locator(".upload")).to_contain_text("held.png")
+    expect(page.get_by_role("button", name="Upload files…")).to_be_focused()
     page.get_by_role("link", name="Edit p.png").click()
     # A box past the 64x48 picture is told beside its field, before anything is sent.
     page.locator("details[data-op=crop] summary").click()
     crop = page.get_by_label("crop", exact=True)
-    crop.fill("0,0,500,500")
+    crop.fill("8,6,32,24")
+    expect(page.locator(".crop-box")).to_be_visible()
+    crop.fill("0,0,500,500")  # not drawn clipped at the picture's edge: said beside the field
+    expect(page.locator(".crop-box")).to_be_hidden()
+    crop.press("Tab")
+    expect(crop).to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Apply crop").click()
     expect(crop).to_be_focused()
     expect(crop).to_have_attribute("aria-invalid", "true")
@@ -535,6 +560,14 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     page.get_by_label("text", exact=True).fill("tab\there")
     page.get_by_role("button", name="Apply text").click()
     expect(page.locator("details[data-op=text]").get_by_role("alert")).to_contain_text("text=")
+    # A value's "&" is told from the one between parameters: one operation a line, each
+    # parameter its own chip.
+    page.get_by_label("text", exact=True).fill("Tom & Jerry")
+    page.get_by_label("text_position").select_option("top")
+    page.get_by_role("button", name="Apply text").click()
+    written = page.locator(".step").first.locator(".written-op")
+    expect(written).to_have_count(1)
+    expect(written.locator(".written-item")).to_have_text(["text=Tom & Jerry", "text_position=top"])
     # An edit the runner cannot do fails as a step, with its reason (no face to find).
     page.locator("details[data-op=headshot] summary").click()
     page.get_by_role("button", name="Apply headshot").click()

@@ -60,6 +60,25 @@ export function written(item) {
   return h("code", { class: "written", title: item.query }, parts.flat());
 }
 
+// The same, one operation a line with its modifiers (`ops`, the JSON, says where each starts),
+// every name=value its own chip: a value's "&" (text=Tom & Jerry) is inside its chip, never
+// taken for the "&" between two.
+export function writtenOps(item) {
+  if (item.query === null || item.query === undefined) return written(item);
+  const names = (item.ops || []).map((op) => op.op);
+  const lines = [];
+  for (const part of item.query.split("&")) {
+    const name = part.split("=")[0];
+    if (!lines.length || name === names[lines.length]) lines.push([]);
+    lines.at(-1).push(part);
+  }
+  return h("ol", { class: "written written-ops", title: item.query },
+    lines.map((parts) => h("li", { class: "written-op" }, parts.map((part, index) => [
+      index ? h("span", { class: "written-and" }, " & ") : null,
+      h("span", { class: "written-item" }, unescaped(part)),
+    ]).flat())));
+}
+
 function unescaped(part) {
   try { return decodeURIComponent(part); } catch { return part; }
 }

@@ -58,14 +58,17 @@ export function opForm(op, { onApply, extra = null }) {
       input, problems[param.name].message,
       h("small", { id: hintId, class: "hint" }, param.description));
   });
+  // What a value's check finds wrong is told beside it (nothing when it passes).
+  function check(name) {
+    const problem = checks[name](fields[name].value.trim());
+    problems[name].show(problem);
+    return problem;
+  }
   // The first value a check refuses is told and focused; true when every check passed.
   function checked() {
-    for (const [name, check] of Object.entries(checks)) {
-      const problem = check(fields[name].value.trim());
-      problems[name].show(problem);
-      if (problem) { fields[name].focus(); return false; }
-    }
-    return true;
+    const refused = Object.keys(checks).find(check);
+    fields[refused]?.focus();
+    return !refused;
   }
   const form = h("form", { class: "op-form", "aria-label": `${op.name} parameters` },
     extra, extra ? null : rows, error,
@@ -82,7 +85,7 @@ export function opForm(op, { onApply, extra = null }) {
     error.hidden = true;
     try { await onApply(items); } catch (failure) { error.textContent = failure.message; error.hidden = false; }
   });
-  return { form, fields, checks, error };
+  return { form, fields, checks, check, error };
 }
 
 export function grouped(operations, kind) {

@@ -2,7 +2,7 @@
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
-import { errorBox, h, looksLikeId, nothingAt, showError, uid, when, written } from "../components/dom.js";
+import { errorBox, h, looksLikeId, nothingAt, showError, uid, when, writtenOps } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
 import { timeline } from "../components/timeline.js";
@@ -143,10 +143,13 @@ export async function render(main, { id }) {
         const details = h("details", { class: "op", "data-op": op.name }, h("summary", {}, op.name, h("span", { class: "op-description" }, op.description)), made.form);
         if (op.name === "crop") {
           details.addEventListener("toggle", () => tools?.crop?.show(details.open));
-          made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(e.target.value));
           made.checks.crop = (value) => boxProblem(value, op.parameters[0], headSize);
+          // A box is drawn only when it fits: one the field would refuse is not shown clipped.
+          made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(made.checks.crop(e.target.value.trim()) ? "" : e.target.value));
+          made.fields.crop.addEventListener("change", () => made.check("crop"));
         }
         if (op.name === "trim") made.fields.trim.addEventListener("input", (e) => tools?.line?.set(e.target.value));
+        details.addEventListener("toggle", () => { if (details.open) reveal(details); });
         if (op.reads) offerMedia(op, made, details);
         opsPanel.append(details);
       }
@@ -158,7 +161,16 @@ export async function render(main, { id }) {
     const field = made.fields[op.name];
     const picker = mediaPicker(op, field);
     field.closest(".field").before(picker.element);
-    details.addEventListener("toggle", () => { if (details.open) picker.show(); });
+    details.addEventListener("toggle", () => { if (details.open) picker.show().then(() => { if (details.open) reveal(details); }); });
+  }
+
+  // An operation opened below the panel's fold is scrolled into view within the panel (which
+  // scrolls on its own beside the head), its top kept in view; the page itself stays put.
+  function reveal(details) {
+    const panel = opsPanel.getBoundingClientRect();
+    const shown = details.getBoundingClientRect();
+    if (shown.bottom > panel.bottom) opsPanel.scrollTop += Math.min(shown.bottom - panel.bottom, shown.top - panel.top);
+    else if (shown.top < panel.top) opsPanel.scrollTop += shown.top - panel.top;
   }
 
   // Every video operation reads the picture (the runner refuses a file without one), so none is
@@ -178,7 +190,7 @@ export async function render(main, { id }) {
       h("div", { class: "step-line" }, chip(edit.status), h("span", { class: "step-number" }, `#${step.step}`),
         step.is_head ? h("span", { class: "head-mark" }, "head") : null,
         abandoned ? h("span", { class: "abandoned-mark" }, "abandoned") : null),
-      h("p", { class: "step-ops" }, written(step)),
+      h("div", { class: "step-ops" }, writtenOps(step)),
       abandoned ? h("p", { class: "detail" }, "Undone, then replaced by another step: not part of the head, and redo will not bring it back.") : null,
       progressBar(edit), statusDetail(edit), h("p", { class: "facts" }, when(step.created_at)),
       actions.length ? h("div", { class: "step-actions" }, actions) : null);

@@ -16,6 +16,8 @@ export async function render(main, { params }) {
   const more = h("button", { type: "button", hidden: true }, "Load more");
   const error = errorBox();
   const uploads = h("ul", { class: "uploads", "aria-label": "Uploads", "aria-live": "polite" });
+  const clearFinished = h("button", { type: "button", class: "quiet" }, "Clear finished uploads");
+  const uploadsBar = h("div", { class: "uploads-bar", hidden: true }, clearFinished);
   let cursor = null;
   let generation = 0; // only the latest load shows: uploads finishing together each reload
 
@@ -40,7 +42,21 @@ export async function render(main, { params }) {
 
   const typeId = uid("type"); const dateId = uid("date"); const outId = uid("outputs"); const fileId = uid("files");
   const picker = h("input", { id: fileId, type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden", tabIndex: -1, "aria-label": "Files to upload" });
-  const onFiles = (files) => { for (const file of files) startUpload(file, uploads, () => load(true)); };
+  const upButton = h("button", { type: "button", class: "primary", onclick: () => picker.click() }, "Upload files…");
+  const finished = () => [...uploads.querySelectorAll(".upload.finished")];
+  const showClear = () => { uploadsBar.hidden = !finished().length; };
+  // A row dismissed from the keyboard leaves the focus on the next row's Dismiss, or on Upload.
+  const dismiss = (rows) => {
+    const next = rows.at(-1)?.nextElementSibling?.querySelector("button") || rows[0]?.previousElementSibling?.querySelector("button");
+    const hadFocus = rows.some((row) => row.contains(document.activeElement)) || document.activeElement === clearFinished;
+    for (const row of rows) row.remove();
+    showClear();
+    if (hadFocus) (next || upButton).focus();
+  };
+  clearFinished.addEventListener("click", () => dismiss(finished()));
+  const onFiles = (files) => {
+    for (const file of files) startUpload(file, uploads, { done: () => load(true), settled: showClear, dismiss });
+  };
   picker.addEventListener("change", () => { onFiles(picker.files); picker.value = ""; });
 
   const changed = () => { setParams({ type: filters.type, uploadedAt: filters.uploadedAt, outputs: filters.outputs ? "1" : "" }); load(true); };
@@ -53,8 +69,7 @@ export async function render(main, { params }) {
     h("span", { class: "check" },
       h("input", { id: outId, type: "checkbox", checked: filters.outputs, onchange: (e) => { filters.outputs = e.target.checked; changed(); } }),
       h("label", { for: outId }, "Show edit outputs too")),
-    h("button", { type: "button", class: "primary", onclick: () => picker.click() }, "Upload files…"),
-    picker);
+    upButton, picker);
 
   const drop = h("div", { class: "dropzone", hidden: true, "aria-hidden": "true" }, "Drop images or videos to upload them");
   let depth = 0;
@@ -67,24 +82,31 @@ export async function render(main, { params }) {
   };
   for (const [name, listener] of Object.entries(listeners)) document.addEventListener(name, listener);
 
-  main.append(h("h1", {}, "Library"), toolbar, uploads, error, grid, h("div", { class: "pager" }, more), drop);
+  main.append(h("h1", {}, "Library"), toolbar, uploadsBar, uploads, error, grid, h("div", { class: "pager" }, more), drop);
   await load(true);
   return () => { for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener); };
 }
 
-function startUpload(file, list, done) {
+// An upload's row: its progress, then its outcome and a button to dismiss it (a row still
+// uploading has none: it stays until it is told how the upload ended).
+function startUpload(file, list, { done, settled, dismiss }) {
   const bar = h("progress", { max: 1, value: 0, "aria-label": `upload of ${file.name}` });
   const outcome = h("span", { class: "outcome" }, "uploading…");
   const row = h("li", { class: "upload" }, h("span", { class: "name" }, file.name), bar, outcome);
   list.prepend(row);
+  const finish = (outcomeClass) => {
+    row.classList.add(outcomeClass, "finished");
+    row.append(h("button", { type: "button", class: "quiet", "aria-label": `Dismiss the upload of ${file.name}`, onclick: () => dismiss([row]) }, "Dismiss"));
+    settled();
+  };
   upload(file, (fraction) => { bar.value = fraction; }).then((media) => {
-    row.classList.add(media.duplicate ? "duplicate" : "new");
     outcome.replaceChildren(media.duplicate ? "duplicate of " : "new: ",
       h("a", { href: `#/media/${media.id}` }, media.original_name || media.id));
+    finish(media.duplicate ? "duplicate" : "new");
     done();
   }, (error) => {
-    row.classList.add("refused");
     outcome.textContent = `refused: ${error.message}`;
+    finish("refused");
   });
 }
 
