@@ -18,7 +18,8 @@ from av.stream import Stream
 from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
-from runner.engine.video.sink import EPSILON_SECONDS, Damage, seconds
+from runner.engine.video.probe import EPSILON_SECONDS
+from runner.engine.video.sink import Damage, seconds
 
 CHANNELS = 2  # every re-encoded result is stereo
 RESYNC_SECONDS = 0.04  # drift beyond this between timestamps and samples is a gap or overlap

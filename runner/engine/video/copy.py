@@ -28,9 +28,9 @@ from runner.engine.video.background import Background
 from runner.engine.video.nal import disposable, in_band, to_stored_form
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
-from runner.engine.video.probe import check_frame
+from runner.engine.video.probe import EPSILON_SECONDS, check_frame
 from runner.engine.video.recode import Coding, Piece
-from runner.engine.video.sink import EPSILON_SECONDS, Damage
+from runner.engine.video.sink import Damage
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits

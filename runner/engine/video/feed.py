@@ -8,8 +8,8 @@ from av.video.stream import VideoStream
 from runner.engine.ops.base import Progress
 from runner.engine.video.audio import AudioTranscode
 from runner.engine.video.plan import Plan, Segment
-from runner.engine.video.probe import Input, open_streams, reading, seek_before
-from runner.engine.video.sink import EPSILON_SECONDS, Sink, seconds
+from runner.engine.video.probe import EPSILON_SECONDS, Input, open_streams, reading, seek_before
+from runner.engine.video.sink import Sink, seconds
 from service.kernel.errors import EditFailed
 
 PROGRESS_EVERY_PACKETS = 32
@@ -97,6 +97,8 @@ def _start(container: Input, segment: Segment, *, keyframe_start: bool) -> float
     last: float | None = None
     for packet in container.demux(video):
         at = seconds(video, packet.pts)
+        if at is not None and at >= segment.end:
+            break  # no keyframe after the start within the segment: the last one seen
         if packet.is_keyframe and at is not None:
             if at > segment.start + EPSILON_SECONDS:
                 break

@@ -18,9 +18,8 @@ from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
 
 Input = av.container.InputContainer
+EPSILON_SECONDS = 0.001  # timestamps closer than this are the same instant
 SEEK_STEP_SECONDS = 1.0  # how much further back a seek that landed too late tries first
-MAX_SEEKS = 8  # then from the file's start (the last try is 64 s back)
-SEEK_TOLERANCE_SECONDS = 0.001  # timestamps closer than this are the same instant
 MAX_PACKETS_TO_A_KEYFRAME = 2000  # looked at after a seek; none by then: it landed too late
 
 
@@ -134,9 +133,7 @@ def seek_before(video: VideoStream, at: float) -> None:
     assert video.time_base is not None
     origin = video.start_time or 0
     back = 0.0
-    for _ in range(MAX_SEEKS):
-        if at - back <= 0:
-            break
+    while at - back > 0:  # at most about log2(at) tries: each goes twice as far back
         target = origin + round((at - back) / video.time_base)
         container.seek(target, stream=video, backward=True)
         if _first_keyframe_at_or_before(container, video, at):
@@ -151,7 +148,7 @@ def _first_keyframe_at_or_before(container: Input, video: VideoStream, at: float
     origin = video.start_time or 0
     for count, packet in enumerate(container.demux(video)):
         if packet.is_keyframe and packet.pts is not None:
-            return float((packet.pts - origin) * video.time_base) <= at + SEEK_TOLERANCE_SECONDS
+            return float((packet.pts - origin) * video.time_base) <= at + EPSILON_SECONDS
         if count >= MAX_PACKETS_TO_A_KEYFRAME:
             break
     return False

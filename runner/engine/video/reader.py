@@ -15,6 +15,7 @@ from av.video.stream import VideoStream
 from runner.engine.video.conform import Conformer, chain, same_shape
 from runner.engine.video.plan import Plan, Segment
 from runner.engine.video.probe import (
+    EPSILON_SECONDS,
     Input,
     Source,
     check_frame,
@@ -22,7 +23,7 @@ from runner.engine.video.probe import (
     reading,
     seek_before,
 )
-from runner.engine.video.sink import EPSILON_SECONDS, seconds
+from runner.engine.video.sink import seconds
 from service.kernel.errors import EditFailed
 
 _DEFAULT_TIME_BASE = Fraction(1, 90_000)

@@ -11,7 +11,6 @@ from av.stream import Stream
 from runner.engine.video.plan import Segment
 from service.kernel.errors import EditFailed, reason
 
-EPSILON_SECONDS = 0.001  # timestamps closer than this are the same instant
 MAX_DAMAGED_PACKETS = 25  # per stream and segment: past this a file is refused, not played
 
 

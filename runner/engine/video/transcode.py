@@ -18,8 +18,8 @@ from runner.engine.video.conform import Conformer, ConstantRate, chain, same_sha
 from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
-from runner.engine.video.probe import check_frame
-from runner.engine.video.sink import EPSILON_SECONDS, Damage, seconds
+from runner.engine.video.probe import EPSILON_SECONDS, check_frame
+from runner.engine.video.sink import Damage, seconds
 
 Finish = Callable[[VideoFrame | None], list[VideoFrame]]  # e.g. a GIF's palette step
 
