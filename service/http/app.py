@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.state.settings = settings
     app.state.metrics = service_metrics
+    app.state.accepted_parameters = {}  # by route, filled as routes are asked (check_query)
     signing = settings.url_signing_key
     app.state.links = Links(
         app, base_url=settings.base_url,

@@ -114,10 +114,10 @@ async def check_query(request: Request) -> None:
     values one would win unseen). The routes that read the edit language (POST /edit, a
     workflow's definition) check theirs in the language, where operations may repeat."""
     route: APIRoute = request.scope["route"]
-    key = (route.path, frozenset(route.methods or ()))
-    if key not in _ACCEPTED:
-        _ACCEPTED[key] = accepted_parameters(route)
-    accepted = _ACCEPTED[key]
+    known: dict[str, tuple[str, ...] | None] = request.app.state.accepted_parameters
+    if route.unique_id not in known:
+        known[route.unique_id] = accepted_parameters(route)
+    accepted = known[route.unique_id]
     if accepted is None:
         return
     seen: set[str] = set()
@@ -131,9 +131,6 @@ async def check_query(request: Request) -> None:
                 name, value, "given more than once", accepted=f"one {name} parameter"
             )
         seen.add(name)
-
-
-_ACCEPTED: dict[tuple[str, frozenset[str]], tuple[str, ...] | None] = {}  # by path and methods
 
 
 def accepted_parameters(route: APIRoute) -> tuple[str, ...] | None:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from service.domain.sessions import Sessions
 from service.http.app import create_app
+from service.kernel.errors import DatabaseUnavailable
 from tests.api import Api, api_settings, running_api
 
 
@@ -104,3 +106,18 @@ def test_two_idempotency_keys_are_a_400(api: Api) -> None:
     )
     assert response.status_code == 400
     assert response.json()["detail"] == ("Idempotency-Key='a, b': given 2 times; accepted: one key")
+
+
+def test_events_start_through_an_outage_so_the_browser_reconnects(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An EventSource gives up on any answer but 200: a scope that cannot be looked up for an
+    outage streams (and ends when the database is found gone), it is not refused."""
+
+    async def unreachable(self: Sessions, session_id: uuid.UUID) -> None:
+        raise DatabaseUnavailable("the database is unreachable")
+
+    monkeypatch.setattr(Sessions, "state", unreachable)
+    with api.client.stream("GET", "/events", params={"session": str(uuid.uuid4())}) as response:
+        assert response.status_code == 200
+        assert next(response.iter_lines()) == "retry: 2000"

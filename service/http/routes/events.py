@@ -1,12 +1,16 @@
 """/events: one Server-Sent Events stream for a page that shows many edits at once."""
 
+import contextlib
 import json
 from collections.abc import AsyncGenerator
 from uuid import UUID
 
 from fastapi import APIRouter
 
+from service.domain.library import MediaLibrary
 from service.domain.live import LiveEvent, Scope
+from service.domain.sessions import Sessions
+from service.domain.workflows import Workflows
 from service.http.deps import (
     LibraryDep,
     LinksDep,
@@ -18,7 +22,7 @@ from service.http.deps import (
 from service.http.links import Links
 from service.http.schemas import EditOut
 from service.http.sse import EventStream
-from service.kernel.errors import InvalidParameter
+from service.kernel.errors import DatabaseUnavailable, InvalidParameter
 
 router = APIRouter(tags=["edits"])
 
@@ -56,13 +60,7 @@ async def live_events(
             given[1][0], str(given[1][1]), "a stream follows one scope",
             accepted="one of session, workflow or media, or none for every edit",
         )  # fmt: skip
-    # 404 before the stream starts: a stream of what does not exist would stay silent.
-    if session is not None:
-        await sessions.state(session)
-    elif workflow is not None:
-        await workflows.get(workflow)
-    elif media is not None:
-        await library.get(media)
+    await _check_exists(sessions, workflows, library, session, workflow, media)
     scope = Scope(session_id=session, workflow_id=workflow, media_id=media)
 
     async def stream() -> AsyncGenerator[str, None]:
@@ -71,6 +69,26 @@ async def live_events(
             yield _frame(event, links)
 
     return EventStream(stream(), stall_seconds=settings.sse_stall_seconds)
+
+
+async def _check_exists(
+    sessions: Sessions,
+    workflows: Workflows,
+    library: MediaLibrary,
+    session: UUID | None,
+    workflow: UUID | None,
+    media: UUID | None,
+) -> None:
+    """A 404 before the stream starts: a stream of what does not exist would stay silent. An
+    outage is not a 404: the stream then starts, ends when it finds the database gone, and
+    the browser's EventSource reconnects, which it would not after a 503."""
+    with contextlib.suppress(DatabaseUnavailable):
+        if session is not None:
+            await sessions.state(session)
+        elif workflow is not None:
+            await workflows.get(workflow)
+        elif media is not None:
+            await library.get(media)
 
 
 def _frame(event: LiveEvent, links: Links) -> str:
