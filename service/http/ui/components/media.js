@@ -10,6 +10,12 @@ export function media(id) {
   return rows.get(id);
 }
 
+// A video media without a picture: the sound audio=extract kept (no video codec, no size),
+// which no operation can edit (the API refuses it).
+export function soundOnly(item) {
+  return item.kind === "video" && !item.codecs?.video;
+}
+
 // The result address of a small WebP of an image (GET /media/{id}/{operations}): made once,
 // then cached by the browser for good.
 export const THUMBNAIL_WIDTH = 320;

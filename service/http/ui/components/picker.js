@@ -4,7 +4,7 @@
 // operation's own field, where an id may still be typed or pasted.
 import { get } from "../api.js";
 import { errorBox, h, showError, uid } from "./dom.js";
-import { thumbnail } from "./media.js";
+import { soundOnly, thumbnail } from "./media.js";
 
 const LISTED = 100; // the newest originals of the kind; an older one's id can be pasted
 
@@ -33,7 +33,7 @@ export function mediaPicker(op, field) {
   async function load() {
     try {
       const page = await get("/bucket/upload", { type: op.reads, origin: "upload", limit: LISTED });
-      const items = page.items.filter((item) => item.width); // a video without a picture is sound alone
+      const items = page.items.filter((item) => !soundOnly(item));
       list.replaceChildren(...(items.length ? items.map(option)
         : [h("p", { class: "facts" }, `No ${op.reads}s in the library yet: upload one on the `, h("a", { href: "#/library" }, "Library"), " page.")]));
     } catch (failure) { list.replaceChildren(); showError(error, failure); loaded = null; }

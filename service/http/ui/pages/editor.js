@@ -7,6 +7,7 @@ import { grouped, opForm } from "../components/opform.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
 import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
+import { soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
 
 export async function render(main, { id }) {
@@ -336,8 +337,3 @@ function abandonedSteps(steps) {
   return new Set(steps.filter((step) => !line.has(step.edit_id) && (!line.has(parent(step)) || replaced(step))).map((step) => step.edit_id));
 }
 const ORIGINAL = "original"; // the parent of a first step
-
-// A video media without a picture: the sound audio=extract kept (no video codec, no size).
-function soundOnly(media) {
-  return media.kind === "video" && !media.codecs?.video;
-}
