@@ -6,7 +6,7 @@ their rows added with their edit's completion (runner/process/completer.py)."""
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -195,7 +195,7 @@ class MediaLibrary:
 
     async def read(
         self, media: Row, *, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The media's bytes from start up to and including end, in chunks. The store is
         opened and the first chunk read before this returns: a store that fails now raises
         here (StorageError: a 503 before any header is sent), not in the middle of a body."""
@@ -232,7 +232,7 @@ class MediaLibrary:
             await self.storage.delete(key)
 
 
-async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
     if first:
         yield first
     async for chunk in rest:

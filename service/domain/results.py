@@ -3,7 +3,7 @@ operations as written), so the address can be worked out from the parameters, pu
 <img src> and cached by a CDN. The edit behind it is made once (Edits.create_once): asked for
 again, its result is answered, or the edit still under way is joined and waited for."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 from uuid import UUID
@@ -65,7 +65,7 @@ class Results:
             raise NotFound(f"edit {edit['id']} made {len(outputs)} results, not {index}")
         return await self._library.get(outputs[index - 1])
 
-    async def read(self, media: Row) -> AsyncIterator[bytes]:
+    async def read(self, media: Row) -> AsyncGenerator[bytes, None]:
         return await self._library.read(media)
 
 

@@ -258,3 +258,21 @@ def test_signed_addresses_are_the_credential_and_unsigned_ones_refused(
     tampered = signed_api.client.get(edit["result_url"].replace("flip=h", "flip=v"))
     assert (unsigned.status_code, tampered.status_code) == (403, 403)
     assert "signature" in tampered.json()["detail"]
+
+
+def test_head_answers_as_get_when_the_stored_result_is_gone(
+    api: Api, runner: None, picture: dict[str, Any]
+) -> None:
+    """A link checker or a CDN asking HEAD is told what GET would say (a stored object lost
+    is a 500 that `editroom fsck` repairs), not a 200 for bytes that cannot be served."""
+    edit = api.client.post(
+        "/edit", params={"media": picture["id"], "resize": "16x", "wait": "30"}
+    ).json()
+    output = api.client.get(edit["outputs"][0]["url"]).json()
+    (stored,) = api.settings.bucket_dir.rglob(output["sha256"])
+    stored.unlink()
+    got = api.client.get(edit["result_url"])
+    asked = api.client.head(edit["result_url"])
+    assert (got.status_code, asked.status_code) == (500, 500)
+    content = edit["outputs"][0]["content_url"]
+    assert (api.client.get(content).status_code, api.client.head(content).status_code) == (500, 500)
