@@ -10,6 +10,7 @@ from av.filter import Graph
 from av.video.frame import VideoFrame
 
 from runner.engine.video.codecs import THREADS
+from runner.engine.video.probe import failed_making
 
 ASPECT_TOLERANCE = 0.01  # relative: closer than this is the same shape, stretched not padded
 _TURN = {90: ["transpose=cclock"], 180: ["hflip", "vflip"], 270: ["transpose=clock"]}
@@ -57,12 +58,16 @@ class Conformer:
         self._graph: Graph | None = None
 
     def push(self, frame: VideoFrame | None) -> list[VideoFrame]:
-        if self._graph is None:
-            if frame is None:
-                return []
-            self._graph = self._build(frame)
-        self._graph.vpush(frame)
-        return _drain(self._graph)
+        try:
+            if self._graph is None:
+                if frame is None:
+                    return []
+                self._graph = self._build(frame)
+            self._graph.vpush(frame)
+            return _drain(self._graph)
+        except av.error.FFmpegError as exc:
+            steps = ", ".join(_split(text)[0] for text in self._filters)
+            failed_making(exc, f"the result's frames cannot be made ({steps})")
 
     def _build(self, frame: VideoFrame) -> Graph:
         graph = Graph()

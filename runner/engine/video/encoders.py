@@ -30,8 +30,7 @@ from runner.engine.video.codecs import (
 )
 from runner.engine.video.output import Output
 from runner.engine.video.plan import Encoding
-from runner.engine.video.probe import about_the_media
-from service.kernel.errors import EditFailed, reason
+from runner.engine.video.probe import failed_making
 
 Context = VideoCodecContext | AudioCodecContext
 DEFAULTS = Encoding()  # editroom's own settings, codecs.ENCODER_OPTIONS
@@ -73,9 +72,7 @@ class Encoder:
             self._refuse(exc)
 
     def _refuse(self, error: av.error.FFmpegError) -> NoReturn:
-        if not about_the_media(error):
-            raise error
-        raise EditFailed(f"the result cannot be encoded as {self._what}: {reason(error)}") from None
+        failed_making(error, f"the result cannot be encoded as {self._what}")
 
 
 def add_video(

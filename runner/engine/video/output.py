@@ -16,8 +16,7 @@ from av.packet import Packet
 from av.stream import Stream
 
 from runner.engine.video.codecs import FASTSTART, MUXER
-from runner.engine.video.probe import about_the_media
-from service.kernel.errors import EditFailed, reason
+from runner.engine.video.probe import failed_making
 
 Output = av.container.OutputContainer
 
@@ -41,9 +40,7 @@ def writing(path: Path, container: str, *, muxer: str | None = None) -> Iterator
 def _unwritable(container: str, error: av.error.FFmpegError) -> NoReturn:
     """An error writing the result is the result's, never the source's (muxing happens while
     a source is open for reading); a full disk is not the edit's fault: it passes, retried."""
-    if not about_the_media(error):
-        raise error
-    raise EditFailed(f"the {container} result could not be written: {reason(error)}") from None
+    failed_making(error, f"the {container} result could not be written")
 
 
 class Muxer:

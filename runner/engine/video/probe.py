@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import NoReturn
 
 import av
 import av.container
@@ -67,6 +68,15 @@ def about_the_media(error: av.error.FFmpegError) -> bool:
     Those pass through as they are, for the sandbox to report (the disk's retried, the limit
     named), as the image side does."""
     return not (isinstance(error, MemoryError) or io_trouble(error))
+
+
+def failed_making(error: av.error.FFmpegError, what: str) -> NoReturn:
+    """An FFmpeg error while making the result (filtering its frames or sound, encoding,
+    writing) fails the edit naming `what` was being made, never the source being read
+    meanwhile (reading() would blame it); I/O trouble and memory pass (about_the_media)."""
+    if not about_the_media(error):
+        raise error
+    raise EditFailed(f"{what}: {reason(error)}") from None
 
 
 @contextmanager

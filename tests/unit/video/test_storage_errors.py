@@ -11,6 +11,7 @@ from typing import Any
 import av
 import pytest
 
+from runner.engine.video.conform import Conformer
 from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from service.kernel.errors import EditFailed
@@ -128,3 +129,10 @@ def test_only_an_encoders_errors_about_the_result_fail_the_edit(
         assert str(raised.value).startswith("the result cannot be encoded as h264 at 64x48: ")
     else:
         assert raised.value is error
+
+
+def test_a_filter_refusing_the_frames_names_the_result_not_the_source() -> None:
+    """Frames are filtered while a source is open for reading: its refusal is the result's."""
+    conformer = Conformer(["scale=nonsense=1"], time_base=Fraction(1, 24))
+    with pytest.raises(EditFailed, match=r"^the result's frames cannot be made \(scale\): "):
+        conformer.push(av.VideoFrame(16, 16, "yuv420p"))
