@@ -68,21 +68,20 @@ class TimelineReader:
         raise EditFailed("the timeline is empty")
 
     def keyframes(self) -> Iterator[Shot]:
-        """Asked to skip the other frames, a decoder may not (FFmpeg's VP9 decoder ignores
-        skip_frame): they are dropped here, before they are conformed."""
+        """Only the keyframes' packets are decoded: asked to skip the other frames, a decoder
+        may not (FFmpeg's VP9 decoder ignores skip_frame and decoded every frame of the
+        video), and a keyframe needs no other to be decoded."""
         offset = 0.0
         for segment in self._plan.segments:
             video = self._stream(segment)
-            video.codec_context.skip_frame = "NONKEY"
             yield from self._keyframes_of(segment, offset=offset, video=video)
-            video.codec_context.skip_frame = "DEFAULT"
             offset += segment.duration
 
     def _keyframes_of(
         self, segment: Segment, *, offset: float, video: VideoStream
     ) -> Iterator[Shot]:
         _seek(video, segment.start)
-        for frame in _decoded(video, segment.source):
+        for frame in _decoded_keyframes(video, segment.source):
             at = seconds(video, frame.pts)
             if at is None or at < segment.start - EPSILON_SECONDS:
                 continue
@@ -136,6 +135,18 @@ def _decoded(video: VideoStream, source: Source) -> Iterator[VideoFrame]:
     for frame in itertools.islice(frames, MAX_FRAMES_SCANNED + 1):
         check_frame(frame, source)
         yield frame
+
+
+def _decoded_keyframes(video: VideoStream, source: Source) -> Iterator[VideoFrame]:
+    """The frames of the keyframes' packets from where the stream was sought, each within the
+    source's pixel limit; the decoder is flushed at the end (it may hold a frame back)."""
+    container = video.container
+    packets = (p for p in container.demux(video) if p.is_keyframe or p.size == 0)  # type: ignore[attr-defined]
+    for packet in itertools.islice(packets, MAX_FRAMES_SCANNED + 1):
+        for frame in video.codec_context.decode(packet if packet.size else None):
+            check_frame(frame, source)
+            yield frame
+    video.codec_context.flush_buffers()
 
 
 def _seek(video: VideoStream, at: float) -> None:

@@ -14,7 +14,7 @@ from runner.engine.jobs import ProducedFile, run_edit
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
-from runner.engine.video import stills
+from runner.engine.video import reader, stills
 from runner.engine.video.best import Candidate, measure
 from runner.engine.video.reader import Shot, TimelineReader
 from service.kernel.errors import EditFailed
@@ -117,6 +117,35 @@ def test_the_keyframe_scan_keeps_only_keyframes_whatever_the_decoder_skips(
     scanned = _scanned(monkeypatch)
     edit(source, [("frames", "best:1")])
     assert scanned == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(("container", "vcodec"), [("webm", "libvpx-vp9"), ("mp4", "libx264")])
+def test_the_keyframe_scan_decodes_only_keyframes(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch, container: str, vcodec: str
+) -> None:
+    """Three keyframes in 72 frames: the scan decodes three pictures, not 72 (VP9's decoder,
+    asked to skip the frames between, decoded them all)."""
+    source = make(container=container, vcodec=vcodec, acodec=None, gop=24)
+    scanning = False
+    decoded_in_scan = 0
+    keyframes = TimelineReader.keyframes
+
+    def flagged(self: TimelineReader) -> Iterator[Shot]:
+        nonlocal scanning
+        scanning = True
+        try:
+            yield from keyframes(self)
+        finally:
+            scanning = False
+
+    def counting(frame: av.VideoFrame, source: object) -> None:
+        nonlocal decoded_in_scan
+        decoded_in_scan += scanning
+
+    monkeypatch.setattr(TimelineReader, "keyframes", flagged)
+    monkeypatch.setattr(reader, "check_frame", counting)
+    edit(source, [("frames", "best:1")])
+    assert decoded_in_scan == 3
 
 
 def test_best_frames_hold_few_decoded_pictures_however_many_keyframes(
