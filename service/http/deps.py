@@ -143,7 +143,9 @@ def accepted_parameters(route: APIRoute) -> tuple[str, ...] | None:
     dependants = [route.dependant]
     while dependants:
         dependant = dependants.pop()
-        names.extend(field.alias for field in dependant.query_params if field.alias not in names)
+        for field in dependant.query_params:
+            if field.alias not in names:  # a dependency may declare one its route does too
+                names.append(field.alias)
         dependants.extend(dependant.dependencies)
     return tuple(names)
 
