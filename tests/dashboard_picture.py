@@ -1,9 +1,10 @@
 """`python -m tests.dashboard_picture docs/dashboard.png`: the README's picture of the
 "editroom queue" dashboard, drawn from real data. It starts the monitoring stack (embedded
 PostgreSQL, the API, two runners, postgres_exporter, Prometheus), makes a few minutes of real
-uploads and edits (a burst of large pictures, some that run out of time, some cancelled), then
-runs every panel's queries over that time through Prometheus and draws them with Pillow.
-Nothing is made up: each line is a query_range answer."""
+uploads and edits (a burst of large pictures, some that run out of time, some cancelled, small
+ones repeated) with a live event stream open, then runs every panel's queries over that time
+through Prometheus and draws them with Pillow. Nothing is made up: each line is a query_range
+answer."""
 
 import io
 import math
@@ -34,8 +35,9 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 def workload(api: httpx.Client, stop: threading.Event) -> None:
-    """Small edits and uploads all along; a burst of heavy edits, more than the runners can
-    take, in the middle; now and then one cancelled."""
+    """Small edits and uploads all along (after 50 seconds the small edits repeat: identical
+    edits, reused); a burst of heavy edits, more than the runners can take, in the middle;
+    now and then one cancelled."""
 
     def upload(content: bytes) -> str:
         return str(api.post("/bucket/upload", content=content).json()["id"])
@@ -55,6 +57,14 @@ def workload(api: httpx.Client, stop: threading.Event) -> None:
                 api.post("/edit", params={"media": media_id, "rotate": "17", "format": "avif"})
         if tick % 20 == 0:
             api.delete(api.post("/edit", params={"media": small[0], "flip": "h"}).json()["url"])
+
+
+def follower(api: httpx.Client, stop: threading.Event) -> None:
+    """A page open on the queue for the whole run: one live event stream, read throughout."""
+    with api.stream("GET", "/events", timeout=None) as response:
+        for _ in response.iter_lines():
+            if stop.is_set():
+                return
 
 
 def png(picture: Image.Image) -> bytes:
@@ -191,11 +201,15 @@ def main(out: Path) -> None:
             )  # fmt: skip
             start = time.time()
             stop = threading.Event()
-            worker = threading.Thread(target=workload, args=(stack.api, stop))
-            worker.start()
+            threads = [
+                threading.Thread(target=job, args=(stack.api, stop)) for job in (workload, follower)
+            ]
+            for thread in threads:
+                thread.start()
             time.sleep(WORK_SECONDS)
             stop.set()
-            worker.join()
+            for thread in threads:
+                thread.join()
             time.sleep(20)  # the queue drains, and the last scrapes land
             picture(stack.prometheus, start, time.time()).save(out, optimize=True)
     finally:

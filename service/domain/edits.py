@@ -159,12 +159,14 @@ class Edits:
             "ops": json.dumps([operation.as_json() for operation in operations]),
             "max_trials": self._settings.edit_max_trials, "durable": durable,
         }  # fmt: skip
-        with self._metrics.enqueueing(kind=kind.value):
+        with self._metrics.enqueueing():
             if admit:
-                return await self._sources.enqueue_admitted(**enqueue)
-            row = await self._database.fetch_one("enqueue_edit_once", **enqueue)
-        assert row is not None
-        return row
+                made: Row | None = await self._sources.enqueue_admitted(**enqueue)
+            else:
+                made = await self._database.fetch_one("enqueue_edit_once", **enqueue)
+        assert made is not None
+        self._metrics.answered([made])
+        return made
 
     async def _planned_in_session(
         self, control: dict[str, str], rest: Sequence[tuple[str, str]], *, accept: str
@@ -197,7 +199,7 @@ class Edits:
         async def enqueue() -> Row:
             await check_references(self._database, operations)
             return await self._enqueue(
-                "enqueue_session_edit", kind, operations, control, session_id=session_id
+                "enqueue_session_edit", operations, control, session_id=session_id
             )
 
         return request, enqueue
@@ -205,12 +207,11 @@ class Edits:
     async def _enqueue(
         self,
         query: str,
-        kind: MediaKind,
         operations: list[Operation],
         control: dict[str, str],
         **target: UUID,
     ) -> Row:
-        with self._metrics.enqueueing(kind=kind.value):
+        with self._metrics.enqueueing():
             row = await self._database.fetch_one(
                 query,
                 ops=json.dumps([operation.as_json() for operation in operations]),
@@ -219,6 +220,7 @@ class Edits:
                 **target,
             )
         assert row is not None
+        self._metrics.answered([row])
         return row
 
     def parse(

@@ -3,7 +3,6 @@ for each media kind (so a workflow that saves always runs), versioned, run as or
 
 import json
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -237,9 +236,7 @@ class Workflows:
                 "media", await self._misfit(workflow["id"], media_ids), str(exc),
                 accepted="ids of uploaded media the workflow fits",
             ) from None  # fmt: skip
-        made = Counter(edit["kind"] for edit in edits if not edit["reused"])
-        for kind, count in made.items():
-            self._metrics.enqueued(kind, count)
+        self._metrics.answered(edits)
         return edits
 
     async def _keys(self, workflow: Row, media_ids: list[UUID]) -> list[str | None]:

@@ -1,12 +1,13 @@
 """The API's Prometheus metrics, all in one place: HTTP requests by route template, uploads,
-and enqueueing. Built by the app factory (one registry per app), served at /metrics.
+enqueueing (and the identical edits reused or joined instead), and the live event streams.
+Built by the app factory (one registry per app), served at /metrics.
 
 docs/metrics.md lists every metric with its labels. Label names are the log keys (`kind`,
 `outcome`), so a log line and a series say the same thing the same way.
 """
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +15,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     PlatformCollector,
     ProcessCollector,
@@ -34,6 +36,8 @@ MEDIA_KINDS = ("image", "video")
 IMPORT_KIND = "import"  # an import from a URL: a job with no source media
 EDIT_KINDS = (*MEDIA_KINDS, IMPORT_KIND)
 UPLOAD_OUTCOMES = ("created", "duplicate")
+IDENTICAL_OUTCOMES = ("reused", "joined")  # an identical edit completed, or still to run
+STREAM_DROPS = ("stalled", "behind")  # took nothing for a while; fell 10,000 edits behind
 UNMATCHED_ROUTE = "unmatched"  # 404s: one series, whatever paths clients try
 
 
@@ -83,10 +87,31 @@ class ServiceMetrics:
         self._enqueued = Counter(
             "editroom_edits_enqueued", "Edits queued.", ["kind"], registry=self.registry
         )
+        self._identical = Counter(
+            "editroom_identical_edits",
+            "Edits asked for and answered by an identical edit instead of a new one: reused "
+            "(completed: its results are served) or joined (still to run).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self._streams = Gauge(
+            "editroom_event_streams", "Server-Sent Events streams open.", registry=self.registry
+        )
+        self._streams_dropped = Counter(
+            "editroom_event_streams_dropped",
+            "Event streams the service ended because their client fell behind: stalled (took "
+            "nothing for EDITROOM_SSE_STALL_SECONDS) or behind (10,000 edits unread).",
+            ["reason"],
+            registry=self.registry,
+        )
         # Every kind and outcome from the start: rates count the first upload too, and are 0
         # rather than absent before it.
         for kind in EDIT_KINDS:
             self._enqueued.labels(kind)
+            for outcome in IDENTICAL_OUTCOMES:
+                self._identical.labels(kind, outcome)
+        for reason in STREAM_DROPS:
+            self._streams_dropped.labels(reason)
         for kind in MEDIA_KINDS:
             self._upload_bytes.labels(kind)
             for outcome in UPLOAD_OUTCOMES:
@@ -103,16 +128,40 @@ class ServiceMetrics:
         self._upload_bytes.labels(kind).inc(media["size_bytes"])
 
     @contextmanager
-    def enqueueing(self, *, kind: str) -> Iterator[None]:
-        """Times an editroom.enqueue_edit call; counts the edit when it was queued."""
+    def enqueueing(self) -> Iterator[None]:
+        """Times a call that queues a validated edit (editroom.enqueue_edit and its kin)."""
         started = time.perf_counter()
         yield
         self._enqueue_seconds.observe(time.perf_counter() - started)
-        self.enqueued(kind)
 
-    def enqueued(self, kind: str, count: int = 1) -> None:
-        """Edits queued otherwise: a workflow's batch, an import."""
-        self._enqueued.labels(kind).inc(count)
+    def answered(self, edits: Iterable[Mapping[str, Any]]) -> None:
+        """The edits a request was answered with, as the queue returned them: each new one is
+        counted as queued; each identical one (`reused`) as reused if it has completed, else
+        as joined."""
+        for edit in edits:
+            kind = str(edit["kind"])
+            if not edit.get("reused"):
+                self._enqueued.labels(kind).inc()
+            else:
+                outcome = "reused" if edit["status"] == "completed" else "joined"
+                self._identical.labels(kind, outcome).inc()
+
+    def enqueued(self, kind: str) -> None:
+        """A job queued with no source media: an import."""
+        self._enqueued.labels(kind).inc()
+
+    @contextmanager
+    def streaming(self) -> Iterator[None]:
+        """An event stream, open while inside."""
+        self._streams.inc()
+        try:
+            yield
+        finally:
+            self._streams.dec()
+
+    def stream_dropped(self, reason: str) -> None:
+        """An event stream ended because its client fell behind (STREAM_DROPS)."""
+        self._streams_dropped.labels(reason).inc()
 
 
 def route_template(scope: Scope) -> str:

@@ -7,8 +7,10 @@ from uuid import uuid4
 import pytest
 
 from tests import media
-from tests.api import Api, api_settings, running_api
+from tests.api import Api, api_settings, quick_settings, running_api
 from tests.metrics import Scrape
+from tests.queue import Conn, disable_backoff
+from tests.runner_harness import running_runner
 
 
 @pytest.fixture
@@ -79,6 +81,28 @@ def test_enqueueing_is_timed_and_counted(api: Api) -> None:
     assert 0 < seen.value("editroom_enqueue_duration_seconds_sum") < 5
 
 
+def test_identical_edits_are_counted_as_reused_or_joined_not_as_enqueued(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    settings = quick_settings(database_url, tmp_path)
+    with running_api(settings) as api:
+        picture = api.upload(media.image_bytes("PNG"), filename="p.png").json()
+        flip = {"media": picture["id"], "flip": "h"}
+        for _ in range(2):  # the second joins the first, queued: no runner yet
+            assert api.client.post("/edit", params=flip).status_code == 202
+        disable_backoff(conn)
+        with running_runner(settings):
+            done = api.client.post("/edit", params={**flip, "wait": "30"}).json()
+        assert (done["status"], done["reused"]) == ("completed", True)
+        reused = api.client.post("/edit", params=flip).json()  # completed: its results served
+        assert (reused["status"], reused["reused"]) == ("completed", True)
+        seen = scrape(api)
+    assert seen.value("editroom_edits_enqueued_total", kind="image") == 1
+    assert seen.value("editroom_identical_edits_total", kind="image", outcome="joined") == 2
+    assert seen.value("editroom_identical_edits_total", kind="image", outcome="reused") == 1
+    assert seen.value("editroom_identical_edits_total", kind="video", outcome="reused") == 0
+
+
 def test_workflow_batches_and_imports_are_counted_as_enqueued(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -96,5 +120,6 @@ def test_workflow_batches_and_imports_are_counted_as_enqueued(
         seen = scrape(api)
     # The batch names `picture` twice: one edit, made once (the second joins it).
     assert seen.value("editroom_edits_enqueued_total", kind="image") == 2
+    assert seen.value("editroom_identical_edits_total", kind="image", outcome="joined") == 1
     assert seen.value("editroom_edits_enqueued_total", kind="import") == 1
     assert seen.value("editroom_edits_enqueued_total", kind="video") == 0

@@ -17,11 +17,14 @@ from uuid import UUID
 import httpx2 as httpx
 import pytest
 import uvicorn
+from psycopg.types.json import Jsonb
 
+from service.domain import events
 from service.domain.events import MAX_PENDING_IDS, Feed
 from service.http.app import create_app
 from service.kernel.settings import Settings
 from tests.api import quick_settings
+from tests.metrics import Scrape
 from tests.queue import Conn, enqueue, insert_media
 
 STALL_SECONDS = 1.0
@@ -97,6 +100,12 @@ def wait_for(edits: "queue.Queue[str]", edit_id: UUID) -> None:
         pass
 
 
+def scrape(port: int, host: str) -> Scrape:
+    response = httpx.get(f"http://127.0.0.1:{port}/metrics", headers={"Host": host})
+    assert response.status_code == 200
+    return Scrape(response.text)
+
+
 def test_a_stalled_client_is_dropped_while_others_keep_receiving(
     server: tuple[int, str], conn: Conn
 ) -> None:
@@ -115,9 +124,37 @@ def test_a_stalled_client_is_dropped_while_others_keep_receiving(
         assert read_until_closed(stalled, STALL_SECONDS + WAIT_SECONDS)
         later = enqueue(conn, media)["id"]
         wait_for(seen, later)  # the reader was never held up, nor dropped
+        counted = scrape(port, host)
+        assert counted.value("editroom_event_streams_dropped_total", reason="stalled") == 1
+        assert counted.value("editroom_event_streams_dropped_total", reason="behind") == 0
+        assert counted.value("editroom_event_streams") == 1  # the reader's
     finally:
         stop.set()
         stalled.close()
+
+
+def test_a_stream_whose_feed_falls_behind_ends_and_is_counted(
+    server: tuple[int, str], conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, host = server
+    monkeypatch.setattr(events, "MAX_PENDING_IDS", 3)
+    media = insert_media(conn)
+    url = f"http://127.0.0.1:{port}/events"
+    with (
+        httpx.Client(headers={"Host": host}, timeout=WAIT_SECONDS) as client,
+        client.stream("GET", url) as response,
+    ):
+        lines = response.iter_lines()
+        assert next(lines).startswith("retry: ")
+        while not next(lines).startswith("event: stats"):  # subscribed
+            pass
+        # One statement's ten edits reach the feed in one notification, between two takes.
+        conn.execute("SELECT editroom.enqueue_edits(%s, %s)", ([media] * 10, Jsonb([])))
+        list(lines)  # the stream ends
+    counted = scrape(port, host)
+    assert counted.value("editroom_event_streams_dropped_total", reason="behind") == 1
+    assert counted.value("editroom_event_streams_dropped_total", reason="stalled") == 0
+    assert counted.value("editroom_event_streams") == 0
 
 
 def test_a_feed_too_far_behind_overflows_and_keeps_nothing() -> None:

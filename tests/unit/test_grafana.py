@@ -37,6 +37,11 @@ def test_it_shows_what_the_issue_asks_for() -> None:
         ("Failure ratio", "editroom_edits_processed_total"),
         ("Runners", "editroom_runner_slots"),
         ("Uploads", "editroom_uploads_total"),
+        ("Runner lanes", "editroom_runner_lane_slots"),
+        ("Work done once", "editroom_identical_edits_total"),
+        ("NOTIFY queue usage", "editroom_postgres_notification_queue_usage"),
+        ("Oldest open transaction", "editroom_postgres_oldest_transaction_seconds"),
+        ("Live event streams", "editroom_event_streams_dropped_total"),
     ]:
         assert any(metric in t["expr"] for t in PANELS[title]["targets"]), title
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edit_controls import parse_wait
 from service.http.answers import queued_edit
-from service.http.deps import EditsDep, IdempotencyKey, LinksDep, SettingsDep
+from service.http.deps import EditsDep, IdempotencyKey, LinksDep, MetricsDep, SettingsDep
 from service.http.openapi import EDIT_QUERY, REPLAYED_HEADER_DOC
 from service.http.schemas import EditOut, EditPage, StatusCount
 from service.http.sse import EventStream
@@ -105,7 +105,7 @@ async def retry_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut
 
 @router.get("/{edit_id}/events", response_class=EventStream, status_code=200, name="edit_events")
 async def edit_events(
-    edit_id: UUID, edits: EditsDep, links: LinksDep, settings: SettingsDep
+    edit_id: UUID, edits: EditsDep, links: LinksDep, settings: SettingsDep, metrics: MetricsDep
 ) -> EventStream:
     """Server-Sent Events: the edit now, then at every status or progress change; the
     stream ends when the edit has finished, or when its client has taken nothing for
@@ -120,4 +120,4 @@ async def edit_events(
             body = EditOut.from_row(row, links).model_dump_json()
             yield f"event: {row['status']}\ndata: {body}\n\n"
 
-    return EventStream(stream(), stall_seconds=settings.sse_stall_seconds)
+    return EventStream(stream(), stall_seconds=settings.sse_stall_seconds, metrics=metrics)

@@ -15,6 +15,7 @@ from service.http.deps import (
     LibraryDep,
     LinksDep,
     LiveDep,
+    MetricsDep,
     SessionsDep,
     SettingsDep,
     WorkflowsDep,
@@ -42,6 +43,7 @@ async def live_events(
     sessions: SessionsDep,
     workflows: WorkflowsDep,
     library: LibraryDep,
+    metrics: MetricsDep,
     session: UUID | None = None,
     workflow: UUID | None = None,
     media: UUID | None = None,
@@ -67,8 +69,9 @@ async def live_events(
         yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
         async for event in live.watch(scope):
             yield _frame(event, links)
+        metrics.stream_dropped("behind")  # the watch ends only when its reader fell behind
 
-    return EventStream(stream(), stall_seconds=settings.sse_stall_seconds)
+    return EventStream(stream(), stall_seconds=settings.sse_stall_seconds, metrics=metrics)
 
 
 async def _check_exists(
