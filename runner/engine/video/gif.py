@@ -14,6 +14,9 @@ from runner.engine.video.reader import TimelineReader
 
 PALETTE_SAMPLES = 24  # frames the palette is made from
 RGB = "rgb24"
+# The filters and their arguments: colours counted over every frame sampled; ordered dithering
+PALETTEGEN = ("palettegen", "stats_mode=full")
+PALETTEUSE = ("paletteuse", "dither=bayer:bayer_scale=3:diff_mode=rectangle")
 
 
 def palette(plan: Plan) -> VideoFrame:
@@ -23,7 +26,7 @@ def palette(plan: Plan) -> VideoFrame:
     source = graph.add_buffer(
         width=width, height=height, format=av.VideoFormat(RGB), time_base=Fraction(1, 100)
     )
-    graph.link_nodes(source, graph.add("palettegen", "stats_mode=full"), graph.add("buffersink"))
+    graph.link_nodes(source, graph.add(*PALETTEGEN), graph.add("buffersink"))
     graph.configure()
     with TimelineReader(plan, pix_fmt=RGB) as reader:
         for index in range(PALETTE_SAMPLES):
@@ -46,7 +49,7 @@ class PaletteUse:
         colour_source = graph.add_buffer(
             width=colours.width, height=colours.height, format=colours.format, time_base=time_base
         )
-        use = graph.add("paletteuse", "dither=bayer:bayer_scale=3:diff_mode=rectangle")
+        use = graph.add(*PALETTEUSE)
         self._sink = graph.add("buffersink")
         self._frames.link_to(use, 0, 0)
         colour_source.link_to(use, 0, 1)
