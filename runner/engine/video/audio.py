@@ -211,13 +211,21 @@ class AudioTranscode:
         if at >= self._segment.end - EPSILON_SECONDS:
             self.done = True
             return
-        for resampled in self._resampler.resample(frame):
+        for resampled in self._resampled(frame):
             if self._tempo is not None:
                 self._tempo_from = at if self._tempo_from is None else self._tempo_from
                 self._tempo_place(self._tempo.push(resampled))
             else:
                 self._place(resampled.to_ndarray(), at)
             at += resampled.samples / self._rate
+
+    def _resampled(self, frame: AudioFrame) -> list[AudioFrame]:
+        """The source's sound in the result's rate and format: FFmpeg refusing to convert it
+        is the result's, as a filter refusing the frames is (conform.Conformer)."""
+        try:
+            return self._resampler.resample(frame)
+        except av.error.FFmpegError as exc:
+            failed_making(exc, "the result's sound cannot be made (aresample)")
 
     def _tempo_place(self, chunks: list[np.ndarray]) -> None:
         """Sound out of atempo: its n-th sample stands for the source at n * speed / rate."""

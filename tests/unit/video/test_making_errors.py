@@ -1,4 +1,5 @@
-"""FFmpeg refusing what it is asked to make of the result (the sound's tempo, a GIF's palette)
+"""FFmpeg refusing what it is asked to make of the result (the sound's resampling and tempo, a
+GIF's palette)
 fails the edit naming the result and the step, never the source being read meanwhile."""
 
 from typing import Any
@@ -40,6 +41,21 @@ def test_a_tempo_refusing_the_sound_pushed_names_the_result(
         str(refused.value)
         == "the result's sound cannot be made (atempo, aformat): Invalid argument"
     )
+
+
+def test_a_resampler_refusing_the_sound_names_the_result(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """44.1 kHz sound made Opus at 48 kHz is resampled: FFmpeg refuses a resampler it lacks."""
+
+    def misconfigured(*, format: str, layout: str, rate: int) -> AudioResampler:
+        options = {"resampler": "nonsense"}
+        return AudioResampler(format=format, layout=layout, rate=rate, options=options)
+
+    monkeypatch.setattr(audio, "AudioResampler", misconfigured)
+    with pytest.raises(EditFailed) as refused:
+        edit(make(sample_rate=44_100), [("acodec", "opus")])
+    assert str(refused.value) == "the result's sound cannot be made (aresample): Invalid argument"
 
 
 @pytest.mark.parametrize(
