@@ -1,15 +1,15 @@
 """FFmpeg refusing what it is asked to make of the result (the sound's resampling and tempo, a
-GIF's palette)
-fails the edit naming the result and the step, never the source being read meanwhile."""
+GIF's palette, the pictures text is burned into) fails the edit naming the result and the step,
+never the source being read meanwhile."""
 
-from typing import Any
+from typing import Any, NoReturn
 
 import av
 import pytest
 from av.audio.resampler import AudioResampler
 from av.filter import Graph
 
-from runner.engine.video import audio, gif
+from runner.engine.video import audio, gif, transcode
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.test_storage_errors import INVALID_DATA, ffmpeg_error
@@ -56,6 +56,23 @@ def test_a_resampler_refusing_the_sound_names_the_result(
     with pytest.raises(EditFailed) as refused:
         edit(make(sample_rate=44_100), [("acodec", "opus")])
     assert str(refused.value) == "the result's sound cannot be made (aresample): Invalid argument"
+
+
+def _refusing(*args: object, **kwargs: object) -> NoReturn:
+    raise ffmpeg_error(av.error.InvalidDataError, INVALID_DATA, "")
+
+
+def test_text_refused_while_burned_in_names_the_result(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frames are converted to RGB and back (swscale) for the text to be drawn on them."""
+    monkeypatch.setattr(transcode, "burned", _refusing)
+    with pytest.raises(EditFailed) as refused:
+        edit(make(), [("text", "HELLO")])
+    assert str(refused.value) == (
+        "the result's frames cannot be made (text, overlay): "
+        "Invalid data found when processing input"
+    )
 
 
 @pytest.mark.parametrize(
