@@ -1,6 +1,6 @@
 """FFmpeg refusing what it is asked to make of the result (the sound's resampling and tempo, a
-GIF's palette, the pictures text is burned into) fails the edit naming the result and the step,
-never the source being read meanwhile."""
+GIF's palette, the pictures text is burned into, a smart cut's re-encoded frames) fails the
+edit naming the result and the step, never the source being read meanwhile."""
 
 from typing import Any, NoReturn
 
@@ -9,7 +9,7 @@ import pytest
 from av.audio.resampler import AudioResampler
 from av.filter import Graph
 
-from runner.engine.video import audio, gif, transcode
+from runner.engine.video import audio, gif, recode, transcode
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.test_storage_errors import INVALID_DATA, ffmpeg_error
@@ -72,6 +72,19 @@ def test_text_refused_while_burned_in_names_the_result(
     assert str(refused.value) == (
         "the result's frames cannot be made (text, overlay): "
         "Invalid data found when processing input"
+    )
+
+
+def test_a_smart_cuts_frames_refused_for_its_encoder_name_the_result(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The head of an accurate cut is re-encoded: its frames converted to the encoder's pixel
+    format first (on the head's thread, whose error is raised again in the edit's)."""
+    monkeypatch.setattr(recode, "_plain", _refusing)
+    with pytest.raises(EditFailed) as refused:
+        edit(make(bframes=2), [("trim", "1.25,2.5")])
+    assert str(refused.value) == (
+        "the result's frames cannot be made (format): Invalid data found when processing input"
     )
 
 
