@@ -4,6 +4,7 @@ each segment's sound starts with its picture; silence fills what a source lacks.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import NoReturn
 
 import av
 import numpy as np
@@ -18,7 +19,7 @@ from av.stream import Stream
 from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
-from runner.engine.video.probe import EPSILON_SECONDS
+from runner.engine.video.probe import EPSILON_SECONDS, failed_making
 from runner.engine.video.sink import Damage, seconds
 
 CHANNELS = 2  # every re-encoded result is stereo
@@ -87,30 +88,51 @@ class AudioCopy:
 
 class Tempo:
     """Sound played `speed` times as fast with its pitch kept: FFmpeg's atempo, chained, as
-    one atempo takes factors from 0.5 to 2 only."""
+    one atempo takes factors from 0.5 to 2 only. FFmpeg refusing the graph or the sound fails
+    the edit naming the result, not the source being read meanwhile (failed_making)."""
+
+    STEPS = "atempo, aformat"
 
     def __init__(self, speed: float, *, rate: int) -> None:
-        self._graph = Graph()
-        nodes = [
-            self._graph.add_abuffer(
-                sample_rate=rate, format=PLANAR, layout="stereo", time_base=Fraction(1, rate)
-            ),
-            *(self._graph.add("atempo", f"{factor:.6f}") for factor in tempo_factors(speed)),
-            self._graph.add("aformat", f"sample_fmts={PLANAR}:channel_layouts=stereo"),
-            self._graph.add("abuffersink"),
-        ]
-        self._graph.link_nodes(*nodes).configure()
+        try:
+            self._graph = _tempo_graph(speed, rate=rate)
+        except av.error.FFmpegError as exc:
+            self._refuse(exc)
 
     def push(self, frame: AudioFrame | None) -> list[np.ndarray]:
-        self._graph.push(frame)
-        pulled: list[np.ndarray] = []
-        while True:
-            try:
-                out = self._graph.pull()
-            except (av.error.BlockingIOError, av.error.EOFError):
-                return pulled
-            assert isinstance(out, AudioFrame)
-            pulled.append(out.to_ndarray())
+        try:
+            self._graph.push(frame)
+            return _drain(self._graph)
+        except av.error.FFmpegError as exc:
+            self._refuse(exc)
+
+    def _refuse(self, error: av.error.FFmpegError) -> NoReturn:
+        failed_making(error, f"the result's sound cannot be made ({self.STEPS})")
+
+
+def _tempo_graph(speed: float, *, rate: int) -> Graph:
+    graph = Graph()
+    nodes = [
+        graph.add_abuffer(
+            sample_rate=rate, format=PLANAR, layout="stereo", time_base=Fraction(1, rate)
+        ),
+        *(graph.add("atempo", f"{factor:.6f}") for factor in tempo_factors(speed)),
+        graph.add("aformat", f"sample_fmts={PLANAR}:channel_layouts=stereo"),
+        graph.add("abuffersink"),
+    ]
+    graph.link_nodes(*nodes).configure()
+    return graph
+
+
+def _drain(graph: Graph) -> list[np.ndarray]:
+    pulled: list[np.ndarray] = []
+    while True:
+        try:
+            out = graph.pull()
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return pulled
+        assert isinstance(out, AudioFrame)
+        pulled.append(out.to_ndarray())
 
 
 def tempo_factors(speed: float) -> list[float]:
@@ -189,13 +211,21 @@ class AudioTranscode:
         if at >= self._segment.end - EPSILON_SECONDS:
             self.done = True
             return
-        for resampled in self._resampler.resample(frame):
+        for resampled in self._resampled(frame):
             if self._tempo is not None:
                 self._tempo_from = at if self._tempo_from is None else self._tempo_from
                 self._tempo_place(self._tempo.push(resampled))
             else:
                 self._place(resampled.to_ndarray(), at)
             at += resampled.samples / self._rate
+
+    def _resampled(self, frame: AudioFrame) -> list[AudioFrame]:
+        """The source's sound in the result's rate and format: FFmpeg refusing to convert it
+        is the result's, as a filter refusing the frames is (conform.Conformer)."""
+        try:
+            return self._resampler.resample(frame)
+        except av.error.FFmpegError as exc:
+            failed_making(exc, "the result's sound cannot be made (aresample)")
 
     def _tempo_place(self, chunks: list[np.ndarray]) -> None:
         """Sound out of atempo: its n-th sample stands for the source at n * speed / rate."""

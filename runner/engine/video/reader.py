@@ -32,7 +32,7 @@ MAX_FRAMES_SCANNED = 100_000  # a bound on any decoding loop here, whatever the 
 
 @dataclass(frozen=True, slots=True)
 class Shot:
-    at: float  # seconds on the timeline
+    at: float  # seconds on the timeline: of the segments joined, before speed (see length)
     image: VideoFrame  # upright, at the result's size
     source: Path  # the file it comes from
     source_at: float  # seconds after that file's origin
@@ -49,6 +49,12 @@ class TimelineReader:
 
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
+
+    @property
+    def length(self) -> float:
+        """Seconds of the timeline, as a Shot's `at` counts them: the segments joined, before
+        speed (the result's duration times its speed)."""
+        return sum(segment.duration for segment in self._plan.segments)
 
     def at(self, at: float) -> Shot:
         """The frame shown at `at` seconds of the result (the last one when `at` is past

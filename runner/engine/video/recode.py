@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+import av
 from av.codec.context import CodecContext
 from av.packet import Packet
 from av.stream import Stream
@@ -15,6 +16,7 @@ from av.video.stream import VideoStream
 
 from runner.engine.video.codecs import THREADS
 from runner.engine.video.encoders import PIX_FMT, splicer
+from runner.engine.video.probe import failed_making
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,13 @@ class Piece:
         self._packets: list[Packet[Stream]] = []
 
     def add(self, frame: VideoFrame) -> None:
-        self._packets += self._encoder.encode(_plain(frame, self._time_base))
+        """A decoded frame of the source, converted for the encoder: FFmpeg refusing that is
+        the result's, as the encoder refusing the frame is."""
+        try:
+            plain = _plain(frame, self._time_base)
+        except av.error.FFmpegError as exc:
+            failed_making(exc, "the result's frames cannot be made (format)")
+        self._packets += self._encoder.encode(plain)
 
     def close(self) -> list[Packet[Stream]]:
         self._packets += self._encoder.encode(None)

@@ -30,7 +30,7 @@ def write_stills(
             shots = [_thumbnail(reader, plan=plan, still=plan.still)]
         else:
             assert isinstance(plan.still, Frames)
-            shots = _best(reader, plan=plan, count=plan.still.count, progress=progress)
+            shots = _best(reader, count=plan.still.count, progress=progress)
     suffix = "png" if lossless else "jpg"
     return [
         Product(
@@ -54,23 +54,26 @@ def _thumbnail(reader: TimelineReader, *, plan: Plan, still: Thumbnail) -> Shot:
     return reader.at(still.at)  # one seek: no progress to tell
 
 
-def _best(reader: TimelineReader, *, plan: Plan, count: int, progress: Progress) -> list[Shot]:
+def _best(reader: TimelineReader, *, count: int, progress: Progress) -> list[Shot]:
     """Each candidate is judged as it is read and its picture let go (a 720p one is 2.7 MB,
-    and every frame of an all-intra video is a keyframe); the chosen are read again."""
+    and every frame of an all-intra video is a keyframe); the chosen are read again. Times
+    are all the timeline's (a Shot's `at`, reader.length), so a speed scales them alike: the
+    stills are spread over the result as over the timeline."""
     wanted = max(MIN_CANDIDATES, 3 * count)
+    length = reader.length
     keyframes = []
     for shot in reader.keyframes():  # the scan of the whole video: most of the time
         keyframes.append(_judged(shot))
-        progress(SCAN_SHARE * min(1.0, shot.at / plan.duration) if plan.duration > 0 else 0.0)
+        progress(SCAN_SHARE * min(1.0, shot.at / length) if length > 0 else 0.0)
     candidates = {candidate.at: candidate for candidate in _thin(keyframes, MAX_CANDIDATES)}
     progress(SCAN_SHARE)
     extra = max(0, wanted - len(candidates))  # too few keyframes: frames evenly spread as well
     for index in range(extra):
-        shot = reader.at(plan.duration * (index + 0.5) / extra)
+        shot = reader.on_timeline(length * (index + 0.5) / extra)
         if shot.at not in candidates:
             candidates[shot.at] = _judged(shot)
         progress(SCAN_SHARE + (1 - SCAN_SHARE) / 2 * (index + 1) / extra)
-    chosen = choose(list(candidates.values()), count, duration=plan.duration)
+    chosen = choose(list(candidates.values()), count, duration=length)
     if not chosen:
         raise EditFailed("no frame of the video is sharp and well exposed enough to keep")
     return [reader.on_timeline(candidate.at) for candidate in chosen]

@@ -18,7 +18,7 @@ from runner.engine.video.conform import Conformer, ConstantRate, chain, same_sha
 from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
-from runner.engine.video.probe import EPSILON_SECONDS, check_frame
+from runner.engine.video.probe import EPSILON_SECONDS, check_frame, failed_making
 from runner.engine.video.sink import Damage, seconds
 
 Finish = Callable[[VideoFrame | None], list[VideoFrame]]  # e.g. a GIF's palette step
@@ -109,9 +109,14 @@ class VideoTranscode:
             self._place(frame)
 
     def _burned(self, frame: VideoFrame) -> VideoFrame:
+        """The frame (already the result's) with text and overlays drawn on it: FFmpeg refusing
+        its conversion to RGB and back is the result's."""
         if not self._burns or frame.pts is None:
             return frame
-        return burned(frame, self._burns, seconds=float(frame.pts * self._time_base))
+        try:
+            return burned(frame, self._burns, seconds=float(frame.pts * self._time_base))
+        except av.error.FFmpegError as exc:
+            failed_making(exc, "the result's frames cannot be made (text, overlay)")
 
     def _place(self, frame: VideoFrame) -> None:
         assert frame.pts is not None

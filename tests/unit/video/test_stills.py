@@ -1,6 +1,7 @@
 """thumbnail and frames=best:N: stills at the result's size, upright, the right frames."""
 
 import gc
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,3 +243,28 @@ def test_image_operations_run_on_every_best_frame(tmp_path: Path) -> None:
         )  # fmt: skip
     assert warm.source_seconds is not None and cool.source_seconds is not None
     assert 1 <= warm.source_seconds < 2 and 3 <= cool.source_seconds < 4  # the sharp scenes
+
+
+def test_best_frames_after_a_speed_spread_over_the_result(
+    make: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """speed=2 makes this 4 s video a 2 s result: the stills keep the spacing frames=best asks
+    on the result (a third of its share for each still), and each records the source's time
+    of the picture it shows. One scene, judged sharpest at 2 s of the source and less the
+    further from it, so only the spacing keeps the chosen apart."""
+
+    def sharpest_at_two_seconds(at: float, rgb: np.ndarray) -> Candidate:
+        distance = abs(_number(rgb) - 2 * 24)
+        flat = np.full(8, 1 / 8, dtype=np.float32)  # alike colours: one scene
+        return Candidate(at, sharpness=1000.0 - 10 * distance, mean=128, std=48, histogram=flat)
+
+    monkeypatch.setattr(stills, "measure", sharpest_at_two_seconds)
+    query = [("speed", "2"), ("frames", "best:4")]
+    produced = _run(make(seconds=4.0, acodec=None), query, tmp_path / "out")
+    assert len(produced) == 4
+    for still in produced:
+        assert still.source_seconds is not None and 0 <= still.source_seconds < 4
+        assert _number(_pixels(Path(still.path))) == round(still.source_seconds * 24)
+    on_result = [still.source_seconds / 2 for still in produced if still.source_seconds is not None]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(on_result)]
+    assert min(gaps) >= 2 / (3 * 4) - 1 / 48  # choose's gap, less a frame of the result
