@@ -105,7 +105,8 @@ def watch(page: Page, service: str) -> Iterator[Watch]:
 
 
 def check_page(page: Page, name: str) -> None:
-    """No serious or critical accessibility violation; a screenshot at both widths."""
+    """No serious or critical accessibility violation; at both widths, nothing wider than the
+    window or its table cell, and a screenshot."""
     page.wait_for_load_state("networkidle")
     results = Axe().run(page)
     serious = [
@@ -117,8 +118,20 @@ def check_page(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
+        assert page.evaluate(OVERFLOWING) == [], f"{name} at {label} width"
         page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
     page.set_viewport_size(DESKTOP)
+
+
+# What is cut off or spills over: the page scrolling sideways, or a table cell's content wider
+# than the cell (the cell's label, as its column names it at phone width).
+OVERFLOWING = """() => {
+  const root = document.documentElement;
+  const spilt = [...document.querySelectorAll("td")]
+    .filter((td) => td.scrollWidth > td.clientWidth + 1);
+  return [...(root.scrollWidth > root.clientWidth ? ["the page scrolls sideways"] : []),
+    ...spilt.map((td) => `a cell of ${td.dataset.label || "no column"}`)];
+}"""
 
 
 def files(tmp_path: Path) -> list[Path]:
@@ -283,6 +296,38 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(newest).to_contain_text("forest.png")  # the media by its name, with its picture
     expect(newest.locator(".mini-thumb img")).to_be_visible()
     expect(page.locator("#count-running")).to_have_text("0")
+
+
+def test_every_table_lists_operations_as_the_editor_does(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The queue, the workflows and a workflow's executions list an edit's operations as the
+    editor lists a step's: one a line, each parameter its own chip, so the "&" of
+    text=Tom & Jerry is inside its chip; an id too long for a phone's table cell is broken
+    within it."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(84, 63))
+        uploaded = api.post("/bucket/upload", params={"filename": "cartoon.png"}, content=picture)
+        base = uploaded.json()["id"]
+        steps = {"text": "Tom & Jerry", "text_position": "top", "overlay": base, "resize": "64x"}
+        made = api.post("/workflows", params={"name": "title-card", **steps})
+        workflow = made.json()["id"]
+        run = api.post(f"/workflows/{workflow}/run", params={"media": base, "wait": "30"})
+        assert run.json()["status"] == "completed"
+    lines = [["text=Tom & Jerry", "text_position=top"], [f"overlay={base}"], ["resize=64x"]]
+    edit = page.locator(f"tr[data-edit='{run.json()['id']}']")
+    title_card = page.get_by_role("row").filter(has=page.get_by_role("link", name="title-card"))
+    for address, row, name in (
+        ("/#/queue", edit, "queue-operations"),
+        ("/#/workflows", title_card, "workflows-operations"),
+        (f"/#/workflows/{workflow}/executions", edit, "executions-operations"),
+    ):
+        page.goto(address)
+        written = row.locator(".written-op")
+        expect(written).to_have_count(len(lines))
+        for line, items in zip(written.all(), lines, strict=True):
+            expect(line.locator(".written-item")).to_have_text(items)
+        check_page(page, name)
 
 
 def test_the_head_follows_an_edit_that_finishes_while_the_session_is_read(

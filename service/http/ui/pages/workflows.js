@@ -1,8 +1,9 @@
 // Workflows: the list with import; one workflow's Steps (JSON), Runs and Executions tabs.
 import { get, live, request } from "../api.js";
-import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when, written } from "../components/dom.js";
+import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell } from "../components/media.js";
 import { chip, progressBar, STATUSES } from "../components/status.js";
+import { written } from "../components/written.js";
 import { selection } from "../state.js";
 
 export async function render(main, { id, tab }) {
