@@ -503,6 +503,33 @@ def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
     check_page(page, "editor-sound-only")
 
 
+def test_sound_alone_has_a_card_that_says_so(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """A video's sound alone (audio=extract) has no frame to show: its card says "Sound only"
+    with its length where the picture would be, to a screen reader too, and opens its editor
+    from the keyboard as any card does."""
+    clip = media.write_video(tmp_path / "hum.mp4", seconds=1.5).read_bytes()  # its own tone
+    with httpx.Client(base_url=service, timeout=60) as api:
+        uploaded = api.post("/bucket/upload", params={"filename": "hum.mp4"}, content=clip)
+        query = {"media": uploaded.json()["id"], "audio": "extract", "wait": "30"}
+        extracted = api.post("/edit", params=query).json()
+        assert extracted["status"] == "completed"
+    sound = extracted["outputs"][0]["id"]
+    page.goto("/#/library?type=video&outputs=1")
+    opens = page.locator(f".thumb[href='#/media/{sound}']")
+    card = page.locator(".card", has=opens)
+    expect(opens).to_have_text("Sound only0:01.5")  # the speaker is drawn, not a word
+    expect(opens).to_have_accessible_name(re.compile(r"^Edit .+ \(sound only, 1\.5 seconds\)$"))
+    expect(card.locator(".facts").first).to_contain_text("sound only")
+    expect(card.locator("video")).to_have_count(0)  # no empty frame
+    check_page(page, "library-sound-only")
+    opens.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("audio")).to_be_visible()
+    expect(page.get_by_role("heading", name="No operations for sound alone")).to_be_visible()
+
+
 def test_viewing_the_edit_outputs_makes_no_copies_of_copies(
     page: Page, watch: Watch, service: str
 ) -> None:
