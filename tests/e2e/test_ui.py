@@ -509,7 +509,8 @@ def test_sound_alone_has_a_card_that_says_so(
     """A video's sound alone (audio=extract) has no frame to show: its card says "Sound only"
     with its length where the picture would be, to a screen reader too, and opens its editor
     from the keyboard as any card does."""
-    clip = media.write_video(tmp_path / "hum.mp4", seconds=1.5).read_bytes()  # its own tone
+    # Its own tone; a portrait picture, which its card frames 4:3 as any other.
+    clip = media.write_video(tmp_path / "hum.mp4", seconds=1.5, size=(48, 64)).read_bytes()
     with httpx.Client(base_url=service, timeout=60) as api:
         uploaded = api.post("/bucket/upload", params={"filename": "hum.mp4"}, content=clip)
         query = {"media": uploaded.json()["id"], "audio": "extract", "wait": "30"}
@@ -524,6 +525,9 @@ def test_sound_alone_has_a_card_that_says_so(
     expect(card.locator(".facts").first).to_contain_text("sound only")
     expect(card.locator("video")).to_have_count(0)  # no empty frame
     check_page(page, "library-sound-only")
+    for frame in page.locator(".thumb").all():
+        box = frame.bounding_box()
+        assert box is not None and box["width"] / box["height"] == pytest.approx(4 / 3, abs=0.02)
     opens.focus()
     page.keyboard.press("Enter")
     expect(page.locator("audio")).to_be_visible()
