@@ -328,6 +328,17 @@ def test_every_table_lists_operations_as_the_editor_does(
         for line, items in zip(written.all(), lines, strict=True):
             expect(line.locator(".written-item")).to_have_text(items)
         check_page(page, name)
+    # At phone width too the tab shown is marked on the tabs' line, Delete out of their way.
+    page.set_viewport_size(PHONE)
+    assert 0 <= page.get_by_role("tab", name="Executions").evaluate(ABOVE_ITS_LINE) <= 2
+
+
+# How far a tab's foot is above the line under it (its nearest box with a bottom border).
+ABOVE_ITS_LINE = """tab => {
+  let row = tab.parentElement;
+  while (parseFloat(getComputedStyle(row).borderBottomWidth) === 0) row = row.parentElement;
+  return row.getBoundingClientRect().bottom - tab.getBoundingClientRect().bottom;
+}"""
 
 
 def test_the_head_follows_an_edit_that_finishes_while_the_session_is_read(
