@@ -454,6 +454,12 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page.get_by_role("button", name="Save as workflow").click()
     expect(page.locator(".save-form")).to_contain_text("already named “flip-grey”")
     expect(page.locator(".save-form")).not_to_contain_text("PUT")
+    offer = page.locator(".saved.offer")  # its button on a line of its own, the words around it
+    assert offer.evaluate(
+        "offer => { const words = document.createRange(); words.selectNode(offer.lastChild);"
+        " return words.getBoundingClientRect().top"
+        " >= offer.querySelector('button').getBoundingClientRect().bottom; }"
+    )
     check_page(page, "editor-name-taken")
     page.get_by_role("button", name="Save as version 2 of flip-grey").click()
     page.get_by_role("link", name="flip-grey (version 2)").click()
