@@ -105,7 +105,8 @@ def watch(page: Page, service: str) -> Iterator[Watch]:
 
 
 def check_page(page: Page, name: str) -> None:
-    """No serious or critical accessibility violation; a screenshot at both widths."""
+    """No serious or critical accessibility violation; at both widths, nothing wider than the
+    window or its table cell, and a screenshot."""
     page.wait_for_load_state("networkidle")
     results = Axe().run(page)
     serious = [
@@ -117,8 +118,20 @@ def check_page(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
+        assert page.evaluate(OVERFLOWING) == [], f"{name} at {label} width"
         page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
     page.set_viewport_size(DESKTOP)
+
+
+# What is cut off or spills over: the page scrolling sideways, or a table cell's content wider
+# than the cell (the cell's label, as its column names it at phone width).
+OVERFLOWING = """() => {
+  const root = document.documentElement;
+  const spilt = [...document.querySelectorAll("td")]
+    .filter((td) => td.scrollWidth > td.clientWidth + 1);
+  return [...(root.scrollWidth > root.clientWidth ? ["the page scrolls sideways"] : []),
+    ...spilt.map((td) => `a cell of ${td.dataset.label || "no column"}`)];
+}"""
 
 
 def files(tmp_path: Path) -> list[Path]:
@@ -285,6 +298,49 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(page.locator("#count-running")).to_have_text("0")
 
 
+def test_every_table_lists_operations_as_the_editor_does(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The queue, the workflows and a workflow's executions list an edit's operations as the
+    editor lists a step's: one a line, each parameter its own chip, so the "&" of
+    text=Tom & Jerry is inside its chip; an id too long for a phone's table cell is broken
+    within it."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(84, 63))
+        uploaded = api.post("/bucket/upload", params={"filename": "cartoon.png"}, content=picture)
+        base = uploaded.json()["id"]
+        steps = {"text": "Tom & Jerry", "text_position": "top", "overlay": base, "resize": "64x"}
+        made = api.post("/workflows", params={"name": "title-card", **steps})
+        workflow = made.json()["id"]
+        run = api.post(f"/workflows/{workflow}/run", params={"media": base, "wait": "30"})
+        assert run.json()["status"] == "completed"
+    lines = [["text=Tom & Jerry", "text_position=top"], [f"overlay={base}"], ["resize=64x"]]
+    edit = page.locator(f"tr[data-edit='{run.json()['id']}']")
+    title_card = page.get_by_role("row").filter(has=page.get_by_role("link", name="title-card"))
+    for address, row, name in (
+        ("/#/queue", edit, "queue-operations"),
+        ("/#/workflows", title_card, "workflows-operations"),
+        (f"/#/workflows/{workflow}/executions", edit, "executions-operations"),
+    ):
+        page.goto(address)
+        written = row.locator(".written-op")
+        expect(written).to_have_count(len(lines))
+        for line, items in zip(written.all(), lines, strict=True):
+            expect(line.locator(".written-item")).to_have_text(items)
+        check_page(page, name)
+    # At phone width too the tab shown is marked on the tabs' line, Delete out of their way.
+    page.set_viewport_size(PHONE)
+    assert 0 <= page.get_by_role("tab", name="Executions").evaluate(ABOVE_ITS_LINE) <= 2
+
+
+# How far a tab's foot is above the line under it (its nearest box with a bottom border).
+ABOVE_ITS_LINE = """tab => {
+  let row = tab.parentElement;
+  while (parseFloat(getComputedStyle(row).borderBottomWidth) === 0) row = row.parentElement;
+  return row.getBoundingClientRect().bottom - tab.getBoundingClientRect().bottom;
+}"""
+
+
 def test_the_head_follows_an_edit_that_finishes_while_the_session_is_read(
     page: Page, watch: Watch, service: str
 ) -> None:
@@ -398,6 +454,12 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page.get_by_role("button", name="Save as workflow").click()
     expect(page.locator(".save-form")).to_contain_text("already named “flip-grey”")
     expect(page.locator(".save-form")).not_to_contain_text("PUT")
+    offer = page.locator(".saved.offer")  # its button on a line of its own, the words around it
+    assert offer.evaluate(
+        "offer => { const words = document.createRange(); words.selectNode(offer.lastChild);"
+        " return words.getBoundingClientRect().top"
+        " >= offer.querySelector('button').getBoundingClientRect().bottom; }"
+    )
     check_page(page, "editor-name-taken")
     page.get_by_role("button", name="Save as version 2 of flip-grey").click()
     page.get_by_role("link", name="flip-grey (version 2)").click()
@@ -456,6 +518,37 @@ def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
     expect(page.get_by_role("heading", name="No operations for sound alone")).to_be_visible()
     expect(page.locator("details.op")).to_have_count(0)
     check_page(page, "editor-sound-only")
+
+
+def test_sound_alone_has_a_card_that_says_so(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """A video's sound alone (audio=extract) has no frame to show: its card says "Sound only"
+    with its length where the picture would be, to a screen reader too, and opens its editor
+    from the keyboard as any card does."""
+    # Its own tone; a portrait picture, which its card frames 4:3 as any other.
+    clip = media.write_video(tmp_path / "hum.mp4", seconds=1.5, size=(48, 64)).read_bytes()
+    with httpx.Client(base_url=service, timeout=60) as api:
+        uploaded = api.post("/bucket/upload", params={"filename": "hum.mp4"}, content=clip)
+        query = {"media": uploaded.json()["id"], "audio": "extract", "wait": "30"}
+        extracted = api.post("/edit", params=query).json()
+        assert extracted["status"] == "completed"
+    sound = extracted["outputs"][0]["id"]
+    page.goto("/#/library?type=video&outputs=1")
+    opens = page.locator(f".thumb[href='#/media/{sound}']")
+    card = page.locator(".card", has=opens)
+    expect(opens).to_have_text("Sound only0:01.5")  # the speaker is drawn, not a word
+    expect(opens).to_have_accessible_name(re.compile(r"^Edit .+ \(sound only, 1\.5 seconds\)$"))
+    expect(card.locator(".facts").first).to_contain_text("sound only")
+    expect(card.locator("video")).to_have_count(0)  # no empty frame
+    check_page(page, "library-sound-only")
+    for frame in page.locator(".thumb").all():
+        box = frame.bounding_box()
+        assert box is not None and box["width"] / box["height"] == pytest.approx(4 / 3, abs=0.02)
+    opens.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("audio")).to_be_visible()
+    expect(page.get_by_role("heading", name="No operations for sound alone")).to_be_visible()
 
 
 def test_viewing_the_edit_outputs_makes_no_copies_of_copies(

@@ -45,44 +45,6 @@ export function took(edit) {
   return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-// Operations as written in the edit language, from the API's `query` (an edit's, a step's, a
-// workflow's): crop=80,60,160,120 & resize=800x, each item unescaped to be read. An import,
-// which is no operation of the language, names its address.
-export function written(item) {
-  if (item.query === null || item.query === undefined) {
-    const [first = {}] = item.ops || [];
-    return h("code", { class: "written" }, first.op === "import" ? `import ${first.url}` : first.op || "");
-  }
-  const parts = item.query.split("&").map((part, index) => [
-    index ? h("span", { class: "written-and" }, " & ") : null,
-    h("span", { class: "written-item" }, unescaped(part)),
-  ]);
-  return h("code", { class: "written", title: item.query }, parts.flat());
-}
-
-// The same, one operation a line with its modifiers (`ops`, the JSON, says where each starts),
-// every name=value its own chip: a value's "&" (text=Tom & Jerry) is inside its chip, never
-// taken for the "&" between two.
-export function writtenOps(item) {
-  if (item.query === null || item.query === undefined) return written(item);
-  const names = (item.ops || []).map((op) => op.op);
-  const lines = [];
-  for (const part of item.query.split("&")) {
-    const name = part.split("=")[0];
-    if (!lines.length || name === names[lines.length]) lines.push([]);
-    lines.at(-1).push(part);
-  }
-  return h("ol", { class: "written written-ops", title: item.query },
-    lines.map((parts) => h("li", { class: "written-op" }, parts.map((part, index) => [
-      index ? h("span", { class: "written-and" }, " & ") : null,
-      h("span", { class: "written-item" }, unescaped(part)),
-    ]).flat())));
-}
-
-function unescaped(part) {
-  try { return decodeURIComponent(part); } catch { return part; }
-}
-
 // An address that names nothing (a mistyped or deleted id): said plainly, with the way back.
 export function nothingAt(main, { what, back, backLabel }) {
   main.append(h("h1", {}, `No ${what} at this address`),

@@ -24,11 +24,13 @@ export const THUMBNAIL_OPERATIONS = `resize=${THUMBNAIL_WIDTH}x&format=webp`;
 const SHOWN_AS_IS = new Set(["image/jpeg", "image/png", "image/webp", "image/gif"]);
 
 // A small copy of an image, or a video's first frame as its poster (only its metadata is
-// read). An image no wider than the copy, in a format browsers show, is its own thumbnail:
-// no edit is made for it, so the small copies themselves (listed with the edit outputs) never
-// get copies of their own. While the small copy is still being made (202), or where addresses
-// must be signed (403), the image itself is shown instead.
+// read); sound alone, which has no frame, says so with a speaker. An image no wider than the
+// copy, in a format browsers show, is its own thumbnail: no edit is made for it, so the small
+// copies themselves (listed with the edit outputs) never get copies of their own. While the
+// small copy is still being made (202), or where addresses must be signed (403), the image
+// itself is shown instead.
 export function thumbnail(item) {
+  if (soundOnly(item)) return h("span", { class: "sound-only" }, speaker(), h("span", { class: "sound-label" }, "Sound only"));
   if (item.kind === "video") {
     return h("video", { src: `${item.content_url}#t=0.1`, preload: "metadata", muted: true, playsInline: true, "aria-hidden": "true", tabIndex: -1 });
   }
@@ -37,6 +39,20 @@ export function thumbnail(item) {
   const img = h("img", { src, alt: "", loading: "lazy", decoding: "async" });
   img.addEventListener("error", () => { img.src = item.content_url; }, { once: true });
   return img;
+}
+
+// A loudspeaker with two waves, drawn here: no image is fetched for it.
+const SVG = "http://www.w3.org/2000/svg";
+function speaker() {
+  const svg = (tag, attributes) => {
+    const element = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+    return element;
+  };
+  const icon = svg("svg", { viewBox: "0 0 24 24", class: "sound-icon", "aria-hidden": "true", focusable: "false" });
+  icon.append(svg("path", { d: "M3 9h4l5-4v14l-5-4H3z", fill: "currentColor" }),
+    svg("path", { d: "M15.5 8.5a5 5 0 0 1 0 7M18.5 5.5a9 9 0 0 1 0 13", fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round" }));
+  return icon;
 }
 
 // The media an edit read, as a link to its editor; an import or a deleted media says so.

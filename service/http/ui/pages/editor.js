@@ -2,13 +2,14 @@
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
-import { errorBox, h, looksLikeId, nothingAt, showError, uid, when, writtenOps } from "../components/dom.js";
+import { errorBox, h, looksLikeId, nothingAt, showError, uid, when } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
 import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
 import { soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
+import { written } from "../components/written.js";
 
 export async function render(main, { id }) {
   const gone = () => nothingAt(main, { what: "media", back: "#/library", backLabel: "Back to the library" });
@@ -191,7 +192,7 @@ export async function render(main, { id }) {
       h("div", { class: "step-line" }, chip(edit.status), h("span", { class: "step-number" }, `#${step.step}`),
         step.is_head ? h("span", { class: "head-mark" }, "head") : null,
         abandoned ? h("span", { class: "abandoned-mark" }, "abandoned") : null),
-      h("div", { class: "step-ops" }, writtenOps(step)),
+      h("div", { class: "step-ops" }, written(step)),
       abandoned ? h("p", { class: "detail" }, "Undone, then replaced by another step: not part of the head, and redo will not bring it back.") : null,
       progressBar(edit), statusDetail(edit), h("p", { class: "facts" }, when(step.created_at)),
       actions.length ? h("div", { class: "step-actions" }, actions) : null);

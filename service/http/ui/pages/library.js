@@ -1,7 +1,7 @@
 // The library: originals as a grid of cards, filters in the address, uploads with progress.
 import { get, request, upload } from "../api.js";
 import { bytes, confirmDialog, errorBox, h, seconds, showError, uid, when } from "../components/dom.js";
-import { thumbnail } from "../components/media.js";
+import { soundOnly, thumbnail } from "../components/media.js";
 import { selection, setParams } from "../state.js";
 
 const PAGE_SIZE = 24;
@@ -117,14 +117,19 @@ function emptyText(filters) {
   return `No ${what}${when}. Change the filters above to see more.`;
 }
 
+// A card opens the media's editor from its picture (for sound alone, a speaker and the words
+// saying so: the editor plays it) and from its name. The picture's link names a video's length,
+// which its badge shows, and sound alone as such, for a screen reader too.
 function card(media, error) {
   const name = media.original_name || media.id;
   const selectId = uid("select");
-  const facts = [media.kind, media.width && `${media.width}×${media.height}`, bytes(media.size_bytes)];
+  const kind = soundOnly(media) ? "sound only" : media.kind;
+  const facts = [kind, media.width && `${media.width}×${media.height}`, bytes(media.size_bytes)];
+  const spoken = media.kind === "video" ? ` (${kind}, ${media.duration_seconds?.toFixed(1) ?? "?"} seconds)` : "";
   const remove = h("button", { type: "button", class: "quiet", "aria-label": `Delete ${name}` }, "Delete");
   const refused = errorBox(); // on the card: the page's own box may be a screen away
   const item = h("li", { class: "card" },
-    h("a", { class: "thumb", href: `#/media/${media.id}`, "aria-label": `Edit ${name}` }, thumbnail(media),
+    h("a", { class: "thumb", href: `#/media/${media.id}`, "aria-label": `Edit ${name}${spoken}` }, thumbnail(media),
       media.kind === "video" ? h("span", { class: "duration" }, seconds(media.duration_seconds)) : null),
     h("div", { class: "card-body" },
       h("a", { class: "card-title", href: `#/media/${media.id}` }, name),

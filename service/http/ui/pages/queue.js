@@ -1,8 +1,9 @@
 // The queue: counts per status, live; the recent edits with filters, cancel and retry.
 import { get, request } from "../api.js";
-import { errorBox, h, showError, took, uid, when, written } from "../components/dom.js";
+import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell } from "../components/media.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail, STATUSES } from "../components/status.js";
+import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
 const SHOWN = 50; // recent edits listed; the newest arrive live on top

@@ -1,8 +1,9 @@
 // Workflows: the list with import; one workflow's Steps (JSON), Runs and Executions tabs.
 import { get, live, request } from "../api.js";
-import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when, written } from "../components/dom.js";
+import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell } from "../components/media.js";
 import { chip, progressBar, STATUSES } from "../components/status.js";
+import { written } from "../components/written.js";
 import { selection } from "../state.js";
 
 export async function render(main, { id, tab }) {
@@ -58,9 +59,13 @@ async function detail(main, id, tab) {
     try { await request("DELETE", `/workflows/${id}`); location.hash = "#/workflows"; } catch (failure) { showError(error, failure); }
   });
   const panel = h("section", { role: "tabpanel", class: "tabpanel", "aria-label": tab });
+  // Delete is the workflow's, beside its name (at phone width, under it): the tabs keep their
+  // row, each selected tab's mark on the row's line.
   main.append(h("p", { class: "crumbs" }, h("a", { href: "#/workflows" }, "Workflows"), " / "),
-    h("h1", {}, workflow.name, h("span", { class: "version" }, ` version ${workflow.version}`), workflow.deleted_at ? h("span", { class: "chip chip-cancelled" }, "deleted") : null),
-    h("div", { class: "tabs-row" }, h("nav", { role: "tablist", "aria-label": "Workflow" }, tabs), remove), error, panel);
+    h("div", { class: "title-row" },
+      h("h1", {}, workflow.name, h("span", { class: "version" }, ` version ${workflow.version}`), workflow.deleted_at ? h("span", { class: "chip chip-cancelled" }, "deleted") : null),
+      remove),
+    h("nav", { class: "tabs-row", role: "tablist", "aria-label": "Workflow" }, tabs), error, panel);
   if (tab === "steps") return steps(panel, workflow, error);
   if (tab === "runs") return runs(panel, workflow, error);
   return executions(panel, workflow, error);
