@@ -27,8 +27,8 @@ class Feeder:
         """`keyframe_start`: a segment starting between keyframes starts on the one before."""
         offset = 0.0
         for segment in self._plan.segments:
-            with reading(segment.source.path) as container:
-                start = _start(container, segment, keyframe_start=keyframe_start)
+            start = _start(segment) if keyframe_start else segment.start
+            with reading(segment.source.path) as container:  # fresh: read from where it seeks
                 self._feed_one(container, segment, start=start, offset=offset)
             offset += (segment.end - start) / self._plan.speed
             self._report(offset)
@@ -87,22 +87,25 @@ class Feeder:
             )
 
 
-def _start(container: Input, segment: Segment, *, keyframe_start: bool) -> float:
-    """Where the segment really starts: the last keyframe at or before its start, if asked
-    (a seek may land on an earlier one: the packets up to the next keyframe are looked at)."""
-    if not keyframe_start or segment.start <= 0:
+def _start(segment: Segment) -> float:
+    """Where a segment starting on a keyframe really starts: the last keyframe at or before
+    its start (a seek may land on an earlier one: the packets up to the next keyframe are
+    looked at). Looked for in a container of its own: the segment is then fed from a fresh
+    one, which a start at the file's first keyframe (0, where nothing is sought) needs."""
+    if segment.start <= 0:
         return segment.start
-    video, _ = open_streams(container)
-    _seek(video, start=segment.start)
-    last: float | None = None
-    for packet in container.demux(video):
-        at = seconds(video, packet.pts)
-        if at is not None and at >= segment.end:
-            break  # no keyframe after the start within the segment: the last one seen
-        if packet.is_keyframe and at is not None:
-            if at > segment.start + EPSILON_SECONDS:
-                break
-            last = at
+    with reading(segment.source.path) as container:
+        video, _ = open_streams(container)
+        _seek(video, start=segment.start)
+        last: float | None = None
+        for packet in container.demux(video):
+            at = seconds(video, packet.pts)
+            if at is not None and at >= segment.end:
+                break  # no keyframe after the start within the segment: the last one seen
+            if packet.is_keyframe and at is not None:
+                if at > segment.start + EPSILON_SECONDS:
+                    break
+                last = at
     return segment.start if last is None else min(last, segment.start)
 
 

@@ -50,6 +50,21 @@ def test_a_copy_trim_of_mpeg_ts_starts_on_the_last_keyframe_before(make: Make, e
     assert got == list(range(24, 24 + len(got)))
 
 
+@pytest.mark.parametrize("container", ["mp4", "ts"])
+def test_a_copy_trim_whose_keyframe_is_the_first_starts_there(
+    make: Make, edit: Edit, container: str
+) -> None:
+    """The keyframe before START is the video's first: the cut is fed from the file's start,
+    not from wherever the look for that keyframe stopped reading."""
+    source = make(bframes=2, gop=240, container=container)  # one keyframe: the first frame
+    (result,) = edit(source, [("trim", "1,2.5"), ("accurate", "false")])
+    got = numbers(result)
+    assert got[0] == 0
+    assert got == list(range(len(got)))
+    assert got[-1] in (57, 58, 59)
+    assert_in_sync(result)
+
+
 @pytest.mark.parametrize(
     ("bframes", "container"), [(0, "mp4"), (2, "mp4"), (2, "mkv"), (3, "mov"), (0, "ts"), (2, "ts")]
 )
