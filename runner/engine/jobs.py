@@ -21,6 +21,7 @@ from runner.engine.ops.base import Limits, MediaKind, Operation, Product, Progre
 from runner.engine.probe import MediaFacts, probe
 from runner.engine.video.pipeline import edit_video
 from runner.engine.video.stills import JPEG_QUALITY
+from service.kernel.errors import EditFailed, InvalidMedia, UnsupportedMedia
 from service.kernel.receive import sha256_of
 
 STILLS_SHARE = 0.8  # of the progress, when image operations run on the stills after
@@ -62,16 +63,25 @@ def run_edit(
             Path(source), operations, out_dir=target, limits=limits, progress=progress,
             others=inputs,
         )  # fmt: skip
-    return [
-        describe(
-            product.path,
-            limits,
-            verify=False,
-            sound_alone=True,
+    sound_alone = any(operation.sound_alone for operation in operations)
+    return [_described(product, limits, sound_alone=sound_alone) for product in products]
+
+
+def _described(product: Product, limits: Limits, *, sound_alone: bool) -> ProducedFile:
+    """A result the pipeline made, read back: one with no picture where the edit asked for
+    sound alone (audio=extract) is accepted; any other is editroom's own fault, and fails the
+    edit rather than be stored as if it were what was asked for."""
+    try:
+        return describe(
+            product.path, limits, verify=False, sound_alone=sound_alone,
             source_seconds=product.source_seconds,
-        )
-        for product in products
-    ]
+        )  # fmt: skip
+    except (InvalidMedia, UnsupportedMedia) as exc:
+        wrong = str(exc).partition("; accepted")[0]  # not the uploads' list of formats
+        raise EditFailed(
+            f"the result {product.path.name} came out unreadable or incomplete ({wrong}); "
+            "this is a fault in editroom: please report it with the edit's operations"
+        ) from None
 
 
 def _edit_video(

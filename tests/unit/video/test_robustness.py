@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine.ops.base import Limits
+from runner.engine import jobs
+from runner.engine.jobs import run_edit
+from runner.engine.ops.base import Limits, MediaKind, Operation, Product
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
 from service.kernel.errors import EditFailed
 from tests.hostile import growing_video
-from tests.unit.video.conftest import Edit, Make
+from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import (
     Spec,
     assert_in_sync,
@@ -189,3 +193,31 @@ def test_an_encoder_refusing_the_result_names_the_result_not_the_source(
     with pytest.raises(EditFailed) as refused:
         edit(make(), [("resize", "8x"), ("format", "mkv"), ("vcodec", "hevc")])
     assert str(refused.value) == "the result cannot be encoded as hevc at 8x4: Invalid argument"
+
+
+def test_a_result_that_lost_its_picture_fails_the_edit_not_completes_it(
+    make: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the pipeline ever to write a video without its picture (a fault of editroom's,
+    as a copy trim fed from mid-file once did), the edit fails saying so: only audio=extract
+    may make sound alone."""
+    source = make()
+    extracted = run_edit(
+        "video", str(source), _parsed([("audio", "extract")]), str(tmp_path / "a"), LIMITS, {},
+        progress=lambda fraction: None,
+    )  # fmt: skip
+    assert extracted[0].facts.video_codec is None  # sound alone, as asked
+    sound = Path(extracted[0].path)
+    monkeypatch.setattr(jobs, "edit_video", lambda *args, **kwargs: [Product(sound)])
+    wrong = (
+        r"the result audio.m4a came out unreadable or incomplete \(the file has no video stream\);"
+    )
+    with pytest.raises(EditFailed, match=wrong):
+        run_edit(
+            "video", str(source), _parsed([("trim", "1,2")]), str(tmp_path / "b"), LIMITS, {},
+            progress=lambda fraction: None,
+        )  # fmt: skip
+
+
+def _parsed(query: list[tuple[str, str]]) -> list[Operation]:
+    return parse_query(catalogue(), MediaKind.VIDEO, query, limits=LIMITS)
