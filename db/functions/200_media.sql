@@ -21,16 +21,23 @@ CREATE OR REPLACE FUNCTION editroom.add_media(
 RETURNS TABLE (media editroom.media, created boolean)
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    -- What made it: nothing (an upload), an import job, or an edit (the job's lane says).
+    v_origin text := CASE
+        WHEN p_source_edit_id IS NULL THEN 'upload'
+        WHEN (SELECT e.kind FROM editroom.edits e WHERE e.id = p_source_edit_id) = 'import'
+            THEN 'import'
+        ELSE 'edit' END;
 BEGIN
     -- A concurrent upload of the same bytes makes ON CONFLICT wait for it, then yield.
     INSERT INTO editroom.media AS m
         (kind, content_type, size_bytes, sha256, storage_key, original_name, width, height,
          duration_seconds, frame_rate, video_codec, audio_codec, source_edit_id,
-         source_media_id, source_seconds)
+         source_media_id, source_seconds, origin)
     VALUES
         (p_kind, p_content_type, p_size_bytes, p_sha256, p_storage_key, p_original_name,
          p_width, p_height, p_duration_seconds, p_frame_rate, p_video_codec, p_audio_codec,
-         p_source_edit_id, p_source_media_id, p_source_seconds)
+         p_source_edit_id, p_source_media_id, p_source_seconds, v_origin)
     ON CONFLICT (sha256) DO NOTHING
     RETURNING m.* INTO media;
     created := FOUND;
@@ -44,7 +51,9 @@ $$;
 COMMENT ON FUNCTION editroom.add_media(editroom.media_kind, text, bigint, text, text, text, integer, integer, double precision, double precision, text, text, uuid, uuid, double precision) IS
 'Records stored, probed media. Content already known (same SHA-256) returns the existing row '
 'with created = false, and the caller keeps no second copy. An edit''s output names the edit '
-'and its source media, and a still (thumbnail, frames) the second of that video it shows.';
+'and its source media, and a still (thumbnail, frames) the second of that video it shows. '
+'Its origin is upload without p_source_edit_id, import when that edit is an import job, '
+'else edit.';
 
 CREATE OR REPLACE FUNCTION editroom.create_pending_media(
     p_original_name text,

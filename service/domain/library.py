@@ -216,7 +216,8 @@ class MediaLibrary:
         limit: int,
         cursor: str | None,
     ) -> Page:
-        """Ready media, newest upload first; every filter optional (origin: upload or edit)."""
+        """Ready media, newest upload first; every filter optional (origin: upload, the
+        originals, uploaded or imported; or edit, the outputs)."""
         return await keyset_page(
             self.database, "list_media", limit=limit, cursor=cursor, time_column="uploaded_at",
             kind=kind, origin=origin, since=since, before=before,

@@ -1,7 +1,7 @@
 """What the API answers with: the JSON shapes of its resources."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -40,7 +40,14 @@ class MediaOut(BaseModel):
         description="The file name it was uploaded (or produced) with"
     )
     uploaded_at: datetime = Field(description="When it was stored")
-    source_edit_id: UUID | None = Field(description="The edit that produced it, if an edit did")
+    origin: Literal["upload", "import", "edit"] = Field(
+        description="Where it came from: upload (uploaded), import (fetched from a URL by an "
+        "import job: source_edit_id) or edit (an edit's output). Uploads and imports are the "
+        "originals"
+    )
+    source_edit_id: UUID | None = Field(
+        description="The edit that produced it, if an edit or an import job did"
+    )
     source_media_id: UUID | None = Field(description="The media that edit read")
     source_seconds: float | None = Field(
         description="For a still of a video (thumbnail, frames): the time it shows, in seconds "
@@ -61,8 +68,8 @@ class MediaOut(BaseModel):
 
 _MEDIA_COLUMNS = (
     "id", "kind", "content_type", "size_bytes", "sha256", "width", "height",
-    "duration_seconds", "frame_rate", "original_name", "uploaded_at", "source_edit_id",
-    "source_media_id", "source_seconds",
+    "duration_seconds", "frame_rate", "original_name", "uploaded_at", "origin",
+    "source_edit_id", "source_media_id", "source_seconds",
 )  # fmt: skip
 
 

@@ -132,7 +132,7 @@ SELECT * FROM editroom.delete_media(%(id)s);
 SELECT * FROM editroom.media
  WHERE status = 'ready'
    AND (%(kind)s::editroom.media_kind IS NULL OR kind = %(kind)s::editroom.media_kind)
-   AND (%(origin)s::text IS NULL OR (source_edit_id IS NULL) = (%(origin)s::text = 'upload'))
+   AND (%(origin)s::text IS NULL OR (origin = 'edit') = (%(origin)s::text = 'edit'))
    AND (%(since)s::timestamptz IS NULL OR uploaded_at >= %(since)s::timestamptz)
    AND (%(before)s::timestamptz IS NULL OR uploaded_at < %(before)s::timestamptz)
    AND (%(after_at)s::timestamptz IS NULL

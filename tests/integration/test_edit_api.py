@@ -162,6 +162,7 @@ def test_wait_answers_with_the_finished_edit_and_its_output(
     assert produced["source_edit_id"] == body["id"]
     assert produced["source_media_id"] == picture["id"]
     assert produced["original_name"] == "p-edited.jpg"
+    assert (produced["origin"], picture["origin"]) == ("edit", "upload")
 
 
 def test_the_order_of_operations_is_honoured(

@@ -160,6 +160,15 @@ def test_a_direct_link(api: Api, site: str, clip: bytes) -> None:
     assert media_row["original_name"] == "clip.mp4"
     assert media_row["source_edit_id"] == job["id"]
     assert job["progress_detail"] == {"bytes": len(clip), "total_bytes": len(clip)}
+    # An original, as an upload is: listed with them, not with edits' outputs.
+    assert media_row["origin"] == "import"
+    listed = {
+        origin: [
+            item["id"] for item in api.client.get(f"/bucket/upload?origin={origin}").json()["items"]
+        ]
+        for origin in ("upload", "edit")
+    }
+    assert listed == {"upload": [media_row["id"]], "edit": []}
 
 
 def test_a_page_with_a_video(api: Api, site: str, clip: bytes) -> None:

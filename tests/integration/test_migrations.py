@@ -197,3 +197,37 @@ def test_an_upgrade_that_must_wait_gives_way_and_retries(
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT obj_description('editroom.status_counts'::regproc)").fetchone()
     assert row is not None and row[0] != "tampered"
+
+
+def test_media_origins_are_told_apart_for_media_stored_before_0012(database_url: str) -> None:
+    """Uploads, imports and edits' outputs made before the media said its origin."""
+    migrations.downgrade(database_url, "0011")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+
+        def media(name: str, source_edit: object = None) -> None:
+            conn.execute(
+                """INSERT INTO editroom.media (kind, content_type, size_bytes, sha256,
+                                              storage_key, original_name, source_edit_id)
+                   VALUES ('image', 'image/png', 1, md5(%(n)s) || md5(%(n)s), %(n)s, %(n)s,
+                           %(e)s)""",
+                {"n": name, "e": source_edit},
+            )
+
+        def edit(media_id: object, op: str) -> object:
+            row = conn.execute(
+                "INSERT INTO editroom.edits (media_id, ops) VALUES (%s, %s) RETURNING id",
+                [media_id, f'[{{"op": "{op}"}}]'],
+            ).fetchone()
+            assert row is not None
+            return row[0]
+
+        media("uploaded")
+        (uploaded,) = conn.execute(
+            "SELECT id FROM editroom.media WHERE original_name = 'uploaded'"
+        ).fetchone() or (None,)
+        media("imported", edit(None, "import"))
+        media("edited", edit(uploaded, "flip"))
+        migrations.upgrade(database_url)
+        rows = conn.execute("SELECT original_name, origin FROM editroom.media").fetchall()
+    origins = {name: origin for name, origin in rows}
+    assert origins == {"uploaded": "upload", "imported": "import", "edited": "edit"}

@@ -69,7 +69,10 @@ async def list_media(
     ] = None,
     origin: Annotated[
         Literal["upload", "edit"] | None,
-        Query(description="upload: originals only; edit: edit outputs only; none: both"),
+        Query(
+            description="upload: originals only (uploaded or imported); edit: edit outputs "
+            "only; none: both"
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
