@@ -95,6 +95,54 @@ COMMENT ON FUNCTION editroom.next_session_step(uuid) IS
 'Where session p_session_id''s next edit goes: its step number, the media it reads (NULL while '
 'it must wait), the step it follows and the step it waits for. Locks the session.';
 
+CREATE OR REPLACE FUNCTION editroom.enqueue_session_edit(
+    p_session_id uuid,
+    p_ops jsonb,
+    p_follows_edit_id uuid,
+    p_max_trials integer DEFAULT 3,
+    p_priority integer DEFAULT 0,
+    OUT edit editroom.edits,
+    OUT follows_edit_id uuid
+)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_next record;
+BEGIN
+    PERFORM editroom.check_edit_arguments(p_ops, p_max_trials);
+    -- next_session_step locks the session until the transaction ends: no other step is added,
+    -- and no undo or redo moves the head, between the check below and the insert.
+    SELECT * INTO v_next FROM editroom.next_session_step(p_session_id);
+    follows_edit_id := v_next.parent_edit_id;
+    -- The caller chose the operations (parsed for the kind the step reads, refused if it reads
+    -- sound alone) from the session as it read it: the step it would follow then. Another
+    -- step added since, or the one followed failed, may leave it reading something else, so
+    -- nothing is made (edit NULL) and the caller plans again. The step followed completing
+    -- changes nothing: it becomes the head, and the new step still follows it.
+    IF follows_edit_id IS DISTINCT FROM p_follows_edit_id THEN
+        RETURN;
+    END IF;
+    INSERT INTO editroom.edits
+        (media_id, ops, session_id, max_trials, priority, session_step, parent_edit_id,
+         blocked_by, kind)
+    VALUES
+        (v_next.media_id, p_ops, p_session_id, p_max_trials, coalesce(p_priority, 0),
+         v_next.step, v_next.parent_edit_id, v_next.blocked_by,
+         -- NULL while it waits: the step before it gives it its kind with its input
+         (SELECT m.kind::text FROM editroom.media m WHERE m.id = v_next.media_id))
+    RETURNING * INTO edit;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.enqueue_session_edit(uuid, jsonb, uuid, integer, integer) IS
+'Queues session p_session_id''s next step, running p_ops (a JSON array), if it follows step '
+'p_follows_edit_id (NULL: the original): the newest step of the session still to run, else '
+'its head, as the caller saw them when it chose p_ops. Returns the edit and the step it '
+'follows; when the session has moved on (another step added, the one followed failed, undo '
+'or redo), nothing is made: edit is NULL and follows_edit_id says what a new step would '
+'follow now, to check p_ops against again. What POST /edit?session= calls. p_max_trials and '
+'p_priority as enqueue_edit''s.';
+
 CREATE OR REPLACE FUNCTION editroom.lock_settled_session(p_id uuid)
 RETURNS editroom.sessions
 LANGUAGE plpgsql

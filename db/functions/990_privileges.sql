@@ -46,7 +46,8 @@ BEGIN
             -- media, sessions, workflows, imports
             'add_media', 'create_pending_media', 'complete_pending_media', 'delete_media',
             'expired_pending_media', 'unreferenced_storage_keys', 'open_session',
-            'undo_session', 'redo_session', 'delete_session', 'session_head_media',
+            'enqueue_session_edit', 'undo_session', 'redo_session', 'delete_session',
+            'session_head_media',
             'create_workflow', 'live_workflow_named', 'workflow_version_is', 'update_workflow',
             'delete_workflow', 'run_workflow', 'run_workflow_once', 'enqueue_import',
             'set_progress_detail',

@@ -3,6 +3,7 @@ queued), read, listed, cancelled, waited for and followed. The request's own par
 its operations (media, session, wait, priority, fresh) are read by edit_controls.py."""
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -14,7 +15,7 @@ from uuid import UUID
 from runner.engine.image.format import Format
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
-from runner.engine.ops.language import makes_sound_alone, parse_query, result_kind
+from runner.engine.ops.language import parse_query
 from service.domain.admission import admit
 from service.domain.cursors import Page, keyset_page
 from service.domain.edit_controls import (
@@ -29,10 +30,11 @@ from service.domain.events import EditEvents, Subscription
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.media_to_edit import MediaToEdit
 from service.domain.ops_refs import check_references
+from service.domain.session_steps import SESSION_PLANS, enqueue_step, next_input
 from service.domain.sessions import session_state
-from service.domain.sound_alone import has_picture, refuse_sound_alone, refuse_sound_alone_head
+from service.domain.sound_alone import refuse_sound_alone, refuse_sound_alone_head
 from service.kernel.db import Database, Row
-from service.kernel.errors import InvalidParameter, NotFound
+from service.kernel.errors import InvalidParameter, NotFound, SessionMoved
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -77,25 +79,51 @@ class Edits:
         on; for a media the service remembers (MediaToEdit), in the statement that makes the
         edit, after the operations are checked. With an `idempotency_key`, once the key is
         known to be new (a replay is never refused).
-        `durable`: see create_once."""
-        admit_first = idempotency_key is None
+        `durable`: see create_once.
+        A session's step is made only if the session is still as it was planned against;
+        else it is planned again (session_steps.py)."""
         control, rest = split_controls(items, CONTROL)
-        if "session" in control:
-            if admit_first:
-                await self._admit()
-            request, enqueue = await self._planned_in_session(control, rest, accept=accept)
-        else:
+        if "session" not in control:
             request, enqueue = await self._planned(
-                control, rest, accept=accept, admit_here=admit_first, durable=durable
-            )
+                control, rest, accept=accept, admit_here=idempotency_key is None,
+                durable=durable,
+            )  # fmt: skip
+            return await self._made_once(request, enqueue, key=idempotency_key)
+        if idempotency_key is None:
+            await self._admit()
+        for _ in range(SESSION_PLANS - 1):
+            with contextlib.suppress(SessionMoved):
+                return await self._made_in_session(
+                    control, rest, accept=accept, key=idempotency_key
+                )
+        return await self._made_in_session(control, rest, accept=accept, key=idempotency_key)
+
+    async def _made_in_session(
+        self,
+        control: dict[str, str],
+        rest: Sequence[tuple[str, str]],
+        *,
+        accept: str,
+        key: str | None,
+    ) -> Made:
+        """A session's step planned, then made (once per `key`: _made_once)."""
+        request, enqueue = await self._planned_in_session(control, rest, accept=accept)
+        return await self._made_once(request, enqueue, key=key)
+
+    async def _made_once(
+        self, request: str, enqueue: Callable[[], Awaitable[Row]], *, key: str | None
+    ) -> Made:
+        """The edit enqueue() makes, once per Idempotency-Key `key` (made_once); with a key,
+        a full queue is refused only once the key is known to be new (a replay never is).
+        Raising (SessionMoved) undoes the key's taking with the rest."""
 
         async def make() -> list[Row]:
-            if not admit_first:
+            if key is not None:
                 await self._admit()
             return [await enqueue()]
 
         return await made_once(
-            self._database, key=idempotency_key, request=request, make=make,
+            self._database, key=key, request=request, make=make,
             window_seconds=self._settings.idempotency_window_seconds,
         )  # fmt: skip
 
@@ -171,7 +199,9 @@ class Edits:
     async def _planned_in_session(
         self, control: dict[str, str], rest: Sequence[tuple[str, str]], *, accept: str
     ) -> tuple[str, Callable[[], Awaitable[Row]]]:
-        """The request's fingerprint, and how to enqueue it as a session's next step."""
+        """The request's fingerprint, and how to enqueue it as a session's next step: checked
+        and parsed against the session as read now, made only if the session is still so
+        (SessionMoved otherwise)."""
         if "fresh" in control:
             raise InvalidParameter(
                 "fresh", control["fresh"], "a session's steps always run",
@@ -191,37 +221,24 @@ class Edits:
         kind, picture = next_input(state)
         refuse_sound_alone_head(session_id, picture=picture)
         operations = resolve_auto(self.parse(kind, rest), accept)
+        priority = parse_priority(control.get("priority"))
         request = fingerprint(
             "POST /edit", session=session_id, ops=[op.as_json() for op in operations],
-            priority=parse_priority(control.get("priority")),
+            priority=priority,
         )  # fmt: skip
 
         async def enqueue() -> Row:
             await check_references(self._database, operations)
-            return await self._enqueue(
-                "enqueue_session_edit", operations, control, session_id=session_id
-            )
+            with self._metrics.enqueueing():
+                row = await enqueue_step(
+                    self._database, state=state, priority=priority,
+                    ops=json.dumps([operation.as_json() for operation in operations]),
+                    max_trials=self._settings.edit_max_trials,
+                )  # fmt: skip
+            self._metrics.answered([row])
+            return row
 
         return request, enqueue
-
-    async def _enqueue(
-        self,
-        query: str,
-        operations: list[Operation],
-        control: dict[str, str],
-        **target: UUID,
-    ) -> Row:
-        with self._metrics.enqueueing():
-            row = await self._database.fetch_one(
-                query,
-                ops=json.dumps([operation.as_json() for operation in operations]),
-                max_trials=self._settings.edit_max_trials,
-                priority=parse_priority(control.get("priority")),
-                **target,
-            )
-        assert row is not None
-        self._metrics.answered([row])
-        return row
 
     def parse(
         self,
@@ -359,19 +376,6 @@ def _order(state: Row) -> tuple[int, int, float]:
         _STATUS_ORDER.get(state["status"], 3),
         state["progress"] if state["progress"] is not None else -1.0,
     )
-
-
-def next_input(state: Row) -> tuple[MediaKind, bool]:
-    """What a session's next step reads: its kind, and whether it has a picture. Its head's,
-    unless a step still to run has an operation whose results are another kind (frames,
-    thumbnail: images) or sound alone (audio=extract)."""
-    kind = MediaKind(state["head_kind"])
-    picture = has_picture({"kind": kind, "video_codec": state["head_video_codec"]})
-    for ops in state["pending_ops"]:
-        names = [op["op"] for op in ops]
-        picture = picture and not makes_sound_alone(catalogue(), kind, names)
-        kind = result_kind(catalogue(), kind, names)
-    return kind, picture
 
 
 def edit_key(

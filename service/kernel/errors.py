@@ -10,6 +10,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
     │   └── BadSignature           403  final    a signed URL forged, altered or expired
     ├── NotFound                   404  final
     ├── Conflict                   409  retried  a state that may change (a race, a busy row)
+    │   └── SessionMoved           409  retried  other steps kept being added meanwhile
     ├── TooLarge                   413  final
     ├── TooManyQueued              429  retried  the queue is full: back-pressure, try later
     ├── UnsupportedMedia           415  final    not an image or video we read
@@ -144,6 +145,19 @@ class Conflict(EditroomError):
 
     status = 409
     retryable = True
+
+
+class SessionMoved(Conflict):
+    """A session's step was planned (checked, its operations parsed) from the session as it
+    was read, and before it was made another step was added, or the one it would follow
+    failed: it must be planned again from the session as it is now."""
+
+    def __init__(self, session_id: object) -> None:
+        self.session_id = session_id
+        super().__init__(
+            f"session {session_id} kept changing while this step was planned (other steps "
+            "were added at the same time); send it again"
+        )
 
 
 class TooLarge(EditroomError):

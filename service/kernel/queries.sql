@@ -243,13 +243,16 @@ SELECT id, kind::text, sha256, video_codec
   FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
 
 -- name: enqueue_session_edit
-SELECT * FROM editroom.enqueue_edit(
-    p_media_id => NULL,
-    p_ops => %(ops)s::jsonb,
-    p_session_id => %(session_id)s,
-    p_max_trials => %(max_trials)s,
-    p_priority => %(priority)s
-);
+-- The session's next step, made only if it follows the step the request was planned after
+-- (session_states' next_follows_edit_id): else no edit (its columns NULL), to plan again.
+SELECT (s.edit).*
+  FROM editroom.enqueue_session_edit(
+      p_session_id => %(session_id)s,
+      p_ops => %(ops)s::jsonb,
+      p_follows_edit_id => %(follows_edit_id)s,
+      p_max_trials => %(max_trials)s,
+      p_priority => %(priority)s
+  ) AS s;
 
 -- name: open_session
 SELECT * FROM editroom.open_session(%(media_id)s);
@@ -257,7 +260,10 @@ SELECT * FROM editroom.open_session(%(media_id)s);
 -- name: session_states
 -- Sessions with their heads and what undo/redo would do (nothing while steps are still to
 -- run): one by id, or a page of them, newest first, keyset on (created_at, id). The page is
--- chosen first, so each state is worked out for the sessions listed only.
+-- chosen first, so each state is worked out for the sessions listed only. What a new step
+-- is planned from, read in one statement: the head, the operations of the steps still to
+-- run, and the step it would follow (the newest of those, else the head), which
+-- enqueue_session_edit checks again when it makes the step.
 SELECT s.*,
        editroom.session_head_media(s.id) AS head_media_id,
        hm.kind::text AS head_kind,
@@ -269,10 +275,8 @@ SELECT s.*,
             WHERE e.session_id = s.id AND e.status = 'completed'
               AND e.parent_edit_id IS NOT DISTINCT FROM s.head_edit_id
        ) AS can_redo,
-       coalesce((SELECT jsonb_agg(e.ops ORDER BY e.session_step)
-                   FROM editroom.edits e
-                  WHERE e.session_id = s.id AND editroom.edit_still_to_run(e.status)),
-                '[]') AS pending_ops
+       busy.pending_ops,
+       coalesce(busy.tip_edit_id, s.head_edit_id) AS next_follows_edit_id
   FROM (SELECT * FROM editroom.sessions
          WHERE (%(id)s::uuid IS NULL OR id = %(id)s::uuid)
            AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
@@ -282,7 +286,10 @@ SELECT s.*,
          LIMIT %(limit)s) AS s
   JOIN editroom.media hm ON hm.id = editroom.session_head_media(s.id)
   CROSS JOIN LATERAL (
-      SELECT count(*) AS n FROM editroom.edits e
+      SELECT count(*) AS n,
+             coalesce(jsonb_agg(e.ops ORDER BY e.session_step), '[]') AS pending_ops,
+             (array_agg(e.id ORDER BY e.session_step DESC))[1] AS tip_edit_id
+        FROM editroom.edits e
        WHERE e.session_id = s.id AND editroom.edit_still_to_run(e.status)
   ) AS busy
  ORDER BY s.created_at DESC, s.id DESC;

@@ -28,6 +28,8 @@ Status = Literal["queued", "processing", "completed", "error", "failed", "cancel
         200: {"description": "with wait: the edit finished within it"},
         202: {"description": "queued (or joined, or reused)", "headers": REPLAYED_HEADER_DOC},
         400: {"description": "the Idempotency-Key header is malformed"},
+        409: {"description": "session=: other steps of the session kept being added while "
+              "this one was planned; send it again"},
         422: {"description": "a parameter is unknown or wrong, or the Idempotency-Key was "
               "used for another request; the body names it"},
         429: {"description": "EDITROOM_MAX_QUEUED edits wait already; see Retry-After"},

@@ -1,0 +1,55 @@
+"""A session's next step, as POST /edit?session=ID makes it. It is planned from the session as
+read (session_state): the kind it will read and whether that has a picture (next_input), so a
+step that would read sound alone is refused naming the session, and its operations are parsed
+for that kind. Two requests at once may both read the session before either step is made, so
+a step is made only if the session is still as it was read: editroom.enqueue_session_edit
+makes it only if it follows the step it was planned after (the newest still to run, else the
+head), checked under the session's lock. Otherwise nothing is made (SessionMoved) and the step
+is planned again from the session as it is now, SESSION_PLANS times at most: the later of two
+requests is checked against the step that won, an optimistic compare-and-set."""
+
+from uuid import UUID
+
+from runner.engine.ops.base import MediaKind
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import makes_sound_alone, result_kind
+from service.domain.sound_alone import has_picture
+from service.kernel.db import Database, Row
+from service.kernel.errors import SessionMoved
+
+# Plans of one request: another step made between its reading and its making each time
+# means a session others keep adding to; the last SessionMoved is the answer then (409).
+SESSION_PLANS = 3
+
+
+def next_input(state: Row) -> tuple[MediaKind, bool]:
+    """What a session's next step reads: its kind, and whether it has a picture. Its head's,
+    unless a step still to run has an operation whose results are another kind (frames,
+    thumbnail: images) or sound alone (audio=extract)."""
+    kind = MediaKind(state["head_kind"])
+    picture = has_picture({"kind": kind, "video_codec": state["head_video_codec"]})
+    for ops in state["pending_ops"]:
+        names = [op["op"] for op in ops]
+        picture = picture and not makes_sound_alone(catalogue(), kind, names)
+        kind = result_kind(catalogue(), kind, names)
+    return kind, picture
+
+
+async def enqueue_step(
+    database: Database,
+    *,
+    state: Row,
+    ops: str,
+    max_trials: int,
+    priority: int,
+) -> Row:
+    """Session `state["id"]`'s next step running `ops` (JSON), if the session is still as
+    `state` (its session_state) read it; SessionMoved, with nothing made, if not."""
+    follows: UUID | None = state["next_follows_edit_id"]
+    row = await database.fetch_one(
+        "enqueue_session_edit", session_id=state["id"], follows_edit_id=follows, ops=ops,
+        max_trials=max_trials, priority=priority,
+    )  # fmt: skip
+    if row is None or row["id"] is None:
+        raise SessionMoved(state["id"])
+    return row
