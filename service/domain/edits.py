@@ -235,7 +235,7 @@ class Edits:
                     ops=json.dumps([operation.as_json() for operation in operations]),
                     max_trials=self._settings.edit_max_trials,
                 )  # fmt: skip
-            self._metrics.answered([row])
+            self._metrics.answered([row], kind=kind.value)
             return row
 
         return request, enqueue

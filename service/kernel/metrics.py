@@ -134,17 +134,18 @@ class ServiceMetrics:
         yield
         self._enqueue_seconds.observe(time.perf_counter() - started)
 
-    def answered(self, edits: Iterable[Mapping[str, Any]]) -> None:
+    def answered(self, edits: Iterable[Mapping[str, Any]], *, kind: str | None = None) -> None:
         """The edits a request was answered with, as the queue returned them: each new one is
         counted as queued; each identical one (`reused`) as reused if it has completed, else
-        as joined."""
+        as joined. `kind`: what they read, when known before their rows say it (a session's
+        step queued behind a step still to run has no kind until that one completes)."""
         for edit in edits:
-            kind = str(edit["kind"])
+            read = kind or str(edit["kind"])
             if not edit.get("reused"):
-                self._enqueued.labels(kind).inc()
+                self._enqueued.labels(read).inc()
             else:
                 outcome = "reused" if edit["status"] == "completed" else "joined"
-                self._identical.labels(kind, outcome).inc()
+                self._identical.labels(read, outcome).inc()
 
     def enqueued(self, kind: str) -> None:
         """A job queued with no source media: an import."""

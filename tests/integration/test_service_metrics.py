@@ -103,6 +103,20 @@ def test_identical_edits_are_counted_as_reused_or_joined_not_as_enqueued(
     assert seen.value("editroom_identical_edits_total", kind="video", outcome="reused") == 0
 
 
+def test_a_sessions_steps_are_counted_by_the_kind_they_read(api: Api) -> None:
+    """The second step is queued behind the first, before the queue knows what it reads."""
+    picture = api.upload(media.image_bytes("PNG"), filename="p.png").json()
+    session = api.client.post("/sessions", params={"media": picture["id"]}).json()
+    for flip in ("h", "v"):
+        step = api.client.post("/edit", params={"session": session["id"], "flip": flip})
+        assert step.status_code == 202, step.text
+    seen = scrape(api)
+    assert seen.value("editroom_edits_enqueued_total", kind="image") == 2
+    assert seen.label_values("editroom_edits_enqueued_total", "kind") == {
+        "image", "video", "import"
+    }  # fmt: skip
+
+
 def test_workflow_batches_and_imports_are_counted_as_enqueued(
     database_url: str, tmp_path: Path
 ) -> None:
