@@ -2,6 +2,7 @@
 at the result's size (stretched to it, or letterboxed when the aspect differs, as for a
 concatenated video shaped unlike the first), in the encoder's pixel format."""
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -99,21 +100,56 @@ def _drain(graph: Graph) -> list[VideoFrame]:
 
 
 class ConstantRate:
-    """Places frames on a constant-rate grid: a frame late for its slot is dropped, and a
-    gap is filled by repeating the frame before it (bounded, so a broken timestamp cannot
-    make millions of frames)."""
+    """Places frames on a constant-rate grid as FFmpeg's fps filter does: a frame takes the
+    slot nearest its time (a tie to the later slot); of several frames for one slot the last
+    is kept; a gap is filled by repeating the frame before it (bounded, so a broken timestamp
+    cannot make millions of frames). A frame is held until the next one says whether it keeps
+    its slot: `place` and `close` give the (slot, frame) pairs settled, in order; one frame
+    may fill several slots, so set each pair's pts just before sending it."""
 
     MAX_REPEAT_SECONDS = 10.0
+    TIE_SLOTS = 0.01
 
     def __init__(self, rate: Fraction) -> None:
         self.rate = rate
-        self.next_slot = 0
+        self._bound = int(self.MAX_REPEAT_SECONDS * rate)
+        self._held: VideoFrame | None = None
+        self._held_slot = -1
+        self._next_slot = 0  # the first slot not filled yet
 
-    def slots(self, seconds: float) -> range:
-        """The slots this frame fills, the first ones repeating the frame before it."""
-        slot = round(seconds * self.rate)
-        if slot < self.next_slot:
-            return range(0)
-        first = max(self.next_slot, slot - int(self.MAX_REPEAT_SECONDS * self.rate))
-        self.next_slot = slot + 1
-        return range(first, slot + 1)
+    def place(self, frame: VideoFrame, seconds: float) -> list[tuple[int, VideoFrame]]:
+        slot = self._slot(seconds)
+        if self._held is not None and slot <= self._held_slot:
+            if slot == self._held_slot:
+                self._held = frame  # the later of two frames for one slot
+            return []  # a frame before the one held: its slot is taken
+        settled = self._release(until=slot)
+        self._held, self._held_slot = frame, slot
+        return settled
+
+    def close(self, until_seconds: float) -> list[tuple[int, VideoFrame]]:
+        """The frame held, shown until `until_seconds` (its end on the result's timeline).
+        Were its slot that end's (it would be shown after the end), it is left out, as the
+        fps filter does, unless it is the only frame."""
+        until = self._slot(until_seconds)
+        if self._held_slot >= until and self._next_slot > 0:
+            self._held = None
+        settled = self._release(until=until)
+        self._held = None
+        return settled
+
+    def _slot(self, seconds: float) -> int:
+        """The nearest slot; a tie (within TIE_SLOTS, which a timestamp's rounding to its
+        time base stays within) to the later one."""
+        return math.floor(seconds * self.rate + 0.5 + self.TIE_SLOTS)
+
+    def _release(self, *, until: int) -> list[tuple[int, VideoFrame]]:
+        """The frame held in its slot (and in any before it still empty: the first frame of
+        a result fills its start), then again in each slot before `until`."""
+        held = self._held
+        if held is None:
+            return []
+        first = max(self._next_slot, self._held_slot - self._bound)
+        stop = max(self._held_slot + 1, min(until, self._held_slot + 1 + self._bound))
+        self._next_slot = stop
+        return [(slot, held) for slot in range(first, stop)]

@@ -351,12 +351,15 @@ def _video_codec(request: _Request) -> VideoCodec:
 
 
 def _constant_rate(request: _Request) -> Fraction | None:
+    """The grid the result's frames are put on; None keeps their timestamps. A result sped
+    up or slowed down keeps the source's rate, as ffmpeg does: frames are dropped or shown
+    again, never a 96 or 6 frames per second file."""
     if request.fps is not None:
         return request.fps
     rate = request.segments[0].source.video.rate
     if request.container == "gif":
         return min(rate, GIF_MAX_RATE)
-    if len({segment.source.path for segment in request.segments}) > 1:
+    if request.speed != 1.0 or len({segment.source.path for segment in request.segments}) > 1:
         return rate
     return None
 

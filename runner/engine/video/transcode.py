@@ -21,6 +21,8 @@ from runner.engine.video.plan import Segment, VideoPlan
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, failed_making
 from runner.engine.video.sink import Damage, seconds
 
+TIMELINE_CLOCK = Fraction(1, 90_000)  # ticks of the result's timeline before a grid
+
 Finish = Callable[[VideoFrame | None], list[VideoFrame]]  # e.g. a GIF's palette step
 
 
@@ -49,8 +51,11 @@ class VideoTranscode:
         self._pix_fmt = pix_fmt or context.pix_fmt or "yuv420p"
         self._time_base: Fraction = context.time_base or Fraction(1, 90_000)
         self._grid = ConstantRate(plan.rate) if plan.rate else None
+        # The frames' clock up to the grid: finer than the grid's slots (the encoder's time
+        # base then), which would round sped-up frames onto slots before the grid chose.
+        self._clock = TIMELINE_CLOCK if self._grid is not None else self._time_base
         self._last_pts = -1
-        self._previous: VideoFrame | None = None
+        self._shown_until = 0.0  # seconds of the result the frames pushed so far fill
         self.done, self.position = False, 0.0
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
@@ -62,7 +67,7 @@ class VideoTranscode:
             rotation=video.rotation, size=self._plan.size, letterbox=letterbox,
             pix_fmt=self._pix_fmt, base=self._plan.base, geometry=self._plan.filters,
         )  # fmt: skip
-        self._conformer = Conformer(filters, time_base=self._time_base)
+        self._conformer = Conformer(filters, time_base=self._clock)
         self._damage = Damage()
         self.done = False
 
@@ -85,6 +90,8 @@ class VideoTranscode:
             for frame in self._decode(None):
                 self._frame(frame)
         self._encode_all(self._conformer.push(None))
+        if self._grid is not None:  # the segment's last frame, as long as it is shown
+            self._send_on_grid(self._grid.close(self._shown_until))
 
     def finish(self) -> None:
         self._encode_all(self._finish_frame(None), finished=True)
@@ -99,8 +106,10 @@ class VideoTranscode:
             self.done = True
             return
         self.position = self._offset + (at - self._start) / self._plan.speed
-        frame.pts = round(self.position / self._time_base)
-        frame.time_base = self._time_base
+        lasts = min(float(1 / self._segment.source.video.rate), self._segment.end - at)
+        self._shown_until = self.position + lasts / self._plan.speed
+        frame.pts = round(self.position / self._clock)
+        frame.time_base = self._clock
         self._encode_all(self._conformer.push(frame))
 
     def _encode_all(self, frames: list[VideoFrame], *, finished: bool = False) -> None:
@@ -114,7 +123,7 @@ class VideoTranscode:
         if not self._burns or frame.pts is None:
             return frame
         try:
-            return burned(frame, self._burns, seconds=float(frame.pts * self._time_base))
+            return burned(frame, self._burns, seconds=float(frame.pts * self._clock))
         except av.error.FFmpegError as exc:
             failed_making(exc, "the result's frames cannot be made (text, overlay)")
 
@@ -125,13 +134,12 @@ class VideoTranscode:
                 self._last_pts = frame.pts
                 self._send(frame)
             return
-        slots = self._grid.slots(float(frame.pts * self._time_base))
-        for slot in slots:  # the first ones repeat the frame before (a gap filled)
-            shown = frame if slot == slots[-1] else (self._previous or frame)
-            shown.pts = slot
-            self._send(shown)
-        if slots:
-            self._previous = frame
+        self._send_on_grid(self._grid.place(frame, float(frame.pts * self._clock)))
+
+    def _send_on_grid(self, settled: list[tuple[int, VideoFrame]]) -> None:
+        for slot, frame in settled:
+            frame.pts, frame.time_base = slot, self._time_base  # the grid's: 1 / its rate
+            self._send(frame)
 
     def _send(self, frame: VideoFrame) -> None:
         """Encoders take their own reference, so a frame may be sent again with a new pts."""

@@ -25,6 +25,14 @@ def average_rate(path: Path) -> float:
         return float(rate)
 
 
+def video_seconds(path: Path) -> float:
+    """How long the picture lasts: its stream's own duration, not the container's."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        assert video.duration is not None and video.time_base is not None
+        return float(video.duration * video.time_base)
+
+
 def peak(path: Path) -> float:
     with av.open(str(path)) as container:
         return max(float(np.abs(frame.to_ndarray()).max()) for frame in container.decode(audio=0))
@@ -35,18 +43,29 @@ def tag(path: Path) -> str:
         return container.streams.video[0].codec_tag
 
 
+SPED = {  # the 72 frames of the 3 s sources
+    2.0: list(range(0, 72, 2)),
+    4.0: list(range(1, 72, 4)),
+    0.5: [number for number in range(72) for _ in range(2)],
+}
+
+
 @pytest.mark.parametrize("speed", [2.0, 0.5, 4.0])
 def test_speed_scales_the_duration_and_keeps_sound_with_picture(
     make: Make, edit: Edit, speed: float
 ) -> None:
     (result,) = edit(make(), [("speed", str(speed))])
-    assert facts(result).duration == pytest.approx(3.0 / speed, abs=0.1)
-    assert numbers(result) == list(range(72))  # every frame, shown faster or slower
+    assert video_seconds(result) == pytest.approx(3.0 / speed, abs=0.01)
+    assert average_rate(result) == pytest.approx(24.0)  # the source's, as ffmpeg keeps it
+    # On the source's grid as FFmpeg's fps filter puts them (the nearest slot, a tie to the
+    # later, the last frame of a slot kept): faster drops frames, slower shows each again.
+    assert numbers(result) == SPED[speed]
     frames = shown(result)
     heard = [b for i, b in enumerate(bursts(result)) if i == 0 or b - bursts(result)[i - 1] > 0.1]
     assert len(heard) == 3  # the bursts made with frames 0, 24 and 48 (0, 1 and 2 s)
     for burst, number in zip(heard, (0, 24, 48), strict=True):
-        on_screen = frames[number][0]  # when its frame is shown
+        # when its frame is shown (at speed 4 the grid keeps the one after it in its slot)
+        on_screen = next(at for at, shown_number in frames if shown_number >= number)
         assert burst == pytest.approx(
             on_screen, abs=max(FRAME_SECONDS / speed, AUDIO_FRAME_SECONDS)
         )
@@ -56,6 +75,16 @@ def test_atempo_factors_stay_within_its_range() -> None:
     assert tempo_factors(4.0) == [2.0, 2.0]
     assert tempo_factors(0.25) == [0.5, 0.5]
     assert tempo_factors(3.0) == [2.0, 1.5]
+
+
+@pytest.mark.parametrize("fps", ["30", "10"])
+def test_slowed_down_onto_a_grid_the_last_frame_lasts_its_whole_time(
+    make: Make, edit: Edit, fps: str
+) -> None:
+    """3 s at a quarter of the speed is 12 s, the last frame shown for 4 of its durations."""
+    (result,) = edit(make(), [("speed", "0.25"), ("fps", fps)])
+    assert video_seconds(result) == pytest.approx(12.0, abs=0.01)
+    assert average_rate(result) == pytest.approx(int(fps))
 
 
 def test_fps_changes_the_frame_rate_not_the_duration(make: Make, edit: Edit) -> None:
