@@ -1,7 +1,9 @@
 """Choosing the best stills: sharp (variance of the Laplacian), well exposed (mid-grey mean,
 some contrast), never black, washed out, flat or blurred, and spread across scenes (a
-colour-histogram change between neighbouring candidates starts a new scene)."""
+colour-histogram change between neighbouring candidates starts a new scene), and never the
+same picture twice (a still video, a long pause: `distinct`)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ FLAT_STD = 12  # less contrast than this is a flat or faded frame
 BLUR_FLOOR = 20.0  # Laplacian variance below this is blurred whatever the others are
 BLUR_RELATIVE = 0.3  # of the sharpest candidate's: blurred next to the rest
 SCENE_DISTANCE = 0.35  # Bhattacharyya distance of histograms that starts a new scene
+SAME_PICTURE = 2.0  # mean grey-level difference (of 255) under which two stills are one
 
 Image = npt.NDArray[Any]  # height x width x 3, RGB, 8 bits
 
@@ -35,9 +38,7 @@ class Candidate:
 
 
 def measure(at: float, rgb: Image) -> Candidate:
-    height, width = rgb.shape[:2]
-    scale = min(1.0, SCORE_WIDTH_PIXELS / width)
-    small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))))
+    small = _small(rgb)
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
     histogram = cv2.calcHist([hsv], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256])
@@ -71,6 +72,27 @@ def choose(candidates: list[Candidate], count: int, *, duration: float) -> list[
         if all(abs(candidate.at - other.at) >= gap for other in chosen):
             chosen.append(candidate)
     return sorted(chosen, key=lambda c: c.at)
+
+
+def distinct(pictures: Iterable[Image]) -> list[int]:
+    """The positions of the pictures to keep: each unlike every one kept before it (on a
+    copy SCORE_WIDTH_PIXELS wide, in grey, differing by more than SAME_PICTURE on average;
+    the same picture encoded twice differs by its compression noise only)."""
+    kept: list[int] = []
+    greys: list[npt.NDArray[np.float32]] = []
+    for position, rgb in enumerate(pictures):
+        grey = cv2.cvtColor(_small(rgb), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        if all(float(np.abs(grey - other).mean()) > SAME_PICTURE for other in greys):
+            kept.append(position)
+            greys.append(grey)
+    return kept
+
+
+def _small(rgb: Image) -> Image:
+    """The copy pictures are judged on: SCORE_WIDTH_PIXELS wide at most."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, SCORE_WIDTH_PIXELS / width)
+    return cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))))
 
 
 def scenes(candidates: list[Candidate]) -> list[list[Candidate]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 from PIL import Image
 
 from runner.engine.ops.base import Product, Progress
-from runner.engine.video.best import Candidate, choose, measure
+from runner.engine.video.best import Candidate, choose, distinct, measure
 from runner.engine.video.frames import Frames
 from runner.engine.video.plan import Plan
 from runner.engine.video.reader import Shot, TimelineReader
@@ -76,7 +76,8 @@ def _best(reader: TimelineReader, *, count: int, progress: Progress) -> list[Sho
     chosen = choose(list(candidates.values()), count, duration=length)
     if not chosen:
         raise EditFailed("no frame of the video is sharp and well exposed enough to keep")
-    return [reader.on_timeline(candidate.at) for candidate in chosen]
+    shots = [reader.on_timeline(candidate.at) for candidate in chosen]
+    return [shots[kept] for kept in distinct(shot.image.to_ndarray() for shot in shots)]
 
 
 def _judged(shot: Shot) -> Candidate:

@@ -96,6 +96,22 @@ def test_best_frames_give_fewer_when_few_are_good(edit: Edit, tmp_path: Path) ->
     assert 2 <= len(stills) < 30
 
 
+def test_best_frames_of_a_still_picture_are_one(edit: Edit, tmp_path: Path) -> None:
+    """Every frame the same picture: one still, not the same one N times."""
+    path = tmp_path / "still.mp4"
+    picture = frame_image(7, (160, 96))
+    with av.open(str(path), "w") as output:
+        stream = output.add_stream("libx264", rate=RATE, options={"g": "6"})
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for number in range(3 * RATE):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = number
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    stills = edit(path, [("frames", "best:3")])
+    assert [still.name for still in stills] == ["frame-01.jpg"]
+
+
 def test_best_frames_of_a_black_video_fail(edit: Edit, tmp_path: Path) -> None:
     path = tmp_path / "black.mp4"
     with av.open(str(path), "w") as output:
