@@ -33,11 +33,14 @@ BEGIN
     INSERT INTO editroom.media AS m
         (kind, content_type, size_bytes, sha256, storage_key, original_name, width, height,
          duration_seconds, frame_rate, video_codec, audio_codec, source_edit_id,
-         source_media_id, source_seconds, origin)
+         source_media_id, source_seconds, origin, uploaded_at)
     VALUES
         (p_kind, p_content_type, p_size_bytes, p_sha256, p_storage_key, p_original_name,
          p_width, p_height, p_duration_seconds, p_frame_rate, p_video_codec, p_audio_codec,
-         p_source_edit_id, p_source_media_id, p_source_seconds, v_origin)
+         p_source_edit_id, p_source_media_id, p_source_seconds, v_origin,
+         -- not the transaction's start: an edit's results, added in one statement in their
+         -- order, are listed (newest first) in that order, not at random among equals
+         clock_timestamp())
     ON CONFLICT (sha256) DO NOTHING
     RETURNING m.* INTO media;
     created := FOUND;

@@ -40,7 +40,7 @@ WITH listed AS (
                source_seconds double precision)
 ), added AS (
     SELECT n.edit_id, n.position, (a.media).id
-      FROM (SELECT * FROM listed WHERE id IS NULL) AS n
+      FROM (SELECT * FROM listed WHERE id IS NULL ORDER BY edit_id, position) AS n
      CROSS JOIN LATERAL editroom.add_media(
            p_kind => n.kind, p_content_type => n.content_type, p_size_bytes => n.size_bytes,
            p_sha256 => n.sha256, p_storage_key => n.storage_key,

@@ -80,6 +80,13 @@ def test_best_frames_become_image_media(api: Api, tmp_path: Path) -> None:
         "clip-02.jpg",
         "clip-03.jpg",
     ]
+    # The library, newest first, lists them in their order (the last made first).
+    listed = api.client.get("/bucket/upload", params={"origin": "edit"}).json()["items"]
+    assert [item["original_name"] for item in listed] == [
+        "clip-03.jpg",
+        "clip-02.jpg",
+        "clip-01.jpg",
+    ]
 
 
 def test_thumbnail(api: Api, tmp_path: Path) -> None:
