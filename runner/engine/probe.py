@@ -218,8 +218,8 @@ def _video_facts(
         height=height,
         duration_seconds=duration,
         frame_rate=_frame_rate(video),
-        video_codec=video.codec_context.name,
-        audio_codec=audio.codec_context.name if audio is not None else None,
+        video_codec=_codec_name(video),
+        audio_codec=_codec_name(audio) if audio is not None else None,
     )
 
 
@@ -237,8 +237,14 @@ def _audio_facts(container: Any) -> MediaFacts:
         width=None,
         height=None,
         duration_seconds=duration,
-        audio_codec=audio.codec_context.name,
+        audio_codec=_codec_name(audio),
     )
+
+
+def _codec_name(stream: Any) -> str:
+    """The codec's own name (av1, mp3, opus), not the decoder's FFmpeg chose (libdav1d,
+    mp3float, libopus)."""
+    return str(stream.codec_context.codec.canonical_name)
 
 
 def _check_integrity(container: Any, video: Any, duration: float | None) -> int:

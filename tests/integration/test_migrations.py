@@ -200,7 +200,8 @@ def test_an_upgrade_that_must_wait_gives_way_and_retries(
 
 
 def test_media_origins_are_told_apart_for_media_stored_before_0012(database_url: str) -> None:
-    """Uploads, imports and edits' outputs made before the media said its origin."""
+    """Uploads, imports and edits' outputs made before the media said its origin, and codecs
+    recorded by their decoders' names."""
     migrations.downgrade(database_url, "0011")
     with psycopg.connect(database_url, autocommit=True) as conn:
 
@@ -222,6 +223,10 @@ def test_media_origins_are_told_apart_for_media_stored_before_0012(database_url:
             return row[0]
 
         media("uploaded")
+        conn.execute(
+            """UPDATE editroom.media SET video_codec = 'libdav1d', audio_codec = 'mp3float'
+                WHERE original_name = 'uploaded'"""
+        )
         (uploaded,) = conn.execute(
             "SELECT id FROM editroom.media WHERE original_name = 'uploaded'"
         ).fetchone() or (None,)
@@ -231,3 +236,9 @@ def test_media_origins_are_told_apart_for_media_stored_before_0012(database_url:
         rows = conn.execute("SELECT original_name, origin FROM editroom.media").fetchall()
     origins = {name: origin for name, origin in rows}
     assert origins == {"uploaded": "upload", "imported": "import", "edited": "edit"}
+    # and the codecs by their names, not the decoders' (libdav1d for AV1, mp3float for MP3)
+    with psycopg.connect(database_url) as conn:
+        codecs = conn.execute(
+            "SELECT video_codec, audio_codec FROM editroom.media WHERE original_name = 'uploaded'"
+        ).fetchone()
+    assert codecs == ("av1", "mp3")

@@ -58,6 +58,8 @@ def test_images(tmp_path: Path, content: bytes, content_type: str, size: tuple[i
         ({"container": "matroska"}, "video/x-matroska", ("h264", "aac")),
         ({"container": "mov"}, "video/quicktime", ("h264", "aac")),
         ({"acodec": None}, "video/mp4", ("h264", None)),
+        # The codecs' names, not the decoders' FFmpeg picks for them (libdav1d, mp3float).
+        ({"vcodec": "libsvtav1", "acodec": "libmp3lame"}, "video/mp4", ("av1", "mp3")),
     ],
 )
 def test_videos(

@@ -3,6 +3,9 @@ from a URL by an import job) or `edit` (an edit's output). Imports are originals
 are, though a job (their source edit) made them: the library's originals are uploads and
 imports, and `source_edit_id` alone could not tell an import from an edit.
 
+And codecs by their own names: the probe had recorded the name of the decoder FFmpeg chose,
+libdav1d for AV1, mp3float for MP3, libopus for Opus, beside h264 and aac.
+
 Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06
@@ -29,6 +32,10 @@ UPDATE editroom.media m
                             AND e.ops -> 0 ->> 'op' = 'import')
                      THEN 'import' ELSE 'edit' END
  WHERE m.source_edit_id IS NOT NULL;
+UPDATE editroom.media SET video_codec = 'av1' WHERE video_codec IN ('libdav1d', 'libaom-av1');
+UPDATE editroom.media SET audio_codec = CASE audio_codec WHEN 'mp3float' THEN 'mp3'
+                                                         WHEN 'libopus' THEN 'opus' END
+ WHERE audio_codec IN ('mp3float', 'libopus');
 """
 
 DOWNGRADE = """
