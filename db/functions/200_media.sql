@@ -184,9 +184,13 @@ BEGIN
             p_id, v_edit.id, v_edit.status USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- A session's steps are its history: undo and redo may make any of their outputs the head.
+    -- A session whose original this media is goes with it, whatever its steps made (a step
+    -- may give the original's own bytes back, which are the same media).
     SELECT e.session_id, e.session_step INTO v_edit
       FROM editroom.edits e
      WHERE e.session_id IS NOT NULL AND p_id = ANY (e.outputs)
+       AND NOT EXISTS (SELECT FROM editroom.sessions s
+                        WHERE s.id = e.session_id AND s.media_id = p_id)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'media % is the output of step % of session %; delete the session first',

@@ -253,6 +253,26 @@ def test_a_step_output_is_deleted_only_with_its_session(
     assert api.client.delete(f"/bucket/upload/{head['media_id']}").status_code == 204
 
 
+def test_an_original_that_is_also_a_steps_output_is_deleted_with_its_session(
+    api: Api, runners: None
+) -> None:
+    """Two flips give the original's bytes back: the step's output is the original itself
+    (one media per content), and deleting the original deletes its sessions, as always."""
+    picture = api.upload(media.image_bytes("PNG", size=(64, 48)), filename="s.png").json()
+    flipped = api.client.post(
+        "/edit", params={"media": picture["id"], "flip": "h", "format": "png", "wait": "30"}
+    ).json()
+    (output,) = flipped["outputs"]  # made by editroom's encoder, as the steps are
+    original = output["id"]
+    session = api.client.post("/sessions", params={"media": original}).json()
+    for _ in range(2):
+        step(api, session, flip="h", format="png")
+        settled(api, session)
+    assert state(api, session)["head"]["media_id"] == original
+    assert api.client.delete(f"/bucket/upload/{original}").status_code == 204
+    assert api.client.get(session["url"]).status_code == 404
+
+
 def test_pruning_keeps_a_sessions_history_until_it_is_deleted(
     api: Api, runners: None, session: dict[str, Any], conn: Conn
 ) -> None:
