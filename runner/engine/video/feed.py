@@ -2,6 +2,8 @@
 streams: seek once to where a segment starts, demux, stop when the sinks have enough. One
 pass over each file, whatever is copied and whatever is re-encoded."""
 
+from contextlib import ExitStack
+
 from av.stream import Stream
 from av.video.stream import VideoStream
 
@@ -27,8 +29,14 @@ class Feeder:
         """`keyframe_start`: a segment starting between keyframes starts on the one before."""
         offset = 0.0
         for segment in self._plan.segments:
-            start = _start(segment) if keyframe_start else segment.start
-            with reading(segment.source.path) as container:  # fresh: read from where it seeks
+            with ExitStack() as files:
+                container = files.enter_context(reading(segment.source.path))
+                start = segment.start
+                if keyframe_start and segment.start > 0:
+                    start = _start(container, segment)
+                    if start <= 0:  # fed from the file's start, where nothing is sought, and
+                        # the look for that keyframe has read on past it: a fresh container
+                        container = files.enter_context(reading(segment.source.path))
                 self._feed_one(container, segment, start=start, offset=offset)
             offset += (segment.end - start) / self._plan.speed
             self._report(offset)
@@ -87,25 +95,21 @@ class Feeder:
             )
 
 
-def _start(segment: Segment) -> float:
+def _start(container: Input, segment: Segment) -> float:
     """Where a segment starting on a keyframe really starts: the last keyframe at or before
     its start (a seek may land on an earlier one: the packets up to the next keyframe are
-    looked at). Looked for in a container of its own: the segment is then fed from a fresh
-    one, which a start at the file's first keyframe (0, where nothing is sought) needs."""
-    if segment.start <= 0:
-        return segment.start
-    with reading(segment.source.path) as container:
-        video, _ = open_streams(container)
-        _seek(video, start=segment.start)
-        last: float | None = None
-        for packet in container.demux(video):
-            at = seconds(video, packet.pts)
-            if at is not None and at >= segment.end:
-                break  # no keyframe after the start within the segment: the last one seen
-            if packet.is_keyframe and at is not None:
-                if at > segment.start + EPSILON_SECONDS:
-                    break
-                last = at
+    looked at)."""
+    video, _ = open_streams(container)
+    _seek(video, start=segment.start)
+    last: float | None = None
+    for packet in container.demux(video):
+        at = seconds(video, packet.pts)
+        if at is not None and at >= segment.end:
+            break  # no keyframe after the start within the segment: the last one seen
+        if packet.is_keyframe and at is not None:
+            if at > segment.start + EPSILON_SECONDS:
+                break
+            last = at
     return segment.start if last is None else min(last, segment.start)
 
 
