@@ -6,6 +6,7 @@ moment a datetime holds (9999-12-31) leaves `before` open, since nothing comes a
 from datetime import UTC, date, datetime, time, timedelta
 
 from service.kernel.errors import InvalidParameter
+from service.kernel.excerpt import excerpt
 
 PARAMETER = "uploadedAt"
 ACCEPTED = "a day (2026-11-23) or FROM..TO, each side a date or ISO datetime, either may be empty"
@@ -70,7 +71,7 @@ def _moment(side: str, whole: str) -> date | datetime:
         moment = datetime.fromisoformat(side)
     except ValueError:
         raise InvalidParameter(
-            PARAMETER, whole, f"{side!r} is not a date or datetime", accepted=ACCEPTED
+            PARAMETER, whole, f"{excerpt(side)!r} is not a date or datetime", accepted=ACCEPTED
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

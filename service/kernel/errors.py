@@ -188,13 +188,15 @@ class InvalidInput(EditroomError):
 
 
 class InvalidParameter(InvalidInput):
-    """One named parameter's value was refused."""
+    """One named parameter's value was refused. The one place a refusal's name and value are
+    made fit to echo: each shown as its first EXCERPT_CHARS characters (then …), a value never
+    empty (`shown`)."""
 
     def __init__(self, parameter: str, value: object, problem: str, *, accepted: str) -> None:
-        self.parameter = parameter
+        self.parameter = excerpt(parameter)
         self.value = excerpt(shown(value))
         self.accepted = accepted
-        super().__init__(f"{parameter}={self.value!r}: {problem}; accepted: {accepted}")
+        super().__init__(f"{self.parameter}={self.value!r}: {problem}; accepted: {accepted}")
 
     def details(self) -> dict[str, str]:
         return {"parameter": self.parameter, "value": self.value, "accepted": self.accepted}

@@ -14,6 +14,7 @@ from yt_dlp.postprocessor.common import PostProcessor
 from runner.engine.imports.guard import SCHEMES
 from runner.engine.imports.request import ImportRequest
 from service.kernel.errors import EditFailed
+from service.kernel.excerpt import excerpt
 
 # yt-dlp's protocols it fetches itself over http(s): those that start with "http" (plain
 # files, and DASH segments) and "m3u8_native" (HLS, segment by segment). Plain "m3u8" (HLS
@@ -53,7 +54,7 @@ def check_chosen(info: Mapping[str, Any]) -> None:
         for url in _urls(chosen):
             if urlsplit(url).scheme.lower() not in SCHEMES:
                 raise EditFailed(
-                    f"the media of {page} is at {url[:200]}, which is not http(s); "
+                    f"the media of {page} is at {excerpt(url)}, which is not http(s); "
                     f"accepted: {ACCEPTED}"
                 )
 

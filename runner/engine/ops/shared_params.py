@@ -62,10 +62,10 @@ def check_text(text: Param, value: str, family: str = "sans") -> None:
     one drawn in `family` or the emoji font. Raises InvalidParameter naming what is not."""
     if not value.strip() or len(value) > (text.max_length or 0):
         accepted = f"1 to {text.max_length} characters, not only spaces"
-        raise InvalidParameter("text", value[:40], "empty or too long", accepted=accepted)
+        raise InvalidParameter("text", value, "empty or too long", accepted=accepted)
     reason = undrawn(value, family)
     if reason is not None:
-        raise InvalidParameter("text", value[:40], reason, accepted=DRAWN_CHARACTERS)
+        raise InvalidParameter("text", value, reason, accepted=DRAWN_CHARACTERS)
 
 
 def undrawn(value: str, family: str = "sans") -> str | None:

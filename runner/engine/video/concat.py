@@ -9,6 +9,7 @@ from pydantic import Field
 from runner.engine.ops.base import Group, MediaKind, Operation
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
+from service.kernel.excerpt import excerpt
 
 CONCAT = Param(
     name="concat", type="media", max_length=20, example="0f8fad5b-d9cb-469f-a165-70867728950e",
@@ -47,5 +48,5 @@ def _uuid(piece: str, value: str) -> UUID:
         return UUID(piece)
     except ValueError:
         raise InvalidParameter(
-            "concat", value, f"{piece!r} is not a media id", accepted=SYNTAX
+            "concat", value, f"{excerpt(piece)!r} is not a media id", accepted=SYNTAX
         ) from None

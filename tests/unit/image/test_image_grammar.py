@@ -157,3 +157,11 @@ def test_format_is_given_once() -> None:
 def test_format_is_given_once_an_edit() -> None:
     error = refused("format=png&flip=h&format=gif")
     assert (error.parameter, error.accepted) == ("format", "one format per edit")
+
+
+def test_echoed_values_and_names_are_cut_at_200_characters() -> None:
+    text = refused("text=" + "a" * 5000)
+    assert text.value == "a" * 200 + "…"
+    unknown = refused("b" * 305 + "=1")
+    assert unknown.parameter == "b" * 200 + "…"
+    assert str(unknown).startswith("b" * 200 + "…='1': unknown parameter")
