@@ -195,11 +195,24 @@ class InvalidParameter(InvalidInput):
     def __init__(self, parameter: str, value: object, problem: str, *, accepted: str) -> None:
         self.parameter = excerpt(parameter)
         self.value = excerpt(shown(value))
+        self.problem = problem
         self.accepted = accepted
         super().__init__(f"{self.parameter}={self.value!r}: {problem}; accepted: {accepted}")
 
     def details(self) -> dict[str, str]:
         return {"parameter": self.parameter, "value": self.value, "accepted": self.accepted}
+
+    def of_part(self, part: str, whole: str) -> "InvalidParameter":
+        """This refusal of one part of a composite value (crop's width, trim's start), said of
+        the whole value as given (`crop='1,2,x,4'`), naming the part and what it was."""
+        problem = self.problem
+        joined = (
+            f" is {problem}" if problem.startswith(("not ", "out of range")) else f": {problem}"
+        )
+        return type(self)(
+            self.parameter, whole, f"the {part} {self.value!r}{joined}",
+            accepted=f"{part}: {self.accepted}",
+        )  # fmt: skip
 
 
 class UnknownParameter(InvalidParameter):

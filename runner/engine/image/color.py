@@ -92,7 +92,7 @@ class Color(ImageOperation):
         items = [item.strip() for item in value.split(",")]
         if not all(items) or len(items) > MAX_STEPS:
             raise InvalidParameter("color", value, "not a list of effects", accepted=SYNTAX)
-        return cls(steps=tuple(_step(item) for item in items))
+        return cls(steps=tuple(_step(item, value) for item in items))
 
     def query_items(self) -> list[tuple[str, str]]:
         return [(COLOR.name, ",".join(step.written() for step in self.steps))]
@@ -106,13 +106,16 @@ class Color(ImageOperation):
         return frame
 
 
-def _step(item: str) -> ColorStep:
+def _step(item: str, whole: str) -> ColorStep:
+    """One EFFECT or EFFECT:FACTOR of the `whole` value, which a refusal shows."""
     name, colon, factor = item.partition(":")
-    effect: Effect = EFFECT.read(name, parameter="color")
+    effect: Effect = EFFECT.read_part(name, of="color", whole=whole)
     takes_factor = effect in _ADJUSTMENTS
     if takes_factor != bool(colon):
         problem = f"{effect} needs a factor" if takes_factor else f"{effect} takes no factor"
-        raise InvalidParameter("color", item, problem, accepted=SYNTAX)
+        raise InvalidParameter("color", whole, f"{item!r}: {problem}", accepted=SYNTAX)
     if not takes_factor:
         return ColorStep(effect=effect)
-    return ColorStep(effect=effect, factor=FACTOR.read(factor, parameter="color"))
+    return ColorStep(
+        effect=effect, factor=FACTOR.read_part(factor, of="color", whole=whole, part=effect)
+    )

@@ -6,7 +6,7 @@ from typing import ClassVar, Literal, Self
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture, Size
-from runner.engine.ops import grammar, shared_params
+from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, Limits
 from runner.engine.ops.params import Param
 from service.kernel.errors import EditFailed, InvalidParameter
@@ -34,13 +34,8 @@ class Crop(ImageOperation):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        x, y, w, h = grammar.parts("crop", value, 4, syntax=cls.syntax)
-        return cls(
-            x=_X.read(x, parameter="crop"),
-            y=_Y.read(y, parameter="crop"),
-            width=_WIDTH.read(w, parameter="crop"),
-            height=_HEIGHT.read(h, parameter="crop"),
-        )
+        x, y, width, height = _RECTANGLE.read(value, syntax=cls.syntax)
+        return cls(x=x, y=y, width=width, height=height)
 
     def check_limits(self, limits: Limits) -> None:
         if max(self.width, self.height) > limits.max_output_side:

@@ -60,7 +60,7 @@ class Pad(ImageOperation):
         pieces = [piece.strip() for piece in value.split(",")]
         if len(pieces) not in (1, 2, 4) or not all(pieces):
             raise InvalidParameter("pad", value, "needs 1, 2 or 4 values", accepted=SYNTAX)
-        sides = [_SIDE.read(piece, parameter="pad") for piece in pieces]
+        sides = [_SIDE.read_part(piece, of="pad", whole=value) for piece in pieces]
         top, right, bottom, left = (sides * 2)[:4] if len(sides) == 2 else (sides * 4)[:4]
         colour = modifiers.get("pad_color", PAD_COLOR.default)
         if engine.colour(colour) is None:

@@ -228,8 +228,8 @@ def _attach(
 
 
 def _check_count(count: int, maximum: int) -> None:
-    if count == 0:
-        raise InvalidParameter("operations", "0", "no operation given", accepted="at least one")
+    if count == 0:  # nothing was given: the value is empty, not "0"
+        raise InvalidParameter("operations", "", "no operation given", accepted="at least one")
     if count > maximum:
         raise InvalidParameter(
             "operations", str(count), "too many operations", accepted=f"at most {maximum}"

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from runner.engine import draw
 from runner.engine.ops import grammar
+from service.kernel.errors import InvalidParameter
 
 if TYPE_CHECKING:
     from runner.engine.ops.base import Limits
@@ -67,10 +68,20 @@ class Param:
             **extra,
         )
 
-    def read(self, text: str, *, parameter: str | None = None) -> Any:
-        """The value of a simple parameter read from its query-string text; a part of a
-        composite value is read under its whole parameter's name."""
-        name = parameter or self.name
+    def read(self, text: str) -> Any:
+        """The value of a simple parameter read from its query-string text."""
+        return self._read(self.name, text)
+
+    def read_part(self, text: str, *, of: str, whole: str, part: str | None = None) -> Any:
+        """The value of this part (`part`, else its own name: crop's width) of parameter `of`,
+        read from its text; refused under `of`'s name, showing the `whole` value as given
+        and saying which part is wrong and what it was."""
+        try:
+            return self._read(of, text)
+        except InvalidParameter as refused:
+            raise refused.of_part(part or self.name, whole) from None
+
+    def _read(self, name: str, text: str) -> Any:
         if self.type == "integer":
             minimum, maximum = _whole(self.minimum), _whole(self.maximum)
             return grammar.integer(name, text, minimum=minimum, maximum=maximum)

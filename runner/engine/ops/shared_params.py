@@ -6,6 +6,7 @@ passed in."""
 from dataclasses import dataclass
 
 from runner.engine.draw import COLOUR_SYNTAX, POSITIONS, undrawable, undrawable_reason
+from runner.engine.ops import grammar
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
@@ -24,6 +25,15 @@ class Rectangle:
     y: Param
     width: Param
     height: Param
+
+    def read(self, value: str, *, syntax: str) -> tuple[int, int, int, int]:
+        """x, y, width and height from `x,y,w,h`; a part refused names itself."""
+        texts = grammar.parts(self.whole.name, value, 4, syntax=syntax)
+        x, y, width, height = (
+            part.read_part(text, of=self.whole.name, whole=value)
+            for part, text in zip((self.x, self.y, self.width, self.height), texts, strict=True)
+        )
+        return x, y, width, height
 
 
 def rectangle(*, example: tuple[int, int, int, int], min_side: int, description: str) -> Rectangle:

@@ -42,7 +42,7 @@ class Frames(Operation):
         how, _, count = value.partition(":")
         if how.strip().lower() != "best" or not count:
             raise InvalidParameter("frames", value, "not best:N", accepted=SYNTAX)
-        return cls(count=_COUNT.read(count, parameter="frames"))
+        return cls(count=_COUNT.read_part(count, of="frames", whole=value))
 
     def query_items(self) -> list[tuple[str, str]]:
         return [(FRAMES.name, f"best:{self.count}")]

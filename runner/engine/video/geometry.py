@@ -5,7 +5,7 @@ re-encoded (the result is upright: no rotation metadata is written)."""
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from runner.engine.ops import grammar, shared_params
+from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, Limits, MediaKind, Operation
 from runner.engine.ops.params import Param
 from service.kernel.errors import EditFailed, InvalidParameter
@@ -52,11 +52,8 @@ class Crop(_Geometry):
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        x, y, w, h = grammar.parts("crop", value, 4, syntax=cls.syntax)
-        return cls(
-            x=_X.read(x, parameter="crop"), y=_Y.read(y, parameter="crop"),
-            width=_WIDTH.read(w, parameter="crop"), height=_HEIGHT.read(h, parameter="crop"),
-        )  # fmt: skip
+        x, y, width, height = _RECTANGLE.read(value, syntax=cls.syntax)
+        return cls(x=x, y=y, width=width, height=height)
 
     def check_limits(self, limits: Limits) -> None:
         if max(self.width, self.height) > limits.max_output_side:

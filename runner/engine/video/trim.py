@@ -57,8 +57,8 @@ class Trim(Operation):
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         start_text, _, end_text = value.partition(",")
-        start = _START.read(start_text, parameter="trim")
-        end = _END.read(end_text, parameter="trim") if end_text.strip() else None
+        start = _START.read_part(start_text, of="trim", whole=value)
+        end = _END.read_part(end_text, of="trim", whole=value) if end_text.strip() else None
         if end is not None and end <= start:
             raise InvalidParameter("trim", value, "END must come after START", accepted=SYNTAX)
         return cls(start=start, end=end, accurate=ACCURATE.modifier(modifiers))

@@ -86,8 +86,8 @@ def test_json_round_trips_every_operation() -> None:
     ("query", "parameter", "accepted"),
     [
         ("crop=1,2,3", "crop", "crop=x,y,w,h"),
-        ("crop=1,2,3,zero", "crop", "an integer of at least 1"),
-        ("crop=-1,0,3,3", "crop", "an integer of at least 0"),
+        ("crop=1,2,3,zero", "crop", "height: an integer of at least 1"),
+        ("crop=-1,0,3,3", "crop", "x: an integer of at least 0"),
         ("resize=big", "resize", "WxH, Wx or xH"),
         ("resize=10x10&fit=stretch", "fit", "contain | cover | fill"),
         ("resize=10x10&upscale=maybe", "upscale", "true | false"),
@@ -157,6 +157,44 @@ def test_format_is_given_once() -> None:
 def test_format_is_given_once_an_edit() -> None:
     error = refused("format=png&flip=h&format=gif")
     assert (error.parameter, error.accepted) == ("format", "one format per edit")
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        (
+            "crop=1,2,x,4",
+            "crop='1,2,x,4': the width 'x' is not an integer; "
+            "accepted: width: an integer of at least 1",
+        ),
+        (
+            "crop=1,2,3,0",
+            "crop='1,2,3,0': the height '0' is out of range; "
+            "accepted: height: an integer of at least 1",
+        ),
+        (
+            "color=brightness:9",
+            "color='brightness:9': the brightness '9' is out of range; "
+            "accepted: brightness: a number from 0 to 5",
+        ),
+        (
+            "color=sepia,contrast:x",
+            "color='sepia,contrast:x': the contrast 'x' is not a number; "
+            "accepted: contrast: a number from 0 to 5",
+        ),
+    ],
+)
+def test_a_refused_part_shows_the_whole_value_and_names_the_part(query: str, detail: str) -> None:
+    """A value made of parts is shown whole, as given, and the part at fault is named: the
+    value of crop=1,2,x,4 is not 'x', and 'x' alone does not say it is the width."""
+    error = refused(query)
+    assert str(error) == detail
+    assert error.value == query.partition("=")[2]
+
+
+def test_an_edit_without_operations_shows_its_value_as_empty() -> None:
+    error = refused("")
+    assert (error.parameter, error.value) == ("operations", "(empty)")
 
 
 def test_echoed_values_and_names_are_cut_at_200_characters() -> None:

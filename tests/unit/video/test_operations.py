@@ -72,7 +72,7 @@ def test_concat_reads_ids_and_names_them_as_references() -> None:
     ("query", "parameter", "words"),
     [
         ([("trim", "3,1")], "trim", "END must come after START"),
-        ([("trim", "abc")], "trim", "accepted: seconds"),
+        ([("trim", "abc")], "trim", "the start 'abc' is not a time; accepted: start: seconds"),
         ([("trim", "1"), ("accurate", "maybe")], "accurate", "true | false"),
         ([("format", "avi")], "format", "mp4 | webm | mkv | mov | gif"),
         ([("format", "webm"), ("vcodec", "h264")], "vcodec", "format=webm cannot hold h264"),
@@ -133,3 +133,9 @@ def test_json_refuses_what_the_query_refuses() -> None:
     ):
         with pytest.raises(InvalidParameter):
             parse_json(catalogue(), VIDEO, document, limits=LIMITS)
+
+
+def test_a_refused_trim_shows_the_whole_value() -> None:
+    error = refused([("trim", "00:00:12.5,00:01:70")])
+    assert error.value == "00:00:12.5,00:01:70"
+    assert "the end '00:01:70': minutes and seconds run 0-59" in str(error)
