@@ -88,7 +88,7 @@ def test_the_shown_bounds_are_the_configured_ones() -> None:
     assert resize[1]["choices"] == ["contain", "cover", "fill", "pad"]
     assert resize[1]["default"] == "contain"
     assert parse(MediaKind.IMAGE, "resize=3000x")[0].as_json()["width"] == 3000
-    with pytest.raises(InvalidParameter, match="at most 3000"):
+    with pytest.raises(InvalidParameter, match="each 1 to 3000"):
         parse(MediaKind.IMAGE, "resize=3001x")
 
 

@@ -69,9 +69,11 @@ def parts(parameter: str, text: str, count: int, *, syntax: str) -> list[str]:
     return pieces
 
 
-def size(parameter: str, text: str, *, maximum: int) -> tuple[int | None, int | None]:
+def size(
+    parameter: str, text: str, *, minimum: int = 1, maximum: int
+) -> tuple[int | None, int | None]:
     """`WxH`, `Wx` or `xH`: a width, a height, or both, in pixels."""
-    accepted = f"WxH, Wx or xH in pixels, each 1 to {maximum}"
+    accepted = f"WxH, Wx or xH in pixels, each {minimum} to {maximum}"
     match = _SIZE.match(text.strip().lower())
     if match is None or not (match.group(1) or match.group(2)):
         raise InvalidParameter(parameter, text, "not a size", accepted=accepted)
@@ -80,7 +82,7 @@ def size(parameter: str, text: str, *, maximum: int) -> tuple[int | None, int | 
         for digits in match.groups()
     )
     for side in (width, height):
-        if side is not None and not 1 <= side <= maximum:
+        if side is not None and not minimum <= side <= maximum:
             raise InvalidParameter(parameter, text, "a side is out of range", accepted=accepted)
     return width, height
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import Catalogue
+from runner.engine.ops.params import limits_in_force
 from service.kernel.errors import InvalidParameter, UnknownParameter
 
 QueryItems = Sequence[tuple[str, str]]
@@ -56,7 +57,8 @@ def parse_query(
         for operation in _written(catalogue, part, controls)  # its errors say more
     ]
     _check_count(len(written), limits.max_operations)
-    operations = [_from_query(catalogue, operation) for operation in written]
+    with limits_in_force(limits):
+        operations = [_from_query(catalogue, operation) for operation in written]
     return checked(operations, limits, written=[operation.value for operation in written])
 
 

@@ -3,7 +3,9 @@ description and example. From that one declaration come the pydantic field (the 
 edits are checked against), the query-string reader (the same bounds, refused with the same
 words), and the parameter as GET /operations and the OpenAPI document show it."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,6 +23,22 @@ ParamType = Literal[
     "media", "flag", "list", "uuid",
 ]  # fmt: skip
 LimitName = Literal["max_output_side", "max_video_seconds"]
+
+
+# The limits the edit being read is held to (limits_in_force), for the bounds a refusal states.
+_LIMITS: ContextVar["Limits | None"] = ContextVar("limits_in_force", default=None)
+
+
+@contextmanager
+def limits_in_force(limits: "Limits") -> Iterator[None]:
+    """Values read in this block are bounded by `limits` too (Param._maximum). The edit
+    language reads operations under it; an operation's from_query, which takes no limits,
+    then refuses a value with the effective bound, not its own wider one."""
+    token = _LIMITS.set(limits)
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
 
 
 class _Required:
@@ -82,11 +100,12 @@ class Param:
             raise refused.of_part(part or self.name, whole) from None
 
     def _read(self, name: str, text: str) -> Any:
+        maximum = self._maximum()
         if self.type == "integer":
-            minimum, maximum = _whole(self.minimum), _whole(self.maximum)
-            return grammar.integer(name, text, minimum=minimum, maximum=maximum)
+            minimum = _whole(self.minimum)
+            return grammar.integer(name, text, minimum=minimum, maximum=_whole(maximum))
         if self.type == "number":
-            return grammar.number(name, text, minimum=self.minimum, maximum=self.maximum)
+            return grammar.number(name, text, minimum=self.minimum, maximum=maximum)
         if self.type == "boolean":
             return grammar.boolean(name, text)
         if self.type == "choice":
@@ -94,8 +113,16 @@ class Param:
         if self.type == "time":
             return grammar.seconds(name, text)
         if self.type == "size":
-            return grammar.size(name, text, maximum=_whole(self.maximum) or 0)
+            minimum = _whole(self.minimum) or 1
+            return grammar.size(name, text, minimum=minimum, maximum=_whole(maximum) or 0)
         raise TypeError(f"{self.name} is a {self.type}: its operation reads it")
+
+    def _maximum(self) -> float | None:
+        """The largest value read: under limits_in_force, the configured limit's too (a
+        resize's sides at most EDITROOM_MAX_OUTPUT_SIDE), so a refusal says what is
+        accepted here, as GET /operations does."""
+        limits = _LIMITS.get()
+        return self.maximum if limits is None else self._bounds(limits).get("maximum")
 
     @property
     def held_in(self) -> int:

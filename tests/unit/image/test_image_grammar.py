@@ -86,7 +86,7 @@ def test_json_round_trips_every_operation() -> None:
     ("query", "parameter", "accepted"),
     [
         ("crop=1,2,3", "crop", "crop=x,y,w,h"),
-        ("crop=1,2,3,zero", "crop", "height: an integer of at least 1"),
+        ("crop=1,2,3,zero", "crop", "height: an integer from 1 to 3000"),
         ("crop=-1,0,3,3", "crop", "x: an integer of at least 0"),
         ("resize=big", "resize", "WxH, Wx or xH"),
         ("resize=10x10&fit=stretch", "fit", "contain | cover | fill"),
@@ -146,7 +146,7 @@ def test_json_values_are_validated_like_query_values() -> None:
 def test_written_sizes_beyond_the_output_limit_are_refused(query: str, parameter: str) -> None:
     error = refused(query)
     assert error.parameter == parameter
-    assert "at most 3000" in error.accepted
+    assert "to 3000" in error.accepted  # EDITROOM_MAX_OUTPUT_SIDE here, not a wider bound
 
 
 def test_format_is_given_once() -> None:
@@ -165,12 +165,12 @@ def test_format_is_given_once_an_edit() -> None:
         (
             "crop=1,2,x,4",
             "crop='1,2,x,4': the width 'x' is not an integer; "
-            "accepted: width: an integer of at least 1",
+            "accepted: width: an integer from 1 to 3000",
         ),
         (
             "crop=1,2,3,0",
             "crop='1,2,3,0': the height '0' is out of range; "
-            "accepted: height: an integer of at least 1",
+            "accepted: height: an integer from 1 to 3000",
         ),
         (
             "color=brightness:9",
@@ -195,6 +195,12 @@ def test_a_refused_part_shows_the_whole_value_and_names_the_part(query: str, det
 def test_an_edit_without_operations_shows_its_value_as_empty() -> None:
     error = refused("")
     assert (error.parameter, error.value) == ("operations", "(empty)")
+
+
+def test_a_resize_refusal_states_the_configured_limit() -> None:
+    """Not the grammar's own wider bound: what EDITROOM_MAX_OUTPUT_SIDE lets through."""
+    for query in ("resize=big", "resize=0x", "resize=20000x", "resize=2000000x"):
+        assert refused(query).accepted == "WxH, Wx or xH in pixels, each 1 to 3000", query
 
 
 def test_echoed_values_and_names_are_cut_at_200_characters() -> None:

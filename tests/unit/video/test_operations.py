@@ -80,7 +80,7 @@ def test_concat_reads_ids_and_names_them_as_references() -> None:
         ([("format", "mov"), ("vcodec", "vp9")], "vcodec", "accepted: h264 | hevc"),
         ([("format", "gif"), ("acodec", "aac")], "acodec", "no acodec with format=gif"),
         ([("resize", "641x")], "resize", "a side is odd"),
-        ([("resize", "4000x")], "resize", "at most 1920 pixels"),
+        ([("resize", "4000x")], "resize", "each 2 to 1920"),
         ([("concat", "not-an-id")], "concat", "is not a media id"),
         ([("frames", "worst:3")], "frames", "best:N"),
         ([("frames", "best:51")], "frames", "from 1 to 50"),
