@@ -69,6 +69,9 @@ MAX_CRF: dict[VideoCodec, int] = {"h264": 51, "hevc": 51, "vp9": 63, "av1": 63}
 PRESETS: dict[VideoCodec, tuple[str, ...]] = {
     "h264": X264_PRESETS, "hevc": X264_PRESETS, "vp9": (), "av1": SVTAV1_PRESETS,
 }  # fmt: skip
+PRESETS_ACCEPTED = (
+    f"for h264 and hevc: {' | '.join(X264_PRESETS)}; for av1: 0 (slowest) to 13; vp9 takes none"
+)
 AUDIO_ENCODER: dict[AudioCodec, str] = {"aac": "aac", "opus": "libopus", "mp3": "libmp3lame"}
 # bits per second
 AUDIO_BIT_RATE: dict[AudioCodec, int] = {"aac": 128_000, "opus": 96_000, "mp3": 192_000}

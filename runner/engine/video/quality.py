@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from runner.engine.ops.base import Group, MediaKind, Operation
 from runner.engine.ops.params import Param
-from runner.engine.video.codecs import ALL_PRESETS
+from runner.engine.video.codecs import ALL_PRESETS, PRESETS_ACCEPTED
 from service.kernel.errors import InvalidParameter
 
 MIN_BIT_RATE = 50_000  # bits per second: below this no encoder here makes a picture
@@ -90,9 +90,16 @@ class Preset(_Quality):
     @classmethod
     def _known(cls, preset: str) -> str:
         if preset not in ALL_PRESETS:
-            raise ValueError(f"not a preset; accepted: {' | '.join(ALL_PRESETS)}")
+            raise ValueError(f"not a preset; accepted: {PRESETS_ACCEPTED}")
         return preset
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        return cls(preset=PRESET.read(value))
+        """Which encoder is used is known only once the plan is made (when the edit runs, and
+        checked then): a refusal here says which presets are whose."""
+        preset = value.strip().lower()
+        if preset not in ALL_PRESETS:
+            raise InvalidParameter(
+                "preset", value, "not a preset of any encoder", accepted=PRESETS_ACCEPTED
+            )
+        return cls(preset=preset)

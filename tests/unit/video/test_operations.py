@@ -135,6 +135,15 @@ def test_json_refuses_what_the_query_refuses() -> None:
             parse_json(catalogue(), VIDEO, document, limits=LIMITS)
 
 
+def test_a_refused_preset_says_which_presets_are_whose() -> None:
+    """Which encoder runs is known once the plan is made; the refusal says whose each is."""
+    error = refused([("format", "mp4"), ("preset", "placebo")])
+    assert error.accepted == (
+        "for h264 and hevc: ultrafast | superfast | veryfast | faster | fast | medium | slow | "
+        "slower | veryslow; for av1: 0 (slowest) to 13; vp9 takes none"
+    )
+
+
 def test_a_refused_trim_shows_the_whole_value() -> None:
     error = refused([("trim", "00:00:12.5,00:01:70")])
     assert error.value == "00:00:12.5,00:01:70"
