@@ -3,13 +3,19 @@ a date or an ISO datetime (UTC unless it carries an offset). Both ends are inclu
 TO covers its whole day. The result is a half-open range [since, before); a TO at the last
 moment a datetime holds (9999-12-31) leaves `before` open, since nothing comes after it."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from service.kernel.errors import InvalidParameter
 from service.kernel.excerpt import excerpt
 
 PARAMETER = "uploadedAt"
-ACCEPTED = "a day (2026-11-23) or FROM..TO, each side a date or ISO datetime, either may be empty"
+ACCEPTED = (
+    "a day (2026-11-23) or FROM..TO, each side a date or ISO datetime, either may be empty; "
+    "an offset's + sent as %2B (2026-11-23T10:00%2B01:00)"
+)
+# A datetime whose offset's + arrived as a space: a bare + in a query string means a space.
+_PLUS_AS_SPACE = re.compile(r"\d \d{2}(:?\d{2})?$")
 ONE_MICROSECOND = timedelta(microseconds=1)
 ONE_DAY = timedelta(days=1)
 
@@ -70,9 +76,10 @@ def _moment(side: str, whole: str) -> date | datetime:
             return date.fromisoformat(side)
         moment = datetime.fromisoformat(side)
     except ValueError:
-        raise InvalidParameter(
-            PARAMETER, whole, f"{excerpt(side)!r} is not a date or datetime", accepted=ACCEPTED
-        ) from None
+        problem = f"{excerpt(side)!r} is not a date or datetime"
+        if _PLUS_AS_SPACE.search(side):
+            problem += " (its offset's + arrived as a space: send it as %2B)"
+        raise InvalidParameter(PARAMETER, whole, problem, accepted=ACCEPTED) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
