@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from service.http.validation import refusal
 from service.kernel.errors import EditroomError, Unavailable, described, io_trouble, shown
 from service.kernel.excerpt import excerpt
 
@@ -44,42 +45,29 @@ async def _os_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, 503, headers=retry_after(RETRY_AFTER_SECONDS))
 
 
-async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's own validation, in the same shape as ours: the first problem named."""
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own validation, refused as editroom refuses anything: the first problem,
+    named, its value shown, what is accepted said from what the route declares."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
     if first["type"] == "json_invalid":  # its loc is the body and the character it stopped at
-        return _not_json(first)
-    parameter = str(first["loc"][-1]) if first["loc"] else "request"
-    value = excerpt(shown(first.get("input")))
-    body = {
-        "detail": f"{parameter}={value!r}: {first['msg']}",
-        "error": "InvalidParameter",
-        "parameter": parameter,
-        "value": value,
-        "accepted": first["msg"],
-        "errors": jsonable_errors(exc),
-    }
-    return JSONResponse(body, 422)
+        return _not_json(first, exc.body)
+    if first["type"] == "missing":  # its input is what held the value, not the value
+        first = {**first, "input": None}
+    return await _editroom_error(request, refusal(request.scope.get("route"), first))
 
 
-def _not_json(error: dict[str, Any]) -> JSONResponse:
+def _not_json(error: dict[str, Any], document: object) -> JSONResponse:
     where = error["loc"][-1] if error["loc"] else 0
     why = error.get("ctx", {}).get("error", error["msg"])
     body = {
         "detail": f"the request body is not JSON: {why} at character {where}",
         "error": "InvalidParameter",
         "parameter": "body",
+        "value": excerpt(shown(document)),
         "accepted": "a JSON document",
     }
     return JSONResponse(body, 422)
-
-
-def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
-    return [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors()
-    ]
 
 
 # Starlette's and FastAPI's own refusals (no such route, a method the route does not take, a

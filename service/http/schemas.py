@@ -344,9 +344,6 @@ class ErrorBody(BaseModel):
     )
     value: str | None = Field(default=None, description="The value it was given")
     accepted: str | None = Field(default=None, description="What that parameter accepts")
-    errors: list[dict[str, Any]] | None = Field(
-        default=None, description="Every problem FastAPI's own validation found (422 only)"
-    )
 
 
 class ExecutionsPage(BaseModel):

@@ -121,3 +121,42 @@ def test_events_start_through_an_outage_so_the_browser_reconnects(
     with api.client.stream("GET", "/events", params={"session": str(uuid.uuid4())}) as response:
         assert response.status_code == 200
         assert next(response.iter_lines()) == "retry: 2000"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "parameter", "value", "accepted"),
+    [
+        ("POST", "/sessions", "media", "(not given)", "a media id (a UUID)"),
+        ("POST", "/sessions?media=xyz", "media", "xyz", "a media id (a UUID)"),
+        ("GET", "/edit?limit=0", "limit", "0", "an integer from 1 to 500"),
+        ("GET", "/bucket/upload?type=audio", "type", "audio", "one of: image, video"),
+        (
+            "GET", "/edit?status=bogus", "status", "bogus",
+            "one of: queued, processing, completed, error, failed, cancelled",
+        ),
+        ("POST", "/bucket/upload/presign?size=abc", "size", "abc", "an integer of at least 1"),
+        ("GET", "/edit/xyz", "edit_id", "xyz", "an edit id (a UUID)"),
+    ],
+)  # fmt: skip
+def test_the_frameworks_validation_says_what_is_accepted_in_words(
+    api: Api, method: str, path: str, parameter: str, value: str, accepted: str
+) -> None:
+    response = api.client.request(method, path)
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["parameter"], body["value"], body["accepted"]) == (parameter, value, accepted)
+    assert set(body) == {"detail", "error", "parameter", "value", "accepted"}
+
+
+@pytest.mark.parametrize(("method", "path", "accepted"), CHECKED, ids=lambda v: str(v)[:40])
+def test_no_declared_parameter_refuses_in_pydantics_words(
+    api: Api, method: str, path: str, accepted: tuple[str, ...]
+) -> None:
+    """Every query parameter of every route, given a value of no type it could take: when
+    the refusal names it, it says what is accepted in editroom's words, not pydantic's."""
+    for name in accepted:
+        response = api.client.request(method, path, params={name: "\u00a7not-valid\u00a7"})
+        if response.status_code != 422 or method == "HEAD":
+            continue
+        body = response.json()
+        assert "errors" not in body and "Input should" not in response.text, (name, body)

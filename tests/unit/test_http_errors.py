@@ -3,10 +3,13 @@
 import errno
 import os
 import re
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
 
 from service.http.errors import install_error_handlers
 from service.kernel import errors
@@ -128,3 +131,57 @@ def test_the_frameworks_own_refusals_have_our_shape() -> None:
         assert refused.status_code == 400, body[:20]
         assert refused.json()["error"] == "InvalidInput"
         assert "could not be read as JSON" in refused.json()["detail"]
+
+
+def test_request_validation_is_said_from_what_the_route_declares() -> None:
+    """FastAPI's validation errors, in editroom's words: the parameter named, its value shown,
+    what is accepted derived from the declared type, bounds and choices (any route, no list
+    of them), never pydantic's message nor its raw list of errors."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    class Batch(BaseModel):
+        media: list[UUID] = Field(min_length=1)
+
+    @app.post("/things/{thing_id}")
+    async def things(
+        thing_id: UUID,
+        media: UUID,
+        kind: Literal["image", "video"] | None = None,
+        limit: Annotated[int, Query(gt=0, le=100)] = 10,
+        ratio: Annotated[float, Query(gt=0, le=2)] = 1.0,
+        fresh: bool = False,
+        batch: Batch | None = None,
+    ) -> None:
+        return None
+
+    client = TestClient(app)
+    good = f"/things/{uuid4()}?media={uuid4()}"
+    cases = [
+        (f"/things/{uuid4()}", "media", "(not given)", "is required", "a media id (a UUID)"),
+        (f"/things/x?media={uuid4()}", "thing_id", "x", "not an id", "a thing id (a UUID)"),
+        (good + "&kind=audio", "kind", "audio", "not one of the choices", "one of: image, video"),
+        (good + "&limit=0", "limit", "0", "out of range", "an integer from 1 to 100"),
+        (good + "&limit=x", "limit", "x", "not an integer", "an integer from 1 to 100"),
+        (good + "&ratio=9", "ratio", "9", "out of range", "a number more than 0 and at most 2"),
+        (good + "&fresh=perhaps", "fresh", "perhaps", "not a boolean", "true or false"),
+    ]
+    for url, parameter, value, problem, accepted in cases:
+        body = client.post(url).json()
+        assert body == {
+            "detail": f"{parameter}={value!r}: {problem}; accepted: {accepted}",
+            "error": "InvalidParameter",
+            "parameter": parameter,
+            "value": value,
+            "accepted": accepted,
+        }, url
+    for document, parameter, value, accepted in [
+        ({"media": ["x"]}, "media[0]", "x", "a media id (a UUID)"),
+        ({"media": []}, "media", "[]", "a JSON array of at least 1, each a media id (a UUID)"),
+        ({}, "media", "(not given)", "a JSON array of at least 1, each a media id (a UUID)"),
+        ([1], "body", "[1]", "a JSON object with the keys media"),
+    ]:
+        body = client.post(good, json=document).json()
+        assert (body["parameter"], body["value"], body["accepted"]) == (
+            parameter, value, accepted,
+        ), document  # fmt: skip

@@ -21,7 +21,7 @@ _SIZE = re.compile(r"^(\d*)x(\d*)$")
 def integer(
     parameter: str, text: str, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:
-    accepted = _range_text("an integer", minimum, maximum)
+    accepted = range_text("an integer", minimum, maximum)
     if _INTEGER.fullmatch(text.strip()) is None:
         raise InvalidParameter(parameter, text, "not an integer", accepted=accepted)
     number = _int_of_digits(parameter, text, text.strip(), accepted=accepted)
@@ -32,7 +32,7 @@ def integer(
 def number(
     parameter: str, text: str, *, minimum: float | None = None, maximum: float | None = None
 ) -> float:
-    accepted = _range_text("a number", minimum, maximum)
+    accepted = range_text("a number", minimum, maximum)
     try:
         value = float(text.strip())
     except ValueError:
@@ -119,7 +119,8 @@ def _int_of_digits(parameter: str, text: str, digits: str, *, accepted: str) -> 
     return -int(significant) if digits.startswith("-") else int(significant)
 
 
-def _range_text(what: str, minimum: float | None, maximum: float | None) -> str:
+def range_text(what: str, minimum: float | None, maximum: float | None) -> str:
+    """What a bounded number accepts, in words: "an integer from 1 to 500"."""
     if minimum is not None and maximum is not None:
         return f"{what} from {minimum:g} to {maximum:g}"
     if minimum is not None:
