@@ -207,7 +207,8 @@ class Workflows:
             raise NotFound(f"workflow {workflow_id} was deleted; it can no longer run")
         if not 1 <= len(media_ids) <= MAX_BATCH:
             raise InvalidParameter(
-                "media", str(len(media_ids)), "wrong number of media",
+                "media", ",".join(map(str, media_ids)),  # none: (empty)
+                f"{len(media_ids):,} media given" if media_ids else "no media given",
                 accepted=f"1 to {MAX_BATCH} media ids",
             )  # fmt: skip
         request = fingerprint(

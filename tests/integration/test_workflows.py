@@ -283,6 +283,15 @@ def test_a_batch_is_all_or_nothing(api: Api, conn: Conn, tmp_path: Path) -> None
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
 
 
+def test_an_empty_batch_shows_its_value_as_empty(api: Api) -> None:
+    workflow = save(api, "name=nothing-to-run&opacity=0.5")
+    response = api.client.post(f"{workflow['url']}/run", json={"media": []})
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["parameter"], body["value"]) == ("media", "(empty)")
+    assert body["detail"] == "media='(empty)': no media given; accepted: 1 to 1000 media ids"
+
+
 def test_a_run_on_sound_alone_is_refused_naming_it(api: Api, conn: Conn, tmp_path: Path) -> None:
     workflow = save(api, "name=quieter&volume=0.5")
     clip = api.upload(media.write_video(tmp_path / "v.mp4").read_bytes()).json()
