@@ -17,7 +17,7 @@ from service.domain.results import Results
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.body_limit import BodyLimit
-from service.http.deps import check_query
+from service.http.deps import check_body_type, check_query
 from service.http.docs import install_docs
 from service.http.errors import install_error_handlers
 from service.http.links import Links
@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served below from the bundled Swagger UI: /docs works offline
         redoc_url=None,
-        dependencies=[Depends(check_query)],  # every route's query: only what it takes, once
+        # every route's query: only what it takes, once; a JSON body: sent as JSON
+        dependencies=[Depends(check_query), Depends(check_body_type)],
     )
     app.openapi_version = "3.0.3"  # Swagger UI 4 (the pinned swagger-ui-bundle) reads 3.0 only
     app.openapi = openapi(app, Limits.from_settings(settings))  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ request) cost more than the rest of a GET of a result."""
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.params import Form
 from fastapi.routing import APIRoute
 
 from service.domain.edits import Edits
@@ -21,7 +22,12 @@ from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
 from service.http.openapi import GRAMMAR, SELF_CHECKED
-from service.kernel.errors import InvalidHeader, InvalidParameter, UnknownParameter
+from service.kernel.errors import (
+    InvalidHeader,
+    InvalidParameter,
+    UnknownParameter,
+    UnsupportedContentType,
+)
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -93,6 +99,8 @@ async def get_signing_key(request: Request) -> bytes:
     return key
 
 
+JSON_TYPE = "application/json"
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HealthDep = Annotated[Health, Depends(get_health)]
 LinksDep = Annotated[Links, Depends(get_links)]
@@ -148,6 +156,29 @@ def accepted_parameters(route: APIRoute) -> tuple[str, ...] | None:
                 names.append(field.alias)
         dependants.extend(dependant.dependencies)
     return tuple(names)
+
+
+async def check_body_type(request: Request) -> None:
+    """Every JSON body is read only when it is sent as JSON (`Content-Type: application/json`,
+    or another `+json` type): any other type, or none, is a 415 naming the type expected.
+    `curl -d` sends a form's type; read as a form, or guessed at, the same bytes would mean
+    something else, and a plain HTML form could post them across sites without a preflight.
+    An empty body is no body (POST /workflows then reads its query); forms (POST /auth) and
+    uploads (read raw, whatever their type) are not JSON bodies."""
+    route: APIRoute = request.scope["route"]
+    body = route.body_field
+    if body is None or isinstance(body.field_info, Form) or not await request.body():
+        return
+    declared = request.headers.get("content-type")
+    media_type = (declared or "").partition(";")[0].strip().lower()
+    if media_type == JSON_TYPE or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        return
+    raise UnsupportedContentType(
+        "Content-Type", declared, "this body is read as JSON only when sent as JSON",
+        accepted=f"{JSON_TYPE} (curl: -H 'content-type: {JSON_TYPE}')",
+    )  # fmt: skip
 
 
 async def idempotency_key(

@@ -18,6 +18,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
     │   ├── InvalidParameter       422  final    one named parameter's value
     │   │   ├── UnknownParameter   422  final    a parameter (operation) this kind or route lacks
     │   │   └── InvalidHeader      400  final    a request header's value (Idempotency-Key)
+    │   │       └── UnsupportedContentType  415  final  a body's Content-Type is not JSON
     │   └── InvalidMedia           422  final    broken, hostile, or over a limit
     ├── EditFailed                 422  final    the edit cannot succeed as asked
     │   └── ImportRefused          422  final    a URL, redirect or address not allowed
@@ -224,6 +225,12 @@ class InvalidHeader(InvalidParameter):
     """A request header's value was refused: a malformed request (400), whatever it asked."""
 
     status = 400
+
+
+class UnsupportedContentType(InvalidHeader):
+    """A request body of a type the route does not read (JSON sent as a form): 415."""
+
+    status = 415
 
 
 class InvalidMedia(InvalidInput):

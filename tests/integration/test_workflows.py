@@ -2,6 +2,7 @@
 versioned, run one at a time or in batches, deleted softly."""
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from tests.paging import every_page, ids
 from tests.queue import Conn, disable_backoff, insert_sound_alone
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
+
+README = Path(__file__).parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -211,6 +214,48 @@ def test_json_is_checked_the_same_way(api: Api) -> None:
     assert no_side.json()["parameter"] == "ops[0]"
     assert "give a width, a height or both" in no_side.json()["detail"]
     assert "Value error" not in no_side.json()["detail"]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_json_sent_as_another_type_is_a_415_naming_the_type_expected(
+    api: Api, conn: Conn, content_type: str | None
+) -> None:
+    """`curl -d` sends a form's Content-Type: every route that reads a JSON body refuses it the
+    same way, naming the type it needs, instead of reading the form's bytes as a model."""
+    workflow = save(api, "name=sent-as-a-form&flip=h")
+    exported = api.client.get(workflow["url"]).content
+    batch = json.dumps({"media": [picture(api)["id"]]}).encode()
+    headers = {} if content_type is None else {"content-type": content_type}
+    for url, body in (("/workflows", exported), (workflow["url"], exported),
+                      (f"{workflow['url']}/run", batch)):  # fmt: skip
+        method = "PUT" if url == workflow["url"] else "POST"
+        response = api.client.request(method, url, content=body, headers=headers)
+        assert response.status_code == 415, response.text
+        refused = response.json()
+        assert (refused["error"], refused["parameter"]) == (
+            "UnsupportedContentType",
+            "Content-Type",
+        )
+        assert refused["value"] == (content_type or "(not given)")
+        assert refused["accepted"].startswith("application/json")
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+    assert api.client.get(workflow["url"]).json()["version"] == 1
+
+
+def test_the_readmes_import_works_as_written(api: Api) -> None:
+    """The tour exports a workflow with curl and imports the file as it shows: with its
+    Content-Type, as a JSON body must be sent."""
+    tour = README.read_text().partition("## A tour")[2].partition("## ")[0]
+    (command,) = [line for line in tour.splitlines() if "-X POST $API/workflows -" in line]
+    assert "-H 'content-type: application/json'" in command and "@web-thumb.json" in command
+    workflow = save(api, "name=web-thumb&resize=800x&format=webp")
+    exported = api.client.get(workflow["url"]).content  # curl -s $API/workflows/$WF > ...
+    assert api.client.delete(workflow["url"]).status_code == 204  # as into another editroom
+    response = api.client.post(
+        "/workflows", content=exported, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["query"] == "resize=800x&format=webp"
 
 
 def test_versions_and_runs(api: Api, settings: Settings) -> None:
