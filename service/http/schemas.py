@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.written import stored_query
@@ -272,9 +272,16 @@ class SessionPage(BaseModel):
     )
 
 
+# What an export (WorkflowOut) says beside name, ops and kinds: read-only, accepted and
+# ignored by an import, so that an export imports as it is. Any other key is refused.
+_EXPORTED = "From an export: read-only, ignored"
+
+
 class WorkflowIn(BaseModel):
     """A workflow as exported; read-only fields of an export are accepted and ignored, so an
-    export imports as it is."""
+    export imports as it is. A key it does not know is refused, named."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(
         default=None,
@@ -288,6 +295,14 @@ class WorkflowIn(BaseModel):
         default=None, min_length=1,
         description="the media kinds it runs on; without it, every kind its operations fit",
     )  # fmt: skip
+    id: Any = Field(default=None, description=_EXPORTED)
+    version: Any = Field(default=None, description=_EXPORTED)
+    query: Any = Field(default=None, description=_EXPORTED)
+    created_at: Any = Field(default=None, description=_EXPORTED)
+    updated_at: Any = Field(default=None, description=_EXPORTED)
+    deleted_at: Any = Field(default=None, description=_EXPORTED)
+    url: Any = Field(default=None, description=_EXPORTED)
+    executions_url: Any = Field(default=None, description=_EXPORTED)
 
 
 class WorkflowOut(BaseModel):
@@ -326,6 +341,8 @@ class WorkflowPage(BaseModel):
 
 
 class RunBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     media: list[UUID] = Field(description="The media to run it on, one edit each, all or none")
 
 

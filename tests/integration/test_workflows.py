@@ -22,6 +22,7 @@ from tests.runner_harness import running_runner
 from tests.waiting import eventually
 
 README = Path(__file__).parents[2] / "README.md"
+FLIP = {"op": "flip", "axis": "h"}
 
 
 @pytest.fixture
@@ -256,6 +257,26 @@ def test_the_readmes_import_works_as_written(api: Api) -> None:
     )
     assert response.status_code == 201, response.text
     assert response.json()["query"] == "resize=800x&format=webp"
+
+
+@pytest.mark.parametrize(
+    ("url", "document", "parameter"),
+    [
+        ("/workflows", {"name": "x", "ops": [FLIP], "colour": 1}, "colour"),
+        ("/workflows", {"name": "x", "ops": [{**FLIP, "bogus": 1}]}, "ops[0].bogus"),
+        ("{run}", {"media": [], "priority": 5}, "priority"),
+    ],
+)  # fmt: skip
+def test_an_unknown_key_of_a_body_is_refused_by_name(
+    api: Api, url: str, document: dict[str, Any], parameter: str
+) -> None:
+    """Unknown keys are refused wherever a body has them, never ignored: a typo in a key
+    would otherwise leave the request as if it had not been written."""
+    run = f"{save(api, 'name=known-keys&flip=h')['url']}/run"
+    response = api.client.post(url.format(run=run), json=document)
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == parameter
+    assert response.json()["error"] == "UnknownParameter" or parameter.startswith("ops[")
 
 
 def test_versions_and_runs(api: Api, settings: Settings) -> None:

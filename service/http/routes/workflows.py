@@ -1,13 +1,11 @@
 """/workflows: saved, versioned operation lists, exported and imported as JSON, run on media
 one at a time or in batches, with their executions."""
 
-import json
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
 
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edit_controls import parse_fresh, parse_wait
@@ -36,24 +34,20 @@ DEFINITION_BODY = Body(
 )
 
 
-async def definition(request: Request, workflows: Workflows, *, named: bool) -> Definition:
-    """named=False (PUT): without a name, the workflow keeps its own."""
-    body = await request.body()
-    query = [item for item in request.query_params.multi_items()]
-    if not body.strip():
+async def definition(
+    request: Request, workflows: Workflows, document: WorkflowIn | None, *, named: bool
+) -> Definition:
+    """The workflow asked for: the JSON body FastAPI read (WorkflowIn: sent as JSON, every key
+    known), or, without one, the query grammar. named=False (PUT): without a name, the
+    workflow keeps its own."""
+    query = request.query_params.multi_items()
+    if document is None:
         return await workflows.define_from_query(query, named=named)
-    if [name for name, _ in query]:
+    if query:
         raise InvalidParameter(
             query[0][0], query[0][1], "give the workflow as JSON or as query parameters, not both",
             accepted="a JSON body, or query parameters",
         )  # fmt: skip
-    try:
-        document = WorkflowIn.model_validate(json.loads(body))
-    except (ValueError, ValidationError) as exc:
-        raise InvalidParameter(
-            "body", body[:80].decode(errors="replace"), f"not a workflow: {exc}".splitlines()[0],
-            accepted='{"name": "...", "ops": [{"op": ...}, ...], "kinds": ["image"]}',
-        ) from None  # fmt: skip
     return await workflows.define_from_json(
         document.name, document.ops, document.kinds, named=named
     )
@@ -78,7 +72,7 @@ async def create_workflow(
     to choose image or video when the operations fit both). A name is one workflow: the same
     name, operations and kinds again answer the existing one (200); other operations or kinds
     under that name are a 409."""
-    saved = await workflows.create(await definition(request, workflows, named=True))
+    saved = await workflows.create(await definition(request, workflows, document, named=True))
     body = WorkflowOut.from_row(saved.workflow, links)
     status = 201 if saved.created else 200
     return JSONResponse(body.model_dump(mode="json"), status, headers={"Location": body.url})
@@ -119,7 +113,8 @@ async def update_workflow(
 ) -> WorkflowOut:
     """Save a new version; executions keep the version they ran. Without a name (no `name=`,
     or JSON without "name"), the workflow keeps its own."""
-    row = await workflows.update(workflow_id, await definition(request, workflows, named=False))
+    asked = await definition(request, workflows, document, named=False)
+    row = await workflows.update(workflow_id, asked)
     return WorkflowOut.from_row(row, links)
 
 
