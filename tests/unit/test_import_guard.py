@@ -67,12 +67,18 @@ def test_allow_private_and_allowed_networks() -> None:
         internal.check_address("other.internal", "10.8.3.4")
 
 
-@pytest.mark.parametrize(
-    "url", ["ftp://example.com/a.mp4", "file:///etc/passwd", "//x/y", "gopher://h/"]
-)
+@pytest.mark.parametrize("url", ["ftp://example.com/a.mp4", "file:///etc/passwd", "gopher://h/"])
 def test_only_http_and_https(url: str) -> None:
     with pytest.raises(ImportRefused, match="only http and https"):
         STRICT.check_url(url)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "//x/y", "example.com/a.mp4", ""])
+def test_a_url_without_a_scheme_is_said_to_be_no_url(url: str) -> None:
+    """Not "only http and https URLs can be imported, not 'none'": it is no URL at all."""
+    with pytest.raises(ImportRefused) as refused:
+        STRICT.check_url(url)
+    assert str(refused.value) == ("not an http(s) URL: it does not start with http:// or https://")
 
 
 def test_domain_allow_list() -> None:

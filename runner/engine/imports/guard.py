@@ -124,12 +124,16 @@ def redirect_refusal(url: str, location: str) -> ImportRefused | None:
 
 
 def scheme_refusal(scheme: str, *, redirected: bool) -> ImportRefused:
+    """A scheme not imported; none at all (`notaurl`, `example.com/a.mp4`) is no URL."""
     if redirected:
+        where = f"a {scheme}: URL" if scheme else "an address that is no URL"
         return ImportRefused(
-            f"the server redirected to a {scheme or 'none'}: URL; only http and https URLs can "
-            "be imported, redirects included"
+            f"the server redirected to {where}; only http and https URLs can be imported, "
+            "redirects included"
         )
-    return ImportRefused(f"only http and https URLs can be imported, not {scheme or 'none'!r}")
+    if not scheme:
+        return ImportRefused("not an http(s) URL: it does not start with http:// or https://")
+    return ImportRefused(f"only http and https URLs can be imported, not {scheme!r}")
 
 
 def _listed(text: str) -> list[str]:
