@@ -44,11 +44,17 @@ def parse_key(text: str | None) -> str | None:
     if text is None:
         return None
     if not _KEY.fullmatch(text):
-        problem = "is empty" if not text else "has a character that is not printable ASCII"
-        if len(text) > MAX_KEY_CHARS:
-            problem = f"is {len(text):,} characters long"
-        raise InvalidHeader(KEY_HEADER, text, problem, accepted=KEY_ACCEPTED)
+        raise InvalidHeader(KEY_HEADER, text, _key_problem(text), accepted=KEY_ACCEPTED)
     return text
+
+
+def _key_problem(text: str) -> str:
+    if len(text) > MAX_KEY_CHARS:
+        return f"is {len(text):,} characters long"
+    odd = next((c for c in text if not "\x20" <= c <= "\x7e"), None)
+    if odd is None:
+        return "is empty"
+    return f"has {odd!r} (U+{ord(odd):04X}), which is not a printable ASCII character"
 
 
 def fingerprint(route: str, **request: Any) -> str:

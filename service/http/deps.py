@@ -187,12 +187,22 @@ async def idempotency_key(
 ) -> str | None:
     """The request's Idempotency-Key, checked (service.domain.idempotency.parse_key): a 400
     when malformed or given more than once (which of two keys would the retry be?)."""
-    given = request.headers.getlist(KEY_HEADER)
+    given = [as_sent(value) for value in request.headers.getlist(KEY_HEADER)]
     if len(given) > 1:
         raise InvalidHeader(
             KEY_HEADER, ", ".join(given), f"given {len(given)} times", accepted="one key"
         )
-    return parse_key(key)
+    return parse_key(None if key is None else as_sent(key))
+
+
+def as_sent(value: str) -> str:
+    """A header's value as its client wrote it. HTTP headers are bytes, which Starlette reads
+    as Latin-1; bytes that are UTF-8 (curl sends `é` so) are read as UTF-8, so that a refusal
+    shows `é`, not `Ã©`. Anything else stays as Latin-1 read it."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]

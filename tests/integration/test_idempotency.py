@@ -130,6 +130,21 @@ def test_a_malformed_key_is_a_400(api: Api, conn: Conn, key: str, problem: str) 
     assert edits_made(conn) == 0
 
 
+def test_a_key_sent_as_utf_8_is_shown_as_written(api: Api) -> None:
+    """curl sends `é` as its UTF-8 bytes: the refusal shows `é`, not `Ã©`, and names the rule."""
+    refused = api.client.post(
+        "/edit",
+        params={"media": upload(api), "flip": "h"},
+        headers={KEY.encode(): "caf\u00e9".encode()},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["value"] == "caf\u00e9"
+    assert refused.json()["detail"] == (
+        f"{KEY}='caf\u00e9': has '\u00e9' (U+00E9), which is not a printable ASCII character; "
+        "accepted: 1 to 255 printable ASCII characters, unique per request, e.g. a UUID"
+    )
+
+
 def test_the_longest_key_is_accepted(api: Api) -> None:
     picture = upload(api)
     key = "~ " + "k" * 253
