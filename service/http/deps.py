@@ -21,7 +21,7 @@ from service.domain.results import Results
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
-from service.http.openapi import GRAMMAR, SELF_CHECKED
+from service.http.openapi import ELSEWHERE, GRAMMAR, SELF_CHECKED
 from service.kernel.errors import (
     InvalidHeader,
     InvalidParameter,
@@ -131,9 +131,9 @@ async def check_query(request: Request) -> None:
     seen: set[str] = set()
     for name, value in request.query_params.multi_items():
         if name not in accepted:
-            raise UnknownParameter(
-                name, value, "unknown parameter", accepted=" | ".join(accepted) or "none"
-            )
+            elsewhere = (route.openapi_extra or {}).get(ELSEWHERE, {}).get(name)
+            problem = "unknown parameter" if elsewhere is None else f"not taken here: {elsewhere}"
+            raise UnknownParameter(name, value, problem, accepted=" | ".join(accepted) or "none")
         if name in seen:
             raise InvalidParameter(
                 name, value, "given more than once", accepted=f"one {name} parameter"

@@ -18,6 +18,10 @@ GRAMMAR = "x-editroom-query"  # a route's openapi_extra names which query gramma
 EDIT_QUERY = {GRAMMAR: "edit"}  # POST /edit: media or session, wait, priority, operations
 WORKFLOW_QUERY = {GRAMMAR: "workflow"}  # POST/PUT /workflows: name, kind, operations
 RUN_QUERY = {GRAMMAR: "run"}  # POST /workflows/{id}/run: media, wait, priority, fresh
+# A route's parameters it does not take but a client may bring from another route, each with
+# where it belongs: {name: words}. Said by the refusal of that parameter (deps.check_query);
+# no part of the document.
+ELSEWHERE = "x-editroom-elsewhere"
 # The grammars whose parser refuses unknown and repeated parameters itself (operations may
 # repeat); every other route's query is checked against what it declares (deps.check_query).
 SELF_CHECKED = frozenset({"edit", "workflow"})
@@ -94,6 +98,7 @@ def _finished(schema: Schema, language: Schema, limits: Limits) -> Schema:
                 operation["operationId"] += f"_{method}"
             operation_ids.add(operation.get("operationId"))
             grammar = operation.pop(GRAMMAR, None)
+            operation.pop(ELSEWHERE, None)
             if grammar is not None:
                 _add_parameters(operation, [_parameter(p) for p in grammars[grammar]])
             _error_bodies(operation)

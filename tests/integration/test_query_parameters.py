@@ -160,3 +160,14 @@ def test_no_declared_parameter_refuses_in_pydantics_words(
             continue
         body = response.json()
         assert "errors" not in body and "Input should" not in response.text, (name, body)
+
+
+@pytest.mark.parametrize("name", ["wait", "priority", "fresh", "media", "session"])
+def test_an_edit_control_on_a_result_address_says_where_it_belongs(api: Api, name: str) -> None:
+    """`?wait=` is POST /edit's: a result's address refuses it saying so, and what it takes."""
+    response = api.client.get(f"/media/{uuid.uuid4()}/flip=h", params={name: "5"})
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["parameter"], body["accepted"]) == (name, "output | signature")
+    assert f"not taken here: {name} is a parameter of POST /edit" in body["detail"]
+    assert "waits for the edit by itself, up to EDITROOM_RESULT_WAIT_SECONDS" in body["detail"]

@@ -7,9 +7,11 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from service.domain.edit_controls import CONTROL
 from service.domain.results import Result
 from service.http.deps import LinksDep, ResultsDep, UrlSigningKeyDep
 from service.http.links import Links
+from service.http.openapi import ELSEWHERE
 from service.http.ranges import none_match
 from service.http.schemas import EditOut
 from service.kernel.signing import verify_path
@@ -17,7 +19,13 @@ from service.kernel.signing import verify_path
 router = APIRouter(prefix="/media", tags=["results"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+_AN_EDIT_CONTROL = (
+    "{} is a parameter of POST /edit, not of a result's address, which names the media and "
+    "its operations in its path (/media/ID/resize=800x) and waits for the edit by itself, up "
+    "to EDITROOM_RESULT_WAIT_SECONDS, then answers 202 with the edit's Location"
+)
 _ROUTE: dict[str, Any] = dict(
+    openapi_extra={ELSEWHERE: {name: _AN_EDIT_CONTROL.format(name) for name in CONTROL}},
     response_class=Response,
     responses={
         200: {"description": "the result's bytes; ETag: its SHA-256; cacheable forever"},
