@@ -4,6 +4,7 @@ undo and redo move without running anything."""
 from uuid import UUID
 
 from service.domain.cursors import Page, keyset_page
+from service.domain.media_to_edit import no_such_media
 from service.kernel.db import Database, Row
 from service.kernel.errors import NotFound
 
@@ -13,7 +14,12 @@ class Sessions:
         self._database = database
 
     async def open(self, media_id: UUID) -> Row:
-        row = await self._database.fetch_one("open_session", media_id=media_id)
+        """A new session on the media; one that does not exist is a parameter of this action
+        that names nothing (422, as POST /edit's media), not a missing resource (404)."""
+        try:
+            row = await self._database.fetch_one("open_session", media_id=media_id)
+        except NotFound:
+            raise no_such_media(media_id) from None
         assert row is not None
         return await self.state(row["id"])
 

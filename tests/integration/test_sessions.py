@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from PIL import Image
@@ -183,6 +184,23 @@ def test_a_step_that_would_read_sound_alone_is_refused(
         assert (body["parameter"], body["value"]) == ("session", session["id"])
         assert "its head is sound alone (no picture)" in body["detail"]
     assert [s["status"] for s in api.client.get(on_clip["url"]).json()["steps"]] == ["queued"]
+
+
+def test_opening_one_on_a_media_that_does_not_exist_is_a_422_naming_it(api: Api) -> None:
+    """A missing thing named by an action's query is that parameter's fault (422), as for POST
+    /edit?media=; a missing resource in the path is a 404."""
+    missing = str(uuid4())
+    response = api.client.post("/sessions", params={"media": missing})
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["parameter"], body["value"], body["error"]) == (
+        "media", missing, "InvalidParameter",
+    )  # fmt: skip
+    edit = api.client.post("/edit", params={"media": missing, "flip": "h"}).json()
+    assert {k: edit[k] for k in ("parameter", "accepted")} == {
+        k: body[k] for k in ("parameter", "accepted")
+    }
+    assert api.client.get(f"/sessions/{missing}").status_code == 404
 
 
 def test_list_and_delete(api: Api, session: dict[str, Any], conn: Conn) -> None:
