@@ -33,6 +33,7 @@ from service.domain.ops_refs import check_references
 from service.domain.session_steps import SESSION_PLANS, enqueue_step, next_input
 from service.domain.sessions import session_state
 from service.domain.sound_alone import refuse_sound_alone, refuse_sound_alone_head
+from service.domain.source_facts import refuse_impossible
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidParameter, NotFound, SessionMoved
 from service.kernel.metrics import ServiceMetrics
@@ -170,7 +171,8 @@ class Edits:
         """The edit of `media` by `operations`, made once: an identical one still to run is
         joined, a completed one reused (unless `fresh`); the row says which (`reused`).
         `admit`: refuse a full queue, and a media no longer there, in the same statement.
-        A media without a picture (sound alone) is refused first.
+        A media without a picture (sound alone) is refused first, then an operation its
+        facts make impossible (source_facts.py).
 
         durable=False, for a caller that waits for the edit (waiting(), wait()) before it
         answers: the new edit's commit does not wait for the disk, which saves a flush on the
@@ -178,6 +180,7 @@ class Edits:
         (synchronous: complete_edits, fail_edit, cancel) flushed the log up to it, and an
         unfinished one is flushed before it is answered."""
         refuse_sound_alone(media)
+        refuse_impossible(media, operations)
         inputs = await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
         key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,

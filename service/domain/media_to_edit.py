@@ -10,12 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from service.domain.admission import refuse_when_full
+from service.domain.source_facts import FACTS as SOURCE_FACTS
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidParameter, NotFound
 
 REMEMBERED_MEDIA = 4096  # ids; the least recently edited are forgotten first
-# All an edit is worked out from and checked by (video_codec: sound_alone.py); fixed for an id.
-FACTS = ("id", "kind", "sha256", "video_codec")
+# All an edit is worked out from and checked by (video_codec: sound_alone.py; width, height,
+# duration: source_facts.py); fixed for an id.
+FACTS = ("id", "kind", "sha256", "video_codec", *SOURCE_FACTS)
 
 
 class MediaToEdit:

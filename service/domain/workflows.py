@@ -19,6 +19,7 @@ from service.domain.edits import Edits, edit_key
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
 from service.domain.sound_alone import refuse_sound_alone
+from service.domain.source_facts import refuse_impossible_run
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidInput, InvalidParameter, NotFound, UnknownParameter
 from service.kernel.metrics import ServiceMetrics
@@ -252,19 +253,25 @@ class Workflows:
         fitting = {MediaKind(row["kind"]) for row in rows} & set(map(MediaKind, workflow["kinds"]))
         keys = {kind: await self._keying(kind, workflow["ops"]) for kind in fitting}
         return [
-            keys[MediaKind(row["kind"])](row["sha256"])
+            keys[MediaKind(row["kind"])](row)
             if (row := found.get(media_id)) is not None and MediaKind(row["kind"]) in keys
             else None
             for media_id in media_ids
         ]
 
-    async def _keying(self, kind: MediaKind, ops: list[dict[str, Any]]) -> Callable[[str], str]:
-        """The edit key of these operations on a source of this kind, given its SHA-256."""
+    async def _keying(self, kind: MediaKind, ops: list[dict[str, Any]]) -> Callable[[Row], str]:
+        """The edit key of these operations on a source of this kind, given its row (its
+        SHA-256), once its facts are found to fit them (source_facts.py)."""
         operations = parse_json(catalogue(), kind, ops, limits=self._edits.limits)
         inputs = await check_references(self._database, operations)
-        return lambda sha256: edit_key(
-            kind=kind, source_sha256=sha256, operations=operations, inputs=inputs
-        )
+
+        def key(media: Row) -> str:
+            refuse_impossible_run(media, operations)
+            return edit_key(
+                kind=kind, source_sha256=media["sha256"], operations=operations, inputs=inputs
+            )
+
+        return key
 
     async def _misfit(self, workflow_id: UUID, media_ids: list[UUID]) -> str:
         """The first media of a refused batch that is missing or of a kind the workflow

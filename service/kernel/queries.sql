@@ -238,8 +238,9 @@ SELECT * FROM editroom.edits
 SELECT status, count FROM editroom.status_counts();
 
 -- name: media_kinds
--- What an edit reads of each media: its kind, its bytes, whether it has a picture (video_codec).
-SELECT id, kind::text, sha256, video_codec
+-- What an edit reads of each media: its kind, its bytes, whether it has a picture (video_codec),
+-- its size and duration (service/domain/source_facts.py).
+SELECT id, kind::text, sha256, video_codec, width, height, duration_seconds
   FROM editroom.media WHERE id = ANY(%(ids)s) AND status = 'ready';
 
 -- name: enqueue_session_edit

@@ -438,3 +438,35 @@ def test_a_concat_of_sound_alone_is_refused(
     assert (response.json()["parameter"], response.json()["value"]) == ("concat", sound)
     assert SOUND_ALONE in response.json()["detail"]
     assert edits_made(conn) == 0
+
+
+def test_what_the_media_makes_impossible_is_refused_at_once(
+    api: Api, conn: Conn, picture: dict[str, Any], tmp_path: Path
+) -> None:
+    """A trim starting after the video's end, a crop outside the picture: the media's facts
+    say so before anything is queued, by POST /edit (twice: the second time from the facts
+    the service remembers), a result's address and a workflow run alike."""
+    clip = api.upload(media.write_video(tmp_path / "c.mp4", seconds=2.0).read_bytes()).json()
+    for _ in range(2):
+        trim = edit(api, media=clip["id"], trim="00:00:12.5,00:00:20", format="mkv")
+        assert trim.status_code == 422, trim.text
+        assert trim.json()["detail"] == (
+            "trim='12.5,20': starts at 12.5 s, after the end of the 2.0 s video; "
+            "accepted: a START before 2.0 s, the end of the video"
+        )
+        crop = edit(api, media=picture["id"], flip="h", crop="60,0,10,10")
+        assert crop.status_code == 422, crop.text
+        assert crop.json()["detail"] == (
+            "crop='60,0,10,10': reaches outside the 64x48 image; "
+            "accepted: keep x + w <= 64 and y + h <= 48"
+        )
+    by_address = api.client.get(f"/media/{picture['id']}/crop=60,0,10,10")
+    assert (by_address.status_code, by_address.json()["parameter"]) == (422, "crop")
+    workflow = api.client.post("/workflows?name=late&trim=12.5").json()
+    run = api.client.post(f"{workflow['url']}/run", params={"media": clip["id"]})
+    assert run.status_code == 422, run.text
+    assert (run.json()["parameter"], run.json()["value"]) == ("media", clip["id"])
+    assert "the workflow's trim=12.5: starts at 12.5 s, after the end" in run.json()["detail"]
+    assert edits_made(conn) == 0
+    resized = edit(api, media=picture["id"], resize="32x", crop="60,0,10,10")
+    assert resized.status_code == 202  # 32x24 is not what is known: the runner judges it

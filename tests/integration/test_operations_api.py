@@ -39,8 +39,10 @@ def test_operations_lists_the_language_with_configured_limits(api: Api) -> None:
 
 
 def test_every_example_is_accepted_as_an_edit(api: Api, tmp_path: Path) -> None:
-    image = api.upload(media.image_bytes("PNG", size=(64, 48)), filename="p.png").json()
-    clip = media.write_video(tmp_path / "v.mp4")
+    # Large and long enough for the examples: a crop outside the picture, a trim after the
+    # video's end are refused as they are asked.
+    image = api.upload(media.image_bytes("PNG", size=(400, 300)), filename="p.png").json()
+    clip = media.write_video(tmp_path / "v.mp4", seconds=5.0)
     video = api.upload(clip.read_bytes(), filename="v.mp4").json()
     ids = {"image": image["id"], "video": video["id"]}
     operations: list[dict[str, Any]] = api.client.get("/operations").json()["operations"]

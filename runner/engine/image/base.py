@@ -9,7 +9,7 @@ from uuid import UUID
 
 from runner.engine.image import decoding
 from runner.engine.image.engine import Frame, Picture, Size
-from runner.engine.ops.base import MediaKind, Operation
+from runner.engine.ops.base import MediaKind, Operation, SourceFacts
 from service.kernel.errors import EditFailed
 
 
@@ -45,6 +45,18 @@ class ImageOperation(Operation):
         can tell (and the result is no larger). Raise EditFailed when the operation cannot
         apply to that size, such as a crop outside the image."""
         return size
+
+    def on_source(self, facts: SourceFacts) -> SourceFacts:
+        """The size stays known while no operation changes it (output_size says: a flip
+        keeps it, a resize or a turn by 90 degrees of a rectangle does not)."""
+        if facts.width is None or facts.height is None:
+            return SourceFacts()
+        size = (facts.width, facts.height)
+        try:
+            kept = self.output_size(size) == size
+        except EditFailed:  # the runner says why, with the pixels at hand
+            kept = False
+        return facts if kept else SourceFacts()
 
     def draft_size(self, size: Size) -> Size | None:
         """When this operation comes first and only needs the source at a smaller size, that

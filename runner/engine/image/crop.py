@@ -7,7 +7,7 @@ from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture, Size
 from runner.engine.ops import shared_params
-from runner.engine.ops.base import Group, Limits
+from runner.engine.ops.base import Group, Limits, SourceFacts
 from runner.engine.ops.params import Param
 from service.kernel.errors import EditFailed, InvalidParameter
 
@@ -45,13 +45,24 @@ class Crop(ImageOperation):
             )  # fmt: skip
 
     def output_size(self, size: Size) -> Size:
+        if self._outside(size):
+            raise EditFailed(f"crop={self._written()} {self._outside(size)}; {_inside(size)}")
+        return self.width, self.height
+
+    def on_source(self, facts: SourceFacts) -> SourceFacts:
+        """A crop outside the picture as uploaded (no operation before it changed its size)
+        is refused before it is queued."""
+        if facts.width is not None and facts.height is not None:
+            size = (facts.width, facts.height)
+            if problem := self._outside(size):
+                raise InvalidParameter("crop", self._written(), problem, accepted=_inside(size))
+        return super().on_source(facts)
+
+    def _outside(self, size: Size) -> str | None:
         width, height = size
         if self.x + self.width > width or self.y + self.height > height:
-            raise EditFailed(
-                f"crop={self._written()} reaches outside the {width}x{height} image; "
-                f"keep x + w <= {width} and y + h <= {height}"
-            )
-        return self.width, self.height
+            return f"reaches outside the {width}x{height} image"
+        return None
 
     def apply(self, picture: Picture) -> Picture:
         self.output_size(picture.size)
@@ -60,3 +71,7 @@ class Crop(ImageOperation):
 
     def _written(self) -> str:
         return f"{self.x},{self.y},{self.width},{self.height}"
+
+
+def _inside(size: Size) -> str:
+    return f"keep x + w <= {size[0]} and y + h <= {size[1]}"

@@ -49,6 +49,17 @@ class Limits:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SourceFacts:
+    """What is known of an edit's source before it runs, from its media row: a picture's
+    size as displayed (EXIF orientation applied, as the API reports it) and a video's
+    duration. None: not known, or no longer true after an operation that changed it."""
+
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+
+
 class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
@@ -81,6 +92,9 @@ class Operation(BaseModel):
     # Its modifiers alone bring it in, its own value left out (vcodec without format).
     implied: ClassVar[bool] = False
     once: ClassVar[bool] = False  # at most once per edit (the result has one format)
+    # A video's duration is the same after it (format, resize, crf): an operation after it
+    # is judged against the source's duration (on_source). False unless said: judged by none.
+    keeps_duration: ClassVar[bool] = False
     references: ClassVar[MediaKind | None] = None  # the kind media_references are; None: its own
 
     @classmethod
@@ -146,6 +160,19 @@ class Operation(BaseModel):
     def check_limits(self, limits: Limits) -> None:
         """Raise InvalidParameter when the operation as written exceeds a limit (a resize
         beyond max_output_side). What depends on the media is checked while running."""
+
+    def on_source(self, facts: SourceFacts) -> SourceFacts:
+        """Refuse (InvalidParameter) what the source's own facts make impossible already, so
+        it is refused before it is queued (a trim starting after the video's end); then what
+        is still known after this operation. An operation is shown the facts the operations
+        before it left; one that changes a fact leaves it unknown (None), and none is judged
+        against what is no longer true. By default: the duration if keeps_duration, no size
+        (an image operation keeps the size it does not change: ImageOperation)."""
+        return SourceFacts(duration_seconds=facts.duration_seconds if self.keeps_duration else None)
+
+    def written_value(self) -> str:
+        """Its own value as the query string writes it (`12.5,20` for trim=12.5,20)."""
+        return self.query_items()[0][1]
 
     @classmethod
     def reads(cls) -> MediaKind | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.base import Limits, MediaKind, Operation, SourceFacts
 from runner.engine.ops.catalogue import Catalogue
 from runner.engine.ops.params import limits_in_force
 from service.kernel.errors import InvalidParameter, UnknownParameter
@@ -116,6 +116,16 @@ def checked(
                 accepted=f"{operation.name} at the end of the edit",
             )  # fmt: skip
     return operations
+
+
+def check_source(operations: Sequence[Operation], facts: SourceFacts) -> None:
+    """Refuse (InvalidParameter), before the edit is queued, an operation the source's own
+    facts make impossible: a trim starting at or after a video's end, a crop outside the
+    picture. Each operation is shown the facts as the operations before it leave them; one
+    that changes a fact (a resize the size, a speed the duration) leaves it unknown, and
+    what comes after is judged by the runner, with the media at hand."""
+    for operation in operations:
+        facts = operation.on_source(facts)
 
 
 def _value(operation: Operation, written: str | None) -> str:

@@ -49,6 +49,7 @@ class Format(Operation):
     once: ClassVar[bool] = True
     implied: ClassVar[bool] = True
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    keeps_duration: ClassVar[bool] = True
     syntax: ClassVar[str] = SYNTAX
     description: ClassVar[str] = "Change the container and, if asked, the codecs."
     example: ClassVar[str] = "format=webm&vcodec=vp9&acodec=opus"

@@ -31,6 +31,7 @@ _TURNS = {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=ccl
 
 class _Geometry(Operation):
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    keeps_duration: ClassVar[bool] = True
     group: ClassVar[Group] = "geometry"
 
     def filters(self, shape: Shape) -> tuple[list[str], Shape]:

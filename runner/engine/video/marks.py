@@ -62,6 +62,7 @@ OVERLAY_FROM, OVERLAY_TO = _times("overlay")
 
 class _Mark(Operation):
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    keeps_duration: ClassVar[bool] = True
     start: float
     end: float | None
 

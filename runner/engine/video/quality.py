@@ -39,6 +39,7 @@ PRESET = Param(
 
 class _Quality(Operation):
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    keeps_duration: ClassVar[bool] = True
     group: ClassVar[Group] = "convert"
     once: ClassVar[bool] = True
 

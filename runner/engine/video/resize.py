@@ -25,6 +25,7 @@ class Resize(Operation):
     op: Literal["resize"] = "resize"
     name: ClassVar[str] = "resize"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    keeps_duration: ClassVar[bool] = True
     syntax: ClassVar[str] = SYNTAX
     description: ClassVar[str] = (
         "Scale the picture; the aspect is kept unless both sides are given."

@@ -39,6 +39,7 @@ class Mute(Operation):
     op: Literal["mute"] = "mute"
     name: ClassVar[str] = "mute"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    keeps_duration: ClassVar[bool] = True
     syntax: ClassVar[str] = "mute (no value)"
     description: ClassVar[str] = "Drop the sound."
     example: ClassVar[str] = "mute"
@@ -55,6 +56,7 @@ class Volume(Operation):
     op: Literal["volume"] = "volume"
     name: ClassVar[str] = "volume"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    keeps_duration: ClassVar[bool] = True
     syntax: ClassVar[str] = f"volume=GAIN: {VOLUME_SYNTAX}"
     description: ClassVar[str] = "Make the sound louder or quieter (re-encodes the audio)."
     example: ClassVar[str] = "volume=-6dB"

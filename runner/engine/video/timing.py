@@ -42,6 +42,7 @@ class Fps(Operation):
     op: Literal["fps"] = "fps"
     name: ClassVar[str] = "fps"
     kind: ClassVar[MediaKind] = MediaKind.VIDEO
+    keeps_duration: ClassVar[bool] = True
     syntax: ClassVar[str] = "fps=R, 1 to 120 frames per second (29.97 allowed)"
     description: ClassVar[str] = "Change the frame rate: frames are repeated or dropped."
     example: ClassVar[str] = "fps=15"

@@ -5,7 +5,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import model_validator
 
-from runner.engine.ops.base import Group, Limits, MediaKind, Operation
+from runner.engine.ops.base import Group, Limits, MediaKind, Operation, SourceFacts
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
@@ -62,6 +62,24 @@ class Trim(Operation):
         if end is not None and end <= start:
             raise InvalidParameter("trim", value, "END must come after START", accepted=SYNTAX)
         return cls(start=start, end=end, accurate=ACCURATE.modifier(modifiers))
+
+    def past_the_end(self, duration: float) -> str | None:
+        """Why it keeps nothing of a video of `duration` seconds, or None when it keeps some."""
+        if self.start < duration:
+            return None
+        where = "at" if self.start == duration else "after"
+        return f"trim starts at {self.start:g} s, {where} the end of the {duration:.1f} s video"
+
+    def on_source(self, facts: SourceFacts) -> SourceFacts:
+        """A trim that starts at or after the source's end (and is the first operation to
+        change the duration) is refused before it is queued."""
+        duration = facts.duration_seconds
+        if duration is not None and (problem := self.past_the_end(duration)):
+            raise InvalidParameter(
+                "trim", self.written_value(), problem.removeprefix("trim "),
+                accepted=f"a START before {duration:.1f} s, the end of the video",
+            )  # fmt: skip
+        return super().on_source(facts)
 
     def check_limits(self, limits: Limits) -> None:
         if self.start >= limits.max_video_seconds:

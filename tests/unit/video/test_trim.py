@@ -4,13 +4,20 @@ frames by re-encoding only partial GOPs, and the sound stays with the picture.""
 from __future__ import annotations
 
 import threading
+from urllib.parse import parse_qsl
 from uuid import uuid4
 
 import pytest
 from av.packet import Packet
 from av.stream import Stream
 
+from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
 from runner.engine.video import copy, recode
+from runner.engine.video.operations import VIDEO_OPERATIONS
+from runner.engine.video.plan import make_plan
+from runner.engine.video.probe import probe
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
@@ -147,9 +154,10 @@ def test_a_codec_without_smart_cut_is_re_encoded_when_cut(make: Make, edit: Edit
     assert_in_sync(whole)
 
 
-def test_a_trim_past_the_end_fails(make: Make, edit: Edit) -> None:
-    with pytest.raises(EditFailed, match="leave nothing"):
+def test_a_trim_past_the_end_fails_naming_the_videos_duration(make: Make, edit: Edit) -> None:
+    with pytest.raises(EditFailed) as failed:
         edit(make(), [("trim", "5")])
+    assert str(failed.value) == "trim starts at 5 s, after the end of the 3.0 s video"
 
 
 @pytest.mark.parametrize(
@@ -211,3 +219,31 @@ def test_a_head_that_fails_fails_the_edit(
     monkeypatch.setattr(recode.Piece, "add", broken)
     with pytest.raises(EditFailed, match="the encoder refused a frame"):
         edit(make(bframes=2), [("trim", "1.25,2.5")])
+
+
+PLAN_LIMITS = Limits(
+    max_pixels=10**8, max_output_side=4000, max_video_seconds=600, max_operations=8
+)
+
+
+# The example of each operation said to keep the duration, but crop's, which reaches
+# outside the test's source.
+FITTING = {"crop": "crop=8,8,64,48"}
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [op for op in VIDEO_OPERATIONS if op.keeps_duration],
+    ids=lambda op: op.name,
+)
+def test_an_operation_said_to_keep_the_duration_keeps_it(
+    make: Make, operation: type[Operation]
+) -> None:
+    """keeps_duration lets a trim after it be judged at enqueue by the source's duration
+    (service/domain/source_facts.py): the plan must agree that it keeps it."""
+    source = probe(make(), limits=PLAN_LIMITS)
+    written = FITTING.get(operation.name, operation.example)
+    items = parse_qsl(written, keep_blank_values=True)
+    operations = parse_query(catalogue(), MediaKind.VIDEO, items, limits=PLAN_LIMITS)
+    plan = make_plan(source, operations, others={}, limits=PLAN_LIMITS)
+    assert plan.duration == pytest.approx(source.duration)

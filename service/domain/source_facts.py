@@ -1,0 +1,41 @@
+"""What an edit's source is known to be before anything runs: its media row says a picture's
+size (as displayed, EXIF orientation applied) and a video's duration. An operation those
+facts already make impossible (a trim starting after the video's end, a crop outside the
+picture) is refused when the edit is asked for, as sound alone is (sound_alone.py), rather
+than queued to fail when it runs. Every way of making edits of a media asks here; a session's
+step, which reads the session's head, is judged when it runs."""
+
+from collections.abc import Sequence
+
+from runner.engine.ops.base import Operation, SourceFacts
+from runner.engine.ops.language import check_source
+from service.kernel.db import Row
+from service.kernel.errors import InvalidParameter
+
+FACTS = ("width", "height", "duration_seconds")
+"""The media's columns read here (media_to_edit.py keeps them with the rest of its facts)."""
+
+
+def source_facts(media: Row) -> SourceFacts:
+    return SourceFacts(
+        width=media.get("width"), height=media.get("height"),
+        duration_seconds=media.get("duration_seconds"),
+    )  # fmt: skip
+
+
+def refuse_impossible(media: Row, operations: Sequence[Operation]) -> None:
+    """Raise InvalidParameter naming the operation (crop, trim) the media makes impossible."""
+    check_source(operations, source_facts(media))
+
+
+def refuse_impossible_run(media: Row, operations: Sequence[Operation]) -> None:
+    """For a workflow's run: the same refusal, naming the media the run was asked of (the
+    operations are the workflow's, not the request's)."""
+    try:
+        refuse_impossible(media, operations)
+    except InvalidParameter as refused:
+        raise InvalidParameter(
+            "media", str(media["id"]),
+            f"the workflow's {refused.parameter}={refused.value}: {refused.problem}",
+            accepted="a media the workflow's operations fit",
+        ) from None  # fmt: skip

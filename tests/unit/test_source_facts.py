@@ -1,0 +1,98 @@
+"""What an edit's source is known to be before it runs (its size, its duration) refuses an
+operation that cannot apply to it, at enqueue; only while no operation before it changed
+what it is judged by, so nothing is refused that would have run."""
+
+from urllib.parse import parse_qsl
+from uuid import uuid4
+
+import pytest
+
+from runner.engine.ops.base import Limits, MediaKind, Operation, SourceFacts
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import check_source, parse_query
+from service.domain.source_facts import refuse_impossible_run
+from service.kernel.errors import InvalidParameter
+
+LIMITS = Limits(max_pixels=10**8, max_output_side=4000, max_video_seconds=600, max_operations=8)
+CLIP = SourceFacts(width=64, height=48, duration_seconds=5.0)
+PICTURE = SourceFacts(width=64, height=48)
+
+
+def parse(kind: MediaKind, query: str) -> list[Operation]:
+    items = parse_qsl(query, keep_blank_values=True)
+    return parse_query(catalogue(), kind, items, limits=LIMITS)
+
+
+def refusal(kind: MediaKind, query: str, facts: SourceFacts) -> InvalidParameter | None:
+    try:
+        check_source(parse(kind, query), facts)
+    except InvalidParameter as refused:
+        return refused
+    return None
+
+
+def test_a_trim_starting_after_the_videos_end_is_refused_naming_its_duration() -> None:
+    refused = refusal(MediaKind.VIDEO, "trim=00:00:12.5,00:00:20", CLIP)
+    assert refused is not None
+    assert str(refused) == (
+        "trim='12.5,20': starts at 12.5 s, after the end of the 5.0 s video; "
+        "accepted: a START before 5.0 s, the end of the video"
+    )
+    at_the_end = refusal(MediaKind.VIDEO, "trim=5", CLIP)
+    assert at_the_end is not None and "starts at 5 s, at the end of" in str(at_the_end)
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        ("trim=4.9", False),
+        ("format=mkv&crf=30&resize=32x&mute&trim=12.5", True),  # these keep the duration
+        ("speed=2&trim=12.5", False),  # changes it: the runner judges
+        (f"concat={uuid4()}&trim=12.5", False),
+        ("trim=1,3&trim=2.5", False),  # a second trim reads the first one's result
+    ],
+)
+def test_only_the_first_operation_to_change_the_duration_is_judged(
+    query: str, refused: bool
+) -> None:
+    assert (refusal(MediaKind.VIDEO, query, CLIP) is not None) == refused
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        ("crop=60,0,10,10", True),
+        ("crop=54,38,10,10", False),
+        ("flip=h&color=sepia&rotate=180&crop=60,0,10,10", True),  # the size is the same
+        ("resize=32x&crop=60,0,10,10", False),  # 32x24 is not what is known
+        ("resize=200x&upscale=true&crop=60,0,10,10", False),
+        ("rotate=90&crop=40,0,8,10", False),  # 48x64: judged when it runs
+        ("crop=0,0,32,32&crop=40,0,10,10", False),  # the first crop made the size
+        ("headshot&crop=60,0,10,10", False),  # only the pixels tell
+    ],
+)
+def test_only_a_crop_before_any_change_of_size_is_judged(query: str, refused: bool) -> None:
+    assert (refusal(MediaKind.IMAGE, query, PICTURE) is not None) == refused
+
+
+def test_a_crop_outside_says_the_pictures_size() -> None:
+    refused = refusal(MediaKind.IMAGE, "crop=60,0,10,10", PICTURE)
+    assert refused is not None
+    assert (refused.parameter, refused.value) == ("crop", "60,0,10,10")
+    assert refused.problem == "reaches outside the 64x48 image"
+    assert refused.accepted == "keep x + w <= 64 and y + h <= 48"
+
+
+def test_nothing_is_judged_by_what_is_not_known() -> None:
+    assert refusal(MediaKind.VIDEO, "trim=12.5", SourceFacts()) is None
+    assert refusal(MediaKind.IMAGE, "crop=60,0,10,10", SourceFacts()) is None
+
+
+def test_a_workflow_run_names_the_media() -> None:
+    media = {"id": uuid4(), "width": 64, "height": 48, "duration_seconds": 5.0}
+    with pytest.raises(InvalidParameter) as refused:
+        refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=12.5,20"))
+    assert (refused.value.parameter, refused.value.value) == ("media", str(media["id"]))
+    assert refused.value.problem == (
+        "the workflow's trim=12.5,20: starts at 12.5 s, after the end of the 5.0 s video"
+    )
