@@ -1,6 +1,8 @@
 """How image operations are written in a query string and as JSON, and how a bad value is
 refused: always naming the parameter and saying what is accepted."""
 
+import json
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
@@ -18,6 +20,7 @@ from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json, parse_query
 from service.kernel.errors import InvalidParameter
+from service.kernel.settings import Settings
 from tests.unit.image.pictures import LIMITS
 
 
@@ -209,3 +212,12 @@ def test_echoed_values_and_names_are_cut_at_200_characters() -> None:
     unknown = refused("b" * 305 + "=1")
     assert unknown.parameter == "b" * 200 + "…"
     assert str(unknown).startswith("b" * 200 + "…='1': unknown parameter")
+
+
+def test_the_readmes_example_of_a_refusal_is_true() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    written = readme.partition("JSON body naming what was wrong: `")[2].partition("`.")[0]
+    example = json.loads(" ".join(written.split("\n")))
+    limits = Limits.from_settings(Settings())  # the defaults the README's tables give
+    error = refused("crop=" + example["value"], limits)
+    assert example == {"detail": str(error), "error": type(error).__name__, **error.details()}
