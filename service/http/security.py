@@ -25,6 +25,7 @@ from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.kernel.excerpt import excerpt
 from service.kernel.settings import Settings
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -123,8 +124,8 @@ class Guard:
         if not host_allowed(host, self.hosts):
             return _error(
                 400, "HostNotAllowed",
-                f"Host {host!r} is not served here: use {self.base_url}, or add the name to "
-                "EDITROOM_ALLOWED_HOSTS",
+                f"Host {excerpt(host)!r} is not served here: use {self.base_url}, or add the "
+                "name to EDITROOM_ALLOWED_HOSTS",
             )  # fmt: skip
         if scope["method"] not in SAFE_METHODS and (why := self._cross_site(scope, headers)):
             return _error(403, "CrossSiteRequest", why)
@@ -143,8 +144,8 @@ class Guard:
         trusted = origin is not None and origin_of(origin) in self.origins | {own}
         if origin is not None and not trusted:
             return (
-                f"{scope['method']} from a page of {origin} is refused: only this service's "
-                "own pages (and EDITROOM_ALLOWED_ORIGINS) may change things here"
+                f"{scope['method']} from a page of {excerpt(origin)} is refused: only this "
+                "service's own pages (and EDITROOM_ALLOWED_ORIGINS) may change things here"
             )
         if site in ("cross-site", "same-site") and not trusted:
             return (

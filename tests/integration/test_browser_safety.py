@@ -2,6 +2,7 @@
 the API token can and cannot do, through the real app and database."""
 
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -89,6 +90,14 @@ def test_a_multipart_upload_from_a_foreign_origin_stores_nothing(api: Api, conn:
     assert stored_files(api) == []
 
 
+def test_a_long_origin_is_echoed_cut(api: Api) -> None:
+    origin = "https://" + "o" * 5000 + ".example"
+    response = api.client.delete(f"/edit/{uuid.uuid4()}", headers={"origin": origin})
+    assert response.status_code == 403
+    assert "o" * 192 + "…" in response.json()["detail"]
+    assert "o" * 193 not in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -149,6 +158,8 @@ def test_a_foreign_host_is_refused(api: Api) -> None:
     assert_secured(response)
     for host in ("127.0.0.1", "localhost:1234", "[::1]:8000", "LOCALHOST"):
         assert api.client.get("/healthz", headers={"host": host}).status_code == 200, host
+    long = api.client.get("/healthz", headers={"host": "h" * 5000}).json()["detail"]
+    assert long.startswith("Host '" + "h" * 200 + "…' is not served here")  # cut as every echo
 
 
 def test_allowed_hosts_replace_the_loopback_names(database_url: str, tmp_path: Path) -> None:
