@@ -10,8 +10,9 @@ upload check's "first after start" would pay it.
 An edit of a video whose operations go on after stills (`thumbnail=2&resize=320x&format=webp`)
 is two pipelines: the video's makes the stills, then the image's runs the rest on each."""
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from uuid import UUID
 
@@ -70,11 +71,13 @@ def run_edit(
 def _described(product: Product, limits: Limits, *, sound_alone: bool) -> ProducedFile:
     """A result the pipeline made, read back: one with no picture where the edit asked for
     sound alone (audio=extract) is accepted; any other is editroom's own fault, and fails the
-    edit rather than be stored as if it were what was asked for."""
+    edit rather than be stored as if it were what was asked for. Its length is not held to
+    the limit again: the plan held the result's to it, and a container may end a few
+    hundredths of a second past its last frame."""
     try:
         return describe(
-            product.path, limits, verify=False, sound_alone=sound_alone,
-            source_seconds=product.source_seconds,
+            product.path, replace(limits, max_video_seconds=math.inf), verify=False,
+            sound_alone=sound_alone, source_seconds=product.source_seconds,
         )  # fmt: skip
     except (InvalidMedia, UnsupportedMedia) as exc:
         wrong = str(exc).partition("; accepted")[0]  # not the uploads' list of formats

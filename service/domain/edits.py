@@ -196,7 +196,7 @@ class Edits:
             else:
                 made = await self._database.fetch_one("enqueue_edit_once", **enqueue)
         assert made is not None
-        self._metrics.answered([made])
+        self._metrics.answered([made], kind=kind.value)
         return made
 
     async def _planned_in_session(

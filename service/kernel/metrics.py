@@ -35,6 +35,7 @@ DATABASE_SECONDS_BUCKETS = (
 MEDIA_KINDS = ("image", "video")
 IMPORT_KIND = "import"  # an import from a URL: a job with no source media
 EDIT_KINDS = (*MEDIA_KINDS, IMPORT_KIND)
+UNKNOWN_KIND = "unknown"  # an edit whose kind is not known (docs/metrics.md, the kind label)
 UPLOAD_OUTCOMES = ("created", "duplicate")
 IDENTICAL_OUTCOMES = ("reused", "joined")  # an identical edit completed, or still to run
 STREAM_DROPS = ("stalled", "behind")  # took nothing for a while; fell 10,000 edits behind
@@ -140,7 +141,7 @@ class ServiceMetrics:
         as joined. `kind`: what they read, when known before their rows say it (a session's
         step queued behind a step still to run has no kind until that one completes)."""
         for edit in edits:
-            read = kind or str(edit["kind"])
+            read = kind or edit["kind"] or UNKNOWN_KIND  # finished before edits had a kind
             if not edit.get("reused"):
                 self._enqueued.labels(read).inc()
             else:

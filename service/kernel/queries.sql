@@ -40,6 +40,10 @@ WITH listed AS (
                source_seconds double precision)
 ), added AS (
     SELECT n.edit_id, n.position, (a.media).id
+      -- In their order, so each one's uploaded_at (add_media's clock_timestamp) follows the
+      -- one before: a nested loop over this ordered scan calls add_media row by row, in
+      -- order (what the plan of a LATERAL function call over a subquery is here; SQL does
+      -- not promise it, and test_best_frames_become_image_media would tell).
       FROM (SELECT * FROM listed WHERE id IS NULL ORDER BY edit_id, position) AS n
      CROSS JOIN LATERAL editroom.add_media(
            p_kind => n.kind, p_content_type => n.content_type, p_size_bytes => n.size_bytes,

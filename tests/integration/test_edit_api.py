@@ -451,8 +451,8 @@ def test_what_the_media_makes_impossible_is_refused_at_once(
         trim = edit(api, media=clip["id"], trim="00:00:12.5,00:00:20", format="mkv")
         assert trim.status_code == 422, trim.text
         assert trim.json()["detail"] == (
-            "trim='12.5,20': starts at 12.5 s, after the end of the 2.0 s video; "
-            "accepted: a START before 2.0 s, the end of the video"
+            "trim='12.5,20': starts at 12.5 s, after the end of the 2 s video; "
+            "accepted: a START before 2 s, the end of the video"
         )
         crop = edit(api, media=picture["id"], flip="h", crop="60,0,10,10")
         assert crop.status_code == 422, crop.text

@@ -35,8 +35,8 @@ def test_a_trim_starting_after_the_videos_end_is_refused_naming_its_duration() -
     refused = refusal(MediaKind.VIDEO, "trim=00:00:12.5,00:00:20", CLIP)
     assert refused is not None
     assert str(refused) == (
-        "trim='12.5,20': starts at 12.5 s, after the end of the 5.0 s video; "
-        "accepted: a START before 5.0 s, the end of the video"
+        "trim='12.5,20': starts at 12.5 s, after the end of the 5 s video; "
+        "accepted: a START before 5 s, the end of the video"
     )
     at_the_end = refusal(MediaKind.VIDEO, "trim=5", CLIP)
     assert at_the_end is not None and "starts at 5 s, at the end of" in str(at_the_end)
@@ -94,5 +94,5 @@ def test_a_workflow_run_names_the_media() -> None:
         refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=12.5,20"))
     assert (refused.value.parameter, refused.value.value) == ("media", str(media["id"]))
     assert refused.value.problem == (
-        "the workflow's trim=12.5,20: starts at 12.5 s, after the end of the 5.0 s video"
+        "the workflow's trim=12.5,20: starts at 12.5 s, after the end of the 5 s video"
     )

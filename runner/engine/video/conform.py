@@ -119,6 +119,8 @@ class ConstantRate:
 
     def place(self, frame: VideoFrame, seconds: float) -> list[tuple[int, VideoFrame]]:
         slot = self._slot(seconds)
+        if slot < self._next_slot:
+            return []  # filled already (by the frame before a segment's end, say)
         if self._held is not None and slot <= self._held_slot:
             if slot == self._held_slot:
                 self._held = frame  # the later of two frames for one slot
@@ -130,7 +132,7 @@ class ConstantRate:
     def close(self, until_seconds: float) -> list[tuple[int, VideoFrame]]:
         """The frame held, shown until `until_seconds` (its end on the result's timeline).
         Were its slot that end's (it would be shown after the end), it is left out, as the
-        fps filter does, unless it is the only frame."""
+        fps filter does, unless no frame was placed yet (a result is never empty)."""
         until = self._slot(until_seconds)
         if self._held_slot >= until and self._next_slot > 0:
             self._held = None
@@ -151,5 +153,5 @@ class ConstantRate:
             return []
         first = max(self._next_slot, self._held_slot - self._bound)
         stop = max(self._held_slot + 1, min(until, self._held_slot + 1 + self._bound))
-        self._next_slot = stop
+        self._next_slot = max(self._next_slot, stop)
         return [(slot, held) for slot in range(first, stop)]

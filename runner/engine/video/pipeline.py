@@ -4,7 +4,6 @@ stills thumbnail or frames asked for."""
 
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from fractions import Fraction
 from pathlib import Path
 from uuid import UUID
 
@@ -24,7 +23,7 @@ from runner.engine.video.plan import Plan, make_plan
 from runner.engine.video.probe import Input, about_the_media, open_streams, probe, reading
 from runner.engine.video.sink import Sink
 from runner.engine.video.stills import write_stills
-from runner.engine.video.transcode import VideoTranscode
+from runner.engine.video.transcode import TIMELINE_CLOCK, VideoTranscode
 from service.kernel.errors import EditFailed, reason
 
 
@@ -106,7 +105,7 @@ def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: In
         return VideoCopy(muxer, accurate=plan.accurate)
     if plan.video.codec is None:
         return _gif_sink(output, plan, burns)
-    rate = plan.video.rate or _sped(first.video.rate, plan.speed)
+    rate = plan.video.rate or first.video.rate  # a speed always puts frames on a grid
     time_base = 1 / plan.video.rate if plan.video.rate else first.video.time_base
     encoder = encoders.add_video(
         output, plan.video.codec, size=plan.video.size, time_base=time_base, rate=rate,
@@ -118,17 +117,13 @@ def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: In
     )
 
 
-def _sped(rate: Fraction, speed: float) -> Fraction:
-    return (rate * Fraction(speed)).limit_denominator(1001)
-
-
 def _gif_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
     rate = plan.video.rate or plan.segments[0].source.video.rate
     encoder = encoders.add_gif(output, size=plan.video.size, rate=rate)
     return VideoTranscode(
         Muxer(output, encoder.stream, time_base=1 / rate), encoder, plan=plan.video,
         first_shape=plan.segments[0].source.video.display_size,
-        finish=PaletteUse(palette(plan), size=plan.video.size, time_base=1 / rate),
+        finish=PaletteUse(palette(plan), size=plan.video.size, time_base=TIMELINE_CLOCK),
         pix_fmt="rgb24", burns=burns,
     )  # fmt: skip
 

@@ -156,7 +156,7 @@ def _apply(request: _Request, operation: Operation, *, others: Mapping[UUID, Sou
     if isinstance(operation, Trim):
         length = sum(segment.duration for segment in request.segments)
         if problem := operation.past_the_end(length):
-            raise EditFailed(problem)
+            raise EditFailed(f"trim {problem}")
         request.segments = trimmed(request.segments, start=operation.start, end=operation.end)
         request.accurate = bool(request.accurate) or operation.accurate
     elif isinstance(operation, Format):

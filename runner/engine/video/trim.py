@@ -64,11 +64,12 @@ class Trim(Operation):
         return cls(start=start, end=end, accurate=ACCURATE.modifier(modifiers))
 
     def past_the_end(self, duration: float) -> str | None:
-        """Why it keeps nothing of a video of `duration` seconds, or None when it keeps some."""
+        """Why it keeps nothing of a video of `duration` seconds ("starts at 12.5 s, after
+        the end of the 5 s video"), or None when it keeps some."""
         if self.start < duration:
             return None
         where = "at" if self.start == duration else "after"
-        return f"trim starts at {self.start:g} s, {where} the end of the {duration:.1f} s video"
+        return f"starts at {self.start:g} s, {where} the end of the {_seconds(duration)} s video"
 
     def on_source(self, facts: SourceFacts) -> SourceFacts:
         """A trim that starts at or after the source's end (and is the first operation to
@@ -76,8 +77,8 @@ class Trim(Operation):
         duration = facts.duration_seconds
         if duration is not None and (problem := self.past_the_end(duration)):
             raise InvalidParameter(
-                "trim", self.written_value(), problem.removeprefix("trim "),
-                accepted=f"a START before {duration:.1f} s, the end of the video",
+                "trim", self.written_value(), problem,
+                accepted=f"a START before {_seconds(duration)} s, the end of the video",
             )  # fmt: skip
         return super().on_source(facts)
 
@@ -87,3 +88,8 @@ class Trim(Operation):
                 "trim", f"{self.start:g}", "starts after the longest video allowed",
                 accepted=f"a START under {limits.max_video_seconds:g} seconds",
             )  # fmt: skip
+
+
+def _seconds(duration: float) -> str:
+    """A duration as a person reads it, to the millisecond: 5, 9.96, 2.958."""
+    return f"{round(duration, 3):g}"

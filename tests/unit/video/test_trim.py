@@ -157,7 +157,7 @@ def test_a_codec_without_smart_cut_is_re_encoded_when_cut(make: Make, edit: Edit
 def test_a_trim_past_the_end_fails_naming_the_videos_duration(make: Make, edit: Edit) -> None:
     with pytest.raises(EditFailed) as failed:
         edit(make(), [("trim", "5")])
-    assert str(failed.value) == "trim starts at 5 s, after the end of the 3.0 s video"
+    assert str(failed.value) == "trim starts at 5 s, after the end of the 3 s video"
 
 
 @pytest.mark.parametrize(
