@@ -425,6 +425,37 @@ def test_the_keyboard_keeps_its_place_while_steps_change(
             api.delete(f"/edit/{running}")
 
 
+def slow_session(api: httpx.Client) -> tuple[str, str]:
+    """A picture whose AVIF takes seconds to make (the same bytes each time: one media), and a
+    session opened on it: its media and session ids."""
+    picture = media.image_bytes("PNG", size=(3000, 2000))
+    uploaded = api.post("/bucket/upload", params={"filename": "slow.png"}, content=picture)
+    media_id = uploaded.json()["id"]
+    return media_id, api.post("/sessions", params={"media": media_id}).json()["id"]
+
+
+SLOW_STEP = "rotate=33&format=avif&quality=auto"
+# The step list as it is now: a step's status, how many steps are marked abandoned, the words.
+LIST_NOW = """(list, id) => ({ first: list.querySelector(`[data-edit="${id}"]`).dataset.status,
+  abandoned: list.querySelectorAll(".abandoned").length, text: list.textContent })"""
+
+
+def test_a_step_waiting_its_turn_is_not_abandoned(page: Page, watch: Watch, service: str) -> None:
+    """A step asked for while the one before it still runs waits for it: queued, not abandoned
+    (abandoned is undone, then replaced)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        media_id, session = slow_session(api)
+        first = api.post(f"/edit?session={session}&{SLOW_STEP}").json()["id"]
+        second = api.post(f"/edit?session={session}&rotate=90").json()["id"]
+        page.goto(f"/#/media/{media_id}")
+        expect(page.locator(f"li[data-edit='{second}']")).to_have_attribute("data-status", "queued")
+        # One look at the list, while the first step still runs (expect would wait it out).
+        shown = page.locator(".steps").evaluate(LIST_NOW, first)
+        assert shown["first"] in ("queued", "processing")
+        assert shown["abandoned"] == 0 and "abandoned" not in shown["text"].lower()
+        api.delete(f"/edit/{first}")  # and the one waiting for it, with it
+
+
 def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page: Page, watch: Watch, service: str
 ) -> None:

@@ -321,20 +321,21 @@ function headChain(steps) {
   return chain;
 }
 
-// The steps undone and then replaced: off the line of the head's chain and what redo would
-// bring back (the newest completed step after the head, again and again), made on a step of
-// that line that a newer step of the line also follows, or on an abandoned step. A step still
-// to run, failed or cancelled after the head is not abandoned: it is the next one tried.
+// The steps undone and then replaced: completed steps that neither undo nor redo can reach.
+// Every completed step was the head once; undo walks back along the head's chain, redo forward
+// along the newest completed step made on the head, again and again. A completed step off
+// both was undone, and another step made in its place. A step still to run is on neither yet
+// and is not abandoned: it waits for the step it follows (a new step follows the newest step
+// still to run), and nothing can be undone until it has run. Failed and cancelled steps say so.
 function abandonedSteps(steps) {
   const parent = (step) => step.follows_edit_id ?? ORIGINAL;
-  const line = new Set([ORIGINAL, ...headChain(steps).map((step) => step.edit_id)]);
+  const line = new Set(headChain(steps).map((step) => step.edit_id));
   for (let at = steps.find((s) => s.is_head)?.edit_id ?? ORIGINAL; ;) {
     const next = steps.filter((s) => s.status === "completed" && parent(s) === at).at(-1);
     if (!next) break;
     line.add(next.edit_id);
     at = next.edit_id;
   }
-  const replaced = (step) => steps.some((other) => line.has(other.edit_id) && parent(other) === parent(step) && other.step > step.step);
-  return new Set(steps.filter((step) => !line.has(step.edit_id) && (!line.has(parent(step)) || replaced(step))).map((step) => step.edit_id));
+  return new Set(steps.filter((step) => step.status === "completed" && !line.has(step.edit_id)).map((step) => step.edit_id));
 }
 const ORIGINAL = "original"; // the parent of a first step
