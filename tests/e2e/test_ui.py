@@ -440,9 +440,12 @@ LIST_NOW = """(list, id) => ({ first: list.querySelector(`[data-edit="${id}"]`).
   abandoned: list.querySelectorAll(".abandoned").length, text: list.textContent })"""
 
 
-def test_a_step_waiting_its_turn_is_not_abandoned(page: Page, watch: Watch, service: str) -> None:
+def test_steps_from_elsewhere_show_at_once_and_wait_their_turn(
+    page: Page, watch: Watch, service: str
+) -> None:
     """A step asked for while the one before it still runs waits for it: queued, not abandoned
-    (abandoned is undone, then replaced)."""
+    (abandoned is undone, then replaced). One asked for elsewhere (the API, another tab) is
+    listed as soon as it is queued, not once it has finished."""
     with httpx.Client(base_url=service, timeout=60) as api:
         media_id, session = slow_session(api)
         first = api.post(f"/edit?session={session}&{SLOW_STEP}").json()["id"]
@@ -453,6 +456,9 @@ def test_a_step_waiting_its_turn_is_not_abandoned(page: Page, watch: Watch, serv
         shown = page.locator(".steps").evaluate(LIST_NOW, first)
         assert shown["first"] in ("queued", "processing")
         assert shown["abandoned"] == 0 and "abandoned" not in shown["text"].lower()
+        third = api.post(f"/edit?session={session}&flip=v").json()["id"]
+        expect(page.locator(f"li[data-edit='{third}']")).to_have_attribute("data-status", "queued")
+        assert page.locator(".steps").evaluate(LIST_NOW, first)["first"] in ("queued", "processing")
         api.delete(f"/edit/{first}")  # and the one waiting for it, with it
 
 

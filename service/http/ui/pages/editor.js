@@ -11,6 +11,8 @@ import { soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
 import { written } from "../components/written.js";
 
+const REREAD_MILLISECONDS = 250; // a step told of, not yet read: the session is read after this
+
 export async function render(main, { id }) {
   const gone = () => nothingAt(main, { what: "media", back: "#/library", backLabel: "Back to the library" });
   if (!looksLikeId(id)) { gone(); return null; }
@@ -298,18 +300,23 @@ export async function render(main, { id }) {
     return true;
   }
 
+  // A step this page has not read (asked for in another tab, or through the API) is read with
+  // the session as soon as it is told of: one read for a burst of such events.
+  let reading = null;
+  const readSoon = () => { reading ??= setTimeout(() => { reading = null; refresh(); }, REREAD_MILLISECONDS); };
   const stop = live({ session: session.id }, {
     onOpen: refresh,
     onEdit: (edit) => {
       overlay.set(edit.id, edit);
-      drawSteps();
+      if (!session.steps?.some((step) => step.edit_id === edit.id)) readSoon();
+      else drawSteps();
       if (!LIVE.has(edit.status)) refresh();
     },
   });
   // An edit waiting to retry counts down its back-off.
   const ticker = setInterval(() => { if ([...overlay.values()].some((e) => e.status === "error")) drawSteps(); }, 1000);
   await refresh();
-  return () => { stop(); clearInterval(ticker); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
+  return () => { stop(); clearInterval(ticker); clearTimeout(reading); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
 }
 
 // The steps that made the head, first to last: from the head back along the step each was made
