@@ -13,14 +13,20 @@ export function progressBar(edit) {
   });
 }
 
-export function statusDetail(edit) {
+// What a person needs to know about an edit beyond its status: a retry's trial and back-off, a
+// failure's reason; null when its status says it all.
+export function detailText(edit) {
   if (edit.status === "error") {
     const wait = Math.max(0, Math.round((new Date(edit.run_after) - Date.now()) / 1000));
-    return h("p", { class: "detail" },
-      `trial ${edit.trial} of ${edit.max_trials}, retrying in ${wait} s: ${edit.error ?? ""}`);
+    return `trial ${edit.trial} of ${edit.max_trials}, retrying in ${wait} s: ${edit.error ?? ""}`;
   }
-  if (edit.status === "failed") return h("p", { class: "detail" }, `failed: ${edit.error ?? "no reason given"}`);
+  if (edit.status === "failed") return `failed: ${edit.error ?? "no reason given"}`;
   return null;
+}
+
+export function statusDetail(edit) {
+  const text = detailText(edit);
+  return text === null ? null : h("p", { class: "detail" }, text);
 }
 
 export const LIVE = new Set(["queued", "processing", "error"]);

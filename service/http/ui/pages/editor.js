@@ -2,14 +2,14 @@
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
-import { errorBox, h, looksLikeId, nothingAt, showError, uid, when } from "../components/dom.js";
+import { errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
-import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
+import { LIVE } from "../components/status.js";
+import { headChain, stepList } from "../components/steps.js";
 import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
 import { soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
-import { written } from "../components/written.js";
 
 const REREAD_MILLISECONDS = 250; // a step told of, not yet read: the session is read after this
 
@@ -34,11 +34,7 @@ export async function render(main, { id }) {
   const overlay = new Map(); // edit id → the edit as its last event told
   const stage = h("div", { class: "stage" });
   const opsPanel = h("aside", { class: "panel ops-panel", "aria-label": "Operations" });
-  // The list is drawn again on every event (progress too); a screen reader hears only when a
-  // step's status changes, told in `announcer`.
-  const steps = h("ol", { class: "steps", "aria-label": "Steps, newest first" });
-  const announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
-  const told = new Map(); // edit id → the status last announced
+  const steps = stepList({ act: (method, path) => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) });
   const undo = h("button", { type: "button", "aria-keyshortcuts": "Control+Z" }, "Undo");
   const redo = h("button", { type: "button", "aria-keyshortcuts": "Control+Shift+Z" }, "Redo");
   const download = h("a", { class: "button", download: "" }, "Download");
@@ -51,7 +47,7 @@ export async function render(main, { id }) {
     h("button", { type: "submit" }, "Save as workflow"), saved);
   const history = h("aside", { class: "panel history", "aria-label": "History" },
     h("div", { class: "history-actions" }, undo, redo, download), historyError,
-    h("h2", {}, "Steps"), announcer, steps, saveForm);
+    h("h2", {}, "Steps"), steps.announcer, steps.element, saveForm);
   main.append(h("h1", {}, media.original_name || media.id), h("div", { class: "editor" }, opsPanel, stage, history));
 
   let headId = null; let headKind = null; let headSize = null; let tools = null;
@@ -185,51 +181,10 @@ export async function render(main, { id }) {
         + "Download the sound, or undo to edit the video again.")];
   }
 
-  function stepItem(step, abandoned) {
-    const edit = { ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) };
-    const actions = [];
-    if (LIVE.has(edit.status)) actions.push(editButton("Cancel", "DELETE", `/edit/${edit.id}`));
-    if (CAN_RETRY.has(edit.status)) actions.push(editButton("Retry", "POST", `/edit/${edit.id}/retry`));
-    return h("li", { class: `step status-${edit.status}${step.is_head ? " is-head" : ""}${abandoned ? " abandoned" : ""}`, "data-edit": edit.id, "data-status": edit.status },
-      h("div", { class: "step-line" }, chip(edit.status), h("span", { class: "step-number" }, `#${step.step}`),
-        step.is_head ? h("span", { class: "head-mark" }, "head") : null,
-        abandoned ? h("span", { class: "abandoned-mark" }, "abandoned") : null),
-      h("div", { class: "step-ops" }, written(step)),
-      abandoned ? h("p", { class: "detail" }, "Undone, then replaced by another step: not part of the head, and redo will not bring it back.") : null,
-      progressBar(edit), statusDetail(edit), h("p", { class: "facts" }, when(step.created_at)),
-      actions.length ? h("div", { class: "step-actions" }, actions) : null);
-  }
-
-  function editButton(label, method, path) {
-    return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) }, label);
-  }
-
-  // The list drawn anew, keeping the keyboard where it was: a step's button that had the focus
-  // has it again in the step's new drawing (if the step still offers it).
   function drawSteps() {
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
-    const focused = steps.contains(document.activeElement) ? document.activeElement : null;
-    const focusedStep = focused?.closest("li[data-edit]")?.dataset.edit;
-    const abandoned = abandonedSteps(session.steps || []);
-    const items = [...(session.steps || [])].reverse().map((step) => stepItem(step, abandoned.has(step.edit_id)));
-    steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.")]));
-    if (focusedStep) {
-      const again = [...steps.querySelectorAll(`li[data-edit="${focusedStep}"] button`)].find((b) => b.textContent === focused.textContent);
-      again?.focus();
-    }
-    announceChanges(items);
-  }
-
-  function announceChanges(items) {
-    const news = [];
-    for (const item of items) {
-      if (!item.dataset?.edit) continue;
-      const { edit, status } = item.dataset;
-      if (told.has(edit) && told.get(edit) !== status) news.push(`Step ${item.querySelector(".step-number").textContent} ${status}.`);
-      told.set(edit, status);
-    }
-    if (news.length) announcer.textContent = news.join(" ");
+    steps.draw(session.steps || [], overlay);
   }
 
   // One read of the session at a time. A refresh asked for while one is on its way (an edit
@@ -318,31 +273,3 @@ export async function render(main, { id }) {
   await refresh();
   return () => { stop(); clearInterval(ticker); clearTimeout(reading); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
 }
-
-// The steps that made the head, first to last: from the head back along the step each was made
-// on. A step undone and then replaced by another is on no such path, and is not saved with it.
-function headChain(steps) {
-  const byEdit = new Map(steps.map((step) => [step.edit_id, step]));
-  const chain = [];
-  for (let step = steps.find((s) => s.is_head); step; step = byEdit.get(step.follows_edit_id)) chain.unshift(step);
-  return chain;
-}
-
-// The steps undone and then replaced: completed steps that neither undo nor redo can reach.
-// Every completed step was the head once; undo walks back along the head's chain, redo forward
-// along the newest completed step made on the head, again and again. A completed step off
-// both was undone, and another step made in its place. A step still to run is on neither yet
-// and is not abandoned: it waits for the step it follows (a new step follows the newest step
-// still to run), and nothing can be undone until it has run. Failed and cancelled steps say so.
-function abandonedSteps(steps) {
-  const parent = (step) => step.follows_edit_id ?? ORIGINAL;
-  const line = new Set(headChain(steps).map((step) => step.edit_id));
-  for (let at = steps.find((s) => s.is_head)?.edit_id ?? ORIGINAL; ;) {
-    const next = steps.filter((s) => s.status === "completed" && parent(s) === at).at(-1);
-    if (!next) break;
-    line.add(next.edit_id);
-    at = next.edit_id;
-  }
-  return new Set(steps.filter((step) => step.status === "completed" && !line.has(step.edit_id)).map((step) => step.edit_id));
-}
-const ORIGINAL = "original"; // the parent of a first step
