@@ -495,6 +495,28 @@ PROGRESSED = """([id, value]) => {
 }"""
 
 
+def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """Browsers cannot show TIFF: the editor shows a WebP copy made at the result's address,
+    says so, and its Download is the TIFF itself, named as such."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(120, 90))
+        uploaded = api.post("/bucket/upload", params={"filename": "scan.png"}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        step = api.post(f"/edit?session={session}&format=tiff&wait=30").json()
+        assert step["status"] == "completed"
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    page.wait_for_function("() => document.querySelector('img.head')?.naturalWidth === 120")
+    expect(page.locator("img.head")).to_have_attribute("src", re.compile(r"/media/.*format=webp"))
+    expect(page.locator(".stage")).to_contain_text("browsers cannot show TIFF")
+    download = page.get_by_role("link", name=re.compile("^Download TIFF"))
+    expect(download).to_have_attribute("href", step["outputs"][0]["content_url"])
+    expect(download).to_have_attribute("download", "scan-edited.tiff")
+    check_page(page, "editor-tiff")
+
+
 def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page: Page, watch: Watch, service: str
 ) -> None:

@@ -23,6 +23,26 @@ export const THUMBNAIL_OPERATIONS = `resize=${THUMBNAIL_WIDTH}x&format=webp`;
 // What every browser shows as it is: an image this small needs no copy made.
 const SHOWN_AS_IS = new Set(["image/jpeg", "image/png", "image/webp", "image/gif"]);
 
+// What browsers show as it is. Any other picture (a TIFF) is shown through a copy made at its
+// result address (GET /media/{id}/{operations}), as thumbnails are: a WebP no larger than
+// the head can be shown; its download is still the picture itself.
+const DISPLAYED = new Set(["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/bmp"]);
+export const DISPLAY_OPERATIONS = "resize=2048x2048&format=webp&quality=90";
+
+// The address of a copy to show in place of an image browsers cannot show; null for any other.
+export function displayCopy(item) {
+  return item.kind === "image" && !DISPLAYED.has(item.content_type) ? `/media/${item.id}/${DISPLAY_OPERATIONS}` : null;
+}
+
+// A format as people name it, from a content type: image/tiff is TIFF, video/x-matroska MKV.
+const FORMAT_NAMES = {
+  "image/jpeg": "JPEG", "image/webp": "WebP", "video/webm": "WebM", "video/x-matroska": "MKV",
+  "video/quicktime": "MOV", "audio/mp4": "M4A", "audio/mpeg": "MP3", "audio/ogg": "Ogg",
+};
+export function formatName(contentType) {
+  return FORMAT_NAMES[contentType] ?? (contentType || "").split("/").pop().replace(/^x-/, "").toUpperCase();
+}
+
 // A small copy of an image, or a video's first frame as its poster (only its metadata is
 // read); sound alone, which has no frame, says so with a speaker. An image no wider than the
 // copy, in a format browsers show, is its own thumbnail: no edit is made for it, so the small

@@ -2,16 +2,18 @@
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
-import { errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
+import { bytes, errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
 import { LIVE } from "../components/status.js";
 import { headChain, stepList } from "../components/steps.js";
 import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
-import { soundOnly } from "../components/media.js";
+import { displayCopy, formatName, soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
 
 const REREAD_MILLISECONDS = 250; // a step told of, not yet read: the session is read after this
+const COPY_TRIES = 5; // a copy of the head to show, still being made: asked for again this often
+const COPY_RETRY_MILLISECONDS = 2000;
 
 export async function render(main, { id }) {
   const gone = () => nothingAt(main, { what: "media", back: "#/library", backLabel: "Back to the library" });
@@ -64,6 +66,8 @@ export async function render(main, { id }) {
     headSize = { width: head.width, height: head.height };
     download.href = session.head.content_url;
     download.setAttribute("download", head.original_name || "editroom-result");
+    // What Download gives, the result itself, whatever the page shows in its place.
+    download.replaceChildren("Download ", h("span", { class: "download-format" }, `${formatName(head.content_type)}, ${bytes(head.size_bytes)}`));
     tools?.dispose?.();
     const kind = soundOnly(head) ? "sound" : head.kind;
     tools = { image: imageStage, video: videoStage, sound: soundStage }[kind](head);
@@ -90,15 +94,30 @@ export async function render(main, { id }) {
   }
 
   function imageStage(head) {
-    const image = h("img", { src: head.content_url, alt: `The current result: ${head.original_name || head.id}`, class: "head" });
+    const copy = displayCopy(head);
+    const image = h("img", { alt: `The current result: ${head.original_name || head.id}`, class: "head" });
+    const format = formatName(head.content_type);
+    const note = h("p", { class: "facts" }, copy ? `Shown as a WebP copy: browsers cannot show ${format}. Download gives the ${format} itself.` : "");
+    if (copy) showCopy(image, copy, note, format); else image.src = head.content_url;
     const crop = cropBox(image, head, (r) => { if (forms.crop) forms.crop.fields.crop.value = `${r.x},${r.y},${r.width},${r.height}`; });
     const quick = h("div", { class: "quick-tools", role: "toolbar", "aria-label": "Rotate and flip" },
       quickButton("Rotate left", [["rotate", "-90"]]), quickButton("Rotate right", [["rotate", "90"]]),
       quickButton("Flip horizontally", [["flip", "h"]]), quickButton("Flip vertically", [["flip", "v"]]));
     const frame = picture(head, image);
     frame.append(crop.layer);
-    stage.replaceChildren(frame, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.content_type}`));
+    stage.replaceChildren(frame, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${format}`), copy ? note : null);
     return { image, crop, dispose: crop.dispose };
+  }
+
+  // A copy still being made is answered 202 after a while, which an <img> takes for an error:
+  // it is asked for again a few times, then the person is told to download the picture.
+  function showCopy(image, src, note, format) {
+    let tries = 0;
+    image.addEventListener("error", () => {
+      if (++tries <= COPY_TRIES) setTimeout(() => { image.src = src; }, COPY_RETRY_MILLISECONDS);
+      else note.textContent = `Browsers cannot show ${format}, and no copy to show could be made: download the ${format} to see it.`;
+    });
+    image.src = src;
   }
 
   function videoStage(head) {
@@ -111,7 +130,10 @@ export async function render(main, { id }) {
         forms.trim.form.closest("details").open = true; // the numbers and Apply, in view
       },
     });
-    stage.replaceChildren(picture(head, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps`));
+    const format = formatName(head.content_type);
+    const note = h("p", { class: "facts", hidden: true }, `This browser cannot play this ${format}: Download gives it as it is, or convert it (format=mp4 or webm).`);
+    video.addEventListener("error", () => { note.hidden = false; });
+    stage.replaceChildren(picture(head, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps · ${format}`), note);
     return { video, line };
   }
 
