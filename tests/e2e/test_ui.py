@@ -517,6 +517,43 @@ def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
     check_page(page, "editor-tiff")
 
 
+def test_a_finished_edit_links_to_what_it_made(page: Page, watch: Watch, service: str) -> None:
+    """The queue's rows and a workflow's executions link to each result (its editor, its
+    bytes), and the library's card of a result says what made it: the media it was made from
+    and the operations, since every result is named <source>-edited.<ext>."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(80, 60))
+        uploaded = api.post("/bucket/upload", params={"filename": "harbour.png"}, content=picture)
+        source = uploaded.json()["id"]
+        flipped = api.post("/edit", params={"media": source, "flip": "v", "wait": "30"}).json()
+        workflow = api.post("/workflows", params={"name": "half-turn", "rotate": "180"}).json()
+        run = api.post(f"/workflows/{workflow['id']}/run", params={"media": source, "wait": "30"})
+        turned = run.json()
+    assert flipped["status"] == turned["status"] == "completed"
+    page.goto(f"/#/workflows/{workflow['id']}/executions")
+    row = page.locator(f"tr[data-edit='{turned['id']}']")
+    expect(row.get_by_role("link", name="harbour-edited.png", exact=True)).to_have_attribute(
+        "href", f"#/media/{turned['outputs'][0]['id']}"
+    )
+    page.goto("/#/queue")
+    row = page.locator(f"tr[data-edit='{flipped['id']}']")
+    download = row.get_by_role("link", name="Download harbour-edited.png (PNG)")
+    expect(download).to_have_attribute("href", flipped["outputs"][0]["content_url"])
+    row.get_by_role("link", name="harbour-edited.png", exact=True).click()
+    expect(page).to_have_url(re.compile(f"#/media/{flipped['outputs'][0]['id']}$"))
+    expect(page.get_by_role("heading", name="harbour-edited.png")).to_be_visible()
+    page.goto("/#/library?outputs=1")
+    card = page.locator(
+        ".card", has=page.locator(f"a[href='#/media/{turned['outputs'][0]['id']}']")
+    )
+    expect(card.locator(".made-from")).to_contain_text("Made from harbour.png by")
+    expect(card.locator(".made-from .written-item")).to_have_text(["rotate=180"])
+    expect(card.get_by_role("link", name="harbour.png")).to_have_attribute(
+        "href", f"#/media/{source}"
+    )
+    check_page(page, "library-outputs")
+
+
 def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page: Page, watch: Watch, service: str
 ) -> None:

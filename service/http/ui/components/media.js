@@ -91,3 +91,26 @@ export function mediaCell(edit) {
   }, () => { name.textContent = "deleted media"; });
   return link;
 }
+
+// What an edit made: each output a link to its editor and one to its bytes, by its name and
+// format. No picture: a small copy of a large result would be an edit of its own, listed in
+// the very queue that shows it.
+export function resultsCell(edit) {
+  if (edit.status !== "completed" || !edit.outputs?.length) return null;
+  const several = edit.outputs.length > 1;
+  return h("ul", { class: "results" }, edit.outputs.map((output, index) => {
+    const label = several ? `result ${index + 1}` : "result";
+    const name = h("span", { class: "media-name" }, label);
+    const open = h("a", { class: "result-open", href: `#/media/${output.id}` }, name);
+    const save = h("a", { class: "result-download", href: output.content_url, download: "" }, "Download");
+    const item = h("li", {}, open, save);
+    media(output.id).then((row) => {
+      name.textContent = row.original_name || label;
+      open.title = name.textContent;
+      save.setAttribute("download", row.original_name || "");
+      save.textContent = `Download ${formatName(row.content_type)}`;
+      save.setAttribute("aria-label", `Download ${name.textContent} (${formatName(row.content_type)})`);
+    }, () => { item.replaceChildren(h("span", { class: "muted" }, `${label}: deleted`)); });
+    return item;
+  }));
+}

@@ -1,13 +1,13 @@
 // The queue: counts per status, live; the recent edits with filters, cancel and retry.
 import { get, request } from "../api.js";
 import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
-import { mediaCell } from "../components/media.js";
+import { mediaCell, resultsCell } from "../components/media.js";
 import { CAN_RETRY, chip, LIVE, progressBar, statusDetail, STATUSES } from "../components/status.js";
 import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
 const SHOWN = 50; // recent edits listed; the newest arrive live on top
-const COLUMNS = ["Media", "Operations", "Status", "Worker", "Took", "Queued", "Actions"];
+const COLUMNS = ["Media", "Operations", "Status", "Result", "Worker", "Took", "Queued", "Actions"];
 
 export async function render(main, { params }) {
   const error = errorBox();
@@ -36,6 +36,7 @@ export async function render(main, { params }) {
       cell("Media", mediaCell(edit)),
       cell("Operations", written(edit)),
       cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit)),
+      cell("Result", resultsCell(edit)),
       cell("Worker", edit.worker ? h("span", { class: "worker" }, edit.worker) : ""),
       cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions));
   }
