@@ -742,12 +742,17 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     not_media.write_text("these are not the pixels you are looking for")
     page.locator("input[type=file]").set_input_files([not_media])
     expect(page.locator(".upload.refused")).to_contain_text("refused:")
+    # Every byte was sent, and refused: its bar is the refusal's red, not the progress's blue.
+    refused_bar = page.locator(".upload.refused progress")
+    expect(refused_bar).to_have_css("accent-color", "rgb(179, 38, 30)")
+    expect(refused_bar).to_have_accessible_name("upload of notes.png: refused")
     picture = tmp_path / "p.png"
     picture.write_bytes(media.image_bytes("PNG", size=(64, 48)))
     page.locator("input[type=file]").set_input_files([picture])
     expect(page.locator(".upload.new")).to_have_count(1)
     page.locator("input[type=file]").set_input_files([picture])
     expect(page.locator(".upload.duplicate")).to_contain_text("duplicate of p.png")
+    check_page(page, "library-uploads")
     # Finished rows are dismissed, from the keyboard too; a row still uploading stays.
     page.route(re.compile(r"/bucket/upload\?filename=held\.png"), lambda route: None)  # held
     held = tmp_path / "held.png"

@@ -107,6 +107,7 @@ function startUpload(file, list, { done, settled, dismiss }) {
     done();
   }, (error) => {
     outcome.textContent = `refused: ${error.message}`;
+    bar.setAttribute("aria-label", `upload of ${file.name}: refused`); // its bar turns red
     finish("refused");
   });
 }
