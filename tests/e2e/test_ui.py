@@ -738,6 +738,10 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
         expect(page.locator("main")).not_to_contain_text(re.compile("uuid|does not exist", re.I))
     check_page(page, "editor-no-media")
     page.get_by_role("link", name="Back to the library").click()
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    page.goto("/#/nonsense")  # an address of no page at all: the way back too
+    expect(page.get_by_role("heading", name="No page at this address")).to_be_visible()
+    page.get_by_role("link", name="Go to the library").click()
     not_media = tmp_path / "notes.png"
     not_media.write_text("these are not the pixels you are looking for")
     page.locator("input[type=file]").set_input_files([not_media])
