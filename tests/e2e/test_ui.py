@@ -327,10 +327,16 @@ def test_every_table_lists_operations_as_the_editor_does(
         expect(written).to_have_count(len(lines))
         for line, items in zip(written.all(), lines, strict=True):
             expect(line.locator(".written-item")).to_have_text(items)
+        # A screen reader hears the parameters apart, not an "&" between two chips.
+        expect(written.first).to_match_aria_snapshot(HEARD)
         check_page(page, name)
     # At phone width too the tab shown is marked on the tabs' line, Delete out of their way.
     page.set_viewport_size(PHONE)
     assert 0 <= page.get_by_role("tab", name="Executions").evaluate(ABOVE_ITS_LINE) <= 2
+
+
+# The first operation of title-card as a screen reader hears it: two parameters, no "&" between.
+HEARD = "- listitem: /text=Tom & Jerry ?, text_position=top/"
 
 
 # How far a tab's foot is above the line under it (its nearest box with a bottom border).

@@ -8,9 +8,11 @@ import { h } from "./dom.js";
 export function written(item) {
   return h("ol", { class: "written", title: item.query ?? undefined },
     lines(item).map((parts) => h("li", { class: "written-op" }, parts.map((part, index) => [
-      index ? h("span", { class: "written-and" }, " & ") : null,
+      // Between two chips, an "&" seen and a pause heard: "text=Tom & Jerry & text_position=top"
+      // read aloud is no longer told apart.
+      index ? [h("span", { class: "written-and", "aria-hidden": "true" }, " & "), h("span", { class: "visually-hidden" }, ", ")] : null,
       h("span", { class: "written-item" }, part),
-    ]).flat())));
+    ]).flat(2))));
 }
 
 // The name=value items of each operation, one list an operation.
