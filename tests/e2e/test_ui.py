@@ -314,7 +314,8 @@ def test_every_table_lists_operations_as_the_editor_does(
         workflow = made.json()["id"]
         run = api.post(f"/workflows/{workflow}/run", params={"media": base, "wait": "30"})
         assert run.json()["status"] == "completed"
-    lines = [["text=Tom & Jerry", "text_position=top"], [f"overlay={base}"], ["resize=64x"]]
+    # The media overlay names is told by its name, a link to its editor.
+    lines = [["text=Tom & Jerry", "text_position=top"], ["overlay=cartoon.png"], ["resize=64x"]]
     edit = page.locator(f"tr[data-edit='{run.json()['id']}']")
     title_card = page.get_by_role("row").filter(has=page.get_by_role("link", name="title-card"))
     for address, row, name in (
@@ -327,6 +328,8 @@ def test_every_table_lists_operations_as_the_editor_does(
         expect(written).to_have_count(len(lines))
         for line, items in zip(written.all(), lines, strict=True):
             expect(line.locator(".written-item")).to_have_text(items)
+        named = written.nth(1).get_by_role("link", name="cartoon.png")
+        expect(named).to_have_attribute("href", f"#/media/{base}")
         # A screen reader hears the parameters apart, not an "&" between two chips.
         expect(written.first).to_match_aria_snapshot(HEARD)
         check_page(page, name)
@@ -636,7 +639,7 @@ def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
     check_page(page, "editor-overlay-picker")
     page.get_by_role("button", name="Apply overlay").click()
     expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
-    expect(page.locator(".step-ops").first).to_contain_text(f"overlay={ids['logo.png']}")
+    expect(page.locator(".step-ops").first).to_have_text("overlay=logo.png")
 
     page.goto(f"/#/media/{ids['intro.mp4']}")
     page.locator("details[data-op=concat] summary").click()
@@ -644,6 +647,11 @@ def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
     videos.get_by_role("checkbox", name="intro.mp4").check()
     expect(videos.get_by_role("checkbox", name="logo.png")).to_have_count(0)
     expect(page.get_by_label("concat", exact=True)).to_have_value(ids["intro.mp4"])
+    page.get_by_role("button", name="Apply concat").click()  # the step names it, not its id
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    expect(page.locator(".step-ops").first).to_have_text("concat=intro.mp4")
+    appended = page.locator(".step-ops").first.get_by_role("link", name="intro.mp4")
+    expect(appended).to_have_attribute("href", f"#/media/{ids['intro.mp4']}")
     # Its sound alone has no picture, which every video operation works on: none is offered.
     page.locator("details[data-op=audio] summary").click()
     page.get_by_label("audio_format").select_option("m4a")
