@@ -208,6 +208,9 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     page.get_by_role("link", name="centre-crop (version 1)").click()
 
     expect(page.locator("pre.json")).to_contain_text('"op": "crop"')
+    # Read as the editor lists steps, before the JSON they are saved as.
+    steps = page.locator(".tabpanel .written-item")
+    expect(steps).to_have_text([f"crop=80,60,{width},{height}"])
     check_page(page, "workflow-steps")
     page.get_by_role("tab", name="Runs").click()
     run_on = page.get_by_label("Run on")

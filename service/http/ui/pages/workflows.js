@@ -1,4 +1,5 @@
-// Workflows: the list with import; one workflow's Steps (JSON), Runs and Executions tabs.
+// Workflows: the list with import; one workflow's Steps (as written, and its JSON), Runs and
+// Executions tabs.
 import { get, live, request } from "../api.js";
 import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
@@ -79,7 +80,12 @@ function steps(panel, workflow, error) {
   copy.addEventListener("click", () => navigator.clipboard.writeText(text)
     .then(() => { copied.textContent = "Copied."; }, (failure) => showError(error, new Error(`The browser refused the clipboard (${failure.message}); select the text instead.`))));
   const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  panel.append(h("div", { class: "toolbar" }, copy, h("a", { class: "button", href: url, download: `${name}.json` }, "Download JSON"), copied),
+  // The operations as the editor lists them, then the JSON they are saved, exported and
+  // imported as.
+  panel.append(h("h2", {}, "Operations"), h("p", { class: "facts" }, `For ${kinds.map((kind) => `${kind}s`).join(" and ")}, in this order.`),
+    h("div", { class: "workflow-ops" }, written(workflow)),
+    h("h2", {}, "As JSON"),
+    h("div", { class: "toolbar" }, copy, h("a", { class: "button", href: url, download: `${name}.json` }, "Download JSON"), copied),
     h("pre", { class: "json", tabindex: 0, "aria-label": `${name} as JSON` }, text),
     h("p", { class: "facts" }, `Import it again with POST /workflows, or on the Workflows page. Id ${id}.`));
   return () => URL.revokeObjectURL(url);
