@@ -456,7 +456,9 @@ def test_steps_from_elsewhere_show_at_once_and_wait_their_turn(
 ) -> None:
     """A step asked for while the one before it still runs waits for it: queued, not abandoned
     (abandoned is undone, then replaced). One asked for elsewhere (the API, another tab) is
-    listed as soon as it is queued, not once it has finished."""
+    listed as soon as it is queued, not once it has finished. Undo, refused meanwhile, says
+    why in words (the API names the session by its id)."""
+    watch.expected.append("status of 409")
     with httpx.Client(base_url=service, timeout=60) as api:
         media_id, session = slow_session(api)
         first = api.post(f"/edit?session={session}&{SLOW_STEP}").json()["id"]
@@ -467,6 +469,10 @@ def test_steps_from_elsewhere_show_at_once_and_wait_their_turn(
         shown = page.locator(".steps").evaluate(LIST_NOW, first)
         assert shown["first"] in ("queued", "processing")
         assert shown["abandoned"] == 0 and "abandoned" not in shown["text"].lower()
+        page.keyboard.press("Control+z")  # undo waits for the steps: said in words, not ids
+        refused = page.locator(".history").get_by_role("alert")
+        expect(refused).to_have_text(re.compile("^Steps are still running: undo once"))
+        expect(page.get_by_text("Undo and redo wait until the steps")).to_be_visible()
         third = api.post(f"/edit?session={session}&flip=v").json()["id"]
         expect(page.locator(f"li[data-edit='{third}']")).to_have_attribute("data-status", "queued")
         assert page.locator(".steps").evaluate(LIST_NOW, first)["first"] in ("queued", "processing")

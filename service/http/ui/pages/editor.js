@@ -41,6 +41,7 @@ export async function render(main, { id }) {
   const redo = h("button", { type: "button", "aria-keyshortcuts": "Control+Shift+Z" }, "Redo");
   const download = h("a", { class: "button", download: "" }, "Download");
   const historyError = errorBox();
+  const waiting = h("p", { class: "facts", hidden: true }, "Undo and redo wait until the steps still to run have finished.");
   const saved = h("p", { class: "saved", "aria-live": "polite" });
   const nameId = uid("workflow-name");
   const saveForm = h("form", { class: "save-form" },
@@ -48,7 +49,7 @@ export async function render(main, { id }) {
     h("input", { id: nameId, name: "name", required: true, placeholder: "web-thumb", autocomplete: "off" }),
     h("button", { type: "submit" }, "Save as workflow"), saved);
   const history = h("aside", { class: "panel history", "aria-label": "History" },
-    h("div", { class: "history-actions" }, undo, redo, download), historyError,
+    h("div", { class: "history-actions" }, undo, redo, download), waiting, historyError,
     h("h2", {}, "Steps"), steps.announcer, steps.element, saveForm);
   main.append(h("h1", {}, media.original_name || media.id), h("div", { class: "editor" }, opsPanel, stage, history));
 
@@ -206,6 +207,7 @@ export async function render(main, { id }) {
   function drawSteps() {
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
+    waiting.hidden = !session.busy;
     steps.draw(session.steps || [], overlay);
   }
 
@@ -234,7 +236,17 @@ export async function render(main, { id }) {
 
   const move = (way) => request("POST", `/sessions/${session.id}/${way}`)
     .then(() => { showError(historyError, null); return refresh(); })
-    .catch((failure) => showError(historyError, failure));
+    .catch(async (failure) => {
+      if (failure.status !== 409) { showError(historyError, failure); return; }
+      await refresh(); // the session as it is now says why
+      showError(historyError, new Error(cannotMove(way)));
+    });
+
+  // Why undo or redo was refused (409), in the page's words: the API's name the session by its id.
+  function cannotMove(way) {
+    if (session.busy) return `Steps are still running: ${way} once they have finished, or cancel them.`;
+    return way === "undo" ? "There is nothing to undo: the head is the original." : "There is nothing to redo: no undone step follows the head.";
+  }
   undo.addEventListener("click", () => move("undo"));
   redo.addEventListener("click", () => move("redo"));
   const onKey = (event) => {
