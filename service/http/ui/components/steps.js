@@ -3,7 +3,7 @@
 // button pressed and held while progress arrives is the button released, and the keyboard's
 // focus stays where it is. A screen reader is told of changes of status only (`announcer`).
 import { h, when } from "./dom.js";
-import { CAN_RETRY, detailText, LIVE } from "./status.js";
+import { detailText, LIVE, worthRetrying } from "./status.js";
 import { written } from "./written.js";
 
 const EMPTY = "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.";
@@ -16,15 +16,19 @@ export function stepList({ act }) {
   const rows = new Map(); // edit id → its row
   const told = new Map(); // edit id → the status last announced
 
-  // `steps` as the session was last read; `overlay`: edit id → the edit as its last event told.
-  function draw(steps, overlay) {
+  // `steps` as the session was last read; `overlay`: edit id → the edit as its last event told,
+  // while it runs; `known`: edit id → the edit as last read or told (its trials, for Retry).
+  function draw(steps, overlay, known) {
     const abandoned = abandonedSteps(steps);
+    const byEdit = new Map(steps.map((step) => [step.edit_id, step]));
     const newest = [...steps].reverse();
     const news = [];
     for (const step of newest) {
       if (!rows.has(step.edit_id)) rows.set(step.edit_id, stepRow(step, act));
-      const edit = { ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) };
-      rows.get(step.edit_id).update(edit, { isHead: step.is_head, abandoned: abandoned.has(step.edit_id) });
+      const read = known.get(step.edit_id);
+      const edit = { ...step, id: step.edit_id, ...(read?.status === step.status ? read : {}), ...(overlay.get(step.edit_id) || {}) };
+      const retry = retryable(edit, byEdit.get(step.follows_edit_id));
+      rows.get(step.edit_id).update(edit, { isHead: step.is_head, abandoned: abandoned.has(step.edit_id), retry });
       if (told.has(edit.id) && told.get(edit.id) !== edit.status) news.push(`Step #${step.step} ${edit.status}.`);
       told.set(edit.id, edit.status);
     }
@@ -48,13 +52,13 @@ function stepRow(step, act) {
   const detail = h("p", { class: "detail", hidden: true });
   const button = (label, method, path) => h("button", { type: "button", class: "quiet", hidden: true, onclick: () => act(method, path) }, label);
   const cancel = button("Cancel", "DELETE", `/edit/${step.edit_id}`);
-  const retry = button("Retry", "POST", `/edit/${step.edit_id}/retry`);
+  const retryButton = button("Retry", "POST", `/edit/${step.edit_id}/retry`);
   const row = h("li", { class: "step", "data-edit": step.edit_id },
     h("div", { class: "step-line" }, status, h("span", { class: "step-number" }, `#${step.step}`), headMark, abandonedMark),
     h("div", { class: "step-ops" }, written(step)), abandonedNote, bar, detail,
-    h("p", { class: "facts" }, when(step.created_at)), h("div", { class: "step-actions" }, cancel, retry));
+    h("p", { class: "facts" }, when(step.created_at)), h("div", { class: "step-actions" }, cancel, retryButton));
 
-  function update(edit, { isHead, abandoned }) {
+  function update(edit, { isHead, abandoned, retry }) {
     write(row, "className", `step status-${edit.status}${isHead ? " is-head" : ""}${abandoned ? " abandoned" : ""}`);
     if (row.dataset.status !== edit.status) row.dataset.status = edit.status;
     write(status, "className", `chip chip-${edit.status}`);
@@ -66,9 +70,19 @@ function stepRow(step, act) {
     write(detail, "textContent", detailText(edit) ?? "");
     shown(detail, Boolean(detail.textContent));
     offered(row, cancel, LIVE.has(edit.status));
-    offered(row, retry, CAN_RETRY.has(edit.status));
+    offered(row, retryButton, retry);
   }
   return { row, update };
+}
+
+// A step runs on its parent's result: it is retried only once that has completed (the API
+// says "retry that one first" otherwise). One failed before it ran, with its parent, may then
+// run; any other only when trying again may end otherwise (its trials, `worthRetrying`).
+function retryable(edit, parent) {
+  if (!["failed", "cancelled"].includes(edit.status) || (parent && parent.status !== "completed")) return false;
+  if (edit.status === "cancelled") return true;
+  if (edit.trial === undefined) return false; // its trials not read yet
+  return edit.trial === 0 || worthRetrying(edit);
 }
 
 function progress(bar, edit) {

@@ -2,7 +2,7 @@
 import { get, request } from "../api.js";
 import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
-import { CAN_RETRY, chip, LIVE, progressBar, statusDetail, STATUSES } from "../components/status.js";
+import { chip, LIVE, progressBar, statusDetail, STATUSES, worthRetrying } from "../components/status.js";
 import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
@@ -31,7 +31,7 @@ export async function render(main, { params }) {
   function row(edit) {
     const actions = [];
     if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`));
-    if (CAN_RETRY.has(edit.status)) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
+    if (worthRetrying(edit)) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
     return h("tr", { "data-edit": edit.id, "data-status": edit.status },
       cell("Media", mediaCell(edit)),
       cell("Operations", written(edit)),
