@@ -507,6 +507,10 @@ def test_cancel_pressed_and_held_while_progress_arrives_cancels(
     expect(row.get_by_role("button", name="Retry")).to_be_visible()  # it may run another time
 
 
+# Whether one element ends above where another begins.
+ABOVE = "(one, other) => one.getBoundingClientRect().bottom <= other.getBoundingClientRect().top"
+
+
 # A step still processing whose bar has moved on from `value`.
 PROGRESSED = """([id, value]) => {
   const row = document.querySelector(`li[data-edit="${id}"]`);
@@ -533,6 +537,9 @@ def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
     download = page.get_by_role("link", name=re.compile("^Download TIFF"))
     expect(download).to_have_attribute("href", step["outputs"][0]["content_url"])
     expect(download).to_have_attribute("download", "scan-edited.tiff")
+    # At phone width the steps, undo and redo come before the long list of operations.
+    page.set_viewport_size(PHONE)
+    assert page.locator(".history").evaluate(ABOVE, page.locator(".ops-panel").element_handle())
     check_page(page, "editor-tiff")
 
 
