@@ -266,6 +266,9 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     assert start == pytest.approx(0.2) and end == pytest.approx(1.0, abs=0.1)
     assert round(end * 10, 6) == round(end * 10)  # on a frame (10 fps)
     assert video.evaluate("v => v.currentTime") == pytest.approx(end, abs=0.11)
+    # The track's times: its start and end, and what the handles keep.
+    kept = f"0:00.20 \u2013 0:0{end:.2f} · {end - start:.2f} s kept"  # an en dash
+    expect(page.locator(".timeline-times span")).to_have_text(["0:00.00", kept, "0:02.00"])
     page.get_by_role("button", name="Apply trim").click()
     expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
     expect(page.locator(".step-ops").first).to_have_text(f"trim={start:g},{end:g}")
