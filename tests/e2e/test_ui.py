@@ -291,6 +291,8 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
         made = [e for e in thumbnails["items"] if e["query"] == THUMBNAIL_QUERY]
         assert made and done == 3 + len(made)
         expect(completed).to_have_text(str(done))
+        # The runner is known while it holds an edit only: no column empty for the rest.
+        expect(page.get_by_role("columnheader", name="Worker")).to_have_count(0)
         check_page(page, "queue")
         picture = api.get("/bucket/upload", params={"type": "image", "origin": "upload"})
         forest = next(m for m in picture.json()["items"] if m["original_name"] == "forest.png")

@@ -7,7 +7,7 @@ import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
 const SHOWN = 50; // recent edits listed; the newest arrive live on top
-const COLUMNS = ["Media", "Operations", "Status", "Result", "Worker", "Took", "Queued", "Actions"];
+const COLUMNS = ["Media", "Operations", "Status", "Result", "Took", "Queued", "Actions"];
 
 export async function render(main, { params }) {
   const error = errorBox();
@@ -35,9 +35,11 @@ export async function render(main, { params }) {
     return h("tr", { "data-edit": edit.id, "data-status": edit.status },
       cell("Media", mediaCell(edit)),
       cell("Operations", written(edit)),
-      cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit)),
+      // The runner is known only while it holds the edit (the API says no more): told under
+      // the status then, not in a column empty for every finished edit.
+      cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit),
+        edit.worker ? h("p", { class: "detail" }, "on ", h("span", { class: "worker" }, edit.worker)) : null),
       cell("Result", resultsCell(edit)),
-      cell("Worker", edit.worker ? h("span", { class: "worker" }, edit.worker) : ""),
       cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions));
   }
   function act(label, method, path) {
