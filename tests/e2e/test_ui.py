@@ -196,6 +196,7 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(brightness).to_have_value("1")  # the new head starts from neutral colours
     shown = page.locator(".picture").bounding_box()
     assert shown is not None and shown["width"] == pytest.approx(box["width"], abs=1)
+    expect(page.locator(".stage")).not_to_contain_text("null")  # nothing missing written as such
     check_page(page, "editor")
 
     page.get_by_role("button", name="Undo").click()

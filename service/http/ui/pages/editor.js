@@ -107,7 +107,7 @@ export async function render(main, { id }) {
       quickButton("Flip horizontally", [["flip", "h"]]), quickButton("Flip vertically", [["flip", "v"]]));
     const frame = picture(head, image);
     frame.append(crop.layer);
-    stage.replaceChildren(frame, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${format}`), copy ? note : null);
+    stage.replaceChildren(frame, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${format}`), ...(copy ? [note] : []));
     return { image, crop, dispose: crop.dispose };
   }
 

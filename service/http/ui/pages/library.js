@@ -170,7 +170,7 @@ function madeFrom(item) {
   const source = item.source_media_id ? mediaRow(item.source_media_id).catch(() => null) : Promise.resolve(null);
   Promise.all([source, get(`/edit/${item.source_edit_id}`).catch(() => null)]).then(([from, edit]) => {
     const named = from ? h("a", { href: `#/media/${from.id}` }, from.original_name || from.id) : "a media since deleted";
-    line.replaceChildren(h("p", { class: "facts" }, "Made from ", named, edit ? " by" : ""), edit ? written(edit) : null);
+    line.replaceChildren(h("p", { class: "facts" }, "Made from ", named, edit ? " by" : ""), ...(edit ? [written(edit)] : []));
   });
   return line;
 }
