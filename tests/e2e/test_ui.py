@@ -586,6 +586,36 @@ def test_a_finished_edit_links_to_what_it_made(page: Page, watch: Watch, service
     check_page(page, "library-outputs")
 
 
+def test_a_step_of_several_stills_shows_each(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """frames=best:3 makes three stills; the step shows all three, each chosen to be seen
+    larger, with a link to its own editor and its download."""
+    clip = media.write_video(tmp_path / "walk.mp4", acodec=None, seconds=2, size=(96, 72), fps=10)
+    with httpx.Client(base_url=service, timeout=60) as api:
+        content = clip.read_bytes()
+        uploaded = api.post("/bucket/upload", params={"filename": "walk.mp4"}, content=content)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        step = api.post(f"/edit?session={session}&frames=best:3&wait=30").json()
+        assert step["status"] == "completed" and len(step["outputs"]) == 3
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    choices = page.get_by_role("group", name=re.compile("^3 stills"))
+    expect(choices.get_by_role("radio")).to_have_count(3)
+    expect(choices.locator(".still-thumb img")).to_have_count(3)
+    second = step["outputs"][1]
+    choices.get_by_role("radio", name="Still 2").check()
+    expect(choices.get_by_role("img", name="Still 2 of 3")).to_have_attribute(
+        "src", second["content_url"]
+    )
+    expect(choices.get_by_role("link", name="Open in its editor")).to_have_attribute(
+        "href", f"#/media/{second['id']}"
+    )
+    expect(choices.get_by_role("link", name="Download")).to_have_attribute(
+        "href", second["content_url"]
+    )
+    check_page(page, "editor-stills")
+
+
 def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     page: Page, watch: Watch, service: str
 ) -> None:

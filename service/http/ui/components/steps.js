@@ -4,6 +4,7 @@
 // focus stays where it is. A screen reader is told of changes of status only (`announcer`).
 import { h, when } from "./dom.js";
 import { detailText, LIVE, worthRetrying } from "./status.js";
+import { stills } from "./stills.js";
 import { written } from "./written.js";
 
 const EMPTY = "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.";
@@ -53,9 +54,10 @@ function stepRow(step, act) {
   const button = (label, method, path) => h("button", { type: "button", class: "quiet", hidden: true, onclick: () => act(method, path) }, label);
   const cancel = button("Cancel", "DELETE", `/edit/${step.edit_id}`);
   const retryButton = button("Retry", "POST", `/edit/${step.edit_id}/retry`);
+  const made = h("div", { class: "step-outputs" }); // a step's several results, once completed
   const row = h("li", { class: "step", "data-edit": step.edit_id },
     h("div", { class: "step-line" }, status, h("span", { class: "step-number" }, `#${step.step}`), headMark, abandonedMark),
-    h("div", { class: "step-ops" }, written(step)), abandonedNote, bar, detail,
+    h("div", { class: "step-ops" }, written(step)), abandonedNote, bar, detail, made,
     h("p", { class: "facts" }, when(step.created_at)), h("div", { class: "step-actions" }, cancel, retryButton));
 
   function update(edit, { isHead, abandoned, retry }) {
@@ -71,6 +73,8 @@ function stepRow(step, act) {
     shown(detail, Boolean(detail.textContent));
     offered(row, cancel, LIVE.has(edit.status));
     offered(row, retryButton, retry);
+    const outputs = edit.status === "completed" ? edit.output_media_ids ?? [] : [];
+    if (outputs.length > 1 && !made.firstChild) made.append(stills(outputs));
   }
   return { row, update };
 }
