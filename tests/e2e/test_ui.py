@@ -19,6 +19,7 @@ from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-unt
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
+    Locator,
     Page,
     Route,
     ViewportSize,
@@ -489,39 +490,50 @@ def test_cancel_pressed_and_held_while_progress_arrives_cancels(
     page: Page, watch: Watch, service: str, tmp_path: Path
 ) -> None:
     """A video step (seconds of VP9 at 1920x1440) reports its progress several times a second.
-    Cancel, pressed and held while progress arrives, then released, cancels: each event writes
-    the bar in place, and the button pressed is the button released."""
+    Cancel, pressed and held while progress arrives, then released, cancels, in the queue and
+    in the editor: each event writes the bar in place, and the button pressed is the button
+    released."""
     clip = media.write_video(tmp_path / "long.mp4", acodec=None, seconds=4, size=(160, 120), fps=25)
     with httpx.Client(base_url=service, timeout=60) as api:
         content = clip.read_bytes()
         uploaded = api.post("/bucket/upload", params={"filename": "long.mp4"}, content=content)
         media_id = uploaded.json()["id"]
         session = api.post("/sessions", params={"media": media_id}).json()["id"]
-        step = api.post(f"/edit?session={session}&resize=1920x1440&format=webm").json()["id"]
+        query = f"/edit?session={session}&resize=1920x1440&format=webm"
+        first = api.post(query).json()["id"]
+        page.goto("/#/queue")
+        hold_cancel(page, first)
+        second = api.post(query).json()["id"]  # the first cancelled: it runs at once
     page.goto(f"/#/media/{media_id}")
-    row = page.locator(f"li[data-edit='{step}']")
+    row = hold_cancel(page, second)
+    expect(row.get_by_role("button", name="Retry")).to_be_visible()  # it may run another time
+
+
+def hold_cancel(page: Page, edit: str) -> Locator:
+    """Press the Cancel of an edit's row, hold it until its progress moves on, release it; the
+    edit is cancelled. The row."""
+    row = page.locator(f"[data-edit='{edit}']")
     expect(row).to_have_attribute("data-status", "processing")
-    cancel = row.get_by_role("button", name="Cancel")
-    box = cancel.bounding_box()
+    box = row.get_by_role("button", name="Cancel").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     pressed_at = row.locator("progress").evaluate("bar => bar.value")
     page.mouse.down()
-    page.wait_for_function(PROGRESSED, arg=[step, pressed_at])  # while the button is held
+    page.wait_for_function(PROGRESSED, arg=[edit, pressed_at])
     page.mouse.up()
     expect(row).to_have_attribute("data-status", "cancelled")
-    expect(row.get_by_role("button", name="Retry")).to_be_visible()  # it may run another time
+    return row
+
+
+# An edit's row still processing whose bar has moved on from `value`.
+PROGRESSED = """([id, value]) => {
+  const row = document.querySelector(`[data-edit="${id}"]`);
+  return row?.dataset.status === "processing" && row.querySelector("progress").value > value;
+}"""
 
 
 # Whether one element ends above where another begins.
 ABOVE = "(one, other) => one.getBoundingClientRect().bottom <= other.getBoundingClientRect().top"
-
-
-# A step still processing whose bar has moved on from `value`.
-PROGRESSED = """([id, value]) => {
-  const row = document.querySelector(`li[data-edit="${id}"]`);
-  return row?.dataset.status === "processing" && row.querySelector("progress").value > value;
-}"""
 
 
 def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(

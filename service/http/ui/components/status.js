@@ -7,10 +7,16 @@ export function chip(status) {
 
 export function progressBar(edit) {
   if (edit.status !== "processing") return null;
-  const value = edit.progress ?? 0;
-  return h("progress", {
-    max: 1, value, "aria-label": `progress ${Math.round(value * 100)}%`,
-  });
+  const bar = h("progress", { max: 1 });
+  setProgress(bar, edit.progress ?? 0);
+  return bar;
+}
+
+// A bar moved on where it is, told to a screen reader too; nothing written when it has not.
+export function setProgress(bar, value) {
+  if (bar.value === value && bar.hasAttribute("aria-label")) return;
+  bar.value = value;
+  bar.setAttribute("aria-label", `progress ${Math.round(value * 100)}%`);
 }
 
 // What a person needs to know about an edit beyond its status: a retry's trial and back-off, a

@@ -3,7 +3,7 @@
 // button pressed and held while progress arrives is the button released, and the keyboard's
 // focus stays where it is. A screen reader is told of changes of status only (`announcer`).
 import { h, when } from "./dom.js";
-import { detailText, LIVE, worthRetrying } from "./status.js";
+import { detailText, LIVE, setProgress, worthRetrying } from "./status.js";
 import { stills } from "./stills.js";
 import { written } from "./written.js";
 
@@ -91,10 +91,7 @@ function retryable(edit, parent) {
 
 function progress(bar, edit) {
   shown(bar, edit.status === "processing");
-  const value = edit.progress ?? 0;
-  if (bar.value === value && bar.hasAttribute("aria-label")) return;
-  bar.value = value;
-  bar.setAttribute("aria-label", `progress ${Math.round(value * 100)}%`);
+  setProgress(bar, edit.progress ?? 0);
 }
 
 // Written only when it differs, so that nothing is replaced that has not changed.
