@@ -514,6 +514,7 @@ def hold_cancel(page: Page, edit: str) -> Locator:
     edit is cancelled. The row."""
     row = page.locator(f"[data-edit='{edit}']")
     expect(row).to_have_attribute("data-status", "processing")
+    page.wait_for_load_state("networkidle")  # the page has read its list: the row stays put
     box = row.get_by_role("button", name="Cancel").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
