@@ -1,6 +1,7 @@
 // The router and the top bar. The hash is the address of what is shown, so it can be
 // bookmarked: #/library?type=video, #/media/ID, #/workflows/ID/executions, #/queue.
 import { live } from "./api.js";
+import { nothingAt } from "./components/dom.js";
 import { bus, parseHash } from "./state.js";
 import * as library from "./pages/library.js";
 import * as editor from "./pages/editor.js";
@@ -33,7 +34,7 @@ async function show() {
     else link.removeAttribute("aria-current");
   }
   if (!match) {
-    main.append(Object.assign(document.createElement("h1"), { textContent: "Nothing here" }));
+    nothingAt(main, { what: "page", back: "#/library", backLabel: "Go to the library" });
     return;
   }
   cleanup = (await match.page.render(main, { ...match.args, params })) || null;

@@ -23,6 +23,26 @@ export const THUMBNAIL_OPERATIONS = `resize=${THUMBNAIL_WIDTH}x&format=webp`;
 // What every browser shows as it is: an image this small needs no copy made.
 const SHOWN_AS_IS = new Set(["image/jpeg", "image/png", "image/webp", "image/gif"]);
 
+// What browsers show as it is. Any other picture (a TIFF) is shown through a copy made at its
+// result address (GET /media/{id}/{operations}), as thumbnails are: a WebP no larger than
+// the head can be shown; its download is still the picture itself.
+const DISPLAYED = new Set(["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/bmp"]);
+export const DISPLAY_OPERATIONS = "resize=2048x2048&format=webp&quality=90";
+
+// The address of a copy to show in place of an image browsers cannot show; null for any other.
+export function displayCopy(item) {
+  return item.kind === "image" && !DISPLAYED.has(item.content_type) ? `/media/${item.id}/${DISPLAY_OPERATIONS}` : null;
+}
+
+// A format as people name it, from a content type: image/tiff is TIFF, video/x-matroska MKV.
+const FORMAT_NAMES = {
+  "image/jpeg": "JPEG", "image/webp": "WebP", "video/webm": "WebM", "video/x-matroska": "MKV",
+  "video/quicktime": "MOV", "audio/mp4": "M4A", "audio/mpeg": "MP3", "audio/ogg": "Ogg",
+};
+export function formatName(contentType) {
+  return FORMAT_NAMES[contentType] ?? (contentType || "").split("/").pop().replace(/^x-/, "").toUpperCase();
+}
+
 // A small copy of an image, or a video's first frame as its poster (only its metadata is
 // read); sound alone, which has no frame, says so with a speaker. An image no wider than the
 // copy, in a format browsers show, is its own thumbnail: no edit is made for it, so the small
@@ -70,4 +90,27 @@ export function mediaCell(edit) {
     link.title = name.textContent;
   }, () => { name.textContent = "deleted media"; });
   return link;
+}
+
+// What an edit made: each output a link to its editor and one to its bytes, by its name and
+// format. No picture: a small copy of a large result would be an edit of its own, listed in
+// the very queue that shows it.
+export function resultsCell(edit) {
+  if (edit.status !== "completed" || !edit.outputs?.length) return null;
+  const several = edit.outputs.length > 1;
+  return h("ul", { class: "results" }, edit.outputs.map((output, index) => {
+    const label = several ? `result ${index + 1}` : "result";
+    const name = h("span", { class: "media-name" }, label);
+    const open = h("a", { class: "result-open", href: `#/media/${output.id}` }, name);
+    const save = h("a", { class: "result-download", href: output.content_url, download: "" }, "Download");
+    const item = h("li", {}, open, save);
+    media(output.id).then((row) => {
+      name.textContent = row.original_name || label;
+      open.title = name.textContent;
+      save.setAttribute("download", row.original_name || "");
+      save.textContent = `Download ${formatName(row.content_type)}`;
+      save.setAttribute("aria-label", `Download ${name.textContent} (${formatName(row.content_type)})`);
+    }, () => { item.replaceChildren(h("span", { class: "muted" }, `${label}: deleted`)); });
+    return item;
+  }));
 }

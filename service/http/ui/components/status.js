@@ -7,22 +7,47 @@ export function chip(status) {
 
 export function progressBar(edit) {
   if (edit.status !== "processing") return null;
-  const value = edit.progress ?? 0;
-  return h("progress", {
-    max: 1, value, "aria-label": `progress ${Math.round(value * 100)}%`,
-  });
+  const bar = h("progress", { max: 1 });
+  setProgress(bar, edit.progress ?? 0);
+  return bar;
 }
 
-export function statusDetail(edit) {
+// A bar moved on where it is, told to a screen reader too; nothing written when it has not.
+export function setProgress(bar, value) {
+  if (bar.value === value && bar.hasAttribute("aria-label")) return;
+  bar.value = value;
+  bar.setAttribute("aria-label", `progress ${Math.round(value * 100)}%`);
+}
+
+// What a person needs to know about an edit beyond its status: a retry's trial and back-off, a
+// failure's reason; null when its status says it all.
+export function detailText(edit) {
   if (edit.status === "error") {
     const wait = Math.max(0, Math.round((new Date(edit.run_after) - Date.now()) / 1000));
-    return h("p", { class: "detail" },
-      `trial ${edit.trial} of ${edit.max_trials}, retrying in ${wait} s: ${edit.error ?? ""}`);
+    return `trial ${edit.trial} of ${edit.max_trials}, retrying in ${wait} s: ${edit.error ?? ""}`;
   }
-  if (edit.status === "failed") return h("p", { class: "detail" }, `failed: ${edit.error ?? "no reason given"}`);
+  if (edit.status === "failed") return `failed: ${edit.error ?? "no reason given"}${failsAlike(edit) ? " (trying it again would fail the same way)" : ""}`;
   return null;
 }
 
+export function statusDetail(edit) {
+  const text = detailText(edit);
+  return text === null ? null : h("p", { class: "detail" }, text);
+}
+
 export const LIVE = new Set(["queued", "processing", "error"]);
-export const CAN_RETRY = new Set(["failed", "cancelled"]);
+
+// Whether a finished edit may end otherwise if tried again (the API's Retry). The runner fails
+// an edit at once, its trials not used up, when the same work would fail the same way (no face
+// to find, a crop past the picture); one failed on its last trial (a runner lost, storage
+// down) or cancelled may succeed. An edit failed before it ever ran (trial 0: a session's step
+// after one that failed) has no failure of its own to retry.
+export function worthRetrying(edit) {
+  return edit.status === "cancelled" || (edit.status === "failed" && edit.trial > 0 && !failsAlike(edit));
+}
+
+// A failure with trials left: the runner said the same work would fail the same way.
+function failsAlike(edit) {
+  return edit.status === "failed" && edit.trial > 0 && edit.trial < edit.max_trials;
+}
 export const STATUSES = ["queued", "processing", "completed", "error", "failed", "cancelled"];

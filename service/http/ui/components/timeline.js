@@ -14,6 +14,11 @@ export function timeline(video, { duration, fps, onChange }) {
   });
   const handles = { in: handle("in", "Trim start"), out: handle("out", "Trim end") };
   const track = h("div", { class: "timeline-track" }, span, playhead, handles.in, handles.out);
+  // The times under the track: its start and end, and what the handles keep. Read from the
+  // sliders' values by a screen reader, so not said twice.
+  const kept = h("span", { class: "timeline-kept" });
+  const times = h("p", { class: "timeline-times", "aria-hidden": "true" },
+    h("span", {}, clock(0)), kept, h("span", {}, clock(duration)));
 
   function draw() {
     for (const which of ["in", "out"]) {
@@ -21,6 +26,7 @@ export function timeline(video, { duration, fps, onChange }) {
       handles[which].setAttribute("aria-valuenow", marks[which].toFixed(3));
       handles[which].setAttribute("aria-valuetext", `${marks[which].toFixed(2)} seconds`);
     }
+    kept.textContent = `${clock(marks.in)} – ${clock(marks.out)} · ${(marks.out - marks.in).toFixed(2)} s kept`;
     span.style.left = `${(marks.in / duration) * 100}%`;
     span.style.width = `${((marks.out - marks.in) / duration) * 100}%`;
   }
@@ -54,7 +60,7 @@ export function timeline(video, { duration, fps, onChange }) {
   video.addEventListener("timeupdate", () => { playhead.style.left = `${(video.currentTime / duration) * 100}%`; });
   draw();
   return {
-    element: h("div", { class: "timeline" }, track,
+    element: h("div", { class: "timeline" }, track, times,
       h("p", { class: "timeline-labels" }, "Drag the handles, or focus one and use the arrow keys (Shift: a second).")),
     set(text) {
       const [start, end] = text.split(",").map(Number);
@@ -63,4 +69,10 @@ export function timeline(video, { duration, fps, onChange }) {
       draw();
     },
   };
+}
+
+// A time as minutes, seconds and hundredths: 1:05.20.
+function clock(total) {
+  const minutes = Math.floor(total / 60);
+  return `${minutes}:${(total - minutes * 60).toFixed(2).padStart(5, "0")}`;
 }

@@ -2,14 +2,18 @@
 // the head in the centre, the session's steps on the right, live over /events?session=.
 import { get, live, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
-import { errorBox, h, looksLikeId, nothingAt, showError, uid, when } from "../components/dom.js";
+import { bytes, errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
-import { CAN_RETRY, chip, LIVE, progressBar, statusDetail } from "../components/status.js";
+import { LIVE } from "../components/status.js";
+import { headChain, stepList } from "../components/steps.js";
 import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
-import { soundOnly } from "../components/media.js";
+import { displayCopy, formatName, soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
-import { written } from "../components/written.js";
+
+const REREAD_MILLISECONDS = 250; // a step told of, not yet read: the session is read after this
+const COPY_TRIES = 5; // a copy of the head to show, still being made: asked for again this often
+const COPY_RETRY_MILLISECONDS = 2000;
 
 export async function render(main, { id }) {
   const gone = () => nothingAt(main, { what: "media", back: "#/library", backLabel: "Back to the library" });
@@ -29,18 +33,16 @@ export async function render(main, { id }) {
   } catch (failure) { showError(error, failure); return null; }
   try { catalogue = (await operations()).operations; } catch (failure) { showError(error, new Error(`The operations could not be read: ${failure.message}`)); }
 
-  const overlay = new Map(); // edit id → the edit as its last event told
+  const overlay = new Map(); // edit id → the edit as its last event told, while it runs
+  const known = new Map(); // edit id → the edit as last read or told: its trials, for Retry
   const stage = h("div", { class: "stage" });
   const opsPanel = h("aside", { class: "panel ops-panel", "aria-label": "Operations" });
-  // The list is drawn again on every event (progress too); a screen reader hears only when a
-  // step's status changes, told in `announcer`.
-  const steps = h("ol", { class: "steps", "aria-label": "Steps, newest first" });
-  const announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
-  const told = new Map(); // edit id → the status last announced
+  const steps = stepList({ act: (method, path) => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) });
   const undo = h("button", { type: "button", "aria-keyshortcuts": "Control+Z" }, "Undo");
   const redo = h("button", { type: "button", "aria-keyshortcuts": "Control+Shift+Z" }, "Redo");
   const download = h("a", { class: "button", download: "" }, "Download");
   const historyError = errorBox();
+  const waiting = h("p", { class: "facts", hidden: true }, "Undo and redo wait until the steps still to run have finished.");
   const saved = h("p", { class: "saved", "aria-live": "polite" });
   const nameId = uid("workflow-name");
   const saveForm = h("form", { class: "save-form" },
@@ -48,8 +50,8 @@ export async function render(main, { id }) {
     h("input", { id: nameId, name: "name", required: true, placeholder: "web-thumb", autocomplete: "off" }),
     h("button", { type: "submit" }, "Save as workflow"), saved);
   const history = h("aside", { class: "panel history", "aria-label": "History" },
-    h("div", { class: "history-actions" }, undo, redo, download), historyError,
-    h("h2", {}, "Steps"), announcer, steps, saveForm);
+    h("div", { class: "history-actions" }, undo, redo, download), waiting, historyError,
+    h("h2", {}, "Steps"), steps.announcer, steps.element, saveForm);
   main.append(h("h1", {}, media.original_name || media.id), h("div", { class: "editor" }, opsPanel, stage, history));
 
   let headId = null; let headKind = null; let headSize = null; let tools = null;
@@ -66,6 +68,8 @@ export async function render(main, { id }) {
     headSize = { width: head.width, height: head.height };
     download.href = session.head.content_url;
     download.setAttribute("download", head.original_name || "editroom-result");
+    // What Download gives, the result itself, whatever the page shows in its place.
+    download.replaceChildren("Download ", h("span", { class: "download-format" }, `${formatName(head.content_type)}, ${bytes(head.size_bytes)}`));
     tools?.dispose?.();
     const kind = soundOnly(head) ? "sound" : head.kind;
     tools = { image: imageStage, video: videoStage, sound: soundStage }[kind](head);
@@ -92,15 +96,30 @@ export async function render(main, { id }) {
   }
 
   function imageStage(head) {
-    const image = h("img", { src: head.content_url, alt: `The current result: ${head.original_name || head.id}`, class: "head" });
+    const copy = displayCopy(head);
+    const image = h("img", { alt: `The current result: ${head.original_name || head.id}`, class: "head" });
+    const format = formatName(head.content_type);
+    const note = h("p", { class: "facts" }, copy ? `Shown as a WebP copy: browsers cannot show ${format}. Download gives the ${format} itself.` : "");
+    if (copy) showCopy(image, copy, note, format); else image.src = head.content_url;
     const crop = cropBox(image, head, (r) => { if (forms.crop) forms.crop.fields.crop.value = `${r.x},${r.y},${r.width},${r.height}`; });
     const quick = h("div", { class: "quick-tools", role: "toolbar", "aria-label": "Rotate and flip" },
       quickButton("Rotate left", [["rotate", "-90"]]), quickButton("Rotate right", [["rotate", "90"]]),
       quickButton("Flip horizontally", [["flip", "h"]]), quickButton("Flip vertically", [["flip", "v"]]));
     const frame = picture(head, image);
     frame.append(crop.layer);
-    stage.replaceChildren(frame, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.content_type}`));
+    stage.replaceChildren(frame, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${format}`), ...(copy ? [note] : []));
     return { image, crop, dispose: crop.dispose };
+  }
+
+  // A copy still being made is answered 202 after a while, which an <img> takes for an error:
+  // it is asked for again a few times, then the person is told to download the picture.
+  function showCopy(image, src, note, format) {
+    let tries = 0;
+    image.addEventListener("error", () => {
+      if (++tries <= COPY_TRIES) setTimeout(() => { image.src = src; }, COPY_RETRY_MILLISECONDS);
+      else note.textContent = `Browsers cannot show ${format}, and no copy to show could be made: download the ${format} to see it.`;
+    });
+    image.src = src;
   }
 
   function videoStage(head) {
@@ -113,7 +132,10 @@ export async function render(main, { id }) {
         forms.trim.form.closest("details").open = true; // the numbers and Apply, in view
       },
     });
-    stage.replaceChildren(picture(head, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps`));
+    const format = formatName(head.content_type);
+    const note = h("p", { class: "facts", hidden: true }, `This browser cannot play this ${format}: Download gives it as it is, or convert it (format=mp4 or webm).`);
+    video.addEventListener("error", () => { note.hidden = false; });
+    stage.replaceChildren(picture(head, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps · ${format}`), note);
     return { video, line };
   }
 
@@ -183,51 +205,11 @@ export async function render(main, { id }) {
         + "Download the sound, or undo to edit the video again.")];
   }
 
-  function stepItem(step, abandoned) {
-    const edit = { ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) };
-    const actions = [];
-    if (LIVE.has(edit.status)) actions.push(editButton("Cancel", "DELETE", `/edit/${edit.id}`));
-    if (CAN_RETRY.has(edit.status)) actions.push(editButton("Retry", "POST", `/edit/${edit.id}/retry`));
-    return h("li", { class: `step status-${edit.status}${step.is_head ? " is-head" : ""}${abandoned ? " abandoned" : ""}`, "data-edit": edit.id, "data-status": edit.status },
-      h("div", { class: "step-line" }, chip(edit.status), h("span", { class: "step-number" }, `#${step.step}`),
-        step.is_head ? h("span", { class: "head-mark" }, "head") : null,
-        abandoned ? h("span", { class: "abandoned-mark" }, "abandoned") : null),
-      h("div", { class: "step-ops" }, written(step)),
-      abandoned ? h("p", { class: "detail" }, "Undone, then replaced by another step: not part of the head, and redo will not bring it back.") : null,
-      progressBar(edit), statusDetail(edit), h("p", { class: "facts" }, when(step.created_at)),
-      actions.length ? h("div", { class: "step-actions" }, actions) : null);
-  }
-
-  function editButton(label, method, path) {
-    return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) }, label);
-  }
-
-  // The list drawn anew, keeping the keyboard where it was: a step's button that had the focus
-  // has it again in the step's new drawing (if the step still offers it).
   function drawSteps() {
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
-    const focused = steps.contains(document.activeElement) ? document.activeElement : null;
-    const focusedStep = focused?.closest("li[data-edit]")?.dataset.edit;
-    const abandoned = abandonedSteps(session.steps || []);
-    const items = [...(session.steps || [])].reverse().map((step) => stepItem(step, abandoned.has(step.edit_id)));
-    steps.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.")]));
-    if (focusedStep) {
-      const again = [...steps.querySelectorAll(`li[data-edit="${focusedStep}"] button`)].find((b) => b.textContent === focused.textContent);
-      again?.focus();
-    }
-    announceChanges(items);
-  }
-
-  function announceChanges(items) {
-    const news = [];
-    for (const item of items) {
-      if (!item.dataset?.edit) continue;
-      const { edit, status } = item.dataset;
-      if (told.has(edit) && told.get(edit) !== status) news.push(`Step ${item.querySelector(".step-number").textContent} ${status}.`);
-      told.set(edit, status);
-    }
-    if (news.length) announcer.textContent = news.join(" ");
+    waiting.hidden = !session.busy;
+    steps.draw(session.steps || [], overlay, known);
   }
 
   // One read of the session at a time. A refresh asked for while one is on its way (an edit
@@ -244,6 +226,7 @@ export async function render(main, { id }) {
           for (const step of session.steps) {
             if (!LIVE.has(step.status)) overlay.delete(step.edit_id);
           }
+          await readFailures();
           drawSteps();
           await showHead();
         } catch (failure) { showError(historyError, failure); }
@@ -253,9 +236,26 @@ export async function render(main, { id }) {
     return refreshing;
   }
 
+  // A session's step carries no trials; its failed edits, read when one is not yet known, do.
+  async function readFailures() {
+    if (!session.steps.some((step) => step.status === "failed" && known.get(step.edit_id)?.status !== "failed")) return;
+    const failed = await get("/edit", { session: session.id, status: "failed", limit: 500 });
+    for (const edit of failed.items) known.set(edit.id, edit);
+  }
+
   const move = (way) => request("POST", `/sessions/${session.id}/${way}`)
     .then(() => { showError(historyError, null); return refresh(); })
-    .catch((failure) => showError(historyError, failure));
+    .catch(async (failure) => {
+      if (failure.status !== 409) { showError(historyError, failure); return; }
+      await refresh(); // the session as it is now says why
+      showError(historyError, new Error(cannotMove(way)));
+    });
+
+  // Why undo or redo was refused (409), in the page's words: the API's name the session by its id.
+  function cannotMove(way) {
+    if (session.busy) return `Steps are still running: ${way} once they have finished, or cancel them.`;
+    return way === "undo" ? "There is nothing to undo: the head is the original." : "There is nothing to redo: no undone step follows the head.";
+  }
   undo.addEventListener("click", () => move("undo"));
   redo.addEventListener("click", () => move("redo"));
   const onKey = (event) => {
@@ -298,43 +298,22 @@ export async function render(main, { id }) {
     return true;
   }
 
+  // A step this page has not read (asked for in another tab, or through the API) is read with
+  // the session as soon as it is told of: one read for a burst of such events.
+  let reading = null;
+  const readSoon = () => { reading ??= setTimeout(() => { reading = null; refresh(); }, REREAD_MILLISECONDS); };
   const stop = live({ session: session.id }, {
     onOpen: refresh,
     onEdit: (edit) => {
       overlay.set(edit.id, edit);
-      drawSteps();
+      known.set(edit.id, edit);
+      if (!session.steps?.some((step) => step.edit_id === edit.id)) readSoon();
+      else drawSteps();
       if (!LIVE.has(edit.status)) refresh();
     },
   });
   // An edit waiting to retry counts down its back-off.
   const ticker = setInterval(() => { if ([...overlay.values()].some((e) => e.status === "error")) drawSteps(); }, 1000);
   await refresh();
-  return () => { stop(); clearInterval(ticker); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
+  return () => { stop(); clearInterval(ticker); clearTimeout(reading); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
 }
-
-// The steps that made the head, first to last: from the head back along the step each was made
-// on. A step undone and then replaced by another is on no such path, and is not saved with it.
-function headChain(steps) {
-  const byEdit = new Map(steps.map((step) => [step.edit_id, step]));
-  const chain = [];
-  for (let step = steps.find((s) => s.is_head); step; step = byEdit.get(step.follows_edit_id)) chain.unshift(step);
-  return chain;
-}
-
-// The steps undone and then replaced: off the line of the head's chain and what redo would
-// bring back (the newest completed step after the head, again and again), made on a step of
-// that line that a newer step of the line also follows, or on an abandoned step. A step still
-// to run, failed or cancelled after the head is not abandoned: it is the next one tried.
-function abandonedSteps(steps) {
-  const parent = (step) => step.follows_edit_id ?? ORIGINAL;
-  const line = new Set([ORIGINAL, ...headChain(steps).map((step) => step.edit_id)]);
-  for (let at = steps.find((s) => s.is_head)?.edit_id ?? ORIGINAL; ;) {
-    const next = steps.filter((s) => s.status === "completed" && parent(s) === at).at(-1);
-    if (!next) break;
-    line.add(next.edit_id);
-    at = next.edit_id;
-  }
-  const replaced = (step) => steps.some((other) => line.has(other.edit_id) && parent(other) === parent(step) && other.step > step.step);
-  return new Set(steps.filter((step) => !line.has(step.edit_id) && (!line.has(parent(step)) || replaced(step))).map((step) => step.edit_id));
-}
-const ORIGINAL = "original"; // the parent of a first step

@@ -1,7 +1,8 @@
 // The library: originals as a grid of cards, filters in the address, uploads with progress.
 import { get, request, upload } from "../api.js";
 import { bytes, confirmDialog, errorBox, h, seconds, showError, uid, when } from "../components/dom.js";
-import { soundOnly, thumbnail } from "../components/media.js";
+import { media as mediaRow, soundOnly, thumbnail } from "../components/media.js";
+import { written } from "../components/written.js";
 import { selection, setParams } from "../state.js";
 
 const PAGE_SIZE = 24;
@@ -106,6 +107,7 @@ function startUpload(file, list, { done, settled, dismiss }) {
     done();
   }, (error) => {
     outcome.textContent = `refused: ${error.message}`;
+    bar.setAttribute("aria-label", `upload of ${file.name}: refused`); // its bar turns red
     finish("refused");
   });
 }
@@ -135,6 +137,7 @@ function card(media, error) {
       h("a", { class: "card-title", href: `#/media/${media.id}` }, name),
       h("p", { class: "facts" }, facts.filter(Boolean).join(" · ")),
       h("p", { class: "facts" }, when(media.uploaded_at), media.source_edit_id ? " · edit output" : ""),
+      media.source_edit_id ? madeFrom(media) : null,
       h("div", { class: "card-actions" },
         h("span", { class: "check" },
           h("input", { id: selectId, type: "checkbox", checked: selection.has(media.id), onchange: (e) => selection.toggle(media.id, e.target.checked) }),
@@ -158,4 +161,16 @@ function card(media, error) {
     }
   });
   return item;
+}
+
+// Every output is named <source>-edited.<ext>: its card says what made it, the media it was
+// made from (a link to its editor) and the edit's operations, as the editor lists them.
+function madeFrom(item) {
+  const line = h("div", { class: "made-from" });
+  const source = item.source_media_id ? mediaRow(item.source_media_id).catch(() => null) : Promise.resolve(null);
+  Promise.all([source, get(`/edit/${item.source_edit_id}`).catch(() => null)]).then(([from, edit]) => {
+    const named = from ? h("a", { href: `#/media/${from.id}` }, from.original_name || from.id) : "a media since deleted";
+    line.replaceChildren(h("p", { class: "facts" }, "Made from ", named, edit ? " by" : ""), ...(edit ? [written(edit)] : []));
+  });
+  return line;
 }

@@ -1,13 +1,13 @@
 // The queue: counts per status, live; the recent edits with filters, cancel and retry.
 import { get, request } from "../api.js";
 import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
-import { mediaCell } from "../components/media.js";
-import { CAN_RETRY, chip, LIVE, progressBar, statusDetail, STATUSES } from "../components/status.js";
+import { mediaCell, resultsCell } from "../components/media.js";
+import { chip, LIVE, progressBar, setProgress, statusDetail, STATUSES, worthRetrying } from "../components/status.js";
 import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
 const SHOWN = 50; // recent edits listed; the newest arrive live on top
-const COLUMNS = ["Media", "Operations", "Status", "Worker", "Took", "Queued", "Actions"];
+const COLUMNS = ["Media", "Operations", "Status", "Result", "Took", "Queued", "Actions"];
 
 export async function render(main, { params }) {
   const error = errorBox();
@@ -31,12 +31,15 @@ export async function render(main, { params }) {
   function row(edit) {
     const actions = [];
     if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`));
-    if (CAN_RETRY.has(edit.status)) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
-    return h("tr", { "data-edit": edit.id, "data-status": edit.status },
+    if (worthRetrying(edit)) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
+    return h("tr", { "data-edit": edit.id, "data-status": edit.status, "data-trial": edit.trial },
       cell("Media", mediaCell(edit)),
       cell("Operations", written(edit)),
-      cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit)),
-      cell("Worker", edit.worker ? h("span", { class: "worker" }, edit.worker) : ""),
+      // The runner is known only while it holds the edit (the API says no more): told under
+      // the status then, not in a column empty for every finished edit.
+      cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit),
+        edit.worker ? h("p", { class: "detail" }, "on ", h("span", { class: "worker" }, edit.worker)) : null),
+      cell("Result", resultsCell(edit)),
       cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions));
   }
   function act(label, method, path) {
@@ -47,15 +50,24 @@ export async function render(main, { params }) {
       : "No edits yet. Open a picture or a video from the Library and apply an operation; it shows here while it runs.";
     return h("tr", { class: "empty-row" }, h("td", { colSpan: COLUMNS.length, class: "empty" }, text));
   }
+  // A row is drawn again when its edit's status (or trial) changes; progress is written in
+  // place, so a Cancel pressed and held meanwhile is the button released.
   function update(edit) {
     const old = rows.querySelector(`[data-edit="${edit.id}"]`);
     const fits = !status || edit.status === status;
-    if (old && fits) old.replaceWith(row(edit));
+    if (old && fits && old.dataset.status === edit.status && old.dataset.trial === String(edit.trial)) moved(old, edit);
+    else if (old && fits) old.replaceWith(row(edit));
     else if (old) old.remove();
     else if (fits) rows.prepend(row(edit));
     rows.querySelector(".empty-row")?.remove();
     while (rows.children.length > SHOWN) rows.lastElementChild.remove();
     if (!rows.children.length) rows.append(empty());
+  }
+  function moved(old, edit) {
+    const bar = old.querySelector("progress");
+    if (bar) setProgress(bar, edit.progress ?? 0);
+    const time = old.querySelector("td[data-label='Took']");
+    if (time.textContent !== took(edit)) time.textContent = took(edit);
   }
   async function load() {
     try {

@@ -1,7 +1,8 @@
-// Workflows: the list with import; one workflow's Steps (JSON), Runs and Executions tabs.
+// Workflows: the list with import; one workflow's Steps (as written, and its JSON), Runs and
+// Executions tabs.
 import { get, live, request } from "../api.js";
 import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when } from "../components/dom.js";
-import { mediaCell } from "../components/media.js";
+import { mediaCell, resultsCell } from "../components/media.js";
 import { chip, progressBar, STATUSES } from "../components/status.js";
 import { written } from "../components/written.js";
 import { selection } from "../state.js";
@@ -79,7 +80,12 @@ function steps(panel, workflow, error) {
   copy.addEventListener("click", () => navigator.clipboard.writeText(text)
     .then(() => { copied.textContent = "Copied."; }, (failure) => showError(error, new Error(`The browser refused the clipboard (${failure.message}); select the text instead.`))));
   const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  panel.append(h("div", { class: "toolbar" }, copy, h("a", { class: "button", href: url, download: `${name}.json` }, "Download JSON"), copied),
+  // The operations as the editor lists them, then the JSON they are saved, exported and
+  // imported as.
+  panel.append(h("h2", {}, "Operations"), h("p", { class: "facts" }, `For ${kinds.map((kind) => `${kind}s`).join(" and ")}, in this order.`),
+    h("div", { class: "workflow-ops" }, written(workflow)),
+    h("h2", {}, "As JSON"),
+    h("div", { class: "toolbar" }, copy, h("a", { class: "button", href: url, download: `${name}.json` }, "Download JSON"), copied),
     h("pre", { class: "json", tabindex: 0, "aria-label": `${name} as JSON` }, text),
     h("p", { class: "facts" }, `Import it again with POST /workflows, or on the Workflows page. Id ${id}.`));
   return () => URL.revokeObjectURL(url);
@@ -128,7 +134,7 @@ async function executions(panel, workflow, error) {
   const counts = h("dl", { class: "counts small" });
   const rows = h("tbody");
   panel.append(counts, h("table", { class: "table stack" }, h("caption", { class: "visually-hidden" }, "Executions, newest first"),
-    h("thead", {}, h("tr", {}, ["Media", "Status", "Operations", "Took", "Queued"].map((t) => h("th", { scope: "col" }, t)))), rows));
+    h("thead", {}, h("tr", {}, ["Media", "Status", "Result", "Operations", "Took", "Queued"].map((t) => h("th", { scope: "col" }, t)))), rows));
   let timer = null;
   async function load() {
     try {
@@ -137,9 +143,10 @@ async function executions(panel, workflow, error) {
       rows.replaceChildren(...page.items.map((e) => h("tr", { "data-edit": e.id, "data-status": e.status },
         h("td", { "data-label": "Media" }, mediaCell(e)),
         h("td", { "data-label": "Status" }, chip(e.status), progressBar(e), e.error ? h("p", { class: "detail" }, e.error) : null),
+        h("td", { "data-label": "Result" }, resultsCell(e)),
         h("td", { "data-label": "Operations" }, written(e)), h("td", { "data-label": "Took" }, took(e)),
         h("td", { "data-label": "Queued" }, when(e.created_at)))));
-      if (!page.items.length) rows.append(h("tr", {}, h("td", { colSpan: 5, class: "empty" }, "Not run yet: see the Runs tab.")));
+      if (!page.items.length) rows.append(h("tr", {}, h("td", { colSpan: 6, class: "empty" }, "Not run yet: see the Runs tab.")));
     } catch (failure) { showError(error, failure); }
   }
   const soon = () => { clearTimeout(timer); timer = setTimeout(load, 200); };

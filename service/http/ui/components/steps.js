@@ -1,0 +1,143 @@
+// A session's steps, newest first, drawn in place. Each step's row is made once; then only what
+// changed is written to it (its status, its bar, its detail, which buttons it offers), so a
+// button pressed and held while progress arrives is the button released, and the keyboard's
+// focus stays where it is. A screen reader is told of changes of status only (`announcer`).
+import { h, when } from "./dom.js";
+import { detailText, LIVE, setProgress, worthRetrying } from "./status.js";
+import { stills } from "./stills.js";
+import { written } from "./written.js";
+
+const EMPTY = "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.";
+
+// `act(method, path)`: a step's Cancel or Retry pressed.
+export function stepList({ act }) {
+  const element = h("ol", { class: "steps", "aria-label": "Steps, newest first" });
+  const announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
+  const empty = h("li", { class: "empty" }, EMPTY);
+  const rows = new Map(); // edit id → its row
+  const told = new Map(); // edit id → the status last announced
+
+  // `steps` as the session was last read; `overlay`: edit id → the edit as its last event told,
+  // while it runs; `known`: edit id → the edit as last read or told (its trials, for Retry).
+  function draw(steps, overlay, known) {
+    const abandoned = abandonedSteps(steps);
+    const byEdit = new Map(steps.map((step) => [step.edit_id, step]));
+    const newest = [...steps].reverse();
+    const news = [];
+    for (const step of newest) {
+      if (!rows.has(step.edit_id)) rows.set(step.edit_id, stepRow(step, act));
+      const read = known.get(step.edit_id);
+      const edit = { ...step, id: step.edit_id, ...(read?.status === step.status ? read : {}), ...(overlay.get(step.edit_id) || {}) };
+      const retry = retryable(edit, byEdit.get(step.follows_edit_id));
+      rows.get(step.edit_id).update(edit, { isHead: step.is_head, abandoned: abandoned.has(step.edit_id), retry });
+      if (told.has(edit.id) && told.get(edit.id) !== edit.status) news.push(`Step #${step.step} ${edit.status}.`);
+      told.set(edit.id, edit.status);
+    }
+    const wanted = newest.length ? newest.map((step) => rows.get(step.edit_id).row) : [empty];
+    for (const [id, view] of rows) if (!wanted.includes(view.row)) { view.row.remove(); rows.delete(id); }
+    if (wanted[0] !== empty) empty.remove();
+    // Only a row out of its place moves (a new step goes on top): moving a row would take the
+    // focus from its button.
+    wanted.forEach((row, index) => { if (element.children[index] !== row) element.insertBefore(row, element.children[index] ?? null); });
+    if (news.length) announcer.textContent = news.join(" ");
+  }
+  return { element, announcer, draw };
+}
+
+function stepRow(step, act) {
+  const status = h("span", { class: "chip" });
+  const headMark = h("span", { class: "head-mark", hidden: true }, "head");
+  const abandonedMark = h("span", { class: "abandoned-mark", hidden: true }, "abandoned");
+  const abandonedNote = h("p", { class: "detail", hidden: true }, "Undone, then replaced by another step: not part of the head, and redo will not bring it back.");
+  const bar = h("progress", { max: 1, value: 0, hidden: true });
+  const detail = h("p", { class: "detail", hidden: true });
+  const button = (label, method, path) => h("button", { type: "button", class: "quiet", hidden: true, onclick: () => act(method, path) }, label);
+  const cancel = button("Cancel", "DELETE", `/edit/${step.edit_id}`);
+  const retryButton = button("Retry", "POST", `/edit/${step.edit_id}/retry`);
+  const made = h("div", { class: "step-outputs" }); // a step's several results, once completed
+  const row = h("li", { class: "step", "data-edit": step.edit_id },
+    h("div", { class: "step-line" }, status, h("span", { class: "step-number" }, `#${step.step}`), headMark, abandonedMark),
+    h("div", { class: "step-ops" }, written(step)), abandonedNote, bar, detail, made,
+    h("p", { class: "facts" }, when(step.created_at)), h("div", { class: "step-actions" }, cancel, retryButton));
+
+  function update(edit, { isHead, abandoned, retry }) {
+    write(row, "className", `step status-${edit.status}${isHead ? " is-head" : ""}${abandoned ? " abandoned" : ""}`);
+    if (row.dataset.status !== edit.status) row.dataset.status = edit.status;
+    write(status, "className", `chip chip-${edit.status}`);
+    write(status, "textContent", edit.status);
+    shown(headMark, isHead);
+    shown(abandonedMark, abandoned);
+    shown(abandonedNote, abandoned);
+    progress(bar, edit);
+    write(detail, "textContent", detailText(edit) ?? "");
+    shown(detail, Boolean(detail.textContent));
+    offered(row, cancel, LIVE.has(edit.status));
+    offered(row, retryButton, retry);
+    const outputs = edit.status === "completed" ? edit.output_media_ids ?? [] : [];
+    if (outputs.length > 1 && !made.firstChild) made.append(stills(outputs));
+  }
+  return { row, update };
+}
+
+// A step runs on its parent's result: it is retried only once that has completed (the API
+// says "retry that one first" otherwise). One failed before it ran, with its parent, may then
+// run; any other only when trying again may end otherwise (its trials, `worthRetrying`).
+function retryable(edit, parent) {
+  if (!["failed", "cancelled"].includes(edit.status) || (parent && parent.status !== "completed")) return false;
+  if (edit.status === "cancelled") return true;
+  if (edit.trial === undefined) return false; // its trials not read yet
+  return edit.trial === 0 || worthRetrying(edit);
+}
+
+function progress(bar, edit) {
+  shown(bar, edit.status === "processing");
+  setProgress(bar, edit.progress ?? 0);
+}
+
+// Written only when it differs, so that nothing is replaced that has not changed.
+function write(element, property, value) {
+  if (element[property] !== value) element[property] = value;
+}
+
+function shown(element, on) {
+  if (element.hidden === on) element.hidden = !on;
+}
+
+// A button no longer offered that had the focus hands it to the step's other button, or to
+// the step itself, not to the page's top.
+function offered(row, button, on) {
+  const hadFocus = !on && document.activeElement === button;
+  shown(button, on);
+  if (!hadFocus) return;
+  const other = [...row.querySelectorAll(".step-actions button")].find((b) => !b.hidden);
+  if (!other) row.tabIndex = -1;
+  (other || row).focus();
+}
+
+// The steps that made the head, first to last: from the head back along the step each was made
+// on. A step undone and then replaced by another is on no such path, and is not saved with it.
+export function headChain(steps) {
+  const byEdit = new Map(steps.map((step) => [step.edit_id, step]));
+  const chain = [];
+  for (let step = steps.find((s) => s.is_head); step; step = byEdit.get(step.follows_edit_id)) chain.unshift(step);
+  return chain;
+}
+
+// The steps undone and then replaced: completed steps that neither undo nor redo can reach.
+// Every completed step was the head once; undo walks back along the head's chain, redo forward
+// along the newest completed step made on the head, again and again. A completed step off
+// both was undone, and another step made in its place. A step still to run is on neither yet
+// and is not abandoned: it waits for the step it follows (a new step follows the newest step
+// still to run), and nothing can be undone until it has run. Failed and cancelled steps say so.
+function abandonedSteps(steps) {
+  const parent = (step) => step.follows_edit_id ?? ORIGINAL;
+  const line = new Set(headChain(steps).map((step) => step.edit_id));
+  for (let at = steps.find((s) => s.is_head)?.edit_id ?? ORIGINAL; ;) {
+    const next = steps.filter((s) => s.status === "completed" && parent(s) === at).at(-1);
+    if (!next) break;
+    line.add(next.edit_id);
+    at = next.edit_id;
+  }
+  return new Set(steps.filter((step) => step.status === "completed" && !line.has(step.edit_id)).map((step) => step.edit_id));
+}
+const ORIGINAL = "original"; // the parent of a first step
