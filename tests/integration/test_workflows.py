@@ -243,6 +243,13 @@ def test_json_sent_as_another_type_is_a_415_naming_the_type_expected(
     assert api.client.get(workflow["url"]).json()["version"] == 1
 
 
+def test_malformed_json_sent_without_a_type_is_a_415_too(api: Api) -> None:
+    """Its type is what is wrong first: a 415, as for well-formed JSON sent so."""
+    response = api.client.post("/workflows", content=b'{"name": "w", "ops": [', headers={})
+    assert response.status_code == 415, response.text
+    assert response.json()["parameter"] == "Content-Type"
+
+
 def test_the_readmes_import_works_as_written(api: Api) -> None:
     """The tour exports a workflow with curl and imports the file as it shows: with its
     Content-Type, as a JSON body must be sent."""
