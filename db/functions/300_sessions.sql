@@ -106,14 +106,11 @@ CREATE OR REPLACE FUNCTION editroom.enqueue_session_edit(
 )
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    v_next record;
 BEGIN
     PERFORM editroom.check_edit_arguments(p_ops, p_max_trials);
     -- next_session_step locks the session until the transaction ends: no other step is added,
     -- and no undo or redo moves the head, between the check below and the insert.
-    SELECT * INTO v_next FROM editroom.next_session_step(p_session_id);
-    follows_edit_id := v_next.parent_edit_id;
+    SELECT s.parent_edit_id INTO follows_edit_id FROM editroom.next_session_step(p_session_id) s;
     -- The caller chose the operations (parsed for the kind the step reads, refused if it reads
     -- sound alone) from the session as it read it: the step it would follow then. Another
     -- step added since, or the one followed failed, may leave it reading something else, so
@@ -122,15 +119,10 @@ BEGIN
     IF follows_edit_id IS DISTINCT FROM p_follows_edit_id THEN
         RETURN;
     END IF;
-    INSERT INTO editroom.edits
-        (media_id, ops, session_id, max_trials, priority, session_step, parent_edit_id,
-         blocked_by, kind)
-    VALUES
-        (v_next.media_id, p_ops, p_session_id, p_max_trials, coalesce(p_priority, 0),
-         v_next.step, v_next.parent_edit_id, v_next.blocked_by,
-         -- NULL while it waits: the step before it gives it its kind with its input
-         (SELECT m.kind::text FROM editroom.media m WHERE m.id = v_next.media_id))
-    RETURNING * INTO edit;
+    -- The step as enqueue_edit makes every session step (the lock is held already).
+    edit := editroom.enqueue_edit(
+        p_media_id => NULL, p_ops => p_ops, p_session_id => p_session_id,
+        p_max_trials => p_max_trials, p_priority => p_priority);
 END
 $$;
 
