@@ -537,6 +537,19 @@ PROGRESSED = """([id, value]) => {
 ABOVE = "(one, other) => one.getBoundingClientRect().bottom <= other.getBoundingClientRect().top"
 
 
+def stepped(
+    api: httpx.Client, *, filename: str, content: bytes, step: str
+) -> tuple[str, dict[str, Any]]:
+    """Media uploaded as `filename`, a session on it, and its step `step` run to its end: the
+    media's id and the step as its wait answered."""
+    uploaded = api.post("/bucket/upload", params={"filename": filename}, content=content)
+    media_id = str(uploaded.json()["id"])
+    session = api.post("/sessions", params={"media": media_id}).json()["id"]
+    done: dict[str, Any] = api.post(f"/edit?session={session}&{step}&wait=30").json()
+    assert done["status"] == "completed", done
+    return media_id, done
+
+
 def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
     page: Page, watch: Watch, service: str
 ) -> None:
@@ -544,11 +557,8 @@ def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
     says so, and its Download is the TIFF itself, named as such."""
     with httpx.Client(base_url=service, timeout=60) as api:
         picture = media.image_bytes("PNG", size=(120, 90))
-        uploaded = api.post("/bucket/upload", params={"filename": "scan.png"}, content=picture)
-        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
-        step = api.post(f"/edit?session={session}&format=tiff&wait=30").json()
-        assert step["status"] == "completed"
-    page.goto(f"/#/media/{uploaded.json()['id']}")
+        uploaded, step = stepped(api, filename="scan.png", content=picture, step="format=tiff")
+    page.goto(f"/#/media/{uploaded}")
     expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
     page.wait_for_function("() => document.querySelector('img.head')?.naturalWidth === 120")
     expect(page.locator("img.head")).to_have_attribute("src", re.compile(r"/media/.*format=webp"))
@@ -607,11 +617,9 @@ def test_a_step_of_several_stills_shows_each(
     clip = media.write_video(tmp_path / "walk.mp4", acodec=None, seconds=2, size=(96, 72), fps=10)
     with httpx.Client(base_url=service, timeout=60) as api:
         content = clip.read_bytes()
-        uploaded = api.post("/bucket/upload", params={"filename": "walk.mp4"}, content=content)
-        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
-        step = api.post(f"/edit?session={session}&frames=best:3&wait=30").json()
-        assert step["status"] == "completed" and len(step["outputs"]) == 3
-    page.goto(f"/#/media/{uploaded.json()['id']}")
+        uploaded, step = stepped(api, filename="walk.mp4", content=content, step="frames=best:3")
+        assert len(step["outputs"]) == 3
+    page.goto(f"/#/media/{uploaded}")
     choices = page.get_by_role("group", name=re.compile("^3 stills"))
     expect(choices.get_by_role("radio")).to_have_count(3)
     expect(choices.locator(".still-thumb img")).to_have_count(3)
@@ -900,10 +908,7 @@ def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, servic
     watch.expected.append("status of 409")
     with httpx.Client(base_url=service, timeout=60) as api:
         picture = media.image_bytes("PNG", size=(88, 66))
-        uploaded = api.post("/bucket/upload", params={"filename": "kept.png"}, content=picture)
-        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
-        step = api.post(f"/edit?session={session}&flip=h&wait=30").json()
-        assert step["status"] == "completed"
+        stepped(api, filename="kept.png", content=picture, step="flip=h")
     page.goto("/#/library?outputs=1")
     page.get_by_role("button", name="Delete kept-edited.png").click()
     expect(page.get_by_role("dialog")).to_contain_text("its editing sessions")  # what goes too
