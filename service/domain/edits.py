@@ -107,8 +107,20 @@ class Edits:
         accept: str,
         key: str | None,
     ) -> Made:
-        """A session's step planned, then made (once per `key`: _made_once)."""
-        request, enqueue = await self._planned_in_session(control, rest, accept=accept)
+        """A session's step, made once per `key` (_made_once). The request's fingerprint is
+        its query as written, and the step is planned once the key is known to be new: a
+        replay answers what the first request made, whatever the session has become since
+        (its head sound alone, or images, which would refuse or read the operations
+        otherwise)."""
+        session_id, priority = _session_controls(control)
+        request = fingerprint(
+            "POST /edit", session=session_id, query=list(rest), accept=accept,
+            priority=priority,
+        )  # fmt: skip
+
+        async def enqueue() -> Row:
+            return await self._step(session_id, rest, accept=accept, priority=priority)
+
         return await self._made_once(request, enqueue, key=key)
 
     async def _made_once(
@@ -199,23 +211,16 @@ class Edits:
         self._metrics.answered([made], kind=kind.value)
         return made
 
-    async def _planned_in_session(
-        self, control: dict[str, str], rest: Sequence[tuple[str, str]], *, accept: str
-    ) -> tuple[str, Callable[[], Awaitable[Row]]]:
-        """The request's fingerprint, and how to enqueue it as a session's next step: checked
-        and parsed against the session as read now, made only if the session is still so
-        (SessionMoved otherwise)."""
-        if "fresh" in control:
-            raise InvalidParameter(
-                "fresh", control["fresh"], "a session's steps always run",
-                accepted="fresh only with media=ID",
-            )  # fmt: skip
-        if "media" in control:
-            raise InvalidParameter(
-                "media", control["media"], "a session edit reads the session's head",
-                accepted="either media=ID or session=ID",
-            )  # fmt: skip
-        session_id = parse_uuid("session", control["session"], what="a session id")
+    async def _step(
+        self,
+        session_id: UUID,
+        rest: Sequence[tuple[str, str]],
+        *,
+        accept: str,
+        priority: int,
+    ) -> Row:
+        """The session's next step: checked and parsed against the session as read now, made
+        only if the session is still so (SessionMoved otherwise)."""
         state = await session_state(self._database, session_id)
         if state is None:
             raise InvalidParameter(
@@ -224,24 +229,15 @@ class Edits:
         kind, picture = next_input(state)
         refuse_sound_alone_head(session_id, picture=picture)
         operations = resolve_auto(self.parse(kind, rest), accept)
-        priority = parse_priority(control.get("priority"))
-        request = fingerprint(
-            "POST /edit", session=session_id, ops=[op.as_json() for op in operations],
-            priority=priority,
-        )  # fmt: skip
-
-        async def enqueue() -> Row:
-            await check_references(self._database, operations)
-            with self._metrics.enqueueing():
-                row = await enqueue_step(
-                    self._database, state=state, priority=priority,
-                    ops=json.dumps([operation.as_json() for operation in operations]),
-                    max_trials=self._settings.edit_max_trials,
-                )  # fmt: skip
-            self._metrics.answered([row], kind=kind.value)
-            return row
-
-        return request, enqueue
+        await check_references(self._database, operations)
+        with self._metrics.enqueueing():
+            row = await enqueue_step(
+                self._database, state=state, priority=priority,
+                ops=json.dumps([operation.as_json() for operation in operations]),
+                max_trials=self._settings.edit_max_trials,
+            )  # fmt: skip
+        self._metrics.answered([row], kind=kind.value)
+        return row
 
     def parse(
         self,
@@ -398,3 +394,19 @@ def edit_key(
         sort_keys=True, separators=(",", ":"),
     )  # fmt: skip
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _session_controls(control: dict[str, str]) -> tuple[UUID, int]:
+    """A session step's session and priority; the controls it cannot take refused."""
+    if "fresh" in control:
+        raise InvalidParameter(
+            "fresh", control["fresh"], "a session's steps always run",
+            accepted="fresh only with media=ID",
+        )  # fmt: skip
+    if "media" in control:
+        raise InvalidParameter(
+            "media", control["media"], "a session edit reads the session's head",
+            accepted="either media=ID or session=ID",
+        )  # fmt: skip
+    session_id = parse_uuid("session", control["session"], what="a session id")
+    return session_id, parse_priority(control.get("priority"))

@@ -241,3 +241,23 @@ def test_an_idempotency_key_keeps_the_step_made_after_planning_again(
     steps = api.client.get(session["url"]).json()["steps"]
     assert [step["ops"] for step in steps] == [[], [{"op": "flip", "axis": "h"}]]
     assert steps[1]["follows_edit_id"] == steps[0]["edit_id"]
+
+
+@pytest.mark.parametrize(
+    "step", [{"audio": "extract"}, {"frames": "best:3"}], ids=["sound-alone", "stills"]
+)
+def test_a_step_sent_again_with_its_key_is_replayed_whatever_it_made_of_the_session(
+    api: Api, tmp_path: Path, step: dict[str, str]
+) -> None:
+    """The answer was lost; the step is still to run, and the session's next step would now
+    read sound alone, or images: the key's replay answers it, not a refusal of it."""
+    clip = api.upload(media.write_video(tmp_path / "c.mp4").read_bytes(), filename="c.mp4")
+    session = api.client.post("/sessions", params={"media": clip.json()["id"]}).json()
+    params, key = {"session": session["id"], **step}, {"Idempotency-Key": "lost-answer"}
+
+    made = api.client.post("/edit", params=params, headers=key)
+    again = api.client.post("/edit", params=params, headers=key)
+
+    assert made.status_code == 202, made.text
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (202, "true")
+    assert again.json()["id"] == made.json()["id"]
