@@ -30,7 +30,12 @@ from service.domain.events import EditEvents, Subscription
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.media_to_edit import MediaToEdit
 from service.domain.ops_refs import check_references
-from service.domain.session_steps import SESSION_PLANS, enqueue_step, next_input
+from service.domain.session_steps import (
+    SESSION_PLANS,
+    enqueue_step,
+    next_input,
+    session_controls,
+)
 from service.domain.sessions import session_state
 from service.domain.sound_alone import refuse_sound_alone, refuse_sound_alone_head
 from service.domain.source_facts import refuse_impossible
@@ -112,7 +117,7 @@ class Edits:
         replay answers what the first request made, whatever the session has become since
         (its head sound alone, or images, which would refuse or read the operations
         otherwise)."""
-        session_id, priority = _session_controls(control)
+        session_id, priority = session_controls(control)
         request = fingerprint(
             "POST /edit", session=session_id, query=list(rest), accept=accept,
             priority=priority,
@@ -394,19 +399,3 @@ def edit_key(
         sort_keys=True, separators=(",", ":"),
     )  # fmt: skip
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _session_controls(control: dict[str, str]) -> tuple[UUID, int]:
-    """A session step's session and priority; the controls it cannot take refused."""
-    if "fresh" in control:
-        raise InvalidParameter(
-            "fresh", control["fresh"], "a session's steps always run",
-            accepted="fresh only with media=ID",
-        )  # fmt: skip
-    if "media" in control:
-        raise InvalidParameter(
-            "media", control["media"], "a session edit reads the session's head",
-            accepted="either media=ID or session=ID",
-        )  # fmt: skip
-    session_id = parse_uuid("session", control["session"], what="a session id")
-    return session_id, parse_priority(control.get("priority"))

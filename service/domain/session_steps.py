@@ -13,9 +13,10 @@ from uuid import UUID
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import makes_sound_alone, result_kind
+from service.domain.edit_controls import parse_priority, parse_uuid
 from service.domain.sound_alone import has_picture
 from service.kernel.db import Database, Row
-from service.kernel.errors import SessionMoved
+from service.kernel.errors import InvalidParameter, SessionMoved
 
 # Plans of one request: another step made between its reading and its making each time
 # means a session others keep adding to; the last SessionMoved is the answer then (409).
@@ -53,3 +54,19 @@ async def enqueue_step(
     if row is None or row["id"] is None:
         raise SessionMoved(state["id"])
     return row
+
+
+def session_controls(control: dict[str, str]) -> tuple[UUID, int]:
+    """A session step's session and priority; the controls it cannot take refused."""
+    if "fresh" in control:
+        raise InvalidParameter(
+            "fresh", control["fresh"], "a session's steps always run",
+            accepted="fresh only with media=ID",
+        )  # fmt: skip
+    if "media" in control:
+        raise InvalidParameter(
+            "media", control["media"], "a session edit reads the session's head",
+            accepted="either media=ID or session=ID",
+        )  # fmt: skip
+    session_id = parse_uuid("session", control["session"], what="a session id")
+    return session_id, parse_priority(control.get("priority"))
