@@ -27,11 +27,12 @@ export function bytes(size) {
   return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
 }
 
-export function seconds(total) {
+// A time as minutes and seconds, to `digits` decimals: 1:05.2 (or 1:05.20 with 2).
+export function seconds(total, digits = 1) {
   if (total === null || total === undefined) return "";
   const minutes = Math.floor(total / 60);
   const rest = total - minutes * 60;
-  return `${minutes}:${rest.toFixed(1).padStart(4, "0")}`;
+  return `${minutes}:${rest.toFixed(digits).padStart(digits + 3, "0")}`;
 }
 
 export function when(iso) {
@@ -53,7 +54,8 @@ export function nothingAt(main, { what, back, backLabel }) {
 }
 
 // An id as the API writes them; anything else names nothing, and is not worth asking about.
-export const looksLikeId = (text) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
+export const ID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+export const looksLikeId = (text) => new RegExp(`^${ID_PATTERN}$`, "i").test(text);
 
 export function errorBox() {
   return h("p", { class: "error", role: "alert", hidden: true });

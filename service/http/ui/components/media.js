@@ -20,13 +20,13 @@ export function soundOnly(item) {
 // then cached by the browser for good.
 export const THUMBNAIL_WIDTH = 320;
 export const THUMBNAIL_OPERATIONS = `resize=${THUMBNAIL_WIDTH}x&format=webp`;
-// What every browser shows as it is: an image this small needs no copy made.
-const SHOWN_AS_IS = new Set(["image/jpeg", "image/png", "image/webp", "image/gif"]);
 
 // What browsers show as it is. Any other picture (a TIFF) is shown through a copy made at its
 // result address (GET /media/{id}/{operations}), as thumbnails are: a WebP no larger than
 // the head can be shown; its download is still the picture itself.
 const DISPLAYED = new Set(["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/bmp"]);
+// Of those, what a thumbnail may show as it is when small: every browser shows these alike.
+const SHOWN_AS_IS = new Set([...DISPLAYED].filter((type) => !["image/avif", "image/bmp"].includes(type)));
 export const DISPLAY_OPERATIONS = "resize=2048x2048&format=webp&quality=90";
 
 // The address of a copy to show in place of an image browsers cannot show; null for any other.

@@ -1,6 +1,6 @@
 // A video's timeline with in and out handles that snap to frames; the video seeks to a
 // handle as it moves. Each handle is a slider: arrows move one frame, Shift+arrows a second.
-import { h } from "./dom.js";
+import { h, seconds } from "./dom.js";
 
 export function timeline(video, { duration, fps, onChange }) {
   const frame = 1 / (fps || 25);
@@ -72,7 +72,4 @@ export function timeline(video, { duration, fps, onChange }) {
 }
 
 // A time as minutes, seconds and hundredths: 1:05.20.
-function clock(total) {
-  const minutes = Math.floor(total / 60);
-  return `${minutes}:${(total - minutes * 60).toFixed(2).padStart(5, "0")}`;
-}
+const clock = (total) => seconds(total, 2);

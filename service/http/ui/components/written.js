@@ -4,10 +4,10 @@
 // value's "&" (text=Tom & Jerry) is inside its chip, never taken for the "&" between two. An
 // import, which is no operation of the language, names its address. A media an operation names
 // (concat's videos, overlay's image) is shown by its name, a link to its editor.
-import { h } from "./dom.js";
+import { h, ID_PATTERN } from "./dom.js";
 import { media } from "./media.js";
 
-const ID = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const ID = new RegExp(`(${ID_PATTERN})`, "i");
 
 export function written(item) {
   return h("ol", { class: "written", title: item.query ?? undefined },

@@ -11,7 +11,6 @@ import { colourControls } from "../components/colour.js";
 import { displayCopy, formatName, soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
 
-const REREAD_MILLISECONDS = 250; // a step told of, not yet read: the session is read after this
 const COPY_TRIES = 5; // a copy of the head to show, still being made: asked for again this often
 const COPY_RETRY_MILLISECONDS = 2000;
 
@@ -173,19 +172,24 @@ export async function render(main, { id }) {
           made.fields.crop.addEventListener("change", () => made.check("crop"));
         }
         if (op.name === "trim") made.fields.trim.addEventListener("input", (e) => tools?.line?.set(e.target.value));
-        details.addEventListener("toggle", () => { if (details.open) reveal(details); });
-        if (op.reads) offerMedia(op, made, details);
+        // Opened, it is scrolled into view (once its media to choose from are shown, if any).
+        const picker = op.reads ? offerMedia(op, made) : null;
+        details.addEventListener("toggle", async () => {
+          if (!details.open) return;
+          await picker?.show();
+          if (details.open) reveal(details);
+        });
         opsPanel.append(details);
       }
     }
   }
 
   // overlay and concat name other media: the library's media of that kind, to choose from.
-  function offerMedia(op, made, details) {
+  function offerMedia(op, made) {
     const field = made.fields[op.name];
     const picker = mediaPicker(op, field);
     field.closest(".field").before(picker.element);
-    details.addEventListener("toggle", () => { if (details.open) picker.show().then(() => { if (details.open) reveal(details); }); });
+    return picker;
   }
 
   // An operation opened below the panel's fold is scrolled into view within the panel (which
@@ -298,22 +302,20 @@ export async function render(main, { id }) {
     return true;
   }
 
-  // A step this page has not read (asked for in another tab, or through the API) is read with
-  // the session as soon as it is told of: one read for a burst of such events.
-  let reading = null;
-  const readSoon = () => { reading ??= setTimeout(() => { reading = null; refresh(); }, REREAD_MILLISECONDS); };
+  // A step this page has not read (asked for in another tab, or through the API), or one that
+  // finished, is read with the session at once: refresh() makes one read of a burst of them.
   const stop = live({ session: session.id }, {
     onOpen: refresh,
     onEdit: (edit) => {
       overlay.set(edit.id, edit);
       known.set(edit.id, edit);
-      if (!session.steps?.some((step) => step.edit_id === edit.id)) readSoon();
+      const unread = !session.steps?.some((step) => step.edit_id === edit.id);
+      if (unread || !LIVE.has(edit.status)) refresh();
       else drawSteps();
-      if (!LIVE.has(edit.status)) refresh();
     },
   });
   // An edit waiting to retry counts down its back-off.
   const ticker = setInterval(() => { if ([...overlay.values()].some((e) => e.status === "error")) drawSteps(); }, 1000);
   await refresh();
-  return () => { stop(); clearInterval(ticker); clearTimeout(reading); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
+  return () => { stop(); clearInterval(ticker); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
 }
