@@ -294,8 +294,8 @@ $$;
 
 COMMENT ON FUNCTION editroom.list_edits(editroom.edit_status, uuid, uuid, uuid, timestamptz, uuid, integer, boolean) IS
 'Edits newest first, live and archived (all_edits), each filter optional: status, media, '
-'session, workflow, by_address (made by a result address only, or not); keyset pages after (p_after_at, p_after_id), the last row of the page '
-'before. Merges the indexes of edits and of each day of history in that order, so a page '
+'session, workflow, by_address (true: only copies result addresses made; false: the rest); '
+'keyset pages after (p_after_at, p_after_id), the last row of the page before. Merges the indexes of edits and of each day of history in that order, so a page '
 'reads about a page of rows per table and day. What GET /edit and a workflow''s executions '
 'read.';
 
