@@ -263,7 +263,8 @@ CREATE OR REPLACE FUNCTION editroom.list_edits(
     p_workflow_id uuid DEFAULT NULL,
     p_after_at timestamptz DEFAULT NULL,
     p_after_id uuid DEFAULT NULL,
-    p_limit integer DEFAULT 50
+    p_limit integer DEFAULT 50,
+    p_by_address boolean DEFAULT NULL
 )
 RETURNS SETOF editroom.edits
 LANGUAGE plpgsql
@@ -284,15 +285,17 @@ BEGIN
                   CASE WHEN p_media_id IS NOT NULL THEN 'media_id = $2' END,
                   CASE WHEN p_session_id IS NOT NULL THEN 'session_id = $3' END,
                   CASE WHEN p_workflow_id IS NOT NULL THEN 'workflow_id = $4' END,
-                  CASE WHEN p_after_at IS NOT NULL THEN '(created_at, id) < ($5, $6)' END))
-    USING p_status, p_media_id, p_session_id, p_workflow_id, p_after_at, p_after_id, p_limit;
+                  CASE WHEN p_after_at IS NOT NULL THEN '(created_at, id) < ($5, $6)' END,
+                  CASE WHEN p_by_address IS NOT NULL THEN 'by_address = $8' END))
+    USING p_status, p_media_id, p_session_id, p_workflow_id, p_after_at, p_after_id, p_limit,
+          p_by_address;
 END
 $$;
 
-COMMENT ON FUNCTION editroom.list_edits(editroom.edit_status, uuid, uuid, uuid, timestamptz, uuid, integer) IS
+COMMENT ON FUNCTION editroom.list_edits(editroom.edit_status, uuid, uuid, uuid, timestamptz, uuid, integer, boolean) IS
 'Edits newest first, live and archived (all_edits), each filter optional: status, media, '
-'session, workflow; keyset pages after (p_after_at, p_after_id), the last row of the page '
-'before. Merges the indexes of edits and of each day of history in that order, so a page '
+'session, workflow, by_address (true: only copies result addresses made; false: the rest); '
+'keyset pages after (p_after_at, p_after_id), the last row of the page before. Merges the indexes of edits and of each day of history in that order, so a page '
 'reads about a page of rows per table and day. What GET /edit and a workflow''s executions '
 'read.';
 

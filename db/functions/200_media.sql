@@ -22,22 +22,34 @@ RETURNS TABLE (media editroom.media, created boolean)
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    -- What made it: nothing (an upload), an import job, or an edit (the job's lane says).
-    v_origin text := CASE
-        WHEN p_source_edit_id IS NULL THEN 'upload'
-        WHEN (SELECT e.kind FROM editroom.edits e WHERE e.id = p_source_edit_id) = 'import'
-            THEN 'import'
-        ELSE 'edit' END;
+    v_kind text;  -- the lane of the edit that made it
+    v_by_address boolean := false;  -- that edit's mark
+    v_origin text := 'upload';
 BEGIN
+    IF p_source_edit_id IS NOT NULL THEN
+        SELECT e.kind, e.by_address INTO v_kind, v_by_address FROM editroom.edits e
+         WHERE e.id = p_source_edit_id;
+        -- A mark only goes from true to false (unmark_by_address): false is final, true is
+        -- read again under the row's lock, so a clearing about to commit is waited for, and
+        -- one that comes later finds this result among the edit's outputs.
+        IF v_by_address THEN
+            SELECT e.by_address INTO v_by_address FROM editroom.edits e
+             WHERE e.id = p_source_edit_id
+               FOR NO KEY UPDATE;
+        END IF;
+        -- What made it: an import job, or an edit (the job's lane says).
+        v_origin := CASE WHEN v_kind = 'import' THEN 'import' ELSE 'edit' END;
+    END IF;
     -- A concurrent upload of the same bytes makes ON CONFLICT wait for it, then yield.
     INSERT INTO editroom.media AS m
         (kind, content_type, size_bytes, sha256, storage_key, original_name, width, height,
          duration_seconds, frame_rate, video_codec, audio_codec, source_edit_id,
-         source_media_id, source_seconds, origin, uploaded_at)
+         source_media_id, source_seconds, origin, by_address, uploaded_at)
     VALUES
         (p_kind, p_content_type, p_size_bytes, p_sha256, p_storage_key, p_original_name,
          p_width, p_height, p_duration_seconds, p_frame_rate, p_video_codec, p_audio_codec,
          p_source_edit_id, p_source_media_id, p_source_seconds, v_origin,
+         coalesce(v_by_address, false),
          -- not the transaction's start: an edit's results, added in one statement in their
          -- order, are listed (newest first) in that order, not at random among equals
          clock_timestamp())
@@ -46,6 +58,12 @@ BEGIN
     created := FOUND;
     IF NOT created THEN
         SELECT m.* INTO media FROM editroom.media m WHERE m.sha256 = p_sha256;
+        -- The same bytes as a copy an address made, now the result of an edit asked for by
+        -- name (or uploaded): no longer a copy only.
+        IF media.by_address AND NOT coalesce(v_by_address, false) THEN
+            UPDATE editroom.media m SET by_address = false WHERE m.id = media.id
+            RETURNING m.* INTO media;
+        END IF;
     END IF;
     RETURN NEXT;
 END
@@ -56,7 +74,8 @@ COMMENT ON FUNCTION editroom.add_media(editroom.media_kind, text, bigint, text, 
 'with created = false, and the caller keeps no second copy. An edit''s output names the edit '
 'and its source media, and a still (thumbnail, frames) the second of that video it shows. '
 'Its origin is upload without p_source_edit_id, import when that edit is an import job, '
-'else edit.';
+'else edit; by_address as that edit''s (a copy made by a result address), cleared on known '
+'content that something else made again.';
 
 CREATE OR REPLACE FUNCTION editroom.create_pending_media(
     p_original_name text,

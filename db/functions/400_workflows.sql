@@ -282,7 +282,9 @@ BEGIN
          ORDER BY w.edit_key, w.position
         RETURNING *
     )
-    SELECT coalesce(f, m::editroom.edits),
+    -- An identical edit found that only an address had asked for is asked for by name now.
+    SELECT coalesce(CASE WHEN f.by_address THEN editroom.unmark_by_address(f.id) ELSE f END,
+                    m::editroom.edits),
            w.found_id IS NOT NULL OR w.position > (
                SELECT min(o.position) FROM wanted o WHERE o.edit_key = w.edit_key)
       FROM wanted w
@@ -296,5 +298,6 @@ COMMENT ON FUNCTION editroom.run_workflow_once(uuid, integer, uuid[], text[], bo
 'Runs version p_version (the current one, else it raises) of workflow p_id on each of '
 'p_media_ids like run_workflow, but each edit made once, as enqueue_edit_once does: '
 'p_edit_keys holds the key of each media''s edit; an identical edit still to run is joined, a '
-'completed one reused (not with p_fresh), whoever made it. Returns (edit, reused) in order; '
-'the new edits are made in one statement.';
+'completed one reused (not with p_fresh), whoever made it (one marked by_address, made by a '
+'result address, is unmarked). Returns (edit, reused) in order; the new edits are made in one '
+'statement.';

@@ -184,10 +184,14 @@ class Edits:
         priority: int = 0,
         durable: bool = True,
         admit: bool = False,
+        by_address: bool = False,
     ) -> Row:
         """The edit of `media` by `operations`, made once: an identical one still to run is
         joined, a completed one reused (unless `fresh`); the row says which (`reused`).
         `admit`: refuse a full queue, and a media no longer there, in the same statement.
+        `by_address`: asked for by its result address only (results.py); a new edit is then
+        marked a copy (by_address), and any other request that finds it clears the mark, in
+        the same statement (editroom.enqueue_edit_once).
         A media without a picture (sound alone) is refused first, then an operation its
         facts make impossible (source_facts.py).
 
@@ -206,6 +210,7 @@ class Edits:
             "media_id": media["id"], "edit_key": key, "fresh": fresh, "priority": priority,
             "ops": json.dumps([operation.as_json() for operation in operations]),
             "max_trials": self._settings.edit_max_trials, "durable": durable,
+            "by_address": by_address,
         }  # fmt: skip
         with self._metrics.enqueueing():
             if admit:
@@ -268,13 +273,15 @@ class Edits:
         status: str | None,
         media_id: UUID | None,
         session_id: UUID | None,
+        by_address: bool | None = None,
         limit: int,
         cursor: str | None,
     ) -> Page:
-        """Newest first; every filter optional."""
+        """Newest first; every filter optional (by_address: made by a result address only,
+        or not)."""
         return await keyset_page(
             self._database, "list_edits", limit=limit, cursor=cursor,
-            status=status, media_id=media_id, session_id=session_id,
+            status=status, media_id=media_id, session_id=session_id, by_address=by_address,
         )  # fmt: skip
 
     async def status_counts(self) -> list[Row]:

@@ -211,16 +211,18 @@ class MediaLibrary:
         *,
         kind: str | None,
         origin: str | None,
+        by_address: bool | None = None,
         since: datetime | None,
         before: datetime | None,
         limit: int,
         cursor: str | None,
     ) -> Page:
         """Ready media, newest upload first; every filter optional (origin: upload, the
-        originals, uploaded or imported; or edit, the outputs)."""
+        originals, uploaded or imported; or edit, the outputs; by_address: the copies result
+        addresses made only, or everything else)."""
         return await keyset_page(
             self.database, "list_media", limit=limit, cursor=cursor, time_column="uploaded_at",
-            kind=kind, origin=origin, since=since, before=before,
+            kind=kind, origin=origin, by_address=by_address, since=since, before=before,
         )  # fmt: skip
 
     async def delete(self, media_id: UUID) -> None:

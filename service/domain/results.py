@@ -47,7 +47,7 @@ class Results:
         parsed = self._edits.parse(MediaKind(media["kind"]), items, controls=())
         operations = resolve_auto(parsed, accept)
         # Always waited for below, unless completed already: durability as wait() gives it.
-        edit = await self._edits.create_once(media, operations, durable=False)
+        edit = await self._edits.create_once(media, operations, durable=False, by_address=True)
         if edit["status"] != "completed":
             edit = await self._edits.wait(edit["id"], self._wait_seconds)
         auto = any(isinstance(op, Format) and op.auto for op in operations)

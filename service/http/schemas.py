@@ -16,6 +16,20 @@ QUERY_DESCRIPTION = (
     '"crop=80,60,160,120&resize=800x" (modifiers at their default left out); null for an '
     "import, whose request is no operation of the language"
 )
+BY_ADDRESS_DESCRIPTION = (
+    "True while only its result address (GET /media/{media}/{operations}: a thumbnail, a "
+    "display copy) has ever asked for it: a cached copy, not anyone's own edit. Cleared when "
+    "any other request (POST /edit, a workflow run) finds it"
+)
+BY_ADDRESS_FILTER = (
+    "true: only edits made by a result address and asked for no other way (cached copies "
+    "such as thumbnails); false: every other edit; none: all"
+)
+BY_ADDRESS_MEDIA_FILTER = (
+    "true: only the results of edits made by a result address (cached copies such as "
+    "thumbnails); false: every other media (originals, and outputs of edits asked for by "
+    "name); none: all"
+)
 
 
 class Codecs(BaseModel):
@@ -49,6 +63,10 @@ class MediaOut(BaseModel):
         description="The edit that produced it, if an edit or an import job did"
     )
     source_media_id: UUID | None = Field(description="The media that edit read")
+    by_address: bool = Field(
+        description="True for the result of an edit only a result address asked for (its "
+        "source_edit_id's by_address): a cached copy, such as a thumbnail"
+    )
     source_seconds: float | None = Field(
         description="For a still of a video (thumbnail, frames): the time it shows, in seconds "
         "of the video that edit read (source_media_id); null for anything else, and for a "
@@ -69,7 +87,7 @@ class MediaOut(BaseModel):
 _MEDIA_COLUMNS = (
     "id", "kind", "content_type", "size_bytes", "sha256", "width", "height",
     "duration_seconds", "frame_rate", "original_name", "uploaded_at", "origin",
-    "source_edit_id", "source_media_id", "source_seconds",
+    "source_edit_id", "source_media_id", "source_seconds", "by_address",
 )  # fmt: skip
 
 
@@ -138,6 +156,7 @@ class EditOut(BaseModel):
         "addresses (EDITROOM_URL_SIGNING_KEY). Null for an import, and for an edit that "
         "completed without a result (noop)"
     )
+    by_address: bool = Field(description=BY_ADDRESS_DESCRIPTION)
     reused: bool = Field(
         default=False,
         description="True when POST /edit answered an identical edit (same source bytes, same "
@@ -172,7 +191,7 @@ class EditOut(BaseModel):
 _EDIT_COLUMNS = (
     "id", "media_id", "session_id", "workflow_id", "status", "ops", "priority", "trial",
     "max_trials", "progress", "progress_detail", "error", "created_at", "run_after",
-    "started_at", "finished_at",
+    "started_at", "finished_at", "by_address",
 )  # fmt: skip
 
 

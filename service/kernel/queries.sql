@@ -137,6 +137,7 @@ SELECT * FROM editroom.media
  WHERE status = 'ready'
    AND (%(kind)s::editroom.media_kind IS NULL OR kind = %(kind)s::editroom.media_kind)
    AND (%(origin)s::text IS NULL OR (origin = 'edit') = (%(origin)s::text = 'edit'))
+   AND (%(by_address)s::boolean IS NULL OR by_address = %(by_address)s::boolean)
    AND (%(since)s::timestamptz IS NULL OR uploaded_at >= %(since)s::timestamptz)
    AND (%(before)s::timestamptz IS NULL OR uploaded_at < %(before)s::timestamptz)
    AND (%(after_at)s::timestamptz IS NULL
@@ -171,7 +172,8 @@ SELECT (o.edit).*, o.reused
       p_edit_key => %(edit_key)s,
       p_fresh => %(fresh)s,
       p_max_trials => %(max_trials)s,
-      p_priority => %(priority)s
+      p_priority => %(priority)s,
+      p_by_address => %(by_address)s
   ) AS o;
 
 -- name: enqueue_edit_once_admitted
@@ -187,7 +189,8 @@ SELECT a.waiting, (a.edit).*, a.reused
       p_edit_key => %(edit_key)s,
       p_fresh => %(fresh)s,
       p_max_trials => %(max_trials)s,
-      p_priority => %(priority)s
+      p_priority => %(priority)s,
+      p_by_address => %(by_address)s
   ) AS a;
 
 -- name: take_idempotency_key
@@ -220,7 +223,8 @@ SELECT * FROM editroom.find_edit(%(id)s);
 SELECT * FROM editroom.list_edits(
     p_status => %(status)s::editroom.edit_status, p_media_id => %(media_id)s::uuid,
     p_session_id => %(session_id)s::uuid, p_after_at => %(after_at)s::timestamptz,
-    p_after_id => %(after_id)s::uuid, p_limit => %(limit)s
+    p_after_id => %(after_id)s::uuid, p_limit => %(limit)s,
+    p_by_address => %(by_address)s::boolean
 );
 
 -- name: cancel_edit
@@ -230,13 +234,15 @@ SELECT * FROM editroom.cancel_edit(%(id)s);
 SELECT * FROM editroom.retry_edit(%(id)s);
 
 -- name: edits_changed
--- The edits a live stream was told of, those of its session, workflow or media only.
-SELECT * FROM editroom.edits
- WHERE id = ANY(%(ids)s::uuid[])
-   AND (%(session_id)s::uuid IS NULL OR session_id = %(session_id)s::uuid)
-   AND (%(workflow_id)s::uuid IS NULL OR workflow_id = %(workflow_id)s::uuid)
-   AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
- ORDER BY created_at, id;
+-- The edits a live stream was told of, those of its session, workflow or media only. Live
+-- or archived (find_edit: history is read only for an id edits lacks), since an archived
+-- edit's by_address mark may be cleared (unmark_by_address), which a listing must hear of.
+SELECT e.* FROM (SELECT DISTINCT u.id FROM unnest(%(ids)s::uuid[]) AS u (id)) AS i
+ CROSS JOIN LATERAL editroom.find_edit(i.id) AS e
+ WHERE (%(session_id)s::uuid IS NULL OR e.session_id = %(session_id)s::uuid)
+   AND (%(workflow_id)s::uuid IS NULL OR e.workflow_id = %(workflow_id)s::uuid)
+   AND (%(media_id)s::uuid IS NULL OR e.media_id = %(media_id)s::uuid)
+ ORDER BY e.created_at, e.id;
 
 -- name: status_counts
 SELECT status, count FROM editroom.status_counts();

@@ -300,7 +300,8 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
         forest = next(m for m in picture.json()["items"] if m["original_name"] == "forest.png")
         api.post("/edit", params={"media": forest["id"], "flip": "h"}).raise_for_status()
     expect(completed).to_have_text(str(done + 1))  # without a reload
-    expect(page.locator("tr[data-status=completed]")).to_have_count(done + 1)
+    # Listed: the person's own edits, not the copies addresses made (counted above).
+    expect(page.locator("tr[data-status=completed]")).to_have_count(done + 1 - len(made))
     newest = page.locator("tr[data-status=completed]").first
     expect(newest).to_contain_text("flip=h")
     expect(newest).to_contain_text("forest.png")  # the media by its name, with its picture
@@ -799,6 +800,65 @@ def test_viewing_the_edit_outputs_makes_no_copies_of_copies(
     assert copied == [wide]
     narrow_picture = page.get_by_role("link", name="Edit narrow.png").locator("img")
     expect(narrow_picture).to_have_attribute("src", re.compile(f"/bucket/upload/{narrow}/content$"))
+
+
+def test_the_queue_lists_copies_made_by_addresses_only_on_request(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """Opening the library makes a thumbnail of each picture by its address: edits the queue
+    leaves out until its box is ticked (kept in the address), though its counts count them.
+    One asked for by name (POST /edit) from then on is listed, told live."""
+    with httpx.Client(base_url=service) as api:
+        before = {e["id"] for e in thumbnail_edits(api)}
+        picture = media.image_bytes("PNG", size=(900, 600))
+        made = api.post("/bucket/upload", params={"filename": "copied.png"}, content=picture)
+        wide = made.json()["id"]
+        page.goto("/#/library")
+        expect(page.get_by_role("link", name="Edit copied.png")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        settled_completed(api)
+        (thumb,) = [
+            e for e in thumbnail_edits(api) if e["id"] not in before and e["media_id"] == wide
+        ]
+        assert thumb["by_address"] is True
+        page.goto("/#/queue")
+        box = page.get_by_label("Show copies made by addresses (thumbnails)")
+        expect(box).not_to_be_checked()
+        expect(page.locator(".counts-note")).to_be_visible()
+        row = page.locator(f"tr[data-edit='{thumb['id']}']")
+        expect(page.locator("tbody tr").first).to_be_visible()
+        expect(row).to_have_count(0)
+        # Nothing listed is a copy: the rows' edits, read back, are all asked for by name.
+        listed = page.locator("tbody tr[data-edit]").evaluate_all(
+            "rows => rows.map(r => r.dataset.edit)"
+        )
+        assert all(not api.get(f"/edit/{i}").json()["by_address"] for i in listed)
+        check_page(page, "queue-without-copies")
+        box.check()
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("resize=320x")
+        expect(page.locator(".counts-note")).to_be_hidden()
+        assert "copies=1" in page.url
+        check_page(page, "queue-with-copies")
+        page.reload()  # the choice is in the address
+        expect(page.get_by_label("Show copies made by addresses (thumbnails)")).to_be_checked()
+        expect(row).to_have_count(1)
+        page.get_by_label("Show copies made by addresses (thumbnails)").uncheck()
+        expect(row).to_have_count(0)
+        # The library's outputs leave the copy out the same way.
+        page.goto("/#/library?outputs=1")
+        copy_card = page.get_by_role("link", name="Edit copied-edited.webp")
+        expect(page.get_by_role("link", name="Edit copied.png")).to_be_visible()
+        expect(copy_card).to_have_count(0)
+        page.get_by_label("and copies made by addresses (thumbnails)").check()
+        expect(copy_card).to_be_visible()
+        assert "copies=1" in page.url
+        check_page(page, "library-with-copies")
+        page.goto("/#/queue")
+        expect(page.locator("tbody tr").first).to_be_visible()
+        asked = api.post("/edit", params={"media": wide, "resize": "320x", "format": "webp"})
+        assert (asked.json()["id"], asked.json()["by_address"]) == (thumb["id"], False)
+        expect(row).to_have_count(1)  # told live: no longer a copy
 
 
 def thumbnail_edits(api: httpx.Client) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import pytest
 
 from tests import media
 from tests.api import Api, api_settings, running_api
+from tests.paging import every_page
 from tests.queue import Conn
 
 # name, kind, uploaded_at (UTC)
@@ -126,6 +127,7 @@ def test_pages_are_stable_when_newer_media_arrive(
         ({"limit": "many"}, "limit"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"sort": "oldest"}, "sort"),
+        ({"by_address": "maybe"}, "by_address"),
     ],
 )
 def test_bad_parameters_are_named(api: Api, params: dict[str, str], parameter: str) -> None:
@@ -135,3 +137,46 @@ def test_bad_parameters_are_named(api: Api, params: dict[str, str], parameter: s
     assert body["parameter"] == parameter
     assert body["value"] == next(iter(params.values()))
     assert body["accepted"]
+
+
+@pytest.fixture
+def copies(conn: Conn, library: dict[str, str]) -> dict[str, str]:
+    """Edit outputs between the originals: f and h of edits asked for by name, the rest
+    copies result addresses made (thumbnails)."""
+    outputs = [("f", False), ("g", True), ("h", False), ("i", True), ("j", True)]
+    ids: dict[str, str] = {}
+    for index, (name, by_address) in enumerate(outputs):
+        digest = f"{index + 100:064x}"
+        row = conn.execute(
+            """INSERT INTO editroom.media (kind, content_type, size_bytes, sha256, storage_key,
+                                           original_name, uploaded_at, origin, by_address)
+               VALUES ('image', 'image/webp', 1, %s, %s, %s,
+                       '2026-11-24T00:00:00+00:00'::timestamptz + %s * interval '1 hour',
+                       'edit', %s) RETURNING id""",
+            [digest, f"media/{digest[:2]}/{digest}", name, index, by_address],
+        ).fetchone()
+        assert row is not None
+        ids[name] = str(row["id"])
+    return ids
+
+
+def test_copies_made_by_addresses_are_left_out_or_listed_alone(
+    api: Api, copies: dict[str, str]
+) -> None:
+    assert names(api, by_address="false") == ["h", "f", "e", "d", "c", "b", "a"]
+    assert names(api, by_address="false", origin="edit") == ["h", "f"]
+    assert names(api, by_address="true") == ["j", "i", "g"]
+    assert names(api, by_address="true", origin="upload") == []
+    assert len(names(api)) == 10
+    listed = api.client.get("/bucket/upload", params={"by_address": "true"}).json()["items"]
+    assert [item["by_address"] for item in listed] == [True] * 3
+
+
+@pytest.mark.parametrize("by_address", ["false", "true"])
+def test_keyset_pages_with_the_copies_filter_cover_it_once(
+    api: Api, copies: dict[str, str], library: dict[str, str], by_address: str
+) -> None:
+    pages = every_page(api.client, "/bucket/upload", by_address=by_address, limit=2)
+    wanted = names(api, by_address=by_address, limit=50)
+    assert [item["original_name"] for page in pages for item in page["items"]] == wanted
+    assert all(len(page["items"]) == 2 for page in pages[:-1])

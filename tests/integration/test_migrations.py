@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from service.kernel import migrations
 from service.kernel.schema_snapshot import snapshot
@@ -242,3 +243,46 @@ def test_media_origins_are_told_apart_for_media_stored_before_0012(database_url:
             "SELECT video_codec, audio_codec FROM editroom.media WHERE original_name = 'uploaded'"
         ).fetchone()
     assert codecs == ("av1", "mp3")
+
+
+def test_edits_and_media_stored_before_0013_are_nobody_s_copies(database_url: str) -> None:
+    """Edits live and archived, and media, from before the mark: none is taken for a copy an
+    address made, and the old signatures of the functions that take the mark are gone."""
+    migrations.downgrade(database_url, "0012")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO editroom.media (kind, content_type, size_bytes, sha256, storage_key)
+               VALUES ('image', 'image/png', 1, repeat('a', 64), 'before-0013')"""
+        )
+        # Rows as 0012's functions left them; the functions there now are the files' (head's).
+        conn.execute("SELECT editroom.add_history_partition(current_date)")
+        for table, status in (("edits", "queued"), ("edit_history", "completed")):
+            conn.execute(
+                sql.SQL(
+                    """INSERT INTO editroom.{} (media_id, ops, status, finished_at, edit_key)
+                       SELECT id, '[{{"op": "noop"}}]', %s, now(), md5(%s) || md5(%s)
+                         FROM editroom.media"""
+                ).format(sql.Identifier(table)),
+                [status, table, table],
+            )
+        migrations.upgrade(database_url)
+        rows = conn.execute(
+            """SELECT 'edits' AS t, by_address FROM editroom.edits
+               UNION ALL SELECT 'history', by_address FROM editroom.edit_history
+               UNION ALL SELECT 'all_edits', by_address FROM editroom.all_edits
+               UNION ALL SELECT 'media', by_address FROM editroom.media ORDER BY 1"""
+        ).fetchall()
+        signatures = conn.execute(
+            """SELECT count(*) FROM pg_proc WHERE pronamespace = 'editroom'::regnamespace
+                 AND proname IN ('enqueue_edit_once', 'enqueue_edit_once_admitted',
+                                 'list_edits')"""
+        ).fetchone()
+        listed = conn.execute(
+            "SELECT count(*) FROM editroom.list_edits(p_by_address => false)"
+        ).fetchone()
+    assert sorted(rows) == [
+        ("all_edits", False), ("all_edits", False), ("edits", False), ("history", False),
+        ("media", False),
+    ]  # fmt: skip
+    assert (signatures, listed) == ((3,), (2,))
+    assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()

@@ -12,7 +12,7 @@ from service.domain.edit_controls import parse_wait
 from service.http.answers import queued_edit
 from service.http.deps import EditsDep, IdempotencyKey, LinksDep, MetricsDep, SettingsDep
 from service.http.openapi import EDIT_QUERY, REPLAYED_HEADER_DOC
-from service.http.schemas import EditOut, EditPage, StatusCount
+from service.http.schemas import BY_ADDRESS_FILTER, EditOut, EditPage, StatusCount
 from service.http.sse import EventStream
 
 router = APIRouter(prefix="/edit", tags=["edits"])
@@ -65,13 +65,16 @@ async def list_edits(
     status: Status | None = None,
     media: UUID | None = None,
     session: UUID | None = None,
+    by_address: Annotated[bool | None, Query(description=BY_ADDRESS_FILTER)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
 ) -> EditPage:
-    """Newest first, filtered by status, media or session; keyset pages via `cursor`."""
+    """Newest first, filtered by status, media, session or whether a result address made it
+    (`by_address`); keyset pages via `cursor`."""
     page = await edits.page(
-        status=status, media_id=media, session_id=session, limit=limit, cursor=cursor
-    )
+        status=status, media_id=media, session_id=session, by_address=by_address,
+        limit=limit, cursor=cursor,
+    )  # fmt: skip
     items = [EditOut.from_row(row, links) for row in page.rows]
     return EditPage(items=items, next_cursor=page.next_cursor)
 

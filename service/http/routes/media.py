@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.http.deps import LibraryDep, LinksDep, MetricsDep, SettingsDep
 from service.http.openapi import UPLOAD_BODY
-from service.http.schemas import MediaOut, MediaPage, UploadOut
+from service.http.schemas import BY_ADDRESS_MEDIA_FILTER, MediaOut, MediaPage, UploadOut
 from service.http.timeranges import parse_uploaded_at
 from service.kernel.receive import check_declared_length, receive
 
@@ -74,14 +74,16 @@ async def list_media(
             "only; none: both"
         ),
     ] = None,
+    by_address: Annotated[bool | None, Query(description=BY_ADDRESS_MEDIA_FILTER)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
 ) -> MediaPage:
     """Newest first. Pages are keyset: pass `next_cursor` back as `cursor`."""
     since, before = parse_uploaded_at(uploaded_at) if uploaded_at is not None else (None, None)
     page = await library.page(
-        kind=kind, origin=origin, since=since, before=before, limit=limit, cursor=cursor
-    )
+        kind=kind, origin=origin, by_address=by_address, since=since, before=before,
+        limit=limit, cursor=cursor,
+    )  # fmt: skip
     items = [MediaOut.from_row(row, links) for row in page.rows]
     return MediaPage(items=items, next_cursor=page.next_cursor)
 

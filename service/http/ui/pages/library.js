@@ -12,6 +12,7 @@ export async function render(main, { params }) {
     type: params.get("type") || "",
     uploadedAt: params.get("uploadedAt") || "",
     outputs: params.get("outputs") === "1",
+    copies: params.get("copies") === "1", // among the outputs, the copies result addresses made
   };
   const grid = h("ul", { class: "grid", "aria-label": "Media" });
   const more = h("button", { type: "button", hidden: true }, "Load more");
@@ -29,6 +30,7 @@ export async function render(main, { params }) {
       const page = await get("/bucket/upload", {
         type: filters.type || undefined, uploadedAt: filters.uploadedAt || undefined,
         origin: filters.outputs ? undefined : "upload", limit: PAGE_SIZE, cursor: cursor || undefined,
+        by_address: filters.outputs && !filters.copies ? "false" : undefined,
       });
       if (mine !== generation) return;
       if (reset) grid.replaceChildren();
@@ -41,7 +43,7 @@ export async function render(main, { params }) {
   }
   more.addEventListener("click", () => load(false));
 
-  const typeId = uid("type"); const dateId = uid("date"); const outId = uid("outputs"); const fileId = uid("files");
+  const typeId = uid("type"); const dateId = uid("date"); const outId = uid("outputs"); const copiesId = uid("copies"); const fileId = uid("files");
   const picker = h("input", { id: fileId, type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden", tabIndex: -1, "aria-label": "Files to upload" });
   const upButton = h("button", { type: "button", class: "primary", onclick: () => picker.click() }, "Upload files…");
   const finished = () => [...uploads.querySelectorAll(".upload.finished")];
@@ -60,7 +62,16 @@ export async function render(main, { params }) {
   };
   picker.addEventListener("change", () => { onFiles(picker.files); picker.value = ""; });
 
-  const changed = () => { setParams({ type: filters.type, uploadedAt: filters.uploadedAt, outputs: filters.outputs ? "1" : "" }); load(true); };
+  // Thumbnails and display copies are edits too, made by their result addresses whenever a
+  // page shows a picture: among the outputs only on request, as a cache is not anyone's work.
+  const copies = h("span", { class: "check", hidden: !filters.outputs },
+    h("input", { id: copiesId, type: "checkbox", checked: filters.copies, onchange: (e) => { filters.copies = e.target.checked; changed(); } }),
+    h("label", { for: copiesId }, "and copies made by addresses (thumbnails)"));
+  const changed = () => {
+    copies.hidden = !filters.outputs;
+    setParams({ type: filters.type, uploadedAt: filters.uploadedAt, outputs: filters.outputs ? "1" : "", copies: filters.copies ? "1" : "" });
+    load(true);
+  };
   const toolbar = h("form", { class: "toolbar", onsubmit: (e) => e.preventDefault(), "aria-label": "Filters" },
     h("span", { class: "pair" }, h("label", { for: typeId }, "Type"),
       h("select", { id: typeId, onchange: (e) => { filters.type = e.target.value; changed(); } },
@@ -70,7 +81,7 @@ export async function render(main, { params }) {
     h("span", { class: "check" },
       h("input", { id: outId, type: "checkbox", checked: filters.outputs, onchange: (e) => { filters.outputs = e.target.checked; changed(); } }),
       h("label", { for: outId }, "Show edit outputs too")),
-    upButton, picker);
+    copies, upButton, picker);
 
   const drop = h("div", { class: "dropzone", hidden: true, "aria-hidden": "true" }, "Drop images or videos to upload them");
   let depth = 0;
@@ -136,7 +147,7 @@ function card(media, error) {
     h("div", { class: "card-body" },
       h("a", { class: "card-title", href: `#/media/${media.id}` }, name),
       h("p", { class: "facts" }, facts.filter(Boolean).join(" · ")),
-      h("p", { class: "facts" }, when(media.uploaded_at), media.source_edit_id ? " · edit output" : ""),
+      h("p", { class: "facts" }, when(media.uploaded_at), media.by_address ? " · a copy made by its address" : media.source_edit_id ? " · edit output" : ""),
       media.source_edit_id ? madeFrom(media) : null,
       h("div", { class: "card-actions" },
         h("span", { class: "check" },

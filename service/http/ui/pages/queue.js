@@ -1,4 +1,6 @@
-// The queue: counts per status, live; the recent edits with filters, cancel and retry.
+// The queue: counts per status, live; the recent edits with filters, cancel and retry. The
+// copies result addresses make (thumbnails, display copies: edits the pages ask for whenever
+// they show a picture) are listed only on request: a cache, not anyone's own edits.
 import { get, request } from "../api.js";
 import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
@@ -12,13 +14,22 @@ const COLUMNS = ["Media", "Operations", "Status", "Result", "Took", "Queued", "A
 export async function render(main, { params }) {
   const error = errorBox();
   let status = params.get("status") || "";
+  let copies = params.get("copies") === "1";
   const counts = h("dl", { class: "counts", "aria-live": "polite" });
+  const countsNote = h("p", { class: "hint counts-note" },
+    "The counts are of every edit, the copies made by addresses included.");
   const rows = h("tbody");
   const filterId = uid("status");
   const filter = h("select", { id: filterId, onchange: (e) => { status = e.target.value; setParams({ status }); load(); } },
     ["", ...STATUSES].map((s) => h("option", { value: s, selected: s === status }, s || "every status")));
-  main.append(h("h1", {}, "Queue"), counts,
-    h("div", { class: "toolbar" }, h("label", { for: filterId }, "Show"), filter), error,
+  const copiesId = uid("copies");
+  const copiesBox = h("span", { class: "check" },
+    h("input", { id: copiesId, type: "checkbox", checked: copies, onchange: (e) => { copies = e.target.checked; setParams({ copies: copies ? "1" : "" }); shown(); load(); } }),
+    h("label", { for: copiesId }, "Show copies made by addresses (thumbnails)"));
+  const shown = () => { countsNote.hidden = copies; };
+  shown();
+  main.append(h("h1", {}, "Queue"), counts, countsNote,
+    h("div", { class: "toolbar" }, h("span", { class: "pair" }, h("label", { for: filterId }, "Show"), filter), copiesBox), error,
     h("table", { class: "table stack" }, h("caption", { class: "visually-hidden" }, "Recent edits, newest first"),
       h("thead", {}, h("tr", {}, COLUMNS.map((t) => h("th", { scope: "col" }, t === "Actions" ? h("span", { class: "visually-hidden" }, t) : t)))), rows));
 
@@ -46,15 +57,16 @@ export async function render(main, { params }) {
     return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then((edit) => { update(edit); showError(error, null); }).catch((f) => showError(error, f)) }, label);
   }
   function empty() {
-    const text = status ? `No ${status} edits among the recent ones. Choose "every status" to see them all.`
-      : "No edits yet. Open a picture or a video from the Library and apply an operation; it shows here while it runs.";
+    const unlisted = copies ? "" : " Copies made by addresses (thumbnails) are left out: tick the box above to see them.";
+    const text = (status ? `No ${status} edits among the recent ones. Choose "every status" to see them all.`
+      : `No edits ${copies ? "" : "listed "}yet. Open a picture or a video from the Library and apply an operation; it shows here while it runs.`) + unlisted;
     return h("tr", { class: "empty-row" }, h("td", { colSpan: COLUMNS.length, class: "empty" }, text));
   }
   // A row is drawn again when its edit's status (or trial) changes; progress is written in
   // place, so a Cancel pressed and held meanwhile is the button released.
   function update(edit) {
     const old = rows.querySelector(`[data-edit="${edit.id}"]`);
-    const fits = !status || edit.status === status;
+    const fits = (!status || edit.status === status) && (copies || !edit.by_address);
     if (old && fits && old.dataset.status === edit.status && old.dataset.trial === String(edit.trial)) moved(old, edit);
     else if (old && fits) old.replaceWith(row(edit));
     else if (old) old.remove();
@@ -71,7 +83,7 @@ export async function render(main, { params }) {
   }
   async function load() {
     try {
-      const [page, stats] = await Promise.all([get("/edit", { status: status || undefined, limit: SHOWN }), get("/edit/stats")]);
+      const [page, stats] = await Promise.all([get("/edit", { status: status || undefined, by_address: copies ? undefined : "false", limit: SHOWN }), get("/edit/stats")]);
       rows.replaceChildren(...(page.items.length ? page.items.map(row) : [empty()]));
       showCounts(Object.fromEntries(stats.map((s) => [s.status, s.count])));
       showError(error, null);
