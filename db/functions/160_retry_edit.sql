@@ -70,18 +70,19 @@ BEGIN
         RAISE EXCEPTION '%', v_refusal USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
-    UPDATE editroom.edits
+    -- e.parent_edit_id, qualified: unqualified, the subquery read its own row's (p's).
+    UPDATE editroom.edits e
        SET status = 'queued',
-           media_id = coalesce(media_id, (SELECT coalesce(p.outputs[1], p.media_id)
-                                            FROM editroom.edits p WHERE p.id = parent_edit_id)),
+           media_id = coalesce(e.media_id, (SELECT coalesce(p.outputs[1], p.media_id)
+                                              FROM editroom.edits p WHERE p.id = e.parent_edit_id)),
            max_trials = greatest(max_trials, trial + 1),
            run_after = now(),
            progress = NULL,
            error = NULL,
            fails_alike = false,
            finished_at = NULL
-     WHERE id = p_id
-    RETURNING * INTO v_edit;
+     WHERE e.id = p_id
+    RETURNING e.* INTO v_edit;
     IF v_edit.kind IS NULL THEN
         -- Finished before lanes existed, or a step that never got its input: its lane now.
         UPDATE editroom.edits e

@@ -363,6 +363,9 @@ def test_a_step_failed_before_it_ran_is_retryable_once_the_one_it_follows_comple
     assert api.client.get(f"/edit/{later['id']}").json()["retryable"] is True
     retried = api.client.post(f"/edit/{later['id']}/retry")
     assert (retried.status_code, retried.json()["status"]) == (200, "queued")
+    # It reads what the first made (here, nothing: what that read), in its lane.
+    made_on = edit(conn, first["id"])["media_id"]
+    assert (retried.json()["media_id"], edit(conn, later["id"])["kind"]) == (str(made_on), "image")
 
 
 def test_a_step_after_one_that_failed_alike_is_never_retryable(
