@@ -95,3 +95,35 @@ def disable_backoff(conn: Conn) -> None:
         )
     )
     conn.execute("SET editroom.backoff_base_seconds = 0")
+
+
+def fail_by_hand(
+    conn: Conn, edit_id: UUID | str, *, error: str = "storage timed out", retryable: bool = True,
+    last_trial: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """Edit `edit_id` (the one claimable edit) claimed and failed as a runner would: not
+    `retryable` (failed at once, trials left), or retryable on its last trial (`last_trial`)."""
+    trials_left = 0 if last_trial else 2
+    conn.execute(
+        "UPDATE editroom.edits SET max_trials = trial + 1 + %s WHERE id = %s",
+        [trials_left, edit_id],
+    )
+    (claimed,) = claim(conn, "by-hand")
+    assert str(claimed["id"]) == str(edit_id)
+    row = conn.execute(
+        "SELECT * FROM editroom.fail_edit(%s, 'by-hand', %s, %s)", [edit_id, error, retryable]
+    ).fetchone()
+    assert row is not None and row["status"] == "failed"
+    return row
+
+
+def complete_by_hand(conn: Conn, edit_id: UUID | str) -> dict[str, Any]:
+    """Edit `edit_id` (the one claimable edit) claimed and completed, making nothing (its
+    session's next step reads what it read)."""
+    (claimed,) = claim(conn, "by-hand")
+    assert str(claimed["id"]) == str(edit_id)
+    row = conn.execute(
+        "SELECT * FROM editroom.complete_edit(%s, 'by-hand', '{}')", [edit_id]
+    ).fetchone()
+    assert row is not None and row["status"] == "completed"
+    return row

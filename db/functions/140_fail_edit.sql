@@ -24,6 +24,8 @@ BEGIN
                             ELSE run_after END,
            finished_at = CASE WHEN v_retry THEN NULL ELSE now() END,
            error = coalesce(nullif(p_error, ''), 'failed without a reason'),
+           -- The runner's verdict, kept: retry_refusal tells it from trials run out.
+           fails_alike = NOT coalesce(p_retryable, true),
            locked_by = NULL,
            lease_until = NULL
      WHERE id = p_id
@@ -36,4 +38,6 @@ COMMENT ON FUNCTION editroom.fail_edit(uuid, text, text, boolean, integer) IS
 'Ends the attempt of p_worker on edit p_id (trial p_trial, as claimed; any when NULL) with error '
 'p_error. Retryable and trials left: '
 'status error, claimable again after backoff_delay(trial). Otherwise (p_retryable false, or '
-'the last allowed trial): status failed. Raises when that attempt does not hold the edit.';
+'the last allowed trial): status failed. p_retryable false also sets fails_alike (the same '
+'work fails the same way), which retry_edit refuses. Raises when that attempt does not hold '
+'the edit.';

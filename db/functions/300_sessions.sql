@@ -153,7 +153,7 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.lock_settled_session(uuid) IS
-'Locks session p_id for undo, redo or retrying a step; raises while any of its edits is still '
+'Locks session p_id for undo or redo; raises while any of its edits is still '
 'to run.';
 
 CREATE OR REPLACE FUNCTION editroom.undo_session(p_id uuid)
@@ -183,6 +183,25 @@ COMMENT ON FUNCTION editroom.undo_session(uuid) IS
 'Moves session p_id''s head back one step, running nothing. Raises at the original, or while '
 'edits of the session are still to run.';
 
+-- Redo's choice, written once: the newest completed step made on the step it stands at (the
+-- original: NULL), what the last undo stepped back from or what was made after it.
+CREATE OR REPLACE FUNCTION editroom.redo_step(p_session_id uuid, p_from uuid)
+RETURNS uuid
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT e.id
+      FROM editroom.edits e
+     WHERE e.session_id = p_session_id AND e.status = 'completed'
+       AND e.parent_edit_id IS NOT DISTINCT FROM p_from
+     ORDER BY e.session_step DESC
+     LIMIT 1;
+$$;
+
+COMMENT ON FUNCTION editroom.redo_step(uuid, uuid) IS
+'The step redo moves session p_session_id''s head to from step p_from (NULL: the original): '
+'the newest completed step made on it; NULL when there is none.';
+
 CREATE OR REPLACE FUNCTION editroom.redo_session(p_id uuid)
 RETURNS editroom.sessions
 LANGUAGE plpgsql
@@ -192,14 +211,7 @@ DECLARE
     v_next uuid;
 BEGIN
     v_session := editroom.lock_settled_session(p_id);
-    -- The newest completed step that followed the head: what the last undo stepped back from,
-    -- or what was made after it.
-    SELECT e.id INTO v_next
-      FROM editroom.edits e
-     WHERE e.session_id = p_id AND e.status = 'completed'
-       AND e.parent_edit_id IS NOT DISTINCT FROM v_session.head_edit_id
-     ORDER BY e.session_step DESC
-     LIMIT 1;
+    v_next := editroom.redo_step(p_id, v_session.head_edit_id);
     IF v_next IS NULL THEN
         RAISE EXCEPTION 'session % has nothing to redo', p_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -214,6 +226,37 @@ $$;
 COMMENT ON FUNCTION editroom.redo_session(uuid) IS
 'Moves session p_id''s head forward to the newest completed step after it, running nothing. '
 'Raises when there is none, or while edits of the session are still to run.';
+
+CREATE OR REPLACE FUNCTION editroom.session_line(p_id uuid)
+RETURNS SETOF uuid
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    v_at uuid;
+BEGIN
+    SELECT s.head_edit_id INTO v_at FROM editroom.sessions s WHERE s.id = p_id;
+    -- Back: the head and the steps it was made on (a completed step's parent completed too).
+    RETURN QUERY
+        WITH RECURSIVE back (id, parent_edit_id) AS (
+            SELECT e.id, e.parent_edit_id FROM editroom.edits e WHERE e.id = v_at
+            UNION ALL
+            SELECT e.id, e.parent_edit_id FROM editroom.edits e JOIN back b ON e.id = b.parent_edit_id
+        )
+        SELECT back.id FROM back;
+    -- Forward: what redo would reach, again and again (each step newer than the last).
+    LOOP
+        v_at := editroom.redo_step(p_id, v_at);
+        EXIT WHEN v_at IS NULL;
+        RETURN NEXT v_at;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.session_line(uuid) IS
+'The completed steps of session p_id that undo and redo can reach from its head: back along '
+'the steps the head was made on, forward along redo''s choice (redo_step). A completed step '
+'not among them was undone and another step made in its place: abandoned (StepOut.abandoned).';
 
 CREATE OR REPLACE FUNCTION editroom.delete_session(p_id uuid)
 RETURNS editroom.sessions

@@ -36,7 +36,7 @@ BEGIN
             -- the queue
             'enqueue_edit', 'enqueue_edits', 'enqueue_edit_once', 'enqueue_edit_once_admitted', 'claim_edits', 'claim_edit', 'claim_edits_in_lanes', 'heartbeat_edit', 'heartbeat_edits',
             'complete_edit', 'complete_edits', 'fail_edit', 'release_edit', 'cancel_edit',
-            'retry_edit', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
+            'retry_edit', 'retry_refusal', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
             'recount_status_counts', 'backoff_delay', 'archive_finished_edits',
             'add_history_partition', 'find_edit', 'list_edits', 'take_idempotency_key',
             'keep_idempotency_key', 'forget_expired_idempotency_keys', 'watch_queue',

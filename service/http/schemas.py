@@ -31,6 +31,23 @@ BY_ADDRESS_MEDIA_FILTER = (
     "name); none: all"
 )
 
+RETRYABLE_DESCRIPTION = (
+    "true when POST /edit/{id}/retry would accept it now and trying again may end otherwise: "
+    "it was cancelled; it failed on its last allowed trial with a failure the runner judged "
+    "retryable (a runner lost, storage down); or it is a session step failed or cancelled "
+    "before it ran because the step it follows did, once that step has completed. false while "
+    "it is queued, processing, error (it retries by itself) or completed; when it failed and "
+    "the runner said the same work fails the same way (fails_alike: a corrupt source, a crop "
+    "past the picture); and for a session step while another step of its session is still to "
+    "run, or the step it follows has not completed. Retry applies the same rule: where this "
+    "is false it answers 409 saying why"
+)
+FAILS_ALIKE_DESCRIPTION = (
+    "true when it failed and the runner said the same work fails the same way whatever the "
+    "trial (a corrupt source, a crop past the picture, no face to find): never retryable; "
+    "change its operations or its source and make a new edit"
+)
+
 
 class Codecs(BaseModel):
     video: str | None = Field(description="The video stream's codec (FFmpeg name), or null")
@@ -140,6 +157,8 @@ class EditOut(BaseModel):
         description="More about the progress (bytes so far and in all, for an import)"
     )
     error: str | None = Field(description="Why its last attempt failed")
+    fails_alike: bool = Field(description=FAILS_ALIKE_DESCRIPTION)
+    retryable: bool = Field(description=RETRYABLE_DESCRIPTION)
     worker: str | None = Field(
         description="The runner holding it while processing (host:pid); null otherwise"
     )
@@ -171,6 +190,8 @@ class EditOut(BaseModel):
             **{name: row[name] for name in _EDIT_COLUMNS},
             query=query,
             worker=row["locked_by"],
+            fails_alike=row["fails_alike"],
+            retryable=row["retryable"],
             outputs=[
                 OutputOut(
                     id=media_id, url=links.media(media_id), content_url=links.content(media_id)
@@ -225,9 +246,18 @@ class StepOut(BaseModel):
     output_media_ids: list[UUID] = Field(description="What it produced")
     follows_edit_id: UUID | None = Field(description="The step it was made on; null for the first")
     error: str | None = Field(description="Why it failed")
+    trial: int = Field(description="How many times its edit has been claimed")
+    max_trials: int = Field(description="How many claims its edit may have before it fails")
+    fails_alike: bool = Field(description=FAILS_ALIKE_DESCRIPTION)
+    retryable: bool = Field(description=RETRYABLE_DESCRIPTION)
     created_at: datetime = Field(description="When it was asked for")
     finished_at: datetime | None = Field(description="When it finished")
     is_head: bool = Field(description="true for the step the head is at")
+    abandoned: bool = Field(
+        description="true for a completed step that undo and redo can no longer reach: it was "
+        "undone, then another step was made in its place. Not part of the head, and redo will "
+        "not bring it back; its result stays readable"
+    )
 
     @classmethod
     def from_row(cls, row: Row, head_edit_id: UUID | None) -> "StepOut":
@@ -241,9 +271,14 @@ class StepOut(BaseModel):
             output_media_ids=row["outputs"],
             follows_edit_id=row["parent_edit_id"],
             error=row["error"],
+            trial=row["trial"],
+            max_trials=row["max_trials"],
+            fails_alike=row["fails_alike"],
+            retryable=row["retryable"],
             created_at=row["created_at"],
             finished_at=row["finished_at"],
             is_head=row["id"] == head_edit_id,
+            abandoned=row["abandoned"],
         )
 
 

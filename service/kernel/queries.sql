@@ -163,7 +163,7 @@ SELECT * FROM editroom.forget_lost_media(%(id)s);
 
 -- name: enqueue_edit_once
 -- durable = false: the commit does not wait for the disk (see Edits.create_once).
-SELECT (o.edit).*, o.reused
+SELECT (o.edit).*, o.reused, editroom.retry_refusal(o.edit) IS NULL AS retryable
   FROM (SELECT set_config('synchronous_commit',
                           CASE WHEN %(durable)s THEN 'on' ELSE 'off' END, true)) AS c,
        editroom.enqueue_edit_once(
@@ -179,7 +179,7 @@ SELECT (o.edit).*, o.reused
 -- name: enqueue_edit_once_admitted
 -- POST /edit's one round trip once the service knows its media (service/domain/media_to_edit.py):
 -- admission, the media still ready, the edit made once. durable as enqueue_edit_once's.
-SELECT a.waiting, (a.edit).*, a.reused
+SELECT a.waiting, (a.edit).*, a.reused, editroom.retry_refusal(a.edit) IS NULL AS retryable
   FROM (SELECT set_config('synchronous_commit',
                           CASE WHEN %(durable)s THEN 'on' ELSE 'off' END, true)) AS c,
        editroom.enqueue_edit_once_admitted(
@@ -205,7 +205,7 @@ SELECT editroom.forget_expired_idempotency_keys() AS forgotten;
 
 -- name: edits_by_ids
 -- The edits an idempotency key made, in the order they were made, live or archived.
-SELECT e.* FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS i (id, n)
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS i (id, n)
  CROSS JOIN LATERAL editroom.find_edit(i.id) AS e
  ORDER BY i.n;
 
@@ -216,29 +216,47 @@ SELECT pg_current_xact_id() IS NOT NULL AS flushed;
 
 -- name: edit_by_id
 -- In edits, or else archived (editroom.find_edit).
-SELECT * FROM editroom.find_edit(%(id)s);
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.find_edit(%(id)s) e;
 
 -- name: list_edits
 -- Newest first, keyset on (created_at, id); every filter optional; live and archived edits.
-SELECT * FROM editroom.list_edits(
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.list_edits(
     p_status => %(status)s::editroom.edit_status, p_media_id => %(media_id)s::uuid,
     p_session_id => %(session_id)s::uuid, p_after_at => %(after_at)s::timestamptz,
     p_after_id => %(after_id)s::uuid, p_limit => %(limit)s,
     p_by_address => %(by_address)s::boolean
-);
+) e;
 
 -- name: cancel_edit
-SELECT * FROM editroom.cancel_edit(%(id)s);
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.cancel_edit(%(id)s) e;
 
 -- name: retry_edit
-SELECT * FROM editroom.retry_edit(%(id)s);
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.retry_edit(%(id)s) e;
 
 -- name: edits_changed
 -- The edits a live stream was told of, those of its session, workflow or media only. Live
 -- or archived (find_edit: history is read only for an id edits lacks), since an archived
 -- edit's by_address mark may be cleared (unmark_by_address), which a listing must hear of.
-SELECT e.* FROM (SELECT DISTINCT u.id FROM unnest(%(ids)s::uuid[]) AS u (id)) AS i
- CROSS JOIN LATERAL editroom.find_edit(i.id) AS e
+-- A finished step's `retryable` hangs on the rest of its session (a step still to run, its
+-- parent completed): when a step changes status (not progress: it is not processing then),
+-- its session's failed and cancelled steps, and those made on it, are told again too.
+WITH told AS (
+    SELECT e.id, e.session_id, e.status
+      FROM (SELECT DISTINCT u.id FROM unnest(%(ids)s::uuid[]) AS u (id)) AS i
+     CROSS JOIN LATERAL editroom.find_edit(i.id) AS e
+), moved AS (
+    SELECT id, session_id FROM told WHERE status <> 'processing' AND session_id IS NOT NULL
+), ids AS (
+    SELECT id FROM told
+    UNION
+    SELECT e.id FROM editroom.edits e JOIN moved m ON e.session_id = m.session_id
+     WHERE e.status IN ('failed', 'cancelled')
+    UNION
+    SELECT e.id FROM editroom.edits e JOIN moved m ON e.parent_edit_id = m.id
+     WHERE e.status IN ('failed', 'cancelled')
+)
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable
+  FROM ids CROSS JOIN LATERAL editroom.find_edit(ids.id) AS e
  WHERE (%(session_id)s::uuid IS NULL OR e.session_id = %(session_id)s::uuid)
    AND (%(workflow_id)s::uuid IS NULL OR e.workflow_id = %(workflow_id)s::uuid)
    AND (%(media_id)s::uuid IS NULL OR e.media_id = %(media_id)s::uuid)
@@ -256,7 +274,7 @@ SELECT id, kind::text, sha256, video_codec, width, height, duration_seconds
 -- name: enqueue_session_edit
 -- The session's next step, made only if it follows the step the request was planned after
 -- (session_states' next_follows_edit_id): else no edit (its columns NULL), to plan again.
-SELECT (s.edit).*
+SELECT (s.edit).*, editroom.retry_refusal(s.edit) IS NULL AS retryable
   FROM editroom.enqueue_session_edit(
       p_session_id => %(session_id)s,
       p_ops => %(ops)s::jsonb,
@@ -306,7 +324,12 @@ SELECT s.*,
  ORDER BY s.created_at DESC, s.id DESC;
 
 -- name: session_steps
-SELECT * FROM editroom.edits WHERE session_id = %(id)s ORDER BY session_step;
+-- Each step with whether it can be retried now and whether undo and redo can no longer reach
+-- it (completed, off the head's line: session_line).
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable,
+       e.status = 'completed' AND e.id NOT IN (SELECT l.id FROM editroom.session_line(%(id)s) AS l (id))
+           AS abandoned
+  FROM editroom.edits e WHERE e.session_id = %(id)s ORDER BY e.session_step;
 
 -- name: undo_session
 SELECT * FROM editroom.undo_session(%(id)s);
@@ -352,7 +375,7 @@ SELECT w.*, v.ops, v.kinds::text[] AS kinds
 -- name: run_workflow_once
 -- The edits, in order, each with whether it was an identical one already made (each edit
 -- carries its kind, for the enqueued-edits counter).
-SELECT (o.edit).*, o.reused
+SELECT (o.edit).*, o.reused, editroom.retry_refusal(o.edit) IS NULL AS retryable
   FROM editroom.run_workflow_once(
       p_id => %(id)s, p_version => %(version)s, p_media_ids => %(media_ids)s::uuid[],
       p_edit_keys => %(edit_keys)s::text[], p_fresh => %(fresh)s, p_priority => %(priority)s,
@@ -361,21 +384,21 @@ SELECT (o.edit).*, o.reused
  ORDER BY o.ordinality;
 
 -- name: workflow_executions
-SELECT * FROM editroom.list_edits(
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.list_edits(
     p_status => %(status)s::editroom.edit_status, p_workflow_id => %(id)s::uuid,
     p_after_at => %(after_at)s::timestamptz, p_after_id => %(after_id)s::uuid,
     p_limit => %(limit)s
-);
+) e;
 
 -- name: workflow_status_counts
 SELECT status, count FROM editroom.workflow_status_counts WHERE workflow_id = %(id)s;
 
 -- name: enqueue_import
-SELECT * FROM editroom.enqueue_import(
+SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.enqueue_import(
     p_request => %(request)s::jsonb,
     p_max_trials => %(max_trials)s,
     p_priority => %(priority)s
-);
+) e;
 
 -- name: watch_channels
 -- On the watcher's own session (kernel/db.py WakeSlots): session-level advisory locks.

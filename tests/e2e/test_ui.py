@@ -534,6 +534,52 @@ PROGRESSED = """([id, value]) => {
 }"""
 
 
+def test_retry_is_offered_where_the_api_says_it_may_help(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """Retry is offered as the API's `retryable` says, in the queue and in the editor, and
+    follows it live: a video step cancelled, and the step after it cancelled with it (it
+    never ran), which may run only once the first has completed; a headshot of a picture
+    without a face, which the runner said would fail the same way."""
+    clip = media.write_video(tmp_path / "two.mp4", acodec=None, seconds=2, size=(160, 120), fps=25)
+    with httpx.Client(base_url=service, timeout=60) as api:
+        uploaded = api.post(
+            "/bucket/upload", params={"filename": "two.mp4"}, content=clip.read_bytes()
+        )
+        video = uploaded.json()["id"]
+        session = api.post("/sessions", params={"media": video}).json()["id"]
+        first = api.post(f"/edit?session={session}&resize=640x480&format=webm").json()["id"]
+        after = api.post(f"/edit?session={session}&thumbnail=1").json()["id"]
+        api.delete(f"/edit/{first}").raise_for_status()  # the step after it, with it
+        picture = media.image_bytes("PNG", size=(66, 50))
+        uploaded = api.post("/bucket/upload", params={"filename": "faceless.png"}, content=picture)
+        alike = api.post(f"/edit?media={uploaded.json()['id']}&headshot&wait=30").json()
+        assert (alike["status"], alike["retryable"]) == ("failed", False)
+    page.goto("/#/queue")
+    rows = {edit: page.locator(f"tr[data-edit='{edit}']") for edit in (first, after, alike["id"])}
+    expect(rows[first].get_by_role("button", name="Retry")).to_be_visible()
+    expect(rows[after]).to_have_attribute("data-status", "cancelled")
+    expect(rows[after].get_by_role("button", name="Retry")).to_have_count(0)
+    expect(rows[alike["id"]]).to_contain_text("trying it again would fail the same way")
+    expect(rows[alike["id"]].get_by_role("button", name="Retry")).to_have_count(0)
+    check_page(page, "queue-retry")
+    rows[first].get_by_role("button", name="Retry").click()
+    # Once the first step has completed, the one after it may run: offered as it happens.
+    expect(rows[first]).to_have_attribute("data-status", "completed", timeout=60_000)
+    expect(rows[after].get_by_role("button", name="Retry")).to_be_visible()
+    page.goto(f"/#/media/{video}")
+    step_after = page.locator(f".step[data-edit='{after}']")
+    expect(page.locator(f".step[data-edit='{first}'] button")).to_have_count(2)  # hidden both
+    expect(
+        page.locator(f".step[data-edit='{first}']").get_by_role("button", name="Retry")
+    ).to_be_hidden()
+    expect(step_after.get_by_role("button", name="Retry")).to_be_visible()
+    check_page(page, "editor-retry")
+    step_after.get_by_role("button", name="Retry").click()
+    expect(step_after).to_have_attribute("data-status", "completed")
+    expect(step_after.get_by_role("button", name="Retry")).to_be_hidden()
+
+
 # Whether one element ends above where another begins.
 ABOVE = "(one, other) => one.getBoundingClientRect().bottom <= other.getBoundingClientRect().top"
 

@@ -12,7 +12,14 @@ from PIL import Image
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
-from tests.queue import Conn, claim, disable_backoff, insert_sound_alone
+from tests.queue import (
+    Conn,
+    claim,
+    complete_by_hand,
+    disable_backoff,
+    fail_by_hand,
+    insert_sound_alone,
+)  # fmt: skip
 from tests.runner_harness import running_runner
 
 
@@ -229,6 +236,73 @@ def test_a_finished_edit_cannot_be_cancelled(
     response = api.client.delete(done["url"])
     assert response.status_code == 409
     assert "it can no longer be cancelled" in response.json()["detail"]
+
+
+FAILS_ALIKE = "failed in a way trying again would not change (not an image); change its operations"
+
+# How an edit came to its end, whether Retry may help (`retryable`), and if not, why.
+RETRY_CASES = {
+    "cancelled": (True, None),
+    "failed on its last trial": (True, None),  # a lost runner, storage down: it may succeed
+    "failed alike": (False, FAILS_ALIKE),  # the runner said so, its trials not used up
+    "failed alike on its last trial": (False, FAILS_ALIKE),  # trials alone cannot tell
+    "completed": (False, "is completed, not failed or cancelled"),
+}
+
+
+def end_by_hand(api: Api, conn: Conn, made: dict[str, Any], end: str) -> None:
+    if end == "cancelled":
+        api.client.delete(made["url"])
+    elif end == "completed":
+        complete_by_hand(conn, made["id"])
+    else:
+        fail_by_hand(
+            conn, made["id"], error="not an image", retryable="alike" not in end,
+            last_trial="last trial" in end,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("end", RETRY_CASES)
+def test_retryable_says_what_retry_does(
+    api: Api, conn: Conn, picture: dict[str, Any], end: str
+) -> None:
+    retryable, refusal = RETRY_CASES[end]
+    made = edit(api, media=picture["id"], flip="h").json()
+    assert made["retryable"] is False  # queued: it runs by itself
+    end_by_hand(api, conn, made, end)
+    read = api.client.get(made["url"]).json()
+    assert (read["retryable"], read["fails_alike"]) == (retryable, "alike" in end)
+    (listed,) = api.client.get("/edit", params={"media": picture["id"]}).json()["items"]
+    assert listed["retryable"] is retryable
+    answer = api.client.post(f"{made['url']}/retry")
+    if retryable:
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["status"], answer.json()["retryable"]) == ("queued", False)
+    else:
+        assert answer.status_code == 409
+        assert f"edit {made['id']} " in answer.json()["detail"]
+        assert refusal in answer.json()["detail"]
+        assert api.client.get(made["url"]).json()["status"] == read["status"]
+
+
+def test_an_edit_retried_after_a_cancel_that_then_fails_alike_is_not_retryable(
+    api: Api, conn: Conn, picture: dict[str, Any]
+) -> None:
+    """Cancelled on its last trial, retried (one more trial allowed), then failed for good on
+    that trial: its trials are used up, yet trying again would fail the same way."""
+    made = edit(api, media=picture["id"], flip="h").json()
+    conn.execute("UPDATE editroom.edits SET max_trials = 1 WHERE id = %s", [made["id"]])
+    claim(conn, "w")
+    assert api.client.delete(made["url"]).json()["retryable"] is True
+    assert api.client.post(f"{made['url']}/retry").status_code == 200
+    claim(conn, "w")
+    failed = conn.execute(
+        "SELECT * FROM editroom.fail_edit(%s, 'w', 'not an image', false)", [made["id"]]
+    ).fetchone()
+    assert failed is not None and failed["trial"] == failed["max_trials"] == 2
+    assert api.client.get(made["url"]).json()["retryable"] is False
+    answer = api.client.post(f"{made['url']}/retry")
+    assert (answer.status_code, FAILS_ALIKE in answer.json()["detail"]) == (409, True)
 
 
 def sse_events(api: Api, url: str) -> list[tuple[str, dict[str, Any]]]:

@@ -139,6 +139,15 @@ def test_an_archived_edit_is_read_by_every_api_path(
         [failed["id"]],
     ).fetchall()
     assert attempts == [{"trial": 1, "outcome": "failed", "kind": "image"}]
+    # No face to find fails alike: retry refuses it, and it stays archived.
+    assert api.client.get(failed["url"]).json()["retryable"] is False
+    assert api.client.post(f"{failed['url']}/retry").status_code == 409
+    assert where(conn, failed["id"]) == ["history"]
+    # A DBA who replaced its source clears the runner's verdict: then it comes back to run.
+    conn.execute(
+        "UPDATE editroom.edit_history SET fails_alike = false WHERE id = %s", [failed["id"]]
+    )
+    assert api.client.get(failed["url"]).json()["retryable"] is True
     retried = api.client.post(f"{failed['url']}/retry")
     assert (retried.status_code, retried.json()["status"]) == (200, "queued")
     assert where(conn, failed["id"]) == ["edits"]

@@ -33,12 +33,13 @@ def loop(until: float, work: Callable[[], None], failures: list[BaseException]) 
 def test_archiving_races_retry_cancel_and_complete(conn: Conn, database_url: str) -> None:
     disable_backoff(conn)
     source = insert_media(conn)
-    retried = [enqueue(conn, source)["id"] for _ in range(EDITS)]
+    retried = [enqueue(conn, source, max_trials=1)["id"] for _ in range(EDITS)]
     held = [enqueue(conn, source)["id"] for _ in range(EDITS)]
     to_cancel = [enqueue(conn, source)["id"] for _ in range(EDITS)]
     claim(conn, "w", limit=2 * EDITS)  # the oldest first: retried, then held
     for edit_id in retried:
-        conn.execute("SELECT editroom.fail_edit(%s, 'w', 'first', false)", [edit_id])
+        # Retryable failures on their last trial: retry_edit takes them (not one that fails alike).
+        conn.execute("SELECT editroom.fail_edit(%s, 'w', 'first', true)", [edit_id])
     done: dict[str, int] = {"retries": 0, "archived": 0, "completed": 0, "cancelled": 0}
     failures: list[BaseException] = []
     until = time.monotonic() + SECONDS
@@ -65,7 +66,7 @@ def test_archiving_races_retry_cancel_and_complete(conn: Conn, database_url: str
                 ).fetchone()
                 if row is not None:
                     db.execute(
-                        "SELECT editroom.fail_edit(%s, 'r', 'again', false, %s)",
+                        "SELECT editroom.fail_edit(%s, 'r', 'again', true, %s)",
                         [edit_id, row["trial"]],
                     )
 

@@ -9,7 +9,7 @@ import pytest
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
-from tests.queue import Conn, disable_backoff
+from tests.queue import Conn, disable_backoff, fail_by_hand
 from tests.runner_harness import running_runner
 from tests.streams import Stream
 
@@ -95,6 +95,24 @@ def test_retry_queues_a_cancelled_edit_again(api: Api) -> None:
     assert (retried.json()["status"], retried.json()["max_trials"]) == ("queued", 3)
     missing = api.client.post("/edit/00000000-0000-0000-0000-000000000000/retry")
     assert missing.status_code == 404
+
+
+def test_a_step_told_again_when_its_session_lets_retry_help_or_not(
+    api: Api, conn: Conn, streams: list[Stream]
+) -> None:
+    """A failed step's `retryable` hangs on the rest of its session: the whole queue's stream
+    tells it again when another step starts or stops waiting to run."""
+    session = api.client.post("/sessions", params={"media": upload(api)}).json()
+    failed = api.client.post("/edit", params={"session": session["id"], "flip": "h"}).json()
+    fail_by_hand(conn, failed["id"], last_trial=True)
+    everything = Stream(api, {}, streams)
+    everything.next("stats")
+    pending = api.client.post("/edit", params={"session": session["id"], "flip": "v"}).json()
+    told = everything.next("edit", lambda body: body["id"] == failed["id"])
+    assert (told["status"], told["retryable"]) == ("failed", False)  # its session is busy
+    api.client.delete(pending["url"])
+    told = everything.next("edit", lambda body: body["id"] == failed["id"])
+    assert (told["status"], told["retryable"]) == ("failed", True)
 
 
 def test_the_library_lists_originals_apart_from_edit_outputs(

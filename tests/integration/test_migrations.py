@@ -286,3 +286,20 @@ def test_edits_and_media_stored_before_0013_are_nobody_s_copies(database_url: st
     ]  # fmt: skip
     assert (signatures, listed) == ((3,), (2,))
     assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
+
+
+def test_failures_from_before_0014_keep_what_their_trials_said(database_url: str) -> None:
+    """Before the runner's verdict was kept, a failure with trials left was one the runner
+    said would fail alike (fail_edit fails at once only then); one on its last trial, or one
+    that never ran (a session's step after a failure), may succeed."""
+    migrations.downgrade(database_url, "0012")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for name, trial in (("alike", 1), ("last trial", 3), ("never ran", 0)):
+            conn.execute(
+                """INSERT INTO editroom.edits (ops, status, trial, max_trials, error, finished_at)
+                   VALUES ('[{"op": "noop"}]', 'failed', %s, 3, %s, now())""",
+                [trial, name],
+            )
+        migrations.upgrade(database_url)
+        rows = conn.execute("SELECT error, fails_alike FROM editroom.edits").fetchall()
+    assert dict(rows) == {"alike": True, "last trial": False, "never ran": False}

@@ -351,6 +351,14 @@ def test_non_retryable_failure_fails_at_once(conn: Conn, media: UUID) -> None:
     assert failed["error"] == "not an image"
     assert failed["finished_at"] is not None
     assert attempts(conn, row["id"])[0]["outcome"] == "failed"
+    # The runner's verdict is kept, and the DBA's lever refuses what would fail alike.
+    assert failed["fails_alike"] is True
+    refusal = conn.execute("SELECT editroom.retry_refusal(e) AS r FROM editroom.edits e").fetchone()
+    assert refusal == {"r": f"edit {row['id']} failed in a way trying again would not change "
+                            "(not an image); change its operations or its source and make a "
+                            "new edit"}  # fmt: skip
+    with pytest.raises(errors.ObjectNotInPrerequisiteState, match="would not change"):
+        call(conn, "retry_edit", row["id"])
 
 
 def test_last_trial_fails_even_when_retryable(conn: Conn, media: UUID) -> None:
@@ -362,6 +370,8 @@ def test_last_trial_fails_even_when_retryable(conn: Conn, media: UUID) -> None:
         assert fail(conn, row["id"], "w", f"attempt {trial} broke")["status"] == expected
     outcomes = [(a["trial"], a["outcome"], a["error"]) for a in attempts(conn, row["id"])]
     assert outcomes == [(1, "error", "attempt 1 broke"), (2, "failed", "attempt 2 broke")]
+    assert edit(conn, row["id"])["fails_alike"] is False  # it may succeed: retry_edit takes it
+    assert call(conn, "retry_edit", row["id"])["status"] == "queued"
 
 
 def test_fail_by_another_worker_is_refused(conn: Conn, media: UUID) -> None:

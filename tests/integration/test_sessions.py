@@ -18,7 +18,15 @@ from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.paging import every_page, ids
-from tests.queue import Conn, attempts, disable_backoff, edit, insert_sound_alone
+from tests.queue import (
+    Conn,
+    attempts,
+    complete_by_hand,
+    disable_backoff,
+    edit,
+    fail_by_hand,
+    insert_sound_alone,
+)  # fmt: skip
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
 
@@ -313,14 +321,84 @@ def test_pruning_keeps_a_sessions_history_until_it_is_deleted(
 
 
 def test_a_step_is_retried_only_when_its_session_has_nothing_else_to_run(
-    api: Api, settings: Settings, session: dict[str, Any], conn: Conn
+    api: Api, session: dict[str, Any], conn: Conn
 ) -> None:
-    failing = step(api, session, headshot="")
-    with running_runner(settings):
-        eventually(lambda: edit(conn, failing["id"])["status"] == "failed", what="a failed step")
+    failing = step(api, session, flip="h")
+    fail_by_hand(conn, failing["id"], last_trial=True)
+    assert steps_by_edit(api, session)[failing["id"]]["retryable"] is True
     pending = step(api, session, flip="h")
+    assert steps_by_edit(api, session)[failing["id"]]["retryable"] is False
     with pytest.raises(ObjectNotInPrerequisiteState, match="has edits still to run"):
         conn.execute("SELECT editroom.retry_edit(%s)", [failing["id"]])
+    refused = api.client.post(f"/edit/{failing['id']}/retry")
+    assert refused.status_code == 409
+    assert f"session {session['id']} has edits still to run" in refused.json()["detail"]
     conn.execute("SELECT editroom.cancel_edit(%s)", [pending["id"]])
+    assert steps_by_edit(api, session)[failing["id"]]["retryable"] is True
     retried = conn.execute("SELECT status::text FROM editroom.retry_edit(%s)", [failing["id"]])
     assert retried.fetchone() == {"status": "queued"}
+
+
+def steps_by_edit(api: Api, session: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["edit_id"]: s for s in state(api, session)["steps"]}
+
+
+def test_a_step_failed_before_it_ran_is_retryable_once_the_one_it_follows_completed(
+    api: Api, session: dict[str, Any], conn: Conn
+) -> None:
+    first = step(api, session, flip="h")
+    later = step(api, session, rotate="90")
+    fail_by_hand(conn, first["id"], last_trial=True)
+    steps = steps_by_edit(api, session)
+    assert (steps[later["id"]]["status"], steps[later["id"]]["trial"]) == ("failed", 0)
+    assert steps[first["id"]]["trial"] == steps[first["id"]]["max_trials"] == 1
+    assert (steps[first["id"]]["retryable"], steps[later["id"]]["retryable"]) == (True, False)
+    refused = api.client.post(f"/edit/{later['id']}/retry")
+    assert refused.status_code == 409
+    assert f"follows edit {first['id']} in its session" in refused.json()["detail"]
+    assert api.client.post(f"/edit/{first['id']}/retry").status_code == 200
+    assert steps_by_edit(api, session)[later["id"]]["retryable"] is False  # first still to run
+    complete_by_hand(conn, first["id"])
+    assert steps_by_edit(api, session)[later["id"]]["retryable"] is True
+    assert api.client.get(f"/edit/{later['id']}").json()["retryable"] is True
+    retried = api.client.post(f"/edit/{later['id']}/retry")
+    assert (retried.status_code, retried.json()["status"]) == (200, "queued")
+    # It reads what the first made (here, nothing: what that read), in its lane.
+    made_on = edit(conn, first["id"])["media_id"]
+    assert (retried.json()["media_id"], edit(conn, later["id"])["kind"]) == (str(made_on), "image")
+
+
+def test_a_step_after_one_that_failed_alike_is_never_retryable(
+    api: Api, session: dict[str, Any], conn: Conn
+) -> None:
+    first = step(api, session, flip="h")
+    later = step(api, session, rotate="90")
+    fail_by_hand(conn, first["id"], error="no face found", retryable=False)
+    steps = steps_by_edit(api, session)
+    assert steps[first["id"]]["fails_alike"] is True
+    assert (steps[first["id"]]["retryable"], steps[later["id"]]["retryable"]) == (False, False)
+    refused = api.client.post(f"/edit/{first['id']}/retry")
+    assert refused.status_code == 409
+    assert (
+        "failed in a way trying again would not change (no face found)"
+        in (refused.json()["detail"])
+    )
+
+
+def test_a_step_undone_then_replaced_is_abandoned(
+    api: Api, session: dict[str, Any], conn: Conn
+) -> None:
+    kept = step(api, session, flip="h")
+    complete_by_hand(conn, kept["id"])
+    undone = step(api, session, flip="v")
+    complete_by_hand(conn, undone["id"])
+    assert api.client.post(f"{session['url']}/undo").status_code == 200
+    assert not any(s["abandoned"] for s in state(api, session)["steps"])  # redo reaches it
+    replacing = step(api, session, rotate="90")
+    assert steps_by_edit(api, session)[undone["id"]]["abandoned"] is False  # still to run
+    complete_by_hand(conn, replacing["id"])
+    abandoned = {i: s["abandoned"] for i, s in steps_by_edit(api, session).items()}
+    assert abandoned == {kept["id"]: False, undone["id"]: True, replacing["id"]: False}
+    assert api.client.post(f"{session['url']}/undo").status_code == 200  # back at kept
+    abandoned = {i: s["abandoned"] for i, s in steps_by_edit(api, session).items()}
+    assert abandoned == {kept["id"]: False, undone["id"]: True, replacing["id"]: False}

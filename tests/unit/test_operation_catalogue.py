@@ -181,6 +181,21 @@ def test_every_response_field_is_described(document: dict[str, Any]) -> None:
             assert spec.get("description"), f"{name}.{field}"
 
 
+def test_edits_and_steps_say_whether_retry_may_help(document: dict[str, Any]) -> None:
+    """One rule, documented where a client reads an edit or a step, and on the retry route."""
+    schemas = document["components"]["schemas"]
+    for name in ("EditOut", "StepOut"):
+        assert {"retryable", "fails_alike"} <= set(schemas[name]["required"]), name
+        retryable = schemas[name]["properties"]["retryable"]
+        assert retryable["type"] == "boolean"
+        for case in ("POST /edit/{id}/retry", "cancelled", "last allowed trial", "fails_alike"):
+            assert case in retryable["description"], (name, case)
+    step = schemas["StepOut"]
+    assert {"trial", "max_trials", "abandoned"} <= set(step["required"])
+    refused = document["paths"]["/edit/{edit_id}/retry"]["post"]["responses"]["409"]
+    assert "retryable" in refused["description"]
+
+
 def test_docs_work_offline(client: TestClient) -> None:
     page = client.get("/docs")
     assert page.status_code == 200

@@ -100,11 +100,20 @@ async def cancel_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOu
 @router.post(
     "/{edit_id}/retry",
     response_model=EditOut,
-    responses={409: {"description": "not failed or cancelled, or its session is busy"}},
+    responses={
+        409: {
+            "description": "Not retryable now (its `retryable` is false), the detail says why: "
+            "not failed or cancelled; failed in a way trying again would not change (the "
+            "runner said the same work fails the same way); a session step while another "
+            "step of its session is still to run, or before the step it follows has completed"
+        }
+    },
 )
 async def retry_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut:
-    """Queue a failed or cancelled edit again, with one more trial; a session's step only
-    once the step before it has completed and nothing else in the session is to run."""
+    """Queue a failed or cancelled edit again, with one more trial, where its `retryable`
+    says trying again may end otherwise: cancelled; failed on its last trial with a failure
+    the runner judged retryable; a session step failed before it ran, once the step it
+    follows has completed. Anything else is refused (409, saying why)."""
     return EditOut.from_row(await edits.retry(edit_id), links)
 
 

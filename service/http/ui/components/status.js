@@ -26,7 +26,7 @@ export function detailText(edit) {
     const wait = Math.max(0, Math.round((new Date(edit.run_after) - Date.now()) / 1000));
     return `trial ${edit.trial} of ${edit.max_trials}, retrying in ${wait} s: ${edit.error ?? ""}`;
   }
-  if (edit.status === "failed") return `failed: ${edit.error ?? "no reason given"}${failsAlike(edit) ? " (trying it again would fail the same way)" : ""}`;
+  if (edit.status === "failed") return `failed: ${edit.error ?? "no reason given"}${edit.fails_alike ? " (trying it again would fail the same way)" : ""}`;
   return null;
 }
 
@@ -37,17 +37,4 @@ export function statusDetail(edit) {
 
 export const LIVE = new Set(["queued", "processing", "error"]);
 
-// Whether a finished edit may end otherwise if tried again (the API's Retry). The runner fails
-// an edit at once, its trials not used up, when the same work would fail the same way (no face
-// to find, a crop past the picture); one failed on its last trial (a runner lost, storage
-// down) or cancelled may succeed. An edit failed before it ever ran (trial 0: a session's step
-// after one that failed) has no failure of its own to retry.
-export function worthRetrying(edit) {
-  return edit.status === "cancelled" || (edit.status === "failed" && edit.trial > 0 && !failsAlike(edit));
-}
-
-// A failure with trials left: the runner said the same work would fail the same way.
-function failsAlike(edit) {
-  return edit.status === "failed" && edit.trial > 0 && edit.trial < edit.max_trials;
-}
 export const STATUSES = ["queued", "processing", "completed", "error", "failed", "cancelled"];

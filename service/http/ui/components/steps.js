@@ -3,7 +3,7 @@
 // button pressed and held while progress arrives is the button released, and the keyboard's
 // focus stays where it is. A screen reader is told of changes of status only (`announcer`).
 import { h, when } from "./dom.js";
-import { detailText, LIVE, setProgress, worthRetrying } from "./status.js";
+import { detailText, LIVE, setProgress } from "./status.js";
 import { stills } from "./stills.js";
 import { written } from "./written.js";
 
@@ -18,18 +18,14 @@ export function stepList({ act }) {
   const told = new Map(); // edit id → the status last announced
 
   // `steps` as the session was last read; `overlay`: edit id → the edit as its last event told,
-  // while it runs; `known`: edit id → the edit as last read or told (its trials, for Retry).
-  function draw(steps, overlay, known) {
-    const abandoned = abandonedSteps(steps);
-    const byEdit = new Map(steps.map((step) => [step.edit_id, step]));
+  // while it runs. Whether a step is abandoned, and whether Retry may help, the API says.
+  function draw(steps, overlay) {
     const newest = [...steps].reverse();
     const news = [];
     for (const step of newest) {
       if (!rows.has(step.edit_id)) rows.set(step.edit_id, stepRow(step, act));
-      const read = known.get(step.edit_id);
-      const edit = { ...step, id: step.edit_id, ...(read?.status === step.status ? read : {}), ...(overlay.get(step.edit_id) || {}) };
-      const retry = retryable(edit, byEdit.get(step.follows_edit_id));
-      rows.get(step.edit_id).update(edit, { isHead: step.is_head, abandoned: abandoned.has(step.edit_id), retry });
+      const edit = { ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) };
+      rows.get(step.edit_id).update(edit, { isHead: step.is_head, abandoned: step.abandoned });
       if (told.has(edit.id) && told.get(edit.id) !== edit.status) news.push(`Step #${step.step} ${edit.status}.`);
       told.set(edit.id, edit.status);
     }
@@ -60,7 +56,7 @@ function stepRow(step, act) {
     h("div", { class: "step-ops" }, written(step)), abandonedNote, bar, detail, made,
     h("p", { class: "facts" }, when(step.created_at)), h("div", { class: "step-actions" }, cancel, retryButton));
 
-  function update(edit, { isHead, abandoned, retry }) {
+  function update(edit, { isHead, abandoned }) {
     write(row, "className", `step status-${edit.status}${isHead ? " is-head" : ""}${abandoned ? " abandoned" : ""}`);
     if (row.dataset.status !== edit.status) row.dataset.status = edit.status;
     write(status, "className", `chip chip-${edit.status}`);
@@ -72,21 +68,11 @@ function stepRow(step, act) {
     write(detail, "textContent", detailText(edit) ?? "");
     shown(detail, Boolean(detail.textContent));
     offered(row, cancel, LIVE.has(edit.status));
-    offered(row, retryButton, retry);
+    offered(row, retryButton, edit.retryable);
     const outputs = edit.status === "completed" ? edit.output_media_ids ?? [] : [];
     if (outputs.length > 1 && !made.firstChild) made.append(stills(outputs));
   }
   return { row, update };
-}
-
-// A step runs on its parent's result: it is retried only once that has completed (the API
-// says "retry that one first" otherwise). One failed before it ran, with its parent, may then
-// run; any other only when trying again may end otherwise (its trials, `worthRetrying`).
-function retryable(edit, parent) {
-  if (!["failed", "cancelled"].includes(edit.status) || (parent && parent.status !== "completed")) return false;
-  if (edit.status === "cancelled") return true;
-  if (edit.trial === undefined) return false; // its trials not read yet
-  return edit.trial === 0 || worthRetrying(edit);
 }
 
 function progress(bar, edit) {
@@ -122,22 +108,3 @@ export function headChain(steps) {
   for (let step = steps.find((s) => s.is_head); step; step = byEdit.get(step.follows_edit_id)) chain.unshift(step);
   return chain;
 }
-
-// The steps undone and then replaced: completed steps that neither undo nor redo can reach.
-// Every completed step was the head once; undo walks back along the head's chain, redo forward
-// along the newest completed step made on the head, again and again. A completed step off
-// both was undone, and another step made in its place. A step still to run is on neither yet
-// and is not abandoned: it waits for the step it follows (a new step follows the newest step
-// still to run), and nothing can be undone until it has run. Failed and cancelled steps say so.
-function abandonedSteps(steps) {
-  const parent = (step) => step.follows_edit_id ?? ORIGINAL;
-  const line = new Set(headChain(steps).map((step) => step.edit_id));
-  for (let at = steps.find((s) => s.is_head)?.edit_id ?? ORIGINAL; ;) {
-    const next = steps.filter((s) => s.status === "completed" && parent(s) === at).at(-1);
-    if (!next) break;
-    line.add(next.edit_id);
-    at = next.edit_id;
-  }
-  return new Set(steps.filter((step) => step.status === "completed" && !line.has(step.edit_id)).map((step) => step.edit_id));
-}
-const ORIGINAL = "original"; // the parent of a first step

@@ -33,7 +33,6 @@ export async function render(main, { id }) {
   try { catalogue = (await operations()).operations; } catch (failure) { showError(error, new Error(`The operations could not be read: ${failure.message}`)); }
 
   const overlay = new Map(); // edit id → the edit as its last event told, while it runs
-  const known = new Map(); // edit id → the edit as last read or told: its trials, for Retry
   const stage = h("div", { class: "stage" });
   const opsPanel = h("aside", { class: "panel ops-panel", "aria-label": "Operations" });
   const steps = stepList({ act: (method, path) => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) });
@@ -213,7 +212,7 @@ export async function render(main, { id }) {
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
     waiting.hidden = !session.busy;
-    steps.draw(session.steps || [], overlay, known);
+    steps.draw(session.steps || [], overlay);
   }
 
   // One read of the session at a time. A refresh asked for while one is on its way (an edit
@@ -230,7 +229,6 @@ export async function render(main, { id }) {
           for (const step of session.steps) {
             if (!LIVE.has(step.status)) overlay.delete(step.edit_id);
           }
-          await readFailures();
           drawSteps();
           await showHead();
         } catch (failure) { showError(historyError, failure); }
@@ -238,13 +236,6 @@ export async function render(main, { id }) {
       refreshing = null;
     })();
     return refreshing;
-  }
-
-  // A session's step carries no trials; its failed edits, read when one is not yet known, do.
-  async function readFailures() {
-    if (!session.steps.some((step) => step.status === "failed" && known.get(step.edit_id)?.status !== "failed")) return;
-    const failed = await get("/edit", { session: session.id, status: "failed", limit: 500 });
-    for (const edit of failed.items) known.set(edit.id, edit);
   }
 
   const move = (way) => request("POST", `/sessions/${session.id}/${way}`)
@@ -308,7 +299,6 @@ export async function render(main, { id }) {
     onOpen: refresh,
     onEdit: (edit) => {
       overlay.set(edit.id, edit);
-      known.set(edit.id, edit);
       const unread = !session.steps?.some((step) => step.edit_id === edit.id);
       if (unread || !LIVE.has(edit.status)) refresh();
       else drawSteps();

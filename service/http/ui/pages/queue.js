@@ -4,7 +4,7 @@
 import { get, request } from "../api.js";
 import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
-import { chip, LIVE, progressBar, setProgress, statusDetail, STATUSES, worthRetrying } from "../components/status.js";
+import { chip, LIVE, progressBar, setProgress, statusDetail, STATUSES } from "../components/status.js";
 import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
@@ -42,8 +42,9 @@ export async function render(main, { params }) {
   function row(edit) {
     const actions = [];
     if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`));
-    if (worthRetrying(edit)) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
-    return h("tr", { "data-edit": edit.id, "data-status": edit.status, "data-trial": edit.trial },
+    // The API says whether trying again may end otherwise (its `retryable`), as Retry decides.
+    if (edit.retryable) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
+    return h("tr", { "data-edit": edit.id, "data-status": edit.status, "data-trial": edit.trial, "data-retryable": String(edit.retryable) },
       cell("Media", mediaCell(edit)),
       cell("Operations", written(edit)),
       // The runner is known only while it holds the edit (the API says no more): told under
@@ -62,12 +63,14 @@ export async function render(main, { params }) {
       : `No edits ${copies ? "" : "listed "}yet. Open a picture or a video from the Library and apply an operation; it shows here while it runs.`) + unlisted;
     return h("tr", { class: "empty-row" }, h("td", { colSpan: COLUMNS.length, class: "empty" }, text));
   }
-  // A row is drawn again when its edit's status (or trial) changes; progress is written in
-  // place, so a Cancel pressed and held meanwhile is the button released.
+  // A row is drawn again when its edit's status, trial or `retryable` changes (a step whose
+  // session settled is told again); progress is written in place, so a Cancel pressed and held
+  // meanwhile is the button released.
   function update(edit) {
     const old = rows.querySelector(`[data-edit="${edit.id}"]`);
     const fits = (!status || edit.status === status) && (copies || !edit.by_address);
-    if (old && fits && old.dataset.status === edit.status && old.dataset.trial === String(edit.trial)) moved(old, edit);
+    const same = old && old.dataset.status === edit.status && old.dataset.trial === String(edit.trial) && old.dataset.retryable === String(edit.retryable);
+    if (old && fits && same) moved(old, edit);
     else if (old && fits) old.replaceWith(row(edit));
     else if (old) old.remove();
     else if (fits) rows.prepend(row(edit));
