@@ -101,10 +101,11 @@ def described(error: BaseException) -> str:
 
 
 def shown(value: object) -> str:
-    """A refused value as an error body shows it, never empty: as given, or that none was."""
+    """A refused value as an error body shows it, never empty: its excerpt (text as given,
+    anything else as JSON, cut at EXCERPT_CHARS), or that none was given."""
     if value is None:
         return "(not given)"
-    return str(value) or "(empty)"
+    return excerpt(value) or "(empty)"
 
 
 class EditroomError(Exception):
@@ -195,7 +196,7 @@ class InvalidParameter(InvalidInput):
 
     def __init__(self, parameter: str, value: object, problem: str, *, accepted: str) -> None:
         self.parameter = excerpt(parameter)
-        self.value = excerpt(shown(value))
+        self.value = shown(value)
         self.problem = problem
         self.accepted = accepted
         super().__init__(f"{self.parameter}={self.value!r}: {problem}; accepted: {accepted}")
