@@ -159,7 +159,8 @@ def _where_it_belongs(request: Request, route: APIRoute, name: str, value: str) 
         return said
     written = f"{name}={quote(value, safe=_WRITTEN_AS_IS)}" if value else name
     path = request.scope["raw_path"].decode("latin-1")
-    return str(template).format(name=name, role=role, path=excerpt(f"{path}&{written}"))
+    joined = f"{path}{written}" if path.endswith("/") else f"{path}&{written}"
+    return str(template).format(name=name, role=role, path=excerpt(joined))
 
 
 def accepted_parameters(route: APIRoute) -> tuple[str, ...] | None:

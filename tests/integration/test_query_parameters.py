@@ -214,5 +214,7 @@ def test_a_resize_in_a_result_addresss_query_names_the_address_it_meant(api: Api
         f"in its query string: /media/{media_id}/format=webp&resize=800x; accepted: "
         "output | signature"
     )
+    alone = api.client.get(f"/media/{media_id}/?headshot").json()
+    assert f": /media/{media_id}/headshot; accepted: " in alone["detail"], alone
     unknown = api.client.get(f"/media/{media_id}/format=webp?vignette=2").json()
     assert unknown["detail"].startswith("vignette='2': unknown parameter;")
