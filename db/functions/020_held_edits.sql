@@ -62,6 +62,26 @@ COMMENT ON FUNCTION editroom.raise_not_held(uuid, text, integer) IS
 'not processing, another worker holds it, or it is in another trial (the attempt was reaped '
 'and the edit claimed again). Used by the functions that finish an attempt.';
 
+CREATE OR REPLACE FUNCTION editroom.lock_sessions_of(p_edit_ids uuid[])
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- In id order, so two callers locking several sessions never wait on each other.
+    PERFORM 1
+       FROM editroom.sessions s
+      WHERE s.id IN (SELECT e.session_id FROM editroom.edits e WHERE e.id = ANY (p_edit_ids))
+      ORDER BY s.id
+        FOR UPDATE;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.lock_sessions_of(uuid[]) IS
+'Locks the sessions of those of p_edit_ids that are session steps. Whatever ends a step '
+'(complete, fail, cancel, retry) takes its session first, then the step: a step being added '
+'to the session holds the session while it references the step before it, and must not wait '
+'for that step''s change while the change waits for the session (300_sessions.sql).';
+
 CREATE OR REPLACE FUNCTION editroom.lock_held_edit(
     p_id uuid,
     p_worker text,
@@ -73,7 +93,10 @@ AS $$
 DECLARE
     v_edit editroom.edits;
 BEGIN
-    SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR UPDATE;
+    PERFORM editroom.lock_sessions_of(ARRAY[p_id]);  -- a step's session first: see there
+    -- NO KEY UPDATE, the lock the UPDATE that follows takes: a state change never touches the
+    -- id, so a step being added may reference this one meanwhile (its foreign key's KEY SHARE).
+    SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR NO KEY UPDATE;
     IF NOT FOUND OR NOT editroom.edit_held(v_edit.status, v_edit.locked_by, v_edit.trial,
                                            p_worker, p_trial) THEN
         PERFORM editroom.raise_not_held(p_id, p_worker, p_trial);
@@ -93,13 +116,14 @@ AS $$
 DECLARE
     v_edit editroom.edits;
 BEGIN
-    SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR UPDATE;
+    PERFORM editroom.lock_sessions_of(ARRAY[p_id]);  -- as above
+    SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         -- An archived edit is finished for good unless retry_edit brings it back: its state
         -- is what a caller checks, and nothing changes it meanwhile.
         SELECT * INTO v_edit FROM editroom.edit_history WHERE id = p_id;
         IF NOT FOUND THEN  -- moved back to edits (retry_edit) since the first look
-            SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR UPDATE;
+            SELECT * INTO v_edit FROM editroom.edits WHERE id = p_id FOR NO KEY UPDATE;
         END IF;
     END IF;
     IF NOT FOUND THEN

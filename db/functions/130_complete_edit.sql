@@ -27,6 +27,8 @@ BEGIN
     -- Durable even in a session that commits asynchronously (runners do): the end of an
     -- attempt must survive a crash; what came before it in the WAL is flushed with it.
     PERFORM set_config('synchronous_commit', 'on', true);
+    -- Session steps' sessions first, then the steps (020_held_edits.sql says why).
+    PERFORM editroom.lock_sessions_of(ARRAY(SELECT r.key::uuid FROM jsonb_each(p_results) r));
     -- One statement for the whole batch: one trigger run, one round trip for the runner.
     FOR v_edit IN
         UPDATE editroom.edits e

@@ -6,13 +6,15 @@ DECLARE
     v_edit record;
     v_reaped integer := 0;
 BEGIN
-    -- SKIP LOCKED: runners reap on a schedule and may do so at the same moment.
+    -- SKIP LOCKED: runners reap on a schedule and may do so at the same moment. NO KEY UPDATE:
+    -- fail_edit then waits for each step's session while holding these, and a step being added
+    -- to that session may reference one of them meanwhile (020_held_edits.sql).
     FOR v_edit IN
         SELECT id, locked_by, lease_until, trial
           FROM editroom.edits
          WHERE status = 'processing' AND lease_until < now()
          ORDER BY lease_until
-           FOR UPDATE SKIP LOCKED
+           FOR NO KEY UPDATE SKIP LOCKED
     LOOP
         PERFORM editroom.fail_edit(
             v_edit.id,

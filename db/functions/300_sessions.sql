@@ -60,15 +60,11 @@ DECLARE
     v_session editroom.sessions;
     v_tip uuid;
 BEGIN
-    -- Lock order: the step still to run, then its session. Completing a step holds the step
-    -- when its trigger moves the session's head; the new step's row must reference (lock) it
-    -- too, so taking the session first would let the two wait on each other.
-    PERFORM 1
-       FROM editroom.edits e
-      WHERE e.session_id = p_session_id AND editroom.edit_still_to_run(e.status)
-      ORDER BY e.session_step DESC
-      LIMIT 1
-        FOR KEY SHARE;
+    -- The session first, then what is read under its lock: whatever ends a step takes the
+    -- session before the step (lock_sessions_of), so the step this one will wait for cannot
+    -- change until it is committed, and then its end sees this one (and ends it too, or hands
+    -- it its input). A step read here is thus never one being changed by a transaction
+    -- waiting for this lock: the foreign key of the new step's blocked_by never waits on it.
     v_session := editroom.lock_session(p_session_id);
     SELECT coalesce(max(e.session_step), 0) + 1 INTO step
       FROM editroom.edits e WHERE e.session_id = p_session_id;
@@ -297,6 +293,19 @@ BEGIN
                       AND NOT editroom.edit_still_to_run(n.status)) THEN
         RETURN NULL;
     END IF;
+    -- The sessions' locks, whatever ended the steps: a step being added to one of them
+    -- (next_session_step) holds its session's lock until it commits, so the reads below see
+    -- it, and hand it its input or end it with the step it waits for. Without it, a step added
+    -- as the one it follows failed or was cancelled waited for it for ever. The functions that
+    -- end steps hold them already (lock_sessions_of, taken before the step); an UPDATE of a
+    -- step by hand takes them here.
+    PERFORM 1
+       FROM editroom.sessions s
+      WHERE s.id IN (SELECT n.session_id FROM new_edits n JOIN old_edits o ON o.id = n.id
+                      WHERE n.session_id IS NOT NULL AND n.status <> o.status
+                        AND NOT editroom.edit_still_to_run(n.status))
+      ORDER BY s.id
+        FOR UPDATE;
 
     UPDATE editroom.sessions s
        SET head_edit_id = n.id, updated_at = now()

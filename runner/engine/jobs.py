@@ -80,9 +80,8 @@ def _described(product: Product, limits: Limits, *, sound_alone: bool) -> Produc
             sound_alone=sound_alone, source_seconds=product.source_seconds,
         )  # fmt: skip
     except (InvalidMedia, UnsupportedMedia) as exc:
-        wrong = str(exc).partition("; accepted")[0]  # not the uploads' list of formats
-        raise EditFailed(
-            f"the result {product.path.name} came out unreadable or incomplete ({wrong}); "
+        raise EditFailed(  # what was wrong: not the uploads' list of formats accepted
+            f"the result {product.path.name} came out unreadable or incomplete ({exc.problem}); "
             "this is a fault in editroom: please report it with the edit's operations"
         ) from None
 

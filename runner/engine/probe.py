@@ -37,7 +37,8 @@ AUDIO_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4", "ogg": "audio/ogg", 
 ACCEPTED = (
     "images (JPEG, PNG, WebP, GIF, TIFF, AVIF) and videos (MP4, MOV, WebM, MKV, MPEG-TS, AVI, Ogg)"
 )
-INTACT = f"accepted: complete, undamaged {ACCEPTED}"
+UNDAMAGED = f"complete, undamaged {ACCEPTED}"  # what is accepted of a file refused as damaged
+INTACT = f"accepted: {UNDAMAGED}"  # how such a refusal's message ends
 EXIF_ORIENTATION = 0x0112
 SWAPS_SIDES = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter
 TRUNCATION_TOLERANCE_SECONDS = 1.0
@@ -114,7 +115,7 @@ def probe_image(
             if from_the_system(exc):
                 raise
             raise InvalidMedia(
-                f"the image is truncated or corrupt: {reason(exc)}; {INTACT}"
+                f"the image is truncated or corrupt: {reason(exc)}", accepted=UNDAMAGED
             ) from None
 
 
@@ -171,10 +172,10 @@ def probe_video(
             raise
         if _starts_like_media(path):
             raise InvalidMedia(
-                f"the file is truncated or corrupt: {reason(exc)}; {INTACT}"
+                f"the file is truncated or corrupt: {reason(exc)}", accepted=UNDAMAGED
             ) from None
         raise UnsupportedMedia(
-            f"not an image or a video editroom can read; accepted: {ACCEPTED}"
+            "not an image or a video editroom can read", accepted=ACCEPTED
         ) from None
     with container:
         content_type = VIDEO_CONTAINERS.get(container.format.name)
@@ -182,7 +183,7 @@ def probe_video(
             return _audio_facts(container)
         if content_type is None:
             raise UnsupportedMedia(
-                f"the {container.format.long_name} format is not supported; accepted: {ACCEPTED}"
+                f"the {container.format.long_name} format is not supported", accepted=ACCEPTED
             )
         return _video_facts(container, path, content_type, max_pixels, max_video_seconds)
 
@@ -192,13 +193,14 @@ def _video_facts(
 ) -> MediaFacts:
     video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
     if video is None:
-        raise UnsupportedMedia(f"the file has no video stream; accepted: {ACCEPTED}")
+        raise UnsupportedMedia("the file has no video stream", accepted=ACCEPTED)
     audio = next(iter(container.streams.audio), None)
     for stream in (video, audio):
         if stream is not None and stream.codec_context is None:  # no decoder, or no codec
             raise InvalidMedia(
                 f"the {stream.type} stream cannot be decoded: its codec is unknown, or the file "
-                f"is truncated or corrupt; {INTACT}"
+                "is truncated or corrupt",
+                accepted=UNDAMAGED,
             )
     width, height = video.codec_context.width, video.codec_context.height
     _check_pixels(width, height, max_pixels)
@@ -262,15 +264,15 @@ def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
     except av.FFmpegError as exc:
         if io_trouble(exc):
             raise
-        raise InvalidMedia(f"the video is corrupt: {reason(exc)}; {INTACT}") from None
+        raise InvalidMedia(f"the video is corrupt: {reason(exc)}", accepted=UNDAMAGED) from None
     if first_frame is None:
-        raise InvalidMedia(f"the video has no decodable frame; {INTACT}")
+        raise InvalidMedia("the video has no decodable frame", accepted=UNDAMAGED)
     start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
     tolerance = max(TRUNCATION_TOLERANCE_SECONDS, (duration or 0) * 0.05)
     if duration is not None and reached - start < duration - tolerance:
         raise InvalidMedia(
-            f"the video is truncated: its data ends at {reached - start:.1f} s of "
-            f"{duration:.1f} s; {INTACT}"
+            f"the video is truncated: its data ends at {reached - start:.1f} s of {duration:.1f} s",
+            accepted=UNDAMAGED,
         )
     rotation: float = first_frame.rotation or 0.0
     return round(rotation) % 360
@@ -287,8 +289,8 @@ def _check_frames(frames: Frames, *, max_pixels: int) -> None:
     picture of an MPO, not only the first."""
     if frames.count > MAX_ANIMATION_FRAMES:
         raise InvalidMedia(
-            f"the image has {frames.count:,} {frames.noun}s or more; accepted: at most "
-            f"{MAX_ANIMATION_FRAMES:,}"
+            f"the image has {frames.count:,} {frames.noun}s or more",
+            accepted=f"at most {MAX_ANIMATION_FRAMES:,}",
         )
     for index, (width, height) in enumerate(frames.sizes):
         which = frames.named(index) if frames.count > 1 else None
@@ -322,7 +324,8 @@ def _check_jpeg_data(path: Path, width: int, height: int) -> None:
             raise
         raise InvalidMedia(
             f"the image is truncated or corrupt: its data does not fill the {width}x{height} "
-            f"picture its header declares; {INTACT}"
+            "picture its header declares",
+            accepted=UNDAMAGED,
         ) from None
 
 
@@ -330,7 +333,7 @@ def _check_pixels(width: int, height: int, max_pixels: int, *, which: str | None
     """`which`: the frame of several this is, named first in a refusal ("page 2 of 13")."""
     named = f"{which}: " if which else ""
     if width <= 0 or height <= 0:
-        raise InvalidMedia(f"{named}the picture has no size ({width}x{height}); {INTACT}")
+        raise InvalidMedia(f"{named}the picture has no size ({width}x{height})", accepted=UNDAMAGED)
     if width * height > max_pixels:
         raise InvalidMedia(
             f"{named}{width}x{height} is {width * height:,} pixels; the limit is "

@@ -38,7 +38,7 @@ from service.domain.session_steps import (
 )
 from service.domain.sessions import session_state
 from service.domain.sound_alone import refuse_sound_alone, refuse_sound_alone_head
-from service.domain.source_facts import refuse_impossible
+from service.domain.source_facts import refuse_impossible, refuse_impossible_step
 from service.kernel.db import Database, Row
 from service.kernel.errors import InvalidParameter, NotFound, SessionMoved
 from service.kernel.metrics import ServiceMetrics
@@ -239,6 +239,7 @@ class Edits:
         kind, picture = next_input(state)
         refuse_sound_alone_head(session_id, picture=picture)
         operations = resolve_auto(self.parse(kind, rest), accept)
+        refuse_impossible_step(state, operations)
         await check_references(self._database, operations)
         with self._metrics.enqueueing():
             row = await enqueue_step(

@@ -114,17 +114,19 @@ class MediaLibrary:
             raise InvalidMedia(
                 f"checking the file took longer than {timeout:.3g} s, its limit "
                 f"(EDITROOM_PROBE_TIMEOUT_SECONDS, {self._settings.probe_timeout_seconds:g} s, "
-                f"plus {PROBE_SECONDS_PER_GIB:g} s per GiB); accepted: {ACCEPTED}"
+                f"plus {PROBE_SECONDS_PER_GIB:g} s per GiB)",
+                accepted=ACCEPTED,
             ) from None
         except (SandboxCrashed, SandboxOutOfMemory) as exc:
             raise InvalidMedia(
                 f"checking the file failed: {exc}; the check may use "
                 f"{self._settings.edit_memory_bytes:,} bytes of memory "
-                f"(EDITROOM_EDIT_MEMORY_BYTES); accepted: {ACCEPTED}"
+                f"(EDITROOM_EDIT_MEMORY_BYTES)",
+                accepted=ACCEPTED,
             ) from None
         except SandboxInternalError as exc:  # a bug of ours that these bytes set off
             log.warning("probe failed unexpectedly", extra={"error": str(exc)})
-            raise InvalidMedia(f"checking the file failed: {exc}; accepted: {ACCEPTED}") from None
+            raise InvalidMedia(f"checking the file failed: {exc}", accepted=ACCEPTED) from None
         except SandboxIOError as exc:  # the disk, not the file: the same error, for a client
             raise SandboxIOError(f"checking the file failed: {exc}; try again") from None
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from runner.engine.image.format import Format
 from runner.engine.ops import grammar
 from runner.engine.ops.base import MediaKind
+from runner.engine.ops.catalogue import catalogue
 from service.domain.edits import Edits, resolve_auto
 from service.domain.library import MediaLibrary
 from service.kernel.db import Row
@@ -67,6 +68,12 @@ class Results:
 
     async def read(self, media: Row) -> AsyncGenerator[bytes, None]:
         return await self._library.read(media)
+
+
+def role_in_the_language(name: str) -> str | None:
+    """What a parameter is in the edit language ("an operation", "a modifier of resize"), for
+    a result address given it in its query string: its operations go in its path."""
+    return catalogue().role(name)
 
 
 def _output_index(text: str | None) -> int:

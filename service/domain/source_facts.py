@@ -2,8 +2,8 @@
 size (as displayed, EXIF orientation applied) and a video's duration. An operation those
 facts already make impossible (a trim starting after the video's end, a crop outside the
 picture) is refused when the edit is asked for, as sound alone is (sound_alone.py), rather
-than queued to fail when it runs. Every way of making edits of a media asks here; a session's
-step, which reads the session's head, is judged when it runs."""
+than queued to fail when it runs. Every way of making edits of a media asks here, and so does a
+session's step, against the session's head (refuse_impossible_step)."""
 
 from collections.abc import Sequence
 
@@ -38,4 +38,24 @@ def refuse_impossible_run(media: Row, operations: Sequence[Operation]) -> None:
             "media", str(media["id"]),
             f"the workflow's {refused.parameter}={refused.value}: {refused.problem}",
             accepted="a media the workflow's operations fit",
+        ) from None  # fmt: skip
+
+
+def refuse_impossible_step(state: Row, operations: Sequence[Operation]) -> None:
+    """For a session's next step (`state`: its session_state): the same refusal, judged by
+    the head's facts, when the head is known: the original, or a completed step's result.
+    While a step is still to run, the head the next step reads is still being made and its
+    facts are not known yet: that step is judged by the runner, with the head at hand."""
+    if state["pending_ops"]:
+        return
+    head = SourceFacts(
+        width=state["head_width"], height=state["head_height"],
+        duration_seconds=state["head_duration_seconds"],
+    )  # fmt: skip
+    try:
+        check_source(operations, head)
+    except InvalidParameter as refused:
+        raise InvalidParameter(
+            refused.parameter, refused.value, f"{refused.problem} (the session's head)",
+            accepted=refused.accepted,
         ) from None  # fmt: skip

@@ -6,6 +6,7 @@ dependency in its thread pool, and a hop to a thread and back for each (four or 
 request) cost more than the rest of a GET of a result."""
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Header, Request
 from fastapi.params import Form
@@ -17,17 +18,18 @@ from service.domain.idempotency import KEY_DESCRIPTION, KEY_HEADER, parse_key
 from service.domain.imports import Imports
 from service.domain.library import MediaLibrary
 from service.domain.live import LiveEdits
-from service.domain.results import Results
+from service.domain.results import Results, role_in_the_language
 from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
-from service.http.openapi import ELSEWHERE, GRAMMAR, SELF_CHECKED
+from service.http.openapi import ELSEWHERE, GRAMMAR, IN_THE_PATH, SELF_CHECKED
 from service.kernel.errors import (
     InvalidHeader,
     InvalidParameter,
     UnknownParameter,
     UnsupportedContentType,
 )
+from service.kernel.excerpt import excerpt
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -131,7 +133,7 @@ async def check_query(request: Request) -> None:
     seen: set[str] = set()
     for name, value in request.query_params.multi_items():
         if name not in accepted:
-            elsewhere = (route.openapi_extra or {}).get(ELSEWHERE, {}).get(name)
+            elsewhere = _where_it_belongs(request, route, name, value)
             problem = "unknown parameter" if elsewhere is None else f"not taken here: {elsewhere}"
             raise UnknownParameter(name, value, problem, accepted=" | ".join(accepted) or "none")
         if name in seen:
@@ -139,6 +141,26 @@ async def check_query(request: Request) -> None:
                 name, value, "given more than once", accepted=f"one {name} parameter"
             )
         seen.add(name)
+
+
+# What a value keeps unescaped in a path suggested to a client: the edit language's separators.
+_WRITTEN_AS_IS = ",:;.!~*'()"
+
+
+def _where_it_belongs(request: Request, route: APIRoute, name: str, value: str) -> str | None:
+    """Where a parameter the route does not take belongs, when the route says (None when
+    not): another route's (ELSEWHERE: `wait` on a result's address), or the path, for an
+    operation of the edit language on a route whose path holds them (IN_THE_PATH)."""
+    extra = route.openapi_extra or {}
+    said: str | None = extra.get(ELSEWHERE, {}).get(name)
+    template = extra.get(IN_THE_PATH)
+    role = None if said or template is None else role_in_the_language(name)
+    if role is None:
+        return said
+    written = f"{name}={quote(value, safe=_WRITTEN_AS_IS)}" if value else name
+    path = request.scope["raw_path"].decode("latin-1")
+    joined = f"{path}{written}" if path.endswith("/") else f"{path}&{written}"
+    return str(template).format(name=name, role=role, path=excerpt(joined))
 
 
 def accepted_parameters(route: APIRoute) -> tuple[str, ...] | None:

@@ -11,20 +11,31 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from service.http.validation import refusal
-from service.kernel.errors import EditroomError, Unavailable, described, io_trouble, shown
-from service.kernel.excerpt import excerpt
+from service.kernel.errors import (
+    EditroomError,
+    InvalidParameter,
+    Unavailable,
+    described,
+    io_trouble,
+    shown,
+)
 
 log = logging.getLogger(__name__)
 
 
 # How soon to try again after our own trouble (a 503 without a class of its own to say).
 RETRY_AFTER_SECONDS = Unavailable.retry_after_seconds
+# The problems of one request a refusal lists; more are counted, not listed.
+PROBLEMS_LISTED = 10
 
 
 async def _editroom_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EditroomError)
-    body = {"detail": str(exc), "error": type(exc).__name__, **exc.details()}
-    return JSONResponse(body, exc.status, headers=retry_after(exc.retry_after_seconds))
+    return JSONResponse(_body(exc), exc.status, headers=retry_after(exc.retry_after_seconds))
+
+
+def _body(exc: EditroomError) -> dict[str, Any]:
+    return {"detail": str(exc), "error": type(exc).__name__, **exc.details()}
 
 
 def retry_after(seconds: int | None) -> dict[str, str] | None:
@@ -47,14 +58,42 @@ async def _os_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's own validation, refused as editroom refuses anything: the first problem,
-    named, its value shown, what is accepted said from what the route declares."""
+    named, its value shown, what is accepted said from what the route declares. A body may
+    hold thousands of problems (a hundred thousand unknown keys fit in EDITROOM_MAX_JSON_BYTES):
+    the first PROBLEMS_LISTED are listed, the rest counted, so the refusal's work and length
+    stay bounded."""
     assert isinstance(exc, RequestValidationError)
-    first = exc.errors()[0]
-    if first["type"] == "json_invalid":  # its loc is the body and the character it stopped at
-        return _not_json(first, exc.body)
-    if first["type"] == "missing":  # its input is what held the value, not the value
-        first = {**first, "input": None}
-    return await _editroom_error(request, refusal(request.scope.get("route"), first))
+    problems = exc.errors()
+    if problems[0]["type"] == "json_invalid":  # its loc is the body and the character it stopped at
+        return _not_json(problems[0], exc.body)
+    route = request.scope.get("route")
+    listed = [refusal(route, _as_given(problem)) for problem in problems[:PROBLEMS_LISTED]]
+    body = _body(listed[0])
+    if len(problems) > 1:
+        body |= _more_problems(listed, found=len(problems))
+    return JSONResponse(body, listed[0].status)
+
+
+def _as_given(problem: dict[str, Any]) -> dict[str, Any]:
+    if problem["type"] == "missing":  # its input is what held the value, not the value
+        return {**problem, "input": None}
+    return problem
+
+
+def _more_problems(listed: list[InvalidParameter], *, found: int) -> dict[str, Any]:
+    """The body's account of a request's other problems: the detail says how many, `problems`
+    lists the first (the first one again included, so it reads whole), `problems_not_listed`
+    counts the rest."""
+    detail = f"{listed[0]}; {found - 1:,} more problem{'s' if found > 2 else ''} found"
+    if found > len(listed):
+        detail += f", the first {len(listed) - 1} listed in problems"
+    else:
+        detail += ", listed in problems"
+    return {
+        "detail": detail,
+        "problems": [{"detail": str(refused), **refused.details()} for refused in listed],
+        "problems_not_listed": found - len(listed),
+    }
 
 
 def _not_json(error: dict[str, Any], document: object) -> JSONResponse:
@@ -64,7 +103,7 @@ def _not_json(error: dict[str, Any], document: object) -> JSONResponse:
         "detail": f"the request body is not JSON: {why} at character {where}",
         "error": "InvalidParameter",
         "parameter": "body",
-        "value": excerpt(shown(document)),
+        "value": shown(document),
         "accepted": "a JSON document",
     }
     return JSONResponse(body, 422)

@@ -22,6 +22,10 @@ RUN_QUERY = {GRAMMAR: "run"}  # POST /workflows/{id}/run: media, wait, priority,
 # where it belongs: {name: words}. Said by the refusal of that parameter (deps.check_query);
 # no part of the document.
 ELSEWHERE = "x-editroom-elsewhere"
+# A route whose path holds operations of the edit language (a result's address): its words for
+# one of them given in its query string instead, a template of {name}, {role} ("an operation",
+# "a modifier of resize") and {path} (the path with it added). No part of the document either.
+IN_THE_PATH = "x-editroom-operations-in-path"
 # The grammars whose parser refuses unknown and repeated parameters itself (operations may
 # repeat); every other route's query is checked against what it declares (deps.check_query).
 SELF_CHECKED = frozenset({"edit", "workflow"})
@@ -99,6 +103,7 @@ def _finished(schema: Schema, language: Schema, limits: Limits) -> Schema:
             operation_ids.add(operation.get("operationId"))
             grammar = operation.pop(GRAMMAR, None)
             operation.pop(ELSEWHERE, None)
+            operation.pop(IN_THE_PATH, None)
             if grammar is not None:
                 _add_parameters(operation, [_parameter(p) for p in grammars[grammar]])
             _error_bodies(operation)

@@ -342,11 +342,14 @@ class WorkflowIn(BaseModel):
         description="The workflow's name: required to create one; a new version (PUT) "
         "without it keeps the name it has",
     )
+    # Each list is checked up to its first bad item (fail_fast): a megabyte of bad items would
+    # cost pydantic seconds of the event loop to find and describe every one (docs/decisions.md).
     ops: list[dict[str, Any]] = Field(
-        description='Its operations, as JSON: [{"op": "resize", "width": 800}, ...]'
+        description='Its operations, as JSON: [{"op": "resize", "width": 800}, ...]',
+        fail_fast=True,
     )
     kinds: list[MediaKind] | None = Field(
-        default=None, min_length=1,
+        default=None, min_length=1, fail_fast=True,
         description="the media kinds it runs on; without it, every kind its operations fit",
     )  # fmt: skip
     id: Any = Field(default=None, description=_EXPORTED)
@@ -397,7 +400,10 @@ class WorkflowPage(BaseModel):
 class RunBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    media: list[UUID] = Field(description="The media to run it on, one edit each, all or none")
+    media: list[UUID] = Field(
+        description="The media to run it on, one edit each, all or none",
+        fail_fast=True,  # see WorkflowIn.ops
+    )
 
 
 class BatchOut(BaseModel):
@@ -415,6 +421,14 @@ class ErrorBody(BaseModel):
     )
     value: str | None = Field(default=None, description="The value it was given")
     accepted: str | None = Field(default=None, description="What that parameter accepts")
+    problems: list[dict[str, str]] | None = Field(
+        default=None,
+        description="When a request had more than one problem: the first 10, each with its "
+        "detail, parameter, value and accepted (the first is the one named above)",
+    )
+    problems_not_listed: int | None = Field(
+        default=None, description="How many more problems were found than `problems` lists"
+    )
 
 
 class ExecutionsPage(BaseModel):

@@ -4,7 +4,6 @@ body's key), showing the value, and saying in words what is accepted. The words 
 the route declares (its parameter's type, bounds, choices; the body model's fields), never
 from pydantic's message, so a route added later is described without being listed here."""
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
@@ -59,7 +58,7 @@ def refusal(route: BaseRoute | None, error: Mapping[str, Any]) -> InvalidParamet
     where, path = (str(location[0]), location[1:]) if location else ("body", ())
     parameter = _name(where, path)
     problem = _problem(error["type"])
-    value = _shown(error.get("input"))
+    value = error.get("input")
     if error["type"] == "extra_forbidden":
         parent = _declared(route, where, path[:-1])
         keys = _keys(parent[1]) if parent is not None else []
@@ -221,12 +220,3 @@ def _problem(kind: str) -> str:
     if kind in _OUT_OF_RANGE:
         return "out of range"
     return _PROBLEMS.get(kind, "not accepted")
-
-
-def _shown(given: Any) -> str | None:
-    """The value as the client sent it: text as it is, anything else as JSON."""
-    if given is None or isinstance(given, str):
-        return given
-    if isinstance(given, bytes):
-        return given.decode(errors="replace")
-    return json.dumps(given, ensure_ascii=False, default=str)

@@ -101,10 +101,11 @@ def described(error: BaseException) -> str:
 
 
 def shown(value: object) -> str:
-    """A refused value as an error body shows it, never empty: as given, or that none was."""
+    """A refused value as an error body shows it, never empty: its excerpt (text as given,
+    anything else as JSON, cut at EXCERPT_CHARS), or that none was given."""
     if value is None:
         return "(not given)"
-    return str(value) or "(empty)"
+    return excerpt(value) or "(empty)"
 
 
 class EditroomError(Exception):
@@ -176,7 +177,26 @@ class TooManyQueued(EditroomError):
     retry_after_seconds = 5
 
 
-class UnsupportedMedia(EditroomError):
+class _SaysWhatIsAccepted(Exception):
+    """An error whose message is what was wrong, then what would be accepted; each also kept
+    apart (`problem`, `accepted`), as InvalidParameter keeps them, for a message that quotes
+    only what was wrong (jobs.py: a result read back, without the uploads' list of formats).
+    Across the sandbox an error travels as its class and text (sandbox.py): there, `problem`
+    is its whole text."""
+
+    accepted: str | None = None
+    _problem: str | None = None
+
+    def __init__(self, problem: str, *, accepted: str | None = None) -> None:
+        self._problem, self.accepted = problem, accepted
+        super().__init__(problem if accepted is None else f"{problem}; accepted: {accepted}")
+
+    @property
+    def problem(self) -> str:
+        return str(self) if self._problem is None else self._problem
+
+
+class UnsupportedMedia(_SaysWhatIsAccepted, EditroomError):
     """The bytes are not an image or a video editroom can read."""
 
     status = 415
@@ -195,7 +215,7 @@ class InvalidParameter(InvalidInput):
 
     def __init__(self, parameter: str, value: object, problem: str, *, accepted: str) -> None:
         self.parameter = excerpt(parameter)
-        self.value = excerpt(shown(value))
+        self.value = shown(value)
         self.problem = problem
         self.accepted = accepted
         super().__init__(f"{self.parameter}={self.value!r}: {problem}; accepted: {accepted}")
@@ -233,7 +253,7 @@ class UnsupportedContentType(InvalidHeader):
     status = 415
 
 
-class InvalidMedia(InvalidInput):
+class InvalidMedia(_SaysWhatIsAccepted, InvalidInput):
     """An image or video, but broken or beyond a limit: truncated, corrupt, too many pixels."""
 
 

@@ -200,6 +200,27 @@ def test_a_json_body_over_the_limit_is_refused_naming_it(api: Api, conn: Conn) -
     assert api.client.post("/workflows", json=workflow("small")).status_code == 201
 
 
+def test_a_body_of_many_problems_is_refused_naming_the_first_and_counting_the_rest(
+    api: Api, conn: Conn
+) -> None:
+    """Each list of a body is read up to its first bad item (a megabyte of bad ids would keep
+    the service busy for seconds finding every one); other problems are counted, ten listed."""
+    made = api.client.post("/workflows", json=workflow("thumbs")).json()
+    bad_ids = api.client.post(f"/workflows/{made['id']}/run", json={"media": ["x"] * 800})
+    assert bad_ids.status_code == 422
+    assert (bad_ids.json()["parameter"], bad_ids.json()["value"]) == ("media[0]", "x")
+    assert "problems" not in bad_ids.json()
+    unknown = {**workflow("many"), **{f"key{i}": [0, 1] for i in range(150)}}
+    refused = api.client.post("/workflows", json=unknown)
+    assert refused.status_code == 422
+    body = refused.json()
+    assert (body["parameter"], body["value"]) == ("key0", "[0, 1]")
+    assert "149 more problems found, the first 9 listed in problems" in body["detail"]
+    assert [p["parameter"] for p in body["problems"]] == [f"key{i}" for i in range(10)]
+    assert body["problems_not_listed"] == 140
+    assert count(conn, "workflows") == 1 and count(conn, "edits") == 0
+
+
 @pytest.mark.parametrize("how", ["json", "query"])
 def test_a_workflow_name_over_200_characters_is_refused(api: Api, conn: Conn, how: str) -> None:
     name = "n" * 1000

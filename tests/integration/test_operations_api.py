@@ -42,7 +42,7 @@ def test_every_example_is_accepted_as_an_edit(api: Api, tmp_path: Path) -> None:
     # Large and long enough for the examples: a crop outside the picture, a trim after the
     # video's end are refused as they are asked.
     image = api.upload(media.image_bytes("PNG", size=(400, 300)), filename="p.png").json()
-    clip = media.write_video(tmp_path / "v.mp4", seconds=5.0)
+    clip = media.write_video(tmp_path / "v.mp4", seconds=5.0, size=(672, 384))
     video = api.upload(clip.read_bytes(), filename="v.mp4").json()
     ids = {"image": image["id"], "video": video["id"]}
     operations: list[dict[str, Any]] = api.client.get("/operations").json()["operations"]

@@ -171,3 +171,50 @@ def test_an_edit_control_on_a_result_address_says_where_it_belongs(api: Api, nam
     assert (body["parameter"], body["accepted"]) == (name, "output | signature")
     assert f"not taken here: {name} is a parameter of POST /edit" in body["detail"]
     assert "waits for the edit by itself, up to EDITROOM_RESULT_WAIT_SECONDS" in body["detail"]
+
+
+def test_every_operation_in_a_result_addresss_query_is_said_to_go_in_the_path(api: Api) -> None:
+    """`/media/ID/flip=h?resize=800x`: the operations (and their modifiers) of an address are
+    written in its path; given in its query string, each is refused saying so, with the
+    address it meant, for every name of the language (GET /operations), of either kind."""
+    roles: dict[str, set[str]] = {}
+    for operation in api.client.get("/operations").json()["operations"]:
+        first, *modifiers = (parameter["name"] for parameter in operation["parameters"])
+        roles.setdefault(first, set()).add("an operation")
+        for modifier in modifiers:
+            roles.setdefault(modifier, set()).add(operation["name"])
+    assert {"resize", "fit", "trim", "accurate", "headshot", "frames", "vcodec"} <= set(roles)
+    media_id = uuid.uuid4()
+    for name, role in roles.items():
+        response = api.client.get(f"/media/{media_id}/flip=h", params={name: "1,2"})
+        assert response.status_code == 422, name
+        body = response.json()
+        assert (body["parameter"], body["accepted"]) == (name, "output | signature")
+        said = (
+            "an operation"
+            if "an operation" in role
+            else f"a modifier of {' or '.join(sorted(role))}"
+        )
+        assert (
+            f"not taken here: {name} is {said}: an address's operations are written in its path"
+            in body["detail"]
+        ), body
+        assert body["detail"].endswith(
+            f": /media/{media_id}/flip=h&{name}=1,2; accepted: output | signature"
+        )
+
+
+def test_a_resize_in_a_result_addresss_query_names_the_address_it_meant(api: Api) -> None:
+    media_id = uuid.uuid4()
+    response = api.client.get(f"/media/{media_id}/format=webp?resize=800x")
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "resize='800x': not taken here: resize is an operation: an address's operations are "
+        "written in its path, as in POST /edit's query string and in the order they run, not "
+        f"in its query string: /media/{media_id}/format=webp&resize=800x; accepted: "
+        "output | signature"
+    )
+    alone = api.client.get(f"/media/{media_id}/?headshot").json()
+    assert f": /media/{media_id}/headshot; accepted: " in alone["detail"], alone
+    unknown = api.client.get(f"/media/{media_id}/format=webp?vignette=2").json()
+    assert unknown["detail"].startswith("vignette='2': unknown parameter;")

@@ -5,6 +5,7 @@ step it would follow with the one the caller saw, under the session's lock. The 
 is then planned again against the step that won."""
 
 import asyncio
+import itertools
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -261,3 +262,131 @@ def test_a_step_sent_again_with_its_key_is_replayed_whatever_it_made_of_the_sess
     assert made.status_code == 202, made.text
     assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (202, "true")
     assert again.json()["id"] == made.json()["id"]
+
+
+# A DBA's psql beside the API: enqueue_edit on a session adds its next step without any
+# expectation (what a DBA's call means: after whatever is there), while the API's
+# enqueue_session_edit adds one only after the step it planned against.
+DBA_STEP = "SELECT (editroom.enqueue_edit(NULL, '[]', p_session_id => %s)).id"
+FOLLOWS_NOW = """SELECT coalesce(
+    (SELECT id FROM editroom.edits
+      WHERE session_id = %(session)s AND editroom.edit_still_to_run(status)
+      ORDER BY session_step DESC LIMIT 1),
+    (SELECT head_edit_id FROM editroom.sessions WHERE id = %(session)s)) AS follows"""
+RACED_STEPS = 60  # by each of the API and the DBA
+
+
+def api_steps(database_url: str, session: UUID, start: threading.Barrier) -> list[dict[str, Any]]:
+    """RACED_STEPS steps as the API makes them: planned after the step it reads, made only if
+    the session is still so, planned again when not. Each: its id and the step it planned."""
+    made = []
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        start.wait()
+        for _ in range(RACED_STEPS):
+            row = conn.execute(FOLLOWS_NOW, {"session": session}).fetchone()
+            assert row is not None
+            follows = row["follows"]
+            while (step := add_step(conn, session, follows))["id"] is None:
+                follows = step["follows_edit_id"]
+            made.append({"id": step["id"], "planned_after": follows})
+    return made
+
+
+def dba_steps(database_url: str, session: UUID, start: threading.Barrier) -> list[UUID]:
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        start.wait()
+        made = []
+        for _ in range(RACED_STEPS):
+            row = conn.execute(DBA_STEP, [session]).fetchone()
+            assert row is not None
+            made.append(row["id"])
+        return made
+
+
+CLAIM = "SELECT * FROM editroom.claim_edit(%s, 'racer')"
+COMPLETE = "SELECT editroom.complete_edit(%(id)s, 'racer', %(outputs)s)"
+FAIL = "SELECT editroom.fail_edit(%(id)s, 'racer', 'broken', false)"
+
+
+def run_steps(
+    database_url: str, session: UUID, *, output: UUID, fail_every: int, done: threading.Event
+) -> None:
+    """A runner of this session's steps, as they become claimable: each completed with
+    `output`, or every `fail_every`-th failed for good (0: none), until `done` and none is
+    left to claim."""
+    claimable = """SELECT id FROM editroom.edits
+                    WHERE session_id = %s AND status = 'queued' AND blocked_by IS NULL
+                    ORDER BY session_step LIMIT 1"""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        for count in itertools.count(1):
+            last = done.is_set()  # before the look: a step made after it is seen next time
+            row = conn.execute(claimable, [session]).fetchone()
+            if row is None:
+                if last:
+                    return
+                continue
+            if not conn.execute(CLAIM, [row["id"]]).fetchall():
+                continue  # failed meanwhile with a step before it
+            failing = fail_every and count % fail_every == 0
+            end = FAIL if failing else COMPLETE
+            conn.execute(end, {"id": row["id"], "outputs": [output]})
+
+
+def race(conn: Conn, database_url: str, *, fail_every: int) -> tuple[UUID, list[Any], list[Any]]:
+    """The API and a DBA add steps to one session at once while a runner finishes them."""
+    session = open_session(conn)
+    output = insert_media(conn)
+    start, done = threading.Barrier(3), threading.Event()
+    with ThreadPoolExecutor(3) as pool:
+        runner = pool.submit(
+            run_steps, database_url, session, output=output, fail_every=fail_every, done=done
+        )
+        api = pool.submit(api_steps, database_url, session, start)
+        dba = pool.submit(dba_steps, database_url, session, start)
+        start.wait()
+        try:
+            by_api, by_dba = api.result(timeout=60), dba.result(timeout=60)
+        finally:
+            done.set()
+        runner.result(timeout=60)
+    return session, by_api, by_dba
+
+
+def test_steps_added_by_a_dba_and_the_api_at_once_stay_one_chain(
+    conn: Conn, database_url: str
+) -> None:
+    """Every step follows the one before it, each API step the one it was planned after, and
+    every step made is there once and runs."""
+    session, by_api, by_dba = race(conn, database_url, fail_every=0)
+    made = steps(conn, session)
+    assert len(made) == 2 * RACED_STEPS
+    assert {step["id"] for step in made} == {s["id"] for s in by_api} | set(by_dba)
+    assert [step["session_step"] for step in made] == list(range(1, 2 * RACED_STEPS + 1))
+    for before, after in itertools.pairwise([{"id": None}, *made]):
+        assert after["parent_edit_id"] == before["id"], after
+    parents = {step["id"]: step["parent_edit_id"] for step in made}
+    assert all(parents[step["id"]] == step["planned_after"] for step in by_api)
+    statuses = conn.execute(
+        "SELECT status, count(*) AS n FROM editroom.edits WHERE session_id = %s GROUP BY 1",
+        [session],
+    ).fetchall()
+    assert statuses == [{"status": "completed", "n": 2 * RACED_STEPS}]
+
+
+def test_steps_added_at_once_while_some_fail_are_never_left_waiting(
+    conn: Conn, database_url: str
+) -> None:
+    """A step added as the one it follows fails is failed with it, or follows the head: none
+    is left waiting for a step that has finished (it would never run)."""
+    session, by_api, by_dba = race(conn, database_url, fail_every=2)
+    made = conn.execute(
+        """SELECT e.id, e.status, e.parent_edit_id, e.blocked_by, b.status AS blocker_status
+             FROM editroom.edits e LEFT JOIN editroom.edits b ON b.id = e.blocked_by
+            WHERE e.session_id = %s ORDER BY e.session_step""",
+        [session],
+    ).fetchall()
+    assert len(made) == 2 * RACED_STEPS
+    assert {step["id"] for step in made} == {s["id"] for s in by_api} | set(by_dba)
+    assert [step for step in made if step["status"] == "queued"] == []
+    parents = {step["id"]: step["parent_edit_id"] for step in made}
+    assert all(parents[step["id"]] == step["planned_after"] for step in by_api)

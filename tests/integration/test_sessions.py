@@ -194,6 +194,52 @@ def test_a_step_that_would_read_sound_alone_is_refused(
     assert [s["status"] for s in api.client.get(on_clip["url"]).json()["steps"]] == ["queued"]
 
 
+def test_a_step_its_head_makes_impossible_is_refused_naming_the_fact(
+    api: Api, session: dict[str, Any], tmp_path: Path
+) -> None:
+    """The head a step reads is known while no step is still to run (here the original): a
+    crop outside it, or a trim from past its end, is a 422 naming the parameter, its value and
+    the head's size or length, and nothing is queued. A video's crop is judged as an image's."""
+    outside = api.client.post("/edit", params={"session": session["id"], "crop": "60,0,10,10"})
+    assert outside.status_code == 422, outside.text
+    assert outside.json()["detail"] == (
+        "crop='60,0,10,10': reaches outside the 64x48 image (the session's head); "
+        "accepted: keep x + w <= 64 and y + h <= 48"
+    )
+    clip = api.upload(media.write_video(tmp_path / "c.mp4").read_bytes(), filename="c.mp4")
+    on_clip = api.client.post("/sessions", params={"media": clip.json()["id"]}).json()
+    for ops, said in [
+        ({"trim": "12.5"}, "trim='12.5': starts at 12.5 s, after the end of the 1 s video"),
+        ({"crop": "0,0,66,10"}, "crop='0,0,66,10': reaches outside the 64x48 picture"),
+        ({"rotate": "90", "crop": "0,0,60,10"}, "crop='0,0,60,10': reaches outside the 48x64"),
+    ]:
+        response = api.client.post("/edit", params={"session": on_clip["id"], **ops})
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"].startswith(said), response.json()
+        assert "(the session's head)" in response.json()["detail"]
+    for refused in (session, on_clip):
+        assert api.client.get(refused["url"]).json()["steps"] == []
+    # A step still to run makes the head the next step reads: not known yet, left to the runner.
+    step(api, session, rotate="90")
+    step(api, session, crop="60,0,10,10")
+
+
+def test_a_step_is_judged_by_the_head_a_completed_step_made(
+    api: Api, runners: None, session: dict[str, Any]
+) -> None:
+    step(api, session, rotate="90")
+    settled(api, session)
+    response = api.client.post("/edit", params={"session": session["id"], "crop": "0,0,60,10"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(
+        "crop='0,0,60,10': reaches outside the 48x64 image (the session's head)"
+    )
+    assert [s["status"] for s in state(api, session)["steps"]] == ["completed"]
+    step(api, session, crop="0,0,40,60")
+    assert settled(api, session)["steps"][-1]["status"] == "completed"
+    assert head_size(api, session) == (40, 60)
+
+
 def test_opening_one_on_a_media_that_does_not_exist_is_a_422_naming_it(api: Api) -> None:
     """A missing thing named by an action's query is that parameter's fault (422), as for POST
     /edit?media=; a missing resource in the path is a 404."""

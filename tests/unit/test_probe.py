@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from runner.engine.ops.base import MediaKind
-from runner.engine.probe import INTACT, MediaFacts, probe
+from runner.engine.probe import ACCEPTED, INTACT, MediaFacts, probe
 from service.kernel.errors import InvalidMedia, UnsupportedMedia
 from tests import media
 
@@ -104,6 +104,22 @@ def test_a_script_naming_other_files_is_unsupported_not_our_trouble(
 def test_audio_alone_is_unsupported(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedMedia, match="no video stream"):
         facts_of(media.write_audio_only(tmp_path / "tone.ogg"))
+
+
+def test_a_refusal_keeps_what_was_wrong_apart_from_what_is_accepted(tmp_path: Path) -> None:
+    """What was wrong can be quoted alone (a result read back says it, not the uploads' list
+    of formats), without cutting the message; one that crossed from the sandbox, as its class
+    and text, says its whole text."""
+    with pytest.raises(UnsupportedMedia) as refused:
+        facts_of(media.write_audio_only(tmp_path / "tone.ogg"))
+    assert (refused.value.problem, refused.value.accepted) == (
+        "the file has no video stream",
+        ACCEPTED,
+    )
+    assert str(refused.value) == f"the file has no video stream; accepted: {ACCEPTED}"
+    crossed = InvalidMedia.__new__(InvalidMedia)
+    Exception.__init__(crossed, "the video is truncated; accepted: x")
+    assert (crossed.problem, crossed.accepted) == ("the video is truncated; accepted: x", None)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])

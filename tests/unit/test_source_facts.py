@@ -10,7 +10,7 @@ import pytest
 from runner.engine.ops.base import Limits, MediaKind, Operation, SourceFacts
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import check_source, parse_query
-from service.domain.source_facts import refuse_impossible_run
+from service.domain.source_facts import refuse_impossible_run, refuse_impossible_step
 from service.kernel.errors import InvalidParameter
 
 LIMITS = Limits(max_pixels=10**8, max_output_side=4000, max_video_seconds=600, max_operations=8)
@@ -81,6 +81,46 @@ def test_a_crop_outside_says_the_pictures_size() -> None:
     assert (refused.parameter, refused.value) == ("crop", "60,0,10,10")
     assert refused.problem == "reaches outside the 64x48 image"
     assert refused.accepted == "keep x + w <= 64 and y + h <= 48"
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        ("crop=60,0,10,10", True),
+        ("crop=54,38,10,10", False),
+        ("flip=h&crop=60,0,10,10", True),  # the size is the same
+        ("rotate=90&crop=44,0,8,10", True),  # 48x64, as the plan turns it
+        ("rotate=90&crop=40,54,8,10", False),
+        ("crop=0,0,32,32&crop=30,0,10,10", True),  # the first crop made 32x32
+        ("trim=1,2&crop=60,0,10,10", False),  # not said to keep the size: the runner judges
+        ("resize=32x&crop=60,0,10,10", False),
+    ],
+)
+def test_a_video_crop_is_judged_by_the_picture_as_the_crops_and_turns_before_it_leave_it(
+    query: str, refused: bool
+) -> None:
+    assert (refusal(MediaKind.VIDEO, query, CLIP) is not None) == refused
+
+
+def test_a_video_crop_outside_says_the_pictures_size() -> None:
+    refused = refusal(MediaKind.VIDEO, "crop=0,0,2000,10", SourceFacts(width=1920, height=1080))
+    assert refused is not None
+    assert str(refused) == (
+        "crop='0,0,2000,10': reaches outside the 1920x1080 picture; "
+        "accepted: keep x+w <= 1920 and y+h <= 1080"
+    )
+
+
+def test_a_session_step_is_judged_by_the_head_once_no_step_is_still_to_run() -> None:
+    head = {"head_width": None, "head_height": None, "head_duration_seconds": 5.0}
+    with pytest.raises(InvalidParameter) as refused:
+        refuse_impossible_step({**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=12.5"))
+    assert str(refused.value) == (
+        "trim='12.5': starts at 12.5 s, after the end of the 5 s video (the session's head); "
+        "accepted: a START before 5 s, the end of the video"
+    )
+    still_to_run = {**head, "pending_ops": [[{"op": "speed", "factor": 0.5}]]}
+    refuse_impossible_step(still_to_run, parse(MediaKind.VIDEO, "trim=12.5"))  # the runner's
 
 
 def test_nothing_is_judged_by_what_is_not_known() -> None:

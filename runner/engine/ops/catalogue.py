@@ -51,6 +51,15 @@ class Catalogue:
     def knows(self, kind: MediaKind, name: str) -> bool:
         return name in self._operations[kind] or name in self._owners[kind]
 
+    def role(self, name: str) -> str | None:
+        """What `name` is in the language, of any kind, for a person: "an operation", "a
+        modifier of resize" (of format or trim, when it refines one per kind); None when it
+        is neither."""
+        if any(name in self._operations[kind] for kind in MediaKind):
+            return "an operation"
+        owners = sorted({self._owners[kind][name] for kind in MediaKind if self.knows(kind, name)})
+        return f"a modifier of {' or '.join(owners)}" if owners else None
+
 
 def _all_operations() -> list[OperationClass]:
     return [ImageNoop, *IMAGE_OPERATIONS, VideoNoop, *VIDEO_OPERATIONS]

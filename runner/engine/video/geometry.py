@@ -3,10 +3,11 @@ the upright picture as the operations before it left it, and forces the video to
 re-encoded (the result is upright: no rotation metadata is written)."""
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import ClassVar, Literal, Self
 
 from runner.engine.ops import shared_params
-from runner.engine.ops.base import Group, Limits, MediaKind, Operation
+from runner.engine.ops.base import Group, Limits, MediaKind, Operation, SourceFacts
 from runner.engine.ops.params import Param
 from service.kernel.errors import EditFailed, InvalidParameter
 
@@ -38,6 +39,16 @@ class _Geometry(Operation):
         """The FFmpeg filters for frames of `shape`, and the shape they make."""
         raise NotImplementedError
 
+    def on_source(self, facts: SourceFacts) -> SourceFacts:
+        """The duration is kept; the picture's size (as displayed, as the media row and the
+        plan's `base` both say it) is what the filters make of it: a crop its rectangle, a
+        quarter turn the sides swapped, a flip the same."""
+        kept = super().on_source(facts)
+        if facts.width is None or facts.height is None:
+            return kept
+        _, (width, height) = self.filters((facts.width, facts.height))
+        return replace(kept, width=width, height=height)
+
 
 class Crop(_Geometry):
     op: Literal["crop"] = "crop"
@@ -64,12 +75,26 @@ class Crop(_Geometry):
             )  # fmt: skip
 
     def filters(self, shape: Shape) -> tuple[list[str], Shape]:
-        if self.x + self.width > shape[0] or self.y + self.height > shape[1]:
-            raise EditFailed(
-                f"crop={self.x},{self.y},{self.width},{self.height} reaches outside the "
-                f"{shape[0]}x{shape[1]} picture; keep x+w <= {shape[0]} and y+h <= {shape[1]}"
-            )
+        if problem := self._outside(shape):
+            raise EditFailed(f"crop={self._written()} {problem}; {_inside(shape)}")
         return [f"crop={self.width}:{self.height}:{self.x}:{self.y}"], (self.width, self.height)
+
+    def on_source(self, facts: SourceFacts) -> SourceFacts:
+        """A crop outside the picture as uploaded, or as the crops and turns before it leave
+        it, is refused before it is queued (an image's crop is too: image/crop.py)."""
+        if facts.width is not None and facts.height is not None:
+            shape = (facts.width, facts.height)
+            if problem := self._outside(shape):
+                raise InvalidParameter("crop", self._written(), problem, accepted=_inside(shape))
+        return super().on_source(facts)
+
+    def _outside(self, shape: Shape) -> str | None:
+        if self.x + self.width > shape[0] or self.y + self.height > shape[1]:
+            return f"reaches outside the {shape[0]}x{shape[1]} picture"
+        return None
+
+    def _written(self) -> str:
+        return f"{self.x},{self.y},{self.width},{self.height}"
 
 
 class Rotate(_Geometry):
@@ -109,3 +134,7 @@ class Flip(_Geometry):
 
 GEOMETRY: tuple[type[_Geometry], ...] = (Crop, Rotate, Flip)
 Geometry = _Geometry
+
+
+def _inside(shape: Shape) -> str:
+    return f"keep x+w <= {shape[0]} and y+h <= {shape[1]}"

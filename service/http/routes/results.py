@@ -11,7 +11,7 @@ from service.domain.edit_controls import CONTROL
 from service.domain.results import Result
 from service.http.deps import LinksDep, ResultsDep, UrlSigningKeyDep
 from service.http.links import Links
-from service.http.openapi import ELSEWHERE
+from service.http.openapi import ELSEWHERE, IN_THE_PATH
 from service.http.ranges import none_match
 from service.http.schemas import EditOut
 from service.kernel.signing import verify_path
@@ -24,8 +24,17 @@ _AN_EDIT_CONTROL = (
     "its operations in its path (/media/ID/resize=800x) and waits for the edit by itself, up "
     "to EDITROOM_RESULT_WAIT_SECONDS, then answers 202 with the edit's Location"
 )
+# `/media/ID/flip=h?resize=800x`, for every operation and modifier of the language (said by
+# deps.check_query): they go in the path.
+_IN_THE_PATH = (
+    "{name} is {role}: an address's operations are written in its path, as in POST /edit's "
+    "query string and in the order they run, not in its query string: {path}"
+)
 _ROUTE: dict[str, Any] = dict(
-    openapi_extra={ELSEWHERE: {name: _AN_EDIT_CONTROL.format(name) for name in CONTROL}},
+    openapi_extra={
+        ELSEWHERE: {name: _AN_EDIT_CONTROL.format(name) for name in CONTROL},
+        IN_THE_PATH: _IN_THE_PATH,
+    },
     response_class=Response,
     responses={
         200: {"description": "the result's bytes; ETag: its SHA-256; cacheable forever"},
