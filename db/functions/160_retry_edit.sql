@@ -8,6 +8,9 @@ AS $$
 DECLARE
     v_parent editroom.edit_status;
 BEGIN
+    IF p_edit.id IS NULL THEN  -- nothing made or found: nothing to retry
+        RETURN 'there is no edit to retry';
+    END IF;
     IF p_edit.status NOT IN ('failed', 'cancelled') THEN
         RETURN format('edit %s is %s, not failed or cancelled', p_edit.id, p_edit.status);
     END IF;
@@ -52,10 +55,12 @@ DECLARE
     v_edit editroom.edits;
     v_refusal text;
 BEGIN
+    -- A step's session before the step, as whatever ends a step takes them (020_held_edits.sql).
+    PERFORM editroom.lock_sessions_of(ARRAY[p_id]);
     -- An archived edit comes back to edits to run again. One being archived now: its row lock
     -- is waited for, the row is gone, and it is brought back from history then.
     IF NOT editroom.restore_archived_edit(p_id) THEN
-        PERFORM 1 FROM editroom.edits WHERE id = p_id FOR UPDATE;
+        PERFORM 1 FROM editroom.edits WHERE id = p_id FOR NO KEY UPDATE;
         IF NOT FOUND THEN
             PERFORM editroom.restore_archived_edit(p_id);
         END IF;

@@ -4,15 +4,22 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     v_edit record;
+    v_expired uuid[];
     v_reaped integer := 0;
 BEGIN
-    -- SKIP LOCKED: runners reap on a schedule and may do so at the same moment. NO KEY UPDATE:
-    -- fail_edit then waits for each step's session while holding these, and a step being added
-    -- to that session may reference one of them meanwhile (020_held_edits.sql).
+    -- Sessions before steps, as whatever ends a step takes them (020_held_edits.sql): locking
+    -- the edits first and then, in fail_edit, their sessions would wait on a cancel or a
+    -- completion holding a session and waiting for its step.
+    SELECT array_agg(id) INTO v_expired
+      FROM editroom.edits WHERE status = 'processing' AND lease_until < now();
+    PERFORM editroom.lock_sessions_of(v_expired);
+    -- SKIP LOCKED: runners reap on a schedule and may do so at the same moment; the lease and
+    -- status are read again under the lock. NO KEY UPDATE: a step being added to a session may
+    -- reference one of these meanwhile (its foreign key's KEY SHARE).
     FOR v_edit IN
         SELECT id, locked_by, lease_until, trial
           FROM editroom.edits
-         WHERE status = 'processing' AND lease_until < now()
+         WHERE id = ANY (v_expired) AND status = 'processing' AND lease_until < now()
          ORDER BY lease_until
            FOR NO KEY UPDATE SKIP LOCKED
     LOOP
