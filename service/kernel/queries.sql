@@ -239,24 +239,21 @@ SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.retry_e
 -- edit's by_address mark may be cleared (unmark_by_address), which a listing must hear of.
 -- A finished step's `retryable` hangs on the rest of its session (a step still to run, its
 -- parent completed): when a step changes status (not progress: it is not processing then),
--- its session's failed and cancelled steps, and those made on it, are told again too.
+-- its session's failed and cancelled steps are told again too, within the stream's scope.
 WITH told AS (
-    SELECT e.id, e.session_id, e.status
+    SELECT e.*
       FROM (SELECT DISTINCT u.id FROM unnest(%(ids)s::uuid[]) AS u (id)) AS i
      CROSS JOIN LATERAL editroom.find_edit(i.id) AS e
-), moved AS (
-    SELECT id, session_id FROM told WHERE status <> 'processing' AND session_id IS NOT NULL
-), ids AS (
-    SELECT id FROM told
-    UNION
-    SELECT e.id FROM editroom.edits e JOIN moved m ON e.session_id = m.session_id
-     WHERE e.status IN ('failed', 'cancelled')
-    UNION
-    SELECT e.id FROM editroom.edits e JOIN moved m ON e.parent_edit_id = m.id
-     WHERE e.status IN ('failed', 'cancelled')
+), again AS (
+    SELECT e.* FROM editroom.edits e
+     WHERE e.session_id IN (SELECT t.session_id FROM told t
+                             WHERE t.session_id IS NOT NULL AND t.status <> 'processing')
+       AND (%(session_id)s::uuid IS NULL OR e.session_id = %(session_id)s::uuid)
+       AND e.status IN ('failed', 'cancelled')
+       AND e.id <> ALL (%(ids)s::uuid[])
 )
 SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable
-  FROM ids CROSS JOIN LATERAL editroom.find_edit(ids.id) AS e
+  FROM (SELECT * FROM told UNION ALL SELECT * FROM again) AS e
  WHERE (%(session_id)s::uuid IS NULL OR e.session_id = %(session_id)s::uuid)
    AND (%(workflow_id)s::uuid IS NULL OR e.workflow_id = %(workflow_id)s::uuid)
    AND (%(media_id)s::uuid IS NULL OR e.media_id = %(media_id)s::uuid)
