@@ -21,26 +21,28 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 UPGRADE = """
--- A constant default: no rewrite of either table, however many rows they hold.
-ALTER TABLE editroom.edits ADD COLUMN by_address boolean NOT NULL DEFAULT false;
--- History keeps edits' columns in the same order (0009), and all_edits reads both.
+-- One transaction: edits, the queue's hot table, is altered last, so the long part (history's
+-- index, however much history there is) runs before its lock is taken, which claims and
+-- enqueues would wait for until the commit.
+-- A constant default: no rewrite of any table, however many rows they hold.
 ALTER TABLE editroom.edit_history ADD COLUMN by_address boolean NOT NULL DEFAULT false;
-CREATE OR REPLACE VIEW editroom.all_edits AS
-    SELECT * FROM editroom.edits
-    UNION ALL
-    SELECT * FROM editroom.edit_history;
-ALTER TABLE editroom.media ADD COLUMN by_address boolean NOT NULL DEFAULT false;
-
 -- GET /edit?by_address=... (the queue's listing leaves copies out) merges these in keyset
 -- order as it merges edits_listing_idx and edit_history_listing_idx without the filter.
-CREATE INDEX edits_by_address_listing_idx
-    ON editroom.edits (by_address, created_at DESC, id DESC);
 CREATE INDEX edit_history_by_address_listing_idx
     ON editroom.edit_history (by_address, created_at DESC, id DESC);
+ALTER TABLE editroom.media ADD COLUMN by_address boolean NOT NULL DEFAULT false;
 -- The library without the copies (by_address=false): only media a person's edit, or an
 -- upload, made are in it, so a page of them never walks past thousands of thumbnails.
 CREATE INDEX media_named_listing_idx ON editroom.media (uploaded_at DESC, id DESC)
     WHERE status = 'ready' AND NOT by_address;
+-- History keeps edits' columns in the same order (0009), and all_edits reads both.
+ALTER TABLE editroom.edits ADD COLUMN by_address boolean NOT NULL DEFAULT false;
+CREATE INDEX edits_by_address_listing_idx
+    ON editroom.edits (by_address, created_at DESC, id DESC);
+CREATE OR REPLACE VIEW editroom.all_edits AS
+    SELECT * FROM editroom.edits
+    UNION ALL
+    SELECT * FROM editroom.edit_history;
 
 -- enqueue_edit_once, enqueue_edit_once_admitted and list_edits take p_by_address now
 -- (db/functions/105, 180): the old signatures would stay beside the new ones as overloads.
@@ -52,6 +54,7 @@ DROP FUNCTION IF EXISTS editroom.list_edits(
 """
 
 DOWNGRADE = """
+DROP FUNCTION IF EXISTS editroom.unmark_by_address(uuid);
 DROP FUNCTION IF EXISTS editroom.enqueue_edit_once(
     uuid, jsonb, text, boolean, integer, integer, boolean);
 DROP FUNCTION IF EXISTS editroom.enqueue_edit_once_admitted(

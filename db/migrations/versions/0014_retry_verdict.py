@@ -19,24 +19,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 UPGRADE = """
--- A constant default: no rewrite of the table.
+-- One transaction: edits, the queue's hot table, is altered last, so history's update
+-- (however much history there is) runs before its lock is taken, which claims and enqueues
+-- would wait for until the commit. A constant default: no rewrite of either table.
+-- Failures from before: the best that was known, a failure with trials left (fail_edit
+-- fails at once, its trials not used up, only when told the failure is not retryable). An
+-- edit that never ran (trial 0: a session's step after one that failed) has no verdict.
+ALTER TABLE editroom.edit_history ADD COLUMN fails_alike boolean NOT NULL DEFAULT false;
+UPDATE editroom.edit_history SET fails_alike = true
+ WHERE status = 'failed' AND trial > 0 AND trial < max_trials;
+-- History keeps edits' columns in the same order (0009), and all_edits reads both.
 ALTER TABLE editroom.edits ADD COLUMN fails_alike boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN editroom.edits.fails_alike IS
 'true when the runner failed it saying the same work fails the same way (fail_edit with '
 'p_retryable false); retry_edit refuses such an edit (editroom.retry_refusal).';
--- History keeps edits' columns in the same order (0009), and all_edits reads both.
-ALTER TABLE editroom.edit_history ADD COLUMN fails_alike boolean NOT NULL DEFAULT false;
+UPDATE editroom.edits SET fails_alike = true
+ WHERE status = 'failed' AND trial > 0 AND trial < max_trials;
 CREATE OR REPLACE VIEW editroom.all_edits AS
     SELECT * FROM editroom.edits
     UNION ALL
     SELECT * FROM editroom.edit_history;
--- Failures from before: the best that was known, a failure with trials left (fail_edit
--- fails at once, its trials not used up, only when told the failure is not retryable). An
--- edit that never ran (trial 0: a session's step after one that failed) has no verdict.
-UPDATE editroom.edits SET fails_alike = true
- WHERE status = 'failed' AND trial > 0 AND trial < max_trials;
-UPDATE editroom.edit_history SET fails_alike = true
- WHERE status = 'failed' AND trial > 0 AND trial < max_trials;
 """
 
 DOWNGRADE = """
