@@ -155,8 +155,13 @@ BEGIN
 
     SELECT m.* INTO media FROM editroom.media m WHERE m.sha256 = p_sha256;
     IF FOUND THEN
-        -- Known content: the pending row goes, the existing media answers.
+        -- Known content: the pending row goes, the existing media answers; uploaded by a
+        -- person, it is no longer a copy an address made only (as add_media's).
         DELETE FROM editroom.media WHERE id = p_id;
+        IF media.by_address THEN
+            UPDATE editroom.media m SET by_address = false WHERE m.id = media.id
+            RETURNING m.* INTO media;
+        END IF;
         created := false;
         RETURN NEXT;
         RETURN;

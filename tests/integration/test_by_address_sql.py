@@ -212,3 +212,28 @@ def test_the_same_bytes_made_by_name_are_no_longer_a_copy(conn: Conn) -> None:
     assert media_marked(conn, copy) is True
     assert add_result(conn, named["id"], "bytes") == copy
     assert media_marked(conn, copy) is False
+
+
+def test_the_same_bytes_uploaded_through_a_presigned_url_are_no_longer_a_copy(
+    conn: Conn,
+) -> None:
+    media = insert_media(conn)
+    thumb = once(conn, media, "thumb", by_address=True)
+    copy = add_result(conn, thumb["id"], "bytes")
+    pending = conn.execute(
+        "SELECT id FROM editroom.create_pending_media('mine.webp', 1, interval '1 hour')"
+    ).fetchone()
+    assert pending is not None
+    row = conn.execute(
+        """SELECT (c.media).id FROM editroom.complete_pending_media(
+               %s, 'image', 'image/webp', 1, %s, 'pending/mine') AS c""",
+        [pending["id"], hashlib.sha256(b"bytes").hexdigest()],
+    ).fetchone()
+    assert row == {"id": copy}
+    assert media_marked(conn, copy) is False
+
+
+def test_retry_refusal_of_no_edit_is_a_refusal(conn: Conn) -> None:
+    """What enqueue_edit_once_admitted answers when admission made nothing: no `retryable`."""
+    row = conn.execute("SELECT editroom.retry_refusal(NULL::editroom.edits) AS why").fetchone()
+    assert row == {"why": "there is no edit to retry"}
