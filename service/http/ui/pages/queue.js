@@ -44,7 +44,7 @@ export async function render(main, { params }) {
     if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`));
     // The API says whether trying again may end otherwise (its `retryable`), as Retry decides.
     if (edit.retryable) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
-    return h("tr", { "data-edit": edit.id, "data-status": edit.status, "data-trial": edit.trial, "data-retryable": String(edit.retryable) },
+    return h("tr", { "data-edit": edit.id, "data-created": edit.created_at, "data-status": edit.status, "data-trial": edit.trial, "data-retryable": String(edit.retryable) },
       cell("Media", mediaCell(edit)),
       cell("Operations", written(edit)),
       // The runner is known only while it holds the edit (the API says no more): told under
@@ -73,10 +73,21 @@ export async function render(main, { params }) {
     if (old && fits && same) moved(old, edit);
     else if (old && fits) old.replaceWith(row(edit));
     else if (old) old.remove();
-    else if (fits) rows.prepend(row(edit));
-    rows.querySelector(".empty-row")?.remove();
+    else if (fits) place(row(edit), edit);
+    if (rows.querySelector("[data-edit]")) rows.querySelector(".empty-row")?.remove();
     while (rows.children.length > SHOWN) rows.lastElementChild.remove();
     if (!rows.children.length) rows.append(empty());
+  }
+  // Where the listing would have it, newest first: a new edit on top; an older one told of
+  // (a copy asked for by name, a session's step told again) among the rows, or not at all
+  // when it is older than every edit a full list shows.
+  function place(tr, edit) {
+    const key = [Date.parse(edit.created_at), edit.id];
+    const newer = (row) => { const at = Date.parse(row.dataset.created); return at > key[0] || (at === key[0] && row.dataset.edit > key[1]); };
+    const listed = [...rows.querySelectorAll("tr[data-edit]")];
+    const before = listed.find((row) => !newer(row));
+    if (before) rows.insertBefore(tr, before);
+    else if (listed.length < SHOWN) rows.append(tr);
   }
   function moved(old, edit) {
     const bar = old.querySelector("progress");
