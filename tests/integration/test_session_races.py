@@ -7,6 +7,7 @@ is then planned again against the step that won."""
 import asyncio
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +30,8 @@ HOLD_SECONDS = 10.0  # the longest a held request waits to be let go
 
 ADD_STEP = """SELECT (s.edit).id, s.follows_edit_id
                 FROM editroom.enqueue_session_edit(%s, %s, %s) AS s"""
+
+IDLE_LOOK_SECONDS = 0.001  # a runner with nothing to claim looks again after this
 
 
 def open_session(conn: Conn) -> UUID:
@@ -324,6 +327,7 @@ def run_steps(
             if row is None:
                 if last:
                     return
+                time.sleep(IDLE_LOOK_SECONDS)  # not a busy loop on the database
                 continue
             if not conn.execute(CLAIM, [row["id"]]).fetchall():
                 continue  # failed meanwhile with a step before it
