@@ -21,10 +21,15 @@ from tests.waiting import eventually
 @pytest.fixture
 def conns(database_url: str) -> Iterator[tuple[Conn, Conn, Conn]]:
     """The session's holder (in a transaction), the function run into it, and a watcher."""
-    connect = lambda autocommit: psycopg.connect(  # noqa: E731
-        database_url, autocommit=autocommit, row_factory=dict_row
-    )
-    with connect(False) as holder, connect(True) as other, connect(True) as watcher:
+
+    def connect(*, autocommit: bool) -> Conn:
+        return psycopg.connect(database_url, autocommit=autocommit, row_factory=dict_row)
+
+    with (
+        connect(autocommit=False) as holder,
+        connect(autocommit=True) as other,
+        connect(autocommit=True) as watcher,
+    ):
         yield holder, other, watcher
 
 
