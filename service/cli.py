@@ -158,11 +158,10 @@ class _JsonFindings:
 
 
 def _serve(settings: Settings) -> int:
-    import uvicorn
-
     from service.http.app import create_app
+    from service.http.server import serve
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    serve(create_app(settings), host=settings.host, port=settings.port)
     return 0
 
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 CHILD_POLL_SECONDS = 0.2
 CHILD_STOP_MARGIN_SECONDS = 10.0
-API_STOP_SECONDS = 10.0  # the API holds no work; open streams are cut
+API_STOP_SECONDS = 10.0  # the API holds no work, and ends its streams and waits at once
 API_START_SECONDS = 120.0  # a first start compiles bytecode and warms the sandbox
 
 

@@ -301,9 +301,10 @@ class Edits:
         return row
 
     async def wait(self, edit_id: UUID, seconds: float) -> Row:
-        """The edit once it has finished, or as it is after `seconds` (then durable: see
-        create_once). It is read again only when a notification may have finished it: one
-        saying it is processing (or retrying) costs no query."""
+        """The edit once it has finished, or as it is after `seconds` or when the service
+        begins to stop (then durable: see create_once). It is read again only when a
+        notification may have finished it: one saying it is processing (or retrying) costs no
+        query."""
         async with self._events.subscribe(edit_id) as subscription:
             return await self._waited(await self.get(edit_id), subscription, seconds)
 
@@ -311,10 +312,10 @@ class Edits:
     async def waiting(self, seconds: float | None) -> AsyncIterator[Answer]:
         """Around the making of an edit to be waited for up to `seconds` (None or 0: not
         waited for); yields how to answer with it: `await answer(row)`, the row its making
-        returned, is the edit once it has finished, or as it is after `seconds` (then
-        durable: see create_once). Subscribed before the edit is made, so that row is where
-        the wait starts: it is read again only once a notification may have finished it,
-        one round trip fewer than wait()."""
+        returned, is the edit once it has finished, or as it is after `seconds` or at
+        shutdown (then durable: see create_once). Subscribed before the edit is made, so
+        that row is where the wait starts: it is read again only once a notification may
+        have finished it, one round trip fewer than wait()."""
         if not seconds:
             yield _as_it_is
             return
@@ -334,7 +335,7 @@ class Edits:
 
     async def _wait(self, row: Row, subscription: Subscription, seconds: float) -> Row:
         deadline = time.monotonic() + seconds
-        while row["status"] not in FINISHED:
+        while row["status"] not in FINISHED and not self._events.closing:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return row
@@ -348,8 +349,8 @@ class Edits:
         return row
 
     async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
-        """The edit now, then each time it changes, until it has finished. None: nothing
-        changed for a while (a keep-alive is due).
+        """The edit now, then each time it changes, until it has finished or the service is
+        stopping. None: nothing changed for a while (a keep-alive is due).
 
         A state the edit had already left when it was read (a fast edit's `processing`) is
         told as its notification announced it: status, trial and progress over the edit as
@@ -366,7 +367,7 @@ class Edits:
                 if row != last:
                     yield row
                     last = row
-                if row["status"] in FINISHED:
+                if row["status"] in FINISHED or self._events.closing:
                     return
                 try:
                     await asyncio.wait_for(subscription.changed.wait(), KEEPALIVE_SECONDS)

@@ -138,6 +138,7 @@ class EditEvents:
         self._watching = asyncio.Lock()  # one watch or unwatch at a time
         self._idle_since: float | None = None  # no subscriber since (monotonic)
         self.connected = asyncio.Event()
+        self.closing = False  # the service is stopping: waits end (end_waits)
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._tend())]
@@ -149,6 +150,13 @@ class EditEvents:
             with suppress(asyncio.CancelledError):
                 await task
         await self._slots.close()
+
+    def end_waits(self) -> None:
+        """The service is stopping: every wait ends now with what it has (an event stream
+        ends, a `?wait=` answers the edit as it is), so that no response holds the shutdown
+        open; an EventSource reconnects, to whichever service answers then."""
+        self.closing = True
+        self._wake_everyone()
 
     @asynccontextmanager
     async def subscribe(self, edit_id: UUID | None = None) -> AsyncIterator[Subscription]:

@@ -45,19 +45,24 @@ class LiveEdits:
         self._database = database
         self._events = events
 
+    @property
+    def stopping(self) -> bool:
+        """The service is stopping: watches end (not because their readers fell behind)."""
+        return self._events.closing
+
     async def counts(self) -> dict[str, int]:
         rows = await self._database.fetch_all("status_counts")
         return {row["status"]: row["count"] for row in rows}
 
     async def watch(self, scope: Scope) -> AsyncIterator[LiveEvent]:
         """The counts now, then each change in scope, counts when they change, and a
-        keep-alive after KEEPALIVE_SECONDS of quiet. Ends only when its reader fell too far
-        behind."""
+        keep-alive after KEEPALIVE_SECONDS of quiet. Ends when its reader fell too far behind
+        (`behind`), or when the service is stopping."""
         async with self._events.subscribe_all() as feed:
             last_counts = await self.counts()
             yield LiveEvent("stats", counts=last_counts)
             counted_at, stats_due = time.monotonic(), False
-            while not feed.overflowed:
+            while not feed.overflowed and not self._events.closing:
                 ids, missed = feed.take()
                 if missed:
                     yield LiveEvent("reset")

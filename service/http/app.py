@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings=settings,
             )
             app.state.signing_key = secret_key(settings)
-            events = EditEvents(database)
+            app.state.events = events = EditEvents(database)  # server.end_waits at shutdown
             app.state.edits = Edits(
                 database=database, events=events, settings=settings, metrics=service_metrics
             )

@@ -11,21 +11,19 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 from uuid import UUID
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 from psycopg.types.json import Jsonb
 
 from service.domain import events
 from service.domain.events import MAX_PENDING_IDS, Feed
-from service.http.app import create_app
 from service.kernel.settings import Settings
 from tests.api import quick_settings
 from tests.metrics import Scrape
 from tests.queue import Conn, enqueue, insert_media
+from tests.served import served
 
 STALL_SECONDS = 1.0
 EDITS = 400  # well over the buffers between the server and the stalled client
@@ -39,21 +37,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[tuple[int, str]]:
-    listening = socket.socket()
-    listening.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # accepted ones inherit it
-    listening.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(settings), log_config=None, lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert running.started
-    yield listening.getsockname()[1], urlsplit(settings.base_url).netloc
-    running.should_exit = True
-    thread.join(WAIT_SECONDS)
-    listening.close()
+    with served(settings, send_buffer=4096) as running:
+        yield running.port, running.host
 
 
 def stalled_client(port: int, host: str) -> socket.socket:

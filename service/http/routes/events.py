@@ -69,7 +69,8 @@ async def live_events(
         yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
         async for event in live.watch(scope):
             yield _frame(event, links)
-        metrics.stream_dropped("behind")  # the watch ends only when its reader fell behind
+        if not live.stopping:  # the watch ends when its reader fell behind, or at shutdown
+            metrics.stream_dropped("behind")
 
     return EventStream(stream(), stall_seconds=settings.sse_stall_seconds, metrics=metrics)
 
