@@ -138,7 +138,9 @@ class OutputOut(BaseModel):
 class EditOut(BaseModel):
     id: UUID = Field(description="The edit's id")
     media_id: UUID | None = Field(
-        description="The media it reads; null for an import or once that media is deleted"
+        description="The media it reads; null for an import, for a session's step until the "
+        "step before it has completed (it reads that step's result), and once that media is "
+        "deleted"
     )
     session_id: UUID | None = Field(description="The session it belongs to, if any")
     workflow_id: UUID | None = Field(description="The workflow it runs, if any")

@@ -484,7 +484,12 @@ def test_steps_from_elsewhere_show_at_once_and_wait_their_turn(
         third = api.post(f"/edit?session={session}&flip=v").json()["id"]
         expect(page.locator(f"li[data-edit='{third}']")).to_have_attribute("data-status", "queued")
         assert page.locator(".steps").evaluate(LIST_NOW, first)["first"] in ("queued", "processing")
-        api.delete(f"/edit/{first}")  # and the one waiting for it, with it
+        # The queue says what a step with no media yet will read, and, cancelled, that it read none.
+        page.goto("/#/queue")
+        source = page.locator(f"tr[data-edit='{third}'] td[data-label='Media']")
+        expect(source).to_have_text("the step before's result, once it completes")
+        api.delete(f"/edit/{first}")  # and the ones waiting for it, with it
+        expect(source).to_have_text("none: the step before did not complete")
 
 
 def test_cancel_pressed_and_held_while_progress_arrives_cancels(

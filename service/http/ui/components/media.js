@@ -75,12 +75,11 @@ function speaker() {
   return icon;
 }
 
-// The media an edit read, as a link to its editor; an import or a deleted media says so.
+// The media an edit read, as a link to its editor. Without one, says why: an import; a
+// session's step whose step before has not completed (it reads that step's result, not known
+// until then); a media deleted since.
 export function mediaCell(edit) {
-  if (!edit.media_id) {
-    const imported = edit.ops?.[0]?.op === "import";
-    return h("span", { class: "media-cell muted" }, imported ? "import from a URL" : "deleted media");
-  }
+  if (!edit.media_id) return h("span", { class: "media-cell muted" }, noMedia(edit));
   const picture = h("span", { class: "mini-thumb", "aria-hidden": "true" });
   const name = h("span", { class: "media-name" }, String(edit.media_id).slice(0, 8));
   const link = h("a", { class: "media-cell", href: `#/media/${edit.media_id}` }, picture, name);
@@ -90,6 +89,14 @@ export function mediaCell(edit) {
     link.title = name.textContent;
   }, () => { name.textContent = "deleted media"; });
   return link;
+}
+
+function noMedia(edit) {
+  if (edit.ops?.[0]?.op === "import") return "import from a URL";
+  if (edit.session_id && !edit.started_at) {
+    return edit.status === "queued" ? "the step before's result, once it completes" : "none: the step before did not complete";
+  }
+  return "deleted media";
 }
 
 // What an edit made: each output a link to its editor and one to its bytes, by its name and
