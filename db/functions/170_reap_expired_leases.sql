@@ -23,15 +23,23 @@ BEGIN
          ORDER BY lease_until
            FOR NO KEY UPDATE SKIP LOCKED
     LOOP
-        PERFORM editroom.fail_edit(
-            v_edit.id,
-            v_edit.locked_by,
-            format('lease expired at %s: worker %s stopped heartbeating',
-                   v_edit.lease_until, v_edit.locked_by),
-            true,
-            v_edit.trial
-        );
-        v_reaped := v_reaped + 1;
+        -- Each in a subtransaction of its own: one edit that cannot be ended (a row edited by
+        -- hand into a state fail_edit refuses, say) is told and left, and every other is
+        -- still reaped, on this run and the next.
+        BEGIN
+            PERFORM editroom.fail_edit(
+                v_edit.id,
+                v_edit.locked_by,
+                format('lease expired at %s: worker %s stopped heartbeating',
+                       v_edit.lease_until, v_edit.locked_by),
+                true,
+                v_edit.trial
+            );
+            v_reaped := v_reaped + 1;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'cannot reap edit %: %', v_edit.id, SQLERRM
+                USING DETAIL = 'Its lease expired; it stays processing until it can be ended.';
+        END;
     END LOOP;
     -- Housekeeping on the same schedule: the counters of connections that have closed.
     PERFORM editroom.compact_status_counts();
@@ -42,5 +50,6 @@ $$;
 COMMENT ON FUNCTION editroom.reap_expired_leases() IS
 'Treats every processing edit whose lease has expired (its worker vanished) as a failed, '
 'retryable attempt: error with back-off while trials remain, failed after the last one. '
-'Returns how many it reaped. Runners call it on a schedule; calling it by hand is safe. Also folds the status counters of '
-'closed connections (compact_status_counts).';
+'Returns how many it reaped; one that cannot be ended is left with a WARNING naming it, and '
+'the others are reaped. Runners call it on a schedule; calling it by hand is safe. Also folds '
+'the status counters of closed connections (compact_status_counts).';

@@ -279,8 +279,8 @@ COMMENT ON FUNCTION editroom.delete_session(uuid) IS
 
 -- A session's steps, whatever finished one (a runner, cancel_edit, the reaper, a DBA's UPDATE):
 -- a completed step becomes its session's head and hands its output to the step waiting for it;
--- a failed or cancelled step takes the steps after it down too (the update below fires this
--- trigger again, one generation further each time). It fires after edits_after_update
+-- a failed or cancelled step takes the steps after it down too, all of them at once. It fires
+-- after edits_after_update
 -- (triggers of one event fire in name order); neither reads what the other writes.
 CREATE OR REPLACE FUNCTION editroom.edits_after_update_sessions()
 RETURNS trigger
@@ -322,15 +322,30 @@ BEGIN
       JOIN old_edits o ON o.id = n.id
      WHERE c.blocked_by = n.id AND n.status = 'completed' AND o.status <> 'completed';
 
+    -- Every step behind an ended one, in one statement however many: each waits for the one
+    -- before it (blocked_by), so they are found along that chain here, not a generation per
+    -- nested trigger (which ran out of stack past a few hundred steps). Each names the step
+    -- that ended first and why; the steps it ends fire this trigger once more, and find no
+    -- step behind them.
+    WITH RECURSIVE ended AS (
+        SELECT n.id, n.session_step, n.status, n.error
+          FROM new_edits n
+          JOIN old_edits o ON o.id = n.id
+         WHERE n.status IN ('failed', 'cancelled') AND o.status <> n.status
+    ), behind (id, ended_id) AS (
+        SELECT c.id, e.id FROM editroom.edits c JOIN ended e ON c.blocked_by = e.id
+        UNION ALL
+        SELECT c.id, b.ended_id FROM editroom.edits c JOIN behind b ON c.blocked_by = b.id
+    )
     UPDATE editroom.edits c
-       SET status = n.status,
+       SET status = e.status,
            blocked_by = NULL,
            finished_at = now(),
-           error = format('step %s of the session (edit %s) %s%s', n.session_step, n.id,
-                          n.status, coalesce(': ' || n.error, ''))
-      FROM new_edits n
-      JOIN old_edits o ON o.id = n.id
-     WHERE c.blocked_by = n.id AND n.status IN ('failed', 'cancelled') AND o.status <> n.status;
+           error = format('step %s of the session (edit %s) %s%s', e.session_step, e.id,
+                          e.status, coalesce(': ' || e.error, ''))
+      FROM behind b
+      JOIN ended e ON e.id = b.ended_id
+     WHERE c.id = b.id;
     RETURN NULL;
 END
 $$;

@@ -1,0 +1,122 @@
+"""A step that fails or is cancelled ends every step queued behind it, in one statement
+however many there are (db/functions/300_sessions.sql). The steps behind it were once ended a
+generation per nested trigger: past about 600 of them PostgreSQL's stack ran out, the step
+could not be failed or cancelled at all, and a reaper holding it as an expired last trial
+failed on every run, so no lease anywhere was reaped again."""
+
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from tests.queue import Conn, edit, enqueue, insert_media
+
+BEHIND = 800  # past the depth that exhausted the stack
+
+
+def session_with_steps_behind(conn: Conn, behind: int) -> tuple[UUID, UUID]:
+    """A session whose first step runs (a vanished runner's last trial, its lease expired)
+    with `behind` steps queued after it: the session's id and the first step's."""
+    media = insert_media(conn)
+    session = conn.execute("SELECT id FROM editroom.open_session(%s)", [media]).fetchone()
+    assert session is not None
+    steps = conn.execute(
+        """SELECT (editroom.enqueue_edit(NULL, %s, p_session_id => %s, p_max_trials => 1)).id
+             FROM generate_series(0, %s)""",
+        [Jsonb([]), session["id"], behind],
+    ).fetchall()
+    first = steps[0]["id"]
+    conn.execute(
+        """UPDATE editroom.edits
+              SET status = 'processing', trial = 1, locked_by = 'vanished',
+                  lease_until = now() - interval '1 minute', started_at = now()
+            WHERE id = %s""",
+        [first],
+    )
+    return session["id"], first
+
+
+def steps(conn: Conn, session: UUID) -> list[dict[str, Any]]:
+    return conn.execute(
+        """SELECT id, session_step, status::text, error, blocked_by FROM editroom.edits
+            WHERE session_id = %s ORDER BY session_step""",
+        [session],
+    ).fetchall()
+
+
+def test_the_reaper_ends_a_last_trial_with_hundreds_of_steps_behind_it(conn: Conn) -> None:
+    session, first = session_with_steps_behind(conn, BEHIND)
+    elsewhere = enqueue(conn, insert_media(conn), max_trials=1)["id"]
+    conn.execute(
+        """UPDATE editroom.edits
+              SET status = 'processing', trial = 1, locked_by = 'vanished',
+                  lease_until = now() - interval '1 minute', started_at = now()
+            WHERE id = %s""",
+        [elsewhere],
+    )
+
+    reaped = conn.execute("SELECT editroom.reap_expired_leases() AS n").fetchone()
+
+    assert reaped == {"n": 2}
+    assert edit(conn, elsewhere)["status"] == "failed"  # reaped beside it, as ever
+    ended = steps(conn, session)
+    assert [step["status"] for step in ended] == ["failed"] * (BEHIND + 1)
+    assert all(step["blocked_by"] is None for step in ended)
+    # Each names the step that failed first and why, not the chain of steps between.
+    reason = ended[0]["error"]
+    assert {step["error"] for step in ended[1:]} == {
+        f"step 1 of the session (edit {first}) failed: {reason}"
+    }
+
+
+def test_cancelling_a_step_with_hundreds_behind_it_cancels_them_all(conn: Conn) -> None:
+    session, first = session_with_steps_behind(conn, BEHIND)
+
+    conn.execute("SELECT editroom.cancel_edit(%s)", [first])
+
+    statuses = [step["status"] for step in steps(conn, session)]
+    assert statuses == ["cancelled"] * (BEHIND + 1)
+
+
+def test_deleting_a_session_with_hundreds_of_steps_to_run_cancels_them(conn: Conn) -> None:
+    session, _ = session_with_steps_behind(conn, BEHIND)
+    ids = [step["id"] for step in steps(conn, session)]
+
+    conn.execute("SELECT editroom.delete_session(%s)", [session])
+
+    statuses = conn.execute(
+        "SELECT status::text, count(*) AS n FROM editroom.edits WHERE id = ANY (%s) GROUP BY 1",
+        [ids],
+    ).fetchall()
+    assert statuses == [{"status": "cancelled", "n": BEHIND + 1}]
+
+
+def test_an_edit_that_cannot_be_ended_does_not_stop_the_reaping_of_others(conn: Conn) -> None:
+    """Whatever makes one expired edit impossible to end (here a trigger refusing it), the
+    reaper tells of it and reaps the rest."""
+    stuck, other = (enqueue(conn, insert_media(conn), max_trials=1)["id"] for _ in range(2))
+    conn.execute(
+        """UPDATE editroom.edits
+              SET status = 'processing', trial = 1, locked_by = 'vanished',
+                  lease_until = now() - interval '1 minute', started_at = now()
+            WHERE id = ANY (%s)""",
+        [[stuck, other]],
+    )
+    conn.execute(
+        """CREATE FUNCTION public.refuse_to_end() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'this one cannot be ended'; END $$"""
+    )
+    conn.execute(
+        f"""CREATE TRIGGER refuse_to_end BEFORE UPDATE ON editroom.edits FOR EACH ROW
+            WHEN (OLD.id = '{stuck}' AND NEW.status <> 'processing')
+            EXECUTE FUNCTION public.refuse_to_end()"""
+    )
+    warnings: list[str] = []
+    conn.add_notice_handler(lambda notice: warnings.append(notice.message_primary or ""))
+
+    reaped = conn.execute("SELECT editroom.reap_expired_leases() AS n").fetchone()
+
+    assert reaped == {"n": 1}
+    assert edit(conn, other)["status"] == "failed"
+    assert edit(conn, stuck)["status"] == "processing"
+    assert warnings == [f"cannot reap edit {stuck}: this one cannot be ended"]
