@@ -77,6 +77,20 @@ COMMENT ON FUNCTION editroom.add_media(editroom.media_kind, text, bigint, text, 
 'else edit; by_address as that edit''s (a copy made by a result address), cleared on known '
 'content that something else made again.';
 
+CREATE OR REPLACE FUNCTION editroom.unmark_media_by_address(p_id uuid)
+RETURNS editroom.media
+LANGUAGE sql
+AS $$
+    UPDATE editroom.media m SET by_address = false
+     WHERE m.id = p_id AND m.by_address
+    RETURNING m.*;
+$$;
+
+COMMENT ON FUNCTION editroom.unmark_media_by_address(uuid) IS
+'Media p_id, known bytes a person uploaded again, is no longer a copy a result address made '
+'only (as add_media and complete_pending_media clear it for theirs). Returns the row when it '
+'was marked, else NULL.';
+
 CREATE OR REPLACE FUNCTION editroom.create_pending_media(
     p_original_name text,
     p_expected_size_bytes bigint,

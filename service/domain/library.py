@@ -159,7 +159,11 @@ class MediaLibrary:
         """source_seconds: for a still of a video, the second of its source it shows."""
         prepared = await self.prepare(received, facts)
         if prepared.known is not None:
-            return Ingested(prepared.known, created=False, duplicate=True)
+            known = prepared.known
+            if known["by_address"]:  # a copy an address made, now uploaded: not a copy only
+                unmarked = await self.database.fetch_one("unmark_media_by_address", id=known["id"])
+                known = unmarked or known
+            return Ingested(known, created=False, duplicate=True)
         row = await self.database.fetch_one(
             "add_media",
             **_columns(

@@ -101,6 +101,9 @@ SELECT w.waiting, m.*
 -- name: ready_media_by_sha256
 SELECT * FROM editroom.media WHERE sha256 = %(sha256)s AND status = 'ready';
 
+-- name: unmark_media_by_address
+SELECT m.* FROM editroom.unmark_media_by_address(%(id)s) m WHERE m.id IS NOT NULL;
+
 -- name: add_media
 SELECT (a.media).*, a.created
   FROM editroom.add_media(

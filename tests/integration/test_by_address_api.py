@@ -166,3 +166,18 @@ def test_the_live_stream_tells_of_an_archived_edit_no_longer_a_copy(
     reused = api.client.post("/edit", params={"media": picture, "resize": "32x", "format": "webp"})
     told = everything.next("edit", lambda e: e["id"] == reused.json()["id"])
     assert (told["by_address"], told["status"]) == (False, "completed")
+
+
+def test_a_copy_uploaded_again_by_a_person_is_no_longer_a_copy(api: Api, runner: None) -> None:
+    """As a presigned upload of the same bytes does (complete_pending_media)."""
+    picture = upload(api)
+    thumbnail(api, picture)
+    (copy,) = ids(every_page(api.client, "/bucket/upload", origin="edit", by_address="true"))
+    content = api.client.get(f"/media/{picture}/{THUMB}").content
+
+    again = api.upload(content, filename="thumbnail.webp")
+
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == copy
+    assert again.json()["by_address"] is False
+    assert api.client.get(f"/bucket/upload/{copy}").json()["by_address"] is False
