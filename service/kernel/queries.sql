@@ -242,18 +242,28 @@ SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.retry_e
 -- edit's by_address mark may be cleared (unmark_by_address), which a listing must hear of.
 -- A finished step's `retryable` hangs on the rest of its session (a step still to run, its
 -- parent completed): when a step changes status (not progress: it is not processing then),
--- its session's failed and cancelled steps are told again too, within the stream's scope.
+-- its session's failed and cancelled steps that retrying may yet help are told again too,
+-- within the stream's scope: not those that failed alike, nor those whose parent has not
+-- completed (never retryable until it has, and then the parent is told), and of the rest the
+-- latest 50 per session, so an event costs the same however long a session's past.
 WITH told AS (
     SELECT e.*
       FROM (SELECT DISTINCT u.id FROM unnest(%(ids)s::uuid[]) AS u (id)) AS i
      CROSS JOIN LATERAL editroom.find_edit(i.id) AS e
 ), again AS (
-    SELECT e.* FROM editroom.edits e
-     WHERE e.session_id IN (SELECT t.session_id FROM told t
-                             WHERE t.session_id IS NOT NULL AND t.status <> 'processing')
-       AND (%(session_id)s::uuid IS NULL OR e.session_id = %(session_id)s::uuid)
-       AND e.status IN ('failed', 'cancelled')
-       AND e.id <> ALL (%(ids)s::uuid[])
+    SELECT a.*
+      FROM (SELECT DISTINCT t.session_id FROM told t
+             WHERE t.session_id IS NOT NULL AND t.status <> 'processing'
+               AND (%(session_id)s::uuid IS NULL OR t.session_id = %(session_id)s::uuid)) AS s
+     CROSS JOIN LATERAL (
+        SELECT e.* FROM editroom.edits e
+          LEFT JOIN editroom.edits p ON p.id = e.parent_edit_id
+         WHERE e.session_id = s.session_id
+           AND e.status IN ('failed', 'cancelled') AND NOT e.fails_alike
+           AND (e.parent_edit_id IS NULL OR p.id IS NULL OR p.status = 'completed')
+           AND e.id <> ALL (%(ids)s::uuid[])
+         ORDER BY e.session_step DESC
+         LIMIT 50) AS a
 )
 SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable
   FROM (SELECT * FROM told UNION ALL SELECT * FROM again) AS e

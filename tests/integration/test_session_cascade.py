@@ -9,6 +9,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
+from service.kernel.db import QUERIES
 from tests.queue import Conn, edit, enqueue, insert_media
 
 BEHIND = 800  # past the depth that exhausted the stack
@@ -120,3 +121,34 @@ def test_an_edit_that_cannot_be_ended_does_not_stop_the_reaping_of_others(conn: 
     assert edit(conn, other)["status"] == "failed"
     assert edit(conn, stuck)["status"] == "processing"
     assert warnings == [f"cannot reap edit {stuck}: this one cannot be ended"]
+
+
+def told(conn: Conn, *ids: UUID) -> list[UUID]:
+    """The edits a live stream tells of when told that `ids` changed (every scope)."""
+    rows = conn.execute(
+        QUERIES["edits_changed"],
+        {"ids": list(ids), "session_id": None, "workflow_id": None, "media_id": None},
+    ).fetchall()
+    return [row["id"] for row in rows]
+
+
+def test_a_change_retells_only_the_steps_retrying_may_yet_help(conn: Conn) -> None:
+    """The steps a failure took down stay unretryable until the step that failed first is
+    retried and completes: a later change tells again only that one, not the hundreds."""
+    session, first = session_with_steps_behind(conn, BEHIND)
+    conn.execute("SELECT editroom.reap_expired_leases()")
+    added = enqueue(conn, None, session_id=session)["id"]
+
+    assert told(conn, added) == [first, added]
+
+
+def test_a_change_retells_at_most_the_latest_fifty_steps_of_a_session(conn: Conn) -> None:
+    session, _ = session_with_steps_behind(conn, 0)
+    conn.execute("SELECT editroom.reap_expired_leases()")
+    cancelled = []
+    for _ in range(60):  # each asked for, then cancelled before it ran
+        cancelled.append(enqueue(conn, None, session_id=session)["id"])
+        conn.execute("SELECT editroom.cancel_edit(%s)", [cancelled[-1]])
+    added = enqueue(conn, None, session_id=session)["id"]
+
+    assert told(conn, added) == [*cancelled[-50:], added]
