@@ -104,13 +104,14 @@ BEGIN
     -- then finds the edit the first made. A transaction-level lock, so it is never leaked.
     PERFORM pg_advisory_xact_lock(hashtextextended('editroom.edit_key:' || p_edit_key, 0));
     edit := editroom.identical_edit(p_edit_key, p_fresh);
-    IF edit.id IS NOT NULL THEN
+    IF edit.id IS NOT NULL AND edit.by_address AND NOT coalesce(p_by_address, false) THEN
         -- Under the key's lock, so an address and another request at once end unmarked in
         -- either order: made by the address, then cleared here; or made unmarked, and an
-        -- address finding it leaves it so.
-        IF edit.by_address AND NOT coalesce(p_by_address, false) THEN
-            edit := editroom.unmark_by_address(edit.id);
-        END IF;
+        -- address finding it leaves it so. NULL when the edit went meanwhile (deleted): then
+        -- it is made anew, below.
+        edit := editroom.unmark_by_address(edit.id);
+    END IF;
+    IF edit.id IS NOT NULL THEN
         reused := true;
         RETURN;
     END IF;

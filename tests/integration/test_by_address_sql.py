@@ -237,3 +237,22 @@ def test_retry_refusal_of_no_edit_is_a_refusal(conn: Conn) -> None:
     """What enqueue_edit_once_admitted answers when admission made nothing: no `retryable`."""
     row = conn.execute("SELECT editroom.retry_refusal(NULL::editroom.edits) AS why").fetchone()
     assert row == {"why": "there is no edit to retry"}
+
+
+def test_a_marked_edit_gone_before_its_mark_is_cleared_is_made_anew(conn: Conn) -> None:
+    """Found, then gone before unmark_by_address (deleted meanwhile): the request makes the
+    edit anew rather than answer with no edit. Here identical_edit is made to find an edit
+    that is no longer there, as it would have just before the deletion committed."""
+    media = insert_media(conn)
+    conn.execute(
+        """CREATE OR REPLACE FUNCTION editroom.identical_edit(
+               p_edit_key text, p_fresh boolean DEFAULT false)
+           RETURNS editroom.edits LANGUAGE plpgsql AS $$
+           DECLARE gone editroom.edits;
+           BEGIN gone.id := gen_random_uuid(); gone.by_address := true; RETURN gone; END $$"""
+    )
+
+    made = once(conn, media, "gone", by_address=False)
+
+    assert made["id"] is not None and not made["reused"]
+    assert not marked(conn, made["id"])
