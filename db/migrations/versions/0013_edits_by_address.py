@@ -21,9 +21,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 UPGRADE = """
--- One transaction: edits, the queue's hot table, is altered last, so the long part (history's
--- index, however much history there is) runs before its lock is taken, which claims and
--- enqueues would wait for until the commit.
+-- One transaction, so each table altered here stays locked (ACCESS EXCLUSIVE) until the
+-- upgrade commits: from the first statement, a new edit waits (it looks for an identical one
+-- in history), and from media's, a claim too (it reads media), for as long as the indexes take
+-- to build, about a second per million archived edits. Edits, the queue's hot table, is
+-- altered last; work already claimed goes on.
 -- A constant default: no rewrite of any table, however many rows they hold.
 ALTER TABLE editroom.edit_history ADD COLUMN by_address boolean NOT NULL DEFAULT false;
 -- GET /edit?by_address=... (the queue's listing leaves copies out) merges these in keyset

@@ -19,9 +19,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 UPGRADE = """
--- One transaction: edits, the queue's hot table, is altered last, so history's update
--- (however much history there is) runs before its lock is taken, which claims and enqueues
--- would wait for until the commit. A constant default: no rewrite of either table.
+-- One transaction, so both tables stay locked (ACCESS EXCLUSIVE) until the upgrade commits:
+-- from the first statement, a new edit waits (it looks for an identical one in history), and
+-- from edits', claims too, for as long as history's failed edits take to update (its rows
+-- that failed only). A constant default: no rewrite of either table.
 -- Failures from before: the best that was known, a failure with trials left (fail_edit
 -- fails at once, its trials not used up, only when told the failure is not retryable). An
 -- edit that never ran (trial 0: a session's step after one that failed) has no verdict.
