@@ -22,9 +22,9 @@ def excerpt(value: object) -> str:
 
 def rendered(value: object, *, most: int) -> str:
     """The first `most` characters of `value` as a refusal shows it: text as it is, bytes
-    decoded (a bad byte as U+FFFD), lists and objects as JSON, anything else as its str. Only
-    what is shown is decoded or serialised: a megabyte's list, or a list nested a thousand
-    deep, costs what `most` characters do."""
+    decoded (a bad byte as U+FFFD), anything else as JSON (a value JSON has no type for, a
+    UUID say, as its str in quotes). Only what is shown is decoded or serialised: a
+    megabyte's list, or a list nested a thousand deep, costs what `most` characters do."""
     if isinstance(value, str):
         return value[:most]
     if isinstance(value, bytes | bytearray):
