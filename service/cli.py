@@ -159,9 +159,9 @@ class _JsonFindings:
 
 def _serve(settings: Settings) -> int:
     from service.http.app import create_app
-    from service.http.server import serve
+    from service.http.server import server
 
-    serve(create_app(settings), host=settings.host, port=settings.port)
+    server(create_app(settings)).run()
     return 0
 
 

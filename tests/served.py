@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import uvicorn
-
 from service.http.app import create_app
 from service.http.server import Server
+from service.http.server import server as serving
 from service.kernel.settings import Settings
 
 START_SECONDS = 20.0
@@ -44,7 +43,7 @@ def served(settings: Settings, *, send_buffer: int | None = None) -> Iterator[Se
     if send_buffer is not None:  # accepted sockets inherit it
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     listening.bind(("127.0.0.1", 0))
-    server = Server(uvicorn.Config(create_app(settings), log_config=None, lifespan="on"))
+    server = serving(create_app(settings), lifespan="on")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + START_SECONDS

@@ -8,9 +8,12 @@ end first (EditEvents.end_waits): streams end cleanly (an EventSource reconnects
 whichever service answers then) and waits answer the edit as it is."""
 
 import socket
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+
+from service.kernel.settings import Settings
 
 
 class Server(uvicorn.Server):
@@ -21,12 +24,18 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def server(app: FastAPI, **options: Any) -> Server:
+    """A server for `app` as its settings say (`options`: more of uvicorn.Config's)."""
+    settings: Settings = app.state.settings
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_config=None,
+        timeout_keep_alive=settings.keepalive_seconds, **options,
+    )  # fmt: skip
+    return Server(config)
+
+
 def end_waits(app: FastAPI) -> None:
     """Every wait of the app's ends now with what it has (nothing to do before it started)."""
     events = getattr(app.state, "events", None)
     if events is not None:
         events.end_waits()
-
-
-def serve(app: FastAPI, *, host: str, port: int) -> None:
-    Server(uvicorn.Config(app, host=host, port=port, log_config=None)).run()

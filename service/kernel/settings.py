@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="address the API listens on")
     port: int = Field(default=8000, ge=1, le=65535, description="port the API listens on")
+    keepalive_seconds: PositiveInt = Field(
+        default=75,
+        description="an idle keep-alive connection is closed after this long: longer than a "
+        "proxy's or a client's own (nginx's 60 s, httpx's 5 s), so they close theirs first and "
+        "never send a request on a connection the API is closing (a reset)",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error")
     db_pool_size: PositiveInt = Field(
         default=10, description="pooled connections per process, at most"

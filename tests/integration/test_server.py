@@ -1,10 +1,14 @@
-"""A stopping service ends its event streams and waits instead of waiting for them.
+"""The API's own server (service/http/server.py): a stopping service ends its event streams
+and waits instead of waiting for them; idle connections are kept as EDITROOM_KEEPALIVE_SECONDS
+says.
 
 Without that, uvicorn waits at shutdown for every response in flight: an `/events` stream
 for ever, an edit's stream until its edit finishes, a `?wait=` up to its bound. Here nothing
 runs the edit, so each would hold the stop open (the keep-alive alone is 15 s away)."""
 
+import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,3 +106,22 @@ def until_made(client: httpx.Client, edits: int) -> None:
             return
         threading.Event().wait(0.05)
     raise AssertionError(f"fewer than {edits} edits were made")
+
+
+@pytest.mark.parametrize("keepalive", [1, 3])
+def test_an_idle_connection_is_kept_alive_as_long_as_the_setting_says(
+    database_url: str, tmp_path: Path, keepalive: int
+) -> None:
+    idle = 2.0  # between the two
+    settings = quick_settings(database_url, tmp_path, keepalive_seconds=keepalive)
+    with served(settings) as running, socket.create_connection(("127.0.0.1", running.port)) as conn:
+        request = f"GET /healthz HTTP/1.1\r\nHost: {running.host}\r\n\r\n".encode()
+        conn.sendall(request)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(idle)
+        conn.settimeout(WAIT_SECONDS)
+        if keepalive < idle:
+            assert conn.recv(65536) == b""  # closed by the server meanwhile
+        else:
+            conn.sendall(request)
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
