@@ -2,7 +2,6 @@
 by_address, the library's outputs without the copies, and the live stream telling of an edit
 that stops being a copy."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +9,9 @@ import pytest
 
 from service.kernel.settings import Settings
 from tests import media
-from tests.api import Api, quick_settings, running_api
+from tests.api import Api, quick_settings
 from tests.paging import every_page, ids
-from tests.queue import Conn, disable_backoff
-from tests.runner_harness import running_runner
+from tests.queue import Conn
 from tests.streams import Stream
 from tests.waiting import eventually
 
@@ -23,27 +21,6 @@ THUMB = "resize=32x&format=webp"
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return quick_settings(database_url, tmp_path, result_wait_seconds=0.2)
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[Api]:
-    with running_api(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def runner(settings: Settings, conn: Conn) -> Iterator[None]:
-    disable_backoff(conn)
-    with running_runner(settings):
-        yield
-
-
-@pytest.fixture
-def streams(api: Api) -> Iterator[list[Stream]]:
-    opened: list[Stream] = []
-    yield opened
-    for stream in opened:
-        stream.close()
 
 
 def upload(api: Api, width: int = 64) -> str:

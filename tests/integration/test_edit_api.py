@@ -2,7 +2,6 @@
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +15,14 @@ from tests.queue import (
     Conn,
     claim,
     complete_by_hand,
-    disable_backoff,
     fail_by_hand,
     insert_sound_alone,
 )  # fmt: skip
-from tests.runner_harness import running_runner
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return quick_settings(database_url, tmp_path)
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[Api]:
-    with running_api(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def runner(settings: Settings, conn: Conn) -> Iterator[None]:
-    disable_backoff(conn)
-    with running_runner(settings):
-        yield
 
 
 @pytest.fixture

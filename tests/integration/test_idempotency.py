@@ -5,7 +5,6 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,6 @@ REPLAYED = "Idempotent-Replayed"
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return quick_settings(database_url, tmp_path)
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[Api]:
-    with running_api(settings) as running:
-        yield running
 
 
 def upload(api: Api, size: tuple[int, int] = (64, 48)) -> str:

@@ -1,14 +1,13 @@
 """GET /events: one stream for a page of many edits; POST /edit/{id}/retry; the library's
 originals apart from edit outputs."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from service.kernel.settings import Settings
 from tests import media
-from tests.api import Api, quick_settings, running_api
+from tests.api import Api, quick_settings
 from tests.queue import Conn, disable_backoff, fail_by_hand
 from tests.runner_harness import running_runner
 from tests.streams import Stream
@@ -17,20 +16,6 @@ from tests.streams import Stream
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return quick_settings(database_url, tmp_path)
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[Api]:
-    with running_api(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def streams(api: Api) -> Iterator[list["Stream"]]:
-    opened: list[Stream] = []
-    yield opened
-    for stream in opened:
-        stream.close()
 
 
 def upload(api: Api, width: int = 64) -> str:

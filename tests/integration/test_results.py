@@ -16,8 +16,7 @@ from service.kernel.settings import Settings
 from service.kernel.signing import sign_path
 from tests import media
 from tests.api import Api, quick_settings, running_api
-from tests.queue import Conn, disable_backoff, insert_sound_alone
-from tests.runner_harness import running_runner
+from tests.queue import Conn, insert_sound_alone
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -25,19 +24,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return quick_settings(database_url, tmp_path, result_wait_seconds=0.3)
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[Api]:
-    with running_api(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def runner(settings: Settings, conn: Conn) -> Iterator[None]:
-    disable_backoff(conn)
-    with running_runner(settings):
-        yield
 
 
 @pytest.fixture
