@@ -354,6 +354,9 @@ def test_the_domain_allow_list_holds_for_redirects(
         ({"url": "https://nonexistent.invalid/a.mp4"}, "url"),
         ({"url": "http://[::1/a.mp4"}, "url"),  # malformed: was an internal error
         ({"url": "http://example.com:99999/a.mp4"}, "url"),  # a port out of range: likewise
+        ({"url": "http://a..b/x.mp4"}, "url"),  # an empty label: likewise (IDNA)
+        ({"url": f"http://{'a' * 64}.example/x.mp4"}, "url"),  # a label over 63 characters
+        ({"url": "http://%E2%80%AE.example/x.mp4"}, "url"),  # a character IDNA forbids
         ({"url": "https://example.com/a", "format": "flac"}, "format"),
         ({"url": "https://example.com/a", "max_height": "10"}, "max_height"),
         ({"url": "https://example.com/a", "quality": "hd"}, "quality"),

@@ -72,6 +72,11 @@ class ImportPolicy:
             )
         if not parts.hostname:
             raise ImportRefused("the URL has no host")
+        if not _is_ip(parts.hostname):
+            try:  # as resolving will: an empty or over-long label, a character IDNA forbids
+                parts.hostname.encode("idna")
+            except UnicodeError as exc:
+                raise ImportRefused(f"the URL's host is not a valid domain name ({exc})") from None
         self.check_host(parts.hostname)
         return parts.hostname
 
