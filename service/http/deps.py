@@ -5,6 +5,7 @@ Every one is a coroutine function, though none awaits anything: FastAPI runs a p
 dependency in its thread pool, and a hop to a thread and back for each (four or five a
 request) cost more than the rest of a GET of a result."""
 
+import re
 from typing import Annotated
 from urllib.parse import quote
 
@@ -186,7 +187,8 @@ async def check_body_type(request: Request) -> None:
     `curl -d` sends a form's type; read as a form, or guessed at, the same bytes would mean
     something else, and a plain HTML form could post them across sites without a preflight.
     An empty body is no body (POST /workflows then reads its query); forms (POST /auth) and
-    uploads (read raw, whatever their type) are not JSON bodies."""
+    uploads (read raw, whatever their type) are not JSON bodies. A JSON body's strings must
+    be text (_check_text)."""
     route: APIRoute = request.scope["route"]
     body = route.body_field
     if body is None or isinstance(body.field_info, Form) or not await request.body():
@@ -196,11 +198,60 @@ async def check_body_type(request: Request) -> None:
     if media_type == JSON_TYPE or (
         media_type.startswith("application/") and media_type.endswith("+json")
     ):
+        await _check_text(request)
         return
     raise UnsupportedContentType(
         "Content-Type", declared, "this body is read as JSON only when sent as JSON",
         accepted=f"{JSON_TYPE} (curl: -H 'content-type: {JSON_TYPE}')",
     )  # fmt: skip
+
+
+# A JSON escape of a UTF-16 surrogate (\ud800-\udfff): only a body holding one can hold a
+# string no text can (a lone surrogate), so only such a body is walked (_check_text).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+async def _check_text(request: Request) -> None:
+    """A JSON body's strings are Unicode text: a lone surrogate (`"\ud800"`, an escape JSON
+    allows and no text can hold: nothing can store or show it) is a 422 naming the string
+    and where it is. A surrogate pair (an emoji written `"\ud83d\ude00"`) is one character."""
+    if not _SURROGATE_ESCAPE.search(await request.body()):
+        return
+    found = _lone_surrogate(await request.json())
+    if found is not None:
+        where, text = found
+        raise InvalidParameter(
+            where, text.encode("utf-8", "backslashreplace").decode(),
+            "the string holds a lone UTF-16 surrogate, which no text can hold",
+            accepted="text (a character past U+FFFF written as a surrogate pair, or as itself)",
+        )  # fmt: skip
+
+
+def _lone_surrogate(document: object) -> tuple[str, str] | None:
+    """The first string (a key or a value) holding a lone surrogate, and where: a JSON path
+    (`body.ops[0].text`)."""
+    pending: list[tuple[str, object]] = [("body", document)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str):
+            if not _is_text(value):
+                return where, value
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if not _is_text(key):
+                    return where, key
+                pending.append((f"{where}.{key}", item))
+        elif isinstance(value, list):
+            pending.extend((f"{where}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return None
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def idempotency_key(

@@ -335,3 +335,35 @@ def test_media_addresses_refuse_a_number_too_long_to_read(
         assert response.status_code == 422, response.text
         assert response.json()["parameter"] == parameter
         assert "out of range" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "parameter"),
+    [
+        (b'{"\\ud800": 1, "ops": []}', "body"),  # a key
+        (b'{"name": "\\udfff", "ops": [{"op": "flip", "axis": "h"}]}', "body.name"),
+        (b'{"name": "x", "ops": [{"op": "text", "text": "a\\ud800b"}]}', "body.ops[0].text"),
+        (b'{"name": "x", "ops": [{"op": "\\ud83d"}]}', "body.ops[0].op"),  # half a pair
+    ],
+)
+def test_a_string_no_text_can_hold_is_refused_naming_where(
+    api: Api, conn: Conn, body: bytes, parameter: str
+) -> None:
+    """JSON may escape a lone UTF-16 surrogate; no text holds one, and nothing downstream can
+    store or show it (it answered 500)."""
+    response = api.client.post(
+        "/workflows", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == parameter
+    assert "lone UTF-16 surrogate" in response.json()["detail"]
+    assert count(conn, "workflows") == 0
+
+
+def test_a_surrogate_pair_is_one_character(api: Api) -> None:
+    body = b'{"name": "smile \\ud83d\\ude00", "ops": [{"op": "flip", "axis": "h"}]}'
+    response = api.client.post(
+        "/workflows", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "smile \U0001f600"
