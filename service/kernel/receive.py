@@ -167,6 +167,7 @@ class _FormReader:
     def __init__(self) -> None:
         self._headers: dict[bytes, bytes] = {}
         self._field = b""
+        self._value = b""
         self._in_file = False
         self._data: list[bytes] = []
         self.files = 0
@@ -177,6 +178,7 @@ class _FormReader:
             "on_part_begin": self._part_begin,
             "on_header_field": lambda data, start, end: self._header_field(data[start:end]),
             "on_header_value": lambda data, start, end: self._header_value(data[start:end]),
+            "on_header_end": self._header_end,
             "on_headers_finished": self._headers_finished,
             "on_part_data": lambda data, start, end: self._part_data(data[start:end]),
         }
@@ -186,13 +188,19 @@ class _FormReader:
         return data
 
     def _part_begin(self) -> None:
-        self._headers, self._field, self._in_file = {}, b"", False
+        self._headers, self._field, self._value, self._in_file = {}, b"", b"", False
 
+    # A header's name and value each come in as many pieces as the network split them into
+    # (python_multipart bounds a header's size: "Maximum header size exceeded").
     def _header_field(self, data: bytes) -> None:
-        self._field = data.lower()
+        self._field += data
 
     def _header_value(self, data: bytes) -> None:
-        self._headers[self._field] = self._headers.get(self._field, b"") + data
+        self._value += data
+
+    def _header_end(self) -> None:
+        self._headers[self._field.lower()] = self._value
+        self._field, self._value = b"", b""
 
     def _headers_finished(self) -> None:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))

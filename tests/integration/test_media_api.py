@@ -263,6 +263,16 @@ def test_malformed_uploads_say_what_is_wrong(
     assert left_behind(local_api) == []
 
 
+def test_a_part_with_endless_headers_is_refused(local_api: Api) -> None:
+    """Its headers are kept while they are read: the parser bounds them."""
+    header = b'--xyz\r\ncontent-disposition: form-data; name="file"; filename="'
+    endless = [header, *[b"n" * 4096] * 8, b'"\r\n\r\nx\r\n--xyz--\r\n']
+    response = local_api.client.post("/bucket/upload", content=iter(endless), headers=MULTIPART)
+    assert response.status_code == 422
+    assert "Maximum header size exceeded" in response.json()["detail"]
+    assert left_behind(local_api) == []
+
+
 def test_get_and_delete(api: Api, conn: Conn) -> None:
     uploaded = api.upload(media.image_bytes("GIF")).json()
     path = f"/bucket/upload/{uploaded['id']}"
