@@ -333,9 +333,13 @@ BEGIN
           JOIN old_edits o ON o.id = n.id
          WHERE n.status IN ('failed', 'cancelled') AND o.status <> n.status
     ), behind (id, ended_id) AS (
+        -- Still to run only: a step cancelled while it waited keeps its blocked_by, and its
+        -- cancelling already ended the steps behind it.
         SELECT c.id, e.id FROM editroom.edits c JOIN ended e ON c.blocked_by = e.id
+         WHERE editroom.edit_still_to_run(c.status)
         UNION ALL
         SELECT c.id, b.ended_id FROM editroom.edits c JOIN behind b ON c.blocked_by = b.id
+         WHERE editroom.edit_still_to_run(c.status)
     )
     UPDATE editroom.edits c
        SET status = e.status,

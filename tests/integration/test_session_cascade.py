@@ -152,3 +152,18 @@ def test_a_change_retells_at_most_the_latest_fifty_steps_of_a_session(conn: Conn
     added = enqueue(conn, None, session_id=session)["id"]
 
     assert told(conn, added) == [*cancelled[-50:], added]
+
+
+def test_a_step_cancelled_while_it_waited_stays_cancelled_when_the_one_before_fails(
+    conn: Conn,
+) -> None:
+    session, first = session_with_steps_behind(conn, 2)
+    second, third = (step["id"] for step in steps(conn, session)[1:])
+    conn.execute("SELECT editroom.cancel_edit(%s)", [second])  # and the third with it
+
+    conn.execute("SELECT editroom.reap_expired_leases()")  # the first fails
+
+    ended = {step["id"]: (step["status"], step["error"]) for step in steps(conn, session)}
+    assert ended[first][0] == "failed"
+    assert ended[second] == ("cancelled", None)
+    assert ended[third][0] == "cancelled"
