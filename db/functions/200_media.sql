@@ -207,9 +207,26 @@ DECLARE
     v_media editroom.media;
     v_edit record;
 BEGIN
+    -- The sessions it is the original of, before the media, in one order: adding a step
+    -- holds its session, then reads its head media (its foreign key's lock).
+    PERFORM 1 FROM editroom.sessions s WHERE s.media_id = p_id ORDER BY s.id FOR UPDATE;
     SELECT * INTO v_media FROM editroom.media WHERE id = p_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'media % does not exist', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    -- Its sessions go with it, and a session is how its steps hand on to each other: one
+    -- still to run (reading an earlier step's output, not this media) would wait for ever.
+    SELECT e.id, e.status, e.session_id, e.session_step INTO v_edit
+      FROM editroom.sessions s
+      JOIN editroom.edits e ON e.session_id = s.id
+     WHERE s.media_id = p_id AND editroom.edit_still_to_run(e.status)
+     ORDER BY e.session_step
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'media % is the original of session %, whose step % is %; cancel it (or '
+            'delete the session) or let it finish first',
+            p_id, v_edit.session_id, v_edit.session_step, v_edit.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- Edits still to run read their source, and concat reads the media its ops name.
     SELECT e.id, e.status INTO v_edit
@@ -242,9 +259,10 @@ $$;
 
 COMMENT ON FUNCTION editroom.delete_media(uuid) IS
 'Deletes media p_id and returns the row (the caller then deletes its stored object). Refuses '
-'while an edit that reads it is queued, processing or waiting to retry, and while it is the '
-'output of a step of a session (delete the session first; deleting an original deletes its '
-'sessions). Finished edits keep their history with media_id set to NULL.';
+'while an edit that reads it is queued, processing or waiting to retry, while it is the '
+'original of a session with a step still to run, and while it is the output of a step of a '
+'session (delete the session first; deleting an original deletes its sessions). Finished '
+'edits keep their history with media_id set to NULL.';
 
 CREATE OR REPLACE FUNCTION editroom.expired_pending_media(p_limit integer DEFAULT 1000)
 RETURNS SETOF editroom.media

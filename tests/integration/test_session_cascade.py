@@ -7,10 +7,12 @@ failed on every run, so no lease anywhere was reaped again."""
 from typing import Any
 from uuid import UUID
 
+import pytest
+from psycopg.errors import ObjectNotInPrerequisiteState
 from psycopg.types.json import Jsonb
 
 from service.kernel.db import QUERIES
-from tests.queue import Conn, edit, enqueue, insert_media
+from tests.queue import Conn, claim, edit, enqueue, insert_media
 
 BEHIND = 800  # past the depth that exhausted the stack
 
@@ -167,3 +169,27 @@ def test_a_step_cancelled_while_it_waited_stays_cancelled_when_the_one_before_fa
     assert ended[first][0] == "failed"
     assert ended[second] == ("cancelled", None)
     assert ended[third][0] == "cancelled"
+
+
+def test_an_original_is_not_deleted_while_its_session_has_steps_to_run(conn: Conn) -> None:
+    """Its session goes with it, and with the session the steps' way to each other: a step
+    reading an output (not the original) and the steps queued behind it were left waiting
+    for ever, counted against EDITROOM_MAX_QUEUED."""
+    original, output = insert_media(conn), insert_media(conn)
+    session = conn.execute("SELECT id FROM editroom.open_session(%s)", [original]).fetchone()
+    assert session is not None
+    made = [enqueue(conn, None, session_id=session["id"])["id"] for _ in range(3)]
+    (first,) = claim(conn, "w")
+    conn.execute("SELECT editroom.complete_edit(%s, 'w', %s)", [first["id"], [output]])
+    (second,) = claim(conn, "w")  # it reads the first one's output
+    assert second["id"] == made[1]
+
+    with pytest.raises(ObjectNotInPrerequisiteState, match=f"session {session['id']}"):
+        conn.execute("SELECT editroom.delete_media(%s)", [original])
+
+    conn.execute("SELECT editroom.cancel_edit(%s)", [made[1]])  # and the third with it
+    conn.execute("SELECT editroom.delete_media(%s)", [original])
+    left = conn.execute(
+        "SELECT count(*) AS n FROM editroom.sessions WHERE id = %s", [session["id"]]
+    )
+    assert left.fetchone() == {"n": 0}

@@ -119,3 +119,23 @@ def test_a_retry_waits_for_its_session_before_taking_its_step(
         ),
     )  # fmt: skip
     assert retried == {"status": "queued"}
+
+
+def test_deleting_an_original_waits_for_a_step_being_added_to_its_session(
+    conns: tuple[Conn, Conn, Conn],
+) -> None:
+    """Adding a step holds its session, then reads its head media (its foreign key): deleting
+    that media took the media, then its session, and the two deadlocked."""
+    holder, other, watcher = conns
+    original = insert_media(watcher)
+    session = watcher.execute("SELECT id FROM editroom.open_session(%s)", [original]).fetchone()
+    assert session is not None
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="is queued"):
+        run_into_the_session(
+            holder, other, watcher, session=session["id"],
+            run=lambda: other.execute("SELECT editroom.delete_media(%s)", [original]),
+            then=lambda: holder.execute(
+                "SELECT editroom.enqueue_edit(NULL, %s, p_session_id => %s)",
+                [Jsonb([]), session["id"]],
+            ),
+        )  # fmt: skip
