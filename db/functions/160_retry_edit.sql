@@ -30,6 +30,10 @@ BEGIN
     -- A session step reads its parent's output: it can only run again after the parent.
     IF p_edit.parent_edit_id IS NOT NULL THEN
         SELECT p.status INTO v_parent FROM editroom.find_edit(p_edit.parent_edit_id) p;
+        IF v_parent IS NULL THEN  -- pruned: what it would read is gone with it
+            RETURN format('edit %s follows edit %s in its session, which no longer exists '
+                          '(pruned); make a new edit', p_edit.id, p_edit.parent_edit_id);
+        END IF;
         IF v_parent <> 'completed' THEN
             RETURN format('edit %s follows edit %s in its session, which has not completed; '
                           'retry that one first', p_edit.id, p_edit.parent_edit_id);
@@ -78,8 +82,10 @@ BEGIN
     -- e.parent_edit_id, qualified: unqualified, the subquery read its own row's (p's).
     UPDATE editroom.edits e
        SET status = 'queued',
-           media_id = coalesce(e.media_id, (SELECT coalesce(p.outputs[1], p.media_id)
-                                              FROM editroom.edits p WHERE p.id = e.parent_edit_id)),
+           media_id = coalesce(e.media_id, (SELECT m.id
+                                              FROM editroom.find_edit(e.parent_edit_id) p
+                                              JOIN editroom.media m
+                                                ON m.id = coalesce(p.outputs[1], p.media_id))),
            max_trials = greatest(max_trials, trial + 1),
            run_after = now(),
            progress = NULL,
@@ -96,6 +102,12 @@ BEGIN
                                CASE WHEN e.ops -> 0 ->> 'op' = 'import' THEN 'import' END)
          WHERE e.id = p_id
         RETURNING * INTO v_edit;
+    END IF;
+    -- Nothing to read (its input, or the output of the step it follows, was deleted since):
+    -- queued, it would be in no lane, and no runner would ever take it.
+    IF v_edit.kind IS NULL THEN
+        RAISE EXCEPTION 'edit % cannot run again: the media it reads no longer exists; make a '
+            'new edit', p_id USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     RETURN v_edit;
 END

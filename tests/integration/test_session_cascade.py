@@ -193,3 +193,48 @@ def test_an_original_is_not_deleted_while_its_session_has_steps_to_run(conn: Con
         "SELECT count(*) AS n FROM editroom.sessions WHERE id = %s", [session["id"]]
     )
     assert left.fetchone() == {"n": 0}
+
+
+def test_a_step_retried_after_its_session_went_reads_the_archived_step_before_it(
+    conn: Conn,
+) -> None:
+    """A step that never got its input, retried once its session is deleted and archived:
+    it reads the output of the step it follows from history. Read from live edits only, it
+    was queued reading nothing, in no lane: no runner would ever take it."""
+    original, first_output, second_output = (insert_media(conn) for _ in range(3))
+    session = conn.execute("SELECT id FROM editroom.open_session(%s)", [original]).fetchone()
+    assert session is not None
+    first, second, third = (enqueue(conn, None, session_id=session["id"])["id"] for _ in range(3))
+    claim(conn, "w")
+    conn.execute("SELECT editroom.cancel_edit(%s)", [second])  # the third with it
+    conn.execute("SELECT editroom.complete_edit(%s, 'w', %s)", [first, [first_output]])
+    conn.execute("SELECT editroom.retry_edit(%s)", [second])
+    claim(conn, "w")
+    conn.execute("SELECT editroom.complete_edit(%s, 'w', %s)", [second, [second_output]])
+    conn.execute("SELECT editroom.delete_session(%s)", [session["id"]])
+    conn.execute("SELECT editroom.archive_finished_edits('0 seconds')")
+
+    retried = conn.execute(
+        "SELECT status::text, media_id, kind FROM editroom.retry_edit(%s)", [third]
+    ).fetchone()
+
+    assert retried == {"status": "queued", "media_id": second_output, "kind": "image"}
+
+
+def test_a_step_whose_input_was_deleted_is_not_retried_into_no_lane(conn: Conn) -> None:
+    """Cancelled with the step before it (so never given its input), whose output was then
+    deleted: retried, it would read nothing, in no lane. Refused, saying why."""
+    original, output = insert_media(conn), insert_media(conn)
+    session = conn.execute("SELECT id FROM editroom.open_session(%s)", [original]).fetchone()
+    assert session is not None
+    first, second = (enqueue(conn, None, session_id=session["id"])["id"] for _ in range(2))
+    conn.execute("SELECT editroom.cancel_edit(%s)", [first])  # the second with it
+    conn.execute("SELECT editroom.retry_edit(%s)", [first])
+    claim(conn, "w")
+    conn.execute("SELECT editroom.complete_edit(%s, 'w', %s)", [first, [output]])
+    conn.execute("SELECT editroom.delete_session(%s)", [session["id"]])
+    conn.execute("SELECT editroom.delete_media(%s)", [output])
+
+    with pytest.raises(ObjectNotInPrerequisiteState, match="the media it reads no longer"):
+        conn.execute("SELECT editroom.retry_edit(%s)", [second])
+    assert edit(conn, second)["status"] == "cancelled"
