@@ -127,3 +127,11 @@ def complete_by_hand(conn: Conn, edit_id: UUID | str) -> dict[str, Any]:
     ).fetchone()
     assert row is not None and row["status"] == "completed"
     return row
+
+
+def buffers(conn: Conn, statement: str) -> int:
+    """Shared buffers (hit or read) a statement touched, its functions' statements included."""
+    row = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}").fetchone()
+    assert row is not None
+    plan = row["QUERY PLAN"][0]
+    return int(plan["Plan"]["Shared Hit Blocks"]) + int(plan["Plan"]["Shared Read Blocks"])

@@ -9,19 +9,11 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from service.kernel.db import QUERIES_FILE, load_queries
-from tests.queue import Conn, insert_media
+from tests.queue import Conn, buffers, insert_media
 
 KEPT_STEPS = 50_000
 OLD_EDITS = 2_000
 BATCH = 100
-
-
-def buffers(conn: Conn, statement: str) -> int:
-    """Shared buffers (hit or read) a statement touched, its functions' statements included."""
-    row = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}").fetchone()
-    assert row is not None
-    plan = row["QUERY PLAN"][0]
-    return int(plan["Plan"]["Shared Hit Blocks"]) + int(plan["Plan"]["Shared Read Blocks"])
 
 
 @pytest.fixture

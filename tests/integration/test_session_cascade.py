@@ -12,7 +12,7 @@ from psycopg.errors import ObjectNotInPrerequisiteState
 from psycopg.types.json import Jsonb
 
 from service.kernel.db import QUERIES
-from tests.queue import Conn, claim, edit, enqueue, insert_media
+from tests.queue import Conn, buffers, claim, edit, enqueue, insert_media
 
 BEHIND = 800  # past the depth that exhausted the stack
 
@@ -238,3 +238,40 @@ def test_a_step_whose_input_was_deleted_is_not_retried_into_no_lane(conn: Conn) 
     with pytest.raises(ObjectNotInPrerequisiteState, match="the media it reads no longer"):
         conn.execute("SELECT editroom.retry_edit(%s)", [second])
     assert edit(conn, second)["status"] == "cancelled"
+
+
+FINISHED_STEPS = 5_000
+QUEUED_ELSEWHERE = 2_000
+
+
+def test_whether_a_session_is_busy_reads_its_steps_to_run_only(conn: Conn) -> None:
+    """A failed step's `retryable` asks whether its session has a step still to run: with
+    thousands of finished steps (one failure ends every step queued behind it), or thousands
+    of edits queued elsewhere, that read every one of them, for every step a session's page
+    shows."""
+    elsewhere = insert_media(conn)
+    conn.execute(
+        "SELECT editroom.enqueue_edits(array_fill(%s::uuid, ARRAY[%s]), %s)",
+        [elsewhere, QUEUED_ELSEWHERE, Jsonb([])],
+    )
+    source = insert_media(conn)
+    session = conn.execute("SELECT id FROM editroom.open_session(%s)", [source]).fetchone()
+    assert session is not None
+    conn.execute(
+        """INSERT INTO editroom.edits (media_id, ops, status, trial, finished_at, session_id,
+                                       session_step)
+           SELECT %s, %s, 'failed', 1, now(), %s, g FROM generate_series(1, %s) g""",
+        [source, Jsonb([]), session["id"], FINISHED_STEPS],
+    )
+    conn.execute("VACUUM ANALYZE editroom.edits")
+    last = conn.execute(
+        "SELECT id FROM editroom.edits WHERE session_step = %s", [FINISHED_STEPS]
+    ).fetchone()
+    assert last is not None
+
+    verdict = f"SELECT editroom.retry_refusal(e) FROM editroom.edits e WHERE e.id = '{last['id']}'"
+    conn.execute(verdict)  # its statements planned: the catalog's reads are not counted
+
+    read = buffers(conn, verdict)
+
+    assert read < 20, f"{read} buffers for one step's verdict"
