@@ -295,7 +295,10 @@ class Edits:
         return row
 
     async def retry(self, edit_id: UUID) -> Row:
-        """A failed or cancelled edit queued again with one more trial (Conflict otherwise)."""
+        """A failed or cancelled edit queued again with one more trial (Conflict otherwise),
+        admitted as a new one is (EDITROOM_MAX_QUEUED): cancelling and retrying in bulk is
+        no way past the queue's limit."""
+        await self._admit()
         row = await self._database.fetch_one("retry_edit", id=edit_id)
         assert row is not None
         return row

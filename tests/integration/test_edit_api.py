@@ -397,6 +397,24 @@ def test_a_full_queue_is_refused_first_and_a_queue_with_room_admits(
     assert edits_made(conn) == 3
 
 
+def test_a_retry_is_admitted_as_a_new_edit_is(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    """Cancel and retry in bulk: no way past EDITROOM_MAX_QUEUED."""
+    settings = quick_settings(database_url, tmp_path / "full", max_queued=2)
+    with running_api(settings) as api:
+        photo = api.upload(media.image_bytes("PNG", size=(40, 30))).json()["id"]
+        made = [edit(api, media=photo, rotate=str(degrees)).json() for degrees in (90, 180, 270)]
+        assert [answer.get("status") for answer in made[:2]] == ["queued", "queued"]
+        api.client.delete(made[0]["url"])
+        third = edit(api, media=photo, rotate="270")  # room for it now
+        refused = api.client.post(f"{made[0]['url']}/retry")
+    assert third.status_code == 202
+    assert refused.status_code == 429, refused.text
+    assert "2 edits are waiting to run" in refused.json()["detail"]
+    assert refused.headers["retry-after"].isdigit()
+
+
 def test_a_waited_edit_is_read_once_it_has_finished_and_not_before(
     api: Api, runner: None, picture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -105,8 +105,10 @@ async def cancel_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOu
             "description": "Not retryable now (its `retryable` is false), the detail says why: "
             "not failed or cancelled; failed in a way trying again would not change (the "
             "runner said the same work fails the same way); a session step while another "
-            "step of its session is still to run, or before the step it follows has completed"
-        }
+            "step of its session is still to run, or before the step it follows has "
+            "completed; one whose media to read no longer exists"
+        },
+        429: {"description": "EDITROOM_MAX_QUEUED edits wait already; see Retry-After"},
     },
 )
 async def retry_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut:
