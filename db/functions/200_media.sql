@@ -241,12 +241,13 @@ BEGIN
     -- A session's steps are its history: undo and redo may make any of their outputs the head.
     -- A session whose original this media is goes with it, whatever its steps made (a step
     -- may give the original's own bytes back, which are the same media).
+    -- No LIMIT: planned for one row, it walked every session step (edits_session_outputs_idx
+    -- finds the few, if any; INTO keeps the first).
     SELECT e.session_id, e.session_step INTO v_edit
       FROM editroom.edits e
-     WHERE e.session_id IS NOT NULL AND p_id = ANY (e.outputs)
+     WHERE e.session_id IS NOT NULL AND e.outputs @> ARRAY[p_id]
        AND NOT EXISTS (SELECT FROM editroom.sessions s
-                        WHERE s.id = e.session_id AND s.media_id = p_id)
-     LIMIT 1;
+                        WHERE s.id = e.session_id AND s.media_id = p_id);
     IF FOUND THEN
         RAISE EXCEPTION 'media % is the output of step % of session %; delete the session first',
             p_id, v_edit.session_step, v_edit.session_id

@@ -66,6 +66,17 @@ def test_archiving_reads_no_kept_session_step(kept_steps: Conn) -> None:
     assert "Seq Scan" not in str(plan["QUERY PLAN"])
 
 
+def test_deleting_a_media_reads_no_kept_session_step(kept_steps: Conn) -> None:
+    """Whether a step of a session made it is asked of the steps' outputs' index: the
+    question read every session step of every session, under the media's lock."""
+    conn = kept_steps
+    conn.execute("SELECT editroom.delete_media(%s)", [insert_media(conn)])  # compiles it
+
+    read = buffers(conn, f"SELECT editroom.delete_media('{insert_media(conn)}')")
+
+    assert read < 100, f"{read} buffers to delete one media"
+
+
 def test_retention_costs_the_same_for_a_day_of_ten_or_of_thousands(conn: Conn) -> None:
     old_edits(conn, 10, "40 days")
     old_edits(conn, OLD_EDITS * 2, "35 days")

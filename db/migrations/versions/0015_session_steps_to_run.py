@@ -6,6 +6,8 @@ every step queued behind it) cost seconds per read, and its rows could tip a cac
 reading all of edits for everyone's sessions.
 
 A partial index: only steps queued, running or waiting to retry are in it, a few per session.
+And the outputs of session steps (a GIN index, session steps only): deleting a media asks
+whether a step of a session made it, which read every session step of every session.
 
 Revision ID: 0015
 Revises: 0014
@@ -26,10 +28,12 @@ UPGRADE = """
 -- is elsewhere. The predicate is edit_still_to_run's, as the planner sees it inlined.
 CREATE INDEX edits_session_still_to_run_idx ON editroom.edits (session_id)
     WHERE session_id IS NOT NULL AND status IN ('queued', 'processing', 'error');
+CREATE INDEX edits_session_outputs_idx ON editroom.edits USING gin (outputs)
+    WHERE session_id IS NOT NULL;
 """
 
 DOWNGRADE = """
-DROP INDEX editroom.edits_session_still_to_run_idx;
+DROP INDEX editroom.edits_session_still_to_run_idx, editroom.edits_session_outputs_idx;
 """
 
 
