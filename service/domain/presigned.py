@@ -42,7 +42,9 @@ class PresignedUploads:
     async def storage_url(self, pending: Row) -> str | None:
         expires = pending["expires_at"] - datetime.now(UTC)
         return await self.library.storage.presigned_put_url(
-            pending_key(str(pending["id"])), expires=expires
+            pending_key(str(pending["id"])),
+            expires=expires,
+            size_bytes=int(pending["expected_size_bytes"]),
         )
 
     def signed_service_url(self, target: str, pending: Row, key: bytes) -> str:

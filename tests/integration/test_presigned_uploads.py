@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2 as httpx
 import pytest
@@ -180,3 +181,15 @@ def test_our_signed_urls_enforce_the_declared_size(local_api: Api) -> None:
     ticket = presign(local_api, 100)
     response = local_api.client.put(ticket["upload_url"], content=b"\0" * 1000)
     assert response.status_code == 413
+
+
+def test_an_s3_upload_url_signs_the_declared_size(
+    database_url: str, tmp_path: Path, s3_endpoint: S3Endpoint
+) -> None:
+    """S3 refuses a PUT to this URL whose Content-Length is not the declared size (the test
+    S3 checks no signatures: what is checked is what the URL binds)."""
+    settings = api_settings(database_url, tmp_path, "s3", s3_endpoint, max_upload_bytes=1000)
+    with running_api(settings) as s3_api:
+        ticket = presign(s3_api, 10)
+    query = parse_qs(urlsplit(ticket["upload_url"]).query)
+    assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
