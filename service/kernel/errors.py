@@ -14,6 +14,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
     ├── UploadStalled              408  final    an upload's body stopped arriving
     ├── TooLarge                   413  final
     ├── TooManyQueued              429  retried  the queue is full: back-pressure, try later
+    ├── TooManyPending             429  retried  too many presigned uploads still open
     ├── UnsupportedMedia           415  final    not an image or video we read
     ├── InvalidInput               422  final
     │   ├── InvalidParameter       422  final    one named parameter's value
@@ -186,6 +187,18 @@ class TooManyQueued(EditroomError):
     status = 429
     retryable = True
     retry_after_seconds = 5
+
+
+class TooManyPending(EditroomError):
+    """EDITROOM_MAX_PENDING_UPLOADS presigned uploads are open (neither completed nor expired):
+    presigns are anonymous, so their rows are bounded like the queue."""
+
+    status = 429
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class _SaysWhatIsAccepted(Exception):

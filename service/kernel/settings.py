@@ -212,6 +212,11 @@ class Settings(BaseSettings):
     presign_expiry_seconds: PositiveInt = Field(
         default=3600, description="how long a presigned upload URL stays valid"
     )
+    max_pending_uploads: PositiveInt = Field(
+        default=10_000,
+        description="presigned uploads open at once (neither completed nor expired); past it, "
+        "POST /bucket/upload/presign answers 429 with Retry-After",
+    )
     cleanup_interval_seconds: PositiveFloat = Field(
         default=3600.0, description="how often a runner removes expired uploads and orphans"
     )

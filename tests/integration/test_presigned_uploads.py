@@ -193,3 +193,21 @@ def test_an_s3_upload_url_signs_the_declared_size(
         ticket = presign(s3_api, 10)
     query = parse_qs(urlsplit(ticket["upload_url"]).query)
     assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
+
+
+def test_open_presigned_uploads_are_bounded(database_url: str, tmp_path: Path) -> None:
+    """Presigns are anonymous: past EDITROOM_MAX_PENDING_UPLOADS open ones, a 429 that says
+    when to come back; a completed upload gives its place back."""
+    settings = api_settings(database_url, tmp_path, "local", None, max_pending_uploads=2)
+    content = media.image_bytes("PNG")
+    with running_api(settings) as local:
+        first, _ = presign(local, len(content)), presign(local, len(content))
+        refused = local.client.post("/bucket/upload/presign", params={"size": len(content)})
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"] == "TooManyPending"
+        assert "2 presigned uploads are open" in refused.json()["detail"]
+        assert "EDITROOM_MAX_PENDING_UPLOADS" in refused.json()["detail"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert put(local, first["upload_url"], content) == 204
+        assert local.client.post(first["complete_url"]).status_code == 201
+        presign(local, len(content))  # the completed one's place

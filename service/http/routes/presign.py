@@ -41,6 +41,10 @@ UploadsDep = Annotated[PresignedUploads, Depends(presigned_uploads)]
     "/presign",
     status_code=201,
     response_model=PresignOut,
+    responses={
+        413: {"description": "size over EDITROOM_MAX_UPLOAD_BYTES"},
+        429: {"description": "EDITROOM_MAX_PENDING_UPLOADS open: see Retry-After"},
+    },
 )
 async def presign(
     uploads: UploadsDep,
