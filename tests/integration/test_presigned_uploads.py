@@ -3,6 +3,7 @@ completes; completion checks the bytes exactly as a direct upload does."""
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -11,11 +12,12 @@ import httpx2 as httpx
 import pytest
 
 from service.kernel.storage.base import pending_key
+from service.kernel.storage.sigv4 import PutPresigner
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.metrics import Scrape
 from tests.queue import Conn
-from tests.s3 import S3Endpoint
+from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Endpoint
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -191,8 +193,19 @@ def test_an_s3_upload_url_signs_the_declared_size(
     settings = api_settings(database_url, tmp_path, "s3", s3_endpoint, max_upload_bytes=1000)
     with running_api(settings) as s3_api:
         ticket = presign(s3_api, 10)
-    query = parse_qs(urlsplit(ticket["upload_url"]).query)
+    url = ticket["upload_url"]
+    query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
+    signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    expires = timedelta(seconds=int(query["X-Amz-Expires"][0]))
+    presigner = PutPresigner(s3_endpoint.url, access_key=ACCESS_KEY, secret_key=SECRET_KEY,
+                             region=REGION)  # fmt: skip
+    key = pending_key(ticket["id"])
+    for size, same in ((10, True), (11, False), (5_000_000, False)):
+        again = presigner.put_url(
+            settings.s3_bucket, key, size_bytes=size, expires=expires, now=signed_at
+        )
+        assert (again == url) is same, size  # the signature binds the declared size
 
 
 def test_open_presigned_uploads_are_bounded(database_url: str, tmp_path: Path) -> None:
