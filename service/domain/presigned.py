@@ -3,6 +3,7 @@ the bytes exactly as a direct upload would (size, SHA-256, probe, dedup). An obj
 than its declared size or EDITROOM_MAX_UPLOAD_BYTES is refused (413) from its size alone,
 and deleted, never downloaded."""
 
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -16,12 +17,16 @@ from service.kernel.errors import (
     NotFound,
     ObjectMissing,
     TooLarge,
+    TooManyPending,
     UnsupportedMedia,
 )
 from service.kernel.receive import ReceivedFile, receive
 from service.kernel.settings import Settings
 from service.kernel.signing import sign
 from service.kernel.storage.base import pending_key
+
+# A completed upload frees a place at any time; the first expiry may be an hour away.
+RETRY_AFTER_CAP_SECONDS = 60
 
 
 class PresignedUploads:
@@ -30,6 +35,7 @@ class PresignedUploads:
         self._settings = settings
 
     async def start(self, *, filename: str | None, size_bytes: int) -> Row:
+        await self._admit()
         row = await self.library.database.fetch_one(
             "create_pending_media",
             original_name=clean_filename(filename),
@@ -39,10 +45,28 @@ class PresignedUploads:
         assert row is not None
         return row
 
+    async def _admit(self) -> None:
+        """Refuse a presign past EDITROOM_MAX_PENDING_UPLOADS open ones. Counted, then made:
+        presigns racing each other may pass it by a few, never without bound."""
+        open_ = await self.library.database.fetch_one("pending_uploads")
+        assert open_ is not None
+        limit = self._settings.max_pending_uploads
+        if open_["pending"] < limit:
+            return
+        until = (open_["first_expiry"] - datetime.now(UTC)).total_seconds()
+        wait = min(max(math.ceil(until), 1), RETRY_AFTER_CAP_SECONDS)
+        raise TooManyPending(
+            f"{open_['pending']:,} presigned uploads are open, the most this server accepts "
+            f"(EDITROOM_MAX_PENDING_UPLOADS: {limit:,}); complete them, or try again in {wait} s",
+            retry_after_seconds=wait,
+        )
+
     async def storage_url(self, pending: Row) -> str | None:
         expires = pending["expires_at"] - datetime.now(UTC)
         return await self.library.storage.presigned_put_url(
-            pending_key(str(pending["id"])), expires=expires
+            pending_key(str(pending["id"])),
+            expires=expires,
+            size_bytes=int(pending["expected_size_bytes"]),
         )
 
     def signed_service_url(self, target: str, pending: Row, key: bytes) -> str:

@@ -42,6 +42,7 @@ from service.http.security import BrowserSafety
 from service.kernel.db import Database
 from service.kernel.heap import settle_heap
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
+from service.kernel.receive import UploadSlots
 from service.kernel.settings import Settings
 from service.kernel.signing import secret_key
 from service.kernel.storage.factory import open_storage
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.state.settings = settings
     app.state.metrics = service_metrics
+    app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads)
     app.state.accepted_parameters = {}  # by route, filled as routes are asked (check_query)
     signing = settings.url_signing_key
     app.state.links = Links(

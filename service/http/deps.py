@@ -32,12 +32,18 @@ from service.kernel.errors import (
 )
 from service.kernel.excerpt import excerpt
 from service.kernel.metrics import ServiceMetrics
+from service.kernel.receive import UploadSlots
 from service.kernel.settings import Settings
 
 
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_upload_slots(request: Request) -> UploadSlots:
+    slots: UploadSlots = request.app.state.upload_slots
+    return slots
 
 
 async def get_health(request: Request) -> Health:
@@ -105,6 +111,7 @@ async def get_signing_key(request: Request) -> bytes:
 JSON_TYPE = "application/json"
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+UploadSlotsDep = Annotated[UploadSlots, Depends(get_upload_slots)]
 HealthDep = Annotated[Health, Depends(get_health)]
 LinksDep = Annotated[Links, Depends(get_links)]
 LibraryDep = Annotated[MediaLibrary, Depends(get_library)]

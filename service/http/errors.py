@@ -31,7 +31,10 @@ PROBLEMS_LISTED = 10
 
 async def _editroom_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EditroomError)
-    return JSONResponse(_body(exc), exc.status, headers=retry_after(exc.retry_after_seconds))
+    headers = retry_after(exc.retry_after_seconds) or {}
+    if exc.closes_connection:
+        headers["Connection"] = "close"
+    return JSONResponse(_body(exc), exc.status, headers=headers)
 
 
 def _body(exc: EditroomError) -> dict[str, Any]:

@@ -11,8 +11,10 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
     ├── NotFound                   404  final
     ├── Conflict                   409  retried  a state that may change (a race, a busy row)
     │   └── SessionMoved           409  retried  other steps kept being added meanwhile
+    ├── UploadStalled              408  final    an upload's body stopped arriving
     ├── TooLarge                   413  final
     ├── TooManyQueued              429  retried  the queue is full: back-pressure, try later
+    ├── TooManyPending             429  retried  too many presigned uploads still open
     ├── UnsupportedMedia           415  final    not an image or video we read
     ├── InvalidInput               422  final
     │   ├── InvalidParameter       422  final    one named parameter's value
@@ -29,6 +31,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
     └── Unavailable                503  retried  our environment's trouble: try again
         ├── DatabaseUnavailable    503  retried
         ├── ChecksBusy             503  retried  every upload check slot stayed taken
+        ├── UploadsBusy            503  retried  as many uploads as allowed are under way
         ├── StorageError           503  retried  the bucket or the disk
         ├── ImportUnavailable      502  retried  the source did not answer as it should
         ├── SandboxCrashed         503  retried  the child died without an answer
@@ -114,6 +117,7 @@ class EditroomError(Exception):
     status: ClassVar[int] = 500
     retryable: ClassVar[bool] = False
     retry_after_seconds: int | None = None  # set: the HTTP answer says when to try again
+    closes_connection: ClassVar[bool] = False  # the request's body was left unread
 
     def details(self) -> dict[str, str]:
         """Fields for the error body beside the message (which parameter, what is accepted)."""
@@ -162,6 +166,14 @@ class SessionMoved(Conflict):
         )
 
 
+class UploadStalled(EditroomError):
+    """No byte of an upload's body arrived for EDITROOM_UPLOAD_IDLE_SECONDS. The rest of the
+    body is never read, so the answer closes the connection."""
+
+    status = 408
+    closes_connection = True
+
+
 class TooLarge(EditroomError):
     """A request body over the size limit."""
 
@@ -175,6 +187,18 @@ class TooManyQueued(EditroomError):
     status = 429
     retryable = True
     retry_after_seconds = 5
+
+
+class TooManyPending(EditroomError):
+    """EDITROOM_MAX_PENDING_UPLOADS presigned uploads are open (neither completed nor expired):
+    presigns are anonymous, so their rows are bounded like the queue."""
+
+    status = 429
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class _SaysWhatIsAccepted(Exception):
@@ -309,6 +333,13 @@ class ChecksBusy(Unavailable):
     def __init__(self, message: str, *, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class UploadsBusy(Unavailable):
+    """EDITROOM_MAX_CONCURRENT_UPLOADS uploads are being received already: refused before a
+    byte is read or a file opened."""
+
+    retry_after_seconds = 5  # an upload in flight takes seconds at least
 
 
 class StorageError(Unavailable):

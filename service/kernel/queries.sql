@@ -116,6 +116,13 @@ SELECT (a.media).*, a.created
       p_source_seconds => %(source_seconds)s
   ) AS a;
 
+-- name: pending_uploads
+-- Presigned uploads still open (expired ones no longer count, cleaned up or not), and when
+-- the first of them expires; the partial index media_pending_idx answers it.
+SELECT count(*) AS pending, min(expires_at) AS first_expiry
+  FROM editroom.media
+ WHERE status = 'pending' AND expires_at > now();
+
 -- name: create_pending_media
 SELECT * FROM editroom.create_pending_media(
     %(original_name)s, %(expected_size_bytes)s, %(expires_in)s

@@ -1,11 +1,16 @@
 """Receiving an upload: the body (raw, or the `file` field of a multipart form) is streamed to
 a temporary file while its SHA-256 is computed, and refused the moment it crosses the size
 limit (every byte of the body counts, a form's other fields too). Memory stays flat however
-large the file; on any failure the file is removed."""
+large the file; on any failure the file is removed.
+
+A client's body is bounded in time as well as size (`Pace`): no byte for a while, or too few
+bytes in a while, ends it (408). And how many bodies are received at once is bounded
+(`UploadSlots`): past it, a 503 before a byte is read or a file opened."""
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +19,8 @@ from uuid import uuid4
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
-from service.kernel.errors import InvalidInput, TooLarge
+from service.kernel.errors import InvalidInput, TooLarge, UploadsBusy, UploadStalled
+from service.kernel.settings import Settings
 
 if TYPE_CHECKING:  # the library defines its callback types for type checkers only
     from python_multipart.multipart import MultipartCallbacks
@@ -25,6 +31,55 @@ ACCEPTED_BODY = (
     f"a multipart/form-data body with the file in a field named {FILE_FIELD!r}, "
     "or the file's raw bytes as the body"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """What a client's body must keep up: a byte at least every `idle_seconds`, and at least
+    `min_bytes_per_second` on average over every `idle_seconds` (0: no floor)."""
+
+    idle_seconds: float
+    min_bytes_per_second: int
+
+    def message(self, received: int, *, idle: bool) -> str:
+        names = "EDITROOM_UPLOAD_IDLE_SECONDS"
+        if idle:
+            what = f"no byte of the upload arrived for {self.idle_seconds:g} s"
+        else:
+            what = (
+                f"the upload sent {received:,} bytes in {self.idle_seconds:g} s, below the "
+                f"minimum of {self.min_bytes_per_second:,} bytes per second"
+            )
+            names += ", EDITROOM_UPLOAD_MIN_BYTES_PER_SECOND"
+        return f"{what} ({names}); the upload was dropped: send it again, steadily"
+
+
+def upload_pace(settings: Settings) -> Pace:
+    return Pace(settings.upload_idle_seconds, settings.upload_min_bytes_per_second)
+
+
+class UploadSlots:
+    """Uploads being received (and checked) at once, at most `limit`: each holds a temporary
+    file and its descriptors while its body arrives, however slowly. One event loop takes
+    and gives back slots, so no lock is needed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if self.taken >= self.limit:
+            raise UploadsBusy(
+                f"{self.limit} uploads are being received already, the most at once "
+                f"(EDITROOM_MAX_CONCURRENT_UPLOADS); try again in "
+                f"{UploadsBusy.retry_after_seconds} s"
+            )
+        self.taken += 1
+        try:
+            yield
+        finally:
+            self.taken -= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +155,12 @@ async def receive(
     max_bytes: int,
     filename: str | None = None,
     limit_name: str = UPLOAD_LIMIT,
+    pace: Pace | None = None,
 ) -> ReceivedFile:
-    """Stream the body into a file under `directory`; raw, or multipart's `file` field."""
+    """Stream the body into a file under `directory`; raw, or multipart's `file` field. With
+    `pace`, a client's body that stalls or trickles is dropped (UploadStalled)."""
+    if pace is not None:
+        chunks = _paced(chunks, pace)
     sink = _Sink(directory, max_bytes=max_bytes, limit_name=limit_name)
     try:
         kind, options = parse_options_header(content_type)
@@ -118,6 +177,37 @@ async def receive(
     except BaseException:
         sink.discard()
         raise
+
+
+async def _paced(chunks: AsyncIterator[bytes], pace: Pace) -> AsyncIterator[bytes]:
+    """The chunks, while they keep `pace`. The next chunk is awaited in a task of its own, not
+    under a timeout: cancelling the read would end the request's stream for good."""
+    loop = asyncio.get_running_loop()
+    iterator = aiter(chunks)
+    last_byte, window_bytes = loop.time(), 0
+    window_end = last_byte + pace.idle_seconds
+    while True:
+        reading = asyncio.ensure_future(anext(iterator))
+        try:
+            while not reading.done():
+                deadline = min(window_end, last_byte + pace.idle_seconds)
+                await asyncio.wait([reading], timeout=max(deadline - loop.time(), 0))
+                if reading.done():
+                    break
+                now = loop.time()
+                idle = now >= last_byte + pace.idle_seconds
+                if idle or window_bytes < pace.min_bytes_per_second * pace.idle_seconds:
+                    raise UploadStalled(pace.message(window_bytes, idle=idle))
+                window_end, window_bytes = now + pace.idle_seconds, 0
+        finally:
+            reading.cancel()  # a no-op once it is done
+        try:
+            chunk = reading.result()
+        except StopAsyncIteration:
+            return
+        last_byte = loop.time()
+        window_bytes += len(chunk)
+        yield chunk
 
 
 async def _counted(chunks: AsyncIterator[bytes], *, max_bytes: int) -> AsyncIterator[bytes]:

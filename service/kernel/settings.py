@@ -175,6 +175,21 @@ class Settings(BaseSettings):
     max_upload_bytes: PositiveInt = Field(
         default=4 * 1024**3, description="largest upload accepted, in bytes"
     )
+    max_concurrent_uploads: PositiveInt = Field(
+        default=16,
+        description="upload bodies (POST /bucket/upload, a presigned local PUT) received and "
+        "checked at once; past it, a 503 with Retry-After before a byte is read",
+    )
+    upload_idle_seconds: PositiveFloat = Field(
+        default=30.0,
+        description="an upload body that sends no byte for this long is dropped with a 408 "
+        "(and its temporary file removed); also the window of UPLOAD_MIN_BYTES_PER_SECOND",
+    )
+    upload_min_bytes_per_second: NonNegativeInt = Field(
+        default=1024,
+        description="an upload body slower than this on average over any "
+        "UPLOAD_IDLE_SECONDS is dropped with a 408; 0: no floor, only the idle bound",
+    )
     max_json_bytes: PositiveInt = Field(
         default=1024**2, description="largest request body of any route but the two uploads"
     )
@@ -196,6 +211,11 @@ class Settings(BaseSettings):
     )
     presign_expiry_seconds: PositiveInt = Field(
         default=3600, description="how long a presigned upload URL stays valid"
+    )
+    max_pending_uploads: PositiveInt = Field(
+        default=10_000,
+        description="presigned uploads open at once (neither completed nor expired); past it, "
+        "POST /bucket/upload/presign answers 429 with Retry-After",
     )
     cleanup_interval_seconds: PositiveFloat = Field(
         default=3600.0, description="how often a runner removes expired uploads and orphans"

@@ -3,18 +3,21 @@ completes; completion checks the bytes exactly as a direct upload does."""
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2 as httpx
 import pytest
 
 from service.kernel.storage.base import pending_key
+from service.kernel.storage.sigv4 import PutPresigner
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.metrics import Scrape
 from tests.queue import Conn
-from tests.s3 import S3Endpoint
+from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Endpoint
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -180,3 +183,44 @@ def test_our_signed_urls_enforce_the_declared_size(local_api: Api) -> None:
     ticket = presign(local_api, 100)
     response = local_api.client.put(ticket["upload_url"], content=b"\0" * 1000)
     assert response.status_code == 413
+
+
+def test_an_s3_upload_url_signs_the_declared_size(
+    database_url: str, tmp_path: Path, s3_endpoint: S3Endpoint
+) -> None:
+    """S3 refuses a PUT to this URL whose Content-Length is not the declared size (the test
+    S3 checks no signatures: what is checked is what the URL binds)."""
+    settings = api_settings(database_url, tmp_path, "s3", s3_endpoint, max_upload_bytes=1000)
+    with running_api(settings) as s3_api:
+        ticket = presign(s3_api, 10)
+    url = ticket["upload_url"]
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
+    signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    expires = timedelta(seconds=int(query["X-Amz-Expires"][0]))
+    presigner = PutPresigner(s3_endpoint.url, access_key=ACCESS_KEY, secret_key=SECRET_KEY,
+                             region=REGION)  # fmt: skip
+    key = pending_key(ticket["id"])
+    for size, same in ((10, True), (11, False), (5_000_000, False)):
+        again = presigner.put_url(
+            settings.s3_bucket, key, size_bytes=size, expires=expires, now=signed_at
+        )
+        assert (again == url) is same, size  # the signature binds the declared size
+
+
+def test_open_presigned_uploads_are_bounded(database_url: str, tmp_path: Path) -> None:
+    """Presigns are anonymous: past EDITROOM_MAX_PENDING_UPLOADS open ones, a 429 that says
+    when to come back; a completed upload gives its place back."""
+    settings = api_settings(database_url, tmp_path, "local", None, max_pending_uploads=2)
+    content = media.image_bytes("PNG")
+    with running_api(settings) as local:
+        first, _ = presign(local, len(content)), presign(local, len(content))
+        refused = local.client.post("/bucket/upload/presign", params={"size": len(content)})
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"] == "TooManyPending"
+        assert "2 presigned uploads are open" in refused.json()["detail"]
+        assert "EDITROOM_MAX_PENDING_UPLOADS" in refused.json()["detail"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert put(local, first["upload_url"], content) == 204
+        assert local.client.post(first["complete_url"]).status_code == 201
+        presign(local, len(content))  # the completed one's place

@@ -12,6 +12,7 @@ from service.kernel.errors import ObjectMissing
 from service.kernel.storage.base import Storage, media_key
 from service.kernel.storage.local import LocalStorage
 from service.kernel.storage.s3 import S3Storage, minio_client
+from service.kernel.storage.sigv4 import PutPresigner
 from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Endpoint
 
 pytestmark = pytest.mark.anyio
@@ -29,10 +30,10 @@ async def storage(
     if request.param == "local":
         yield LocalStorage(tmp_path / "bucket")
         return
-    client = minio_client(
-        s3_endpoint.url, access_key=ACCESS_KEY, secret_key=SECRET_KEY, region=REGION
-    )
-    s3 = S3Storage(client, f"test-{secrets.token_hex(6)}")
+    credentials = {"access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "region": REGION}
+    client = minio_client(s3_endpoint.url, **credentials)
+    presigner = PutPresigner(s3_endpoint.url, **credentials)
+    s3 = S3Storage(client, f"test-{secrets.token_hex(6)}", presigner=presigner)
     await s3.ensure_bucket()
     await s3.ensure_bucket()  # idempotent
     yield s3
@@ -112,11 +113,14 @@ async def test_keys_editroom_does_not_make_are_refused(storage: Storage, tmp_pat
 
 
 async def test_presigned_put(storage: Storage) -> None:
-    url = await storage.presigned_put_url("pending/upload-1", expires=timedelta(minutes=5))
+    content = b"presigned bytes"
+    url = await storage.presigned_put_url(
+        "pending/upload-1", expires=timedelta(minutes=5), size_bytes=len(content)
+    )
     if isinstance(storage, LocalStorage):
         assert url is None  # the service signs its own URLs for local storage
         return
     assert url is not None
-    response = httpx.put(url, content=b"presigned bytes")
+    response = httpx.put(url, content=content)
     assert response.status_code == 200, response.text
-    assert await read_all(storage, "pending/upload-1") == b"presigned bytes"
+    assert await read_all(storage, "pending/upload-1") == content

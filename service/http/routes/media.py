@@ -7,11 +7,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from service.domain.cursors import CURSOR_ACCEPTED
-from service.http.deps import LibraryDep, LinksDep, MetricsDep, SettingsDep
+from service.http.deps import LibraryDep, LinksDep, MetricsDep, SettingsDep, UploadSlotsDep
 from service.http.openapi import UPLOAD_BODY
 from service.http.schemas import BY_ADDRESS_MEDIA_FILTER, MediaOut, MediaPage, UploadOut
 from service.http.timeranges import parse_uploaded_at
-from service.kernel.receive import check_declared_length, receive
+from service.kernel.receive import check_declared_length, receive, upload_pace
 
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
 
@@ -22,9 +22,11 @@ router = APIRouter(prefix="/bucket/upload", tags=["media"])
     response_model=UploadOut,
     responses={
         200: {"description": "the same bytes were uploaded before: that media, duplicate=true"},
+        408: {"description": "the body stalled or trickled (EDITROOM_UPLOAD_IDLE_SECONDS)"},
         413: {"description": "larger than EDITROOM_MAX_UPLOAD_BYTES"},
         415: {"description": "not an image or a video"},
         422: {"description": "truncated, corrupt, or over a limit"},
+        503: {"description": "EDITROOM_MAX_CONCURRENT_UPLOADS under way: see Retry-After"},
     },
     openapi_extra=UPLOAD_BODY,
 )
@@ -34,22 +36,25 @@ async def upload(
     settings: SettingsDep,
     metrics: MetricsDep,
     links: LinksDep,
+    slots: UploadSlotsDep,
     filename: str | None = None,
 ) -> JSONResponse:
     """Upload one image or video: multipart field `file`, or the raw bytes as the body (name it
     with `?filename=`). What it is comes from its bytes, not its name or Content-Type."""
     check_declared_length(request.headers, max_bytes=settings.max_upload_bytes)
-    received = await receive(
-        request.stream(),
-        content_type=request.headers.get("content-type", ""),
-        directory=settings.uploads_dir,
-        max_bytes=settings.max_upload_bytes,
-        filename=filename,
-    )
-    try:
-        ingested = await library.ingest(received)
-    finally:
-        received.path.unlink(missing_ok=True)
+    with slots.slot():
+        received = await receive(
+            request.stream(),
+            content_type=request.headers.get("content-type", ""),
+            directory=settings.uploads_dir,
+            max_bytes=settings.max_upload_bytes,
+            filename=filename,
+            pace=upload_pace(settings),
+        )
+        try:
+            ingested = await library.ingest(received)
+        finally:
+            received.path.unlink(missing_ok=True)
     metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
     body = UploadOut.from_row(ingested.media, links, duplicate=ingested.duplicate)
     return JSONResponse(

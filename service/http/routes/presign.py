@@ -14,11 +14,17 @@ from service.http.deps import (
     MetricsDep,
     SettingsDep,
     SigningKeyDep,
+    UploadSlotsDep,
 )
 from service.http.openapi import RAW_BODY
 from service.http.schemas import PresignOut, UploadOut
 from service.kernel.errors import TooLarge
-from service.kernel.receive import check_declared_length, receive, too_large_message
+from service.kernel.receive import (
+    check_declared_length,
+    receive,
+    too_large_message,
+    upload_pace,
+)
 from service.kernel.signing import verify
 
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
@@ -35,6 +41,10 @@ UploadsDep = Annotated[PresignedUploads, Depends(presigned_uploads)]
     "/presign",
     status_code=201,
     response_model=PresignOut,
+    responses={
+        413: {"description": "size over EDITROOM_MAX_UPLOAD_BYTES"},
+        429: {"description": "EDITROOM_MAX_PENDING_UPLOADS open: see Retry-After"},
+    },
 )
 async def presign(
     uploads: UploadsDep,
@@ -60,29 +70,43 @@ async def presign(
     )
 
 
-@router.put("/{media_id}/data", status_code=204, name="put_upload_data", openapi_extra=RAW_BODY)
+@router.put(
+    "/{media_id}/data",
+    status_code=204,
+    name="put_upload_data",
+    responses={
+        408: {"description": "the body stalled or trickled (EDITROOM_UPLOAD_IDLE_SECONDS)"},
+        413: {"description": "larger than the declared size or EDITROOM_MAX_UPLOAD_BYTES"},
+        503: {"description": "EDITROOM_MAX_CONCURRENT_UPLOADS under way: see Retry-After"},
+    },
+    openapi_extra=RAW_BODY,
+)
 async def put_upload_data(
     media_id: UUID,
     request: Request,
     uploads: UploadsDep,
     settings: SettingsDep,
     key: SigningKeyDep,
+    slots: UploadSlotsDep,
     expires: int,
     signature: str,
 ) -> Response:
-    """The local bucket's presigned upload target (what S3 is for the S3 bucket)."""
+    """The local bucket's presigned upload target (what S3 is for the S3 bucket). Held to the
+    same bounds as POST /bucket/upload: its declared size, a pace, a share of the slots."""
     verify(key, str(media_id), expires, signature)
     pending = await uploads.pending(media_id)
     limit, limit_name = uploads.put_limit(pending)
     check_declared_length(request.headers, max_bytes=limit, limit_name=limit_name)
-    received = await receive(
-        request.stream(), content_type="application/octet-stream",
-        directory=settings.uploads_dir, max_bytes=limit, limit_name=limit_name,
-    )  # fmt: skip
-    try:
-        await uploads.store(media_id, received.path)
-    finally:
-        received.path.unlink(missing_ok=True)
+    with slots.slot():
+        received = await receive(
+            request.stream(), content_type="application/octet-stream",
+            directory=settings.uploads_dir, max_bytes=limit, limit_name=limit_name,
+            pace=upload_pace(settings),
+        )  # fmt: skip
+        try:
+            await uploads.store(media_id, received.path)
+        finally:
+            received.path.unlink(missing_ok=True)
     return Response(status_code=204)
 
 

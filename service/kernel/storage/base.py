@@ -54,6 +54,8 @@ class Storage(Protocol):
     def local_path(self, key: str) -> Path | None:
         """The object as a local file to read in place, when the backend has one."""
 
-    async def presigned_put_url(self, key: str, *, expires: timedelta) -> str | None:
-        """A URL a client can PUT the object's bytes to, or None when the backend has no
-        such thing (the service then signs a URL of its own)."""
+    async def presigned_put_url(
+        self, key: str, *, expires: timedelta, size_bytes: int
+    ) -> str | None:
+        """A URL a client can PUT exactly `size_bytes` bytes to, or None when the backend has
+        no such thing (the service then signs a URL of its own)."""

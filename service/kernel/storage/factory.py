@@ -4,6 +4,7 @@ from service.kernel.settings import Settings
 from service.kernel.storage.base import Storage
 from service.kernel.storage.local import LocalStorage
 from service.kernel.storage.s3 import S3Storage, minio_client
+from service.kernel.storage.sigv4 import PutPresigner
 
 
 async def open_storage(settings: Settings) -> Storage:
@@ -15,7 +16,7 @@ async def open_storage(settings: Settings) -> Storage:
         "region": settings.s3_region,
     }
     client = minio_client(settings.s3_endpoint, **credentials)
-    presigner = minio_client(settings.s3_public_endpoint or settings.s3_endpoint, **credentials)
+    presigner = PutPresigner(settings.s3_public_endpoint or settings.s3_endpoint, **credentials)
     storage = S3Storage(client, settings.s3_bucket, presigner=presigner)
     await storage.ensure_bucket()
     return storage

@@ -122,5 +122,7 @@ class LocalStorage:
             key = Path(entry.path).relative_to(self.root).as_posix()
             yield StoredObject(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
 
-    async def presigned_put_url(self, key: str, *, expires: timedelta) -> str | None:
+    async def presigned_put_url(
+        self, key: str, *, expires: timedelta, size_bytes: int
+    ) -> str | None:
         return None

@@ -15,6 +15,7 @@ from minio.error import S3Error
 
 from service.kernel.errors import ObjectMissing, StorageError, reason
 from service.kernel.storage.base import CHUNK_BYTES, StoredObject, check_key
+from service.kernel.storage.sigv4 import PutPresigner
 
 T = TypeVar("T")
 MULTIPART_PART_BYTES = 16 * 1024 * 1024
@@ -36,9 +37,9 @@ def minio_client(endpoint_url: str, *, access_key: str, secret_key: str, region:
 
 
 class S3Storage:
-    def __init__(self, client: Minio, bucket: str, *, presigner: Minio | None = None) -> None:
+    def __init__(self, client: Minio, bucket: str, *, presigner: PutPresigner) -> None:
         self._client = client
-        self._presigner = presigner or client
+        self._presigner = presigner
         self.bucket = bucket
 
     async def ensure_bucket(self) -> None:
@@ -94,11 +95,13 @@ class S3Storage:
     def local_path(self, key: str) -> Path | None:
         return None
 
-    async def presigned_put_url(self, key: str, *, expires: timedelta) -> str | None:
-        url: str = await self._call(
-            self._presigner.presigned_put_object, self.bucket, check_key(key), expires=expires
+    async def presigned_put_url(
+        self, key: str, *, expires: timedelta, size_bytes: int
+    ) -> str | None:
+        """Signs Content-Length: S3 itself refuses a body of any other size."""
+        return self._presigner.put_url(
+            self.bucket, check_key(key), size_bytes=size_bytes, expires=expires
         )
-        return url
 
     async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
