@@ -118,3 +118,11 @@ def test_a_refused_scope_takes_no_place(client: httpx.Client) -> None:
     with ExitStack() as streams:
         held = [hold(streams, client, "/events") for _ in range(LIMIT)]
         assert len(held) == LIMIT
+
+
+def test_the_refusal_is_documented(client: httpx.Client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/events", "/edit/{edit_id}/events"):
+        refusal = paths[path]["get"]["responses"]["503"]
+        assert "EDITROOM_MAX_EVENT_STREAMS" in refusal["description"]
+        assert "Retry-After" in refusal["headers"]

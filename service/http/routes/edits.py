@@ -18,7 +18,12 @@ from service.http.deps import (
     SettingsDep,
     StreamSlotsDep,
 )
-from service.http.openapi import EDIT_QUERY, REPLAYED_HEADER_DOC
+from service.http.openapi import (
+    EDIT_QUERY,
+    REPLAYED_HEADER_DOC,
+    RETRY_AFTER_HEADER_DOC,
+    STREAMS_BUSY,
+)
 from service.http.schemas import BY_ADDRESS_FILTER, EditOut, EditPage, StatusCount
 from service.http.sse import EventStream
 
@@ -124,7 +129,13 @@ async def retry_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut
     return EditOut.from_row(await edits.retry(edit_id), links)
 
 
-@router.get("/{edit_id}/events", response_class=EventStream, status_code=200, name="edit_events")
+@router.get(
+    "/{edit_id}/events",
+    response_class=EventStream,
+    status_code=200,
+    name="edit_events",
+    responses={503: {"description": STREAMS_BUSY, "headers": RETRY_AFTER_HEADER_DOC}},
+)
 async def edit_events(
     edit_id: UUID,
     edits: EditsDep,

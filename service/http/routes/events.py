@@ -22,6 +22,7 @@ from service.http.deps import (
     WorkflowsDep,
 )
 from service.http.links import Links
+from service.http.openapi import RETRY_AFTER_HEADER_DOC, STREAMS_BUSY
 from service.http.schemas import EditOut
 from service.http.sse import EventStream
 from service.kernel.errors import DatabaseUnavailable, InvalidParameter
@@ -35,7 +36,10 @@ RECONNECT_MILLISECONDS = 2000
     "/events",
     response_class=EventStream,
     status_code=200,  # EventStream takes no status: OpenAPI needs it said
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        503: {"description": STREAMS_BUSY, "headers": RETRY_AFTER_HEADER_DOC},
+    },
 )
 async def live_events(
     live: LiveDep,
