@@ -39,6 +39,7 @@ from service.http.routes import (
 )
 from service.http.routes import events as live_events
 from service.http.security import BrowserSafety
+from service.http.sse import StreamSlots
 from service.kernel.db import Database
 from service.kernel.heap import settle_heap
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = service_metrics
     app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads)
+    app.state.stream_slots = StreamSlots(limit=settings.max_event_streams, metrics=service_metrics)
     app.state.accepted_parameters = {}  # by route, filled as routes are asked (check_query)
     signing = settings.url_signing_key
     app.state.links = Links(

@@ -24,6 +24,7 @@ from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
 from service.http.openapi import ELSEWHERE, GRAMMAR, IN_THE_PATH, SELF_CHECKED
+from service.http.sse import StreamSlots
 from service.kernel.errors import (
     InvalidHeader,
     InvalidParameter,
@@ -103,6 +104,11 @@ async def get_metrics(request: Request) -> ServiceMetrics:
     return metrics
 
 
+async def get_stream_slots(request: Request) -> StreamSlots:
+    slots: StreamSlots = request.app.state.stream_slots
+    return slots
+
+
 async def get_signing_key(request: Request) -> bytes:
     key: bytes = request.app.state.signing_key
     return key
@@ -124,6 +130,7 @@ ImportsDep = Annotated[Imports, Depends(get_imports)]
 SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
 LiveDep = Annotated[LiveEdits, Depends(get_live)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+StreamSlotsDep = Annotated[StreamSlots, Depends(get_stream_slots)]
 
 
 async def check_query(request: Request) -> None:

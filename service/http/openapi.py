@@ -31,6 +31,13 @@ IN_THE_PATH = "x-editroom-operations-in-path"
 SELF_CHECKED = frozenset({"edit", "workflow"})
 _RUN_CONTROLS = ("media", "wait", "priority", "fresh")
 # The answer header of a retried request (service/domain/idempotency.py).
+STREAMS_BUSY = (
+    "EDITROOM_MAX_EVENT_STREAMS event streams are open (the body's `limit`): try again after "
+    "Retry-After"
+)
+RETRY_AFTER_HEADER_DOC = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+}
 REPLAYED_HEADER_DOC = {
     REPLAYED_HEADER: {
         "description": "true: an earlier request with this Idempotency-Key made this edit "

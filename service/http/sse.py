@@ -5,15 +5,21 @@ on each `send` waits. Nothing else waits with it: the one LISTEN connection only
 stream's bounded feed (service/domain/events.py) and never waits for a reader. But the stream
 itself would wait for ever, so a frame that cannot be handed over within `stall_seconds` ends
 it: the connection is closed, and an EventSource reconnects and reads the state again.
-Streams open and streams dropped are counted (editroom_event_streams*)."""
+Streams open and streams dropped are counted (editroom_event_streams*).
+
+Each open stream costs the database work at every change (an /events stream re-reads the
+edits it is told of, an /edit/{id}/events stream its edit), and there are no accounts to
+limit them by, so StreamSlots caps how many are open at once (EDITROOM_MAX_EVENT_STREAMS):
+one more is refused with a 503 before any byte, and the streams already open stay served."""
 
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
 
 from fastapi.responses import StreamingResponse
-from starlette.types import Message, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from service.kernel.errors import StreamsBusy
 from service.kernel.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -21,16 +27,52 @@ log = logging.getLogger(__name__)
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
+class StreamSlots:
+    """At most `limit` event streams open at once, counted from the route's answer (so a
+    refusal is a 503 before any byte) to the stream's end, however it ends."""
+
+    def __init__(self, *, limit: int, metrics: ServiceMetrics) -> None:
+        self._limit = limit
+        self._metrics = metrics
+        self.taken = 0
+
+    def take(self) -> None:
+        if self.taken >= self._limit:
+            self._metrics.stream_refused()
+            log.warning("refused an event stream", extra={"limit": self._limit})
+            raise StreamsBusy(limit=self._limit)
+        self.taken += 1
+
+    def give_back(self) -> None:
+        self.taken -= 1
+
+
 class EventStream(StreamingResponse):
+    """Takes one of `slots` when made (StreamsBusy when none is free), gives it back when
+    the response ends: make it last in the route, when nothing else can fail."""
+
     media_type = "text/event-stream"
 
     def __init__(
-        self, frames: AsyncGenerator[str, None], *, stall_seconds: float, metrics: ServiceMetrics
+        self,
+        frames: AsyncGenerator[str, None],
+        *,
+        slots: StreamSlots,
+        stall_seconds: float,
+        metrics: ServiceMetrics,
     ) -> None:
+        slots.take()
         super().__init__(frames, headers=HEADERS)
         self._frames = frames
+        self._slots = slots
         self._stall_seconds = stall_seconds
         self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._slots.give_back()
 
     async def stream_response(self, send: Send) -> None:
         async def bounded(message: Message) -> None:

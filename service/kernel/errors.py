@@ -32,6 +32,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
         ├── DatabaseUnavailable    503  retried
         ├── ChecksBusy             503  retried  every upload check slot stayed taken
         ├── UploadsBusy            503  retried  as many uploads as allowed are under way
+        ├── StreamsBusy            503  retried  EDITROOM_MAX_EVENT_STREAMS streams are open
         ├── StorageError           503  retried  the bucket or the disk
         ├── ImportUnavailable      502  retried  the source did not answer as it should
         ├── SandboxCrashed         503  retried  the child died without an answer
@@ -340,6 +341,23 @@ class UploadsBusy(Unavailable):
     byte is read or a file opened."""
 
     retry_after_seconds = 5  # an upload in flight takes seconds at least
+
+
+class StreamsBusy(Unavailable):
+    """As many event streams are open as the service serves: each one re-reads the edits it
+    is told of, so more of them would slow every other request."""
+
+    retry_after_seconds = 10
+
+    def __init__(self, *, limit: int) -> None:
+        super().__init__(
+            f"{limit} event streams are open, as many as this service serves "
+            "(EDITROOM_MAX_EVENT_STREAMS); try again later, or close a page that streams"
+        )
+        self.limit = limit
+
+    def details(self) -> dict[str, str]:
+        return {"limit": str(self.limit)}
 
 
 class StorageError(Unavailable):

@@ -105,6 +105,11 @@ class ServiceMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self._streams_refused = Counter(
+            "editroom_event_streams_refused",
+            "Event streams refused with a 503 because EDITROOM_MAX_EVENT_STREAMS were open.",
+            registry=self.registry,
+        )
         # Every kind and outcome from the start: rates count the first upload too, and are 0
         # rather than absent before it.
         for kind in EDIT_KINDS:
@@ -164,6 +169,10 @@ class ServiceMetrics:
     def stream_dropped(self, reason: str) -> None:
         """An event stream ended because its client fell behind (STREAM_DROPS)."""
         self._streams_dropped.labels(reason).inc()
+
+    def stream_refused(self) -> None:
+        """An event stream was refused: EDITROOM_MAX_EVENT_STREAMS were open."""
+        self._streams_refused.inc()
 
 
 def route_template(scope: Scope) -> str:

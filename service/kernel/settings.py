@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         default=30.0,
         description="an event stream whose client takes no frame for this long is closed",
     )
+    max_event_streams: PositiveInt = Field(
+        default=200,
+        description="event streams open at once (/events and /edit/{id}/events); more get a 503",
+    )
     edit_max_trials: PositiveInt = Field(
         default=3, description="attempts an edit gets before it fails for good"
     )

@@ -1,11 +1,11 @@
 """The query-string and JSON forms of an edit, with made-up operations."""
 
 from collections.abc import Callable, Mapping
-from typing import ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 import pytest
 
-from runner.engine.ops import grammar
+from runner.engine.ops import grammar, language
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import Catalogue
 from runner.engine.ops.language import parse_json, parse_query, result_kind
@@ -194,6 +194,35 @@ def test_bad_values_name_parameter_value_and_range() -> None:
 def test_operation_count_is_bounded() -> None:
     assert "no operation given" in str(refused([]))
     assert "at most 5" in str(refused([("mirror", "")] * 6))
+
+
+def test_too_many_operations_are_refused_before_their_modifiers_are_attached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Attaching a modifier looks at the operations before it: thousands of operations with a
+    modifier each cost their square (3,000 resize=1x&fit=fill: 0.26 s) before the count was
+    checked. Refused now as the query is split: nothing is attached, whatever its length."""
+    attached: list[int] = []
+    attach = language._attach  # the step whose work grows with the square
+
+    def counted(*args: Any) -> list[dict[str, str]]:
+        attached.append(len(args[2]))  # the operations it was handed
+        return attach(*args)
+
+    monkeypatch.setattr(language, "_attach", counted)
+    assert len(parse([("scale", "2"), ("mode", "fast")] * 5)) == 5
+    assert attached == [5]  # at the limit: attached once, its operations no more than it
+    for repeats in (6, 3_000):
+        error = refused([("scale", "2"), ("mode", "fast")] * repeats)
+        assert (error.parameter, error.value) == ("operations", str(repeats))
+        assert (error.problem, error.accepted) == ("too many operations", "at most 5")
+    assert attached == [5]
+
+
+def test_operations_a_modifier_alone_brings_in_count_towards_the_limit() -> None:
+    error = refused([("cut", "1")] * 5 + [("codec", "a")], VIDEO)
+    assert (error.parameter, error.value, error.accepted) == ("operations", "6", "at most 5")
+    assert [op.name for op in parse([("codec", "a")], VIDEO)] == ["wrap"]  # alone: counted 1
 
 
 def test_json_round_trips_through_the_same_models() -> None:

@@ -10,8 +10,20 @@ from fastapi.responses import JSONResponse
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.domain.edit_controls import parse_wait
 from service.http.answers import queued_edit
-from service.http.deps import EditsDep, IdempotencyKey, LinksDep, MetricsDep, SettingsDep
-from service.http.openapi import EDIT_QUERY, REPLAYED_HEADER_DOC
+from service.http.deps import (
+    EditsDep,
+    IdempotencyKey,
+    LinksDep,
+    MetricsDep,
+    SettingsDep,
+    StreamSlotsDep,
+)
+from service.http.openapi import (
+    EDIT_QUERY,
+    REPLAYED_HEADER_DOC,
+    RETRY_AFTER_HEADER_DOC,
+    STREAMS_BUSY,
+)
 from service.http.schemas import BY_ADDRESS_FILTER, EditOut, EditPage, StatusCount
 from service.http.sse import EventStream
 
@@ -119,13 +131,25 @@ async def retry_edit(edit_id: UUID, edits: EditsDep, links: LinksDep) -> EditOut
     return EditOut.from_row(await edits.retry(edit_id), links)
 
 
-@router.get("/{edit_id}/events", response_class=EventStream, status_code=200, name="edit_events")
+@router.get(
+    "/{edit_id}/events",
+    response_class=EventStream,
+    status_code=200,
+    name="edit_events",
+    responses={503: {"description": STREAMS_BUSY, "headers": RETRY_AFTER_HEADER_DOC}},
+)
 async def edit_events(
-    edit_id: UUID, edits: EditsDep, links: LinksDep, settings: SettingsDep, metrics: MetricsDep
+    edit_id: UUID,
+    edits: EditsDep,
+    links: LinksDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    slots: StreamSlotsDep,
 ) -> EventStream:
     """Server-Sent Events: the edit now, then at every status or progress change; the
     stream ends when the edit has finished, or when its client has taken nothing for
-    `EDITROOM_SSE_STALL_SECONDS` (reconnect and read the edit again)."""
+    `EDITROOM_SSE_STALL_SECONDS` (reconnect and read the edit again). With
+    `EDITROOM_MAX_EVENT_STREAMS` streams open, a 503 with `Retry-After`."""
     await edits.get(edit_id)  # 404 before the stream starts
 
     async def stream() -> AsyncGenerator[str, None]:
@@ -136,4 +160,6 @@ async def edit_events(
             body = EditOut.from_row(row, links).model_dump_json()
             yield f"event: {row['status']}\ndata: {body}\n\n"
 
-    return EventStream(stream(), stall_seconds=settings.sse_stall_seconds, metrics=metrics)
+    return EventStream(
+        stream(), slots=slots, stall_seconds=settings.sse_stall_seconds, metrics=metrics
+    )

@@ -18,9 +18,11 @@ from service.http.deps import (
     MetricsDep,
     SessionsDep,
     SettingsDep,
+    StreamSlotsDep,
     WorkflowsDep,
 )
 from service.http.links import Links
+from service.http.openapi import RETRY_AFTER_HEADER_DOC, STREAMS_BUSY
 from service.http.schemas import EditOut
 from service.http.sse import EventStream
 from service.kernel.errors import DatabaseUnavailable, InvalidParameter
@@ -34,7 +36,10 @@ RECONNECT_MILLISECONDS = 2000
     "/events",
     response_class=EventStream,
     status_code=200,  # EventStream takes no status: OpenAPI needs it said
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        503: {"description": STREAMS_BUSY, "headers": RETRY_AFTER_HEADER_DOC},
+    },
 )
 async def live_events(
     live: LiveDep,
@@ -44,6 +49,7 @@ async def live_events(
     workflows: WorkflowsDep,
     library: LibraryDep,
     metrics: MetricsDep,
+    slots: StreamSlotsDep,
     session: UUID | None = None,
     workflow: UUID | None = None,
     media: UUID | None = None,
@@ -54,7 +60,8 @@ async def live_events(
     at once and then at most every second when they change. `event: reset` says changes may
     have been missed: read the state again (as after a reconnect). Comments keep it alive. A
     client that takes nothing for `EDITROOM_SSE_STALL_SECONDS`, or falls 10,000 edits behind,
-    is dropped: reconnect and read the state again."""
+    is dropped: reconnect and read the state again. With `EDITROOM_MAX_EVENT_STREAMS` streams
+    open (this one and `/edit/{id}/events` together), a 503 with `Retry-After`."""
     given = [(name, value) for name, value in
              (("session", session), ("workflow", workflow), ("media", media)) if value]  # fmt: skip
     if len(given) > 1:
@@ -72,7 +79,9 @@ async def live_events(
         if not live.stopping:  # the watch ends when its reader fell behind, or at shutdown
             metrics.stream_dropped("behind")
 
-    return EventStream(stream(), stall_seconds=settings.sse_stall_seconds, metrics=metrics)
+    return EventStream(
+        stream(), slots=slots, stall_seconds=settings.sse_stall_seconds, metrics=metrics
+    )
 
 
 async def _check_exists(
