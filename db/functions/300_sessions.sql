@@ -280,8 +280,8 @@ COMMENT ON FUNCTION editroom.delete_session(uuid) IS
 -- A session's steps, whatever finished one (a runner, cancel_edit, the reaper, a DBA's UPDATE):
 -- a completed step becomes its session's head and hands its output to the step waiting for it;
 -- a failed or cancelled step takes the steps after it down too, all of them at once. It fires
--- after edits_after_update
--- (triggers of one event fire in name order); neither reads what the other writes.
+-- after edits_after_update (triggers of one event fire in name order); neither reads what the
+-- other writes.
 CREATE OR REPLACE FUNCTION editroom.edits_after_update_sessions()
 RETURNS trigger
 LANGUAGE plpgsql
