@@ -71,6 +71,17 @@ def test_a_hostile_request_line_is_redacted_in_one_pass() -> None:
     assert formatting.returncode == 0, formatting.stderr
 
 
+def test_a_long_request_line_is_logged_cut_saying_how_much() -> None:
+    path = "/x?q=" + "a" * 60_000
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 404), None,
+    )  # fmt: skip
+    line = LogfmtFormatter().format(record)
+    assert len(line) < 4200
+    assert line.endswith('more characters)"')
+
+
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
