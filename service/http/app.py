@@ -39,11 +39,11 @@ from service.http.routes import (
 )
 from service.http.routes import events as live_events
 from service.http.security import BrowserSafety
-from service.http.sse import StreamSlots
+from service.http.sse import stream_slots
 from service.kernel.db import Database
 from service.kernel.heap import settle_heap
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
-from service.kernel.receive import UploadSlots
+from service.kernel.receive import upload_slots
 from service.kernel.settings import Settings
 from service.kernel.signing import secret_key
 from service.kernel.storage.factory import open_storage
@@ -113,8 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.state.settings = settings
     app.state.metrics = service_metrics
-    app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads)
-    app.state.stream_slots = StreamSlots(limit=settings.max_event_streams, metrics=service_metrics)
+    app.state.upload_slots = upload_slots(settings.max_concurrent_uploads)
+    app.state.stream_slots = stream_slots(settings.max_event_streams, service_metrics)
     app.state.accepted_parameters = {}  # by route, filled as routes are asked (check_query)
     signing = settings.url_signing_key
     app.state.links = Links(

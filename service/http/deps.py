@@ -24,7 +24,6 @@ from service.domain.sessions import Sessions
 from service.domain.workflows import Workflows
 from service.http.links import Links
 from service.http.openapi import ELSEWHERE, GRAMMAR, IN_THE_PATH, SELF_CHECKED
-from service.http.sse import StreamSlots
 from service.kernel.errors import (
     InvalidHeader,
     InvalidParameter,
@@ -33,8 +32,8 @@ from service.kernel.errors import (
 )
 from service.kernel.excerpt import excerpt
 from service.kernel.metrics import ServiceMetrics
-from service.kernel.receive import UploadSlots
 from service.kernel.settings import Settings
+from service.kernel.slots import Slots
 
 
 async def get_settings(request: Request) -> Settings:
@@ -42,8 +41,8 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_upload_slots(request: Request) -> UploadSlots:
-    slots: UploadSlots = request.app.state.upload_slots
+async def get_upload_slots(request: Request) -> Slots:
+    slots: Slots = request.app.state.upload_slots
     return slots
 
 
@@ -104,8 +103,8 @@ async def get_metrics(request: Request) -> ServiceMetrics:
     return metrics
 
 
-async def get_stream_slots(request: Request) -> StreamSlots:
-    slots: StreamSlots = request.app.state.stream_slots
+async def get_stream_slots(request: Request) -> Slots:
+    slots: Slots = request.app.state.stream_slots
     return slots
 
 
@@ -117,7 +116,7 @@ async def get_signing_key(request: Request) -> bytes:
 JSON_TYPE = "application/json"
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-UploadSlotsDep = Annotated[UploadSlots, Depends(get_upload_slots)]
+UploadSlotsDep = Annotated[Slots, Depends(get_upload_slots)]
 HealthDep = Annotated[Health, Depends(get_health)]
 LinksDep = Annotated[Links, Depends(get_links)]
 LibraryDep = Annotated[MediaLibrary, Depends(get_library)]
@@ -130,7 +129,7 @@ ImportsDep = Annotated[Imports, Depends(get_imports)]
 SigningKeyDep = Annotated[bytes, Depends(get_signing_key)]
 LiveDep = Annotated[LiveEdits, Depends(get_live)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
-StreamSlotsDep = Annotated[StreamSlots, Depends(get_stream_slots)]
+StreamSlotsDep = Annotated[Slots, Depends(get_stream_slots)]
 
 
 async def check_query(request: Request) -> None:

@@ -30,7 +30,7 @@ IN_THE_PATH = "x-editroom-operations-in-path"
 # repeat); every other route's query is checked against what it declares (deps.check_query).
 SELF_CHECKED = frozenset({"edit", "workflow"})
 _RUN_CONTROLS = ("media", "wait", "priority", "fresh")
-# The answer header of a retried request (service/domain/idempotency.py).
+# A refusal of an event stream past its limit, and the header that says when to come back.
 STREAMS_BUSY = (
     "EDITROOM_MAX_EVENT_STREAMS event streams are open (the body's `limit`): try again after "
     "Retry-After"
@@ -38,6 +38,7 @@ STREAMS_BUSY = (
 RETRY_AFTER_HEADER_DOC = {
     "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
 }
+# The answer header of a retried request (service/domain/idempotency.py).
 REPLAYED_HEADER_DOC = {
     REPLAYED_HEADER: {
         "description": "true: an earlier request with this Idempotency-Key made this edit "

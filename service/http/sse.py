@@ -9,7 +9,7 @@ Streams open and streams dropped are counted (editroom_event_streams*).
 
 Each open stream costs the database work at every change (an /events stream re-reads the
 edits it is told of, an /edit/{id}/events stream its edit), and there are no accounts to
-limit them by, so StreamSlots caps how many are open at once (EDITROOM_MAX_EVENT_STREAMS):
+limit them by, so stream_slots caps how many are open at once (EDITROOM_MAX_EVENT_STREAMS):
 one more is refused with a 503 before any byte, and the streams already open stay served."""
 
 import asyncio
@@ -21,30 +21,23 @@ from starlette.types import Message, Receive, Scope, Send
 
 from service.kernel.errors import StreamsBusy
 from service.kernel.metrics import ServiceMetrics
+from service.kernel.slots import Slots
 
 log = logging.getLogger(__name__)
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-class StreamSlots:
+def stream_slots(limit: int, metrics: ServiceMetrics) -> Slots:
     """At most `limit` event streams open at once, counted from the route's answer (so a
     refusal is a 503 before any byte) to the stream's end, however it ends."""
 
-    def __init__(self, *, limit: int, metrics: ServiceMetrics) -> None:
-        self._limit = limit
-        self._metrics = metrics
-        self.taken = 0
+    def refusal(limit: int) -> StreamsBusy:
+        metrics.stream_refused()
+        log.warning("refused an event stream", extra={"limit": limit})
+        return StreamsBusy(limit=limit)
 
-    def take(self) -> None:
-        if self.taken >= self._limit:
-            self._metrics.stream_refused()
-            log.warning("refused an event stream", extra={"limit": self._limit})
-            raise StreamsBusy(limit=self._limit)
-        self.taken += 1
-
-    def give_back(self) -> None:
-        self.taken -= 1
+    return Slots(limit, refusal=refusal)
 
 
 class EventStream(StreamingResponse):
@@ -57,7 +50,7 @@ class EventStream(StreamingResponse):
         self,
         frames: AsyncGenerator[str, None],
         *,
-        slots: StreamSlots,
+        slots: Slots,
         stall_seconds: float,
         metrics: ServiceMetrics,
     ) -> None:

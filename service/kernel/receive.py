@@ -5,12 +5,11 @@ large the file; on any failure the file is removed.
 
 A client's body is bounded in time as well as size (`Pace`): no byte for a while, or too few
 bytes in a while, ends it (408). And how many bodies are received at once is bounded
-(`UploadSlots`): past it, a 503 before a byte is read or a file opened."""
+(`upload_slots`): past it, a 503 before a byte is read or a file opened."""
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 
 from service.kernel.errors import InvalidInput, TooLarge, UploadsBusy, UploadStalled
 from service.kernel.settings import Settings
+from service.kernel.slots import Slots
 
 if TYPE_CHECKING:  # the library defines its callback types for type checkers only
     from python_multipart.multipart import MultipartCallbacks
@@ -58,28 +58,18 @@ def upload_pace(settings: Settings) -> Pace:
     return Pace(settings.upload_idle_seconds, settings.upload_min_bytes_per_second)
 
 
-class UploadSlots:
+def upload_slots(limit: int) -> Slots:
     """Uploads being received (and checked) at once, at most `limit`: each holds a temporary
-    file and its descriptors while its body arrives, however slowly. One event loop takes
-    and gives back slots, so no lock is needed."""
+    file and its descriptors while its body arrives, however slowly."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.taken = 0
+    def refusal(limit: int) -> UploadsBusy:
+        return UploadsBusy(
+            f"{limit} uploads are being received already, the most at once "
+            f"(EDITROOM_MAX_CONCURRENT_UPLOADS); try again in "
+            f"{UploadsBusy.retry_after_seconds} s"
+        )
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        if self.taken >= self.limit:
-            raise UploadsBusy(
-                f"{self.limit} uploads are being received already, the most at once "
-                f"(EDITROOM_MAX_CONCURRENT_UPLOADS); try again in "
-                f"{UploadsBusy.retry_after_seconds} s"
-            )
-        self.taken += 1
-        try:
-            yield
-        finally:
-            self.taken -= 1
+    return Slots(limit, refusal=refusal)
 
 
 @dataclass(frozen=True, slots=True)

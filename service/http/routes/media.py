@@ -42,7 +42,7 @@ async def upload(
     """Upload one image or video: multipart field `file`, or the raw bytes as the body (name it
     with `?filename=`). What it is comes from its bytes, not its name or Content-Type."""
     check_declared_length(request.headers, max_bytes=settings.max_upload_bytes)
-    with slots.slot():
+    with slots.held():
         received = await receive(
             request.stream(),
             content_type=request.headers.get("content-type", ""),

@@ -97,7 +97,7 @@ async def put_upload_data(
     pending = await uploads.pending(media_id)
     limit, limit_name = uploads.put_limit(pending)
     check_declared_length(request.headers, max_bytes=limit, limit_name=limit_name)
-    with slots.slot():
+    with slots.held():
         received = await receive(
             request.stream(), content_type="application/octet-stream",
             directory=settings.uploads_dir, max_bytes=limit, limit_name=limit_name,
