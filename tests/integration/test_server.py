@@ -49,10 +49,12 @@ def in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
 
 def test_stopping_ends_open_streams_and_waits_cleanly(settings: Settings) -> None:
     assert STOP_SECONDS < KEEPALIVE_SECONDS
-    with served(settings) as running:
-        client = httpx.Client(
+    with (
+        served(settings) as running,
+        httpx.Client(
             base_url=running.url, headers={"Host": running.host}, timeout=WAIT_SECONDS
-        )
+        ) as client,
+    ):
         uploaded = client.post(
             "/bucket/upload", files={"file": ("p.png", image_bytes("PNG"), "image/png")}
         )
