@@ -26,7 +26,7 @@ from service.domain.edit_controls import (
     parse_uuid,
     split_controls,
 )
-from service.domain.events import EditEvents, Subscription
+from service.domain.events import EditEvents, Shared, Subscription
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.media_to_edit import MediaToEdit
 from service.domain.ops_refs import check_references
@@ -70,6 +70,7 @@ class Edits:
         self._metrics = metrics
         self.limits = Limits.from_settings(settings)
         self._sources = MediaToEdit(database, max_queued=settings.max_queued)
+        self._reread: Shared[Row] = Shared(events)  # by every waiter on the edit at once
 
     async def create(
         self,
@@ -345,11 +346,17 @@ class Edits:
             try:
                 await asyncio.wait_for(subscription.changed.wait(), remaining)
             except TimeoutError:
-                return await self.get(row["id"])
+                return await self._read_again(row["id"])
             announced = subscription.take()  # empty: one may have been missed
             if not announced or any(s["status"] in FINISHED for s in announced):
-                row = await self.get(row["id"])
+                row = await self._read_again(row["id"])
         return row
+
+    async def _read_again(self, edit_id: UUID) -> Row:
+        """The edit as it is now, for a subscriber to it: one read for all those reading it
+        again in one generation of the events (a hundred requests for one result address
+        that joined one edit read it once when it completes). Each gets its own copy."""
+        return dict(await self._reread.read(edit_id, lambda: self.get(edit_id)))
 
     async def follow(self, edit_id: UUID) -> AsyncIterator[Row | None]:
         """The edit now, then each time it changes, until it has finished or the service is
@@ -362,7 +369,7 @@ class Edits:
             last: Row | None = None
             while True:
                 announced = subscription.take()
-                row = await self.get(edit_id)
+                row = await self._read_again(edit_id)
                 for state in announced:
                     if last is not None and _order(last) < _order(state) < _order(row):
                         last = {**last, **state}

@@ -21,9 +21,9 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from service.kernel.db import Database
@@ -139,6 +139,9 @@ class EditEvents:
         self._idle_since: float | None = None  # no subscriber since (monotonic)
         self.connected = asyncio.Event()
         self.closing = False  # the service is stopping: waits end (end_waits)
+        # Counts what was announced (and every look-again): a read made in one generation
+        # is as new as any other made in it, so readers may share it (live.py, Shared).
+        self.generation = 0
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._tend())]
@@ -210,6 +213,7 @@ class EditEvents:
                     await self._slots.watch()
                 except DatabaseUnavailable as exc:  # _tend wakes everyone until it can watch
                     log.warning("cannot watch edit events yet", extra={"error": str(exc)})
+                self.generation += 1  # changes went unannounced while no one watched
 
     def _watched(self) -> bool:
         return bool(self._subscribers or self._unbound or self._feeds)
@@ -255,6 +259,7 @@ class EditEvents:
             await asyncio.sleep(RECONNECT_SECONDS)
 
     def _dispatch(self, payload: str) -> None:
+        self.generation += 1
         for event in json.loads(payload):  # one statement's events (db/functions/040)
             state = {name: event.get(name) for name in STATE_FIELDS}
             edit_id = UUID(event["id"])
@@ -266,8 +271,44 @@ class EditEvents:
                 feed.notify(edit_id)
 
     def _wake_everyone(self) -> None:
+        self.generation += 1
         for waiting in [*self._subscribers.values(), self._unbound]:
             for subscription in waiting:
                 subscription.notify(None)
         for feed in self._feeds:
             feed.notify(None)
+
+
+T = TypeVar("T")
+
+
+class Shared(Generic[T]):
+    """Reads made once for all the subscribers that ask for the same thing (`key`) in one
+    generation of the events (EditEvents.generation: nothing announced, no look-again, in
+    between). Every subscriber is told of a change at once, so hundreds of pages open on the
+    queue, or of requests waiting for one edit, make one read of each change, not one each.
+
+    A read made in a generation started after everything announced in it, so it is as new as
+    any subscriber told of no more needs; one told of more is in a later generation and reads
+    anew. A read's failure is every asker's (the next asker tries again); a subscriber that
+    goes away leaves the read to the others."""
+
+    def __init__(self, events: EditEvents) -> None:
+        self._events = events
+        self._generation = -1
+        self._reads: dict[Hashable, asyncio.Task[T]] = {}
+
+    async def read(self, key: Hashable, read: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        if self._events.generation != self._generation:
+            self._generation, self._reads = self._events.generation, {}
+        task = self._reads.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = self._reads[key] = asyncio.create_task(read())
+            task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+
+def _retrieve(task: "asyncio.Task[Any]") -> None:
+    """A failure every asker left before it came is not 'never retrieved'."""
+    if not task.cancelled():
+        task.exception()

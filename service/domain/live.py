@@ -6,16 +6,20 @@ the stream re-reads the edits it was told of (one query for all of them) and pas
 in its scope. Counts go out at most once per STATS_INTERVAL_SECONDS, and only when they
 changed. When notifications may have been missed (a lost LISTEN connection), the stream says
 `reset` and the client reads everything again; a reader that fell MAX_PENDING_IDS edits
-behind is not followed further (the stream ends, and the client reconnects)."""
+behind is not followed further (the stream ends, and the client reconnects).
+
+Streams told of the same changes share their reads (events.Shared) and the frames made of
+them (LiveEvent.frame): every stream is told of every edit at once, so a page left open by
+hundreds of people costs one read and one rendering per change, not one per page."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Literal
 from uuid import UUID
 
-from service.domain.events import EditEvents
+from service.domain.events import EditEvents, Shared
 from service.kernel.db import Database, Row
 
 STATS_INTERVAL_SECONDS = 1.0
@@ -32,18 +36,38 @@ class Scope:
     workflow_id: UUID | None = None
     media_id: UUID | None = None
 
+    def holds(self, edit: Row) -> bool:
+        return all(
+            wanted is None or edit[column] == wanted
+            for column, wanted in (("session_id", self.session_id),
+                                   ("workflow_id", self.workflow_id),
+                                   ("media_id", self.media_id))
+        )  # fmt: skip
 
-@dataclass(frozen=True)
+
+@dataclass(eq=False)
 class LiveEvent:
+    """What a stream passes on. An edit's event is one object for every stream told of it,
+    so that it is made into a frame once (`frame`), however many streams send it."""
+
     kind: Kind
     edit: Row | None = None
     counts: dict[str, int] | None = None
+    _frame: str | None = field(default=None, init=False, repr=False)
+
+    def frame(self, render: Callable[["LiveEvent"], str]) -> str:
+        """The event as `render` makes it (every stream's is the route's), made once."""
+        if self._frame is None:
+            self._frame = render(self)
+        return self._frame
 
 
 class LiveEdits:
     def __init__(self, database: Database, events: EditEvents) -> None:
         self._database = database
         self._events = events
+        self._counts: Shared[dict[str, int]] = Shared(events)
+        self._changes: Shared[list[LiveEvent]] = Shared(events)
 
     @property
     def stopping(self) -> bool:
@@ -51,6 +75,9 @@ class LiveEdits:
         return self._events.closing
 
     async def counts(self) -> dict[str, int]:
+        return await self._counts.read(None, self._read_counts)
+
+    async def _read_counts(self) -> dict[str, int]:
         rows = await self._database.fetch_all("status_counts")
         return {row["status"]: row["count"] for row in rows}
 
@@ -66,8 +93,8 @@ class LiveEdits:
                 ids, missed = feed.take()
                 if missed:
                     yield LiveEvent("reset")
-                for row in await self._changed(ids, scope):
-                    yield LiveEvent("edit", edit=row)
+                for event in await self._changed(ids, scope):
+                    yield event
                 stats_due = stats_due or bool(ids) or missed
                 wait = STATS_INTERVAL_SECONDS - (time.monotonic() - counted_at)
                 if stats_due and wait <= 0:
@@ -84,10 +111,15 @@ class LiveEdits:
                     if not stats_due:
                         yield LiveEvent("keep-alive")
 
-    async def _changed(self, ids: list[UUID], scope: Scope) -> list[Row]:
+    async def _changed(self, ids: list[UUID], scope: Scope) -> list[LiveEvent]:
+        """The edits told of, as they are now, those in `scope`: read for every scope at
+        once, so that streams of any scope told of the same edits share the read."""
         if not ids:
             return []
-        return await self._database.fetch_all(
-            "edits_changed", ids=ids, session_id=scope.session_id,
-            workflow_id=scope.workflow_id, media_id=scope.media_id,
-        )  # fmt: skip
+        told = tuple(ids)
+        changed = await self._changes.read(told, lambda: self._read_changed(told))
+        return [event for event in changed if event.edit is not None and scope.holds(event.edit)]
+
+    async def _read_changed(self, ids: tuple[UUID, ...]) -> list[LiveEvent]:
+        rows = await self._database.fetch_all("edits_changed", ids=list(ids))
+        return [LiveEvent("edit", edit=row) for row in rows]

@@ -69,7 +69,8 @@ class EventStream(StreamingResponse):
 
     async def stream_response(self, send: Send) -> None:
         async def bounded(message: Message) -> None:
-            await asyncio.wait_for(send(message), self._stall_seconds)
+            async with asyncio.timeout(self._stall_seconds):  # no task per frame, as wait_for
+                await send(message)
 
         try:
             with self._metrics.streaming():

@@ -244,15 +244,16 @@ SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.cancel_
 SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.retry_edit(%(id)s) e;
 
 -- name: edits_changed
--- The edits a live stream was told of, those of its session, workflow or media only. Live
+-- The edits a live stream was told of, in every scope (a stream keeps those of its session,
+-- workflow or media: live.py's Scope.holds, so that streams of any scope share one read). Live
 -- or archived (find_edit: history is read only for an id edits lacks), since an archived
 -- edit's by_address mark may be cleared (unmark_by_address), which a listing must hear of.
 -- A finished step's `retryable` hangs on the rest of its session (a step still to run, its
 -- parent completed): when a step changes status (not progress: it is not processing then),
--- its session's failed and cancelled steps that retrying may yet help are told again too,
--- within the stream's scope: not those that failed alike, nor those whose parent has not
--- completed (never retryable until it has, and then the parent is told), and of the rest the
--- latest 50 per session, so an event costs the same however long a session's past.
+-- its session's failed and cancelled steps that retrying may yet help are told again too:
+-- not those that failed alike, nor those whose parent has not completed (never retryable
+-- until it has, and then the parent is told), and of the rest the latest 50 per session, so
+-- an event costs the same however long a session's past.
 WITH told AS (
     SELECT e.*
       FROM (SELECT DISTINCT u.id FROM unnest(%(ids)s::uuid[]) AS u (id)) AS i
@@ -260,8 +261,7 @@ WITH told AS (
 ), again AS (
     SELECT a.*
       FROM (SELECT DISTINCT t.session_id FROM told t
-             WHERE t.session_id IS NOT NULL AND t.status <> 'processing'
-               AND (%(session_id)s::uuid IS NULL OR t.session_id = %(session_id)s::uuid)) AS s
+             WHERE t.session_id IS NOT NULL AND t.status <> 'processing') AS s
      CROSS JOIN LATERAL (
         SELECT e.* FROM editroom.edits e
           LEFT JOIN editroom.edits p ON p.id = e.parent_edit_id
@@ -274,9 +274,6 @@ WITH told AS (
 )
 SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable
   FROM (SELECT * FROM told UNION ALL SELECT * FROM again) AS e
- WHERE (%(session_id)s::uuid IS NULL OR e.session_id = %(session_id)s::uuid)
-   AND (%(workflow_id)s::uuid IS NULL OR e.workflow_id = %(workflow_id)s::uuid)
-   AND (%(media_id)s::uuid IS NULL OR e.media_id = %(media_id)s::uuid)
  ORDER BY e.created_at, e.id;
 
 -- name: status_counts

@@ -127,10 +127,7 @@ def test_an_edit_that_cannot_be_ended_does_not_stop_the_reaping_of_others(conn: 
 
 def told(conn: Conn, *ids: UUID) -> list[UUID]:
     """The edits a live stream tells of when told that `ids` changed (every scope)."""
-    rows = conn.execute(
-        QUERIES["edits_changed"],
-        {"ids": list(ids), "session_id": None, "workflow_id": None, "media_id": None},
-    ).fetchall()
+    rows = conn.execute(QUERIES["edits_changed"], {"ids": list(ids)}).fetchall()
     return [row["id"] for row in rows]
 
 

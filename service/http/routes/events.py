@@ -72,10 +72,13 @@ async def live_events(
     await _check_exists(sessions, workflows, library, session, workflow, media)
     scope = Scope(session_id=session, workflow_id=workflow, media_id=media)
 
+    def render(event: LiveEvent) -> str:
+        return _frame(event, links)
+
     async def stream() -> AsyncGenerator[str, None]:
         yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
         async for event in live.watch(scope):
-            yield _frame(event, links)
+            yield event.frame(render)
         if not live.stopping:  # the watch ends when its reader fell behind, or at shutdown
             metrics.stream_dropped("behind")
 
