@@ -344,12 +344,17 @@ SELECT s.*,
  ORDER BY s.created_at DESC, s.id DESC;
 
 -- name: session_steps
--- Each step with whether it can be retried now and whether undo and redo can no longer reach
--- it (completed, off the head's line: session_line).
+-- A page of a session's steps, newest first, those numbered before before_step (NULL: from
+-- the newest), on edits_session_step_idx; each with whether it can be retried now and whether
+-- undo and redo can no longer reach it (completed, off the head's line: session_line).
 SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable,
        e.status = 'completed' AND e.id NOT IN (SELECT l.id FROM editroom.session_line(%(id)s) AS l (id))
            AS abandoned
-  FROM editroom.edits e WHERE e.session_id = %(id)s ORDER BY e.session_step;
+  FROM editroom.edits e
+ WHERE e.session_id = %(id)s
+   AND (%(before_step)s::integer IS NULL OR e.session_step < %(before_step)s::integer)
+ ORDER BY e.session_step DESC
+ LIMIT %(limit)s;
 
 -- name: undo_session
 SELECT * FROM editroom.undo_session(%(id)s);

@@ -448,3 +448,37 @@ def test_a_step_undone_then_replaced_is_abandoned(
     assert api.client.post(f"{session['url']}/undo").status_code == 200  # back at kept
     abandoned = {i: s["abandoned"] for i, s in steps_by_edit(api, session).items()}
     assert abandoned == {kept["id"]: False, undone["id"]: True, replacing["id"]: False}
+
+
+def steps_in_pages(api: Api, session: dict[str, Any], **params: Any) -> list[list[int]]:
+    """GET /sessions/{id}, then its older steps page by page: each page's step numbers."""
+    pages: list[list[int]] = []
+    while True:
+        response = api.client.get(session["url"], params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append([s["step"] for s in body["steps"]])
+        if body["steps_next_cursor"] is None:
+            return pages
+        params["steps_cursor"] = body["steps_next_cursor"]
+
+
+def test_a_long_session_answers_its_newest_steps_and_pages_back_to_the_first(
+    api: Api, session: dict[str, Any], conn: Conn
+) -> None:
+    conn.execute(
+        """SELECT editroom.enqueue_edit(NULL, '[{"op": "flip", "direction": "h"}]',
+                                        p_session_id => %s)
+             FROM generate_series(1, 130)""",
+        [session["id"]],
+    )
+    assert steps_in_pages(api, session) == [
+        list(range(31, 131)), list(range(1, 31))
+    ]  # fmt: skip
+    assert steps_in_pages(api, session, steps_limit=50) == [
+        list(range(81, 131)), list(range(31, 81)), list(range(1, 31))
+    ]  # fmt: skip
+    for refused in ({"steps_cursor": "not-a-cursor"}, {"steps_limit": "0"}):
+        response = api.client.get(session["url"], params=refused)
+        assert response.status_code == 422, response.text
+        assert next(iter(refused)) in response.text
