@@ -357,6 +357,9 @@ def test_the_domain_allow_list_holds_for_redirects(
         ({"url": "http://a..b/x.mp4"}, "url"),  # an empty label: likewise (IDNA)
         ({"url": f"http://{'a' * 64}.example/x.mp4"}, "url"),  # a label over 63 characters
         ({"url": "http://%E2%80%AE.example/x.mp4"}, "url"),  # a character IDNA forbids
+        ({"url": "http://93.184.216.34/a\x00b.mp4"}, "url"),  # NUL: was JSON's words, unnamed
+        ({"url": "http://93.184.216.34/a\nb.mp4"}, "url"),  # a control character, kept stored
+        ({"url": "http://93.184.216.34:0/a.mp4"}, "url"),  # port 0: was queued, then retried
         ({"url": "https://example.com/a", "format": "flac"}, "format"),
         ({"url": "https://example.com/a", "max_height": "10"}, "max_height"),
         ({"url": "https://example.com/a", "quality": "hd"}, "quality"),
