@@ -176,6 +176,8 @@ def _why_private(ip: Address) -> str | None:
         ("loopback", ip.is_loopback),
         ("cloud metadata", any(ip in network for network in METADATA)),
         ("link-local", ip.is_link_local),
+        # fec0::/10: deprecated, yet Python counts it global; some networks still route it.
+        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
         ("multicast", ip.is_multicast),
         ("reserved", ip.is_reserved),
         ("private", ip.is_private),
