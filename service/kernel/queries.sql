@@ -319,11 +319,7 @@ SELECT s.*,
        hm.duration_seconds AS head_duration_seconds,
        busy.n > 0 AS busy,
        s.head_edit_id IS NOT NULL AND busy.n = 0 AS can_undo,
-       busy.n = 0 AND EXISTS (
-           SELECT 1 FROM editroom.edits e
-            WHERE e.session_id = s.id AND e.status = 'completed'
-              AND e.parent_edit_id IS NOT DISTINCT FROM s.head_edit_id
-       ) AS can_redo,
+       busy.n = 0 AND editroom.redo_step(s.id, s.head_edit_id) IS NOT NULL AS can_redo,
        busy.pending_ops,
        coalesce(busy.tip_edit_id, s.head_edit_id) AS next_follows_edit_id
   FROM (SELECT * FROM editroom.sessions
