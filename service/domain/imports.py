@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from runner.engine.imports.guard import ImportPolicy
 from runner.engine.imports.request import ImportRequest
-from service.domain.admission import admit
+from service.domain.admission import admit, admit_import
 from service.domain.edit_controls import parse_priority
 from service.kernel.db import Database, Row
 from service.kernel.errors import ImportRefused, InvalidParameter, LookupsBusy
@@ -46,6 +46,7 @@ class Imports:
         request = ImportRequest.from_query(params)
         await self._check(request.url)
         await admit(self._database, max_queued=self._settings.max_queued)
+        await admit_import(self._database, max_queued_imports=self._settings.max_queued_imports)
         row = await self._database.fetch_one(
             "enqueue_import",
             request=request.model_dump_json(),

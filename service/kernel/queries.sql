@@ -414,6 +414,13 @@ SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.list_ed
 -- name: workflow_status_counts
 SELECT status, count FROM editroom.workflow_status_counts WHERE workflow_id = %(id)s;
 
+-- name: imports_waiting
+-- Imports waiting to run, counted up to the cap only (edits_import_claimable_idx).
+SELECT count(*) AS waiting
+  FROM (SELECT 1 FROM editroom.edits
+         WHERE kind = 'import' AND status IN ('queued', 'error') AND blocked_by IS NULL
+         LIMIT %(limit)s) AS w;
+
 -- name: enqueue_import
 SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.enqueue_import(
     p_request => %(request)s::jsonb,

@@ -456,3 +456,24 @@ def test_slow_name_lookups_leave_the_service_its_threads(
             assert answer.headers["retry-after"]
         else:
             assert answer.json()["parameter"] == "url"
+
+
+def test_imports_waiting_to_run_are_capped_apart_so_edits_are_still_admitted(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An import may hold a runner's import slot for its whole time limit (30 min), a few at
+    once: a flood of them used to fill EDITROOM_MAX_QUEUED, and every edit was then refused
+    for as long as they took to drain."""
+    config = quick_settings(database_url, tmp_path / "data", max_queued=5, max_queued_imports=2)
+    with running_api(config) as api:  # no runner: what is queued stays queued
+        photo = api.upload(media.image_bytes("PNG", size=(40, 30)), filename="p.png").json()
+        answers = [
+            api.client.post("/bucket/import", params={"url": f"http://93.184.216.34/{n}.mp4"})
+            for n in range(3)
+        ]
+        edit = api.client.post("/edit", params={"media": photo["id"], "flip": "h"})
+
+    assert [answer.status_code for answer in answers] == [202, 202, 429]
+    assert "EDITROOM_MAX_QUEUED_IMPORTS" in answers[2].json()["detail"]
+    assert answers[2].headers["retry-after"]
+    assert edit.status_code == 202, edit.text
