@@ -23,3 +23,17 @@ def refuse_when_full(waiting: int, *, max_queued: int, adding: int = 1) -> None:
             f"{waiting} edits are waiting to run, and this server accepts at most {max_queued} "
             "(EDITROOM_MAX_QUEUED); try again once runners have caught up"
         )
+
+
+async def admit_import(database: Database, *, max_queued_imports: int) -> None:
+    """Raise TooManyQueued when EDITROOM_MAX_QUEUED_IMPORTS imports already wait to run. An
+    import may hold a runner's import slot for its whole time limit, so a flood of them would
+    otherwise fill EDITROOM_MAX_QUEUED and every edit be refused until they drained. Counted,
+    then queued: imports asked for at once may pass it by a few."""
+    row = await database.fetch_one("imports_waiting", limit=max_queued_imports)
+    assert row is not None
+    if row["waiting"] >= max_queued_imports:
+        raise TooManyQueued(
+            f"{max_queued_imports} imports are waiting to run, the most this server accepts "
+            "(EDITROOM_MAX_QUEUED_IMPORTS); try again once runners have caught up"
+        )

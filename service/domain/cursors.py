@@ -54,3 +54,29 @@ def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise InvalidParameter(
             "cursor", cursor, "not a cursor this API made", accepted=CURSOR_ACCEPTED
         ) from None
+
+
+# A session's steps are paged by their number, newest first (steps are numbered under the
+# session's lock; their times need not follow that order).
+STEPS_CURSOR_ACCEPTED = "the steps_next_cursor of a previous answer"
+_STEP_PREFIX = "step|"
+_LAST_STEP = 2**31 - 1  # edits.session_step is an integer
+
+
+def step_cursor(step: int) -> str:
+    """The cursor of the steps before step number `step`."""
+    return base64.urlsafe_b64encode(f"{_STEP_PREFIX}{step}".encode()).decode().rstrip("=")
+
+
+def steps_before(cursor: str) -> int:
+    """The step number `cursor` (step_cursor's) says the steps asked for come before."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        step = int(raw.removeprefix(_STEP_PREFIX)) if raw.startswith(_STEP_PREFIX) else 0
+    except ValueError:
+        step = 0
+    if not 1 <= step <= _LAST_STEP:
+        raise InvalidParameter(
+            "steps_cursor", cursor, "not a cursor this API made", accepted=STEPS_CURSOR_ACCEPTED
+        )
+    return step

@@ -34,13 +34,14 @@ from service.domain.session_steps import (
     SESSION_PLANS,
     enqueue_step,
     next_input,
+    no_such_session,
     session_controls,
 )
 from service.domain.sessions import session_state
 from service.domain.sound_alone import refuse_sound_alone, refuse_sound_alone_head
 from service.domain.source_facts import refuse_impossible, refuse_impossible_step
 from service.kernel.db import Database, Row
-from service.kernel.errors import InvalidParameter, NotFound, SessionMoved
+from service.kernel.errors import NotFound, SessionMoved
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -234,9 +235,7 @@ class Edits:
         only if the session is still so (SessionMoved otherwise)."""
         state = await session_state(self._database, session_id)
         if state is None:
-            raise InvalidParameter(
-                "session", str(session_id), "no such session", accepted="the id of an open session"
-            )
+            raise no_such_session(session_id)
         kind, picture = next_input(state)
         refuse_sound_alone_head(session_id, picture=picture)
         operations = resolve_auto(self.parse(kind, rest), accept)

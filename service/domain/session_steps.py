@@ -16,7 +16,7 @@ from runner.engine.ops.language import makes_sound_alone, result_kind
 from service.domain.edit_controls import parse_priority, parse_uuid
 from service.domain.sound_alone import has_picture
 from service.kernel.db import Database, Row
-from service.kernel.errors import InvalidParameter, SessionMoved
+from service.kernel.errors import InvalidParameter, NotFound, SessionMoved
 
 # Plans of one request: another step made between its reading and its making each time
 # means a session others keep adding to; the last SessionMoved is the answer then (409).
@@ -47,13 +47,24 @@ async def enqueue_step(
     """Session `state["id"]`'s next step running `ops` (JSON), if the session is still as
     `state` (its session_state) read it; SessionMoved, with nothing made, if not."""
     follows: UUID | None = state["next_follows_edit_id"]
-    row = await database.fetch_one(
-        "enqueue_session_edit", session_id=state["id"], follows_edit_id=follows, ops=ops,
-        max_trials=max_trials, priority=priority,
-    )  # fmt: skip
+    try:
+        row = await database.fetch_one(
+            "enqueue_session_edit", session_id=state["id"], follows_edit_id=follows, ops=ops,
+            max_trials=max_trials, priority=priority,
+        )  # fmt: skip
+    except NotFound:  # deleted since it was read
+        raise no_such_session(state["id"]) from None
     if row is None or row["id"] is None:
         raise SessionMoved(state["id"])
     return row
+
+
+def no_such_session(session_id: UUID) -> InvalidParameter:
+    """A session POST /edit names that does not exist, or no longer: a parameter of the
+    action naming nothing (422), not a missing resource (404)."""
+    return InvalidParameter(
+        "session", str(session_id), "no such session", accepted="the id of an open session"
+    )
 
 
 def session_controls(control: dict[str, str]) -> tuple[UUID, int]:

@@ -3,10 +3,15 @@ undo and redo move without running anything."""
 
 from uuid import UUID
 
-from service.domain.cursors import Page, keyset_page
+from service.domain.cursors import Page, keyset_page, step_cursor, steps_before
 from service.domain.media_to_edit import no_such_media
 from service.kernel.db import Database, Row
 from service.kernel.errors import NotFound
+
+# Steps answered with a session, the newest: a session's history is never pruned while it
+# lives, so its older steps are read page by page (steps_cursor), not all at every read.
+STEPS_PER_PAGE = 100
+MAX_STEPS_PER_PAGE = 500
 
 
 class Sessions:
@@ -36,8 +41,17 @@ class Sessions:
             media_id=media_id,
         )  # fmt: skip
 
-    async def steps(self, session_id: UUID) -> list[Row]:
-        return await self._database.fetch_all("session_steps", id=session_id)
+    async def steps(
+        self, session_id: UUID, *, limit: int = STEPS_PER_PAGE, cursor: str | None = None
+    ) -> Page:
+        """The session's newest `limit` steps (before `cursor`'s), oldest first; the cursor of
+        the steps before them, None when they reach the first."""
+        before = steps_before(cursor) if cursor is not None else None
+        rows = await self._database.fetch_all(
+            "session_steps", id=session_id, before_step=before, limit=limit + 1
+        )
+        older = step_cursor(rows[limit - 1]["session_step"]) if len(rows) > limit else None
+        return Page(rows[:limit][::-1], older)
 
     async def undo(self, session_id: UUID) -> Row:
         await self._database.fetch_one("undo_session", id=session_id)

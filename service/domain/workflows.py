@@ -203,9 +203,7 @@ class Workflows:
         identical one still to run is joined, a completed one reused (unless `fresh`); each
         row says which. With an `idempotency_key`, a retry of the same request (workflow,
         media in order, priority, fresh, batch or not) answers the same edits."""
-        workflow = await self.get(workflow_id)
-        if workflow["deleted_at"] is not None:
-            raise NotFound(f"workflow {workflow_id} was deleted; it can no longer run")
+        workflow = await self._runnable(workflow_id)
         if not 1 <= len(media_ids) <= MAX_BATCH:
             raise InvalidParameter(
                 "media", ",".join(map(str, media_ids)),  # none: (empty)
@@ -233,13 +231,21 @@ class Workflows:
                 media_ids=media_ids, edit_keys=keys,
                 fresh=fresh, priority=priority, max_trials=self._settings.edit_max_trials,
             )  # fmt: skip
-        except (NotFound, InvalidInput) as exc:  # a media the batch names
+        except (NotFound, InvalidInput) as exc:  # a media the batch names, or the workflow
+            await self._runnable(workflow["id"])  # deleted since it was read
             raise InvalidParameter(
                 "media", await self._misfit(workflow["id"], media_ids), str(exc),
                 accepted="ids of uploaded media the workflow fits",
             ) from None  # fmt: skip
         self._metrics.answered(edits)
         return edits
+
+    async def _runnable(self, workflow_id: UUID) -> Row:
+        """The workflow, NotFound when it does not exist or was deleted."""
+        workflow = await self.get(workflow_id)
+        if workflow["deleted_at"] is not None:
+            raise NotFound(f"workflow {workflow_id} was deleted; it can no longer run")
+        return workflow
 
     async def _keys(self, workflow: Row, media_ids: list[UUID]) -> list[str | None]:
         """The key of each media's edit by this version of the workflow (edits.edit_key);

@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                app.state.imports.close()
                 await app.state.library.sandbox.close()
                 await events.stop()
 

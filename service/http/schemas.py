@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.written import stored_query
+from service.domain.cursors import Page
 from service.http.links import Links
 from service.kernel.db import Row
 
@@ -295,11 +296,18 @@ class SessionOut(BaseModel):
     updated_at: datetime = Field(description="When its head last moved")
     url: str = Field(description="The session")
     steps: list[StepOut] | None = Field(
-        default=None, description="Every step, oldest first (on GET /sessions/{id} and its actions)"
+        default=None,
+        description="Its newest steps (steps_limit, 100 by default), oldest first (on GET "
+        "/sessions/{id} and its actions); older ones at steps_next_cursor",
+    )
+    steps_next_cursor: str | None = Field(
+        default=None,
+        description="Pass as steps_cursor= to GET /sessions/{id} for the steps before these; "
+        "null when these reach the first step",
     )
 
     @classmethod
-    def from_row(cls, row: Row, links: Links, steps: list[Row] | None = None) -> "SessionOut":
+    def from_row(cls, row: Row, links: Links, steps: Page | None = None) -> "SessionOut":
         head = row["head_media_id"]
         return cls(
             id=row["id"],
@@ -317,7 +325,8 @@ class SessionOut(BaseModel):
             url=links.session(row["id"]),
             steps=None
             if steps is None
-            else [StepOut.from_row(step, row["head_edit_id"]) for step in steps],
+            else [StepOut.from_row(step, row["head_edit_id"]) for step in steps.rows],
+            steps_next_cursor=None if steps is None else steps.next_cursor,
         )
 
 

@@ -32,6 +32,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
         ├── DatabaseUnavailable    503  retried
         ├── ChecksBusy             503  retried  every upload check slot stayed taken
         ├── UploadsBusy            503  retried  as many uploads as allowed are under way
+        ├── LookupsBusy            503  retried  as many import hosts are being looked up
         ├── StreamsBusy            503  retried  EDITROOM_MAX_EVENT_STREAMS streams are open
         ├── StorageError           503  retried  the bucket or the disk
         ├── ImportUnavailable      502  retried  the source did not answer as it should
@@ -341,6 +342,13 @@ class UploadsBusy(Unavailable):
     byte is read or a file opened."""
 
     retry_after_seconds = 5  # an upload in flight takes seconds at least
+
+
+class LookupsBusy(Unavailable):
+    """Every thread that looks up import hosts' names is busy (service/domain/imports.py):
+    refused rather than queued, since a slow name server holds one for seconds."""
+
+    retry_after_seconds = 5
 
 
 class StreamsBusy(Unavailable):

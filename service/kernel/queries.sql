@@ -316,11 +316,7 @@ SELECT s.*,
        hm.duration_seconds AS head_duration_seconds,
        busy.n > 0 AS busy,
        s.head_edit_id IS NOT NULL AND busy.n = 0 AS can_undo,
-       busy.n = 0 AND EXISTS (
-           SELECT 1 FROM editroom.edits e
-            WHERE e.session_id = s.id AND e.status = 'completed'
-              AND e.parent_edit_id IS NOT DISTINCT FROM s.head_edit_id
-       ) AS can_redo,
+       busy.n = 0 AND editroom.redo_step(s.id, s.head_edit_id) IS NOT NULL AS can_redo,
        busy.pending_ops,
        coalesce(busy.tip_edit_id, s.head_edit_id) AS next_follows_edit_id
   FROM (SELECT * FROM editroom.sessions
@@ -341,12 +337,17 @@ SELECT s.*,
  ORDER BY s.created_at DESC, s.id DESC;
 
 -- name: session_steps
--- Each step with whether it can be retried now and whether undo and redo can no longer reach
--- it (completed, off the head's line: session_line).
+-- A page of a session's steps, newest first, those numbered before before_step (NULL: from
+-- the newest), on edits_session_step_idx; each with whether it can be retried now and whether
+-- undo and redo can no longer reach it (completed, off the head's line: session_line).
 SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable,
        e.status = 'completed' AND e.id NOT IN (SELECT l.id FROM editroom.session_line(%(id)s) AS l (id))
            AS abandoned
-  FROM editroom.edits e WHERE e.session_id = %(id)s ORDER BY e.session_step;
+  FROM editroom.edits e
+ WHERE e.session_id = %(id)s
+   AND (%(before_step)s::integer IS NULL OR e.session_step < %(before_step)s::integer)
+ ORDER BY e.session_step DESC
+ LIMIT %(limit)s;
 
 -- name: undo_session
 SELECT * FROM editroom.undo_session(%(id)s);
@@ -409,6 +410,13 @@ SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.list_ed
 
 -- name: workflow_status_counts
 SELECT status, count FROM editroom.workflow_status_counts WHERE workflow_id = %(id)s;
+
+-- name: imports_waiting
+-- Imports waiting to run, counted up to the cap only (edits_import_claimable_idx).
+SELECT count(*) AS waiting
+  FROM (SELECT 1 FROM editroom.edits
+         WHERE kind = 'import' AND status IN ('queued', 'error') AND blocked_by IS NULL
+         LIMIT %(limit)s) AS w;
 
 -- name: enqueue_import
 SELECT e.*, editroom.retry_refusal(e) IS NULL AS retryable FROM editroom.enqueue_import(

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         default=10_000,
         description="edits waiting to run (queued or to retry) beyond which new ones get a 429",
     )
+    max_queued_imports: PositiveInt = Field(
+        default=100,
+        description="imports waiting to run (queued or to retry) beyond which new imports get a "
+        "429; they count in EDITROOM_MAX_QUEUED too",
+    )
     idempotency_window_seconds: PositiveFloat = Field(
         default=86_400.0,
         description="how long an Idempotency-Key is remembered: a retry within it answers the "

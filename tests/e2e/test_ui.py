@@ -732,6 +732,32 @@ def test_a_saved_workflow_holds_the_steps_that_made_the_head(
     assert [op["op"] for op in saved["ops"]] == ["flip", "color"]
 
 
+def test_a_saved_workflow_reads_the_steps_older_than_the_page_the_editor_shows(
+    page: Page, service: str
+) -> None:
+    """The editor reads a session with its newest steps only (steps_limit): here one, so the
+    flip that made the head's input is on an older page, which saving must read too."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(70, 52))  # bytes of its own: no duplicate
+        uploaded = api.post("/bucket/upload", params={"filename": "long.png"}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        for step in ("flip=h", "color=grayscale"):
+            query = f"session={session}&{step}&wait=30"
+            assert api.post(f"/edit?{query}").json()["status"] == "completed"
+
+    def one_step_a_page(route: Route) -> None:
+        route.continue_(url=f"{route.request.url}?steps_limit=1")
+
+    page.route(re.compile(r"/sessions/[0-9a-f-]{36}$"), one_step_a_page)
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    expect(page.locator(".step")).to_have_count(1)
+    page.get_by_label("Save the steps as a workflow").fill("flip-grey-paged")
+    page.get_by_role("button", name="Save as workflow").click()
+    page.get_by_role("link", name="flip-grey-paged (version 1)").click()
+    saved = json.loads(page.locator("pre.json").inner_text())
+    assert [op["op"] for op in saved["ops"]] == ["flip", "color"]
+
+
 def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
     page: Page, watch: Watch, service: str, tmp_path: Path
 ) -> None:

@@ -4,8 +4,11 @@ Loopback is private, so these tests allow private addresses, except those that p
 refusal, which leave EDITROOM_IMPORT_ALLOW_PRIVATE unset."""
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -357,6 +360,9 @@ def test_the_domain_allow_list_holds_for_redirects(
         ({"url": "http://a..b/x.mp4"}, "url"),  # an empty label: likewise (IDNA)
         ({"url": f"http://{'a' * 64}.example/x.mp4"}, "url"),  # a label over 63 characters
         ({"url": "http://%E2%80%AE.example/x.mp4"}, "url"),  # a character IDNA forbids
+        ({"url": "http://93.184.216.34/a\x00b.mp4"}, "url"),  # NUL: was JSON's words, unnamed
+        ({"url": "http://93.184.216.34/a\nb.mp4"}, "url"),  # a control character, kept stored
+        ({"url": "http://93.184.216.34:0/a.mp4"}, "url"),  # port 0: was queued, then retried
         ({"url": "https://example.com/a", "format": "flac"}, "format"),
         ({"url": "https://example.com/a", "max_height": "10"}, "max_height"),
         ({"url": "https://example.com/a", "quality": "hd"}, "quality"),
@@ -409,3 +415,65 @@ def test_a_redirect_to_a_file_url_is_refused_saying_so(api: Api) -> None:
         "the server redirected to a file: URL; only http and https URLs can be imported, "
         "redirects included"
     )
+
+
+SLOW_LOOKUP_SECONDS = 4.0  # a name server that takes its time (glibc's own wait is 5 s a try)
+
+
+def test_slow_name_lookups_leave_the_service_its_threads(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Imports of hosts whose names resolve slowly, more at once than the event loop has
+    threads: they used to take every one of them (the loop's default executor, which reading
+    and writing media use too), so a download of a stored picture waited for them."""
+    real_lookup = socket.getaddrinfo
+
+    def lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(host).endswith(".slow.test"):
+            time.sleep(SLOW_LOOKUP_SECONDS)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    with running_api(quick_settings(database_url, tmp_path / "data")) as api:
+        photo = api.upload(media.image_bytes("PNG", size=(40, 30)), filename="p.png").json()
+        with ThreadPoolExecutor(12) as pool:
+            imports = [
+                pool.submit(api.client.post, "/bucket/import", params={"url": f"http://h{n}.slow.test/"})
+                for n in range(12)
+            ]  # fmt: skip
+            time.sleep(0.5)  # every import is looking its host up by now
+            started = time.monotonic()
+            content = api.client.get(photo["content_url"])
+            took = time.monotonic() - started
+            answers = [future.result(timeout=60) for future in imports]
+
+    assert content.status_code == 200
+    assert took < SLOW_LOOKUP_SECONDS / 2, f"the download waited {took:.1f} s for a thread"
+    for answer in answers:  # a lookup that could not start at once is told to try again
+        assert answer.status_code in (422, 503), answer.text
+        if answer.status_code == 503:
+            assert answer.headers["retry-after"]
+        else:
+            assert answer.json()["parameter"] == "url"
+
+
+def test_imports_waiting_to_run_are_capped_apart_so_edits_are_still_admitted(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An import may hold a runner's import slot for its whole time limit (30 min), a few at
+    once: a flood of them used to fill EDITROOM_MAX_QUEUED, and every edit was then refused
+    for as long as they took to drain."""
+    config = quick_settings(database_url, tmp_path / "data", max_queued=5, max_queued_imports=2)
+    with running_api(config) as api:  # no runner: what is queued stays queued
+        photo = api.upload(media.image_bytes("PNG", size=(40, 30)), filename="p.png").json()
+        answers = [
+            api.client.post("/bucket/import", params={"url": f"http://93.184.216.34/{n}.mp4"})
+            for n in range(3)
+        ]
+        edit = api.client.post("/edit", params={"media": photo["id"], "flip": "h"})
+
+    assert [answer.status_code for answer in answers] == [202, 202, 429]
+    assert "EDITROOM_MAX_QUEUED_IMPORTS" in answers[2].json()["detail"]
+    assert answers[2].headers["retry-after"]
+    assert edit.status_code == 202, edit.text

@@ -208,6 +208,28 @@ def add_a_step_after_each_read(monkeypatch: pytest.MonkeyPatch, conn: Conn, *, r
     monkeypatch.setattr(Database, "fetch_all", racing)
 
 
+def test_a_session_deleted_while_its_step_is_planned_is_named_as_missing(
+    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted after the request read it, before the step is made: the same 422 naming the
+    session as for one that never was (README: an action's query naming nothing), not 404."""
+    session = image_session(api)
+    fetch_all = Database.fetch_all
+
+    async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+        rows = await fetch_all(database, query, **params)
+        if query == "session_states":
+            delete = "SELECT editroom.delete_session(%s)"
+            await asyncio.to_thread(conn.execute, delete, [params["id"]])
+        return rows
+
+    monkeypatch.setattr(Database, "fetch_all", deleting)
+    response = api.client.post("/edit", params={"session": session["id"], "flip": "h"})
+
+    assert response.status_code == 422, response.text
+    assert (response.json()["parameter"], response.json()["value"]) == ("session", session["id"])
+
+
 def image_session(api: Api) -> dict[str, Any]:
     picture = api.upload(media.image_bytes("PNG", size=(32, 24)), filename="p.png").json()
     session: dict[str, Any] = api.client.post("/sessions", params={"media": picture["id"]}).json()

@@ -25,10 +25,13 @@ from tests.queue import (
     disable_backoff,
     edit,
     fail_by_hand,
+    insert_media,
     insert_sound_alone,
 )  # fmt: skip
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
+
+LONG_SESSION_STEPS = 1000
 
 
 @pytest.fixture
@@ -448,3 +451,71 @@ def test_a_step_undone_then_replaced_is_abandoned(
     assert api.client.post(f"{session['url']}/undo").status_code == 200  # back at kept
     abandoned = {i: s["abandoned"] for i, s in steps_by_edit(api, session).items()}
     assert abandoned == {kept["id"]: False, undone["id"]: True, replacing["id"]: False}
+
+
+def steps_in_pages(api: Api, session: dict[str, Any], **params: Any) -> list[list[int]]:
+    """GET /sessions/{id}, then its older steps page by page: each page's step numbers."""
+    pages: list[list[int]] = []
+    while True:
+        response = api.client.get(session["url"], params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append([s["step"] for s in body["steps"]])
+        if body["steps_next_cursor"] is None:
+            return pages
+        params["steps_cursor"] = body["steps_next_cursor"]
+
+
+def test_a_long_session_answers_its_newest_steps_and_pages_back_to_the_first(
+    api: Api, session: dict[str, Any], conn: Conn
+) -> None:
+    conn.execute(
+        """SELECT editroom.enqueue_edit(NULL, '[{"op": "flip", "direction": "h"}]',
+                                        p_session_id => %s)
+             FROM generate_series(1, 130)""",
+        [session["id"]],
+    )
+    assert steps_in_pages(api, session) == [
+        list(range(31, 131)), list(range(1, 31))
+    ]  # fmt: skip
+    assert steps_in_pages(api, session, steps_limit=50) == [
+        list(range(81, 131)), list(range(31, 81)), list(range(1, 31))
+    ]  # fmt: skip
+    for refused in ({"steps_cursor": "not-a-cursor"}, {"steps_limit": "0"}):
+        response = api.client.get(session["url"], params=refused)
+        assert response.status_code == 422, response.text
+        assert next(iter(refused)) in response.text
+
+
+def test_the_line_redo_walks_costs_each_step_a_few_pages_however_long_the_session(
+    conn: Conn,
+) -> None:
+    """Undone back to its first step, a session's line is walked forward by redo's choice at
+    every read of it (`abandoned`): each step's child was looked for among all the session's
+    steps (parent IS NOT DISTINCT FROM: no index), 1.5 s a read at 3,000 steps."""
+    original = insert_media(conn)
+    session = conn.execute("SELECT id FROM editroom.open_session(%s)", [original]).fetchone()
+    assert session is not None
+    conn.execute(
+        """WITH made AS (SELECT g, gen_random_uuid() AS id FROM generate_series(1, %(n)s) g)
+           INSERT INTO editroom.edits (id, media_id, ops, session_id, session_step,
+                                       parent_edit_id, status, kind, finished_at, trial)
+           SELECT id, %(media)s, '[]', %(session)s, g, lag(id) OVER (ORDER BY g),
+                  'completed', 'image', now(), 1
+             FROM made""",
+        {"n": LONG_SESSION_STEPS, "media": original, "session": session["id"]},
+    )
+    conn.execute(
+        """UPDATE editroom.sessions
+              SET head_edit_id = (SELECT id FROM editroom.edits WHERE session_step = 1)""",
+    )  # as 999 undos leave it
+    conn.execute("ANALYZE editroom.edits")
+
+    with conn.transaction():  # the transaction's own counts of rows read, at once
+        line = conn.execute("SELECT count(*) FROM editroom.session_line(%s)", [session["id"]])
+        assert line.fetchone() == {"count": LONG_SESSION_STEPS}
+        read = conn.execute(
+            """SELECT idx_tup_fetch + seq_tup_read AS n FROM pg_stat_xact_user_tables
+                WHERE relid = 'editroom.edits'::regclass"""
+        ).fetchone()
+    assert read is not None and read["n"] < 10 * LONG_SESSION_STEPS, read

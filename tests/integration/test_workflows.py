@@ -1,6 +1,7 @@
 """Workflows: saved from the query grammar or JSON, exported and imported unchanged,
 versioned, run one at a time or in batches, deleted softly."""
 
+import asyncio
 import hashlib
 import json
 import threading
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from service.kernel.db import Database
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
@@ -541,3 +543,24 @@ def test_a_run_of_a_version_no_longer_current_is_refused(api: Api, conn: Conn) -
             "SELECT * FROM editroom.run_workflow_once(%s, 1, ARRAY[%s]::uuid[], ARRAY[%s])",
             [workflow["id"], picture(api)["id"], key],
         )
+
+
+def test_a_workflow_deleted_while_its_run_is_planned_is_a_404_not_the_medias_fault(
+    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted after the run read it, before its edits are made: the answer a deleted
+    workflow's run gets (404), not a 422 blaming the media for the workflow's absence."""
+    workflow, photo = save(api, "name=going&flip=h"), picture(api)
+    fetch_all = Database.fetch_all
+
+    async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+        if query == "run_workflow_once":
+            delete = "SELECT editroom.delete_workflow(%s)"
+            await asyncio.to_thread(conn.execute, delete, [workflow["id"]])
+        return await fetch_all(database, query, **params)
+
+    monkeypatch.setattr(Database, "fetch_all", deleting)
+    response = api.client.post(f"{workflow['url']}/run", params={"media": photo["id"]})
+
+    assert response.status_code == 404, response.text
+    assert "was deleted" in response.json()["detail"]

@@ -38,6 +38,8 @@ STRICT = ImportPolicy()
         ("2002:c0a8:101::", "private"),  # 6to4, carrying 192.168.1.1
         ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1
         ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", "private"),  # Teredo, client 8.8.8.8
+        ("fec0::1", "site-local"),  # deprecated (RFC 3879), still routed inside some networks
+        ("fec0:0:0:ffff::1", "site-local"),  # a site's well-known DNS server
     ],
 )
 def test_private_addresses_are_refused(address: str, reason: str) -> None:

@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -58,11 +59,18 @@ class ImportPolicy:
 
     def check_url(self, url: str) -> str:
         """The URL's host, once its form, scheme and domain are acceptable."""
+        # No URL holds one (RFC 3986); urlsplit drops tabs and line breaks unsaid, the stored
+        # operation would keep them, and PostgreSQL's JSON refuses NUL in its own words.
+        control = next((c for c in url if unicodedata.category(c) == "Cc"), None)
+        if control is not None:
+            raise ImportRefused(f"the URL holds a control character (U+{ord(control):04X})")
         try:
             parts = urlsplit(url)
-            _ = parts.port  # a port out of range raises here, not when connecting
+            port = parts.port  # a port out of range raises here, not when connecting
         except ValueError as exc:
             raise ImportRefused(f"the URL is malformed ({exc})") from None
+        if port == 0:  # nothing listens there: the import would fail, and be retried
+            raise ImportRefused("the URL's port is 0; a port is from 1 to 65535")
         if parts.scheme.lower() not in SCHEMES:
             raise scheme_refusal(parts.scheme, redirected=False)
         if "@" in parts.netloc:
@@ -168,6 +176,8 @@ def _why_private(ip: Address) -> str | None:
         ("loopback", ip.is_loopback),
         ("cloud metadata", any(ip in network for network in METADATA)),
         ("link-local", ip.is_link_local),
+        # fec0::/10: deprecated, yet Python counts it global; some networks still route it.
+        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
         ("multicast", ip.is_multicast),
         ("reserved", ip.is_reserved),
         ("private", ip.is_private),

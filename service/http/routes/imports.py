@@ -21,7 +21,11 @@ router = APIRouter(prefix="/bucket/import", tags=["media"])
         422: {
             "description": "the URL is refused (scheme, address, allow-list) or a "
             "parameter is wrong; the body says which"
-        }
+        },
+        503: {
+            "description": "as many imports' host names are being looked up as are at once; "
+            "try again after Retry-After"
+        },
     },
 )
 async def import_media(

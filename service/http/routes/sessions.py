@@ -6,7 +6,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from service.domain.cursors import CURSOR_ACCEPTED
+from service.domain.cursors import CURSOR_ACCEPTED, STEPS_CURSOR_ACCEPTED, Page
+from service.domain.sessions import MAX_STEPS_PER_PAGE, STEPS_PER_PAGE
 from service.http.deps import LinksDep, SessionsDep
 from service.http.schemas import SessionOut, SessionPage
 
@@ -21,7 +22,7 @@ UNSETTLED: dict[int | str, dict[str, str]] = {
 async def open_session(media: UUID, sessions: SessionsDep, links: LinksDep) -> JSONResponse:
     """Open a session on a media. Then `POST /edit?session=ID&...` edits its head."""
     state = await sessions.open(media)
-    body = SessionOut.from_row(state, links, steps=[])
+    body = SessionOut.from_row(state, links, steps=Page([], None))
     return JSONResponse(body.model_dump(mode="json"), 201, headers={"Location": body.url})
 
 
@@ -39,10 +40,18 @@ async def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionOut, name="get_session")
-async def get_session(session_id: UUID, sessions: SessionsDep, links: LinksDep) -> SessionOut:
-    """The session, its head, and every step: operations, status, input and output."""
+async def get_session(
+    session_id: UUID,
+    sessions: SessionsDep,
+    links: LinksDep,
+    steps_limit: Annotated[int, Query(ge=1, le=MAX_STEPS_PER_PAGE)] = STEPS_PER_PAGE,
+    steps_cursor: Annotated[str | None, Query(description=STEPS_CURSOR_ACCEPTED)] = None,
+) -> SessionOut:
+    """The session, its head, and its newest steps (operations, status, input and output);
+    the steps before them at `steps_next_cursor`, page by page."""
     state = await sessions.state(session_id)
-    return SessionOut.from_row(state, links, await sessions.steps(session_id))
+    steps = await sessions.steps(session_id, limit=steps_limit, cursor=steps_cursor)
+    return SessionOut.from_row(state, links, steps)
 
 
 @router.post("/{session_id}/undo", response_model=SessionOut, responses=UNSETTLED)

@@ -263,15 +263,30 @@ export async function render(main, { id }) {
 
   saveForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const ops = headChain(session.steps).flatMap((step) => step.ops);
     const name = saveForm.elements.name.value.trim();
+    let ops = [];
     try {
+      ops = (await wholeHeadChain()).flatMap((step) => step.ops);
       if (!ops.length) throw new Error("There is nothing to save yet: the head is the original. Apply an operation first.");
       savedAs(await request("POST", "/workflows", { json: { name, ops } }));
     } catch (failure) {
       if (failure.status !== 409 || !await offerNewVersion(name, ops)) showError(historyError, failure);
     }
   });
+
+  // The session is read with its newest steps only: older pages are read while the head's
+  // chain reaches past those read (or the head, undone far back, is not among them).
+  async function wholeHeadChain() {
+    let steps = session.steps;
+    let older = session.steps_next_cursor;
+    const reachesPast = (chain) => (chain.length ? chain[0].follows_edit_id : session.head.edit_id);
+    while (older && reachesPast(headChain(steps))) {
+      const page = await get(`/sessions/${session.id}`, { steps_cursor: older, steps_limit: 500 });
+      steps = [...page.steps, ...steps];
+      older = page.steps_next_cursor;
+    }
+    return headChain(steps);
+  }
 
   function savedAs(workflow) {
     saved.classList.remove("offer");
