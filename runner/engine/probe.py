@@ -204,13 +204,14 @@ def _video_facts(
             )
     width, height = video.codec_context.width, video.codec_context.height
     _check_pixels(width, height, max_pixels)
-    duration = _duration_seconds(container, video)
-    if duration is not None and duration > max_video_seconds:
+    declared = _duration_seconds(container, video)
+    if declared is not None and declared > max_video_seconds:
         raise InvalidMedia(
-            f"the video lasts {duration:.0f} s; the limit is {max_video_seconds:.0f} s "
+            f"the video lasts {declared:.0f} s; the limit is {max_video_seconds:.0f} s "
             "(EDITROOM_MAX_VIDEO_SECONDS)"
         )
-    rotation = _check_integrity(container, video, duration)
+    rotation, reach = _check_integrity(container, video, audio, declared)
+    duration = _check_reach(reach, declared, max_video_seconds)
     if rotation % 180 == 90:
         width, height = height, width
     return MediaFacts(
@@ -249,17 +250,32 @@ def _codec_name(stream: Any) -> str:
     return str(stream.codec_context.codec.canonical_name)
 
 
-def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
-    """Read every packet (decoding only until the first frame); return that frame's rotation
-    in degrees (phone videos carry it as a display matrix)."""
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How far a video's data plays, in seconds from its start, read from its packets."""
+
+    picture: float
+    sound: float
+
+    @property
+    def longest(self) -> float:
+        return max(self.picture, self.sound)
+
+
+def _check_integrity(
+    container: Any, video: Any, audio: Any | None, duration: float | None
+) -> tuple[int, Reach]:
+    """Read every packet of the picture and the sound (decoding only until the first frame);
+    return that frame's rotation in degrees (phone videos carry it as a display matrix) and
+    how far the data reaches, which the header's duration may not say."""
     first_frame = None
-    reached = 0.0
+    ends = {video.index: 0.0, **({audio.index: 0.0} if audio is not None else {})}
     try:
-        for packet in container.demux(video):
+        for packet in container.demux(*(s for s in (video, audio) if s is not None)):
             if packet.pts is not None and packet.time_base is not None:
                 end = (packet.pts + (packet.duration or 0)) * packet.time_base
-                reached = max(reached, float(end))
-            if first_frame is None:
+                ends[packet.stream.index] = max(ends[packet.stream.index], float(end))
+            if first_frame is None and packet.stream.index == video.index:
                 first_frame = next(iter(packet.decode()), None)
     except av.FFmpegError as exc:
         if io_trouble(exc):
@@ -268,14 +284,34 @@ def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
     if first_frame is None:
         raise InvalidMedia("the video has no decodable frame", accepted=UNDAMAGED)
     start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
-    tolerance = max(TRUNCATION_TOLERANCE_SECONDS, (duration or 0) * 0.05)
-    if duration is not None and reached - start < duration - tolerance:
+    reach = Reach(ends[video.index] - start, ends[audio.index] - start if audio else 0.0)
+    if duration is not None and reach.picture < duration - _tolerance(duration):
         raise InvalidMedia(
-            f"the video is truncated: its data ends at {reached - start:.1f} s of {duration:.1f} s",
+            f"the video is truncated: its data ends at {reach.picture:.1f} s of {duration:.1f} s",
             accepted=UNDAMAGED,
         )
     rotation: float = first_frame.rotation or 0.0
-    return round(rotation) % 360
+    return round(rotation) % 360, reach
+
+
+def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float) -> float | None:
+    """The duration to record: the header's, unless the picture's data plays on past it (a
+    header may say 1 s of hours of data). Refused when the picture or the sound plays past
+    the limit, whatever the header says: an edit reads all of it."""
+    if reach.longest > max_video_seconds:
+        said = f", though its header declares {declared:.1f} s" if declared is not None else ""
+        raise InvalidMedia(
+            f"the video's data plays for {reach.longest:.1f} s{said}; the limit is "
+            f"{max_video_seconds:.0f} s (EDITROOM_MAX_VIDEO_SECONDS)"
+        )
+    if declared is None or reach.picture > declared + _tolerance(declared):
+        return reach.picture
+    return declared
+
+
+def _tolerance(duration: float) -> float:
+    """How far a video's data may end from its declared duration and still be taken as it."""
+    return max(TRUNCATION_TOLERANCE_SECONDS, duration * 0.05)
 
 
 def _starts_like_media(path: Path) -> bool:

@@ -182,3 +182,30 @@ def test_videos_over_the_duration_limit_are_refused(tmp_path: Path) -> None:
     path = media.write_video(tmp_path / "long.mp4", seconds=2.0)
     with pytest.raises(InvalidMedia, match=r"the limit is 1 s \(EDITROOM_MAX_VIDEO_SECONDS\)"):
         facts_of(path, max_seconds=1.0)
+
+
+def test_a_video_whose_data_plays_past_the_limit_is_refused_whatever_its_header_says(
+    tmp_path: Path,
+) -> None:
+    path = media.write_video(tmp_path / "long.mkv", container="matroska", seconds=3.0)
+    media.declaring_duration(path, 0.5)
+    with pytest.raises(InvalidMedia) as refused:
+        facts_of(path, max_seconds=2.0)
+    assert str(refused.value).startswith(
+        "the video's data plays for 3.0 s, though its header declares 0.5 s; "
+        "the limit is 2 s (EDITROOM_MAX_VIDEO_SECONDS)"
+    )
+
+
+def test_a_video_whose_sound_plays_past_the_limit_is_refused(tmp_path: Path) -> None:
+    path = media.write_video(tmp_path / "long-sound.mp4", seconds=0.5, sound_seconds=3.0)
+    with pytest.raises(InvalidMedia, match=r"plays for 3\.0 s.* the limit is 2 s"):
+        facts_of(path, max_seconds=2.0)
+
+
+def test_a_video_playing_past_its_header_records_how_long_its_data_plays(tmp_path: Path) -> None:
+    """The edit's time limit grows with the recorded duration: the header's 0.5 s would cut
+    an edit of 3 s of video short."""
+    path = media.write_video(tmp_path / "long.mkv", container="matroska", seconds=3.0)
+    facts = facts_of(media.declaring_duration(path, 0.5))
+    assert facts.duration_seconds == pytest.approx(3.0, abs=0.2)
