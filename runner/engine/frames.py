@@ -14,6 +14,10 @@ from typing import BinaryIO
 from PIL import Image
 
 MAX_ANIMATION_FRAMES = 2000
+# An edit holds every frame (or page) it edits together in memory at once: together they may
+# hold this many times the pixels of one image (EDITROOM_MAX_PIXELS). The upload check holds
+# them to it too, so that what is accepted can be edited.
+EDITED_PIXELS_PER_LIMIT = 4
 GIF_SCAN_BYTES = 64 * 1024  # read at once while looking for a GIF's next block
 Size = tuple[int, int]
 # Formats whose frames are one picture's, edited together and so of one size: an animation's

@@ -14,7 +14,13 @@ from typing import Any
 import av
 from PIL import Image, UnidentifiedImageError
 
-from runner.engine.frames import EDITED_TOGETHER, MAX_ANIMATION_FRAMES, Frames, read_frames
+from runner.engine.frames import (
+    EDITED_PIXELS_PER_LIMIT,
+    EDITED_TOGETHER,
+    MAX_ANIMATION_FRAMES,
+    Frames,
+    read_frames,
+)
 from runner.engine.ops.base import MediaKind
 from service.kernel.errors import (
     InvalidMedia,
@@ -143,8 +149,8 @@ def _image_facts(
     _check_frames(frames, max_pixels=max_pixels)
     if verify and max_frame_pixels is not None:
         _check_frame_pixels(frames, max_frame_pixels)
-    if image.format in EDITED_TOGETHER and (unlike := frames.unlike_sizes()) is not None:
-        raise InvalidMedia(unlike)  # edits need one size; an MPO's other pictures are not edited
+    if image.format in EDITED_TOGETHER:  # an MPO's other pictures are not edited
+        _check_editable_together(frames, max_pixels=max_pixels)
     for frame in range(frames.count) if verify else ():  # decoding every frame finds truncation
         image.seek(frame)
         image.load()
@@ -342,6 +348,22 @@ def _check_frame_pixels(frames: Frames, max_frame_pixels: int) -> None:
             f"the image declares {frames.declared()}, {frames.pixels:,} pixels to decode; the "
             f"limit is {max_frame_pixels:,} (EDITROOM_MAX_FRAME_PIXELS); refused before "
             f"decoding any {frames.noun}"
+        )
+
+
+def _check_editable_together(frames: Frames, *, max_pixels: int) -> None:
+    """What an edit holds at once: frames of one size (operations change them all alike),
+    EDITED_PIXELS_PER_LIMIT times EDITROOM_MAX_PIXELS of them in all. Refused here, an upload
+    an edit would refuse is not accepted as if it could be edited."""
+    if (unlike := frames.unlike_sizes()) is not None:
+        raise InvalidMedia(unlike)
+    budget = EDITED_PIXELS_PER_LIMIT * max_pixels
+    if frames.pixels > budget:
+        raise InvalidMedia(
+            f"the image declares {frames.declared()}, {frames.pixels:,} pixels; an edit holds "
+            f"all of them at once, at most {budget:,} ({EDITED_PIXELS_PER_LIMIT} times "
+            f"EDITROOM_MAX_PIXELS); refused before decoding any {frames.noun}",
+            accepted=f"fewer or smaller {frames.noun}s",
         )
 
 

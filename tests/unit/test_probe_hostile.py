@@ -2,6 +2,7 @@
 a JPEG whose data cannot fill its declared picture is refused as truncated. Every page of a
 TIFF and every picture of an MPO counts, not only the first."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from runner.engine.probe import MediaFacts, probe
 from service.kernel.errors import InvalidMedia
 from tests import media
 from tests.hostile import camera_mpo, filler_jpeg, frame_bomb_gif, paged_tiff
+from tests.unit.image.pictures import LIMITS, edit
 
 MAX_PIXELS = 50_000_000
 MAX_FRAME_PIXELS = 500_000_000
@@ -176,3 +178,40 @@ def test_pages_within_the_limits_are_accepted(tmp_path: Path, name: str, content
         max_frame_pixels=SMALL_FRAME_PIXELS,
     )
     assert (facts.width, facts.height) == (40, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "declared"),
+    [
+        ("five.gif", media.animated("GIF", frames=5, size=(100, 100)),
+         "5 frames on a 100x100 canvas"),
+        ("five.webp", media.animated("WEBP", frames=5, size=(100, 100)),
+         "5 frames on a 100x100 canvas"),
+        ("five.tiff", paged_tiff(*[(100, 100)] * 5), "5 pages of 100x100"),
+    ],
+)  # fmt: skip
+def test_frames_more_than_an_edit_holds_are_refused_at_upload(
+    tmp_path: Path, name: str, content: bytes, declared: str
+) -> None:
+    """The check held frames to EDITROOM_MAX_FRAME_PIXELS (500 million) and an edit to 4 times
+    EDITROOM_MAX_PIXELS (200 million): 1,000 frames of 500x500 were accepted, and every edit
+    of them failed."""
+    path = saved(tmp_path, name, content)
+    with pytest.raises(InvalidMedia) as refused:
+        probed(path, max_pixels=SMALL_PIXELS, max_frame_pixels=10 * SMALL_FRAME_PIXELS)
+    assert str(refused.value).startswith(
+        f"the image declares {declared}, 50,000 pixels; an edit holds all of them at once, "
+        "at most 40,000 (4 times EDITROOM_MAX_PIXELS)"
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [media.animated("GIF", frames=4, size=(100, 100)), paged_tiff(*[(100, 100)] * 4)],
+    ids=["gif", "tiff"],
+)
+def test_frames_an_upload_is_accepted_with_an_edit_reads(tmp_path: Path, content: bytes) -> None:
+    path = saved(tmp_path, "four", content)
+    probed(path, max_pixels=SMALL_PIXELS, max_frame_pixels=10 * SMALL_FRAME_PIXELS)
+    limits = replace(LIMITS, max_pixels=SMALL_PIXELS)
+    assert edit(path, "format=png", out_dir=tmp_path, limits=limits).size == (100, 100)

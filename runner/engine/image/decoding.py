@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
-from runner.engine.frames import EDITED_TOGETHER, Frames, read_frames
+from runner.engine.frames import EDITED_PIXELS_PER_LIMIT, EDITED_TOGETHER, Frames, read_frames
 from runner.engine.image import profiles
 from runner.engine.image.encoding import ImageFormat
 from runner.engine.image.engine import Frame, Picture, Size, with_alpha
@@ -29,8 +29,6 @@ WORKING_MODES = ("L", "LA", "RGB", "RGBA")
 # other programs (EPS to Ghostscript) or are rarely exercised against hostile input. JPEG's
 # reader also opens MPO, the JPEG some cameras write.
 READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP")
-# An animation's frames together may hold this many times the per-image pixel limit.
-ANIMATION_PIXELS_PER_LIMIT = 4
 # What a source is written as when no format is asked for: its own format when it is one of
 # ours (MPO is a camera's JPEG with extra pictures), PNG for anything else (BMP, ICO, ...).
 _WRITTEN_AS: dict[str, ImageFormat] = {
@@ -90,7 +88,7 @@ def check_pixels(size: Size, *, frames: int, max_pixels: int, what: str) -> None
             f"{what} is {width}x{height} ({_mega(width * height)}), over the limit of "
             f"{_mega(max_pixels)}; use a smaller image, or resize or crop it first"
         )
-    budget = max_pixels * ANIMATION_PIXELS_PER_LIMIT
+    budget = max_pixels * EDITED_PIXELS_PER_LIMIT
     if width * height * frames > budget:
         raise EditFailed(
             f"{what} has {frames} frames of {width}x{height} ({_mega(width * height * frames)} "
