@@ -50,7 +50,7 @@ def write_video(
     acodec: str | None = "aac",
     seconds: float = 1.0,
     size: tuple[int, int] = (64, 48),
-    fps: int = 12,
+    fps: int | Fraction = 12,
     pix_fmt: str = "yuv420p",
     sound_seconds: float | None = None,
 ) -> Path:

@@ -275,6 +275,9 @@ def _check_integrity(
     return that frame's rotation in degrees (phone videos carry it as a display matrix) and
     how far the data reaches, which the header's duration may not say."""
     first_frame = None
+    # Read before demuxing: FFmpeg sets a start it did not know at opening while demuxing,
+    # to a later packet's time (a Matroska of one frame every 5 s seemed to end at 5 s of 20).
+    start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
     ends = {video.index: 0.0, **({audio.index: 0.0} if audio is not None else {})}
     try:
         for packet in container.demux(*(s for s in (video, audio) if s is not None)):
@@ -289,7 +292,6 @@ def _check_integrity(
         raise InvalidMedia(f"the video is corrupt: {reason(exc)}", accepted=UNDAMAGED) from None
     if first_frame is None:
         raise InvalidMedia("the video has no decodable frame", accepted=UNDAMAGED)
-    start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
     reach = Reach(ends[video.index] - start, ends[audio.index] - start if audio else 0.0)
     if duration is not None and reach.picture < duration - _tolerance(duration):
         raise InvalidMedia(

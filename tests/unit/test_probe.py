@@ -1,6 +1,7 @@
 """Deciding what a file is from its bytes, and refusing what editroom cannot take."""
 
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,11 @@ def test_a_video_playing_past_its_header_records_how_long_its_data_plays(tmp_pat
     path = media.write_video(tmp_path / "long.mkv", container="matroska", seconds=3.0)
     facts = facts_of(media.declaring_duration(path, 0.5))
     assert facts.duration_seconds == pytest.approx(3.0, abs=0.2)
+
+
+def test_a_video_of_a_frame_every_few_seconds_is_whole_not_truncated(tmp_path: Path) -> None:
+    """A slideshow: FFmpeg learns the start of this Matroska file only while demuxing it, and
+    then says a later packet's time; read after, the data seemed to end at 5 s of 20."""
+    path = tmp_path / "slides.mkv"
+    media.write_video(path, container="matroska", acodec=None, seconds=20, fps=Fraction(1, 5))
+    assert facts_of(path).duration_seconds == pytest.approx(20.0, abs=0.1)

@@ -2,6 +2,7 @@
 truncated or corrupt files, limits; and progress reported along the way."""
 
 import random
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
 from service.kernel.errors import EditFailed
 from tests.hostile import growing_video
+from tests.media import write_video
 from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import (
     Spec,
@@ -221,3 +223,20 @@ def test_a_result_that_lost_its_picture_fails_the_edit_not_completes_it(
 
 def _parsed(query: list[tuple[str, str]]) -> list[Operation]:
     return parse_query(catalogue(), MediaKind.VIDEO, query, limits=LIMITS)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [[("resize", "32x")], [("format", "webm")], [("speed", "2")]],
+)
+def test_a_slideshow_whose_start_is_learnt_while_demuxing_is_edited_whole(
+    edit: Edit, tmp_path: Path, query: list[tuple[str, str]]
+) -> None:
+    """One frame every 5 s in Matroska: FFmpeg knows no start when it opens the file and sets
+    one while demuxing, to a later packet's time. Times read after it moved were 15 s early:
+    a re-encode failed ("ends 20.00 s before the 20.00 s asked for")."""
+    source = tmp_path / "slides.mkv"
+    write_video(source, container="matroska", acodec=None, seconds=20, fps=Fraction(1, 5))
+    (result,) = edit(source, query)
+    expected = 10.0 if query[0][0] == "speed" else 20.0
+    assert facts(result).duration == pytest.approx(expected, abs=0.6)
