@@ -128,3 +128,36 @@ def _moving(size: tuple[int, int], number: int) -> npt.NDArray[np.uint8]:
     width, height = size
     stripes = (np.arange(width, dtype=np.uint8)[None, :] * 8 + number * 4).repeat(height, 0)
     return np.stack([stripes, 255 - stripes, stripes // 2], axis=2)
+
+
+def gif_cut_in_its_second_frame() -> bytes:
+    """Two frames, the second ending after its colour table, before its data: Pillow's GIF
+    reader raises IndexError seeking to it."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", 4, 4, 0, 0, 0)
+    return screen + one_pixel_frame() + one_pixel_frame()[:24]
+
+
+def tiff_whose_second_page_has_no_width() -> bytes:
+    """Two pages, the second's ImageWidth tag renamed to a private one: Pillow's TIFF reader
+    raises TypeError ("Missing dimensions") counting the pages."""
+    data = bytearray(paged_tiff((8, 8), (8, 8)))
+    first = struct.unpack("<I", data[4:8])[0]
+    entries = struct.unpack("<H", data[first : first + 2])[0]
+    at = first + 2 + 12 * entries
+    second = struct.unpack("<I", data[at : at + 4])[0]
+    for entry in range(struct.unpack("<H", data[second : second + 2])[0]):
+        tag = second + 2 + 12 * entry
+        if struct.unpack("<H", data[tag : tag + 2])[0] == 256:  # ImageWidth
+            data[tag : tag + 2] = struct.pack("<H", 0xC350)
+    return bytes(data)
+
+
+def avif_with_scrambled_data() -> bytes:
+    """An AVIF whose coded picture (everything in its mdat box) is scrambled: libavif cannot
+    decode it, and Pillow's AVIF reader raises RuntimeError."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "AVIF")
+    data = bytearray(buffer.getvalue())
+    payload = data.index(b"mdat") + 4
+    data[payload:] = bytes(value ^ 0x5A for value in data[payload:])
+    return bytes(data)

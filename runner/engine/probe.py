@@ -14,6 +14,7 @@ from typing import Any
 import av
 from PIL import Image, UnidentifiedImageError
 
+from runner.engine.damage import IMAGE_DAMAGE
 from runner.engine.frames import (
     EDITED_PIXELS_PER_LIMIT,
     EDITED_TOGETHER,
@@ -117,7 +118,7 @@ def probe_image(
                 )  # fmt: skip
         except UnidentifiedImageError:
             raise
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except IMAGE_DAMAGE as exc:
             if from_the_system(exc):
                 raise
             raise InvalidMedia(

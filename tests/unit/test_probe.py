@@ -9,7 +9,7 @@ import pytest
 from runner.engine.ops.base import MediaKind
 from runner.engine.probe import ACCEPTED, INTACT, MediaFacts, probe
 from service.kernel.errors import InvalidMedia, UnsupportedMedia
-from tests import media
+from tests import hostile, media
 
 MAX_PIXELS = 50_000_000
 MAX_SECONDS = 60.0
@@ -218,3 +218,21 @@ def test_a_video_of_a_frame_every_few_seconds_is_whole_not_truncated(tmp_path: P
     path = tmp_path / "slides.mkv"
     media.write_video(path, container="matroska", acodec=None, seconds=20, fps=Fraction(1, 5))
     assert facts_of(path).duration_seconds == pytest.approx(20.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("cut.gif", hostile.gif_cut_in_its_second_frame()),
+        ("no-width.tiff", hostile.tiff_whose_second_page_has_no_width()),
+        ("scrambled.avif", hostile.avif_with_scrambled_data()),
+    ],
+    ids=["gif", "tiff", "avif"],
+)
+def test_damage_any_image_reader_reports_is_the_files_not_ours(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    """Pillow's readers say damage with IndexError (GIF), TypeError (TIFF), RuntimeError
+    (AVIF): they came back from the check as an internal error of ours, a 500."""
+    with pytest.raises(InvalidMedia, match="the image is truncated or corrupt"):
+        facts_of(saved(tmp_path, name, content))

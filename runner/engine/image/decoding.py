@@ -4,9 +4,7 @@ TIFF (all of one size), the ICC profile kept and every other piece of metadata l
 Whatever Pillow raises about damaged or hostile data becomes an EditFailed that says what to
 do."""
 
-import struct
 import warnings
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
+from runner.engine.damage import IMAGE_DAMAGE
 from runner.engine.frames import EDITED_PIXELS_PER_LIMIT, EDITED_TOGETHER, Frames, read_frames
 from runner.engine.image import profiles
 from runner.engine.image.encoding import ImageFormat
@@ -35,8 +34,6 @@ _WRITTEN_AS: dict[str, ImageFormat] = {
     "JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "AVIF": "avif", "GIF": "gif",
     "TIFF": "tiff",
 }  # fmt: skip
-# What Pillow raises for damaged data, depending on the format's plugin.
-_DAMAGED = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
 # EXIF orientations 2-8, as the transposition that shows the picture upright.
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -129,7 +126,7 @@ def _explained(what: str, *, max_pixels: int) -> Iterator[None]:
         raise EditFailed(
             f"{what} is far over the limit of {_mega(max_pixels)} ({exc}); use a smaller image"
         ) from None
-    except _DAMAGED as exc:
+    except IMAGE_DAMAGE as exc:
         if from_the_system(exc):
             raise
         raise EditFailed(
