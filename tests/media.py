@@ -53,10 +53,13 @@ def write_video(
     fps: int | Fraction = 12,
     pix_fmt: str = "yuv420p",
     sound_seconds: float | None = None,
+    title: str | None = None,
 ) -> Path:
     """A short video whose frames change over time, with a tone when acodec is given (as long
     as the picture unless `sound_seconds` says otherwise)."""
     with av.open(str(path), "w", format=container) as output:
+        if title is not None:
+            output.metadata["title"] = title
         video = output.add_stream(vcodec, rate=fps)
         assert isinstance(video, av.VideoStream)
         video.width, video.height = size
@@ -123,6 +126,15 @@ def declaring_duration(path: Path, seconds: float) -> Path:
     at = data.index(b"\x44\x89\x88")  # Segment Info's Duration: an 8-byte float, in ms
     data[at + 3 : at + 11] = struct.pack(">d", seconds * 1000)
     path.write_bytes(bytes(data))
+    return path
+
+
+def titled_in_latin1(path: Path) -> Path:
+    """A Matroska video whose title tag is Latin-1, not the UTF-8 the format asks for, as
+    older tools write it: "Caf\xe9"."""
+    write_video(path, container="matroska", title="Café!")
+    data = path.read_bytes().replace("Café!".encode(), "Café!".encode("latin-1") + b" ")
+    path.write_bytes(data)
     return path
 
 

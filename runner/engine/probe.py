@@ -173,7 +173,9 @@ def probe_video(
     path: Path, *, max_pixels: int, max_video_seconds: float, sound_alone: bool = False
 ) -> MediaFacts:
     try:
-        container = av.open(str(path))
+        # Metadata not in UTF-8 (a Latin-1 title) is read with replacement characters, not
+        # refused: PyAV's strict decoding would raise UnicodeDecodeError, no FFmpegError.
+        container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError as exc:
         if io_trouble(exc):
             raise
@@ -375,7 +377,7 @@ def _check_jpeg_data(path: Path, width: int, height: int) -> None:
     even of data that could not fill a tenth of the size the header declares. FFmpeg's
     decoder, told to stop at any error, refuses it."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path), metadata_errors="replace") as container:
             stream = container.streams.video[0]
             stream.codec_context.options = {"err_detect": "explode"}
             for packet in container.demux(stream):

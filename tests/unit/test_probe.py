@@ -236,3 +236,10 @@ def test_damage_any_image_reader_reports_is_the_files_not_ours(
     (AVIF): they came back from the check as an internal error of ours, a 500."""
     with pytest.raises(InvalidMedia, match="the image is truncated or corrupt"):
         facts_of(saved(tmp_path, name, content))
+
+
+def test_a_video_whose_metadata_is_not_utf8_is_read(tmp_path: Path) -> None:
+    """PyAV decodes metadata strictly: a Latin-1 title raised UnicodeDecodeError, an internal
+    error of ours (500) for the upload."""
+    facts = facts_of(media.titled_in_latin1(tmp_path / "latin1.mkv"))
+    assert (facts.kind, facts.video_codec) == (MediaKind.VIDEO, "h264")

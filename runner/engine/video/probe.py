@@ -98,7 +98,8 @@ def reading(path: Path) -> Iterator[Input]:
     """Open a source; an FFmpeg error about its data while it is open fails the edit, naming
     the file. Its streams' origins are kept as known now (origin_ticks)."""
     try:
-        with av.open(str(path), mode="r") as container:
+        # Metadata not in UTF-8 is read with replacement characters (as the upload check does).
+        with av.open(str(path), mode="r", metadata_errors="replace") as container:
             _ORIGINS[id(container)] = {s.index: s.start_time or 0 for s in container.streams}
             try:
                 yield container

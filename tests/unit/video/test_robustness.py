@@ -14,7 +14,7 @@ from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
 from service.kernel.errors import EditFailed
 from tests.hostile import growing_video
-from tests.media import write_video
+from tests.media import titled_in_latin1, write_video
 from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import (
     Spec,
@@ -240,3 +240,9 @@ def test_a_slideshow_whose_start_is_learnt_while_demuxing_is_edited_whole(
     (result,) = edit(source, query)
     expected = 10.0 if query[0][0] == "speed" else 20.0
     assert facts(result).duration == pytest.approx(expected, abs=0.6)
+
+
+def test_a_video_whose_metadata_is_not_utf8_is_edited(edit: Edit, tmp_path: Path) -> None:
+    """A Latin-1 title raised UnicodeDecodeError opening the source: an internal error."""
+    (result,) = edit(titled_in_latin1(tmp_path / "latin1.mkv"), [("resize", "32x")])
+    assert facts(result).size == (32, 24)
