@@ -14,7 +14,7 @@ from typing import Any
 import av
 from PIL import Image, UnidentifiedImageError
 
-from runner.engine.damage import IMAGE_DAMAGE
+from runner.engine.damage import IMAGE_DAMAGE, said_of_the_data
 from runner.engine.frames import (
     EDITED_PIXELS_PER_LIMIT,
     EDITED_TOGETHER,
@@ -177,7 +177,7 @@ def probe_video(
         # refused: PyAV's strict decoding would raise UnicodeDecodeError, no FFmpegError.
         container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError as exc:
-        if io_trouble(exc):
+        if io_trouble(exc) and not said_of_the_data(exc, path):
             raise
         if _starts_like_media(path):
             raise InvalidMedia(
@@ -290,7 +290,7 @@ def _check_integrity(
             if first_frame is None and packet.stream.index == video.index:
                 first_frame = next(iter(packet.decode()), None)
     except av.FFmpegError as exc:
-        if io_trouble(exc):
+        if io_trouble(exc) and not said_of_the_data(exc, Path(container.name)):
             raise
         raise InvalidMedia(f"the video is corrupt: {reason(exc)}", accepted=UNDAMAGED) from None
     if first_frame is None:
@@ -383,7 +383,7 @@ def _check_jpeg_data(path: Path, width: int, height: int) -> None:
             for packet in container.demux(stream):
                 packet.decode()
     except av.FFmpegError as exc:
-        if io_trouble(exc):
+        if io_trouble(exc) and not said_of_the_data(exc, path):
             raise
         raise InvalidMedia(
             f"the image is truncated or corrupt: its data does not fill the {width}x{height} "

@@ -1,11 +1,13 @@
 """Deciding what a file is from its bytes, and refusing what editroom cannot take."""
 
+import errno
 import re
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import MediaKind
 from runner.engine.probe import ACCEPTED, INTACT, MediaFacts, probe
 from service.kernel.errors import InvalidMedia, UnsupportedMedia
@@ -243,3 +245,33 @@ def test_a_video_whose_metadata_is_not_utf8_is_read(tmp_path: Path) -> None:
     error of ours (500) for the upload."""
     facts = facts_of(media.titled_in_latin1(tmp_path / "latin1.mkv"))
     assert (facts.kind, facts.video_codec) == (MediaKind.VIDEO, "h264")
+
+
+@pytest.mark.parametrize("container", ["mkv", "webm"])
+def test_a_matroska_file_cut_in_its_header_is_refused_not_retried(
+    tmp_path: Path, container: str
+) -> None:
+    """FFmpeg's Matroska reader says EIO ("Input/output error") of a file cut in its header:
+    taken for our disk's trouble, its upload was a 503 to retry, as often as it was sent."""
+    vcodec = "libvpx-vp9" if container == "webm" else "libx264"
+    acodec = "libopus" if container == "webm" else "aac"
+    whole = media.write_video(tmp_path / f"v.{container}", vcodec=vcodec, acodec=acodec,
+                              container="webm" if container == "webm" else "matroska")  # fmt: skip
+    cut = saved(tmp_path, f"cut.{container}", whole.read_bytes()[:200])
+    with pytest.raises(InvalidMedia, match="truncated or corrupt: Input/output error"):
+        facts_of(cut)
+
+
+def test_an_eio_is_ours_when_the_file_cannot_be_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = saved(tmp_path, "v.mkv", b"\x1a\x45\xdf\xa3")
+    eio = OSError(errno.EIO, "Input/output error")
+    assert said_of_the_data(eio, path)
+    assert not said_of_the_data(OSError(errno.ENOSPC, "No space left on device"), path)
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(Path, "open", failing)
+    assert not said_of_the_data(eio, path)

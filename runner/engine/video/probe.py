@@ -15,6 +15,7 @@ from av.stream import Stream
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
+from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import Limits
 from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
@@ -106,7 +107,7 @@ def reading(path: Path) -> Iterator[Input]:
             finally:
                 del _ORIGINS[id(container)]
     except av.error.FFmpegError as exc:
-        if not about_the_media(exc):
+        if not (about_the_media(exc) or said_of_the_data(exc, path)):
             raise
         raise EditFailed(f"{path.name} cannot be read as a video: {reason(exc)}") from None
 

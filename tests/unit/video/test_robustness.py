@@ -246,3 +246,13 @@ def test_a_video_whose_metadata_is_not_utf8_is_edited(edit: Edit, tmp_path: Path
     """A Latin-1 title raised UnicodeDecodeError opening the source: an internal error."""
     (result,) = edit(titled_in_latin1(tmp_path / "latin1.mkv"), [("resize", "32x")])
     assert facts(result).size == (32, 24)
+
+
+def test_a_matroska_file_cut_in_its_header_fails_clearly_not_retried(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    """FFmpeg says EIO of it: an edit of one stored before the check refused it was retried."""
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(make(container="mkv").read_bytes()[:200])
+    with pytest.raises(EditFailed, match=r"cut\.mkv cannot be read as a video"):
+        edit(cut, [("format", "mp4")])
