@@ -161,3 +161,24 @@ def avif_with_scrambled_data() -> bytes:
     payload = data.index(b"mdat") + 4
     data[payload:] = bytes(value ^ 0x5A for value in data[payload:])
     return bytes(data)
+
+
+def many_page_tiff(pages: int) -> bytes:
+    """A TIFF of `pages` pages of one grey pixel, all sharing one strip: about 100 bytes a page,
+    each page's header (IFD) pointing to the next."""
+    entry_count = 8
+    ifd_bytes = 2 + 12 * entry_count + 4
+    strip = 8 + pages * ifd_bytes
+    short, long = 3, 4  # TIFF field types
+    entries = (  # tag, type, value: width, length, bits, no compression, grey, strip, rows, bytes
+        (256, short, 1), (257, short, 1), (258, short, 8), (259, short, 1), (262, short, 1),
+        (273, long, strip), (278, short, 1), (279, long, 1),
+    )  # fmt: skip
+    data = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for page in range(pages):
+        data += struct.pack("<H", entry_count)
+        for tag, kind, value in entries:
+            packed = struct.pack("<HH", value, 0) if kind == short else struct.pack("<I", value)
+            data += struct.pack("<HHI", tag, kind, 1) + packed
+        data += struct.pack("<I", 8 + (page + 1) * ifd_bytes if page < pages - 1 else 0)
+    return bytes(data + b"\x80")
