@@ -5,6 +5,7 @@ import random
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 
 from runner.engine import jobs
@@ -256,3 +257,26 @@ def test_a_matroska_file_cut_in_its_header_fails_clearly_not_retried(
     cut.write_bytes(make(container="mkv").read_bytes()[:200])
     with pytest.raises(EditFailed, match=r"cut\.mkv cannot be read as a video"):
         edit(cut, [("format", "mp4")])
+
+
+def test_a_trim_of_a_part_the_data_never_reaches_fails_saying_so(
+    edit: Edit, tmp_path: Path
+) -> None:
+    """A file cut at 1 s of its 2 (within what the upload check lets pass as whole): a short
+    trim past its data muxed nothing, and renaming the result FFmpeg never created came back
+    as an internal error (FileNotFoundError)."""
+    whole = write_video(tmp_path / "whole.mkv", container="matroska", acodec=None, seconds=2.0)
+    with av.open(str(whole)) as container:
+        video = container.streams.video[0]
+        assert video.time_base is not None
+        at = next(
+            packet.pos for packet in container.demux(video)
+            if packet.pts is not None and packet.pts * video.time_base >= 1.0
+        )  # fmt: skip
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[:at])
+    with pytest.raises(EditFailed) as refused:
+        edit(cut, [("trim", "1.3,1.6")])
+    assert str(refused.value) == (
+        "cut.mkv has no data from 1.30 s to 1.60 s: the file is truncated or damaged"
+    )
