@@ -220,7 +220,7 @@ def _video_facts(
             "(EDITROOM_MAX_VIDEO_SECONDS)"
         )
     rotation, reach = _check_integrity(container, video, audio, declared)
-    duration = _check_reach(reach, declared, max_video_seconds)
+    _check_reach(reach, declared, max_video_seconds)
     if rotation % 180 == 90:
         width, height = height, width
     return MediaFacts(
@@ -228,7 +228,7 @@ def _video_facts(
         content_type=_refined_content_type(content_type, container, path),
         width=width,
         height=height,
-        duration_seconds=duration,
+        duration_seconds=declared,
         frame_rate=_frame_rate(video),
         video_codec=_codec_name(video),
         audio_codec=_codec_name(audio) if audio is not None else None,
@@ -305,19 +305,16 @@ def _check_integrity(
     return round(rotation) % 360, reach
 
 
-def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float) -> float | None:
-    """The duration to record: the header's, unless the picture's data plays on past it (a
-    header may say 1 s of hours of data). Refused when the picture or the sound plays past
-    the limit, whatever the header says: an edit reads all of it."""
+def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float) -> None:
+    """Refused when the picture or the sound plays past the limit, whatever the header says
+    (a header may say 1 s of hours of data, which a player plays). The header's duration is
+    still the one recorded: an edit reads a source no further than it."""
     if reach.longest > max_video_seconds:
         said = f", though its header declares {declared:.1f} s" if declared is not None else ""
         raise InvalidMedia(
             f"the video's data plays for {reach.longest:.1f} s{said}; the limit is "
             f"{max_video_seconds:.0f} s (EDITROOM_MAX_VIDEO_SECONDS)"
         )
-    if declared is None or reach.picture > declared + _tolerance(declared):
-        return reach.picture
-    return declared
 
 
 def _tolerance(duration: float) -> float:
