@@ -128,3 +128,57 @@ def _moving(size: tuple[int, int], number: int) -> npt.NDArray[np.uint8]:
     width, height = size
     stripes = (np.arange(width, dtype=np.uint8)[None, :] * 8 + number * 4).repeat(height, 0)
     return np.stack([stripes, 255 - stripes, stripes // 2], axis=2)
+
+
+def gif_cut_in_its_second_frame() -> bytes:
+    """Two frames, the second ending after its colour table, before its data: Pillow's GIF
+    reader raises IndexError seeking to it."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", 4, 4, 0, 0, 0)
+    return screen + one_pixel_frame() + one_pixel_frame()[:24]
+
+
+def tiff_whose_second_page_has_no_width() -> bytes:
+    """Two pages, the second's ImageWidth tag renamed to a private one: Pillow's TIFF reader
+    raises TypeError ("Missing dimensions") counting the pages."""
+    data = bytearray(paged_tiff((8, 8), (8, 8)))
+    first = struct.unpack("<I", data[4:8])[0]
+    entries = struct.unpack("<H", data[first : first + 2])[0]
+    at = first + 2 + 12 * entries
+    second = struct.unpack("<I", data[at : at + 4])[0]
+    for entry in range(struct.unpack("<H", data[second : second + 2])[0]):
+        tag = second + 2 + 12 * entry
+        if struct.unpack("<H", data[tag : tag + 2])[0] == 256:  # ImageWidth
+            data[tag : tag + 2] = struct.pack("<H", 0xC350)
+    return bytes(data)
+
+
+def avif_with_scrambled_data() -> bytes:
+    """An AVIF whose coded picture (everything in its mdat box) is scrambled: libavif cannot
+    decode it, and Pillow's AVIF reader raises RuntimeError."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "AVIF")
+    data = bytearray(buffer.getvalue())
+    payload = data.index(b"mdat") + 4
+    data[payload:] = bytes(value ^ 0x5A for value in data[payload:])
+    return bytes(data)
+
+
+def many_page_tiff(pages: int) -> bytes:
+    """A TIFF of `pages` pages of one grey pixel, all sharing one strip: about 100 bytes a page,
+    each page's header (IFD) pointing to the next."""
+    entry_count = 8
+    ifd_bytes = 2 + 12 * entry_count + 4
+    strip = 8 + pages * ifd_bytes
+    short, long = 3, 4  # TIFF field types
+    entries = (  # tag, type, value: width, length, bits, no compression, grey, strip, rows, bytes
+        (256, short, 1), (257, short, 1), (258, short, 8), (259, short, 1), (262, short, 1),
+        (273, long, strip), (278, short, 1), (279, long, 1),
+    )  # fmt: skip
+    data = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for page in range(pages):
+        data += struct.pack("<H", entry_count)
+        for tag, kind, value in entries:
+            packed = struct.pack("<HH", value, 0) if kind == short else struct.pack("<I", value)
+            data += struct.pack("<HHI", tag, kind, 1) + packed
+        data += struct.pack("<I", 8 + (page + 1) * ifd_bytes if page < pages - 1 else 0)
+    return bytes(data + b"\x80")

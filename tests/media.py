@@ -50,11 +50,16 @@ def write_video(
     acodec: str | None = "aac",
     seconds: float = 1.0,
     size: tuple[int, int] = (64, 48),
-    fps: int = 12,
+    fps: int | Fraction = 12,
     pix_fmt: str = "yuv420p",
+    sound_seconds: float | None = None,
+    title: str | None = None,
 ) -> Path:
-    """A short video whose frames change over time, with a tone when acodec is given."""
+    """A short video whose frames change over time, with a tone when acodec is given (as long
+    as the picture unless `sound_seconds` says otherwise)."""
     with av.open(str(path), "w", format=container) as output:
+        if title is not None:
+            output.metadata["title"] = title
         video = output.add_stream(vcodec, rate=fps)
         assert isinstance(video, av.VideoStream)
         video.width, video.height = size
@@ -68,7 +73,7 @@ def write_video(
             output.mux(video.encode(frame))
         output.mux(video.encode(None))
         if audio is not None:
-            _write_tone(output, audio, seconds)
+            _write_tone(output, audio, seconds if sound_seconds is None else sound_seconds)
     return path
 
 
@@ -110,6 +115,27 @@ def png_claiming_size(width: int, height: int) -> bytes:
     crc = zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13]))
     data[ihdr + 13 : ihdr + 17] = struct.pack(">I", crc)
     return bytes(data)
+
+
+def declaring_duration(path: Path, seconds: float) -> Path:
+    """The Matroska file at `path` with the duration its header declares changed to `seconds`,
+    its data left as it is (a header is no promise about the data)."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89\x88")  # Segment Info's Duration: an 8-byte float, in ms
+    data[at + 3 : at + 11] = struct.pack(">d", seconds * 1000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def titled_in_latin1(path: Path) -> Path:
+    """A Matroska video whose title tag is Latin-1, not the UTF-8 the format asks for, as
+    older tools write it: "Caf\xe9"."""
+    write_video(path, container="matroska", title="Café!")
+    data = path.read_bytes().replace("Café!".encode(), "Café!".encode("latin-1") + b" ")
+    path.write_bytes(data)
+    return path
 
 
 def write_audio_only(path: Path, *, container: str = "ogg", codec: str = "libopus") -> Path:

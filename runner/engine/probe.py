@@ -14,7 +14,14 @@ from typing import Any
 import av
 from PIL import Image, UnidentifiedImageError
 
-from runner.engine.frames import EDITED_TOGETHER, MAX_ANIMATION_FRAMES, Frames, read_frames
+from runner.engine.damage import IMAGE_DAMAGE, said_of_the_data
+from runner.engine.frames import (
+    EDITED_PIXELS_PER_LIMIT,
+    EDITED_TOGETHER,
+    MAX_ANIMATION_FRAMES,
+    Frames,
+    read_frames,
+)
 from runner.engine.ops.base import MediaKind
 from service.kernel.errors import (
     InvalidMedia,
@@ -111,7 +118,7 @@ def probe_image(
                 )  # fmt: skip
         except UnidentifiedImageError:
             raise
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except IMAGE_DAMAGE as exc:
             if from_the_system(exc):
                 raise
             raise InvalidMedia(
@@ -143,8 +150,8 @@ def _image_facts(
     _check_frames(frames, max_pixels=max_pixels)
     if verify and max_frame_pixels is not None:
         _check_frame_pixels(frames, max_frame_pixels)
-    if image.format in EDITED_TOGETHER and (unlike := frames.unlike_sizes()) is not None:
-        raise InvalidMedia(unlike)  # edits need one size; an MPO's other pictures are not edited
+    if image.format in EDITED_TOGETHER:  # an MPO's other pictures are not edited
+        _check_editable_together(frames, max_pixels=max_pixels)
     for frame in range(frames.count) if verify else ():  # decoding every frame finds truncation
         image.seek(frame)
         image.load()
@@ -166,9 +173,11 @@ def probe_video(
     path: Path, *, max_pixels: int, max_video_seconds: float, sound_alone: bool = False
 ) -> MediaFacts:
     try:
-        container = av.open(str(path))
+        # Metadata not in UTF-8 (a Latin-1 title) is read with replacement characters, not
+        # refused: PyAV's strict decoding would raise UnicodeDecodeError, no FFmpegError.
+        container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError as exc:
-        if io_trouble(exc):
+        if io_trouble(exc) and not said_of_the_data(exc, path):
             raise
         if _starts_like_media(path):
             raise InvalidMedia(
@@ -204,13 +213,14 @@ def _video_facts(
             )
     width, height = video.codec_context.width, video.codec_context.height
     _check_pixels(width, height, max_pixels)
-    duration = _duration_seconds(container, video)
-    if duration is not None and duration > max_video_seconds:
+    declared = _duration_seconds(container, video)
+    if declared is not None and declared > max_video_seconds:
         raise InvalidMedia(
-            f"the video lasts {duration:.0f} s; the limit is {max_video_seconds:.0f} s "
+            f"the video lasts {declared:.0f} s; the limit is {max_video_seconds:.0f} s "
             "(EDITROOM_MAX_VIDEO_SECONDS)"
         )
-    rotation = _check_integrity(container, video, duration)
+    rotation, reach = _check_integrity(container, video, audio, declared)
+    _check_reach(reach, declared, max_video_seconds)
     if rotation % 180 == 90:
         width, height = height, width
     return MediaFacts(
@@ -218,7 +228,7 @@ def _video_facts(
         content_type=_refined_content_type(content_type, container, path),
         width=width,
         height=height,
-        duration_seconds=duration,
+        duration_seconds=declared,
         frame_rate=_frame_rate(video),
         video_codec=_codec_name(video),
         audio_codec=_codec_name(audio) if audio is not None else None,
@@ -249,33 +259,67 @@ def _codec_name(stream: Any) -> str:
     return str(stream.codec_context.codec.canonical_name)
 
 
-def _check_integrity(container: Any, video: Any, duration: float | None) -> int:
-    """Read every packet (decoding only until the first frame); return that frame's rotation
-    in degrees (phone videos carry it as a display matrix)."""
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How far a video's data plays, in seconds from its start, read from its packets."""
+
+    picture: float
+    sound: float
+
+    @property
+    def longest(self) -> float:
+        return max(self.picture, self.sound)
+
+
+def _check_integrity(
+    container: Any, video: Any, audio: Any | None, duration: float | None
+) -> tuple[int, Reach]:
+    """Read every packet of the picture and the sound (decoding only until the first frame);
+    return that frame's rotation in degrees (phone videos carry it as a display matrix) and
+    how far the data reaches, which the header's duration may not say."""
     first_frame = None
-    reached = 0.0
+    # Read before demuxing: FFmpeg sets a start it did not know at opening while demuxing,
+    # to a later packet's time (a Matroska of one frame every 5 s seemed to end at 5 s of 20).
+    start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+    ends = {video.index: 0.0, **({audio.index: 0.0} if audio is not None else {})}
     try:
-        for packet in container.demux(video):
+        for packet in container.demux(*(s for s in (video, audio) if s is not None)):
             if packet.pts is not None and packet.time_base is not None:
                 end = (packet.pts + (packet.duration or 0)) * packet.time_base
-                reached = max(reached, float(end))
-            if first_frame is None:
+                ends[packet.stream.index] = max(ends[packet.stream.index], float(end))
+            if first_frame is None and packet.stream.index == video.index:
                 first_frame = next(iter(packet.decode()), None)
     except av.FFmpegError as exc:
-        if io_trouble(exc):
+        if io_trouble(exc) and not said_of_the_data(exc, Path(container.name)):
             raise
         raise InvalidMedia(f"the video is corrupt: {reason(exc)}", accepted=UNDAMAGED) from None
     if first_frame is None:
         raise InvalidMedia("the video has no decodable frame", accepted=UNDAMAGED)
-    start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
-    tolerance = max(TRUNCATION_TOLERANCE_SECONDS, (duration or 0) * 0.05)
-    if duration is not None and reached - start < duration - tolerance:
+    reach = Reach(ends[video.index] - start, ends[audio.index] - start if audio else 0.0)
+    if duration is not None and reach.picture < duration - _tolerance(duration):
         raise InvalidMedia(
-            f"the video is truncated: its data ends at {reached - start:.1f} s of {duration:.1f} s",
+            f"the video is truncated: its data ends at {reach.picture:.1f} s of {duration:.1f} s",
             accepted=UNDAMAGED,
         )
     rotation: float = first_frame.rotation or 0.0
-    return round(rotation) % 360
+    return round(rotation) % 360, reach
+
+
+def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float) -> None:
+    """Refused when the picture or the sound plays past the limit, whatever the header says
+    (a header may say 1 s of hours of data, which a player plays). The header's duration is
+    still the one recorded: an edit reads a source no further than it."""
+    if reach.longest > max_video_seconds:
+        said = f", though its header declares {declared:.1f} s" if declared is not None else ""
+        raise InvalidMedia(
+            f"the video's data plays for {reach.longest:.1f} s{said}; the limit is "
+            f"{max_video_seconds:.0f} s (EDITROOM_MAX_VIDEO_SECONDS)"
+        )
+
+
+def _tolerance(duration: float) -> float:
+    """How far a video's data may end from its declared duration and still be taken as it."""
+    return max(TRUNCATION_TOLERANCE_SECONDS, duration * 0.05)
 
 
 def _starts_like_media(path: Path) -> bool:
@@ -309,18 +353,34 @@ def _check_frame_pixels(frames: Frames, max_frame_pixels: int) -> None:
         )
 
 
+def _check_editable_together(frames: Frames, *, max_pixels: int) -> None:
+    """What an edit holds at once: frames of one size (operations change them all alike),
+    EDITED_PIXELS_PER_LIMIT times EDITROOM_MAX_PIXELS of them in all. Refused here, an upload
+    an edit would refuse is not accepted as if it could be edited."""
+    if (unlike := frames.unlike_sizes()) is not None:
+        raise InvalidMedia(unlike)
+    budget = EDITED_PIXELS_PER_LIMIT * max_pixels
+    if frames.pixels > budget:
+        raise InvalidMedia(
+            f"the image declares {frames.declared()}, {frames.pixels:,} pixels; an edit holds "
+            f"all of them at once, at most {budget:,} ({EDITED_PIXELS_PER_LIMIT} times "
+            f"EDITROOM_MAX_PIXELS); refused before decoding any {frames.noun}",
+            accepted=f"fewer or smaller {frames.noun}s",
+        )
+
+
 def _check_jpeg_data(path: Path, width: int, height: int) -> None:
     """libjpeg (Pillow) fills a picture whose data ends early with grey, and says nothing,
     even of data that could not fill a tenth of the size the header declares. FFmpeg's
     decoder, told to stop at any error, refuses it."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path), metadata_errors="replace") as container:
             stream = container.streams.video[0]
             stream.codec_context.options = {"err_detect": "explode"}
             for packet in container.demux(stream):
                 packet.decode()
     except av.FFmpegError as exc:
-        if io_trouble(exc):
+        if io_trouble(exc) and not said_of_the_data(exc, path):
             raise
         raise InvalidMedia(
             f"the image is truncated or corrupt: its data does not fill the {width}x{height} "

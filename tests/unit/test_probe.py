@@ -1,14 +1,17 @@
 """Deciding what a file is from its bytes, and refusing what editroom cannot take."""
 
+import errno
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import MediaKind
 from runner.engine.probe import ACCEPTED, INTACT, MediaFacts, probe
 from service.kernel.errors import InvalidMedia, UnsupportedMedia
-from tests import media
+from tests import hostile, media
 
 MAX_PIXELS = 50_000_000
 MAX_SECONDS = 60.0
@@ -182,3 +185,92 @@ def test_videos_over_the_duration_limit_are_refused(tmp_path: Path) -> None:
     path = media.write_video(tmp_path / "long.mp4", seconds=2.0)
     with pytest.raises(InvalidMedia, match=r"the limit is 1 s \(EDITROOM_MAX_VIDEO_SECONDS\)"):
         facts_of(path, max_seconds=1.0)
+
+
+def test_a_video_whose_data_plays_past_the_limit_is_refused_whatever_its_header_says(
+    tmp_path: Path,
+) -> None:
+    path = media.write_video(tmp_path / "long.mkv", container="matroska", seconds=3.0)
+    media.declaring_duration(path, 0.5)
+    with pytest.raises(InvalidMedia) as refused:
+        facts_of(path, max_seconds=2.0)
+    assert str(refused.value).startswith(
+        "the video's data plays for 3.0 s, though its header declares 0.5 s; "
+        "the limit is 2 s (EDITROOM_MAX_VIDEO_SECONDS)"
+    )
+
+
+def test_a_video_whose_sound_plays_past_the_limit_is_refused(tmp_path: Path) -> None:
+    path = media.write_video(tmp_path / "long-sound.mp4", seconds=0.5, sound_seconds=3.0)
+    with pytest.raises(InvalidMedia, match=r"plays for 3\.0 s.* the limit is 2 s"):
+        facts_of(path, max_seconds=2.0)
+
+
+def test_a_video_playing_past_its_header_is_recorded_as_its_header_says(tmp_path: Path) -> None:
+    """An edit reads a source no further than its header's duration: the row says as much."""
+    path = media.write_video(tmp_path / "long.mkv", container="matroska", seconds=3.0)
+    facts = facts_of(media.declaring_duration(path, 2.5))
+    assert facts.duration_seconds == pytest.approx(2.5)
+
+
+def test_a_video_of_a_frame_every_few_seconds_is_whole_not_truncated(tmp_path: Path) -> None:
+    """A slideshow: FFmpeg learns the start of this Matroska file only while demuxing it, and
+    then says a later packet's time; read after, the data seemed to end at 5 s of 20."""
+    path = tmp_path / "slides.mkv"
+    media.write_video(path, container="matroska", acodec=None, seconds=20, fps=Fraction(1, 5))
+    assert facts_of(path).duration_seconds == pytest.approx(20.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("cut.gif", hostile.gif_cut_in_its_second_frame()),
+        ("no-width.tiff", hostile.tiff_whose_second_page_has_no_width()),
+        ("scrambled.avif", hostile.avif_with_scrambled_data()),
+    ],
+    ids=["gif", "tiff", "avif"],
+)
+def test_damage_any_image_reader_reports_is_the_files_not_ours(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    """Pillow's readers say damage with IndexError (GIF), TypeError (TIFF), RuntimeError
+    (AVIF): they came back from the check as an internal error of ours, a 500."""
+    with pytest.raises(InvalidMedia, match="the image is truncated or corrupt"):
+        facts_of(saved(tmp_path, name, content))
+
+
+def test_a_video_whose_metadata_is_not_utf8_is_read(tmp_path: Path) -> None:
+    """PyAV decodes metadata strictly: a Latin-1 title raised UnicodeDecodeError, an internal
+    error of ours (500) for the upload."""
+    facts = facts_of(media.titled_in_latin1(tmp_path / "latin1.mkv"))
+    assert (facts.kind, facts.video_codec) == (MediaKind.VIDEO, "h264")
+
+
+@pytest.mark.parametrize("container", ["mkv", "webm"])
+def test_a_matroska_file_cut_in_its_header_is_refused_not_retried(
+    tmp_path: Path, container: str
+) -> None:
+    """FFmpeg's Matroska reader says EIO ("Input/output error") of a file cut in its header:
+    taken for our disk's trouble, its upload was a 503 to retry, as often as it was sent."""
+    vcodec = "libvpx-vp9" if container == "webm" else "libx264"
+    acodec = "libopus" if container == "webm" else "aac"
+    whole = media.write_video(tmp_path / f"v.{container}", vcodec=vcodec, acodec=acodec,
+                              container="webm" if container == "webm" else "matroska")  # fmt: skip
+    cut = saved(tmp_path, f"cut.{container}", whole.read_bytes()[:200])
+    with pytest.raises(InvalidMedia, match="truncated or corrupt: Input/output error"):
+        facts_of(cut)
+
+
+def test_an_eio_is_ours_when_the_file_cannot_be_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = saved(tmp_path, "v.mkv", b"\x1a\x45\xdf\xa3")
+    eio = OSError(errno.EIO, "Input/output error")
+    assert said_of_the_data(eio, path)
+    assert not said_of_the_data(OSError(errno.ENOSPC, "No space left on device"), path)
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(Path, "open", failing)
+    assert not said_of_the_data(eio, path)

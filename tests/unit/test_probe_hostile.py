@@ -2,16 +2,19 @@
 a JPEG whose data cannot fill its declared picture is refused as truncated. Every page of a
 TIFF and every picture of an MPO counts, not only the first."""
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 from runner.engine.frames import MAX_ANIMATION_FRAMES, gif_layout
 from runner.engine.probe import MediaFacts, probe
 from service.kernel.errors import InvalidMedia
 from tests import media
-from tests.hostile import camera_mpo, filler_jpeg, frame_bomb_gif, paged_tiff
+from tests.hostile import camera_mpo, filler_jpeg, frame_bomb_gif, many_page_tiff, paged_tiff
+from tests.unit.image.pictures import LIMITS, edit
 
 MAX_PIXELS = 50_000_000
 MAX_FRAME_PIXELS = 500_000_000
@@ -176,3 +179,61 @@ def test_pages_within_the_limits_are_accepted(tmp_path: Path, name: str, content
         max_frame_pixels=SMALL_FRAME_PIXELS,
     )
     assert (facts.width, facts.height) == (40, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "declared"),
+    [
+        ("five.gif", media.animated("GIF", frames=5, size=(100, 100)),
+         "5 frames on a 100x100 canvas"),
+        ("five.webp", media.animated("WEBP", frames=5, size=(100, 100)),
+         "5 frames on a 100x100 canvas"),
+        ("five.tiff", paged_tiff(*[(100, 100)] * 5), "5 pages of 100x100"),
+    ],
+)  # fmt: skip
+def test_frames_more_than_an_edit_holds_are_refused_at_upload(
+    tmp_path: Path, name: str, content: bytes, declared: str
+) -> None:
+    """The check held frames to EDITROOM_MAX_FRAME_PIXELS (500 million) and an edit to 4 times
+    EDITROOM_MAX_PIXELS (200 million): 1,000 frames of 500x500 were accepted, and every edit
+    of them failed."""
+    path = saved(tmp_path, name, content)
+    with pytest.raises(InvalidMedia) as refused:
+        probed(path, max_pixels=SMALL_PIXELS, max_frame_pixels=10 * SMALL_FRAME_PIXELS)
+    assert str(refused.value).startswith(
+        f"the image declares {declared}, 50,000 pixels; an edit holds all of them at once, "
+        "at most 40,000 (4 times EDITROOM_MAX_PIXELS)"
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [media.animated("GIF", frames=4, size=(100, 100)), paged_tiff(*[(100, 100)] * 4)],
+    ids=["gif", "tiff"],
+)
+def test_frames_an_upload_is_accepted_with_an_edit_reads(tmp_path: Path, content: bytes) -> None:
+    path = saved(tmp_path, "four", content)
+    probed(path, max_pixels=SMALL_PIXELS, max_frame_pixels=10 * SMALL_FRAME_PIXELS)
+    limits = replace(LIMITS, max_pixels=SMALL_PIXELS)
+    assert edit(path, "format=png", out_dir=tmp_path, limits=limits).size == (100, 100)
+
+
+def test_a_tiff_of_many_pages_is_read_no_further_than_the_page_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow's own count reads every page's header first, in time growing with their square:
+    40,000 pages of 100 bytes (4 MB) held an upload's check for 13 s, 100,000 for its whole
+    time limit."""
+    path = saved(tmp_path, "pages.tiff", many_page_tiff(6000))
+    headers = 0
+    load = TiffImagePlugin.ImageFileDirectory_v2.load
+
+    def counted(directory: TiffImagePlugin.ImageFileDirectory_v2, fp: Any) -> None:
+        nonlocal headers
+        headers += 1
+        load(directory, fp)
+
+    monkeypatch.setattr(TiffImagePlugin.ImageFileDirectory_v2, "load", counted)
+    with pytest.raises(InvalidMedia, match=r"2,001 pages or more; accepted: at most 2,000"):
+        probed(path)
+    assert headers <= 3 * (MAX_ANIMATION_FRAMES + 1)

@@ -4,9 +4,7 @@ TIFF (all of one size), the ICC profile kept and every other piece of metadata l
 Whatever Pillow raises about damaged or hostile data becomes an EditFailed that says what to
 do."""
 
-import struct
 import warnings
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +12,8 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
-from runner.engine.frames import EDITED_TOGETHER, Frames, read_frames
+from runner.engine.damage import IMAGE_DAMAGE
+from runner.engine.frames import EDITED_PIXELS_PER_LIMIT, EDITED_TOGETHER, Frames, read_frames
 from runner.engine.image import profiles
 from runner.engine.image.encoding import ImageFormat
 from runner.engine.image.engine import Frame, Picture, Size, with_alpha
@@ -29,16 +28,12 @@ WORKING_MODES = ("L", "LA", "RGB", "RGBA")
 # other programs (EPS to Ghostscript) or are rarely exercised against hostile input. JPEG's
 # reader also opens MPO, the JPEG some cameras write.
 READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP")
-# An animation's frames together may hold this many times the per-image pixel limit.
-ANIMATION_PIXELS_PER_LIMIT = 4
 # What a source is written as when no format is asked for: its own format when it is one of
 # ours (MPO is a camera's JPEG with extra pictures), PNG for anything else (BMP, ICO, ...).
 _WRITTEN_AS: dict[str, ImageFormat] = {
     "JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "AVIF": "avif", "GIF": "gif",
     "TIFF": "tiff",
 }  # fmt: skip
-# What Pillow raises for damaged data, depending on the format's plugin.
-_DAMAGED = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
 # EXIF orientations 2-8, as the transposition that shows the picture upright.
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -90,7 +85,7 @@ def check_pixels(size: Size, *, frames: int, max_pixels: int, what: str) -> None
             f"{what} is {width}x{height} ({_mega(width * height)}), over the limit of "
             f"{_mega(max_pixels)}; use a smaller image, or resize or crop it first"
         )
-    budget = max_pixels * ANIMATION_PIXELS_PER_LIMIT
+    budget = max_pixels * EDITED_PIXELS_PER_LIMIT
     if width * height * frames > budget:
         raise EditFailed(
             f"{what} has {frames} frames of {width}x{height} ({_mega(width * height * frames)} "
@@ -131,7 +126,7 @@ def _explained(what: str, *, max_pixels: int) -> Iterator[None]:
         raise EditFailed(
             f"{what} is far over the limit of {_mega(max_pixels)} ({exc}); use a smaller image"
         ) from None
-    except _DAMAGED as exc:
+    except IMAGE_DAMAGE as exc:
         if from_the_system(exc):
             raise
         raise EditFailed(

@@ -10,7 +10,7 @@ from typing import Literal
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from runner.engine import draw
-from runner.engine.draw import Colour, text_layer
+from runner.engine.draw import Colour
 from runner.engine.image import resample
 
 Size = tuple[int, int]
@@ -21,6 +21,7 @@ font = draw.font
 wrap = draw.wrap
 undrawable = draw.undrawable
 undrawable_reason = draw.undrawable_reason
+text_layer = draw.text_layer
 TEXT_FONT_FILES = draw.TEXT_FONT_FILES
 Box = tuple[int, int, int, int]  # left, top, right, bottom, in pixels
 Region = tuple[float, float, float, float]  # left, top, right, bottom, as fractions of a side
@@ -108,14 +109,36 @@ def on_canvas(frame: Frame, size: Size, *, at: tuple[int, int], background: Colo
     return canvas
 
 
-def stamp(frame: Frame, mark: Frame, *, at: list[tuple[int, int]]) -> Frame:
-    """`mark` composited over `frame` with its top-left corner at each of `at` (they may reach
-    past the edges: what falls outside is cut off)."""
-    layer = Image.new("RGBA", frame.size)
-    rgba = mark.convert("RGBA")
-    for corner in at:
-        layer.paste(rgba, corner)
-    return _overlay(frame, layer)
+def mark_layer(mark: Frame, size: Size, *, at: tuple[int, int]) -> Frame:
+    """An RGBA layer of `size`, transparent but for `mark` with its top-left corner at `at` (it
+    may reach past the edges: what falls outside is cut off)."""
+    layer = Image.new("RGBA", size)
+    layer.paste(mark.convert("RGBA"), at)
+    return layer
+
+
+def tiled_layer(mark: Frame, size: Size, *, at: tuple[int, int]) -> Frame:
+    """An RGBA layer of `size` covered edge to edge by copies of `mark`, one with its top-left
+    corner at `at`. Laid by doubling what is already laid, across then down: a few dozen
+    pastes however small the mark (one per copy was a minute for a 1x1 mark on 50 MP)."""
+    width, height = mark.size
+    sheet = _repeated(mark.convert("RGBA"), (size[0] + width, size[1] + height))
+    left, top = -at[0] % width, -at[1] % height  # where the layer's corner falls in a copy
+    return sheet.crop((left, top, left + size[0], top + size[1]))
+
+
+def _repeated(piece: Frame, size: Size) -> Frame:
+    """A sheet of `size` filled with copies of `piece` from its top-left corner."""
+    sheet = Image.new(piece.mode, size)
+    sheet.paste(piece, (0, 0))
+    width, height = piece.size
+    while width < size[0]:
+        sheet.paste(sheet.crop((0, 0, width, piece.height)), (width, 0))
+        width *= 2
+    while height < size[1]:
+        sheet.paste(sheet.crop((0, 0, size[0], height)), (0, height))
+        height *= 2
+    return sheet
 
 
 def blur(frame: Frame, sigma: float) -> Frame:
@@ -231,10 +254,10 @@ def draw_text(
         frame.size, text, size_px=size_px, colour=colour, at=at, margin_px=margin_px,
         family=family,
     )  # fmt: skip
-    return _overlay(frame, layer)
+    return composited(frame, layer)
 
 
-def _overlay(frame: Frame, layer: Frame) -> Frame:
+def composited(frame: Frame, layer: Frame) -> Frame:
     """`layer` composited over `frame`; coloured text makes a grey frame RGB."""
     base = frame.convert("RGBA")
     base.alpha_composite(layer)

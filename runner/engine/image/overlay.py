@@ -98,24 +98,22 @@ class Overlay(ImageOperation):
         mark = inputs.first_frame(self.media)
         size = self._mark_size(mark.size, picture.size)
         mark = engine.fade(engine.resize(mark, size), self.opacity)
-        at = self._corners(size, picture.size)
-        return picture.map(lambda frame: engine.stamp(frame, mark, at=at))
+        at = self._corner(size, picture.size)
+        # Made once for the picture: an animation's frames are all of its size.
+        if self.tile:
+            layer = engine.tiled_layer(mark, picture.size, at=at)
+        else:
+            layer = engine.mark_layer(mark, picture.size, at=at)
+        return picture.map(lambda frame: engine.composited(frame, layer))
 
     def _mark_size(self, mark: Size, base: Size) -> Size:
         scale = self.scale * base[0] / mark[0] if self.scale else 1.0
         fits = min(scale, base[0] / mark[0], base[1] / mark[1])
         return max(1, round(mark[0] * fits)), max(1, round(mark[1] * fits))
 
-    def _corners(self, mark: Size, base: Size) -> list[tuple[int, int]]:
+    def _corner(self, mark: Size, base: Size) -> tuple[int, int]:
+        """Where the mark's top-left corner goes (a tiled one's copy at the gravity's place)."""
         focus = gravity.fixed_focus(self.gravity)
         assert focus is not None  # places only
         x, y = (gravity.placed(base[i] - mark[i], focus[i]) for i in (0, 1))
-        if not self.tile:
-            return [(x, y)]
-        # The copy at (x, y) and its neighbours in every direction, edge to edge.
-        first_x, first_y = (x % mark[0]) - mark[0], (y % mark[1]) - mark[1]
-        return [
-            (left, top)
-            for top in range(first_y, base[1], mark[1])
-            for left in range(first_x, base[0], mark[0])
-        ]
+        return x, y

@@ -89,12 +89,12 @@ class Text(ImageOperation):
         margin = draw.margin_px(picture.size)
         rgba = engine.colour(self.color)
         assert rgba is not None  # validated
-        return picture.map(
-            lambda frame: engine.draw_text(
-                frame, self.text, size_px=size, colour=rgba, at=PLACES[self.position],
-                margin_px=margin, family=self.font,
-            )
+        # Laid out and drawn once: an animation's frames are all of the picture's size.
+        layer = engine.text_layer(
+            picture.size, self.text, size_px=size, colour=rgba, at=PLACES[self.position],
+            margin_px=margin, family=self.font,
         )  # fmt: skip
+        return picture.map(lambda frame: engine.composited(frame, layer))
 
 
 def _kept(text: str) -> str | None:

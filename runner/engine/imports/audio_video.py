@@ -19,7 +19,7 @@ def audio_as_video(source: Path, out_dir: Path) -> Path:
     target = out_dir / "audio.mp4"
     try:
         with (
-            av.open(str(source)) as audio_in,
+            av.open(str(source), metadata_errors="replace") as audio_in,
             av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as output,
         ):
             if not audio_in.streams.audio:

@@ -19,7 +19,7 @@ from av.stream import Stream
 from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
-from runner.engine.video.probe import EPSILON_SECONDS, failed_making
+from runner.engine.video.probe import EPSILON_SECONDS, failed_making, origin_ticks
 from runner.engine.video.sink import Damage, seconds
 
 CHANNELS = 2  # every re-encoded result is stereo
@@ -45,7 +45,7 @@ class AudioCopy:
         self._stream, self._segment, self._start = stream, segment, start
         self._offset, self._joining = offset, self._heard_until is not None
         assert stream.time_base is not None
-        origin = stream.start_time or 0
+        origin = origin_ticks(stream)
         self._shift = round(offset / stream.time_base) - origin - round(start / stream.time_base)
         self._origin, self._seconds_per_tick = origin, float(stream.time_base)
         context = stream.codec_context

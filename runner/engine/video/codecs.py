@@ -79,6 +79,26 @@ AUDIO_BIT_RATE: dict[AudioCodec, int] = {"aac": 128_000, "opus": 96_000, "mp3": 
 EXTRACT_CODEC: dict[str, AudioCodec] = {"m4a": "aac", "opus": "opus", "mp3": "mp3"}
 EXTRACT_MUXER: dict[str, str] = {"m4a": "ipod", "opus": "ogg", "mp3": "mp3"}
 OPUS_RATE_HZ = 48_000  # the only rate libopus encodes at that every player takes
+# The sample rates each audio encoder is given: those FFmpeg's aac and libmp3lame take, and for
+# Opus OPUS_RATE_HZ alone. Written out, not asked of PyAV: the API reads this module.
+ENCODED_RATES_HZ: dict[AudioCodec, tuple[int, ...]] = {
+    "aac": (
+        96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025,
+        8_000, 7_350,
+    ),
+    "mp3": (44_100, 48_000, 32_000, 22_050, 24_000, 16_000, 11_025, 12_000, 8_000),
+    "opus": (OPUS_RATE_HZ,),
+}  # fmt: skip
+
+
+def encoded_rate(codec: AudioCodec, rate: int) -> int:
+    """The sample rate sound of `rate` Hz is encoded at in `codec`: its own when the encoder
+    takes it, else the nearest the encoder takes (the higher of two as near), as FFmpeg
+    chooses. AAC has no 192 kHz and no 4 kHz; MP3 nothing over 48 kHz."""
+    rates = ENCODED_RATES_HZ[codec]
+    if rate in rates:
+        return rate
+    return min(rates, key=lambda taken: (abs(taken - rate), -taken))
 
 
 def refusal(container: Container, codec: str) -> str | None:

@@ -28,7 +28,7 @@ from runner.engine.video.background import Background
 from runner.engine.video.nal import disposable, in_band, to_stored_form
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
-from runner.engine.video.probe import EPSILON_SECONDS, check_frame
+from runner.engine.video.probe import EPSILON_SECONDS, check_frame, origin_ticks
 from runner.engine.video.recode import Coding, Piece
 from runner.engine.video.sink import Damage
 
@@ -76,7 +76,7 @@ class VideoCopy:
         assert stream.time_base is not None
         self._stream, self._tb, self._offset = stream, stream.time_base, offset
         self._seconds_per_tick = float(self._tb)
-        origin = stream.start_time or 0
+        origin = origin_ticks(stream)
         self._start = origin + round(start / self._tb)
         self._end = origin + round(segment.end / self._tb)
         self._eps = max(1, round(EPSILON_SECONDS / self._tb))

@@ -51,7 +51,7 @@ class Feeder:
         if isinstance(self._audio, AudioTranscode):  # a source without sound, or too little
             self._audio.silence_until(end)
         if not complete:
-            self._check_whole(segment, expected=end)
+            self._check_whole(segment, expected=end, began=offset)
 
     def _begin(
         self, container: Input, segment: Segment, *, start: float, offset: float
@@ -85,8 +85,14 @@ class Feeder:
         duration = self._plan.duration
         self._progress(min(1.0, max(0.0, done_seconds / duration)) if duration > 0 else 1.0)
 
-    def _check_whole(self, segment: Segment, *, expected: float) -> None:
+    def _check_whole(self, segment: Segment, *, expected: float, began: float) -> None:
+        """`began`, `expected`: where the segment starts and should end on the result."""
         reached = self._position()
+        if reached <= began + EPSILON_SECONDS:  # however short the segment, not one frame of it
+            raise EditFailed(
+                f"{segment.source.path.name} has no data from {segment.start:.2f} s to "
+                f"{segment.end:.2f} s: the file is truncated or damaged"
+            )
         frame_seconds = float(1 / segment.source.video.rate)
         if reached < expected - TRUNCATED_SECONDS - 2 * frame_seconds:
             raise EditFailed(

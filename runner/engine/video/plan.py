@@ -18,11 +18,11 @@ from runner.engine.video.codecs import (
     ENCODABLE_VIDEO,
     EXTRACT_CODEC,
     MAX_CRF,
-    OPUS_RATE_HZ,
     PRESETS,
     AudioCodec,
     Container,
     VideoCodec,
+    encoded_rate,
     refusal,
 )
 from runner.engine.video.concat import Concat
@@ -390,7 +390,7 @@ def _audio_plan(request: _Request) -> AudioPlan:
 
 
 def _encoded(request: _Request, codec: AudioCodec, rate: int) -> AudioPlan:
-    rate = OPUS_RATE_HZ if codec == "opus" else rate
+    rate = encoded_rate(codec, rate)
     return AudioPlan("encode", codec, rate, gain=request.gain, speed=request.speed)
 
 

@@ -11,9 +11,11 @@ from typing import NoReturn
 import av
 import av.container
 from av.audio.stream import AudioStream
+from av.stream import Stream
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
+from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import Limits
 from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
@@ -79,15 +81,33 @@ def failed_making(error: av.error.FFmpegError, what: str) -> NoReturn:
     raise EditFailed(f"{what}: {reason(error)}") from None
 
 
+# The origin (start time, in ticks) of each stream of each source open in reading(), as known
+# when it was opened. FFmpeg sets a start it did not know at opening while demuxing, to a later
+# packet's time: a Matroska file of one frame every 5 s then seemed to end 15 s early.
+_ORIGINS: dict[int, dict[int, int]] = {}
+
+
+def origin_ticks(stream: Stream) -> int:
+    """Where the stream's time starts, in its ticks, as known when its file was opened (0 when
+    unknown): every time of the stream is counted from it."""
+    origins = _ORIGINS.get(id(stream.container))
+    return origins[stream.index] if origins is not None else stream.start_time or 0
+
+
 @contextmanager
 def reading(path: Path) -> Iterator[Input]:
     """Open a source; an FFmpeg error about its data while it is open fails the edit, naming
-    the file."""
+    the file. Its streams' origins are kept as known now (origin_ticks)."""
     try:
-        with av.open(str(path), mode="r") as container:
-            yield container
+        # Metadata not in UTF-8 is read with replacement characters (as the upload check does).
+        with av.open(str(path), mode="r", metadata_errors="replace") as container:
+            _ORIGINS[id(container)] = {s.index: s.start_time or 0 for s in container.streams}
+            try:
+                yield container
+            finally:
+                del _ORIGINS[id(container)]
     except av.error.FFmpegError as exc:
-        if not about_the_media(exc):
+        if not (about_the_media(exc) or said_of_the_data(exc, path)):
             raise
         raise EditFailed(f"{path.name} cannot be read as a video: {reason(exc)}") from None
 
@@ -141,7 +161,7 @@ def seek_before(video: VideoStream, at: float) -> None:
     container = video.container
     assert isinstance(container, Input)
     assert video.time_base is not None
-    origin = video.start_time or 0
+    origin = origin_ticks(video)
     back = 0.0
     while at - back > 0:  # at most about log2(at) tries: each goes twice as far back
         target = origin + round((at - back) / video.time_base)
@@ -155,7 +175,7 @@ def seek_before(video: VideoStream, at: float) -> None:
 
 def _first_keyframe_at_or_before(container: Input, video: VideoStream, at: float) -> bool:
     assert video.time_base is not None
-    origin = video.start_time or 0
+    origin = origin_ticks(video)
     for count, packet in enumerate(container.demux(video)):
         if packet.is_keyframe and packet.pts is not None:
             return float((packet.pts - origin) * video.time_base) <= at + EPSILON_SECONDS
@@ -212,9 +232,9 @@ def _first_frame(stream: VideoStream) -> VideoFrame | None:
 
 
 def _origin(stream: VideoStream) -> float:
-    if stream.start_time is None or stream.time_base is None:
+    if stream.time_base is None:
         return 0.0
-    return float(stream.start_time * stream.time_base)
+    return float(origin_ticks(stream) * stream.time_base)
 
 
 def _duration(container: Input, stream: VideoStream, path: Path) -> float:

@@ -9,6 +9,7 @@ from av.packet import Packet
 from av.stream import Stream
 
 from runner.engine.video.plan import Segment
+from runner.engine.video.probe import origin_ticks
 from service.kernel.errors import EditFailed, reason
 
 MAX_DAMAGED_PACKETS = 25  # per stream and segment: past this a file is refused, not played
@@ -47,5 +48,4 @@ def seconds(stream: Stream, ticks: int | None) -> float | None:
     """Ticks of a stream as seconds after its origin (None stays None)."""
     if ticks is None or stream.time_base is None:
         return None
-    origin = stream.start_time or 0
-    return float((ticks - origin) * stream.time_base)
+    return float((ticks - origin_ticks(stream)) * stream.time_base)

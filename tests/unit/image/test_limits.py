@@ -12,7 +12,12 @@ from PIL import ExifTags, Image, JpegImagePlugin
 from runner.engine.image.encoding import luma, ssim
 from runner.engine.ops.base import Limits
 from service.kernel.errors import EditFailed
-from tests.hostile import growing_gif, paged_tiff
+from tests.hostile import (
+    avif_with_scrambled_data,
+    growing_gif,
+    paged_tiff,
+    tiff_whose_second_page_has_no_width,
+)
 from tests.unit.image.pictures import (
     BLUE,
     GREEN,
@@ -151,6 +156,22 @@ def test_a_truncated_file_fails_saying_so(tmp_path: Path) -> None:
     source = tmp_path / "cut.jpg"
     source.write_bytes(whole.read_bytes()[:600])
     with pytest.raises(EditFailed, match=r"the file cut\.jpg is damaged or truncated"):
+        edit(source, "flip=h")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("no-width.tiff", tiff_whose_second_page_has_no_width()),
+     ("scrambled.avif", avif_with_scrambled_data())],
+    ids=["tiff", "avif"],
+)  # fmt: skip
+def test_damage_a_reader_reports_in_its_own_words_fails_saying_so(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    """TIFF's reader says TypeError, AVIF's RuntimeError: an internal error of ours, before."""
+    source = tmp_path / name
+    source.write_bytes(content)
+    with pytest.raises(EditFailed, match=f"the file {name} is damaged or truncated"):
         edit(source, "flip=h")
 
 

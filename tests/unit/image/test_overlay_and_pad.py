@@ -116,3 +116,39 @@ def test_overlay_reads_another_media_and_names_it(white: Path) -> None:
 def test_a_wrong_overlay_is_refused_naming_it(white: Path, query: str) -> None:
     with pytest.raises(InvalidParameter, match="overlay"):
         edit(white, query)
+
+
+@pytest.mark.parametrize(("where", "first"), [("se", (93 % 7, 47 % 3)), ("nw", (0, 0))])
+def test_overlay_tile_lays_a_copy_at_the_gravity_and_its_neighbours_edge_to_edge(
+    white: Path, tmp_path: Path, where: str, first: tuple[int, int]
+) -> None:
+    """A 7x3 mark on 100x50 (neither divides it): its red corner pixel repeats every 7 across
+    and 3 down from the copy the gravity places (se: at 93,47)."""
+    corner = Image.new("RGBA", (7, 3))
+    corner.putpixel((0, 0), (*RED, 255))
+    mark = save(corner, tmp_path / "corner.png")
+    result = edit(white, f"overlay={LOGO}&overlay_tile=true&overlay_gravity={where}",
+                  others={LOGO: mark}).convert("RGB")  # fmt: skip
+    reds = {(x, y) for x in range(100) for y in range(50) if result.getpixel((x, y)) == RED}
+    assert reds == {(x, y) for x in range(first[0], 100, 7) for y in range(first[1], 50, 3)}
+
+
+def test_a_one_pixel_mark_is_tiled_in_a_few_pastes_not_one_per_pixel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One paste per copy was a minute of CPU for a 1x1 mark on 50 MP, and again for every
+    frame of an animation: past the edit's time limit, refused as too slow."""
+    base = save(Image.new("RGB", (1000, 1000), WHITE), tmp_path / "base.png")
+    mark = save(Image.new("RGBA", (1, 1), (*RED, 255)), tmp_path / "pixel.png")
+    pastes = 0
+    paste = Image.Image.paste
+
+    def counted(image: Image.Image, *args: object, **kwargs: object) -> None:
+        nonlocal pastes
+        pastes += 1
+        paste(image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image.Image, "paste", counted)
+    result = edit(base, f"overlay={LOGO}&overlay_tile=true", others={LOGO: mark})
+    assert result.convert("RGB").getcolors() == [(1_000_000, RED)]
+    assert pastes < 100

@@ -1,6 +1,7 @@
 """text: drawn where asked, in the colour asked, wrapped inside the image, any script."""
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -9,7 +10,16 @@ from PIL import Image
 from runner.engine import draw, lettering
 from runner.engine.image import engine
 from service.kernel.errors import EditFailed, InvalidParameter
-from tests.unit.image.pictures import BLACK, colour_at, edit, mean_difference, near, save
+from tests import media
+from tests.unit.image.pictures import (
+    BLACK,
+    colour_at,
+    edit,
+    edit_path,
+    mean_difference,
+    near,
+    save,
+)  # fmt: skip
 
 NOT_A_GLYPH = "\U0010fffd"  # private use: no font has it, so it draws as the missing-glyph box
 INK_FROM = 60  # a channel above this, on black, is text
@@ -229,3 +239,28 @@ def test_without_the_emoji_font_emoji_are_refused_saying_what_would_draw_them(
             edit(black, "text=ok 👍🏽")
     finally:
         lettering.emoji_font.cache_clear()
+
+
+def test_text_on_an_animation_is_laid_out_once_for_all_its_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Laying out 1,000 characters costs up to a second: once per frame, an animation's
+    text ran past the edit's time limit."""
+    source = tmp_path / "animated.gif"
+    source.write_bytes(media.animated("GIF", frames=12, size=(120, 60)))
+    layouts = 0
+    layer = engine.text_layer
+
+    def counted(*args: Any, **kwargs: Any) -> Image.Image:
+        nonlocal layouts
+        layouts += 1
+        return layer(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "text_layer", counted)
+    out = edit_path(source, "text=Hi&text_size=20&text_color=lime&text_position=center")
+    with Image.open(out) as result:
+        assert getattr(result, "n_frames", 1) == 12
+        for index in range(12):
+            result.seek(index)
+            assert near(colour_at(result.convert("RGB"), 0.5, 0.5), (0, 255, 0))
+    assert layouts == 1

@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image, ImageSequence
 
+from runner.engine.video.codecs import AUDIO_ENCODER, ENCODED_RATES_HZ, AudioCodec
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
 from tests.unit.video.media import (
@@ -145,3 +146,23 @@ def test_a_codec_the_sources_container_cannot_hold_says_which_format_can(
     holders = r"format=mp4\|webm\|mkv"
     with pytest.raises(EditFailed, match=rf"keeps the source.s container, mov.*{holders}"):
         edit(make(container="mov"), [("vcodec", "vp9")])
+
+
+@pytest.mark.parametrize(("sample_rate", "encoded"), [(192_000, 96_000), (4_000, 7_350)])
+def test_sound_at_a_rate_aac_cannot_take_is_encoded_at_the_nearest_it_takes(
+    make: Make, edit: Edit, sample_rate: int, encoded: int
+) -> None:
+    """As FFmpeg chooses; the edit failed ("cannot be encoded as aac at 192000 Hz")."""
+    source = make(container="mkv", acodec="pcm_s16le", sample_rate=sample_rate, seconds=2.0)
+    (result,) = edit(source, [("format", "mp4")])
+    with av.open(str(result)) as container:
+        audio = container.streams.audio[0].codec_context
+        assert (audio.codec.canonical_name, audio.sample_rate) == ("aac", encoded)
+    assert_in_sync(result)
+
+
+@pytest.mark.parametrize("codec", ["aac", "mp3"])
+def test_the_rates_an_encoder_takes_are_ffmpegs(codec: AudioCodec) -> None:
+    rates = av.Codec(AUDIO_ENCODER[codec], "w").audio_rates
+    assert rates is not None
+    assert set(ENCODED_RATES_HZ[codec]) == set(rates)

@@ -2,8 +2,10 @@
 truncated or corrupt files, limits; and progress reported along the way."""
 
 import random
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 
 from runner.engine import jobs
@@ -13,6 +15,7 @@ from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
 from service.kernel.errors import EditFailed
 from tests.hostile import growing_video
+from tests.media import titled_in_latin1, write_video
 from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import (
     Spec,
@@ -221,3 +224,59 @@ def test_a_result_that_lost_its_picture_fails_the_edit_not_completes_it(
 
 def _parsed(query: list[tuple[str, str]]) -> list[Operation]:
     return parse_query(catalogue(), MediaKind.VIDEO, query, limits=LIMITS)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [[("resize", "32x")], [("format", "webm")], [("speed", "2")]],
+)
+def test_a_slideshow_whose_start_is_learnt_while_demuxing_is_edited_whole(
+    edit: Edit, tmp_path: Path, query: list[tuple[str, str]]
+) -> None:
+    """One frame every 5 s in Matroska: FFmpeg knows no start when it opens the file and sets
+    one while demuxing, to a later packet's time. Times read after it moved were 15 s early:
+    a re-encode failed ("ends 20.00 s before the 20.00 s asked for")."""
+    source = tmp_path / "slides.mkv"
+    write_video(source, container="matroska", acodec=None, seconds=20, fps=Fraction(1, 5))
+    (result,) = edit(source, query)
+    expected = 10.0 if query[0][0] == "speed" else 20.0
+    assert facts(result).duration == pytest.approx(expected, abs=0.6)
+
+
+def test_a_video_whose_metadata_is_not_utf8_is_edited(edit: Edit, tmp_path: Path) -> None:
+    """A Latin-1 title raised UnicodeDecodeError opening the source: an internal error."""
+    (result,) = edit(titled_in_latin1(tmp_path / "latin1.mkv"), [("resize", "32x")])
+    assert facts(result).size == (32, 24)
+
+
+def test_a_matroska_file_cut_in_its_header_fails_clearly_not_retried(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    """FFmpeg says EIO of it: an edit of one stored before the check refused it was retried."""
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(make(container="mkv").read_bytes()[:200])
+    with pytest.raises(EditFailed, match=r"cut\.mkv cannot be read as a video"):
+        edit(cut, [("format", "mp4")])
+
+
+def test_a_trim_of_a_part_the_data_never_reaches_fails_saying_so(
+    edit: Edit, tmp_path: Path
+) -> None:
+    """A file cut at 1 s of its 2 (within what the upload check lets pass as whole): a short
+    trim past its data muxed nothing, and renaming the result FFmpeg never created came back
+    as an internal error (FileNotFoundError)."""
+    whole = write_video(tmp_path / "whole.mkv", container="matroska", acodec=None, seconds=2.0)
+    with av.open(str(whole)) as container:
+        video = container.streams.video[0]
+        assert video.time_base is not None
+        at = next(
+            packet.pos for packet in container.demux(video)
+            if packet.pts is not None and packet.pts * video.time_base >= 1.0
+        )  # fmt: skip
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[:at])
+    with pytest.raises(EditFailed) as refused:
+        edit(cut, [("trim", "1.3,1.6")])
+    assert str(refused.value) == (
+        "cut.mkv has no data from 1.30 s to 1.60 s: the file is truncated or damaged"
+    )

@@ -1,6 +1,7 @@
 """Trouble with our disk is not the video's fault: FFmpeg's errors with an errno of real I/O
 trouble (ENOSPC, EIO) pass through (the sandbox reports them as retryable), while everything
-else FFmpeg says, a file it refuses to open (EACCES, EPERM) included, fails the edit."""
+else FFmpeg says, a file it refuses to open (EACCES, EPERM) included, fails the edit. An EIO
+reading a source is ours only when the source cannot be read back either."""
 
 import errno
 import os
@@ -39,12 +40,13 @@ def test_a_full_disk_while_writing_passes_through(
 
 
 @pytest.mark.parametrize(
-    ("error_class", "code", "final"),
+    ("error_class", "code", "disk_fails", "final"),
     [
-        (av.error.OSError, errno.EIO, False),
-        (av.error.PermissionError, errno.EACCES, True),
-        (av.error.PermissionError, errno.EPERM, True),
-        (av.error.InvalidDataError, INVALID_DATA, True),
+        (av.error.OSError, errno.EIO, True, False),
+        (av.error.OSError, errno.EIO, False, True),  # FFmpeg's Matroska reader says EIO of data
+        (av.error.PermissionError, errno.EACCES, False, True),
+        (av.error.PermissionError, errno.EPERM, False, True),
+        (av.error.InvalidDataError, INVALID_DATA, False, True),
     ],
 )
 def test_only_errors_about_the_data_blame_the_source(
@@ -53,17 +55,25 @@ def test_only_errors_about_the_data_blame_the_source(
     monkeypatch: pytest.MonkeyPatch,
     error_class: type[av.error.FFmpegError],
     code: int,
+    disk_fails: bool,
     final: bool,
 ) -> None:
+    """`disk_fails`: reading the source back fails too, as our disk's EIO would make it."""
     source = make()
-    real_open = av.open
+    real_open, real_path_open = av.open, Path.open
 
     def open_failing_on_the_source(file: Any, *args: Any, **kwargs: Any) -> Any:
         if str(file) == str(source):
             raise ffmpeg_error(error_class, code, str(source))
         return real_open(file, *args, **kwargs)
 
+    def read_back(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if disk_fails and path == source:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_path_open(path, *args, **kwargs)
+
     monkeypatch.setattr(av, "open", open_failing_on_the_source)
+    monkeypatch.setattr(Path, "open", read_back)
     expected: type[Exception] = EditFailed if final else error_class
     with pytest.raises(expected) as raised:
         edit(source, [("format", "mkv")])
