@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from math import ceil
 
+from fontTools.ttLib import TTFont, TTLibError  # type: ignore[import-untyped]
 from PIL import Image, ImageDraw, ImageFont
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -216,12 +217,40 @@ def _looks_like_emoji(character: str) -> bool:
 
 
 def _in_font(character: str, family: str) -> bool:
-    return _has_glyph(character, font(_COVERAGE_SIZE_PX, family))
+    face = font(_COVERAGE_SIZE_PX, family)
+    mapped = _mapped(face)
+    if mapped is not None:
+        return ord(character) in mapped
+    return _has_glyph(character, face)  # Pillow's bundled font: no file to read
 
 
 def _in_emoji_font(text: str) -> bool:
     face = emoji_font()
-    return face is not None and _draws(text, face)
+    if face is None:
+        return False
+    mapped = _mapped(face)
+    if mapped is not None and len(text) == 1 and ord(text) not in mapped:
+        return False  # most of Unicode, and no drawing needed to say so
+    return _draws(text, face)  # what it maps it may draw blank (a keycap's digit)
+
+
+def _mapped(face: Font) -> frozenset[int] | None:
+    """The code points `face`'s file maps to a glyph, or None when it has no file to read."""
+    path = getattr(face, "path", None)
+    return _mapped_in_file(path) if isinstance(path, str) else None
+
+
+@lru_cache(maxsize=8)
+def _mapped_in_file(path: str) -> frozenset[int] | None:
+    """The font file's character map, read once: asking the font whether it draws a character
+    costs a glyph drawn (about 85 us with the emoji font's), and a text of a thousand
+    characters no font has would cost the API that much of its event loop for each request."""
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as file:
+            best = file.getBestCmap() or {}
+    except (OSError, TTLibError):
+        return None
+    return frozenset(code for code, glyph in best.items() if glyph != ".notdef")
 
 
 @lru_cache(maxsize=4096)  # keyed by the font too: a test may swap the font files
