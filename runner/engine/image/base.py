@@ -24,7 +24,9 @@ class Inputs:
         path = self.paths.get(media_id)
         if path is None:
             raise EditFailed(f"the image {media_id} this edit reads was not provided")
-        source = decoding.read(path, max_pixels=self.max_pixels, plan=lambda size: None)
+        source = decoding.read(
+            path, max_pixels=self.max_pixels, plan=lambda size: None, first_frame_only=True
+        )
         return source.picture.first
 
 

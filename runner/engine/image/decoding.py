@@ -52,12 +52,14 @@ class Source:
     format: ImageFormat  # what it is written as unless the edit says otherwise
 
 
-def read(path: Path, *, max_pixels: int, plan: Planner) -> Source:
+def read(path: Path, *, max_pixels: int, plan: Planner, first_frame_only: bool = False) -> Source:
     """Decode `path`, refusing it before decoding when it holds more than `max_pixels` or when
-    `plan` refuses its size. JPEG decodes at the smaller size `plan` may ask for."""
+    `plan` refuses its size. JPEG decodes at the smaller size `plan` may ask for. With
+    `first_frame_only`, an animation's or a TIFF's first frame alone is read (an overlay's
+    mark): the others are neither counted nor decoded."""
     what = f"the file {path.name}"
     with _explained(what, max_pixels=max_pixels), Image.open(path, formats=READABLE) as image:
-        layout = _frames(image, path, what=what)
+        layout = Frames((image.size,)) if first_frame_only else _frames(image, path, what=what)
         size, frame_count = layout.sizes[0], layout.count  # a GIF's canvas as its frames grow it
         check_pixels(size, frames=frame_count, max_pixels=max_pixels, what="the image")
         orientation, written_as = _orientation(image), _WRITTEN_AS.get(image.format or "", "png")

@@ -5,10 +5,11 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
-from PIL import Image
+from PIL import GifImagePlugin, Image
 
 from runner.engine.image.overlay import Overlay
 from service.kernel.errors import EditFailed, InvalidParameter
+from tests import media
 from tests.unit.image.pictures import (
     BLACK,
     BLUE,
@@ -99,6 +100,30 @@ def test_overlay_tile_covers_the_image(white: Path, tmp_path: Path) -> None:
     dots = [(x, y) for x in range(100) for y in range(50) if result.getpixel((x, y)) == RED]
     assert len(dots) == 10 * 5 * 4  # every 10x10 tile has its 2x2 dot
     assert result.getpixel((95, 45)) == WHITE
+
+
+def test_an_animated_mark_is_read_no_further_than_its_first_frame(
+    white: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the first frame is laid: every frame of a mark was decoded (a 1,000-frame GIF as
+    a watermark cost its whole decoding on every edit)."""
+    mark = tmp_path / "mark.gif"
+    mark.write_bytes(media.animated("GIF", frames=40, size=(20, 10)))
+    frames_read: list[int] = []
+    seek = GifImagePlugin.GifImageFile.seek
+
+    def counted(self: GifImagePlugin.GifImageFile, frame: int) -> None:
+        frames_read.append(frame)
+        seek(self, frame)
+
+    monkeypatch.setattr(GifImagePlugin.GifImageFile, "seek", counted)
+    result = edit(white, f"overlay={LOGO}&overlay_gravity=nw", others={LOGO: mark})
+
+    assert result.size == (100, 50)
+    assert max(frames_read) == 0
+    with Image.open(mark) as first:
+        expected = first.convert("RGB").getpixel((5, 5))
+    assert result.convert("RGB").getpixel((5, 5)) == expected
 
 
 def test_overlay_reads_another_media_and_names_it(white: Path) -> None:
