@@ -160,17 +160,22 @@ def seek_before(video: VideoStream, at: float) -> None:
     tried again from further back, each time twice as far, at last from the file's start."""
     container = video.container
     assert isinstance(container, Input)
-    assert video.time_base is not None
-    origin = origin_ticks(video)
     back = 0.0
     while at - back > 0:  # at most about log2(at) tries: each goes twice as far back
-        target = origin + round((at - back) / video.time_base)
+        target = seek_ticks(video, at - back)
         container.seek(target, stream=video, backward=True)
         if _first_keyframe_at_or_before(container, video, at):
             container.seek(target, stream=video, backward=True)
             return
         back = max(SEEK_STEP_SECONDS, 2 * back)
     container.seek(0)
+
+
+def seek_ticks(video: VideoStream, at: float) -> int:
+    """The ticks a seek for `at` seconds after the stream's origin asks for: it lands on the
+    last keyframe at or before them (in a file with an index)."""
+    assert video.time_base is not None
+    return origin_ticks(video) + round(at / video.time_base)
 
 
 def _first_keyframe_at_or_before(container: Input, video: VideoStream, at: float) -> bool:

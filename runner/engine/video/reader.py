@@ -3,9 +3,11 @@ palettes: the frame shown at a time, or every keyframe (a cheap pass that lands 
 changes, where encoders put keyframes)."""
 
 import itertools
+import math
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,12 +24,14 @@ from runner.engine.video.probe import (
     open_streams,
     reading,
     seek_before,
+    seek_ticks,
 )
 from runner.engine.video.sink import seconds
 from service.kernel.errors import EditFailed
 
 _DEFAULT_TIME_BASE = Fraction(1, 90_000)
 MAX_FRAMES_SCANNED = 100_000  # a bound on any decoding loop here, whatever the file says
+Timed = tuple[VideoFrame, float | None]  # a frame and its seconds after the stream's origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +42,69 @@ class Shot:
     source_at: float  # seconds after that file's origin
 
 
+@dataclass(slots=True)
+class _Scan:
+    """The ticks of the keyframes' packets a scan demuxed, in order, and whether it reached
+    the end of the stream."""
+
+    ticks: list[int | None] = field(default_factory=list)
+    ended: bool = False
+
+
+@dataclass(slots=True)
+class _Keyframes:
+    """Where a source's keyframes' packets are, in its ticks, as the keyframe scan demuxed
+    them, and the spans of ticks the scan saw all of."""
+
+    ticks: list[int] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)
+
+    def add(self, scan: _Scan) -> None:
+        known = [tick for tick in scan.ticks if tick is not None]
+        if known and len(known) == len(scan.ticks):  # a keyframe without a time: none trusted
+            self.ticks = sorted({*self.ticks, *known})
+            self.spans.append((min(known), math.inf if scan.ended else max(known)))
+
+    def none_between(self, earlier: int, later: int) -> bool:
+        """Whether the scan saw that no keyframe lies after `earlier` up to `later`: a seek
+        for either then lands on the same keyframe."""
+        seen = any(start <= earlier and later <= end for start, end in self.spans)
+        return seen and bisect_right(self.ticks, earlier) == bisect_right(self.ticks, later)
+
+
+@dataclass(slots=True)
+class _Run:
+    """The frames decoded since one seek: the one shown at the last time asked and the next,
+    decoded but not yet shown. A later time in the same keyframe's reach is read on from
+    here, as a seek for it would decode the same frames again (a video with one keyframe
+    in 100,000 frames decoded them all again for each still)."""
+
+    frames: Iterator[Timed]
+    sought: int  # the seek's ticks
+    asked: float  # seconds: the last time asked
+    shown: Timed | None = None
+    ahead: Timed | None = None
+
+    def to(self, local: float) -> Timed | None:
+        """The frame shown at `local` seconds: the last before the first one later."""
+        if self.shown is None and self.ahead is None:
+            self.ahead = next(self.frames, None)
+        while self.ahead is not None:
+            at = self.ahead[1]
+            if at is not None and at > local + EPSILON_SECONDS and self.shown is not None:
+                break
+            self.shown, self.ahead = self.ahead, next(self.frames, None)
+        self.asked = local
+        return self.shown
+
+
 class TimelineReader:
     def __init__(self, plan: Plan, *, pix_fmt: str = "rgb24") -> None:
         self._plan, self._pix_fmt = plan, pix_fmt
         self._stack = ExitStack()
         self._open: dict[str, Input] = {}
+        self._keyframes: dict[str, _Keyframes] = {}
+        self._runs: dict[str, _Run] = {}
 
     def __enter__(self) -> "TimelineReader":
         return self
@@ -86,32 +148,43 @@ class TimelineReader:
     def _keyframes_of(
         self, segment: Segment, *, offset: float, video: VideoStream
     ) -> Iterator[Shot]:
+        key = str(segment.source.path)
+        self._runs.pop(key, None)  # the container is sought away from it
         _seek(video, segment.start)
-        for frame in _decoded_keyframes(video, segment.source):
-            at = seconds(video, frame.pts)
-            if at is None or at < segment.start - EPSILON_SECONDS:
-                continue
-            if at >= segment.end:
-                return
-            if not frame.key_frame:
-                continue
-            image = self._conform(segment, frame)
-            yield Shot(offset + at - segment.start, image, segment.source.path, at)
+        scan = _Scan()
+        try:
+            for frame in _decoded_keyframes(video, segment.source, scan=scan):
+                at = seconds(video, frame.pts)
+                if at is None or at < segment.start - EPSILON_SECONDS:
+                    continue
+                if at >= segment.end:
+                    return
+                if not frame.key_frame:
+                    continue
+                image = self._conform(segment, frame)
+                yield Shot(offset + at - segment.start, image, segment.source.path, at)
+        finally:
+            self._keyframes.setdefault(key, _Keyframes()).add(scan)
 
     def _shown(self, segment: Segment, *, offset: float, local: float) -> Shot:
-        video = self._stream(segment)
-        _seek(video, local)
-        best: VideoFrame | None = None
-        for frame in _decoded(video, segment.source):
-            at = seconds(video, frame.pts)
-            if at is not None and at > local + EPSILON_SECONDS and best is not None:
-                break
-            best = frame
-        if best is None:
+        found = self._run_to(segment, local).to(local)
+        if found is None:
             raise EditFailed(f"{segment.source.path.name} has no frame to show at {local:.3f} s")
-        shown = seconds(video, best.pts) or local
-        image = self._conform(segment, best)
+        frame, at = found
+        shown = at or local
+        image = self._conform(segment, frame)
         return Shot(offset + shown - segment.start, image, segment.source.path, shown)
+
+    def _run_to(self, segment: Segment, local: float) -> _Run:
+        """The decoding that reaches `local` seconds: the one under way when no keyframe the
+        scan saw lies between the time it was sought for and `local`, else a new seek."""
+        video, key = self._stream(segment), str(segment.source.path)
+        target, run = seek_ticks(video, local), self._runs.get(key)
+        keyframes = self._keyframes.get(key, _Keyframes())
+        if run is None or local < run.asked or not keyframes.none_between(run.sought, target):
+            _seek(video, local)
+            run = self._runs[key] = _Run(_timed(video, segment.source), sought=target, asked=local)
+        return run
 
     def _stream(self, segment: Segment) -> VideoStream:
         key = str(segment.source.path)
@@ -143,12 +216,23 @@ def _decoded(video: VideoStream, source: Source) -> Iterator[VideoFrame]:
         yield frame
 
 
-def _decoded_keyframes(video: VideoStream, source: Source) -> Iterator[VideoFrame]:
+def _timed(video: VideoStream, source: Source) -> Iterator[Timed]:
+    """_decoded's frames, each with its time (read before _conform lets it go)."""
+    for frame in _decoded(video, source):
+        yield frame, seconds(video, frame.pts)
+
+
+def _decoded_keyframes(video: VideoStream, source: Source, *, scan: _Scan) -> Iterator[VideoFrame]:
     """The frames of the keyframes' packets from where the stream was sought, each within the
-    source's pixel limit; the decoder is flushed at the end (it may hold a frame back)."""
+    source's pixel limit; the decoder is flushed at the end (it may hold a frame back). Each
+    keyframe's packet is noted in `scan` as it is demuxed."""
     container = video.container
     packets = (p for p in container.demux(video) if p.is_keyframe or p.size == 0)  # type: ignore[attr-defined]
     for packet in itertools.islice(packets, MAX_FRAMES_SCANNED + 1):
+        if packet.size:
+            scan.ticks.append(packet.pts)
+        else:
+            scan.ended = True
         for frame in video.codec_context.decode(packet if packet.size else None):
             check_frame(frame, source)
             yield frame

@@ -15,8 +15,9 @@ from runner.engine.jobs import ProducedFile, run_edit
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
-from runner.engine.video import reader, stills
+from runner.engine.video import probe, reader, stills
 from runner.engine.video.best import Candidate, measure
+from runner.engine.video.probe import Source
 from runner.engine.video.reader import Shot, TimelineReader
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import LIMITS, Edit, Make
@@ -185,6 +186,56 @@ def test_best_frames_hold_few_decoded_pictures_however_many_keyframes(
     assert len(edit(source, [("frames", "best:3")])) == 3
     assert len(judged) >= 72  # every keyframe
     assert held and max(held) - before <= 4
+
+
+def test_best_frames_decode_a_video_with_one_keyframe_about_twice_not_once_per_candidate(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """600 frames, one keyframe: each candidate read by a seek decoded from the first frame
+    again (about 12,000 frames for best:10). Read on from the frame before, the candidates
+    decode the video once, the chosen once more."""
+    frames = 600
+    source = make(
+        seconds=10.0, rate=60, size=(64, 32), gop=100_000, acodec=None,
+        options=(("sc_threshold", "0"),),
+    )  # fmt: skip
+    scanned = _scanned(monkeypatch)
+    decoded = _counted_decodes(monkeypatch)
+    assert len(edit(source, [("frames", "best:10")])) == 10
+    assert scanned == [0.0]
+    assert 1 + frames <= len(decoded) <= 2 * frames + 24
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"gop": 12},
+        {"gop": 48, "bframes": 2, "acodec": None},
+        {"container": "ts", "gop": 30},
+        {"container": "webm", "vcodec": "libvpx-vp9", "acodec": None, "gop": 40},
+    ],
+)
+def test_best_frames_read_on_are_the_frames_a_seek_for_each_gives(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch, spec: dict[str, object]
+) -> None:
+    source = make(seconds=4.0, **spec)
+    query = [("trim", "0.5,3.5"), ("frames", "best:10")]
+    read_on = [path.read_bytes() for path in edit(source, query)]
+    monkeypatch.setattr(reader._Keyframes, "none_between", lambda *args: False)
+    assert [path.read_bytes() for path in edit(source, query)] == read_on
+
+
+def _counted_decodes(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """One item per frame decoded (each is checked against the pixel limit)."""
+    decoded: list[None] = []
+    check = probe.check_frame
+
+    def counting(frame: av.VideoFrame, source: Source) -> None:
+        decoded.append(None)
+        check(frame, source)
+
+    monkeypatch.setattr(reader, "check_frame", counting)
+    return decoded
 
 
 def _alive_pictures() -> int:
