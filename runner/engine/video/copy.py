@@ -98,6 +98,7 @@ class VideoCopy:
         self._last_dts: int | None = None
         self._frame_ticks = max(1, round(1 / (stream.average_rate or 25) / self._tb))
         self._damage, self._source = Damage(), segment.source
+        self._muxer.show_until(offset + segment.end - start)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -137,7 +138,8 @@ class VideoCopy:
         self.done = True
 
     def finish(self) -> None:
-        """Every piece is flushed at the end of its segment."""
+        """Every piece is flushed at the end of its segment: the last packet is written."""
+        self._muxer.close()
 
     # The head: START to the next keyframe, re-encoded on its own thread.
 

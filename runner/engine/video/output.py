@@ -52,7 +52,17 @@ class Muxer:
         self.time_base = time_base
         self._seconds_per_tick = float(time_base)  # per packet, a Fraction costs microseconds
         self._last_dts: int | None = None
+        self._until: int | None = None  # ticks: where no packet is shown past (see `show_until`)
+        self._unmeasured: Packet[Stream] | None = None  # without a duration: see `show_until`
         self.end = 0.0  # seconds: where the last packet muxed ends
+
+    def show_until(self, seconds: float) -> None:
+        """No packet muxed from now on is shown past `seconds` (a trim's END on the result):
+        the last frame of a slideshow lasts 5 s, and would run on past the END asked. A
+        packet without a duration (some encoders give none) waits for the next, or for
+        `close`, which gives it the time left to `seconds`: a reader would take a frame's
+        length from the rate (5 s again)."""
+        self._until = round(seconds / self.time_base)
 
     def mux(self, packet: Packet[Stream]) -> None:
         if packet.dts is None or packet.pts is None:
@@ -64,6 +74,30 @@ class Muxer:
             packet.dts = self._last_dts + 1
             packet.pts = max(packet.pts, packet.dts)
         self._last_dts = packet.dts
+        if self._until is None:
+            self._write(packet)
+            return
+        if packet.duration and packet.pts + packet.duration > self._until:
+            packet.duration = max(1, self._until - packet.pts)
+        unmeasured, self._unmeasured = self._unmeasured, None
+        if unmeasured is not None:
+            self._write(unmeasured)
+        if packet.duration:
+            self._write(packet)
+        else:
+            self._unmeasured = packet
+
+    def close(self) -> None:
+        """No more packets: the one waiting for its duration is written."""
+        unmeasured, self._unmeasured = self._unmeasured, None
+        if unmeasured is not None:
+            assert unmeasured.pts is not None
+            if self._until is not None and self._until > unmeasured.pts:
+                unmeasured.duration = self._until - unmeasured.pts
+            self._write(unmeasured)
+
+    def _write(self, packet: Packet[Stream]) -> None:
+        assert packet.pts is not None
         self.end = max(self.end, (packet.pts + (packet.duration or 0)) * self._seconds_per_tick)
         packet.stream = self.stream
         try:

@@ -69,6 +69,7 @@ class VideoTranscode:
         )  # fmt: skip
         self._conformer = Conformer(filters, time_base=self._clock)
         self._damage = Damage()
+        self._muxer.show_until(offset + (segment.end - start) / self._plan.speed)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -97,6 +98,7 @@ class VideoTranscode:
         self._encode_all(self._finish_frame(None), finished=True)
         for packet in self._encoder.encode(None):
             self._muxer.mux(packet)
+        self._muxer.close()
 
     def _frame(self, frame: VideoFrame) -> None:
         at = seconds(self._stream, frame.pts)
