@@ -66,7 +66,35 @@ def _end(path: Path, kind: str) -> float:
     return float(max(ends))
 
 
-@pytest.mark.parametrize("trim", ["3,12"])
+@pytest.mark.parametrize(
+    ("container", "query"),
+    [("mkv", []), ("mp4", []), ("mkv", [("format", "webm")])],
+)
+def test_an_accurate_trim_of_a_slideshow_shows_from_start_to_end_what_was_on_screen(
+    slides: Slides, edit: Edit, container: str, query: list[tuple[str, str]]
+) -> None:
+    """trim=3,12: the slide from 0 s is on screen at 3 s, those from 5 and 10 s follow, and the
+    last is shown until 12 s. The first was left out (the result started at 2 s) and the last
+    shown its whole 5 s: 12 s long in Matroska, 10 s in MP4, for 9 asked."""
+    source = slides(container)
+    (result,) = edit(source, [("trim", "3,12"), *query])
+    assert facts(result).duration == pytest.approx(9.0, abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, source) == [(0.0, 0), (2.0, 1), (7.0, 2)]
+
+
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_a_trim_between_two_slides_is_the_slide_on_screen_then(
+    slides: Slides, edit: Edit, container: str
+) -> None:
+    """trim=2,4, no frame starting within it, was refused: "has no data from 2.00 s to 4.00 s:
+    the file is truncated or damaged"."""
+    source = slides(container)
+    (result,) = edit(source, [("trim", "2,4")])
+    assert facts(result).duration == pytest.approx(2.0, abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, source) == [(0.0, 0)]
+
+
+@pytest.mark.parametrize("trim", ["3,12", "2,4"])
 def test_a_trimmed_slideshow_with_sound_keeps_picture_and_sound_the_same_length(
     slides: Slides, edit: Edit, trim: str
 ) -> None:
