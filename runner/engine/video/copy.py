@@ -88,6 +88,7 @@ class VideoCopy:
         self._head_decoder: VideoCodecContext | None = None
         self._head_work: Background[list[Packet[Stream]]] | None = None
         self._head_full = False  # the head's thread decoded a frame at or past END
+        self._past_end = False  # a packet at or past END came to the copy
         self._head_delay = 0
         self._opening = Opening()  # on the head's thread
         self._pending: list[Packet[Stream]] = []  # copied, waiting for the head to be muxed
@@ -140,7 +141,7 @@ class VideoCopy:
 
     def finish(self) -> None:
         """Every piece is flushed at the end of its segment: the last packet is written."""
-        self._muxer.close()
+        self._muxer.close(to_the_end=self._past_end or self._head_full)
 
     # The head: START to the next keyframe, re-encoded on its own thread.
 
@@ -248,6 +249,7 @@ class VideoCopy:
         if packet.is_keyframe:
             self._gop = []
         if packet.pts >= self._end - self._eps:
+            self._past_end = True
             self._end_copy(held)
             return
         if self._floor is None and packet.is_keyframe:

@@ -100,7 +100,7 @@ class VideoTranscode:
         self._encode_all(self._finish_frame(None), finished=True)
         for packet in self._encoder.encode(None):
             self._muxer.mux(packet)
-        self._muxer.close()
+        self._muxer.close(to_the_end=self.done)  # done: a frame at or after END came
 
     def _frame(self, frame: VideoFrame) -> None:
         at = seconds(self._stream, frame.pts)

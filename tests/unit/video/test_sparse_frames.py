@@ -16,6 +16,7 @@ from tests.unit.video.media import facts
 
 Slides = Callable[..., Path]
 FRAME_TIMING_SECONDS = 0.05  # how far a result's length or a frame's time may be off
+SCREEN_FRAMES_MS = (0, 40, 80, 3000, 3040, 3080, 3120, 6000)  # when the screen changed
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +115,38 @@ def test_a_copy_trim_of_a_slideshow_starts_on_the_keyframe_and_ends_at_end(
     (result,) = edit(source, [("trim", "3,12"), ("accurate", "false")])
     assert facts(result).duration == pytest.approx(12.0, abs=FRAME_TIMING_SECONDS)
     assert _slides_shown(result, source) == [(0.0, 0), (5.0, 1), (10.0, 2)]
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A screen recording in Matroska: frames only when the screen changed, each a grey of its
+    own; the container says each lasts 40 ms (its rate, 25 fps), as a recorder's may."""
+    path = tmp_path_factory.mktemp("recording") / "screen.mkv"
+    with av.open(str(path), "w", format="matroska") as output:
+        video = output.add_stream("libx264", rate=25)
+        assert isinstance(video, av.VideoStream)
+        video.width, video.height, video.pix_fmt = 32, 16, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        for number, at in enumerate(SCREEN_FRAMES_MS):
+            grey = np.full((16, 32, 3), number * 30, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(grey, format="rgb24")
+            frame.pts, frame.time_base = at, Fraction(1, 1000)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("trim", "expected"),
+    [("1,2", [(0.0, 2)]), ("1,3.5", [(0.0, 2), (2.0, 3), (2.04, 4), (2.08, 5), (2.12, 6)])],
+)
+def test_a_trim_of_a_screen_recording_shows_each_frame_until_the_next(
+    recording: Path, edit: Edit, trim: str, expected: list[tuple[float, int]]
+) -> None:
+    """A frame is on screen until the next, whatever its 40 ms in the container say: the last
+    frame before END lasts until END when the next comes at or after it (trim=1,2 was 0.04 s
+    of the frame of 0.08 s, trim=1,3.5 was 2.16 s)."""
+    (result,) = edit(recording, [("trim", trim)])
+    start, end = (float(part) for part in trim.split(","))
+    assert facts(result).duration == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, recording) == expected
