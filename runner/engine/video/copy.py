@@ -30,7 +30,7 @@ from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, origin_ticks
 from runner.engine.video.recode import Coding, Piece
-from runner.engine.video.sink import Damage
+from runner.engine.video.sink import Damage, Opening
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits
@@ -88,7 +88,9 @@ class VideoCopy:
         self._head_decoder: VideoCodecContext | None = None
         self._head_work: Background[list[Packet[Stream]]] | None = None
         self._head_full = False  # the head's thread decoded a frame at or past END
+        self._past_end = False  # a packet at or past END came to the copy
         self._head_delay = 0
+        self._opening = Opening()  # on the head's thread
         self._pending: list[Packet[Stream]] = []  # copied, waiting for the head to be muxed
         self._spliced = False
         self._gop: list[Held] = []
@@ -98,6 +100,7 @@ class VideoCopy:
         self._last_dts: int | None = None
         self._frame_ticks = max(1, round(1 / (stream.average_rate or 25) / self._tb))
         self._damage, self._source = Damage(), segment.source
+        self._muxer.show_until(offset + segment.end - start)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -137,7 +140,8 @@ class VideoCopy:
         self.done = True
 
     def finish(self) -> None:
-        """Every piece is flushed at the end of its segment."""
+        """Every piece is flushed at the end of its segment: the last packet is written."""
+        self._muxer.close(to_the_end=self._past_end or self._head_full)
 
     # The head: START to the next keyframe, re-encoded on its own thread.
 
@@ -155,23 +159,43 @@ class VideoCopy:
         if (
             packet.pts is not None
             and packet.pts < self._start - self._eps
+            and packet.pts + (packet.duration or 0) <= self._start
             and self._skippable(bytes(packet))
         ):
             return  # shown before the cut and no reference for anything: not decoded
         assert self._head_decoder is not None
-        for frame in self._decode(packet, self._head_decoder):
-            if frame.pts is not None and frame.pts >= self._end - self._eps:
+        self._head_frames(self._decode(packet, self._head_decoder))
+
+    def _head_frames(self, frames: list[VideoFrame]) -> None:
+        """On the head's thread: those from START on are encoded, up to END."""
+        for frame in frames:
+            if frame.pts is None or self._head_full:
+                continue
+            if frame.pts < self._start - self._eps:
+                lasts = frame.pts + frame.duration > self._start + self._eps
+                self._opening.before(frame, lasts_past_start=lasts)
+                continue
+            self._open(next_pts=frame.pts)
+            if frame.pts >= self._end - self._eps:
                 self._head_full = True
                 return
-            if frame.pts is not None and frame.pts >= self._start - self._eps:
-                self._head_frame(frame)
+            self._head_frame(frame)
 
-    def _close_head(self) -> list[Packet[Stream]]:
-        """On the head's thread: the frames the decoder still holds, then the piece."""
+    def _open(self, *, next_pts: int | None) -> None:
+        """The frame on screen at START, when the first one starting there comes late."""
+        after = None if next_pts is None else (next_pts - self._start) * self._seconds_per_tick
+        if (frame := self._opening.shown(next_after=after)) is not None:
+            frame.pts = self._start
+            self._head_frame(frame)
+
+    def _close_head(self, next_pts: int | None) -> list[Packet[Stream]]:
+        """On the head's thread: the frames the decoder still holds, the frame on screen at
+        START if none of them starts there (`next_pts`: the keyframe after the head, None
+        when there is none), then the piece."""
         assert self._head_decoder is not None
-        for frame in self._decode(None, self._head_decoder):
-            if frame.pts is not None and self._start - self._eps <= frame.pts < self._end:
-                self._head_frame(frame)
+        self._head_frames(self._decode(None, self._head_decoder))
+        if not self._head_full:
+            self._open(next_pts=next_pts)
         if self._head_encoding is None:
             return []
         self._head_encoding.finish(lambda: [] if self._head is None else self._head.close())
@@ -180,7 +204,8 @@ class VideoCopy:
     def _finish_head(self, keyframe: Packet[Stream] | None) -> None:
         self._head_delay = 0 if keyframe is None else (keyframe.pts or 0) - (keyframe.dts or 0)
         if self._head_work is not None:
-            self._head_work.finish(self._close_head)
+            next_pts = None if keyframe is None else keyframe.pts
+            self._head_work.finish(partial(self._close_head, next_pts))
         self._phase = "copy"
         self.done = keyframe is None
 
@@ -224,6 +249,7 @@ class VideoCopy:
         if packet.is_keyframe:
             self._gop = []
         if packet.pts >= self._end - self._eps:
+            self._past_end = True
             self._end_copy(held)
             return
         if self._floor is None and packet.is_keyframe:

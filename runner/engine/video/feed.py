@@ -2,8 +2,11 @@
 streams: seek once to where a segment starts, demux, stop when the sinks have enough. One
 pass over each file, whatever is copied and whatever is re-encoded."""
 
+from __future__ import annotations
+
 from contextlib import ExitStack
 
+from av.packet import Packet
 from av.stream import Stream
 from av.video.stream import VideoStream
 
@@ -24,6 +27,7 @@ class Feeder:
     ) -> None:
         self._plan, self._video, self._audio = plan, video, audio
         self._progress = progress
+        self._read_to = 0.0  # seconds after the source's origin: where its data read ended
 
     def feed(self, *, keyframe_start: bool) -> None:
         """`keyframe_start`: a segment starting between keyframes starts on the one before."""
@@ -69,13 +73,16 @@ class Feeder:
     def _demux(self, container: Input, routes: dict[int, Sink]) -> bool:
         """True when every sink had what it needed before the file ended."""
         streams = [stream for stream in container.streams if stream.index in routes]
+        last: Packet[Stream] | None = None
         for count, packet in enumerate(container.demux(streams)):
             if packet.size and packet.stream.index in routes:  # empty ones mark the end
                 routes[packet.stream.index].push(packet)
+                last = packet
             if all(sink.done for sink in routes.values()):
                 return True
             if count % PROGRESS_EVERY_PACKETS == 0:
                 self._report(self._position())
+        self._read_to = _ends(last)
         return False
 
     def _position(self) -> float:
@@ -86,7 +93,11 @@ class Feeder:
         self._progress(min(1.0, max(0.0, done_seconds / duration)) if duration > 0 else 1.0)
 
     def _check_whole(self, segment: Segment, *, expected: float, began: float) -> None:
-        """`began`, `expected`: where the segment starts and should end on the result."""
+        """`began`, `expected`: where the segment starts and should end on the result. A
+        source whose data reaches the segment's end is whole, whatever the segment shows (a
+        slideshow's part between two frames starts none: the frame before it is shown)."""
+        if self._read_to >= segment.end - EPSILON_SECONDS:
+            return
         reached = self._position()
         if reached <= began + EPSILON_SECONDS:  # however short the segment, not one frame of it
             raise EditFailed(
@@ -99,6 +110,14 @@ class Feeder:
                 f"{segment.source.path.name} ends {expected - reached:.2f} s before the "
                 f"{segment.duration:.2f} s asked for: the file is truncated or damaged"
             )
+
+
+def _ends(packet: Packet[Stream] | None) -> float:
+    """Seconds after its stream's origin where a packet stops being shown (0 for none)."""
+    at = None if packet is None else seconds(packet.stream, packet.pts)
+    if packet is None or at is None or packet.stream.time_base is None:
+        return 0.0
+    return at + float((packet.duration or 0) * packet.stream.time_base)
 
 
 def _start(container: Input, segment: Segment) -> float:

@@ -52,7 +52,16 @@ class Muxer:
         self.time_base = time_base
         self._seconds_per_tick = float(time_base)  # per packet, a Fraction costs microseconds
         self._last_dts: int | None = None
+        self._until: int | None = None  # ticks: where no packet is shown past (see `show_until`)
+        self._last: Packet[Stream] | None = None  # held until the next: see `show_until`
+        self._top: int | None = None  # the highest pts muxed, in ticks
         self.end = 0.0  # seconds: where the last packet muxed ends
+
+    def show_until(self, seconds: float) -> None:
+        """No packet muxed from now on is shown past `seconds` (a trim's END on the result):
+        the last frame of a slideshow lasts 5 s, and would run on past the END asked. The
+        last packet waits for the next, or for `close`, which sets how long it lasts."""
+        self._until = round(seconds / self.time_base)
 
     def mux(self, packet: Packet[Stream]) -> None:
         if packet.dts is None or packet.pts is None:
@@ -64,6 +73,33 @@ class Muxer:
             packet.dts = self._last_dts + 1
             packet.pts = max(packet.pts, packet.dts)
         self._last_dts = packet.dts
+        if self._until is None:
+            self._write(packet)
+            return
+        if packet.duration and packet.pts + packet.duration > self._until:
+            packet.duration = max(1, self._until - packet.pts)
+        last, self._last = self._last, packet
+        self._top = packet.pts if self._top is None else max(self._top, packet.pts)
+        if last is not None:
+            self._write(last)
+
+    def close(self, *, to_the_end: bool) -> None:
+        """No more packets: the last is written, lasting until the end `show_until` said when
+        it has no duration (libvpx gives none, and a reader would take a frame's length
+        from the rate: 5 s of a slideshow) or when `to_the_end` (the source's next frame
+        comes at or after that end: a frame is on screen until the next, whatever length
+        its container gave it) and it is the last shown."""
+        last, self._last = self._last, None
+        if last is None:
+            return
+        assert last.pts is not None
+        lengthened = not last.duration or (to_the_end and last.pts == self._top)
+        if lengthened and self._until is not None and self._until > last.pts:
+            last.duration = self._until - last.pts
+        self._write(last)
+
+    def _write(self, packet: Packet[Stream]) -> None:
+        assert packet.pts is not None
         self.end = max(self.end, (packet.pts + (packet.duration or 0)) * self._seconds_per_tick)
         packet.stream = self.stream
         try:

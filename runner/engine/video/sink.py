@@ -7,12 +7,14 @@ from typing import Protocol
 
 from av.packet import Packet
 from av.stream import Stream
+from av.video.frame import VideoFrame
 
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import origin_ticks
 from service.kernel.errors import EditFailed, reason
 
 MAX_DAMAGED_PACKETS = 25  # per stream and segment: past this a file is refused, not played
+GAP_SECONDS = 0.1  # a segment's first frame later than this after its start leaves a gap seen
 
 
 class Sink(Protocol):
@@ -49,3 +51,31 @@ def seconds(stream: Stream, ticks: int | None) -> float | None:
     if ticks is None or stream.time_base is None:
         return None
     return float((ticks - origin_ticks(stream)) * stream.time_base)
+
+
+class Opening:
+    """The frame on screen at a segment's start, when none starts there. Frames far apart (a
+    slideshow, a screen recording that makes a frame only when the screen changes) leave the
+    one before the start on screen seconds into the segment; a part between two of them is
+    that frame alone. A regular-rate video's first frame comes under GAP_SECONDS after the
+    start: the frame before it is left out, as FFmpeg's trim leaves it."""
+
+    def __init__(self) -> None:
+        self._frame: VideoFrame | None = None
+        self._lasts_past_start = False
+
+    def before(self, frame: VideoFrame, *, lasts_past_start: bool) -> None:
+        """A frame shown before the start; `lasts_past_start`: its duration says it is still
+        shown at the start (what decides when no frame follows it)."""
+        self._frame, self._lasts_past_start = frame, lasts_past_start
+
+    def shown(self, *, next_after: float | None) -> VideoFrame | None:
+        """The frame to show from the start, if any, once the segment's first frame comes
+        `next_after` seconds after the start (None: the stream ended without one). Asked
+        once: a frame is given at most once."""
+        frame, self._frame = self._frame, None
+        if frame is None:
+            return None
+        if next_after is None:
+            return frame if self._lasts_past_start else None
+        return frame if next_after > GAP_SECONDS else None

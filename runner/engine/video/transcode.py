@@ -19,7 +19,7 @@ from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, failed_making
-from runner.engine.video.sink import Damage, seconds
+from runner.engine.video.sink import Damage, Opening, seconds
 
 TIMELINE_CLOCK = Fraction(1, 90_000)  # ticks of the result's timeline before a grid
 
@@ -69,6 +69,8 @@ class VideoTranscode:
         )  # fmt: skip
         self._conformer = Conformer(filters, time_base=self._clock)
         self._damage = Damage()
+        self._opening = Opening()
+        self._muxer.show_until(offset + (segment.end - start) / self._plan.speed)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -89,6 +91,7 @@ class VideoTranscode:
         if not self.done:
             for frame in self._decode(None):
                 self._frame(frame)
+            self._open(next_after=None)
         self._encode_all(self._conformer.push(None))
         if self._grid is not None:  # the segment's last frame, as long as it is shown
             self._send_on_grid(self._grid.close(self._shown_until))
@@ -97,14 +100,29 @@ class VideoTranscode:
         self._encode_all(self._finish_frame(None), finished=True)
         for packet in self._encoder.encode(None):
             self._muxer.mux(packet)
+        self._muxer.close(to_the_end=self.done)  # done: a frame at or after END came
 
     def _frame(self, frame: VideoFrame) -> None:
         at = seconds(self._stream, frame.pts)
-        if self.done or at is None or at < self._start - EPSILON_SECONDS:
+        if self.done or at is None:
             return
+        if at < self._start - EPSILON_SECONDS:
+            lasts = float(frame.duration * frame.time_base) if frame.time_base else 0.0
+            self._opening.before(frame, lasts_past_start=at + lasts > self._start + EPSILON_SECONDS)
+            return
+        self._open(next_after=at - self._start)
         if at >= self._segment.end - EPSILON_SECONDS:
             self.done = True
             return
+        self._show(frame, at)
+
+    def _open(self, *, next_after: float | None) -> None:
+        """The frame on screen at the start, when the first one starting there comes late."""
+        if (frame := self._opening.shown(next_after=next_after)) is not None:
+            self._show(frame, self._start)
+
+    def _show(self, frame: VideoFrame, at: float) -> None:
+        """`at`: seconds after the source's origin the frame is shown from."""
         self.position = self._offset + (at - self._start) / self._plan.speed
         lasts = min(float(1 / self._segment.source.video.rate), self._segment.end - at)
         self._shown_until = self.position + lasts / self._plan.speed

@@ -1,0 +1,152 @@
+"""Trims of a video whose frames are far apart (a slideshow; a screen recording that makes a
+frame only when the screen changes): the picture on screen at START is shown from START,
+the last one only until END, and a part between two frames is that frame, not a refusal."""
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.media import write_video
+from tests.unit.video.conftest import Edit
+from tests.unit.video.media import facts
+
+Slides = Callable[..., Path]
+FRAME_TIMING_SECONDS = 0.05  # how far a result's length or a frame's time may be off
+SCREEN_FRAMES_MS = (0, 40, 80, 3000, 3040, 3080, 3120, 6000)  # when the screen changed
+
+
+@pytest.fixture(scope="module")
+def slides(tmp_path_factory: pytest.TempPathFactory) -> Slides:
+    """20 s, one frame every 5 s (at 0, 5, 10 and 15 s), made once per container and sound."""
+    made: dict[tuple[str, str | None], Path] = {}
+    folder = tmp_path_factory.mktemp("slides")
+
+    def _slides(container: str = "mkv", acodec: str | None = None) -> Path:
+        if (container, acodec) not in made:
+            path = folder / f"slides-{acodec}.{container}"
+            kind = "matroska" if container == "mkv" else container
+            write_video(path, container=kind, acodec=acodec, seconds=20, fps=Fraction(1, 5))
+            made[container, acodec] = path
+        return made[container, acodec]
+
+    return _slides
+
+
+def _pictures(path: Path) -> list[tuple[float, np.ndarray]]:
+    with av.open(str(path)) as container:
+        return [
+            (frame.time or 0.0, frame.to_ndarray(format="gray").astype(np.int16))
+            for frame in container.decode(video=0)
+        ]
+
+
+def _slides_shown(result: Path, source: Path) -> list[tuple[float, int]]:
+    """When each of the result's frames is shown, and which of the source's it is (the one
+    it looks most like: each slide is the picture turned a quarter more)."""
+    slides = [picture for _, picture in _pictures(source)]
+    return [
+        (round(at, 2), int(np.argmin([np.abs(picture - slide).mean() for slide in slides])))
+        for at, picture in _pictures(result)
+    ]
+
+
+def _end(path: Path, kind: str) -> float:
+    """Where a stream's last packet ends, in seconds."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0] if kind == "video" else container.streams.audio[0]
+        assert stream.time_base is not None
+        ends = [
+            (packet.pts + (packet.duration or 0)) * stream.time_base
+            for packet in container.demux(stream)
+            if packet.pts is not None
+        ]
+    return float(max(ends))
+
+
+@pytest.mark.parametrize(
+    ("container", "query"),
+    [("mkv", []), ("mp4", []), ("mkv", [("format", "webm")])],
+)
+def test_an_accurate_trim_of_a_slideshow_shows_from_start_to_end_what_was_on_screen(
+    slides: Slides, edit: Edit, container: str, query: list[tuple[str, str]]
+) -> None:
+    """trim=3,12: the slide from 0 s is on screen at 3 s, those from 5 and 10 s follow, and the
+    last is shown until 12 s. The first was left out (the result started at 2 s) and the last
+    shown its whole 5 s: 12 s long in Matroska, 10 s in MP4, for 9 asked."""
+    source = slides(container)
+    (result,) = edit(source, [("trim", "3,12"), *query])
+    assert facts(result).duration == pytest.approx(9.0, abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, source) == [(0.0, 0), (2.0, 1), (7.0, 2)]
+
+
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_a_trim_between_two_slides_is_the_slide_on_screen_then(
+    slides: Slides, edit: Edit, container: str
+) -> None:
+    """trim=2,4, no frame starting within it, was refused: "has no data from 2.00 s to 4.00 s:
+    the file is truncated or damaged"."""
+    source = slides(container)
+    (result,) = edit(source, [("trim", "2,4")])
+    assert facts(result).duration == pytest.approx(2.0, abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, source) == [(0.0, 0)]
+
+
+@pytest.mark.parametrize("trim", ["3,12", "2,4"])
+def test_a_trimmed_slideshow_with_sound_keeps_picture_and_sound_the_same_length(
+    slides: Slides, edit: Edit, trim: str
+) -> None:
+    """The picture ran 3 s past the sound (12 s of it for 9 of sound)."""
+    (result,) = edit(slides("mkv", "aac"), [("trim", trim)])
+    start, end = (float(part) for part in trim.split(","))
+    assert _end(result, "video") == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
+    assert _end(result, "audio") == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
+
+
+def test_a_copy_trim_of_a_slideshow_starts_on_the_keyframe_and_ends_at_end(
+    slides: Slides, edit: Edit
+) -> None:
+    """accurate=false starts on the keyframe at or before START (the first frame, at 0 s: the
+    only keyframe) and ends at END: the last slide ran its whole 5 s past it (15 s for 12)."""
+    source = slides("mkv")
+    (result,) = edit(source, [("trim", "3,12"), ("accurate", "false")])
+    assert facts(result).duration == pytest.approx(12.0, abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, source) == [(0.0, 0), (5.0, 1), (10.0, 2)]
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A screen recording in Matroska: frames only when the screen changed, each a grey of its
+    own; the container says each lasts 40 ms (its rate, 25 fps), as a recorder's may."""
+    path = tmp_path_factory.mktemp("recording") / "screen.mkv"
+    with av.open(str(path), "w", format="matroska") as output:
+        video = output.add_stream("libx264", rate=25)
+        assert isinstance(video, av.VideoStream)
+        video.width, video.height, video.pix_fmt = 32, 16, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        for number, at in enumerate(SCREEN_FRAMES_MS):
+            grey = np.full((16, 32, 3), number * 30, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(grey, format="rgb24")
+            frame.pts, frame.time_base = at, Fraction(1, 1000)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("trim", "expected"),
+    [("1,2", [(0.0, 2)]), ("1,3.5", [(0.0, 2), (2.0, 3), (2.04, 4), (2.08, 5), (2.12, 6)])],
+)
+def test_a_trim_of_a_screen_recording_shows_each_frame_until_the_next(
+    recording: Path, edit: Edit, trim: str, expected: list[tuple[float, int]]
+) -> None:
+    """A frame is on screen until the next, whatever its 40 ms in the container say: the last
+    frame before END lasts until END when the next comes at or after it (trim=1,2 was 0.04 s
+    of the frame of 0.08 s, trim=1,3.5 was 2.16 s)."""
+    (result,) = edit(recording, [("trim", trim)])
+    start, end = (float(part) for part in trim.split(","))
+    assert facts(result).duration == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, recording) == expected
