@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from service.kernel.errors import EditroomError
 from service.kernel.logs import configure_logging
-from service.kernel.settings import Settings
+from service.kernel.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from service.domain.fsck import Finding, FsckReport
@@ -72,7 +72,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except EditroomError as exc:
+        print(f"editroom: {exc}", file=sys.stderr)
+        return 2
     args = build_parser(settings).parse_args(argv)
     configure_logging(settings.log_level)
     try:

@@ -1,5 +1,7 @@
 """Every setting, read from EDITROOM_* variables (and DATABASE_URL). The README lists them."""
 
+import logging
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -10,8 +12,11 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     SecretStr,
+    ValidationError,
     field_validator,
+    model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.kernel.errors import ConfigurationError
@@ -91,7 +96,9 @@ class Settings(BaseSettings):
         "slots (mostly waiting on the network); 0: this runner takes no imports",
     )
     lease_seconds: PositiveInt = Field(
-        default=300, description="a claim's lease; a runner silent this long is presumed dead"
+        default=300,
+        description="a claim's lease; a runner silent this long is presumed dead; at least "
+        "twice HEARTBEAT_SECONDS and PROGRESS_INTERVAL_SECONDS (else `editroom` refuses to start)",
     )
     heartbeat_seconds: PositiveFloat = Field(
         default=10.0, description="how often a runner extends its leases and reports progress"
@@ -309,6 +316,28 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL like https://editroom.example")
         return value.rstrip("/")
 
+    @field_validator("log_level")
+    @classmethod
+    def _a_log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError(f"{value!r} is not a level: debug, info, warning or error")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _leases_outlive_heartbeats(self) -> "Settings":
+        # A runner extends its leases on its progress ticks, every heartbeat_seconds: a lease
+        # shorter than two of them expires under a runner still at work (one late beat, a
+        # slow statement), and the reaper hands the edit to another runner as a failed trial.
+        beat = max(self.heartbeat_seconds, self.progress_interval_seconds)
+        if beat * 2 > self.lease_seconds:
+            raise ValueError(
+                f"EDITROOM_LEASE_SECONDS ({self.lease_seconds:g}) must be at least twice "
+                f"EDITROOM_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g}) and "
+                f"EDITROOM_PROGRESS_INTERVAL_SECONDS ({self.progress_interval_seconds:g}): "
+                "leases would expire between a runner's heartbeats"
+            )
+        return self
+
     @field_validator("api_token")
     @classmethod
     def _no_empty_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -342,6 +371,46 @@ class Settings(BaseSettings):
                 "which starts an embedded database"
             )
         return self.database_url
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a wrong value is a ConfigurationError, one line naming
+    each variable to fix (never its value when it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError("; ".join(_problem(error) for error in exc.errors())) from None
+
+
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "DATABASE_URL")
+
+
+def _problem(error: ErrorDetails) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a rule across settings: its message names them
+        return message
+    variable = _variable(str(error["loc"][0]))
+    if any(word in variable for word in _SECRET_WORDS):
+        return f"{variable}: {message}"
+    return f"{variable}={error.get('input')!r}: {message}"
+
+
+def _variable(name: str) -> str:
+    """The variable that set a field, as the operator wrote it (a former name included)."""
+    field = Settings.model_fields.get(name)
+    if field is None:  # an alias: find its field
+        field = next(
+            f for f in Settings.model_fields.values()
+            if isinstance(f.validation_alias, AliasChoices) and name in f.validation_alias.choices
+        )  # fmt: skip
+        name = next(n for n, f in Settings.model_fields.items() if f is field)
+    choices = (
+        [str(choice) for choice in field.validation_alias.choices if str(choice).isupper()]
+        if isinstance(field.validation_alias, AliasChoices)
+        else [f"EDITROOM_{name.upper()}"]
+    )
+    present = {variable.upper() for variable in os.environ}
+    return next((choice for choice in choices if choice in present), choices[0])
 
 
 def markdown_table() -> str:

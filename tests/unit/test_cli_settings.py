@@ -1,0 +1,63 @@
+"""A wrong setting stops `editroom` at start-up with one line naming the variable to fix,
+not a traceback, and not a process that starts and misbehaves later."""
+
+import pytest
+
+from service.cli import main
+
+
+def started(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+            **environment: str) -> tuple[int, list[str]]:  # fmt: skip
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # nothing here may reach a database
+    monkeypatch.delenv("EDITROOM_DATABASE_URL", raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    code = main(["db", "current"])
+    return code, capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EDITROOM_PORT", "abc"),
+        ("EDITROOM_RUNNER_VIDEO_SLOTS", "-1"),
+        ("EDITROOM_PUBLIC_URL", "editroom.example"),
+        ("EDITROOM_IMPORT_ALLOW_PRIVATE", "maybe"),
+        ("EDITROOM_LOG_LEVEL", "verbose"),  # was a ValueError from logging, after parsing
+    ],
+)
+def test_a_wrong_value_is_one_line_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str,
+    value: str,
+) -> None:  # fmt: skip
+    code, lines = started(monkeypatch, capsys, **{variable: value})
+    assert code == 2
+    assert len(lines) == 1 and lines[0].startswith(f"editroom: {variable}")
+    assert "Traceback" not in lines[0] and "errors.pydantic.dev" not in lines[0]
+
+
+def test_a_former_name_is_named_as_it_was_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = started(monkeypatch, capsys, EDITROOM_RUNNER_CONCURRENCY="0")
+    assert code == 2 and lines[0].startswith("editroom: EDITROOM_RUNNER_CONCURRENCY")
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        # The default lease (300 s) between two heartbeats: every edit without a progress
+        # change in that time was reaped from a runner still working on it, then retried.
+        {"EDITROOM_HEARTBEAT_SECONDS": "600"},
+        {"EDITROOM_LEASE_SECONDS": "15"},  # the default heartbeat (10 s) is over half of it
+        # Heartbeats are sent on progress ticks: a slow tick delays every one of them.
+        {"EDITROOM_PROGRESS_INTERVAL_SECONDS": "400"},
+    ],
+)
+def test_leases_that_expire_between_heartbeats_are_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    environment: dict[str, str],
+) -> None:  # fmt: skip
+    code, lines = started(monkeypatch, capsys, **environment)
+    assert code == 2 and len(lines) == 1
+    assert "EDITROOM_LEASE_SECONDS" in lines[0] and "EDITROOM_HEARTBEAT_SECONDS" in lines[0]
