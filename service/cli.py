@@ -3,9 +3,10 @@
 import argparse
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from service.kernel.errors import EditroomError
 from service.kernel.logs import configure_logging
@@ -22,20 +23,40 @@ if TYPE_CHECKING:
 DATABASE_WAIT_SECONDS = 30.0
 
 
+def _number(parse: "type[int] | type[float]", *, low: float, high: float, what: str) -> Any:
+    """An argparse type: a number within [low, high], else a usage error saying so."""
+
+    def checked(text: str) -> int | float:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # NaN is in no range
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return checked
+
+
+_PORT = _number(int, low=1, high=65535, what="a port (1 to 65535)")
+_SLOTS = _number(int, low=1, high=math.inf, what="a number of slots, 1 or more")
+_SECONDS = _number(float, low=0, high=math.inf, what="a number of seconds, 0 or more")
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="editroom", description="A media editor over HTTP.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="database (embedded unless DATABASE_URL), API, runner")
-    run.add_argument("--port", type=int, default=settings.port)
+    run.add_argument("--port", type=_PORT, default=settings.port)
 
     serve = commands.add_parser("serve", help="the HTTP API")
     serve.add_argument("--host", default=settings.host)
-    serve.add_argument("--port", type=int, default=settings.port)
+    serve.add_argument("--port", type=_PORT, default=settings.port)
 
     runner = commands.add_parser("runner", help="claim and carry out edits")
     runner.add_argument(
-        "--concurrency", type=int, default=settings.runner_image_slots,
+        "--concurrency", type=_SLOTS, default=settings.runner_image_slots,
         help="image edits at once (the image lane's slots; videos and imports have their own)",
     )  # fmt: skip
 
@@ -59,7 +80,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.add_argument(
         "--wait",
-        type=float,
+        type=_SECONDS,
         default=DATABASE_WAIT_SECONDS,
         metavar="SECONDS",
         help="seconds to wait for PostgreSQL to accept connections (default %(default)g; 0: once)",

@@ -3,7 +3,8 @@ not a traceback, and not a process that starts and misbehaves later."""
 
 import pytest
 
-from service.cli import main
+from service.cli import build_parser, main
+from service.kernel.settings import Settings
 
 
 def started(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -61,3 +62,32 @@ def test_leases_that_expire_between_heartbeats_are_refused(
     code, lines = started(monkeypatch, capsys, **environment)
     assert code == 2 and len(lines) == 1
     assert "EDITROOM_LEASE_SECONDS" in lines[0] and "EDITROOM_HEARTBEAT_SECONDS" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        # Was taken as is: -3 image slots; 0 fell back to EDITROOM_RUNNER_IMAGE_SLOTS unsaid.
+        ["runner", "--concurrency", "0"],
+        ["runner", "--concurrency", "-3"],
+        ["serve", "--port", "70000"],
+        ["serve", "--port", "0"],
+        ["run", "--port", "-1"],
+        ["db", "upgrade", "--wait", "-5"],
+        ["db", "upgrade", "--wait", "nan"],
+    ],
+)
+def test_an_option_out_of_range_is_a_usage_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        build_parser(Settings()).parse_args(argv)
+    assert stopped.value.code == 2
+    assert f"argument {argv[-2]}" in capsys.readouterr().err
+
+
+def test_options_in_range_are_taken() -> None:
+    parser = build_parser(Settings())
+    assert parser.parse_args(["runner", "--concurrency", "1"]).concurrency == 1
+    assert parser.parse_args(["serve", "--port", "65535"]).port == 65535
+    assert parser.parse_args(["db", "upgrade", "--wait", "0"]).wait == 0
