@@ -192,6 +192,25 @@ def _serve(settings: Settings) -> int:
 
 def _db(args: argparse.Namespace, url: str) -> int:
     import psycopg
+    import sqlalchemy.exc
+
+    from service.kernel import migrations
+    from service.kernel.errors import DatabaseUnavailable
+
+    # A database that refuses us (a wrong password or name, a lock never granted) is one
+    # line and status 2, like one that never answers: not a traceback and the 1 of a bug.
+    try:
+        return _db_command(args, url)
+    except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        message = " ".join(str(cause).split())
+        raise DatabaseUnavailable(
+            f"PostgreSQL at {migrations.where(url)}: {message} (check DATABASE_URL)"
+        ) from exc
+
+
+def _db_command(args: argparse.Namespace, url: str) -> int:
+    import psycopg
 
     from service.kernel import migrations
     from service.kernel.schema_snapshot import snapshot

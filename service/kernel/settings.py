@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import (
     AliasChoices,
     Field,
@@ -315,6 +317,20 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             raise ValueError(f"{value!r} is not an http(s) URL like https://editroom.example")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # empty: unset
+        try:
+            conninfo_to_dict(value)
+        except psycopg.ProgrammingError:
+            # Not libpq's message: it quotes the text, which may hold the password.
+            raise ValueError(
+                "not a PostgreSQL URL like postgresql://user:password@host:5432/editroom"
+            ) from None
+        return value
 
     @field_validator("log_level")
     @classmethod

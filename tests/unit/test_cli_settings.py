@@ -91,3 +91,13 @@ def test_options_in_range_are_taken() -> None:
     assert parser.parse_args(["runner", "--concurrency", "1"]).concurrency == 1
     assert parser.parse_args(["serve", "--port", "65535"]).port == 65535
     assert parser.parse_args(["db", "upgrade", "--wait", "0"]).wait == 0
+
+
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "EDITROOM_DATABASE_URL"])
+def test_a_malformed_database_url_is_refused_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str
+) -> None:
+    # Was a psycopg.ProgrammingError traceback from whichever command first connected.
+    code, lines = started(monkeypatch, capsys, **{variable: "user=editroom password=p4ss host"})
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"editroom: {variable}")
+    assert "p4ss" not in lines[0]
