@@ -3,7 +3,7 @@
 import logging
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -178,10 +178,13 @@ class Settings(BaseSettings):
         description="local bucket directory when S3 is not set; default DATA_DIR/bucket",
     )
     s3_endpoint: str | None = Field(
-        default=None, description="S3/MinIO URL, e.g. http://minio:9000; set: store media there"
+        default=None,
+        description="S3/MinIO URL, e.g. http://minio:9000 (no path); set: store media there, with "
+        "S3_ACCESS_KEY and S3_SECRET_KEY",
     )
     s3_public_endpoint: str | None = Field(
-        default=None, description="S3 URL clients reach, for presigned URLs; default S3_ENDPOINT"
+        default=None,
+        description="S3 URL clients reach, for presigned URLs (no path); default S3_ENDPOINT",
     )
     s3_access_key: str = Field(default="", description="S3 access key")
     s3_secret_key: str = Field(default="", description="S3 secret key")
@@ -318,6 +321,32 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL like https://editroom.example")
         return value.rstrip("/")
 
+    @field_validator("s3_endpoint", "s3_public_endpoint")
+    @classmethod
+    def _an_s3_endpoint(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # empty: unset
+        parts = urlsplit(value)
+        # Requests and presigned URLs address host:port/bucket/key: a path would be dropped.
+        if not (
+            parts.scheme in ("http", "https")
+            and parts.hostname
+            and _a_port_if_any(parts)
+            and parts.path in ("", "/")
+            and not parts.query
+        ):
+            raise ValueError(f"{value!r} is not an S3 endpoint like http://minio:9000 (no path)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _s3_has_its_key(self) -> "Settings":
+        if self.s3_endpoint and not (self.s3_access_key and self.s3_secret_key):
+            raise ValueError(
+                "EDITROOM_S3_ACCESS_KEY and EDITROOM_S3_SECRET_KEY must both be set when "
+                "EDITROOM_S3_ENDPOINT is: S3 refuses requests without a key"
+            )
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:
@@ -387,6 +416,13 @@ class Settings(BaseSettings):
                 "which starts an embedded database"
             )
         return self.database_url
+
+
+def _a_port_if_any(parts: SplitResult) -> bool:
+    try:
+        return parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        return False
 
 
 def load_settings() -> Settings:

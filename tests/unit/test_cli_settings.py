@@ -101,3 +101,29 @@ def test_a_malformed_database_url_is_refused_without_its_password(
     code, lines = started(monkeypatch, capsys, **{variable: "user=editroom password=p4ss host"})
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"editroom: {variable}")
     assert "p4ss" not in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        # Was a ValueError traceback when the API or a runner first opened the bucket (after
+        # the database), or, for a path, presigned URLs that silently left the path out.
+        ({"EDITROOM_S3_ENDPOINT": "minio:9000"}, "EDITROOM_S3_ENDPOINT"),
+        ({"EDITROOM_S3_ENDPOINT": "http://minio:9000/editroom"}, "EDITROOM_S3_ENDPOINT"),
+        ({"EDITROOM_S3_PUBLIC_ENDPOINT": "https://cdn.example/s3"}, "EDITROOM_S3_PUBLIC_ENDPOINT"),
+        # S3 without its key: anonymous requests, refused at the first one.
+        (
+            {"EDITROOM_S3_ENDPOINT": "http://minio:9000", "EDITROOM_S3_ACCESS_KEY": ""},
+            "EDITROOM_S3_ACCESS_KEY",
+        ),
+    ],
+)
+def test_an_s3_endpoint_is_checked_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    environment: dict[str, str], named: str,
+) -> None:  # fmt: skip
+    defaults = {"EDITROOM_S3_ENDPOINT": "http://minio:9000", "EDITROOM_S3_ACCESS_KEY": "editroom",
+                "EDITROOM_S3_SECRET_KEY": "s3cret"}  # fmt: skip
+    code, lines = started(monkeypatch, capsys, **{**defaults, **environment})
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"editroom: {named}")
+    assert "s3cret" not in lines[0]
