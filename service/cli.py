@@ -8,9 +8,10 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from service.kernel.environment import load_settings
 from service.kernel.errors import EditroomError
 from service.kernel.logs import configure_logging
-from service.kernel.settings import Settings, load_settings
+from service.kernel.settings import Settings
 
 if TYPE_CHECKING:
     from service.domain.fsck import Finding, FsckReport

@@ -1,7 +1,6 @@
 """Every setting, read from EDITROOM_* variables (and DATABASE_URL). The README lists them."""
 
 import logging
-import os
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
@@ -14,11 +13,9 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.kernel.errors import ConfigurationError
@@ -423,46 +420,6 @@ def _a_port_if_any(parts: SplitResult) -> bool:
         return parts.port is None or parts.port > 0
     except ValueError:  # not a number, or out of range
         return False
-
-
-def load_settings() -> Settings:
-    """Settings from the environment; a wrong value is a ConfigurationError, one line naming
-    each variable to fix (never its value when it may be a secret)."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        raise ConfigurationError("; ".join(_problem(error) for error in exc.errors())) from None
-
-
-_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "DATABASE_URL")
-
-
-def _problem(error: ErrorDetails) -> str:
-    message = error["msg"].removeprefix("Value error, ")
-    if not error["loc"]:  # a rule across settings: its message names them
-        return message
-    variable = _variable(str(error["loc"][0]))
-    if any(word in variable for word in _SECRET_WORDS):
-        return f"{variable}: {message}"
-    return f"{variable}={error.get('input')!r}: {message}"
-
-
-def _variable(name: str) -> str:
-    """The variable that set a field, as the operator wrote it (a former name included)."""
-    field = Settings.model_fields.get(name)
-    if field is None:  # an alias: find its field
-        field = next(
-            f for f in Settings.model_fields.values()
-            if isinstance(f.validation_alias, AliasChoices) and name in f.validation_alias.choices
-        )  # fmt: skip
-        name = next(n for n, f in Settings.model_fields.items() if f is field)
-    choices = (
-        [str(choice) for choice in field.validation_alias.choices if str(choice).isupper()]
-        if isinstance(field.validation_alias, AliasChoices)
-        else [f"EDITROOM_{name.upper()}"]
-    )
-    present = {variable.upper() for variable in os.environ}
-    return next((choice for choice in choices if choice in present), choices[0])
 
 
 def markdown_table() -> str:

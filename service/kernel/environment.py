@@ -1,0 +1,50 @@
+"""Settings from the environment, and what is wrong with them in an operator's words: one
+line naming each variable to fix, which `editroom` prints before it starts anything."""
+
+import os
+
+from pydantic import AliasChoices, ValidationError
+from pydantic_core import ErrorDetails
+
+from service.kernel.errors import ConfigurationError
+from service.kernel.settings import Settings
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a wrong value is a ConfigurationError, one line naming
+    each variable to fix (never its value when it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError("; ".join(_problem(error) for error in exc.errors())) from None
+
+
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "DATABASE_URL")
+
+
+def _problem(error: ErrorDetails) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a rule across settings: its message names them
+        return message
+    variable = _variable(str(error["loc"][0]))
+    if any(word in variable for word in _SECRET_WORDS):
+        return f"{variable}: {message}"
+    return f"{variable}={error.get('input')!r}: {message}"
+
+
+def _variable(name: str) -> str:
+    """The variable that set a field, as the operator wrote it (a former name included)."""
+    field = Settings.model_fields.get(name)
+    if field is None:  # an alias: find its field
+        field = next(
+            f for f in Settings.model_fields.values()
+            if isinstance(f.validation_alias, AliasChoices) and name in f.validation_alias.choices
+        )  # fmt: skip
+        name = next(n for n, f in Settings.model_fields.items() if f is field)
+    choices = (
+        [str(choice) for choice in field.validation_alias.choices if str(choice).isupper()]
+        if isinstance(field.validation_alias, AliasChoices)
+        else [f"EDITROOM_{name.upper()}"]
+    )
+    present = {variable.upper() for variable in os.environ}
+    return next((choice for choice in choices if choice in present), choices[0])
