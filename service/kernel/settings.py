@@ -1,6 +1,8 @@
 """Every setting, read from EDITROOM_* variables (and DATABASE_URL). The README lists them."""
 
+import ipaddress
 import logging
+import re
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
@@ -318,6 +320,33 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL like https://editroom.example")
         return value.rstrip("/")
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: str) -> str:
+        for entry in _listed(value):
+            if entry != "*" and not _HOST_ENTRY.fullmatch(entry):
+                raise ValueError(f"{entry!r} is not a host name with an optional :port")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for entry in _listed(value):
+            parts = urlsplit(entry)
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{entry!r} is not an origin like https://ui.example")
+        return value
+
+    @field_validator("import_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in _listed(value):
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not a network like 10.0.0.0/8 ({exc})") from None
+        return value
+
     @field_validator("s3_endpoint", "s3_public_endpoint")
     @classmethod
     def _an_s3_endpoint(cls, value: str | None) -> str | None:
@@ -413,6 +442,14 @@ class Settings(BaseSettings):
                 "which starts an embedded database"
             )
         return self.database_url
+
+
+# A Host header's name (or [IPv6]) and optional port, as the API matches them.
+_HOST_ENTRY = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:\d{1,5})?", re.IGNORECASE)
+
+
+def _listed(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _a_port_if_any(parts: SplitResult) -> bool:

@@ -4,6 +4,7 @@ not a traceback, and not a process that starts and misbehaves later."""
 import pytest
 
 from service.cli import build_parser, main
+from service.kernel.environment import load_settings
 from service.kernel.settings import Settings
 
 
@@ -127,3 +128,38 @@ def test_an_s3_endpoint_is_checked_at_start_up(
     code, lines = started(monkeypatch, capsys, **{**defaults, **environment})
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"editroom: {named}")
     assert "s3cret" not in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        # Was dropped unsaid: every POST from ui.example then a 403 with nothing at start-up.
+        ("EDITROOM_ALLOWED_ORIGINS", "https://ui.example,ui2.example"),
+        # Was a ValueError traceback from the API's start-up and every runner's.
+        ("EDITROOM_IMPORT_ALLOWED_NETWORKS", "10.0.0.0/33"),
+        ("EDITROOM_IMPORT_ALLOWED_NETWORKS", "10.0.0.1/8"),
+        # A URL where a host name goes: never matches a Host header, so every request a 400.
+        ("EDITROOM_ALLOWED_HOSTS", "https://editroom.example"),
+    ],
+)
+def test_a_list_setting_with_a_wrong_entry_names_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str,
+    value: str,
+) -> None:  # fmt: skip
+    code, lines = started(monkeypatch, capsys, **{variable: value})
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"editroom: {variable}")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EDITROOM_ALLOWED_ORIGINS", "https://ui.example, http://localhost:5173/"),
+        ("EDITROOM_IMPORT_ALLOWED_NETWORKS", "10.0.0.0/8, fd00::/8,192.168.1.7"),
+        ("EDITROOM_ALLOWED_HOSTS", "editroom.example,api:8000,[::1],*"),
+    ],
+)
+def test_a_list_setting_as_documented_is_taken(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert getattr(load_settings(), variable.removeprefix("EDITROOM_").lower()) == value
