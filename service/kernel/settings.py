@@ -1,13 +1,8 @@
 """Every setting, read from EDITROOM_* variables (and DATABASE_URL). The README lists them."""
 
-import ipaddress
-import logging
-import re
 from pathlib import Path
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import (
     AliasChoices,
     Field,
@@ -20,6 +15,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.kernel import setting_checks as checks
 from service.kernel.errors import ConfigurationError
 
 
@@ -320,49 +316,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL like https://editroom.example")
         return value.rstrip("/")
 
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _host_names(cls, value: str) -> str:
-        for entry in _listed(value):
-            if entry != "*" and not _HOST_ENTRY.fullmatch(entry):
-                raise ValueError(f"{entry!r} is not a host name with an optional :port")
-        return value
-
-    @field_validator("allowed_origins")
-    @classmethod
-    def _origins(cls, value: str) -> str:
-        for entry in _listed(value):
-            parts = urlsplit(entry)
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"{entry!r} is not an origin like https://ui.example")
-        return value
-
-    @field_validator("import_allowed_networks")
-    @classmethod
-    def _networks(cls, value: str) -> str:
-        for entry in _listed(value):
-            try:
-                ipaddress.ip_network(entry)
-            except ValueError as exc:
-                raise ValueError(f"{entry!r} is not a network like 10.0.0.0/8 ({exc})") from None
-        return value
-
-    @field_validator("s3_endpoint", "s3_public_endpoint")
-    @classmethod
-    def _an_s3_endpoint(cls, value: str | None) -> str | None:
-        if not value:
-            return None  # empty: unset
-        parts = urlsplit(value)
-        # Requests and presigned URLs address host:port/bucket/key: a path would be dropped.
-        if not (
-            parts.scheme in ("http", "https")
-            and parts.hostname
-            and _a_port_if_any(parts)
-            and parts.path in ("", "/")
-            and not parts.query
-        ):
-            raise ValueError(f"{value!r} is not an S3 endpoint like http://minio:9000 (no path)")
-        return value.rstrip("/")
+    _hosts = field_validator("allowed_hosts")(checks.host_names)
+    _origins = field_validator("allowed_origins")(checks.origins)
+    _networks = field_validator("import_allowed_networks")(checks.networks)
+    _s3 = field_validator("s3_endpoint", "s3_public_endpoint")(checks.s3_endpoint)
+    _database = field_validator("database_url")(checks.database_url)
+    _log_level = field_validator("log_level")(checks.log_level)
 
     @model_validator(mode="after")
     def _s3_has_its_key(self) -> "Settings":
@@ -372,27 +331,6 @@ class Settings(BaseSettings):
                 "EDITROOM_S3_ENDPOINT is: S3 refuses requests without a key"
             )
         return self
-
-    @field_validator("database_url")
-    @classmethod
-    def _a_database_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None  # empty: unset
-        try:
-            conninfo_to_dict(value)
-        except psycopg.ProgrammingError:
-            # Not libpq's message: it quotes the text, which may hold the password.
-            raise ValueError(
-                "not a PostgreSQL URL like postgresql://user:password@host:5432/editroom"
-            ) from None
-        return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _a_log_level(cls, value: str) -> str:
-        if value.upper() not in logging.getLevelNamesMapping():
-            raise ValueError(f"{value!r} is not a level: debug, info, warning or error")
-        return value.lower()
 
     @model_validator(mode="after")
     def _leases_outlive_heartbeats(self) -> "Settings":
@@ -442,21 +380,6 @@ class Settings(BaseSettings):
                 "which starts an embedded database"
             )
         return self.database_url
-
-
-# A Host header's name (or [IPv6]) and optional port, as the API matches them.
-_HOST_ENTRY = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:\d{1,5})?", re.IGNORECASE)
-
-
-def _listed(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def _a_port_if_any(parts: SplitResult) -> bool:
-    try:
-        return parts.port is None or parts.port > 0
-    except ValueError:  # not a number, or out of range
-        return False
 
 
 def markdown_table() -> str:
