@@ -1,6 +1,8 @@
 """A wrong setting stops `editroom` at start-up with one line naming the variable to fix,
 not a traceback, and not a process that starts and misbehaves later."""
 
+import socket
+
 import pytest
 
 from service.cli import build_parser, main
@@ -163,3 +165,19 @@ def test_a_list_setting_as_documented_is_taken(
 ) -> None:
     monkeypatch.setenv(variable, value)
     assert getattr(load_settings(), variable.removeprefix("EDITROOM_").lower()) == value
+
+
+def test_run_on_a_port_in_use_stops_at_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`editroom run` used to start everything, connect to whatever held the port, log
+    "editroom is up" with its URL, and only then see its API fail to bind."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nothing")
+        monkeypatch.setenv("EDITROOM_HOST", "127.0.0.1")
+        code = main(["run", "--port", str(port)])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2 and line.startswith("editroom: EDITROOM_PORT") and str(port) in line
