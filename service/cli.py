@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from service.kernel.environment import load_settings
+from service.kernel.environment import load_settings, writable_directory
 from service.kernel.errors import EditroomError
 from service.kernel.logs import configure_logging
 from service.kernel.settings import Settings
@@ -114,8 +114,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_everything(settings.model_copy(update={"port": args.port}))
     if args.command == "serve":
+        writable_directory(settings.uploads_dir, variable=_dir_variable(settings, "upload_dir"))
         return _serve(settings.model_copy(update={"host": args.host, "port": args.port}))
     if args.command == "runner":
+        writable_directory(settings.edits_dir, variable=_dir_variable(settings, "work_dir"))
         import uvloop
 
         from runner.process.main import run_runner
@@ -131,6 +133,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "fsck":
         return asyncio.run(_fsck(args, settings))
     return _db(args, settings.require_database_url())
+
+
+def _dir_variable(settings: Settings, field: str) -> str:
+    """The variable that placed a directory: its own, or EDITROOM_DATA_DIR's default."""
+    return f"EDITROOM_{field.upper()}" if getattr(settings, field) else "EDITROOM_DATA_DIR"
 
 
 async def _cleanup(settings: Settings) -> object:

@@ -2,6 +2,8 @@
 line naming each variable to fix, which `editroom` prints before it starts anything."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from pydantic import AliasChoices, ValidationError
 from pydantic_core import ErrorDetails
@@ -48,3 +50,17 @@ def _variable(name: str) -> str:
     )
     present = {variable.upper() for variable in os.environ}
     return next((choice for choice in choices if choice in present), choices[0])
+
+
+def writable_directory(path: Path, *, variable: str) -> None:
+    """Make `path` if need be and write in it, or raise a ConfigurationError naming
+    `variable`: a process that cannot write where it works would start, look healthy, and
+    fail each job it took."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{variable}: cannot write in {path} ({exc.strerror or exc})"
+        ) from None

@@ -2,6 +2,7 @@
 not a traceback, and not a process that starts and misbehaves later."""
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,28 @@ def test_run_on_a_port_in_use_stops_at_once(
         code = main(["run", "--port", str(port)])
     (line,) = capsys.readouterr().err.splitlines()
     assert code == 2 and line.startswith("editroom: EDITROOM_PORT") and str(port) in line
+
+
+@pytest.mark.parametrize(
+    ("command", "variable"),
+    [
+        # A runner started, looked healthy, and failed every edit it claimed, trial after
+        # trial ("FileExistsError: File exists": its scratch folder could not be made).
+        ("runner", "EDITROOM_WORK_DIR"),
+        # The API started and refused every upload with a 500.
+        ("serve", "EDITROOM_UPLOAD_DIR"),
+    ],
+)
+def test_a_directory_it_cannot_write_in_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    command: str, variable: str,
+) -> None:  # fmt: skip
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_bytes(b"")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nothing")
+    monkeypatch.setenv("EDITROOM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv(variable, str(not_a_directory))
+    code = main([command])
+    lines = [line for line in capsys.readouterr().err.splitlines() if "level=" not in line]
+    assert code == 2 and len(lines) == 1
+    assert lines[0].startswith(f"editroom: {variable}") and str(not_a_directory) in lines[0]
