@@ -15,6 +15,11 @@ from service.kernel.settings import Settings
 def load_settings() -> Settings:
     """Settings from the environment; a wrong value is a ConfigurationError, one line naming
     each variable to fix (never its value when it may be a secret)."""
+    urls = {os.environ.get(name) for name in ("DATABASE_URL", "EDITROOM_DATABASE_URL")}
+    if len(urls) == 2 and None not in urls and "" not in urls:  # which one was meant?
+        raise ConfigurationError(
+            "DATABASE_URL and EDITROOM_DATABASE_URL name different databases: set one of them"
+        )
     try:
         return Settings()
     except ValidationError as exc:

@@ -207,3 +207,22 @@ def test_a_directory_it_cannot_write_in_stops_the_start(
     lines = [line for line in capsys.readouterr().err.splitlines() if "level=" not in line]
     assert code == 2 and len(lines) == 1
     assert lines[0].startswith(f"editroom: {variable}") and str(not_a_directory) in lines[0]
+
+
+def test_two_different_database_urls_are_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DATABASE_URL won unsaid: a deployment moved to EDITROOM_DATABASE_URL kept using the
+    database an old DATABASE_URL (a base image's, a shell's) named."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://editroom:p4ss@old-db/editroom")
+    monkeypatch.setenv("EDITROOM_DATABASE_URL", "postgresql://editroom:p4ss@new-db/editroom")
+    code = main(["db", "current"])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2 and "DATABASE_URL" in line and "EDITROOM_DATABASE_URL" in line
+    assert "p4ss" not in line
+
+
+def test_the_same_database_url_under_both_names_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/editroom")
+    monkeypatch.setenv("EDITROOM_DATABASE_URL", "postgresql://db/editroom")
+    assert load_settings().database_url == "postgresql://db/editroom"
