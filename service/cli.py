@@ -3,10 +3,12 @@
 import argparse
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from service.kernel.environment import load_settings, writable_directory
 from service.kernel.errors import EditroomError
 from service.kernel.logs import configure_logging
 from service.kernel.settings import Settings
@@ -22,20 +24,40 @@ if TYPE_CHECKING:
 DATABASE_WAIT_SECONDS = 30.0
 
 
+def _number(parse: "type[int] | type[float]", *, low: float, high: float, what: str) -> Any:
+    """An argparse type: a number within [low, high], else a usage error saying so."""
+
+    def checked(text: str) -> int | float:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # NaN is in no range
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return checked
+
+
+_PORT = _number(int, low=1, high=65535, what="a port (1 to 65535)")
+_SLOTS = _number(int, low=1, high=math.inf, what="a number of slots, 1 or more")
+_SECONDS = _number(float, low=0, high=math.inf, what="a number of seconds, 0 or more")
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="editroom", description="A media editor over HTTP.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="database (embedded unless DATABASE_URL), API, runner")
-    run.add_argument("--port", type=int, default=settings.port)
+    run.add_argument("--port", type=_PORT, default=settings.port)
 
     serve = commands.add_parser("serve", help="the HTTP API")
     serve.add_argument("--host", default=settings.host)
-    serve.add_argument("--port", type=int, default=settings.port)
+    serve.add_argument("--port", type=_PORT, default=settings.port)
 
     runner = commands.add_parser("runner", help="claim and carry out edits")
     runner.add_argument(
-        "--concurrency", type=int, default=settings.runner_image_slots,
+        "--concurrency", type=_SLOTS, default=settings.runner_image_slots,
         help="image edits at once (the image lane's slots; videos and imports have their own)",
     )  # fmt: skip
 
@@ -59,7 +81,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.add_argument(
         "--wait",
-        type=float,
+        type=_SECONDS,
         default=DATABASE_WAIT_SECONDS,
         metavar="SECONDS",
         help="seconds to wait for PostgreSQL to accept connections (default %(default)g; 0: once)",
@@ -72,7 +94,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except EditroomError as exc:
+        print(f"editroom: {exc}", file=sys.stderr)
+        return 2
     args = build_parser(settings).parse_args(argv)
     configure_logging(settings.log_level)
     try:
@@ -88,8 +114,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_everything(settings.model_copy(update={"port": args.port}))
     if args.command == "serve":
+        writable_directory(settings.uploads_dir, variable=_dir_variable(settings, "upload_dir"))
         return _serve(settings.model_copy(update={"host": args.host, "port": args.port}))
     if args.command == "runner":
+        writable_directory(settings.edits_dir, variable=_dir_variable(settings, "work_dir"))
         import uvloop
 
         from runner.process.main import run_runner
@@ -105,6 +133,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "fsck":
         return asyncio.run(_fsck(args, settings))
     return _db(args, settings.require_database_url())
+
+
+def _dir_variable(settings: Settings, field: str) -> str:
+    """The variable that placed a directory: its own, or EDITROOM_DATA_DIR's default."""
+    return f"EDITROOM_{field.upper()}" if getattr(settings, field) else "EDITROOM_DATA_DIR"
 
 
 async def _cleanup(settings: Settings) -> object:
@@ -166,6 +199,25 @@ def _serve(settings: Settings) -> int:
 
 
 def _db(args: argparse.Namespace, url: str) -> int:
+    import psycopg
+    import sqlalchemy.exc
+
+    from service.kernel import migrations
+    from service.kernel.errors import DatabaseUnavailable
+
+    # A database that refuses us (a wrong password or name, a lock never granted) is one
+    # line and status 2, like one that never answers: not a traceback and the 1 of a bug.
+    try:
+        return _db_command(args, url)
+    except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        message = " ".join(str(cause).split())
+        raise DatabaseUnavailable(
+            f"PostgreSQL at {migrations.where(url)}: {message} (check DATABASE_URL)"
+        ) from exc
+
+
+def _db_command(args: argparse.Namespace, url: str) -> int:
     import psycopg
 
     from service.kernel import migrations

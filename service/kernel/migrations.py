@@ -101,11 +101,11 @@ def wait_for_database(database_url: str, *, timeout_seconds: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DatabaseUnavailable(
-                f"PostgreSQL at {_where(database_url)} did not accept connections within "
+                f"PostgreSQL at {where(database_url)} did not accept connections within "
                 f"{timeout_seconds:g} s ({_describe(answer)}); is it running? "
                 "`editroom db upgrade --wait SECONDS` waits longer"
             )
-        log.info("waiting for PostgreSQL", extra={"database": _where(database_url)})
+        log.info("waiting for PostgreSQL", extra={"database": where(database_url)})
         time.sleep(min(PING_INTERVAL_SECONDS, remaining))
 
 
@@ -117,7 +117,7 @@ def _ping(database_url: str) -> pq.Ping:
     return pq.Ping(pq.PGconn.ping(conninfo.encode()))
 
 
-def _where(database_url: str) -> str:
+def where(database_url: str) -> str:
     """host:port, never the password."""
     try:
         parts = conninfo_to_dict(database_url)

@@ -11,9 +11,11 @@ from pydantic import (
     PositiveInt,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.kernel import setting_checks as checks
 from service.kernel.errors import ConfigurationError
 
 
@@ -91,7 +93,9 @@ class Settings(BaseSettings):
         "slots (mostly waiting on the network); 0: this runner takes no imports",
     )
     lease_seconds: PositiveInt = Field(
-        default=300, description="a claim's lease; a runner silent this long is presumed dead"
+        default=300,
+        description="a claim's lease; a runner silent this long is presumed dead; at least "
+        "twice HEARTBEAT_SECONDS and PROGRESS_INTERVAL_SECONDS (else `editroom` refuses to start)",
     )
     heartbeat_seconds: PositiveFloat = Field(
         default=10.0, description="how often a runner extends its leases and reports progress"
@@ -169,10 +173,13 @@ class Settings(BaseSettings):
         description="local bucket directory when S3 is not set; default DATA_DIR/bucket",
     )
     s3_endpoint: str | None = Field(
-        default=None, description="S3/MinIO URL, e.g. http://minio:9000; set: store media there"
+        default=None,
+        description="S3/MinIO URL, e.g. http://minio:9000 (no path); set: store media there, with "
+        "S3_ACCESS_KEY and S3_SECRET_KEY",
     )
     s3_public_endpoint: str | None = Field(
-        default=None, description="S3 URL clients reach, for presigned URLs; default S3_ENDPOINT"
+        default=None,
+        description="S3 URL clients reach, for presigned URLs (no path); default S3_ENDPOINT",
     )
     s3_access_key: str = Field(default="", description="S3 access key")
     s3_secret_key: str = Field(default="", description="S3 secret key")
@@ -308,6 +315,37 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             raise ValueError(f"{value!r} is not an http(s) URL like https://editroom.example")
         return value.rstrip("/")
+
+    _hosts = field_validator("allowed_hosts")(checks.host_names)
+    _origins = field_validator("allowed_origins")(checks.origins)
+    _networks = field_validator("import_allowed_networks")(checks.networks)
+    _s3 = field_validator("s3_endpoint", "s3_public_endpoint")(checks.s3_endpoint)
+    _database = field_validator("database_url")(checks.database_url)
+    _log_level = field_validator("log_level")(checks.log_level)
+
+    @model_validator(mode="after")
+    def _s3_has_its_key(self) -> "Settings":
+        if self.s3_endpoint and not (self.s3_access_key and self.s3_secret_key):
+            raise ValueError(
+                "EDITROOM_S3_ACCESS_KEY and EDITROOM_S3_SECRET_KEY must both be set when "
+                "EDITROOM_S3_ENDPOINT is: S3 refuses requests without a key"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _leases_outlive_heartbeats(self) -> "Settings":
+        # A runner extends its leases on its progress ticks, every heartbeat_seconds: a lease
+        # shorter than two of them expires under a runner still at work (one late beat, a
+        # slow statement), and the reaper hands the edit to another runner as a failed trial.
+        beat = max(self.heartbeat_seconds, self.progress_interval_seconds)
+        if beat * 2 > self.lease_seconds:
+            raise ValueError(
+                f"EDITROOM_LEASE_SECONDS ({self.lease_seconds:g}) must be at least twice "
+                f"EDITROOM_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g}) and "
+                f"EDITROOM_PROGRESS_INTERVAL_SECONDS ({self.progress_interval_seconds:g}): "
+                "leases would expire between a runner's heartbeats"
+            )
+        return self
 
     @field_validator("api_token")
     @classmethod

@@ -146,3 +146,22 @@ def test_the_cli_gives_up_with_a_clear_message(empty_database_url: str) -> None:
     assert result.returncode == 2
     assert "did not accept connections within 1 s" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["upgrade", "--wait", "0"], ["current"], ["schema"], ["downgrade", "base"]]
+)
+def test_each_db_command_reports_a_database_it_cannot_use_in_one_line(
+    empty_database_url: str, command: list[str]
+) -> None:
+    """A wrong database name or password (a .env changed after the volume was made) was a
+    psycopg or SQLAlchemy traceback and exit status 1, the status of a failed migration."""
+    wrong = make_conninfo(empty_database_url, dbname="no_such_database")
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "db", *command],
+        env={**os.environ, "DATABASE_URL": wrong}, capture_output=True, text=True, check=False,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if "level=" not in line]
+    assert line.startswith("editroom: ") and "no_such_database" in line

@@ -229,3 +229,20 @@ def test_the_cli_says_what_it_found_and_exits_1_until_it_is_all_repaired(
     clean = cli(api, database_url, "--verify")
     assert clean.returncode == 0, clean.stderr
     assert clean.stdout.splitlines()[-1] == "clean"
+
+
+def test_the_cli_exits_2_when_the_bucket_directory_cannot_be_used(
+    database_url: str, tmp_path: Path
+) -> None:
+    """It was a FileExistsError (or PermissionError) traceback and status 1, which says
+    "something found is left" to a script, when nothing had been checked."""
+    not_a_directory = tmp_path / "bucket"
+    not_a_directory.write_bytes(b"")
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "fsck"],
+        env=editroom_env(database_url, tmp_path / "data", storage_dir=str(not_a_directory)),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "level=" not in line]
+    assert line.startswith("editroom: EDITROOM_STORAGE_DIR") and str(not_a_directory) in line

@@ -2,6 +2,7 @@
 query finds its series is tested against a real Prometheus (tests/e2e/test_monitoring_stack.py)."""
 
 import json
+import re
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,32 @@ def test_grafana_finds_the_dashboard_where_compose_mounts_it() -> None:
     compose = yaml.safe_load(Path("compose.yaml").read_text())
     mounts = compose["services"]["grafana"]["volumes"]
     assert f"./observability/grafana/dashboards:{provider['options']['path']}:ro" in mounts
+
+
+def event_stream_routes() -> set[str]:
+    """The API's routes that answer a Server-Sent Events stream, from its OpenAPI document."""
+    from service.http.app import create_app
+    from service.kernel.settings import Settings
+
+    paths = create_app(Settings()).openapi()["paths"]
+    return {
+        path
+        for path, operations in paths.items()
+        for operation in operations.values()
+        if "text/event-stream" in operation["responses"].get("200", {}).get("content", {})
+    }
+
+
+def test_http_latency_leaves_out_every_event_stream() -> None:
+    """A stream lasts as long as the page that reads it (hours for the UI's /events): one left
+    in puts a line at the top bucket (an hour) and flattens every route's milliseconds."""
+    (target,) = PANELS["HTTP p95 by route"]["targets"]
+    matcher = re.search(r'route(!=|!~)"((?:[^"\\]|\\.)*)"', target["expr"])
+    assert matcher is not None, "the panel selects no routes out"
+    operator, value = matcher.groups()
+    value = value.replace("\\\\", "\\")  # a PromQL string's escapes; the rest is RE2
+    left_out = (lambda route: re.fullmatch(value, route)) if operator == "!~" else value.__eq__
+    streams = event_stream_routes()
+    assert streams >= {"/events", "/edit/{edit_id}/events"}
+    assert {route for route in streams if not left_out(route)} == set()
+    assert not left_out("/edit/{edit_id}") and not left_out("/bucket/upload")

@@ -1,5 +1,6 @@
 """The storage the settings ask for: S3 when EDITROOM_S3_ENDPOINT is set, else a directory."""
 
+from service.kernel.errors import ConfigurationError
 from service.kernel.settings import Settings
 from service.kernel.storage.base import Storage
 from service.kernel.storage.local import LocalStorage
@@ -9,7 +10,14 @@ from service.kernel.storage.sigv4 import PutPresigner
 
 async def open_storage(settings: Settings) -> Storage:
     if not settings.s3_endpoint:
-        return LocalStorage(settings.bucket_dir)
+        try:
+            return LocalStorage(settings.bucket_dir)
+        except OSError as exc:  # not a directory, not ours to write: no retry mends it
+            variable = "EDITROOM_STORAGE_DIR" if settings.storage_dir else "EDITROOM_DATA_DIR"
+            raise ConfigurationError(
+                f"{variable}: cannot use {settings.bucket_dir} as the bucket directory "
+                f"({exc.strerror or exc})"
+            ) from exc
     credentials = {
         "access_key": settings.s3_access_key,
         "secret_key": settings.s3_secret_key,
