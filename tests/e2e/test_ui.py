@@ -1057,6 +1057,25 @@ def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, servic
     check_page(page, "library-refused-deletion")
 
 
+def test_a_refusal_goes_once_the_session_has_moved_on(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """Undo on an original is refused in words ("nothing to undo: the head is the original");
+    once a step has been applied that is no longer true, and is no longer said."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(90, 60))
+        uploaded = api.post("/bucket/upload", params={"filename": "turned.png"}, content=picture)
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    expect(page.locator("img.head")).to_be_visible()
+    page.keyboard.press("Control+Z")
+    refusal = page.locator(".history").get_by_role("alert")
+    expect(refusal).to_have_text(re.compile("nothing to undo"))
+    page.get_by_role("button", name="Rotate right").click()
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    expect(refusal).to_be_hidden()
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

@@ -35,7 +35,7 @@ export async function render(main, { id }) {
   const overlay = new Map(); // edit id → the edit as its last event told, while it runs
   const stage = h("div", { class: "stage" });
   const opsPanel = h("aside", { class: "panel ops-panel", "aria-label": "Operations" });
-  const steps = stepList({ act: (method, path) => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) });
+  const steps = stepList({ act: (method, path) => request(method, path).then(acted).catch((failure) => showError(historyError, failure)) });
   const undo = h("button", { type: "button", "aria-keyshortcuts": "Control+Z" }, "Undo");
   const redo = h("button", { type: "button", "aria-keyshortcuts": "Control+Shift+Z" }, "Redo");
   const download = h("a", { class: "button", download: "" }, "Download");
@@ -56,7 +56,14 @@ export async function render(main, { id }) {
 
   async function apply(items) {
     await request("POST", "/edit", { params: [["session", session.id], ...items] });
-    await refresh();
+    await acted();
+  }
+
+  // An action the API took: a refusal told before (nothing to undo, a step not cancelled) is
+  // no longer true of the session, and goes.
+  function acted() {
+    showError(historyError, null);
+    return refresh();
   }
 
   async function showHead() {
@@ -239,7 +246,7 @@ export async function render(main, { id }) {
   }
 
   const move = (way) => request("POST", `/sessions/${session.id}/${way}`)
-    .then(() => { showError(historyError, null); return refresh(); })
+    .then(acted)
     .catch(async (failure) => {
       if (failure.status !== 409) { showError(historyError, failure); return; }
       await refresh(); // the session as it is now says why
