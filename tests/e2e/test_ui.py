@@ -1076,6 +1076,39 @@ def test_a_refusal_goes_once_the_session_has_moved_on(
     expect(refusal).to_be_hidden()
 
 
+def test_deleting_cards_from_the_keyboard_keeps_the_place_and_says_when_none_is_left(
+    page: Page, watch: Watch, service: str, module_database_url: str
+) -> None:
+    """Two pictures of a day of their own: the first deleted from the keyboard leaves the focus
+    on the other's Delete, not on the page's top; the other deleted, the library says it has
+    no media of that day, as it does when it opens so."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        ids = [
+            api.post(
+                "/bucket/upload", params={"filename": name},
+                content=media.image_bytes("PNG", size=(40 + index, 30)),
+            ).json()["id"]
+            for index, name in enumerate(("first.png", "second.png"))
+        ]  # fmt: skip
+    with psycopg.connect(module_database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE editroom.media SET uploaded_at = '2001-02-03T12:00Z' WHERE id = ANY(%s)",
+            [ids],
+        )
+    page.goto("/#/library?uploadedAt=2001-02-03")
+    expect(page.locator(".card")).to_have_count(2)
+    for name, after in (("second.png", "Delete first.png"), ("first.png", "Upload files…")):
+        page.get_by_role("button", name=f"Delete {name}").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("dialog")).to_be_visible()
+        page.get_by_role("dialog").get_by_role("button", name="Delete").press("Enter")
+        expect(page.get_by_role("button", name=after)).to_be_focused()
+    expect(page.locator(".card")).to_have_count(0)
+    expect(page.locator(".grid")).to_have_text(
+        "No media uploaded on 2001-02-03. Change the filters above to see more."
+    )
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

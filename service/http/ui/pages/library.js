@@ -34,7 +34,7 @@ export async function render(main, { params }) {
       });
       if (mine !== generation) return;
       if (reset) grid.replaceChildren();
-      grid.append(...page.items.map((media) => card(media, error)));
+      grid.append(...page.items.map((media) => card(media, { error, removed })));
       cursor = page.next_cursor;
       more.hidden = !cursor;
       showError(error, null);
@@ -42,6 +42,16 @@ export async function render(main, { params }) {
     } catch (failure) { showError(error, failure); }
   }
   more.addEventListener("click", () => load(false));
+  // A card deleted leaves the focus on the next card's Delete (or the one before's, or
+  // Upload), not on the page's top; the last one shown gone, the library is read again (it
+  // says so when nothing is left).
+  const removed = (item) => {
+    const next = (item.nextElementSibling || item.previousElementSibling)?.querySelector(".card-actions button");
+    const hadFocus = item.contains(document.activeElement);
+    item.remove();
+    if (hadFocus) (next || upButton).focus();
+    if (!grid.children.length) load(true);
+  };
 
   const typeId = uid("type"); const dateId = uid("date"); const outId = uid("outputs"); const copiesId = uid("copies"); const fileId = uid("files");
   const picker = h("input", { id: fileId, type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden", tabIndex: -1, "aria-label": "Files to upload" });
@@ -133,7 +143,7 @@ function emptyText(filters) {
 // A card opens the media's editor from its picture (for sound alone, a speaker and the words
 // saying so: the editor plays it) and from its name. The picture's link names a video's length,
 // which its badge shows, and sound alone as such, for a screen reader too.
-function card(media, error) {
+function card(media, { error, removed }) {
   const name = media.original_name || media.id;
   const selectId = uid("select");
   const kind = soundOnly(media) ? "sound only" : media.kind;
@@ -163,7 +173,7 @@ function card(media, error) {
     try {
       await request("DELETE", `/bucket/upload/${media.id}`);
       selection.toggle(media.id, false);
-      item.remove();
+      removed(item);
       showError(error, null);
     } catch (failure) {
       showError(refused, new Error(`${name} was not deleted: ${failure.message}`));
