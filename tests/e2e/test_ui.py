@@ -1079,9 +1079,10 @@ def test_a_refusal_goes_once_the_session_has_moved_on(
 def test_deleting_cards_from_the_keyboard_keeps_the_place_and_says_when_none_is_left(
     page: Page, watch: Watch, service: str, module_database_url: str
 ) -> None:
-    """Two pictures of a day of their own: the first deleted from the keyboard leaves the focus
-    on the other's Delete, not on the page's top; the other deleted, the library says it has
-    no media of that day, as it does when it opens so."""
+    """Two pictures of a day of their own, each card's Select named by its media (as its
+    Delete is: not "Select" twice to a screen reader); the first deleted from the keyboard
+    leaves the focus on the other's Delete, not on the page's top; the other deleted, the
+    library says it has no media of that day, as it does when it opens so."""
     with httpx.Client(base_url=service, timeout=60) as api:
         ids = [
             api.post(
@@ -1097,6 +1098,7 @@ def test_deleting_cards_from_the_keyboard_keeps_the_place_and_says_when_none_is_
         )
     page.goto("/#/library?uploadedAt=2001-02-03")
     expect(page.locator(".card")).to_have_count(2)
+    expect(page.get_by_role("checkbox", name="Select first.png", exact=True)).to_have_count(1)
     for name, after in (("second.png", "Delete first.png"), ("first.png", "Upload files…")):
         page.get_by_role("button", name=f"Delete {name}").focus()
         page.keyboard.press("Enter")

@@ -162,7 +162,7 @@ function card(media, { error, removed }) {
       h("div", { class: "card-actions" },
         h("span", { class: "check" },
           h("input", { id: selectId, type: "checkbox", checked: selection.has(media.id), onchange: (e) => selection.toggle(media.id, e.target.checked) }),
-          h("label", { for: selectId }, "Select")),
+          h("label", { for: selectId }, "Select", h("span", { class: "visually-hidden" }, ` ${name}`))),
         remove),
       refused));
   remove.addEventListener("click", async () => {
