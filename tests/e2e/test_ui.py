@@ -1111,6 +1111,21 @@ def test_deleting_cards_from_the_keyboard_keeps_the_place_and_says_when_none_is_
     )
 
 
+def test_skip_to_content_keeps_the_page(page: Page, watch: Watch) -> None:
+    """The first Tab is "Skip to content": followed, the focus is on the page, and the page
+    and its address are still the queue's (it had become #page, "No page at this address")."""
+    page.goto("/#/queue?status=failed")
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    assert page.url.endswith("/#/queue?status=failed")
+    page.keyboard.press("Tab")  # on into the page, past the top bar
+    assert page.evaluate("document.getElementById('page').contains(document.activeElement)")
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

@@ -53,5 +53,12 @@ live({}, {
   onState: (up) => { document.getElementById("stream-state").hidden = up; },
 });
 
+// "Skip to content" moves the focus to the page; followed as a link it would set the address
+// to #page, which names no page, in place of the one shown.
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("page").focus();
+});
+
 window.addEventListener("hashchange", show);
 show();
