@@ -1126,6 +1126,23 @@ def test_skip_to_content_keeps_the_page(page: Page, watch: Watch) -> None:
     assert page.evaluate("document.getElementById('page').contains(document.activeElement)")
 
 
+def test_a_link_followed_from_the_keyboard_leaves_the_focus_on_the_new_page(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """A card's link followed with Enter replaces the library with the editor: the focus goes
+    to the new page, and the next Tab is in it, not back at the window's top."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(52, 39))
+        api.post("/bucket/upload", params={"filename": "followed.png"}, content=picture)
+    page.goto("/#/library")
+    page.get_by_role("link", name="Edit followed.png").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="followed.png")).to_be_visible()
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('page').contains(document.activeElement)")
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

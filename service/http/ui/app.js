@@ -27,6 +27,7 @@ async function show() {
   cleanup?.();
   cleanup = null;
   const main = document.getElementById("page");
+  const focusLeaves = main.contains(document.activeElement); // a link or button of the page left
   main.replaceChildren();
   for (const link of document.querySelectorAll("[data-nav]")) {
     const current = path.startsWith(`/${link.dataset.nav}`) || (link.dataset.nav === "library" && path.startsWith("/media"));
@@ -35,9 +36,18 @@ async function show() {
   }
   if (!match) {
     nothingAt(main, { what: "page", back: "#/library", backLabel: "Go to the library" });
+    if (focusLeaves) keepFocus(main);
     return;
   }
   cleanup = (await match.page.render(main, { ...match.args, params })) || null;
+  if (focusLeaves) keepFocus(main);
+}
+
+// The focus was on what the page just replaced: it goes to the new page's start, so the
+// keyboard (and a screen reader) goes on from there, not from the window's top. Not if the
+// person has moved it meanwhile.
+function keepFocus(main) {
+  if (!document.activeElement || document.activeElement === document.body) main.focus();
 }
 
 function showCounts(counts) {
