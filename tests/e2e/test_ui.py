@@ -1143,6 +1143,41 @@ def test_a_link_followed_from_the_keyboard_leaves_the_focus_on_the_new_page(
     assert page.evaluate("document.getElementById('page').contains(document.activeElement)")
 
 
+# The contrast of the focused element's ring with the background it is drawn on (the first
+# ancestor's that is not transparent), as WCAG computes contrast.
+FOCUS_RING_CONTRAST = """() => {
+  const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 4).map(Number);
+  const luminance = (text) => {
+    const [r, g, b] = rgb(text).slice(0, 3).map((v) => v / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const focused = document.activeElement;
+  let around = focused.parentElement;
+  while (rgb(getComputedStyle(around).backgroundColor)[3] === 0) around = around.parentElement;
+  const [one, other] = [getComputedStyle(focused).outlineColor,
+    getComputedStyle(around).backgroundColor].map(luminance).sort((a, b) => b - a);
+  return (one + 0.05) / (other + 0.05);
+}"""
+
+
+def test_the_focus_ring_stands_out_from_what_is_around_it(page: Page, watch: Watch) -> None:
+    """The ring that shows where the keyboard is has at least 3:1 contrast with the background
+    it is drawn on (WCAG 1.4.11), on the light page and in the dark top bar (its amber was
+    2:1 on white)."""
+    page.goto("/#/library")
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    for control in (
+        page.get_by_role("button", name="Upload files…"),
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue"),
+    ):
+        control.focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")  # focused from the keyboard: the ring is shown
+        expect(control).to_be_focused()
+        assert page.evaluate(FOCUS_RING_CONTRAST) >= 3
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),
