@@ -1178,6 +1178,25 @@ def test_the_focus_ring_stands_out_from_what_is_around_it(page: Page, watch: Wat
         assert page.evaluate(FOCUS_RING_CONTRAST) >= 3
 
 
+def test_a_refused_save_is_told_beside_the_name(page: Page, watch: Watch, service: str) -> None:
+    """Eight steps make the history longer than the window: a name the API refuses (blank) is
+    told beside the name and its Save, where the person is, not above the steps."""
+    watch.expected.append("status of 422")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(70, 50))
+        uploaded = api.post("/bucket/upload", params={"filename": "eight.png"}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        for axis in "hvhvhvhv":
+            api.post(f"/edit?session={session}&flip={axis}&wait=30").raise_for_status()
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    expect(page.locator(".step[data-status=completed]")).to_have_count(8)
+    page.get_by_label("Save the steps as a workflow").fill("   ")
+    page.get_by_role("button", name="Save as workflow").click()
+    refusal = page.get_by_role("alert").filter(has_text="is required")
+    expect(refusal).to_be_in_viewport()
+    expect(page.locator(".save-form")).to_contain_text("is required")
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

@@ -42,11 +42,12 @@ export async function render(main, { id }) {
   const historyError = errorBox();
   const waiting = h("p", { class: "facts", hidden: true }, "Undo and redo wait until the steps still to run have finished.");
   const saved = h("p", { class: "saved", "aria-live": "polite" });
+  const saveError = errorBox(); // beside the name: the steps above may be a screen long
   const nameId = uid("workflow-name");
   const saveForm = h("form", { class: "save-form" },
     h("label", { for: nameId }, "Save the steps as a workflow"),
     h("input", { id: nameId, name: "name", required: true, placeholder: "web-thumb", autocomplete: "off" }),
-    h("button", { type: "submit" }, "Save as workflow"), saved);
+    h("button", { type: "submit" }, "Save as workflow"), saveError, saved);
   const history = h("aside", { class: "panel history", "aria-label": "History" },
     h("div", { class: "history-actions" }, undo, redo, download), waiting, historyError,
     h("h2", {}, "Steps"), steps.announcer, steps.element, saveForm);
@@ -277,7 +278,7 @@ export async function render(main, { id }) {
       if (!ops.length) throw new Error("There is nothing to save yet: the head is the original. Apply an operation first.");
       savedAs(await request("POST", "/workflows", { json: { name, ops } }));
     } catch (failure) {
-      if (failure.status !== 409 || !await offerNewVersion(name, ops)) showError(historyError, failure);
+      if (failure.status !== 409 || !await offerNewVersion(name, ops)) showError(saveError, failure);
     }
   });
 
@@ -298,7 +299,7 @@ export async function render(main, { id }) {
   function savedAs(workflow) {
     saved.classList.remove("offer");
     saved.replaceChildren("Saved: ", h("a", { href: `#/workflows/${workflow.id}` }, `${workflow.name} (version ${workflow.version})`));
-    showError(historyError, null);
+    showError(saveError, null);
   }
 
   // The name is another workflow's, with other steps: offer to save these as its next version.
@@ -307,10 +308,10 @@ export async function render(main, { id }) {
     if (!named) return false;
     const next = h("button", { type: "button" }, `Save as version ${named.version + 1} of ${name}`);
     next.addEventListener("click", () => request("PUT", `/workflows/${named.id}`, { json: { ops } })
-      .then(savedAs).catch((failure) => showError(historyError, failure)));
+      .then(savedAs).catch((failure) => showError(saveError, failure)));
     saved.replaceChildren(`A workflow is already named “${name}”, with other steps. `, next, " Or choose another name.");
     saved.classList.add("offer");
-    showError(historyError, null);
+    showError(saveError, null);
     next.focus();
     return true;
   }
