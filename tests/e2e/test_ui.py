@@ -1197,6 +1197,23 @@ def test_a_refused_save_is_told_beside_the_name(page: Page, watch: Watch, servic
     expect(page.locator(".save-form")).to_contain_text("is required")
 
 
+def test_long_words_are_broken_in_tables(page: Page, watch: Watch, service: str) -> None:
+    """A workflow named with one long word, and a text of one: the workflows list still fits
+    the window at both widths, each cell its content (the name had widened the page to
+    1,700 px, and a chip of the text spilt out of its cell at phone width)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        api.post(
+            "/workflows",
+            json={"name": "quarterly_thumbnails_for_the_marketing_team_" * 4,
+                  "ops": [{"op": "text", "text": "Hello_" + "x" * 150}]},
+        ).raise_for_status()  # fmt: skip
+    page.goto("/#/workflows")
+    expect(page.get_by_role("link", name=re.compile("^quarterly_thumbnails"))).to_be_visible()
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        assert page.evaluate(OVERFLOWING) == [], size
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),
