@@ -1214,6 +1214,30 @@ def test_long_words_are_broken_in_tables(page: Page, watch: Watch, service: str)
         assert page.evaluate(OVERFLOWING) == [], size
 
 
+def test_an_upload_of_a_long_name_keeps_its_row(page: Page, watch: Watch, tmp_path: Path) -> None:
+    """A file named with one long word: its upload's outcome (a link named by the file) is
+    broken within its row at both widths, not spilt over Dismiss and past the window."""
+    named = tmp_path / ("a_long_name_from_a_phone_camera_export_" * 4 + ".png")
+    named.write_bytes(media.image_bytes("PNG", size=(57, 43)))
+    page.goto("/#/library")
+    page.locator("input[type=file]").set_input_files([named])
+    row = page.locator(".upload").first
+    expect(row.locator(".outcome")).to_contain_text("a_long_name")
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        assert page.evaluate(OVERFLOWING) == [], size
+        assert row.locator(".outcome").evaluate(
+            ABOVE_OR_BEFORE, row.locator("button").element_handle()
+        ), size
+
+
+# Whether one element ends before another begins, across or down.
+ABOVE_OR_BEFORE = """(one, other) => {
+  const [a, b] = [one.getBoundingClientRect(), other.getBoundingClientRect()];
+  return a.right <= b.left || a.bottom <= b.top;
+}"""
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),
