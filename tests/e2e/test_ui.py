@@ -1238,6 +1238,24 @@ ABOVE_OR_BEFORE = """(one, other) => {
 }"""
 
 
+def test_three_editor_tabs_all_work(page: Page, watch: Watch, service: str) -> None:
+    """Three tabs of the editor (one browser: six connections to a host at most, over
+    HTTP/1.1): each shows its media, and a step applied in the first runs and is seen live
+    in the third. With a second event stream per editor, the third tab never opened, and no
+    tab's requests were answered any more."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(64, 40))
+        uploaded = api.post("/bucket/upload", params={"filename": "tabs.png"}, content=picture)
+    tabs = [page, page.context.new_page(), page.context.new_page()]
+    for tab in tabs:
+        tab.goto(f"/#/media/{uploaded.json()['id']}")
+        expect(tab.get_by_role("button", name="Rotate right")).to_be_visible(timeout=5_000)
+    tabs[0].get_by_role("button", name="Rotate right").click()
+    expect(tabs[2].locator(".step").first).to_have_attribute(
+        "data-status", "completed", timeout=10_000
+    )
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

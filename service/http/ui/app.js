@@ -56,6 +56,9 @@ function showCounts(counts) {
   bus.dispatchEvent(new CustomEvent("stats", { detail: counts }));
 }
 
+// The tab's one event stream: every page listens to it on the bus. A stream holds a connection
+// for good, and a browser opens at most six to a host over HTTP/1.1, for all its tabs: with a
+// second stream per editor, the third tab's requests waited for ever, and every tab's with them.
 live({}, {
   onStats: showCounts,
   onEdit: (edit) => bus.dispatchEvent(new CustomEvent("edit", { detail: edit })),

@@ -1,6 +1,7 @@
 // The editor: one media, one editing session. Operations on the left (from GET /operations),
-// the head in the centre, the session's steps on the right, live over /events?session=.
-import { get, live, operations, request } from "../api.js";
+// the head in the centre, the session's steps on the right, live over the page's one event
+// stream (app.js), its edits of this session.
+import { get, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
 import { bytes, errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
@@ -10,6 +11,7 @@ import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
 import { displayCopy, formatName, soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
+import { bus } from "../state.js";
 
 const COPY_TRIES = 5; // a copy of the head to show, still being made: asked for again this often
 const COPY_RETRY_MILLISECONDS = 2000;
@@ -318,17 +320,23 @@ export async function render(main, { id }) {
 
   // A step this page has not read (asked for in another tab, or through the API), or one that
   // finished, is read with the session at once: refresh() makes one read of a burst of them.
-  const stop = live({ session: session.id }, {
-    onOpen: refresh,
-    onEdit: (edit) => {
-      overlay.set(edit.id, edit);
-      const unread = !session.steps?.some((step) => step.edit_id === edit.id);
-      if (unread || !LIVE.has(edit.status)) refresh();
-      else drawSteps();
-    },
-  });
+  const onEdit = ({ detail: edit }) => {
+    if (edit.session_id !== session.id) return;
+    overlay.set(edit.id, edit);
+    const unread = !session.steps?.some((step) => step.edit_id === edit.id);
+    if (unread || !LIVE.has(edit.status)) refresh();
+    else drawSteps();
+  };
+  bus.addEventListener("edit", onEdit);
+  bus.addEventListener("resync", refresh);
   // An edit waiting to retry counts down its back-off.
   const ticker = setInterval(() => { if ([...overlay.values()].some((e) => e.status === "error")) drawSteps(); }, 1000);
   await refresh();
-  return () => { stop(); clearInterval(ticker); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
+  return () => {
+    bus.removeEventListener("edit", onEdit);
+    bus.removeEventListener("resync", refresh);
+    clearInterval(ticker);
+    document.removeEventListener("keydown", onKey);
+    tools?.dispose?.();
+  };
 }
