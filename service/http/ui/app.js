@@ -1,6 +1,6 @@
 // The router and the top bar. The hash is the address of what is shown, so it can be
 // bookmarked: #/library?type=video, #/media/ID, #/workflows/ID/executions, #/queue.
-import { live } from "./api.js";
+import { liveInEveryTab } from "./api.js";
 import { nothingAt } from "./components/dom.js";
 import { bus, parseHash } from "./state.js";
 import * as library from "./pages/library.js";
@@ -56,10 +56,10 @@ function showCounts(counts) {
   bus.dispatchEvent(new CustomEvent("stats", { detail: counts }));
 }
 
-// The tab's one event stream: every page listens to it on the bus. A stream holds a connection
-// for good, and a browser opens at most six to a host over HTTP/1.1, for all its tabs: with a
-// second stream per editor, the third tab's requests waited for ever, and every tab's with them.
-live({}, {
+// The one event stream of every tab (api.js): the pages listen to it on the bus. A stream
+// holds a connection for good, and a browser opens at most six to a host over HTTP/1.1: with a
+// stream per tab (two per editor), the tab past them never opened, and every tab hung with it.
+liveInEveryTab({
   onStats: showCounts,
   onEdit: (edit) => bus.dispatchEvent(new CustomEvent("edit", { detail: edit })),
   onOpen: () => bus.dispatchEvent(new Event("resync")),
