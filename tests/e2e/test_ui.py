@@ -1263,6 +1263,49 @@ def test_seven_editor_tabs_all_work(page: Page, watch: Watch, service: str) -> N
     )
 
 
+def waiting_to_retry(edit: dict[str, Any], *, seconds: float) -> dict[str, Any]:
+    """An edit as the API tells one whose trial failed and that is retried after a back-off of
+    `seconds` (a session's step, as its session lists it, says nothing of when)."""
+    told = {**edit, "status": "error", "trial": 1, "max_trials": 3, "error": "storage timed out"}
+    if "run_after" in edit:
+        told["run_after"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+    return told
+
+
+def test_a_retry_s_back_off_is_told_as_it_runs_down(page: Page, watch: Watch, service: str) -> None:
+    """An edit waiting 30 s to retry: the queue counts the wait down (it said "retrying in
+    30 s" until the edit changed), and the editor opened then, whose session does not say
+    when, says "retrying soon" (it said "retrying in NaN s")."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(48, 36))
+        media_id, done = stepped(api, filename="backoff.png", content=picture, step="flip=v")
+
+    def listed_waiting(route: Route) -> None:
+        listing = route.fetch().json()
+        listing["items"] = [
+            waiting_to_retry(e, seconds=30) if e["id"] == done["id"] else e
+            for e in listing["items"]
+        ]
+        route.fulfill(json=listing)
+
+    page.route(re.compile(r"/edit\?"), listed_waiting)
+    page.goto("/#/queue")
+    detail = page.locator(f"tr[data-edit='{done['id']}'] td[data-label='Status'] .detail")
+    expect(detail).to_contain_text(re.compile(r"retrying in (30|29) s"))
+    expect(detail).to_contain_text(re.compile(r"retrying in 2[0-8] s"), timeout=5_000)
+
+    def session_waiting(route: Route) -> None:
+        session = route.fetch().json()
+        session["steps"] = [waiting_to_retry(step, seconds=30) for step in session["steps"]]
+        route.fulfill(json=session)
+
+    page.route(re.compile(r"/sessions/[0-9a-f-]{36}$"), session_waiting)
+    page.goto(f"/#/media/{media_id}")
+    expect(page.locator(".step .detail").filter(has_text="trial")).to_have_text(
+        "trial 1 of 3, retrying soon: storage timed out"
+    )
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

@@ -4,7 +4,7 @@
 import { get, request } from "../api.js";
 import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
-import { chip, LIVE, progressBar, setProgress, statusDetail, STATUSES } from "../components/status.js";
+import { chip, detailText, LIVE, progressBar, setProgress, statusDetail, STATUSES } from "../components/status.js";
 import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
@@ -40,6 +40,7 @@ export async function render(main, { params }) {
     return h("td", { "data-label": label }, ...content);
   }
   function row(edit) {
+    if (edit.status === "error") waiting.set(edit.id, edit); else waiting.delete(edit.id);
     const actions = [];
     if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`));
     // The API says whether trying again may end otherwise (its `retryable`), as Retry decides.
@@ -103,11 +104,19 @@ export async function render(main, { params }) {
       showError(error, null);
     } catch (failure) { showError(error, failure); }
   }
+  // An edit waiting to retry counts down its back-off, as in the editor: edit id → the edit.
+  const waiting = new Map();
+  const ticker = setInterval(() => {
+    for (const [id, edit] of waiting) {
+      const detail = rows.querySelector(`tr[data-edit="${id}"][data-status="error"] td[data-label="Status"] .detail`);
+      if (detail) detail.textContent = detailText(edit); else waiting.delete(id);
+    }
+  }, 1000);
   const onEdit = (event) => update(event.detail);
   const onStats = (event) => showCounts(event.detail);
   bus.addEventListener("edit", onEdit);
   bus.addEventListener("stats", onStats);
   bus.addEventListener("resync", load);
   await load();
-  return () => { bus.removeEventListener("edit", onEdit); bus.removeEventListener("stats", onStats); bus.removeEventListener("resync", load); };
+  return () => { clearInterval(ticker); bus.removeEventListener("edit", onEdit); bus.removeEventListener("stats", onStats); bus.removeEventListener("resync", load); };
 }
