@@ -1306,6 +1306,33 @@ def test_a_retry_s_back_off_is_told_as_it_runs_down(page: Page, watch: Watch, se
     )
 
 
+def test_a_refused_cancel_is_told_on_its_step(page: Page, watch: Watch, service: str) -> None:
+    """The first of eight steps, shown still queued (as a read made just before it finished
+    would), is cancelled: the API refuses (it has completed since), which is told on that step,
+    at the foot of the list where the person is, not above the steps a screen away."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(74, 50))
+        uploaded = api.post("/bucket/upload", params={"filename": "late.png"}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        for axis in "hvhvhvhv":
+            api.post(f"/edit?session={session}&flip={axis}&wait=30").raise_for_status()
+
+    def first_still_queued(route: Route) -> None:
+        read = route.fetch().json()
+        read["steps"] = [{**s, "status": "queued"} if s["step"] == 1 else s for s in read["steps"]]
+        route.fulfill(json=read)
+
+    page.route(re.compile(r"/sessions/[0-9a-f-]{36}$"), first_still_queued)
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    first = page.locator(".step").last
+    expect(first).to_have_attribute("data-status", "queued")
+    first.get_by_role("button", name="Cancel").click()
+    refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
+    expect(refusal).to_be_in_viewport()
+    expect(first).to_contain_text("can no longer be cancelled")
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

@@ -37,7 +37,7 @@ export async function render(main, { id }) {
   const overlay = new Map(); // edit id → the edit as its last event told, while it runs
   const stage = h("div", { class: "stage" });
   const opsPanel = h("aside", { class: "panel ops-panel", "aria-label": "Operations" });
-  const steps = stepList({ act: (method, path) => request(method, path).then(acted).catch((failure) => showError(historyError, failure)) });
+  const steps = stepList({ act: (method, path) => request(method, path).then(acted) });
   const undo = h("button", { type: "button", "aria-keyshortcuts": "Control+Z" }, "Undo");
   const redo = h("button", { type: "button", "aria-keyshortcuts": "Control+Shift+Z" }, "Redo");
   const download = h("a", { class: "button", download: "" }, "Download");
