@@ -1333,6 +1333,25 @@ def test_a_refused_cancel_is_told_on_its_step(page: Page, watch: Watch, service:
     expect(first).to_contain_text("can no longer be cancelled")
 
 
+def test_the_delete_dialog_fits_a_phone(page: Page, watch: Watch, service: str) -> None:
+    """At phone width, Delete's dialog fits the window, its buttons whole, for a short name
+    and for one long word (its title did not wrap: the dialog grew past the window's edge,
+    Delete cut off)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        for index, name in enumerate(("dot.png", "holiday_photos_from_the_beach_" * 4 + ".png")):
+            picture = media.image_bytes("PNG", size=(21 + index, 17))
+            api.post("/bucket/upload", params={"filename": name}, content=picture)
+    page.set_viewport_size(PHONE)
+    page.goto("/#/library")
+    for name in ("dot.png", "holiday_photos_from_the_beach_" * 4 + ".png"):
+        page.get_by_role("button", name=f"Delete {name}").click()
+        dialog = page.get_by_role("dialog")
+        for button in ("Keep it", "Delete"):
+            expect(dialog.get_by_role("button", name=button)).to_be_in_viewport(ratio=1)
+        dialog.get_by_role("button", name="Keep it").click()
+        expect(dialog).to_be_hidden()
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),
