@@ -1084,13 +1084,15 @@ def test_deleting_cards_from_the_keyboard_keeps_the_place_and_says_when_none_is_
     leaves the focus on the other's Delete, not on the page's top; the other deleted, the
     library says it has no media of that day, as it does when it opens so."""
     with httpx.Client(base_url=service, timeout=60) as api:
-        ids = [
+        answers = [
             api.post(
                 "/bucket/upload", params={"filename": name},
-                content=media.image_bytes("PNG", size=(40 + index, 30)),
-            ).json()["id"]
+                content=media.image_bytes("PNG", size=(137 + index, 91)),
+            ).json()
             for index, name in enumerate(("first.png", "second.png"))
         ]  # fmt: skip
+    assert [answer["duplicate"] for answer in answers] == [False, False]  # named as sent
+    ids = [answer["id"] for answer in answers]
     with psycopg.connect(module_database_url, autocommit=True) as conn:
         conn.execute(
             "UPDATE editroom.media SET uploaded_at = '2001-02-03T12:00Z' WHERE id = ANY(%s)",
