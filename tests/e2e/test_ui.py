@@ -1354,6 +1354,25 @@ def test_the_delete_dialog_fits_a_phone(page: Page, watch: Watch, service: str) 
         expect(dialog).to_be_hidden()
 
 
+def test_an_output_made_elsewhere_comes_into_the_library(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The library showing the edit outputs: an edit made elsewhere (here, through the API)
+    comes on top as it completes, without a reload; its thumbnail, a copy made by its
+    address, does not (copies are not ticked)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(401, 233))  # a thumbnail is made
+        uploaded = api.post("/bucket/upload", params={"filename": "elsewhere.png"}, content=picture)
+        page.goto("/#/library?outputs=1")
+        expect(page.get_by_role("link", name="Edit elsewhere.png")).to_be_visible()
+        made = api.post(f"/edit?media={uploaded.json()['id']}&flip=h&wait=30").json()
+        assert made["status"] == "completed"
+    expect(page.locator(".card").first).to_contain_text("elsewhere-edited.png")
+    expect(page.get_by_role("link", name="Edit elsewhere-edited.png")).to_have_count(1)
+    page.wait_for_load_state("networkidle")  # its thumbnail made, and told
+    expect(page.locator(".card", has_text="a copy made by its address")).to_have_count(0)
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

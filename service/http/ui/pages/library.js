@@ -3,7 +3,7 @@ import { get, request, upload } from "../api.js";
 import { bytes, confirmDialog, errorBox, h, seconds, showError, uid, when } from "../components/dom.js";
 import { media as mediaRow, soundOnly, thumbnail } from "../components/media.js";
 import { written } from "../components/written.js";
-import { selection, setParams } from "../state.js";
+import { bus, selection, setParams } from "../state.js";
 
 const PAGE_SIZE = 24;
 
@@ -104,9 +104,31 @@ export async function render(main, { params }) {
   };
   for (const [name, listener] of Object.entries(listeners)) document.addEventListener(name, listener);
 
+  // Shown with the outputs, what an edit makes (here, in another tab, through the API) comes on
+  // top as it completes, as the filters would list it; newest first, as the library reads.
+  const shows = (item) => (!filters.type || item.kind === filters.type)
+    && (!filters.uploadedAt || item.uploaded_at.slice(0, 10) === filters.uploadedAt)
+    && (filters.copies || !item.by_address);
+  const onEdit = async ({ detail: edit }) => {
+    if (!filters.outputs || edit.status !== "completed") return;
+    for (const output of edit.outputs ?? []) {
+      const item = await mediaRow(output.id).catch(() => null);
+      if (!item || !shows(item) || grid.querySelector(`[data-media="${item.id}"]`)) continue;
+      grid.querySelector(".empty")?.remove();
+      grid.prepend(card(item, { error, removed }));
+    }
+  };
+  const reread = () => load(true); // the stream (re)opened: what it missed is read
+  bus.addEventListener("edit", onEdit);
+  bus.addEventListener("resync", reread);
+
   main.append(h("h1", {}, "Library"), toolbar, uploadsBar, uploads, error, grid, h("div", { class: "pager" }, more), drop);
   await load(true);
-  return () => { for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener); };
+  return () => {
+    for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener);
+    bus.removeEventListener("edit", onEdit);
+    bus.removeEventListener("resync", reread);
+  };
 }
 
 // An upload's row: its progress, then its outcome and a button to dismiss it (a row still
@@ -151,7 +173,7 @@ function card(media, { error, removed }) {
   const spoken = media.kind === "video" ? ` (${kind}, ${media.duration_seconds?.toFixed(1) ?? "?"} seconds)` : "";
   const remove = h("button", { type: "button", class: "quiet", "aria-label": `Delete ${name}` }, "Delete");
   const refused = errorBox(); // on the card: the page's own box may be a screen away
-  const item = h("li", { class: "card" },
+  const item = h("li", { class: "card", "data-media": media.id },
     h("a", { class: "thumb", href: `#/media/${media.id}`, "aria-label": `Edit ${name}${spoken}` }, thumbnail(media),
       media.kind === "video" ? h("span", { class: "duration" }, seconds(media.duration_seconds)) : null),
     h("div", { class: "card-body" },
