@@ -118,7 +118,7 @@ export async function render(main, { params }) {
       grid.prepend(card(item, { error, removed }));
     }
   };
-  const reread = () => load(true); // the stream (re)opened: what it missed is read
+  const reread = () => { if (filters.outputs) load(true); }; // the stream (re)opened: what it missed
   bus.addEventListener("edit", onEdit);
   bus.addEventListener("resync", reread);
 
