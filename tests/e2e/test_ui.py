@@ -1373,6 +1373,39 @@ def test_an_output_made_elsewhere_comes_into_the_library(
     expect(page.locator(".card", has_text="a copy made by its address")).to_have_count(0)
 
 
+def test_a_refused_cancel_is_told_in_its_row_of_the_queue(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The queue at phone width lists eight edits; the oldest, shown still queued (as a read
+    made just before it finished would), is cancelled: the API refuses, which is told in its
+    row, where the person is, not above the table a screen away."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(83, 61))
+        uploaded = api.post("/bucket/upload", params={"filename": "rows.png"}, content=picture)
+        made = [
+            api.post(f"/edit?media={uploaded.json()['id']}&rotate={angle}&wait=30").json()
+            for angle in (10, 20, 30, 40, 50, 60, 70, 80)
+        ]
+    oldest = made[0]["id"]
+
+    def oldest_still_queued(route: Route) -> None:
+        listing = route.fetch().json()
+        listing["items"] = [
+            {**e, "status": "queued"} if e["id"] == oldest else e for e in listing["items"]
+        ]
+        route.fulfill(json=listing)
+
+    page.route(re.compile(r"/edit\?"), oldest_still_queued)
+    page.set_viewport_size(PHONE)
+    page.goto("/#/queue")
+    row = page.locator(f"tr[data-edit='{oldest}']")
+    row.get_by_role("button", name="Cancel").click()
+    refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
+    expect(refusal).to_be_in_viewport()
+    expect(row).to_contain_text("can no longer be cancelled")
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

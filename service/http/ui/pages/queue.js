@@ -41,10 +41,11 @@ export async function render(main, { params }) {
   }
   function row(edit) {
     if (edit.status === "error") waiting.set(edit.id, edit); else waiting.delete(edit.id);
+    const refused = errorBox(); // in the row: the top of the table may be a screen away
     const actions = [];
-    if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`));
+    if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`, refused));
     // The API says whether trying again may end otherwise (its `retryable`), as Retry decides.
-    if (edit.retryable) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
+    if (edit.retryable) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`, refused));
     return h("tr", { "data-edit": edit.id, "data-created": edit.created_at, "data-status": edit.status, "data-trial": edit.trial, "data-retryable": String(edit.retryable) },
       cell("Media", mediaCell(edit)),
       cell("Operations", written(edit)),
@@ -53,10 +54,10 @@ export async function render(main, { params }) {
       cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit),
         edit.worker ? h("p", { class: "detail" }, "on ", h("span", { class: "worker" }, edit.worker)) : null),
       cell("Result", resultsCell(edit)),
-      cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions));
+      cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions, actions.length ? refused : null));
   }
-  function act(label, method, path) {
-    return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then((edit) => { update(edit); showError(error, null); }).catch((f) => showError(error, f)) }, label);
+  function act(label, method, path, refused) {
+    return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then(update).catch((f) => showError(refused, f)) }, label);
   }
   function empty() {
     const unlisted = copies ? "" : " Copies made by addresses (thumbnails) are left out: tick the box above to see them.";
