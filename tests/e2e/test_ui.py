@@ -1406,6 +1406,35 @@ def test_a_refused_cancel_is_told_in_its_row_of_the_queue(
     expect(row).to_contain_text("can no longer be cancelled")
 
 
+def test_load_more_for_the_last_page_hands_the_focus_on(
+    page: Page, watch: Watch, service: str, module_database_url: str
+) -> None:
+    """Twenty-five pictures of a day of their own, a page of 24: Load more pressed from the
+    keyboard reads the last one and goes, and the focus goes on to that card's name, not to
+    the page's top."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        ids = [
+            api.post(
+                "/bucket/upload", params={"filename": f"day-{index:02}.png"},
+                content=media.image_bytes("PNG", size=(151 + index, 23)),
+            ).json()["id"]
+            for index in range(25)
+        ]  # fmt: skip
+    with psycopg.connect(module_database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE editroom.media SET uploaded_at = '2001-02-05T12:00Z'::timestamptz"
+            " + make_interval(secs => array_position(%s::uuid[], id)) WHERE id = ANY(%s)",
+            [ids, ids],
+        )  # the first uploaded, the oldest: the last page's one card
+    page.goto("/#/library?uploadedAt=2001-02-05")
+    expect(page.locator(".card")).to_have_count(24)
+    page.get_by_role("button", name="Load more").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".card")).to_have_count(25)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    expect(page.locator(".card-title", has_text="day-00.png")).to_be_focused()
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

@@ -34,9 +34,13 @@ export async function render(main, { params }) {
       });
       if (mine !== generation) return;
       if (reset) grid.replaceChildren();
-      grid.append(...page.items.map((media) => card(media, { error, removed })));
+      const cards = page.items.map((media) => card(media, { error, removed }));
+      grid.append(...cards);
       cursor = page.next_cursor;
+      // Load more pressed for the last page goes: the focus goes on to the first card it read.
+      const handOn = !cursor && document.activeElement === more;
       more.hidden = !cursor;
+      if (handOn) (cards[0]?.querySelector(".card-title") ?? upButton).focus();
       showError(error, null);
       if (!grid.children.length) grid.append(h("li", { class: "empty" }, emptyText(filters)));
     } catch (failure) { showError(error, failure); }
