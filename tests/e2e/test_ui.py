@@ -1435,6 +1435,27 @@ def test_load_more_for_the_last_page_hands_the_focus_on(
     expect(page.locator(".card-title", has_text="day-00.png")).to_be_focused()
 
 
+def test_undo_and_redo_from_the_keyboard_keep_the_focus(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """One step: Undo pressed from the keyboard is then of no use (disabled), and hands the
+    focus to Redo; Redo, likewise, to Undo. The focus fell to the page's top."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(111, 67))
+        media_id, _ = stepped(api, filename="undone.png", content=picture, step="flip=h")
+    page.goto(f"/#/media/{media_id}")
+    undo = page.get_by_role("button", name="Undo")
+    redo = page.get_by_role("button", name="Redo")
+    expect(undo).to_be_enabled()
+    undo.focus()
+    page.keyboard.press("Enter")
+    expect(undo).to_be_disabled()
+    expect(redo).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(redo).to_be_disabled()
+    expect(undo).to_be_focused()
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

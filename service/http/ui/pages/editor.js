@@ -219,10 +219,19 @@ export async function render(main, { id }) {
   }
 
   function drawSteps() {
+    const pressed = [undo, redo].find((button) => button === document.activeElement);
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
+    // Undo or Redo with the focus, now of no use, hands it to the other, not to the page's top.
+    if (pressed?.disabled) handFocusOn();
     waiting.hidden = !session.busy;
     steps.draw(session.steps || [], overlay);
+  }
+
+  function handFocusOn() {
+    const other = [undo, redo].find((button) => !button.disabled);
+    if (!other) steps.element.tabIndex = -1;
+    (other ?? steps.element).focus();
   }
 
   // One read of the session at a time. A refresh asked for while one is on its way (an edit
