@@ -1456,6 +1456,31 @@ def test_undo_and_redo_from_the_keyboard_keep_the_focus(
     expect(undo).to_be_focused()
 
 
+def test_the_queue_keeps_the_focus_on_a_row_drawn_again(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """A running edit cancelled from the keyboard in the queue: its row, drawn again, keeps the
+    focus on its Retry; retried, on its Cancel. The focus fell to the page's top each time."""
+    clip = media.write_video(tmp_path / "kept.mp4", acodec=None, seconds=4, size=(160, 120), fps=25)
+    with httpx.Client(base_url=service, timeout=60) as api:
+        uploaded = api.post(
+            "/bucket/upload", params={"filename": "kept.mp4"}, content=clip.read_bytes()
+        )
+        edit = api.post(f"/edit?media={uploaded.json()['id']}&resize=1920x1440&format=webm").json()
+    page.goto("/#/queue")
+    row = page.locator(f"tr[data-edit='{edit['id']}']")
+    expect(row).to_have_attribute("data-status", re.compile("queued|processing"))
+    row.get_by_role("button", name="Cancel").focus()
+    page.keyboard.press("Enter")
+    expect(row).to_have_attribute("data-status", "cancelled")
+    expect(row.get_by_role("button", name="Retry")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(row).to_have_attribute("data-status", re.compile("queued|processing"))
+    expect(row.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Enter")  # not left to run
+    expect(row).to_have_attribute("data-status", "cancelled")
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

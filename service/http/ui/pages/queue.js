@@ -73,12 +73,23 @@ export async function render(main, { params }) {
     const fits = (!status || edit.status === status) && (copies || !edit.by_address);
     const same = old && old.dataset.status === edit.status && old.dataset.trial === String(edit.trial) && old.dataset.retryable === String(edit.retryable);
     if (old && fits && same) moved(old, edit);
-    else if (old && fits) old.replaceWith(row(edit));
+    else if (old && fits) replaced(old, row(edit));
     else if (old) old.remove();
     else if (fits) place(row(edit), edit);
     if (rows.querySelector("[data-edit]")) rows.querySelector(".empty-row")?.remove();
     while (rows.children.length > SHOWN) rows.lastElementChild.remove();
     if (!rows.children.length) rows.append(empty());
+  }
+  // A row drawn again keeps the keyboard's focus, which went with the old row: on its button of
+  // the same name (Cancel), or its other (Retry, once cancelled), or the row itself.
+  function replaced(old, fresh) {
+    const focused = old.contains(document.activeElement) ? document.activeElement : null;
+    old.replaceWith(fresh);
+    if (!focused) return;
+    const buttons = [...fresh.querySelectorAll("button")];
+    const next = buttons.find((button) => button.textContent === focused.textContent) ?? buttons[0];
+    if (!next) fresh.tabIndex = -1;
+    (next ?? fresh).focus();
   }
   // Where the listing would have it, newest first: a new edit on top; an older one told of
   // (a copy asked for by name, a session's step told again) among the rows, or not at all
