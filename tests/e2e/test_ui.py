@@ -1481,6 +1481,26 @@ def test_the_queue_keeps_the_focus_on_a_row_drawn_again(
     expect(row).to_have_attribute("data-status", "cancelled")
 
 
+def test_an_execution_s_failure_is_told_as_the_queue_tells_it(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """A workflow's headshot of a picture without a face fails: its execution says so as the
+    queue does, "failed:" with the reason and that trying again would fail the same way (it
+    showed the runner's words alone, as if the edit had been told nothing more)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(67, 51))
+        uploaded = api.post("/bucket/upload", params={"filename": "noface.png"}, content=picture)
+        workflow = api.post(
+            "/workflows", json={"name": "faces-of-noface", "ops": [{"op": "headshot"}]}
+        )
+        workflow_id = workflow.json()["id"]
+        api.post(f"/workflows/{workflow_id}/run", params={"media": uploaded.json()["id"]})
+    page.goto(f"/#/workflows/{workflow_id}/executions")
+    status = page.locator("tr[data-status=failed] td[data-label='Status']")
+    expect(status).to_contain_text("failed: ")
+    expect(status).to_contain_text("trying it again would fail the same way")
+
+
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:
     """/docs draws Swagger UI from editroom's own files (no other host is asked, or the watch
     fails), under the same Content-Security-Policy as the UI (a violation is a console error),

@@ -3,7 +3,7 @@
 import { get, request } from "../api.js";
 import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
-import { chip, progressBar, STATUSES } from "../components/status.js";
+import { chip, progressBar, statusDetail, STATUSES } from "../components/status.js";
 import { written } from "../components/written.js";
 import { bus, selection } from "../state.js";
 
@@ -142,7 +142,7 @@ async function executions(panel, workflow, error) {
       counts.replaceChildren(...STATUSES.flatMap((s) => [h("dt", {}, s), h("dd", { "data-status": s }, page.counts[s] ?? 0)]));
       rows.replaceChildren(...page.items.map((e) => h("tr", { "data-edit": e.id, "data-status": e.status },
         h("td", { "data-label": "Media" }, mediaCell(e)),
-        h("td", { "data-label": "Status" }, chip(e.status), progressBar(e), e.error ? h("p", { class: "detail" }, e.error) : null),
+        h("td", { "data-label": "Status" }, chip(e.status), progressBar(e), statusDetail(e)),
         h("td", { "data-label": "Result" }, resultsCell(e)),
         h("td", { "data-label": "Operations" }, written(e)), h("td", { "data-label": "Took" }, took(e)),
         h("td", { "data-label": "Queued" }, when(e.created_at)))));
