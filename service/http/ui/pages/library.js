@@ -122,16 +122,13 @@ export async function render(main, { params }) {
       grid.prepend(card(item, { error, removed }));
     }
   };
-  const reread = () => { if (filters.outputs) load(true); }; // the stream (re)opened: what it missed
   bus.addEventListener("edit", onEdit);
-  bus.addEventListener("resync", reread);
 
   main.append(h("h1", {}, "Library"), toolbar, uploadsBar, uploads, error, grid, h("div", { class: "pager" }, more), drop);
   await load(true);
   return () => {
     for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener);
     bus.removeEventListener("edit", onEdit);
-    bus.removeEventListener("resync", reread);
   };
 }
 

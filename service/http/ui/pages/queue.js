@@ -73,21 +73,28 @@ export async function render(main, { params }) {
     const fits = (!status || edit.status === status) && (copies || !edit.by_address);
     const same = old && old.dataset.status === edit.status && old.dataset.trial === String(edit.trial) && old.dataset.retryable === String(edit.retryable);
     if (old && fits && same) moved(old, edit);
-    else if (old && fits) replaced(old, row(edit));
+    else if (old && fits) {
+      const was = focusIn(old);
+      old.replaceWith(row(edit));
+      refocus(was);
+    }
     else if (old) old.remove();
     else if (fits) place(row(edit), edit);
     if (rows.querySelector("[data-edit]")) rows.querySelector(".empty-row")?.remove();
     while (rows.children.length > SHOWN) rows.lastElementChild.remove();
     if (!rows.children.length) rows.append(empty());
   }
-  // A row drawn again keeps the keyboard's focus, which went with the old row: on its button of
-  // the same name (Cancel), or its other (Retry, once cancelled), or the row itself.
-  function replaced(old, fresh) {
-    const focused = old.contains(document.activeElement) ? document.activeElement : null;
-    old.replaceWith(fresh);
-    if (!focused) return;
+  // A row drawn again (its edit changed, or the list read again) keeps the keyboard's focus,
+  // which would go with the old row: on its button of the same name (Cancel), or its other
+  // (Retry, once cancelled), or the row itself.
+  function focusIn(tr) {
+    return tr?.contains(document.activeElement) ? { id: tr.dataset.edit, label: document.activeElement.textContent } : null;
+  }
+  function refocus(was) {
+    const fresh = was && rows.querySelector(`tr[data-edit="${was.id}"]`);
+    if (!fresh) return;
     const buttons = [...fresh.querySelectorAll("button")];
-    const next = buttons.find((button) => button.textContent === focused.textContent) ?? buttons[0];
+    const next = buttons.find((button) => button.textContent === was.label) ?? buttons[0];
     if (!next) fresh.tabIndex = -1;
     (next ?? fresh).focus();
   }
@@ -111,7 +118,9 @@ export async function render(main, { params }) {
   async function load() {
     try {
       const [page, stats] = await Promise.all([get("/edit", { status: status || undefined, by_address: copies ? undefined : "false", limit: SHOWN }), get("/edit/stats")]);
+      const was = focusIn(document.activeElement?.closest?.("tbody tr[data-edit]"));
       rows.replaceChildren(...(page.items.length ? page.items.map(row) : [empty()]));
+      refocus(was);
       showCounts(Object.fromEntries(stats.map((s) => [s.status, s.count])));
       showError(error, null);
     } catch (failure) { showError(error, failure); }
