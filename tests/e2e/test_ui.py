@@ -191,7 +191,10 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(step).to_have_attribute("data-status", "completed")
     expect(step.locator(".head-mark")).to_be_visible()
     expect(step.locator(".step-ops")).to_have_text(f"crop=80,60,{width},{height}")
-    page.wait_for_function("() => document.querySelector('img.head')?.naturalWidth < 320")
+    # The crop loaded (a picture still loading is 0 wide): narrower than the original.
+    page.wait_for_function(
+        "() => [document.querySelector('img.head')?.naturalWidth].some((w) => w > 0 && w < 320)"
+    )
     assert natural_width(page) == width
     expect(crop).to_have_value("")  # the old box does not fit the new head
     expect(brightness).to_have_value("1")  # the new head starts from neutral colours
@@ -1329,6 +1332,7 @@ def test_a_refused_cancel_is_told_on_its_step(page: Page, watch: Watch, service:
     page.goto(f"/#/media/{uploaded.json()['id']}")
     first = page.locator(".step").last
     expect(first).to_have_attribute("data-status", "queued")
+    page.wait_for_load_state("networkidle")  # the page has read its session: the step stays put
     first.get_by_role("button", name="Cancel").click()
     refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
     expect(refusal).to_be_in_viewport()
@@ -1400,6 +1404,8 @@ def test_a_refused_cancel_is_told_in_its_row_of_the_queue(
     page.set_viewport_size(PHONE)
     page.goto("/#/queue")
     row = page.locator(f"tr[data-edit='{oldest}']")
+    expect(row).to_have_attribute("data-status", "queued")
+    page.wait_for_load_state("networkidle")  # the page has read its list: the row stays put
     row.get_by_role("button", name="Cancel").click()
     refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
     expect(refusal).to_be_in_viewport()
@@ -1470,6 +1476,7 @@ def test_the_queue_keeps_the_focus_on_a_row_drawn_again(
     page.goto("/#/queue")
     row = page.locator(f"tr[data-edit='{edit['id']}']")
     expect(row).to_have_attribute("data-status", re.compile("queued|processing"))
+    page.wait_for_load_state("networkidle")  # the page has read its list: the row stays put
     row.get_by_role("button", name="Cancel").focus()
     page.keyboard.press("Enter")
     expect(row).to_have_attribute("data-status", "cancelled")
