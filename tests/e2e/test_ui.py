@@ -191,7 +191,10 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     expect(step).to_have_attribute("data-status", "completed")
     expect(step.locator(".head-mark")).to_be_visible()
     expect(step.locator(".step-ops")).to_have_text(f"crop=80,60,{width},{height}")
-    page.wait_for_function("() => document.querySelector('img.head')?.naturalWidth < 320")
+    # The crop loaded (a picture still loading is 0 wide): narrower than the original.
+    page.wait_for_function(
+        "() => [document.querySelector('img.head')?.naturalWidth].some((w) => w > 0 && w < 320)"
+    )
     assert natural_width(page) == width
     expect(crop).to_have_value("")  # the old box does not fit the new head
     expect(brightness).to_have_value("1")  # the new head starts from neutral colours
@@ -1055,6 +1058,454 @@ def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, servic
     expect(card.get_by_role("alert")).to_contain_text("kept-edited.png was not deleted")
     expect(card.get_by_role("alert")).to_be_in_viewport()
     check_page(page, "library-refused-deletion")
+
+
+def test_a_refusal_goes_once_the_session_has_moved_on(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """Undo on an original is refused in words ("nothing to undo: the head is the original");
+    once a step has been applied that is no longer true, and is no longer said."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(90, 60))
+        uploaded = api.post("/bucket/upload", params={"filename": "turned.png"}, content=picture)
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    expect(page.locator("img.head")).to_be_visible()
+    page.keyboard.press("Control+Z")
+    refusal = page.locator(".history").get_by_role("alert")
+    expect(refusal).to_have_text(re.compile("nothing to undo"))
+    page.get_by_role("button", name="Rotate right").click()
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
+    expect(refusal).to_be_hidden()
+
+
+def test_deleting_cards_from_the_keyboard_keeps_the_place_and_says_when_none_is_left(
+    page: Page, watch: Watch, service: str, module_database_url: str
+) -> None:
+    """Two pictures of a day of their own, each card's Select named by its media (as its
+    Delete is: not "Select" twice to a screen reader); the first deleted from the keyboard
+    leaves the focus on the other's Delete, not on the page's top; the other deleted, the
+    library says it has no media of that day, as it does when it opens so."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        answers = [
+            api.post(
+                "/bucket/upload", params={"filename": name},
+                content=media.image_bytes("PNG", size=(137 + index, 91)),
+            ).json()
+            for index, name in enumerate(("first.png", "second.png"))
+        ]  # fmt: skip
+    assert [answer["duplicate"] for answer in answers] == [False, False]  # named as sent
+    ids = [answer["id"] for answer in answers]
+    with psycopg.connect(module_database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE editroom.media SET uploaded_at = '2001-02-03T12:00Z' WHERE id = ANY(%s)",
+            [ids],
+        )
+    page.goto("/#/library?uploadedAt=2001-02-03")
+    expect(page.locator(".card")).to_have_count(2)
+    expect(page.get_by_role("checkbox", name="Select first.png", exact=True)).to_have_count(1)
+    for name, after in (("second.png", "Delete first.png"), ("first.png", "Upload files…")):
+        page.get_by_role("button", name=f"Delete {name}").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("dialog")).to_be_visible()
+        page.get_by_role("dialog").get_by_role("button", name="Delete").press("Enter")
+        expect(page.get_by_role("button", name=after)).to_be_focused()
+    expect(page.locator(".card")).to_have_count(0)
+    expect(page.locator(".grid")).to_have_text(
+        "No media uploaded on 2001-02-03. Change the filters above to see more."
+    )
+
+
+def test_skip_to_content_keeps_the_page(page: Page, watch: Watch) -> None:
+    """The first Tab is "Skip to content": followed, the focus is on the page, and the page
+    and its address are still the queue's (it had become #page, "No page at this address")."""
+    page.goto("/#/queue?status=failed")
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    assert page.url.endswith("/#/queue?status=failed")
+    page.keyboard.press("Tab")  # on into the page, past the top bar
+    assert page.evaluate("document.getElementById('page').contains(document.activeElement)")
+
+
+def test_a_link_followed_from_the_keyboard_leaves_the_focus_on_the_new_page(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """A card's link followed with Enter replaces the library with the editor: the focus goes
+    to the new page, and the next Tab is in it, not back at the window's top."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(52, 39))
+        api.post("/bucket/upload", params={"filename": "followed.png"}, content=picture)
+    page.goto("/#/library")
+    page.get_by_role("link", name="Edit followed.png").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="followed.png")).to_be_visible()
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('page').contains(document.activeElement)")
+
+
+# The contrast of the focused element's ring with the background it is drawn on (the first
+# ancestor's that is not transparent), as WCAG computes contrast.
+FOCUS_RING_CONTRAST = """() => {
+  const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 4).map(Number);
+  const luminance = (text) => {
+    const [r, g, b] = rgb(text).slice(0, 3).map((v) => v / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const focused = document.activeElement;
+  let around = focused.parentElement;
+  while (rgb(getComputedStyle(around).backgroundColor)[3] === 0) around = around.parentElement;
+  const [one, other] = [getComputedStyle(focused).outlineColor,
+    getComputedStyle(around).backgroundColor].map(luminance).sort((a, b) => b - a);
+  return (one + 0.05) / (other + 0.05);
+}"""
+
+
+def test_the_focus_ring_stands_out_from_what_is_around_it(page: Page, watch: Watch) -> None:
+    """The ring that shows where the keyboard is has at least 3:1 contrast with the background
+    it is drawn on (WCAG 1.4.11), on the light page and in the dark top bar (its amber was
+    2:1 on white)."""
+    page.goto("/#/library")
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    for control in (
+        page.get_by_role("button", name="Upload files…"),
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue"),
+    ):
+        control.focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")  # focused from the keyboard: the ring is shown
+        expect(control).to_be_focused()
+        assert page.evaluate(FOCUS_RING_CONTRAST) >= 3
+
+
+def test_a_refused_save_is_told_beside_the_name(page: Page, watch: Watch, service: str) -> None:
+    """Eight steps make the history longer than the window: a name the API refuses (blank) is
+    told beside the name and its Save, where the person is, not above the steps."""
+    watch.expected.append("status of 422")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(70, 50))
+        uploaded = api.post("/bucket/upload", params={"filename": "eight.png"}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        for axis in "hvhvhvhv":
+            api.post(f"/edit?session={session}&flip={axis}&wait=30").raise_for_status()
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    expect(page.locator(".step[data-status=completed]")).to_have_count(8)
+    page.get_by_label("Save the steps as a workflow").fill("   ")
+    page.get_by_role("button", name="Save as workflow").click()
+    refusal = page.get_by_role("alert").filter(has_text="is required")
+    expect(refusal).to_be_in_viewport()
+    expect(page.locator(".save-form")).to_contain_text("is required")
+
+
+def test_long_words_are_broken_in_tables(page: Page, watch: Watch, service: str) -> None:
+    """A workflow named with one long word, and a text of one: the workflows list still fits
+    the window at both widths, each cell its content (the name had widened the page to
+    1,700 px, and a chip of the text spilt out of its cell at phone width)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        api.post(
+            "/workflows",
+            json={"name": "quarterly_thumbnails_for_the_marketing_team_" * 4,
+                  "ops": [{"op": "text", "text": "Hello_" + "x" * 150}]},
+        ).raise_for_status()  # fmt: skip
+    page.goto("/#/workflows")
+    expect(page.get_by_role("link", name=re.compile("^quarterly_thumbnails"))).to_be_visible()
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        assert page.evaluate(OVERFLOWING) == [], size
+
+
+def test_an_upload_of_a_long_name_keeps_its_row(page: Page, watch: Watch, tmp_path: Path) -> None:
+    """A file named with one long word: its upload's outcome (a link named by the file) is
+    broken within its row at both widths, not spilt over Dismiss and past the window."""
+    named = tmp_path / ("a_long_name_from_a_phone_camera_export_" * 4 + ".png")
+    named.write_bytes(media.image_bytes("PNG", size=(57, 43)))
+    page.goto("/#/library")
+    page.locator("input[type=file]").set_input_files([named])
+    row = page.locator(".upload").first
+    expect(row.locator(".outcome")).to_contain_text("a_long_name")
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        assert page.evaluate(OVERFLOWING) == [], size
+        assert row.locator(".outcome").evaluate(
+            ABOVE_OR_BEFORE, row.locator("button").element_handle()
+        ), size
+
+
+# Whether one element ends before another begins, across or down.
+ABOVE_OR_BEFORE = """(one, other) => {
+  const [a, b] = [one.getBoundingClientRect(), other.getBoundingClientRect()];
+  return a.right <= b.left || a.bottom <= b.top;
+}"""
+
+
+def test_seven_editor_tabs_all_work(page: Page, watch: Watch, service: str) -> None:
+    """Seven tabs of the editor in one browser, which opens six connections to a host at most
+    over HTTP/1.1, and an event stream holds one for good: each tab shows its media, and a step
+    applied in the first is seen live in the last. With two streams per editor, the third tab
+    never opened, and no tab's requests were answered any more; with one per tab, the seventh.
+    The tab holding the one stream closed, another opens it: a step is still seen live."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(64, 40))
+        uploaded = api.post("/bucket/upload", params={"filename": "tabs.png"}, content=picture)
+    tabs = [page, *(page.context.new_page() for _ in range(6))]
+    for tab in tabs:
+        tab.goto(f"/#/media/{uploaded.json()['id']}")
+        expect(tab.get_by_role("button", name="Rotate right")).to_be_visible(timeout=5_000)
+    tabs[0].get_by_role("button", name="Rotate right").click()
+    expect(tabs[-1].locator(".step").first).to_have_attribute(
+        "data-status", "completed", timeout=10_000
+    )
+    tabs[0].close()
+    tabs[1].get_by_role("button", name="Flip vertically").click()
+    expect(tabs[-1].locator(".step")).to_have_count(2, timeout=10_000)
+    expect(tabs[-1].locator(".step").first).to_have_attribute(
+        "data-status", "completed", timeout=10_000
+    )
+
+
+def waiting_to_retry(edit: dict[str, Any], *, seconds: float) -> dict[str, Any]:
+    """An edit as the API tells one whose trial failed and that is retried after a back-off of
+    `seconds` (a session's step, as its session lists it, says nothing of when)."""
+    told = {**edit, "status": "error", "trial": 1, "max_trials": 3, "error": "storage timed out"}
+    if "run_after" in edit:
+        told["run_after"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+    return told
+
+
+def test_a_retry_s_back_off_is_told_as_it_runs_down(page: Page, watch: Watch, service: str) -> None:
+    """An edit waiting 30 s to retry: the queue counts the wait down (it said "retrying in
+    30 s" until the edit changed), and the editor opened then, whose session does not say
+    when, says "retrying soon" (it said "retrying in NaN s")."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(48, 36))
+        media_id, done = stepped(api, filename="backoff.png", content=picture, step="flip=v")
+
+    def listed_waiting(route: Route) -> None:
+        listing = route.fetch().json()
+        listing["items"] = [
+            waiting_to_retry(e, seconds=30) if e["id"] == done["id"] else e
+            for e in listing["items"]
+        ]
+        route.fulfill(json=listing)
+
+    page.route(re.compile(r"/edit\?"), listed_waiting)
+    page.goto("/#/queue")
+    detail = page.locator(f"tr[data-edit='{done['id']}'] td[data-label='Status'] .detail")
+    expect(detail).to_contain_text(re.compile(r"retrying in (30|29) s"))
+    expect(detail).to_contain_text(re.compile(r"retrying in 2[0-8] s"), timeout=5_000)
+
+    def session_waiting(route: Route) -> None:
+        session = route.fetch().json()
+        session["steps"] = [waiting_to_retry(step, seconds=30) for step in session["steps"]]
+        route.fulfill(json=session)
+
+    page.route(re.compile(r"/sessions/[0-9a-f-]{36}$"), session_waiting)
+    page.goto(f"/#/media/{media_id}")
+    expect(page.locator(".step .detail").filter(has_text="trial")).to_have_text(
+        "trial 1 of 3, retrying soon: storage timed out"
+    )
+
+
+def test_a_refused_cancel_is_told_on_its_step(page: Page, watch: Watch, service: str) -> None:
+    """The first of eight steps, shown still queued (as a read made just before it finished
+    would), is cancelled: the API refuses (it has completed since), which is told on that step,
+    at the foot of the list where the person is, not above the steps a screen away."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(74, 50))
+        uploaded = api.post("/bucket/upload", params={"filename": "late.png"}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        for axis in "hvhvhvhv":
+            api.post(f"/edit?session={session}&flip={axis}&wait=30").raise_for_status()
+
+    def first_still_queued(route: Route) -> None:
+        read = route.fetch().json()
+        read["steps"] = [{**s, "status": "queued"} if s["step"] == 1 else s for s in read["steps"]]
+        route.fulfill(json=read)
+
+    page.route(re.compile(r"/sessions/[0-9a-f-]{36}$"), first_still_queued)
+    page.goto(f"/#/media/{uploaded.json()['id']}")
+    first = page.locator(".step").last
+    expect(first).to_have_attribute("data-status", "queued")
+    page.wait_for_load_state("networkidle")  # the page has read its session: the step stays put
+    first.get_by_role("button", name="Cancel").click()
+    refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
+    expect(refusal).to_be_in_viewport()
+    expect(first).to_contain_text("can no longer be cancelled")
+
+
+def test_the_delete_dialog_fits_a_phone(page: Page, watch: Watch, service: str) -> None:
+    """At phone width, Delete's dialog fits the window, its buttons whole, for a short name
+    and for one long word (its title did not wrap: the dialog grew past the window's edge,
+    Delete cut off)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        for index, name in enumerate(("dot.png", "holiday_photos_from_the_beach_" * 4 + ".png")):
+            picture = media.image_bytes("PNG", size=(21 + index, 17))
+            api.post("/bucket/upload", params={"filename": name}, content=picture)
+    page.set_viewport_size(PHONE)
+    page.goto("/#/library")
+    for name in ("dot.png", "holiday_photos_from_the_beach_" * 4 + ".png"):
+        page.get_by_role("button", name=f"Delete {name}").click()
+        dialog = page.get_by_role("dialog")
+        for button in ("Keep it", "Delete"):
+            expect(dialog.get_by_role("button", name=button)).to_be_in_viewport(ratio=1)
+        dialog.get_by_role("button", name="Keep it").click()
+        expect(dialog).to_be_hidden()
+
+
+def test_an_output_made_elsewhere_comes_into_the_library(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The library showing the edit outputs: an edit made elsewhere (here, through the API)
+    comes on top as it completes, without a reload; its thumbnail, a copy made by its
+    address, does not (copies are not ticked)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(401, 233))  # a thumbnail is made
+        uploaded = api.post("/bucket/upload", params={"filename": "elsewhere.png"}, content=picture)
+        page.goto("/#/library?outputs=1")
+        expect(page.get_by_role("link", name="Edit elsewhere.png")).to_be_visible()
+        made = api.post(f"/edit?media={uploaded.json()['id']}&flip=h&wait=30").json()
+        assert made["status"] == "completed"
+    expect(page.locator(".card").first).to_contain_text("elsewhere-edited.png")
+    expect(page.get_by_role("link", name="Edit elsewhere-edited.png")).to_have_count(1)
+    page.wait_for_load_state("networkidle")  # its thumbnail made, and told
+    expect(page.locator(".card", has_text="a copy made by its address")).to_have_count(0)
+
+
+def test_a_refused_cancel_is_told_in_its_row_of_the_queue(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The queue at phone width lists eight edits; the oldest, shown still queued (as a read
+    made just before it finished would), is cancelled: the API refuses, which is told in its
+    row, where the person is, not above the table a screen away."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(83, 61))
+        uploaded = api.post("/bucket/upload", params={"filename": "rows.png"}, content=picture)
+        made = [
+            api.post(f"/edit?media={uploaded.json()['id']}&rotate={angle}&wait=30").json()
+            for angle in (10, 20, 30, 40, 50, 60, 70, 80)
+        ]
+    oldest = made[0]["id"]
+
+    def oldest_still_queued(route: Route) -> None:
+        listing = route.fetch().json()
+        listing["items"] = [
+            {**e, "status": "queued"} if e["id"] == oldest else e for e in listing["items"]
+        ]
+        route.fulfill(json=listing)
+
+    page.route(re.compile(r"/edit\?"), oldest_still_queued)
+    page.set_viewport_size(PHONE)
+    page.goto("/#/queue")
+    row = page.locator(f"tr[data-edit='{oldest}']")
+    expect(row).to_have_attribute("data-status", "queued")
+    page.wait_for_load_state("networkidle")  # the page has read its list: the row stays put
+    row.get_by_role("button", name="Cancel").click()
+    refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
+    expect(refusal).to_be_in_viewport()
+    expect(row).to_contain_text("can no longer be cancelled")
+
+
+def test_load_more_for_the_last_page_hands_the_focus_on(
+    page: Page, watch: Watch, service: str, module_database_url: str
+) -> None:
+    """Twenty-five pictures of a day of their own, a page of 24: Load more pressed from the
+    keyboard reads the last one and goes, and the focus goes on to that card's name, not to
+    the page's top."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        ids = [
+            api.post(
+                "/bucket/upload", params={"filename": f"day-{index:02}.png"},
+                content=media.image_bytes("PNG", size=(151 + index, 23)),
+            ).json()["id"]
+            for index in range(25)
+        ]  # fmt: skip
+    with psycopg.connect(module_database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE editroom.media SET uploaded_at = '2001-02-05T12:00Z'::timestamptz"
+            " + make_interval(secs => array_position(%s::uuid[], id)) WHERE id = ANY(%s)",
+            [ids, ids],
+        )  # the first uploaded, the oldest: the last page's one card
+    page.goto("/#/library?uploadedAt=2001-02-05")
+    expect(page.locator(".card")).to_have_count(24)
+    page.get_by_role("button", name="Load more").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".card")).to_have_count(25)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    expect(page.locator(".card-title", has_text="day-00.png")).to_be_focused()
+
+
+def test_undo_and_redo_from_the_keyboard_keep_the_focus(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """One step: Undo pressed from the keyboard is then of no use (disabled), and hands the
+    focus to Redo; Redo, likewise, to Undo. The focus fell to the page's top."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(111, 67))
+        media_id, _ = stepped(api, filename="undone.png", content=picture, step="flip=h")
+    page.goto(f"/#/media/{media_id}")
+    undo = page.get_by_role("button", name="Undo")
+    redo = page.get_by_role("button", name="Redo")
+    expect(undo).to_be_enabled()
+    undo.focus()
+    page.keyboard.press("Enter")
+    expect(undo).to_be_disabled()
+    expect(redo).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(redo).to_be_disabled()
+    expect(undo).to_be_focused()
+
+
+def test_the_queue_keeps_the_focus_on_a_row_drawn_again(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """A running edit cancelled from the keyboard in the queue: its row, drawn again, keeps the
+    focus on its Retry; retried, on its Cancel. The focus fell to the page's top each time."""
+    clip = media.write_video(tmp_path / "kept.mp4", acodec=None, seconds=4, size=(160, 120), fps=25)
+    with httpx.Client(base_url=service, timeout=60) as api:
+        uploaded = api.post(
+            "/bucket/upload", params={"filename": "kept.mp4"}, content=clip.read_bytes()
+        )
+        edit = api.post(f"/edit?media={uploaded.json()['id']}&resize=1920x1440&format=webm").json()
+    page.goto("/#/queue")
+    row = page.locator(f"tr[data-edit='{edit['id']}']")
+    expect(row).to_have_attribute("data-status", re.compile("queued|processing"))
+    page.wait_for_load_state("networkidle")  # the page has read its list: the row stays put
+    row.get_by_role("button", name="Cancel").focus()
+    page.keyboard.press("Enter")
+    expect(row).to_have_attribute("data-status", "cancelled")
+    expect(row.get_by_role("button", name="Retry")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(row).to_have_attribute("data-status", re.compile("queued|processing"))
+    expect(row.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Enter")  # not left to run
+    expect(row).to_have_attribute("data-status", "cancelled")
+
+
+def test_an_execution_s_failure_is_told_as_the_queue_tells_it(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """A workflow's headshot of a picture without a face fails: its execution says so as the
+    queue does, "failed:" with the reason and that trying again would fail the same way (it
+    showed the runner's words alone, as if the edit had been told nothing more)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(67, 51))
+        uploaded = api.post("/bucket/upload", params={"filename": "noface.png"}, content=picture)
+        workflow = api.post(
+            "/workflows", json={"name": "faces-of-noface", "ops": [{"op": "headshot"}]}
+        )
+        workflow_id = workflow.json()["id"]
+        api.post(f"/workflows/{workflow_id}/run", params={"media": uploaded.json()["id"]})
+    page.goto(f"/#/workflows/{workflow_id}/executions")
+    status = page.locator("tr[data-status=failed] td[data-label='Status']")
+    expect(status).to_contain_text("failed: ")
+    expect(status).to_contain_text("trying it again would fail the same way")
 
 
 def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: Watch) -> None:

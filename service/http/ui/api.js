@@ -84,6 +84,38 @@ export function live(params, { onEdit, onStats, onOpen, onState } = {}) {
   return () => { clearTimeout(reopening); source.close(); };
 }
 
+// One stream for every tab of this browser, since a browser opens at most six connections to a
+// host over HTTP/1.1 and a stream holds one for good: the tab holding the lock opens it and
+// tells the others over a BroadcastChannel (an `open` tells every tab to read its state again);
+// when that tab closes, another takes the lock and opens its own. A tab that starts asks the
+// one holding it for the counts it last told. Where there are no Web Locks (a page served
+// neither from loopback nor over https), each tab opens its own.
+const CHANNEL = "editroom-events";
+export function liveInEveryTab({ onEdit, onStats, onOpen, onState }) {
+  if (!navigator.locks || typeof BroadcastChannel === "undefined") return live({}, { onEdit, onStats, onOpen, onState });
+  const handlers = { edit: onEdit, stats: onStats, open: onOpen, state: onState };
+  const channel = new BroadcastChannel(CHANNEL);
+  const last = {}; // what this tab last told, while it holds the stream: kind → data
+  let holding = false;
+  const tell = (kind, data) => {
+    if (kind === "stats" || kind === "state") last[kind] = data;
+    handlers[kind]?.(data);
+    channel.postMessage({ kind, data });
+  };
+  channel.addEventListener("message", ({ data: { kind, data } }) => {
+    if (kind !== "hello") { handlers[kind]?.(data); return; }
+    if (!holding) return;
+    for (const [told, value] of Object.entries(last)) channel.postMessage({ kind: told, data: value });
+  });
+  navigator.locks.request(CHANNEL, () => {
+    holding = true;
+    live({}, { onEdit: (edit) => tell("edit", edit), onStats: (counts) => tell("stats", counts), onOpen: () => tell("open"), onState: (up) => tell("state", up) });
+    return new Promise(() => {}); // held while this tab lives
+  });
+  channel.postMessage({ kind: "hello" });
+  return null;
+}
+
 let catalogue = null;
 export function operations() {
   catalogue ??= get("/operations").catch((error) => { catalogue = null; throw error; });

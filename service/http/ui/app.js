@@ -1,6 +1,6 @@
 // The router and the top bar. The hash is the address of what is shown, so it can be
 // bookmarked: #/library?type=video, #/media/ID, #/workflows/ID/executions, #/queue.
-import { live } from "./api.js";
+import { liveInEveryTab } from "./api.js";
 import { nothingAt } from "./components/dom.js";
 import { bus, parseHash } from "./state.js";
 import * as library from "./pages/library.js";
@@ -27,6 +27,7 @@ async function show() {
   cleanup?.();
   cleanup = null;
   const main = document.getElementById("page");
+  const focusLeaves = main.contains(document.activeElement); // a link or button of the page left
   main.replaceChildren();
   for (const link of document.querySelectorAll("[data-nav]")) {
     const current = path.startsWith(`/${link.dataset.nav}`) || (link.dataset.nav === "library" && path.startsWith("/media"));
@@ -35,9 +36,18 @@ async function show() {
   }
   if (!match) {
     nothingAt(main, { what: "page", back: "#/library", backLabel: "Go to the library" });
+    if (focusLeaves) keepFocus(main);
     return;
   }
   cleanup = (await match.page.render(main, { ...match.args, params })) || null;
+  if (focusLeaves) keepFocus(main);
+}
+
+// The focus was on what the page just replaced: it goes to the new page's start, so the
+// keyboard (and a screen reader) goes on from there, not from the window's top. Not if the
+// person has moved it meanwhile.
+function keepFocus(main) {
+  if (!document.activeElement || document.activeElement === document.body) main.focus();
 }
 
 function showCounts(counts) {
@@ -46,11 +56,21 @@ function showCounts(counts) {
   bus.dispatchEvent(new CustomEvent("stats", { detail: counts }));
 }
 
-live({}, {
+// The one event stream of every tab (api.js): the pages listen to it on the bus. A stream
+// holds a connection for good, and a browser opens at most six to a host over HTTP/1.1: with a
+// stream per tab (two per editor), the tab past them never opened, and every tab hung with it.
+liveInEveryTab({
   onStats: showCounts,
   onEdit: (edit) => bus.dispatchEvent(new CustomEvent("edit", { detail: edit })),
   onOpen: () => bus.dispatchEvent(new Event("resync")),
   onState: (up) => { document.getElementById("stream-state").hidden = up; },
+});
+
+// "Skip to content" moves the focus to the page; followed as a link it would set the address
+// to #page, which names no page, in place of the one shown.
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("page").focus();
 });
 
 window.addEventListener("hashchange", show);

@@ -23,8 +23,10 @@ export function setProgress(bar, value) {
 // failure's reason; null when its status says it all.
 export function detailText(edit) {
   if (edit.status === "error") {
-    const wait = Math.max(0, Math.round((new Date(edit.run_after) - Date.now()) / 1000));
-    return `trial ${edit.trial} of ${edit.max_trials}, retrying in ${wait} s: ${edit.error ?? ""}`;
+    // A session's step as the session lists it has no run_after: only its events tell it.
+    const at = Date.parse(edit.run_after);
+    const when = Number.isNaN(at) ? "soon" : `in ${Math.max(0, Math.round((at - Date.now()) / 1000))} s`;
+    return `trial ${edit.trial} of ${edit.max_trials}, retrying ${when}: ${edit.error ?? ""}`;
   }
   if (edit.status === "failed") return `failed: ${edit.error ?? "no reason given"}${edit.fails_alike ? " (trying it again would fail the same way)" : ""}`;
   return null;

@@ -2,14 +2,14 @@
 // changed is written to it (its status, its bar, its detail, which buttons it offers), so a
 // button pressed and held while progress arrives is the button released, and the keyboard's
 // focus stays where it is. A screen reader is told of changes of status only (`announcer`).
-import { h, when } from "./dom.js";
+import { errorBox, h, showError, when } from "./dom.js";
 import { detailText, LIVE, setProgress } from "./status.js";
 import { stills } from "./stills.js";
 import { written } from "./written.js";
 
 const EMPTY = "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.";
 
-// `act(method, path)`: a step's Cancel or Retry pressed.
+// `act(method, path)`: a step's Cancel or Retry pressed; a refusal is told on its step.
 export function stepList({ act }) {
   const element = h("ol", { class: "steps", "aria-label": "Steps, newest first" });
   const announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
@@ -47,14 +47,18 @@ function stepRow(step, act) {
   const abandonedNote = h("p", { class: "detail", hidden: true }, "Undone, then replaced by another step: not part of the head, and redo will not bring it back.");
   const bar = h("progress", { max: 1, value: 0, hidden: true });
   const detail = h("p", { class: "detail", hidden: true });
-  const button = (label, method, path) => h("button", { type: "button", class: "quiet", hidden: true, onclick: () => act(method, path) }, label);
+  const refused = errorBox(); // on the step: the top of a long list may be a screen away
+  const button = (label, method, path) => h("button", {
+    type: "button", class: "quiet", hidden: true,
+    onclick: () => act(method, path).then(() => showError(refused, null), (failure) => showError(refused, failure)),
+  }, label);
   const cancel = button("Cancel", "DELETE", `/edit/${step.edit_id}`);
   const retryButton = button("Retry", "POST", `/edit/${step.edit_id}/retry`);
   const made = h("div", { class: "step-outputs" }); // a step's several results, once completed
   const row = h("li", { class: "step", "data-edit": step.edit_id },
     h("div", { class: "step-line" }, status, h("span", { class: "step-number" }, `#${step.step}`), headMark, abandonedMark),
     h("div", { class: "step-ops" }, written(step)), abandonedNote, bar, detail, made,
-    h("p", { class: "facts" }, when(step.created_at)), h("div", { class: "step-actions" }, cancel, retryButton));
+    h("p", { class: "facts" }, when(step.created_at)), h("div", { class: "step-actions" }, cancel, retryButton), refused);
 
   function update(edit, { isHead, abandoned }) {
     write(row, "className", `step status-${edit.status}${isHead ? " is-head" : ""}${abandoned ? " abandoned" : ""}`);

@@ -1,6 +1,7 @@
 // The editor: one media, one editing session. Operations on the left (from GET /operations),
-// the head in the centre, the session's steps on the right, live over /events?session=.
-import { get, live, operations, request } from "../api.js";
+// the head in the centre, the session's steps on the right, live over the page's one event
+// stream (app.js), its edits of this session.
+import { get, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
 import { bytes, errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
@@ -10,6 +11,7 @@ import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
 import { displayCopy, formatName, soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
+import { bus } from "../state.js";
 
 const COPY_TRIES = 5; // a copy of the head to show, still being made: asked for again this often
 const COPY_RETRY_MILLISECONDS = 2000;
@@ -35,18 +37,19 @@ export async function render(main, { id }) {
   const overlay = new Map(); // edit id → the edit as its last event told, while it runs
   const stage = h("div", { class: "stage" });
   const opsPanel = h("aside", { class: "panel ops-panel", "aria-label": "Operations" });
-  const steps = stepList({ act: (method, path) => request(method, path).then(refresh).catch((failure) => showError(historyError, failure)) });
+  const steps = stepList({ act: (method, path) => request(method, path).then(acted) });
   const undo = h("button", { type: "button", "aria-keyshortcuts": "Control+Z" }, "Undo");
   const redo = h("button", { type: "button", "aria-keyshortcuts": "Control+Shift+Z" }, "Redo");
   const download = h("a", { class: "button", download: "" }, "Download");
   const historyError = errorBox();
   const waiting = h("p", { class: "facts", hidden: true }, "Undo and redo wait until the steps still to run have finished.");
   const saved = h("p", { class: "saved", "aria-live": "polite" });
+  const saveError = errorBox(); // beside the name: the steps above may be a screen long
   const nameId = uid("workflow-name");
   const saveForm = h("form", { class: "save-form" },
     h("label", { for: nameId }, "Save the steps as a workflow"),
     h("input", { id: nameId, name: "name", required: true, placeholder: "web-thumb", autocomplete: "off" }),
-    h("button", { type: "submit" }, "Save as workflow"), saved);
+    h("button", { type: "submit" }, "Save as workflow"), saveError, saved);
   const history = h("aside", { class: "panel history", "aria-label": "History" },
     h("div", { class: "history-actions" }, undo, redo, download), waiting, historyError,
     h("h2", {}, "Steps"), steps.announcer, steps.element, saveForm);
@@ -56,7 +59,14 @@ export async function render(main, { id }) {
 
   async function apply(items) {
     await request("POST", "/edit", { params: [["session", session.id], ...items] });
-    await refresh();
+    await acted();
+  }
+
+  // An action the API took: a refusal told before (nothing to undo, a step not cancelled) is
+  // no longer true of the session, and goes.
+  function acted() {
+    showError(historyError, null);
+    return refresh();
   }
 
   async function showHead() {
@@ -209,10 +219,19 @@ export async function render(main, { id }) {
   }
 
   function drawSteps() {
+    const pressed = [undo, redo].find((button) => button === document.activeElement);
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
+    // Undo or Redo with the focus, now of no use, hands it to the other, not to the page's top.
+    if (pressed?.disabled) handFocusOn();
     waiting.hidden = !session.busy;
     steps.draw(session.steps || [], overlay);
+  }
+
+  function handFocusOn() {
+    const other = [undo, redo].find((button) => !button.disabled);
+    if (!other) steps.element.tabIndex = -1;
+    (other ?? steps.element).focus();
   }
 
   // One read of the session at a time. A refresh asked for while one is on its way (an edit
@@ -239,7 +258,7 @@ export async function render(main, { id }) {
   }
 
   const move = (way) => request("POST", `/sessions/${session.id}/${way}`)
-    .then(() => { showError(historyError, null); return refresh(); })
+    .then(acted)
     .catch(async (failure) => {
       if (failure.status !== 409) { showError(historyError, failure); return; }
       await refresh(); // the session as it is now says why
@@ -270,7 +289,7 @@ export async function render(main, { id }) {
       if (!ops.length) throw new Error("There is nothing to save yet: the head is the original. Apply an operation first.");
       savedAs(await request("POST", "/workflows", { json: { name, ops } }));
     } catch (failure) {
-      if (failure.status !== 409 || !await offerNewVersion(name, ops)) showError(historyError, failure);
+      if (failure.status !== 409 || !await offerNewVersion(name, ops)) showError(saveError, failure);
     }
   });
 
@@ -291,7 +310,7 @@ export async function render(main, { id }) {
   function savedAs(workflow) {
     saved.classList.remove("offer");
     saved.replaceChildren("Saved: ", h("a", { href: `#/workflows/${workflow.id}` }, `${workflow.name} (version ${workflow.version})`));
-    showError(historyError, null);
+    showError(saveError, null);
   }
 
   // The name is another workflow's, with other steps: offer to save these as its next version.
@@ -300,27 +319,33 @@ export async function render(main, { id }) {
     if (!named) return false;
     const next = h("button", { type: "button" }, `Save as version ${named.version + 1} of ${name}`);
     next.addEventListener("click", () => request("PUT", `/workflows/${named.id}`, { json: { ops } })
-      .then(savedAs).catch((failure) => showError(historyError, failure)));
+      .then(savedAs).catch((failure) => showError(saveError, failure)));
     saved.replaceChildren(`A workflow is already named “${name}”, with other steps. `, next, " Or choose another name.");
     saved.classList.add("offer");
-    showError(historyError, null);
+    showError(saveError, null);
     next.focus();
     return true;
   }
 
   // A step this page has not read (asked for in another tab, or through the API), or one that
   // finished, is read with the session at once: refresh() makes one read of a burst of them.
-  const stop = live({ session: session.id }, {
-    onOpen: refresh,
-    onEdit: (edit) => {
-      overlay.set(edit.id, edit);
-      const unread = !session.steps?.some((step) => step.edit_id === edit.id);
-      if (unread || !LIVE.has(edit.status)) refresh();
-      else drawSteps();
-    },
-  });
+  const onEdit = ({ detail: edit }) => {
+    if (edit.session_id !== session.id) return;
+    overlay.set(edit.id, edit);
+    const unread = !session.steps?.some((step) => step.edit_id === edit.id);
+    if (unread || !LIVE.has(edit.status)) refresh();
+    else drawSteps();
+  };
+  bus.addEventListener("edit", onEdit);
+  bus.addEventListener("resync", refresh);
   // An edit waiting to retry counts down its back-off.
   const ticker = setInterval(() => { if ([...overlay.values()].some((e) => e.status === "error")) drawSteps(); }, 1000);
   await refresh();
-  return () => { stop(); clearInterval(ticker); document.removeEventListener("keydown", onKey); tools?.dispose?.(); };
+  return () => {
+    bus.removeEventListener("edit", onEdit);
+    bus.removeEventListener("resync", refresh);
+    clearInterval(ticker);
+    document.removeEventListener("keydown", onKey);
+    tools?.dispose?.();
+  };
 }

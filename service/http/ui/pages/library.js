@@ -3,7 +3,7 @@ import { get, request, upload } from "../api.js";
 import { bytes, confirmDialog, errorBox, h, seconds, showError, uid, when } from "../components/dom.js";
 import { media as mediaRow, soundOnly, thumbnail } from "../components/media.js";
 import { written } from "../components/written.js";
-import { selection, setParams } from "../state.js";
+import { bus, selection, setParams } from "../state.js";
 
 const PAGE_SIZE = 24;
 
@@ -34,14 +34,28 @@ export async function render(main, { params }) {
       });
       if (mine !== generation) return;
       if (reset) grid.replaceChildren();
-      grid.append(...page.items.map((media) => card(media, error)));
+      const cards = page.items.map((media) => card(media, { error, removed }));
+      grid.append(...cards);
       cursor = page.next_cursor;
+      // Load more pressed for the last page goes: the focus goes on to the first card it read.
+      const handOn = !cursor && document.activeElement === more;
       more.hidden = !cursor;
+      if (handOn) (cards[0]?.querySelector(".card-title") ?? upButton).focus();
       showError(error, null);
       if (!grid.children.length) grid.append(h("li", { class: "empty" }, emptyText(filters)));
     } catch (failure) { showError(error, failure); }
   }
   more.addEventListener("click", () => load(false));
+  // A card deleted leaves the focus on the next card's Delete (or the one before's, or
+  // Upload), not on the page's top; the last one shown gone, the library is read again (it
+  // says so when nothing is left).
+  const removed = (item) => {
+    const next = (item.nextElementSibling || item.previousElementSibling)?.querySelector(".card-actions button");
+    const hadFocus = item.contains(document.activeElement);
+    item.remove();
+    if (hadFocus) (next || upButton).focus();
+    if (!grid.children.length) load(true);
+  };
 
   const typeId = uid("type"); const dateId = uid("date"); const outId = uid("outputs"); const copiesId = uid("copies"); const fileId = uid("files");
   const picker = h("input", { id: fileId, type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden", tabIndex: -1, "aria-label": "Files to upload" });
@@ -94,9 +108,28 @@ export async function render(main, { params }) {
   };
   for (const [name, listener] of Object.entries(listeners)) document.addEventListener(name, listener);
 
+  // Shown with the outputs, what an edit makes (here, in another tab, through the API) comes on
+  // top as it completes, as the filters would list it; newest first, as the library reads.
+  const shows = (item) => (!filters.type || item.kind === filters.type)
+    && (!filters.uploadedAt || item.uploaded_at.slice(0, 10) === filters.uploadedAt)
+    && (filters.copies || !item.by_address);
+  const onEdit = async ({ detail: edit }) => {
+    if (!filters.outputs || edit.status !== "completed") return;
+    for (const output of edit.outputs ?? []) {
+      const item = await mediaRow(output.id).catch(() => null);
+      if (!item || !shows(item) || grid.querySelector(`[data-media="${item.id}"]`)) continue;
+      grid.querySelector(".empty")?.remove();
+      grid.prepend(card(item, { error, removed }));
+    }
+  };
+  bus.addEventListener("edit", onEdit);
+
   main.append(h("h1", {}, "Library"), toolbar, uploadsBar, uploads, error, grid, h("div", { class: "pager" }, more), drop);
   await load(true);
-  return () => { for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener); };
+  return () => {
+    for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener);
+    bus.removeEventListener("edit", onEdit);
+  };
 }
 
 // An upload's row: its progress, then its outcome and a button to dismiss it (a row still
@@ -133,7 +166,7 @@ function emptyText(filters) {
 // A card opens the media's editor from its picture (for sound alone, a speaker and the words
 // saying so: the editor plays it) and from its name. The picture's link names a video's length,
 // which its badge shows, and sound alone as such, for a screen reader too.
-function card(media, error) {
+function card(media, { error, removed }) {
   const name = media.original_name || media.id;
   const selectId = uid("select");
   const kind = soundOnly(media) ? "sound only" : media.kind;
@@ -141,7 +174,7 @@ function card(media, error) {
   const spoken = media.kind === "video" ? ` (${kind}, ${media.duration_seconds?.toFixed(1) ?? "?"} seconds)` : "";
   const remove = h("button", { type: "button", class: "quiet", "aria-label": `Delete ${name}` }, "Delete");
   const refused = errorBox(); // on the card: the page's own box may be a screen away
-  const item = h("li", { class: "card" },
+  const item = h("li", { class: "card", "data-media": media.id },
     h("a", { class: "thumb", href: `#/media/${media.id}`, "aria-label": `Edit ${name}${spoken}` }, thumbnail(media),
       media.kind === "video" ? h("span", { class: "duration" }, seconds(media.duration_seconds)) : null),
     h("div", { class: "card-body" },
@@ -152,7 +185,7 @@ function card(media, error) {
       h("div", { class: "card-actions" },
         h("span", { class: "check" },
           h("input", { id: selectId, type: "checkbox", checked: selection.has(media.id), onchange: (e) => selection.toggle(media.id, e.target.checked) }),
-          h("label", { for: selectId }, "Select")),
+          h("label", { for: selectId }, "Select", h("span", { class: "visually-hidden" }, ` ${name}`))),
         remove),
       refused));
   remove.addEventListener("click", async () => {
@@ -163,7 +196,7 @@ function card(media, error) {
     try {
       await request("DELETE", `/bucket/upload/${media.id}`);
       selection.toggle(media.id, false);
-      item.remove();
+      removed(item);
       showError(error, null);
     } catch (failure) {
       showError(refused, new Error(`${name} was not deleted: ${failure.message}`));

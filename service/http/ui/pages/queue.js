@@ -4,7 +4,7 @@
 import { get, request } from "../api.js";
 import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
-import { chip, LIVE, progressBar, setProgress, statusDetail, STATUSES } from "../components/status.js";
+import { chip, detailText, LIVE, progressBar, setProgress, statusDetail, STATUSES } from "../components/status.js";
 import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
@@ -40,10 +40,12 @@ export async function render(main, { params }) {
     return h("td", { "data-label": label }, ...content);
   }
   function row(edit) {
+    if (edit.status === "error") waiting.set(edit.id, edit); else waiting.delete(edit.id);
+    const refused = errorBox(); // in the row: the top of the table may be a screen away
     const actions = [];
-    if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`));
+    if (LIVE.has(edit.status)) actions.push(act("Cancel", "DELETE", `/edit/${edit.id}`, refused));
     // The API says whether trying again may end otherwise (its `retryable`), as Retry decides.
-    if (edit.retryable) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`));
+    if (edit.retryable) actions.push(act("Retry", "POST", `/edit/${edit.id}/retry`, refused));
     return h("tr", { "data-edit": edit.id, "data-created": edit.created_at, "data-status": edit.status, "data-trial": edit.trial, "data-retryable": String(edit.retryable) },
       cell("Media", mediaCell(edit)),
       cell("Operations", written(edit)),
@@ -52,10 +54,10 @@ export async function render(main, { params }) {
       cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit),
         edit.worker ? h("p", { class: "detail" }, "on ", h("span", { class: "worker" }, edit.worker)) : null),
       cell("Result", resultsCell(edit)),
-      cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions));
+      cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions, actions.length ? refused : null));
   }
-  function act(label, method, path) {
-    return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then((edit) => { update(edit); showError(error, null); }).catch((f) => showError(error, f)) }, label);
+  function act(label, method, path, refused) {
+    return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then(update).catch((f) => showError(refused, f)) }, label);
   }
   function empty() {
     const unlisted = copies ? "" : " Copies made by addresses (thumbnails) are left out: tick the box above to see them.";
@@ -71,12 +73,30 @@ export async function render(main, { params }) {
     const fits = (!status || edit.status === status) && (copies || !edit.by_address);
     const same = old && old.dataset.status === edit.status && old.dataset.trial === String(edit.trial) && old.dataset.retryable === String(edit.retryable);
     if (old && fits && same) moved(old, edit);
-    else if (old && fits) old.replaceWith(row(edit));
+    else if (old && fits) {
+      const was = focusIn(old);
+      old.replaceWith(row(edit));
+      refocus(was);
+    }
     else if (old) old.remove();
     else if (fits) place(row(edit), edit);
     if (rows.querySelector("[data-edit]")) rows.querySelector(".empty-row")?.remove();
     while (rows.children.length > SHOWN) rows.lastElementChild.remove();
     if (!rows.children.length) rows.append(empty());
+  }
+  // A row drawn again (its edit changed, or the list read again) keeps the keyboard's focus,
+  // which would go with the old row: on its button of the same name (Cancel), or its other
+  // (Retry, once cancelled), or the row itself.
+  function focusIn(tr) {
+    return tr?.contains(document.activeElement) ? { id: tr.dataset.edit, label: document.activeElement.textContent } : null;
+  }
+  function refocus(was) {
+    const fresh = was && rows.querySelector(`tr[data-edit="${was.id}"]`);
+    if (!fresh) return;
+    const buttons = [...fresh.querySelectorAll("button")];
+    const next = buttons.find((button) => button.textContent === was.label) ?? buttons[0];
+    if (!next) fresh.tabIndex = -1;
+    (next ?? fresh).focus();
   }
   // Where the listing would have it, newest first: a new edit on top; an older one told of
   // (a copy asked for by name, a session's step told again) among the rows, or not at all
@@ -98,16 +118,26 @@ export async function render(main, { params }) {
   async function load() {
     try {
       const [page, stats] = await Promise.all([get("/edit", { status: status || undefined, by_address: copies ? undefined : "false", limit: SHOWN }), get("/edit/stats")]);
+      const was = focusIn(document.activeElement?.closest?.("tbody tr[data-edit]"));
       rows.replaceChildren(...(page.items.length ? page.items.map(row) : [empty()]));
+      refocus(was);
       showCounts(Object.fromEntries(stats.map((s) => [s.status, s.count])));
       showError(error, null);
     } catch (failure) { showError(error, failure); }
   }
+  // An edit waiting to retry counts down its back-off, as in the editor: edit id → the edit.
+  const waiting = new Map();
+  const ticker = setInterval(() => {
+    for (const [id, edit] of waiting) {
+      const detail = rows.querySelector(`tr[data-edit="${id}"][data-status="error"] td[data-label="Status"] .detail`);
+      if (detail) detail.textContent = detailText(edit); else waiting.delete(id);
+    }
+  }, 1000);
   const onEdit = (event) => update(event.detail);
   const onStats = (event) => showCounts(event.detail);
   bus.addEventListener("edit", onEdit);
   bus.addEventListener("stats", onStats);
   bus.addEventListener("resync", load);
   await load();
-  return () => { bus.removeEventListener("edit", onEdit); bus.removeEventListener("stats", onStats); bus.removeEventListener("resync", load); };
+  return () => { clearInterval(ticker); bus.removeEventListener("edit", onEdit); bus.removeEventListener("stats", onStats); bus.removeEventListener("resync", load); };
 }

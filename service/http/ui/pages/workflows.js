@@ -1,11 +1,11 @@
 // Workflows: the list with import; one workflow's Steps (as written, and its JSON), Runs and
 // Executions tabs.
-import { get, live, request } from "../api.js";
+import { get, request } from "../api.js";
 import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
-import { chip, progressBar, STATUSES } from "../components/status.js";
+import { chip, progressBar, statusDetail, STATUSES } from "../components/status.js";
 import { written } from "../components/written.js";
-import { selection } from "../state.js";
+import { bus, selection } from "../state.js";
 
 export async function render(main, { id, tab }) {
   return id ? detail(main, id, tab) : list(main);
@@ -142,7 +142,7 @@ async function executions(panel, workflow, error) {
       counts.replaceChildren(...STATUSES.flatMap((s) => [h("dt", {}, s), h("dd", { "data-status": s }, page.counts[s] ?? 0)]));
       rows.replaceChildren(...page.items.map((e) => h("tr", { "data-edit": e.id, "data-status": e.status },
         h("td", { "data-label": "Media" }, mediaCell(e)),
-        h("td", { "data-label": "Status" }, chip(e.status), progressBar(e), e.error ? h("p", { class: "detail" }, e.error) : null),
+        h("td", { "data-label": "Status" }, chip(e.status), progressBar(e), statusDetail(e)),
         h("td", { "data-label": "Result" }, resultsCell(e)),
         h("td", { "data-label": "Operations" }, written(e)), h("td", { "data-label": "Took" }, took(e)),
         h("td", { "data-label": "Queued" }, when(e.created_at)))));
@@ -150,7 +150,10 @@ async function executions(panel, workflow, error) {
     } catch (failure) { showError(error, failure); }
   }
   const soon = () => { clearTimeout(timer); timer = setTimeout(load, 200); };
-  const stop = live({ workflow: workflow.id }, { onOpen: soon, onEdit: soon });
+  // The page's one event stream (app.js), its edits of this workflow.
+  const onEdit = ({ detail: edit }) => { if (edit.workflow_id === workflow.id) soon(); };
+  bus.addEventListener("edit", onEdit);
+  bus.addEventListener("resync", soon);
   await load();
-  return () => { stop(); clearTimeout(timer); };
+  return () => { bus.removeEventListener("edit", onEdit); bus.removeEventListener("resync", soon); clearTimeout(timer); };
 }
