@@ -1183,17 +1183,23 @@ def test_the_focus_ring_stands_out_from_what_is_around_it(page: Page, watch: Wat
         assert page.evaluate(FOCUS_RING_CONTRAST) >= 3
 
 
+def eight_steps(service: str, *, size: tuple[int, int], filename: str) -> str:
+    """A picture uploaded and a session of eight flips made on it, each waited for: a history
+    longer than the window. Returns the picture's id."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=size)
+        uploaded = api.post("/bucket/upload", params={"filename": filename}, content=picture)
+        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
+        for axis in "hvhvhvhv":
+            api.post(f"/edit?session={session}&flip={axis}&wait=30").raise_for_status()
+    return str(uploaded.json()["id"])
+
+
 def test_a_refused_save_is_told_beside_the_name(page: Page, watch: Watch, service: str) -> None:
     """Eight steps make the history longer than the window: a name the API refuses (blank) is
     told beside the name and its Save, where the person is, not above the steps."""
     watch.expected.append("status of 422")
-    with httpx.Client(base_url=service, timeout=60) as api:
-        picture = media.image_bytes("PNG", size=(70, 50))
-        uploaded = api.post("/bucket/upload", params={"filename": "eight.png"}, content=picture)
-        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
-        for axis in "hvhvhvhv":
-            api.post(f"/edit?session={session}&flip={axis}&wait=30").raise_for_status()
-    page.goto(f"/#/media/{uploaded.json()['id']}")
+    page.goto(f"/#/media/{eight_steps(service, size=(70, 50), filename='eight.png')}")
     expect(page.locator(".step[data-status=completed]")).to_have_count(8)
     page.get_by_label("Save the steps as a workflow").fill("   ")
     page.get_by_role("button", name="Save as workflow").click()
@@ -1316,12 +1322,7 @@ def test_a_refused_cancel_is_told_on_its_step(page: Page, watch: Watch, service:
     would), is cancelled: the API refuses (it has completed since), which is told on that step,
     at the foot of the list where the person is, not above the steps a screen away."""
     watch.expected.append("status of 409")
-    with httpx.Client(base_url=service, timeout=60) as api:
-        picture = media.image_bytes("PNG", size=(74, 50))
-        uploaded = api.post("/bucket/upload", params={"filename": "late.png"}, content=picture)
-        session = api.post("/sessions", params={"media": uploaded.json()["id"]}).json()["id"]
-        for axis in "hvhvhvhv":
-            api.post(f"/edit?session={session}&flip={axis}&wait=30").raise_for_status()
+    picture = eight_steps(service, size=(74, 50), filename="late.png")
 
     def first_still_queued(route: Route) -> None:
         read = route.fetch().json()
@@ -1329,7 +1330,7 @@ def test_a_refused_cancel_is_told_on_its_step(page: Page, watch: Watch, service:
         route.fulfill(json=read)
 
     page.route(re.compile(r"/sessions/[0-9a-f-]{36}$"), first_still_queued)
-    page.goto(f"/#/media/{uploaded.json()['id']}")
+    page.goto(f"/#/media/{picture}")
     first = page.locator(".step").last
     expect(first).to_have_attribute("data-status", "queued")
     page.wait_for_load_state("networkidle")  # the page has read its session: the step stays put
