@@ -125,13 +125,21 @@ def check_page(page: Page, name: str) -> None:
 
 
 # What is cut off or spills over: the page scrolling sideways, or a table cell's content wider
-# than the cell (the cell's label, as its column names it at phone width).
+# than the cell (the cell's label, as its column names it at phone width); and a table's
+# button whose word is broken across lines ("Retr" over "y": a column squeezed to a letter).
 OVERFLOWING = """() => {
   const root = document.documentElement;
   const spilt = [...document.querySelectorAll("td")]
     .filter((td) => td.scrollWidth > td.clientWidth + 1);
+  const lines = (element) => {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+  };
+  const broken = [...document.querySelectorAll("td button")].filter((b) => lines(b) > 1);
   return [...(root.scrollWidth > root.clientWidth ? ["the page scrolls sideways"] : []),
-    ...spilt.map((td) => `a cell of ${td.dataset.label || "no column"}`)];
+    ...spilt.map((td) => `a cell of ${td.dataset.label || "no column"}`),
+    ...broken.map((button) => `the button ${button.textContent} broken across lines`)];
 }"""
 
 
