@@ -62,23 +62,30 @@ export function upload(file, onProgress) {
 }
 
 // One Server-Sent Events stream of many edits (GET /events). `onOpen` runs on every
-// (re)connection and on `reset`: the page reads its state again, so nothing is missed. The
-// browser reconnects by itself after a network error, but not after an answer other than 200
-// (a 503 while the database restarts): the stream is then opened again here, a little later.
+// (re)connection and on `reset`: the page reads its state again, so nothing is missed. A
+// connection counts as open at its first `stats`, which the service sends once it is watching
+// (the browser's own `open` comes with the headers, before: a change between the two would be
+// neither read nor told). The browser reconnects by itself after a network error, but not
+// after an answer other than 200 (a 503 while the database restarts): the stream is then
+// opened again here, a little later.
 const REOPEN_MILLISECONDS = 5000;
 export function live(params, { onEdit, onStats, onOpen, onState } = {}) {
   let source = null;
   let reopening = null;
+  let watching = false; // this connection's first stats came
   function open() {
     source = new EventSource(`/events${query(params)}`);
-    source.addEventListener("open", () => { onState?.(true); onOpen?.(); });
+    source.addEventListener("open", () => { watching = false; onState?.(true); });
     source.addEventListener("error", () => {
       onState?.(false);
       if (source.readyState === EventSource.CLOSED) reopening = setTimeout(open, REOPEN_MILLISECONDS);
     });
     source.addEventListener("reset", () => onOpen?.());
     source.addEventListener("edit", (event) => onEdit?.(JSON.parse(event.data)));
-    source.addEventListener("stats", (event) => onStats?.(JSON.parse(event.data)));
+    source.addEventListener("stats", (event) => {
+      onStats?.(JSON.parse(event.data));
+      if (!watching) { watching = true; onOpen?.(); }
+    });
   }
   open();
   return () => { clearTimeout(reopening); source.close(); };

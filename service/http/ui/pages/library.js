@@ -23,15 +23,16 @@ export async function render(main, { params }) {
   let cursor = null;
   let generation = 0; // only the latest load shows: uploads finishing together each reload
 
+  const read = (from) => get("/bucket/upload", {
+    type: filters.type || undefined, uploadedAt: filters.uploadedAt || undefined,
+    origin: filters.outputs ? undefined : "upload", limit: PAGE_SIZE, cursor: from || undefined,
+    by_address: filters.outputs && !filters.copies ? "false" : undefined,
+  });
   async function load(reset) {
     const mine = ++generation;
     if (reset) cursor = null;
     try {
-      const page = await get("/bucket/upload", {
-        type: filters.type || undefined, uploadedAt: filters.uploadedAt || undefined,
-        origin: filters.outputs ? undefined : "upload", limit: PAGE_SIZE, cursor: cursor || undefined,
-        by_address: filters.outputs && !filters.copies ? "false" : undefined,
-      });
+      const page = await read(cursor);
       if (mine !== generation) return;
       if (reset) grid.replaceChildren();
       const cards = page.items.map((media) => card(media, { error, removed }));
@@ -123,12 +124,25 @@ export async function render(main, { params }) {
     }
   };
   bus.addEventListener("edit", onEdit);
+  // The tab's stream watching again (or for the first time, after this page's first read):
+  // what came meanwhile was told to no one. The newest page is read, and what it holds that is
+  // not shown comes on top; the cards shown stay as they are (a refusal told on one, the focus).
+  const catchUp = async () => {
+    const page = await read(null).catch(() => null);
+    for (const item of [...(page?.items ?? [])].reverse()) {
+      if (!shows(item) || grid.querySelector(`[data-media="${item.id}"]`)) continue;
+      grid.querySelector(".empty")?.remove();
+      grid.prepend(card(item, { error, removed }));
+    }
+  };
+  bus.addEventListener("resync", catchUp);
 
   main.append(h("h1", {}, "Library"), toolbar, uploadsBar, uploads, error, grid, h("div", { class: "pager" }, more), drop);
   await load(true);
   return () => {
     for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener);
     bus.removeEventListener("edit", onEdit);
+    bus.removeEventListener("resync", catchUp);
   };
 }
 
