@@ -1325,6 +1325,16 @@ def test_a_retry_s_back_off_is_told_as_it_runs_down(page: Page, watch: Watch, se
     )
 
 
+def cancel_is_refused_in(page: Page, place: Locator) -> None:
+    """Cancel pressed in `place` (a step, a row shown still queued, finished since) once the
+    page has read its state (so `place` stays put): the API's refusal is told there, in view."""
+    page.wait_for_load_state("networkidle")
+    place.get_by_role("button", name="Cancel").click()
+    refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
+    expect(refusal).to_be_in_viewport()
+    expect(place).to_contain_text("can no longer be cancelled")
+
+
 def test_a_refused_cancel_is_told_on_its_step(page: Page, watch: Watch, service: str) -> None:
     """The first of eight steps, shown still queued (as a read made just before it finished
     would), is cancelled: the API refuses (it has completed since), which is told on that step,
@@ -1341,11 +1351,7 @@ def test_a_refused_cancel_is_told_on_its_step(page: Page, watch: Watch, service:
     page.goto(f"/#/media/{picture}")
     first = page.locator(".step").last
     expect(first).to_have_attribute("data-status", "queued")
-    page.wait_for_load_state("networkidle")  # the page has read its session: the step stays put
-    first.get_by_role("button", name="Cancel").click()
-    refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
-    expect(refusal).to_be_in_viewport()
-    expect(first).to_contain_text("can no longer be cancelled")
+    cancel_is_refused_in(page, first)
 
 
 def test_the_delete_dialog_fits_a_phone(page: Page, watch: Watch, service: str) -> None:
@@ -1442,11 +1448,7 @@ def test_a_refused_cancel_is_told_in_its_row_of_the_queue(
     page.goto("/#/queue")
     row = page.locator(f"tr[data-edit='{oldest}']")
     expect(row).to_have_attribute("data-status", "queued")
-    page.wait_for_load_state("networkidle")  # the page has read its list: the row stays put
-    row.get_by_role("button", name="Cancel").click()
-    refusal = page.get_by_role("alert").filter(has_text="can no longer be cancelled")
-    expect(refusal).to_be_in_viewport()
-    expect(row).to_contain_text("can no longer be cancelled")
+    cancel_is_refused_in(page, row)
 
 
 def test_load_more_for_the_last_page_hands_the_focus_on(
