@@ -88,6 +88,7 @@ class VideoCopy:
         self._head_decoder: VideoCodecContext | None = None
         self._head_work: Background[list[Packet[Stream]]] | None = None
         self._head_full = False  # the head's thread decoded a frame at or past END
+        self._head_latest: int | None = None  # the highest pts up to START the head was given
         self._past_end = False  # a packet at or past END came to the copy
         self._head_delay = 0
         self._opening = Opening()  # on the head's thread
@@ -156,15 +157,22 @@ class VideoCopy:
         """On the head's thread."""
         if self._head_full:
             return
-        if (
-            packet.pts is not None
-            and packet.pts < self._start - self._eps
-            and packet.pts + (packet.duration or 0) <= self._start
-            and self._skippable(bytes(packet))
-        ):
+        if self._over_before_start(packet) and self._skippable(bytes(packet)):
             return  # shown before the cut and no reference for anything: not decoded
+        if packet.pts is not None and packet.pts <= self._start + self._eps:
+            self._head_latest = max(self._head_latest or packet.pts, packet.pts)
         assert self._head_decoder is not None
         self._head_frames(self._decode(packet, self._head_decoder))
+
+    def _over_before_start(self, packet: Packet[Stream]) -> bool:
+        """On the head's thread: whether a packet's frame is off screen by START, as a frame
+        is on screen until the next one, whatever duration its packet says (if any: MPEG-TS
+        of irregular rate gives none, and a B-frame on screen at START was then never
+        decoded): a frame shown after it and by START came before it. In decoding order a
+        B-frame comes after the frame it precedes, so only those of the group START falls
+        in are decoded for nothing."""
+        pts = packet.pts
+        return pts is not None and self._head_latest is not None and pts < self._head_latest
 
     def _head_frames(self, frames: list[VideoFrame]) -> None:
         """On the head's thread: those from START on are encoded, up to END."""

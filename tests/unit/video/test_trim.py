@@ -4,9 +4,12 @@ frames by re-encoding only partial GOPs, and the sound stays with the picture.""
 from __future__ import annotations
 
 import threading
+from fractions import Fraction
+from pathlib import Path
 from urllib.parse import parse_qsl
 from uuid import uuid4
 
+import av
 import pytest
 from av.packet import Packet
 from av.stream import Stream
@@ -24,8 +27,10 @@ from tests.unit.video.media import (
     Spec,
     assert_in_sync,
     facts,
+    frame_image,
     numbers,
     packets,
+    shown,
 )
 
 RATE = 24
@@ -175,6 +180,45 @@ def test_accurate_trim_lasts_what_was_asked_at_10_fps(
     assert numbers(result) == list(range(round(start * 10), round(end * 10)))
     assert len(numbers(result)) == wanted
     assert facts(result).duration == pytest.approx(end - start, abs=0.01)
+
+
+# Irregular gaps (every third 0.35 s, the others 0.25 s): an MPEG-TS demuxer then gives its
+# packets no duration. Fixed B-frames, none a reference: frames 1-2, 4-5, ... are disposable.
+IRREGULAR_SECONDS = [round(0.25 * n + 0.1 * (n // 3), 2) for n in range(16)]
+
+
+def _b_frames_without_durations(path: Path) -> Path:
+    with av.open(str(path), "w", format="mpegts") as output:
+        video = output.add_stream("libx264")
+        assert isinstance(video, av.VideoStream)
+        video.width, video.height, video.pix_fmt = 160, 96, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        video.codec_context.gop_size = 8
+        video.codec_context.options = {
+            "preset": "veryfast", "bf": "2", "x264-params": "b-adapt=0:b-pyramid=none",
+        }  # fmt: skip
+        for number, at in enumerate(IRREGULAR_SECONDS):
+            frame = av.VideoFrame.from_ndarray(frame_image(number, (160, 96)), format="rgb24")
+            frame.pts, frame.time_base = round(at * 1000), Fraction(1, 1000)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+    return path
+
+
+def test_a_b_frame_on_screen_at_start_without_a_duration_is_shown_from_start(
+    edit: Edit, tmp_path: Path
+) -> None:
+    """trim=1.45,3: frame 5 (a disposable B-frame, shown from 1.35 s) is on screen at START
+    and the next comes 0.25 s after it. Its packet had no duration, so the smart cut took it
+    for a frame over before START, never decoded it, and opened on frame 3 instead."""
+    source = _b_frames_without_durations(tmp_path / "b-frames.ts")
+    with av.open(str(source)) as container:
+        assert not any(p.duration for p in container.demux(video=0) if p.size)
+    (result,) = edit(source, [("trim", "1.45,3")])
+    assert facts(result).codecs["video"] == "h264"
+    assert [(round(at, 2), number) for at, number in shown(result)] == [
+        (0.0, 5), (0.25, 6), (0.5, 7), (0.75, 8), (1.1, 9), (1.35, 10),
+    ]  # fmt: skip
 
 
 def test_the_head_is_re_encoded_on_a_thread_of_its_own(
