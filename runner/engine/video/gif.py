@@ -38,6 +38,7 @@ def palette(plan: Plan) -> VideoFrame:
     with _refusals(PALETTEGEN):
         graph, source = _palettegen(plan.video.size)
     with TimelineReader(plan, pix_fmt=RGB) as reader:
+        reader.learn_keyframes()  # the samples, in time order, then read on between keyframes
         for index in range(PALETTE_SAMPLES):
             image = reader.at(plan.duration * (index + 0.5) / PALETTE_SAMPLES).image
             image.pts, image.time_base = index, SAMPLE_TIME_BASE

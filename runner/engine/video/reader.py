@@ -166,6 +166,19 @@ class TimelineReader:
         finally:
             self._keyframes.setdefault(key, _Keyframes()).add(scan)
 
+    def learn_keyframes(self) -> None:
+        """Where each segment's keyframes are, from one pass over its packets, none decoded:
+        the reads after it (`at`, in time order) seek only past a keyframe and otherwise
+        read on from the frame before, so they decode the timeline about once however few
+        keyframes it has (a GIF's palette sought each of its samples, decoding a GOP each)."""
+        for segment in self._plan.segments:
+            video, key = self._stream(segment), str(segment.source.path)
+            self._runs.pop(key, None)  # the container is sought away from it
+            _seek(video, segment.start)
+            scan = _Scan()
+            _scan_keyframes(video, until=seek_ticks(video, segment.end), scan=scan)
+            self._keyframes.setdefault(key, _Keyframes()).add(scan)
+
     def _shown(self, segment: Segment, *, offset: float, local: float) -> Shot:
         found = self._run_to(segment, local).to(local)
         if found is None:
@@ -237,6 +250,21 @@ def _decoded_keyframes(video: VideoStream, source: Source, *, scan: _Scan) -> It
             check_frame(frame, source)
             yield frame
     video.codec_context.flush_buffers()
+
+
+def _scan_keyframes(video: VideoStream, *, until: int, scan: _Scan) -> None:
+    """Notes in `scan` the keyframes' packets from where the stream was sought to the first
+    at or after `until` ticks, or to the stream's end; demuxed only, at most
+    MAX_FRAMES_SCANNED packets."""
+    packets = video.container.demux(video)  # type: ignore[attr-defined]
+    for packet in itertools.islice(packets, MAX_FRAMES_SCANNED + 1):
+        if not packet.size:
+            scan.ended = True
+            return
+        if packet.is_keyframe:
+            scan.ticks.append(packet.pts)
+            if packet.pts is not None and packet.pts >= until:
+                return
 
 
 def _seek(video: VideoStream, at: float) -> None:

@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image, ImageSequence
 
+from runner.engine.video import reader
 from runner.engine.video.codecs import AUDIO_ENCODER, ENCODED_RATES_HZ, AudioCodec
 from service.kernel.errors import EditFailed
 from tests.unit.video.conftest import Edit, Make
@@ -107,6 +108,61 @@ def test_gif_has_a_palette_and_no_sound(make: Make, edit: Edit) -> None:
             for frame, number in zip(ImageSequence.Iterator(gif), got, strict=True)
         ]
     assert max(errors) < 4  # levels of 255, per channel: dithering and h264 between
+
+
+def test_a_gif_palette_reads_its_samples_in_one_pass_over_few_keyframes(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """240 frames, one keyframe: each of the palette's 24 samples was sought on its own and
+    decoded from the first frame again (24 seeks, about 2,900 frames). Its samples are now
+    read on from the one before when no keyframe lies between: one seek, the video once."""
+    frames = 240
+    source = make(
+        seconds=10.0, rate=24, size=(64, 32), gop=100_000, acodec=None,
+        options=(("sc_threshold", "0"),),
+    )  # fmt: skip
+    seeks, decoded = _counted(monkeypatch, "seek_before"), _counted(monkeypatch, "check_frame")
+    edit(source, [("format", "gif")])
+    assert len(seeks) <= 2  # the keyframes' pass over the packets, then the samples
+    assert frames * 0.9 <= len(decoded) <= frames + 24
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"gop": 12},
+        {"gop": 48, "bframes": 2, "acodec": None},
+        {"container": "ts", "gop": 30},
+        {"container": "webm", "vcodec": "libvpx-vp9", "acodec": None, "gop": 40},
+    ],
+)
+def test_a_gif_palette_read_on_is_the_palette_a_seek_for_each_sample_gives(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch, spec: dict[str, object]
+) -> None:
+    """The same GIF, palette and all, whether the samples are read on or each sought."""
+    source = make(seconds=4.0, **spec)
+    query = [("trim", "0.5,3.5"), ("format", "gif")]
+    seeks = _counted(monkeypatch, "seek_before")
+    (read_on,) = edit(source, query)
+    seeks_reading_on = len(seeks)
+    monkeypatch.setattr(reader._Keyframes, "none_between", lambda *args: False)
+    (sought,) = edit(source, query)
+    assert seeks_reading_on < len(seeks) - seeks_reading_on  # two ways indeed
+    assert sought.read_bytes() == read_on.read_bytes()
+
+
+def _counted(monkeypatch: pytest.MonkeyPatch, name: str) -> list[None]:
+    """One item per call of the timeline reader's `name` (seek_before, check_frame: one per
+    frame decoded), which then runs as before."""
+    calls: list[None] = []
+    original = getattr(reader, name)
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(None)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(reader, name, counting)
+    return calls
 
 
 def pictures(path: Path) -> dict[int, npt.NDArray[np.int16]]:
