@@ -30,12 +30,12 @@ from runner.engine.video.convert import Format
 from runner.engine.video.frames import Frames
 from runner.engine.video.geometry import Geometry, Shape
 from runner.engine.video.marks import Mark, Overlay, Text
-from runner.engine.video.probe import AudioTrack, Source
+from runner.engine.video.probe import AudioTrack, Source, VideoTrack
 from runner.engine.video.quality import Bitrate, Crf, Preset
 from runner.engine.video.resize import Resize
 from runner.engine.video.sound import Audio, AudioFormat, Mute, Volume
 from runner.engine.video.thumbnail import Thumbnail
-from runner.engine.video.timing import Fps, Speed
+from runner.engine.video.timing import MAX_RATE_DENOMINATOR, Fps, Speed
 from runner.engine.video.trim import Trim
 from service.kernel.errors import EditFailed
 
@@ -44,6 +44,11 @@ SMART_CUT_PIX_FMT = "yuv420p"
 CUT_TOLERANCE_SECONDS = 0.001  # an END this close to the source's end cuts nothing
 GIF_MAX_SIDE_PIXELS = 480  # unless resize asks otherwise: GIFs are large
 GIF_MAX_RATE = Fraction(15)  # frames per second
+# Frames per second under which a video is frames far apart (a slideshow, a screen recording,
+# an imported sound's still picture), not motion: its average says little of when its frames
+# come, and sped up it keeps every frame, on a grid up to this rate.
+MOTION_RATE = Fraction(15)
+MAX_GUESSED_RATE = Fraction(60)  # frames per second: a finer grid shows nothing more on screen
 Still = Thumbnail | Frames
 
 
@@ -354,17 +359,45 @@ def _video_codec(request: _Request) -> VideoCodec:
 
 
 def _constant_rate(request: _Request) -> Fraction | None:
-    """The grid the result's frames are put on; None keeps their timestamps. A result sped
-    up or slowed down keeps the source's rate, as ffmpeg does: frames are dropped or shown
-    again, never a 96 or 6 frames per second file."""
+    """The grid the result's frames are put on; None keeps their timestamps. `fps` is the
+    grid asked for. Otherwise a result sped up or slowed down keeps the source's rate, as
+    ffmpeg does: frames are dropped or shown again, never a 96 or 6 frames per second file;
+    but a source of frames far apart, sped up, keeps every frame (_sped). A GIF has at most
+    GIF_MAX_RATE frames a second."""
     if request.fps is not None:
         return request.fps
-    rate = request.segments[0].source.video.rate
-    if request.container == "gif":
-        return min(rate, GIF_MAX_RATE)
-    if request.speed != 1.0 or len({segment.source.path for segment in request.segments}) > 1:
+    several = len({segment.source.path for segment in request.segments}) > 1
+    if request.container != "gif" and request.speed == 1.0 and not several:
+        return None
+    rate = _sped(_sources_rate(request.segments), request.speed)
+    return min(rate, GIF_MAX_RATE) if request.container == "gif" else rate
+
+
+def _sources_rate(segments: Sequence[Segment]) -> Fraction:
+    """The first source's rate; concatenated after frames far apart (a slideshow, an imported
+    sound's still picture), the fastest source's, which the slideshow's slots would drop."""
+    first = _timed_rate(segments[0].source.video)
+    if first >= MOTION_RATE:
+        return first
+    return max(_timed_rate(segment.source.video) for segment in segments)
+
+
+def _timed_rate(video: VideoTrack) -> Fraction:
+    """The rate a video's frames are timed at: its average, unless that is under MOTION_RATE:
+    frames far apart are timed on a finer grid than their average (frames at 0, 40 and 80 ms,
+    then 3 s later: 1.3 a second on average, on a 25 fps grid), which FFmpeg guesses from
+    their timestamps (at most MAX_GUESSED_RATE)."""
+    if video.rate >= MOTION_RATE or video.guessed_rate is None:
+        return video.rate
+    return max(video.rate, min(video.guessed_rate, MAX_GUESSED_RATE))
+
+
+def _sped(rate: Fraction, speed: float) -> Fraction:
+    """A rate under MOTION_RATE sped up rises with its frames, up to MOTION_RATE: one slide
+    every 5 s at speed=2 is a frame every 2.5 s, not every other slide dropped."""
+    if speed <= 1.0 or rate >= MOTION_RATE:
         return rate
-    return None
+    return min(rate * Fraction(speed), MOTION_RATE).limit_denominator(MAX_RATE_DENOMINATOR)
 
 
 def _audio_plan(request: _Request) -> AudioPlan:

@@ -34,6 +34,7 @@ class VideoTrack:
     rotation: int  # degrees counterclockwise a player turns the picture: 0, 90, 180, 270
     rate: Fraction  # average frames per second
     time_base: Fraction
+    guessed_rate: Fraction | None  # FFmpeg's guess of the rate its frames are timed at
     pix_fmt: str | None
     extradata: bytes | None
 
@@ -204,6 +205,7 @@ def _video_track(stream: VideoStream, first: VideoFrame | None) -> VideoTrack:
         rotation=0 if first is None else int(first.rotation) % 360 // 90 * 90,
         rate=stream.average_rate or stream.guessed_rate or Fraction(25),
         time_base=stream.time_base or Fraction(1, 90_000),
+        guessed_rate=stream.guessed_rate or None,  # av_guess_frame_rate
         pix_fmt=context.pix_fmt,
         extradata=context.extradata,
     )

@@ -1,18 +1,21 @@
-"""Trims of a video whose frames are far apart (a slideshow; a screen recording that makes a
-frame only when the screen changes): the picture on screen at START is shown from START,
-the last one only until END, and a part between two frames is that frame, not a refusal."""
+"""Videos whose frames are far apart (a slideshow; a screen recording that makes a frame only
+when the screen changes). Trimmed: the picture on screen at START is shown from START, the
+last one only until END, and a part between two frames is that frame, not a refusal. Put on
+a grid (speed, concat, GIF): each frame in the slot of its time, none dropped for a grid as
+sparse as the frames."""
 
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from uuid import uuid4
 
 import av
 import numpy as np
 import pytest
 
 from tests.media import write_video
-from tests.unit.video.conftest import Edit
-from tests.unit.video.media import facts
+from tests.unit.video.conftest import Edit, Make
+from tests.unit.video.media import facts, shown
 
 Slides = Callable[..., Path]
 FRAME_TIMING_SECONDS = 0.05  # how far a result's length or a frame's time may be off
@@ -121,12 +124,24 @@ def test_a_copy_trim_of_a_slideshow_starts_on_the_keyframe_and_ends_at_end(
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A screen recording in Matroska: frames only when the screen changed, each a grey of its
     own; the container says each lasts 40 ms (its rate, 25 fps), as a recorder's may."""
-    path = tmp_path_factory.mktemp("recording") / "screen.mkv"
-    with av.open(str(path), "w", format="matroska") as output:
+    return _record(tmp_path_factory.mktemp("recording") / "screen.mkv", "matroska")
+
+
+@pytest.fixture(scope="module")
+def recording_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The screen recording in MP4, whose average rate is its 8 frames over 6.04 s."""
+    return _record(tmp_path_factory.mktemp("recording") / "screen.mp4", "mp4")
+
+
+def _record(path: Path, container: str) -> Path:
+    with av.open(str(path), "w", format=container) as output:
         video = output.add_stream("libx264", rate=25)
         assert isinstance(video, av.VideoStream)
         video.width, video.height, video.pix_fmt = 32, 16, "yuv420p"
         video.codec_context.time_base = Fraction(1, 1000)
+        # Frames in the order shown, as a recorder encodes them: an MP4's length is counted
+        # from decoding times, which a reordering encoder takes from earlier frames.
+        video.codec_context.options = {"preset": "ultrafast"}
         for number, at in enumerate(SCREEN_FRAMES_MS):
             grey = np.full((16, 32, 3), number * 30, dtype=np.uint8)
             frame = av.VideoFrame.from_ndarray(grey, format="rgb24")
@@ -150,3 +165,48 @@ def test_a_trim_of_a_screen_recording_shows_each_frame_until_the_next(
     start, end = (float(part) for part in trim.split(","))
     assert facts(result).duration == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
     assert _slides_shown(result, recording) == expected
+
+
+def _changes(shown: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """When the picture changes, and to which slide (a grid repeats a frame in its slots)."""
+    return [
+        (at, slide) for i, (at, slide) in enumerate(shown) if i == 0 or shown[i - 1][1] != slide
+    ]
+
+
+@pytest.mark.parametrize(
+    ("container", "query"), [("mkv", []), ("mp4", []), ("mkv", [("format", "gif")])]
+)
+def test_a_slideshow_sped_up_shows_every_slide_for_its_share(
+    slides: Slides, edit: Edit, container: str, query: list[tuple[str, str]]
+) -> None:
+    """speed=2 of one slide every 5 s: each slide for 2.5 s. The result was put on the
+    source's grid, one frame every 5 s, which kept every other slide (GIF alike)."""
+    source = slides(container)
+    (result,) = edit(source, [("speed", "2"), *query])
+    assert facts(result).duration == pytest.approx(10.0, abs=FRAME_TIMING_SECONDS)
+    assert _changes(_slides_shown(result, source)) == [(0.0, 0), (2.5, 1), (5.0, 2), (7.5, 3)]
+
+
+def test_a_screen_recording_sped_up_keeps_each_frame_at_its_time(
+    recording_mp4: Path, edit: Edit
+) -> None:
+    """speed=2 puts frames on a 25 fps grid, the rate the recording's frames are timed at, as
+    FFmpeg's fps filter would (the nearest slot, the later of two kept). Its average, 1.3 fps
+    (8 frames in 6.04 s), made a grid of 0.75 s slots: the frames of 0 to 0.04 s shown as one,
+    those of 1.5 to 1.56 s too, at 1.51 s, and the last left out."""
+    (result,) = edit(recording_mp4, [("speed", "2")])
+    expected = [(0.0, 0), (0.04, 2), (1.52, 4), (1.56, 6), (3.0, 7)]
+    assert _changes(_slides_shown(result, recording_mp4)) == expected
+
+
+def test_a_slideshow_then_a_video_keeps_the_videos_motion(
+    slides: Slides, make: Make, edit: Edit
+) -> None:
+    """The result was put on the first part's grid, one frame every 5 s: the 2 s video after
+    the slides fell between two slots and was left out, the result 20 s long for 22."""
+    clip, other = make(seconds=2.0, acodec=None), uuid4()
+    (result,) = edit(slides("mkv"), [("concat", str(other))], others={other: clip})
+    assert facts(result).duration == pytest.approx(22.0, abs=FRAME_TIMING_SECONDS)
+    after = [(round(at, 3), number) for at, number in shown(result) if at >= 20 - 0.001]
+    assert after == [(round(20 + n / 24, 3), n) for n in range(48)]
