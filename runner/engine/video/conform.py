@@ -102,17 +102,17 @@ def _drain(graph: Graph) -> list[VideoFrame]:
 class ConstantRate:
     """Places frames on a constant-rate grid as FFmpeg's fps filter does: a frame takes the
     slot nearest its time (a tie to the later slot); of several frames for one slot the last
-    is kept; a gap is filled by repeating the frame before it (bounded, so a broken timestamp
-    cannot make millions of frames). A frame is held until the next one says whether it keeps
-    its slot: `place` and `close` give the (slot, frame) pairs settled, in order; one frame
-    may fill several slots, so set each pair's pts just before sending it."""
+    is kept; a gap is filled by repeating the frame before it, however long (a slide shown
+    for 12 s): the frames given are those of the planned result, whose length make_plan
+    bounds (a timestamp past a segment's end is never placed), so the slots are too. A frame
+    is held until the next one says whether it keeps its slot: `place` and `close` give the
+    (slot, frame) pairs settled, in order; one frame may fill several slots, so set each
+    pair's pts just before sending it."""
 
-    MAX_REPEAT_SECONDS = 10.0
     TIE_SLOTS = 0.01
 
     def __init__(self, rate: Fraction) -> None:
         self.rate = rate
-        self._bound = int(self.MAX_REPEAT_SECONDS * rate)
         self._held: VideoFrame | None = None
         self._held_slot = -1
         self._next_slot = 0  # the first slot not filled yet
@@ -151,7 +151,6 @@ class ConstantRate:
         held = self._held
         if held is None:
             return []
-        first = max(self._next_slot, self._held_slot - self._bound)
-        stop = max(self._held_slot + 1, min(until, self._held_slot + 1 + self._bound))
+        first, stop = self._next_slot, max(self._held_slot + 1, until)
         self._next_slot = max(self._next_slot, stop)
         return [(slot, held) for slot in range(first, stop)]

@@ -2,7 +2,7 @@
 when the screen changes). Trimmed: the picture on screen at START is shown from START, the
 last one only until END, and a part between two frames is that frame, not a refusal. Put on
 a grid (speed, concat, GIF): each frame in the slot of its time, none dropped for a grid as
-sparse as the frames."""
+sparse as the frames, each shown until the next however far."""
 
 from collections.abc import Callable
 from fractions import Fraction
@@ -210,3 +210,17 @@ def test_a_slideshow_then_a_video_keeps_the_videos_motion(
     assert facts(result).duration == pytest.approx(22.0, abs=FRAME_TIMING_SECONDS)
     after = [(round(at, 3), number) for at, number in shown(result) if at >= 20 - 0.001]
     assert after == [(round(20 + n / 24, 3), n) for n in range(48)]
+
+
+def test_a_slide_longer_than_ten_seconds_is_shown_its_whole_time_on_a_grid(
+    make: Make, edit: Edit, tmp_path: Path
+) -> None:
+    """2 s of video, then slides 12 s apart, on the video's 24 fps grid: the frame before a gap
+    was repeated for 10 s at most, and the slide after it filled the rest, shown 2 s early."""
+    slides = tmp_path / "slow-slides.mkv"
+    write_video(slides, container="matroska", acodec=None, seconds=24, fps=Fraction(1, 12))
+    clip, other = make(seconds=2.0, size=(64, 48), acodec=None), uuid4()
+    (result,) = edit(clip, [("concat", str(other))], others={other: slides})
+    assert facts(result).duration == pytest.approx(26.0, abs=FRAME_TIMING_SECONDS)
+    shown_after = [(at, slide) for at, slide in _slides_shown(result, slides) if at >= 2 - 0.001]
+    assert _changes(shown_after) == [(2.0, 0), (14.0, 1)]
