@@ -1,6 +1,8 @@
 """Deleting a media asks whether an edit still to run reads it (its source, or a media its
 operations name) through indexes: the question read the whole backlog, under the media's lock."""
 
+from typing import Any
+
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
@@ -56,7 +58,9 @@ def test_the_question_is_asked_of_the_indexes(backlog: Conn) -> None:
     ],
     ids=["in-a-list", "in-a-field"],
 )
-def test_a_media_an_edit_still_to_run_names_is_kept(backlog: Conn, ops: list[dict]) -> None:
+def test_a_media_an_edit_still_to_run_names_is_kept(
+    backlog: Conn, ops: list[dict[str, Any]]
+) -> None:
     conn = backlog
     named = insert_media(conn)
     spelled = [{k: _filled(v, str(named)) for k, v in op.items()} for op in ops]
