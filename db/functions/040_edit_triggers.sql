@@ -181,9 +181,9 @@ COMMENT ON FUNCTION editroom.wake_runners(text[]) IS
 'Called by the edits triggers with the kind of every edit a statement made claimable: NOTIFY '
 'editroom_queue once, with how many are in lanes some runner watches, if any is.';
 
--- Bookkeeping that must never be skipped, once per statement: status counters, the attempt
--- log, and one wake-up for runners however many rows became claimable. Sessions keep their
--- steps in a trigger of their own (300_sessions.sql).
+-- Bookkeeping that must never be skipped, once per statement: status counters (and each
+-- workflow's), the attempt log, and one wake-up for runners however many rows became
+-- claimable. Sessions keep their steps in a trigger of their own (300_sessions.sql).
 CREATE OR REPLACE FUNCTION editroom.edits_after_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -247,7 +247,8 @@ BEGIN
                      UNION ALL
                      SELECT workflow_id, status, -1 FROM old_edits
                       WHERE workflow_id IS NOT NULL) AS changes
-              GROUP BY workflow_id, status) AS d
+              GROUP BY workflow_id, status
+             HAVING sum(delta) <> 0) AS d  -- a heartbeat moves none: no call
     HAVING count(*) > 0;
 
     -- An attempt ends when its edit leaves processing, whatever moved it.
