@@ -25,14 +25,43 @@ COMMENT ON FUNCTION editroom.bump_status_counts(editroom.edit_status[], bigint[]
 'Adds per-status deltas to this backend''s counters behind status_counts(). Called by the '
 'edits triggers.';
 
+CREATE OR REPLACE FUNCTION editroom.bump_workflow_counts(
+    p_workflow_ids uuid[],
+    p_statuses editroom.edit_status[],
+    p_deltas bigint[]
+)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- bump_status_counts' scheme, per workflow: the rows of this backend only (shard = its
+    -- pid), so in whatever order a statement's workflows and statuses come, no two
+    -- transactions wait on each other here. Summed first: a row is updated once a statement.
+    INSERT INTO editroom.workflow_edit_counts AS c (workflow_id, status, shard, n)
+    SELECT d.workflow_id, d.status, pg_backend_pid(), sum(d.delta)
+      FROM unnest(p_workflow_ids, p_statuses, p_deltas) AS d (workflow_id, status, delta)
+     WHERE d.workflow_id IS NOT NULL
+     GROUP BY d.workflow_id, d.status
+    HAVING sum(d.delta) <> 0
+    ON CONFLICT (workflow_id, status, shard) DO UPDATE SET n = c.n + excluded.n;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.bump_workflow_counts(uuid[], editroom.edit_status[], bigint[]) IS
+'Adds deltas by workflow and status to this backend''s counters behind workflow_status_counts '
+'(edits of no workflow, a NULL id, are left out). Called by the edits and edit_history '
+'triggers, and by retention.';
+
 CREATE OR REPLACE FUNCTION editroom.compact_status_counts()
 RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_workflow_ids uuid[];
     v_statuses editroom.edit_status[];
     v_deltas bigint[];
     v_folded integer;
+    v_folded_workflows integer;
 BEGIN
     -- Folds the rows of backends that have exited into this one's. SKIP LOCKED: it never
     -- waits, so it cannot take part in a cycle; a row in use now is left for next time.
@@ -51,14 +80,33 @@ BEGIN
     IF v_folded > 0 THEN
         PERFORM editroom.bump_status_counts(v_statuses, v_deltas);
     END IF;
-    RETURN v_folded;
+    -- The workflows' counters alike.
+    WITH gone AS (
+        DELETE FROM editroom.workflow_edit_counts c
+         WHERE (c.workflow_id, c.status, c.shard) IN (
+                   SELECT o.workflow_id, o.status, o.shard FROM editroom.workflow_edit_counts o
+                    WHERE o.shard <> pg_backend_pid()
+                      AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = o.shard)
+                      FOR UPDATE SKIP LOCKED)
+        RETURNING c.workflow_id, c.status, c.n
+    )
+    SELECT array_agg(g.workflow_id), array_agg(g.status), array_agg(g.n),
+           coalesce(sum(g.rows), 0)
+      INTO v_workflow_ids, v_statuses, v_deltas, v_folded_workflows
+      FROM (SELECT workflow_id, status, sum(n)::bigint AS n, count(*) AS rows
+              FROM gone GROUP BY workflow_id, status) g;
+    IF v_folded_workflows > 0 THEN
+        PERFORM editroom.bump_workflow_counts(v_workflow_ids, v_statuses, v_deltas);
+    END IF;
+    RETURN v_folded + v_folded_workflows;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.compact_status_counts() IS
 'Folds the status counters of backends that have exited into this backend''s, so '
-'status_counts() reads a few rows per live connection. Never waits on a lock. Returns how many '
-'rows it folded. The runners'' maintenance calls it (through reap_expired_leases).';
+'status_counts() and workflow_status_counts read a few rows per live connection (and workflow). '
+'Never waits on a lock. Returns how many rows it folded. The runners'' maintenance calls it '
+'(through reap_expired_leases).';
 
 CREATE OR REPLACE FUNCTION editroom.status_counts()
 RETURNS TABLE (status text, count bigint)
@@ -98,10 +146,19 @@ BEGIN
     INSERT INTO editroom.edit_history_counts (day, status, shard, n)
     SELECT (h.finished_at AT TIME ZONE 'UTC')::date, h.status, 0, count(*)
       FROM editroom.edit_history h GROUP BY 1, 2;
+    DELETE FROM editroom.workflow_edit_counts;
+    INSERT INTO editroom.workflow_edit_counts (workflow_id, status, shard, n)
+    SELECT a.workflow_id, a.status, 0, count(*) FROM editroom.all_edits a
+     WHERE a.workflow_id IS NOT NULL GROUP BY 1, 2;
+    DELETE FROM editroom.workflow_history_counts;
+    INSERT INTO editroom.workflow_history_counts (day, workflow_id, status, shard, n)
+    SELECT (h.finished_at AT TIME ZONE 'UTC')::date, h.workflow_id, h.status, 0, count(*)
+      FROM editroom.edit_history h WHERE h.workflow_id IS NOT NULL GROUP BY 1, 2, 3;
     RETURN QUERY SELECT * FROM editroom.edit_status_counts ORDER BY status, shard;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.recount_status_counts() IS
-'Rebuilds the status counters from a full count of editroom.edits and edit_history (e.g. after '
-'someone ran with triggers disabled). Takes a SHARE lock on both while it counts.';
+'Rebuilds the status counters, and the workflows'' (workflow_status_counts), from a full count '
+'of editroom.edits and edit_history (e.g. after someone ran with triggers disabled). Takes a '
+'SHARE lock on both while it counts.';

@@ -181,9 +181,9 @@ COMMENT ON FUNCTION editroom.wake_runners(text[]) IS
 'Called by the edits triggers with the kind of every edit a statement made claimable: NOTIFY '
 'editroom_queue once, with how many are in lanes some runner watches, if any is.';
 
--- Bookkeeping that must never be skipped, once per statement: status counters, the attempt
--- log, and one wake-up for runners however many rows became claimable. Sessions keep their
--- steps in a trigger of their own (300_sessions.sql).
+-- Bookkeeping that must never be skipped, once per statement: status counters (and each
+-- workflow's), the attempt log, and one wake-up for runners however many rows became
+-- claimable. Sessions keep their steps in a trigger of their own (300_sessions.sql).
 CREATE OR REPLACE FUNCTION editroom.edits_after_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -193,6 +193,12 @@ DECLARE
 BEGIN
     PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(d.n))
        FROM (SELECT status, count(*) AS n FROM new_edits GROUP BY status) AS d;
+    -- A workflow's executions, counted only when the statement has some (HAVING: no call).
+    PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
+                                          array_agg(d.n))
+       FROM (SELECT workflow_id, status, count(*) AS n FROM new_edits
+              WHERE workflow_id IS NOT NULL GROUP BY workflow_id, status) AS d
+    HAVING count(*) > 0;
 
     SELECT array_agg(kind) INTO v_claimable
       FROM new_edits
@@ -205,7 +211,7 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_after_insert() IS
-'Statement trigger on edits: counts new rows by status and NOTIFYs editroom_queue with how many '
+'Statement trigger on edits: counts new rows by status (and by workflow) and NOTIFYs editroom_queue with how many '
 'are claimable now, when a runner watches the lane of one of them (wake_runners).';
 
 CREATE OR REPLACE FUNCTION editroom.edits_after_update()
@@ -233,6 +239,17 @@ BEGIN
                      UNION ALL
                      SELECT status, -1 FROM old_edits) AS changes
               GROUP BY status) AS d;
+    PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
+                                          array_agg(d.n))
+       FROM (SELECT workflow_id, status, sum(delta) AS n
+               FROM (SELECT workflow_id, status, 1 AS delta FROM new_edits
+                      WHERE workflow_id IS NOT NULL
+                     UNION ALL
+                     SELECT workflow_id, status, -1 FROM old_edits
+                      WHERE workflow_id IS NOT NULL) AS changes
+              GROUP BY workflow_id, status
+             HAVING sum(delta) <> 0) AS d  -- a heartbeat moves none: no call
+    HAVING count(*) > 0;
 
     -- An attempt ends when its edit leaves processing, whatever moved it.
     UPDATE editroom.edit_attempts a
@@ -267,7 +284,7 @@ END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_after_update() IS
-'Statement trigger on edits: refuses a trial that goes down; moves the status counters; opens an edit_attempts row (with the edit''s kind) on each claim '
+'Statement trigger on edits: refuses a trial that goes down; moves the status counters (and the workflows''); opens an edit_attempts row (with the edit''s kind) on each claim '
 'and closes it (outcome, error, duration) when the edit leaves processing; NOTIFYs '
 'editroom_queue with how many rows became claimable (when a runner watches their lane). A session''s steps are kept by their own '
 'trigger, edits_after_update_sessions (300_sessions.sql).';
@@ -279,13 +296,18 @@ AS $$
 BEGIN
     PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(-d.n))
        FROM (SELECT status, count(*) AS n FROM old_edits GROUP BY status) AS d;
+    PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
+                                          array_agg(-d.n))
+       FROM (SELECT workflow_id, status, count(*) AS n FROM old_edits
+              WHERE workflow_id IS NOT NULL GROUP BY workflow_id, status) AS d
+    HAVING count(*) > 0;
     RETURN NULL;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_after_delete() IS
 'Statement trigger on edits: takes deleted rows (archived, or deleted by hand) off the status '
-'counters.';
+'counters and the workflows''.';
 
 -- One notification per statement, not per row: PostgreSQL serialises every notifying commit
 -- on one cluster-wide lock, so a claim of ten edits or a runner's heartbeat of all it holds
@@ -378,13 +400,17 @@ BEGIN
     DELETE FROM editroom.edit_status_counts;
     INSERT INTO editroom.edit_status_counts (status, shard, n)
     SELECT h.status, 0, sum(h.n) FROM editroom.edit_history_counts h GROUP BY h.status;
+    DELETE FROM editroom.workflow_edit_counts;
+    INSERT INTO editroom.workflow_edit_counts (workflow_id, status, shard, n)
+    SELECT h.workflow_id, h.status, 0, sum(h.n) FROM editroom.workflow_history_counts h
+     GROUP BY h.workflow_id, h.status;
     RETURN NULL;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.edits_after_truncate() IS
-'Statement trigger on edits: TRUNCATE takes the truncated edits off the status counters (archived '
-'ones stay counted).';
+'Statement trigger on edits: TRUNCATE takes the truncated edits off the status counters and the '
+'workflows'' (archived ones stay counted).';
 
 CREATE OR REPLACE TRIGGER edits_after_truncate
     AFTER TRUNCATE ON editroom.edits

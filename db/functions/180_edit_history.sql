@@ -64,13 +64,29 @@ BEGIN
      GROUP BY 1, 2
      ORDER BY 1, 2
     ON CONFLICT (day, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    -- Only for a statement with workflow edits: the others never plan these statements (a
+    -- database migrated down below 0017 has not their tables, and still archives).
+    IF EXISTS (SELECT FROM new_edits WHERE workflow_id IS NOT NULL) THEN
+        PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
+                                              array_agg(d.n))
+           FROM (SELECT workflow_id, status, count(*) AS n FROM new_edits
+                  WHERE workflow_id IS NOT NULL GROUP BY workflow_id, status) AS d;
+        INSERT INTO editroom.workflow_history_counts AS c (day, workflow_id, status, shard, n)
+        SELECT (n.finished_at AT TIME ZONE 'UTC')::date, n.workflow_id, n.status,
+               pg_backend_pid(), count(*)
+          FROM new_edits n
+         WHERE n.workflow_id IS NOT NULL
+         GROUP BY 1, 2, 3
+        ON CONFLICT (day, workflow_id, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    END IF;
     RETURN NULL;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.edit_history_after_insert() IS
 'Statement trigger on edit_history: counts archived rows by status (status_counts()) and by day '
-'and status (edit_history_counts, which retention subtracts when it drops a day).';
+'and status (edit_history_counts, which retention subtracts when it drops a day); a workflow''s '
+'alike (workflow_edit_counts, workflow_history_counts).';
 
 CREATE OR REPLACE FUNCTION editroom.edit_history_after_delete()
 RETURNS trigger
@@ -85,6 +101,21 @@ BEGIN
      GROUP BY 1, 2
      ORDER BY 1, 2
     ON CONFLICT (day, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    -- Only for a statement with workflow edits: the others never plan these statements (a
+    -- database migrated down below 0017 has not their tables, and still archives).
+    IF EXISTS (SELECT FROM old_edits WHERE workflow_id IS NOT NULL) THEN
+        PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
+                                              array_agg(-d.n))
+           FROM (SELECT workflow_id, status, count(*) AS n FROM old_edits
+                  WHERE workflow_id IS NOT NULL GROUP BY workflow_id, status) AS d;
+        INSERT INTO editroom.workflow_history_counts AS c (day, workflow_id, status, shard, n)
+        SELECT (o.finished_at AT TIME ZONE 'UTC')::date, o.workflow_id, o.status,
+               pg_backend_pid(), -count(*)
+          FROM old_edits o
+         WHERE o.workflow_id IS NOT NULL
+         GROUP BY 1, 2, 3
+        ON CONFLICT (day, workflow_id, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -308,6 +339,7 @@ DECLARE
     v_day date;
     v_statuses editroom.edit_status[];
     v_counts bigint[];
+    v_workflow_ids uuid[];
     v_dropped bigint;
     v_pruned bigint := 0;
 BEGIN
@@ -339,6 +371,16 @@ BEGIN
         PERFORM editroom.bump_status_counts(v_statuses, v_counts);
         v_pruned := v_pruned + v_dropped;
         DELETE FROM editroom.edit_history_counts WHERE day = v_day;
+        -- And off their workflows' counters.
+        SELECT array_agg(w.workflow_id), array_agg(w.status), array_agg(-w.n)
+          INTO v_workflow_ids, v_statuses, v_counts
+          FROM (SELECT c.workflow_id, c.status, sum(c.n)::bigint AS n
+                  FROM editroom.workflow_history_counts c
+                 WHERE c.day = v_day GROUP BY c.workflow_id, c.status) w;
+        IF v_workflow_ids IS NOT NULL THEN
+            PERFORM editroom.bump_workflow_counts(v_workflow_ids, v_statuses, v_counts);
+        END IF;
+        DELETE FROM editroom.workflow_history_counts WHERE day = v_day;
     END LOOP;
     RETURN v_pruned;
 END
@@ -347,6 +389,6 @@ $$;
 COMMENT ON FUNCTION editroom.prune_finished_edits(interval) IS
 'Retention: drops each day of archived edits and attempts (edit_history, edit_attempt_history) '
 'that ended more than p_older_than ago, whole partitions at a time, and takes their edits off '
-'status_counts(). Costs a few catalog changes per day, whatever a day holds; reads no edit. '
+'status_counts() and workflow_status_counts. Costs a few catalog changes per day, whatever a day holds; reads no edit. '
 'Edits still in edits (recent, or a session''s steps) are not touched: archive_finished_edits '
 'moves them first. Returns how many edits it dropped.';

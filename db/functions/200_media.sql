@@ -228,12 +228,17 @@ BEGIN
             p_id, v_edit.session_id, v_edit.session_step, v_edit.status
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    -- Edits still to run read their source, and concat reads the media its ops name.
+    -- Edits still to run read their source, and concat (or an overlay) reads the media its
+    -- ops name (an operation's `media`): edits_media_idx finds the first,
+    -- edits_still_to_run_reads_idx the others (its expression and predicate as written
+    -- here), so the backlog is not read. No LIMIT, as below.
     SELECT e.id, e.status INTO v_edit
       FROM editroom.edits e
      WHERE editroom.edit_still_to_run(e.status)
-       AND (e.media_id = p_id OR strpos(e.ops::text, p_id::text) > 0)
-     LIMIT 1;
+       AND (e.media_id = p_id
+            OR (e.ops @? 'lax $[*].media'
+                AND jsonb_path_query_array(e.ops, 'lax $[*].media[*]')
+                    @> jsonb_build_array(p_id)));
     IF FOUND THEN
         RAISE EXCEPTION 'media % is read by edit %, which is %; cancel it or let it finish first',
             p_id, v_edit.id, v_edit.status USING ERRCODE = 'object_not_in_prerequisite_state';

@@ -36,8 +36,8 @@ from service.domain.session_steps import (
     next_input,
     no_such_session,
     session_controls,
+    session_plan,
 )
-from service.domain.sessions import session_state
 from service.domain.sound_alone import refuse_sound_alone, refuse_sound_alone_head
 from service.domain.source_facts import refuse_impossible, refuse_impossible_step
 from service.kernel.db import Database, Row
@@ -233,7 +233,7 @@ class Edits:
     ) -> Row:
         """The session's next step: checked and parsed against the session as read now, made
         only if the session is still so (SessionMoved otherwise)."""
-        state = await session_state(self._database, session_id)
+        state = await session_plan(self._database, session_id)
         if state is None:
             raise no_such_session(session_id)
         kind, picture = next_input(state)

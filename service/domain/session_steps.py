@@ -1,5 +1,5 @@
 """A session's next step, as POST /edit?session=ID makes it. It is planned from the session as
-read (session_state): the kind it will read and whether that has a picture (next_input), so a
+read (session_plan): the kind it will read and whether that has a picture (next_input), so a
 step that would read sound alone is refused naming the session, and its operations are parsed
 for that kind. Two requests at once may both read the session before either step is made, so
 a step is made only if the session is still as it was read: editroom.enqueue_session_edit
@@ -21,6 +21,13 @@ from service.kernel.errors import InvalidParameter, NotFound, SessionMoved
 # Plans of one request: another step made between its reading and its making each time
 # means a session others keep adding to; the last SessionMoved is the answer then (409).
 SESSION_PLANS = 3
+
+
+async def session_plan(database: Database, session_id: UUID) -> Row | None:
+    """What the session's next step is planned from: its head's facts, the operations of its
+    steps still to run, and the step the new one would follow; None when there is no such
+    session. Only planning reads the steps still to run; a read of the session does not."""
+    return await database.fetch_one("session_plan", id=session_id)
 
 
 def next_input(state: Row) -> tuple[MediaKind, bool]:
@@ -45,7 +52,7 @@ async def enqueue_step(
     priority: int,
 ) -> Row:
     """Session `state["id"]`'s next step running `ops` (JSON), if the session is still as
-    `state` (its session_state) read it; SessionMoved, with nothing made, if not."""
+    `state` (its session_plan) read it; SessionMoved, with nothing made, if not."""
     follows: UUID | None = state["next_follows_edit_id"]
     try:
         row = await database.fetch_one(

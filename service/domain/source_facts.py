@@ -42,7 +42,7 @@ def refuse_impossible_run(media: Row, operations: Sequence[Operation]) -> None:
 
 
 def refuse_impossible_step(state: Row, operations: Sequence[Operation]) -> None:
-    """For a session's next step (`state`: its session_state): the same refusal, judged by
+    """For a session's next step (`state`: its session_plan): the same refusal, judged by
     the head's facts, when the head is known: the original, or a completed step's result.
     While a step is still to run, the head the next step reads is still being made and its
     facts are not known yet: that step is judged by the runner, with the head at hand."""

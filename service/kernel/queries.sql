@@ -287,7 +287,7 @@ SELECT id, kind::text, sha256, video_codec, width, height, duration_seconds
 
 -- name: enqueue_session_edit
 -- The session's next step, made only if it follows the step the request was planned after
--- (session_states' next_follows_edit_id): else no edit (its columns NULL), to plan again.
+-- (session_plan's next_follows_edit_id): else no edit (its columns NULL), to plan again.
 SELECT (s.edit).*, editroom.retry_refusal(s.edit) IS NULL AS retryable
   FROM editroom.enqueue_session_edit(
       p_session_id => %(session_id)s,
@@ -303,22 +303,14 @@ SELECT * FROM editroom.open_session(%(media_id)s);
 -- name: session_states
 -- Sessions with their heads and what undo/redo would do (nothing while steps are still to
 -- run): one by id, or a page of them, newest first, keyset on (created_at, id). The page is
--- chosen first, so each state is worked out for the sessions listed only. What a new step
--- is planned from, read in one statement: the head, the operations of the steps still to
--- run, and the step it would follow (the newest of those, else the head), which
--- enqueue_session_edit checks again when it makes the step.
+-- chosen first, so each state is worked out for the sessions listed only. Whether a session
+-- is busy is one probe of edits_session_still_to_run_idx, however many steps wait: what
+-- they are is read only to plan a step (session_plan), not at every read of a session.
 SELECT s.*,
        editroom.session_head_media(s.id) AS head_media_id,
-       hm.kind::text AS head_kind,
-       hm.video_codec AS head_video_codec,
-       hm.width AS head_width,
-       hm.height AS head_height,
-       hm.duration_seconds AS head_duration_seconds,
-       busy.n > 0 AS busy,
-       s.head_edit_id IS NOT NULL AND busy.n = 0 AS can_undo,
-       busy.n = 0 AND editroom.redo_step(s.id, s.head_edit_id) IS NOT NULL AS can_redo,
-       busy.pending_ops,
-       coalesce(busy.tip_edit_id, s.head_edit_id) AS next_follows_edit_id
+       busy.busy,
+       s.head_edit_id IS NOT NULL AND NOT busy.busy AS can_undo,
+       NOT busy.busy AND editroom.redo_step(s.id, s.head_edit_id) IS NOT NULL AS can_redo
   FROM (SELECT * FROM editroom.sessions
          WHERE (%(id)s::uuid IS NULL OR id = %(id)s::uuid)
            AND (%(media_id)s::uuid IS NULL OR media_id = %(media_id)s::uuid)
@@ -326,15 +318,36 @@ SELECT s.*,
                 OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
          ORDER BY created_at DESC, id DESC
          LIMIT %(limit)s) AS s
+  CROSS JOIN LATERAL (
+      SELECT EXISTS (SELECT FROM editroom.edits e
+                      WHERE e.session_id = s.id AND editroom.edit_still_to_run(e.status))
+             AS busy
+  ) AS busy
+ ORDER BY s.created_at DESC, s.id DESC;
+
+-- name: session_plan
+-- What a session's next step is planned from (service/domain/session_steps.py), read in one
+-- statement: the head and its facts, the operations of the steps still to run (the kind the
+-- next step reads follows from every one of them), and the step it would follow (the newest
+-- of those, else the head), which enqueue_session_edit checks again when it makes the step.
+-- No row when the session does not exist.
+SELECT s.id,
+       hm.kind::text AS head_kind,
+       hm.video_codec AS head_video_codec,
+       hm.width AS head_width,
+       hm.height AS head_height,
+       hm.duration_seconds AS head_duration_seconds,
+       busy.pending_ops,
+       coalesce(busy.tip_edit_id, s.head_edit_id) AS next_follows_edit_id
+  FROM editroom.sessions s
   JOIN editroom.media hm ON hm.id = editroom.session_head_media(s.id)
   CROSS JOIN LATERAL (
-      SELECT count(*) AS n,
-             coalesce(jsonb_agg(e.ops ORDER BY e.session_step), '[]') AS pending_ops,
+      SELECT coalesce(jsonb_agg(e.ops ORDER BY e.session_step), '[]') AS pending_ops,
              (array_agg(e.id ORDER BY e.session_step DESC))[1] AS tip_edit_id
         FROM editroom.edits e
        WHERE e.session_id = s.id AND editroom.edit_still_to_run(e.status)
   ) AS busy
- ORDER BY s.created_at DESC, s.id DESC;
+ WHERE s.id = %(id)s;
 
 -- name: session_steps
 -- A page of a session's steps, newest first, those numbered before before_step (NULL: from

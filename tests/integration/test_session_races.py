@@ -182,7 +182,7 @@ def hold_the_first_session_read(
 
     async def held(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
         rows = await fetch_all(database, query, **params)
-        if query == "session_states" and not read.is_set():
+        if query == "session_plan" and not read.is_set():
             read.set()
             await asyncio.to_thread(go.wait, HOLD_SECONDS)
         return rows
@@ -199,7 +199,7 @@ def add_a_step_after_each_read(monkeypatch: pytest.MonkeyPatch, conn: Conn, *, r
 
     async def racing(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
         rows = await fetch_all(database, query, **params)
-        if query == "session_states" and left[0] > 0:
+        if query == "session_plan" and left[0] > 0:
             left[0] -= 1
             step = "SELECT editroom.enqueue_edit(NULL, '[]', p_session_id => %s)"
             await asyncio.to_thread(conn.execute, step, [params["id"]])
@@ -218,7 +218,7 @@ def test_a_session_deleted_while_its_step_is_planned_is_named_as_missing(
 
     async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
         rows = await fetch_all(database, query, **params)
-        if query == "session_states":
+        if query == "session_plan":
             delete = "SELECT editroom.delete_session(%s)"
             await asyncio.to_thread(conn.execute, delete, [params["id"]])
         return rows
