@@ -202,19 +202,14 @@ def _db(args: argparse.Namespace, url: str) -> int:
     import psycopg
     import sqlalchemy.exc
 
-    from service.kernel import migrations
-    from service.kernel.errors import DatabaseUnavailable
+    from service.kernel.db import unusable
 
     # A database that refuses us (a wrong password or name, a lock never granted) is one
     # line and status 2, like one that never answers: not a traceback and the 1 of a bug.
     try:
         return _db_command(args, url)
     except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
-        cause = getattr(exc, "orig", None) or exc
-        message = " ".join(str(cause).split())
-        raise DatabaseUnavailable(
-            f"PostgreSQL at {migrations.where(url)}: {message} (check DATABASE_URL)"
-        ) from exc
+        raise unusable(url, getattr(exc, "orig", None) or exc) from exc
 
 
 def _db_command(args: argparse.Namespace, url: str) -> int:
