@@ -11,15 +11,20 @@ A start-up that one of our own errors stops (PostgreSQL unreachable, the store r
 ends `run()` with that error, for the command to say in one line (service/cli.py), instead of
 uvicorn's log of the traceback and its exit status 3. Any other failure keeps its traceback."""
 
+import logging
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
+from service.kernel.addresses import listening_on, url_to_open
 from service.kernel.errors import EditroomError
 from service.kernel.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class StartupRefusals:
@@ -68,6 +73,17 @@ class Server(uvicorn.Server):
             if self.app.error is not None:
                 raise self.app.error from None
             raise
+
+    def _log_started_message(self, listeners: Sequence[socket.SocketType]) -> None:
+        """Instead of uvicorn's "Uvicorn running on http://HOST:PORT", which gives a URL no
+        browser opens when HOST is 0.0.0.0 or ::, the URL to open and where it listens."""
+        address = listeners[0].getsockname()
+        if not isinstance(address, tuple):  # a Unix socket: uvicorn's words are right
+            super()._log_started_message(listeners)
+            return
+        host, port = address[0], address[1]
+        url = self.app.app.state.settings.public_url or url_to_open(host, port)
+        log.info("API serving", extra={"url": url, "listening": listening_on(host, port)})
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         end_waits(self.app.app)
