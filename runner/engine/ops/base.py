@@ -49,6 +49,16 @@ class Limits:
             max_operations=settings.max_operations,
         )
 
+    def oversized(self, width: int, height: int) -> str | None:
+        """What is wrong with a result of width x height pixels, None when nothing: a result
+        known only as the edit runs is refused in these words by either engine."""
+        if max(width, height) <= self.max_output_side:
+            return None
+        return (
+            f"the result would be {width}x{height} pixels, and no side may be over "
+            f"{self.max_output_side} (EDITROOM_MAX_OUTPUT_SIDE)"
+        )
+
     def check_sides(
         self, parameter: str, written: str, *, width: int | None, height: int | None
     ) -> None:
