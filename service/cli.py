@@ -14,6 +14,7 @@ from service.kernel.logs import configure_logging
 from service.kernel.settings import Settings
 
 if TYPE_CHECKING:
+    from service.domain.cleanup import CleanupReport
     from service.domain.fsck import Finding, FsckReport
 
 # Each command imports what it needs when it runs: the API process then never loads the
@@ -61,9 +62,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="image edits at once (the image lane's slots; videos and imports have their own)",
     )  # fmt: skip
 
-    commands.add_parser(
+    cleanup = commands.add_parser(
         "cleanup", help="remove expired uploads, orphaned stored objects, dead scratch folders"
     )
+    cleanup.add_argument("--json", action="store_true", help="one JSON document on stdout")
     fsck = commands.add_parser(
         "fsck", help="check that stored objects and media rows agree; repair what is safe"
     )
@@ -128,7 +130,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         uvloop.run(run_runner(settings, concurrency=args.concurrency))
         return 0
     if args.command == "cleanup":
-        print(asyncio.run(_cleanup(settings)))
+        report = asyncio.run(_cleanup(settings))
+        print(json.dumps(report.as_json()) if args.json else report.summary())
         return 0
     if args.command == "fsck":
         return asyncio.run(_fsck(args, settings))
@@ -140,7 +143,7 @@ def _dir_variable(settings: Settings, field: str) -> str:
     return f"EDITROOM_{field.upper()}" if getattr(settings, field) else "EDITROOM_DATA_DIR"
 
 
-async def _cleanup(settings: Settings) -> object:
+async def _cleanup(settings: Settings) -> "CleanupReport":
     from service.domain.cleanup import clean_up
     from service.kernel.db import Database
     from service.kernel.storage.factory import open_storage
@@ -202,19 +205,14 @@ def _db(args: argparse.Namespace, url: str) -> int:
     import psycopg
     import sqlalchemy.exc
 
-    from service.kernel import migrations
-    from service.kernel.errors import DatabaseUnavailable
+    from service.kernel.db import unusable
 
     # A database that refuses us (a wrong password or name, a lock never granted) is one
     # line and status 2, like one that never answers: not a traceback and the 1 of a bug.
     try:
         return _db_command(args, url)
     except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
-        cause = getattr(exc, "orig", None) or exc
-        message = " ".join(str(cause).split())
-        raise DatabaseUnavailable(
-            f"PostgreSQL at {migrations.where(url)}: {message} (check DATABASE_URL)"
-        ) from exc
+        raise unusable(url, getattr(exc, "orig", None) or exc) from exc
 
 
 def _db_command(args: argparse.Namespace, url: str) -> int:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from service.kernel import migrations
+from service.kernel.addresses import listening_on
 from service.kernel.embedded import embedded_postgres, ensure_database
 from service.kernel.errors import ConfigurationError
 from service.kernel.settings import Settings
@@ -93,7 +94,8 @@ def _supervise(url: str, settings: Settings) -> int:
     )
     try:
         if _wait_until_listening(settings, children=(api, runner)):
-            log.info("editroom is up", extra={"url": f"http://{settings.host}:{settings.port}"})
+            listening = listening_on(settings.host, settings.port)
+            log.info("editroom is up", extra={"url": settings.base_url, "listening": listening})
         while api.poll() is None and runner.poll() is None:
             time.sleep(CHILD_POLL_SECONDS)
         return (api.poll() if api.poll() is not None else runner.returncode) or 1

@@ -15,6 +15,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from service.kernel.addresses import listening_on, url_to_open
 from service.kernel.errors import ConfigurationError
 from service.kernel.metrics import (
     DATABASE_SECONDS_BUCKETS,
@@ -141,8 +142,9 @@ class RunnerMetrics:
                 f"cannot serve runner metrics on {host}:{port} ({exc.strerror}): set "
                 "EDITROOM_RUNNER_METRICS_PORT to a free port, or to 0 to pick one"
             ) from exc
-        url = f"http://{host}:{server.server_port}/metrics"
-        log.info("runner metrics served", extra={"url": url})
+        url = f"{url_to_open(host, server.server_port)}/metrics"
+        listening = listening_on(host, server.server_port)
+        log.info("runner metrics served", extra={"url": url, "listening": listening})
         try:
             yield url
         finally:

@@ -5,33 +5,100 @@ end. An event stream ends only when its edit finishes, and a `?wait=` or a resul
 waits up to its bound, so one open page would hold a stop for as long as it stays open (and
 `editroom run` would kill the API after its grace). Here the service's waits are told to
 end first (EditEvents.end_waits): streams end cleanly (an EventSource reconnects, to
-whichever service answers then) and waits answer the edit as it is."""
+whichever service answers then) and waits answer the edit as it is.
 
+A start-up that one of our own errors stops (PostgreSQL unreachable, the store refusing us)
+ends `run()` with that error, for the command to say in one line (service/cli.py), instead of
+uvicorn's log of the traceback and its exit status 3. Any other failure keeps its traceback."""
+
+import logging
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
+from service.kernel.addresses import listening_on, url_to_open
+from service.kernel.errors import EditroomError
 from service.kernel.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StartupRefusals:
+    """The app as uvicorn runs it: keeps the EditroomError that stopped the app's start-up,
+    and reports that start-up's failure to uvicorn without the traceback's text."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.error: EditroomError | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        failed: list[Message] = []  # sent once the exception that follows says what it was
+
+        async def holding(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                failed.append(message)
+            else:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, holding)
+        except EditroomError as exc:
+            if failed:
+                self.error = exc
+                await send({"type": "lifespan.startup.failed"})  # no message: nothing logged
+            raise
+        except BaseException:
+            for message in failed:
+                await send(message)
+            raise
 
 
 class Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, app: StartupRefusals) -> None:
+        super().__init__(config)
+        self.app = app
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until stopped; raises the EditroomError that stopped the start-up, if any."""
+        try:
+            super().run(sockets)
+        except SystemExit:  # uvicorn's exit when the app's start-up failed
+            if self.app.error is not None:
+                raise self.app.error from None
+            raise
+
+    def _log_started_message(self, listeners: Sequence[socket.SocketType]) -> None:
+        """Instead of uvicorn's "Uvicorn running on http://HOST:PORT", which gives a URL no
+        browser opens when HOST is 0.0.0.0 or ::, the URL to open and where it listens."""
+        address = listeners[0].getsockname()
+        if not isinstance(address, tuple):  # a Unix socket: uvicorn's words are right
+            super()._log_started_message(listeners)
+            return
+        host, port = address[0], address[1]
+        url = self.app.app.state.settings.public_url or url_to_open(host, port)
+        log.info("API serving", extra={"url": url, "listening": listening_on(host, port)})
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        app = self.config.app
-        if isinstance(app, FastAPI):
-            end_waits(app)
+        end_waits(self.app.app)
         await super().shutdown(sockets)
 
 
 def server(app: FastAPI, **options: Any) -> Server:
     """A server for `app` as its settings say (`options`: more of uvicorn.Config's)."""
     settings: Settings = app.state.settings
+    refusals = StartupRefusals(app)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_config=None,
+        refusals, host=settings.host, port=settings.port, log_config=None,
         timeout_keep_alive=settings.keepalive_seconds, **options,
     )  # fmt: skip
-    return Server(config)
+    return Server(config, refusals)
 
 
 def end_waits(app: FastAPI) -> None:

@@ -97,6 +97,20 @@ class _PromptBackoff(AttemptWithBackoff):
 
 
 class _Pool(AsyncConnectionPool[psycopg.AsyncConnection[Row]]):
+    # Why the last connection attempt failed: psycopg_pool only logs it, and its PoolTimeout
+    # says no more than that the pool did not fill in time.
+    last_connect_error: psycopg.OperationalError | None = None
+
+    async def _connect(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109 (psycopg_pool's own signature)
+    ) -> psycopg.AsyncConnection[Row]:
+        try:
+            return await super()._connect(timeout)
+        except psycopg.OperationalError as exc:
+            self.last_connect_error = exc
+            raise
+
     async def _add_connection(
         self, attempt: AttemptWithBackoff | None, growing: bool = False
     ) -> None:
@@ -140,6 +154,27 @@ _CONNECTION_DEFAULTS: dict[str, Any] = {
     "keepalives_count": 3,
     "tcp_user_timeout": 30_000,  # ms: data written but not acknowledged for this long fails
 }
+
+
+def where(url: str) -> str:
+    """The database a DATABASE_URL names, as host:port/dbname: never its password."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "DATABASE_URL"
+    host = parts.get("host") or "the default socket"
+    database = f"/{parts['dbname']}" if parts.get("dbname") else ""
+    return f"{host}:{parts.get('port') or 5432}{database}"
+
+
+def unusable(url: str, error: Exception) -> DatabaseUnavailable:
+    """The one way a command says it cannot use its database: where that is, what PostgreSQL
+    or the network answered (on one line), and what to check."""
+    answer = " ".join(str(error).split())
+    return DatabaseUnavailable(
+        f"cannot use PostgreSQL at {where(url)}: {answer} (start it, or correct DATABASE_URL: "
+        "its host, port, database, user or password)"
+    )
 
 
 def connection_settings(url: str, **settings: Any) -> dict[str, Any]:
@@ -194,8 +229,11 @@ class Database:
             timeout=getconn_timeout,
             check=_checked_if_it_spoke,
         )
-        with translated_errors():
+        try:
             await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_SECONDS)
+        except psycopg.OperationalError as exc:  # PoolTimeout: no connection in time
+            await pool.close()  # or it goes on trying, and logging each try, in the background
+            raise unusable(url, pool.last_connect_error or exc) from exc
         try:
             yield cls(pool, url, kwargs)
         finally:

@@ -23,10 +23,13 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Media work spans milliseconds (a thumbnail) to tens of minutes (a long video), in seconds.
+# Media work spans milliseconds (a thumbnail) to hours, in seconds. The top bucket covers the
+# longest attempt the default limits allow: a video of EDITROOM_MAX_VIDEO_SECONDS (2 h) may run
+# EDITROOM_EDIT_TIMEOUT_SECONDS plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND for each of its
+# seconds, 300 + 10 x 7200 s, about 20 h (tests/unit/test_metric_definitions.py checks it).
 MEDIA_SECONDS_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-    60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0,
+    60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
 )  # fmt: skip
 # One round trip to PostgreSQL: well under a millisecond when idle, seconds when in trouble.
 DATABASE_SECONDS_BUCKETS = (

@@ -26,10 +26,11 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from psycopg import pq
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
 
+from service.kernel.db import where
 from service.kernel.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -115,15 +116,6 @@ def _ping(database_url: str) -> pq.Ping:
     except psycopg.ProgrammingError:
         return pq.Ping.NO_ATTEMPT  # unparseable: the connection itself will say why
     return pq.Ping(pq.PGconn.ping(conninfo.encode()))
-
-
-def where(database_url: str) -> str:
-    """host:port, never the password."""
-    try:
-        parts = conninfo_to_dict(database_url)
-    except psycopg.ProgrammingError:
-        return "DATABASE_URL"
-    return f"{parts.get('host') or 'the default socket'}:{parts.get('port') or 5432}"
 
 
 def _describe(answer: pq.Ping) -> str:

@@ -300,14 +300,18 @@ class _FormReader:
             self._data.append(bytes(data))
 
 
-def remove_stale_files(directory: Path, *, older_than_seconds: float, now: float) -> int:
-    """Temporary files a crash left behind."""
-    removed = 0
+def remove_stale_files(
+    directory: Path, *, older_than_seconds: float, now: float
+) -> tuple[int, int]:
+    """Temporary files a crash left behind: how many were removed, and their bytes."""
+    removed = removed_bytes = 0
     for path in directory.glob("upload-*") if directory.is_dir() else ():
-        if now - path.stat().st_mtime > older_than_seconds:
+        found = path.stat()
+        if now - found.st_mtime > older_than_seconds:
             path.unlink(missing_ok=True)
             removed += 1
-    return removed
+            removed_bytes += found.st_size
+    return removed, removed_bytes
 
 
 def sha256_of(path: Path) -> str:

@@ -16,6 +16,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.kernel import setting_checks as checks
+from service.kernel.addresses import url_to_open
 from service.kernel.errors import ConfigurationError
 
 
@@ -356,10 +357,7 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where clients reach the API, without a trailing slash: every absolute URL it hands
         out starts with this, never with the Host a request came with."""
-        if self.public_url:
-            return self.public_url
-        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return self.public_url or url_to_open(self.host, self.port)
 
     @property
     def bucket_dir(self) -> Path:

@@ -4,6 +4,7 @@ anything younger than the grace period, not the folder of an attempt still at wo
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -30,6 +31,8 @@ from tests.s3 import S3Endpoint
 from tests.waiting import eventually
 
 GRACE_SECONDS = 2.0
+ORPHANED_BYTES = b"an object no row refers to"
+HALF_AN_UPLOAD = b"half an upload"
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -56,7 +59,7 @@ def orphan(api: Api, tmp_path: Path) -> str:
     """An object no row refers to, as a crash between storing and recording would leave."""
     key = media_key(secrets.token_hex(32))
     source = tmp_path / secrets.token_hex(4)
-    source.write_bytes(b"orphaned bytes")
+    source.write_bytes(ORPHANED_BYTES)
 
     async def store() -> None:
         await (await open_storage(api.settings)).put_file(key, source, content_type="image/png")
@@ -79,7 +82,7 @@ def run_cleanup(api: Api) -> CleanupReport:
 def stale_upload_file(api: Api, *, age_seconds: float) -> Path:
     api.settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     path = api.settings.uploads_dir / f"upload-{secrets.token_hex(4)}"
-    path.write_bytes(b"half an upload")
+    path.write_bytes(HALF_AN_UPLOAD)
     then = time.time() - age_seconds
     os.utime(path, (then, then))
     return path
@@ -115,8 +118,9 @@ def test_only_orphans_and_expired_uploads_go(api: Api, conn: Conn, tmp_path: Pat
     report = run_cleanup(api)
 
     assert report == CleanupReport(
-        expired_uploads=1, orphaned_objects=1, stale_upload_files=1, dead_scratch_folders=0
-    )
+        expired_uploads=1, orphaned_objects=1, orphaned_bytes=len(ORPHANED_BYTES),
+        stale_upload_files=1, stale_upload_bytes=len(HALF_AN_UPLOAD), dead_scratch_folders=0,
+    )  # fmt: skip
     assert keys(api) == before - {f"pending/{expired['id']}", old_orphan}
     assert young_orphan in keys(api)
     assert f"pending/{live['id']}" in keys(api)
@@ -139,8 +143,30 @@ def test_the_cli_cleans_up(database_url: str, tmp_path: Path) -> None:
             env=editroom_env(database_url, settings.data_dir),
             capture_output=True, text=True, check=True, timeout=60,
         )  # fmt: skip
-        assert "orphaned_objects=1" in result.stdout
+        assert result.stdout.splitlines() == [
+            "expired presigned uploads removed: 0",
+            f"orphaned stored objects removed: 1 ({len(ORPHANED_BYTES)} bytes)",
+            "stale upload files removed: 0 (0 bytes)",
+            "dead attempts' scratch folders removed: 0",
+        ]
         assert keys(api) == {young, media_key(kept["sha256"])}
+
+
+def test_the_cli_cleanup_answers_json_when_asked(database_url: str, tmp_path: Path) -> None:
+    settings = api_settings(database_url, tmp_path / "data", "local", None)
+    with running_api(settings) as api:
+        old = orphan(api, tmp_path)
+        two_hours_ago = time.time() - 7200  # the default grace is one hour
+        os.utime(settings.bucket_dir / old, (two_hours_ago, two_hours_ago))
+        result = subprocess.run(
+            [sys.executable, "-m", "service", "cleanup", "--json"],
+            env=editroom_env(database_url, settings.data_dir),
+            capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+    assert json.loads(result.stdout) == {
+        "expired_uploads": 0, "orphaned_objects": 1, "orphaned_bytes": len(ORPHANED_BYTES),
+        "stale_upload_files": 0, "stale_upload_bytes": 0, "dead_scratch_folders": 0,
+    }  # fmt: skip
 
 
 def test_runners_clean_up_on_a_schedule(database_url: str, conn: Conn, tmp_path: Path) -> None:
@@ -290,5 +316,5 @@ def test_the_cli_cleanup_removes_dead_attempts_scratch(
         env=editroom_env(database_url, tmp_path / "data"),
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    assert "dead_scratch_folders=6" in result.stdout
+    assert "dead attempts' scratch folders removed: 6" in result.stdout.splitlines()
     assert scratch_left(attempts) == STILL_AT_WORK

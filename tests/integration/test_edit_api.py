@@ -533,8 +533,8 @@ def test_what_the_media_makes_impossible_is_refused_at_once(
         crop = edit(api, media=picture["id"], flip="h", crop="60,0,10,10")
         assert crop.status_code == 422, crop.text
         assert crop.json()["detail"] == (
-            "crop='60,0,10,10': reaches outside the 64x48 image; "
-            "accepted: keep x + w <= 64 and y + h <= 48"
+            "crop='60,0,10,10': reaches past the right edge (x + w = 70) of the 64x48 picture; "
+            "accepted: a rectangle inside it: x + w <= 64 and y + h <= 48"
         )
     by_address = api.client.get(f"/media/{picture['id']}/crop=60,0,10,10")
     assert (by_address.status_code, by_address.json()["parameter"]) == (422, "crop")

@@ -206,15 +206,15 @@ def test_a_step_its_head_makes_impossible_is_refused_naming_the_fact(
     outside = api.client.post("/edit", params={"session": session["id"], "crop": "60,0,10,10"})
     assert outside.status_code == 422, outside.text
     assert outside.json()["detail"] == (
-        "crop='60,0,10,10': reaches outside the 64x48 image (the session's head); "
-        "accepted: keep x + w <= 64 and y + h <= 48"
+        "crop='60,0,10,10': reaches past the right edge (x + w = 70) of the 64x48 picture "
+        "(the session's head); accepted: a rectangle inside it: x + w <= 64 and y + h <= 48"
     )
     clip = api.upload(media.write_video(tmp_path / "c.mp4").read_bytes(), filename="c.mp4")
     on_clip = api.client.post("/sessions", params={"media": clip.json()["id"]}).json()
     for ops, said in [
         ({"trim": "12.5"}, "trim='12.5': starts at 12.5 s, after the end of the 1 s video"),
-        ({"crop": "0,0,66,10"}, "crop='0,0,66,10': reaches outside the 64x48 picture"),
-        ({"rotate": "90", "crop": "0,0,60,10"}, "crop='0,0,60,10': reaches outside the 48x64"),
+        ({"crop": "0,0,66,10"}, "crop='0,0,66,10': reaches past the right edge (x + w = 66)"),
+        ({"rotate": "90", "crop": "0,0,60,10"}, "crop='0,0,60,10': reaches past the right edge"),
     ]:
         response = api.client.post("/edit", params={"session": on_clip["id"], **ops})
         assert response.status_code == 422, response.text
@@ -235,7 +235,8 @@ def test_a_step_is_judged_by_the_head_a_completed_step_made(
     response = api.client.post("/edit", params={"session": session["id"], "crop": "0,0,60,10"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith(
-        "crop='0,0,60,10': reaches outside the 48x64 image (the session's head)"
+        "crop='0,0,60,10': reaches past the right edge (x + w = 60) of the 48x64 picture "
+        "(the session's head)"
     )
     assert [s["status"] for s in state(api, session)["steps"]] == ["completed"]
     step(api, session, crop="0,0,40,60")

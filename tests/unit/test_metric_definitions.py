@@ -6,11 +6,13 @@ from collections import defaultdict
 import pytest
 from prometheus_client import CollectorRegistry
 
+from runner.process.execute import edit_time_limit_seconds
 from runner.process.metrics import RunnerMetrics
 from service.kernel.metrics import ServiceMetrics
+from service.kernel.settings import Settings
 from tests.metrics import Scrape
 
-# Media work: a thumbnail takes milliseconds, a long video transcode tens of minutes.
+# Media work: a thumbnail takes milliseconds, the longest video edit allowed about 20 hours.
 MEDIA_WORK = {
     "editroom_http_request_duration_seconds",
     "editroom_processing_duration_seconds",
@@ -48,6 +50,20 @@ def test_every_histogram_times_media_work_or_one_database_call() -> None:
 def test_media_work_buckets_span_milliseconds_to_tens_of_minutes(name: str) -> None:
     assert BOUNDS[name][0] <= 0.01
     assert BOUNDS[name][-1] >= 1200
+
+
+def longest_allowed_work_seconds(settings: Settings) -> float:
+    """The longest attempt the limits let a runner make: an edit reading a video of the longest
+    duration allowed, or an import."""
+    longest_video = {"duration_seconds": settings.max_video_seconds}
+    return max(edit_time_limit_seconds(settings, [longest_video]), settings.import_timeout_seconds)
+
+
+@pytest.mark.parametrize("name", sorted(MEDIA_WORK))
+def test_the_top_bucket_holds_the_longest_work_the_default_limits_allow(name: str) -> None:
+    """The buckets stopped at an hour: every video edit longer (its limit is 20 h by default)
+    fell in +Inf, and a quantile over them read an hour."""
+    assert BOUNDS[name][-1] >= longest_allowed_work_seconds(Settings())
 
 
 @pytest.mark.parametrize("name", sorted(DATABASE_CALLS))

@@ -79,8 +79,8 @@ def test_a_crop_outside_says_the_pictures_size() -> None:
     refused = refusal(MediaKind.IMAGE, "crop=60,0,10,10", PICTURE)
     assert refused is not None
     assert (refused.parameter, refused.value) == ("crop", "60,0,10,10")
-    assert refused.problem == "reaches outside the 64x48 image"
-    assert refused.accepted == "keep x + w <= 64 and y + h <= 48"
+    assert refused.problem == "reaches past the right edge (x + w = 70) of the 64x48 picture"
+    assert refused.accepted == "a rectangle inside it: x + w <= 64 and y + h <= 48"
 
 
 @pytest.mark.parametrize(
@@ -106,8 +106,8 @@ def test_a_video_crop_outside_says_the_pictures_size() -> None:
     refused = refusal(MediaKind.VIDEO, "crop=0,0,2000,10", SourceFacts(width=1920, height=1080))
     assert refused is not None
     assert str(refused) == (
-        "crop='0,0,2000,10': reaches outside the 1920x1080 picture; "
-        "accepted: keep x+w <= 1920 and y+h <= 1080"
+        "crop='0,0,2000,10': reaches past the right edge (x + w = 2000) of the 1920x1080 "
+        "picture; accepted: a rectangle inside it: x + w <= 1920 and y + h <= 1080"
     )
 
 

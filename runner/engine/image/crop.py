@@ -9,7 +9,7 @@ from runner.engine.image.engine import Picture, Size
 from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, Limits, SourceFacts
 from runner.engine.ops.params import Param
-from service.kernel.errors import EditFailed, InvalidParameter
+from service.kernel.errors import EditFailed
 
 _RECTANGLE = shared_params.rectangle(
     example=(10, 20, 300, 200), min_side=1,
@@ -38,40 +38,26 @@ class Crop(ImageOperation):
         return cls(x=x, y=y, width=width, height=height)
 
     def check_limits(self, limits: Limits) -> None:
-        if max(self.width, self.height) > limits.max_output_side:
-            raise InvalidParameter(
-                "crop", self._written(), "the crop is larger than any result may be",
-                accepted=f"a width and height of at most {limits.max_output_side}",
-            )  # fmt: skip
+        limits.check_sides("crop", self._written(), width=self.width, height=self.height)
 
     def output_size(self, size: Size) -> Size:
-        if self._outside(size):
-            raise EditFailed(f"crop={self._written()} {self._outside(size)}; {_inside(size)}")
+        if refusal := shared_params.crop_outside(self._box(), size):
+            raise EditFailed(str(refusal))
         return self.width, self.height
 
     def on_source(self, facts: SourceFacts) -> SourceFacts:
         """A crop outside the picture as uploaded (no operation before it changed its size)
         is refused before it is queued."""
-        if facts.width is not None and facts.height is not None:
-            size = (facts.width, facts.height)
-            if problem := self._outside(size):
-                raise InvalidParameter("crop", self._written(), problem, accepted=_inside(size))
+        shared_params.check_crop_fits(self._box(), facts)
         return super().on_source(facts)
-
-    def _outside(self, size: Size) -> str | None:
-        width, height = size
-        if self.x + self.width > width or self.y + self.height > height:
-            return f"reaches outside the {width}x{height} image"
-        return None
 
     def apply(self, picture: Picture) -> Picture:
         self.output_size(picture.size)
         box = (self.x, self.y, self.x + self.width, self.y + self.height)
         return picture.map(lambda frame: engine.crop(frame, box))
 
+    def _box(self) -> shared_params.Box:
+        return self.x, self.y, self.width, self.height
+
     def _written(self) -> str:
-        return f"{self.x},{self.y},{self.width},{self.height}"
-
-
-def _inside(size: Size) -> str:
-    return f"keep x + w <= {size[0]} and y + h <= {size[1]}"
+        return shared_params.written_box(self._box())

@@ -56,13 +56,9 @@ def image_steps(operations: Sequence[Operation]) -> list[ImageOperation]:
 
 
 def check_output(size: Size, limits: Limits) -> None:
-    width, height = size
-    if max(width, height) > limits.max_output_side:
+    if problem := limits.oversized(*size):
         side = limits.max_output_side
-        raise EditFailed(
-            f"the result would be {width}x{height} and no side may be over {side} px; "
-            f"add a resize (e.g. resize={side}x{side}) to the edit"
-        )
+        raise EditFailed(f"{problem}; add a resize (e.g. resize={side}x{side}) to the edit")
 
 
 def _planner(steps: list[ImageOperation], limits: Limits) -> Planner:

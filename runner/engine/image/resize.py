@@ -115,11 +115,7 @@ class Resize(ImageOperation):
 
     def check_limits(self, limits: Limits) -> None:
         written = f"{self.width or ''}x{self.height or ''}"
-        if max(self.width or 0, self.height or 0) > limits.max_output_side:
-            raise InvalidParameter(
-                "resize", written, "larger than any result may be",
-                accepted=f"WxH, Wx or xH with sides of at most {limits.max_output_side}",
-            )  # fmt: skip
+        limits.check_sides("resize", written, width=self.width, height=self.height)
         if max(self.width or 0, self.height or 0) * self.dpr > limits.max_output_side:
             raise InvalidParameter(
                 "dpr", f"{self.dpr:g}", f"resize={written} at this ratio is larger than any "

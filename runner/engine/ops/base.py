@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from runner.engine.ops.params import Param
+from service.kernel.errors import InvalidParameter
 from service.kernel.settings import Settings
 
 # Left as they are in a written value: the language's own separators read better bare.
@@ -47,6 +48,30 @@ class Limits:
             max_video_seconds=settings.max_video_seconds,
             max_operations=settings.max_operations,
         )
+
+    def oversized(self, width: int, height: int) -> str | None:
+        """What is wrong with a result of width x height pixels, None when nothing: a result
+        known only as the edit runs is refused in these words by either engine."""
+        if max(width, height) <= self.max_output_side:
+            return None
+        return (
+            f"the result would be {width}x{height} pixels, and no side may be over "
+            f"{self.max_output_side} (EDITROOM_MAX_OUTPUT_SIDE)"
+        )
+
+    def check_sides(
+        self, parameter: str, written: str, *, width: int | None, height: int | None
+    ) -> None:
+        """Refuse `parameter=written` (a crop or a resize, of an image or a video) when it asks
+        for a side over max_output_side, naming that side: the limit said one way for all."""
+        for side, pixels in (("width", width), ("height", height)):
+            if pixels is not None and pixels > self.max_output_side:
+                raise InvalidParameter(
+                    parameter, written,
+                    f"a {side} of {pixels} pixels is over the limit of {self.max_output_side} "
+                    "(EDITROOM_MAX_OUTPUT_SIDE)",
+                    accepted=f"a width and a height of at most {self.max_output_side} pixels",
+                )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

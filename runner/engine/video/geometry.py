@@ -9,7 +9,7 @@ from typing import ClassVar, Literal, Self
 from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, Limits, MediaKind, Operation, SourceFacts
 from runner.engine.ops.params import Param
-from service.kernel.errors import EditFailed, InvalidParameter
+from service.kernel.errors import EditFailed
 
 Shape = tuple[int, int]  # width, height in pixels
 _RECTANGLE = shared_params.rectangle(
@@ -68,33 +68,24 @@ class Crop(_Geometry):
         return cls(x=x, y=y, width=width, height=height)
 
     def check_limits(self, limits: Limits) -> None:
-        if max(self.width, self.height) > limits.max_output_side:
-            raise InvalidParameter(
-                "crop", f"{self.x},{self.y},{self.width},{self.height}", "larger than allowed",
-                accepted=f"sides of at most {limits.max_output_side} pixels",
-            )  # fmt: skip
+        limits.check_sides("crop", self._written(), width=self.width, height=self.height)
 
     def filters(self, shape: Shape) -> tuple[list[str], Shape]:
-        if problem := self._outside(shape):
-            raise EditFailed(f"crop={self._written()} {problem}; {_inside(shape)}")
+        if refusal := shared_params.crop_outside(self._box(), shape):
+            raise EditFailed(str(refusal))
         return [f"crop={self.width}:{self.height}:{self.x}:{self.y}"], (self.width, self.height)
 
     def on_source(self, facts: SourceFacts) -> SourceFacts:
         """A crop outside the picture as uploaded, or as the crops and turns before it leave
         it, is refused before it is queued (an image's crop is too: image/crop.py)."""
-        if facts.width is not None and facts.height is not None:
-            shape = (facts.width, facts.height)
-            if problem := self._outside(shape):
-                raise InvalidParameter("crop", self._written(), problem, accepted=_inside(shape))
+        shared_params.check_crop_fits(self._box(), facts)
         return super().on_source(facts)
 
-    def _outside(self, shape: Shape) -> str | None:
-        if self.x + self.width > shape[0] or self.y + self.height > shape[1]:
-            return f"reaches outside the {shape[0]}x{shape[1]} picture"
-        return None
+    def _box(self) -> shared_params.Box:
+        return self.x, self.y, self.width, self.height
 
     def _written(self) -> str:
-        return f"{self.x},{self.y},{self.width},{self.height}"
+        return shared_params.written_box(self._box())
 
 
 class Rotate(_Geometry):
@@ -134,7 +125,3 @@ class Flip(_Geometry):
 
 GEOMETRY: tuple[type[_Geometry], ...] = (Crop, Rotate, Flip)
 Geometry = _Geometry
-
-
-def _inside(shape: Shape) -> str:
-    return f"keep x+w <= {shape[0]} and y+h <= {shape[1]}"

@@ -294,11 +294,8 @@ def output_size(request: _Request, shape: Shape, limits: Limits) -> tuple[int, i
     if wanted is None:
         return width, height
     result = _scaled((width, height), wanted)
-    if max(result) > limits.max_output_side:
-        raise EditFailed(
-            f"resize would make {result[0]}x{result[1]}; "
-            f"sides of at most {limits.max_output_side} pixels are allowed"
-        )
+    if problem := limits.oversized(*result):
+        raise EditFailed(f"{problem}; ask the resize for a smaller size")
     if result[0] * result[1] > limits.max_pixels:
         raise EditFailed(
             f"resize would make {result[0]}x{result[1]} frames, {result[0] * result[1]:,} "

@@ -51,12 +51,7 @@ class Resize(Operation):
 
     def check_limits(self, limits: Limits) -> None:
         written = f"{self.width or ''}x{self.height or ''}"
-        largest = max(self.width or 0, self.height or 0)
-        if largest > limits.max_output_side:
-            raise InvalidParameter(
-                "resize", written, "larger than allowed",
-                accepted=f"sides of at most {limits.max_output_side} pixels",
-            )  # fmt: skip
+        limits.check_sides("resize", written, width=self.width, height=self.height)
         if self.width and self.height and self.width * self.height > limits.max_pixels:
             raise InvalidParameter(
                 "resize", written,

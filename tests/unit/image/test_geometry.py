@@ -37,7 +37,10 @@ def test_crop_keeps_the_rectangle(source: Path) -> None:
 
 
 def test_crop_outside_the_image_fails_saying_so(source: Path) -> None:
-    with pytest.raises(EditFailed, match=r"crop=70,0,20,10 reaches outside the 80x60 image"):
+    with pytest.raises(
+        EditFailed,
+        match=r"crop='70,0,20,10': reaches past the right edge \(x \+ w = 90\) of the 80x60",
+    ):
         edit(source, "crop=70,0,20,10")
 
 

@@ -44,7 +44,9 @@ def test_crop_keeps_that_rectangle(make: Make, edit: Edit) -> None:
 
 
 def test_crop_outside_the_picture_fails(make: Make, edit: Edit) -> None:
-    with pytest.raises(EditFailed, match="reaches outside the 160x96 picture"):
+    with pytest.raises(
+        EditFailed, match=r"reaches past the right edge \(x \+ w = 200\) of the 160x96 picture"
+    ):
         edit(make(), [("crop", "100,0,100,50")])
 
 

@@ -1,0 +1,89 @@
+"""A crop or a resize refused for the same reason is refused in the same words for an image
+and a video, naming what was wrong: the side over the limit, the edge a crop passes. They
+were worded four ways ("the crop is larger than any result may be" and "larger than
+allowed"; "x + w" and "x+w", "image" and "picture") by two near-copies of the checks."""
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from runner.engine.image.crop import Crop as ImageCrop
+from runner.engine.ops.base import Limits, MediaKind, Operation, SourceFacts
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import check_source, parse_json, parse_query
+from runner.engine.video.geometry import Crop as VideoCrop
+from service.kernel.errors import EditFailed, InvalidParameter
+
+LIMITS = Limits(max_pixels=10**9, max_output_side=4000, max_video_seconds=600, max_operations=8)
+PICTURE = SourceFacts(width=64, height=48, duration_seconds=5.0)
+ANY_LENGTH = "a width and a height of at most 4000 pixels"
+
+
+def refusal(kind: MediaKind, read: Callable[[MediaKind], list[Operation]]) -> str:
+    with pytest.raises(InvalidParameter) as refused:
+        read(kind)
+    return str(refused.value)
+
+
+def from_json(document: list[dict[str, Any]]) -> Callable[[MediaKind], list[Operation]]:
+    """Operations as a workflow's JSON gives them: the configured limits are checked on the
+    operations read (a query's values are bounded as they are read: the grammar's own words)."""
+    return lambda kind: parse_json(catalogue(), kind, document, limits=LIMITS)
+
+
+def on_picture(query: str) -> Callable[[MediaKind], list[Operation]]:
+    """Operations from a query, judged against a 64x48 source before anything is queued."""
+
+    def read(kind: MediaKind) -> list[Operation]:
+        operations = parse_query(catalogue(), kind, parse_qsl(query), limits=LIMITS)
+        check_source(operations, PICTURE)
+        return operations
+
+    return read
+
+
+@pytest.mark.parametrize(
+    ("read", "said"),
+    [
+        (
+            from_json([{"op": "crop", "x": 0, "y": 0, "width": 4200, "height": 10}]),
+            "crop='0,0,4200,10': a width of 4200 pixels is over the limit of 4000 "
+            f"(EDITROOM_MAX_OUTPUT_SIDE); accepted: {ANY_LENGTH}",
+        ),
+        (
+            from_json([{"op": "resize", "width": 100, "height": 4400}]),
+            "resize='100x4400': a height of 4400 pixels is over the limit of 4000 "
+            f"(EDITROOM_MAX_OUTPUT_SIDE); accepted: {ANY_LENGTH}",
+        ),
+        (
+            on_picture("crop=60,0,10,10"),
+            "crop='60,0,10,10': reaches past the right edge (x + w = 70) of the 64x48 picture; "
+            "accepted: a rectangle inside it: x + w <= 64 and y + h <= 48",
+        ),
+        (
+            on_picture("crop=60,40,10,10"),
+            "crop='60,40,10,10': reaches past the right edge (x + w = 70) and the bottom edge "
+            "(y + h = 50) of the 64x48 picture; "
+            "accepted: a rectangle inside it: x + w <= 64 and y + h <= 48",
+        ),
+    ],
+    ids=["crop-side", "resize-side", "crop-right", "crop-right-and-bottom"],
+)
+def test_the_same_bad_crop_or_resize_is_refused_alike_for_images_and_videos(
+    read: Callable[[MediaKind], list[Operation]], said: str
+) -> None:
+    assert refusal(MediaKind.IMAGE, read) == said
+    assert refusal(MediaKind.VIDEO, read) == said
+
+
+def test_a_crop_found_outside_while_running_says_the_same() -> None:
+    """A size only known while running (after a resize, a headshot) fails the edit in the
+    words of the refusal before queueing."""
+    with pytest.raises(EditFailed) as image_failure:
+        ImageCrop(x=60, y=0, width=10, height=10).output_size((64, 48))
+    with pytest.raises(EditFailed) as video_failure:
+        VideoCrop(x=60, y=0, width=10, height=10).filters((64, 48))
+    before = refusal(MediaKind.IMAGE, on_picture("crop=60,0,10,10"))
+    assert str(image_failure.value) == str(video_failure.value) == before
