@@ -52,3 +52,39 @@ def test_the_dba_session_works_its_own_edit_whatever_else_is_queued(
     assert result.returncode == 0, result.stderr
     assert edit(conn, older["id"])["status"] == "queued"  # someone else's edit, untouched
     assert attempts(conn, older["id"]) == []
+
+
+def test_the_dba_session_holds_its_edit_before_a_runner_can_claim_it(
+    database_url: str, conn: Conn
+) -> None:
+    """The session is pasted while `make run` is up, whose runner claims whatever becomes
+    claimable the moment it is committed. A rival that claims every new edit as its insert
+    commits stands for it: the session still works its own edit by hand."""
+    conn.execute(RIVAL_RUNNER)
+    insert_media(conn)
+    result = subprocess.run(
+        [str(client_binary("psql")), "-X", "-v", "ON_ERROR_STOP=1", database_url],
+        input=readme_psql_session(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    row = conn.execute(
+        "SELECT a.worker, a.outcome::text, a.error FROM editroom.edit_attempts a"
+    ).fetchone()
+    assert row == {"worker": "dba-console", "outcome": "failed", "error": "tried by hand"}
+
+
+# A runner as quick as can be: it claims each new edit when the insert commits (a deferred
+# trigger runs at COMMIT), before the session's next statement could.
+RIVAL_RUNNER = """
+CREATE FUNCTION public.rival_claims() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM editroom.claim_edit(NEW.id, 'rival-runner', '1 minute');
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER rival_runner AFTER INSERT ON editroom.edits
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.rival_claims();
+"""
