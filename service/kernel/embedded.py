@@ -33,6 +33,19 @@ def embedded_postgres(data_dir: Path, *, cleanup: CleanupMode = "stop") -> Itera
         server.cleanup()
 
 
+def running_database_url(data_dir: Path) -> str | None:
+    """The URL of the editroom database on the embedded server whose files live in
+    data_dir/pgdata, while that server runs (an `editroom run` beside you); else None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as above
+        from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir.resolve() / "pgdata")
+    if info is None or not info.is_running():
+        return None
+    return info.get_uri(database=DATABASE_NAME)
+
+
 def client_binary(name: str) -> Path:
     """A PostgreSQL program shipped in the pgserver wheel: psql, pg_dump, pg_isready, ..."""
     with warnings.catch_warnings():

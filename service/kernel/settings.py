@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.kernel import setting_checks as checks
 from service.kernel.addresses import url_to_open
+from service.kernel.embedded import running_database_url
 from service.kernel.errors import ConfigurationError
 
 
@@ -372,12 +373,20 @@ class Settings(BaseSettings):
         return self.upload_dir or self.data_dir / "uploads"
 
     def require_database_url(self) -> str:
-        if not self.database_url:
+        if self.database_url:
+            return self.database_url
+        embedded = running_database_url(self.data_dir)
+        if embedded is None:
             raise ConfigurationError(
                 "DATABASE_URL is not set: point it at PostgreSQL, or use `editroom run`, "
                 "which starts an embedded database"
             )
-        return self.database_url
+        # A command run beside `editroom run` (fsck, cleanup, db current) is told the URL
+        # of the database it most likely means, never pointed at it unasked.
+        raise ConfigurationError(
+            "DATABASE_URL is not set: point it at PostgreSQL; the embedded database "
+            f"`editroom run` keeps in {self.data_dir} is up: DATABASE_URL='{embedded}'"
+        )
 
 
 def markdown_table() -> str:

@@ -1,6 +1,8 @@
 """Settings come from EDITROOM_* and DATABASE_URL, and the README lists every one."""
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,44 @@ def test_missing_database_url_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("EDITROOM_DATABASE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="editroom run"):
+        Settings().require_database_url()
+
+
+def postmaster_pid(data_dir: Path, pid: int) -> Path:
+    """The file a running embedded server keeps in data_dir/pgdata (PostgreSQL's format),
+    its socket in that folder."""
+    pgdata = data_dir / "pgdata"
+    pgdata.mkdir()
+    lines = [str(pid), str(pgdata), "1796634568", "5432", str(pgdata), "", "5800110 1", "ready"]
+    (pgdata / "postmaster.pid").write_text("\n".join(lines) + "\n")
+    return pgdata
+
+
+def test_missing_database_url_beside_make_run_names_its_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`editroom fsck` (or cleanup, db current) run while `make run` is up is told the URL of
+    the embedded database it serves, not to start another."""
+    pgdata = postmaster_pid(tmp_path, os.getpid())  # a process that runs
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("EDITROOM_DATABASE_URL", raising=False)
+    monkeypatch.setenv("EDITROOM_DATA_DIR", str(tmp_path))
+    with pytest.raises(ConfigurationError) as refused:
+        Settings().require_database_url()
+    assert f"DATABASE_URL='postgresql://postgres:@/editroom?host={pgdata}'" in str(refused.value)
+
+
+def test_a_stopped_embedded_database_is_not_offered(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A postmaster.pid left by a server that was killed names no database to offer."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    postmaster_pid(tmp_path, ended.pid)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("EDITROOM_DATABASE_URL", raising=False)
+    monkeypatch.setenv("EDITROOM_DATA_DIR", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="or use `editroom run`, which starts"):
         Settings().require_database_url()
 
 
