@@ -161,9 +161,10 @@ async def _fsck(args: argparse.Namespace, settings: Settings) -> int:
     options = FsckOptions(
         verify=args.verify, repair_missing=args.repair_missing, dry_run=args.dry_run
     )
-    output = _JsonFindings() if args.json else _TextFindings()
     async with Database.connect(settings.require_database_url(), max_size=2) as database:
         storage = await open_storage(settings)
+        # Only once it can check: a command that cannot start prints nothing on stdout.
+        output = _JsonFindings() if args.json else _TextFindings()
         report = await fsck(database, storage, settings, options=options, on_finding=output.add)
     output.end(report)
     return 0 if report.clean else 1

@@ -231,18 +231,21 @@ def test_the_cli_says_what_it_found_and_exits_1_until_it_is_all_repaired(
     assert clean.stdout.splitlines()[-1] == "clean"
 
 
+@pytest.mark.parametrize("options", [[], ["--json"]], ids=["text", "json"])
 def test_the_cli_exits_2_when_the_bucket_directory_cannot_be_used(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, options: list[str]
 ) -> None:
     """It was a FileExistsError (or PermissionError) traceback and status 1, which says
-    "something found is left" to a script, when nothing had been checked."""
+    "something found is left" to a script, when nothing had been checked. Nothing is
+    printed on stdout (--json printed the start of its document, for jq to choke on)."""
     not_a_directory = tmp_path / "bucket"
     not_a_directory.write_bytes(b"")
     result = subprocess.run(
-        [sys.executable, "-m", "service", "fsck"],
+        [sys.executable, "-m", "service", "fsck", *options],
         env=editroom_env(database_url, tmp_path / "data", storage_dir=str(not_a_directory)),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
     (line,) = [line for line in result.stderr.splitlines() if "level=" not in line]
     assert line.startswith("editroom: EDITROOM_STORAGE_DIR") and str(not_a_directory) in line
+    assert result.stdout == ""
