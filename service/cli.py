@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from service.kernel.addresses import check_can_listen
 from service.kernel.environment import load_settings, writable_directory
 from service.kernel.errors import EditroomError
 from service.kernel.logs import configure_logging
@@ -117,6 +118,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_everything(settings.model_copy(update={"port": args.port}))
     if args.command == "serve":
         writable_directory(settings.uploads_dir, variable=_dir_variable(settings, "upload_dir"))
+        check_can_listen(args.host, args.port)
         return _serve(settings.model_copy(update={"host": args.host, "port": args.port}))
     if args.command == "runner":
         writable_directory(settings.edits_dir, variable=_dir_variable(settings, "work_dir"))

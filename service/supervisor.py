@@ -4,7 +4,6 @@ Ctrl-C or SIGTERM. It says the API is up once the API listens, and stops in the 
 README promises: the runner first (it finishes or hands back what it holds), then the API,
 then the database."""
 
-import errno
 import logging
 import os
 import signal
@@ -17,9 +16,8 @@ from contextlib import contextmanager
 from types import FrameType
 
 from service.kernel import migrations
-from service.kernel.addresses import listening_on
+from service.kernel.addresses import check_can_listen, listening_on
 from service.kernel.embedded import embedded_postgres, ensure_database
-from service.kernel.errors import ConfigurationError
 from service.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +44,7 @@ def database_url(settings: Settings) -> Iterator[str]:
 
 
 def run_everything(settings: Settings) -> int:
-    _check_port_free(settings)
+    check_can_listen(settings.host, settings.port)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     try:
@@ -56,27 +54,6 @@ def run_everything(settings: Settings) -> int:
             return _supervise(url, settings)
     except _StopRequested:
         return 0
-
-
-def _check_port_free(settings: Settings) -> None:
-    """Before anything starts: once it has, "is up" would be said of whatever holds the port,
-    and the API would fail to bind only after its start-up."""
-    try:
-        family, kind, _, _, address = socket.getaddrinfo(
-            settings.host, settings.port, type=socket.SOCK_STREAM
-        )[0]
-        with socket.socket(family, kind) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-            probe.bind(address)
-    except OSError as exc:
-        where = f"cannot listen on {settings.host}:{settings.port} ({exc.strerror})"
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigurationError(
-                f"EDITROOM_PORT: {where}: another `editroom run`? `--port N` picks another port"
-            ) from exc
-        raise ConfigurationError(
-            f"EDITROOM_HOST: {where}: it must be an address of this machine"
-        ) from exc
 
 
 def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
