@@ -92,9 +92,11 @@ def parse_priority(text: str | None) -> int:
 
 
 def parse_uuid(parameter: str, text: str | None, *, what: str) -> UUID:
+    """`what` is "a media id": accepted is then said as the routes' own checks say it."""
+    accepted = f"{what} (a UUID)"
     if not text:
-        raise InvalidParameter(parameter, text, "is required", accepted=what)
+        raise InvalidParameter(parameter, text, "is required", accepted=accepted)
     try:
         return UUID(text)
     except ValueError:
-        raise InvalidParameter(parameter, text, "not an id", accepted=f"{what} (UUID)") from None
+        raise InvalidParameter(parameter, text, "not an id", accepted=accepted) from None

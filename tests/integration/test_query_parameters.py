@@ -53,6 +53,27 @@ def test_the_walk_covers_the_api() -> None:
     assert any(names for _, _, names in CHECKED)
 
 
+@pytest.mark.parametrize(
+    ("path", "parameter", "value"),
+    [
+        ("/edit?flip=h", "media", "(not given)"),
+        ("/edit?media=xyz&flip=h", "media", "xyz"),
+        ("/edit?session=xyz&flip=h", "session", "xyz"),
+        ("/sessions?media=xyz", "media", "xyz"),
+    ],
+)
+def test_an_id_is_refused_in_the_same_words_wherever_it_is_read(
+    api: Api, path: str, parameter: str, value: str
+) -> None:
+    """POST /edit reads its ids itself (from the edit language's query) and said "a media id
+    (UUID)", or "a media id" alone when none was given, where every route says "(a UUID)"."""
+    response = api.client.post(path)
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["parameter"], body["value"]) == (parameter, value)
+    assert body["accepted"] == f"a {parameter} id (a UUID)"
+
+
 @pytest.mark.parametrize(("method", "path", "accepted"), CHECKED, ids=lambda v: str(v)[:40])
 def test_an_unknown_parameter_is_refused_by_name(
     api: Api, method: str, path: str, accepted: tuple[str, ...]
