@@ -105,10 +105,17 @@ async function runs(panel, workflow, error) {
   const one = h("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); run(undefined, { media: select.value }); } },
     h("label", { for: selectId }, "Run on"), select, h("button", { type: "submit", class: "primary" }, "Run"));
   const chosen = selection.ids();
-  const many = h("button", { type: "button", disabled: !chosen.length, onclick: () => run({ media: chosen }) },
-    `Run on the ${chosen.length} selected in the library`);
-  panel.append(one, h("div", { class: "toolbar" }, many, chosen.length ? null : h("span", { class: "facts" }, "Select media in the Library to run on several at once.")), result);
+  const many = h("button", { type: "button", disabled: true }, `Run on the ${chosen.length} selected in the library`);
+  const note = h("span", { class: "facts" }, chosen.length ? "" : "Select media in the Library to run on several at once.");
+  panel.append(one, h("div", { class: "toolbar" }, many, note), result);
   try {
+    if (chosen.length) {
+      const { fits, leftOut } = await sizeUp(workflow, chosen);
+      many.textContent = `Run on the ${fits.length} selected in the library`;
+      many.disabled = !fits.length;
+      many.onclick = () => run({ media: fits });
+      note.textContent = leftOut;
+    }
     // The originals, as the library shows them (edit outputs and small copies are not what a
     // person runs a workflow on); none chosen until the person chooses.
     const pages = await Promise.all(workflow.kinds.map((kind) => get("/bucket/upload", { type: kind, origin: "upload", limit: 200 })));
@@ -117,6 +124,26 @@ async function runs(panel, workflow, error) {
       ...items.map((m) => h("option", { value: m.id }, `${m.original_name || m.id} (${m.kind})`)));
   } catch (failure) { showError(error, failure); }
   return null;
+}
+
+// The library's selection as a batch would take it: the API refuses a whole batch for one
+// media of a kind the workflow does not work on, naming it by its id, so such media are left
+// out here and said by their kind (and any deleted since it was chosen).
+async function sizeUp(workflow, ids) {
+  const read = await Promise.all(ids.map((id) => get(`/bucket/upload/${id}`).catch((failure) => {
+    if (failure.status === 404) return null;
+    throw failure;
+  })));
+  const fits = read.filter((m) => m && workflow.kinds.includes(m.kind)).map((m) => m.id);
+  const unfit = read.filter((m) => m && !workflow.kinds.includes(m.kind));
+  const gone = read.filter((m) => !m).length;
+  const told = [];
+  if (unfit.length) {
+    const kinds = [...new Set(unfit.map((m) => m.kind))];
+    told.push(`${unfit.length} selected ${kinds.map((kind) => `${kind}${unfit.length === 1 ? "" : "s"}`).join(" and ")} left out: this workflow works on ${workflow.kinds.map((kind) => `${kind}s`).join(" and ")}.`);
+  }
+  if (gone) told.push(`${gone} selected ${gone === 1 ? "is" : "are"} no longer in the library.`);
+  return { fits, leftOut: told.join(" ") };
 }
 
 // What a run made: edits queued, and identical ones already done or under way that it answered
