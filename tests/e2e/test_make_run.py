@@ -92,7 +92,7 @@ def test_make_run_serves_edits_and_ctrl_c_stops_everything(
     assert 'msg="embedded PostgreSQL stopped"' in log
     assert 'msg="runner stopped"' in log
     # Up only once it listens; down in the README's order: runner, API, database.
-    assert log.index("Uvicorn running") < log.index('msg="editroom is up"'), log
+    assert log.index('msg="API serving"') < log.index('msg="editroom is up"'), log
     assert log.index('msg="runner stopped"') < log.index("Finished server process"), log
     assert log.index("Finished server process") < log.index("embedded PostgreSQL stopped"), log
     assert "alembic.runtime.plugins" not in log
