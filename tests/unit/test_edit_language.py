@@ -179,7 +179,9 @@ def test_an_unknown_parameter_also_lists_the_routes_other_parameters() -> None:
 
 def test_an_operation_of_the_other_kind_says_so() -> None:
     error = refused([("cut", "3")], IMAGE)
-    assert "applies to video media, and this media is image" in str(error)
+    assert "applies to video media, and this media is an image" in str(error)
+    error = refused([("scale", "2")], VIDEO)
+    assert "applies to image media, and this media is a video" in str(error)
 
 
 def test_bad_values_name_parameter_value_and_range() -> None:

@@ -274,7 +274,9 @@ def _unknown(
         )  # fmt: skip
     if others:
         return UnknownParameter(
-            name, value, f"applies to {others[0]} media, and this media is {kind}",
+            name, value,
+            f"applies to {others[0]} media, and this media is {'an' if kind == 'image' else 'a'} "
+            f"{kind}",
             accepted=" | ".join(catalogue.names(kind)),
         )  # fmt: skip
     accepted = " | ".join(catalogue.names(kind))
