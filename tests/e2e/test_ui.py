@@ -126,7 +126,8 @@ def check_page(page: Page, name: str) -> None:
 
 # What is cut off or spills over: the page scrolling sideways, or a table cell's content wider
 # than the cell (the cell's label, as its column names it at phone width); and a table's
-# button whose word is broken across lines ("Retr" over "y": a column squeezed to a letter).
+# button whose word is broken across lines ("Retr" over "y": a column squeezed to a letter), or
+# a time parted from its unit ("87" over "ms").
 OVERFLOWING = """() => {
   const root = document.documentElement;
   const spilt = [...document.querySelectorAll("td")]
@@ -137,9 +138,11 @@ OVERFLOWING = """() => {
     return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
   };
   const broken = [...document.querySelectorAll("td button")].filter((b) => lines(b) > 1);
+  const parted = [...document.querySelectorAll("td[data-label=Took]")].filter((td) => lines(td) > 1);
   return [...(root.scrollWidth > root.clientWidth ? ["the page scrolls sideways"] : []),
     ...spilt.map((td) => `a cell of ${td.dataset.label || "no column"}`),
-    ...broken.map((button) => `the button ${button.textContent} broken across lines`)];
+    ...broken.map((button) => `the button ${button.textContent} broken across lines`),
+    ...parted.map((td) => `the time ${td.textContent} broken across lines`)];
 }"""
 
 
@@ -1231,6 +1234,22 @@ def test_long_words_are_broken_in_tables(page: Page, watch: Watch, service: str)
     for size in (DESKTOP, PHONE):
         page.set_viewport_size(size)
         assert page.evaluate(OVERFLOWING) == [], size
+
+
+def test_a_time_keeps_its_unit_in_a_crowded_queue(page: Page, watch: Watch, service: str) -> None:
+    """An edit of one long text in the queue: the table wants more than the window's width, and
+    every column is squeezed, the Took column to a digit's width ("2." over "1 s"). At both
+    widths each time stays on one line with its unit (check_page looks)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(1600, 120))
+        uploaded = api.post("/bucket/upload", params={"filename": "crowded.png"}, content=picture)
+        words = "_".join(["a_caption_of_many_words"] * 6)
+        made = api.post(f"/edit?media={uploaded.json()['id']}&text={words}&wait=30").json()
+        assert made["status"] == "completed", made["error"]
+    page.goto("/#/queue")
+    took = page.locator(f"tr[data-edit='{made['id']}'] td[data-label=Took]")
+    expect(took).to_have_text(re.compile(r"^\d+(\.\d)?\s(ms|s)$"))
+    check_page(page, "queue-crowded")
 
 
 def test_an_upload_of_a_long_name_keeps_its_row(page: Page, watch: Watch, tmp_path: Path) -> None:

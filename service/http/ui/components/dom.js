@@ -39,11 +39,13 @@ export function when(iso) {
   return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
 }
 
+// How long an edit ran, its number and unit joined by a no-break space ("87 ms" is never "87"
+// over "ms"); a table shows it in a `took` cell, which no break divides (style.css).
 export function took(edit) {
   if (!edit.started_at) return "";
   const end = edit.finished_at ? new Date(edit.finished_at) : new Date();
   const ms = end - new Date(edit.started_at);
-  return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return ms < 1000 ? `${Math.max(1, Math.round(ms))}\u00a0ms` : `${(ms / 1000).toFixed(1)}\u00a0s`;
 }
 
 // An address that names nothing (a mistyped or deleted id): said plainly, with the way back.

@@ -54,7 +54,7 @@ export async function render(main, { params }) {
       cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit),
         edit.worker ? h("p", { class: "detail" }, "on ", h("span", { class: "worker" }, edit.worker)) : null),
       cell("Result", resultsCell(edit)),
-      cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions, actions.length ? refused : null));
+      h("td", { "data-label": "Took", class: "took" }, took(edit)), cell("Queued", when(edit.created_at)), cell("", actions, actions.length ? refused : null));
   }
   function act(label, method, path, refused) {
     return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then(update).catch((f) => showError(refused, f)) }, label);
