@@ -1252,6 +1252,39 @@ def test_a_time_keeps_its_unit_in_a_crowded_queue(page: Page, watch: Watch, serv
     check_page(page, "queue-crowded")
 
 
+# Every text a screen reader is told on the page from now on: each change inside a live region
+# (aria-live other than off, or a role that is live: status, alert, log), as the region reads.
+RECORD_TOLD = """() => {
+  window.told = [];
+  const live = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
+  new MutationObserver((changes) => {
+    const regions = new Set(changes.map((c) => (c.target.nodeType === 1 ? c.target : c.target.parentElement)?.closest(live)));
+    for (const region of regions) if (region && region.textContent.trim()) window.told.push(region.textContent.trim());
+  }).observe(document.body, { childList: true, characterData: true, subtree: true, attributes: true });
+}"""
+
+
+def test_the_queue_tells_a_screen_reader_what_matters_not_every_count(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The queue's counts change at every step of every edit; a screen reader was read each
+    change of them (and of the top bar's). Two edits made and a third that fails: it is told
+    that an edit failed and that the queue is empty again, and nothing else."""
+    page.goto("/#/queue")
+    expect(page.locator(".counts dd[data-status=completed]")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.evaluate(RECORD_TOLD)
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(69, 53))  # no face: a headshot fails
+        uploaded = api.post("/bucket/upload", params={"filename": "told.png"}, content=picture)
+        for query in ("flip=h", "flip=v", "headshot"):
+            api.post(f"/edit?media={uploaded.json()['id']}&{query}&wait=30").raise_for_status()
+    page.wait_for_function("() => window.told.some((t) => t.startsWith('1 edit failed'))")
+    page.wait_for_function("() => window.told.some((t) => t.includes('The queue is empty'))")
+    told = page.evaluate("() => window.told")
+    assert all(re.search(r"edits? failed|queue is empty", text) for text in told), told
+
+
 def test_an_upload_of_a_long_name_keeps_its_row(page: Page, watch: Watch, tmp_path: Path) -> None:
     """A file named with one long word: its upload's outcome (a link named by the file) is
     broken within its row at both widths, not spilt over Dismiss and past the window."""
