@@ -1334,6 +1334,48 @@ def test_seven_editor_tabs_all_work(page: Page, watch: Watch, service: str) -> N
     )
 
 
+# A page served over plain http from a host other than loopback is not a secure context, and
+# has no Web Locks: made so here before the page's scripts run.
+NO_WEB_LOCKS = "Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });"
+
+
+def test_eight_tabs_without_web_locks_share_one_stream(browser: Browser, service: str) -> None:
+    """Eight tabs of the queue in a browser without Web Locks (plain http to another host): the
+    tabs elect one to open the event stream and tell the others, so each sees an edit made
+    elsewhere live (with a stream each, the seventh tab never got a connection). The leader
+    closed, another takes over within seconds: a second edit is seen live by the seven left."""
+    context = browser.new_context(base_url=service, viewport=DESKTOP)
+    context.add_init_script(NO_WEB_LOCKS)
+    streams: list[Page] = []
+    context.on("request", lambda r: streams.append(r.frame.page) if "/events" in r.url else None)
+    tabs = [context.new_page() for _ in range(8)]
+    watches = [Watch(tab, service) for tab in tabs]
+    try:
+        for tab in tabs:
+            tab.goto("/#/queue")
+            expect(tab.get_by_role("heading", name="Queue")).to_be_visible(timeout=5_000)
+        assert tabs[0].evaluate("() => navigator.locks") is None
+        with httpx.Client(base_url=service, timeout=60) as api:
+            picture = media.image_bytes("PNG", size=(59, 41))
+            uploaded = api.post("/bucket/upload", params={"filename": "eight.png"}, content=picture)
+
+            def seen_by(seeing: list[Page], query: str) -> None:
+                edit = api.post(f"/edit?media={uploaded.json()['id']}&{query}").json()
+                for tab in seeing:
+                    row = tab.locator(f"tr[data-edit='{edit['id']}']")
+                    expect(row).to_have_attribute("data-status", "completed", timeout=10_000)
+
+            seen_by(tabs, "flip=h")
+            assert len(streams) == 1, f"{len(streams)} streams for eight tabs"
+            leader = streams[0]
+            leader.close()
+            seen_by([tab for tab in tabs if tab is not leader], "flip=v")
+            assert len(streams) == 2 and streams[1] is not leader
+        assert [watch.problems for watch in watches] == [[]] * 8
+    finally:
+        context.close()
+
+
 def waiting_to_retry(edit: dict[str, Any], *, seconds: float) -> dict[str, Any]:
     """An edit as the API tells one whose trial failed and that is retried after a back-off of
     `seconds` (a session's step, as its session lists it, says nothing of when)."""

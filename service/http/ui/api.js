@@ -1,5 +1,6 @@
 // The public HTTP API, as the UI uses it. Every refusal becomes an ApiError carrying the
 // API's own words (`detail`), to be shown where it happened.
+import { lead } from "./leader.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -92,18 +93,17 @@ export function live(params, { onEdit, onStats, onOpen, onState } = {}) {
 }
 
 // One stream for every tab of this browser, since a browser opens at most six connections to a
-// host over HTTP/1.1 and a stream holds one for good: the tab holding the lock opens it and
-// tells the others over a BroadcastChannel (an `open` tells every tab to read its state again);
-// when that tab closes, another takes the lock and opens its own. A tab that starts asks the
-// one holding it for the counts it last told. Where there are no Web Locks (a page served
-// neither from loopback nor over https), each tab opens its own.
+// host over HTTP/1.1 and a stream holds one for good: the tab that leads (leader.js: by a Web
+// Lock, or elected where there are none) opens it and tells the others over a BroadcastChannel
+// (an `open` tells every tab to read its state again); when that tab closes, another leads and
+// opens its own. A tab that starts asks the leader for the counts it last told.
 const CHANNEL = "editroom-events";
 export function liveInEveryTab({ onEdit, onStats, onOpen, onState }) {
-  if (!navigator.locks || typeof BroadcastChannel === "undefined") return live({}, { onEdit, onStats, onOpen, onState });
+  if (typeof BroadcastChannel === "undefined") return live({}, { onEdit, onStats, onOpen, onState });
   const handlers = { edit: onEdit, stats: onStats, open: onOpen, state: onState };
   const channel = new BroadcastChannel(CHANNEL);
   const last = {}; // what this tab last told, while it holds the stream: kind → data
-  let holding = false;
+  let closeStream = null; // while this tab leads
   const tell = (kind, data) => {
     if (kind === "stats" || kind === "state") last[kind] = data;
     handlers[kind]?.(data);
@@ -111,13 +111,14 @@ export function liveInEveryTab({ onEdit, onStats, onOpen, onState }) {
   };
   channel.addEventListener("message", ({ data: { kind, data } }) => {
     if (kind !== "hello") { handlers[kind]?.(data); return; }
-    if (!holding) return;
+    if (!closeStream) return;
     for (const [told, value] of Object.entries(last)) channel.postMessage({ kind: told, data: value });
   });
-  navigator.locks.request(CHANNEL, () => {
-    holding = true;
-    live({}, { onEdit: (edit) => tell("edit", edit), onStats: (counts) => tell("stats", counts), onOpen: () => tell("open"), onState: (up) => tell("state", up) });
-    return new Promise(() => {}); // held while this tab lives
+  lead(CHANNEL, {
+    start: () => {
+      closeStream = live({}, { onEdit: (edit) => tell("edit", edit), onStats: (counts) => tell("stats", counts), onOpen: () => tell("open"), onState: (up) => tell("state", up) });
+    },
+    stop: () => { closeStream?.(); closeStream = null; },
   });
   channel.postMessage({ kind: "hello" });
   return null;
