@@ -138,7 +138,8 @@ OVERFLOWING = """() => {
     return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
   };
   const broken = [...document.querySelectorAll("td button")].filter((b) => lines(b) > 1);
-  const parted = [...document.querySelectorAll("td[data-label=Took]")].filter((td) => lines(td) > 1);
+  const parted = [...document.querySelectorAll("td[data-label=Took]")]
+    .filter((td) => lines(td) > 1);
   return [...(root.scrollWidth > root.clientWidth ? ["the page scrolls sideways"] : []),
     ...spilt.map((td) => `a cell of ${td.dataset.label || "no column"}`),
     ...broken.map((button) => `the button ${button.textContent} broken across lines`),
@@ -1257,10 +1258,14 @@ def test_a_time_keeps_its_unit_in_a_crowded_queue(page: Page, watch: Watch, serv
 RECORD_TOLD = """() => {
   window.told = [];
   const live = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
+  const region = (node) => (node.nodeType === 1 ? node : node.parentElement)?.closest(live);
   new MutationObserver((changes) => {
-    const regions = new Set(changes.map((c) => (c.target.nodeType === 1 ? c.target : c.target.parentElement)?.closest(live)));
-    for (const region of regions) if (region && region.textContent.trim()) window.told.push(region.textContent.trim());
-  }).observe(document.body, { childList: true, characterData: true, subtree: true, attributes: true });
+    for (const changed of new Set(changes.map((c) => region(c.target)))) {
+      const text = changed?.textContent.trim();
+      if (text) window.told.push(text);
+    }
+  }).observe(document.body, { childList: true, characterData: true, subtree: true,
+                              attributes: true });
 }"""
 
 
