@@ -1491,6 +1491,28 @@ def test_an_output_made_elsewhere_comes_into_the_library(
     expect(page.locator(".card", has_text="a copy made by its address")).to_have_count(0)
 
 
+def test_uploads_and_deletions_made_elsewhere_reach_an_open_library(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """Uploads made by HTTP (curl, another tab) come into the open library as they are ready,
+    newest on top, and go when they are deleted, without a reload (they showed at the next
+    load only, and a deleted one stayed, its Delete refused). The first may come by the
+    stream's first catching up; the second, made once that is done, only live."""
+    page.goto("/#/library")
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    with httpx.Client(base_url=service, timeout=60) as api:
+        made = []
+        for name, size in (("curled.png", (73, 37)), ("curled-again.png", (37, 73))):
+            picture = media.image_bytes("PNG", size=size)
+            made.append(api.post("/bucket/upload", params={"filename": name}, content=picture))
+            expect(page.locator(".card").first).to_contain_text(name)
+        for uploaded in made:
+            api.delete(f"/bucket/upload/{uploaded.json()['id']}").raise_for_status()
+    for name in ("curled.png", "curled-again.png"):
+        expect(page.get_by_role("link", name=f"Edit {name}")).to_have_count(0)
+    check_page(page, "library-live")
+
+
 def test_an_output_made_before_the_stream_watches_is_caught_up(
     page: Page, watch: Watch, service: str
 ) -> None:
