@@ -127,7 +127,7 @@ def check_page(page: Page, name: str) -> None:
 # What is cut off or spills over: the page scrolling sideways, or a table cell's content wider
 # than the cell (the cell's label, as its column names it at phone width); and a table's
 # button whose word is broken across lines ("Retr" over "y": a column squeezed to a letter), or
-# a time parted from its unit ("87" over "ms").
+# a number parted from its unit ("87" over "ms", "3.1" over "KB"), anywhere on the page.
 OVERFLOWING = """() => {
   const root = document.documentElement;
   const spilt = [...document.querySelectorAll("td")]
@@ -138,12 +138,22 @@ OVERFLOWING = """() => {
     return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
   };
   const broken = [...document.querySelectorAll("td button")].filter((b) => lines(b) > 1);
-  const parted = [...document.querySelectorAll("td[data-label=Took]")]
-    .filter((td) => lines(td) > 1);
+  const parted = [];
+  const QUANTITY = /\\d+(?:\\.\\d+)?\\s(?:B|KB|MB|GB|ms|s)\\b/g;
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (texts.nextNode()) {
+    for (const found of texts.currentNode.data.matchAll(QUANTITY)) {
+      const range = document.createRange();
+      range.setStart(texts.currentNode, found.index);
+      range.setEnd(texts.currentNode, found.index + found[0].length);
+      const tops = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+      if (tops.size > 1) parted.push(found[0]);
+    }
+  }
   return [...(root.scrollWidth > root.clientWidth ? ["the page scrolls sideways"] : []),
     ...spilt.map((td) => `a cell of ${td.dataset.label || "no column"}`),
     ...broken.map((button) => `the button ${button.textContent} broken across lines`),
-    ...parted.map((td) => `the time ${td.textContent} broken across lines`)];
+    ...parted.map((quantity) => `${quantity} broken across lines`)];
 }"""
 
 
@@ -1497,20 +1507,21 @@ def test_uploads_and_deletions_made_elsewhere_reach_an_open_library(
     """Uploads made by HTTP (curl, another tab) come into the open library as they are ready,
     newest on top, and go when they are deleted, without a reload (they showed at the next
     load only, and a deleted one stayed, its Delete refused). The first may come by the
-    stream's first catching up; the second, made once that is done, only live."""
+    stream's first catching up; the second, made once that is done, only live. Their cards'
+    facts wrap at phone width, never between a size and its unit (check_page)."""
     page.goto("/#/library")
     expect(page.get_by_role("heading", name="Library")).to_be_visible()
     with httpx.Client(base_url=service, timeout=60) as api:
         made = []
-        for name, size in (("curled.png", (73, 37)), ("curled-again.png", (37, 73))):
+        for name, size in (("curled.png", (901, 600)), ("curled-again.png", (37, 73))):
             picture = media.image_bytes("PNG", size=size)
             made.append(api.post("/bucket/upload", params={"filename": name}, content=picture))
             expect(page.locator(".card").first).to_contain_text(name)
+        check_page(page, "library-live")
         for uploaded in made:
             api.delete(f"/bucket/upload/{uploaded.json()['id']}").raise_for_status()
     for name in ("curled.png", "curled-again.png"):
         expect(page.get_by_role("link", name=f"Edit {name}")).to_have_count(0)
-    check_page(page, "library-live")
 
 
 def test_an_output_made_before_the_stream_watches_is_caught_up(

@@ -19,12 +19,13 @@ export function h(tag, attributes = {}, ...children) {
 let unique = 0;
 export const uid = (prefix) => `${prefix}-${++unique}`;
 
+// A size, its number and unit joined by a no-break space: "3.1 KB" is never "3.1" over "KB".
 export function bytes(size) {
   const units = ["B", "KB", "MB", "GB"];
   let value = size;
   let unit = 0;
   while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
-  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+  return `${value.toFixed(unit ? 1 : 0)}\u00a0${units[unit]}`;
 }
 
 // A time as minutes and seconds, to `digits` decimals: 1:05.2 (or 1:05.20 with 2).
