@@ -65,10 +65,9 @@ export function upload(file, onProgress) {
 // One Server-Sent Events stream of many edits (GET /events), and of the library's changes
 // (`onMedia`: a media ready, as GET /bucket/upload/{id} answers; `onMediaDeleted`: its id).
 // `onOpen` runs on every (re)connection and on `reset`: the page reads its state again, so
-// nothing is missed. A
-// connection counts as open at its first `stats`, which the service sends once it is watching
-// (the browser's own `open` comes with the headers, before: a change between the two would be
-// neither read nor told). The browser reconnects by itself after a network error, but not
+// nothing is missed. A connection counts as open at its first `stats`, which the service sends
+// once it is watching (the browser's own `open` comes with the headers, before: a change
+// between the two would be neither read nor told). The browser reconnects by itself after a network error, but not
 // after an answer other than 200 (a 503 while the database restarts): the stream is then
 // opened again here, a little later.
 const REOPEN_MILLISECONDS = 5000;
@@ -105,7 +104,7 @@ const CHANNEL = "editroom-events";
 export function liveInEveryTab(handlers) {
   if (typeof BroadcastChannel === "undefined") return live({}, handlers);
   const channel = new BroadcastChannel(CHANNEL);
-  const last = {}; // what this tab last told, while it holds the stream: kind → data
+  const last = {}; // what this tab last told, while it leads: handler's name → data
   let closeStream = null; // while this tab leads
   // What the stream tells, by the handler's name (onEdit, ...), here and in every other tab.
   const tell = (kind, data) => {
