@@ -7,7 +7,7 @@ what they made themselves, never on the whole library being theirs."""
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Locator,
     Page,
+    Request,
     Route,
     ViewportSize,
     expect,
@@ -1386,17 +1387,35 @@ def test_seven_editor_tabs_all_work(page: Page, watch: Watch, service: str) -> N
 # A page served over plain http from a host other than loopback is not a secure context, and
 # has no Web Locks: made so here before the page's scripts run.
 NO_WEB_LOCKS = "Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });"
+# A page that runs nothing else for six seconds (as a tab the browser has frozen, or one busy).
+BUSY_FOR_SIX_SECONDS = (
+    "() => setTimeout(() => { const end = Date.now() + 6000; while (Date.now() < end); }, 0)"
+)
+
+
+def pages_of_streams(pages: list[Page]) -> Callable[[Request], None]:
+    """Keeps the page of each event stream's request in `pages`."""
+
+    def keep(request: Request) -> None:
+        if "/events" in request.url:
+            pages.append(request.frame.page)
+
+    return keep
 
 
 def test_eight_tabs_without_web_locks_share_one_stream(browser: Browser, service: str) -> None:
     """Eight tabs of the queue in a browser without Web Locks (plain http to another host): the
     tabs elect one to open the event stream and tell the others, so each sees an edit made
     elsewhere live (with a stream each, the seventh tab never got a connection). The leader
-    closed, another takes over within seconds: a second edit is seen live by the seven left."""
+    silent for six seconds (its page busy), another takes over, and the silent one, back, hears
+    of it and closes its stream; the new leader closed (it says so), another takes over at
+    once: each time an edit is seen live by every tab still open."""
     context = browser.new_context(base_url=service, viewport=DESKTOP)
     context.add_init_script(NO_WEB_LOCKS)
     streams: list[Page] = []
-    context.on("request", lambda r: streams.append(r.frame.page) if "/events" in r.url else None)
+    ended: list[Page] = []
+    context.on("request", pages_of_streams(streams))
+    context.on("requestfailed", pages_of_streams(ended))
     tabs = [context.new_page() for _ in range(8)]
     watches = [Watch(tab, service) for tab in tabs]
     try:
@@ -1416,10 +1435,19 @@ def test_eight_tabs_without_web_locks_share_one_stream(browser: Browser, service
 
             seen_by(tabs, "flip=h")
             assert len(streams) == 1, f"{len(streams)} streams for eight tabs"
-            leader = streams[0]
-            leader.close()
-            seen_by([tab for tab in tabs if tab is not leader], "flip=v")
-            assert len(streams) == 2 and streams[1] is not leader
+            silent = streams[0]
+            silent.evaluate(BUSY_FOR_SIX_SECONDS)
+            seen_by(tabs, "flip=v")
+            expect(silent.locator("tr[data-edit]").first).to_be_visible()  # back
+            deadline = time.monotonic() + 10
+            while silent not in ended and time.monotonic() < deadline:
+                tabs[-1].wait_for_timeout(100)
+            assert len(streams) == 2 and streams[1] is not silent
+            assert ended == [silent], "the leader back from its silence kept its stream"
+            closed = streams[1]
+            closed.close()
+            seen_by([tab for tab in tabs if tab is not closed], "rotate=90")
+            assert len(streams) == 3 and streams[2] is not closed
         assert [watch.problems for watch in watches] == [[]] * 8
     finally:
         context.close()
