@@ -98,21 +98,29 @@ $$;
 COMMENT ON FUNCTION editroom.unwatch_channel(text) IS
 'Let go of p_channel''s wake slots: statements stop sending it NOTIFYs unless someone else watches.';
 
+-- Both channels the service watches for its event streams: the edits' and the library's
+-- (220_media_events.sql).
 CREATE OR REPLACE FUNCTION editroom.watch_events()
 RETURNS void
 LANGUAGE sql
-AS $$ SELECT editroom.watch_channel('editroom_edit_events') $$;
+AS $$
+    SELECT editroom.watch_channel(c.channel)
+      FROM unnest(ARRAY['editroom_edit_events', 'editroom_media_events']) AS c (channel)
+$$;
 
 COMMENT ON FUNCTION editroom.watch_events() IS
-'For a session that LISTENs editroom_edit_events (a DBA''s psql): without it, status events are '
-'sent only while the service has a subscriber. LISTEN first, then call this; it lasts until '
-'unwatch_events() or the session ends. Events of this session''s own statements come only when '
-'someone else watches too.';
+'For a session that LISTENs editroom_edit_events or editroom_media_events (a DBA''s psql): '
+'without it, their events are sent only while the service has a subscriber. LISTEN first, then '
+'call this; it lasts until unwatch_events() or the session ends. Events of this session''s own '
+'statements come only when someone else watches too.';
 
 CREATE OR REPLACE FUNCTION editroom.unwatch_events()
 RETURNS void
 LANGUAGE sql
-AS $$ SELECT editroom.unwatch_channel('editroom_edit_events') $$;
+AS $$
+    SELECT editroom.unwatch_channel(c.channel)
+      FROM unnest(ARRAY['editroom_edit_events', 'editroom_media_events']) AS c (channel)
+$$;
 
 COMMENT ON FUNCTION editroom.unwatch_events() IS
 'Undoes watch_events() for this session.';

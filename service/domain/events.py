@@ -1,5 +1,7 @@
 """One LISTEN connection for the whole service. Every SSE stream and every `?wait=` request
-subscribes here, per edit, instead of holding a connection of its own.
+subscribes here, per edit, instead of holding a connection of its own. The library's changes
+(a media ready, or deleted: db/functions/220_media_events.sql) come on a channel of their own,
+MEDIA_CHANNEL, watched and heard with the edits' for the feeds of `/events` streams.
 
 A notification says "look again": subscribers re-read the edit, and a dropped connection loses
 nothing (on reconnect every subscriber looks again). It also says what the edit became
@@ -32,6 +34,7 @@ from service.kernel.errors import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 CHANNEL = "editroom_edit_events"
+MEDIA_CHANNEL = "editroom_media_events"  # runners LISTEN to CHANNEL, never woken by these
 STATE_FIELDS = ("status", "trial", "progress")
 RECONNECT_SECONDS = 1.0
 WATCH_CHECK_SECONDS = 0.5
@@ -94,36 +97,55 @@ MAX_PENDING_IDS = 10_000  # per feed, between two reads; past it the reader is d
 
 
 class Feed:
-    """One subscriber's view of every edit: the ids of the edits that may have changed since
-    the last take. A feed that is not read keeps at most MAX_PENDING_IDS, then is `overflowed`
-    and keeps nothing more: its reader has fallen too far behind and should start again, so a
-    slow reader costs bounded memory and never slows the LISTEN connection."""
+    """One subscriber's view of every edit and media: the ids of the edits (and apart, of the
+    media) that may have changed since the last take. A feed that is not read keeps at most
+    MAX_PENDING_IDS of both, then is `overflowed` and keeps nothing more: its reader has fallen
+    too far behind and should start again, so a slow reader costs bounded memory and never
+    slows the LISTEN connection."""
 
     def __init__(self) -> None:
         self.changed = asyncio.Event()
         self.overflowed = False
         self._ids: dict[UUID, None] = {}  # insertion-ordered set
+        self._media_ids: dict[UUID, None] = {}
         self._missed = False
 
     def take(self) -> tuple[list[UUID], bool]:
-        """The ids announced since the last take, and whether some may have gone unannounced."""
+        """The edits announced since the last take, and whether some may have gone unannounced
+        (edits or media: read everything again)."""
         self.changed.clear()
         ids, missed = list(self._ids), self._missed
         self._ids.clear()
         self._missed = False
         return ids, missed
 
+    def take_media(self) -> list[UUID]:
+        """The media announced since the last take (take() says whether some were missed)."""
+        ids = list(self._media_ids)
+        self._media_ids.clear()
+        return ids
+
     def notify(self, edit_id: UUID | None) -> None:
-        if self.overflowed:
-            return
+        """Edit `edit_id` may have changed; None: anything may have (a lost LISTEN)."""
         if edit_id is None:
             self._missed = True
-            self._ids.clear()
-        elif len(self._ids) >= MAX_PENDING_IDS:
+            self._media_ids.clear()
+        self._keep(self._ids, edit_id)
+
+    def notify_media(self, media_id: UUID) -> None:
+        self._keep(self._media_ids, media_id)
+
+    def _keep(self, ids: dict[UUID, None], announced: UUID | None) -> None:
+        if self.overflowed:
+            return
+        if announced is None:
+            ids.clear()
+        elif len(self._ids) + len(self._media_ids) >= MAX_PENDING_IDS:
             self.overflowed = True
             self._ids.clear()
+            self._media_ids.clear()
         else:
-            self._ids[edit_id] = None
+            ids[announced] = None
         self.changed.set()
 
 
@@ -134,7 +156,7 @@ class EditEvents:
         self._unbound: set[Subscription] = set()  # made before their edit (bind)
         self._feeds: set[Feed] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._slots = database.wake_slots(CHANNEL)
+        self._slots = database.wake_slots(CHANNEL, MEDIA_CHANNEL)
         self._watching = asyncio.Lock()  # one watch or unwatch at a time
         self._idle_since: float | None = None  # no subscriber since (monotonic)
         self.connected = asyncio.Event()
@@ -248,11 +270,14 @@ class EditEvents:
     async def _listen(self) -> None:
         while True:
             try:
-                async with self._database.listen(CHANNEL) as notifications:
+                async with self._database.listen(CHANNEL, MEDIA_CHANNEL) as notifications:
                     self.connected.set()
                     self._wake_everyone()  # anything missed while disconnected
                     async for notification in notifications:
-                        self._dispatch(notification.payload)
+                        if notification.channel == MEDIA_CHANNEL:
+                            self._dispatch_media(notification.payload)
+                        else:
+                            self._dispatch(notification.payload)
             except DatabaseUnavailable as exc:
                 log.warning("edit events LISTEN lost; reconnecting", extra={"error": str(exc)})
             self.connected.clear()
@@ -269,6 +294,15 @@ class EditEvents:
                 subscription.keep(edit_id, state)
             for feed in self._feeds:
                 feed.notify(edit_id)
+
+    def _dispatch_media(self, payload: str) -> None:
+        """One statement's media events (db/functions/220): for the feeds, which read them
+        again (the edits' subscribers follow edits only)."""
+        self.generation += 1
+        for event in json.loads(payload):
+            media_id = UUID(event["id"])
+            for feed in self._feeds:
+                feed.notify_media(media_id)
 
     def _wake_everyone(self) -> None:
         self.generation += 1

@@ -1,12 +1,14 @@
 """One live stream of many edits, for a page that shows a session, a workflow's executions,
-a media's edits or the whole queue: every change of a matching edit, and the status counts.
+a media's edits or the whole queue: every change of a matching edit, and the status counts;
+and for the library, each media that became ready or was deleted.
 
 It rides on the service's one LISTEN connection (events.py): a notification names an edit,
 the stream re-reads the edits it was told of (one query for all of them) and passes on those
-in its scope. Counts go out at most once per STATS_INTERVAL_SECONDS, and only when they
-changed. When notifications may have been missed (a lost LISTEN connection), the stream says
-`reset` and the client reads everything again; a reader that fell MAX_PENDING_IDS edits
-behind is not followed further (the stream ends, and the client reconnects).
+in its scope; a media's notification the same way, the media read again (gone: deleted).
+Counts go out at most once per STATS_INTERVAL_SECONDS, and only when they changed. When
+notifications may have been missed (a lost LISTEN connection), the stream says `reset` and the
+client reads everything again; a reader that fell MAX_PENDING_IDS edits behind is not followed
+further (the stream ends, and the client reconnects).
 
 Streams told of the same changes share their reads (events.Shared) and the frames made of
 them (LiveEvent.frame): every stream is told of every edit at once, so a page left open by
@@ -25,7 +27,7 @@ from service.kernel.db import Database, Row
 STATS_INTERVAL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 
-Kind = Literal["edit", "stats", "reset", "keep-alive"]
+Kind = Literal["edit", "media", "media-deleted", "stats", "reset", "keep-alive"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +46,14 @@ class Scope:
                                    ("media_id", self.media_id))
         )  # fmt: skip
 
+    def holds_media(self, media_id: UUID) -> bool:
+        """The library's changes are for a stream of every edit, or of that media's."""
+        return (
+            self.session_id is None
+            and self.workflow_id is None
+            and (self.media_id is None or self.media_id == media_id)
+        )
+
 
 @dataclass(eq=False)
 class LiveEvent:
@@ -52,6 +62,8 @@ class LiveEvent:
 
     kind: Kind
     edit: Row | None = None
+    media: Row | None = None  # a media ready, as read
+    media_id: UUID | None = None  # of `media`, or of a media deleted
     counts: dict[str, int] | None = None
     _frame: str | None = field(default=None, init=False, repr=False)
 
@@ -68,6 +80,7 @@ class LiveEdits:
         self._events = events
         self._counts: Shared[dict[str, int]] = Shared(events)
         self._changes: Shared[list[LiveEvent]] = Shared(events)
+        self._media: Shared[list[LiveEvent]] = Shared(events)
 
     @property
     def stopping(self) -> bool:
@@ -91,9 +104,12 @@ class LiveEdits:
             counted_at, stats_due = time.monotonic(), False
             while not feed.overflowed and not self._events.closing:
                 ids, missed = feed.take()
+                media_ids = feed.take_media()
                 if missed:
                     yield LiveEvent("reset")
                 for event in await self._changed(ids, scope):
+                    yield event
+                for event in await self._media_changed(media_ids, scope):
                     yield event
                 stats_due = stats_due or bool(ids) or missed
                 wait = STATS_INTERVAL_SECONDS - (time.monotonic() - counted_at)
@@ -123,3 +139,21 @@ class LiveEdits:
     async def _read_changed(self, ids: tuple[UUID, ...]) -> list[LiveEvent]:
         rows = await self._database.fetch_all("edits_changed", ids=list(ids))
         return [LiveEvent("edit", edit=row) for row in rows]
+
+    async def _media_changed(self, ids: list[UUID], scope: Scope) -> list[LiveEvent]:
+        """The media told of, as they are now (not ready any more: deleted), those in `scope`;
+        read for every scope at once, as edits are."""
+        if not any(scope.holds_media(media_id) for media_id in ids):
+            return []
+        told = tuple(ids)
+        changed = await self._media.read(told, lambda: self._read_media(told))
+        return [event for event in changed if event.media_id and scope.holds_media(event.media_id)]
+
+    async def _read_media(self, ids: tuple[UUID, ...]) -> list[LiveEvent]:
+        ready = await self._database.fetch_all("media_changed", ids=list(ids))
+        rows = {row["id"]: row for row in ready}
+        return [
+            LiveEvent("media", media=rows[media_id], media_id=media_id) if media_id in rows
+            else LiveEvent("media-deleted", media_id=media_id)
+            for media_id in ids
+        ]  # fmt: skip

@@ -98,6 +98,11 @@ SELECT w.waiting, m.*
          WHERE c.status IN ('queued', 'error')) AS w
   LEFT JOIN editroom.media m ON m.id = %(id)s;
 
+-- name: media_changed
+-- The media a live stream was told of (db/functions/220_media_events.sql), those ready: one
+-- told of and not found here was deleted.
+SELECT * FROM editroom.media WHERE id = ANY(%(ids)s::uuid[]) AND status = 'ready';
+
 -- name: ready_media_by_sha256
 SELECT * FROM editroom.media WHERE sha256 = %(sha256)s AND status = 'ready';
 

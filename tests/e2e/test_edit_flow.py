@@ -108,9 +108,10 @@ def test_streams_share_one_listen_connection(api: httpx.Client, conn: Conn) -> N
     for thread in threads:
         thread.start()
     eventually(lambda: len(finished) == 5, what="every stream's first event")  # all queued
-    listeners = conn.execute(
+    listeners = conn.execute(  # the service's (runners LISTEN to the queue too)
         """SELECT count(*) AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND query = 'LISTEN "editroom_edit_events"'"""
+            WHERE datname = current_database()
+              AND query = 'LISTEN "editroom_edit_events"; LISTEN "editroom_media_events"'"""
     ).fetchone()
     assert listeners == {"n": 1}
     for edit in made:

@@ -7,7 +7,7 @@ what they made themselves, never on the whole library being theirs."""
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Locator,
     Page,
+    Request,
     Route,
     ViewportSize,
     expect,
@@ -126,7 +127,8 @@ def check_page(page: Page, name: str) -> None:
 
 # What is cut off or spills over: the page scrolling sideways, or a table cell's content wider
 # than the cell (the cell's label, as its column names it at phone width); and a table's
-# button whose word is broken across lines ("Retr" over "y": a column squeezed to a letter).
+# button whose word is broken across lines ("Retr" over "y": a column squeezed to a letter), or
+# a number parted from its unit ("87" over "ms", "3.1" over "KB"), anywhere on the page.
 OVERFLOWING = """() => {
   const root = document.documentElement;
   const spilt = [...document.querySelectorAll("td")]
@@ -137,9 +139,22 @@ OVERFLOWING = """() => {
     return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
   };
   const broken = [...document.querySelectorAll("td button")].filter((b) => lines(b) > 1);
+  const parted = [];
+  const QUANTITY = /\\d+(?:\\.\\d+)?\\s(?:B|KB|MB|GB|ms|s)\\b/g;
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (texts.nextNode()) {
+    for (const found of texts.currentNode.data.matchAll(QUANTITY)) {
+      const range = document.createRange();
+      range.setStart(texts.currentNode, found.index);
+      range.setEnd(texts.currentNode, found.index + found[0].length);
+      const tops = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+      if (tops.size > 1) parted.push(found[0]);
+    }
+  }
   return [...(root.scrollWidth > root.clientWidth ? ["the page scrolls sideways"] : []),
     ...spilt.map((td) => `a cell of ${td.dataset.label || "no column"}`),
-    ...broken.map((button) => `the button ${button.textContent} broken across lines`)];
+    ...broken.map((button) => `the button ${button.textContent} broken across lines`),
+    ...parted.map((quantity) => `${quantity} broken across lines`)];
 }"""
 
 
@@ -1265,6 +1280,93 @@ def test_long_words_are_broken_in_tables(page: Page, watch: Watch, service: str)
         assert page.evaluate(OVERFLOWING) == [], size
 
 
+def test_a_time_keeps_its_unit_in_a_crowded_queue(page: Page, watch: Watch, service: str) -> None:
+    """An edit of one long text in the queue: the table wants more than the window's width, and
+    every column is squeezed, the Took column to a digit's width ("2." over "1 s"). At both
+    widths each time stays on one line with its unit (check_page looks)."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(1600, 120))
+        uploaded = api.post("/bucket/upload", params={"filename": "crowded.png"}, content=picture)
+        words = "_".join(["a_caption_of_many_words"] * 6)
+        made = api.post(f"/edit?media={uploaded.json()['id']}&text={words}&wait=30").json()
+        assert made["status"] == "completed", made["error"]
+    page.goto("/#/queue")
+    took = page.locator(f"tr[data-edit='{made['id']}'] td[data-label=Took]")
+    expect(took).to_have_text(re.compile(r"^\d+(\.\d)?\s(ms|s)$"))
+    check_page(page, "queue-crowded")
+
+
+# Every text a screen reader is told on the page from now on: each change inside a live region
+# (aria-live other than off, or a role that is live: status, alert, log), as the region reads.
+RECORD_TOLD = """() => {
+  window.told = [];
+  const live = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
+  const region = (node) => (node.nodeType === 1 ? node : node.parentElement)?.closest(live);
+  new MutationObserver((changes) => {
+    for (const changed of new Set(changes.map((c) => region(c.target)))) {
+      const text = changed?.textContent.trim();
+      if (text) window.told.push(text);
+    }
+  }).observe(document.body, { childList: true, characterData: true, subtree: true,
+                              attributes: true });
+}"""
+
+
+def test_the_queue_tells_a_screen_reader_what_matters_not_every_count(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The queue's counts change at every step of every edit; a screen reader was read each
+    change of them (and of the top bar's). Two edits made and a third that fails: it is told
+    that an edit failed, and nothing else (that the queue is empty again too, when it is: other
+    tests' edits may still be waiting, so that is checked on its own, below)."""
+    page.goto("/#/queue")
+    expect(page.locator(".counts dd[data-status=completed]")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.evaluate(RECORD_TOLD)
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(69, 53))  # no face: a headshot fails
+        uploaded = api.post("/bucket/upload", params={"filename": "told.png"}, content=picture)
+        for query in ("flip=h", "flip=v", "headshot"):
+            api.post(f"/edit?media={uploaded.json()['id']}&{query}&wait=30").raise_for_status()
+    page.wait_for_function("() => window.told.some((t) => t.startsWith('1 edit failed'))")
+    told = page.evaluate("() => window.told")
+    assert all(re.search(r"edits? failed|queue is empty", text) for text in told), told
+
+
+def test_the_queue_s_news_are_told_together_at_most_every_ten_seconds(
+    page: Page, watch: Watch
+) -> None:
+    """What the queue's page tells a screen reader (components/news.js), fed counts as the
+    stream sends them, on a clock the test moves: counts that only move, nothing; the first
+    failure at once; what follows within ten seconds (two more failures, the queue emptied)
+    together, once the ten seconds are over."""
+    page.clock.install()
+    page.goto("/#/queue")
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    page.evaluate(
+        "async () => { const { queueNews } = await import('/ui/components/news.js');"
+        " window.news = queueNews(); document.body.append(window.news.element); }"
+    )
+
+    def hear(**counts: int) -> str:
+        page.evaluate("(counts) => window.news.heard(counts)", counts)
+        page.clock.run_for(1)
+        return str(page.evaluate("() => window.news.element.textContent"))
+
+    assert hear(queued=3, failed=0) == ""
+    assert hear(queued=1, processing=2, completed=1, failed=0) == ""
+    failed_once = '1 edit failed: choose Show "failed" to see why.'
+    assert hear(processing=2, completed=1, failed=1) == failed_once
+    assert hear(completed=2, failed=3) == failed_once  # within ten seconds of the last told
+    page.clock.run_for(9_000)
+    assert page.evaluate("() => window.news.element.textContent") == failed_once
+    page.clock.run_for(1_000)
+    assert page.evaluate("() => window.news.element.textContent") == (
+        '2 edits failed: choose Show "failed" to see why.'
+        " The queue is empty: nothing is running or waiting."
+    )
+
+
 def test_an_upload_of_a_long_name_keeps_its_row(page: Page, watch: Watch, tmp_path: Path) -> None:
     """A file named with one long word: its upload's outcome (a link named by the file) is
     broken within its row at both widths, not spilt over Dismiss and past the window."""
@@ -1312,6 +1414,75 @@ def test_seven_editor_tabs_all_work(page: Page, watch: Watch, service: str) -> N
     expect(tabs[-1].locator(".step").first).to_have_attribute(
         "data-status", "completed", timeout=10_000
     )
+
+
+# A page served over plain http from a host other than loopback is not a secure context, and
+# has no Web Locks: made so here before the page's scripts run.
+NO_WEB_LOCKS = "Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });"
+# A page that runs nothing else for six seconds (as a tab the browser has frozen, or one busy).
+BUSY_FOR_SIX_SECONDS = (
+    "() => setTimeout(() => { const end = Date.now() + 6000; while (Date.now() < end); }, 0)"
+)
+
+
+def pages_of_streams(pages: list[Page]) -> Callable[[Request], None]:
+    """Keeps the page of each event stream's request in `pages`."""
+
+    def keep(request: Request) -> None:
+        if "/events" in request.url:
+            pages.append(request.frame.page)
+
+    return keep
+
+
+def test_eight_tabs_without_web_locks_share_one_stream(browser: Browser, service: str) -> None:
+    """Eight tabs of the queue in a browser without Web Locks (plain http to another host): the
+    tabs elect one to open the event stream and tell the others, so each sees an edit made
+    elsewhere live (with a stream each, the seventh tab never got a connection). The leader
+    silent for six seconds (its page busy), another takes over, and the silent one, back, hears
+    of it and closes its stream; the new leader closed (it says so), another takes over at
+    once: each time an edit is seen live by every tab still open."""
+    context = browser.new_context(base_url=service, viewport=DESKTOP)
+    context.add_init_script(NO_WEB_LOCKS)
+    streams: list[Page] = []
+    ended: list[Page] = []
+    context.on("request", pages_of_streams(streams))
+    context.on("requestfailed", pages_of_streams(ended))
+    tabs = [context.new_page() for _ in range(8)]
+    watches = [Watch(tab, service) for tab in tabs]
+    try:
+        for tab in tabs:
+            tab.goto("/#/queue")
+            expect(tab.get_by_role("heading", name="Queue")).to_be_visible(timeout=5_000)
+        assert tabs[0].evaluate("() => navigator.locks") is None
+        with httpx.Client(base_url=service, timeout=60) as api:
+            picture = media.image_bytes("PNG", size=(59, 41))
+            uploaded = api.post("/bucket/upload", params={"filename": "eight.png"}, content=picture)
+
+            def seen_by(seeing: list[Page], query: str) -> None:
+                edit = api.post(f"/edit?media={uploaded.json()['id']}&{query}").json()
+                for tab in seeing:
+                    row = tab.locator(f"tr[data-edit='{edit['id']}']")
+                    expect(row).to_have_attribute("data-status", "completed", timeout=10_000)
+
+            seen_by(tabs, "flip=h")
+            assert len(streams) == 1, f"{len(streams)} streams for eight tabs"
+            silent = streams[0]
+            silent.evaluate(BUSY_FOR_SIX_SECONDS)
+            seen_by(tabs, "flip=v")
+            expect(silent.locator("tr[data-edit]").first).to_be_visible()  # back
+            deadline = time.monotonic() + 10
+            while silent not in ended and time.monotonic() < deadline:
+                tabs[-1].wait_for_timeout(100)
+            assert len(streams) == 2 and streams[1] is not silent
+            assert ended == [silent], "the leader back from its silence kept its stream"
+            closed = streams[1]
+            closed.close()
+            seen_by([tab for tab in tabs if tab is not closed], "rotate=90")
+            assert len(streams) == 3 and streams[2] is not closed
+        assert [watch.problems for watch in watches] == [[]] * 8
+    finally:
+        context.close()
 
 
 def waiting_to_retry(edit: dict[str, Any], *, seconds: float) -> dict[str, Any]:
@@ -1422,6 +1593,29 @@ def test_an_output_made_elsewhere_comes_into_the_library(
     expect(page.get_by_role("link", name="Edit elsewhere-edited.png")).to_have_count(1)
     page.wait_for_load_state("networkidle")  # its thumbnail made, and told
     expect(page.locator(".card", has_text="a copy made by its address")).to_have_count(0)
+
+
+def test_uploads_and_deletions_made_elsewhere_reach_an_open_library(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """Uploads made by HTTP (curl, another tab) come into the open library as they are ready,
+    newest on top, and go when they are deleted, without a reload (they showed at the next
+    load only, and a deleted one stayed, its Delete refused). The first may come by the
+    stream's first catching up; the second, made once that is done, only live. Their cards'
+    facts wrap at phone width, never between a size and its unit (check_page)."""
+    page.goto("/#/library")
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    with httpx.Client(base_url=service, timeout=60) as api:
+        made = []
+        for name, size in (("curled.png", (901, 600)), ("curled-again.png", (37, 73))):
+            picture = media.image_bytes("PNG", size=size)
+            made.append(api.post("/bucket/upload", params={"filename": name}, content=picture))
+            expect(page.locator(".card").first).to_contain_text(name)
+        check_page(page, "library-live")
+        for uploaded in made:
+            api.delete(f"/bucket/upload/{uploaded.json()['id']}").raise_for_status()
+    for name in ("curled.png", "curled-again.png"):
+        expect(page.get_by_role("link", name=f"Edit {name}")).to_have_count(0)
 
 
 def test_an_output_made_before_the_stream_watches_is_caught_up(

@@ -47,6 +47,27 @@ def test_a_session_stream_tells_its_edits_and_the_counts(api: Api, streams: list
     assert outside["id"] not in told
 
 
+def test_the_library_s_changes_are_told_to_a_stream_of_the_library(
+    api: Api, streams: list[Stream]
+) -> None:
+    """An upload ready, and deleted: told to a stream of every edit (the library's page) as
+    `media` (the media as GET answers it) and `media-deleted`; not to a session's stream."""
+    picture = upload(api, 66)
+    session = api.client.post("/sessions", params={"media": picture}).json()
+    everything = Stream(api, {}, streams)
+    of_session = Stream(api, {"session": session["id"]}, streams)
+    everything.next("stats")
+    of_session.next("stats")
+    uploaded = upload(api, 67)
+    told = everything.next("media")
+    assert told == api.client.get(f"/bucket/upload/{uploaded}").json()
+    api.client.delete(f"/bucket/upload/{uploaded}").raise_for_status()
+    assert everything.next("media-deleted") == {"id": uploaded}
+    api.client.post("/edit", params={"session": session["id"], "flip": "h"})
+    of_session.next("edit")
+    assert [kind for kind, _ in of_session.kinds_seen() if kind.startswith("media")] == []
+
+
 def test_the_whole_queue_and_a_workflow_stream(api: Api, streams: list[Stream]) -> None:
     picture = upload(api)
     workflow = api.client.post("/workflows", params={"name": "flip", "flip": "h"}).json()

@@ -35,7 +35,7 @@ class ScriptedDatabase:
         self.rows = rows
         self.slots = HeldSlots()
 
-    def wake_slots(self, channel: str) -> HeldSlots:
+    def wake_slots(self, *channels: str) -> HeldSlots:
         return self.slots
 
     async def fetch_one(self, query: str, **params: Any) -> Row:

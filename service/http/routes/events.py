@@ -23,7 +23,7 @@ from service.http.deps import (
 )
 from service.http.links import Links
 from service.http.openapi import RETRY_AFTER_HEADER_DOC, STREAMS_BUSY
-from service.http.schemas import EditOut
+from service.http.schemas import EditOut, MediaOut
 from service.http.sse import EventStream
 from service.kernel.errors import DatabaseUnavailable, InvalidParameter
 
@@ -57,7 +57,11 @@ async def live_events(
     """Server-Sent Events for many edits at once: `event: edit` (the edit as `GET /edit/{id}`
     answers) at every status or progress change of an edit of this `session`, `workflow` or
     `media` (at most one of them; none: every edit), and `event: stats` (counts per status)
-    at once and then at most every second when they change. `event: reset` says changes may
+    at once and then at most every second when they change. The library's changes come on a
+    stream of every edit, or of that `media`: `event: media` (the media as
+    `GET /bucket/upload/{id}` answers) when one is ready (uploaded, made by an edit, a presigned
+    upload completed) or is no longer only a copy made by an address, and `event:
+    media-deleted` (`{"id": ...}`) when one is deleted. `event: reset` says changes may
     have been missed: read the state again (as after a reconnect). Comments keep it alive. A
     client that takes nothing for `EDITROOM_SSE_STALL_SECONDS`, or falls 10,000 edits behind,
     is dropped: reconnect and read the state again. With `EDITROOM_MAX_EVENT_STREAMS` streams
@@ -112,6 +116,10 @@ def _frame(event: LiveEvent, links: Links) -> str:
         return ": keep-alive\n\n"
     if event.edit is not None:
         data = EditOut.from_row(event.edit, links).model_dump_json()
+    elif event.media is not None:
+        data = MediaOut.from_row(event.media, links).model_dump_json()
+    elif event.kind == "media-deleted":
+        data = json.dumps({"id": str(event.media_id)})
     else:
         data = json.dumps(event.counts or {})
     return f"event: {event.kind}\ndata: {data}\n\n"

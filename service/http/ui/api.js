@@ -1,5 +1,6 @@
 // The public HTTP API, as the UI uses it. Every refusal becomes an ApiError carrying the
 // API's own words (`detail`), to be shown where it happened.
+import { lead } from "./leader.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -61,15 +62,16 @@ export function upload(file, onProgress) {
   });
 }
 
-// One Server-Sent Events stream of many edits (GET /events). `onOpen` runs on every
-// (re)connection and on `reset`: the page reads its state again, so nothing is missed. A
-// connection counts as open at its first `stats`, which the service sends once it is watching
-// (the browser's own `open` comes with the headers, before: a change between the two would be
-// neither read nor told). The browser reconnects by itself after a network error, but not
+// One Server-Sent Events stream of many edits (GET /events), and of the library's changes
+// (`onMedia`: a media ready, as GET /bucket/upload/{id} answers; `onMediaDeleted`: its id).
+// `onOpen` runs on every (re)connection and on `reset`: the page reads its state again, so
+// nothing is missed. A connection counts as open at its first `stats`, which the service sends
+// once it is watching (the browser's own `open` comes with the headers, before: a change
+// between the two would be neither read nor told). The browser reconnects by itself after a network error, but not
 // after an answer other than 200 (a 503 while the database restarts): the stream is then
 // opened again here, a little later.
 const REOPEN_MILLISECONDS = 5000;
-export function live(params, { onEdit, onStats, onOpen, onState } = {}) {
+export function live(params, { onEdit, onMedia, onMediaDeleted, onStats, onOpen, onState } = {}) {
   let source = null;
   let reopening = null;
   let watching = false; // this connection's first stats came
@@ -82,6 +84,8 @@ export function live(params, { onEdit, onStats, onOpen, onState } = {}) {
     });
     source.addEventListener("reset", () => onOpen?.());
     source.addEventListener("edit", (event) => onEdit?.(JSON.parse(event.data)));
+    source.addEventListener("media", (event) => onMedia?.(JSON.parse(event.data)));
+    source.addEventListener("media-deleted", (event) => onMediaDeleted?.(JSON.parse(event.data)));
     source.addEventListener("stats", (event) => {
       onStats?.(JSON.parse(event.data));
       if (!watching) { watching = true; onOpen?.(); }
@@ -92,32 +96,33 @@ export function live(params, { onEdit, onStats, onOpen, onState } = {}) {
 }
 
 // One stream for every tab of this browser, since a browser opens at most six connections to a
-// host over HTTP/1.1 and a stream holds one for good: the tab holding the lock opens it and
-// tells the others over a BroadcastChannel (an `open` tells every tab to read its state again);
-// when that tab closes, another takes the lock and opens its own. A tab that starts asks the
-// one holding it for the counts it last told. Where there are no Web Locks (a page served
-// neither from loopback nor over https), each tab opens its own.
+// host over HTTP/1.1 and a stream holds one for good: the tab that leads (leader.js: by a Web
+// Lock, or elected where there are none) opens it and tells the others over a BroadcastChannel
+// (an `open` tells every tab to read its state again); when that tab closes, another leads and
+// opens its own. A tab that starts asks the leader for the counts it last told.
 const CHANNEL = "editroom-events";
-export function liveInEveryTab({ onEdit, onStats, onOpen, onState }) {
-  if (!navigator.locks || typeof BroadcastChannel === "undefined") return live({}, { onEdit, onStats, onOpen, onState });
-  const handlers = { edit: onEdit, stats: onStats, open: onOpen, state: onState };
+export function liveInEveryTab(handlers) {
+  if (typeof BroadcastChannel === "undefined") return live({}, handlers);
   const channel = new BroadcastChannel(CHANNEL);
-  const last = {}; // what this tab last told, while it holds the stream: kind → data
-  let holding = false;
+  const last = {}; // what this tab last told, while it leads: handler's name → data
+  let closeStream = null; // while this tab leads
+  // What the stream tells, by the handler's name (onEdit, ...), here and in every other tab.
   const tell = (kind, data) => {
-    if (kind === "stats" || kind === "state") last[kind] = data;
+    if (kind === "onStats" || kind === "onState") last[kind] = data;
     handlers[kind]?.(data);
     channel.postMessage({ kind, data });
   };
   channel.addEventListener("message", ({ data: { kind, data } }) => {
     if (kind !== "hello") { handlers[kind]?.(data); return; }
-    if (!holding) return;
+    if (!closeStream) return;
     for (const [told, value] of Object.entries(last)) channel.postMessage({ kind: told, data: value });
   });
-  navigator.locks.request(CHANNEL, () => {
-    holding = true;
-    live({}, { onEdit: (edit) => tell("edit", edit), onStats: (counts) => tell("stats", counts), onOpen: () => tell("open"), onState: (up) => tell("state", up) });
-    return new Promise(() => {}); // held while this tab lives
+  lead(CHANNEL, {
+    start: () => {
+      const telling = Object.fromEntries(Object.keys(handlers).map((kind) => [kind, (data) => tell(kind, data)]));
+      closeStream = live({}, telling);
+    },
+    stop: () => { closeStream?.(); closeStream = null; },
   });
   channel.postMessage({ kind: "hello" });
   return null;

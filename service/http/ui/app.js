@@ -62,6 +62,8 @@ function showCounts(counts) {
 liveInEveryTab({
   onStats: showCounts,
   onEdit: (edit) => bus.dispatchEvent(new CustomEvent("edit", { detail: edit })),
+  onMedia: (media) => bus.dispatchEvent(new CustomEvent("media", { detail: media })),
+  onMediaDeleted: (media) => bus.dispatchEvent(new CustomEvent("media-deleted", { detail: media })),
   onOpen: () => bus.dispatchEvent(new Event("resync")),
   onState: (up) => { document.getElementById("stream-state").hidden = up; },
 });

@@ -1,6 +1,7 @@
 // What pages share: the one queue-wide event stream's events, and the address.
 
-// `edit` (detail: the edit), `stats` (detail: counts per status) and `resync` (read again).
+// `edit` (detail: the edit), `media` (detail: a media ready), `media-deleted` (detail: {id}),
+// `stats` (detail: counts per status) and `resync` (read again).
 export const bus = new EventTarget();
 
 export function parseHash() {

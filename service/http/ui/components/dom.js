@@ -19,12 +19,13 @@ export function h(tag, attributes = {}, ...children) {
 let unique = 0;
 export const uid = (prefix) => `${prefix}-${++unique}`;
 
+// A size, its number and unit joined by a no-break space: "3.1 KB" is never "3.1" over "KB".
 export function bytes(size) {
   const units = ["B", "KB", "MB", "GB"];
   let value = size;
   let unit = 0;
   while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
-  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+  return `${value.toFixed(unit ? 1 : 0)}\u00a0${units[unit]}`;
 }
 
 // A time as minutes and seconds, to `digits` decimals: 1:05.2 (or 1:05.20 with 2).
@@ -39,11 +40,13 @@ export function when(iso) {
   return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
 }
 
+// How long an edit ran, its number and unit joined by a no-break space ("87 ms" is never "87"
+// over "ms"); a table shows it in a `took` cell, which no break divides (style.css).
 export function took(edit) {
   if (!edit.started_at) return "";
   const end = edit.finished_at ? new Date(edit.finished_at) : new Date();
   const ms = end - new Date(edit.started_at);
-  return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return ms < 1000 ? `${Math.max(1, Math.round(ms))}\u00a0ms` : `${(ms / 1000).toFixed(1)}\u00a0s`;
 }
 
 // An address that names nothing (a mistyped or deleted id): said plainly, with the way back.

@@ -109,31 +109,39 @@ export async function render(main, { params }) {
   };
   for (const [name, listener] of Object.entries(listeners)) document.addEventListener(name, listener);
 
-  // Shown with the outputs, what an edit makes (here, in another tab, through the API) comes on
-  // top as it completes, as the filters would list it; newest first, as the library reads.
+  // What the filters list: its kind, its day, the outputs (and among them the copies) only
+  // when asked for.
   const shows = (item) => (!filters.type || item.kind === filters.type)
     && (!filters.uploadedAt || item.uploaded_at.slice(0, 10) === filters.uploadedAt)
+    && (filters.outputs || item.origin !== "edit")
     && (filters.copies || !item.by_address);
-  const onEdit = async ({ detail: edit }) => {
-    if (!filters.outputs || edit.status !== "completed") return;
-    for (const output of edit.outputs ?? []) {
-      const item = await mediaRow(output.id).catch(() => null);
-      if (!item || !shows(item) || grid.querySelector(`[data-media="${item.id}"]`)) continue;
-      grid.querySelector(".empty")?.remove();
-      grid.prepend(card(item, { error, removed }));
-    }
+  // A media not shown yet goes where the listing would have it, newest first (one uploaded now
+  // on top); one older than every card shown, while more are still to load, is left to Load more.
+  const newer = (a, b) => Date.parse(a.uploaded_at) - Date.parse(b.uploaded_at) || (a.id > b.id ? 1 : -1);
+  const add = (item) => {
+    if (!shows(item) || grid.querySelector(`[data-media="${item.id}"]`)) return;
+    const before = [...grid.querySelectorAll(".card")]
+      .find((shown) => newer(item, { uploaded_at: shown.dataset.uploaded, id: shown.dataset.media }) > 0);
+    if (!before && cursor) return;
+    grid.querySelector(".empty")?.remove();
+    grid.insertBefore(card(item, { error, removed }), before ?? null);
   };
-  bus.addEventListener("edit", onEdit);
+  // Made or deleted elsewhere (another tab, the API): an upload (or, shown with the outputs,
+  // what an edit makes) comes in as it is ready, and a media deleted goes, without a reload.
+  const onMedia = ({ detail: item }) => add(item);
+  const onMediaDeleted = ({ detail: { id } }) => {
+    const item = grid.querySelector(`[data-media="${id}"]`);
+    selection.toggle(id, false);
+    if (item) removed(item);
+  };
+  bus.addEventListener("media", onMedia);
+  bus.addEventListener("media-deleted", onMediaDeleted);
   // The tab's stream watching again (or for the first time, after this page's first read):
   // what came meanwhile was told to no one. The newest page is read, and what it holds that is
-  // not shown comes on top; the cards shown stay as they are (a refusal told on one, the focus).
+  // not shown comes in; the cards shown stay as they are (a refusal told on one, the focus).
   const catchUp = async () => {
     const page = await read(null).catch(() => null);
-    for (const item of [...(page?.items ?? [])].reverse()) {
-      if (!shows(item) || grid.querySelector(`[data-media="${item.id}"]`)) continue;
-      grid.querySelector(".empty")?.remove();
-      grid.prepend(card(item, { error, removed }));
-    }
+    for (const item of page?.items ?? []) add(item);
   };
   bus.addEventListener("resync", catchUp);
 
@@ -141,7 +149,8 @@ export async function render(main, { params }) {
   await load(true);
   return () => {
     for (const [name, listener] of Object.entries(listeners)) document.removeEventListener(name, listener);
-    bus.removeEventListener("edit", onEdit);
+    bus.removeEventListener("media", onMedia);
+    bus.removeEventListener("media-deleted", onMediaDeleted);
     bus.removeEventListener("resync", catchUp);
   };
 }
@@ -188,7 +197,7 @@ function card(media, { error, removed }) {
   const spoken = media.kind === "video" ? ` (${kind}, ${media.duration_seconds?.toFixed(1) ?? "?"} seconds)` : "";
   const remove = h("button", { type: "button", class: "quiet", "aria-label": `Delete ${name}` }, "Delete");
   const refused = errorBox(); // on the card: the page's own box may be a screen away
-  const item = h("li", { class: "card", "data-media": media.id },
+  const item = h("li", { class: "card", "data-media": media.id, "data-uploaded": media.uploaded_at },
     h("a", { class: "thumb", href: `#/media/${media.id}`, "aria-label": `Edit ${name}${spoken}` }, thumbnail(media),
       media.kind === "video" ? h("span", { class: "duration" }, seconds(media.duration_seconds)) : null),
     h("div", { class: "card-body" },

@@ -4,6 +4,7 @@
 import { get, request } from "../api.js";
 import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
+import { queueNews } from "../components/news.js";
 import { chip, detailText, LIVE, progressBar, setProgress, statusDetail, STATUSES } from "../components/status.js";
 import { written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
@@ -15,7 +16,8 @@ export async function render(main, { params }) {
   const error = errorBox();
   let status = params.get("status") || "";
   let copies = params.get("copies") === "1";
-  const counts = h("dl", { class: "counts", "aria-live": "polite" });
+  const counts = h("dl", { class: "counts" }); // not live: `news` says what matters of them
+  const news = queueNews();
   const countsNote = h("p", { class: "hint counts-note" },
     "The counts are of every edit, the copies made by addresses included.");
   const rows = h("tbody");
@@ -28,12 +30,13 @@ export async function render(main, { params }) {
     h("label", { for: copiesId }, "Show copies made by addresses (thumbnails)"));
   const shown = () => { countsNote.hidden = copies; };
   shown();
-  main.append(h("h1", {}, "Queue"), counts, countsNote,
+  main.append(h("h1", {}, "Queue"), counts, news.element, countsNote,
     h("div", { class: "toolbar" }, h("span", { class: "pair" }, h("label", { for: filterId }, "Show"), filter), copiesBox), error,
     h("table", { class: "table stack" }, h("caption", { class: "visually-hidden" }, "Recent edits, newest first"),
       h("thead", {}, h("tr", {}, COLUMNS.map((t) => h("th", { scope: "col" }, t === "Actions" ? h("span", { class: "visually-hidden" }, t) : t)))), rows));
 
   function showCounts(values) {
+    news.heard(values);
     counts.replaceChildren(...STATUSES.map((s) => h("div", { class: `count count-${s}` }, h("dt", {}, s), h("dd", { "data-status": s }, values[s] ?? 0))));
   }
   function cell(label, ...content) {
@@ -54,7 +57,7 @@ export async function render(main, { params }) {
       cell("Status", chip(edit.status), progressBar(edit), statusDetail(edit),
         edit.worker ? h("p", { class: "detail" }, "on ", h("span", { class: "worker" }, edit.worker)) : null),
       cell("Result", resultsCell(edit)),
-      cell("Took", took(edit)), cell("Queued", when(edit.created_at)), cell("", actions, actions.length ? refused : null));
+      h("td", { "data-label": "Took", class: "took" }, took(edit)), cell("Queued", when(edit.created_at)), cell("", actions, actions.length ? refused : null));
   }
   function act(label, method, path, refused) {
     return h("button", { type: "button", class: "quiet", onclick: () => request(method, path).then(update).catch((f) => showError(refused, f)) }, label);
@@ -139,5 +142,5 @@ export async function render(main, { params }) {
   bus.addEventListener("stats", onStats);
   bus.addEventListener("resync", load);
   await load();
-  return () => { clearInterval(ticker); bus.removeEventListener("edit", onEdit); bus.removeEventListener("stats", onStats); bus.removeEventListener("resync", load); };
+  return () => { clearInterval(ticker); news.stop(); bus.removeEventListener("edit", onEdit); bus.removeEventListener("stats", onStats); bus.removeEventListener("resync", load); };
 }

@@ -171,7 +171,7 @@ async function executions(panel, workflow, error) {
         h("td", { "data-label": "Media" }, mediaCell(e)),
         h("td", { "data-label": "Status" }, chip(e.status), progressBar(e), statusDetail(e)),
         h("td", { "data-label": "Result" }, resultsCell(e)),
-        h("td", { "data-label": "Operations" }, written(e)), h("td", { "data-label": "Took" }, took(e)),
+        h("td", { "data-label": "Operations" }, written(e)), h("td", { "data-label": "Took", class: "took" }, took(e)),
         h("td", { "data-label": "Queued" }, when(e.created_at)))));
       if (!page.items.length) rows.append(h("tr", {}, h("td", { colSpan: 6, class: "empty" }, "Not run yet: see the Runs tab.")));
     } catch (failure) { showError(error, failure); }
