@@ -17,8 +17,8 @@ def readme_psql_session() -> str:
     return match.group(1)
 
 
-def test_the_dba_session_in_the_readme_runs(database_url: str, conn: Conn) -> None:
-    insert_media(conn)  # what an upload would have made
+def paste_readme_psql_session(database_url: str) -> "subprocess.CompletedProcess[str]":
+    """The session run by psql as a DBA pastes it, stopping at its first error."""
     result = subprocess.run(
         [str(client_binary("psql")), "-X", "-v", "ON_ERROR_STOP=1", database_url],
         input=readme_psql_session(),
@@ -28,6 +28,12 @@ def test_the_dba_session_in_the_readme_runs(database_url: str, conn: Conn) -> No
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_dba_session_in_the_readme_runs(database_url: str, conn: Conn) -> None:
+    insert_media(conn)  # what an upload would have made
+    result = paste_readme_psql_session(database_url)
     assert "tried by hand" in result.stdout
     row = conn.execute(
         "SELECT e.status::text, a.outcome::text, a.error FROM editroom.edits e "
@@ -41,15 +47,7 @@ def test_the_dba_session_works_its_own_edit_whatever_else_is_queued(
 ) -> None:
     older = enqueue(conn, insert_media(conn), priority=10)  # what claim_edits would take first
     insert_media(conn)  # the newest upload, the one the session edits
-    result = subprocess.run(
-        [str(client_binary("psql")), "-X", "-v", "ON_ERROR_STOP=1", database_url],
-        input=readme_psql_session(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    paste_readme_psql_session(database_url)
     assert edit(conn, older["id"])["status"] == "queued"  # someone else's edit, untouched
     assert attempts(conn, older["id"]) == []
 
@@ -62,15 +60,7 @@ def test_the_dba_session_holds_its_edit_before_a_runner_can_claim_it(
     commits stands for it: the session still works its own edit by hand."""
     conn.execute(RIVAL_RUNNER)
     insert_media(conn)
-    result = subprocess.run(
-        [str(client_binary("psql")), "-X", "-v", "ON_ERROR_STOP=1", database_url],
-        input=readme_psql_session(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    paste_readme_psql_session(database_url)
     row = conn.execute(
         "SELECT a.worker, a.outcome::text, a.error FROM editroom.edit_attempts a"
     ).fetchone()
