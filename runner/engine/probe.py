@@ -228,7 +228,7 @@ def _video_facts(
         content_type=_refined_content_type(content_type, container, path),
         width=width,
         height=height,
-        duration_seconds=declared,
+        duration_seconds=reach.picture if declared is None else declared,
         frame_rate=_frame_rate(video),
         video_codec=_codec_name(video),
         audio_codec=_codec_name(audio) if audio is not None else None,
@@ -308,7 +308,9 @@ def _check_integrity(
 def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float) -> None:
     """Refused when the picture or the sound plays past the limit, whatever the header says
     (a header may say 1 s of hours of data, which a player plays). The header's duration is
-    still the one recorded: an edit reads a source no further than it."""
+    still the one recorded: an edit reads a source no further than it. A header that declares
+    none (a live WebM, as a browser's MediaRecorder writes it) has the picture's reach
+    recorded instead, as an edit measures it."""
     if reach.longest > max_video_seconds:
         said = f", though its header declares {declared:.1f} s" if declared is not None else ""
         raise InvalidMedia(

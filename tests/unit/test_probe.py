@@ -213,6 +213,24 @@ def test_a_video_playing_past_its_header_is_recorded_as_its_header_says(tmp_path
     assert facts.duration_seconds == pytest.approx(2.5)
 
 
+@pytest.mark.parametrize("container", ["webm", "matroska"])
+def test_a_live_recording_is_recorded_as_long_as_its_data_plays(
+    tmp_path: Path, container: str
+) -> None:
+    """A browser's MediaRecorder writes no duration in the header: one was recorded as None."""
+    vcodec = "libvpx-vp9" if container == "webm" else "libx264"
+    acodec = "libopus" if container == "webm" else "aac"
+    path = media.write_video(
+        tmp_path / "live.webm",
+        container=container,
+        vcodec=vcodec,
+        acodec=acodec,
+        seconds=2.0,
+        live=True,
+    )
+    assert facts_of(path).duration_seconds == pytest.approx(2.0, abs=0.1)
+
+
 def test_a_video_of_a_frame_every_few_seconds_is_whole_not_truncated(tmp_path: Path) -> None:
     """A slideshow: FFmpeg learns the start of this Matroska file only while demuxing it, and
     then says a later packet's time; read after, the data seemed to end at 5 s of 20."""
