@@ -374,9 +374,12 @@ def _check_editable_together(frames: Frames, *, max_pixels: int) -> None:
 def _check_jpeg_data(path: Path, width: int, height: int) -> None:
     """libjpeg (Pillow) fills a picture whose data ends early with grey, and says nothing,
     even of data that could not fill a tenth of the size the header declares. FFmpeg's
-    decoder, told to stop at any error, refuses it."""
+    decoder, told to stop at any error, refuses it. FFmpeg is told the file is a JPEG, as
+    Pillow found, not left to guess from its first bytes: a JPEG whose markers before its
+    picture fill them (a thousand comments) was taken for AMR-WB sound, and refused as
+    "tuple index out of range"."""
     try:
-        with av.open(str(path), metadata_errors="replace") as container:
+        with av.open(str(path), format="jpeg_pipe", metadata_errors="replace") as container:
             stream = container.streams.video[0]
             stream.codec_context.options = {"err_detect": "explode"}
             for packet in container.demux(stream):

@@ -213,6 +213,15 @@ def test_a_video_playing_past_its_header_is_recorded_as_its_header_says(tmp_path
     assert facts.duration_seconds == pytest.approx(2.5)
 
 
+def test_a_jpeg_of_many_markers_before_its_picture_is_read_as_a_jpeg(tmp_path: Path) -> None:
+    """Its first bytes all comments, FFmpeg guessed AMR-WB sound (the file saved without an
+    extension, as an upload is): refused as "tuple index out of range"."""
+    plain = media.image_bytes("JPEG")
+    commented = plain[:2] + b"\xff\xfe\x00\x04ab" * 1000 + plain[2:]
+    facts = facts_of(saved(tmp_path, "upload", commented))
+    assert (facts.content_type, facts.width, facts.height) == ("image/jpeg", 64, 48)
+
+
 @pytest.mark.parametrize("container", ["webm", "matroska"])
 def test_a_live_recording_is_recorded_as_long_as_its_data_plays(
     tmp_path: Path, container: str
