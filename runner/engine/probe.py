@@ -49,6 +49,10 @@ INTACT = f"accepted: {UNDAMAGED}"  # how such a refusal's message ends
 EXIF_ORIENTATION = 0x0112
 SWAPS_SIDES = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter
 TRUNCATION_TOLERANCE_SECONDS = 1.0
+# ISO BMFF major brands of images (HEIF): the image reader had such a file first. FFmpeg reads
+# their picture as a video of one frame, so one the image reader refused was stored as video/mp4.
+AVIF_BRANDS = frozenset({"avif", "avis"})
+HEIF_BRANDS = frozenset({"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"})
 # The first bytes of the formats above: a file that starts like one but cannot be read is a
 # broken image or video (422), not some other kind of file (415).
 SIGNATURES = (
@@ -187,6 +191,7 @@ def probe_video(
             "not an image or a video editroom can read", accepted=ACCEPTED
         ) from None
     with container:
+        _refuse_images(container)
         content_type = VIDEO_CONTAINERS.get(container.format.name)
         if sound_alone and not container.streams.video and container.streams.audio:
             return _audio_facts(container)
@@ -195,6 +200,19 @@ def probe_video(
                 f"the {container.format.long_name} format is not supported", accepted=ACCEPTED
             )
         return _video_facts(container, path, content_type, max_pixels, max_video_seconds)
+
+
+def _refuse_images(container: Any) -> None:
+    """A file branded an image is judged as one: an AVIF the image reader refused is a broken
+    AVIF (422), and other HEIF (a phone's HEIC) is a kind editroom does not take (415)."""
+    brand = container.metadata.get("major_brand", "").strip()
+    if brand in AVIF_BRANDS:
+        raise InvalidMedia("the AVIF image is truncated or corrupt", accepted=UNDAMAGED)
+    if brand in HEIF_BRANDS:
+        raise UnsupportedMedia(
+            f"HEIF images (brand {brand!r}: a phone's HEIC photo, say) are not supported",
+            accepted=ACCEPTED,
+        )
 
 
 def _video_facts(

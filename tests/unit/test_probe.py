@@ -2,6 +2,7 @@
 
 import errno
 import re
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -211,6 +212,22 @@ def test_a_video_playing_past_its_header_is_recorded_as_its_header_says(tmp_path
     path = media.write_video(tmp_path / "long.mkv", container="matroska", seconds=3.0)
     facts = facts_of(media.declaring_duration(path, 2.5))
     assert facts.duration_seconds == pytest.approx(2.5)
+
+
+def test_an_avif_the_image_reader_refuses_is_broken_not_a_video(tmp_path: Path) -> None:
+    """FFmpeg reads an AVIF's picture as a video of one frame: an AVIF whose header Pillow
+    refused (its size made 60000x60000) was stored as video/mp4."""
+    data = bytearray(media.image_bytes("AVIF"))
+    at = data.index(b"ispe")
+    data[at + 8 : at + 16] = struct.pack(">II", 60_000, 60_000)
+    with pytest.raises(InvalidMedia, match=r"^the AVIF image is truncated or corrupt; accepted"):
+        facts_of(saved(tmp_path, "upload", bytes(data)))
+
+
+def test_a_heif_image_is_unsupported_not_a_video(tmp_path: Path) -> None:
+    data = media.image_bytes("AVIF").replace(b"ftypavif", b"ftypheic", 1)
+    with pytest.raises(UnsupportedMedia, match=r"^HEIF images \(brand 'heic'"):
+        facts_of(saved(tmp_path, "upload", data))
 
 
 def test_a_jpeg_of_many_markers_before_its_picture_is_read_as_a_jpeg(tmp_path: Path) -> None:
