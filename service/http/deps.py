@@ -139,8 +139,9 @@ async def check_query(request: Request) -> None:
     values one would win unseen), as is one whose escapes are not UTF-8 (query_items). The
     routes that read the edit language (POST /edit, a workflow's definition) check theirs in
     the language, where operations may repeat."""
-    query_items(request.scope["query_string"].decode("latin-1"))  # refused unless UTF-8
     route: APIRoute = request.scope["route"]
+    if route.include_in_schema:  # the UI's pages take any link's parameters
+        query_items(request.scope["query_string"].decode("latin-1"))  # refused unless UTF-8
     known: dict[str, tuple[str, ...] | None] = request.app.state.accepted_parameters
     if route.unique_id not in known:
         known[route.unique_id] = accepted_parameters(route)

@@ -235,3 +235,4 @@ def test_a_value_whose_escapes_are_not_utf8_is_refused_naming_it(api: Api, escap
         assert body["parameter"] in ("text", "cursor"), body
         assert "not UTF-8 text (the byte 0x" in body["detail"], body
         assert body["accepted"] == "UTF-8 text, each byte of a character escaped (é as %C3%A9)"
+    assert api.client.get(f"/?utm_source={escaped}").status_code == 200  # a page takes any
