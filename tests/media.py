@@ -54,10 +54,13 @@ def write_video(
     pix_fmt: str = "yuv420p",
     sound_seconds: float | None = None,
     title: str | None = None,
+    live: bool = False,
 ) -> Path:
     """A short video whose frames change over time, with a tone when acodec is given (as long
-    as the picture unless `sound_seconds` says otherwise)."""
-    with av.open(str(path), "w", format=container) as output:
+    as the picture unless `sound_seconds` says otherwise). A `live` Matroska or WebM is written
+    as a browser's MediaRecorder writes one: no duration in its header, no index."""
+    options = {"live": "1"} if live else {}
+    with av.open(str(path), "w", format=container, options=options) as output:
         if title is not None:
             output.metadata["title"] = title
         video = output.add_stream(vcodec, rate=fps)

@@ -49,6 +49,10 @@ INTACT = f"accepted: {UNDAMAGED}"  # how such a refusal's message ends
 EXIF_ORIENTATION = 0x0112
 SWAPS_SIDES = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter
 TRUNCATION_TOLERANCE_SECONDS = 1.0
+# ISO BMFF major brands of images (HEIF): the image reader had such a file first. FFmpeg reads
+# their picture as a video of one frame, so one the image reader refused was stored as video/mp4.
+AVIF_BRANDS = frozenset({"avif", "avis"})
+HEIF_BRANDS = frozenset({"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"})
 # The first bytes of the formats above: a file that starts like one but cannot be read is a
 # broken image or video (422), not some other kind of file (415).
 SIGNATURES = (
@@ -187,6 +191,7 @@ def probe_video(
             "not an image or a video editroom can read", accepted=ACCEPTED
         ) from None
     with container:
+        _refuse_images(container)
         content_type = VIDEO_CONTAINERS.get(container.format.name)
         if sound_alone and not container.streams.video and container.streams.audio:
             return _audio_facts(container)
@@ -195,6 +200,19 @@ def probe_video(
                 f"the {container.format.long_name} format is not supported", accepted=ACCEPTED
             )
         return _video_facts(container, path, content_type, max_pixels, max_video_seconds)
+
+
+def _refuse_images(container: Any) -> None:
+    """A file branded an image is judged as one: an AVIF the image reader refused is a broken
+    AVIF (422), and other HEIF (a phone's HEIC) is a kind editroom does not take (415)."""
+    brand = container.metadata.get("major_brand", "").strip()
+    if brand in AVIF_BRANDS:
+        raise InvalidMedia("the AVIF image is truncated or corrupt", accepted=UNDAMAGED)
+    if brand in HEIF_BRANDS:
+        raise UnsupportedMedia(
+            f"HEIF images (brand {brand!r}: a phone's HEIC photo, say) are not supported",
+            accepted=ACCEPTED,
+        )
 
 
 def _video_facts(
@@ -228,7 +246,7 @@ def _video_facts(
         content_type=_refined_content_type(content_type, container, path),
         width=width,
         height=height,
-        duration_seconds=declared,
+        duration_seconds=reach.picture if declared is None else declared,
         frame_rate=_frame_rate(video),
         video_codec=_codec_name(video),
         audio_codec=_codec_name(audio) if audio is not None else None,
@@ -308,7 +326,9 @@ def _check_integrity(
 def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float) -> None:
     """Refused when the picture or the sound plays past the limit, whatever the header says
     (a header may say 1 s of hours of data, which a player plays). The header's duration is
-    still the one recorded: an edit reads a source no further than it."""
+    still the one recorded: an edit reads a source no further than it. A header that declares
+    none (a live WebM, as a browser's MediaRecorder writes it) has the picture's reach
+    recorded instead, as an edit measures it."""
     if reach.longest > max_video_seconds:
         said = f", though its header declares {declared:.1f} s" if declared is not None else ""
         raise InvalidMedia(
@@ -372,9 +392,12 @@ def _check_editable_together(frames: Frames, *, max_pixels: int) -> None:
 def _check_jpeg_data(path: Path, width: int, height: int) -> None:
     """libjpeg (Pillow) fills a picture whose data ends early with grey, and says nothing,
     even of data that could not fill a tenth of the size the header declares. FFmpeg's
-    decoder, told to stop at any error, refuses it."""
+    decoder, told to stop at any error, refuses it. FFmpeg is told the file is a JPEG, as
+    Pillow found, not left to guess from its first bytes: a JPEG whose markers before its
+    picture fill them (a thousand comments) was taken for AMR-WB sound, and refused as
+    "tuple index out of range"."""
     try:
-        with av.open(str(path), metadata_errors="replace") as container:
+        with av.open(str(path), format="jpeg_pipe", metadata_errors="replace") as container:
             stream = container.streams.video[0]
             stream.codec_context.options = {"err_detect": "explode"}
             for packet in container.demux(stream):

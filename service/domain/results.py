@@ -5,7 +5,6 @@ again, its result is answered, or the edit still under way is joined and waited 
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 from uuid import UUID
 
 from runner.engine.image.format import Format
@@ -16,6 +15,7 @@ from service.domain.edits import Edits, resolve_auto
 from service.domain.library import MediaLibrary
 from service.kernel.db import Row
 from service.kernel.errors import Conflict, EditFailed, NotFound
+from service.kernel.query import query_items
 
 FIRST_OUTPUT = 1
 
@@ -44,7 +44,7 @@ class Results:
         result (from 1) once completed."""
         index = _output_index(output)
         media = await self._library.get(media_id)
-        items = parse_qsl(written, keep_blank_values=True)
+        items = query_items(written)
         parsed = self._edits.parse(MediaKind(media["kind"]), items, controls=())
         operations = resolve_auto(parsed, accept)
         # Always waited for below, unless completed already: durability as wait() gives it.

@@ -43,7 +43,7 @@ from service.http.sse import stream_slots
 from service.kernel.db import Database
 from service.kernel.heap import settle_heap
 from service.kernel.metrics import HttpMetricsMiddleware, ServiceMetrics
-from service.kernel.receive import upload_slots
+from service.kernel.receive import body_pace, upload_slots
 from service.kernel.settings import Settings
 from service.kernel.signing import secret_key
 from service.kernel.storage.factory import open_storage
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url_signing_key=None if signing is None else signing.get_secret_value().encode(),
     )  # fmt: skip
     app.add_middleware(BrowserSafety, settings=settings)  # inside: refusals are counted
-    app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes, pace=body_pace(settings))
     app.add_middleware(HttpMetricsMiddleware, metrics=service_metrics)
     install_error_handlers(app)
     for module in (

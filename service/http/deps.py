@@ -32,6 +32,7 @@ from service.kernel.errors import (
 )
 from service.kernel.excerpt import excerpt
 from service.kernel.metrics import ServiceMetrics
+from service.kernel.query import query_items
 from service.kernel.settings import Settings
 from service.kernel.slots import Slots
 
@@ -135,9 +136,12 @@ StreamSlotsDep = Annotated[Slots, Depends(get_stream_slots)]
 async def check_query(request: Request) -> None:
     """Every API route's query string: a parameter the route does not take, or one given more
     than once, is refused by name (a typo would otherwise be ignored in silence, and of two
-    values one would win unseen). The routes that read the edit language (POST /edit, a
-    workflow's definition) check theirs in the language, where operations may repeat."""
+    values one would win unseen), as is one whose escapes are not UTF-8 (query_items). The
+    routes that read the edit language (POST /edit, a workflow's definition) check theirs in
+    the language, where operations may repeat."""
     route: APIRoute = request.scope["route"]
+    if route.include_in_schema:  # the UI's pages take any link's parameters
+        query_items(request.scope["query_string"].decode("latin-1"))  # refused unless UTF-8
     known: dict[str, tuple[str, ...] | None] = request.app.state.accepted_parameters
     if route.unique_id not in known:
         known[route.unique_id] = accepted_parameters(route)

@@ -9,7 +9,9 @@ whichever service answers then) and waits answer the edit as it is.
 
 A start-up that one of our own errors stops (PostgreSQL unreachable, the store refusing us)
 ends `run()` with that error, for the command to say in one line (service/cli.py), instead of
-uvicorn's log of the traceback and its exit status 3. Any other failure keeps its traceback."""
+uvicorn's log of the traceback and its exit status 3. Any other failure keeps its traceback.
+
+A request's head is held to a size as it arrives (service/http/request_head.py)."""
 
 import logging
 import socket
@@ -20,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
+from service.http.request_head import BoundedHead
 from service.kernel.addresses import listening_on, url_to_open
 from service.kernel.errors import EditroomError
 from service.kernel.settings import Settings
@@ -96,7 +99,7 @@ def server(app: FastAPI, **options: Any) -> Server:
     refusals = StartupRefusals(app)
     config = uvicorn.Config(
         refusals, host=settings.host, port=settings.port, log_config=None,
-        timeout_keep_alive=settings.keepalive_seconds, **options,
+        timeout_keep_alive=settings.keepalive_seconds, http=BoundedHead, **options,
     )  # fmt: skip
     return Server(config, refusals)
 

@@ -4,8 +4,9 @@ limit (every byte of the body counts, a form's other fields too). Memory stays f
 large the file; on any failure the file is removed.
 
 A client's body is bounded in time as well as size (`Pace`): no byte for a while, or too few
-bytes in a while, ends it (408). And how many bodies are received at once is bounded
-(`upload_slots`): past it, a 503 before a byte is read or a file opened."""
+bytes in a while, ends it (408); every other request's body keeps the same pace (body_pace).
+And how many bodies are received at once is bounded (`upload_slots`): past it, a 503 before a
+byte is read or a file opened."""
 
 import asyncio
 import hashlib
@@ -40,22 +41,31 @@ class Pace:
 
     idle_seconds: float
     min_bytes_per_second: int
+    body: str = "the upload"  # what a refusal names
 
     def message(self, received: int, *, idle: bool) -> str:
         names = "EDITROOM_UPLOAD_IDLE_SECONDS"
         if idle:
-            what = f"no byte of the upload arrived for {self.idle_seconds:g} s"
+            what = f"no byte of {self.body} arrived for {self.idle_seconds:g} s"
         else:
             what = (
-                f"the upload sent {received:,} bytes in {self.idle_seconds:g} s, below the "
+                f"{self.body} sent {received:,} bytes in {self.idle_seconds:g} s, below the "
                 f"minimum of {self.min_bytes_per_second:,} bytes per second"
             )
             names += ", EDITROOM_UPLOAD_MIN_BYTES_PER_SECOND"
-        return f"{what} ({names}); the upload was dropped: send it again, steadily"
+        return f"{what} ({names}); {self.body} was dropped: send it again, steadily"
 
 
 def upload_pace(settings: Settings) -> Pace:
     return Pace(settings.upload_idle_seconds, settings.upload_min_bytes_per_second)
+
+
+def body_pace(settings: Settings) -> Pace:
+    """Any other request's body (JSON, at most EDITROOM_MAX_JSON_BYTES) keeps an upload's pace."""
+    return Pace(
+        settings.upload_idle_seconds, settings.upload_min_bytes_per_second,
+        body="the request body",
+    )  # fmt: skip
 
 
 def upload_slots(limit: int) -> Slots:
@@ -150,7 +160,7 @@ async def receive(
     """Stream the body into a file under `directory`; raw, or multipart's `file` field. With
     `pace`, a client's body that stalls or trickles is dropped (UploadStalled)."""
     if pace is not None:
-        chunks = _paced(chunks, pace)
+        chunks = paced(chunks, pace)
     sink = _Sink(directory, max_bytes=max_bytes, limit_name=limit_name)
     try:
         kind, options = parse_options_header(content_type)
@@ -169,7 +179,7 @@ async def receive(
         raise
 
 
-async def _paced(chunks: AsyncIterator[bytes], pace: Pace) -> AsyncIterator[bytes]:
+async def paced(chunks: AsyncIterator[bytes], pace: Pace) -> AsyncIterator[bytes]:
     """The chunks, while they keep `pace`. The next chunk is awaited in a task of its own, not
     under a timeout: cancelling the read would end the request's stream for good."""
     loop = asyncio.get_running_loop()

@@ -200,12 +200,13 @@ class Settings(BaseSettings):
     )
     upload_idle_seconds: PositiveFloat = Field(
         default=30.0,
-        description="an upload body that sends no byte for this long is dropped with a 408 "
-        "(and its temporary file removed); also the window of UPLOAD_MIN_BYTES_PER_SECOND",
+        description="an upload body (or any request's body) that sends no byte for this long "
+        "is dropped with a 408 (and its temporary file removed); also the window of "
+        "UPLOAD_MIN_BYTES_PER_SECOND",
     )
     upload_min_bytes_per_second: NonNegativeInt = Field(
         default=1024,
-        description="an upload body slower than this on average over any "
+        description="an upload body (or any request's body) slower than this on average over any "
         "UPLOAD_IDLE_SECONDS is dropped with a 408; 0: no floor, only the idle bound",
     )
     max_json_bytes: PositiveInt = Field(

@@ -13,6 +13,7 @@ from service.domain.sessions import Sessions
 from service.http.app import create_app
 from service.kernel.errors import DatabaseUnavailable
 from tests.api import Api, api_settings, running_api
+from tests.media import image_bytes
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +240,20 @@ def test_a_resize_in_a_result_addresss_query_names_the_address_it_meant(api: Api
     assert f": /media/{media_id}/headshot; accepted: " in alone["detail"], alone
     unknown = api.client.get(f"/media/{media_id}/format=webp?vignette=2").json()
     assert unknown["detail"].startswith("vignette='2': unknown parameter;")
+
+
+@pytest.mark.parametrize("escaped", ["%FF", "%C0%AF", "%ED%A0%80", "a%F0%28%8C%28"])
+def test_a_value_whose_escapes_are_not_utf8_is_refused_naming_it(api: Api, escaped: str) -> None:
+    """Read with replacement characters, `text=%FF` was drawn on the picture as U+FFFD."""
+    media_id = api.upload(image_bytes("PNG")).json()["id"]
+    for response in (
+        api.client.post(f"/edit?media={media_id}&text={escaped}"),
+        api.client.get(f"/media/{media_id}/flip=h&text={escaped}"),
+        api.client.get(f"/bucket/upload?type=image&cursor={escaped}"),
+    ):
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert body["parameter"] in ("text", "cursor"), body
+        assert "not UTF-8 text (the byte 0x" in body["detail"], body
+        assert body["accepted"] == "UTF-8 text, each byte of a character escaped (é as %C3%A9)"
+    assert api.client.get(f"/?utm_source={escaped}").status_code == 200  # a page takes any

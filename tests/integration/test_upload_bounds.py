@@ -143,3 +143,23 @@ def test_a_body_that_trickles_is_dropped(database_url: str, tmp_path: Path) -> N
         assert response.startswith(b"HTTP/1.1 408 "), response
         assert b"EDITROOM_UPLOAD_MIN_BYTES_PER_SECOND" in response
         wait_for(lambda: left_behind(settings) == [])
+
+
+def test_a_json_body_that_stalls_is_dropped_naming_the_setting(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Only uploads were paced: a JSON body that stopped held its connection for ever."""
+    settings = settings_for(database_url, tmp_path, upload_idle_seconds=1.0)
+    with (
+        served(settings) as running,
+        socket.create_connection(("127.0.0.1", running.port), timeout=WAIT_SECONDS) as sock,
+    ):
+        head = (
+            f"POST /workflows HTTP/1.1\r\nHost: {running.host}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"{")
+        response = answer(sock)
+    assert response.startswith(b"HTTP/1.1 408 "), response
+    assert b'"error": "UploadStalled"' in response
+    assert b"no byte of the request body arrived for 1 s (EDITROOM_UPLOAD_IDLE_SECONDS)" in response

@@ -2,6 +2,7 @@
 
 import errno
 import re
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -211,6 +212,49 @@ def test_a_video_playing_past_its_header_is_recorded_as_its_header_says(tmp_path
     path = media.write_video(tmp_path / "long.mkv", container="matroska", seconds=3.0)
     facts = facts_of(media.declaring_duration(path, 2.5))
     assert facts.duration_seconds == pytest.approx(2.5)
+
+
+def test_an_avif_the_image_reader_refuses_is_broken_not_a_video(tmp_path: Path) -> None:
+    """FFmpeg reads an AVIF's picture as a video of one frame: an AVIF whose header Pillow
+    refused (its size made 60000x60000) was stored as video/mp4."""
+    data = bytearray(media.image_bytes("AVIF"))
+    at = data.index(b"ispe")
+    data[at + 8 : at + 16] = struct.pack(">II", 60_000, 60_000)
+    with pytest.raises(InvalidMedia, match=r"^the AVIF image is truncated or corrupt; accepted"):
+        facts_of(saved(tmp_path, "upload", bytes(data)))
+
+
+def test_a_heif_image_is_unsupported_not_a_video(tmp_path: Path) -> None:
+    data = media.image_bytes("AVIF").replace(b"ftypavif", b"ftypheic", 1)
+    with pytest.raises(UnsupportedMedia, match=r"^HEIF images \(brand 'heic'"):
+        facts_of(saved(tmp_path, "upload", data))
+
+
+def test_a_jpeg_of_many_markers_before_its_picture_is_read_as_a_jpeg(tmp_path: Path) -> None:
+    """Its first bytes all comments, FFmpeg guessed AMR-WB sound (the file saved without an
+    extension, as an upload is): refused as "tuple index out of range"."""
+    plain = media.image_bytes("JPEG")
+    commented = plain[:2] + b"\xff\xfe\x00\x04ab" * 1000 + plain[2:]
+    facts = facts_of(saved(tmp_path, "upload", commented))
+    assert (facts.content_type, facts.width, facts.height) == ("image/jpeg", 64, 48)
+
+
+@pytest.mark.parametrize("container", ["webm", "matroska"])
+def test_a_live_recording_is_recorded_as_long_as_its_data_plays(
+    tmp_path: Path, container: str
+) -> None:
+    """A browser's MediaRecorder writes no duration in the header: one was recorded as None."""
+    vcodec = "libvpx-vp9" if container == "webm" else "libx264"
+    acodec = "libopus" if container == "webm" else "aac"
+    path = media.write_video(
+        tmp_path / "live.webm",
+        container=container,
+        vcodec=vcodec,
+        acodec=acodec,
+        seconds=2.0,
+        live=True,
+    )
+    assert facts_of(path).duration_seconds == pytest.approx(2.0, abs=0.1)
 
 
 def test_a_video_of_a_frame_every_few_seconds_is_whole_not_truncated(tmp_path: Path) -> None:

@@ -249,7 +249,23 @@ def _duration(container: Input, stream: VideoStream, path: Path) -> float:
         return float(stream.duration * stream.time_base)
     if container.duration:
         return container.duration / av.time_base
-    raise EditFailed(f"{path.name} does not say how long it is; it may be truncated")
+    return _played(container, stream, path)
+
+
+def _played(container: Input, stream: VideoStream, path: Path) -> float:
+    """A header that says nothing of how long the video lasts (a live WebM, as a browser's
+    MediaRecorder writes it) is taken at its data's word, as the upload check took it: how far
+    its picture's packets play."""
+    end: int | None = None
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            end = max(end or 0, packet.pts + (packet.duration or 0))
+    container.seek(0)
+    if end is None or stream.time_base is None:
+        raise EditFailed(
+            f"{path.name} has no timed picture to say how long it is; it may be truncated"
+        )
+    return float((end - origin_ticks(stream)) * stream.time_base)
 
 
 def _container_name(container: Input) -> Container | None:

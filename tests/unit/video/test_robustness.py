@@ -249,6 +249,28 @@ def test_a_video_whose_metadata_is_not_utf8_is_edited(edit: Edit, tmp_path: Path
     assert facts(result).size == (32, 24)
 
 
+@pytest.mark.parametrize(
+    "query", [[("format", "mp4")], [("thumbnail", "1.5")], [("trim", "0.5,1.5")]]
+)
+def test_a_live_recording_without_a_duration_is_edited(
+    edit: Edit, tmp_path: Path, query: list[tuple[str, str]]
+) -> None:
+    """A live WebM (a browser's MediaRecorder's) says no duration: every edit of it failed
+    saying it did not say how long it is."""
+    source = write_video(
+        tmp_path / "live.webm",
+        container="webm",
+        vcodec="libvpx-vp9",
+        acodec="libopus",
+        seconds=2.0,
+        live=True,
+    )
+    (result,) = edit(source, query)
+    if query[0][0] != "thumbnail":
+        expected = 1.0 if query[0][0] == "trim" else 2.0
+        assert facts(result).duration == pytest.approx(expected, abs=0.1)
+
+
 def test_a_matroska_file_cut_in_its_header_fails_clearly_not_retried(
     make: Make, edit: Edit, tmp_path: Path
 ) -> None:

@@ -1,0 +1,109 @@
+"""A request's head held to a size and a time as it arrives (service/http/request_head.py):
+uvicorn's parser took a header of any length, joining its pieces at a cost growing with the
+square of its length, on the event loop (a 256 MiB header: a minute of CPU, every request
+held), answered a URL over 65,535 bytes with a bare 400 once it had all of it, and held a
+connection that sent nothing, or half a head, for ever."""
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.http import request_head
+from service.http.request_head import MAX_HEAD_BYTES, MAX_URL_BYTES
+from service.kernel.settings import Settings
+from tests.api import quick_settings
+from tests.integration.test_server import whole_response
+from tests.served import Served, served
+
+PIECE = b"a" * 65_536
+KEEPALIVE_SECONDS = 1
+LATE_SECONDS = 10.0  # far over the bounds these tests set: an answer by then is a timely one
+
+
+@pytest.fixture
+def running(database_url: str, tmp_path: Path) -> Iterator[Served]:
+    settings: Settings = quick_settings(database_url, tmp_path, keepalive_seconds=KEEPALIVE_SECONDS)
+    with served(settings) as running:
+        yield running
+
+
+def sent(running: Served, *parts: bytes) -> tuple[int, bytes]:
+    """Sends the parts until the server answers or all are sent; the answer's status and body."""
+    with socket.create_connection(("127.0.0.1", running.port), timeout=20) as conn:
+        try:
+            for part in parts:
+                conn.sendall(part)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused mid-way: the answer is waiting
+        answer = whole_response(conn)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def header_of(length: int) -> list[bytes]:
+    return [PIECE] * (length // len(PIECE)) + [PIECE[: length % len(PIECE)]]
+
+
+def test_a_head_over_the_limit_is_refused_naming_it(running: Served) -> None:
+    start = f"GET /healthz HTTP/1.1\r\nHost: {running.host}\r\nX-Big: ".encode()
+    status, body = sent(running, start, *header_of(MAX_HEAD_BYTES), b"\r\n\r\n")
+    assert status == 431
+    assert json.loads(body) == {
+        "detail": "the request's line and headers are over 1,048,576 bytes",
+        "error": "RequestHeadTooLarge",
+    }
+
+
+def test_a_url_over_the_limit_is_refused_naming_it(running: Served) -> None:
+    url = b"/healthz?x=" + b"a" * MAX_URL_BYTES
+    status, body = sent(
+        running, b"GET " + url + f" HTTP/1.1\r\nHost: {running.host}\r\n\r\n".encode()
+    )
+    assert status == 414
+    assert (
+        json.loads(body)["detail"] == "the URL is over 65,535 bytes, the longest this server reads"
+    )
+
+
+def test_heads_within_the_limit_are_read_one_request_after_another(running: Served) -> None:
+    """The count starts again with each request of a connection (the next's head is counted
+    too), and no body counts."""
+    big = f"X-Big: {'a' * (MAX_HEAD_BYTES // 2)}\r\n"
+    body = b"{" + b" " * 300_000 + b"}"  # read with its head in one piece, mostly
+    request = (
+        f"POST /workflows HTTP/1.1\r\nHost: {running.host}\r\n{big}Content-Type: application/json"
+        f"\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", running.port), timeout=20) as conn:
+        for _ in range(3):
+            conn.sendall(request)
+            assert whole_response(conn).startswith(b"HTTP/1.1 422")  # the workflow's fields
+        conn.sendall(f"GET /healthz HTTP/1.1\r\nHost: {running.host}\r\n{big}{big}".encode())
+        assert whole_response(conn).startswith(b"HTTP/1.1 431")  # counted again
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_keepalive(running: Served) -> None:
+    with socket.create_connection(("127.0.0.1", running.port), timeout=LATE_SECONDS) as conn:
+        started = time.monotonic()
+        assert conn.recv(100) == b""
+        assert time.monotonic() - started >= KEEPALIVE_SECONDS * 0.9
+
+
+def test_a_head_that_stops_arriving_is_answered_408(
+    running: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(request_head, "HEAD_SECONDS", 1.5)  # over the keep-alive: not it
+    with socket.create_connection(("127.0.0.1", running.port), timeout=LATE_SECONDS) as conn:
+        conn.sendall(f"GET /healthz HTTP/1.1\r\nHost: {running.host}\r\n".encode())
+        answer = whole_response(conn)
+        assert conn.recv(100) == b""  # closed
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert json.loads(body) == {
+        "detail": "the request's line and headers did not all arrive within 1.5 s",
+        "error": "RequestHeadTimeout",
+    }
