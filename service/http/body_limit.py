@@ -28,7 +28,7 @@ class BodyLimit:
         self.pace = pace
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _is_upload(scope):
+        if scope["type"] != "http" or _is_upload(scope) or not _has_body(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -80,6 +80,16 @@ def _is_upload(scope: Scope) -> bool:
     return any(
         scope["method"] == method and pattern.fullmatch(scope["path"])
         for method, pattern in UPLOADS
+    )
+
+
+def _has_body(scope: Scope) -> bool:
+    """Whether the request sends a body at all: HTTP/1.1 has one only where a length or a
+    transfer coding says so. Most requests (every GET) have none, and pass with no reading:
+    pacing a read costs a task or two."""
+    return any(
+        (name == b"content-length" and value != b"0") or name == b"transfer-encoding"
+        for name, value in scope["headers"]
     )
 
 
