@@ -229,6 +229,11 @@ AS $$
 DECLARE
     v_claimable text[];  -- the kinds of the edits made claimable
     v_lowered record;
+    v_statuses editroom.edit_status[];  -- the statement's change to each status's count
+    v_deltas bigint[];
+    v_workflow_ids uuid[];  -- and to each workflow's, by status, where it moved
+    v_workflow_statuses editroom.edit_status[];
+    v_workflow_deltas bigint[];
 BEGIN
     -- Attempts are numbered by the trial (edit_attempts' key) and fenced by it: a trial that
     -- went down would make the next claim of that edit collide with an earlier attempt.
@@ -241,23 +246,27 @@ BEGIN
             v_lowered.id, v_lowered.was, v_lowered.now USING ERRCODE = 'check_violation';
     END IF;
 
-    PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(d.n))
-       FROM (SELECT status, sum(delta) AS n
-               FROM (SELECT status, 1 AS delta FROM new_edits
-                     UNION ALL
-                     SELECT status, -1 FROM old_edits) AS changes
-              GROUP BY status) AS d;
-    PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
-                                          array_agg(d.n))
-       FROM (SELECT workflow_id, status, sum(delta) AS n
-               FROM (SELECT workflow_id, status, 1 AS delta FROM new_edits
-                      WHERE workflow_id IS NOT NULL
-                     UNION ALL
-                     SELECT workflow_id, status, -1 FROM old_edits
-                      WHERE workflow_id IS NOT NULL) AS changes
-              GROUP BY workflow_id, status
-             HAVING sum(delta) <> 0) AS d  -- a heartbeat moves none: no call
-    HAVING count(*) > 0;
+    -- The status counters and each workflow's from one pass over the statement's changes:
+    -- by status, and by workflow and status (one sort gives both: a rollup of the second).
+    SELECT array_agg(d.status) FILTER (WHERE d.by_status),
+           array_agg(d.n) FILTER (WHERE d.by_status),
+           array_agg(d.workflow_id) FILTER (WHERE d.in_workflow),
+           array_agg(d.status) FILTER (WHERE d.in_workflow),
+           array_agg(d.n) FILTER (WHERE d.in_workflow)
+      INTO v_statuses, v_deltas, v_workflow_ids, v_workflow_statuses, v_workflow_deltas
+      FROM (SELECT c.workflow_id, c.status, sum(c.delta) AS n,
+                   GROUPING(c.workflow_id) = 1 AS by_status,
+                   GROUPING(c.workflow_id) = 0 AND c.workflow_id IS NOT NULL
+                       AND sum(c.delta) <> 0 AS in_workflow  -- a heartbeat moves none
+              FROM (SELECT workflow_id, status, 1 AS delta FROM new_edits
+                    UNION ALL
+                    SELECT workflow_id, status, -1 FROM old_edits) AS c
+             GROUP BY GROUPING SETS ((c.status), (c.status, c.workflow_id))) AS d;
+    PERFORM editroom.bump_status_counts(v_statuses, v_deltas);
+    IF v_workflow_ids IS NOT NULL THEN
+        PERFORM editroom.bump_workflow_counts(v_workflow_ids, v_workflow_statuses,
+                                              v_workflow_deltas);
+    END IF;
 
     -- An attempt ends when its edit leaves processing, whatever moved it.
     UPDATE editroom.edit_attempts a
