@@ -160,7 +160,8 @@ class VideoCopy:
         if self._over_before_start(packet) and self._skippable(bytes(packet)):
             return  # shown before the cut and no reference for anything: not decoded
         if packet.pts is not None and packet.pts <= self._start + self._eps:
-            self._head_latest = max(self._head_latest or packet.pts, packet.pts)
+            latest = self._head_latest
+            self._head_latest = packet.pts if latest is None else max(latest, packet.pts)
         assert self._head_decoder is not None
         self._head_frames(self._decode(packet, self._head_decoder))
 
