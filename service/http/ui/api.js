@@ -99,8 +99,10 @@ export function live(params, { onEdit, onMedia, onMediaDeleted, onStats, onOpen,
 // host over HTTP/1.1 and a stream holds one for good: the tab that leads (leader.js: by a Web
 // Lock, or elected where there are none) opens it and tells the others over a BroadcastChannel
 // (an `open` tells every tab to read its state again); when that tab closes, another leads and
-// opens its own. A tab that starts asks the leader for the counts it last told.
-const CHANNEL = "editroom-events";
+// opens its own. A tab that starts asks the leader for the counts it last told. The name
+// carries the messages' version: a tab still running an older UI after a deploy leads, or
+// follows, only tabs that speak as it does.
+const CHANNEL = "editroom-events/2";
 export function liveInEveryTab(handlers) {
   if (typeof BroadcastChannel === "undefined") return live({}, handlers);
   const channel = new BroadcastChannel(CHANNEL);
