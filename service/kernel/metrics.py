@@ -41,7 +41,7 @@ EDIT_KINDS = (*MEDIA_KINDS, IMPORT_KIND)
 UNKNOWN_KIND = "unknown"  # an edit whose kind is not known (docs/metrics.md, the kind label)
 UPLOAD_OUTCOMES = ("created", "duplicate")
 IDENTICAL_OUTCOMES = ("reused", "joined")  # an identical edit completed, or still to run
-STREAM_DROPS = ("stalled", "behind")  # took nothing for a while; fell 10,000 edits behind
+STREAM_DROPS = ("stalled", "behind")  # took nothing for a while; 10,000 changes behind
 UNMATCHED_ROUTE = "unmatched"  # 404s: one series, whatever paths clients try
 
 
@@ -104,7 +104,7 @@ class ServiceMetrics:
         self._streams_dropped = Counter(
             "editroom_event_streams_dropped",
             "Event streams the service ended because their client fell behind: stalled (took "
-            "nothing for EDITROOM_SSE_STALL_SECONDS) or behind (10,000 edits unread).",
+            "nothing for EDITROOM_SSE_STALL_SECONDS) or behind (10,000 changes unread).",
             ["reason"],
             registry=self.registry,
         )

@@ -1,7 +1,8 @@
 """The library's changes told to event streams: statement triggers on media
 (db/functions/220_media_events.sql), created with the function files at head, as every trigger
-is. This revision changes no table; it is where going back drops them, since they read a column
-older revisions lack (by_address, 0013), and a media written under such a revision would fail.
+is. This revision changes no table; it is where going back drops them: the function files of
+older revisions neither make nor replace them, and they read a column revisions before 0013
+lack (by_address), where a media written would fail.
 
 Revision ID: 0018
 Revises: 0017

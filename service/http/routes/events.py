@@ -63,8 +63,8 @@ async def live_events(
     upload completed) or is no longer only a copy made by an address, and `event:
     media-deleted` (`{"id": ...}`) when one is deleted. `event: reset` says changes may
     have been missed: read the state again (as after a reconnect). Comments keep it alive. A
-    client that takes nothing for `EDITROOM_SSE_STALL_SECONDS`, or falls 10,000 edits behind,
-    is dropped: reconnect and read the state again. With `EDITROOM_MAX_EVENT_STREAMS` streams
+    client that takes nothing for `EDITROOM_SSE_STALL_SECONDS`, or falls 10,000 changes
+    (edits and media) behind, is dropped: reconnect and read the state again. With `EDITROOM_MAX_EVENT_STREAMS` streams
     open (this one and `/edit/{id}/events` together), a 503 with `Retry-After`."""
     given = [(name, value) for name, value in
              (("session", session), ("workflow", workflow), ("media", media)) if value]  # fmt: skip
