@@ -64,8 +64,9 @@ async def live_events(
     media-deleted` (`{"id": ...}`) when one is deleted. `event: reset` says changes may
     have been missed: read the state again (as after a reconnect). Comments keep it alive. A
     client that takes nothing for `EDITROOM_SSE_STALL_SECONDS`, or falls 10,000 changes
-    (edits and media) behind, is dropped: reconnect and read the state again. With `EDITROOM_MAX_EVENT_STREAMS` streams
-    open (this one and `/edit/{id}/events` together), a 503 with `Retry-After`."""
+    (edits and media) behind, is dropped: reconnect and read the state again. With
+    `EDITROOM_MAX_EVENT_STREAMS` streams open (this one and `/edit/{id}/events` together), a
+    503 with `Retry-After`."""
     given = [(name, value) for name, value in
              (("session", session), ("workflow", workflow), ("media", media)) if value]  # fmt: skip
     if len(given) > 1:
