@@ -62,6 +62,7 @@ DECLARE
     v_deltas bigint[];
     v_folded integer;
     v_folded_workflows integer;
+    v_gone_shards integer[];  -- backends that have exited, with workflows' counters
 BEGIN
     -- Folds the rows of backends that have exited into this one's. SKIP LOCKED: it never
     -- waits, so it cannot take part in a cycle; a row in use now is left for next time.
@@ -80,21 +81,36 @@ BEGIN
     IF v_folded > 0 THEN
         PERFORM editroom.bump_status_counts(v_statuses, v_deltas);
     END IF;
-    -- The workflows' counters alike.
-    WITH gone AS (
-        DELETE FROM editroom.workflow_edit_counts c
-         WHERE (c.workflow_id, c.status, c.shard) IN (
-                   SELECT o.workflow_id, o.status, o.shard FROM editroom.workflow_edit_counts o
-                    WHERE o.shard <> pg_backend_pid()
-                      AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = o.shard)
-                      FOR UPDATE SKIP LOCKED)
-        RETURNING c.workflow_id, c.status, c.n
+    -- The workflows' counters alike. They have rows for every workflow a backend counted:
+    -- the shards are found first, one index probe each (a loose scan of
+    -- workflow_edit_counts_shard_idx), and rows are read only when one of them is gone.
+    WITH RECURSIVE shards AS (
+        SELECT min(c.shard) AS shard FROM editroom.workflow_edit_counts c
+        UNION ALL
+        SELECT (SELECT min(c.shard) FROM editroom.workflow_edit_counts c
+                 WHERE c.shard > shards.shard)
+          FROM shards WHERE shards.shard IS NOT NULL
     )
-    SELECT array_agg(g.workflow_id), array_agg(g.status), array_agg(g.n),
-           coalesce(sum(g.rows), 0)
-      INTO v_workflow_ids, v_statuses, v_deltas, v_folded_workflows
-      FROM (SELECT workflow_id, status, sum(n)::bigint AS n, count(*) AS rows
-              FROM gone GROUP BY workflow_id, status) g;
+    SELECT array_agg(shards.shard) INTO v_gone_shards FROM shards
+     WHERE shards.shard IS NOT NULL AND shards.shard <> pg_backend_pid()
+       AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = shards.shard);
+    v_folded_workflows := 0;
+    IF v_gone_shards IS NOT NULL THEN
+        WITH gone AS (
+            DELETE FROM editroom.workflow_edit_counts c
+             WHERE (c.workflow_id, c.status, c.shard) IN (
+                       SELECT o.workflow_id, o.status, o.shard
+                         FROM editroom.workflow_edit_counts o
+                        WHERE o.shard = ANY (v_gone_shards)
+                          FOR UPDATE SKIP LOCKED)
+            RETURNING c.workflow_id, c.status, c.n
+        )
+        SELECT array_agg(g.workflow_id), array_agg(g.status), array_agg(g.n),
+               coalesce(sum(g.rows), 0)
+          INTO v_workflow_ids, v_statuses, v_deltas, v_folded_workflows
+          FROM (SELECT workflow_id, status, sum(n)::bigint AS n, count(*) AS rows
+                  FROM gone GROUP BY workflow_id, status) g;
+    END IF;
     IF v_folded_workflows > 0 THEN
         PERFORM editroom.bump_workflow_counts(v_workflow_ids, v_statuses, v_deltas);
     END IF;

@@ -155,3 +155,29 @@ def test_reading_the_counts_reads_no_edit(conn: Conn) -> None:
 def relations_read(node: dict[str, Any]) -> set[str]:
     own = {node["Relation Name"]} if "Relation Name" in node else set()
     return own.union(*(relations_read(child) for child in node.get("Plans", [])))
+
+
+def test_compacting_reads_the_shards_not_every_workflow_s_rows(
+    database_url: str, conn: Conn
+) -> None:
+    """Every runner's maintenance compacts the counters every reap: with a row per workflow,
+    status and backend, reading all of them to find the backends that are gone grew with the
+    workflows. The shards are found one index probe each; rows are read only for a gone one
+    (folding them is checked with the runs above)."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as live:
+        pid = live.execute("SELECT pg_backend_pid() AS pid").fetchone()
+        assert pid is not None
+        conn.execute(
+            """INSERT INTO editroom.workflow_edit_counts (workflow_id, status, shard, n)
+               SELECT gen_random_uuid(), 'completed', %s, 1 FROM generate_series(1, %s)""",
+            [pid["pid"], EXECUTIONS],
+        )
+        conn.execute("VACUUM ANALYZE editroom.workflow_edit_counts")
+        conn.execute("SELECT editroom.compact_status_counts()")  # planned, as a runner's is
+
+        touched = buffers(conn, "SELECT editroom.compact_status_counts()")
+
+        print(f"compacting beside {EXECUTIONS:,} rows of a live backend: {touched} buffers")
+        assert touched < 30  # reading the rows: over 200 pages
+        left = conn.execute("SELECT count(*) AS n FROM editroom.workflow_edit_counts").fetchone()
+        assert left == {"n": EXECUTIONS}

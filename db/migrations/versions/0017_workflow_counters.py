@@ -35,6 +35,8 @@ CREATE TABLE editroom.workflow_edit_counts (
     n bigint NOT NULL,
     PRIMARY KEY (workflow_id, status, shard)
 );
+-- Compaction finds the shards through it, one probe each, not by reading every row.
+CREATE INDEX workflow_edit_counts_shard_idx ON editroom.workflow_edit_counts (shard);
 COMMENT ON TABLE editroom.workflow_edit_counts IS
 'How many edits of each workflow are in each status, live and archived, in rows per backend '
 '(shard: its pid) that add up: read workflow_status_counts instead.';
