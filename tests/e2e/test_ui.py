@@ -1646,6 +1646,48 @@ def test_an_output_made_before_the_stream_watches_is_caught_up(
     expect(page.locator(".card").first).to_contain_text("meanwhile-edited.png")
 
 
+def test_media_made_within_one_millisecond_come_in_the_listing_s_order(
+    page: Page, watch: Watch, service: str, module_database_url: str
+) -> None:
+    """Two uploads the stream's catching up brings, made within one millisecond: each goes
+    where the listing (uploaded_at, then id, newest first) has it. The browser's Date.parse
+    keeps milliseconds only, so the later of the two came second whenever its id was the
+    smaller (components/dom.js micros)."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(re.compile(r"/events(\?|$)"), hold)
+    page.goto("/#/library")
+    expect(page.locator(".card, .empty").first).to_be_visible()  # its first read is done
+    with httpx.Client(base_url=service, timeout=60) as api:
+        ids = sorted(
+            api.post(
+                "/bucket/upload", params={"filename": f"same-ms-{n}.png"},
+                content=media.image_bytes("PNG", size=(41 + n, 29)),
+            ).json()["id"]
+            for n in range(2)
+        )  # fmt: skip
+    smaller, larger = ids
+    with psycopg.connect(module_database_url, autocommit=True) as conn:
+        # One millisecond an hour ahead (newest of the library, whatever other tests
+        # uploaded), the smaller id 800 us the later.
+        conn.execute(
+            "UPDATE editroom.media SET uploaded_at = date_trunc('milliseconds', now())"
+            " + interval '1 hour' + CASE id WHEN %(smaller)s THEN interval '900 us'"
+            " ELSE interval '100 us' END WHERE id IN (%(smaller)s, %(larger)s)",
+            {"smaller": smaller, "larger": larger},
+        )
+    assert held, "the stream was not asked for"
+    for route in held:
+        route.continue_()
+    page.unroute(re.compile(r"/events(\?|$)"))
+    cards = page.locator(".card")
+    expect(cards.nth(1)).to_have_attribute("data-media", larger)
+    assert cards.nth(0).get_attribute("data-media") == smaller
+
+
 def test_a_refused_cancel_is_told_in_its_row_of_the_queue(
     page: Page, watch: Watch, service: str
 ) -> None:

@@ -36,6 +36,14 @@ export function seconds(total, digits = 1) {
   return `${minutes}:${rest.toFixed(digits).padStart(digits + 3, "0")}`;
 }
 
+// An API time (ISO 8601, up to microseconds) as microseconds since the epoch, for putting
+// things in the listings' order: Date.parse keeps milliseconds only, so two made within one
+// (a batch of uploads, an edit's outputs) would be ordered by their ids instead.
+export function micros(iso) {
+  const fraction = /\.(\d+)/.exec(iso)?.[1] ?? "";
+  return Date.parse(iso) * 1000 + Number(fraction.padEnd(6, "0").slice(3, 6));
+}
+
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
 }

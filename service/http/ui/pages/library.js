@@ -1,6 +1,6 @@
 // The library: originals as a grid of cards, filters in the address, uploads with progress.
 import { get, request, upload } from "../api.js";
-import { bytes, confirmDialog, errorBox, h, seconds, showError, uid, when } from "../components/dom.js";
+import { bytes, confirmDialog, errorBox, h, micros, seconds, showError, uid, when } from "../components/dom.js";
 import { media as mediaRow, soundOnly, thumbnail } from "../components/media.js";
 import { written } from "../components/written.js";
 import { bus, selection, setParams } from "../state.js";
@@ -117,7 +117,7 @@ export async function render(main, { params }) {
     && (filters.copies || !item.by_address);
   // A media not shown yet goes where the listing would have it, newest first (one uploaded now
   // on top); one older than every card shown, while more are still to load, is left to Load more.
-  const newer = (a, b) => Date.parse(a.uploaded_at) - Date.parse(b.uploaded_at) || (a.id > b.id ? 1 : -1);
+  const newer = (a, b) => micros(a.uploaded_at) - micros(b.uploaded_at) || (a.id > b.id ? 1 : -1);
   const add = (item) => {
     if (!shows(item) || grid.querySelector(`[data-media="${item.id}"]`)) return;
     const before = [...grid.querySelectorAll(".card")]

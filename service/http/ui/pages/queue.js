@@ -2,7 +2,7 @@
 // copies result addresses make (thumbnails, display copies: edits the pages ask for whenever
 // they show a picture) are listed only on request: a cache, not anyone's own edits.
 import { get, request } from "../api.js";
-import { errorBox, h, showError, took, uid, when } from "../components/dom.js";
+import { errorBox, h, micros, showError, took, uid, when } from "../components/dom.js";
 import { mediaCell, resultsCell } from "../components/media.js";
 import { queueNews } from "../components/news.js";
 import { chip, detailText, LIVE, progressBar, setProgress, statusDetail, STATUSES } from "../components/status.js";
@@ -105,8 +105,8 @@ export async function render(main, { params }) {
   // (a copy asked for by name, a session's step told again) among the rows, or not at all
   // when it is older than every edit a full list shows.
   function place(tr, edit) {
-    const key = [Date.parse(edit.created_at), edit.id];
-    const newer = (row) => { const at = Date.parse(row.dataset.created); return at > key[0] || (at === key[0] && row.dataset.edit > key[1]); };
+    const key = [micros(edit.created_at), edit.id];
+    const newer = (row) => { const at = micros(row.dataset.created); return at > key[0] || (at === key[0] && row.dataset.edit > key[1]); };
     const listed = [...rows.querySelectorAll("tr[data-edit]")];
     const before = listed.find((row) => !newer(row));
     if (before) rows.insertBefore(tr, before);
