@@ -6,18 +6,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import ClassVar, Literal, Self
 
-from runner.engine.ops import shared_params
-from runner.engine.ops.base import Group, Limits, MediaKind, Operation, SourceFacts
+from runner.engine.ops import crop_box
+from runner.engine.ops.base import Group, MediaKind, Operation, SourceFacts
 from runner.engine.ops.params import Param
-from service.kernel.errors import EditFailed
 
 Shape = tuple[int, int]  # width, height in pixels
-_RECTANGLE = shared_params.rectangle(
+_RECTANGLE = crop_box.rectangle(
     example=(16, 8, 640, 360), min_side=2,
     description="The rectangle of the picture to keep: x,y,w,h in pixels.",
 )  # fmt: skip
-CROP = _RECTANGLE.whole
-_X, _Y, _WIDTH, _HEIGHT = _RECTANGLE.x, _RECTANGLE.y, _RECTANGLE.width, _RECTANGLE.height
 ROTATE = Param(
     name="rotate", type="choice", choices=("90", "180", "270"), example="90",
     description="Quarter turns clockwise.",
@@ -50,42 +47,19 @@ class _Geometry(Operation):
         return replace(kept, width=width, height=height)
 
 
-class Crop(_Geometry):
-    op: Literal["crop"] = "crop"
-    name: ClassVar[str] = "crop"
-    syntax: ClassVar[str] = "crop=x,y,w,h (pixels: left, top, width, height)"
+class Crop(crop_box.CropBox, _Geometry):
     description: ClassVar[str] = "Keep one rectangle of the picture."
     example: ClassVar[str] = "crop=16,8,640,360"
-    parameters: ClassVar[tuple[Param, ...]] = (CROP,)
-    x: int = _X.field()
-    y: int = _Y.field()
-    width: int = _WIDTH.field()
-    height: int = _HEIGHT.field()
-
-    @classmethod
-    def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        x, y, width, height = _RECTANGLE.read(value, syntax=cls.syntax)
-        return cls(x=x, y=y, width=width, height=height)
-
-    def check_limits(self, limits: Limits) -> None:
-        limits.check_sides("crop", self._written(), width=self.width, height=self.height)
+    rectangle: ClassVar[crop_box.Rectangle] = _RECTANGLE
+    parameters: ClassVar[tuple[Param, ...]] = (_RECTANGLE.whole,)
+    x: int = _RECTANGLE.x.field()
+    y: int = _RECTANGLE.y.field()
+    width: int = _RECTANGLE.width.field()
+    height: int = _RECTANGLE.height.field()
 
     def filters(self, shape: Shape) -> tuple[list[str], Shape]:
-        if refusal := shared_params.crop_outside(self._box(), shape):
-            raise EditFailed(str(refusal))
+        self.check_inside(shape)
         return [f"crop={self.width}:{self.height}:{self.x}:{self.y}"], (self.width, self.height)
-
-    def on_source(self, facts: SourceFacts) -> SourceFacts:
-        """A crop outside the picture as uploaded, or as the crops and turns before it leave
-        it, is refused before it is queued (an image's crop is too: image/crop.py)."""
-        shared_params.check_crop_fits(self._box(), facts)
-        return super().on_source(facts)
-
-    def _box(self) -> shared_params.Box:
-        return self.x, self.y, self.width, self.height
-
-    def _written(self) -> str:
-        return shared_params.written_box(self._box())
 
 
 class Rotate(_Geometry):

@@ -34,6 +34,22 @@ def make(tmp_path_factory: pytest.TempPathFactory) -> Make:
     return _make
 
 
+@pytest.fixture(
+    params=[
+        {"gop": 12},
+        {"gop": 48, "bframes": 2, "acodec": None},
+        {"container": "ts", "gop": 30},
+        {"container": "webm", "vcodec": "libvpx-vp9", "acodec": None, "gop": 40},
+    ],
+    ids=["gop-12", "b-frames", "mpeg-ts", "vp9-webm"],
+)
+def read_on_source(request: pytest.FixtureRequest, make: Make) -> Path:
+    """A 4 s source for the tests that compare frames read on from the one before with a
+    seek for each (GIF palettes, frames=best): keyframes often and seldom, B-frames, an
+    MPEG-TS sought without an index, VP9 in WebM."""
+    return make(seconds=4.0, **request.param)
+
+
 @pytest.fixture
 def edit(tmp_path: Path) -> Edit:
     """Runs a query-string edit on a source; returns the result files."""
