@@ -2,15 +2,19 @@
 palettes: the frame shown at a time, or every keyframe (a cheap pass that lands on scene
 changes, where encoders put keyframes)."""
 
+from __future__ import annotations
+
 import itertools
 import math
 from bisect import bisect_right
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from av.packet import Packet
+from av.stream import Stream
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
@@ -106,7 +110,7 @@ class TimelineReader:
         self._keyframes: dict[str, _Keyframes] = {}
         self._runs: dict[str, _Run] = {}
 
-    def __enter__(self) -> "TimelineReader":
+    def __enter__(self) -> TimelineReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -141,19 +145,13 @@ class TimelineReader:
         video), and a keyframe needs no other to be decoded."""
         offset = 0.0
         for segment in self._plan.segments:
-            video = self._stream(segment)
-            yield from self._keyframes_of(segment, offset=offset, video=video)
+            yield from self._keyframes_of(segment, offset=offset)
             offset += segment.duration
 
-    def _keyframes_of(
-        self, segment: Segment, *, offset: float, video: VideoStream
-    ) -> Iterator[Shot]:
-        key = str(segment.source.path)
-        self._runs.pop(key, None)  # the container is sought away from it
-        _seek(video, segment.start)
-        scan = _Scan()
-        try:
-            for frame in _decoded_keyframes(video, segment.source, scan=scan):
+    def _keyframes_of(self, segment: Segment, *, offset: float) -> Iterator[Shot]:
+        video = self._stream(segment)
+        with closing(self._keyframe_packets(segment)) as packets:
+            for frame in _decoded_packets(video, packets, source=segment.source):
                 at = seconds(video, frame.pts)
                 if at is None or at < segment.start - EPSILON_SECONDS:
                     continue
@@ -163,8 +161,6 @@ class TimelineReader:
                     continue
                 image = self._conform(segment, frame)
                 yield Shot(offset + at - segment.start, image, segment.source.path, at)
-        finally:
-            self._keyframes.setdefault(key, _Keyframes()).add(scan)
 
     def learn_keyframes(self) -> None:
         """Where each segment's keyframes are, from one pass over its packets, none decoded:
@@ -172,11 +168,32 @@ class TimelineReader:
         read on from the frame before, so they decode the timeline about once however few
         keyframes it has (a GIF's palette sought each of its samples, decoding a GOP each)."""
         for segment in self._plan.segments:
-            video, key = self._stream(segment), str(segment.source.path)
-            self._runs.pop(key, None)  # the container is sought away from it
-            _seek(video, segment.start)
-            scan = _Scan()
-            _scan_keyframes(video, until=seek_ticks(video, segment.end), scan=scan)
+            until = seek_ticks(self._stream(segment), segment.end)
+            with closing(self._keyframe_packets(segment)) as packets:
+                for packet in packets:
+                    if packet.pts is not None and packet.pts >= until:
+                        break
+
+    def _keyframe_packets(self, segment: Segment) -> Generator[Packet[Stream], None, None]:
+        """The keyframes' packets of the segment's source from its start, then the empty
+        packet that ends the stream; at most MAX_FRAMES_SCANNED keyframes. The packets
+        between are demuxed only. Each keyframe is noted as it is demuxed, and the source's
+        keyframes learn what was noted when the caller stops, wherever that is: the reads
+        after it seek only past a keyframe the scan saw (see _run_to)."""
+        video, key = self._stream(segment), str(segment.source.path)
+        self._runs.pop(key, None)  # the container is sought away from it
+        _seek(video, segment.start)
+        scan = _Scan()
+        demuxed = video.container.demux(video)  # type: ignore[attr-defined]
+        packets = (p for p in demuxed if p.is_keyframe or not p.size)
+        try:
+            for packet in itertools.islice(packets, MAX_FRAMES_SCANNED + 1):
+                if packet.size:
+                    scan.ticks.append(packet.pts)
+                else:
+                    scan.ended = True
+                yield packet
+        finally:
             self._keyframes.setdefault(key, _Keyframes()).add(scan)
 
     def _shown(self, segment: Segment, *, offset: float, local: float) -> Shot:
@@ -235,36 +252,16 @@ def _timed(video: VideoStream, source: Source) -> Iterator[Timed]:
         yield frame, seconds(video, frame.pts)
 
 
-def _decoded_keyframes(video: VideoStream, source: Source, *, scan: _Scan) -> Iterator[VideoFrame]:
-    """The frames of the keyframes' packets from where the stream was sought, each within the
-    source's pixel limit; the decoder is flushed at the end (it may hold a frame back). Each
-    keyframe's packet is noted in `scan` as it is demuxed."""
-    container = video.container
-    packets = (p for p in container.demux(video) if p.is_keyframe or p.size == 0)  # type: ignore[attr-defined]
-    for packet in itertools.islice(packets, MAX_FRAMES_SCANNED + 1):
-        if packet.size:
-            scan.ticks.append(packet.pts)
-        else:
-            scan.ended = True
+def _decoded_packets(
+    video: VideoStream, packets: Iterable[Packet[Stream]], *, source: Source
+) -> Iterator[VideoFrame]:
+    """The frames of `packets`, each within the source's pixel limit; an empty packet
+    flushes the decoder (it may hold a frame back)."""
+    for packet in packets:
         for frame in video.codec_context.decode(packet if packet.size else None):
             check_frame(frame, source)
             yield frame
     video.codec_context.flush_buffers()
-
-
-def _scan_keyframes(video: VideoStream, *, until: int, scan: _Scan) -> None:
-    """Notes in `scan` the keyframes' packets from where the stream was sought to the first
-    at or after `until` ticks, or to the stream's end; demuxed only, at most
-    MAX_FRAMES_SCANNED packets."""
-    packets = video.container.demux(video)  # type: ignore[attr-defined]
-    for packet in itertools.islice(packets, MAX_FRAMES_SCANNED + 1):
-        if not packet.size:
-            scan.ended = True
-            return
-        if packet.is_keyframe:
-            scan.ticks.append(packet.pts)
-            if packet.pts is not None and packet.pts >= until:
-                return
 
 
 def _seek(video: VideoStream, at: float) -> None:
