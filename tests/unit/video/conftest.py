@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from uuid import UUID
 
 import pytest
@@ -73,3 +74,16 @@ def edit(tmp_path: Path) -> Edit:
         return [product.path for product in products]
 
     return _edit
+
+
+def counted_calls(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str) -> list[None]:
+    """One item per call of `module`'s function `name`, which then runs as before."""
+    calls: list[None] = []
+    original = getattr(module, name)
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(None)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls

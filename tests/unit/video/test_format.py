@@ -12,7 +12,7 @@ from PIL import Image, ImageSequence
 from runner.engine.video import reader
 from runner.engine.video.codecs import AUDIO_ENCODER, ENCODED_RATES_HZ, AudioCodec
 from service.kernel.errors import EditFailed
-from tests.unit.video.conftest import Edit, Make
+from tests.unit.video.conftest import Edit, Make, counted_calls
 from tests.unit.video.media import (
     assert_in_sync,
     facts,
@@ -121,7 +121,8 @@ def test_a_gif_palette_reads_its_samples_in_one_pass_over_few_keyframes(
         seconds=10.0, rate=24, size=(64, 32), gop=100_000, acodec=None,
         options=(("sc_threshold", "0"),),
     )  # fmt: skip
-    seeks, decoded = _counted(monkeypatch, "seek_before"), _counted(monkeypatch, "check_frame")
+    seeks = counted_calls(monkeypatch, reader, "seek_before")
+    decoded = counted_calls(monkeypatch, reader, "check_frame")  # one per frame decoded
     edit(source, [("format", "gif")])
     assert len(seeks) <= 2  # the keyframes' pass over the packets, then the samples
     assert frames * 0.9 <= len(decoded) <= frames + 24
@@ -132,27 +133,13 @@ def test_a_gif_palette_read_on_is_the_palette_a_seek_for_each_sample_gives(
 ) -> None:
     """The same GIF, palette and all, whether the samples are read on or each sought."""
     query = [("trim", "0.5,3.5"), ("format", "gif")]
-    seeks = _counted(monkeypatch, "seek_before")
+    seeks = counted_calls(monkeypatch, reader, "seek_before")
     (read_on,) = edit(read_on_source, query)
     seeks_reading_on = len(seeks)
     monkeypatch.setattr(reader._Keyframes, "none_between", lambda *args: False)
     (sought,) = edit(read_on_source, query)
     assert seeks_reading_on < len(seeks) - seeks_reading_on  # two ways indeed
     assert sought.read_bytes() == read_on.read_bytes()
-
-
-def _counted(monkeypatch: pytest.MonkeyPatch, name: str) -> list[None]:
-    """One item per call of the timeline reader's `name` (seek_before, check_frame: one per
-    frame decoded), which then runs as before."""
-    calls: list[None] = []
-    original = getattr(reader, name)
-
-    def counting(*args: object, **kwargs: object) -> object:
-        calls.append(None)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(reader, name, counting)
-    return calls
 
 
 def pictures(path: Path) -> dict[int, npt.NDArray[np.int16]]:
