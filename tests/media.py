@@ -132,6 +132,20 @@ def declaring_duration(path: Path, seconds: float) -> Path:
     return path
 
 
+def declaring_no_length_mp4(path: Path) -> Path:
+    """The MP4 file at `path` with the durations its header declares (the movie's, the
+    track's and its media's) set to 0, its data left as it is: FFmpeg then says the stream
+    lasts 0 ticks and the file nothing."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    for box, after in ((b"mvhd", 16), (b"tkhd", 20), (b"mdhd", 16)):  # version 0 boxes
+        at = data.index(box) + 4 + after  # past the type, the version, flags and the fields
+        data[at : at + 4] = struct.pack(">I", 0)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def titled_in_latin1(path: Path) -> Path:
     """A Matroska video whose title tag is Latin-1, not the UTF-8 the format asks for, as
     older tools write it: "Caf\xe9"."""

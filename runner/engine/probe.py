@@ -231,7 +231,7 @@ def _video_facts(
             )
     width, height = video.codec_context.width, video.codec_context.height
     _check_pixels(width, height, max_pixels)
-    declared = _duration_seconds(container, video)
+    declared = declared_seconds(container, video)
     if declared is not None and declared > max_video_seconds:
         raise InvalidMedia(
             f"the video lasts {declared:.0f} s; the limit is {max_video_seconds:.0f} s "
@@ -428,7 +428,10 @@ def _is_cover_art(stream: Any) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
-def _duration_seconds(container: Any, video: Any) -> float | None:
+def declared_seconds(container: Any, video: Any) -> float | None:
+    """How long the header says the video lasts; None: it says nothing (a live WebM), and the
+    media records how far its picture plays instead (_check_reach), which an edit then takes
+    as its length rather than measure it again (runner.engine.video.probe)."""
     if video.duration is not None and video.time_base is not None:
         return float(video.duration * video.time_base)
     if container.duration is not None:

@@ -2,7 +2,7 @@
 (time- and memory-limited, killed on cancel), store what it produced, and return it as new
 media that name the edit and the source: their rows are added with the edit's completion."""
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,15 +109,16 @@ class EditExecutor:
         work: Path,
         report: ReportProgress,
     ) -> list[ProducedFile]:
-        inputs = {str(row["id"]): str(await self._local(row, work)) for row in others}
+        local = {str(row["id"]): str(await self._local(row, work)) for row in [source, *others]}
+        inputs = {str(row["id"]): local[str(row["id"])] for row in others}
         timeout = edit_time_limit_seconds(self._settings, [source, *others])
         timed_out = (
             f"the edit ran past its time limit of {timeout:.0f} s (EDITROOM_EDIT_TIMEOUT_SECONDS, "
             "plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND per second of video)"
         )
         return await self._sandbox.run(
-            run_edit, source["kind"], str(await self._local(source, work)), operations,
-            str(work / OUT), self._limits, inputs,
+            run_edit, source["kind"], local[str(source["id"])], operations,
+            str(work / OUT), self._limits, inputs, recorded_seconds([source, *others], local),
             timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
         )  # fmt: skip
 
@@ -191,6 +192,17 @@ def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:
     so the base is also the floor; there is no cap beyond max_video_seconds per video."""
     seconds_of_video = sum(row["duration_seconds"] or 0.0 for row in media)
     return settings.edit_timeout_seconds + settings.edit_seconds_per_video_second * seconds_of_video
+
+
+def recorded_seconds(media: Iterable[Row], local: Mapping[str, str]) -> dict[str, float]:
+    """Each video's duration as its row records it, by its local file (`local`, by id): of one
+    whose header declares none, the upload measured it by reading every packet, and the edit
+    takes it rather than read them all again (runner.engine.video.probe)."""
+    return {
+        local[str(row["id"])]: float(row["duration_seconds"])
+        for row in media
+        if row["duration_seconds"] is not None
+    }
 
 
 def output_names(source_name: str | None, suffixes: list[str]) -> list[str | None]:

@@ -62,6 +62,20 @@ def test_concat_appends_other_videos(api: Api, tmp_path: Path) -> None:
     assert result["codecs"]["audio"] is not None
 
 
+def test_live_recordings_are_edited_at_the_lengths_their_uploads_recorded(
+    api: Api, tmp_path: Path
+) -> None:
+    """A live WebM's header declares no duration: its upload records how far its picture
+    plays, and the runner gives that to the edit, for its source and what it appends
+    (tests/unit/video/test_robustness.py sees the edit not measure it again)."""
+    live: dict[str, Any] = {"container": "webm", "vcodec": "libvpx-vp9", "acodec": "libopus"}
+    first = upload_video(api, tmp_path, "first.webm", seconds=2.0, live=True, **live)
+    second = upload_video(api, tmp_path, "second.webm", seconds=1.0, live=True, **live)
+    assert first["duration_seconds"] == pytest.approx(2.0, abs=0.1)
+    (result,) = outputs(api, run(api, media=first["id"], trim="0.5", concat=second["id"]))
+    assert result["duration_seconds"] == pytest.approx(2.5, abs=0.2)
+
+
 def test_concat_of_media_that_is_not_a_video_is_refused(api: Api, tmp_path: Path) -> None:
     clip = upload_video(api, tmp_path, "a.mp4")
     picture = api.upload(media.image_bytes("PNG")).json()

@@ -36,12 +36,19 @@ def edit_video(
     progress: Progress,
     others: Mapping[UUID, Path],
     lossless_stills: bool = False,
+    recorded_seconds: Mapping[Path, float] | None = None,
 ) -> list[Product]:
-    """lossless_stills: stills as PNG, for image operations to run on (else JPEG)."""
+    """lossless_stills: stills as PNG, for image operations to run on (else JPEG).
+    recorded_seconds: the durations the media's rows record, by file (probe takes them)."""
+    recorded = recorded_seconds or {}
     try:
-        main = probe(source, limits=limits)
+        main = probe(source, limits=limits, recorded_seconds=recorded.get(source))
         videos = {ref for op in operations if isinstance(op, Concat) for ref in op.media}
-        probed = {media: probe(others[media], limits=limits) for media in videos if media in others}
+        probed = {
+            media: probe(others[media], limits=limits, recorded_seconds=recorded.get(others[media]))
+            for media in videos
+            if media in others
+        }
         plan = make_plan(main, operations, others=probed, limits=limits)
         if plan.still is not None:
             results = write_stills(

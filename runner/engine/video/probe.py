@@ -17,6 +17,7 @@ from av.video.stream import VideoStream
 
 from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import Limits
+from runner.engine.probe import declared_seconds
 from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
 
@@ -113,7 +114,9 @@ def reading(path: Path) -> Iterator[Input]:
         raise EditFailed(f"{path.name} cannot be read as a video: {reason(exc)}") from None
 
 
-def probe(path: Path, *, limits: Limits) -> Source:
+def probe(path: Path, *, limits: Limits, recorded_seconds: float | None = None) -> Source:
+    """`recorded_seconds`: the duration the media's row records, when the edit is given it
+    (the upload's probe, runner.engine.probe, recorded it)."""
     with reading(path) as container:
         video = _video_stream(container, path)
         first = _first_frame(video)
@@ -121,7 +124,7 @@ def probe(path: Path, *, limits: Limits) -> Source:
             path=path,
             container=_container_name(container),
             origin=_origin(video),
-            duration=_duration(container, video, path),
+            duration=_duration(container, video, path, recorded=recorded_seconds),
             video=_video_track(video, first),
             audio=_audio_track(container),
             max_pixels=limits.max_pixels,
@@ -244,18 +247,25 @@ def _origin(stream: VideoStream) -> float:
     return float(origin_ticks(stream) * stream.time_base)
 
 
-def _duration(container: Input, stream: VideoStream, path: Path) -> float:
+def _duration(
+    container: Input, stream: VideoStream, path: Path, *, recorded: float | None
+) -> float:
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration:
         return container.duration / av.time_base
+    if recorded is not None and declared_seconds(container, stream) is None:
+        # What the upload measured as _played does (a header that declares 0 s has 0 s
+        # recorded, no measurement): the edit need not read every packet again to find it.
+        return recorded
     return _played(container, stream, path)
 
 
 def _played(container: Input, stream: VideoStream, path: Path) -> float:
     """A header that says nothing of how long the video lasts (a live WebM, as a browser's
     MediaRecorder writes it) is taken at its data's word, as the upload check took it: how far
-    its picture's packets play."""
+    its picture's packets play. Measured here only when the edit was not given what the
+    upload measured (a file no upload checked: a test's, a benchmark's)."""
     end: int | None = None
     for packet in container.demux(stream):
         if packet.pts is not None:

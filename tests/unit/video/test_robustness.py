@@ -13,10 +13,13 @@ from runner.engine.jobs import run_edit
 from runner.engine.ops.base import Limits, MediaKind, Operation, Product
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
+from runner.engine.probe import MediaFacts
+from runner.engine.probe import probe as upload_probe
+from runner.engine.video import probe as video_probe
 from service.kernel.errors import EditFailed
 from tests.hostile import growing_video
-from tests.media import titled_in_latin1, write_video
-from tests.unit.video.conftest import LIMITS, Edit, Make
+from tests.media import declaring_no_length_mp4, titled_in_latin1, write_video
+from tests.unit.video.conftest import LIMITS, Edit, Make, counted_calls
 from tests.unit.video.media import (
     Spec,
     assert_in_sync,
@@ -257,7 +260,54 @@ def test_a_live_recording_without_a_duration_is_edited(
 ) -> None:
     """A live WebM (a browser's MediaRecorder's) says no duration: every edit of it failed
     saying it did not say how long it is."""
-    source = write_video(
+    (result,) = edit(_live_recording(tmp_path), query)
+    if query[0][0] != "thumbnail":
+        expected = 1.0 if query[0][0] == "trim" else 2.0
+        assert facts(result).duration == pytest.approx(expected, abs=0.1)
+
+
+@pytest.mark.parametrize("query", [[("format", "mp4")], [("trim", "0.5,1.5")]])
+def test_an_edit_of_a_live_recording_takes_the_length_its_upload_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: list[tuple[str, str]]
+) -> None:
+    """The upload reads every packet of a video whose header declares no duration to find how
+    long it plays, and records that; each edit read every packet again to find it once more.
+    Given the media's recorded duration, as the runner gives it, the edit takes it."""
+    source = _live_recording(tmp_path)
+    recorded = _uploaded(source).duration_seconds
+    assert recorded is not None
+    measured = counted_calls(monkeypatch, video_probe, "_played")
+    (result,) = run_edit(
+        "video", str(source), _parsed(query), str(tmp_path / "out"), LIMITS, {},
+        {str(source): recorded}, progress=lambda fraction: None,
+    )  # fmt: skip
+    assert measured == []
+    expected = 1.0 if query[0][0] == "trim" else 2.0
+    assert facts(Path(result.path)).duration == pytest.approx(expected, abs=0.1)
+
+
+def test_an_edit_measures_a_video_whose_header_says_it_lasts_no_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An MP4 whose header declares 0 s: the upload records 0 s, what the header says, not a
+    length it measured; the edit measures how far its picture plays, as it always did."""
+    source = declaring_no_length_mp4(
+        write_video(tmp_path / "zero.mp4", container="mp4", acodec=None, seconds=2.0)
+    )
+    recorded = _uploaded(source).duration_seconds
+    assert recorded == 0.0
+    measured = counted_calls(monkeypatch, video_probe, "_played")
+    (result,) = run_edit(
+        "video", str(source), _parsed([("format", "webm")]), str(tmp_path / "out"), LIMITS, {},
+        {str(source): recorded}, progress=lambda fraction: None,
+    )  # fmt: skip
+    assert len(measured) == 1
+    assert facts(Path(result.path)).duration == pytest.approx(2.0, abs=0.1)
+
+
+def _live_recording(tmp_path: Path) -> Path:
+    """A live WebM, as a browser's MediaRecorder writes one: 2 s, no duration in its header."""
+    return write_video(
         tmp_path / "live.webm",
         container="webm",
         vcodec="libvpx-vp9",
@@ -265,10 +315,11 @@ def test_a_live_recording_without_a_duration_is_edited(
         seconds=2.0,
         live=True,
     )
-    (result,) = edit(source, query)
-    if query[0][0] != "thumbnail":
-        expected = 1.0 if query[0][0] == "trim" else 2.0
-        assert facts(result).duration == pytest.approx(expected, abs=0.1)
+
+
+def _uploaded(path: Path) -> MediaFacts:
+    """What the upload's check records of the file."""
+    return upload_probe(path, max_pixels=LIMITS.max_pixels, max_video_seconds=60)
 
 
 def test_a_matroska_file_cut_in_its_header_fails_clearly_not_retried(
