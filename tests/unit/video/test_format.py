@@ -128,6 +128,24 @@ def test_a_gif_palette_reads_its_samples_in_one_pass_over_few_keyframes(
     assert frames * 0.9 <= len(decoded) <= frames + 24
 
 
+def test_a_gif_palette_knows_the_keyframes_of_a_video_longer_than_the_scans_bound(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass over the packets that finds the keyframes stopped after MAX_FRAMES_SCANNED
+    packets (100,000 frames; lowered here to 100 of 240): every sample past them was sought,
+    a GOP decoded for each. It is bounded by keyframes now, as the keyframe scan of
+    frames=best is, and sees the video to its end: a seek per keyframe at most."""
+    keyframes = 10
+    source = make(
+        seconds=10.0, rate=24, size=(64, 32), gop=24, acodec=None,
+        options=(("sc_threshold", "0"),),
+    )  # fmt: skip
+    monkeypatch.setattr(reader, "MAX_FRAMES_SCANNED", 100)  # each run reads 24 frames or fewer
+    seeks = counted_calls(monkeypatch, reader, "seek_before")
+    edit(source, [("format", "gif")])
+    assert len(seeks) <= 1 + keyframes  # the keyframes' pass, then one a keyframe
+
+
 def test_a_gif_palette_read_on_is_the_palette_a_seek_for_each_sample_gives(
     read_on_source: Path, edit: Edit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
