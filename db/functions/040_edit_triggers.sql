@@ -98,8 +98,8 @@ $$;
 COMMENT ON FUNCTION editroom.unwatch_channel(text) IS
 'Let go of p_channel''s wake slots: statements stop sending it NOTIFYs unless someone else watches.';
 
--- Both channels the service watches for its event streams: the edits' and the library's
--- (220_media_events.sql).
+-- Both channels the service watches for its subscribers, each apart: the edits' (every
+-- subscriber) and the library's (220_media_events.sql: only for event streams shown it).
 CREATE OR REPLACE FUNCTION editroom.watch_events()
 RETURNS void
 LANGUAGE sql

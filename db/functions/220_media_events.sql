@@ -3,7 +3,8 @@
 -- cleared: listed as anyone's now), and a ready media deleted. As for edits
 -- (040_edit_triggers.sql), one notification per statement, not per row (every notifying commit
 -- takes one cluster-wide lock), and only while someone watches the channel (its wake slots:
--- the service from its first event stream). A notification names the media, at most 50, and
+-- the service while an event stream told of the library's changes is open, not for a
+-- `?wait=` or an edit's stream). A notification names the media, at most 50, and
 -- what became of them; it is a hint to look again: the service reads those media again, and
 -- one no longer there is gone. Pending uploads are no one's to see, so they are not told of.
 CREATE OR REPLACE FUNCTION editroom.media_notify_event()

@@ -1,7 +1,8 @@
 """One LISTEN connection for the whole service. Every SSE stream and every `?wait=` request
 subscribes here, per edit, instead of holding a connection of its own. The library's changes
 (a media ready, or deleted: db/functions/220_media_events.sql) come on a channel of their own,
-MEDIA_CHANNEL, watched and heard with the edits' for the feeds of `/events` streams.
+MEDIA_CHANNEL, heard on the same connection for the feeds of `/events` streams that show the
+library.
 
 A notification says "look again": subscribers re-read the edit, and a dropped connection loses
 nothing (on reconnect every subscriber looks again). It also says what the edit became
@@ -9,14 +10,18 @@ nothing (on reconnect every subscriber looks again). It also says what the edit 
 tell of a state the edit had already left when it was read (a fast edit's `processing`).
 
 Statements send these notifications only while someone watches (db/functions/040, wake
-slots): the service holds the channel's wake slots on a session of its own from its first
-subscriber until UNWATCH_AFTER_SECONDS after its last. A subscription is made, then the slots
-are held (on a LISTEN already connected), then the subscriber reads the edit (or makes it):
-whatever changes after that is notified, whatever committed before it is read. The watch's
-session is checked every WATCH_CHECK_SECONDS; should it have died (its locks with it), it is
-taken again and every subscriber looks again, as after a lost LISTEN. While the slots cannot
-be taken (a writer's transaction left open holds one, or the database is away), every
-subscriber looks again every WATCH_CHECK_SECONDS: a poll, until the watch is back."""
+slots), and the service watches each channel apart: it holds a channel's wake slots, on a
+session of its own, from the first subscriber that wants the channel until
+UNWATCH_AFTER_SECONDS after the last. Every subscriber wants the edits' (CHANNEL); only a feed
+that shows the library wants the media's, so an upload's commit notifies (and takes the
+cluster-wide notify lock) while a library is open, not while someone waits for an edit. A
+subscription is made, then its channels' slots are held (on a LISTEN already connected), then
+the subscriber reads the edit (or makes it): whatever changes after that is notified, whatever
+committed before it is read. The watch's session is checked every WATCH_CHECK_SECONDS; should
+it have died (its locks with it), the channels still wanted are taken again and their
+subscribers look again, as after a lost LISTEN. While a channel's slots cannot be taken (a
+writer's transaction left open holds one, or the database is away), its subscribers look
+again every WATCH_CHECK_SECONDS: a poll, until the watch is back."""
 
 import asyncio
 import json
@@ -35,10 +40,11 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "editroom_edit_events"
 MEDIA_CHANNEL = "editroom_media_events"  # runners LISTEN to CHANNEL, never woken by these
+CHANNELS = (CHANNEL, MEDIA_CHANNEL)
 STATE_FIELDS = ("status", "trial", "progress")
 RECONNECT_SECONDS = 1.0
 WATCH_CHECK_SECONDS = 0.5
-UNWATCH_AFTER_SECONDS = 1.0  # a lull between two `?wait=` requests keeps the watch
+UNWATCH_AFTER_SECONDS = 1.0  # a lull between two `?wait=` requests (or page loads) keeps a watch
 
 
 MAX_KEPT_STATES = 256  # per subscription, between two reads of the edit
@@ -97,11 +103,12 @@ MAX_PENDING_IDS = 10_000  # per feed, between two reads; past it the reader is d
 
 
 class Feed:
-    """One subscriber's view of every edit and media: the ids of the edits (and apart, of the
-    media) that may have changed since the last take. A feed that is not read keeps at most
-    MAX_PENDING_IDS of both, then is `overflowed` and keeps nothing more: its reader has fallen
-    too far behind and should start again, so a slow reader costs bounded memory and never
-    slows the LISTEN connection."""
+    """One subscriber's view of every edit, and of the library's media when it asked for them
+    (EditEvents.subscribe_all): the ids of the edits (and apart, of the media) that may have
+    changed since the last take. A feed that is not read keeps at most MAX_PENDING_IDS of
+    both, then is `overflowed` and keeps nothing more: its reader has fallen too far behind and
+    should start again, so a slow reader costs bounded memory and never slows the LISTEN
+    connection."""
 
     def __init__(self) -> None:
         self.changed = asyncio.Event()
@@ -155,10 +162,12 @@ class EditEvents:
         self._subscribers: dict[UUID, set[Subscription]] = {}
         self._unbound: set[Subscription] = set()  # made before their edit (bind)
         self._feeds: set[Feed] = set()
+        self._media_feeds: set[Feed] = set()  # of those, the ones told of the library's changes
         self._tasks: list[asyncio.Task[None]] = []
-        self._slots = database.wake_slots(CHANNEL, MEDIA_CHANNEL)
+        self._slots = database.wake_slots(*CHANNELS)
         self._watching = asyncio.Lock()  # one watch or unwatch at a time
-        self._idle_since: float | None = None  # no subscriber since (monotonic)
+        # Per channel, since when no subscriber wants it (monotonic); None while one does.
+        self._idle_since: dict[str, float | None] = dict.fromkeys(CHANNELS)
         self.connected = asyncio.Event()
         self.closing = False  # the service is stopping: waits end (end_waits)
         # Counts what was announced (and every look-again): a read made in one generation
@@ -196,7 +205,7 @@ class EditEvents:
         else:
             self._subscribers.setdefault(edit_id, set()).add(subscription)
         try:
-            await self._watch()
+            await self._watch(CHANNEL)
             yield subscription
         finally:
             self._unbound.discard(subscription)
@@ -214,58 +223,82 @@ class EditEvents:
         self._subscribers.setdefault(edit_id, set()).add(subscription)
 
     @asynccontextmanager
-    async def subscribe_all(self) -> AsyncIterator[Feed]:
-        """Every edit's changes, as ids: take them, then re-read those edits."""
+    async def subscribe_all(self, *, media: bool) -> AsyncIterator[Feed]:
+        """Every edit's changes, as ids, and with `media` the library's (Feed.take_media): take
+        them, then re-read those edits (and media). Only such feeds have MEDIA_CHANNEL watched."""
         feed = Feed()
         self._feeds.add(feed)
+        if media:
+            self._media_feeds.add(feed)
         try:
-            await self._watch()
+            await self._watch(*(CHANNELS if media else (CHANNEL,)))
             yield feed
         finally:
             self._feeds.discard(feed)
+            self._media_feeds.discard(feed)
             self._left()
 
     # Watching: statements notify only while the slots are held (see the module's docstring)
 
-    async def _watch(self) -> None:
-        self._idle_since = None  # before the lock: an unwatch under way finishes, then we watch
+    async def _watch(self, *channels: str) -> None:
+        for channel in channels:  # before the lock: an unwatch under way finishes, then we watch
+            self._idle_since[channel] = None
         async with self._watching:
-            if not self._slots.held:
+            unwatched = [channel for channel in channels if channel not in self._slots.watching]
+            if unwatched:
                 try:
-                    await self._slots.watch()
-                except DatabaseUnavailable as exc:  # _tend wakes everyone until it can watch
-                    log.warning("cannot watch edit events yet", extra={"error": str(exc)})
+                    await self._slots.watch(*unwatched)
+                except DatabaseUnavailable as exc:  # _tend wakes them until it can watch
+                    log.warning(
+                        "cannot watch events yet",
+                        extra={"channels": ",".join(unwatched), "error": str(exc)},
+                    )
                 self.generation += 1  # changes went unannounced while no one watched
 
-    def _watched(self) -> bool:
+    def _wanted(self, channel: str) -> bool:
+        """Whether a subscriber needs `channel` watched: every one the edits', a feed of the
+        library's changes the media's."""
+        if channel == MEDIA_CHANNEL:
+            return bool(self._media_feeds)
         return bool(self._subscribers or self._unbound or self._feeds)
 
     def _left(self) -> None:
-        if not self._watched():
-            self._idle_since = time.monotonic()
+        now = time.monotonic()
+        for channel in CHANNELS:  # a channel already idle stays idle since then
+            if self._idle_since[channel] is None and not self._wanted(channel):
+                self._idle_since[channel] = now
 
     async def _tend(self) -> None:
-        """Let go of the slots once no one has subscribed for UNWATCH_AFTER_SECONDS; find a
-        lost watch session, take the slots again and have everyone look again."""
+        """Let go of a channel's slots once no one has wanted it for UNWATCH_AFTER_SECONDS;
+        find a lost watch session, take the slots still wanted again and have their
+        subscribers look again (and again, each time, while they cannot be taken)."""
         while True:
             await asyncio.sleep(WATCH_CHECK_SECONDS)
             try:
                 async with self._watching:
                     await self._tend_slots()
             except DatabaseUnavailable as exc:
-                log.warning("edit events watch lost; retrying", extra={"error": str(exc)})
-                self._wake_everyone()
+                log.warning("events watch lost; retrying", extra={"error": str(exc)})
+                self._wake_watchers(self._unwatched())
 
     async def _tend_slots(self) -> None:
-        idle_since = self._idle_since
-        if idle_since is not None and time.monotonic() - idle_since >= UNWATCH_AFTER_SECONDS:
-            await self._slots.unwatch()
-        elif self._slots.held and not await self._slots.check():
-            await self._slots.watch()
-            self._wake_everyone()
-        elif not self._slots.held and self._watched():
-            await self._slots.watch()  # a watch that failed before
-            self._wake_everyone()
+        idle = [channel for channel in self._slots.watching if self._idle_long_enough(channel)]
+        if idle:
+            await self._slots.unwatch(*idle)
+        if self._slots.held:
+            await self._slots.check()  # a lost session let go of every channel's slots
+        unwatched = self._unwatched()
+        if unwatched:  # lost with the session, or a watch that failed before
+            await self._slots.watch(*unwatched)
+            self._wake_watchers(unwatched)
+
+    def _idle_long_enough(self, channel: str) -> bool:
+        idle_since = self._idle_since[channel]
+        return idle_since is not None and time.monotonic() - idle_since >= UNWATCH_AFTER_SECONDS
+
+    def _unwatched(self) -> list[str]:
+        """The channels a subscriber wants whose slots are not held."""
+        return [ch for ch in CHANNELS if self._wanted(ch) and ch not in self._slots.watching]
 
     async def _listen(self) -> None:
         while True:
@@ -296,13 +329,23 @@ class EditEvents:
                 feed.notify(edit_id)
 
     def _dispatch_media(self, payload: str) -> None:
-        """One statement's media events (db/functions/220): for the feeds, which read them
-        again (the edits' subscribers follow edits only)."""
+        """One statement's media events (db/functions/220): for the feeds of the library's
+        changes, which read them again (the edits' subscribers follow edits only)."""
         self.generation += 1
         for event in json.loads(payload):
             media_id = UUID(event["id"])
-            for feed in self._feeds:
+            for feed in self._media_feeds:
                 feed.notify_media(media_id)
+
+    def _wake_watchers(self, channels: list[str]) -> None:
+        """Whoever relies on `channels` looks again: everyone for the edits' (every subscriber
+        follows edits), the feeds of the library's changes for the media's."""
+        if CHANNEL in channels:
+            self._wake_everyone()
+        elif channels:
+            self.generation += 1
+            for feed in self._media_feeds:
+                feed.notify(None)
 
     def _wake_everyone(self) -> None:
         self.generation += 1

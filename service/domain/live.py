@@ -46,13 +46,14 @@ class Scope:
                                    ("media_id", self.media_id))
         )  # fmt: skip
 
+    @property
+    def shows_library(self) -> bool:
+        """The library's changes are for a stream of every edit, or of one media's (only
+        such streams have them notified: events.py)."""
+        return self.session_id is None and self.workflow_id is None
+
     def holds_media(self, media_id: UUID) -> bool:
-        """The library's changes are for a stream of every edit, or of that media's."""
-        return (
-            self.session_id is None
-            and self.workflow_id is None
-            and (self.media_id is None or self.media_id == media_id)
-        )
+        return self.shows_library and (self.media_id is None or self.media_id == media_id)
 
 
 @dataclass(eq=False)
@@ -98,7 +99,7 @@ class LiveEdits:
         """The counts now, then each change in scope, counts when they change, and a
         keep-alive after KEEPALIVE_SECONDS of quiet. Ends when its reader fell too far behind
         (`behind`), or when the service is stopping."""
-        async with self._events.subscribe_all() as feed:
+        async with self._events.subscribe_all(media=scope.shows_library) as feed:
             last_counts = await self.counts()
             yield LiveEvent("stats", counts=last_counts)
             counted_at, stats_due = time.monotonic(), False

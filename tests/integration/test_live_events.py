@@ -3,6 +3,7 @@ originals apart from edit outputs."""
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from service.kernel.settings import Settings
@@ -11,6 +12,8 @@ from tests.api import Api, quick_settings
 from tests.queue import Conn, disable_backoff, fail_by_hand
 from tests.runner_harness import running_runner
 from tests.streams import Stream
+
+QUIET_SECONDS = 0.3  # an upload's NOTIFY, when sent, comes well within it
 
 
 @pytest.fixture
@@ -66,6 +69,23 @@ def test_the_library_s_changes_are_told_to_a_stream_of_the_library(
     api.client.post("/edit", params={"session": session["id"], "flip": "h"})
     of_session.next("edit")
     assert [kind for kind, _ in of_session.kinds_seen() if kind.startswith("media")] == []
+
+
+def test_only_a_stream_of_the_library_has_uploads_notified(
+    api: Api, streams: list[Stream], database_url: str
+) -> None:
+    """A session's stream is told of no media, so the service does not watch the library's
+    channel for it: an upload then sends no NOTIFY (each takes the cluster-wide notify lock).
+    A stream of every edit (the library's page) has them sent."""
+    session = api.client.post("/sessions", params={"media": upload(api, 68)}).json()
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute("LISTEN editroom_media_events")
+        Stream(api, {"session": session["id"]}, streams).next("stats")
+        upload(api, 69)
+        assert list(listener.notifies(timeout=QUIET_SECONDS)) == []
+        Stream(api, {}, streams).next("stats")
+        upload(api, 70)
+        assert list(listener.notifies(timeout=QUIET_SECONDS)) != []
 
 
 def test_the_whole_queue_and_a_workflow_stream(api: Api, streams: list[Stream]) -> None:

@@ -5,11 +5,11 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -310,7 +310,7 @@ def test_the_service_watches_events_only_while_someone_subscribes(
             await events.start()
             await asyncio.wait_for(events.connected.wait(), 10)
             assert watchers(conn, "editroom_edit_events") == 0
-            async with events.subscribe_all():
+            async with events.subscribe_all(media=True):
                 assert watchers(conn, "editroom_edit_events") == 1
                 conn.execute("SELECT editroom.enqueue_edit(%s, '[]')", [media])
             await asyncio.sleep(0.2)
@@ -318,6 +318,118 @@ def test_the_service_watches_events_only_while_someone_subscribes(
             await events.stop()
 
     asyncio.run(run())
+
+
+EDITS_CHANNEL, MEDIA_CHANNEL = "editroom_edit_events", "editroom_media_events"
+LULL_SECONDS = 0.6  # UNWATCH_AFTER_SECONDS below: a channel's watch outlives its last subscriber
+
+
+@pytest.fixture
+def lull(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events_module, "UNWATCH_AFTER_SECONDS", LULL_SECONDS)
+    monkeypatch.setattr(events_module, "WATCH_CHECK_SECONDS", 0.02)
+
+
+@pytest.fixture
+def media_listener(database_url: str) -> Iterator["psycopg.Connection[Any]"]:
+    """A session that LISTENs to the library's channel without watching it: it hears an
+    upload only while someone watches."""
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {MEDIA_CHANNEL}")
+        yield listener
+
+
+def watched_channels(conn: Conn) -> tuple[int, int]:
+    """How many sessions watch the edits' channel and the library's."""
+    return watchers(conn, EDITS_CHANNEL), watchers(conn, MEDIA_CHANNEL)
+
+
+def heard_an_upload(conn: Conn, listener: "psycopg.Connection[Any]") -> bool:
+    insert_media(conn)
+    return bool(list(listener.notifies(timeout=0.3)))
+
+
+def test_waiting_for_an_edit_leaves_uploads_unnotified(
+    conn: Conn, database_url: str, media_listener: "psycopg.Connection[Any]", lull: None
+) -> None:
+    """A `?wait=` request, an edit's stream, or a session's `/events` has the edits' channel
+    watched, not the library's: an upload's commit sends no NOTIFY (it would take the
+    cluster-wide notify lock for no one). A feed of the library's changes has it watched,
+    until LULL_SECONDS after the last such feed left, while the edits' stays watched."""
+
+    async def run() -> None:
+        async with Database.connect(database_url) as database:
+            events = EditEvents(database)
+            await events.start()
+            await asyncio.wait_for(events.connected.wait(), 10)
+            async with events.subscribe(uuid4()):  # a `?wait=` request, an edit's stream
+                assert watched_channels(conn) == (1, 0)
+                assert not heard_an_upload(conn, media_listener)
+                async with events.subscribe_all(media=False):  # a session's /events
+                    assert watched_channels(conn) == (1, 0)
+                    assert not heard_an_upload(conn, media_listener)
+                async with events.subscribe_all(media=True) as feed:  # the library's
+                    assert watched_channels(conn) == (1, 1)
+                    assert heard_an_upload(conn, media_listener)
+                    await asyncio.wait_for(feed.changed.wait(), PROMPT_SECONDS)
+                    assert feed.take_media() != []
+                await asyncio.sleep(LULL_SECONDS / 4)
+                assert watched_channels(conn) == (1, 1)  # the lull after the library's feed
+                await asyncio.sleep(LULL_SECONDS)
+                assert watched_channels(conn) == (1, 0)
+                assert not heard_an_upload(conn, media_listener)
+            await events.stop()
+
+    asyncio.run(run())
+
+
+def test_a_lost_watch_session_is_taken_again_for_the_channels_still_wanted(
+    conn: Conn, database_url: str, lull: None
+) -> None:
+    """The watch's session dies (its locks with it): the channels a subscriber still wants
+    are watched again and their subscribers look again, as after a lost LISTEN; the
+    library's is not taken again for a waiter alone."""
+
+    async def run() -> list[Any]:
+        seen: list[Any] = []
+        async with Database.connect(database_url) as database:
+            events = EditEvents(database)
+            await events.start()
+            await asyncio.wait_for(events.connected.wait(), 10)
+            async with events.subscribe(uuid4()) as waiter:
+                async with events.subscribe_all(media=True) as feed:
+                    end_watch_session(conn)
+                    await until(lambda: feed.changed.is_set(), "the feed to look again")
+                    seen += [watched_channels(conn), feed.take()[1], waiter.take() == []]
+                await asyncio.sleep(LULL_SECONDS * 2)
+                end_watch_session(conn)
+                await until(lambda: waiter.changed.is_set(), "the waiter to look again")
+                seen += [watched_channels(conn), waiter.take() == []]
+            await events.stop()
+        return seen
+
+    assert asyncio.run(run()) == [(1, 1), True, True, (1, 0), True]
+
+
+def end_watch_session(conn: Conn) -> None:
+    """Terminate the session that holds the edits' channel's slots (the service's watch)."""
+    row = conn.execute(
+        """SELECT count(pg_terminate_backend(pid)) AS n FROM (
+               SELECT DISTINCT pid FROM pg_locks
+                WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted
+                  AND classid = editroom.wake_key(%s)::oid AND objsubid = 2) AS w""",
+        [EDITS_CHANNEL],
+    ).fetchone()
+    assert row is not None and row["n"] == 1
+    eventually(lambda: watchers(conn, EDITS_CHANNEL) == 0, what="the watch's locks to go")
+
+
+async def until(check: Callable[[], bool], what: str) -> None:
+    """As `eventually`, for a check made while the service's loop runs."""
+    deadline = time.monotonic() + PROMPT_SECONDS * 5
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

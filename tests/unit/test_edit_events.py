@@ -16,16 +16,21 @@ from service.kernel.settings import Settings
 class HeldSlots:
     """Wake slots that are held as soon as asked (the SQL side is tested in integration)."""
 
-    held = False
+    def __init__(self) -> None:
+        self.watching: set[str] = set()
 
-    async def watch(self) -> None:
-        self.held = True
+    @property
+    def held(self) -> bool:
+        return bool(self.watching)
 
-    async def unwatch(self) -> None:
-        self.held = False
+    async def watch(self, *channels: str) -> None:
+        self.watching.update(channels)
+
+    async def unwatch(self, *channels: str) -> None:
+        self.watching.difference_update(channels)
 
     async def close(self) -> None:
-        self.held = False
+        self.watching.clear()
 
 
 class ScriptedDatabase:
