@@ -15,11 +15,12 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import field_validator, model_validator
 
+from runner.engine.draw import COLOUR_SYNTAX
 from runner.engine.image import engine, gravity
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import WHOLE, Picture, Region, Size
 from runner.engine.ops.base import Group, Limits
-from runner.engine.ops.params import Param
+from runner.engine.ops.params import HexColour, Param
 from service.kernel.errors import InvalidParameter
 
 Fit = Literal["contain", "cover", "fill", "pad"]
@@ -44,10 +45,7 @@ GRAVITY = gravity.gravity_param(
 )  # fmt: skip
 BACKGROUND = Param(
     name="background", type="colour", default="white", example="%23000000",
-    description=(
-        "With fit=pad, the colour around the image: #rgb, #rgba, #rrggbb, #rrggbbaa (the # "
-        "may be left out) or a CSS colour name; 0000 is transparent."
-    ),
+    description=f"With fit=pad, the colour around the image: {COLOUR_SYNTAX}; 0000 is transparent.",
 )  # fmt: skip
 DPR = Param(
     name="dpr", type="number", default=1.0, minimum=1, maximum=4, example="2",
@@ -75,21 +73,13 @@ class Resize(ImageOperation):
     fit: Fit = FIT.field()
     upscale: bool = UPSCALE.field()
     gravity: str = GRAVITY.field()
-    background: str = BACKGROUND.field(validate_default=True)  # kept as #rrggbbaa
+    background: HexColour = BACKGROUND.field(validate_default=True)
     dpr: float = DPR.field()
 
     @field_validator("gravity")
     @classmethod
     def _a_gravity(cls, value: str) -> str:
         return gravity.check(value)
-
-    @field_validator("background")
-    @classmethod
-    def _a_colour(cls, text: str) -> str:
-        rgba = engine.colour(text)
-        if rgba is None:
-            raise ValueError("not a colour; accepted: #rgb, #rrggbb, #rrggbbaa or a CSS name")
-        return "#" + bytes(rgba).hex()
 
     @model_validator(mode="after")
     def _a_side_is_given(self) -> Self:
@@ -102,12 +92,7 @@ class Resize(ImageOperation):
         width, height = RESIZE.read(value)
         fit, upscale = FIT.modifier(modifiers), UPSCALE.modifier(modifiers)
         where = gravity.read("gravity", modifiers.get("gravity", GRAVITY.default))
-        background = modifiers.get("background", BACKGROUND.default)
-        if engine.colour(background) is None:
-            raise InvalidParameter(
-                "background", background, "not a colour",
-                accepted="#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS name",
-            )  # fmt: skip
+        background = BACKGROUND.modifier(modifiers)
         return cls(
             width=width, height=height, fit=fit, upscale=upscale, gravity=where,
             background=background, dpr=DPR.modifier(modifiers),
