@@ -139,6 +139,17 @@ def test_every_colour_is_refused_in_the_same_words(
     assert kept.as_json()[field] == "#ff000080"
 
 
+def test_an_overlays_scale_and_opacity_are_the_same_for_either_kind() -> None:
+    image, video = (
+        {param["name"]: param for param in described(kind, "overlay")["parameters"]}
+        for kind in ("image", "video")
+    )
+    assert image["overlay_opacity"] == video["overlay_opacity"]
+    scale = video["overlay_scale"]
+    in_the_image = scale["description"].replace("the picture's", "the image's")
+    assert image["overlay_scale"] == {**scale, "description": in_the_image}
+
+
 def test_a_list_describes_its_items() -> None:
     (color,) = described("image", "color")["parameters"]
     assert color["type"] == "list"

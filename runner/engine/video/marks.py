@@ -30,17 +30,8 @@ OVERLAY_GRAVITY = Param(
     name="overlay_gravity", type="choice", choices=POSITIONS, default="bottom-right",
     example="top-left", description="Where the image goes, inside a margin.",
 )  # fmt: skip
-OVERLAY_SCALE = Param(
-    name="overlay_scale", type="number", default=None, minimum=0.01, maximum=1, example="0.2",
-    description=(
-        "The image's width as a fraction of the picture's width; by default its own size "
-        "(shrunk to fit)."
-    ),
-)  # fmt: skip
-OVERLAY_OPACITY = Param(
-    name="overlay_opacity", type="number", default=1.0, minimum=0, maximum=1, example="0.5",
-    description="0 invisible to 1 as the image is.",
-)  # fmt: skip
+OVERLAY_SCALE = shared_params.overlay_scale(surface="picture")
+OVERLAY_OPACITY = shared_params.OVERLAY_OPACITY
 
 
 def _times(prefix: str) -> tuple[Param, Param]:
