@@ -13,14 +13,15 @@ from collections.abc import Mapping
 from math import ceil
 from typing import ClassVar, Literal, Self
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
 from runner.engine.draw import COLOUR_SYNTAX
 from runner.engine.image import engine, gravity
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import WHOLE, Picture, Region, Size
-from runner.engine.ops.base import Group, Limits
+from runner.engine.ops.base import Limits
 from runner.engine.ops.params import HexColour, Param
+from runner.engine.ops.resize_box import ResizeBox
 from service.kernel.errors import InvalidParameter
 
 Fit = Literal["contain", "cover", "fill", "pad"]
@@ -57,16 +58,14 @@ UPSCALE = Param(
 )  # fmt: skip
 
 
-class Resize(ImageOperation):
-    op: Literal["resize"] = "resize"
-    name: ClassVar[str] = "resize"
+class Resize(ResizeBox, ImageOperation):
     syntax: ClassVar[str] = (
         "resize=WxH, Wx or xH (pixels), with fit=contain|cover|fill|pad, upscale, gravity, "
         "background, dpr=1..4"
     )
     description: ClassVar[str] = "Scale to a box, keeping the proportions unless fit=fill."
     example: ClassVar[str] = "resize=800x&fit=cover"
-    group: ClassVar[Group] = "geometry"
+    sides: ClassVar[Param] = RESIZE
     parameters: ClassVar[tuple[Param, ...]] = (RESIZE, FIT, UPSCALE, GRAVITY, BACKGROUND, DPR)
     width: int | None = RESIZE.field(optional=True)
     height: int | None = RESIZE.field(optional=True)
@@ -81,15 +80,9 @@ class Resize(ImageOperation):
     def _a_gravity(cls, value: str) -> str:
         return gravity.check(value)
 
-    @model_validator(mode="after")
-    def _a_side_is_given(self) -> Self:
-        if self.width is None and self.height is None:
-            raise ValueError("give a width, a height or both")
-        return self
-
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        width, height = RESIZE.read(value)
+        width, height = cls.read_sides(value)
         fit, upscale = FIT.modifier(modifiers), UPSCALE.modifier(modifiers)
         where = gravity.read("gravity", modifiers.get("gravity", GRAVITY.default))
         background = BACKGROUND.modifier(modifiers)
@@ -99,12 +92,11 @@ class Resize(ImageOperation):
         )  # fmt: skip
 
     def check_limits(self, limits: Limits) -> None:
-        written = f"{self.width or ''}x{self.height or ''}"
-        limits.check_sides("resize", written, width=self.width, height=self.height)
+        super().check_limits(limits)
         if max(self.width or 0, self.height or 0) * self.dpr > limits.max_output_side:
             raise InvalidParameter(
-                "dpr", f"{self.dpr:g}", f"resize={written} at this ratio is larger than any "
-                "result may be",
+                "dpr", f"{self.dpr:g}",
+                f"resize={self.written_value()} at this ratio is larger than any result may be",
                 accepted=f"a dpr keeping each side at most {limits.max_output_side}",
             )  # fmt: skip
 
