@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 import pytest
 from fastapi.testclient import TestClient
 
+from runner.engine.draw import COLOUR_SYNTAX
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json, parse_query
@@ -101,6 +102,52 @@ def test_a_bound_declared_once_holds_for_query_and_json() -> None:
         parse_json(catalogue(), MediaKind.IMAGE, [{"op": "text", "text": "hi", "size_px": 3}],
                    limits=LIMITS)  # fmt: skip
     assert caught.value.parameter == "ops[0].size_px"
+
+
+# Every colour parameter: its operation's query, and the operation as JSON less the field
+# (named last) that holds the colour.
+COLOURS = [
+    (MediaKind.IMAGE, "pad=4&pad_color=", {"op": "pad", "top": 4, "right": 4, "bottom": 4,
+                                           "left": 4}, "color"),
+    (MediaKind.IMAGE, "text=hi&text_color=", {"op": "text", "text": "hi"}, "color"),
+    (MediaKind.VIDEO, "text=hi&text_color=", {"op": "text", "text": "hi"}, "color"),
+    (MediaKind.IMAGE, "resize=8x6&fit=pad&background=", {"op": "resize", "width": 8,
+                                                          "height": 6}, "background"),
+]  # fmt: skip
+
+
+def test_every_colour_parameter_is_in_colours() -> None:
+    declared = {
+        (op.kind, op.name, param.name)
+        for op in OPERATIONS for param in op.parameters if param.type == "colour"
+    }  # fmt: skip
+    listed = {(kind, query.split("=")[0], query.split("&")[-1][:-1]) for kind, query, *_ in COLOURS}
+    assert declared == listed
+
+
+@pytest.mark.parametrize(("kind", "query", "document", "field"), COLOURS)
+def test_every_colour_is_refused_in_the_same_words(
+    kind: MediaKind, query: str, document: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidParameter) as in_a_query:
+        parse(kind, f"{query}blurple")
+    assert (in_a_query.value.problem, in_a_query.value.accepted) == ("not a colour", COLOUR_SYNTAX)
+    with pytest.raises(InvalidParameter) as as_json:
+        parse_json(catalogue(), kind, [{**document, field: "blurple"}], limits=LIMITS)
+    assert as_json.value.problem == f"not a colour; accepted: {COLOUR_SYNTAX}"
+    (kept,) = parse(kind, f"{query}%23ff000080")
+    assert kept.as_json()[field] == "#ff000080"
+
+
+def test_an_overlays_scale_and_opacity_are_the_same_for_either_kind() -> None:
+    image, video = (
+        {param["name"]: param for param in described(kind, "overlay")["parameters"]}
+        for kind in ("image", "video")
+    )
+    assert image["overlay_opacity"] == video["overlay_opacity"]
+    scale = video["overlay_scale"]
+    in_the_image = scale["description"].replace("the picture's", "the image's")
+    assert image["overlay_scale"] == {**scale, "description": in_the_image}
 
 
 def test_a_list_describes_its_items() -> None:

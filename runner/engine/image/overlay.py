@@ -17,6 +17,7 @@ from pydantic import field_validator
 from runner.engine.image import engine, gravity
 from runner.engine.image.base import ImageOperation, Inputs
 from runner.engine.image.engine import Picture, Size
+from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
@@ -28,17 +29,8 @@ OVERLAY = Param(
 OVERLAY_GRAVITY = gravity.gravity_param(
     "overlay_gravity", default="se", detected=False, description="Where the overlay goes"
 )
-OVERLAY_SCALE = Param(
-    name="overlay_scale", type="number", default=None, minimum=0.01, maximum=1, example="0.2",
-    description=(
-        "The overlay's width as a fraction of the image's width; by default its own size "
-        "(shrunk to fit)."
-    ),
-)  # fmt: skip
-OVERLAY_OPACITY = Param(
-    name="overlay_opacity", type="number", default=1.0, minimum=0, maximum=1, example="0.5",
-    description="Multiplies the overlay's alpha: 0 invisible, 1 as it is.",
-)  # fmt: skip
+OVERLAY_SCALE = shared_params.overlay_scale(surface="image")
+OVERLAY_OPACITY = shared_params.OVERLAY_OPACITY
 OVERLAY_TILE = Param(
     name="overlay_tile", type="boolean", default=False, example="true",
     description="Repeat the overlay over the whole image (a watermark).",

@@ -5,17 +5,15 @@ transparent). For letterboxing into a fixed box, resize with fit=pad."""
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
 
-from pydantic import field_validator
-
+from runner.engine.draw import COLOUR_SYNTAX
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture, Size
 from runner.engine.ops.base import Group, Limits
-from runner.engine.ops.params import Param
+from runner.engine.ops.params import HexColour, Param
 from service.kernel.errors import InvalidParameter
 
 SYNTAX = "pad=ALL, pad=VERTICAL,HORIZONTAL or pad=TOP,RIGHT,BOTTOM,LEFT (pixels)"
-COLOUR_SYNTAX = "#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS colour name"
 _SIDE = Param(
     name="side", type="integer", minimum=0, limit="max_output_side", example="10",
     description="The border's width on that side, in pixels.",
@@ -45,15 +43,7 @@ class Pad(ImageOperation):
     right: int = _SIDE.field()
     bottom: int = _SIDE.field()
     left: int = _SIDE.field()
-    color: str = PAD_COLOR.field(validate_default=True)  # kept as #rrggbbaa
-
-    @field_validator("color")
-    @classmethod
-    def _a_colour(cls, text: str) -> str:
-        rgba = engine.colour(text)
-        if rgba is None:
-            raise ValueError(f"not a colour; accepted: {COLOUR_SYNTAX}")
-        return "#" + bytes(rgba).hex()
+    color: HexColour = PAD_COLOR.field(validate_default=True)
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
@@ -62,9 +52,7 @@ class Pad(ImageOperation):
             raise InvalidParameter("pad", value, "needs 1, 2 or 4 values", accepted=SYNTAX)
         sides = [_SIDE.read_part(piece, of="pad", whole=value) for piece in pieces]
         top, right, bottom, left = (sides * 2)[:4] if len(sides) == 2 else (sides * 4)[:4]
-        colour = modifiers.get("pad_color", PAD_COLOR.default)
-        if engine.colour(colour) is None:
-            raise InvalidParameter("pad_color", colour, "not a colour", accepted=COLOUR_SYNTAX)
+        colour = PAD_COLOR.modifier(modifiers)
         return cls(top=top, right=right, bottom=bottom, left=left, color=colour)
 
     def query_items(self) -> list[tuple[str, str]]:

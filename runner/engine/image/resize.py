@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from math import ceil
 from typing import ClassVar, Literal, Self
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
+from runner.engine.draw import COLOUR_SYNTAX
 from runner.engine.image import engine, gravity
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import WHOLE, Picture, Region, Size
-from runner.engine.ops.base import Group, Limits
-from runner.engine.ops.params import Param
+from runner.engine.ops.base import Limits
+from runner.engine.ops.params import HexColour, Param
+from runner.engine.ops.resize_box import ResizeBox
 from service.kernel.errors import InvalidParameter
 
 Fit = Literal["contain", "cover", "fill", "pad"]
@@ -44,10 +46,7 @@ GRAVITY = gravity.gravity_param(
 )  # fmt: skip
 BACKGROUND = Param(
     name="background", type="colour", default="white", example="%23000000",
-    description=(
-        "With fit=pad, the colour around the image: #rgb, #rgba, #rrggbb, #rrggbbaa (the # "
-        "may be left out) or a CSS colour name; 0000 is transparent."
-    ),
+    description=f"With fit=pad, the colour around the image: {COLOUR_SYNTAX}; 0000 is transparent.",
 )  # fmt: skip
 DPR = Param(
     name="dpr", type="number", default=1.0, minimum=1, maximum=4, example="2",
@@ -59,23 +58,21 @@ UPSCALE = Param(
 )  # fmt: skip
 
 
-class Resize(ImageOperation):
-    op: Literal["resize"] = "resize"
-    name: ClassVar[str] = "resize"
+class Resize(ResizeBox, ImageOperation):
     syntax: ClassVar[str] = (
         "resize=WxH, Wx or xH (pixels), with fit=contain|cover|fill|pad, upscale, gravity, "
         "background, dpr=1..4"
     )
     description: ClassVar[str] = "Scale to a box, keeping the proportions unless fit=fill."
     example: ClassVar[str] = "resize=800x&fit=cover"
-    group: ClassVar[Group] = "geometry"
+    sides: ClassVar[Param] = RESIZE
     parameters: ClassVar[tuple[Param, ...]] = (RESIZE, FIT, UPSCALE, GRAVITY, BACKGROUND, DPR)
     width: int | None = RESIZE.field(optional=True)
     height: int | None = RESIZE.field(optional=True)
     fit: Fit = FIT.field()
     upscale: bool = UPSCALE.field()
     gravity: str = GRAVITY.field()
-    background: str = BACKGROUND.field(validate_default=True)  # kept as #rrggbbaa
+    background: HexColour = BACKGROUND.field(validate_default=True)
     dpr: float = DPR.field()
 
     @field_validator("gravity")
@@ -83,43 +80,23 @@ class Resize(ImageOperation):
     def _a_gravity(cls, value: str) -> str:
         return gravity.check(value)
 
-    @field_validator("background")
-    @classmethod
-    def _a_colour(cls, text: str) -> str:
-        rgba = engine.colour(text)
-        if rgba is None:
-            raise ValueError("not a colour; accepted: #rgb, #rrggbb, #rrggbbaa or a CSS name")
-        return "#" + bytes(rgba).hex()
-
-    @model_validator(mode="after")
-    def _a_side_is_given(self) -> Self:
-        if self.width is None and self.height is None:
-            raise ValueError("give a width, a height or both")
-        return self
-
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
-        width, height = RESIZE.read(value)
+        width, height = cls.read_sides(value)
         fit, upscale = FIT.modifier(modifiers), UPSCALE.modifier(modifiers)
         where = gravity.read("gravity", modifiers.get("gravity", GRAVITY.default))
-        background = modifiers.get("background", BACKGROUND.default)
-        if engine.colour(background) is None:
-            raise InvalidParameter(
-                "background", background, "not a colour",
-                accepted="#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS name",
-            )  # fmt: skip
+        background = BACKGROUND.modifier(modifiers)
         return cls(
             width=width, height=height, fit=fit, upscale=upscale, gravity=where,
             background=background, dpr=DPR.modifier(modifiers),
         )  # fmt: skip
 
     def check_limits(self, limits: Limits) -> None:
-        written = f"{self.width or ''}x{self.height or ''}"
-        limits.check_sides("resize", written, width=self.width, height=self.height)
+        super().check_limits(limits)
         if max(self.width or 0, self.height or 0) * self.dpr > limits.max_output_side:
             raise InvalidParameter(
-                "dpr", f"{self.dpr:g}", f"resize={written} at this ratio is larger than any "
-                "result may be",
+                "dpr", f"{self.dpr:g}",
+                f"resize={self.written_value()} at this ratio is larger than any result may be",
                 accepted=f"a dpr keeping each side at most {limits.max_output_side}",
             )  # fmt: skip
 

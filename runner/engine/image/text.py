@@ -12,14 +12,13 @@ from typing import ClassVar, Literal, Self
 from pydantic import field_validator, model_validator
 
 from runner.engine import draw
-from runner.engine.draw import COLOUR_SYNTAX, PLACES, POSITIONS, Position
+from runner.engine.draw import PLACES, POSITIONS, Position
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture
 from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group
-from runner.engine.ops.params import Param
-from service.kernel.errors import InvalidParameter
+from runner.engine.ops.params import HexColour, Param
 
 TEXT = shared_params.text(doing="write", surface="image")
 TEXT_SIZE = shared_params.text_size(surface="image")
@@ -46,7 +45,7 @@ class Text(ImageOperation):
     )  # fmt: skip
     text: str = TEXT.field()
     size_px: int | None = TEXT_SIZE.field()
-    color: str = TEXT_COLOR.field(validate_default=True)  # kept as #rrggbbaa
+    color: HexColour = TEXT_COLOR.field(validate_default=True)
     position: Position = TEXT_POSITION.field()
     font: Literal["sans", "serif", "mono"] = TEXT_FONT.field()
 
@@ -64,14 +63,6 @@ class Text(ImageOperation):
             raise ValueError("the text is only spaces")
         return text
 
-    @field_validator("color")
-    @classmethod
-    def _a_colour(cls, text: str) -> str:
-        kept = _kept(text)
-        if kept is None:
-            raise ValueError(f"not a colour; accepted: {COLOUR_SYNTAX}")
-        return kept
-
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         family = TEXT_FONT.modifier(modifiers)
@@ -79,7 +70,7 @@ class Text(ImageOperation):
         return cls(
             text=value,
             size_px=TEXT_SIZE.modifier(modifiers),
-            color=_colour(modifiers.get("text_color", TEXT_COLOR.default)),
+            color=TEXT_COLOR.modifier(modifiers),
             position=TEXT_POSITION.modifier(modifiers),
             font=family,
         )
@@ -95,14 +86,3 @@ class Text(ImageOperation):
             margin_px=margin, family=self.font,
         )  # fmt: skip
         return picture.map(lambda frame: engine.composited(frame, layer))
-
-
-def _kept(text: str) -> str | None:
-    rgba = engine.colour(text)
-    return None if rgba is None else "#" + bytes(rgba).hex()
-
-
-def _colour(text: str) -> str:
-    if engine.colour(text) is None:
-        raise InvalidParameter("text_color", text, "not a colour", accepted=COLOUR_SYNTAX)
-    return text

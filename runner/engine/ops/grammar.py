@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import TypeVar
 
+from runner.engine import draw
 from service.kernel.errors import InvalidParameter
 
 T = TypeVar("T", bound=str)
@@ -48,6 +49,15 @@ def choice(parameter: str, text: str, choices: Sequence[T]) -> T:
         if text.strip().lower() == option:
             return option
     raise InvalidParameter(parameter, text, "not one of the choices", accepted=" | ".join(choices))
+
+
+def colour(parameter: str, text: str) -> str:
+    """A colour as draw.colour reads it, kept as #rrggbbaa (compared and written back as one,
+    whichever way it was written)."""
+    rgba = draw.colour(text)
+    if rgba is None:
+        raise InvalidParameter(parameter, text, "not a colour", accepted=draw.COLOUR_SYNTAX)
+    return "#" + bytes(rgba).hex()
 
 
 def boolean(parameter: str, text: str) -> bool:

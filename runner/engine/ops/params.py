@@ -7,9 +7,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from runner.engine import draw
 from runner.engine.ops import grammar
@@ -115,6 +115,8 @@ class Param:
         if self.type == "size":
             minimum = _whole(self.minimum) or 1
             return grammar.size(name, text, minimum=minimum, maximum=_whole(maximum) or 0)
+        if self.type == "colour":
+            return grammar.colour(name, text)
         raise TypeError(f"{self.name} is a {self.type}: its operation reads it")
 
     def _maximum(self) -> float | None:
@@ -194,6 +196,20 @@ class Param:
             "maxLength": self.max_length,
         }
         return {key: value for key, value in bounds.items() if value is not None}
+
+
+def _kept_colour(text: str) -> str:
+    """A colour field's check: the query's (grammar.colour), its refusal in the same words
+    (pydantic names the field)."""
+    try:
+        return grammar.colour("colour", text)
+    except InvalidParameter as refused:
+        raise ValueError(f"{refused.problem}; accepted: {refused.accepted}") from None
+
+
+# The type of a colour parameter's field: any colour a query may write, kept as #rrggbbaa (its
+# default too, with validate_default=True).
+HexColour = Annotated[str, AfterValidator(_kept_colour)]
 
 
 def _written(type: ParamType, value: Any) -> str:

@@ -1,7 +1,7 @@
 """Parameters the image and the video engine both take, declared here once since the two may
-not import each other: the text's size, colour and position (the crop, a whole operation both
-take, is crop_box.py). What differs between the engines (text written on an image, burnt
-into a video's picture) is passed in."""
+not import each other: the text's size, colour and position, an overlay's scale and opacity
+(the crop, a whole operation both take, is crop_box.py). What differs between the engines
+(text written on an image, burnt into a video's picture) is passed in."""
 
 from runner.engine.draw import COLOUR_SYNTAX, POSITIONS, undrawable, undrawable_reason
 from runner.engine.ops.params import Param
@@ -52,4 +52,21 @@ TEXT_COLOR = Param(
 TEXT_POSITION = Param(
     name="text_position", type="choice", choices=POSITIONS, default="bottom", example="top-left",
     description="Where the text goes; centred across at top, center and bottom.",
+)  # fmt: skip
+
+
+def overlay_scale(*, surface: str) -> Param:
+    """overlay_scale=F: the overlay's width as a share of the `surface`'s (image, picture)."""
+    return Param(
+        name="overlay_scale", type="number", default=None, minimum=0.01, maximum=1, example="0.2",
+        description=(
+            f"The overlay's width as a fraction of the {surface}'s width; by default its own "
+            "size (shrunk to fit)."
+        ),
+    )  # fmt: skip
+
+
+OVERLAY_OPACITY = Param(
+    name="overlay_opacity", type="number", default=1.0, minimum=0, maximum=1, example="0.5",
+    description="Multiplies the overlay's alpha: 0 invisible, 1 as it is.",
 )  # fmt: skip

@@ -13,10 +13,10 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import field_validator, model_validator
 
 from runner.engine import draw
-from runner.engine.draw import COLOUR_SYNTAX, PLACES, POSITIONS, Position, Size
+from runner.engine.draw import PLACES, POSITIONS, Position, Size
 from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, MediaKind, Operation
-from runner.engine.ops.params import Param
+from runner.engine.ops.params import HexColour, Param
 from service.kernel.errors import EditFailed, InvalidParameter
 
 TEXT = shared_params.text(doing="burn in", surface="picture")
@@ -30,17 +30,8 @@ OVERLAY_GRAVITY = Param(
     name="overlay_gravity", type="choice", choices=POSITIONS, default="bottom-right",
     example="top-left", description="Where the image goes, inside a margin.",
 )  # fmt: skip
-OVERLAY_SCALE = Param(
-    name="overlay_scale", type="number", default=None, minimum=0.01, maximum=1, example="0.2",
-    description=(
-        "The image's width as a fraction of the picture's width; by default its own size "
-        "(shrunk to fit)."
-    ),
-)  # fmt: skip
-OVERLAY_OPACITY = Param(
-    name="overlay_opacity", type="number", default=1.0, minimum=0, maximum=1, example="0.5",
-    description="0 invisible to 1 as the image is.",
-)  # fmt: skip
+OVERLAY_SCALE = shared_params.overlay_scale(surface="picture")
+OVERLAY_OPACITY = shared_params.OVERLAY_OPACITY
 
 
 def _times(prefix: str) -> tuple[Param, Param]:
@@ -104,7 +95,7 @@ class Text(_Mark):
     start: float = TEXT_FROM.field()
     end: float | None = TEXT_TO.field()
     size_px: int | None = TEXT_SIZE.field()
-    color: str = TEXT_COLOR.field(validate_default=True)  # kept as #rrggbbaa
+    color: HexColour = TEXT_COLOR.field(validate_default=True)
     position: Position = TEXT_POSITION.field()
 
     @field_validator("text")
@@ -117,20 +108,10 @@ class Text(_Mark):
             raise ValueError(reason)
         return text
 
-    @field_validator("color")
-    @classmethod
-    def _a_colour(cls, text: str) -> str:
-        rgba = draw.colour(text)
-        if rgba is None:
-            raise ValueError(f"not a colour; accepted: {COLOUR_SYNTAX}")
-        return "#" + bytes(rgba).hex()
-
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
         shared_params.check_text(TEXT, value)
-        colour = modifiers.get("text_color", TEXT_COLOR.default)
-        if draw.colour(colour) is None:
-            raise InvalidParameter("text_color", colour, "not a colour", accepted=COLOUR_SYNTAX)
+        colour = TEXT_COLOR.modifier(modifiers)
         start, end = _read_times((TEXT_FROM, TEXT_TO), modifiers)
         return cls(
             text=value, start=start, end=end,

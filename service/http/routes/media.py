@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse, Response
 from service.domain.cursors import CURSOR_ACCEPTED
 from service.http.deps import LibraryDep, LinksDep, MetricsDep, SettingsDep, UploadSlotsDep
 from service.http.openapi import UPLOAD_BODY
+from service.http.receiving import received_body, with_receiving
 from service.http.schemas import BY_ADDRESS_MEDIA_FILTER, MediaOut, MediaPage, UploadOut
 from service.http.timeranges import parse_uploaded_at
-from service.kernel.receive import check_declared_length, receive, upload_pace
 
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
 
@@ -20,14 +20,14 @@ router = APIRouter(prefix="/bucket/upload", tags=["media"])
     "",
     status_code=201,
     response_model=UploadOut,
-    responses={
-        200: {"description": "the same bytes were uploaded before: that media, duplicate=true"},
-        408: {"description": "the body stalled or trickled (EDITROOM_UPLOAD_IDLE_SECONDS)"},
-        413: {"description": "larger than EDITROOM_MAX_UPLOAD_BYTES"},
-        415: {"description": "not an image or a video"},
-        422: {"description": "truncated, corrupt, or over a limit"},
-        503: {"description": "EDITROOM_MAX_CONCURRENT_UPLOADS under way: see Retry-After"},
-    },
+    responses=with_receiving(
+        {
+            200: {"description": "the same bytes were uploaded before: that media, duplicate=true"},
+            415: {"description": "not an image or a video"},
+            422: {"description": "truncated, corrupt, or over a limit"},
+        },
+        too_large="EDITROOM_MAX_UPLOAD_BYTES",
+    ),
     openapi_extra=UPLOAD_BODY,
 )
 async def upload(
@@ -41,20 +41,12 @@ async def upload(
 ) -> JSONResponse:
     """Upload one image or video: multipart field `file`, or the raw bytes as the body (name it
     with `?filename=`). What it is comes from its bytes, not its name or Content-Type."""
-    check_declared_length(request.headers, max_bytes=settings.max_upload_bytes)
-    with slots.held():
-        received = await receive(
-            request.stream(),
-            content_type=request.headers.get("content-type", ""),
-            directory=settings.uploads_dir,
-            max_bytes=settings.max_upload_bytes,
-            filename=filename,
-            pace=upload_pace(settings),
-        )
-        try:
-            ingested = await library.ingest(received)
-        finally:
-            received.path.unlink(missing_ok=True)
+    async with received_body(
+        request, settings=settings, slots=slots,
+        content_type=request.headers.get("content-type", ""),
+        max_bytes=settings.max_upload_bytes, filename=filename,
+    ) as received:  # fmt: skip
+        ingested = await library.ingest(received)
     metrics.uploaded(ingested.media, duplicate=ingested.duplicate)
     body = UploadOut.from_row(ingested.media, links, duplicate=ingested.duplicate)
     return JSONResponse(

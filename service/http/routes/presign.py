@@ -17,14 +17,10 @@ from service.http.deps import (
     UploadSlotsDep,
 )
 from service.http.openapi import RAW_BODY
+from service.http.receiving import received_body, with_receiving
 from service.http.schemas import PresignOut, UploadOut
 from service.kernel.errors import TooLarge
-from service.kernel.receive import (
-    check_declared_length,
-    receive,
-    too_large_message,
-    upload_pace,
-)
+from service.kernel.receive import too_large_message
 from service.kernel.signing import verify
 
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
@@ -74,11 +70,7 @@ async def presign(
     "/{media_id}/data",
     status_code=204,
     name="put_upload_data",
-    responses={
-        408: {"description": "the body stalled or trickled (EDITROOM_UPLOAD_IDLE_SECONDS)"},
-        413: {"description": "larger than the declared size or EDITROOM_MAX_UPLOAD_BYTES"},
-        503: {"description": "EDITROOM_MAX_CONCURRENT_UPLOADS under way: see Retry-After"},
-    },
+    responses=with_receiving({}, too_large="the declared size or EDITROOM_MAX_UPLOAD_BYTES"),
     openapi_extra=RAW_BODY,
 )
 async def put_upload_data(
@@ -96,17 +88,11 @@ async def put_upload_data(
     verify(key, str(media_id), expires, signature)
     pending = await uploads.pending(media_id)
     limit, limit_name = uploads.put_limit(pending)
-    check_declared_length(request.headers, max_bytes=limit, limit_name=limit_name)
-    with slots.held():
-        received = await receive(
-            request.stream(), content_type="application/octet-stream",
-            directory=settings.uploads_dir, max_bytes=limit, limit_name=limit_name,
-            pace=upload_pace(settings),
-        )  # fmt: skip
-        try:
-            await uploads.store(media_id, received.path)
-        finally:
-            received.path.unlink(missing_ok=True)
+    async with received_body(
+        request, settings=settings, slots=slots, content_type="application/octet-stream",
+        max_bytes=limit, limit_name=limit_name,
+    ) as received:  # fmt: skip
+        await uploads.store(media_id, received.path)
     return Response(status_code=204)
 
 
