@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import av
+from av.container import InputContainer
+from av.video.stream import VideoStream
 from PIL import Image, UnidentifiedImageError
 
 from runner.engine.damage import IMAGE_DAMAGE, said_of_the_data
@@ -218,7 +220,7 @@ def _refuse_images(container: Any) -> None:
 def _video_facts(
     container: Any, path: Path, content_type: str, max_pixels: int, max_video_seconds: float
 ) -> MediaFacts:
-    video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
+    video = picture_stream(container)
     if video is None:
         raise UnsupportedMedia("the file has no video stream", accepted=ACCEPTED)
     audio = next(iter(container.streams.audio), None)
@@ -424,7 +426,14 @@ def _check_pixels(width: int, height: int, max_pixels: int, *, which: str | None
         )
 
 
-def _is_cover_art(stream: Any) -> bool:
+def picture_stream(container: InputContainer) -> VideoStream | None:
+    """The video stream the upload checks and an edit reads: the first that is not cover art.
+    FFmpeg lists an MP4's or a Matroska file's attached picture as a video stream of one frame,
+    and it may come before the video (an MP4 whose metadata box precedes its tracks)."""
+    return next((s for s in container.streams.video if not _is_cover_art(s)), None)
+
+
+def _is_cover_art(stream: VideoStream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 

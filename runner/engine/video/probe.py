@@ -17,7 +17,7 @@ from av.video.stream import VideoStream
 
 from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import Limits
-from runner.engine.probe import declared_seconds
+from runner.engine.probe import declared_seconds, picture_stream
 from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
 
@@ -147,8 +147,10 @@ def check_frame(frame: VideoFrame, source: Source) -> None:
 
 
 def open_streams(container: Input) -> tuple[VideoStream, AudioStream | None]:
-    """The streams editroom reads, with their decoders bounded to THREADS."""
-    video = container.streams.video[0]
+    """The streams editroom reads, as the upload checked them (picture_stream: never cover
+    art), with their decoders bounded to THREADS."""
+    video = picture_stream(container)
+    assert video is not None  # probe refused a source without one
     if not video.codec_context.is_open:
         video.codec_context.thread_count = THREADS
         video.codec_context.thread_type = "AUTO"
@@ -194,9 +196,9 @@ def _first_keyframe_at_or_before(container: Input, video: VideoStream, at: float
 
 
 def _video_stream(container: Input, path: Path) -> VideoStream:
-    if not container.streams.video:
+    if (video := picture_stream(container)) is None:
         raise EditFailed(f"{path.name} has no video stream")
-    return container.streams.video[0]
+    return video
 
 
 def _video_track(stream: VideoStream, first: VideoFrame | None) -> VideoTrack:

@@ -2,6 +2,7 @@
 truncated or corrupt files, limits; and progress reported along the way."""
 
 import random
+import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,7 +19,12 @@ from runner.engine.probe import probe as upload_probe
 from runner.engine.video import probe as video_probe
 from service.kernel.errors import EditFailed
 from tests.hostile import growing_video
-from tests.media import declaring_no_length_mp4, titled_in_latin1, write_video
+from tests.media import (
+    declaring_no_length_mp4,
+    titled_in_latin1,
+    with_cover_art_first,
+    write_video,
+)
 from tests.unit.video.conftest import LIMITS, Edit, Make, counted_calls
 from tests.unit.video.media import (
     Spec,
@@ -303,6 +309,34 @@ def test_an_edit_measures_a_video_whose_header_says_it_lasts_no_time(
     )  # fmt: skip
     assert len(measured) == 1
     assert facts(Path(result.path)).duration == pytest.approx(2.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("query", "size", "frames"),
+    [
+        ([("trim", "0.5,1.5")], (160, 96), range(12, 36)),
+        ([("format", "webm")], (160, 96), range(48)),
+        ([("resize", "80x")], (80, 48), None),
+        ([("thumbnail", "1")], (160, 96), None),
+    ],
+    ids=["trim", "format", "resize", "thumbnail"],
+)
+def test_a_video_whose_cover_art_comes_first_is_edited_not_its_cover(
+    tmp_path: Path, make: Make, edit: Edit, query: list[tuple[str, str]],
+    size: tuple[int, int], frames: range | None,
+) -> None:  # fmt: skip
+    """FFmpeg lists an MP4's cover picture as a video stream, here the first. The upload
+    checked the first that is not cover art, and an edit read the first of all: the cover (a
+    trim failed, a resize kept only the sound, a conversion made a still of the cover)."""
+    clip = tmp_path / "clip.mp4"
+    shutil.copy(make(seconds=2.0), clip)
+    source = with_cover_art_first(clip)
+    uploaded = _uploaded(source)
+    assert (uploaded.width, uploaded.height, uploaded.video_codec) == (160, 96, "h264")
+    (result,) = edit(source, query)
+    assert facts(result).size == size
+    if frames is not None:
+        assert numbers(result) == list(frames)
 
 
 def _live_recording(tmp_path: Path) -> Path:
