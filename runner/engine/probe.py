@@ -329,8 +329,8 @@ def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float)
     """Refused when the picture or the sound plays past the limit, whatever the header says
     (a header may say 1 s of hours of data, which a player plays). The header's duration is
     still the one recorded: an edit reads a source no further than it. A header that declares
-    none (a live WebM, as a browser's MediaRecorder writes it) has the picture's reach
-    recorded instead, as an edit measures it."""
+    none (a live WebM, as a browser's MediaRecorder writes it; 0 s, see declared_seconds) has
+    the picture's reach recorded instead, as an edit measures it."""
     if reach.longest > max_video_seconds:
         said = f", though its header declares {declared:.1f} s" if declared is not None else ""
         raise InvalidMedia(
@@ -440,12 +440,20 @@ def _is_cover_art(stream: VideoStream) -> bool:
 def declared_seconds(container: Any, video: Any) -> float | None:
     """How long the header says the video lasts; None: it says nothing (a live WebM), and the
     media records how far its picture plays instead (_check_reach), which an edit then takes
-    as its length rather than measure it again (runner.engine.video.probe)."""
-    if video.duration is not None and video.time_base is not None:
-        return float(video.duration * video.time_base)
-    if container.duration is not None:
-        return float(Fraction(container.duration, av.time_base))
-    return None
+    as its length rather than measure it again (runner.engine.video.probe). A duration of 0 s
+    or less says nothing either: taken at its word, a file that declares 0 s (an MP4 whose
+    mvhd and mdhd say 0) had 0 s recorded, its length unmeasured and its truncation unchecked,
+    and every trim of it refused as starting past its end."""
+    if (stream_seconds := _seconds(video.duration, video.time_base)) is not None:
+        return stream_seconds
+    return _seconds(container.duration, Fraction(1, av.time_base))
+
+
+def _seconds(ticks: int | None, time_base: Fraction | None) -> float | None:
+    """A declared duration in seconds; None when missing, 0 or negative."""
+    if ticks is None or time_base is None or ticks <= 0:
+        return None
+    return float(ticks * time_base)
 
 
 def _frame_rate(video: Any) -> float | None:

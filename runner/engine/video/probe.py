@@ -252,13 +252,12 @@ def _origin(stream: VideoStream) -> float:
 def _duration(
     container: Input, stream: VideoStream, path: Path, *, recorded: float | None
 ) -> float:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / av.time_base
-    if recorded is not None and declared_seconds(container, stream) is None:
-        # What the upload measured as _played does (a header that declares 0 s has 0 s
-        # recorded, no measurement): the edit need not read every packet again to find it.
+    if (declared := declared_seconds(container, stream)) is not None:
+        return declared
+    if recorded:
+        # What the upload measured as _played does: the edit need not read every packet again
+        # to find it. A recorded 0 is no measurement: the upload recorded a header's 0 s as
+        # it said until 0 s counted as no declaration (declared_seconds).
         return recorded
     return _played(container, stream, path)
 
