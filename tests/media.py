@@ -146,6 +146,45 @@ def declaring_no_length_mp4(path: Path) -> Path:
     return path
 
 
+def with_cover_art_first(path: Path, *, size: tuple[int, int] = (32, 32)) -> Path:
+    """The MP4 video at `path` given a cover picture (a PNG of `size`) that FFmpeg lists as
+    the first video stream, before the video's: the metadata box that holds it (udta) is moved
+    before the tracks, where FFmpeg meets it first, as in files some taggers write."""
+    target = path.with_name(f"covered-{path.name}")
+    with av.open(str(path)) as source, av.open(str(target), "w", format="mp4") as output:
+        streams = {s.index: output.add_stream_from_template(s) for s in source.streams}
+        cover = output.add_stream("png")
+        assert isinstance(cover, av.VideoStream)
+        cover.width, cover.height = size
+        cover.pix_fmt = "rgb24"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.VideoFrame.from_ndarray(np.asarray(gradient(*size)), format="rgb24")
+        for packet in source.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                output.mux(packet)
+        output.mux(cover.encode(picture) + cover.encode(None))
+    data = target.read_bytes()
+    start, end = next((a, b) for kind, a, b in _boxes(data) if kind == b"moov")
+    inside = data[start + 8 : end]  # past the moov box's size and type
+    children = sorted(_boxes(inside), key=lambda box: box[0] != b"udta")  # stable: udta first
+    moved = b"".join(inside[a:b] for _, a, b in children)
+    target.write_bytes(data[: start + 8] + moved + data[end:])
+    return target
+
+
+def _boxes(data: bytes) -> list[tuple[bytes, int, int]]:
+    """The ISO BMFF boxes `data` is made of, one after another: (type, start, end)."""
+    import struct
+
+    boxes, at = [], 0
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        boxes.append((kind, at, at + length))
+        at += length
+    return boxes
+
+
 def titled_in_latin1(path: Path) -> Path:
     """A Matroska video whose title tag is Latin-1, not the UTF-8 the format asks for, as
     older tools write it: "Caf\xe9"."""

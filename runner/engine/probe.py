@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import av
+from av.container import InputContainer
+from av.video.stream import VideoStream
 from PIL import Image, UnidentifiedImageError
 
 from runner.engine.damage import IMAGE_DAMAGE, said_of_the_data
@@ -218,7 +220,7 @@ def _refuse_images(container: Any) -> None:
 def _video_facts(
     container: Any, path: Path, content_type: str, max_pixels: int, max_video_seconds: float
 ) -> MediaFacts:
-    video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
+    video = picture_stream(container)
     if video is None:
         raise UnsupportedMedia("the file has no video stream", accepted=ACCEPTED)
     audio = next(iter(container.streams.audio), None)
@@ -327,8 +329,8 @@ def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float)
     """Refused when the picture or the sound plays past the limit, whatever the header says
     (a header may say 1 s of hours of data, which a player plays). The header's duration is
     still the one recorded: an edit reads a source no further than it. A header that declares
-    none (a live WebM, as a browser's MediaRecorder writes it) has the picture's reach
-    recorded instead, as an edit measures it."""
+    none (a live WebM, as a browser's MediaRecorder writes it; 0 s, see declared_seconds) has
+    the picture's reach recorded instead, as an edit measures it."""
     if reach.longest > max_video_seconds:
         said = f", though its header declares {declared:.1f} s" if declared is not None else ""
         raise InvalidMedia(
@@ -424,19 +426,34 @@ def _check_pixels(width: int, height: int, max_pixels: int, *, which: str | None
         )
 
 
-def _is_cover_art(stream: Any) -> bool:
+def picture_stream(container: InputContainer) -> VideoStream | None:
+    """The video stream the upload checks and an edit reads: the first that is not cover art.
+    FFmpeg lists an MP4's or a Matroska file's attached picture as a video stream of one frame,
+    and it may come before the video (an MP4 whose metadata box precedes its tracks)."""
+    return next((s for s in container.streams.video if not _is_cover_art(s)), None)
+
+
+def _is_cover_art(stream: VideoStream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
 def declared_seconds(container: Any, video: Any) -> float | None:
     """How long the header says the video lasts; None: it says nothing (a live WebM), and the
     media records how far its picture plays instead (_check_reach), which an edit then takes
-    as its length rather than measure it again (runner.engine.video.probe)."""
-    if video.duration is not None and video.time_base is not None:
-        return float(video.duration * video.time_base)
-    if container.duration is not None:
-        return float(Fraction(container.duration, av.time_base))
-    return None
+    as its length rather than measure it again (runner.engine.video.probe). A duration of 0 s
+    or less says nothing either: taken at its word, a file that declares 0 s (an MP4 whose
+    mvhd and mdhd say 0) had 0 s recorded, its length unmeasured and its truncation unchecked,
+    and every trim of it refused as starting past its end."""
+    if (stream_seconds := _seconds(video.duration, video.time_base)) is not None:
+        return stream_seconds
+    return _seconds(container.duration, Fraction(1, av.time_base))
+
+
+def _seconds(ticks: int | None, time_base: Fraction | None) -> float | None:
+    """A declared duration in seconds; None when missing, 0 or negative."""
+    if ticks is None or time_base is None or ticks <= 0:
+        return None
+    return float(ticks * time_base)
 
 
 def _frame_rate(video: Any) -> float | None:

@@ -76,6 +76,28 @@ def test_live_recordings_are_edited_at_the_lengths_their_uploads_recorded(
     assert result["duration_seconds"] == pytest.approx(2.5, abs=0.2)
 
 
+def test_a_video_whose_header_says_it_lasts_no_time_is_measured_limited_and_trimmed(
+    database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    """An MP4 whose header declares 0 s declares nothing: its upload records how far its
+    picture plays (it recorded 0 s, and every trim was refused as starting past its end), and
+    refuses it over EDITROOM_MAX_VIDEO_SECONDS."""
+    disable_backoff(conn)
+    path = tmp_path / "zero.mp4"
+    media.declaring_no_length_mp4(media.write_video(path, acodec=None, seconds=2.0))
+    settings = quick_settings(database_url, tmp_path / "data", max_video_seconds=3)
+    with running_api(settings) as api, running_runner(settings):
+        uploaded = api.upload(path.read_bytes(), filename="zero.mp4").json()
+        assert uploaded["duration_seconds"] == pytest.approx(2.0, abs=0.1)
+        (result,) = outputs(api, run(api, media=uploaded["id"], trim="0.5,1.5"))
+        assert result["duration_seconds"] == pytest.approx(1.0, abs=0.1)
+    media.declaring_no_length_mp4(media.write_video(path, acodec=None, seconds=4.0))
+    with running_api(settings) as api:
+        refused = api.upload(path.read_bytes(), filename="long.mp4")
+    assert refused.status_code == 422
+    assert "the limit is 3 s (EDITROOM_MAX_VIDEO_SECONDS)" in refused.json()["detail"]
+
+
 def test_concat_of_media_that_is_not_a_video_is_refused(api: Api, tmp_path: Path) -> None:
     clip = upload_video(api, tmp_path, "a.mp4")
     picture = api.upload(media.image_bytes("PNG")).json()

@@ -3,6 +3,7 @@
 import errno
 import re
 import struct
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -212,6 +213,26 @@ def test_a_video_playing_past_its_header_is_recorded_as_its_header_says(tmp_path
     path = media.write_video(tmp_path / "long.mkv", container="matroska", seconds=3.0)
     facts = facts_of(media.declaring_duration(path, 2.5))
     assert facts.duration_seconds == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize(
+    ("container", "acodec", "declare"),
+    [
+        ("mp4", None, media.declaring_no_length_mp4),
+        ("mp4", "aac", media.declaring_no_length_mp4),
+        ("matroska", None, lambda path: media.declaring_duration(path, -5.0)),
+    ],
+    ids=["mp4-0s", "mp4-0s-with-sound", "matroska-negative"],
+)
+def test_a_video_whose_header_declares_no_time_is_recorded_as_long_as_its_data_plays(
+    tmp_path: Path, container: str, acodec: str | None, declare: Callable[[Path], Path]
+) -> None:
+    """A duration of 0 s or less declares nothing: taken at its word, it was recorded (0 s,
+    -5 s), the data neither measured nor compared with it, and a trim refused as past its end."""
+    path = media.write_video(
+        tmp_path / f"upload.{container}", container=container, acodec=acodec, seconds=2.0
+    )
+    assert facts_of(declare(path)).duration_seconds == pytest.approx(2.0, abs=0.1)
 
 
 def test_an_avif_the_image_reader_refuses_is_broken_not_a_video(tmp_path: Path) -> None:

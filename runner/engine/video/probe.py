@@ -17,7 +17,7 @@ from av.video.stream import VideoStream
 
 from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import Limits
-from runner.engine.probe import declared_seconds
+from runner.engine.probe import declared_seconds, picture_stream
 from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
 
@@ -147,8 +147,10 @@ def check_frame(frame: VideoFrame, source: Source) -> None:
 
 
 def open_streams(container: Input) -> tuple[VideoStream, AudioStream | None]:
-    """The streams editroom reads, with their decoders bounded to THREADS."""
-    video = container.streams.video[0]
+    """The streams editroom reads, as the upload checked them (picture_stream: never cover
+    art), with their decoders bounded to THREADS."""
+    video = picture_stream(container)
+    assert video is not None  # probe refused a source without one
     if not video.codec_context.is_open:
         video.codec_context.thread_count = THREADS
         video.codec_context.thread_type = "AUTO"
@@ -194,9 +196,9 @@ def _first_keyframe_at_or_before(container: Input, video: VideoStream, at: float
 
 
 def _video_stream(container: Input, path: Path) -> VideoStream:
-    if not container.streams.video:
+    if (video := picture_stream(container)) is None:
         raise EditFailed(f"{path.name} has no video stream")
-    return container.streams.video[0]
+    return video
 
 
 def _video_track(stream: VideoStream, first: VideoFrame | None) -> VideoTrack:
@@ -250,13 +252,12 @@ def _origin(stream: VideoStream) -> float:
 def _duration(
     container: Input, stream: VideoStream, path: Path, *, recorded: float | None
 ) -> float:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / av.time_base
-    if recorded is not None and declared_seconds(container, stream) is None:
-        # What the upload measured as _played does (a header that declares 0 s has 0 s
-        # recorded, no measurement): the edit need not read every packet again to find it.
+    if (declared := declared_seconds(container, stream)) is not None:
+        return declared
+    if recorded:
+        # What the upload measured as _played does: the edit need not read every packet again
+        # to find it. A recorded 0 is no measurement: the upload recorded a header's 0 s as
+        # it said until 0 s counted as no declaration (declared_seconds).
         return recorded
     return _played(container, stream, path)
 

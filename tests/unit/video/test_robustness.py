@@ -2,6 +2,7 @@
 truncated or corrupt files, limits; and progress reported along the way."""
 
 import random
+import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,7 +19,12 @@ from runner.engine.probe import probe as upload_probe
 from runner.engine.video import probe as video_probe
 from service.kernel.errors import EditFailed
 from tests.hostile import growing_video
-from tests.media import declaring_no_length_mp4, titled_in_latin1, write_video
+from tests.media import (
+    declaring_no_length_mp4,
+    titled_in_latin1,
+    with_cover_art_first,
+    write_video,
+)
 from tests.unit.video.conftest import LIMITS, Edit, Make, counted_calls
 from tests.unit.video.media import (
     Spec,
@@ -286,23 +292,73 @@ def test_an_edit_of_a_live_recording_takes_the_length_its_upload_recorded(
     assert facts(Path(result.path)).duration == pytest.approx(expected, abs=0.1)
 
 
-def test_an_edit_measures_a_video_whose_header_says_it_lasts_no_time(
+@pytest.mark.parametrize("query", [[("format", "webm")], [("trim", "0.5,1.5")]])
+def test_a_video_whose_header_says_it_lasts_no_time_is_edited_at_its_recorded_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: list[tuple[str, str]]
+) -> None:
+    """An MP4 whose header declares 0 s declares nothing, as a live WebM: the upload records
+    how far its picture plays (it recorded the header's 0 s), and the edit takes that."""
+    source = _declaring_no_length(tmp_path)
+    recorded = _uploaded(source).duration_seconds
+    assert recorded is not None and recorded == pytest.approx(2.0, abs=0.1)
+    measured = counted_calls(monkeypatch, video_probe, "_played")
+    (result,) = run_edit(
+        "video", str(source), _parsed(query), str(tmp_path / "out"), LIMITS, {},
+        {str(source): recorded}, progress=lambda fraction: None,
+    )  # fmt: skip
+    assert measured == []
+    expected = 1.0 if query[0][0] == "trim" else 2.0
+    assert facts(Path(result.path)).duration == pytest.approx(expected, abs=0.1)
+
+
+def test_an_edit_measures_a_video_recorded_as_lasting_no_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An MP4 whose header declares 0 s: the upload records 0 s, what the header says, not a
-    length it measured; the edit measures how far its picture plays, as it always did."""
-    source = declaring_no_length_mp4(
-        write_video(tmp_path / "zero.mp4", container="mp4", acodec=None, seconds=2.0)
-    )
-    recorded = _uploaded(source).duration_seconds
-    assert recorded == 0.0
+    """Uploaded before a header's 0 s counted as no declaration, such an MP4 has 0 s recorded:
+    no measurement, so the edit measures how far its picture plays."""
+    source = _declaring_no_length(tmp_path)
     measured = counted_calls(monkeypatch, video_probe, "_played")
     (result,) = run_edit(
         "video", str(source), _parsed([("format", "webm")]), str(tmp_path / "out"), LIMITS, {},
-        {str(source): recorded}, progress=lambda fraction: None,
+        {str(source): 0.0}, progress=lambda fraction: None,
     )  # fmt: skip
     assert len(measured) == 1
     assert facts(Path(result.path)).duration == pytest.approx(2.0, abs=0.1)
+
+
+def _declaring_no_length(tmp_path: Path) -> Path:
+    """A 2 s MP4 whose header says it lasts 0 s."""
+    return declaring_no_length_mp4(
+        write_video(tmp_path / "zero.mp4", container="mp4", acodec=None, seconds=2.0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "size", "frames"),
+    [
+        ([("trim", "0.5,1.5")], (160, 96), range(12, 36)),
+        ([("format", "webm")], (160, 96), range(48)),
+        ([("resize", "80x")], (80, 48), None),
+        ([("thumbnail", "1")], (160, 96), None),
+    ],
+    ids=["trim", "format", "resize", "thumbnail"],
+)
+def test_a_video_whose_cover_art_comes_first_is_edited_not_its_cover(
+    tmp_path: Path, make: Make, edit: Edit, query: list[tuple[str, str]],
+    size: tuple[int, int], frames: range | None,
+) -> None:  # fmt: skip
+    """FFmpeg lists an MP4's cover picture as a video stream, here the first. The upload
+    checked the first that is not cover art, and an edit read the first of all: the cover (a
+    trim failed, a resize kept only the sound, a conversion made a still of the cover)."""
+    clip = tmp_path / "clip.mp4"
+    shutil.copy(make(seconds=2.0), clip)
+    source = with_cover_art_first(clip)
+    uploaded = _uploaded(source)
+    assert (uploaded.width, uploaded.height, uploaded.video_codec) == (160, 96, "h264")
+    (result,) = edit(source, query)
+    assert facts(result).size == size
+    if frames is not None:
+        assert numbers(result) == list(frames)
 
 
 def _live_recording(tmp_path: Path) -> Path:
