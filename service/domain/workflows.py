@@ -5,7 +5,6 @@ import json
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, Literal
 from uuid import UUID
 
@@ -19,7 +18,7 @@ from service.domain.edit_controls import split_controls
 from service.domain.edits import Edits, edit_key
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
-from service.domain.sound_alone import refuse_sound_alone
+from service.domain.run_fit import FITTING_MEDIA, Misfit, first_told, fit
 from service.domain.source_facts import refuse_impossible_run
 from service.kernel.db import Database, Row
 from service.kernel.errors import (
@@ -47,7 +46,6 @@ KIND = Param(
 CONTROLS = (NAME, KIND)
 """POST and PUT /workflows' own query parameters, beside the operations'."""
 QUERY_CONTROL = tuple(control.name for control in CONTROLS)
-FITTING_MEDIA = "ids of uploaded media the workflow fits"
 Unfit = Literal["refuse", "leave_out"]
 """What a batch does with a media the workflow does not fit: refuse the whole batch, naming
 it, or leave it out and say why."""
@@ -70,21 +68,6 @@ class LeftOut:
 class Ran:
     made: Made  # the edits of the media the workflow fits, in the order given
     left_out: list[LeftOut]  # the others, in the order given (unfit="leave_out")
-
-
-class _Told(IntEnum):
-    """Which misfit a refused batch names when it holds several: the first of the first of
-    these, the order the refusals were always found in, so it names the media it always has."""
-
-    SOUND_ALONE = 0
-    IMPOSSIBLE = 1  # a source the operations cannot fit (source_facts.py)
-    KIND = 2  # missing, deleted, or of a kind the workflow does not work on
-
-
-@dataclass(frozen=True, slots=True)
-class _Misfit:
-    told: _Told
-    refusal: InvalidParameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,9 +243,9 @@ class Workflows:
                 accepted=f"1 to {MAX_BATCH} media ids",
             )  # fmt: skip
         judged = list(zip(media_ids, await self._judge(workflow, media_ids), strict=True))
-        misfits = [(media, why) for media, why in judged if isinstance(why, _Misfit)]
+        misfits = [(media, why) for media, why in judged if isinstance(why, Misfit)]
         if misfits and unfit == "refuse":
-            raise min(misfits, key=lambda misfit: misfit[1].told)[1].refusal  # the first told
+            raise first_told([why for _, why in misfits]).refusal
         if len(misfits) == len(media_ids):
             raise NothingFits([(media, why.refusal) for media, why in misfits])
         fits = [(media, key) for media, key in judged if isinstance(key, str)]
@@ -307,7 +290,7 @@ class Workflows:
             raise NotFound(f"workflow {workflow_id} was deleted; it can no longer run")
         return workflow
 
-    async def _judge(self, workflow: Row, media_ids: list[UUID]) -> list[str | _Misfit]:
+    async def _judge(self, workflow: Row, media_ids: list[UUID]) -> list[str | Misfit]:
         """Of each media, in order, the key of its edit by this version of the workflow
         (edits.edit_key), or why the workflow does not fit it: the one place a run decides.
         The database checks again, as the edits are made, that each media is there and of a
@@ -316,7 +299,7 @@ class Workflows:
         found = {row["id"]: row for row in rows}
         fitting = {MediaKind(row["kind"]) for row in rows} & set(map(MediaKind, workflow["kinds"]))
         keys = {kind: await self._keying(kind, workflow["ops"]) for kind in fitting}
-        return [_fit(workflow, media_id, found.get(media_id), keys) for media_id in media_ids]
+        return [fit(workflow, media_id, found.get(media_id), keys) for media_id in media_ids]
 
     async def _keying(self, kind: MediaKind, ops: list[dict[str, Any]]) -> Callable[[Row], str]:
         """The edit key of these operations on a source of this kind, given its row (its
@@ -340,39 +323,6 @@ class Workflows:
         found = {row["id"]: row["kind"] for row in rows}
         misfits = (media for media in media_ids if found.get(media) not in kinds)
         return str(next(misfits, media_ids[0]))
-
-
-def _fit(
-    workflow: Row, media_id: UUID, media: Row | None, keys: dict[MediaKind, Callable[[Row], str]]
-) -> str | _Misfit:
-    """The key of this media's edit, or why the workflow does not fit it (_judge)."""
-    if media is None:
-        return _Misfit(_Told.KIND, _unfit(media_id, f"media {media_id} does not exist"))
-    try:
-        refuse_sound_alone(media)
-    except InvalidParameter as refused:
-        return _Misfit(_Told.SOUND_ALONE, refused)
-    key = keys.get(MediaKind(media["kind"]))
-    if key is None:
-        kind, kinds = media["kind"], "s or ".join(workflow["kinds"])
-        other_kind = (
-            f"media {media_id} is {_a(kind)}, and workflow {workflow['id']} works on {kinds}s"
-        )
-        return _Misfit(_Told.KIND, _unfit(media_id, other_kind))
-    try:
-        return key(media)
-    except InvalidParameter as refused:
-        return _Misfit(_Told.IMPOSSIBLE, refused)
-
-
-def _unfit(media_id: UUID, problem: str) -> InvalidParameter:
-    """A media missing or of another kind, in the words editroom.workflow_version_to_run
-    refuses it with when it finds it (a media deleted since it was judged)."""
-    return InvalidParameter("media", str(media_id), problem, accepted=FITTING_MEDIA)
-
-
-def _a(kind: str) -> str:
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _columns(definition: Definition) -> dict[str, Any]:
