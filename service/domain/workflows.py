@@ -5,7 +5,7 @@ import json
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from runner.engine.ops.base import MediaKind, Operation
@@ -18,10 +18,16 @@ from service.domain.edit_controls import split_controls
 from service.domain.edits import Edits, edit_key
 from service.domain.idempotency import Made, fingerprint, made_once
 from service.domain.ops_refs import check_references
-from service.domain.sound_alone import refuse_sound_alone
+from service.domain.run_fit import FITTING_MEDIA, Misfit, first_told, fit
 from service.domain.source_facts import refuse_impossible_run
 from service.kernel.db import Database, Row
-from service.kernel.errors import InvalidInput, InvalidParameter, NotFound, UnknownParameter
+from service.kernel.errors import (
+    InvalidInput,
+    InvalidParameter,
+    NotFound,
+    NothingFits,
+    UnknownParameter,
+)
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
 
@@ -40,6 +46,28 @@ KIND = Param(
 CONTROLS = (NAME, KIND)
 """POST and PUT /workflows' own query parameters, beside the operations'."""
 QUERY_CONTROL = tuple(control.name for control in CONTROLS)
+Unfit = Literal["refuse", "leave_out"]
+"""What a batch does with a media the workflow does not fit: refuse the whole batch, naming
+it, or leave it out and say why."""
+UNFIT_DESCRIPTION = (
+    "A media the workflow does not fit (missing or deleted, of another kind, sound alone, or "
+    "a source its operations cannot fit, like a crop past a smaller picture's edge): "
+    '"refuse" the whole batch, naming it (422), or "leave_out" it and run the others, each '
+    "left out listed in the answer's left_out with the refusal it would have had "
+    "(every media left out: a 422, nothing to run)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    media: UUID
+    refusal: InvalidParameter  # what a batch refused for it would answer, naming it
+
+
+@dataclass(frozen=True, slots=True)
+class Ran:
+    made: Made  # the edits of the media the workflow fits, in the order given
+    left_out: list[LeftOut]  # the others, in the order given (unfit="leave_out")
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +225,16 @@ class Workflows:
         priority: int,
         fresh: bool = False,
         batch: bool = False,
+        unfit: Unfit = "refuse",
         idempotency_key: str | None = None,
-    ) -> Made:
-        """An edit per media, all or none, each made once as POST /edit makes it: an
-        identical one still to run is joined, a completed one reused (unless `fresh`); each
-        row says which. With an `idempotency_key`, a retry of the same request (workflow,
-        media in order, priority, fresh, batch or not) answers the same edits."""
+    ) -> Ran:
+        """An edit per media, each made once as POST /edit makes it: an identical one still to
+        run is joined, a completed one reused (unless `fresh`); each row says which. A media
+        the workflow does not fit refuses the whole batch, naming it (unfit="refuse"), or is
+        left out with that refusal (unfit="leave_out"; NothingFits when none is left). With an
+        `idempotency_key`, a retry of the same request (workflow, media in order, priority,
+        fresh, batch or not, unfit) answers the same edits; what it left out is judged again,
+        by facts of the media that do not change."""
         workflow = await self._runnable(workflow_id)
         if not 1 <= len(media_ids) <= MAX_BATCH:
             raise InvalidParameter(
@@ -210,32 +242,43 @@ class Workflows:
                 f"{len(media_ids):,} media given" if media_ids else "no media given",
                 accepted=f"1 to {MAX_BATCH} media ids",
             )  # fmt: skip
+        judged = list(zip(media_ids, await self._judge(workflow, media_ids), strict=True))
+        misfits = [(media, why) for media, why in judged if isinstance(why, Misfit)]
+        if misfits and unfit == "refuse":
+            raise first_told([why for _, why in misfits]).refusal
+        if len(misfits) == len(media_ids):
+            raise NothingFits([(media, why.refusal) for media, why in misfits])
+        fits = [(media, key) for media, key in judged if isinstance(key, str)]
         request = fingerprint(
             "POST /workflows/{id}/run", workflow=workflow_id, media=media_ids,
             priority=priority, fresh=fresh, batch=batch,
+            # Only when asked: the requests made before it existed keep their fingerprints.
+            **({"unfit": unfit} if unfit != "refuse" else {}),
         )  # fmt: skip
-        return await made_once(
+        made = await made_once(
             self._database, key=idempotency_key, request=request,
             window_seconds=self._settings.idempotency_window_seconds,
-            make=lambda: self._run(workflow, media_ids, priority=priority, fresh=fresh),
+            make=lambda: self._run(workflow, fits, priority=priority, fresh=fresh),
         )  # fmt: skip
+        return Ran(made, [LeftOut(media, why.refusal) for media, why in misfits])
 
     async def _run(
-        self, workflow: Row, media_ids: list[UUID], *, priority: int, fresh: bool
+        self, workflow: Row, fits: list[tuple[UUID, str]], *, priority: int, fresh: bool
     ) -> list[Row]:
-        await admit(self._database, max_queued=self._settings.max_queued, adding=len(media_ids))
-        keys = await self._keys(workflow, media_ids)
+        """`fits`: each media with the key of its edit (_judge)."""
+        media_ids = [media for media, _ in fits]
+        await admit(self._database, max_queued=self._settings.max_queued, adding=len(fits))
         try:
             edits = await self._database.fetch_all(
                 "run_workflow_once", id=workflow["id"], version=workflow["version"],
-                media_ids=media_ids, edit_keys=keys,
+                media_ids=media_ids, edit_keys=[key for _, key in fits],
                 fresh=fresh, priority=priority, max_trials=self._settings.edit_max_trials,
             )  # fmt: skip
-        except (NotFound, InvalidInput) as exc:  # a media the batch names, or the workflow
-            await self._runnable(workflow["id"])  # deleted since it was read
+        except (NotFound, InvalidInput) as exc:  # a media deleted since it was judged, or the
+            await self._runnable(workflow["id"])  # workflow deleted since it was read
             raise InvalidParameter(
                 "media", await self._misfit(workflow["id"], media_ids), str(exc),
-                accepted="ids of uploaded media the workflow fits",
+                accepted=FITTING_MEDIA,
             ) from None  # fmt: skip
         self._metrics.answered(edits)
         return edits
@@ -247,23 +290,16 @@ class Workflows:
             raise NotFound(f"workflow {workflow_id} was deleted; it can no longer run")
         return workflow
 
-    async def _keys(self, workflow: Row, media_ids: list[UUID]) -> list[str | None]:
-        """The key of each media's edit by this version of the workflow (edits.edit_key);
-        None for a media that is missing or of a kind it does not fit, which the run refuses.
-        A media without a picture (sound alone) is refused here."""
+    async def _judge(self, workflow: Row, media_ids: list[UUID]) -> list[str | Misfit]:
+        """Of each media, in order, the key of its edit by this version of the workflow
+        (edits.edit_key), or why the workflow does not fit it: the one place a run decides.
+        The database checks again, as the edits are made, that each media is there and of a
+        kind the workflow works on (one deleted meanwhile refuses the batch, as always)."""
         rows = await self._database.fetch_all("media_kinds", ids=media_ids)
         found = {row["id"]: row for row in rows}
-        for media_id in media_ids:  # the first the batch names
-            if media_id in found:
-                refuse_sound_alone(found[media_id])
         fitting = {MediaKind(row["kind"]) for row in rows} & set(map(MediaKind, workflow["kinds"]))
         keys = {kind: await self._keying(kind, workflow["ops"]) for kind in fitting}
-        return [
-            keys[MediaKind(row["kind"])](row)
-            if (row := found.get(media_id)) is not None and MediaKind(row["kind"]) in keys
-            else None
-            for media_id in media_ids
-        ]
+        return [fit(workflow, media_id, found.get(media_id), keys) for media_id in media_ids]
 
     async def _keying(self, kind: MediaKind, ops: list[dict[str, Any]]) -> Callable[[Row], str]:
         """The edit key of these operations on a source of this kind, given its row (its
@@ -280,8 +316,8 @@ class Workflows:
         return key
 
     async def _misfit(self, workflow_id: UUID, media_ids: list[UUID]) -> str:
-        """The first media of a refused batch that is missing or of a kind the workflow
-        does not fit: the value the refusal names."""
+        """The first media of a batch the database refused that is missing or of a kind the
+        workflow does not fit (deleted since it was judged): the value the refusal names."""
         kinds = (await self.get(workflow_id))["kinds"]
         rows = await self._database.fetch_all("media_kinds", ids=media_ids)
         found = {row["id"]: row["kind"] for row in rows}

@@ -34,11 +34,7 @@ async def _editroom_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = retry_after(exc.retry_after_seconds) or {}
     if exc.closes_connection:
         headers["Connection"] = "close"
-    return JSONResponse(_body(exc), exc.status, headers=headers)
-
-
-def _body(exc: EditroomError) -> dict[str, Any]:
-    return {"detail": str(exc), "error": type(exc).__name__, **exc.details()}
+    return JSONResponse(exc.body(), exc.status, headers=headers)
 
 
 def retry_after(seconds: int | None) -> dict[str, str] | None:
@@ -71,7 +67,7 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
         return _not_json(problems[0], exc.body)
     route = request.scope.get("route")
     listed = [refusal(route, _as_given(problem)) for problem in problems[:PROBLEMS_LISTED]]
-    body = _body(listed[0])
+    body = listed[0].body()
     if len(problems) > 1:
         body |= _more_problems(listed, found=len(problems))
     return JSONResponse(body, listed[0].status)

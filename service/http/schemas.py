@@ -4,11 +4,12 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.written import stored_query
 from service.domain.cursors import Page
+from service.domain.workflows import UNFIT_DESCRIPTION, LeftOut, Unfit
 from service.http.links import Links
 from service.kernel.db import Row
 
@@ -408,17 +409,33 @@ class WorkflowPage(BaseModel):
     )
 
 
-class RunBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+EXAMPLE_MEDIA = ("0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7")
+LEFT_OUT_EXAMPLE: dict[str, JsonValue] = {
+    "media": EXAMPLE_MEDIA[1],
+    "error": {
+        "detail": f"media='{EXAMPLE_MEDIA[1]}': the workflow's crop=60,0,10,10: reaches past the "
+        "right edge (x + w = 70) of the 64x48 picture; accepted: a media the workflow's "
+        "operations fit",
+        "error": "InvalidParameter",
+        "parameter": "media",
+        "value": EXAMPLE_MEDIA[1],
+        "accepted": "a media the workflow's operations fit",
+    },
+}
 
+
+class RunBatchIn(BaseModel):
     media: list[UUID] = Field(
-        description="The media to run it on, one edit each, all or none",
+        description="The media to run it on, one edit each: all or none, unless `unfit` "
+        "leaves out those the workflow does not fit",
         fail_fast=True,  # see WorkflowIn.ops
     )
+    unfit: Unfit = Field(default="refuse", description=UNFIT_DESCRIPTION)
 
-
-class BatchOut(BaseModel):
-    edits: list[EditOut] = Field(description="One edit per media, in the order given")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"media": list(EXAMPLE_MEDIA), "unfit": "leave_out"}]},
+    )
 
 
 class ErrorBody(BaseModel):
@@ -439,6 +456,48 @@ class ErrorBody(BaseModel):
     )
     problems_not_listed: int | None = Field(
         default=None, description="How many more problems were found than `problems` lists"
+    )
+    left_out: list[dict[str, Any]] | None = Field(
+        default=None,
+        description='When a batch run with `"unfit": "leave_out"` left out every media (nothing '
+        "to run): each media, in the order given, with the refusal it had (`media`, `error`), "
+        "as a run's answer lists them",
+    )
+
+
+class Refusal(BaseModel):
+    """The refusal of one parameter's value: the ErrorBody of a 422 that names it, whole."""
+
+    detail: str = Field(description="What went wrong and what to do, in a sentence")
+    error: str = Field(description="The kind of error, e.g. InvalidParameter")
+    parameter: str = Field(description="The parameter refused (for a media left out, media)")
+    value: str = Field(description="The value it was given (the media's id)")
+    accepted: str = Field(description="What that parameter accepts")
+
+
+class LeftOutOut(BaseModel):
+    """A media a batch left out, and why: the refusal a batch naming it would have had."""
+
+    media: UUID = Field(description="The media left out, as the batch named it")
+    error: Refusal = Field(
+        description="Why: the body of the 422 a run of that media without leave_out answers"
+    )
+
+    model_config = ConfigDict(json_schema_extra={"examples": [LEFT_OUT_EXAMPLE]})
+
+    @classmethod
+    def from_left_out(cls, left_out: LeftOut) -> "LeftOutOut":
+        return cls(media=left_out.media, error=Refusal(**left_out.refusal.body()))
+
+
+class BatchOut(BaseModel):
+    edits: list[EditOut] = Field(
+        description="One edit per media run, in the order given (those left out skipped)"
+    )
+    left_out: list[LeftOutOut] = Field(
+        default_factory=list,
+        description='The media left out (`"unfit": "leave_out"`), in the order given, each with '
+        "why; empty when every media ran",
     )
 
 

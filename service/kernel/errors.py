@@ -19,6 +19,7 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
     ├── InvalidInput               422  final
     │   ├── InvalidParameter       422  final    one named parameter's value
     │   │   ├── UnknownParameter   422  final    a parameter (operation) this kind or route lacks
+    │   │   ├── NothingFits        422  final    a batch left out every media it named
     │   │   └── InvalidHeader      400  final    a request header's value (Idempotency-Key)
     │   │       └── UnsupportedContentType  415  final  a body's Content-Type is not JSON
     │   └── InvalidMedia           422  final    broken, hostile, or over a limit
@@ -49,7 +50,8 @@ text names its file, so `reason` and `described` say what one was without it.
 """
 
 import errno
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from service.kernel.excerpt import excerpt
 
@@ -121,9 +123,13 @@ class EditroomError(Exception):
     retry_after_seconds: int | None = None  # set: the HTTP answer says when to try again
     closes_connection: ClassVar[bool] = False  # the request's body was left unread
 
-    def details(self) -> dict[str, str]:
+    def details(self) -> dict[str, Any]:
         """Fields for the error body beside the message (which parameter, what is accepted)."""
         return {}
+
+    def body(self) -> dict[str, Any]:
+        """The error as an answer says it: its message, its class, its details."""
+        return {"detail": str(self), "error": type(self).__name__, **self.details()}
 
 
 class ConfigurationError(EditroomError):
@@ -265,6 +271,30 @@ class InvalidParameter(InvalidInput):
 class UnknownParameter(InvalidParameter):
     """A parameter or operation this media kind (or this route) does not have: a refusal
     about where the value was given, not about the value."""
+
+
+class NothingFits(InvalidParameter):
+    """A batch asked to leave out the media its workflow does not fit (POST
+    /workflows/{id}/run with "unfit": "leave_out") left out every media it named: nothing to
+    run. It keeps each media's own refusal, listed in its body as a run's answer lists them
+    (`left_out`), so a client says why of each from either answer alike."""
+
+    def __init__(self, left_out: Sequence[tuple[object, InvalidParameter]]) -> None:
+        self.left_out = list(left_out)
+        count = len(self.left_out)
+        none_fits = (
+            "the one media given does not fit the workflow" if count == 1
+            else f"none of the {count:,} media given fits the workflow"
+        )  # fmt: skip
+        super().__init__(
+            "media", ",".join(str(media) for media, _ in self.left_out),
+            f"{none_fits}, so there is nothing to run; left_out says why of each",
+            accepted="a batch with at least one media the workflow fits",
+        )  # fmt: skip
+
+    def details(self) -> dict[str, Any]:
+        left_out = [{"media": str(media), "error": why.body()} for media, why in self.left_out]
+        return {**super().details(), "left_out": left_out}
 
 
 class InvalidHeader(InvalidParameter):

@@ -1142,33 +1142,72 @@ def test_deleting_cards_from_the_keyboard_keeps_the_place_and_says_when_none_is_
 def test_a_batch_run_leaves_out_the_selected_media_the_workflow_does_not_fit(
     page: Page, watch: Watch, service: str, tmp_path: Path
 ) -> None:
-    """A picture and a video selected in the library, a workflow for images: the Runs tab
-    offers the picture and says the video is left out. It offered both, and the API refused
-    the whole batch, naming the video by its id."""
+    """Two pictures and a video selected in the library, a workflow that crops images: the
+    picture runs; the video, and the picture smaller than the crop, are left out, each said by
+    name with why in the API's words. The page left out only the video (it judged kinds
+    itself), and the API refused the whole batch for the small picture, naming it by its id."""
     clip = media.write_video(
         tmp_path / "batch-clip.webm", container="webm", vcodec="libvpx-vp9", acodec=None,
         seconds=1.0, size=(96, 64), fps=10,
     )  # fmt: skip
     with httpx.Client(base_url=service, timeout=60) as api:
-        api.post(
-            "/bucket/upload", params={"filename": "batch-picture.png"},
-            content=media.image_bytes("PNG", size=(151, 97)),
-        ).raise_for_status()  # fmt: skip
+        for name, size in (("batch-picture.png", (151, 97)), ("batch-small.png", (40, 80))):
+            api.post(
+                "/bucket/upload", params={"filename": name},
+                content=media.image_bytes("PNG", size=size),
+            ).raise_for_status()  # fmt: skip
         api.post(
             "/bucket/upload", params={"filename": clip.name}, content=clip.read_bytes()
         ).raise_for_status()
         workflow = api.post(
-            "/workflows", params={"name": "batch-flip", "flip": "h", "kind": "image"}
+            "/workflows", params={"name": "batch-crop", "crop": "0,0,100,60", "kind": "image"}
         ).json()
     page.goto("/#/library")
-    for name in ("batch-picture.png", clip.name):
+    for name in ("batch-picture.png", "batch-small.png", clip.name):
         page.get_by_role("checkbox", name=f"Select {name}", exact=True).check()
     page.goto(f"/#/workflows/{workflow['id']}/runs")
     expect(page.locator(".toolbar .facts")).to_have_text(
-        "1 selected video left out: this workflow works on images."
+        "Any the workflow does not fit are left out, and said why."
     )
-    page.get_by_role("button", name="Run on the 1 selected in the library").click()
+    page.get_by_role("button", name="Run on the 3 selected in the library").click()
     expect(page.locator(".saved")).to_contain_text("1 edit queued.")
+    left_out = page.locator(".saved .left-out")
+    expect(left_out.locator("p")).to_have_text(
+        "2 selected were left out, as the workflow does not fit them:"
+    )
+    expect(left_out.locator("li")).to_have_text([
+        "batch-small.png: the workflow's crop=0,0,100,60: reaches past the right edge "
+        "(x + w = 100) of the 40x80 picture.",
+        "batch-clip.webm is a video, and workflow batch-crop works on images.",
+    ])  # fmt: skip
+    expect(page.locator(".error")).to_be_hidden()
+
+
+def test_a_batch_run_with_every_selected_media_left_out_says_nothing_ran_and_why(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """The API refuses a batch it left every media out of (nothing to run) with each one's
+    reason: the page says so in its live region, not as an error of its own."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        api.post(
+            "/bucket/upload", params={"filename": "too-narrow.png"},
+            content=media.image_bytes("PNG", size=(30, 90)),
+        ).raise_for_status()  # fmt: skip
+        workflow = api.post(
+            "/workflows", params={"name": "wide-crop", "crop": "0,0,50,50", "kind": "image"}
+        ).json()
+    page.goto("/#/library")
+    page.get_by_role("checkbox", name="Select too-narrow.png", exact=True).check()
+    page.goto(f"/#/workflows/{workflow['id']}/runs")
+    watch.expected.append("status of 422")  # the browser's own note of the refused batch
+    page.get_by_role("button", name="Run on the 1 selected in the library").click()
+    expect(page.locator(".saved > p").first).to_have_text("Nothing was run.")
+    expect(page.locator(".saved .left-out")).to_have_text(
+        "1 selected was left out, as the workflow does not fit it:"
+        "too-narrow.png: the workflow's crop=0,0,50,50: reaches past the right edge (x + w = "
+        "50) of the 30x90 picture."
+    )
+    expect(page.locator(".error")).to_be_hidden()
 
 
 def test_skip_to_content_keeps_the_page(page: Page, watch: Watch) -> None:

@@ -358,6 +358,97 @@ def test_a_batch_is_all_or_nothing(api: Api, conn: Conn, tmp_path: Path) -> None
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
 
 
+def unfit_batch(api: Api, conn: Conn, folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """A workflow for images whose crop reaches x + w = 70, and one media for each way it can
+    fit or not: an 80x60 picture it fits; a 64x48 one its crop reaches past; a video; sound
+    alone; a picture deleted."""
+    workflow = save(api, "name=corner&crop=60,0,10,10&opacity=0.5")
+    gone = picture(api, (81, 60))["id"]
+    assert api.client.delete(f"/bucket/upload/{gone}").status_code == 204
+    return workflow, {
+        "fits": picture(api, (80, 60))["id"],
+        "too small": picture(api, (64, 48))["id"],
+        "video": api.upload(media.write_video(folder / "v.mp4").read_bytes()).json()["id"],
+        "sound alone": str(insert_sound_alone(conn, folder)),
+        "deleted": gone,
+    }
+
+
+def test_a_batch_can_leave_out_the_media_the_workflow_does_not_fit(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """Each left out with the very refusal a batch of that media alone gets; the others run.
+    A retry with the same Idempotency-Key answers the same edits and says the same again."""
+    workflow, named = unfit_batch(api, conn, tmp_path)
+    unfit = [named[name] for name in ("too small", "video", "sound alone", "deleted")]
+    asked = {"media": [unfit[0], named["fits"], *unfit[1:]], "unfit": "leave_out"}
+    key = {"Idempotency-Key": str(uuid4())}
+    response = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
+    assert response.status_code == 202, response.text
+    assert [edit["media_id"] for edit in response.json()["edits"]] == [named["fits"]]
+    left_out = response.json()["left_out"]
+    assert [left["media"] for left in left_out] == unfit
+    for left in left_out:
+        alone = api.client.post(f"{workflow['url']}/run", json={"media": [left["media"]]})
+        assert (alone.status_code, left["error"]) == (422, alone.json())
+    assert [left["error"]["detail"].split("; accepted")[0] for left in left_out] == [
+        f"media='{named['too small']}': the workflow's crop=60,0,10,10: reaches past the right "
+        "edge (x + w = 70) of the 64x48 picture",
+        f"media='{named['video']}': media {named['video']} is a video, and workflow "
+        f"{workflow['id']} works on images",
+        f"media='{named['sound alone']}': is sound alone (no picture); video operations need "
+        "a picture",
+        f"media='{named['deleted']}': media {named['deleted']} does not exist",
+    ]
+    again = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == response.json()
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 1}
+
+
+def test_without_leave_out_one_unfit_media_refuses_the_batch_as_it_always_has(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """The media named is the first of the first found, in the order refusals have always been
+    found: sound alone, then a source the operations cannot fit, then missing or another kind."""
+    workflow, named = unfit_batch(api, conn, tmp_path)
+    order = ("deleted", "video", "too small", "sound alone", "fits")
+    for unfit in ({}, {"unfit": "refuse"}):
+        for names, refused in ((order, "sound alone"), (order[:3], "too small"),
+                               (order[:2], "deleted")):  # fmt: skip
+            asked = {"media": [named[name] for name in names], **unfit}
+            response = api.client.post(f"{workflow['url']}/run", json=asked)
+            assert response.status_code == 422, response.text
+            assert (response.json()["error"], response.json()["value"]) == (
+                "InvalidParameter", named[refused],
+            )  # fmt: skip
+            assert "left_out" not in response.json()
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+
+
+def test_a_batch_that_leaves_out_every_media_has_nothing_to_run(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    workflow, named = unfit_batch(api, conn, tmp_path)
+    unfit = [named["too small"], named["video"]]
+    asked = {"media": unfit, "unfit": "leave_out"}
+    response = api.client.post(f"{workflow['url']}/run", json=asked)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert (body["error"], body["parameter"], body["value"]) == (
+        "NothingFits", "media", ",".join(unfit),
+    )  # fmt: skip
+    assert body["detail"].startswith(
+        f"media='{','.join(unfit)}': none of the 2 media given fits the workflow, so there is "
+        "nothing to run; left_out says why of each"
+    )
+    assert [left["media"] for left in body["left_out"]] == unfit
+    for left in body["left_out"]:
+        alone = api.client.post(f"{workflow['url']}/run", json={"media": [left["media"]]})
+        assert left["error"] == alone.json()
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+
+
 def test_an_empty_batch_shows_its_value_as_empty(api: Api) -> None:
     workflow = save(api, "name=nothing-to-run&opacity=0.5")
     response = api.client.post(f"{workflow['url']}/run", json={"media": []})

@@ -199,6 +199,22 @@ def test_workflow_routes_document_their_grammar(document: dict[str, Any]) -> Non
     assert {p["name"] for p in run if p["in"] == "query"} == {"media", "wait", "priority", "fresh"}
 
 
+def test_a_batch_run_documents_leaving_out_what_the_workflow_does_not_fit(
+    document: dict[str, Any],
+) -> None:
+    schemas = document["components"]["schemas"]
+    unfit = schemas["RunBatchIn"]["properties"]["unfit"]
+    assert (unfit["enum"], unfit["default"]) == (["refuse", "leave_out"], "refuse")
+    assert schemas["RunBatchIn"]["examples"][0]["unfit"] == "leave_out"
+    assert schemas["BatchOut"]["properties"]["left_out"]["items"] == {
+        "$ref": "#/components/schemas/LeftOutOut"
+    }
+    (example,) = schemas["LeftOutOut"]["examples"]
+    assert set(example["error"]) == set(schemas["Refusal"]["required"])
+    assert example["error"]["value"] == example["media"]
+    assert "left_out" in schemas["ErrorBody"]["properties"]  # every media left out: a 422
+
+
 def test_errors_are_documented_as_editrooms_error_body(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas

@@ -17,6 +17,7 @@ from service.http.schemas import (
     BatchOut,
     EditOut,
     ExecutionsPage,
+    LeftOutOut,
     RunBatchIn,
     WorkflowIn,
     WorkflowOut,
@@ -129,8 +130,10 @@ async def delete_workflow(workflow_id: UUID, workflows: WorkflowsDep) -> Respons
              responses={
                  202: {"description": "queued", "headers": REPLAYED_HEADER_DOC},
                  400: {"description": "the Idempotency-Key header is malformed"},
-                 422: {"description": "a parameter is wrong, or the Idempotency-Key was used "
-                       "for another request; the body names it"},
+                 422: {"description": "a parameter is wrong (a media the workflow does not "
+                       'fit, unless `"unfit": "leave_out"`; with it, every media left out: '
+                       "nothing to run, each one's refusal in `left_out`), or the "
+                       "Idempotency-Key was used for another request; the body names it"},
              },
              openapi_extra=RUN_QUERY)  # fmt: skip
 async def run_workflow(
@@ -146,8 +149,10 @@ async def run_workflow(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """`?media=ID`: one edit (with `wait=S` like /edit). A JSON body `{"media": [ids]}`: a
-    batch, one edit each, all or none. Identical edits are made once, as by /edit. With an
-    `Idempotency-Key` header, a retry of the same request answers the edits the first made."""
+    batch, one edit each, all or none; with `"unfit": "leave_out"`, the media the workflow
+    does not fit are left out, each listed in `left_out` with the refusal it would have had.
+    Identical edits are made once, as by /edit. With an `Idempotency-Key` header, a retry of
+    the same request answers the edits the first made."""
     if (media is None) == (batch is None):
         raise InvalidParameter(
             "media", media,
@@ -156,19 +161,23 @@ async def run_workflow(
         )  # fmt: skip
     seconds, again = parse_wait(wait), parse_fresh(fresh)
     if batch is not None:
-        made = await workflows.run(
+        ran = await workflows.run(
             workflow_id, batch.media, priority=priority, fresh=again, batch=True,
-            idempotency_key=idempotency_key,
+            unfit=batch.unfit, idempotency_key=idempotency_key,
         )  # fmt: skip
-        body = BatchOut(edits=[EditOut.from_row(row, links) for row in made.rows])
-        return JSONResponse(body.model_dump(mode="json"), 202, headers=replay_header(made.replayed))
+        body = BatchOut(
+            edits=[EditOut.from_row(row, links) for row in ran.made.rows],
+            left_out=[LeftOutOut.from_left_out(left_out) for left_out in ran.left_out],
+        )
+        headers = replay_header(ran.made.replayed)
+        return JSONResponse(body.model_dump(mode="json"), 202, headers=headers)
     assert media is not None
     async with edits.waiting(seconds) as answer:
-        made = await workflows.run(
+        ran = await workflows.run(
             workflow_id, [media], priority=priority, fresh=again, idempotency_key=idempotency_key
         )
-        (row,) = made.rows
-        return await queued_edit(row, answer=answer, links=links, replayed=made.replayed)
+        (row,) = ran.made.rows
+        return await queued_edit(row, answer=answer, links=links, replayed=ran.made.replayed)
 
 
 @router.get("/{workflow_id}/executions", response_model=ExecutionsPage, name="executions")

@@ -94,28 +94,34 @@ function steps(panel, workflow, error) {
 async function runs(panel, workflow, error) {
   const selectId = uid("media");
   const select = h("select", { id: selectId, required: true });
-  const result = h("p", { class: "saved", "aria-live": "polite" });
-  const run = async (json, params) => {
+  const result = h("div", { class: "saved", "aria-live": "polite" });
+  const executionsLink = () => h("a", { href: `#/workflows/${workflow.id}/executions` }, "See the executions");
+  const run = async (json, params, names) => {
     try {
       const made = await request("POST", `/workflows/${workflow.id}/run`, { json, params });
-      result.replaceChildren(`${ranTold(made.edits || [made])} `, h("a", { href: `#/workflows/${workflow.id}/executions` }, "See the executions"));
+      result.replaceChildren(h("p", {}, `${ranTold(made.edits || [made])} `, executionsLink()), leftOutTold(made.left_out, names, workflow));
       showError(error, null);
-    } catch (failure) { showError(error, failure); }
+    } catch (failure) {
+      // Every media left out: nothing ran, and the refusal lists why of each as a run does.
+      if (failure.body?.left_out) {
+        result.replaceChildren(h("p", {}, "Nothing was run."), leftOutTold(failure.body.left_out, names, workflow));
+        showError(error, null);
+      } else showError(error, failure);
+    }
   };
   const one = h("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); run(undefined, { media: select.value }); } },
     h("label", { for: selectId }, "Run on"), select, h("button", { type: "submit", class: "primary" }, "Run"));
   const chosen = selection.ids();
-  const many = h("button", { type: "button", disabled: true }, `Run on the ${chosen.length} selected in the library`);
-  const note = h("span", { class: "facts" }, chosen.length ? "" : "Select media in the Library to run on several at once.");
+  const many = h("button", { type: "button", disabled: !chosen.length }, `Run on the ${chosen.length} selected in the library`);
+  const note = h("span", { class: "facts" }, chosen.length
+    ? "Any the workflow does not fit are left out, and said why."
+    : "Select media in the Library to run on several at once.");
+  // The API decides which media the workflow fits; the names are only to say them by.
+  many.addEventListener("click", async () => {
+    try { await run({ media: chosen, unfit: "leave_out" }, undefined, await namesOf(chosen)); } catch (failure) { showError(error, failure); }
+  });
   panel.append(one, h("div", { class: "toolbar" }, many, note), result);
   try {
-    if (chosen.length) {
-      const { fits, leftOut } = await sizeUp(workflow, chosen);
-      many.textContent = `Run on the ${fits.length} selected in the library`;
-      many.disabled = !fits.length;
-      many.onclick = () => run({ media: fits });
-      note.textContent = leftOut;
-    }
     // The originals, as the library shows them (edit outputs and small copies are not what a
     // person runs a workflow on); none chosen until the person chooses.
     const pages = await Promise.all(workflow.kinds.map((kind) => get("/bucket/upload", { type: kind, origin: "upload", limit: 200 })));
@@ -126,24 +132,35 @@ async function runs(panel, workflow, error) {
   return null;
 }
 
-// The library's selection as a batch would take it: the API refuses a whole batch for one
-// media of a kind the workflow does not work on, naming it by its id, so such media are left
-// out here and said by their kind (and any deleted since it was chosen).
-async function sizeUp(workflow, ids) {
+// The names of the library's selection, to say the media a batch left out by: a media
+// deleted since it was chosen has none (the API says it does not exist, by its id).
+async function namesOf(ids) {
   const read = await Promise.all(ids.map((id) => get(`/bucket/upload/${id}`).catch((failure) => {
     if (failure.status === 404) return null;
     throw failure;
   })));
-  const fits = read.filter((m) => m && workflow.kinds.includes(m.kind)).map((m) => m.id);
-  const unfit = read.filter((m) => m && !workflow.kinds.includes(m.kind));
-  const gone = read.filter((m) => !m).length;
-  const told = [];
-  if (unfit.length) {
-    const kinds = [...new Set(unfit.map((m) => m.kind))];
-    told.push(`${unfit.length} selected ${kinds.map((kind) => `${kind}${unfit.length === 1 ? "" : "s"}`).join(" and ")} left out: this workflow works on ${workflow.kinds.map((kind) => `${kind}s`).join(" and ")}.`);
-  }
-  if (gone) told.push(`${gone} selected ${gone === 1 ? "is" : "are"} no longer in the library.`);
-  return { fits, leftOut: told.join(" ") };
+  return new Map(read.filter(Boolean).map((m) => [m.id, m.original_name || m.id]));
+}
+
+// The media a batch left out, each with why in the API's words: its refusal's problem (the
+// detail without "media='ID': " and "; accepted: …"), the ids it names said by name.
+function leftOutTold(leftOut, names, workflow) {
+  if (!leftOut?.length) return "";
+  const said = leftOut.map(({ media, error }) => {
+    const name = names.get(media) || `media ${media}`;
+    const prefix = `${error.parameter}='${error.value}': `;
+    const suffix = `; accepted: ${error.accepted}`;
+    let why = error.detail;
+    if (why.startsWith(prefix)) why = why.slice(prefix.length);
+    if (why.endsWith(suffix)) why = why.slice(0, -suffix.length);
+    why = why.replaceAll(`media ${media}`, name).replaceAll(`workflow ${workflow.id}`, `workflow ${workflow.name}`);
+    if (why.includes(name)) return h("li", {}, `${why}.`);
+    return h("li", {}, why.startsWith("is ") ? `${name} ${why}.` : `${name}: ${why}.`);
+  });
+  const count = leftOut.length;
+  return h("div", { class: "left-out" },
+    h("p", {}, `${count} selected ${count === 1 ? "was" : "were"} left out, as the workflow does not fit ${count === 1 ? "it" : "them"}:`),
+    h("ul", {}, said));
 }
 
 // What a run made: edits queued, and identical ones already done or under way that it answered
