@@ -55,9 +55,7 @@ def test_frames_over_the_pixel_limit_are_refused_before_any_work(make: Make, edi
         edit(source, [("resize", "400x")], limits=tight)
 
 
-def test_frames_past_every_codec_level_are_refused_before_any_work(
-    make: Make, edit: Edit
-) -> None:
+def test_frames_past_every_codec_level_are_refused_before_any_work(make: Make, edit: Edit) -> None:
     """Within the default EDITROOM_MAX_PIXELS (50 MP) a video's frames may still be more than
     any codec level allows (35,651,584 pixels, 8192x4352): x264 asked for 10000x5000 went on
     and ran out of the edit's memory at its first frame, seconds of CPU in. Refused as
