@@ -16,7 +16,13 @@ sent a byte, or stopped in the middle of a head, was held for ever, each an open
 service's (a few thousand such connections and it can open no more: no upload, no database
 connection). Here a connection that sends nothing is closed after the keep-alive, as an idle
 one between requests is, and a head must be whole within HEAD_SECONDS of its first byte, else
-a 408 answers it and the connection is closed."""
+a 408 answers it and the connection is closed.
+
+A refused client may still be sending (most send their whole request before they read): a
+socket closed with bytes still arriving is reset by the kernel, and the reset discards the
+answer the client had not read yet. So the service closes as nginx's lingering close does:
+once the answer is written it stops writing (a half close), reads and discards what still comes
+for up to LINGER_SECONDS and LINGER_BYTES, and closes when the client does or at either bound."""
 
 import asyncio
 import json
@@ -29,6 +35,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 MAX_HEAD_BYTES = 1_048_576
 MAX_URL_BYTES = 65_535  # the longest URL httptools parses (its offsets are 16-bit)
 HEAD_SECONDS = 30.0  # from a head's first byte to its end (nginx allows 60, Apache 20 to 40)
+# How long and how much a refused client may go on sending while it is read and discarded
+# (nginx lingers up to 30 s, 5 s between reads): enough for a client sending a request over
+# the limit to finish and read the answer, bounded so the discarding costs little.
+LINGER_SECONDS = 5.0
+LINGER_BYTES = 16 * MAX_HEAD_BYTES
 
 
 class URLTooLong(Exception):
@@ -41,6 +52,9 @@ class BoundedHead(HttpToolsProtocol):
     head_bytes: int | None = 0
     url_too_long = False
     head_timer: asyncio.TimerHandle | None = None  # while a head is awaited or arriving
+    # Bytes read and discarded since a refusal was written; None: none was.
+    discarded: int | None = None
+    linger_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -48,9 +62,14 @@ class BoundedHead(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._untime_head()
+        if self.linger_timer is not None:
+            self.linger_timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.discarded is not None:
+            self._discard(data)
+            return
         if self.head_bytes == 0:  # a head's first bytes
             self._time_head(HEAD_SECONDS)
         if self.head_bytes is not None:
@@ -122,4 +141,19 @@ class BoundedHead(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]
         self.transport.write(b"".join(head) + content)
-        self.transport.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Stop writing once the answer is sent, and read on (discarding) until the client
+        closes or a bound is reached: see the module's docstring."""
+        self._untime_head()
+        self.discarded = 0
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # after what is written: the answer goes first
+        self.linger_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def _discard(self, data: bytes) -> None:
+        assert self.discarded is not None
+        self.discarded += len(data)
+        if self.discarded > LINGER_BYTES:
+            self.transport.close()

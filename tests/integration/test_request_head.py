@@ -58,6 +58,53 @@ def test_a_head_over_the_limit_is_refused_naming_it(running: Served) -> None:
     }
 
 
+def test_a_client_still_sending_its_head_reads_the_431(running: Served) -> None:
+    """A client that reads only once it has sent its request (as urllib does) read no answer:
+    the service answered at the limit and closed with the head still arriving, and the kernel
+    reset the connection (ECONNRESET), the 431 with it."""
+    start = f"GET /healthz HTTP/1.1\r\nHost: {running.host}\r\nX-Big: ".encode()
+    with socket.create_connection(("127.0.0.1", running.port), timeout=20) as conn:
+        conn.sendall(start + b"a" * (8 * MAX_HEAD_BYTES))
+        answer = until_closed(conn)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert json.loads(body)["error"] == "RequestHeadTooLarge"
+
+
+def test_a_refused_client_is_read_for_a_bounded_time_only(
+    running: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the answer the service stops writing and discards what comes, for a while: then
+    it closes, and what the client sends is refused (reset)."""
+    monkeypatch.setattr(request_head, "LINGER_SECONDS", 1.0)
+    start = f"GET /healthz HTTP/1.1\r\nHost: {running.host}\r\nX-Big: ".encode()
+    with socket.create_connection(("127.0.0.1", running.port), timeout=LATE_SECONDS) as conn:
+        conn.sendall(start + b"a" * (2 * MAX_HEAD_BYTES))
+        assert whole_response(conn).startswith(b"HTTP/1.1 431 ")
+        assert conn.recv(100) == b""  # no more from the service
+        conn.sendall(PIECE)  # still read
+        time.sleep(1.5)
+        assert sending_is_refused(conn)
+
+
+def sending_is_refused(conn: socket.socket) -> bool:
+    """Whether the peer has closed: a send is answered with a reset, which the next raises."""
+    try:
+        for _ in range(20):
+            conn.sendall(PIECE)
+            time.sleep(0.05)
+    except (BrokenPipeError, ConnectionResetError):
+        return True
+    return False
+
+
+def until_closed(conn: socket.socket) -> bytes:
+    received = b""
+    while chunk := conn.recv(65536):
+        received += chunk
+    return received
+
+
 def test_a_url_over_the_limit_is_refused_naming_it(running: Served) -> None:
     url = b"/healthz?x=" + b"a" * MAX_URL_BYTES
     status, body = sent(

@@ -162,6 +162,22 @@ def test_vcodec_without_format_keeps_the_sources_container(api: Api, tmp_path: P
     assert result["source_seconds"] is None
 
 
+def test_a_resize_past_every_codec_level_is_refused_when_asked_for(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """Within the default limits (50 MP, sides of 10,000), 10000x5000 was queued and the
+    runner's x264 ran out of memory at its first frame after seconds of CPU."""
+    clip = upload_video(api, tmp_path, "clip.mp4")
+    posted = api.client.post("/edit", params={"media": clip["id"], "resize": "10000x5000"})
+    by_address = api.client.get(f"/media/{clip['id']}/resize=10000x5000")
+    for response in (posted, by_address):
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert (body["parameter"], body["value"]) == ("resize", "10000x5000")
+        assert "over the limit of 35,651,584, the largest frame" in body["detail"]
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+
+
 def test_an_edit_past_its_time_limit_fails_for_good(
     database_url: str, tmp_path: Path, conn: Conn
 ) -> None:

@@ -87,3 +87,19 @@ def test_a_crop_found_outside_while_running_says_the_same() -> None:
         VideoCrop(x=60, y=0, width=10, height=10).filters((64, 48))
     before = refusal(MediaKind.IMAGE, on_picture("crop=60,0,10,10"))
     assert str(image_failure.value) == str(video_failure.value) == before
+
+
+def test_only_a_video_is_held_to_the_codecs_largest_frame() -> None:
+    """10000x5000 is within EDITROOM_MAX_PIXELS (50 MP) and EDITROOM_MAX_OUTPUT_SIDE: an image
+    may be that large, a video's frames may not (no codec level goes past 8192x4352)."""
+    roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=600,
+                   max_operations=8)  # fmt: skip
+    query = [("resize", "10000x5000"), ("upscale", "true")]
+    assert parse_query(catalogue(), MediaKind.IMAGE, query, limits=roomy)
+    with pytest.raises(InvalidParameter) as refused:
+        parse_query(catalogue(), MediaKind.VIDEO, query[:1], limits=roomy)
+    assert str(refused.value) == (
+        "resize='10000x5000': frames of 10000x5000 are 50,000,000 pixels, over the limit of "
+        "35,651,584, the largest frame the highest level of H.264, HEVC, VP9 or AV1 allows "
+        "(8192x4352); accepted: a size of at most 35,651,584 pixels a frame"
+    )

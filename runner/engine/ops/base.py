@@ -18,6 +18,11 @@ from service.kernel.settings import Settings
 
 # Left as they are in a written value: the language's own separators read better bare.
 SAFE_IN_VALUE = ",:/"
+# Pixels of the largest frame the highest level of every video codec here allows: H.264 6.2
+# (139,264 macroblocks), HEVC 6.2, VP9 6.2 and AV1 6.3 all stop at 35,651,584 (8192x4352).
+# Past it the encoders only warn and go on, their memory growing with the frame: x264 asked
+# for 10000x5000 ran out of EDITROOM_EDIT_MEMORY_BYTES at its first frame, seconds in.
+MAX_ENCODED_FRAME_PIXELS = 35_651_584
 
 Progress = Callable[[float], None]
 """Called by pipelines with the fraction done, 0.0 to 1.0."""
@@ -58,6 +63,27 @@ class Limits:
             f"the result would be {width}x{height} pixels, and no side may be over "
             f"{self.max_output_side} (EDITROOM_MAX_OUTPUT_SIDE)"
         )
+
+    def oversized_frames(self, width: int, height: int) -> str | None:
+        """What is wrong with a video encoded in frames of width x height pixels, None when
+        nothing: more than max_pixels, or than the largest frame any codec level allows,
+        whichever is less. Said as a resize is asked for, or as the edit is planned when only
+        the source's shape gives the size. (An image's limit is max_pixels alone.)"""
+        pixels = width * height
+        if pixels <= self.max_encoded_pixels:
+            return None
+        limit = (
+            f"{self.max_pixels:,} (EDITROOM_MAX_PIXELS)"
+            if self.max_pixels <= MAX_ENCODED_FRAME_PIXELS
+            else f"{MAX_ENCODED_FRAME_PIXELS:,}, the largest frame the highest level of H.264, "
+            "HEVC, VP9 or AV1 allows (8192x4352)"
+        )
+        return f"frames of {width}x{height} are {pixels:,} pixels, over the limit of {limit}"
+
+    @property
+    def max_encoded_pixels(self) -> int:
+        """Pixels of a video frame an edit may encode (oversized_frames)."""
+        return min(self.max_pixels, MAX_ENCODED_FRAME_PIXELS)
 
     def check_sides(
         self, parameter: str, written: str, *, width: int | None, height: int | None

@@ -246,6 +246,10 @@ def _decide(request: _Request, limits: Limits) -> Plan:
     video_copy = _video_copies(request, size)
     if not video_copy:  # encoders subsample chroma by two: an odd side grows by a pixel
         size = (size[0] + size[0] % 2, size[1] + size[1] % 2)
+    # A resize's side computed from the source's shape, or a source beyond the codecs' levels
+    # re-encoded at its own size: refused before a frame is decoded, not by the encoder.
+    if not video_copy and (problem := limits.oversized_frames(*size)):
+        raise EditFailed(f"the result's {problem}; resize it smaller")
     codec = None if request.container == "gif" else _video_codec(request)
     return Plan(
         segments=tuple(request.segments),
@@ -296,11 +300,6 @@ def output_size(request: _Request, shape: Shape, limits: Limits) -> tuple[int, i
     result = _scaled((width, height), wanted)
     if problem := limits.oversized(*result):
         raise EditFailed(f"{problem}; ask the resize for a smaller size")
-    if result[0] * result[1] > limits.max_pixels:
-        raise EditFailed(
-            f"resize would make {result[0]}x{result[1]} frames, {result[0] * result[1]:,} "
-            f"pixels each; the limit is {limits.max_pixels:,} (EDITROOM_MAX_PIXELS)"
-        )
     return result
 
 

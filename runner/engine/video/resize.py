@@ -42,10 +42,10 @@ class Resize(ResizeBox):
 
     def check_limits(self, limits: Limits) -> None:
         super().check_limits(limits)
-        if self.width and self.height and self.width * self.height > limits.max_pixels:
+        if self.width is None or self.height is None:
+            return  # the other side is known once the source's shape gives it (plan.py)
+        if problem := limits.oversized_frames(self.width, self.height):
             raise InvalidParameter(
-                "resize", self.written_value(),
-                f"frames of {self.width * self.height:,} pixels, over the limit of "
-                f"{limits.max_pixels:,} (EDITROOM_MAX_PIXELS)",
-                accepted=f"a size of at most {limits.max_pixels:,} pixels a frame",
+                "resize", self.written_value(), problem,
+                accepted=f"a size of at most {limits.max_encoded_pixels:,} pixels a frame",
             )  # fmt: skip

@@ -1,5 +1,6 @@
 """resize and concat: sizes, aspect, conforming what is appended to what comes first."""
 
+from pathlib import Path
 from uuid import uuid4
 
 import av
@@ -43,12 +44,65 @@ def test_frames_over_the_pixel_limit_are_refused_before_any_work(make: Make, edi
     source's shape gives the other side."""
     tight = Limits(max_pixels=30_000, max_output_side=1000, max_video_seconds=60, max_operations=5)
     source = make(size=(200, 100))
-    with pytest.raises(InvalidParameter, match=r"'200x200': frames of 40,000 pixels.*30,000"):
+    with pytest.raises(
+        InvalidParameter,
+        match=r"'200x200': frames of 200x200 are 40,000 pixels, over the limit of 30,000 ",
+    ):
         edit(source, [("resize", "200x200")], limits=tight)
     with pytest.raises(
-        EditFailed, match=r"400x200 frames, 80,000 pixels each; the limit is 30,000"
+        EditFailed, match=r"frames of 400x200 are 80,000 pixels, over the limit of 30,000 "
     ):
         edit(source, [("resize", "400x")], limits=tight)
+
+
+def test_frames_past_every_codec_level_are_refused_before_any_work(make: Make, edit: Edit) -> None:
+    """Within the default EDITROOM_MAX_PIXELS (50 MP) a video's frames may still be more than
+    any codec level allows (35,651,584 pixels, 8192x4352): x264 asked for 10000x5000 went on
+    and ran out of the edit's memory at its first frame, seconds of CPU in. Refused as
+    written when both sides are given, else once the source's shape gives the other side."""
+    roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=60,
+                   max_operations=5)  # fmt: skip
+    with pytest.raises(
+        InvalidParameter,
+        match=r"'10000x5000': frames of 10000x5000 are 50,000,000 pixels, over the limit of "
+        r"35,651,584, the largest frame the highest level of H.264, HEVC, VP9 or AV1 allows",
+    ):
+        edit(make(), [("resize", "10000x5000")], limits=roomy)
+    with pytest.raises(EditFailed, match=r"frames of 8000x4800 are 38,400,000 pixels, over "):
+        edit(make(size=(160, 96)), [("resize", "8000x")], limits=roomy)
+
+
+def test_a_source_past_every_codec_level_is_copied_but_not_re_encoded(
+    edit: Edit, tmp_path: Path
+) -> None:
+    """An upload may be larger than any level (up to EDITROOM_MAX_PIXELS): its packets are
+    copied as they are, but re-encoding it at its own size is refused before any work."""
+    roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=60,
+                   max_operations=5)  # fmt: skip
+    source = blank_video(tmp_path / "wide.mp4", (8200, 4400))
+    (copied,) = edit(source, [("format", "mkv")], limits=roomy)
+    assert packets(copied) == packets(source)
+    with pytest.raises(
+        EditFailed, match=r"^the result's frames of 8200x4400 are 36,080,000 pixels, over the "
+        r"limit of 35,651,584, .*; resize it smaller$",
+    ):  # fmt: skip
+        edit(source, [("format", "webm")], limits=roomy)
+
+
+def blank_video(path: Path, size: tuple[int, int]) -> Path:
+    """One black frame, quick to write at any size (media.Spec's texture is not, this large)."""
+    with av.open(str(path), "w") as output:
+        stream = output.add_stream("libx264", rate=1)
+        assert isinstance(stream, av.VideoStream)
+        (stream.width, stream.height), stream.pix_fmt = size, "yuv420p"
+        stream.codec_context.options = {"preset": "ultrafast"}
+        frame = av.VideoFrame(*size, format="yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.pts = 0
+        output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return path
 
 
 def test_concat_of_alike_videos_copies_and_keeps_every_part_in_sync(make: Make, edit: Edit) -> None:
