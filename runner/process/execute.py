@@ -20,6 +20,7 @@ from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
 from runner.engine.ops.noop import ImageNoop
+from runner.engine.probe import known_seconds
 from runner.engine.sandbox import Report, Sandbox
 from runner.process.completer import Outputs
 from runner.process.metrics import UNKNOWN_KIND
@@ -190,19 +191,26 @@ def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:
     """An edit's time limit: the base limit, plus the per-second part for every second of
     video it reads (its source and what it concatenates). Images (no duration) add nothing,
     so the base is also the floor; there is no cap beyond max_video_seconds per video."""
-    seconds_of_video = sum(row["duration_seconds"] or 0.0 for row in media)
+    seconds_of_video = sum(_seconds_to_read(settings, row) for row in media)
     return settings.edit_timeout_seconds + settings.edit_seconds_per_video_second * seconds_of_video
+
+
+def _seconds_to_read(settings: Settings, row: Row) -> float:
+    """A video whose row knows no length (a 0 s recorded before it counted as none:
+    known_seconds) counts as the longest its upload let its data play, max_video_seconds:
+    counted as 0 s, a long one ran out of time before its edit could measure it."""
+    if row["kind"] != MediaKind.VIDEO:
+        return 0.0
+    known = known_seconds(row["duration_seconds"])
+    return settings.max_video_seconds if known is None else known
 
 
 def recorded_seconds(media: Iterable[Row], local: Mapping[str, str]) -> dict[str, float]:
     """Each video's duration as its row records it, by its local file (`local`, by id): of one
     whose header declares none, the upload measured it by reading every packet, and the edit
     takes it rather than read them all again (runner.engine.video.probe)."""
-    return {
-        local[str(row["id"])]: float(row["duration_seconds"])
-        for row in media
-        if row["duration_seconds"] is not None
-    }
+    known = {str(row["id"]): known_seconds(row["duration_seconds"]) for row in media}
+    return {local[media_id]: float(seconds) for media_id, seconds in known.items() if seconds}
 
 
 def output_names(source_name: str | None, suffixes: list[str]) -> list[str | None]:

@@ -9,17 +9,19 @@ from collections.abc import Sequence
 
 from runner.engine.ops.base import Operation, SourceFacts
 from runner.engine.ops.language import check_source
+from runner.engine.probe import known_seconds
 from service.kernel.db import Row
 from service.kernel.errors import InvalidParameter
 
 FACTS = ("width", "height", "duration_seconds")
-"""The media's columns read here (media_to_edit.py keeps them with the rest of its facts)."""
+"""The media's columns read here (media_to_edit.py keeps them with the rest of its facts). A
+video's recorded 0 s is read as an unknown length (known_seconds): nothing is refused by it."""
 
 
 def source_facts(media: Row) -> SourceFacts:
     return SourceFacts(
         width=media.get("width"), height=media.get("height"),
-        duration_seconds=media.get("duration_seconds"),
+        duration_seconds=known_seconds(media.get("duration_seconds")),
     )  # fmt: skip
 
 
@@ -50,7 +52,7 @@ def refuse_impossible_step(state: Row, operations: Sequence[Operation]) -> None:
         return
     head = SourceFacts(
         width=state["head_width"], height=state["head_height"],
-        duration_seconds=state["head_duration_seconds"],
+        duration_seconds=known_seconds(state["head_duration_seconds"]),
     )  # fmt: skip
     try:
         check_source(operations, head)

@@ -12,7 +12,10 @@ SETTINGS = Settings(edit_timeout_seconds=60, edit_seconds_per_video_second=2)
 
 def limit(*durations: float | None, settings: Settings = SETTINGS) -> float:
     """The limit of an edit reading media of these durations (None: an image)."""
-    media: list[Row] = [{"duration_seconds": seconds} for seconds in durations]
+    media: list[Row] = [
+        {"kind": "image" if seconds is None else "video", "duration_seconds": seconds}
+        for seconds in durations
+    ]
     return edit_time_limit_seconds(settings, media)
 
 
@@ -21,8 +24,16 @@ def test_an_image_gets_the_base_limit() -> None:
 
 
 def test_a_video_too_short_to_count_gets_the_base_as_its_floor() -> None:
-    assert limit(0.0) == 60
     assert 60 < limit(0.04) < 60.1
+
+
+def test_a_video_recorded_as_lasting_0_s_counts_as_long_as_a_video_may_be() -> None:
+    """Uploads before a header's 0 s counted as no declaration recorded that 0: its length is
+    unknown, and its data was held to EDITROOM_MAX_VIDEO_SECONDS."""
+    bounded = Settings(
+        edit_timeout_seconds=60, edit_seconds_per_video_second=2, max_video_seconds=90
+    )
+    assert limit(0.0, settings=bounded) == limit(90, settings=bounded) == 240
 
 
 @pytest.mark.parametrize(("seconds", "expected"), [(1, 62), (10, 80), (100, 260), (3600, 7260)])

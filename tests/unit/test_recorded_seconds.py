@@ -26,8 +26,11 @@ def test_each_video_is_given_its_rows_duration_by_its_local_file() -> None:
 
 
 def test_an_image_or_a_video_of_unknown_length_is_left_to_be_measured() -> None:
-    media: list[Row] = [{"id": "image", "duration_seconds": None}]
-    assert recorded_seconds(media, {"image": "/work/in-image"}) == {}
+    media: list[Row] = [
+        {"id": "image", "duration_seconds": None},
+        {"id": "zero", "duration_seconds": 0},  # recorded of a header's 0 s: no measurement
+    ]
+    assert recorded_seconds(media, {"image": "/work/in-image", "zero": "/work/in-zero"}) == {}
 
 
 def test_an_edits_job_is_given_the_durations_of_its_source_and_what_it_appends(

@@ -136,3 +136,11 @@ def test_a_workflow_run_names_the_media() -> None:
     assert refused.value.problem == (
         "the workflow's trim=12.5,20: starts at 12.5 s, after the end of the 5 s video"
     )
+
+
+def test_a_video_recorded_as_lasting_0_s_is_of_unknown_length_not_refused_every_trim() -> None:
+    """Uploads before a header's 0 s counted as no declaration recorded that 0."""
+    media = {"id": uuid4(), "width": 64, "height": 48, "duration_seconds": 0.0}
+    refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=0.5,1.5"))
+    head = {"head_width": 64, "head_height": 48, "head_duration_seconds": 0.0}
+    refuse_impossible_step({**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=0.5"))

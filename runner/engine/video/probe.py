@@ -17,7 +17,7 @@ from av.video.stream import VideoStream
 
 from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import Limits
-from runner.engine.probe import declared_seconds, picture_stream
+from runner.engine.probe import declared_seconds, known_seconds, picture_stream
 from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
 
@@ -254,11 +254,10 @@ def _duration(
 ) -> float:
     if (declared := declared_seconds(container, stream)) is not None:
         return declared
-    if recorded:
+    if (known := known_seconds(recorded)) is not None:
         # What the upload measured as _played does: the edit need not read every packet again
-        # to find it. A recorded 0 is no measurement: the upload recorded a header's 0 s as
-        # it said until 0 s counted as no declaration (declared_seconds).
-        return recorded
+        # to find it. A recorded 0 is no measurement (known_seconds).
+        return known
     return _played(container, stream, path)
 
 
