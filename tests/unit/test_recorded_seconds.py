@@ -3,6 +3,7 @@ file the job reads, so the job's probe takes the length the upload measured of a
 header declares none (tests/unit/video/test_robustness.py) instead of reading it again."""
 
 import asyncio
+import inspect
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID, uuid4
@@ -53,7 +54,8 @@ def test_an_edits_job_is_given_the_durations_of_its_source_and_what_it_appends(
         executor.close()
     ((function, args),) = sandbox.jobs
     assert function is run_edit
-    assert args[-1] == {
+    given = inspect.signature(run_edit).bind_partial(*args).arguments
+    assert given["recorded_seconds"] == {
         str(tmp_path / source["storage_key"]): 2.0,
         str(tmp_path / other["storage_key"]): 1.5,
     }
