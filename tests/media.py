@@ -133,17 +133,33 @@ def declaring_duration(path: Path, seconds: float) -> Path:
 
 
 def declaring_no_length_mp4(path: Path) -> Path:
-    """The MP4 file at `path` with the durations its header declares (the movie's, the
-    track's and its media's) set to 0, its data left as it is: FFmpeg then says the stream
-    lasts 0 ticks and the file nothing."""
+    """The MP4 file at `path` with every duration its header declares (the movie's, and each
+    track's and its media's, the sound's too) set to 0, its data left as it is: FFmpeg then
+    says each stream lasts 0 ticks and the file nothing."""
     import struct
 
     data = bytearray(path.read_bytes())
-    for box, after in ((b"mvhd", 16), (b"tkhd", 20), (b"mdhd", 16)):  # version 0 boxes
-        at = data.index(box) + 4 + after  # past the type, the version, flags and the fields
+    for at in _declared_durations(bytes(data)):
         data[at : at + 4] = struct.pack(">I", 0)
     path.write_bytes(bytes(data))
     return path
+
+
+# Where a version 0 box's duration is, past its size and type (its version, flags and the fields
+# before it); and the boxes that hold those boxes.
+_DURATION_AT = {b"mvhd": 16, b"tkhd": 20, b"mdhd": 16}
+_HOLDING_BOXES = (b"moov", b"trak", b"mdia")
+
+
+def _declared_durations(data: bytes, offset: int = 0) -> list[int]:
+    """The offsets of the durations every mvhd, tkhd and mdhd box in `data` declares."""
+    found = []
+    for kind, start, end in _boxes(data):
+        if kind in _HOLDING_BOXES:
+            found += _declared_durations(data[start + 8 : end], offset + start + 8)
+        elif kind in _DURATION_AT:
+            found.append(offset + start + 8 + _DURATION_AT[kind])
+    return found
 
 
 def with_cover_art_first(path: Path, *, size: tuple[int, int] = (32, 32)) -> Path:

@@ -7,11 +7,19 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 
 from runner.engine.damage import said_of_the_data
 from runner.engine.ops.base import MediaKind
-from runner.engine.probe import ACCEPTED, INTACT, MediaFacts, probe
+from runner.engine.probe import (
+    ACCEPTED,
+    INTACT,
+    MediaFacts,
+    declared_seconds,
+    picture_stream,
+    probe,
+)
 from service.kernel.errors import InvalidMedia, UnsupportedMedia
 from tests import hostile, media
 
@@ -229,10 +237,14 @@ def test_a_video_whose_header_declares_no_time_is_recorded_as_long_as_its_data_p
 ) -> None:
     """A duration of 0 s or less declares nothing: taken at its word, it was recorded (0 s,
     -5 s), the data neither measured nor compared with it, and a trim refused as past its end."""
-    path = media.write_video(
-        tmp_path / f"upload.{container}", container=container, acodec=acodec, seconds=2.0
+    path = declare(
+        media.write_video(
+            tmp_path / f"upload.{container}", container=container, acodec=acodec, seconds=2.0
+        )
     )
-    assert facts_of(declare(path)).duration_seconds == pytest.approx(2.0, abs=0.1)
+    with av.open(str(path)) as declaring:  # nothing: neither the picture, the sound nor the file
+        assert declared_seconds(declaring, picture_stream(declaring)) is None
+    assert facts_of(path).duration_seconds == pytest.approx(2.0, abs=0.1)
 
 
 def test_an_avif_the_image_reader_refuses_is_broken_not_a_video(tmp_path: Path) -> None:
