@@ -316,6 +316,12 @@ def _check_integrity(
     if first_frame is None:
         raise InvalidMedia("the video has no decodable frame", accepted=UNDAMAGED)
     reach = Reach(ends[video.index] - start, ends[audio.index] - start if audio else 0.0)
+    if reach.picture < 0:  # no timed packet past the start: a length below 0 is no length
+        raise InvalidMedia(
+            f"the video's picture has no timed data after its start ({start:.1f} s) to say "
+            "how long it plays",
+            accepted=UNDAMAGED,
+        )
     if duration is not None and reach.picture < duration - _tolerance(duration):
         raise InvalidMedia(
             f"the video is truncated: its data ends at {reach.picture:.1f} s of {duration:.1f} s",

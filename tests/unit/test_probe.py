@@ -3,9 +3,10 @@
 import errno
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -235,8 +236,9 @@ def test_a_video_playing_past_its_header_is_recorded_as_its_header_says(tmp_path
 def test_a_video_whose_header_declares_no_time_is_recorded_as_long_as_its_data_plays(
     tmp_path: Path, container: str, acodec: str | None, declare: Callable[[Path], Path]
 ) -> None:
-    """A duration of 0 s or less declares nothing: taken at its word, it was recorded (0 s,
-    -5 s), the data neither measured nor compared with it, and a trim refused as past its end."""
+    """A duration of 0 s or less declares nothing: taken at its word, a 0 s was recorded, the
+    data neither measured nor compared with it, and a trim refused as past its end (a -5 s
+    broke the row's CHECK, duration_seconds >= 0: the upload answered 409)."""
     path = declare(
         media.write_video(
             tmp_path / f"upload.{container}", container=container, acodec=acodec, seconds=2.0
@@ -351,3 +353,51 @@ def test_an_eio_is_ours_when_the_file_cannot_be_read_back(
 
     monkeypatch.setattr(Path, "open", failing)
     assert not said_of_the_data(eio, path)
+
+
+def test_a_video_whose_picture_has_no_timed_data_after_its_start_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its reach (the picture's last time less its start) came out below 0, the length recorded
+    of a header that declares none, and the row's CHECK (duration_seconds >= 0) refused it as a
+    409 in the constraint's words. A live WebM starting at 2 s, its packets read untimed."""
+    live = media.write_video(tmp_path / "live.webm", container="webm", vcodec="libvpx-vp9",
+                             acodec=None, live=True)  # fmt: skip
+    path = tmp_path / "late.webm"
+    with (
+        av.open(str(live)) as source,
+        av.open(str(path), "w", format="webm", options={"live": "1"}) as output,
+    ):
+        stream = output.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.pts is not None and packet.dts is not None and packet.time_base:
+                shift = round(2 / packet.time_base)
+                packet.pts, packet.dts, packet.stream = (
+                    packet.pts + shift,
+                    packet.dts + shift,
+                    stream,
+                )
+                output.mux(packet)
+    opened = av.open
+
+    class Untimed:
+        def __init__(self, *args: Any, **options: Any) -> None:
+            self._container = opened(*args, **options)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._container, name)
+
+        def __enter__(self) -> "Untimed":
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._container.close()
+
+        def demux(self, *streams: Any) -> Iterator[Any]:
+            for packet in self._container.demux(*streams):
+                packet.pts = None
+                yield packet
+
+    monkeypatch.setattr(av, "open", Untimed)
+    with pytest.raises(InvalidMedia, match=r"^the video's picture has no timed data after its "):
+        facts_of(path)
