@@ -166,7 +166,9 @@ class EditEvents:
         self._tasks: list[asyncio.Task[None]] = []
         self._slots = database.wake_slots(*CHANNELS)
         self._watching = asyncio.Lock()  # one watch or unwatch at a time
-        # Per channel, since when no subscriber wants it (monotonic); None while one does.
+        # Per channel, since when no subscriber has wanted it (monotonic), dated as a
+        # subscriber leaves (_left); None while one wants it, and from the start until one
+        # leaves (a channel not watched has nothing to let go of).
         self._idle_since: dict[str, float | None] = dict.fromkeys(CHANNELS)
         self.connected = asyncio.Event()
         self.closing = False  # the service is stopping: waits end (end_waits)
@@ -285,8 +287,10 @@ class EditEvents:
         idle = [channel for channel in self._slots.watching if self._idle_long_enough(channel)]
         if idle:
             await self._slots.unwatch(*idle)
-        if self._slots.held:
-            await self._slots.check()  # a lost session let go of every channel's slots
+        if self._slots.held and not await self._slots.check():
+            # The session was lost, and every channel's slots with it: check() forgot them
+            # all, so each channel still wanted is among the unwatched, taken again below.
+            log.warning("events watch session lost; watching again")
         unwatched = self._unwatched()
         if unwatched:  # lost with the session, or a watch that failed before
             await self._slots.watch(*unwatched)

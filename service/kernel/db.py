@@ -370,12 +370,15 @@ class WakeSlots:
             await self._run("unwatch_channels", channels=held)
 
     async def check(self) -> bool:
-        """Whether the slots are still held (False: the session was lost, and them with it)."""
+        """Whether the slots are still held. False: the session was lost, and every slot with
+        it; the session is closed and `watching` is empty, so `watch()` takes again whatever
+        is still wanted, on a new session."""
         if not self.held:
             return False
         try:
             await self._run("still_connected")
         except DatabaseUnavailable:
+            await self.close()  # _run closed it already; said here, where check() promises it
             return False
         return True
 
