@@ -48,11 +48,13 @@ class Shot:
 
 @dataclass(slots=True)
 class _Scan:
-    """The ticks of the keyframes' packets a scan demuxed, in order, and whether it reached
-    the end of the stream."""
+    """The ticks of the keyframes' packets a scan demuxed, in order, and how far it saw:
+    to the end of the stream, or to the ticks of the packet it stopped at (`reached`), any
+    keyframe before which it demuxed (a packet demuxed later is shown later)."""
 
     ticks: list[int | None] = field(default_factory=list)
     ended: bool = False
+    reached: int | None = None
 
 
 @dataclass(slots=True)
@@ -67,7 +69,8 @@ class _Keyframes:
         known = [tick for tick in scan.ticks if tick is not None]
         if known and len(known) == len(scan.ticks):  # a keyframe without a time: none trusted
             self.ticks = sorted({*self.ticks, *known})
-            self.spans.append((min(known), math.inf if scan.ended else max(known)))
+            seen = max(known) if scan.reached is None else max(*known, scan.reached)
+            self.spans.append((min(known), math.inf if scan.ended else seen))
 
     def none_between(self, earlier: int, later: int) -> bool:
         """Whether the scan saw that no keyframe lies after `earlier` up to `later`: a seek
@@ -169,29 +172,37 @@ class TimelineReader:
         keyframes it has (a GIF's palette sought each of its samples, decoding a GOP each)."""
         for segment in self._plan.segments:
             until = seek_ticks(self._stream(segment), segment.end)
-            with closing(self._keyframe_packets(segment)) as packets:
-                for packet in packets:
-                    if packet.pts is not None and packet.pts >= until:
-                        break
+            with closing(self._keyframe_packets(segment, until=until)) as packets:
+                for _ in packets:
+                    pass
 
-    def _keyframe_packets(self, segment: Segment) -> Generator[Packet[Stream], None, None]:
+    def _keyframe_packets(
+        self, segment: Segment, *, until: int | None = None
+    ) -> Generator[Packet[Stream], None, None]:
         """The keyframes' packets of the segment's source from its start, then the empty
         packet that ends the stream; at most MAX_FRAMES_SCANNED keyframes. The packets
-        between are demuxed only. Each keyframe is noted as it is demuxed, and the source's
-        keyframes learn what was noted when the caller stops, wherever that is: the reads
-        after it seek only past a keyframe the scan saw (see _run_to)."""
+        between are demuxed only. `until` (ticks): the scan stops at the first packet at or
+        past it, a keyframe or not: a video of one keyframe is not demuxed to its end for a
+        short segment. Each keyframe is noted as it is demuxed, and the source's keyframes
+        learn what was noted when the caller stops, wherever that is: the reads after it seek
+        only past a keyframe the scan saw (see _run_to)."""
         video, key = self._stream(segment), str(segment.source.path)
         self._runs.pop(key, None)  # the container is sought away from it
         _seek(video, segment.start)
         scan = _Scan()
         demuxed = video.container.demux(video)  # type: ignore[attr-defined]
-        packets = (p for p in demuxed if p.is_keyframe or not p.size)
+        packets = (p for p in demuxed if p.is_keyframe or not p.size or _past(p, until))
         try:
             for packet in itertools.islice(packets, MAX_FRAMES_SCANNED + 1):
-                if packet.size:
-                    scan.ticks.append(packet.pts)
-                else:
+                if not packet.size:
                     scan.ended = True
+                elif _past(packet, until):
+                    if packet.is_keyframe:
+                        scan.ticks.append(packet.pts)
+                    scan.reached = packet.pts
+                    return
+                else:
+                    scan.ticks.append(packet.pts)
                 yield packet
         finally:
             self._keyframes.setdefault(key, _Keyframes()).add(scan)
@@ -235,6 +246,11 @@ class TimelineReader:
         conformer = Conformer(filters, time_base=frame.time_base or _DEFAULT_TIME_BASE)
         (image,) = conformer.push(frame)
         return image
+
+
+def _past(packet: Packet[Stream], until: int | None) -> bool:
+    """Whether a packet of data is timed at or past `until` ticks (None: no end)."""
+    return until is not None and packet.pts is not None and packet.size > 0 and packet.pts >= until
 
 
 def _decoded(video: VideoStream, source: Source) -> Iterator[VideoFrame]:

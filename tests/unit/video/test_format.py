@@ -146,6 +146,30 @@ def test_a_gif_palette_knows_the_keyframes_of_a_video_longer_than_the_scans_boun
     assert len(seeks) <= 1 + keyframes  # the keyframes' pass, then one a keyframe
 
 
+def test_a_gif_palette_of_a_short_trim_reads_the_packets_to_the_trims_end_not_the_files(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass over the packets that finds the keyframes stopped only at a keyframe at or past
+    the segment's end: of a video with one keyframe, a GIF of its first half second demuxed
+    every packet to the end of the file. It stops at the first packet past the segment now."""
+    source = make(
+        seconds=10.0, rate=24, size=(64, 32), gop=100_000, acodec=None,
+        options=(("sc_threshold", "0"),),
+    )  # fmt: skip
+    scans: list[reader._Scan] = []
+    add = reader._Keyframes.add
+
+    def seen(keyframes: reader._Keyframes, scan: reader._Scan) -> None:
+        scans.append(scan)
+        add(keyframes, scan)
+
+    monkeypatch.setattr(reader._Keyframes, "add", seen)
+    edit(source, [("trim", "0,0.5"), ("format", "gif")])
+    (scan,) = scans
+    assert not scan.ended  # the end of the file was not reached: the scan stopped at a packet
+    assert scan.reached is not None
+
+
 def test_a_gif_palette_read_on_is_the_palette_a_seek_for_each_sample_gives(
     read_on_source: Path, edit: Edit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
