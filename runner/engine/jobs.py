@@ -45,12 +45,12 @@ def run_edit(
     out_dir: str,
     limits: Limits,
     others: Mapping[str, str],
-    recorded_seconds: Mapping[str, float] | None = None,
+    recorded_durations: Mapping[str, float] | None = None,
     *,
     progress: Progress,
 ) -> list[ProducedFile]:
     """`operations` as the runner parsed them (they cross to the child pickled): the child
-    does not read the edit language again. `recorded_seconds`: each video's duration as its
+    does not read the edit language again. `recorded_durations`: each video's duration as its
     media row records it, by file: the length the upload measured of one whose header says
     none is taken, not measured again (runner.engine.video.probe)."""
     target = Path(out_dir)
@@ -63,10 +63,10 @@ def run_edit(
         products = [Product(path) for path in paths]
     else:
         inputs = {UUID(key): Path(value) for key, value in others.items()}
-        recorded = {Path(path): seconds for path, seconds in (recorded_seconds or {}).items()}
+        recorded = {Path(path): seconds for path, seconds in (recorded_durations or {}).items()}
         products = _edit_video(
             Path(source), operations, out_dir=target, limits=limits, progress=progress,
-            others=inputs, recorded_seconds=recorded,
+            others=inputs, recorded_durations=recorded,
         )  # fmt: skip
     sound_alone = any(operation.sound_alone for operation in operations)
     return [_described(product, limits, sound_alone=sound_alone) for product in products]
@@ -98,19 +98,19 @@ def _edit_video(
     limits: Limits,
     progress: Progress,
     others: Mapping[UUID, Path],
-    recorded_seconds: Mapping[Path, float],
+    recorded_durations: Mapping[Path, float],
 ) -> list[Product]:
     video, images = _split(operations)
     if not images:
         return edit_video(
             source, video, out_dir=out_dir, limits=limits, progress=progress, others=others,
-            recorded_seconds=recorded_seconds,
+            recorded_durations=recorded_durations,
         )  # fmt: skip
     (stills_dir := out_dir / "stills").mkdir()
     stills = edit_video(
         source, video, out_dir=stills_dir, limits=limits, others=others, lossless_stills=True,
         progress=_scaled(progress, start=0.0, share=STILLS_SHARE),
-        recorded_seconds=recorded_seconds,
+        recorded_durations=recorded_durations,
     )  # fmt: skip
     share = (1 - STILLS_SHARE) / len(stills)
     progresses = [

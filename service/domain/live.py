@@ -47,13 +47,13 @@ class Scope:
         )  # fmt: skip
 
     @property
-    def shows_library(self) -> bool:
+    def told_of_media(self) -> bool:
         """The library's changes are for a stream of every edit, or of one media's (only
         such streams have them notified: events.py)."""
         return self.session_id is None and self.workflow_id is None
 
     def holds_media(self, media_id: UUID) -> bool:
-        return self.shows_library and (self.media_id is None or self.media_id == media_id)
+        return self.told_of_media and (self.media_id is None or self.media_id == media_id)
 
 
 @dataclass(eq=False)
@@ -99,7 +99,7 @@ class LiveEdits:
         """The counts now, then each change in scope, counts when they change, and a
         keep-alive after KEEPALIVE_SECONDS of quiet. Ends when its reader fell too far behind
         (`behind`), or when the service is stopping."""
-        async with self._events.subscribe_all(media=scope.shows_library) as feed:
+        async with self._events.subscribe_all(media=scope.told_of_media) as feed:
             last_counts = await self.counts()
             yield LiveEvent("stats", counts=last_counts)
             counted_at, stats_due = time.monotonic(), False

@@ -55,7 +55,7 @@ def test_an_edits_job_is_given_the_durations_of_its_source_and_what_it_appends(
     ((function, args),) = sandbox.jobs
     assert function is run_edit
     given = inspect.signature(run_edit).bind_partial(*args).arguments
-    assert given["recorded_seconds"] == {
+    assert given["recorded_durations"] == {
         str(tmp_path / source["storage_key"]): 2.0,
         str(tmp_path / other["storage_key"]): 1.5,
     }

@@ -5,19 +5,19 @@ from typing import ClassVar
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture, Size
-from runner.engine.ops import crop_box
+from runner.engine.ops import crop_operation
 from runner.engine.ops.params import Param
 
-_RECTANGLE = crop_box.rectangle(
+_RECTANGLE = crop_operation.rectangle(
     example=(10, 20, 300, 200), min_side=1,
     description="The rectangle to keep: x,y,w,h in pixels (left, top, width, height).",
 )  # fmt: skip
 
 
-class Crop(crop_box.CropBox, ImageOperation):
+class Crop(crop_operation.CropOperation, ImageOperation):
     description: ClassVar[str] = "Keep one rectangle of the image."
     example: ClassVar[str] = "crop=10,20,300,200"
-    rectangle: ClassVar[crop_box.Rectangle] = _RECTANGLE
+    rectangle: ClassVar[crop_operation.Rectangle] = _RECTANGLE
     parameters: ClassVar[tuple[Param, ...]] = (_RECTANGLE.whole,)
     x: int = _RECTANGLE.x.field()
     y: int = _RECTANGLE.y.field()

@@ -21,7 +21,7 @@ from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import WHOLE, Picture, Region, Size
 from runner.engine.ops.base import Limits
 from runner.engine.ops.params import HexColour, Param
-from runner.engine.ops.resize_box import ResizeBox
+from runner.engine.ops.resize_operation import ResizeOperation
 from service.kernel.errors import InvalidParameter
 
 Fit = Literal["contain", "cover", "fill", "pad"]
@@ -58,14 +58,14 @@ UPSCALE = Param(
 )  # fmt: skip
 
 
-class Resize(ResizeBox, ImageOperation):
+class Resize(ResizeOperation, ImageOperation):
     syntax: ClassVar[str] = (
         "resize=WxH, Wx or xH (pixels), with fit=contain|cover|fill|pad, upscale, gravity, "
         "background, dpr=1..4"
     )
     description: ClassVar[str] = "Scale to a box, keeping the proportions unless fit=fill."
     example: ClassVar[str] = "resize=800x&fit=cover"
-    sides: ClassVar[Param] = RESIZE
+    size_param: ClassVar[Param] = RESIZE
     parameters: ClassVar[tuple[Param, ...]] = (RESIZE, FIT, UPSCALE, GRAVITY, BACKGROUND, DPR)
     width: int | None = RESIZE.field(optional=True)
     height: int | None = RESIZE.field(optional=True)

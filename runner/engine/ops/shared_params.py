@@ -1,7 +1,7 @@
 """Parameters the image and the video engine both take, declared here once since the two may
 not import each other: the text's size, colour and position, an overlay's scale and opacity
-(the crop, a whole operation both take, is crop_box.py). What differs between the engines
-(text written on an image, burnt into a video's picture) is passed in."""
+(the crop, a whole operation both take, is crop_operation.py). What differs between the
+engines (text written on an image, burnt into a video's picture) is passed in."""
 
 from runner.engine.draw import COLOUR_SYNTAX, POSITIONS, undrawable, undrawable_reason
 from runner.engine.ops.params import Param

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import ClassVar, Literal, Self
 
-from runner.engine.ops import crop_box
+from runner.engine.ops import crop_operation
 from runner.engine.ops.base import Group, MediaKind, Operation, SourceFacts
 from runner.engine.ops.params import Param
 
 Shape = tuple[int, int]  # width, height in pixels
-_RECTANGLE = crop_box.rectangle(
+_RECTANGLE = crop_operation.rectangle(
     example=(16, 8, 640, 360), min_side=2,
     description="The rectangle of the picture to keep: x,y,w,h in pixels.",
 )  # fmt: skip
@@ -47,10 +47,10 @@ class _Geometry(Operation):
         return replace(kept, width=width, height=height)
 
 
-class Crop(crop_box.CropBox, _Geometry):
+class Crop(crop_operation.CropOperation, _Geometry):
     description: ClassVar[str] = "Keep one rectangle of the picture."
     example: ClassVar[str] = "crop=16,8,640,360"
-    rectangle: ClassVar[crop_box.Rectangle] = _RECTANGLE
+    rectangle: ClassVar[crop_operation.Rectangle] = _RECTANGLE
     parameters: ClassVar[tuple[Param, ...]] = (_RECTANGLE.whole,)
     x: int = _RECTANGLE.x.field()
     y: int = _RECTANGLE.y.field()

@@ -36,11 +36,11 @@ def edit_video(
     progress: Progress,
     others: Mapping[UUID, Path],
     lossless_stills: bool = False,
-    recorded_seconds: Mapping[Path, float] | None = None,
+    recorded_durations: Mapping[Path, float] | None = None,
 ) -> list[Product]:
     """lossless_stills: stills as PNG, for image operations to run on (else JPEG).
-    recorded_seconds: the durations the media's rows record, by file (probe takes them)."""
-    recorded = recorded_seconds or {}
+    recorded_durations: the durations the media's rows record, by file (probe takes them)."""
+    recorded = recorded_durations or {}
     try:
         main = probe(source, limits=limits, recorded_seconds=recorded.get(source))
         videos = {ref for op in operations if isinstance(op, Concat) for ref in op.media}

@@ -5,7 +5,7 @@ from typing import ClassVar, Self
 
 from runner.engine.ops.base import Limits, MediaKind
 from runner.engine.ops.params import Param
-from runner.engine.ops.resize_box import ResizeBox
+from runner.engine.ops.resize_operation import ResizeOperation
 from service.kernel.errors import InvalidParameter
 
 SYNTAX = "resize=WxH, Wx or xH in even pixels"
@@ -17,7 +17,7 @@ RESIZE = Param(
 )  # fmt: skip
 
 
-class Resize(ResizeBox):
+class Resize(ResizeOperation):
     """Sides are even because every video encoder here subsamples chroma by two; a side
     computed from the aspect is rounded to the nearest even number."""
 
@@ -28,7 +28,7 @@ class Resize(ResizeBox):
         "Scale the picture; the aspect is kept unless both sides are given."
     )
     example: ClassVar[str] = "resize=1280x"
-    sides: ClassVar[Param] = RESIZE
+    size_param: ClassVar[Param] = RESIZE
     parameters: ClassVar[tuple[Param, ...]] = (RESIZE,)
     width: int | None = RESIZE.field(optional=True)
     height: int | None = RESIZE.field(optional=True)

@@ -92,9 +92,9 @@ def check_crop_fits(box: Box, facts: SourceFacts) -> None:
             raise refusal
 
 
-class CropBox(Operation):
+class CropOperation(Operation):
     """The crop of either engine, but for what differs: an engine's crop is
-    `class Crop(CropBox, <its engine's operation>)`, sets `rectangle` (and `parameters`,
+    `class Crop(CropOperation, <its engine's operation>)`, sets `rectangle` (and `parameters`,
     `description`, `example` from it), redeclares the four fields with its rectangle's bounds
     (the smallest side is the engine's) and cuts the pixels, calling check_inside first."""
 

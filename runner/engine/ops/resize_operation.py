@@ -13,16 +13,16 @@ from runner.engine.ops.base import Group, Limits, Operation
 from runner.engine.ops.params import Param
 
 
-class ResizeBox(Operation):
+class ResizeOperation(Operation):
     """The resize of either engine, but for what differs: an engine's resize is
-    `class Resize(ResizeBox, <its engine's operation>)`, sets `sides` (its resize parameter, a
-    size), redeclares width and height with that parameter's bounds, reads them in from_query
-    with read_sides, and adds its own limits to check_limits."""
+    `class Resize(ResizeOperation, <its engine's operation>)`, sets `size_param` (its resize
+    parameter, a size), redeclares width and height with that parameter's bounds, reads them
+    in from_query with read_sides, and adds its own limits to check_limits."""
 
     op: Literal["resize"] = "resize"
     name: ClassVar[str] = "resize"
     group: ClassVar[Group] = "geometry"
-    sides: ClassVar[Param]
+    size_param: ClassVar[Param]
     # Redeclared by each engine's resize, in this order, with its sides' bounds.
     width: int | None
     height: int | None
@@ -36,7 +36,7 @@ class ResizeBox(Operation):
     @classmethod
     def read_sides(cls, value: str) -> tuple[int | None, int | None]:
         """The width and the height of resize=VALUE, either left out (None), not both."""
-        width, height = cls.sides.read(value)
+        width, height = cls.size_param.read(value)
         return width, height
 
     def check_limits(self, limits: Limits) -> None:
