@@ -258,17 +258,12 @@ def _video_facts(
 def _audio_facts(container: Any) -> MediaFacts:
     """An audio file editroom wrote itself (audio=extract)."""
     audio = container.streams.audio[0]
-    duration = None
-    if audio.duration is not None and audio.time_base is not None:
-        duration = float(audio.duration * audio.time_base)
-    elif container.duration is not None:
-        duration = float(Fraction(container.duration, av.time_base))
     return MediaFacts(
         kind=MediaKind.VIDEO,
         content_type=AUDIO_CONTAINERS[container.format.name],
         width=None,
         height=None,
-        duration_seconds=duration,
+        duration_seconds=declared_seconds(container, audio),
         audio_codec=_codec_name(audio),
     )
 
@@ -443,14 +438,15 @@ def _is_cover_art(stream: VideoStream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
-def declared_seconds(container: Any, video: Any) -> float | None:
-    """How long the header says the video lasts; None: it says nothing (a live WebM), and the
-    media records how far its picture plays instead (_check_reach), which an edit then takes
-    as its length rather than measure it again (runner.engine.video.probe). A duration of 0 s
-    or less says nothing either: taken at its word, a file that declares 0 s (an MP4 whose
-    mvhd and mdhd say 0) had 0 s recorded, its length unmeasured and its truncation unchecked,
-    and every trim of it refused as starting past its end."""
-    if (stream_seconds := _seconds(video.duration, video.time_base)) is not None:
+def declared_seconds(container: Any, stream: Any) -> float | None:
+    """How long the header says the stream (a video's picture, an audio file's sound) or
+    else the file lasts; None: it says nothing (a live WebM), and the media records how far
+    its picture plays instead (_check_reach), which an edit then takes as its length rather
+    than measure it again (runner.engine.video.probe). A duration of 0 s or less says nothing
+    either: taken at its word, a file that declares 0 s (an MP4 whose mvhd and mdhd say 0) had
+    0 s recorded, its length unmeasured and its truncation unchecked, and every trim of it
+    refused as starting past its end."""
+    if (stream_seconds := _seconds(stream.duration, stream.time_base)) is not None:
         return stream_seconds
     return _seconds(container.duration, Fraction(1, av.time_base))
 

@@ -401,3 +401,14 @@ def test_a_video_whose_picture_has_no_timed_data_after_its_start_is_refused(
     monkeypatch.setattr(av, "open", Untimed)
     with pytest.raises(InvalidMedia, match=r"^the video's picture has no timed data after its "):
         facts_of(path)
+
+
+def test_an_audio_files_length_is_read_as_a_videos_is(tmp_path: Path) -> None:
+    """audio=extract's file: its header's duration read by declared_seconds, where a 0 s says
+    nothing, as of a video (its own reading recorded the 0)."""
+    path = media.write_audio_only(tmp_path / "sound.m4a", container="ipod", codec="aac")
+    sound = probe(path, max_pixels=10**6, max_video_seconds=60, sound_alone=True)
+    assert sound.duration_seconds == pytest.approx(0.5, abs=0.05)
+    media.declaring_no_length_mp4(path)
+    sound = probe(path, max_pixels=10**6, max_video_seconds=60, sound_alone=True)
+    assert sound.duration_seconds is None
