@@ -15,12 +15,11 @@ from runner.engine.jobs import ProducedFile, run_edit
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_query
-from runner.engine.video import probe, reader, stills
+from runner.engine.video import reader, stills
 from runner.engine.video.best import Candidate, measure
-from runner.engine.video.probe import Source
 from runner.engine.video.reader import Shot, TimelineReader
 from service.kernel.errors import EditFailed
-from tests.unit.video.conftest import LIMITS, Edit, Make
+from tests.unit.video.conftest import LIMITS, Edit, Make, counted_calls
 from tests.unit.video.media import frame_image, read_number
 
 RATE = 12
@@ -144,26 +143,20 @@ def test_the_keyframe_scan_decodes_only_keyframes(
     """Three keyframes in 72 frames: the scan decodes three pictures, not 72 (VP9's decoder,
     asked to skip the frames between, decoded them all)."""
     source = make(container=container, vcodec=vcodec, acodec=None, gop=24)
-    scanning = False
-    decoded_in_scan = 0
+    decoded = counted_calls(monkeypatch, reader, "check_frame")  # one per frame decoded
+    decoded_in_scan: list[int] = []
     keyframes = TimelineReader.keyframes
 
     def flagged(self: TimelineReader) -> Iterator[Shot]:
-        nonlocal scanning
-        scanning = True
+        before = len(decoded)
         try:
             yield from keyframes(self)
         finally:
-            scanning = False
-
-    def counting(frame: av.VideoFrame, source: object) -> None:
-        nonlocal decoded_in_scan
-        decoded_in_scan += scanning
+            decoded_in_scan.append(len(decoded) - before)
 
     monkeypatch.setattr(TimelineReader, "keyframes", flagged)
-    monkeypatch.setattr(reader, "check_frame", counting)
     edit(source, [("frames", "best:1")])
-    assert decoded_in_scan == 3
+    assert decoded_in_scan == [3]
 
 
 def test_best_frames_hold_few_decoded_pictures_however_many_keyframes(
@@ -200,7 +193,7 @@ def test_best_frames_decode_a_video_with_one_keyframe_about_twice_not_once_per_c
         options=(("sc_threshold", "0"),),
     )  # fmt: skip
     scanned = _scanned(monkeypatch)
-    decoded = _counted_decodes(monkeypatch)
+    decoded = counted_calls(monkeypatch, reader, "check_frame")
     assert len(edit(source, [("frames", "best:10")])) == 10
     assert scanned == [0.0]
     assert 1 + frames <= len(decoded) <= 2 * frames + 24
@@ -213,19 +206,6 @@ def test_best_frames_read_on_are_the_frames_a_seek_for_each_gives(
     read_on = [path.read_bytes() for path in edit(read_on_source, query)]
     monkeypatch.setattr(reader._Keyframes, "none_between", lambda *args: False)
     assert [path.read_bytes() for path in edit(read_on_source, query)] == read_on
-
-
-def _counted_decodes(monkeypatch: pytest.MonkeyPatch) -> list[None]:
-    """One item per frame decoded (each is checked against the pixel limit)."""
-    decoded: list[None] = []
-    check = probe.check_frame
-
-    def counting(frame: av.VideoFrame, source: Source) -> None:
-        decoded.append(None)
-        check(frame, source)
-
-    monkeypatch.setattr(reader, "check_frame", counting)
-    return decoded
 
 
 def _alive_pictures() -> int:
