@@ -149,8 +149,7 @@ def check_frame(frame: VideoFrame, source: Source) -> None:
 def open_streams(container: Input) -> tuple[VideoStream, AudioStream | None]:
     """The streams editroom reads, as the upload checked them (picture_stream: never cover
     art), with their decoders bounded to THREADS."""
-    video = picture_stream(container)
-    assert video is not None  # probe refused a source without one
+    video = _video_stream(container, Path(container.name))  # probe refused one without, too
     if not video.codec_context.is_open:
         video.codec_context.thread_count = THREADS
         video.codec_context.thread_type = "AUTO"

@@ -23,6 +23,7 @@ from tests.media import (
     declaring_no_length_mp4,
     titled_in_latin1,
     with_cover_art_first,
+    write_audio_only,
     write_video,
 )
 from tests.unit.video.conftest import LIMITS, Edit, Make, counted_calls
@@ -409,3 +410,14 @@ def test_a_trim_of_a_part_the_data_never_reaches_fails_saying_so(
     assert str(refused.value) == (
         "cut.mkv has no data from 1.30 s to 1.60 s: the file is truncated or damaged"
     )
+
+
+def test_streams_opened_of_a_file_without_a_picture_fail_the_edit_naming_it(
+    tmp_path: Path,
+) -> None:
+    """A source probe checked has a picture; should the file read later have none, the edit
+    fails saying so, as probe would (an assert said nothing, and python -O dropped it)."""
+    sound = write_audio_only(tmp_path / "sound.ogg")
+    with av.open(str(sound)) as container, pytest.raises(EditFailed) as failed:
+        video_probe.open_streams(container)
+    assert str(failed.value) == "sound.ogg has no video stream"
