@@ -24,12 +24,17 @@ Responses = dict[int | str, dict[str, Any]]
 
 def with_receiving(responses: Responses, *, too_large: str) -> Responses:
     """A receiving route's `responses`, with what receiving answers (408, 413: larger than
-    `too_large`, 503), in the order of their status."""
+    `too_large`, 503), in the order of their status. A route that declares one of those
+    itself is refused (ValueError, as its module is imported): one of the two would be lost."""
     received: Responses = {
         408: {"description": "the body stalled or trickled (EDITROOM_UPLOAD_IDLE_SECONDS)"},
         413: {"description": f"larger than {too_large}"},
         503: {"description": "EDITROOM_MAX_CONCURRENT_UPLOADS under way: see Retry-After"},
     }
+    if twice := sorted(str(status) for status in responses.keys() & received.keys()):
+        raise ValueError(
+            f"receiving answers {', '.join(twice)} itself: say a 413's limit with too_large"
+        )
     return dict(sorted({**responses, **received}.items(), key=lambda item: str(item[0])))
 
 
