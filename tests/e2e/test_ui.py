@@ -1688,18 +1688,18 @@ def test_an_output_made_before_the_stream_watches_is_caught_up(
 def test_media_made_within_one_millisecond_come_in_the_listing_s_order(
     page: Page, watch: Watch, service: str, module_database_url: str
 ) -> None:
-    """Two uploads the stream's catching up brings, made within one millisecond: each goes
-    where the listing (uploaded_at, then id, newest first) has it. The browser's Date.parse
-    keeps milliseconds only, so the later of the two came second whenever its id was the
-    smaller (components/dom.js micros)."""
+    """Two uploads the stream's catching up brings, made within one millisecond of a day of
+    their own: each goes where the listing (uploaded_at, then id, newest first) has it. The
+    browser's Date.parse keeps milliseconds only, so the later of the two came second
+    whenever its id was the smaller (components/dom.js micros)."""
     held: list[Route] = []
 
     def hold(route: Route) -> None:
         held.append(route)
 
     page.route(re.compile(r"/events(\?|$)"), hold)
-    page.goto("/#/library")
-    expect(page.locator(".card, .empty").first).to_be_visible()  # its first read is done
+    page.goto("/#/library?uploadedAt=2001-02-07")
+    expect(page.locator(".empty")).to_be_visible()  # its first read is done: nothing that day
     with httpx.Client(base_url=service, timeout=60) as api:
         ids = sorted(
             api.post(
@@ -1710,12 +1710,12 @@ def test_media_made_within_one_millisecond_come_in_the_listing_s_order(
         )  # fmt: skip
     smaller, larger = ids
     with psycopg.connect(module_database_url, autocommit=True) as conn:
-        # One millisecond an hour ahead (newest of the library, whatever other tests
-        # uploaded), the smaller id 800 us the later.
+        # One millisecond of the day the page lists (the Load more test's is 2001-02-05), the
+        # smaller id 800 us the later.
         conn.execute(
-            "UPDATE editroom.media SET uploaded_at = date_trunc('milliseconds', now())"
-            " + interval '1 hour' + CASE id WHEN %(smaller)s THEN interval '900 us'"
-            " ELSE interval '100 us' END WHERE id IN (%(smaller)s, %(larger)s)",
+            "UPDATE editroom.media SET uploaded_at = '2001-02-07T12:00Z'::timestamptz"
+            " + CASE id WHEN %(smaller)s THEN interval '900 us' ELSE interval '100 us' END"
+            " WHERE id IN (%(smaller)s, %(larger)s)",
             {"smaller": smaller, "larger": larger},
         )
     assert held, "the stream was not asked for"
