@@ -36,8 +36,8 @@ class ResizeOperation(Operation):
     @classmethod
     def read_sides(cls, value: str) -> tuple[int | None, int | None]:
         """The width and the height of resize=VALUE, either left out (None), not both."""
-        width, height = cls.size_param.read(value)
-        return width, height
+        sides: tuple[int | None, int | None] = cls.size_param.read(value)
+        return sides
 
     def check_limits(self, limits: Limits) -> None:
         written = self.written_value()  # WxH, Wx or xH
