@@ -150,7 +150,11 @@ async def _cleanup(settings: Settings) -> "CleanupReport":
     from service.kernel.db import Database
     from service.kernel.storage.factory import open_storage
 
-    async with Database.connect(settings.require_database_url(), max_size=2) as database:
+    async with Database.connect(
+        settings.require_database_url(),
+        max_size=2,
+        open_timeout=settings.db_pool_open_timeout_seconds,
+    ) as database:
         return await clean_up(database, await open_storage(settings), settings)
 
 
@@ -163,7 +167,11 @@ async def _fsck(args: argparse.Namespace, settings: Settings) -> int:
     options = FsckOptions(
         verify=args.verify, repair_missing=args.repair_missing, dry_run=args.dry_run
     )
-    async with Database.connect(settings.require_database_url(), max_size=2) as database:
+    async with Database.connect(
+        settings.require_database_url(),
+        max_size=2,
+        open_timeout=settings.db_pool_open_timeout_seconds,
+    ) as database:
         storage = await open_storage(settings)
         # Only once it can check: a command that cannot start prints nothing on stdout.
         output = _JsonFindings() if args.json else _TextFindings()

@@ -31,6 +31,7 @@ async def run_runner(settings: Settings, *, concurrency: int | None = None) -> N
         max_size=settings.db_pool_size,
         durable_commits=False,
         getconn_timeout=settings.db_pool_timeout_seconds,
+        open_timeout=settings.db_pool_open_timeout_seconds,
     ) as database:
         storage = await _reachable_storage(settings)
         library = MediaLibrary(

@@ -57,7 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.require_database_url()
         async with Database.connect(
-            url, max_size=settings.db_pool_size, getconn_timeout=settings.db_pool_timeout_seconds
+            url,
+            max_size=settings.db_pool_size,
+            getconn_timeout=settings.db_pool_timeout_seconds,
+            open_timeout=settings.db_pool_open_timeout_seconds,
         ) as database:
             app.state.health = Health(database)
             app.state.library = MediaLibrary(

@@ -32,6 +32,8 @@ from service.kernel.errors import (
 Row = dict[str, Any]
 
 QUERIES_FILE = Path(__file__).with_name("queries.sql")
+# How long opening the pool keeps trying for its first connection (a PostgreSQL still starting
+# gets this long); EDITROOM_DB_POOL_OPEN_TIMEOUT_SECONDS sets it for the commands.
 POOL_OPEN_TIMEOUT_SECONDS = 10.0
 # How long a query waits for a pooled connection: while PostgreSQL is down a request fails
 # fast (a 503 with Retry-After) instead of hanging for psycopg_pool's default 30 s.
@@ -213,10 +215,12 @@ class Database:
         max_size: int = 10,
         durable_commits: bool = True,
         getconn_timeout: float = GETCONN_TIMEOUT_SECONDS,
+        open_timeout: float = POOL_OPEN_TIMEOUT_SECONDS,
     ) -> AsyncIterator["Database"]:
         """durable_commits=False: commits return before the WAL is flushed (runners; see
         docs/decisions.md). Completions and failures are durable whatever the session says.
-        `getconn_timeout`: how long a query waits for a connection before DatabaseUnavailable."""
+        `getconn_timeout`: how long a query waits for a connection before DatabaseUnavailable.
+        `open_timeout`: how long it tries for its first connection before it gives up."""
         kwargs = connection_settings(url, autocommit=True, row_factory=dict_row)
         if not durable_commits:
             kwargs["options"] = "-c synchronous_commit=off"
@@ -230,7 +234,7 @@ class Database:
             check=_checked_if_it_spoke,
         )
         try:
-            await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_SECONDS)
+            await pool.open(wait=True, timeout=open_timeout)
         except psycopg.OperationalError as exc:  # PoolTimeout: no connection in time
             await pool.close()  # or it goes on trying, and logging each try, in the background
             raise unusable(url, pool.last_connect_error or exc) from exc

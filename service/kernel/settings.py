@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default=2.0,
         description="how long a request waits for a database connection before a 503",
     )
+    db_pool_open_timeout_seconds: PositiveFloat = Field(
+        default=10.0,
+        description="how long serve, runner, cleanup and fsck keep trying to reach PostgreSQL "
+        "as they start before they give up (one line naming the database, exit status 2)",
+    )
 
     public_url: str | None = Field(
         default=None,
