@@ -273,39 +273,30 @@ def test_a_live_recording_without_a_duration_is_edited(
         assert facts(result).duration == pytest.approx(expected, abs=0.1)
 
 
-@pytest.mark.parametrize("query", [[("format", "mp4")], [("trim", "0.5,1.5")]])
-def test_an_edit_of_a_live_recording_takes_the_length_its_upload_recorded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: list[tuple[str, str]]
+@pytest.mark.parametrize(
+    ("source", "query"),
+    [
+        ("live WebM", [("format", "mp4")]),
+        ("live WebM", [("trim", "0.5,1.5")]),
+        ("MP4 declaring 0 s", [("format", "webm")]),
+        ("MP4 declaring 0 s", [("trim", "0.5,1.5")]),
+    ],
+)
+def test_an_edit_of_a_video_declaring_no_length_takes_the_length_its_upload_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, query: list[tuple[str, str]]
 ) -> None:
-    """The upload reads every packet of a video whose header declares no duration to find how
-    long it plays, and records that; each edit read every packet again to find it once more.
-    Given the media's recorded duration, as the runner gives it, the edit takes it."""
-    source = _live_recording(tmp_path)
-    recorded = _uploaded(source).duration_seconds
-    assert recorded is not None
-    measured = counted_calls(monkeypatch, video_probe, "_played")
-    (result,) = run_edit(
-        "video", str(source), _parsed(query), str(tmp_path / "out"), LIMITS, {},
-        {str(source): recorded}, progress=lambda fraction: None,
-    )  # fmt: skip
-    assert measured == []
-    expected = 1.0 if query[0][0] == "trim" else 2.0
-    assert facts(Path(result.path)).duration == pytest.approx(expected, abs=0.1)
-
-
-@pytest.mark.parametrize("query", [[("format", "webm")], [("trim", "0.5,1.5")]])
-def test_a_video_whose_header_says_it_lasts_no_time_is_edited_at_its_recorded_length(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: list[tuple[str, str]]
-) -> None:
-    """An MP4 whose header declares 0 s declares nothing, as a live WebM: the upload records
-    how far its picture plays (it recorded the header's 0 s), and the edit takes that."""
-    source = _declaring_no_length(tmp_path)
-    recorded = _uploaded(source).duration_seconds
+    """The upload reads every packet of a video whose header declares no duration (a live
+    WebM; an MP4 whose header says 0 s, which declares nothing) to find how long it plays, and
+    records that; each edit read every packet again to find it once more. Given the media's
+    recorded duration, as the runner gives it, the edit takes it."""
+    made = {"live WebM": _live_recording, "MP4 declaring 0 s": _declaring_no_length}[source]
+    path = made(tmp_path)
+    recorded = _uploaded(path).duration_seconds
     assert recorded is not None and recorded == pytest.approx(2.0, abs=0.1)
     measured = counted_calls(monkeypatch, video_probe, "_played")
     (result,) = run_edit(
-        "video", str(source), _parsed(query), str(tmp_path / "out"), LIMITS, {},
-        {str(source): recorded}, progress=lambda fraction: None,
+        "video", str(path), _parsed(query), str(tmp_path / "out"), LIMITS, {},
+        {str(path): recorded}, progress=lambda fraction: None,
     )  # fmt: skip
     assert measured == []
     expected = 1.0 if query[0][0] == "trim" else 2.0
