@@ -5,6 +5,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,12 @@ FAST_UNSAFE_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_
 # ext4 a file made among so many recently deleted ones costs a scan of the inode table (up to
 # 0.25 s a clone on our 2-core machines, 0.015 s in memory). In memory, WAL is kept to a few
 # checkpoints' worth (each clone writes its 9 MB to it).
+# EDITROOM_TEST_PG_DIR names another place (a disk, when memory is short).
 MEMORY_DIR = Path("/dev/shm")
 MEMORY_DIR_MIN_FREE_BYTES = 2 * 1024**3
+MIN_AVAILABLE_MEMORY_BYTES = 4 * 1024**3  # tmpfs lives in RAM: what the rest of the suite needs
 IN_MEMORY_SETTINGS = {"max_wal_size": "256MB"}
+STALE_AFTER_SECONDS = 600  # a data directory this old without its server is a killed session's
 
 
 def require_tool(name: str) -> str:
@@ -71,10 +75,11 @@ def postgres_server_url() -> Iterator[str]:
         yield url
         return
     # A directory of its own, outside pytest's numbered ones that concurrent sessions prune.
-    in_memory = _has_room(MEMORY_DIR)
-    data_dir = Path(
-        tempfile.mkdtemp(prefix="editroom-test-pg-", dir=MEMORY_DIR if in_memory else None)
-    )
+    chosen = os.environ.get("EDITROOM_TEST_PG_DIR")
+    in_memory = not chosen and _has_room(MEMORY_DIR)
+    parent = Path(chosen) if chosen else MEMORY_DIR if in_memory else Path(tempfile.gettempdir())
+    _remove_stale_servers(parent)
+    data_dir = Path(tempfile.mkdtemp(prefix=TEST_SERVER_PREFIX, dir=parent))
     settings = FAST_UNSAFE_SETTINGS | (IN_MEMORY_SETTINGS if in_memory else {})
     try:
         with embedded_postgres(data_dir, cleanup="delete") as server_url:
@@ -91,12 +96,53 @@ def postgres_server_url() -> Iterator[str]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+TEST_SERVER_PREFIX = "editroom-test-pg-"
+
+
 def _has_room(directory: Path) -> bool:
-    """Whether the test server's files may live in `directory` (a container's /dev/shm is
-    often 64 MB: too small, so the server stays on disk there)."""
+    """Whether the test server's files may live in `directory`, a tmpfs: writable, with room
+    (a container's /dev/shm is often 64 MB), and the machine's memory not short, as what is
+    written there is held in RAM."""
     if not (directory.is_dir() and os.access(directory, os.W_OK)):
         return False
-    return shutil.disk_usage(directory).free >= MEMORY_DIR_MIN_FREE_BYTES
+    return (
+        shutil.disk_usage(directory).free >= MEMORY_DIR_MIN_FREE_BYTES
+        and _available_memory_bytes() >= MIN_AVAILABLE_MEMORY_BYTES
+    )
+
+
+def _available_memory_bytes() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _remove_stale_servers(parent: Path) -> None:
+    """Remove the data directories that killed test sessions left (their server gone, no
+    cleanup ran): in memory they would hold RAM until the machine restarts. A young one may
+    be a concurrent session's, about to start its server: left alone."""
+    for data_dir in parent.glob(f"{TEST_SERVER_PREFIX}*"):
+        try:
+            age = time.time() - data_dir.stat().st_mtime
+        except OSError:
+            continue
+        if age >= STALE_AFTER_SECONDS and not _server_running(data_dir / "pgdata"):
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _server_running(pgdata: Path) -> bool:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(scope="session")
