@@ -22,7 +22,11 @@ A refused client may still be sending (most send their whole request before they
 socket closed with bytes still arriving is reset by the kernel, and the reset discards the
 answer the client had not read yet. So the service closes as nginx's lingering close does:
 once the answer is written it stops writing (a half close), reads and discards what still comes
-for up to LINGER_SECONDS and LINGER_BYTES, and closes when the client does or at either bound."""
+for up to LINGER_SECONDS and LINGER_BYTES, and closes when the client does or at either bound.
+A head pipelined while an earlier request of the connection is still being answered (an event
+stream, a `?wait=`) is not answered: a refusal would be written into the other answer, and
+that answer's writes after a half close raise (uvicorn logged each as an ASGI exception). The
+connection is closed at once, the other answer's writes dropped as for a client gone."""
 
 import asyncio
 import json
@@ -125,6 +129,12 @@ class BoundedHead(HttpToolsProtocol):
             super().send_400_response(msg)
 
     def _refuse(self, status: int, error: str, detail: str) -> None:
+        if self._answering():
+            # A head pipelined behind a request still being answered (an event stream, a
+            # ?wait= edit): a refusal written now would land inside that answer, and a half
+            # close would make its next write raise. Closed at once: its writes are dropped.
+            self.transport.close()
+            return
         content = json.dumps({"detail": detail, "error": error}).encode()
         reason = {
             408: b"Request Timeout",
@@ -142,6 +152,10 @@ class BoundedHead(HttpToolsProtocol):
         ]
         self.transport.write(b"".join(head) + content)
         self._linger()
+
+    def _answering(self) -> bool:
+        """Whether an answer to an earlier request of the connection is still being written."""
+        return self.cycle is not None and not self.cycle.response_complete
 
     def _linger(self) -> None:
         """Stop writing once the answer is sent, and read on (discarding) until the client

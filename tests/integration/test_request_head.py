@@ -4,6 +4,7 @@ square of its length, on the event loop (a 256 MiB header: a minute of CPU, ever
 held), answered a URL over 65,535 bytes with a bare 400 once it had all of it, and held a
 connection that sent nothing, or half a head, for ever."""
 
+import contextlib
 import json
 import socket
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from service.domain import live
 from service.http import request_head
 from service.http.request_head import MAX_HEAD_BYTES, MAX_URL_BYTES
 from service.kernel.settings import Settings
@@ -85,6 +87,29 @@ def test_a_refused_client_is_read_for_a_bounded_time_only(
         conn.sendall(PIECE)  # still read
         time.sleep(1.5)
         assert sending_is_refused(conn)
+
+
+def test_a_head_over_the_limit_sent_while_an_answer_streams_closes_the_connection(
+    running: Served, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A head pipelined behind a request still being answered (an event stream, a ?wait=
+    edit) ends the connection without a word: a 431 written then would land inside the other
+    answer, and the half close of a lingering one made that answer's next write raise (an
+    "Exception in ASGI application" traceback logged for every such connection)."""
+    monkeypatch.setattr(live, "KEEPALIVE_SECONDS", 0.2)  # the stream writes again soon
+    with socket.create_connection(("127.0.0.1", running.port), timeout=LATE_SECONDS) as conn:
+        conn.sendall(f"GET /events HTTP/1.1\r\nHost: {running.host}\r\n\r\n".encode())
+        streamed = conn.recv(65536)
+        while b"event: stats" not in streamed:
+            streamed += conn.recv(65536)
+        start = f"GET /healthz HTTP/1.1\r\nHost: {running.host}\r\nX-Big: ".encode()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            conn.sendall(start + b"a" * (2 * MAX_HEAD_BYTES))
+        with contextlib.suppress(ConnectionResetError):
+            streamed += until_closed(conn)
+        time.sleep(1.0)  # the connection kept open from here while the stream would write
+    assert b"HTTP/1.1 431" not in streamed
+    assert "Exception in ASGI application" not in caplog.text
 
 
 def sending_is_refused(conn: socket.socket) -> bool:

@@ -248,7 +248,9 @@ def _decide(request: _Request, limits: Limits) -> Plan:
         size = (size[0] + size[0] % 2, size[1] + size[1] % 2)
     # A resize's side computed from the source's shape, or a source beyond the codecs' levels
     # re-encoded at its own size: refused before a frame is decoded, not by the encoder.
-    if not video_copy and (problem := limits.oversized_frames(*size)):
+    # Stills are written by Pillow, not a video codec: max_pixels holds them, as it holds images.
+    encodes_frames = not video_copy and request.still is None
+    if encodes_frames and (problem := limits.oversized_frames(*size)):
         raise EditFailed(f"the result's {problem}; resize it smaller")
     codec = None if request.container == "gif" else _video_codec(request)
     return Plan(

@@ -54,14 +54,60 @@ def test_quality_auto_encodes_an_avif_at_its_usual_speed_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """AVIF's trials are encoded at libaom's fastest speed: six at its usual speed took 90 s of
-    CPU for a 28 MP picture of noise (21 s now), for the same quality found and the same
-    file. Only the result is encoded at the usual speed, once, at the quality found."""
+    CPU for a 28 MP picture of noise (23 s now, the result's measure included), for the same
+    quality found. Only the result is encoded at the usual speed, at the quality found: once,
+    when it keeps the target."""
+    source = noisy_gradient(tmp_path / "noisy.png")
+    encodes = avif_encodes(monkeypatch)
+    result = edit_path(source, "format=avif&quality=auto", out_dir=folder(tmp_path / "auto"))
+    *trials, (quality, speed) = encodes
+    assert 1 <= len(trials) <= encoding.AUTO_QUALITY_ENCODES
+    assert {trial_speed for _, trial_speed in trials} == {10}
+    assert speed is None  # Pillow's usual speed
+    assert similarity(source, result) >= encoding.SSIM_TARGET
+    assert quality in {*(q for q, _ in trials), encoding.AUTO_QUALITY_RANGE[1]}
+
+
+def test_quality_auto_encodes_an_avif_higher_when_its_result_misses_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial at the fastest speed may keep the target at a quality whose result, at the
+    usual speed, does not (libaom's fast SSIM is mostly, not always, the lower): the result
+    is measured as the trials are, and encoded CONFIRM_STEP higher when it misses. It was
+    written unmeasured."""
+    source = noisy_gradient(tmp_path / "noisy.png")
+    encodes = avif_encodes(monkeypatch)
+    measured = encoding.ssim
+    missed: list[tuple[int, object]] = []  # the encode whose measure was made to miss
+
+    def missing_once(first: np.ndarray, second: np.ndarray) -> float:
+        """The first result encoded at the usual speed misses the target; the rest as they are."""
+        if encodes[-1][1] is None and not missed:
+            missed.append(encodes[-1])
+            return encoding.SSIM_TARGET - 0.001
+        return measured(first, second)
+
+    monkeypatch.setattr(encoding, "ssim", missing_once)
+    result = edit_path(source, "format=avif&quality=auto", out_dir=folder(tmp_path / "auto"))
+    *trials, first, second = encodes
+    assert {trial_speed for _, trial_speed in trials} == {10}
+    assert missed == [first]
+    assert first[1] is None  # the result, at the usual speed
+    assert second == (first[0] + encoding.CONFIRM_STEP, None)
+    assert measured(*lumas(source, result)) >= encoding.SSIM_TARGET
+
+
+def noisy_gradient(path: Path) -> Path:
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:64, 0:96]
     gradient = np.stack([x * 2.5, y * 4.0, (x + y) * 1.5], axis=-1)
     noisy = np.clip(gradient + rng.normal(0, 20, gradient.shape), 0, 255).astype(np.uint8)
-    source = save(Image.fromarray(noisy), tmp_path / "noisy.png")
-    encodes: list[tuple[int, object]] = []  # (quality, speed) of each AVIF encode
+    return save(Image.fromarray(noisy), path)
+
+
+def avif_encodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, object]]:
+    """(quality, speed) of each AVIF encode from now on, in order."""
+    encodes: list[tuple[int, object]] = []
     save_as = Image.Image.save
 
     def counted(image: Image.Image, fp: Any, format: str | None = None, **options: Any) -> None:
@@ -70,16 +116,17 @@ def test_quality_auto_encodes_an_avif_at_its_usual_speed_once(
         save_as(image, fp, format, **options)
 
     monkeypatch.setattr(Image.Image, "save", counted)
-    result = edit_path(source, "format=avif&quality=auto", out_dir=folder(tmp_path / "auto"))
-    *trials, (quality, speed) = encodes
-    assert 1 <= len(trials) <= encoding.AUTO_QUALITY_ENCODES
-    assert {trial_speed for _, trial_speed in trials} == {10}
-    assert speed is None  # Pillow's usual speed
+    return encodes
+
+
+def lumas(source: Path, result: Path) -> tuple[np.ndarray, np.ndarray]:
     with Image.open(source) as original, Image.open(result) as made:
         assert made.format == "AVIF"
-        similarity = encoding.ssim(encoding.luma(original), encoding.luma(made))
-    assert similarity >= encoding.SSIM_TARGET
-    assert quality in {*(q for q, _ in trials), encoding.AUTO_QUALITY_RANGE[1]}
+        return encoding.luma(original), encoding.luma(made)
+
+
+def similarity(source: Path, result: Path) -> float:
+    return encoding.ssim(*lumas(source, result))
 
 
 def test_ssim_tells_a_copy_from_noise() -> None:

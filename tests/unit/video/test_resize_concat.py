@@ -4,7 +4,9 @@ from pathlib import Path
 from uuid import uuid4
 
 import av
+import numpy as np
 import pytest
+from PIL import Image
 
 from runner.engine.ops.base import Limits
 from service.kernel.errors import EditFailed, InvalidParameter
@@ -72,33 +74,54 @@ def test_frames_past_every_codec_level_are_refused_before_any_work(make: Make, e
         edit(make(size=(160, 96)), [("resize", "8000x")], limits=roomy)
 
 
+@pytest.fixture(scope="module")
+def wide_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8200x4400: within EDITROOM_MAX_PIXELS (50 MP), past every codec level (8192x4352)."""
+    return striped_video(tmp_path_factory.mktemp("wide") / "wide.mp4", (8200, 4400))
+
+
 def test_a_source_past_every_codec_level_is_copied_but_not_re_encoded(
-    edit: Edit, tmp_path: Path
+    edit: Edit, wide_source: Path
 ) -> None:
     """An upload may be larger than any level (up to EDITROOM_MAX_PIXELS): its packets are
     copied as they are, but re-encoding it at its own size is refused before any work."""
     roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=60,
                    max_operations=5)  # fmt: skip
-    source = blank_video(tmp_path / "wide.mp4", (8200, 4400))
-    (copied,) = edit(source, [("format", "mkv")], limits=roomy)
-    assert packets(copied) == packets(source)
+    (copied,) = edit(wide_source, [("format", "mkv")], limits=roomy)
+    assert packets(copied) == packets(wide_source)
     with pytest.raises(
         EditFailed, match=r"^the result's frames of 8200x4400 are 36,080,000 pixels, over the "
         r"limit of 35,651,584, .*; resize it smaller$",
     ):  # fmt: skip
-        edit(source, [("format", "webm")], limits=roomy)
+        edit(wide_source, [("format", "webm")], limits=roomy)
 
 
-def blank_video(path: Path, size: tuple[int, int]) -> Path:
-    """One black frame, quick to write at any size (media.Spec's texture is not, this large)."""
+@pytest.mark.parametrize("query", [("thumbnail", "0"), ("frames", "best:1")])
+def test_stills_of_a_source_past_every_codec_level_are_made(
+    edit: Edit, wide_source: Path, query: tuple[str, str]
+) -> None:
+    """Stills are written by Pillow, not by a video codec: the codecs' largest frame does not
+    hold them, EDITROOM_MAX_PIXELS does. They were refused as a re-encode at that size."""
+    roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=60,
+                   max_operations=5)  # fmt: skip
+    (still,) = edit(wide_source, [query], limits=roomy)
+    with Image.open(still) as image:
+        assert image.size == (8200, 4400)
+
+
+def striped_video(path: Path, size: tuple[int, int]) -> Path:
+    """One frame of grey stripes, quick to write at any size (media.Spec's texture is not, this
+    large), sharp and exposed enough to be kept by frames=best."""
+    width, height = size
     with av.open(str(path), "w") as output:
         stream = output.add_stream("libx264", rate=1)
         assert isinstance(stream, av.VideoStream)
         (stream.width, stream.height), stream.pix_fmt = size, "yuv420p"
         stream.codec_context.options = {"preset": "ultrafast"}
-        frame = av.VideoFrame(*size, format="yuv420p")
-        for plane in frame.planes:
-            plane.update(bytes(plane.buffer_size))
+        luma = np.tile(np.repeat(np.array([64, 192], np.uint8), 8), width // 16 + 1)[:width]
+        chroma = np.full((height // 2, width), 128, np.uint8)  # U then V, half height each
+        planes = np.vstack([np.broadcast_to(luma, (height, width)), chroma])
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
         frame.pts = 0
         output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
