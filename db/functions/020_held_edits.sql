@@ -67,10 +67,14 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    -- In id order, so two callers locking several sessions never wait on each other.
+    -- In id order, so two callers locking several sessions never wait on each other. The
+    -- sessions' ids as an array, not IN (subquery): PostgreSQL kept a custom plan for that
+    -- semi-join and planned it again at every call, some 0.15 ms of every completion (and
+    -- failure, cancel, retry) of an edit that is in no session; this plan is kept.
     PERFORM 1
        FROM editroom.sessions s
-      WHERE s.id IN (SELECT e.session_id FROM editroom.edits e WHERE e.id = ANY (p_edit_ids))
+      WHERE s.id = ANY (ARRAY(SELECT e.session_id FROM editroom.edits e
+                               WHERE e.id = ANY (p_edit_ids) AND e.session_id IS NOT NULL))
       ORDER BY s.id
         FOR UPDATE;
 END

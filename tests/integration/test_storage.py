@@ -124,3 +124,23 @@ async def test_presigned_put(storage: Storage) -> None:
     response = httpx.put(url, content=content)
     assert response.status_code == 200, response.text
     assert await read_all(storage, "pending/upload-1") == content
+
+
+async def test_a_local_file_on_the_same_disk_is_linked_without_a_thread(
+    tmp_path: Path, make_file: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit's result is stored by a hard link made at once, not in a thread (a trip there
+    and back cost about a millisecond on a busy machine, on every edit's way to its
+    completion); the object is whole from the start."""
+    storage = LocalStorage(tmp_path / "bucket")
+    await storage.put_file(media_key("ab" + "1" * 62), make_file(b"a"), content_type="image/png")
+
+    async def no_thread(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("stored in a thread")
+
+    source = make_file(b"result")
+    with monkeypatch.context() as patched:
+        patched.setattr("asyncio.to_thread", no_thread)
+        await storage.put_file(KEY, source, content_type="image/png")  # its folder is there
+    assert await read_all(storage, KEY) == b"result"
+    assert storage.path(KEY).stat().st_ino == source.stat().st_ino
