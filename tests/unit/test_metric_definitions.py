@@ -55,7 +55,7 @@ def test_media_work_buckets_span_milliseconds_to_tens_of_minutes(name: str) -> N
 def longest_allowed_work_seconds(settings: Settings) -> float:
     """The longest attempt the limits let a runner make: an edit reading a video of the longest
     duration allowed, or an import."""
-    longest_video = {"duration_seconds": settings.max_video_seconds}
+    longest_video = {"kind": "video", "duration_seconds": settings.max_video_seconds}
     return max(edit_time_limit_seconds(settings, [longest_video]), settings.import_timeout_seconds)
 
 
