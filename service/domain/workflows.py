@@ -27,6 +27,7 @@ from service.kernel.errors import (
     NotFound,
     NothingFits,
     UnknownParameter,
+    left_out_said,
 )
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
@@ -56,18 +57,6 @@ UNFIT_DESCRIPTION = (
     "left out listed in the answer's left_out with the refusal it would have had "
     "(every media left out: a 422, nothing to run)"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LeftOut:
-    media: UUID
-    refusal: InvalidParameter  # what a batch refused for it would answer, naming it
-
-
-@dataclass(frozen=True, slots=True)
-class Ran:
-    made: Made  # the edits of the media the workflow fits, in the order given
-    left_out: list[LeftOut]  # the others, in the order given (unfit="leave_out")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,14 +216,14 @@ class Workflows:
         batch: bool = False,
         unfit: Unfit = "refuse",
         idempotency_key: str | None = None,
-    ) -> Ran:
+    ) -> Made:
         """An edit per media, each made once as POST /edit makes it: an identical one still to
         run is joined, a completed one reused (unless `fresh`); each row says which. A media
         the workflow does not fit refuses the whole batch, naming it (unfit="refuse"), or is
-        left out with that refusal (unfit="leave_out"; NothingFits when none is left). With an
-        `idempotency_key`, a retry of the same request (workflow, media in order, priority,
-        fresh, batch or not, unfit) answers the same edits; what it left out is judged again,
-        by facts of the media that do not change."""
+        left out with that refusal (unfit="leave_out", Made.left_out; NothingFits when none
+        is left). With an `idempotency_key`, a retry of the same request (workflow, media in
+        order, priority, fresh, batch or not, unfit) answers what the first answered, edits
+        and left_out, judged by nothing: the workflow may have a new version since."""
         workflow = await self._runnable(workflow_id)
         if not 1 <= len(media_ids) <= MAX_BATCH:
             raise InvalidParameter(
@@ -242,6 +231,27 @@ class Workflows:
                 f"{len(media_ids):,} media given" if media_ids else "no media given",
                 accepted=f"1 to {MAX_BATCH} media ids",
             )  # fmt: skip
+        request = fingerprint(
+            "POST /workflows/{id}/run", workflow=workflow_id, media=media_ids,
+            priority=priority, fresh=fresh, batch=batch,
+            # Only when asked: the requests made before it existed keep their fingerprints.
+            **({"unfit": unfit} if unfit != "refuse" else {}),
+        )  # fmt: skip
+
+        async def make() -> Made:
+            return await self._judged_run(
+                workflow, media_ids, unfit=unfit, priority=priority, fresh=fresh
+            )
+
+        return await made_once(
+            self._database, key=idempotency_key, request=request, make=make,
+            window_seconds=self._settings.idempotency_window_seconds,
+        )  # fmt: skip
+
+    async def _judged_run(
+        self, workflow: Row, media_ids: list[UUID], *, unfit: Unfit, priority: int, fresh: bool
+    ) -> Made:
+        """The edits of the media the workflow fits (_judge), unless `unfit` refuses."""
         judged = list(zip(media_ids, await self._judge(workflow, media_ids), strict=True))
         misfits = [(media, why) for media, why in judged if isinstance(why, Misfit)]
         if misfits and unfit == "refuse":
@@ -249,18 +259,8 @@ class Workflows:
         if len(misfits) == len(media_ids):
             raise NothingFits([(media, why.refusal) for media, why in misfits])
         fits = [(media, key) for media, key in judged if isinstance(key, str)]
-        request = fingerprint(
-            "POST /workflows/{id}/run", workflow=workflow_id, media=media_ids,
-            priority=priority, fresh=fresh, batch=batch,
-            # Only when asked: the requests made before it existed keep their fingerprints.
-            **({"unfit": unfit} if unfit != "refuse" else {}),
-        )  # fmt: skip
-        made = await made_once(
-            self._database, key=idempotency_key, request=request,
-            window_seconds=self._settings.idempotency_window_seconds,
-            make=lambda: self._run(workflow, fits, priority=priority, fresh=fresh),
-        )  # fmt: skip
-        return Ran(made, [LeftOut(media, why.refusal) for media, why in misfits])
+        rows = await self._run(workflow, fits, priority=priority, fresh=fresh)
+        return Made(rows, left_out=[left_out_said(media, why.refusal) for media, why in misfits])
 
     async def _run(
         self, workflow: Row, fits: list[tuple[UUID, str]], *, priority: int, fresh: bool

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.written import stored_query
 from service.domain.cursors import Page
-from service.domain.workflows import UNFIT_DESCRIPTION, LeftOut, Unfit
+from service.domain.workflows import UNFIT_DESCRIPTION, Unfit
 from service.http.links import Links
 from service.kernel.db import Row
 
@@ -484,10 +484,6 @@ class LeftOutOut(BaseModel):
     )
 
     model_config = ConfigDict(json_schema_extra={"examples": [LEFT_OUT_EXAMPLE]})
-
-    @classmethod
-    def from_left_out(cls, left_out: LeftOut) -> "LeftOutOut":
-        return cls(media=left_out.media, error=Refusal(**left_out.refusal.body()))
 
 
 class BatchOut(BaseModel):

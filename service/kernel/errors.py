@@ -293,8 +293,14 @@ class NothingFits(InvalidParameter):
         )  # fmt: skip
 
     def details(self) -> dict[str, Any]:
-        left_out = [{"media": str(media), "error": why.body()} for media, why in self.left_out]
+        left_out = [left_out_said(media, why) for media, why in self.left_out]
         return {**super().details(), "left_out": left_out}
+
+
+def left_out_said(media: object, refusal: InvalidParameter) -> dict[str, Any]:
+    """A media a batch left out as its answers say it, a run's and NothingFits' alike: the
+    media, and the body of the 422 a batch naming it would have had."""
+    return {"media": str(media), "error": refusal.body()}
 
 
 class InvalidHeader(InvalidParameter):

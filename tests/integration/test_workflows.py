@@ -406,6 +406,29 @@ def test_a_batch_can_leave_out_the_media_the_workflow_does_not_fit(
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 1}
 
 
+def test_a_replay_answers_what_the_first_answered_whatever_the_workflow_became(
+    api: Api, conn: Conn
+) -> None:
+    """The key's fingerprint holds the workflow's id, not its version: a replay after a new
+    version that fits neither media answers the edit and the media left out of the first,
+    word for word, where judging again refused it (nothing fits any more)."""
+    workflow = save(api, "name=corner&crop=60,0,10,10&opacity=0.5")
+    fits, too_small = picture(api, (80, 60))["id"], picture(api, (64, 48))["id"]
+    asked = {"media": [too_small, fits], "unfit": "leave_out"}
+    key = {"Idempotency-Key": str(uuid4())}
+    first = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
+    assert first.status_code == 202, first.text
+    assert [left["media"] for left in first.json()["left_out"]] == [too_small]
+    put = api.client.put(f"{workflow['url']}?crop=75,0,10,10&opacity=0.5")
+    assert put.status_code == 200, put.text
+
+    again = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
+
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (202, "true"), again.text
+    assert again.content == first.content
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 1}
+
+
 def test_without_leave_out_one_unfit_media_refuses_the_batch_as_it_always_has(
     api: Api, conn: Conn, tmp_path: Path
 ) -> None:
