@@ -253,7 +253,12 @@ class InvalidParameter(InvalidInput):
         super().__init__(f"{self.parameter}={self.value!r}: {problem}; accepted: {accepted}")
 
     def details(self) -> dict[str, str]:
-        return {"parameter": self.parameter, "value": self.value, "accepted": self.accepted}
+        """The parts the message is made of, each a field: a client (the UI) says the problem
+        in its own sentence from them, never by cutting the message apart."""
+        return {
+            "parameter": self.parameter, "value": self.value, "problem": self.problem,
+            "accepted": self.accepted,
+        }  # fmt: skip
 
     def of_part(self, part: str, whole: str) -> "InvalidParameter":
         """This refusal of one part of a composite value (crop's width, trim's start), said of
