@@ -243,10 +243,14 @@ class Workflows:
                 workflow, media_ids, unfit=unfit, priority=priority, fresh=fresh
             )
 
-        return await made_once(
-            self._database, key=idempotency_key, request=request, make=make,
-            window_seconds=self._settings.idempotency_window_seconds,
-        )  # fmt: skip
+        try:
+            return await made_once(
+                self._database, key=idempotency_key, request=request, make=make,
+                window_seconds=self._settings.idempotency_window_seconds,
+            )  # fmt: skip
+        except _GoneSinceJudged as gone:  # said once the transaction it aborted (a key's) is over
+            await self._runnable(workflow_id)  # the workflow deleted: a 404, not the media's fault
+            raise await self._refusal_now(workflow, media_ids, gone) from None
 
     async def _judged_run(
         self, workflow: Row, media_ids: list[UUID], *, unfit: Unfit, priority: int, fresh: bool
@@ -275,11 +279,7 @@ class Workflows:
                 fresh=fresh, priority=priority, max_trials=self._settings.edit_max_trials,
             )  # fmt: skip
         except (NotFound, InvalidInput) as exc:  # a media deleted since it was judged, or the
-            await self._runnable(workflow["id"])  # workflow deleted since it was read
-            raise InvalidParameter(
-                "media", await self._misfit(workflow["id"], media_ids), str(exc),
-                accepted=FITTING_MEDIA,
-            ) from None  # fmt: skip
+            raise _GoneSinceJudged(str(exc)) from exc  # workflow deleted since it was read
         self._metrics.answered(edits)
         return edits
 
@@ -315,14 +315,24 @@ class Workflows:
 
         return key
 
-    async def _misfit(self, workflow_id: UUID, media_ids: list[UUID]) -> str:
-        """The first media of a batch the database refused that is missing or of a kind the
-        workflow does not fit (deleted since it was judged): the value the refusal names."""
-        kinds = (await self.get(workflow_id))["kinds"]
-        rows = await self._database.fetch_all("media_kinds", ids=media_ids)
-        found = {row["id"]: row["kind"] for row in rows}
-        misfits = (media for media in media_ids if found.get(media) not in kinds)
-        return str(next(misfits, media_ids[0]))
+    async def _refusal_now(
+        self, workflow: Row, media_ids: list[UUID], gone: "_GoneSinceJudged"
+    ) -> InvalidParameter:
+        """Why the database refused a batch's edits (editroom.workflow_version_to_run checks
+        each media again as they are made): the batch judged again, so the refusal is in the
+        judgement's words (run_fit.py), the first media deleted since named."""
+        judged = await self._judge(workflow, media_ids)
+        misfits = [why for why in judged if isinstance(why, Misfit)]
+        if misfits:
+            return first_told(misfits).refusal
+        return InvalidParameter(
+            "media", ",".join(map(str, media_ids)), str(gone), accepted=FITTING_MEDIA
+        )
+
+
+class _GoneSinceJudged(Exception):
+    """The database refused a batch's edits: a media, or the workflow, deleted since the run
+    judged them (Workflows._run); Workflows.run says which, after its transaction."""
 
 
 def _columns(definition: Definition) -> dict[str, Any]:

@@ -664,11 +664,13 @@ def test_a_run_of_a_version_no_longer_current_is_refused(api: Api, conn: Conn) -
         )
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["without a key", "with a key"])
 def test_a_workflow_deleted_while_its_run_is_planned_is_a_404_not_the_medias_fault(
-    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch
+    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch, keyed: bool
 ) -> None:
     """Deleted after the run read it, before its edits are made: the answer a deleted
-    workflow's run gets (404), not a 422 blaming the media for the workflow's absence."""
+    workflow's run gets (404), not a 422 blaming the media for the workflow's absence; with
+    an Idempotency-Key too, whose transaction the database's refusal ended."""
     workflow, photo = save(api, "name=going&flip=h"), picture(api)
     fetch_all = Database.fetch_all
 
@@ -679,7 +681,39 @@ def test_a_workflow_deleted_while_its_run_is_planned_is_a_404_not_the_medias_fau
         return await fetch_all(database, query, **params)
 
     monkeypatch.setattr(Database, "fetch_all", deleting)
-    response = api.client.post(f"{workflow['url']}/run", params={"media": photo["id"]})
+    key = {"Idempotency-Key": str(uuid4())} if keyed else {}
+    response = api.client.post(f"{workflow['url']}/run", params={"media": photo["id"]}, headers=key)
 
     assert response.status_code == 404, response.text
     assert "was deleted" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["without a key", "with a key"])
+def test_a_media_deleted_while_its_run_is_planned_is_refused_as_the_judgement_refuses_it(
+    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch, keyed: bool
+) -> None:
+    """Deleted after the run judged it, before its edits are made: the database refuses the
+    batch (editroom.workflow_version_to_run), and the answer is the refusal a run judging it
+    deleted has, word for word; with an Idempotency-Key too, whose transaction the database's
+    refusal ended, and which is free again."""
+    workflow, kept, going = save(api, "name=gone&flip=h"), picture(api), picture(api, (81, 60))
+    fetch_all = Database.fetch_all
+
+    async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+        if query == "run_workflow_once":
+            delete = "SELECT editroom.delete_media(%s)"
+            await asyncio.to_thread(conn.execute, delete, [going["id"]])
+        return await fetch_all(database, query, **params)
+
+    asked = {"media": [kept["id"], going["id"]]}
+    key = {"Idempotency-Key": str(uuid4())} if keyed else {}
+    with monkeypatch.context() as patched:
+        patched.setattr(Database, "fetch_all", deleting)
+        refused = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
+    judged = api.client.post(f"{workflow['url']}/run", json={"media": [going["id"]]})
+
+    assert (refused.status_code, judged.status_code) == (422, 422), refused.text
+    assert refused.json() == judged.json()
+    assert refused.json()["problem"] == f"media {going['id']} does not exist"
+    again = api.client.post(f"{workflow['url']}/run", json={"media": [kept["id"]]}, headers=key)
+    assert again.status_code == 202, again.text
