@@ -64,7 +64,11 @@ COMMENT ON FUNCTION editroom.take_idempotency_key(text, text, interval) IS
 'was used for a request with another fingerprint within its window. A second caller with the '
 'same key waits until the first transaction ends.';
 
-CREATE OR REPLACE FUNCTION editroom.keep_idempotency_key(p_key text, p_edit_ids uuid[])
+CREATE OR REPLACE FUNCTION editroom.keep_idempotency_key(
+    p_key text,
+    p_edit_ids uuid[],
+    p_left_out jsonb DEFAULT NULL
+)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -73,7 +77,7 @@ BEGIN
         RAISE EXCEPTION 'p_edit_ids must list the edits made with key %', p_key
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    UPDATE editroom.idempotency_keys SET edit_ids = p_edit_ids
+    UPDATE editroom.idempotency_keys SET edit_ids = p_edit_ids, left_out = p_left_out
      WHERE key = p_key AND edit_ids IS NULL;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'idempotency key % was not taken by take_idempotency_key, or has its '
@@ -83,8 +87,9 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION editroom.keep_idempotency_key(text, uuid[]) IS
-'Records p_edit_ids, in order, as the edits idempotency key p_key made; call it in the '
+COMMENT ON FUNCTION editroom.keep_idempotency_key(text, uuid[], jsonb) IS
+'Records p_edit_ids, in order, as the edits idempotency key p_key made, and p_left_out as the '
+'media a workflow batch left out (its answer''s left_out, replayed as it is); call it in the '
 'transaction that took the key (take_idempotency_key) and made them, before COMMIT.';
 
 CREATE OR REPLACE FUNCTION editroom.forget_expired_idempotency_keys(p_limit integer DEFAULT 10000)

@@ -137,10 +137,10 @@ class Edits:
         a full queue is refused only once the key is known to be new (a replay never is).
         Raising (SessionMoved) undoes the key's taking with the rest."""
 
-        async def make() -> list[Row]:
+        async def make() -> Made:
             if key is not None:
                 await self._admit()
-            return [await enqueue()]
+            return Made([await enqueue()])
 
         return await made_once(
             self._database, key=key, request=request, make=make,

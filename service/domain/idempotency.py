@@ -6,13 +6,15 @@ The key is remembered in PostgreSQL (editroom.take_idempotency_key) with a finge
 request (its route, what it edits, its operations in canonical form, its other parameters)
 for EDITROOM_IDEMPOTENCY_WINDOW_SECONDS. The same key with the same request is a replay; with
 another request, a 422; two at once make one set of edits (the second waits for the first).
-The key and the edits commit together, in one transaction."""
+The key and the edits commit together, in one transaction. A replay answers what the first
+request answered, kept with the key (its edits, and what a workflow batch left out), and
+nothing is judged or made again: the media, the workflow and the queue may have changed since."""
 
 import hashlib
 import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -36,7 +38,10 @@ _KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_CHARS}}}")
 @dataclass(frozen=True, slots=True)
 class Made:
     rows: list[Row]  # the edits, in the order they were made
-    replayed: bool  # True: an earlier request with this key made them
+    replayed: bool = False  # True: an earlier request with this key made them
+    left_out: list[dict[str, Any]] = field(default_factory=list)
+    """The media a workflow batch left out, each as its answer says it ({"media", "error"}:
+    errors.left_out_said), kept with the key and answered again as they were."""
 
 
 def parse_key(text: str | None) -> str | None:
@@ -72,30 +77,34 @@ async def made_once(
     key: str | None,
     request: str,
     window_seconds: float,
-    make: Callable[[], Awaitable[list[Row]]],
+    make: Callable[[], Awaitable[Made]],
 ) -> Made:
-    """The edits `make` makes, unless a request with this `key` made them already: then
-    those (replayed). Without a key, `make` simply runs. `request`: its fingerprint."""
+    """What `make` makes, unless a request with this `key` made it already: then what that
+    request answered (replayed), `make` not called. Without a key, `make` simply runs.
+    `request`: its fingerprint. Whatever `make` raises undoes the key's taking."""
     if key is None:
-        return Made(await make(), replayed=False)
+        return await make()
     async with database.transaction():
         edit_ids = await _take(database, key, request, window_seconds)
         if edit_ids is not None:
-            return Made(await _made_before(database, key, edit_ids), replayed=True)
-        rows = await make()
+            return await _made_before(database, key, edit_ids)
+        made = await make()
         await database.fetch_all(
-            "keep_idempotency_key", key=key, edit_ids=[row["id"] for row in rows]
-        )
-    return Made(rows, replayed=False)
+            "keep_idempotency_key", key=key, edit_ids=[row["id"] for row in made.rows],
+            left_out=json.dumps(made.left_out) if made.left_out else None,
+        )  # fmt: skip
+    return made
 
 
-async def _made_before(database: Database, key: str, edit_ids: list[UUID]) -> list[Row]:
+async def _made_before(database: Database, key: str, edit_ids: list[UUID]) -> Made:
     rows = await database.fetch_all("edits_by_ids", ids=edit_ids)
     if len(rows) < len(edit_ids):  # pruned, or their media deleted, within the window
         raise NotFound(
             f"the edits Idempotency-Key {key!r} made no longer exist; a new request needs a new key"
         )
-    return rows
+    kept = await database.fetch_one("idempotency_key_left_out", key=key)
+    assert kept is not None  # take_idempotency_key found it, and holds it locked
+    return Made(rows, replayed=True, left_out=kept["left_out"] or [])
 
 
 async def _take(

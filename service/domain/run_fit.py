@@ -60,8 +60,9 @@ def fit(
 
 
 def _unfit(media_id: UUID, problem: str) -> InvalidParameter:
-    """A media missing or of another kind, in the words editroom.workflow_version_to_run
-    refuses it with when it finds it (a media deleted since it was judged)."""
+    """A media missing or of another kind. One deleted after the judgement, which
+    editroom.workflow_version_to_run refuses as the edits are made, is refused in these words
+    too: the batch is judged again to say why (Workflows._refusal_now)."""
     return InvalidParameter("media", str(media_id), problem, accepted=FITTING_MEDIA)
 
 

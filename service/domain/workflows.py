@@ -27,6 +27,7 @@ from service.kernel.errors import (
     NotFound,
     NothingFits,
     UnknownParameter,
+    left_out_said,
 )
 from service.kernel.metrics import ServiceMetrics
 from service.kernel.settings import Settings
@@ -56,18 +57,6 @@ UNFIT_DESCRIPTION = (
     "left out listed in the answer's left_out with the refusal it would have had "
     "(every media left out: a 422, nothing to run)"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LeftOut:
-    media: UUID
-    refusal: InvalidParameter  # what a batch refused for it would answer, naming it
-
-
-@dataclass(frozen=True, slots=True)
-class Ran:
-    made: Made  # the edits of the media the workflow fits, in the order given
-    left_out: list[LeftOut]  # the others, in the order given (unfit="leave_out")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,14 +216,14 @@ class Workflows:
         batch: bool = False,
         unfit: Unfit = "refuse",
         idempotency_key: str | None = None,
-    ) -> Ran:
+    ) -> Made:
         """An edit per media, each made once as POST /edit makes it: an identical one still to
         run is joined, a completed one reused (unless `fresh`); each row says which. A media
         the workflow does not fit refuses the whole batch, naming it (unfit="refuse"), or is
-        left out with that refusal (unfit="leave_out"; NothingFits when none is left). With an
-        `idempotency_key`, a retry of the same request (workflow, media in order, priority,
-        fresh, batch or not, unfit) answers the same edits; what it left out is judged again,
-        by facts of the media that do not change."""
+        left out with that refusal (unfit="leave_out", Made.left_out; NothingFits when none
+        is left). With an `idempotency_key`, a retry of the same request (workflow, media in
+        order, priority, fresh, batch or not, unfit) answers what the first answered, edits
+        and left_out, judged by nothing: the workflow may have a new version since."""
         workflow = await self._runnable(workflow_id)
         if not 1 <= len(media_ids) <= MAX_BATCH:
             raise InvalidParameter(
@@ -242,6 +231,31 @@ class Workflows:
                 f"{len(media_ids):,} media given" if media_ids else "no media given",
                 accepted=f"1 to {MAX_BATCH} media ids",
             )  # fmt: skip
+        request = fingerprint(
+            "POST /workflows/{id}/run", workflow=workflow_id, media=media_ids,
+            priority=priority, fresh=fresh, batch=batch,
+            # Only when asked: the requests made before it existed keep their fingerprints.
+            **({"unfit": unfit} if unfit != "refuse" else {}),
+        )  # fmt: skip
+
+        async def make() -> Made:
+            return await self._judged_run(
+                workflow, media_ids, unfit=unfit, priority=priority, fresh=fresh
+            )
+
+        try:
+            return await made_once(
+                self._database, key=idempotency_key, request=request, make=make,
+                window_seconds=self._settings.idempotency_window_seconds,
+            )  # fmt: skip
+        except _GoneSinceJudged as gone:  # said once the transaction it aborted (a key's) is over
+            await self._runnable(workflow_id)  # the workflow deleted: a 404, not the media's fault
+            raise await self._refusal_now(workflow, media_ids, gone) from None
+
+    async def _judged_run(
+        self, workflow: Row, media_ids: list[UUID], *, unfit: Unfit, priority: int, fresh: bool
+    ) -> Made:
+        """The edits of the media the workflow fits (_judge), unless `unfit` refuses."""
         judged = list(zip(media_ids, await self._judge(workflow, media_ids), strict=True))
         misfits = [(media, why) for media, why in judged if isinstance(why, Misfit)]
         if misfits and unfit == "refuse":
@@ -249,18 +263,8 @@ class Workflows:
         if len(misfits) == len(media_ids):
             raise NothingFits([(media, why.refusal) for media, why in misfits])
         fits = [(media, key) for media, key in judged if isinstance(key, str)]
-        request = fingerprint(
-            "POST /workflows/{id}/run", workflow=workflow_id, media=media_ids,
-            priority=priority, fresh=fresh, batch=batch,
-            # Only when asked: the requests made before it existed keep their fingerprints.
-            **({"unfit": unfit} if unfit != "refuse" else {}),
-        )  # fmt: skip
-        made = await made_once(
-            self._database, key=idempotency_key, request=request,
-            window_seconds=self._settings.idempotency_window_seconds,
-            make=lambda: self._run(workflow, fits, priority=priority, fresh=fresh),
-        )  # fmt: skip
-        return Ran(made, [LeftOut(media, why.refusal) for media, why in misfits])
+        rows = await self._run(workflow, fits, priority=priority, fresh=fresh)
+        return Made(rows, left_out=[left_out_said(media, why.refusal) for media, why in misfits])
 
     async def _run(
         self, workflow: Row, fits: list[tuple[UUID, str]], *, priority: int, fresh: bool
@@ -275,11 +279,7 @@ class Workflows:
                 fresh=fresh, priority=priority, max_trials=self._settings.edit_max_trials,
             )  # fmt: skip
         except (NotFound, InvalidInput) as exc:  # a media deleted since it was judged, or the
-            await self._runnable(workflow["id"])  # workflow deleted since it was read
-            raise InvalidParameter(
-                "media", await self._misfit(workflow["id"], media_ids), str(exc),
-                accepted=FITTING_MEDIA,
-            ) from None  # fmt: skip
+            raise _GoneSinceJudged(str(exc)) from exc  # workflow deleted since it was read
         self._metrics.answered(edits)
         return edits
 
@@ -315,14 +315,24 @@ class Workflows:
 
         return key
 
-    async def _misfit(self, workflow_id: UUID, media_ids: list[UUID]) -> str:
-        """The first media of a batch the database refused that is missing or of a kind the
-        workflow does not fit (deleted since it was judged): the value the refusal names."""
-        kinds = (await self.get(workflow_id))["kinds"]
-        rows = await self._database.fetch_all("media_kinds", ids=media_ids)
-        found = {row["id"]: row["kind"] for row in rows}
-        misfits = (media for media in media_ids if found.get(media) not in kinds)
-        return str(next(misfits, media_ids[0]))
+    async def _refusal_now(
+        self, workflow: Row, media_ids: list[UUID], gone: "_GoneSinceJudged"
+    ) -> InvalidParameter:
+        """Why the database refused a batch's edits (editroom.workflow_version_to_run checks
+        each media again as they are made): the batch judged again, so the refusal is in the
+        judgement's words (run_fit.py), the first media deleted since named."""
+        judged = await self._judge(workflow, media_ids)
+        misfits = [why for why in judged if isinstance(why, Misfit)]
+        if misfits:
+            return first_told(misfits).refusal
+        return InvalidParameter(
+            "media", ",".join(map(str, media_ids)), str(gone), accepted=FITTING_MEDIA
+        )
+
+
+class _GoneSinceJudged(Exception):
+    """The database refused a batch's edits: a media, or the workflow, deleted since the run
+    judged them (Workflows._run); Workflows.run says which, after its transaction."""
 
 
 def _columns(definition: Definition) -> dict[str, Any]:

@@ -98,11 +98,13 @@ def _more_problems(listed: list[InvalidParameter], *, found: int) -> dict[str, A
 def _not_json(error: dict[str, Any], document: object) -> JSONResponse:
     where = error["loc"][-1] if error["loc"] else 0
     why = error.get("ctx", {}).get("error", error["msg"])
+    problem = f"not JSON: {why} at character {where}"
     body = {
-        "detail": f"the request body is not JSON: {why} at character {where}",
+        "detail": f"the request body is {problem}",
         "error": "InvalidParameter",
         "parameter": "body",
         "value": shown(document),
+        "problem": problem,
         "accepted": "a JSON document",
     }
     return JSONResponse(body, 422)

@@ -118,9 +118,12 @@ def _finished(schema: Schema, language: Schema, limits: Limits) -> Schema:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_ERRORS:
         components.pop(name, None)
-    components["ErrorBody"] = ErrorBody.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
+    error_body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    # The models it names (a batch's left_out) are components of their own, as every model is,
+    # not definitions nested in it.
+    for name, model in error_body.pop("$defs", {}).items():
+        components.setdefault(name, model)
+    components["ErrorBody"] = error_body
     return schema
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from runner.engine.ops.base import MediaKind
 from runner.engine.ops.written import stored_query
 from service.domain.cursors import Page
-from service.domain.workflows import UNFIT_DESCRIPTION, LeftOut, Unfit
+from service.domain.workflows import UNFIT_DESCRIPTION, Unfit
 from service.http.links import Links
 from service.kernel.db import Row
 
@@ -419,6 +419,8 @@ LEFT_OUT_EXAMPLE: dict[str, JsonValue] = {
         "error": "InvalidParameter",
         "parameter": "media",
         "value": EXAMPLE_MEDIA[1],
+        "problem": "the workflow's crop=60,0,10,10: reaches past the right edge (x + w = 70) of "
+        "the 64x48 picture",
         "accepted": "a media the workflow's operations fit",
     },
 }
@@ -438,33 +440,6 @@ class RunBatchIn(BaseModel):
     )
 
 
-class ErrorBody(BaseModel):
-    """What every 4xx and 5xx answer says: what went wrong and, for a bad parameter, which
-    one, the value given and what would be accepted."""
-
-    detail: str = Field(description="What went wrong and what to do, in a sentence")
-    error: str = Field(description="The kind of error, e.g. InvalidParameter, NotFound")
-    parameter: str | None = Field(
-        default=None, description="The parameter (or file, or body field) that was refused"
-    )
-    value: str | None = Field(default=None, description="The value it was given")
-    accepted: str | None = Field(default=None, description="What that parameter accepts")
-    problems: list[dict[str, str]] | None = Field(
-        default=None,
-        description="When a request had more than one problem: the first 10, each with its "
-        "detail, parameter, value and accepted (the first is the one named above)",
-    )
-    problems_not_listed: int | None = Field(
-        default=None, description="How many more problems were found than `problems` lists"
-    )
-    left_out: list[dict[str, Any]] | None = Field(
-        default=None,
-        description='When a batch run with `"unfit": "leave_out"` left out every media (nothing '
-        "to run): each media, in the order given, with the refusal it had (`media`, `error`), "
-        "as a run's answer lists them",
-    )
-
-
 class Refusal(BaseModel):
     """The refusal of one parameter's value: the ErrorBody of a 422 that names it, whole."""
 
@@ -472,6 +447,10 @@ class Refusal(BaseModel):
     error: str = Field(description="The kind of error, e.g. InvalidParameter")
     parameter: str = Field(description="The parameter refused (for a media left out, media)")
     value: str = Field(description="The value it was given (the media's id)")
+    problem: str = Field(
+        description="What is wrong with the value, without naming the parameter: the detail's "
+        "own words, for a client's own sentence"
+    )
     accepted: str = Field(description="What that parameter accepts")
 
 
@@ -485,10 +464,6 @@ class LeftOutOut(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [LEFT_OUT_EXAMPLE]})
 
-    @classmethod
-    def from_left_out(cls, left_out: LeftOut) -> "LeftOutOut":
-        return cls(media=left_out.media, error=Refusal(**left_out.refusal.body()))
-
 
 class BatchOut(BaseModel):
     edits: list[EditOut] = Field(
@@ -498,6 +473,38 @@ class BatchOut(BaseModel):
         default_factory=list,
         description='The media left out (`"unfit": "leave_out"`), in the order given, each with '
         "why; empty when every media ran",
+    )
+
+
+class ErrorBody(BaseModel):
+    """What every 4xx and 5xx answer says: what went wrong and, for a bad parameter, which
+    one, the value given and what would be accepted."""
+
+    detail: str = Field(description="What went wrong and what to do, in a sentence")
+    error: str = Field(description="The kind of error, e.g. InvalidParameter, NotFound")
+    parameter: str | None = Field(
+        default=None, description="The parameter (or file, or body field) that was refused"
+    )
+    value: str | None = Field(default=None, description="The value it was given")
+    problem: str | None = Field(
+        default=None,
+        description="What is wrong with the value, without naming the parameter: the detail's "
+        "own words, for a client's own sentence (with parameter and value)",
+    )
+    accepted: str | None = Field(default=None, description="What that parameter accepts")
+    problems: list[dict[str, str]] | None = Field(
+        default=None,
+        description="When a request had more than one problem: the first 10, each with its "
+        "detail, parameter, value, problem and accepted (the first is the one named above)",
+    )
+    problems_not_listed: int | None = Field(
+        default=None, description="How many more problems were found than `problems` lists"
+    )
+    left_out: list[LeftOutOut] | None = Field(
+        default=None,
+        description='When a batch run with `"unfit": "leave_out"` left out every media (nothing '
+        "to run): each media, in the order given, with the refusal it had (`media`, `error`), "
+        "as a run's answer lists them",
     )
 
 

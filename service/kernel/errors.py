@@ -253,7 +253,12 @@ class InvalidParameter(InvalidInput):
         super().__init__(f"{self.parameter}={self.value!r}: {problem}; accepted: {accepted}")
 
     def details(self) -> dict[str, str]:
-        return {"parameter": self.parameter, "value": self.value, "accepted": self.accepted}
+        """The parts the message is made of, each a field: a client (the UI) says the problem
+        in its own sentence from them, never by cutting the message apart."""
+        return {
+            "parameter": self.parameter, "value": self.value, "problem": self.problem,
+            "accepted": self.accepted,
+        }  # fmt: skip
 
     def of_part(self, part: str, whole: str) -> "InvalidParameter":
         """This refusal of one part of a composite value (crop's width, trim's start), said of
@@ -293,8 +298,14 @@ class NothingFits(InvalidParameter):
         )  # fmt: skip
 
     def details(self) -> dict[str, Any]:
-        left_out = [{"media": str(media), "error": why.body()} for media, why in self.left_out]
+        left_out = [left_out_said(media, why) for media, why in self.left_out]
         return {**super().details(), "left_out": left_out}
+
+
+def left_out_said(media: object, refusal: InvalidParameter) -> dict[str, Any]:
+    """A media a batch left out as its answers say it, a run's and NothingFits' alike: the
+    media, and the body of the 422 a batch naming it would have had."""
+    return {"media": str(media), "error": refusal.body()}
 
 
 class InvalidHeader(InvalidParameter):

@@ -1145,13 +1145,15 @@ def test_a_batch_run_leaves_out_the_selected_media_the_workflow_does_not_fit(
     """Two pictures and a video selected in the library, a workflow that crops images: the
     picture runs; the video, and the picture smaller than the crop, are left out, each said by
     name with why in the API's words. The page left out only the video (it judged kinds
-    itself), and the API refused the whole batch for the small picture, naming it by its id."""
+    itself), and the API refused the whole batch for the small picture, naming it by its id.
+    The small picture is named "crop", a word of its reason: the page dropped the name of a
+    media its reason seemed to name already."""
     clip = media.write_video(
         tmp_path / "batch-clip.webm", container="webm", vcodec="libvpx-vp9", acodec=None,
         seconds=1.0, size=(96, 64), fps=10,
     )  # fmt: skip
     with httpx.Client(base_url=service, timeout=60) as api:
-        for name, size in (("batch-picture.png", (151, 97)), ("batch-small.png", (40, 80))):
+        for name, size in (("batch-picture.png", (151, 97)), ("crop", (40, 80))):
             api.post(
                 "/bucket/upload", params={"filename": name},
                 content=media.image_bytes("PNG", size=size),
@@ -1163,7 +1165,7 @@ def test_a_batch_run_leaves_out_the_selected_media_the_workflow_does_not_fit(
             "/workflows", params={"name": "batch-crop", "crop": "0,0,100,60", "kind": "image"}
         ).json()
     page.goto("/#/library")
-    for name in ("batch-picture.png", "batch-small.png", clip.name):
+    for name in ("batch-picture.png", "crop", clip.name):
         page.get_by_role("checkbox", name=f"Select {name}", exact=True).check()
     page.goto(f"/#/workflows/{workflow['id']}/runs")
     expect(page.locator(".toolbar .facts")).to_have_text(
@@ -1176,9 +1178,9 @@ def test_a_batch_run_leaves_out_the_selected_media_the_workflow_does_not_fit(
         "2 selected were left out, as the workflow does not fit them:"
     )
     expect(left_out.locator("li")).to_have_text([
-        "batch-small.png: the workflow's crop=0,0,100,60: reaches past the right edge "
-        "(x + w = 100) of the 40x80 picture.",
-        "batch-clip.webm is a video, and workflow batch-crop works on images.",
+        "crop: the workflow's crop=0,0,100,60: reaches past the right edge (x + w = 100) of "
+        "the 40x80 picture.",
+        "batch-clip.webm: it is a video, and workflow batch-crop works on images.",
     ])  # fmt: skip
     expect(page.locator(".error")).to_be_hidden()
 

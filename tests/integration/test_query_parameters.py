@@ -167,7 +167,7 @@ def test_the_frameworks_validation_says_what_is_accepted_in_words(
     assert response.status_code == 422
     body = response.json()
     assert (body["parameter"], body["value"], body["accepted"]) == (parameter, value, accepted)
-    assert set(body) == {"detail", "error", "parameter", "value", "accepted"}
+    assert set(body) == {"detail", "error", "parameter", "value", "problem", "accepted"}
 
 
 @pytest.mark.parametrize(("method", "path", "accepted"), CHECKED, ids=lambda v: str(v)[:40])

@@ -209,6 +209,7 @@ def test_json_is_checked_the_same_way(api: Api) -> None:
     assert not_json.json()["parameter"] == "body"
     assert not_json.json()["detail"].startswith("the request body is not JSON: ")
     assert "at character 1" in not_json.json()["detail"]
+    assert not_json.json()["problem"].startswith("not JSON: ")
     nul = api.client.post("/workflows", json={"name": "x", "ops": [{"op": "text", "text": "a\0"}]})
     assert nul.status_code == 422
     assert nul.json()["parameter"] == "ops[0]"  # the text and its font, checked together
@@ -391,18 +392,45 @@ def test_a_batch_can_leave_out_the_media_the_workflow_does_not_fit(
     for left in left_out:
         alone = api.client.post(f"{workflow['url']}/run", json={"media": [left["media"]]})
         assert (alone.status_code, left["error"]) == (422, alone.json())
-    assert [left["error"]["detail"].split("; accepted")[0] for left in left_out] == [
-        f"media='{named['too small']}': the workflow's crop=60,0,10,10: reaches past the right "
-        "edge (x + w = 70) of the 64x48 picture",
-        f"media='{named['video']}': media {named['video']} is a video, and workflow "
-        f"{workflow['id']} works on images",
-        f"media='{named['sound alone']}': is sound alone (no picture); video operations need "
-        "a picture",
-        f"media='{named['deleted']}': media {named['deleted']} does not exist",
+    # The problem alone, a field of its own: a client says it without cutting the detail apart.
+    assert [left["error"]["problem"] for left in left_out] == [
+        "the workflow's crop=60,0,10,10: reaches past the right edge (x + w = 70) of the 64x48 "
+        "picture",
+        f"media {named['video']} is a video, and workflow {workflow['id']} works on images",
+        "is sound alone (no picture); video operations need a picture",
+        f"media {named['deleted']} does not exist",
     ]
+    for left in left_out:
+        error = left["error"]
+        assert error["detail"] == (
+            f"media='{left['media']}': {error['problem']}; accepted: {error['accepted']}"
+        )
     again = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == response.json()
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 1}
+
+
+def test_a_replay_answers_what_the_first_answered_whatever_the_workflow_became(
+    api: Api, conn: Conn
+) -> None:
+    """The key's fingerprint holds the workflow's id, not its version: a replay after a new
+    version that fits neither media answers the edit and the media left out of the first,
+    word for word, where judging again refused it (nothing fits any more)."""
+    workflow = save(api, "name=corner&crop=60,0,10,10&opacity=0.5")
+    fits, too_small = picture(api, (80, 60))["id"], picture(api, (64, 48))["id"]
+    asked = {"media": [too_small, fits], "unfit": "leave_out"}
+    key = {"Idempotency-Key": str(uuid4())}
+    first = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
+    assert first.status_code == 202, first.text
+    assert [left["media"] for left in first.json()["left_out"]] == [too_small]
+    put = api.client.put(f"{workflow['url']}?crop=75,0,10,10&opacity=0.5")
+    assert put.status_code == 200, put.text
+
+    again = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
+
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (202, "true"), again.text
+    assert again.content == first.content
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 1}
 
 
@@ -636,11 +664,13 @@ def test_a_run_of_a_version_no_longer_current_is_refused(api: Api, conn: Conn) -
         )
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["without a key", "with a key"])
 def test_a_workflow_deleted_while_its_run_is_planned_is_a_404_not_the_medias_fault(
-    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch
+    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch, keyed: bool
 ) -> None:
     """Deleted after the run read it, before its edits are made: the answer a deleted
-    workflow's run gets (404), not a 422 blaming the media for the workflow's absence."""
+    workflow's run gets (404), not a 422 blaming the media for the workflow's absence; with
+    an Idempotency-Key too, whose transaction the database's refusal ended."""
     workflow, photo = save(api, "name=going&flip=h"), picture(api)
     fetch_all = Database.fetch_all
 
@@ -651,7 +681,39 @@ def test_a_workflow_deleted_while_its_run_is_planned_is_a_404_not_the_medias_fau
         return await fetch_all(database, query, **params)
 
     monkeypatch.setattr(Database, "fetch_all", deleting)
-    response = api.client.post(f"{workflow['url']}/run", params={"media": photo["id"]})
+    key = {"Idempotency-Key": str(uuid4())} if keyed else {}
+    response = api.client.post(f"{workflow['url']}/run", params={"media": photo["id"]}, headers=key)
 
     assert response.status_code == 404, response.text
     assert "was deleted" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["without a key", "with a key"])
+def test_a_media_deleted_while_its_run_is_planned_is_refused_as_the_judgement_refuses_it(
+    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch, keyed: bool
+) -> None:
+    """Deleted after the run judged it, before its edits are made: the database refuses the
+    batch (editroom.workflow_version_to_run), and the answer is the refusal a run judging it
+    deleted has, word for word; with an Idempotency-Key too, whose transaction the database's
+    refusal ended, and which is free again."""
+    workflow, kept, going = save(api, "name=gone&flip=h"), picture(api), picture(api, (81, 60))
+    fetch_all = Database.fetch_all
+
+    async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+        if query == "run_workflow_once":
+            delete = "SELECT editroom.delete_media(%s)"
+            await asyncio.to_thread(conn.execute, delete, [going["id"]])
+        return await fetch_all(database, query, **params)
+
+    asked = {"media": [kept["id"], going["id"]]}
+    key = {"Idempotency-Key": str(uuid4())} if keyed else {}
+    with monkeypatch.context() as patched:
+        patched.setattr(Database, "fetch_all", deleting)
+        refused = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
+    judged = api.client.post(f"{workflow['url']}/run", json={"media": [going["id"]]})
+
+    assert (refused.status_code, judged.status_code) == (422, 422), refused.text
+    assert refused.json() == judged.json()
+    assert refused.json()["problem"] == f"media {going['id']} does not exist"
+    again = api.client.post(f"{workflow['url']}/run", json={"media": [kept["id"]]}, headers=key)
+    assert again.status_code == 202, again.text

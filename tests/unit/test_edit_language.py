@@ -189,6 +189,7 @@ def test_bad_values_name_parameter_value_and_range() -> None:
     assert error.details() == {
         "parameter": "scale",
         "value": "99",
+        "problem": "out of range",
         "accepted": "a number from 0.01 to 10",
     }
 

@@ -177,6 +177,7 @@ def test_request_validation_is_said_from_what_the_route_declares() -> None:
             "error": "InvalidParameter",
             "parameter": parameter,
             "value": value,
+            "problem": problem,
             "accepted": accepted,
         }, url
     for document, parameter, value, accepted in [

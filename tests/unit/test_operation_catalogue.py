@@ -212,7 +212,14 @@ def test_a_batch_run_documents_leaving_out_what_the_workflow_does_not_fit(
     (example,) = schemas["LeftOutOut"]["examples"]
     assert set(example["error"]) == set(schemas["Refusal"]["required"])
     assert example["error"]["value"] == example["media"]
-    assert "left_out" in schemas["ErrorBody"]["properties"]  # every media left out: a 422
+    # Every media left out: a 422 listing them as a run's answer does, each refusal with its
+    # problem alone (a client's own sentence says it).
+    assert schemas["ErrorBody"]["properties"]["left_out"]["anyOf"][0]["items"] == {
+        "$ref": "#/components/schemas/LeftOutOut"
+    }
+    assert "$defs" not in schemas["ErrorBody"]
+    assert "problem" in schemas["Refusal"]["required"]
+    assert "problem" in schemas["ErrorBody"]["properties"]
 
 
 def test_errors_are_documented_as_editrooms_error_body(document: dict[str, Any]) -> None:

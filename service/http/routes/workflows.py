@@ -161,23 +161,23 @@ async def run_workflow(
         )  # fmt: skip
     seconds, again = parse_wait(wait), parse_fresh(fresh)
     if batch is not None:
-        ran = await workflows.run(
+        made = await workflows.run(
             workflow_id, batch.media, priority=priority, fresh=again, batch=True,
             unfit=batch.unfit, idempotency_key=idempotency_key,
         )  # fmt: skip
         body = BatchOut(
-            edits=[EditOut.from_row(row, links) for row in ran.made.rows],
-            left_out=[LeftOutOut.from_left_out(left_out) for left_out in ran.left_out],
+            edits=[EditOut.from_row(row, links) for row in made.rows],
+            left_out=[LeftOutOut.model_validate(said) for said in made.left_out],
         )
-        headers = replay_header(ran.made.replayed)
+        headers = replay_header(made.replayed)
         return JSONResponse(body.model_dump(mode="json"), 202, headers=headers)
     assert media is not None
     async with edits.waiting(seconds) as answer:
-        ran = await workflows.run(
+        made = await workflows.run(
             workflow_id, [media], priority=priority, fresh=again, idempotency_key=idempotency_key
         )
-        (row,) = ran.made.rows
-        return await queued_edit(row, answer=answer, links=links, replayed=ran.made.replayed)
+        (row,) = made.rows
+        return await queued_edit(row, answer=answer, links=links, replayed=made.replayed)
 
 
 @router.get("/{workflow_id}/executions", response_model=ExecutionsPage, name="executions")

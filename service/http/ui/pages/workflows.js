@@ -142,20 +142,15 @@ async function namesOf(ids) {
   return new Map(read.filter(Boolean).map((m) => [m.id, m.original_name || m.id]));
 }
 
-// The media a batch left out, each with why in the API's words: its refusal's problem (the
-// detail without "media='ID': " and "; accepted: …"), the ids it names said by name.
+// The media a batch left out, each by its name with why in the API's words: its refusal's
+// problem, the field that says it without naming the parameter, where the media is "it" and
+// the workflow is named as the page names it.
 function leftOutTold(leftOut, names, workflow) {
   if (!leftOut?.length) return "";
   const said = leftOut.map(({ media, error }) => {
     const name = names.get(media) || `media ${media}`;
-    const prefix = `${error.parameter}='${error.value}': `;
-    const suffix = `; accepted: ${error.accepted}`;
-    let why = error.detail;
-    if (why.startsWith(prefix)) why = why.slice(prefix.length);
-    if (why.endsWith(suffix)) why = why.slice(0, -suffix.length);
-    why = why.replaceAll(`media ${media}`, name).replaceAll(`workflow ${workflow.id}`, `workflow ${workflow.name}`);
-    if (why.includes(name)) return h("li", {}, `${why}.`);
-    return h("li", {}, why.startsWith("is ") ? `${name} ${why}.` : `${name}: ${why}.`);
+    const why = error.problem.replaceAll(`media ${media}`, "it").replaceAll(`workflow ${workflow.id}`, `workflow ${workflow.name}`);
+    return h("li", {}, `${name}: ${why}.`);
   });
   const count = leftOut.length;
   return h("div", { class: "left-out" },
