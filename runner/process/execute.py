@@ -189,9 +189,13 @@ class EditExecutor:
 
 def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:
     """An edit's time limit: the base limit, plus the per-second part for every second of
-    video it reads (its source and what it concatenates). Images (no duration) add nothing,
-    so the base is also the floor; there is no cap beyond max_video_seconds per video."""
-    seconds_of_video = sum(_seconds_to_read(settings, row) for row in media)
+    video it reads (its source and what it concatenates), up to max_video_seconds in all: no
+    result may be longer (make_plan refuses it), and a video of unknown length counts as that
+    much once, however often the edit names it (concat=Z,Z,Z of one media). Summed without a
+    cap, each reference of such a media added the longest video allowed: 20 h per attempt for
+    the default limits. Images (no duration) add nothing, so the base is also the floor."""
+    read = sum(_seconds_to_read(settings, row) for row in media)
+    seconds_of_video = min(read, settings.max_video_seconds)
     return settings.edit_timeout_seconds + settings.edit_seconds_per_video_second * seconds_of_video
 
 

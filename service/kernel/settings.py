@@ -145,7 +145,10 @@ class Settings(BaseSettings):
         default=300.0, description="time limit of one edit attempt, plus the per-video-second part"
     )
     edit_seconds_per_video_second: float = Field(
-        default=10.0, ge=0, description="added to an edit's time limit per second of video it reads"
+        default=10.0,
+        ge=0,
+        description="added to an edit's time limit per second of video it reads, up to "
+        "max_video_seconds of it",
     )
     work_dir: Path | None = Field(
         default=None, description="scratch space of running edits; default DATA_DIR/work"
