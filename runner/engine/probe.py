@@ -477,15 +477,6 @@ def declared_seconds(container: Any, stream: Any) -> float | None:
     return _seconds(container.duration, Fraction(1, av.time_base))
 
 
-def known_seconds(recorded: float | None) -> float | None:
-    """A video's duration as its media row records it; None where the row knows none. A 0 s
-    (or less) is no length: uploads before declared_seconds read a header's 0 as saying
-    nothing recorded that 0 as it was. Such a row is read as of unknown length wherever a
-    recorded duration is read: before queueing (service.domain.source_facts), for the edit's
-    time limit and by the edit's probe, which measures it (runner.engine.video.probe)."""
-    return recorded if recorded is not None and recorded > 0 else None
-
-
 def _seconds(ticks: int | None, time_base: Fraction | None) -> float | None:
     """A declared duration in seconds; None when missing, 0 or negative."""
     if ticks is None or time_base is None or ticks <= 0:

@@ -16,11 +16,10 @@ from runner.engine.imports.download import import_url
 from runner.engine.imports.guard import ImportPolicy
 from runner.engine.imports.request import ImportRequest, is_import
 from runner.engine.jobs import ProducedFile, run_edit
-from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.base import Limits, MediaKind, Operation, known_seconds
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
 from runner.engine.ops.noop import ImageNoop
-from runner.engine.probe import known_seconds
 from runner.engine.sandbox import Report, Sandbox
 from runner.process.completer import Outputs
 from runner.process.metrics import UNKNOWN_KIND
@@ -119,7 +118,7 @@ class EditExecutor:
         )
         return await self._sandbox.run(
             run_edit, source["kind"], local[str(source["id"])], operations,
-            str(work / OUT), self._limits, inputs, recorded_seconds([source, *others], local),
+            str(work / OUT), self._limits, inputs, recorded_durations([source, *others], local),
             timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
         )  # fmt: skip
 
@@ -209,7 +208,7 @@ def _seconds_to_read(settings: Settings, row: Row) -> float:
     return settings.max_video_seconds if known is None else known
 
 
-def recorded_seconds(media: Iterable[Row], local: Mapping[str, str]) -> dict[str, float]:
+def recorded_durations(media: Iterable[Row], local: Mapping[str, str]) -> dict[str, float]:
     """Each video's duration as its row records it, by its local file (`local`, by id): of one
     whose header declares none, the upload measured it by reading every packet, and the edit
     takes it rather than read them all again (runner.engine.video.probe)."""
