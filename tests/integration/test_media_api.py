@@ -123,6 +123,17 @@ def test_a_video_recorded_as_lasting_0_s_is_of_unknown_length(
     ] * 3
 
 
+def test_a_video_that_plays_no_further_than_its_start_is_refused(
+    local_api: Api, tmp_path: Path
+) -> None:
+    """Its header declares no length and every frame is at 0 s: it was recorded as lasting 0 s,
+    which every edit reads as an unknown length, given the time of the longest video allowed."""
+    content = media.live_at_its_start(tmp_path / "stacked.webm", frames=12).read_bytes()
+    refused = local_api.upload(content)
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("the video has no playable length: ")
+
+
 def test_a_raw_body_with_a_filename(api: Api) -> None:
     content = media.image_bytes("PNG")
     response = api.client.post(

@@ -410,20 +410,16 @@ def test_a_live_recording_of_one_frame_lasts_one_frame(tmp_path: Path) -> None:
     """A MediaRecorder's WebM of a single frame: its packet, at 0 s, says no length, and the
     picture plays no further than its start. It was recorded as 0 s (an unknown length); it
     lasts one frame at its stream's rate (FFmpeg guesses the time base's, 1/1000 s)."""
-    live = media.write_video(tmp_path / "live.webm", container="webm", vcodec="libvpx-vp9",
-                             acodec=None, live=True)  # fmt: skip
-    path = tmp_path / "one.webm"
-    with (
-        av.open(str(live)) as source,
-        av.open(str(path), "w", format="webm", options={"live": "1"}) as output,
-    ):
-        stream = output.add_stream_from_template(source.streams.video[0])
-        first = next(p for p in source.demux(source.streams.video[0]) if p.pts is not None)
-        first.duration, first.stream = 0, stream
-        output.mux(first)
-    facts = facts_of(path)
+    facts = facts_of(media.live_at_its_start(tmp_path / "one.webm", frames=1))
     assert facts.frame_rate is not None
     assert facts.duration_seconds == pytest.approx(1 / facts.frame_rate)
+
+
+def test_a_video_whose_frames_are_all_at_its_start_is_refused(tmp_path: Path) -> None:
+    """Twelve frames at 0 s, none saying its length: recorded as 0 s, read as an unknown length,
+    every edit of it was given the time of the longest video allowed (20 h by default)."""
+    with pytest.raises(InvalidMedia, match=r"^the video has no playable length: its header "):
+        facts_of(media.live_at_its_start(tmp_path / "twelve.webm", frames=12))
 
 
 def test_an_audio_files_length_is_read_as_a_videos_is(tmp_path: Path) -> None:
