@@ -80,6 +80,23 @@ def write_video(
     return path
 
 
+def live_at_its_start(path: Path, *, frames: int) -> Path:
+    """A live WebM of `frames` frames, every packet timed at 0 s and saying no length: its
+    picture plays no further than its start."""
+    live = write_video(path.with_name(f"{path.stem}-source.webm"), container="webm",
+                       vcodec="libvpx-vp9", acodec=None, live=True)  # fmt: skip
+    with (
+        av.open(str(live)) as source,
+        av.open(str(path), "w", format="webm", options={"live": "1"}) as output,
+    ):
+        stream = output.add_stream_from_template(source.streams.video[0])
+        timed = (p for p in source.demux(source.streams.video[0]) if p.pts is not None)
+        for packet, _ in zip(timed, range(frames), strict=False):
+            packet.pts, packet.dts, packet.duration, packet.stream = 0, 0, 0, stream
+            output.mux(packet)
+    return path
+
+
 def _write_tone(
     output: av.container.OutputContainer, audio: av.AudioStream, seconds: float
 ) -> None:

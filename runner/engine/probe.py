@@ -241,6 +241,7 @@ def _video_facts(
         )
     rotation, reach = _check_integrity(container, video, audio, declared)
     _check_reach(reach, declared, max_video_seconds)
+    measured = _measured_seconds(reach, video, max_video_seconds) if declared is None else None
     if rotation % 180 == 90:
         width, height = height, width
     return MediaFacts(
@@ -248,7 +249,7 @@ def _video_facts(
         content_type=_refined_content_type(content_type, container, path),
         width=width,
         height=height,
-        duration_seconds=reach.picture if declared is None else declared,
+        duration_seconds=declared if declared is not None else measured,
         frame_rate=_frame_rate(video),
         video_codec=_codec_name(video),
         audio_codec=_codec_name(audio) if audio is not None else None,
@@ -280,6 +281,8 @@ class Reach:
 
     picture: float
     sound: float
+    timed_pictures: int
+    """The picture's packets that say their time: none, and its reach says nothing."""
 
     @property
     def longest(self) -> float:
@@ -297,11 +300,13 @@ def _check_integrity(
     # to a later packet's time (a Matroska of one frame every 5 s seemed to end at 5 s of 20).
     start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
     ends = {video.index: 0.0, **({audio.index: 0.0} if audio is not None else {})}
+    timed_pictures = 0
     try:
         for packet in container.demux(*(s for s in (video, audio) if s is not None)):
             if packet.pts is not None and packet.time_base is not None:
                 end = (packet.pts + (packet.duration or 0)) * packet.time_base
                 ends[packet.stream.index] = max(ends[packet.stream.index], float(end))
+                timed_pictures += packet.stream.index == video.index
             if first_frame is None and packet.stream.index == video.index:
                 first_frame = next(iter(packet.decode()), None)
     except av.FFmpegError as exc:
@@ -310,11 +315,13 @@ def _check_integrity(
         raise InvalidMedia(f"the video is corrupt: {reason(exc)}", accepted=UNDAMAGED) from None
     if first_frame is None:
         raise InvalidMedia("the video has no decodable frame", accepted=UNDAMAGED)
-    reach = Reach(ends[video.index] - start, ends[audio.index] - start if audio else 0.0)
-    if reach.picture < 0:  # no timed packet past the start: a length below 0 is no length
+    reach = Reach(
+        ends[video.index] - start, ends[audio.index] - start if audio else 0.0, timed_pictures
+    )
+    if not timed_pictures or reach.picture < 0:  # a length below 0 is no length
         raise InvalidMedia(
-            f"the video's picture has no timed data after its start ({start:.1f} s) to say "
-            "how long it plays",
+            "the video has no playable length: its picture has no timed data after its start "
+            f"({start:.1f} s) to say how long it plays",
             accepted=UNDAMAGED,
         )
     if duration is not None and reach.picture < duration - _tolerance(duration):
@@ -324,6 +331,25 @@ def _check_integrity(
         )
     rotation: float = first_frame.rotation or 0.0
     return round(rotation) % 360, reach
+
+
+def _measured_seconds(reach: Reach, video: Any, max_video_seconds: float) -> float:
+    """The length recorded of a video whose header declares none: how far its picture plays,
+    never 0 s. A recorded 0 is read as no length (known_seconds), and an edit of such a media is
+    given the time of the longest video allowed. A picture that plays no further than its start
+    is one frame whose packet says no length (a MediaRecorder's WebM of a single frame): it
+    lasts one frame at its stream's rate, within the limit. More frames than one at the start,
+    or no rate, and nothing says how long it plays: refused."""
+    if reach.picture > 0:
+        return reach.picture
+    rate = _frame_rate(video)
+    if reach.timed_pictures == 1 and rate:
+        return min(1 / rate, max_video_seconds)
+    raise InvalidMedia(
+        "the video has no playable length: its header declares none and its picture's data "
+        "plays no further than its start",
+        accepted=UNDAMAGED,
+    )
 
 
 def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float) -> None:
@@ -449,15 +475,6 @@ def declared_seconds(container: Any, stream: Any) -> float | None:
     if (stream_seconds := _seconds(stream.duration, stream.time_base)) is not None:
         return stream_seconds
     return _seconds(container.duration, Fraction(1, av.time_base))
-
-
-def known_seconds(recorded: float | None) -> float | None:
-    """A video's duration as its media row records it; None where the row knows none. A 0 s
-    (or less) is no length: uploads before declared_seconds read a header's 0 as saying
-    nothing recorded that 0 as it was. Such a row is read as of unknown length wherever a
-    recorded duration is read: before queueing (service.domain.source_facts), for the edit's
-    time limit and by the edit's probe, which measures it (runner.engine.video.probe)."""
-    return recorded if recorded is not None and recorded > 0 else None
 
 
 def _seconds(ticks: int | None, time_base: Fraction | None) -> float | None:

@@ -16,11 +16,10 @@ from runner.engine.imports.download import import_url
 from runner.engine.imports.guard import ImportPolicy
 from runner.engine.imports.request import ImportRequest, is_import
 from runner.engine.jobs import ProducedFile, run_edit
-from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.base import Limits, MediaKind, Operation, known_seconds
 from runner.engine.ops.catalogue import catalogue
 from runner.engine.ops.language import parse_json
 from runner.engine.ops.noop import ImageNoop
-from runner.engine.probe import known_seconds
 from runner.engine.sandbox import Report, Sandbox
 from runner.process.completer import Outputs
 from runner.process.metrics import UNKNOWN_KIND
@@ -119,7 +118,7 @@ class EditExecutor:
         )
         return await self._sandbox.run(
             run_edit, source["kind"], local[str(source["id"])], operations,
-            str(work / OUT), self._limits, inputs, recorded_seconds([source, *others], local),
+            str(work / OUT), self._limits, inputs, recorded_durations([source, *others], local),
             timeout_seconds=timeout, timed_out=timed_out, on_progress=report,
         )  # fmt: skip
 
@@ -189,9 +188,13 @@ class EditExecutor:
 
 def edit_time_limit_seconds(settings: Settings, media: Iterable[Row]) -> float:
     """An edit's time limit: the base limit, plus the per-second part for every second of
-    video it reads (its source and what it concatenates). Images (no duration) add nothing,
-    so the base is also the floor; there is no cap beyond max_video_seconds per video."""
-    seconds_of_video = sum(_seconds_to_read(settings, row) for row in media)
+    video it reads (its source and what it concatenates), up to max_video_seconds in all: no
+    result may be longer (make_plan refuses it), and a video of unknown length counts as that
+    much once, however often the edit names it (concat=Z,Z,Z of one media). Summed without a
+    cap, each reference of such a media added the longest video allowed: 20 h per attempt for
+    the default limits. Images (no duration) add nothing, so the base is also the floor."""
+    read = sum(_seconds_to_read(settings, row) for row in media)
+    seconds_of_video = min(read, settings.max_video_seconds)
     return settings.edit_timeout_seconds + settings.edit_seconds_per_video_second * seconds_of_video
 
 
@@ -205,7 +208,7 @@ def _seconds_to_read(settings: Settings, row: Row) -> float:
     return settings.max_video_seconds if known is None else known
 
 
-def recorded_seconds(media: Iterable[Row], local: Mapping[str, str]) -> dict[str, float]:
+def recorded_durations(media: Iterable[Row], local: Mapping[str, str]) -> dict[str, float]:
     """Each video's duration as its row records it, by its local file (`local`, by id): of one
     whose header declares none, the upload measured it by reading every packet, and the edit
     takes it rather than read them all again (runner.engine.video.probe)."""

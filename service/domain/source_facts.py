@@ -7,9 +7,8 @@ session's step, against the session's head (refuse_impossible_step)."""
 
 from collections.abc import Sequence
 
-from runner.engine.ops.base import Operation, SourceFacts
+from runner.engine.ops.base import Operation, SourceFacts, known_seconds
 from runner.engine.ops.language import check_source
-from runner.engine.probe import known_seconds
 from service.kernel.db import Row
 from service.kernel.errors import InvalidParameter
 

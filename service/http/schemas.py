@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from runner.engine.ops.base import MediaKind
+from runner.engine.ops.base import MediaKind, known_seconds
 from runner.engine.ops.written import stored_query
 from service.domain.cursors import Page
 from service.domain.workflows import UNFIT_DESCRIPTION, Unfit
@@ -65,7 +65,8 @@ class MediaOut(BaseModel):
     width: int | None = Field(description="Width in pixels")
     height: int | None = Field(description="Height in pixels")
     duration_seconds: float | None = Field(
-        description="A video's duration in seconds; null for images"
+        description="A video's duration in seconds; null for images, and for a video whose "
+        "length is not known (one an older upload recorded as lasting 0 s)"
     )
     frame_rate: float | None = Field(description="A video's frames per second; null for images")
     codecs: Codecs = Field(description="A video's codecs")
@@ -95,8 +96,9 @@ class MediaOut(BaseModel):
 
     @classmethod
     def from_row(cls, row: Row, links: Links, **extra: Any) -> "MediaOut":
+        columns = {name: row[name] for name in _MEDIA_COLUMNS}
         return cls(
-            **{name: row[name] for name in _MEDIA_COLUMNS},
+            **columns | {"duration_seconds": known_seconds(row["duration_seconds"])},
             codecs=Codecs(video=row["video_codec"], audio=row["audio_codec"]),
             content_url=links.content(row["id"]),
             **extra,

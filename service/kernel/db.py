@@ -33,10 +33,11 @@ Row = dict[str, Any]
 
 QUERIES_FILE = Path(__file__).with_name("queries.sql")
 # How long opening the pool keeps trying for its first connection (a PostgreSQL still starting
-# gets this long); EDITROOM_DB_POOL_OPEN_TIMEOUT_SECONDS sets it for the commands.
+# gets this long); the default of EDITROOM_DB_POOL_OPEN_TIMEOUT_SECONDS, which the commands pass.
 POOL_OPEN_TIMEOUT_SECONDS = 10.0
 # How long a query waits for a pooled connection: while PostgreSQL is down a request fails
-# fast (a 503 with Retry-After) instead of hanging for psycopg_pool's default 30 s.
+# fast (a 503 with Retry-After) instead of hanging for psycopg_pool's default 30 s. The default
+# of EDITROOM_DB_POOL_TIMEOUT_SECONDS, which the commands pass.
 GETCONN_TIMEOUT_SECONDS = 2.0
 RECONNECT_MAX_DELAY_SECONDS = 0.5  # between reconnection attempts, so recovery is prompt
 # How long taking the wake slots waits for a writer's transaction that holds one (it skipped

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.kernel import setting_checks as checks
 from service.kernel.addresses import url_to_open
+from service.kernel.db import GETCONN_TIMEOUT_SECONDS, POOL_OPEN_TIMEOUT_SECONDS
 from service.kernel.embedded import running_database_url
 from service.kernel.errors import ConfigurationError
 
@@ -47,11 +48,11 @@ class Settings(BaseSettings):
         default=10, description="pooled connections per process, at most"
     )
     db_pool_timeout_seconds: PositiveFloat = Field(
-        default=2.0,
+        default=GETCONN_TIMEOUT_SECONDS,
         description="how long a request waits for a database connection before a 503",
     )
     db_pool_open_timeout_seconds: PositiveFloat = Field(
-        default=10.0,
+        default=POOL_OPEN_TIMEOUT_SECONDS,
         description="how long serve, runner, cleanup and fsck keep trying to reach PostgreSQL "
         "as they start before they give up (one line naming the database, exit status 2)",
     )
@@ -145,7 +146,10 @@ class Settings(BaseSettings):
         default=300.0, description="time limit of one edit attempt, plus the per-video-second part"
     )
     edit_seconds_per_video_second: float = Field(
-        default=10.0, ge=0, description="added to an edit's time limit per second of video it reads"
+        default=10.0,
+        ge=0,
+        description="added to an edit's time limit per second of video it reads, up to "
+        "max_video_seconds of it",
     )
     work_dir: Path | None = Field(
         default=None, description="scratch space of running edits; default DATA_DIR/work"

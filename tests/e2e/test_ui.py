@@ -842,6 +842,31 @@ def test_choosing_media_for_overlay_and_concat_and_editing_sound_alone(
     check_page(page, "editor-sound-only")
 
 
+def test_a_video_of_unknown_length_is_trimmed_by_typed_times(
+    page: Page, watch: Watch, service: str, module_database_url: str, tmp_path: Path
+) -> None:
+    """An old upload recorded it as lasting 0 s, which the API answers as null: the editor
+    offered a trim of 0,0.000, handles over a made-up 1 s and "0.00 s" (null: "undefined s")."""
+    with httpx.Client(base_url=service, timeout=60) as api:
+        ids = [
+            api.post("/bucket/upload", params={"filename": name}, content=body).json()["id"]
+            for name, body in (
+                ("known.mp4", media.write_video(tmp_path / "k.mp4", seconds=2.0).read_bytes()),
+                ("unknown.mp4", media.write_video(tmp_path / "u.mp4", seconds=1.0).read_bytes()),
+            )
+        ]
+    with psycopg.connect(module_database_url, autocommit=True) as conn:
+        conn.execute("UPDATE editroom.media SET duration_seconds = 0 WHERE id = %s", (ids[1],))
+    for media_id, told, trim, timelines in (
+        (ids[0], "· 2.00 s ·", "0,2.000", 1),
+        (ids[1], "· length unknown ·", "", 0),
+    ):
+        page.goto(f"/#/media/{media_id}")
+        expect(page.locator(".stage .facts").first).to_contain_text(told)
+        expect(page.get_by_label("trim", exact=True)).to_have_value(trim)
+        expect(page.locator(".timeline")).to_have_count(timelines)
+
+
 def test_sound_alone_has_a_card_that_says_so(
     page: Page, watch: Watch, service: str, tmp_path: Path
 ) -> None:

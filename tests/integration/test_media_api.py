@@ -103,6 +103,37 @@ def test_videos_upload_with_their_facts(api: Api, name: str, tmp_path: Path) -> 
     assert body["codecs"] == CODECS[name]
 
 
+def test_a_video_recorded_as_lasting_0_s_is_of_unknown_length(
+    local_api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """Uploads before a header's 0 s counted as no duration recorded that 0, which every edit
+    reads as an unknown length (known_seconds): the API answered 0, and the editor offered a
+    trim of 0,0.000 of a video of 0.00 s."""
+    content = media.write_video(tmp_path / "clip.mp4", acodec=None).read_bytes()
+    uploaded = local_api.upload(content).json()
+    conn.execute("UPDATE editroom.media SET duration_seconds = 0 WHERE id = %s", (uploaded["id"],))
+    listed = local_api.client.get("/bucket/upload", params={"type": "video"}).json()["items"]
+    answers = [
+        local_api.client.get(f"/bucket/upload/{uploaded['id']}").json(),
+        local_api.upload(content).json(),  # the same bytes again: the media uploaded before
+        *listed,
+    ]
+    assert [(answer["id"], answer["duration_seconds"]) for answer in answers] == [
+        (uploaded["id"], None)
+    ] * 3
+
+
+def test_a_video_that_plays_no_further_than_its_start_is_refused(
+    local_api: Api, tmp_path: Path
+) -> None:
+    """Its header declares no length and every frame is at 0 s: it was recorded as lasting 0 s,
+    which every edit reads as an unknown length, given the time of the longest video allowed."""
+    content = media.live_at_its_start(tmp_path / "stacked.webm", frames=12).read_bytes()
+    refused = local_api.upload(content)
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("the video has no playable length: ")
+
+
 def test_a_raw_body_with_a_filename(api: Api) -> None:
     content = media.image_bytes("PNG")
     response = api.client.post(

@@ -1,5 +1,5 @@
 """An edit's time limit: EDITROOM_EDIT_TIMEOUT_SECONDS, plus EDITROOM_EDIT_SECONDS_PER_VIDEO_SECOND
-for every second of video the edit reads. No cap: max_video_seconds bounds each video."""
+for every second of video the edit reads, up to EDITROOM_MAX_VIDEO_SECONDS of it in all."""
 
 import pytest
 
@@ -34,6 +34,16 @@ def test_a_video_recorded_as_lasting_0_s_counts_as_long_as_a_video_may_be() -> N
         edit_timeout_seconds=60, edit_seconds_per_video_second=2, max_video_seconds=90
     )
     assert limit(0.0, settings=bounded) == limit(90, settings=bounded) == 240
+
+
+def test_the_video_counted_is_no_more_than_a_result_may_last() -> None:
+    """make_plan refuses a result longer than EDITROOM_MAX_VIDEO_SECONDS. Summed without a cap,
+    a media of unknown length named three times (concat=Z,Z,Z) counted the limit three times."""
+    bounded = Settings(
+        edit_timeout_seconds=60, edit_seconds_per_video_second=2, max_video_seconds=90
+    )
+    assert limit(0.0, 0.0, 0.0, settings=bounded) == limit(90, settings=bounded) == 240
+    assert limit(60, 60, settings=bounded) == 240
 
 
 @pytest.mark.parametrize(("seconds", "expected"), [(1, 62), (10, 80), (100, 260), (3600, 7260)])

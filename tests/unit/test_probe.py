@@ -355,12 +355,15 @@ def test_an_eio_is_ours_when_the_file_cannot_be_read_back(
     assert not said_of_the_data(eio, path)
 
 
+@pytest.mark.parametrize("start", [2.0, 0.0])
 def test_a_video_whose_picture_has_no_timed_data_after_its_start_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: float
 ) -> None:
-    """Its reach (the picture's last time less its start) came out below 0, the length recorded
-    of a header that declares none, and the row's CHECK (duration_seconds >= 0) refused it as a
-    409 in the constraint's words. A live WebM starting at 2 s, its packets read untimed."""
+    """Its reach (the picture's last time less its start) is the length recorded of a header
+    that declares none. Starting at 2 s, it came out below 0, and the row's CHECK
+    (duration_seconds >= 0) refused it as a 409 in the constraint's words; starting at 0, it
+    was 0 s, recorded, and read as an unknown length, for which every edit of it was given the
+    time of the longest video allowed. A live WebM, its packets read untimed."""
     live = media.write_video(tmp_path / "live.webm", container="webm", vcodec="libvpx-vp9",
                              acodec=None, live=True)  # fmt: skip
     path = tmp_path / "late.webm"
@@ -371,7 +374,7 @@ def test_a_video_whose_picture_has_no_timed_data_after_its_start_is_refused(
         stream = output.add_stream_from_template(source.streams.video[0])
         for packet in source.demux(source.streams.video[0]):
             if packet.pts is not None and packet.dts is not None and packet.time_base:
-                shift = round(2 / packet.time_base)
+                shift = round(start / packet.time_base)
                 packet.pts, packet.dts, packet.stream = (
                     packet.pts + shift,
                     packet.dts + shift,
@@ -399,8 +402,24 @@ def test_a_video_whose_picture_has_no_timed_data_after_its_start_is_refused(
                 yield packet
 
     monkeypatch.setattr(av, "open", Untimed)
-    with pytest.raises(InvalidMedia, match=r"^the video's picture has no timed data after its "):
+    with pytest.raises(InvalidMedia, match=r"^the video has no playable length: its picture has "):
         facts_of(path)
+
+
+def test_a_live_recording_of_one_frame_lasts_one_frame(tmp_path: Path) -> None:
+    """A MediaRecorder's WebM of a single frame: its packet, at 0 s, says no length, and the
+    picture plays no further than its start. It was recorded as 0 s (an unknown length); it
+    lasts one frame at its stream's rate (FFmpeg guesses the time base's, 1/1000 s)."""
+    facts = facts_of(media.live_at_its_start(tmp_path / "one.webm", frames=1))
+    assert facts.frame_rate is not None
+    assert facts.duration_seconds == pytest.approx(1 / facts.frame_rate)
+
+
+def test_a_video_whose_frames_are_all_at_its_start_is_refused(tmp_path: Path) -> None:
+    """Twelve frames at 0 s, none saying its length: recorded as 0 s, read as an unknown length,
+    every edit of it was given the time of the longest video allowed (20 h by default)."""
+    with pytest.raises(InvalidMedia, match=r"^the video has no playable length: its header "):
+        facts_of(media.live_at_its_start(tmp_path / "twelve.webm", frames=12))
 
 
 def test_an_audio_files_length_is_read_as_a_videos_is(tmp_path: Path) -> None:

@@ -111,6 +111,16 @@ class SourceFacts:
     duration_seconds: float | None = None
 
 
+def known_seconds(recorded: float | None) -> float | None:
+    """A video's duration as its media row records it; None where the row knows none. A 0 s
+    (or less) is no length: uploads before declared_seconds (runner.engine.probe) read a
+    header's 0 as saying nothing recorded that 0 as it was. Such a row is read as of unknown
+    length wherever a recorded duration is read: as the edit's SourceFacts before queueing
+    (service.domain.source_facts), for the edit's time limit and by the edit's probe, which
+    measures it (runner.engine.video.probe)."""
+    return recorded if recorded is not None and recorded > 0 else None
+
+
 class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"

@@ -16,8 +16,8 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from runner.engine.damage import said_of_the_data
-from runner.engine.ops.base import Limits
-from runner.engine.probe import declared_seconds, known_seconds, picture_stream
+from runner.engine.ops.base import Limits, known_seconds
+from runner.engine.probe import declared_seconds, picture_stream
 from runner.engine.video.codecs import COPYABLE, THREADS, Container
 from service.kernel.errors import EditFailed, io_trouble, reason
 

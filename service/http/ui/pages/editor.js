@@ -86,13 +86,16 @@ export async function render(main, { id }) {
   }
 
   // What was set for the previous head does not fit the new one: the crop box is cleared, the
-  // trim spans the new head's whole duration (as its handles do), the colours are neutral.
+  // trim spans the new head's whole duration (as its handles do), the colours are neutral. A
+  // video of unknown length (duration_seconds null) has its trim left empty, for the person's
+  // own times: 0,0.000 was offered, a trim of nothing.
   function fitForms(head) {
     if (forms.crop) {
       forms.crop.fields.crop.value = "";
       tools.crop?.show(forms.crop.form.closest("details").open);
     }
-    if (forms.trim) forms.trim.fields.trim.value = `0,${(head.duration_seconds || 0).toFixed(3)}`;
+    const whole = head.duration_seconds == null ? "" : `0,${head.duration_seconds.toFixed(3)}`;
+    if (forms.trim) forms.trim.fields.trim.value = whole;
     forms.color?.reset();
   }
 
@@ -130,10 +133,12 @@ export async function render(main, { id }) {
     image.src = src;
   }
 
+  // A video of unknown length (duration_seconds null: an old upload recorded it as 0 s) has no
+  // timeline: its handles would span a made-up length. Its trim is typed.
   function videoStage(head) {
     const video = h("video", { src: head.content_url, controls: true, preload: "metadata", class: "head", "aria-label": `The current result: ${head.original_name || head.id}` });
-    const line = timeline(video, {
-      duration: head.duration_seconds || 1, fps: head.frame_rate,
+    const line = head.duration_seconds == null ? null : timeline(video, {
+      duration: head.duration_seconds, fps: head.frame_rate,
       onChange: (start, end) => {
         if (!forms.trim) return;
         forms.trim.fields.trim.value = `${start.toFixed(3)},${end.toFixed(3)}`;
@@ -143,14 +148,18 @@ export async function render(main, { id }) {
     const format = formatName(head.content_type);
     const note = h("p", { class: "facts", hidden: true }, `This browser cannot play this ${format}: Download gives it as it is, or convert it (format=mp4 or webm).`);
     video.addEventListener("error", () => { note.hidden = false; });
-    stage.replaceChildren(picture(head, video), line.element, h("p", { class: "facts" }, `${head.width}×${head.height} · ${head.duration_seconds?.toFixed(2)} s · ${head.frame_rate?.toFixed(2) ?? "?"} fps · ${format}`), note);
+    stage.replaceChildren(picture(head, video), ...(line ? [line.element] : []), h("p", { class: "facts" }, `${head.width}×${head.height} · ${length(head)} · ${head.frame_rate?.toFixed(2) ?? "?"} fps · ${format}`), note);
     return { video, line };
+  }
+
+  function length(head) {
+    return head.duration_seconds == null ? "length unknown" : `${head.duration_seconds.toFixed(2)} s`;
   }
 
   // A video without a picture (audio=extract's m4a, opus or mp3): listened to, not watched.
   function soundStage(head) {
     const audio = h("audio", { src: head.content_url, controls: true, preload: "metadata", "aria-label": `The current result: ${head.original_name || head.id}` });
-    stage.replaceChildren(audio, h("p", { class: "facts" }, `sound only · ${head.duration_seconds?.toFixed(2)} s · ${head.codecs.audio ?? "?"} · ${head.content_type}`));
+    stage.replaceChildren(audio, h("p", { class: "facts" }, `sound only · ${length(head)} · ${head.codecs.audio ?? "?"} · ${head.content_type}`));
     return { audio };
   }
 

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from runner.engine.jobs import run_edit
 from runner.engine.sandbox import Sandbox
-from runner.process.execute import ClaimedEdit, EditExecutor, recorded_seconds
+from runner.process.execute import ClaimedEdit, EditExecutor, recorded_durations
 from service.domain.library import MediaLibrary
 from service.kernel.db import Row
 from service.kernel.settings import Settings
@@ -22,8 +22,8 @@ def test_each_video_is_given_its_rows_duration_by_its_local_file() -> None:
         {"id": "b", "duration_seconds": 3},  # a claim's row comes as JSON: 3.0 is 3
     ]
     local = {"a": "/work/in-a", "b": "/bucket/b"}
-    assert recorded_seconds(media, local) == {"/work/in-a": 2.5, "/bucket/b": 3.0}
-    assert isinstance(recorded_seconds(media, local)["/bucket/b"], float)
+    assert recorded_durations(media, local) == {"/work/in-a": 2.5, "/bucket/b": 3.0}
+    assert isinstance(recorded_durations(media, local)["/bucket/b"], float)
 
 
 def test_an_image_or_a_video_of_unknown_length_is_left_to_be_measured() -> None:
@@ -31,7 +31,7 @@ def test_an_image_or_a_video_of_unknown_length_is_left_to_be_measured() -> None:
         {"id": "image", "duration_seconds": None},
         {"id": "zero", "duration_seconds": 0},  # recorded of a header's 0 s: no measurement
     ]
-    assert recorded_seconds(media, {"image": "/work/in-image", "zero": "/work/in-zero"}) == {}
+    assert recorded_durations(media, {"image": "/work/in-image", "zero": "/work/in-zero"}) == {}
 
 
 def test_an_edits_job_is_given_the_durations_of_its_source_and_what_it_appends(
