@@ -64,6 +64,17 @@ class Limits:
             f"{self.max_output_side} (EDITROOM_MAX_OUTPUT_SIDE)"
         )
 
+    def oversized_still(self, width: int, height: int) -> str | None:
+        """What is wrong with a still of width x height pixels made from a video (Pillow
+        writes it, so no codec's level holds it), None when nothing: more than max_pixels."""
+        pixels = width * height
+        if pixels <= self.max_pixels:
+            return None
+        return (
+            f"still of {width}x{height} is {pixels:,} pixels, over the limit of "
+            f"{self.max_pixels:,} (EDITROOM_MAX_PIXELS)"
+        )
+
     def oversized_frames(self, width: int, height: int) -> str | None:
         """What is wrong with a video encoded in frames of width x height pixels, None when
         nothing: more than max_pixels, or than the largest frame any codec level allows,

@@ -249,8 +249,11 @@ def _decide(request: _Request, limits: Limits) -> Plan:
     # A resize's side computed from the source's shape, or a source beyond the codecs' levels
     # re-encoded at its own size: refused before a frame is decoded, not by the encoder.
     # Stills are written by Pillow, not a video codec: max_pixels holds them, as it holds images.
-    encodes_frames = not video_copy and request.still is None
-    if encodes_frames and (problem := limits.oversized_frames(*size)):
+    if request.still is not None:
+        problem = limits.oversized_still(*size)
+    else:
+        problem = None if video_copy else limits.oversized_frames(*size)
+    if problem:
         raise EditFailed(f"the result's {problem}; resize it smaller")
     codec = None if request.container == "gif" else _video_codec(request)
     return Plan(

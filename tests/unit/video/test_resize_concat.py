@@ -109,6 +109,19 @@ def test_stills_of_a_source_past_every_codec_level_are_made(
         assert image.size == (8200, 4400)
 
 
+def test_a_still_past_the_pixel_limit_is_refused_before_any_work(make: Make, edit: Edit) -> None:
+    """No codec's level holds a still, EDITROOM_MAX_PIXELS does, as the edit is planned: a
+    one-sided resize before a thumbnail planned a still of any size, made by Pillow (a
+    10000x10000 one is hundreds of MB and seconds of CPU) and refused only once written."""
+    tight = Limits(max_pixels=100_000, max_output_side=10_000, max_video_seconds=60,
+                   max_operations=5)  # fmt: skip
+    with pytest.raises(
+        EditFailed, match=r"^the result's still of 1000x600 is 600,000 pixels, over the limit "
+        r"of 100,000 \(EDITROOM_MAX_PIXELS\); resize it smaller$",
+    ):  # fmt: skip
+        edit(make(size=(160, 96)), [("resize", "1000x"), ("thumbnail", "0")], limits=tight)
+
+
 def striped_video(path: Path, size: tuple[int, int]) -> Path:
     """One frame of grey stripes, quick to write at any size (media.Spec's texture is not, this
     large), sharp and exposed enough to be kept by frames=best."""
