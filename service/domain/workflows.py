@@ -223,7 +223,8 @@ class Workflows:
         left out with that refusal (unfit="leave_out", Made.left_out; NothingFits when none
         is left). With an `idempotency_key`, a retry of the same request (workflow, media in
         order, priority, fresh, batch or not, unfit) answers what the first answered, edits
-        and left_out, judged by nothing: the workflow may have a new version since."""
+        and left_out, judged by nothing: the workflow may have a new version since (deleted,
+        it is a 404)."""
         workflow = await self._runnable(workflow_id)
         if not 1 <= len(media_ids) <= MAX_BATCH:
             raise InvalidParameter(
@@ -250,7 +251,7 @@ class Workflows:
             )  # fmt: skip
         except _GoneSinceJudged as gone:  # said once the transaction it aborted (a key's) is over
             await self._runnable(workflow_id)  # the workflow deleted: a 404, not the media's fault
-            raise await self._refusal_now(workflow, media_ids, gone) from None
+            raise await self._refusal_now(workflow, gone) from None
 
     async def _judged_run(
         self, workflow: Row, media_ids: list[UUID], *, unfit: Unfit, priority: int, fresh: bool
@@ -279,7 +280,7 @@ class Workflows:
                 fresh=fresh, priority=priority, max_trials=self._settings.edit_max_trials,
             )  # fmt: skip
         except (NotFound, InvalidInput) as exc:  # a media deleted since it was judged, or the
-            raise _GoneSinceJudged(str(exc)) from exc  # workflow deleted since it was read
+            raise _GoneSinceJudged(str(exc), media_ids) from exc  # workflow since it was read
         self._metrics.answered(edits)
         return edits
 
@@ -315,24 +316,28 @@ class Workflows:
 
         return key
 
-    async def _refusal_now(
-        self, workflow: Row, media_ids: list[UUID], gone: "_GoneSinceJudged"
-    ) -> InvalidParameter:
+    async def _refusal_now(self, workflow: Row, gone: "_GoneSinceJudged") -> InvalidParameter:
         """Why the database refused a batch's edits (editroom.workflow_version_to_run checks
-        each media again as they are made): the batch judged again, so the refusal is in the
-        judgement's words (run_fit.py), the first media deleted since named."""
-        judged = await self._judge(workflow, media_ids)
+        each media again as they are made): the media it was given (not those a leave_out had
+        left out already) judged again, so the refusal is in the judgement's words
+        (run_fit.py), the first media deleted since named."""
+        judged = await self._judge(workflow, gone.media_ids)
         misfits = [why for why in judged if isinstance(why, Misfit)]
         if misfits:
             return first_told(misfits).refusal
         return InvalidParameter(
-            "media", ",".join(map(str, media_ids)), str(gone), accepted=FITTING_MEDIA
+            "media", ",".join(map(str, gone.media_ids)), str(gone), accepted=FITTING_MEDIA
         )
 
 
 class _GoneSinceJudged(Exception):
-    """The database refused a batch's edits: a media, or the workflow, deleted since the run
-    judged them (Workflows._run); Workflows.run says which, after its transaction."""
+    """The database refused a batch's edits, made of `media_ids`: a media, or the workflow,
+    deleted since the run judged them (Workflows._run); Workflows.run says which, after its
+    transaction."""
+
+    def __init__(self, message: str, media_ids: list[UUID]) -> None:
+        super().__init__(message)
+        self.media_ids = media_ids
 
 
 def _columns(definition: Definition) -> dict[str, Any]:

@@ -717,3 +717,27 @@ def test_a_media_deleted_while_its_run_is_planned_is_refused_as_the_judgement_re
     assert refused.json()["problem"] == f"media {going['id']} does not exist"
     again = api.client.post(f"{workflow['url']}/run", json={"media": [kept["id"]]}, headers=key)
     assert again.status_code == 202, again.text
+
+
+def test_a_media_deleted_while_a_leave_out_run_is_planned_is_named_not_one_left_out(
+    api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The database refuses the edits of the media a leave_out judged fit; the refusal names
+    the one deleted meanwhile, never one the client asked to have left out (sound alone,
+    first in the batch, was named: judged again, it came first)."""
+    workflow, kept, going = save(api, "name=gone-too&flip=h"), picture(api), picture(api, (81, 60))
+    sound = str(insert_sound_alone(conn, tmp_path))
+    fetch_all = Database.fetch_all
+
+    async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+        if query == "run_workflow_once":
+            delete = "SELECT editroom.delete_media(%s)"
+            await asyncio.to_thread(conn.execute, delete, [going["id"]])
+        return await fetch_all(database, query, **params)
+
+    asked = {"media": [sound, kept["id"], going["id"]], "unfit": "leave_out"}
+    with monkeypatch.context() as patched:
+        patched.setattr(Database, "fetch_all", deleting)
+        refused = api.client.post(f"{workflow['url']}/run", json=asked)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["problem"] == f"media {going['id']} does not exist"
