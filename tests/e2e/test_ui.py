@@ -865,6 +865,7 @@ def test_a_video_of_unknown_length_is_trimmed_by_typed_times(
         expect(page.locator(".stage .facts").first).to_contain_text(told)
         expect(page.get_by_label("trim", exact=True)).to_have_value(trim)
         expect(page.locator(".timeline")).to_have_count(timelines)
+    check_page(page, "editor-length-unknown")
 
 
 def test_sound_alone_has_a_card_that_says_so(
@@ -1208,6 +1209,7 @@ def test_a_batch_run_leaves_out_the_selected_media_the_workflow_does_not_fit(
         "batch-clip.webm: it is a video, and workflow batch-crop works on images.",
     ])  # fmt: skip
     expect(page.locator(".error")).to_be_hidden()
+    check_page(page, "workflow-left-out")
 
 
 def test_a_batch_run_with_every_selected_media_left_out_says_nothing_ran_and_why(
