@@ -6,6 +6,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -688,6 +689,25 @@ def test_a_workflow_deleted_while_its_run_is_planned_is_a_404_not_the_medias_fau
     assert "was deleted" in response.json()["detail"]
 
 
+@contextmanager
+def deleted_as_the_run_is_made(
+    conn: Conn, monkeypatch: pytest.MonkeyPatch, media_id: str
+) -> Iterator[None]:
+    """Within the block, `media_id` is deleted just before a run's edits are made: after the
+    run judged it fit, before the database makes them (run_workflow_once)."""
+    fetch_all = Database.fetch_all
+
+    async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
+        if query == "run_workflow_once":
+            delete = "SELECT editroom.delete_media(%s)"
+            await asyncio.to_thread(conn.execute, delete, [media_id])
+        return await fetch_all(database, query, **params)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Database, "fetch_all", deleting)
+        yield
+
+
 @pytest.mark.parametrize("keyed", [False, True], ids=["without a key", "with a key"])
 def test_a_media_deleted_while_its_run_is_planned_is_refused_as_the_judgement_refuses_it(
     api: Api, conn: Conn, monkeypatch: pytest.MonkeyPatch, keyed: bool
@@ -697,18 +717,9 @@ def test_a_media_deleted_while_its_run_is_planned_is_refused_as_the_judgement_re
     deleted has, word for word; with an Idempotency-Key too, whose transaction the database's
     refusal ended, and which is free again."""
     workflow, kept, going = save(api, "name=gone&flip=h"), picture(api), picture(api, (81, 60))
-    fetch_all = Database.fetch_all
-
-    async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
-        if query == "run_workflow_once":
-            delete = "SELECT editroom.delete_media(%s)"
-            await asyncio.to_thread(conn.execute, delete, [going["id"]])
-        return await fetch_all(database, query, **params)
-
     asked = {"media": [kept["id"], going["id"]]}
     key = {"Idempotency-Key": str(uuid4())} if keyed else {}
-    with monkeypatch.context() as patched:
-        patched.setattr(Database, "fetch_all", deleting)
+    with deleted_as_the_run_is_made(conn, monkeypatch, going["id"]):
         refused = api.client.post(f"{workflow['url']}/run", json=asked, headers=key)
     judged = api.client.post(f"{workflow['url']}/run", json={"media": [going["id"]]})
 
@@ -727,17 +738,8 @@ def test_a_media_deleted_while_a_leave_out_run_is_planned_is_named_not_one_left_
     first in the batch, was named: judged again, it came first)."""
     workflow, kept, going = save(api, "name=gone-too&flip=h"), picture(api), picture(api, (81, 60))
     sound = str(insert_sound_alone(conn, tmp_path))
-    fetch_all = Database.fetch_all
-
-    async def deleting(database: Database, query: str, **params: Any) -> list[dict[str, Any]]:
-        if query == "run_workflow_once":
-            delete = "SELECT editroom.delete_media(%s)"
-            await asyncio.to_thread(conn.execute, delete, [going["id"]])
-        return await fetch_all(database, query, **params)
-
     asked = {"media": [sound, kept["id"], going["id"]], "unfit": "leave_out"}
-    with monkeypatch.context() as patched:
-        patched.setattr(Database, "fetch_all", deleting)
+    with deleted_as_the_run_is_made(conn, monkeypatch, going["id"]):
         refused = api.client.post(f"{workflow['url']}/run", json=asked)
     assert refused.status_code == 422, refused.text
     assert refused.json()["problem"] == f"media {going['id']} does not exist"
