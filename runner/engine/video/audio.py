@@ -20,7 +20,7 @@ from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import EPSILON_SECONDS, failed_making, origin_ticks
-from runner.engine.video.sink import Damage, seconds
+from runner.engine.video.sink import Damage, end_from, seconds
 
 CHANNELS = 2  # every re-encoded result is stereo
 RESYNC_SECONDS = 0.04  # drift beyond this between timestamps and samples is a gap or overlap
@@ -44,6 +44,7 @@ class AudioCopy:
         assert isinstance(stream, AudioStream)
         self._stream, self._segment, self._start = stream, segment, start
         self._offset, self._joining = offset, self._heard_until is not None
+        self._end_from = end_from(start=segment.start, end=segment.end, tolerance=EPSILON_SECONDS)
         assert stream.time_base is not None
         origin = origin_ticks(stream)
         self._shift = round(offset / stream.time_base) - origin - round(start / stream.time_base)
@@ -56,7 +57,7 @@ class AudioCopy:
         if packet.dts is None or packet.pts is None:
             return
         at = (packet.pts - self._origin) * self._seconds_per_tick  # seconds(), without Fractions
-        if at >= self._segment.end - EPSILON_SECONDS:
+        if at >= self._end_from:
             self.done = True
             return
         length = (packet.duration or 0) * self._seconds_per_tick
@@ -166,6 +167,7 @@ class AudioTranscode:
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, AudioStream)
         self._stream, self._segment, self._start, self._offset = stream, segment, start, offset
+        self._end_from = end_from(start=segment.start, end=segment.end, tolerance=EPSILON_SECONDS)
         self._resampler = AudioResampler(format=PLANAR, layout="stereo", rate=self._rate)
         self._tempo = Tempo(self._speed, rate=self._rate) if self._speed != 1.0 else None
         self._tempo_from: float | None = None  # source seconds of the first sample it took
@@ -208,7 +210,7 @@ class AudioTranscode:
         at = seconds(self._stream, frame.pts)
         if self.done or at is None:
             return
-        if at >= self._segment.end - EPSILON_SECONDS:
+        if at >= self._end_from:
             self.done = True
             return
         for resampled in self._resampled(frame):

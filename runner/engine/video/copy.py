@@ -30,7 +30,7 @@ from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, origin_ticks
 from runner.engine.video.recode import Coding, Piece
-from runner.engine.video.sink import Damage, Opening
+from runner.engine.video.sink import Damage, Opening, end_from
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits
@@ -80,6 +80,8 @@ class VideoCopy:
         self._start = origin + round(start / self._tb)
         self._end = origin + round(segment.end / self._tb)
         self._eps = max(1, round(EPSILON_SECONDS / self._tb))
+        first = origin + round(segment.start / self._tb)
+        self._end_from = end_from(start=first, end=self._end, tolerance=self._eps)
         self._shift = round(offset / self._tb) - self._start
         self._phase: Phase = "head" if self._accurate else "copy"
         self._coding = Coding.of(stream)
@@ -185,7 +187,7 @@ class VideoCopy:
                 self._opening.before(frame, lasts_past_start=lasts)
                 continue
             self._open(next_pts=frame.pts)
-            if frame.pts >= self._end - self._eps:
+            if frame.pts >= self._end_from:
                 self._head_full = True
                 return
             self._head_frame(frame)
@@ -257,7 +259,7 @@ class VideoCopy:
         held = Held.of(packet) if self._accurate else None
         if packet.is_keyframe:
             self._gop = []
-        if packet.pts >= self._end - self._eps:
+        if packet.pts >= self._end_from:
             self._past_end = True
             self._end_copy(held)
             return
@@ -303,7 +305,7 @@ class VideoCopy:
     def _resolve_tail(self) -> None:
         self.done, self._phase = True, "over"
         ceiling = self._start - 1 if self._top is None else self._top
-        if not any(ceiling < held.pts < self._end - self._eps for held in self._lookahead):
+        if not any(ceiling < held.pts < self._end_from for held in self._lookahead):
             return
         frames: list[VideoFrame] = []
         decoder = self._coding.decoder()  # the head's thread may still be using its own

@@ -17,6 +17,7 @@ from av.stream import Stream
 
 from runner.engine.video.codecs import FASTSTART, MUXER
 from runner.engine.video.probe import failed_making
+from service.kernel.errors import EditFailed
 
 Output = av.container.OutputContainer
 
@@ -30,6 +31,11 @@ def writing(path: Path, container: str, *, muxer: str | None = None) -> Iterator
     try:
         with av.open(str(partial), mode="w", format=name, options=options) as output:
             yield output
+        if not partial.exists():  # the file is begun with its first packet: none came
+            raise EditFailed(
+                f"the {container} result would be empty: no frame or sound of the source could "
+                "be placed in it (its packets lack timestamps, or the file is damaged)"
+            )
         partial.replace(path)
     except av.error.FFmpegError as exc:
         _unwritable(container, exc)

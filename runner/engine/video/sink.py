@@ -46,6 +46,14 @@ class Damage:
             raise EditFailed(f"{source} has too many damaged packets to decode: {reason(error)}")
 
 
+def end_from(*, start: float, end: float, tolerance: float) -> float:
+    """Where a segment's END is reached (seconds or ticks, as given): `tolerance` before it,
+    a time rounded to a time base being the same instant, but never within `tolerance` of
+    START: however short a segment (a one-frame video lasts a millisecond, its time base's
+    tick), the frame at its start is in it."""
+    return max(end - tolerance, start + tolerance)
+
+
 def seconds(stream: Stream, ticks: int | None) -> float | None:
     """Ticks of a stream as seconds after its origin (None stays None)."""
     if ticks is None or stream.time_base is None:

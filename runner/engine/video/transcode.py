@@ -19,7 +19,7 @@ from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, failed_making
-from runner.engine.video.sink import Damage, Opening, seconds
+from runner.engine.video.sink import Damage, Opening, end_from, seconds
 
 TIMELINE_CLOCK = Fraction(1, 90_000)  # ticks of the result's timeline before a grid
 
@@ -71,6 +71,7 @@ class VideoTranscode:
         self._damage = Damage()
         self._opening = Opening()
         self._muxer.show_until(offset + (segment.end - start) / self._plan.speed)
+        self._end_from = end_from(start=segment.start, end=segment.end, tolerance=EPSILON_SECONDS)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -111,7 +112,7 @@ class VideoTranscode:
             self._opening.before(frame, lasts_past_start=at + lasts > self._start + EPSILON_SECONDS)
             return
         self._open(next_after=at - self._start)
-        if at >= self._segment.end - EPSILON_SECONDS:
+        if at >= self._end_from:
             self.done = True
             return
         self._show(frame, at)

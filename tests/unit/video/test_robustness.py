@@ -17,10 +17,12 @@ from runner.engine.ops.language import parse_query
 from runner.engine.probe import MediaFacts
 from runner.engine.probe import probe as upload_probe
 from runner.engine.video import probe as video_probe
+from runner.engine.video.output import Muxer
 from service.kernel.errors import EditFailed
 from tests.hostile import growing_video
 from tests.media import (
     declaring_no_length_mp4,
+    live_at_its_start,
     titled_in_latin1,
     with_cover_art_first,
     write_audio_only,
@@ -316,6 +318,47 @@ def test_an_edit_measures_a_video_recorded_as_lasting_no_time(
     )  # fmt: skip
     assert len(measured) == 1
     assert facts(Path(result.path)).duration == pytest.approx(2.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("query", "codec", "size"),
+    [
+        ([("format", "mp4")], "vp9", (64, 48)),  # copied
+        ([("format", "webm")], "vp9", (64, 48)),
+        ([("format", "mp4"), ("vcodec", "h264")], "h264", (64, 48)),  # re-encoded
+        ([("resize", "32x")], "vp9", (32, 24)),
+        ([("format", "gif")], "gif", (64, 48)),
+    ],
+)
+def test_a_live_recording_of_one_frame_is_edited_into_one_frame(
+    tmp_path: Path, query: list[tuple[str, str]], codec: str, size: tuple[int, int]
+) -> None:
+    """Its only packet, at 0 s, says no length: the upload records it as one tick of its time
+    base long (1 ms), and END's tolerance (a time rounded to a time base is END) reached back
+    to that frame at START: no packet reached the muxer, and the edit failed as an internal
+    error (FileNotFoundError on the result's .partial). The frame at START is always in."""
+    source = live_at_its_start(tmp_path / "one.webm", frames=1)
+    recorded = _uploaded(source).duration_seconds
+    assert recorded is not None and recorded == pytest.approx(0.001)
+    (result,) = run_edit(
+        "video", str(source), _parsed(query), str(tmp_path / "out"), LIMITS, {},
+        {str(source): recorded}, progress=lambda fraction: None,
+    )  # fmt: skip
+    with av.open(result.path) as container:
+        assert len(list(container.decode(video=0))) == 1
+    assert facts(Path(result.path)).codecs["video"] == codec
+    assert facts(Path(result.path)).size == size
+
+
+@pytest.mark.parametrize("query", [[("format", "mkv")], [("resize", "80x")]])
+def test_an_edit_whose_result_gets_no_packet_fails_saying_so(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch, query: list[tuple[str, str]]
+) -> None:
+    """Whatever keeps every packet from the muxer (here the muxer drops them), the result's
+    file is never begun: the edit failed as an internal error (FileNotFoundError)."""
+    monkeypatch.setattr(Muxer, "mux", lambda muxer, packet: None)
+    with pytest.raises(EditFailed, match=r"^the (mkv|mp4) result would be empty: no frame "):
+        edit(make(acodec=None), query)
 
 
 def _declaring_no_length(tmp_path: Path) -> Path:
