@@ -255,6 +255,8 @@ def _decide(request: _Request, limits: Limits) -> Plan:
         problem = None if video_copy else limits.oversized_frames(*size)
     if problem:
         raise EditFailed(f"the result's {problem}; resize it smaller")
+    if video_copy:
+        _check_smart_cuts(request, limits)
     codec = None if request.container == "gif" else _video_codec(request)
     return Plan(
         segments=tuple(request.segments),
@@ -270,6 +272,20 @@ def _decide(request: _Request, limits: Limits) -> Plan:
         speed=request.speed,
         extract=request.extract,
     )  # fmt: skip
+
+
+def _check_smart_cuts(request: _Request, limits: Limits) -> None:
+    """A copy cut on the exact frame re-encodes the frames from START to the next keyframe
+    (and those before END a copy cannot show) at the source's size: a source beyond the
+    codecs' levels is refused before a frame is decoded, not by the encoder."""
+    if request.accurate is False or not any(_cut(segment) for segment in request.segments):
+        return
+    if problem := limits.oversized_frames(*request.segments[0].source.video.display_size):
+        raise EditFailed(
+            f"trim: a frame-accurate cut re-encodes the frames around it at the source's size, "
+            f"and its {problem}; add accurate=false to cut on keyframes, copying every "
+            "packet, or resize it smaller"
+        )
 
 
 def _geometry(operations: Sequence[Geometry], shape: Shape) -> tuple[list[str], Shape]:

@@ -96,6 +96,27 @@ def test_a_source_past_every_codec_level_is_copied_but_not_re_encoded(
         edit(wide_source, [("format", "webm")], limits=roomy)
 
 
+@pytest.mark.parametrize("trim", ["0.5", "0,0.5"])
+def test_an_accurate_trim_of_a_source_past_every_codec_level_is_refused_before_any_work(
+    edit: Edit, wide_source: Path, trim: str
+) -> None:
+    """Its packets are copied, but a cut on the exact frame re-encodes the frames from START
+    to the next keyframe (and those before END a copy cannot show) at the source's size: the
+    plan skipped the codecs' largest frame for a copy, and the smart cut's encoder was handed
+    36 MP frames. A cut on keyframes copies every packet: that is made."""
+    roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=60,
+                   max_operations=5)  # fmt: skip
+    with pytest.raises(
+        EditFailed, match=r"^trim: a frame-accurate cut re-encodes the frames around it at the "
+        r"source's size, and its frames of 8200x4400 are 36,080,000 pixels, over the limit of "
+        r"35,651,584, .*; add accurate=false to cut on keyframes, copying every packet, or "
+        r"resize it smaller$",
+    ):  # fmt: skip
+        edit(wide_source, [("trim", trim)], limits=roomy)
+    (copied,) = edit(wide_source, [("trim", trim), ("accurate", "false")], limits=roomy)
+    assert packets(copied) == packets(wide_source)
+
+
 @pytest.mark.parametrize("query", [("thumbnail", "0"), ("frames", "best:1")])
 def test_stills_of_a_source_past_every_codec_level_are_made(
     edit: Edit, wide_source: Path, query: tuple[str, str]
