@@ -17,6 +17,8 @@ from runner.engine.video.geometry import Crop as VideoCrop
 from service.kernel.errors import EditFailed, InvalidParameter
 
 LIMITS = Limits(max_pixels=10**9, max_output_side=4000, max_video_seconds=600, max_operations=8)
+ROOMY = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=600,
+               max_operations=8)  # fmt: skip
 PICTURE = SourceFacts(width=64, height=48, duration_seconds=5.0)
 ANY_LENGTH = "a width and a height of at most 4000 pixels"
 
@@ -103,3 +105,36 @@ def test_only_a_video_is_held_to_the_codecs_largest_frame() -> None:
         "35,651,584, the largest frame the highest level of H.264, HEVC, VP9 or AV1 allows "
         "(8192x4352); accepted: a size of at most 35,651,584 pixels a frame"
     )
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda query: parse_query(catalogue(), MediaKind.VIDEO, parse_qsl(query), limits=ROOMY),
+        lambda query: parse_json(catalogue(), MediaKind.VIDEO, _as_json(query), limits=ROOMY),
+    ],
+    ids=["query", "json"],
+)
+def test_a_resize_a_still_is_made_of_is_held_as_a_still(read: Callable[[str], Any]) -> None:
+    """A video's resize before thumbnail or frames makes a still, which Pillow writes: the
+    plan holds it to EDITROOM_MAX_PIXELS alone (oversized_still), and so does POST /edit now.
+    It held the resize to the codecs' largest frame, refusing 10000x5000 (50 MP, within
+    EDITROOM_MAX_PIXELS) as frames, and a still over EDITROOM_MAX_PIXELS in the frames' words."""
+    assert read("resize=10000x5000&thumbnail=0")
+    assert read("resize=10000x5000&frames=best:2")
+    with pytest.raises(InvalidParameter) as refused:
+        read("resize=10000x6000&thumbnail=0")
+    assert str(refused.value) == (
+        "resize='10000x6000': still of 10000x6000 is 60,000,000 pixels, over the limit of "
+        "50,000,000 (EDITROOM_MAX_PIXELS); accepted: a size of at most 50,000,000 pixels a still"
+    )
+    with pytest.raises(InvalidParameter, match=r"^resize='10000x5000': frames of 10000x5000 "):
+        read("resize=10000x5000&format=webm")  # frames, encoded: the codecs' largest holds them
+
+
+def _as_json(query: str) -> list[dict[str, Any]]:
+    """Video operations without modifiers, as a workflow's JSON writes them (read one by one:
+    the whole edit is what parse_json is to judge)."""
+    items = parse_qsl(query)
+    read = [(catalogue().operation(MediaKind.VIDEO, name), value) for name, value in items]
+    return [operation.from_query(value, {}).as_json() for operation, value in read if operation]

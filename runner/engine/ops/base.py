@@ -2,7 +2,7 @@
 applies to, the modifiers that refine it, and how to read it from a query-string value."""
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -232,6 +232,12 @@ class Operation(BaseModel):
     def check_limits(self, limits: Limits) -> None:
         """Raise InvalidParameter when the operation as written exceeds a limit (a resize
         beyond max_output_side). What depends on the media is checked while running."""
+
+    def check_in_edit(self, limits: Limits, *, later: Sequence["Operation"]) -> None:
+        """Raise InvalidParameter when the operation exceeds a limit that depends on what the
+        edit makes of its result, `later` being the operations after it (a video's resize
+        makes frames held to the codecs' largest, or a still held to max_pixels alone, as
+        the edit's plan holds them). By default nothing: check_limits holds the rest."""
 
     def on_source(self, facts: SourceFacts) -> SourceFacts:
         """Refuse (InvalidParameter) what the source's own facts make impossible already, so

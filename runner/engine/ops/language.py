@@ -110,6 +110,7 @@ def checked(
     `written`: each operation's value as the query string gave it, for the refusals."""
     for position, operation in enumerate(operations):
         operation.check_limits(limits)
+        operation.check_in_edit(limits, later=operations[position + 1 :])
         earlier = operations[:position]
         value = _value(operation, written[position] if written else None)
         if operation.once and any(type(other) is type(operation) for other in earlier):

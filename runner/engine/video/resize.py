@@ -1,9 +1,9 @@
 """resize=WxH, Wx or xH: scale the picture; the aspect is kept unless both sides are given."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Self
 
-from runner.engine.ops.base import Limits, MediaKind
+from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.params import Param
 from runner.engine.ops.resize_operation import ResizeOperation
 from service.kernel.errors import InvalidParameter
@@ -40,12 +40,17 @@ class Resize(ResizeOperation):
             raise InvalidParameter("resize", value, "a side is odd", accepted=SYNTAX)
         return cls(width=width, height=height)
 
-    def check_limits(self, limits: Limits) -> None:
-        super().check_limits(limits)
+    def check_in_edit(self, limits: Limits, *, later: Sequence[Operation]) -> None:
+        """Held as the plan holds the result (plan.py `_decide`): a still made of it (a
+        thumbnail or frames after it) is written by Pillow, held to max_pixels; frames are
+        encoded, held to the codecs' largest too."""
         if self.width is None or self.height is None:
             return  # the other side is known once the source's shape gives it (plan.py)
-        if problem := limits.oversized_frames(self.width, self.height):
-            raise InvalidParameter(
-                "resize", self.written_value(), problem,
-                accepted=f"a size of at most {limits.max_encoded_pixels:,} pixels a frame",
-            )  # fmt: skip
+        if any(operation.produces is MediaKind.IMAGE for operation in later):
+            problem = limits.oversized_still(self.width, self.height)
+            accepted = f"a size of at most {limits.max_pixels:,} pixels a still"
+        else:
+            problem = limits.oversized_frames(self.width, self.height)
+            accepted = f"a size of at most {limits.max_encoded_pixels:,} pixels a frame"
+        if problem:
+            raise InvalidParameter("resize", self.written_value(), problem, accepted=accepted)

@@ -130,6 +130,17 @@ def test_stills_of_a_source_past_every_codec_level_are_made(
         assert image.size == (8200, 4400)
 
 
+def test_a_still_resized_past_every_codec_level_is_made(make: Make, edit: Edit) -> None:
+    """`resize=WxH` before a thumbnail makes a still, held to EDITROOM_MAX_PIXELS as the plan
+    holds it: the edit's parser refused it as frames past the codecs' largest (422 at POST)."""
+    roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=60,
+                   max_operations=5)  # fmt: skip
+    (still,) = edit(make(size=(160, 96)), [("resize", "8200x4400"), ("thumbnail", "0")],
+                    limits=roomy)  # fmt: skip
+    with Image.open(still) as image:
+        assert image.size == (8200, 4400)
+
+
 def test_a_still_past_the_pixel_limit_is_refused_before_any_work(make: Make, edit: Edit) -> None:
     """No codec's level holds a still, EDITROOM_MAX_PIXELS does, as the edit is planned: a
     one-sided resize before a thumbnail planned a still of any size, made by Pillow (a
