@@ -108,7 +108,9 @@ class VideoTranscode:
         if self.done or at is None:
             return
         if at < self._start - EPSILON_SECONDS:
-            lasts = float(frame.duration * frame.time_base) if frame.time_base else 0.0
+            # A frame decoded from a stream has no time base of its own: its stream's is it.
+            time_base = frame.time_base or self._stream.time_base
+            lasts = float(frame.duration * time_base) if time_base else 0.0
             self._opening.before(frame, lasts_past_start=at + lasts > self._start + EPSILON_SECONDS)
             return
         self._open(next_after=at - self._start)

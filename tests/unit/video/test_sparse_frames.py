@@ -98,6 +98,20 @@ def test_a_trim_between_two_slides_is_the_slide_on_screen_then(
     assert _slides_shown(result, source) == [(0.0, 0)]
 
 
+@pytest.mark.parametrize(("trim", "seconds"), [("16,19", 3.0), ("16", 4.0)])
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_a_re_encoded_trim_within_the_last_slide_is_that_slide(
+    slides: Slides, edit: Edit, container: str, trim: str, seconds: float
+) -> None:
+    """No frame follows the one on screen at START (from 15 s, shown until 20 s): re-encoded,
+    it was left out, its length read in the frame's own time base, which a frame decoded from
+    a stream lacks, and the edit failed with no frame to write (a FileNotFoundError)."""
+    source = slides(container)
+    (result,) = edit(source, [("trim", trim), ("format", "webm")])
+    assert facts(result).duration == pytest.approx(seconds, abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, source) == [(0.0, 3)]
+
+
 @pytest.mark.parametrize("trim", ["3,12", "2,4"])
 def test_a_trimmed_slideshow_with_sound_keeps_picture_and_sound_the_same_length(
     slides: Slides, edit: Edit, trim: str
