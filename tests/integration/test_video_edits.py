@@ -183,6 +183,26 @@ def test_a_resize_past_every_codec_level_is_refused_when_asked_for(
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
 
 
+def test_a_resize_a_still_is_made_of_is_held_to_the_pixel_limit_when_asked_for(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """A still is written by Pillow, not a video codec: a resize before a thumbnail is held to
+    EDITROOM_MAX_PIXELS (50 MP), as the edit's plan holds it. 10000x5000 was refused as
+    frames past the codecs' largest, and 10000x6000 named that limit, not the still's."""
+    clip = upload_video(api, tmp_path, "clip.mp4", seconds=0.5)
+    refused = api.client.post(
+        "/edit", params={"media": clip["id"], "resize": "10000x6000", "thumbnail": "0"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == (
+        "resize='10000x6000': still of 10000x6000 is 60,000,000 pixels, over the limit of "
+        "50,000,000 (EDITROOM_MAX_PIXELS); accepted: a size of at most 50,000,000 pixels a still"
+    )
+    assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
+    (still,) = outputs(api, run(api, media=clip["id"], resize="10000x5000", thumbnail="0"))
+    assert (still["content_type"], still["width"], still["height"]) == ("image/jpeg", 10000, 5000)
+
+
 def test_an_edit_past_its_time_limit_fails_for_good(
     database_url: str, tmp_path: Path, conn: Conn
 ) -> None:
