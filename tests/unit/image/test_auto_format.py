@@ -50,51 +50,58 @@ def test_quality_auto_is_smaller_and_keeps_the_ssim_target(tmp_path: Path, forma
     assert similarity >= encoding.SSIM_TARGET
 
 
-def test_quality_auto_encodes_an_avif_at_its_usual_speed_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+# The option each format's trials are encoded with, and its fastest value: (Pillow's name, option,
+# value). The result is encoded without it, at the encoder's usual setting.
+FAST_TRIALS = {"avif": ("AVIF", "speed", 10), "webp": ("WEBP", "method", 0)}
+
+
+@pytest.mark.parametrize("format", FAST_TRIALS)
+def test_quality_auto_encodes_the_result_at_the_usual_setting_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, format: str
 ) -> None:
-    """AVIF's trials are encoded at libaom's fastest speed: six at its usual speed took 90 s of
-    CPU for a 28 MP picture of noise (23 s now, the result's measure included), for the same
-    quality found. Only the result is encoded at the usual speed, at the quality found: once,
-    when it keeps the target."""
+    """AVIF's trials are encoded at libaom's fastest speed, WebP's at libwebp's fastest method:
+    six at the usual setting took 90 s of CPU (AVIF) and 15-22 s (WebP) for a 28 MP picture,
+    now 23 s and 8-13 s. Only the result is encoded at the usual setting, at the quality
+    found: once, when it keeps the target."""
     source = noisy_gradient(tmp_path / "noisy.png")
-    encodes = avif_encodes(monkeypatch)
-    result = edit_path(source, "format=avif&quality=auto", out_dir=folder(tmp_path / "auto"))
-    *trials, (quality, speed) = encodes
+    encodes = encodes_of(monkeypatch, format)
+    result = edit_path(source, f"format={format}&quality=auto", out_dir=folder(tmp_path / "auto"))
+    *trials, (quality, setting) = encodes
     assert 1 <= len(trials) <= encoding.AUTO_QUALITY_ENCODES
-    assert {trial_speed for _, trial_speed in trials} == {10}
-    assert speed is None  # Pillow's usual speed
-    assert similarity(source, result) >= encoding.SSIM_TARGET
+    assert {trial_setting for _, trial_setting in trials} == {FAST_TRIALS[format][2]}
+    assert setting is None  # Pillow's usual setting
+    assert similarity(source, result, format) >= encoding.SSIM_TARGET
     assert quality in {*(q for q, _ in trials), encoding.AUTO_QUALITY_RANGE[1]}
 
 
-def test_quality_auto_encodes_an_avif_higher_when_its_result_misses_the_target(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("format", FAST_TRIALS)
+def test_quality_auto_encodes_higher_when_its_result_misses_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, format: str
 ) -> None:
-    """A trial at the fastest speed may keep the target at a quality whose result, at the
-    usual speed, does not (libaom's fast SSIM is mostly, not always, the lower): the result
-    is measured as the trials are, and encoded CONFIRM_STEP higher when it misses. It was
-    written unmeasured."""
+    """A trial at the fastest setting may keep the target at a quality whose result, at the
+    usual setting, does not (libaom's and libwebp's fast SSIM is mostly, not always, the lower):
+    the result is measured as the trials are, and encoded CONFIRM_STEP higher when it misses.
+    It was written unmeasured."""
     source = noisy_gradient(tmp_path / "noisy.png")
-    encodes = avif_encodes(monkeypatch)
+    encodes = encodes_of(monkeypatch, format)
     measured = encoding.ssim
     missed: list[tuple[int, object]] = []  # the encode whose measure was made to miss
 
     def missing_once(first: np.ndarray, second: np.ndarray) -> float:
-        """The first result encoded at the usual speed misses the target; the rest as they are."""
+        """The first result encoded at the usual setting misses the target; the rest as they are."""
         if encodes[-1][1] is None and not missed:
             missed.append(encodes[-1])
             return encoding.SSIM_TARGET - 0.001
         return measured(first, second)
 
     monkeypatch.setattr(encoding, "ssim", missing_once)
-    result = edit_path(source, "format=avif&quality=auto", out_dir=folder(tmp_path / "auto"))
+    result = edit_path(source, f"format={format}&quality=auto", out_dir=folder(tmp_path / "auto"))
     *trials, first, second = encodes
-    assert {trial_speed for _, trial_speed in trials} == {10}
+    assert {trial_setting for _, trial_setting in trials} == {FAST_TRIALS[format][2]}
     assert missed == [first]
-    assert first[1] is None  # the result, at the usual speed
+    assert first[1] is None  # the result, at the usual setting
     assert second == (first[0] + encoding.CONFIRM_STEP, None)
-    assert measured(*lumas(source, result)) >= encoding.SSIM_TARGET
+    assert measured(*lumas(source, result, format)) >= encoding.SSIM_TARGET
 
 
 def noisy_gradient(path: Path) -> Path:
@@ -105,28 +112,30 @@ def noisy_gradient(path: Path) -> Path:
     return save(Image.fromarray(noisy), path)
 
 
-def avif_encodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, object]]:
-    """(quality, speed) of each AVIF encode from now on, in order."""
+def encodes_of(monkeypatch: pytest.MonkeyPatch, format: str) -> list[tuple[int, object]]:
+    """(quality, the trials' option: FAST_TRIALS) of each encode in `format` from now on, in
+    order."""
     encodes: list[tuple[int, object]] = []
     save_as = Image.Image.save
+    pillow_name, option, _ = FAST_TRIALS[format]
 
     def counted(image: Image.Image, fp: Any, format: str | None = None, **options: Any) -> None:
-        if format == "AVIF":
-            encodes.append((options["quality"], options.get("speed")))
+        if format == pillow_name:
+            encodes.append((options["quality"], options.get(option)))
         save_as(image, fp, format, **options)
 
     monkeypatch.setattr(Image.Image, "save", counted)
     return encodes
 
 
-def lumas(source: Path, result: Path) -> tuple[np.ndarray, np.ndarray]:
+def lumas(source: Path, result: Path, format: str) -> tuple[np.ndarray, np.ndarray]:
     with Image.open(source) as original, Image.open(result) as made:
-        assert made.format == "AVIF"
+        assert made.format == FAST_TRIALS[format][0]
         return encoding.luma(original), encoding.luma(made)
 
 
-def similarity(source: Path, result: Path) -> float:
-    return encoding.ssim(*lumas(source, result))
+def similarity(source: Path, result: Path, format: str) -> float:
+    return encoding.ssim(*lumas(source, result, format))
 
 
 def test_ssim_tells_a_copy_from_noise() -> None:
