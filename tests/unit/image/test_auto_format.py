@@ -85,16 +85,7 @@ def test_quality_auto_encodes_higher_when_its_result_misses_the_target(
     source = noisy_gradient(tmp_path / "noisy.png")
     encodes = encodes_of(monkeypatch, format)
     measured = encoding.ssim
-    missed: list[tuple[int, object]] = []  # the encode whose measure was made to miss
-
-    def missing_once(first: np.ndarray, second: np.ndarray) -> float:
-        """The first result encoded at the usual setting misses the target; the rest as they are."""
-        if encodes[-1][1] is None and not missed:
-            missed.append(encodes[-1])
-            return encoding.SSIM_TARGET - 0.001
-        return measured(first, second)
-
-    monkeypatch.setattr(encoding, "ssim", missing_once)
+    missed = the_first_result_missing(monkeypatch, encodes)
     result = edit_path(source, f"format={format}&quality=auto", out_dir=folder(tmp_path / "auto"))
     *trials, first, second = encodes
     assert {trial_setting for _, trial_setting in trials} == {FAST_TRIALS[format][2]}
@@ -102,6 +93,27 @@ def test_quality_auto_encodes_higher_when_its_result_misses_the_target(
     assert first[1] is None  # the result, at the usual setting
     assert second == (first[0] + encoding.CONFIRM_STEP, None)
     assert measured(*lumas(source, result, format)) >= encoding.SSIM_TARGET
+
+
+def test_quality_auto_measures_an_animated_webp_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow writes an animated WebP at method 0: its trials were encoded at method 4 and the
+    animation written unmeasured. Now the whole animation, the result, is measured and encoded
+    CONFIRM_STEP higher when its first frame misses the target."""
+    with Image.open(noisy_gradient(tmp_path / "noisy.png")) as opened:
+        frame = opened.convert("RGB")
+    frames = [frame, frame.transpose(Image.Transpose.FLIP_LEFT_RIGHT), frame.rotate(180)]
+    source = save(frames[0], tmp_path / "noisy.apng", save_all=True, append_images=frames[1:])
+    encodes = encodes_of(monkeypatch, "webp")
+    missed = the_first_result_missing(monkeypatch, encodes)
+    result = edit_path(source, "format=webp&quality=auto", out_dir=folder(tmp_path / "auto"))
+    *trials, first, second = encodes
+    assert {trial_setting for _, trial_setting in trials} == {0}
+    assert missed == [first]
+    assert second == (first[0] + encoding.CONFIRM_STEP, None)
+    with Image.open(result) as made:
+        assert (made.format, getattr(made, "n_frames", 1)) == ("WEBP", 3)
 
 
 def noisy_gradient(path: Path) -> Path:
@@ -126,6 +138,24 @@ def encodes_of(monkeypatch: pytest.MonkeyPatch, format: str) -> list[tuple[int, 
 
     monkeypatch.setattr(Image.Image, "save", counted)
     return encodes
+
+
+def the_first_result_missing(
+    monkeypatch: pytest.MonkeyPatch, encodes: list[tuple[int, object]]
+) -> list[tuple[int, object]]:
+    """SSIM from now on, but the first result encoded at the usual setting (the last of
+    `encodes` when it is measured) misses the target; returns that encode, once it has."""
+    measured = encoding.ssim
+    missed: list[tuple[int, object]] = []
+
+    def missing_once(first: np.ndarray, second: np.ndarray) -> float:
+        if encodes[-1][1] is None and not missed:
+            missed.append(encodes[-1])
+            return encoding.SSIM_TARGET - 0.001
+        return measured(first, second)
+
+    monkeypatch.setattr(encoding, "ssim", missing_once)
+    return missed
 
 
 def lumas(source: Path, result: Path, format: str) -> tuple[np.ndarray, np.ndarray]:
