@@ -8,11 +8,12 @@ of the first frame between AUTO_QUALITY_RANGE, for the lowest quality whose deco
 a mean SSIM of at least SSIM_TARGET against the picture. SSIM (Wang et al. 2004, the usual
 constants) is computed with numpy on the luma plane scaled to at most SSIM_SIDE_PX a side, in
 SSIM_WINDOW_PX square windows; that scale is about what a viewer sees of a whole picture. A still
-image is written with the bytes of the chosen encode; an animation is then encoded whole. AVIF's
-trials are encoded at the encoder's fastest speed (TRIAL_OPTIONS) and the result once more, at
-the usual speed, at the quality they found; that result is measured as the trials were, and
-when it misses the target it is encoded again CONFIRM_STEP higher, at most CONFIRM_ENCODES
-more times: one slow encode of the whole picture, three at most."""
+image is written with the bytes of the chosen encode. AVIF's trials, and WebP's on large
+pictures, are encoded at the encoder's fastest setting (TRIAL_OPTIONS, FAST_TRIALS_FROM_PX); the
+result is then encoded once more, as it is written, at the quality they found, as an animation
+is; that result is measured as the trials were, and when it misses the target it is encoded
+again CONFIRM_STEP higher, at most CONFIRM_ENCODES more times: one slow encode of the whole
+picture, three at most."""
 
 import io
 from dataclasses import dataclass, replace
@@ -50,7 +51,17 @@ AUTO_QUALITY_ENCODES = 6  # bisection steps: 2**6 > 95 - 30, so the range is sea
 # measured 0.026 below to 0.001 above speed 6's (five pictures, qualities 30 to 90), 0.004
 # below to 0.0001 above where speed 6's was 0.97 or more: a trial is mostly the stricter, not
 # always, so the result, encoded at the usual speed, is measured too (CONFIRM_STEP).
-TRIAL_OPTIONS: dict[ImageFormat, dict[str, Any]] = {"avif": {"speed": 10}}
+# libwebp's method 0 instead of Pillow's default 4 took a quarter to a third of the CPU on 28 MP
+# (0.4 to 1 s against 2 to 3 s an encode; a trial's decode and measure, 0.45 s, stay): 15-22 s
+# for a search became 8-13 s. Its SSIM is mostly the lower (0.0105 below to 0.0002 above), so
+# the quality found is the same or higher: the same on 28 MP pictures and four of nine smaller
+# ones, 1 to 2 higher on four, 14 on an upscaled photograph (files 0 to 21 % larger).
+TRIAL_OPTIONS: dict[ImageFormat, dict[str, Any]] = {"avif": {"speed": 10}, "webp": {"method": 0}}
+# Pixels from which a format's trials take TRIAL_OPTIONS. A fast trial can cost the search its
+# exactness (a file up to a fifth larger), so it is taken only where the usual setting is slow:
+# libaom's at any size; libwebp's method 4 only on large pictures (a search of a 12 MP photo took
+# 6.0-6.3 s of CPU, 3.1-3.5 fast; of 1.5 MP, 1.0 s, 0.6 fast: too little to trade bytes for).
+FAST_TRIALS_FROM_PX: dict[ImageFormat, int] = {"avif": 0, "webp": 8_000_000}
 # A result encoded otherwise than its trials that misses SSIM_TARGET is encoded again this many
 # qualities higher (SSIM gains 0.0006 to 0.0015 a quality near 0.98), at most CONFIRM_ENCODES
 # more times, never past the range.
@@ -101,14 +112,27 @@ def _auto_quality(
     if encoding.format not in LOSSY_FORMATS:
         return replace(encoding, quality=None), None
     reference = luma(frames[0])
-    quality, encoded = _searched(picture, frames[0], encoding, reference)
-    if encoding.format in TRIAL_OPTIONS:
+    trial_options = _trial_options(encoding.format, frames[0])
+    quality, encoded = _searched(picture, frames[0], encoding, reference, trial_options)
+    if trial_options or len(frames) > 1:  # the result is not encoded as its trials were
         return _confirmed(picture, frames, encoding, quality=quality, reference=reference)
-    return replace(encoding, quality=quality), encoded if len(frames) == 1 else None
+    return replace(encoding, quality=quality), encoded
+
+
+def _trial_options(format: ImageFormat, frame: Frame) -> dict[str, Any]:
+    """What the search's trials add to the format's options (FAST_TRIALS_FROM_PX)."""
+    fast_from = FAST_TRIALS_FROM_PX.get(format)
+    if fast_from is None or frame.width * frame.height < fast_from:
+        return {}
+    return TRIAL_OPTIONS[format]
 
 
 def _searched(
-    picture: Picture, frame: Frame, encoding: Encoding, reference: np.ndarray
+    picture: Picture,
+    frame: Frame,
+    encoding: Encoding,
+    reference: np.ndarray,
+    trial_options: dict[str, Any],
 ) -> tuple[int, bytes | None]:
     """Bisection: the lowest quality whose trial encode keeps SSIM_TARGET, with its bytes; the
     highest of the range, without bytes, when none does (the best the range allows)."""
@@ -118,7 +142,7 @@ def _searched(
         if low > high:
             break
         quality = (low + high) // 2
-        encoded = _encoded(picture, [frame], replace(encoding, quality=quality), trial=True)
+        encoded = _encoded(picture, [frame], replace(encoding, quality=quality), trial_options)
         if _keeps_target(reference, encoded):
             best, high = (quality, encoded), quality - 1
         else:
@@ -155,12 +179,10 @@ def _keeps_target(reference: np.ndarray, encoded: bytes) -> bool:
 
 
 def _encoded(
-    picture: Picture, frames: list[Frame], encoding: Encoding, *, trial: bool = False
+    picture: Picture, frames: list[Frame], encoding: Encoding, extra: dict[str, Any] | None = None
 ) -> bytes:
     buffer = io.BytesIO()
-    options = _options(picture, frames, encoding)
-    if trial:
-        options.update(TRIAL_OPTIONS.get(encoding.format, {}))
+    options = _options(picture, frames, encoding) | (extra or {})
     frames[0].save(buffer, _PILLOW_NAMES[encoding.format], **options)
     return buffer.getvalue()
 
