@@ -129,10 +129,12 @@ def splicer(codec: str, *, size: tuple[int, int], time_base: Fraction, rate: Fra
     return Encoder(context, what=_sized(known, size))
 
 
-def add_gif(output: Output, *, size: tuple[int, int], rate: Fraction) -> Encoder:
+def add_gif(
+    output: Output, *, size: tuple[int, int], rate: Fraction, time_base: Fraction
+) -> Encoder:
     stream = output.add_stream("gif", rate=rate)
     assert isinstance(stream, VideoStream)
-    _configure(stream.codec_context, size=size, time_base=1 / rate)
+    _configure(stream.codec_context, size=size, time_base=time_base)
     stream.codec_context.pix_fmt = "pal8"
     return Encoder(stream.codec_context, what=_sized("gif", size), stream=stream)
 

@@ -18,6 +18,7 @@ from runner.engine.video.plan import Plan
 from runner.engine.video.probe import failed_making
 from runner.engine.video.reader import TimelineReader
 
+DELAY_CLOCK = Fraction(1, 100)  # seconds: a GIF times each frame in hundredths of a second
 PALETTE_SAMPLES = 24  # frames the palette is made from
 RGB = "rgb24"
 SAMPLE_TIME_BASE = Fraction(1, 100)  # the samples' timestamps count them, nothing more

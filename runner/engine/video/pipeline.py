@@ -17,7 +17,7 @@ from runner.engine.video.codecs import EXTRACT_MUXER
 from runner.engine.video.concat import Concat
 from runner.engine.video.copy import VideoCopy
 from runner.engine.video.feed import Feeder
-from runner.engine.video.gif import PaletteUse, palette
+from runner.engine.video.gif import DELAY_CLOCK, PaletteUse, palette
 from runner.engine.video.output import Muxer, Output, writing
 from runner.engine.video.plan import Plan, make_plan
 from runner.engine.video.probe import Input, about_the_media, open_streams, probe, reading
@@ -125,13 +125,20 @@ def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: In
 
 
 def _gif_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
-    rate = plan.video.rate or plan.segments[0].source.video.rate
-    encoder = encoders.add_gif(output, size=plan.video.size, rate=rate)
+    """Frames on the plan's grid, or at their own times counted in the GIF's hundredths of a
+    second. Muxed in hundredths either way: a GIF lasts the sum of its frames' delays, and
+    END may fall within its grid's last slot (a slideshow's are 5 s long)."""
+    first = plan.segments[0].source.video
+    rate, size = plan.video.rate, plan.video.size
+    encoder = encoders.add_gif(
+        output, size=size, rate=rate or first.rate, time_base=1 / rate if rate else DELAY_CLOCK
+    )
+    frames_clock = TIMELINE_CLOCK if rate else DELAY_CLOCK  # VideoTranscode's, up to the grid
     return VideoTranscode(
-        Muxer(output, encoder.stream, time_base=1 / rate), encoder, plan=plan.video,
-        first_shape=plan.segments[0].source.video.display_size,
-        finish=PaletteUse(palette(plan), size=plan.video.size, time_base=TIMELINE_CLOCK),
-        pix_fmt="rgb24", burns=burns,
+        Muxer(output, encoder.stream, time_base=DELAY_CLOCK), encoder, plan=plan.video,
+        first_shape=first.display_size,
+        finish=PaletteUse(palette(plan), size=size, time_base=frames_clock),
+        pix_fmt="rgb24", burns=burns, shown_from_start=True,
     )  # fmt: skip
 
 

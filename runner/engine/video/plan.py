@@ -380,14 +380,22 @@ def _constant_rate(request: _Request) -> Fraction | None:
     grid asked for. Otherwise a result sped up or slowed down keeps the source's rate, as
     ffmpeg does: frames are dropped or shown again, never a 96 or 6 frames per second file;
     but a source of frames far apart, sped up, keeps every frame (_sped). A GIF has at most
-    GIF_MAX_RATE frames a second."""
+    GIF_MAX_RATE frames a second; one of a source within that keeps its frames' times, as
+    other containers do: on a grid of the source's own rate, a slideshow's, every slot was
+    5 s long, and a trim starting or ending between two slides moved them to the slots."""
     if request.fps is not None:
         return request.fps
     several = len({segment.source.path for segment in request.segments}) > 1
-    if request.container != "gif" and request.speed == 1.0 and not several:
+    if request.speed == 1.0 and not several and not _too_fast_for_gif(request):
         return None
     rate = _sped(_sources_rate(request.segments), request.speed)
     return min(rate, GIF_MAX_RATE) if request.container == "gif" else rate
+
+
+def _too_fast_for_gif(request: _Request) -> bool:
+    """Its frames come faster than a GIF shows them: they are put on a GIF_MAX_RATE grid."""
+    first = request.segments[0].source.video
+    return request.container == "gif" and _timed_rate(first) > GIF_MAX_RATE
 
 
 def _sources_rate(segments: Sequence[Segment]) -> Fraction:

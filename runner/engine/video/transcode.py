@@ -41,8 +41,13 @@ class VideoTranscode:
         finish: Finish = _unchanged,
         pix_fmt: str | None = None,
         burns: Sequence[Burn] = (),
+        shown_from_start: bool = False,
     ) -> None:
+        """shown_from_start: the first frame is shown from the result's start however late it
+        comes (a GIF has no time before its first frame: its frames' delays are its length);
+        a grid does so anyway."""
         self._muxer, self._encoder, self._plan = muxer, encoder, plan
+        self._shown_from_start = shown_from_start
         self._burns = burns
         self._first_shape = first_shape
         self._finish_frame = finish
@@ -151,6 +156,8 @@ class VideoTranscode:
     def _place(self, frame: VideoFrame) -> None:
         assert frame.pts is not None
         if self._grid is None:
+            if self._last_pts < 0 and self._shown_from_start:
+                frame.pts = 0
             if frame.pts > self._last_pts:  # encoders need increasing timestamps
                 self._last_pts = frame.pts
                 self._send(frame)

@@ -14,6 +14,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 from av.video.frame import VideoFrame
+from PIL import Image, ImageSequence
 
 BITS = 10  # frame numbers up to 1023
 BURST_SECONDS = 0.01
@@ -173,6 +174,13 @@ def _start(stream: av.AudioStream | None) -> float | None:
         return None
     assert stream.start_time is not None and stream.time_base is not None
     return float(stream.start_time * stream.time_base)
+
+
+def gif_delays_ms(path: Path) -> list[int]:
+    """How long a GIF shows each of its frames, in milliseconds (each a whole 10 ms: GIF
+    counts its delays in hundredths of a second), read as a browser reads them."""
+    with Image.open(path) as gif:
+        return [int(frame.info["duration"]) for frame in ImageSequence.Iterator(gif)]
 
 
 def numbers(path: Path, *, turned: int = 0) -> list[int]:

@@ -19,6 +19,7 @@ from tests.unit.video.conftest import Edit, Make, counted_calls
 from tests.unit.video.media import (
     assert_in_sync,
     facts,
+    gif_delays_ms,
     moov_before_mdat,
     numbers,
     packets,
@@ -111,6 +112,32 @@ def test_gif_has_a_palette_and_no_sound(make: Make, edit: Edit) -> None:
             for frame, number in zip(ImageSequence.Iterator(gif), got, strict=True)
         ]
     assert max(errors) < 4  # levels of 255, per channel: dithering and h264 between
+
+
+@pytest.mark.parametrize(
+    ("rate", "query"),
+    [
+        (12, [("trim", "1,2.5")]),
+        (12, [("trim", "1.03,2.5")]),
+        (24, [("trim", "1,2.5")]),
+        (24, [("trim", "1.03,2.5")]),
+        (24, [("trim", "1,2.5"), ("fps", "5")]),
+    ],
+)
+def test_a_gif_of_a_trim_lasts_the_trim(
+    make: Make, edit: Edit, rate: int, query: list[tuple[str, str]]
+) -> None:
+    """A GIF lasts the sum of its frames' delays, in hundredths of a second. Its frames were
+    timed in the slots of its grid, the last shown its whole slot past END: 1.54 s for 1.5
+    (24 fps put on 15), 1.6 s at fps=5 (7.5 slots shown as 8), 1.5 s for 1.47 (12 fps). Kept
+    at their times (a source within 15 fps), the first is shown from the start all the same
+    (1.42 s without: the 50 ms before it lost, GIF having no time before its first frame)."""
+    (result,) = edit(make(seconds=3.0, rate=rate, acodec=None), [*query, ("format", "gif")])
+    start, end = (float(part) for part in dict(query)["trim"].split(","))
+    assert sum(gif_delays_ms(result)) == pytest.approx((end - start) * 1000, abs=10)
+    got = numbers(result)
+    assert got == sorted(got)
+    assert start * rate - 1 <= got[0] and got[-1] < end * rate
 
 
 def test_a_gif_palette_reads_its_samples_in_one_pass_over_few_keyframes(

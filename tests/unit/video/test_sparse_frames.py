@@ -15,10 +15,11 @@ import pytest
 
 from tests.media import write_video
 from tests.unit.video.conftest import Edit, Make
-from tests.unit.video.media import facts, shown
+from tests.unit.video.media import facts, gif_delays_ms, shown
 
 Slides = Callable[..., Path]
 FRAME_TIMING_SECONDS = 0.05  # how far a result's length or a frame's time may be off
+GIF_DELAY_MS = 10  # a GIF times its frames in hundredths of a second
 SCREEN_FRAMES_MS = (0, 40, 80, 3000, 3040, 3080, 3120, 6000)  # when the screen changed
 
 
@@ -132,6 +133,42 @@ def test_a_copy_trim_of_a_slideshow_starts_on_the_keyframe_and_ends_at_end(
     (result,) = edit(source, [("trim", "3,12"), ("accurate", "false")])
     assert facts(result).duration == pytest.approx(12.0, abs=FRAME_TIMING_SECONDS)
     assert _slides_shown(result, source) == [(0.0, 0), (5.0, 1), (10.0, 2)]
+
+
+@pytest.mark.parametrize(
+    ("trim", "delays_ms", "expected"),
+    [
+        ("2,4", [2000], [(0.0, 0)]),
+        ("3,12", [2000, 5000, 2000], [(0.0, 0), (2.0, 1), (7.0, 2)]),
+        ("16,19", [3000], [(0.0, 3)]),
+    ],
+)
+def test_a_gif_of_part_of_a_slideshow_shows_each_slide_its_time_within_the_trim(
+    slides: Slides, edit: Edit, trim: str, delays_ms: list[int], expected: list[tuple[float, int]]
+) -> None:
+    """A GIF was put on the slides' own grid, a slot every 5 s, in which its frames were timed
+    too: trim=2,4 lasted the slide's whole 5 s, trim=3,12 two slots (10 s), the slide on
+    screen at 3 s left out for the one 2 s later, which took its slot."""
+    source = slides("mkv")
+    (result,) = edit(source, [("trim", trim), ("format", "gif")])
+    assert gif_delays_ms(result) == delays_ms
+    assert _slides_shown(result, source) == expected
+
+
+@pytest.mark.parametrize(
+    ("trim", "fps", "expected"),
+    [("3,12", "2", [(0.0, 0), (2.0, 1), (7.0, 2)]), ("3,7.5", "3", [(0.0, 0), (2.0, 1)])],
+)
+def test_a_gif_of_part_of_a_slideshow_at_a_rate_asked_lasts_the_trim(
+    slides: Slides, edit: Edit, trim: str, fps: str, expected: list[tuple[float, int]]
+) -> None:
+    """fps=3 of 4.5 s is 13.5 slots: the last slot is shown until END, half its time (the GIF
+    was 14 slots, 4.67 s, its frames timed in slots)."""
+    source = slides("mkv")
+    (result,) = edit(source, [("trim", trim), ("fps", fps), ("format", "gif")])
+    start, end = (float(part) for part in trim.split(","))
+    assert sum(gif_delays_ms(result)) == pytest.approx((end - start) * 1000, abs=GIF_DELAY_MS)
+    assert _changes(_slides_shown(result, source)) == expected
 
 
 @pytest.fixture(scope="module")
