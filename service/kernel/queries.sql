@@ -168,13 +168,16 @@ SELECT key FROM editroom.unreferenced_storage_keys(%(keys)s) AS key;
 
 -- name: ready_media_page
 -- editroom fsck walks every ready media in id order (the primary key), a page at a time.
-SELECT id, storage_key, size_bytes, sha256 FROM editroom.media
+SELECT id, storage_key, size_bytes, sha256, kind, duration_seconds FROM editroom.media
  WHERE status = 'ready' AND id > %(after)s
  ORDER BY id
  LIMIT %(limit)s;
 
 -- name: forget_lost_media
 SELECT * FROM editroom.forget_lost_media(%(id)s);
+
+-- name: record_measured_duration
+SELECT editroom.record_measured_duration(%(id)s, %(duration_seconds)s) AS recorded;
 
 -- name: enqueue_edit_once
 -- durable = false: the commit does not wait for the disk (see Edits.create_once).
