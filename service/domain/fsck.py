@@ -35,6 +35,7 @@ from runner.engine.probe import MediaFacts
 from runner.engine.sandbox import Sandbox
 from service.domain.cleanup import KEYS_PER_QUERY, PREFIXES
 from service.domain.library import MediaLibrary
+from service.domain.sound_alone import has_picture
 from service.kernel.db import Database, Row
 from service.kernel.errors import (
     ChecksBusy,
@@ -341,8 +342,11 @@ class _Check:
 
 
 def _length_unknown(row: Row) -> bool:
-    """A video whose row records a length of none (0 s): known_seconds reads it as unknown."""
+    """A video whose row records a length of none (0 s): known_seconds reads it as unknown. Not
+    sound alone (audio=extract's, measured by the runner as it made it): an upload's check
+    refuses a file without a picture, so it could never be measured so."""
     recorded = row["duration_seconds"]
     return (
-        row["kind"] == MediaKind.VIDEO and recorded is not None and known_seconds(recorded) is None
-    )
+        row["kind"] == MediaKind.VIDEO and has_picture(row)
+        and recorded is not None and known_seconds(recorded) is None
+    )  # fmt: skip

@@ -168,7 +168,8 @@ SELECT key FROM editroom.unreferenced_storage_keys(%(keys)s) AS key;
 
 -- name: ready_media_page
 -- editroom fsck walks every ready media in id order (the primary key), a page at a time.
-SELECT id, storage_key, size_bytes, sha256, kind, duration_seconds FROM editroom.media
+SELECT id, storage_key, size_bytes, sha256, kind, duration_seconds, video_codec
+  FROM editroom.media
  WHERE status = 'ready' AND id > %(after)s
  ORDER BY id
  LIMIT %(limit)s;

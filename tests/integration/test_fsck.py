@@ -23,7 +23,7 @@ from service.kernel.storage.factory import open_storage
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.processes import editroom_env
-from tests.queue import Conn, enqueue
+from tests.queue import Conn, enqueue, insert_sound_alone
 from tests.s3 import S3Endpoint
 
 GRACE_SECONDS = 2.0
@@ -196,10 +196,18 @@ def test_a_video_recorded_as_lasting_0_s_is_measured_again(
 ) -> None:
     """An upload from before the probe read a header's 0 as no length: fsck measures it from
     its object, as an upload's check does, and records it; a dry run only says it would, and
-    one the check now refuses is left, saying why."""
+    one the check now refuses is left, saying why. Sound alone is not measured so."""
     clip = media.write_video(tmp_path / "old.mp4", seconds=1.0, size=(64, 48))
     uploaded = api.upload(clip.read_bytes()).json()
-    conn.execute("UPDATE editroom.media SET duration_seconds = 0 WHERE id = %s", [uploaded["id"]])
+    # Sound alone, which an upload's check refuses (no picture), is not measured so.
+    sound = insert_sound_alone(conn, tmp_path)
+    store(
+        api.settings, storage_key(conn, str(sound)), (tmp_path / "sound.m4a").read_bytes(), tmp_path
+    )
+    conn.execute(
+        "UPDATE editroom.media SET duration_seconds = 0 WHERE id = ANY(%s)",
+        [[uploaded["id"], str(sound)]],
+    )
     key = media_key(uploaded["sha256"])
 
     report, findings = run_fsck(api.settings, dry_run=True)
