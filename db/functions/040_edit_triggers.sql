@@ -201,12 +201,14 @@ DECLARE
 BEGIN
     PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(d.n))
        FROM (SELECT status, count(*) AS n FROM new_edits GROUP BY status) AS d;
-    -- A workflow's executions, counted only when the statement has some (HAVING: no call).
-    PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
-                                          array_agg(d.n))
-       FROM (SELECT workflow_id, status, count(*) AS n FROM new_edits
-              WHERE workflow_id IS NOT NULL GROUP BY workflow_id, status) AS d
-    HAVING count(*) > 0;
+    -- A workflow's executions, only for a statement with some: the others never plan the call
+    -- (a database migrated down below 0017 has not bump_workflow_counts, and still enqueues).
+    IF EXISTS (SELECT FROM new_edits WHERE workflow_id IS NOT NULL) THEN
+        PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
+                                              array_agg(d.n))
+           FROM (SELECT workflow_id, status, count(*) AS n FROM new_edits
+                  WHERE workflow_id IS NOT NULL GROUP BY workflow_id, status) AS d;
+    END IF;
 
     SELECT array_agg(kind) INTO v_claimable
       FROM new_edits
@@ -313,11 +315,13 @@ AS $$
 BEGIN
     PERFORM editroom.bump_status_counts(array_agg(d.status), array_agg(-d.n))
        FROM (SELECT status, count(*) AS n FROM old_edits GROUP BY status) AS d;
-    PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
-                                          array_agg(-d.n))
-       FROM (SELECT workflow_id, status, count(*) AS n FROM old_edits
-              WHERE workflow_id IS NOT NULL GROUP BY workflow_id, status) AS d
-    HAVING count(*) > 0;
+    -- Only for a statement with workflow edits, as edits_after_insert says why.
+    IF EXISTS (SELECT FROM old_edits WHERE workflow_id IS NOT NULL) THEN
+        PERFORM editroom.bump_workflow_counts(array_agg(d.workflow_id), array_agg(d.status),
+                                              array_agg(-d.n))
+           FROM (SELECT workflow_id, status, count(*) AS n FROM old_edits
+                  WHERE workflow_id IS NOT NULL GROUP BY workflow_id, status) AS d;
+    END IF;
     RETURN NULL;
 END
 $$;

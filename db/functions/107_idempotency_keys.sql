@@ -6,9 +6,10 @@
 CREATE OR REPLACE FUNCTION editroom.take_idempotency_key(
     p_key text,
     p_fingerprint text,
-    p_window interval DEFAULT '24 hours'
+    p_window interval DEFAULT '24 hours',
+    OUT edit_ids uuid[],
+    OUT left_out jsonb
 )
-RETURNS uuid[]
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -34,7 +35,7 @@ BEGIN
     VALUES (p_key, p_fingerprint, now() + p_window)
     ON CONFLICT (key) DO NOTHING;
     IF FOUND THEN
-        RETURN NULL;
+        RETURN;
     END IF;
     -- A new statement, a new snapshot (read committed): the row the first request committed.
     SELECT * INTO v_found FROM editroom.idempotency_keys WHERE key = p_key FOR UPDATE;
@@ -43,7 +44,7 @@ BEGIN
         UPDATE editroom.idempotency_keys
            SET fingerprint = p_fingerprint, created_at = now(), expires_at = now() + p_window
          WHERE key = p_key;
-        RETURN NULL;
+        RETURN;
     END IF;
     IF v_found.fingerprint <> p_fingerprint THEN
         RAISE EXCEPTION 'idempotency key % was used at % for another request', p_key,
@@ -52,15 +53,19 @@ BEGIN
                   HINT = 'a retry must repeat the route, media, operations and parameters; '
                          'a new request needs a new key';
     END IF;
-    RETURN v_found.edit_ids;
+    -- What a replay answers, read here, from the row it locked: a statement of the caller's
+    -- own would read with its snapshot, taken before a first request it waited for committed.
+    edit_ids := v_found.edit_ids;
+    left_out := v_found.left_out;
 END
 $$;
 
 COMMENT ON FUNCTION editroom.take_idempotency_key(text, text, interval) IS
 'Takes idempotency key p_key for a request whose fingerprint (a SHA-256 of its route, media, '
-'operations and parameters) is p_fingerprint, for p_window. NULL: the key is this '
+'operations and parameters) is p_fingerprint, for p_window. edit_ids NULL: the key is this '
 'transaction''s; make the edits, then keep_idempotency_key(p_key, their ids) before COMMIT. '
-'Otherwise the ids of the edits the key made (answer those; make nothing). Raises when the key '
+'Otherwise the ids of the edits the key made, and left_out, what a workflow batch made with it '
+'left out (answer those; make nothing). Raises when the key '
 'was used for a request with another fingerprint within its window. A second caller with the '
 'same key waits until the first transaction ends.';
 

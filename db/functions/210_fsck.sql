@@ -30,3 +30,29 @@ COMMENT ON FUNCTION editroom.forget_lost_media(uuid) IS
 'returns the row. Refuses, as delete_media does, while an edit still to run reads it or a '
 'session step produced it, and also while a session starts from it (that would delete the '
 'session''s history).';
+
+CREATE OR REPLACE FUNCTION editroom.record_measured_duration(
+    p_id uuid,
+    p_duration_seconds double precision
+)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF p_duration_seconds IS NULL OR NOT p_duration_seconds > 0
+       OR p_duration_seconds = 'Infinity' THEN
+        RAISE EXCEPTION 'p_duration_seconds must be a positive number of seconds, got %',
+            p_duration_seconds USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Only a length recorded as none (0 s, read as unknown): a measured one is never replaced,
+    -- and a media deleted or measured meanwhile is left as it is (false).
+    UPDATE editroom.media SET duration_seconds = p_duration_seconds
+     WHERE id = p_id AND status = 'ready' AND kind = 'video' AND duration_seconds <= 0;
+    RETURN FOUND;
+END
+$$;
+
+COMMENT ON FUNCTION editroom.record_measured_duration(uuid, double precision) IS
+'Records p_duration_seconds, measured by editroom fsck from the stored object, as the length '
+'of ready video p_id whose row says 0 s (uploads from before the probe read a header''s 0 as no '
+'length). True when recorded; false when the media is gone or its length is known.';

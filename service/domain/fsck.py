@@ -13,20 +13,39 @@ What is repaired, and why only that (docs/decisions.md, "editroom fsck"):
   to run reads it or a session depends on it.
 - An object whose size or hash differs from its row is reported and never "fixed": rewriting
   the row would bless corrupted bytes as the media.
+- A video whose row says it lasts 0 s (uploads from before the probe read a header's 0 as no
+  length; edits take it as of unknown length) is measured again from its object, checked as an
+  upload is, in the uploads' sandbox, and the length recorded: a fact of the same bytes, which
+  only fills in one the row never had.
 """
 
 import asyncio
 import hashlib
+import tempfile
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from runner.engine.ops.base import MediaKind, known_seconds
+from runner.engine.probe import MediaFacts
+from runner.engine.sandbox import Sandbox
 from service.domain.cleanup import KEYS_PER_QUERY, PREFIXES
+from service.domain.library import MediaLibrary
+from service.domain.sound_alone import has_picture
 from service.kernel.db import Database, Row
-from service.kernel.errors import Conflict, NotFound, ObjectMissing
+from service.kernel.errors import (
+    ChecksBusy,
+    Conflict,
+    InvalidMedia,
+    NotFound,
+    ObjectMissing,
+    SandboxIOError,
+    UnsupportedMedia,
+)
 from service.kernel.settings import Settings
 from service.kernel.storage.base import Storage, StoredObject
 
@@ -37,7 +56,11 @@ ORPHAN = "orphan"  # a stored object no row refers to
 MISSING = "missing"  # a ready row whose object is gone
 SIZE_MISMATCH = "size_mismatch"
 HASH_MISMATCH = "hash_mismatch"
-PROBLEMS = (ORPHAN, MISSING, SIZE_MISMATCH, HASH_MISMATCH)
+UNKNOWN_LENGTH = "unknown_length"  # a video whose row says 0 s: measured from its object
+PROBLEMS = (ORPHAN, MISSING, SIZE_MISMATCH, HASH_MISMATCH, UNKNOWN_LENGTH)
+# What measuring a length may be refused for, said as the finding's detail: the file as an
+# upload's check now judges it (limits may have changed since), or the checks' own trouble.
+MEASURING_FAILED = (InvalidMedia, UnsupportedMedia, ChecksBusy, SandboxIOError)
 
 REPAIRED = "repaired"
 WOULD_REPAIR = "would_repair"  # what --dry-run found it would repair
@@ -121,8 +144,11 @@ async def fsck(
     on_finding: Callable[[Finding], None],
 ) -> FsckReport:
     check = _Check(database, storage, settings, options, on_finding)
-    await check.every_object_has_a_row()
-    await check.every_row_has_its_object()
+    try:
+        await check.every_object_has_a_row()
+        await check.every_row_has_its_object()
+    finally:
+        await check.close()
     return check.report
 
 
@@ -137,11 +163,17 @@ class _Check:
     ) -> None:
         self._database = database
         self._storage = storage
+        self._settings = settings
+        self._library: MediaLibrary | None = None  # made for the first length to measure
         self._grace = timedelta(seconds=settings.orphan_grace_seconds)
         self._options = options
         self._on_finding = on_finding
         self._slots = asyncio.Semaphore(CONCURRENT_CHECKS)
         self.report = FsckReport()
+
+    async def close(self) -> None:
+        if self._library is not None:
+            await self._library.sandbox.close()
 
     def _found(
         self, problem: str, key: str, *, media_id: UUID | None = None, detail: str, outcome: str
@@ -215,16 +247,22 @@ class _Check:
         elif stored.size_bytes != row["size_bytes"]:
             detail = f"the media is {row['size_bytes']} bytes, its object {stored.size_bytes}"
             self._found(SIZE_MISMATCH, key, media_id=media_id, detail=detail, outcome=LEFT)
-        elif self._options.verify:
-            try:
-                digest = await self._sha256(key)
-            except ObjectMissing:
-                await self._missing(row)
-                return
-            self.report.objects_hashed += 1
-            if digest != row["sha256"]:
-                detail = f"the media's SHA-256 is {row['sha256']}, its object's {digest}"
-                self._found(HASH_MISMATCH, key, media_id=media_id, detail=detail, outcome=LEFT)
+        elif (not self._options.verify or await self._hash_matches(row)) and _length_unknown(row):
+            await self._measure(row)
+
+    async def _hash_matches(self, row: Row) -> bool:
+        key, media_id = row["storage_key"], row["id"]
+        try:
+            digest = await self._sha256(key)
+        except ObjectMissing:
+            await self._missing(row)
+            return False
+        self.report.objects_hashed += 1
+        if digest != row["sha256"]:
+            detail = f"the media's SHA-256 is {row['sha256']}, its object's {digest}"
+            self._found(HASH_MISMATCH, key, media_id=media_id, detail=detail, outcome=LEFT)
+            return False
+        return True
 
     async def _sha256(self, key: str) -> str:
         digest = hashlib.sha256()
@@ -257,3 +295,58 @@ class _Check:
         except Conflict as exc:
             return LEFT, f"not forgotten: {exc}"
         return REPAIRED, "the media was forgotten"
+
+    # Videos of unknown length
+
+    async def _measure(self, row: Row) -> None:
+        if self._options.dry_run:
+            self._unknown_length(row, "it would be measured", WOULD_REPAIR)
+            return
+        try:
+            seconds = known_seconds((await self._checked(row)).duration_seconds)
+        except ObjectMissing:
+            await self._missing(row)
+            return
+        except MEASURING_FAILED as exc:
+            self._unknown_length(row, f"measuring it failed: {exc}", LEFT)
+            return
+        if seconds is None:
+            self._unknown_length(row, "its object says no length either", LEFT)
+            return
+        recorded = await self._database.fetch_one(
+            "record_measured_duration", id=row["id"], duration_seconds=seconds
+        )
+        if recorded is not None and recorded["recorded"]:  # else deleted or measured meanwhile
+            self._unknown_length(row, f"measured {seconds:g} s, and recorded", REPAIRED)
+
+    def _unknown_length(self, row: Row, what: str, outcome: str) -> None:
+        detail = f"its row says it lasts 0 s (unknown); {what}"
+        key, media_id = row["storage_key"], row["id"]
+        self._found(UNKNOWN_LENGTH, key, media_id=media_id, detail=detail, outcome=outcome)
+
+    async def _checked(self, row: Row) -> MediaFacts:
+        """The object's facts, checked as an upload's file is (MediaLibrary.check), from a copy
+        where uploads land while checked."""
+        if self._library is None:
+            sandbox = Sandbox.from_settings(self._settings)
+            self._library = MediaLibrary(
+                database=self._database, storage=self._storage, sandbox=sandbox,
+                settings=self._settings,
+            )  # fmt: skip
+        uploads = self._settings.uploads_dir
+        uploads.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=uploads, prefix="fsck-") as folder:
+            path = Path(folder) / "media"
+            await self._storage.get_file(row["storage_key"], path)
+            return await self._library.check(path, row["size_bytes"])
+
+
+def _length_unknown(row: Row) -> bool:
+    """A video whose row records a length of none (0 s): known_seconds reads it as unknown. Not
+    sound alone (audio=extract's, measured by the runner as it made it): an upload's check
+    refuses a file without a picture, so it could never be measured so."""
+    recorded = row["duration_seconds"]
+    return (
+        row["kind"] == MediaKind.VIDEO and has_picture(row)
+        and recorded is not None and known_seconds(recorded) is None
+    )  # fmt: skip

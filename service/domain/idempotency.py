@@ -85,9 +85,9 @@ async def made_once(
     if key is None:
         return await make()
     async with database.transaction():
-        edit_ids = await _take(database, key, request, window_seconds)
-        if edit_ids is not None:
-            return await _made_before(database, key, edit_ids)
+        kept = await _take(database, key, request, window_seconds)
+        if kept["edit_ids"] is not None:
+            return await _made_before(database, key, kept)
         made = await make()
         await database.fetch_all(
             "keep_idempotency_key", key=key, edit_ids=[row["id"] for row in made.rows],
@@ -96,20 +96,21 @@ async def made_once(
     return made
 
 
-async def _made_before(database: Database, key: str, edit_ids: list[UUID]) -> Made:
+async def _made_before(database: Database, key: str, kept: Row) -> Made:
+    """`kept`: what the key's first request kept (_take), its edits read again. A key kept
+    before migration 0019 has no left_out (NULL): its replay says none was left out."""
+    edit_ids: list[UUID] = kept["edit_ids"]
     rows = await database.fetch_all("edits_by_ids", ids=edit_ids)
     if len(rows) < len(edit_ids):  # pruned, or their media deleted, within the window
         raise NotFound(
             f"the edits Idempotency-Key {key!r} made no longer exist; a new request needs a new key"
         )
-    kept = await database.fetch_one("idempotency_key_left_out", key=key)
-    assert kept is not None  # take_idempotency_key found it, and holds it locked
     return Made(rows, replayed=True, left_out=kept["left_out"] or [])
 
 
-async def _take(
-    database: Database, key: str, request: str, window_seconds: float
-) -> list[UUID] | None:
+async def _take(database: Database, key: str, request: str, window_seconds: float) -> Row:
+    """The key taken: edit_ids None, it is this request's; else what the first request kept
+    with it (its edit_ids and left_out), read in the statement that takes it."""
     try:
         row = await database.fetch_one(
             "take_idempotency_key", key=key, fingerprint=request,
@@ -121,5 +122,4 @@ async def _take(
             accepted="the same request again with this key, or a new key for a new request",
         ) from None  # fmt: skip
     assert row is not None
-    edit_ids: list[UUID] | None = row["edit_ids"]
-    return edit_ids
+    return row

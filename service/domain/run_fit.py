@@ -1,7 +1,9 @@
 """Whether a workflow fits each media of a run: the key of the media's edit, or the refusal it
 has. The one place for every reason a run refuses a media (sound_alone.py, source_facts.py,
 and the existence and kind editroom.workflow_version_to_run checks again as the edits are
-made), whether the batch is refused for its first misfit or leaves them out and says why."""
+made), whether the batch is refused for its first misfit or leaves them out and says why. Each
+refusal's problem is a clause with its own subject (media ID, or the workflow's operation), so
+a client can say it after the media's name (the UI's Runs tab)."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,7 +11,7 @@ from enum import IntEnum
 from uuid import UUID
 
 from runner.engine.ops.base import MediaKind
-from service.domain.sound_alone import refuse_sound_alone
+from service.domain import sound_alone
 from service.kernel.db import Row
 from service.kernel.errors import InvalidParameter
 
@@ -42,10 +44,8 @@ def fit(
     """The key of this media's edit, or why the workflow does not fit it (Workflows._judge)."""
     if media is None:
         return Misfit(Told.KIND, _unfit(media_id, f"media {media_id} does not exist"))
-    try:
-        refuse_sound_alone(media)
-    except InvalidParameter as refused:
-        return Misfit(Told.SOUND_ALONE, refused)
+    if not sound_alone.has_picture(media):
+        return Misfit(Told.SOUND_ALONE, _sound_alone(media_id))
     key = keys.get(MediaKind(media["kind"]))
     if key is None:
         kind, kinds = media["kind"], "s or ".join(workflow["kinds"])
@@ -64,6 +64,14 @@ def _unfit(media_id: UUID, problem: str) -> InvalidParameter:
     editroom.workflow_version_to_run refuses as the edits are made, is refused in these words
     too: the batch is judged again to say why (Workflows._refusal_now)."""
     return InvalidParameter("media", str(media_id), problem, accepted=FITTING_MEDIA)
+
+
+def _sound_alone(media_id: UUID) -> InvalidParameter:
+    """Said of the media by its id, as the refusals of a missing media or another kind are:
+    a client says each media left out by its own name in their place (the UI's Runs tab),
+    and sound alone's problem elsewhere is the predicate alone ("is sound alone")."""
+    problem = f"media {media_id} {sound_alone.PROBLEM}"
+    return InvalidParameter("media", str(media_id), problem, accepted=sound_alone.ACCEPTED)
 
 
 def _a(kind: str) -> str:

@@ -168,13 +168,17 @@ SELECT key FROM editroom.unreferenced_storage_keys(%(keys)s) AS key;
 
 -- name: ready_media_page
 -- editroom fsck walks every ready media in id order (the primary key), a page at a time.
-SELECT id, storage_key, size_bytes, sha256 FROM editroom.media
+SELECT id, storage_key, size_bytes, sha256, kind, duration_seconds, video_codec
+  FROM editroom.media
  WHERE status = 'ready' AND id > %(after)s
  ORDER BY id
  LIMIT %(limit)s;
 
 -- name: forget_lost_media
 SELECT * FROM editroom.forget_lost_media(%(id)s);
+
+-- name: record_measured_duration
+SELECT editroom.record_measured_duration(%(id)s, %(duration_seconds)s) AS recorded;
 
 -- name: enqueue_edit_once
 -- durable = false: the commit does not wait for the disk (see Edits.create_once).
@@ -209,15 +213,13 @@ SELECT a.waiting, (a.edit).*, a.reused, editroom.retry_refusal(a.edit) IS NULL A
   ) AS a;
 
 -- name: take_idempotency_key
--- In the transaction that makes the edits: NULL, the key is ours; else the edits it made.
-SELECT editroom.take_idempotency_key(%(key)s, %(fingerprint)s, %(window)s) AS edit_ids;
+-- In the transaction that makes the edits: edit_ids NULL, the key is ours; else the edits it
+-- made, and what a workflow batch left out (keep_idempotency_key).
+SELECT t.edit_ids, t.left_out
+  FROM editroom.take_idempotency_key(%(key)s, %(fingerprint)s, %(window)s) AS t;
 
 -- name: keep_idempotency_key
 SELECT editroom.keep_idempotency_key(%(key)s, %(edit_ids)s::uuid[], %(left_out)s::jsonb);
-
--- name: idempotency_key_left_out
--- What a replayed batch left out (keep_idempotency_key), read in the transaction that took it.
-SELECT left_out FROM editroom.idempotency_keys WHERE key = %(key)s;
 
 -- name: forget_expired_idempotency_keys
 SELECT editroom.forget_expired_idempotency_keys() AS forgotten;

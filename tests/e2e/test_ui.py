@@ -1239,6 +1239,37 @@ def test_a_batch_run_with_every_selected_media_left_out_says_nothing_ran_and_why
     expect(page.locator(".error")).to_be_hidden()
 
 
+def test_a_batch_run_says_of_sound_alone_left_out_what_it_is(
+    page: Page, watch: Watch, service: str, tmp_path: Path
+) -> None:
+    """A video and its sound alone (audio=extract) selected, a workflow for videos: the sound
+    alone is left out, said in a sentence with the media as its subject. Its refusal's problem
+    was the predicate alone ("is sound alone"), which the page wrote after the name and a
+    colon: "hum.mp4: is sound alone"."""
+    clip = media.write_video(tmp_path / "hum.mp4", seconds=1.0, size=(48, 64)).read_bytes()
+    with httpx.Client(base_url=service, timeout=60) as api:
+        video = api.post("/bucket/upload", params={"filename": "hum.mp4"}, content=clip).json()
+        query = {"media": video["id"], "audio": "extract", "wait": "30"}
+        extracted = api.post("/edit", params=query).json()
+        assert extracted["status"] == "completed"
+        workflow = api.post(
+            "/workflows", params={"name": "half", "trim": "0,0.5", "kind": "video"}
+        ).json()
+    sound = extracted["outputs"][0]["id"]
+    page.goto("/#/library?type=video&outputs=1")
+    for media_id in (video["id"], sound):
+        page.locator(".card", has=page.locator(f".thumb[href='#/media/{media_id}']")).get_by_role(
+            "checkbox"
+        ).check()
+    page.goto(f"/#/workflows/{workflow['id']}/runs")
+    page.get_by_role("button", name="Run on the 2 selected in the library").click()
+    expect(page.locator(".saved")).to_contain_text("1 edit queued.")
+    expect(page.locator(".saved .left-out li")).to_have_text(
+        "hum-edited.m4a: it is sound alone (no picture); video operations need a picture."
+    )
+    expect(page.locator(".error")).to_be_hidden()
+
+
 def test_skip_to_content_keeps_the_page(page: Page, watch: Watch) -> None:
     """The first Tab is "Skip to content": followed, the focus is on the page, and the page
     and its address are still the queue's (it had become #page, "No page at this address")."""

@@ -23,7 +23,7 @@ from service.kernel.storage.factory import open_storage
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.processes import editroom_env
-from tests.queue import Conn, enqueue
+from tests.queue import Conn, enqueue, insert_sound_alone
 from tests.s3 import S3Endpoint
 
 GRACE_SECONDS = 2.0
@@ -189,6 +189,45 @@ def test_lost_media_that_work_depends_on_is_not_forgotten(
     assert api.client.delete(f"/sessions/{session['id']}").status_code == 204
     _, findings = run_fsck(api.settings, repair_missing=True)
     assert ("missing", broken["lost"], "repaired") in summary(findings)
+
+
+def test_a_video_recorded_as_lasting_0_s_is_measured_again(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """An upload from before the probe read a header's 0 as no length: fsck measures it from
+    its object, as an upload's check does, and records it; a dry run only says it would, and
+    one the check now refuses is left, saying why. Sound alone is not measured so."""
+    clip = media.write_video(tmp_path / "old.mp4", seconds=1.0, size=(64, 48))
+    uploaded = api.upload(clip.read_bytes()).json()
+    # Sound alone, which an upload's check refuses (no picture), is not measured so.
+    sound = insert_sound_alone(conn, tmp_path)
+    store(
+        api.settings, storage_key(conn, str(sound)), (tmp_path / "sound.m4a").read_bytes(), tmp_path
+    )
+    conn.execute(
+        "UPDATE editroom.media SET duration_seconds = 0 WHERE id = ANY(%s)",
+        [[uploaded["id"], str(sound)]],
+    )
+    key = media_key(uploaded["sha256"])
+
+    report, findings = run_fsck(api.settings, dry_run=True)
+    assert summary(findings) == {("unknown_length", key, "would_repair")}
+    assert api.client.get(f"/bucket/upload/{uploaded['id']}").json()["duration_seconds"] is None
+
+    lowered = api.settings.model_copy(update={"max_video_seconds": 0.5})  # since its upload
+    report, findings = run_fsck(lowered)
+    assert summary(findings) == {("unknown_length", key, "left")}
+    assert "measuring it failed: the video lasts 1 s; the limit is" in findings[0].detail
+    assert not report.clean
+
+    report, findings = run_fsck(api.settings)
+    assert summary(findings) == {("unknown_length", key, "repaired")}
+    assert findings[0].detail.startswith("its row says it lasts 0 s (unknown); measured 1")
+    assert report.as_json()["found"]["unknown_length"] == 1 and report.clean
+    row = api.client.get(f"/bucket/upload/{uploaded['id']}").json()
+    assert row["duration_seconds"] == pytest.approx(uploaded["duration_seconds"])
+    report, findings = run_fsck(api.settings)
+    assert findings == [] and report.clean
 
 
 def cli(api: Api, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

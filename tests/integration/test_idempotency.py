@@ -1,6 +1,7 @@
 """Idempotency-Key on POST /edit and workflow runs: a retried request gets the edits the first
 made, never new ones, whatever else it says; a key reused for another request is refused."""
 
+import asyncio
 import json
 import threading
 import time
@@ -13,11 +14,13 @@ from uuid import UUID
 import psycopg
 import pytest
 
+from service.domain.idempotency import Made, made_once
+from service.kernel.db import Database
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
 from tests.processes import editroom_env, serving
-from tests.queue import Conn
+from tests.queue import Conn, enqueue, insert_media
 from tests.runner_harness import running_runner
 from tests.waiting import eventually
 
@@ -187,47 +190,83 @@ def test_a_workflow_run_and_a_batch_are_answered_again(api: Api, conn: Conn) -> 
     assert edits_made(conn) == 3
 
 
+def test_a_replay_reads_the_key_and_what_it_left_out_in_one_statement(
+    database_url: str, conn: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's replay: the key taken, with the media the first left out, then its edits read;
+    two statements. It read left_out in a third, a round trip more on every replay."""
+    edit = enqueue(conn, insert_media(conn))
+    left_out = [{"media": "m", "error": {"problem": "media m does not exist"}}]
+    ran: list[str] = []
+    fetch_all = Database.fetch_all
+
+    async def counted(database: Database, query: str, **params: Any) -> list[Any]:
+        ran.append(query)
+        return await fetch_all(database, query, **params)
+
+    async def twice() -> tuple[Made, Made]:
+        async def make() -> Made:
+            return Made([edit], left_out=left_out)
+
+        async with Database.connect(database_url, max_size=1) as database:
+            answers = [
+                await made_once(
+                    database, key="batch", request="c" * 64, window_seconds=60, make=make
+                )
+                for _ in range(2)
+            ]
+        return answers[0], answers[1]
+
+    monkeypatch.setattr(Database, "fetch_all", counted)
+    first, replay = asyncio.run(twice())
+    assert (first.replayed, replay.replayed) == (False, True)
+    assert [row["id"] for row in replay.rows] == [edit["id"]]
+    assert replay.left_out == left_out
+    first_made, replayed = ["take_idempotency_key", "keep_idempotency_key"], ran[2:]
+    assert (ran[:2], replayed) == (first_made, ["take_idempotency_key", "edits_by_ids"])
+
+
+TAKE = "SELECT * FROM editroom.take_idempotency_key('k', %s)"
+
+
 def test_a_key_waits_for_the_transaction_that_took_it(database_url: str, conn: Conn) -> None:
-    """SQL: the second taker waits until the first commits, then gets the first's edits."""
+    """SQL: the second taker waits until the first commits, then gets the first's edits and
+    what it left out (read after the wait, not by the snapshot the second's statement began
+    with)."""
     fingerprint = "a" * 64
     edit_id = "00000000-0000-0000-0000-0000000000e1"
     with psycopg.connect(database_url) as first:
-        taken = first.execute(
-            "SELECT editroom.take_idempotency_key('k', %s)", [fingerprint]
-        ).fetchone()
-        assert taken == (None,)
+        taken = first.execute(TAKE, [fingerprint]).fetchone()
+        assert taken == (None, None)
         answers: list[Any] = []
         second = threading.Thread(
-            target=lambda: answers.append(
-                conn.execute(
-                    "SELECT editroom.take_idempotency_key('k', %s) AS ids", [fingerprint]
-                ).fetchone()
-            )
+            target=lambda: answers.append(conn.execute(TAKE, [fingerprint]).fetchone())
         )
         second.start()
         time.sleep(0.3)
         assert not answers  # waiting on the first's row
-        first.execute("SELECT editroom.keep_idempotency_key('k', ARRAY[%s::uuid])", [edit_id])
+        first.execute(
+            "SELECT editroom.keep_idempotency_key('k', ARRAY[%s::uuid], '[\"left\"]')", [edit_id]
+        )
         first.commit()
         second.join(10)
-    assert answers == [{"ids": [UUID(edit_id)]}]
+    assert answers == [{"edit_ids": [UUID(edit_id)], "left_out": ["left"]}]
 
 
 def test_a_rolled_back_key_is_free_and_an_expired_one_forgotten(conn: Conn) -> None:
     fingerprint, other = "a" * 64, "b" * 64
     conn.execute("BEGIN")
-    conn.execute("SELECT editroom.take_idempotency_key('k', %s)", [fingerprint])
+    conn.execute(TAKE, [fingerprint])
     conn.execute("ROLLBACK")
-    taken = conn.execute("SELECT editroom.take_idempotency_key('k', %s) AS ids", [other])
-    assert taken.fetchone() == {"ids": None}
+    assert conn.execute(TAKE, [other]).fetchone() == {"edit_ids": None, "left_out": None}
     conn.execute("SELECT editroom.keep_idempotency_key('k', '{}')")
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="another request"):
-        conn.execute("SELECT editroom.take_idempotency_key('k', %s)", [fingerprint])
+        conn.execute(TAKE, [fingerprint])
     conn.execute("UPDATE editroom.idempotency_keys SET expires_at = now() - interval '1 s'")
     forgotten = conn.execute("SELECT editroom.forget_expired_idempotency_keys() AS n")
     assert forgotten.fetchone() == {"n": 1}
-    taken = conn.execute("SELECT editroom.take_idempotency_key('k', %s) AS ids", [fingerprint])
-    assert taken.fetchone() == {"ids": None}  # a new request now
+    taken = conn.execute(TAKE, [fingerprint]).fetchone()
+    assert taken == {"edit_ids": None, "left_out": None}  # a new request now
 
 
 def test_the_runners_housekeeping_forgets_expired_keys(database_url: str, tmp_path: Path,

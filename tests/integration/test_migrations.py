@@ -1,6 +1,7 @@
 """The schema as the migrations build it, and the rules the migrations keep."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from service.kernel import migrations
 from service.kernel.schema_snapshot import snapshot
 
 EXPECTED_SCHEMA = Path("db/schema.expected")
+CODE_0016 = Path("tests/integration/code_0016.expected")
 DESIGN_FUNCTIONS = {
     "enqueue_edit": "p_media_id uuid, p_ops jsonb, p_session_id uuid, p_workflow_id uuid, "
     "p_max_trials integer, p_priority integer, p_run_after timestamp with time zone",
@@ -81,6 +83,36 @@ def test_downgrade_to_base_and_up_again(database_url: str) -> None:
     assert all("alembic_version" in line for line in leftovers), leftovers
     migrations.upgrade(database_url)
     assert migrations.current_revision(database_url) == migrations.head_revision()
+    assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
+
+
+def made_by_migrations(schema: str) -> list[str]:
+    """A snapshot's lines the migrations make: all but the functions and triggers."""
+    return [line for line in schema.splitlines() if not line.startswith(("function", "trigger"))]
+
+
+def code_of(schema: str) -> set[str]:
+    """A snapshot's functions and triggers, each as a function file's CREATE OR REPLACE finds
+    it to replace: a function by its name, arguments and result; a trigger by its name and
+    table. One of another signature is not replaced but left beside the new one."""
+    functions = {line.split(" [")[0] for line in schema.splitlines() if line.startswith("function")}
+    triggers = set(re.findall(r"^trigger CREATE TRIGGER (\S+) .* ON (\S+) ", schema, re.M))
+    return functions | {f"trigger {name} ON {table}" for name, table in triggers}
+
+
+def test_downgrade_to_0016_leaves_what_0016_made(
+    database_url: str, empty_database_url: str
+) -> None:
+    """Its tables, indexes and views, as an upgrade to 0016 makes them; its functions are the
+    head's (a downgrade never re-applies function files), but only those 0016's own upgrade
+    re-creates: a function or trigger of a later revision would stay for good. 0017's
+    downgrade left bump_workflow_counts, which writes to a table it had dropped."""
+    migrations.upgrade(empty_database_url, "0016")
+    migrations.downgrade(database_url, "0016")
+    left = schema_of(database_url)
+    assert made_by_migrations(left) == made_by_migrations(schema_of(empty_database_url))
+    assert code_of(left) - code_of(CODE_0016.read_text()) == set()
+    migrations.upgrade(database_url)
     assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
 
 

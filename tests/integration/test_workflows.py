@@ -398,7 +398,8 @@ def test_a_batch_can_leave_out_the_media_the_workflow_does_not_fit(
         "the workflow's crop=60,0,10,10: reaches past the right edge (x + w = 70) of the 64x48 "
         "picture",
         f"media {named['video']} is a video, and workflow {workflow['id']} works on images",
-        "is sound alone (no picture); video operations need a picture",
+        f"media {named['sound alone']} is sound alone (no picture); video operations need a "
+        "picture",
         f"media {named['deleted']} does not exist",
     ]
     for left in left_out:
