@@ -1092,23 +1092,6 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     expect(page.get_by_role("link", name="Edit p.png")).to_have_count(0)
 
 
-def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, service: str) -> None:
-    """A session step's output cannot go while its session lives (409): the refusal is shown
-    on the card whose Delete was pressed, wherever the page has scrolled to."""
-    watch.expected.append("status of 409")
-    with httpx.Client(base_url=service, timeout=60) as api:
-        picture = media.image_bytes("PNG", size=(88, 66))
-        stepped(api, filename="kept.png", content=picture, step="flip=h")
-    page.goto("/#/library?outputs=1")
-    page.get_by_role("button", name="Delete kept-edited.png").click()
-    expect(page.get_by_role("dialog")).to_contain_text("its editing sessions")  # what goes too
-    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
-    card = page.locator(".card", has=page.get_by_role("link", name="Edit kept-edited.png"))
-    expect(card.get_by_role("alert")).to_contain_text("kept-edited.png was not deleted")
-    expect(card.get_by_role("alert")).to_be_in_viewport()
-    check_page(page, "library-refused-deletion")
-
-
 def test_a_refusal_goes_once_the_session_has_moved_on(
     page: Page, watch: Watch, service: str
 ) -> None:
@@ -1892,3 +1875,46 @@ def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: 
     operation.locator(".opblock-summary").click()
     expect(operation.locator("tr[data-param-name='crop']")).to_be_visible()
     expect(operation.locator("tr[data-param-name='wait']")).to_be_visible()
+
+
+# Last in the module: the result it deletes in the end would be a result deleted in the queue
+# of every test after it, whose page reads it (a 404 the browser logs, which their watch fails).
+def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, service: str) -> None:
+    """A session step's output cannot go while its session lives (409): the refusal is shown
+    on the card whose Delete was pressed, wherever the page has scrolled to, in words a person
+    can follow (whose undo history holds it, named, not two ids) with the way to free it: the
+    original's editor, whose Discard history deletes the session; then the delete succeeds."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(88, 66))
+        original, _ = stepped(api, filename="kept.png", content=picture, step="flip=h")
+    page.goto("/#/library?outputs=1")
+    page.get_by_role("button", name="Delete kept-edited.png").click()
+    expect(page.get_by_role("dialog")).to_contain_text("its editing sessions")  # what goes too
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    card = page.locator(".card", has=page.get_by_role("link", name="Edit kept-edited.png"))
+    refusal = card.get_by_role("alert")
+    expect(refusal).to_contain_text(
+        "kept-edited.png was not deleted: it is step 1 of the undo history of kept.png"
+    )
+    expect(refusal).to_contain_text("Discard history")
+    expect(refusal).not_to_contain_text(re.compile("[0-9a-f]{8}-[0-9a-f]{4}-"))  # no ids
+    expect(refusal).to_be_in_viewport()
+    check_page(page, "library-refused-deletion")
+    refusal.get_by_role("link", name="kept.png").click()
+    expect(page).to_have_url(re.compile(f"#/media/{original}"))
+    expect(page.locator(".step")).to_have_count(1)
+    page.get_by_role("button", name="Discard history").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Discard the editing history of kept.png?")
+    expect(dialog).to_contain_text("the results the steps made stay in the library")
+    dialog.get_by_role("button", name="Discard history").click()
+    expect(page.locator(".step")).to_have_count(0)
+    expect(page.get_by_role("button", name="Discard history")).to_be_disabled()
+    expect(page.get_by_role("button", name="Undo")).to_be_disabled()
+    check_page(page, "editor-history-discarded")
+    page.goto("/#/library?outputs=1")
+    page.get_by_role("button", name="Delete kept-edited.png").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("link", name="Edit kept-edited.png")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit kept.png")).to_have_count(1)
