@@ -253,10 +253,12 @@ BEGIN
      WHERE e.session_id IS NOT NULL AND e.outputs @> ARRAY[p_id]
        AND NOT EXISTS (SELECT FROM editroom.sessions s
                         WHERE s.id = e.session_id AND s.media_id = p_id);
+    -- Its own SQLSTATE, so the service can tell this refusal from the others and name the
+    -- session (and its original) in fields a client reads (service/domain/library.py).
     IF FOUND THEN
         RAISE EXCEPTION 'media % is the output of step % of session %; delete the session first',
             p_id, v_edit.session_step, v_edit.session_id
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+            USING ERRCODE = 'dependent_objects_still_exist';
     END IF;
     DELETE FROM editroom.media WHERE id = p_id;
     RETURN v_media;
@@ -267,7 +269,8 @@ COMMENT ON FUNCTION editroom.delete_media(uuid) IS
 'Deletes media p_id and returns the row (the caller then deletes its stored object). Refuses '
 'while an edit that reads it is queued, processing or waiting to retry, while it is the '
 'original of a session with a step still to run, and while it is the output of a step of a '
-'session (delete the session first; deleting an original deletes its sessions). Finished '
+'session (SQLSTATE 2BP01, dependent_objects_still_exist: delete the session first; deleting '
+'an original deletes its sessions). Finished '
 'edits keep their history with media_id set to NULL.';
 
 CREATE OR REPLACE FUNCTION editroom.expired_pending_media(p_limit integer DEFAULT 1000)

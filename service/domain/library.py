@@ -22,6 +22,7 @@ from service.domain.cursors import Page, keyset_page
 from service.kernel.db import Database, Row
 from service.kernel.errors import (
     ChecksBusy,
+    HeldBySession,
     InvalidMedia,
     NotFound,
     SandboxCrashed,
@@ -232,13 +233,22 @@ class MediaLibrary:
         )  # fmt: skip
 
     async def delete(self, media_id: UUID) -> None:
-        row = await self.database.fetch_one("delete_media", id=media_id)
+        try:
+            row = await self.database.fetch_one("delete_media", id=media_id)
+        except HeldBySession as refused:
+            raise await self._held_by(media_id, refused) from refused
         assert row is not None
         # The row is gone; should deleting the object fail, the clean-up removes the orphan.
         # The same bytes uploaded again meanwhile are a new row with the same key: kept.
         key = row["storage_key"]
         if await self.database.fetch_all("unreferenced_storage_keys", keys=[key]):
             await self.storage.delete(key)
+
+    async def _held_by(self, media_id: UUID, refused: HeldBySession) -> HeldBySession:
+        """The refusal with the session that holds the media named as fields (its words stay
+        PostgreSQL's); as it was, should that session have gone since."""
+        holder = await self.database.fetch_one("session_holding_media", id=media_id)
+        return HeldBySession(str(refused), **holder) if holder else refused
 
 
 async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:

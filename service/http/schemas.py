@@ -508,6 +508,18 @@ class ErrorBody(BaseModel):
         "to run): each media, in the order given, with the refusal it had (`media`, `error`), "
         "as a run's answer lists them",
     )
+    session_id: UUID | None = Field(
+        default=None,
+        description="When a media is not deleted because a session's step made it "
+        "(`HeldBySession`): that session, which deleting frees it",
+    )
+    session_step: int | None = Field(
+        default=None, description="... the step of that session whose output it is (from 1)"
+    )
+    session_media_id: UUID | None = Field(
+        default=None,
+        description="... and that session's original, the media whose editor holds the history",
+    )
 
 
 class ExecutionsPage(BaseModel):

@@ -25,6 +25,7 @@ from service.kernel.errors import (
     Conflict,
     DatabaseUnavailable,
     EditroomError,
+    HeldBySession,
     InvalidInput,
     NotFound,
 )
@@ -48,6 +49,7 @@ WATCH_LOCK_TIMEOUT_MS = 200
 _TRANSLATIONS: tuple[tuple[type[Exception], type[EditroomError]], ...] = (
     (pg_errors.NoDataFound, NotFound),
     (pg_errors.ObjectNotInPrerequisiteState, Conflict),
+    (pg_errors.DependentObjectsStillExist, HeldBySession),  # delete_media: a session's output
     (pg_errors.IntegrityError, Conflict),
     (pg_errors.DataError, InvalidInput),
     (psycopg.OperationalError, DatabaseUnavailable),

@@ -10,7 +10,8 @@ fail_edit reads it; the sandboxed child's errors cross back as these classes). T
     │   └── BadSignature           403  final    a signed URL forged, altered or expired
     ├── NotFound                   404  final
     ├── Conflict                   409  retried  a state that may change (a race, a busy row)
-    │   └── SessionMoved           409  retried  other steps kept being added meanwhile
+    │   ├── SessionMoved           409  retried  other steps kept being added meanwhile
+    │   └── HeldBySession          409  retried  a media a session's step made: its history
     ├── UploadStalled              408  final    an upload's body stopped arriving
     ├── TooLarge                   413  final
     ├── TooManyQueued              429  retried  the queue is full: back-pressure, try later
@@ -172,6 +173,33 @@ class SessionMoved(Conflict):
             f"session {session_id} kept changing while this step was planned (other steps "
             "were added at the same time); send it again"
         )
+
+
+class HeldBySession(Conflict):
+    """A media that is the output of a step of a session (not the session's original): undo
+    and redo may make it the head again, so it goes only once that session is deleted. The
+    database boundary raises it with PostgreSQL's words alone (its SQLSTATE,
+    dependent_objects_still_exist); the library then names the session, the step and the
+    session's original, as fields a client can follow (to the original's editor, say)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        session_id: object = None,
+        session_step: int | None = None,
+        session_media_id: object = None,
+    ) -> None:
+        self.holder = {
+            "session_id": str(session_id),
+            "session_step": session_step,
+            "session_media_id": str(session_media_id),
+        }
+        self.named = session_id is not None
+        super().__init__(message)
+
+    def details(self) -> dict[str, Any]:
+        return self.holder if self.named else {}
 
 
 class UploadStalled(EditroomError):

@@ -146,6 +146,18 @@ SELECT (c.media).*, c.created
 -- name: delete_media
 SELECT * FROM editroom.delete_media(%(id)s);
 
+-- name: session_holding_media
+-- The session (not one it is the original of) whose step made a media, and that session's
+-- original: what delete_media's refusal to delete it names, for a client to follow. Its
+-- first step, of its oldest session, when several hold it; edits_session_outputs_idx finds them.
+SELECT e.session_id, e.session_step, s.media_id AS session_media_id
+  FROM editroom.edits e
+  JOIN editroom.sessions s ON s.id = e.session_id
+ WHERE e.session_id IS NOT NULL AND e.outputs @> ARRAY[%(id)s::uuid]
+   AND s.media_id <> %(id)s::uuid
+ ORDER BY s.created_at, e.session_step
+ LIMIT 1;
+
 -- name: list_media
 -- Newest first, keyset on (uploaded_at, id); every filter optional.
 SELECT * FROM editroom.media

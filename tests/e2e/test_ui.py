@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 DESKTOP = ViewportSize(width=1280, height=800)
 PHONE = ViewportSize(width=390, height=844)
+NARROW_DESKTOP = ViewportSize(width=960, height=800)  # the tables' rows are still rows
 LIVE_TIMEOUT_MS = 20_000  # an edit on tiny media, seen through the event stream
 
 
@@ -1092,23 +1093,6 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     expect(page.get_by_role("link", name="Edit p.png")).to_have_count(0)
 
 
-def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, service: str) -> None:
-    """A session step's output cannot go while its session lives (409): the refusal is shown
-    on the card whose Delete was pressed, wherever the page has scrolled to."""
-    watch.expected.append("status of 409")
-    with httpx.Client(base_url=service, timeout=60) as api:
-        picture = media.image_bytes("PNG", size=(88, 66))
-        stepped(api, filename="kept.png", content=picture, step="flip=h")
-    page.goto("/#/library?outputs=1")
-    page.get_by_role("button", name="Delete kept-edited.png").click()
-    expect(page.get_by_role("dialog")).to_contain_text("its editing sessions")  # what goes too
-    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
-    card = page.locator(".card", has=page.get_by_role("link", name="Edit kept-edited.png"))
-    expect(card.get_by_role("alert")).to_contain_text("kept-edited.png was not deleted")
-    expect(card.get_by_role("alert")).to_be_in_viewport()
-    check_page(page, "library-refused-deletion")
-
-
 def test_a_refusal_goes_once_the_session_has_moved_on(
     page: Page, watch: Watch, service: str
 ) -> None:
@@ -1393,6 +1377,66 @@ def test_a_time_keeps_its_unit_in_a_crowded_queue(page: Page, watch: Watch, serv
     took = page.locator(f"tr[data-edit='{made['id']}'] td[data-label=Took]")
     expect(took).to_have_text(re.compile(r"^\d+(\.\d)?\s(ms|s)$"))
     check_page(page, "queue-crowded")
+
+
+# How a row of a desktop table shares its width: the lines its Queued time takes, and whether
+# its first result's name is cut short (an ellipsis).
+ROW_ROOM = """(id) => {
+  const row = document.querySelector(`tr[data-edit="${id}"]`);
+  const cell = (label) => row.querySelector(`td[data-label="${label}"]`);
+  const range = document.createRange();
+  range.selectNodeContents(cell("Queued"));
+  const name = cell("Result").querySelector(".media-name");
+  return {
+    queued_lines: new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size,
+    result_cut: name ? name.scrollWidth > name.clientWidth : null,
+  };
+}"""
+
+
+def test_a_crowded_table_keeps_its_times_and_results_readable(
+    page: Page, watch: Watch, service: str
+) -> None:
+    """A long text's chip and a long failure's reason in the queue (and the chip in a workflow's
+    executions): the Status and Operations columns are bounded, so the Queued time reads on one
+    line at desktop width (it took three, "Dec 7," "2026," "2:17 PM"), two at most, the date
+    over the time, in a narrower window, and the result's name is shown whole (it was cut,
+    "wide-table-edi…"). The phone's cards are as they were (check_page looks at both)."""
+    words = "_".join(["a_caption_of_many_words"] * 6)
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(1500, 110))  # not crowded.png: its own media
+        uploaded = api.post(
+            "/bucket/upload", params={"filename": "wide-table.png"}, content=picture
+        )
+        source = uploaded.json()["id"]
+        failed = api.post(f"/edit?media={source}&headshot=&text=x_{words}&wait=30").json()
+        assert failed["status"] == "failed", failed
+        made = api.post(f"/edit?media={source}&text={words}&wait=30").json()
+        assert made["status"] == "completed", made["error"]
+        workflow = api.post("/workflows", json={
+            "name": "wide-table", "ops": [{"op": "text", "text": f"y_{words}"}],
+        }).json()  # fmt: skip
+        ran = api.post(f"/workflows/{workflow['id']}/run?media={source}&wait=30").json()
+        assert ran["status"] == "completed", ran
+    page.goto("/#/queue")
+    expect(page.locator(f"tr[data-edit='{made['id']}'] .results .media-name")).to_have_text(
+        "wide-table-edited.png"
+    )
+    roomy = [page.evaluate(ROW_ROOM, edit["id"]) for edit in (made, failed)]
+    assert [room["queued_lines"] for room in roomy] == [1, 1], roomy
+    assert roomy[0]["result_cut"] is False, roomy
+    page.set_viewport_size(NARROW_DESKTOP)
+    narrow = [page.evaluate(ROW_ROOM, edit["id"]) for edit in (made, failed)]
+    assert max(room["queued_lines"] for room in narrow) <= 2, narrow
+    assert (narrow[0]["result_cut"], page.evaluate(OVERFLOWING)) == (False, []), narrow
+    check_page(page, "queue-crowded-columns")
+    page.goto(f"/#/workflows/{workflow['id']}/executions")
+    expect(page.locator(f"tr[data-edit='{ran['id']}'] .results .media-name")).to_have_text(
+        "wide-table-edited.png"
+    )
+    room = page.evaluate(ROW_ROOM, ran["id"])
+    assert (room["queued_lines"], room["result_cut"]) == (1, False), room
+    check_page(page, "executions-crowded-columns")
 
 
 # Every text a screen reader is told on the page from now on: each change inside a live region
@@ -1923,3 +1967,46 @@ def test_the_api_docs_render_offline_under_the_strict_policy(page: Page, watch: 
     operation.locator(".opblock-summary").click()
     expect(operation.locator("tr[data-param-name='crop']")).to_be_visible()
     expect(operation.locator("tr[data-param-name='wait']")).to_be_visible()
+
+
+# Last in the module: the result it deletes in the end would be a result deleted in the queue
+# of every test after it, whose page reads it (a 404 the browser logs, which their watch fails).
+def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, service: str) -> None:
+    """A session step's output cannot go while its session lives (409): the refusal is shown
+    on the card whose Delete was pressed, wherever the page has scrolled to, in words a person
+    can follow (whose undo history holds it, named, not two ids) with the way to free it: the
+    original's editor, whose Discard history deletes the session; then the delete succeeds."""
+    watch.expected.append("status of 409")
+    with httpx.Client(base_url=service, timeout=60) as api:
+        picture = media.image_bytes("PNG", size=(88, 66))
+        original, _ = stepped(api, filename="kept.png", content=picture, step="flip=h")
+    page.goto("/#/library?outputs=1")
+    page.get_by_role("button", name="Delete kept-edited.png").click()
+    expect(page.get_by_role("dialog")).to_contain_text("its editing sessions")  # what goes too
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    card = page.locator(".card", has=page.get_by_role("link", name="Edit kept-edited.png"))
+    refusal = card.get_by_role("alert")
+    expect(refusal).to_contain_text(
+        "kept-edited.png was not deleted: it is step 1 of the undo history of kept.png"
+    )
+    expect(refusal).to_contain_text("Discard history")
+    expect(refusal).not_to_contain_text(re.compile("[0-9a-f]{8}-[0-9a-f]{4}-"))  # no ids
+    expect(refusal).to_be_in_viewport()
+    check_page(page, "library-refused-deletion")
+    refusal.get_by_role("link", name="kept.png").click()
+    expect(page).to_have_url(re.compile(f"#/media/{original}"))
+    expect(page.locator(".step")).to_have_count(1)
+    page.get_by_role("button", name="Discard history").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Discard the editing history of kept.png?")
+    expect(dialog).to_contain_text("the results the steps made stay in the library")
+    dialog.get_by_role("button", name="Discard history").click()
+    expect(page.locator(".step")).to_have_count(0)
+    expect(page.get_by_role("button", name="Discard history")).to_be_disabled()
+    expect(page.get_by_role("button", name="Undo")).to_be_disabled()
+    check_page(page, "editor-history-discarded")
+    page.goto("/#/library?outputs=1")
+    page.get_by_role("button", name="Delete kept-edited.png").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("link", name="Edit kept-edited.png")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit kept.png")).to_have_count(1)

@@ -323,6 +323,14 @@ def test_a_step_output_is_deleted_only_with_its_session(
     refused = api.client.delete(f"/bucket/upload/{head['media_id']}")
     assert refused.status_code == 409
     assert f"step 1 of session {session['id']}" in refused.json()["detail"]
+    # The same as fields, for a client to follow: the session, its step, and its original.
+    assert refused.json() | {"detail": ""} == {
+        "detail": "",
+        "error": "HeldBySession",
+        "session_id": session["id"],
+        "session_step": 1,
+        "session_media_id": session["media_id"],
+    }
     assert api.client.get(session["url"]).status_code == 200
     assert [s["id"] for s in api.client.get("/sessions").json()["items"]] == [session["id"]]
     assert api.client.delete(session["url"]).status_code == 204

@@ -228,6 +228,10 @@ def test_errors_are_documented_as_editrooms_error_body(document: dict[str, Any])
     assert {"detail", "error", "parameter", "value", "accepted"} <= set(
         schemas["ErrorBody"]["properties"]
     )
+    # A media a session's step made, not deleted: the session that holds it, named.
+    assert {"session_id", "session_step", "session_media_id"} <= set(
+        schemas["ErrorBody"]["properties"]
+    )
     error_ref = {"$ref": "#/components/schemas/ErrorBody"}
     for path in document["paths"].values():
         for operation in path.values():

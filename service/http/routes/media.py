@@ -93,6 +93,7 @@ async def get_media(media_id: UUID, library: LibraryDep, links: LinksDep) -> Med
 @router.delete("/{media_id}", status_code=204, responses={409: {"description": "in use"}})
 async def delete_media(media_id: UUID, library: LibraryDep) -> Response:
     """Delete the media and its bytes; refused (409) while an edit that reads it is queued
-    or processing."""
+    or processing, and while a session's step made it (`HeldBySession`, whose body names the
+    session: session_id, session_step, session_media_id)."""
     await library.delete(media_id)
     return Response(status_code=204)

@@ -44,8 +44,17 @@ export function micros(iso) {
   return Date.parse(iso) * 1000 + Number(fraction.padEnd(6, "0").slice(3, 6));
 }
 
+// A time as people read it, "Dec 7, 2026, 2:17 PM": the date and the time each kept whole
+// (no-break spaces), so a narrow column shows it on two lines at most, the date over the time,
+// never "Dec 7," over "2026," over "2:17 PM". A locale that writes the time first is left as is.
 export function when(iso) {
-  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
+  if (!iso) return "";
+  const at = new Date(iso);
+  const whole = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const time = at.toLocaleTimeString(undefined, { timeStyle: "short" });
+  if (!whole.endsWith(time)) return whole;
+  const kept = (text) => text.replace(/ /g, "\u00a0");
+  return `${kept(whole.slice(0, -time.length).trimEnd())} ${kept(time)}`;
 }
 
 // How long an edit ran, its number and unit joined by a no-break space ("87 ms" is never "87"

@@ -3,7 +3,7 @@
 // stream (app.js), its edits of this session.
 import { get, operations, request } from "../api.js";
 import { boxProblem, cropBox } from "../components/crop.js";
-import { bytes, errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
+import { bytes, confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
 import { LIVE } from "../components/status.js";
 import { headChain, stepList } from "../components/steps.js";
@@ -11,12 +11,12 @@ import { timeline } from "../components/timeline.js";
 import { colourControls } from "../components/colour.js";
 import { displayCopy, formatName, soundOnly } from "../components/media.js";
 import { mediaPicker } from "../components/picker.js";
-import { bus } from "../state.js";
+import { bus, setParams } from "../state.js";
 
 const COPY_TRIES = 5; // a copy of the head to show, still being made: asked for again this often
 const COPY_RETRY_MILLISECONDS = 2000;
 
-export async function render(main, { id }) {
+export async function render(main, { id, params }) {
   const gone = () => nothingAt(main, { what: "media", back: "#/library", backLabel: "Back to the library" });
   if (!looksLikeId(id)) { gone(); return null; }
   const error = errorBox();
@@ -29,8 +29,7 @@ export async function render(main, { id }) {
     return null;
   }
   try {
-    const open = await get("/sessions", { media: id, limit: 1 });
-    session = open.items[0] || await request("POST", "/sessions", { params: { media: id } });
+    session = await opened(id, params.get("session"));
   } catch (failure) { showError(error, failure); return null; }
   try { catalogue = (await operations()).operations; } catch (failure) { showError(error, new Error(`The operations could not be read: ${failure.message}`)); }
 
@@ -50,9 +49,11 @@ export async function render(main, { id }) {
     h("label", { for: nameId }, "Save the steps as a workflow"),
     h("input", { id: nameId, name: "name", required: true, placeholder: "web-thumb", autocomplete: "off" }),
     h("button", { type: "submit" }, "Save as workflow"), saveError, saved);
+  const discard = h("button", { type: "button", class: "quiet discard" }, "Discard history…");
   const history = h("aside", { class: "panel history", "aria-label": "History" },
     h("div", { class: "history-actions" }, undo, redo, download), waiting, historyError,
-    h("h2", {}, "Steps"), steps.announcer, steps.element, saveForm);
+    h("h2", {}, "Steps"), steps.announcer, steps.element, saveForm,
+    h("div", { class: "discard-history" }, discard));
   main.append(h("h1", {}, media.original_name || media.id), h("div", { class: "editor" }, opsPanel, stage, history));
 
   let headId = null; let headKind = null; let headSize = null; let tools = null;
@@ -231,6 +232,7 @@ export async function render(main, { id }) {
     const pressed = [undo, redo].find((button) => button === document.activeElement);
     undo.disabled = !session.can_undo;
     redo.disabled = !session.can_redo;
+    discard.disabled = !session.steps?.length;
     // Undo or Redo with the focus, now of no use, hands it to the other, not to the page's top.
     if (pressed?.disabled) handFocusOn();
     waiting.hidden = !session.busy;
@@ -279,6 +281,24 @@ export async function render(main, { id }) {
     if (session.busy) return `Steps are still running: ${way} once they have finished, or cancel them.`;
     return way === "undo" ? "There is nothing to undo: the head is the original." : "There is nothing to redo: no undone step follows the head.";
   }
+  // The history discarded (DELETE /sessions/{id}: its steps still to run are cancelled), the
+  // editor starts again from the original, in a new session. What the steps made stays in the
+  // library, each a media of its own, which deleting the session frees to be deleted.
+  discard.addEventListener("click", async () => {
+    const name = media.original_name || "this media";
+    const text = `Its steps go, and undo and redo with them; steps still running are cancelled. ${name} stays as it is, `
+      + "and the results the steps made stay in the library, each a media of its own that can then be deleted. The editor starts again from the original.";
+    if (!await confirmDialog({ title: `Discard the editing history of ${name}?`, text, action: "Discard history" })) return;
+    try {
+      await request("DELETE", `/sessions/${session.id}`);
+      setParams({ session: "" });
+      session = await request("POST", "/sessions", { params: { media: id } });
+      overlay.clear();
+      await acted();
+      saved.replaceChildren();
+    } catch (failure) { showError(historyError, failure); }
+    if (discard.disabled) handFocusOn(); // the button just pressed, now of no use
+  });
   undo.addEventListener("click", () => move("undo"));
   redo.addEventListener("click", () => move("redo"));
   const onKey = (event) => {
@@ -357,4 +377,13 @@ export async function render(main, { id }) {
     document.removeEventListener("keydown", onKey);
     tools?.dispose?.();
   };
+}
+
+// The session the address names (the library's link to a history that holds a result), when it
+// is this media's; otherwise the media's newest, or a new one.
+async function opened(id, named) {
+  const asked = named ? await get(`/sessions/${named}`).catch(() => null) : null;
+  if (asked?.media_id === id) return asked;
+  const open = await get("/sessions", { media: id, limit: 1 });
+  return open.items[0] || request("POST", "/sessions", { params: { media: id } });
 }

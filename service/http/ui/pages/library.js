@@ -222,12 +222,32 @@ function card(media, { error, removed }) {
       removed(item);
       showError(error, null);
     } catch (failure) {
-      showError(refused, new Error(`${name} was not deleted: ${failure.message}`));
+      await sayRefused(refused, name, failure);
       refused.scrollIntoView({ block: "nearest" });
       remove.focus();
     }
   });
   return item;
+}
+
+// Why a media was not deleted. One a session's step made is held by that session's undo
+// history (409 HeldBySession, whose fields name the session, the step and the session's
+// original): said as the history of the original, by its name, with the way to free it, its
+// editor, opened on that session, where the history can be discarded. Ids mean nothing to a
+// person; any other refusal is told in the API's words.
+async function sayRefused(box, name, failure) {
+  const held = failure.body?.error === "HeldBySession" ? failure.body : null;
+  if (!held?.session_media_id) {
+    showError(box, new Error(`${name} was not deleted: ${failure.message}`));
+    return;
+  }
+  const original = await mediaRow(held.session_media_id).catch(() => null);
+  const originalName = original?.original_name || "the media it was made from";
+  const editor = `#/media/${held.session_media_id}?session=${held.session_id}`;
+  box.replaceChildren(`${name} was not deleted: it is step ${held.session_step} of the undo history of `,
+    h("a", { href: editor }, originalName),
+    `. To free it, open ${originalName} and choose “Discard history”.`);
+  box.hidden = false;
 }
 
 // Every output is named <source>-edited.<ext>: its card says what made it, the media it was
