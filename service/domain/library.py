@@ -6,7 +6,7 @@ their rows added with their edit's completion (runner/process/completer.py)."""
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +24,7 @@ from service.kernel.errors import (
     ChecksBusy,
     HeldBySession,
     InvalidMedia,
+    InvalidParameter,
     NotFound,
     SandboxCrashed,
     SandboxInternalError,
@@ -38,6 +39,11 @@ from service.kernel.storage.base import Storage, media_key
 log = logging.getLogger(__name__)
 
 PROBE_SECONDS_PER_GIB = 10.0
+# What GET /bucket/upload's `id` takes: its answer is one page, of those that exist.
+IDS_ACCEPTED = (
+    "media ids (UUIDs), id=A&id=B..., no more than limit (50 by default, up to 500); "
+    "for more, a larger limit or several requests"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,13 +229,21 @@ class MediaLibrary:
         before: datetime | None,
         limit: int,
         cursor: str | None,
+        ids: Sequence[UUID] | None = None,
     ) -> Page:
         """Ready media, newest upload first; every filter optional (origin: upload, the
         originals, uploaded or imported; or edit, the outputs; by_address: the copies result
-        addresses made only, or everything else)."""
+        addresses made only, or everything else; ids: those of these ids that exist, no more
+        than `limit` of them, so that they fit one page)."""
+        if ids is not None and len(ids) > limit:
+            raise InvalidParameter(
+                "id", f"{len(ids)} ids", f"more than a page holds (limit={limit})",
+                accepted=IDS_ACCEPTED,
+            )  # fmt: skip
+        query, by_id = ("list_media", {}) if ids is None else ("list_media_by_ids", {"ids": ids})
         return await keyset_page(
-            self.database, "list_media", limit=limit, cursor=cursor, time_column="uploaded_at",
-            kind=kind, origin=origin, by_address=by_address, since=since, before=before,
+            self.database, query, limit=limit, cursor=cursor, time_column="uploaded_at",
+            kind=kind, origin=origin, by_address=by_address, since=since, before=before, **by_id,
         )  # fmt: skip
 
     async def delete(self, media_id: UUID) -> None:

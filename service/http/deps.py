@@ -6,7 +6,8 @@ dependency in its thread pool, and a hop to a thread and back for each (four or 
 request) cost more than the rest of a GET of a result."""
 
 import re
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 from urllib.parse import quote
 
 from fastapi import Depends, Header, Request
@@ -142,7 +143,7 @@ async def check_query(request: Request) -> None:
     route: APIRoute = request.scope["route"]
     if route.include_in_schema:  # the UI's pages take any link's parameters
         query_items(request.scope["query_string"].decode("latin-1"))  # refused unless UTF-8
-    known: dict[str, tuple[str, ...] | None] = request.app.state.accepted_parameters
+    known: dict[str, Accepted | None] = request.app.state.accepted_parameters
     if route.unique_id not in known:
         known[route.unique_id] = accepted_parameters(route)
     accepted = known[route.unique_id]
@@ -150,11 +151,12 @@ async def check_query(request: Request) -> None:
         return
     seen: set[str] = set()
     for name, value in request.query_params.multi_items():
-        if name not in accepted:
+        if name not in accepted.names:
             elsewhere = _where_it_belongs(request, route, name, value)
             problem = "unknown parameter" if elsewhere is None else f"not taken here: {elsewhere}"
-            raise UnknownParameter(name, value, problem, accepted=" | ".join(accepted) or "none")
-        if name in seen:
+            names = " | ".join(accepted.names) or "none"
+            raise UnknownParameter(name, value, problem, accepted=names)
+        if name in seen and name not in accepted.repeated:
             raise InvalidParameter(
                 name, value, "given more than once", accepted=f"one {name} parameter"
             )
@@ -181,21 +183,36 @@ def _where_it_belongs(request: Request, route: APIRoute, name: str, value: str) 
     return str(template).format(name=name, role=role, path=excerpt(joined))
 
 
-def accepted_parameters(route: APIRoute) -> tuple[str, ...] | None:
+class Accepted(NamedTuple):
+    names: tuple[str, ...]  # every query parameter the route declares
+    repeated: frozenset[str]  # those declared as a list (`id=A&id=B`), which may be repeated
+
+
+def accepted_parameters(route: APIRoute) -> Accepted | None:
     """The query parameters the route declares, its dependencies' included; None for a route
     whose own grammar checks them (service.http.openapi.SELF_CHECKED), and for the UI's pages,
     which take none but must not refuse a link's tracking parameters."""
     if not route.include_in_schema or (route.openapi_extra or {}).get(GRAMMAR) in SELF_CHECKED:
         return None
     names: list[str] = []
+    repeated: set[str] = set()
     dependants = [route.dependant]
     while dependants:
         dependant = dependants.pop()
         for field in dependant.query_params:
             if field.alias not in names:  # a dependency may declare one its route does too
                 names.append(field.alias)
+            if _is_list(field.field_info.annotation):
+                repeated.add(field.alias)
         dependants.extend(dependant.dependencies)
-    return tuple(names)
+    return Accepted(tuple(names), frozenset(repeated))
+
+
+def _is_list(annotation: Any) -> bool:
+    """list[X], or list[X] | None."""
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_list(arg) for arg in get_args(annotation))
+    return get_origin(annotation) is list
 
 
 async def check_body_type(request: Request) -> None:

@@ -87,6 +87,8 @@ def words(name: str, annotation: Any, constraints: Sequence[Any] = ()) -> str:
         return _number("a number", bounds, whole=False)
     if annotation is UUID:
         noun = _noun(name)
+        if noun == "id":  # a parameter named id alone (GET /bucket/upload?id=)
+            return "an id (a UUID)"
         return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} id (a UUID)"
     if annotation is datetime:
         return "a date and time (ISO 8601, e.g. 2026-11-23T10:00:00Z)"
@@ -116,7 +118,12 @@ def _declared(
         return None
     if where != "body":
         field = next((f for f in _parameters(route, where) if f.alias == path[0]), None)
-        return None if field is None else (field.alias, *_typed(field.field_info))
+        if field is None:
+            return None
+        parameter: tuple[str, Any, list[Any]] | None = (field.alias, *_typed(field.field_info))
+        for step in path[1:]:  # a repeated parameter's n-th value (id=A&id=B)
+            parameter = None if parameter is None else _step(parameter, step)
+        return parameter
     body = route.body_field
     if body is None:
         return None
@@ -203,10 +210,13 @@ def _keys(model: Any) -> list[str]:
 
 
 def _name(where: str, path: Location) -> str:
-    """The parameter as a client wrote it: `media`, or a body's `media[0]`, `kinds[1]`."""
+    """The parameter as a client wrote it: `media`, or a body's `media[0]`, `kinds[1]`; a
+    repeated query parameter's values are each written `id=...`, so each is named `id`."""
     if not path:
         return "body" if where == "body" else where
     name = str(path[0])
+    if where != "body":
+        return name
     for step in path[1:]:
         name += f"[{step}]" if isinstance(step, int) else f".{step}"
     return name

@@ -172,6 +172,22 @@ SELECT * FROM editroom.media
  ORDER BY uploaded_at DESC, id DESC
  LIMIT %(limit)s;
 
+-- name: list_media_by_ids
+-- list_media of the media the ids name (GET /bucket/upload?id=...): found by the primary key,
+-- however large the library. Not a filter of list_media: a plan a prepared list_media keeps
+-- for every call would walk the listing index for them, to its end for an id since deleted.
+SELECT * FROM editroom.media
+ WHERE id = ANY(%(ids)s::uuid[]) AND status = 'ready'
+   AND (%(kind)s::editroom.media_kind IS NULL OR kind = %(kind)s::editroom.media_kind)
+   AND (%(origin)s::text IS NULL OR (origin = 'edit') = (%(origin)s::text = 'edit'))
+   AND (%(by_address)s::boolean IS NULL OR by_address = %(by_address)s::boolean)
+   AND (%(since)s::timestamptz IS NULL OR uploaded_at >= %(since)s::timestamptz)
+   AND (%(before)s::timestamptz IS NULL OR uploaded_at < %(before)s::timestamptz)
+   AND (%(after_at)s::timestamptz IS NULL
+        OR (uploaded_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ ORDER BY uploaded_at DESC, id DESC
+ LIMIT %(limit)s;
+
 -- name: expired_pending_media
 SELECT * FROM editroom.expired_pending_media(%(limit)s);
 

@@ -1,5 +1,6 @@
 """GET /bucket/upload: newest first, filters, keyset pages, and refusals that name the problem."""
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -180,3 +181,43 @@ def test_keyset_pages_with_the_copies_filter_cover_it_once(
     wanted = names(api, by_address=by_address, limit=50)
     assert [item["original_name"] for page in pages for item in page["items"]] == wanted
     assert all(len(page["items"]) == 2 for page in pages[:-1])
+
+
+def test_media_by_ids_are_the_ones_that_exist(
+    api: Api, library: dict[str, str], conn: Conn
+) -> None:
+    """A page that shows many media reads them in one request (id= repeated): those found,
+    newest first; one deleted since, or never made, is simply absent (no 404)."""
+    deleted = library["c"]
+    assert api.client.delete(f"/bucket/upload/{deleted}").status_code == 204
+    never = "00000000-0000-4000-8000-000000000000"
+    asked = [library["a"], deleted, library["e"], never, library["d"], library["a"]]
+    response = api.client.get("/bucket/upload", params=[("id", id_) for id_ in asked])
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert [item["original_name"] for item in page["items"]] == ["e", "d", "a"]
+    assert page["next_cursor"] is None
+    # The other filters still apply, over the media named.
+    assert names(api, id=[library["a"], library["b"]], type="video") == ["b"]
+
+
+def test_media_by_ids_are_at_most_a_page(api: Api, library: dict[str, str]) -> None:
+    """As many ids as the page holds (limit, 50 unless said), so the answer is one page; one
+    more is refused by name, saying what is accepted."""
+    ids = [library["a"]] + [str(uuid.uuid4()) for _ in range(49)]
+    assert names(api, id=ids) == ["a"]
+    assert names(api, id=ids[:3], limit=3) == ["a"]
+    for params in ({"id": [*ids, str(uuid.uuid4())]}, {"id": ids[:3], "limit": 2}):
+        response = api.client.get("/bucket/upload", params=params)
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert (body["parameter"], body["value"]) == ("id", f"{len(params['id'])} ids")
+        assert "no more than limit" in body["accepted"]
+
+
+def test_a_malformed_id_is_refused_by_name(api: Api, library: dict[str, str]) -> None:
+    response = api.client.get("/bucket/upload", params={"id": [library["a"], "xyz"]})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert (body["parameter"], body["value"], body["problem"]) == ("id", "xyz", "not an id")
+    assert body["accepted"] == "an id (a UUID)"

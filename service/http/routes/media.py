@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from service.domain.cursors import CURSOR_ACCEPTED
+from service.domain.library import IDS_ACCEPTED
 from service.http.deps import LibraryDep, LinksDep, MetricsDep, SettingsDep, UploadSlotsDep
 from service.http.openapi import UPLOAD_BODY
 from service.http.receiving import received_body, with_receiving
@@ -14,6 +15,11 @@ from service.http.schemas import BY_ADDRESS_MEDIA_FILTER, MediaOut, MediaPage, U
 from service.http.timeranges import parse_uploaded_at
 
 router = APIRouter(prefix="/bucket/upload", tags=["media"])
+
+IDS_DESCRIPTION = (
+    "only these media, one id= each (the rows that exist: a media deleted, or never made, is "
+    f"absent): a page's media read in one request. Accepted: {IDS_ACCEPTED}"
+)
 
 
 @router.post(
@@ -72,6 +78,7 @@ async def list_media(
         ),
     ] = None,
     by_address: Annotated[bool | None, Query(description=BY_ADDRESS_MEDIA_FILTER)] = None,
+    ids: Annotated[list[UUID] | None, Query(alias="id", description=IDS_DESCRIPTION)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description=CURSOR_ACCEPTED)] = None,
 ) -> MediaPage:
@@ -79,7 +86,7 @@ async def list_media(
     since, before = parse_uploaded_at(uploaded_at) if uploaded_at is not None else (None, None)
     page = await library.page(
         kind=kind, origin=origin, by_address=by_address, since=since, before=before,
-        limit=limit, cursor=cursor,
+        limit=limit, cursor=cursor, ids=ids,
     )  # fmt: skip
     items = [MediaOut.from_row(row, links) for row in page.rows]
     return MediaPage(items=items, next_cursor=page.next_cursor)
