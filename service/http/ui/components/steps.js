@@ -3,9 +3,10 @@
 // button pressed and held while progress arrives is the button released, and the keyboard's
 // focus stays where it is. A screen reader is told of changes of status only (`announcer`).
 import { errorBox, h, showError, when } from "./dom.js";
+import { primeMedia } from "./media.js";
 import { detailText, LIVE, setProgress } from "./status.js";
 import { stills } from "./stills.js";
-import { written } from "./written.js";
+import { mediaNamedIn, written } from "./written.js";
 
 const EMPTY = "No steps yet. Choose an operation, set it (drag a box to crop, the handles to trim) and apply it: each edit is listed here as it runs.";
 
@@ -22,9 +23,11 @@ export function stepList({ act }) {
   function draw(steps, overlay) {
     const newest = [...steps].reverse();
     const news = [];
-    for (const step of newest) {
+    const edits = newest.map((step) => ({ ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) }));
+    primeMedia(edits.flatMap(mediaOfStep)); // read together, before the rows ask for them
+    for (const [index, step] of newest.entries()) {
       if (!rows.has(step.edit_id)) rows.set(step.edit_id, stepRow(step, act));
-      const edit = { ...step, id: step.edit_id, ...(overlay.get(step.edit_id) || {}) };
+      const edit = edits[index];
       rows.get(step.edit_id).update(edit, { isHead: step.is_head, abandoned: step.abandoned });
       if (told.has(edit.id) && told.get(edit.id) !== edit.status) news.push(`Step #${step.step} ${edit.status}.`);
       told.set(edit.id, edit.status);
@@ -38,6 +41,13 @@ export function stepList({ act }) {
     if (news.length) announcer.textContent = news.join(" ");
   }
   return { element, announcer, draw };
+}
+
+// The media a step's row shows: those its operations name, and its stills (one result alone
+// is the head's or a link, not read).
+function mediaOfStep(edit) {
+  const outputs = edit.status === "completed" ? edit.output_media_ids ?? [] : [];
+  return [...mediaNamedIn(edit), ...(outputs.length > 1 ? outputs : [])];
 }
 
 function stepRow(step, act) {

@@ -39,6 +39,11 @@ function unescaped(part) {
   try { return decodeURIComponent(part); } catch { return part; }
 }
 
+// The media ids `written(item)` names, to be read with the rest of a page's media (primeMedia).
+export function mediaNamedIn(item) {
+  return lines(item).flat().flatMap((part) => part.split(ID).filter((_, index) => index % 2));
+}
+
 // A part's media ids as links named by their media (the id until the name is read).
 function named(part) {
   return part.split(ID).map((piece, index) => (index % 2 ? mediaLink(piece) : piece));

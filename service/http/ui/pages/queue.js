@@ -3,10 +3,10 @@
 // they show a picture) are listed only on request: a cache, not anyone's own edits.
 import { get, request } from "../api.js";
 import { errorBox, h, micros, showError, took, uid, when } from "../components/dom.js";
-import { mediaCell, resultsCell } from "../components/media.js";
+import { mediaCell, mediaOfEdit, primeMedia, resultsCell } from "../components/media.js";
 import { queueNews } from "../components/news.js";
 import { chip, detailText, LIVE, progressBar, setProgress, statusDetail, STATUSES } from "../components/status.js";
-import { written } from "../components/written.js";
+import { mediaNamedIn, written } from "../components/written.js";
 import { bus, setParams } from "../state.js";
 
 const SHOWN = 50; // recent edits listed; the newest arrive live on top
@@ -42,7 +42,10 @@ export async function render(main, { params }) {
   function cell(label, ...content) {
     return h("td", { "data-label": label }, ...content);
   }
+  // Every row drawn asks for the media it shows that are not read yet, together with those of
+  // the rows drawn with it (a page read: one request for all), before its cells ask for them.
   function row(edit) {
+    primeMedia([...mediaOfEdit(edit), ...mediaNamedIn(edit)]);
     if (edit.status === "error") waiting.set(edit.id, edit); else waiting.delete(edit.id);
     const refused = errorBox(); // in the row: the top of the table may be a screen away
     const actions = [];

@@ -2,9 +2,9 @@
 // Executions tabs.
 import { get, request } from "../api.js";
 import { confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, took, uid, when } from "../components/dom.js";
-import { mediaCell, resultsCell } from "../components/media.js";
+import { mediaCell, mediaOfEdit, primeMedia, resultsCell } from "../components/media.js";
 import { chip, progressBar, statusDetail, STATUSES } from "../components/status.js";
-import { written } from "../components/written.js";
+import { mediaNamedIn, written } from "../components/written.js";
 import { bus, selection } from "../state.js";
 
 export async function render(main, { id, tab }) {
@@ -179,6 +179,7 @@ async function executions(panel, workflow, error) {
     try {
       const page = await get(`/workflows/${workflow.id}/executions`, { limit: 100 });
       counts.replaceChildren(...STATUSES.flatMap((s) => [h("dt", {}, s), h("dd", { "data-status": s }, page.counts[s] ?? 0)]));
+      primeMedia(page.items.flatMap((e) => [...mediaOfEdit(e), ...mediaNamedIn(e)])); // one request
       rows.replaceChildren(...page.items.map((e) => h("tr", { "data-edit": e.id, "data-status": e.status },
         h("td", { "data-label": "Media" }, mediaCell(e)),
         h("td", { "data-label": "Status" }, chip(e.status), progressBar(e), statusDetail(e)),
