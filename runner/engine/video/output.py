@@ -100,8 +100,10 @@ class Muxer:
             return
         assert last.pts is not None
         lengthened = not last.duration or (to_the_end and last.pts == self._top)
-        if lengthened and self._until is not None and self._until > last.pts:
-            last.duration = self._until - last.pts
+        if lengthened and self._until is not None:
+            # A frame within a tick before the end (a GIF's hundredth) rounds onto it: one
+            # tick, not the rate's length a muxer would give a packet without one.
+            last.duration = max(1, self._until - last.pts)
         self._write(last)
 
     def _write(self, packet: Packet[Stream]) -> None:

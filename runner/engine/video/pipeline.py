@@ -4,6 +4,7 @@ stills thumbnail or frames asked for."""
 
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
+from fractions import Fraction
 from pathlib import Path
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from runner.engine.video.plan import Plan, make_plan
 from runner.engine.video.probe import Input, about_the_media, open_streams, probe, reading
 from runner.engine.video.sink import Sink
 from runner.engine.video.stills import write_stills
+from runner.engine.video.timing import MAX_RATE_DENOMINATOR
 from runner.engine.video.transcode import TIMELINE_CLOCK, VideoTranscode
 from service.kernel.errors import EditFailed, reason
 
@@ -112,8 +114,10 @@ def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: In
         return VideoCopy(muxer, accurate=plan.accurate)
     if plan.video.codec is None:
         return _gif_sink(output, plan, burns)
-    rate = plan.video.rate or first.video.rate  # a speed always puts frames on a grid
+    rate = _stated_rate(plan)
     time_base = 1 / plan.video.rate if plan.video.rate else first.video.time_base
+    if not plan.video.rate and plan.speed != 1.0:  # the source's ticks, sped, are not ticks
+        time_base = TIMELINE_CLOCK  # of it (a slideshow's may be 5 s: 2.5 s apart at speed=2)
     encoder = encoders.add_video(
         output, plan.video.codec, size=plan.video.size, time_base=time_base, rate=rate,
         encoding=plan.video.encoding,
@@ -124,6 +128,15 @@ def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: In
     )
 
 
+def _stated_rate(plan: Plan) -> Fraction:
+    """The frame rate the result's stream states: its grid's, or, its frames at their own
+    times, the first source's played at the speed (a slideshow at speed=2: 0.4)."""
+    if plan.video.rate:
+        return plan.video.rate
+    sped = plan.segments[0].source.video.rate * Fraction(plan.speed)
+    return sped.limit_denominator(MAX_RATE_DENOMINATOR)
+
+
 def _gif_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
     """Frames on the plan's grid, or at their own times counted in the GIF's hundredths of a
     second. Muxed in hundredths either way: a GIF lasts the sum of its frames' delays, and
@@ -131,7 +144,7 @@ def _gif_sink(output: Output, plan: Plan, burns: Sequence[Burn]) -> Sink:
     first = plan.segments[0].source.video
     rate, size = plan.video.rate, plan.video.size
     encoder = encoders.add_gif(
-        output, size=size, rate=rate or first.rate, time_base=1 / rate if rate else DELAY_CLOCK
+        output, size=size, rate=_stated_rate(plan), time_base=1 / rate if rate else DELAY_CLOCK
     )
     frames_clock = TIMELINE_CLOCK if rate else DELAY_CLOCK  # VideoTranscode's, up to the grid
     return VideoTranscode(

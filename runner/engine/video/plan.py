@@ -377,25 +377,33 @@ def _video_codec(request: _Request) -> VideoCodec:
 
 def _constant_rate(request: _Request) -> Fraction | None:
     """The grid the result's frames are put on; None keeps their timestamps. `fps` is the
-    grid asked for. Otherwise a result sped up or slowed down keeps the source's rate, as
-    ffmpeg does: frames are dropped or shown again, never a 96 or 6 frames per second file;
-    but a source of frames far apart, sped up, keeps every frame (_sped). A GIF has at most
-    GIF_MAX_RATE frames a second; one of a source within that keeps its frames' times, as
-    other containers do: on a grid of the source's own rate, a slideshow's, every slot was
-    5 s long, and a trim starting or ending between two slides moved them to the slots."""
+    grid asked for. Otherwise a result of motion sped up or slowed down keeps the source's
+    rate, as ffmpeg does: frames are dropped or shown again, never a 96 or 6 frames per
+    second file. Frames far apart keep their own times, sped or slowed alike, while they come
+    no faster than MOTION_RATE (a GIF's GIF_MAX_RATE, the same): a grid of their own rate
+    lies on the frames only when the result starts on one of them, and a trim starts it
+    anywhere (trim=3,12&speed=2 of a slide every 5 s: slides at 0, 1 and 3.5 s on a grid of
+    2.5 s slots, the one on screen at START lost to the next). Past that rate they are put
+    on a MOTION_RATE grid (_sped), which keeps every frame a slot of its own."""
     if request.fps is not None:
         return request.fps
     several = len({segment.source.path for segment in request.segments}) > 1
-    if request.speed == 1.0 and not several and not _too_fast_for_gif(request):
+    if not several and _on_their_own_times(request):
         return None
     rate = _sped(_sources_rate(request.segments), request.speed)
     return min(rate, GIF_MAX_RATE) if request.container == "gif" else rate
 
 
-def _too_fast_for_gif(request: _Request) -> bool:
-    """Its frames come faster than a GIF shows them: they are put on a GIF_MAX_RATE grid."""
-    first = request.segments[0].source.video
-    return request.container == "gif" and _timed_rate(first) > GIF_MAX_RATE
+def _on_their_own_times(request: _Request) -> bool:
+    """One source's frames can be shown at their times, the speed's: their rate is kept
+    (unchanged, or frames far apart) and is no faster than the result may be (a GIF shows
+    at most GIF_MAX_RATE frames a second; a speed raises frames far apart to MOTION_RATE)."""
+    rate = _timed_rate(request.segments[0].source.video)
+    if request.speed != 1.0 and rate >= MOTION_RATE:
+        return False  # motion: dropped or shown again on its own rate's grid
+    if request.container == "gif":
+        return rate * Fraction(request.speed) <= GIF_MAX_RATE
+    return request.speed == 1.0 or rate * Fraction(request.speed) <= MOTION_RATE
 
 
 def _sources_rate(segments: Sequence[Segment]) -> Fraction:
@@ -419,7 +427,8 @@ def _timed_rate(video: VideoTrack) -> Fraction:
 
 def _sped(rate: Fraction, speed: float) -> Fraction:
     """A rate under MOTION_RATE sped up rises with its frames, up to MOTION_RATE: one slide
-    every 5 s at speed=2 is a frame every 2.5 s, not every other slide dropped."""
+    every 5 s at speed=2, joined to another, is a frame every 2.5 s, not every other slide
+    dropped (alone, its frames keep their times: _on_their_own_times)."""
     if speed <= 1.0 or rate >= MOTION_RATE:
         return rate
     return min(rate * Fraction(speed), MOTION_RATE).limit_denominator(MAX_RATE_DENOMINATOR)

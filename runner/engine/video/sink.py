@@ -66,9 +66,13 @@ class Opening:
     slideshow, a screen recording that makes a frame only when the screen changes) leave the
     one before the start on screen seconds into the segment; a part between two of them is
     that frame alone. A regular-rate video's first frame comes under GAP_SECONDS after the
-    start: the frame before it is left out, as FFmpeg's trim leaves it."""
+    start: the frame before it is left out, as FFmpeg's trim leaves it. A result sped up or
+    slowed down has no trim of FFmpeg's to match, its frames moved anyway: `gap_seconds` is
+    then a time base's rounding, and the frame on screen at START is shown from the start
+    whenever none starts there (a grid then keeps the later of two frames for one slot)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, gap_seconds: float = GAP_SECONDS) -> None:
+        self._gap_seconds = gap_seconds
         self._frame: VideoFrame | None = None
         self._lasts_past_start = False
 
@@ -79,11 +83,11 @@ class Opening:
 
     def shown(self, *, next_after: float | None) -> VideoFrame | None:
         """The frame to show from the start, if any, once the segment's first frame comes
-        `next_after` seconds after the start (None: the stream ended without one). Asked
-        once: a frame is given at most once."""
+        `next_after` seconds after the start on the result (a speed scales the source's
+        gap; None: the stream ended without one). Asked once: a frame is given at most once."""
         frame, self._frame = self._frame, None
         if frame is None:
             return None
         if next_after is None:
             return frame if self._lasts_past_start else None
-        return frame if next_after > GAP_SECONDS else None
+        return frame if next_after > self._gap_seconds else None

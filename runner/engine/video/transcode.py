@@ -74,7 +74,8 @@ class VideoTranscode:
         )  # fmt: skip
         self._conformer = Conformer(filters, time_base=self._clock)
         self._damage = Damage()
-        self._opening = Opening()
+        sped = self._plan.speed != 1.0
+        self._opening = Opening(gap_seconds=EPSILON_SECONDS) if sped else Opening()
         self._muxer.show_until(offset + (segment.end - start) / self._plan.speed)
         self._end_from = end_from(start=segment.start, end=segment.end, tolerance=EPSILON_SECONDS)
         self.done = False
@@ -118,7 +119,8 @@ class VideoTranscode:
             lasts = float(frame.duration * time_base) if time_base else 0.0
             self._opening.before(frame, lasts_past_start=at + lasts > self._start + EPSILON_SECONDS)
             return
-        self._open(next_after=at - self._start)
+        # Seconds on the result, as the gap is counted: the speed scales the source's
+        self._open(next_after=(at - self._start) / self._plan.speed)
         if at >= self._end_from:
             self.done = True
             return

@@ -176,6 +176,20 @@ def _start(stream: av.AudioStream | None) -> float | None:
     return float(stream.start_time * stream.time_base)
 
 
+def stream_end(path: Path, kind: str = "video") -> float:
+    """Where a stream's last packet ends, in seconds (a container's duration may be the
+    other stream's, or count a last audio packet whole)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0] if kind == "video" else container.streams.audio[0]
+        assert stream.time_base is not None
+        ends = [
+            (packet.pts + (packet.duration or 0)) * stream.time_base
+            for packet in container.demux(stream)
+            if packet.pts is not None
+        ]
+    return float(max(ends))
+
+
 def gif_delays_ms(path: Path) -> list[int]:
     """How long a GIF shows each of its frames, in milliseconds (each a whole 10 ms: GIF
     counts its delays in hundredths of a second), read as a browser reads them."""

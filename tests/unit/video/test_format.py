@@ -122,6 +122,7 @@ def test_gif_has_a_palette_and_no_sound(make: Make, edit: Edit) -> None:
         (24, [("trim", "1,2.5")]),
         (24, [("trim", "1.03,2.5")]),
         (24, [("trim", "1,2.5"), ("fps", "5")]),
+        (10, [("trim", "0,0.404")]),
     ],
 )
 def test_a_gif_of_a_trim_lasts_the_trim(
@@ -131,7 +132,9 @@ def test_a_gif_of_a_trim_lasts_the_trim(
     timed in the slots of its grid, the last shown its whole slot past END: 1.54 s for 1.5
     (24 fps put on 15), 1.6 s at fps=5 (7.5 slots shown as 8), 1.5 s for 1.47 (12 fps). Kept
     at their times (a source within 15 fps), the first is shown from the start all the same
-    (1.42 s without: the 50 ms before it lost, GIF having no time before its first frame)."""
+    (1.42 s without: the 50 ms before it lost, GIF having no time before its first frame).
+    A last frame within a hundredth before END (that of 0.4 s in trim=0,0.404) is timed at END:
+    it had no length, and FFmpeg's muxer gave it the rate's (0.5 s for 0.404)."""
     (result,) = edit(make(seconds=3.0, rate=rate, acodec=None), [*query, ("format", "gif")])
     start, end = (float(part) for part in dict(query)["trim"].split(","))
     assert sum(gif_delays_ms(result)) == pytest.approx((end - start) * 1000, abs=10)

@@ -1,8 +1,10 @@
 """Videos whose frames are far apart (a slideshow; a screen recording that makes a frame only
 when the screen changes). Trimmed: the picture on screen at START is shown from START, the
-last one only until END, and a part between two frames is that frame, not a refusal. Put on
-a grid (speed, concat, GIF): each frame in the slot of its time, none dropped for a grid as
-sparse as the frames, each shown until the next however far."""
+last one only until END, and a part between two frames is that frame, not a refusal. Sped
+up or slowed down alone: each frame at its own time divided by the speed, the one on screen
+at START from the start. Put on a grid (concat, frames too fast for it): each frame in the
+slot of its time, none dropped for a grid as sparse as the frames, each shown until the next
+however far."""
 
 from collections.abc import Callable
 from fractions import Fraction
@@ -15,7 +17,7 @@ import pytest
 
 from tests.media import write_video
 from tests.unit.video.conftest import Edit, Make
-from tests.unit.video.media import facts, gif_delays_ms, shown
+from tests.unit.video.media import facts, gif_delays_ms, shown, stream_end
 
 Slides = Callable[..., Path]
 FRAME_TIMING_SECONDS = 0.05  # how far a result's length or a frame's time may be off
@@ -56,19 +58,6 @@ def _slides_shown(result: Path, source: Path) -> list[tuple[float, int]]:
         (round(at, 2), int(np.argmin([np.abs(picture - slide).mean() for slide in slides])))
         for at, picture in _pictures(result)
     ]
-
-
-def _end(path: Path, kind: str) -> float:
-    """Where a stream's last packet ends, in seconds."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0] if kind == "video" else container.streams.audio[0]
-        assert stream.time_base is not None
-        ends = [
-            (packet.pts + (packet.duration or 0)) * stream.time_base
-            for packet in container.demux(stream)
-            if packet.pts is not None
-        ]
-    return float(max(ends))
 
 
 @pytest.mark.parametrize(
@@ -120,8 +109,8 @@ def test_a_trimmed_slideshow_with_sound_keeps_picture_and_sound_the_same_length(
     """The picture ran 3 s past the sound (12 s of it for 9 of sound)."""
     (result,) = edit(slides("mkv", "aac"), [("trim", trim)])
     start, end = (float(part) for part in trim.split(","))
-    assert _end(result, "video") == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
-    assert _end(result, "audio") == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
+    assert stream_end(result, "video") == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
+    assert stream_end(result, "audio") == pytest.approx(end - start, abs=FRAME_TIMING_SECONDS)
 
 
 def test_a_copy_trim_of_a_slideshow_starts_on_the_keyframe_and_ends_at_end(
@@ -237,6 +226,54 @@ def test_a_slideshow_sped_up_shows_every_slide_for_its_share(
     (result,) = edit(source, [("speed", "2"), *query])
     assert facts(result).duration == pytest.approx(10.0, abs=FRAME_TIMING_SECONDS)
     assert _changes(_slides_shown(result, source)) == [(0.0, 0), (2.5, 1), (5.0, 2), (7.5, 3)]
+
+
+SPED_TRIMS = {  # trim=3,12 of a slide every 5 s: the slides shown, when, and for how long
+    "2": ([(0.0, 0), (1.0, 1), (3.5, 2)], [1000, 2500, 1000]),
+    "0.5": ([(0.0, 0), (4.0, 1), (14.0, 2)], [4000, 10000, 4000]),
+}
+
+
+@pytest.mark.parametrize("speed", ["2", "0.5"])
+@pytest.mark.parametrize(
+    ("container", "query"),
+    [("mkv", []), ("mp4", []), ("mkv", [("format", "webm")]), ("mkv", [("format", "gif")])],
+    ids=["mkv", "mp4", "webm", "gif"],
+)
+def test_a_trimmed_slideshow_sped_up_or_slowed_down_starts_on_the_slide_on_screen_at_start(
+    slides: Slides, edit: Edit, container: str, query: list[tuple[str, str]], speed: str
+) -> None:
+    """trim=3,12&speed=2: the slide of 0 s is on screen at 3 s, shown from the start for 1 s,
+    then those of 5 and 10 s, 4.5 s in all. The result was put on a grid of the slides' rate
+    sped up, from its start: 2.5 s slots, on which the slides' times (0, 1 and 3.5 s) do not
+    lie; the slide of 0 s lost its slot to the one of 5 s, and the last slot ran past END
+    (5.0 s in Matroska, MP4 and WebM; the GIF lasted 4.5 s, without that slide). speed=0.5:
+    the slides came at 5 and 15 s for 4 and 14, the result 20 s long for 18."""
+    source = slides(container)
+    (result,) = edit(source, [("trim", "3,12"), ("speed", speed), *query])
+    assert facts(result).duration == pytest.approx(9 / float(speed), abs=FRAME_TIMING_SECONDS)
+    assert _slides_shown(result, source) == SPED_TRIMS[speed][0]
+
+
+@pytest.mark.parametrize("speed", ["2", "0.5"])
+def test_a_gif_of_a_trimmed_slideshow_sped_up_shows_each_slide_its_share(
+    slides: Slides, edit: Edit, speed: str
+) -> None:
+    """Its delays: 1 s of the slide on screen at START, 2.5 s of the next, 1 s of the last
+    (the first was left out: 2.5 s of the slide of 5 s, 2 s of that of 10 s)."""
+    (result,) = edit(slides("mkv"), [("trim", "3,12"), ("speed", speed), ("format", "gif")])
+    assert gif_delays_ms(result) == SPED_TRIMS[speed][1]
+
+
+@pytest.mark.parametrize("speed", [2.0, 0.5])
+def test_a_trimmed_slideshow_with_sound_sped_up_keeps_picture_and_sound_the_same_length(
+    slides: Slides, edit: Edit, speed: float
+) -> None:
+    """The sound lasted (END - START) / speed, the picture to the grid's next slot: 5 s of it
+    for 4.5 of sound at speed=2, 20 s for 18 at speed=0.5."""
+    (result,) = edit(slides("mkv", "aac"), [("trim", "3,12"), ("speed", str(speed))])
+    assert stream_end(result, "video") == pytest.approx(9 / speed, abs=FRAME_TIMING_SECONDS)
+    assert stream_end(result, "audio") == pytest.approx(9 / speed, abs=FRAME_TIMING_SECONDS)
 
 
 def test_a_screen_recording_sped_up_keeps_each_frame_at_its_time(

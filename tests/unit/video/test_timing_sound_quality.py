@@ -13,7 +13,15 @@ from runner.engine.ops.language import parse_query
 from runner.engine.video.audio import tempo_factors
 from service.kernel.errors import EditFailed, InvalidParameter
 from tests.unit.video.conftest import LIMITS, Edit, Make
-from tests.unit.video.media import AUDIO_FRAME_SECONDS, bursts, facts, numbers, packets, shown
+from tests.unit.video.media import (
+    AUDIO_FRAME_SECONDS,
+    bursts,
+    facts,
+    numbers,
+    packets,
+    shown,
+    stream_end,
+)
 
 FRAME_SECONDS = 1 / 24  # of the test sources
 
@@ -69,6 +77,29 @@ def test_speed_scales_the_duration_and_keeps_sound_with_picture(
         assert burst == pytest.approx(
             on_screen, abs=max(FRAME_SECONDS / speed, AUDIO_FRAME_SECONDS)
         )
+
+
+@pytest.mark.parametrize(
+    ("rate", "query"), [(24, []), (10, []), (10, [("format", "gif")])], ids=["24", "10", "10-gif"]
+)
+def test_a_trim_slowed_down_starts_on_the_frame_on_screen_at_start(
+    make: Make, edit: Edit, rate: int, query: list[tuple[str, str]]
+) -> None:
+    """trim=1.53,4.21&speed=0.5 shows from the start the frame on screen at 1.53 s (that of
+    1.5 s) and lasts 5.36 s; the burst of the source's 2 s is heard with its frame, 0.94 s in.
+    The first frame after START, 0.02 s (24 fps) or 0.07 s (10 fps) after it, is under the
+    0.1 s that keeps an unsped trim's frame before START: it took the grid's first slot, the
+    frame of 1.5 s never shown, and at 10 fps the grid's last slot ran on to 5.4 s."""
+    source = make(seconds=6.0, rate=rate, container="mkv")
+    (result,) = edit(source, [("trim", "1.53,4.21"), ("speed", "0.5"), *query])
+    frames = shown(result)
+    assert frames[0] == (0.0, round(1.5 * rate))
+    assert stream_end(result) == pytest.approx(5.36, abs=FRAME_SECONDS / 2)
+    if query:
+        return  # a GIF has no sound
+    # atempo's overlapping windows spread a burst, as the test of speed alone allows
+    assert bursts(result)[0] == pytest.approx(0.94, abs=FRAME_SECONDS / 0.5)
+    assert next(number for at, number in frames if at >= 0.94 - 0.001) == 2 * rate
 
 
 def test_atempo_factors_stay_within_its_range() -> None:
