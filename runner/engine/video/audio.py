@@ -20,7 +20,7 @@ from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import EPSILON_SECONDS, failed_making, origin_ticks
-from runner.engine.video.sink import Damage, end_from, seconds
+from runner.engine.video.sink import Damage, end_from, on_at_start, seconds
 
 CHANNELS = 2  # every re-encoded result is stereo
 RESYNC_SECONDS = 0.04  # drift beyond this between timestamps and samples is a gap or overlap
@@ -39,6 +39,10 @@ class AudioCopy:
         self._muxer = muxer
         self._heard_until: float | None = None  # seconds: where playing the packets so far ends
         self.done, self.position = False, 0.0
+
+    @property
+    def muxer(self) -> Muxer:
+        return self._muxer
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, AudioStream)
@@ -61,7 +65,10 @@ class AudioCopy:
             self.done = True
             return
         length = (packet.duration or 0) * self._seconds_per_tick
-        if self._start > 0 and at + length <= self._start + EPSILON_SECONDS:
+        before = not on_at_start(
+            at + length, start=self._start, end=self._segment.end, tolerance=EPSILON_SECONDS
+        )
+        if self._start > 0 and before:
             return  # before the cut; uncut, even priming packets before zero are kept
         if not self._heard_in_time(self._offset + at - self._start, length):
             return
@@ -163,6 +170,10 @@ class AudioTranscode:
         self._pending = np.zeros((CHANNELS, 0), dtype=np.float32)
         self._written = 0  # samples handed to the encoder or pending, from the result's start
         self.done, self.position = False, 0.0
+
+    @property
+    def muxer(self) -> Muxer:
+        return self._muxer
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, AudioStream)

@@ -12,6 +12,7 @@ to the container being read."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -30,7 +31,7 @@ from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, origin_ticks
 from runner.engine.video.recode import Coding, Piece
-from runner.engine.video.sink import Damage, Opening, end_from
+from runner.engine.video.sink import Damage, Opening, end_from, on_at_start
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits
@@ -70,6 +71,10 @@ class VideoCopy:
     def __init__(self, muxer: Muxer, *, accurate: bool) -> None:
         self._muxer, self._accurate = muxer, accurate
         self.done, self.position = False, 0.0
+
+    @property
+    def muxer(self) -> Muxer:
+        return self._muxer
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, VideoStream)
@@ -183,18 +188,22 @@ class VideoCopy:
             if frame.pts is None or self._head_full:
                 continue
             if frame.pts < self._start - self._eps:
-                lasts = frame.pts + frame.duration > self._start + self._eps
-                self._opening.before(frame, lasts_past_start=lasts)
+                ends = frame.pts + frame.duration
+                on = on_at_start(ends, start=self._start, end=self._end, tolerance=self._eps)
+                self._opening.before(frame, lasts_past_start=on)
                 continue
             self._open(next_pts=frame.pts)
             if frame.pts >= self._end_from:
                 self._head_full = True
                 return
+            frame.pts = max(frame.pts, self._start)  # within the tolerance before START: at it
             self._head_frame(frame)
 
     def _open(self, *, next_pts: int | None) -> None:
         """The frame on screen at START, when the first one starting there comes late."""
         after = None if next_pts is None else (next_pts - self._start) * self._seconds_per_tick
+        if next_pts is not None and next_pts >= self._end_from:
+            after = math.inf  # not the segment's: the frame before is on screen throughout
         if (frame := self._opening.shown(next_after=after)) is not None:
             frame.pts = self._start
             self._head_frame(frame)
@@ -282,6 +291,7 @@ class VideoCopy:
                 data, pts=pts, dts=dts, keyframe=True, time_base=self._tb,
                 duration=packet.duration or self._frame_ticks,
             )  # fmt: skip
+        pts = max(pts, self._start)  # a keyframe within the tolerance before START is at it
         packet.pts, packet.dts = pts + self._shift, dts + self._shift
         self.position = (pts + self._shift) * self._seconds_per_tick
         self._emit(packet)

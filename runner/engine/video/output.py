@@ -62,6 +62,7 @@ class Muxer:
         self._last: Packet[Stream] | None = None  # held until the next: see `show_until`
         self._top: int | None = None  # the highest pts muxed, in ticks
         self.end = 0.0  # seconds: where the last packet muxed ends
+        self.packets = 0  # muxed so far: a stream the edit planned may get none (see pipeline)
 
     def show_until(self, seconds: float) -> None:
         """No packet muxed from now on is shown past `seconds` (a trim's END on the result):
@@ -110,6 +111,7 @@ class Muxer:
         assert packet.pts is not None
         self.end = max(self.end, (packet.pts + (packet.duration or 0)) * self._seconds_per_tick)
         packet.stream = self.stream
+        self.packets += 1
         try:
             self._output.mux_one(packet)
         except av.error.FFmpegError as exc:

@@ -88,6 +88,7 @@ def _extract(plan: Plan, target: Path, progress: Progress) -> Path:
         Feeder(plan, video=None, audio=audio, progress=progress).feed(keyframe_start=False)
         assert audio is not None
         audio.finish()
+        _check_filled(plan, audio, holds="sound")
     return target
 
 
@@ -101,7 +102,25 @@ def _write(plan: Plan, target: Path, progress: Progress, burns: Sequence[Burn]) 
         for sink in (video, audio):
             if sink is not None:
                 sink.finish()
+        _check_filled(plan, video, holds="picture")
     return target
+
+
+def _check_filled(plan: Plan, sink: Sink, *, holds: str) -> None:
+    """The result's picture (its sound, when it is the sound alone) has packets, else the
+    edit fails saying why: a trim may hold none (a part past the source's last frame, its
+    sound lasting longer); a file whose picture lasts 0 s is no result. A video's sound may
+    be missing from the part asked (a source whose sound stops early): that is kept."""
+    if sink.muxer.packets:
+        return
+    result = f"the {plan.extract or plan.container} result would have no {holds}"
+    segment = plan.segments[0]
+    if len(plan.segments) == 1 and (segment.start > 0 or segment.end < segment.source.duration):
+        raise EditFailed(f"{result}: trim={segment.start:g},{segment.end:g} holds none of it")
+    raise EditFailed(
+        f"{result}: none of the source's could be placed in it (its packets lack "
+        "timestamps, or the file is damaged)"
+    )
 
 
 def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: Input) -> Sink:

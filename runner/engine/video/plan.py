@@ -44,11 +44,16 @@ SMART_CUT_PIX_FMT = "yuv420p"
 CUT_TOLERANCE_SECONDS = 0.001  # an END this close to the source's end cuts nothing
 GIF_MAX_SIDE_PIXELS = 480  # unless resize asks otherwise: GIFs are large
 GIF_MAX_RATE = Fraction(15)  # frames per second
+# fps= asked of a GIF goes no higher: browsers show a delay under 20 ms (2 of the GIF's
+# hundredths) as 100 ms, and delays of whole hundredths cannot time more than 100 a second.
+GIF_MAX_ASKED_RATE = Fraction(50)  # frames per second
 # Frames per second under which a video is frames far apart (a slideshow, a screen recording,
 # an imported sound's still picture), not motion: its average says little of when its frames
 # come, and sped up it keeps every frame, on a grid up to this rate.
 MOTION_RATE = Fraction(15)
 MAX_GUESSED_RATE = Fraction(60)  # frames per second: a finer grid shows nothing more on screen
+COPIED_SOUND_MIN_SAMPLES = 2048  # two AAC packets: a copy of a shorter part may be one
+ONE_FRAME_AND_A_HALF = Fraction(3, 2)  # frames: a source counting fewer holds one at most
 Still = Thumbnail | Frames
 
 
@@ -384,9 +389,10 @@ def _constant_rate(request: _Request) -> Fraction | None:
     lies on the frames only when the result starts on one of them, and a trim starts it
     anywhere (trim=3,12&speed=2 of a slide every 5 s: slides at 0, 1 and 3.5 s on a grid of
     2.5 s slots, the one on screen at START lost to the next). Past that rate they are put
-    on a MOTION_RATE grid (_sped), which keeps every frame a slot of its own."""
+    on a MOTION_RATE grid (_sped), which keeps every frame a slot of its own. A GIF's `fps`
+    is held to GIF_MAX_ASKED_RATE."""
     if request.fps is not None:
-        return request.fps
+        return min(request.fps, GIF_MAX_ASKED_RATE) if request.container == "gif" else request.fps
     several = len({segment.source.path for segment in request.segments}) > 1
     if not several and _on_their_own_times(request):
         return None
@@ -408,11 +414,18 @@ def _on_their_own_times(request: _Request) -> bool:
 
 def _sources_rate(segments: Sequence[Segment]) -> Fraction:
     """The first source's rate; concatenated after frames far apart (a slideshow, an imported
-    sound's still picture), the fastest source's, which the slideshow's slots would drop."""
-    first = _timed_rate(segments[0].source.video)
+    sound's still picture), the fastest source's, which the slideshow's slots would drop. A
+    source of one frame has no rate to keep (a live WebM's lasts 1 ms: "1000 a second"),
+    unless every source is one."""
+    timed = [s.source for s in segments if not _one_frame(s.source)] or [segments[0].source]
+    first = _timed_rate(timed[0].video)
     if first >= MOTION_RATE:
         return first
-    return max(_timed_rate(segment.source.video) for segment in segments)
+    return max(_timed_rate(source.video) for source in timed)
+
+
+def _one_frame(source: Source) -> bool:
+    return source.video.rate * Fraction(source.duration) < ONE_FRAME_AND_A_HALF
 
 
 def _timed_rate(video: VideoTrack) -> Fraction:
@@ -450,6 +463,7 @@ def _audio_plan(request: _Request) -> AudioPlan:
         and source in COPYABLE[request.container]
         and request.speed == 1.0
         and request.gain == 1.0
+        and _copies_heard(request.segments, present[0])
     ):
         return AudioPlan("copy")
     codec = request.acodec or _audio_codec(request.container, source)
@@ -468,9 +482,17 @@ def _extracted(request: _Request, track: AudioTrack) -> AudioPlan:
     codec = EXTRACT_CODEC[request.extract]
     sources = {segment.source.path for segment in request.segments}
     unchanged = request.speed == 1.0 and request.gain == 1.0 and len(sources) == 1
-    if unchanged and track.codec == codec:
+    if unchanged and track.codec == codec and _copies_heard(request.segments, track):
         return AudioPlan("copy")
     return _encoded(request, codec, track.rate)
+
+
+def _copies_heard(segments: Sequence[Segment], track: AudioTrack) -> bool:
+    """Whether copied packets of these parts are heard. A copy keeps whole packets, the part
+    of the first before START left out by the container (an MP4's edit list): a part within
+    one packet (`trim=1,1.001`) is that packet alone, which FFmpeg reads as no sound at all.
+    Such a part's sound is encoded."""
+    return all(segment.duration * track.rate >= COPIED_SOUND_MIN_SAMPLES for segment in segments)
 
 
 def _audio_codec(container: Container, source: str) -> AudioCodec:

@@ -9,6 +9,7 @@ from av.packet import Packet
 from av.stream import Stream
 from av.video.frame import VideoFrame
 
+from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import origin_ticks
 from service.kernel.errors import EditFailed, reason
@@ -20,6 +21,10 @@ GAP_SECONDS = 0.1  # a segment's first frame later than this after its start lea
 class Sink(Protocol):
     done: bool  # wants no more packets of this segment
     position: float  # seconds of the result made so far
+
+    @property
+    def muxer(self) -> Muxer:
+        """Where its packets go (which counts them)."""
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         """A new segment: `start` (seconds after the source's origin) is where it really
@@ -54,6 +59,14 @@ def end_from(*, start: float, end: float, tolerance: float) -> float:
     return max(end - tolerance, start + tolerance)
 
 
+def on_at_start(ends: float, *, start: float, end: float, tolerance: float) -> bool:
+    """Whether a frame or sound before a segment's START, ending at `ends` (seconds or
+    ticks, as given), is still on at START: it ends more than `tolerance` after it (an end
+    within it is START, rounded), but never more than half the segment (nearer END than
+    START, it is on for most of it: a frame ending at END of a 1 ms segment fills it)."""
+    return ends > start + min(tolerance, (end - start) / 2)
+
+
 def seconds(stream: Stream, ticks: int | None) -> float | None:
     """Ticks of a stream as seconds after its origin (None stays None)."""
     if ticks is None or stream.time_base is None:
@@ -84,7 +97,9 @@ class Opening:
     def shown(self, *, next_after: float | None) -> VideoFrame | None:
         """The frame to show from the start, if any, once the segment's first frame comes
         `next_after` seconds after the start on the result (a speed scales the source's
-        gap; None: the stream ended without one). Asked once: a frame is given at most once."""
+        gap; None: the stream ended without one; math.inf: the next frame comes at or after
+        END, so the one before is on screen throughout, however short the segment). Asked
+        once: a frame is given at most once."""
         frame, self._frame = self._frame, None
         if frame is None:
             return None

@@ -14,7 +14,8 @@ SPEED = Param(
 )  # fmt: skip
 FPS = Param(
     name="fps", type="number", minimum=1, maximum=120, example="30",
-    description="Frames per second of the result: frames are repeated or dropped to fit.",
+    description="Frames per second of the result: frames are repeated or dropped to fit "
+    "(a GIF's at most 50).",
 )  # fmt: skip
 
 

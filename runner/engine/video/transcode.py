@@ -3,6 +3,7 @@ timeline (keeping the source's timestamps, or on a constant-rate grid), encode."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
@@ -19,7 +20,7 @@ from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, failed_making
-from runner.engine.video.sink import Damage, Opening, end_from, seconds
+from runner.engine.video.sink import Damage, Opening, end_from, on_at_start, seconds
 
 TIMELINE_CLOCK = Fraction(1, 90_000)  # ticks of the result's timeline before a grid
 
@@ -62,6 +63,10 @@ class VideoTranscode:
         self._last_pts = -1
         self._shown_until = 0.0  # seconds of the result the frames pushed so far fill
         self.done, self.position = False, 0.0
+
+    @property
+    def muxer(self) -> Muxer:
+        return self._muxer
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, VideoStream)
@@ -117,14 +122,18 @@ class VideoTranscode:
             # A frame decoded from a stream has no time base of its own: its stream's is it.
             time_base = frame.time_base or self._stream.time_base
             lasts = float(frame.duration * time_base) if time_base else 0.0
-            self._opening.before(frame, lasts_past_start=at + lasts > self._start + EPSILON_SECONDS)
+            on = on_at_start(
+                at + lasts, start=self._start, end=self._segment.end, tolerance=EPSILON_SECONDS
+            )
+            self._opening.before(frame, lasts_past_start=on)
             return
         # Seconds on the result, as the gap is counted: the speed scales the source's
-        self._open(next_after=(at - self._start) / self._plan.speed)
+        after = math.inf if at >= self._end_from else (at - self._start) / self._plan.speed
+        self._open(next_after=after)
         if at >= self._end_from:
             self.done = True
             return
-        self._show(frame, at)
+        self._show(frame, max(at, self._start))  # within EPSILON_SECONDS before START: at it
 
     def _open(self, *, next_after: float | None) -> None:
         """The frame on screen at the start, when the first one starting there comes late."""

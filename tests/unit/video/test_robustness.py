@@ -357,7 +357,7 @@ def test_an_edit_whose_result_gets_no_packet_fails_saying_so(
     """Whatever keeps every packet from the muxer (here the muxer drops them), the result's
     file is never begun: the edit failed as an internal error (FileNotFoundError)."""
     monkeypatch.setattr(Muxer, "mux", lambda muxer, packet: None)
-    with pytest.raises(EditFailed, match=r"^the (mkv|mp4) result would be empty: no frame "):
+    with pytest.raises(EditFailed, match=r"^the (mkv|mp4) result would have no picture: none "):
         edit(make(acodec=None), query)
 
 

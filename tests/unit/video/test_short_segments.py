@@ -1,0 +1,139 @@
+"""Trims of a few milliseconds, START or END within a millisecond of a frame, and the rates
+a grid is given by what it joins: every part asked shows the frame on screen there."""
+
+from pathlib import Path
+from uuid import uuid4
+
+import av
+import pytest
+
+from runner.engine.jobs import run_edit
+from runner.engine.ops.base import MediaKind, Operation
+from runner.engine.ops.catalogue import catalogue
+from runner.engine.ops.language import parse_query
+from runner.engine.probe import probe as upload_probe
+from runner.engine.video.output import Muxer
+from service.kernel.errors import EditFailed
+from tests.media import live_at_its_start
+from tests.unit.video.conftest import LIMITS, Edit, Make
+from tests.unit.video.media import facts, gif_delays_ms, numbers, packets, shown
+
+Query = list[tuple[str, str]]
+RESULTS: dict[str, Query] = {
+    "webm": [("format", "webm")],
+    "muted webm": [("mute", "true"), ("format", "webm")],
+    "gif": [("format", "gif")],
+    "mp4 copy": [],
+}
+
+
+def _samples(path: Path) -> int:
+    """Samples of sound a reader (FFmpeg) gets from the file."""
+    with av.open(str(path)) as container:
+        return sum(frame.samples for frame in container.decode(audio=0))
+
+
+@pytest.mark.parametrize("result", RESULTS)
+@pytest.mark.parametrize(
+    ("rate", "trim", "frame"),
+    [
+        (12, "2.999,3", 35),  # the last frame ends at END, 1 ms after START
+        (12, "1.001,1.002", 12),  # the frame at 1 s, within the tolerance before START
+        (12, "1.04,1.05", 12),  # between two frames, the next 33 ms after END
+        (24, "1.01,1.03", 24),
+    ],
+)
+def test_a_trim_of_a_few_milliseconds_shows_the_frame_on_screen(
+    make: Make, edit: Edit, result: str, rate: int, trim: str, frame: int
+) -> None:
+    """Each failed as empty, or made a file without picture: a frame ending exactly 1 ms after
+    START counted as ending at START; a frame 1 ms before START counted as at START, placed
+    before the result's start and dropped; the frame on screen was left out whenever the
+    next came within 0.1 s, even past END."""
+    (made,) = edit(make(rate=rate), [("trim", trim), *RESULTS[result]])
+    assert numbers(made) == [frame]
+    if result == "gif":  # what was asked, in hundredths, one at least: not the frame's 80 ms
+        start, end = (float(side) for side in trim.split(","))
+        assert gif_delays_ms(made) == [max(10, round((end - start) * 100) * 10)]
+    if result in ("webm", "mp4 copy"):
+        assert _samples(made) > 0
+
+
+@pytest.mark.parametrize("trim", ["2.999,3", "1,1.001"])
+def test_a_sound_extracted_from_a_millisecond_is_heard(make: Make, edit: Edit, trim: str) -> None:
+    """A copy of one AAC packet read as no sound (2.999,3 failed as empty; 1,1.001 had 0
+    samples and was done): so short a part's sound is encoded."""
+    (made,) = edit(make(rate=12), [("trim", trim), ("audio", "extract")])
+    assert made.suffix == ".m4a"
+    assert _samples(made) > 0
+
+
+@pytest.mark.parametrize("result", ["webm", "mp4 copy"])
+def test_a_trim_starting_within_a_millisecond_after_a_frame_starts_on_it(
+    make: Make, edit: Edit, result: str
+) -> None:
+    """The frame at 1 s counts as at START 1.001: it was placed 1 ms before the result's start
+    and dropped, the result starting on the next frame at 82 ms (an 82 ms hole)."""
+    (made,) = edit(make(rate=12), [("trim", "1.001,2"), *RESULTS[result]])
+    (first_at, first), (second_at, second) = shown(made)[:2]
+    assert (first_at, first, second) == (0.0, 12, 13)
+    assert second_at == pytest.approx(1 / 12 - 0.001, abs=0.002)
+
+
+@pytest.mark.parametrize(
+    ("query", "cause"),
+    [
+        ([("format", "webm")], r"none of the source's could be placed in it \(its packets"),
+        ([("trim", "1,2"), ("format", "webm")], r"trim=1,2 holds none of it$"),
+        ([("trim", "1,2")], r"trim=1,2 holds none of it$"),
+    ],
+)
+def test_a_result_of_sound_without_picture_fails_saying_why(
+    make: Make, edit: Edit, monkeypatch: pytest.MonkeyPatch, query: Query, cause: str
+) -> None:
+    """Whatever keeps the picture's packets from the muxer (here it drops them), a file of
+    sound alone was reported done: only a file without any packet failed, and its words blamed
+    the source's timestamps for a trim holding nothing."""
+    mux = Muxer.mux
+    monkeypatch.setattr(
+        Muxer,
+        "mux",
+        lambda muxer, packet: None if muxer.stream.type == "video" else mux(muxer, packet),
+    )
+    with pytest.raises(EditFailed, match=rf"^the (webm|mp4) result would have no picture: {cause}"):
+        edit(make(), query)
+
+
+def test_a_gif_asked_past_50_fps_is_held_to_it(make: Make, edit: Edit) -> None:
+    """GIF counts in hundredths: at fps=120 frames collided and were pushed on, 2 s lasting
+    2.4 s; and browsers show delays under 20 ms as 100 ms."""
+    (made,) = edit(make(rate=12), [("trim", "0,2"), ("fps", "120"), ("format", "gif")])
+    assert set(gif_delays_ms(made)) == {20}
+    assert sum(gif_delays_ms(made)) == 2000
+
+
+def _parsed(query: Query) -> list[Operation]:
+    return parse_query(catalogue(), MediaKind.VIDEO, query, limits=LIMITS)
+
+
+@pytest.mark.parametrize("one_first", [True, False], ids=["one-frame-first", "one-frame-last"])
+def test_a_one_frame_source_joined_leaves_the_rate_to_the_other(
+    tmp_path: Path, make: Make, one_first: bool
+) -> None:
+    """A live WebM of one frame lasts 1 ms, "1000 frames a second": joined with a 12 fps clip
+    the result had 1000 (3001 frames for 3 s)."""
+    one = live_at_its_start(tmp_path / "one.webm", frames=1)
+    clip = make(rate=12, acodec=None)
+    first, other = (one, clip) if one_first else (clip, one)
+    recorded = upload_probe(one, max_pixels=LIMITS.max_pixels, max_video_seconds=60)
+    assert recorded.duration_seconds is not None
+    ref = uuid4()
+    (made,) = run_edit(
+        "video", str(first), _parsed([("concat", str(ref)), ("format", "mp4")]),
+        str(tmp_path / "out"), LIMITS, {str(ref): str(other)},
+        {str(one): recorded.duration_seconds}, progress=lambda fraction: None,
+    )  # fmt: skip
+    with av.open(made.path) as container:
+        assert container.streams.video[0].average_rate == 12
+    assert len(packets(Path(made.path))) == 36
+    assert facts(Path(made.path)).duration == pytest.approx(3.0, abs=0.01)
