@@ -17,7 +17,8 @@ class ResizeOperation(Operation):
     """The resize of either engine, but for what differs: an engine's resize is
     `class Resize(ResizeOperation, <its engine's operation>)`, sets `size_param` (its resize
     parameter, a size), redeclares width and height with that parameter's bounds, reads them
-    in from_query with read_sides, and adds its own limits to check_limits."""
+    in from_query with read_sides, and adds its own limits to check_limits (those that depend on
+    the rest of the edit to check_in_edit, as the video's resize does)."""
 
     op: Literal["resize"] = "resize"
     name: ClassVar[str] = "resize"
