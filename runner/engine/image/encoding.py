@@ -113,7 +113,9 @@ def _auto_quality(
         return replace(encoding, quality=None), None
     reference = luma(frames[0])
     trial_options = _trial_options(encoding.format, frames[0])
-    quality, encoded = _searched(picture, frames[0], encoding, reference, trial_options)
+    quality, encoded = _searched(
+        picture, frames[0], encoding=encoding, reference=reference, trial_options=trial_options
+    )
     if trial_options or len(frames) > 1:  # the result is not encoded as its trials were
         return _confirmed(picture, frames, encoding, quality=quality, reference=reference)
     return replace(encoding, quality=quality), encoded
@@ -130,6 +132,7 @@ def _trial_options(format: ImageFormat, frame: Frame) -> dict[str, Any]:
 def _searched(
     picture: Picture,
     frame: Frame,
+    *,
     encoding: Encoding,
     reference: np.ndarray,
     trial_options: dict[str, Any],
@@ -142,7 +145,8 @@ def _searched(
         if low > high:
             break
         quality = (low + high) // 2
-        encoded = _encoded(picture, [frame], replace(encoding, quality=quality), trial_options)
+        trial = replace(encoding, quality=quality)
+        encoded = _encoded(picture, [frame], encoding=trial, extra=trial_options)
         if _keeps_target(reference, encoded):
             best, high = (quality, encoded), quality - 1
         else:
@@ -162,13 +166,13 @@ def _confirmed(
     were: when it misses SSIM_TARGET, encoded again CONFIRM_STEP higher, at most CONFIRM_ENCODES
     more times, up to the range's highest (see TRIAL_OPTIONS)."""
     chosen = replace(encoding, quality=quality)
-    encoded = _encoded(picture, frames, chosen)
+    encoded = _encoded(picture, frames, encoding=chosen)
     for _ in range(CONFIRM_ENCODES):
         if quality >= AUTO_QUALITY_RANGE[1] or _keeps_target(reference, encoded):
             break
         quality = min(quality + CONFIRM_STEP, AUTO_QUALITY_RANGE[1])
         chosen = replace(encoding, quality=quality)
-        encoded = _encoded(picture, frames, chosen)
+        encoded = _encoded(picture, frames, encoding=chosen)
     return chosen, encoded
 
 
@@ -179,7 +183,11 @@ def _keeps_target(reference: np.ndarray, encoded: bytes) -> bool:
 
 
 def _encoded(
-    picture: Picture, frames: list[Frame], encoding: Encoding, extra: dict[str, Any] | None = None
+    picture: Picture,
+    frames: list[Frame],
+    *,
+    encoding: Encoding,
+    extra: dict[str, Any] | None = None,
 ) -> bytes:
     buffer = io.BytesIO()
     options = _options(picture, frames, encoding) | (extra or {})
