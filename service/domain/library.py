@@ -235,6 +235,8 @@ class MediaLibrary:
         originals, uploaded or imported; or edit, the outputs; by_address: the copies result
         addresses made only, or everything else; ids: those of these ids that exist, no more
         than `limit` of them, so that they fit one page)."""
+        if ids is not None:
+            ids = list(dict.fromkeys(ids))  # an id named twice is one media of the page
         if ids is not None and len(ids) > limit:
             raise InvalidParameter(
                 "id", f"{len(ids)} ids", f"more than a page holds (limit={limit})",

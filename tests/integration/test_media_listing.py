@@ -203,10 +203,11 @@ def test_media_by_ids_are_the_ones_that_exist(
 
 def test_media_by_ids_are_at_most_a_page(api: Api, library: dict[str, str]) -> None:
     """As many ids as the page holds (limit, 50 unless said), so the answer is one page; one
-    more is refused by name, saying what is accepted."""
+    more is refused by name, saying what is accepted. An id named twice counts once."""
     ids = [library["a"]] + [str(uuid.uuid4()) for _ in range(49)]
     assert names(api, id=ids) == ["a"]
     assert names(api, id=ids[:3], limit=3) == ["a"]
+    assert names(api, id=[library["a"]] * 3, limit=2) == ["a"]
     too_many: list[tuple[list[str], dict[str, int]]] = [
         ([*ids, str(uuid.uuid4())], {}),
         (ids[:3], {"limit": 2}),

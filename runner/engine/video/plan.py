@@ -416,7 +416,7 @@ def _sources_rate(segments: Sequence[Segment]) -> Fraction:
     """The first source's rate; concatenated after frames far apart (a slideshow, an imported
     sound's still picture), the fastest source's, which the slideshow's slots would drop. A
     source of one frame has no rate to keep (a live WebM's lasts 1 ms: "1000 a second"),
-    unless every source is one."""
+    unless every source is one: then the first's."""
     timed = [s.source for s in segments if not _one_frame(s.source)] or [segments[0].source]
     first = _timed_rate(timed[0].video)
     if first >= MOTION_RATE:

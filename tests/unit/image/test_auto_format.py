@@ -58,8 +58,8 @@ FAST_TRIALS = {"avif": ("AVIF", "speed", 10), "webp": ("WEBP", "method", 0)}
 @pytest.fixture
 def fast_from_96x64(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fast trials from the noisy gradient's 96x64 pixels, for every format that has them."""
-    fast_from: dict[encoding.ImageFormat, int] = {"avif": 96 * 64, "webp": 96 * 64}
-    monkeypatch.setattr(encoding, "FAST_TRIALS_FROM_PX", fast_from)
+    for format in encoding.TRIAL_OPTIONS:
+        monkeypatch.setitem(encoding.FAST_TRIALS_FROM_PX, format, 96 * 64)
 
 
 @pytest.mark.parametrize("format", FAST_TRIALS)

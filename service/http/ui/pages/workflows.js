@@ -33,6 +33,7 @@ async function list(main) {
       h("thead", {}, h("tr", {}, ["Name", "Version", "Kinds", "Operations", "Updated"].map((t) => h("th", { scope: "col" }, t)))), rows));
   try {
     const page = await get("/workflows", { limit: 200 });
+    primeMedia(page.items.flatMap(mediaNamedIn)); // the media their operations name, in one request
     rows.append(...page.items.map((w) => h("tr", {},
       h("td", { "data-label": "Name" }, h("a", { href: `#/workflows/${w.id}` }, w.name)), h("td", { "data-label": "Version" }, w.version),
       h("td", { "data-label": "Kinds" }, w.kinds.join(", ")), h("td", { "data-label": "Operations" }, written(w)),
