@@ -249,10 +249,18 @@ class AudioTranscode:
             self._tempo_out += samples.shape[1]
 
     def _place(self, samples: np.ndarray, at: float) -> None:
-        """`at`: source seconds of the first sample."""
+        """`at`: source seconds of the first sample. Sound before START is not the
+        segment's, however near it: a decoder fed from the keyframe before START gives
+        frames ending there, and one within RESYNC_SECONDS of the result's start would
+        otherwise pass for a timestamp's jitter and be written from it, the rest late."""
         speed = self._speed
         first = round((self._offset + (at - self._start) / speed) * self._rate)
         last = round((self._offset + (self._segment.end - self._start) / speed) * self._rate)
+        opening = round(self._offset * self._rate)
+        if first < opening:
+            samples, first = samples[:, opening - first :], opening
+            if not samples.shape[1]:
+                return
         drift = first - self._written
         if not self._aligned or abs(drift) > RESYNC_SECONDS * self._rate:
             self._aligned = True
