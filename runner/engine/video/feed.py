@@ -5,6 +5,7 @@ pass over each file, whatever is copied and whatever is re-encoded."""
 from __future__ import annotations
 
 from contextlib import ExitStack
+from typing import NamedTuple
 
 from av.packet import Packet
 from av.stream import Stream
@@ -73,16 +74,16 @@ class Feeder:
     def _demux(self, container: Input, routes: dict[int, Sink]) -> bool:
         """True when every sink had what it needed before the file ended."""
         streams = [stream for stream in container.streams if stream.index in routes]
-        last: Packet[Stream] | None = None
+        last: Timing | None = None
         for count, packet in enumerate(container.demux(streams)):
             if packet.size and packet.stream.index in routes:  # empty ones mark the end
+                last = Timing.of(packet)  # before a copy moves it onto the result's timeline
                 routes[packet.stream.index].push(packet)
-                last = packet
             if all(sink.done for sink in routes.values()):
                 return True
             if count % PROGRESS_EVERY_PACKETS == 0:
                 self._report(self._position())
-        self._read_to = _ends(last)
+        self._read_to = 0.0 if last is None else last.ends()
         return False
 
     def _position(self) -> float:
@@ -112,12 +113,26 @@ class Feeder:
             )
 
 
-def _ends(packet: Packet[Stream] | None) -> float:
-    """Seconds after its stream's origin where a packet stops being shown (0 for none)."""
-    at = None if packet is None else seconds(packet.stream, packet.pts)
-    if packet is None or at is None or packet.stream.time_base is None:
-        return 0.0
-    return at + float((packet.duration or 0) * packet.stream.time_base)
+class Timing(NamedTuple):
+    """A packet's times as its source gives them: a copy moves the packet itself onto the
+    result's timeline as it muxes it (where a source's data ends is the source's)."""
+
+    stream: Stream
+    pts: int | None
+    duration: int | None
+
+    @classmethod
+    def of(cls, packet: Packet[Stream]) -> Timing:
+        pts = packet.dts if packet.pts is None else packet.pts  # as the copies read it
+        return cls(packet.stream, pts, packet.duration)
+
+    def ends(self) -> float:
+        """Seconds after its stream's origin where the packet stops being shown (0 without
+        a time)."""
+        at = seconds(self.stream, self.pts)
+        if at is None or self.stream.time_base is None:
+            return 0.0
+        return at + float((self.duration or 0) * self.stream.time_base)
 
 
 def _start(container: Input, segment: Segment) -> float:

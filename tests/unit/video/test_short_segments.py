@@ -80,6 +80,20 @@ def test_a_trim_starting_within_a_millisecond_after_a_frame_starts_on_it(
     assert second_at == pytest.approx(1 / 12 - 0.001, abs=0.002)
 
 
+@pytest.mark.parametrize("query", [[], [("accurate", "false")], [("format", "mkv")]])
+@pytest.mark.parametrize("trim", ["3,3.04", "3,3.02"])
+def test_a_copied_trim_of_a_last_keyframe_is_not_taken_for_a_truncated_file(
+    make: Make, edit: Edit, query: Query, trim: str
+) -> None:
+    """The source's last frame (3 s, a keyframe: 73 frames, one every 12) copied alone, the
+    file ending before END: where its data ended was read from the last packet after the copy
+    had moved it onto the result's timeline (0.04 s, not 3.04), and the edit failed with
+    "has no data from 3.00 s to 3.04 s: the file is truncated"."""
+    source = make(seconds=73 / 24, acodec=None)
+    (made,) = edit(source, [("trim", trim), *query])
+    assert shown(made) == [(0.0, 72)]
+
+
 @pytest.mark.parametrize(
     ("query", "cause"),
     [

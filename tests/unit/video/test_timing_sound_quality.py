@@ -15,6 +15,8 @@ from service.kernel.errors import EditFailed, InvalidParameter
 from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import (
     AUDIO_FRAME_SECONDS,
+    Spec,
+    assert_in_sync,
     bursts,
     facts,
     numbers,
@@ -100,6 +102,31 @@ def test_a_trim_slowed_down_starts_on_the_frame_on_screen_at_start(
     # atempo's overlapping windows spread a burst, as the test of speed alone allows
     assert bursts(result)[0] == pytest.approx(0.94, abs=FRAME_SECONDS / 0.5)
     assert next(number for at, number in frames if at >= 0.94 - 0.001) == 2 * rate
+
+
+TRIMMED = {  # picture + sound of trim=1.53,4.21
+    "copy + copied sound": [],
+    "copy + re-encoded sound": [("volume", "0.9")],
+    "re-encode + re-encoded sound": [("format", "webm")],
+    "re-encode + copied sound": [("resize", "80x48")],
+}
+
+
+@pytest.mark.parametrize("rate", [10, 12, 24])
+@pytest.mark.parametrize("result", TRIMMED)
+def test_a_trim_hears_each_burst_with_its_frame(
+    make: Make, edit: Edit, result: str, rate: int
+) -> None:
+    """The burst of the source's 2 s is 0.47 s into trim=1.53,4.21, with its frame. Sound is
+    decoded from the keyframe before START: a frame of it ending before START, but starting
+    within 40 ms of it, passed for a timestamp's jitter and was written from the result's
+    start, all the sound after it as late as it was early (37 ms at 10 and 12 fps, where
+    the seek lands on a keyframe long before START; 15 ms at 24 fps)."""
+    spec = Spec(seconds=6.0, rate=rate)
+    (trimmed,) = edit(make(seconds=6.0, rate=rate), [("trim", "1.53,4.21"), *TRIMMED[result]])
+    assert_in_sync(trimmed, specs=[spec])
+    if "re-encoded sound" in result:  # placed sample by sample: exact
+        assert bursts(trimmed)[0] == pytest.approx(0.47, abs=0.002)
 
 
 def test_atempo_factors_stay_within_its_range() -> None:
