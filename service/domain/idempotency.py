@@ -2,9 +2,9 @@
 with the same key gets the edits the first try made, never a second set, as Stripe and the
 IETF httpapi idempotency-key draft do it.
 
-The key is remembered in PostgreSQL (editroom.take_idempotency_key) with a fingerprint of the
-request (its route, what it edits, its operations in canonical form, its other parameters)
-for EDITROOM_IDEMPOTENCY_WINDOW_SECONDS. The same key with the same request is a replay; with
+The key is remembered in PostgreSQL (editroom.take_idempotency_key_with_left_out) with a
+fingerprint of the request (its route, what it edits, its operations in canonical form, its
+other parameters) for EDITROOM_IDEMPOTENCY_WINDOW_SECONDS. The same key with the same request is a replay; with
 another request, a 422; two at once make one set of edits (the second waits for the first).
 The key and the edits commit together, in one transaction. A replay answers what the first
 request answered, kept with the key (its edits, and what a workflow batch left out), and
