@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from service.domain.cleanup import CleanupReport, clean_up
@@ -26,7 +27,7 @@ from service.kernel.storage.factory import open_storage
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.processes import editroom_env
-from tests.queue import Conn, enqueue, insert_sound_alone
+from tests.queue import Conn, enqueue, insert_media, insert_sound_alone
 from tests.s3 import S3Endpoint
 
 GRACE_SECONDS = 2.0
@@ -348,6 +349,23 @@ def test_a_copy_a_killed_fsck_left_is_removed_by_the_cleanup(
 async def cleanup(settings: Settings) -> CleanupReport:
     async with Database.connect(settings.require_database_url(), max_size=2) as database:
         return await clean_up(database, await open_storage(settings), settings)
+
+
+RECORD = "SELECT editroom.record_measured_duration(%s, %s) AS recorded"
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), 0.0, -1.0])
+def test_only_a_positive_finite_length_is_recorded(conn: Conn, seconds: float) -> None:
+    """NaN passed `NOT p_duration_seconds > 0` (NaN is above every number in PostgreSQL): the
+    row said NaN, neither 0 s nor a length, and fsck never measured it again."""
+    video = insert_media(conn)
+    conn.execute(
+        "UPDATE editroom.media SET kind = 'video', duration_seconds = 0 WHERE id = %s", [video]
+    )
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="positive number"):
+        conn.execute(RECORD, [video, seconds])
+    assert conn.execute(RECORD, [video, 2.5]).fetchone() == {"recorded": True}
+    assert conn.execute(RECORD, [insert_media(conn), 2.5]).fetchone() == {"recorded": False}
 
 
 def cli(api: Api, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
