@@ -253,10 +253,13 @@ class _Check:
         stored = await self._storage.stat(key)
         if stored is None:
             await self._missing(row)
-        elif stored.size_bytes != row["size_bytes"]:
+            return
+        if stored.size_bytes != row["size_bytes"]:
             detail = f"the media is {row['size_bytes']} bytes, its object {stored.size_bytes}"
             self._found(SIZE_MISMATCH, key, media_id=media_id, detail=detail, outcome=LEFT)
-        elif (not self._options.verify or await self._hash_matches(row)) and _length_unknown(row):
+            return
+        intact = not self._options.verify or await self._hash_matches(row)
+        if intact and _length_unknown(row):
             await self._measure(row)
 
     async def _hash_matches(self, row: Row) -> bool:
