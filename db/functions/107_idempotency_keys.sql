@@ -3,7 +3,7 @@
 -- taken and kept in the transaction that makes its edits, so the edits and the key commit
 -- together or not at all, and a second request with the key waits for the first to finish.
 
-CREATE OR REPLACE FUNCTION editroom.take_idempotency_key(
+CREATE OR REPLACE FUNCTION editroom.take_idempotency_key_with_left_out(
     p_key text,
     p_fingerprint text,
     p_window interval DEFAULT '24 hours',
@@ -53,14 +53,15 @@ BEGIN
                   HINT = 'a retry must repeat the route, media, operations and parameters; '
                          'a new request needs a new key';
     END IF;
-    -- What a replay answers, read here, from the row it locked: a statement of the caller's
-    -- own would read with its snapshot, taken before a first request it waited for committed.
+    -- What a replay answers, both from the row locked above, in this call: a statement of the
+    -- caller's own would see it as well (read committed: a new statement, a new snapshot), but
+    -- it would be a round trip more on every replay.
     edit_ids := v_found.edit_ids;
     left_out := v_found.left_out;
 END
 $$;
 
-COMMENT ON FUNCTION editroom.take_idempotency_key(text, text, interval) IS
+COMMENT ON FUNCTION editroom.take_idempotency_key_with_left_out(text, text, interval) IS
 'Takes idempotency key p_key for a request whose fingerprint (a SHA-256 of its route, media, '
 'operations and parameters) is p_fingerprint, for p_window. edit_ids NULL: the key is this '
 'transaction''s; make the edits, then keep_idempotency_key(p_key, their ids) before COMMIT. '
@@ -68,6 +69,29 @@ COMMENT ON FUNCTION editroom.take_idempotency_key(text, text, interval) IS
 'left out (answer those; make nothing). Raises when the key '
 'was used for a request with another fingerprint within its window. A second caller with the '
 'same key waits until the first transaction ends.';
+
+-- The form the releases before migration 0020 call, as it was: its result the ids alone. A
+-- process of the release before, still running after `db upgrade` (the README's order stops it
+-- first; `docker compose up -d --build` or a rolling deploy does not), reads NULL as "the key
+-- is ours" and anything else as a replay: a record (edit_ids, left_out), never NULL, made
+-- every first request a failed replay. Drop it (a migration) a release after 0022's.
+CREATE OR REPLACE FUNCTION editroom.take_idempotency_key(
+    p_key text,
+    p_fingerprint text,
+    p_window interval DEFAULT '24 hours'
+)
+RETURNS uuid[]
+LANGUAGE sql
+AS $$
+    SELECT t.edit_ids
+      FROM editroom.take_idempotency_key_with_left_out(p_key, p_fingerprint, p_window) AS t;
+$$;
+
+COMMENT ON FUNCTION editroom.take_idempotency_key(text, text, interval) IS
+'take_idempotency_key_with_left_out''s edit_ids alone, as releases before migration 0020 call it: NULL, the '
+'key is this transaction''s; else the ids of the edits the key made (a workflow batch''s '
+'left_out is read from editroom.idempotency_keys). Kept for processes of that release still '
+'running after an upgrade; to be dropped a release later.';
 
 CREATE OR REPLACE FUNCTION editroom.keep_idempotency_key(
     p_key text,

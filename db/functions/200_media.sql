@@ -247,18 +247,24 @@ BEGIN
     -- A session whose original this media is goes with it, whatever its steps made (a step
     -- may give the original's own bytes back, which are the same media).
     -- No LIMIT: planned for one row, it walked every session step (edits_session_outputs_idx
-    -- finds the few, if any; INTO keeps the first).
+    -- finds the few, if any; INTO keeps the first). In the order the library's
+    -- session_holding_media names the holder in (service/kernel/queries.sql): the words and
+    -- the fields name the same step, the first of the oldest session that made the media.
     SELECT e.session_id, e.session_step INTO v_edit
       FROM editroom.edits e
+      JOIN editroom.sessions s ON s.id = e.session_id
      WHERE e.session_id IS NOT NULL AND e.outputs @> ARRAY[p_id]
-       AND NOT EXISTS (SELECT FROM editroom.sessions s
-                        WHERE s.id = e.session_id AND s.media_id = p_id);
-    -- Its own SQLSTATE, so the service can tell this refusal from the others and name the
-    -- session (and its original) in fields a client reads (service/domain/library.py).
+       AND s.media_id <> p_id
+     ORDER BY s.created_at, e.session_step;
+    -- A SQLSTATE of editroom's own (23R01), so the service can tell this refusal from any
+    -- other and name the session (and its original) in fields a client reads
+    -- (service/kernel/db.py, service/domain/library.py). In class 23, integrity constraint
+    -- violation (a step's output holds it, as a foreign key would), which a service that does
+    -- not know the code still answers as a conflict.
     IF FOUND THEN
         RAISE EXCEPTION 'media % is the output of step % of session %; delete the session first',
             p_id, v_edit.session_step, v_edit.session_id
-            USING ERRCODE = 'dependent_objects_still_exist';
+            USING ERRCODE = '23R01';
     END IF;
     DELETE FROM editroom.media WHERE id = p_id;
     RETURN v_media;
@@ -269,8 +275,8 @@ COMMENT ON FUNCTION editroom.delete_media(uuid) IS
 'Deletes media p_id and returns the row (the caller then deletes its stored object). Refuses '
 'while an edit that reads it is queued, processing or waiting to retry, while it is the '
 'original of a session with a step still to run, and while it is the output of a step of a '
-'session (SQLSTATE 2BP01, dependent_objects_still_exist: delete the session first; deleting '
-'an original deletes its sessions). Finished '
+'session (SQLSTATE 23R01, editroom''s own: delete the session first; deleting an original '
+'deletes its sessions). Finished '
 'edits keep their history with media_id set to NULL.';
 
 CREATE OR REPLACE FUNCTION editroom.expired_pending_media(p_limit integer DEFAULT 1000)

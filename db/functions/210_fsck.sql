@@ -39,8 +39,10 @@ RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF p_duration_seconds IS NULL OR NOT p_duration_seconds > 0
-       OR p_duration_seconds = 'Infinity' THEN
+    -- Not "NOT > 0" alone: NaN passes it (PostgreSQL orders NaN above every number), and a
+    -- row saying NaN would be neither unknown (0 s) nor a length, never measured again.
+    IF p_duration_seconds IS NULL
+       OR NOT (p_duration_seconds > 0 AND p_duration_seconds < 'Infinity') THEN
         RAISE EXCEPTION 'p_duration_seconds must be a positive number of seconds, got %',
             p_duration_seconds USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -55,4 +57,5 @@ $$;
 COMMENT ON FUNCTION editroom.record_measured_duration(uuid, double precision) IS
 'Records p_duration_seconds, measured by editroom fsck from the stored object, as the length '
 'of ready video p_id whose row says 0 s (uploads from before the probe read a header''s 0 as no '
-'length). True when recorded; false when the media is gone or its length is known.';
+'length). True when recorded; false when the media is gone, is not a ready video, or has its '
+'length known. Raises unless p_duration_seconds is a positive, finite number (not NaN).';

@@ -39,6 +39,7 @@ BEGIN
             'retry_edit', 'retry_refusal', 'reap_expired_leases', 'status_counts', 'prune_finished_edits',
             'recount_status_counts', 'backoff_delay', 'archive_finished_edits',
             'add_history_partition', 'find_edit', 'list_edits', 'take_idempotency_key',
+            'take_idempotency_key_with_left_out',
             'keep_idempotency_key', 'forget_expired_idempotency_keys', 'watch_queue',
             'unwatch_queue', 'watch_events', 'unwatch_events',
             -- predicates for a DBA's own queries

@@ -16,11 +16,14 @@ What is repaired, and why only that (docs/decisions.md, "editroom fsck"):
 - A video whose row says it lasts 0 s (uploads from before the probe read a header's 0 as no
   length; edits take it as of unknown length) is measured again from its object, checked as an
   upload is, in the uploads' sandbox, and the length recorded: a fact of the same bytes, which
-  only fills in one the row never had.
+  only fills in one the row never had. One video is measured at a time: each copies its object
+  into the uploads folder first, and fsck's checks must not wait for each other. An object
+  larger than EDITROOM_MAX_UPLOAD_BYTES is not copied (an upload that large is refused too).
 """
 
 import asyncio
 import hashlib
+import os
 import tempfile
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -38,14 +41,16 @@ from service.domain.library import MediaLibrary
 from service.domain.sound_alone import has_picture
 from service.kernel.db import Database, Row
 from service.kernel.errors import (
-    ChecksBusy,
     Conflict,
     InvalidMedia,
     NotFound,
     ObjectMissing,
     SandboxIOError,
+    StorageError,
     UnsupportedMedia,
+    reason,
 )
+from service.kernel.receive import TEMPORARY_PREFIX
 from service.kernel.settings import Settings
 from service.kernel.storage.base import Storage, StoredObject
 
@@ -59,8 +64,10 @@ HASH_MISMATCH = "hash_mismatch"
 UNKNOWN_LENGTH = "unknown_length"  # a video whose row says 0 s: measured from its object
 PROBLEMS = (ORPHAN, MISSING, SIZE_MISMATCH, HASH_MISMATCH, UNKNOWN_LENGTH)
 # What measuring a length may be refused for, said as the finding's detail: the file as an
-# upload's check now judges it (limits may have changed since), or the checks' own trouble.
-MEASURING_FAILED = (InvalidMedia, UnsupportedMedia, ChecksBusy, SandboxIOError)
+# upload's check now judges it (limits may have changed since), or trouble copying the object
+# (the bucket; the disk: OSError) or in the check's own I/O. Never ChecksBusy: fsck's checks are
+# its own, one at a time.
+MEASURING_FAILED = (InvalidMedia, UnsupportedMedia, SandboxIOError, StorageError, OSError)
 
 REPAIRED = "repaired"
 WOULD_REPAIR = "would_repair"  # what --dry-run found it would repair
@@ -169,6 +176,8 @@ class _Check:
         self._options = options
         self._on_finding = on_finding
         self._slots = asyncio.Semaphore(CONCURRENT_CHECKS)
+        # One video measured at a time: one copy on disk, and its library's check slot free.
+        self._measuring = asyncio.Semaphore(1)
         self.report = FsckReport()
 
     async def close(self) -> None:
@@ -244,10 +253,13 @@ class _Check:
         stored = await self._storage.stat(key)
         if stored is None:
             await self._missing(row)
-        elif stored.size_bytes != row["size_bytes"]:
+            return
+        if stored.size_bytes != row["size_bytes"]:
             detail = f"the media is {row['size_bytes']} bytes, its object {stored.size_bytes}"
             self._found(SIZE_MISMATCH, key, media_id=media_id, detail=detail, outcome=LEFT)
-        elif (not self._options.verify or await self._hash_matches(row)) and _length_unknown(row):
+            return
+        intact = not self._options.verify or await self._hash_matches(row)
+        if intact and _length_unknown(row):
             await self._measure(row)
 
     async def _hash_matches(self, row: Row) -> bool:
@@ -299,16 +311,25 @@ class _Check:
     # Videos of unknown length
 
     async def _measure(self, row: Row) -> None:
+        limit = self._settings.max_upload_bytes
+        if row["size_bytes"] > limit:
+            what = (
+                f"not measured: its object is {row['size_bytes']:,} bytes, over "
+                f"EDITROOM_MAX_UPLOAD_BYTES ({limit:,}), which an upload's check takes at most"
+            )
+            self._unknown_length(row, what, LEFT)
+            return
         if self._options.dry_run:
             self._unknown_length(row, "it would be measured", WOULD_REPAIR)
             return
         try:
-            seconds = known_seconds((await self._checked(row)).duration_seconds)
+            async with self._measuring:
+                seconds = known_seconds((await self._checked(row)).duration_seconds)
         except ObjectMissing:
             await self._missing(row)
             return
         except MEASURING_FAILED as exc:
-            self._unknown_length(row, f"measuring it failed: {exc}", LEFT)
+            self._unknown_length(row, f"measuring it failed: {reason(exc)}", LEFT)
             return
         if seconds is None:
             self._unknown_length(row, "its object says no length either", LEFT)
@@ -326,7 +347,8 @@ class _Check:
 
     async def _checked(self, row: Row) -> MediaFacts:
         """The object's facts, checked as an upload's file is (MediaLibrary.check), from a copy
-        where uploads land while checked."""
+        where uploads land while checked, named as theirs are: if fsck is killed, `editroom
+        cleanup` removes it as it does a killed upload's."""
         if self._library is None:
             sandbox = Sandbox.from_settings(self._settings)
             self._library = MediaLibrary(
@@ -335,10 +357,14 @@ class _Check:
             )  # fmt: skip
         uploads = self._settings.uploads_dir
         uploads.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=uploads, prefix="fsck-") as folder:
-            path = Path(folder) / "media"
+        handle, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=uploads)
+        os.close(handle)
+        path = Path(name)
+        try:
             await self._storage.get_file(row["storage_key"], path)
             return await self._library.check(path, row["size_bytes"])
+        finally:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 def _length_unknown(row: Row) -> bool:

@@ -2,13 +2,14 @@
 with the same key gets the edits the first try made, never a second set, as Stripe and the
 IETF httpapi idempotency-key draft do it.
 
-The key is remembered in PostgreSQL (editroom.take_idempotency_key) with a fingerprint of the
-request (its route, what it edits, its operations in canonical form, its other parameters)
-for EDITROOM_IDEMPOTENCY_WINDOW_SECONDS. The same key with the same request is a replay; with
-another request, a 422; two at once make one set of edits (the second waits for the first).
-The key and the edits commit together, in one transaction. A replay answers what the first
-request answered, kept with the key (its edits, and what a workflow batch left out), and
-nothing is judged or made again: the media, the workflow and the queue may have changed since."""
+The key is remembered in PostgreSQL (editroom.take_idempotency_key_with_left_out) with a
+fingerprint of the request (its route, what it edits, its operations in canonical form, its
+other parameters) for EDITROOM_IDEMPOTENCY_WINDOW_SECONDS. The same key with the same request
+is a replay; with another request, a 422; two at once make one set of edits (the second waits
+for the first). The key and the edits commit together, in one transaction. A replay answers
+what the first request answered, kept with the key (its edits, and what a workflow batch left
+out), and nothing is judged or made again: the media, the workflow and the queue may have
+changed since."""
 
 import hashlib
 import json
@@ -85,9 +86,9 @@ async def made_once(
     if key is None:
         return await make()
     async with database.transaction():
-        kept = await _take(database, key, request, window_seconds)
-        if kept["edit_ids"] is not None:
-            return await _made_before(database, key, kept)
+        taken = await _take(database, key, request, window_seconds)
+        if taken["edit_ids"] is not None:
+            return await _made_before(database, key, taken)
         made = await make()
         await database.fetch_all(
             "keep_idempotency_key", key=key, edit_ids=[row["id"] for row in made.rows],
@@ -96,16 +97,17 @@ async def made_once(
     return made
 
 
-async def _made_before(database: Database, key: str, kept: Row) -> Made:
-    """`kept`: what the key's first request kept (_take), its edits read again. A key kept
-    before migration 0019 has no left_out (NULL): its replay says none was left out."""
-    edit_ids: list[UUID] = kept["edit_ids"]
+async def _made_before(database: Database, key: str, taken: Row) -> Made:
+    """`taken`: the key as _take answered it, with what its first request kept, whose edits
+    are read again. A key kept before migration 0019 has no left_out (NULL): its replay says
+    none was left out."""
+    edit_ids: list[UUID] = taken["edit_ids"]
     rows = await database.fetch_all("edits_by_ids", ids=edit_ids)
     if len(rows) < len(edit_ids):  # pruned, or their media deleted, within the window
         raise NotFound(
             f"the edits Idempotency-Key {key!r} made no longer exist; a new request needs a new key"
         )
-    return Made(rows, replayed=True, left_out=kept["left_out"] or [])
+    return Made(rows, replayed=True, left_out=taken["left_out"] or [])
 
 
 async def _take(database: Database, key: str, request: str, window_seconds: float) -> Row:

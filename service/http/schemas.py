@@ -514,11 +514,14 @@ class ErrorBody(BaseModel):
         "(`HeldBySession`): that session, which deleting frees it",
     )
     session_step: int | None = Field(
-        default=None, description="... the step of that session whose output it is (from 1)"
+        default=None,
+        description="With `session_id` (`HeldBySession`): the step of that session whose output "
+        "the media is (from 1)",
     )
     session_media_id: UUID | None = Field(
         default=None,
-        description="... and that session's original, the media whose editor holds the history",
+        description="With `session_id` (`HeldBySession`): that session's original, the media "
+        "whose editor holds the history",
     )
 
 

@@ -45,11 +45,15 @@ RECONNECT_MAX_DELAY_SECONDS = 0.5  # between reconnection attempts, so recovery 
 # its NOTIFY): a transaction left open must not stall a watcher, which polls meanwhile.
 WATCH_LOCK_TIMEOUT_MS = 200
 
+# SQLSTATEs of editroom's own, each raised by one function for one refusal, read before the
+# classes below (each in a class that translates as it should without it).
+_OWN_SQLSTATES: dict[str, type[EditroomError]] = {
+    "23R01": HeldBySession,  # delete_media: the media is a session step's output
+}
 # Most specific first: the first match wins.
 _TRANSLATIONS: tuple[tuple[type[Exception], type[EditroomError]], ...] = (
     (pg_errors.NoDataFound, NotFound),
     (pg_errors.ObjectNotInPrerequisiteState, Conflict),
-    (pg_errors.DependentObjectsStillExist, HeldBySession),  # delete_media: a session's output
     (pg_errors.IntegrityError, Conflict),
     (pg_errors.DataError, InvalidInput),
     (psycopg.OperationalError, DatabaseUnavailable),
@@ -74,11 +78,12 @@ def translated_errors() -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        for pg_class, domain_class in _TRANSLATIONS:
-            if isinstance(exc, pg_class):
-                message = exc.diag.message_primary or str(exc)
-                raise domain_class(message) from exc
-        raise
+        domain_class = _OWN_SQLSTATES.get(exc.sqlstate or "") or next(
+            (domain for pg_class, domain in _TRANSLATIONS if isinstance(exc, pg_class)), None
+        )
+        if domain_class is None:
+            raise
+        raise domain_class(exc.diag.message_primary or str(exc)) from exc
 
 
 async def _translated(

@@ -53,6 +53,7 @@ text names its file, so `reason` and `described` say what one was without it.
 import errno
 from collections.abc import Sequence
 from typing import Any, ClassVar
+from uuid import UUID
 
 from service.kernel.excerpt import excerpt
 
@@ -178,28 +179,30 @@ class SessionMoved(Conflict):
 class HeldBySession(Conflict):
     """A media that is the output of a step of a session (not the session's original): undo
     and redo may make it the head again, so it goes only once that session is deleted. The
-    database boundary raises it with PostgreSQL's words alone (its SQLSTATE,
-    dependent_objects_still_exist); the library then names the session, the step and the
+    database boundary raises it with PostgreSQL's words alone (delete_media's own SQLSTATE,
+    23R01); the library then names the session, the step and the
     session's original, as fields a client can follow (to the original's editor, say)."""
 
     def __init__(
         self,
         message: str,
         *,
-        session_id: object = None,
+        session_id: UUID | None = None,
         session_step: int | None = None,
-        session_media_id: object = None,
+        session_media_id: UUID | None = None,
     ) -> None:
-        self.holder = {
-            "session_id": str(session_id),
-            "session_step": session_step,
-            "session_media_id": str(session_media_id),
-        }
-        self.named = session_id is not None
+        # The fields, only when the library named all three; PostgreSQL's words alone else.
+        self.holder: dict[str, Any] | None = None
+        if None not in (session_id, session_step, session_media_id):
+            self.holder = {
+                "session_id": str(session_id),
+                "session_step": session_step,
+                "session_media_id": str(session_media_id),
+            }
         super().__init__(message)
 
     def details(self) -> dict[str, Any]:
-        return self.holder if self.named else {}
+        return self.holder or {}
 
 
 class UploadStalled(EditroomError):

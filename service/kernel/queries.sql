@@ -244,7 +244,7 @@ SELECT a.waiting, (a.edit).*, a.reused, editroom.retry_refusal(a.edit) IS NULL A
 -- In the transaction that makes the edits: edit_ids NULL, the key is ours; else the edits it
 -- made, and what a workflow batch left out (keep_idempotency_key).
 SELECT t.edit_ids, t.left_out
-  FROM editroom.take_idempotency_key(%(key)s, %(fingerprint)s, %(window)s) AS t;
+  FROM editroom.take_idempotency_key_with_left_out(%(key)s, %(fingerprint)s, %(window)s) AS t;
 
 -- name: keep_idempotency_key
 SELECT editroom.keep_idempotency_key(%(key)s, %(edit_ids)s::uuid[], %(left_out)s::jsonb);

@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # the library defines its callback types for type checkers on
     from python_multipart.multipart import MultipartCallbacks
 
 WRITE_BATCH_BYTES = 1024 * 1024
+# Every temporary file in the uploads folder is named so (an upload's, fsck's copy of an
+# object): remove_stale_files finds by it what a killed process left there.
+TEMPORARY_PREFIX = "upload-"
 FILE_FIELD = "file"
 ACCEPTED_BODY = (
     f"a multipart/form-data body with the file in a field named {FILE_FIELD!r}, "
@@ -95,7 +98,7 @@ class _Sink:
 
     def __init__(self, directory: Path, *, max_bytes: int, limit_name: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"upload-{uuid4()}"
+        self.path = directory / f"{TEMPORARY_PREFIX}{uuid4()}"
         self._file = self.path.open("wb")
         self._hash = hashlib.sha256()
         self._pending = bytearray()
@@ -315,7 +318,7 @@ def remove_stale_files(
 ) -> tuple[int, int]:
     """Temporary files a crash left behind: how many were removed, and their bytes."""
     removed = removed_bytes = 0
-    for path in directory.glob("upload-*") if directory.is_dir() else ():
+    for path in directory.glob(f"{TEMPORARY_PREFIX}*") if directory.is_dir() else ():
         found = path.stat()
         if now - found.st_mtime > older_than_seconds:
             path.unlink(missing_ok=True)

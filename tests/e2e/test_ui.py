@@ -2069,11 +2069,14 @@ def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, servic
     """A session step's output cannot go while its session lives (409): the refusal is shown
     on the card whose Delete was pressed, wherever the page has scrolled to, in words a person
     can follow (whose undo history holds it, named, not two ids) with the way to free it: the
-    original's editor, whose Discard history deletes the session; then the delete succeeds."""
+    original's editor, opened on that session (not the media's newest, which it opens without
+    one), whose Discard history deletes the session; then the delete succeeds."""
     watch.expected.append("status of 409")
     with httpx.Client(base_url=service, timeout=60) as api:
         picture = media.image_bytes("PNG", size=(88, 66))
-        original, _ = stepped(api, filename="kept.png", content=picture, step="flip=h")
+        original, held = stepped(api, filename="kept.png", content=picture, step="flip=h")
+        newer = api.post("/sessions", params={"media": original})  # no step of its own
+        assert newer.is_success, newer.text
     page.goto("/#/library?outputs=1")
     page.get_by_role("button", name="Delete kept-edited.png").click()
     expect(page.get_by_role("dialog")).to_contain_text("its editing sessions")  # what goes too
@@ -2088,8 +2091,11 @@ def test_a_refused_deletion_is_told_on_its_card(page: Page, watch: Watch, servic
     expect(refusal).to_be_in_viewport()
     check_page(page, "library-refused-deletion")
     refusal.get_by_role("link", name="kept.png").click()
-    expect(page).to_have_url(re.compile(f"#/media/{original}"))
+    expect(page).to_have_url(
+        re.compile(re.escape(f"#/media/{original}?session={held['session_id']}"))
+    )
     expect(page.locator(".step")).to_have_count(1)
+    expect(page.locator(".step")).to_have_attribute("data-edit", held["id"])  # the holder's
     page.get_by_role("button", name="Discard history").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Discard the editing history of kept.png?")

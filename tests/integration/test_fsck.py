@@ -3,18 +3,22 @@ a row with no object, an object of the wrong size, and one with changed bytes of
 size. What is safe is repaired, the rest reported, and the exit code says which."""
 
 import asyncio
+import errno
 import json
+import os
 import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
+from service.domain.cleanup import CleanupReport, clean_up
 from service.domain.fsck import Finding, FsckOptions, FsckReport, fsck
 from service.kernel.db import Database
 from service.kernel.settings import Settings
@@ -23,7 +27,7 @@ from service.kernel.storage.factory import open_storage
 from tests import media
 from tests.api import Api, api_settings, running_api
 from tests.processes import editroom_env
-from tests.queue import Conn, enqueue, insert_sound_alone
+from tests.queue import Conn, enqueue, insert_media, insert_sound_alone
 from tests.s3 import S3Endpoint
 
 GRACE_SECONDS = 2.0
@@ -43,19 +47,36 @@ def api(
         yield running
 
 
-def run_fsck(settings: Settings, **options: bool) -> tuple[FsckReport, list[Finding]]:
+def run_fsck(
+    settings: Settings, *, copied: Callable[[Path], None] | None = None, **options: bool
+) -> tuple[FsckReport, list[Finding]]:
+    """fsck in this process; `copied` is told of each copy of an object it makes, once made
+    (and may raise, as the copy would)."""
     findings: list[Finding] = []
 
     async def run() -> FsckReport:
         url = settings.require_database_url()
         async with Database.connect(url, max_size=2) as database:
             storage = await open_storage(settings)
+            if copied is not None:
+                told = telling(storage.get_file, copied)
+                storage.get_file = told  # type: ignore[method-assign,assignment]
             return await fsck(
                 database, storage, settings,
                 options=FsckOptions(**options), on_finding=findings.append,
             )  # fmt: skip
 
     return asyncio.run(run()), findings
+
+
+def telling(
+    get_file: Callable[[str, Path], Coroutine[Any, Any, None]], copied: Callable[[Path], None]
+) -> Callable[[str, Path], Coroutine[Any, Any, None]]:
+    async def get_file_and_tell(key: str, target: Path) -> None:
+        await get_file(key, target)
+        copied(target)
+
+    return get_file_and_tell
 
 
 def store(settings: Settings, key: str, content: bytes, tmp_path: Path) -> None:
@@ -228,6 +249,123 @@ def test_a_video_recorded_as_lasting_0_s_is_measured_again(
     assert row["duration_seconds"] == pytest.approx(uploaded["duration_seconds"])
     report, findings = run_fsck(api.settings)
     assert findings == [] and report.clean
+
+
+def videos_of_unknown_length(api: Api, conn: Conn, tmp_path: Path, count: int) -> list[str]:
+    """Uploaded videos whose rows then say they last 0 s; their storage keys."""
+    uploaded = [
+        api.upload(media.write_video(tmp_path / f"old{i}.mp4", size=(64 + 16 * i, 48)).read_bytes())
+        for i in range(count)
+    ]
+    ids = [row.json()["id"] for row in uploaded]
+    conn.execute("UPDATE editroom.media SET duration_seconds = 0 WHERE id = ANY(%s)", [ids])
+    return [media_key(row.json()["sha256"]) for row in uploaded]
+
+
+def test_fsck_measures_one_video_at_a_time_and_never_waits_for_itself(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """It measured 8 at once, each copied to disk before waiting for one of the uploads' check
+    slots, and gave up as an upload does (ChecksBusy): with one slot and no wait, of two videos
+    one was left, and fsck exited 1 over its own contention."""
+    keys = videos_of_unknown_length(api, conn, tmp_path, 2)
+    uploads = api.settings.uploads_dir
+    on_disk: list[int] = []
+    one_slot = api.settings.model_copy(update={"check_concurrency": 1, "check_wait_seconds": 0})
+
+    report, findings = run_fsck(
+        one_slot, copied=lambda _: on_disk.append(len(list(uploads.iterdir())))
+    )
+
+    assert summary(findings) == {("unknown_length", key, "repaired") for key in keys}
+    assert report.clean and on_disk == [1, 1]
+    assert list(uploads.iterdir()) == []
+
+
+def test_a_video_over_the_upload_limit_is_not_copied_to_be_measured(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    (key,) = videos_of_unknown_length(api, conn, tmp_path, 1)
+    copies: list[Path] = []
+    size = conn.execute("SELECT size_bytes FROM editroom.media").fetchone()
+    assert size is not None
+    lowered = api.settings.model_copy(update={"max_upload_bytes": size["size_bytes"] - 1})
+
+    report, findings = run_fsck(lowered, copied=copies.append)
+
+    assert summary(findings) == {("unknown_length", key, "left")} and not report.clean
+    assert (
+        f"not measured: its object is {size['size_bytes']:,} bytes, over EDITROOM_MAX_UPLOAD_BYTES"
+        in findings[0].detail
+    )
+    assert copies == []
+
+
+def test_a_full_disk_while_copying_is_a_finding_not_the_end_of_fsck(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """An OSError while copying aborted the whole run; now the video is left, saying why, the
+    next one measured, and the copy removed."""
+    keys = videos_of_unknown_length(api, conn, tmp_path, 2)
+    copies: list[Path] = []
+
+    def disk_fills_once(target: Path) -> None:
+        copies.append(target)
+        if len(copies) == 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+
+    report, findings = run_fsck(api.settings, copied=disk_fills_once)
+
+    assert sorted(f.outcome for f in findings) == ["left", "repaired"]
+    assert {f.key for f in findings} == set(keys) and not report.clean
+    (left,) = [f for f in findings if f.outcome == "left"]
+    assert left.detail.endswith("measuring it failed: No space left on device")
+    assert str(copies[0]) not in left.detail  # a server path
+    assert list(api.settings.uploads_dir.iterdir()) == []
+
+
+def test_a_copy_a_killed_fsck_left_is_removed_by_the_cleanup(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """fsck's copy of an object is named as an upload's temporary file: one a killed fsck left
+    (in a fsck-* folder of its own, it stayed for good) goes with `editroom cleanup`'s stale
+    upload files."""
+    videos_of_unknown_length(api, conn, tmp_path, 1)
+    copies: list[Path] = []
+    run_fsck(api.settings, copied=copies.append)
+    (copy,) = copies
+    assert not copy.exists()  # removed as fsck went on
+
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_bytes(b"the part of an object copied when fsck was killed")
+    then = time.time() - GRACE_SECONDS - 1
+    os.utime(copy, (then, then))
+    report = asyncio.run(cleanup(api.settings))
+
+    assert report.stale_upload_files == 1
+    assert not copy.exists()
+
+
+async def cleanup(settings: Settings) -> CleanupReport:
+    async with Database.connect(settings.require_database_url(), max_size=2) as database:
+        return await clean_up(database, await open_storage(settings), settings)
+
+
+RECORD = "SELECT editroom.record_measured_duration(%s, %s) AS recorded"
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), 0.0, -1.0])
+def test_only_a_positive_finite_length_is_recorded(conn: Conn, seconds: float) -> None:
+    """NaN passed `NOT p_duration_seconds > 0` (NaN is above every number in PostgreSQL): the
+    row said NaN, neither 0 s nor a length, and fsck never measured it again."""
+    video = insert_media(conn)
+    conn.execute(
+        "UPDATE editroom.media SET kind = 'video', duration_seconds = 0 WHERE id = %s", [video]
+    )
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="positive number"):
+        conn.execute(RECORD, [video, seconds])
+    assert conn.execute(RECORD, [video, 2.5]).fetchone() == {"recorded": True}
+    assert conn.execute(RECORD, [insert_media(conn), 2.5]).fetchone() == {"recorded": False}
 
 
 def cli(api: Api, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

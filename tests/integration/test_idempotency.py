@@ -226,13 +226,29 @@ def test_a_replay_reads_the_key_and_what_it_left_out_in_one_statement(
     assert (ran[:2], replayed) == (first_made, ["take_idempotency_key", "edits_by_ids"])
 
 
-TAKE = "SELECT * FROM editroom.take_idempotency_key('k', %s)"
+TAKE = "SELECT * FROM editroom.take_idempotency_key_with_left_out('k', %s)"
+# The call of the releases before migration 0020 (their queries.sql), which a process of the
+# release before still makes after `db upgrade`: NULL, the key is its own.
+TAKE_BEFORE_0020 = "SELECT editroom.take_idempotency_key(%s, %s, %s) AS edit_ids"
+
+
+def test_the_release_before_still_takes_keys_after_the_upgrade(conn: Conn) -> None:
+    """0020 changed take_idempotency_key's result to (edit_ids, left_out), a row never NULL:
+    that code took every first request for a replay (of no edits), and failed it."""
+    fingerprint, edit_id, window = "a" * 64, "00000000-0000-0000-0000-0000000000e1", "1 hour"
+    first = conn.execute(TAKE_BEFORE_0020, ["k", fingerprint, window]).fetchone()
+    assert first == {"edit_ids": None}
+    conn.execute("SELECT editroom.keep_idempotency_key('k', ARRAY[%s::uuid])", [edit_id])
+    replay = conn.execute(TAKE_BEFORE_0020, ["k", fingerprint, window]).fetchone()
+    assert replay == {"edit_ids": [UUID(edit_id)]}
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="another request"):
+        conn.execute(TAKE_BEFORE_0020, ["k", "b" * 64, window])
 
 
 def test_a_key_waits_for_the_transaction_that_took_it(database_url: str, conn: Conn) -> None:
     """SQL: the second taker waits until the first commits, then gets the first's edits and
-    what it left out (read after the wait, not by the snapshot the second's statement began
-    with)."""
+    what it left out, both in the one call (a statement of its own after it would see them too:
+    read committed; the call saves that round trip)."""
     fingerprint = "a" * 64
     edit_id = "00000000-0000-0000-0000-0000000000e1"
     with psycopg.connect(database_url) as first:

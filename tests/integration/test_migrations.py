@@ -11,9 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from service.kernel import migrations
 from service.kernel.schema_snapshot import snapshot
+from tests.queue import enqueue, insert_media
 
 EXPECTED_SCHEMA = Path("db/schema.expected")
 CODE_0016 = Path("tests/integration/code_0016.expected")
@@ -106,12 +108,41 @@ def test_downgrade_to_0016_leaves_what_0016_made(
     """Its tables, indexes and views, as an upgrade to 0016 makes them; its functions are the
     head's (a downgrade never re-applies function files), but only those 0016's own upgrade
     re-creates: a function or trigger of a later revision would stay for good. 0017's
-    downgrade left bump_workflow_counts, which writes to a table it had dropped."""
+    downgrade left bump_workflow_counts, which writes to a table it had dropped. The head's
+    edits triggers still enqueue there: they call bump_workflow_counts only for a statement
+    with workflow edits, and plan no call otherwise."""
     migrations.upgrade(empty_database_url, "0016")
     migrations.downgrade(database_url, "0016")
     left = schema_of(database_url)
     assert made_by_migrations(left) == made_by_migrations(schema_of(empty_database_url))
     assert code_of(left) - code_of(CODE_0016.read_text()) == set()
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        assert enqueue(conn, insert_media(conn))["status"] == "queued"
+    migrations.upgrade(database_url)
+    assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
+
+
+def test_a_database_upgraded_to_0017_alone_goes_back(empty_database_url: str) -> None:
+    """Function files are applied only at head: at 0017 there is no bump_workflow_counts for
+    its downgrade to drop."""
+    migrations.upgrade(empty_database_url, "0017")
+    migrations.downgrade(empty_database_url, "0016")
+    assert migrations.current_revision(empty_database_url) == "0016"
+
+
+def test_an_upgrade_from_0021_gives_take_idempotency_key_its_old_result_back(
+    database_url: str,
+) -> None:
+    """At 0020 and 0021 the function files made it return (edit_ids, left_out), which CREATE OR
+    REPLACE cannot turn back into uuid[]: 0022 drops it, and the files at head make both forms."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP FUNCTION editroom.take_idempotency_key(text, text, interval)")
+        conn.execute(
+            "CREATE FUNCTION editroom.take_idempotency_key(p_key text, p_fingerprint text, "
+            "p_window interval DEFAULT '24 hours', OUT edit_ids uuid[], OUT left_out jsonb) "
+            "LANGUAGE sql AS $$ SELECT NULL::uuid[], NULL::jsonb $$"
+        )
+        conn.execute("UPDATE editroom.alembic_version SET version_num = '0021'")
     migrations.upgrade(database_url)
     assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
 

@@ -11,9 +11,9 @@ from uuid import uuid4
 
 import pytest
 from PIL import Image
-from psycopg.errors import ObjectNotInPrerequisiteState
+from psycopg.errors import DependentObjectsStillExist, ObjectNotInPrerequisiteState
 
-from service.kernel.db import Database
+from service.kernel.db import Database, translated_errors
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
@@ -335,6 +335,34 @@ def test_a_step_output_is_deleted_only_with_its_session(
     assert [s["id"] for s in api.client.get("/sessions").json()["items"]] == [session["id"]]
     assert api.client.delete(session["url"]).status_code == 204
     assert api.client.delete(f"/bucket/upload/{head['media_id']}").status_code == 204
+
+
+def test_a_refusal_says_in_words_the_step_its_fields_name(
+    api: Api, runners: None, session: dict[str, Any]
+) -> None:
+    """A result two sessions' steps made: the words and the fields name the same step, the
+    first of the oldest session that made it (the words named whichever row came first: here
+    the newer session's, whose step made it before the older's did)."""
+    newer = api.client.post("/sessions", params={"media": session["media_id"]}).json()
+    step(api, newer, flip="h")
+    flipped = settled(api, newer)["head"]["media_id"]
+    step(api, session, flip="v")
+    step(api, session, rotate="180")  # the same pixels as flip=h: the same media
+    assert settled(api, session)["head"]["media_id"] == flipped
+
+    refused = api.client.delete(f"/bucket/upload/{flipped}")
+
+    assert refused.status_code == 409
+    assert (refused.json()["session_id"], refused.json()["session_step"]) == (session["id"], 2)
+    assert f"is the output of step 2 of session {session['id']}" in refused.json()["detail"]
+
+
+def test_only_delete_medias_own_sqlstate_is_held_by_session(conn: Conn) -> None:
+    """PostgreSQL's own dependent_objects_still_exist (2BP01), which delete_media raised, is any
+    query's (a view on a table dropped, here): it was answered as a session holding a media."""
+    conn.execute("CREATE TABLE held (n int); CREATE VIEW on_held AS SELECT n FROM held")
+    with pytest.raises(DependentObjectsStillExist), translated_errors():
+        conn.execute("DROP TABLE held")
 
 
 def test_an_original_that_is_also_a_steps_output_is_deleted_with_its_session(

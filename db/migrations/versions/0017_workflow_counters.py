@@ -86,8 +86,9 @@ COMMENT ON VIEW editroom.workflow_status_counts IS
 -- The head's trigger functions still name bump_workflow_counts until the function files of the
 -- revision gone to replace them; a statement with workflow edits fails meanwhile, as it would
 -- with the function kept (it writes to the tables dropped here). Kept, it stayed for good:
--- 0016's files do not know it.
-DROP FUNCTION editroom.bump_workflow_counts(uuid[], editroom.edit_status[], bigint[]);
+-- 0016's files do not know it. IF EXISTS: function files are applied only at head, so a
+-- database upgraded to 0017 and no further never had it.
+DROP FUNCTION IF EXISTS editroom.bump_workflow_counts(uuid[], editroom.edit_status[], bigint[]);
 DROP TABLE editroom.workflow_edit_counts, editroom.workflow_history_counts;
 """
 

@@ -1,7 +1,8 @@
 """take_idempotency_key answers what a batch left out beside its edits (edit_ids, left_out):
 a replay read left_out in a statement of its own, a round trip more on every replay. Its result
 type changes, which CREATE OR REPLACE cannot do: the old form is dropped here, and the function
-files at head make the new one in the same transaction.
+files at head make the new one in the same transaction. (0022 gives the name its old result
+back, for the release before still running: the new form is take_idempotency_key_with_left_out.)
 
 Revision ID: 0020
 Revises: 0019
