@@ -74,7 +74,7 @@ COMMENT ON FUNCTION editroom.take_idempotency_key_with_left_out(text, text, inte
 -- process of the release before, still running after `db upgrade` (the README's order stops it
 -- first; `docker compose up -d --build` or a rolling deploy does not), reads NULL as "the key
 -- is ours" and anything else as a replay: a record (edit_ids, left_out), never NULL, made
--- every first request a failed replay. Drop it (a migration) a release after 0022's.
+-- every first request a failed replay. Drop it (a migration) a release after 0020's.
 CREATE OR REPLACE FUNCTION editroom.take_idempotency_key(
     p_key text,
     p_fingerprint text,

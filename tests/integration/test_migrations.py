@@ -130,23 +130,6 @@ def test_a_database_upgraded_to_0017_alone_goes_back(empty_database_url: str) ->
     assert migrations.current_revision(empty_database_url) == "0016"
 
 
-def test_an_upgrade_from_0021_gives_take_idempotency_key_its_old_result_back(
-    database_url: str,
-) -> None:
-    """At 0020 and 0021 the function files made it return (edit_ids, left_out), which CREATE OR
-    REPLACE cannot turn back into uuid[]: 0022 drops it, and the files at head make both forms."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DROP FUNCTION editroom.take_idempotency_key(text, text, interval)")
-        conn.execute(
-            "CREATE FUNCTION editroom.take_idempotency_key(p_key text, p_fingerprint text, "
-            "p_window interval DEFAULT '24 hours', OUT edit_ids uuid[], OUT left_out jsonb) "
-            "LANGUAGE sql AS $$ SELECT NULL::uuid[], NULL::jsonb $$"
-        )
-        conn.execute("UPDATE editroom.alembic_version SET version_num = '0021'")
-    migrations.upgrade(database_url)
-    assert schema_of(database_url) == EXPECTED_SCHEMA.read_text()
-
-
 def test_concurrent_upgrades_of_an_empty_database_apply_once(empty_database_url: str) -> None:
     # Processes, as when several containers start at once (Alembic's context is per process).
     env = {**os.environ, "DATABASE_URL": empty_database_url}

@@ -1,8 +1,9 @@
-"""take_idempotency_key answers what a batch left out beside its edits (edit_ids, left_out):
-a replay read left_out in a statement of its own, a round trip more on every replay. Its result
-type changes, which CREATE OR REPLACE cannot do: the old form is dropped here, and the function
-files at head make the new one in the same transaction. (0022 gives the name its old result
-back, for the release before still running: the new form is take_idempotency_key_with_left_out.)
+"""take_idempotency_key_with_left_out answers what a batch left out beside its edits
+(edit_ids, left_out): a replay read left_out in a statement of its own, a round trip more on
+every replay. take_idempotency_key keeps its result (the ids alone, uuid[]) for a process of the
+release before still running after `db upgrade` (a row of two NULLs is never NULL: that code
+would take every first request for a replay); it can be dropped a release later. Both come with
+the function files at head (db/functions/107_idempotency_keys.sql).
 
 Revision ID: 0020
 Revises: 0019
@@ -18,19 +19,14 @@ down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-UPGRADE = """
-DROP FUNCTION IF EXISTS editroom.take_idempotency_key(text, text, interval);
-"""
-
+# The revision gone to knows nothing of the new function: it would stay for good.
 DOWNGRADE = """
--- The uuid[] form comes back with the function files of the revision gone to, whose CREATE OR
--- REPLACE cannot change this one's result type.
-DROP FUNCTION IF EXISTS editroom.take_idempotency_key(text, text, interval);
+DROP FUNCTION IF EXISTS editroom.take_idempotency_key_with_left_out(text, text, interval);
 """
 
 
 def upgrade() -> None:
-    execute_sql(UPGRADE)
+    """Nothing but the function files at head, which make the new function."""
 
 
 def downgrade() -> None:
