@@ -31,7 +31,7 @@ from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, origin_ticks
 from runner.engine.video.recode import Coding, Piece
-from runner.engine.video.sink import Damage, Opening, end_from, on_at_start
+from runner.engine.video.sink import Damage, Opening, end_from
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits
@@ -96,7 +96,6 @@ class VideoCopy:
         self._head_work: Background[list[Packet[Stream]]] | None = None
         self._head_full = False  # the head's thread decoded a frame at or past END
         self._head_latest: int | None = None  # the highest pts up to START the head was given
-        self._past_end = False  # a packet at or past END came to the copy
         self._head_delay = 0
         self._opening = Opening()  # on the head's thread
         self._pending: list[Packet[Stream]] = []  # copied, waiting for the head to be muxed
@@ -149,7 +148,7 @@ class VideoCopy:
 
     def finish(self) -> None:
         """Every piece is flushed at the end of its segment: the last packet is written."""
-        self._muxer.close(to_the_end=self._past_end or self._head_full)
+        self._muxer.close()
 
     # The head: START to the next keyframe, re-encoded on its own thread.
 
@@ -188,9 +187,7 @@ class VideoCopy:
             if frame.pts is None or self._head_full:
                 continue
             if frame.pts < self._start - self._eps:
-                ends = frame.pts + frame.duration
-                on = on_at_start(ends, start=self._start, end=self._end, tolerance=self._eps)
-                self._opening.before(frame, lasts_past_start=on)
+                self._opening.before(frame)
                 continue
             self._open(next_pts=frame.pts)
             if frame.pts >= self._end_from:
@@ -269,7 +266,6 @@ class VideoCopy:
         if packet.is_keyframe:
             self._gop = []
         if packet.pts >= self._end_from:
-            self._past_end = True
             self._end_copy(held)
             return
         if self._floor is None and packet.is_keyframe:

@@ -20,7 +20,7 @@ from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, failed_making
-from runner.engine.video.sink import Damage, Opening, end_from, on_at_start, seconds
+from runner.engine.video.sink import Damage, Opening, end_from, seconds
 
 TIMELINE_CLOCK = Fraction(1, 90_000)  # ticks of the result's timeline before a grid
 
@@ -112,20 +112,14 @@ class VideoTranscode:
         self._encode_all(self._finish_frame(None), finished=True)
         for packet in self._encoder.encode(None):
             self._muxer.mux(packet)
-        self._muxer.close(to_the_end=self.done)  # done: a frame at or after END came
+        self._muxer.close()
 
     def _frame(self, frame: VideoFrame) -> None:
         at = seconds(self._stream, frame.pts)
         if self.done or at is None:
             return
         if at < self._start - EPSILON_SECONDS:
-            # A frame decoded from a stream has no time base of its own: its stream's is it.
-            time_base = frame.time_base or self._stream.time_base
-            lasts = float(frame.duration * time_base) if time_base else 0.0
-            on = on_at_start(
-                at + lasts, start=self._start, end=self._segment.end, tolerance=EPSILON_SECONDS
-            )
-            self._opening.before(frame, lasts_past_start=on)
+            self._opening.before(frame)
             return
         # Seconds on the result, as the gap is counted: the speed scales the source's
         after = math.inf if at >= self._end_from else (at - self._start) / self._plan.speed
