@@ -69,12 +69,8 @@ def rebuilt(
 
 class VideoCopy:
     def __init__(self, muxer: Muxer, *, accurate: bool) -> None:
-        self._muxer, self._accurate = muxer, accurate
+        self.muxer, self._accurate = muxer, accurate
         self.done, self.position = False, 0.0
-
-    @property
-    def muxer(self) -> Muxer:
-        return self._muxer
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, VideoStream)
@@ -107,7 +103,7 @@ class VideoCopy:
         self._last_dts: int | None = None
         self._frame_ticks = max(1, round(1 / (stream.average_rate or 25) / self._tb))
         self._damage, self._source = Damage(), segment.source
-        self._muxer.show_until(offset + segment.end - start)
+        self.muxer.show_until(offset + segment.end - start)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -148,7 +144,7 @@ class VideoCopy:
 
     def finish(self) -> None:
         """Every piece is flushed at the end of its segment: the last packet is written."""
-        self._muxer.close()
+        self.muxer.close()
 
     # The head: START to the next keyframe, re-encoded on its own thread.
 
@@ -247,7 +243,7 @@ class VideoCopy:
         self._mux_piece(work.result(), delay=self._head_delay)
         pending, self._pending = self._pending, []
         for packet in pending:
-            self._muxer.mux(packet)
+            self.muxer.mux(packet)
 
     def _emit(self, packet: Packet[Stream]) -> None:
         """A copied packet, muxed once the head before it is."""
@@ -256,7 +252,7 @@ class VideoCopy:
                 self._pending.append(packet)
                 return
             self._settle()
-        self._muxer.mux(packet)
+        self.muxer.mux(packet)
 
     # The copy: keyframe to END.
 
@@ -366,7 +362,7 @@ class VideoCopy:
                 time_base=self._tb,
                 duration=ticks,
             )
-            self._muxer.mux(piece)
+            self.muxer.mux(piece)
             self.position = max(self.position, float(pts * self._tb))
 
     def _decode(

@@ -19,12 +19,9 @@ GAP_SECONDS = 0.1  # a segment's first frame later than this after its start lea
 
 
 class Sink(Protocol):
+    muxer: Muxer  # where its packets go (which counts them)
     done: bool  # wants no more packets of this segment
     position: float  # seconds of the result made so far
-
-    @property
-    def muxer(self) -> Muxer:
-        """Where its packets go (which counts them)."""
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         """A new segment: `start` (seconds after the source's origin) is where it really

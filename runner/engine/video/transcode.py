@@ -47,7 +47,7 @@ class VideoTranscode:
         """shown_from_start: the first frame is shown from the result's start however late it
         comes (a GIF has no time before its first frame: its frames' delays are its length);
         a grid does so anyway."""
-        self._muxer, self._encoder, self._plan = muxer, encoder, plan
+        self.muxer, self._encoder, self._plan = muxer, encoder, plan
         self._shown_from_start = shown_from_start
         self._burns = burns
         self._first_shape = first_shape
@@ -64,10 +64,6 @@ class VideoTranscode:
         self._shown_until = 0.0  # seconds of the result the frames pushed so far fill
         self.done, self.position = False, 0.0
 
-    @property
-    def muxer(self) -> Muxer:
-        return self._muxer
-
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, VideoStream)
         self._stream, self._segment, self._start, self._offset = stream, segment, start, offset
@@ -81,7 +77,7 @@ class VideoTranscode:
         self._damage = Damage()
         sped = self._plan.speed != 1.0
         self._opening = Opening(gap_seconds=EPSILON_SECONDS) if sped else Opening()
-        self._muxer.show_until(offset + (segment.end - start) / self._plan.speed)
+        self.muxer.show_until(offset + (segment.end - start) / self._plan.speed)
         self._end_from = end_from(start=segment.start, end=segment.end, tolerance=EPSILON_SECONDS)
         self.done = False
 
@@ -111,8 +107,8 @@ class VideoTranscode:
     def finish(self) -> None:
         self._encode_all(self._finish_frame(None), finished=True)
         for packet in self._encoder.encode(None):
-            self._muxer.mux(packet)
-        self._muxer.close()
+            self.muxer.mux(packet)
+        self.muxer.close()
 
     def _frame(self, frame: VideoFrame) -> None:
         at = seconds(self._stream, frame.pts)
@@ -177,4 +173,4 @@ class VideoTranscode:
     def _send(self, frame: VideoFrame) -> None:
         """Encoders take their own reference, so a frame may be sent again with a new pts."""
         for packet in self._encoder.encode(frame):
-            self._muxer.mux(packet)
+            self.muxer.mux(packet)
