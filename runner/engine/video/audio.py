@@ -44,13 +44,9 @@ class AudioCopy:
     packet within that delay, up to one packet's length after the picture."""
 
     def __init__(self, muxer: Muxer, *, before_start: bool = True) -> None:
-        self._muxer, self._before_start = muxer, before_start
+        self.muxer, self._before_start = muxer, before_start
         self._heard_until: float | None = None  # seconds: where playing the packets so far ends
         self.done, self.position = False, 0.0
-
-    @property
-    def muxer(self) -> Muxer:
-        return self._muxer
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, AudioStream)
@@ -87,8 +83,8 @@ class AudioCopy:
         if not self._heard_in_time(self._offset + at - self._start, length):
             return
         packet.pts, packet.dts = packet.pts + self._shift, packet.dts + self._shift
-        self._muxer.mux(packet)
-        self.position = self._muxer.end
+        self.muxer.mux(packet)
+        self.position = self.muxer.end
 
     def _heard_in_time(self, placed: float, length: float) -> bool:
         """Counts the packet as played; False: it joins a part and would be heard too late."""
@@ -174,7 +170,7 @@ class AudioTranscode:
     def __init__(
         self, muxer: Muxer, encoder: Encoder, *, gain: float = 1.0, speed: float = 1.0
     ) -> None:
-        self._muxer, self._encoder = muxer, encoder
+        self.muxer, self._encoder = muxer, encoder
         self._gain, self._speed = gain, speed
         context = encoder.context
         assert isinstance(context, AudioCodecContext)
@@ -184,10 +180,6 @@ class AudioTranscode:
         self._pending = np.zeros((CHANNELS, 0), dtype=np.float32)
         self._written = 0  # samples handed to the encoder or pending, from the result's start
         self.done, self.position = False, 0.0
-
-    @property
-    def muxer(self) -> Muxer:
-        return self._muxer
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, AudioStream)
@@ -229,7 +221,7 @@ class AudioTranscode:
     def finish(self) -> None:
         self._emit(final=True)
         for packet in self._encoder.encode(None):
-            self._muxer.mux(packet)
+            self.muxer.mux(packet)
 
     def _frame(self, frame: AudioFrame) -> None:
         at = seconds(self._stream, frame.pts)
@@ -297,7 +289,7 @@ class AudioTranscode:
             chunk, self._pending = self._pending[:, :size], self._pending[:, size:]
             start = self._written - self._pending.shape[1] - chunk.shape[1]
             for packet in self._encoder.encode(self._audio_frame(chunk, start)):
-                self._muxer.mux(packet)
+                self.muxer.mux(packet)
 
     def _audio_frame(self, chunk: np.ndarray, start: int) -> AudioFrame:
         data = chunk if self._planar else chunk.T.reshape(1, -1)

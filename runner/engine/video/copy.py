@@ -31,7 +31,7 @@ from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, origin_ticks
 from runner.engine.video.recode import Coding, Piece
-from runner.engine.video.sink import Damage, Opening, end_from, on_at_start
+from runner.engine.video.sink import Damage, Opening, end_from
 
 LOOKAHEAD_PACKETS = 32  # past END, to find frames shown before END but decoded after it
 MAX_PENDING_PACKETS = 600  # copied while the head is re-encoded; past it the copy waits
@@ -69,12 +69,8 @@ def rebuilt(
 
 class VideoCopy:
     def __init__(self, muxer: Muxer, *, accurate: bool) -> None:
-        self._muxer, self._accurate = muxer, accurate
+        self.muxer, self._accurate = muxer, accurate
         self.done, self.position = False, 0.0
-
-    @property
-    def muxer(self) -> Muxer:
-        return self._muxer
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, VideoStream)
@@ -96,7 +92,6 @@ class VideoCopy:
         self._head_work: Background[list[Packet[Stream]]] | None = None
         self._head_full = False  # the head's thread decoded a frame at or past END
         self._head_latest: int | None = None  # the highest pts up to START the head was given
-        self._past_end = False  # a packet at or past END came to the copy
         self._head_delay = 0
         self._opening = Opening()  # on the head's thread
         self._pending: list[Packet[Stream]] = []  # copied, waiting for the head to be muxed
@@ -108,7 +103,7 @@ class VideoCopy:
         self._last_dts: int | None = None
         self._frame_ticks = max(1, round(1 / (stream.average_rate or 25) / self._tb))
         self._damage, self._source = Damage(), segment.source
-        self._muxer.show_until(offset + segment.end - start)
+        self.muxer.show_until(offset + segment.end - start)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -149,7 +144,7 @@ class VideoCopy:
 
     def finish(self) -> None:
         """Every piece is flushed at the end of its segment: the last packet is written."""
-        self._muxer.close(to_the_end=self._past_end or self._head_full)
+        self.muxer.close()
 
     # The head: START to the next keyframe, re-encoded on its own thread.
 
@@ -188,9 +183,7 @@ class VideoCopy:
             if frame.pts is None or self._head_full:
                 continue
             if frame.pts < self._start - self._eps:
-                ends = frame.pts + frame.duration
-                on = on_at_start(ends, start=self._start, end=self._end, tolerance=self._eps)
-                self._opening.before(frame, lasts_past_start=on)
+                self._opening.before(frame)
                 continue
             self._open(next_pts=frame.pts)
             if frame.pts >= self._end_from:
@@ -250,7 +243,7 @@ class VideoCopy:
         self._mux_piece(work.result(), delay=self._head_delay)
         pending, self._pending = self._pending, []
         for packet in pending:
-            self._muxer.mux(packet)
+            self.muxer.mux(packet)
 
     def _emit(self, packet: Packet[Stream]) -> None:
         """A copied packet, muxed once the head before it is."""
@@ -259,7 +252,7 @@ class VideoCopy:
                 self._pending.append(packet)
                 return
             self._settle()
-        self._muxer.mux(packet)
+        self.muxer.mux(packet)
 
     # The copy: keyframe to END.
 
@@ -269,7 +262,6 @@ class VideoCopy:
         if packet.is_keyframe:
             self._gop = []
         if packet.pts >= self._end_from:
-            self._past_end = True
             self._end_copy(held)
             return
         if self._floor is None and packet.is_keyframe:
@@ -370,7 +362,7 @@ class VideoCopy:
                 time_base=self._tb,
                 duration=ticks,
             )
-            self._muxer.mux(piece)
+            self.muxer.mux(piece)
             self.position = max(self.position, float(pts * self._tb))
 
     def _decode(

@@ -72,13 +72,16 @@ class Feeder:
         return routes
 
     def _demux(self, container: Input, routes: dict[int, Sink]) -> bool:
-        """True when every sink had what it needed before the file ended."""
-        streams = [stream for stream in container.streams if stream.index in routes]
+        """True when every sink had what it needed before the file ended. The sound is read
+        when the result has none too: where the source's data ends is where its last stream
+        ends (a picture may end before its sound, its last frame on screen until then)."""
+        streams = [stream for stream in open_streams(container) if stream is not None]
         last: Timing | None = None
         for count, packet in enumerate(container.demux(streams)):
-            if packet.size and packet.stream.index in routes:  # empty ones mark the end
+            if packet.size:  # empty ones mark the end
                 last = Timing.of(packet)  # before a copy moves it onto the result's timeline
-                routes[packet.stream.index].push(packet)
+                if (sink := routes.get(packet.stream.index)) is not None:
+                    sink.push(packet)
             if all(sink.done for sink in routes.values()):
                 return True
             if count % PROGRESS_EVERY_PACKETS == 0:

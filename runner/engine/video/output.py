@@ -98,17 +98,18 @@ class Muxer:
         if last is not None:
             self._write(last)
 
-    def close(self, *, to_the_end: bool) -> None:
+    def close(self) -> None:
         """No more packets: the last is written, lasting until the end `show_until` said when
         it has no duration (libvpx gives none, and a reader would take a frame's length
-        from the rate: 5 s of a slideshow) or when `to_the_end` (the source's next frame
-        comes at or after that end: a frame is on screen until the next, whatever length
-        its container gave it) and it is the last shown."""
+        from the rate: 5 s of a slideshow) or when it is the last shown: a frame is on
+        screen until the next, whatever length its container gave it, and the source's next
+        comes at or after that end, or never (a picture ending before its sound: players
+        hold the last frame while the sound plays)."""
         last, self._last = self._last, None
         if last is None:
             return
         assert last.pts is not None
-        lengthened = not last.duration or (to_the_end and last.pts == self._top)
+        lengthened = not last.duration or last.pts == self._top
         if lengthened and self._until is not None:
             # A frame within a tick before the end (a GIF's hundredth) rounds onto it: one
             # tick, not the rate's length a muxer would give a packet without one.

@@ -19,12 +19,9 @@ GAP_SECONDS = 0.1  # a segment's first frame later than this after its start lea
 
 
 class Sink(Protocol):
+    muxer: Muxer  # where its packets go (which counts them)
     done: bool  # wants no more packets of this segment
     position: float  # seconds of the result made so far
-
-    @property
-    def muxer(self) -> Muxer:
-        """Where its packets go (which counts them)."""
 
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         """A new segment: `start` (seconds after the source's origin) is where it really
@@ -87,22 +84,20 @@ class Opening:
     def __init__(self, *, gap_seconds: float = GAP_SECONDS) -> None:
         self._gap_seconds = gap_seconds
         self._frame: VideoFrame | None = None
-        self._lasts_past_start = False
 
-    def before(self, frame: VideoFrame, *, lasts_past_start: bool) -> None:
-        """A frame shown before the start; `lasts_past_start`: its duration says it is still
-        shown at the start (what decides when no frame follows it)."""
-        self._frame, self._lasts_past_start = frame, lasts_past_start
+    def before(self, frame: VideoFrame) -> None:
+        """A frame shown before the start."""
+        self._frame = frame
 
     def shown(self, *, next_after: float | None) -> VideoFrame | None:
         """The frame to show from the start, if any, once the segment's first frame comes
         `next_after` seconds after the start on the result (a speed scales the source's
-        gap; None: the stream ended without one; math.inf: the next frame comes at or after
-        END, so the one before is on screen throughout, however short the segment). Asked
-        once: a frame is given at most once."""
+        gap). None or math.inf: the stream ended without one, or the next frame comes at or
+        after END; either way the one before is on screen throughout, however short the
+        segment or long ago that frame began (the last of a picture ending before its sound
+        is held, as players hold it, whatever duration its packet says). Asked once: a
+        frame is given at most once."""
         frame, self._frame = self._frame, None
-        if frame is None:
-            return None
-        if next_after is None:
-            return frame if self._lasts_past_start else None
+        if frame is None or next_after is None:
+            return frame
         return frame if next_after > self._gap_seconds else None

@@ -20,7 +20,7 @@ from runner.engine.video.encoders import Encoder
 from runner.engine.video.output import Muxer
 from runner.engine.video.plan import Segment, VideoPlan
 from runner.engine.video.probe import EPSILON_SECONDS, check_frame, failed_making
-from runner.engine.video.sink import Damage, Opening, end_from, on_at_start, seconds
+from runner.engine.video.sink import Damage, Opening, end_from, seconds
 
 TIMELINE_CLOCK = Fraction(1, 90_000)  # ticks of the result's timeline before a grid
 
@@ -47,7 +47,7 @@ class VideoTranscode:
         """shown_from_start: the first frame is shown from the result's start however late it
         comes (a GIF has no time before its first frame: its frames' delays are its length);
         a grid does so anyway."""
-        self._muxer, self._encoder, self._plan = muxer, encoder, plan
+        self.muxer, self._encoder, self._plan = muxer, encoder, plan
         self._shown_from_start = shown_from_start
         self._burns = burns
         self._first_shape = first_shape
@@ -64,10 +64,6 @@ class VideoTranscode:
         self._shown_until = 0.0  # seconds of the result the frames pushed so far fill
         self.done, self.position = False, 0.0
 
-    @property
-    def muxer(self) -> Muxer:
-        return self._muxer
-
     def begin(self, stream: Stream, segment: Segment, *, start: float, offset: float) -> None:
         assert isinstance(stream, VideoStream)
         self._stream, self._segment, self._start, self._offset = stream, segment, start, offset
@@ -81,7 +77,7 @@ class VideoTranscode:
         self._damage = Damage()
         sped = self._plan.speed != 1.0
         self._opening = Opening(gap_seconds=EPSILON_SECONDS) if sped else Opening()
-        self._muxer.show_until(offset + (segment.end - start) / self._plan.speed)
+        self.muxer.show_until(offset + (segment.end - start) / self._plan.speed)
         self._end_from = end_from(start=segment.start, end=segment.end, tolerance=EPSILON_SECONDS)
         self.done = False
 
@@ -111,21 +107,15 @@ class VideoTranscode:
     def finish(self) -> None:
         self._encode_all(self._finish_frame(None), finished=True)
         for packet in self._encoder.encode(None):
-            self._muxer.mux(packet)
-        self._muxer.close(to_the_end=self.done)  # done: a frame at or after END came
+            self.muxer.mux(packet)
+        self.muxer.close()
 
     def _frame(self, frame: VideoFrame) -> None:
         at = seconds(self._stream, frame.pts)
         if self.done or at is None:
             return
         if at < self._start - EPSILON_SECONDS:
-            # A frame decoded from a stream has no time base of its own: its stream's is it.
-            time_base = frame.time_base or self._stream.time_base
-            lasts = float(frame.duration * time_base) if time_base else 0.0
-            on = on_at_start(
-                at + lasts, start=self._start, end=self._segment.end, tolerance=EPSILON_SECONDS
-            )
-            self._opening.before(frame, lasts_past_start=on)
+            self._opening.before(frame)
             return
         # Seconds on the result, as the gap is counted: the speed scales the source's
         after = math.inf if at >= self._end_from else (at - self._start) / self._plan.speed
@@ -183,4 +173,4 @@ class VideoTranscode:
     def _send(self, frame: VideoFrame) -> None:
         """Encoders take their own reference, so a frame may be sent again with a new pts."""
         for packet in self._encoder.encode(frame):
-            self._muxer.mux(packet)
+            self.muxer.mux(packet)

@@ -37,6 +37,7 @@ class Spec:
     vfr: bool = False  # frame durations alternate 1 and 2 ticks of 1/rate
     gap_after_seconds: float | None = None  # a 1 s jump in timestamps after this time
     options: tuple[tuple[str, str], ...] = ()  # extra encoder options
+    sound_seconds: float | None = None  # how long the sound lasts; None: as the picture
 
 
 def frame_image(number: int, size: tuple[int, int]) -> Pixels:
@@ -125,6 +126,8 @@ def _write_audio(
     output: av.container.OutputContainer, *, audio: av.AudioStream, spec: Spec
 ) -> None:
     total = round(frame_times(spec)[-1] * spec.sample_rate + spec.sample_rate / spec.rate)
+    if spec.sound_seconds is not None:
+        total = round(spec.sound_seconds * spec.sample_rate)
     samples = np.zeros((2, total), dtype=np.float32)
     burst = round(BURST_SECONDS * spec.sample_rate)
     for second in range(int(total / spec.sample_rate) + 1):

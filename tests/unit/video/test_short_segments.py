@@ -16,7 +16,7 @@ from runner.engine.video.output import Muxer
 from service.kernel.errors import EditFailed
 from tests.media import live_at_its_start
 from tests.unit.video.conftest import LIMITS, Edit, Make
-from tests.unit.video.media import facts, gif_delays_ms, numbers, packets, shown
+from tests.unit.video.media import facts, gif_delays_ms, numbers, packets, shown, stream_end
 
 Query = list[tuple[str, str]]
 RESULTS: dict[str, Query] = {
@@ -151,3 +151,32 @@ def test_a_one_frame_source_joined_leaves_the_rate_to_the_other(
         assert container.streams.video[0].average_rate == 12
     assert len(packets(Path(made.path))) == 36
     assert facts(Path(made.path)).duration == pytest.approx(3.0, abs=0.01)
+
+
+LAST_FRAME_RESULTS: dict[str, Query] = {
+    "webm": [("format", "webm")],
+    "mp4 copy": [("format", "mp4")],
+    "mp4 copy, keyframe cut": [("format", "mp4"), ("accurate", "false")],
+    "gif": [("format", "gif")],
+}
+
+
+@pytest.mark.parametrize("acodec", ["aac", "libopus"])
+@pytest.mark.parametrize("result", LAST_FRAME_RESULTS)
+def test_a_picture_ending_before_start_holds_its_last_frame_to_end(
+    make: Make, edit: Edit, result: str, acodec: str
+) -> None:
+    """One 83 ms frame, then 10 s of sound (a Matroska file, whose length is its longest
+    stream's): a frame is on screen until the next, and none follows it. `trim=0.1,3` failed
+    ("the webm result would have no picture: trim=0.1,3 holds none of it"), the GIF as a
+    truncated file, and a copy from the keyframe at 0 showed the frame for its 83 ms alone."""
+    source = make(seconds=1 / 12, rate=12, container="mkv", acodec=acodec, sound_seconds=10.0)
+    (made,) = edit(source, [("trim", "0.1,3"), *LAST_FRAME_RESULTS[result]])
+    # A keyframe cut starts on the keyframe at or before START: the frame's own 0 s.
+    length = 3.0 if result == "mp4 copy, keyframe cut" else 2.9
+    assert shown(made) == [(0.0, 0)]
+    if result == "gif":
+        assert gif_delays_ms(made) == [round(length * 1000)]
+        return
+    assert stream_end(made) == pytest.approx(length, abs=0.001)
+    assert _samples(made) / 48_000 == pytest.approx(length, abs=0.025)
