@@ -1852,6 +1852,17 @@ def test_uploads_and_deletions_made_elsewhere_reach_an_open_library(
         expect(page.get_by_role("link", name=f"Edit {name}")).to_have_count(0)
 
 
+def until_asked(page: Page, held: list[Route], seconds: float = 10) -> None:
+    """Until the page has asked for the stream `held` holds. A route's handler runs only while
+    this thread is in a Playwright call: a request made while the test was uploading is seen at
+    the next one (the stream opens after the library's first read, not with it)."""
+    for _ in range(int(seconds * 20)):
+        if held:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the stream was not asked for")
+
+
 def test_an_output_made_before_the_stream_watches_is_caught_up(
     page: Page, watch: Watch, service: str
 ) -> None:
@@ -1873,7 +1884,7 @@ def test_an_output_made_before_the_stream_watches_is_caught_up(
         made = api.post(f"/edit?media={uploaded.json()['id']}&flip=v&wait=30").json()
         assert made["status"] == "completed"
     expect(page.get_by_role("link", name="Edit meanwhile-edited.png")).to_have_count(0)
-    assert held, "the stream was not asked for"
+    until_asked(page, held)
     for route in held:
         route.continue_()
     page.unroute(re.compile(r"/events(\?|$)"))
@@ -1895,6 +1906,7 @@ def test_media_made_within_one_millisecond_come_in_the_listing_s_order(
     page.route(re.compile(r"/events(\?|$)"), hold)
     page.goto("/#/library?uploadedAt=2001-02-07")
     expect(page.locator(".empty")).to_be_visible()  # its first read is done: nothing that day
+    until_asked(page, held)
     with httpx.Client(base_url=service, timeout=60) as api:
         ids = sorted(
             api.post(
@@ -1913,7 +1925,6 @@ def test_media_made_within_one_millisecond_come_in_the_listing_s_order(
             " WHERE id IN (%(smaller)s, %(larger)s)",
             {"smaller": smaller, "larger": larger},
         )
-    assert held, "the stream was not asked for"
     for route in held:
         route.continue_()
     page.unroute(re.compile(r"/events(\?|$)"))
