@@ -3,7 +3,6 @@ each segment's sound starts with its picture; silence fills what a source lacks.
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from typing import NoReturn
 
@@ -34,17 +33,10 @@ class AudioCopy:
     A decoder plays every packet whole and back to back, so where parts join, the last
     frame of the part before (padded past its end) and the next part's priming would push
     the next part's sound late, more at every join. A part after the first therefore starts
-    with its first packet that would be heard less than half a frame late.
+    with its first packet that would be heard less than half a frame late."""
 
-    `before_start`: whether the result may hold a packet starting before it (MP4's edit
-    list leaves out the part before START of the packet overlapping it, and an uncut
-    source's priming). Where it may not (Matroska, WebM), FFmpeg would move the whole result
-    later by as much as that packet is early, beyond the codec delay the stream declares
-    (Opus's pre-skip, an AAC priming Matroska recorded): the sound then starts with its first
-    packet within that delay, up to one packet's length after the picture."""
-
-    def __init__(self, muxer: Muxer, *, before_start: bool = True) -> None:
-        self.muxer, self._before_start = muxer, before_start
+    def __init__(self, muxer: Muxer) -> None:
+        self.muxer = muxer
         self._heard_until: float | None = None  # seconds: where playing the packets so far ends
         self.done, self.position = False, 0.0
 
@@ -59,10 +51,6 @@ class AudioCopy:
         self._origin, self._seconds_per_tick = origin, float(stream.time_base)
         context = stream.codec_context
         self._frame_seconds = (context.frame_size or 0) / (context.sample_rate or 1)
-        self._earliest = -math.inf  # ticks on the result: where a packet may start
-        if not self._before_start:  # the stream's initial padding, rounded as FFmpeg does
-            delay = context.delay / (context.sample_rate or 1) / self._seconds_per_tick
-            self._earliest = -math.floor(delay + 0.5)
         self.done = False
 
     def push(self, packet: Packet[Stream]) -> None:
@@ -77,9 +65,7 @@ class AudioCopy:
             at + length, start=self._start, end=self._segment.end, tolerance=EPSILON_SECONDS
         )
         if self._start > 0 and before:
-            return  # before the cut; uncut, priming packets before zero are kept (see above)
-        if packet.pts + self._shift < self._earliest:
-            return
+            return  # before the cut; uncut, even priming packets before zero are kept
         if not self._heard_in_time(self._offset + at - self._start, length):
             return
         packet.pts, packet.dts = packet.pts + self._shift, packet.dts + self._shift

@@ -20,14 +20,6 @@ from runner.engine.video.probe import failed_making
 from service.kernel.errors import EditFailed
 
 Output = av.container.OutputContainer
-AVFMT_TS_NEGATIVE = 0x40000  # libavformat's flag: the muxer keeps timestamps below zero
-
-
-def holds_time_before_start(output: Output) -> bool:
-    """Whether a packet may start before the result does: MP4 and MOV say, with an edit
-    list, which part of it to leave out. Matroska and WebM cannot (beyond a codec delay a
-    stream declares): FFmpeg moves the whole file later instead, picture and all."""
-    return bool(output.format.flags & AVFMT_TS_NEGATIVE)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from runner.engine.video.concat import Concat
 from runner.engine.video.copy import VideoCopy
 from runner.engine.video.feed import Feeder
 from runner.engine.video.gif import DELAY_CLOCK, PaletteUse, palette
-from runner.engine.video.output import Muxer, Output, holds_time_before_start, writing
+from runner.engine.video.output import Muxer, Output, writing
 from runner.engine.video.plan import Plan, make_plan
 from runner.engine.video.probe import Input, about_the_media, open_streams, probe, reading
 from runner.engine.video.sink import Sink
@@ -188,8 +188,7 @@ def _audio_sink(output: Output, plan: Plan, opened: Input | None = None) -> Sink
             audio_stream = open_streams(container)[1]
             assert audio_stream is not None
             template = output.add_stream_from_template(audio_stream, opaque=True)
-        muxer = Muxer(output, template, time_base=first.audio.time_base)
-        return AudioCopy(muxer, before_start=holds_time_before_start(output))
+        return AudioCopy(Muxer(output, template, time_base=first.audio.time_base))
     assert plan.audio.codec is not None
     encoder = encoders.add_audio(output, plan.audio.codec, rate=plan.audio.rate)
     muxer = Muxer(output, encoder.stream, time_base=encoder.context.time_base)

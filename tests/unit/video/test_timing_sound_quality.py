@@ -248,3 +248,12 @@ def test_refusals_name_the_parameter_and_what_is_accepted(
 ) -> None:
     with pytest.raises(InvalidParameter, match=message):
         parse_query(catalogue(), MediaKind.VIDEO, query, limits=LIMITS)
+
+
+def test_a_copied_cut_into_matroska_keeps_the_sound_at_its_start(make: Make, edit: Edit) -> None:
+    """trim=0.995,2 into MKV starts 5 ms before the source's burst at 1 s: its copied AAC packet
+    straddling START is kept, and the burst heard 5 ms in. Leaving that packet out (so that
+    FFmpeg would not move the whole file 16 ms later) left the next one without the packet a
+    decoder needs before it: silence where the burst was, up to 43 ms of sound lost."""
+    (trimmed,) = edit(make(seconds=3.0), [("trim", "0.995,2"), ("format", "mkv")])
+    assert bursts(trimmed)[0] == pytest.approx(0.005, abs=AUDIO_FRAME_SECONDS)

@@ -291,36 +291,3 @@ def test_an_operation_said_to_keep_the_duration_keeps_it(
     operations = parse_query(catalogue(), MediaKind.VIDEO, items, limits=PLAN_LIMITS)
     plan = make_plan(source, operations, others={}, limits=PLAN_LIMITS)
     assert plan.duration == pytest.approx(source.duration)
-
-
-WEBM = {"container": "webm", "vcodec": "libvpx-vp9", "acodec": "libopus"}
-
-
-@pytest.mark.parametrize(
-    ("source", "trim", "form"),
-    [
-        ({}, "1.04,2.5", "mkv"),  # AAC of an MP4, 15 ms before START
-        (WEBM, "1.05,2.5", "webm"),  # Opus, 17 ms before START: past its 6.5 ms pre-skip
-        ({"container": "mkv"}, "1.04,2.5", "mkv"),  # Matroska's AAC, within its priming
-        ({}, "1.04,2.5", "mp4"),  # MP4's edit list leaves the part before START out
-    ],
-    ids=["mp4-to-mkv", "webm", "mkv", "mp4"],
-)
-def test_copied_sound_starting_before_the_cut_leaves_the_picture_in_place(
-    make: Make, edit: Edit, source: dict[str, str], trim: str, form: str
-) -> None:
-    """The copied sound packet overlapping START starts before the result does. Matroska
-    stores no time before 0 beyond the codec delay a stream declares: FFmpeg moved the whole
-    file later by as much (frame 13 of 12 fps at 0.059 s, not 0.043, in mkv; 0.050 for 0.033
-    in WebM). There that packet is left out: the sound starts within one packet after 0."""
-    spec = Spec(rate=12, gop=12, **source)  # type: ignore[arg-type]
-    (made,) = edit(make(rate=12, gop=12, **source), [("trim", trim), ("format", form)])
-    start = float(trim.split(",")[0])
-    assert facts(made).codecs["audio"] == ("opus" if source is WEBM else "aac")  # copied
-    first_at, first = shown(made)[0]
-    assert first == 13
-    assert first_at == pytest.approx(13 / 12 - start, abs=0.0015)
-    sound_starts = facts(made).audio_start
-    assert sound_starts is not None
-    assert -0.022 < sound_starts <= 0.022  # within a packet of 0, Matroska's priming below
-    assert_in_sync(made, specs=[spec])
