@@ -29,6 +29,8 @@ class Feeder:
         self._plan, self._video, self._audio = plan, video, audio
         self._progress = progress
         self._read_to = 0.0  # seconds after the source's origin: where its data read ended
+        self._read_to_stream = -1  # the index of the stream whose data ends there
+        self._longest_packet_seconds: dict[int, float] = {}  # by stream index
 
     def feed(self, *, keyframe_start: bool) -> None:
         """`keyframe_start`: a segment starting between keyframes starts on the one before."""
@@ -76,18 +78,27 @@ class Feeder:
         when the result has none too: where the source's data ends is where its last stream
         ends (a picture may end before its sound, its last frame on screen until then)."""
         streams = [stream for stream in open_streams(container) if stream is not None]
-        last: Timing | None = None
+        self._read_to, self._read_to_stream, self._longest_packet_seconds = 0.0, -1, {}
         for count, packet in enumerate(container.demux(streams)):
             if packet.size:  # empty ones mark the end
-                last = Timing.of(packet)  # before a copy moves it onto the result's timeline
+                # timed before a copy moves the packet onto the result's timeline
+                self._note_read(Timing.of(packet))
                 if (sink := routes.get(packet.stream.index)) is not None:
                     sink.push(packet)
             if all(sink.done for sink in routes.values()):
                 return True
             if count % PROGRESS_EVERY_PACKETS == 0:
                 self._report(self._position())
-        self._read_to = 0.0 if last is None else last.ends()
         return False
+
+    def _note_read(self, timing: Timing) -> None:
+        """The latest end over every stream read, not the last packet's in file order (its
+        stream's data may end before another's)."""
+        index = timing.stream.index
+        longest = self._longest_packet_seconds
+        longest[index] = max(longest.get(index, 0.0), timing.seconds())
+        if (ends := timing.ends()) > self._read_to:
+            self._read_to, self._read_to_stream = ends, index
 
     def _position(self) -> float:
         return max(sink.position for sink in (self._video, self._audio) if sink is not None)
@@ -99,8 +110,13 @@ class Feeder:
     def _check_whole(self, segment: Segment, *, expected: float, began: float) -> None:
         """`began`, `expected`: where the segment starts and should end on the result. A
         source whose data reaches the segment's end is whole, whatever the segment shows (a
-        slideshow's part between two frames starts none: the frame before it is shown)."""
-        if self._read_to >= segment.end - EPSILON_SECONDS:
+        slideshow's part between two frames starts none: the frame before it is shown). The
+        container's length may count a codec's delay its packets' times do not, up to one
+        packet (a Matroska of 3.021 s whose AAC ends at 3.008 s; a WebM of 3.008 s whose Opus
+        ends at 3.001 s, its last packet cut to 7 ms): within a whole packet of it, it does."""
+        packet = self._longest_packet_seconds.get(self._read_to_stream, 0.0)
+        tolerance = max(EPSILON_SECONDS, packet)
+        if self._read_to >= segment.end - tolerance:
             return
         reached = self._position()
         if reached <= began + EPSILON_SECONDS:  # however short the segment, not one frame of it
@@ -135,7 +151,13 @@ class Timing(NamedTuple):
         at = seconds(self.stream, self.pts)
         if at is None or self.stream.time_base is None:
             return 0.0
-        return at + float((self.duration or 0) * self.stream.time_base)
+        return at + self.seconds()
+
+    def seconds(self) -> float:
+        """How long the packet lasts (0 without a duration)."""
+        if self.stream.time_base is None:
+            return 0.0
+        return float((self.duration or 0) * self.stream.time_base)
 
 
 def _start(container: Input, segment: Segment) -> float:

@@ -180,3 +180,27 @@ def test_a_picture_ending_before_start_holds_its_last_frame_to_end(
         return
     assert stream_end(made) == pytest.approx(length, abs=0.001)
     assert _samples(made) / 48_000 == pytest.approx(length, abs=0.025)
+
+
+SHORT_PICTURE_SOURCES: dict[str, dict[str, object]] = {
+    "mkv": {"container": "mkv"},
+    "webm": {"container": "webm", "vcodec": "libvpx-vp9", "acodec": "libopus"},
+}
+
+
+@pytest.mark.parametrize("query", [[("mute", "true")], [("format", "gif")]], ids=["mute", "gif"])
+@pytest.mark.parametrize("container", SHORT_PICTURE_SOURCES)
+def test_a_whole_source_whose_picture_ends_before_its_sound_is_not_truncated(
+    make: Make, edit: Edit, container: str, query: Query
+) -> None:
+    """2 s of picture, 3 s of sound: the file's length (3.021 s in Matroska, 3.008 s in
+    WebM) runs a few ms past the end of its last sound packet. Untrimmed, the sound not used
+    was read only to see where the data ends, and that end a few ms short of it failed
+    as "ends 1.06 s before the 3.02 s asked for: the file is truncated"."""
+    source = make(seconds=2.0, sound_seconds=3.0, **SHORT_PICTURE_SOURCES[container])
+    (made,) = edit(source, query)
+    assert shown(made)[-1][1] == 47  # the last frame, held to the end
+    if query == [("format", "gif")]:
+        assert sum(gif_delays_ms(made)) == pytest.approx(3000, abs=30)
+    else:
+        assert facts(made).duration == pytest.approx(3.0, abs=0.03)
