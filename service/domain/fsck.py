@@ -26,7 +26,7 @@ import hashlib
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -241,26 +241,29 @@ class _Check:
             "ready_media_page", after=after, limit=ROWS_PER_QUERY
         ):
             self.report.media_checked += len(rows)
-            await asyncio.gather(*(self._bounded(self._row(row)) for row in rows))
+            await asyncio.gather(*(self._row(row) for row in rows))
             after = rows[-1]["id"]
 
-    async def _bounded(self, work: Awaitable[None]) -> None:
-        async with self._slots:
-            await work
-
     async def _row(self, row: Row) -> None:
+        async with self._slots:
+            intact = await self._object_intact(row)
+        # Measured with the slot given back: measuring waits its turn (one video at a time),
+        # and other rows' checks must not wait behind it.
+        if intact and _length_unknown(row):
+            await self._measure(row)
+
+    async def _object_intact(self, row: Row) -> bool:
+        """Whether the row's object is there, of its size (and SHA-256, with `verify`)."""
         key, media_id = row["storage_key"], row["id"]
         stored = await self._storage.stat(key)
         if stored is None:
             await self._missing(row)
-            return
+            return False
         if stored.size_bytes != row["size_bytes"]:
             detail = f"the media is {row['size_bytes']} bytes, its object {stored.size_bytes}"
             self._found(SIZE_MISMATCH, key, media_id=media_id, detail=detail, outcome=LEFT)
-            return
-        intact = not self._options.verify or await self._hash_matches(row)
-        if intact and _length_unknown(row):
-            await self._measure(row)
+            return False
+        return not self._options.verify or await self._hash_matches(row)
 
     async def _hash_matches(self, row: Row) -> bool:
         key, media_id = row["storage_key"], row["id"]
@@ -355,16 +358,20 @@ class _Check:
                 database=self._database, storage=self._storage, sandbox=sandbox,
                 settings=self._settings,
             )  # fmt: skip
-        uploads = self._settings.uploads_dir
-        uploads.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=uploads)
-        os.close(handle)
-        path = Path(name)
+        path = await asyncio.to_thread(_temporary_upload, self._settings.uploads_dir)
         try:
             await self._storage.get_file(row["storage_key"], path)
             return await self._library.check(path, row["size_bytes"])
         finally:
             await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+def _temporary_upload(uploads: Path) -> Path:
+    """A new empty file among the uploads' temporary files, named as theirs are."""
+    uploads.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=uploads)
+    os.close(handle)
+    return Path(name)
 
 
 def _length_unknown(row: Row) -> bool:

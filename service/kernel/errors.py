@@ -168,7 +168,7 @@ class SessionMoved(Conflict):
     was read, and before it was made another step was added, or the one it would follow
     failed: it must be planned again from the session as it is now."""
 
-    def __init__(self, session_id: object) -> None:
+    def __init__(self, session_id: UUID) -> None:
         self.session_id = session_id
         super().__init__(
             f"session {session_id} kept changing while this step was planned (other steps "

@@ -4,6 +4,7 @@ size. What is safe is repaired, the rest reported, and the exit code says which.
 
 import asyncio
 import errno
+import hashlib
 import json
 import os
 import secrets
@@ -18,8 +19,10 @@ from uuid import UUID
 import psycopg
 import pytest
 
+from runner.engine.ops.base import MediaKind
+from runner.engine.probe import MediaFacts
 from service.domain.cleanup import CleanupReport, clean_up
-from service.domain.fsck import Finding, FsckOptions, FsckReport, fsck
+from service.domain.fsck import CONCURRENT_CHECKS, Finding, FsckOptions, FsckReport, fsck
 from service.kernel.db import Database
 from service.kernel.settings import Settings
 from service.kernel.storage.base import media_key
@@ -280,6 +283,46 @@ def test_fsck_measures_one_video_at_a_time_and_never_waits_for_itself(
     assert summary(findings) == {("unknown_length", key, "repaired") for key in keys}
     assert report.clean and on_disk == [1, 1]
     assert list(uploads.iterdir()) == []
+
+
+def test_other_rows_are_checked_while_a_video_waits_to_be_measured(
+    api: Api, conn: Conn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each video waiting its turn to be measured held one of the 8 row slots: 8 of them, first
+    in id order, and no other row was checked until they all were measured. Here measuring
+    waits until the row after them (an image whose object is gone) has been checked."""
+    keys = []
+    for number in range(1, CONCURRENT_CHECKS + 1):
+        content = f"video {number}".encode()
+        digest = hashlib.sha256(content).hexdigest()
+        keys.append(media_key(digest))
+        store(api.settings, keys[-1], content, tmp_path)
+        conn.execute(
+            """INSERT INTO editroom.media (id, kind, content_type, size_bytes, sha256,
+                   storage_key, width, height, duration_seconds, video_codec)
+               VALUES (%s, 'video', 'video/mp4', %s, %s, %s, 64, 48, 0, 'h264')""",
+            [UUID(int=number), len(content), digest, keys[-1]],
+        )
+    lost = hashlib.sha256(b"lost").hexdigest()
+    conn.execute(
+        """INSERT INTO editroom.media (id, kind, content_type, size_bytes, sha256, storage_key)
+           VALUES (%s, 'image', 'image/png', 4, %s, %s)""",
+        [UUID(int=CONCURRENT_CHECKS + 1), lost, media_key(lost)],
+    )
+
+    async def measured_once_lost_is_found(check: Any, row: Any) -> MediaFacts:
+        # Never checked meanwhile: TimeoutError, and the first video is left, measuring failed.
+        async with asyncio.timeout(10):
+            while not check.report.found["missing"]:
+                await asyncio.sleep(0.01)
+        return MediaFacts(MediaKind.VIDEO, "video/mp4", 64, 48, duration_seconds=1.0)
+
+    monkeypatch.setattr("service.domain.fsck._Check._checked", measured_once_lost_is_found)
+    _, findings = run_fsck(api.settings)
+
+    assert summary(findings) == {("unknown_length", key, "repaired") for key in keys} | {
+        ("missing", media_key(lost), "left")
+    }
 
 
 def test_a_video_over_the_upload_limit_is_not_copied_to_be_measured(
