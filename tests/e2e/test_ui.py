@@ -1451,6 +1451,18 @@ def test_a_crowded_table_keeps_its_times_and_results_readable(
 MEDIA_READ = re.compile(r"/bucket/upload(/[0-9a-f-]{36})?$")
 
 
+def media_reads(page: Page) -> list[str]:
+    """The addresses of the page's media reads (MEDIA_READ) from now on, as they are asked."""
+    reads: list[str] = []
+
+    def read(request: Request) -> None:
+        if MEDIA_READ.search(request.url.split("?")[0]):
+            reads.append(request.url)
+
+    page.on("request", read)
+    return reads
+
+
 def test_the_queue_reads_the_media_it_shows_in_one_request(
     page: Page, watch: Watch, service: str
 ) -> None:
@@ -1469,14 +1481,8 @@ def test_the_queue_reads_the_media_it_shows_in_one_request(
             edits.append(made)
         gone = edits[0]["outputs"][0]["id"]
         assert api.delete(f"/bucket/upload/{gone}").status_code == 204
-    reads: list[str] = []
+    reads = media_reads(page)
     failed: list[str] = []
-
-    def read(request: Request) -> None:
-        if MEDIA_READ.search(request.url.split("?")[0]):
-            reads.append(request.url)
-
-    page.on("request", read)
     page.on("response", lambda response: failed.extend([response.url] * (response.status == 404)))
     page.goto("/#/queue")
     for index, made in enumerate(edits[1:], start=1):
@@ -1519,10 +1525,7 @@ def test_the_workflows_list_reads_the_media_its_operations_name_in_one_request(
             })  # fmt: skip
             assert created.status_code == 201, created.text
             names.append(f"mark-{index}.png")
-    reads: list[str] = []
-    page.on("request", lambda request: reads.extend(
-        [request.url] * bool(MEDIA_READ.search(request.url.split("?")[0]))
-    ))  # fmt: skip
+    reads = media_reads(page)
     page.goto("/#/workflows")
     for name in names:
         expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
