@@ -527,8 +527,9 @@ def test_cancel_pressed_and_held_while_progress_arrives_cancels(
     """A video step (seconds of VP9 at 1920x1440) reports its progress several times a second.
     Cancel, pressed and held while progress arrives, then released, cancels, in the queue and
     in the editor: each event writes the bar in place, and the button pressed is the button
-    released."""
-    clip = media.write_video(tmp_path / "long.mp4", acodec=None, seconds=4, size=(160, 120), fps=25)
+    released. The clip is long enough that a loaded machine cannot finish a step while the
+    page settles and the button is held (both are cancelled, so its length costs nothing)."""
+    clip = media.write_video(tmp_path / "long.mp4", acodec=None, seconds=12, size=(160, 120), fps=25)
     with httpx.Client(base_url=service, timeout=60) as api:
         content = clip.read_bytes()
         uploaded = api.post("/bucket/upload", params={"filename": "long.mp4"}, content=content)
