@@ -1181,7 +1181,7 @@ def test_a_batch_run_leaves_out_the_selected_media_the_workflow_does_not_fit(
         page.get_by_role("checkbox", name=f"Select {name}", exact=True).check()
     page.goto(f"/#/workflows/{workflow['id']}/runs")
     expect(page.locator(".toolbar .facts")).to_have_text(
-        "Any the workflow does not fit are left out, and said why."
+        "Media the workflow does not fit are left out, each with the reason."
     )
     page.get_by_role("button", name="Run on the 3 selected in the library").click()
     expect(page.locator(".saved")).to_contain_text("1 edit queued.")

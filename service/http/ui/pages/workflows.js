@@ -115,7 +115,7 @@ async function runs(panel, workflow, error) {
   const chosen = selection.ids();
   const many = h("button", { type: "button", disabled: !chosen.length }, `Run on the ${chosen.length} selected in the library`);
   const note = h("span", { class: "facts" }, chosen.length
-    ? "Any the workflow does not fit are left out, and said why."
+    ? "Media the workflow does not fit are left out, each with the reason."
     : "Select media in the Library to run on several at once.");
   // The API decides which media the workflow fits; the names are only to say them by.
   many.addEventListener("click", async () => {
