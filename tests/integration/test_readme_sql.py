@@ -52,6 +52,19 @@ def test_the_dba_session_works_its_own_edit_whatever_else_is_queued(
     assert attempts(conn, older["id"]) == []
 
 
+def test_the_dba_session_edits_the_newest_upload_not_an_edits_output(
+    database_url: str, conn: Conn
+) -> None:
+    """With `make run` up, the newest media is often an edit's result: the session says it
+    works the newest upload, the photo just sent with curl."""
+    upload = insert_media(conn)
+    output = insert_media(conn)
+    conn.execute("UPDATE editroom.media SET origin = 'edit' WHERE id = %s", [output])
+    paste_readme_psql_session(database_url)
+    row = conn.execute("SELECT media_id FROM editroom.edits").fetchone()
+    assert row == {"media_id": upload}
+
+
 def test_the_dba_session_holds_its_edit_before_a_runner_can_claim_it(
     database_url: str, conn: Conn
 ) -> None:
