@@ -1,4 +1,4 @@
-"""Settings come from EDITROOM_* and DATABASE_URL, and the README lists every one."""
+"""Settings come from EDITROOM_* and DATABASE_URL, and the README lists every one, and no other."""
 
 import os
 import re
@@ -6,12 +6,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 
 from service.kernel.errors import ConfigurationError
 from service.kernel.settings import Settings
 
 README = Path("README.md")
+CONFTEST = Path("tests/conftest.py")
 
 
 def env_name(field: str) -> str:
@@ -27,6 +28,32 @@ def test_readme_documents_every_setting_with_its_default(field: str) -> None:
     )
     assert row is not None, f"README's configuration table has no row for {env_name(field)}"
     assert row.group(1).strip() == shown
+
+
+def variables_read() -> set[str]:
+    """Every variable the settings read: each field's name, and its other names."""
+    names = set()
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        others = alias.choices if isinstance(alias, AliasChoices) else []
+        names |= {env_name(field), *(str(name) for name in others if str(name).isupper())}
+    return names
+
+
+def test_every_variable_the_configuration_table_lists_is_read() -> None:
+    section = README.read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", section, re.MULTILINE))
+    assert "EDITROOM_PORT" in listed
+    assert listed <= variables_read(), f"not settings: {sorted(listed - variables_read())}"
+
+
+def test_every_editroom_variable_the_readme_names_is_read() -> None:
+    """A setting renamed or removed leaves no mention that would do nothing when set; the
+    test suite's own variables are read by tests/conftest.py."""
+    named = set(re.findall(r"\bEDITROOM_[A-Z0-9_]*[A-Z0-9]\b", README.read_text()))
+    by_tests = set(re.findall(r"\bEDITROOM_[A-Z0-9_]*[A-Z0-9]\b", CONFTEST.read_text()))
+    unread = named - variables_read() - by_tests
+    assert not unread, f"README names variables nothing reads: {sorted(unread)}"
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
