@@ -174,6 +174,15 @@ def test_a_direct_link(api: Api, site: str, clip: bytes) -> None:
     assert listed == {"upload": [media_row["id"]], "edit": []}
 
 
+def test_a_direct_link_with_a_max_height_is_imported(api: Api, site: str, clip: bytes) -> None:
+    """A file offers no choice of heights, and yt-dlp learns its height only from its bytes:
+    `max_height` (the README's own import) refused every direct link, 'Requested format is
+    not available'."""
+    job = run_import(api, f"{site}/media/clip.mp4", format="mp4", max_height="720")
+    assert job["status"] == "completed", job["error"]
+    assert imported(api, job)["size_bytes"] == len(clip)
+
+
 def test_a_page_with_a_video(api: Api, site: str, clip: bytes) -> None:
     job = run_import(api, f"{site}/watch")
     assert job["status"] == "completed", job["error"]

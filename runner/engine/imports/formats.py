@@ -27,15 +27,18 @@ ACCEPTED = "recorded media downloaded over http(s), as one file or as an HLS str
 
 def selector(request: ImportRequest) -> str:
     """yt-dlp format selection: no merging (it would need ffmpeg), fetched natively; for each
-    choice a plain file first, then a recorded HLS stream."""
-    height = f"[height<={request.max_height}]" if request.max_height else ""
+    choice a plain file first, then a recorded HLS stream. With `max_height`, the formats
+    known to fit come first, then those whose height is unknown: a direct link's one file,
+    whose height yt-dlp learns only from its bytes. A format known to be taller never is."""
     if request.format == "audio":
         choices = ["bestaudio", "best"]
     elif request.format == "mp4":
-        choices = [f"best[ext=mp4]{height}", f"best{height}"]
-        choices += [f"bestvideo[ext=mp4]{height}", f"bestvideo{height}"]
+        choices = ["best[ext=mp4]", "best", "bestvideo[ext=mp4]", "bestvideo"]
     else:
-        choices = [f"best{height}", f"bestvideo{height}"]
+        choices = ["best", "bestvideo"]
+    if request.max_height and request.format != "audio":
+        fits, unknown = f"[height<={request.max_height}]", f"[height<=?{request.max_height}]"
+        choices = [choice + fits for choice in choices] + [choice + unknown for choice in choices]
     return "/".join(f"{choice}{protocol}" for choice in choices for protocol in FETCHED_NATIVELY)
 
 
