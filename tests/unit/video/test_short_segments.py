@@ -220,3 +220,28 @@ def test_a_whole_source_whose_picture_ends_before_its_sound_is_not_truncated(
         assert sum(gif_delays_ms(made)) == pytest.approx(3000, abs=30)
     else:
         assert facts(made).duration == pytest.approx(3.0, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("query", "end"),
+    [
+        ([("trim", "0,3")], 3.0),
+        ([("format", "webm")], 3.008),  # the file's length: its Opus's, with its pre-skip
+        ([("trim", "0,3"), ("format", "mkv")], 3.0),
+        ([("resize", "80x")], 3.008),  # re-encoded
+    ],
+    ids=["trim", "whole", "mkv", "re-encoded"],
+)
+def test_a_copied_vp9_picture_ending_before_its_sound_holds_its_last_frame_to_end(
+    make: Make, edit: Edit, query: Query, end: float
+) -> None:
+    """1 s of VP9, 3 s of Opus, in WebM: a copy wrote its last frame held to END (Muxer.close)
+    but without its length, which Matroska keeps only on a track declaring a default one (a
+    VP9 decoder knows no rate to declare it from): the picture was read as ending at 0.958 s,
+    where its last frame starts, and players stopped it there. H.264's held."""
+    source = make(seconds=1.0, sound_seconds=3.0, **SHORT_PICTURE_SOURCES["webm"])
+    (made,) = edit(source, query)
+    last_at, last = shown(made)[-1]
+    assert last == 23
+    assert last_at == pytest.approx(23 / 24, abs=0.001)
+    assert stream_end(made) == pytest.approx(end, abs=0.001)
