@@ -265,6 +265,7 @@ def test_an_mp4_recorded_as_long_as_its_picture_is_measured_as_long_as_its_sound
     conn.execute("UPDATE editroom.media SET duration_seconds = 0 WHERE id = %s", (uploaded["id"],))
     report, findings = run_fsck(api.settings)
     assert summary(findings) == {("unknown_length", media_key(uploaded["sha256"]), "repaired")}
+    assert report.clean
     row = api.client.get(f"/bucket/upload/{uploaded['id']}").json()
     assert row["duration_seconds"] == pytest.approx(5.0, abs=0.03)
     queued = api.client.post("/edit", params={"media": uploaded["id"], "trim": "0.1,3"})
