@@ -341,13 +341,14 @@ def _measured_seconds(reach: Reach, video: Any, max_video_seconds: float) -> flo
     never 0 s. A recorded 0 is read as no length (known_seconds), and an edit of such a media is
     given the time of the longest video allowed. A picture that plays no further than its start
     is one frame whose packet says no length (a MediaRecorder's WebM of a single frame): it
-    lasts one frame at its stream's rate, within the limit. More frames than one at the start,
-    or no rate, and nothing says how long it plays: refused."""
-    if reach.longest > 0:
+    lasts one frame at its stream's rate, within the limit, or until its sound ends. More
+    frames than one at the start, or no rate, and nothing says which is shown how long:
+    refused, whatever the sound."""
+    if reach.picture > 0:
         return reach.longest
     rate = _frame_rate(video)
     if reach.timed_pictures == 1 and rate:
-        return min(1 / rate, max_video_seconds)
+        return max(reach.sound, min(1 / rate, max_video_seconds))
     raise InvalidMedia(
         "the video has no playable length: its header declares none and its picture's data "
         "plays no further than its start",

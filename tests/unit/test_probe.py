@@ -428,11 +428,23 @@ def test_a_live_recording_of_one_frame_lasts_one_frame(tmp_path: Path) -> None:
     assert facts.duration_seconds == pytest.approx(1 / facts.frame_rate)
 
 
-def test_a_video_whose_frames_are_all_at_its_start_is_refused(tmp_path: Path) -> None:
+def test_a_live_recording_of_one_frame_lasts_as_long_as_its_sound(tmp_path: Path) -> None:
+    """One frame at 0 s whose packet says no length, then 3 s of sound: a player holds the
+    frame while the sound plays; it was recorded as one frame long."""
+    path = media.live_at_its_start(tmp_path / "one.webm", frames=1, sound_seconds=3.0)
+    assert facts_of(path).duration_seconds == pytest.approx(3.0, abs=0.03)
+
+
+@pytest.mark.parametrize("sound_seconds", [None, 3.0], ids=["alone", "with-sound"])
+def test_a_video_whose_frames_are_all_at_its_start_is_refused(
+    tmp_path: Path, sound_seconds: float | None
+) -> None:
     """Twelve frames at 0 s, none saying its length: recorded as 0 s, read as an unknown length,
-    every edit of it was given the time of the longest video allowed (20 h by default)."""
+    every edit of it was given the time of the longest video allowed (20 h by default). A sound
+    after them says how long the video plays, not which frame is shown how long: refused too."""
+    path = media.live_at_its_start(tmp_path / "twelve.webm", frames=12, sound_seconds=sound_seconds)
     with pytest.raises(InvalidMedia, match=r"^the video has no playable length: its header "):
-        facts_of(media.live_at_its_start(tmp_path / "twelve.webm", frames=12))
+        facts_of(path)
 
 
 def test_an_audio_files_length_is_read_as_a_videos_is(tmp_path: Path) -> None:
