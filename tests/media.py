@@ -98,10 +98,10 @@ def live_at_its_start(path: Path, *, frames: int, sound_seconds: float | None = 
             packet.pts, packet.dts, packet.duration, packet.stream = 0, 0, 0, stream
             output.mux(packet)
         source.seek(0)  # the picture's demuxing read past sound packets
-        for packet in source.demux(source.streams.audio) if sound else ():
-            if packet.pts is not None:
-                packet.stream = sound[0]
-                output.mux(packet)
+        for heard in source.demux(source.streams.audio) if sound else ():
+            if heard.pts is not None:
+                heard.stream = sound[0]
+                output.mux(heard)
     return path
 
 
