@@ -20,6 +20,7 @@ from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
 from tests.scratch import left_behind
 from tests.web import (
+    compressed,
     huge_page,
     lying_about_length,
     redirect_to,
@@ -267,6 +268,22 @@ def test_a_huge_page_is_stopped_at_the_limit(api: Api) -> None:
     assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
     assert sent
     assert sent[0] < page_bytes
+
+
+def test_a_compression_bomb_is_stopped_at_the_limit(api: Api, conn: Conn) -> None:
+    """64 KiB received, gzip that decodes to 64 times the limit: the limit counts what it
+    decodes to too. It used to be written out whole, the limit only ever seeing 64 KiB."""
+    bomb = compressed(b"\0" * (64 * LIMIT_BYTES), "video/mp4")
+    with web_server({"/bomb.mp4": bomb}) as base_url:
+        job = run_import(api, f"{base_url}/bomb.mp4")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1  # not retried
+    assert job["error"] == (
+        f"the import was stopped at {LIMIT_BYTES:,} bytes, its limit (EDITROOM_IMPORT_MAX_BYTES), "
+        "counting what the server's compressed answer (Content-Encoding: gzip) decompresses to"
+    )
+    assert conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone() == {"n": 0}
+    assert left_behind(api.settings.edits_dir) == []
 
 
 def test_a_live_stream_is_refused(api: Api, site: str) -> None:

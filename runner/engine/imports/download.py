@@ -15,6 +15,7 @@ from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import DownloadError, ExtractorError
 
 from runner.engine.imports.audio_video import audio_as_video
+from runner.engine.imports.decoded import DecodedBudget, held_to
 from runner.engine.imports.formats import FormatCheck, no_format_message, selector
 from runner.engine.imports.guard import (
     ByteBudget,
@@ -129,6 +130,7 @@ def import_url(
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     budget = ByteBudget(int(options["max_bytes"]))
+    decoded = DecodedBudget(budget.max_bytes)
     floor = TransferFloor(
         int(options["min_bytes_per_second"]), float(options["rate_window_seconds"])
     )
@@ -139,14 +141,16 @@ def import_url(
     try:
         with (
             guarded(policy, refused=refused, budget=budget, floor=floor),
+            held_to(decoded),
             no_helper_programs(),
             _Importer(settings, budget.max_bytes) as ydl,
         ):
             ydl.add_post_processor(FormatCheck(), when="before_dl")
             ydl.download([request.url])
     except (DownloadError, RequestError) as exc:  # RequestError: raised as it is, at times
-        raise _stopped(budget, floor) or _first(refused) or explained(exc, request) from None
-    if stopped := _stopped(budget, floor):  # whatever yt-dlp made of the failed read
+        stopped = _stopped(budget, floor, decoded)
+        raise stopped or _first(refused) or explained(exc, request) from None
+    if stopped := _stopped(budget, floor, decoded):  # whatever yt-dlp made of the failed read
         raise stopped
     if refused:
         raise refused[0]
@@ -155,9 +159,11 @@ def import_url(
     return [describe(downloaded, limits, verify=True, max_frame_pixels=frame_pixels)]
 
 
-def _stopped(budget: ByteBudget, floor: TransferFloor) -> EditFailed | None:
+def _stopped(budget: ByteBudget, floor: TransferFloor, decoded: DecodedBudget) -> EditFailed | None:
     if budget.exceeded:
         return EditFailed(budget.message())
+    if decoded.exceeded:
+        return EditFailed(decoded.message())
     if floor.shortfall is not None:
         return EditFailed(floor.message())
     return None
