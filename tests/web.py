@@ -41,6 +41,26 @@ def compressed(content: bytes, content_type: str, *, encoding: str = "gzip") -> 
     return route
 
 
+def malformed(kind: str) -> Route:
+    """An answer that is not HTTP as http.client reads it."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        if kind == "not-http":  # another protocol on the port
+            handler.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+            handler.close_connection = True
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        if kind == "long-header":
+            handler.send_header("X-Padding", "a" * 70_000)
+        else:  # "many-headers"
+            for number in range(150):
+                handler.send_header(f"X-Header-{number}", "a")
+        handler.end_headers()
+
+    return route
+
+
 def redirect_to(location: str) -> Route:
     def route(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(302)

@@ -23,6 +23,7 @@ from tests.web import (
     compressed,
     huge_page,
     lying_about_length,
+    malformed,
     redirect_to,
     serve_bytes,
     trickling,
@@ -284,6 +285,17 @@ def test_a_compression_bomb_is_stopped_at_the_limit(api: Api, conn: Conn) -> Non
     )
     assert conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone() == {"n": 0}
     assert left_behind(api.settings.edits_dir) == []
+
+
+@pytest.mark.parametrize("kind", ["not-http", "long-header", "many-headers"])
+def test_an_answer_that_is_not_http_fails_once(api: Api, kind: str) -> None:
+    """Another protocol on the port, a header line over 64 KiB, over 100 headers: the same
+    on every try, so not retried (it was, as a network failure)."""
+    with web_server({"/clip.mp4": malformed(kind)}) as base_url:
+        job = run_import(api, f"{base_url}/clip.mp4")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert job["error"].startswith("the server's answer is not HTTP editroom can read: ")
 
 
 def test_a_live_stream_is_refused(api: Api, site: str) -> None:
