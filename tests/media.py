@@ -80,20 +80,28 @@ def write_video(
     return path
 
 
-def live_at_its_start(path: Path, *, frames: int) -> Path:
+def live_at_its_start(path: Path, *, frames: int, sound_seconds: float | None = None) -> Path:
     """A live WebM of `frames` frames, every packet timed at 0 s and saying no length: its
-    picture plays no further than its start."""
+    picture plays no further than its start. With `sound_seconds`, Opus that long follows."""
+    acodec = None if sound_seconds is None else "libopus"
     live = write_video(path.with_name(f"{path.stem}-source.webm"), container="webm",
-                       vcodec="libvpx-vp9", acodec=None, live=True)  # fmt: skip
+                       vcodec="libvpx-vp9", acodec=acodec, live=True,
+                       sound_seconds=sound_seconds)  # fmt: skip
     with (
         av.open(str(live)) as source,
         av.open(str(path), "w", format="webm", options={"live": "1"}) as output,
     ):
         stream = output.add_stream_from_template(source.streams.video[0])
+        sound = [output.add_stream_from_template(s) for s in source.streams.audio]  # all first
         timed = (p for p in source.demux(source.streams.video[0]) if p.pts is not None)
         for packet, _ in zip(timed, range(frames), strict=False):
             packet.pts, packet.dts, packet.duration, packet.stream = 0, 0, 0, stream
             output.mux(packet)
+        source.seek(0)  # the picture's demuxing read past sound packets
+        for heard in source.demux(source.streams.audio) if sound else ():
+            if heard.pts is not None:
+                heard.stream = sound[0]
+                output.mux(heard)
     return path
 
 

@@ -2,8 +2,9 @@
 
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 Route = Callable[[BaseHTTPRequestHandler], None]
@@ -18,6 +19,44 @@ def serve_bytes(content: bytes, content_type: str, *, pause_seconds: float = 0.0
         for start in range(0, len(content), 64 * 1024):
             handler.wfile.write(content[start : start + 64 * 1024])
             time.sleep(pause_seconds)
+
+    return route
+
+
+def compressed(content: bytes, content_type: str, *, encoding: str = "gzip") -> Route:
+    """`content` sent compressed (Content-Encoding: gzip or deflate), whatever was asked for."""
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}[encoding]
+    squeezer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    body = squeezer.compress(content) + squeezer.flush()
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        with suppress(BrokenPipeError, ConnectionResetError):  # a bomb's client stops reading
+            handler.wfile.write(body)
+
+    return route
+
+
+def malformed(kind: str) -> Route:
+    """An answer that is not HTTP as http.client reads it."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        if kind == "not-http":  # another protocol on the port
+            handler.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+            handler.close_connection = True
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        if kind == "long-header":
+            handler.send_header("X-Padding", "a" * 70_000)
+        else:  # "many-headers"
+            for number in range(150):
+                handler.send_header(f"X-Header-{number}", "a")
+        handler.end_headers()
 
     return route
 

@@ -233,7 +233,7 @@ def _video_facts(
             )
     width, height = video.codec_context.width, video.codec_context.height
     _check_pixels(width, height, max_pixels)
-    declared = declared_seconds(container, video)
+    declared = declared_seconds(container, video, audio)
     if declared is not None and declared > max_video_seconds:
         raise InvalidMedia(
             f"the video lasts {declared:.0f} s; the limit is {max_video_seconds:.0f} s "
@@ -324,9 +324,11 @@ def _check_integrity(
             f"({start:.1f} s) to say how long it plays",
             accepted=UNDAMAGED,
         )
-    if duration is not None and reach.picture < duration - _tolerance(duration):
+    # The data of the stream that plays longest (a picture may end before its sound, its last
+    # frame on screen until the sound ends) reaches the length declared, the longest's too.
+    if duration is not None and reach.longest < duration - _tolerance(duration):
         raise InvalidMedia(
-            f"the video is truncated: its data ends at {reach.picture:.1f} s of {duration:.1f} s",
+            f"the video is truncated: its data ends at {reach.longest:.1f} s of {duration:.1f} s",
             accepted=UNDAMAGED,
         )
     rotation: float = first_frame.rotation or 0.0
@@ -334,17 +336,19 @@ def _check_integrity(
 
 
 def _measured_seconds(reach: Reach, video: Any, max_video_seconds: float) -> float:
-    """The length recorded of a video whose header declares none: how far its picture plays,
+    """The length recorded of a video whose header declares none: how far its picture or its
+    sound plays, whichever plays longer (a player holds the last frame until the sound ends),
     never 0 s. A recorded 0 is read as no length (known_seconds), and an edit of such a media is
     given the time of the longest video allowed. A picture that plays no further than its start
     is one frame whose packet says no length (a MediaRecorder's WebM of a single frame): it
-    lasts one frame at its stream's rate, within the limit. More frames than one at the start,
-    or no rate, and nothing says how long it plays: refused."""
+    lasts one frame at its stream's rate, within the limit, or until its sound ends. More
+    frames than one at the start, or no rate, and nothing says which is shown how long:
+    refused, whatever the sound."""
     if reach.picture > 0:
-        return reach.picture
+        return reach.longest
     rate = _frame_rate(video)
     if reach.timed_pictures == 1 and rate:
-        return min(1 / rate, max_video_seconds)
+        return max(reach.sound, min(1 / rate, max_video_seconds))
     raise InvalidMedia(
         "the video has no playable length: its header declares none and its picture's data "
         "plays no further than its start",
@@ -357,7 +361,7 @@ def _check_reach(reach: Reach, declared: float | None, max_video_seconds: float)
     (a header may say 1 s of hours of data, which a player plays). The header's duration is
     still the one recorded: an edit reads a source no further than it. A header that declares
     none (a live WebM, as a browser's MediaRecorder writes it; 0 s, see declared_seconds) has
-    the picture's reach recorded instead, as an edit measures it."""
+    the data's reach recorded instead (its longest stream's), as an edit measures it."""
     if reach.longest > max_video_seconds:
         said = f", though its header declares {declared:.1f} s" if declared is not None else ""
         raise InvalidMedia(
@@ -464,16 +468,26 @@ def _is_cover_art(stream: VideoStream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
-def declared_seconds(container: Any, stream: Any) -> float | None:
-    """How long the header says the stream (a video's picture, an audio file's sound) or
-    else the file lasts; None: it says nothing (a live WebM), and the media records how far
-    its picture plays instead (_check_reach), which an edit then takes as its length rather
-    than measure it again (runner.engine.video.probe). A duration of 0 s or less says nothing
-    either: taken at its word, a file that declares 0 s (an MP4 whose mvhd and mdhd say 0) had
-    0 s recorded, its length unmeasured and its truncation unchecked, and every trim of it
-    refused as starting past its end."""
-    if (stream_seconds := _seconds(stream.duration, stream.time_base)) is not None:
-        return stream_seconds
+def declared_seconds(container: Any, *streams: Any) -> float | None:
+    """How long the header says the media lasts, as a player shows it: the longest of what it
+    declares of `streams` (a video's picture and sound, None for none; an audio file's sound),
+    else of the file. An MP4's or a MOV's tracks each declare their own length, and a picture
+    of one frame over 5 s of sound lasts 5 s, not its picture's 0.083 s; FFmpeg gives a
+    Matroska's streams the file's length. Streams editroom does not read (subtitles, data) are
+    not counted: the upload checks that the data read reaches what is declared.
+    None: it says nothing (a live WebM), and the media records how far its data plays instead
+    (_check_reach), which an edit then takes as its length rather than measure it again
+    (runner.engine.video.probe). A duration of 0 s or less says nothing either: taken at its
+    word, a file that declares 0 s (an MP4 whose mvhd and mdhd say 0) had 0 s recorded, its
+    length unmeasured and its truncation unchecked, and every trim of it refused as starting
+    past its end."""
+    declared = [
+        seconds
+        for stream in streams
+        if stream is not None and (seconds := _seconds(stream.duration, stream.time_base))
+    ]
+    if declared:
+        return max(declared)
     return _seconds(container.duration, Fraction(1, av.time_base))
 
 

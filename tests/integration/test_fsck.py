@@ -254,6 +254,24 @@ def test_a_video_recorded_as_lasting_0_s_is_measured_again(
     assert findings == [] and report.clean
 
 
+def test_an_mp4_recorded_as_long_as_its_picture_is_measured_as_long_as_its_sound(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """One frame over 5 s of sound: an upload before this recorded its picture's 83 ms (an
+    MP4's track declares its own length), and trim=0.1,3 was refused before queueing. Its row
+    set to 0 s (unknown), as the README tells, fsck measures the 5 s a player shows."""
+    clip = media.write_video(tmp_path / "one-frame.mp4", seconds=1 / 12, fps=12, sound_seconds=5)
+    uploaded = api.upload(clip.read_bytes()).json()
+    conn.execute("UPDATE editroom.media SET duration_seconds = 0 WHERE id = %s", (uploaded["id"],))
+    report, findings = run_fsck(api.settings)
+    assert summary(findings) == {("unknown_length", media_key(uploaded["sha256"]), "repaired")}
+    assert report.clean
+    row = api.client.get(f"/bucket/upload/{uploaded['id']}").json()
+    assert row["duration_seconds"] == pytest.approx(5.0, abs=0.03)
+    queued = api.client.post("/edit", params={"media": uploaded["id"], "trim": "0.1,3"})
+    assert queued.status_code == 202, queued.text
+
+
 def videos_of_unknown_length(api: Api, conn: Conn, tmp_path: Path, count: int) -> list[str]:
     """Uploaded videos whose rows then say they last 0 s; their storage keys."""
     uploaded = [

@@ -20,8 +20,10 @@ from tests.queue import Conn, disable_backoff
 from tests.runner_harness import running_runner
 from tests.scratch import left_behind
 from tests.web import (
+    compressed,
     huge_page,
     lying_about_length,
+    malformed,
     redirect_to,
     serve_bytes,
     trickling,
@@ -276,6 +278,33 @@ def test_a_huge_page_is_stopped_at_the_limit(api: Api) -> None:
     assert f"stopped at {LIMIT_BYTES:,} bytes" in job["error"]
     assert sent
     assert sent[0] < page_bytes
+
+
+def test_a_compression_bomb_is_stopped_at_the_limit(api: Api, conn: Conn) -> None:
+    """64 KiB received, gzip that decodes to 64 times the limit: the limit counts what it
+    decodes to too. It used to be written out whole, the limit only ever seeing 64 KiB."""
+    bomb = compressed(b"\0" * (64 * LIMIT_BYTES), "video/mp4")
+    with web_server({"/bomb.mp4": bomb}) as base_url:
+        job = run_import(api, f"{base_url}/bomb.mp4")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1  # not retried
+    assert job["error"] == (
+        f"the import was stopped at {LIMIT_BYTES:,} bytes, its limit (EDITROOM_IMPORT_MAX_BYTES), "
+        "counting what the server's compressed answer (Content-Encoding: gzip) decompresses to"
+    )
+    assert conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone() == {"n": 0}
+    assert left_behind(api.settings.edits_dir) == []
+
+
+@pytest.mark.parametrize("kind", ["not-http", "long-header", "many-headers"])
+def test_an_answer_that_is_not_http_fails_once(api: Api, kind: str) -> None:
+    """Another protocol on the port, a header line over 64 KiB, over 100 headers: the same
+    on every try, so not retried (it was, as a network failure)."""
+    with web_server({"/clip.mp4": malformed(kind)}) as base_url:
+        job = run_import(api, f"{base_url}/clip.mp4")
+    assert job["status"] == "failed"
+    assert job["trial"] == 1
+    assert job["error"].startswith("the server's answer is not HTTP editroom can read: ")
 
 
 def test_a_live_stream_is_refused(api: Api, site: str) -> None:

@@ -103,6 +103,22 @@ def test_a_video_whose_header_says_it_lasts_no_time_is_measured_limited_and_trim
     assert "the limit is 3 s (EDITROOM_MAX_VIDEO_SECONDS)" in refused.json()["detail"]
 
 
+@pytest.mark.parametrize("name", ["one-frame.mp4", "one-frame.mov"])
+def test_a_picture_ending_before_its_sound_is_trimmed_past_its_picture(
+    api: Api, tmp_path: Path, name: str
+) -> None:
+    """One frame, then 5 s of sound: the upload recorded the picture's 0.083 s (its track's
+    own length), and trim=0.1,3 was refused before queueing as starting past the video's end.
+    A player shows the frame for 5 s, and the trim holds it for all of its 2.9 s."""
+    container = name.rsplit(".", 1)[1]
+    clip = upload_video(
+        api, tmp_path, name, container=container, seconds=1 / 12, fps=12, sound_seconds=5.0
+    )
+    assert clip["duration_seconds"] == pytest.approx(5.0, abs=0.03)
+    (result,) = outputs(api, run(api, media=clip["id"], trim="0.1,3"))
+    assert result["duration_seconds"] == pytest.approx(2.9, abs=0.03)
+
+
 def test_concat_of_media_that_is_not_a_video_is_refused(api: Api, tmp_path: Path) -> None:
     clip = upload_video(api, tmp_path, "a.mp4")
     picture = api.upload(media.image_bytes("PNG")).json()

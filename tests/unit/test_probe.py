@@ -211,9 +211,22 @@ def test_a_video_whose_data_plays_past_the_limit_is_refused_whatever_its_header_
     )
 
 
-def test_a_video_whose_sound_plays_past_the_limit_is_refused(tmp_path: Path) -> None:
-    path = media.write_video(tmp_path / "long-sound.mp4", seconds=0.5, sound_seconds=3.0)
-    with pytest.raises(InvalidMedia, match=r"plays for 3\.0 s.* the limit is 2 s"):
+@pytest.mark.parametrize(
+    ("container", "refusal"),
+    [
+        ("mp4", r"^the video lasts 3 s; the limit is 2 s"),  # its sound's track declares 3 s
+        ("matroska", r"^the video's data plays for 3\.0 s, though its header declares 0\.5 s"),
+    ],
+)
+def test_a_video_whose_sound_plays_past_the_limit_is_refused(
+    tmp_path: Path, container: str, refusal: str
+) -> None:
+    path = media.write_video(
+        tmp_path / "long-sound", container=container, seconds=0.5, sound_seconds=3.0
+    )
+    if container == "matroska":
+        media.declaring_duration(path, 0.5)
+    with pytest.raises(InvalidMedia, match=refusal):
         facts_of(path, max_seconds=2.0)
 
 
@@ -415,11 +428,23 @@ def test_a_live_recording_of_one_frame_lasts_one_frame(tmp_path: Path) -> None:
     assert facts.duration_seconds == pytest.approx(1 / facts.frame_rate)
 
 
-def test_a_video_whose_frames_are_all_at_its_start_is_refused(tmp_path: Path) -> None:
+def test_a_live_recording_of_one_frame_lasts_as_long_as_its_sound(tmp_path: Path) -> None:
+    """One frame at 0 s whose packet says no length, then 3 s of sound: a player holds the
+    frame while the sound plays; it was recorded as one frame long."""
+    path = media.live_at_its_start(tmp_path / "one.webm", frames=1, sound_seconds=3.0)
+    assert facts_of(path).duration_seconds == pytest.approx(3.0, abs=0.03)
+
+
+@pytest.mark.parametrize("sound_seconds", [None, 3.0], ids=["alone", "with-sound"])
+def test_a_video_whose_frames_are_all_at_its_start_is_refused(
+    tmp_path: Path, sound_seconds: float | None
+) -> None:
     """Twelve frames at 0 s, none saying its length: recorded as 0 s, read as an unknown length,
-    every edit of it was given the time of the longest video allowed (20 h by default)."""
+    every edit of it was given the time of the longest video allowed (20 h by default). A sound
+    after them says how long the video plays, not which frame is shown how long: refused too."""
+    path = media.live_at_its_start(tmp_path / "twelve.webm", frames=12, sound_seconds=sound_seconds)
     with pytest.raises(InvalidMedia, match=r"^the video has no playable length: its header "):
-        facts_of(media.live_at_its_start(tmp_path / "twelve.webm", frames=12))
+        facts_of(path)
 
 
 def test_an_audio_files_length_is_read_as_a_videos_is(tmp_path: Path) -> None:
@@ -431,3 +456,29 @@ def test_an_audio_files_length_is_read_as_a_videos_is(tmp_path: Path) -> None:
     media.declaring_no_length_mp4(path)
     sound = probe(path, max_pixels=10**6, max_video_seconds=60, sound_alone=True)
     assert sound.duration_seconds is None
+
+
+@pytest.mark.parametrize(
+    ("container", "vcodec", "acodec", "live"),
+    [
+        ("mp4", "libx264", "aac", False),
+        ("mov", "libx264", "aac", False),
+        ("matroska", "libx264", "aac", False),
+        ("webm", "libvpx-vp9", "libopus", False),
+        ("webm", "libvpx-vp9", "libopus", True),
+    ],
+    ids=["mp4", "mov", "matroska", "webm", "live-webm"],
+)
+def test_a_video_whose_picture_ends_before_its_sound_lasts_as_long_as_its_sound(
+    tmp_path: Path, container: str, vcodec: str, acodec: str, live: bool
+) -> None:
+    """One frame, then 5 s of sound: a player shows the frame for 5 s. An MP4 or a MOV was
+    recorded as lasting its picture's 0.083 s (its track's own length), and every trim past
+    it refused; a Matroska or WebM (whose header says 5 s) was refused as truncated, its
+    picture's data ending at 0.1 s of 5 s; a live WebM, declaring nothing, was recorded as
+    long as its picture plays."""
+    path = media.write_video(
+        tmp_path / f"one-frame.{container}", container=container, vcodec=vcodec,
+        acodec=acodec, seconds=1 / 12, fps=12, sound_seconds=5.0, live=live,
+    )  # fmt: skip
+    assert facts_of(path).duration_seconds == pytest.approx(5.0, abs=0.03)

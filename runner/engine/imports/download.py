@@ -2,6 +2,7 @@
 guarded, every byte received counted against the limit, and no helper programs: one file,
 no merging, fetched over http(s) by yt-dlp itself (see formats.py)."""
 
+import http.client
 import logging
 import subprocess
 import urllib.request
@@ -15,6 +16,7 @@ from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import DownloadError, ExtractorError
 
 from runner.engine.imports.audio_video import audio_as_video
+from runner.engine.imports.decoded import DecodedBudget, held_to
 from runner.engine.imports.formats import FormatCheck, no_format_message, selector
 from runner.engine.imports.guard import (
     ByteBudget,
@@ -39,6 +41,14 @@ PARTIAL_SUFFIXES = (".part", ".ytdl", ".temp")
 LIST_FORMATS_HINT = "Use --list-formats for a list of available formats"  # the CLI's advice
 # Refusals by HTTP status: a client error is final, but for these two, which say "later".
 RETRIED_STATUSES = frozenset({408, 429})
+# An answer http.client cannot read as HTTP: a status line that is none (another protocol), a
+# header line over 64 KiB; over 100 headers is its bare HTTPException. The server's doing, the
+# same on every try, unlike a connection closed before any answer (RemoteDisconnected).
+MALFORMED_ANSWERS = (
+    http.client.BadStatusLine,
+    http.client.LineTooLong,
+    http.client.UnknownProtocol,
+)
 
 
 class _Progress:
@@ -129,6 +139,7 @@ def import_url(
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     budget = ByteBudget(int(options["max_bytes"]))
+    decoded = DecodedBudget(budget.max_bytes)
     floor = TransferFloor(
         int(options["min_bytes_per_second"]), float(options["rate_window_seconds"])
     )
@@ -139,14 +150,16 @@ def import_url(
     try:
         with (
             guarded(policy, refused=refused, budget=budget, floor=floor),
+            held_to(decoded),
             no_helper_programs(),
             _Importer(settings, budget.max_bytes) as ydl,
         ):
             ydl.add_post_processor(FormatCheck(), when="before_dl")
             ydl.download([request.url])
     except (DownloadError, RequestError) as exc:  # RequestError: raised as it is, at times
-        raise _stopped(budget, floor) or _first(refused) or explained(exc, request) from None
-    if stopped := _stopped(budget, floor):  # whatever yt-dlp made of the failed read
+        stopped = _stopped(budget, floor, decoded)
+        raise stopped or _first(refused) or explained(exc, request) from None
+    if stopped := _stopped(budget, floor, decoded):  # whatever yt-dlp made of the failed read
         raise stopped
     if refused:
         raise refused[0]
@@ -155,9 +168,11 @@ def import_url(
     return [describe(downloaded, limits, verify=True, max_frame_pixels=frame_pixels)]
 
 
-def _stopped(budget: ByteBudget, floor: TransferFloor) -> EditFailed | None:
+def _stopped(budget: ByteBudget, floor: TransferFloor, decoded: DecodedBudget) -> EditFailed | None:
     if budget.exceeded:
         return EditFailed(budget.message())
+    if decoded.exceeded:
+        return EditFailed(decoded.message())
     if floor.shortfall is not None:
         return EditFailed(floor.message())
     return None
@@ -171,13 +186,16 @@ def explained(exc: BaseException, request: ImportRequest) -> EditroomError:
     """What a failure of yt-dlp's is for editroom, decided by the exceptions it carries (a
     DownloadError's exc_info, an ExtractorError's, a RequestError's cause), never by its text:
     an HTTP answer by its status and Location; a network failure is retried; an error the
-    extractor expected (an unsupported page, no format, or none as asked) is final; anything
-    else, a yt-dlp bug or a site it no longer understands, is retried."""
+    extractor expected (an unsupported page, no format, or none as asked) is final, and so is
+    an answer that is not HTTP; anything else, a yt-dlp bug or a site it no longer
+    understands, is retried."""
     message = _said(exc)
     causes = list(_causes(exc))
     answer = next((cause for cause in causes if isinstance(cause, HTTPError)), None)
     if answer is not None:
         return _answered(answer, message)
+    if any(_malformed(cause) for cause in causes):
+        return EditFailed(f"the server's answer is not HTTP editroom can read: {message}")
     if any(isinstance(cause, (TransportError, ConnectionError, TimeoutError)) for cause in causes):
         return ImportUnavailable(f"the import could not be fetched: {message}")
     if any(isinstance(cause, ExtractorError) and cause.expected for cause in causes):
@@ -193,6 +211,12 @@ def _answered(answer: HTTPError, message: str) -> EditroomError:
     if answer.status >= 500 or answer.status in RETRIED_STATUSES:
         return ImportUnavailable(f"the import could not be fetched: {message}")
     return EditFailed(f"the server refused: {message}")
+
+
+def _malformed(error: BaseException) -> bool:
+    if isinstance(error, http.client.RemoteDisconnected):  # a BadStatusLine, yet no answer
+        return False
+    return isinstance(error, MALFORMED_ANSWERS) or type(error) is http.client.HTTPException
 
 
 def _said(exc: BaseException) -> str:

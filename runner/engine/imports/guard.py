@@ -123,8 +123,8 @@ class ImportPolicy:
             if reason:
                 carrying = "," if candidate == ip else f", which carries {candidate},"
                 raise ImportRefused(
-                    f"{host} resolves to {ip}{carrying} a {reason} address; such addresses are "
-                    "refused unless EDITROOM_IMPORT_ALLOW_PRIVATE=1 (or "
+                    f"{host} resolves to {ip}{carrying} {_article(reason)} {reason} address; such "
+                    "addresses are refused unless EDITROOM_IMPORT_ALLOW_PRIVATE=1 (or "
                     "EDITROOM_IMPORT_ALLOWED_NETWORKS names it)"
                 )
 
@@ -147,6 +147,10 @@ def scheme_refusal(scheme: str, *, redirected: bool) -> ImportRefused:
     if not scheme:
         return ImportRefused("not an http(s) URL: it does not start with http:// or https://")
     return ImportRefused(f"only http and https URLs can be imported, not {scheme!r}")
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _listed(text: str) -> list[str]:

@@ -116,6 +116,18 @@ def tag_hvc1(output: Output, stream: Stream) -> None:
         context.codec_tag = "hvc1"
 
 
+def state_rate(stream: Stream, rate: Fraction) -> None:
+    """A copied picture's stream states its source's frame rate, which the header is written
+    with: Matroska and WebM write a frame's own length (a BlockDuration) only on a track that
+    declares a default one (its DefaultDuration, FFmpeg's from the stream's rate). A VP9
+    decoder knows no rate (VP9 carries no timing; H.264's SPS does), so a copied VP9's last
+    frame, held until the sound ends (Muxer.close), was written without its length: players
+    and FFmpeg ended the picture with that frame's start."""
+    context = stream.codec_context
+    assert isinstance(context, VideoCodecContext)
+    context.framerate = rate
+
+
 def splicer(codec: str, *, size: tuple[int, int], time_base: Fraction, rate: Fraction) -> Encoder:
     """A standalone encoder for the partial GOP of a smart cut, in the source's codec."""
     assert codec in SPLICE_OPTIONS, codec

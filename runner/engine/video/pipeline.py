@@ -129,6 +129,7 @@ def _video_sink(output: Output, plan: Plan, burns: Sequence[Burn], container: In
     if plan.video.copy:
         template = output.add_stream_from_template(open_streams(container)[0], opaque=True)
         encoders.tag_hvc1(output, template)
+        encoders.state_rate(template, first.video.rate)
         muxer = Muxer(output, template, time_base=first.video.time_base)
         return VideoCopy(muxer, accurate=plan.accurate)
     if plan.video.codec is None:

@@ -251,30 +251,35 @@ def _origin(stream: VideoStream) -> float:
 def _duration(
     container: Input, stream: VideoStream, path: Path, *, recorded: float | None
 ) -> float:
-    if (declared := declared_seconds(container, stream)) is not None:
+    """As long as a player shows it: the longest of its picture and its sound, as the upload
+    recorded it (declared_seconds, then _played as the upload measures)."""
+    sound = container.streams.audio[0] if container.streams.audio else None
+    if (declared := declared_seconds(container, stream, sound)) is not None:
         return declared
     if (known := known_seconds(recorded)) is not None:
         # What the upload measured as _played does: the edit need not read every packet again
         # to find it. A recorded 0 is no measurement (known_seconds).
         return known
-    return _played(container, stream, path)
+    return _played(container, stream, sound, path)
 
 
-def _played(container: Input, stream: VideoStream, path: Path) -> float:
+def _played(container: Input, stream: VideoStream, sound: AudioStream | None, path: Path) -> float:
     """A header that says nothing of how long the video lasts (a live WebM, as a browser's
     MediaRecorder writes it) is taken at its data's word, as the upload check took it: how far
-    its picture's packets play. Measured here only when the edit was not given what the
-    upload measured (a file no upload checked: a test's, a benchmark's)."""
-    end: int | None = None
-    for packet in container.demux(stream):
-        if packet.pts is not None:
-            end = max(end or 0, packet.pts + (packet.duration or 0))
+    its picture's or its sound's packets play, whichever further (the last frame is on screen
+    until the sound ends). Measured here only when the edit was not given what the upload
+    measured (a file no upload checked: a test's, a benchmark's)."""
+    ends: dict[int, float] = {}  # seconds on each stream's timeline, by stream index
+    for packet in container.demux(*(s for s in (stream, sound) if s is not None)):
+        if packet.pts is not None and packet.time_base is not None:
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            ends[packet.stream.index] = max(ends.get(packet.stream.index, end), end)
     container.seek(0)
-    if end is None or stream.time_base is None:
+    if stream.index not in ends or stream.time_base is None:
         raise EditFailed(
             f"{path.name} has no timed picture to say how long it is; it may be truncated"
         )
-    return float((end - origin_ticks(stream)) * stream.time_base)
+    return max(ends.values()) - float(origin_ticks(stream) * stream.time_base)
 
 
 def _container_name(container: Input) -> Container | None:

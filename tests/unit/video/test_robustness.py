@@ -37,6 +37,7 @@ from tests.unit.video.media import (
     numbers,
     packets,
     shown,
+    stream_end,
 )
 
 
@@ -273,6 +274,27 @@ def test_a_live_recording_without_a_duration_is_edited(
     if query[0][0] != "thumbnail":
         expected = 1.0 if query[0][0] == "trim" else 2.0
         assert facts(result).duration == pytest.approx(expected, abs=0.1)
+
+
+def test_a_live_recording_whose_picture_ends_before_its_sound_is_measured_as_its_upload_is(
+    tmp_path: Path,
+) -> None:
+    """1 s of picture, 3 s of sound, no duration in the header: the upload records how far its
+    longest stream plays, and an edit given no recorded length (a file no upload checked)
+    measured its picture alone, 1 s: the result lost the sound's last 2 s."""
+    path = write_video(
+        tmp_path / "live.webm", container="webm", vcodec="libvpx-vp9", acodec="libopus",
+        seconds=1.0, sound_seconds=3.0, live=True,
+    )  # fmt: skip
+    recorded = _uploaded(path).duration_seconds
+    assert recorded is not None and recorded == pytest.approx(3.0, abs=0.03)
+    unmeasured: dict[str, float] = {}
+    for lengths in (unmeasured, {str(path): recorded}):
+        (result,) = run_edit(
+            "video", str(path), _parsed([("format", "mp4")]), str(tmp_path / f"out-{len(lengths)}"),
+            LIMITS, {}, lengths, progress=lambda fraction: None,
+        )  # fmt: skip
+        assert stream_end(Path(result.path), "audio") == pytest.approx(3.0, abs=0.03)
 
 
 @pytest.mark.parametrize(

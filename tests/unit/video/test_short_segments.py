@@ -16,7 +16,16 @@ from runner.engine.video.output import Muxer
 from service.kernel.errors import EditFailed
 from tests.media import live_at_its_start
 from tests.unit.video.conftest import LIMITS, Edit, Make
-from tests.unit.video.media import facts, gif_delays_ms, numbers, packets, shown, stream_end
+from tests.unit.video.media import (
+    AUDIO_FRAME_SECONDS,
+    bursts,
+    facts,
+    gif_delays_ms,
+    numbers,
+    packets,
+    shown,
+    stream_end,
+)
 
 Query = list[tuple[str, str]]
 RESULTS: dict[str, Query] = {
@@ -161,25 +170,32 @@ LAST_FRAME_RESULTS: dict[str, Query] = {
 }
 
 
-@pytest.mark.parametrize("acodec", ["aac", "libopus"])
+@pytest.mark.parametrize(
+    ("container", "acodec"), [("mkv", "aac"), ("mkv", "libopus"), ("mp4", "aac"), ("mov", "aac")]
+)
 @pytest.mark.parametrize("result", LAST_FRAME_RESULTS)
 def test_a_picture_ending_before_start_holds_its_last_frame_to_end(
-    make: Make, edit: Edit, result: str, acodec: str
+    make: Make, edit: Edit, result: str, container: str, acodec: str
 ) -> None:
-    """One 83 ms frame, then 10 s of sound (a Matroska file, whose length is its longest
-    stream's): a frame is on screen until the next, and none follows it. `trim=0.1,3` failed
-    ("the webm result would have no picture: trim=0.1,3 holds none of it"), the GIF as a
-    truncated file, and a copy from the keyframe at 0 showed the frame for its 83 ms alone."""
-    source = make(seconds=1 / 12, rate=12, container="mkv", acodec=acodec, sound_seconds=10.0)
+    """One 83 ms frame, then 10 s of sound: a frame is on screen until the next, and none
+    follows it. `trim=0.1,3` failed ("the webm result would have no picture: trim=0.1,3 holds
+    none of it"), the GIF as a truncated file, and a copy from the keyframe at 0 showed the
+    frame for its 83 ms alone. An MP4 or a MOV was taken to last its picture's 0.083 s (its
+    track's own length; a Matroska's is the file's), and the trim refused as past its end."""
+    source = make(seconds=1 / 12, rate=12, container=container, acodec=acodec, sound_seconds=10.0)
     (made,) = edit(source, [("trim", "0.1,3"), *LAST_FRAME_RESULTS[result]])
     # A keyframe cut starts on the keyframe at or before START: the frame's own 0 s.
-    length = 3.0 if result == "mp4 copy, keyframe cut" else 2.9
+    start = 0.0 if result == "mp4 copy, keyframe cut" else 0.1
     assert shown(made) == [(0.0, 0)]
     if result == "gif":
-        assert gif_delays_ms(made) == [round(length * 1000)]
+        assert gif_delays_ms(made) == [round((3 - start) * 1000)]
         return
-    assert stream_end(made) == pytest.approx(length, abs=0.001)
-    assert _samples(made) / 48_000 == pytest.approx(length, abs=0.025)
+    assert stream_end(made) == pytest.approx(3 - start, abs=0.001)
+    assert _samples(made) / 48_000 == pytest.approx(3 - start, abs=0.025)
+    # The source's sound from START: its bursts at each whole second after it (the one at
+    # END, 3 s, may start the last packet copied whole).
+    expected = [second - start for second in (0, 1, 2) if second >= start]
+    assert bursts(made)[: len(expected)] == pytest.approx(expected, abs=AUDIO_FRAME_SECONDS)
 
 
 SHORT_PICTURE_SOURCES: dict[str, dict[str, object]] = {
@@ -204,3 +220,28 @@ def test_a_whole_source_whose_picture_ends_before_its_sound_is_not_truncated(
         assert sum(gif_delays_ms(made)) == pytest.approx(3000, abs=30)
     else:
         assert facts(made).duration == pytest.approx(3.0, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("query", "end"),
+    [
+        ([("trim", "0,3")], 3.0),
+        ([("format", "webm")], 3.008),  # the file's length: its Opus's, with its pre-skip
+        ([("trim", "0,3"), ("format", "mkv")], 3.0),
+        ([("resize", "80x")], 3.008),  # re-encoded
+    ],
+    ids=["trim", "whole", "mkv", "re-encoded"],
+)
+def test_a_copied_vp9_picture_ending_before_its_sound_holds_its_last_frame_to_end(
+    make: Make, edit: Edit, query: Query, end: float
+) -> None:
+    """1 s of VP9, 3 s of Opus, in WebM: a copy wrote its last frame held to END (Muxer.close)
+    but without its length, which Matroska keeps only on a track declaring a default one (a
+    VP9 decoder knows no rate to declare it from): the picture was read as ending at 0.958 s,
+    where its last frame starts, and players stopped it there. H.264's held."""
+    source = make(seconds=1.0, sound_seconds=3.0, **SHORT_PICTURE_SOURCES["webm"])
+    (made,) = edit(source, query)
+    last_at, last = shown(made)[-1]
+    assert last == 23
+    assert last_at == pytest.approx(23 / 24, abs=0.001)
+    assert stream_end(made) == pytest.approx(end, abs=0.001)
