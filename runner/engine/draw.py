@@ -4,9 +4,10 @@ layer to composite over a picture or a video's frames."""
 
 import re
 from math import ceil
-from typing import Literal
+from typing import Annotated, Literal
 
 from PIL import Image, ImageColor
+from pydantic import BeforeValidator
 
 from runner.engine import lettering as _lettering
 from runner.engine.lettering import Ink, Lettering, clusters, lettering
@@ -32,6 +33,12 @@ PLACES: dict[Position, tuple[float, float]] = {
     "bottom-left": (0.0, 1.0), "bottom": (0.5, 1.0), "bottom-right": (1.0, 1.0),
 }  # fmt: skip
 POSITIONS: tuple[Position, ...] = tuple(PLACES)
+# An image's gravity names the same places by the compass (overlay_gravity=ne): a place may be
+# written either way wherever one is asked for, image or video, and is kept as its position.
+COMPASS_POSITIONS: dict[str, Position] = {
+    "nw": "top-left", "n": "top", "ne": "top-right", "w": "left", "e": "right",
+    "sw": "bottom-left", "s": "bottom", "se": "bottom-right",
+}  # fmt: skip
 COLOUR_SYNTAX = "#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS colour name"
 TEXT_OUTLINE_PER_SIZE = 1 / 16  # outline width as a share of the text size: legible, not bold
 TEXT_LINE_SPACING_PER_SIZE = 0.2  # extra space between lines, as a share of the text size
@@ -50,6 +57,20 @@ def default_text_size_px(picture: Size) -> int:
 def margin_px(picture: Size) -> int:
     """What is kept clear all round `picture` when text or an image is put on it."""
     return max(MIN_MARGIN_PX, round(min(picture) * MARGIN_PER_SIDE))
+
+
+def as_position(value: object) -> object:
+    """A place written by the compass (`ne`) as its position (`top-right`); anything else as
+    given, for the field's own check to accept or refuse."""
+    if isinstance(value, str):
+        written = value.strip().lower()
+        return COMPASS_POSITIONS.get(written, written)
+    return value
+
+
+# A position field (text_position, a video's overlay_gravity): either spelling, kept as the
+# position, so `ne` and `top-right` are one edit.
+Placed = Annotated[Position, BeforeValidator(as_position)]
 
 
 def placed(thing: Size, room: Size, *, at: tuple[float, float], margin_px: int) -> tuple[int, int]:

@@ -318,12 +318,49 @@ def test_every_operation_is_written_back_as_it_reads(operation: type[Operation])
         (MediaKind.VIDEO, "text_from=1&text=Hi&text_color=WHITE", "text=Hi&text_from=1"),
         (MediaKind.VIDEO, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_to=2",
          "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_to=2"),
+        # A place is written by the compass or by its position, image or video: one edit.
+        (MediaKind.IMAGE, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=Top-Left",
+         "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=nw"),
+        (MediaKind.IMAGE, "resize=8x6&fit=cover&gravity=bottom", "resize=8x6&fit=cover&gravity=s"),
+        (MediaKind.IMAGE, "text=Hi&text_position=NE", "text=Hi&text_position=top-right"),
+        (MediaKind.VIDEO, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=sw",
+         "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=bottom-left"),
+        (MediaKind.VIDEO, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=se",
+         "overlay=0f8fad5b-d9cb-469f-a165-70867728950e"),
+        (MediaKind.VIDEO, "text=Hi&text_position=n", "text=Hi&text_position=top"),
     ],
 )  # fmt: skip
 def test_operations_are_written_in_the_edit_language(
     kind: MediaKind, query: str, written: str
 ) -> None:
     assert round_trip(kind, query) == written
+
+
+@pytest.mark.parametrize(
+    ("kind", "operation", "written", "kept"),
+    [
+        (MediaKind.IMAGE, {"op": "overlay", "gravity": "top-right"}, "gravity", "ne"),
+        (MediaKind.IMAGE, {"op": "text", "text": "Hi", "position": "w"}, "position", "left"),
+        (MediaKind.VIDEO, {"op": "overlay", "gravity": "NW"}, "gravity", "top-left"),
+        (MediaKind.VIDEO, {"op": "text", "text": "Hi", "position": "e"}, "position", "right"),
+    ],
+)  # fmt: skip
+def test_a_place_in_json_is_written_either_way_and_kept_as_its_kind_writes_it(
+    kind: MediaKind, operation: dict[str, Any], written: str, kept: str
+) -> None:
+    if operation["op"] == "overlay":
+        operation = {**operation, "media": "0f8fad5b-d9cb-469f-a165-70867728950e"}
+    (parsed,) = parse_json(catalogue(), kind, [operation], limits=LIMITS)
+    assert parsed.as_json()[written] == kept
+
+
+def test_a_place_refused_names_both_ways_of_writing_it() -> None:
+    with pytest.raises(InvalidParameter) as video:
+        parse(MediaKind.VIDEO, "text=Hi&text_position=middle")
+    assert "top-left" in video.value.accepted and "nw" in video.value.accepted
+    with pytest.raises(InvalidParameter) as image:
+        parse(MediaKind.IMAGE, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=up")
+    assert "nw" in image.value.accepted and "top-left" in image.value.accepted
 
 
 def test_kept_operations_are_written_as_the_kind_that_reads_them() -> None:

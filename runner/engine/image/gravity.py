@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from runner.engine import draw
 from runner.engine.image.engine import Frame, Region
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
@@ -24,8 +25,15 @@ COMPASS: dict[str, Focus] = {
     "ne": (1.0, 0.0), "nw": (0.0, 0.0), "se": (1.0, 1.0), "sw": (0.0, 1.0),
 }  # fmt: skip
 DETECTED = ("face", "smart")
-SYNTAX = f"{'|'.join((*COMPASS, *DETECTED))} or x:y (fractions 0..1 of the width and height)"
-PLACE_SYNTAX = f"{'|'.join(COMPASS)} or x:y (fractions 0..1 of the width and height)"
+# The positions text_position and a video's overlay_gravity write (top-right) name the same
+# places: an image's gravity takes them too, kept as the compass point.
+POSITION_COMPASS: dict[str, str] = {
+    position: compass for compass, position in draw.COMPASS_POSITIONS.items()
+}
+_POINTS = "x:y (fractions 0..1 of the width and height)"
+_POSITIONS = f"{', '.join(POSITION_COMPASS)} name the compass's places too"
+SYNTAX = f"{'|'.join((*COMPASS, *DETECTED))} or {_POINTS}; {_POSITIONS}"
+PLACE_SYNTAX = f"{'|'.join(COMPASS)} or {_POINTS}; {_POSITIONS}"
 SMART_SIDE_PX = 256  # the detail search runs on a copy this small: fast, and shapes survive
 SMART_POSITIONS = 33  # candidate windows along each free direction
 _POINT = re.compile(r"^\s*([0-9.]+)\s*:\s*([0-9.]+)\s*$")
@@ -43,6 +51,7 @@ def read(parameter: str, text: str, *, detected: bool = True) -> str:
     """The gravity as written canonically (`0.25:0.5` for a point), or a 422 naming it.
     detected=False: only places (compass points and x:y), not face or smart."""
     value = text.strip().lower()
+    value = POSITION_COMPASS.get(value, value)
     if value in COMPASS or (detected and value in DETECTED):
         return value
     point = _point(value)

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal, Self
 from pydantic import field_validator, model_validator
 
 from runner.engine import draw
-from runner.engine.draw import PLACES, POSITIONS, Position
+from runner.engine.draw import PLACES, POSITIONS, Placed
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture
@@ -46,7 +46,7 @@ class Text(ImageOperation):
     text: str = TEXT.field()
     size_px: int | None = TEXT_SIZE.field()
     color: HexColour = TEXT_COLOR.field(validate_default=True)
-    position: Position = TEXT_POSITION.field()
+    position: Placed = TEXT_POSITION.field()
     font: Literal["sans", "serif", "mono"] = TEXT_FONT.field()
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@ when it refuses a value, so every operation's errors read the same way."""
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from runner.engine import draw
@@ -44,11 +44,18 @@ def number(
     return value
 
 
-def choice(parameter: str, text: str, choices: Sequence[T]) -> T:
+def choice(
+    parameter: str, text: str, choices: Sequence[T], *, aliases: Mapping[str, T] | None = None
+) -> T:
+    """One of `choices`, or one written by another name it has in `aliases`, as the choice."""
+    written = text.strip().lower()
+    if aliases and written in aliases:
+        return aliases[written]
     for option in choices:
-        if text.strip().lower() == option:
+        if written == option:
             return option
-    raise InvalidParameter(parameter, text, "not one of the choices", accepted=" | ".join(choices))
+    accepted = " | ".join((*choices, *(aliases or ())))
+    raise InvalidParameter(parameter, text, "not one of the choices", accepted=accepted)
 
 
 def colour(parameter: str, text: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
@@ -62,6 +63,8 @@ class Param:
     limit: LimitName | None = None  # a configured limit that also bounds it from above
     multiple_of: int | None = None
     choices: tuple[str, ...] = ()
+    # Other names a choice may be written by (the compass's `ne` for `top-right`).
+    aliases: Mapping[str, str] = dataclass_field(default_factory=dict, hash=False, compare=False)
     max_length: int | None = None  # characters of text; items of a list
     parts: tuple["Param", ...] = ()  # what a composite value (box, times, list) is made of
 
@@ -109,7 +112,7 @@ class Param:
         if self.type == "boolean":
             return grammar.boolean(name, text)
         if self.type == "choice":
-            return grammar.choice(name, text, self.choices)
+            return grammar.choice(name, text, self.choices, aliases=self.aliases)
         if self.type == "time":
             return grammar.seconds(name, text)
         if self.type == "size":

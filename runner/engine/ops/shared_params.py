@@ -3,7 +3,13 @@ not import each other: the text's size, colour and position, an overlay's scale 
 (the crop, a whole operation both take, is crop_operation.py). What differs between the
 engines (text written on an image, burnt into a video's picture) is passed in."""
 
-from runner.engine.draw import COLOUR_SYNTAX, POSITIONS, undrawable, undrawable_reason
+from runner.engine.draw import (
+    COLOUR_SYNTAX,
+    COMPASS_POSITIONS,
+    POSITIONS,
+    undrawable,
+    undrawable_reason,
+)  # fmt: skip
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
@@ -49,9 +55,12 @@ TEXT_COLOR = Param(
     name="text_color", type="colour", default="white", example="#ffcc00",
     description=f"The text's colour: {COLOUR_SYNTAX}.",
 )  # fmt: skip
+# Said of every position parameter, which takes the compass words too (draw.COMPASS_POSITIONS).
+COMPASS_WORDS = f"The compass names them too: {', '.join(COMPASS_POSITIONS)}"
 TEXT_POSITION = Param(
-    name="text_position", type="choice", choices=POSITIONS, default="bottom", example="top-left",
-    description="Where the text goes; centred across at top, center and bottom.",
+    name="text_position", type="choice", choices=POSITIONS, aliases=COMPASS_POSITIONS,
+    default="bottom", example="top-left",
+    description=f"Where the text goes; centred across at top, center and bottom. {COMPASS_WORDS}.",
 )  # fmt: skip
 
 

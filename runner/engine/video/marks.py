@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import field_validator, model_validator
 
 from runner.engine import draw
-from runner.engine.draw import PLACES, POSITIONS, Position, Size
+from runner.engine.draw import COMPASS_POSITIONS, PLACES, POSITIONS, Placed, Size
 from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, MediaKind, Operation
 from runner.engine.ops.params import HexColour, Param
@@ -27,8 +27,9 @@ OVERLAY = Param(
     description="The id of an image media to show over the picture (PNG with alpha works).",
 )  # fmt: skip
 OVERLAY_GRAVITY = Param(
-    name="overlay_gravity", type="choice", choices=POSITIONS, default="bottom-right",
-    example="top-left", description="Where the image goes, inside a margin.",
+    name="overlay_gravity", type="choice", choices=POSITIONS, aliases=COMPASS_POSITIONS,
+    default="bottom-right", example="top-left",
+    description=f"Where the image goes, inside a margin. {shared_params.COMPASS_WORDS}.",
 )  # fmt: skip
 OVERLAY_SCALE = shared_params.overlay_scale(surface="picture")
 OVERLAY_OPACITY = shared_params.OVERLAY_OPACITY
@@ -96,7 +97,7 @@ class Text(_Mark):
     end: float | None = TEXT_TO.field()
     size_px: int | None = TEXT_SIZE.field()
     color: HexColour = TEXT_COLOR.field(validate_default=True)
-    position: Position = TEXT_POSITION.field()
+    position: Placed = TEXT_POSITION.field()
 
     @field_validator("text")
     @classmethod
@@ -149,7 +150,7 @@ class Overlay(_Mark):
     media: UUID = OVERLAY.field()
     start: float = OVERLAY_FROM.field()
     end: float | None = OVERLAY_TO.field()
-    gravity: Position = OVERLAY_GRAVITY.field()
+    gravity: Placed = OVERLAY_GRAVITY.field()
     scale: float | None = OVERLAY_SCALE.field()
     opacity: float = OVERLAY_OPACITY.field()
 
