@@ -25,7 +25,7 @@ def parse(kind: MediaKind, query: str) -> list[Operation]:
 
 def refusal(kind: MediaKind, query: str, facts: SourceFacts) -> InvalidParameter | None:
     try:
-        check_source(parse(kind, query), facts)
+        check_source(parse(kind, query), facts, limits=LIMITS)
     except InvalidParameter as refused:
         return refused
     return None
@@ -114,13 +114,16 @@ def test_a_video_crop_outside_says_the_pictures_size() -> None:
 def test_a_session_step_is_judged_by_the_head_once_no_step_is_still_to_run() -> None:
     head = {"head_width": None, "head_height": None, "head_duration_seconds": 5.0}
     with pytest.raises(InvalidParameter) as refused:
-        refuse_impossible_step({**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=12.5"))
+        refuse_impossible_step(
+            {**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=12.5"), limits=LIMITS
+        )
     assert str(refused.value) == (
         "trim='12.5': starts at 12.5 s, after the end of the 5 s video (the session's head); "
         "accepted: a START before 5 s, the end of the video"
     )
     still_to_run = {**head, "pending_ops": [[{"op": "speed", "factor": 0.5}]]}
-    refuse_impossible_step(still_to_run, parse(MediaKind.VIDEO, "trim=12.5"))  # the runner's
+    trim = parse(MediaKind.VIDEO, "trim=12.5")
+    refuse_impossible_step(still_to_run, trim, limits=LIMITS)  # the runner's
 
 
 def test_nothing_is_judged_by_what_is_not_known() -> None:
@@ -131,7 +134,7 @@ def test_nothing_is_judged_by_what_is_not_known() -> None:
 def test_a_workflow_run_names_the_media() -> None:
     media = {"id": uuid4(), "width": 64, "height": 48, "duration_seconds": 5.0}
     with pytest.raises(InvalidParameter) as refused:
-        refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=12.5,20"))
+        refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=12.5,20"), limits=LIMITS)
     assert (refused.value.parameter, refused.value.value) == ("media", str(media["id"]))
     assert refused.value.problem == (
         "the workflow's trim=12.5,20: starts at 12.5 s, after the end of the 5 s video"
@@ -141,6 +144,8 @@ def test_a_workflow_run_names_the_media() -> None:
 def test_a_video_recorded_as_lasting_0_s_is_of_unknown_length_not_refused_every_trim() -> None:
     """Uploads before a header's 0 s counted as no declaration recorded that 0."""
     media = {"id": uuid4(), "width": 64, "height": 48, "duration_seconds": 0.0}
-    refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=0.5,1.5"))
+    refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=0.5,1.5"), limits=LIMITS)
     head = {"head_width": 64, "head_height": 48, "head_duration_seconds": 0.0}
-    refuse_impossible_step({**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=0.5"))
+    refuse_impossible_step(
+        {**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=0.5"), limits=LIMITS
+    )
