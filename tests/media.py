@@ -257,3 +257,22 @@ def faststart(path: Path) -> Path:
             packet.stream = streams[packet.stream.index]
             output.mux(packet)
     return target
+
+
+def striped_video(path: Path, size: tuple[int, int]) -> Path:
+    """One frame of grey stripes, quick to write at any size (media.Spec's texture is not, this
+    large), sharp and exposed enough to be kept by frames=best."""
+    width, height = size
+    with av.open(str(path), "w") as output:
+        stream = output.add_stream("libx264", rate=1)
+        assert isinstance(stream, av.VideoStream)
+        (stream.width, stream.height), stream.pix_fmt = size, "yuv420p"
+        stream.codec_context.options = {"preset": "ultrafast"}
+        luma = np.tile(np.repeat(np.array([64, 192], np.uint8), 8), width // 16 + 1)[:width]
+        chroma = np.full((height // 2, width), 128, np.uint8)  # U then V, half height each
+        planes = np.vstack([np.broadcast_to(luma, (height, width)), chroma])
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        frame.pts = 0
+        output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return path

@@ -124,22 +124,30 @@ def _block(
     lines: list[str], letters: Lettering, *, ink: Ink, align: float, room: Size
 ) -> Image.Image:
     """The lines drawn one under another, each aligned across (0 left, 1 right), cropped to
-    what was drawn; refused when they cannot fit in `room`."""
+    what was drawn; refused when they cannot fit in `room`, before any is drawn."""
     lengths = [letters.length(line) for line in lines]
     pitch = (
         letters.ascent_px + letters.descent_px + round(letters.size_px * TEXT_LINE_SPACING_PER_SIZE)
     )
     width = ceil(max(lengths)) + 2 * ink.outline_px
-    height = len(lines) * pitch - (pitch - letters.ascent_px - letters.descent_px)
+    # Each line's baseline below the first line's top, and how far the block reaches above
+    # the first line's top and below the last line's bottom: the lines' boxes, and marks
+    # stacked past them (a letter's accents), which Pillow would otherwise draw whole into
+    # a mask of their own before the block cut them off.
+    baselines = [number * pitch + letters.ascent_px for number in range(len(lines))]
+    reaches = [letters.reach_px(line, outline_px=ink.outline_px) for line in lines]
+    tops = [at - above for at, (above, _) in zip(baselines, reaches, strict=True)]
+    bottoms = [at + below for at, (_, below) in zip(baselines, reaches, strict=True)]
+    top = min(-ink.outline_px, *tops)
+    bottom = max(baselines[-1] + letters.descent_px + ink.outline_px, *bottoms)
     # The lines' boxes hold room for ascenders and descenders the text may not have: refused
     # now only when they are too large by more than a line, measured again once drawn.
-    needed = (width, height + 2 * ink.outline_px)
+    needed = (width, bottom - top)
     _check_text_fits(needed, room, size_px=letters.size_px, slack_px=pitch)
     block = Image.new("RGBA", needed)
-    for number, (line, length) in enumerate(zip(lines, lengths, strict=True)):
+    for line, length, baseline in zip(lines, lengths, baselines, strict=True):
         x = ink.outline_px + align * (width - 2 * ink.outline_px - length)
-        baseline = ink.outline_px + number * pitch + letters.ascent_px
-        letters.draw_line(block, line, x=x, baseline=baseline, style=ink)
+        letters.draw_line(block, line, x=x, baseline=baseline - top, style=ink)
     drawn = block.getbbox()
     block = block.crop(drawn) if drawn else block
     _check_text_fits(block.size, room, size_px=letters.size_px)

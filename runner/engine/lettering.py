@@ -97,6 +97,24 @@ class Lettering:
         """How far `text` advances, in pixels."""
         return sum(self._run_length(run) for run in self.runs(text))
 
+    def reach_px(self, text: str, *, outline_px: int) -> tuple[int, int]:
+        """How far `text` drawn with an outline of `outline_px` reaches above its baseline and
+        below it, in pixels, measured without drawing. Combining marks stack past the font's
+        ascent and descent (999 acute accents on one letter reach 250,000 px up at 700 px); an
+        emoji run is drawn within its font's ascent and descent."""
+        above, below = 0, 0
+        for run in self.runs(text):
+            top, bottom = self._run_reach(run, outline_px)
+            above, below = max(above, ceil(-top)), max(below, ceil(bottom))
+        return above, below
+
+    def _run_reach(self, run: Run, outline_px: int) -> tuple[float, float]:
+        """The top and bottom of a run's ink, from its baseline (the top negative)."""
+        if run.emoji or not isinstance(self.face, ImageFont.FreeTypeFont):
+            return -self.ascent_px - outline_px, self.descent_px + outline_px
+        _, top, _, bottom = self.face.getbbox(run.text, anchor="ls", stroke_width=outline_px)
+        return top, bottom
+
     def draw_line(
         self, layer: Image.Image, text: str, *, x: float, baseline: int, style: "Ink"
     ) -> None:

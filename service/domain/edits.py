@@ -203,7 +203,7 @@ class Edits:
         (synchronous: complete_edits, fail_edit, cancel) flushed the log up to it, and an
         unfinished one is flushed before it is answered."""
         refuse_sound_alone(media)
-        refuse_impossible(media, operations)
+        refuse_impossible(media, operations, limits=self.limits)
         inputs = await check_references(self._database, operations)
         kind = MediaKind(media["kind"])
         key = edit_key(kind=kind, source_sha256=media["sha256"], operations=operations,
@@ -239,7 +239,7 @@ class Edits:
         kind, picture = next_input(state)
         refuse_sound_alone_head(session_id, picture=picture)
         operations = resolve_auto(self.parse(kind, rest), accept)
-        refuse_impossible_step(state, operations)
+        refuse_impossible_step(state, operations, limits=self.limits)
         await check_references(self._database, operations)
         with self._metrics.enqueueing():
             row = await enqueue_step(

@@ -7,7 +7,7 @@ session's step, against the session's head (refuse_impossible_step)."""
 
 from collections.abc import Sequence
 
-from runner.engine.ops.base import Operation, SourceFacts, known_seconds
+from runner.engine.ops.base import Limits, Operation, SourceFacts, known_seconds
 from runner.engine.ops.language import check_source
 from service.kernel.db import Row
 from service.kernel.errors import InvalidParameter
@@ -24,16 +24,16 @@ def source_facts(media: Row) -> SourceFacts:
     )  # fmt: skip
 
 
-def refuse_impossible(media: Row, operations: Sequence[Operation]) -> None:
+def refuse_impossible(media: Row, operations: Sequence[Operation], *, limits: Limits) -> None:
     """Raise InvalidParameter naming the operation (crop, trim) the media makes impossible."""
-    check_source(operations, source_facts(media))
+    check_source(operations, source_facts(media), limits=limits)
 
 
-def refuse_impossible_run(media: Row, operations: Sequence[Operation]) -> None:
+def refuse_impossible_run(media: Row, operations: Sequence[Operation], *, limits: Limits) -> None:
     """For a workflow's run: the same refusal, naming the media the run was asked of (the
     operations are the workflow's, not the request's)."""
     try:
-        refuse_impossible(media, operations)
+        refuse_impossible(media, operations, limits=limits)
     except InvalidParameter as refused:
         raise InvalidParameter(
             "media", str(media["id"]),
@@ -42,7 +42,7 @@ def refuse_impossible_run(media: Row, operations: Sequence[Operation]) -> None:
         ) from None  # fmt: skip
 
 
-def refuse_impossible_step(state: Row, operations: Sequence[Operation]) -> None:
+def refuse_impossible_step(state: Row, operations: Sequence[Operation], *, limits: Limits) -> None:
     """For a session's next step (`state`: its session_plan): the same refusal, judged by
     the head's facts, when the head is known: the original, or a completed step's result.
     While a step is still to run, the head the next step reads is still being made and its
@@ -54,7 +54,7 @@ def refuse_impossible_step(state: Row, operations: Sequence[Operation]) -> None:
         duration_seconds=known_seconds(state["head_duration_seconds"]),
     )  # fmt: skip
     try:
-        check_source(operations, head)
+        check_source(operations, head, limits=limits)
     except InvalidParameter as refused:
         raise InvalidParameter(
             refused.parameter, refused.value, f"{refused.problem} (the session's head)",

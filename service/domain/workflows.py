@@ -309,7 +309,7 @@ class Workflows:
         inputs = await check_references(self._database, operations)
 
         def key(media: Row) -> str:
-            refuse_impossible_run(media, operations)
+            refuse_impossible_run(media, operations, limits=self._edits.limits)
             return edit_key(
                 kind=kind, source_sha256=media["sha256"], operations=operations, inputs=inputs
             )

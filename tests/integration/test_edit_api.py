@@ -516,6 +516,25 @@ def test_a_concat_of_sound_alone_is_refused(
     assert edits_made(conn) == 0
 
 
+def test_a_result_its_pictures_size_makes_too_large_is_refused_at_once(
+    api: Api, conn: Conn
+) -> None:
+    """rotate=1 of a 7000x7000 picture makes 7122x7122, over EDITROOM_MAX_PIXELS (50 MP):
+    POST answered 202, and the runner refused it as it planned the edit, after fetching the
+    image and decoding the PNG to read its EXIF orientation (0.6 s and 335 MiB)."""
+    buffer = io.BytesIO()
+    Image.new("L", (7000, 7000)).save(buffer, "PNG")
+    large = api.upload(buffer.getvalue(), filename="large.png").json()
+    refused = edit(api, media=large["id"], flip="h", rotate="1")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == (
+        "rotate='1': the result would be 7122x7122 (50.7 MP) on this 7000x7000 image, over the "
+        "limit of 50 MP (EDITROOM_MAX_PIXELS); accepted: a result of at most 50,000,000 pixels"
+    )
+    assert edits_made(conn) == 0
+    assert edit(api, media=large["id"], resize="3000x", rotate="1").status_code == 202
+
+
 def test_what_the_media_makes_impossible_is_refused_at_once(
     api: Api, conn: Conn, picture: dict[str, Any], tmp_path: Path
 ) -> None:

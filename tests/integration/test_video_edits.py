@@ -199,6 +199,19 @@ def test_a_resize_past_every_codec_level_is_refused_when_asked_for(
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
 
 
+def test_a_resize_to_the_sources_own_size_past_every_codec_level_is_copied(
+    api: Api, tmp_path: Path
+) -> None:
+    """At the source's own size the plan copies the packets, which no codec level holds:
+    POST refused resize=8200x4400 of an 8200x4400 video (within 50 MP) as frames past the
+    codecs' largest (8192x4352), though the runner would have copied it."""
+    path = media.striped_video(tmp_path / "wide.mp4", (8200, 4400))
+    uploaded = api.upload(path.read_bytes(), filename="wide.mp4")
+    assert uploaded.status_code == 201, uploaded.text
+    (result,) = outputs(api, run(api, media=uploaded.json()["id"], resize="8200x4400"))
+    assert (result["width"], result["height"], result["codecs"]["video"]) == (8200, 4400, "h264")
+
+
 def test_a_resize_a_still_is_made_of_is_held_to_the_pixel_limit_when_asked_for(
     api: Api, conn: Conn, tmp_path: Path
 ) -> None:

@@ -40,7 +40,7 @@ def on_picture(query: str) -> Callable[[MediaKind], list[Operation]]:
 
     def read(kind: MediaKind) -> list[Operation]:
         operations = parse_query(catalogue(), kind, parse_qsl(query), limits=LIMITS)
-        check_source(operations, PICTURE)
+        check_source(operations, PICTURE, limits=LIMITS)
         return operations
 
     return read
@@ -98,8 +98,9 @@ def test_only_a_video_is_held_to_the_codecs_largest_frame() -> None:
                    max_operations=8)  # fmt: skip
     query = [("resize", "10000x5000"), ("upscale", "true")]
     assert parse_query(catalogue(), MediaKind.IMAGE, query, limits=roomy)
+    video = parse_query(catalogue(), MediaKind.VIDEO, query[:1], limits=roomy)
     with pytest.raises(InvalidParameter) as refused:
-        parse_query(catalogue(), MediaKind.VIDEO, query[:1], limits=roomy)
+        check_source(video, SourceFacts(width=8000, height=4000), limits=roomy)
     assert str(refused.value) == (
         "resize='10000x5000': frames of 10000x5000 are 50,000,000 pixels, over the limit of "
         "35,651,584, the largest frame the highest level of H.264, HEVC, VP9 or AV1 allows "
@@ -128,8 +129,24 @@ def test_a_resize_a_still_is_made_of_is_held_as_a_still(read: Callable[[str], An
         "resize='10000x6000': still of 10000x6000 is 60,000,000 pixels, over the limit of "
         "50,000,000 (EDITROOM_MAX_PIXELS); accepted: a size of at most 50,000,000 pixels a still"
     )
+    encoded = read("resize=10000x5000&format=webm")  # frames: the codecs' largest holds them
     with pytest.raises(InvalidParameter, match=r"^resize='10000x5000': frames of 10000x5000 "):
-        read("resize=10000x5000&format=webm")  # frames, encoded: the codecs' largest holds them
+        check_source(encoded, SourceFacts(width=8000, height=4000), limits=ROOMY)
+
+
+@pytest.mark.parametrize("asked", ["resize=10000x5000", "format=mkv&resize=10000x5000"])
+def test_a_videos_resize_to_its_own_size_past_every_codec_level_is_taken(asked: str) -> None:
+    """At the source's own size the plan copies the packets (plan.py `_video_copies`): no
+    codec level holds them. POST refused resize=10000x5000 of a 10000x5000 video as frames
+    past the codecs' largest, every time. It is refused once the source's size is known to be
+    another; not known (after format, which leaves it unknown; a workflow saved), the plan
+    judges it, which refuses it when it re-encodes."""
+    operations = parse_query(catalogue(), MediaKind.VIDEO, parse_qsl(asked), limits=ROOMY)
+    check_source(operations, SourceFacts(width=10_000, height=5000), limits=ROOMY)
+    check_source(operations, SourceFacts(), limits=ROOMY)
+    over_any_source = parse_qsl(asked.replace("10000x5000", "10000x5002"))
+    with pytest.raises(InvalidParameter, match=r"frames of 10000x5002 are 50,020,000 pixels"):
+        parse_query(catalogue(), MediaKind.VIDEO, over_any_source, limits=ROOMY)
 
 
 def _as_json(query: str) -> list[dict[str, Any]]:

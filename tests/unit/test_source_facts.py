@@ -25,7 +25,7 @@ def parse(kind: MediaKind, query: str) -> list[Operation]:
 
 def refusal(kind: MediaKind, query: str, facts: SourceFacts) -> InvalidParameter | None:
     try:
-        check_source(parse(kind, query), facts)
+        check_source(parse(kind, query), facts, limits=LIMITS)
     except InvalidParameter as refused:
         return refused
     return None
@@ -86,6 +86,38 @@ def test_a_crop_outside_says_the_pictures_size() -> None:
 @pytest.mark.parametrize(
     ("query", "refused"),
     [
+        (
+            "rotate=45",
+            "rotate='45': the result would be 2830x2830 (8.01 MP) on this 2000x2000 image",
+        ),
+        ("pad=500", "pad='500': the result would be 3000x3000 (9 MP) on this 2000x2000 image"),
+        ("resize=3000x2100&upscale=true&fit=fill", "resize='3000x2100': the result would be "),
+        ("flip=h&rotate=45", "rotate='45': the result would be 2830x2830 (8.01 MP)"),
+        ("rotate=10", None),  # 2317x2317, 5.4 MP: within the limit
+        ("resize=1000x&rotate=45", None),  # the size is no longer what is known: the runner's
+    ],
+)
+def test_a_result_too_large_for_the_pictures_size_is_refused_when_asked_for(
+    query: str, refused: str | None
+) -> None:
+    """The runner refused such a result as the edit was planned, after the image was fetched
+    and (a PNG) decoded: 0.6 s and 335 MiB for rotate=1 of a 7000x7000 PNG, a 422 on the edit
+    where POST had answered 202."""
+    small = Limits(max_pixels=6_000_000, max_output_side=4000, max_video_seconds=1,
+                   max_operations=8)  # fmt: skip
+    operations = parse(MediaKind.IMAGE, query)
+    if refused is None:
+        check_source(operations, SourceFacts(width=2000, height=2000), limits=small)
+        return
+    with pytest.raises(InvalidParameter) as caught:
+        check_source(operations, SourceFacts(width=2000, height=2000), limits=small)
+    assert str(caught.value).startswith(refused)
+    assert "over the limit of 6 MP (EDITROOM_MAX_PIXELS)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
         ("crop=60,0,10,10", True),
         ("crop=54,38,10,10", False),
         ("flip=h&crop=60,0,10,10", True),  # the size is the same
@@ -114,13 +146,16 @@ def test_a_video_crop_outside_says_the_pictures_size() -> None:
 def test_a_session_step_is_judged_by_the_head_once_no_step_is_still_to_run() -> None:
     head = {"head_width": None, "head_height": None, "head_duration_seconds": 5.0}
     with pytest.raises(InvalidParameter) as refused:
-        refuse_impossible_step({**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=12.5"))
+        refuse_impossible_step(
+            {**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=12.5"), limits=LIMITS
+        )
     assert str(refused.value) == (
         "trim='12.5': starts at 12.5 s, after the end of the 5 s video (the session's head); "
         "accepted: a START before 5 s, the end of the video"
     )
     still_to_run = {**head, "pending_ops": [[{"op": "speed", "factor": 0.5}]]}
-    refuse_impossible_step(still_to_run, parse(MediaKind.VIDEO, "trim=12.5"))  # the runner's
+    trim = parse(MediaKind.VIDEO, "trim=12.5")
+    refuse_impossible_step(still_to_run, trim, limits=LIMITS)  # the runner's
 
 
 def test_nothing_is_judged_by_what_is_not_known() -> None:
@@ -131,7 +166,7 @@ def test_nothing_is_judged_by_what_is_not_known() -> None:
 def test_a_workflow_run_names_the_media() -> None:
     media = {"id": uuid4(), "width": 64, "height": 48, "duration_seconds": 5.0}
     with pytest.raises(InvalidParameter) as refused:
-        refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=12.5,20"))
+        refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=12.5,20"), limits=LIMITS)
     assert (refused.value.parameter, refused.value.value) == ("media", str(media["id"]))
     assert refused.value.problem == (
         "the workflow's trim=12.5,20: starts at 12.5 s, after the end of the 5 s video"
@@ -141,6 +176,8 @@ def test_a_workflow_run_names_the_media() -> None:
 def test_a_video_recorded_as_lasting_0_s_is_of_unknown_length_not_refused_every_trim() -> None:
     """Uploads before a header's 0 s counted as no declaration recorded that 0."""
     media = {"id": uuid4(), "width": 64, "height": 48, "duration_seconds": 0.0}
-    refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=0.5,1.5"))
+    refuse_impossible_run(media, parse(MediaKind.VIDEO, "trim=0.5,1.5"), limits=LIMITS)
     head = {"head_width": 64, "head_height": 48, "head_duration_seconds": 0.0}
-    refuse_impossible_step({**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=0.5"))
+    refuse_impossible_step(
+        {**head, "pending_ops": []}, parse(MediaKind.VIDEO, "trim=0.5"), limits=LIMITS
+    )

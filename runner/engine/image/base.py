@@ -1,7 +1,7 @@
 """What an image operation adds to an Operation: how it changes a picture, and what the pipeline
 may know about that before any pixel is decoded."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -9,8 +9,8 @@ from uuid import UUID
 
 from runner.engine.image import decoding
 from runner.engine.image.engine import Frame, Picture, Size
-from runner.engine.ops.base import MediaKind, Operation, SourceFacts
-from service.kernel.errors import EditFailed
+from runner.engine.ops.base import NOTHING_KNOWN, Limits, MediaKind, Operation, SourceFacts
+from service.kernel.errors import EditFailed, InvalidParameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,30 @@ class ImageOperation(Operation):
         can tell (and the result is no larger). Raise EditFailed when the operation cannot
         apply to that size, such as a crop outside the image."""
         return size
+
+    def check_in_edit(
+        self, limits: Limits, *, later: Sequence[Operation], source: SourceFacts = NOTHING_KNOWN
+    ) -> None:
+        """Refuse, before the edit is queued, a result over max_pixels that the picture's known
+        size already makes (the size as the operations before it leave it): the runner refuses
+        it as the edit is planned (pipeline.py `_check_sizes`), after the image is fetched and
+        (a PNG) decoded. Frames are not known here: the runner holds an animation's."""
+        if source.width is None or source.height is None:
+            return
+        try:
+            planned = self.output_size((source.width, source.height))
+        except EditFailed:  # a crop outside: on_source says so
+            return
+        if planned is None or planned[0] * planned[1] <= limits.max_pixels:
+            return
+        width, height = planned
+        raise InvalidParameter(
+            self.name, self.written_value(),
+            f"the result would be {width}x{height} ({decoding.mega(width * height)}) on this "
+            f"{source.width}x{source.height} image, over the limit of "
+            f"{decoding.mega(limits.max_pixels)} (EDITROOM_MAX_PIXELS)",
+            accepted=f"a result of at most {limits.max_pixels:,} pixels",
+        )  # fmt: skip
 
     def on_source(self, facts: SourceFacts) -> SourceFacts:
         """The size stays known while no operation changes it (output_size says: a flip

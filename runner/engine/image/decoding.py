@@ -84,14 +84,14 @@ def check_pixels(size: Size, *, frames: int, max_pixels: int, what: str) -> None
     width, height = size
     if width * height > max_pixels:
         raise EditFailed(
-            f"{what} is {width}x{height} ({_mega(width * height)}), over the limit of "
-            f"{_mega(max_pixels)}; use a smaller image, or resize or crop it first"
+            f"{what} is {width}x{height} ({mega(width * height)}), over the limit of "
+            f"{mega(max_pixels)}; use a smaller image, or resize or crop it first"
         )
     budget = max_pixels * EDITED_PIXELS_PER_LIMIT
     if width * height * frames > budget:
         raise EditFailed(
-            f"{what} has {frames} frames of {width}x{height} ({_mega(width * height * frames)} "
-            f"in all), over the limit of {_mega(budget)} for an animation; "
+            f"{what} has {frames} frames of {width}x{height} ({mega(width * height * frames)} "
+            f"in all), over the limit of {mega(budget)} for an animation; "
             "use fewer or smaller frames"
         )
 
@@ -126,7 +126,7 @@ def _explained(what: str, *, max_pixels: int) -> Iterator[None]:
     except Image.DecompressionBombError as exc:
         # Pillow refuses twice its limit (set to ours) as it opens, before our check runs.
         raise EditFailed(
-            f"{what} is far over the limit of {_mega(max_pixels)} ({exc}); use a smaller image"
+            f"{what} is far over the limit of {mega(max_pixels)} ({exc}); use a smaller image"
         ) from None
     except IMAGE_DAMAGE as exc:
         if from_the_system(exc):
@@ -137,7 +137,8 @@ def _explained(what: str, *, max_pixels: int) -> Iterator[None]:
         ) from None
 
 
-def _mega(pixels: int) -> str:
+def mega(pixels: int) -> str:
+    """Pixels as a message says them: 50 MP."""
     return f"{pixels / 1_000_000:.3g} MP"
 
 

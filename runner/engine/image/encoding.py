@@ -68,6 +68,10 @@ FAST_TRIALS_FROM_PX: dict[ImageFormat, int] = {"avif": 0, "webp": 8_000_000}
 CONFIRM_STEP = 5
 CONFIRM_ENCODES = 2
 _SSIM_C1, _SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+# What Pillow's writers raise about a picture they cannot write: WebP's ValueError past its
+# 16,383-pixel sides, AVIF's RuntimeError past libavif's 65,536 or when libaom gives up
+# ("Encoding of color planes failed": out of the edit's memory on a 4x49 MP animation).
+ENCODER_REFUSALS = (OSError, ValueError, RuntimeError)
 _GIF_RESTORE_BACKGROUND = 2  # disposal: clear each frame, so transparency never shows the last
 
 
@@ -94,11 +98,12 @@ def write(picture: Picture, target: Path, encoding: Encoding) -> None:
                 partial, _PILLOW_NAMES[encoding.format], **_options(picture, frames, encoding)
             )
         partial.replace(target)
-    except (OSError, ValueError) as exc:
+    except ENCODER_REFUSALS as exc:
         if from_the_system(exc):
             raise  # the system's, not the picture's: the sandbox says whether to retry
         raise EditFailed(
-            f"the result could not be written as {encoding.format}: {reason(exc)}"
+            f"the result could not be written as {encoding.format}: {reason(exc)}; write it "
+            "in another format, or make it smaller (fewer or smaller frames)"
         ) from None
     finally:
         partial.unlink(missing_ok=True)

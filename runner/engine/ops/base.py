@@ -122,6 +122,9 @@ class SourceFacts:
     duration_seconds: float | None = None
 
 
+NOTHING_KNOWN = SourceFacts()  # what an edit knows of its source as it is parsed
+
+
 def known_seconds(recorded: float | None) -> float | None:
     """A video's duration as its media row records it; None where the row knows none. A 0 s
     (or less) is no length: uploads before declared_seconds (runner.engine.probe) read a
@@ -233,11 +236,15 @@ class Operation(BaseModel):
         """Raise InvalidParameter when the operation as written exceeds a limit (a resize
         beyond max_output_side). What depends on the media is checked while running."""
 
-    def check_in_edit(self, limits: Limits, *, later: Sequence["Operation"]) -> None:
+    def check_in_edit(
+        self, limits: Limits, *, later: Sequence["Operation"], source: SourceFacts = NOTHING_KNOWN
+    ) -> None:
         """Raise InvalidParameter when the operation exceeds a limit that depends on what the
         edit makes of its result, `later` being the operations after it (a video's resize
         makes frames held to the codecs' largest, or a still held to max_pixels alone, as
-        the edit's plan holds them). By default nothing: check_limits holds the rest."""
+        the edit's plan holds them), and `source` what is known of the picture it applies to
+        (as on_source shows it: nothing as the edit is parsed, the media's facts before it
+        is queued). By default nothing: check_limits holds the rest."""
 
     def on_source(self, facts: SourceFacts) -> SourceFacts:
         """Refuse (InvalidParameter) what the source's own facts make impossible already, so

@@ -126,13 +126,16 @@ def checked(
     return operations
 
 
-def check_source(operations: Sequence[Operation], facts: SourceFacts) -> None:
+def check_source(operations: Sequence[Operation], facts: SourceFacts, *, limits: Limits) -> None:
     """Refuse (InvalidParameter), before the edit is queued, an operation the source's own
     facts make impossible: a trim starting at or after a video's end, a crop outside the
-    picture. Each operation is shown the facts as the operations before it leave them; one
-    that changes a fact (a resize the size, a speed the duration) leaves it unknown, and
-    what comes after is judged by the runner, with the media at hand."""
-    for operation in operations:
+    picture, a video's resize past the codecs' largest frame to another size than the
+    source's (check_in_edit, shown the facts). Each operation is shown the facts as the
+    operations before it leave them; one that changes a fact (a resize the size, a speed the
+    duration) leaves it unknown, and what comes after is judged by the runner, with the media
+    at hand."""
+    for position, operation in enumerate(operations):
+        operation.check_in_edit(limits, later=operations[position + 1 :], source=facts)
         facts = operation.on_source(facts)
 
 

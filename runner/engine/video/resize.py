@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Self
 
-from runner.engine.ops.base import Limits, MediaKind, Operation
+from runner.engine.ops.base import NOTHING_KNOWN, Limits, MediaKind, Operation, SourceFacts
 from runner.engine.ops.params import Param
 from runner.engine.ops.resize_operation import ResizeOperation
 from service.kernel.errors import InvalidParameter
@@ -40,17 +40,34 @@ class Resize(ResizeOperation):
             raise InvalidParameter("resize", value, "a side is odd", accepted=SYNTAX)
         return cls(width=width, height=height)
 
-    def check_in_edit(self, limits: Limits, *, later: Sequence[Operation]) -> None:
+    def check_in_edit(
+        self, limits: Limits, *, later: Sequence[Operation], source: SourceFacts = NOTHING_KNOWN
+    ) -> None:
         """Held as the plan holds the result (plan.py `_decide`): a still made of it (a
         thumbnail or frames after it) is written by Pillow, held to max_pixels; frames are
-        encoded, held to the codecs' largest too."""
+        encoded, held to the codecs' largest too, but for frames of the source's own size,
+        whose packets the plan copies unless something else in the edit asks for a re-encode.
+        Such a size (past the codecs' largest, within max_pixels: no source is larger) is
+        refused once the source's size is known to be another; while it is not known (a
+        workflow saved, a step after a session's step still to run), the plan judges it."""
         if self.width is None or self.height is None:
             return  # the other side is known once the source's shape gives it (plan.py)
+        size = (self.width, self.height)
         if any(operation.produces is MediaKind.IMAGE for operation in later):
             problem = limits.oversized_still(self.width, self.height)
             accepted = f"a size of at most {limits.max_pixels:,} pixels a still"
+        elif _may_be_the_sources(size, limits, source):
+            return
         else:
             problem = limits.oversized_frames(self.width, self.height)
             accepted = f"a size of at most {limits.max_encoded_pixels:,} pixels a frame"
         if problem:
             raise InvalidParameter("resize", self.written_value(), problem, accepted=accepted)
+
+
+def _may_be_the_sources(size: tuple[int, int], limits: Limits, source: SourceFacts) -> bool:
+    """Whether frames of `size` may be the source's own, copied as they are: within max_pixels
+    (as every source is), and the source's picture is of that size or of a size not known."""
+    if size[0] * size[1] > limits.max_pixels:
+        return False
+    return source.width is None or source.height is None or (source.width, source.height) == size

@@ -205,6 +205,22 @@ def test_a_failed_edit_leaves_no_file(tmp_path: Path) -> None:
     assert [path.name for path in tmp_path.iterdir()] == ["q.png"]
 
 
+@pytest.mark.parametrize(("format", "side"), [("avif", 65_537), ("webp", 16_384)])
+def test_what_an_encoder_refuses_fails_saying_so_and_leaves_no_file(
+    tmp_path: Path, format: str, side: int
+) -> None:
+    """libavif refuses a side over 65,536 pixels, and gives up when libaom runs out of the
+    edit's memory on a large animation ("Encoding of color planes failed"), with a
+    RuntimeError: the edit failed as an internal error (a 500) where WebP's ValueError, for
+    its own limit, said what was wrong. Reached with EDITROOM_MAX_OUTPUT_SIDE set that high."""
+    wide = Limits(max_pixels=4_000_000, max_output_side=70_000, max_video_seconds=1,
+                  max_operations=5)  # fmt: skip
+    source = save(Image.new("RGB", (side, 2)), tmp_path / "wide.png")
+    with pytest.raises(EditFailed, match=f"^the result could not be written as {format}: .*; "):
+        edit(source, f"format={format}", limits=wide)
+    assert [path.name for path in tmp_path.iterdir()] == ["wide.png"]
+
+
 @pytest.fixture
 def drafts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """The sizes JPEG files were asked to decode at."""

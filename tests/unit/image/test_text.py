@@ -115,6 +115,25 @@ def test_text_that_cannot_fit_fails_saying_what_to_change(black: Path) -> None:
         edit(black, "text=" + "lorem ipsum " * 80 + "&text_size=30")
 
 
+@pytest.mark.parametrize("mark", ["%CC%81", "%CC%A3"])  # an acute accent above, a dot below
+def test_combining_marks_stacked_past_the_image_are_refused_before_drawing(
+    tmp_path: Path, mark: str
+) -> None:
+    """999 marks on one letter stack some 250,000 px high at text_size=700: drawing them would
+    make a mask over Pillow's bomb limit (a 500), or of hundreds of megabytes below it."""
+    source = save(Image.new("RGB", (1000, 1000), BLACK), tmp_path / "square.png")
+    with pytest.raises(EditFailed, match=r"the text does not fit: at text_size=700 it needs \d+x"):
+        edit(source, f"text=a{mark * 999}&text_size=700")
+
+
+def test_marks_stacked_above_the_line_are_drawn_whole(tmp_path: Path) -> None:
+    source = save(Image.new("RGB", (400, 400), BLACK), tmp_path / "square.png")
+    plain = ink_box(edit(source, "text=a&text_size=40&text_position=center"))
+    stacked = ink_box(edit(source, f"text=a{'%CC%81' * 6}&text_size=40&text_position=center"))
+    assert plain[3] - plain[1] < 40
+    assert stacked[3] - stacked[1] > 60  # six accents reach 74 px up, none cut off at 41
+
+
 @pytest.mark.parametrize(
     ("size", "query"), [((10, 10), "text=Hi"), ((64, 48), "text=Hi&text_size=60")]
 )

@@ -4,12 +4,12 @@ from pathlib import Path
 from uuid import uuid4
 
 import av
-import numpy as np
 import pytest
 from PIL import Image
 
 from runner.engine.ops.base import Limits
 from service.kernel.errors import EditFailed, InvalidParameter
+from tests.media import striped_video
 from tests.unit.video.conftest import LIMITS, Edit, Make
 from tests.unit.video.media import Spec, assert_in_sync, bursts, facts, numbers, packets
 
@@ -61,14 +61,17 @@ def test_frames_past_every_codec_level_are_refused_before_any_work(make: Make, e
     """Within the default EDITROOM_MAX_PIXELS (50 MP) a video's frames may still be more than
     any codec level allows (35,651,584 pixels, 8192x4352): x264 asked for 10000x5000 went on
     and ran out of the edit's memory at its first frame, seconds of CPU in. Refused as
-    written when both sides are given, else once the source's shape gives the other side."""
+    written when both sides are given and no source is that large, else by the plan once the
+    source's shape gives the other side or says it is not the source's own (a copy)."""
     roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=60,
                    max_operations=5)  # fmt: skip
     with pytest.raises(
         InvalidParameter,
-        match=r"'10000x5000': frames of 10000x5000 are 50,000,000 pixels, over the limit of "
+        match=r"'10000x5002': frames of 10000x5002 are 50,020,000 pixels, over the limit of "
         r"35,651,584, the largest frame the highest level of H.264, HEVC, VP9 or AV1 allows",
     ):
+        edit(make(), [("resize", "10000x5002")], limits=roomy)
+    with pytest.raises(EditFailed, match=r"frames of 10000x5000 are 50,000,000 pixels, over "):
         edit(make(), [("resize", "10000x5000")], limits=roomy)
     with pytest.raises(EditFailed, match=r"frames of 8000x4800 are 38,400,000 pixels, over "):
         edit(make(size=(160, 96)), [("resize", "8000x")], limits=roomy)
@@ -94,6 +97,19 @@ def test_a_source_past_every_codec_level_is_copied_but_not_re_encoded(
         r"limit of 35,651,584, .*; resize it smaller$",
     ):  # fmt: skip
         edit(wide_source, [("format", "webm")], limits=roomy)
+
+
+def test_a_resize_to_the_size_of_a_source_past_every_codec_level_copies_it(
+    edit: Edit, wide_source: Path
+) -> None:
+    """The plan copies frames of the source's own size, which no codec level holds: the
+    edit's parser refused the resize as frames past the codecs' largest (422 at POST)."""
+    roomy = Limits(max_pixels=50_000_000, max_output_side=10_000, max_video_seconds=60,
+                   max_operations=5)  # fmt: skip
+    (copied,) = edit(wide_source, [("resize", "8200x4400")], limits=roomy)
+    assert packets(copied) == packets(wide_source)
+    with pytest.raises(EditFailed, match=r"^the result's frames of 8200x4400 are 36,080,000 "):
+        edit(wide_source, [("resize", "8200x4400"), ("format", "webm")], limits=roomy)
 
 
 @pytest.mark.parametrize("trim", ["0.5", "0,0.5"])
@@ -152,25 +168,6 @@ def test_a_still_past_the_pixel_limit_is_refused_before_any_work(make: Make, edi
         r"of 100,000 \(EDITROOM_MAX_PIXELS\); resize it smaller$",
     ):  # fmt: skip
         edit(make(size=(160, 96)), [("resize", "1000x"), ("thumbnail", "0")], limits=tight)
-
-
-def striped_video(path: Path, size: tuple[int, int]) -> Path:
-    """One frame of grey stripes, quick to write at any size (media.Spec's texture is not, this
-    large), sharp and exposed enough to be kept by frames=best."""
-    width, height = size
-    with av.open(str(path), "w") as output:
-        stream = output.add_stream("libx264", rate=1)
-        assert isinstance(stream, av.VideoStream)
-        (stream.width, stream.height), stream.pix_fmt = size, "yuv420p"
-        stream.codec_context.options = {"preset": "ultrafast"}
-        luma = np.tile(np.repeat(np.array([64, 192], np.uint8), 8), width // 16 + 1)[:width]
-        chroma = np.full((height // 2, width), 128, np.uint8)  # U then V, half height each
-        planes = np.vstack([np.broadcast_to(luma, (height, width)), chroma])
-        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
-        frame.pts = 0
-        output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
-    return path
 
 
 def test_concat_of_alike_videos_copies_and_keeps_every_part_in_sync(make: Make, edit: Edit) -> None:
