@@ -529,7 +529,9 @@ def test_cancel_pressed_and_held_while_progress_arrives_cancels(
     in the editor: each event writes the bar in place, and the button pressed is the button
     released. The clip is long enough that a loaded machine cannot finish a step while the
     page settles and the button is held (both are cancelled, so its length costs nothing)."""
-    clip = media.write_video(tmp_path / "long.mp4", acodec=None, seconds=12, size=(160, 120), fps=25)
+    clip = media.write_video(
+        tmp_path / "long.mp4", acodec=None, seconds=12, size=(160, 120), fps=25
+    )
     with httpx.Client(base_url=service, timeout=60) as api:
         content = clip.read_bytes()
         uploaded = api.post("/bucket/upload", params={"filename": "long.mp4"}, content=content)
