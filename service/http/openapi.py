@@ -154,6 +154,8 @@ def _operations(operations: list[Schema]) -> list[Schema]:
                     seen["choices"] = sorted(
                         {*seen.get("choices", []), *parameter.get("choices", [])}
                     )
+                if "aliases" in parameter:
+                    seen["aliases"] = {**seen.get("aliases", {}), **parameter["aliases"]}
     return list(merged.values())
 
 
@@ -188,7 +190,8 @@ def _schema(parameter: Schema) -> Schema:
     elif kind == "boolean":
         schema = {"type": "boolean"}
     elif kind == "choice":
-        schema = {"type": "string", "enum": list(parameter["choices"])}
+        # A choice's other names (the compass's `ne` for `top-right`) are accepted too.
+        schema = {"type": "string", "enum": [*parameter["choices"], *parameter.get("aliases", {})]}
     elif kind == "uuid":
         schema = {"type": "string", "format": "uuid"}
     else:

@@ -191,6 +191,17 @@ def test_post_edit_documents_every_operation_and_modifier(document: dict[str, An
     assert parameters["fit"]["schema"]["enum"] == ["contain", "cover", "fill", "pad"]
 
 
+def test_a_choices_other_names_are_shown_and_documented(document: dict[str, Any]) -> None:
+    """The compass words a position also takes are in GET /operations and in the OpenAPI
+    document's enum, so a client checking against either sends them."""
+    (position,) = (
+        p for p in described("video", "text")["parameters"] if p["name"] == "text_position"
+    )
+    assert position["aliases"]["ne"] == "top-right" and "ne" not in position["choices"]
+    parameters = {p["name"]: p for p in document["paths"]["/edit"]["post"]["parameters"]}
+    assert {"top-right", "ne", "sw"} <= set(parameters["text_position"]["schema"]["enum"])
+
+
 def test_workflow_routes_document_their_grammar(document: dict[str, Any]) -> None:
     create = {p["name"] for p in document["paths"]["/workflows"]["post"]["parameters"]}
     assert {"name", "kind", "resize", "trim", "quality"} <= create

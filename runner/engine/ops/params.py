@@ -178,6 +178,8 @@ class Param:
             shown["default"] = self.default
         for key, value in self._bounds(limits).items():
             shown[key] = value
+        if self.aliases:  # a choice written by another name: {"ne": "top-right"}
+            shown["aliases"] = dict(self.aliases)
         shown["description"] = self.description
         shown["example"] = self.example
         if self.parts:
