@@ -41,6 +41,28 @@ def compressed(content: bytes, content_type: str, *, encoding: str = "gzip") -> 
     return route
 
 
+def compressed_page(decoded_bytes: int) -> Route:
+    """A gzip web page (`<!DOCTYPE html>`, then spaces) decoding to `decoded_bytes`, about
+    1,000 times what is sent; compressed piece by piece, never whole in memory."""
+    squeezer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    pieces = [squeezer.compress(b"<!DOCTYPE html><html><head><title>page</title></head><body>")]
+    padding = b" " * (1024 * 1024)
+    for _ in range(decoded_bytes // len(padding)):
+        pieces.append(squeezer.compress(padding))
+    body = b"".join(pieces) + squeezer.flush()
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        with suppress(BrokenPipeError, ConnectionResetError):  # a bomb's client stops reading
+            handler.wfile.write(body)
+
+    return route
+
+
 def malformed(kind: str) -> Route:
     """An answer that is not HTTP as http.client reads it."""
 

@@ -20,6 +20,7 @@ from yt_dlp.networking.exceptions import TransportError
 from runner.engine.imports.guard import ImportTooLarge
 
 NOT_ENCODED = ("", "identity")
+WHOLE_READ_PIECE_BYTES = 1024 * 1024  # what a read with no size decodes at a time, at most
 # yt-dlp's urllib decoders: the handler's method, its Content-Encoding, and the zlib formats
 # (window bits) it tries in turn. Its br decoder needs brotli, which editroom does not install.
 URLLIB_DECODERS = (
@@ -103,17 +104,34 @@ def _replaced(owner: Any, name: str, replacement: Any) -> Iterator[None]:
 
 def _counted_read(read: Callable[..., bytes], budget: DecodedBudget) -> Callable[..., bytes]:
     def counted_read(response: Response, amt: int | None = None) -> bytes:
-        data = read(response, amt)
         encoding = str(response.headers.get("Content-Encoding") or "").strip().lower()
-        if encoding not in NOT_ENCODED:
-            try:
-                budget.add(len(data), encoding)
-            except ImportTooLarge as exc:  # as yt-dlp's own reads fail: a transport error
-                response.close()
-                raise TransportError(cause=exc) from exc
-        return data
+        if encoding in NOT_ENCODED:
+            return read(response, amt)
+        try:
+            if amt is None:
+                return _read_whole(read, response, budget, encoding)
+            return _counted(read(response, amt), budget, encoding)
+        except ImportTooLarge as exc:  # as yt-dlp's own reads fail: a transport error
+            response.close()
+            raise TransportError(cause=exc) from exc
 
     return counted_read
+
+
+def _read_whole(
+    read: Callable[..., bytes], response: Response, budget: DecodedBudget, encoding: str
+) -> bytes:
+    """A read with no size (a web page, a manifest) in pieces of at most what is left, each
+    counted as it comes: requests would decode the whole answer before returning any of it."""
+    pieces = []
+    while piece := read(response, min(WHOLE_READ_PIECE_BYTES, budget.room() + 1)):
+        pieces.append(_counted(piece, budget, encoding))
+    return b"".join(pieces)
+
+
+def _counted(data: bytes, budget: DecodedBudget, encoding: str) -> bytes:
+    budget.add(len(data), encoding)
+    return data
 
 
 def _decoder(budget: DecodedBudget, encoding: str, formats: tuple[int, ...]) -> Callable[..., Any]:
