@@ -4,6 +4,7 @@ urllib, its choice without it, as in an install of editroom alone."""
 
 import importlib
 import multiprocessing
+import os
 import resource
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -17,7 +18,7 @@ from runner.engine.imports.request import ImportRequest
 from runner.engine.ops.base import Limits
 from service.kernel.errors import EditFailed
 from tests import media
-from tests.web import compressed, compressed_page, web_server
+from tests.web import compressed, compressed_page, serve_bytes, web_server
 
 LIMIT_BYTES = 1024 * 1024
 MIB = 1024 * 1024
@@ -112,3 +113,30 @@ def test_a_compressed_answer_within_the_limit_is_imported(
     with web_server({"/clip.mp4": route}) as base_url:
         (produced,) = run(f"{base_url}/clip.mp4", tmp_path / "out")
     assert produced.size_bytes == len(clip)
+
+
+def test_compressed_and_plain_answers_share_the_one_limit(library: str, tmp_path: Path) -> None:
+    """A gzip page decoding to 60% of the limit, then a plain file of 60% of it: each within
+    the limit alone, together over it. Each was held to a limit of its own (twice the limit
+    in all)."""
+    page = b'<!DOCTYPE html><html><body><video src="/clip.mp4"></video>' + b" " * (6 * MIB // 10)
+    routes = {
+        "/page": compressed(page + b"</body></html>", "text/html"),
+        "/clip.mp4": serve_bytes(b"\0" * (6 * MIB // 10), "video/mp4"),
+    }
+    with web_server(routes) as base_url, pytest.raises(EditFailed) as failed:
+        run(f"{base_url}/page", tmp_path / "out")
+    assert str(failed.value) == STOPPED
+    assert stored_bytes(tmp_path / "out") <= LIMIT_BYTES
+
+
+def test_a_compressed_answer_counts_once_as_its_decoded_size(tmp_path: Path) -> None:
+    """A video of 85% of the limit whose gzip is as large (its padding is random): what it took
+    from the network is not counted again as it decodes. Through requests only: through urllib
+    the extractor's first look at the URL receives the whole answer, then the download again."""
+    clip = media.write_video(tmp_path / "clip.mp4", seconds=1.0, size=(160, 120)).read_bytes()
+    padding = os.urandom(85 * LIMIT_BYTES // 100 - len(clip))
+    padded = clip + (len(padding) + 8).to_bytes(4, "big") + b"free" + padding  # an MP4 box
+    with web_server({"/clip.mp4": compressed(padded, "video/mp4")}) as base_url:
+        (produced,) = run(f"{base_url}/clip.mp4", tmp_path / "out")
+    assert produced.size_bytes == len(padded)

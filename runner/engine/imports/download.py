@@ -139,7 +139,7 @@ def import_url(
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     budget = ByteBudget(int(options["max_bytes"]))
-    decoded = DecodedBudget(budget.max_bytes)
+    decoded = DecodedBudget(budget)
     floor = TransferFloor(
         int(options["min_bytes_per_second"]), float(options["rate_window_seconds"])
     )
@@ -169,10 +169,10 @@ def import_url(
 
 
 def _stopped(budget: ByteBudget, floor: TransferFloor, decoded: DecodedBudget) -> EditFailed | None:
+    if decoded.exceeded:  # the one limit, a compressed answer counted in it
+        return EditFailed(decoded.message())
     if budget.exceeded:
         return EditFailed(budget.message())
-    if decoded.exceeded:
-        return EditFailed(decoded.message())
     if floor.shortfall is not None:
         return EditFailed(floor.message())
     return None
