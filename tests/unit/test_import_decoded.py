@@ -18,7 +18,7 @@ from runner.engine.imports.request import ImportRequest
 from runner.engine.ops.base import Limits
 from service.kernel.errors import EditFailed
 from tests import media
-from tests.web import compressed, compressed_page, serve_bytes, web_server
+from tests.web import compressed, compressed_page, handlers_of, serve_bytes, web_server
 
 LIMIT_BYTES = 1024 * 1024
 MIB = 1024 * 1024
@@ -44,12 +44,6 @@ def library(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(youtube_dl, "_REQUEST_HANDLERS", handlers_of(request.param))
     name: str = request.param
     return name
-
-
-def handlers_of(library: str) -> dict[str, Any]:
-    """yt-dlp's request handlers, without requests' for "urllib"."""
-    registered = importlib.import_module("yt_dlp.YoutubeDL")._REQUEST_HANDLERS
-    return {key: rh for key, rh in registered.items() if library != "urllib" or key != "Requests"}
 
 
 def run(url: str, out: Path) -> Any:
