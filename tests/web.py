@@ -1,13 +1,22 @@
 """Small HTTP servers the import tests start on loopback: well-behaved, lying, slow."""
 
+import importlib
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+def handlers_of(library: str) -> dict[str, Any]:
+    """yt-dlp's request handlers, fetching through `library`: "requests", or "urllib" as when
+    requests is not installed."""
+    registered = importlib.import_module("yt_dlp.YoutubeDL")._REQUEST_HANDLERS
+    return {key: rh for key, rh in registered.items() if library != "urllib" or key != "Requests"}
 
 
 def serve_bytes(content: bytes, content_type: str, *, pause_seconds: float = 0.0) -> Route:
@@ -41,12 +50,36 @@ def compressed(content: bytes, content_type: str, *, encoding: str = "gzip") -> 
     return route
 
 
-def malformed(kind: str) -> Route:
-    """An answer that is not HTTP as http.client reads it."""
+def compressed_page(decoded_bytes: int) -> Route:
+    """A gzip web page (`<!DOCTYPE html>`, then spaces) decoding to `decoded_bytes`, about
+    1,000 times what is sent; compressed piece by piece, never whole in memory."""
+    squeezer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    pieces = [squeezer.compress(b"<!DOCTYPE html><html><head><title>page</title></head><body>")]
+    padding = b" " * (1024 * 1024)
+    for _ in range(decoded_bytes // len(padding)):
+        pieces.append(squeezer.compress(padding))
+    body = b"".join(pieces) + squeezer.flush()
 
     def route(handler: BaseHTTPRequestHandler) -> None:
-        if kind == "not-http":  # another protocol on the port
-            handler.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        with suppress(BrokenPipeError, ConnectionResetError):  # a bomb's client stops reading
+            handler.wfile.write(body)
+
+    return route
+
+
+def malformed(kind: str) -> Route:
+    """An answer that is not HTTP as http.client reads it, or ("cut-status-line") a status
+    line cut short by the connection's clean close."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        if kind in ("not-http", "cut-status-line"):  # another protocol; a server that crashed
+            said = b"SSH-2.0-OpenSSH_9.6\r\n" if kind == "not-http" else b"HTTP/1.1 5"
+            handler.wfile.write(said)
             handler.close_connection = True
             return
         handler.send_response(200)

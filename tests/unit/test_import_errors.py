@@ -4,9 +4,11 @@ never by their text. Each failure is built as yt-dlp builds it: the underlying e
 raised, an ExtractorError raised while handling it, and YoutubeDL.report_error turning that
 into the DownloadError an import sees."""
 
+import importlib
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yt_dlp
@@ -17,7 +19,7 @@ from yt_dlp.utils import DownloadError, ExtractorError, UnsupportedError
 from runner.engine.imports.download import _Importer, _Quiet, explained
 from runner.engine.imports.request import ImportRequest
 from service.kernel.errors import EditFailed, EditroomError, ImportRefused, ImportUnavailable
-from tests.web import serve_bytes, web_server
+from tests.web import handlers_of, malformed, serve_bytes, web_server
 
 PAGE = "https://videos.example/watch/1"
 REQUEST = ImportRequest(url=PAGE)
@@ -136,6 +138,30 @@ def test_a_redirect_to_a_file_url_answered_as_it_is_is_refused() -> None:
 def test_a_request_error_raised_as_it_is_is_retried() -> None:
     error = explained(RequestError("No connection adapters were found for 'file:///x'"), REQUEST)
     assert type(error) is ImportUnavailable
+
+
+@pytest.mark.parametrize("library", ["requests", "urllib"])
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("not-http", EditFailed), ("cut-status-line", ImportUnavailable)],
+)
+def test_a_status_line_cut_short_is_retried_and_another_protocol_is_not(
+    library: str,
+    kind: str,
+    expected: type[EditroomError],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A whole line that is no status line (SSH's greeting) is the server's protocol, the same
+    on every try; "HTTP/1.1 5", then the connection closed, is a server that stopped midway."""
+    youtube_dl: Any = importlib.import_module("yt_dlp.YoutubeDL")
+    monkeypatch.setattr(youtube_dl, "_REQUEST_HANDLERS", handlers_of(library))
+    with (
+        web_server({"/clip.mp4": malformed(kind)}) as base_url,
+        yt_dlp.YoutubeDL({"logger": _Quiet(), "proxy": "", "retries": 0}) as ydl,
+        pytest.raises(DownloadError) as failed,
+    ):
+        ydl.download([f"{base_url}/clip.mp4"])
+    assert type(explained(failed.value, REQUEST)) is expected
 
 
 def test_a_declared_size_over_the_limit_stops_the_media_before_it_is_read(

@@ -43,7 +43,8 @@ LIST_FORMATS_HINT = "Use --list-formats for a list of available formats"  # the 
 RETRIED_STATUSES = frozenset({408, 429})
 # An answer http.client cannot read as HTTP: a status line that is none (another protocol), a
 # header line over 64 KiB; over 100 headers is its bare HTTPException. The server's doing, the
-# same on every try, unlike a connection closed before any answer (RemoteDisconnected).
+# same on every try, unlike a connection closed before any answer (RemoteDisconnected) or
+# partway through its status line (see _whole_line).
 MALFORMED_ANSWERS = (
     http.client.BadStatusLine,
     http.client.LineTooLong,
@@ -139,7 +140,7 @@ def import_url(
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     budget = ByteBudget(int(options["max_bytes"]))
-    decoded = DecodedBudget(budget.max_bytes)
+    decoded = DecodedBudget(budget)
     floor = TransferFloor(
         int(options["min_bytes_per_second"]), float(options["rate_window_seconds"])
     )
@@ -169,10 +170,10 @@ def import_url(
 
 
 def _stopped(budget: ByteBudget, floor: TransferFloor, decoded: DecodedBudget) -> EditFailed | None:
+    if decoded.exceeded:  # the one limit, a compressed answer counted in it
+        return EditFailed(decoded.message())
     if budget.exceeded:
         return EditFailed(budget.message())
-    if decoded.exceeded:
-        return EditFailed(decoded.message())
     if floor.shortfall is not None:
         return EditFailed(floor.message())
     return None
@@ -214,9 +215,16 @@ def _answered(answer: HTTPError, message: str) -> EditroomError:
 
 
 def _malformed(error: BaseException) -> bool:
-    if isinstance(error, http.client.RemoteDisconnected):  # a BadStatusLine, yet no answer
-        return False
+    if isinstance(error, http.client.BadStatusLine):
+        return _whole_line(error)
     return isinstance(error, MALFORMED_ANSWERS) or type(error) is http.client.HTTPException
+
+
+def _whole_line(error: http.client.BadStatusLine) -> bool:
+    """A whole line that is no status line is another protocol; one cut short by the server's
+    close (`HTTP/1.1 5`, a server or load balancer that crashed), or none at all
+    (RemoteDisconnected, whose line is empty), is a failure the next try may not meet."""
+    return str(getattr(error, "line", "")).endswith("\n")
 
 
 def _said(exc: BaseException) -> str:
