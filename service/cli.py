@@ -74,6 +74,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     fsck.add_argument(
         "--repair-missing", action="store_true", help="forget media whose object is gone"
     )
+    fsck.add_argument(
+        "--remeasure-videos", action="store_true",
+        help="measure every video's length again; record it where the row's differs",
+    )  # fmt: skip
     fsck.add_argument("--dry-run", action="store_true", help="report, change nothing")
     fsck.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
@@ -165,8 +169,9 @@ async def _fsck(args: argparse.Namespace, settings: Settings) -> int:
     from service.kernel.storage.factory import open_storage
 
     options = FsckOptions(
-        verify=args.verify, repair_missing=args.repair_missing, dry_run=args.dry_run
-    )
+        verify=args.verify, repair_missing=args.repair_missing, dry_run=args.dry_run,
+        remeasure_videos=args.remeasure_videos,
+    )  # fmt: skip
     async with Database.connect(
         settings.require_database_url(),
         max_size=2,

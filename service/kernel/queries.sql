@@ -206,7 +206,8 @@ SELECT id, storage_key, size_bytes, sha256, kind, duration_seconds, video_codec
 SELECT * FROM editroom.forget_lost_media(%(id)s);
 
 -- name: record_measured_duration
-SELECT editroom.record_measured_duration(%(id)s, %(duration_seconds)s) AS recorded;
+SELECT editroom.record_measured_duration(%(id)s, %(duration_seconds)s, %(replacing)s)
+       AS recorded;
 
 -- name: enqueue_edit_once
 -- durable = false: the commit does not wait for the disk (see Edits.create_once).

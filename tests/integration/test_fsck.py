@@ -272,6 +272,71 @@ def test_an_mp4_recorded_as_long_as_its_picture_is_measured_as_long_as_its_sound
     assert queued.status_code == 202, queued.text
 
 
+def one_frame_recorded_as_its_picture(api: Api, conn: Conn, tmp_path: Path) -> dict[str, Any]:
+    """One frame over 5 s of sound, its row set to what an upload before videoends recorded:
+    its picture's 83 ms (an MP4's track declares its own length)."""
+    clip = media.write_video(tmp_path / "one-frame.mp4", seconds=1 / 12, fps=12, sound_seconds=5)
+    uploaded: dict[str, Any] = api.upload(clip.read_bytes()).json()
+    conn.execute(
+        "UPDATE editroom.media SET duration_seconds = %s WHERE id = %s", (1 / 12, uploaded["id"])
+    )
+    return uploaded
+
+
+def duration(conn: Conn, media_id: str) -> float:
+    row = conn.execute("SELECT duration_seconds FROM editroom.media WHERE id = %s", [media_id])
+    found = row.fetchone()
+    assert found is not None
+    return float(found["duration_seconds"])
+
+
+def test_remeasure_videos_records_a_length_recorded_short_and_leaves_the_rest(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    """Rows uploaded before a video lasted as long as its longest stream keep the picture's
+    length, and fsck measured only rows at 0 s: nothing found them. --remeasure-videos measures
+    every video; a dry run only says what it would record."""
+    short = one_frame_recorded_as_its_picture(api, conn, tmp_path)
+    normal = api.upload(media.write_video(tmp_path / "normal.mp4", seconds=2.0).read_bytes())
+    normal_recorded = duration(conn, normal.json()["id"])
+    key = media_key(short["sha256"])
+
+    report, findings = run_fsck(api.settings)
+    assert findings == [] and report.clean  # without the option, lengths are not measured
+
+    report, findings = run_fsck(api.settings, remeasure_videos=True, dry_run=True)
+    assert summary(findings) == {("wrong_length", key, "would_repair")}
+    assert findings[0].detail.startswith("its row says it lasts 0.0833333 s; measured 5")
+    assert findings[0].detail.endswith("it would be recorded")
+    assert duration(conn, short["id"]) == pytest.approx(1 / 12) and not report.clean
+    assert (report.videos_remeasured, report.lengths_recorded) == (2, 0)
+
+    report, findings = run_fsck(api.settings, remeasure_videos=True)
+    assert summary(findings) == {("wrong_length", key, "repaired")} and report.clean
+    document = report.as_json()
+    assert document["found"]["wrong_length"] == 1 and document["repaired"] == 1
+    assert (document["videos_remeasured"], document["lengths_recorded"]) == (2, 1)
+    assert "restart the service" in report.summary()
+    assert duration(conn, short["id"]) == pytest.approx(5.0, abs=0.03)
+    assert duration(conn, normal.json()["id"]) == normal_recorded  # within the tolerance
+    queued = api.client.post("/edit", params={"media": short["id"], "trim": "0.1,3"})
+    assert queued.status_code == 202, queued.text
+
+    report, findings = run_fsck(api.settings, remeasure_videos=True)
+    assert findings == [] and report.clean and "restart" not in report.summary()
+
+
+def test_remeasure_videos_leaves_a_video_it_cannot_measure_saying_why(
+    api: Api, conn: Conn, tmp_path: Path
+) -> None:
+    uploaded = api.upload(media.write_video(tmp_path / "long.mp4", seconds=1.0).read_bytes())
+    lowered = api.settings.model_copy(update={"max_video_seconds": 0.5})  # since its upload
+    report, findings = run_fsck(lowered, remeasure_videos=True)
+    assert summary(findings) == {("unmeasured", media_key(uploaded.json()["sha256"]), "left")}
+    assert "measuring it failed: the video lasts 1 s; the limit is" in findings[0].detail
+    assert not report.clean and duration(conn, uploaded.json()["id"]) == pytest.approx(1.0)
+
+
 def videos_of_unknown_length(api: Api, conn: Conn, tmp_path: Path, count: int) -> list[str]:
     """Uploaded videos whose rows then say they last 0 s; their storage keys."""
     uploaded = [
@@ -429,6 +494,26 @@ def test_only_a_positive_finite_length_is_recorded(conn: Conn, seconds: float) -
     assert conn.execute(RECORD, [insert_media(conn), 2.5]).fetchone() == {"recorded": False}
 
 
+REPLACE = "SELECT editroom.record_measured_duration(%s, %s, %s) AS recorded"
+
+
+def test_a_measured_length_replaces_only_the_one_read_before_measuring(conn: Conn) -> None:
+    """A length recorded meanwhile (another fsck, a DBA) is kept: the row must still say what
+    fsck read, 0 s for one of unknown length. The release before's call still works."""
+    video = insert_media(conn)
+    conn.execute(
+        "UPDATE editroom.media SET kind = 'video', duration_seconds = 0.5 WHERE id = %s", [video]
+    )
+    assert conn.execute(REPLACE, [video, 5.0, 0.25]).fetchone() == {"recorded": False}
+    assert conn.execute(RECORD, [video, 5.0]).fetchone() == {"recorded": False}
+    assert conn.execute(REPLACE, [video, 5.0, 0.5]).fetchone() == {"recorded": True}
+    conn.execute("UPDATE editroom.media SET duration_seconds = 0 WHERE id = %s", [video])
+    assert conn.execute(REPLACE, [video, 2.5, 0.5]).fetchone() == {"recorded": False}
+    assert conn.execute(REPLACE, [video, 2.5, 0]).fetchone() == {"recorded": True}
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="p_replacing"):
+        conn.execute(REPLACE, [video, 2.5, None])
+
+
 def cli(api: Api, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     s3 = {}
     if api.settings.s3_endpoint:
@@ -467,6 +552,29 @@ def test_the_cli_says_what_it_found_and_exits_1_until_it_is_all_repaired(
     clean = cli(api, database_url, "--verify")
     assert clean.returncode == 0, clean.stderr
     assert clean.stdout.splitlines()[-1] == "clean"
+
+
+def test_the_cli_remeasures_videos_and_says_to_restart_the_service(
+    api: Api, database_url: str, conn: Conn, tmp_path: Path
+) -> None:
+    short = one_frame_recorded_as_its_picture(api, conn, tmp_path)
+
+    dry = cli(api, database_url, "--remeasure-videos", "--dry-run", "--json")
+    assert dry.returncode == 1, dry.stderr
+    document = json.loads(dry.stdout)
+    assert [(f["problem"], f["media_id"], f["outcome"]) for f in document["findings"]] == [
+        ("wrong_length", short["id"], "would_repair")
+    ]
+    assert document["summary"]["videos_remeasured"] == 1
+    assert document["summary"]["lengths_recorded"] == 0
+    assert duration(conn, short["id"]) == pytest.approx(1 / 12)
+
+    repaired = cli(api, database_url, "--remeasure-videos")
+    assert repaired.returncode == 0, repaired.stderr
+    assert f"wrong_length: {media_key(short['sha256'])} (media {short['id']})" in repaired.stdout
+    assert "(0 hashed, 1 videos measured again)" in repaired.stdout
+    assert "recorded 1 video lengths: restart the service" in repaired.stdout
+    assert duration(conn, short["id"]) == pytest.approx(5.0, abs=0.03)
 
 
 @pytest.mark.parametrize("options", [[], ["--json"]], ids=["text", "json"])
