@@ -393,14 +393,16 @@ def test_other_rows_are_checked_while_a_video_waits_to_be_measured(
         [UUID(int=CONCURRENT_CHECKS + 1), lost, media_key(lost)],
     )
 
-    async def measured_once_lost_is_found(check: Any, row: Any) -> MediaFacts:
+    async def measured_once_lost_is_found(lengths: Any, row: Any) -> MediaFacts:
         # Never checked meanwhile: TimeoutError, and the first video is left, measuring failed.
         async with asyncio.timeout(10):
-            while not check.report.found["missing"]:
+            while not lengths._report.found["missing"]:
                 await asyncio.sleep(0.01)
         return MediaFacts(MediaKind.VIDEO, "video/mp4", 64, 48, duration_seconds=1.0)
 
-    monkeypatch.setattr("service.domain.fsck._Check._checked", measured_once_lost_is_found)
+    monkeypatch.setattr(
+        "service.domain.fsck_lengths.VideoLengths._checked", measured_once_lost_is_found
+    )
     _, findings = run_fsck(api.settings)
 
     assert summary(findings) == {("unknown_length", key, "repaired") for key in keys} | {
