@@ -143,7 +143,7 @@ class VideoLengths:
             left(row, f"measuring it failed: {reason(exc)}", LEFT)
             return None
         if seconds is None:
-            left(row, "its object says no length either", LEFT)
+            left(row, "measured, its object says no length", LEFT)
         return seconds
 
     def _copyable(self, row: Row, left: _Report) -> bool:
