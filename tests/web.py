@@ -37,17 +37,7 @@ def compressed(content: bytes, content_type: str, *, encoding: str = "gzip") -> 
     wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}[encoding]
     squeezer = zlib.compressobj(9, zlib.DEFLATED, wbits)
     body = squeezer.compress(content) + squeezer.flush()
-
-    def route(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Encoding", encoding)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        with suppress(BrokenPipeError, ConnectionResetError):  # a bomb's client stops reading
-            handler.wfile.write(body)
-
-    return route
+    return _sent_compressed(body, content_type, encoding=encoding)
 
 
 def compressed_page(decoded_bytes: int) -> Route:
@@ -59,11 +49,16 @@ def compressed_page(decoded_bytes: int) -> Route:
     for _ in range(decoded_bytes // len(padding)):
         pieces.append(squeezer.compress(padding))
     body = b"".join(pieces) + squeezer.flush()
+    return _sent_compressed(body, "text/html; charset=utf-8", encoding="gzip")
+
+
+def _sent_compressed(body: bytes, content_type: str, *, encoding: str) -> Route:
+    """A route answering `body`, already compressed, as `content_type` in `encoding`."""
 
     def route(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
-        handler.send_header("Content-Type", "text/html; charset=utf-8")
-        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Encoding", encoding)
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         with suppress(BrokenPipeError, ConnectionResetError):  # a bomb's client stops reading

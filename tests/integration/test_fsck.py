@@ -18,6 +18,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from runner.engine.ops.base import MediaKind
 from runner.engine.probe import MediaFacts
@@ -115,10 +116,18 @@ def upload(api: Api, width: int) -> dict[str, Any]:
 
 
 def storage_key(conn: Conn, media_id: str) -> str:
-    row = conn.execute("SELECT storage_key FROM editroom.media WHERE id = %s", [media_id])
+    return str(media_column(conn, media_id, "storage_key"))
+
+
+def media_column(conn: Conn, media_id: str, column: str) -> Any:
+    """One column of a media row, as the database holds it now."""
+    row = conn.execute(
+        sql.SQL("SELECT {} FROM editroom.media WHERE id = %s").format(sql.Identifier(column)),
+        [media_id],
+    )
     found = row.fetchone()
     assert found is not None
-    return str(found["storage_key"])
+    return found[column]
 
 
 def summary(findings: list[Finding]) -> set[tuple[str, str, str]]:
@@ -284,10 +293,7 @@ def one_frame_recorded_as_its_picture(api: Api, conn: Conn, tmp_path: Path) -> d
 
 
 def duration(conn: Conn, media_id: str) -> float:
-    row = conn.execute("SELECT duration_seconds FROM editroom.media WHERE id = %s", [media_id])
-    found = row.fetchone()
-    assert found is not None
-    return float(found["duration_seconds"])
+    return float(media_column(conn, media_id, "duration_seconds"))
 
 
 def test_remeasure_videos_records_a_length_recorded_short_and_leaves_the_rest(
