@@ -1,13 +1,11 @@
 """Drawing shared by the image and video engines (which may not import each other): colours
-as written in a query string, where a position puts something, and text as a transparent
-layer to composite over a picture or a video's frames."""
+as written in a query string, where a place (runner.engine.places) puts something inside a
+margin, and text as a transparent layer to composite over a picture or a video's frames."""
 
 import re
 from math import ceil
-from typing import Annotated, Literal
 
 from PIL import Image, ImageColor
-from pydantic import BeforeValidator
 
 from runner.engine import lettering as _lettering
 from runner.engine.lettering import Ink, Lettering, clusters, lettering
@@ -22,23 +20,6 @@ font = _lettering.font
 emoji_font = _lettering.emoji_font
 undrawable = _lettering.undrawable
 undrawable_reason = _lettering.undrawable_reason
-Position = Literal[
-    "top-left", "top", "top-right", "left", "center", "right", "bottom-left", "bottom",
-    "bottom-right",
-]  # fmt: skip
-# Where each position puts a thing, as fractions of the room across and down.
-PLACES: dict[Position, tuple[float, float]] = {
-    "top-left": (0.0, 0.0), "top": (0.5, 0.0), "top-right": (1.0, 0.0),
-    "left": (0.0, 0.5), "center": (0.5, 0.5), "right": (1.0, 0.5),
-    "bottom-left": (0.0, 1.0), "bottom": (0.5, 1.0), "bottom-right": (1.0, 1.0),
-}  # fmt: skip
-POSITIONS: tuple[Position, ...] = tuple(PLACES)
-# An image's gravity names the same places by the compass (overlay_gravity=ne): a place may be
-# written either way wherever one is asked for, image or video, and is kept as its position.
-COMPASS_POSITIONS: dict[str, Position] = {
-    "nw": "top-left", "n": "top", "ne": "top-right", "w": "left", "e": "right",
-    "sw": "bottom-left", "s": "bottom", "se": "bottom-right",
-}  # fmt: skip
 COLOUR_SYNTAX = "#rgb, #rgba, #rrggbb, #rrggbbaa (the # may be left out) or a CSS colour name"
 TEXT_OUTLINE_PER_SIZE = 1 / 16  # outline width as a share of the text size: legible, not bold
 TEXT_LINE_SPACING_PER_SIZE = 0.2  # extra space between lines, as a share of the text size
@@ -59,22 +40,9 @@ def margin_px(picture: Size) -> int:
     return max(MIN_MARGIN_PX, round(min(picture) * MARGIN_PER_SIDE))
 
 
-def as_position(value: object) -> object:
-    """A place written by the compass (`ne`) as its position (`top-right`); anything else as
-    given, for the field's own check to accept or refuse."""
-    if isinstance(value, str):
-        written = value.strip().lower()
-        return COMPASS_POSITIONS.get(written, written)
-    return value
-
-
-# A position field (text_position, a video's overlay_gravity): either spelling, kept as the
-# position, so `ne` and `top-right` are one edit.
-Placed = Annotated[Position, BeforeValidator(as_position)]
-
-
 def placed(thing: Size, room: Size, *, at: tuple[float, float], margin_px: int) -> tuple[int, int]:
-    """The top-left corner of `thing` put at `at` inside `room` less its margin."""
+    """The top-left corner of `thing` put at `at` (a place's fractions) inside `room` less its
+    margin: the thing's own point at those fractions on the room's."""
     x = margin_px + at[0] * (room[0] - 2 * margin_px - thing[0])
     y = margin_px + at[1] * (room[1] - 2 * margin_px - thing[1])
     return round(x), round(y)

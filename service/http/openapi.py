@@ -192,6 +192,9 @@ def _schema(parameter: Schema) -> Schema:
     elif kind == "choice":
         # A choice's other names (the compass's `ne` for `top-right`) are accepted too.
         schema = {"type": "string", "enum": [*parameter["choices"], *parameter.get("aliases", {})]}
+    elif kind == "place":
+        # Named places and x:y points (runner.engine.places): no enum could list them all.
+        schema = {"type": "string"}
     elif kind == "uuid":
         schema = {"type": "string", "format": "uuid"}
     else:

@@ -1077,7 +1077,11 @@ def test_refusals_are_shown_in_the_api_words(page: Page, watch: Watch, tmp_path:
     # A value's "&" is told from the one between parameters: one operation a line, each
     # parameter its own chip.
     page.get_by_label("text", exact=True).fill("Tom & Jerry")
-    page.get_by_label("text_position").select_option("top")
+    # A place is typed or picked from the nine the field offers (an x:y point typed too).
+    position = page.get_by_label("text_position")
+    offered = position.evaluate("input => [...input.list.options].map(option => option.value)")
+    assert offered[:3] == ["top-left", "top", "top-right"] and len(offered) == 9
+    position.fill("top")
     page.get_by_role("button", name="Apply text").click()
     written = page.locator(".step").first.locator(".written-op")
     expect(written).to_have_count(1)

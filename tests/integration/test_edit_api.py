@@ -79,6 +79,7 @@ def output_image(api: Api, body: dict[str, Any]) -> Image.Image:
         ({"flip": "h", "format": ["png", "jpeg"]}, "format", "given more than once"),
         ({"flip": "h", "vignette": ""}, "vignette", "unknown parameter"),
         ({"rotate": ""}, "rotate", "accepted"),
+        ({"text": "Hi", "text_position": "2:0.5"}, "text_position", "or x:y (fractions 0..1"),
     ],
 )
 def test_everything_is_checked_before_anything_is_queued(

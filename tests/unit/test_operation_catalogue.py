@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 import pytest
 from fastapi.testclient import TestClient
 
+from runner.engine import places
 from runner.engine.draw import COLOUR_SYNTAX
 from runner.engine.ops.base import Limits, MediaKind, Operation
 from runner.engine.ops.catalogue import catalogue
@@ -191,15 +192,23 @@ def test_post_edit_documents_every_operation_and_modifier(document: dict[str, An
     assert parameters["fit"]["schema"]["enum"] == ["contain", "cover", "fill", "pad"]
 
 
-def test_a_choices_other_names_are_shown_and_documented(document: dict[str, Any]) -> None:
-    """The compass words a position also takes are in GET /operations and in the OpenAPI
-    document's enum, so a client checking against either sends them."""
-    (position,) = (
-        p for p in described("video", "text")["parameters"] if p["name"] == "text_position"
-    )
-    assert position["aliases"]["ne"] == "top-right" and "ne" not in position["choices"]
+@pytest.mark.parametrize(
+    ("kind", "operation", "name"),
+    [("image", "text", "text_position"), ("video", "text", "text_position"),
+     ("image", "overlay", "overlay_gravity"), ("video", "overlay", "overlay_gravity")],
+)  # fmt: skip
+def test_a_place_is_shown_as_one_grammar_and_its_schema_takes_points(
+    document: dict[str, Any], kind: str, operation: str, name: str
+) -> None:
+    """Every place parameter is a `place`, image or video: its nine positions as choices (what
+    the editor offers), the compass words as their aliases, and the syntax with x:y points in
+    its description; the OpenAPI document's schema has no enum, which would refuse a point."""
+    (place,) = (p for p in described(kind, operation)["parameters"] if p["name"] == name)
+    assert (place["type"], place["choices"]) == ("place", list(places.POSITIONS))
+    assert place["aliases"]["ne"] == "top-right" and places.SYNTAX in place["description"]
     parameters = {p["name"]: p for p in document["paths"]["/edit"]["post"]["parameters"]}
-    assert {"top-right", "ne", "sw"} <= set(parameters["text_position"]["schema"]["enum"])
+    assert parameters[name]["schema"]["type"] == "string"
+    assert "enum" not in parameters[name]["schema"] and "x:y" in parameters[name]["description"]
 
 
 def test_workflow_routes_document_their_grammar(document: dict[str, Any]) -> None:
@@ -339,6 +348,17 @@ def test_every_operation_is_written_back_as_it_reads(operation: type[Operation])
         (MediaKind.VIDEO, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=se",
          "overlay=0f8fad5b-d9cb-469f-a165-70867728950e"),
         (MediaKind.VIDEO, "text=Hi&text_position=n", "text=Hi&text_position=top"),
+        # A point is a place: written as its shortest decimals, or as the place it names.
+        (MediaKind.IMAGE, "text=Hi&text_position=0.50:%20.9", "text=Hi&text_position=0.5:0.9"),
+        (MediaKind.IMAGE, "text=Hi&text_position=1:0", "text=Hi&text_position=top-right"),
+        (MediaKind.IMAGE, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=1:0",
+         "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=ne"),
+        (MediaKind.VIDEO, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=.1:.85",
+         "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=0.1:0.85"),
+        (MediaKind.VIDEO, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=1:1",
+         "overlay=0f8fad5b-d9cb-469f-a165-70867728950e"),
+        (MediaKind.VIDEO, "text=Hi&text_position=0.5:0.5", "text=Hi&text_position=center"),
+        (MediaKind.VIDEO, "text=Hi&text_position=0.00001:1", "text=Hi&text_position=0.00001:1"),
     ],
 )  # fmt: skip
 def test_operations_are_written_in_the_edit_language(
@@ -354,6 +374,9 @@ def test_operations_are_written_in_the_edit_language(
         (MediaKind.IMAGE, {"op": "text", "text": "Hi", "position": "w"}, "position", "left"),
         (MediaKind.VIDEO, {"op": "overlay", "gravity": "NW"}, "gravity", "top-left"),
         (MediaKind.VIDEO, {"op": "text", "text": "Hi", "position": "e"}, "position", "right"),
+        (MediaKind.VIDEO, {"op": "text", "text": "Hi", "position": "0.25:0.750"}, "position",
+         "0.25:0.75"),
+        (MediaKind.IMAGE, {"op": "overlay", "gravity": "0:1"}, "gravity", "sw"),
     ],
 )  # fmt: skip
 def test_a_place_in_json_is_written_either_way_and_kept_as_its_kind_writes_it(
@@ -365,13 +388,23 @@ def test_a_place_in_json_is_written_either_way_and_kept_as_its_kind_writes_it(
     assert parsed.as_json()[written] == kept
 
 
-def test_a_place_refused_names_both_ways_of_writing_it() -> None:
-    with pytest.raises(InvalidParameter) as video:
-        parse(MediaKind.VIDEO, "text=Hi&text_position=middle")
-    assert "top-left" in video.value.accepted and "nw" in video.value.accepted
-    with pytest.raises(InvalidParameter) as image:
-        parse(MediaKind.IMAGE, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=up")
-    assert "nw" in image.value.accepted and "top-left" in image.value.accepted
+@pytest.mark.parametrize("bad", ["2:0.5", "x:y", "nan:1", "foo", "0.5:-0.1", "0.5"])
+@pytest.mark.parametrize(
+    ("kind", "query"),
+    [(MediaKind.IMAGE, "text=Hi&text_position="), (MediaKind.VIDEO, "text=Hi&text_position="),
+     (MediaKind.IMAGE, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity="),
+     (MediaKind.VIDEO, "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity=")],
+)  # fmt: skip
+def test_a_place_refused_names_its_parameter_and_the_one_syntax(
+    kind: MediaKind, query: str, bad: str
+) -> None:
+    """Out of range, not numbers, not a place: refused in the same words, image or video,
+    naming both spellings of the nine places and the points."""
+    with pytest.raises(InvalidParameter) as refused:
+        parse(kind, query + bad)
+    assert refused.value.parameter == query.rsplit("&", 1)[1].removesuffix("=")
+    assert refused.value.accepted == places.SYNTAX
+    assert "top-left" in places.SYNTAX and "nw" in places.SYNTAX and "x:y" in places.SYNTAX
 
 
 def test_kept_operations_are_written_as_the_kind_that_reads_them() -> None:

@@ -3,8 +3,9 @@ another image of the library over this one (a logo, a watermark).
 
 The overlay's first frame is used (on every frame of an animation). overlay_scale is its width
 as a fraction of the base image's width (its proportions kept); without it the overlay keeps
-its own size, shrunk if need be to fit inside the base image. overlay_gravity places it (a
-compass point or x:y, as resize's gravity; default se, the bottom-right corner).
+its own size, shrunk if need be to fit inside the base image. overlay_gravity places it (any
+place, runner.engine.places: a position, a compass point or x:y; kept by the compass, as
+resize's gravity is; default se, the bottom-right corner).
 overlay_opacity multiplies its alpha. overlay_tile=true repeats it edge to edge over the whole
 image, one copy at the gravity's place, for watermarks."""
 
@@ -14,21 +15,25 @@ from uuid import UUID
 
 from pydantic import field_validator
 
+from runner.engine import places
 from runner.engine.image import engine, gravity
 from runner.engine.image.base import ImageOperation, Inputs
 from runner.engine.image.engine import Picture, Size
 from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group
 from runner.engine.ops.params import Param
+from runner.engine.places import Placed
 from service.kernel.errors import InvalidParameter
 
 OVERLAY = Param(
     name="overlay", type="uuid", example="0f8fad5b-d9cb-469f-a165-70867728950e",
     description="The id of the image (of this library) to lay over this one.",
 )  # fmt: skip
-OVERLAY_GRAVITY = gravity.gravity_param(
-    "overlay_gravity", default="se", detected=False, description="Where the overlay goes"
-)
+# Kept by the compass (gravity.as_compass), as an image's gravity always has been: the default se.
+OVERLAY_GRAVITY = shared_params.place(
+    "overlay_gravity", default="se", example="0.1:0.85",
+    description="Where the overlay goes, flush with the edges it points to",
+)  # fmt: skip
 OVERLAY_SCALE = shared_params.overlay_scale(surface="image")
 OVERLAY_OPACITY = shared_params.OVERLAY_OPACITY
 OVERLAY_TILE = Param(
@@ -36,8 +41,8 @@ OVERLAY_TILE = Param(
     description="Repeat the overlay over the whole image (a watermark).",
 )  # fmt: skip
 SYNTAX = (
-    "overlay=MEDIA_ID (an image), with overlay_gravity, overlay_scale=0.01..1, "
-    "overlay_opacity=0..1, overlay_tile=true|false"
+    f"overlay=MEDIA_ID (an image), with overlay_gravity={places.SHORT_SYNTAX}, "
+    "overlay_scale=0.01..1, overlay_opacity=0..1, overlay_tile=true|false"
 )
 
 
@@ -55,15 +60,15 @@ class Overlay(ImageOperation):
         OVERLAY, OVERLAY_GRAVITY, OVERLAY_SCALE, OVERLAY_OPACITY, OVERLAY_TILE,
     )  # fmt: skip
     media: UUID
-    gravity: str = OVERLAY_GRAVITY.field()
+    gravity: Placed = OVERLAY_GRAVITY.field()
     scale: float | None = OVERLAY_SCALE.field()
     opacity: float = OVERLAY_OPACITY.field()
     tile: bool = OVERLAY_TILE.field()
 
     @field_validator("gravity")
     @classmethod
-    def _a_place(cls, value: str) -> str:
-        return gravity.check(value, detected=False)
+    def _by_the_compass(cls, place: str) -> str:
+        return gravity.as_compass(place)
 
     @classmethod
     def from_query(cls, value: str, modifiers: Mapping[str, str]) -> Self:
@@ -71,10 +76,9 @@ class Overlay(ImageOperation):
             media = UUID(value.strip())
         except ValueError:
             raise InvalidParameter("overlay", value, "not a media id", accepted=SYNTAX) from None
-        where = modifiers.get("overlay_gravity", OVERLAY_GRAVITY.default)
         return cls(
             media=media,
-            gravity=gravity.read("overlay_gravity", where, detected=False),
+            gravity=OVERLAY_GRAVITY.modifier(modifiers),
             scale=OVERLAY_SCALE.modifier(modifiers),
             opacity=OVERLAY_OPACITY.modifier(modifiers),
             tile=OVERLAY_TILE.modifier(modifiers),
@@ -105,7 +109,6 @@ class Overlay(ImageOperation):
 
     def _corner(self, mark: Size, base: Size) -> tuple[int, int]:
         """Where the mark's top-left corner goes (a tiled one's copy at the gravity's place)."""
-        focus = gravity.fixed_focus(self.gravity)
-        assert focus is not None  # places only
+        focus = places.at(self.gravity)
         x, y = (gravity.placed(base[i] - mark[i], focus[i]) for i in (0, 1))
         return x, y

@@ -193,4 +193,4 @@ def _centred_region(size: Size, box: Size) -> Region:
     1, so rounding never makes the region larger than the source."""
     width_share = min(box[0] * size[1] / (box[1] * size[0]), 1.0)
     height_share = min(box[1] * size[0] / (box[0] * size[1]), 1.0)
-    return gravity.region((width_share, height_share), gravity.COMPASS["center"])
+    return gravity.region((width_share, height_share), gravity.CENTER)

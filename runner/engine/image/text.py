@@ -3,7 +3,8 @@ wrapped to its width inside a margin, in DejaVu Sans, Serif or Sans Mono (or Pil
 font without them), with emoji in colour from Noto Color Emoji.
 
 The default size is a twentieth of the image's shorter side, the default colour white, the
-default position bottom (centred). The text has a thin outline in black or white, whichever
+default position bottom (centred); a position may be any place (runner.engine.places), an x:y
+point too. The text has a thin outline in black or white, whichever
 contrasts with its colour, so it reads on any background."""
 
 from collections.abc import Mapping
@@ -11,14 +12,14 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import field_validator, model_validator
 
-from runner.engine import draw
-from runner.engine.draw import PLACES, POSITIONS, Placed
+from runner.engine import draw, places
 from runner.engine.image import engine
 from runner.engine.image.base import ImageOperation
 from runner.engine.image.engine import Picture
 from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group
 from runner.engine.ops.params import HexColour, Param
+from runner.engine.places import Placed
 
 TEXT = shared_params.text(doing="write", surface="image")
 TEXT_SIZE = shared_params.text_size(surface="image")
@@ -35,7 +36,8 @@ class Text(ImageOperation):
     name: ClassVar[str] = "text"
     syntax: ClassVar[str] = (
         f"text=TEXT (1 to {TEXT.max_length} characters), with text_size=PX, "
-        f"text_color=COLOUR, text_position={'|'.join(POSITIONS)}, text_font={'|'.join(FAMILIES)}"
+        f"text_color=COLOUR, text_position={places.SHORT_SYNTAX}, "
+        f"text_font={'|'.join(FAMILIES)}"
     )
     description: ClassVar[str] = "Write text on the image, outlined so it reads on any background."
     example: ClassVar[str] = "text=Hello&text_size=48&text_color=%23ffcc00&text_position=top"
@@ -82,7 +84,7 @@ class Text(ImageOperation):
         assert rgba is not None  # validated
         # Laid out and drawn once: an animation's frames are all of the picture's size.
         layer = engine.text_layer(
-            picture.size, self.text, size_px=size, colour=rgba, at=PLACES[self.position],
+            picture.size, self.text, size_px=size, colour=rgba, at=places.at(self.position),
             margin_px=margin, family=self.font,
         )  # fmt: skip
         return picture.map(lambda frame: engine.composited(frame, layer))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from runner.engine import draw
+from runner.engine import draw, places
 from runner.engine.ops import grammar
 from service.kernel.errors import InvalidParameter
 
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from runner.engine.ops.base import Limits
 
 ParamType = Literal[
-    "integer", "number", "boolean", "choice", "text", "colour", "size", "box", "time", "times",
-    "media", "flag", "list", "uuid",
+    "integer", "number", "boolean", "choice", "place", "text", "colour", "size", "box", "time",
+    "times", "media", "flag", "list", "uuid",
 ]  # fmt: skip
 LimitName = Literal["max_output_side", "max_video_seconds"]
 
@@ -62,8 +62,9 @@ class Param:
     maximum: float | None = None
     limit: LimitName | None = None  # a configured limit that also bounds it from above
     multiple_of: int | None = None
+    # A choice's options; a place's named ones (runner.engine.places: it takes x:y points too).
     choices: tuple[str, ...] = ()
-    # Other names a choice may be written by (the compass's `ne` for `top-right`).
+    # Other names a choice or a place may be written by (the compass's `ne` for `top-right`).
     aliases: Mapping[str, str] = dataclass_field(default_factory=dict, hash=False, compare=False)
     max_length: int | None = None  # characters of text; items of a list
     parts: tuple["Param", ...] = ()  # what a composite value (box, times, list) is made of
@@ -113,6 +114,8 @@ class Param:
             return grammar.boolean(name, text)
         if self.type == "choice":
             return grammar.choice(name, text, self.choices, aliases=self.aliases)
+        if self.type == "place":
+            return places.read(name, text)
         if self.type == "time":
             return grammar.seconds(name, text)
         if self.type == "size":

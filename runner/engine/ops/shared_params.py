@@ -1,15 +1,10 @@
 """Parameters the image and the video engine both take, declared here once since the two may
-not import each other: the text's size, colour and position, an overlay's scale and opacity
-(the crop, a whole operation both take, is crop_operation.py). What differs between the
+not import each other: the text's size, colour and position, a place, an overlay's scale and
+opacity (the crop, a whole operation both take, is crop_operation.py). What differs between the
 engines (text written on an image, burnt into a video's picture) is passed in."""
 
-from runner.engine.draw import (
-    COLOUR_SYNTAX,
-    COMPASS_POSITIONS,
-    POSITIONS,
-    undrawable,
-    undrawable_reason,
-)  # fmt: skip
+from runner.engine import places
+from runner.engine.draw import COLOUR_SYNTAX, undrawable, undrawable_reason
 from runner.engine.ops.params import Param
 from service.kernel.errors import InvalidParameter
 
@@ -55,12 +50,22 @@ TEXT_COLOR = Param(
     name="text_color", type="colour", default="white", example="#ffcc00",
     description=f"The text's colour: {COLOUR_SYNTAX}.",
 )  # fmt: skip
-# Said of every position parameter, which takes the compass words too (draw.COMPASS_POSITIONS).
-COMPASS_WORDS = f"The compass names them too: {', '.join(COMPASS_POSITIONS)}"
-TEXT_POSITION = Param(
-    name="text_position", type="choice", choices=POSITIONS, aliases=COMPASS_POSITIONS,
-    default="bottom", example="top-left",
-    description=f"Where the text goes; centred across at top, center and bottom. {COMPASS_WORDS}.",
+
+
+def place(name: str, *, default: str, example: str, description: str) -> Param:
+    """A place parameter (text_position, overlay_gravity): a position, its compass name or an
+    x:y point (runner.engine.places); GET /operations lists the nine positions as its
+    choices and the compass names as their aliases."""
+    return Param(
+        name=name, type="place", choices=places.POSITIONS, aliases=places.COMPASS_POSITIONS,
+        default=default, example=example, description=f"{description}: {places.SYNTAX}.",
+    )  # fmt: skip
+
+
+TEXT_POSITION = place(
+    "text_position", default="bottom", example="0.5:0.9",
+    description="Where the text goes, its lines aligned as the place is across (left, centred, "
+    "right; a point's x between)",
 )  # fmt: skip
 
 

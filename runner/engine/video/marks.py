@@ -2,7 +2,8 @@
 another on the result's timeline (the whole video by default). Text is drawn as the image
 operation draws it (runner.engine.draw); an image is shown at its own size or at
 overlay_scale times the picture's width (shrunk to fit inside the margins either way), at a
-gravity, with an opacity. Both force the video to be re-encoded."""
+place (runner.engine.places: a position or an x:y point), with an opacity. Both force the
+video to be re-encoded."""
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,11 +13,12 @@ from uuid import UUID
 from PIL import Image, UnidentifiedImageError
 from pydantic import field_validator, model_validator
 
-from runner.engine import draw
-from runner.engine.draw import COMPASS_POSITIONS, PLACES, POSITIONS, Placed, Size
+from runner.engine import draw, places
+from runner.engine.draw import Size
 from runner.engine.ops import shared_params
 from runner.engine.ops.base import Group, MediaKind, Operation
 from runner.engine.ops.params import HexColour, Param
+from runner.engine.places import Placed
 from service.kernel.errors import EditFailed, InvalidParameter
 
 TEXT = shared_params.text(doing="burn in", surface="picture")
@@ -26,10 +28,9 @@ OVERLAY = Param(
     name="overlay", type="uuid", example="0f8fad5b-d9cb-469f-a165-70867728950e",
     description="The id of an image media to show over the picture (PNG with alpha works).",
 )  # fmt: skip
-OVERLAY_GRAVITY = Param(
-    name="overlay_gravity", type="choice", choices=POSITIONS, aliases=COMPASS_POSITIONS,
-    default="bottom-right", example="top-left",
-    description=f"Where the image goes, inside a margin. {shared_params.COMPASS_WORDS}.",
+OVERLAY_GRAVITY = shared_params.place(
+    "overlay_gravity", default="bottom-right", example="0.1:0.85",
+    description="Where the image goes, inside a margin",
 )  # fmt: skip
 OVERLAY_SCALE = shared_params.overlay_scale(surface="picture")
 OVERLAY_OPACITY = shared_params.OVERLAY_OPACITY
@@ -84,7 +85,7 @@ class Text(_Mark):
     name: ClassVar[str] = "text"
     syntax: ClassVar[str] = (
         f"text=TEXT (1 to {TEXT.max_length} characters), with text_from=S, text_to=S, "
-        f"text_size=PX, text_color=COLOUR, text_position={'|'.join(POSITIONS)}"
+        f"text_size=PX, text_color=COLOUR, text_position={places.SHORT_SYNTAX}"
     )
     description: ClassVar[str] = "Burn text into the picture, for the whole video or a time range."
     example: ClassVar[str] = "text=Hello&text_from=1&text_to=3&text_position=top"
@@ -125,7 +126,7 @@ class Text(_Mark):
         rgba = draw.colour(self.color)
         assert rgba is not None  # validated
         return draw.text_layer(
-            size, self.text, size_px=size_px, colour=rgba, at=PLACES[self.position],
+            size, self.text, size_px=size_px, colour=rgba, at=places.at(self.position),
             margin_px=draw.margin_px(size),
         )  # fmt: skip
 
@@ -135,7 +136,7 @@ class Overlay(_Mark):
     name: ClassVar[str] = "overlay"
     syntax: ClassVar[str] = (
         f"overlay=MEDIA_ID (an image), with overlay_from=S, overlay_to=S, "
-        f"overlay_gravity={'|'.join(POSITIONS)}, overlay_scale=0.01..1, overlay_opacity=0..1"
+        f"overlay_gravity={places.SHORT_SYNTAX}, overlay_scale=0.01..1, overlay_opacity=0..1"
     )
     description: ClassVar[str] = "Show an image (a logo) over the picture, for a time range."
     example: ClassVar[str] = (
@@ -184,7 +185,7 @@ class Overlay(_Mark):
             picture = picture.resize((width, height), Image.Resampling.LANCZOS)
         picture.thumbnail(room)  # shrunk to fit inside the margins
         layer = Image.new("RGBA", size)
-        corner = draw.placed(picture.size, size, at=PLACES[self.gravity], margin_px=margin)
+        corner = draw.placed(picture.size, size, at=places.at(self.gravity), margin_px=margin)
         layer.paste(picture, corner)
         return draw.faded(layer, self.opacity)
 

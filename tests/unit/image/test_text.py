@@ -56,8 +56,9 @@ def test_text_is_drawn_at_the_bottom_by_default_in_white(black: Path) -> None:
 
 @pytest.mark.parametrize(
     ("position", "x", "y"),
-    [("top-left", 0, 0), ("center", 0.5, 0.5), ("bottom-right", 1, 1), ("right", 1, 0.5)],
-)
+    [("top-left", 0, 0), ("center", 0.5, 0.5), ("bottom-right", 1, 1), ("right", 1, 0.5),
+     ("0.25:0.8", 0.25, 0.8)],
+)  # fmt: skip
 def test_text_position(black: Path, position: str, x: float, y: float) -> None:
     left, top, right, bottom = ink_box(
         edit(black, f"text=Hi&text_size=20&text_position={position}")

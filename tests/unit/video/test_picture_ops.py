@@ -121,6 +121,35 @@ def test_overlay_scale_sizes_the_image_as_a_share_of_the_video_width(
         edit(source, [("overlay", str(media)), ("overlay_scale", "2")], others={media: logo})
 
 
+def share_before(mask: npt.NDArray[np.bool_], margin: int) -> tuple[float, float]:
+    """Of the free room inside `margin` around what `mask` holds, the share left of it and the
+    share above it: a place's fractions, whatever the thing's size."""
+    columns, rows = np.flatnonzero(mask.any(axis=0)), np.flatnonzero(mask.any(axis=1))
+    height, width = mask.shape
+    left, right = columns[0] - margin, width - margin - columns[-1] - 1
+    top, bottom = rows[0] - margin, height - margin - rows[-1] - 1
+    return left / (left + right), top / (top + bottom)
+
+
+def test_text_and_an_overlay_go_to_an_x_y_point(make: Make, edit: Edit, tmp_path: Path) -> None:
+    """A point is a place like the nine: the thing's own point at those fractions sits on the
+    picture's, inside the margin (the source's texture is never this red or this blue)."""
+    logo = tmp_path / "logo.png"
+    Image.new("RGBA", (30, 20), (0, 0, 255, 255)).save(logo)
+    media = uuid4()
+    query = [("text", "HI"), ("text_size", "24"), ("text_color", "red"),
+             ("text_position", "0.8:0.3"), ("overlay", str(media)),
+             ("overlay_gravity", "0.25:0.75")]  # fmt: skip
+    (result,) = edit(make(), query, others={media: logo})
+    frame = frame_at(result, 1.0)
+    red, green, blue = (frame[:, :, channel] for channel in range(3))
+    margin = 3  # 3 % of the shorter side, 96
+    # Text has an outline a pixel or two wide around its red ink: a hair off the place.
+    assert share_before((red > 180) & (green < 80), margin) == pytest.approx((0.8, 0.3), abs=0.05)
+    is_blue = (blue > 180) & (red < 80) & (green < 80)
+    assert share_before(is_blue, margin) == pytest.approx((0.25, 0.75), abs=0.03)
+
+
 def test_an_overlay_that_is_not_an_image_fails(make: Make, edit: Edit, tmp_path: Path) -> None:
     media = uuid4()
     junk = tmp_path / "junk.bin"

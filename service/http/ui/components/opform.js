@@ -11,6 +11,14 @@ function control(param, id, hintId) {
     const first = param.required ? [] : [h("option", { value: "" }, param.default == null ? "(not set)" : `default: ${param.default}`)];
     return h("select", common, first, choices.map((choice) => h("option", { value: choice }, choice)));
   }
+  if (param.type === "place") {
+    // Any place: the nine positions offered by name (offered), an x:y point typed.
+    const shown = param.default == null ? "" : `default: ${param.default} `;
+    return h("input", {
+      ...common, type: "text", list: `${id}-offered`, placeholder: `${shown}(or x:y)`,
+      required: param.required, autocomplete: "off", spellcheck: false,
+    });
+  }
   if (param.type === "integer" || param.type === "number") {
     return h("input", {
       ...common, type: "number", inputMode: param.type === "integer" ? "numeric" : "decimal",
@@ -19,6 +27,12 @@ function control(param, id, hintId) {
     });
   }
   return h("input", { ...common, type: "text", placeholder: param.example ? `e.g. ${param.example}` : "", required: param.required && param.type !== "flag", autocomplete: "off", spellcheck: false });
+}
+
+// The places a place parameter offers by name, for its input to suggest; null for any other.
+function offered(param, id) {
+  if (param.type !== "place") return null;
+  return h("datalist", { id: `${id}-offered` }, param.choices.map((choice) => h("option", { value: choice })));
 }
 
 function read(input) {
@@ -55,7 +69,7 @@ export function opForm(op, { onApply, extra = null }) {
     problems[param.name] = fieldProblem(input, hintId);
     return h("div", { class: "field" },
       h("label", { for: id }, param.name === op.name ? op.name : param.name, param.required ? "" : h("span", { class: "optional" }, " (optional)")),
-      input, problems[param.name].message,
+      input, offered(param, id), problems[param.name].message,
       h("small", { id: hintId, class: "hint" }, param.description));
   });
   // What a value's check finds wrong is told beside it (nothing when it passes).
