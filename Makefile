@@ -11,12 +11,13 @@ INSTALLED := $(VENV)/.installed
 # Python compiles every module it imports, and where PYTHONDONTWRITEBYTECODE is set (many CI
 # images and containers) it keeps nothing and compiles again in every process: the service,
 # each runner and each sandbox's forkserver then spent seconds starting. The bytecode is
-# written here, once per change, for the installed packages (uv) and for our own sources.
+# written here, once per change, for the installed packages (uv) and for our own sources. A
+# source that does not compile is said here and left to ruff and pytest to report in full.
 install: $(INSTALLED)
-	@$(VENV)/bin/python -m compileall -q -j 0 service runner tests bench db > /dev/null
+	@$(VENV)/bin/python -m compileall -q -j 0 service runner tests bench db || true
 
 # The virtualenv is made from uv.lock exactly (uv itself is pinned in the lock's dev group).
-$(INSTALLED): pyproject.toml uv.lock
+$(INSTALLED): pyproject.toml uv.lock Makefile
 	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
 	@UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet --compile-bytecode
 	@touch $@
