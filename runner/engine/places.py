@@ -42,12 +42,18 @@ _BY_NAME: dict[str, Fractions] = {
     **{compass: PLACES[position] for compass, position in COMPASS_POSITIONS.items()},
 }
 POINT_DECIMALS = 6  # a millionth of the room: under a pixel on any side shorter than 1,000,000
+# The longest place read, spaces included: a point in full decimals (0.123456:0.123456) with room.
+MAX_LENGTH = 32
 _POINT = re.compile(r"([0-9.]+)\s*:\s*([0-9.]+)")
 
 
 def read(parameter: str, text: str) -> str:
     """The place `text` names, written canonically (a position, else `x:y`), or a 422 naming
     `parameter` and the syntax."""
+    if len(text) > MAX_LENGTH:
+        raise InvalidParameter(
+            parameter, text, f"longer than {MAX_LENGTH} characters", accepted=SYNTAX
+        )
     at = _fractions(text)
     if at is None:
         raise InvalidParameter(parameter, text, "not a place", accepted=SYNTAX)

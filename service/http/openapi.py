@@ -194,7 +194,7 @@ def _schema(parameter: Schema) -> Schema:
         schema = {"type": "string", "enum": [*parameter["choices"], *parameter.get("aliases", {})]}
     elif kind == "place":
         # Named places and x:y points (runner.engine.places): no enum could list them all.
-        schema = {"type": "string"}
+        schema = {"type": "string", "maxLength": parameter["maxLength"]}
     elif kind == "uuid":
         schema = {"type": "string", "format": "uuid"}
     else:

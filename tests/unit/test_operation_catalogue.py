@@ -209,6 +209,7 @@ def test_a_place_is_shown_as_one_grammar_and_its_schema_takes_points(
     parameters = {p["name"]: p for p in document["paths"]["/edit"]["post"]["parameters"]}
     assert parameters[name]["schema"]["type"] == "string"
     assert "enum" not in parameters[name]["schema"] and "x:y" in parameters[name]["description"]
+    assert parameters[name]["schema"]["maxLength"] == places.MAX_LENGTH
 
 
 def test_workflow_routes_document_their_grammar(document: dict[str, Any]) -> None:
@@ -403,8 +404,34 @@ def test_a_place_refused_names_its_parameter_and_the_one_syntax(
     with pytest.raises(InvalidParameter) as refused:
         parse(kind, query + bad)
     assert refused.value.parameter == query.rsplit("&", 1)[1].removesuffix("=")
-    assert refused.value.accepted == places.SYNTAX
-    assert "top-left" in places.SYNTAX and "nw" in places.SYNTAX and "x:y" in places.SYNTAX
+    accepted = refused.value.accepted
+    assert accepted == places.SYNTAX
+    assert "top-left" in accepted and "nw" in accepted and "x:y" in accepted
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["text=Hi&text_position=", "resize=100x&fit=cover&gravity=",
+     "overlay=0f8fad5b-d9cb-469f-a165-70867728950e&overlay_gravity="],
+)  # fmt: skip
+def test_a_place_longer_than_its_bound_is_refused_on_every_path(query: str) -> None:
+    """One bound for every place, by query and by JSON alike (a resize's gravity was held to
+    24 characters as JSON only), shown by GET /operations."""
+    name = query.rsplit("&", 1)[1].removesuffix("=")
+    longest = "0.1" + "0" * (places.MAX_LENGTH - 5) + ":1"
+    assert len(longest) == places.MAX_LENGTH
+    assert parse(MediaKind.IMAGE, query + longest)  # a point in many decimals, within the bound
+    with pytest.raises(InvalidParameter, match="longer than"):
+        parse(MediaKind.IMAGE, query + longest + "0")
+    (operation,) = parse(MediaKind.IMAGE, query + "0.25:0.5")
+    document = operation.as_json()
+    (field,) = [key for key, value in document.items() if value == "0.25:0.5"]
+    too_long = {**document, field: "0.25" + "0" * places.MAX_LENGTH + ":0.5"}
+    with pytest.raises(InvalidParameter, match=r"longer than|at most"):
+        parse_json(catalogue(), MediaKind.IMAGE, [too_long], limits=LIMITS)
+    op_name = {"text_position": "text", "gravity": "resize", "overlay_gravity": "overlay"}[name]
+    shown = {p["name"]: p for p in described("image", op_name)["parameters"]}
+    assert shown[name]["maxLength"] == places.MAX_LENGTH
 
 
 def test_kept_operations_are_written_as_the_kind_that_reads_them() -> None:

@@ -34,7 +34,7 @@ SMART_POSITIONS = 33  # candidate windows along each free direction
 
 def gravity_param(name: str, *, default: str, description: str) -> Param:
     return Param(
-        name=name, type="text", default=default, max_length=24, example="face",
+        name=name, type="text", default=default, max_length=places.MAX_LENGTH, example="face",
         description=f"{description}: {SYNTAX}.",
     )  # fmt: skip
 
@@ -47,8 +47,9 @@ def read(parameter: str, text: str) -> str:
         return value
     try:
         return as_compass(places.read(parameter, text))
-    except InvalidParameter:
-        raise InvalidParameter(parameter, text, "not a gravity", accepted=SYNTAX) from None
+    except InvalidParameter as refused:
+        problem = "not a gravity" if refused.problem == "not a place" else refused.problem
+        raise InvalidParameter(parameter, text, problem, accepted=SYNTAX) from None
 
 
 def check(value: str) -> str:
@@ -56,7 +57,7 @@ def check(value: str) -> str:
     try:
         return read("gravity", value)
     except InvalidParameter as exc:
-        raise ValueError(f"not a gravity; accepted: {exc.accepted}") from None
+        raise ValueError(f"{exc.problem}; accepted: {exc.accepted}") from None
 
 
 def as_compass(place: str) -> str:

@@ -58,7 +58,8 @@ def place(name: str, *, default: str, example: str, description: str) -> Param:
     choices and the compass names as their aliases."""
     return Param(
         name=name, type="place", choices=places.POSITIONS, aliases=places.COMPASS_POSITIONS,
-        default=default, example=example, description=f"{description}: {places.SYNTAX}.",
+        default=default, example=example, max_length=places.MAX_LENGTH,
+        description=f"{description}: {places.SYNTAX}.",
     )  # fmt: skip
 
 
