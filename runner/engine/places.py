@@ -47,16 +47,17 @@ MAX_LENGTH = 32
 _POINT = re.compile(r"([0-9.]+)\s*:\s*([0-9.]+)")
 
 
-def read(parameter: str, text: str) -> str:
+def read(parameter: str, text: str, *, unknown: str = "not a place", accepted: str = SYNTAX) -> str:
     """The place `text` names, written canonically (a position, else `x:y`), or a 422 naming
-    `parameter` and the syntax."""
+    `parameter` and what is `accepted` (a parameter taking more than places, an image's
+    gravity, says so, and calls what it cannot read `unknown`)."""
     if len(text) > MAX_LENGTH:
         raise InvalidParameter(
-            parameter, text, f"longer than {MAX_LENGTH} characters", accepted=SYNTAX
+            parameter, text, f"longer than {MAX_LENGTH} characters", accepted=accepted
         )
     at = _fractions(text)
     if at is None:
-        raise InvalidParameter(parameter, text, "not a place", accepted=SYNTAX)
+        raise InvalidParameter(parameter, text, unknown, accepted=accepted)
     x, y = _decimals(at[0]), _decimals(at[1])
     return _NAMED.get((float(x), float(y))) or f"{x}:{y}"
 

@@ -45,11 +45,7 @@ def read(parameter: str, text: str) -> str:
     value = text.strip().lower()
     if value in DETECTED:
         return value
-    try:
-        return as_compass(places.read(parameter, text))
-    except InvalidParameter as refused:
-        problem = "not a gravity" if refused.problem == "not a place" else refused.problem
-        raise InvalidParameter(parameter, text, problem, accepted=SYNTAX) from None
+    return as_compass(places.read(parameter, text, unknown="not a gravity", accepted=SYNTAX))
 
 
 def check(value: str) -> str:
