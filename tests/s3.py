@@ -4,7 +4,10 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 ACCESS_KEY = "editroom-test"
@@ -38,3 +41,11 @@ def moto_s3() -> Iterator[S3Endpoint]:
         yield S3Endpoint(f"http://127.0.0.1:{port}")
     finally:
         server.stop()
+
+
+def backdate(bucket: str, key: str, age: timedelta) -> None:
+    """Make a stored object look `age` older, as S3 would list it, without waiting that long.
+    The server runs in this process: its object is changed where moto keeps it."""
+    stored = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_object(bucket, key)
+    assert stored is not None, f"{key} is not in {bucket}"
+    stored.last_modified -= age

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -28,15 +29,15 @@ from service.kernel.db import Database
 from service.kernel.settings import Settings
 from service.kernel.storage.base import media_key
 from service.kernel.storage.factory import open_storage
-from tests import media
+from tests import media, s3
 from tests.api import Api, api_settings, running_api
 from tests.processes import editroom_env
 from tests.queue import Conn, enqueue, insert_media, insert_sound_alone
 from tests.s3 import S3Endpoint
 
 GRACE_SECONDS = 2.0
-# S3 keeps modification times to the second: the orphan is made a whole second past the grace.
-ORPHAN_AGE_SECONDS = GRACE_SECONDS + 1.1
+# S3 keeps modification times to the second: an orphan is made a whole second past the grace.
+ORPHAN_AGE = timedelta(seconds=GRACE_SECONDS + 1.1)
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -93,6 +94,16 @@ def store(settings: Settings, key: str, content: bytes, tmp_path: Path) -> None:
     asyncio.run(put())
 
 
+def backdate(settings: Settings, key: str, age: timedelta) -> None:
+    """Make a stored object `age` older than it is, rather than wait that long."""
+    if settings.s3_endpoint is None:
+        path = settings.bucket_dir / key
+        modified = path.stat().st_mtime - age.total_seconds()
+        os.utime(path, (modified, modified))
+    else:
+        s3.backdate(settings.s3_bucket, key, age)
+
+
 def remove(settings: Settings, key: str) -> None:
     async def delete() -> None:
         await (await open_storage(settings)).delete(key)
@@ -146,7 +157,7 @@ def broken(api: Api, conn: Conn, tmp_path: Path) -> dict[str, str]:
     store(api.settings, key["bad"], bytes(bad), tmp_path)
     key["orphan"] = media_key(secrets.token_hex(32))
     store(api.settings, key["orphan"], b"no row refers to me", tmp_path)
-    time.sleep(ORPHAN_AGE_SECONDS)
+    backdate(api.settings, key["orphan"], ORPHAN_AGE)
     key["young"] = media_key(secrets.token_hex(32))  # an upload in flight, as far as we know
     store(api.settings, key["young"], b"my row is on its way", tmp_path)
     return key | {f"{role}_id": row["id"] for role, row in uploaded.items()}
