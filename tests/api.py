@@ -1,10 +1,12 @@
 """The editroom app in-process against a real database, with local or S3 storage."""
 
 import copy
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 from runner.engine.ops.base import Limits
 from service.http.app import create_app
 from service.kernel.settings import Settings
+from tests import s3
 from tests.s3 import S3Endpoint
 
 
@@ -40,6 +43,16 @@ def api_settings(
 
 # A runner in a test should notice work and report progress quickly.
 QUICK = {"poll_interval_seconds": 0.2, "progress_interval_seconds": 0.1}
+
+
+def backdate(settings: Settings, key: str, age: timedelta) -> None:
+    """Make a stored object `age` older than it is, in either backend, rather than wait."""
+    if settings.s3_endpoint is None:
+        path = settings.bucket_dir / key
+        modified = path.stat().st_mtime - age.total_seconds()
+        os.utime(path, (modified, modified))
+    else:
+        s3.backdate(settings.s3_bucket, key, age)
 
 
 def quick_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from service.kernel.db import Database
 from service.kernel.storage.base import Storage, media_key
 from service.kernel.storage.factory import open_storage
 from tests import media
-from tests.api import Api, api_settings, running_api
+from tests.api import Api, api_settings, backdate, running_api
 from tests.processes import editroom_env, editroom_process
 from tests.queue import Conn, enqueue, insert_media
 from tests.s3 import S3Endpoint
@@ -109,8 +110,8 @@ def test_only_orphans_and_expired_uploads_go(api: Api, conn: Conn, tmp_path: Pat
     conn.execute("UPDATE editroom.media SET expires_at = now() - interval '1 second' WHERE id = %s",
                  [expired["id"]])  # fmt: skip
     old_orphan = orphan(api, tmp_path)
+    backdate(api.settings, old_orphan, timedelta(seconds=GRACE_SECONDS + 1.1))
     old_file = stale_upload_file(api, age_seconds=60)
-    time.sleep(GRACE_SECONDS + 0.2)
     young_orphan = orphan(api, tmp_path)
     young_file = stale_upload_file(api, age_seconds=0)
     before = keys(api)

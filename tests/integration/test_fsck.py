@@ -29,8 +29,8 @@ from service.kernel.db import Database
 from service.kernel.settings import Settings
 from service.kernel.storage.base import media_key
 from service.kernel.storage.factory import open_storage
-from tests import media, s3
-from tests.api import Api, api_settings, running_api
+from tests import media
+from tests.api import Api, api_settings, backdate, running_api
 from tests.processes import editroom_env
 from tests.queue import Conn, enqueue, insert_media, insert_sound_alone
 from tests.s3 import S3Endpoint
@@ -92,16 +92,6 @@ def store(settings: Settings, key: str, content: bytes, tmp_path: Path) -> None:
         await (await open_storage(settings)).put_file(key, source, content_type="image/png")
 
     asyncio.run(put())
-
-
-def backdate(settings: Settings, key: str, age: timedelta) -> None:
-    """Make a stored object `age` older than it is, rather than wait that long."""
-    if settings.s3_endpoint is None:
-        path = settings.bucket_dir / key
-        modified = path.stat().st_mtime - age.total_seconds()
-        os.utime(path, (modified, modified))
-    else:
-        s3.backdate(settings.s3_bucket, key, age)
 
 
 def remove(settings: Settings, key: str) -> None:
