@@ -1,7 +1,9 @@
 """The shape of the API's and the runners' metrics, as Prometheus sees it: histogram buckets
 that fit what they time, and kind-labelled series that exist before the first event."""
 
+import re
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -80,3 +82,34 @@ def test_runner_series_exist_at_zero_for_every_kind_of_work(name: str) -> None:
     scrape = Scrape.of(RunnerMetrics().registry)
     assert scrape.label_values(name, "kind") == {"image", "video", "import"}
     assert {sample.value for sample in scrape.samples if sample.name == name} == {0}
+
+
+def documented_metrics(section: str) -> dict[str, tuple[str, frozenset[str]]]:
+    """docs/metrics.md's table under `## {section}`: each metric's type and label names."""
+    text = Path("docs/metrics.md").read_text().split(f"\n## {section}\n", 1)[1].split("\n## ")[0]
+    rows = re.findall(r"^\| `(editroom_\w+)` \| (\w+) \|([^|]*)\|", text, re.MULTILINE)
+    return {name: (kind, frozenset(re.findall(r"`(\w+)`", labels))) for name, kind, labels in rows}
+
+
+def exported_metrics(registry: CollectorRegistry) -> dict[str, tuple[str, frozenset[str]]]:
+    """The registry's editroom_ families as the table names them (a counter with `_total`),
+    with the label names of their series (every labelled one has a series by then)."""
+    found = {}
+    for family in registry.collect():
+        if family.name.startswith("editroom_"):
+            name = f"{family.name}_total" if family.type == "counter" else family.name
+            labels = {label for sample in family.samples for label in sample.labels} - {"le"}
+            found[name] = (family.type, frozenset(labels))
+    return found
+
+
+def test_docs_metrics_tables_list_every_metric_with_its_type_and_labels() -> None:
+    """Users build dashboards and alerts from docs/metrics.md: a metric renamed, added or
+    relabelled in the code without it would make their queries silently empty."""
+    service = ServiceMetrics()
+    service.request(method="GET", route="/healthz", status=200, seconds=0.001)
+    assert exported_metrics(service.registry) == documented_metrics("The API")
+    runner = RunnerMetrics()  # its slot gauges have series once a runner says what it has
+    runner.track_slots(busy=lambda: 0, concurrency=1)
+    runner.track_lanes(slots={"image": 1}, busy={"image": 0})
+    assert exported_metrics(runner.registry) == documented_metrics("Each runner")
