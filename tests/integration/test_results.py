@@ -149,6 +149,33 @@ def test_a_result_address_answers_the_bytes_cacheable_forever(
     assert edits_made(conn) == 1
 
 
+def test_the_address_of_a_format_auto_edit_is_that_edit_for_the_same_accept(
+    api: Api, conn: Conn, runner: None
+) -> None:
+    # With alpha and nothing better accepted, auto writes a PNG: an address naming the format
+    # it chose (format=jpeg) would make another edit, flattened onto white.
+    see_through = io.BytesIO()
+    Image.new("RGBA", (40, 30), (200, 0, 0, 90)).save(see_through, "PNG")
+    clear = api.upload(see_through.getvalue()).json()
+    plain = {"Accept": "*/*"}
+    edit = api.client.post(
+        "/edit", params={"media": clear["id"], "format": "auto", "wait": "30"}, headers=plain
+    ).json()
+    assert (edit["status"], edit["query"]) == ("completed", "format=auto")
+    assert edit["result_url"] == f"{api.settings.base_url}/media/{clear['id']}/format=auto"
+    got = api.client.get(edit["result_url"], headers=plain)
+    output = api.client.get(edit["outputs"][0]["url"]).json()
+    assert (got.status_code, got.headers["content-type"]) == (200, "image/png")
+    assert (got.headers["etag"], got.headers["vary"]) == (f'"{output["sha256"]}"', "Accept")
+    assert edits_made(conn) == 1  # the same edit, not done again
+    browser = {"Accept": "image/avif,image/webp,*/*"}
+    other = api.client.get(edit["result_url"], headers=browser)
+    while other.status_code == 202:
+        other = api.client.get(edit["result_url"], headers=browser)
+    assert (other.status_code, other.headers["content-type"]) == (200, "image/avif")
+    assert edits_made(conn) == 2  # the format this client takes, made once for it
+
+
 def test_an_edit_that_made_no_result_offers_no_address(
     api: Api, runner: None, picture: dict[str, Any]
 ) -> None:

@@ -5,9 +5,12 @@ not one of these). It changes no pixel, so where it stands in the edit does not 
 format=auto is resolved when the edit is asked for (POST /edit), from the request's Accept
 header: AVIF if it names image/avif, else WebP if it names image/webp, else JPEG (written as
 PNG when the result has alpha). The edit records the concrete format with auto: true, so the
-runner, and the same edit asked again, see a concrete format. A workflow saved with
-format=auto and run later resolves it as if nothing were accepted (JPEG, or PNG with alpha).
-quality=auto is chosen while writing (runner.engine.image.encoding)."""
+runner, and the same edit asked again, see a concrete format. Written back as a query (the
+edit's `query`, its result's address) it is format=auto again, as it was asked for: the address
+chooses again from its own request's Accept, so a client that sent the same Accept finds this
+very edit, and one that sent another gets the format it takes (the answer says Vary: Accept).
+A workflow saved with format=auto and run later resolves it as if nothing were accepted (JPEG,
+or PNG with alpha). quality=auto is chosen while writing (runner.engine.image.encoding)."""
 
 from collections.abc import Mapping
 from typing import ClassVar, Literal, Self
@@ -93,6 +96,13 @@ class Format(ImageOperation):
         if quality.strip().lower() == AUTO:
             return cls(format=format, quality=AUTO)
         return cls(format=format, quality=_QUALITY_NUMBER.read(quality))
+
+    def query_items(self) -> list[tuple[str, str]]:
+        """As asked for: a format that format=auto chose is written `auto` (see above)."""
+        items = super().query_items()
+        if not self.auto:
+            return items
+        return [(name, AUTO if name == "format" else value) for name, value in items]
 
     def resolved(self, accept: str) -> "Format":
         """format=auto made concrete for a request that sent `accept`; any other as it is."""
