@@ -4,6 +4,8 @@ import argparse
 import asyncio
 import json
 import math
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -100,7 +102,30 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     return parser
 
 
+# The status of a command whose reader went away (`editroom fsck --json | head`): the shell's
+# for a program SIGPIPE ended, as `yes | head` leaves it, and none of ours (fsck's 1 is
+# "something is left", 2 "could not start").
+READER_GONE_STATUS = 128 + signal.SIGPIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every command, through one boundary for a reader that stops reading: Python ignores
+    SIGPIPE, so a write to a closed pipe raises BrokenPipeError wherever the command printed;
+    here, and not in each command, it becomes a quiet exit (the recipe of the `signal`
+    module's "Note on SIGPIPE")."""
+    try:
+        try:
+            return _command(argv)
+        finally:
+            sys.stdout.flush()  # what is still buffered fails here, not at interpreter exit
+    except BrokenPipeError:
+        # The interpreter flushes stdout again as it exits: give it somewhere to write.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return READER_GONE_STATUS
+
+
+def _command(argv: Sequence[str] | None) -> int:
     try:
         settings = load_settings()
     except EditroomError as exc:

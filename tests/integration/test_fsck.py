@@ -604,3 +604,24 @@ def test_the_cli_exits_2_when_the_bucket_directory_cannot_be_used(
     (line,) = [line for line in result.stderr.splitlines() if "level=" not in line]
     assert line.startswith("editroom: EDITROOM_STORAGE_DIR") and str(not_a_directory) in line
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["fsck", "--json"], ["db", "current"]], ids=["fsck", "db"])
+def test_a_reader_that_stops_reading_ends_the_cli_quietly(
+    database_url: str, tmp_path: Path, command: list[str]
+) -> None:
+    """`editroom fsck --json | head` ended in a BrokenPipeError traceback. The pipe here is
+    closed before the command writes at all, so any line it prints finds no reader; the exit
+    status is the shell's for a program SIGPIPE ended (141), as `yes | head` leaves it."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "service", *command],
+            env=editroom_env(database_url, tmp_path / "data"),
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr
+    assert result.returncode == 141, result.stderr
