@@ -13,6 +13,8 @@ from typing import BinaryIO
 
 from PIL import Image
 
+from service.kernel.wording import counted
+
 MAX_ANIMATION_FRAMES = 2000
 # An edit holds every frame (or page) it edits together in memory at once: together they may
 # hold this many times the pixels of one image (EDITROOM_MAX_PIXELS). The upload check holds
@@ -55,10 +57,10 @@ class Frames:
         """What the frames are, in a message: "1,999 frames on a 7000x7000 canvas"."""
         width, height = max(self.sizes, key=lambda size: size[0] * size[1])
         if not self.one_size:
-            return f"{self.count:,} {self.noun}s of up to {width}x{height}"
+            return f"{counted(self.count, self.noun)} of up to {width}x{height}"
         if self.noun == "frame":
-            return f"{self.count:,} frames on a {width}x{height} canvas"
-        return f"{self.count:,} {self.noun}s of {width}x{height}"
+            return f"{counted(self.count, 'frame')} on a {width}x{height} canvas"
+        return f"{counted(self.count, self.noun)} of {width}x{height}"
 
     def unlike_sizes(self) -> str | None:
         """Why these frames cannot be edited together, when they differ in size."""

@@ -5,6 +5,7 @@ so asking costs one small query per enqueue."""
 
 from service.kernel.db import Database
 from service.kernel.errors import TooManyQueued
+from service.kernel.wording import counted
 
 WAITING = frozenset({"queued", "error"})  # claimable now, or after a retry's back-off
 
@@ -20,8 +21,8 @@ def refuse_when_full(waiting: int, *, max_queued: int, adding: int = 1) -> None:
     """The same check, for a caller that read how many wait with a query of its own."""
     if waiting + adding > max_queued:
         raise TooManyQueued(
-            f"{waiting} edits are waiting to run, and this server accepts at most {max_queued} "
-            "(EDITROOM_MAX_QUEUED); try again once runners have caught up"
+            f"the queue holds {counted(waiting, 'edit')} waiting to run, and this server accepts "
+            f"at most {max_queued:,} (EDITROOM_MAX_QUEUED); try again once runners have caught up"
         )
 
 
@@ -34,6 +35,7 @@ async def admit_import(database: Database, *, max_queued_imports: int) -> None:
     assert row is not None
     if row["waiting"] >= max_queued_imports:
         raise TooManyQueued(
-            f"{max_queued_imports} imports are waiting to run, the most this server accepts "
-            "(EDITROOM_MAX_QUEUED_IMPORTS); try again once runners have caught up"
+            f"the queue holds {counted(max_queued_imports, 'import')} waiting to run, the most "
+            "this server accepts (EDITROOM_MAX_QUEUED_IMPORTS); try again once runners have "
+            "caught up"
         )

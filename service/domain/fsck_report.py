@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from service.kernel.wording import counted
+
 ORPHAN = "orphan"  # a stored object no row refers to
 MISSING = "missing"  # a ready row whose object is gone
 SIZE_MISMATCH = "size_mismatch"
@@ -85,12 +87,13 @@ class FsckReport:
         found = ", ".join(f"{self.found[p]} {p.replace('_', ' ')}" for p in PROBLEMS)
         verdict = "clean" if self.clean else "NOT clean"
         return "\n".join([
-            f"checked {self.objects_checked} stored objects and {self.media_checked} ready media"
-            f" ({self.objects_hashed} hashed, {self.videos_remeasured} videos measured again)",
+            f"checked {counted(self.objects_checked, 'stored object')} and "
+            f"{self.media_checked:,} ready media ({self.objects_hashed:,} hashed, "
+            f"{counted(self.videos_remeasured, 'video')} measured again)",
             f"found: {found}",
             f"repaired {self.outcomes[REPAIRED]}, would repair {self.outcomes[WOULD_REPAIR]}, "
-            f"left {self.outcomes[LEFT]}; {self.young_unreferenced} objects without a row are "
-            "younger than EDITROOM_ORPHAN_GRACE_SECONDS and were left alone",
+            f"left {self.outcomes[LEFT]}; {counted(self.young_unreferenced, 'object')} without "
+            "a row, younger than EDITROOM_ORPHAN_GRACE_SECONDS, left alone",
             *self._restart(),
             verdict,
         ])  # fmt: skip
@@ -99,6 +102,6 @@ class FsckReport:
         if not self.lengths_recorded:
             return []
         return [
-            f"recorded {self.lengths_recorded} video lengths: restart the service (editroom "
-            "serve), which keeps the length of a media it has edited until it restarts"
+            f"recorded {counted(self.lengths_recorded, 'video length')}: restart the service "
+            "(editroom serve), which keeps the length of a media it has edited until it restarts"
         ]

@@ -16,6 +16,7 @@ from service.domain.library import MediaLibrary
 from service.kernel.db import Row
 from service.kernel.errors import Conflict, EditFailed, NotFound
 from service.kernel.query import query_items
+from service.kernel.wording import counted
 
 FIRST_OUTPUT = 1
 
@@ -63,7 +64,7 @@ class Results:
             return None
         outputs: list[UUID] = edit["outputs"]
         if index > len(outputs):
-            raise NotFound(f"edit {edit['id']} made {len(outputs)} results, not {index}")
+            raise NotFound(f"edit {edit['id']} made {counted(len(outputs), 'result')}, not {index}")
         return await self._library.get(outputs[index - 1])
 
     async def read(self, media: Row) -> AsyncGenerator[bytes, None]:

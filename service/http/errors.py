@@ -19,6 +19,7 @@ from service.kernel.errors import (
     io_trouble,
     shown,
 )
+from service.kernel.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _more_problems(listed: list[InvalidParameter], *, found: int) -> dict[str, A
     """The body's account of a request's other problems: the detail says how many, `problems`
     lists the first (the first one again included, so it reads whole), `problems_not_listed`
     counts the rest."""
-    detail = f"{listed[0]}; {found - 1:,} more problem{'s' if found > 2 else ''} found"
+    detail = f"{listed[0]}; {counted(found - 1, 'more problem')} found"
     if found > len(listed):
         detail += f", the first {len(listed) - 1} listed in problems"
     else:

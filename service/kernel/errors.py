@@ -56,6 +56,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from service.kernel.excerpt import excerpt
+from service.kernel.wording import counted
 
 # Real trouble of our own environment, on our paths: the disk failed, filled, refused a file
 # that large, went read-only or stale (NFS), or the process ran out of memory or descriptors.
@@ -431,7 +432,7 @@ class StreamsBusy(Unavailable):
 
     def __init__(self, *, limit: int) -> None:
         super().__init__(
-            f"{limit} event streams are open, as many as this service serves "
+            f"this service has {counted(limit, 'event stream')} open, as many as it serves "
             "(EDITROOM_MAX_EVENT_STREAMS); try again later, or close a page that streams"
         )
         self.limit = limit

@@ -22,6 +22,7 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from service.kernel.errors import InvalidInput, TooLarge, UploadsBusy, UploadStalled
 from service.kernel.settings import Settings
 from service.kernel.slots import Slots
+from service.kernel.wording import counted
 
 if TYPE_CHECKING:  # the library defines its callback types for type checkers only
     from python_multipart.multipart import MultipartCallbacks
@@ -77,7 +78,7 @@ def upload_slots(limit: int) -> Slots:
 
     def refusal(limit: int) -> UploadsBusy:
         return UploadsBusy(
-            f"{limit} uploads are being received already, the most at once "
+            f"this server is receiving {counted(limit, 'upload')} already, the most at once "
             f"(EDITROOM_MAX_CONCURRENT_UPLOADS); try again in "
             f"{UploadsBusy.retry_after_seconds} s"
         )

@@ -393,7 +393,7 @@ def test_a_full_queue_is_refused_first_and_a_queue_with_room_admits(
         room_again = edit(api, media=photo, rotate="270")
     assert [response.status_code for response in admitted] == [202, 202]
     assert (full.status_code, unknown.status_code) == (429, 429)
-    assert "2 edits are waiting to run" in full.json()["detail"]
+    assert "the queue holds 2 edits waiting to run" in full.json()["detail"]
     assert room_again.status_code == 202, room_again.text
     assert edits_made(conn) == 3
 
@@ -412,7 +412,7 @@ def test_a_retry_is_admitted_as_a_new_edit_is(
         refused = api.client.post(f"{made[0]['url']}/retry")
     assert third.status_code == 202
     assert refused.status_code == 429, refused.text
-    assert "2 edits are waiting to run" in refused.json()["detail"]
+    assert "the queue holds 2 edits waiting to run" in refused.json()["detail"]
     assert refused.headers["retry-after"].isdigit()
 
 

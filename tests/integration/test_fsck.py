@@ -581,8 +581,8 @@ def test_the_cli_remeasures_videos_and_says_to_restart_the_service(
     repaired = cli(api, database_url, "--remeasure-videos")
     assert repaired.returncode == 0, repaired.stderr
     assert f"wrong_length: {media_key(short['sha256'])} (media {short['id']})" in repaired.stdout
-    assert "(0 hashed, 1 videos measured again)" in repaired.stdout
-    assert "recorded 1 video lengths: restart the service" in repaired.stdout
+    assert "(0 hashed, 1 video measured again)" in repaired.stdout
+    assert "recorded 1 video length: restart the service" in repaired.stdout
     assert duration(conn, short["id"]) == pytest.approx(5.0, abs=0.03)
 
 

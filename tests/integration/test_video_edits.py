@@ -224,8 +224,9 @@ def test_a_resize_a_still_is_made_of_is_held_to_the_pixel_limit_when_asked_for(
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["detail"] == (
-        "resize='10000x6000': still of 10000x6000 is 60,000,000 pixels, over the limit of "
-        "50,000,000 (EDITROOM_MAX_PIXELS); accepted: a size of at most 50,000,000 pixels a still"
+        "resize='10000x6000': a still of 10000x6000 would have 60,000,000 pixels, more than "
+        "the 50,000,000 a still may have (EDITROOM_MAX_PIXELS); accepted: a size of at most "
+        "50,000,000 pixels a still"
     )
     assert conn.execute("SELECT count(*) AS n FROM editroom.edits").fetchone() == {"n": 0}
     (still,) = outputs(api, run(api, media=clip["id"], resize="10000x5000", thumbnail="0"))

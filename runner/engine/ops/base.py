@@ -71,8 +71,8 @@ class Limits:
         if pixels <= self.max_pixels:
             return None
         return (
-            f"still of {width}x{height} is {pixels:,} pixels, over the limit of "
-            f"{self.max_pixels:,} (EDITROOM_MAX_PIXELS)"
+            f"a still of {width}x{height} would have {pixels:,} pixels, more than the "
+            f"{self.max_pixels:,} a still may have (EDITROOM_MAX_PIXELS)"
         )
 
     def oversized_frames(self, width: int, height: int) -> str | None:

@@ -255,11 +255,12 @@ def _decide(request: _Request, limits: Limits) -> Plan:
     # re-encoded at its own size: refused before a frame is decoded, not by the encoder.
     # Stills are written by Pillow, not a video codec: max_pixels holds them, as it holds images.
     if request.still is not None:
-        problem = limits.oversized_still(*size)
+        problem = limits.oversized_still(*size)  # a sentence of its own: the still is the result
     else:
-        problem = None if video_copy else limits.oversized_frames(*size)
+        frames = None if video_copy else limits.oversized_frames(*size)
+        problem = frames and f"the result's {frames}"
     if problem:
-        raise EditFailed(f"the result's {problem}; resize it smaller")
+        raise EditFailed(f"{problem}; resize it smaller")
     if video_copy:
         _check_smart_cuts(request, limits)
     codec = None if request.container == "gif" else _video_codec(request)
