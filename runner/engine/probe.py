@@ -55,6 +55,10 @@ TRUNCATION_TOLERANCE_SECONDS = 1.0
 # their picture as a video of one frame, so one the image reader refused was stored as video/mp4.
 AVIF_BRANDS = frozenset({"avif", "avis"})
 HEIF_BRANDS = frozenset({"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"})
+# FFmpeg reads a still image through a demuxer named for its format, `<format>_pipe`
+# (bmp_pipe, png_pipe, ...), or for a few through one of their own: the image format they say.
+IMAGE_PIPE_SUFFIX = "_pipe"
+IMAGE_DEMUXERS = {"gif": "GIF", "apng": "PNG", "ico": "ICO"}
 # The first bytes of the formats above: a file that starts like one but cannot be read is a
 # broken image or video (422), not some other kind of file (415).
 SIGNATURES = (
@@ -205,8 +209,10 @@ def probe_video(
 
 
 def _refuse_images(container: Any) -> None:
-    """A file branded an image is judged as one: an AVIF the image reader refused is a broken
-    AVIF (422), and other HEIF (a phone's HEIC) is a kind editroom does not take (415)."""
+    """A file branded an image, or that FFmpeg reads as one, is judged as one: an AVIF (or a
+    PNG, ...) the image reader refused is a broken one (422), and other HEIF (a phone's HEIC),
+    or a BMP, is a kind editroom does not take (415), said so in our words, not in the name
+    of FFmpeg's demuxer ("the piped bmp sequence format")."""
     brand = container.metadata.get("major_brand", "").strip()
     if brand in AVIF_BRANDS:
         raise InvalidMedia("the AVIF image is truncated or corrupt", accepted=UNDAMAGED)
@@ -215,6 +221,21 @@ def _refuse_images(container: Any) -> None:
             f"HEIF images (brand {brand!r}: a phone's HEIC photo, say) are not supported",
             accepted=ACCEPTED,
         )
+    image_format = _image_format(container.format.name)
+    if image_format in IMAGE_FORMATS:  # given to the image reader, which could not read it
+        raise InvalidMedia(f"the {image_format} image is truncated or corrupt", accepted=UNDAMAGED)
+    if image_format is not None:
+        raise UnsupportedMedia(
+            f"{image_format} is an image format editroom does not read", accepted=ACCEPTED
+        )
+
+
+def _image_format(demuxer: str) -> str | None:
+    """The image format of FFmpeg's demuxer for one (as Pillow names those it shares), None
+    for a demuxer of video, sound or anything else."""
+    if demuxer.endswith(IMAGE_PIPE_SUFFIX):
+        return demuxer.removesuffix(IMAGE_PIPE_SUFFIX).upper()
+    return IMAGE_DEMUXERS.get(demuxer)
 
 
 def _video_facts(

@@ -91,12 +91,45 @@ def test_videos(
 
 @pytest.mark.parametrize(
     "content",
-    [b"hello, this is text\n" * 50, b"%PDF-1.7\n" + b"0" * 500, media.image_bytes("BMP")],
-    ids=["text", "pdf", "bmp"],
+    [b"hello, this is text\n" * 50, b"%PDF-1.7\n" + b"0" * 500],
+    ids=["text", "pdf"],
 )
 def test_other_files_are_unsupported(tmp_path: Path, content: bytes) -> None:
     with pytest.raises(UnsupportedMedia, match="accepted: images"):
         facts_of(saved(tmp_path, "x.jpg", content))
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (media.image_bytes("BMP"), "BMP"),
+        (media.image_bytes("ICO"), "ICO"),
+        (b"P6\n16 16\n255\n" + bytes(16 * 16 * 3), "PPM"),
+    ],
+    ids=["bmp", "ico", "ppm"],
+)
+def test_an_image_format_editroom_does_not_read_is_named_as_one(
+    tmp_path: Path, content: bytes, said: str
+) -> None:
+    """Pillow is not given these; FFmpeg then opened them, and its demuxer's name was the
+    refusal: "the piped bmp sequence format is not supported"."""
+    with pytest.raises(UnsupportedMedia) as refused:
+        facts_of(saved(tmp_path, "upload", content))
+    assert str(refused.value) == (
+        f"{said} is an image format editroom does not read; accepted: images (JPEG, PNG, WebP, "
+        "GIF, TIFF, AVIF) and videos (MP4, MOV, WebM, MKV, MPEG-TS, AVI, Ogg)"
+    )
+
+
+def test_an_image_of_a_format_editroom_reads_that_pillow_cannot_open_is_damaged(
+    tmp_path: Path,
+) -> None:
+    """A PNG whose header chunk is unreadable: FFmpeg opens it as a PNG still, and it was
+    refused as "the piped png sequence format is not supported" (415), not as damaged."""
+    png = media.image_bytes("PNG")
+    broken = png[:12] + b"IHDX" + png[16:]  # the first chunk must be IHDR
+    with pytest.raises(InvalidMedia, match=r"^the PNG image is truncated or corrupt; accepted: "):
+        facts_of(saved(tmp_path, "upload", broken))
 
 
 @pytest.mark.parametrize(
