@@ -26,10 +26,11 @@ Planner = Callable[[Size], Size | None]
 WORKING_MODES = ("L", "LA", "RGB", "RGBA")
 # The formats Pillow may read. Others are refused unread: some of its plugins hand the file to
 # other programs (EPS to Ghostscript) or are rarely exercised against hostile input. JPEG's
-# reader also opens MPO, the JPEG some cameras write.
-READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP")
+# reader also opens MPO, the JPEG some cameras write. The same as an upload's check takes
+# (runner.engine.probe.IMAGE_FORMATS): nothing else reaches an edit.
+READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF")
 # What a source is written as when no format is asked for: its own format when it is one of
-# ours (MPO is a camera's JPEG with extra pictures), PNG for anything else (BMP, ICO, ...).
+# ours (MPO is a camera's JPEG with extra pictures), PNG for anything else.
 _WRITTEN_AS: dict[str, ImageFormat] = {
     "JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "AVIF": "avif", "GIF": "gif",
     "TIFF": "tiff",
@@ -121,7 +122,7 @@ def _explained(what: str, *, max_pixels: int) -> Iterator[None]:
             yield
     except UnidentifiedImageError:
         raise EditFailed(
-            f"{what} is not an image editroom can read; use JPEG, PNG, WebP, AVIF, GIF, TIFF or BMP"
+            f"{what} is not an image editroom can read; use JPEG, PNG, WebP, AVIF, GIF or TIFF"
         ) from None
     except Image.DecompressionBombError as exc:
         # Pillow refuses twice its limit (set to ours) as it opens, before our check runs.
