@@ -226,11 +226,14 @@ class Workflows:
         and left_out, judged by nothing: the workflow may have a new version since (deleted,
         it is a 404)."""
         workflow = await self._runnable(workflow_id)
-        if not 1 <= len(media_ids) <= MAX_BATCH:
+        # A batch larger than the queue may ever hold would be refused as "full" for good.
+        most = min(MAX_BATCH, self._settings.max_queued)
+        if not 1 <= len(media_ids) <= most:
             raise InvalidParameter(
                 "media", ",".join(map(str, media_ids)),  # none: (empty)
                 f"{len(media_ids):,} media given" if media_ids else "no media given",
-                accepted=f"1 to {MAX_BATCH} media ids",
+                accepted=f"1 to {most:,} media ids"
+                + (" (EDITROOM_MAX_QUEUED)" if most < MAX_BATCH else ""),
             )  # fmt: skip
         request = fingerprint(
             "POST /workflows/{id}/run", workflow=workflow_id, media=media_ids,

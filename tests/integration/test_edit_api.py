@@ -391,7 +391,14 @@ def test_a_full_queue_is_refused_first_and_a_queue_with_room_admits(
         unknown = edit(api, media="0f8fad5b-d9cb-469f-a165-70867728950e", rotate="90")
         conn.execute("UPDATE editroom.edits SET status = 'cancelled'")
         room_again = edit(api, media=photo, rotate="270")
+        # A batch the queue could never hold is no "try again later" (429), but a 422.
+        workflow = api.client.post("/workflows", params={"name": "turn", "rotate": "90"}).json()
+        others = [api.upload(media.image_bytes("PNG", size=(41 + i, 30))).json()["id"]
+                  for i in range(2)]  # fmt: skip
+        never = api.client.post(f"{workflow['url']}/run", json={"media": [photo, *others]})
     assert [response.status_code for response in admitted] == [202, 202]
+    assert never.status_code == 422, never.text
+    assert never.json()["accepted"] == "1 to 2 media ids (EDITROOM_MAX_QUEUED)"
     assert (full.status_code, unknown.status_code) == (429, 429)
     assert "the queue holds 2 edits waiting to run" in full.json()["detail"]
     assert room_again.status_code == 202, room_again.text

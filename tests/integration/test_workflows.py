@@ -485,7 +485,7 @@ def test_an_empty_batch_shows_its_value_as_empty(api: Api) -> None:
     assert response.status_code == 422
     body = response.json()
     assert (body["parameter"], body["value"]) == ("media", "(empty)")
-    assert body["detail"] == "media='(empty)': no media given; accepted: 1 to 1000 media ids"
+    assert body["detail"] == "media='(empty)': no media given; accepted: 1 to 1,000 media ids"
 
 
 def test_a_run_on_sound_alone_is_refused_naming_it(api: Api, conn: Conn, tmp_path: Path) -> None:
