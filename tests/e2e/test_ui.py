@@ -1281,15 +1281,19 @@ def test_a_link_followed_from_the_keyboard_leaves_the_focus_on_the_new_page(
     page: Page, watch: Watch, service: str
 ) -> None:
     """A card's link followed with Enter replaces the library with the editor: the focus goes
-    to the new page, and the next Tab is in it, not back at the window's top."""
+    to the new page, and the next Tab is in it, not back at the window's top. The new page is
+    shown from its top, the top bar in view (at phone width the editor is longer than the
+    window: focusing its start scrolled the bar out of sight)."""
     with httpx.Client(base_url=service, timeout=60) as api:
         picture = media.image_bytes("PNG", size=(52, 39))
         api.post("/bucket/upload", params={"filename": "followed.png"}, content=picture)
+    page.set_viewport_size(PHONE)
     page.goto("/#/library")
     page.get_by_role("link", name="Edit followed.png").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="followed.png")).to_be_visible()
     expect(page.locator("main")).to_be_focused()
+    expect(page.get_by_role("navigation", name="Main")).to_be_in_viewport()
     page.keyboard.press("Tab")
     assert page.evaluate("document.getElementById('page').contains(document.activeElement)")
 

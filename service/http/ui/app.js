@@ -45,9 +45,12 @@ async function show() {
 
 // The focus was on what the page just replaced: it goes to the new page's start, so the
 // keyboard (and a screen reader) goes on from there, not from the window's top. Not if the
-// person has moved it meanwhile.
+// person has moved it meanwhile. The new page is shown from its top, the top bar with it:
+// focus() alone would scroll the page's start to the window's top, the bar out of sight.
 function keepFocus(main) {
-  if (!document.activeElement || document.activeElement === document.body) main.focus();
+  if (document.activeElement && document.activeElement !== document.body) return;
+  main.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
 }
 
 function showCounts(counts) {
