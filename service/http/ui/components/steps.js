@@ -104,14 +104,17 @@ function shown(element, on) {
 }
 
 // A button no longer offered that had the focus hands it to the step's other button, or to
-// the step itself, not to the page's top.
+// the step's status, which says what became of it ("cancelled"), not to the page's top nor
+// to the whole row, which offers nothing; never to another step's Cancel, which acts without
+// asking. Tab goes on from there, to the step's Retry when it is offered later.
 function offered(row, button, on) {
   const hadFocus = !on && document.activeElement === button;
   shown(button, on);
   if (!hadFocus) return;
   const other = [...row.querySelectorAll(".step-actions button")].find((b) => !b.hidden);
-  if (!other) row.tabIndex = -1;
-  (other || row).focus();
+  const status = row.querySelector(".chip");
+  if (!other) status.tabIndex = -1;
+  (other || status).focus();
 }
 
 // The steps that made the head, first to last: from the head back along the step each was made
