@@ -211,6 +211,8 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     crop = page.get_by_label("crop", exact=True)
     x, y, width, height = (int(n) for n in crop.input_value().split(","))
     assert (x, y) == (80, 60) and abs(width - 160) <= 2 and abs(height - 120) <= 2
+    # The form beside the picture, its Apply in view: no second one offered under the picture.
+    expect(page.locator(".apply-here button")).to_be_hidden()
     page.get_by_role("button", name="Apply crop").click()
     step = page.locator(".step").first
     expect(step).to_have_attribute("data-status", "completed")
@@ -299,7 +301,25 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     # The track's times: its start and end, and what the handles keep.
     kept = f"0:00.20 \u2013 0:0{end:.2f} · {end - start:.2f} s kept"  # an en dash
     expect(page.locator(".timeline-times span")).to_have_text(["0:00.00", kept, "0:02.00"])
-    page.get_by_role("button", name="Apply trim").click()
+    expect(page.locator(".apply-here button")).to_be_hidden()  # the form's Apply is in view
+    # At phone width the form is below the steps, out of sight: a handle moved offers Apply
+    # under the timeline, said to a screen reader, the next Tab; it applies what the form holds.
+    page.set_viewport_size(PHONE)
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")  # back where the drag left it
+    offered = page.locator(".stage").get_by_role("button", name="Apply trim")
+    expect(offered).to_be_in_viewport()
+    expect(page.locator(".apply-here [aria-live]")).to_have_text(
+        "Trim set: Apply trim is under the timeline."
+    )
+    page.screenshot(path=ARTIFACTS / "editor-trim-offered-phone.png")  # the window, as seen
+    page.keyboard.press("Tab")
+    expect(offered).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(offered).to_be_hidden()
+    expect(page.locator(".steps")).to_be_focused()  # where the new step is listed
+    page.set_viewport_size(DESKTOP)
     expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
     expect(page.locator(".step-ops").first).to_have_text(f"trim={start:g},{end:g}")
     page.wait_for_function(
@@ -656,6 +676,26 @@ def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
     # At phone width the steps, undo and redo come before the long list of operations.
     page.set_viewport_size(PHONE)
     assert page.locator(".history").evaluate(ABOVE, page.locator(".ops-panel").element_handle())
+    # There, a crop box drawn offers Apply under the picture: the form's is screens below.
+    page.locator("details[data-op=crop] summary").click()
+    page.locator(".picture").scroll_into_view_if_needed()
+    box = page.locator(".picture").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75, steps=5)
+    page.mouse.up()
+    offered = page.locator(".stage").get_by_role("button", name="Apply crop")
+    expect(offered).to_be_in_viewport()
+    expect(page.locator(".apply-here [aria-live]")).to_have_text(
+        "Crop set: Apply crop is under the picture."
+    )
+    page.screenshot(path=ARTIFACTS / "editor-crop-offered-phone.png")  # the window, as seen
+    offered.click()
+    expect(page.locator(".step .step-ops").first).to_have_text(
+        re.compile(r"^crop=30,2[23],60,4[56]$")
+    )
+    expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
     check_page(page, "editor-tiff")
 
 

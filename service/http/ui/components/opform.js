@@ -97,7 +97,11 @@ export function opForm(op, { onApply, extra = null }) {
       else if (value !== null) items.push([param.name, value]);
     }
     error.hidden = true;
-    try { await onApply(items); } catch (failure) { error.textContent = failure.message; error.hidden = false; }
+    try { await onApply(items); } catch (failure) {
+      error.textContent = failure.message;
+      error.hidden = false;
+      error.scrollIntoView({ block: "nearest" }); // in view: Apply may have been pressed beside the picture
+    }
   });
   return { form, fields, checks, check, error };
 }

@@ -12,7 +12,8 @@ const EMPTY = "No steps yet. Choose an operation, set it (drag a box to crop, th
 
 // `act(method, path)`: a step's Cancel or Retry pressed; a refusal is told on its step.
 export function stepList({ act }) {
-  const element = h("ol", { class: "steps", "aria-label": "Steps, newest first" });
+  // Focusable from a script only: it takes the focus of a control gone (editor.js).
+  const element = h("ol", { class: "steps", "aria-label": "Steps, newest first", tabindex: -1 });
   const announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
   const empty = h("li", { class: "empty" }, EMPTY);
   const rows = new Map(); // edit id → its row

@@ -2,6 +2,7 @@
 // the head in the centre, the session's steps on the right, live over the page's one event
 // stream (app.js), its edits of this session.
 import { get, operations, request } from "../api.js";
+import { applyHere } from "../components/applyhere.js";
 import { boxProblem, cropBox } from "../components/crop.js";
 import { bytes, confirmDialog, errorBox, h, looksLikeId, nothingAt, showError, uid } from "../components/dom.js";
 import { grouped, opForm } from "../components/opform.js";
@@ -60,7 +61,11 @@ export async function render(main, { id, params }) {
 
   async function apply(items) {
     await request("POST", "/edit", { params: [["session", session.id], ...items] });
+    // What was drawn is sent: its Apply beside the picture goes, and the focus it had goes to
+    // the steps, where the new step is listed.
+    const hadFocus = tools?.applyHere?.withdraw();
     await acted();
+    if (hadFocus) steps.element.focus();
   }
 
   // An action the API took: a refusal told before (nothing to undo, a step not cancelled) is
@@ -113,14 +118,15 @@ export async function render(main, { id, params }) {
     const format = formatName(head.content_type);
     const note = h("p", { class: "facts" }, copy ? `Shown as a WebP copy: browsers cannot show ${format}. Download gives the ${format} itself.` : "");
     if (copy) showCopy(image, copy, note, format); else image.src = head.content_url;
-    const crop = cropBox(image, head, (r) => { if (forms.crop) forms.crop.fields.crop.value = `${r.x},${r.y},${r.width},${r.height}`; });
+    const offer = applyHere(() => forms.crop?.form, { name: "crop", where: "under the picture" });
+    const crop = cropBox(image, head, (r) => { if (forms.crop) { forms.crop.fields.crop.value = `${r.x},${r.y},${r.width},${r.height}`; offer.offer(); } });
     const quick = h("div", { class: "quick-tools", role: "toolbar", "aria-label": "Rotate and flip" },
       quickButton("Rotate left", [["rotate", "-90"]]), quickButton("Rotate right", [["rotate", "90"]]),
       quickButton("Flip horizontally", [["flip", "h"]]), quickButton("Flip vertically", [["flip", "v"]]));
     const frame = picture(head, image);
     frame.append(crop.layer);
-    stage.replaceChildren(frame, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${format}`), ...(copy ? [note] : []));
-    return { image, crop, dispose: crop.dispose };
+    stage.replaceChildren(frame, offer.element, quick, h("p", { class: "facts" }, `${head.width}×${head.height} · ${format}`), ...(copy ? [note] : []));
+    return { image, crop, applyHere: offer, dispose: crop.dispose };
   }
 
   // A copy still being made is answered 202 after a while, which an <img> takes for an error:
@@ -138,19 +144,24 @@ export async function render(main, { id, params }) {
   // timeline: its handles would span a made-up length. Its trim is typed.
   function videoStage(head) {
     const video = h("video", { src: head.content_url, controls: true, preload: "metadata", class: "head", "aria-label": `The current result: ${head.original_name || head.id}` });
+    const offer = applyHere(() => forms.trim?.form, { name: "trim", where: "under the timeline" });
     const line = head.duration_seconds == null ? null : timeline(video, {
       duration: head.duration_seconds, fps: head.frame_rate,
       onChange: (start, end) => {
         if (!forms.trim) return;
         forms.trim.fields.trim.value = `${start.toFixed(3)},${end.toFixed(3)}`;
-        forms.trim.form.closest("details").open = true; // the numbers and Apply, in view
+        // The numbers and Apply, opened in view where the panel is beside the head (at once:
+        // whether Apply is then seen decides whether it is offered under the timeline).
+        const details = forms.trim.form.closest("details");
+        if (!details.open) { details.open = true; reveal(details); }
+        offer.offer();
       },
     });
     const format = formatName(head.content_type);
     const note = h("p", { class: "facts", hidden: true }, `This browser cannot play this ${format}: Download gives it as it is, or convert it (format=mp4 or webm).`);
     video.addEventListener("error", () => { note.hidden = false; });
-    stage.replaceChildren(picture(head, video), ...(line ? [line.element] : []), h("p", { class: "facts" }, `${head.width}×${head.height} · ${length(head)} · ${head.frame_rate?.toFixed(2) ?? "?"} fps · ${format}`), note);
-    return { video, line };
+    stage.replaceChildren(picture(head, video), ...(line ? [line.element, offer.element] : []), h("p", { class: "facts" }, `${head.width}×${head.height} · ${length(head)} · ${head.frame_rate?.toFixed(2) ?? "?"} fps · ${format}`), note);
+    return { video, line, applyHere: offer };
   }
 
   function length(head) {
@@ -184,7 +195,10 @@ export async function render(main, { id, params }) {
         forms[op.name] = made;
         const details = h("details", { class: "op", "data-op": op.name }, h("summary", {}, op.name, h("span", { class: "op-description" }, op.description)), made.form);
         if (op.name === "crop") {
-          details.addEventListener("toggle", () => tools?.crop?.show(details.open));
+          details.addEventListener("toggle", () => { // closed, the box goes, and its Apply with it
+            tools?.crop?.show(details.open);
+            if (!details.open) tools?.applyHere?.withdraw();
+          });
           made.checks.crop = (value) => boxProblem(value, op.parameters[0], headSize);
           // A box is drawn only when it fits: one the field would refuse is not shown clipped.
           made.fields.crop.addEventListener("input", (e) => tools?.crop?.set(made.checks.crop(e.target.value.trim()) ? "" : e.target.value));
@@ -240,9 +254,7 @@ export async function render(main, { id, params }) {
   }
 
   function handFocusOn() {
-    const other = [undo, redo].find((button) => !button.disabled);
-    if (!other) steps.element.tabIndex = -1;
-    (other ?? steps.element).focus();
+    ([undo, redo].find((button) => !button.disabled) ?? steps.element).focus();
   }
 
   // One read of the session at a time. A refresh asked for while one is on its way (an edit
