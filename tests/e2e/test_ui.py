@@ -308,16 +308,16 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     handle.focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowLeft")  # back where the drag left it
-    offered = page.locator(".stage").get_by_role("button", name="Apply trim")
-    expect(offered).to_be_in_viewport()
+    apply_here = page.locator(".stage").get_by_role("button", name="Apply trim")
+    expect(apply_here).to_be_in_viewport()
     expect(page.locator(".apply-here [aria-live]")).to_have_text(
         "Trim set: Apply trim is under the timeline."
     )
     page.screenshot(path=ARTIFACTS / "editor-trim-offered-phone.png")  # the window, as seen
     page.keyboard.press("Tab")
-    expect(offered).to_be_focused()
+    expect(apply_here).to_be_focused()
     page.keyboard.press("Enter")
-    expect(offered).to_be_hidden()
+    expect(apply_here).to_be_hidden()
     expect(page.locator(".steps")).to_be_focused()  # where the new step is listed
     page.set_viewport_size(DESKTOP)
     expect(page.locator(".step").first).to_have_attribute("data-status", "completed")
@@ -685,13 +685,13 @@ def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75, steps=5)
     page.mouse.up()
-    offered = page.locator(".stage").get_by_role("button", name="Apply crop")
-    expect(offered).to_be_in_viewport()
+    apply_here = page.locator(".stage").get_by_role("button", name="Apply crop")
+    expect(apply_here).to_be_in_viewport()
     expect(page.locator(".apply-here [aria-live]")).to_have_text(
         "Crop set: Apply crop is under the picture."
     )
     page.screenshot(path=ARTIFACTS / "editor-crop-offered-phone.png")  # the window, as seen
-    offered.click()
+    apply_here.click()
     expect(page.locator(".step .step-ops").first).to_have_text(
         re.compile(r"^crop=30,2[23],60,4[56]$")
     )
