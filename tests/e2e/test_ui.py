@@ -691,6 +691,14 @@ def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
         "Crop set: Apply crop is under the picture."
     )
     page.screenshot(path=ARTIFACTS / "editor-crop-offered-phone.png")  # the window, as seen
+    # Refused, it is told in the form, brought into view; pressed again, it is sent.
+    watch.expected.append("status of 409")
+    refusal = {"detail": "The session has moved on: read it again."}
+    page.route("**/edit?*", lambda route: route.fulfill(status=409, json=refusal), times=1)
+    apply_here.click()
+    told = page.locator("details[data-op=crop] .error")
+    expect(told).to_have_text(refusal["detail"])
+    expect(told).to_be_in_viewport()
     apply_here.click()
     expect(page.locator(".step .step-ops").first).to_have_text(
         re.compile(r"^crop=30,2[23],60,4[56]$")
