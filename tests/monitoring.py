@@ -73,8 +73,10 @@ def start_stack(
     prometheus_bin = require_tool("prometheus")
     exporter_bin = require_tool("prometheus-postgres-exporter")
     env = editroom_env(database_url, tmp / "data", **settings)
-    api_url = processes.enter_context(serving(env, tmp / "serve.log"))
-    runner_ports = [free_port() for _ in range(runners)]
+    # Every process but the API is started first, and the API last: Prometheus takes its
+    # targets up seconds after it starts (its discovery sends them every 5 s), the runners
+    # seconds too, and meanwhile `serving` waits for the API.
+    api_port, runner_ports = free_port(), [free_port() for _ in range(runners)]
     started = [
         processes.enter_context(
             editroom_process("runner", env={**env, "EDITROOM_RUNNER_METRICS_PORT": str(port)},
@@ -90,7 +92,7 @@ def start_stack(
         env={"DATA_SOURCE_NAME": database_url}, log=tmp / "exporter.log",
     ))  # fmt: skip
     targets = {
-        "api": [api_url.removeprefix("http://")],
+        "api": [f"127.0.0.1:{api_port}"],
         "runner": [f"127.0.0.1:{port}" for port in runner_ports],
         "postgres": [exporter],
     }
@@ -101,6 +103,7 @@ def start_stack(
          f"--web.listen-address={prometheus_address}"],
         env={}, log=tmp / "prometheus.log",
     ))  # fmt: skip
+    api_url = processes.enter_context(serving(env, tmp / "serve.log", port=api_port))
     prometheus = processes.enter_context(httpx.Client(base_url=f"http://{prometheus_address}"))
     api = processes.enter_context(httpx.Client(base_url=api_url, timeout=TIMEOUT_SECONDS))
     _every_target_up(prometheus, tmp, expected=1 + runners + 1)

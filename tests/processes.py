@@ -59,9 +59,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`editroom serve` on a free port; yields its base URL once /healthz answers."""
-    port = free_port()
+def serving(env: dict[str, str], log: Path, *, port: int | None = None) -> Iterator[str]:
+    """`editroom serve` on `port` (by default a free one); yields its base URL once /healthz
+    answers."""
+    port = port or free_port()
     with editroom_process("serve", "--port", str(port), env=env, log=log):
         base_url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

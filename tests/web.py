@@ -160,6 +160,9 @@ def trickling(*, declared_bytes: int, seconds_per_byte: float, stop: threading.E
     return route
 
 
+SHUTDOWN_POLL_SECONDS = 0.02
+
+
 @contextmanager
 def web_server(routes: dict[str, Route]) -> Iterator[str]:
     """A threaded server on 127.0.0.1; yields its base URL."""
@@ -179,7 +182,10 @@ def web_server(routes: dict[str, Route]) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop to look again: at the default 0.5 s, half a second a test.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import psycopg
 import pytest
 from PIL import Image
+from psycopg.rows import dict_row
 
 from tests import media
 from tests.processes import editroom_env, editroom_process, serving
@@ -23,19 +25,31 @@ from tests.waiting import eventually
 TIMEOUT_SECONDS = 120.0
 
 
+# One database and one `editroom serve` for the module: a serve process takes seconds to
+# start. Each test starts its own runners, uploads media of its own (distinct bytes: the same
+# bytes twice would be a duplicate) and asserts on its own edits only.
 @pytest.fixture
-def env(database_url: str, tmp_path: Path, conn: Conn) -> dict[str, str]:
-    disable_backoff(conn)
+def database_url(module_database_url: str) -> str:
+    """The module's database, for `conn` too."""
+    return module_database_url
+
+
+@pytest.fixture(scope="module")
+def env(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    with psycopg.connect(module_database_url, autocommit=True, row_factory=dict_row) as conn:
+        disable_backoff(conn)
     return editroom_env(
-        database_url, tmp_path / "data", poll_interval_seconds="0.5",
-        progress_interval_seconds="0.2", reap_interval_seconds="0.5",
+        module_database_url, tmp_path_factory.mktemp("edit-flow") / "data",
+        poll_interval_seconds="0.5", progress_interval_seconds="0.2",
+        reap_interval_seconds="0.5",
     )  # fmt: skip
 
 
-@pytest.fixture
-def api(env: dict[str, str], tmp_path: Path) -> Iterator[httpx.Client]:
+@pytest.fixture(scope="module")
+def api(env: dict[str, str]) -> Iterator[httpx.Client]:
+    log = Path(env["EDITROOM_DATA_DIR"]).with_name("serve.log")
     with (
-        serving(env, tmp_path / "serve.log") as base_url,
+        serving(env, log) as base_url,
         httpx.Client(base_url=base_url, timeout=TIMEOUT_SECONDS) as client,
     ):
         yield client
@@ -95,7 +109,7 @@ def test_upload_edit_follow_download(
 
 
 def test_streams_share_one_listen_connection(api: httpx.Client, conn: Conn) -> None:
-    picture = upload(api, media.image_bytes("PNG"))
+    picture = upload(api, media.image_bytes("PNG", size=(64, 47)))
     made = [
         api.post("/edit", params={"media": picture["id"], "flip": "h"}).json() for _ in range(5)
     ]
@@ -140,9 +154,9 @@ def test_two_runners_never_process_the_same_edit(
 SLOW = {"rotate": "33", "format": "avif"}  # a 5000x5000 picture: seconds of encoding
 
 
-@pytest.fixture
-def big_picture(api: httpx.Client, tmp_path: Path) -> dict[str, Any]:
-    path = tmp_path / "big.png"
+@pytest.fixture(scope="module")
+def big_picture(api: httpx.Client, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("big") / "big.png"
     media.gradient(5000, 5000).save(path)
     return upload(api, path.read_bytes(), "big.png")
 
@@ -150,7 +164,7 @@ def big_picture(api: httpx.Client, tmp_path: Path) -> dict[str, Any]:
 def test_cancel_stops_a_running_edit_at_once(
     api: httpx.Client, env: dict[str, str], tmp_path: Path, big_picture: dict[str, Any]
 ) -> None:
-    small = upload(api, media.image_bytes("PNG"))
+    small = upload(api, media.image_bytes("PNG", size=(64, 46)))
     with runners(env, tmp_path, "runner-a", runner_concurrency="1"):
         slow = api.post("/edit", params={"media": big_picture["id"], **SLOW}).json()
         eventually(lambda: status(api, slow) == "processing", what="the slow edit to start")
@@ -164,11 +178,15 @@ def test_cancel_stops_a_running_edit_at_once(
 
 def test_a_runner_killed_mid_edit_and_the_edit_finishing_elsewhere(
     api: httpx.Client, env: dict[str, str], tmp_path: Path, conn: Conn,
-    big_picture: dict[str, Any],
 ) -> None:  # fmt: skip
+    # Slow enough (a second or more) to be killed mid-edit as soon as it is seen processing;
+    # not as big as the cancelled AVIF's picture: the survivor does it all again.
+    path = tmp_path / "killed.png"
+    media.gradient(3000, 3000).save(path)
+    picture = upload(api, path.read_bytes(), "killed.png")
     short_lease = {"lease_seconds": "2", "heartbeat_seconds": "0.5"}
     with runners(env, tmp_path, "doomed", **short_lease) as started:
-        slow = api.post("/edit", params={"media": big_picture["id"], "rotate": "33"}).json()
+        slow = api.post("/edit", params={"media": picture["id"], "rotate": "33"}).json()
         eventually(lambda: status(api, slow) == "processing", what="the doomed runner to start")
         os.killpg(started["doomed"].pid, signal.SIGKILL)
     with runners(env, tmp_path, "survivor", **short_lease):

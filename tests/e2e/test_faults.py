@@ -350,8 +350,8 @@ def test_work_disk_full_mid_video_edit_is_retried_cleanly(
     with small_filesystem(tmp_path / "work", "64k") as work:
         env = editroom_env(database_url, tmp_path / "data", **QUICK, work_dir=str(work))
         with (
+            runner(env, tmp_path / "runner.log"),  # starting while `serving` waits for the API
             serving(env, tmp_path / "serve.log") as base_url,
-            runner(env, tmp_path / "runner.log"),
             httpx.Client(base_url=base_url, timeout=30) as api,
         ):
             assert len(clip) > 64 * 1024  # its copy cannot fit

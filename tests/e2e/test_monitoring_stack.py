@@ -78,6 +78,7 @@ def stack(
             )  # fmt: skip
             prometheus = started.prometheus
             work = do_real_work(started.api)
+            done_at = time.time()  # Prometheus's clock: this machine's
             completed = work.completed
             # Prometheus has scraped the work once the database's and the runner's counts show it.
             eventually(
@@ -85,7 +86,12 @@ def stack(
                 and scalar(prometheus, "sum(editroom_edits_processed_total)") == completed,
                 timeout=TIMEOUT_SECONDS, what="the edits in Prometheus",
             )  # fmt: skip
-            time.sleep(3 * SCRAPE_SECONDS)  # a few more samples, so every rate has two
+            # Every rate has two samples of the work: each target's last scrape is over an
+            # interval after the work ended, so the one before it was after the work too.
+            eventually(
+                lambda: scalar(prometheus, "min(timestamp(up))") > done_at + SCRAPE_SECONDS,
+                timeout=TIMEOUT_SECONDS, what="two scrapes of every target since the work",
+            )  # fmt: skip
             yield Stack(prometheus, started.api, started.runners, work)
     finally:
         drop_database(postgres_server_url, name)

@@ -2,7 +2,6 @@
 that goes away mid-upload leaving nothing behind."""
 
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +21,20 @@ CHUNK_BYTES = 1024 * 1024
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    data_dir = tmp_path / "data"
-    with serving(editroom_env(database_url, data_dir), tmp_path / "serve.log") as base_url:
+def database_url(module_database_url: str) -> str:
+    """The module's database, for `conn` too."""
+    return module_database_url
+
+
+@pytest.fixture(scope="module")
+def server(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """One serve process for the module (it takes seconds to start): each test looks at what
+    its own upload did, not at the whole library."""
+    tmp = tmp_path_factory.mktemp("upload-process")
+    data_dir = tmp / "data"
+    with serving(editroom_env(module_database_url, data_dir), tmp / "serve.log") as base_url:
         yield base_url, data_dir
 
 
@@ -74,6 +84,7 @@ def test_a_one_gib_upload_streams_in_flat_memory(
     total = GIB + len(segment) - GIB % len(segment)
     pid = server_pid(base_url.rsplit(":", 1)[1])
     before = peak_rss_bytes(pid)
+    stored_before = stored_bytes(data_dir)
 
     response = httpx.post(
         f"{base_url}/bucket/upload", params={"filename": "big.ts"},
@@ -87,22 +98,38 @@ def test_a_one_gib_upload_streams_in_flat_memory(
     assert peak < PEAK_RSS_LIMIT_BYTES, (
         f"peak RSS {peak / 2**20:.0f} MiB (was {before / 2**20:.0f})"
     )
-    stored = list((data_dir / "bucket" / "media").rglob("*"))
-    assert sum(p.stat().st_size for p in stored if p.is_file()) == response.json()["size_bytes"]
+    assert stored_bytes(data_dir) - stored_before == response.json()["size_bytes"]
+
+
+def stored_bytes(data_dir: Path) -> int:
+    stored = (data_dir / "bucket" / "media").rglob("*")
+    return sum(p.stat().st_size for p in stored if p.is_file())
+
+
+def stored_files(data_dir: Path) -> set[Path]:
+    return {p for p in (data_dir / "bucket").rglob("*") if p.is_file()}
+
+
+def media_rows(conn: Conn) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone()
+    assert row is not None
+    return int(row["n"])
 
 
 def test_a_client_that_disconnects_leaves_nothing(server: tuple[str, Path], conn: Conn) -> None:
     base_url, data_dir = server
+    rows_before, files_before = media_rows(conn), stored_files(data_dir)
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as client:
+        # The Host the service answers: any other is refused before a byte of the body is read.
         client.sendall(
-            b"POST /bucket/upload HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/octet-stream\r\nContent-Length: 50000000\r\n\r\n"
+            f"POST /bucket/upload HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
+            + b"Content-Type: application/octet-stream\r\nContent-Length: 50000000\r\n\r\n"
         )
         client.sendall(b"\xff\xd8\xff" + b"\0" * 5_000_000)
-        time.sleep(0.3)
-    uploads = data_dir / "uploads"
+        uploads = data_dir / "uploads"
+        eventually(lambda: any(uploads.glob("upload-*")), what="the upload to be under way")
     eventually(lambda: not any(uploads.glob("upload-*")), what="the partial upload to go")
-    assert conn.execute("SELECT count(*) AS n FROM editroom.media").fetchone() == {"n": 0}
-    assert not any(p.is_file() for p in (data_dir / "bucket").rglob("*"))
+    assert media_rows(conn) == rows_before
+    assert stored_files(data_dir) == files_before
     assert httpx.get(f"{base_url}/healthz").status_code == 200

@@ -19,6 +19,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from service.kernel import migrations
 from service.kernel.errors import DatabaseUnavailable
+from tests.web import SHUTDOWN_POLL_SECONDS
 
 
 def upstream_socket(database_url: str) -> socket.socket:
@@ -48,7 +49,9 @@ class Forwarder(socketserver.ThreadingTCPServer):
 
     def open(self) -> None:
         self.server_activate()
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop to look again: by default, up to half a second.
+        polled = {"poll_interval": SHUTDOWN_POLL_SECONDS}
+        threading.Thread(target=self.serve_forever, kwargs=polled, daemon=True).start()
         self.opened = True
 
 

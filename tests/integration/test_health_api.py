@@ -11,10 +11,14 @@ from service.http.app import create_app
 from service.kernel.migrations import head_revision
 from service.kernel.settings import Settings
 
+# A request waits this long for a connection before its 503 (EDITROOM_DB_POOL_TIMEOUT_SECONDS,
+# 2 s by default): a database gone is told sooner.
+POOL_TIMEOUT_SECONDS = 0.3
+
 
 @pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=database_url)
+    settings = Settings(database_url=database_url, db_pool_timeout_seconds=POOL_TIMEOUT_SECONDS)
     with TestClient(create_app(settings), base_url=settings.base_url) as test_client:
         yield test_client
 

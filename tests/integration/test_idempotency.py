@@ -4,7 +4,6 @@ made, never new ones, whatever else it says; a key reused for another request is
 import asyncio
 import json
 import threading
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,9 +18,9 @@ from service.kernel.db import Database
 from service.kernel.settings import Settings
 from tests import media
 from tests.api import Api, quick_settings, running_api
-from tests.processes import editroom_env, serving
 from tests.queue import Conn, enqueue, insert_media
 from tests.runner_harness import running_runner
+from tests.served import served
 from tests.waiting import eventually
 
 KEY = "Idempotency-Key"
@@ -259,7 +258,8 @@ def test_a_key_waits_for_the_transaction_that_took_it(database_url: str, conn: C
             target=lambda: answers.append(conn.execute(TAKE, [fingerprint]).fetchone())
         )
         second.start()
-        time.sleep(0.3)
+        with psycopg.connect(database_url, autocommit=True) as watching:
+            eventually(lambda: waiting_for_a_lock(watching), what="the second taker to wait")
         assert not answers  # waiting on the first's row
         first.execute(
             "SELECT editroom.keep_idempotency_key('k', ARRAY[%s::uuid], '[\"left\"]')", [edit_id]
@@ -267,6 +267,15 @@ def test_a_key_waits_for_the_transaction_that_took_it(database_url: str, conn: C
         first.commit()
         second.join(10)
     assert answers == [{"edit_ids": [UUID(edit_id)], "left_out": ["left"]}]
+
+
+def waiting_for_a_lock(conn: "psycopg.Connection[Any]") -> bool:
+    """Whether a session of this database waits for a lock (another's row)."""
+    row = conn.execute(
+        """SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+    ).fetchone()
+    return row is not None and row[0] > 0
 
 
 def test_a_rolled_back_key_is_free_and_an_expired_one_forgotten(conn: Conn) -> None:
@@ -309,17 +318,21 @@ def test_requests_with_one_key_at_once_make_one_edit(
     """Real concurrent connections to a real server, each running a workflow (which, unlike
     an identical POST /edit, makes a new edit every time): one edit, every answer names it,
     all but one say they are replays."""
-    env = editroom_env(database_url, tmp_path / "data")
-    with serving(env, tmp_path / "serve.log") as base_url:
+    # Under its own uvicorn server in a thread (tests/served.py), on a real socket: the same
+    # server as `editroom serve`'s, without seconds of a process starting.
+    with served(quick_settings(database_url, tmp_path / "data")) as running:
+        base_url, host = running.url, {"Host": running.host}
         content = media.image_bytes("PNG", size=(64, 48))
-        picture = post_json(f"{base_url}/bucket/upload?filename=p.png", data=content)[0]["id"]
-        workflow = post_json(f"{base_url}/workflows?name=turn&rotate=90")[0]
+        upload = f"{base_url}/bucket/upload?filename=p.png"
+        picture = post_json(upload, data=content, headers=host)[0]["id"]
+        workflow = post_json(f"{base_url}/workflows?name=turn&rotate=90", headers=host)[0]
         start = threading.Barrier(8)
 
         def run(_: int) -> tuple[str, str | None]:
             start.wait()
             body, replayed = post_json(
-                f"{base_url}{workflow['url']}/run?media={picture}", headers={KEY: "same-time"}
+                f"{base_url}{workflow['url']}/run?media={picture}",
+                headers={**host, KEY: "same-time"},
             )
             return body["id"], replayed
 

@@ -4,12 +4,14 @@ a claim of one kind reads what it claims, not the other kinds or the history."""
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from runner.process.execute import ClaimedEdit, ReportProgress
@@ -211,10 +213,16 @@ MANY_FINISHED = 50_000
 BUFFERS_PER_CLAIM_OF_10 = 40  # as for claim_edits: index pages and ten heap pages
 
 
-@pytest.fixture
-def crowded(conn: Conn) -> Conn:
+@pytest.fixture(scope="module")
+def crowded(module_database_url: str) -> Iterator[Conn]:
     """MANY_FINISHED finished edits, BACKING_OFF image edits in back-off, OTHER_KIND due
-    imports queued before them all, and a few due image edits."""
+    imports queued before them all, and a few due image edits: made once for the module
+    (seconds to build), each test rolling back what it does."""
+    with psycopg.connect(module_database_url, autocommit=True, row_factory=dict_row) as conn:
+        yield crowded_edits(conn)
+
+
+def crowded_edits(conn: Conn) -> Conn:
     media_id = insert_media(conn)
     conn.execute(
         """INSERT INTO editroom.edits (media_id, ops, status, trial, finished_at, kind)

@@ -1,5 +1,6 @@
 """The schema as the migrations build it, and the rules the migrations keep."""
 
+import logging
 import os
 import re
 import subprocess
@@ -231,15 +232,35 @@ def test_an_upgrade_with_nothing_to_do_takes_no_lock_on_edits(database_url: str)
         holder.close()
 
 
+class EndOnceGivenWay(logging.Handler):
+    """Closes the connection holding the lock once the upgrade says it gave way."""
+
+    def __init__(self, holder: "psycopg.Connection[Any]") -> None:
+        super().__init__()
+        self.holder = holder
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "trying again" in record.getMessage():
+            self.holder.close()
+
+
 def test_an_upgrade_that_must_wait_gives_way_and_retries(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # At test speed: a lock given up after 0.2 s (2 s in use), tried again after 0.1 s.
+    monkeypatch.setattr(migrations, "LOCK_TIMEOUT", "200ms")
+    monkeypatch.setattr(migrations, "LOCK_RETRY_SECONDS", 0.1)
     with psycopg.connect(database_url, autocommit=True) as conn:  # a definition to restore
         conn.execute("COMMENT ON FUNCTION editroom.status_counts() IS 'tampered'")
     holder = hold_edits_open(database_url)
-    threading.Timer(3.0, holder.close).start()  # the open transaction ends after a while
-    with caplog.at_level("WARNING"):
-        migrations.upgrade(database_url)
+    ending = EndOnceGivenWay(holder)  # the open transaction ends after the upgrade gave way
+    logging.getLogger(migrations.__name__).addHandler(ending)
+    try:
+        with caplog.at_level("WARNING"):
+            migrations.upgrade(database_url)
+    finally:
+        logging.getLogger(migrations.__name__).removeHandler(ending)
+        holder.close()
     assert "trying again" in caplog.text
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT obj_description('editroom.status_counts'::regproc)").fetchone()

@@ -6,7 +6,9 @@ their priority (the index is ordered by run_after), so a claim does not read the
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests.queue import Conn, claim, insert_media
@@ -90,10 +92,16 @@ MANY_FINISHED = 50_000  # what builds in a few seconds here; production holds mi
 BUFFERS_PER_CLAIM_OF_10 = 40  # measured 13: index root and leaves, ten heap pages
 
 
-@pytest.fixture
-def backing_off(conn: Conn) -> Conn:
+@pytest.fixture(scope="module")
+def backing_off(module_database_url: str) -> Iterator[Conn]:
     """MANY_FINISHED finished edits, BACKING_OFF older edits waiting out a back-off, and a few
-    newer queued ones."""
+    newer queued ones: made once for the module (seconds to build), each test rolling back
+    what it does."""
+    with psycopg.connect(module_database_url, autocommit=True, row_factory=dict_row) as conn:
+        yield backing_off_edits(conn)
+
+
+def backing_off_edits(conn: Conn) -> Conn:
     media = insert_media(conn)
     conn.execute(
         """INSERT INTO editroom.edits (media_id, ops, status, trial, finished_at, created_at)

@@ -24,6 +24,7 @@ from tests.api import quick_settings
 from tests.metrics import Scrape
 from tests.queue import Conn, enqueue, insert_media
 from tests.served import served
+from tests.waiting import eventually
 
 STALL_SECONDS = 1.0
 EDITS = 400  # well over the buffers between the server and the stalled client
@@ -91,6 +92,10 @@ def scrape(port: int, host: str) -> Scrape:
     return Scrape(response.text)
 
 
+def dropped(port: int, host: str) -> float:
+    return scrape(port, host).value("editroom_event_streams_dropped_total", reason="stalled")
+
+
 def test_a_stalled_client_is_dropped_while_others_keep_receiving(
     server: tuple[int, str], conn: Conn
 ) -> None:
@@ -102,11 +107,14 @@ def test_a_stalled_client_is_dropped_while_others_keep_receiving(
     stalled = stalled_client(port, host)
     try:
         media = insert_media(conn)
-        time.sleep(0.5)  # both streams are subscribed
+        eventually(lambda: scrape(port, host).value("editroom_event_streams") == 2,
+                   what="both streams to be subscribed")  # fmt: skip
         made = [enqueue(conn, media)["id"] for _ in range(EDITS)]
         wait_for(seen, made[-1])
-        time.sleep(STALL_SECONDS * 3)  # the stalled client still reads nothing
-        assert read_until_closed(stalled, STALL_SECONDS + WAIT_SECONDS)
+        # The stalled client still reads nothing until the service has dropped it.
+        eventually(lambda: dropped(port, host) == 1, timeout=WAIT_SECONDS,
+                   what="the stalled stream to be dropped")  # fmt: skip
+        assert read_until_closed(stalled, WAIT_SECONDS)
         later = enqueue(conn, media)["id"]
         wait_for(seen, later)  # the reader was never held up, nor dropped
         counted = scrape(port, host)
