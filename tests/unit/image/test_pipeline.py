@@ -60,7 +60,7 @@ def test_each_format_is_written_as_asked(tmp_path: Path, format: str, pillow_nam
 @pytest.mark.parametrize(
     ("name", "pillow_name"),
     [("q.jpg", "JPEG"), ("q.png", "PNG"), ("q.webp", "WEBP"), ("q.gif", "GIF"),
-     ("q.tiff", "TIFF"), ("q.bmp", "PNG")],
+     ("q.tiff", "TIFF"), ("q.avif", "AVIF")],
 )  # fmt: skip
 def test_without_a_format_the_source_format_is_kept(
     tmp_path: Path, name: str, pillow_name: str
