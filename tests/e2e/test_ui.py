@@ -176,6 +176,18 @@ def natural_width(page: Page) -> int:
     return int(page.locator("img.head").evaluate("image => image.naturalWidth"))
 
 
+def offered_apply(page: Page, name: str, where: str) -> Locator:
+    """The Apply of operation `name` offered beside the head (at phone width), in view and
+    said to a screen reader; the window, as seen, kept as editor-<name>-offered-phone.png."""
+    apply_here = page.locator(".stage").get_by_role("button", name=f"Apply {name}")
+    expect(apply_here).to_be_in_viewport()
+    expect(page.locator(".apply-here [aria-live]")).to_have_text(
+        f"{name.capitalize()} set: Apply {name} is {where}."
+    )
+    page.screenshot(path=ARTIFACTS / f"editor-{name}-offered-phone.png")
+    return apply_here
+
+
 def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     page: Page, watch: Watch, service: str, tmp_path: Path
 ) -> None:
@@ -308,12 +320,7 @@ def test_a_person_edits_saves_a_workflow_and_watches_the_queue(
     handle.focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowLeft")  # back where the drag left it
-    apply_here = page.locator(".stage").get_by_role("button", name="Apply trim")
-    expect(apply_here).to_be_in_viewport()
-    expect(page.locator(".apply-here [aria-live]")).to_have_text(
-        "Trim set: Apply trim is under the timeline."
-    )
-    page.screenshot(path=ARTIFACTS / "editor-trim-offered-phone.png")  # the window, as seen
+    apply_here = offered_apply(page, "trim", "under the timeline")
     page.keyboard.press("Tab")
     expect(apply_here).to_be_focused()
     page.keyboard.press("Enter")
@@ -685,12 +692,7 @@ def test_a_tiff_result_is_shown_through_a_copy_and_downloaded_as_itself(
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75, steps=5)
     page.mouse.up()
-    apply_here = page.locator(".stage").get_by_role("button", name="Apply crop")
-    expect(apply_here).to_be_in_viewport()
-    expect(page.locator(".apply-here [aria-live]")).to_have_text(
-        "Crop set: Apply crop is under the picture."
-    )
-    page.screenshot(path=ARTIFACTS / "editor-crop-offered-phone.png")  # the window, as seen
+    apply_here = offered_apply(page, "crop", "under the picture")
     # Refused, it is told in the form, brought into view; pressed again, it is sent.
     watch.expected.append("status of 409")
     refusal = {"detail": "The session has moved on: read it again."}
