@@ -17,6 +17,7 @@ from runner.engine.frames import EDITED_PIXELS_PER_LIMIT, EDITED_TOGETHER, Frame
 from runner.engine.image import profiles
 from runner.engine.image.encoding import ImageFormat
 from runner.engine.image.engine import Frame, Picture, Size, with_alpha
+from runner.engine.probe import IMAGE_FORMATS
 from service.kernel.errors import EditFailed, from_the_system, reason
 
 # Called with the upright size before any pixel is decoded: may refuse (raise), and may ask
@@ -26,9 +27,9 @@ Planner = Callable[[Size], Size | None]
 WORKING_MODES = ("L", "LA", "RGB", "RGBA")
 # The formats Pillow may read. Others are refused unread: some of its plugins hand the file to
 # other programs (EPS to Ghostscript) or are rarely exercised against hostile input. JPEG's
-# reader also opens MPO, the JPEG some cameras write. The same as an upload's check takes
-# (runner.engine.probe.IMAGE_FORMATS): nothing else reaches an edit.
-READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF")
+# reader also opens MPO, the JPEG some cameras write. The formats an upload's check takes:
+# nothing else reaches an edit.
+READABLE = IMAGE_FORMATS
 # What a source is written as when no format is asked for: its own format when it is one of
 # ours (MPO is a camera's JPEG with extra pictures), PNG for anything else.
 _WRITTEN_AS: dict[str, ImageFormat] = {
